@@ -1,0 +1,53 @@
+"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``bench``, ``docs``.
+
+Each session installs the core and every driver distribution under
+``plugins/`` from this checkout into its own virtualenv.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3"]
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _install_project(session: nox.Session, *extra: str) -> None:
+    session.install("-e", str(ROOT), *[arg for p in PLUGINS for arg in ("-e", str(p))], *extra)
+
+
+@nox.session(python="3.11")
+def tests(session: nox.Session) -> None:
+    """The test suites of the core and of every driver, real QEMU and Xen included."""
+    _install_project(session, *TEST_DEPS)
+    paths = ["tests", *[str(p / "tests") for p in PLUGINS if (p / "tests").is_dir()]]
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff over everything."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "--diff", ".", success_codes=[0, 1])
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the core and the drivers."""
+    _install_project(session, "mypy>=1.10", "lxml-stubs", "pytest", "hypothesis")
+    packages = ["virtcore", *[str(p / p.name.replace("-", "_")) for p in PLUGINS]]
+    session.run("mypy", *packages)
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Per-operation cost, side by side with libvirt where it is importable."""
+    _install_project(session)
+    session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs)

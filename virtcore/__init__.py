@@ -1,0 +1,58 @@
+"""virtcore: one typed Python API over pluggable hypervisor drivers, in libvirt's image.
+
+>>> import virtcore
+>>> with virtcore.open("test:///default") as conn:
+...     dom = conn.lookup_domain("test")
+...     dom.info().state
+<DomainState.RUNNING: 1>
+
+Drivers are separate distributions found through the ``virtcore.drivers``
+entry points; :mod:`virtcore.hookspecs` is their contract and
+:data:`hookimpl` marks their implementations.
+"""
+
+from __future__ import annotations
+
+from virtcore import errors
+from virtcore.connection import (
+    OPERATIONS,
+    Connection,
+    Domain,
+    EventCallback,
+    iter_operations,
+    open,
+    open_read_only,
+)
+from virtcore.errors import VirtError
+from virtcore.hookspecs import hookimpl
+from virtcore.types import (
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+)
+from virtcore.uri import URI
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OPERATIONS",
+    "URI",
+    "Connection",
+    "Domain",
+    "DomainEvent",
+    "DomainEventType",
+    "DomainInfo",
+    "DomainRef",
+    "DomainState",
+    "EventCallback",
+    "NodeInfo",
+    "VirtError",
+    "errors",
+    "hookimpl",
+    "iter_operations",
+    "open",
+    "open_read_only",
+]

@@ -1,0 +1,580 @@
+"""Connections and domains: the public API over the driver hooks.
+
+A :class:`Connection` owns one :class:`pluggy.PluginManager` holding the
+objects its driver returned for the URI. At connect time it compiles a
+dispatch table: for every hook, either the single implementation bound
+directly (no pluggy overhead on the hot path), the pluggy hook caller (when
+several channels implement it or a wrapper is registered), a function that
+raises ``NoSupportError`` (nobody implements it), or one that raises
+``OperationDeniedError`` (a mutating hook on a read-only connection).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator, NoReturn
+
+import pluggy
+
+from virtcore import hookspecs
+from virtcore.drivers import load_driver
+from virtcore.errors import (
+    InvalidArgError,
+    InvalidConnError,
+    NoConnectError,
+    NoSupportError,
+    OperationDeniedError,
+    XMLError,
+)
+from virtcore.types import (
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+)
+from virtcore.uri import URI
+
+__all__ = ["Connection", "Domain", "EventCallback", "open", "open_read_only", "OPERATIONS", "iter_operations"]
+
+log = logging.getLogger("virtcore")
+
+_PREFIX = "virt_"
+#: Hooks a user never calls directly; they are not "operations".
+_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
+
+
+def _spec_table() -> dict[str, bool]:
+    table = {}
+    for name in dir(hookspecs):
+        fn = getattr(hookspecs, name)
+        if name.startswith(_PREFIX) and callable(fn) and name not in _INTERNAL_HOOKS:
+            table[name[len(_PREFIX) :]] = bool(getattr(fn, hookspecs.MUTATING_ATTR))
+    return table
+
+
+#: Every operation name (hook name without ``virt_``) mapped to whether it mutates.
+OPERATIONS: dict[str, bool] = _spec_table()
+
+#: Signature of a domain event callback: ``callback(domain, event, detail)``.
+EventCallback = Callable[["Domain", DomainEventType, int], None]
+
+
+class _EventRelay:
+    """The core's own plugin: passes driver events to the connection's callbacks."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @hookspecs.hookimpl
+    def virt_domain_event(self, event: DomainEvent) -> None:
+        self._conn._dispatch_event(event)
+
+
+def _unsupported(op: str) -> Callable[..., NoReturn]:
+    def call(**_: Any) -> NoReturn:
+        raise NoSupportError(op)
+
+    return call
+
+
+def _denied(op: str) -> Callable[..., NoReturn]:
+    def call(**_: Any) -> NoReturn:
+        raise OperationDeniedError(f"read only access prevents {op}")
+
+    return call
+
+
+def _closed(op: str) -> Callable[..., NoReturn]:
+    def call(**_: Any) -> NoReturn:
+        raise InvalidConnError(f"{op}: the connection is closed")
+
+    return call
+
+
+def _direct(impl: pluggy.HookImpl, spec_args: tuple[str, ...]) -> Callable[..., Any]:
+    fn = impl.function
+    if tuple(impl.argnames) == spec_args:
+        return fn
+    wanted = tuple(impl.argnames)
+
+    def call(**kwargs: Any) -> Any:
+        return fn(*[kwargs[a] for a in wanted])
+
+    return call
+
+
+class Connection:
+    """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
+
+    Use it as a context manager, or call :meth:`close` (idempotent). Domains
+    keep running when their connection closes.
+    """
+
+    def __init__(self, uri: str | URI, read_only: bool = False) -> None:
+        parsed = uri if isinstance(uri, URI) else URI.parse(uri)
+        self._uri = parsed
+        self._read_only = bool(read_only)
+        self._closed = False
+        self._callbacks: dict[int, EventCallback] = {}
+        self._callback_ids = itertools.count(1)
+        self._lock = threading.Lock()
+        factory = load_driver(parsed.driver, parsed.text)
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        objects = factory(parsed, self._read_only)
+        if not objects:
+            raise NoConnectError(f"URI {parsed.text!r} (driver {parsed.driver!r} declined it)")
+        for obj in objects:
+            self._pm.register(obj)
+        self._pm.register(_EventRelay(self), name="virtcore.events")
+        self._ops: Any = SimpleNamespace()
+        self._implemented: frozenset[str] = frozenset()
+        self._compile()
+        try:
+            self._pm.hook.virt_connect_open(uri=parsed, read_only=self._read_only, emit=self._emit)
+        except BaseException:
+            self._safe_close_plugins()
+            raise
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _compile(self) -> None:
+        """Build the dispatch table from the registered implementations."""
+        ops = SimpleNamespace()
+        implemented = set()
+        for op, mutating in OPERATIONS.items():
+            caller = getattr(self._pm.hook, _PREFIX + op)
+            impls = caller.get_hookimpls()
+            plain = [i for i in impls if not (i.hookwrapper or i.wrapper)]
+            if not plain:
+                setattr(ops, op, _unsupported(op))
+                continue
+            implemented.add(op)
+            if mutating and self._read_only:
+                setattr(ops, op, _denied(op))
+            elif len(impls) == 1:
+                spec_args = tuple(caller.spec.argnames) if caller.spec else ()
+                setattr(ops, op, _direct(plain[0], spec_args))
+            else:
+                setattr(ops, op, caller)
+        self._ops = ops
+        self._implemented = frozenset(implemented)
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> None:
+        """Register an extra plugin object (an observer, a wrapper, a channel).
+
+        The dispatch table is rebuilt, so a ``hookwrapper`` registered here sees
+        every later call.
+        """
+        self._pm.register(plugin, name=name)
+        self._compile()
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        """The connection's pluggy manager (for tracing and introspection)."""
+        return self._pm
+
+    def _emit(self, event: DomainEvent) -> None:
+        self._pm.hook.virt_domain_event(event=event)
+
+    def _dispatch_event(self, event: DomainEvent) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks.values())
+        if not callbacks:
+            return
+        dom = Domain(self, event.domain)
+        for cb in callbacks:
+            try:
+                cb(dom, event.event, event.detail)
+            except Exception:  # a user's callback must not break the driver
+                log.exception("domain event callback %r failed", cb)
+
+    def _declined(self, op: str) -> NoReturn:
+        raise NoSupportError(f"{op} (every driver channel declined)")
+
+    def _safe_close_plugins(self) -> None:
+        try:
+            self._pm.hook.virt_connect_close()
+        except Exception:
+            log.exception("closing driver of %s failed", self._uri.text)
+
+    # -- connection --------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection; idempotent. Later calls raise ``VirtError`` (INVALID_CONN)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._safe_close_plugins()
+        closed = SimpleNamespace()
+        for op in OPERATIONS:
+            setattr(closed, op, _closed(op))
+        self._ops = closed
+        with self._lock:
+            self._callbacks.clear()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("read-only" if self._read_only else "open")
+        return f"<virtcore.Connection {self._uri.text!r} {state}>"
+
+    @property
+    def uri(self) -> str:
+        """The URI this connection was opened with."""
+        return self._uri.text
+
+    @property
+    def parsed_uri(self) -> URI:
+        """The URI, parsed."""
+        return self._uri
+
+    @property
+    def read_only(self) -> bool:
+        """Whether mutating operations are refused."""
+        return self._read_only
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def is_alive(self) -> bool:
+        """True until the connection is closed."""
+        return not self._closed
+
+    def supports(self, operation: str) -> bool:
+        """Whether a driver implements ``operation`` (``"domain_suspend"`` or ``"virt_domain_suspend"``).
+
+        A read-only connection still *supports* mutating operations; it refuses them.
+        """
+        if operation.startswith(_PREFIX):
+            operation = operation[len(_PREFIX) :]
+        if operation not in OPERATIONS:
+            raise InvalidArgError(f"unknown operation {operation!r}")
+        return operation in self._implemented
+
+    def supported_operations(self) -> frozenset[str]:
+        """Names of every operation some registered driver object implements."""
+        return self._implemented
+
+    def get_type(self) -> str:
+        """The hypervisor type: ``"TEST"``, ``"QEMU"``, ``"Xen"``."""
+        r: str | None = self._ops.connect_get_type()
+        return r if r is not None else self._declined("connect_get_type")
+
+    def get_version(self) -> int:
+        """The hypervisor version, ``major * 1_000_000 + minor * 1_000 + release``."""
+        r: int | None = self._ops.connect_get_version()
+        return r if r is not None else self._declined("connect_get_version")
+
+    def hostname(self) -> str:
+        """The host's name."""
+        r: str | None = self._ops.connect_get_hostname()
+        return r if r is not None else self._declined("connect_get_hostname")
+
+    def capabilities_xml(self) -> str:
+        """libvirt's capabilities XML for the host and its guests."""
+        r: str | None = self._ops.connect_get_capabilities()
+        return r if r is not None else self._declined("connect_get_capabilities")
+
+    def node_info(self) -> NodeInfo:
+        """The host's CPUs and memory (KiB)."""
+        r: NodeInfo | None = self._ops.node_get_info()
+        return r if r is not None else self._declined("node_get_info")
+
+    # -- domains -----------------------------------------------------------
+
+    def list_domains(self, active: bool | None = None) -> list[Domain]:
+        """Domains: all (``None``), only active (``True``) or only inactive (``False``)."""
+        refs: list[DomainRef] | None = self._ops.connect_list_all_domains(active=active)
+        if refs is None:
+            self._declined("connect_list_all_domains")
+        return [Domain(self, r) for r in refs]
+
+    def lookup_domain(self, name: str) -> Domain:
+        """The domain called ``name``; ``NoDomainError`` if there is none."""
+        r: DomainRef | None = self._ops.domain_lookup_by_name(name=name)
+        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_name")
+
+    def lookup_domain_by_uuid(self, uuid: str) -> Domain:
+        """The domain with this UUID (any common spelling); ``NoDomainError`` if none."""
+        r: DomainRef | None = self._ops.domain_lookup_by_uuid(uuid=_canonical_uuid(uuid))
+        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_uuid")
+
+    def lookup_domain_by_id(self, id: int) -> Domain:  # noqa: A002 - libvirt's name
+        """The active domain with this hypervisor id; ``NoDomainError`` if none."""
+        if isinstance(id, bool) or not isinstance(id, int) or id < 0:
+            raise InvalidArgError(f"domain id must be a non-negative integer, not {id!r}")
+        r: DomainRef | None = self._ops.domain_lookup_by_id(id=id)
+        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_id")
+
+    def define_domain(self, xml: str) -> Domain:
+        """Define a persistent domain from libvirt domain XML (not started)."""
+        r: DomainRef | None = self._ops.domain_define_xml(xml=_xml_arg(xml))
+        return Domain(self, r) if r is not None else self._declined("domain_define_xml")
+
+    def create_domain(self, xml: str) -> Domain:
+        """Create and start a transient domain from XML."""
+        r: DomainRef | None = self._ops.domain_create_xml(xml=_xml_arg(xml))
+        return Domain(self, r) if r is not None else self._declined("domain_create_xml")
+
+    def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
+        """Start a domain from a file written by :meth:`Domain.save`."""
+        r: DomainRef | None = self._ops.domain_restore(path=os.fspath(path))
+        return Domain(self, r) if r is not None else self._declined("domain_restore")
+
+    # -- events ------------------------------------------------------------
+
+    def on_domain_event(self, callback: EventCallback) -> int:
+        """Call ``callback(domain, event, detail)`` on every lifecycle event.
+
+        Returns an id for :meth:`remove_domain_event`. Callbacks run in the
+        thread that observed the event (a driver's monitor thread for real
+        hypervisors); an exception in a callback is logged, not raised.
+        """
+        if not callable(callback):
+            raise InvalidArgError("callback must be callable")
+        with self._lock:
+            cid = next(self._callback_ids)
+            self._callbacks[cid] = callback
+        return cid
+
+    def remove_domain_event(self, callback_id: int) -> None:
+        """Stop calling the callback registered under ``callback_id``."""
+        with self._lock:
+            if self._callbacks.pop(callback_id, None) is None:
+                raise InvalidArgError(f"no domain event callback with id {callback_id}")
+
+
+def _xml_arg(xml: object) -> str:
+    if isinstance(xml, bytes):
+        try:
+            return xml.decode("utf-8")
+        except UnicodeDecodeError:
+            raise XMLError("domain XML is not valid UTF-8") from None
+    if not isinstance(xml, str):
+        raise InvalidArgError(f"XML must be a string, not {type(xml).__name__}")
+    return xml
+
+
+def _canonical_uuid(text: str) -> str:
+    if isinstance(text, (bytes, bytearray)) and len(text) == 16:
+        import uuid as _uuid
+
+        return str(_uuid.UUID(bytes=bytes(text)))
+    if not isinstance(text, str):
+        raise InvalidArgError(f"UUID must be a string, not {type(text).__name__}")
+    s = text.strip().lower()
+    if len(s) == 36 and s[8] == s[13] == s[18] == s[23] == "-":
+        return s
+    import uuid as _uuid
+
+    try:
+        return str(_uuid.UUID(s))
+    except ValueError:
+        raise InvalidArgError(f"malformed UUID {text!r}") from None
+
+
+class Domain:
+    """A handle on one domain (virtual machine) of a connection.
+
+    Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``
+    or ``create_domain``. A handle stays valid while the domain exists; after
+    it is undefined (and stopped), calls raise ``NoDomainError``.
+    """
+
+    __slots__ = ("_conn", "name", "uuid")
+
+    def __init__(self, conn: Connection, ref: DomainRef) -> None:
+        self._conn = conn
+        #: The domain's name.
+        self.name: str = ref.name
+        #: The canonical UUID string.
+        self.uuid: str = ref.uuid
+
+    def __repr__(self) -> str:
+        return f"<virtcore.Domain {self.name!r} {self.uuid}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Domain) and other._conn is self._conn and other.uuid == self.uuid
+
+    def __hash__(self) -> int:
+        return hash(self.uuid)
+
+    @property
+    def connection(self) -> Connection:
+        """The connection this handle belongs to."""
+        return self._conn
+
+    @property
+    def _live(self) -> Any:
+        # The connection may have been closed since this handle was made.
+        return self._conn._ops
+
+    @property
+    def id(self) -> int:
+        """The hypervisor id while active, ``-1`` while inactive (asked of the driver each time)."""
+        r: DomainRef | None = self._live.domain_lookup_by_uuid(uuid=self.uuid)
+        return r.id if r is not None else self._conn._declined("domain_lookup_by_uuid")
+
+    def _act(self, op: str) -> None:
+        if getattr(self._live, op)(uuid=self.uuid) is None:
+            self._conn._declined(op)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Start (boot) the defined, inactive domain."""
+        self._act("domain_create")
+
+    def shutdown(self) -> None:
+        """Ask the guest to power off; returns before it has on real hypervisors."""
+        self._act("domain_shutdown")
+
+    def reboot(self) -> None:
+        """Ask the guest to reboot."""
+        self._act("domain_reboot")
+
+    def destroy(self) -> None:
+        """Stop the domain at once."""
+        self._act("domain_destroy")
+
+    def suspend(self) -> None:
+        """Pause the domain's vCPUs."""
+        self._act("domain_suspend")
+
+    def resume(self) -> None:
+        """Resume a paused domain."""
+        self._act("domain_resume")
+
+    def undefine(self) -> None:
+        """Remove the persistent definition (an active domain becomes transient)."""
+        self._act("domain_undefine")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
+        if self._live.domain_save(uuid=self.uuid, path=os.fspath(path)) is None:
+            self._conn._declined("domain_save")
+
+    # -- state -------------------------------------------------------------
+
+    def info(self) -> DomainInfo:
+        """``(state, max_memory KiB, memory KiB, nr_virt_cpu, cpu_time ns)``."""
+        r: DomainInfo | None = self._live.domain_get_info(uuid=self.uuid)
+        return r if r is not None else self._conn._declined("domain_get_info")
+
+    def state(self) -> tuple[DomainState, int]:
+        """``(state, reason)``; the reason is from the enum for that state."""
+        r: tuple[DomainState, int] | None = self._live.domain_get_state(uuid=self.uuid)
+        return r if r is not None else self._conn._declined("domain_get_state")
+
+    def is_active(self) -> bool:
+        """Whether the domain is running, paused or otherwise not shut off."""
+        return self.state()[0] not in (DomainState.SHUTOFF, DomainState.NOSTATE, DomainState.CRASHED)
+
+    def is_persistent(self) -> bool:
+        """Whether the domain has a persistent definition."""
+        r: bool | None = self._live.domain_is_persistent(uuid=self.uuid)
+        return r if r is not None else self._conn._declined("domain_is_persistent")
+
+    def xml_desc(self, inactive: bool = False) -> str:
+        """The domain XML: live, or the persistent definition when ``inactive``."""
+        r: str | None = self._live.domain_get_xml_desc(uuid=self.uuid, inactive=inactive)
+        return r if r is not None else self._conn._declined("domain_get_xml_desc")
+
+    # -- resources ---------------------------------------------------------
+
+    def set_memory(self, kib: int) -> None:
+        """Set the current memory (balloon target), KiB."""
+        _positive("memory", kib)
+        if self._live.domain_set_memory(uuid=self.uuid, memory=kib) is None:
+            self._conn._declined("domain_set_memory")
+
+    def set_max_memory(self, kib: int) -> None:
+        """Set the maximum memory, KiB."""
+        _positive("memory", kib)
+        if self._live.domain_set_max_memory(uuid=self.uuid, memory=kib) is None:
+            self._conn._declined("domain_set_max_memory")
+
+    def set_vcpus(self, count: int) -> None:
+        """Set the number of active vCPUs."""
+        _positive("vcpu count", count)
+        if self._live.domain_set_vcpus(uuid=self.uuid, count=count) is None:
+            self._conn._declined("domain_set_vcpus")
+
+    @property
+    def autostart(self) -> bool:
+        """Whether the domain starts with the host; assign to change it."""
+        r: bool | None = self._live.domain_get_autostart(uuid=self.uuid)
+        return r if r is not None else self._conn._declined("domain_get_autostart")
+
+    @autostart.setter
+    def autostart(self, value: bool) -> None:
+        if self._live.domain_set_autostart(uuid=self.uuid, autostart=bool(value)) is None:
+            self._conn._declined("domain_set_autostart")
+
+    def attach_device(self, xml: str) -> None:
+        """Attach the device described by one device element."""
+        if self._live.domain_attach_device(uuid=self.uuid, xml=_xml_arg(xml)) is None:
+            self._conn._declined("domain_attach_device")
+
+    def detach_device(self, xml: str) -> None:
+        """Detach the device matching one device element."""
+        if self._live.domain_detach_device(uuid=self.uuid, xml=_xml_arg(xml)) is None:
+            self._conn._declined("domain_detach_device")
+
+    def block_stats(self, device: str) -> tuple[int, int, int, int, int]:
+        """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk with target ``device``."""
+        r = self._live.domain_block_stats(uuid=self.uuid, device=device)
+        return r if r is not None else self._conn._declined("domain_block_stats")  # type: ignore[no-any-return]
+
+    def interface_stats(self, device: str) -> tuple[int, int, int, int, int, int, int, int]:
+        """Traffic counters of the interface with target ``device`` (or that MAC)."""
+        r = self._live.domain_interface_stats(uuid=self.uuid, device=device)
+        return r if r is not None else self._conn._declined("domain_interface_stats")  # type: ignore[no-any-return]
+
+
+def _positive(what: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidArgError(f"{what} must be a positive integer, not {value!r}")
+
+
+def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name
+    """Open a read-write connection to the driver serving ``uri``.
+
+    With no URI, ``$VIRTCORE_DEFAULT_URI`` is used.
+
+    :raises InvalidArgError: the URI is malformed.
+    :raises NoConnectError: no installed driver serves it.
+    """
+    return Connection(_default_uri(uri), read_only=False)
+
+
+def open_read_only(uri: str | None = None) -> Connection:
+    """Open a read-only connection: mutating operations raise ``OperationDeniedError``."""
+    return Connection(_default_uri(uri), read_only=True)
+
+
+def _default_uri(uri: str | None) -> str:
+    if uri is None:
+        uri = os.environ.get("VIRTCORE_DEFAULT_URI")
+        if not uri:
+            raise InvalidArgError("no URI given and $VIRTCORE_DEFAULT_URI is not set")
+    return uri
+
+
+def iter_operations() -> Iterator[tuple[str, bool]]:
+    """``(operation, mutating)`` for every driver operation, sorted by name."""
+    return iter(sorted(OPERATIONS.items()))
+

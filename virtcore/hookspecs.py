@@ -1,0 +1,559 @@
+"""The driver contract: one hook specification per driver entry point.
+
+A virtcore driver is a set of plain Python objects whose methods, marked with
+:data:`virtcore.hookimpl`, implement some of the hooks below. The core
+registers them into a per-connection :class:`pluggy.PluginManager`; whatever
+no object implements is *unsupported* on that connection, and calling it
+raises :class:`~virtcore.errors.NoSupportError` naming the operation.
+
+Writing a driver
+================
+
+1. Write a class with ``@virtcore.hookimpl`` methods named as below. Accept
+   the keyword arguments you need (pluggy passes arguments by name; you may
+   leave out ones you do not use).
+2. Write an entry-point function ``open_connection(uri, read_only)`` that
+   returns a list of such objects for this connection (or raises a
+   :class:`~virtcore.errors.VirtError`, e.g. ``NoConnectError`` for a URI it
+   does not serve).
+3. Declare it in your distribution's metadata::
+
+       [project.entry-points."virtcore.drivers"]
+       mydrv = "my_package:open_connection"     # serves mydrv:///... URIs
+
+The conventions every hook follows:
+
+* **Addressing.** Domains are addressed by ``uuid``: the canonical lowercase
+  36-character string that your lookups returned in a
+  :class:`~virtcore.types.DomainRef`.
+* **Answering and declining.** Hooks other than the broadcast ones
+  (:func:`virt_connect_open`, :func:`virt_connect_close`,
+  :func:`virt_domain_event`) are *first-result* hooks. A driver may register
+  several objects (channels) for one connection; they are asked in pluggy's
+  order (``tryfirst``/``trylast``, then last registered first) and the first
+  that returns something other than ``None`` answers. Return ``None`` to
+  decline and let the next channel answer. Hooks with no natural result
+  return ``True`` when they did the work. If every implementation declines,
+  the caller gets ``NoSupportError``.
+* **Errors.** Raise :mod:`virtcore.errors` classes, with libvirt's meaning:
+  ``NoDomainError`` for an unknown domain, ``OperationInvalidError`` for an
+  operation in the wrong state, ``InvalidArgError`` for bad values,
+  ``XMLError`` for bad XML, ``OperationFailedError`` when the hypervisor
+  refused. Never let a ``KeyError`` or an ``OSError`` escape.
+* **Read-only connections.** Each hook below is tagged *read-only safe* or
+  *mutating*. The core refuses mutating hooks on a read-only connection with
+  ``OperationDeniedError`` before your code runs: drivers never check it.
+* **Threads.** The core does not serialize calls; a driver that keeps state
+  shared between threads or connections locks it itself.
+* **Events.** :func:`virt_connect_open` hands you ``emit``; call
+  ``emit(DomainEvent(...))`` whenever a domain's lifecycle changes, from any
+  thread. It reaches :func:`virt_domain_event` implementations and the
+  callbacks users registered with ``Connection.on_domain_event``.
+
+The hooks are grouped by lifecycle: connection, node, domain discovery,
+domain lifecycle, domain resources, events.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+import pluggy
+
+if TYPE_CHECKING:
+    from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
+    from virtcore.uri import URI
+
+__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR"]
+
+PROJECT = "virtcore"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: Attribute set on every hookspec function: True when the hook mutates state.
+MUTATING_ATTR = "virtcore_mutating"
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def _mutating(fn: _F) -> _F:
+    setattr(fn, MUTATING_ATTR, True)
+    return fn
+
+
+def _read_only_safe(fn: _F) -> _F:
+    setattr(fn, MUTATING_ATTR, False)
+    return fn
+
+
+# ---------------------------------------------------------------------------
+# Connection
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec
+def virt_connect_open(uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+    """Open the connection: called once on every registered object, right after registration.
+
+    libvirt: ``connectOpen``. Read-only safe.
+
+    :param uri: the parsed URI the user asked for.
+    :param read_only: whether the user opened the connection read-only; a
+        channel that needs write access may still serve reads.
+    :param emit: call it with a :class:`~virtcore.types.DomainEvent` to report
+        lifecycle changes (thread-safe; keep a reference).
+    :returns: nothing.
+    :raises NoConnectError: the object cannot serve this URI.
+    :raises AuthFailedError, OperationFailedError: opening failed; the core
+        then closes the objects already opened and re-raises.
+    """
+
+
+@_read_only_safe
+@hookspec
+def virt_connect_close() -> None:
+    """Release what the connection holds: called once on every object when it closes.
+
+    libvirt: ``connectClose``. Read-only safe. Must not raise; guests keep
+    running (closing a connection never stops a domain). Afterwards no other
+    hook is called on the object.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_type() -> str | None:
+    """The hypervisor's name, as ``virConnectGetType``: ``"TEST"``, ``"QEMU"``, ``"Xen"``.
+
+    libvirt: ``connectGetType``. Read-only safe.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_version() -> int | None:
+    """The hypervisor's version as ``major * 1_000_000 + minor * 1_000 + release``.
+
+    libvirt: ``connectGetVersion``. Read-only safe.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_hostname() -> str | None:
+    """The host's name, as ``virConnectGetHostname``.
+
+    libvirt: ``connectGetHostname``. Read-only safe.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_capabilities() -> str | None:
+    """The host and guest capabilities as libvirt's capabilities XML (``<capabilities>``).
+
+    libvirt: ``connectGetCapabilities``. Read-only safe. The document must
+    validate against libvirt's ``capability.rng``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Node
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_info() -> NodeInfo | None:
+    """The host's CPU and memory summary as a :class:`~virtcore.types.NodeInfo`.
+
+    libvirt: ``nodeGetInfo``. Read-only safe. ``memory`` is KiB; ``cpus`` the
+    number of active logical CPUs.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain discovery
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_domains(active: bool | None) -> list[DomainRef] | None:
+    """The domains this connection sees.
+
+    libvirt: ``connectListAllDomains``. Read-only safe.
+
+    :param active: ``None`` for all domains, ``True`` for active ones (running,
+        paused, ...), ``False`` for inactive (shut off, defined) ones.
+    :returns: a list (possibly empty) of :class:`~virtcore.types.DomainRef`,
+        active domains with their id, inactive ones with id ``-1``. The order
+        is the driver's; the core does not sort.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_lookup_by_name(name: str) -> DomainRef | None:
+    """The domain called ``name``.
+
+    libvirt: ``domainLookupByName``. Read-only safe.
+
+    :raises NoDomainError: no such domain (message names it:
+        ``"Domain not found: no domain with matching name 'x'"``). A channel
+        that only sees some domains (e.g. only running ones) returns ``None``
+        instead, so the next channel is asked.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_lookup_by_uuid(uuid: str) -> DomainRef | None:
+    """The domain with this UUID (canonical lowercase form).
+
+    libvirt: ``domainLookupByUUID``. Read-only safe.
+
+    :raises NoDomainError: no such domain (or decline with ``None``, as for
+        :func:`virt_domain_lookup_by_name`).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_lookup_by_id(id: int) -> DomainRef | None:  # noqa: A002 - libvirt's name
+    """The active domain with hypervisor id ``id``.
+
+    libvirt: ``domainLookupByID``. Read-only safe.
+
+    :raises NoDomainError: no active domain has this id.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_is_persistent(uuid: str) -> bool | None:
+    """Whether the domain has a persistent definition (survives shutdown).
+
+    libvirt: ``domainIsPersistent``. Read-only safe.
+
+    :raises NoDomainError: unknown ``uuid``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain lifecycle
+# ---------------------------------------------------------------------------
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_define_xml(xml: str) -> DomainRef | None:
+    """Define (or redefine) a persistent domain from libvirt domain XML; do not start it.
+
+    libvirt: ``domainDefineXML``. Mutating. Redefining an existing domain
+    (same name and UUID) replaces its persistent definition; a running domain
+    keeps running with its old live definition. Emits DEFINED (ADDED or
+    UPDATED).
+
+    :returns: the domain's :class:`~virtcore.types.DomainRef`.
+    :raises XMLError: malformed or invalid XML (parse with
+        :func:`virtcore.xml.parse_domain`, which raises it for you).
+    :raises OperationFailedError: another domain has this name with another
+        UUID (``"domain 'x' already exists with uuid ..."``), or this UUID with
+        another name.
+    :raises ConfigUnsupportedError: valid XML this driver cannot run.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_create_xml(xml: str) -> DomainRef | None:
+    """Create and start a *transient* domain from XML: it vanishes when it stops.
+
+    libvirt: ``domainCreateXML``. Mutating. Emits STARTED (BOOTED).
+
+    :raises XMLError, ConfigUnsupportedError: as for :func:`virt_domain_define_xml`.
+    :raises OperationFailedError: a domain with this name or UUID exists.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_undefine(uuid: str) -> bool | None:
+    """Remove the persistent definition.
+
+    libvirt: ``domainUndefine``. Mutating. An inactive domain disappears; an
+    active one becomes transient and disappears when it stops. Emits
+    UNDEFINED (REMOVED).
+
+    :returns: True.
+    :raises NoDomainError: unknown ``uuid``.
+    :raises OperationInvalidError: the domain is already transient.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_create(uuid: str) -> bool | None:
+    """Start a defined, inactive domain.
+
+    libvirt: ``domainCreate``. Mutating. The domain gets a fresh id; state
+    RUNNING (BOOTED). Emits STARTED (BOOTED).
+
+    :returns: True.
+    :raises OperationInvalidError: the domain is already active
+        (``"domain is already running"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_suspend(uuid: str) -> bool | None:
+    """Pause a running domain's vCPUs; it keeps its memory.
+
+    libvirt: ``domainSuspend``. Mutating. State PAUSED (USER). Emits
+    SUSPENDED (PAUSED).
+
+    :raises OperationInvalidError: the domain is not running (inactive or
+        already paused).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_resume(uuid: str) -> bool | None:
+    """Resume a paused domain.
+
+    libvirt: ``domainResume``. Mutating. State RUNNING (UNPAUSED). Emits
+    RESUMED (UNPAUSED).
+
+    :raises OperationInvalidError: the domain is not paused.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_shutdown(uuid: str) -> bool | None:
+    """Ask the guest to power off (ACPI power button or equivalent).
+
+    libvirt: ``domainShutdown``. Mutating. May return before the guest is
+    off; when it is, the state becomes SHUTOFF (SHUTDOWN) and SHUTDOWN then
+    STOPPED (SHUTDOWN) are emitted. A driver with no guest to ask (the test
+    driver) applies ``on_poweroff`` at once.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_reboot(uuid: str) -> bool | None:
+    """Ask the guest to reboot; the domain stays active with the same id.
+
+    libvirt: ``domainReboot``. Mutating.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_destroy(uuid: str) -> bool | None:
+    """Stop the domain at once, as pulling the plug would.
+
+    libvirt: ``domainDestroy``. Mutating. State SHUTOFF (DESTROYED), id -1; a
+    transient domain is removed. Emits STOPPED (DESTROYED).
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_save(uuid: str, path: str) -> bool | None:
+    """Save the active domain's state to the file ``path`` and stop it.
+
+    libvirt: ``domainSave``. Mutating. The file holds everything
+    :func:`virt_domain_restore` needs, the domain XML included. State
+    SHUTOFF (SAVED); a transient domain is removed. Emits STOPPED (SAVED).
+    The file is written completely or not at all.
+
+    :raises OperationInvalidError: the domain is not active.
+    :raises SystemError_: the file cannot be written.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_restore(path: str) -> DomainRef | None:
+    """Start a domain from a file written by :func:`virt_domain_save`.
+
+    libvirt: ``domainRestore``. Mutating. The domain's state is RUNNING
+    (RESTORED), or PAUSED if it was paused when saved. Emits STARTED
+    (RESTORED).
+
+    :raises SystemError_: the file cannot be read.
+    :raises InvalidArgError: the file is not a save image of this driver.
+    :raises OperationInvalidError: the domain is already active.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain state and resources
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_info(uuid: str) -> DomainInfo | None:
+    """State, memory, vCPUs and CPU time as a :class:`~virtcore.types.DomainInfo`.
+
+    libvirt: ``domainGetInfo``. Read-only safe. This is a hot path: answer from
+    memory when you can.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_state(uuid: str) -> tuple[DomainState, int] | None:
+    """``(state, reason)``: the reason is from the enum matching the state
+    (:class:`~virtcore.types.RunningReason` for RUNNING, ...).
+
+    libvirt: ``domainGetState``. Read-only safe. Hot path.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_xml_desc(uuid: str, inactive: bool) -> str | None:
+    """The domain's XML: the live definition, or the persistent one when ``inactive``.
+
+    libvirt: ``domainGetXMLDesc`` (``inactive`` is ``VIR_DOMAIN_XML_INACTIVE``).
+    Read-only safe. An active domain's XML carries ``id='N'``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_memory(uuid: str, memory: int) -> bool | None:
+    """Set the current memory (balloon target) of the domain, in KiB.
+
+    libvirt: ``domainSetMemory``. Mutating.
+
+    :raises InvalidArgError: ``memory`` is above the maximum
+        (``"cannot set memory higher than max memory"``) or not positive.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_max_memory(uuid: str, memory: int) -> bool | None:
+    """Set the maximum memory of the domain, in KiB.
+
+    libvirt: ``domainSetMaxMemory``. Mutating. Drivers may refuse this for an
+    active domain with ``OperationInvalidError``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_vcpus(uuid: str, count: int) -> bool | None:
+    """Set the number of active vCPUs.
+
+    libvirt: ``domainSetVcpus``. Mutating.
+
+    :raises InvalidArgError: ``count`` is below 1 or above the maximum
+        (``"requested cpu amount exceeds maximum supported amount (N > M)"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_autostart(uuid: str) -> bool | None:
+    """Whether the domain starts when the host (or driver) starts.
+
+    libvirt: ``domainGetAutostart``. Read-only safe.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_autostart(uuid: str, autostart: bool) -> bool | None:
+    """Mark the persistent domain to start (or not) with the host.
+
+    libvirt: ``domainSetAutostart``. Mutating.
+
+    :raises OperationInvalidError: the domain is transient
+        (``"cannot set autostart for transient domain"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_attach_device(uuid: str, xml: str) -> bool | None:
+    """Add a device, given as one device element (``<disk>``, ``<interface>``...).
+
+    libvirt: ``domainAttachDevice``. Mutating. On an active domain the device
+    is hot-plugged into the live definition; on an inactive one it is added
+    to the persistent definition.
+
+    :raises XMLError: malformed device XML.
+    :raises ConfigUnsupportedError: a device this driver cannot attach.
+    :raises OperationFailedError: the target is already in use.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_detach_device(uuid: str, xml: str) -> bool | None:
+    """Remove the device matching ``xml`` (matched by target, MAC or alias).
+
+    libvirt: ``domainDetachDevice``. Mutating.
+
+    :raises OperationFailedError: no device matches (``"device not found"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_block_stats(uuid: str, device: str) -> tuple[int, int, int, int, int] | None:
+    """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` for the disk with target ``device``.
+
+    libvirt: ``domainBlockStats``. Read-only safe.
+
+    :raises OperationInvalidError: the domain is not active.
+    :raises InvalidArgError: no disk with that target.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_interface_stats(
+    uuid: str, device: str
+) -> tuple[int, int, int, int, int, int, int, int] | None:
+    """``(rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop)``.
+
+    libvirt: ``domainInterfaceStats``. Read-only safe. ``device`` is the
+    interface's target device name or MAC address.
+
+    :raises OperationInvalidError: the domain is not active.
+    :raises InvalidArgError: no such interface.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec
+def virt_domain_event(event: DomainEvent) -> None:
+    """A domain's lifecycle changed: every implementation is called (broadcast).
+
+    libvirt: the ``domainEventRegisterAny`` lifecycle callback. Drivers do not
+    implement this to *report* events (they call the ``emit`` they got in
+    :func:`virt_connect_open`); observers implement it to *receive* them. The
+    core implements it to call the user's callbacks. Must not raise.
+    """

@@ -1,0 +1,86 @@
+"""Connection URIs, in libvirt's form.
+
+``driver[+transport]://[user@][host][:port]/[path][?query]``
+
+>>> u = URI.parse("qemu+ssh://root@example.org:2222/system?keyfile=/k")
+>>> (u.driver, u.transport, u.user, u.host, u.port, u.path, u.params["keyfile"])
+('qemu', 'ssh', 'root', 'example.org', 2222, '/system', '/k')
+
+The driver part picks the installed driver (the ``virtcore.drivers`` entry
+point of that name); everything else is for the driver to interpret.
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import Mapping
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import attrs
+
+from virtcore.errors import InvalidArgError
+
+__all__ = ["URI"]
+
+_SCHEME = re.compile(r"[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?\Z")
+_MAX_URI = 4096
+
+
+@attrs.frozen
+class URI:
+    """A parsed connection URI. Build one with :meth:`URI.parse`."""
+
+    driver: str
+    transport: str | None = None
+    user: str | None = None
+    host: str | None = None
+    port: int | None = None
+    path: str = ""
+    params: Mapping[str, str] = attrs.field(factory=lambda: MappingProxyType({}))
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> URI:
+        """Parse ``text``; a malformed URI raises :class:`InvalidArgError` naming it."""
+        if not isinstance(text, str):
+            raise InvalidArgError(f"URI must be a string, not {type(text).__name__}")
+        if len(text) > _MAX_URI:
+            raise InvalidArgError(f"URI is longer than {_MAX_URI} characters")
+        if any(ord(c) < 0x20 or c.isspace() for c in text):
+            raise InvalidArgError(f"malformed URI {text!r}: it contains whitespace or control characters")
+        if "://" not in text:
+            raise InvalidArgError(f"malformed URI {text!r}: expected driver[+transport]://[host]/[path]")
+        scheme = text.split("://", 1)[0].lower()
+        if not _SCHEME.match(scheme):
+            raise InvalidArgError(f"malformed URI {text!r}: bad driver name {scheme!r}")
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError as exc:
+            raise InvalidArgError(f"malformed URI {text!r}: {exc}") from None
+        driver, _, transport = scheme.partition("+")
+        try:
+            query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        except ValueError:
+            raise InvalidArgError(f"malformed URI {text!r}: bad query {parts.query!r}") from None
+        if parts.fragment:
+            raise InvalidArgError(f"malformed URI {text!r}: a fragment is not allowed")
+        return cls(
+            driver=driver,
+            transport=transport or None,
+            user=unquote(parts.username) if parts.username else None,
+            host=parts.hostname or None,
+            port=port,
+            path=unquote(parts.path),
+            params=MappingProxyType(dict(query)),
+            text=text,
+        )
+
+    @property
+    def is_local(self) -> bool:
+        """True when the URI names no remote host (``driver:///path``)."""
+        return self.host in (None, "localhost") and self.transport in (None, "unix")
+
+    def __str__(self) -> str:
+        return self.text
