@@ -1,0 +1,274 @@
+"""A tiny, fast-booting test guest: the host's Debian cloud kernel plus a busybox initramfs.
+
+The initramfs's ``/init`` mounts the pseudo file systems, loads the few kernel
+modules it needs (the ACPI button and evdev, so the power button reaches
+user space; virtio for the balloon and disks), prints :data:`MARKER` on the
+serial console and then, depending on ``vc.mode=`` on the kernel command line:
+
+* ``ticker`` (default): prints ``vc-tick N`` every second and powers off when
+  the ACPI power button is pressed;
+* ``idle``: prints nothing more and ignores the power button.
+
+The image is built once and cached by the hash of its contents.
+
+>>> kernel = find_kernel()                       # doctest: +SKIP
+>>> initrd = build_initramfs()                   # doctest: +SKIP
+>>> xml = guest_domain_xml("demo", kernel, initrd, serial_log="/tmp/demo.log")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from virtcore.errors import OperationFailedError
+
+__all__ = [
+    "MARKER",
+    "TICK",
+    "MODULES",
+    "find_kernel",
+    "find_busybox",
+    "init_script",
+    "build_initramfs",
+    "guest_domain_xml",
+    "default_cache_dir",
+]
+
+#: Printed once on the serial console when the guest's userspace is up.
+MARKER = "VIRTCORE-GUEST-READY"
+#: Prefix of the ticker lines (``vc-tick 1``, ``vc-tick 2``...).
+TICK = "vc-tick"
+
+#: Kernel modules (relative to /lib/modules/VERSION/kernel), in load order.
+MODULES = (
+    "drivers/acpi/button.ko",
+    "drivers/input/evdev.ko",
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "drivers/virtio/virtio_balloon.ko",
+    "drivers/block/virtio_blk.ko",
+)
+
+_KERNEL_GLOBS = ("/boot/vmlinuz-*-cloud-amd64", "/boot/vmlinuz-*")
+
+
+def find_kernel() -> Path:
+    """The newest Debian cloud kernel in /boot (any vmlinuz when there is none).
+
+    :raises OperationFailedError: no kernel is installed (install
+        ``linux-image-cloud-amd64``).
+    """
+    for pattern in _KERNEL_GLOBS:
+        found = sorted(glob.glob(pattern), key=_version_key)
+        readable = [p for p in found if os.access(p, os.R_OK)]
+        if readable:
+            return Path(readable[-1])
+    raise OperationFailedError("no guest kernel in /boot (install linux-image-cloud-amd64)")
+
+
+def _version_key(path: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", os.path.basename(path))]
+
+
+def find_busybox() -> Path:
+    """A statically linked busybox (``busybox-static``).
+
+    :raises OperationFailedError: none is installed.
+    """
+    for cand in ("/bin/busybox", "/usr/bin/busybox", shutil.which("busybox") or ""):
+        if cand and os.access(cand, os.X_OK):
+            return Path(cand)
+    raise OperationFailedError("busybox is not installed (install busybox-static)")
+
+
+def _kernel_release(kernel: Path) -> str:
+    name = kernel.name
+    return name[len("vmlinuz-") :] if name.startswith("vmlinuz-") else name
+
+
+def init_script(modules: tuple[str, ...]) -> str:
+    """The guest's ``/init`` (busybox sh), loading ``modules`` (file names in /lib/modules)."""
+    mods = " ".join(os.path.basename(m) for m in modules)
+    return f"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox --install -s /bin
+export PATH=/bin
+for m in {mods}; do insmod /lib/modules/$m 2>/dev/null; done
+mode=ticker
+marker={MARKER}
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    vc.mode=*) mode="${{a#vc.mode=}}" ;;
+  esac
+done
+if [ "$mode" != idle ]; then
+  for d in /sys/class/input/input*; do
+    [ "$(cat "$d/name" 2>/dev/null)" = "Power Button" ] || continue
+    for e in "$d"/event*; do
+      [ -e "$e" ] || continue
+      ( dd if=/dev/input/${{e##*/}} of=/dev/null bs=24 count=1 2>/dev/null
+        echo vc-powerdown; sync; poweroff -f ) &
+    done
+  done
+fi
+echo "$marker mode=$mode"
+if [ "$mode" = idle ]; then
+  while :; do sleep 3600; done
+fi
+i=0
+while :; do
+  i=$((i+1))
+  echo "{TICK} $i"
+  sleep 1
+done
+"""
+
+
+class _Cpio:
+    """A writer for the ``newc`` cpio format the kernel unpacks as an initramfs."""
+
+    def __init__(self) -> None:
+        self.buf = io.BytesIO()
+        self.ino = 1
+
+    def _entry(self, name: str, mode: int, data: bytes = b"") -> None:
+        encoded = name.encode() + b"\0"
+        header = "070701" + "".join(
+            f"{v:08x}"
+            for v in (self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
+        )
+        self.ino += 1
+        self.buf.write(header.encode("ascii") + encoded)
+        self._pad()
+        self.buf.write(data)
+        self._pad()
+
+    def _pad(self) -> None:
+        self.buf.write(b"\0" * (-self.buf.tell() % 4))
+
+    def directory(self, name: str) -> None:
+        self._entry(name, stat.S_IFDIR | 0o755)
+
+    def file(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def finish(self) -> bytes:
+        self._entry("TRAILER!!!", 0)
+        self.buf.write(b"\0" * (-self.buf.tell() % 512))
+        return self.buf.getvalue()
+
+
+def default_cache_dir() -> Path:
+    """Where built images are cached: ``$XDG_CACHE_HOME/virtcore/testguest``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "virtcore" / "testguest"
+
+
+def build_initramfs(
+    kernel: Path | None = None,
+    cache_dir: Path | str | None = None,
+    busybox: Path | None = None,
+) -> Path:
+    """Build (or reuse) the test initramfs for ``kernel``; return its path.
+
+    The file name carries the SHA-256 of the image, computed from its inputs
+    (the init script, busybox and the module files), so a changed input gives a
+    new image and an unchanged one is reused without rebuilding.
+
+    :raises OperationFailedError: busybox or the kernel modules are missing.
+    """
+    kernel = kernel or find_kernel()
+    busybox = busybox or find_busybox()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    moddir = Path("/lib/modules") / _kernel_release(kernel) / "kernel"
+    mods = tuple(m for m in MODULES if (moddir / m).exists())
+    script = init_script(mods).encode()
+    try:
+        bb = busybox.read_bytes()
+        mod_data = [(os.path.basename(m), (moddir / m).read_bytes()) for m in mods]
+    except OSError as exc:
+        raise OperationFailedError(f"cannot read test guest inputs: {exc}") from None
+    digest = hashlib.sha256(script)
+    digest.update(hashlib.sha256(bb).digest())
+    for name, data in mod_data:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    target = cache / f"initramfs-{digest.hexdigest()[:24]}.cpio"
+    if target.exists():
+        return target
+    archive = _Cpio()
+    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
+        archive.directory(d)
+    archive.file("bin/busybox", bb, 0o755)
+    archive.file("init", script, 0o755)
+    for name, data in mod_data:
+        archive.file(f"lib/modules/{name}", data)
+    image = archive.finish()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache, prefix=".initramfs-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(image)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise OperationFailedError(f"cannot write the test initramfs to {cache}: {exc}") from None
+    return target
+
+
+def guest_domain_xml(
+    name: str,
+    kernel: Path | str,
+    initrd: Path | str,
+    *,
+    serial_log: Path | str | None = None,
+    memory_mib: int = 128,
+    vcpus: int = 1,
+    mode: str = "ticker",
+    uuid: str | None = None,
+    extra_devices: str = "",
+    domain_type: str = "qemu",
+) -> str:
+    """libvirt domain XML for a test guest (direct kernel boot, serial console to a file)."""
+    serial = (
+        f"<serial type='file'><source path={quoteattr(str(serial_log))}/><target port='0'/></serial>"
+        if serial_log is not None
+        else "<serial type='pty'><target port='0'/></serial>"
+    )
+    uuid_el = f"<uuid>{escape(uuid)}</uuid>" if uuid else ""
+    cmdline = f"console=ttyS0 quiet panic=-1 vc.mode={mode}"
+    return f"""<domain type={quoteattr(domain_type)}>
+  <name>{escape(name)}</name>
+  {uuid_el}
+  <memory unit='MiB'>{memory_mib}</memory>
+  <vcpu>{vcpus}</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{escape(str(kernel))}</kernel>
+    <initrd>{escape(str(initrd))}</initrd>
+    <cmdline>{escape(cmdline)}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    {serial}
+    <memballoon model='virtio'/>
+    {extra_devices}
+  </devices>
+</domain>
+"""
