@@ -1,0 +1,989 @@
+"""The ``virtcore`` command line, in the spirit of ``virsh``.
+
+``virtcore [-c URI] [-r] COMMAND [ARGS]``; run ``virtcore --help`` for the
+list of commands. :func:`main` takes an argv list and returns the exit
+status (0 success, 1 error, 130 interrupted), so tests can call it directly.
+
+Adding a command
+================
+
+Every command is a function registered with the :func:`command` decorator;
+the parser is built from the registry, so nothing else needs editing::
+
+    @command(
+        "setmaxmem",                              # the command's name
+        DOMAIN,                                   # shared positional: name, id or UUID
+        arg("size", help="new maximum, KiB or with a unit (512M, 2G)"),
+        arg("--config", action="store_true", help="..."),   # any add_argument() args
+    )
+    def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> int | None:
+        '''Change a domain's maximum memory.'''   # first line: the --help summary
+        dom = ctx.domain(ns.domain)               # resolves name / id / UUID like virsh
+        dom.set_max_memory(parse_size(ns.size))
+        return None                               # None or 0: success; an int: exit status
+
+Rules a handler follows:
+
+* Print results with ``ctx.out(...)`` (stdout) and nothing else; never
+  ``sys.exit``. Raise a :class:`~virtcore.errors.VirtError` for anything the
+  user got wrong: :func:`main` prints it as ``error: <message>`` on one line
+  and exits 1. ``OSError`` from a file you open yourself is turned into one
+  too, but prefer :meth:`Context.read_text`, which names the file.
+* ``ctx.conn`` opens the connection (from ``-c``, ``-r`` and
+  ``$VIRTCORE_DEFAULT_URI``) the first time it is used; a command that never
+  touches it works without any URI. It is closed after the command.
+* Keep startup light: import heavy modules (lxml, the XML model) inside the
+  handler, not at the top of the module.
+* A name with a space makes a command group: ``@command("domxml validate",
+  ...)`` gives ``virtcore domxml validate ...``; the group ``domxml`` is made
+  on first use (``group_help`` sets its summary once).
+* Commands may live in another module of the package: add its dotted name to
+  :data:`COMMAND_MODULES`; it is imported when the parser is built and
+  registers its commands with the same decorator.
+
+Messages follow virsh's wording ("Domain 'test' started"), and so do the
+``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
+
+from virtcore.errors import (
+    InvalidArgError,
+    NoDomainError,
+    NoSupportError,
+    ReadFailedError,
+    VirtError,
+    XMLError,
+)
+from virtcore.types import (
+    CrashedReason,
+    DomainState,
+    PausedReason,
+    RunningReason,
+    ShutdownReason,
+    ShutoffReason,
+)
+
+if TYPE_CHECKING:
+    from virtcore.connection import Connection, Domain
+    from virtcore.drivers import InstalledDriver
+
+__all__ = [
+    "COMMANDS",
+    "COMMAND_MODULES",
+    "DOMAIN",
+    "Command",
+    "Context",
+    "DriverSupport",
+    "arg",
+    "build_parser",
+    "command",
+    "main",
+    "parse_size",
+    "probe_drivers",
+    "state_name",
+    "reason_name",
+]
+
+#: Environment variable naming the URI used when ``-c`` is not given.
+DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
+#: Set to a non-empty value to get a traceback for unexpected (internal) errors.
+DEBUG_ENV = "VIRTCORE_DEBUG"
+
+#: Exit statuses.
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+#: Modules (dotted names) whose import registers more commands.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Registration
+# ---------------------------------------------------------------------------
+
+
+class Arg(NamedTuple):
+    """One ``add_argument`` call: positional flags/names and keyword options."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    """Describe an argument exactly as :meth:`argparse.ArgumentParser.add_argument` takes it."""
+    return Arg(flags, options)
+
+
+#: The domain positional every domain command takes.
+DOMAIN = arg("domain", metavar="DOMAIN", help="domain name, id or UUID")
+
+Handler = Callable[["Context", argparse.Namespace], "int | None"]
+
+
+class Command(NamedTuple):
+    """A registered command."""
+
+    name: str
+    handler: Handler
+    args: tuple[Arg, ...]
+    help: str
+    description: str
+    aliases: tuple[str, ...]
+
+
+#: Every registered command, by full name (``"list"``, ``"domxml validate"``).
+COMMANDS: dict[str, Command] = {}
+#: Summaries of command groups, by group name.
+GROUP_HELP: dict[str, str] = {}
+
+
+def command(
+    name: str,
+    *args: Arg,
+    help: str | None = None,  # noqa: A002 - argparse's word
+    aliases: Sequence[str] = (),
+    group_help: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the command ``name`` (see the module docstring).
+
+    ``help`` defaults to the first line of the function's docstring, the
+    long description to the whole docstring.
+    """
+    parts = name.split()
+    if not parts or len(parts) > 2:
+        raise ValueError(f"command name must be one word or 'group word', not {name!r}")
+    if group_help is not None and len(parts) == 2:
+        GROUP_HELP.setdefault(parts[0], group_help)
+
+    def register(fn: Handler) -> Handler:
+        full = " ".join(parts)
+        if full in COMMANDS:
+            raise ValueError(f"command {full!r} is registered twice")
+        doc = (fn.__doc__ or "").strip()
+        summary = help if help is not None else (doc.splitlines()[0] if doc else "")
+        COMMANDS[full] = Command(full, fn, tuple(args), summary, doc, tuple(aliases))
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------
+
+
+class _UsageError(Exception):
+    """argparse found a usage error; the message is printed as ``error: ...``."""
+
+
+class _ParserExitError(Exception):
+    def __init__(self, status: int, message: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of calling ``sys.exit``."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.match(r"argument (?:COMMAND|SUBCOMMAND): invalid choice: ('[^']*')", message)
+        if m:
+            raise _UsageError(f"unknown command: {m.group(1)} (see '{self.prog} --help')")
+        if message.endswith("required: COMMAND") or message.endswith("required: SUBCOMMAND"):
+            raise _UsageError(f"{self.prog}: a command is required (see '{self.prog} --help')")
+        raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _ParserExitError(status, message)
+
+
+def _load_command_modules() -> None:
+    for modname in COMMAND_MODULES:
+        importlib.import_module(modname)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, built from :data:`COMMANDS`."""
+    from virtcore import __version__
+
+    _load_command_modules()
+    parser = _Parser(
+        prog="virtcore",
+        description="Manage virtual machines through virtcore drivers (a virsh-like tool).",
+        epilog=f"The URI defaults to ${DEFAULT_URI_ENV}. Run 'virtcore drivers' for installed drivers.",
+    )
+    parser.add_argument(
+        "-c",
+        "--connect",
+        metavar="URI",
+        dest="uri",
+        help=f"hypervisor connection URI (default: ${DEFAULT_URI_ENV})",
+    )
+    parser.add_argument("-r", "--readonly", action="store_true", help="open the connection read-only")
+    parser.add_argument("-V", "--version", action="version", version=f"virtcore {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub.required = True
+    groups: dict[str, argparse._SubParsersAction[Any]] = {}
+    for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
+        parts = cmd.name.split()
+        target = sub
+        if len(parts) == 2:
+            group = parts[0]
+            if group not in groups:
+                gp = sub.add_parser(group, help=GROUP_HELP.get(group, f"{group} commands"))
+                gsub = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", title="subcommands")
+                gsub.required = True
+                groups[group] = gsub
+            target = groups[group]
+        p = target.add_parser(
+            parts[-1],
+            help=cmd.help,
+            description=cmd.description or None,
+            aliases=list(cmd.aliases),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for a in cmd.args:
+            p.add_argument(*a.flags, **a.options)
+        p.set_defaults(_handler=cmd.handler)
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# The context a handler gets
+# ---------------------------------------------------------------------------
+
+
+class Context:
+    """What a command handler works with: the lazily opened connection and output streams."""
+
+    def __init__(self, uri: str | None, read_only: bool, stdout: IO[str], stderr: IO[str]) -> None:
+        self.uri_arg = uri
+        self.read_only = read_only
+        self.stdout = stdout
+        self.stderr = stderr
+        self._conn: Connection | None = None
+
+    @property
+    def uri(self) -> str:
+        """The URI to connect to: ``-c``, else ``$VIRTCORE_DEFAULT_URI``; an error if neither."""
+        uri = self.uri_arg or os.environ.get(DEFAULT_URI_ENV)
+        if not uri:
+            raise InvalidArgError(
+                f"no connection URI: give one with -c URI or set ${DEFAULT_URI_ENV} (e.g. test:///default)"
+            )
+        return uri
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, opened on first use (read-only with ``-r``)."""
+        if self._conn is None:
+            import virtcore
+
+            uri = self.uri
+            self._conn = virtcore.open_read_only(uri) if self.read_only else virtcore.open(uri)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection if one was opened."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def out(self, *lines: str) -> None:
+        """Print lines to stdout."""
+        for line in lines:
+            print(line, file=self.stdout)
+
+    def domain(self, text: str) -> Domain:
+        """Find a domain as virsh does: by id if ``text`` is a number, else by UUID, else by name.
+
+        :raises NoDomainError: ``"Domain not found: <text>"`` when nothing matches.
+        """
+        return lookup_domain(self.conn, text)
+
+    def read_text(self, path: str, what: str = "file") -> str:
+        """The UTF-8 text of ``path`` (``-`` reads stdin); failures name the file."""
+        if path == "-":
+            return sys.stdin.read()
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ReadFailedError(f"{what} '{path}': {exc.strerror or exc}") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise XMLError(f"{what} '{path}' is not valid UTF-8") from None
+
+
+def _looks_like_uuid(text: str) -> bool:
+    import uuid
+
+    s = text.strip()
+    if len(s) not in (32, 36):
+        return False
+    try:
+        uuid.UUID(s)
+    except ValueError:
+        return False
+    return True
+
+
+def lookup_domain(conn: Connection, text: str) -> Domain:
+    """A domain by id (if ``text`` is a non-negative integer), UUID (if it looks like one) or name.
+
+    Each form that does not match falls through to the next, as in virsh; a
+    name that happens to look like an id still resolves.
+    """
+    if text.isdigit():
+        try:
+            return conn.lookup_domain_by_id(int(text))
+        except (NoDomainError, NoSupportError):
+            pass
+    if _looks_like_uuid(text):
+        try:
+            return conn.lookup_domain_by_uuid(text)
+        except (NoDomainError, NoSupportError):
+            pass
+    try:
+        return conn.lookup_domain(text)
+    except NoDomainError:
+        raise NoDomainError(text) from None
+
+
+# ---------------------------------------------------------------------------
+# Formatting helpers (virsh's words)
+# ---------------------------------------------------------------------------
+
+_STATE_NAMES = {
+    DomainState.NOSTATE: "no state",
+    DomainState.RUNNING: "running",
+    DomainState.BLOCKED: "idle",
+    DomainState.PAUSED: "paused",
+    DomainState.SHUTDOWN: "in shutdown",
+    DomainState.SHUTOFF: "shut off",
+    DomainState.CRASHED: "crashed",
+    DomainState.PMSUSPENDED: "pmsuspended",
+}
+
+_REASON_NAMES: dict[DomainState, dict[int, str]] = {
+    DomainState.RUNNING: {
+        RunningReason.UNKNOWN: "unknown",
+        RunningReason.BOOTED: "booted",
+        RunningReason.MIGRATED: "migrated",
+        RunningReason.RESTORED: "restored",
+        RunningReason.FROM_SNAPSHOT: "from snapshot",
+        RunningReason.UNPAUSED: "unpaused",
+        RunningReason.MIGRATION_CANCELED: "migration canceled",
+        RunningReason.SAVE_CANCELED: "save canceled",
+        RunningReason.WAKEUP: "event wakeup",
+        RunningReason.CRASHED: "crashed",
+        RunningReason.POSTCOPY: "post-copy",
+    },
+    DomainState.PAUSED: {
+        PausedReason.UNKNOWN: "unknown",
+        PausedReason.USER: "user",
+        PausedReason.MIGRATION: "migrating",
+        PausedReason.SAVE: "saving",
+        PausedReason.DUMP: "dumping",
+        PausedReason.IOERROR: "I/O error",
+        PausedReason.WATCHDOG: "watchdog",
+        PausedReason.FROM_SNAPSHOT: "from snapshot",
+        PausedReason.SHUTTING_DOWN: "shutting down",
+        PausedReason.SNAPSHOT: "creating snapshot",
+        PausedReason.CRASHED: "crashed",
+        PausedReason.STARTING_UP: "starting up",
+    },
+    DomainState.SHUTDOWN: {ShutdownReason.UNKNOWN: "unknown", ShutdownReason.USER: "user"},
+    DomainState.SHUTOFF: {
+        ShutoffReason.UNKNOWN: "unknown",
+        ShutoffReason.SHUTDOWN: "shutdown",
+        ShutoffReason.DESTROYED: "destroyed",
+        ShutoffReason.CRASHED: "crashed",
+        ShutoffReason.MIGRATED: "migrated",
+        ShutoffReason.SAVED: "saved",
+        ShutoffReason.FAILED: "failed",
+        ShutoffReason.FROM_SNAPSHOT: "from snapshot",
+        ShutoffReason.DAEMON: "daemon",
+    },
+    DomainState.CRASHED: {CrashedReason.UNKNOWN: "unknown", CrashedReason.PANICKED: "panicked"},
+}
+
+
+def state_name(state: int) -> str:
+    """virsh's word for a domain state (``"shut off"`` for SHUTOFF)."""
+    try:
+        return _STATE_NAMES[DomainState(state)]
+    except ValueError:
+        return "unknown"
+
+
+def reason_name(state: int, reason: int) -> str:
+    """virsh's word for the reason a domain is in ``state``."""
+    try:
+        return _REASON_NAMES.get(DomainState(state), {}).get(reason, "unknown")
+    except ValueError:
+        return "unknown"
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Lines of a virsh table: `` Id   Name   State``, a rule, then the rows."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        return "".join(f" {c.ljust(w)}  " for c, w in zip(cells, widths, strict=False)).rstrip()
+
+    return [line(header), "-" * sum(w + 3 for w in widths), *(line(r) for r in rows)]
+
+
+_UNITS = {
+    "": 1024,
+    "b": 1,
+    "k": 1024,
+    "kib": 1024,
+    "kb": 1000,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "mb": 1000**2,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "gb": 1000**3,
+    "t": 1024**4,
+    "tib": 1024**4,
+    "tb": 1000**4,
+}
+
+
+def parse_size(text: str) -> int:
+    """A memory size in KiB from ``"524288"`` (KiB), ``"512M"``, ``"2GiB"``, ``"1000000KB"`` ...
+
+    Like virsh, a plain number is KiB and byte counts round up to whole KiB.
+
+    :raises InvalidArgError: not a positive size with a known unit.
+    """
+    s = text.strip()
+    digits = len(s) - len(s.lstrip("0123456789"))
+    number, unit = s[:digits], s[digits:].strip().lower()
+    if not number or unit not in _UNITS:
+        raise InvalidArgError(
+            f"invalid size {text!r}: expected a number of KiB or a number with a unit (512M, 2G)"
+        )
+    size = int(number) * _UNITS[unit]
+    kib = -(-size // 1024)
+    if kib <= 0:
+        raise InvalidArgError(f"invalid size {text!r}: must be positive")
+    return kib
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise InvalidArgError(f"expected a positive integer, not {text!r}") from None
+    if value <= 0:
+        raise InvalidArgError(f"expected a positive integer, not {text!r}")
+    return value
+
+
+def _version_string(version: int) -> str:
+    major, rest = divmod(version, 1_000_000)
+    minor, release = divmod(rest, 1_000)
+    return f"{major}.{minor}.{release}"
+
+
+def _parse_xml(text: str) -> Any:
+    """Parse trusted driver output with a hardened lxml parser (imported only here)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        raise XMLError(f"driver returned malformed XML: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Connection and host commands
+# ---------------------------------------------------------------------------
+
+
+@command("uri")
+def _uri(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the connection's URI."""
+    ctx.out(ctx.conn.uri)
+
+
+@command("hostname")
+def _hostname(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the host's name."""
+    ctx.out(ctx.conn.hostname())
+
+
+@command("version")
+def _version(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the library's and the hypervisor's versions."""
+    from virtcore import __version__
+
+    conn = ctx.conn
+    hv_type = conn.get_type()
+    ctx.out(
+        f"Using library: virtcore {__version__}",
+        f"Using API: {hv_type} {__version__}",
+        f"Running hypervisor: {hv_type} {_version_string(conn.get_version())}",
+    )
+
+
+@command("nodeinfo")
+def _nodeinfo(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the host's CPUs and memory."""
+    info = ctx.conn.node_info()
+    rows = [
+        ("CPU model:", info.model),
+        ("CPU(s):", str(info.cpus)),
+        ("CPU frequency:", f"{info.mhz} MHz"),
+        ("CPU socket(s):", str(info.sockets)),
+        ("Core(s) per socket:", str(info.cores)),
+        ("Thread(s) per core:", str(info.threads)),
+        ("NUMA cell(s):", str(info.nodes)),
+        ("Memory size:", f"{info.memory} KiB"),
+    ]
+    ctx.out(*(f"{label:<20} {value}" for label, value in rows))
+
+
+@command("capabilities")
+def _capabilities(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the capabilities XML of the host and its guests."""
+    ctx.out(ctx.conn.capabilities_xml().rstrip("\n"))
+
+
+# ---------------------------------------------------------------------------
+# Listing and inspecting domains
+# ---------------------------------------------------------------------------
+
+
+@command(
+    "list",
+    arg("--all", action="store_true", help="list active and inactive domains"),
+    arg("--inactive", action="store_true", help="list inactive domains only"),
+    arg("--name", action="store_true", help="print only names, one per line"),
+    arg("--uuid", action="store_true", help="print only UUIDs, one per line"),
+)
+def _list(ctx: Context, ns: argparse.Namespace) -> None:
+    """List domains (active ones unless --all or --inactive)."""
+    active: bool | None = False if ns.inactive else (None if ns.all else True)
+    rows: list[tuple[int, str, str, str]] = []
+    for dom in ctx.conn.list_domains(active=active):
+        try:
+            state = dom.state()[0]
+            dom_id = dom.id
+        except NoDomainError:  # vanished while listing
+            continue
+        rows.append((dom_id, dom.name, dom.uuid, state_name(state)))
+    # virsh's order: active domains by id, then inactive ones by name.
+    rows.sort(key=lambda r: (r[0] < 0, r[0] if r[0] >= 0 else 0, r[1]))
+    if ns.name or ns.uuid:
+        for _id, name, uuid, _ in rows:
+            ctx.out(" ".join(x for x, on in ((uuid, ns.uuid), (name, ns.name)) if on))
+        return
+    body = [(str(i) if i >= 0 else "-", name, state) for i, name, _, state in rows]
+    ctx.out(*format_table(("Id", "Name", "State"), body), "")
+
+
+@command("dominfo", DOMAIN)
+def _dominfo(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print basic information about a domain."""
+    dom = ctx.domain(ns.domain)
+    info = dom.info()
+    dom_id = dom.id
+    try:
+        root = _parse_xml(dom.xml_desc())
+        os_type = root.findtext("os/type") or "unknown"
+    except NoSupportError:
+        os_type = "unknown"
+
+    def optional(fn: Callable[[], bool], yes: str, no: str) -> str:
+        try:
+            return yes if fn() else no
+        except NoSupportError:
+            return "unknown"
+
+    rows = [
+        ("Id:", str(dom_id) if dom_id >= 0 else "-"),
+        ("Name:", dom.name),
+        ("UUID:", dom.uuid),
+        ("OS Type:", os_type),
+        ("State:", state_name(info.state)),
+        ("CPU(s):", str(info.nr_virt_cpu)),
+    ]
+    if dom_id >= 0:
+        rows.append(("CPU time:", f"{info.cpu_time / 1e9:.1f}s"))
+    rows += [
+        ("Max memory:", f"{info.max_memory} KiB"),
+        ("Used memory:", f"{info.memory} KiB"),
+        ("Persistent:", optional(dom.is_persistent, "yes", "no")),
+        ("Autostart:", optional(lambda: dom.autostart, "enable", "disable")),
+    ]
+    ctx.out(*(f"{label:<15} {value}" for label, value in rows), "")
+
+
+@command("domstate", DOMAIN, arg("--reason", action="store_true", help="also print the reason for the state"))
+def _domstate(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a domain's state."""
+    state, reason = ctx.domain(ns.domain).state()
+    if ns.reason:
+        ctx.out(f"{state_name(state)} ({reason_name(state, reason)})", "")
+    else:
+        ctx.out(state_name(state), "")
+
+
+@command("domid", DOMAIN)
+def _domid(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a domain's id ('-' when it is inactive)."""
+    dom_id = ctx.domain(ns.domain).id
+    ctx.out(str(dom_id) if dom_id >= 0 else "-", "")
+
+
+@command("domname", DOMAIN)
+def _domname(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a domain's name."""
+    ctx.out(ctx.domain(ns.domain).name, "")
+
+
+@command("domuuid", DOMAIN)
+def _domuuid(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a domain's UUID."""
+    ctx.out(ctx.domain(ns.domain).uuid, "")
+
+
+@command(
+    "dumpxml",
+    DOMAIN,
+    arg("--inactive", action="store_true", help="print the persistent definition, not the live one"),
+)
+def _dumpxml(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a domain's XML description."""
+    ctx.out(ctx.domain(ns.domain).xml_desc(inactive=ns.inactive).rstrip("\n"))
+
+
+# ---------------------------------------------------------------------------
+# Lifecycle
+# ---------------------------------------------------------------------------
+
+
+def _simple_action(name: str, method: str, message: str, summary: str) -> None:
+    def handler(ctx: Context, ns: argparse.Namespace) -> None:
+        dom = ctx.domain(ns.domain)
+        getattr(dom, method)()
+        ctx.out(message.format(name=dom.name), "")
+
+    handler.__doc__ = summary
+    handler.__name__ = f"_{method}"
+    command(name, DOMAIN)(handler)
+
+
+_simple_action("start", "start", "Domain '{name}' started", "Start a defined, inactive domain.")
+_simple_action("shutdown", "shutdown", "Domain '{name}' is being shutdown", "Gracefully shut down a domain.")
+_simple_action("reboot", "reboot", "Domain '{name}' is being rebooted", "Reboot a domain.")
+_simple_action("destroy", "destroy", "Domain '{name}' destroyed", "Stop a domain at once (pull the plug).")
+_simple_action("suspend", "suspend", "Domain '{name}' suspended", "Pause a running domain.")
+_simple_action("resume", "resume", "Domain '{name}' resumed", "Resume a paused domain.")
+_simple_action(
+    "undefine", "undefine", "Domain '{name}' has been undefined", "Remove a domain's persistent definition."
+)
+
+
+@command("define", arg("file", metavar="FILE", help="domain XML file ('-' for stdin)"))
+def _define(ctx: Context, ns: argparse.Namespace) -> None:
+    """Define (but do not start) a persistent domain from an XML file."""
+    xml = ctx.read_text(ns.file, "domain XML file")
+    dom = ctx.conn.define_domain(xml)
+    ctx.out(f"Domain '{dom.name}' defined from {ns.file}", "")
+
+
+@command("create", arg("file", metavar="FILE", help="domain XML file ('-' for stdin)"))
+def _create(ctx: Context, ns: argparse.Namespace) -> None:
+    """Create and start a transient domain from an XML file."""
+    xml = ctx.read_text(ns.file, "domain XML file")
+    dom = ctx.conn.create_domain(xml)
+    ctx.out(f"Domain '{dom.name}' created from {ns.file}", "")
+
+
+@command("save", DOMAIN, arg("file", metavar="FILE", help="where to write the saved state"))
+def _save(ctx: Context, ns: argparse.Namespace) -> None:
+    """Save a running domain's state to a file and stop it."""
+    dom = ctx.domain(ns.domain)
+    dom.save(ns.file)
+    ctx.out(f"Domain '{dom.name}' saved to {ns.file}", "")
+
+
+@command("restore", arg("file", metavar="FILE", help="a file written by 'save'"))
+def _restore(ctx: Context, ns: argparse.Namespace) -> None:
+    """Restore a domain from a file written by 'save'."""
+    ctx.conn.restore_domain(ns.file)
+    ctx.out(f"Domain restored from {ns.file}", "")
+
+
+# ---------------------------------------------------------------------------
+# Resources and devices
+# ---------------------------------------------------------------------------
+
+
+@command(
+    "setmem", DOMAIN, arg("size", metavar="SIZE", help="new current memory: KiB, or with a unit (512M, 2G)")
+)
+def _setmem(ctx: Context, ns: argparse.Namespace) -> None:
+    """Change a domain's current memory (balloon target)."""
+    ctx.domain(ns.domain).set_memory(parse_size(ns.size))
+
+
+@command("setmaxmem", DOMAIN, arg("size", metavar="SIZE", help="new maximum memory: KiB, or with a unit"))
+def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> None:
+    """Change a domain's maximum memory."""
+    ctx.domain(ns.domain).set_max_memory(parse_size(ns.size))
+
+
+@command("setvcpus", DOMAIN, arg("count", metavar="COUNT", help="number of active vCPUs"))
+def _setvcpus(ctx: Context, ns: argparse.Namespace) -> None:
+    """Change a domain's number of active vCPUs."""
+    ctx.domain(ns.domain).set_vcpus(_positive_int(ns.count))
+
+
+@command(
+    "autostart", DOMAIN, arg("--disable", action="store_true", help="stop starting the domain with the host")
+)
+def _autostart(ctx: Context, ns: argparse.Namespace) -> None:
+    """Mark a domain to start with the host (or not, with --disable)."""
+    dom = ctx.domain(ns.domain)
+    dom.autostart = not ns.disable
+    verb = "unmarked" if ns.disable else "marked"
+    ctx.out(f"Domain '{dom.name}' {verb} as autostarted", "")
+
+
+@command(
+    "attach-device", DOMAIN, arg("file", metavar="FILE", help="one device element in XML ('-' for stdin)")
+)
+def _attach_device(ctx: Context, ns: argparse.Namespace) -> None:
+    """Attach a device described in an XML file."""
+    xml = ctx.read_text(ns.file, "device XML file")
+    ctx.domain(ns.domain).attach_device(xml)
+    ctx.out("Device attached successfully", "")
+
+
+@command(
+    "detach-device", DOMAIN, arg("file", metavar="FILE", help="one device element in XML ('-' for stdin)")
+)
+def _detach_device(ctx: Context, ns: argparse.Namespace) -> None:
+    """Detach the device described in an XML file."""
+    xml = ctx.read_text(ns.file, "device XML file")
+    ctx.domain(ns.domain).detach_device(xml)
+    ctx.out("Device detached successfully", "")
+
+
+# ---------------------------------------------------------------------------
+# Drivers and what they support
+# ---------------------------------------------------------------------------
+
+
+class DriverSupport(NamedTuple):
+    """What one installed driver supports, as found by :func:`probe_drivers`.
+
+    ``operations`` is ``None`` when no connection could be opened (``note``
+    says why): the driver's support is then unknown, not empty.
+    """
+
+    scheme: str
+    distribution: str | None
+    version: str | None
+    uri: str | None
+    operations: frozenset[str] | None
+    note: str
+
+
+#: Default URIs of drivers that do not declare one (``open_connection.default_uri``).
+KNOWN_DEFAULT_URIS = {"test": "test:///default"}
+
+
+def driver_default_uri(driver: InstalledDriver) -> str | None:
+    """The URI to probe ``driver`` with: the factory's ``default_uri`` attribute, else a known one.
+
+    Loads (imports) the driver. A driver with no safe default (one that would
+    need a running hypervisor, or a path) has none; probe it with ``-c``.
+    """
+    from virtcore.drivers import load_driver
+
+    factory = load_driver(driver.scheme, f"{driver.scheme}://")
+    declared = getattr(factory, "default_uri", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    return KNOWN_DEFAULT_URIS.get(driver.scheme)
+
+
+def _probe(uri: str) -> frozenset[str]:
+    import virtcore
+
+    with virtcore.open_read_only(uri) as conn:
+        return conn.supported_operations()
+
+
+def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
+    """Each installed driver's supported operations, or only the driver of ``uri``.
+
+    Without ``uri`` every driver with a default URI is opened *read-only* on
+    it (nothing is changed); the others are reported as not probed. With
+    ``uri``, that connection is asked. Support comes from the connection's
+    registered hook implementations (:meth:`Connection.supported_operations`).
+    """
+    from virtcore.drivers import installed_drivers
+
+    drivers = installed_drivers()
+    if uri is not None:
+        from virtcore.uri import URI
+
+        scheme = URI.parse(uri).driver
+        info = next((d for d in drivers if d.scheme == scheme), None)
+        ops = _probe(uri)  # raises NoConnectError for an uninstalled scheme
+        return [
+            DriverSupport(
+                scheme,
+                info.distribution if info else None,
+                info.version if info else None,
+                uri,
+                ops,
+                "",
+            )
+        ]
+    found = []
+    for d in drivers:
+        try:
+            default = driver_default_uri(d)
+            if default is None:
+                found.append(
+                    DriverSupport(
+                        d.scheme, d.distribution, d.version, None, None, "no default URI; probe with -c URI"
+                    )
+                )
+                continue
+            ops = _probe(default)
+            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, ""))
+        except VirtError as exc:
+            found.append(
+                DriverSupport(d.scheme, d.distribution, d.version, None, None, f"cannot probe: {exc}")
+            )
+    return found
+
+
+@command(
+    "drivers",
+    arg("--kind", choices=("all", "mutating", "read-only"), default="all", help="which operations to show"),
+)
+def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
+    """List installed drivers and the operations each supports.
+
+    Without -c, each driver is opened read-only on its default URI (for the
+    test driver, test:///default); a driver without one is listed with '?'
+    for every operation: unknown, not unsupported. With -c, the connection to
+    that URI is asked. 'yes' means a registered hook implements the operation;
+    'mutating' operations are refused on read-only connections.
+    """
+    from virtcore.connection import OPERATIONS
+
+    support = probe_drivers(ctx.uri_arg)
+    if not support:
+        ctx.out("No drivers are installed (none declares a 'virtcore.drivers' entry point).")
+        return
+    total = len(OPERATIONS)
+    rows = []
+    for s in support:
+        count = f"{len(s.operations)} of {total}" if s.operations is not None else "?"
+        probed = s.uri if s.uri else f"({s.note})"
+        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, probed))
+    ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Probed with"), rows), "")
+    ops = sorted(
+        (op, mut) for op, mut in OPERATIONS.items() if ns.kind == "all" or (ns.kind == "mutating") == mut
+    )
+    matrix = []
+    for op, mut in ops:
+        cells = [op, "mutating" if mut else "read-only"]
+        for s in support:
+            cells.append("?" if s.operations is None else ("yes" if op in s.operations else "no"))
+        matrix.append(cells)
+    ctx.out(*format_table(("Operation", "Kind", *(s.scheme for s in support)), matrix), "")
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (the console script exits with it)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    ctx: Context | None = None
+    try:
+        parser = build_parser()
+        try:
+            ns = parser.parse_args(args)
+        except _ParserExitError as exc:  # --help, --version
+            if exc.message:
+                print(exc.message.rstrip("\n"), file=stderr)
+            return exc.status
+        except _UsageError as exc:
+            print(f"error: {_one_line(str(exc))}", file=stderr)
+            return EXIT_ERROR
+        ctx = Context(ns.uri, ns.readonly, stdout, stderr)
+        handler: Handler = ns._handler
+        status = handler(ctx, ns)
+        stdout.flush()
+        return EXIT_OK if status is None else int(status)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=stderr)
+        return EXIT_INTERRUPTED
+    except VirtError as exc:
+        print(f"error: {_one_line(str(exc))}", file=stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (virtcore list | head): stop quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_ERROR
+    except OSError as exc:
+        where = f" '{exc.filename}'" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            import traceback
+
+            traceback.print_exc(file=stderr)
+        print(
+            f"error: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            f"(set {DEBUG_ENV}=1 for a traceback)",
+            file=stderr,
+        )
+        return EXIT_ERROR
+    finally:
+        if ctx is not None:
+            try:
+                ctx.close()
+            except Exception:  # closing must not mask the command's outcome
+                pass
