@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs inside dom0 (from dom0-init.sh): the project's tests against the real Xen toolstack
+# and XenStore. Results go to the host share: junit XML and pytest output per suite.
+OUT=/mnt/host
+cd /src || exit 2
+export PYTHONDONTWRITEBYTECODE=1 XENHOST_GUEST_KERNEL=/guest/vmlinuz XENHOST_GUEST_INITRD=/guest/initrd
+run_suite() {  # NAME TIMEOUT PYTEST-ARGS...
+    name=$1; tmo=$2; shift 2
+    echo "XENHOST-SUITE $name start [$(cut -d' ' -f1 /proc/uptime)]"
+    timeout "$tmo" python3 -m pytest -p no:cacheprovider -q -rfEx --junitxml="$OUT/junit-$name.xml" "$@" \
+        > "$OUT/pytest-$name.log" 2>&1
+    rc=$?
+    tail -n 15 "$OUT/pytest-$name.log"
+    echo "XENHOST-SUITE $name rc=$rc [$(cut -d' ' -f1 /proc/uptime)]"
+    echo "$rc" > "$OUT/rc-$name"
+}
+run_suite xen 300 plugins/virt-xen/tests/dom0
+if [ -d tests/conformance ]; then
+    run_suite conformance 240 tests/conformance --driver-uri xen:///system
+fi

@@ -1,0 +1,31 @@
+#!/bin/bash
+# The whole harness: fetch (cached), build the images, boot Xen 4.17 + the Debian PV dom0
+# under QEMU TCG, let dom0 run the project's tests (inner.sh) and collect the results from
+# the 9p share in $WORK/share: junit-<suite>.xml, pytest-<suite>.log, rc-<suite>.
+# usage: run.sh [REPO_ROOT]   env: VIRTCORE_XEN_CACHE, XENHOST_WORK, XENHOST_TIMEOUT (s)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "${1:-$HERE/../../../..}" && pwd)
+WORK=${XENHOST_WORK:-/tmp/virtcore-xenhost}
+mkdir -p "$WORK"
+T0=$(date +%s)
+"$HERE/build.sh" "$REPO"
+T1=$(date +%s)
+rm -rf "$WORK/share"; mkdir -p "$WORK/share"
+# -cpu Westmere: no SMAP (TCG + SMAP crashes a PV dom0). Xen options skip the PV
+# Meltdown/L1TF mitigations, pointless and slow under TCG. -no-reboot: a crash exits.
+XENARGS="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 xpti=false pv-l1tf=false"
+DOM0ARGS="console=hvc0 earlyprintk=xen rdinit=/init quiet"
+set +e
+timeout "${XENHOST_TIMEOUT:-780}" qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu Westmere \
+    -m 3072 -smp 2 -display none -serial stdio -monitor none -no-reboot -nodefaults \
+    -kernel "$WORK/xen.elf" -append "$XENARGS" \
+    -initrd "$WORK/vmlinuz-dom0 $DOM0ARGS,$WORK/dom0-initrd.cpio.gz" \
+    -virtfs "local,path=$WORK/share,mount_tag=host0,security_model=none" \
+    </dev/null > "$WORK/console.log" 2>&1
+QRC=$?
+set -e
+T2=$(date +%s)
+echo "XENHOST qemu-rc=$QRC build=$((T1-T0))s boot+tests=$((T2-T1))s" | tee -a "$WORK/console.log"
+grep -E 'XENHOST-(MARK|SUITE)' "$WORK/console.log" || true
+exit $QRC
