@@ -118,6 +118,8 @@ def virt_connect_close() -> None:
     libvirt: ``connectClose``. Read-only safe. Must not raise; guests keep
     running (closing a connection never stops a domain). Afterwards no other
     hook is called on the object.
+
+    :returns: nothing.
     """
 
 
@@ -127,6 +129,8 @@ def virt_connect_get_type() -> str | None:
     """The hypervisor's name, as ``virConnectGetType``: ``"TEST"``, ``"QEMU"``, ``"Xen"``.
 
     libvirt: ``connectGetType``. Read-only safe.
+
+    :returns: the type string, or ``None`` to let another channel answer.
     """
 
 
@@ -136,6 +140,8 @@ def virt_connect_get_version() -> int | None:
     """The hypervisor's version as ``major * 1_000_000 + minor * 1_000 + release``.
 
     libvirt: ``connectGetVersion``. Read-only safe.
+
+    :returns: the encoded version, or ``None`` to let another channel answer.
     """
 
 
@@ -145,6 +151,8 @@ def virt_connect_get_hostname() -> str | None:
     """The host's name, as ``virConnectGetHostname``.
 
     libvirt: ``connectGetHostname``. Read-only safe.
+
+    :returns: the host name, or ``None`` to let another channel answer.
     """
 
 
@@ -155,6 +163,8 @@ def virt_connect_get_capabilities() -> str | None:
 
     libvirt: ``connectGetCapabilities``. Read-only safe. The document must
     validate against libvirt's ``capability.rng``.
+
+    :returns: the XML document as a string.
     """
 
 
@@ -170,6 +180,8 @@ def virt_node_get_info() -> NodeInfo | None:
 
     libvirt: ``nodeGetInfo``. Read-only safe. ``memory`` is KiB; ``cpus`` the
     number of active logical CPUs.
+
+    :returns: a :class:`~virtcore.types.NodeInfo`.
     """
 
 
@@ -256,6 +268,7 @@ def virt_domain_define_xml(xml: str) -> DomainRef | None:
     keeps running with its old live definition. Emits DEFINED (ADDED or
     UPDATED).
 
+    :param xml: the ``<domain>`` document.
     :returns: the domain's :class:`~virtcore.types.DomainRef`.
     :raises XMLError: malformed or invalid XML (parse with
         :func:`virtcore.xml.parse_domain`, which raises it for you).
@@ -273,6 +286,8 @@ def virt_domain_create_xml(xml: str) -> DomainRef | None:
 
     libvirt: ``domainCreateXML``. Mutating. Emits STARTED (BOOTED).
 
+    :param xml: the ``<domain>`` document.
+    :returns: the new domain's :class:`~virtcore.types.DomainRef` (with its id).
     :raises XMLError, ConfigUnsupportedError: as for :func:`virt_domain_define_xml`.
     :raises OperationFailedError: a domain with this name or UUID exists.
     """
@@ -393,6 +408,8 @@ def virt_domain_restore(path: str) -> DomainRef | None:
     (RESTORED), or PAUSED if it was paused when saved. Emits STARTED
     (RESTORED).
 
+    :param path: the save file.
+    :returns: the restored domain's :class:`~virtcore.types.DomainRef`.
     :raises SystemError_: the file cannot be read.
     :raises InvalidArgError: the file is not a save image of this driver.
     :raises OperationInvalidError: the domain is already active.
@@ -411,6 +428,8 @@ def virt_domain_get_info(uuid: str) -> DomainInfo | None:
 
     libvirt: ``domainGetInfo``. Read-only safe. This is a hot path: answer from
     memory when you can.
+
+    :raises NoDomainError: unknown ``uuid``.
     """
 
 
@@ -421,6 +440,8 @@ def virt_domain_get_state(uuid: str) -> tuple[DomainState, int] | None:
     (:class:`~virtcore.types.RunningReason` for RUNNING, ...).
 
     libvirt: ``domainGetState``. Read-only safe. Hot path.
+
+    :raises NoDomainError: unknown ``uuid``.
     """
 
 
@@ -431,6 +452,9 @@ def virt_domain_get_xml_desc(uuid: str, inactive: bool) -> str | None:
 
     libvirt: ``domainGetXMLDesc`` (``inactive`` is ``VIR_DOMAIN_XML_INACTIVE``).
     Read-only safe. An active domain's XML carries ``id='N'``.
+
+    :returns: the ``<domain>`` document as a string.
+    :raises NoDomainError: unknown ``uuid``.
     """
 
 
@@ -453,6 +477,9 @@ def virt_domain_set_max_memory(uuid: str, memory: int) -> bool | None:
 
     libvirt: ``domainSetMaxMemory``. Mutating. Drivers may refuse this for an
     active domain with ``OperationInvalidError``.
+
+    :param memory: the new maximum, KiB.
+    :raises InvalidArgError: ``memory`` is not positive.
     """
 
 
@@ -474,6 +501,8 @@ def virt_domain_get_autostart(uuid: str) -> bool | None:
     """Whether the domain starts when the host (or driver) starts.
 
     libvirt: ``domainGetAutostart``. Read-only safe.
+
+    :returns: the flag (a transient domain's is ``False``).
     """
 
 
@@ -484,6 +513,7 @@ def virt_domain_set_autostart(uuid: str, autostart: bool) -> bool | None:
 
     libvirt: ``domainSetAutostart``. Mutating.
 
+    :param autostart: the new value of the flag.
     :raises OperationInvalidError: the domain is transient
         (``"cannot set autostart for transient domain"``).
     """
@@ -498,6 +528,7 @@ def virt_domain_attach_device(uuid: str, xml: str) -> bool | None:
     is hot-plugged into the live definition; on an inactive one it is added
     to the persistent definition.
 
+    :param xml: one device element.
     :raises XMLError: malformed device XML.
     :raises ConfigUnsupportedError: a device this driver cannot attach.
     :raises OperationFailedError: the target is already in use.
@@ -555,5 +586,8 @@ def virt_domain_event(event: DomainEvent) -> None:
     libvirt: the ``domainEventRegisterAny`` lifecycle callback. Drivers do not
     implement this to *report* events (they call the ``emit`` they got in
     :func:`virt_connect_open`); observers implement it to *receive* them. The
-    core implements it to call the user's callbacks. Must not raise.
+    core implements it to call the user's callbacks. Read-only safe.
+
+    :param event: the :class:`~virtcore.types.DomainEvent`.
+    :returns: nothing; must not raise.
     """
