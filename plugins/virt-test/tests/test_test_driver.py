@@ -1,0 +1,207 @@
+"""The test driver's own behaviour: libvirt's default node, node files, sharing, devices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import virtcore
+import virt_test
+from virtcore import DomainEventType, DomainState
+from virtcore.errors import (
+    InvalidArgError,
+    NoConnectError,
+    OperationFailedError,
+    OperationInvalidError,
+    ReadFailedError,
+    XMLError,
+)
+from virtcore.types import NodeInfo
+
+
+@pytest.fixture(autouse=True)
+def fresh_default() -> None:
+    virt_test.reset_default_node()
+
+
+def test_default_node_has_libvirts_contents() -> None:
+    with virtcore.open("test:///default") as conn:
+        assert conn.get_type() == "TEST"
+        assert conn.get_version() == 2
+        assert conn.node_info() == NodeInfo("i686", 3145728, 16, 1400, 2, 2, 2, 2)
+        [dom] = conn.list_domains()
+        assert (dom.name, dom.uuid, dom.id) == ("test", "6695eb01-f6a4-8304-79aa-97f2502e193f", 1)
+        info = dom.info()
+        assert (info.state, info.max_memory, info.memory, info.nr_virt_cpu) == (DomainState.RUNNING, 8388608, 2097152, 2)
+        assert dom.is_persistent()
+
+
+def test_default_state_is_shared_by_connections_of_a_process() -> None:
+    with virtcore.open("test:///default") as a, virtcore.open("test:///default") as b:
+        seen: list[tuple[str, DomainEventType]] = []
+        b.on_domain_event(lambda d, e, detail: seen.append((d.name, e)))
+        a.lookup_domain("test").suspend()
+        assert b.lookup_domain("test").state()[0] == DomainState.PAUSED
+        assert seen == [("test", DomainEventType.SUSPENDED)]
+        a.lookup_domain("test").resume()
+
+
+def test_file_nodes_are_private_per_connection(testdriver_dir: Path) -> None:
+    uri = f"test://{testdriver_dir / 'testnode.xml'}"
+    with virtcore.open(uri) as a, virtcore.open(uri) as b:
+        a.lookup_domain("fv0").destroy()
+        assert a.lookup_domain("fv0").state()[0] == DomainState.SHUTOFF
+        assert b.lookup_domain("fv0").state()[0] == DomainState.RUNNING
+
+
+def test_libvirts_testnode_file(testdriver_dir: Path) -> None:
+    with virtcore.open(f"test://{testdriver_dir / 'testnode.xml'}") as conn:
+        assert sorted((d.name, d.id) for d in conn.list_domains()) == [("fc4", 2), ("fc5", 3), ("fv0", 1)]
+        # cpu: 4 nodes x 4 sockets x 4 cores x 2 threads = 128, capped by <active>50</active>
+        assert conn.node_info() == NodeInfo("i986", 8192000, 50, 6000, 4, 4, 4, 2)
+        fv0 = conn.lookup_domain("fv0")
+        assert fv0.uuid == "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
+        assert fv0.info().nr_virt_cpu == 4
+
+
+def test_inline_node_file(testdriver_dir: Path) -> None:
+    with virtcore.open(f"test://{testdriver_dir / 'testnodeinline.xml'}") as conn:
+        assert {d.name for d in conn.list_domains()} >= {"fv0"}
+
+
+def test_test_namespace_runstate_transient_managed_save(virt_node_file) -> None:  # type: ignore[no-untyped-def]
+    ns = "xmlns:test='http://libvirt.org/schemas/domain/test/1.0'"
+    uri = virt_node_file([
+        f"<domain type='test' {ns}><name>off</name><memory>1024</memory><os><type>hvm</type></os>"
+        "<test:runstate>5</test:runstate></domain>",
+        f"<domain type='test' {ns}><name>paused</name><memory>1024</memory><os><type>hvm</type></os>"
+        "<test:runstate>3</test:runstate></domain>",
+        f"<domain type='test' {ns}><name>temp</name><memory>1024</memory><os><type>hvm</type></os>"
+        "<test:transient/></domain>",
+        f"<domain type='test' {ns}><name>saved</name><memory>1024</memory><os><type>hvm</type></os>"
+        "<test:runstate>5</test:runstate><test:hasmanagedsave/></domain>",
+    ])
+    with virtcore.open(uri) as conn:
+        assert conn.lookup_domain("off").state()[0] == DomainState.SHUTOFF
+        assert conn.lookup_domain("paused").state()[0] == DomainState.PAUSED
+        temp = conn.lookup_domain("temp")
+        assert temp.is_active() and not temp.is_persistent()
+        assert "test:" not in temp.xml_desc()
+        with pytest.raises(OperationInvalidError, match="managed save"):
+            conn.lookup_domain("saved").undefine()
+
+
+@pytest.mark.parametrize("uri", ["test://", "test:///"])
+def test_no_path_is_invalid(uri: str) -> None:
+    with pytest.raises(InvalidArgError, match="supply a path or use test:///default"):
+        virtcore.open(uri)
+
+
+def test_remote_test_uri_is_refused() -> None:
+    with pytest.raises(NoConnectError, match="local only"):
+        virtcore.open("test://somehost/default")
+
+
+def test_bad_node_files_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ReadFailedError, match="missing.xml"):
+        virtcore.open(f"test://{tmp_path / 'missing.xml'}")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<node><domain>")
+    with pytest.raises(XMLError, match="bad.xml"):
+        virtcore.open(f"test://{bad}")
+    wrong = tmp_path / "wrong.xml"
+    wrong.write_text("<notanode/>")
+    with pytest.raises(XMLError, match="expected <node>"):
+        virtcore.open(f"test://{wrong}")
+    ref = tmp_path / "ref.xml"
+    ref.write_text("<node><domain file='nowhere.xml'/></node>")
+    with pytest.raises(ReadFailedError, match="nowhere.xml"):
+        virtcore.open(f"test://{ref}")
+
+
+def test_save_image_is_a_real_file_with_the_domain_xml(virt_conn: virtcore.Connection, tmp_path: Path) -> None:
+    dom = virt_conn.lookup_domain("test")
+    image = tmp_path / "saves" / "test.save"
+    image.parent.mkdir()
+    dom.save(image)
+    data = image.read_bytes()
+    assert data.startswith(virt_test.node.SAVE_MAGIC)
+    header = json.loads(data[len(virt_test.node.SAVE_MAGIC) :])
+    assert header["uuid"] == dom.uuid and "<name>test</name>" in header["xml"]
+    assert [p.name for p in image.parent.iterdir()] == ["test.save"]  # no temp file left behind
+
+
+def test_restore_a_save_image_after_undefine_gives_a_transient_domain(
+    virt_conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    dom = virt_conn.lookup_domain("test")
+    dom.save(tmp_path / "s")
+    dom.undefine()
+    restored = virt_conn.restore_domain(tmp_path / "s")
+    assert restored.is_active() and not restored.is_persistent()
+
+
+def test_restore_while_running_is_invalid(virt_conn: virtcore.Connection, tmp_path: Path) -> None:
+    dom = virt_conn.lookup_domain("test")
+    dom.save(tmp_path / "s")
+    virt_conn.restore_domain(tmp_path / "s")
+    with pytest.raises(OperationInvalidError, match="already active"):
+        virt_conn.restore_domain(tmp_path / "s")
+
+
+def test_shutdown_follows_on_poweroff(virt_node_file) -> None:  # type: ignore[no-untyped-def]
+    uri = virt_node_file([
+        "<domain type='test'><name>r</name><memory>1024</memory><os><type>hvm</type></os>"
+        "<on_poweroff>restart</on_poweroff></domain>",
+    ])
+    with virtcore.open(uri) as conn:
+        dom = conn.lookup_domain("r")
+        dom.shutdown()
+        assert dom.state()[0] == DomainState.RUNNING
+
+
+def test_attach_and_detach_devices(virt_conn: virtcore.Connection) -> None:
+    dom = virt_conn.lookup_domain("test")
+    disk = "<disk type='file' device='disk'><source file='/tmp/extra.img'/><target dev='vdb' bus='virtio'/></disk>"
+    dom.attach_device(disk)
+    assert "/tmp/extra.img" in dom.xml_desc()
+    assert "/tmp/extra.img" not in dom.xml_desc(inactive=True)  # live only: the domain is running
+    with pytest.raises(OperationFailedError, match="vdb"):
+        dom.attach_device(disk)
+    dom.detach_device("<disk type='file'><target dev='vdb'/></disk>")
+    assert "/tmp/extra.img" not in dom.xml_desc()
+    with pytest.raises(OperationFailedError, match="device not found"):
+        dom.detach_device("<disk type='file'><target dev='vdb'/></disk>")
+    with pytest.raises(XMLError):
+        dom.attach_device("<disk")
+
+
+def test_stats(virt_conn: virtcore.Connection) -> None:
+    dom = virt_conn.lookup_domain("test")
+    blk = dom.block_stats("vda")
+    assert len(blk) == 5 and all(v >= 0 for v in blk)
+    nic = dom.interface_stats("aa:bb:cc:dd:ee:ff")
+    assert len(nic) == 8
+    with pytest.raises(InvalidArgError, match="vdz"):
+        dom.block_stats("vdz")
+    dom.destroy()
+    with pytest.raises(OperationInvalidError):
+        dom.block_stats("vda")
+
+
+def test_memory_changes_apply_to_the_live_definition(virt_conn: virtcore.Connection) -> None:
+    dom = virt_conn.lookup_domain("test")
+    dom.set_max_memory(1048576)
+    assert dom.info().max_memory == 1048576
+    assert dom.info().memory == 1048576  # current memory clamped to the new maximum
+
+
+def test_capabilities_reflect_the_node(testdriver_dir: Path) -> None:
+    from lxml import etree
+
+    with virtcore.open(f"test://{testdriver_dir / 'testnode.xml'}") as conn:
+        caps = etree.fromstring(conn.capabilities_xml().encode())
+    assert caps.find("host/topology/cells").get("num") == "4"
+    assert {g.find("arch").get("name") for g in caps.findall("guest")} == {"i686", "x86_64"}

@@ -1,0 +1,280 @@
+"""virt-test: virtcore's mock driver, an in-memory hypervisor with libvirt's test-driver behaviour.
+
+URIs:
+
+``test:///default``
+    libvirt's default node: domain ``test`` running with id 1, node info
+    i686 / 3 GiB / 16 CPUs. One state per process, shared by every connection
+    to it (what one connection defines, another sees).
+``test:///ABSOLUTE/PATH/node.xml``
+    A node loaded from a node file (see :mod:`virt_test.loader`); each
+    connection gets its own private state.
+
+Everything behaves as a real driver does, errors included, so code tested
+against ``test:///`` URIs meets the same contract on ``qemu:///`` or
+``xen:///``. For tests, the pytest plugin (:mod:`virt_test.pytest_plugin`)
+gives each test an isolated connection.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Callable
+
+from virtcore import hookimpl
+from virtcore.errors import InvalidArgError, NoConnectError
+from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.uri import URI
+
+from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
+from virt_test.node import Node
+
+__all__ = ["TestDriver", "open_connection", "default_node_xml", "reset_default_node", "VERSION"]
+
+#: What ``virConnectGetVersion`` answers for the test driver.
+VERSION = 2
+
+_default_lock = threading.Lock()
+_default: Node | None = None
+
+
+def _shared_default() -> Node:
+    global _default
+    node = _default
+    if node is None:
+        with _default_lock:
+            if _default is None:
+                _default = default_node()
+            node = _default
+    return node
+
+
+def reset_default_node() -> None:
+    """Forget ``test:///default``'s state: the next connection sees libvirt's defaults again.
+
+    Connections already open keep the old node.
+    """
+    global _default
+    with _default_lock:
+        _default = None
+
+
+def default_node_xml() -> str:
+    """The node XML of ``test:///default``: write it to a file for a private copy."""
+    return DEFAULT_NODE_XML
+
+
+def open_connection(uri: URI, read_only: bool) -> list[object]:
+    """Entry point of the ``test`` scheme: the driver object for this URI."""
+    if uri.host not in (None, "localhost") or uri.transport not in (None, "unix"):
+        raise NoConnectError(f"URI '{uri.text}' (the test driver is local only)")
+    path = uri.path
+    if path in ("", "/"):
+        raise InvalidArgError("testOpen: supply a path or use test:///default")
+    if path == "/default":
+        return [TestDriver(_shared_default())]
+    if not path.startswith("/"):
+        raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
+    return [TestDriver(load_node_file(path))]
+
+
+class TestDriver:
+    """The hook implementations over one :class:`~virt_test.node.Node`."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._emit: Callable[[DomainEvent], None] | None = None
+
+    # -- connection --------------------------------------------------------
+
+    @hookimpl
+    def virt_connect_open(self, emit: Callable[[DomainEvent], None]) -> None:
+        self._emit = emit
+        self.node.subscribe(emit)
+
+    @hookimpl
+    def virt_connect_close(self) -> None:
+        if self._emit is not None:
+            self.node.unsubscribe(self._emit)
+            self._emit = None
+
+    @hookimpl
+    def virt_connect_get_type(self) -> str:
+        return "TEST"
+
+    @hookimpl
+    def virt_connect_get_version(self) -> int:
+        return VERSION
+
+    @hookimpl
+    def virt_connect_get_hostname(self) -> str:
+        return socket.gethostname()
+
+    @hookimpl
+    def virt_connect_get_capabilities(self) -> str:
+        from virt_test.capabilities import capabilities_xml
+
+        return capabilities_xml(self.node.node_info)
+
+    @hookimpl
+    def virt_node_get_info(self) -> NodeInfo:
+        return self.node.node_info
+
+    # -- discovery ---------------------------------------------------------
+
+    @hookimpl
+    def virt_connect_list_all_domains(self, active: bool | None) -> list[DomainRef]:
+        return self.node.list_refs(active)
+
+    @hookimpl
+    def virt_domain_lookup_by_name(self, name: str) -> DomainRef:
+        return self.node.lookup_name(name)
+
+    @hookimpl
+    def virt_domain_lookup_by_uuid(self, uuid: str) -> DomainRef:
+        return self.node.get(uuid).ref
+
+    @hookimpl
+    def virt_domain_lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
+        return self.node.lookup_id(id)
+
+    @hookimpl
+    def virt_domain_is_persistent(self, uuid: str) -> bool:
+        return self.node.get(uuid).persistent
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @hookimpl
+    def virt_domain_define_xml(self, xml: str) -> DomainRef:
+        from virtcore.xml import parse_domain
+
+        return self.node.define(parse_domain(xml))
+
+    @hookimpl
+    def virt_domain_create_xml(self, xml: str) -> DomainRef:
+        from virtcore.xml import parse_domain
+
+        return self.node.create_transient(parse_domain(xml))
+
+    @hookimpl
+    def virt_domain_undefine(self, uuid: str) -> bool:
+        self.node.undefine(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_create(self, uuid: str) -> bool:
+        self.node.start(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_suspend(self, uuid: str) -> bool:
+        self.node.suspend(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_resume(self, uuid: str) -> bool:
+        self.node.resume(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_shutdown(self, uuid: str) -> bool:
+        self.node.shutdown(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_reboot(self, uuid: str) -> bool:
+        self.node.reboot(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_destroy(self, uuid: str) -> bool:
+        self.node.destroy(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_save(self, uuid: str, path: str) -> bool:
+        self.node.save(uuid, path)
+        return True
+
+    @hookimpl
+    def virt_domain_restore(self, path: str) -> DomainRef:
+        return self.node.restore(path)
+
+    # -- state and resources -----------------------------------------------
+
+    @hookimpl
+    def virt_domain_get_info(self, uuid: str) -> DomainInfo:
+        with self.node.lock:
+            return self.node.get(uuid).info()
+
+    @hookimpl
+    def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int]:
+        with self.node.lock:
+            dom = self.node.get(uuid)
+            return dom.state, dom.reason
+
+    @hookimpl
+    def virt_domain_get_xml_desc(self, uuid: str, inactive: bool) -> str:
+        from virtcore.xml import format_domain
+
+        with self.node.lock:
+            dom = self.node.get(uuid)
+            if inactive and dom.config is not None:
+                return format_domain(dom.config)
+            return format_domain(dom.current, domain_id=dom.id if dom.active else None)
+
+    @hookimpl
+    def virt_domain_set_memory(self, uuid: str, memory: int) -> bool:
+        self.node.set_memory(uuid, memory)
+        return True
+
+    @hookimpl
+    def virt_domain_set_max_memory(self, uuid: str, memory: int) -> bool:
+        self.node.set_max_memory(uuid, memory)
+        return True
+
+    @hookimpl
+    def virt_domain_set_vcpus(self, uuid: str, count: int) -> bool:
+        self.node.set_vcpus(uuid, count)
+        return True
+
+    @hookimpl
+    def virt_domain_get_autostart(self, uuid: str) -> bool:
+        return self.node.get(uuid).autostart
+
+    @hookimpl
+    def virt_domain_set_autostart(self, uuid: str, autostart: bool) -> bool:
+        self.node.set_autostart(uuid, autostart)
+        return True
+
+    @hookimpl
+    def virt_domain_attach_device(self, uuid: str, xml: str) -> bool:
+        from virt_test.devices import attach
+
+        attach(self.node, uuid, xml)
+        return True
+
+    @hookimpl
+    def virt_domain_detach_device(self, uuid: str, xml: str) -> bool:
+        from virt_test.devices import detach
+
+        detach(self.node, uuid, xml)
+        return True
+
+    @hookimpl
+    def virt_domain_block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
+        from virt_test.devices import block_stats
+
+        return block_stats(self.node, uuid, device)
+
+    @hookimpl
+    def virt_domain_interface_stats(
+        self, uuid: str, device: str
+    ) -> tuple[int, int, int, int, int, int, int, int]:
+        from virt_test.devices import interface_stats
+
+        return interface_stats(self.node, uuid, device)
+

@@ -1,0 +1,190 @@
+"""Building nodes: libvirt's default node, and node files (``test:///PATH/node.xml``).
+
+A node file's root is ``<node>``; its children are ``<domain>``, ``<network>``,
+``<interface>``, ``<pool>`` and ``<device>`` elements, each inline or
+``file="..."`` relative to the node file, plus ``<cpu>`` and ``<memory>``
+(KiB) describing the host. Domains may carry the test namespace
+(``xmlns:test="http://libvirt.org/schemas/domain/test/1.0"``):
+``<test:runstate>N</test:runstate>`` (a ``DomainState`` number; default
+running), ``<test:transient/>`` and ``<test:hasmanagedsave/>``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+from virtcore.errors import ReadFailedError, XMLError
+from virtcore.types import DomainState, NodeInfo
+
+from virt_test.node import Node
+
+__all__ = ["TEST_NS", "DEFAULT_NODE_XML", "DEFAULT_NODE_INFO", "default_node", "load_node_file", "node_from_xml"]
+
+TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
+_MAX_NODE_FILE = 16 * 1024 * 1024
+
+#: libvirt's node info for ``test:///default`` (``defaultNodeInfo``).
+DEFAULT_NODE_INFO = NodeInfo(
+    model="i686", memory=3 * 1024 * 1024, cpus=16, mhz=1400, nodes=2, sockets=2, cores=2, threads=2
+)
+
+#: The contents of ``test:///default``, with the values libvirt's test driver has.
+DEFAULT_NODE_XML = """\
+<node>
+  <domain type='test'>
+    <name>test</name>
+    <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+    <memory unit='KiB'>8388608</memory>
+    <currentMemory unit='KiB'>2097152</currentMemory>
+    <vcpu>2</vcpu>
+    <os>
+      <type>hvm</type>
+    </os>
+    <devices>
+      <disk type='file' device='disk'>
+        <source file='/guest/diskimage1'/>
+        <target dev='vda' bus='virtio'/>
+      </disk>
+      <interface type='network'>
+        <mac address='aa:bb:cc:dd:ee:ff'/>
+        <source network='default'/>
+      </interface>
+      <memballoon model='virtio'/>
+    </devices>
+  </domain>
+  <cpu>
+    <mhz>1400</mhz>
+    <model>i686</model>
+    <nodes>2</nodes>
+    <sockets>2</sockets>
+    <cores>2</cores>
+    <threads>2</threads>
+  </cpu>
+  <memory>3145728</memory>
+</node>
+"""
+
+
+def default_node() -> Node:
+    """A fresh node with libvirt's default contents (domain ``test`` running as id 1)."""
+    return node_from_xml(DEFAULT_NODE_XML, base_dir=None, origin="test:///default")
+
+
+def load_node_file(path: str) -> Node:
+    """Read a node file; ``ReadFailedError`` or ``XMLError`` name the file when it is bad."""
+    return node_from_xml(_read(path), base_dir=os.path.dirname(path), origin=path)
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_MAX_NODE_FILE + 1)
+    except OSError as exc:
+        raise ReadFailedError(f"{path}: {exc.strerror}") from None
+    if len(data) > _MAX_NODE_FILE:
+        raise XMLError(f"node file '{path}' is larger than {_MAX_NODE_FILE} bytes")
+    return data
+
+
+def _int(el: Any, what: str, origin: str) -> int:
+    try:
+        value = int((el.text or "").strip())
+    except ValueError:
+        raise XMLError(f"invalid <{what}> value {el.text!r} in {origin}") from None
+    if value < 0:
+        raise XMLError(f"negative <{what}> value in {origin}")
+    return value
+
+
+def _node_info(root: Any, origin: str) -> NodeInfo:
+    info = dict(DEFAULT_NODE_INFO._asdict())
+    cpu = root.find("cpu")
+    if cpu is not None:
+        for key in ("mhz", "nodes", "sockets", "cores", "threads"):
+            el = cpu.find(key)
+            if el is not None:
+                info[key] = _int(el, f"cpu/{key}", origin)
+        model = cpu.find("model")
+        if model is not None and model.text:
+            info["model"] = model.text.strip()
+        total = info["nodes"] * info["sockets"] * info["cores"] * info["threads"]
+        active = cpu.find("active")
+        info["cpus"] = min(total, _int(active, "cpu/active", origin)) if active is not None else total
+    memory = root.find("memory")
+    if memory is not None:
+        info["memory"] = _int(memory, "memory", origin)
+    return NodeInfo(**info)
+
+
+def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> Node:
+    """Build a node from node XML; ``file=`` references resolve against ``base_dir``."""
+    from virtcore.xml import domain_from_element, secure_parse
+
+    try:
+        root = secure_parse(text)
+    except XMLError as exc:
+        raise XMLError(f"node file '{origin}': {exc.detail}") from None
+    if root.tag != "node":
+        raise XMLError(f"node file '{origin}': root element is <{root.tag}>, expected <node>")
+    node = Node(node_info=_node_info(root, origin))
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue  # comments, processing instructions
+        tag = child.tag
+        if tag in ("cpu", "memory", "auth"):
+            continue
+        if tag not in ("domain", "network", "interface", "pool", "device"):
+            raise XMLError(f"node file '{origin}': unexpected element <{tag}>")
+        element = _resolve(child, base_dir, origin)
+        if tag != "domain":
+            node.extra[tag] = node.extra.get(tag, 0) + 1
+            continue
+        running, transient, managed_save = _test_namespace(element, origin)
+        try:
+            definition = domain_from_element(element)
+        except XMLError as exc:
+            raise XMLError(f"node file '{origin}': {exc.detail}") from None
+        node.add_loaded(definition, running=running, transient=transient, managed_save=managed_save)
+    return node
+
+
+def _resolve(child: Any, base_dir: str | None, origin: str) -> Any:
+    from virtcore.xml import secure_parse
+
+    ref = child.get("file")
+    if ref is None:
+        return copy.deepcopy(child)
+    if base_dir is None:
+        raise XMLError(f"{origin}: file= references need a node file")
+    path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
+    try:
+        element = secure_parse(_read(path))
+    except XMLError as exc:
+        raise XMLError(f"{path} (referenced from '{origin}'): {exc.detail}") from None
+    if element.tag != child.tag:
+        raise XMLError(f"{path}: root element is <{element.tag}>, expected <{child.tag}>")
+    return element
+
+
+def _test_namespace(element: Any, origin: str) -> tuple[DomainState, bool, bool]:
+    """Read and strip the ``test:`` elements of a domain."""
+    running = DomainState.RUNNING
+    transient = managed_save = False
+    for el in list(element):
+        if not isinstance(el.tag, str) or not el.tag.startswith("{" + TEST_NS + "}"):
+            continue
+        local = el.tag.split("}", 1)[1]
+        if local == "runstate":
+            value = _int(el, "test:runstate", origin)
+            try:
+                running = DomainState(value)
+            except ValueError:
+                raise XMLError(f"{origin}: invalid <test:runstate> {value}") from None
+        elif local == "transient":
+            transient = True
+        elif local == "hasmanagedsave":
+            managed_save = True
+        element.remove(el)
+    return running, transient, managed_save

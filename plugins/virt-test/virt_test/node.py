@@ -1,0 +1,470 @@
+"""The in-memory node behind ``test:///`` URIs: domains, their state machine, ids, events.
+
+This module documents, in code, the semantics every virtcore driver follows
+(after libvirt's test driver, ``src/test/test_driver.c``):
+
+* A domain is *persistent* (has a config definition) and/or *active* (has a
+  live definition and an id). A transient domain exists only while active.
+* Starting allocates the next id of the node (1, 2, ...; never reused).
+  Stopping sets the id to -1; a transient domain then disappears.
+* Invalid transitions raise :class:`~virtcore.errors.OperationInvalidError`
+  naming the domain; unknown domains :class:`~virtcore.errors.NoDomainError`.
+* Every change of lifecycle is reported as a :class:`~virtcore.types.DomainEvent`
+  to every connection open on the node, after the node's lock is released.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from typing import TYPE_CHECKING, Callable
+
+import attrs
+
+from virtcore.errors import (
+    InvalidArgError,
+    NoDomainError,
+    OperationFailedError,
+    OperationInvalidError,
+    SystemError_,
+    XMLError,
+)
+from virtcore.types import (
+    DefinedDetail,
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+    PausedReason,
+    ResumedDetail,
+    RunningReason,
+    ShutoffReason,
+    StartedDetail,
+    StoppedDetail,
+    SuspendedDetail,
+    UndefinedDetail,
+)
+
+if TYPE_CHECKING:
+    from virtcore.xml import DomainDef
+
+__all__ = ["Node", "TestDomain", "SAVE_MAGIC"]
+
+#: First line of a save image written by the test driver.
+SAVE_MAGIC = b"virtcore-test-save-v1\n"
+
+_ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
+
+Emitter = Callable[[DomainEvent], None]
+
+
+class TestDomain:
+    """One domain of a node: its definitions, state and id. Guarded by the node's lock."""
+
+    __test__ = False  # not a pytest test class
+    __slots__ = ("config", "live", "state", "reason", "id", "autostart", "started_at", "ref", "managed_save")
+
+    def __init__(self, config: DomainDef | None, live: DomainDef | None) -> None:
+        self.config = config
+        self.live = live
+        self.state = DomainState.SHUTOFF
+        self.reason: int = ShutoffReason.UNKNOWN
+        self.id = -1
+        self.autostart = False
+        self.started_at = 0.0
+        self.managed_save = False
+        d = self.current
+        self.ref = DomainRef(d.name, d.uuid, -1)
+
+    @property
+    def current(self) -> DomainDef:
+        """The live definition when active, else the persistent one."""
+        d = self.live if self.live is not None else self.config
+        assert d is not None
+        return d
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def active(self) -> bool:
+        return self.state in _ACTIVE
+
+    @property
+    def persistent(self) -> bool:
+        return self.config is not None
+
+    def set_id(self, new_id: int) -> None:
+        self.id = new_id
+        self.ref = DomainRef(self.ref.name, self.ref.uuid, new_id)
+
+    def info(self) -> DomainInfo:
+        d = self.current
+        cpu = int((time.monotonic() - self.started_at) * 1e9) if self.active else 0
+        return DomainInfo(self.state, d.memory, d.current_memory, d.current_vcpus, cpu)
+
+
+@attrs.define
+class Node:
+    """A whole fake host: node info plus domains, with one lock around all of it."""
+
+    node_info: NodeInfo
+    domains: dict[str, TestDomain] = attrs.field(factory=dict)  # by uuid
+    by_name: dict[str, TestDomain] = attrs.field(factory=dict)
+    by_id: dict[int, TestDomain] = attrs.field(factory=dict)
+    next_id: int = 1
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    emitters: list[Emitter] = attrs.field(factory=list)
+    extra: dict[str, int] = attrs.field(factory=dict)  # counts of node objects we keep but do not model
+
+    # -- events --------------------------------------------------------------
+
+    def subscribe(self, emit: Emitter) -> None:
+        with self.lock:
+            self.emitters.append(emit)
+
+    def unsubscribe(self, emit: Emitter) -> None:
+        with self.lock:
+            try:
+                self.emitters.remove(emit)
+            except ValueError:
+                pass
+
+    def _send(self, events: list[DomainEvent]) -> None:
+        with self.lock:
+            emitters = list(self.emitters)
+        for ev in events:
+            for emit in emitters:
+                emit(ev)
+
+    # -- lookup --------------------------------------------------------------
+
+    def get(self, uuid: str) -> TestDomain:
+        dom = self.domains.get(uuid)
+        if dom is None:
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        return dom
+
+    def lookup_name(self, name: str) -> DomainRef:
+        dom = self.by_name.get(name)
+        if dom is None:
+            raise NoDomainError(name)
+        return dom.ref
+
+    def lookup_id(self, dom_id: int) -> DomainRef:
+        dom = self.by_id.get(dom_id)
+        if dom is None:
+            raise NoDomainError(f"no domain with matching id {dom_id}")
+        return dom.ref
+
+    def list_refs(self, active: bool | None) -> list[DomainRef]:
+        with self.lock:
+            if active is None:
+                return [d.ref for d in self.domains.values()]
+            return [d.ref for d in self.domains.values() if d.active == active]
+
+    # -- adding and removing -------------------------------------------------
+
+    def _check_identity(self, new: DomainDef) -> TestDomain | None:
+        """The existing domain ``new`` redefines, or None; refuse clashes (libvirt's rules)."""
+        same_uuid = self.domains.get(new.uuid)
+        same_name = self.by_name.get(new.name)
+        if same_name is not None and same_name is not same_uuid:
+            raise OperationFailedError(f"domain '{new.name}' already exists with uuid {same_name.ref.uuid}")
+        if same_uuid is not None and same_uuid.name != new.name:
+            raise OperationFailedError(
+                f"domain '{same_uuid.name}' is already defined with uuid {new.uuid}"
+                f" (cannot define '{new.name}' with the same uuid)"
+            )
+        return same_uuid
+
+    def _insert(self, dom: TestDomain) -> None:
+        self.domains[dom.ref.uuid] = dom
+        self.by_name[dom.name] = dom
+
+    def _remove(self, dom: TestDomain) -> None:
+        self.domains.pop(dom.ref.uuid, None)
+        self.by_name.pop(dom.name, None)
+        if dom.id >= 0:
+            self.by_id.pop(dom.id, None)
+
+    def _start(self, dom: TestDomain, reason: int, paused: bool = False) -> None:
+        if dom.live is None:
+            dom.live = dom.config
+        dom.set_id(self.next_id)
+        self.next_id += 1
+        self.by_id[dom.id] = dom
+        dom.state = DomainState.PAUSED if paused else DomainState.RUNNING
+        dom.reason = PausedReason.USER if paused else reason
+        dom.started_at = time.monotonic()
+
+    def _stop(self, dom: TestDomain, reason: ShutoffReason) -> bool:
+        """Shut the domain off; True when it was transient and is now gone."""
+        self.by_id.pop(dom.id, None)
+        dom.set_id(-1)
+        dom.state = DomainState.SHUTOFF
+        dom.reason = reason
+        dom.live = None
+        if dom.config is None:
+            self._remove(dom)
+            return True
+        return False
+
+    def add_loaded(self, config: DomainDef, *, running: DomainState, transient: bool, managed_save: bool) -> None:
+        """Add a domain read from a node file, in the state the file asks for."""
+        with self.lock:
+            self._check_identity(config)
+            dom = TestDomain(None if transient else config, config if transient else None)
+            dom.managed_save = managed_save
+            self._insert(dom)
+            if running in _ACTIVE or transient:
+                self._start(dom, RunningReason.BOOTED, paused=running == DomainState.PAUSED)
+            else:
+                dom.reason = ShutoffReason.UNKNOWN
+
+    def define(self, new: DomainDef) -> DomainRef:
+        with self.lock:
+            existing = self._check_identity(new)
+            if existing is None:
+                dom = TestDomain(new, None)
+                self._insert(dom)
+                detail = DefinedDetail.ADDED
+            else:
+                dom = existing
+                detail = DefinedDetail.UPDATED if dom.config is not None else DefinedDetail.ADDED
+                dom.config = new
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.DEFINED, detail)])
+        return ref
+
+    def create_transient(self, new: DomainDef) -> DomainRef:
+        with self.lock:
+            existing = self._check_identity(new)
+            if existing is not None:
+                if existing.active:
+                    raise OperationInvalidError(f"domain '{new.name}' is already active")
+                dom = existing
+            else:
+                dom = TestDomain(None, new)
+                self._insert(dom)
+            dom.live = new
+            self._start(dom, RunningReason.BOOTED)
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+        return ref
+
+    def undefine(self, uuid: str) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            if dom.config is None:
+                raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
+            if dom.managed_save:
+                raise OperationInvalidError(
+                    f"Refusing to undefine while domain managed save image exists ('{dom.name}')"
+                )
+            ref = dom.ref
+            dom.config = None
+            dom.autostart = False
+            if not dom.active:
+                self._remove(dom)
+        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED)])
+
+    # -- state machine -------------------------------------------------------
+
+    def _active(self, uuid: str) -> TestDomain:
+        dom = self.get(uuid)
+        if not dom.active:
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        return dom
+
+    def start(self, uuid: str) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            if dom.active:
+                raise OperationInvalidError(f"domain '{dom.name}' is already running")
+            self._start(dom, RunningReason.BOOTED)
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+
+    def suspend(self, uuid: str) -> None:
+        with self.lock:
+            dom = self._active(uuid)
+            if dom.state == DomainState.PAUSED:
+                raise OperationInvalidError(f"domain '{dom.name}' is already paused")
+            dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED)])
+
+    def resume(self, uuid: str) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            if dom.state != DomainState.PAUSED:
+                raise OperationInvalidError(f"domain '{dom.name}' is not paused")
+            dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)])
+
+    def destroy(self, uuid: str) -> None:
+        with self.lock:
+            dom = self._active(uuid)
+            ref = dom.ref
+            self._stop(dom, ShutoffReason.DESTROYED)
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.DESTROYED)])
+
+    def shutdown(self, uuid: str) -> None:
+        """The guest "powers off" at once, then ``on_poweroff`` decides what happens."""
+        with self.lock:
+            dom = self._active(uuid)
+            ref = dom.ref
+            action = dom.current.on_poweroff
+            if action in ("restart", "rename-restart"):
+                dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
+                dom.started_at = time.monotonic()
+                events: list[DomainEvent] = []
+            elif action == "preserve":
+                dom.state, dom.reason = DomainState.SHUTOFF, ShutoffReason.SHUTDOWN
+                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+            else:
+                self._stop(dom, ShutoffReason.SHUTDOWN)
+                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+        self._send(events)
+
+    def reboot(self, uuid: str) -> None:
+        """A reboot follows ``on_reboot``: ``restart`` keeps it running, ``destroy`` stops it."""
+        with self.lock:
+            dom = self._active(uuid)
+            ref = dom.ref
+            if dom.current.on_reboot in ("destroy", "preserve"):
+                self._stop(dom, ShutoffReason.SHUTDOWN)
+                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+            else:
+                dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
+                dom.started_at = time.monotonic()
+                events = []
+        self._send(events)
+
+    # -- save and restore ----------------------------------------------------
+
+    def save(self, uuid: str, path: str) -> None:
+        """Write the domain's XML and state to ``path`` (atomically), then stop it."""
+        from virtcore.xml import format_domain
+
+        with self.lock:
+            dom = self._active(uuid)
+            header = {
+                "uuid": dom.ref.uuid,
+                "name": dom.name,
+                "paused": dom.state == DomainState.PAUSED,
+                "cpu_time_ns": dom.info().cpu_time,
+                "xml": format_domain(dom.current),
+            }
+            _write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
+            ref = dom.ref
+            self._stop(dom, ShutoffReason.SAVED)
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SAVED)])
+
+    def restore(self, path: str) -> DomainRef:
+        from virtcore.xml import parse_domain
+
+        header = read_save_image(path)
+        try:
+            definition = parse_domain(header["xml"])
+        except XMLError as exc:
+            raise InvalidArgError(f"save image '{path}' holds invalid domain XML: {exc.detail}") from None
+        with self.lock:
+            existing = self._check_identity(definition)
+            if existing is not None and existing.active:
+                raise OperationInvalidError(f"domain '{existing.name}' is already active")
+            if existing is None:
+                dom = TestDomain(None, definition)
+                self._insert(dom)
+            else:
+                dom = existing
+            dom.live = definition
+            self._start(dom, RunningReason.RESTORED, paused=bool(header.get("paused")))
+            ref = dom.ref
+        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.RESTORED)])
+        return ref
+
+    # -- resources -----------------------------------------------------------
+
+    def _replace_def(self, dom: TestDomain, new: DomainDef) -> None:
+        if dom.active:
+            dom.live = new
+        else:
+            dom.config = new
+
+    def set_memory(self, uuid: str, kib: int) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            d = dom.current
+            if kib > d.memory:
+                raise InvalidArgError(f"cannot set memory higher than max memory ({kib} > {d.memory} KiB)")
+            self._replace_def(dom, attrs.evolve(d, current_memory=kib))
+
+    def set_max_memory(self, uuid: str, kib: int) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            d = dom.current
+            self._replace_def(dom, attrs.evolve(d, memory=kib, current_memory=min(kib, d.current_memory)))
+
+    def set_vcpus(self, uuid: str, count: int) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            d = dom.current
+            if count > d.vcpu:
+                raise InvalidArgError(
+                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
+                )
+            self._replace_def(dom, attrs.evolve(d, current_vcpus=count))
+
+    def set_autostart(self, uuid: str, value: bool) -> None:
+        with self.lock:
+            dom = self.get(uuid)
+            if dom.config is None:
+                raise OperationInvalidError(f"cannot set autostart for transient domain '{dom.name}'")
+            dom.autostart = value
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".virtcore-save-", dir=directory)
+    except OSError as exc:
+        raise SystemError_(f"cannot create save image '{path}': {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise SystemError_(f"cannot write save image '{path}': {exc.strerror}") from None
+
+
+def read_save_image(path: str) -> dict[str, object]:
+    """The header of a test-driver save image; raises ``SystemError_`` or ``InvalidArgError``."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(64 * 1024 * 1024 + 1)
+    except OSError as exc:
+        raise SystemError_(f"cannot read save image '{path}': {exc.strerror}") from None
+    if not data.startswith(SAVE_MAGIC):
+        raise InvalidArgError(f"'{path}' is not a test driver save image")
+    try:
+        header = json.loads(data[len(SAVE_MAGIC) :])
+    except ValueError:
+        raise InvalidArgError(f"save image '{path}' is corrupt") from None
+    if not isinstance(header, dict) or not isinstance(header.get("xml"), str):
+        raise InvalidArgError(f"save image '{path}' is corrupt")
+    return header

@@ -1,0 +1,220 @@
+"""The core's machinery: capability merge, dispatch, read-only guard, channels, events.
+
+These tests register small in-process drivers under made-up schemes (the
+entry-point path itself is covered by test_plugin_story.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import virtcore
+from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl
+from virtcore import drivers as drivers_mod
+from virtcore import hookspecs
+from virtcore.errors import (
+    ErrorNumber,
+    InvalidArgError,
+    NoConnectError,
+    NoDomainError,
+    NoSupportError,
+    OperationDeniedError,
+)
+from virtcore.types import DomainInfo
+
+REF = DomainRef("vm1", "11111111-2222-3333-4444-555555555555", 7)
+
+
+class MinimalDriver:
+    """Implements lookups and info only: everything else must be unsupported."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    @hookimpl
+    def virt_domain_lookup_by_name(self, name: str) -> DomainRef:
+        self.calls.append("lookup")
+        if name != REF.name:
+            raise NoDomainError(name)
+        return REF
+
+    @hookimpl
+    def virt_domain_get_info(self, uuid: str) -> DomainInfo:
+        return DomainInfo(DomainState.RUNNING, 1024, 512, 1, 99)
+
+    @hookimpl
+    def virt_domain_destroy(self, uuid: str) -> bool:
+        self.calls.append("destroy")
+        return True
+
+
+@pytest.fixture
+def register() -> Iterator[Callable[[str, Callable[..., list[object]]], None]]:
+    added: list[str] = []
+
+    def add(scheme: str, factory: Callable[..., list[object]]) -> None:
+        drivers_mod._loaded[scheme] = factory
+        added.append(scheme)
+
+    yield add
+    for scheme in added:
+        drivers_mod._loaded.pop(scheme, None)
+
+
+def test_supported_operations_come_from_implementations(register: Any) -> None:
+    drv = MinimalDriver()
+    register("minimal", lambda uri, ro: [drv])
+    with virtcore.open("minimal:///") as conn:
+        assert conn.supported_operations() == {"domain_lookup_by_name", "domain_get_info", "domain_destroy"}
+        assert conn.supports("domain_get_info") and conn.supports("virt_domain_get_info")
+        assert not conn.supports("domain_suspend")
+        with pytest.raises(InvalidArgError, match="no_such_op"):
+            conn.supports("no_such_op")
+
+
+def test_unimplemented_operation_raises_no_support_naming_it(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        dom = conn.lookup_domain("vm1")
+        with pytest.raises(NoSupportError, match="domain_suspend") as exc:
+            dom.suspend()
+        assert exc.value.code == ErrorNumber.NO_SUPPORT
+        assert str(exc.value) == "this function is not supported by the connection driver: domain_suspend"
+        with pytest.raises(NoSupportError, match="node_get_info"):
+            conn.node_info()
+
+
+def test_single_implementation_is_bound_directly(register: Any) -> None:
+    drv = MinimalDriver()
+    register("minimal", lambda uri, ro: [drv])
+    with virtcore.open("minimal:///") as conn:
+        assert conn._ops.domain_get_info.__self__ is drv  # no pluggy in the hot path
+        assert conn.lookup_domain("vm1").info() == (DomainState.RUNNING, 1024, 512, 1, 99)
+
+
+def test_read_only_guard_is_enforced_by_the_core(register: Any) -> None:
+    drv = MinimalDriver()
+    register("minimal", lambda uri, ro: [drv])
+    with virtcore.open_read_only("minimal:///") as conn:
+        dom = conn.lookup_domain("vm1")
+        assert dom.info().state == DomainState.RUNNING
+        with pytest.raises(OperationDeniedError, match="read only access prevents domain_destroy") as exc:
+            dom.destroy()
+        assert exc.value.code == ErrorNumber.OPERATION_DENIED
+        assert conn.supports("domain_destroy")  # supported, but refused
+    assert "destroy" not in drv.calls
+
+
+def test_every_hookspec_is_tagged() -> None:
+    for name in dir(hookspecs):
+        if name.startswith("virt_"):
+            assert isinstance(getattr(getattr(hookspecs, name), hookspecs.MUTATING_ATTR), bool), name
+    assert virtcore.OPERATIONS["domain_destroy"] is True
+    assert virtcore.OPERATIONS["domain_get_info"] is False
+
+
+class XenStoreLike:
+    """Answers lookups for running domains only; declines the rest."""
+
+    @hookimpl(tryfirst=True)
+    def virt_domain_lookup_by_name(self, name: str) -> DomainRef | None:
+        return REF if name == "vm1" else None
+
+
+class ToolstackLike:
+    @hookimpl
+    def virt_domain_lookup_by_name(self, name: str) -> DomainRef:
+        if name == "defined-only":
+            return DomainRef("defined-only", "99999999-2222-3333-4444-555555555555", -1)
+        raise NoDomainError(name)
+
+
+def test_channels_merge_and_decline(register: Any) -> None:
+    register("channels", lambda uri, ro: [ToolstackLike(), XenStoreLike()])
+    with virtcore.open("channels:///") as conn:
+        assert conn.lookup_domain("vm1").uuid == REF.uuid
+        assert conn.lookup_domain("defined-only").name == "defined-only"
+        with pytest.raises(NoDomainError, match="ghost"):
+            conn.lookup_domain("ghost")
+
+
+def test_all_channels_declining_is_no_support(register: Any) -> None:
+    register("declining", lambda uri, ro: [XenStoreLike()])
+    with virtcore.open("declining:///") as conn:
+        with pytest.raises(NoSupportError, match="declined"):
+            conn.lookup_domain("other")
+
+
+def test_wrapper_registered_later_sees_calls(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    seen: list[str] = []
+
+    class Tracer:
+        @hookimpl(wrapper=True)
+        def virt_domain_get_info(self, uuid: str) -> Any:
+            seen.append(uuid)
+            return (yield)
+
+    with virtcore.open("minimal:///") as conn:
+        dom = conn.lookup_domain("vm1")
+        conn.register_plugin(Tracer())
+        assert dom.info().memory == 512
+        assert seen == [REF.uuid]
+
+
+def test_driver_events_reach_user_callbacks(register: Any) -> None:
+    class Emitting(MinimalDriver):
+        @hookimpl
+        def virt_connect_open(self, emit: Callable[[DomainEvent], None]) -> None:
+            self.emit = emit
+
+    drv = Emitting()
+    register("emitting", lambda uri, ro: [drv])
+    with virtcore.open("emitting:///") as conn:
+        got: list[tuple[str, DomainEventType, int]] = []
+        conn.on_domain_event(lambda d, e, detail: got.append((d.name, e, detail)))
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("user bug")
+
+        conn.on_domain_event(broken)  # must not stop the others or the driver
+        drv.emit(DomainEvent(REF, DomainEventType.STARTED, 0))
+        assert got == [("vm1", DomainEventType.STARTED, 0)]
+
+
+def test_open_failure_closes_what_was_opened(register: Any) -> None:
+    closed: list[str] = []
+
+    class Refusing:
+        @hookimpl
+        def virt_connect_open(self) -> None:
+            raise NoConnectError("refusing:/// (no hypervisor here)")
+
+        @hookimpl
+        def virt_connect_close(self) -> None:
+            closed.append("closed")
+
+    register("refusing", lambda uri, ro: [Refusing()])
+    with pytest.raises(NoConnectError, match="no hypervisor here"):
+        virtcore.open("refusing:///")
+    assert closed == ["closed"]
+
+
+def test_driver_returning_nothing_declines_the_uri(register: Any) -> None:
+    register("empty", lambda uri, ro: [])
+    with pytest.raises(NoConnectError, match="declined"):
+        virtcore.open("empty:///")
+
+
+def test_argument_validation_happens_before_the_driver(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        dom = conn.lookup_domain("vm1")
+        for bad in (0, -1, True, "12", 1.5):
+            with pytest.raises(InvalidArgError):
+                dom.set_memory(bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgError):
+            conn.define_domain(42)  # type: ignore[arg-type]
