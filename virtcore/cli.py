@@ -830,6 +830,22 @@ def driver_default_uri(driver: InstalledDriver) -> str | None:
     return KNOWN_DEFAULT_URIS.get(driver.scheme)
 
 
+def _with_distribution(driver: InstalledDriver) -> InstalledDriver:
+    """Fill in the distribution from the installed metadata when discovery did not."""
+    if driver.distribution is not None:
+        return driver
+    import importlib.metadata
+
+    import attrs
+
+    from virtcore.drivers import NAMESPACE
+
+    for ep in importlib.metadata.entry_points(group=NAMESPACE):
+        if ep.name == driver.scheme and ep.value == driver.target and ep.dist is not None:
+            return attrs.evolve(driver, distribution=ep.dist.name, version=ep.dist.version)
+    return driver
+
+
 def _probe(uri: str) -> frozenset[str]:
     import virtcore
 
@@ -847,7 +863,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     """
     from virtcore.drivers import installed_drivers
 
-    drivers = installed_drivers()
+    drivers = [_with_distribution(d) for d in installed_drivers()]
     if uri is not None:
         from virtcore.uri import URI
 
@@ -907,9 +923,11 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     rows = []
     for s in support:
         count = f"{len(s.operations)} of {total}" if s.operations is not None else "?"
-        probed = s.uri if s.uri else f"({s.note})"
-        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, probed))
+        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, s.uri or "-"))
     ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Probed with"), rows), "")
+    notes = [f"{s.scheme}: {s.note}" for s in support if s.note]
+    if notes:
+        ctx.out(*notes, "")
     ops = sorted(
         (op, mut) for op, mut in OPERATIONS.items() if ns.kind == "all" or (ns.kind == "mutating") == mut
     )
