@@ -1,0 +1,77 @@
+"""libvirt XML for virtcore: the domain model, the hardened parser, validation.
+
+Import it explicitly (``from virtcore.xml import parse_domain``); ``import
+virtcore`` does not load lxml.
+
+* :func:`parse_domain` / :func:`format_domain`: domain XML <-> :class:`DomainDef`
+  (frozen attrs classes; change them with :func:`attrs.evolve`).
+* :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
+* :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
+  size and depth limits) for any other untrusted XML.
+
+Whatever the model does not type is kept and written back unchanged.
+"""
+
+from __future__ import annotations
+
+from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, secure_parse
+from virtcore.xml.domain import (
+    OS,
+    Channel,
+    CharDevice,
+    Clock,
+    Console,
+    Controller,
+    Device,
+    DomainDef,
+    GenericDevice,
+    Graphics,
+    Input,
+    Interface,
+    MemBalloon,
+    Parallel,
+    Serial,
+    Timer,
+    Video,
+    device_from_element,
+    device_to_element,
+    domain_from_element,
+    domain_to_element,
+    format_device,
+    format_domain,
+    parse_device,
+    parse_domain,
+)
+from virtcore.xml.domain import Disk as Disk
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_XML_BYTES",
+    "OS",
+    "Channel",
+    "CharDevice",
+    "Clock",
+    "Console",
+    "Controller",
+    "Device",
+    "Disk",
+    "DomainDef",
+    "GenericDevice",
+    "Graphics",
+    "Input",
+    "Interface",
+    "MemBalloon",
+    "Parallel",
+    "Serial",
+    "Timer",
+    "Video",
+    "device_from_element",
+    "device_to_element",
+    "domain_from_element",
+    "domain_to_element",
+    "format_device",
+    "format_domain",
+    "parse_device",
+    "parse_domain",
+    "secure_parse",
+]

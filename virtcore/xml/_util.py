@@ -1,0 +1,228 @@
+"""Small helpers shared by the XML model: value parsing and "overlay" formatting.
+
+Formatting works as an *overlay*: a model object parsed from XML keeps a
+reference to the element it came from (``raw``). To format it, that element is
+copied and the modelled attributes and children are overwritten from the typed
+fields; everything the model does not know stays where it was, in document
+order. An object built in Python (``raw`` is ``None``) starts from an empty
+element. New children are inserted at libvirt's canonical position.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid as _uuid
+from collections.abc import Iterable, Sequence
+
+from lxml import etree
+
+from virtcore.errors import XMLError
+
+Element = etree._Element
+
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_CANON_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+#: Multipliers of libvirt's memory units (virScaleInteger), case-insensitive suffixes.
+_UNITS: dict[str, int] = {
+    "b": 1,
+    "bytes": 1,
+    "kb": 1000,
+    "k": 1024,
+    "kib": 1024,
+    "mb": 1000**2,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "tb": 1000**4,
+    "t": 1024**4,
+    "tib": 1024**4,
+    "pb": 1000**5,
+    "p": 1024**5,
+    "pib": 1024**5,
+    "eb": 1000**6,
+    "e": 1024**6,
+    "eib": 1024**6,
+}
+
+#: Largest memory size accepted, in KiB (libvirt stores KiB in an unsigned long long
+#: but caps sizes so that bytes fit one too).
+MAX_KIB = (2**64 - 1) // 1024
+
+
+def local_tag(el: Element) -> str:
+    """The element's tag without a namespace."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    if tag[0] == "{":
+        return tag.rsplit("}", 1)[1]
+    return tag
+
+
+def canonical_uuid(value: str, where: str = "<uuid>") -> str:
+    """``value`` as a canonical lowercase UUID; 32 hex digits with or without dashes."""
+    if _CANON_UUID.fullmatch(value):
+        return value
+    text = value.strip()
+    compact = text.replace("-", "")
+    if len(compact) != 32 or not _HEX32.fullmatch(compact):
+        raise XMLError(f"invalid UUID '{value}' in {where}")
+    return str(_uuid.UUID(hex=compact))
+
+
+def parse_uint(text: str | None, where: str, *, allow_hex: bool = False) -> int:
+    """A non-negative integer from XML text, or :class:`XMLError` naming ``where``."""
+    if text is None:
+        raise XMLError(f"missing value in {where}")
+    t = text.strip()
+    try:
+        value = int(t, 0) if allow_hex and t[:2].lower() == "0x" else int(t, 10)
+    except ValueError:
+        raise XMLError(f"invalid value '{text}' in {where}") from None
+    if value < 0:
+        raise XMLError(f"invalid value '{text}' in {where}: must not be negative")
+    return value
+
+
+def opt_uint(el: Element, attr: str, where: str) -> int | None:
+    """An optional non-negative integer attribute."""
+    value = el.get(attr)
+    if value is None:
+        return None
+    return parse_uint(value, f"{where} attribute '{attr}'")
+
+
+def parse_memory(el: Element, where: str) -> int:
+    """A memory size element (text + ``unit`` attribute) in KiB, rounded up like libvirt."""
+    value = parse_uint(el.text, where)
+    unit = el.get("unit")
+    if unit is None:
+        return _check_kib(value, where)
+    scale = _UNITS.get(unit.lower())
+    if scale is None:
+        raise XMLError(f"unknown memory unit '{unit}' in {where}")
+    if scale == 1024:
+        return _check_kib(value, where)
+    return _check_kib(-(-value * scale // 1024), where)
+
+
+def _check_kib(kib: int, where: str) -> int:
+    if kib > MAX_KIB:
+        raise XMLError(f"memory size {kib} KiB is too large in {where}")
+    return kib
+
+
+def parse_bool(value: str | None, where: str, *, yes: str = "yes", no: str = "no") -> bool | None:
+    """An optional yes/no (or on/off) attribute value."""
+    if value is None:
+        return None
+    if value == yes:
+        return True
+    if value == no:
+        return False
+    raise XMLError(f"invalid value '{value}' in {where}: expected '{yes}' or '{no}'")
+
+
+def fmt_bool(value: bool | None, *, yes: str = "yes", no: str = "no") -> str | None:
+    """The XML form of an optional boolean attribute."""
+    if value is None:
+        return None
+    return yes if value else no
+
+
+# ---------------------------------------------------------------------------- overlay
+
+
+def start(raw: Element | None, tag: str) -> Element:
+    """A fresh element to format into: a deep copy of ``raw``, or an empty ``tag``."""
+    if raw is None:
+        return etree.Element(tag)
+    return dup(raw)
+
+
+def dup(el: Element) -> Element:
+    """A deep copy of ``el`` (lxml's ``__copy__`` is deep, without copy.deepcopy's overhead)."""
+    return el.__copy__()  # type: ignore[attr-defined,no-any-return]
+
+
+def set_attr(el: Element, name: str, value: str | int | None) -> None:
+    """Set (or with ``None`` remove) an attribute."""
+    if value is None:
+        if name in el.attrib:
+            del el.attrib[name]
+    else:
+        el.set(name, str(value))
+
+
+def find(el: Element, tag: str) -> Element | None:
+    """The first child called ``tag`` (no namespace), or None."""
+    return next(el.iterchildren(tag), None)
+
+
+def child(el: Element, tag: str, order: Sequence[str]) -> Element:
+    """The first child ``tag`` of ``el``, created at its canonical position if missing."""
+    found = find(el, tag)
+    if found is not None:
+        return found
+    new = etree.Element(tag)
+    insert_ordered(el, new, order)
+    return new
+
+
+_RANKS: dict[int, dict[str, int]] = {}
+
+
+def insert_ordered(el: Element, new: Element, order: Sequence[str]) -> None:
+    """Insert ``new`` before the first child that comes after it in ``order``."""
+    ranks = _RANKS.get(id(order))
+    if ranks is None:
+        ranks = _RANKS[id(order)] = {tag: i for i, tag in enumerate(order)}
+    rank = ranks.get(new.tag)  # type: ignore[call-overload,unused-ignore]
+    if rank is None:
+        el.append(new)
+        return
+    for pos, existing in enumerate(el):
+        other = ranks.get(existing.tag)  # type: ignore[call-overload,unused-ignore]
+        if other is not None and other > rank:
+            el.insert(pos, new)
+            return
+    el.append(new)
+
+
+def remove(el: Element, tag: str) -> int:
+    """Remove every child called ``tag``; the index of the first removed (or -1)."""
+    found = list(el.iterchildren(tag))
+    if not found:
+        return -1
+    first = el.index(found[0])
+    for existing in found:
+        el.remove(existing)
+    return first
+
+
+def set_text_child(el: Element, tag: str, value: str | None, order: Sequence[str]) -> Element | None:
+    """Set the text of child ``tag`` (created if needed), or remove it when ``value`` is None."""
+    if value is None:
+        remove(el, tag)
+        return None
+    target = child(el, tag, order)
+    target.text = value
+    return target
+
+
+def replace_children(el: Element, tag: str, new: Iterable[Element], order: Sequence[str]) -> None:
+    """Replace every child called ``tag`` by ``new``, in place of the first old one."""
+    pos = remove(el, tag)
+    items = list(new)
+    if not items:
+        return
+    if pos < 0:
+        insert_ordered(el, items[0], order)
+        pos = el.index(items[0])
+        items = items[1:]
+        pos += 1
+    for offset, item in enumerate(items):
+        el.insert(pos + offset, item)

@@ -1,0 +1,1312 @@
+"""libvirt domain XML: a typed model (frozen attrs classes), parsed and formatted with lxml.
+
+>>> d = parse_domain("<domain type='test'><name>vm</name><memory unit='MiB'>512</memory>"
+...                  "<os><type>hvm</type></os></domain>")
+>>> d.memory, d.current_memory, d.vcpu
+(524288, 524288, 1)
+>>> d2 = attrs.evolve(d, vcpu=2, current_vcpus=2)
+>>> "<vcpu" in format_domain(d2)
+True
+
+Every object parsed from XML remembers its element (``raw``, excluded from
+equality); formatting overlays the typed fields onto a copy of it, so anything
+the model does not know (unknown elements and attributes, ``<metadata>``,
+addresses, driver namespaces) survives parse -> format verbatim and in place.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import re
+import uuid as _uuid
+from collections.abc import Callable
+from typing import ClassVar, TypeVar, cast
+
+import attrs
+from lxml import etree
+
+from virtcore.errors import XMLError
+from virtcore.xml import _util as u
+from virtcore.xml._parser import secure_parse
+
+Element = etree._Element
+
+__all__ = [
+    "DomainDef",
+    "OS",
+    "Clock",
+    "Timer",
+    "Device",
+    "Disk",
+    "Interface",
+    "CharDevice",
+    "Serial",
+    "Console",
+    "Parallel",
+    "Channel",
+    "Graphics",
+    "Input",
+    "Video",
+    "MemBalloon",
+    "Controller",
+    "GenericDevice",
+    "parse_domain",
+    "format_domain",
+    "domain_from_element",
+    "parse_device",
+    "format_device",
+    "device_from_element",
+    "device_to_element",
+    "domain_to_element",
+    "DOMAIN_TYPES",
+    "LIFECYCLE_ACTIONS",
+]
+
+#: Hypervisor types libvirt knows (``virDomainVirtType``).
+DOMAIN_TYPES = frozenset(
+    {
+        "none", "qemu", "kqemu", "kvm", "xen", "lxc", "uml", "openvz", "test", "vmware",
+        "hyperv", "vbox", "phyp", "parallels", "bhyve", "vz", "ch", "hvf",
+    }
+)  # fmt: skip
+#: Values of on_poweroff / on_reboot / on_crash.
+LIFECYCLE_ACTIONS = frozenset(
+    {"destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart"}
+)
+
+_raw = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+
+# libvirt's output order of children, used when a child has to be created.
+_DOMAIN_ORDER = (
+    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
+    "currentMemory", "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads",
+    "iothreadids", "defaultiothread", "cputune", "numatune", "resource", "sysinfo", "bootloader",
+    "bootloader_args", "os", "idmap", "features", "cpu", "clock", "on_poweroff", "on_reboot",
+    "on_crash", "on_lockfailure", "pm", "perf", "devices", "seclabel", "keywrap", "launchSecurity",
+)  # fmt: skip
+_OS_ORDER = (
+    "type", "firmware", "loader", "nvram", "init", "initarg", "initenv", "initdir", "inituser",
+    "initgroup", "kernel", "initrd", "cmdline", "shim", "dtb", "root", "acpi", "boot", "bootmenu",
+    "smbios", "bios",
+)  # fmt: skip
+_DISK_ORDER = (
+    "driver", "auth", "source", "backingStore", "backenddomain", "geometry", "blockio", "target",
+    "iotune", "throttlefilters", "boot", "readonly", "shareable", "transient", "serial", "wwn",
+    "vendor", "product", "encryption", "alias", "address",
+)  # fmt: skip
+_IFACE_ORDER = (
+    "mac", "source", "vlan", "virtualport", "ip", "route", "script", "downscript", "backenddomain",
+    "target", "guest", "model", "driver", "backend", "filterref", "tune", "teaming", "link", "mtu",
+    "bandwidth", "coalesce", "rom", "boot", "alias", "address",
+)  # fmt: skip
+_CHAR_ORDER = ("source", "protocol", "log", "target", "alias", "address")
+_GRAPHICS_ORDER = ("listen", "channel", "image", "streaming", "clipboard", "mouse", "filetransfer", "gl")
+_VIDEO_ORDER = ("driver", "model", "alias", "address")
+_CLOCK_ORDER = ("timer",)
+
+T = TypeVar("T")
+
+
+def _random_mac() -> str:
+    """A MAC in QEMU's 52:54:00 prefix, as libvirt generates for an interface without one."""
+    tail = random.getrandbits(24)
+    return f"52:54:00:{tail >> 16:02x}:{(tail >> 8) & 0xFF:02x}:{tail & 0xFF:02x}"
+
+
+_CANON_MAC = re.compile(r"[0-9a-f][02468ace](?::[0-9a-f]{2}){5}")
+
+
+def _canonical_mac(value: str, where: str) -> str:
+    if _CANON_MAC.fullmatch(value):
+        return value
+    parts = value.strip().split(":")
+    if len(parts) != 6:
+        raise XMLError(f"unable to parse mac address '{value}' in {where}")
+    out = []
+    for part in parts:
+        if not 1 <= len(part) <= 2:
+            raise XMLError(f"unable to parse mac address '{value}' in {where}")
+        try:
+            out.append(f"{int(part, 16):02x}")
+        except ValueError:
+            raise XMLError(f"unable to parse mac address '{value}' in {where}") from None
+    if int(out[0], 16) & 1:
+        raise XMLError(f"expected unicast mac address, found multicast '{value}' in {where}")
+    return ":".join(out)
+
+
+# ============================================================================ OS / clock
+
+
+@attrs.frozen
+class OS:
+    """``<os>``: the guest's boot configuration.
+
+    ``type`` is the OS type (``hvm``, ``xen``/``linux`` for Xen PV, ``exe`` for
+    containers); ``boot`` the ``<boot dev=...>`` devices in order.
+    """
+
+    type: str = "hvm"
+    arch: str | None = None
+    machine: str | None = None
+    firmware: str | None = None
+    loader: str | None = None
+    nvram: str | None = None
+    kernel: str | None = None
+    initrd: str | None = None
+    cmdline: str | None = None
+    dtb: str | None = None
+    init: str | None = None
+    boot: tuple[str, ...] = ()
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> OS:
+        """Parse an ``<os>`` element."""
+        type_ = arch = machine = loader = nvram = kernel = initrd = cmdline = dtb = init = None
+        boot: list[str] = []
+        for c in el:
+            tag = c.tag
+            if tag == "type":
+                type_ = (c.text or "").strip()
+                arch = c.get("arch")
+                machine = c.get("machine")
+            elif tag == "boot":
+                dev = c.get("dev")
+                if dev is None:
+                    raise XMLError("missing boot device in <os><boot>: attribute 'dev' is required")
+                boot.append(dev)
+            elif tag == "kernel":
+                kernel = c.text
+            elif tag == "initrd":
+                initrd = c.text
+            elif tag == "cmdline":
+                cmdline = c.text or ""
+            elif tag == "loader":
+                loader = c.text
+            elif tag == "nvram":
+                nvram = c.text
+            elif tag == "dtb":
+                dtb = c.text
+            elif tag == "init":
+                init = c.text
+        if not type_:
+            raise XMLError("an os <type> must be specified in <os>")
+        return cls(
+            type=type_,
+            arch=arch,
+            machine=machine,
+            firmware=el.get("firmware"),
+            loader=loader,
+            nvram=nvram,
+            kernel=kernel,
+            initrd=initrd,
+            cmdline=cmdline,
+            dtb=dtb,
+            init=init,
+            boot=tuple(boot),
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as an ``<os>`` element."""
+        el = u.start(self.raw, "os")
+        u.set_attr(el, "firmware", self.firmware)
+        t = u.child(el, "type", _OS_ORDER)
+        t.text = self.type
+        u.set_attr(t, "arch", self.arch)
+        u.set_attr(t, "machine", self.machine)
+        for tag in ("loader", "nvram", "kernel", "initrd", "cmdline", "dtb", "init"):
+            value = getattr(self, tag)
+            if value is None:
+                # keep loader/nvram elements that only carry attributes (e.g. firmware autoselection)
+                existing = u.find(el, tag)
+                if existing is not None and (existing.text or "").strip():
+                    el.remove(existing)
+            else:
+                u.set_text_child(el, tag, value, _OS_ORDER)
+        old_boot = [c for c in el if c.tag == "boot"]
+        if [c.get("dev") for c in old_boot] != list(self.boot):
+            new = []
+            for dev in self.boot:
+                b = etree.Element("boot")
+                b.set("dev", dev)
+                new.append(b)
+            u.replace_children(el, "boot", new, _OS_ORDER)
+        return el
+
+
+@attrs.frozen
+class Timer:
+    """``<clock><timer name=... present=... tickpolicy=...>``."""
+
+    name: str
+    present: bool | None = None
+    tickpolicy: str | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Timer:
+        """Parse a ``<timer>`` element."""
+        name = el.get("name")
+        if not name:
+            raise XMLError("missing timer name in <clock><timer>: attribute 'name' is required")
+        return cls(
+            name=name,
+            present=u.parse_bool(el.get("present"), f"<timer name='{name}'> attribute 'present'"),
+            tickpolicy=el.get("tickpolicy"),
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<timer>`` element."""
+        el = u.start(self.raw, "timer")
+        el.set("name", self.name)
+        u.set_attr(el, "present", u.fmt_bool(self.present))
+        u.set_attr(el, "tickpolicy", self.tickpolicy)
+        return el
+
+
+@attrs.frozen
+class Clock:
+    """``<clock offset=...>`` with its timers."""
+
+    offset: str = "utc"
+    timers: tuple[Timer, ...] = ()
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Clock:
+        """Parse a ``<clock>`` element."""
+        return cls(
+            offset=el.get("offset") or "utc",
+            timers=tuple(Timer.from_element(c) for c in el if c.tag == "timer"),
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<clock>`` element."""
+        el = u.start(self.raw, "clock")
+        el.set("offset", self.offset)
+        u.replace_children(el, "timer", (t.to_element() for t in self.timers), _CLOCK_ORDER)
+        return el
+
+
+# ============================================================================ devices
+
+
+class Device:
+    """Base of every device model; ``Device.tag`` is its element name."""
+
+    __slots__ = ()
+    tag: ClassVar[str] = ""
+    raw: Element | None
+
+    def to_element(self) -> Element:
+        """Format as the device's element."""
+        raise NotImplementedError
+
+    @property
+    def alias(self) -> str | None:
+        """The device's ``<alias name=...>``, if any (set by drivers for running guests)."""
+        if self.raw is None:
+            return None
+        a = u.find(self.raw, "alias")
+        return None if a is None else a.get("name")
+
+
+_DISK_TYPES = frozenset({"file", "block", "dir", "network", "volume", "nvme", "vhostuser"})
+_DISK_DEVICES = frozenset({"disk", "cdrom", "floppy", "lun"})
+_DISK_SOURCE_ATTR = {"file": "file", "block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
+
+
+@attrs.frozen
+class Disk(Device):
+    """``<disk>``: a block device backed by a file, a block device, a network volume...
+
+    ``source`` is the path (file/block/dir), the network volume name (network,
+    with ``source_protocol``) or the volume name (volume, with ``source_pool``);
+    ``None`` for an empty CD-ROM.
+    """
+
+    tag: ClassVar[str] = "disk"
+    type: str = "file"
+    device: str = "disk"
+    driver_name: str | None = None
+    driver_type: str | None = None
+    driver_cache: str | None = None
+    source: str | None = None
+    source_protocol: str | None = None
+    source_pool: str | None = None
+    target_dev: str = "vda"
+    target_bus: str | None = None
+    readonly: bool = False
+    shareable: bool = False
+    boot_order: int | None = None
+    serial: str | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Disk:
+        """Parse a ``<disk>`` element."""
+        type_ = el.get("type") or "file"
+        if type_ not in _DISK_TYPES:
+            raise XMLError(f"unknown disk type '{type_}' in <disk>")
+        device = el.get("device") or "disk"
+        if device not in _DISK_DEVICES:
+            raise XMLError(f"unknown disk device '{device}' in <disk>")
+        driver_name = driver_type = driver_cache = source = protocol = pool = None
+        target_dev = target_bus = serial = None
+        readonly = shareable = False
+        boot_order = None
+        for c in el:
+            tag = c.tag
+            if tag == "source":
+                attr = _DISK_SOURCE_ATTR.get(type_)
+                if attr is not None:
+                    source = c.get(attr)
+                if type_ == "network":
+                    protocol = c.get("protocol")
+                elif type_ == "volume":
+                    pool = c.get("pool")
+            elif tag == "target":
+                target_dev = c.get("dev")
+                target_bus = c.get("bus")
+            elif tag == "driver":
+                driver_name = c.get("name")
+                driver_type = c.get("type")
+                driver_cache = c.get("cache")
+            elif tag == "readonly":
+                readonly = True
+            elif tag == "shareable":
+                shareable = True
+            elif tag == "boot":
+                boot_order = u.parse_uint(c.get("order"), "<disk><boot> attribute 'order'")
+            elif tag == "serial":
+                serial = c.text
+        if not target_dev:
+            where = f" for disk '{source}'" if source else ""
+            raise XMLError(f"missing <target dev=...> in <disk>{where}")
+        return cls(
+            type=type_,
+            device=device,
+            driver_name=driver_name,
+            driver_type=driver_type,
+            driver_cache=driver_cache,
+            source=source,
+            source_protocol=protocol,
+            source_pool=pool,
+            target_dev=target_dev,
+            target_bus=target_bus,
+            readonly=readonly,
+            shareable=shareable,
+            boot_order=boot_order,
+            serial=serial,
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<disk>`` element."""
+        el = u.start(self.raw, "disk")
+        el.set("type", self.type)
+        el.set("device", self.device)
+        if self.driver_name or self.driver_type or self.driver_cache:
+            drv = u.child(el, "driver", _DISK_ORDER)
+            u.set_attr(drv, "name", self.driver_name)
+            u.set_attr(drv, "type", self.driver_type)
+            u.set_attr(drv, "cache", self.driver_cache)
+        else:
+            drv_el = u.find(el, "driver")
+            if drv_el is not None:
+                for a in ("name", "type", "cache"):
+                    u.set_attr(drv_el, a, None)
+                if not drv_el.attrib and not len(drv_el):
+                    el.remove(drv_el)
+        attr = _DISK_SOURCE_ATTR.get(self.type)
+        src = u.find(el, "source")
+        if self.source is None and self.source_protocol is None and self.source_pool is None:
+            if src is not None and attr is not None:
+                u.set_attr(src, attr, None)
+                if not src.attrib and not len(src):
+                    el.remove(src)
+        else:
+            src = u.child(el, "source", _DISK_ORDER)
+            for other in set(_DISK_SOURCE_ATTR.values()) - {attr}:
+                if other != "volume" or self.type != "volume":
+                    u.set_attr(src, other, None)
+            if attr is not None:
+                u.set_attr(src, attr, self.source)
+            if self.type == "network":
+                u.set_attr(src, "protocol", self.source_protocol)
+            if self.type == "volume":
+                u.set_attr(src, "pool", self.source_pool)
+        tgt = u.child(el, "target", _DISK_ORDER)
+        tgt.set("dev", self.target_dev)
+        u.set_attr(tgt, "bus", self.target_bus)
+        _flag(el, "readonly", self.readonly, _DISK_ORDER)
+        _flag(el, "shareable", self.shareable, _DISK_ORDER)
+        if self.boot_order is None:
+            u.remove(el, "boot")
+        else:
+            u.child(el, "boot", _DISK_ORDER).set("order", str(self.boot_order))
+        u.set_text_child(el, "serial", self.serial, _DISK_ORDER)
+        return el
+
+
+def _flag(el: Element, tag: str, on: bool, order: tuple[str, ...]) -> None:
+    if on:
+        u.child(el, tag, order)
+    else:
+        u.remove(el, tag)
+
+
+_IFACE_SOURCE_ATTR = {"network": "network", "bridge": "bridge", "direct": "dev", "hostdev": None}
+
+
+@attrs.frozen
+class Interface(Device):
+    """``<interface>``: a NIC. ``source`` is the network or bridge name (direct: host device)."""
+
+    tag: ClassVar[str] = "interface"
+    type: str = "network"
+    mac: str | None = None
+    source: str | None = None
+    model: str | None = None
+    target_dev: str | None = None
+    link_state: str | None = None
+    boot_order: int | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Interface:
+        """Parse an ``<interface>`` element (a MAC is generated when absent, like libvirt)."""
+        type_ = el.get("type")
+        if not type_:
+            raise XMLError("missing interface type in <interface>: attribute 'type' is required")
+        mac = source = model = target_dev = link = None
+        boot_order = None
+        src_attr = _IFACE_SOURCE_ATTR.get(type_)
+        for c in el:
+            tag = c.tag
+            if tag == "mac":
+                addr = c.get("address")
+                if addr is not None:
+                    mac = _canonical_mac(addr, "<interface><mac>")
+            elif tag == "source":
+                if src_attr is not None:
+                    source = c.get(src_attr)
+            elif tag == "model":
+                model = c.get("type")
+            elif tag == "target":
+                target_dev = c.get("dev")
+            elif tag == "link":
+                link = c.get("state")
+            elif tag == "boot":
+                boot_order = u.parse_uint(c.get("order"), "<interface><boot> attribute 'order'")
+        if type_ == "network" and not source:
+            raise XMLError("No <source> 'network' attribute specified with <interface type='network'/>")
+        if type_ == "bridge" and not source:
+            raise XMLError("No <source> 'bridge' attribute specified with <interface type='bridge'/>")
+        return cls(
+            type=type_,
+            mac=mac or _random_mac(),
+            source=source,
+            model=model,
+            target_dev=target_dev,
+            link_state=link,
+            boot_order=boot_order,
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as an ``<interface>`` element."""
+        el = u.start(self.raw, "interface")
+        el.set("type", self.type)
+        if self.mac is not None:
+            u.child(el, "mac", _IFACE_ORDER).set("address", self.mac)
+        else:
+            u.remove(el, "mac")
+        src_attr = _IFACE_SOURCE_ATTR.get(self.type)
+        if src_attr is not None:
+            if self.source is None:
+                src = u.find(el, "source")
+                if src is not None:
+                    u.set_attr(src, src_attr, None)
+                    if not src.attrib and not len(src):
+                        el.remove(src)
+            else:
+                u.child(el, "source", _IFACE_ORDER).set(src_attr, self.source)
+        if self.model is None:
+            u.remove(el, "model")
+        else:
+            u.child(el, "model", _IFACE_ORDER).set("type", self.model)
+        if self.target_dev is None:
+            tgt = u.find(el, "target")
+            if tgt is not None:
+                u.set_attr(tgt, "dev", None)
+                if not tgt.attrib and not len(tgt):
+                    el.remove(tgt)
+        else:
+            u.child(el, "target", _IFACE_ORDER).set("dev", self.target_dev)
+        if self.link_state is None:
+            u.remove(el, "link")
+        else:
+            u.child(el, "link", _IFACE_ORDER).set("state", self.link_state)
+        if self.boot_order is None:
+            u.remove(el, "boot")
+        else:
+            u.child(el, "boot", _IFACE_ORDER).set("order", str(self.boot_order))
+        return el
+
+
+_CHAR_PATH_TYPES = frozenset({"pty", "dev", "file", "pipe", "unix"})
+
+
+@attrs.frozen
+class CharDevice(Device):
+    """Common shape of ``<serial>``, ``<console>``, ``<parallel>`` and ``<channel>``.
+
+    ``type`` is the host side (pty, file, unix, tcp, udp, null, stdio, vc,
+    spicevmc, ...); ``source_path``/``source_mode`` the ``<source path= mode=>``
+    of path-based types; ``target_type``/``target_port`` the guest side.
+    """
+
+    tag: ClassVar[str] = ""
+    type: str = "pty"
+    source_path: str | None = None
+    source_mode: str | None = None
+    target_type: str | None = None
+    target_port: int | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def _fields(cls, el: Element) -> dict[str, object]:
+        where = f"<{cls.tag}>"
+        type_ = el.get("type") or "pty"
+        path = mode = ttype = None
+        port = None
+        for c in el:
+            if c.tag == "source":
+                if path is None:
+                    path = c.get("path")
+                    mode = c.get("mode")
+            elif c.tag == "target":
+                ttype = c.get("type")
+                port = u.opt_uint(c, "port", f"{where}<target>")
+        return {
+            "type": type_,
+            "source_path": path,
+            "source_mode": mode,
+            "target_type": ttype,
+            "target_port": port,
+            "raw": el,
+        }
+
+    @classmethod
+    def from_element(cls, el: Element) -> CharDevice:
+        """Parse the character device element."""
+        return cls(**cls._fields(el))  # type: ignore[arg-type]
+
+    def to_element(self) -> Element:
+        """Format as the character device element."""
+        el = u.start(self.raw, self.tag)
+        el.set("type", self.type)
+        src = u.find(el, "source")
+        if self.source_path is None and self.source_mode is None:
+            if src is not None:
+                u.set_attr(src, "path", None)
+                u.set_attr(src, "mode", None)
+                if not src.attrib and not len(src):
+                    el.remove(src)
+        else:
+            src = u.child(el, "source", _CHAR_ORDER)
+            u.set_attr(src, "mode", self.source_mode)
+            u.set_attr(src, "path", self.source_path)
+        if self.target_type is None and self.target_port is None:
+            tgt = u.find(el, "target")
+            if tgt is not None:
+                u.set_attr(tgt, "type", None)
+                u.set_attr(tgt, "port", None)
+                if not tgt.attrib and not len(tgt):
+                    el.remove(tgt)
+        else:
+            tgt = u.child(el, "target", _CHAR_ORDER)
+            u.set_attr(tgt, "type", self.target_type)
+            u.set_attr(tgt, "port", self.target_port)
+        return el
+
+
+@attrs.frozen
+class Serial(CharDevice):
+    """``<serial>``: a serial port."""
+
+    tag: ClassVar[str] = "serial"
+
+
+@attrs.frozen
+class Console(CharDevice):
+    """``<console>``: the guest console (target type serial, virtio, xen, ...)."""
+
+    tag: ClassVar[str] = "console"
+
+
+@attrs.frozen
+class Parallel(CharDevice):
+    """``<parallel>``: a parallel port."""
+
+    tag: ClassVar[str] = "parallel"
+
+
+@attrs.frozen
+class Channel(CharDevice):
+    """``<channel>``: a host-guest channel; ``target_name`` e.g. ``org.qemu.guest_agent.0``."""
+
+    tag: ClassVar[str] = "channel"
+    target_name: str | None = None
+
+    @classmethod
+    def from_element(cls, el: Element) -> Channel:
+        """Parse a ``<channel>`` element."""
+        fields = cls._fields(el)
+        tgt = u.find(el, "target")
+        fields["target_name"] = None if tgt is None else tgt.get("name")
+        return cls(**fields)  # type: ignore[arg-type]
+
+    def to_element(self) -> Element:
+        """Format as a ``<channel>`` element."""
+        el = super().to_element()
+        if self.target_name is not None:
+            u.child(el, "target", _CHAR_ORDER).set("name", self.target_name)
+        else:
+            tgt = u.find(el, "target")
+            if tgt is not None:
+                u.set_attr(tgt, "name", None)
+        return el
+
+
+@attrs.frozen
+class Graphics(Device):
+    """``<graphics>``: vnc, spice, sdl, rdp, ... ``port`` -1 / ``autoport`` for automatic."""
+
+    tag: ClassVar[str] = "graphics"
+    type: str = "vnc"
+    port: int | None = None
+    autoport: bool | None = None
+    listen: str | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Graphics:
+        """Parse a ``<graphics>`` element."""
+        type_ = el.get("type")
+        if not type_:
+            raise XMLError("missing graphics type in <graphics>: attribute 'type' is required")
+        port_s = el.get("port")
+        port = None
+        if port_s is not None:
+            try:
+                port = int(port_s)
+            except ValueError:
+                raise XMLError(f"invalid port '{port_s}' in <graphics>") from None
+        listen = el.get("listen")
+        if listen is None:
+            lst = u.find(el, "listen")
+            if lst is not None and lst.get("type") == "address":
+                listen = lst.get("address")
+        return cls(
+            type=type_,
+            port=port,
+            autoport=u.parse_bool(el.get("autoport"), "<graphics> attribute 'autoport'"),
+            listen=listen,
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<graphics>`` element."""
+        el = u.start(self.raw, "graphics")
+        el.set("type", self.type)
+        u.set_attr(el, "port", self.port)
+        u.set_attr(el, "autoport", u.fmt_bool(self.autoport))
+        lst = u.find(el, "listen")
+        if lst is not None and lst.get("type") == "address":
+            if self.listen is None:
+                el.remove(lst)
+            else:
+                lst.set("address", self.listen)
+        if self.listen is not None or "listen" in el.attrib:
+            u.set_attr(el, "listen", self.listen)
+        return el
+
+
+@attrs.frozen
+class Input(Device):
+    """``<input type=mouse|tablet|keyboard|... bus=ps2|usb|virtio|...>``."""
+
+    tag: ClassVar[str] = "input"
+    type: str = "mouse"
+    bus: str | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Input:
+        """Parse an ``<input>`` element."""
+        type_ = el.get("type")
+        if not type_:
+            raise XMLError("missing input device type in <input>: attribute 'type' is required")
+        return cls(type=type_, bus=el.get("bus"), raw=el)
+
+    def to_element(self) -> Element:
+        """Format as an ``<input>`` element."""
+        el = u.start(self.raw, "input")
+        el.set("type", self.type)
+        u.set_attr(el, "bus", self.bus)
+        return el
+
+
+@attrs.frozen
+class Video(Device):
+    """``<video><model type=... vram=... heads=...>``."""
+
+    tag: ClassVar[str] = "video"
+    model: str | None = None
+    vram: int | None = None
+    heads: int | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Video:
+        """Parse a ``<video>`` element."""
+        m = u.find(el, "model")
+        if m is None:
+            return cls(raw=el)
+        return cls(
+            model=m.get("type"),
+            vram=u.opt_uint(m, "vram", "<video><model>"),
+            heads=u.opt_uint(m, "heads", "<video><model>"),
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<video>`` element."""
+        el = u.start(self.raw, "video")
+        if self.model is None and self.vram is None and self.heads is None:
+            m = u.find(el, "model")
+            if m is not None:
+                for a in ("type", "vram", "heads"):
+                    u.set_attr(m, a, None)
+                if not m.attrib and not len(m):
+                    el.remove(m)
+            return el
+        m = u.child(el, "model", _VIDEO_ORDER)
+        u.set_attr(m, "type", self.model)
+        u.set_attr(m, "vram", self.vram)
+        u.set_attr(m, "heads", self.heads)
+        return el
+
+
+@attrs.frozen
+class MemBalloon(Device):
+    """``<memballoon model=virtio|xen|none>``."""
+
+    tag: ClassVar[str] = "memballoon"
+    model: str = "virtio"
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> MemBalloon:
+        """Parse a ``<memballoon>`` element."""
+        model = el.get("model")
+        if not model:
+            raise XMLError("balloon memory must contain model name in <memballoon>")
+        return cls(model=model, raw=el)
+
+    def to_element(self) -> Element:
+        """Format as a ``<memballoon>`` element."""
+        el = u.start(self.raw, "memballoon")
+        el.set("model", self.model)
+        return el
+
+
+@attrs.frozen
+class Controller(Device):
+    """``<controller type=pci|usb|scsi|ide|sata|virtio-serial|xenbus|... index=N model=...>``."""
+
+    tag: ClassVar[str] = "controller"
+    type: str = "pci"
+    index: int | None = None
+    model: str | None = None
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> Controller:
+        """Parse a ``<controller>`` element."""
+        type_ = el.get("type")
+        if not type_:
+            raise XMLError("missing controller type in <controller>: attribute 'type' is required")
+        return cls(
+            type=type_,
+            index=u.opt_uint(el, "index", f"<controller type='{type_}'>"),
+            model=el.get("model"),
+            raw=el,
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<controller>`` element."""
+        el = u.start(self.raw, "controller")
+        el.set("type", self.type)
+        u.set_attr(el, "index", self.index)
+        u.set_attr(el, "model", self.model)
+        return el
+
+
+@attrs.frozen
+class GenericDevice(Device):
+    """A device the model does not type (sound, hostdev, rng, tpm, ...), kept verbatim.
+
+    ``xml`` is the element's serialization; ``kind`` its element name.
+    """
+
+    kind: str = ""
+    xml: str = ""
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> GenericDevice:
+        """Keep any device element verbatim."""
+        return cls(kind=u.local_tag(el), xml=etree.tostring(el, encoding="unicode", with_tail=False), raw=el)
+
+    def to_element(self) -> Element:
+        """The kept element (parsed back from ``xml`` when built in Python)."""
+        if self.raw is not None:
+            return u.start(self.raw, self.kind)
+        return secure_parse(self.xml)
+
+
+_DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {
+    "disk": Disk.from_element,
+    "interface": Interface.from_element,
+    "serial": Serial.from_element,
+    "console": Console.from_element,
+    "parallel": Parallel.from_element,
+    "channel": Channel.from_element,
+    "graphics": Graphics.from_element,
+    "input": Input.from_element,
+    "video": Video.from_element,
+    "memballoon": MemBalloon.from_element,
+    "controller": Controller.from_element,
+}
+
+
+def device_from_element(el: Element) -> Device:
+    """The model of one device element (unknown kinds become :class:`GenericDevice`)."""
+    parse = _DEVICE_CLASSES.get(el.tag)  # type: ignore[arg-type,unused-ignore]
+    if parse is None:
+        if not isinstance(el.tag, str):
+            raise XMLError("expected a device element")
+        return GenericDevice.from_element(el)
+    return parse(el)
+
+
+def device_to_element(dev: Device) -> Element:
+    """Format a device model as an lxml element."""
+    return dev.to_element()
+
+
+# ============================================================================ domain
+
+_D = TypeVar("_D", bound=Device)
+
+
+@attrs.frozen
+class DomainDef:
+    """A domain definition (``<domain>``), immutable: change it with :func:`attrs.evolve`.
+
+    Sizes are in KiB. ``devices`` holds every device in document order;
+    ``emulator`` is ``<devices><emulator>``. ``features`` are the names of the
+    children of ``<features>`` (their content is kept from the source XML).
+    """
+
+    type: str
+    name: str
+    uuid: str = attrs.field(factory=lambda: str(_uuid.uuid4()))
+    memory: int = 0
+    current_memory: int | None = None
+    vcpu: int = 1
+    current_vcpus: int | None = None
+    os: OS = attrs.field(factory=OS)
+    title: str | None = None
+    description: str | None = None
+    features: tuple[str, ...] = ()
+    clock: Clock = attrs.field(factory=Clock)
+    on_poweroff: str = "destroy"
+    on_reboot: str = "restart"
+    on_crash: str = "destroy"
+    bootloader: str | None = None
+    bootloader_args: str | None = None
+    emulator: str | None = None
+    devices: tuple[Device, ...] = ()
+    raw: Element | None = _raw
+    _xml_cache: dict[int | None, str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.current_memory is None:
+            object.__setattr__(self, "current_memory", self.memory)
+        if self.current_vcpus is None:
+            object.__setattr__(self, "current_vcpus", self.vcpu)
+
+    def _of(self, cls: builtins.type[_D]) -> tuple[_D, ...]:
+        return tuple(d for d in self.devices if isinstance(d, cls))
+
+    @property
+    def disks(self) -> tuple[Disk, ...]:
+        """The ``<disk>`` devices."""
+        return self._of(Disk)
+
+    @property
+    def interfaces(self) -> tuple[Interface, ...]:
+        """The ``<interface>`` devices."""
+        return self._of(Interface)
+
+    @property
+    def serials(self) -> tuple[Serial, ...]:
+        """The ``<serial>`` devices."""
+        return self._of(Serial)
+
+    @property
+    def consoles(self) -> tuple[Console, ...]:
+        """The ``<console>`` devices."""
+        return self._of(Console)
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """The ``<channel>`` devices."""
+        return self._of(Channel)
+
+    @property
+    def graphics(self) -> tuple[Graphics, ...]:
+        """The ``<graphics>`` devices."""
+        return self._of(Graphics)
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        """The ``<input>`` devices."""
+        return self._of(Input)
+
+    @property
+    def videos(self) -> tuple[Video, ...]:
+        """The ``<video>`` devices."""
+        return self._of(Video)
+
+    @property
+    def controllers(self) -> tuple[Controller, ...]:
+        """The ``<controller>`` devices."""
+        return self._of(Controller)
+
+    @property
+    def memballoon(self) -> MemBalloon | None:
+        """The ``<memballoon>``, if any."""
+        found: tuple[MemBalloon, ...] = self._of(MemBalloon)
+        return found[0] if found else None
+
+    @property
+    def metadata(self) -> str | None:
+        """``<metadata>`` serialized verbatim (it is always kept as written)."""
+        if self.raw is None:
+            return None
+        md = u.find(self.raw, "metadata")
+        return None if md is None else etree.tostring(md, encoding="unicode", with_tail=False)
+
+
+def _text(el: Element) -> str:
+    return el.text or ""
+
+
+def domain_from_element(el: Element) -> DomainDef:
+    """Build a :class:`DomainDef` from a ``<domain>`` element (e.g. inside a node file).
+
+    :raises XMLError: when the element is not a valid domain definition.
+    """
+    if el.tag != "domain":
+        raise XMLError(f"expected a <domain> element, not <{u.local_tag(el)}>")
+    type_ = el.get("type")
+    if not type_:
+        raise XMLError("missing domain type attribute in <domain>")
+    if type_ not in DOMAIN_TYPES:
+        raise XMLError(f"invalid domain type '{type_}' in <domain>")
+    name = uuid = title = description = bootloader = bootloader_args = emulator = None
+    memory = current_memory = None
+    vcpu = 1
+    current_vcpus = None
+    os = None
+    features: tuple[str, ...] = ()
+    clock = None
+    actions: dict[str, str] = {}
+    devices: list[Device] = []
+    numa_memory = 0
+    for c in el:
+        tag = c.tag
+        if tag == "name":
+            name = _text(c).strip()
+        elif tag == "uuid":
+            uuid = u.canonical_uuid(_text(c))
+        elif tag == "memory":
+            memory = u.parse_memory(c, "<memory>")
+        elif tag == "currentMemory":
+            current_memory = u.parse_memory(c, "<currentMemory>")
+        elif tag == "vcpu":
+            vcpu = u.parse_uint(c.text, "<vcpu>")
+            cur = c.get("current")
+            if cur is not None:
+                current_vcpus = u.parse_uint(cur, "<vcpu> attribute 'current'")
+        elif tag == "os":
+            os = OS.from_element(c)
+        elif tag == "devices":
+            for d in c:
+                if d.tag == "emulator":
+                    emulator = _text(d).strip()
+                elif isinstance(d.tag, str):
+                    devices.append(device_from_element(d))
+        elif tag == "features":
+            features = tuple(u.local_tag(f) for f in c if isinstance(f.tag, str))
+        elif tag == "clock":
+            clock = Clock.from_element(c)
+        elif tag in ("on_poweroff", "on_reboot", "on_crash"):
+            action = _text(c).strip()
+            if action not in LIFECYCLE_ACTIONS:
+                raise XMLError(f"invalid {tag} value '{action}' in <{tag}>")
+            actions[tag] = action
+        elif tag == "title":
+            title = _text(c)
+        elif tag == "description":
+            description = _text(c)
+        elif tag == "bootloader":
+            bootloader = _text(c)
+        elif tag == "bootloader_args":
+            bootloader_args = _text(c)
+        elif tag == "cpu":
+            for numa in c:
+                if numa.tag == "numa":
+                    for cell in numa:
+                        if cell.tag == "cell" and cell.get("memory") is not None:
+                            numa_memory += _cell_memory(cell)
+    if not name:
+        raise XMLError("missing <name> in <domain>: a domain needs a name")
+    if "/" in name:
+        raise XMLError(f"name '{name}' cannot contain '/' in <name>")
+    if os is None:
+        if bootloader is not None or type_ == "xen":
+            os = OS(type="xen" if bootloader is not None else "hvm")
+        else:
+            raise XMLError("an os <type> must be specified in <os>")
+    if memory is None:
+        if numa_memory:
+            memory = numa_memory
+        else:
+            raise XMLError("missing <memory> in <domain>: the memory size must be specified")
+    if current_memory is not None and current_memory > memory:
+        raise XMLError(f"currentMemory {current_memory} KiB is above memory {memory} KiB in <currentMemory>")
+    if vcpu < 1:
+        raise XMLError("invalid number of vCPUs 0 in <vcpu>")
+    if current_vcpus is not None and not 1 <= current_vcpus <= vcpu:
+        raise XMLError(f"current vcpus count {current_vcpus} must be between 1 and <vcpu> {vcpu} in <vcpu>")
+    _check_duplicate_targets(devices)
+    kwargs: dict[str, object] = {}
+    if uuid is not None:
+        kwargs["uuid"] = uuid
+    if clock is not None:
+        kwargs["clock"] = clock
+    return DomainDef(
+        type=type_,
+        name=name,
+        memory=memory,
+        current_memory=current_memory,
+        vcpu=vcpu,
+        current_vcpus=current_vcpus,
+        os=os,
+        title=title,
+        description=description,
+        features=features,
+        on_poweroff=actions.get("on_poweroff", "destroy"),
+        on_reboot=actions.get("on_reboot", "restart"),
+        on_crash=actions.get("on_crash", "destroy"),
+        bootloader=bootloader,
+        bootloader_args=bootloader_args,
+        emulator=emulator,
+        devices=tuple(devices),
+        raw=el,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _cell_memory(cell: Element) -> int:
+    fake = etree.Element("memory")
+    fake.text = cell.get("memory")
+    unit = cell.get("unit")
+    if unit is not None:
+        fake.set("unit", unit)
+    return u.parse_memory(fake, "<cpu><numa><cell> attribute 'memory'")
+
+
+def _check_duplicate_targets(devices: list[Device]) -> None:
+    seen: dict[str, Disk] = {}
+    for d in devices:
+        if isinstance(d, Disk):
+            prev = seen.get(d.target_dev)
+            if prev is not None:
+                raise XMLError(
+                    f"target '{d.target_dev}' duplicated for disk sources '{prev.source or ''}' "
+                    f"and '{d.source or ''}' in <disk><target>"
+                )
+            seen[d.target_dev] = d
+
+
+_SIMPLE = frozenset(
+    {
+        "name", "uuid", "title", "description", "memory", "currentMemory", "vcpu", "bootloader",
+        "bootloader_args", "on_poweroff", "on_reboot", "on_crash",
+    }
+)  # fmt: skip
+
+
+def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
+    """Format a :class:`DomainDef` as a ``<domain>`` lxml element."""
+    raw = d.raw
+    el = etree.Element("domain", nsmap=cast("dict[str, str]", raw.nsmap) if raw is not None else None)
+    el.set("type", d.type)
+    if domain_id is not None:
+        el.set("id", str(domain_id))
+    done_os = done_clock = False
+    devs = None
+    if raw is not None:
+        for key, value in raw.attrib.items():
+            if key != "type" and key != "id":
+                el.set(key, value)
+        for c in raw:
+            tag = c.tag
+            if tag == "os":
+                if not done_os:
+                    el.append(d.os.to_element())
+                    done_os = True
+            elif tag == "clock":
+                if not done_clock:
+                    el.append(d.clock.to_element())
+                    done_clock = True
+            elif tag == "devices":
+                if devs is None:
+                    devs = etree.SubElement(el, "devices")
+                    devs.attrib.update(c.attrib)
+            else:
+                el.append(u.dup(c))
+    order = _DOMAIN_ORDER
+    if not done_os:
+        u.insert_ordered(el, d.os.to_element(), order)
+    if not done_clock:
+        u.insert_ordered(el, d.clock.to_element(), order)
+    if devs is None:
+        devs = etree.Element("devices")
+        u.insert_ordered(el, devs, order)
+    index: dict[str, Element] = {}
+    for c in el:
+        tag = c.tag
+        if tag in _SIMPLE and tag not in index:
+            index[tag] = c
+
+    def put(tag: str, text: str | None) -> Element | None:
+        found = index.get(tag)
+        if text is None:
+            if found is not None:
+                el.remove(found)
+            return None
+        if found is None:
+            found = index[tag] = etree.Element(tag)
+            u.insert_ordered(el, found, order)
+        found.text = text
+        return found
+
+    put("name", d.name)
+    put("uuid", d.uuid)
+    put("title", d.title)
+    put("description", d.description)
+    m = put("memory", str(d.memory))
+    m.set("unit", "KiB")  # type: ignore[union-attr]
+    m = put("currentMemory", str(d.current_memory if d.current_memory is not None else d.memory))
+    m.set("unit", "KiB")  # type: ignore[union-attr]
+    v = put("vcpu", str(d.vcpu))
+    cur = d.current_vcpus if d.current_vcpus is not None else d.vcpu
+    u.set_attr(v, "current", cur if cur != d.vcpu else None)  # type: ignore[arg-type]
+    put("bootloader", d.bootloader)
+    put("bootloader_args", d.bootloader_args)
+    put("on_poweroff", d.on_poweroff)
+    put("on_reboot", d.on_reboot)
+    put("on_crash", d.on_crash)
+    feats = u.find(el, "features")
+    if d.features or feats is not None:
+        if feats is None:
+            feats = u.child(el, "features", order)
+        have = [u.local_tag(f) for f in feats]
+        if have != list(d.features):
+            existing = {u.local_tag(f): f for f in feats}
+            for f in list(feats):
+                feats.remove(f)
+            for name in d.features:
+                feats.append(existing.get(name, etree.Element(name)))
+        if not len(feats) and not d.features:
+            el.remove(feats)
+    if d.emulator is not None:
+        etree.SubElement(devs, "emulator").text = d.emulator
+    for dev in d.devices:
+        devs.append(dev.to_element())
+    return el
+
+
+def _serialize(el: Element) -> str:
+    etree.indent(el, space="  ")
+    return etree.tostring(el, encoding="unicode") + "\n"
+
+
+def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
+    """Format a domain definition as libvirt domain XML.
+
+    The result is cached on the (immutable) definition, so formatting the same
+    object again is cheap.
+
+    :param domain_id: when given, the running domain's id (``<domain id='N'>``).
+    """
+    cache = d._xml_cache
+    if cache is None:
+        cache = {}
+        object.__setattr__(d, "_xml_cache", cache)
+    else:
+        text = cache.get(domain_id)
+        if text is not None:
+            return text
+    text = _serialize(domain_to_element(d, domain_id=domain_id))
+    if len(cache) < 8:
+        cache[domain_id] = text
+    return text
+
+
+def parse_domain(text: str | bytes) -> DomainDef:
+    """Parse libvirt domain XML with the hardened parser.
+
+    :raises XMLError: the document is malformed or hostile, or not a valid
+        domain; the message names the offending element.
+    """
+    return domain_from_element(secure_parse(text))
+
+
+def parse_device(text: str | bytes) -> Device:
+    """Parse one device element (``<disk>``, ``<interface>``, ...), e.g. for attach/detach.
+
+    :raises XMLError: malformed, hostile or invalid XML.
+    """
+    el = secure_parse(text)
+    if el.tag in ("domain", "devices", "emulator"):
+        raise XMLError(f"expected a device element, not <{el.tag}>")
+    return device_from_element(el)
+
+
+def format_device(dev: Device) -> str:
+    """Format one device model as XML."""
+    return _serialize(dev.to_element())
