@@ -12,7 +12,6 @@ raises ``NoSupportError`` (nobody implements it), or one that raises
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import threading
 from types import SimpleNamespace
@@ -42,7 +41,12 @@ from virtcore.uri import URI
 
 __all__ = ["Connection", "Domain", "EventCallback", "open", "open_read_only", "OPERATIONS", "iter_operations"]
 
-log = logging.getLogger("virtcore")
+
+
+def _log_exception(message: str, *args: object) -> None:
+    import logging  # only on the error path: keeps ``import virtcore`` light
+
+    logging.getLogger("virtcore").exception(message, *args)
 
 _PREFIX = "virt_"
 #: Hooks a user never calls directly; they are not "operations".
@@ -135,6 +139,7 @@ class Connection:
         self._pm.register(_EventRelay(self), name="virtcore.events")
         self._ops: Any = SimpleNamespace()
         self._implemented: frozenset[str] = frozenset()
+        self._relay_only = True
         self._compile()
         try:
             self._pm.hook.virt_connect_open(uri=parsed, read_only=self._read_only, emit=self._emit)
@@ -165,6 +170,8 @@ class Connection:
                 setattr(ops, op, caller)
         self._ops = ops
         self._implemented = frozenset(implemented)
+        observers = self._pm.hook.virt_domain_event.get_hookimpls()
+        self._relay_only = len(observers) == 1 and isinstance(observers[0].plugin, _EventRelay)
 
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
         """Register an extra plugin object (an observer, a wrapper, a channel).
@@ -181,19 +188,23 @@ class Connection:
         return self._pm
 
     def _emit(self, event: DomainEvent) -> None:
-        self._pm.hook.virt_domain_event(event=event)
+        # With no observer plugin besides the core's relay, skip pluggy.
+        if self._relay_only:
+            self._dispatch_event(event)
+        else:
+            self._pm.hook.virt_domain_event(event=event)
 
     def _dispatch_event(self, event: DomainEvent) -> None:
+        if not self._callbacks:
+            return
         with self._lock:
             callbacks = list(self._callbacks.values())
-        if not callbacks:
-            return
         dom = Domain(self, event.domain)
         for cb in callbacks:
             try:
                 cb(dom, event.event, event.detail)
             except Exception:  # a user's callback must not break the driver
-                log.exception("domain event callback %r failed", cb)
+                _log_exception("domain event callback %r failed", cb)
 
     def _declined(self, op: str) -> NoReturn:
         raise NoSupportError(f"{op} (every driver channel declined)")
@@ -202,7 +213,7 @@ class Connection:
         try:
             self._pm.hook.virt_connect_close()
         except Exception:
-            log.exception("closing driver of %s failed", self._uri.text)
+            _log_exception("closing driver of %s failed", self._uri.text)
 
     # -- connection --------------------------------------------------------
 

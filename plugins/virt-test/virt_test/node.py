@@ -61,6 +61,8 @@ SAVE_MAGIC = b"virtcore-test-save-v1\n"
 _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
 
 Emitter = Callable[[DomainEvent], None]
+_monotonic = time.monotonic
+_new_tuple = tuple.__new__
 
 
 class TestDomain:
@@ -105,9 +107,12 @@ class TestDomain:
         self.ref = DomainRef(self.ref.name, self.ref.uuid, new_id)
 
     def info(self) -> DomainInfo:
-        d = self.current
-        cpu = int((time.monotonic() - self.started_at) * 1e9) if self.active else 0
-        return DomainInfo(self.state, d.memory, d.current_memory, d.current_vcpus, cpu)
+        d = self.live if self.live is not None else self.config
+        assert d is not None
+        state = self.state
+        cpu = int((_monotonic() - self.started_at) * 1e9) if state in _ACTIVE else 0
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: this is a hot path.
+        return _new_tuple(DomainInfo, (state, d.memory, d.current_memory, d.current_vcpus, cpu))
 
 
 @attrs.define
@@ -120,25 +125,21 @@ class Node:
     by_id: dict[int, TestDomain] = attrs.field(factory=dict)
     next_id: int = 1
     lock: threading.RLock = attrs.field(factory=threading.RLock)
-    emitters: list[Emitter] = attrs.field(factory=list)
+    emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
     extra: dict[str, int] = attrs.field(factory=dict)  # counts of node objects we keep but do not model
 
     # -- events --------------------------------------------------------------
 
     def subscribe(self, emit: Emitter) -> None:
         with self.lock:
-            self.emitters.append(emit)
+            self.emitters = (*self.emitters, emit)
 
     def unsubscribe(self, emit: Emitter) -> None:
         with self.lock:
-            try:
-                self.emitters.remove(emit)
-            except ValueError:
-                pass
+            self.emitters = tuple(e for e in self.emitters if e != emit)
 
     def _send(self, events: list[DomainEvent]) -> None:
-        with self.lock:
-            emitters = list(self.emitters)
+        emitters = self.emitters
         for ev in events:
             for emit in emitters:
                 emit(ev)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages virtcore's demo and test suite use, when missing.
+#   qemu-system-x86, qemu-utils   real QEMU guests (virt-qemu), and Xen booted under QEMU (virt-xen tests)
+#   linux-image-cloud-amd64       the kernel the test guests boot
+#   busybox-static, cpio          the test guests' initramfs
+#   python3-libvirt               libvirt's own test driver, for the side-by-side bench (Debian's python3)
+#   python3-venv                  to create the project's virtualenv
+set -euo pipefail
+PACKAGES=(qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static cpio python3-libvirt python3-venv
+          zstd xz-utils)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
