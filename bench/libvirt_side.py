@@ -16,7 +16,7 @@ try:
 except ImportError:
     sys.exit(3)
 
-from ops import measure  # noqa: E402
+from ops import measure
 
 
 class LibvirtAPI:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import timeit
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 DOMAIN_XML = """<domain type='test'>
   <name>{name}</name>
@@ -21,7 +22,9 @@ DOMAIN_XML = """<domain type='test'>
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type></os>
   <devices>
-    <disk type='file' device='disk'><source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='disk'>
+      <source file='/var/lib/{name}.img'/><target dev='vda' bus='virtio'/>
+    </disk>
     <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/></interface>
   </devices>
 </domain>"""

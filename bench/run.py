@@ -39,9 +39,7 @@ LIBVIRT_REFERENCE = {
     "cold process": 40000.0,
 }
 
-COLD_VIRTCORE = (
-    "import virtcore; c = virtcore.open('test:///default'); d = c.lookup_domain('test'); d.info()"
-)
+COLD_VIRTCORE = "import virtcore; c = virtcore.open('test:///default'); d = c.lookup_domain('test'); d.info()"
 COLD_LIBVIRT = "import libvirt; c = libvirt.open('test:///default'); d = c.lookupByName('test'); d.info()"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -149,7 +147,9 @@ def virtcore_reset() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     parser.add_argument("--only", choices=["core", "xml", "qemu", "xen"], help="run one bench")
     args = parser.parse_args()

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 import virtcore
-from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl
+from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl, hookspecs
 from virtcore import drivers as drivers_mod
-from virtcore import hookspecs
 from virtcore.errors import (
     ErrorNumber,
     InvalidArgError,
@@ -143,9 +142,8 @@ def test_channels_merge_and_decline(register: Any) -> None:
 
 def test_all_channels_declining_is_no_support(register: Any) -> None:
     register("declining", lambda uri, ro: [XenStoreLike()])
-    with virtcore.open("declining:///") as conn:
-        with pytest.raises(NoSupportError, match="declined"):
-            conn.lookup_domain("other")
+    with virtcore.open("declining:///") as conn, pytest.raises(NoSupportError, match="declined"):
+        conn.lookup_domain("other")
 
 
 def test_wrapper_registered_later_sees_calls(register: Any) -> None:

@@ -41,10 +41,18 @@ def test_error_domains_match_libvirt() -> None:
     ("cls", "detail", "message"),
     [
         (errors.NoDomainError, "nosuch", "Domain not found: nosuch"),
-        (errors.OperationInvalidError, "domain is not running", "Requested operation is not valid: domain is not running"),
+        (
+            errors.OperationInvalidError,
+            "domain is not running",
+            "Requested operation is not valid: domain is not running",
+        ),
         (errors.InvalidArgError, "x", "invalid argument: x"),
         (errors.XMLError, "bad", "XML error: bad"),
-        (errors.NoSupportError, "domain_suspend", "this function is not supported by the connection driver: domain_suspend"),
+        (
+            errors.NoSupportError,
+            "domain_suspend",
+            "this function is not supported by the connection driver: domain_suspend",
+        ),
         (errors.OperationDeniedError, None, "operation forbidden for read only access"),
         (errors.NoConnectError, "foo:///", "no connection driver available for foo:///"),
         (errors.ConfigUnsupportedError, "x", "unsupported configuration: x"),
@@ -68,4 +76,8 @@ def test_errors_pickle_with_their_domain() -> None:
     exc = errors.NoDomainError("x", domain=ErrorDomain.QEMU)
     again = pickle.loads(pickle.dumps(exc))
     assert type(again) is errors.NoDomainError
-    assert (again.code, again.domain, str(again)) == (ErrorNumber.NO_DOMAIN, ErrorDomain.QEMU, "Domain not found: x")
+    assert (again.code, again.domain, str(again)) == (
+        ErrorNumber.NO_DOMAIN,
+        ErrorDomain.QEMU,
+        "Domain not found: x",
+    )

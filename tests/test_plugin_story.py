@@ -99,14 +99,29 @@ def toy_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # visible to the new venv, so the install needs no network.
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     here = [p for p in sys.path if p and Path(p).is_dir() and "site-packages" in p]
     here += site.getsitepackages()
     Path(purelib, "outer-environment.pth").write_text("\n".join(dict.fromkeys(here)) + "\n")
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", str(src)],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return python
 
@@ -124,9 +139,9 @@ def test_installed_driver_is_found_through_its_entry_point(toy_venv: Path) -> No
     assert lines["domains"] == "['alpha', 'beta']"
     assert lines["active"] == "['alpha']"
     assert lines["info"] == "(<DomainState.RUNNING: 1>, 4096, 2048, 1, 0)"
-    assert lines["ops"] == repr(sorted(
-        ["connect_get_type", "connect_list_all_domains", "domain_lookup_by_name", "domain_get_info"]
-    ))
+    assert lines["ops"] == repr(
+        sorted(["connect_get_type", "connect_list_all_domains", "domain_lookup_by_name", "domain_get_info"])
+    )
     assert lines["suspend"] == "3 this function is not supported by the connection driver: domain_suspend"
 
 
@@ -141,4 +156,3 @@ def test_cli_lists_the_third_party_driver(toy_venv: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "toy" in out.stdout
     assert "toy_driver:open_connection" in out.stdout or "toy-virt-driver" in out.stdout
-

@@ -14,10 +14,16 @@ from virtcore.uri import URI
     [
         ("test:///default", ("test", None, None, None, None, "/default")),
         ("qemu:///system", ("qemu", None, None, None, None, "/system")),
-        ("qemu+ssh://root@host.example:2222/system", ("qemu", "ssh", "root", "host.example", 2222, "/system")),
+        (
+            "qemu+ssh://root@host.example:2222/system",
+            ("qemu", "ssh", "root", "host.example", 2222, "/system"),
+        ),
         ("xen://", ("xen", None, None, None, None, "")),
         ("QEMU:///session", ("qemu", None, None, None, None, "/session")),
-        ("test:///tmp/dir%20with%20space/node.xml", ("test", None, None, None, None, "/tmp/dir with space/node.xml")),
+        (
+            "test:///tmp/dir%20with%20space/node.xml",
+            ("test", None, None, None, None, "/tmp/dir with space/node.xml"),
+        ),
     ],
 )
 def test_parse(text: str, expected: tuple[object, ...]) -> None:
@@ -35,8 +41,18 @@ def test_query_parameters() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "default", "test:/default", "://x", "1test:///", "test:///a b", "qemu://host:notaport/", "te st:///",
-     "test:///x#frag", "test:///x\n"],
+    [
+        "",
+        "default",
+        "test:/default",
+        "://x",
+        "1test:///",
+        "test:///a b",
+        "qemu://host:notaport/",
+        "te st:///",
+        "test:///x#frag",
+        "test:///x\n",
+    ],
 )
 def test_malformed_uris_raise_invalid_arg_naming_the_uri(bad: str) -> None:
     with pytest.raises(InvalidArgError) as exc:
@@ -51,7 +67,9 @@ def test_open_with_a_malformed_uri() -> None:
 
 
 def test_open_with_no_driver_installed() -> None:
-    with pytest.raises(NoConnectError, match="no connection driver available for URI 'nosuchdrv:///x'") as exc:
+    with pytest.raises(
+        NoConnectError, match="no connection driver available for URI 'nosuchdrv:///x'"
+    ) as exc:
         virtcore.open("nosuchdrv:///x")
     assert exc.value.code == ErrorNumber.NO_CONNECT
 

@@ -20,7 +20,7 @@ from virtcore.connection import (
     Domain,
     EventCallback,
     iter_operations,
-    open,
+    open,  # noqa: A004 - libvirt's name, as virtcore.open(uri)
     open_read_only,
 )
 from virtcore.errors import VirtError

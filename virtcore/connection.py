@@ -14,8 +14,9 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, NoReturn
 
 import pluggy
 
@@ -42,11 +43,11 @@ from virtcore.uri import URI
 __all__ = ["Connection", "Domain", "EventCallback", "open", "open_read_only", "OPERATIONS", "iter_operations"]
 
 
-
 def _log_exception(message: str, *args: object) -> None:
     import logging  # only on the error path: keeps ``import virtcore`` light
 
     logging.getLogger("virtcore").exception(message, *args)
+
 
 _PREFIX = "virt_"
 #: Hooks a user never calls directly; they are not "operations".
@@ -588,4 +589,3 @@ def _default_uri(uri: str | None) -> str:
 def iter_operations() -> Iterator[tuple[str, bool]]:
     """``(operation, mutating)`` for every driver operation, sorted by name."""
     return iter(sorted(OPERATIONS.items()))
-

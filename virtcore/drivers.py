@@ -10,7 +10,8 @@ opening ``test:///default`` never imports the QEMU driver.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -46,7 +47,7 @@ def _entry_points() -> list[object]:
 
     # list_entry_points reads stevedore's on-disk cache and memoizes it per
     # process; nothing is imported.
-    manager = ExtensionManager.make_test_instance([], namespace=NAMESPACE)
+    manager: ExtensionManager[object] = ExtensionManager.make_test_instance([], namespace=NAMESPACE)
     return list(manager.list_entry_points())
 
 
@@ -68,15 +69,16 @@ def load_driver(scheme: str, uri_text: str) -> DriverFactory:
             raise NoConnectError(f"URI {uri_text!r} (no driver is installed for {scheme!r})")
         ep = matches[0]
         try:
-            loaded = ep.load()  # type: ignore[attr-defined]
+            loaded: DriverFactory = ep.load()  # type: ignore[attr-defined]
         except Exception as exc:  # a broken plugin must not take the process down
             raise OperationFailedError(
                 f"driver {scheme!r} ({ep.value}) failed to load: {exc}"  # type: ignore[attr-defined]
             ) from exc
         if not callable(loaded):
             raise OperationFailedError(f"driver {scheme!r} entry point {ep.value} is not callable")  # type: ignore[attr-defined]
-        _loaded[scheme] = loaded
-        return loaded
+        factory = loaded
+        _loaded[scheme] = factory
+        return factory
 
 
 def installed_drivers() -> list[InstalledDriver]:

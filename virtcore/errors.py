@@ -388,7 +388,7 @@ class ArgumentUnsupportedError(VirtError):
     bare = "argument unsupported"
 
 
-class SystemError_(VirtError):  # noqa: N801 - avoid shadowing the builtin SystemError
+class SystemError_(VirtError):  # noqa: N801, N818 - libvirt's SYSTEM_ERROR; the _ avoids the builtin
     """An OS-level failure: a file, a process, a socket (``VIR_ERR_SYSTEM_ERROR``)."""
 
     code = ErrorNumber.SYSTEM_ERROR

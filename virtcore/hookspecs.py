@@ -56,7 +56,8 @@ domain lifecycle, domain resources, events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import pluggy
 

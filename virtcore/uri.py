@@ -13,8 +13,8 @@ point of that name); everything else is for the driver to interpret.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs

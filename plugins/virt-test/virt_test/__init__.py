@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
+from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
+from virt_test.node import Node
 from virtcore import hookimpl
 from virtcore.errors import InvalidArgError, NoConnectError
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
-
-from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
-from virt_test.node import Node
 
 __all__ = ["TestDriver", "open_connection", "default_node_xml", "reset_default_node", "VERSION"]
 
@@ -277,4 +276,3 @@ class TestDriver:
         from virt_test.devices import interface_stats
 
         return interface_stats(self.node, uuid, device)
-

@@ -16,7 +16,8 @@ def capabilities_xml(info: NodeInfo) -> str:
     for cell in range(info.nodes):
         cpus = "".join(
             f"            <cpu id='{cpu_id + i}' socket_id='{(cpu_id + i) // (info.cores * info.threads)}'"
-            f" die_id='0' cluster_id='0' core_id='{((cpu_id + i) // info.threads) % info.cores}' siblings='{cpu_id + i}'/>\n"
+            f" die_id='0' cluster_id='0' core_id='{((cpu_id + i) // info.threads) % info.cores}'"
+            f" siblings='{cpu_id + i}'/>\n"
             for i in range(per_cell)
         )
         cpu_id += per_cell

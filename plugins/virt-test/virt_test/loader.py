@@ -15,12 +15,18 @@ import copy
 import os
 from typing import Any
 
+from virt_test.node import Node
 from virtcore.errors import ReadFailedError, XMLError
 from virtcore.types import DomainState, NodeInfo
 
-from virt_test.node import Node
-
-__all__ = ["TEST_NS", "DEFAULT_NODE_XML", "DEFAULT_NODE_INFO", "default_node", "load_node_file", "node_from_xml"]
+__all__ = [
+    "TEST_NS",
+    "DEFAULT_NODE_XML",
+    "DEFAULT_NODE_INFO",
+    "default_node",
+    "load_node_file",
+    "node_from_xml",
+]
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 _MAX_NODE_FILE = 16 * 1024 * 1024

@@ -20,7 +20,8 @@ import os
 import tempfile
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -69,7 +70,7 @@ class TestDomain:
     """One domain of a node: its definitions, state and id. Guarded by the node's lock."""
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("config", "live", "state", "reason", "id", "autostart", "started_at", "ref", "managed_save")
+    __slots__ = ("autostart", "config", "id", "live", "managed_save", "reason", "ref", "started_at", "state")
 
     def __init__(self, config: DomainDef | None, live: DomainDef | None) -> None:
         self.config = config
@@ -217,7 +218,9 @@ class Node:
             return True
         return False
 
-    def add_loaded(self, config: DomainDef, *, running: DomainState, transient: bool, managed_save: bool) -> None:
+    def add_loaded(
+        self, config: DomainDef, *, running: DomainState, transient: bool, managed_save: bool
+    ) -> None:
         """Add a domain read from a node file, in the state the file asks for."""
         with self.lock:
             self._check_identity(config)
@@ -375,7 +378,7 @@ class Node:
 
         header = read_save_image(path)
         try:
-            definition = parse_domain(header["xml"])
+            definition = parse_domain(str(header["xml"]))
         except XMLError as exc:
             raise InvalidArgError(f"save image '{path}' holds invalid domain XML: {exc.detail}") from None
         with self.lock:
@@ -413,7 +416,7 @@ class Node:
         with self.lock:
             dom = self.get(uuid)
             d = dom.current
-            self._replace_def(dom, attrs.evolve(d, memory=kib, current_memory=min(kib, d.current_memory)))
+            self._replace_def(dom, attrs.evolve(d, memory=kib, current_memory=min(kib, d.current_memory or kib)))
 
     def set_vcpus(self, uuid: str, count: int) -> None:
         with self.lock:

@@ -35,9 +35,8 @@ from pathlib import Path
 import pytest
 
 import virtcore
-from virtcore.types import DomainEventType
-
 from virt_test import default_node_xml
+from virtcore.types import DomainEventType
 
 __all__ = ["virt_conn", "virt_uri", "virt_node_file", "virt_events"]
 
