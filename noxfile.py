@@ -48,6 +48,13 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Sphinx HTML docs, warnings as errors (the support matrix is generated from the installed drivers)."""
+    _install_project(session, "sphinx>=7")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Per-operation cost, side by side with libvirt where it is importable."""
     _install_project(session)
