@@ -1,0 +1,850 @@
+"""Domain XML -> QEMU command line: a pure function of the definition.
+
+:func:`build_argv` turns a :class:`virtcore.xml.DomainDef` into the argument
+vector of ``qemu-system-*``. Devices, block nodes, network back ends and
+objects are given to QEMU as JSON (``-device {...}``), so no value from the
+XML is ever parsed as an option; the few options that only take QEMU's
+``key=value,...`` syntax (``-name``, ``-machine``, ``-chardev``...) get every
+value escaped with :func:`qemu_escape` (``,`` -> ``,,``) and refuse control
+characters. A domain name can therefore never inject an argument.
+
+Anything the translation does not understand raises
+:class:`~virtcore.errors.ConfigUnsupportedError` naming the element: nothing
+is silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+from lxml import etree
+
+from virtcore.errors import ConfigUnsupportedError
+from virtcore.xml import (
+    CharDevice,
+    Console,
+    Controller,
+    Disk,
+    DomainDef,
+    GenericDevice,
+    Graphics,
+    Input,
+    Interface,
+    MemBalloon,
+    Serial,
+    Video,
+)
+
+__all__ = ["LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names"]
+
+Element = etree._Element
+
+
+@attrs.frozen
+class LaunchSpec:
+    """Where the launched QEMU finds its host-side resources (not part of the definition).
+
+    ``monitor_fds``: file descriptors of listening unix sockets QEMU serves
+    QMP on (passed to the child); ``monitor_paths`` is the fallback when no
+    fd is given. ``serial_log`` is where a ``pty`` or ``unix`` serial port's
+    output is also logged.
+    """
+
+    pidfile: str
+    monitor_fds: tuple[int, ...] = ()
+    monitor_paths: tuple[str, ...] = ()
+    accel: str = "tcg"
+    daemonize: bool = True
+    incoming: str | None = None
+    serial_log: str | None = None
+    vnc_port: int | None = None
+
+
+def qemu_escape(value: str, where: str = "value") -> str:
+    """Escape ``value`` for QEMU's ``key=value,...`` option syntax (``,`` -> ``,,``).
+
+    :raises ConfigUnsupportedError: the value holds control characters, which
+        no QEMU option accepts.
+    """
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ConfigUnsupportedError(f"{where} {value!r} contains control characters")
+    return value.replace(",", ",,")
+
+
+def _j(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def _find(el: Element | None, path: str) -> Element | None:
+    if el is None:
+        return None
+    found = el.find(path)
+    return found
+
+
+def _local(el: Element) -> str:
+    tag = el.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+# Top-level elements with nothing to translate (documentation, libvirt bookkeeping).
+_IGNORED_TOP = frozenset(
+    {"name", "uuid", "title", "description", "metadata", "genid", "resource", "on_lockfailure"}
+)
+_HANDLED_TOP = frozenset(
+    {
+        "memory", "currentMemory", "maxMemory", "vcpu", "os", "features", "clock", "on_poweroff",
+        "on_reboot", "on_crash", "devices", "cpu", "pm", "seclabel", "iothreads", "vcpus",
+    }
+)  # fmt: skip
+_FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm"})
+
+
+@attrs.frozen
+class DeviceNames:
+    """QEMU ids given to one domain's devices (libvirt's alias scheme)."""
+
+    disks: dict[str, str]
+    interfaces: dict[str, str]
+
+
+def disk_alias(disk: Disk, index: int) -> str:
+    """The QEMU id of a disk: ``virtio-disk0``, ``ide0-0-1``, ``sata0-0-2``, ``scsi0-0-0-1``."""
+    bus = _disk_bus(disk)
+    unit = _disk_index(disk.target_dev)
+    if bus == "virtio":
+        return f"virtio-disk{unit}"
+    if bus == "ide":
+        return f"ide0-{unit // 2}-{unit % 2}"
+    if bus == "sata":
+        return f"sata0-0-{unit}"
+    if bus == "scsi":
+        return f"scsi0-0-0-{unit}"
+    if bus == "fdc":
+        return f"fdc0-0-{unit}"
+    return f"{bus}-disk{index}"
+
+
+def _disk_index(dev: str) -> int:
+    m = re.fullmatch(r"(?:[hsv]d|xvd|fd)([a-z]+)", dev or "")
+    if not m:
+        return 0
+    n = 0
+    for ch in m.group(1):
+        n = n * 26 + (ord(ch) - 96)
+    return n - 1
+
+
+def _disk_bus(disk: Disk) -> str:
+    if disk.target_bus:
+        return disk.target_bus
+    dev = disk.target_dev or ""
+    if dev.startswith("vd"):
+        return "virtio"
+    if dev.startswith("hd"):
+        return "ide"
+    if dev.startswith("sd"):
+        return "scsi"
+    if dev.startswith("fd"):
+        return "fdc"
+    return "ide"
+
+
+def device_names(d: DomainDef) -> DeviceNames:
+    """The QEMU ids of the domain's disks (by target) and interfaces (by MAC)."""
+    disks = {disk.target_dev: disk_alias(disk, i) for i, disk in enumerate(d.disks)}
+    ifaces = {(i.mac or f"#{n}"): f"net{n}" for n, i in enumerate(d.interfaces)}
+    return DeviceNames(disks=disks, interfaces=ifaces)
+
+
+class _Builder:
+    def __init__(self, d: DomainDef, spec: LaunchSpec, emulator: str, machine: str) -> None:
+        self.d = d
+        self.spec = spec
+        self.emulator = emulator
+        self.machine = machine
+        self.q35 = "q35" in machine
+        self.args: list[str] = []
+        self.node = 0
+        self.controllers: dict[str, str] = {}  # kind -> qemu id
+        self.pci_buses: dict[int, str] = {0: "pcie.0" if self.q35 else "pci.0"}
+        self.usb: str | None = None
+        self.serial_index = 0
+        self.boot_devices_used = False
+
+    def add(self, *a: str) -> None:
+        self.args.extend(a)
+
+    def device(self, props: dict[str, Any], dev_raw: Element | None = None) -> None:
+        self._address(props, dev_raw)
+        self.add("-device", _j(props))
+
+    # -- PCI addresses ------------------------------------------------------
+
+    def _address(self, props: dict[str, Any], raw: Element | None) -> None:
+        addr = _find(raw, "address")
+        if addr is None:
+            return
+        kind = addr.get("type")
+        if kind == "pci":
+            bus = int(addr.get("bus", "0"), 0)
+            slot = int(addr.get("slot", "0"), 0)
+            func = int(addr.get("function", "0"), 0)
+            bus_id = self.pci_buses.get(bus)
+            if bus_id is None:
+                raise ConfigUnsupportedError(f"<address type='pci' bus='{bus:#x}'>: no PCI controller has that index")
+            props["bus"] = bus_id
+            props["addr"] = f"{slot:#x}" if func == 0 else f"{slot:#x}.{func:#x}"
+            if addr.get("multifunction") == "on":
+                props["multifunction"] = True
+        elif kind in ("drive", None, "virtio-serial", "ccid", "usb", "isa"):
+            return  # bus-relative placements are handled by the device's own code
+        else:
+            raise ConfigUnsupportedError(f"<address type='{kind}'> is not supported")
+
+    # -- the whole thing -------------------------------------------------------
+
+    def build(self) -> list[str]:
+        d = self.d
+        raw = d.raw
+        if raw is not None:
+            for c in raw:
+                tag = _local(c)
+                if tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
+                    raise ConfigUnsupportedError(f"<{tag}> is not supported by the QEMU driver")
+        if d.os.type != "hvm":
+            raise ConfigUnsupportedError(f"<os><type>{d.os.type}</type>: the QEMU driver runs hvm guests only")
+        self.add(self.emulator)
+        self.add("-name", f"guest={qemu_escape(d.name, 'domain name')},debug-threads=on")
+        self.add("-S", "-no-user-config", "-nodefaults", "-no-shutdown")
+        if self.spec.daemonize:
+            self.add("-daemonize")
+        self.add("-pidfile", self.spec.pidfile)
+        for i, fd in enumerate(self.spec.monitor_fds):
+            self.add("-chardev", f"socket,id=charmonitor{i},fd={fd},server=on,wait=off")
+            self.add("-mon", f"chardev=charmonitor{i},id=monitor{i},mode=control")
+        for i, path in enumerate(self.spec.monitor_paths):
+            j = i + len(self.spec.monitor_fds)
+            self.add("-chardev", f"socket,id=charmonitor{j},path={qemu_escape(path, 'monitor path')},server=on,wait=off")
+            self.add("-mon", f"chardev=charmonitor{j},id=monitor{j},mode=control")
+        self._machine()
+        self._cpu()
+        self._memory()
+        self._smp()
+        self.add("-uuid", d.uuid)
+        self._clock()
+        self._pm()
+        self._os_boot()
+        self._controllers()
+        self._devices()
+        if self.spec.incoming:
+            self.add("-incoming", self.spec.incoming)
+        self.add("-msg", "timestamp=on")
+        return self.args
+
+    def _machine(self) -> None:
+        d = self.d
+        opts = [qemu_escape(self.machine, "machine type"), f"accel={self.spec.accel}", "usb=off"]
+        feats = set(d.features)
+        for f in feats:
+            if f not in _FEATURES_OK:
+                raise ConfigUnsupportedError(f"<features><{f}/> is not supported by the QEMU driver")
+        feat_el = _find(d.raw, "features")
+        state: dict[str, str | None] = {}
+        if feat_el is not None:
+            for f in feat_el:
+                state[_local(f)] = f.get("state")
+        if "acpi" not in feats:
+            opts.append("acpi=off")
+        if "vmport" in feats:
+            opts.append("vmport=" + ("off" if state.get("vmport") == "off" else "on"))
+        if "smm" in feats:
+            opts.append("smm=" + ("off" if state.get("smm") == "off" else "on"))
+        opts.append("dump-guest-core=off")
+        for t in d.clock.timers:
+            if t.name == "hpet" and t.present is False:
+                opts.append("hpet=off")
+        self.add("-machine", ",".join(opts))
+
+    def _cpu(self) -> None:
+        cpu = _find(self.d.raw, "cpu")
+        if cpu is None:
+            return
+        mode = cpu.get("mode", "custom")
+        model_el = cpu.find("model")
+        model = (model_el.text or "").strip() if model_el is not None else ""
+        fallback = model_el.get("fallback") if model_el is not None else None
+        for c in cpu:
+            tag = _local(c)
+            if tag not in ("model", "topology", "feature", "vendor", "numa", "cache", "maxphysaddr", ""):
+                raise ConfigUnsupportedError(f"<cpu><{tag}> is not supported by the QEMU driver")
+        if cpu.find("numa") is not None:
+            raise ConfigUnsupportedError("<cpu><numa> (guest NUMA topology) is not supported by the QEMU driver")
+        if mode == "host-passthrough":
+            name = "host" if self.spec.accel == "kvm" else "max"
+        elif mode in ("host-model", "maximum"):
+            name = "host" if self.spec.accel == "kvm" and mode == "host-model" else "max"
+        elif mode == "custom":
+            if not model:
+                if cpu.find("feature") is None:
+                    return  # topology only
+                name = "qemu64"
+            else:
+                name = model
+        else:
+            raise ConfigUnsupportedError(f"<cpu mode='{mode}'> is not supported")
+        del fallback
+        opts = [qemu_escape(name, "CPU model")]
+        for f in cpu.findall("feature"):
+            policy = f.get("policy", "require")
+            fname = f.get("name", "")
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", fname):
+                raise ConfigUnsupportedError(f"<cpu><feature name='{fname}'> is not a valid feature name")
+            if policy in ("require", "force"):
+                opts.append(f"{fname}=on")
+            elif policy in ("disable", "forbid"):
+                opts.append(f"{fname}=off")
+            elif policy != "optional":
+                raise ConfigUnsupportedError(f"<cpu><feature policy='{policy}'> is not supported")
+        self.add("-cpu", ",".join(opts))
+
+    def _memory(self) -> None:
+        d = self.d
+        if d.memory <= 0:
+            raise ConfigUnsupportedError("<memory> must be positive")
+        mem = d.memory
+        opts = [f"size={mem}k"]
+        maxmem = _find(d.raw, "maxMemory")
+        if maxmem is not None:
+            from virtcore.xml._util import parse_memory
+
+            slots = maxmem.get("slots")
+            opts.append(f"slots={int(slots) if slots else 16}")
+            opts.append(f"maxmem={parse_memory(maxmem, '<maxMemory>')}k")
+        self.add("-m", ",".join(opts))
+        self.add("-overcommit", "mem-lock=off")
+
+    def _smp(self) -> None:
+        d = self.d
+        cur = d.current_vcpus or d.vcpu
+        sockets, dies, cores, threads = d.vcpu, 1, 1, 1
+        topo = _find(_find(d.raw, "cpu"), "topology")
+        if topo is not None:
+            sockets = int(topo.get("sockets", "1"))
+            dies = int(topo.get("dies", "1"))
+            cores = int(topo.get("cores", "1"))
+            threads = int(topo.get("threads", "1"))
+            if sockets * dies * cores * threads != d.vcpu:
+                raise ConfigUnsupportedError(
+                    f"<cpu><topology>: {sockets}*{dies}*{cores}*{threads} CPUs do not match <vcpu>{d.vcpu}"
+                )
+        opts = [str(cur)]
+        if cur != d.vcpu:
+            opts.append(f"maxcpus={d.vcpu}")
+        opts += [f"sockets={sockets}", f"dies={dies}", f"cores={cores}", f"threads={threads}"]
+        self.add("-smp", ",".join(opts))
+
+    def _clock(self) -> None:
+        c = self.d.clock
+        if c.offset not in ("utc", "localtime"):
+            raise ConfigUnsupportedError(f"<clock offset='{c.offset}'> is not supported")
+        rtc = [f"base={c.offset}"]
+        for t in c.timers:
+            if t.name == "rtc":
+                if t.tickpolicy == "catchup":
+                    rtc.append("driftfix=slew")
+                elif t.tickpolicy not in (None, "delay"):
+                    raise ConfigUnsupportedError(f"<timer name='rtc' tickpolicy='{t.tickpolicy}'>")
+            elif t.name == "pit":
+                if t.tickpolicy == "delay" and self.spec.accel == "kvm":
+                    self.add("-global", "kvm-pit.lost_tick_policy=delay")
+                elif t.tickpolicy not in (None, "delay"):
+                    raise ConfigUnsupportedError(f"<timer name='pit' tickpolicy='{t.tickpolicy}'>")
+            elif t.name == "hpet":
+                continue  # handled in -machine
+            elif t.name in ("kvmclock", "tsc", "hypervclock", "platform", "armvtimer"):
+                raise ConfigUnsupportedError(f"<timer name='{t.name}'> is not supported by the QEMU driver")
+            else:
+                raise ConfigUnsupportedError(f"<timer name='{t.name}'> is unknown")
+        self.add("-rtc", ",".join(rtc))
+
+    def _pm(self) -> None:
+        pm = _find(self.d.raw, "pm")
+        if pm is None:
+            return
+        glob = "ICH9-LPC" if self.q35 else "PIIX4_PM"
+        for c in pm:
+            tag = _local(c)
+            on = c.get("enabled") == "yes"
+            if tag == "suspend-to-mem":
+                self.add("-global", f"{glob}.disable_s3={0 if on else 1}")
+            elif tag == "suspend-to-disk":
+                self.add("-global", f"{glob}.disable_s4={0 if on else 1}")
+            elif tag:
+                raise ConfigUnsupportedError(f"<pm><{tag}> is not supported")
+
+    def _os_boot(self) -> None:
+        os_ = self.d.os
+        if os_.loader or os_.firmware:
+            if os_.firmware and os_.firmware != "bios":
+                raise ConfigUnsupportedError(f"<os firmware='{os_.firmware}'> is not supported by the QEMU driver")
+            if os_.loader:
+                self.add("-bios", os_.loader)
+        if os_.kernel:
+            self.add("-kernel", os_.kernel)
+        if os_.initrd:
+            self.add("-initrd", os_.initrd)
+        if os_.cmdline:
+            self.add("-append", os_.cmdline)
+        if os_.dtb:
+            self.add("-dtb", os_.dtb)
+        if os_.init:
+            raise ConfigUnsupportedError("<os><init> is for containers, not QEMU guests")
+        per_device = any(disk.boot_order for disk in self.d.disks) or any(
+            i.boot_order for i in self.d.interfaces
+        )
+        if os_.boot and per_device:
+            raise ConfigUnsupportedError("<os><boot> cannot be combined with per-device <boot order>")
+        letters = {"hd": "c", "cdrom": "d", "fd": "a", "network": "n"}
+        opts = []
+        if os_.boot:
+            try:
+                opts.append("order=" + "".join(letters[b] for b in os_.boot))
+            except KeyError as exc:
+                raise ConfigUnsupportedError(f"<os><boot dev='{exc.args[0]}'> is unknown") from None
+        bootmenu = _find(os_.raw, "bootmenu")
+        if bootmenu is not None and bootmenu.get("enable") == "yes":
+            opts.append("menu=on")
+        opts.append("strict=on")
+        self.add("-boot", ",".join(opts))
+
+    # -- controllers ---------------------------------------------------------------
+
+    def _controllers(self) -> None:
+        for c in self.d.controllers:
+            self._controller(c)
+
+    def _controller(self, c: Controller) -> None:
+        idx = c.index or 0
+        if c.type == "pci":
+            if c.model in ("pci-root", "pcie-root"):
+                return
+            cid = f"pci.{idx}"
+            self.pci_buses[idx] = cid
+            props: dict[str, Any] = {"id": cid}
+            target = _find(c.raw, "target")
+            model_el = _find(c.raw, "model")
+            if c.model == "pcie-root-port":
+                props["driver"] = model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
+                props["port"] = int(target.get("port", str(idx)), 0) if target is not None else idx
+                props["chassis"] = int(target.get("chassis", str(idx)), 0) if target is not None else idx
+            elif c.model == "pci-bridge":
+                props["driver"] = "pci-bridge"
+                props["chassis_nr"] = int(target.get("chassisNr", str(idx)), 0) if target is not None else idx
+            elif c.model == "dmi-to-pci-bridge":
+                props["driver"] = "i82801b11-bridge"
+            elif c.model == "pcie-to-pci-bridge":
+                props["driver"] = "pcie-pci-bridge"
+            else:
+                raise ConfigUnsupportedError(f"<controller type='pci' model='{c.model}'> is not supported")
+            self.device(props, c.raw)
+        elif c.type == "usb":
+            model = c.model or ("qemu-xhci" if self.q35 else "piix3-uhci")
+            if model == "none":
+                self.usb = None
+                self.controllers["usb"] = "none"
+                return
+            drivers = {
+                "piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "qemu-xhci": "qemu-xhci",
+                "nec-xhci": "nec-usb-xhci", "ich9-ehci1": "ich9-usb-ehci1", "ehci": "usb-ehci",
+            }  # fmt: skip
+            drv = drivers.get(model)
+            if drv is None:
+                raise ConfigUnsupportedError(f"<controller type='usb' model='{model}'> is not supported")
+            uid = "usb" if idx == 0 else f"usb{idx}"
+            self.device({"driver": drv, "id": uid}, c.raw)
+            if idx == 0:
+                self.usb = uid
+            self.controllers["usb"] = uid
+        elif c.type == "ide":
+            if self.q35 or idx > 0:
+                raise ConfigUnsupportedError("<controller type='ide'>: only the built-in IDE of 'pc' machines")
+        elif c.type == "sata":
+            if self.q35 and idx == 0:
+                self.controllers["sata"] = "ide"
+                return
+            self.device({"driver": "ich9-ahci", "id": f"sata{idx}"}, c.raw)
+            self.controllers["sata"] = f"sata{idx}"
+        elif c.type == "scsi":
+            model = c.model or "virtio-scsi"
+            drivers = {"virtio-scsi": "virtio-scsi-pci", "lsilogic": "lsi", "lsisas1068": "mptsas1068"}
+            drv = drivers.get(model)
+            if drv is None:
+                raise ConfigUnsupportedError(f"<controller type='scsi' model='{model}'> is not supported")
+            self.device({"driver": drv, "id": f"scsi{idx}"}, c.raw)
+            self.controllers[f"scsi{idx}"] = f"scsi{idx}"
+        elif c.type == "virtio-serial":
+            self.device({"driver": "virtio-serial-pci", "id": f"virtio-serial{idx}"}, c.raw)
+            self.controllers["virtio-serial"] = f"virtio-serial{idx}"
+        elif c.type == "fdc":
+            return
+        else:
+            raise ConfigUnsupportedError(f"<controller type='{c.type}'> is not supported")
+
+    def _need_usb(self, what: str) -> str:
+        if self.controllers.get("usb") == "none":
+            raise ConfigUnsupportedError(f"{what} needs a USB controller but <controller type='usb' model='none'>")
+        if self.usb is None:
+            self._controller(Controller(type="usb", index=0, model=None, raw=None))
+        assert self.usb is not None
+        return self.usb
+
+    # -- devices ---------------------------------------------------------------------
+
+    def _devices(self) -> None:
+        d = self.d
+        serial_seen = False
+        balloon = False
+        for n_disk, disk in enumerate(d.disks):
+            self._disk(disk, n_disk)
+        for n, iface in enumerate(d.interfaces):
+            self._interface(iface, n)
+        for dev in d.devices:
+            if isinstance(dev, (Disk, Interface, Controller)):
+                continue
+            if isinstance(dev, Serial):
+                self._serial(dev)
+                serial_seen = True
+            elif isinstance(dev, Console):
+                self._console(dev, serial_seen)
+            elif isinstance(dev, Graphics):
+                self._graphics(dev)
+            elif isinstance(dev, Video):
+                self._video(dev)
+            elif isinstance(dev, Input):
+                self._input(dev)
+            elif isinstance(dev, MemBalloon):
+                balloon = True
+                if dev.model == "virtio":
+                    self.device({"driver": "virtio-balloon-pci", "id": "balloon0"}, dev.raw)
+                elif dev.model != "none":
+                    raise ConfigUnsupportedError(f"<memballoon model='{dev.model}'> is not supported")
+            elif isinstance(dev, CharDevice):
+                raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
+            elif isinstance(dev, GenericDevice):
+                self._generic(dev)
+            else:
+                raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
+        if not balloon:
+            # libvirt gives every QEMU guest a virtio balloon unless told otherwise.
+            self.device({"driver": "virtio-balloon-pci", "id": "balloon0"})
+        if not d.graphics:
+            self.add("-display", "none")
+
+    def _disk(self, disk: Disk, n: int) -> None:
+        where = f"<disk> '{disk.target_dev}'"
+        if disk.type not in ("file", "block"):
+            raise ConfigUnsupportedError(f"{where}: disk type '{disk.type}' is not supported")
+        if disk.device not in ("disk", "cdrom", "floppy"):
+            raise ConfigUnsupportedError(f"{where}: device '{disk.device}' is not supported")
+        if disk.driver_name not in (None, "qemu"):
+            raise ConfigUnsupportedError(f"{where}: driver '{disk.driver_name}' is not supported")
+        fmt = disk.driver_type or "raw"
+        if fmt not in ("raw", "qcow2"):
+            raise ConfigUnsupportedError(f"{where}: format '{fmt}' is not supported (raw and qcow2 are)")
+        alias = disk_alias(disk, n)
+        ro = disk.readonly or disk.device == "cdrom"
+        node = None
+        if disk.source:
+            self.node += 1
+            storage = f"libvirt-{self.node}-storage"
+            node = f"libvirt-{self.node}-format"
+            driver = "host_device" if disk.type == "block" else "file"
+            if disk.type == "block" and disk.device == "cdrom":
+                driver = "host_cdrom"
+            self.add("-blockdev", _j({
+                "driver": driver, "filename": disk.source, "node-name": storage,
+                "auto-read-only": True, "discard": "unmap",
+            }))  # fmt: skip
+            cache = disk.driver_cache
+            fmt_node: dict[str, Any] = {"node-name": node, "read-only": ro, "driver": fmt, "file": storage}
+            if cache in ("none", "directsync"):
+                fmt_node["cache"] = {"direct": True, "no-flush": False}
+            elif cache == "unsafe":
+                fmt_node["cache"] = {"direct": False, "no-flush": True}
+            elif cache not in (None, "default", "writeback", "writethrough"):
+                raise ConfigUnsupportedError(f"{where}: cache mode '{cache}' is not supported")
+            self.add("-blockdev", _j(fmt_node))
+        elif disk.device not in ("cdrom", "floppy"):
+            raise ConfigUnsupportedError(f"{where}: a disk needs a <source>")
+        bus = _disk_bus(disk)
+        unit = _disk_index(disk.target_dev)
+        props: dict[str, Any] = {"id": alias}
+        if bus == "virtio":
+            if disk.device == "cdrom":
+                raise ConfigUnsupportedError(f"{where}: a CD-ROM cannot be on the virtio bus")
+            props["driver"] = "virtio-blk-pci"
+        elif bus == "ide":
+            if self.q35:
+                raise ConfigUnsupportedError(f"{where}: the q35 machine has no IDE bus (use sata)")
+            props["driver"] = "ide-cd" if disk.device == "cdrom" else "ide-hd"
+            props["bus"] = f"ide.{unit // 2}"
+            props["unit"] = unit % 2
+        elif bus == "sata":
+            ctl = self.controllers.get("sata")
+            if ctl is None:
+                if self.q35:
+                    ctl = "ide"
+                else:
+                    self.device({"driver": "ich9-ahci", "id": "sata0"})
+                    ctl = self.controllers["sata"] = "sata0"
+            props["driver"] = "ide-cd" if disk.device == "cdrom" else "ide-hd"
+            props["bus"] = f"{ctl}.{unit}"
+        elif bus == "scsi":
+            addr = _find(disk.raw, "address")
+            ctl_idx = int(addr.get("controller", "0")) if addr is not None else 0
+            if f"scsi{ctl_idx}" not in self.controllers:
+                self.device({"driver": "virtio-scsi-pci", "id": f"scsi{ctl_idx}"})
+                self.controllers[f"scsi{ctl_idx}"] = f"scsi{ctl_idx}"
+            props["driver"] = "scsi-cd" if disk.device == "cdrom" else "scsi-hd"
+            props["bus"] = f"scsi{ctl_idx}.0"
+            props["channel"] = 0
+            props["scsi-id"] = int(addr.get("target", "0")) if addr is not None else 0
+            props["lun"] = int(addr.get("unit", str(unit))) if addr is not None else unit
+        elif bus == "usb":
+            props["driver"] = "usb-storage"
+            props["bus"] = f"{self._need_usb(where)}.0"
+        elif bus == "fdc":
+            raise ConfigUnsupportedError(f"{where}: floppy disks are not supported")
+        else:
+            raise ConfigUnsupportedError(f"{where}: bus '{bus}' is not supported")
+        if node is not None:
+            props["drive"] = node
+        if disk.boot_order:
+            props["bootindex"] = disk.boot_order
+        if disk.serial:
+            props["serial"] = disk.serial
+        if disk.shareable:
+            props["share-rw"] = True
+        self.device(props, disk.raw)
+
+    def _interface(self, iface: Interface, n: int) -> None:
+        where = f"<interface type='{iface.type}'>"
+        netdev: dict[str, Any] = {"id": f"hostnet{n}"}
+        if iface.type == "user":
+            netdev["type"] = "user"
+        elif iface.type == "ethernet":
+            netdev["type"] = "tap"
+            if iface.target_dev:
+                netdev["ifname"] = iface.target_dev
+            netdev["script"] = "no"
+            netdev["downscript"] = "no"
+        elif iface.type == "bridge":
+            if not iface.source:
+                raise ConfigUnsupportedError(f"{where}: a bridge interface needs <source bridge=...>")
+            netdev["type"] = "bridge"
+            netdev["br"] = iface.source
+        else:
+            raise ConfigUnsupportedError(f"{where}: interface type '{iface.type}' is not supported (user, ethernet and bridge are)")
+        self.add("-netdev", _j(netdev))
+        models = {
+            "virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
+            "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "vmxnet3": "vmxnet3",
+        }  # fmt: skip
+        model = iface.model or "rtl8139"
+        drv = models.get(model)
+        if drv is None:
+            raise ConfigUnsupportedError(f"{where}: NIC model '{model}' is not supported")
+        props: dict[str, Any] = {"driver": drv, "netdev": f"hostnet{n}", "id": f"net{n}"}
+        if iface.mac:
+            props["mac"] = iface.mac
+        if iface.boot_order:
+            props["bootindex"] = iface.boot_order
+        if iface.link_state == "down":
+            props["link_down"] = True
+        self.device(props, iface.raw)
+
+    def _chardev(self, dev: CharDevice, cid: str, log: str | None) -> None:
+        where = f"<{dev.tag} type='{dev.type}'>"
+        opts: list[str]
+        if dev.type == "file":
+            if not dev.source_path:
+                raise ConfigUnsupportedError(f"{where} needs <source path=...>")
+            opts = ["file", f"id={cid}", f"path={qemu_escape(dev.source_path, 'path')}", "append=on"]
+            log = None  # the file is the log
+        elif dev.type == "pty":
+            opts = ["pty", f"id={cid}"]
+        elif dev.type == "null":
+            opts = ["null", f"id={cid}"]
+        elif dev.type == "unix":
+            if not dev.source_path:
+                raise ConfigUnsupportedError(f"{where} needs <source path=...>")
+            server = (dev.source_mode or "bind") == "bind"
+            opts = ["socket", f"id={cid}", f"path={qemu_escape(dev.source_path, 'path')}"]
+            opts.append("server=on,wait=off" if server else "server=off")
+        elif dev.type == "tcp":
+            src = _find(dev.raw, "source")
+            if src is None or not src.get("service"):
+                raise ConfigUnsupportedError(f"{where} needs <source host=... service=...>")
+            host = src.get("host", "127.0.0.1")
+            port = src.get("service", "")
+            if not port.isdigit():
+                raise ConfigUnsupportedError(f"{where}: service '{port}' is not a port number")
+            proto = _find(dev.raw, "protocol")
+            if proto is not None and proto.get("type") not in (None, "raw"):
+                raise ConfigUnsupportedError(f"{where}: protocol '{proto.get('type')}' is not supported")
+            opts = ["socket", f"id={cid}", f"host={qemu_escape(host, 'host')}", f"port={port}"]
+            opts.append("server=on,wait=off" if src.get("mode", "connect") == "bind" else "server=off")
+        else:
+            raise ConfigUnsupportedError(f"{where}: character device type '{dev.type}' is not supported")
+        logel = _find(dev.raw, "log")
+        if logel is not None and logel.get("file"):
+            log = logel.get("file")
+        if log:
+            opts += [f"logfile={qemu_escape(log, 'log path')}", "logappend=on"]
+        self.add("-chardev", ",".join(opts))
+
+    def _serial(self, dev: CharDevice) -> None:
+        idx = self.serial_index
+        self.serial_index += 1
+        ttype = dev.target_type or "isa-serial"
+        port = dev.target_port if dev.target_port is not None else idx
+        if ttype not in ("isa-serial", "serial"):
+            raise ConfigUnsupportedError(f"<serial><target type='{ttype}'> is not supported")
+        self._chardev(dev, f"charserial{port}", self.spec.serial_log if idx == 0 else None)
+        self.add("-device", _j({"driver": "isa-serial", "chardev": f"charserial{port}", "id": f"serial{port}", "index": port}))
+
+    def _console(self, dev: Console, serial_seen: bool) -> None:
+        ttype = dev.target_type or "serial"
+        if ttype == "serial":
+            if serial_seen:
+                return  # libvirt: the console is the first serial port, described twice
+            self._serial(dev)
+            return
+        if ttype == "virtio":
+            vs = self.controllers.get("virtio-serial")
+            if vs is None:
+                self.device({"driver": "virtio-serial-pci", "id": "virtio-serial0"})
+                vs = self.controllers["virtio-serial"] = "virtio-serial0"
+            port = dev.target_port or 0
+            self._chardev(dev, f"charconsole{port}", None)
+            self.add("-device", _j({"driver": "virtconsole", "chardev": f"charconsole{port}", "id": f"console{port}"}))
+            return
+        raise ConfigUnsupportedError(f"<console><target type='{ttype}'> is not supported")
+
+    def _graphics(self, g: Graphics) -> None:
+        if g.type != "vnc":
+            raise ConfigUnsupportedError(f"<graphics type='{g.type}'> is not supported (vnc is)")
+        listen = g.listen or "127.0.0.1"
+        lel = _find(g.raw, "listen")
+        if lel is not None and lel.get("type") == "socket":
+            sock = lel.get("socket")
+            if not sock:
+                raise ConfigUnsupportedError("<graphics><listen type='socket'> needs a socket path")
+            self.add("-vnc", f"unix:{qemu_escape(sock, 'socket path')}")
+            return
+        if lel is not None and lel.get("type") == "none":
+            self.add("-vnc", "none")
+            return
+        port = g.port if (g.port is not None and g.port >= 5900 and not g.autoport) else self.spec.vnc_port
+        if port is None or port < 5900:
+            port = 5900
+        host = f"[{listen}]" if ":" in listen else listen
+        self.add("-vnc", f"{qemu_escape(host, 'listen address')}:{port - 5900}")
+
+    def _video(self, v: Video) -> None:
+        models = {
+            "vga": "VGA", "cirrus": "cirrus-vga", "virtio": "virtio-vga", "qxl": "qxl-vga",
+            "bochs": "bochs-display", "ramfb": "ramfb",
+        }  # fmt: skip
+        model = v.model or "vga"
+        if model == "none":
+            return
+        drv = models.get(model)
+        if drv is None:
+            raise ConfigUnsupportedError(f"<video><model type='{model}'> is not supported")
+        props: dict[str, Any] = {"driver": drv, "id": "video0"}
+        self.device(props, v.raw)
+
+    def _input(self, i: Input) -> None:
+        bus = i.bus or ("ps2" if i.type in ("mouse", "keyboard") else "usb")
+        if bus == "ps2":
+            if i.type not in ("mouse", "keyboard"):
+                raise ConfigUnsupportedError(f"<input type='{i.type}' bus='ps2'> is not possible")
+            return  # built into the PC's i8042
+        names = {"mouse": "mouse", "keyboard": "kbd", "tablet": "tablet"}
+        if i.type not in names:
+            raise ConfigUnsupportedError(f"<input type='{i.type}'> is not supported")
+        if bus == "usb":
+            usb = self._need_usb(f"<input type='{i.type}' bus='usb'>")
+            self.device({"driver": f"usb-{names[i.type]}", "id": f"input-{i.type}", "bus": f"{usb}.0"})
+        elif bus == "virtio":
+            drv = {"mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci", "tablet": "virtio-tablet-pci"}
+            self.device({"driver": drv[i.type], "id": f"input-{i.type}"}, i.raw)
+        else:
+            raise ConfigUnsupportedError(f"<input bus='{bus}'> is not supported")
+
+    def _generic(self, dev: GenericDevice) -> None:
+        raw = dev.raw
+        kind = dev.kind or (_local(raw) if raw is not None else "?")
+        if kind == "rng" and raw is not None:
+            model = raw.get("model", "virtio")
+            backend = raw.find("backend")
+            if model != "virtio" or backend is None:
+                raise ConfigUnsupportedError(f"<rng model='{model}'> is not supported")
+            if backend.get("model") != "random":
+                raise ConfigUnsupportedError(f"<rng><backend model='{backend.get('model')}'> is not supported")
+            filename = (backend.text or "/dev/urandom").strip()
+            n = sum(1 for a in self.args if a.startswith('{"qom-type":"rng-random"'))
+            self.add("-object", _j({"qom-type": "rng-random", "id": f"objrng{n}", "filename": filename}))
+            props: dict[str, Any] = {"driver": "virtio-rng-pci", "rng": f"objrng{n}", "id": f"rng{n}"}
+            rate = raw.find("rate")
+            if rate is not None:
+                props["max-bytes"] = int(rate.get("bytes", "0"))
+                props["period"] = int(rate.get("period", "1000"))
+            self.device(props, raw)
+            return
+        if kind == "watchdog" and raw is not None:
+            model = raw.get("model", "i6300esb")
+            if model not in ("i6300esb", "ib700", "itco"):
+                raise ConfigUnsupportedError(f"<watchdog model='{model}'> is not supported")
+            action = raw.get("action", "reset")
+            if model == "itco":
+                return  # built into q35
+            self.device({"driver": model, "id": "watchdog0"}, raw)
+            self.add("-action", f"watchdog={qemu_escape(action, 'watchdog action')}")
+            return
+        if kind == "panic" and raw is not None:
+            model = raw.get("model", "isa")
+            if model != "isa":
+                raise ConfigUnsupportedError(f"<panic model='{model}'> is not supported")
+            self.add("-device", _j({"driver": "pvpanic", "ioport": 1285}))
+            return
+        raise ConfigUnsupportedError(f"<{kind}> devices are not supported by the QEMU driver")
+
+
+def build_argv(d: DomainDef, *, emulator: str, machine: str, spec: LaunchSpec) -> list[str]:
+    """The QEMU argument vector (``argv[0]`` is ``emulator``) for the domain ``d``.
+
+    ``machine`` is the resolved machine type (``pc-i440fx-7.2``, or an alias
+    the binary accepts). Pure: reads nothing from disk, starts nothing.
+
+    :raises ConfigUnsupportedError: an element that cannot be translated, named.
+    """
+    return _Builder(d, spec, emulator, machine).build()
+
+
+def iter_options(argv: Iterable[str]) -> Iterable[tuple[str, str | None]]:
+    """``(option, value)`` pairs of a QEMU argv (flags get ``None``), ``argv[0]`` skipped."""
+    flags = {"-S", "-no-user-config", "-nodefaults", "-no-shutdown", "-daemonize", "-no-acpi", "-no-hpet",
+             "-no-reboot", "-enable-kvm", "-nographic"}  # fmt: skip
+    it = iter(list(argv)[1:])
+    for a in it:
+        if a in flags:
+            yield a, None
+        else:
+            yield a, next(it, None)
