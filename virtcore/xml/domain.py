@@ -191,6 +191,17 @@ class OS:
                 dtb = c.text
             elif tag == "init":
                 init = c.text
+            elif tag == "bootmenu":
+                timeout = c.get("timeout")
+                if timeout is not None:
+                    try:
+                        ok = 0 <= int(timeout) <= 65535
+                    except ValueError:
+                        ok = False
+                    if not ok:
+                        raise XMLError(
+                            f"invalid boot menu timeout '{timeout}' in <os><bootmenu>: must be in [0,65535]"
+                        )
         if not type_:
             raise XMLError("an os <type> must be specified in <os>")
         return cls(
@@ -383,6 +394,9 @@ class Disk(Device):
                 shareable = True
             elif tag == "boot":
                 boot_order = u.parse_uint(c.get("order"), "<disk><boot> attribute 'order'")
+                loadparm = c.get("loadparm")
+                if loadparm is not None:
+                    _check_loadparm(loadparm)
             elif tag == "serial":
                 serial = c.text
         if not target_dev:
@@ -454,6 +468,19 @@ class Disk(Device):
         return el
 
 
+_LOADPARM = re.compile(r"[a-zA-Z0-9. ]{1,8}")
+
+
+def _check_loadparm(value: str) -> None:
+    if not 1 <= len(value) <= 8:
+        raise XMLError(f"loadparm value '{value}' must be between 1 and 8 characters in <disk><boot>")
+    if not _LOADPARM.fullmatch(value):
+        raise XMLError(
+            f"invalid loadparm value '{value}' in <disk><boot>: expecting characters in [a-zA-Z0-9.] "
+            "and blanks"
+        )
+
+
 def _flag(el: Element, tag: str, on: bool, order: tuple[str, ...]) -> None:
     if on:
         u.child(el, tag, order)
@@ -493,6 +520,8 @@ class Interface(Device):
                 addr = c.get("address")
                 if addr is not None:
                     mac = _canonical_mac(addr, "<interface><mac>")
+                    if mac == "00:00:00:00:00:00":
+                        mac = None  # libvirt treats an all-zero MAC as unset and generates one
             elif tag == "source":
                 if src_attr is not None:
                     source = c.get(src_attr)
@@ -588,9 +617,13 @@ class CharDevice(Device):
         port = None
         for c in el:
             if c.tag == "source":
+                if type_ == "udp":
+                    continue  # udp has a bind and a connect source: kept as written
                 if path is None:
                     path = c.get("path")
                     mode = c.get("mode")
+                    if mode is None and type_ == "tcp":
+                        mode = "connect"
             elif c.tag == "target":
                 ttype = c.get("type")
                 port = u.opt_uint(c, "port", f"{where}<target>")
@@ -612,6 +645,8 @@ class CharDevice(Device):
         """Format as the character device element."""
         el = u.start(self.raw, self.tag)
         el.set("type", self.type)
+        if self.type == "udp":
+            return el
         src = u.find(el, "source")
         if self.source_path is None and self.source_mode is None:
             if src is not None:
@@ -710,17 +745,26 @@ class Graphics(Device):
             except ValueError:
                 raise XMLError(f"invalid port '{port_s}' in <graphics>") from None
         listen = el.get("listen")
-        if listen is None:
-            lst = u.find(el, "listen")
-            if lst is not None and lst.get("type") == "address":
-                listen = lst.get("address")
-        return cls(
-            type=type_,
-            port=port,
-            autoport=u.parse_bool(el.get("autoport"), "<graphics> attribute 'autoport'"),
-            listen=listen,
-            raw=el,
-        )
+        for lst in el.iterchildren("listen"):
+            ltype = lst.get("type")
+            if ltype == "address":
+                if listen is None:
+                    listen = lst.get("address")
+            elif ltype == "network":
+                if not lst.get("network"):
+                    raise XMLError("<listen type='network'> needs a 'network' attribute in <graphics>")
+            elif ltype is None:
+                raise XMLError("missing listen type in <graphics><listen>: attribute 'type' is required")
+        autoport = u.parse_bool(el.get("autoport"), "<graphics> attribute 'autoport'")
+        if el.get("socket") is not None:
+            listen = None  # a UNIX socket replaces any listen address (as libvirt does)
+        elif type_ in ("vnc", "spice") and (port is None or port == -1 or autoport):
+            # libvirt: no port, port -1 or autoport='yes' all mean "pick a port"
+            if port is None and autoport is False and type_ == "spice":
+                pass
+            else:
+                port, autoport = -1, True
+        return cls(type=type_, port=port, autoport=autoport, listen=listen, raw=el)
 
     def to_element(self) -> Element:
         """Format as a ``<graphics>`` element."""
@@ -729,12 +773,13 @@ class Graphics(Device):
         u.set_attr(el, "port", self.port)
         u.set_attr(el, "autoport", u.fmt_bool(self.autoport))
         lst = u.find(el, "listen")
-        if lst is not None and lst.get("type") == "address":
+        has_child = lst is not None and lst.get("type") == "address"
+        if has_child and lst is not None:
             if self.listen is None:
                 el.remove(lst)
             else:
                 lst.set("address", self.listen)
-        if self.listen is not None or "listen" in el.attrib:
+        if not has_child or "listen" in el.attrib:
             u.set_attr(el, "listen", self.listen)
         return el
 
@@ -1088,8 +1133,12 @@ def domain_from_element(el: Element) -> DomainDef:
             for numa in c:
                 if numa.tag == "numa":
                     for cell in numa:
-                        if cell.tag == "cell" and cell.get("memory") is not None:
-                            numa_memory += _cell_memory(cell)
+                        if cell.tag == "cell":
+                            if cell.get("memory") is not None:
+                                numa_memory += _cell_memory(cell)
+                            access = cell.get("memAccess")
+                            if access is not None and access not in ("shared", "private"):
+                                raise XMLError(f"invalid value '{access}' for memAccess in <cpu><numa><cell>")
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
     if "/" in name:
