@@ -53,9 +53,12 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     return call
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_default() -> Iterator[None]:
-    """libvirt's default contents for ``test:///default``, before and after the test."""
+    """libvirt's default contents for ``test:///default``, before and after every test here.
+
+    (Tests that change the node also name the fixture, to say so.)
+    """
     from virt_test import reset_default_node
 
     reset_default_node()
