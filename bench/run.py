@@ -133,8 +133,12 @@ def core_bench(quick: bool) -> None:
     again = measure(VirtcoreAPI(), quick)
     ours = {k: min(v, again[k]) for k, v in ours.items()}
     ours["cold process"] = cold_process(sys.executable, COLD_VIRTCORE, runs)
+    # What the chosen dependencies alone cost a fresh interpreter, for context.
+    ours["cold: bare python"] = cold_process(sys.executable, "pass", runs)
+    ours["cold: deps only"] = cold_process(sys.executable, "import pluggy, stevedore, attrs", runs)
     if live:
         theirs["cold process"] = cold_process(SYSTEM_PYTHON, COLD_LIBVIRT, runs)
+        theirs["cold: bare python"] = cold_process(SYSTEM_PYTHON, "pass", runs)
     print_table(ours, theirs, live)
     if not live:
         print("(libvirt-python not importable by /usr/bin/python3: apt-get install python3-libvirt)")
