@@ -676,6 +676,10 @@ def test_registering_a_grouped_command(run: Run, scratch_registry: None) -> None
     )
     with pytest.raises(ValueError, match="registered twice"):
         cli.command("demo greet")(_greet)
+    with pytest.raises(ValueError, match="clashes"):
+        cli.command("demo")(_greet)
+    with pytest.raises(ValueError, match="clashes"):
+        cli.command("list sub")(_greet)
 
 
 def test_commands_without_connection_need_no_uri(run: Run, scratch_registry: None) -> None:

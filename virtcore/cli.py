@@ -167,6 +167,9 @@ def command(
         full = " ".join(parts)
         if full in COMMANDS:
             raise ValueError(f"command {full!r} is registered twice")
+        groups = {n.split()[0] for n in COMMANDS if " " in n}
+        if (len(parts) == 1 and full in groups) or (len(parts) == 2 and parts[0] in COMMANDS):
+            raise ValueError(f"command {full!r} clashes with a command group of the same name")
         doc = (fn.__doc__ or "").strip()
         summary = help if help is not None else (doc.splitlines()[0] if doc else "")
         COMMANDS[full] = Command(full, fn, tuple(args), summary, doc, tuple(aliases))
