@@ -11,15 +11,16 @@ Every command is a function registered with the :func:`command` decorator;
 the parser is built from the registry, so nothing else needs editing::
 
     @command(
-        "setmaxmem",                              # the command's name
+        "domblkstat",                             # the command's name
         DOMAIN,                                   # shared positional: name, id or UUID
-        arg("size", help="new maximum, KiB or with a unit (512M, 2G)"),
-        arg("--config", action="store_true", help="..."),   # any add_argument() args
+        arg("device", help="disk target, e.g. vda"),
+        arg("--human", action="store_true", help="..."),   # any add_argument() args
     )
-    def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> int | None:
-        '''Change a domain's maximum memory.'''   # first line: the --help summary
+    def _domblkstat(ctx: Context, ns: argparse.Namespace) -> int | None:
+        '''Print a disk's I/O counters.'''      # first line: the --help summary
         dom = ctx.domain(ns.domain)               # resolves name / id / UUID like virsh
-        dom.set_max_memory(parse_size(ns.size))
+        rd_req, rd_bytes, wr_req, wr_bytes, errs = dom.block_stats(ns.device)
+        ctx.out(f"{ns.device} rd_req {rd_req}", ...)
         return None                               # None or 0: success; an int: exit status
 
 Rules a handler follows:
