@@ -815,12 +815,8 @@ class DriverSupport(NamedTuple):
     note: str
 
 
-#: Default URIs of drivers that do not declare one (``open_connection.default_uri``).
-KNOWN_DEFAULT_URIS = {"test": "test:///default"}
-
-
 def driver_default_uri(driver: InstalledDriver) -> str | None:
-    """The URI to probe ``driver`` with: the factory's ``default_uri`` attribute, else a known one.
+    """The URI to probe ``driver`` with: the factory's ``default_uri`` attribute, if it declares one.
 
     Loads (imports) the driver. A driver with no safe default (one that would
     need a running hypervisor, or a path) has none; probe it with ``-c``.
@@ -829,25 +825,7 @@ def driver_default_uri(driver: InstalledDriver) -> str | None:
 
     factory = load_driver(driver.scheme, f"{driver.scheme}://")
     declared = getattr(factory, "default_uri", None)
-    if isinstance(declared, str) and declared:
-        return declared
-    return KNOWN_DEFAULT_URIS.get(driver.scheme)
-
-
-def _with_distribution(driver: InstalledDriver) -> InstalledDriver:
-    """Fill in the distribution from the installed metadata when discovery did not."""
-    if driver.distribution is not None:
-        return driver
-    import importlib.metadata
-
-    import attrs
-
-    from virtcore.drivers import NAMESPACE
-
-    for ep in importlib.metadata.entry_points(group=NAMESPACE):
-        if ep.name == driver.scheme and ep.value == driver.target and ep.dist is not None:
-            return attrs.evolve(driver, distribution=ep.dist.name, version=ep.dist.version)
-    return driver
+    return declared if isinstance(declared, str) and declared else None
 
 
 def _probe(uri: str) -> frozenset[str]:
@@ -867,7 +845,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     """
     from virtcore.drivers import installed_drivers
 
-    drivers = [_with_distribution(d) for d in installed_drivers()]
+    drivers = installed_drivers()
     if uri is not None:
         from virtcore.uri import URI
 

@@ -82,16 +82,20 @@ def load_driver(scheme: str, uri_text: str) -> DriverFactory:
 
 
 def installed_drivers() -> list[InstalledDriver]:
-    """Every driver the ``virtcore.drivers`` entry points declare, without importing them."""
+    """Every driver the ``virtcore.drivers`` entry points declare, without importing them.
+
+    The distribution that ships each one is read from the installed metadata
+    (stevedore's cached entry points do not carry it).
+    """
+    import importlib.metadata
+
+    dists: dict[tuple[str, str], tuple[str, str]] = {}
+    for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
+        if meta_ep.dist is not None:
+            dists[(meta_ep.name, meta_ep.value)] = (meta_ep.dist.name, meta_ep.dist.version)
     found = []
     for ep in _entry_points():
-        dist = getattr(ep, "dist", None)
-        found.append(
-            InstalledDriver(
-                scheme=ep.name,  # type: ignore[attr-defined]
-                target=ep.value,  # type: ignore[attr-defined]
-                distribution=getattr(dist, "name", None),
-                version=getattr(dist, "version", None),
-            )
-        )
+        name, value = ep.name, ep.value  # type: ignore[attr-defined]
+        dist_name, dist_version = dists.get((name, value), (None, None))
+        found.append(InstalledDriver(scheme=name, target=value, distribution=dist_name, version=dist_version))
     return sorted(found, key=lambda d: d.scheme)
