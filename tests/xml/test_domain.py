@@ -18,7 +18,9 @@ from virtcore.xml import (
     Interface,
     MemBalloon,
     Serial,
+    Sound,
     Video,
+    Watchdog,
     domain_from_element,
     format_device,
     format_domain,
@@ -80,6 +82,7 @@ QEMU_GUEST = """\
     <input type='tablet' bus='usb'/>
     <video><model type='cirrus' vram='16384' heads='1'/></video>
     <sound model='ich6'/>
+    <hub type='usb'/>
     <memballoon model='virtio'/>
   </devices>
   <qemu:commandline><qemu:arg value='-no-hpet'/></qemu:commandline>
@@ -154,10 +157,11 @@ def test_parse_qemu_guest_fields() -> None:
     kinds = [type(x).__name__ for x in d.devices]
     assert kinds == [
         "Disk", "Disk", "Interface", "Interface", "Serial", "Console", "Serial", "Graphics", "Input",
-        "Video", "GenericDevice", "MemBalloon",
+        "Video", "Sound", "GenericDevice", "MemBalloon",
     ]  # fmt: skip
-    sound = d.devices[10]
-    assert isinstance(sound, GenericDevice) and sound.kind == "sound"
+    assert d.devices[10] == Sound(model="ich6")
+    hub = d.devices[11]
+    assert isinstance(hub, GenericDevice) and hub.kind == "hub"
 
 
 def test_round_trip_is_a_fixed_point_and_keeps_unknowns() -> None:
@@ -284,8 +288,11 @@ def test_parse_and_format_device() -> None:
     assert disk == Disk(type="file", device="cdrom", target_dev="hdc", target_bus="ide", readonly=True)
     assert "<readonly/>" in format_device(disk)
     assert parse_device(format_device(disk)) == disk
-    other = parse_device("<watchdog model='i6300esb' action='reset'/>")
-    assert isinstance(other, GenericDevice) and other.kind == "watchdog"
+    assert parse_device("<watchdog model='i6300esb' action='reset'/>") == Watchdog(
+        model="i6300esb", action="reset"
+    )
+    other = parse_device("<smartcard mode='host'/>")
+    assert isinstance(other, GenericDevice) and other.kind == "smartcard"
     assert parse_device(format_device(other)) == other
 
 

@@ -9,30 +9,50 @@ virtcore`` does not load lxml.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size and depth limits) for any other untrusted XML.
 
-Whatever the model does not type is kept and written back unchanged.
+* :func:`validate` / :func:`validate_file`: every problem of a document
+  (optionally against a RelaxNG schema such as libvirt's ``domain.rng``).
+
+Whatever the model does not type is kept and written back unchanged;
+:func:`unmodelled` lists it and ``parse_domain(..., strict=True)`` refuses it.
 """
 
 from __future__ import annotations
 
 from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, secure_parse
 from virtcore.xml.domain import (
+    CPU,
     OS,
+    Audio,
     Channel,
     CharDevice,
     Clock,
     Console,
     Controller,
+    CPUFeature,
     Device,
     DomainDef,
+    Filesystem,
     GenericDevice,
     Graphics,
+    Hostdev,
     Input,
     Interface,
+    Iommu,
     MemBalloon,
+    MemoryDevice,
+    NumaCell,
+    Panic,
     Parallel,
+    Redirdev,
+    Rng,
     Serial,
+    Shmem,
+    Sound,
     Timer,
+    Tpm,
     Video,
+    Vsock,
+    Watchdog,
     device_from_element,
     device_to_element,
     domain_from_element,
@@ -43,8 +63,25 @@ from virtcore.xml.domain import (
     parse_domain,
 )
 from virtcore.xml.domain import Disk as Disk
+from virtcore.xml.validate import unmodelled, validate, validate_file
 
 __all__ = [
+    "CPU",
+    "Audio",
+    "CPUFeature",
+    "Filesystem",
+    "Hostdev",
+    "Iommu",
+    "MemoryDevice",
+    "NumaCell",
+    "Panic",
+    "Redirdev",
+    "Rng",
+    "Shmem",
+    "Sound",
+    "Tpm",
+    "Vsock",
+    "Watchdog",
     "MAX_DEPTH",
     "MAX_XML_BYTES",
     "OS",
@@ -74,4 +111,7 @@ __all__ = [
     "parse_device",
     "parse_domain",
     "secure_parse",
+    "unmodelled",
+    "validate",
+    "validate_file",
 ]

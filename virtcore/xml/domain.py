@@ -51,6 +51,22 @@ __all__ = [
     "MemBalloon",
     "Controller",
     "GenericDevice",
+    "Sound",
+    "Watchdog",
+    "Rng",
+    "Tpm",
+    "Panic",
+    "Iommu",
+    "Vsock",
+    "Hostdev",
+    "Redirdev",
+    "Filesystem",
+    "Shmem",
+    "MemoryDevice",
+    "Audio",
+    "CPU",
+    "CPUFeature",
+    "NumaCell",
     "parse_domain",
     "format_domain",
     "domain_from_element",
@@ -301,6 +317,140 @@ class Clock:
         el = u.start(self.raw, "clock")
         el.set("offset", self.offset)
         u.replace_children(el, "timer", (t.to_element() for t in self.timers), _CLOCK_ORDER)
+        return el
+
+
+@attrs.frozen
+class CPUFeature:
+    """``<cpu><feature policy=require|disable|force|optional|forbid name=...>``."""
+
+    name: str
+    policy: str | None = None
+
+
+@attrs.frozen
+class NumaCell:
+    """``<cpu><numa><cell id=N cpus=... memory=...>`` (memory in KiB)."""
+
+    id: int | None
+    cpus: str | None
+    memory: int
+    mem_access: str | None = None
+
+
+_CPU_ORDER = ("model", "vendor", "topology", "cache", "maxphysaddr", "feature", "numa")
+
+
+@attrs.frozen
+class CPU:
+    """``<cpu>``: the guest CPU model, topology, features and NUMA cells."""
+
+    mode: str | None = None
+    match: str | None = None
+    check: str | None = None
+    model: str | None = None
+    model_fallback: str | None = None
+    vendor: str | None = None
+    sockets: int | None = None
+    dies: int | None = None
+    clusters: int | None = None
+    cores: int | None = None
+    threads: int | None = None
+    features: tuple[CPUFeature, ...] = ()
+    numa: tuple[NumaCell, ...] = ()
+    raw: Element | None = _raw
+
+    @classmethod
+    def from_element(cls, el: Element) -> CPU:
+        """Parse a ``<cpu>`` element."""
+        model = fallback = vendor = None
+        topo: dict[str, int | None] = {}
+        features: list[CPUFeature] = []
+        cells: list[NumaCell] = []
+        for c in el:
+            tag = c.tag
+            if tag == "model":
+                model = (c.text or "").strip() or None
+                fallback = c.get("fallback")
+            elif tag == "vendor":
+                vendor = c.text
+            elif tag == "topology":
+                for key in ("sockets", "dies", "clusters", "cores", "threads"):
+                    topo[key] = u.opt_uint(c, key, "<cpu><topology>")
+            elif tag == "feature":
+                name = c.get("name")
+                if not name:
+                    raise XMLError("missing CPU feature name in <cpu><feature>")
+                features.append(CPUFeature(name=name, policy=c.get("policy")))
+            elif tag == "numa":
+                for cell in c.iterchildren("cell"):
+                    access = cell.get("memAccess")
+                    if access is not None and access not in ("shared", "private"):
+                        raise XMLError(f"invalid value '{access}' for memAccess in <cpu><numa><cell>")
+                    cells.append(
+                        NumaCell(
+                            id=u.opt_uint(cell, "id", "<cpu><numa><cell>"),
+                            cpus=cell.get("cpus"),
+                            memory=_cell_memory(cell) if cell.get("memory") is not None else 0,
+                            mem_access=access,
+                        )
+                    )
+        return cls(
+            mode=el.get("mode"),
+            match=el.get("match"),
+            check=el.get("check"),
+            model=model,
+            model_fallback=fallback,
+            vendor=vendor,
+            features=tuple(features),
+            numa=tuple(cells),
+            raw=el,
+            **topo,  # type: ignore[arg-type]
+        )
+
+    def to_element(self) -> Element:
+        """Format as a ``<cpu>`` element."""
+        el = u.start(self.raw, "cpu")
+        for attr in ("mode", "match", "check"):
+            u.set_attr(el, attr, getattr(self, attr))
+        if self.model is None and self.model_fallback is None:
+            u.remove(el, "model")
+        else:
+            m = u.child(el, "model", _CPU_ORDER)
+            m.text = self.model
+            u.set_attr(m, "fallback", self.model_fallback)
+        u.set_text_child(el, "vendor", self.vendor, _CPU_ORDER)
+        topo = {k: getattr(self, k) for k in ("sockets", "dies", "clusters", "cores", "threads")}
+        if any(v is not None for v in topo.values()):
+            t = u.child(el, "topology", _CPU_ORDER)
+            for k, v in topo.items():
+                u.set_attr(t, k, v)
+        else:
+            u.remove(el, "topology")
+        old = [(f.get("name"), f.get("policy")) for f in el.iterchildren("feature")]
+        if old != [(f.name, f.policy) for f in self.features]:
+            new = []
+            for f in self.features:
+                fe = etree.Element("feature")
+                u.set_attr(fe, "policy", f.policy)
+                fe.set("name", f.name)
+                new.append(fe)
+            u.replace_children(el, "feature", new, _CPU_ORDER)
+        numa = u.find(el, "numa")
+        if self.numa or numa is not None:
+            numa = u.child(el, "numa", _CPU_ORDER)
+            olds = list(numa.iterchildren("cell"))
+            for pos, cell in enumerate(self.numa):
+                ce = olds[pos] if pos < len(olds) else etree.SubElement(numa, "cell")
+                u.set_attr(ce, "id", cell.id)
+                u.set_attr(ce, "cpus", cell.cpus)
+                ce.set("memory", str(cell.memory))
+                ce.set("unit", "KiB")
+                u.set_attr(ce, "memAccess", cell.mem_access)
+            for extra in olds[len(self.numa) :]:
+                numa.remove(extra)
+            if not len(numa) and not numa.attrib:
+                el.remove(numa)
         return el
 
 
@@ -905,6 +1055,227 @@ class Controller(Device):
         return el
 
 
+class _MappedDevice(Device):
+    """A device whose modelled fields are plain attributes of the element or of a child.
+
+    ``_map`` lists ``(field, child tag or None, attribute)``; ``_ints`` the integer fields;
+    ``_required`` the fields the element must have.
+    """
+
+    __slots__ = ()
+    _map: ClassVar[tuple[tuple[str, str | None, str], ...]] = ()
+    _ints: ClassVar[frozenset[str]] = frozenset()
+    _required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_element(cls, el: Element) -> Device:
+        """Parse the device element."""
+        values: dict[str, object] = {}
+        subs: dict[str, Element | None] = {}
+        for field, sub, attr in cls._map:
+            target: Element | None = el
+            if sub is not None:
+                if sub not in subs:
+                    subs[sub] = u.find(el, sub)
+                target = subs[sub]
+            value = None if target is None else target.get(attr)
+            if value is None and field in cls._required:
+                where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
+                raise XMLError(f"missing attribute '{attr}' in {where}")
+            if value is not None and field in cls._ints:
+                values[field] = u.parse_uint(value, f"<{cls.tag}> attribute '{attr}'")
+            else:
+                values[field] = value
+        return cls(**values, raw=el)  # type: ignore[arg-type,call-arg]
+
+    def to_element(self) -> Element:
+        """Format as the device element."""
+        el = u.start(self.raw, self.tag)
+        for field, sub, attr in self._map:
+            value = getattr(self, field)
+            if sub is None:
+                u.set_attr(el, attr, value)
+                continue
+            target = u.find(el, sub)
+            if value is None:
+                if target is not None:
+                    u.set_attr(target, attr, None)
+                    if not target.attrib and not len(target) and not (target.text or "").strip():
+                        el.remove(target)
+            else:
+                if target is None:
+                    target = etree.SubElement(el, sub)
+                target.set(attr, str(value))
+        return el
+
+
+@attrs.frozen
+class Sound(_MappedDevice):
+    """``<sound model=ich6|ich9|ac97|es1370|sb16|usb|...>``."""
+
+    tag: ClassVar[str] = "sound"
+    _map = (("model", None, "model"),)
+    _required = ("model",)
+    model: str = "ich9"
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Watchdog(_MappedDevice):
+    """``<watchdog model=i6300esb|ib700|itco|diag288 action=reset|poweroff|...>``."""
+
+    tag: ClassVar[str] = "watchdog"
+    _map = (("model", None, "model"), ("action", None, "action"))
+    _required = ("model",)
+    model: str = "i6300esb"
+    action: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Rng(_MappedDevice):
+    """``<rng model=virtio><backend model=random|egd|builtin>``."""
+
+    tag: ClassVar[str] = "rng"
+    _map = (("model", None, "model"), ("backend_model", "backend", "model"))
+    _required = ("model",)
+    model: str = "virtio"
+    backend_model: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Tpm(_MappedDevice):
+    """``<tpm model=...><backend type=passthrough|emulator version=...>``."""
+
+    tag: ClassVar[str] = "tpm"
+    _map = (
+        ("model", None, "model"),
+        ("backend_type", "backend", "type"),
+        ("backend_version", "backend", "version"),
+    )
+    model: str | None = None
+    backend_type: str | None = None
+    backend_version: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Panic(_MappedDevice):
+    """``<panic model=isa|pseries|hyperv|s390|pvpanic>``."""
+
+    tag: ClassVar[str] = "panic"
+    _map = (("model", None, "model"),)
+    model: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Iommu(_MappedDevice):
+    """``<iommu model=intel|smmuv3|virtio>``."""
+
+    tag: ClassVar[str] = "iommu"
+    _map = (("model", None, "model"),)
+    _required = ("model",)
+    model: str = "intel"
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Vsock(_MappedDevice):
+    """``<vsock model=virtio><cid auto=yes|no address=N>``."""
+
+    tag: ClassVar[str] = "vsock"
+    _map = (("model", None, "model"), ("cid_auto", "cid", "auto"), ("cid", "cid", "address"))
+    _ints = frozenset({"cid"})
+    model: str | None = None
+    cid_auto: str | None = None
+    cid: int | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Hostdev(_MappedDevice):
+    """``<hostdev mode=subsystem|capabilities type=pci|usb|scsi|mdev|... managed=yes|no>``."""
+
+    tag: ClassVar[str] = "hostdev"
+    _map = (("mode", None, "mode"), ("type", None, "type"), ("managed", None, "managed"))
+    mode: str | None = None
+    type: str | None = None
+    managed: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Redirdev(_MappedDevice):
+    """``<redirdev bus=usb type=spicevmc|tcp|...>``."""
+
+    tag: ClassVar[str] = "redirdev"
+    _map = (("bus", None, "bus"), ("type", None, "type"))
+    _required = ("type",)
+    bus: str | None = None
+    type: str = "spicevmc"
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Filesystem(_MappedDevice):
+    """``<filesystem type=mount|block|file|ram|... accessmode=...>`` with source and target dir."""
+
+    tag: ClassVar[str] = "filesystem"
+    _map = (
+        ("type", None, "type"),
+        ("accessmode", None, "accessmode"),
+        ("driver_type", "driver", "type"),
+        ("source_dir", "source", "dir"),
+        ("target_dir", "target", "dir"),
+    )
+    type: str | None = None
+    accessmode: str | None = None
+    driver_type: str | None = None
+    source_dir: str | None = None
+    target_dir: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Shmem(_MappedDevice):
+    """``<shmem name=...><model type=ivshmem-plain|ivshmem-doorbell>``."""
+
+    tag: ClassVar[str] = "shmem"
+    _map = (("name", None, "name"), ("model", "model", "type"))
+    _required = ("name",)
+    name: str = ""
+    model: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class MemoryDevice(_MappedDevice):
+    """``<memory model=dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc access=...>`` (hotpluggable memory)."""
+
+    tag: ClassVar[str] = "memory"
+    _map = (("model", None, "model"), ("access", None, "access"), ("discard", None, "discard"))
+    _required = ("model",)
+    model: str = "dimm"
+    access: str | None = None
+    discard: str | None = None
+    raw: Element | None = _raw
+
+
+@attrs.frozen
+class Audio(_MappedDevice):
+    """``<audio id=N type=none|alsa|pulseaudio|spice|...>``: an audio backend."""
+
+    tag: ClassVar[str] = "audio"
+    _map = (("id", None, "id"), ("type", None, "type"))
+    _ints = frozenset({"id"})
+    _required = ("type",)
+    id: int | None = None
+    type: str = "none"
+    raw: Element | None = _raw
+
+
 @attrs.frozen
 class GenericDevice(Device):
     """A device the model does not type (sound, hostdev, rng, tpm, ...), kept verbatim.
@@ -940,6 +1311,19 @@ _DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {
     "video": Video.from_element,
     "memballoon": MemBalloon.from_element,
     "controller": Controller.from_element,
+    "sound": Sound.from_element,
+    "watchdog": Watchdog.from_element,
+    "rng": Rng.from_element,
+    "tpm": Tpm.from_element,
+    "panic": Panic.from_element,
+    "iommu": Iommu.from_element,
+    "vsock": Vsock.from_element,
+    "hostdev": Hostdev.from_element,
+    "redirdev": Redirdev.from_element,
+    "filesystem": Filesystem.from_element,
+    "shmem": Shmem.from_element,
+    "memory": MemoryDevice.from_element,
+    "audio": Audio.from_element,
 }
 
 
@@ -980,6 +1364,11 @@ class DomainDef:
     vcpu: int = 1
     current_vcpus: int | None = None
     os: OS = attrs.field(factory=OS)
+    max_memory: int | None = None
+    max_memory_slots: int | None = None
+    vcpu_placement: str | None = None
+    cpuset: str | None = None
+    cpu: CPU | None = None
     title: str | None = None
     description: str | None = None
     features: tuple[str, ...] = ()
@@ -1080,7 +1469,9 @@ def domain_from_element(el: Element) -> DomainDef:
     if type_ not in DOMAIN_TYPES:
         raise XMLError(f"invalid domain type '{type_}' in <domain>")
     name = uuid = title = description = bootloader = bootloader_args = emulator = None
-    memory = current_memory = None
+    memory = current_memory = max_memory = max_memory_slots = None
+    vcpu_placement = cpuset = None
+    cpu = None
     vcpu = 1
     current_vcpus = None
     os = None
@@ -1099,8 +1490,13 @@ def domain_from_element(el: Element) -> DomainDef:
             memory = u.parse_memory(c, "<memory>")
         elif tag == "currentMemory":
             current_memory = u.parse_memory(c, "<currentMemory>")
+        elif tag == "maxMemory":
+            max_memory = u.parse_memory(c, "<maxMemory>")
+            max_memory_slots = u.opt_uint(c, "slots", "<maxMemory>")
         elif tag == "vcpu":
             vcpu = u.parse_uint(c.text, "<vcpu>")
+            vcpu_placement = c.get("placement")
+            cpuset = c.get("cpuset")
             cur = c.get("current")
             if cur is not None:
                 current_vcpus = u.parse_uint(cur, "<vcpu> attribute 'current'")
@@ -1130,15 +1526,8 @@ def domain_from_element(el: Element) -> DomainDef:
         elif tag == "bootloader_args":
             bootloader_args = _text(c)
         elif tag == "cpu":
-            for numa in c:
-                if numa.tag == "numa":
-                    for cell in numa:
-                        if cell.tag == "cell":
-                            if cell.get("memory") is not None:
-                                numa_memory += _cell_memory(cell)
-                            access = cell.get("memAccess")
-                            if access is not None and access not in ("shared", "private"):
-                                raise XMLError(f"invalid value '{access}' for memAccess in <cpu><numa><cell>")
+            cpu = CPU.from_element(c)
+            numa_memory = sum(cell.memory for cell in cpu.numa)
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
     if "/" in name:
@@ -1173,6 +1562,11 @@ def domain_from_element(el: Element) -> DomainDef:
         vcpu=vcpu,
         current_vcpus=current_vcpus,
         os=os,
+        max_memory=max_memory,
+        max_memory_slots=max_memory_slots,
+        vcpu_placement=vcpu_placement,
+        cpuset=cpuset,
+        cpu=cpu,
         title=title,
         description=description,
         features=features,
@@ -1212,7 +1606,7 @@ def _check_duplicate_targets(devices: list[Device]) -> None:
 
 _SIMPLE = frozenset(
     {
-        "name", "uuid", "title", "description", "memory", "currentMemory", "vcpu", "bootloader",
+        "name", "uuid", "title", "description", "memory", "currentMemory", "maxMemory", "vcpu", "bootloader",
         "bootloader_args", "on_poweroff", "on_reboot", "on_crash",
     }
 )  # fmt: skip
@@ -1284,6 +1678,18 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
     v = put("vcpu", str(d.vcpu))
     cur = d.current_vcpus if d.current_vcpus is not None else d.vcpu
     u.set_attr(v, "current", cur if cur != d.vcpu else None)  # type: ignore[arg-type]
+    u.set_attr(v, "placement", d.vcpu_placement)  # type: ignore[arg-type]
+    u.set_attr(v, "cpuset", d.cpuset)  # type: ignore[arg-type]
+    if d.max_memory is None:
+        put("maxMemory", None)
+    else:
+        mm = put("maxMemory", str(d.max_memory))
+        mm.set("unit", "KiB")  # type: ignore[union-attr]
+        u.set_attr(mm, "slots", d.max_memory_slots)  # type: ignore[arg-type]
+    if d.cpu is None:
+        u.remove(el, "cpu")
+    else:
+        u.replace_children(el, "cpu", [d.cpu.to_element()], order)
     put("bootloader", d.bootloader)
     put("bootloader_args", d.bootloader_args)
     put("on_poweroff", d.on_poweroff)
@@ -1336,13 +1742,20 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     return text
 
 
-def parse_domain(text: str | bytes) -> DomainDef:
+def parse_domain(text: str | bytes, *, strict: bool = False) -> DomainDef:
     """Parse libvirt domain XML with the hardened parser.
 
+    :param strict: also refuse elements and attributes the typed model does not
+        cover (by default they are kept verbatim; see :func:`virtcore.xml.unmodelled`).
     :raises XMLError: the document is malformed or hostile, or not a valid
         domain; the message names the offending element.
     """
-    return domain_from_element(secure_parse(text))
+    d = domain_from_element(secure_parse(text))
+    if strict:
+        from virtcore.xml.validate import check_strict
+
+        check_strict(d)
+    return d
 
 
 def parse_device(text: str | bytes) -> Device:
