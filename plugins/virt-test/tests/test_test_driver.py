@@ -220,3 +220,44 @@ def test_capabilities_reflect_the_node(testdriver_dir: Path) -> None:
         caps = etree.fromstring(conn.capabilities_xml().encode())
     assert caps.find("host/topology/cells").get("num") == "4"
     assert {g.find("arch").get("name") for g in caps.findall("guest")} == {"i686", "x86_64"}
+
+
+def test_default_domain_summary_matches_its_xml() -> None:
+    from virt_test.loader import DEFAULT_DOMAIN, DEFAULT_NODE_INFO, DEFAULT_NODE_XML, node_from_xml
+
+    from virtcore.xml import parse_domain
+
+    d = parse_domain(DEFAULT_DOMAIN.xml)
+    summary = (
+        d.name,
+        d.uuid,
+        d.memory,
+        d.current_memory,
+        d.vcpu,
+        d.current_vcpus,
+        d.on_poweroff,
+        d.on_reboot,
+    )
+    assert summary == (
+        DEFAULT_DOMAIN.name,
+        DEFAULT_DOMAIN.uuid,
+        DEFAULT_DOMAIN.memory,
+        DEFAULT_DOMAIN.current_memory,
+        DEFAULT_DOMAIN.vcpu,
+        DEFAULT_DOMAIN.current_vcpus,
+        DEFAULT_DOMAIN.on_poweroff,
+        DEFAULT_DOMAIN.on_reboot,
+    )
+    assert node_from_xml(DEFAULT_NODE_XML, base_dir=None, origin="x").node_info == DEFAULT_NODE_INFO
+
+
+def test_opening_the_default_node_parses_no_xml() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, virtcore; c = virtcore.open('test:///default'); d = c.lookup_domain('test'); d.info();"
+        " d.suspend(); d.resume(); print('virtcore.xml' in sys.modules, 'lxml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

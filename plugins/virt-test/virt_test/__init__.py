@@ -225,9 +225,11 @@ class TestDriver:
 
         with self.node.lock:
             dom = self.node.get(uuid)
-            if inactive and dom.config is not None:
-                return format_domain(dom.config)
-            return format_domain(dom.current, domain_id=dom.id if dom.active else None)
+            current = dom.definition()
+            config = dom.persistent_definition()
+            if inactive and config is not None:
+                return format_domain(config)
+            return format_domain(current, domain_id=dom.id if dom.active else None)
 
     @hookimpl
     def virt_domain_set_memory(self, uuid: str, memory: int) -> bool:

@@ -47,7 +47,7 @@ def attach(node: Node, uuid: str, xml: str) -> None:
     key = _key(device)
     with node.lock:
         dom = node.get(uuid)
-        d = dom.current
+        d = dom.definition()
         if any(_key(existing) == key for existing in d.devices):
             raise OperationFailedError(f"{_describe(key)} already exists in domain '{dom.name}'")
         node._replace_def(dom, attrs.evolve(d, devices=(*d.devices, device)))
@@ -60,7 +60,7 @@ def detach(node: Node, uuid: str, xml: str) -> None:
     key = _key(parse_device(xml))
     with node.lock:
         dom = node.get(uuid)
-        d = dom.current
+        d = dom.definition()
         kept = tuple(dev for dev in d.devices if _key(dev) != key)
         if len(kept) == len(d.devices):
             raise OperationFailedError(f"device not found: no {_describe(key)} in domain '{dom.name}'")
@@ -82,7 +82,7 @@ def block_stats(node: Node, uuid: str, device: str) -> tuple[int, int, int, int,
     """Counters that grow with the domain's uptime, as libvirt's test driver reports them."""
     with node.lock:
         dom = _running(node, uuid)
-        if not any(disk.target_dev == device or disk.source == device for disk in dom.current.disks):
+        if not any(disk.target_dev == device or disk.source == device for disk in dom.definition().disks):
             raise InvalidArgError(f"invalid path: {device} not assigned to domain '{dom.name}'")
         base = _uptime_us(dom)
     return (base // 10, base // 10 * 4096, base // 20, base // 20 * 4096, 0)
@@ -95,7 +95,7 @@ def interface_stats(node: Node, uuid: str, device: str) -> tuple[int, int, int, 
         wanted = device.lower()
         if not any(
             (nic.target_dev or "") == device or (nic.mac or "").lower() == wanted
-            for nic in dom.current.interfaces
+            for nic in dom.definition().interfaces
         ):
             raise InvalidArgError(f"invalid path, '{device}' is not a known interface of domain '{dom.name}'")
         base = _uptime_us(dom)

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
@@ -66,15 +66,39 @@ _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
 
+@attrs.frozen
+class PendingDef:
+    """A definition not parsed yet: its XML plus the few values the hot paths read.
+
+    ``test:///default`` starts from one of these so that opening it never
+    imports the XML model; the first operation that needs the whole
+    definition parses it (:meth:`TestDomain.definition`).
+    """
+
+    xml: str
+    name: str
+    uuid: str
+    memory: int
+    current_memory: int
+    vcpu: int
+    current_vcpus: int
+    on_poweroff: str = "destroy"
+    on_reboot: str = "restart"
+
+
+#: A parsed definition, or one still pending.
+AnyDef: TypeAlias = "DomainDef | PendingDef"
+
+
 class TestDomain:
     """One domain of a node: its definitions, state and id. Guarded by the node's lock."""
 
     __test__ = False  # not a pytest test class
     __slots__ = ("autostart", "config", "id", "live", "managed_save", "reason", "ref", "started_at", "state")
 
-    def __init__(self, config: DomainDef | None, live: DomainDef | None) -> None:
-        self.config = config
-        self.live = live
+    def __init__(self, config: AnyDef | None, live: AnyDef | None) -> None:
+        self.config: AnyDef | None = config
+        self.live: AnyDef | None = live
         self.state = DomainState.SHUTOFF
         self.reason: int = ShutoffReason.UNKNOWN
         self.id = -1
@@ -85,11 +109,36 @@ class TestDomain:
         self.ref = DomainRef(d.name, d.uuid, -1)
 
     @property
-    def current(self) -> DomainDef:
-        """The live definition when active, else the persistent one."""
+    def current(self) -> AnyDef:
+        """The live definition when active, else the persistent one (perhaps not parsed yet)."""
         d = self.live if self.live is not None else self.config
         assert d is not None
         return d
+
+    def definition(self) -> DomainDef:
+        """The current definition, parsed: :class:`PendingDef` ones are parsed now and kept."""
+        if isinstance(self.config, PendingDef) or isinstance(self.live, PendingDef):
+            from virtcore.xml import parse_domain
+
+            parsed: dict[int, DomainDef] = {}
+
+            def real(d: AnyDef | None) -> DomainDef | None:
+                if not isinstance(d, PendingDef):
+                    return d
+                if id(d) not in parsed:
+                    parsed[id(d)] = parse_domain(d.xml)
+                return parsed[id(d)]
+
+            self.config, self.live = real(self.config), real(self.live)
+        d = self.current
+        assert not isinstance(d, PendingDef)
+        return d  # type: ignore[no-any-return]  # DomainDef, once parsed
+
+    def persistent_definition(self) -> DomainDef | None:
+        """The persistent definition, parsed, or None for a transient domain."""
+        self.definition()
+        assert not isinstance(self.config, PendingDef)
+        return self.config
 
     @property
     def name(self) -> str:
@@ -173,7 +222,7 @@ class Node:
 
     # -- adding and removing -------------------------------------------------
 
-    def _check_identity(self, new: DomainDef) -> TestDomain | None:
+    def _check_identity(self, new: AnyDef) -> TestDomain | None:
         """The existing domain ``new`` redefines, or None; refuse clashes (libvirt's rules)."""
         same_uuid = self.domains.get(new.uuid)
         same_name = self.by_name.get(new.name)
@@ -219,7 +268,7 @@ class Node:
         return False
 
     def add_loaded(
-        self, config: DomainDef, *, running: DomainState, transient: bool, managed_save: bool
+        self, config: AnyDef, *, running: DomainState, transient: bool, managed_save: bool
     ) -> None:
         """Add a domain read from a node file, in the state the file asks for."""
         with self.lock:
@@ -366,7 +415,7 @@ class Node:
                 "name": dom.name,
                 "paused": dom.state == DomainState.PAUSED,
                 "cpu_time_ns": dom.info().cpu_time,
-                "xml": format_domain(dom.current),
+                "xml": format_domain(dom.definition()),
             }
             _write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = dom.ref
@@ -398,7 +447,7 @@ class Node:
 
     # -- resources -----------------------------------------------------------
 
-    def _replace_def(self, dom: TestDomain, new: DomainDef) -> None:
+    def _replace_def(self, dom: TestDomain, new: AnyDef) -> None:
         if dom.active:
             dom.live = new
         else:
@@ -407,7 +456,7 @@ class Node:
     def set_memory(self, uuid: str, kib: int) -> None:
         with self.lock:
             dom = self.get(uuid)
-            d = dom.current
+            d = dom.definition()
             if kib > d.memory:
                 raise InvalidArgError(f"cannot set memory higher than max memory ({kib} > {d.memory} KiB)")
             self._replace_def(dom, attrs.evolve(d, current_memory=kib))
@@ -415,13 +464,15 @@ class Node:
     def set_max_memory(self, uuid: str, kib: int) -> None:
         with self.lock:
             dom = self.get(uuid)
-            d = dom.current
-            self._replace_def(dom, attrs.evolve(d, memory=kib, current_memory=min(kib, d.current_memory or kib)))
+            d = dom.definition()
+            self._replace_def(
+                dom, attrs.evolve(d, memory=kib, current_memory=min(kib, d.current_memory or kib))
+            )
 
     def set_vcpus(self, uuid: str, count: int) -> None:
         with self.lock:
             dom = self.get(uuid)
-            d = dom.current
+            d = dom.definition()
             if count > d.vcpu:
                 raise InvalidArgError(
                     f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
