@@ -572,6 +572,25 @@ def _capabilities(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.out(ctx.conn.capabilities_xml().rstrip("\n"))
 
 
+@command(
+    "domxml validate",
+    arg("file", metavar="FILE", help="domain XML file to check"),
+    arg("--schema", metavar="RNG", help="also validate against this RelaxNG schema (libvirt's domain.rng)"),
+    arg("--strict", action="store_true", help="also report elements virtcore does not model"),
+    group_help="domain XML tools",
+)
+def _domxml_validate(ctx: Context, ns: argparse.Namespace) -> int | None:
+    """Check a domain XML file: print its problems, exit 1 if there are any."""
+    from virtcore.xml import validate_file
+
+    problems = validate_file(ns.file, ns.schema, strict=ns.strict)
+    if problems:
+        ctx.out(*(f"{ns.file}: {p}" for p in problems))
+        return EXIT_ERROR
+    ctx.out(f"{ns.file} validates")
+    return None
+
+
 # ---------------------------------------------------------------------------
 # Listing and inspecting domains
 # ---------------------------------------------------------------------------
