@@ -535,10 +535,9 @@ class _Builder:
                     raise ConfigUnsupportedError(f"<memballoon model='{dev.model}'> is not supported")
             elif isinstance(dev, CharDevice):
                 raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
-            elif isinstance(dev, GenericDevice):
-                self._generic(dev)
             else:
-                raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
+                kind = dev.kind if isinstance(dev, GenericDevice) else dev.tag
+                self._generic(kind or "?", dev.raw)
         if not balloon:
             # libvirt gives every QEMU guest a virtio balloon unless told otherwise.
             self.device({"driver": "virtio-balloon-pci", "id": "balloon0"})
@@ -788,9 +787,7 @@ class _Builder:
         else:
             raise ConfigUnsupportedError(f"<input bus='{bus}'> is not supported")
 
-    def _generic(self, dev: GenericDevice) -> None:
-        raw = dev.raw
-        kind = dev.kind or (_local(raw) if raw is not None else "?")
+    def _generic(self, kind: str, raw: Element | None) -> None:
         if kind == "rng" and raw is not None:
             model = raw.get("model", "virtio")
             backend = raw.find("backend")

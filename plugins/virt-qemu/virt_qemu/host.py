@@ -1,0 +1,1597 @@
+"""The QEMU driver's state for one URI: domains, their QEMU processes, monitors and files.
+
+One :class:`Host` exists per process and state directory; every connection
+to the same URI in a process shares it (as libvirt's clients share one
+daemon). Processes share the directories and coordinate through file locks
+and a generation counter (see :mod:`virt_qemu.paths`).
+
+Files (``L`` = the :class:`~virt_qemu.paths.Layout`)::
+
+    L.config/UUID.xml            persistent definition (atomic writes)
+    L.config/autostart/UUID      autostart mark
+    L.run/UUID.lock              the domain's cross-process lock
+    L.run/UUID.last              why it last stopped (read by other processes)
+    L.run/UUID/status.xml        running domain: pid, id, live XML
+    L.run/UUID/pid               QEMU's pidfile
+    L.run/UUID/monN.sock         QMP sockets (one per managing process), monN.lock
+    L.log/UUID.log               QEMU's stderr; L.log/UUID-console.log the serial log
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from virtcore.errors import (
+    ArgumentUnsupportedError,
+    ConfigUnsupportedError,
+    InvalidArgError,
+    NoDomainError,
+    OperationFailedError,
+    OperationInvalidError,
+    OperationTimeoutError,
+    SystemError_,
+    VirtError,
+    XMLError,
+)
+from virtcore.types import (
+    DefinedDetail,
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+    PausedReason,
+    ResumedDetail,
+    RunningReason,
+    ShutdownDetail,
+    ShutoffReason,
+    StartedDetail,
+    StoppedDetail,
+    SuspendedDetail,
+    UndefinedDetail,
+)
+from virtcore.xml import (
+    Disk,
+    DomainDef,
+    Interface,
+    Serial,
+    format_device,
+    format_domain,
+    parse_device,
+    parse_domain,
+    secure_parse,
+)
+from virt_qemu import argv as argvmod
+from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
+from virt_qemu.monitor import EOF, EventLoop, Monitor, MonitorClosedError
+from virt_qemu.paths import FileLock, Generation, Layout, write_atomic
+
+__all__ = ["Host", "Dom", "get_host", "SAVE_MAGIC"]
+
+log = logging.getLogger("virt_qemu")
+
+#: QMP sockets per running domain: how many processes can manage it at once.
+MONITOR_SLOTS = 3
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 5.0
+SAVE_TIMEOUT = 300.0
+DETACH_TIMEOUT = 10.0
+SAVE_MAGIC = b"VirtcoreQemuSv01"
+_SAVE_HEADER = struct.Struct("<16sIII")  # magic, xml length, flags, data offset
+_SAVE_PAUSED = 1
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+_NS_PER_TICK = 1_000_000_000 // _CLK_TCK
+_UNIX_PATH_MAX = 107
+
+_STOP_DETAIL = {
+    "shutdown": (ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN),
+    "destroyed": (ShutoffReason.DESTROYED, StoppedDetail.DESTROYED),
+    "crashed": (ShutoffReason.CRASHED, StoppedDetail.CRASHED),
+    "saved": (ShutoffReason.SAVED, StoppedDetail.SAVED),
+    "failed": (ShutoffReason.FAILED, StoppedDetail.FAILED),
+}
+_QEMU_STATUS = {
+    "running": (DomainState.RUNNING, RunningReason.UNPAUSED),
+    "paused": (DomainState.PAUSED, PausedReason.USER),
+    "prelaunch": (DomainState.PAUSED, PausedReason.STARTING_UP),
+    "inmigrate": (DomainState.PAUSED, PausedReason.MIGRATION),
+    "postmigrate": (DomainState.PAUSED, PausedReason.MIGRATION),
+    "finish-migrate": (DomainState.PAUSED, PausedReason.MIGRATION),
+    "save-vm": (DomainState.PAUSED, PausedReason.SAVE),
+    "restore-vm": (DomainState.PAUSED, PausedReason.STARTING_UP),
+    "io-error": (DomainState.PAUSED, PausedReason.IOERROR),
+    "watchdog": (DomainState.PAUSED, PausedReason.WATCHDOG),
+    "guest-panicked": (DomainState.CRASHED, 1),
+    "shutdown": (DomainState.SHUTDOWN, 1),
+    "suspended": (DomainState.PMSUSPENDED, 0),
+    "internal-error": (DomainState.PAUSED, PausedReason.UNKNOWN),
+    "debug": (DomainState.PAUSED, PausedReason.UNKNOWN),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _unix_path(path: Path) -> tuple[str, int | None]:
+    """A connectable/bindable spelling of ``path`` (via /proc/self/fd when too long)."""
+    text = str(path)
+    if len(text.encode()) <= _UNIX_PATH_MAX:
+        return text, None
+    dfd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return f"/proc/self/fd/{dfd}/{path.name}", dfd
+
+
+def _bind_listen(path: Path) -> socket.socket:
+    spelled, dfd = _unix_path(path)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(spelled)
+        s.listen(4)
+        return s
+    finally:
+        if dfd is not None:
+            os.close(dfd)
+
+
+def _connect_unix(path: Path, timeout: float = 5.0) -> socket.socket:
+    spelled, dfd = _unix_path(path)
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(spelled)
+        except OSError:
+            s.close()
+            raise
+        s.setblocking(False)
+        return s
+    finally:
+        if dfd is not None:
+            os.close(dfd)
+
+
+def _proc_state(pid: int) -> str | None:
+    """The one-letter state of ``pid`` (``None`` when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2 :][:1].decode() or None
+
+
+def _alive(pid: int) -> bool:
+    return _proc_state(pid) not in (None, "Z", "X", "x")
+
+
+def _wait_dead(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (a zombie counts: PID 1 may reap it late)."""
+    try:
+        pfd = os.pidfd_open(pid)
+    except OSError:
+        return True
+    try:
+        p = select.poll()
+        p.register(pfd, select.POLLIN)
+        if p.poll(timeout * 1000):
+            return True
+        return not _alive(pid)
+    finally:
+        os.close(pfd)
+
+
+def _kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
+    """SIGTERM, then SIGKILL, each wait bounded; True when the process is gone."""
+    for sig, wait in ((first, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        if _wait_dead(pid, wait):
+            return True
+    return False
+
+
+def _cmdline_has(pid: int, needle: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return needle.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def _event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
+    return DomainEvent(domain=ref, event=ev, detail=int(detail))
+
+
+# --------------------------------------------------------------------------- domains
+
+
+class Dom:
+    """One domain as this process knows it."""
+
+    def __init__(self, uuid: str, name: str) -> None:
+        self.uuid = uuid
+        self.name = name
+        self.config: DomainDef | None = None
+        self.config_mtime: int = 0
+        self.live: DomainDef | None = None
+        self.state: DomainState = DomainState.SHUTOFF
+        self.reason: int = ShutoffReason.UNKNOWN
+        self.id = -1
+        self.pid: int | None = None
+        self.monitor: Monitor | None = None
+        self.slot: FileLock | None = None
+        self.stat_fd: int | None = None
+        self.token = 0
+        self.job = threading.RLock()
+        self.balloon_kib: int = 0
+        self.deleted: dict[str, threading.Event] = {}
+        self.ref = DomainRef(name, uuid, -1)
+
+    @property
+    def active(self) -> bool:
+        return self.state != DomainState.SHUTOFF
+
+    @property
+    def definition(self) -> DomainDef:
+        d = self.live if self.live is not None else self.config
+        assert d is not None
+        return d
+
+    def set_ref(self) -> None:
+        self.ref = DomainRef(self.name, self.uuid, self.id)
+
+
+@attrs.define
+class _Launch:
+    proc: subprocess.Popen[bytes]
+    pid: int
+
+
+_hosts: dict[str, Host] = {}
+_hosts_lock = threading.Lock()
+
+
+def get_host(layout: Layout) -> Host:
+    """The process-wide :class:`Host` for ``layout`` (created on first use), with a new reference."""
+    with _hosts_lock:
+        h = _hosts.get(layout.key)
+        if h is None or h.closed:
+            h = Host(layout)
+            _hosts[layout.key] = h
+        h.refs += 1
+        return h
+
+
+class Host:
+    """Every domain of one state directory, as seen by this process."""
+
+    def __init__(self, layout: Layout) -> None:
+        layout.ensure()
+        self.layout = layout
+        self.refs = 0
+        self.closed = False
+        self.caps = CapsCache(layout.cache)
+        self.gen = Generation(layout.run)
+        self.seen_gen = -1
+        self.lock = threading.RLock()
+        self.doms: dict[str, Dom] = {}
+        self.by_name: dict[str, Dom] = {}
+        self.emitters: list[Callable[[DomainEvent], None]] = []
+        self._loop: EventLoop | None = None
+        self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work_loop, name="virt-qemu-events", daemon=True)
+        self._worker.start()
+        self.sync(force=True)
+        self._autostart()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    @property
+    def loop(self) -> EventLoop:
+        with self.lock:
+            if self._loop is None:
+                self._loop = EventLoop()
+            return self._loop
+
+    def emit(self, ev: DomainEvent) -> None:
+        for fn in list(self.emitters):
+            try:
+                fn(ev)
+            except Exception:
+                log.exception("event delivery failed")
+
+    def _work_loop(self) -> None:
+        while True:
+            job = self._work.get()
+            if job is None:
+                return
+            try:
+                job()
+            except VirtError as exc:
+                log.debug("event handling: %s", exc)
+            except Exception:
+                log.exception("event handling failed")
+
+    def _bump(self) -> None:
+        """Advance the shared generation after our own change (others' changes still show)."""
+        before = self.seen_gen
+        g = self.gen.bump()
+        if g == before + 1:
+            self.seen_gen = g
+
+    def release(self) -> None:
+        """Drop one reference; the last one closes monitors (guests keep running)."""
+        with _hosts_lock:
+            self.refs -= 1
+            if self.refs > 0:
+                return
+            self.closed = True
+            if _hosts.get(self.layout.key) is self:
+                del _hosts[self.layout.key]
+        with self.lock:
+            doms = list(self.doms.values())
+        for dom in doms:
+            self._detach_monitor(dom)
+        self._work.put(None)
+        self._worker.join(2.0)
+        if self._loop is not None:
+            self._loop.stop()
+        self.gen.close()
+
+    def _dom_lock(self, uuid: str) -> FileLock:
+        return FileLock(self.layout.run / f"{uuid}.lock")
+
+    def run_dir(self, uuid: str) -> Path:
+        return self.layout.run / uuid
+
+    def console_log(self, dom: Dom) -> Path:
+        """The file receiving the guest's first serial port (the console)."""
+        d = dom.definition
+        for s in d.devices:
+            if isinstance(s, Serial) and s.type == "file" and s.source_path:
+                return Path(s.source_path)
+        return self.layout.log / f"{dom.uuid}-console.log"
+
+    # -- discovery and synchronization with other processes ---------------------
+
+    def sync(self, force: bool = False) -> None:
+        """Reload what other processes changed (cheap when nothing did)."""
+        g = self.gen.value()
+        if not force and g == self.seen_gen:
+            return
+        with self.lock:
+            g = self.gen.value()
+            if not force and g == self.seen_gen:
+                return
+            self.seen_gen = g
+            self._rescan()
+
+    def _rescan(self) -> None:
+        L = self.layout
+        on_disk: dict[str, tuple[Path, int]] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(L.config):
+                if entry.name.endswith(".xml") and entry.is_file():
+                    with contextlib.suppress(OSError):
+                        on_disk[entry.name[:-4]] = (Path(entry.path), entry.stat().st_mtime_ns)
+        running: set[str] = set()
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(L.run):
+                if entry.is_dir() and (Path(entry.path) / "status.xml").exists():
+                    running.add(entry.name)
+        # persistent definitions
+        for uuid, (path, mtime) in on_disk.items():
+            dom = self.doms.get(uuid)
+            if dom is not None and dom.config is not None and dom.config_mtime == mtime:
+                continue
+            try:
+                d = parse_domain(path.read_bytes())
+            except (OSError, VirtError) as exc:
+                log.warning("ignoring unreadable definition %s: %s", path, exc)
+                continue
+            if dom is None:
+                dom = Dom(d.uuid, d.name)
+                self.doms[uuid] = dom
+            dom.config = d
+            dom.config_mtime = mtime
+            if not dom.active:
+                self._rename(dom, d.name)
+        # domains gone from disk
+        for uuid, dom in list(self.doms.items()):
+            if uuid not in on_disk and dom.config is not None:
+                dom.config = None
+            if dom.config is None and not dom.active and uuid not in running:
+                self._forget(dom)
+        # running domains we do not manage yet
+        for uuid in running:
+            dom = self.doms.get(uuid)
+            if dom is None or not dom.active or dom.monitor is None:
+                self._reattach(uuid)
+
+    def _rename(self, dom: Dom, name: str) -> None:
+        if self.by_name.get(dom.name) is dom:
+            del self.by_name[dom.name]
+        dom.name = name
+        self.by_name[name] = dom
+        dom.set_ref()
+
+    def _forget(self, dom: Dom) -> None:
+        self.doms.pop(dom.uuid, None)
+        if self.by_name.get(dom.name) is dom:
+            del self.by_name[dom.name]
+
+    def _reattach(self, uuid: str) -> None:
+        rd = self.run_dir(uuid)
+        lock = self._dom_lock(uuid)
+        try:
+            lock.acquire(2.0)
+        except OperationTimeoutError:
+            return  # another process is starting or stopping it; its generation bump brings us back
+        try:
+            try:
+                root = secure_parse((rd / "status.xml").read_bytes())
+                pid = int(root.get("pid", "0"))
+                dom_id = int(root.get("id", "0"))
+                reason = int(root.get("reason", "1"))
+                del reason
+                dom_el = root.find("domain")
+                if dom_el is None:
+                    raise XMLError("status without <domain>")
+                from lxml import etree
+
+                live = parse_domain(etree.tostring(dom_el))
+            except (OSError, ValueError, VirtError) as exc:
+                log.warning("cannot read runtime state of %s: %s", uuid, exc)
+                return
+            dom = self.doms.get(uuid)
+            if dom is None:
+                dom = Dom(uuid, live.name)
+                self.doms[uuid] = dom
+            if not _alive(pid) or not _cmdline_has(pid, uuid):
+                # QEMU died while nobody watched: crashed.
+                self._write_last(uuid, "crashed")
+                shutil.rmtree(rd, ignore_errors=True)
+                dom.live = None
+                dom.state, dom.reason, dom.id = DomainState.SHUTOFF, ShutoffReason.CRASHED, -1
+                if dom.config is None:
+                    self._forget(dom)
+                else:
+                    self._rename(dom, dom.config.name)
+                self._bump()
+                return
+            dom.live = live
+            dom.pid = pid
+            dom.id = dom_id
+            self._rename(dom, live.name)
+            dom.balloon_kib = live.current_memory or live.memory
+            try:
+                self._attach_monitor(dom)
+                status = dom.monitor.cmd("query-status", timeout=5) if dom.monitor else {}
+                st, why = _QEMU_STATUS.get(status.get("status", "running"), (DomainState.RUNNING, 0))
+                dom.state, dom.reason = st, why
+                if st == DomainState.RUNNING:
+                    dom.reason = RunningReason.BOOTED
+                with contextlib.suppress(VirtError):
+                    bal = dom.monitor.cmd("query-balloon", timeout=5) if dom.monitor else None
+                    if bal:
+                        dom.balloon_kib = int(bal["actual"]) // 1024
+            except VirtError as exc:
+                log.warning("cannot reattach to %s (pid %d): %s", live.name, pid, exc)
+                dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNKNOWN
+        finally:
+            lock.release()
+
+    # -- monitors --------------------------------------------------------------
+
+    def _attach_monitor(self, dom: Dom, sock: socket.socket | None = None, slot: int | None = None) -> None:
+        rd = self.run_dir(dom.uuid)
+        if sock is None:
+            for i in range(MONITOR_SLOTS):
+                lk = FileLock(rd / f"mon{i}.lock")
+                if lk.try_acquire():
+                    try:
+                        sock = _connect_unix(rd / f"mon{i}.sock")
+                    except OSError:
+                        lk.release()
+                        continue
+                    dom.slot = lk
+                    break
+            if sock is None:
+                raise OperationFailedError(
+                    f"domain '{dom.name}' is already managed by {MONITOR_SLOTS} processes (no free monitor)"
+                )
+        dom.token += 1
+        token = dom.token
+        mon = Monitor(self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}")
+        mon.connect(sock, timeout=START_TIMEOUT)
+        dom.monitor = mon
+        if dom.pid is not None and dom.stat_fd is None:
+            with contextlib.suppress(OSError):
+                dom.stat_fd = os.open(f"/proc/{dom.pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+
+    def _detach_monitor(self, dom: Dom) -> None:
+        mon, dom.monitor = dom.monitor, None
+        dom.token += 1
+        if mon is not None:
+            mon.close()
+        if dom.slot is not None:
+            dom.slot.release()
+            dom.slot = None
+        if dom.stat_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(dom.stat_fd)
+            dom.stat_fd = None
+
+    def _on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
+        """On the loop thread: never block; hand the work to the worker thread."""
+        if name == "DEVICE_DELETED":
+            ev = dom.deleted.get(str(data.get("device", "")))
+            if ev is not None:
+                ev.set()
+            return
+        if name == "BALLOON_CHANGE":
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                dom.balloon_kib = int(data["actual"]) // 1024
+            return
+        if name in ("STOP", "RESUME", "SHUTDOWN", EOF, "GUEST_PANICKED"):
+            self._work.put(lambda: self._handle(dom, token, name, data))
+
+    def _handle(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
+        if not dom.job.acquire(timeout=SAVE_TIMEOUT):
+            return
+        try:
+            if token != dom.token or not dom.active:
+                return
+            if name == EOF:
+                self._handle_eof(dom)
+            elif name == "SHUTDOWN":
+                self._handle_shutdown(dom, data)
+            elif name in ("STOP", "RESUME") and dom.monitor is not None:
+                status = dom.monitor.cmd("query-status", timeout=5)
+                st, why = _QEMU_STATUS.get(status.get("status", ""), (dom.state, dom.reason))
+                self._transition(dom, st, why)
+        finally:
+            dom.job.release()
+
+    def _transition(self, dom: Dom, state: DomainState, reason: int) -> None:
+        """Set a live state, emitting SUSPENDED/RESUMED when it really changes."""
+        old = dom.state
+        dom.state, dom.reason = state, int(reason)
+        if old == state:
+            return
+        if state == DomainState.PAUSED:
+            detail = SuspendedDetail.PAUSED
+            if reason == PausedReason.IOERROR:
+                detail = SuspendedDetail.IOERROR
+            elif reason == PausedReason.WATCHDOG:
+                detail = SuspendedDetail.WATCHDOG
+            self.emit(_event(dom.ref, DomainEventType.SUSPENDED, detail))
+        elif state == DomainState.RUNNING and old == DomainState.PAUSED:
+            self.emit(_event(dom.ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED))
+
+    def _handle_eof(self, dom: Dom) -> None:
+        pid = dom.pid
+        if pid is not None and _alive(pid):
+            # Only the monitor connection broke; QEMU lives. Try to reconnect.
+            self._detach_monitor(dom)
+            with contextlib.suppress(VirtError, OSError):
+                self._attach_monitor(dom)
+                return
+            return
+        why = self._collect_stop_reason(dom, default="crashed")
+        self._finish_stop(dom, why)
+
+    def _handle_shutdown(self, dom: Dom, data: dict[str, Any]) -> None:
+        rd = self.run_dir(dom.uuid)
+        try:
+            os.unlink(rd / "fake-reboot")
+            fake = True
+        except OSError:
+            fake = False
+        if fake and dom.monitor is not None:
+            dom.monitor.cmd("system_reset", timeout=5)
+            dom.monitor.cmd("cont", timeout=5)
+            dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
+            return
+        guest = bool(data.get("guest", False))
+        self.emit(
+            _event(dom.ref, DomainEventType.SHUTDOWN, ShutdownDetail.GUEST if guest else ShutdownDetail.HOST)
+        )
+        d = dom.definition
+        restart = guest and d.on_poweroff in ("restart",)
+        self._stop_process(dom, "shutdown")
+        if restart and dom.config is not None:
+            with contextlib.suppress(VirtError):
+                self.start(dom.uuid)
+
+    # -- stopping ----------------------------------------------------------------
+
+    def _write_last(self, uuid: str, why: str) -> None:
+        with contextlib.suppress(OSError):
+            (self.layout.run / f"{uuid}.last").write_text(why)
+
+    def _collect_stop_reason(self, dom: Dom, default: str) -> str:
+        rd = self.run_dir(dom.uuid)
+        try:
+            return (rd / "stop-reason").read_text().strip() or default
+        except OSError:
+            pass
+        if not rd.exists():
+            try:
+                return (self.layout.run / f"{dom.uuid}.last").read_text().strip() or default
+            except OSError:
+                pass
+        return default
+
+    def _stop_process(self, dom: Dom, why: str) -> None:
+        """Stop QEMU (SIGTERM, then SIGKILL) and clean up; the caller holds ``dom.job``."""
+        rd = self.run_dir(dom.uuid)
+        lock = self._dom_lock(dom.uuid)
+        with lock.held():
+            with contextlib.suppress(OSError):
+                (rd / "stop-reason").write_text(why)
+            pid = dom.pid
+            if pid is not None and not _kill_painfully(pid):
+                raise OperationFailedError(f"failed to terminate QEMU process {pid} of domain '{dom.name}'")
+        self._finish_stop(dom, why)
+
+    def _finish_stop(self, dom: Dom, why: str) -> None:
+        """Forget the QEMU process; clean its runtime dir; SHUTOFF; emit STOPPED."""
+        reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
+        self._detach_monitor(dom)
+        with self._dom_lock(dom.uuid).held():
+            rd = self.run_dir(dom.uuid)
+            if rd.exists():
+                self._write_last(dom.uuid, why)
+                shutil.rmtree(rd, ignore_errors=True)
+        ref = dom.ref
+        with self.lock:
+            dom.state, dom.reason = DomainState.SHUTOFF, reason
+            dom.id = -1
+            dom.pid = None
+            dom.live = None
+            if dom.config is None:
+                self._forget(dom)
+            else:
+                self._rename(dom, dom.config.name)
+            dom.set_ref()
+        self._bump()
+        self.emit(_event(ref, DomainEventType.STOPPED, detail))
+
+    # -- lookups -----------------------------------------------------------------
+
+    def get(self, uuid: str) -> Dom:
+        dom = self.doms.get(uuid)
+        if dom is None:
+            self.sync()
+            dom = self.doms.get(uuid)
+            if dom is None:
+                raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        return dom
+
+    def by_name_get(self, name: str) -> Dom:
+        self.sync()
+        dom = self.by_name.get(name)
+        if dom is None:
+            raise NoDomainError(f"no domain with matching name '{name}'")
+        return dom
+
+    def list(self, active: bool | None) -> list[DomainRef]:
+        self.sync()
+        with self.lock:
+            doms = list(self.doms.values())
+        return [d.ref for d in doms if active is None or d.active == active]
+
+    # -- definitions ---------------------------------------------------------------
+
+    def _validate(self, d: DomainDef) -> None:
+        if d.type not in ("qemu", "kvm"):
+            raise ConfigUnsupportedError(f"<domain type='{d.type}'>: the QEMU driver runs type 'qemu' and 'kvm'")
+        spec = argvmod.LaunchSpec(pidfile="/nonexistent", monitor_fds=(3,))
+        argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=d.os.machine or "pc", spec=spec)
+
+    def _check_conflicts(self, d: DomainDef) -> Dom | None:
+        other = self.by_name.get(d.name)
+        if other is not None and other.uuid != d.uuid:
+            raise OperationFailedError(f"domain '{d.name}' already exists with uuid {other.uuid}")
+        same = self.doms.get(d.uuid)
+        if same is not None and same.name != d.name:
+            if same.active:
+                raise OperationFailedError(
+                    f"domain '{same.name}' is already active with uuid {d.uuid} (cannot rename to '{d.name}')"
+                )
+            if same.config is not None:
+                raise OperationFailedError(f"domain '{same.name}' already exists with uuid {d.uuid}")
+        return same
+
+    def define(self, xml: str) -> DomainRef:
+        d = parse_domain(xml)
+        self._validate(d)
+        self.sync()
+        cfg_lock = FileLock(self.layout.config / ".lock")
+        with cfg_lock.held(), self.lock:
+            self.seen_gen = -1
+            self.sync()
+            same = self._check_conflicts(d)
+            path = self.layout.config / f"{d.uuid}.xml"
+            try:
+                write_atomic(path, format_domain(d).encode())
+            except OSError as exc:
+                raise SystemError_(f"cannot write definition {path}: {exc.strerror}") from None
+            existed = same is not None and same.config is not None
+            dom = same or Dom(d.uuid, d.name)
+            self.doms[d.uuid] = dom
+            dom.config = d
+            with contextlib.suppress(OSError):
+                dom.config_mtime = path.stat().st_mtime_ns
+            if not dom.active:
+                self._rename(dom, d.name)
+            self._bump()
+            ref = dom.ref
+        self.emit(_event(ref, DomainEventType.DEFINED, DefinedDetail.UPDATED if existed else DefinedDetail.ADDED))
+        return ref
+
+    def undefine(self, uuid: str) -> None:
+        dom = self.get(uuid)
+        with dom.job:
+            if dom.config is None:
+                raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layout.config / "autostart" / uuid)
+            try:
+                os.unlink(self.layout.config / f"{uuid}.xml")
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise SystemError_(f"cannot remove definition of '{dom.name}': {exc.strerror}") from None
+            ref = dom.ref
+            with self.lock:
+                dom.config = None
+                if not dom.active:
+                    self._forget(dom)
+            self._bump()
+        self.emit(_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
+
+    def is_persistent(self, uuid: str) -> bool:
+        return self.get(uuid).config is not None
+
+    def autostart(self, uuid: str) -> bool:
+        self.get(uuid)
+        return (self.layout.config / "autostart" / uuid).exists()
+
+    def set_autostart(self, uuid: str, on: bool) -> None:
+        dom = self.get(uuid)
+        if dom.config is None:
+            raise OperationInvalidError("cannot set autostart for transient domain")
+        mark = self.layout.config / "autostart" / uuid
+        try:
+            if on:
+                mark.touch()
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    mark.unlink()
+        except OSError as exc:
+            raise SystemError_(f"cannot change autostart of '{dom.name}': {exc.strerror}") from None
+
+    def _autostart(self) -> None:
+        """Start autostart domains once per host boot (the first process after boot does it)."""
+        try:
+            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        except OSError:
+            return
+        marker = self.layout.run / "autostarted"
+        lock = FileLock(self.layout.run / "autostart.lock")
+        if not lock.try_acquire():
+            return
+        try:
+            try:
+                if marker.read_text().strip() == boot:
+                    return
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):
+                marker.write_text(boot)
+            for entry in sorted(os.listdir(self.layout.config / "autostart")):
+                dom = self.doms.get(entry)
+                if dom is not None and not dom.active:
+                    try:
+                        self.start(dom.uuid)
+                    except VirtError as exc:
+                        log.warning("autostart of %s failed: %s", dom.name, exc)
+        except OSError:
+            pass
+        finally:
+            lock.release()
+
+    # -- starting ------------------------------------------------------------------
+
+    def _emulator_caps(self, d: DomainDef) -> BinaryCaps:
+        arch = d.os.arch or host_arch()
+        emulator = d.emulator or binary_for_arch(arch)
+        if emulator is None:
+            raise ConfigUnsupportedError(f"no emulator for architecture '{arch}' (install qemu-system-{arch})")
+        caps = self.caps.get(emulator)
+        if caps.arch != arch and not (arch == "i686" and caps.arch == "x86_64"):
+            raise ConfigUnsupportedError(f"emulator {emulator} does not support architecture '{arch}'")
+        return caps
+
+    def _accel(self, d: DomainDef, caps: BinaryCaps) -> str:
+        if d.type == "qemu":
+            return "tcg"
+        if "kvm" not in caps.accelerators or not self.caps.kvm():
+            raise ConfigUnsupportedError(
+                "domain type 'kvm' needs working KVM, and KVM does not work on this host "
+                "(missing, inaccessible, or too slow to run guests); use type 'qemu'"
+            )
+        return "kvm"
+
+    def _next_id(self) -> int:
+        with FileLock(self.layout.run / "ids.lock").held():
+            path = self.layout.run / "next-id"
+            try:
+                n = int(path.read_text())
+            except (OSError, ValueError):
+                n = 1
+            path.write_text(str(n + 1))
+            return n
+
+    def start(self, uuid: str, *, paused: bool = False) -> None:
+        """Start a defined, inactive domain (``virDomainCreate``)."""
+        dom = self.get(uuid)
+        with dom.job:
+            if dom.active:
+                raise OperationInvalidError("domain is already running")
+            assert dom.config is not None
+            self._launch(dom, dom.config, paused=paused, reason=RunningReason.BOOTED)
+        self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
+
+    def create(self, xml: str) -> DomainRef:
+        """Create and start a transient domain (``virDomainCreateXML``)."""
+        d = parse_domain(xml)
+        self._validate(d)
+        self.sync()
+        with self.lock:
+            same = self._check_conflicts(d)
+            if same is not None and same.active:
+                raise OperationFailedError(f"domain '{d.name}' is already active")
+            dom = same or Dom(d.uuid, d.name)
+            self.doms[d.uuid] = dom
+            self._rename(dom, d.name)
+        with dom.job:
+            if dom.active:
+                raise OperationFailedError(f"domain '{d.name}' is already active")
+            try:
+                self._launch(dom, d, paused=False, reason=RunningReason.BOOTED)
+            except BaseException:
+                with self.lock:
+                    if dom.config is None and not dom.active:
+                        self._forget(dom)
+                raise
+        self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
+        return dom.ref
+
+    def _launch(
+        self,
+        dom: Dom,
+        d: DomainDef,
+        *,
+        paused: bool,
+        reason: int,
+        incoming: tuple[int, bool] | None = None,
+    ) -> None:
+        """Launch QEMU for ``d``: paused at first, configured, then ``cont`` (unless ``paused``).
+
+        ``incoming`` is ``(fd, was_paused)`` of a save image to restore from.
+        """
+        caps = self._emulator_caps(d)
+        accel = self._accel(d, caps)
+        machine = caps.resolve_machine(d.os.machine)
+        if machine is None:
+            raise ConfigUnsupportedError(f"machine type '{d.os.machine}' is not supported by {caps.path}")
+        if d.os.machine is None or d.os.arch is None or d.emulator is None:
+            os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
+            d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
+        rd = self.run_dir(dom.uuid)
+        lock = self._dom_lock(dom.uuid)
+        with lock.held():
+            if (rd / "status.xml").exists():
+                raise OperationInvalidError(f"domain '{dom.name}' is already running (in another process)")
+            shutil.rmtree(rd, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layout.run / f"{dom.uuid}.last")
+            try:
+                rd.mkdir(mode=0o700)
+            except OSError as exc:
+                raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
+            socks = [_bind_listen(rd / f"mon{i}.sock") for i in range(MONITOR_SLOTS)]
+            slot = FileLock(rd / "mon0.lock")
+            slot.try_acquire()
+            try:
+                launch = self._spawn(dom, d, socks, machine.name, accel, incoming)
+            except BaseException:
+                slot.release()
+                shutil.rmtree(rd, ignore_errors=True)
+                raise
+            finally:
+                for s in socks:
+                    s.close()
+            dom.pid = launch.pid
+            dom.slot = slot
+            try:
+                live = self._configure(dom, d, paused=paused, incoming=incoming)
+            except BaseException:
+                pid = dom.pid
+                self._detach_monitor(dom)
+                if pid is not None:
+                    _kill_painfully(pid, signal.SIGKILL)
+                dom.pid = None
+                shutil.rmtree(rd, ignore_errors=True)
+                raise
+        with self.lock:
+            dom.id = self._next_id()
+            dom.live = live
+            dom.balloon_kib = live.current_memory or live.memory
+            self._rename(dom, live.name)
+            dom.set_ref()
+            if paused or (incoming is not None and incoming[1]):
+                dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
+            else:
+                dom.state, dom.reason = DomainState.RUNNING, reason
+        self._write_status(dom)
+        self._bump()
+
+    def _spawn(
+        self,
+        dom: Dom,
+        d: DomainDef,
+        socks: list[socket.socket],
+        machine: str,
+        accel: str,
+        incoming: tuple[int, bool] | None,
+    ) -> _Launch:
+        rd = self.run_dir(dom.uuid)
+        fds = tuple(s.fileno() for s in socks)
+        pass_fds = list(fds)
+        inc = None
+        if incoming is not None:
+            pass_fds.append(incoming[0])
+            inc = f"fd:{incoming[0]}"
+        console = self.layout.log / f"{dom.uuid}-console.log"
+        spec = argvmod.LaunchSpec(
+            pidfile=str(rd / "pid"),
+            monitor_fds=fds,
+            accel=accel,
+            incoming=inc,
+            serial_log=str(console),
+            vnc_port=_free_vnc_port() if d.graphics else None,
+        )
+        argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
+        logpath = self.layout.log / f"{dom.uuid}.log"
+        try:
+            logfd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise SystemError_(f"cannot open log file {logpath}: {exc.strerror}") from None
+        try:
+            start_off = os.lseek(logfd, 0, os.SEEK_END)
+            os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
+            # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
+            client = _connect_unix(rd / "mon0.sock")
+            try:
+                proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
+                    close_fds=True, start_new_session=True, cwd="/",
+                )  # fmt: skip
+            except OSError as exc:
+                client.close()
+                raise OperationFailedError(f"cannot run {argv[0]}: {exc.strerror}") from None
+            mon_fut = self._connect_async(dom, client)
+            try:
+                rc = proc.wait(START_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+                rc = -1
+            if rc != 0:
+                mon_fut.cancel()
+                self._detach_monitor(dom)
+                with contextlib.suppress(OSError):
+                    pid = int((rd / "pid").read_text())
+                    if _cmdline_has(pid, dom.uuid):
+                        _kill_painfully(pid, signal.SIGKILL)
+                msg = _log_tail(logpath, start_off)
+                raise OperationFailedError(f"QEMU failed to start domain '{d.name}': {msg}")
+            try:
+                pid = int((rd / "pid").read_text())
+            except (OSError, ValueError):
+                raise OperationFailedError(f"QEMU started '{d.name}' but wrote no pidfile") from None
+            dom.pid = pid
+            try:
+                mon_fut.result(START_TIMEOUT)
+            except TimeoutError:
+                _kill_painfully(pid, signal.SIGKILL)
+                raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
+            except VirtError:
+                _kill_painfully(pid, signal.SIGKILL)
+                raise
+            with contextlib.suppress(OSError):
+                dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+            return _Launch(proc=proc, pid=pid)
+        finally:
+            os.close(logfd)
+
+    def _connect_async(self, dom: Dom, client: socket.socket) -> Any:
+        import asyncio
+
+        dom.token += 1
+        token = dom.token
+        mon = Monitor(self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}")
+        dom.monitor = mon
+        return asyncio.run_coroutine_threadsafe(mon._connect(client), self.loop.loop)
+
+    def _configure(self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None) -> DomainDef:
+        mon = dom.monitor
+        assert mon is not None
+        if incoming is not None:
+            deadline = time.monotonic() + SAVE_TIMEOUT
+            delay = 0.001
+            while True:
+                st = mon.cmd("query-migrate", timeout=10).get("status", "")
+                if st == "completed":
+                    break
+                if st in ("failed", "cancelled"):
+                    raise OperationFailedError(f"restoring domain '{d.name}' failed (incoming migration {st})")
+                if time.monotonic() > deadline:
+                    raise OperationTimeoutError(f"restoring domain '{d.name}'")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        live = d
+        if any(s.type == "pty" for s in d.devices if isinstance(s, Serial)):
+            live = self._pty_paths(mon, d)
+        cur = d.current_memory or d.memory
+        if cur < d.memory:
+            with contextlib.suppress(OperationFailedError):
+                mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
+        if not paused and not (incoming is not None and incoming[1]):
+            mon.cmd("cont", timeout=10)
+        return live
+
+    def _pty_paths(self, mon: Monitor, d: DomainDef) -> DomainDef:
+        chardevs = {c["label"]: c["filename"] for c in mon.cmd("query-chardev", timeout=5)}
+        devices = []
+        port = 0
+        for dev in d.devices:
+            if isinstance(dev, Serial):
+                p = dev.target_port if dev.target_port is not None else port
+                port += 1
+                fn = chardevs.get(f"charserial{p}", "")
+                if dev.type == "pty" and fn.startswith("pty:"):
+                    dev = attrs.evolve(dev, source_path=fn[4:])
+            devices.append(dev)
+        return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
+
+    def _write_status(self, dom: Dom) -> None:
+        assert dom.live is not None
+        xml = format_domain(dom.live, domain_id=dom.id)
+        body = (
+            f"<domstatus state='{int(dom.state)}' reason='{int(dom.reason)}' pid='{dom.pid}' "
+            f"id='{dom.id}' monitors='{MONITOR_SLOTS}'>\n{xml}</domstatus>\n"
+        )
+        rd = self.run_dir(dom.uuid)
+        try:
+            write_atomic(rd / "status.xml", body.encode())
+        except OSError as exc:
+            raise SystemError_(f"cannot write runtime state of '{dom.name}': {exc.strerror}") from None
+
+    # -- running domains -------------------------------------------------------------
+
+    def _active(self, uuid: str) -> Dom:
+        dom = self.get(uuid)
+        if not dom.active:
+            raise OperationInvalidError("domain is not running")
+        if dom.monitor is None:
+            self.sync(force=True)
+            if dom.monitor is None:
+                raise OperationFailedError(f"no monitor connection to domain '{dom.name}'")
+        return dom
+
+    def _mon(self, dom: Dom) -> Monitor:
+        mon = dom.monitor
+        if mon is None:
+            raise OperationInvalidError("domain is not running")
+        return mon
+
+    def suspend(self, uuid: str) -> None:
+        dom = self._active(uuid)
+        with dom.job:
+            if dom.state == DomainState.PAUSED:
+                raise OperationInvalidError(f"domain '{dom.name}' is already paused")
+            if dom.state != DomainState.RUNNING:
+                raise OperationInvalidError("domain is not running")
+            self._mon(dom).cmd("stop")
+            self._transition(dom, DomainState.PAUSED, PausedReason.USER)
+
+    def resume(self, uuid: str) -> None:
+        dom = self._active(uuid)
+        with dom.job:
+            if dom.state != DomainState.PAUSED:
+                raise OperationInvalidError(f"domain '{dom.name}' is not paused")
+            self._mon(dom).cmd("cont")
+            self._transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
+
+    def shutdown(self, uuid: str) -> None:
+        dom = self._active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError("domain is not running")
+            self._mon(dom).cmd("system_powerdown")
+
+    def reboot(self, uuid: str) -> None:
+        dom = self._active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError("domain is not running")
+            with contextlib.suppress(OSError):
+                (self.run_dir(uuid) / "fake-reboot").touch()
+            self._mon(dom).cmd("system_powerdown")
+
+    def destroy(self, uuid: str) -> None:
+        dom = self.get(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError("domain is not running")
+            self._stop_process(dom, "destroyed")
+
+    # -- save / restore ----------------------------------------------------------------
+
+    def save(self, uuid: str, path: str) -> None:
+        dom = self._active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError("domain is not running")
+            mon = self._mon(dom)
+            was_paused = dom.state == DomainState.PAUSED
+            target = Path(os.path.abspath(path))
+            xml = format_domain(dom.definition).encode()
+            flags = _SAVE_PAUSED if was_paused else 0
+            offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
+            try:
+                fd_tmp = os.open(
+                    target.parent / f".{target.name}.partial", os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600
+                )
+            except OSError as exc:
+                raise SystemError_(f"cannot create save file {target}: {exc.strerror}") from None
+            tmp = target.parent / f".{target.name}.partial"
+            ok = False
+            try:
+                head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
+                os.write(fd_tmp, head + b"\0" * (offset - len(head)))
+                if not was_paused:
+                    mon.cmd("stop")
+                    dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
+                mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
+                mon.send_fd(fd_tmp, "virtcore-save")
+                mon.cmd("migrate", {"uri": "fd:virtcore-save"})
+                deadline = time.monotonic() + SAVE_TIMEOUT
+                delay = 0.001
+                while True:
+                    st = mon.cmd("query-migrate", timeout=10)
+                    status = st.get("status", "")
+                    if status == "completed":
+                        break
+                    if status in ("failed", "cancelled"):
+                        raise OperationFailedError(
+                            f"saving domain '{dom.name}' failed: {st.get('error-desc', status)}"
+                        )
+                    if time.monotonic() > deadline:
+                        with contextlib.suppress(VirtError):
+                            mon.cmd("migrate_cancel")
+                        raise OperationTimeoutError(f"saving domain '{dom.name}'")
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+                os.fsync(fd_tmp)
+                os.replace(tmp, target)
+                ok = True
+            except OSError as exc:
+                raise SystemError_(f"cannot write save file {target}: {exc.strerror}") from None
+            finally:
+                os.close(fd_tmp)
+                if not ok:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    if not was_paused and dom.monitor is not None:
+                        with contextlib.suppress(VirtError):
+                            dom.monitor.cmd("cont")
+                            dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
+            self._stop_process(dom, "saved")
+
+    def restore(self, path: str) -> DomainRef:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
+        try:
+            head = os.pread(fd, _SAVE_HEADER.size, 0)
+            if len(head) < _SAVE_HEADER.size:
+                raise InvalidArgError(f"{path!r} is not a virt-qemu save image (too short)")
+            magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
+            if magic != SAVE_MAGIC or xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
+                raise InvalidArgError(f"{path!r} is not a virt-qemu save image")
+            xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
+            d = parse_domain(xml)
+            os.lseek(fd, offset, os.SEEK_SET)
+            self.sync()
+            with self.lock:
+                same = self._check_conflicts(d)
+                if same is not None and same.active:
+                    raise OperationInvalidError(f"domain '{d.name}' is already active")
+                dom = same or Dom(d.uuid, d.name)
+                self.doms[d.uuid] = dom
+                self._rename(dom, d.name)
+            with dom.job:
+                if dom.active:
+                    raise OperationInvalidError(f"domain '{d.name}' is already active")
+                paused = bool(flags & _SAVE_PAUSED)
+                try:
+                    self._launch(dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused))
+                except BaseException:
+                    with self.lock:
+                        if dom.config is None and not dom.active:
+                            self._forget(dom)
+                    raise
+            self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.RESTORED))
+            if paused:
+                self.emit(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.RESTORED))
+            return dom.ref
+        except OSError as exc:
+            raise SystemError_(f"cannot read save file {path!r}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+
+    # -- information -------------------------------------------------------------------
+
+    def cpu_time(self, dom: Dom) -> int:
+        fd = dom.stat_fd
+        if fd is None:
+            return 0
+        try:
+            data = os.pread(fd, 1024, 0)
+        except OSError:
+            return 0
+        fields = data[data.rfind(b")") + 2 :].split(b" ", 14)
+        try:
+            return (int(fields[11]) + int(fields[12])) * _NS_PER_TICK
+        except (IndexError, ValueError):
+            return 0
+
+    def info(self, uuid: str) -> DomainInfo:
+        dom = self.doms.get(uuid) or self.get(uuid)
+        d = dom.live or dom.config
+        if d is None:
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        if dom.state == DomainState.SHUTOFF:
+            return DomainInfo(dom.state, d.memory, d.current_memory or d.memory, d.current_vcpus or d.vcpu, 0)
+        return DomainInfo(dom.state, d.memory, dom.balloon_kib, d.current_vcpus or d.vcpu, self.cpu_time(dom))
+
+    def xml_desc(self, uuid: str, inactive: bool) -> str:
+        dom = self.get(uuid)
+        if dom.live is not None and not (inactive and dom.config is not None):
+            return format_domain(dom.live, domain_id=dom.id)
+        assert dom.config is not None
+        return format_domain(dom.config)
+
+    def _save_config(self, dom: Dom, d: DomainDef) -> None:
+        path = self.layout.config / f"{dom.uuid}.xml"
+        try:
+            write_atomic(path, format_domain(d).encode())
+        except OSError as exc:
+            raise SystemError_(f"cannot write definition {path}: {exc.strerror}") from None
+        dom.config = d
+        with contextlib.suppress(OSError):
+            dom.config_mtime = path.stat().st_mtime_ns
+        self._bump()
+
+    def set_memory(self, uuid: str, kib: int) -> None:
+        dom = self.get(uuid)
+        if isinstance(kib, bool) or not isinstance(kib, int) or kib <= 0:
+            raise InvalidArgError(f"memory must be a positive number of KiB, not {kib!r}")
+        with dom.job:
+            d = dom.definition
+            if kib > d.memory:
+                raise InvalidArgError("cannot set memory higher than max memory")
+            if dom.active:
+                mon = self._mon(dom)
+                mon.cmd("balloon", {"value": kib * 1024})
+                dom.live = attrs.evolve(d, current_memory=kib, raw=d.raw)
+                dom.balloon_kib = kib
+                self._write_status(dom)
+            else:
+                assert dom.config is not None
+                self._save_config(dom, attrs.evolve(dom.config, current_memory=kib, raw=dom.config.raw))
+
+    def set_max_memory(self, uuid: str, kib: int) -> None:
+        dom = self.get(uuid)
+        if isinstance(kib, bool) or not isinstance(kib, int) or kib <= 0:
+            raise InvalidArgError(f"memory must be a positive number of KiB, not {kib!r}")
+        with dom.job:
+            if dom.active:
+                raise OperationInvalidError("cannot resize the maximum memory of an active domain")
+            assert dom.config is not None
+            cur = min(dom.config.current_memory or kib, kib)
+            self._save_config(dom, attrs.evolve(dom.config, memory=kib, current_memory=cur, raw=dom.config.raw))
+
+    def set_vcpus(self, uuid: str, count: int) -> None:
+        dom = self.get(uuid)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidArgError(f"vcpu count must be a positive integer, not {count!r}")
+        with dom.job:
+            d = dom.definition
+            if count > d.vcpu:
+                raise InvalidArgError(
+                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
+                )
+            if dom.active:
+                raise ArgumentUnsupportedError("changing the vCPUs of a running QEMU domain (CPU hotplug)")
+            assert dom.config is not None
+            self._save_config(dom, attrs.evolve(dom.config, current_vcpus=count, raw=dom.config.raw))
+
+    # -- devices --------------------------------------------------------------------------
+
+    def attach(self, uuid: str, xml: str) -> None:
+        dev = parse_device(xml)
+        dom = self.get(uuid)
+        with dom.job:
+            d = dom.definition
+            if isinstance(dev, Disk):
+                if any(x.target_dev == dev.target_dev for x in d.disks):
+                    raise OperationFailedError(f"target {dev.target_dev} already exists")
+            elif isinstance(dev, Interface):
+                if dev.mac and any(i.mac == dev.mac for i in d.interfaces):
+                    raise OperationFailedError(f"an interface with MAC {dev.mac} already exists")
+            else:
+                raise ConfigUnsupportedError(f"attaching <{dev.tag}> devices is not supported (disk and interface are)")
+            new = attrs.evolve(d, devices=(*d.devices, dev), raw=d.raw)
+            self._validate(new)
+            if not dom.active:
+                assert dom.config is not None
+                self._save_config(dom, new)
+                return
+            mon = self._mon(dom)
+            if isinstance(dev, Disk):
+                self._hotplug_disk(mon, new, dev)
+            else:
+                self._hotplug_nic(mon, new, dev)
+            dom.live = new
+            self._write_status(dom)
+
+    def _hotplug_disk(self, mon: Monitor, d: DomainDef, disk: Disk) -> None:
+        bus = argvmod._disk_bus(disk)
+        if bus not in ("virtio", "scsi"):
+            raise ConfigUnsupportedError(f"hot-plugging a disk on the '{bus}' bus (virtio and scsi can)")
+        if disk.type != "file" or not disk.source:
+            raise ConfigUnsupportedError("hot-plugging needs a file-backed disk with a <source>")
+        alias = argvmod.disk_alias(disk, len(d.disks) - 1)
+        storage, fmt = f"hp-{alias}-storage", f"hp-{alias}-format"
+        ro = disk.readonly or disk.device == "cdrom"
+        mon.cmd("blockdev-add", {"driver": "file", "filename": disk.source, "node-name": storage,
+                                 "auto-read-only": True, "discard": "unmap"})  # fmt: skip
+        try:
+            mon.cmd("blockdev-add", {"node-name": fmt, "read-only": ro, "driver": disk.driver_type or "raw",
+                                     "file": storage})  # fmt: skip
+        except VirtError:
+            with contextlib.suppress(VirtError):
+                mon.cmd("blockdev-del", {"node-name": storage})
+            raise
+        props: dict[str, Any] = {"id": alias, "drive": fmt}
+        if bus == "virtio":
+            props["driver"] = "virtio-blk-pci"
+        else:
+            props.update(driver="scsi-cd" if disk.device == "cdrom" else "scsi-hd", bus="scsi0.0")
+            self._ensure_scsi(mon)
+        try:
+            mon.cmd("device_add", props)
+        except VirtError:
+            for n in (fmt, storage):
+                with contextlib.suppress(VirtError):
+                    mon.cmd("blockdev-del", {"node-name": n})
+            raise
+
+    def _ensure_scsi(self, mon: Monitor) -> None:
+        paths = mon.cmd("qom-list", {"path": "/machine/peripheral"})
+        if not any(p.get("name") == "scsi0" for p in paths):
+            mon.cmd("device_add", {"driver": "virtio-scsi-pci", "id": "scsi0"})
+
+    def _hotplug_nic(self, mon: Monitor, d: DomainDef, iface: Interface) -> None:
+        n = len(d.interfaces) - 1
+        used = {p.get("name") for p in mon.cmd("qom-list", {"path": "/machine/peripheral"})}
+        while f"net{n}" in used:
+            n += 1
+        if iface.type != "user":
+            raise ConfigUnsupportedError(f"hot-plugging <interface type='{iface.type}'> (user can)")
+        mon.cmd("netdev_add", {"type": "user", "id": f"hostnet{n}"})
+        models = {"virtio": "virtio-net-pci", "e1000": "e1000", "rtl8139": "rtl8139", "e1000e": "e1000e"}
+        props: dict[str, Any] = {"driver": models.get(iface.model or "rtl8139", "rtl8139"),
+                                 "netdev": f"hostnet{n}", "id": f"net{n}"}  # fmt: skip
+        if iface.mac:
+            props["mac"] = iface.mac
+        try:
+            mon.cmd("device_add", props)
+        except VirtError:
+            with contextlib.suppress(VirtError):
+                mon.cmd("netdev_del", {"id": f"hostnet{n}"})
+            raise
+
+    def detach(self, uuid: str, xml: str) -> None:
+        dev = parse_device(xml)
+        dom = self.get(uuid)
+        with dom.job:
+            d = dom.definition
+            idx: int | None = None
+            for i, x in enumerate(d.devices):
+                if isinstance(dev, Disk) and isinstance(x, Disk) and x.target_dev == dev.target_dev:
+                    idx = i
+                elif (
+                    isinstance(dev, Interface)
+                    and isinstance(x, Interface)
+                    and (dev.mac is None or x.mac == dev.mac)
+                    and (dev.target_dev is None or dev.target_dev == x.target_dev)
+                ):
+                    idx = i
+                if idx is not None:
+                    break
+            if idx is None:
+                raise OperationFailedError("device not found")
+            new = attrs.evolve(d, devices=d.devices[:idx] + d.devices[idx + 1 :], raw=d.raw)
+            if not dom.active:
+                assert dom.config is not None
+                self._save_config(dom, new)
+                return
+            mon = self._mon(dom)
+            target = d.devices[idx]
+            if isinstance(target, Disk):
+                alias = self._disk_qdev(mon, target)
+            else:
+                alias = self._nic_qdev(mon, d, target)
+            nodes = self._disk_nodes(mon, alias) if isinstance(target, Disk) else []
+            ev = threading.Event()
+            dom.deleted[alias] = ev
+            try:
+                mon.cmd("device_del", {"id": alias})
+                if not ev.wait(DETACH_TIMEOUT):
+                    raise OperationTimeoutError(f"the guest did not release device '{alias}'")
+            finally:
+                dom.deleted.pop(alias, None)
+            for n in nodes:
+                with contextlib.suppress(VirtError):
+                    mon.cmd("blockdev-del", {"node-name": n})
+            if isinstance(target, Interface):
+                with contextlib.suppress(VirtError):
+                    mon.cmd("netdev_del", {"id": "host" + alias})
+            dom.live = new
+            self._write_status(dom)
+
+    def _disk_qdev(self, mon: Monitor, disk: Disk) -> str:
+        for b in mon.cmd("query-block"):
+            qdev = b.get("qdev", "")
+            alias = qdev.split("/")[3] if qdev.startswith("/machine/peripheral/") else ""
+            if alias and argvmod.disk_alias(disk, 0) == alias:
+                return alias
+        return argvmod.disk_alias(disk, 0)
+
+    def _disk_nodes(self, mon: Monitor, alias: str) -> list[str]:
+        for b in mon.cmd("query-block"):
+            qdev = b.get("qdev", "")
+            if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
+                node = (b.get("inserted") or {}).get("node-name")
+                if node:
+                    return [node, node.replace("-format", "-storage")]
+        return []
+
+    def _nic_qdev(self, mon: Monitor, d: DomainDef, iface: Interface) -> str:
+        for p in mon.cmd("qom-list", {"path": "/machine/peripheral"}):
+            name = p.get("name", "")
+            if name.startswith("net") and iface.mac:
+                with contextlib.suppress(VirtError):
+                    if mon.cmd("qom-get", {"path": f"/machine/peripheral/{name}", "property": "mac"}) == iface.mac:
+                        return str(name)
+        return f"net{d.interfaces.index(iface)}"
+
+    def block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
+        dom = self._active(uuid)
+        d = dom.definition
+        disk = next((x for x in d.disks if x.target_dev == device or x.source == device), None)
+        if disk is None:
+            raise InvalidArgError(f"invalid path: {device}")
+        alias = argvmod.disk_alias(disk, 0)
+        for s in self._mon(dom).cmd("query-blockstats"):
+            qdev = s.get("qdev", "")
+            if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
+                st = s.get("stats", {})
+                errs = int(st.get("failed_rd_operations", 0)) + int(st.get("failed_wr_operations", 0))
+                return (int(st.get("rd_operations", 0)), int(st.get("rd_bytes", 0)),
+                        int(st.get("wr_operations", 0)), int(st.get("wr_bytes", 0)), errs)  # fmt: skip
+        raise InvalidArgError(f"invalid path: {device} (no statistics)")
+
+    def interface_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int, int, int, int]:
+        dom = self._active(uuid)
+        d = dom.definition
+        iface = next((i for i in d.interfaces if device in (i.target_dev, i.mac)), None)
+        if iface is None:
+            raise InvalidArgError(f"invalid path, '{device}' is not a known interface")
+        if not iface.target_dev or iface.type == "user":
+            raise ArgumentUnsupportedError(
+                f"interface statistics of '{device}': user-mode networking has no host-side device to count"
+            )
+        base = Path("/sys/class/net") / iface.target_dev / "statistics"
+
+        def rd(name: str) -> int:
+            try:
+                return int((base / name).read_text())
+            except (OSError, ValueError):
+                raise OperationFailedError(f"cannot read statistics of {iface.target_dev}") from None
+
+        # The host's transmit is the guest's receive (libvirt swaps them the same way).
+        return (rd("tx_bytes"), rd("tx_packets"), rd("tx_errors"), rd("tx_dropped"),
+                rd("rx_bytes"), rd("rx_packets"), rd("rx_errors"), rd("rx_dropped"))  # fmt: skip
+
+    def node_info(self) -> NodeInfo:
+        mem = 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    mem = int(line.split()[1])
+        mhz = 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("cpu MHz"):
+                    mhz = int(float(line.split(":")[1]))
+                    break
+        cpus = os.cpu_count() or 1
+        return NodeInfo(host_arch(), mem, cpus, mhz, 1, 1, cpus, 1)
+
+
+def _log_tail(path: Path, offset: int, limit: int = 2000) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return "(no log)"
+    lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
+    return " ".join(lines)[-limit:] or "(no message)"
+
+
+def _free_vnc_port() -> int:
+    for port in range(5900, 6900):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OperationFailedError("no free VNC port between 5900 and 6899")
+
+
+__all__ += ["format_device"]
