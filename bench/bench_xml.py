@@ -1,0 +1,190 @@
+"""Bench: virtcore.xml parse/format of a typical and of a large (200 devices) domain.
+
+Side by side with libvirt-python's ``defineXML`` and ``XMLDesc`` on libvirt's
+test driver when Debian's ``/usr/bin/python3`` can ``import libvirt`` (that side
+runs in a subprocess). Times are the best of N repeats, in µs per operation.
+
+    python bench/bench_xml.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+TYPICAL = """<domain type='test'>
+  <name>bench</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e1940</uuid>
+  <memory unit='KiB'>1048576</memory>
+  <currentMemory unit='KiB'>524288</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <features><acpi/><apic/><pae/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/images/bench.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <source file='/var/lib/images/install.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:12:34:56'/>
+      <source network='default'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <input type='tablet' bus='usb'/>
+    <graphics type='vnc' port='-1' autoport='yes'/>
+    <video><model type='cirrus' vram='16384' heads='1'/></video>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+"""
+
+
+def _large() -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    disks = []
+    for i in range(100):
+        dev = "vd" + letters[i // 26] + letters[i % 26]
+        disks.append(
+            f"    <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            f"<source file='/images/d{i}.img'/><target dev='{dev}' bus='virtio'/></disk>"
+        )
+    nics = [
+        f"    <interface type='network'><mac address='52:54:00:00:{i // 256:02x}:{i % 256:02x}'/>"
+        f"<source network='default'/><model type='virtio'/></interface>"
+        for i in range(100)
+    ]
+    body = "\n".join(disks + nics)
+    return (
+        TYPICAL.replace("<name>bench</name>", "<name>bench-large</name>")
+        .replace(
+            "<uuid>6695eb01-f6a4-8304-79aa-97f2502e1940</uuid>",
+            "<uuid>6695eb01-f6a4-8304-79aa-97f2502e1941</uuid>",
+        )
+        .replace(
+            "  <devices>\n",
+            "  <devices>\n" + body + "\n",
+        )
+        .replace(
+            """    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/images/bench.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+""",
+            "",
+        )
+    )
+
+
+LARGE = _large()
+
+
+def best_us(fn: Callable[[], object], number: int, repeat: int = 5) -> float:
+    """Best of ``repeat`` runs of ``number`` calls, in µs per call."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def ours() -> dict[str, float]:
+    """virtcore.xml's figures."""
+    import attrs
+
+    from virtcore.xml import format_domain, parse_domain
+
+    results: dict[str, float] = {}
+    for label, xml, n in (("typical", TYPICAL, 2000), ("large", LARGE, 40)):
+        d = parse_domain(xml)
+        results[f"parse {label}"] = best_us(lambda xml=xml: parse_domain(xml), n)
+        # a fresh (evolved) object each time: no cached text
+        results[f"format {label}"] = best_us(lambda d=d: format_domain(attrs.evolve(d)), n)
+        results[f"format {label} (cached)"] = best_us(lambda d=d: format_domain(d), n * 10)
+    return results
+
+
+_LIBVIRT_SIDE = r"""
+import json, sys, timeit
+import libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+conn = libvirt.open("test:///default")
+docs = json.loads(sys.stdin.read())
+out = {}
+def best(fn, n):
+    return min(timeit.repeat(fn, number=n, repeat=5)) / n * 1e6
+for label, xml, n in (("typical", docs["typical"], 2000), ("large", docs["large"], 40)):
+    dom = conn.defineXML(xml)
+    out["define " + label] = best(lambda: conn.defineXML(xml), n)
+    out["xmldesc " + label] = best(lambda: dom.XMLDesc(), n)
+    dom.undefine()
+print(json.dumps(out))
+"""
+
+
+def libvirt_side() -> dict[str, float] | None:
+    """libvirt-python's figures, or None when it is not importable by /usr/bin/python3."""
+    if not os.path.exists(SYSTEM_PYTHON):
+        return None
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        return None
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, "-c", _LIBVIRT_SIDE],
+        input=json.dumps({"typical": TYPICAL, "large": LARGE}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(proc.stdout)
+    return result
+
+
+def main() -> None:
+    """Measure and print the table."""
+    mine = ours()
+    theirs = libvirt_side()
+    rows = []
+    for label in ("typical", "large"):
+        for op, their_op in (("parse", "define"), ("format", "xmldesc"), ("format (cached)", "xmldesc")):
+            key = f"{op.split()[0]} {label}" + (" (cached)" if "cached" in op else "")
+            ref = None if theirs is None else theirs.get(f"{their_op} {label}")
+            rows.append((f"{op} {label}", mine[key], f"{their_op} {label}", ref))
+    print(
+        f"{'virtcore.xml':<26}{'µs/op':>10}   {'libvirt-python (test driver)':<30}{'µs/op':>10}{'ratio':>8}"
+    )
+    for name, value, ref_name, ref in rows:
+        if ref is None:
+            print(f"{name:<26}{value:>10.1f}   {'(libvirt not importable)':<30}{'':>10}{'':>8}")
+        else:
+            print(f"{name:<26}{value:>10.1f}   {ref_name:<30}{ref:>10.1f}{value / ref:>7.2f}x")
+    from virtcore.xml import parse_domain
+
+    n_typ, n_large = len(parse_domain(TYPICAL).devices), len(parse_domain(LARGE).devices)
+    print(
+        f"(typical: {len(TYPICAL)} bytes, {n_typ} devices; large: {len(LARGE)} bytes, {n_large} devices; "
+        "ratio < 1 means virtcore is faster; 'format' builds a new definition's XML, 'cached' repeats it)"
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
