@@ -100,6 +100,8 @@ EOF
     # Python dependencies: wheels are zip files; unpacking one is installing it (dist-info included)
     mkdir -p "$R$SITE"
     for w in "$CACHE"/wheels/*.whl; do python3 -m zipfile -e "$w" "$R$SITE"; done
+    # binary wheels (lxml) link system libraries manylinux allows them to assume (librt, libm...)
+    copy_libs "$R" $(find "$R$SITE" -name '*.so*' -type f)
     (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$BASE.tmp"
     mv "$BASE.tmp" "$BASE"
 fi

@@ -22,7 +22,7 @@ mark "xenstored answering after $i polls"
 xen-init-dom0 >/dev/null
 xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
 mark DOM0-READY
-timeout ${XENHOST_INNER_TIMEOUT:-600} /inner.sh
+timeout ${XENHOST_INNER_TIMEOUT:-900} /inner.sh
 mark "INNER-RC=$?"
 xl list
 sync

@@ -17,7 +17,7 @@ rm -rf "$WORK/share"; mkdir -p "$WORK/share"
 XENARGS="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 xpti=false pv-l1tf=false"
 DOM0ARGS="console=hvc0 earlyprintk=xen rdinit=/init quiet"
 set +e
-timeout "${XENHOST_TIMEOUT:-780}" qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu Westmere \
+timeout "${XENHOST_TIMEOUT:-1080}" qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu Westmere \
     -m 3072 -smp 2 -display none -serial stdio -monitor none -no-reboot -nodefaults \
     -kernel "$WORK/xen.elf" -append "$XENARGS" \
     -initrd "$WORK/vmlinuz-dom0 $DOM0ARGS,$WORK/dom0-initrd.cpio.gz" \

@@ -1,0 +1,122 @@
+"""virt-xen: virtcore's Xen driver (``xen:///system``), one connection over several channels.
+
+>>> import virtcore
+>>> with virtcore.open("xen:///system") as conn:          # doctest: +SKIP
+...     print([d.name for d in conn.list_domains()])
+
+Each channel is its own plugin object in the connection's pluggy manager
+(see :mod:`virt_xen._channels`): XenStore (fast read-only lookups of running
+domains, through pyxs), the ``xl`` toolstack (lifecycle), hypervisor info
+(``xl info``) and persistent definitions (domain XML files: xl has no
+"defined" domains). A channel that cannot answer declines and the next one
+answers. A read-only connection needs only XenStore: where ``xl`` is not
+accessible (an unprivileged user), lookups and listing still work.
+
+URIs: ``xen:///system`` (definitions in ``/etc/virtcore/xen``, runtime state in
+``/run/virtcore/xen``), ``xen:///`` (the same). Query parameters:
+``root=DIR`` keeps everything under DIR (tests, embedding); ``xl=PATH`` names the
+xl binary; ``xenstore=PATH`` xenstored's socket.
+
+Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from virtcore import hookimpl
+from virtcore.errors import NoConnectError
+from virtcore.types import DomainEvent
+from virtcore.uri import URI
+
+from virt_xen._channels import (
+    DefinitionsChannel,
+    HypervisorChannel,
+    ToolstackChannel,
+    XenContext,
+    XenStoreChannel,
+)
+from virt_xen._store import ConfigStore
+from virt_xen._xenstore import XenStore
+from virt_xen._xl import Xl, find_xl
+from virt_xen.native import FORMATS, domxml_from_native, domxml_to_native
+
+__all__ = [
+    "open_connection",
+    "FORMATS",
+    "domxml_to_native",
+    "domxml_from_native",
+    "SYSTEM_CONFIG_DIR",
+    "SYSTEM_RUN_DIR",
+]
+
+__version__ = "0.1.0"
+
+#: Where ``xen:///system`` keeps persistent definitions.
+SYSTEM_CONFIG_DIR = Path("/etc/virtcore/xen")
+#: Where ``xen:///system`` keeps runtime status.
+SYSTEM_RUN_DIR = Path("/run/virtcore/xen")
+
+
+def _toolstack_accessible(xl_path: str | None, explicit: bool) -> bool:
+    if not xl_path or not os.access(xl_path, os.X_OK):
+        return False
+    if explicit:
+        return True
+    # xl talks to the hypervisor through privcmd: root (or a granted user) only
+    return any(os.access(p, os.R_OK | os.W_OK) for p in ("/dev/xen/privcmd", "/proc/xen/privcmd"))
+
+
+class _Opener:
+    """Receives ``emit`` at connect time and hands it to the shared context."""
+
+    def __init__(self, ctx: XenContext) -> None:
+        self.ctx = ctx
+
+    @hookimpl
+    def virt_connect_open(self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+        self.ctx.emit = emit
+
+
+def open_connection(uri: URI, read_only: bool) -> list[object]:
+    """Entry point (``virtcore.drivers``: ``xen``): the channels serving ``uri``.
+
+    :raises NoConnectError: the URI is not one this driver serves, or neither
+        XenStore nor the toolstack is reachable.
+    """
+    if uri.host not in (None, "", "localhost") or uri.transport not in (None, "unix"):
+        raise NoConnectError(f"URI {uri.text!r} (virt-xen manages the local host only)")
+    if uri.path not in ("", "/", "/system"):
+        raise NoConnectError(f"URI {uri.text!r} (virt-xen serves xen:///system)")
+    root = uri.params.get("root")
+    if root:
+        base = Path(root)
+        store = ConfigStore(base / "etc", base / "run")
+    else:
+        store = ConfigStore(SYSTEM_CONFIG_DIR, SYSTEM_RUN_DIR)
+    explicit_xl = uri.params.get("xl")
+    xl_path = find_xl(explicit_xl)
+    xl = Xl(xl_path) if xl_path and _toolstack_accessible(xl_path, bool(explicit_xl)) else None
+    xs = XenStore.connect(uri.params.get("xenstore"))
+    if xl is None and xs is None:
+        raise NoConnectError(
+            f"URI {uri.text!r} (neither the xl toolstack nor XenStore is accessible: is this a Xen dom0?)"
+        )
+    if xl is None and not read_only:
+        if xs is not None:
+            xs.close()
+        raise NoConnectError(
+            f"URI {uri.text!r} (the xl toolstack is not accessible; open the connection read-only "
+            "to use XenStore alone)"
+        )
+    ctx = XenContext(uri=uri, read_only=read_only, store=store, xl=xl, xs=xs)
+    # Registration order matters among trylast hooks (last registered is asked first):
+    # definitions answer last, after XenStore's fallbacks.
+    objects: list[object] = [_Opener(ctx), DefinitionsChannel(ctx), HypervisorChannel(ctx)]
+    if xs is not None:
+        objects.append(XenStoreChannel(ctx))
+    if xl is not None:
+        objects.append(ToolstackChannel(ctx))
+    return objects
