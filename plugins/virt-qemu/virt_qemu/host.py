@@ -93,6 +93,8 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
+#: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
+BOOT_GRACE = 20.0
 SAVE_MAGIC = b"VirtcoreQemuSv01"
 _SAVE_HEADER = struct.Struct("<16sIII")  # magic, xml length, flags, data offset
 _SAVE_PAUSED = 1
@@ -248,6 +250,8 @@ class Dom:
         self.job = threading.RLock()
         self.balloon_kib: int = 0
         self.deleted: dict[str, threading.Event] = {}
+        self.started_at = 0.0
+        self.powerdown_seen = threading.Event()
         self.ref = DomainRef(name, uuid, -1)
 
     @property
@@ -605,6 +609,7 @@ class Host:
         self._finish_stop(dom, why)
 
     def _handle_shutdown(self, dom: Dom, data: dict[str, Any]) -> None:
+        dom.powerdown_seen.set()
         rd = self.run_dir(dom.uuid)
         try:
             os.unlink(rd / "fake-reboot")
@@ -863,7 +868,7 @@ class Host:
         dom = self.get(uuid)
         with dom.job:
             if dom.active:
-                raise OperationInvalidError("domain is already running")
+                raise OperationInvalidError(f"domain '{dom.name}' is already running")
             assert dom.config is not None
             self._launch(dom, dom.config, paused=paused, reason=RunningReason.BOOTED)
         self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
@@ -950,6 +955,7 @@ class Host:
                 dom.pid = None
                 shutil.rmtree(rd, ignore_errors=True)
                 raise
+        dom.started_at = time.monotonic()
         with self.lock:
             dom.id = self._next_id()
             dom.live = live
@@ -1110,7 +1116,7 @@ class Host:
     def _active(self, uuid: str) -> Dom:
         dom = self.get(uuid)
         if not dom.active:
-            raise OperationInvalidError("domain is not running")
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
         if dom.monitor is None:
             self.sync(force=True)
             if dom.monitor is None:
@@ -1120,7 +1126,7 @@ class Host:
     def _mon(self, dom: Dom) -> Monitor:
         mon = dom.monitor
         if mon is None:
-            raise OperationInvalidError("domain is not running")
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
         return mon
 
     def suspend(self, uuid: str) -> None:
@@ -1129,7 +1135,7 @@ class Host:
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
             if dom.state != DomainState.RUNNING:
-                raise OperationInvalidError("domain is not running")
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
             self._mon(dom).cmd("stop")
             self._transition(dom, DomainState.PAUSED, PausedReason.USER)
 
@@ -1145,23 +1151,50 @@ class Host:
         dom = self._active(uuid)
         with dom.job:
             if not dom.active:
-                raise OperationInvalidError("domain is not running")
-            self._mon(dom).cmd("system_powerdown")
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            self._power_button(dom)
 
     def reboot(self, uuid: str) -> None:
         dom = self._active(uuid)
         with dom.job:
             if not dom.active:
-                raise OperationInvalidError("domain is not running")
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
             with contextlib.suppress(OSError):
                 (self.run_dir(uuid) / "fake-reboot").touch()
-            self._mon(dom).cmd("system_powerdown")
+            self._power_button(dom)
+
+    def _power_button(self, dom: Dom) -> None:
+        """Press the ACPI power button; during early boot, keep pressing until the guest reacts.
+
+        A guest that has not loaded its ACPI button driver yet loses the press
+        (the kernel clears pending ACPI events when it enables ACPI). Within
+        :data:`BOOT_GRACE` seconds of the start, the press is repeated every
+        second until the guest shuts down, the domain stops, or the grace ends.
+        """
+        mon = self._mon(dom)
+        dom.powerdown_seen.clear()
+        mon.cmd("system_powerdown")
+        age = time.monotonic() - dom.started_at
+        if age >= BOOT_GRACE:
+            return
+        token = dom.token
+
+        def repeat() -> None:
+            while time.monotonic() - dom.started_at < BOOT_GRACE + 1:
+                if dom.powerdown_seen.wait(1.0) or dom.token != token or dom.monitor is not mon:
+                    return
+                try:
+                    mon.cmd("system_powerdown", timeout=5)
+                except VirtError:
+                    return
+
+        threading.Thread(target=repeat, name="virt-qemu-powerdown", daemon=True).start()
 
     def destroy(self, uuid: str) -> None:
         dom = self.get(uuid)
         with dom.job:
             if not dom.active:
-                raise OperationInvalidError("domain is not running")
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
             self._stop_process(dom, "destroyed")
 
     # -- save / restore ----------------------------------------------------------------
@@ -1170,7 +1203,7 @@ class Host:
         dom = self._active(uuid)
         with dom.job:
             if not dom.active:
-                raise OperationInvalidError("domain is not running")
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
             mon = self._mon(dom)
             was_paused = dom.state == DomainState.PAUSED
             target = Path(os.path.abspath(path))

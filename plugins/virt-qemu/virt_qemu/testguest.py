@@ -272,3 +272,36 @@ def guest_domain_xml(
   </devices>
 </domain>
 """
+
+
+def conformance_template(serial_dir: str | None = None) -> str:
+    """A domain template for ``tests/conformance --domain-template``: ``{name}``/``{uuid}`` placeholders.
+
+    Two vCPUs defined, one active, and 256 MiB with 128 MiB current, like the
+    suite's default template, so memory and vCPU tests have room to move.
+    """
+    kernel = find_kernel()
+    initrd = build_initramfs(kernel)
+    xml = guest_domain_xml("{name}", kernel, initrd, memory_mib=256, uuid="{uuid}", vcpus=2)
+    xml = xml.replace("<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>")
+    return xml.replace("<vcpu current", "<currentMemory unit='MiB'>128</currentMemory>\n  <vcpu current", 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m virt_qemu.testguest [--template FILE]``: build the guest, print its paths."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m virt_qemu.testguest", description=main.__doc__)
+    p.add_argument("--template", help="also write a conformance domain template to FILE")
+    args = p.parse_args(argv)
+    kernel = find_kernel()
+    print(f"kernel  {kernel}")
+    print(f"initrd  {build_initramfs(kernel)}")
+    if args.template:
+        Path(args.template).write_text(conformance_template())
+        print(f"template {args.template}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
