@@ -622,6 +622,8 @@ class Host:
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
             return
         guest = bool(data.get("guest", False))
+        if not guest:
+            return  # QEMU was told to quit or signalled: whoever did it set the reason; EOF follows
         self.emit(
             _event(dom.ref, DomainEventType.SHUTDOWN, ShutdownDetail.GUEST if guest else ShutdownDetail.HOST)
         )
@@ -656,8 +658,11 @@ class Host:
         rd = self.run_dir(dom.uuid)
         lock = self._dom_lock(dom.uuid)
         with lock.held():
-            with contextlib.suppress(OSError):
-                (rd / "stop-reason").write_text(why)
+            with contextlib.suppress(OSError):  # a stop already under way keeps its reason
+                fd = os.open(rd / "stop-reason", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.write(fd, why.encode())
+                os.close(fd)
+            why = self._collect_stop_reason(dom, default=why)
             pid = dom.pid
             if pid is not None and not _kill_painfully(pid):
                 raise OperationFailedError(f"failed to terminate QEMU process {pid} of domain '{dom.name}'")

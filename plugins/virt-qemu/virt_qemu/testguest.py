@@ -26,10 +26,12 @@ import re
 import shutil
 import stat
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from virtcore.errors import OperationFailedError
+from virtcore.errors import OperationFailedError, OperationTimeoutError
 
 __all__ = [
     "MARKER",
@@ -41,6 +43,11 @@ __all__ = [
     "build_initramfs",
     "guest_domain_xml",
     "default_cache_dir",
+    "wait_for",
+    "wait_marker",
+    "last_tick",
+    "read",
+    "conformance_template",
 ]
 
 #: Printed once on the serial console when the guest's userspace is up.
@@ -272,6 +279,37 @@ def guest_domain_xml(
   </devices>
 </domain>
 """
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` every 20 ms until true.
+
+    :raises OperationTimeoutError: naming ``what`` after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise OperationTimeoutError(f"waiting {timeout:g} s for {what}")
+        time.sleep(0.02)
+
+
+def read(path: Path) -> str:
+    """The file's text (the console log so far), empty when it does not exist yet."""
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def wait_marker(log: Path, count: int = 1, timeout: float = 60.0) -> None:
+    """Wait until the guest printed :data:`MARKER` ``count`` times on the console ``log``."""
+    wait_for(lambda: read(log).count(MARKER) >= count, timeout, f"{count} guest marker(s) in {log}")
+
+
+def last_tick(log: Path) -> int:
+    """The last ``vc-tick N`` the guest printed (0 before the first)."""
+    ticks = [int(line.split()[1]) for line in read(log).splitlines() if line.startswith(TICK + " ")]
+    return ticks[-1] if ticks else 0
 
 
 def conformance_template(serial_dir: str | None = None) -> str:
