@@ -112,11 +112,13 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
             "to use XenStore alone)"
         )
     ctx = XenContext(uri=uri, read_only=read_only, store=store, xl=xl, xs=xs)
-    # Registration order matters among trylast hooks (last registered is asked first):
-    # definitions answer last, after XenStore's fallbacks.
-    objects: list[object] = [_Opener(ctx), DefinitionsChannel(ctx), HypervisorChannel(ctx)]
+    # Registration order matters within a priority class: among plain hooks the last
+    # registered is asked first; among trylast hooks the *first* registered is. So:
+    # XenStore before definitions (its trylast fallbacks come before the definitions').
+    objects: list[object] = [_Opener(ctx)]
     if xs is not None:
         objects.append(XenStoreChannel(ctx))
+    objects += [DefinitionsChannel(ctx), HypervisorChannel(ctx)]
     if xl is not None:
         objects.append(ToolstackChannel(ctx))
     return objects

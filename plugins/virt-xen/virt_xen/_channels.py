@@ -22,6 +22,7 @@ import socket
 import struct
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,6 +71,24 @@ __all__ = [
     "DefinitionsChannel",
     "SAVE_MAGIC",
 ]
+
+#: Seconds to wait for a guest to be able to suspend (its kernel must be up) before a save.
+SUSPEND_READY_TIMEOUT = 90.0
+#: Seconds to wait for a guest to act on a reboot request, then for its new domain.
+REBOOT_ACK_TIMEOUT = 30.0
+REBOOT_RETURN_TIMEOUT = 60.0
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` for at most ``timeout`` seconds; whether it became true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
 
 #: Trailer magic of a virtcore Xen save image: xl's image, then our JSON, its length, this.
 SAVE_MAGIC = b"VirtcoreXenSave1"
@@ -345,7 +364,12 @@ class ToolstackChannel:
     @hookimpl
     def virt_domain_reboot(self, uuid: str) -> bool | None:
         with self.ctx.lock:
-            self._simple(uuid, "reboot")
+            d = self._simple(uuid, "reboot")
+        # Xen reboots a guest by destroying its domain and creating a new one (new id);
+        # when the guest acts on the request, return once the new domain is there, so
+        # the domain is never seen missing after reboot() returns.
+        if _wait(lambda: self.ctx.xs is not None and self.ctx.xs.domain(d.domid) is None, REBOOT_ACK_TIMEOUT):
+            _wait(lambda: self.ctx.running_by_uuid(uuid) is not None, REBOOT_RETURN_TIMEOUT)
         return True
 
     @hookimpl
@@ -368,6 +392,18 @@ class ToolstackChannel:
 
     # -- save / restore --------------------------------------------------------
 
+    def _wait_suspend_ready(self, d: StoreDomain) -> None:
+        """A PV guest saves only once its kernel listens for suspend requests (it then
+        sets ``control/feature-suspend`` in XenStore); wait for that, bounded."""
+        xs = self.ctx.xs
+        if xs is None:
+            return
+        path = f"/local/domain/{d.domid}/control/feature-suspend"
+        if not _wait(lambda: xs.read(path) == "1", SUSPEND_READY_TIMEOUT):
+            raise OperationFailedError(
+                f"domain '{d.name}' does not answer suspend requests (no {path} after {SUSPEND_READY_TIMEOUT:.0f}s)"
+            )
+
     @hookimpl
     def virt_domain_save(self, uuid: str, path: str) -> bool | None:
         target = Path(path)
@@ -377,6 +413,10 @@ class ToolstackChannel:
                 raise SystemError_(f"cannot save domain '{d.name}' to {path}: no such directory {target.parent}")
             x = self._xl_dom(d)
             paused = x is not None and x.state == DomainState.PAUSED
+            if paused:
+                # a paused guest cannot suspend itself: let it run for the save, restore it paused
+                self.xl.run("unpause", str(d.domid), what=f"xl unpause of '{d.name}' for saving")
+            self._wait_suspend_ready(d)
             live = self.ctx.live_def(uuid)
             xml = format_domain(live) if live is not None else ""
             try:

@@ -147,7 +147,8 @@ class Xl:
             raise SystemError_(f"cannot run {self.path}: {exc.strerror or exc}") from None
         if proc.returncode != 0:
             msg = _xl_message(proc.stderr) or _xl_message(proc.stdout) or f"exit status {proc.returncode}"
-            if "invalid domain identifier" in msg.lower() or "domain does not exist" in msg.lower():
+            low = msg.lower()
+            if "invalid domain identifier" in low or ("domain" in low and "does not exist" in low):
                 raise NoDomainError(f"{label}: {msg}")
             raise OperationFailedError(f"{label}: {msg}")
         return proc.stdout

@@ -53,7 +53,13 @@ if [ ! -e "$BASE" ]; then
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
 echo "GUEST-MARKER: up, kernel $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime)"
-while true; do sleep 5; done
+# what udev does in a real guest: bring vCPUs the toolstack hot-plugs online
+while true; do
+    for f in /sys/devices/system/cpu/cpu*/online; do
+        [ "$(cat $f 2>/dev/null)" = 0 ] && echo 1 > $f && echo "GUEST-CPU-ONLINE $f"
+    done
+    sleep 1
+done
 EOF
     chmod +x "$G/init"
 
@@ -120,6 +126,11 @@ cp -r "$REPO/tests" "$P/src/tests"
 mkdir -p "$P/src/plugins/virt-xen"
 cp -r "$REPO/plugins/virt-xen/tests" "$P/src/plugins/virt-xen/tests"
 rm -rf "$P/src/plugins/virt-xen/tests/xenhost/work"
+# libvirt's schemas, where the conformance suite looks for them (../shared from the repo)
+if [ -d "$REPO/../shared/conformance/libvirt/schemas" ]; then
+    mkdir -p "$P/shared/conformance/libvirt"
+    cp -r "$REPO/../shared/conformance/libvirt/schemas" "$P/shared/conformance/libvirt/"
+fi
 find "$P/src" -name __pycache__ -prune -exec rm -rf {} +
 cp "$HERE/dom0-init.sh" "$P/init"; chmod +x "$P/init"
 cp "$HERE/inner.sh" "$P/inner.sh"; chmod +x "$P/inner.sh"

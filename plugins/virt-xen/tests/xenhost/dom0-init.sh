@@ -7,6 +7,8 @@ export HOME=/root
 mark() { echo "XENHOST-MARK [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run
+# /tmp holds save images (a guest's whole memory each): give it most of dom0's RAM
+mount -t tmpfs -o size=1400m,mode=1777 tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /run/lock /var/log/xen/console
 hostname dom0
 ifconfig lo 127.0.0.1 up 2>/dev/null
@@ -22,7 +24,12 @@ mark "xenstored answering after $i polls"
 xen-init-dom0 >/dev/null
 xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console
 mark DOM0-READY
-timeout ${XENHOST_INNER_TIMEOUT:-900} /inner.sh
+# a debugging hook: a script dropped into the share runs instead of the tests
+if [ -x /mnt/host/debug.sh ]; then
+    timeout ${XENHOST_INNER_TIMEOUT:-900} /mnt/host/debug.sh > /mnt/host/debug.log 2>&1
+else
+    timeout ${XENHOST_INNER_TIMEOUT:-900} /inner.sh
+fi
 mark "INNER-RC=$?"
 xl list
 sync

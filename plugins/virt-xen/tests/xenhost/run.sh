@@ -12,13 +12,14 @@ T0=$(date +%s)
 "$HERE/build.sh" "$REPO"
 T1=$(date +%s)
 rm -rf "$WORK/share"; mkdir -p "$WORK/share"
+[ -n "${XENHOST_DEBUG_SCRIPT:-}" ] && install -m 755 "$XENHOST_DEBUG_SCRIPT" "$WORK/share/debug.sh"
 # -cpu Westmere: no SMAP (TCG + SMAP crashes a PV dom0). Xen options skip the PV
 # Meltdown/L1TF mitigations, pointless and slow under TCG. -no-reboot: a crash exits.
-XENARGS="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 xpti=false pv-l1tf=false"
+XENARGS="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 smap=0 xpti=false pv-l1tf=false"
 DOM0ARGS="console=hvc0 earlyprintk=xen rdinit=/init quiet"
 set +e
 timeout "${XENHOST_TIMEOUT:-1080}" qemu-system-x86_64 -accel tcg,thread=multi -machine pc -cpu Westmere \
-    -m 3072 -smp 2 -display none -serial stdio -monitor none -no-reboot -nodefaults \
+    -m 4096 -smp 2 -display none -serial stdio -monitor none -no-reboot -nodefaults \
     -kernel "$WORK/xen.elf" -append "$XENARGS" \
     -initrd "$WORK/vmlinuz-dom0 $DOM0ARGS,$WORK/dom0-initrd.cpio.gz" \
     -virtfs "local,path=$WORK/share,mount_tag=host0,security_model=none" \
