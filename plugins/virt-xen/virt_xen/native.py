@@ -15,6 +15,7 @@ Everything a user can get wrong raises a :class:`~virtcore.errors.VirtError`.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from lxml import etree
@@ -41,6 +42,10 @@ __all__ = [
 FORMATS = ("xen-xl", "xen-xm", "xen-sxpr")
 
 _E = etree._Element
+_PCI = re.compile(r"(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])(?:@[0-9a-fA-F]+)?\Z")
+
+#: Xen's HVM firmware loader, the default ``<loader>`` of HVM guests.
+HVMLOADER = "/usr/lib/xen/boot/hvmloader"
 
 _BOOT_TO_XEN = {"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}
 _XEN_TO_BOOT = {v: k for k, v in _BOOT_TO_XEN.items()}
@@ -155,9 +160,9 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
             if mouse is not None:
                 out["spiceagent_mouse"] = 1 if mouse.get("mode") == "client" else 0
             clip = g.find("clipboard")
-            if clip is not None:
+            if clip is not None and clip.get("copypaste") == "yes":
                 out["spicevdagent"] = 1
-                out["spice_clipboard_sharing"] = 1 if clip.get("copypaste") == "yes" else 0
+                out["spice_clipboard_sharing"] = 1
             return
         if gtype == "sdl":
             out["sdl"] = 1
@@ -211,7 +216,13 @@ def _vif(iface: _E, d: DomainDef, *, xl: bool) -> str:
     src = iface.find("source")
     if itype == "bridge":
         if src is not None and src.get("bridge"):
-            parts.append(f"bridge={src.get('bridge')}")
+            bridge = src.get("bridge", "")
+            tags = [t.get("id", "") for t in iface.findall("vlan/tag")]
+            if tags:
+                vlan = iface.find("vlan")
+                trunk = vlan is not None and vlan.get("trunk") == "yes"
+                bridge += (":" if trunk or len(tags) > 1 else ".") + ":".join(tags)
+            parts.append(f"bridge={bridge}")
     elif itype == "network":
         if src is not None and src.get("network"):
             # libvirt resolves the network to its bridge; without a network driver the
@@ -424,7 +435,11 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
         bus = int(a.get("bus", "0"), 0)
         slot = int(a.get("slot", "0"), 0)
         fn = int(a.get("function", "0"), 0)
-        pcis.append(f"{dom_:04x}:{bus:02x}:{slot:02x}.{fn:x}")
+        spec = f"{dom_:04x}:{bus:02x}:{slot:02x}.{fn:x}"
+        src_el = hd.find("source")
+        if src_el is not None and src_el.get("writeFiltering") == "no":
+            spec += ",permissive=1"
+        pcis.append(spec)
     if pcis:
         out["pci"] = list(pcis)
     return out
@@ -444,7 +459,7 @@ def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
                 out["bios_path_override"] = os_.loader
             elif not xl:
                 out["kernel"] = os_.loader
-            else:
+            elif not os_.loader.endswith("/hvmloader"):
                 out["bios_path_override"] = os_.loader
         elif not xl:
             out["kernel"] = "/usr/lib/xen/boot/hvmloader"
@@ -630,11 +645,25 @@ def _parse_xl_disk(spec: str, hvm: bool) -> _E:
 def _parse_vif(spec: str, devices: _E, hvm: bool, *, xl: bool) -> None:
     o = _opts(spec)
     bridge = o.get("bridge")
+    tags: list[str] = []
+    trunk = False
+    if bridge and "openvswitch" in o.get("script", ""):
+        if ":" in bridge:
+            bridge, *tags = bridge.split(":")
+            trunk = True
+        elif "." in bridge:
+            bridge, _, tag = bridge.partition(".")
+            tags = [tag]
     iface = _el(devices, "interface", type="bridge" if bridge else "ethernet")
     if o.get("mac"):
         _el(iface, "mac", address=o["mac"])
     if bridge:
         _el(iface, "source", bridge=bridge)
+    if tags:
+        vlan = _el(iface, "vlan", trunk="yes" if trunk else None)
+        for t in tags:
+            _el(vlan, "tag", id=t)
+        _el(iface, "virtualport", type="openvswitch")
     if o.get("ip"):
         for addr in o["ip"].split():
             _el(iface, "ip", address=addr)
@@ -644,7 +673,7 @@ def _parse_vif(spec: str, devices: _E, hvm: bool, *, xl: bool) -> None:
         _el(iface, "target", dev=o["vifname"])
     if o.get("model"):
         _el(iface, "model", type=o["model"])
-    elif o.get("type") == "netfront":
+    elif o.get("type") in ("netfront", "vif"):
         _el(iface, "model", type="netfront")
     if o.get("rate"):
         rate = o["rate"].split("@")[0]
@@ -748,9 +777,11 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             _el(os_, "loader", override, readonly="yes", type="pflash")
         elif override:
             _el(os_, "loader", override)
-        elif kernel and "hvmloader" in kernel and not xl:
+        elif kernel and "hvmloader" in kernel:
             _el(os_, "loader", kernel)
             kernel = None
+        else:
+            _el(os_, "loader", HVMLOADER)
         if kernel and ("hvmloader" not in kernel):
             _el(os_, "kernel", kernel)
             if cfg.get("ramdisk") is not None:
@@ -809,7 +840,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
         _el(clock, "timer", name="tsc", mode=mode)
     for key in ("on_poweroff", "on_reboot", "on_crash"):
         val = _str(cfg.get(key), key)
-        _el(dom, key, val or ("destroy" if key != "on_reboot" else "restart"))
+        _el(dom, key, val or ("destroy" if key == "on_poweroff" else "restart"))
     devices = _el(dom, "devices")
     emulator = _str(cfg.get("device_model_override"), "device_model_override")
     if emulator and hvm:
@@ -819,24 +850,17 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
                        if not xl else _parse_xl_disk(spec, hvm))  # fmt: skip
     for spec in _list(cfg.get("vif"), "vif"):
         _parse_vif(spec, devices, hvm, xl=xl)
-    for n, spec in enumerate(_list(cfg.get("pci"), "pci")):
-        _ = n
-        addr = spec.split(",")[0].split("@")[0]
-        dom_, _, rest = addr.rpartition(":")
-        if not dom_ or ":" not in dom_ and len(addr.split(":")) == 2:
-            dom_, rest = "0000", addr
-        bus, _, slotfn = rest.rpartition(":") if ":" in rest else (dom_, "", rest)
-        if ":" in addr and addr.count(":") == 1:
-            dom_ = "0000"
-            bus, _, slotfn = addr.partition(":")
-        slot, _, fn = slotfn.partition(".")
+    for spec in _list(cfg.get("pci"), "pci"):
+        addr, _, optstr = spec.partition(",")
+        m = _PCI.match(addr.strip())
+        if m is None:
+            raise ConfSyntaxError(f"pci device {spec!r} is malformed")
         hd = _el(devices, "hostdev", mode="subsystem", type="pci", managed="no")
         src = _el(hd, "source")
-        try:
-            _el(src, "address", domain=f"0x{int(dom_ or '0', 16):04x}", bus=f"0x{int(bus, 16):02x}",
-                slot=f"0x{int(slot, 16):02x}", function=f"0x{int(fn or '0', 16):x}")  # fmt: skip
-        except ValueError:
-            raise ConfSyntaxError(f"pci device {spec!r} is malformed") from None
+        if _opts(optstr).get("permissive") == "1":
+            src.set("writeFiltering", "no")
+        _el(src, "address", domain=f"0x{int(m.group(1) or '0', 16):04x}", bus=f"0x{int(m.group(2), 16):02x}",
+            slot=f"0x{int(m.group(3), 16):02x}", function=f"0x{int(m.group(4), 16):x}")  # fmt: skip
     if hvm:
         serials = cfg.get("serial")
         specs = _list(serials, "serial")
