@@ -175,6 +175,8 @@ class _Builder:
         self.usb: str | None = None
         self.serial_index = 0
         self.boot_devices_used = False
+        self.bootidx: dict[int, int] = {}
+        self.console_index = 0
 
     def add(self, *a: str) -> None:
         self.args.extend(a)
@@ -316,7 +318,7 @@ class _Builder:
         d = self.d
         if d.memory <= 0:
             raise ConfigUnsupportedError("<memory> must be positive")
-        mem = d.memory
+        mem = (d.memory + 1023) // 1024 * 1024  # libvirt aligns guest RAM to 1 MiB on x86
         opts = [f"size={mem}k"]
         maxmem = _find(d.raw, "maxMemory")
         if maxmem is not None:
@@ -409,13 +411,21 @@ class _Builder:
         )
         if os_.boot and per_device:
             raise ConfigUnsupportedError("<os><boot> cannot be combined with per-device <boot order>")
-        letters = {"hd": "c", "cdrom": "d", "fd": "a", "network": "n"}
         opts = []
-        if os_.boot:
-            try:
-                opts.append("order=" + "".join(letters[b] for b in os_.boot))
-            except KeyError as exc:
-                raise ConfigUnsupportedError(f"<os><boot dev='{exc.args[0]}'> is unknown") from None
+        # libvirt's way: <boot dev=...> become bootindex on the first device of each kind.
+        index = 1
+        for kind in os_.boot:
+            if kind not in ("hd", "cdrom", "fd", "network"):
+                raise ConfigUnsupportedError(f"<os><boot dev='{kind}'> is unknown")
+            cands: list[Disk | Interface]
+            if kind == "network":
+                cands = list(self.d.interfaces)
+            else:
+                want = {"hd": "disk", "cdrom": "cdrom", "fd": "floppy"}[kind]
+                cands = [x for x in self.d.disks if x.device == want]
+            if cands:
+                self.bootidx[id(cands[0])] = index
+                index += 1
         bootmenu = _find(os_.raw, "bootmenu")
         if bootmenu is not None and bootmenu.get("enable") == "yes":
             opts.append("menu=on")
@@ -623,8 +633,9 @@ class _Builder:
             raise ConfigUnsupportedError(f"{where}: bus '{bus}' is not supported")
         if node is not None:
             props["drive"] = node
-        if disk.boot_order:
-            props["bootindex"] = disk.boot_order
+        boot = disk.boot_order or self.bootidx.get(id(disk))
+        if boot:
+            props["bootindex"] = boot
         if disk.serial:
             props["serial"] = disk.serial
         if disk.shareable:
@@ -661,8 +672,9 @@ class _Builder:
         props: dict[str, Any] = {"driver": drv, "netdev": f"hostnet{n}", "id": f"net{n}"}
         if iface.mac:
             props["mac"] = iface.mac
-        if iface.boot_order:
-            props["bootindex"] = iface.boot_order
+        boot = iface.boot_order or self.bootidx.get(id(iface))
+        if boot:
+            props["bootindex"] = boot
         if iface.link_state == "down":
             props["link_down"] = True
         self.device(props, iface.raw)
@@ -729,7 +741,8 @@ class _Builder:
             if vs is None:
                 self.device({"driver": "virtio-serial-pci", "id": "virtio-serial0"})
                 vs = self.controllers["virtio-serial"] = "virtio-serial0"
-            port = dev.target_port or 0
+            port = self.console_index
+            self.console_index += 1
             self._chardev(dev, f"charconsole{port}", None)
             self.add("-device", _j({"driver": "virtconsole", "chardev": f"charconsole{port}", "id": f"console{port}"}))
             return

@@ -598,13 +598,24 @@ class Host:
 
     def _handle_eof(self, dom: Dom) -> None:
         pid = dom.pid
-        if pid is not None and _alive(pid):
-            # Only the monitor connection broke; QEMU lives. Try to reconnect.
+        # QEMU closes its monitors while exiting, a moment before it dies: give it that moment.
+        if pid is not None and not _wait_dead(pid, 3.0):
+            # Only the monitor connection broke; QEMU lives. Reconnect, or watch the process.
             self._detach_monitor(dom)
-            with contextlib.suppress(VirtError, OSError):
+            try:
                 self._attach_monitor(dom)
                 return
-            return
+            except (VirtError, OSError):
+                token = dom.token
+
+                def watch() -> None:
+                    while not _wait_dead(pid, 60.0):
+                        if dom.token != token:
+                            return
+                    self._work.put(lambda: self._handle(dom, token, EOF, {}))
+
+                threading.Thread(target=watch, name="virt-qemu-watch", daemon=True).start()
+                return
         why = self._collect_stop_reason(dom, default="crashed")
         self._finish_stop(dom, why)
 
