@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from virt_xen.native import domxml_from_native, domxml_to_native, parse_config
+
 from virtcore.xml import DomainDef, parse_domain
 
 VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "libvirt"
@@ -38,10 +38,14 @@ def meaning(d: DomainDef) -> dict[str, Any]:
                 disk.target_dev.removeprefix("ioemu:"),
                 disk.source or None,
                 disk.device,
-                disk.readonly or disk.device == "cdrom" and disk.source is None,
+                disk.readonly or (disk.device == "cdrom" and disk.source is None),
                 None  # the backend of an empty drive means nothing
                 if disk.source is None
-                else "phy" if drv == "phy" or disk.type == "block" else "tap" if drv == "tap" else "file",
+                else "phy"
+                if drv == "phy" or disk.type == "block"
+                else "tap"
+                if drv == "tap"
+                else "file",
                 {"aio": "raw"}.get(disk.driver_type or "raw", disk.driver_type or "raw")
                 if drv not in ("file", "phy")
                 else "raw",
@@ -76,7 +80,9 @@ def meaning(d: DomainDef) -> dict[str, Any]:
     if hvm:
         for s in raw.findall("devices/serial") + raw.findall("devices/parallel"):
             src = s.find("source")
-            serials.append((s.tag, s.get("type"), tuple(sorted((src.attrib if src is not None else {}).items()))))
+            serials.append(
+                (s.tag, s.get("type"), tuple(sorted((src.attrib if src is not None else {}).items())))
+            )
     feats = sorted(f for f in d.features if f in ("acpi", "apic", "pae")) if hvm else []
     os_type = {"linux": "xen"}.get(d.os.type, d.os.type)
     return {
@@ -129,7 +135,7 @@ def _disk_fields(spec: str) -> tuple[Any, ...]:
             fields.get("format", "raw"),
             fields.get("backendtype", "qdisk") == "phy",
         )
-    src, vdev, mode = (spec.split(",") + ["", ""])[:3]
+    src, vdev, mode = [*spec.split(","), "", ""][:3]
     devtype = "disk"
     if ":" in vdev:
         vdev, _, devtype = vdev.partition(":")

@@ -43,7 +43,9 @@ def xen_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["bash", str(HARNESS), str(REPO)], env=env, capture_output=True, text=True, timeout=1200
     )
     print(proc.stdout[-4000:])
-    assert proc.returncode == 0, f"harness failed (rc={proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"harness failed (rc={proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return work / "share"
 
 
@@ -52,8 +54,9 @@ def xen_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_suite_passes_in_dom0(xen_run: Path, suite: str) -> None:
     junit = xen_run / f"junit-{suite}.xml"
     log = xen_run / f"pytest-{suite}.log"
-    assert junit.exists(), f"dom0 produced no junit report for {suite}; console:\n" + (
-        (xen_run.parent / "console.log").read_text(errors="replace")[-3000:]
+    assert junit.exists(), (
+        f"dom0 produced no junit report for {suite}; console:\n"
+        + ((xen_run.parent / "console.log").read_text(errors="replace")[-3000:])
     )
     text = log.read_text(errors="replace")
     print(f"--- {suite} (inside dom0) ---\n" + "\n".join(text.splitlines()[-25:]))

@@ -23,13 +23,8 @@ Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-from virtcore import hookimpl
-from virtcore.errors import NoConnectError
-from virtcore.types import DomainEvent
-from virtcore.uri import URI
 
 from virt_xen._channels import (
     DefinitionsChannel,
@@ -42,6 +37,10 @@ from virt_xen._store import ConfigStore
 from virt_xen._xenstore import XenStore
 from virt_xen._xl import Xl, find_xl
 from virt_xen.native import FORMATS, domxml_from_native, domxml_to_native
+from virtcore import hookimpl
+from virtcore.errors import NoConnectError
+from virtcore.types import DomainEvent
+from virtcore.uri import URI
 
 __all__ = [
     "open_connection",

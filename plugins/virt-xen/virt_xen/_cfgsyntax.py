@@ -8,25 +8,22 @@ formatting writes libvirt's layout (one key per line, lists on one line).
 from __future__ import annotations
 
 import re
-from typing import Any, Union
+from typing import Any
 
-from virtcore.errors import ConfigUnsupportedError, VirtError
+from virtcore.errors import ConfigUnsupportedError, ErrorNumber, VirtError
 
 __all__ = ["Value", "ConfSyntaxError", "parse_config", "format_config"]
 
 #: A setting: a string, a number, or a (possibly nested) list of them.
-Value = Union[str, int, list[Any]]
+Value = str | int | list[Any]
 
 
 class ConfSyntaxError(VirtError):
     """A native config file that does not parse (``VIR_ERR_CONF_SYNTAX``)."""
 
-    from virtcore.errors import ErrorNumber as _EN
-
-    code = _EN.CONF_SYNTAX
+    code = ErrorNumber.CONF_SYNTAX
     template = "configuration file syntax error: %s"
     bare = "configuration file syntax error"
-    del _EN
 
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -76,7 +73,7 @@ class _Parser:
             self.line += val.count("\n")
             self.i = end + 3
             return val
-        out = []
+        out: list[str] = []
         self.i += 1
         while True:
             if self.i >= len(s) or s[self.i] == "\n":
@@ -169,7 +166,7 @@ def _quote(v: Value) -> str:
         return str(v)
     if "\n" in v:
         if '"""' in v:
-            raise ConfigUnsupportedError("a value with both newlines and '\"\"\"' cannot be written")
+            raise ConfigUnsupportedError('a value with both newlines and \'"""\' cannot be written')
         return '"""' + v + '"""'
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

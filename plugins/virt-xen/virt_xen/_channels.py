@@ -23,11 +23,17 @@ import struct
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 
+from virt_xen._cfgsyntax import format_config
+from virt_xen._store import ConfigStore
+from virt_xen._xenstore import DOM0_UUID, StoreDomain, XenStore
+from virt_xen._xl import Xl, XlDomain
+from virt_xen.native import domain_to_xl
 from virtcore import hookimpl
 from virtcore.errors import (
     InvalidArgError,
@@ -56,12 +62,6 @@ from virtcore.types import (
 )
 from virtcore.uri import URI
 from virtcore.xml import DomainDef, format_domain, parse_domain
-
-from virt_xen._cfgsyntax import format_config
-from virt_xen._store import ConfigStore
-from virt_xen._xenstore import DOM0_UUID, StoreDomain, XenStore
-from virt_xen._xl import Xl, XlDomain
-from virt_xen.native import domain_to_xl
 
 __all__ = [
     "XenContext",
@@ -115,10 +115,12 @@ class XenContext:
             return self.xs.domains()
         if self.xl is not None:
             out = []
-            for entry in self.xl.list_long():
+            for entry in self.xl.domains_long():
                 try:
                     c_info = entry["config"]["c_info"]
-                    out.append(StoreDomain(int(entry["domid"]), str(c_info["name"]), str(c_info["uuid"]).lower()))
+                    out.append(
+                        StoreDomain(int(entry["domid"]), str(c_info["name"]), str(c_info["uuid"]).lower())
+                    )
                 except (KeyError, TypeError, ValueError):
                     continue
             return out
@@ -242,7 +244,7 @@ class ToolstackChannel:
 
     def _xl_dom(self, d: StoreDomain) -> XlDomain | None:
         try:
-            found = self.xl.list(d.domid)
+            found = self.xl.domains(d.domid)
         except NoDomainError:
             return None
         return found[0] if found else None
@@ -356,7 +358,7 @@ class ToolstackChannel:
     @hookimpl
     def virt_domain_shutdown(self, uuid: str) -> bool | None:
         with self.ctx.lock:
-            d = self._require_active(uuid)
+            self._require_active(uuid)
             self.ctx.store.set_status(uuid, shutdown_requested=True)
             self._simple(uuid, "shutdown")
         return True
@@ -386,7 +388,8 @@ class ToolstackChannel:
             self.ctx.store.drop_status(uuid)  # transient: gone
         else:
             self.ctx.store.set_status(
-                uuid, shutoff_reason=int(reason), domid=None, xml=None, paused_reason=None, running_reason=None,
+                uuid, shutoff_reason=int(reason), domid=None, xml=None, paused_reason=None,
+                running_reason=None,
                 shutdown_requested=None,
             )  # fmt: skip
 
@@ -401,7 +404,8 @@ class ToolstackChannel:
         path = f"/local/domain/{d.domid}/control/feature-suspend"
         if not _wait(lambda: xs.read(path) == "1", SUSPEND_READY_TIMEOUT):
             raise OperationFailedError(
-                f"domain '{d.name}' does not answer suspend requests (no {path} after {SUSPEND_READY_TIMEOUT:.0f}s)"
+                f"domain '{d.name}' does not answer suspend requests "
+                f"(no {path} after {SUSPEND_READY_TIMEOUT:.0f}s)"
             )
 
     @hookimpl
@@ -410,7 +414,9 @@ class ToolstackChannel:
         with self.ctx.lock:
             d = self._require_active(uuid)
             if not target.parent.is_dir():
-                raise SystemError_(f"cannot save domain '{d.name}' to {path}: no such directory {target.parent}")
+                raise SystemError_(
+                    f"cannot save domain '{d.name}' to {path}: no such directory {target.parent}"
+                )
             x = self._xl_dom(d)
             paused = x is not None and x.state == DomainState.PAUSED
             if paused:
@@ -423,7 +429,9 @@ class ToolstackChannel:
                 fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", dir=target.parent)
                 os.close(fd)
             except OSError as exc:
-                raise SystemError_(f"cannot save domain '{d.name}' to {path}: {exc.strerror or exc}") from None
+                raise SystemError_(
+                    f"cannot save domain '{d.name}' to {path}: {exc.strerror or exc}"
+                ) from None
             try:
                 self.xl.run("save", str(d.domid), tmp, what=f"xl save of '{d.name}' to {path}")
                 meta = json.dumps({"uuid": uuid, "name": d.name, "paused": paused, "xml": xml}).encode()
@@ -435,7 +443,9 @@ class ToolstackChannel:
                     os.fsync(f.fileno())
                 os.replace(tmp, target)
             except OSError as exc:
-                raise SystemError_(f"cannot save domain '{d.name}' to {path}: {exc.strerror or exc}") from None
+                raise SystemError_(
+                    f"cannot save domain '{d.name}' to {path}: {exc.strerror or exc}"
+                ) from None
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -452,7 +462,9 @@ class ToolstackChannel:
         with self.ctx.lock:
             if self.ctx.running_by_uuid(uuid) is not None:
                 raise OperationInvalidError(f"domain '{name}' is already running")
-            self.xl.run("restore", *(["-p"] if paused else []), path, what=f"xl restore of '{name}' from {path}")
+            self.xl.run(
+                "restore", *(["-p"] if paused else []), path, what=f"xl restore of '{name}' from {path}"
+            )
             d = self.ctx.running_by_uuid(uuid)
             if d is None:
                 raise OperationFailedError(f"domain '{name}' did not appear after xl restore of {path}")
@@ -509,7 +521,9 @@ class ToolstackChannel:
         live = self.ctx.live_def(uuid)
         if live is None:
             if d.domid == 0:
-                return format_domain(DomainDef(type="xen", name=d.name, uuid=DOM0_UUID, memory=1), domain_id=0)
+                return format_domain(
+                    DomainDef(type="xen", name=d.name, uuid=DOM0_UUID, memory=1), domain_id=0
+                )
             return None
         return format_domain(live, domain_id=d.domid)
 
@@ -670,7 +684,9 @@ def capabilities_from_xl(i: dict[str, str]) -> str:
     """libvirt capabilities XML from ``xl info`` (``xen_caps`` lists the guest ABIs)."""
     from lxml import etree
 
-    arch = {"x86_64": "x86_64", "i686": "i686", "aarch64": "aarch64"}.get(i.get("machine", "x86_64"), "x86_64")
+    arch = {"x86_64": "x86_64", "i686": "i686", "aarch64": "aarch64"}.get(
+        i.get("machine", "x86_64"), "x86_64"
+    )
     caps = etree.Element("capabilities")
     host = etree.SubElement(caps, "host")
     cpu = etree.SubElement(host, "cpu")
@@ -784,7 +800,9 @@ class DefinitionsChannel:
     def virt_domain_define_xml(self, xml: str) -> DomainRef | None:
         d = parse_domain(xml)
         if d.type != "xen":
-            raise OperationFailedError(f"domain '{d.name}' has type '{d.type}'; the Xen driver needs type='xen'")
+            raise OperationFailedError(
+                f"domain '{d.name}' has type '{d.type}'; the Xen driver needs type='xen'"
+            )
         domain_to_xl(d)  # refuse what xl cannot run now, not at start time
         with self.ctx.lock:
             by_name = self.store.by_name(d.name)
@@ -798,7 +816,8 @@ class DefinitionsChannel:
                     raise OperationFailedError(f"domain '{d.name}' already exists with uuid {r.uuid}")
             text = format_domain(d)
             self.store.save(d, text, old_name=same[0].name if same is not None else None)
-        ref = self.ctx.ref(r) if (r := self.ctx.running_by_uuid(d.uuid)) else self._inactive_ref(d)
+        now = self.ctx.running_by_uuid(d.uuid)
+        ref = self.ctx.ref(now) if now is not None else self._inactive_ref(d)
         detail = DefinedDetail.UPDATED if same is not None else DefinedDetail.ADDED
         self.ctx.event(ref, DomainEventType.DEFINED, detail)
         return ref
@@ -809,7 +828,9 @@ class DefinitionsChannel:
             found = self.store.get(uuid)
             if found is None:
                 if self.ctx.running_by_uuid(uuid) is not None:
-                    raise OperationInvalidError(f"cannot undefine transient domain '{self.ctx.name_of(uuid)}'")
+                    raise OperationInvalidError(
+                        f"cannot undefine transient domain '{self.ctx.name_of(uuid)}'"
+                    )
                 raise NoDomainError(f"no domain with matching uuid '{uuid}'")
             d = found[0]
             self.store.remove(d.name)
@@ -852,7 +873,9 @@ class DefinitionsChannel:
     @hookimpl(trylast=True)
     def virt_domain_get_info(self, uuid: str) -> DomainInfo | None:
         d, _ = self._def(uuid)
-        return DomainInfo(DomainState.SHUTOFF, d.memory, d.current_memory or d.memory, d.current_vcpus or d.vcpu, 0)
+        return DomainInfo(
+            DomainState.SHUTOFF, d.memory, d.current_memory or d.memory, d.current_vcpus or d.vcpu, 0
+        )
 
     @hookimpl(trylast=True)
     def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int] | None:
@@ -887,6 +910,8 @@ class DefinitionsChannel:
     def virt_domain_set_vcpus(self, uuid: str, count: int) -> bool | None:
         d, _ = self._def(uuid)
         if count > d.vcpu:
-            raise InvalidArgError(f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})")
+            raise InvalidArgError(
+                f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
+            )
         self._redefine(attrs.evolve(d, current_vcpus=count))
         return True

@@ -67,7 +67,7 @@ class XenStore:
                 return None
         return bytes(value).decode("utf-8", "replace")
 
-    def list(self, path: str) -> list[str]:
+    def ls(self, path: str) -> list[str]:
         """The children of ``path`` (empty when it does not exist)."""
         with self._lock:
             try:
@@ -92,7 +92,7 @@ class XenStore:
     def domains(self) -> list[StoreDomain]:
         """Every running domain, by ascending id."""
         out = []
-        for entry in self.list("/local/domain"):
+        for entry in self.ls("/local/domain"):
             if not entry.isdigit():
                 continue
             d = self.domain(int(entry))
@@ -111,7 +111,7 @@ class XenStore:
 
     def online_vcpus(self, domid: int) -> int | None:
         """How many vCPUs the domain has online (``cpu/N/availability``)."""
-        cpus = [c for c in self.list(f"/local/domain/{domid}/cpu") if c.isdigit()]
+        cpus = [c for c in self.ls(f"/local/domain/{domid}/cpu") if c.isdigit()]
         if not cpus:
             return None
         return sum(1 for c in cpus if self.read(f"/local/domain/{domid}/cpu/{c}/availability") == "online")

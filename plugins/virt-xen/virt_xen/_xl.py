@@ -157,11 +157,11 @@ class Xl:
         """``xl info`` as a dict."""
         return parse_xl_info(self.run("info"))
 
-    def list(self, domid: int | None = None) -> list[XlDomain]:
+    def domains(self, domid: int | None = None) -> list[XlDomain]:
         """``xl list [DOMID]``."""
         return parse_xl_list(self.run("list", *([] if domid is None else [str(domid)])))
 
-    def list_long(self) -> list[dict[str, Any]]:
+    def domains_long(self) -> list[dict[str, Any]]:
         """``xl list -l``: every domain's configuration as libxl JSON."""
         return parse_xl_list_json(self.run("list", "-l"))
 

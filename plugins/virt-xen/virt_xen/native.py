@@ -16,14 +16,14 @@ Everything a user can get wrong raises a :class:`~virtcore.errors.VirtError`.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
+from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
 from virtcore.errors import ConfigUnsupportedError, InvalidArgError, VirtError, XMLError
 from virtcore.xml import DomainDef, format_domain, parse_domain
-
-from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
 
 __all__ = [
     "FORMATS",
@@ -42,7 +42,9 @@ __all__ = [
 FORMATS = ("xen-xl", "xen-xm", "xen-sxpr")
 
 _E = etree._Element
-_PCI = re.compile(r"(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])(?:@[0-9a-fA-F]+)?\Z")
+_PCI = re.compile(
+    r"(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.([0-7])(?:@[0-9a-fA-F]+)?\Z"
+)
 
 #: Xen's HVM firmware loader, the default ``<loader>`` of HVM guests.
 HVMLOADER = "/usr/lib/xen/boot/hvmloader"
@@ -480,7 +482,7 @@ def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     if d.bootloader:
         out["bootloader"] = d.bootloader
         if d.bootloader_args:
-            out["bootargs" if xl else "bootargs"] = d.bootloader_args
+            out["bootargs"] = d.bootloader_args
     if os_.kernel:
         out["kernel"] = os_.kernel
     if os_.initrd:
@@ -583,7 +585,7 @@ def _parse_xm_disk(spec: str, hvm: bool) -> _E:
     elif hvm and vdev.startswith("sd"):
         bus = "scsi"
     _el(disk, "target", dev=vdev, bus=bus)
-    if mode in ("r", "ro") or device == "cdrom" and mode != "w":
+    if mode in ("r", "ro") or (device == "cdrom" and mode != "w"):
         _el(disk, "readonly")
     elif mode in ("!", "w!"):
         _el(disk, "shareable")
@@ -637,7 +639,7 @@ def _parse_xl_disk(spec: str, hvm: bool) -> _E:
     elif hvm and vdev.startswith("sd"):
         bus = "scsi"
     _el(disk, "target", dev=vdev, bus=bus)
-    if fields.get("access", "rw") in ("ro", "r") or device == "cdrom" and "access" not in fields:
+    if fields.get("access", "rw") in ("ro", "r") or (device == "cdrom" and "access" not in fields):
         _el(disk, "readonly")
     return disk
 
@@ -793,7 +795,13 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             if letter in _XEN_TO_BOOT:
                 _el(os_, "boot", dev=_XEN_TO_BOOT[letter])
     else:
-        _el(os_, "type", "xen" if not pvh else "xenpvh", arch="x86_64", machine="xenpv" if not pvh else "xenpvh")
+        _el(
+            os_,
+            "type",
+            "xen" if not pvh else "xenpvh",
+            arch="x86_64",
+            machine="xenpv" if not pvh else "xenpvh",
+        )
         if pvh:
             os_[0].text = "xenpvh"
             del os_[0].attrib["machine"]
@@ -817,7 +825,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     if hvm:
         feats = _el(dom, "features")
         for f in ("acpi", "apic", "pae"):
-            if _int(cfg.get(f), f, 1 if f != "pae" else 1):
+            if _int(cfg.get(f), f, 1):
                 _el(feats, f)
         if cfg.get("hap") is not None:
             _el(feats, "hap", state="on" if _int(cfg.get("hap"), "hap") else "off")
@@ -827,7 +835,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             dom.remove(feats)
     localtime = _int(cfg.get("localtime"), "localtime", 0)
     offset = cfg.get("rtc_timeoffset")
-    if offset is not None and _int(offset, "rtc_timeoffset") != 0 or (offset is not None and hvm):
+    if (offset is not None and _int(offset, "rtc_timeoffset") != 0) or (offset is not None and hvm):
         clock = _el(dom, "clock", offset="variable", adjustment=str(_int(offset, "rtc_timeoffset")),
                     basis="localtime" if localtime else "utc")  # fmt: skip
     else:
@@ -901,7 +909,9 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             if cfg.get("spiceagent_mouse") is not None:
                 _el(g, "mouse", mode="client" if _int(cfg.get("spiceagent_mouse"), "m") else "server")
             if cfg.get("spice_clipboard_sharing") is not None:
-                _el(g, "clipboard", copypaste="yes" if _int(cfg.get("spice_clipboard_sharing"), "c") else "no")
+                _el(
+                    g, "clipboard", copypaste="yes" if _int(cfg.get("spice_clipboard_sharing"), "c") else "no"
+                )
         elif _int(cfg.get("vnc"), "vnc", 0):
             o = {"type": "vnc"}
             for k in ("vncunused", "vncdisplay", "vnclisten", "vncpasswd", "keymap"):
@@ -926,10 +936,7 @@ def _graphics_from_opts(devices: _E, o: dict[str, str]) -> None:
     if gtype == "vnc":
         g = _el(devices, "graphics", type="vnc")
         unused = o.get("vncunused", "1") not in ("0", "")
-        if not unused and o.get("vncdisplay"):
-            g.set("port", str(5900 + int(o["vncdisplay"])))
-            g.set("autoport", "no")
-        elif o.get("vncdisplay") and "vncunused" not in o:
+        if (not unused and o.get("vncdisplay")) or (o.get("vncdisplay") and "vncunused" not in o):
             g.set("port", str(5900 + int(o["vncdisplay"])))
             g.set("autoport", "no")
         else:
@@ -977,7 +984,10 @@ def domxml_to_native(fmt: str, xml: str | bytes) -> str:
     :raises XMLError: the XML is not a valid domain.
     :raises ConfigUnsupportedError: the domain cannot be expressed in ``fmt``.
     """
-    conv: dict[str, Callable[[DomainDef], dict[str, Value]]] = {"xen-xl": domain_to_xl, "xen-xm": domain_to_xm}
+    conv: dict[str, Callable[[DomainDef], dict[str, Value]]] = {
+        "xen-xl": domain_to_xl,
+        "xen-xm": domain_to_xm,
+    }
     if fmt == "xen-sxpr":
         raise InvalidArgError("unsupported config type xen-sxpr: S-expressions can only be imported")
     if fmt not in conv:

@@ -12,19 +12,16 @@ domain XML libvirt's old xend driver would have (by meaning).
 
 from __future__ import annotations
 
-from typing import Union
-
 from lxml import etree
 
+from virt_xen._cfgsyntax import ConfSyntaxError
 from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml import format_domain, parse_domain
-
-from virt_xen._cfgsyntax import ConfSyntaxError
 
 __all__ = ["Sxpr", "parse_sxpr", "sxpr_to_domain_xml"]
 
 #: A node: an atom (str) or a list of nodes.
-Sxpr = Union[str, list["Sxpr"]]
+Sxpr = str | list["Sxpr"]
 
 _MAX = 1024 * 1024
 _E = etree._Element
@@ -89,7 +86,7 @@ def parse_sxpr(text: str | bytes) -> Sxpr:
     return top[0]
 
 
-def _get(node: Sxpr, key: str) -> Sxpr | None:
+def _get(node: Sxpr | None, key: str) -> Sxpr | None:
     """The first child list ``(key ...)`` of ``node``."""
     if isinstance(node, list):
         for child in node[1:]:
@@ -98,13 +95,13 @@ def _get(node: Sxpr, key: str) -> Sxpr | None:
     return None
 
 
-def _all(node: Sxpr, key: str) -> list[list[Sxpr]]:
+def _all(node: Sxpr | None, key: str) -> list[list[Sxpr]]:
     if not isinstance(node, list):
         return []
     return [c for c in node[1:] if isinstance(c, list) and c and c[0] == key]
 
 
-def _val(node: Sxpr, key: str) -> str | None:
+def _val(node: Sxpr | None, key: str) -> str | None:
     """The atom of ``(key atom)`` in ``node``."""
     found = _get(node, key)
     if isinstance(found, list) and len(found) >= 2 and isinstance(found[1], str):
@@ -112,7 +109,7 @@ def _val(node: Sxpr, key: str) -> str | None:
     return None
 
 
-def _num(node: Sxpr, key: str) -> int | None:
+def _num(node: Sxpr | None, key: str) -> int | None:
     v = _val(node, key)
     if v is None:
         return None
@@ -177,7 +174,7 @@ def _disk(devices: _E, vbd: Sxpr, hvm: bool, *, tap: bool = False) -> None:
         _sub(disk, "shareable")
 
 
-def _vfb_graphics(devices: _E, node: Sxpr, domid: int | None = None) -> None:
+def _vfb_graphics(devices: _E, node: Sxpr | None, domid: int | None = None) -> None:
     gtype = _val(node, "type")
     if gtype is None:
         gtype = "vnc" if _val(node, "vnc") == "1" else "sdl" if _val(node, "sdl") == "1" else None
@@ -286,7 +283,11 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
                 _sub(os_, "initrd", _val(img, "ramdisk"))
             root_arg = _val(img, "root")
             args = _val(img, "args")
-            cmd = " ".join(x for x in (f"root={root_arg}" if root_arg else None, args) if x) if (root_arg or args) else None
+            cmd = (
+                " ".join(x for x in (f"root={root_arg}" if root_arg else None, args) if x)
+                if (root_arg or args)
+                else None
+            )
             if cmd is not None:
                 _sub(os_, "cmdline", cmd)
     if hvm:
@@ -312,11 +313,11 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
         for key, letter_dev in (("fda", "fda"), ("fdb", "fdb")):
             path = _val(img, key)
             if path:
-                d = _sub(devices, "disk", type="file", device="floppy")
-                _sub(d, "source", file=path)
-                _sub(d, "target", dev=letter_dev, bus="fdc")
-    for dev in _all(root, "device"):
-        for child in dev[1:]:
+                fd = _sub(devices, "disk", type="file", device="floppy")
+                _sub(fd, "source", file=path)
+                _sub(fd, "target", dev=letter_dev, bus="fdc")
+    for devnode in _all(root, "device"):
+        for child in devnode[1:]:
             if not isinstance(child, list) or not child:
                 continue
             kind = child[0]
@@ -347,25 +348,25 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
             elif kind == "vfb":
                 _vfb_graphics(devices, child, domid)
             elif kind == "pci":
-                for d in _all(child, "dev"):
+                for pdev in _all(child, "dev"):
                     hd = _sub(devices, "hostdev", mode="subsystem", type="pci", managed="no")
                     src = _sub(hd, "source")
                     try:
                         _sub(src, "address",
-                             domain=f"0x{int(_val(d, 'domain') or '0', 16):04x}",
-                             bus=f"0x{int(_val(d, 'bus') or '0', 16):02x}",
-                             slot=f"0x{int(_val(d, 'slot') or '0', 16):02x}",
-                             function=f"0x{int(_val(d, 'func') or '0', 16):x}")  # fmt: skip
+                             domain=f"0x{int(_val(pdev, 'domain') or '0', 16):04x}",
+                             bus=f"0x{int(_val(pdev, 'bus') or '0', 16):02x}",
+                             slot=f"0x{int(_val(pdev, 'slot') or '0', 16):02x}",
+                             function=f"0x{int(_val(pdev, 'func') or '0', 16):x}")  # fmt: skip
                     except ValueError:
                         raise ConfSyntaxError("malformed (pci (dev ...)) address") from None
     if hvm:
         cdrom = _val(img, "cdrom")
         taken = {t.get("dev") for t in devices.iter("target")}
         if cdrom and "hdc" not in taken:
-            d = _sub(devices, "disk", type="file", device="cdrom")
-            _sub(d, "source", file=cdrom)
-            _sub(d, "target", dev="hdc", bus="ide")
-            _sub(d, "readonly")
+            cd = _sub(devices, "disk", type="file", device="cdrom")
+            _sub(cd, "source", file=cdrom)
+            _sub(cd, "target", dev="hdc", bus="ide")
+            _sub(cd, "readonly")
         serial_node = _get(img, "serial")
         if isinstance(serial_node, list) and len(serial_node) >= 2:
             specs = serial_node[1] if isinstance(serial_node[1], list) else [serial_node[1]]
@@ -388,11 +389,13 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
         if _val(img, "vnc") == "1" or _val(img, "sdl") == "1":
             _vfb_graphics(devices, img, domid)
     else:
-        if img is not None and not _all(root, "device") or img is not None:
-            has_vfb = any(isinstance(c, list) and c and c[0] == "vfb" for dv in _all(root, "device") for c in dv[1:])
+        if (img is not None and not _all(root, "device")) or img is not None:
+            has_vfb = any(
+                isinstance(c, list) and c and c[0] == "vfb" for dv in _all(root, "device") for c in dv[1:]
+            )
             if not has_vfb and (_val(img, "vnc") == "1" or _val(img, "sdl") == "1"):
                 _vfb_graphics(devices, img, domid)
         con = _sub(devices, "console", type="pty")
         _sub(con, "target", type="xen", port="0")
-    d = parse_domain(etree.tostring(dom, encoding="unicode"))
-    return format_domain(d, domain_id=domid if domid is not None and domid >= 0 else None)
+    parsed = parse_domain(etree.tostring(dom, encoding="unicode"))
+    return format_domain(parsed, domain_id=domid if domid is not None and domid >= 0 else None)

@@ -73,7 +73,9 @@ def test_define_start_and_look_up_through_xenstore(conn: virtcore.Connection, na
     assert (root / "etc" / f"{name}.xml").exists()
     assert dom.state()[0] == DomainState.SHUTOFF and dom.id == -1
     assert name not in xl_names()
-    store_channel = next(p for p in conn.plugin_manager.get_plugins() if type(p).__name__ == "XenStoreChannel")
+    store_channel = next(
+        p for p in conn.plugin_manager.get_plugins() if type(p).__name__ == "XenStoreChannel"
+    )
     assert store_channel.virt_domain_lookup_by_name(name=name) is None  # inactive: XenStore declines
 
     dom.start()
@@ -140,7 +142,7 @@ def test_save_and_restore(conn: virtcore.Connection, name: str, tmp_path: Path) 
     assert restored.info().memory == 128 * 1024
     junk = tmp_path / "junk.img"
     junk.write_bytes(b"junk" * 100)
-    with pytest.raises(InvalidArgError, match="junk.img"):
+    with pytest.raises(InvalidArgError, match=r"junk\.img"):
         conn.restore_domain(junk)
 
 
