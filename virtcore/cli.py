@@ -591,6 +591,39 @@ def _domxml_validate(ctx: Context, ns: argparse.Namespace) -> int | None:
     return None
 
 
+def _native_converters() -> Any:
+    """The native-format converters of the virt-xen distribution (an optional dependency)."""
+    try:
+        from virt_xen import native
+    except ImportError:
+        raise NoSupportError(
+            "native config formats need the virt-xen driver (pip install virt-xen)"
+        ) from None
+    return native
+
+
+@command(
+    "domxml-to-native",
+    arg("format", metavar="FORMAT", help="xen-xl or xen-xm"),
+    arg("file", metavar="FILE", help="domain XML file"),
+)
+def _domxml_to_native(ctx: Context, ns: argparse.Namespace) -> None:
+    """Convert domain XML to a hypervisor's native config format."""
+    native = _native_converters()
+    ctx.out(native.domxml_to_native(ns.format, ctx.read_text(ns.file, "domain XML file")).rstrip("\n"))
+
+
+@command(
+    "domxml-from-native",
+    arg("format", metavar="FORMAT", help="xen-xl, xen-xm or xen-sxpr"),
+    arg("file", metavar="FILE", help="native config file"),
+)
+def _domxml_from_native(ctx: Context, ns: argparse.Namespace) -> None:
+    """Convert a hypervisor's native config to domain XML."""
+    native = _native_converters()
+    ctx.out(native.domxml_from_native(ns.format, ctx.read_text(ns.file, "native config file")).rstrip("\n"))
+
+
 # ---------------------------------------------------------------------------
 # Listing and inspecting domains
 # ---------------------------------------------------------------------------
