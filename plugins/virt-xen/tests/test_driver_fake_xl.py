@@ -1,0 +1,148 @@
+"""The driver on a host without Xen, against a fake ``xl`` (a script keeping domains in a
+JSON file): channel registration and declining, xl.cfg generation, xl JSON parsing,
+error mapping, persistent definitions. The real toolstack is exercised in dom0/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import virtcore
+from virtcore import DomainState
+from virtcore.errors import NoConnectError, OperationFailedError, OperationInvalidError
+from virtcore.types import ShutoffReason
+
+FAKE_XL = r"""#!PYTHON
+import json, os, re, sys
+state_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "state.json")
+st = json.load(open(state_path)) if os.path.exists(state_path) else {"next": 1, "doms": []}
+args = sys.argv[1:]
+def save(): json.dump(st, open(state_path, "w"))
+def find(ref):
+    for d in st["doms"]:
+        if str(d["domid"]) == ref or d["name"] == ref:
+            return d
+    sys.stderr.write(f"Error: Domain '{ref}' does not exist.\n"); sys.exit(1)
+if args[0] == "info":
+    print("host                   : fakehost\nmachine                : x86_64\nnr_cpus                : 4\n"
+          "nr_nodes               : 1\ncores_per_socket       : 2\nthreads_per_core       : 2\n"
+          "cpu_mhz                : 2400.000\ntotal_memory           : 4096\nxen_major              : 4\n"
+          "xen_minor              : 17\nxen_extra              : .7\nxen_caps               : xen-3.0-x86_64 hvm-3.0-x86_64")
+elif args[:2] == ["list", "-l"]:
+    print(json.dumps([{"domid": d["domid"], "config": {"c_info": {"name": d["name"], "uuid": d["uuid"]}}}
+                      for d in st["doms"]], indent=2))
+elif args[0] == "list":
+    doms = [find(args[1])] if len(args) > 1 else st["doms"]
+    print("Name                                        ID   Mem VCPUs\tState\tTime(s)")
+    for d in doms:
+        print(f"{d['name']:<40} {d['domid']:>5} {d['mem']:>5} {d['vcpus']:>5}     {d['flags']}      1.5")
+elif args[0] == "create":
+    cfg = open(args[-1]).read()
+    open(state_path + ".lastcfg", "w").write(cfg)
+    if "/missing/" in cfg:
+        sys.stderr.write("libxl: error: libxl_dom.c:1: failed to load kernel /missing/vmlinuz\n"); sys.exit(3)
+    name = re.search(r'^name = "(.*)"', cfg, re.M).group(1)
+    uuid = re.search(r'^uuid = "(.*)"', cfg, re.M).group(1)
+    mem = int(re.search(r'^memory = (\d+)', cfg, re.M).group(1))
+    st["doms"].append({"name": name, "uuid": uuid, "domid": st["next"], "mem": mem, "vcpus": 1,
+                       "flags": "--p---" if "-p" in args else "-b----"})
+    st["next"] += 1; save()
+elif args[0] in ("destroy", "pause", "unpause"):
+    d = find(args[1])
+    if args[0] == "destroy": st["doms"].remove(d)
+    else: d["flags"] = "--p---" if args[0] == "pause" else "-b----"
+    save()
+else:
+    sys.stderr.write(f"fake xl: unsupported {args}\n"); sys.exit(2)
+"""
+
+XML = """<domain type='xen'><name>{name}</name><uuid>{uuid}</uuid>
+<memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory><vcpu current='1'>2</vcpu>
+<os><type arch='x86_64' machine='xenpv'>xen</type><kernel>{kernel}</kernel><cmdline>console=hvc0</cmdline></os>
+<devices><console type='pty'><target type='xen' port='0'/></console></devices></domain>"""
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Path:
+    xl = tmp_path / "bin" / "xl"
+    xl.parent.mkdir()
+    xl.write_text(FAKE_XL.replace("PYTHON", sys.executable))
+    xl.chmod(0o755)
+    return xl
+
+
+@pytest.fixture
+def conn(fake: Path, tmp_path: Path) -> Iterator[virtcore.Connection]:
+    uri = f"xen:///system?root={tmp_path / 'root'}&xl={fake}&xenstore={tmp_path / 'no-socket'}"
+    with virtcore.open(uri) as c:
+        yield c
+
+
+def xml(name: str, kernel: str = "/boot/vmlinuz", uuid: str = "11111111-2222-3333-4444-555555555555") -> str:
+    return XML.format(name=name, kernel=kernel, uuid=uuid)
+
+
+def test_channels_without_xenstore(conn: virtcore.Connection) -> None:
+    kinds = {type(p).__name__ for p in conn.plugin_manager.get_plugins()}
+    assert {"ToolstackChannel", "DefinitionsChannel", "HypervisorChannel"} <= kinds
+    assert "XenStoreChannel" not in kinds
+    assert conn.get_type() == "Xen" and conn.get_version() == 4_017_007
+    assert conn.hostname() == "fakehost"
+    node = conn.node_info()
+    assert (node.cpus, node.memory, node.sockets, node.cores, node.threads) == (4, 4096 * 1024, 1, 2, 2)
+
+
+def test_capabilities_validate_against_libvirts_schema(conn: virtcore.Connection) -> None:
+    from lxml import etree
+
+    rng = Path(__file__).resolve().parents[3].parent / "shared/conformance/libvirt/schemas/capability.rng"
+    schema = etree.RelaxNG(etree.parse(str(rng)))
+    doc = etree.fromstring(conn.capabilities_xml().encode())
+    assert schema.validate(doc), schema.error_log.last_error
+    assert doc.findall("guest/os_type")[0].text == "xen" and len(doc.findall("guest")) == 2
+
+
+def test_define_start_destroy_through_xl(conn: virtcore.Connection, fake: Path, tmp_path: Path) -> None:
+    dom = conn.define_domain(xml("g1"))
+    assert (tmp_path / "root/etc/g1.xml").exists()
+    assert dom.state()[0] == DomainState.SHUTOFF and dom.id == -1
+    assert dom.info().memory == 128 * 1024 and dom.info().nr_virt_cpu == 1
+    dom.start()
+    cfg = (fake.parent / "state.json.lastcfg").read_text()
+    assert 'type = "pv"' in cfg and 'kernel = "/boot/vmlinuz"' in cfg
+    assert "maxmem = 256" in cfg and "memory = 128" in cfg and "maxvcpus = 2" in cfg
+    assert dom.id == 1 and dom.state()[0] == DomainState.RUNNING
+    assert conn.lookup_domain_by_id(1) == dom
+    assert [d.name for d in conn.list_domains(active=True)] == ["g1"]
+    with pytest.raises(OperationInvalidError, match="g1"):
+        dom.start()
+    dom.suspend()
+    assert dom.state()[0] == DomainState.PAUSED
+    dom.destroy()
+    assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+    assert json.loads((fake.parent / "state.json").read_text())["doms"] == []
+
+
+def test_xl_failure_is_a_virterror_with_xls_message(conn: virtcore.Connection) -> None:
+    with pytest.raises(OperationFailedError, match="failed to load kernel /missing/vmlinuz"):
+        conn.create_domain(xml("g2", kernel="/missing/vmlinuz"))
+
+
+def test_transient_domain_has_no_definition(conn: virtcore.Connection) -> None:
+    dom = conn.create_domain(xml("g3"))
+    assert dom.is_active() and not dom.is_persistent()
+    dom.destroy()
+    with pytest.raises(virtcore.errors.NoDomainError):
+        conn.lookup_domain("g3")
+
+
+def test_no_hypervisor_means_no_connection(tmp_path: Path) -> None:
+    uri = f"xen:///system?root={tmp_path}&xl={tmp_path / 'absent-xl'}&xenstore={tmp_path / 'absent'}"
+    with pytest.raises(NoConnectError):
+        virtcore.open(uri)
+    with pytest.raises(NoConnectError):
+        virtcore.open("xen://remotehost/system")
