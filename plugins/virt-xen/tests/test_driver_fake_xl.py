@@ -44,7 +44,8 @@ elif args[0] == "create":
     cfg = open(args[-1]).read()
     open(state_path + ".lastcfg", "w").write(cfg)
     if "/missing/" in cfg:
-        sys.stderr.write("libxl: error: libxl_dom.c:1: failed to load kernel /missing/vmlinuz\n"); sys.exit(3)
+        sys.stderr.write("libxl: error: libxl_dom.c:1: failed to load kernel /missing/vmlinuz\n")
+        sys.exit(3)
     name = re.search(r'^name = "(.*)"', cfg, re.M).group(1)
     uuid = re.search(r'^uuid = "(.*)"', cfg, re.M).group(1)
     mem = int(re.search(r'^memory = (\d+)', cfg, re.M).group(1))
@@ -61,7 +62,8 @@ else:
 """
 
 XML = """<domain type='xen'><name>{name}</name><uuid>{uuid}</uuid>
-<memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory><vcpu current='1'>2</vcpu>
+<memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory>
+<vcpu current='1'>2</vcpu>
 <os><type arch='x86_64' machine='xenpv'>xen</type><kernel>{kernel}</kernel><cmdline>console=hvc0</cmdline></os>
 <devices><console type='pty'><target type='xen' port='0'/></console></devices></domain>"""
 
