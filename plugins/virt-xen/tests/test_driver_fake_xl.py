@@ -31,7 +31,8 @@ if args[0] == "info":
     print("host                   : fakehost\nmachine                : x86_64\nnr_cpus                : 4\n"
           "nr_nodes               : 1\ncores_per_socket       : 2\nthreads_per_core       : 2\n"
           "cpu_mhz                : 2400.000\ntotal_memory           : 4096\nxen_major              : 4\n"
-          "xen_minor              : 17\nxen_extra              : .7\nxen_caps               : xen-3.0-x86_64 hvm-3.0-x86_64")
+          "xen_minor              : 17\nxen_extra              : .7\n"
+          "xen_caps               : xen-3.0-x86_64 hvm-3.0-x86_64")
 elif args[:2] == ["list", "-l"]:
     print(json.dumps([{"domid": d["domid"], "config": {"c_info": {"name": d["name"], "uuid": d["uuid"]}}}
                       for d in st["doms"]], indent=2))
@@ -64,7 +65,8 @@ else:
 XML = """<domain type='xen'><name>{name}</name><uuid>{uuid}</uuid>
 <memory unit='MiB'>256</memory><currentMemory unit='MiB'>128</currentMemory>
 <vcpu current='1'>2</vcpu>
-<os><type arch='x86_64' machine='xenpv'>xen</type><kernel>{kernel}</kernel><cmdline>console=hvc0</cmdline></os>
+<os><type arch='x86_64' machine='xenpv'>xen</type><kernel>{kernel}</kernel>
+<cmdline>console=hvc0</cmdline></os>
 <devices><console type='pty'><target type='xen' port='0'/></console></devices></domain>"""
 
 
