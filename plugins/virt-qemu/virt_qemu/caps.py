@@ -133,8 +133,25 @@ def host_arch() -> str:
     return {"amd64": "x86_64", "i386": "i686", "i586": "i686", "arm64": "aarch64"}.get(m, m)
 
 
+_found: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+
+
 def find_binaries(extra_dirs: tuple[str, ...] = ()) -> dict[str, str]:
-    """``{libvirt arch: path}`` of the ``qemu-system-*`` binaries on this host."""
+    """``{libvirt arch: path}`` of the ``qemu-system-*`` binaries on this host.
+
+    Remembered per process (and ``$PATH``); a binary that disappears is noticed
+    when it is probed or launched.
+    """
+    key = (os.environ.get("PATH", ""), extra_dirs)
+    hit = _found.get(key)
+    if hit is not None and all(os.path.exists(p) for p in hit.values()):
+        return dict(hit)
+    found = _scan_binaries(extra_dirs)
+    _found[key] = found
+    return dict(found)
+
+
+def _scan_binaries(extra_dirs: tuple[str, ...]) -> dict[str, str]:
     dirs = list(extra_dirs) + os.environ.get("PATH", "").split(os.pathsep) + list(_SEARCH_DIRS)
     found: dict[str, str] = {}
     seen: set[str] = set()

@@ -215,6 +215,28 @@ def _kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
     return False
 
 
+def _wait_child(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """Our child's exit status, waiting at most ``timeout`` (pidfd: no polling latency)."""
+    try:
+        pfd = os.pidfd_open(proc.pid)
+    except OSError:
+        pfd = None
+    if pfd is not None:
+        try:
+            p = select.poll()
+            p.register(pfd, select.POLLIN)
+            p.poll(timeout * 1000)
+        finally:
+            os.close(pfd)
+    try:
+        return proc.wait(0 if pfd is not None else timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+        return -1
+
+
 def _cmdline_has(pid: int, needle: str) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -252,6 +274,8 @@ class Dom:
         self.deleted: dict[str, threading.Event] = {}
         self.started_at = 0.0
         self.powerdown_seen = threading.Event()
+        self.own: dict[str, int] = {}
+        self.own_lock = threading.Lock()
         self.ref = DomainRef(name, uuid, -1)
 
     @property
@@ -560,8 +584,35 @@ class Host:
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 dom.balloon_kib = int(data["actual"]) // 1024
             return
-        if name in ("STOP", "RESUME", "SHUTDOWN", EOF, "GUEST_PANICKED"):
+        if name in ("STOP", "RESUME"):
+            self._work.put(lambda: self._handle_run_state(dom, token, name))
+        elif name in ("SHUTDOWN", EOF, "GUEST_PANICKED"):
             self._work.put(lambda: self._handle(dom, token, name, data))
+
+    def _handle_run_state(self, dom: Dom, token: int, name: str) -> None:
+        """STOP/RESUME: our own commands' echoes are skipped; others' (another process) applied."""
+        with dom.own_lock:
+            if dom.own.get(name, 0) > 0:
+                dom.own[name] -= 1
+                return
+        if token != dom.token or not dom.active:
+            return
+        with self.lock:
+            if name == "STOP" and dom.state == DomainState.RUNNING:
+                self._transition(dom, DomainState.PAUSED, PausedReason.USER)
+            elif name == "RESUME" and dom.state == DomainState.PAUSED:
+                self._transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
+
+    def _own(self, dom: Dom, mon: Monitor, cmd: str, event: str, timeout: float = 30.0) -> None:
+        """Run ``cmd`` whose ``event`` echo the worker must not mistake for another process's."""
+        with dom.own_lock:
+            dom.own[event] = dom.own.get(event, 0) + 1
+        try:
+            mon.cmd(cmd, timeout=timeout)
+        except BaseException:
+            with dom.own_lock:
+                dom.own[event] -= 1
+            raise
 
     def _handle(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
         if not dom.job.acquire(timeout=SAVE_TIMEOUT):
@@ -573,10 +624,6 @@ class Host:
                 self._handle_eof(dom)
             elif name == "SHUTDOWN":
                 self._handle_shutdown(dom, data)
-            elif name in ("STOP", "RESUME") and dom.monitor is not None:
-                status = dom.monitor.cmd("query-status", timeout=5)
-                st, why = _QEMU_STATUS.get(status.get("status", ""), (dom.state, dom.reason))
-                self._transition(dom, st, why)
         finally:
             dom.job.release()
 
@@ -627,9 +674,11 @@ class Host:
             fake = True
         except OSError:
             fake = False
+        with dom.own_lock:  # the STOP that follows a guest's SHUTDOWN is not a user's pause
+            dom.own["STOP"] = dom.own.get("STOP", 0) + 1
         if fake and dom.monitor is not None:
             dom.monitor.cmd("system_reset", timeout=5)
-            dom.monitor.cmd("cont", timeout=5)
+            self._own(dom, dom.monitor, "cont", "RESUME", timeout=5)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
             return
         guest = bool(data.get("guest", False))
@@ -1030,12 +1079,7 @@ class Host:
                 client.close()
                 raise OperationFailedError(f"cannot run {argv[0]}: {exc.strerror}") from None
             mon_fut = self._connect_async(dom, client)
-            try:
-                rc = proc.wait(START_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-                rc = -1
+            rc = _wait_child(proc, START_TIMEOUT)
             if rc != 0:
                 mon_fut.cancel()
                 self._detach_monitor(dom)
@@ -1097,7 +1141,7 @@ class Host:
             with contextlib.suppress(OperationFailedError):
                 mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
         if not paused and not (incoming is not None and incoming[1]):
-            mon.cmd("cont", timeout=10)
+            self._own(dom, mon, "cont", "RESUME", timeout=10)
         return live
 
     def _pty_paths(self, mon: Monitor, d: DomainDef) -> DomainDef:
@@ -1122,8 +1166,8 @@ class Host:
             f"id='{dom.id}' monitors='{MONITOR_SLOTS}'>\n{xml}</domstatus>\n"
         )
         rd = self.run_dir(dom.uuid)
-        try:
-            write_atomic(rd / "status.xml", body.encode())
+        try:  # runtime state: atomic, but no fsync (it is meaningless after a host reboot)
+            write_atomic(rd / "status.xml", body.encode(), sync=False)
         except OSError as exc:
             raise SystemError_(f"cannot write runtime state of '{dom.name}': {exc.strerror}") from None
 
@@ -1152,7 +1196,7 @@ class Host:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
             if dom.state != DomainState.RUNNING:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            self._mon(dom).cmd("stop")
+            self._own(dom, self._mon(dom), "stop", "STOP")
             self._transition(dom, DomainState.PAUSED, PausedReason.USER)
 
     def resume(self, uuid: str) -> None:
@@ -1160,7 +1204,7 @@ class Host:
         with dom.job:
             if dom.state != DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
-            self._mon(dom).cmd("cont")
+            self._own(dom, self._mon(dom), "cont", "RESUME")
             self._transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
 
     def shutdown(self, uuid: str) -> None:
@@ -1238,7 +1282,7 @@ class Host:
                 head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
                 os.write(fd_tmp, head + b"\0" * (offset - len(head)))
                 if not was_paused:
-                    mon.cmd("stop")
+                    self._own(dom, mon, "stop", "STOP")
                     dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
                 mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
                 mon.send_fd(fd_tmp, "virtcore-save")
@@ -1272,7 +1316,7 @@ class Host:
                         os.unlink(tmp)
                     if not was_paused and dom.monitor is not None:
                         with contextlib.suppress(VirtError):
-                            dom.monitor.cmd("cont")
+                            self._own(dom, dom.monitor, "cont", "RESUME")
                             dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
             self._stop_process(dom, "saved")
 
