@@ -1,0 +1,551 @@
+"""The driver conformance suite: what every virtcore driver must do, through the public API only.
+
+In the spirit of nova's fake driver tests: one mixin of tests, run over every
+driver. virtcore runs it on its own drivers (``tests/conformance``); a
+third-party driver author runs it on theirs by subclassing
+:class:`DriverConformance` in a test module and giving it a URI::
+
+    import pytest
+    from virtcore.testing import DriverConformance
+
+    class TestMyDriver(DriverConformance):
+        @pytest.fixture
+        def uri(self, tmp_path):
+            return f"mydrv:///{tmp_path}"
+
+        @pytest.fixture
+        def template(self):          # domain XML your driver can run
+            return MY_TEMPLATE       # with {name} and {uuid} placeholders
+
+Operations the driver does not implement are reported as xfail ("driver
+'mydrv' does not implement domain_suspend"), so the gaps stay visible.
+Fixtures to override: ``uri`` (required), ``template``, ``shutdown_timeout``,
+``capability_schema`` (libvirt's capability.rng, to validate capabilities).
+Requires pytest (``pip install virtcore[testing]``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import virtcore
+from virtcore import DomainEventType, DomainState
+from virtcore.errors import (
+    ErrorNumber,
+    InvalidArgError,
+    InvalidConnError,
+    NoDomainError,
+    OperationDeniedError,
+    OperationFailedError,
+    OperationInvalidError,
+    XMLError,
+)
+from virtcore.types import PausedReason, RunningReason, ShutoffReason
+
+__all__ = ["DEFAULT_TEMPLATE", "DriverConformance", "need", "wait_for"]
+
+Conn = virtcore.Connection
+Dom = virtcore.Domain
+Define = Callable[..., Dom]
+
+#: A small HVM domain with ``{name}`` and ``{uuid}`` placeholders: what the
+#: test driver accepts. Real hypervisors need a template they can boot.
+DEFAULT_TEMPLATE = """\
+<domain type='test'>
+  <name>{name}</name>
+  <uuid>{uuid}</uuid>
+  <memory unit='MiB'>256</memory>
+  <currentMemory unit='MiB'>128</currentMemory>
+  <vcpu current='1'>2</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/var/lib/images/{name}.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='network'>
+      <mac address='52:54:00:12:34:56'/>
+      <source network='default'/>
+    </interface>
+  </devices>
+</domain>
+"""
+
+
+def need(conn: virtcore.Connection, *operations: str) -> None:
+    """xfail the calling test when the driver lacks one of ``operations``."""
+    for op in operations:
+        if not conn.supports(op):
+            pytest.xfail(f"driver {conn.parsed_uri.driver!r} does not implement {op}")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
+    for name in names:
+        try:
+            dom = conn.lookup_domain(name)
+        except virtcore.errors.NoDomainError:
+            continue
+        try:
+            if dom.is_active():
+                dom.destroy()
+        except virtcore.errors.VirtError:
+            pass
+        try:
+            if dom.is_persistent():
+                dom.undefine()
+        except virtcore.errors.VirtError:
+            pass
+
+
+class DriverConformance:
+    """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture."""
+
+    # -- fixtures a driver's test module overrides ---------------------------
+
+    @pytest.fixture
+    def uri(self) -> str:
+        """The URI of the driver under test: override this fixture."""
+        raise NotImplementedError("override the 'uri' fixture in your DriverConformance subclass")
+
+    @pytest.fixture
+    def template(self) -> str:
+        """Domain XML with ``{name}`` and ``{uuid}`` placeholders that the driver can run."""
+        return DEFAULT_TEMPLATE
+
+    @pytest.fixture
+    def shutdown_timeout(self) -> float:
+        """Seconds a guest may take to power off after ``shutdown()``."""
+        return 60.0
+
+    @pytest.fixture
+    def capability_schema(self) -> Path | None:
+        """libvirt's ``capability.rng``, to validate capabilities XML against (None: not checked)."""
+        return None
+
+    # -- fixtures the tests use ------------------------------------------------
+
+    @pytest.fixture
+    def created(self) -> list[str]:
+        """Names of the domains this test made; ``conn`` removes them afterwards."""
+        return []
+
+    @pytest.fixture
+    def conn(self, uri: str, created: list[str]) -> Iterator[virtcore.Connection]:
+        """A read-write connection to ``uri``; domains the test made are removed afterwards."""
+        c = virtcore.open(uri)
+        try:
+            yield c
+        finally:
+            _cleanup(c, created)
+            c.close()
+
+    @pytest.fixture
+    def make_xml(self, template: str, request: pytest.FixtureRequest) -> Callable[..., str]:
+        """``make_xml(suffix="", uuid=None)``: XML of a domain with a name unique to this test."""
+        base = "conf-" + request.node.name.split("[")[0].removeprefix("test_")[:40].replace("_", "-")
+
+        def make(suffix: str = "", uuid: str | None = None) -> str:
+            name = base + (f"-{suffix}" if suffix else "") + f"-{os.getpid()}"
+            return template.replace("{name}", name).replace("{uuid}", uuid or str(uuidlib.uuid4()))
+
+        return make
+
+    @pytest.fixture
+    def define(self, conn: Conn, make_xml: Callable[..., str], created: list[str]) -> Define:
+        """Define a domain from the template (removed after the test)."""
+
+        def do(suffix: str = "", uuid: str | None = None) -> virtcore.Domain:
+            need(conn, "domain_define_xml")
+            dom = conn.define_domain(make_xml(suffix, uuid))
+            created.append(dom.name)
+            return dom
+
+        return do
+
+    @pytest.fixture
+    def running(self, conn: Conn, define: Define) -> virtcore.Domain:
+        """A defined domain, started."""
+        dom = define()
+        need(conn, "domain_create")
+        dom.start()
+        return dom
+
+    # -- connection -----------------------------------------------------------
+
+    def test_close_is_idempotent_and_final(self, uri: str) -> None:
+        conn = virtcore.open(uri)
+        assert conn.is_alive()
+        conn.close()
+        conn.close()
+        assert not conn.is_alive()
+        with pytest.raises(InvalidConnError) as exc:
+            conn.list_domains()
+        assert exc.value.code == ErrorNumber.INVALID_CONN
+
+    def test_context_manager_closes(self, uri: str) -> None:
+        with virtcore.open(uri) as conn:
+            assert conn.uri == uri
+        assert conn.closed
+
+    def test_identity_of_the_hypervisor(self, conn: Conn) -> None:
+        need(conn, "connect_get_type", "connect_get_version", "connect_get_hostname")
+        assert conn.get_type() and isinstance(conn.get_type(), str)
+        assert isinstance(conn.get_version(), int) and conn.get_version() >= 0
+        assert conn.hostname()
+
+    def test_node_info_is_consistent(self, conn: Conn) -> None:
+        need(conn, "node_get_info")
+        info = conn.node_info()
+        assert info.memory > 0 and info.cpus > 0 and info.mhz >= 0
+        assert info.cpus <= info.nodes * info.sockets * info.cores * info.threads
+
+    def test_capabilities_validate_against_libvirts_schema(
+        self, conn: Conn, capability_schema: Path | None
+    ) -> None:
+        need(conn, "connect_get_capabilities")
+        if capability_schema is None:
+            pytest.xfail("no libvirt capability.rng given (override the capability_schema fixture)")
+        from lxml import etree
+
+        schema = etree.RelaxNG(etree.parse(str(capability_schema)))
+        doc = etree.fromstring(conn.capabilities_xml().encode())
+        assert schema.validate(doc), schema.error_log.last_error
+
+    def test_supports_reflects_the_driver(self, conn: Conn) -> None:
+        ops = conn.supported_operations()
+        assert ops <= set(virtcore.OPERATIONS)
+        for op in virtcore.OPERATIONS:
+            assert conn.supports(op) == (op in ops)
+        assert "domain_lookup_by_name" in ops
+
+    # -- discovery ------------------------------------------------------------
+
+    def test_define_then_lookup_every_way(self, conn: Conn, define: Define) -> None:
+        dom = define()
+        assert dom.state()[0] == DomainState.SHUTOFF
+        assert dom.id == -1
+        assert dom.is_persistent()
+        assert not dom.is_active()
+        assert conn.lookup_domain(dom.name) == dom
+        assert conn.lookup_domain_by_uuid(dom.uuid) == dom
+        assert conn.lookup_domain_by_uuid(dom.uuid.upper()) == dom
+        assert conn.lookup_domain_by_uuid(dom.uuid.replace("-", "")) == dom
+        assert dom in conn.list_domains()
+        assert dom in conn.list_domains(active=False)
+        assert dom not in conn.list_domains(active=True)
+
+    def test_unknown_domains_raise_no_domain(self, conn: Conn) -> None:
+        with pytest.raises(NoDomainError, match="nosuch-domain") as exc:
+            conn.lookup_domain("nosuch-domain")
+        assert exc.value.code == ErrorNumber.NO_DOMAIN
+        with pytest.raises(NoDomainError):
+            conn.lookup_domain_by_uuid(str(uuidlib.uuid4()))
+        with pytest.raises(NoDomainError):
+            conn.lookup_domain_by_id(999_999)
+
+    def test_malformed_identifiers_raise_invalid_arg(self, conn: Conn) -> None:
+        with pytest.raises(InvalidArgError, match="not-a-uuid"):
+            conn.lookup_domain_by_uuid("not-a-uuid")
+        with pytest.raises(InvalidArgError):
+            conn.lookup_domain_by_id(-5)
+
+    def test_stale_handle_after_undefine(self, define: Define) -> None:
+        dom = define()
+        dom.undefine()
+        with pytest.raises(NoDomainError):
+            dom.info()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def test_start_gives_running_with_an_id(self, conn: Conn, running: Dom) -> None:
+        assert running.state() == (DomainState.RUNNING, RunningReason.BOOTED)
+        assert running.id > 0
+        assert conn.lookup_domain_by_id(running.id) == running
+        assert running in conn.list_domains(active=True)
+        assert running.is_active()
+        with pytest.raises(OperationInvalidError, match=running.name):
+            running.start()
+
+    def test_suspend_and_resume(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_suspend", "domain_resume")
+        with pytest.raises(OperationInvalidError):
+            running.resume()
+        running.suspend()
+        assert running.state() == (DomainState.PAUSED, PausedReason.USER)
+        assert running.info().state == DomainState.PAUSED
+        with pytest.raises(OperationInvalidError):
+            running.suspend()
+        running.resume()
+        assert running.state() == (DomainState.RUNNING, RunningReason.UNPAUSED)
+
+    def test_destroy(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_destroy")
+        old_id = running.id
+        running.destroy()
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+        assert running.id == -1
+        with pytest.raises(NoDomainError):
+            conn.lookup_domain_by_id(old_id)
+        for op in (running.destroy, running.suspend, running.shutdown, running.reboot):
+            with pytest.raises(OperationInvalidError, match=running.name):
+                op()
+
+    def test_ids_are_not_reused(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_destroy")
+        first = running.id
+        running.destroy()
+        running.start()
+        assert running.id > 0 and running.id != first
+
+    def test_shutdown_powers_off(self, conn: Conn, running: Dom, shutdown_timeout: float) -> None:
+        need(conn, "domain_shutdown")
+        running.shutdown()
+        wait_for(
+            lambda: running.state()[0] == DomainState.SHUTOFF,
+            shutdown_timeout,
+            f"{running.name} to power off",
+        )
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SHUTDOWN)
+
+    def test_reboot_keeps_the_domain_active(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_reboot")
+        dom_id = running.id
+        running.reboot()
+        assert running.is_active()
+        assert running.id == dom_id
+
+    def test_transient_domain_vanishes_when_stopped(
+        self, conn: Conn, make_xml: Callable[..., str], created: list[str]
+    ) -> None:
+        need(conn, "domain_create_xml", "domain_destroy")
+        dom = conn.create_domain(make_xml("transient"))
+        created.append(dom.name)
+        assert dom.is_active() and not dom.is_persistent()
+        with pytest.raises(OperationInvalidError):
+            dom.undefine()
+        dom.destroy()
+        with pytest.raises(NoDomainError):
+            conn.lookup_domain(dom.name)
+
+    def test_undefine_running_makes_it_transient(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_undefine", "domain_destroy")
+        running.undefine()
+        assert running.is_active() and not running.is_persistent()
+        running.destroy()
+        with pytest.raises(NoDomainError):
+            conn.lookup_domain(running.name)
+
+    def test_redefine_with_another_uuid_is_refused(self, conn: Conn, define: Define) -> None:
+        dom = define()
+        xml = dom.xml_desc(inactive=True).replace(dom.uuid, str(uuidlib.uuid4()))
+        with pytest.raises(OperationFailedError, match=dom.name):
+            conn.define_domain(xml)
+
+    def test_redefine_same_domain_updates_it(self, conn: Conn, define: Define) -> None:
+        import attrs
+
+        from virtcore.xml import format_domain, parse_domain
+
+        dom = define()
+        d = parse_domain(dom.xml_desc(inactive=True))
+        again = conn.define_domain(format_domain(attrs.evolve(d, vcpu=d.vcpu + 1, current_vcpus=d.vcpu + 1)))
+        assert again == dom
+        assert dom.info().nr_virt_cpu == d.vcpu + 1
+
+    def test_save_and_restore_through_a_real_file(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
+        need(conn, "domain_save", "domain_restore")
+        image = tmp_path / "saved.img"
+        running.save(image)
+        assert image.stat().st_size > 0
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SAVED)
+        restored = conn.restore_domain(image)
+        assert restored == running
+        assert restored.state() == (DomainState.RUNNING, RunningReason.RESTORED)
+        assert restored.id > 0
+
+    def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
+        need(conn, "domain_save", "domain_restore", "domain_suspend")
+        running.suspend()
+        running.save(tmp_path / "paused.img")
+        dom = conn.restore_domain(tmp_path / "paused.img")
+        assert dom.state()[0] == DomainState.PAUSED
+
+    def test_restore_rejects_files_that_are_not_save_images(self, conn: Conn, tmp_path: Path) -> None:
+        need(conn, "domain_restore")
+        junk = tmp_path / "junk.img"
+        junk.write_bytes(b"this is not a save image\n" * 10)
+        with pytest.raises(InvalidArgError, match=re.escape("junk.img")):
+            conn.restore_domain(junk)
+        with pytest.raises(virtcore.VirtError, match=re.escape("missing.img")):
+            conn.restore_domain(tmp_path / "missing.img")
+
+    def test_save_to_an_unwritable_place_keeps_the_domain_running(
+        self, conn: Conn, running: Dom, tmp_path: Path
+    ) -> None:
+        need(conn, "domain_save")
+        with pytest.raises(virtcore.VirtError, match="no-such-dir"):
+            running.save(tmp_path / "no-such-dir" / "x.img")
+        assert running.is_active()
+
+    # -- definitions and resources ---------------------------------------------
+
+    def test_xml_desc_round_trips(self, running: Dom) -> None:
+        from virtcore.xml import parse_domain
+
+        live = parse_domain(running.xml_desc())
+        assert (live.name, live.uuid) == (running.name, running.uuid)
+        assert f"id='{running.id}'" in running.xml_desc() or f'id="{running.id}"' in running.xml_desc()
+        inactive = parse_domain(running.xml_desc(inactive=True))
+        assert inactive.uuid == running.uuid
+
+    def test_info_matches_the_definition(self, define: Define) -> None:
+        from virtcore.xml import parse_domain
+
+        dom = define()
+        d = parse_domain(dom.xml_desc())
+        info = dom.info()
+        assert info.state == DomainState.SHUTOFF
+        assert (info.max_memory, info.memory, info.nr_virt_cpu) == (
+            d.memory,
+            d.current_memory,
+            d.current_vcpus,
+        )
+        assert info.cpu_time == 0
+
+    def test_set_memory(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_set_memory")
+        dom = define()
+        maximum = dom.info().max_memory
+        with pytest.raises(InvalidArgError, match="max"):
+            dom.set_memory(maximum + 1024)
+        dom.set_memory(maximum // 2)
+        assert dom.info().memory == maximum // 2
+        with pytest.raises(InvalidArgError):
+            dom.set_memory(0)
+
+    def test_set_vcpus(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_set_vcpus")
+        dom = define()
+        with pytest.raises(InvalidArgError, match="exceeds"):
+            dom.set_vcpus(4096)
+        dom.set_vcpus(2)
+        assert dom.info().nr_virt_cpu == 2
+
+    def test_autostart(self, conn: Conn, define: Define, make_xml: Callable[..., str]) -> None:
+        need(conn, "domain_get_autostart", "domain_set_autostart")
+        dom = define()
+        assert dom.autostart is False
+        dom.autostart = True
+        assert dom.autostart is True
+        dom.autostart = False
+        assert dom.autostart is False
+
+    def test_bad_xml_is_an_xml_error(self, conn: Conn) -> None:
+        need(conn, "domain_define_xml")
+        for bad in ("<domain", "<domain type='test'><name>x</name>", "not xml at all"):
+            with pytest.raises(XMLError) as exc:
+                conn.define_domain(bad)
+            assert exc.value.code == ErrorNumber.XML_ERROR
+
+    def test_hostile_xml_is_refused(self, conn: Conn) -> None:
+        need(conn, "domain_define_xml")
+        bomb = (
+            '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+            "<domain type='test'><name>&c;</name><memory>1024</memory></domain>"
+        )
+        with pytest.raises(XMLError):
+            conn.define_domain(bomb)
+        external = (
+            '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<domain type='test'><name>&x;</name><memory>1024</memory></domain>"
+        )
+        with pytest.raises(XMLError):
+            conn.define_domain(external)
+        assert all("root:" not in d.name for d in conn.list_domains())
+
+    # -- read-only -------------------------------------------------------------
+
+    def test_read_only_connection_refuses_every_mutation(self, uri: str, conn: Conn, define: Define) -> None:
+        dom = define()
+        with virtcore.open_read_only(uri) as ro:
+            assert ro.read_only
+            # A test:///FILE URI gives each connection a private node: there the
+            # read-only connection sees the file's domains, not the one just defined.
+            visible = {d.name: d for d in ro.list_domains()}
+            rdom = visible.get(dom.name) or next(iter(visible.values()))
+            before = rdom.state()
+            attempts: dict[str, Callable[[], object]] = {
+                "domain_create": rdom.start,
+                "domain_destroy": rdom.destroy,
+                "domain_suspend": rdom.suspend,
+                "domain_undefine": rdom.undefine,
+                "domain_set_memory": lambda: rdom.set_memory(1024),
+                "domain_set_vcpus": lambda: rdom.set_vcpus(1),
+                "domain_define_xml": lambda: ro.define_domain(dom.xml_desc()),
+                "domain_save": lambda: rdom.save("/nonexistent/x"),
+            }
+            for op, attempt in attempts.items():
+                if not ro.supports(op):
+                    continue
+                with pytest.raises(OperationDeniedError) as exc:
+                    attempt()
+                assert exc.value.code == ErrorNumber.OPERATION_DENIED
+                assert op in str(exc.value)
+            assert rdom.state() == before
+        assert dom.state()[0] == DomainState.SHUTOFF and dom.is_persistent()
+
+    # -- events ---------------------------------------------------------------
+
+    def test_lifecycle_events_reach_callbacks(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_suspend", "domain_resume", "domain_destroy")
+        seen: list[tuple[str, DomainEventType]] = []
+        lock = threading.Lock()
+
+        def record(dom: virtcore.Domain, event: DomainEventType, detail: int) -> None:
+            with lock:
+                seen.append((dom.name, event))
+
+        cid = conn.on_domain_event(record)
+        dom = define()
+        dom.start()
+        dom.suspend()
+        dom.resume()
+        dom.destroy()
+        dom.undefine()
+        expected = [
+            DomainEventType.DEFINED,
+            DomainEventType.STARTED,
+            DomainEventType.SUSPENDED,
+            DomainEventType.RESUMED,
+            DomainEventType.STOPPED,
+            DomainEventType.UNDEFINED,
+        ]
+
+        def mine() -> list[DomainEventType]:
+            with lock:
+                return [e for n, e in seen if n == dom.name]
+
+        wait_for(lambda: len(mine()) >= len(expected), 30, "six lifecycle events")
+        assert mine() == expected
+        conn.remove_domain_event(cid)
+        with pytest.raises(InvalidArgError):
+            conn.remove_domain_event(cid)
