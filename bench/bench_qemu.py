@@ -23,9 +23,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import virtcore
 from virt_qemu import testguest
 from virt_qemu.argv import LaunchSpec, build_argv
+
+import virtcore
 from virtcore.xml import parse_domain
 
 #: libvirt 9.0 + QEMU 7.2 under TCG, 128 MiB guest, measured for issue 4 (seconds).
@@ -107,11 +108,15 @@ def bare_cycle(xml: str, tmp: Path) -> dict[str, float]:
             os.unlink(p)
     argv = build_argv(
         d, emulator="/usr/bin/qemu-system-x86_64", machine="pc",
-        spec=LaunchSpec(pidfile=str(pidfile), monitor_paths=(sock,), serial_log=str(tmp / "bare-console.log")),
+        spec=LaunchSpec(
+            pidfile=str(pidfile), monitor_paths=(sock,), serial_log=str(tmp / "bare-console.log")
+        ),
     )  # fmt: skip
     out: dict[str, float] = {}
     t0 = time.perf_counter()
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        argv, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     q = RawQMP(sock)
     out["ready for cont"] = time.perf_counter() - t0
     q.cmd("cont")
@@ -192,7 +197,9 @@ COLD_CAPS = (
 
 
 def cold(uri: str, code: str) -> float:
-    out = subprocess.run([sys.executable, "-c", code.format(uri=uri)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code.format(uri=uri)], capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip())
 
 
@@ -231,9 +238,13 @@ def main() -> None:
         cold_warm = min(cold(uri, COLD) for _ in range(3))
     med = lambda runs, k: statistics.median(r[k] for r in runs) if k in runs[0] else None  # noqa: E731
     rows = ["start", "destroy", "suspend", "resume", "state", "info", "save", "restore"]
-    print(f"virt-qemu vs bare QEMU 7.2 (TCG, 128 MiB guest), median of {rounds} rounds; libvirt = issue 4's figures")
+    print(
+        f"virt-qemu vs bare QEMU 7.2 (TCG, 128 MiB guest), median of {rounds} rounds; "
+        "libvirt = issue 4's figures"
+    )
     print(f"bare QEMU launch -> ready for cont: {fmt(med(bare_runs, 'ready for cont'))}")
-    header = f"{'operation':<26}{'bare QEMU':>12}{'virt-qemu':>12}{'x bare':>8}{'libvirt':>11}{'x libvirt':>10}  target"
+    cols = ("bare QEMU", 12), ("virt-qemu", 12), ("x bare", 8), ("libvirt", 11), ("x libvirt", 10)
+    header = f"{'operation':<26}" + "".join(f"{c:>{w}}" for c, w in cols) + "  target"
     print(header)
     print("-" * len(header))
     for k in rows:
@@ -242,8 +253,14 @@ def main() -> None:
         rl = f"{o / lv:.3f}" if lv and o else "-"
         print(f"{k:<26}{fmt(b):>12}{fmt(o):>12}{rb:>8}{fmt(lv):>11}{rl:>10}  {TARGETS.get(k, '')}")
     lv = LIBVIRT["cold first connection"]
-    print(f"{'cold first connection':<26}{'-':>12}{fmt(cold_warm):>12}{'-':>8}{fmt(lv):>11}{cold_warm / lv:>10.3f}  < 0.3 s")
-    print(f"{'  same, cold cache + caps':<26}{'-':>12}{fmt(cold_cache):>12}{'-':>8}{fmt(lv):>11}{cold_cache / lv:>10.3f}  (probes QEMU + KVM)")
+    print(
+        f"{'cold first connection':<26}{'-':>12}{fmt(cold_warm):>12}{'-':>8}{fmt(lv):>11}"
+        f"{cold_warm / lv:>10.3f}  < 0.3 s"
+    )
+    print(
+        f"{'  same, cold cache + caps':<26}{'-':>12}{fmt(cold_cache):>12}{'-':>8}{fmt(lv):>11}"
+        f"{cold_cache / lv:>10.3f}  (probes QEMU + KVM)"
+    )
 
 
 if __name__ == "__main__":

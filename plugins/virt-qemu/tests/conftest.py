@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from virt_qemu import testguest
 
 import virtcore
-from virt_qemu import testguest
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from virt_qemu.argv import LaunchSpec, build_argv, device_names, iter_options, qemu_escape
+
 from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml import parse_domain
 
@@ -17,7 +17,9 @@ SPEC = LaunchSpec(pidfile="/run/x/pid", monitor_fds=(3,))
 QEMU = "/usr/bin/qemu-system-x86_64"
 
 
-def dom(devices: str = "", *, name: str = "vm", extra: str = "", os_extra: str = "", dtype: str = "qemu") -> str:
+def dom(
+    devices: str = "", *, name: str = "vm", extra: str = "", os_extra: str = "", dtype: str = "qemu"
+) -> str:
     return f"""<domain type='{dtype}'>
   <name>{name}</name>
   <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
@@ -114,10 +116,13 @@ def test_paths_with_commas_are_escaped_or_json() -> None:
 def test_disk_buses_and_boot_order() -> None:
     a = argv(
         dom(
-            """<disk type='file' device='disk'><source file='/a'/><target dev='vda' bus='virtio'/><boot order='2'/></disk>
-               <disk type='file' device='cdrom'><source file='/c.iso'/><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>
+            """<disk type='file' device='disk'><source file='/a'/><target dev='vda' bus='virtio'/>
+                 <boot order='2'/></disk>
+               <disk type='file' device='cdrom'><source file='/c.iso'/><target dev='hdc' bus='ide'/>
+                 <readonly/><boot order='1'/></disk>
                <disk type='file' device='disk'><source file='/s'/><target dev='sda' bus='sata'/></disk>
-               <disk type='file' device='disk'><source file='/q'/><target dev='sdb' bus='scsi'/><readonly/></disk>"""
+               <disk type='file' device='disk'><source file='/q'/><target dev='sdb' bus='scsi'/>
+                 <readonly/></disk>"""
         )
     )
     devs = {d["id"]: d for d in devices(a)}
@@ -128,16 +133,17 @@ def test_disk_buses_and_boot_order() -> None:
     assert devs["scsi0"]["driver"] == "virtio-scsi-pci" and devs["scsi0-0-0-1"]["driver"] == "scsi-hd"
     fmt = [json.loads(v) for v in opts(a, "-blockdev") if '"file":' in v]
     assert [f["read-only"] for f in fmt] == [False, True, False, True]
-    assert device_names(parse_domain(dom("""<disk type='file'><source file='/a'/><target dev='vdb'/></disk>"""))).disks == {
-        "vdb": "virtio-disk1"
-    }
+    assert device_names(
+        parse_domain(dom("""<disk type='file'><source file='/a'/><target dev='vdb'/></disk>"""))
+    ).disks == {"vdb": "virtio-disk1"}
 
 
 def test_network_serial_graphics_input_rng() -> None:
     a = argv(
         dom(
             """<interface type='user'><mac address='52:54:00:aa:bb:cc'/><model type='virtio'/></interface>
-               <serial type='pty'><target port='0'/></serial><console type='pty'><target type='serial' port='0'/></console>
+               <serial type='pty'><target port='0'/></serial>
+               <console type='pty'><target type='serial' port='0'/></console>
                <serial type='unix'><source mode='bind' path='/run/s.sock'/><target port='1'/></serial>
                <graphics type='vnc' port='5905' autoport='no'/><video><model type='none'/></video>
                <input type='tablet' bus='usb'/><input type='keyboard' bus='virtio'/>
@@ -148,7 +154,12 @@ def test_network_serial_graphics_input_rng() -> None:
     )
     assert json.loads(opts(a, "-netdev")[0]) == {"id": "hostnet0", "type": "user"}
     devs = {d["id"]: d for d in devices(a)}
-    assert devs["net0"] == {"driver": "virtio-net-pci", "netdev": "hostnet0", "id": "net0", "mac": "52:54:00:aa:bb:cc"}
+    assert devs["net0"] == {
+        "driver": "virtio-net-pci",
+        "netdev": "hostnet0",
+        "id": "net0",
+        "mac": "52:54:00:aa:bb:cc",
+    }
     chardevs = opts(a, "-chardev")
     assert "pty,id=charserial0,logfile=/log/console.log,logappend=on" in chardevs
     assert "socket,id=charserial1,path=/run/s.sock,server=on,wait=off" in chardevs
@@ -162,7 +173,10 @@ def test_network_serial_graphics_input_rng() -> None:
 
 
 def test_cpu_topology_and_current_vcpus() -> None:
-    xml = dom(extra="<cpu mode='custom'><model>Skylake-Client</model><topology sockets='1' dies='1' cores='2' threads='1'/><feature policy='disable' name='pcid'/></cpu>")
+    xml = dom(
+        extra="<cpu mode='custom'><model>Skylake-Client</model>"
+        "<topology sockets='1' dies='1' cores='2' threads='1'/><feature policy='disable' name='pcid'/></cpu>"
+    )
     xml = xml.replace("<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>")
     a = argv(xml)
     assert opts(a, "-cpu") == ["Skylake-Client,pcid=off"]
@@ -181,8 +195,15 @@ def test_no_acpi_feature_turns_acpi_off() -> None:
         ("<hostdev mode='subsystem' type='pci'/>", "<hostdev>"),
         ("<interface type='network'><source network='default'/></interface>", "interface type 'network'"),
         ("<graphics type='spice'/>", "graphics type='spice'"),
-        ("<disk type='network' device='disk'><source protocol='nbd' name='x'/><target dev='vda'/></disk>", "disk type 'network'"),
-        ("<disk type='file'><driver name='qemu' type='vmdk'/><source file='/a'/><target dev='vda'/></disk>", "format 'vmdk'"),
+        (
+            "<disk type='network' device='disk'><source protocol='nbd' name='x'/><target dev='vda'/></disk>",
+            "disk type 'network'",
+        ),
+        (
+            "<disk type='file'><driver name='qemu' type='vmdk'/><source file='/a'/>"
+            "<target dev='vda'/></disk>",
+            "format 'vmdk'",
+        ),
         ("<sound model='ich6'/>", "<sound>"),
     ],
 )

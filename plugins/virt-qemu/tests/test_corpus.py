@@ -31,9 +31,9 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-
 from virt_qemu import testguest
 from virt_qemu.argv import LaunchSpec, build_argv
+
 from virtcore.errors import ConfigUnsupportedError, VirtError, XMLError
 from virtcore.xml import parse_domain
 
@@ -208,7 +208,9 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
         machine = d.os.machine or "pc"
         argv = build_argv(
             d, emulator=QEMU or "", machine=machine,
-            spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False, serial_log=str(tmp_path / "console")),
+            spec=LaunchSpec(
+                pidfile=str(tmp_path / "pid"), daemonize=False, serial_log=str(tmp_path / "console")
+            ),
         )  # fmt: skip
     except (ConfigUnsupportedError, XMLError) as exc:
         if libvirt_refuses:
@@ -226,15 +228,24 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
             _listeners.pop().close()
     if libvirt_refuses:
         _results["accepted-though-libvirt-refuses"] += 1
-        pytest.xfail(f"{stem}: libvirt refuses this input; we translate it (QEMU {'starts' if ok else 'fails'})")
+        pytest.xfail(
+            f"{stem}: libvirt refuses this input; we translate it (QEMU {'starts' if ok else 'fails'})"
+        )
     if not ok:
         _results["qemu-refused"] += 1
     assert ok, f"QEMU 7.2 refused our argv for {stem}: {err}\n{shlex.join(argv)}"
     lv = _libvirt_args(stem)
     assert lv is not None
     ours, theirs = _meaning(argv), _meaning(lv)
-    machine_ok = theirs["machine"] in (ours["machine"], None) or str(theirs["machine"]).startswith(str(ours["machine"]))
-    if ours["devices"] != theirs["devices"] or ours["memory"] != theirs["memory"] or ours["smp"] != theirs["smp"] or not machine_ok:
+    machine_ok = theirs["machine"] in (ours["machine"], None) or str(theirs["machine"]).startswith(
+        str(ours["machine"])
+    )
+    if (
+        ours["devices"] != theirs["devices"]
+        or ours["memory"] != theirs["memory"]
+        or ours["smp"] != theirs["smp"]
+        or not machine_ok
+    ):
         _results["started-differs"] += 1
     else:
         _results["started-same-meaning"] += 1

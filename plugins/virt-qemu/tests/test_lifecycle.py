@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-import virtcore
 from virt_qemu import console_log, testguest
 from virt_qemu.testguest import last_tick, read, wait_for, wait_marker
+
+import virtcore
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,
@@ -34,7 +34,6 @@ from virtcore.types import (
     StartedDetail,
     StoppedDetail,
 )
-
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86 is not installed"),
@@ -60,7 +59,9 @@ def _qemu_pid(root: Path, dom: virtcore.Domain) -> int:
     return int((root / "run" / dom.uuid / "pid").read_text())
 
 
-def test_boot_marker_suspend_resume_info_destroy(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
+def test_boot_marker_suspend_resume_info_destroy(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
     events = record(conn)
     dom = conn.define_domain(guest_xml("lifecycle"))
     assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.UNKNOWN)
@@ -224,7 +225,10 @@ def test_attach_detach_disk_and_nic_with_stats(
     dom = conn.define_domain(guest_xml("hotplug"))
     dom.start()
     wait_marker(console_log(dom))
-    disk = f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{img}'/><target dev='vdb' bus='virtio'/></disk>"
+    disk = (
+        f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{img}'/>"
+        "<target dev='vdb' bus='virtio'/></disk>"
+    )
     dom.attach_device(disk)
     assert "vdb" in dom.xml_desc()
     with pytest.raises(OperationFailedError, match="vdb"):
@@ -247,9 +251,14 @@ def test_attach_detach_disk_and_nic_with_stats(
         dom.detach_device(disk)
     with pytest.raises(ConfigUnsupportedError):
         dom.attach_device("<sound model='ich6'/>")
+    with pytest.raises(OperationFailedError, match="nonexistent.img"):  # QEMU's own refusal, named
+        dom.attach_device("<disk type='file'><source file='/nonexistent.img'/><target dev='vdc'/></disk>")
+    assert "vdc" not in dom.xml_desc()
 
 
-def test_autostart_and_persistence_across_connections(uri: str, guest_xml: Callable[..., str], root: Path) -> None:
+def test_autostart_and_persistence_across_connections(
+    uri: str, guest_xml: Callable[..., str], root: Path
+) -> None:
     with virtcore.open(uri) as c1:
         dom = c1.define_domain(guest_xml("persist"))
         dom.autostart = True
@@ -265,7 +274,9 @@ def test_autostart_and_persistence_across_connections(uri: str, guest_xml: Calla
         tr.destroy()
 
 
-def test_kvm_type_fails_clearly_when_kvm_does_not_work(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
+def test_kvm_type_fails_clearly_when_kvm_does_not_work(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
     from virt_qemu.caps import kvm_works
 
     if kvm_works():
@@ -302,7 +313,9 @@ def test_crash_is_detected_and_state_cleaned(
     assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.CRASHED)
     assert not (root / "run" / dom.uuid).exists()
     assert dom.is_persistent()  # the definition is kept
-    wait_for(lambda: (DomainEventType.STOPPED, StoppedDetail.CRASHED) in [(e, d) for _, e, d in events], 5, "event")
+    wait_for(
+        lambda: (DomainEventType.STOPPED, StoppedDetail.CRASHED) in [(e, d) for _, e, d in events], 5, "event"
+    )
     dom.start()  # and it can start again
     assert dom.is_active()
 
@@ -317,7 +330,9 @@ time.sleep(600)
 """
 
 
-def test_reattach_after_the_manager_is_killed(uri: str, guest_xml: Callable[..., str], root: Path, tmp_path: Path) -> None:
+def test_reattach_after_the_manager_is_killed(
+    uri: str, guest_xml: Callable[..., str], root: Path, tmp_path: Path
+) -> None:
     xml_file = tmp_path / "dom.xml"
     xml_file.write_text(guest_xml("orphan"))
     proc = subprocess.Popen(
@@ -339,11 +354,15 @@ def test_reattach_after_the_manager_is_killed(uri: str, guest_xml: Callable[...,
         assert dom.state()[0] == DomainState.PAUSED
         dom.resume()
         os.kill(_qemu_pid(root, dom), signal.SIGKILL)  # and watches it
-        wait_for(lambda: dom.state() == (DomainState.SHUTOFF, ShutoffReason.CRASHED), 10, "crash after reattach")
+        wait_for(
+            lambda: dom.state() == (DomainState.SHUTOFF, ShutoffReason.CRASHED), 10, "crash after reattach"
+        )
         assert DomainEventType.SUSPENDED in [e for _, e, _ in events]
 
 
-def test_crash_while_nobody_watches_is_found_at_open(uri: str, guest_xml: Callable[..., str], root: Path) -> None:
+def test_crash_while_nobody_watches_is_found_at_open(
+    uri: str, guest_xml: Callable[..., str], root: Path
+) -> None:
     with virtcore.open(uri) as conn:
         dom = conn.define_domain(guest_xml("unwatched"))
         dom.start()
@@ -389,7 +408,9 @@ def test_two_processes_share_one_guest(
     assert (DomainEventType.STOPPED, StoppedDetail.DESTROYED) in [(e, d) for _, e, d in events]
 
 
-def test_parallel_starts_of_different_domains(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
+def test_parallel_starts_of_different_domains(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
     doms = [conn.define_domain(guest_xml(f"par{i}")) for i in range(3)]
     errors: list[BaseException] = []
 
@@ -411,6 +432,7 @@ def test_parallel_starts_of_different_domains(conn: virtcore.Connection, guest_x
 
 def test_uris_and_layouts(tmp_path: Path) -> None:
     from virt_qemu.paths import layout_for
+
     from virtcore.uri import URI
 
     lay = layout_for(URI.parse(f"qemu:///embed?root={tmp_path}"))

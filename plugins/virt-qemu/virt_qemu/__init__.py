@@ -126,7 +126,7 @@ class QemuDriver:
     @hookimpl
     def virt_connect_list_all_domains(self, active: bool | None) -> list[DomainRef]:
         """Every domain under this URI's directories."""
-        return self._h.list(active)
+        return self._h.list_refs(active)
 
     @hookimpl
     def virt_domain_lookup_by_name(self, name: str) -> DomainRef:
@@ -285,7 +285,9 @@ class QemuDriver:
         return self._h.block_stats(uuid, device)
 
     @hookimpl
-    def virt_domain_interface_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int, int, int, int]:
+    def virt_domain_interface_stats(
+        self, uuid: str, device: str
+    ) -> tuple[int, int, int, int, int, int, int, int]:
         """Host-side counters of a tap interface."""
         return self._h.interface_stats(uuid, device)
 

@@ -198,7 +198,9 @@ class _Builder:
             func = int(addr.get("function", "0"), 0)
             bus_id = self.pci_buses.get(bus)
             if bus_id is None:
-                raise ConfigUnsupportedError(f"<address type='pci' bus='{bus:#x}'>: no PCI controller has that index")
+                raise ConfigUnsupportedError(
+                    f"<address type='pci' bus='{bus:#x}'>: no PCI controller has that index"
+                )
             props["bus"] = bus_id
             props["addr"] = f"{slot:#x}" if func == 0 else f"{slot:#x}.{func:#x}"
             if addr.get("multifunction") == "on":
@@ -219,7 +221,9 @@ class _Builder:
                 if tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
                     raise ConfigUnsupportedError(f"<{tag}> is not supported by the QEMU driver")
         if d.os.type != "hvm":
-            raise ConfigUnsupportedError(f"<os><type>{d.os.type}</type>: the QEMU driver runs hvm guests only")
+            raise ConfigUnsupportedError(
+                f"<os><type>{d.os.type}</type>: the QEMU driver runs hvm guests only"
+            )
         self.add(self.emulator)
         self.add("-name", f"guest={qemu_escape(d.name, 'domain name')},debug-threads=on")
         self.add("-S", "-no-user-config", "-nodefaults", "-no-shutdown")
@@ -231,7 +235,10 @@ class _Builder:
             self.add("-mon", f"chardev=charmonitor{i},id=monitor{i},mode=control")
         for i, path in enumerate(self.spec.monitor_paths):
             j = i + len(self.spec.monitor_fds)
-            self.add("-chardev", f"socket,id=charmonitor{j},path={qemu_escape(path, 'monitor path')},server=on,wait=off")
+            self.add(
+                "-chardev",
+                f"socket,id=charmonitor{j},path={qemu_escape(path, 'monitor path')},server=on,wait=off",
+            )
             self.add("-mon", f"chardev=charmonitor{j},id=monitor{j},mode=control")
         self._machine()
         self._cpu()
@@ -258,8 +265,8 @@ class _Builder:
         feat_el = _find(d.raw, "features")
         state: dict[str, str | None] = {}
         if feat_el is not None:
-            for f in feat_el:
-                state[_local(f)] = f.get("state")
+            for fel in feat_el:
+                state[_local(fel)] = fel.get("state")
         if "acpi" not in feats:
             opts.append("acpi=off")
         if "vmport" in feats:
@@ -285,7 +292,9 @@ class _Builder:
             if tag not in ("model", "topology", "feature", "vendor", "numa", "cache", "maxphysaddr", ""):
                 raise ConfigUnsupportedError(f"<cpu><{tag}> is not supported by the QEMU driver")
         if cpu.find("numa") is not None:
-            raise ConfigUnsupportedError("<cpu><numa> (guest NUMA topology) is not supported by the QEMU driver")
+            raise ConfigUnsupportedError(
+                "<cpu><numa> (guest NUMA topology) is not supported by the QEMU driver"
+            )
         if mode == "host-passthrough":
             name = "host" if self.spec.accel == "kvm" else "max"
         elif mode in ("host-model", "maximum"):
@@ -393,7 +402,9 @@ class _Builder:
         os_ = self.d.os
         if os_.loader or os_.firmware:
             if os_.firmware and os_.firmware != "bios":
-                raise ConfigUnsupportedError(f"<os firmware='{os_.firmware}'> is not supported by the QEMU driver")
+                raise ConfigUnsupportedError(
+                    f"<os firmware='{os_.firmware}'> is not supported by the QEMU driver"
+                )
             if os_.loader:
                 self.add("-bios", os_.loader)
         if os_.kernel:
@@ -449,7 +460,9 @@ class _Builder:
             target = _find(c.raw, "target")
             model_el = _find(c.raw, "model")
             if c.model == "pcie-root-port":
-                props["driver"] = model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
+                props["driver"] = (
+                    model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
+                )
                 props["port"] = int(target.get("port", str(idx)), 0) if target is not None else idx
                 props["chassis"] = int(target.get("chassis", str(idx)), 0) if target is not None else idx
             elif c.model == "pci-bridge":
@@ -482,7 +495,9 @@ class _Builder:
             self.controllers["usb"] = uid
         elif c.type == "ide":
             if self.q35 or idx > 0:
-                raise ConfigUnsupportedError("<controller type='ide'>: only the built-in IDE of 'pc' machines")
+                raise ConfigUnsupportedError(
+                    "<controller type='ide'>: only the built-in IDE of 'pc' machines"
+                )
         elif c.type == "sata":
             if self.q35 and idx == 0:
                 self.controllers["sata"] = "ide"
@@ -507,7 +522,9 @@ class _Builder:
 
     def _need_usb(self, what: str) -> str:
         if self.controllers.get("usb") == "none":
-            raise ConfigUnsupportedError(f"{what} needs a USB controller but <controller type='usb' model='none'>")
+            raise ConfigUnsupportedError(
+                f"{what} needs a USB controller but <controller type='usb' model='none'>"
+            )
         if self.usb is None:
             self._controller(Controller(type="usb", index=0, model=None, raw=None))
         assert self.usb is not None
@@ -659,7 +676,9 @@ class _Builder:
             netdev["type"] = "bridge"
             netdev["br"] = iface.source
         else:
-            raise ConfigUnsupportedError(f"{where}: interface type '{iface.type}' is not supported (user, ethernet and bridge are)")
+            raise ConfigUnsupportedError(
+                f"{where}: interface type '{iface.type}' is not supported (user, ethernet and bridge are)"
+            )
         self.add("-netdev", _j(netdev))
         models = {
             "virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
@@ -727,7 +746,12 @@ class _Builder:
         if ttype not in ("isa-serial", "serial"):
             raise ConfigUnsupportedError(f"<serial><target type='{ttype}'> is not supported")
         self._chardev(dev, f"charserial{port}", self.spec.serial_log if idx == 0 else None)
-        self.add("-device", _j({"driver": "isa-serial", "chardev": f"charserial{port}", "id": f"serial{port}", "index": port}))
+        self.add(
+            "-device",
+            _j(
+                {"driver": "isa-serial", "chardev": f"charserial{port}", "id": f"serial{port}", "index": port}
+            ),
+        )
 
     def _console(self, dev: Console, serial_seen: bool) -> None:
         ttype = dev.target_type or "serial"
@@ -744,7 +768,10 @@ class _Builder:
             port = self.console_index
             self.console_index += 1
             self._chardev(dev, f"charconsole{port}", None)
-            self.add("-device", _j({"driver": "virtconsole", "chardev": f"charconsole{port}", "id": f"console{port}"}))
+            self.add(
+                "-device",
+                _j({"driver": "virtconsole", "chardev": f"charconsole{port}", "id": f"console{port}"}),
+            )
             return
         raise ConfigUnsupportedError(f"<console><target type='{ttype}'> is not supported")
 
@@ -795,7 +822,11 @@ class _Builder:
             usb = self._need_usb(f"<input type='{i.type}' bus='usb'>")
             self.device({"driver": f"usb-{names[i.type]}", "id": f"input-{i.type}", "bus": f"{usb}.0"})
         elif bus == "virtio":
-            drv = {"mouse": "virtio-mouse-pci", "keyboard": "virtio-keyboard-pci", "tablet": "virtio-tablet-pci"}
+            drv = {
+                "mouse": "virtio-mouse-pci",
+                "keyboard": "virtio-keyboard-pci",
+                "tablet": "virtio-tablet-pci",
+            }
             self.device({"driver": drv[i.type], "id": f"input-{i.type}"}, i.raw)
         else:
             raise ConfigUnsupportedError(f"<input bus='{bus}'> is not supported")
@@ -807,7 +838,9 @@ class _Builder:
             if model != "virtio" or backend is None:
                 raise ConfigUnsupportedError(f"<rng model='{model}'> is not supported")
             if backend.get("model") != "random":
-                raise ConfigUnsupportedError(f"<rng><backend model='{backend.get('model')}'> is not supported")
+                raise ConfigUnsupportedError(
+                    f"<rng><backend model='{backend.get('model')}'> is not supported"
+                )
             filename = (backend.text or "/dev/urandom").strip()
             n = sum(1 for a in self.args if a.startswith('{"qom-type":"rng-random"'))
             self.add("-object", _j({"qom-type": "rng-random", "id": f"objrng{n}", "filename": filename}))

@@ -496,7 +496,9 @@ def capabilities_xml(binaries: list[BinaryCaps], kvm: bool) -> str:
     out.append(f"      <topology sockets='1' dies='1' cores='{cpus}' threads='1'/>")
     out.append("    </cpu>")
     out.append("    <migration_features>\n      <live/>\n      <uri_transports>")
-    out.append("        <uri_transport>tcp</uri_transport>\n      </uri_transports>\n    </migration_features>")
+    out.append(
+        "        <uri_transport>tcp</uri_transport>\n      </uri_transports>\n    </migration_features>"
+    )
     out.append("  </host>")
     for caps in binaries:
         arches = [caps.arch] + (["i686"] if caps.arch == "x86_64" else [])

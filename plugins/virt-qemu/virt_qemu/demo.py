@@ -80,13 +80,19 @@ def run(root: Path) -> int:
         image = root / "demo-guest.save"
         _timed("save (migrate to a file)", lambda: dom.save(image))
         tick = testguest.last_tick(serial)
-        print(f"  -> state {dom.state()[0].name}, image {image.stat().st_size // (1024 * 1024)} MiB, last tick {tick}")
+        print(
+            f"  -> state {dom.state()[0].name}, image {image.stat().st_size // (1024 * 1024)} MiB, "
+            f"last tick {tick}"
+        )
         _timed("restore (incoming migration)", lambda: conn.restore_domain(image))
         _timed(
             "guest keeps counting where it stopped",
             lambda: testguest.wait_for(lambda: testguest.last_tick(serial) > tick, 15, "the ticks to go on"),
         )
-        print(f"  -> ticks {tick} -> {testguest.last_tick(serial)}, boots: {testguest.read(serial).count(testguest.MARKER)}")
+        print(
+            f"  -> ticks {tick} -> {testguest.last_tick(serial)}, "
+            f"boots: {testguest.read(serial).count(testguest.MARKER)}"
+        )
         _timed("shutdown (ACPI power button)", dom.shutdown)
         _timed(
             "wait until the guest powered itself off",

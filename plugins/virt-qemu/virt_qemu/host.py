@@ -37,6 +37,10 @@ from typing import Any
 
 import attrs
 
+from virt_qemu import argv as argvmod
+from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
+from virt_qemu.monitor import EOF, EventLoop, Monitor
+from virt_qemu.paths import FileLock, Generation, Layout, write_atomic
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,
@@ -78,10 +82,6 @@ from virtcore.xml import (
     parse_domain,
     secure_parse,
 )
-from virt_qemu import argv as argvmod
-from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
-from virt_qemu.monitor import EOF, EventLoop, Monitor, MonitorClosedError
-from virt_qemu.paths import FileLock, Generation, Layout, write_atomic
 
 __all__ = ["Host", "Dom", "get_host", "SAVE_MAGIC"]
 
@@ -418,16 +418,16 @@ class Host:
             self._rescan()
 
     def _rescan(self) -> None:
-        L = self.layout
+        lay = self.layout
         on_disk: dict[str, tuple[Path, int]] = {}
         with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(L.config):
+            for entry in os.scandir(lay.config):
                 if entry.name.endswith(".xml") and entry.is_file():
                     with contextlib.suppress(OSError):
                         on_disk[entry.name[:-4]] = (Path(entry.path), entry.stat().st_mtime_ns)
         running: set[str] = set()
         with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(L.run):
+            for entry in os.scandir(lay.run):
                 if entry.is_dir() and (Path(entry.path) / "status.xml").exists():
                     running.add(entry.name)
         # persistent definitions
@@ -553,7 +553,9 @@ class Host:
                 )
         dom.token += 1
         token = dom.token
-        mon = Monitor(self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}")
+        mon = Monitor(
+            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
+        )
         mon.connect(sock, timeout=START_TIMEOUT)
         dom.monitor = mon
         if dom.pid is not None and dom.stat_fd is None:
@@ -769,7 +771,7 @@ class Host:
             raise NoDomainError(f"no domain with matching name '{name}'")
         return dom
 
-    def list(self, active: bool | None) -> list[DomainRef]:
+    def list_refs(self, active: bool | None) -> list[DomainRef]:
         self.sync()
         with self.lock:
             doms = list(self.doms.values())
@@ -779,7 +781,9 @@ class Host:
 
     def _validate(self, d: DomainDef) -> None:
         if d.type not in ("qemu", "kvm"):
-            raise ConfigUnsupportedError(f"<domain type='{d.type}'>: the QEMU driver runs type 'qemu' and 'kvm'")
+            raise ConfigUnsupportedError(
+                f"<domain type='{d.type}'>: the QEMU driver runs type 'qemu' and 'kvm'"
+            )
         spec = argvmod.LaunchSpec(pidfile="/nonexistent", monitor_fds=(3,))
         argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=d.os.machine or "pc", spec=spec)
 
@@ -821,7 +825,9 @@ class Host:
                 self._rename(dom, d.name)
             self._bump()
             ref = dom.ref
-        self.emit(_event(ref, DomainEventType.DEFINED, DefinedDetail.UPDATED if existed else DefinedDetail.ADDED))
+        self.emit(
+            _event(ref, DomainEventType.DEFINED, DefinedDetail.UPDATED if existed else DefinedDetail.ADDED)
+        )
         return ref
 
     def undefine(self, uuid: str) -> None:
@@ -902,7 +908,9 @@ class Host:
         arch = d.os.arch or host_arch()
         emulator = d.emulator or binary_for_arch(arch)
         if emulator is None:
-            raise ConfigUnsupportedError(f"no emulator for architecture '{arch}' (install qemu-system-{arch})")
+            raise ConfigUnsupportedError(
+                f"no emulator for architecture '{arch}' (install qemu-system-{arch})"
+            )
         caps = self.caps.get(emulator)
         if caps.arch != arch and not (arch == "i686" and caps.arch == "x86_64"):
             raise ConfigUnsupportedError(f"emulator {emulator} does not support architecture '{arch}'")
@@ -1113,11 +1121,15 @@ class Host:
 
         dom.token += 1
         token = dom.token
-        mon = Monitor(self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}")
+        mon = Monitor(
+            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
+        )
         dom.monitor = mon
         return asyncio.run_coroutine_threadsafe(mon._connect(client), self.loop.loop)
 
-    def _configure(self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None) -> DomainDef:
+    def _configure(
+        self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None
+    ) -> DomainDef:
         mon = dom.monitor
         assert mon is not None
         if incoming is not None:
@@ -1128,7 +1140,9 @@ class Host:
                 if st == "completed":
                     break
                 if st in ("failed", "cancelled"):
-                    raise OperationFailedError(f"restoring domain '{d.name}' failed (incoming migration {st})")
+                    raise OperationFailedError(
+                        f"restoring domain '{d.name}' failed (incoming migration {st})"
+                    )
                 if time.monotonic() > deadline:
                     raise OperationTimeoutError(f"restoring domain '{d.name}'")
                 time.sleep(delay)
@@ -1272,7 +1286,9 @@ class Host:
             offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
             try:
                 fd_tmp = os.open(
-                    target.parent / f".{target.name}.partial", os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600
+                    target.parent / f".{target.name}.partial",
+                    os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                    0o600,
                 )
             except OSError as exc:
                 raise SystemError_(f"cannot create save file {target}: {exc.strerror}") from None
@@ -1433,7 +1449,9 @@ class Host:
                 raise OperationInvalidError("cannot resize the maximum memory of an active domain")
             assert dom.config is not None
             cur = min(dom.config.current_memory or kib, kib)
-            self._save_config(dom, attrs.evolve(dom.config, memory=kib, current_memory=cur, raw=dom.config.raw))
+            self._save_config(
+                dom, attrs.evolve(dom.config, memory=kib, current_memory=cur, raw=dom.config.raw)
+            )
 
     def set_vcpus(self, uuid: str, count: int) -> None:
         dom = self.get(uuid)
@@ -1464,7 +1482,9 @@ class Host:
                 if dev.mac and any(i.mac == dev.mac for i in d.interfaces):
                     raise OperationFailedError(f"an interface with MAC {dev.mac} already exists")
             else:
-                raise ConfigUnsupportedError(f"attaching <{dev.tag}> devices is not supported (disk and interface are)")
+                raise ConfigUnsupportedError(
+                    f"attaching <{dev.tag}> devices is not supported (disk and interface are)"
+                )
             new = attrs.evolve(d, devices=(*d.devices, dev), raw=d.raw)
             self._validate(new)
             if not dom.active:
@@ -1543,9 +1563,7 @@ class Host:
             d = dom.definition
             idx: int | None = None
             for i, x in enumerate(d.devices):
-                if isinstance(dev, Disk) and isinstance(x, Disk) and x.target_dev == dev.target_dev:
-                    idx = i
-                elif (
+                if (isinstance(dev, Disk) and isinstance(x, Disk) and x.target_dev == dev.target_dev) or (
                     isinstance(dev, Interface)
                     and isinstance(x, Interface)
                     and (dev.mac is None or x.mac == dev.mac)
@@ -1566,6 +1584,7 @@ class Host:
             if isinstance(target, Disk):
                 alias = self._disk_qdev(mon, target)
             else:
+                assert isinstance(target, Interface)
                 alias = self._nic_qdev(mon, d, target)
             nodes = self._disk_nodes(mon, alias) if isinstance(target, Disk) else []
             ev = threading.Event()
@@ -1607,7 +1626,10 @@ class Host:
             name = p.get("name", "")
             if name.startswith("net") and iface.mac:
                 with contextlib.suppress(VirtError):
-                    if mon.cmd("qom-get", {"path": f"/machine/peripheral/{name}", "property": "mac"}) == iface.mac:
+                    if (
+                        mon.cmd("qom-get", {"path": f"/machine/peripheral/{name}", "property": "mac"})
+                        == iface.mac
+                    ):
                         return str(name)
         return f"net{d.interfaces.index(iface)}"
 

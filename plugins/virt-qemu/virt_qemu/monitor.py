@@ -40,6 +40,12 @@ class MonitorClosedError(OperationFailedError):
     """The monitor connection is gone (QEMU exited)."""
 
 
+def _desc(exc: ExecuteError) -> str:
+    """QEMU's error description of a refused command."""
+    info = getattr(exc.error, "error", None)
+    return str(getattr(info, "desc", None) or exc)
+
+
 class EventLoop:
     """An asyncio loop in a daemon thread, shared by the monitors of one driver instance."""
 
@@ -104,7 +110,8 @@ class Monitor:
     async def _pump(self, listener: EventListener) -> None:
         async for ev in listener:
             try:
-                self._on_event(str(ev["event"]), dict(ev.get("data", {})))
+                data = ev.get("data", {})
+                self._on_event(str(ev["event"]), dict(data) if isinstance(data, dict) else {})
             except Exception:  # the callback's bugs must not kill the pump
                 logging.getLogger("virt_qemu").exception("monitor event callback failed")
 
@@ -143,7 +150,7 @@ class Monitor:
         try:
             return await self._client.execute(name, args)
         except ExecuteError as exc:
-            raise OperationFailedError(f"QEMU refused {name}: {exc.error.desc}") from None
+            raise OperationFailedError(f"QEMU refused {name}: {_desc(exc)}") from None
         except (EOFError, ConnectionError, OSError) as exc:
             raise MonitorClosedError(f"QEMU monitor closed during {name!r}: {exc}") from None
         except Exception as exc:
@@ -160,7 +167,7 @@ class Monitor:
             self._client.send_fd_scm(fd)
             await self._client.execute("getfd", {"fdname": fdname})
         except ExecuteError as exc:
-            raise OperationFailedError(f"QEMU refused getfd: {exc.error.desc}") from None
+            raise OperationFailedError(f"QEMU refused getfd: {_desc(exc)}") from None
         except Exception as exc:
             raise MonitorClosedError(f"cannot pass a file descriptor to QEMU: {exc}") from None
 

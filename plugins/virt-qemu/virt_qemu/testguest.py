@@ -156,8 +156,7 @@ class _Cpio:
     def _entry(self, name: str, mode: int, data: bytes = b"") -> None:
         encoded = name.encode() + b"\0"
         header = "070701" + "".join(
-            f"{v:08x}"
-            for v in (self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
+            f"{v:08x}" for v in (self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
         )
         self.ino += 1
         self.buf.write(header.encode("ascii") + encoded)
