@@ -251,7 +251,7 @@ def test_attach_detach_disk_and_nic_with_stats(
         dom.detach_device(disk)
     with pytest.raises(ConfigUnsupportedError):
         dom.attach_device("<sound model='ich6'/>")
-    with pytest.raises(OperationFailedError, match="nonexistent.img"):  # QEMU's own refusal, named
+    with pytest.raises(OperationFailedError, match=r"nonexistent\.img"):  # QEMU's own refusal, named
         dom.attach_device("<disk type='file'><source file='/nonexistent.img'/><target dev='vdc'/></disk>")
     assert "vdc" not in dom.xml_desc()
 
