@@ -42,6 +42,7 @@ __all__ = [
     "SystemError_",
     "AuthFailedError",
     "ReadFailedError",
+    "ConfSyntaxError",
     "error_for_code",
 ]
 
@@ -396,6 +397,14 @@ class SystemError_(VirtError):  # noqa: N801, N818 - libvirt's SYSTEM_ERROR; the
     bare = "system error"
 
 
+class ConfSyntaxError(VirtError):
+    """A native configuration file does not parse (``VIR_ERR_CONF_SYNTAX``)."""
+
+    code = ErrorNumber.CONF_SYNTAX
+    template = "configuration file syntax error: %s"
+    bare = "configuration file syntax error"
+
+
 class ReadFailedError(VirtError):
     """A file could not be read (``VIR_ERR_READ_FAILED``)."""
 
@@ -431,6 +440,7 @@ _BY_CODE: dict[int, type[VirtError]] = {
         ArgumentUnsupportedError,
         SystemError_,
         ReadFailedError,
+        ConfSyntaxError,
         AuthFailedError,
     )
 }

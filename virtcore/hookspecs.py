@@ -365,9 +365,12 @@ def virt_domain_shutdown(uuid: str) -> bool | None:
 @_mutating
 @hookspec(firstresult=True)
 def virt_domain_reboot(uuid: str) -> bool | None:
-    """Ask the guest to reboot; the domain stays active with the same id.
+    """Ask the guest to reboot; the domain stays active (``on_reboot`` permitting).
 
-    libvirt: ``domainReboot``. Mutating.
+    libvirt: ``domainReboot``. Mutating. Whether the id survives is the
+    hypervisor's: QEMU and the test driver keep it, Xen builds a new domain
+    with a new id (as libvirt's libxl driver reports). Return once the
+    domain can be looked up again.
 
     :raises OperationInvalidError: the domain is not active.
     """

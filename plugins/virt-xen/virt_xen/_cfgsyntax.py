@@ -10,20 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from virtcore.errors import ConfigUnsupportedError, ErrorNumber, VirtError
+from virtcore.errors import ConfigUnsupportedError, ConfSyntaxError
 
 __all__ = ["Value", "ConfSyntaxError", "parse_config", "format_config"]
 
 #: A setting: a string, a number, or a (possibly nested) list of them.
 Value = str | int | list[Any]
-
-
-class ConfSyntaxError(VirtError):
-    """A native config file that does not parse (``VIR_ERR_CONF_SYNTAX``)."""
-
-    code = ErrorNumber.CONF_SYNTAX
-    template = "configuration file syntax error: %s"
-    bare = "configuration file syntax error"
 
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
