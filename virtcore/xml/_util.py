@@ -226,3 +226,94 @@ def replace_children(el: Element, tag: str, new: Iterable[Element], order: Seque
         pos += 1
     for offset, item in enumerate(items):
         el.insert(pos + offset, item)
+
+
+# ---------------------------------------------------------------------------- text output
+#
+# The fast formatting path writes XML text directly, byte-for-byte like lxml would
+# serialize the overlaid tree. Whenever a value could make the two differ (characters XML
+# cannot hold, unusual names), the helpers raise :class:`Slow` and the caller falls back
+# to building the lxml tree.
+
+
+class Slow(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Internal: the text path cannot reproduce lxml's output here; build the tree instead."""
+
+
+# Characters XML 1.0 cannot hold (lxml refuses them): fall back to lxml's error.
+_BAD_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TEXT_SPECIAL = re.compile("[&<>\r]")
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t]')
+_TEXT_ESC = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESC = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def esc_text(value: object) -> str:
+    """``value`` escaped as element text, exactly as lxml serializes it."""
+    s = value if type(value) is str else str(value)
+    if s.isascii() and s.isprintable():
+        return s.translate(_TEXT_ESC) if _TEXT_SPECIAL.search(s) else s
+    if _BAD_CHARS.search(s):
+        raise Slow
+    return s.translate(_TEXT_ESC)
+
+
+def esc_attr(value: object) -> str:
+    """``value`` escaped as a (double-quoted) attribute value, exactly as lxml serializes it."""
+    s = value if type(value) is str else str(value)
+    if s.isascii() and s.isprintable():
+        return s.translate(_ATTR_ESC) if _ATTR_SPECIAL.search(s) else s
+    if _BAD_CHARS.search(s):
+        raise Slow
+    return s.translate(_ATTR_ESC)
+
+
+def plain_name(name: str) -> str:
+    """``name`` when it is a plain element name (no namespace), else :class:`Slow`."""
+    if type(name) is not str or not _PLAIN_NAME.fullmatch(name):
+        raise Slow
+    return name
+
+
+def leaf_text(
+    tag: str, text: object, keys: Sequence[str] = (), attrs: Sequence[tuple[str, object]] = ()
+) -> str:
+    """A leaf element with text, as the overlay of ``attrs`` onto one with attributes ``keys``.
+
+    Attributes already present (``keys``, in document order) keep their position;
+    new ones follow in ``attrs`` order; ``None`` values are left out.
+    """
+    head = "<" + tag
+    if attrs:
+        if keys:
+            values = dict(attrs)
+            for k in keys:
+                v = values.pop(k, None)
+                if v is not None:
+                    head += f' {k}="{esc_attr(v)}"'
+            rest: Iterable[tuple[str, object]] = values.items()
+        else:
+            rest = attrs
+        for k, v in rest:
+            if v is not None:
+                head += f' {k}="{esc_attr(v)}"'
+    return f"{head}>{esc_text(text)}</{tag}>"
+
+
+def fragment(el: Element, level: int) -> str:
+    """``el`` serialized as it would be at depth ``level`` of an indented document.
+
+    Raises :class:`Slow` when the standalone text could differ from the in-document one
+    (namespace declarations, text after the element).
+    """
+    tail = el.tail
+    if tail is not None and tail.strip():
+        raise Slow
+    etree.indent(el, space="  ", level=level)
+    text = etree.tostring(el, encoding="unicode", with_tail=False)
+    if "xmlns" in text:
+        raise Slow
+    return text

@@ -1,0 +1,128 @@
+"""format_domain writes text directly; it must equal the lxml tree path byte for byte.
+
+The tree path (``domain_to_element`` + indent + serialize) is the reference: the
+text path replays its steps with cached fragments, so any drift is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from lxml import etree
+from test_corpus import ACCEPTED, CORPUS
+from test_properties import domains
+
+from virtcore.xml import (
+    CPU,
+    OS,
+    Clock,
+    Disk,
+    DomainDef,
+    Interface,
+    Timer,
+    domain_to_element,
+    format_domain,
+    parse_device,
+    parse_domain,
+)
+from virtcore.xml import _util as u
+from virtcore.xml.domain import _format_text
+
+
+def tree_text(d: DomainDef, domain_id: int | None = None) -> str:
+    el = domain_to_element(d, domain_id=domain_id)
+    etree.indent(el, space="  ")
+    return etree.tostring(el, encoding="unicode") + "\n"
+
+
+def variants(d: DomainDef) -> list[DomainDef]:
+    return [
+        d,
+        attrs.evolve(d, memory=d.memory + 1024, current_memory=d.memory),
+        attrs.evolve(d, title="t&<x>\"'", description=None, bootloader="b", max_memory=None),
+        attrs.evolve(
+            d, max_memory=8 << 20, max_memory_slots=4, vcpu=d.vcpu + 2, current_vcpus=1, cpuset="0-1"
+        ),
+        attrs.evolve(d, cpu=None, devices=tuple(reversed(d.devices)), emulator=None),
+        attrs.evolve(
+            d, cpu=CPU(mode="host-passthrough"), os=OS(type="hvm"), clock=Clock(timers=(Timer("rtc"),))
+        ),
+        attrs.evolve(d, devices=(), uuid="00000000-0000-0000-0000-000000000001", name='n"x\ty'),
+        attrs.evolve(d, features=("acpi",)),
+        attrs.evolve(d, features=()),
+    ]
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
+def test_text_path_equals_tree_path_on_corpus(name: str) -> None:
+    d0 = parse_domain((CORPUS / name).read_bytes())
+    for d in variants(d0):
+        for domain_id in (None, 3):
+            assert format_domain(d, domain_id=domain_id) == tree_text(d, domain_id)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(domains())
+def test_text_path_equals_tree_path_on_generated(d: DomainDef) -> None:
+    assert format_domain(d) == tree_text(d)
+    back = parse_domain(format_domain(d))
+    for v in variants(back):
+        assert format_domain(v) == tree_text(v)
+
+
+def test_typical_domain_takes_the_text_path() -> None:
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    assert _format_text(d, None) == tree_text(d)
+
+
+def test_unmodelled_attribute_on_memory_falls_back_to_the_tree() -> None:
+    xml = (CORPUS / "qemuxmlconf" / "machine-core-on.xml").read_bytes()
+    d = parse_domain(xml)
+    with pytest.raises(u.Slow):
+        _format_text(d, None)
+    d2 = attrs.evolve(d, memory=4096, current_memory=2048)
+    text = format_domain(d2)
+    assert 'dumpCore="on"' in text and ">4096</memory>" in text
+    assert text == tree_text(d2)
+
+
+def test_caches_follow_every_change() -> None:
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    first = format_domain(d)
+    # the same device objects, new domain fields: device text reused, domain text new
+    d2 = attrs.evolve(d, current_memory=1024, name="renamed")
+    text2 = format_domain(d2)
+    assert "<name>renamed</name>" in text2 and '<currentMemory unit="KiB">1024</currentMemory>' in text2
+    assert format_domain(d) == first  # the original is untouched
+    # a changed device: its new text, the others unchanged
+    disk = next(x for x in d.devices if isinstance(x, Disk))
+    d3 = attrs.evolve(
+        d2, devices=tuple(attrs.evolve(x, readonly=True) if x is disk else x for x in d.devices)
+    )
+    text3 = format_domain(d3)
+    assert text3.count("<readonly/>") == text2.count("<readonly/>") + 1
+    assert text3 == tree_text(d3)
+    # an attached device appears; back to the old tuple, the old text comes back
+    nic = parse_device(
+        "<interface type='network'><mac address='52:54:00:00:00:09'/><source network='x'/></interface>"
+    )
+    assert isinstance(nic, Interface)
+    d4 = attrs.evolve(d2, devices=(*d2.devices, nic))
+    assert "52:54:00:00:00:09" in format_domain(d4)
+    assert format_domain(attrs.evolve(d4, devices=d2.devices)) == text2
+    # emulator changes with the same devices tuple
+    d5 = attrs.evolve(d2, emulator="/opt/qemu")
+    assert "<emulator>/opt/qemu</emulator>" in format_domain(d5) and format_domain(d5) == tree_text(d5)
+
+
+def test_text_path_refuses_what_xml_cannot_hold() -> None:
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    with pytest.raises(ValueError):
+        format_domain(attrs.evolve(d, title="bad\x01char"))
+
+
+def test_corpus_dir_exists() -> None:
+    assert Path(CORPUS).is_dir()
