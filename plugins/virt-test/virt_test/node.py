@@ -16,8 +16,6 @@ This module documents, in code, the semantics every virtcore driver follows
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from virtcore.errors import (
     SystemError_,
     XMLError,
 )
+from virtcore.files import write_atomically
 from virtcore.types import (
     DefinedDetail,
     DomainEvent,
@@ -417,7 +416,7 @@ class Node:
                 "cpu_time_ns": dom.info().cpu_time,
                 "xml": format_domain(dom.definition()),
             }
-            _write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
+            write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
         self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SAVED)])
@@ -485,26 +484,6 @@ class Node:
             if dom.config is None:
                 raise OperationInvalidError(f"cannot set autostart for transient domain '{dom.name}'")
             dom.autostart = value
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".virtcore-save-", dir=directory)
-    except OSError as exc:
-        raise SystemError_(f"cannot create save image '{path}': {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise SystemError_(f"cannot write save image '{path}': {exc.strerror}") from None
 
 
 def read_save_image(path: str) -> dict[str, object]:
