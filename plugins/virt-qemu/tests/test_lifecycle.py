@@ -34,6 +34,7 @@ from virtcore.types import (
     StartedDetail,
     StoppedDetail,
 )
+from virtcore.xml import parse_domain
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86 is not installed"),
@@ -254,6 +255,27 @@ def test_attach_detach_disk_and_nic_with_stats(
     with pytest.raises(OperationFailedError, match=r"nonexistent\.img"):  # QEMU's own refusal, named
         dom.attach_device("<disk type='file'><source file='/nonexistent.img'/><target dev='vdc'/></disk>")
     assert "vdc" not in dom.xml_desc()
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/dev/net/tun") or os.geteuid() != 0, reason="needs root and /dev/net/tun"
+)
+def test_tap_interface_stats(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
+    nic = "<interface type='ethernet'><mac address='52:54:00:00:00:42'/><model type='virtio'/></interface>"
+    dom = conn.create_domain(guest_xml("tapper", extra_devices=nic))
+    live = parse_domain(dom.xml_desc())
+    tap = live.interfaces[0].target_dev
+    assert tap and Path(f"/sys/class/net/{tap}").exists()  # QEMU made the tap we named
+    subprocess.run(["ip", "link", "set", "dev", tap, "up"], check=True)
+    assert dom.interface_stats(tap) == dom.interface_stats("52:54:00:00:00:42")
+    # The guest brings eth0 up; IPv6 autoconfiguration sends packets, which the host receives.
+    wait_for(lambda: dom.interface_stats(tap)[5] >= 1, 30, "the guest to transmit")
+    stats = dom.interface_stats(tap)
+    assert stats[4] >= 40 * stats[5]  # tx bytes: every frame is at least 40 bytes
+    with pytest.raises(InvalidArgError):
+        dom.interface_stats("nosuchdev")
+    dom.destroy()
+    wait_for(lambda: not Path(f"/sys/class/net/{tap}").exists(), 5, "the tap to go with QEMU")
 
 
 def test_autostart_and_persistence_across_connections(

@@ -989,6 +989,16 @@ class Host:
         machine = caps.resolve_machine(d.os.machine)
         if machine is None:
             raise ConfigUnsupportedError(f"machine type '{d.os.machine}' is not supported by {caps.path}")
+        if any(i.type == "ethernet" and not i.target_dev for i in d.interfaces):
+            # Name the tap ourselves (libvirt's vnetN) so the live XML and the stats can find it.
+            devs = []
+            n = 0
+            for dev in d.devices:
+                if isinstance(dev, Interface) and dev.type == "ethernet" and not dev.target_dev:
+                    dev = attrs.evolve(dev, target_dev=f"vc{dom.uuid[:8]}n{n}")
+                    n += 1
+                devs.append(dev)
+            d = attrs.evolve(d, devices=tuple(devs), raw=d.raw)
         if d.os.machine is None or d.os.arch is None or d.emulator is None:
             os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
             d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)

@@ -66,6 +66,9 @@ MODULES = (
     "drivers/virtio/virtio_pci.ko",
     "drivers/virtio/virtio_balloon.ko",
     "drivers/block/virtio_blk.ko",
+    "net/core/failover.ko",
+    "drivers/net/net_failover.ko",
+    "drivers/net/virtio_net.ko",
 )
 
 _KERNEL_GLOBS = ("/boot/vmlinuz-*-cloud-amd64", "/boot/vmlinuz-*")
@@ -116,6 +119,7 @@ def init_script(modules: tuple[str, ...]) -> str:
 /bin/busybox --install -s /bin
 export PATH=/bin
 for m in {mods}; do insmod /lib/modules/$m 2>/dev/null; done
+for n in /sys/class/net/*; do ip link set "${{n##*/}}" up 2>/dev/null; done
 mode=ticker
 marker={MARKER}
 for a in $(cat /proc/cmdline); do
