@@ -472,3 +472,32 @@ def test_uris_and_layouts(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         sysl = layout_for(URI.parse("qemu:///system"))
         assert sysl.config == Path("/etc/virtcore/qemu") and sysl.run == Path("/run/virtcore/qemu")
+
+
+DEFINER = r"""
+import sys, virtcore
+from virt_qemu import testguest
+conn = virtcore.open(sys.argv[1])
+for i in range(25):
+    xml = testguest.guest_domain_xml(f"{sys.argv[2]}-{i}", "/k", "/i")
+    dom = conn.define_domain(xml)
+    if i % 5 == 0:
+        dom.undefine()
+print(len(conn.list_domains()))
+"""
+
+
+def test_two_processes_defining_at_once_do_not_corrupt(uri: str, root: Path) -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", DEFINER, uri, tag], stdout=subprocess.PIPE, text=True)
+        for tag in ("a", "b")
+    ]
+    for p in procs:
+        p.wait(120)
+        assert p.returncode == 0
+    with virtcore.open(uri) as conn:
+        names = sorted(d.name for d in conn.list_domains())
+    assert names == sorted(f"{t}-{i}" for t in "ab" for i in range(25) if i % 5)
+    for f in (root / "etc").glob("*.xml"):
+        parse_domain(f.read_text())  # every definition on disk is whole
+    assert not list((root / "etc").glob(".*.xml.*"))  # no temporary files left behind

@@ -832,7 +832,7 @@ class Host:
 
     def undefine(self, uuid: str) -> None:
         dom = self.get(uuid)
-        with dom.job:
+        with dom.job, FileLock(self.layout.config / ".lock").held():
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
             with contextlib.suppress(FileNotFoundError):
