@@ -258,7 +258,8 @@ def test_attach_detach_disk_and_nic_with_stats(
 
 
 @pytest.mark.skipif(
-    not os.path.exists("/dev/net/tun") or os.geteuid() != 0, reason="needs root and /dev/net/tun"
+    not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or shutil.which("ip") is None,
+    reason="needs root, /dev/net/tun and iproute2",
 )
 def test_tap_interface_stats(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
     nic = "<interface type='ethernet'><mac address='52:54:00:00:00:42'/><model type='virtio'/></interface>"
@@ -424,6 +425,12 @@ def test_two_processes_share_one_guest(
     wait_for(lambda: dom.state()[0] == DomainState.PAUSED, 5, "the other process's suspend to show here")
     assert other("resume") == "RUNNING"
     wait_for(lambda: dom.state()[0] == DomainState.RUNNING, 5, "resume to show here")
+    assert other("destroy") == "SHUTOFF"
+    wait_for(lambda: dom.state()[0] == DomainState.SHUTOFF, 5, "destroy to show here")
+    assert other("start") == "RUNNING"  # started elsewhere: seen here at once, and managed from here
+    assert dom.state()[0] == DomainState.RUNNING
+    dom.suspend()
+    assert other("resume") == "RUNNING"
     assert other("destroy") == "SHUTOFF"
     wait_for(lambda: dom.state()[0] == DomainState.SHUTOFF, 5, "destroy to show here")
     assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)

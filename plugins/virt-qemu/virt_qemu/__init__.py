@@ -229,7 +229,9 @@ class QemuDriver:
     def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int]:
         """``(state, reason)`` from memory (kept current by QMP events)."""
         dom = self._doms.get(uuid)
-        if dom is None:
+        if dom is None or dom.state == DomainState.SHUTOFF:
+            # Another process may have started or undefined it: one shared-memory read tells.
+            self._h.sync()
             dom = self._h.get(uuid)
         return dom.state, dom.reason
 

@@ -1406,7 +1406,10 @@ class Host:
             return 0
 
     def info(self, uuid: str) -> DomainInfo:
-        dom = self.doms.get(uuid) or self.get(uuid)
+        dom = self.doms.get(uuid)
+        if dom is None or dom.state == DomainState.SHUTOFF:
+            self.sync()
+            dom = self.get(uuid)
         d = dom.live or dom.config
         if d is None:
             raise NoDomainError(f"no domain with matching uuid '{uuid}'")
