@@ -30,6 +30,19 @@ from lxml import etree
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
+from virtcore.xml._spec import SpecElement
+from virtcore.xml.elements import (
+    BlkioTune,
+    CPUTune,
+    HyperV,
+    IOThreadIds,
+    KVMFeatures,
+    MemoryBacking,
+    MemTune,
+    NumaTune,
+    SecLabel,
+    SysInfo,
+)
 
 Element = etree._Element
 
@@ -1382,7 +1395,13 @@ class DomainDef:
 
     Sizes are in KiB. ``devices`` holds every device in document order;
     ``emulator`` is ``<devices><emulator>``. ``features`` are the names of the
-    children of ``<features>`` (their content is kept from the source XML).
+    children of ``<features>``; ``hyperv`` and ``kvm`` type the content of
+    ``<hyperv>`` and ``<kvm>`` when those are among them (the content of the
+    other features is kept from the source XML). ``memory_backing``,
+    ``numatune``, ``cputune``, ``memtune``, ``blkiotune``, ``iothreadids`` are
+    the elements of those names (``None`` when absent); ``iothreads`` is
+    ``<iothreads>``; ``sysinfo`` and ``seclabels`` every ``<sysinfo>`` and
+    ``<seclabel>`` in order.
     """
 
     type: str
@@ -1409,6 +1428,17 @@ class DomainDef:
     bootloader_args: str | None = None
     emulator: str | None = None
     devices: tuple[Device, ...] = ()
+    memory_backing: MemoryBacking | None = None
+    numatune: NumaTune | None = None
+    cputune: CPUTune | None = None
+    memtune: MemTune | None = None
+    blkiotune: BlkioTune | None = None
+    iothreads: int | None = None
+    iothreadids: IOThreadIds | None = None
+    sysinfo: tuple[SysInfo, ...] = ()
+    seclabels: tuple[SecLabel, ...] = ()
+    hyperv: HyperV | None = None
+    kvm: KVMFeatures | None = None
     raw: Element | None = _raw
     _xml_cache: dict[int | None, str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
     # The text template of ``raw`` for the fast formatting path, shared by every copy
@@ -1512,6 +1542,7 @@ def domain_from_element(el: Element) -> DomainDef:
     actions: dict[str, str] = {}
     devices: list[Device] = []
     numa_memory = 0
+    kwargs: dict[str, object] = {}
     for c in el:
         tag = c.tag
         if tag == "name":
@@ -1542,6 +1573,11 @@ def domain_from_element(el: Element) -> DomainDef:
                     devices.append(device_from_element(d))
         elif tag == "features":
             features = tuple(u.local_tag(f) for f in c if isinstance(f.tag, str))
+            for f in c:
+                if f.tag == "hyperv" and "hyperv" not in kwargs:
+                    kwargs["hyperv"] = HyperV.from_element(f)
+                elif f.tag == "kvm" and "kvm" not in kwargs:
+                    kwargs["kvm"] = KVMFeatures.from_element(f)
         elif tag == "clock":
             clock = Clock.from_element(c)
         elif tag in ("on_poweroff", "on_reboot", "on_crash"):
@@ -1560,6 +1596,14 @@ def domain_from_element(el: Element) -> DomainDef:
         elif tag == "cpu":
             cpu = CPU.from_element(c)
             numa_memory = sum(cell.memory for cell in cpu.numa)
+        elif tag in _TOP_PARSERS:
+            field, parse = _TOP_PARSERS[tag]
+            if field in ("sysinfo", "seclabels"):
+                kwargs[field] = (*cast("tuple[object, ...]", kwargs.get(field, ())), parse(c))
+            elif field not in kwargs:
+                kwargs[field] = parse(c)
+        elif tag == "iothreads" and "iothreads" not in kwargs:
+            kwargs["iothreads"] = u.parse_uint(c.text, "<iothreads>")
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
     if "/" in name:
@@ -1581,7 +1625,6 @@ def domain_from_element(el: Element) -> DomainDef:
     if current_vcpus is not None and not 1 <= current_vcpus <= vcpu:
         raise XMLError(f"current vcpus count {current_vcpus} must be between 1 and <vcpu> {vcpu} in <vcpu>")
     _check_duplicate_targets(devices)
-    kwargs: dict[str, object] = {}
     if uuid is not None:
         kwargs["uuid"] = uuid
     if clock is not None:
@@ -1614,6 +1657,31 @@ def domain_from_element(el: Element) -> DomainDef:
     )
 
 
+#: Typed top-level elements besides os/clock/cpu: tag -> (DomainDef field, parser). The
+#: first of each is parsed (all of them for sysinfo and seclabel); formatting replaces
+#: every element of the tag by the field's.
+_TOP_PARSERS: dict[str, tuple[str, Callable[[Element], object]]] = {
+    "memoryBacking": ("memory_backing", MemoryBacking.from_element),
+    "numatune": ("numatune", NumaTune.from_element),
+    "cputune": ("cputune", CPUTune.from_element),
+    "memtune": ("memtune", MemTune.from_element),
+    "blkiotune": ("blkiotune", BlkioTune.from_element),
+    "iothreadids": ("iothreadids", IOThreadIds.from_element),
+    "sysinfo": ("sysinfo", SysInfo.from_element),
+    "seclabel": ("seclabels", SecLabel.from_element),
+}
+_TOP_FIELDS = tuple((tag, field) for tag, (field, _) in _TOP_PARSERS.items())
+
+
+def _top_items(d: DomainDef, field: str) -> tuple[SpecElement, ...]:
+    value = getattr(d, field)
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return value
+    return (value,)
+
+
 def _cell_memory(cell: Element) -> int:
     fake = etree.Element("memory")
     fake.text = cell.get("memory")
@@ -1639,7 +1707,7 @@ def _check_duplicate_targets(devices: list[Device]) -> None:
 _SIMPLE = frozenset(
     {
         "name", "uuid", "title", "description", "memory", "currentMemory", "maxMemory", "vcpu", "bootloader",
-        "bootloader_args", "on_poweroff", "on_reboot", "on_crash",
+        "bootloader_args", "on_poweroff", "on_reboot", "on_crash", "iothreads",
     }
 )  # fmt: skip
 
@@ -1722,6 +1790,13 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
         u.remove(el, "cpu")
     else:
         u.replace_children(el, "cpu", [d.cpu.to_element()], order)
+    for tag, field in _TOP_FIELDS:
+        items = _top_items(d, field)
+        if items:
+            u.replace_children(el, tag, [x.to_element() for x in items], order)
+        else:
+            u.remove(el, tag)
+    put("iothreads", None if d.iothreads is None else str(d.iothreads))
     put("bootloader", d.bootloader)
     put("bootloader_args", d.bootloader_args)
     put("on_poweroff", d.on_poweroff)
@@ -1740,6 +1815,13 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
                 feats.append(existing.get(name, etree.Element(name)))
         if not len(feats) and not d.features:
             el.remove(feats)
+        for typed in (d.hyperv, d.kvm):
+            if typed is not None:
+                old_el = u.find(feats, typed._tag)
+                if old_el is not None:
+                    new_el = typed.to_element()
+                    new_el.tail = old_el.tail
+                    feats.replace(old_el, new_el)
     if d.emulator is not None:
         etree.SubElement(devs, "emulator").text = d.emulator
     for dev in d.devices:
@@ -1803,7 +1885,10 @@ _ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
 class _Template:
     """What formatting needs from a domain's source element, computed once per element."""
 
-    __slots__ = ("devices_attrs", "devices_text", "features", "head", "plans", "shape", "tail", "texts")
+    __slots__ = (
+        "devices_attrs", "devices_text", "features", "head", "hyperv", "kvm", "plans", "shape", "tail",
+        "texts",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -1827,6 +1912,9 @@ class _Template:
         self.plans: dict[tuple[bool, ...], _Plan | None] = {}
         # the last <devices> text: (devices tuple, emulator, text)
         self.devices_text: tuple[tuple[Device, ...], str | None, str] | None = None
+        # <hyperv> and <kvm> of the first <features>, as parsed
+        self.hyperv: HyperV | None = None
+        self.kvm: KVMFeatures | None = None
 
 
 # a prefixed element or attribute name: its text may need namespace declarations
@@ -1836,7 +1924,7 @@ _PREFIXED = re.compile(r'<[^\s/>:]*:|\s[^\s="<>:]*:[^\s="<>]*="')
 def _batch(
     nsmap: dict[str | None, str] | None,
     kept: list[Element],
-    objs: list[OS | Clock | CPU],
+    objs: list[OS | Clock | CPU | SpecElement],
     devs: list[Device],
 ) -> list[str]:
     """One indent and one serialization for many fragments.
@@ -1876,7 +1964,7 @@ def _batch(
     return pieces[1 : 1 + n_kept]
 
 
-def _set_frag(obj: Device | OS | Clock | CPU, text: str, level: int, trailing: bool) -> None:
+def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: int, trailing: bool) -> None:
     if trailing:
         text = ""
     elif ":" in text and _PREFIXED.search(text):
@@ -1888,7 +1976,7 @@ def _set_frag(obj: Device | OS | Clock | CPU, text: str, level: int, trailing: b
     object.__setattr__(obj, "_frag", text)
 
 
-def _template(raw: Element, objs: list[OS | Clock | CPU], devs: list[Device]) -> _Template:
+def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]) -> _Template:
     """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way."""
     nsmap = raw.nsmap
     if not nsmap and all(k == "type" or k == "id" for k in raw.attrib):
@@ -1914,13 +2002,15 @@ def _template(raw: Element, objs: list[OS | Clock | CPU], devs: list[Device]) ->
     shape: list[tuple[object, tuple[str, ...] | None]] = []
     devices_attrs: str | None = None
     features: tuple[str, ...] | None = None
+    hyperv: HyperV | None = None
+    kvm: KVMFeatures | None = None
     for c in raw:
         t = c.tail
         if t is not None and t.strip():
             raise u.Slow
         tag = c.tag
         keys: tuple[str, ...] | None = None
-        if tag == "cpu" or (tag in _ONCE_TYPED and tag not in typed):
+        if tag == "cpu" or tag in _TOP_PARSERS or (tag in _ONCE_TYPED and tag not in typed):
             typed.add(tag)
             keep.append(False)
             if tag in _SIMPLE:
@@ -1936,16 +2026,23 @@ def _template(raw: Element, objs: list[OS | Clock | CPU], devs: list[Device]) ->
             keep.append(True)
             if tag == "features" and features is None:
                 features = tuple(u.local_tag(f) for f in c)
+                for f in c:
+                    if f.tag == "hyperv" and hyperv is None:
+                        hyperv = HyperV.from_element(f)
+                    elif f.tag == "kvm" and kvm is None:
+                        kvm = KVMFeatures.from_element(f)
         shape.append((tag, keys))
     texts = iter(_batch(nsmap, kept, objs, devs) if kept or objs or devs else ())
     all_texts = tuple(next(texts) if k else "" for k in keep)
-    return _Template(head, tail, tuple(shape), all_texts, devices_attrs or "", features)
+    tmpl = _Template(head, tail, tuple(shape), all_texts, devices_attrs or "", features)
+    tmpl.hyperv, tmpl.kvm = hyperv, kvm
+    return tmpl
 
 
 _EMPTY_TEMPLATE = _Template("<domain type=", ">", (), (), "", None)
 
 
-def _frag_of(obj: Device | OS | Clock | CPU, level: int) -> str:
+def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str:
     """``obj``'s element as text at depth ``level``, cached on the (immutable) object."""
     text = obj._frag
     if text is None:
@@ -2009,7 +2106,7 @@ def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
 _SIMPLE_FIELDS = {
     "name": "name", "uuid": "uuid", "title": "title", "description": "description",
     "bootloader": "bootloader", "bootloader_args": "bootloader_args", "on_poweroff": "on_poweroff",
-    "on_reboot": "on_reboot", "on_crash": "on_crash",
+    "on_reboot": "on_reboot", "on_crash": "on_crash", "iothreads": "iothreads",
 }  # fmt: skip
 
 
@@ -2043,6 +2140,13 @@ def _cpu_slot(d: DomainDef) -> str:
     return _frag_of(d.cpu, 1)  # type: ignore[arg-type]
 
 
+def _top_slot(field: str) -> _Slot:
+    def slot(d: DomainDef) -> str:
+        return "\n  ".join(_frag_of(x, 1) for x in _top_items(d, field))
+
+    return slot
+
+
 def _features_slot(d: DomainDef) -> str:
     return _features_text(d.features)
 
@@ -2057,7 +2161,8 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     It replays domain_to_element's steps on (tag, text or slot, attribute names) entries;
     ``None`` when only the tree path is exact for this layout.
     """
-    no_title, no_desc, no_max, no_bl, no_bla, no_cpu, no_features = absent
+    no_title, no_desc, no_max, no_bl, no_bla, no_cpu, no_features, no_iothreads = absent[:8]
+    no_top = absent[8:]
     ranks = _DOMAIN_RANKS
     ents: list[list[object]] = []
 
@@ -2125,19 +2230,26 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     )
     if not ok:
         return None
-    first_cpu = -1
-    for pos in range(len(ents) - 1, -1, -1):
-        if ents[pos][0] == "cpu":
-            del ents[pos]
-            first_cpu = pos
-    if not no_cpu:
-        entry: list[object] = ["cpu", _cpu_slot, None]
-        if first_cpu < 0:
-            insert(entry)
-        else:
-            ents.insert(first_cpu, entry)
+
+    def replace_all(tag: str, slot: _Slot | None) -> None:
+        first = -1
+        for pos in range(len(ents) - 1, -1, -1):
+            if ents[pos][0] == tag:
+                del ents[pos]
+                first = pos
+        if slot is not None:
+            entry: list[object] = [tag, slot, None]
+            if first < 0:
+                insert(entry)
+            else:
+                ents.insert(first, entry)
+
+    replace_all("cpu", None if no_cpu else _cpu_slot)
+    for (tag, field), no in zip(_TOP_FIELDS, no_top, strict=True):
+        replace_all(tag, None if no else _top_slot(field))
     ok = (
-        put("bootloader", no_bl)
+        put("iothreads", no_iothreads)
+        and put("bootloader", no_bl)
         and put("bootloader_args", no_bla)
         and put("on_poweroff")
         and put("on_reboot")
@@ -2158,9 +2270,11 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
     """format_domain's text, written directly (raises u.Slow where only the tree path is exact)."""
     raw = d.raw
     # fragments not cached yet: computed together, with one serialization
-    need_objs: list[OS | Clock | CPU] = [
+    need_objs: list[OS | Clock | CPU | SpecElement] = [
         o for o in (d.os, d.clock, d.cpu) if o is not None and o._frag is None
     ]
+    for _tag, field in _TOP_FIELDS:
+        need_objs.extend(x for x in _top_items(d, field) if x._frag is None)
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
     if raw is None:
@@ -2194,6 +2308,15 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
     features = d.features
     if tmpl.features is not None and features != tmpl.features:
         raise u.Slow  # features renamed or reordered: the tree path rebuilds <features>
+    if features and (d.hyperv is not None or d.kvm is not None):
+        for typed, parsed in ((d.hyperv, tmpl.hyperv), (d.kvm, tmpl.kvm)):
+            # the kept <features> text holds the typed child as parsed: only that is exact
+            if (
+                typed is not None
+                and typed._tag in features
+                and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
+            ):
+                raise u.Slow
     absent = (
         d.title is None,
         d.description is None,
@@ -2202,6 +2325,15 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         d.bootloader_args is None,
         d.cpu is None,
         not features,
+        d.iothreads is None,
+        d.memory_backing is None,
+        d.numatune is None,
+        d.cputune is None,
+        d.memtune is None,
+        d.blkiotune is None,
+        d.iothreadids is None,
+        not d.sysinfo,
+        not d.seclabels,
     )
     try:
         plan = tmpl.plans[absent]
