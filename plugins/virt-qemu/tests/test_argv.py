@@ -215,8 +215,50 @@ def test_untranslatable_devices_are_named(devices_xml: str, element: str) -> Non
 def test_untranslatable_top_level_elements_are_named() -> None:
     with pytest.raises(ConfigUnsupportedError, match="<numatune>"):
         argv(dom(extra="<numatune><memory mode='strict' nodeset='0'/></numatune>"))
-    with pytest.raises(ConfigUnsupportedError, match="clock offset='variable'"):
-        argv(dom(extra="<clock offset='variable' adjustment='10'/>"))
+    with pytest.raises(ConfigUnsupportedError, match="clock offset='timezone'"):
+        argv(dom(extra="<clock offset='timezone' timezone='Europe/Paris'/>"))
+
+
+def test_variable_clock_sets_the_rtc_base() -> None:
+    import time
+
+    a = argv(dom(extra="<clock offset='variable' adjustment='86400' basis='utc'/>"))
+    (rtc,) = opts(a, "-rtc")
+    base = time.mktime(time.strptime(rtc.removeprefix("base="), "%Y-%m-%dT%H:%M:%S")) - time.mktime(
+        time.gmtime()
+    )
+    assert 86400 - 5 < base < 86400 + 5
+
+
+def test_udp_telnet_debugcon_floppy_audio() -> None:
+    a = argv(
+        dom(
+            """<serial type='udp'><source mode='bind' host='127.0.0.1' service='9999'/>
+                 <source mode='connect' host='127.0.0.1' service='9998'/><target port='0'/></serial>
+               <serial type='tcp'><source mode='bind' host='127.0.0.1' service='9997'/>
+                 <protocol type='telnet'/><target port='1'/></serial>
+               <serial type='pty'><target type='isa-debug' port='2'/>
+                 <address type='isa' iobase='0x402'/></serial>
+               <disk type='file' device='floppy'><source file='/f.img'/><target dev='fda' bus='fdc'/>
+                 <boot order='1'/></disk>
+               <audio id='1' type='none'/>"""
+        )
+    )
+    chardevs = opts(a, "-chardev")
+    assert "udp,id=charserial0,host=127.0.0.1,port=9998,localaddr=127.0.0.1,localport=9999" in chardevs
+    assert "socket,id=charserial1,host=127.0.0.1,port=9997,telnet=on,server=on,wait=off" in chardevs
+    devs = {d["id"]: d for d in devices(a) if "id" in d}
+    assert devs["serial2"] == {
+        "driver": "isa-debugcon",
+        "chardev": "charserial2",
+        "id": "serial2",
+        "iobase": 1026,
+    }
+    assert devs["fdc0-0-0"]["driver"] == "floppy" and devs["fdc0-0-0"]["unit"] == 0
+    assert "isa-fdc.bootindexA=1" in opts(a, "-global")
+    assert json.loads(opts(a, "-audiodev")[0]) == {"id": "audio1", "driver": "none"}
+    with pytest.raises(ConfigUnsupportedError, match="audio type='pa'"):
+        argv(dom("<audio id='1' type='pa'/>"))
 
 
 def test_kvm_accel_and_incoming() -> None:

@@ -62,7 +62,8 @@ def _cases() -> list[str]:
 KEY_DEVICES = {
     "virtio-blk-pci", "ide-hd", "ide-cd", "scsi-hd", "scsi-cd", "floppy", "usb-storage",
     "virtio-net-pci", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet", "vmxnet3",
-    "isa-serial", "virtio-balloon-pci", "virtio-rng-pci", "usb-tablet", "usb-mouse", "usb-kbd",
+    "isa-serial", "isa-debugcon", "virtio-balloon-pci", "virtio-rng-pci",
+    "usb-tablet", "usb-mouse", "usb-kbd",
     "virtio-keyboard-pci", "virtio-mouse-pci", "virtio-tablet-pci", "virtconsole",
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -177,6 +178,7 @@ class _Builder:
         self.boot_devices_used = False
         self.bootidx: dict[int, int] = {}
         self.console_index = 0
+        self.fdc_added = False
 
     def add(self, *a: str) -> None:
         self.args.extend(a)
@@ -361,9 +363,20 @@ class _Builder:
 
     def _clock(self) -> None:
         c = self.d.clock
-        if c.offset not in ("utc", "localtime"):
+        if c.offset == "variable":
+            raw = c.raw if c.raw is not None else _find(self.d.raw, "clock")
+            try:
+                adjust = int(raw.get("adjustment", "0")) if raw is not None else 0
+            except ValueError:
+                raise ConfigUnsupportedError("<clock adjustment=...> is not a number of seconds") from None
+            basis = raw.get("basis", "utc") if raw is not None else "utc"
+            now = time.time() + adjust
+            stamp = time.gmtime(now) if basis == "utc" else time.localtime(now)
+            rtc = ["base=" + time.strftime("%Y-%m-%dT%H:%M:%S", stamp)]
+        elif c.offset not in ("utc", "localtime"):
             raise ConfigUnsupportedError(f"<clock offset='{c.offset}'> is not supported")
-        rtc = [f"base={c.offset}"]
+        else:
+            rtc = [f"base={c.offset}"]
         for t in c.timers:
             if t.name == "rtc":
                 if t.tickpolicy == "catchup":
@@ -645,7 +658,27 @@ class _Builder:
             props["driver"] = "usb-storage"
             props["bus"] = f"{self._need_usb(where)}.0"
         elif bus == "fdc":
-            raise ConfigUnsupportedError(f"{where}: floppy disks are not supported")
+            if disk.device != "floppy":
+                raise ConfigUnsupportedError(f"{where}: only floppies go on the fdc bus")
+            boot = disk.boot_order or self.bootidx.get(id(disk))
+            letter = "AB"[unit] if unit < 2 else None
+            if letter is None:
+                raise ConfigUnsupportedError(f"{where}: a floppy controller has drives fda and fdb only")
+            if self.q35:
+                if not self.fdc_added:
+                    fdc: dict[str, Any] = {"driver": "isa-fdc"}
+                    if boot:
+                        fdc[f"bootindex{letter}"] = boot
+                    self.add("-device", _j(fdc))
+                    self.fdc_added = True
+            elif boot:
+                self.add("-global", f"isa-fdc.bootindex{letter}={boot}")
+            props["driver"] = "floppy"
+            props["unit"] = unit
+            if node is not None:
+                props["drive"] = node
+            self.add("-device", _j(props))
+            return
         else:
             raise ConfigUnsupportedError(f"{where}: bus '{bus}' is not supported")
         if node is not None:
@@ -725,10 +758,28 @@ class _Builder:
             if not port.isdigit():
                 raise ConfigUnsupportedError(f"{where}: service '{port}' is not a port number")
             proto = _find(dev.raw, "protocol")
-            if proto is not None and proto.get("type") not in (None, "raw"):
-                raise ConfigUnsupportedError(f"{where}: protocol '{proto.get('type')}' is not supported")
+            ptype = proto.get("type") if proto is not None else None
+            if ptype not in (None, "raw", "telnet"):
+                raise ConfigUnsupportedError(f"{where}: protocol '{ptype}' is not supported")
             opts = ["socket", f"id={cid}", f"host={qemu_escape(host, 'host')}", f"port={port}"]
+            if ptype == "telnet":
+                opts.append("telnet=on")
             opts.append("server=on,wait=off" if src.get("mode", "connect") == "bind" else "server=off")
+        elif dev.type == "udp":
+            srcs = dev.raw.findall("source") if dev.raw is not None else []
+            remote = next((s for s in srcs if s.get("mode", "connect") == "connect"), None)
+            local = next((s for s in srcs if s.get("mode") == "bind"), None)
+            if remote is None or not (remote.get("service") or "").isdigit():
+                raise ConfigUnsupportedError(f"{where} needs <source mode='connect' service=PORT>")
+            lport = local.get("service", "0") if local is not None else "0"
+            if not lport.isdigit():
+                raise ConfigUnsupportedError(f"{where}: service '{lport}' is not a port number")
+            opts = [
+                "udp", f"id={cid}", f"host={qemu_escape(remote.get('host', ''), 'host')}",
+                f"port={remote.get('service')}",
+                f"localaddr={qemu_escape(local.get('host', '') if local is not None else '', 'host')}",
+                f"localport={lport}",
+            ]  # fmt: skip
         else:
             raise ConfigUnsupportedError(f"{where}: character device type '{dev.type}' is not supported")
         logel = _find(dev.raw, "log")
@@ -743,6 +794,13 @@ class _Builder:
         self.serial_index += 1
         ttype = dev.target_type or "isa-serial"
         port = dev.target_port if dev.target_port is not None else idx
+        if ttype == "isa-debug":
+            self._chardev(dev, f"charserial{port}", None)
+            addr = _find(dev.raw, "address")
+            iobase = int(addr.get("iobase", "0x402"), 0) if addr is not None else 0x402
+            self.add("-device", _j({"driver": "isa-debugcon", "chardev": f"charserial{port}",
+                                    "id": f"serial{port}", "iobase": iobase}))  # fmt: skip
+            return
         if ttype not in ("isa-serial", "serial"):
             raise ConfigUnsupportedError(f"<serial><target type='{ttype}'> is not supported")
         self._chardev(dev, f"charserial{port}", self.spec.serial_log if idx == 0 else None)
@@ -860,6 +918,12 @@ class _Builder:
                 return  # built into q35
             self.device({"driver": model, "id": "watchdog0"}, raw)
             self.add("-action", f"watchdog={qemu_escape(action, 'watchdog action')}")
+            return
+        if kind == "audio" and raw is not None:
+            atype = raw.get("type", "none")
+            if atype != "none":
+                raise ConfigUnsupportedError(f"<audio type='{atype}'> is not supported (none is)")
+            self.add("-audiodev", _j({"id": f"audio{raw.get('id', '1')}", "driver": "none"}))
             return
         if kind == "panic" and raw is not None:
             model = raw.get("model", "isa")
