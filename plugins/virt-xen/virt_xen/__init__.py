@@ -33,6 +33,7 @@ from virt_xen._channels import (
     XenContext,
     XenStoreChannel,
 )
+from virt_xen._events import DomainWatcher
 from virt_xen._store import ConfigStore
 from virt_xen._xenstore import XenStore
 from virt_xen._xl import Xl, find_xl
@@ -69,14 +70,30 @@ def _toolstack_accessible(xl_path: str | None, explicit: bool) -> bool:
 
 
 class _Opener:
-    """Receives ``emit`` at connect time and hands it to the shared context."""
+    """Receives ``emit`` at connect time and hands it to the shared context; starts and
+    stops the XenStore watcher that reports changes made behind the connection's back."""
 
     def __init__(self, ctx: XenContext) -> None:
         self.ctx = ctx
+        self.watcher: DomainWatcher | None = None
 
     @hookimpl
     def virt_connect_open(self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
         self.ctx.emit = emit
+        xs = self.ctx.xs
+        if xs is None:
+            return
+        with self.ctx.lock:
+            self.ctx.known = {d.uuid: d for d in xs.domains() if d.domid != 0}
+        watcher = DomainWatcher(self.ctx)
+        if watcher.start(xs.socket_path):
+            self.watcher = watcher
+
+    @hookimpl
+    def virt_connect_close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
 
 def open_connection(uri: URI, read_only: bool) -> list[object]:

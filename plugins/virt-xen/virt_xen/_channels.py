@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from virt_xen._cfgsyntax import format_config
+from virt_xen._devices import parse_attachable, with_device, without_device, xl_attach_args, xl_detach_args
 from virt_xen._store import ConfigStore
 from virt_xen._xenstore import DOM0_UUID, StoreDomain, XenStore
 from virt_xen._xl import Xl, XlDomain
@@ -61,7 +62,7 @@ from virtcore.types import (
     UndefinedDetail,
 )
 from virtcore.uri import URI
-from virtcore.xml import DomainDef, format_domain, parse_domain
+from virtcore.xml import DomainDef, format_domain, parse_device, parse_domain
 
 __all__ = [
     "XenContext",
@@ -106,6 +107,34 @@ class XenContext:
     xs: XenStore | None
     emit: Callable[[DomainEvent], None] = attrs.field(default=lambda e: None)
     lock: threading.RLock = attrs.field(factory=threading.RLock)
+    #: Running domains (not Domain-0) as this connection last saw them, by UUID: kept up to
+    #: date by our own operations (under :attr:`lock`) so that the XenStore watcher
+    #: reports only what changed behind our back.
+    known: dict[str, StoreDomain] = attrs.field(factory=dict)
+
+    # -- what we changed ourselves -------------------------------------------------
+
+    def note_running(self, d: StoreDomain) -> None:
+        """We started ``d`` (call with :attr:`lock` held)."""
+        self.known[d.uuid] = d
+
+    def note_gone(self, uuid: str) -> None:
+        """We stopped the domain (call with :attr:`lock` held)."""
+        self.known.pop(uuid, None)
+
+    def mark_stopped(self, uuid: str, reason: ShutoffReason, domid: int | None = None) -> None:
+        """Record that the domain stopped: a transient one is forgotten, a persistent one
+        keeps ``reason``. With ``domid``, only when the status still speaks of that run."""
+        st = self.store.status(uuid)
+        if domid is not None and st.get("domid") not in (None, domid):
+            return
+        if self.store.get(uuid) is None:
+            self.store.drop_status(uuid)  # transient: gone
+        else:
+            self.store.set_status(
+                uuid, shutoff_reason=int(reason), domid=None, xml=None, paused_reason=None,
+                running_reason=None, shutdown_requested=None,
+            )  # fmt: skip
 
     # -- who is running ------------------------------------------------------
 
@@ -284,6 +313,7 @@ class ToolstackChannel:
         started = self.ctx.running_by_uuid(d.uuid)
         if started is None:
             raise OperationFailedError(f"domain '{d.name}' did not appear after xl create")
+        self.ctx.note_running(started)
         self.ctx.store.set_status(
             d.uuid,
             name=d.name,
@@ -384,14 +414,8 @@ class ToolstackChannel:
         return True
 
     def _stopped(self, uuid: str, reason: ShutoffReason) -> None:
-        if self.ctx.store.get(uuid) is None:
-            self.ctx.store.drop_status(uuid)  # transient: gone
-        else:
-            self.ctx.store.set_status(
-                uuid, shutoff_reason=int(reason), domid=None, xml=None, paused_reason=None,
-                running_reason=None,
-                shutdown_requested=None,
-            )  # fmt: skip
+        self.ctx.note_gone(uuid)
+        self.ctx.mark_stopped(uuid, reason)
 
     # -- save / restore --------------------------------------------------------
 
@@ -468,6 +492,7 @@ class ToolstackChannel:
             d = self.ctx.running_by_uuid(uuid)
             if d is None:
                 raise OperationFailedError(f"domain '{name}' did not appear after xl restore of {path}")
+            self.ctx.note_running(d)
             self.ctx.store.set_status(
                 uuid,
                 name=d.name,
@@ -494,7 +519,9 @@ class ToolstackChannel:
             return None
         static_max, target = self.ctx.xs.memory(d.domid) if self.ctx.xs is not None else (None, None)
         mem = target if target is not None else x.memory_mib * 1024
-        return DomainInfo(x.state, static_max or mem, mem, x.vcpus, x.cpu_time_ns)
+        # the scheduler's view (BLOCKED: every vCPU waits for an event), as xl list shows it;
+        # state() keeps the lifecycle state (RUNNING and why), as libvirt's libxl driver does
+        return DomainInfo(x.sched_state, static_max or mem, mem, x.vcpus, x.cpu_time_ns)
 
     @hookimpl
     def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int] | None:
@@ -556,6 +583,51 @@ class ToolstackChannel:
         self.xl.run("vcpu-set", str(d.domid), str(count), what=f"xl vcpu-set of '{d.name}'")
         if live is not None:
             self.ctx.store.set_status(uuid, xml=format_domain(attrs.evolve(live, current_vcpus=count)))
+        return True
+
+    # -- devices -------------------------------------------------------------------
+
+    def _live_for_devices(self, uuid: str) -> tuple[StoreDomain, DomainDef] | None:
+        d = self._active(uuid)
+        if d is None:
+            return None
+        if d.domid == 0:
+            raise OperationInvalidError("Domain-0 cannot be managed this way")
+        live = self.ctx.live_def(uuid)
+        if live is None:
+            raise OperationFailedError(
+                f"domain '{d.name}' was not started by virtcore: its devices are unknown here"
+            )
+        return d, live
+
+    @hookimpl
+    def virt_domain_attach_device(self, uuid: str, xml: str) -> bool | None:
+        """Hot-plug a disk (``xl block-attach``) or interface (``xl network-attach``)."""
+        dev = parse_attachable(xml)
+        with self.ctx.lock:
+            found = self._live_for_devices(uuid)
+            if found is None:
+                return None  # inactive: the definitions channel adds it to the definition
+            d, live = found
+            new = with_device(live, dev)
+            args = xl_attach_args(new, dev, d.domid)
+            self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
+            self.ctx.store.set_status(uuid, xml=format_domain(new))
+        return True
+
+    @hookimpl
+    def virt_domain_detach_device(self, uuid: str, xml: str) -> bool | None:
+        """Unplug a disk (``xl block-detach``, by target) or interface (``xl network-detach``, by MAC)."""
+        dev = parse_device(xml)
+        with self.ctx.lock:
+            found = self._live_for_devices(uuid)
+            if found is None:
+                return None
+            d, live = found
+            new, target = without_device(live, dev)
+            args = xl_detach_args(target, d.domid)
+            self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
+            self.ctx.store.set_status(uuid, xml=format_domain(new))
         return True
 
 
@@ -914,4 +986,21 @@ class DefinitionsChannel:
                 f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
             )
         self._redefine(attrs.evolve(d, current_vcpus=count))
+        return True
+
+    # -- devices of inactive domains (the toolstack declined) ----------------------------
+
+    @hookimpl(trylast=True)
+    def virt_domain_attach_device(self, uuid: str, xml: str) -> bool | None:
+        d, _ = self._def(uuid)
+        new = with_device(d, parse_attachable(xml))
+        domain_to_xl(new)  # refuse what xl could not start
+        self._redefine(new)
+        return True
+
+    @hookimpl(trylast=True)
+    def virt_domain_detach_device(self, uuid: str, xml: str) -> bool | None:
+        d, _ = self._def(uuid)
+        new, _removed = without_device(d, parse_device(xml))
+        self._redefine(new)
         return True

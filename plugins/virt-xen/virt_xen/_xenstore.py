@@ -29,9 +29,11 @@ class StoreDomain:
 class XenStore:
     """A thread-safe pyxs client; every read returns ``None`` for a missing path."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, socket_path: str = DEFAULT_SOCKET) -> None:
         self._client = client
         self._lock = threading.Lock()
+        #: The socket this client talks to (a watcher opens its own connection to it).
+        self.socket_path = socket_path
 
     @classmethod
     def connect(cls, socket_path: str | None = None) -> XenStore | None:
@@ -47,7 +49,7 @@ class XenStore:
                 client.connect()
             except Exception:  # pyxs raises ConnectionError / PyXSError / OSError variants
                 continue
-            return cls(client)
+            return cls(client, path)
         return None
 
     def close(self) -> None:

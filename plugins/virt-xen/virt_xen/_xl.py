@@ -41,6 +41,17 @@ class XlDomain:
     flags: str
     cpu_time_ns: int
 
+    @property
+    def shutdown_reason(self) -> int | None:
+        """Xen's shutdown reason code when the domain has shut down (see :func:`reason_from_flags`)."""
+        return reason_from_flags(self.flags)
+
+    @property
+    def sched_state(self) -> DomainState:
+        """The state as the scheduler sees it: :attr:`state`, except that a running domain
+        all of whose vCPUs wait for an event (``-b----``: idle) is BLOCKED."""
+        return sched_state_from_flags(self.flags)
+
 
 def find_xl(explicit: str | None = None) -> str | None:
     """The path of ``xl``: ``explicit`` when given, else a known location or ``$PATH``."""
@@ -66,6 +77,31 @@ def state_from_flags(flags: str) -> DomainState:
     # "r" running and "b" blocked (idle, waiting for an event) are both RUNNING,
     # as in libvirt's libxl driver
     return DomainState.RUNNING
+
+
+#: Xen's shutdown reason codes (``SHUTDOWN_*`` in xen/include/public/sched.h), as
+#: ``xl list`` shows them in the fifth column of its state (``-rscw``: poweroff shows ``-``).
+REASON_POWEROFF, REASON_REBOOT, REASON_SUSPEND, REASON_CRASH, REASON_WATCHDOG, REASON_SOFT_RESET = range(6)
+_REASON_LETTERS = {"-": REASON_POWEROFF, "r": REASON_REBOOT, "s": REASON_SUSPEND, "c": REASON_CRASH,
+                   "w": REASON_WATCHDOG}  # fmt: skip
+
+
+def reason_from_flags(flags: str) -> int | None:
+    """The shutdown reason code in ``xl list``'s state column, ``None`` unless it has shut down."""
+    f = flags.ljust(6, "-")
+    if f[3] != "s":
+        return None
+    return _REASON_LETTERS.get(f[4])
+
+
+def sched_state_from_flags(flags: str) -> DomainState:
+    """:func:`state_from_flags`, but BLOCKED for a running domain whose vCPUs are all blocked
+    (``b`` without ``r``): Xen's own word for an idle guest waiting for an event."""
+    state = state_from_flags(flags)
+    f = flags.ljust(6, "-")
+    if state == DomainState.RUNNING and f[1] == "b" and f[0] != "r":
+        return DomainState.BLOCKED
+    return state
 
 
 def parse_xl_list(text: str) -> list[XlDomain]:

@@ -23,7 +23,7 @@ from lxml import etree
 
 from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
 from virtcore.errors import ConfigUnsupportedError, InvalidArgError, VirtError, XMLError
-from virtcore.xml import DomainDef, format_domain, parse_domain
+from virtcore.xml import Device, DomainDef, format_device, format_domain, parse_domain, secure_parse
 
 __all__ = [
     "FORMATS",
@@ -32,6 +32,7 @@ __all__ = [
     "domxml_from_native",
     "domain_to_xl",
     "domain_to_xm",
+    "device_xl_spec",
     "xl_to_domain_xml",
     "xm_to_domain_xml",
     "parse_config",
@@ -284,6 +285,19 @@ def _disk_xl(disk: _E) -> str:
     if path:
         parts.append(f"target={path}")
     return ",".join(parts)
+
+
+def device_xl_spec(d: DomainDef, dev: Device) -> str:
+    """The xl.cfg spec of one ``<disk>`` (``disk=[...]`` entry) or ``<interface>`` (``vif=[...]``).
+
+    :raises ConfigUnsupportedError: another kind of device, or one xl cannot express.
+    """
+    el = dev.raw if dev.raw is not None else secure_parse(format_device(dev))
+    if el.tag == "disk":
+        return _disk_xl(el)
+    if el.tag == "interface":
+        return _vif(el, d, xl=True)
+    raise ConfigUnsupportedError(f"<{el.tag}> devices have no xl attach spec (disk and interface do)")
 
 
 def _disk_xm(disk: _E) -> str:
