@@ -9,6 +9,7 @@ from lxml import etree
 from virtcore.errors import VirtError, XMLError
 from virtcore.xml import (
     OS,
+    Address,
     Console,
     Disk,
     DomainDef,
@@ -132,6 +133,7 @@ def test_parse_qemu_guest_fields() -> None:
         target_bus="virtio",
         boot_order=1,
         serial="S123",
+        address=Address(type="pci", domain=0, bus=0, slot=4, function=0),
     )
     assert (cdrom.type, cdrom.device, cdrom.source, cdrom.readonly, cdrom.shareable) == (
         "block",

@@ -29,8 +29,8 @@ PLAIN = """<domain type='kvm'>
 
 UNKNOWN = PLAIN.replace(
     "<features><acpi/></features>",
-    "<features><acpi/><hyperv mode='custom'><relaxed state='on'/></hyperv></features>"
-    "<blkiotune><weight>800</weight></blkiotune>",
+    "<features><acpi/><smm state='on'/></features>"
+    "<resource><partition>/machine</partition></resource>",
 ).replace("<source file='/a.img'/>", "<source file='/a.img' startupPolicy='optional'/><wwn>0x5000</wwn>")
 
 
@@ -42,12 +42,12 @@ def test_plain_domain_is_fully_modelled() -> None:
 def test_unmodelled_parts_are_reported_and_kept() -> None:
     d = parse_domain(UNKNOWN)
     assert unmodelled(d) == [
-        "domain/features/hyperv",
-        "domain/blkiotune",
+        "domain/features/smm",
+        "domain/resource",
         "domain/devices/disk[1]/source/@startupPolicy",
         "domain/devices/disk[1]/wwn",
     ]
-    with pytest.raises(XMLError, match="not modelled by virtcore: domain/features/hyperv"):
+    with pytest.raises(XMLError, match="not modelled by virtcore: domain/features/smm"):
         parse_domain(UNKNOWN, strict=True)
 
 
@@ -98,7 +98,7 @@ def test_cli_domxml_validate(tmp_path: Path) -> None:
     unknown = tmp_path / "unknown.xml"
     unknown.write_text(UNKNOWN)
     status, out, _ = _cli("domxml", "validate", "--strict", str(unknown))
-    assert status == 1 and "not modelled (kept verbatim): domain/blkiotune" in out
+    assert status == 1 and "not modelled (kept verbatim): domain/resource" in out
     bad = tmp_path / "bad.xml"
     bad.write_text("<domain type='kvm'><name>x</name><uuid>nope</uuid></domain>")
     status, out, _ = _cli("domxml", "validate", str(bad))

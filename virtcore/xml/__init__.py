@@ -12,6 +12,8 @@ virtcore`` does not load lxml.
 * :func:`validate` / :func:`validate_file`: every problem of a document
   (optionally against a RelaxNG schema such as libvirt's ``domain.rng``).
 
+Tuning, memory backing, system information, security labels, Hyper-V/KVM feature
+details and device addresses are typed too (:mod:`virtcore.xml.elements`).
 Whatever the model does not type is kept and written back unchanged;
 :func:`unmodelled` lists it and ``parse_domain(..., strict=True)`` refuses it.
 """
@@ -63,9 +65,49 @@ from virtcore.xml.domain import (
     parse_domain,
 )
 from virtcore.xml.domain import Disk as Disk
+from virtcore.xml.elements import (
+    Address,
+    BlkioDevice,
+    BlkioTune,
+    CPUTune,
+    HugePage,
+    HyperV,
+    IOThread,
+    IOThreadIds,
+    IOThreadPin,
+    KVMFeatures,
+    MemNode,
+    MemoryBacking,
+    MemTune,
+    NumaTune,
+    SecLabel,
+    SysInfo,
+    SysInfoBlock,
+    SysInfoEntry,
+    VcpuPin,
+)
 from virtcore.xml.validate import unmodelled, validate, validate_file
 
 __all__ = [
+    "Address",
+    "BlkioDevice",
+    "BlkioTune",
+    "CPUTune",
+    "HugePage",
+    "HyperV",
+    "IOThread",
+    "IOThreadIds",
+    "IOThreadPin",
+    "KVMFeatures",
+    "MemNode",
+    "MemoryBacking",
+    "MemTune",
+    "NumaTune",
+    "SecLabel",
+    "SysInfo",
+    "SysInfoBlock",
+    "SysInfoEntry",
+    "VcpuPin",
     "CPU",
     "Audio",
     "CPUFeature",

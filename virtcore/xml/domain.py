@@ -22,7 +22,7 @@ import random
 import re
 import uuid as _uuid
 from collections.abc import Callable
-from typing import ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 from lxml import etree
@@ -32,6 +32,7 @@ from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import SpecElement
 from virtcore.xml.elements import (
+    Address,
     BlkioTune,
     CPUTune,
     HyperV,
@@ -477,24 +478,70 @@ class CPU:
 
 
 class Device:
-    """Base of every device model; ``Device.tag`` is its element name."""
+    """Base of every device model; ``Device.tag`` is its element name.
+
+    Every device has ``address`` (its ``<address>``, :class:`Address`) and ``alias``
+    (``<alias name=...>``, set by drivers for running guests), ``None`` when absent.
+    """
 
     __slots__ = ()
     tag: ClassVar[str] = ""
     raw: Element | None
+    address: Address | None
+    alias: str | None
     _frag: str | None
+
+    def _overlay(self) -> Element:
+        raise NotImplementedError
 
     def to_element(self) -> Element:
         """Format as the device's element."""
-        raise NotImplementedError
+        el = self._overlay()
+        _put_info(el, self.address, self.alias)
+        return el
 
-    @property
-    def alias(self) -> str | None:
-        """The device's ``<alias name=...>``, if any (set by drivers for running guests)."""
-        if self.raw is None:
-            return None
-        a = u.find(self.raw, "alias")
-        return None if a is None else a.get("name")
+
+_ADDR = attrs.field(default=None, kw_only=True)
+_ALIAS = attrs.field(default=None, kw_only=True)
+_NO_INFO: dict[str, Any] = {}
+
+
+def _info(el: Element) -> dict[str, Any]:
+    """The ``address`` and ``alias`` of a device element, as constructor arguments."""
+    if not len(el):
+        return _NO_INFO
+    address = alias = None
+    for c in el:
+        tag = c.tag
+        if tag == "address":
+            if address is None:
+                address = Address.from_element(c)
+        elif tag == "alias" and alias is None:
+            alias = c.get("name")
+    if address is None and alias is None:
+        return _NO_INFO
+    return {"address": address, "alias": alias}
+
+
+def _put_info(el: Element, address: Address | None, alias: str | None) -> None:
+    """Overlay a device's alias and address (libvirt puts them last, alias first)."""
+    if alias is None:
+        u.remove(el, "alias")
+    else:
+        a = u.find(el, "alias")
+        if a is None:
+            a = etree.Element("alias")
+            addr = u.find(el, "address")
+            if addr is not None:
+                addr.addprevious(a)
+            else:
+                el.append(a)
+        if a.get("name") != alias:
+            a.set("name", alias)
+    if address is None:
+        u.remove(el, "address")
+    else:
+        u.replace_children(el, "address", [address.to_element()], ())
 
 
 _DISK_TYPES = frozenset({"file", "block", "dir", "network", "volume", "nvme", "vhostuser"})
@@ -526,6 +573,8 @@ class Disk(Device):
     shareable: bool = False
     boot_order: int | None = None
     serial: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -589,9 +638,10 @@ class Disk(Device):
             boot_order=boot_order,
             serial=serial,
             raw=el,
+            **_info(el),
         )
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<disk>`` element."""
         el = u.start(self.raw, "disk")
         el.set("type", self.type)
@@ -674,6 +724,8 @@ class Interface(Device):
     target_dev: str | None = None
     link_state: str | None = None
     boot_order: int | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -718,9 +770,10 @@ class Interface(Device):
             link_state=link,
             boot_order=boot_order,
             raw=el,
+            **_info(el),
         )
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as an ``<interface>`` element."""
         el = u.start(self.raw, "interface")
         el.set("type", self.type)
@@ -779,6 +832,8 @@ class CharDevice(Device):
     source_mode: str | None = None
     target_type: str | None = None
     target_port: int | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -807,6 +862,7 @@ class CharDevice(Device):
             "target_type": ttype,
             "target_port": port,
             "raw": el,
+            **_info(el),
         }
 
     @classmethod
@@ -814,7 +870,7 @@ class CharDevice(Device):
         """Parse the character device element."""
         return cls(**cls._fields(el))  # type: ignore[arg-type]
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as the character device element."""
         el = u.start(self.raw, self.tag)
         el.set("type", self.type)
@@ -881,9 +937,9 @@ class Channel(CharDevice):
         fields["target_name"] = None if tgt is None else tgt.get("name")
         return cls(**fields)  # type: ignore[arg-type]
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<channel>`` element."""
-        el = super().to_element()
+        el = super()._overlay()
         if self.target_name is not None:
             u.child(el, "target", _CHAR_ORDER).set("name", self.target_name)
         else:
@@ -902,6 +958,8 @@ class Graphics(Device):
     port: int | None = None
     autoport: bool | None = None
     listen: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -938,9 +996,9 @@ class Graphics(Device):
                 pass
             else:
                 port, autoport = -1, True
-        return cls(type=type_, port=port, autoport=autoport, listen=listen, raw=el)
+        return cls(type=type_, port=port, autoport=autoport, listen=listen, raw=el, **_info(el))
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<graphics>`` element."""
         el = u.start(self.raw, "graphics")
         el.set("type", self.type)
@@ -965,6 +1023,8 @@ class Input(Device):
     tag: ClassVar[str] = "input"
     type: str = "mouse"
     bus: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -974,9 +1034,9 @@ class Input(Device):
         type_ = el.get("type")
         if not type_:
             raise XMLError("missing input device type in <input>: attribute 'type' is required")
-        return cls(type=type_, bus=el.get("bus"), raw=el)
+        return cls(type=type_, bus=el.get("bus"), raw=el, **_info(el))
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as an ``<input>`` element."""
         el = u.start(self.raw, "input")
         el.set("type", self.type)
@@ -992,6 +1052,8 @@ class Video(Device):
     model: str | None = None
     vram: int | None = None
     heads: int | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1000,15 +1062,16 @@ class Video(Device):
         """Parse a ``<video>`` element."""
         m = u.find(el, "model")
         if m is None:
-            return cls(raw=el)
+            return cls(raw=el, **_info(el))
         return cls(
             model=m.get("type"),
             vram=u.opt_uint(m, "vram", "<video><model>"),
             heads=u.opt_uint(m, "heads", "<video><model>"),
             raw=el,
+            **_info(el),
         )
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<video>`` element."""
         el = u.start(self.raw, "video")
         if self.model is None and self.vram is None and self.heads is None:
@@ -1032,6 +1095,8 @@ class MemBalloon(Device):
 
     tag: ClassVar[str] = "memballoon"
     model: str = "virtio"
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1041,9 +1106,9 @@ class MemBalloon(Device):
         model = el.get("model")
         if not model:
             raise XMLError("balloon memory must contain model name in <memballoon>")
-        return cls(model=model, raw=el)
+        return cls(model=model, raw=el, **_info(el))
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<memballoon>`` element."""
         el = u.start(self.raw, "memballoon")
         el.set("model", self.model)
@@ -1058,6 +1123,8 @@ class Controller(Device):
     type: str = "pci"
     index: int | None = None
     model: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1072,9 +1139,10 @@ class Controller(Device):
             index=u.opt_uint(el, "index", f"<controller type='{type_}'>"),
             model=el.get("model"),
             raw=el,
+            **_info(el),
         )
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as a ``<controller>`` element."""
         el = u.start(self.raw, "controller")
         el.set("type", self.type)
@@ -1114,9 +1182,9 @@ class _MappedDevice(Device):
                 values[field] = u.parse_uint(value, f"<{cls.tag}> attribute '{attr}'")
             else:
                 values[field] = value
-        return cls(**values, raw=el)  # type: ignore[call-arg]
+        return cls(**values, raw=el, **_info(el))  # type: ignore[call-arg]
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """Format as the device element."""
         el = u.start(self.raw, self.tag)
         for field, sub, attr in self._map:
@@ -1145,6 +1213,8 @@ class Sound(_MappedDevice):
     _map = (("model", None, "model"),)
     _required = ("model",)
     model: str = "ich9"
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1158,6 +1228,8 @@ class Watchdog(_MappedDevice):
     _required = ("model",)
     model: str = "i6300esb"
     action: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1171,6 +1243,8 @@ class Rng(_MappedDevice):
     _required = ("model",)
     model: str = "virtio"
     backend_model: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1188,6 +1262,8 @@ class Tpm(_MappedDevice):
     model: str | None = None
     backend_type: str | None = None
     backend_version: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1199,6 +1275,8 @@ class Panic(_MappedDevice):
     tag: ClassVar[str] = "panic"
     _map = (("model", None, "model"),)
     model: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1211,6 +1289,8 @@ class Iommu(_MappedDevice):
     _map = (("model", None, "model"),)
     _required = ("model",)
     model: str = "intel"
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1225,6 +1305,8 @@ class Vsock(_MappedDevice):
     model: str | None = None
     cid_auto: str | None = None
     cid: int | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1238,6 +1320,8 @@ class Hostdev(_MappedDevice):
     mode: str | None = None
     type: str | None = None
     managed: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1251,6 +1335,8 @@ class Redirdev(_MappedDevice):
     _required = ("type",)
     bus: str | None = None
     type: str = "spicevmc"
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1272,6 +1358,8 @@ class Filesystem(_MappedDevice):
     driver_type: str | None = None
     source_dir: str | None = None
     target_dir: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1285,6 +1373,8 @@ class Shmem(_MappedDevice):
     _required = ("name",)
     name: str = ""
     model: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1299,6 +1389,8 @@ class MemoryDevice(_MappedDevice):
     model: str = "dimm"
     access: str | None = None
     discard: str | None = None
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1313,6 +1405,8 @@ class Audio(_MappedDevice):
     _required = ("type",)
     id: int | None = None
     type: str = "none"
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -1326,15 +1420,22 @@ class GenericDevice(Device):
 
     kind: str = ""
     xml: str = ""
+    address: Address | None = _ADDR
+    alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> GenericDevice:
         """Keep any device element verbatim."""
-        return cls(kind=u.local_tag(el), xml=etree.tostring(el, encoding="unicode", with_tail=False), raw=el)
+        return cls(
+            kind=u.local_tag(el),
+            xml=etree.tostring(el, encoding="unicode", with_tail=False),
+            raw=el,
+            **_info(el),
+        )
 
-    def to_element(self) -> Element:
+    def _overlay(self) -> Element:
         """The kept element (parsed back from ``xml`` when built in Python)."""
         if self.raw is not None:
             return u.start(self.raw, self.kind)

@@ -21,6 +21,19 @@ from lxml import etree
 from virtcore.errors import ReadFailedError, VirtError, XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
+from virtcore.xml._spec import spec_node
+from virtcore.xml.elements import (
+    Address,
+    BlkioTune,
+    CPUTune,
+    IOThreadIds,
+    MemoryBacking,
+    MemTune,
+    NumaTune,
+    SecLabel,
+    SysInfo,
+    SysInfoBlock,
+)
 
 Element = etree._Element
 
@@ -37,6 +50,9 @@ def _n(attrs: str = "", **children: _Node) -> _Node:
 
 
 _LEAF = _n()
+_SYSINFO_BLOCKS = ("bios", "system", "baseBoard", "chassis", "oemStrings")
+#: Typed children of <hyperv>/<kvm> besides their state: attribute and extra attributes.
+_STATE_EXTRA = {"spinlocks": {"retries"}, "vendor_id": {"value"}, "dirty-ring": {"size"}}
 _CHAR = _n(
     "type",
     source=_n("path mode host service"),
@@ -81,6 +97,18 @@ _MODEL: _Node = _n(
     on_poweroff=_LEAF,
     on_reboot=_LEAF,
     on_crash=_LEAF,
+    memoryBacking=spec_node(MemoryBacking),
+    numatune=spec_node(NumaTune),
+    cputune=spec_node(CPUTune),
+    memtune=spec_node(MemTune),
+    blkiotune=spec_node(BlkioTune),
+    iothreads=_LEAF,
+    iothreadids=spec_node(IOThreadIds),
+    sysinfo=(
+        spec_node(SysInfo)[0],
+        {**spec_node(SysInfo)[1], **dict.fromkeys(_SYSINFO_BLOCKS, spec_node(SysInfoBlock))},
+    ),
+    seclabel=spec_node(SecLabel),
     devices=_n(
         emulator=_LEAF,
         disk=_n(
@@ -143,9 +171,12 @@ def _walk(el: Element, node: _Node, path: str, out: list[str]) -> None:
     if node == ANY:
         return
     if node == "features":
-        # the feature names are modelled; their attributes and content are not
+        # the feature names are modelled, and the content of <hyperv> and <kvm>;
+        # the attributes and content of the others are not
         for f in el:
-            if isinstance(f.tag, str) and (f.attrib or len(f)):
+            if f.tag in ("hyperv", "kvm"):
+                _walk_states(f, f"{path}/{f.tag}", out)
+            elif isinstance(f.tag, str) and (f.attrib or len(f)):
                 out.append(f"{path}/{_label(f)}")
         return
     assert isinstance(node, tuple)
@@ -170,6 +201,27 @@ def _walk(el: Element, node: _Node, path: str, out: list[str]) -> None:
             _walk(c, sub, label, out)
 
 
+def _walk_states(el: Element, path: str, out: list[str]) -> None:
+    """<hyperv>/<kvm>: children with a ``state`` (and their typed extra attributes)."""
+    for attr in el.attrib:
+        if attr != "mode" or el.tag != "hyperv":
+            out.append(f"{path}/@{attr!s}")
+    for c in el:
+        if not isinstance(c.tag, str):
+            continue
+        label = f"{path}/{_label(c)}"
+        known = _STATE_EXTRA.get(c.tag, set()) | {"state"}
+        if c.get("state") is None and c.tag not in _STATE_EXTRA:
+            out.append(label)
+            continue
+        for attr in c.attrib:
+            if attr not in known:
+                out.append(f"{label}/@{attr!s}")
+        for sub in c:
+            if isinstance(sub.tag, str):
+                out.append(f"{label}/{_label(sub)}")
+
+
 def unmodelled(d: object) -> list[str]:
     """Paths of the elements and attributes of ``d``'s source XML the typed model does not cover.
 
@@ -187,6 +239,11 @@ def unmodelled(d: object) -> list[str]:
         devices = _MODEL[1]["devices"]
         assert isinstance(devices, tuple)
         devices[1].update(_mapped_nodes())  # type: ignore[attr-defined]
+        # every device types its <address> and <alias>
+        info = {"address": spec_node(Address), "alias": _n("name")}
+        for kind, node in list(devices[1].items()):
+            if kind != "emulator" and isinstance(node, tuple):
+                devices[1][kind] = (node[0], {**node[1], **info})  # type: ignore[index]
     _walk(raw, _MODEL, "domain", out)
     return out
 
