@@ -19,3 +19,6 @@ def _in_dom0() -> bool:
 
 
 collect_ignore = [] if _in_dom0() else ["dom0"]
+
+# the fake-xl fixtures, shared with test_devices_fake_xl
+from test_driver_fake_xl import conn, fake  # noqa: E402, F401

@@ -53,6 +53,10 @@ elif args[0] == "create":
     st["doms"].append({"name": name, "uuid": uuid, "domid": st["next"], "mem": mem, "vcpus": 1,
                        "flags": "--p---" if "-p" in args else "-b----"})
     st["next"] += 1; save()
+elif args[0] in ("block-attach", "block-detach", "network-attach", "network-detach"):
+    find(args[1])
+    with open(state_path + ".devices", "a") as f:
+        f.write(json.dumps(args) + "\n")
 elif args[0] in ("destroy", "pause", "unpause"):
     d = find(args[1])
     if args[0] == "destroy": st["doms"].remove(d)

@@ -38,7 +38,8 @@ def parse_attachable(xml: str) -> Device:
     :raises ConfigUnsupportedError: another kind of device.
     """
     dev = parse_device(xml)
-    if isinstance(dev, Interface) and not dev.mac:
+    if isinstance(dev, Interface) and (dev.raw is None or dev.raw.find("mac") is None):
+        # the core's model picks a QEMU-style address; a Xen NIC gets one of Xen's
         dev = parse_device(_add_mac(xml, _random_mac()))
     if not isinstance(dev, (Disk, Interface)):
         raise ConfigUnsupportedError(
