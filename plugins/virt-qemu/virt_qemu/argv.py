@@ -105,6 +105,36 @@ _HANDLED_TOP = frozenset(
 _FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm"})
 
 
+#: Child elements each device kind may have: what is translated, or has no effect on QEMU
+#: (``alias``; ``address`` is checked where it is used). Anything else is refused by name.
+_CHILDREN = {
+    "disk": {"driver", "source", "target", "readonly", "shareable", "boot", "serial", "alias", "address",
+             "backingStore"},
+    "interface": {"mac", "source", "model", "target", "link", "boot", "alias", "address", "ip"},
+    "serial": {"source", "target", "log", "protocol", "alias", "address"},
+    "console": {"source", "target", "log", "protocol", "alias", "address"},
+    "graphics": {"listen"},
+    "video": {"model", "alias", "address"},
+    "input": {"alias", "address"},
+    "controller": {"model", "target", "alias", "address"},
+    "memballoon": {"stats", "alias", "address"},
+    "rng": {"backend", "rate", "alias", "address"},
+    "watchdog": {"alias", "address"},
+    "panic": {"alias", "address"},
+    "audio": set(),
+}  # fmt: skip
+
+
+def _check_children(raw: Element | None, kind: str) -> None:
+    if raw is None:
+        return
+    allowed = _CHILDREN.get(kind, set())
+    for c in raw:
+        tag = _local(c)
+        if tag and tag not in allowed:
+            raise ConfigUnsupportedError(f"<{kind}><{tag}> is not supported by the QEMU driver")
+
+
 @attrs.frozen
 class DeviceNames:
     """QEMU ids given to one domain's devices (libvirt's alias scheme)."""
@@ -335,6 +365,10 @@ class _Builder:
         if maxmem is not None:
             from virtcore.xml._util import parse_memory
 
+            if _find(_find(d.raw, "cpu"), "numa") is None:
+                raise ConfigUnsupportedError(
+                    "<maxMemory> (memory hotplug) needs a guest NUMA topology (<cpu><numa>)"
+                )
             slots = maxmem.get("slots")
             opts.append(f"slots={int(slots) if slots else 16}")
             opts.append(f"maxmem={parse_memory(maxmem, '<maxMemory>')}k")
@@ -554,6 +588,7 @@ class _Builder:
         for n, iface in enumerate(d.interfaces):
             self._interface(iface, n)
         for dev in d.devices:
+            _check_children(dev.raw, dev.kind if isinstance(dev, GenericDevice) else dev.tag)
             if isinstance(dev, (Disk, Interface, Controller)):
                 continue
             if isinstance(dev, Serial):
@@ -570,7 +605,11 @@ class _Builder:
             elif isinstance(dev, MemBalloon):
                 balloon = True
                 if dev.model == "virtio":
-                    self.device({"driver": "virtio-balloon-pci", "id": "balloon0"}, dev.raw)
+                    props: dict[str, Any] = {"driver": "virtio-balloon-pci", "id": "balloon0"}
+                    stats = _find(dev.raw, "stats")
+                    if stats is not None and stats.get("period", "0").isdigit():
+                        props["guest-stats-polling-interval"] = int(stats.get("period", "0"))
+                    self.device(props, dev.raw)
                 elif dev.model != "none":
                     raise ConfigUnsupportedError(f"<memballoon model='{dev.model}'> is not supported")
             elif isinstance(dev, CharDevice):
@@ -695,8 +734,20 @@ class _Builder:
     def _interface(self, iface: Interface, n: int) -> None:
         where = f"<interface type='{iface.type}'>"
         netdev: dict[str, Any] = {"id": f"hostnet{n}"}
+        ips = iface.raw.findall("ip") if iface.raw is not None else []
+        if ips and iface.type != "user":
+            raise ConfigUnsupportedError(f"{where}<ip>: guest addresses are set for type='user' only")
         if iface.type == "user":
             netdev["type"] = "user"
+            for ip in ips:
+                addr, prefix = ip.get("address", ""), ip.get("prefix", "")
+                if not addr or not prefix.isdigit():
+                    raise ConfigUnsupportedError(f"{where}<ip> needs address and prefix")
+                if ip.get("family", "ipv4") == "ipv6" or ":" in addr:
+                    netdev["ipv6-prefix"] = addr
+                    netdev["ipv6-prefixlen"] = int(prefix)
+                else:
+                    netdev["net"] = f"{addr}/{prefix}"
         elif iface.type == "ethernet":
             netdev["type"] = "tap"
             if iface.target_dev:
