@@ -437,9 +437,7 @@ class _StateFeatures(SpecElement):
         want = dict(self.states)
         for tag, old in have.items():
             if tag not in want:
-                u.set_attr(old, "state", None)
-                if not old.attrib and not len(old):
-                    el.remove(old)
+                el.remove(old)  # a feature no longer listed goes, with its settings
         for tag, on in self.states:
             c: Element | None = have.get(tag)
             if c is None:
@@ -454,8 +452,9 @@ class _StateFeatures(SpecElement):
 class HyperV(_StateFeatures):
     """``<features><hyperv mode=custom|passthrough>``: Hyper-V enlightenments.
 
-    ``states`` are the ``<relaxed state='on'/>``-style children; ``spinlocks_retries``
-    and ``vendor_id`` the values of ``<spinlocks retries>`` and ``<vendor_id value>``.
+    ``states`` are the ``<relaxed state='on'/>``-style children, in order (a feature
+    left out of it is removed with its settings); ``spinlocks_retries`` and
+    ``vendor_id`` the values of ``<spinlocks retries>`` and ``<vendor_id value>``.
     """
 
     _tag: ClassVar[str] = "hyperv"
@@ -477,12 +476,20 @@ class HyperV(_StateFeatures):
         return cls(states=cls._states(el), raw=el, **parse_fields(cls, el))
 
     def to_element(self) -> Element:
-        """Format as a ``<hyperv>`` element."""
+        """Format as a ``<hyperv>`` element (retries and vendor id only with their feature listed)."""
         el = u.start(self.raw, "hyperv")
-        self._put_states(el)
         from virtcore.xml._spec import format_fields
 
-        format_fields(self, el)
+        names = {name for name, _ in self.states}
+        self._put_states(el)
+        format_fields(
+            attrs.evolve(
+                self,
+                spinlocks_retries=self.spinlocks_retries if "spinlocks" in names else None,
+                vendor_id=self.vendor_id if "vendor_id" in names else None,
+            ),
+            el,
+        )
         return el
 
 
@@ -503,12 +510,13 @@ class KVMFeatures(_StateFeatures):
         return cls(states=cls._states(el), raw=el, **parse_fields(cls, el))
 
     def to_element(self) -> Element:
-        """Format as a ``<kvm>`` element."""
+        """Format as a ``<kvm>`` element (the dirty ring size only with ``dirty-ring`` listed)."""
         el = u.start(self.raw, "kvm")
-        self._put_states(el)
         from virtcore.xml._spec import format_fields
 
-        format_fields(self, el)
+        listed = any(name == "dirty-ring" for name, _ in self.states)
+        self._put_states(el)
+        format_fields(attrs.evolve(self, dirty_ring_size=self.dirty_ring_size if listed else None), el)
         return el
 
 
