@@ -508,3 +508,21 @@ def test_two_processes_defining_at_once_do_not_corrupt(uri: str, root: Path) -> 
     for f in (root / "etc").glob("*.xml"):
         parse_domain(f.read_text())  # every definition on disk is whole
     assert not list((root / "etc").glob(".*.xml.*"))  # no temporary files left behind
+
+
+def test_guest_panic_gives_crashed_event_and_on_crash(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
+    events = record(conn)
+    dom = conn.define_domain(guest_xml("panicky", mode="panic", extra_devices="<panic model='isa'/>"))
+    dom.start()
+    wait_for(
+        lambda: dom.state()[0] == DomainState.SHUTOFF,
+        30,
+        "the panicked guest to be stopped (on_crash=destroy)",
+    )
+    assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.CRASHED)
+    kinds = [(e, d) for _, e, d in events]
+    assert (DomainEventType.CRASHED, 0) in kinds  # VIR_DOMAIN_EVENT_CRASHED_PANICKED
+    assert (DomainEventType.STOPPED, StoppedDetail.CRASHED) in kinds
+    assert f"{testguest.MARKER} mode=panic" in read(console_log(dom))

@@ -626,6 +626,8 @@ class Host:
                 self._handle_eof(dom)
             elif name == "SHUTDOWN":
                 self._handle_shutdown(dom, data)
+            elif name == "GUEST_PANICKED":
+                self._handle_panic(dom)
         finally:
             dom.job.release()
 
@@ -667,6 +669,18 @@ class Host:
                 return
         why = self._collect_stop_reason(dom, default="crashed")
         self._finish_stop(dom, why)
+
+    def _handle_panic(self, dom: Dom) -> None:
+        """The guest kernel panicked (pvpanic): CRASHED event, then ``on_crash``."""
+        self.emit(_event(dom.ref, DomainEventType.CRASHED, 0))  # CrashedDetail PANICKED is 0
+        action = dom.definition.on_crash
+        if action in ("preserve", "coredump-preserve"):
+            dom.state, dom.reason = DomainState.CRASHED, 1
+            return
+        self._stop_process(dom, "crashed")
+        if action in ("restart", "coredump-restart", "rename-restart") and dom.config is not None:
+            with contextlib.suppress(VirtError):
+                self.start(dom.uuid)
 
     def _handle_shutdown(self, dom: Dom, data: dict[str, Any]) -> None:
         dom.powerdown_seen.set()

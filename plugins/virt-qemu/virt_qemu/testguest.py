@@ -7,7 +7,8 @@ serial console and then, depending on ``vc.mode=`` on the kernel command line:
 
 * ``ticker`` (default): prints ``vc-tick N`` every second and powers off when
   the ACPI power button is pressed;
-* ``idle``: prints nothing more and ignores the power button.
+* ``idle``: prints nothing more and ignores the power button;
+* ``panic``: crashes the kernel a second after the marker (for ``<panic>`` devices).
 
 The image is built once and cached by the hash of its contents.
 
@@ -69,6 +70,8 @@ MODULES = (
     "net/core/failover.ko",
     "drivers/net/net_failover.ko",
     "drivers/net/virtio_net.ko",
+    "drivers/misc/pvpanic/pvpanic.ko",
+    "drivers/misc/pvpanic/pvpanic-mmio.ko",
 )
 
 _KERNEL_GLOBS = ("/boot/vmlinuz-*-cloud-amd64", "/boot/vmlinuz-*")
@@ -138,6 +141,10 @@ if [ "$mode" != idle ]; then
   done
 fi
 echo "$marker mode=$mode"
+if [ "$mode" = panic ]; then
+  sleep 1
+  echo c > /proc/sysrq-trigger
+fi
 if [ "$mode" = idle ]; then
   while :; do sleep 3600; done
 fi
