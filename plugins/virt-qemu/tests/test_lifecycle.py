@@ -526,3 +526,20 @@ def test_guest_panic_gives_crashed_event_and_on_crash(
     assert (DomainEventType.CRASHED, 0) in kinds  # VIR_DOMAIN_EVENT_CRASHED_PANICKED
     assert (DomainEventType.STOPPED, StoppedDetail.CRASHED) in kinds
     assert f"{testguest.MARKER} mode=panic" in read(console_log(dom))
+
+
+def test_autostart_domains_start_once_per_host_boot(
+    uri: str, guest_xml: Callable[..., str], root: Path
+) -> None:
+    with virtcore.open(uri) as conn:
+        auto = conn.define_domain(guest_xml("auto"))
+        conn.define_domain(guest_xml("manual"))
+        auto.autostart = True
+    # A fresh host boot is what the marker records; forget it as a reboot would.
+    (root / "run" / "autostarted").unlink()
+    with virtcore.open(uri) as conn:
+        assert conn.lookup_domain("auto").state() == (DomainState.RUNNING, RunningReason.BOOTED)
+        assert conn.lookup_domain("manual").state()[0] == DomainState.SHUTOFF
+        conn.lookup_domain("auto").destroy()
+    with virtcore.open(uri) as conn:  # same boot: not started again
+        assert conn.lookup_domain("auto").state()[0] == DomainState.SHUTOFF

@@ -952,6 +952,7 @@ class Host:
 
     def start(self, uuid: str, *, paused: bool = False) -> None:
         """Start a defined, inactive domain (``virDomainCreate``)."""
+        self.sync()
         dom = self.get(uuid)
         with dom.job:
             if dom.active:
