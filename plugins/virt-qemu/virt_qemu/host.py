@@ -33,13 +33,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
-from virt_qemu.monitor import EOF, EventLoop, Monitor
 from virt_qemu.paths import FileLock, Generation, Layout, write_atomic
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -83,7 +82,13 @@ from virtcore.xml import (
     secure_parse,
 )
 
+if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
+    from virt_qemu.monitor import EventLoop, Monitor
+
 __all__ = ["Host", "Dom", "get_host", "SAVE_MAGIC"]
+
+#: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
+EOF = "__EOF__"
 
 log = logging.getLogger("virt_qemu")
 
@@ -341,6 +346,8 @@ class Host:
     def loop(self) -> EventLoop:
         with self.lock:
             if self._loop is None:
+                from virt_qemu.monitor import EventLoop
+
                 self._loop = EventLoop()
             return self._loop
 
@@ -553,6 +560,8 @@ class Host:
                 )
         dom.token += 1
         token = dom.token
+        from virt_qemu.monitor import Monitor
+
         mon = Monitor(
             self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
         )
@@ -1146,6 +1155,8 @@ class Host:
 
         dom.token += 1
         token = dom.token
+        from virt_qemu.monitor import Monitor
+
         mon = Monitor(
             self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
         )
