@@ -525,23 +525,41 @@ def _info(el: Element) -> dict[str, Any]:
 
 def _put_info(el: Element, address: Address | None, alias: str | None) -> None:
     """Overlay a device's alias and address (libvirt puts them last, alias first)."""
-    if alias is None:
-        u.remove(el, "alias")
-    else:
-        a = u.find(el, "alias")
+    if not len(el):
+        if alias is not None:
+            etree.SubElement(el, "alias").set("name", alias)
+        if address is not None:
+            el.append(address.to_element())
+        return
+    a = addr = None
+    for c in el:
+        tag = c.tag
+        if tag == "alias":
+            if alias is None or a is not None:
+                el.remove(c)
+            else:
+                a = c
+        elif tag == "address":
+            if address is None or addr is not None:
+                el.remove(c)
+            else:
+                addr = c
+    if alias is not None:
         if a is None:
             a = etree.Element("alias")
-            addr = u.find(el, "address")
             if addr is not None:
                 addr.addprevious(a)
             else:
                 el.append(a)
         if a.get("name") != alias:
             a.set("name", alias)
-    if address is None:
-        u.remove(el, "address")
-    else:
-        u.replace_children(el, "address", [address.to_element()], ())
+    if address is not None:
+        new = address.to_element()
+        if addr is None:
+            el.append(new)
+        else:
+            new.tail = addr.tail
+            el.replace(addr, new)
 
 
 _DISK_TYPES = frozenset({"file", "block", "dir", "network", "volume", "nvme", "vhostuser"})
@@ -587,7 +605,8 @@ class Disk(Device):
         device = el.get("device") or "disk"
         if device not in _DISK_DEVICES:
             raise XMLError(f"unknown disk device '{device}' in <disk>")
-        driver_name = driver_type = driver_cache = source = protocol = pool = None
+        driver_name = driver_type = driver_cache = source = protocol = pool = alias = None
+        address: Address | None = None
         target_dev = target_bus = serial = None
         readonly = shareable = False
         boot_order = None
@@ -619,6 +638,11 @@ class Disk(Device):
                     _check_loadparm(loadparm)
             elif tag == "serial":
                 serial = c.text
+            elif tag == "address":
+                if address is None:
+                    address = Address.from_element(c)
+            elif tag == "alias" and alias is None:
+                alias = c.get("name")
         if not target_dev:
             where = f" for disk '{source}'" if source else ""
             raise XMLError(f"missing <target dev=...> in <disk>{where}")
@@ -638,7 +662,8 @@ class Disk(Device):
             boot_order=boot_order,
             serial=serial,
             raw=el,
-            **_info(el),
+            address=address,
+            alias=alias,
         )
 
     def _overlay(self) -> Element:
@@ -735,7 +760,8 @@ class Interface(Device):
         type_ = el.get("type")
         if not type_:
             raise XMLError("missing interface type in <interface>: attribute 'type' is required")
-        mac = source = model = target_dev = link = None
+        mac = source = model = target_dev = link = alias = None
+        address: Address | None = None
         boot_order = None
         src_attr = _IFACE_SOURCE_ATTR.get(type_)
         for c in el:
@@ -757,6 +783,11 @@ class Interface(Device):
                 link = c.get("state")
             elif tag == "boot":
                 boot_order = u.parse_uint(c.get("order"), "<interface><boot> attribute 'order'")
+            elif tag == "address":
+                if address is None:
+                    address = Address.from_element(c)
+            elif tag == "alias" and alias is None:
+                alias = c.get("name")
         if type_ == "network" and not source:
             raise XMLError("No <source> 'network' attribute specified with <interface type='network'/>")
         if type_ == "bridge" and not source:
@@ -770,7 +801,8 @@ class Interface(Device):
             link_state=link,
             boot_order=boot_order,
             raw=el,
-            **_info(el),
+            address=address,
+            alias=alias,
         )
 
     def _overlay(self) -> Element:
@@ -841,8 +873,9 @@ class CharDevice(Device):
     def _fields(cls, el: Element) -> dict[str, object]:
         where = f"<{cls.tag}>"
         type_ = el.get("type") or "pty"
-        path = mode = ttype = None
+        path = mode = ttype = alias = None
         port = None
+        address: Address | None = None
         for c in el:
             if c.tag == "source":
                 if type_ == "udp":
@@ -855,6 +888,11 @@ class CharDevice(Device):
             elif c.tag == "target":
                 ttype = c.get("type")
                 port = u.opt_uint(c, "port", f"{where}<target>")
+            elif c.tag == "address":
+                if address is None:
+                    address = Address.from_element(c)
+            elif c.tag == "alias" and alias is None:
+                alias = c.get("name")
         return {
             "type": type_,
             "source_path": path,
@@ -862,7 +900,8 @@ class CharDevice(Device):
             "target_type": ttype,
             "target_port": port,
             "raw": el,
-            **_info(el),
+            "address": address,
+            "alias": alias,
         }
 
     @classmethod
@@ -1674,11 +1713,12 @@ def domain_from_element(el: Element) -> DomainDef:
                     devices.append(device_from_element(d))
         elif tag == "features":
             features = tuple(u.local_tag(f) for f in c if isinstance(f.tag, str))
-            for f in c:
-                if f.tag == "hyperv" and "hyperv" not in kwargs:
-                    kwargs["hyperv"] = HyperV.from_element(f)
-                elif f.tag == "kvm" and "kvm" not in kwargs:
-                    kwargs["kvm"] = KVMFeatures.from_element(f)
+            if "hyperv" in features or "kvm" in features:
+                for f in c:
+                    if f.tag == "hyperv" and "hyperv" not in kwargs:
+                        kwargs["hyperv"] = HyperV.from_element(f)
+                    elif f.tag == "kvm" and "kvm" not in kwargs:
+                        kwargs["kvm"] = KVMFeatures.from_element(f)
         elif tag == "clock":
             clock = Clock.from_element(c)
         elif tag in ("on_poweroff", "on_reboot", "on_crash"):
@@ -2115,7 +2155,7 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
             typed.add(tag)
             keep.append(False)
             if tag in _SIMPLE:
-                names = tuple(cast("list[str]", c.attrib.keys()))
+                names = tuple(cast("list[str]", c.keys()))
                 if not len(c) and _SIMPLE_ATTRS.get(tag, _NO_ATTRS).issuperset(names):
                     keys = names
             elif tag == "devices" and c.attrib:
@@ -2162,6 +2202,7 @@ _Slot = Callable[["DomainDef"], str]
 _Plan = tuple["int | _Slot", ...]
 #: Layouts shared by every template of the same shape: {(shape, absent): plan}.
 _PLANS: dict[tuple[object, ...], _Plan | None] = {}
+_NO_PLAN: Any = object()
 
 
 def _esc_int(value: object) -> str:
@@ -2372,10 +2413,22 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
     raw = d.raw
     # fragments not cached yet: computed together, with one serialization
     need_objs: list[OS | Clock | CPU | SpecElement] = [
-        o for o in (d.os, d.clock, d.cpu) if o is not None and o._frag is None
+        o
+        for o in (
+            d.os,
+            d.clock,
+            d.cpu,
+            d.memory_backing,
+            d.numatune,
+            d.cputune,
+            d.memtune,
+            d.blkiotune,
+            d.iothreadids,
+            *d.sysinfo,
+            *d.seclabels,
+        )
+        if o is not None and o._frag is None
     ]
-    for _tag, field in _TOP_FIELDS:
-        need_objs.extend(x for x in _top_items(d, field) if x._frag is None)
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
     if raw is None:
@@ -2436,13 +2489,11 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         not d.sysinfo,
         not d.seclabels,
     )
-    try:
-        plan = tmpl.plans[absent]
-    except KeyError:
+    plan = tmpl.plans.get(absent, _NO_PLAN)
+    if plan is _NO_PLAN:
         key = (tmpl.shape, absent)
-        try:
-            plan = _PLANS[key]
-        except KeyError:
+        plan = _PLANS.get(key, _NO_PLAN)
+        if plan is _NO_PLAN:
             if len(_PLANS) > 512:
                 _PLANS.clear()
             plan = _PLANS[key] = _plan(tmpl, absent)
@@ -2477,7 +2528,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         elif item is _devices_slot:
             out.append(devs_text)
         else:
-            out.append(item(d))  # type: ignore[operator]
+            out.append(item(d))
     out.append("</domain>\n")
     return "\n  ".join(out[:-1]) + "\n" + out[-1]
 

@@ -10,7 +10,8 @@ Memory sizes are in KiB.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import ClassVar, cast
 
 import attrs
 from lxml import etree
@@ -571,3 +572,31 @@ class Address(SpecElement):
     base: int | None = None
     raw: Element | None = _raw
     _frag: str | None = _FRAG
+
+    @classmethod
+    def from_element(cls, el: Element) -> Address:
+        """Parse an ``<address>`` element (only the attributes it has are looked at)."""
+        values: dict[str, object] = {}
+        for key, text in cast("list[tuple[str, str]]", el.attrib.items()):
+            kind = _ADDRESS_KINDS.get(key)
+            if kind is None:
+                continue
+            if kind is str:
+                values[key] = text
+            elif kind is bool:
+                values[key] = u.parse_bool(text, "<address> attribute 'multifunction'", yes="on", no="off")
+            elif text.isdigit() and text.isascii():
+                values[key] = int(text)
+            elif text[1:2] == "x" and text[0] == "0" and _HEX.fullmatch(text, 2):
+                values[key] = int(text, 16)
+            else:
+                values[key] = u.parse_uint(text, f"<address> attribute '{key}'", allow_hex=True)
+        return cls(raw=el, **values)  # type: ignore[arg-type]
+
+
+_HEX = re.compile("[0-9a-fA-F]+")
+_ADDRESS_KINDS: dict[str, type] = {
+    "type": str, "port": str, "multifunction": bool, "domain": int, "bus": int, "slot": int,
+    "function": int, "controller": int, "target": int, "unit": int, "cssid": int, "ssid": int,
+    "devno": int, "reg": int, "iobase": int, "irq": int, "base": int,
+}  # fmt: skip
