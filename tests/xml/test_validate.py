@@ -29,8 +29,7 @@ PLAIN = """<domain type='kvm'>
 
 UNKNOWN = PLAIN.replace(
     "<features><acpi/></features>",
-    "<features><acpi/><smm state='on'/></features>"
-    "<resource><partition>/machine</partition></resource>",
+    "<features><acpi/><smm state='on'/></features><resource><partition>/machine</partition></resource>",
 ).replace("<source file='/a.img'/>", "<source file='/a.img' startupPolicy='optional'/><wwn>0x5000</wwn>")
 
 

@@ -20,6 +20,8 @@ Whatever the model does not type is kept and written back unchanged;
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, secure_parse
 from virtcore.xml.domain import (
     CPU,
@@ -65,28 +67,67 @@ from virtcore.xml.domain import (
     parse_domain,
 )
 from virtcore.xml.domain import Disk as Disk
-from virtcore.xml.elements import (
-    Address,
-    BlkioDevice,
-    BlkioTune,
-    CPUTune,
-    HugePage,
-    HyperV,
-    IOThread,
-    IOThreadIds,
-    IOThreadPin,
-    KVMFeatures,
-    MemNode,
-    MemoryBacking,
-    MemTune,
-    NumaTune,
-    SecLabel,
-    SysInfo,
-    SysInfoBlock,
-    SysInfoEntry,
-    VcpuPin,
-)
 from virtcore.xml.validate import unmodelled, validate, validate_file
+
+if TYPE_CHECKING:
+    from virtcore.xml.elements import (
+        Address,
+        BlkioDevice,
+        BlkioTune,
+        CPUTune,
+        HugePage,
+        HyperV,
+        IOThread,
+        IOThreadIds,
+        IOThreadPin,
+        KVMFeatures,
+        MemNode,
+        MemoryBacking,
+        MemTune,
+        NumaTune,
+        SecLabel,
+        SysInfo,
+        SysInfoBlock,
+        SysInfoEntry,
+        VcpuPin,
+    )
+
+#: Names of virtcore.xml.elements, imported on first access (PEP 562) to keep
+#: ``import virtcore.xml`` cheap.
+_LAZY = frozenset(
+    {
+        "Address",
+        "BlkioDevice",
+        "BlkioTune",
+        "CPUTune",
+        "HugePage",
+        "HyperV",
+        "IOThread",
+        "IOThreadIds",
+        "IOThreadPin",
+        "KVMFeatures",
+        "MemNode",
+        "MemoryBacking",
+        "MemTune",
+        "NumaTune",
+        "SecLabel",
+        "SysInfo",
+        "SysInfoBlock",
+        "SysInfoEntry",
+        "VcpuPin",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from virtcore.xml import elements
+
+        value = getattr(elements, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'virtcore.xml' has no attribute '{name}'")
+
 
 __all__ = [
     "Address",

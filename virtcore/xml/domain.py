@@ -22,7 +22,7 @@ import random
 import re
 import uuid as _uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import attrs
 from lxml import etree
@@ -30,22 +30,38 @@ from lxml import etree
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import SpecElement
-from virtcore.xml.elements import (
-    Address,
-    BlkioTune,
-    CPUTune,
-    HyperV,
-    IOThreadIds,
-    KVMFeatures,
-    MemoryBacking,
-    MemTune,
-    NumaTune,
-    SecLabel,
-    SysInfo,
-)
+
+if TYPE_CHECKING:
+    from virtcore.xml._spec import SpecElement
+    from virtcore.xml.elements import (
+        Address,
+        BlkioTune,
+        CPUTune,
+        HyperV,
+        IOThreadIds,
+        KVMFeatures,
+        MemoryBacking,
+        MemTune,
+        NumaTune,
+        SecLabel,
+        SysInfo,
+    )
 
 Element = etree._Element
+
+# virtcore.xml.elements (about twenty more attrs classes) is imported on first use, so
+# that importing virtcore.xml stays cheap.
+_EL: list[Any] = []
+
+
+def _el() -> Any:
+    """The :mod:`virtcore.xml.elements` module (typed as Any: it is imported lazily)."""
+    if not _EL:
+        from virtcore.xml import elements
+
+        _EL.append(elements)
+    return _EL[0]
+
 
 __all__ = [
     "DomainDef",
@@ -515,7 +531,7 @@ def _info(el: Element) -> dict[str, Any]:
         tag = c.tag
         if tag == "address":
             if address is None:
-                address = Address.from_element(c)
+                address = _el().Address.from_element(c)
         elif tag == "alias" and alias is None:
             alias = c.get("name")
     if address is None and alias is None:
@@ -640,7 +656,7 @@ class Disk(Device):
                 serial = c.text
             elif tag == "address":
                 if address is None:
-                    address = Address.from_element(c)
+                    address = _el().Address.from_element(c)
             elif tag == "alias" and alias is None:
                 alias = c.get("name")
         if not target_dev:
@@ -785,7 +801,7 @@ class Interface(Device):
                 boot_order = u.parse_uint(c.get("order"), "<interface><boot> attribute 'order'")
             elif tag == "address":
                 if address is None:
-                    address = Address.from_element(c)
+                    address = _el().Address.from_element(c)
             elif tag == "alias" and alias is None:
                 alias = c.get("name")
         if type_ == "network" and not source:
@@ -890,7 +906,7 @@ class CharDevice(Device):
                 port = u.opt_uint(c, "port", f"{where}<target>")
             elif c.tag == "address":
                 if address is None:
-                    address = Address.from_element(c)
+                    address = _el().Address.from_element(c)
             elif c.tag == "alias" and alias is None:
                 alias = c.get("name")
         return {
@@ -1716,9 +1732,9 @@ def domain_from_element(el: Element) -> DomainDef:
             if "hyperv" in features or "kvm" in features:
                 for f in c:
                     if f.tag == "hyperv" and "hyperv" not in kwargs:
-                        kwargs["hyperv"] = HyperV.from_element(f)
+                        kwargs["hyperv"] = _el().HyperV.from_element(f)
                     elif f.tag == "kvm" and "kvm" not in kwargs:
-                        kwargs["kvm"] = KVMFeatures.from_element(f)
+                        kwargs["kvm"] = _el().KVMFeatures.from_element(f)
         elif tag == "clock":
             clock = Clock.from_element(c)
         elif tag in ("on_poweroff", "on_reboot", "on_crash"):
@@ -1738,7 +1754,8 @@ def domain_from_element(el: Element) -> DomainDef:
             cpu = CPU.from_element(c)
             numa_memory = sum(cell.memory for cell in cpu.numa)
         elif tag in _TOP_PARSERS:
-            field, parse = _TOP_PARSERS[tag]
+            field, class_name = _TOP_PARSERS[tag]
+            parse = getattr(_el(), class_name).from_element
             if field in ("sysinfo", "seclabels"):
                 kwargs[field] = (*cast("tuple[object, ...]", kwargs.get(field, ())), parse(c))
             elif field not in kwargs:
@@ -1801,15 +1818,15 @@ def domain_from_element(el: Element) -> DomainDef:
 #: Typed top-level elements besides os/clock/cpu: tag -> (DomainDef field, parser). The
 #: first of each is parsed (all of them for sysinfo and seclabel); formatting replaces
 #: every element of the tag by the field's.
-_TOP_PARSERS: dict[str, tuple[str, Callable[[Element], object]]] = {
-    "memoryBacking": ("memory_backing", MemoryBacking.from_element),
-    "numatune": ("numatune", NumaTune.from_element),
-    "cputune": ("cputune", CPUTune.from_element),
-    "memtune": ("memtune", MemTune.from_element),
-    "blkiotune": ("blkiotune", BlkioTune.from_element),
-    "iothreadids": ("iothreadids", IOThreadIds.from_element),
-    "sysinfo": ("sysinfo", SysInfo.from_element),
-    "seclabel": ("seclabels", SecLabel.from_element),
+_TOP_PARSERS: dict[str, tuple[str, str]] = {
+    "memoryBacking": ("memory_backing", "MemoryBacking"),
+    "numatune": ("numatune", "NumaTune"),
+    "cputune": ("cputune", "CPUTune"),
+    "memtune": ("memtune", "MemTune"),
+    "blkiotune": ("blkiotune", "BlkioTune"),
+    "iothreadids": ("iothreadids", "IOThreadIds"),
+    "sysinfo": ("sysinfo", "SysInfo"),
+    "seclabel": ("seclabels", "SecLabel"),
 }
 _TOP_FIELDS = tuple((tag, field) for tag, (field, _) in _TOP_PARSERS.items())
 
@@ -2169,9 +2186,9 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                 features = tuple(u.local_tag(f) for f in c)
                 for f in c:
                     if f.tag == "hyperv" and hyperv is None:
-                        hyperv = HyperV.from_element(f)
+                        hyperv = _el().HyperV.from_element(f)
                     elif f.tag == "kvm" and kvm is None:
-                        kvm = KVMFeatures.from_element(f)
+                        kvm = _el().KVMFeatures.from_element(f)
         shape.append((tag, keys))
     texts = iter(_batch(nsmap, kept, objs, devs) if kept or objs or devs else ())
     all_texts = tuple(next(texts) if k else "" for k in keep)

@@ -21,19 +21,6 @@ from lxml import etree
 from virtcore.errors import ReadFailedError, VirtError, XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import spec_node
-from virtcore.xml.elements import (
-    Address,
-    BlkioTune,
-    CPUTune,
-    IOThreadIds,
-    MemoryBacking,
-    MemTune,
-    NumaTune,
-    SecLabel,
-    SysInfo,
-    SysInfoBlock,
-)
 
 Element = etree._Element
 
@@ -97,18 +84,7 @@ _MODEL: _Node = _n(
     on_poweroff=_LEAF,
     on_reboot=_LEAF,
     on_crash=_LEAF,
-    memoryBacking=spec_node(MemoryBacking),
-    numatune=spec_node(NumaTune),
-    cputune=spec_node(CPUTune),
-    memtune=spec_node(MemTune),
-    blkiotune=spec_node(BlkioTune),
     iothreads=_LEAF,
-    iothreadids=spec_node(IOThreadIds),
-    sysinfo=(
-        spec_node(SysInfo)[0],
-        {**spec_node(SysInfo)[1], **dict.fromkeys(_SYSINFO_BLOCKS, spec_node(SysInfoBlock))},
-    ),
-    seclabel=spec_node(SecLabel),
     devices=_n(
         emulator=_LEAF,
         disk=_n(
@@ -239,8 +215,24 @@ def unmodelled(d: object) -> list[str]:
         devices = _MODEL[1]["devices"]
         assert isinstance(devices, tuple)
         devices[1].update(_mapped_nodes())  # type: ignore[attr-defined]
+        from virtcore.xml import elements as el
+        from virtcore.xml._spec import spec_node
+
+        _MODEL[1].update(  # type: ignore[attr-defined]
+            memoryBacking=spec_node(el.MemoryBacking),
+            numatune=spec_node(el.NumaTune),
+            cputune=spec_node(el.CPUTune),
+            memtune=spec_node(el.MemTune),
+            blkiotune=spec_node(el.BlkioTune),
+            iothreadids=spec_node(el.IOThreadIds),
+            sysinfo=(
+                spec_node(el.SysInfo)[0],
+                {**spec_node(el.SysInfo)[1], **dict.fromkeys(_SYSINFO_BLOCKS, spec_node(el.SysInfoBlock))},
+            ),
+            seclabel=spec_node(el.SecLabel),
+        )
         # every device types its <address> and <alias>
-        info = {"address": spec_node(Address), "alias": _n("name")}
+        info = {"address": spec_node(el.Address), "alias": _n("name")}
         for kind, node in list(devices[1].items()):
             if kind != "emulator" and isinstance(node, tuple):
                 devices[1][kind] = (node[0], {**node[1], **info})  # type: ignore[index]
