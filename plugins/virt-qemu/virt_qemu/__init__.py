@@ -111,10 +111,15 @@ class QemuDriver:
     @hookimpl
     def virt_connect_get_capabilities(self) -> str:
         """libvirt capabilities XML from the probed binaries."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from virt_qemu.caps import capabilities_xml
 
         caps = self._h.caps
-        return capabilities_xml(caps.all(), caps.kvm())
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the KVM probe overlaps the binary probes
+            kvm = pool.submit(caps.kvm)
+            binaries = caps.all()
+            return capabilities_xml(binaries, kvm.result())
 
     @hookimpl
     def virt_node_get_info(self) -> NodeInfo:

@@ -333,6 +333,7 @@ class CapsCache:
         self.dir = cache_dir / "capabilities"
         self._mem: dict[str, tuple[list[int], BinaryCaps]] = {}
         self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
         self._kvm: bool | None = None
 
     def _file(self, path: str) -> Path:
@@ -344,6 +345,8 @@ class CapsCache:
         if ident is None:
             raise OperationFailedError(f"emulator {path!r} does not exist")
         with self._lock:
+            plock = self._locks.setdefault(path, threading.Lock())
+        with plock:
             hit = self._mem.get(path)
             if hit is not None and hit[0] == ident:
                 return hit[1]
@@ -363,14 +366,29 @@ class CapsCache:
             return caps
 
     def all(self) -> list[BinaryCaps]:
-        """Capabilities of every binary found (one failing binary is skipped)."""
-        out = []
-        for _arch, path in sorted(find_binaries().items()):
+        """Capabilities of every binary found, probed in parallel (a failing binary is skipped)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        paths = [p for _arch, p in sorted(find_binaries().items())]
+
+        def one(path: str) -> BinaryCaps | None:
             try:
-                out.append(self.get(path))
+                return self.get_unlocked(path)
             except (OperationFailedError, OperationTimeoutError):
-                continue
-        return out
+                return None
+
+        with ThreadPoolExecutor(max_workers=max(1, len(paths))) as pool:
+            return [c for c in pool.map(one, paths) if c is not None]
+
+    def get_unlocked(self, path: str) -> BinaryCaps:
+        """:meth:`get` without the cache-wide lock (probes of different binaries run at once)."""
+        ident = _identity(path)
+        if ident is None:
+            raise OperationFailedError(f"emulator {path!r} does not exist")
+        hit = self._mem.get(path)
+        if hit is not None and hit[0] == ident:
+            return hit[1]
+        return self.get(path)
 
     def kvm(self) -> bool:
         """Whether KVM truly runs guests here (cached per boot on disk)."""
@@ -397,8 +415,9 @@ class CapsCache:
 # the time budget. Nested KVM that "hangs" is in fact pathologically slow on
 # guest page faults (~150 us each): the budget catches it.
 _KVM_PROBE = r"""
-import ctypes, fcntl, mmap, os, struct, sys, time
+import ctypes, fcntl, mmap, os, signal, struct, sys, time
 budget = float(sys.argv[1])
+signal.signal(signal.SIGALRM, lambda *_: os._exit(4))
 fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
 if fcntl.ioctl(fd, 0xAE00) != 12: sys.exit(2)
 vm = fcntl.ioctl(fd, 0xAE01, 0)
@@ -430,7 +449,9 @@ struct.pack_into("Q", regs, 128, 0x1000)
 struct.pack_into("Q", regs, 136, 2)
 fcntl.ioctl(vcpu, 0x4090AE82, bytes(regs))
 t = time.monotonic()
+signal.setitimer(signal.ITIMER_REAL, budget)  # a vCPU slower than the budget is interrupted
 fcntl.ioctl(vcpu, 0xAE80, 0)
+signal.setitimer(signal.ITIMER_REAL, 0)
 took = time.monotonic() - t
 if struct.unpack_from("I", run, 8)[0] != 5: sys.exit(3)
 sys.exit(0 if took < budget else 4)
@@ -458,6 +479,8 @@ def kvm_works(timeout: float = KVM_TIMEOUT) -> bool:
         )  # fmt: skip
     except OSError:
         return False
+    # The probe decides itself within its budget; waiting much longer only confirms "too slow".
+    timeout = min(timeout, KVM_SPEED_BUDGET + 0.5)
     try:
         return proc.wait(timeout) == 0
     except subprocess.TimeoutExpired:
