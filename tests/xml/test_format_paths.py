@@ -126,3 +126,20 @@ def test_text_path_refuses_what_xml_cannot_hold() -> None:
 
 def test_corpus_dir_exists() -> None:
     assert Path(CORPUS).is_dir()
+
+
+def test_text_path_with_typed_tuning_and_features() -> None:
+    from test_elements import TUNED
+
+    d = parse_domain(TUNED)
+    # unchanged hyperv/kvm: the kept <features> text is exact, so the text path serves it
+    assert _format_text(d, None) == tree_text(d)
+    assert d.cputune is not None and d.hyperv is not None and d.memory_backing is not None
+    for v in (
+        *variants(d),
+        attrs.evolve(d, cputune=attrs.evolve(d.cputune, shares=7), iothreads=None, seclabels=()),
+        attrs.evolve(d, hyperv=attrs.evolve(d.hyperv, states=(("relaxed", False),)), kvm=None),
+        attrs.evolve(d, memory_backing=None, numatune=None, sysinfo=(), iothreadids=None),
+        attrs.evolve(d, devices=tuple(attrs.evolve(x, address=None, alias="a") for x in d.devices)),
+    ):
+        assert format_domain(v) == tree_text(v)
