@@ -386,3 +386,17 @@ def test_generated_tunings_validate_against_domain_rng(tuning: dict[str, object]
     text = format_domain(d)
     assert RNG.validate(etree.fromstring(text.encode())), str(RNG.error_log.last_error)
     assert parse_domain(text) == d
+
+
+def test_generic_device_built_in_python_keeps_its_own_address_unless_given() -> None:
+    from virtcore.xml import GenericDevice
+
+    xml = (
+        "<smartcard mode='passthrough' type='spicevmc'>"
+        "<address type='ccid' controller='0' slot='0'/></smartcard>"
+    )
+    g = GenericDevice(kind="smartcard", xml=xml)
+    assert 'type="ccid"' in format_device(g)
+    moved = format_device(attrs.evolve(g, address=Address(type="ccid", controller=0, slot=1), alias="sc0"))
+    back = parse_device(moved)
+    assert back.address == Address(type="ccid", controller=0, slot=1) and back.alias == "sc0"

@@ -1470,7 +1470,9 @@ class Audio(_MappedDevice):
 class GenericDevice(Device):
     """A device the model does not type (sound, hostdev, rng, tpm, ...), kept verbatim.
 
-    ``xml`` is the element's serialization; ``kind`` its element name.
+    ``xml`` is the element's serialization; ``kind`` its element name. ``address`` and
+    ``alias`` are typed as for every device; for one built in Python, ``None`` keeps
+    whatever ``xml`` says.
     """
 
     kind: str = ""
@@ -1490,8 +1492,17 @@ class GenericDevice(Device):
             **_info(el),
         )
 
+    def to_element(self) -> Element:
+        """The kept element (parsed back from ``xml`` when built in Python), address and alias overlaid."""
+        el = self._overlay()
+        if self.raw is None:
+            given = _info(el)
+            _put_info(el, self.address or given.get("address"), self.alias or given.get("alias"))
+        else:
+            _put_info(el, self.address, self.alias)
+        return el
+
     def _overlay(self) -> Element:
-        """The kept element (parsed back from ``xml`` when built in Python)."""
         if self.raw is not None:
             return u.start(self.raw, self.kind)
         return secure_parse(self.xml)
