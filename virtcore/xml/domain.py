@@ -11,7 +11,14 @@ True
 Every object parsed from XML remembers its element (``raw``, excluded from
 equality); formatting overlays the typed fields onto a copy of it, so anything
 the model does not know (unknown elements and attributes, ``<metadata>``,
-addresses, driver namespaces) survives parse -> format verbatim and in place.
+driver namespaces) survives parse -> format verbatim and in place.
+
+:func:`format_domain` writes the text directly rather than serializing a fresh
+tree: the source's kept children are serialized once per source element, and
+every immutable sub-object (os, clock, cpu, tuning elements, each device) caches
+its own fragment, so a definition changed with :func:`attrs.evolve` only formats
+what changed. :func:`domain_to_element` (the tree) is the reference the text
+must equal byte for byte; where the text could differ, formatting uses the tree.
 """
 
 from __future__ import annotations
