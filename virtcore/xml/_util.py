@@ -318,3 +318,62 @@ def fragment(el: Element, level: int) -> str:
     if "xmlns" in text:
         raise Slow
     return text
+
+
+class Kids:
+    """The children of an element being overlaid, indexed by tag once (first of each tag).
+
+    The same operations as :func:`find`, :func:`child` and :func:`remove`, without a
+    scan of the children per call; use only these (and :meth:`drop`) to change them.
+    """
+
+    __slots__ = ("el", "first", "order")
+
+    def __init__(self, el: Element, order: Sequence[str]) -> None:
+        self.el = el
+        self.order = order
+        first: dict[object, Element] = {}
+        for c in el:
+            if c.tag not in first:
+                first[c.tag] = c
+        self.first = first
+
+    def find(self, tag: str) -> Element | None:
+        """The first child ``tag``, or None."""
+        return self.first.get(tag)
+
+    def child(self, tag: str) -> Element:
+        """The first child ``tag``, created at its canonical position if missing."""
+        found = self.first.get(tag)
+        if found is None:
+            found = self.first[tag] = etree.Element(tag)
+            insert_ordered(self.el, found, self.order)
+        return found
+
+    def remove(self, tag: str) -> None:
+        """Remove every child ``tag``."""
+        if tag in self.first:
+            del self.first[tag]
+            remove(self.el, tag)
+
+    def drop(self, tag: str, el: Element) -> None:
+        """Remove ``el``, the first child ``tag`` (other children ``tag`` stay)."""
+        self.el.remove(el)
+        del self.first[tag]
+        nxt = find(self.el, tag)
+        if nxt is not None:
+            self.first[tag] = nxt
+
+    def text(self, tag: str, value: str | None) -> None:
+        """Set the text of child ``tag`` (created if needed), or remove it when ``value`` is None."""
+        if value is None:
+            self.remove(tag)
+        else:
+            self.child(tag).text = value
+
+    def flag(self, tag: str, on: bool) -> None:
+        """Make sure an empty flag child ``tag`` is there (``on``) or not."""
+        if on:
+            self.child(tag)
+        else:
+            self.remove(tag)

@@ -280,8 +280,9 @@ class OS:
     def to_element(self) -> Element:
         """Format as an ``<os>`` element."""
         el = u.start(self.raw, "os")
+        kids = u.Kids(el, _OS_ORDER)
         u.set_attr(el, "firmware", self.firmware)
-        t = u.child(el, "type", _OS_ORDER)
+        t = kids.child("type")
         t.text = self.type
         u.set_attr(t, "arch", self.arch)
         u.set_attr(t, "machine", self.machine)
@@ -289,11 +290,11 @@ class OS:
             value = getattr(self, tag)
             if value is None:
                 # keep loader/nvram elements that only carry attributes (e.g. firmware autoselection)
-                existing = u.find(el, tag)
+                existing = kids.find(tag)
                 if existing is not None and (existing.text or "").strip():
-                    el.remove(existing)
+                    kids.drop(tag, existing)
             else:
-                u.set_text_child(el, tag, value, _OS_ORDER)
+                kids.text(tag, value)
         old_boot = [c for c in el if c.tag == "boot"]
         if [c.get("dev") for c in old_boot] != list(self.boot):
             new = []
@@ -692,49 +693,60 @@ class Disk(Device):
     def _overlay(self) -> Element:
         """Format as a ``<disk>`` element."""
         el = u.start(self.raw, "disk")
+        kids = u.Kids(el, _DISK_ORDER)
         el.set("type", self.type)
         el.set("device", self.device)
         if self.driver_name or self.driver_type or self.driver_cache:
-            drv = u.child(el, "driver", _DISK_ORDER)
+            drv = kids.child("driver")
             u.set_attr(drv, "name", self.driver_name)
             u.set_attr(drv, "type", self.driver_type)
             u.set_attr(drv, "cache", self.driver_cache)
         else:
-            drv_el = u.find(el, "driver")
+            drv_el = kids.find("driver")
             if drv_el is not None:
                 for a in ("name", "type", "cache"):
                     u.set_attr(drv_el, a, None)
                 if not drv_el.attrib and not len(drv_el):
-                    el.remove(drv_el)
+                    kids.drop("driver", drv_el)
         attr = _DISK_SOURCE_ATTR.get(self.type)
-        src = u.find(el, "source")
+        src = kids.find("source")
         if self.source is None and self.source_protocol is None and self.source_pool is None:
             if src is not None and attr is not None:
                 u.set_attr(src, attr, None)
                 if not src.attrib and not len(src):
-                    el.remove(src)
+                    kids.drop("source", src)
         else:
-            src = u.child(el, "source", _DISK_ORDER)
-            for other in set(_DISK_SOURCE_ATTR.values()) - {attr}:
-                if other != "volume" or self.type != "volume":
-                    u.set_attr(src, other, None)
+            src = kids.child("source")
+            for other in _DISK_OTHER_SOURCE_ATTRS[self.type == "volume"].get(attr, _ALL_SOURCE_ATTRS):
+                u.set_attr(src, other, None)
             if attr is not None:
                 u.set_attr(src, attr, self.source)
             if self.type == "network":
                 u.set_attr(src, "protocol", self.source_protocol)
             if self.type == "volume":
                 u.set_attr(src, "pool", self.source_pool)
-        tgt = u.child(el, "target", _DISK_ORDER)
+        tgt = kids.child("target")
         tgt.set("dev", self.target_dev)
         u.set_attr(tgt, "bus", self.target_bus)
-        _flag(el, "readonly", self.readonly, _DISK_ORDER)
-        _flag(el, "shareable", self.shareable, _DISK_ORDER)
+        kids.flag("readonly", self.readonly)
+        kids.flag("shareable", self.shareable)
         if self.boot_order is None:
-            u.remove(el, "boot")
+            kids.remove("boot")
         else:
-            u.child(el, "boot", _DISK_ORDER).set("order", str(self.boot_order))
-        u.set_text_child(el, "serial", self.serial, _DISK_ORDER)
+            kids.child("boot").set("order", str(self.boot_order))
+        kids.text("serial", self.serial)
         return el
+
+
+# attributes of <source> to clear for each disk's own attribute (by "is a volume disk")
+_ALL_SOURCE_ATTRS = tuple(sorted(set(_DISK_SOURCE_ATTR.values())))
+_DISK_OTHER_SOURCE_ATTRS: dict[bool, dict[str | None, tuple[str, ...]]] = {
+    vol: {
+        attr: tuple(o for o in _ALL_SOURCE_ATTRS if o != attr and (o != "volume" or not vol))
+        for attr in (*_DISK_SOURCE_ATTR.values(), None)
+    }
+    for vol in (False, True)
+}
 
 
 _LOADPARM = re.compile(r"[a-zA-Z0-9. ]{1,8}")
@@ -831,41 +843,42 @@ class Interface(Device):
     def _overlay(self) -> Element:
         """Format as an ``<interface>`` element."""
         el = u.start(self.raw, "interface")
+        kids = u.Kids(el, _IFACE_ORDER)
         el.set("type", self.type)
         if self.mac is not None:
-            u.child(el, "mac", _IFACE_ORDER).set("address", self.mac)
+            kids.child("mac").set("address", self.mac)
         else:
-            u.remove(el, "mac")
+            kids.remove("mac")
         src_attr = _IFACE_SOURCE_ATTR.get(self.type)
         if src_attr is not None:
             if self.source is None:
-                src = u.find(el, "source")
+                src = kids.find("source")
                 if src is not None:
                     u.set_attr(src, src_attr, None)
                     if not src.attrib and not len(src):
-                        el.remove(src)
+                        kids.drop("source", src)
             else:
-                u.child(el, "source", _IFACE_ORDER).set(src_attr, self.source)
+                kids.child("source").set(src_attr, self.source)
         if self.model is None:
-            u.remove(el, "model")
+            kids.remove("model")
         else:
-            u.child(el, "model", _IFACE_ORDER).set("type", self.model)
+            kids.child("model").set("type", self.model)
         if self.target_dev is None:
-            tgt = u.find(el, "target")
+            tgt = kids.find("target")
             if tgt is not None:
                 u.set_attr(tgt, "dev", None)
                 if not tgt.attrib and not len(tgt):
-                    el.remove(tgt)
+                    kids.drop("target", tgt)
         else:
-            u.child(el, "target", _IFACE_ORDER).set("dev", self.target_dev)
+            kids.child("target").set("dev", self.target_dev)
         if self.link_state is None:
-            u.remove(el, "link")
+            kids.remove("link")
         else:
-            u.child(el, "link", _IFACE_ORDER).set("state", self.link_state)
+            kids.child("link").set("state", self.link_state)
         if self.boot_order is None:
-            u.remove(el, "boot")
+            kids.remove("boot")
         else:
-            u.child(el, "boot", _IFACE_ORDER).set("order", str(self.boot_order))
+            kids.child("boot").set("order", str(self.boot_order))
         return el
 
 
