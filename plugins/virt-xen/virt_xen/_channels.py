@@ -91,6 +91,11 @@ def _wait(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) 
         time.sleep(interval)
 
 
+#: Where dom0's kernel lists Xen backend devices (blkback's vbd-DOMID-DEVID/statistics).
+SYSFS_XEN_BACKEND = Path("/sys/bus/xen-backend/devices")
+#: dom0's network interfaces (netback's vifDOMID.DEVID).
+SYSFS_NET = Path("/sys/class/net")
+
 #: Trailer magic of a virtcore Xen save image: xl's image, then our JSON, its length, this.
 SAVE_MAGIC = b"VirtcoreXenSave1"
 _LEN = struct.Struct(">Q")
@@ -254,6 +259,64 @@ class XenStoreChannel:
         if self.ctx.running_by_uuid(uuid) is None:
             return None
         return DomainState.RUNNING, int(RunningReason.UNKNOWN)
+
+    # -- statistics: the backends' counters in dom0's sysfs (what libvirt's xen driver read) ----
+
+    def _running_or_fail(self, uuid: str) -> StoreDomain:
+        d = self.ctx.running_by_uuid(uuid)
+        if d is None:
+            if self.ctx.store.get(uuid) is None:
+                raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+            raise _not_running(self.ctx, uuid)
+        return d
+
+    @hookimpl
+    def virt_domain_block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int] | None:
+        """blkback's ``statistics/`` of the vbd whose ``dev`` is ``device`` (sectors are 512 bytes)."""
+        d = self._running_or_fail(uuid)
+        base = f"/local/domain/0/backend/vbd/{d.domid}"
+        for devid in self.xs.ls(base):
+            if self.xs.read(f"{base}/{devid}/dev") != device:
+                continue
+            stats = SYSFS_XEN_BACKEND / f"vbd-{d.domid}-{devid}" / "statistics"
+            v = {k: _sysfs_int(stats / k) for k in ("rd_req", "rd_sect", "wr_req", "wr_sect", "oo_req")}
+            if v["rd_req"] is None:
+                raise OperationFailedError(f"no statistics for disk {device} of domain '{d.name}' in {stats}")
+            return (v["rd_req"], (v["rd_sect"] or 0) * 512, v["wr_req"] or 0, (v["wr_sect"] or 0) * 512,
+                    v["oo_req"] or 0)  # fmt: skip
+        raise InvalidArgError(f"invalid path, '{device}' is not a known disk of domain '{d.name}'")
+
+    @hookimpl
+    def virt_domain_interface_stats(
+        self, uuid: str, device: str
+    ) -> tuple[int, int, int, int, int, int, int, int] | None:
+        """The counters of netback's ``vifDOMID.DEVID`` in dom0, seen from the guest (rx and tx
+        swapped, as libvirt reports them)."""
+        d = self._running_or_fail(uuid)
+        base = f"/local/domain/0/backend/vif/{d.domid}"
+        for devid in self.xs.ls(base):
+            ifname = self.xs.read(f"{base}/{devid}/vifname") or f"vif{d.domid}.{devid}"
+            mac = (self.xs.read(f"{base}/{devid}/mac") or "").lower()
+            if device not in (ifname, f"vif{d.domid}.{devid}") and device.lower() != mac:
+                continue
+            st = SYSFS_NET / ifname / "statistics"
+            names = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped",
+                     "tx_bytes", "tx_packets", "tx_errors", "tx_dropped")  # fmt: skip
+            v = [_sysfs_int(st / n) for n in names]
+            if any(x is None for x in v):
+                raise OperationFailedError(
+                    f"no statistics for interface {device} of domain '{d.name}' in {st}"
+                )
+            n = [x or 0 for x in v]
+            return (n[4], n[5], n[6], n[7], n[0], n[1], n[2], n[3])
+        raise InvalidArgError(f"invalid path, '{device}' is not a known interface of domain '{d.name}'")
+
+
+def _sysfs_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ============================================================================ toolstack
