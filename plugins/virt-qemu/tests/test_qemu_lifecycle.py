@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from virt_qemu import console_log, testguest
@@ -200,20 +201,42 @@ def test_restore_rejects_garbage_and_save_to_unwritable_place(
     assert dom.state()[0] == DomainState.RUNNING
 
 
-def test_balloon_and_config_changes(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
-    dom = conn.define_domain(guest_xml("balloon"))
+def _monitor(conn: virtcore.Connection, dom: virtcore.Domain) -> Any:
+    """White box: the driver's QMP monitor of ``dom``, to check what QEMU really did."""
+    drv = next(p for p in conn.plugin_manager.get_plugins() if hasattr(p, "_h"))
+    return drv._h.doms[dom.uuid].monitor
+
+
+def test_balloon_vcpu_hotplug_and_config_changes(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
+    xml = guest_xml("balloon").replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>")
+    dom = conn.define_domain(xml)
     dom.set_memory(100 * 1024)
     assert dom.info().memory == 100 * 1024
     with pytest.raises(InvalidArgError, match="higher than max"):
         dom.set_memory(512 * 1024)
     dom.start()
     wait_marker(console_log(dom))
+    mon = _monitor(conn, dom)
+    # started with currentMemory below memory: the balloon was set at start
+    wait_for(lambda: mon.cmd("query-balloon")["actual"] == 100 * 1024 * 1024, 20, "the balloon at 100 MiB")
     dom.set_memory(96 * 1024)
     assert dom.info().memory == 96 * 1024
-    # the live XML carries the new value; the guest's balloon driver really gives the memory back
-    assert "96" in dom.xml_desc() or "98304" in dom.xml_desc()
-    with pytest.raises(ArgumentUnsupportedError):
-        dom.set_vcpus(1)
+    # the guest's virtio-balloon driver really gives the memory back
+    wait_for(lambda: mon.cmd("query-balloon")["actual"] == 96 * 1024 * 1024, 20, "the guest to deflate")
+    assert parse_domain(dom.xml_desc()).current_memory == 96 * 1024
+    # vCPU hotplug: up to the maximum, and back
+    assert len(mon.cmd("query-cpus-fast")) == 1
+    log = console_log(dom)
+    dom.set_vcpus(2)
+    assert len(mon.cmd("query-cpus-fast")) == 2 and dom.info().nr_virt_cpu == 2
+    wait_for(lambda: read(log).rstrip().endswith("cpus=0-1"), 10, "the guest to see its second vCPU")
+    dom.set_vcpus(1)
+    assert len(mon.cmd("query-cpus-fast")) == 1 and dom.info().nr_virt_cpu == 1
+    wait_for(lambda: read(log).rstrip().endswith("cpus=0"), 10, "the guest to lose it again")
+    with pytest.raises(InvalidArgError, match="exceeds maximum"):
+        dom.set_vcpus(3)
     with pytest.raises(OperationInvalidError):
         dom.set_max_memory(64 * 1024)
 

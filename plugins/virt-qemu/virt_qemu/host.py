@@ -1503,9 +1503,47 @@ class Host:
                     f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
                 )
             if dom.active:
-                raise ArgumentUnsupportedError("changing the vCPUs of a running QEMU domain (CPU hotplug)")
+                self._hotplug_vcpus(dom, d, count)
+                return
             assert dom.config is not None
             self._save_config(dom, attrs.evolve(dom.config, current_vcpus=count, raw=dom.config.raw))
+
+    def _hotplug_vcpus(self, dom: Dom, d: DomainDef, count: int) -> None:
+        """CPU hotplug: ``device_add`` free slots up to ``count``; ``device_del`` ours down to it."""
+        mon = self._mon(dom)
+        slots = mon.cmd("query-hotpluggable-cpus")
+        present = [s for s in slots if s.get("qom-path")]
+        if count > len(present):
+            free = sorted(
+                (s for s in slots if not s.get("qom-path")), key=lambda s: sorted(s["props"].items())
+            )
+            for slot in free[: count - len(present)]:
+                props = dict(slot["props"])
+                cpu_id = "vcpu-" + "-".join(f"{props[k]}" for k in sorted(props))
+                mon.cmd("device_add", {"driver": slot["type"], "id": cpu_id, **props})
+        elif count < len(present):
+            # Only vCPUs added by hotplug have ids in /machine/peripheral; boot vCPUs stay.
+            ours = sorted(
+                (s for s in present if "/machine/peripheral/" in s["qom-path"]),
+                key=lambda s: s["qom-path"],
+                reverse=True,
+            )
+            if len(present) - len(ours) > count:
+                booted = len(present) - len(ours)
+                raise ArgumentUnsupportedError(
+                    f"removing vCPUs present at boot (domain '{dom.name}' booted with {booted})"
+                )
+            gone = [s["qom-path"] for s in ours[: len(present) - count]]
+            for path in gone:
+                mon.cmd("device_del", {"id": path.rsplit("/", 1)[-1]})
+            # The guest ejects them (ACPI); wait until QEMU no longer lists them.
+            deadline = time.monotonic() + DETACH_TIMEOUT
+            while any(s.get("qom-path") in gone for s in mon.cmd("query-hotpluggable-cpus")):
+                if time.monotonic() > deadline:
+                    raise OperationTimeoutError(f"the guest of '{dom.name}' did not release its vCPUs")
+                time.sleep(0.02)
+        dom.live = attrs.evolve(d, current_vcpus=count, raw=d.raw)
+        self._write_status(dom)
 
     # -- devices --------------------------------------------------------------------------
 

@@ -151,7 +151,7 @@ fi
 i=0
 while :; do
   i=$((i+1))
-  echo "{TICK} $i"
+  echo "{TICK} $i cpus=$(cat /sys/devices/system/cpu/present)"
   sleep 1
 done
 """
