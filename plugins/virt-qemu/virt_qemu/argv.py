@@ -205,7 +205,6 @@ class _Builder:
         self.pci_buses: dict[int, str] = {0: "pcie.0" if self.q35 else "pci.0"}
         self.usb: str | None = None
         self.serial_index = 0
-        self.boot_devices_used = False
         self.bootidx: dict[int, int] = {}
         self.console_index = 0
         self.fdc_added = False
@@ -318,7 +317,6 @@ class _Builder:
         mode = cpu.get("mode", "custom")
         model_el = cpu.find("model")
         model = (model_el.text or "").strip() if model_el is not None else ""
-        fallback = model_el.get("fallback") if model_el is not None else None
         for c in cpu:
             tag = _local(c)
             if tag not in ("model", "topology", "feature", "vendor", "numa", "cache", "maxphysaddr", ""):
@@ -340,7 +338,6 @@ class _Builder:
                 name = model
         else:
             raise ConfigUnsupportedError(f"<cpu mode='{mode}'> is not supported")
-        del fallback
         opts = [qemu_escape(name, "CPU model")]
         for f in cpu.findall("feature"):
             policy = f.get("policy", "require")

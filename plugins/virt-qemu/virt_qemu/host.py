@@ -75,7 +75,6 @@ from virtcore.xml import (
     DomainDef,
     Interface,
     Serial,
-    format_device,
     format_domain,
     parse_device,
     parse_domain,
@@ -490,8 +489,6 @@ class Host:
                 root = secure_parse((rd / "status.xml").read_bytes())
                 pid = int(root.get("pid", "0"))
                 dom_id = int(root.get("id", "0"))
-                reason = int(root.get("reason", "1"))
-                del reason
                 dom_el = root.find("domain")
                 if dom_el is None:
                     raise XMLError("status without <domain>")
@@ -1784,6 +1781,3 @@ def _free_vnc_port() -> int:
                 continue
             return port
     raise OperationFailedError("no free VNC port between 5900 and 6899")
-
-
-__all__ += ["format_device"]
