@@ -23,6 +23,7 @@ __all__ = [
     "SuspendedDetail",
     "ResumedDetail",
     "StoppedDetail",
+    "CrashedDetail",
     "ShutdownDetail",
     "DefinedDetail",
     "UndefinedDetail",
@@ -180,6 +181,13 @@ class StoppedDetail(enum.IntEnum):
     SAVED = 4
     FAILED = 5
     FROM_SNAPSHOT = 6
+
+
+class CrashedDetail(enum.IntEnum):
+    """Detail of a CRASHED event."""
+
+    PANICKED = 0
+    CRASHLOADED = 1
 
 
 class ShutdownDetail(enum.IntEnum):

@@ -1,4 +1,4 @@
-"""State-directory primitives: atomic writes, cross-process locks, the shared generation."""
+"""State-directory primitives: cross-process locks and the shared generation."""
 
 from __future__ import annotations
 
@@ -7,18 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from virt_qemu.paths import FileLock, Generation, write_atomic
+from virt_qemu.paths import FileLock, Generation
 
 from virtcore.errors import OperationTimeoutError
-
-
-def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
-    target = tmp_path / "d.xml"
-    write_atomic(target, b"old")
-    write_atomic(target, b"new" * 1000)
-    assert target.read_bytes() == b"new" * 1000
-    assert [p.name for p in tmp_path.iterdir()] == ["d.xml"]
-    assert oct(target.stat().st_mode & 0o777) == "0o600"
 
 
 def test_lock_held_by_another_process_times_out(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
-from virt_qemu.paths import FileLock, Generation, Layout, write_atomic
+from virt_qemu.paths import FileLock, Generation, Layout
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,
@@ -52,7 +52,10 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
+from virtcore.files import write_atomically
 from virtcore.types import (
+    CrashedDetail,
+    CrashedReason,
     DefinedDetail,
     DomainEvent,
     DomainEventType,
@@ -124,7 +127,7 @@ _QEMU_STATUS = {
     "restore-vm": (DomainState.PAUSED, PausedReason.STARTING_UP),
     "io-error": (DomainState.PAUSED, PausedReason.IOERROR),
     "watchdog": (DomainState.PAUSED, PausedReason.WATCHDOG),
-    "guest-panicked": (DomainState.CRASHED, 1),
+    "guest-panicked": (DomainState.CRASHED, CrashedReason.PANICKED),
     "shutdown": (DomainState.SHUTDOWN, 1),
     "suspended": (DomainState.PMSUSPENDED, 0),
     "internal-error": (DomainState.PAUSED, PausedReason.UNKNOWN),
@@ -678,10 +681,10 @@ class Host:
 
     def _handle_panic(self, dom: Dom) -> None:
         """The guest kernel panicked (pvpanic): CRASHED event, then ``on_crash``."""
-        self.emit(_event(dom.ref, DomainEventType.CRASHED, 0))  # CrashedDetail PANICKED is 0
+        self.emit(_event(dom.ref, DomainEventType.CRASHED, CrashedDetail.PANICKED))
         action = dom.definition.on_crash
         if action in ("preserve", "coredump-preserve"):
-            dom.state, dom.reason = DomainState.CRASHED, 1
+            dom.state, dom.reason = DomainState.CRASHED, CrashedReason.PANICKED
             return
         self._stop_process(dom, "crashed")
         if action in ("restart", "coredump-restart", "rename-restart") and dom.config is not None:
@@ -831,10 +834,7 @@ class Host:
             self.sync()
             same = self._check_conflicts(d)
             path = self.layout.config / f"{d.uuid}.xml"
-            try:
-                write_atomic(path, format_domain(d).encode())
-            except OSError as exc:
-                raise SystemError_(f"cannot write definition {path}: {exc.strerror}") from None
+            write_atomically(path, format_domain(d).encode())
             existed = same is not None and same.config is not None
             dom = same or Dom(d.uuid, d.name)
             self.doms[d.uuid] = dom
@@ -1213,10 +1213,8 @@ class Host:
             f"id='{dom.id}' monitors='{MONITOR_SLOTS}'>\n{xml}</domstatus>\n"
         )
         rd = self.run_dir(dom.uuid)
-        try:  # runtime state: atomic, but no fsync (it is meaningless after a host reboot)
-            write_atomic(rd / "status.xml", body.encode(), sync=False)
-        except OSError as exc:
-            raise SystemError_(f"cannot write runtime state of '{dom.name}': {exc.strerror}") from None
+        # Runtime state: atomic, but no fsync (it is meaningless after a host reboot).
+        write_atomically(rd / "status.xml", body.encode(), sync=False)
 
     # -- running domains -------------------------------------------------------------
 
@@ -1449,10 +1447,7 @@ class Host:
 
     def _save_config(self, dom: Dom, d: DomainDef) -> None:
         path = self.layout.config / f"{dom.uuid}.xml"
-        try:
-            write_atomic(path, format_domain(d).encode())
-        except OSError as exc:
-            raise SystemError_(f"cannot write definition {path}: {exc.strerror}") from None
+        write_atomically(path, format_domain(d).encode())
         dom.config = d
         with contextlib.suppress(OSError):
             dom.config_mtime = path.stat().st_mtime_ns

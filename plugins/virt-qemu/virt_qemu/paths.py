@@ -19,7 +19,6 @@ import fcntl
 import mmap
 import os
 import struct
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ import attrs
 from virtcore.errors import NoConnectError, OperationDeniedError, OperationTimeoutError, SystemError_
 from virtcore.uri import URI
 
-__all__ = ["Layout", "layout_for", "write_atomic", "FileLock", "Generation"]
+__all__ = ["Layout", "layout_for", "FileLock", "Generation"]
 
 
 @attrs.frozen
@@ -96,33 +95,6 @@ def layout_for(uri: URI) -> Layout:
             Path("/var/cache/virtcore/qemu"),
         )
     raise NoConnectError(f"{uri.text!r}: expected qemu:///session, qemu:///system or qemu:///embed?root=DIR")
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600, *, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old or the new file, never a torn one.
-
-    ``sync=False`` skips the fsyncs (for runtime state that a host crash makes moot).
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if not sync:
-        return
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 class FileLock:
