@@ -98,8 +98,14 @@ def run_libvirt_side(quick: bool) -> dict[str, float]:
 
 
 def cold_process(python: str, code: str, runs: int) -> float:
-    """Median wall time of a fresh interpreter doing ``code``, in µs (after one warm-up)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    """Median wall time of a fresh interpreter doing ``code``, in µs (after one warm-up).
+
+    Bytecode caching is left on (the warm-up writes the .pyc files), as a
+    user's machine has it: Debian's python3-libvirt ships compiled, and an
+    inherited PYTHONDONTWRITEBYTECODE would make only our side recompile
+    every module on every run.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
     times = []
     for _ in range(runs):
