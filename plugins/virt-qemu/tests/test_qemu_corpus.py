@@ -28,11 +28,12 @@ import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Literal, overload
 
 import pytest
 from lxml import etree
 from virt_qemu import testguest
-from virt_qemu.argv import LaunchSpec, build_argv
+from virt_qemu.argv import LaunchSpec, build_argv, hugetlbfs_mounts, qemu_commandline
 
 from virtcore.errors import ConfigUnsupportedError, VirtError, XMLError
 from virtcore.xml import parse_domain
@@ -65,30 +66,40 @@ KEY_DEVICES = {
     "isa-serial", "isa-debugcon", "virtio-balloon-pci", "virtio-rng-pci",
     "usb-tablet", "usb-mouse", "usb-kbd",
     "virtio-keyboard-pci", "virtio-mouse-pci", "virtio-tablet-pci", "virtconsole",
+    "pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-pmem-pci",
 }  # fmt: skip
 
 _results: Counter[str] = Counter()
 
 
-def _libvirt_args(stem: str) -> list[str] | None:
+@overload
+def _libvirt_args(stem: str) -> list[str] | None: ...
+@overload
+def _libvirt_args(stem: str, with_env: Literal[True]) -> tuple[list[str], dict[str, str]] | None: ...
+def _libvirt_args(stem: str, with_env: bool = False) -> object:
     files = sorted(CORPUS.glob(f"{stem}.x86_64-latest.args")) or sorted(CORPUS.glob(f"{stem}.x86_64-*.args"))
     if not files:
         return None
     text = files[0].read_text().replace("\\\n", " ")
     words = shlex.split(text)
+    env: dict[str, str] = {}
     while words and "=" in words[0] and not words[0].startswith("/"):
-        words.pop(0)
-    return words
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    return (words, env) if with_env else words
 
 
 def _meaning(argv: list[str]) -> dict[str, object]:
     mem = smp = machine = None
     devices: Counter[str] = Counter()
+    numa: list[str] = []
     it = iter(argv[1:])
     for a in it:
-        if a in ("-m", "-smp", "-machine", "-device"):
+        if a in ("-m", "-smp", "-machine", "-device", "-numa"):
             v = next(it, "")
-            if a == "-m":
+            if a == "-numa":
+                numa.append(v)
+            elif a == "-m":
                 m = re.search(r"(?:size=)?(\d+)([kKmMgG]?)", v)
                 if m:
                     mult = {"k": 1, "m": 1024, "g": 1024 * 1024, "": 1024}[m.group(2).lower()]
@@ -101,7 +112,10 @@ def _meaning(argv: list[str]) -> dict[str, object]:
                 drv = json.loads(v)["driver"] if v.startswith("{") else v.split(",")[0]
                 if drv in KEY_DEVICES:
                     devices[drv] += 1
-    return {"memory": mem, "smp": smp, "machine": machine, "devices": dict(sorted(devices.items()))}
+    return {
+        "memory": mem, "smp": smp, "machine": machine, "devices": dict(sorted(devices.items())),
+        "numa": sorted(numa),
+    }  # fmt: skip
 
 
 def _remap(xml: str, tmp: Path, kernel: Path, initrd: Path) -> str:
@@ -164,6 +178,13 @@ def _remap(xml: str, tmp: Path, kernel: Path, initrd: Path) -> str:
             _listeners.append(lsock)
             src.set("host", "127.0.0.1")
             src.set("service", str(lsock.getsockname()[1]))
+    for mdev in root.iter("memory"):
+        path_el = mdev.find("source/path")
+        size_el = mdev.find("target/size")
+        if path_el is not None and size_el is not None:
+            scale = {"kib": 1024, "k": 1024, "mib": 1 << 20, "m": 1 << 20, "gib": 1 << 30, "g": 1 << 30}
+            size = int(size_el.text or "0") * scale[size_el.get("unit", "KiB").lower()]
+            path_el.text = fresh(".mem", size)
     for g in root.iter("graphics"):
         if g.get("listen"):
             g.set("listen", "127.0.0.1")
@@ -187,11 +208,13 @@ def _listen_unix(path: Path) -> socket.socket:
     return s
 
 
-def _start_qemu(argv: list[str], tmp: Path) -> tuple[bool, str]:
+def _start_qemu(argv: list[str], tmp: Path, env: dict[str, str] | None = None) -> tuple[bool, str]:
     cmd = [*argv, "-qmp", "stdio"]
     qmp = b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n'
     try:
-        proc = subprocess.run(cmd, input=qmp, capture_output=True, timeout=60, cwd=tmp)
+        proc = subprocess.run(
+            cmd, input=qmp, capture_output=True, timeout=60, cwd=tmp, env={**os.environ, **(env or {})}
+        )
     except subprocess.TimeoutExpired:
         return False, "QEMU did not answer within 60 s"
     ok = b'"status": "prelaunch"' in proc.stdout or b'"status": "paused"' in proc.stdout
@@ -210,9 +233,11 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
         argv = build_argv(
             d, emulator=QEMU or "", machine=machine,
             spec=LaunchSpec(
-                pidfile=str(tmp_path / "pid"), daemonize=False, serial_log=str(tmp_path / "console")
+                pidfile=str(tmp_path / "pid"), daemonize=False, serial_log=str(tmp_path / "console"),
+                hugetlbfs=hugetlbfs_mounts(), memory_dir=str(tmp_path),
             ),
         )  # fmt: skip
+        extra_args, extra_env = qemu_commandline(d)
     except (ConfigUnsupportedError, XMLError) as exc:
         if libvirt_refuses:
             _results["refused-like-libvirt"] += 1
@@ -222,8 +247,14 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
     except VirtError as exc:
         _results["unsupported"] += 1
         pytest.xfail(f"{stem}: {exc}")
+    # <qemu:commandline> is passed through verbatim; the corpus passes arguments QEMU
+    # refuses ('-unknown', a bogus image name), so QEMU is started without them and the
+    # passthrough itself is compared with libvirt's.
+    if extra_args:
+        assert argv[-len(extra_args) :] == extra_args
+        argv = argv[: -len(extra_args)]
     try:
-        ok, err = _start_qemu(argv, tmp_path)
+        ok, err = _start_qemu(argv, tmp_path, extra_env)
     finally:
         while _listeners:
             _listeners.pop().close()
@@ -237,6 +268,11 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
     assert ok, f"QEMU 7.2 refused our argv for {stem}: {err}\n{shlex.join(argv)}"
     lv = _libvirt_args(stem)
     assert lv is not None
+    if extra_args or extra_env:
+        lv_args, lv_env = _libvirt_args(stem, with_env=True) or ([], {})
+        n = len(extra_args)
+        assert any(lv_args[i : i + n] == extra_args for i in range(len(lv_args))), (extra_args, lv_args)
+        assert {k: v for k, v in lv_env.items() if k in extra_env} == extra_env, (extra_env, lv_env)
     ours, theirs = _meaning(argv), _meaning(lv)
     machine_ok = theirs["machine"] in (ours["machine"], None) or str(theirs["machine"]).startswith(
         str(ours["machine"])
@@ -245,6 +281,7 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
         ours["devices"] != theirs["devices"]
         or ours["memory"] != theirs["memory"]
         or ours["smp"] != theirs["smp"]
+        or ours["numa"] != theirs["numa"]
         or not machine_ok
     ):
         _results["started-differs"] += 1
@@ -254,6 +291,7 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
     assert ours["smp"] == theirs["smp"], (ours, theirs)
     assert machine_ok, (ours, theirs)
     assert ours["devices"] == theirs["devices"], (ours, theirs)
+    assert ours["numa"] == theirs["numa"], (ours, theirs)
 
 
 @pytest.fixture(scope="session")

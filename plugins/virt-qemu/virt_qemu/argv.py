@@ -36,11 +36,19 @@ from virtcore.xml import (
     Input,
     Interface,
     MemBalloon,
+    MemoryDevice,
     Serial,
     Video,
 )
+from virtcore.xml._util import parse_memory
 
-__all__ = ["LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names"]
+__all__ = [
+    "LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names",
+    "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts",
+]  # fmt: skip
+
+#: libvirt's QEMU namespace (``<qemu:commandline>`` and friends).
+QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 
 Element = etree._Element
 
@@ -63,6 +71,12 @@ class LaunchSpec:
     incoming: str | None = None
     serial_log: str | None = None
     vnc_port: int | None = None
+    #: hugetlbfs mounts of the host as ``(page size in KiB, mount point)``, the default
+    #: page size first (see :func:`hugetlbfs_mounts`). ``None``: not looked at (checking a
+    #: definition, not starting it): hugepage backends get a placeholder path.
+    hugetlbfs: tuple[tuple[int, str], ...] | None = None
+    #: Directory for file-backed guest RAM (``<memoryBacking><source type='file'/>``).
+    memory_dir: str = "/dev/shm"
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
@@ -93,13 +107,15 @@ def _local(el: Element) -> str:
 
 
 # Top-level elements with nothing to translate (documentation, libvirt bookkeeping).
+# ``<idmap>`` maps container uids/gids: libvirt's QEMU driver gives QEMU nothing for it either.
 _IGNORED_TOP = frozenset(
-    {"name", "uuid", "title", "description", "metadata", "genid", "resource", "on_lockfailure"}
+    {"name", "uuid", "title", "description", "metadata", "genid", "resource", "on_lockfailure", "idmap"}
 )
 _HANDLED_TOP = frozenset(
     {
         "memory", "currentMemory", "maxMemory", "vcpu", "os", "features", "clock", "on_poweroff",
         "on_reboot", "on_crash", "devices", "cpu", "pm", "seclabel", "iothreads", "vcpus",
+        "memoryBacking",
     }
 )  # fmt: skip
 _FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm"})
@@ -122,6 +138,7 @@ _CHILDREN = {
     "watchdog": {"alias", "address"},
     "panic": {"alias", "address"},
     "audio": set(),
+    "memory": {"source", "target", "alias", "address"},
 }  # fmt: skip
 
 
@@ -133,6 +150,279 @@ def _check_children(raw: Element | None, kind: str) -> None:
         tag = _local(c)
         if tag and tag not in allowed:
             raise ConfigUnsupportedError(f"<{kind}><{tag}> is not supported by the QEMU driver")
+
+
+def _namespace(el: Element) -> str:
+    tag = el.tag
+    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def qemu_commandline(d: DomainDef) -> tuple[list[str], dict[str, str]]:
+    """The ``<qemu:commandline>`` passthrough of ``d``: extra argv items and environment.
+
+    Each ``<qemu:arg value=...>`` is one argv item, verbatim (never split, never seen by a
+    shell); each ``<qemu:env name= value=>`` one variable (``value`` defaults to empty).
+    This is the user's explicit intent, appended after everything we generate.
+
+    :raises ConfigUnsupportedError: an ``<arg>`` without ``value``, an ``<env>`` whose
+        name is not a valid variable name, or an unknown child element.
+    """
+    args: list[str] = []
+    env: dict[str, str] = {}
+    if d.raw is None:
+        return args, env
+    for cl in d.raw:
+        if _namespace(cl) != QEMU_NS or _local(cl) != "commandline":
+            continue
+        for c in cl:
+            tag = _local(c)
+            if not tag:
+                continue
+            if _namespace(c) != QEMU_NS:
+                raise ConfigUnsupportedError(f"<qemu:commandline><{tag}> is not in libvirt's QEMU namespace")
+            if tag == "arg":
+                value = c.get("value")
+                if value is None:
+                    raise ConfigUnsupportedError("<qemu:commandline><qemu:arg> needs a value")
+                args.append(value)
+            elif tag == "env":
+                name = c.get("name", "")
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    raise ConfigUnsupportedError(
+                        f"<qemu:commandline><qemu:env name='{name}'> is not a valid variable name"
+                    )
+                env[name] = c.get("value", "")
+            else:
+                raise ConfigUnsupportedError(f"<qemu:commandline><qemu:{tag}> is not supported")
+    return args, env
+
+
+def hugetlbfs_mounts(
+    mounts: str = "/proc/mounts", meminfo: str = "/proc/meminfo"
+) -> tuple[tuple[int, str], ...]:
+    """The host's hugetlbfs mounts as ``(page size KiB, mount point)``, default page size first.
+
+    Reads ``/proc/mounts``; an unreadable file means no mounts.
+    """
+    try:
+        with open(meminfo) as fh:
+            m = re.search(r"^Hugepagesize:\s+(\d+) kB", fh.read(), re.M)
+        with open(mounts) as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ()
+    default = int(m.group(1)) if m else 2048
+    found: list[tuple[int, str]] = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 4 or parts[2] != "hugetlbfs":
+            continue
+        size = default
+        for opt in parts[3].split(","):
+            if opt.startswith("pagesize="):
+                v = opt[len("pagesize=") :].upper()
+                mult = {"K": 1, "M": 1024, "G": 1024 * 1024}.get(v[-1:], 0)
+                if mult and v[:-1].isdigit():
+                    size = int(v[:-1]) * mult
+        path = parts[1].replace("\\040", " ")
+        if all(s != size for s, _ in found):
+            found.append((size, path))
+    found.sort(key=lambda sp: sp[0] != default)
+    return tuple(found)
+
+
+#: The host's base page size (KiB): a "hugepage" of this size is ordinary memory.
+_SYSTEM_PAGE_KIB = 4
+
+
+#: The largest memory size libvirt accepts (bytes must fit a signed 64-bit integer).
+_MAX_KIB = (1 << 63) // 1024 - 1
+
+
+def _align_mib(kib: int) -> int:
+    return (kib + 1023) // 1024 * 1024
+
+
+def _nodeset(text: str, where: str) -> list[int]:
+    """libvirt's node set syntax (``0-3,^2,5``) as a sorted list."""
+    yes: set[int] = set()
+    no: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        neg = part.startswith("^")
+        part = part.removeprefix("^")
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ConfigUnsupportedError(f"{where}: '{text}' is not a node set")
+        lo = int(m.group(1))
+        hi = int(m.group(2) or lo)
+        if hi < lo or hi > 4095:
+            raise ConfigUnsupportedError(f"{where}: '{text}' is not a node set")
+        (no if neg else yes).update(range(lo, hi + 1))
+    return sorted(yes - no)
+
+
+@attrs.frozen
+class _Cell:
+    id: int
+    cpus: tuple[str, ...]
+    memory: int  # KiB
+    access: str | None
+    discard: bool
+    distances: tuple[tuple[int, int], ...]
+
+
+def _numa_cells(d: DomainDef) -> list[_Cell]:
+    numa = _find(_find(d.raw, "cpu"), "numa")
+    if numa is None:
+        return []
+    cells: list[_Cell] = []
+    for c in numa:
+        tag = _local(c)
+        if tag and tag != "cell":
+            raise ConfigUnsupportedError(f"<cpu><numa><{tag}> is not supported by the QEMU driver")
+    raw_cells = numa.findall("cell")
+    for pos, c in enumerate(raw_cells):
+        where = f"<cpu><numa><cell id='{c.get('id', pos)}'>"
+        cid = int(c.get("id", str(pos))) if (c.get("id", str(pos))).isdigit() else -1
+        if cid != pos:
+            raise ConfigUnsupportedError(f"{where}: cell ids must be 0, 1, ... in order")
+        cpus = (c.get("cpus") or "").replace(" ", "")
+        parts = tuple(p for p in cpus.split(",") if p)
+        if any(not re.fullmatch(r"\d+(-\d+)?", p) for p in parts):
+            raise ConfigUnsupportedError(f"{where}: cpus='{cpus}' is not a CPU list")
+        dists: list[tuple[int, int]] = []
+        for child in c:
+            ctag = _local(child)
+            if ctag == "distances":
+                for sib in child.findall("sibling"):
+                    dst, val = sib.get("id", ""), sib.get("value", "")
+                    if not dst.isdigit() or not val.isdigit() or int(dst) >= len(raw_cells):
+                        raise ConfigUnsupportedError(f"{where}<distances><sibling>: bad id or value")
+                    dists.append((int(dst), int(val)))
+            elif ctag:
+                raise ConfigUnsupportedError(f"{where}<{ctag}> is not supported by the QEMU driver")
+        mem = next((x.memory for x in (d.cpu.numa if d.cpu is not None else ()) if x.id == cid), None)
+        if mem is None or mem <= 0:
+            raise ConfigUnsupportedError(f"{where} needs a memory size")
+        if _align_mib(mem) > _MAX_KIB // 1024:
+            raise ConfigUnsupportedError(f"memory size of NUMA node '{cid}' overflowed after alignment")
+        cells.append(_Cell(
+            id=cid, cpus=parts, memory=mem, access=c.get("memAccess"),
+            discard=c.get("discard") == "yes", distances=tuple(dists),
+        ))  # fmt: skip
+    return cells
+
+
+@attrs.frozen
+class _Backing:
+    """``<memoryBacking>``, read once."""
+
+    hugepages: bool = False
+    pages: tuple[tuple[int, tuple[int, ...] | None], ...] = ()  # (KiB or 0 = default, nodes)
+    source: str = "anonymous"
+    access: str | None = None
+    discard: bool = False
+    prealloc: bool = False
+    threads: int | None = None
+    locked: bool = False
+    nosharepages: bool = False
+
+    @classmethod
+    def parse(cls, el: Element | None) -> _Backing:
+        if el is None:
+            return cls()
+        kw: dict[str, Any] = {}
+        for c in el:
+            tag = _local(c)
+            if tag == "hugepages":
+                kw["hugepages"] = True
+                pages = []
+                for p in c:
+                    if _local(p) != "page":
+                        if _local(p):
+                            raise ConfigUnsupportedError(
+                                f"<memoryBacking><hugepages><{_local(p)}> is unknown"
+                            )
+                        continue
+                    fake = etree.Element("size")
+                    fake.text = p.get("size")
+                    if p.get("unit"):
+                        fake.set("unit", p.get("unit", "KiB"))
+                    size = parse_memory(fake, "<memoryBacking><hugepages><page size>")
+                    ns = p.get("nodeset")
+                    nodes = tuple(_nodeset(ns, "<hugepages><page nodeset>")) if ns is not None else None
+                    pages.append((size, nodes))
+                kw["pages"] = tuple(pages)
+            elif tag == "nosharepages":
+                kw["nosharepages"] = True
+            elif tag == "locked":
+                kw["locked"] = True
+            elif tag == "source":
+                st = c.get("type", "anonymous")
+                if st not in ("anonymous", "file", "memfd"):
+                    raise ConfigUnsupportedError(f"<memoryBacking><source type='{st}'> is not supported")
+                kw["source"] = st
+            elif tag == "access":
+                mode = c.get("mode")
+                if mode not in ("shared", "private"):
+                    raise ConfigUnsupportedError(f"<memoryBacking><access mode='{mode}'> is not supported")
+                kw["access"] = mode
+            elif tag == "allocation":
+                mode = c.get("mode", "ondemand")
+                if mode not in ("immediate", "ondemand"):
+                    raise ConfigUnsupportedError(
+                        f"<memoryBacking><allocation mode='{mode}'> is not supported"
+                    )
+                kw["prealloc"] = mode == "immediate"
+                threads = c.get("threads")
+                if threads is not None:
+                    if not threads.isdigit() or int(threads) == 0:
+                        raise ConfigUnsupportedError(f"<memoryBacking><allocation threads='{threads}'>")
+                    kw["threads"] = int(threads)
+            elif tag == "discard":
+                kw["discard"] = True
+            elif tag:
+                raise ConfigUnsupportedError(f"<memoryBacking><{tag}> is not supported by the QEMU driver")
+        return cls(**kw)
+
+    @property
+    def needs_backend(self) -> bool:
+        """Whether guest RAM needs an explicit backend (else QEMU's default anonymous RAM)."""
+        return (
+            self.hugepages or self.source != "anonymous" or self.access is not None
+            or self.discard or self.prealloc
+        )  # fmt: skip
+
+    def check_nodes(self, ncells: int) -> None:
+        """Refuse page sizes naming guest NUMA nodes that do not exist (as libvirt does)."""
+        for _, nodes in self.pages:
+            for n in nodes or ():
+                if n >= max(ncells, 1):
+                    raise ConfigUnsupportedError(f"hugepages: node {n} not found")
+        if ncells == 0:
+            sizes = {size for size, nodes in self.pages if nodes is None or 0 in nodes}
+            if len(sizes) > 1:
+                raise ConfigUnsupportedError(
+                    "<memoryBacking><hugepages>: two page sizes for the whole guest ("
+                    + " and ".join(f"{s} KiB" for s in sorted(sizes))
+                    + ")"
+                )
+
+    def page_for(self, cell: int, default: int) -> int:
+        """Hugepage size (KiB) backing guest node ``cell``; 0 for ordinary pages."""
+        if not self.hugepages:
+            return 0
+        if not self.pages:
+            return default
+        chosen: int | None = None
+        fallback: int | None = None
+        for size, nodes in self.pages:
+            if nodes is None:
+                fallback = size
+            elif cell in nodes:
+                chosen = size
+        pick = chosen if chosen is not None else fallback
+        return pick if pick is not None else 0
 
 
 @attrs.frozen
@@ -208,6 +498,10 @@ class _Builder:
         self.bootidx: dict[int, int] = {}
         self.console_index = 0
         self.fdc_added = False
+        self.backing = _Backing()
+        self.cells: list[_Cell] = []
+        self.slots: set[int] = set()
+        self.reserved_slots: set[int] = set()
 
     def add(self, *a: str) -> None:
         self.args.extend(a)
@@ -249,8 +543,21 @@ class _Builder:
         if raw is not None:
             for c in raw:
                 tag = _local(c)
-                if tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
+                ns = _namespace(c)
+                if ns == QEMU_NS:
+                    if tag != "commandline":
+                        raise ConfigUnsupportedError(f"<qemu:{tag}> is not supported by the QEMU driver")
+                elif ns:
+                    raise ConfigUnsupportedError(f"<{tag}> of namespace '{ns}' is not supported")
+                elif tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
                     raise ConfigUnsupportedError(f"<{tag}> is not supported by the QEMU driver")
+        self.backing = _Backing.parse(_find(raw, "memoryBacking"))
+        self.cells = _numa_cells(d)
+        self.backing.check_nodes(len(self.cells))
+        for m in d.devices:
+            addr = _find(m.raw, "address") if isinstance(m, MemoryDevice) else None
+            if addr is not None and addr.get("type") == "dimm" and addr.get("slot") is not None:
+                self.reserved_slots.add(int(addr.get("slot", "0"), 0))
         if d.os.type != "hvm":
             raise ConfigUnsupportedError(
                 f"<os><type>{d.os.type}</type>: the QEMU driver runs hvm guests only"
@@ -275,6 +582,7 @@ class _Builder:
         self._cpu()
         self._memory()
         self._smp()
+        self._numa()
         self.add("-uuid", d.uuid)
         self._clock()
         self._pm()
@@ -284,6 +592,7 @@ class _Builder:
         if self.spec.incoming:
             self.add("-incoming", self.spec.incoming)
         self.add("-msg", "timestamp=on")
+        self.add(*qemu_commandline(d)[0])
         return self.args
 
     def _machine(self) -> None:
@@ -305,6 +614,12 @@ class _Builder:
         if "smm" in feats:
             opts.append("smm=" + ("off" if state.get("smm") == "off" else "on"))
         opts.append("dump-guest-core=off")
+        if self.backing.nosharepages:
+            opts.append("mem-merge=off")
+        if any(m.model == "nvdimm" for m in self.d.devices if isinstance(m, MemoryDevice)):
+            opts.append("nvdimm=on")
+        if not self.cells and self.backing.needs_backend:
+            opts.append("memory-backend=pc.ram")
         for t in d.clock.timers:
             if t.name == "hpet" and t.present is False:
                 opts.append("hpet=off")
@@ -321,10 +636,6 @@ class _Builder:
             tag = _local(c)
             if tag not in ("model", "topology", "feature", "vendor", "numa", "cache", "maxphysaddr", ""):
                 raise ConfigUnsupportedError(f"<cpu><{tag}> is not supported by the QEMU driver")
-        if cpu.find("numa") is not None:
-            raise ConfigUnsupportedError(
-                "<cpu><numa> (guest NUMA topology) is not supported by the QEMU driver"
-            )
         if mode == "host-passthrough":
             name = "host" if self.spec.accel == "kvm" else "max"
         elif mode in ("host-model", "maximum"):
@@ -356,21 +667,237 @@ class _Builder:
         d = self.d
         if d.memory <= 0:
             raise ConfigUnsupportedError("<memory> must be positive")
-        mem = (d.memory + 1023) // 1024 * 1024  # libvirt aligns guest RAM to 1 MiB on x86
+        if self.cells:
+            mem = sum(_align_mib(c.memory) for c in self.cells)
+        else:
+            mem = _align_mib(d.memory)  # libvirt aligns guest RAM to 1 MiB on x86
+            if any(isinstance(m, MemoryDevice) for m in d.devices):
+                raise ConfigUnsupportedError(
+                    "<memory model=...> devices need a guest NUMA topology (<cpu><numa>)"
+                )
+        if mem > _MAX_KIB:
+            raise ConfigUnsupportedError(f"memory size of {mem} KiB overflowed after alignment")
         opts = [f"size={mem}k"]
         maxmem = _find(d.raw, "maxMemory")
         if maxmem is not None:
-            from virtcore.xml._util import parse_memory
-
-            if _find(_find(d.raw, "cpu"), "numa") is None:
+            if not self.cells:
                 raise ConfigUnsupportedError(
                     "<maxMemory> (memory hotplug) needs a guest NUMA topology (<cpu><numa>)"
                 )
             slots = maxmem.get("slots")
-            opts.append(f"slots={int(slots) if slots else 16}")
-            opts.append(f"maxmem={parse_memory(maxmem, '<maxMemory>')}k")
+            nslots = int(slots) if slots else 16
+            maxkib = parse_memory(maxmem, "<maxMemory>")
+            if self.spec.accel == "tcg":
+                # QEMU places hotplug memory after RAM above 4 GiB, 1 GiB per slot for alignment,
+                # and TCG's x86 CPUs have 40 physical address bits.
+                above_4g = max(0, mem * 1024 - 0xE0000000)
+                top = -(-(4 << 30) - above_4g) // (1 << 30) * (1 << 30)
+                top += (maxkib - mem) * 1024 + nslots * (1 << 30)
+                if top > 1 << 40:
+                    raise ConfigUnsupportedError(
+                        f"<maxMemory> {maxkib} KiB does not fit TCG's 40-bit guest physical address space"
+                    )
+            opts.append(f"slots={nslots}")
+            opts.append(f"maxmem={maxkib}k")
         self.add("-m", ",".join(opts))
-        self.add("-overcommit", "mem-lock=off")
+        if not self.cells and self.backing.needs_backend:
+            self.add("-object", _j(self._backend("pc.ram", mem, 0, pc_ram=True)))
+        self.add("-overcommit", "mem-lock=" + ("on" if self.backing.locked else "off"))
+
+    # -- memory backends, guest NUMA, memory devices ----------------------------------
+
+    def _hugepath(self, page: int, where: str) -> str:
+        mounts = self.spec.hugetlbfs
+        if mounts is None:
+            return f"/dev/hugepages{page}k"  # checking a definition: any path will do
+        for size, path in mounts:
+            if size == page:
+                return path
+        if not mounts:
+            raise ConfigUnsupportedError(f"{where}: hugetlbfs is not mounted on this host")
+        have = ", ".join(f"{size} KiB" for size, _ in mounts)
+        raise ConfigUnsupportedError(
+            f"{where}: no hugetlbfs mount with {page} KiB pages on this host (mounted: {have})"
+        )
+
+    def _default_page(self) -> int:
+        mounts = self.spec.hugetlbfs
+        return mounts[0][0] if mounts else 2048
+
+    def _backend(
+        self,
+        oid: str,
+        size_kib: int,
+        cell: int,
+        *,
+        access: str | None = None,
+        discard: bool = False,
+        page: int | None = None,
+        nodemask: list[int] | None = None,
+        path: str | None = None,
+        pc_ram: bool = False,
+    ) -> dict[str, Any]:
+        """The ``-object memory-backend-*`` of one guest memory region, as libvirt builds it."""
+        b = self.backing
+        where = "<memoryBacking><hugepages>"
+        if page is None:
+            page = b.page_for(cell, self._default_page())
+        if page == _SYSTEM_PAGE_KIB:
+            page = 0
+        props: dict[str, Any] = {"qom-type": "memory-backend-ram", "id": oid}
+        prealloc = b.prealloc
+        if path is not None:
+            props["qom-type"] = "memory-backend-file"
+            props["mem-path"] = path
+        elif page:
+            prealloc = True
+            if b.source == "memfd":
+                props["qom-type"] = "memory-backend-memfd"
+                props["hugetlb"] = True
+                props["hugetlbsize"] = page * 1024
+            else:
+                props["qom-type"] = "memory-backend-file"
+                props["mem-path"] = self._hugepath(page, where)
+        elif b.source == "memfd":
+            props["qom-type"] = "memory-backend-memfd"
+        elif b.source == "file":
+            props["qom-type"] = "memory-backend-file"
+            props["mem-path"] = self.spec.memory_dir
+        if pc_ram:
+            props["x-use-canonical-path-for-ramblock-id"] = False
+        share = access or b.access
+        if share is not None:
+            props["share"] = share == "shared"
+        if (discard or b.discard) and props["qom-type"] == "memory-backend-file":
+            props["discard-data"] = True
+        if prealloc:
+            props["prealloc"] = True
+            if b.threads:
+                props["prealloc-threads"] = b.threads
+        props["size"] = size_kib * 1024
+        if nodemask:
+            props["host-nodes"] = nodemask
+            props["policy"] = "bind"
+        return props
+
+    def _numa(self) -> None:
+        for c in self.cells:
+            oid = f"ram-node{c.id}"
+            self.add("-object", _j(self._backend(
+                oid, _align_mib(c.memory), c.id, access=c.access, discard=c.discard,
+            )))  # fmt: skip
+            opts = ["node", f"nodeid={c.id}"]
+            opts += [f"cpus={part}" for part in c.cpus]
+            opts.append(f"memdev={oid}")
+            self.add("-numa", ",".join(opts))
+        for c in self.cells:
+            for dst, val in c.distances:
+                self.add("-numa", f"dist,src={c.id},dst={dst},val={val}")
+
+    def _memory_device(self, m: MemoryDevice, n: int) -> None:
+        where = f"<memory model='{m.model}'>"
+        raw = m.raw
+        src = _find(raw, "source")
+        tgt = _find(raw, "target")
+        if tgt is None or _find(tgt, "size") is None:
+            raise ConfigUnsupportedError(f"{where} needs <target><size>")
+        for c in src if src is not None else ():
+            if _local(c) not in ("pagesize", "nodemask", "path", "alignsize", "pmem"):
+                raise ConfigUnsupportedError(f"{where}<source><{_local(c)}> is not supported")
+        for c in tgt:
+            if _local(c) not in ("size", "node", "label", "readonly", "block", "requested", "address"):
+                raise ConfigUnsupportedError(f"{where}<target><{_local(c)}> is not supported")
+        size = parse_memory(_find(tgt, "size"), f"{where}<target><size>")  # type: ignore[arg-type]
+        node_el = _find(tgt, "node")
+        node = int((node_el.text or "0").strip()) if node_el is not None else 0
+        if node not in {c.id for c in self.cells}:
+            raise ConfigUnsupportedError(
+                f"{where}: guest NUMA node {node} does not exist ({len(self.cells)} configured)"
+            )
+        page_el = _find(src, "pagesize")
+        page = parse_memory(page_el, f"{where}<source><pagesize>") if page_el is not None else None
+        mask_el = _find(src, "nodemask")
+        mask = (
+            _nodeset((mask_el.text or "").strip(), f"{where}<source><nodemask>")
+            if mask_el is not None
+            else None
+        )
+        path_el = _find(src, "path")
+        path = (path_el.text or "").strip() if path_el is not None else None
+        discard = m.discard == "yes"
+        addr = _find(raw, "address")
+        dev: dict[str, Any]
+        if m.model in ("dimm", "nvdimm"):
+            oid = f"{m.model}{n}"
+            if m.model == "nvdimm":
+                if not path:
+                    raise ConfigUnsupportedError(f"{where} needs <source><path>")
+                be = self._backend(f"mem{oid}", size, node, access=m.access, discard=discard, path=path,
+                                   nodemask=mask)  # fmt: skip
+                if _find(src, "pmem") is not None:
+                    be["pmem"] = True
+                else:
+                    be["prealloc"] = True
+                align = _find(src, "alignsize")
+                if align is not None:
+                    be["align"] = parse_memory(align, f"{where}<source><alignsize>") * 1024
+            else:
+                be = self._backend(f"mem{oid}", size, node, access=m.access, discard=discard, page=page,
+                                   nodemask=mask)  # fmt: skip
+            self.add("-object", _j(be))
+            dev = {"driver": "pc-dimm" if m.model == "dimm" else "nvdimm", "node": node,
+                   "memdev": f"mem{oid}", "id": oid}  # fmt: skip
+            if m.model == "nvdimm":
+                label = _find(_find(tgt, "label"), "size")
+                if label is not None:
+                    dev["label-size"] = parse_memory(label, f"{where}<target><label><size>") * 1024
+                if _find(tgt, "readonly") is not None:
+                    dev["unarmed"] = True
+            if addr is not None and addr.get("type") == "dimm":
+                if addr.get("slot") is not None:
+                    dev["slot"] = int(addr.get("slot", "0"), 0)
+                if addr.get("base") is not None:
+                    dev["addr"] = int(addr.get("base", "0"), 0)
+                addr = None
+            if "slot" not in dev:
+                dev["slot"] = self._free_slot()
+            self.slots.add(dev["slot"])
+            self.add("-device", _j(dev))
+            return
+        if m.model == "virtio-mem":
+            oid = f"virtiomem{n}"
+            be = self._backend(f"mem{oid}", size, node, access=m.access, discard=discard, page=page,
+                               nodemask=mask)  # fmt: skip
+            be.pop("prealloc", None)
+            be = {"reserve": False, **be}
+            self.add("-object", _j(be))
+            block = _find(tgt, "block")
+            req = _find(tgt, "requested")
+            dev = {
+                "driver": "virtio-mem-pci", "node": node,
+                "block-size": (parse_memory(block, f"{where}<target><block>") if block is not None
+                               else self._default_page()) * 1024,
+                "requested-size": (parse_memory(req, f"{where}<target><requested>") if req is not None
+                                   else 0) * 1024,
+                "memdev": f"mem{oid}", "id": oid,
+            }  # fmt: skip
+            self.device(dev, raw)
+            return
+        if m.model == "virtio-pmem":
+            if not path:
+                raise ConfigUnsupportedError(f"{where} needs <source><path>")
+            oid = f"virtiopmem{n}"
+            be = self._backend(f"mem{oid}", size, node, access=m.access, discard=discard, path=path)
+            self.add("-object", _j(be))
+            self.device({"driver": "virtio-pmem-pci", "memdev": f"mem{oid}", "id": oid}, raw)
+            return
+        raise ConfigUnsupportedError(f"{where} is not supported")
+
+    def _free_slot(self) -> int:
+        n = 0
+        while n in self.slots or n in self.reserved_slots:
+            n += 1
+        return n
 
     def _smp(self) -> None:
         d = self.d
@@ -580,6 +1107,7 @@ class _Builder:
         d = self.d
         serial_seen = False
         balloon = False
+        n_mem = 0
         for n_disk, disk in enumerate(d.disks):
             self._disk(disk, n_disk)
         for n, iface in enumerate(d.interfaces):
@@ -609,6 +1137,9 @@ class _Builder:
                     self.device(props, dev.raw)
                 elif dev.model != "none":
                     raise ConfigUnsupportedError(f"<memballoon model='{dev.model}'> is not supported")
+            elif isinstance(dev, MemoryDevice):
+                self._memory_device(dev, n_mem)
+                n_mem += 1
             elif isinstance(dev, CharDevice):
                 raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
             else:
