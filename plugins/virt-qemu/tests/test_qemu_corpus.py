@@ -26,6 +26,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Literal, overload
@@ -158,7 +159,11 @@ def _remap(xml: str, tmp: Path, kernel: Path, initrd: Path) -> str:
     for kind in ("serial", "console", "channel", "parallel"):
         for el in root.iter(kind):
             src = el.find("source")
-            if src is not None and src.get("path"):
+            if el.get("type") == "dev" and src is not None:
+                master, slave = os.openpty()  # a real terminal for QEMU's tty back end
+                _ptys.extend((master, slave))
+                src.set("path", os.ttyname(slave))
+            elif src is not None and src.get("path"):
                 src.set("path", str(tmp / f"chr{n}-{kind}"))
                 n += 1
             log = el.find("log")
@@ -199,6 +204,7 @@ def _remap(xml: str, tmp: Path, kernel: Path, initrd: Path) -> str:
 
 
 _listeners: list[socket.socket] = []
+_ptys: list[int] = []
 
 
 def _listen_unix(path: Path) -> socket.socket:
@@ -209,8 +215,10 @@ def _listen_unix(path: Path) -> socket.socket:
 
 
 def _start_qemu(argv: list[str], tmp: Path, env: dict[str, str] | None = None) -> tuple[bool, str]:
-    cmd = [*argv, "-qmp", "stdio"]
     qmp = b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n'
+    if any(a.startswith("stdio,") for a in argv):
+        return _start_qemu_qmp_socket(argv, tmp, qmp, env)
+    cmd = [*argv, "-qmp", "stdio"]
     try:
         proc = subprocess.run(
             cmd, input=qmp, capture_output=True, timeout=60, cwd=tmp, env={**os.environ, **(env or {})}
@@ -219,6 +227,44 @@ def _start_qemu(argv: list[str], tmp: Path, env: dict[str, str] | None = None) -
         return False, "QEMU did not answer within 60 s"
     ok = b'"status": "prelaunch"' in proc.stdout or b'"status": "paused"' in proc.stdout
     return ok, proc.stderr.decode(errors="replace").strip()[-600:]
+
+
+def _start_qemu_qmp_socket(
+    argv: list[str], tmp: Path, qmp: bytes, env: dict[str, str] | None
+) -> tuple[bool, str]:
+    """Like :func:`_start_qemu` when the guest itself uses QEMU's stdio: QMP on a unix socket."""
+    path = tmp / "qmp.sock"
+    err = tmp / "qemu.err"
+    with open(err, "wb") as errfh:
+        proc = subprocess.Popen(
+            [*argv, "-qmp", f"unix:{path},server=on,wait=on"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=errfh, cwd=tmp, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    out = b""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(60)
+            for _ in range(600):
+                try:
+                    s.connect(str(path))
+                    break
+                except OSError:
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(0.05)
+            else:
+                return False, "QEMU's QMP socket never appeared"
+            if proc.poll() is None:
+                s.sendall(qmp)
+                while chunk := s.recv(65536):
+                    out += chunk
+        proc.wait(timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc.kill()
+        proc.wait(timeout=10)
+        return False, f"QMP over a socket failed: {exc}"
+    ok = b'"status": "prelaunch"' in out or b'"status": "paused"' in out
+    return ok, err.read_text(errors="replace").strip()[-600:]
 
 
 @pytest.mark.parametrize("stem", _cases())
@@ -258,6 +304,8 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
     finally:
         while _listeners:
             _listeners.pop().close()
+        while _ptys:
+            os.close(_ptys.pop())
     if libvirt_refuses:
         _results["accepted-though-libvirt-refuses"] += 1
         pytest.xfail(

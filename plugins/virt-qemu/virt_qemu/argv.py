@@ -549,6 +549,12 @@ class _Builder:
                         raise ConfigUnsupportedError(f"<qemu:{tag}> is not supported by the QEMU driver")
                 elif ns:
                     raise ConfigUnsupportedError(f"<{tag}> of namespace '{ns}' is not supported")
+                elif tag in ("cputune", "numatune"):
+                    raise ConfigUnsupportedError(
+                        f"<{tag}> is not supported by the QEMU driver: pinning vCPU/emulator threads and "
+                        "binding guest memory to host NUMA nodes is done with cgroups and thread "
+                        "affinity, not QEMU options, and the driver does not do it"
+                    )
                 elif tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
                     raise ConfigUnsupportedError(f"<{tag}> is not supported by the QEMU driver")
         self.backing = _Backing.parse(_find(raw, "memoryBacking"))
@@ -1322,6 +1328,23 @@ class _Builder:
             opts = ["pty", f"id={cid}"]
         elif dev.type == "null":
             opts = ["null", f"id={cid}"]
+        elif dev.type == "vc":
+            opts = ["vc", f"id={cid}"]
+        elif dev.type == "stdio":
+            if self.spec.daemonize:
+                raise ConfigUnsupportedError(
+                    f"{where}: QEMU runs daemonized (detached from any terminal), so it has no stdio"
+                )
+            opts = ["stdio", f"id={cid}"]
+        elif dev.type == "dev":
+            if not dev.source_path:
+                raise ConfigUnsupportedError(f"{where} needs <source path=...>")
+            backend = "parallel" if dev.tag == "parallel" else "serial"
+            opts = [backend, f"id={cid}", f"path={qemu_escape(dev.source_path, 'path')}"]
+        elif dev.type in ("spiceport", "spicevmc"):
+            raise ConfigUnsupportedError(
+                f"{where} needs SPICE graphics, which the QEMU driver does not support"
+            )
         elif dev.type == "unix":
             if not dev.source_path:
                 raise ConfigUnsupportedError(f"{where} needs <source path=...>")
@@ -1383,12 +1406,21 @@ class _Builder:
         if ttype not in ("isa-serial", "serial"):
             raise ConfigUnsupportedError(f"<serial><target type='{ttype}'> is not supported")
         self._chardev(dev, f"charserial{port}", self.spec.serial_log if idx == 0 else None)
-        self.add(
-            "-device",
-            _j(
-                {"driver": "isa-serial", "chardev": f"charserial{port}", "id": f"serial{port}", "index": port}
-            ),
-        )
+        props: dict[str, Any] = {
+            "driver": "isa-serial", "chardev": f"charserial{port}", "id": f"serial{port}", "index": port,
+        }  # fmt: skip
+        addr = _find(dev.raw, "address")
+        if addr is not None and addr.get("type") == "isa":
+            try:
+                if addr.get("iobase") is not None:
+                    props["iobase"] = int(addr.get("iobase", "0"), 0)
+                if addr.get("irq") is not None:
+                    props["irq"] = int(addr.get("irq", "0"), 0)
+            except ValueError:
+                raise ConfigUnsupportedError(
+                    "<serial><address type='isa'>: iobase/irq are not numbers"
+                ) from None
+        self.add("-device", _j(props))
 
     def _console(self, dev: Console, serial_seen: bool) -> None:
         ttype = dev.target_type or "serial"

@@ -1097,8 +1097,10 @@ class Host:
             incoming=inc,
             serial_log=str(console),
             vnc_port=_free_vnc_port() if d.graphics else None,
+            hugetlbfs=argvmod.hugetlbfs_mounts(),
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
+        extra_env = argvmod.qemu_commandline(d)[1]  # <qemu:env>
         logpath = self.layout.log / f"{dom.uuid}.log"
         try:
             logfd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
@@ -1113,6 +1115,7 @@ class Host:
                 proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
                     close_fds=True, start_new_session=True, cwd="/",
+                    env={**os.environ, **extra_env} if extra_env else None,
                 )  # fmt: skip
             except OSError as exc:
                 client.close()
