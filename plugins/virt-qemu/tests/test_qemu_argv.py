@@ -282,3 +282,243 @@ def test_qemu_accepts_the_hostile_name_argv(tmp_path: Path) -> None:
         capture_output=True, timeout=30,
     )  # fmt: skip
     assert b'{"return": {"name": "x,guest=y -S"}}' in proc.stdout, proc.stderr
+
+
+# -- memory backing, guest NUMA, memory devices -----------------------------------------
+
+HUGE = LaunchSpec(pidfile="/p", hugetlbfs=((2048, "/mnt/huge2M"), (1048576, "/mnt/huge1G")))
+
+
+def objects(a: list[str]) -> dict[str, dict[str, object]]:
+    return {o["id"]: o for o in (json.loads(v) for v in opts(a, "-object"))}
+
+
+def _start_paused(a: list[str], tmp: Path) -> bytes:
+    """Run our argv in real QEMU (-S, not daemonized), ask for its status, quit."""
+    proc = subprocess.run(
+        [*a, "-qmp", "stdio"], capture_output=True, timeout=60, cwd=tmp,
+        input=b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n',
+    )  # fmt: skip
+    assert b'"status": "prelaunch"' in proc.stdout, proc.stderr.decode(errors="replace")
+    return proc.stdout
+
+
+def test_hugepages_use_the_hosts_hugetlbfs_mount_of_that_page_size() -> None:
+    a = argv(dom(extra="<memoryBacking><hugepages/></memoryBacking>"), HUGE)
+    assert "memory-backend=pc.ram" in opts(a, "-machine")[0].split(",")
+    ram = objects(a)["pc.ram"]
+    assert ram["qom-type"] == "memory-backend-file" and ram["mem-path"] == "/mnt/huge2M"
+    assert ram["prealloc"] is True and ram["size"] == 128 << 20
+    one_g = "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking>"
+    assert objects(argv(dom(extra=one_g), HUGE))["pc.ram"]["mem-path"] == "/mnt/huge1G"
+    # memfd asks the kernel for hugetlb pages itself: no mount involved
+    memfd = "<memoryBacking><hugepages/><source type='memfd'/></memoryBacking>"
+    ram = objects(argv(dom(extra=memfd), HUGE))["pc.ram"]
+    assert (ram["qom-type"], ram["hugetlb"], ram["hugetlbsize"]) == ("memory-backend-memfd", True, 2 << 20)
+    # the system page size is ordinary memory
+    small = "<memoryBacking><hugepages><page size='4' unit='KiB'/></hugepages></memoryBacking>"
+    assert objects(argv(dom(extra=small), HUGE))["pc.ram"]["qom-type"] == "memory-backend-ram"
+
+
+def test_hugepages_without_a_matching_mount_are_refused_by_name() -> None:
+    xml = dom(extra="<memoryBacking><hugepages/></memoryBacking>")
+    with pytest.raises(ConfigUnsupportedError, match="hugetlbfs is not mounted on this host"):
+        argv(xml, LaunchSpec(pidfile="/p", hugetlbfs=()))
+    one_g = "<memoryBacking><hugepages><page size='1048576' unit='KiB'/></hugepages></memoryBacking>"
+    with pytest.raises(ConfigUnsupportedError, match="no hugetlbfs mount with 1048576 KiB pages"):
+        argv(dom(extra=one_g), LaunchSpec(pidfile="/p", hugetlbfs=((2048, "/h"),)))
+    # checking a definition (no host information) accepts it
+    assert objects(argv(xml))["pc.ram"]["qom-type"] == "memory-backend-file"
+    with pytest.raises(ConfigUnsupportedError, match="node 1 not found"):
+        argv(
+            dom(extra="<memoryBacking><hugepages><page size='2048' nodeset='1'/></hugepages></memoryBacking>")
+        )
+    two = "<hugepages><page size='1048576'/><page size='2048' nodeset='0'/></hugepages>"
+    with pytest.raises(ConfigUnsupportedError, match="two page sizes"):
+        argv(dom(extra=f"<memoryBacking>{two}</memoryBacking>"))
+
+
+def test_hugetlbfs_mounts_reads_proc_mounts(tmp_path: Path) -> None:
+    from virt_qemu.argv import hugetlbfs_mounts
+
+    (tmp_path / "mounts").write_text(
+        "proc /proc proc rw 0 0\n"
+        "hugetlbfs /mnt/h1g hugetlbfs rw,relatime,pagesize=1024M 0 0\n"
+        "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+        "none /mnt/with\\040space hugetlbfs rw 0 0\n"
+    )
+    (tmp_path / "meminfo").write_text("MemTotal: 1 kB\nHugepagesize:       2048 kB\n")
+    assert hugetlbfs_mounts(str(tmp_path / "mounts"), str(tmp_path / "meminfo")) == (
+        (2048, "/dev/hugepages"),
+        (1048576, "/mnt/h1g"),
+    )
+    assert hugetlbfs_mounts(str(tmp_path / "missing"), str(tmp_path / "meminfo")) == ()
+
+
+def test_memory_backing_options() -> None:
+    xml = dom(
+        extra="""<memoryBacking><nosharepages/><locked/><source type='file'/><access mode='shared'/>
+                 <allocation mode='immediate' threads='2'/><discard/></memoryBacking>"""
+    )
+    a = argv(xml, LaunchSpec(pidfile="/p", memory_dir="/var/ram"))
+    machine = opts(a, "-machine")[0].split(",")
+    assert "mem-merge=off" in machine and "memory-backend=pc.ram" in machine
+    assert opts(a, "-overcommit") == ["mem-lock=on"]
+    ram = objects(a)["pc.ram"]
+    assert ram == {
+        "qom-type": "memory-backend-file", "id": "pc.ram", "mem-path": "/var/ram",
+        "x-use-canonical-path-for-ramblock-id": False, "share": True, "discard-data": True,
+        "prealloc": True, "prealloc-threads": 2, "size": 128 << 20,
+    }  # fmt: skip
+    # only locked/nosharepages: QEMU's default RAM, no backend object
+    b = argv(dom(extra="<memoryBacking><locked/></memoryBacking>"))
+    assert "memory-backend=pc.ram" not in opts(b, "-machine")[0] and not objects(b)
+    with pytest.raises(ConfigUnsupportedError, match="<memoryBacking><source type='pmem'>"):
+        argv(dom(extra="<memoryBacking><source type='pmem'/></memoryBacking>"))
+    with pytest.raises(ConfigUnsupportedError, match="<memoryBacking><bogus>"):
+        argv(dom(extra="<memoryBacking><bogus/></memoryBacking>"))
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+@pytest.mark.parametrize(
+    "backing",
+    [
+        "<source type='memfd'/><access mode='shared'/><nosharepages/>",
+        "<source type='file'/><discard/>",
+        "<allocation mode='immediate' threads='2'/>",
+    ],
+)
+def test_qemu_starts_with_memory_backing(backing: str, tmp_path: Path) -> None:
+    a = build_argv(
+        parse_domain(dom(extra=f"<memoryBacking>{backing}</memoryBacking>")), emulator=QEMU, machine="pc",
+        spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False, memory_dir=str(tmp_path)),
+    )  # fmt: skip
+    _start_paused(a, tmp_path)
+
+
+NUMA_CPU = """<cpu><topology sockets='2' dies='1' cores='1' threads='1'/><numa>
+  <cell id='0' cpus='0' memory='64' unit='MiB'>
+    <distances><sibling id='0' value='10'/><sibling id='1' value='21'/></distances></cell>
+  <cell id='1' cpus='1' memory='64' unit='MiB' memAccess='shared'>
+    <distances><sibling id='0' value='21'/><sibling id='1' value='10'/></distances></cell>
+</numa></cpu>"""
+
+
+def test_guest_numa_cells_and_distances() -> None:
+    a = argv(dom(extra=NUMA_CPU))
+    assert opts(a, "-m") == ["size=131072k"]
+    assert opts(a, "-numa") == [
+        "node,nodeid=0,cpus=0,memdev=ram-node0",
+        "node,nodeid=1,cpus=1,memdev=ram-node1",
+        "dist,src=0,dst=0,val=10", "dist,src=0,dst=1,val=21",
+        "dist,src=1,dst=0,val=21", "dist,src=1,dst=1,val=10",
+    ]  # fmt: skip
+    objs = objects(a)
+    assert objs["ram-node0"] == {"qom-type": "memory-backend-ram", "id": "ram-node0", "size": 64 << 20}
+    assert objs["ram-node1"]["share"] is True
+    assert "memory-backend=pc.ram" not in opts(a, "-machine")[0]
+    split = NUMA_CPU.replace("cpus='0'", "cpus='0-1,3'")
+    assert "node,nodeid=0,cpus=0-1,cpus=3,memdev=ram-node0" in opts(argv(dom(extra=split)), "-numa")
+    with pytest.raises(ConfigUnsupportedError, match="cell ids must be"):
+        argv(dom(extra=NUMA_CPU.replace("cell id='1'", "cell id='5'")))
+
+
+MEMDEVS = """<memory model='dimm'><target><size unit='MiB'>128</size><node>1</node></target></memory>
+<memory model='nvdimm' access='shared'><source><path>{nv}</path></source>
+  <target><size unit='MiB'>32</size><node>0</node><label><size unit='KiB'>128</size></label></target></memory>
+<memory model='virtio-mem'><target><size unit='MiB'>128</size><node>0</node>
+  <block unit='MiB'>2</block><requested unit='MiB'>64</requested></target></memory>
+<memory model='virtio-pmem' access='shared'><source><path>{pm}</path></source>
+  <target><size unit='MiB'>16</size></target></memory>"""
+
+
+def _hotplug_dom(tmp: Path, maxmem: str = "<maxMemory slots='4' unit='GiB'>2</maxMemory>") -> str:
+    for name, size in (("nv", 32), ("pm", 16)):
+        with open(tmp / name, "wb") as fh:
+            fh.truncate(size << 20)
+    xml = dom(MEMDEVS.format(nv=tmp / "nv", pm=tmp / "pm"), extra=maxmem + NUMA_CPU)
+    return xml.replace("<memory unit='MiB'>128</memory>", "<memory unit='MiB'>432</memory>")
+
+
+def test_memory_devices(tmp_path: Path) -> None:
+    a = argv(_hotplug_dom(tmp_path))
+    assert opts(a, "-m") == ["size=131072k,slots=4,maxmem=2097152k"]
+    assert "nvdimm=on" in opts(a, "-machine")[0].split(",")
+    devs = {d["id"]: d for d in devices(a)}
+    objs = objects(a)
+    assert devs["dimm0"] == {"driver": "pc-dimm", "node": 1, "memdev": "memdimm0", "id": "dimm0", "slot": 0}
+    assert objs["memdimm0"]["size"] == 128 << 20
+    assert devs["nvdimm1"]["label-size"] == 128 << 10 and devs["nvdimm1"]["slot"] == 1
+    assert objs["memnvdimm1"]["mem-path"] == str(tmp_path / "nv") and objs["memnvdimm1"]["share"] is True
+    vm = devs["virtiomem2"]
+    assert (vm["driver"], vm["block-size"], vm["requested-size"]) == ("virtio-mem-pci", 2 << 20, 64 << 20)
+    assert objs["memvirtiomem2"]["reserve"] is False
+    assert devs["virtiopmem3"]["driver"] == "virtio-pmem-pci"
+    with pytest.raises(ConfigUnsupportedError, match="TCG's 40-bit guest physical address space"):
+        argv(_hotplug_dom(tmp_path, "<maxMemory slots='16' unit='TiB'>1024</maxMemory>"))
+    with pytest.raises(ConfigUnsupportedError, match="need a guest NUMA topology"):
+        argv(dom("<memory model='dimm'><target><size unit='MiB'>128</size></target></memory>"))
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_qemu_starts_with_numa_and_memory_devices(tmp_path: Path) -> None:
+    a = build_argv(
+        parse_domain(_hotplug_dom(tmp_path)), emulator=QEMU, machine="pc",
+        spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False),
+    )  # fmt: skip
+    proc = subprocess.run(
+        [*a, "-qmp", "stdio"], capture_output=True, timeout=60, cwd=tmp_path,
+        input=b'{"execute":"qmp_capabilities"}\n{"execute":"query-memory-devices"}\n'
+        b'{"execute":"query-memdev"}\n{"execute":"quit"}\n',
+    )  # fmt: skip
+    out = proc.stdout.decode()
+    assert '"type": "dimm"' in out and '"type": "nvdimm"' in out, proc.stderr
+    assert '"type": "virtio-mem"' in out and '"type": "virtio-pmem"' in out
+    assert '"id": "ram-node1"' in out and '"share": true' in out
+
+
+# -- <qemu:commandline>, character devices, cputune ---------------------------------------
+
+QNS = "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
+
+
+def test_qemu_commandline_is_passed_through_verbatim() -> None:
+    from virt_qemu.argv import qemu_commandline
+
+    cl = f"""<qemu:commandline {QNS}><qemu:arg value='-set'/><qemu:arg value='a b,c=$(x) ;'/>
+              <qemu:env name='FOO' value='bar baz'/><qemu:env name='EMPTY'/></qemu:commandline>"""
+    d = parse_domain(dom(extra=cl))
+    a = build_argv(d, emulator=QEMU, machine="pc", spec=SPEC)
+    assert a[-2:] == ["-set", "a b,c=$(x) ;"]
+    assert qemu_commandline(d) == (["-set", "a b,c=$(x) ;"], {"FOO": "bar baz", "EMPTY": ""})
+    with pytest.raises(ConfigUnsupportedError, match="not a valid variable name"):
+        argv(dom(extra=f"<qemu:commandline {QNS}><qemu:env name='A=B' value='x'/></qemu:commandline>"))
+    with pytest.raises(ConfigUnsupportedError, match="<qemu:capabilities>"):
+        argv(dom(extra=f"<qemu:capabilities {QNS}><qemu:add capability='x'/></qemu:capabilities>"))
+    with pytest.raises(ConfigUnsupportedError, match="namespace 'urn:other'"):
+        argv(dom(extra="<o:commandline xmlns:o='urn:other'/>"))
+
+
+def test_vc_dev_stdio_and_spiceport_chardevs() -> None:
+    a = argv(
+        dom(
+            """<serial type='vc'><target port='0'/></serial>
+               <serial type='dev'><source path='/dev/ttyS2'/><target port='1'/>
+                 <address type='isa' iobase='0x2f8' irq='3'/></serial>"""
+        ),
+        LaunchSpec(pidfile="/p"),
+    )
+    assert "vc,id=charserial0" in opts(a, "-chardev")
+    assert "serial,id=charserial1,path=/dev/ttyS2" in opts(a, "-chardev")
+    assert {"iobase": 0x2F8, "irq": 3}.items() <= {d["id"]: d for d in devices(a)}["serial1"].items()
+    stdio = dom("<serial type='stdio'><target port='0'/></serial>")
+    assert "stdio,id=charserial0" in opts(argv(stdio, LaunchSpec(pidfile="/p", daemonize=False)), "-chardev")
+    with pytest.raises(ConfigUnsupportedError, match="daemonized"):
+        argv(stdio)
+    with pytest.raises(ConfigUnsupportedError, match="needs SPICE"):
+        argv(dom("<serial type='spiceport'><source channel='org.qemu.console.serial.0'/></serial>"))
+
+
+def test_cputune_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigUnsupportedError, match=r"<cputune>.*cgroups and thread affinity"):
+        argv(dom(extra="<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>"))
