@@ -454,10 +454,24 @@ def test_memory_devices(tmp_path: Path) -> None:
     assert (vm["driver"], vm["block-size"], vm["requested-size"]) == ("virtio-mem-pci", 2 << 20, 64 << 20)
     assert objs["memvirtiomem2"]["reserve"] is False
     assert devs["virtiopmem3"]["driver"] == "virtio-pmem-pci"
-    with pytest.raises(ConfigUnsupportedError, match="TCG's 40-bit guest physical address space"):
-        argv(_hotplug_dom(tmp_path, "<maxMemory slots='16' unit='TiB'>1024</maxMemory>"))
+    huge_max = "<maxMemory slots='16' unit='TiB'>1024</maxMemory>"
+    with pytest.raises(ConfigUnsupportedError, match="40-bit guest physical address space of TCG"):
+        argv(_hotplug_dom(tmp_path, huge_max))
+    wide = _hotplug_dom(tmp_path, huge_max).replace("<cpu>", "<cpu><maxphysaddr mode='emulate' bits='52'/>")
+    assert opts(argv(wide), "-cpu") == ["qemu64,phys-bits=52"]
     with pytest.raises(ConfigUnsupportedError, match="need a guest NUMA topology"):
         argv(dom("<memory model='dimm'><target><size unit='MiB'>128</size></target></memory>"))
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_qemu_starts_with_a_tib_of_hotplug_space_given_wider_physical_addresses(tmp_path: Path) -> None:
+    xml = _hotplug_dom(tmp_path, "<maxMemory slots='16' unit='TiB'>1024</maxMemory>")
+    xml = xml.replace("<cpu>", "<cpu><maxphysaddr mode='emulate' bits='52'/>")
+    a = build_argv(
+        parse_domain(xml), emulator=QEMU, machine="pc",
+        spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False),
+    )  # fmt: skip
+    _start_paused(a, tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
@@ -522,3 +536,20 @@ def test_vc_dev_stdio_and_spiceport_chardevs() -> None:
 def test_cputune_is_refused_with_the_reason() -> None:
     with pytest.raises(ConfigUnsupportedError, match=r"<cputune>.*cgroups and thread affinity"):
         argv(dom(extra="<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>"))
+
+
+def test_cpu_maxphysaddr_and_cache() -> None:
+    cpu = (
+        "<cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='46'/>"
+        "<cache mode='disable'/></cpu>"
+    )
+    assert opts(argv(dom(extra=cpu)), "-cpu") == ["qemu64,phys-bits=46,l3-cache=off"]
+    with pytest.raises(ConfigUnsupportedError, match="needs KVM"):
+        argv(dom(extra="<cpu mode='host-passthrough'><maxphysaddr mode='passthrough'/></cpu>"))
+    kvm = LaunchSpec(pidfile="/p", accel="kvm")
+    a = argv(
+        dom(extra="<cpu mode='host-passthrough'><maxphysaddr mode='passthrough' limit='39'/></cpu>"), kvm
+    )
+    assert opts(a, "-cpu") == ["host,host-phys-bits=on,host-phys-bits-limit=39"]
+    with pytest.raises(ConfigUnsupportedError, match="cache mode='emulate' level='2'"):
+        argv(dom(extra="<cpu><cache mode='emulate' level='2'/></cpu>"))

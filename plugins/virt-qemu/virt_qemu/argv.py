@@ -648,7 +648,7 @@ class _Builder:
             name = "host" if self.spec.accel == "kvm" and mode == "host-model" else "max"
         elif mode == "custom":
             if not model:
-                if cpu.find("feature") is None:
+                if cpu.find("feature") is None and not self._cpu_extras(cpu):
                     return  # topology only
                 name = "qemu64"
             else:
@@ -667,7 +667,47 @@ class _Builder:
                 opts.append(f"{fname}=off")
             elif policy != "optional":
                 raise ConfigUnsupportedError(f"<cpu><feature policy='{policy}'> is not supported")
+        opts += self._cpu_extras(cpu)
         self.add("-cpu", ",".join(opts))
+
+    def _cpu_extras(self, cpu: Element) -> list[str]:
+        """``-cpu`` properties of ``<cpu><maxphysaddr>`` and ``<cpu><cache>``."""
+        out: list[str] = []
+        mpa = cpu.find("maxphysaddr")
+        if mpa is not None:
+            mode, bits, limit = mpa.get("mode"), mpa.get("bits"), mpa.get("limit")
+            if mode == "emulate" and bits is not None and bits.isdigit() and 32 <= int(bits) <= 52:
+                out.append(f"phys-bits={bits}")
+            elif mode == "passthrough" and bits is None:
+                if self.spec.accel != "kvm":
+                    raise ConfigUnsupportedError("<cpu><maxphysaddr mode='passthrough'> needs KVM")
+                out.append("host-phys-bits=on")
+                if limit is not None:
+                    if not limit.isdigit():
+                        raise ConfigUnsupportedError(f"<cpu><maxphysaddr limit='{limit}'> is not a number")
+                    out.append(f"host-phys-bits-limit={limit}")
+            else:
+                raise ConfigUnsupportedError(
+                    f"<cpu><maxphysaddr mode='{mode}' bits='{bits}'>: "
+                    "use emulate with 32..52 bits, or passthrough"
+                )
+        cache = cpu.find("cache")
+        if cache is not None:
+            mode, level = cache.get("mode"), cache.get("level")
+            if mode == "passthrough" and level is None:
+                out.append("host-cache-info=on")
+            elif mode == "emulate" and level == "3":
+                out.append("l3-cache=on")
+            elif mode == "disable" and level is None:
+                out.append("l3-cache=off")
+            else:
+                raise ConfigUnsupportedError(f"<cpu><cache mode='{mode}' level='{level}'> is not supported")
+        return out
+
+    def _phys_bits(self) -> int:
+        mpa = _find(_find(self.d.raw, "cpu"), "maxphysaddr")
+        bits = mpa.get("bits", "") if mpa is not None and mpa.get("mode") == "emulate" else ""
+        return int(bits) if bits.isdigit() else 40
 
     def _memory(self) -> None:
         d = self.d
@@ -695,13 +735,15 @@ class _Builder:
             maxkib = parse_memory(maxmem, "<maxMemory>")
             if self.spec.accel == "tcg":
                 # QEMU places hotplug memory after RAM above 4 GiB, 1 GiB per slot for alignment,
-                # and TCG's x86 CPUs have 40 physical address bits.
+                # and TCG's x86 CPUs have 40 physical address bits unless <maxphysaddr> says more.
+                bits = self._phys_bits()
                 above_4g = max(0, mem * 1024 - 0xE0000000)
                 top = -(-(4 << 30) - above_4g) // (1 << 30) * (1 << 30)
                 top += (maxkib - mem) * 1024 + nslots * (1 << 30)
-                if top > 1 << 40:
+                if top > 1 << bits:
                     raise ConfigUnsupportedError(
-                        f"<maxMemory> {maxkib} KiB does not fit TCG's 40-bit guest physical address space"
+                        f"<maxMemory> {maxkib} KiB does not fit the {bits}-bit guest physical address "
+                        "space of TCG (raise it with <cpu><maxphysaddr mode='emulate' bits='N'/>)"
                     )
             opts.append(f"slots={nslots}")
             opts.append(f"maxmem={maxkib}k")
