@@ -553,3 +553,42 @@ def test_cpu_maxphysaddr_and_cache() -> None:
     assert opts(a, "-cpu") == ["host,host-phys-bits=on,host-phys-bits-limit=39"]
     with pytest.raises(ConfigUnsupportedError, match="cache mode='emulate' level='2'"):
         argv(dom(extra="<cpu><cache mode='emulate' level='2'/></cpu>"))
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_driver_boots_numa_memfd_guest_with_passthrough_and_env(tmp_path: Path) -> None:
+    """Through the driver: a real guest with two NUMA nodes on shared memfd RAM boots, and
+    ``<qemu:commandline>``'s arguments and environment reach the QEMU process."""
+    from virt_qemu import testguest
+
+    import virtcore
+
+    kernel = testguest.find_kernel()
+    initrd = testguest.build_initramfs(kernel, cache_dir=tmp_path / "initramfs")
+    log = tmp_path / "serial.log"
+    xml = testguest.guest_domain_xml("numa guest", kernel, initrd, serial_log=log, vcpus=2)
+    extra = f"""<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
+      <cpu><numa><cell id='0' cpus='0' memory='64' unit='MiB'/><cell id='1' cpus='1' memory='64' unit='MiB'/>
+      </numa></cpu>
+      <qemu:commandline {QNS}><qemu:arg value='-smbios'/><qemu:arg value='type=1,serial=pass,,through'/>
+        <qemu:env name='VIRTCORE_PASSTHROUGH' value='a b;c'/></qemu:commandline>"""
+    xml = xml.replace("<features>", extra + "<features>")
+    root = tmp_path / "root"
+    root.mkdir()
+    conn = virtcore.open(f"qemu:///embed?root={root}")
+    try:
+        dom = conn.create_domain(xml)
+        try:
+            testguest.wait_marker(log)
+            pid = int((root / "run" / dom.uuid / "pid").read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert cmdline[-3:-1] == [b"-smbios", b"type=1,serial=pass,,through"]
+            assert b"VIRTCORE_PASSTHROUGH=a b;c" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert [a for a in cmdline if a.startswith(b"node,")] == [
+                b"node,nodeid=0,cpus=0,memdev=ram-node0",
+                b"node,nodeid=1,cpus=1,memdev=ram-node1",
+            ]
+        finally:
+            dom.destroy()
+    finally:
+        conn.close()
