@@ -215,8 +215,8 @@ def test_untranslatable_devices_are_named(devices_xml: str, element: str) -> Non
 def test_untranslatable_top_level_elements_are_named() -> None:
     with pytest.raises(ConfigUnsupportedError, match="<numatune>"):
         argv(dom(extra="<numatune><memory mode='strict' nodeset='0'/></numatune>"))
-    with pytest.raises(ConfigUnsupportedError, match="clock offset='timezone'"):
-        argv(dom(extra="<clock offset='timezone' timezone='Europe/Paris'/>"))
+    with pytest.raises(ConfigUnsupportedError, match="timer name='tsc'"):
+        argv(dom(extra="<clock offset='utc'><timer name='tsc' frequency='1000'/></clock>"))
 
 
 def test_variable_clock_sets_the_rtc_base() -> None:
@@ -592,3 +592,23 @@ def test_driver_boots_numa_memfd_guest_with_passthrough_and_env(tmp_path: Path) 
             dom.destroy()
     finally:
         conn.close()
+
+
+def test_clock_absolute_timezone_pit_i8042_and_vnc_socket() -> None:
+    from virt_qemu.argv import launch_env
+
+    a = argv(dom(extra="<clock offset='absolute' start='1234567890'/>"))
+    assert opts(a, "-rtc") == ["base=2009-02-13T23:31:30"]
+    tz = dom(extra="<clock offset='timezone' timezone='Europe/Paris'/>")
+    assert opts(argv(tz), "-rtc") == ["base=localtime"]
+    assert launch_env(parse_domain(tz)) == {"TZ": "Europe/Paris"}
+    with pytest.raises(ConfigUnsupportedError, match="is not a time zone name"):
+        argv(dom(extra="<clock offset='timezone' timezone='../../etc/x'/>"))
+    pit = dom(extra="<clock offset='utc'><timer name='pit' tickpolicy='discard'/></clock>")
+    assert opts(argv(pit), "-global") == ["kvm-pit.lost_tick_policy=discard"]
+    off = dom().replace("<acpi/>", "<acpi/><ps2 state='off'/>")
+    assert "i8042=off" in opts(argv(off), "-machine")[0].split(",")
+    with pytest.raises(ConfigUnsupportedError, match="ps2 feature not to be disabled"):
+        argv(dom("<input type='mouse' bus='ps2'/>").replace("<acpi/>", "<acpi/><ps2 state='off'/>"))
+    vnc = dom("<graphics type='vnc'><listen type='socket'/></graphics>")
+    assert opts(argv(vnc, LaunchSpec(pidfile="/run/dom/pid")), "-vnc") == ["unix:/run/dom/vnc.sock"]

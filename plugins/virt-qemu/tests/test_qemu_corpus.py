@@ -34,7 +34,7 @@ from typing import Literal, overload
 import pytest
 from lxml import etree
 from virt_qemu import testguest
-from virt_qemu.argv import LaunchSpec, build_argv, hugetlbfs_mounts, qemu_commandline
+from virt_qemu.argv import LaunchSpec, build_argv, hugetlbfs_mounts, launch_env, qemu_commandline
 
 from virtcore.errors import ConfigUnsupportedError, VirtError, XMLError
 from virtcore.xml import parse_domain
@@ -283,7 +283,7 @@ def test_corpus_case(stem: str, tmp_path: Path, corpus_guest: tuple[Path, Path])
                 hugetlbfs=hugetlbfs_mounts(), memory_dir=str(tmp_path),
             ),
         )  # fmt: skip
-        extra_args, extra_env = qemu_commandline(d)
+        extra_args, extra_env = qemu_commandline(d)[0], launch_env(d)
     except (ConfigUnsupportedError, XMLError) as exc:
         if libvirt_refuses:
             _results["refused-like-libvirt"] += 1

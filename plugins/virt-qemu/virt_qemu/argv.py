@@ -16,6 +16,7 @@ is silently dropped.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterable
@@ -44,7 +45,7 @@ from virtcore.xml._util import parse_memory
 
 __all__ = [
     "LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names",
-    "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts",
+    "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts", "launch_env",
 ]  # fmt: skip
 
 #: libvirt's QEMU namespace (``<qemu:commandline>`` and friends).
@@ -118,7 +119,7 @@ _HANDLED_TOP = frozenset(
         "memoryBacking",
     }
 )  # fmt: skip
-_FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm"})
+_FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm", "ps2"})
 
 
 #: Child elements each device kind may have: what is translated, or has no effect on QEMU
@@ -195,6 +196,30 @@ def qemu_commandline(d: DomainDef) -> tuple[list[str], dict[str, str]]:
             else:
                 raise ConfigUnsupportedError(f"<qemu:commandline><qemu:{tag}> is not supported")
     return args, env
+
+
+def _timezone(d: DomainDef) -> str | None:
+    clock = _find(d.raw, "clock")
+    if clock is None or clock.get("offset") != "timezone":
+        return None
+    tz = clock.get("timezone", "")
+    if not re.fullmatch(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*", tz) or len(tz) > 255:
+        raise ConfigUnsupportedError(f"<clock offset='timezone' timezone='{tz}'> is not a time zone name")
+    return tz
+
+
+def launch_env(d: DomainDef) -> dict[str, str]:
+    """Environment variables QEMU needs for ``d`` on top of the caller's.
+
+    ``TZ`` for ``<clock offset='timezone'>`` (QEMU's RTC then runs on that local time),
+    then the ``<qemu:env>`` passthrough, which wins.
+    """
+    env: dict[str, str] = {}
+    tz = _timezone(d)
+    if tz is not None:
+        env["TZ"] = tz
+    env.update(qemu_commandline(d)[1])
+    return env
 
 
 def hugetlbfs_mounts(
@@ -499,6 +524,7 @@ class _Builder:
         self.console_index = 0
         self.fdc_added = False
         self.backing = _Backing()
+        self.ps2_off = False
         self.cells: list[_Cell] = []
         self.slots: set[int] = set()
         self.reserved_slots: set[int] = set()
@@ -619,6 +645,11 @@ class _Builder:
             opts.append("vmport=" + ("off" if state.get("vmport") == "off" else "on"))
         if "smm" in feats:
             opts.append("smm=" + ("off" if state.get("smm") == "off" else "on"))
+        if "ps2" in feats:
+            self.ps2_off = state.get("ps2") == "off"
+            opts.append("i8042=" + ("off" if self.ps2_off else "on"))
+            if self.ps2_off and "vmport" in feats and state.get("vmport") != "off":
+                raise ConfigUnsupportedError("<features><vmport> needs the ps2 feature not to be disabled")
         opts.append("dump-guest-core=off")
         if self.backing.nosharepages:
             opts.append("mem-merge=off")
@@ -979,6 +1010,17 @@ class _Builder:
             now = time.time() + adjust
             stamp = time.gmtime(now) if basis == "utc" else time.localtime(now)
             rtc = ["base=" + time.strftime("%Y-%m-%dT%H:%M:%S", stamp)]
+        elif c.offset == "absolute":
+            raw = c.raw if c.raw is not None else _find(self.d.raw, "clock")
+            start = raw.get("start", "") if raw is not None else ""
+            if not start.isdigit() or int(start) > 253402300799:
+                raise ConfigUnsupportedError(
+                    f"<clock offset='absolute' start='{start}'>: not a time in 0..9999 AD"
+                )
+            rtc = ["base=" + time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(start)))]
+        elif c.offset == "timezone":
+            _timezone(self.d)  # validated; QEMU gets it as TZ in its environment (launch_env)
+            rtc = ["base=localtime"]
         elif c.offset not in ("utc", "localtime"):
             raise ConfigUnsupportedError(f"<clock offset='{c.offset}'> is not supported")
         else:
@@ -990,9 +1032,12 @@ class _Builder:
                 elif t.tickpolicy not in (None, "delay"):
                     raise ConfigUnsupportedError(f"<timer name='rtc' tickpolicy='{t.tickpolicy}'>")
             elif t.name == "pit":
+                # as libvirt: kvm-pit's policy (catchup is its default; TCG's PIT has none)
                 if t.tickpolicy == "delay" and self.spec.accel == "kvm":
                     self.add("-global", "kvm-pit.lost_tick_policy=delay")
-                elif t.tickpolicy not in (None, "delay"):
+                elif t.tickpolicy == "discard":
+                    self.add("-global", "kvm-pit.lost_tick_policy=discard")
+                elif t.tickpolicy not in (None, "delay", "catchup"):
                     raise ConfigUnsupportedError(f"<timer name='pit' tickpolicy='{t.tickpolicy}'>")
             elif t.name == "hpet":
                 continue  # handled in -machine
@@ -1492,9 +1537,8 @@ class _Builder:
         listen = g.listen or "127.0.0.1"
         lel = _find(g.raw, "listen")
         if lel is not None and lel.get("type") == "socket":
-            sock = lel.get("socket")
-            if not sock:
-                raise ConfigUnsupportedError("<graphics><listen type='socket'> needs a socket path")
+            # without a path, libvirt puts the socket in the domain's runtime directory
+            sock = lel.get("socket") or os.path.join(os.path.dirname(self.spec.pidfile), "vnc.sock")
             self.add("-vnc", f"unix:{qemu_escape(sock, 'socket path')}")
             return
         if lel is not None and lel.get("type") == "none":
@@ -1525,6 +1569,10 @@ class _Builder:
         if bus == "ps2":
             if i.type not in ("mouse", "keyboard"):
                 raise ConfigUnsupportedError(f"<input type='{i.type}' bus='ps2'> is not possible")
+            if self.ps2_off:
+                raise ConfigUnsupportedError(
+                    f"<input type='{i.type}' bus='ps2'> needs the ps2 feature not to be disabled"
+                )
             return  # built into the PC's i8042
         names = {"mouse": "mouse", "keyboard": "kbd", "tablet": "tablet"}
         if i.type not in names:

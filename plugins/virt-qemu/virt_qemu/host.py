@@ -1100,7 +1100,7 @@ class Host:
             hugetlbfs=argvmod.hugetlbfs_mounts(),
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
-        extra_env = argvmod.qemu_commandline(d)[1]  # <qemu:env>
+        extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
         logpath = self.layout.log / f"{dom.uuid}.log"
         try:
             logfd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
