@@ -37,6 +37,11 @@ def test_unwritable_place_is_a_system_error_naming_it(tmp_path: Path) -> None:
     assert exc.value.code == ErrorNumber.SYSTEM_ERROR
 
 
+def test_default_mode_is_private(tmp_path: Path) -> None:
+    write_atomically(tmp_path / "d.xml", b"new" * 1000)
+    assert stat.S_IMODE((tmp_path / "d.xml").stat().st_mode) == 0o600
+
+
 def test_without_sync(tmp_path: Path) -> None:
     write_atomically(tmp_path / "status", b"running", sync=False)
     assert (tmp_path / "status").read_bytes() == b"running"
