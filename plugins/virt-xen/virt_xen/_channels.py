@@ -689,7 +689,14 @@ class ToolstackChannel:
             d, live = found
             new, target = without_device(live, dev)
             args = xl_detach_args(target, d.domid)
-            self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
+            try:
+                self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
+            except OperationFailedError:
+                if args[0] != "block-detach":
+                    raise
+                # xl's default is a safe remove, which gives up when the guest does not release
+                # the disk; libvirt's libxl driver (libxl_device_disk_remove) then forces it: so do we
+                self.xl.run("block-detach", "-f", *args[1:], what=f"xl block-detach -f of '{d.name}'")
             self.ctx.store.set_status(uuid, xml=format_domain(new))
         return True
 

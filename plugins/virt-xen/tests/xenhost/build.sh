@@ -78,6 +78,14 @@ EOF
     for b in $BINS; do mkdir -p "$R$(dirname "$b")"; cp -a "$SYS$b" "$R$b"; done
     for a in read write ls list rm exists chmod watch; do ln -sf xenstore "$R/usr/bin/xenstore-$a"; done
     copy_libs "$R" $(for b in $BINS; do echo "$SYS$b"; done)
+    # the hotplug scripts libxl runs for disks (/etc/xen/scripts/block) are bash, lock with flock
+    # and parse coreutils' stat and util-linux' losetup output (busybox has no bash or flock;
+    # its stat -c %D differs and the lock loop never ends): the host's, same Debian release
+    cp -L /bin/bash "$R/usr/bin/bash"; ln -s /usr/bin/bash "$R/bin/bash"
+    for b in /usr/bin/flock /usr/bin/stat /usr/sbin/losetup; do  # replacing busybox's links
+        rm -f "$R/bin/$(basename "$b")"; cp -L "$b" "$R/bin/$(basename "$b")"
+    done
+    copy_libs "$R" /bin/bash /usr/bin/flock /usr/bin/stat /usr/sbin/losetup
     # xl calls pthread_cancel -> glibc dlopen()s libgcc_s at run time (invisible to ldd)
     cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/usr/lib/x86_64-linux-gnu/"
     cp -a "$SYS/etc/xen" "$R/etc/"
@@ -88,7 +96,7 @@ EOF
     KM=$SYS/lib/modules/$KVER/kernel
     for m in drivers/xen/xen-privcmd.ko drivers/xen/xenfs/xenfs.ko drivers/xen/xen-evtchn.ko \
              drivers/xen/xen-gntdev.ko drivers/xen/xen-gntalloc.ko drivers/block/xen-blkback/xen-blkback.ko \
-             drivers/net/xen-netback/xen-netback.ko \
+             drivers/net/xen-netback/xen-netback.ko drivers/block/loop.ko \
              fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko drivers/virtio/virtio_ring.ko \
              drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko \
              drivers/virtio/virtio_pci.ko net/9p/9pnet_virtio.ko fs/9p/9p.ko; do
@@ -126,6 +134,7 @@ cp -r "$REPO/tests" "$P/src/tests"
 mkdir -p "$P/src/plugins/virt-xen"
 cp -r "$REPO/plugins/virt-xen/tests" "$P/src/plugins/virt-xen/tests"
 rm -rf "$P/src/plugins/virt-xen/tests/xenhost/work"
+mkdir -p "$P/src/bench"; cp "$REPO/bench/bench_xen.py" "$P/src/bench/" 2>/dev/null || true
 # libvirt's schemas, where the conformance suite looks for them (../shared from the repo)
 if [ -d "$REPO/../shared/conformance/libvirt/schemas" ]; then
     mkdir -p "$P/shared/conformance/libvirt"
@@ -135,6 +144,32 @@ find "$P/src" -name __pycache__ -prune -exec rm -rf {} +
 cp "$HERE/dom0-init.sh" "$P/init"; chmod +x "$P/init"
 cp "$HERE/inner.sh" "$P/inner.sh"; chmod +x "$P/inner.sh"
 (cd "$P" && find . | cpio -o -H newc --quiet | gzip -1) > "$WORK/dom0-project.cpio.gz"
-# Linux unpacks concatenated cpio archives in order: base first, then the project layer.
-cat "$BASE" "$WORK/dom0-project.cpio.gz" > "$WORK/dom0-initrd.cpio.gz"
+# ---------------- libvirt layer (XENHOST_WITH_LIBVIRT=1, for the bench; cached) ----------------
+# libvirtd with its libxl driver and python3-libvirt, from the host (same Debian release).
+LAYERS=
+if [ "${XENHOST_WITH_LIBVIRT:-0}" = 1 ]; then
+    LVD=/usr/lib/x86_64-linux-gnu/libvirt
+    LVMOD=/usr/lib/python3/dist-packages/libvirtmod.cpython-311-x86_64-linux-gnu.so
+    for f in /usr/sbin/libvirtd $LVD/connection-driver/libvirt_driver_libxl.so $LVMOD; do
+        [ -e "$f" ] || { echo "build.sh: $f missing (apt-get install libvirt-daemon-driver-xen python3-libvirt)" >&2; exit 4; }
+    done
+    LV_KEY=$( (cat "$HERE/build.sh"; ls -l /usr/sbin/libvirtd $LVD/connection-driver/libvirt_driver_libxl.so $LVMOD) | sha256sum | cut -c1-16)
+    LVL=$CACHE/dom0-libvirt-$LV_KEY.cpio.gz
+    if [ ! -e "$LVL" ]; then
+        L=$WORK/dom0-libvirt; rm -rf "$L"; mkdir -p "$L$SITE" "$L/etc" "$L/usr/share" "$L/var/lib/libvirt/libxl" \
+            "$L/var/log/libvirt/libxl" "$L/var/cache/libvirt"
+        for f in /usr/sbin/libvirtd $LVD/connection-driver/libvirt_driver_libxl.so; do
+            mkdir -p "$L$(dirname "$f")"; cp -L "$f" "$L$f"
+        done
+        cp -L "$LVMOD" /usr/lib/python3/dist-packages/libvirt.py "$L$SITE/"
+        copy_libs "$L" /usr/sbin/libvirtd $LVD/connection-driver/libvirt_driver_libxl.so "$LVMOD"
+        cp -a /etc/libvirt "$L/etc/"; cp -a /usr/share/libvirt "$L/usr/share/"
+        (cd "$L" && find . | cpio -o -H newc --quiet | gzip -1) > "$LVL.tmp"
+        mv "$LVL.tmp" "$LVL"
+    fi
+    LAYERS=$LVL
+fi
+
+# Linux unpacks concatenated cpio archives in order: base, libvirt (optional), the project.
+cat "$BASE" $LAYERS "$WORK/dom0-project.cpio.gz" > "$WORK/dom0-initrd.cpio.gz"
 ls -la "$WORK/dom0-initrd.cpio.gz" | awk '{print "dom0 initramfs:", $5, "bytes"}'

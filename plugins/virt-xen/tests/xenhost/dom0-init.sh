@@ -7,12 +7,15 @@ export HOME=/root
 mark() { echo "XENHOST-MARK [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run
+# what udev would add: the block hotplug script's lock loop stats /dev/stdin
+ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 # /tmp holds save images (a guest's whole memory each): give it most of dom0's RAM
 mount -t tmpfs -o size=1400m,mode=1777 tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /run/lock /var/log/xen/console
 hostname dom0
 ifconfig lo 127.0.0.1 up 2>/dev/null
-for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback loop \
          netfs fscache 9pnet virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet_virtio 9p; do
     insmod /modules/$m.ko 2>/dev/null || mark "insmod $m failed"
 done
