@@ -163,7 +163,7 @@ if [ "${XENHOST_WITH_LIBVIRT:-0}" = 1 ]; then
         done
         cp -L "$LVMOD" /usr/lib/python3/dist-packages/libvirt.py "$L$SITE/"
         copy_libs "$L" /usr/sbin/libvirtd $LVD/connection-driver/libvirt_driver_libxl.so "$LVMOD"
-        cp -a /etc/libvirt "$L/etc/"; cp -a /usr/share/libvirt "$L/usr/share/"
+        for d in /etc/libvirt /usr/share/libvirt; do if [ -d "$d" ]; then cp -a "$d" "$L$(dirname "$d")/"; fi; done
         (cd "$L" && find . | cpio -o -H newc --quiet | gzip -1) > "$LVL.tmp"
         mv "$LVL.tmp" "$LVL"
     fi

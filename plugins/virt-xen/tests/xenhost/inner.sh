@@ -14,7 +14,7 @@ run_suite() {  # NAME TIMEOUT PYTEST-ARGS...
     echo "XENHOST-SUITE $name rc=$rc [$(cut -d' ' -f1 /proc/uptime)]"
     echo "$rc" > "$OUT/rc-$name"
 }
-run_suite xen 400 plugins/virt-xen/tests/dom0
+run_suite xen 600 plugins/virt-xen/tests/dom0
 if [ -d tests/conformance ]; then
     run_suite conformance 420 tests/conformance --driver-uri xen:///system \
         --domain-template plugins/virt-xen/tests/dom0/conformance-template.xml
