@@ -17,6 +17,17 @@ URIs: ``xen:///system`` (definitions in ``/etc/virtcore/xen``, runtime state in
 ``root=DIR`` keeps everything under DIR (tests, embedding); ``xl=PATH`` names the
 xl binary; ``xenstore=PATH`` xenstored's socket.
 
+Events: besides the events of operations done through the connection, a XenStore watch
+(``@introduceDomain`` / ``@releaseDomain``, one background thread per connection, stopped
+on close) reports domains started or stopped behind its back, with the shutdown reason
+(poweroff, crash, save) that ``xl``'s monitor logged (see :mod:`virt_xen._events`).
+
+Devices: disks and interfaces attach and detach live (``xl block-attach`` /
+``network-attach``) or in the persistent definition of an inactive domain; block and
+interface statistics come from the backends' counters in dom0's sysfs. ``info()``
+reports BLOCKED when ``xl list`` says every vCPU of the domain waits (an idle guest);
+``state()`` keeps the lifecycle state, RUNNING.
+
 Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``).
 """
 
