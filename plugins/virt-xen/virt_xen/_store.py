@@ -13,45 +13,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from virtcore.errors import SystemError_, VirtError
+from virtcore.files import write_atomically
 from virtcore.xml import DomainDef, parse_domain
 
 __all__ = ["ConfigStore", "atomic_write"]
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` atomically (a crash leaves the old or the new file).
+    """Write ``data`` to ``path`` atomically (:func:`virtcore.files.write_atomically`), making its folder.
 
     :raises SystemError_: the file cannot be written (the message names it).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):
-            dfd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
     except OSError as exc:
-        raise SystemError_(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise SystemError_(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+    write_atomically(path, data, mode=mode)
 
 
 class ConfigStore:
