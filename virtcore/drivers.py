@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple
 
 from virtcore.errors import NoConnectError, OperationFailedError
 
@@ -32,8 +30,7 @@ _lock = threading.Lock()
 _loaded: dict[str, DriverFactory] = {}
 
 
-@attrs.frozen
-class InstalledDriver:
+class InstalledDriver(NamedTuple):
     """An installed driver distribution, as ``virtcore drivers`` lists it."""
 
     scheme: str

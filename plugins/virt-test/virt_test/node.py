@@ -19,9 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from virtcore.errors import (
     InvalidArgError,
@@ -65,8 +63,7 @@ _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
 
-@attrs.frozen
-class PendingDef:
+class PendingDef(NamedTuple):
     """A definition not parsed yet: its XML plus the few values the hot paths read.
 
     ``test:///default`` starts from one of these so that opening it never
@@ -164,18 +161,18 @@ class TestDomain:
         return _new_tuple(DomainInfo, (state, d.memory, d.current_memory, d.current_vcpus, cpu))
 
 
-@attrs.define
 class Node:
     """A whole fake host: node info plus domains, with one lock around all of it."""
 
-    node_info: NodeInfo
-    domains: dict[str, TestDomain] = attrs.field(factory=dict)  # by uuid
-    by_name: dict[str, TestDomain] = attrs.field(factory=dict)
-    by_id: dict[int, TestDomain] = attrs.field(factory=dict)
-    next_id: int = 1
-    lock: threading.RLock = attrs.field(factory=threading.RLock)
-    emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
-    extra: dict[str, int] = attrs.field(factory=dict)  # counts of node objects we keep but do not model
+    def __init__(self, node_info: NodeInfo) -> None:
+        self.node_info = node_info
+        self.domains: dict[str, TestDomain] = {}  # by uuid
+        self.by_name: dict[str, TestDomain] = {}
+        self.by_id: dict[int, TestDomain] = {}
+        self.next_id = 1
+        self.lock = threading.RLock()
+        self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
+        self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
 
     # -- events --------------------------------------------------------------
 
@@ -453,6 +450,8 @@ class Node:
             dom.config = new
 
     def set_memory(self, uuid: str, kib: int) -> None:
+        import attrs  # the parsed model is attrs; kept off the import path of test:///default
+
         with self.lock:
             dom = self.get(uuid)
             d = dom.definition()
@@ -461,6 +460,8 @@ class Node:
             self._replace_def(dom, attrs.evolve(d, current_memory=kib))
 
     def set_max_memory(self, uuid: str, kib: int) -> None:
+        import attrs
+
         with self.lock:
             dom = self.get(uuid)
             d = dom.definition()
@@ -469,6 +470,8 @@ class Node:
             )
 
     def set_vcpus(self, uuid: str, count: int) -> None:
+        import attrs
+
         with self.lock:
             dom = self.get(uuid)
             d = dom.definition()
