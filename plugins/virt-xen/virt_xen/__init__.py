@@ -6,7 +6,9 @@
 
 Each channel is its own plugin object in the connection's pluggy manager
 (see :mod:`virt_xen._channels`): XenStore (fast read-only lookups of running
-domains, through pyxs), the ``xl`` toolstack (lifecycle), hypervisor info
+domains, through pyxs), direct hypercalls (``info()`` and ``state()`` of live
+domains through ``/dev/xen/privcmd``, no xl process; left out where privcmd is not
+accessible or Xen is not 4.17), the ``xl`` toolstack (lifecycle), hypervisor info
 (``xl info``) and persistent definitions (domain XML files: xl has no
 "defined" domains). A channel that cannot answer declines and the next one
 answers. A read-only connection needs only XenStore: where ``xl`` is not
@@ -15,7 +17,8 @@ accessible (an unprivileged user), lookups and listing still work.
 URIs: ``xen:///system`` (definitions in ``/etc/virtcore/xen``, runtime state in
 ``/run/virtcore/xen``), ``xen:///`` (the same). Query parameters:
 ``root=DIR`` keeps everything under DIR (tests, embedding); ``xl=PATH`` names the
-xl binary; ``xenstore=PATH`` xenstored's socket.
+xl binary; ``xenstore=PATH`` xenstored's socket; ``hypercalls=0`` leaves out the
+hypercall channel (``info()``/``state()`` through xl alone).
 
 Events: besides the events of operations done through the connection, a XenStore watch
 (``@introduceDomain`` / ``@releaseDomain``, one background thread per connection, stopped
@@ -25,7 +28,8 @@ on close) reports domains started or stopped behind its back, with the shutdown 
 Devices: disks and interfaces attach and detach live (``xl block-attach`` /
 ``network-attach``) or in the persistent definition of an inactive domain; block and
 interface statistics come from the backends' counters in dom0's sysfs. ``info()``
-reports BLOCKED when ``xl list`` says every vCPU of the domain waits (an idle guest);
+reports BLOCKED when Xen says every vCPU of the domain waits (an idle guest, ``-b----`` in
+``xl list``);
 ``state()`` keeps the lifecycle state, RUNNING.
 
 Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``).
@@ -39,12 +43,14 @@ from pathlib import Path
 
 from virt_xen._channels import (
     DefinitionsChannel,
+    HypercallChannel,
     HypervisorChannel,
     ToolstackChannel,
     XenContext,
     XenStoreChannel,
 )
 from virt_xen._events import DomainWatcher
+from virt_xen._privcmd import Privcmd
 from virt_xen._store import ConfigStore
 from virt_xen._xenstore import XenStore
 from virt_xen._xl import Xl, find_xl
@@ -148,4 +154,10 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     objects += [DefinitionsChannel(ctx), HypervisorChannel(ctx)]
     if xl is not None:
         objects.append(ToolstackChannel(ctx))
+    # direct hypercalls for info()/state() (tryfirst, so asked before the toolstack);
+    # absent when privcmd is not accessible or the hypervisor is not one it speaks
+    privcmd = None if uri.params.get("hypercalls") == "0" else Privcmd.open()
+    if privcmd is not None:
+        ctx.hv = HypercallChannel(ctx, privcmd)
+        objects.append(ctx.hv)
     return objects

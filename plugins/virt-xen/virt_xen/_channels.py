@@ -5,6 +5,9 @@
   ``None``) for anything else: it is ``tryfirst`` for lookups.
 * :class:`ToolstackChannel` runs ``xl`` for the lifecycle of running domains,
   their live state, memory and vCPUs; it declines for inactive domains.
+* :class:`HypercallChannel` answers ``info()`` and ``state()`` of live domains with one
+  Xen hypercall through ``/dev/xen/privcmd`` (no xl process); it is ``tryfirst`` and
+  declines (for good, on this connection) when privcmd fails.
 * :class:`HypervisorChannel` answers host questions from ``xl info``.
 * :class:`DefinitionsChannel` keeps persistent definitions (xl has none) and
   answers for inactive domains; it is ``trylast`` so it speaks when the others
@@ -31,6 +34,7 @@ import attrs
 
 from virt_xen._cfgsyntax import format_config
 from virt_xen._devices import parse_attachable, with_device, without_device, xl_attach_args, xl_detach_args
+from virt_xen._privcmd import HvDomain, Privcmd, PrivcmdError
 from virt_xen._store import ConfigStore
 from virt_xen._xenstore import DOM0_UUID, StoreDomain, XenStore
 from virt_xen._xl import Xl, XlDomain
@@ -67,6 +71,7 @@ from virtcore.xml import DomainDef, format_domain, parse_device, parse_domain
 __all__ = [
     "XenContext",
     "XenStoreChannel",
+    "HypercallChannel",
     "ToolstackChannel",
     "HypervisorChannel",
     "DefinitionsChannel",
@@ -110,6 +115,8 @@ class XenContext:
     store: ConfigStore
     xl: Xl | None
     xs: XenStore | None
+    #: The hypercall channel when privcmd answers (fast live flags for the toolstack too).
+    hv: HypercallChannel | None = None
     emit: Callable[[DomainEvent], None] = attrs.field(default=lambda e: None)
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     #: Running domains (not Domain-0) as this connection last saw them, by UUID: kept up to
@@ -197,6 +204,26 @@ class XenContext:
                 pass
         found = self.store.get(uuid)
         return found[0] if found else None
+
+
+def _state_with_reason(ctx: XenContext, uuid: str, state: DomainState) -> tuple[DomainState, int]:
+    """``state()`` of a live domain: the hypervisor's state with the reason we recorded."""
+    st = ctx.store.status(uuid)
+    if state == DomainState.PAUSED:
+        return state, int(st.get("paused_reason", PausedReason.UNKNOWN))
+    if state == DomainState.RUNNING:
+        return state, int(st.get("running_reason", RunningReason.UNKNOWN))
+    return state, 0
+
+
+def _info_of(
+    ctx: XenContext, domid: int, sched: DomainState, mem_kib: int, vcpus: int, cpu: int
+) -> DomainInfo:
+    """``info()`` of a live domain: memory target and static maximum from XenStore when it
+    has them (what set_memory changes), else what the hypervisor reports."""
+    static_max, target = ctx.xs.memory(domid) if ctx.xs is not None else (None, None)
+    mem = target if target is not None else mem_kib
+    return DomainInfo(sched, static_max or mem, mem, vcpus, cpu)
 
 
 def _need_xl(ctx: XenContext) -> Xl:
@@ -319,6 +346,62 @@ def _sysfs_int(path: Path) -> int | None:
         return None
 
 
+# ============================================================================ hypercalls
+
+
+class HypercallChannel:
+    """``info()`` and ``state()`` of live domains straight from the hypervisor
+    (``XEN_SYSCTL_getdomaininfolist`` through privcmd, see :mod:`virt_xen._privcmd`).
+
+    ``tryfirst``: asked before the toolstack. It declines domains the hypervisor does not
+    list (inactive or dying ones: the other channels answer), and once a hypercall fails
+    it disables itself for the connection and declines everything.
+    """
+
+    def __init__(self, ctx: XenContext, privcmd: Privcmd) -> None:
+        self.ctx = ctx
+        self.privcmd: Privcmd | None = privcmd
+        #: How many info()/state() calls this channel answered (the rest it declined).
+        self.answered = 0
+
+    def domain(self, uuid: str) -> HvDomain | None:
+        """The live domain with this UUID as Xen reports it; ``None`` when unknown or disabled."""
+        pc = self.privcmd
+        if pc is None:
+            return None
+        try:
+            return pc.domain_by_uuid(uuid)
+        except PrivcmdError:
+            self.disable()
+            return None
+
+    def disable(self) -> None:
+        """Stop using privcmd on this connection (the toolstack answers from now on)."""
+        pc, self.privcmd = self.privcmd, None
+        if pc is not None:
+            pc.close()
+
+    @hookimpl
+    def virt_connect_close(self) -> None:
+        self.disable()
+
+    @hookimpl(tryfirst=True)
+    def virt_domain_get_info(self, uuid: str) -> DomainInfo | None:
+        h = self.domain(uuid)
+        if h is None:
+            return None
+        self.answered += 1
+        return _info_of(self.ctx, h.domid, h.sched_state, h.memory_kib, h.online_vcpus, h.cpu_time_ns)
+
+    @hookimpl(tryfirst=True)
+    def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int] | None:
+        h = self.domain(uuid)
+        if h is None:
+            return None
+        self.answered += 1
+        return _state_with_reason(self.ctx, uuid, h.state)
+
+
 # ============================================================================ toolstack
 
 
@@ -340,6 +423,15 @@ class ToolstackChannel:
         except NoDomainError:
             return None
         return found[0] if found else None
+
+    def _live_state(self, d: StoreDomain) -> DomainState | None:
+        """The domain's lifecycle state: from the hypercall channel when it answers, else xl."""
+        if self.ctx.hv is not None:
+            h = self.ctx.hv.domain(d.uuid)
+            if h is not None and h.domid == d.domid:
+                return h.state
+        x = self._xl_dom(d)
+        return x.state if x is not None else None
 
     def _require_active(self, uuid: str) -> StoreDomain:
         d = self._active(uuid)
@@ -428,8 +520,7 @@ class ToolstackChannel:
     def virt_domain_suspend(self, uuid: str) -> bool | None:
         with self.ctx.lock:
             d = self._require_active(uuid)
-            x = self._xl_dom(d)
-            if x is not None and x.state == DomainState.PAUSED:
+            if self._live_state(d) == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{d.name}' is already paused")
             self._simple(uuid, "pause")
             self.ctx.store.set_status(uuid, paused_reason=int(PausedReason.USER))
@@ -440,8 +531,7 @@ class ToolstackChannel:
     def virt_domain_resume(self, uuid: str) -> bool | None:
         with self.ctx.lock:
             d = self._require_active(uuid)
-            x = self._xl_dom(d)
-            if x is None or x.state != DomainState.PAUSED:
+            if self._live_state(d) != DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{d.name}' is not paused")
             self._simple(uuid, "unpause")
             self.ctx.store.set_status(uuid, paused_reason=None, running_reason=int(RunningReason.UNPAUSED))
@@ -580,11 +670,9 @@ class ToolstackChannel:
         x = self._xl_dom(d)
         if x is None:
             return None
-        static_max, target = self.ctx.xs.memory(d.domid) if self.ctx.xs is not None else (None, None)
-        mem = target if target is not None else x.memory_mib * 1024
         # the scheduler's view (BLOCKED: every vCPU waits for an event), as xl list shows it;
         # state() keeps the lifecycle state (RUNNING and why), as libvirt's libxl driver does
-        return DomainInfo(x.sched_state, static_max or mem, mem, x.vcpus, x.cpu_time_ns)
+        return _info_of(self.ctx, d.domid, x.sched_state, x.memory_mib * 1024, x.vcpus, x.cpu_time_ns)
 
     @hookimpl
     def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int] | None:
@@ -594,12 +682,7 @@ class ToolstackChannel:
         x = self._xl_dom(d)
         if x is None:
             return None
-        st = self.ctx.store.status(uuid)
-        if x.state == DomainState.PAUSED:
-            return x.state, int(st.get("paused_reason", PausedReason.UNKNOWN))
-        if x.state == DomainState.RUNNING:
-            return x.state, int(st.get("running_reason", RunningReason.UNKNOWN))
-        return x.state, 0
+        return _state_with_reason(self.ctx, uuid, x.state)
 
     @hookimpl
     def virt_domain_get_xml_desc(self, uuid: str, inactive: bool) -> str | None:
