@@ -154,6 +154,19 @@ def test_channel_answers_then_disables_itself_on_failure(ctx: XenContext) -> Non
     assert ch.answered == 2
 
 
+def test_shut_down_domain_is_left_to_the_toolstack(ctx: XenContext) -> None:
+    # Between the guest's poweroff and xl tearing it down the hypervisor still lists it
+    # with the shutdown flag; what it becomes (gone, rebooted, preserved) is xl's to say.
+    u = uuidlib.uuid4()
+    poweroff = pm.DOMINF_SHUTDOWN | (0 << pm.DOMINF_SHUTDOWN_SHIFT)
+    xen = FakeXen([(0, pm.DOMINF_RUNNING, bytes(16)), (3, poweroff, u.bytes)])
+    ch = HypercallChannel(ctx, xen)
+    assert ch.virt_domain_get_state(uuid=str(u)) is None
+    assert ch.virt_domain_get_info(uuid=str(u)) is None
+    assert ch.answered == 0 and ch.privcmd is not None  # declined, not disabled
+    ch.virt_connect_close()
+
+
 def test_running_reason_comes_from_our_status(ctx: XenContext) -> None:
     u = uuidlib.uuid4()
     xen = FakeXen([(0, pm.DOMINF_RUNNING, bytes(16)), (9, pm.DOMINF_BLOCKED, u.bytes)])

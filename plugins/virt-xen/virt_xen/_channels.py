@@ -354,8 +354,11 @@ class HypercallChannel:
     (``XEN_SYSCTL_getdomaininfolist`` through privcmd, see :mod:`virt_xen._privcmd`).
 
     ``tryfirst``: asked before the toolstack. It declines domains the hypervisor does not
-    list (inactive or dying ones: the other channels answer), and once a hypercall fails
-    it disables itself for the connection and declines everything.
+    list (inactive or dying ones: the other channels answer) and domains that have shut
+    down but not been torn down yet: what they become (gone, rebooted, preserved) is the
+    toolstack's to say, and answering SHUTDOWN from the hypervisor in that window raced
+    with it. Once a hypercall fails it disables itself for the connection and declines
+    everything.
     """
 
     def __init__(self, ctx: XenContext, privcmd: Privcmd) -> None:
@@ -370,10 +373,13 @@ class HypercallChannel:
         if pc is None:
             return None
         try:
-            return pc.domain_by_uuid(uuid)
+            found = pc.domain_by_uuid(uuid)
         except PrivcmdError:
             self.disable()
             return None
+        if found is not None and found.shutdown_reason is not None:
+            return None  # shut down, not yet torn down: the toolstack answers
+        return found
 
     def disable(self) -> None:
         """Stop using privcmd on this connection (the toolstack answers from now on)."""
