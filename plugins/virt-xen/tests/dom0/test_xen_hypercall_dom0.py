@@ -17,7 +17,7 @@ import virtcore
 from virtcore import DomainState
 from virtcore.types import PausedReason, RunningReason
 
-BOOT_TIMEOUT = 90.0
+BOOT_TIMEOUT = 180.0  # a PV guest under Xen under TCG: seconds when idle, much more when not
 
 
 def xl_list(domid: int | None = None) -> dict[int, tuple[str, int, int, str, float]]:

@@ -25,7 +25,7 @@ from virtcore.errors import (
 from virtcore.types import PausedReason, RunningReason, ShutoffReason
 from virtcore.xml import parse_domain
 
-BOOT_TIMEOUT = 90.0
+BOOT_TIMEOUT = 180.0  # a PV guest under Xen under TCG: seconds when idle, much more when not
 
 
 def xl(*args: str) -> str:
