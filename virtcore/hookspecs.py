@@ -290,7 +290,10 @@ def virt_domain_create_xml(xml: str) -> DomainRef | None:
     :param xml: the ``<domain>`` document.
     :returns: the new domain's :class:`~virtcore.types.DomainRef` (with its id).
     :raises XMLError, ConfigUnsupportedError: as for :func:`virt_domain_define_xml`.
-    :raises OperationFailedError: a domain with this name or UUID exists.
+    :raises OperationInvalidError: this domain (same name and UUID) is already active.
+    :raises OperationFailedError: the name belongs to a domain with another UUID, or
+        the UUID to a domain with another name. (An inactive persistent domain with the
+        same name and UUID is started with this XML as its live definition.)
     """
 
 

@@ -346,6 +346,15 @@ class DriverConformance:
         with pytest.raises(NoDomainError):
             conn.lookup_domain(dom.name)
 
+    def test_create_xml_of_an_active_domain_is_refused(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_create_xml", "domain_get_xml_desc")
+        xml = running.xml_desc(inactive=True)
+        with pytest.raises(OperationInvalidError, match=running.name):
+            conn.create_domain(xml)
+        with pytest.raises(OperationFailedError, match=running.name):
+            conn.create_domain(xml.replace(running.uuid, str(uuidlib.uuid4())))
+        assert running.is_active() and running.is_persistent()
+
     def test_undefine_running_makes_it_transient(self, conn: Conn, running: Dom) -> None:
         need(conn, "domain_undefine", "domain_destroy")
         running.undefine()

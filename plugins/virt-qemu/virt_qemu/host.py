@@ -967,21 +967,30 @@ class Host:
             self._launch(dom, dom.config, paused=paused, reason=RunningReason.BOOTED)
         self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
 
+    def _claim(self, d: DomainDef) -> Dom:
+        """The domain ``d`` will run as, registered under its name (create and restore).
+
+        :raises OperationInvalidError: that domain is already active.
+        :raises OperationFailedError: the name or UUID belongs to another domain.
+        """
+        with self.lock:
+            same = self._check_conflicts(d)
+            if same is not None and same.active:
+                raise OperationInvalidError(f"domain '{d.name}' is already active")
+            dom = same or Dom(d.uuid, d.name)
+            self.doms[d.uuid] = dom
+            self._rename(dom, d.name)
+        return dom
+
     def create(self, xml: str) -> DomainRef:
         """Create and start a transient domain (``virDomainCreateXML``)."""
         d = parse_domain(xml)
         self._validate(d)
         self.sync()
-        with self.lock:
-            same = self._check_conflicts(d)
-            if same is not None and same.active:
-                raise OperationFailedError(f"domain '{d.name}' is already active")
-            dom = same or Dom(d.uuid, d.name)
-            self.doms[d.uuid] = dom
-            self._rename(dom, d.name)
+        dom = self._claim(d)
         with dom.job:
             if dom.active:
-                raise OperationFailedError(f"domain '{d.name}' is already active")
+                raise OperationInvalidError(f"domain '{d.name}' is already active")
             try:
                 self._launch(dom, d, paused=False, reason=RunningReason.BOOTED)
             except BaseException:
@@ -1386,13 +1395,7 @@ class Host:
             d = parse_domain(xml)
             os.lseek(fd, offset, os.SEEK_SET)
             self.sync()
-            with self.lock:
-                same = self._check_conflicts(d)
-                if same is not None and same.active:
-                    raise OperationInvalidError(f"domain '{d.name}' is already active")
-                dom = same or Dom(d.uuid, d.name)
-                self.doms[d.uuid] = dom
-                self._rename(dom, d.name)
+            dom = self._claim(d)
             with dom.job:
                 if dom.active:
                     raise OperationInvalidError(f"domain '{d.name}' is already active")
