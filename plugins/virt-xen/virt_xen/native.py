@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -258,32 +258,54 @@ def _vif(iface: _E, d: DomainDef, *, xl: bool) -> str:
     return ",".join(parts)
 
 
-def _disk_xl(disk: _E) -> str:
+class _DiskXml(NamedTuple):
+    """What both native formats read of a ``<disk>`` element."""
+
+    dtype: str
+    device: str
+    drv_name: str | None
+    drv_type: str | None
+    path: str | None
+    vdev: str | None
+    phy: bool  # a host block device: driver 'phy', or a block disk with no driver named
+
+
+def _disk_fields(disk: _E) -> _DiskXml:
     dtype = disk.get("type", "file")
-    device = disk.get("device", "disk")
     drv = disk.find("driver")
     drv_name = drv.get("name") if drv is not None else None
-    drv_type = drv.get("type") if drv is not None else None
     src = disk.find("source")
     path = None
     if src is not None:
         path = src.get("file") if dtype == "file" else src.get("dev") if dtype == "block" else None
-        if dtype == "network":
-            raise ConfigUnsupportedError("network disks are not supported by the xen-xl converter")
     tgt = disk.find("target")
-    vdev = tgt.get("dev") if tgt is not None else None
-    parts = [f"format={drv_type or 'raw'}", f"vdev={vdev}"]
+    return _DiskXml(
+        dtype=dtype,
+        device=disk.get("device", "disk"),
+        drv_name=drv_name,
+        drv_type=drv.get("type") if drv is not None else None,
+        path=path,
+        vdev=tgt.get("dev") if tgt is not None else None,
+        phy=drv_name == "phy" or (drv_name is None and dtype == "block"),
+    )
+
+
+def _disk_xl(disk: _E) -> str:
+    f = _disk_fields(disk)
+    if f.dtype == "network" and disk.find("source") is not None:
+        raise ConfigUnsupportedError("network disks are not supported by the xen-xl converter")
+    parts = [f"format={f.drv_type or 'raw'}", f"vdev={f.vdev}"]
     parts.append("access=ro" if disk.find("readonly") is not None else "access=rw")
-    if drv_name == "phy" or (drv_name is None and dtype == "block"):
+    if f.phy:
         parts.append("backendtype=phy")
-    elif drv_name == "tap":
+    elif f.drv_name == "tap":
         parts.append("backendtype=tap")
     else:
         parts.append("backendtype=qdisk")
-    if device == "cdrom":
+    if f.device == "cdrom":
         parts.append("devtype=cdrom")
-    if path:
-        parts.append(f"target={path}")
+    if f.path:
+        parts.append(f"target={f.path}")
     return ",".join(parts)
 
 
@@ -301,30 +323,21 @@ def device_xl_spec(d: DomainDef, dev: Device) -> str:
 
 
 def _disk_xm(disk: _E) -> str:
-    dtype = disk.get("type", "file")
-    device = disk.get("device", "disk")
-    drv = disk.find("driver")
-    drv_name = drv.get("name") if drv is not None else None
-    drv_type = drv.get("type") if drv is not None else None
-    src = disk.find("source")
-    path = None
-    if src is not None:
-        path = src.get("file") if dtype == "file" else src.get("dev") if dtype == "block" else None
-    tgt = disk.find("target")
-    vdev = tgt.get("dev") if tgt is not None else ""
-    if path:
-        if drv_name in ("tap", "tap2"):
-            prefix = f"{drv_name}:{drv_type or 'aio'}:"
-        elif drv_name == "phy" or (drv_name is None and dtype == "block"):
+    f = _disk_fields(disk)
+    vdev = f.vdev or ""
+    if f.path:
+        if f.drv_name in ("tap", "tap2"):
+            prefix = f"{f.drv_name}:{f.drv_type or 'aio'}:"
+        elif f.phy:
             prefix = "phy:"
         else:
             prefix = "file:"
-        spec = prefix + path
+        spec = prefix + f.path
     else:
         spec = ""
-    if device == "cdrom":
+    if f.device == "cdrom":
         vdev = f"{vdev}:cdrom"
-    elif device == "floppy":
+    elif f.device == "floppy":
         vdev = f"{vdev}:floppy"
     mode = "r" if disk.find("readonly") is not None else "!" if disk.find("shareable") is not None else "w"
     return f"{spec},{vdev},{mode}"
