@@ -256,8 +256,13 @@ def _start_qemu_qmp_socket(
                 return False, "QEMU's QMP socket never appeared"
             if proc.poll() is None:
                 s.sendall(qmp)
-                while chunk := s.recv(65536):
-                    out += chunk
+                try:
+                    while chunk := s.recv(65536):
+                        out += chunk
+                except ConnectionResetError:
+                    # QEMU may close the socket with our last command unread when it quits;
+                    # the answers before that were already received.
+                    pass
         proc.wait(timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         proc.kill()
