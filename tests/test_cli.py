@@ -556,7 +556,7 @@ def test_drivers_marks_unsupported_and_unknown(run: Run, extra_drivers: None) ->
     ]
     nodefault = next(line for line in lines if line.startswith(" nodefault "))
     assert nodefault.split()[3:] == ["?", "-"]
-    assert "nodefault: no default URI; probe with -c URI" in lines
+    assert "nodefault: declares no plugin classes and no default URI; probe with -c URI" in lines
     header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
     cols = header.split()
     rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
@@ -577,6 +577,52 @@ def test_drivers_with_connection_lists_only_that_driver(run: Run, extra_drivers:
     rows = [line.split() for line in lines[lines.index(header) + 2 :] if line.strip()]
     assert {r[0] for r in rows} == {op for op, m in virtcore.OPERATIONS.items() if m}
     assert {r[2] for r in rows} == {"no"}
+
+
+def test_drivers_shows_qemu_and_xen_support_without_opening_a_connection(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The matrix comes from the drivers' plugin classes: real rows for qemu and xen,
+    which have no default URI, and no connection opened for any driver."""
+    opened: list[str] = []
+    real_init = virtcore.Connection.__init__
+
+    def spy(self: virtcore.Connection, uri: str, read_only: bool = False) -> None:
+        opened.append(str(uri))
+        real_init(self, uri, read_only)
+
+    monkeypatch.setattr(virtcore.Connection, "__init__", spy)
+    status, out, err = run("drivers", uri=None)
+    assert (status, err, opened) == (0, "", [])
+    lines = out.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
+    cols = header.split()
+    rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
+    shown = {d: {op for op, r in rows.items() if r[cols.index(d)] == "yes"} for d in ("qemu", "xen", "test")}
+    for d in ("qemu", "xen", "test"):
+        row = next(line for line in lines if line.split()[:1] == [d])
+        assert row.split()[3:] == [
+            str(len(shown[d])),
+            "of",
+            str(len(virtcore.OPERATIONS)),
+            "plugin",
+            "classes",
+        ]
+        assert {rows[op][cols.index(d)] for op in rows} <= {"yes", "no"}  # never '?'
+    monkeypatch.setattr(virtcore.Connection, "__init__", real_init)
+    # What real connections serve agrees with it.
+    with virtcore.open_read_only("test:///default") as conn:
+        assert shown["test"] == conn.supported_operations()
+    with virtcore.open(f"qemu:///embed?root={tmp_path / 'qemu'}") as conn:
+        assert shown["qemu"] == conn.supported_operations()
+    # A xen host without XenStore or hypercalls gets a subset of the channels.
+    xl = tmp_path / "xl"
+    xl.write_text("#!/bin/sh\nexit 1\n")
+    xl.chmod(0o755)
+    uri = f"xen:///system?root={tmp_path / 'xen'}&xl={xl}&xenstore={tmp_path / 'none'}&hypercalls=0"
+    with virtcore.open(uri) as conn:
+        assert conn.supported_operations() <= shown["xen"]
+        assert {"domain_suspend", "domain_define_xml", "domain_lookup_by_name"} <= conn.supported_operations()
 
 
 # ---------------------------------------------------------------------------

@@ -84,6 +84,7 @@ __all__ = [
     "Command",
     "Context",
     "DriverSupport",
+    "FROM_PLUGIN_CLASSES",
     "arg",
     "build_parser",
     "command",
@@ -852,11 +853,18 @@ def _detach_device(ctx: Context, ns: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------
 
 
+#: :attr:`DriverSupport.source` of support read from a driver's declared plugin classes.
+FROM_PLUGIN_CLASSES = "plugin classes"
+
+
 class DriverSupport(NamedTuple):
     """What one installed driver supports, as found by :func:`probe_drivers`.
 
-    ``operations`` is ``None`` when no connection could be opened (``note``
-    says why): the driver's support is then unknown, not empty.
+    ``source`` says where ``operations`` come from: :data:`FROM_PLUGIN_CLASSES`
+    (the driver's declared classes, no connection opened) or the URI of the
+    connection that was asked (also in ``uri``). ``operations`` is ``None``
+    when neither was possible (``note`` says why): the driver's support is then
+    unknown, not empty.
     """
 
     scheme: str
@@ -865,19 +873,31 @@ class DriverSupport(NamedTuple):
     uri: str | None
     operations: frozenset[str] | None
     note: str
+    source: str = ""
 
 
 def driver_default_uri(driver: InstalledDriver) -> str | None:
-    """The URI to probe ``driver`` with: the factory's ``default_uri`` attribute, if it declares one.
+    """The URI to probe ``driver`` with: the ``default_uri`` it declares, if any.
 
     Loads (imports) the driver. A driver with no safe default (one that would
     need a running hypervisor, or a path) has none; probe it with ``-c``.
     """
-    from virtcore.drivers import load_driver
+    from virtcore.drivers import declared_default_uri, load_driver
 
-    factory = load_driver(driver.scheme, f"{driver.scheme}://")
-    declared = getattr(factory, "default_uri", None)
-    return declared if isinstance(declared, str) and declared else None
+    return declared_default_uri(load_driver(driver.scheme, f"{driver.scheme}://"))
+
+
+def _static_support(driver: InstalledDriver) -> DriverSupport | None:
+    """Support read from the plugin classes the driver declares; ``None`` if it declares none."""
+    from virtcore.drivers import declared_plugin_classes, load_driver, static_operations
+
+    classes = declared_plugin_classes(load_driver(driver.scheme, f"{driver.scheme}://"))
+    if classes is None:
+        return None
+    ops = static_operations(classes)
+    return DriverSupport(
+        driver.scheme, driver.distribution, driver.version, None, ops, "", FROM_PLUGIN_CLASSES
+    )
 
 
 def _probe(uri: str) -> frozenset[str]:
@@ -890,10 +910,12 @@ def _probe(uri: str) -> frozenset[str]:
 def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     """Each installed driver's supported operations, or only the driver of ``uri``.
 
-    Without ``uri`` every driver with a default URI is opened *read-only* on
-    it (nothing is changed); the others are reported as not probed. With
-    ``uri``, that connection is asked. Support comes from the connection's
-    registered hook implementations (:meth:`Connection.supported_operations`).
+    Without ``uri``, each driver's operations are read from the plugin classes
+    it declares (:func:`virtcore.drivers.describe_driver`): no connection is
+    opened. A driver declaring none is opened *read-only* on its default URI
+    (nothing is changed), or reported as unknown if it has none. With ``uri``,
+    that connection is asked (:meth:`Connection.supported_operations`): what
+    the driver serves there, which may be less than it can.
     """
     from virtcore.drivers import installed_drivers
 
@@ -912,21 +934,31 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                 uri,
                 ops,
                 "",
+                uri,
             )
         ]
     found = []
     for d in drivers:
         try:
+            static = _static_support(d)
+            if static is not None:
+                found.append(static)
+                continue
             default = driver_default_uri(d)
             if default is None:
                 found.append(
                     DriverSupport(
-                        d.scheme, d.distribution, d.version, None, None, "no default URI; probe with -c URI"
+                        d.scheme,
+                        d.distribution,
+                        d.version,
+                        None,
+                        None,
+                        "declares no plugin classes and no default URI; probe with -c URI",
                     )
                 )
                 continue
             ops = _probe(default)
-            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, ""))
+            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default))
         except VirtError as exc:
             found.append(
                 DriverSupport(d.scheme, d.distribution, d.version, None, None, f"cannot probe: {exc}")
@@ -941,10 +973,12 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
 def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     """List installed drivers and the operations each supports.
 
-    Without -c, each driver is opened read-only on its default URI (for the
-    test driver, test:///default); a driver without one is listed with '?'
-    for every operation: unknown, not unsupported. With -c, the connection to
-    that URI is asked. 'yes' means a registered hook implements the operation;
+    Without -c, each driver's operations are read from the hook
+    implementations of the plugin classes it declares: no connection is
+    opened. A driver declaring none is opened read-only on its default URI,
+    or listed with '?' for every operation (unknown, not unsupported) if it
+    has none. With -c, the connection to that URI is asked: what the driver
+    serves there. 'yes' means a hook implementation covers the operation;
     'mutating' operations are refused on read-only connections.
     """
     from virtcore.connection import OPERATIONS
@@ -957,8 +991,8 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     rows = []
     for s in support:
         count = f"{len(s.operations)} of {total}" if s.operations is not None else "?"
-        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, s.uri or "-"))
-    ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Probed with"), rows), "")
+        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, s.source or "-"))
+    ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Source"), rows), "")
     notes = [f"{s.scheme}: {s.note}" for s in support if s.note]
     if notes:
         ctx.out(*notes, "")
