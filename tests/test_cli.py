@@ -279,6 +279,53 @@ def test_define_errors_name_the_file(run: Run, tmp_path: Path) -> None:
     )
 
 
+def test_define_of_an_endless_file_reads_no_more_than_the_limit(tmp_path: Path) -> None:
+    """/dev/zero never ends: the CLI must stop at the XML size limit, not read until memory runs out
+    (the process is capped at 1 GiB of address space, so reading everything would fail)."""
+    from virtcore.xml import MAX_XML_BYTES
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTCORE_")}
+    cap = "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+    cap += "sys.argv = ['virtcore', *sys.argv[1:]]; runpy.run_module('virtcore', run_name='__main__')"
+    for cmd in ("define", "create", "attach-device test"):
+        p = subprocess.run(
+            [sys.executable, "-c", cap, "-c", DEFAULT, *cmd.split(), "/dev/zero"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        kind = "device" if cmd.startswith("attach") else "domain"
+        message = f"{kind} XML file '/dev/zero' is larger than the limit of {MAX_XML_BYTES} bytes"
+        assert (p.returncode, p.stdout, p.stderr) == (1, "", f"error: XML error: {message}\n")
+
+
+def test_define_of_a_too_big_file_names_it(run: Run, tmp_path: Path) -> None:
+    from virtcore.xml import MAX_XML_BYTES
+
+    head = "<domain type='test'><name>big</name><memory>1024</memory><description>"
+    tail = "</description><os><type>hvm</type></os></domain>"
+    big = tmp_path / "big.xml"
+    big.write_text(head + "x" * (MAX_XML_BYTES + 1 - len(head) - len(tail)) + tail)
+    assert big.stat().st_size == MAX_XML_BYTES + 1
+    assert_one_line_error(
+        *run("define", str(big)),
+        f"XML error: domain XML file '{big}' is larger than the limit of {MAX_XML_BYTES} bytes",
+    )
+    assert run("list", "--all", "--name")[1] == "test\n"
+
+
+def test_define_from_too_big_stdin_is_refused(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from virtcore.xml import MAX_XML_BYTES
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b" " * (MAX_XML_BYTES + 1))))
+    assert_one_line_error(
+        *run("define", "-"),
+        f"XML error: domain XML file on standard input is larger than the limit of {MAX_XML_BYTES} bytes",
+    )
+
+
 def test_hostile_xml_is_refused(run: Run, tmp_path: Path) -> None:
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'

@@ -316,18 +316,33 @@ class Context:
         return lookup_domain(self.conn, text)
 
     def read_text(self, path: str, what: str = "file") -> str:
-        """The UTF-8 text of ``path`` (``-`` reads stdin); failures name the file."""
-        if path == "-":
-            return sys.stdin.read()
+        """The UTF-8 text of ``path`` (``-`` reads stdin); failures name the file.
+
+        At most :data:`virtcore.xml.MAX_XML_BYTES` plus one byte is read, so an
+        endless or huge file (``/dev/zero``) is refused without filling memory.
+        """
+        from virtcore.xml import MAX_XML_BYTES
+
+        where = "on standard input" if path == "-" else f"'{path}'"
+        data: bytes
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            if path == "-":
+                stream = getattr(sys.stdin, "buffer", None)  # None for a text-only stream
+                if stream is not None:
+                    data = stream.read(MAX_XML_BYTES + 1)
+                else:  # characters are at least a byte each: still bounded
+                    data = sys.stdin.read(MAX_XML_BYTES + 1).encode("utf-8")
+            else:
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_XML_BYTES + 1)
         except OSError as exc:
-            raise ReadFailedError(f"{what} '{path}': {exc.strerror or exc}") from None
+            raise ReadFailedError(f"{what} {where}: {exc.strerror or exc}") from None
+        if len(data) > MAX_XML_BYTES:
+            raise XMLError(f"{what} {where} is larger than the limit of {MAX_XML_BYTES} bytes")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise XMLError(f"{what} '{path}' is not valid UTF-8") from None
+            raise XMLError(f"{what} {where} is not valid UTF-8") from None
 
 
 def _looks_like_uuid(text: str) -> bool:
