@@ -25,6 +25,8 @@ from virtcore import hookspecs
 from virtcore.errors import NoConnectError, OperationFailedError
 
 if TYPE_CHECKING:
+    from stevedore._cache import Cache
+
     from virtcore.uri import URI
 
 __all__ = [
@@ -67,13 +69,22 @@ class InstalledDriver(NamedTuple):
     version: str | None
 
 
-def _entry_points() -> list[object]:
-    from stevedore import ExtensionManager
+_entry_point_cache: Cache | None = None
 
-    # list_entry_points reads stevedore's on-disk cache and memoizes it per
-    # process; nothing is imported.
-    manager: ExtensionManager[object] = ExtensionManager.make_test_instance([], namespace=NAMESPACE)
-    return list(manager.list_entry_points())
+
+def _entry_points() -> list[object]:
+    global _entry_point_cache
+    # stevedore's on-disk entry-point cache, memoized per process; nothing is
+    # imported. Its module-level instance takes $XDG_CACHE_HOME as it is, and a
+    # relative value would put the cache under the working directory: give it
+    # the directory the XDG spec means instead.
+    from stevedore import _cache
+
+    from virtcore import xdg
+
+    if _entry_point_cache is None:
+        _entry_point_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
+    return list(_entry_point_cache.get_group_all(NAMESPACE))
 
 
 def load_driver(scheme: str, uri_text: str) -> DriverFactory:
