@@ -401,7 +401,12 @@ def test_setvcpus(run: Run, fresh_default: None) -> None:
         "invalid argument: requested cpu amount exceeds maximum supported amount (9 > 2)",
     )
     assert_one_line_error(
-        *run("setvcpus", "test", "0"), "invalid argument: expected a positive integer, not '0'"
+        *run("setvcpus", "test", "0"),
+        "invalid argument: vCPU count COUNT must be a positive integer, not '0'",
+    )
+    assert_one_line_error(  # names the argument, not just "expected a positive integer"
+        *run("setvcpus", "test", "abc"),
+        "invalid argument: vCPU count COUNT must be a positive integer, not 'abc'",
     )
 
 
@@ -684,6 +689,26 @@ def test_usage_errors_are_one_line_exit_1(run: Run) -> None:
     assert (status, out) == (1, "") and err.count("\n") == 1 and "DOMAIN" in err
     status, out, err = run("list", "--bogus")
     assert (status, out) == (1, "") and "--bogus" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--bogus"], "unknown option: '--bogus' (see 'virtcore --help')"),
+        (["-x"], "unknown option: '-x' (see 'virtcore --help')"),
+        (["--bogus=3"], "unknown option: '--bogus=3' (see 'virtcore --help')"),
+        (["--bogus", "list"], "unknown option: '--bogus' (see 'virtcore --help')"),
+        (["--bogus", "--worse"], "unknown options: '--bogus', '--worse' (see 'virtcore --help')"),
+        (["list", "--bogus"], "unknown option: '--bogus' (see 'virtcore list --help')"),
+        (["list", "extra"], "unexpected argument: 'extra' (see 'virtcore list --help')"),
+        (["dominfo", "test", "more"], "unexpected argument: 'more' (see 'virtcore dominfo --help')"),
+        ([], "virtcore: a command is required (see 'virtcore --help')"),
+        (["-r"], "virtcore: a command is required (see 'virtcore --help')"),
+    ],
+)
+def test_usage_errors_say_what_is_wrong(run: Run, argv: list[str], expected: str) -> None:
+    """An unknown option is reported as such, not as a missing command (issue 8, item 16)."""
+    assert_one_line_error(*run(*argv, uri=None), expected)
 
 
 def test_help_and_version(run: Run) -> None:

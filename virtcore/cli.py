@@ -89,6 +89,7 @@ __all__ = [
     "build_parser",
     "command",
     "main",
+    "parse_command_line",
     "parse_size",
     "probe_drivers",
     "state_name",
@@ -203,12 +204,37 @@ class _Parser(argparse.ArgumentParser):
         m = re.match(r"argument (?:COMMAND|SUBCOMMAND): invalid choice: ('[^']*')", message)
         if m:
             raise _UsageError(f"unknown command: {m.group(1)} (see '{self.prog} --help')")
-        if message.endswith("required: COMMAND") or message.endswith("required: SUBCOMMAND"):
-            raise _UsageError(f"{self.prog}: a command is required (see '{self.prog} --help')")
         raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise _ParserExitError(status, message)
+
+
+def parse_command_line(parser: argparse.ArgumentParser, args: Sequence[str]) -> argparse.Namespace:
+    """Parse ``args`` with a parser from :func:`build_parser`; usage errors say what is wrong.
+
+    An unknown option is reported as one (argparse would first complain that
+    no command was given), with the help of the command it was given to; a
+    missing command last.
+
+    Raises the command line's usage error (printed as ``error: ...`` by
+    :func:`main`) for anything wrong.
+    """
+    ns, extras = parser.parse_known_args(list(args))
+    words = [w for w in (getattr(ns, "command", None), getattr(ns, "subcommand", None)) if w]
+    if extras:
+        # the help to point at: the command's, if the first stray word came after its name
+        before = list(args)[: list(args).index(extras[0])]
+        prog = " ".join([parser.prog, *words]) if words and words[0] in before else parser.prog
+        options = [e for e in extras if e.startswith("-") and e != "-"]
+        stray = options or extras
+        what = ("unknown option" if options else "unexpected argument") + ("s" if len(stray) > 1 else "")
+        listed = ", ".join(repr(e) for e in stray)
+        raise _UsageError(f"{what}: {listed} (see '{prog} --help')")
+    if not hasattr(ns, "_handler"):
+        prog = " ".join([parser.prog, *words])
+        raise _UsageError(f"{prog}: a command is required (see '{prog} --help')")
+    return ns
 
 
 def _load_command_modules() -> None:
@@ -235,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-r", "--readonly", action="store_true", help="open the connection read-only")
     parser.add_argument("-V", "--version", action="version", version=f"virtcore {__version__}")
+    # not "required": parse_command_line reports a missing command after unknown options
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    sub.required = True
     groups: dict[str, argparse._SubParsersAction[Any]] = {}
     for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
         parts = cmd.name.split()
@@ -246,7 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
             if group not in groups:
                 gp = sub.add_parser(group, help=GROUP_HELP.get(group, f"{group} commands"))
                 gsub = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", title="subcommands")
-                gsub.required = True
                 groups[group] = gsub
             target = groups[group]
         p = target.add_parser(
@@ -507,13 +532,13 @@ def parse_size(text: str) -> int:
     return kib
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, what: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise InvalidArgError(f"expected a positive integer, not {text!r}") from None
+        raise InvalidArgError(f"{what} must be a positive integer, not {text!r}") from None
     if value <= 0:
-        raise InvalidArgError(f"expected a positive integer, not {text!r}")
+        raise InvalidArgError(f"{what} must be a positive integer, not {text!r}")
     return value
 
 
@@ -829,7 +854,7 @@ def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> None:
 @command("setvcpus", DOMAIN, arg("count", metavar="COUNT", help="number of active vCPUs"))
 def _setvcpus(ctx: Context, ns: argparse.Namespace) -> None:
     """Change a domain's number of active vCPUs."""
-    ctx.domain(ns.domain).set_vcpus(_positive_int(ns.count))
+    ctx.domain(ns.domain).set_vcpus(_positive_int(ns.count, "vCPU count COUNT"))
 
 
 @command(
@@ -1040,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         try:
-            ns = parser.parse_args(args)
+            ns = parse_command_line(parser, args)
         except _ParserExitError as exc:  # --help, --version
             if exc.message:
                 print(exc.message.rstrip("\n"), file=stderr)
