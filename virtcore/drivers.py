@@ -204,9 +204,10 @@ def hook_names(plugin: object) -> frozenset[str]:
     """
     cls = plugin if isinstance(plugin, type) else type(plugin)
     found = set()
-    for name, value in inspect.getmembers_static(plugin):
+    for name in dir(plugin):
         if not name.startswith(_HOOK_PREFIX):
             continue
+        value = inspect.getattr_static(plugin, name)
         fn = getattr(value, "__func__", value)
         if not callable(fn):
             continue
