@@ -344,3 +344,23 @@ def test_driver_conformance_reports_a_misspelled_hook(register: Any) -> None:
         DriverConformance().test_hook_names_match_the_contract(uri="typo:///")
     register("minimal", lambda uri, ro: [MinimalDriver()])
     DriverConformance().test_hook_names_match_the_contract(uri="minimal:///")
+
+
+def test_a_plugin_pluggy_refuses_fails_the_open_and_closes_the_others(register: Any) -> None:
+    closed: list[str] = []
+
+    class Holding(MinimalDriver):
+        @hookimpl
+        def virt_connect_close(self) -> None:
+            closed.append("closed")
+
+    class WrongArguments:
+        @hookimpl
+        def virt_domain_suspend(self, uuid: str, force: bool) -> bool:  # no 'force' in the spec
+            return True
+
+    register("badargs", lambda uri, ro: [Holding(), WrongArguments()])
+    with pytest.raises(OperationFailedError, match=r"driver 'badargs' plugin WrongArguments: .*force") as exc:
+        virtcore.open("badargs:///")
+    assert exc.value.code == ErrorNumber.OPERATION_FAILED
+    assert closed == ["closed"]

@@ -60,17 +60,12 @@ _PREFIX = "virt_"
 _INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
 
 
-def _spec_table() -> dict[str, bool]:
-    table = {}
-    for name in dir(hookspecs):
-        fn = getattr(hookspecs, name)
-        if name.startswith(_PREFIX) and callable(fn) and name not in _INTERNAL_HOOKS:
-            table[name[len(_PREFIX) :]] = bool(getattr(fn, hookspecs.MUTATING_ATTR))
-    return table
-
-
 #: Every operation name (hook name without ``virt_``) mapped to whether it mutates.
-OPERATIONS: dict[str, bool] = _spec_table()
+OPERATIONS: dict[str, bool] = {
+    name[len(_PREFIX) :]: mutating
+    for name, mutating in hookspecs.HOOKS.items()
+    if name not in _INTERNAL_HOOKS
+}
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
 EventCallback = Callable[["Domain", DomainEventType, int], None]
@@ -136,10 +131,10 @@ class _ReadOnlyView:
         return type(self._target)
 
     def __getattr__(self, name: str) -> Any:
-        op = name[len(_PREFIX) :] if name.startswith(_PREFIX) else None
-        if op is not None and OPERATIONS.get(op):
-            return _denied(op)
-        return getattr(self._target, name)
+        value = getattr(self._target, name)
+        if hookspecs.HOOKS.get(name):
+            return _denied(name[len(_PREFIX) :])
+        return value
 
     def __setattr__(self, name: str, value: object) -> None:
         raise OperationDeniedError(f"read only access prevents changing {type(self._target).__name__}.{name}")
@@ -148,18 +143,25 @@ class _ReadOnlyView:
         return f"<read-only view of {self._target!r}>"
 
 
-def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver: str) -> None:
-    """Register ``plugin`` after checking its hook names; pluggy's validation errors become VirtErrors."""
+def _check_hooks(plugin: object, driver: str) -> None:
+    """Refuse ``plugin`` if a ``virt_*`` method of it matches no hook (see :func:`hook_names`)."""
     try:
         hook_names(plugin)
     except OperationFailedError as exc:
         raise OperationFailedError(f"driver {driver!r} {exc.detail}") from None
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver: str) -> None:
+    """Register a checked ``plugin``; pluggy's validation errors become VirtErrors, and leave nothing."""
     try:
         pm.register(plugin, name=name)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        pm.unregister(plugin)
-        raise OperationFailedError(f"driver {driver!r} plugin {type(plugin).__qualname__}: {exc}") from None
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        raise OperationFailedError(
+            f"driver {driver!r} plugin {type(plugin).__name__}: {' '.join(str(exc).split())}"
+        ) from None
 
 
 class Connection:
@@ -184,7 +186,13 @@ class Connection:
         if not objects:
             raise NoConnectError(f"URI {parsed.text!r} (driver {parsed.driver!r} declined it)")
         for obj in objects:
-            _register(self._pm, obj, None, parsed.driver)
+            _check_hooks(obj, parsed.driver)
+        try:
+            for obj in objects:
+                _register(self._pm, obj, None, parsed.driver)
+        except BaseException:
+            self._safe_close_plugins()  # what the factory opened for the ones registered
+            raise
         self._pm.register(_EventRelay(self), name="virtcore.events")
         self._ops: Any = SimpleNamespace()
         self._implemented: frozenset[str] = frozenset()
@@ -228,6 +236,7 @@ class Connection:
         The dispatch table is rebuilt, so a ``hookwrapper`` registered here sees
         every later call.
         """
+        _check_hooks(plugin, self._uri.driver)
         _register(self._pm, plugin, name, self._uri.driver)
         self._compile()
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from virtcore import hookspecs
-from virtcore.errors import NoConnectError, OperationFailedError
+from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
 
 if TYPE_CHECKING:
     from stevedore._cache import Cache
@@ -160,7 +160,7 @@ def describe_driver(
     classes = tuple(plugin_classes)
     for cls in classes:
         if not isinstance(cls, type):
-            raise TypeError(f"plugin_classes must hold classes, not {cls!r}")
+            raise InvalidArgError(f"describe_driver: plugin_classes must hold classes, not {cls!r}")
         hook_names(cls)
     setattr(factory, _PLUGIN_CLASSES_ATTR, classes)
     if default_uri is not None:
@@ -181,18 +181,6 @@ def declared_default_uri(factory: DriverFactory) -> str | None:
     return declared if isinstance(declared, str) and declared else None
 
 
-def _spec_names() -> frozenset[str]:
-    return frozenset(
-        name
-        for name in dir(hookspecs)
-        if name.startswith(_HOOK_PREFIX) and callable(getattr(hookspecs, name))
-    )
-
-
-#: Every hook of the contract, internal ones included (``virt_connect_open``...).
-_SPECS = _spec_names()
-
-
 def hook_names(plugin: object) -> frozenset[str]:
     """The hooks (``virt_*`` names) that ``plugin``, an object or a class, implements.
 
@@ -211,18 +199,18 @@ def hook_names(plugin: object) -> frozenset[str]:
         fn = getattr(value, "__func__", value)
         if not callable(fn):
             continue
-        if name not in _SPECS:
+        if name not in hookspecs.HOOKS:
             import difflib
 
-            close = difflib.get_close_matches(name, sorted(_SPECS), n=1)
+            close = difflib.get_close_matches(name, list(hookspecs.HOOKS), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise OperationFailedError(
-                f"plugin {cls.__qualname__}: method {name} matches no hook of the virtcore "
+                f"plugin {cls.__name__}: method {name} matches no hook of the virtcore "
                 f"contract (virtcore.hookspecs){hint}"
             )
         if getattr(fn, _IMPL_ATTR, None) is None:
             raise OperationFailedError(
-                f"plugin {cls.__qualname__}: method {name} is named like a hook but is not "
+                f"plugin {cls.__name__}: method {name} is named like a hook but is not "
                 "marked @virtcore.hookimpl"
             )
         found.add(name)

@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
     from virtcore.uri import URI
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR"]
+__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS"]
 
 PROJECT = "virtcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -612,3 +612,12 @@ def virt_domain_event(event: DomainEvent) -> None:
     :param event: the :class:`~virtcore.types.DomainEvent`.
     :returns: nothing; must not raise.
     """
+
+
+#: Every hook of the contract by name (``virt_connect_open``, ``virt_domain_suspend``...),
+#: mapped to whether it mutates: the one list the core and the driver checks read.
+HOOKS: dict[str, bool] = {
+    _name: bool(getattr(_fn, MUTATING_ATTR))
+    for _name, _fn in sorted(globals().items())
+    if _name.startswith("virt_") and callable(_fn)
+}
