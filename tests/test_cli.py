@@ -279,6 +279,53 @@ def test_define_errors_name_the_file(run: Run, tmp_path: Path) -> None:
     )
 
 
+def test_define_of_an_endless_file_reads_no_more_than_the_limit(tmp_path: Path) -> None:
+    """/dev/zero never ends: the CLI must stop at the XML size limit, not read until memory runs out
+    (the process is capped at 1 GiB of address space, so reading everything would fail)."""
+    from virtcore.xml import MAX_XML_BYTES
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTCORE_")}
+    cap = "import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+    cap += "sys.argv = ['virtcore', *sys.argv[1:]]; runpy.run_module('virtcore', run_name='__main__')"
+    for cmd in ("define", "create", "attach-device test"):
+        p = subprocess.run(
+            [sys.executable, "-c", cap, "-c", DEFAULT, *cmd.split(), "/dev/zero"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        kind = "device" if cmd.startswith("attach") else "domain"
+        message = f"{kind} XML file '/dev/zero' is larger than the limit of {MAX_XML_BYTES} bytes"
+        assert (p.returncode, p.stdout, p.stderr) == (1, "", f"error: XML error: {message}\n")
+
+
+def test_define_of_a_too_big_file_names_it(run: Run, tmp_path: Path) -> None:
+    from virtcore.xml import MAX_XML_BYTES
+
+    head = "<domain type='test'><name>big</name><memory>1024</memory><description>"
+    tail = "</description><os><type>hvm</type></os></domain>"
+    big = tmp_path / "big.xml"
+    big.write_text(head + "x" * (MAX_XML_BYTES + 1 - len(head) - len(tail)) + tail)
+    assert big.stat().st_size == MAX_XML_BYTES + 1
+    assert_one_line_error(
+        *run("define", str(big)),
+        f"XML error: domain XML file '{big}' is larger than the limit of {MAX_XML_BYTES} bytes",
+    )
+    assert run("list", "--all", "--name")[1] == "test\n"
+
+
+def test_define_from_too_big_stdin_is_refused(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from virtcore.xml import MAX_XML_BYTES
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b" " * (MAX_XML_BYTES + 1))))
+    assert_one_line_error(
+        *run("define", "-"),
+        f"XML error: domain XML file on standard input is larger than the limit of {MAX_XML_BYTES} bytes",
+    )
+
+
 def test_hostile_xml_is_refused(run: Run, tmp_path: Path) -> None:
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
@@ -354,7 +401,12 @@ def test_setvcpus(run: Run, fresh_default: None) -> None:
         "invalid argument: requested cpu amount exceeds maximum supported amount (9 > 2)",
     )
     assert_one_line_error(
-        *run("setvcpus", "test", "0"), "invalid argument: expected a positive integer, not '0'"
+        *run("setvcpus", "test", "0"),
+        "invalid argument: vCPU count COUNT must be a positive integer, not '0'",
+    )
+    assert_one_line_error(  # names the argument, not just "expected a positive integer"
+        *run("setvcpus", "test", "abc"),
+        "invalid argument: vCPU count COUNT must be a positive integer, not 'abc'",
     )
 
 
@@ -556,7 +608,7 @@ def test_drivers_marks_unsupported_and_unknown(run: Run, extra_drivers: None) ->
     ]
     nodefault = next(line for line in lines if line.startswith(" nodefault "))
     assert nodefault.split()[3:] == ["?", "-"]
-    assert "nodefault: no default URI; probe with -c URI" in lines
+    assert "nodefault: declares no plugin classes and no default URI; probe with -c URI" in lines
     header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
     cols = header.split()
     rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
@@ -579,6 +631,52 @@ def test_drivers_with_connection_lists_only_that_driver(run: Run, extra_drivers:
     assert {r[2] for r in rows} == {"no"}
 
 
+def test_drivers_shows_qemu_and_xen_support_without_opening_a_connection(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The matrix comes from the drivers' plugin classes: real rows for qemu and xen,
+    which have no default URI, and no connection opened for any driver."""
+    opened: list[str] = []
+    real_init = virtcore.Connection.__init__
+
+    def spy(self: virtcore.Connection, uri: str, read_only: bool = False) -> None:
+        opened.append(str(uri))
+        real_init(self, uri, read_only)
+
+    monkeypatch.setattr(virtcore.Connection, "__init__", spy)
+    status, out, err = run("drivers", uri=None)
+    assert (status, err, opened) == (0, "", [])
+    lines = out.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
+    cols = header.split()
+    rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
+    shown = {d: {op for op, r in rows.items() if r[cols.index(d)] == "yes"} for d in ("qemu", "xen", "test")}
+    for d in ("qemu", "xen", "test"):
+        row = next(line for line in lines if line.split()[:1] == [d])
+        assert row.split()[3:] == [
+            str(len(shown[d])),
+            "of",
+            str(len(virtcore.OPERATIONS)),
+            "plugin",
+            "classes",
+        ]
+        assert {rows[op][cols.index(d)] for op in rows} <= {"yes", "no"}  # never '?'
+    monkeypatch.setattr(virtcore.Connection, "__init__", real_init)
+    # What real connections serve agrees with it.
+    with virtcore.open_read_only("test:///default") as conn:
+        assert shown["test"] == conn.supported_operations()
+    with virtcore.open(f"qemu:///embed?root={tmp_path / 'qemu'}") as conn:
+        assert shown["qemu"] == conn.supported_operations()
+    # A xen host without XenStore or hypercalls gets a subset of the channels.
+    xl = tmp_path / "xl"
+    xl.write_text("#!/bin/sh\nexit 1\n")
+    xl.chmod(0o755)
+    uri = f"xen:///system?root={tmp_path / 'xen'}&xl={xl}&xenstore={tmp_path / 'none'}&hypercalls=0"
+    with virtcore.open(uri) as conn:
+        assert conn.supported_operations() <= shown["xen"]
+        assert {"domain_suspend", "domain_define_xml", "domain_lookup_by_name"} <= conn.supported_operations()
+
+
 # ---------------------------------------------------------------------------
 # Usage errors, interrupts, bugs
 # ---------------------------------------------------------------------------
@@ -591,6 +689,26 @@ def test_usage_errors_are_one_line_exit_1(run: Run) -> None:
     assert (status, out) == (1, "") and err.count("\n") == 1 and "DOMAIN" in err
     status, out, err = run("list", "--bogus")
     assert (status, out) == (1, "") and "--bogus" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--bogus"], "unknown option: '--bogus' (see 'virtcore --help')"),
+        (["-x"], "unknown option: '-x' (see 'virtcore --help')"),
+        (["--bogus=3"], "unknown option: '--bogus=3' (see 'virtcore --help')"),
+        (["--bogus", "list"], "unknown option: '--bogus' (see 'virtcore --help')"),
+        (["--bogus", "--worse"], "unknown options: '--bogus', '--worse' (see 'virtcore --help')"),
+        (["list", "--bogus"], "unknown option: '--bogus' (see 'virtcore list --help')"),
+        (["list", "extra"], "unexpected argument: 'extra' (see 'virtcore list --help')"),
+        (["dominfo", "test", "more"], "unexpected argument: 'more' (see 'virtcore dominfo --help')"),
+        ([], "virtcore: a command is required (see 'virtcore --help')"),
+        (["-r"], "virtcore: a command is required (see 'virtcore --help')"),
+    ],
+)
+def test_usage_errors_say_what_is_wrong(run: Run, argv: list[str], expected: str) -> None:
+    """An unknown option is reported as such, not as a missing command (issue 8, item 16)."""
+    assert_one_line_error(*run(*argv, uri=None), expected)
 
 
 def test_help_and_version(run: Run) -> None:

@@ -21,6 +21,7 @@ from virtcore.errors import (
     NoDomainError,
     NoSupportError,
     OperationDeniedError,
+    OperationFailedError,
 )
 from virtcore.types import DomainInfo
 
@@ -216,3 +217,150 @@ def test_argument_validation_happens_before_the_driver(register: Any) -> None:
                 dom.set_memory(bad)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgError):
             conn.define_domain(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# The read-only guard has no way around it (issue 8, item 5)
+# ---------------------------------------------------------------------------
+
+
+def test_read_only_connection_exposes_no_path_to_a_mutating_hook(register: Any) -> None:
+    import pluggy
+
+    drv = MinimalDriver()
+    register("minimal", lambda uri, ro: [drv])
+    with virtcore.open_read_only("minimal:///") as conn:
+        public = {name: getattr(conn, name) for name in dir(conn) if not name.startswith("_")}
+        assert "plugin_manager" not in public
+        for name, value in public.items():
+            assert not isinstance(value, (pluggy.PluginManager, pluggy.HookRelay)), name
+            assert not isinstance(getattr(value, "hook", None), pluggy.HookRelay), name
+        # Introspection shows the driver's objects, but as read-only views.
+        seen = [*conn.driver_objects(), *(o for op in virtcore.OPERATIONS for o in conn.implementers(op))]
+        assert seen and all(isinstance(o, MinimalDriver) for o in seen)
+        for obj in seen:
+            assert obj.virt_domain_get_info(uuid=REF.uuid).memory == 512  # reads pass through
+            for op, mutating in virtcore.OPERATIONS.items():
+                if mutating and hasattr(MinimalDriver, "virt_" + op):
+                    with pytest.raises(OperationDeniedError, match=op) as exc:
+                        getattr(obj, "virt_" + op)(uuid=REF.uuid)
+                    assert exc.value.code == ErrorNumber.OPERATION_DENIED
+            with pytest.raises(OperationDeniedError):
+                obj.calls = []
+
+        # A plugin registered later (a wrapper) does not open a way either.
+        class Tracer:
+            @hookimpl(wrapper=True)
+            def virt_domain_destroy(self, uuid: str) -> Any:
+                return (yield)
+
+        conn.register_plugin(Tracer())
+        with pytest.raises(OperationDeniedError, match="domain_destroy"):
+            conn.lookup_domain("vm1").destroy()
+    assert "destroy" not in drv.calls
+
+
+def test_read_write_connection_introspection_gives_the_objects_in_asking_order(register: Any) -> None:
+    store, toolstack = XenStoreLike(), ToolstackLike()
+    register("channels", lambda uri, ro: [toolstack, store])
+    with virtcore.open("channels:///") as conn:
+        assert conn.driver_objects() == (toolstack, store)
+        assert conn.implementers("domain_lookup_by_name") == (store, toolstack)  # tryfirst first
+        assert conn.implementers("virt_domain_suspend") == ()
+        with pytest.raises(InvalidArgError, match="no_such_op"):
+            conn.implementers("no_such_op")
+
+
+# ---------------------------------------------------------------------------
+# A misspelled hook is an error naming it (issue 8, item 6)
+# ---------------------------------------------------------------------------
+
+
+class Misspelled(MinimalDriver):
+    @hookimpl
+    def virt_domain_supend(self, uuid: str) -> bool:
+        return True
+
+
+class Unmarked(MinimalDriver):
+    def virt_domain_suspend(self, uuid: str) -> bool:
+        return True
+
+
+class UnprefixedHook(MinimalDriver):
+    @hookimpl
+    def domain_suspend(self, uuid: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("plugin", "expected"),
+    [
+        (
+            Misspelled,
+            r"Misspelled: method virt_domain_supend matches no hook .*did you mean virt_domain_suspend\?",
+        ),
+        (Unmarked, r"Unmarked: method virt_domain_suspend is named like a hook but is not marked"),
+        (UnprefixedHook, r"UnprefixedHook.*domain_suspend"),
+    ],
+)
+def test_a_hook_matching_no_spec_fails_the_open_naming_it(register: Any, plugin: type, expected: str) -> None:
+    register("typo", lambda uri, ro: [plugin()])
+    for opener in (virtcore.open, virtcore.open_read_only):
+        with pytest.raises(OperationFailedError, match="driver 'typo' plugin " + expected) as exc:
+            opener("typo:///")
+        assert exc.value.code == ErrorNumber.OPERATION_FAILED
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        with pytest.raises(OperationFailedError, match=expected):
+            conn.register_plugin(plugin())
+        assert not conn.supports("domain_suspend")
+        assert len(conn.driver_objects()) == 1  # the refused plugin is not left registered
+
+
+def test_describe_driver_checks_the_declared_classes() -> None:
+    def factory(uri: object, read_only: bool) -> list[object]:
+        return []
+
+    with pytest.raises(OperationFailedError, match="virt_domain_supend"):
+        drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, Misspelled])
+    assert drivers_mod.declared_plugin_classes(factory) is None
+    drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
+    assert drivers_mod.declared_plugin_classes(factory) == (MinimalDriver, XenStoreLike)
+    assert drivers_mod.static_operations([MinimalDriver, XenStoreLike]) == {
+        "domain_lookup_by_name",
+        "domain_get_info",
+        "domain_destroy",
+    }
+
+
+def test_driver_conformance_reports_a_misspelled_hook(register: Any) -> None:
+    from virtcore.testing import DriverConformance
+
+    register("typo", lambda uri, ro: [Misspelled()])
+    with pytest.raises(
+        pytest.fail.Exception, match=r"driver 'typo' breaks the hook contract: .*virt_domain_supend"
+    ):
+        DriverConformance().test_hook_names_match_the_contract(uri="typo:///")
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    DriverConformance().test_hook_names_match_the_contract(uri="minimal:///")
+
+
+def test_a_plugin_pluggy_refuses_fails_the_open_and_closes_the_others(register: Any) -> None:
+    closed: list[str] = []
+
+    class Holding(MinimalDriver):
+        @hookimpl
+        def virt_connect_close(self) -> None:
+            closed.append("closed")
+
+    class WrongArguments:
+        @hookimpl
+        def virt_domain_suspend(self, uuid: str, force: bool) -> bool:  # no 'force' in the spec
+            return True
+
+    register("badargs", lambda uri, ro: [Holding(), WrongArguments()])
+    with pytest.raises(OperationFailedError, match=r"driver 'badargs' plugin WrongArguments: .*force") as exc:
+        virtcore.open("badargs:///")
+    assert exc.value.code == ErrorNumber.OPERATION_FAILED
+    assert closed == ["closed"]

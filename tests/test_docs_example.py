@@ -114,5 +114,6 @@ def test_example_driver_in_the_drivers_listing(
         "8",
         "of",
         str(len(virtcore.OPERATIONS)),
-        "hello:///default",
+        "plugin",
+        "classes",  # read from HelloDriver's hooks, no connection opened
     ]

@@ -84,10 +84,12 @@ __all__ = [
     "Command",
     "Context",
     "DriverSupport",
+    "FROM_PLUGIN_CLASSES",
     "arg",
     "build_parser",
     "command",
     "main",
+    "parse_command_line",
     "parse_size",
     "probe_drivers",
     "state_name",
@@ -202,12 +204,37 @@ class _Parser(argparse.ArgumentParser):
         m = re.match(r"argument (?:COMMAND|SUBCOMMAND): invalid choice: ('[^']*')", message)
         if m:
             raise _UsageError(f"unknown command: {m.group(1)} (see '{self.prog} --help')")
-        if message.endswith("required: COMMAND") or message.endswith("required: SUBCOMMAND"):
-            raise _UsageError(f"{self.prog}: a command is required (see '{self.prog} --help')")
         raise _UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise _ParserExitError(status, message)
+
+
+def parse_command_line(parser: argparse.ArgumentParser, args: Sequence[str]) -> argparse.Namespace:
+    """Parse ``args`` with a parser from :func:`build_parser`; usage errors say what is wrong.
+
+    An unknown option is reported as one (argparse would first complain that
+    no command was given), with the help of the command it was given to; a
+    missing command last.
+
+    Raises the command line's usage error (printed as ``error: ...`` by
+    :func:`main`) for anything wrong.
+    """
+    ns, extras = parser.parse_known_args(list(args))
+    words = [w for w in (getattr(ns, "command", None), getattr(ns, "subcommand", None)) if w]
+    if extras:
+        # the help to point at: the command's, if the first stray word came after its name
+        before = list(args)[: list(args).index(extras[0])]
+        prog = " ".join([parser.prog, *words]) if words and words[0] in before else parser.prog
+        options = [e for e in extras if e.startswith("-") and e != "-"]
+        stray = options or extras
+        what = ("unknown option" if options else "unexpected argument") + ("s" if len(stray) > 1 else "")
+        listed = ", ".join(repr(e) for e in stray)
+        raise _UsageError(f"{what}: {listed} (see '{prog} --help')")
+    if not hasattr(ns, "_handler"):
+        prog = " ".join([parser.prog, *words])
+        raise _UsageError(f"{prog}: a command is required (see '{prog} --help')")
+    return ns
 
 
 def _load_command_modules() -> None:
@@ -234,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-r", "--readonly", action="store_true", help="open the connection read-only")
     parser.add_argument("-V", "--version", action="version", version=f"virtcore {__version__}")
+    # not "required": parse_command_line reports a missing command after unknown options
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    sub.required = True
     groups: dict[str, argparse._SubParsersAction[Any]] = {}
     for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
         parts = cmd.name.split()
@@ -245,7 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
             if group not in groups:
                 gp = sub.add_parser(group, help=GROUP_HELP.get(group, f"{group} commands"))
                 gsub = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", title="subcommands")
-                gsub.required = True
                 groups[group] = gsub
             target = groups[group]
         p = target.add_parser(
@@ -315,18 +341,33 @@ class Context:
         return lookup_domain(self.conn, text)
 
     def read_text(self, path: str, what: str = "file") -> str:
-        """The UTF-8 text of ``path`` (``-`` reads stdin); failures name the file."""
-        if path == "-":
-            return sys.stdin.read()
+        """The UTF-8 text of ``path`` (``-`` reads stdin); failures name the file.
+
+        At most :data:`virtcore.xml.MAX_XML_BYTES` plus one byte is read, so an
+        endless or huge file (``/dev/zero``) is refused without filling memory.
+        """
+        from virtcore.xml import MAX_XML_BYTES
+
+        where = "on standard input" if path == "-" else f"'{path}'"
+        data: bytes
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            if path == "-":
+                stream = getattr(sys.stdin, "buffer", None)  # None for a text-only stream
+                if stream is not None:
+                    data = stream.read(MAX_XML_BYTES + 1)
+                else:  # characters are at least a byte each: still bounded
+                    data = sys.stdin.read(MAX_XML_BYTES + 1).encode("utf-8")
+            else:
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_XML_BYTES + 1)
         except OSError as exc:
-            raise ReadFailedError(f"{what} '{path}': {exc.strerror or exc}") from None
+            raise ReadFailedError(f"{what} {where}: {exc.strerror or exc}") from None
+        if len(data) > MAX_XML_BYTES:
+            raise XMLError(f"{what} {where} is larger than the limit of {MAX_XML_BYTES} bytes")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise XMLError(f"{what} '{path}' is not valid UTF-8") from None
+            raise XMLError(f"{what} {where} is not valid UTF-8") from None
 
 
 def _looks_like_uuid(text: str) -> bool:
@@ -491,13 +532,13 @@ def parse_size(text: str) -> int:
     return kib
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, what: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise InvalidArgError(f"expected a positive integer, not {text!r}") from None
+        raise InvalidArgError(f"{what} must be a positive integer, not {text!r}") from None
     if value <= 0:
-        raise InvalidArgError(f"expected a positive integer, not {text!r}")
+        raise InvalidArgError(f"{what} must be a positive integer, not {text!r}")
     return value
 
 
@@ -813,7 +854,7 @@ def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> None:
 @command("setvcpus", DOMAIN, arg("count", metavar="COUNT", help="number of active vCPUs"))
 def _setvcpus(ctx: Context, ns: argparse.Namespace) -> None:
     """Change a domain's number of active vCPUs."""
-    ctx.domain(ns.domain).set_vcpus(_positive_int(ns.count))
+    ctx.domain(ns.domain).set_vcpus(_positive_int(ns.count, "vCPU count COUNT"))
 
 
 @command(
@@ -852,11 +893,18 @@ def _detach_device(ctx: Context, ns: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------
 
 
+#: :attr:`DriverSupport.source` of support read from a driver's declared plugin classes.
+FROM_PLUGIN_CLASSES = "plugin classes"
+
+
 class DriverSupport(NamedTuple):
     """What one installed driver supports, as found by :func:`probe_drivers`.
 
-    ``operations`` is ``None`` when no connection could be opened (``note``
-    says why): the driver's support is then unknown, not empty.
+    ``source`` says where ``operations`` come from: :data:`FROM_PLUGIN_CLASSES`
+    (the driver's declared classes, no connection opened) or the URI of the
+    connection that was asked (also in ``uri``). ``operations`` is ``None``
+    when neither was possible (``note`` says why): the driver's support is then
+    unknown, not empty.
     """
 
     scheme: str
@@ -865,19 +913,31 @@ class DriverSupport(NamedTuple):
     uri: str | None
     operations: frozenset[str] | None
     note: str
+    source: str = ""
 
 
 def driver_default_uri(driver: InstalledDriver) -> str | None:
-    """The URI to probe ``driver`` with: the factory's ``default_uri`` attribute, if it declares one.
+    """The URI to probe ``driver`` with: the ``default_uri`` it declares, if any.
 
     Loads (imports) the driver. A driver with no safe default (one that would
     need a running hypervisor, or a path) has none; probe it with ``-c``.
     """
-    from virtcore.drivers import load_driver
+    from virtcore.drivers import declared_default_uri, load_driver
 
-    factory = load_driver(driver.scheme, f"{driver.scheme}://")
-    declared = getattr(factory, "default_uri", None)
-    return declared if isinstance(declared, str) and declared else None
+    return declared_default_uri(load_driver(driver.scheme, f"{driver.scheme}://"))
+
+
+def _static_support(driver: InstalledDriver) -> DriverSupport | None:
+    """Support read from the plugin classes the driver declares; ``None`` if it declares none."""
+    from virtcore.drivers import declared_plugin_classes, load_driver, static_operations
+
+    classes = declared_plugin_classes(load_driver(driver.scheme, f"{driver.scheme}://"))
+    if classes is None:
+        return None
+    ops = static_operations(classes)
+    return DriverSupport(
+        driver.scheme, driver.distribution, driver.version, None, ops, "", FROM_PLUGIN_CLASSES
+    )
 
 
 def _probe(uri: str) -> frozenset[str]:
@@ -890,10 +950,12 @@ def _probe(uri: str) -> frozenset[str]:
 def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     """Each installed driver's supported operations, or only the driver of ``uri``.
 
-    Without ``uri`` every driver with a default URI is opened *read-only* on
-    it (nothing is changed); the others are reported as not probed. With
-    ``uri``, that connection is asked. Support comes from the connection's
-    registered hook implementations (:meth:`Connection.supported_operations`).
+    Without ``uri``, each driver's operations are read from the plugin classes
+    it declares (:func:`virtcore.drivers.describe_driver`): no connection is
+    opened. A driver declaring none is opened *read-only* on its default URI
+    (nothing is changed), or reported as unknown if it has none. With ``uri``,
+    that connection is asked (:meth:`Connection.supported_operations`): what
+    the driver serves there, which may be less than it can.
     """
     from virtcore.drivers import installed_drivers
 
@@ -912,21 +974,31 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                 uri,
                 ops,
                 "",
+                uri,
             )
         ]
     found = []
     for d in drivers:
         try:
+            static = _static_support(d)
+            if static is not None:
+                found.append(static)
+                continue
             default = driver_default_uri(d)
             if default is None:
                 found.append(
                     DriverSupport(
-                        d.scheme, d.distribution, d.version, None, None, "no default URI; probe with -c URI"
+                        d.scheme,
+                        d.distribution,
+                        d.version,
+                        None,
+                        None,
+                        "declares no plugin classes and no default URI; probe with -c URI",
                     )
                 )
                 continue
             ops = _probe(default)
-            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, ""))
+            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default))
         except VirtError as exc:
             found.append(
                 DriverSupport(d.scheme, d.distribution, d.version, None, None, f"cannot probe: {exc}")
@@ -941,10 +1013,12 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
 def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     """List installed drivers and the operations each supports.
 
-    Without -c, each driver is opened read-only on its default URI (for the
-    test driver, test:///default); a driver without one is listed with '?'
-    for every operation: unknown, not unsupported. With -c, the connection to
-    that URI is asked. 'yes' means a registered hook implements the operation;
+    Without -c, each driver's operations are read from the hook
+    implementations of the plugin classes it declares: no connection is
+    opened. A driver declaring none is opened read-only on its default URI,
+    or listed with '?' for every operation (unknown, not unsupported) if it
+    has none. With -c, the connection to that URI is asked: what the driver
+    serves there. 'yes' means a hook implementation covers the operation;
     'mutating' operations are refused on read-only connections.
     """
     from virtcore.connection import OPERATIONS
@@ -957,8 +1031,8 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     rows = []
     for s in support:
         count = f"{len(s.operations)} of {total}" if s.operations is not None else "?"
-        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, s.uri or "-"))
-    ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Probed with"), rows), "")
+        rows.append((s.scheme, s.distribution or "?", s.version or "?", count, s.source or "-"))
+    ctx.out(*format_table(("Driver", "Distribution", "Version", "Operations", "Source"), rows), "")
     notes = [f"{s.scheme}: {s.note}" for s in support if s.note]
     if notes:
         ctx.out(*notes, "")
@@ -991,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         try:
-            ns = parser.parse_args(args)
+            ns = parse_command_line(parser, args)
         except _ParserExitError as exc:  # --help, --version
             if exc.message:
                 print(exc.message.rstrip("\n"), file=stderr)

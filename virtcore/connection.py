@@ -7,6 +7,11 @@ directly (no pluggy overhead on the hot path), the pluggy hook caller (when
 several channels implement it or a wrapper is registered), a function that
 raises ``NoSupportError`` (nobody implements it), or one that raises
 ``OperationDeniedError`` (a mutating hook on a read-only connection).
+
+The manager stays private: the dispatch table is the only way to a hook, so
+the read-only guard cannot be walked around. :meth:`Connection.driver_objects`
+and :meth:`Connection.implementers` show what is registered (on a read-only
+connection through views that refuse mutating hooks).
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from typing import Any, NoReturn
 import pluggy
 
 from virtcore import hookspecs
-from virtcore.drivers import load_driver
+from virtcore.drivers import hook_names, load_driver
 from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
     NoConnectError,
     NoSupportError,
     OperationDeniedError,
+    OperationFailedError,
     XMLError,
 )
 from virtcore.types import (
@@ -54,17 +60,12 @@ _PREFIX = "virt_"
 _INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
 
 
-def _spec_table() -> dict[str, bool]:
-    table = {}
-    for name in dir(hookspecs):
-        fn = getattr(hookspecs, name)
-        if name.startswith(_PREFIX) and callable(fn) and name not in _INTERNAL_HOOKS:
-            table[name[len(_PREFIX) :]] = bool(getattr(fn, hookspecs.MUTATING_ATTR))
-    return table
-
-
 #: Every operation name (hook name without ``virt_``) mapped to whether it mutates.
-OPERATIONS: dict[str, bool] = _spec_table()
+OPERATIONS: dict[str, bool] = {
+    name[len(_PREFIX) :]: mutating
+    for name, mutating in hookspecs.HOOKS.items()
+    if name not in _INTERNAL_HOOKS
+}
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
 EventCallback = Callable[["Domain", DomainEventType, int], None]
@@ -114,6 +115,55 @@ def _direct(impl: pluggy.HookImpl, spec_args: tuple[str, ...]) -> Callable[..., 
     return call
 
 
+class _ReadOnlyView:
+    """A driver object seen from a read-only connection: its mutating hooks are refused.
+
+    Everything else is forwarded, and ``isinstance`` sees the wrapped class.
+    """
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: object) -> None:
+        object.__setattr__(self, "_target", target)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # makes isinstance() see the driver's class
+        return type(self._target)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if hookspecs.HOOKS.get(name):
+            return _denied(name[len(_PREFIX) :])
+        return value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise OperationDeniedError(f"read only access prevents changing {type(self._target).__name__}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<read-only view of {self._target!r}>"
+
+
+def _check_hooks(plugin: object, driver: str) -> None:
+    """Refuse ``plugin`` if a ``virt_*`` method of it matches no hook (see :func:`hook_names`)."""
+    try:
+        hook_names(plugin)
+    except OperationFailedError as exc:
+        raise OperationFailedError(f"driver {driver!r} {exc.detail}") from None
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver: str) -> None:
+    """Register a checked ``plugin``; pluggy's validation errors become VirtErrors, and leave nothing."""
+    try:
+        pm.register(plugin, name=name)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        raise OperationFailedError(
+            f"driver {driver!r} plugin {type(plugin).__name__}: {' '.join(str(exc).split())}"
+        ) from None
+
+
 class Connection:
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
@@ -136,7 +186,13 @@ class Connection:
         if not objects:
             raise NoConnectError(f"URI {parsed.text!r} (driver {parsed.driver!r} declined it)")
         for obj in objects:
-            self._pm.register(obj)
+            _check_hooks(obj, parsed.driver)
+        try:
+            for obj in objects:
+                _register(self._pm, obj, None, parsed.driver)
+        except BaseException:
+            self._safe_close_plugins()  # what the factory opened for the ones registered
+            raise
         self._pm.register(_EventRelay(self), name="virtcore.events")
         self._ops: Any = SimpleNamespace()
         self._implemented: frozenset[str] = frozenset()
@@ -180,13 +236,36 @@ class Connection:
         The dispatch table is rebuilt, so a ``hookwrapper`` registered here sees
         every later call.
         """
-        self._pm.register(plugin, name=name)
+        _check_hooks(plugin, self._uri.driver)
+        _register(self._pm, plugin, name, self._uri.driver)
         self._compile()
 
-    @property
-    def plugin_manager(self) -> pluggy.PluginManager:
-        """The connection's pluggy manager (for tracing and introspection)."""
-        return self._pm
+    def _expose(self, plugin: object) -> object:
+        return _ReadOnlyView(plugin) if self._read_only else plugin
+
+    def driver_objects(self) -> tuple[object, ...]:
+        """The objects serving this connection, in registration order (the driver's, then
+        those added with :meth:`register_plugin`), for introspection and white-box tests.
+
+        On a read-only connection each is a view whose mutating hooks raise
+        ``OperationDeniedError``; ``isinstance`` still sees the object's class.
+        """
+        plugins = (p for _, p in self._pm.list_name_plugin() if p is not None)
+        return tuple(self._expose(p) for p in plugins if not isinstance(p, _EventRelay))
+
+    def implementers(self, operation: str) -> tuple[object, ...]:
+        """The objects implementing ``operation``, in the order they are asked (first first).
+
+        Views as in :meth:`driver_objects`. ``operation`` is ``"domain_suspend"``
+        or ``"virt_domain_suspend"``.
+        """
+        if operation.startswith(_PREFIX):
+            operation = operation[len(_PREFIX) :]
+        if operation not in OPERATIONS:
+            raise InvalidArgError(f"unknown operation {operation!r}")
+        impls = getattr(self._pm.hook, _PREFIX + operation).get_hookimpls()
+        # pluggy asks the last of its list first
+        return tuple(self._expose(i.plugin) for i in reversed(impls) if not (i.hookwrapper or i.wrapper))
 
     def _emit(self, event: DomainEvent) -> None:
         # With no observer plugin besides the core's relay, skip pluggy.

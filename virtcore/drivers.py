@@ -5,26 +5,56 @@ An entry point's name is the URI scheme it serves (``test``, ``qemu``,
 returning the plugin objects for one connection. Entry points are read once
 per process and each driver is imported only when a URI first needs it, so
 opening ``test:///default`` never imports the QEMU driver.
+
+A driver describes itself with :func:`describe_driver`: the classes of the
+objects its factory can return (so what it supports is known without opening
+a connection, see :func:`static_operations`) and, optionally, a URI that is
+cheap and safe to open for probing. :func:`hook_names` checks every plugin
+against the contract: a ``virt_*`` method that matches no hook is an error,
+never a silently unsupported operation.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from virtcore.errors import NoConnectError, OperationFailedError
+from virtcore import hookspecs
+from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
 
 if TYPE_CHECKING:
+    from stevedore._cache import Cache
+
     from virtcore.uri import URI
 
-__all__ = ["NAMESPACE", "DriverFactory", "InstalledDriver", "load_driver", "installed_drivers"]
+__all__ = [
+    "NAMESPACE",
+    "DriverFactory",
+    "InstalledDriver",
+    "describe_driver",
+    "declared_plugin_classes",
+    "declared_default_uri",
+    "hook_names",
+    "installed_drivers",
+    "load_driver",
+    "static_operations",
+]
 
 #: The entry-point group drivers register in.
 NAMESPACE = "virtcore.drivers"
 
 #: What an entry point names: called once per connection.
 DriverFactory = Callable[["URI", bool], Sequence[object]]
+
+#: Attributes :func:`describe_driver` sets on a factory.
+_PLUGIN_CLASSES_ATTR = "plugin_classes"
+_DEFAULT_URI_ATTR = "default_uri"
+
+_HOOK_PREFIX = "virt_"
+#: pluggy's ``HookimplMarker`` stores its options under ``<project>_impl``.
+_IMPL_ATTR = hookspecs.PROJECT + "_impl"
 
 _lock = threading.Lock()
 _loaded: dict[str, DriverFactory] = {}
@@ -39,13 +69,22 @@ class InstalledDriver(NamedTuple):
     version: str | None
 
 
-def _entry_points() -> list[object]:
-    from stevedore import ExtensionManager
+_entry_point_cache: Cache | None = None
 
-    # list_entry_points reads stevedore's on-disk cache and memoizes it per
-    # process; nothing is imported.
-    manager: ExtensionManager[object] = ExtensionManager.make_test_instance([], namespace=NAMESPACE)
-    return list(manager.list_entry_points())
+
+def _entry_points() -> list[object]:
+    global _entry_point_cache
+    # stevedore's on-disk entry-point cache, memoized per process; nothing is
+    # imported. Its module-level instance takes $XDG_CACHE_HOME as it is, and a
+    # relative value would put the cache under the working directory: give it
+    # the directory the XDG spec means instead.
+    from stevedore import _cache
+
+    from virtcore import xdg
+
+    if _entry_point_cache is None:
+        _entry_point_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
+    return list(_entry_point_cache.get_group_all(NAMESPACE))
 
 
 def load_driver(scheme: str, uri_text: str) -> DriverFactory:
@@ -96,3 +135,98 @@ def installed_drivers() -> list[InstalledDriver]:
         dist_name, dist_version = dists.get((name, value), (None, None))
         found.append(InstalledDriver(scheme=name, target=value, distribution=dist_name, version=dist_version))
     return sorted(found, key=lambda d: d.scheme)
+
+
+# ---------------------------------------------------------------------------
+# What a driver declares, and checking plugins against the contract
+# ---------------------------------------------------------------------------
+
+
+def describe_driver(
+    factory: DriverFactory, *, plugin_classes: Iterable[type], default_uri: str | None = None
+) -> None:
+    """Declare what ``factory`` (a driver's entry-point target) serves, for tools and docs.
+
+    ``plugin_classes`` are the classes of every object the factory may return
+    (all channels, even ones only some connections get): ``virtcore drivers``
+    and the documentation's support matrix derive the driver's operations from
+    their ``@hookimpl`` methods without opening a connection. ``default_uri``
+    is a URI that is cheap and side-effect free to open (read-only), if there
+    is one. Call it at the end of the driver's module, once the classes exist.
+
+    :raises OperationFailedError: a class has a ``virt_*`` method that is not a
+        hook of the contract, or is not marked ``@hookimpl``.
+    """
+    classes = tuple(plugin_classes)
+    for cls in classes:
+        if not isinstance(cls, type):
+            raise InvalidArgError(f"describe_driver: plugin_classes must hold classes, not {cls!r}")
+        hook_names(cls)
+    setattr(factory, _PLUGIN_CLASSES_ATTR, classes)
+    if default_uri is not None:
+        setattr(factory, _DEFAULT_URI_ATTR, default_uri)
+
+
+def declared_plugin_classes(factory: DriverFactory) -> tuple[type, ...] | None:
+    """The plugin classes the factory declared with :func:`describe_driver`, or ``None``."""
+    declared = getattr(factory, _PLUGIN_CLASSES_ATTR, None)
+    if isinstance(declared, tuple) and all(isinstance(c, type) for c in declared):
+        return declared
+    return None
+
+
+def declared_default_uri(factory: DriverFactory) -> str | None:
+    """The factory's probing URI (``default_uri``), if it declares one."""
+    declared = getattr(factory, _DEFAULT_URI_ATTR, None)
+    return declared if isinstance(declared, str) and declared else None
+
+
+def hook_names(plugin: object) -> frozenset[str]:
+    """The hooks (``virt_*`` names) that ``plugin``, an object or a class, implements.
+
+    Read statically: no attribute is evaluated, so properties are not run.
+
+    :raises OperationFailedError: a ``virt_*`` method matches no hook of
+        :mod:`virtcore.hookspecs` (a misspelling: the message suggests the
+        closest hook), or is named like a hook but not marked ``@hookimpl``.
+    """
+    cls = plugin if isinstance(plugin, type) else type(plugin)
+    found = set()
+    for name in dir(plugin):
+        if not name.startswith(_HOOK_PREFIX):
+            continue
+        value = inspect.getattr_static(plugin, name)
+        fn = getattr(value, "__func__", value)
+        if not callable(fn):
+            continue
+        if name not in hookspecs.HOOKS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(hookspecs.HOOKS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise OperationFailedError(
+                f"plugin {cls.__name__}: method {name} matches no hook of the virtcore "
+                f"contract (virtcore.hookspecs){hint}"
+            )
+        if getattr(fn, _IMPL_ATTR, None) is None:
+            raise OperationFailedError(
+                f"plugin {cls.__name__}: method {name} is named like a hook but is not "
+                "marked @virtcore.hookimpl"
+            )
+        found.add(name)
+    return frozenset(found)
+
+
+def static_operations(classes: Iterable[type]) -> frozenset[str]:
+    """Operations (hook names without ``virt_``) some of ``classes`` implement.
+
+    What a driver supports, read from its declared plugin classes without
+    opening a connection; internal hooks (connect open/close, events) are not
+    operations.
+    """
+    from virtcore.connection import OPERATIONS
+
+    names = set()
+    for cls in classes:
+        names |= {n[len(_HOOK_PREFIX) :] for n in hook_names(cls)}
+    return frozenset(n for n in names if n in OPERATIONS)

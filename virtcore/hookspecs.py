@@ -21,6 +21,20 @@ Writing a driver
        [project.entry-points."virtcore.drivers"]
        mydrv = "my_package:open_connection"     # serves mydrv:///... URIs
 
+4. At the end of the module, declare the classes of every object
+   ``open_connection`` may return, so ``virtcore drivers`` and the support
+   matrix show what the driver implements without opening a connection::
+
+       describe_driver(open_connection, plugin_classes=[MyDriver])
+
+   (:func:`virtcore.drivers.describe_driver`; add ``default_uri=`` if some
+   URI is cheap and safe to open.)
+
+A ``virt_*`` method that matches none of the hooks below, or that is not
+marked ``@hookimpl``, is an error naming it when the driver is described and
+when a connection is opened: a misspelled hook never just leaves an
+operation unsupported.
+
 The conventions every hook follows:
 
 * **Addressing.** Domains are addressed by ``uuid``: the canonical lowercase
@@ -65,7 +79,7 @@ if TYPE_CHECKING:
     from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
     from virtcore.uri import URI
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR"]
+__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS"]
 
 PROJECT = "virtcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -598,3 +612,12 @@ def virt_domain_event(event: DomainEvent) -> None:
     :param event: the :class:`~virtcore.types.DomainEvent`.
     :returns: nothing; must not raise.
     """
+
+
+#: Every hook of the contract by name (``virt_connect_open``, ``virt_domain_suspend``...),
+#: mapped to whether it mutates: the one list the core and the driver checks read.
+HOOKS: dict[str, bool] = {
+    _name: bool(getattr(_fn, MUTATING_ATTR))
+    for _name, _fn in sorted(globals().items())
+    if _name.startswith("virt_") and callable(_fn)
+}

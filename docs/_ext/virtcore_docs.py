@@ -3,11 +3,12 @@
 Directives:
 
 ``.. virtcore-support-matrix::``
-    Opens each installed driver read-only on its default URI (the same probe
-    as ``virtcore drivers``) and renders which operations it implements,
-    marking mutating and read-only operations. Extra URIs to probe (for
-    drivers without a default, e.g. ``qemu:///embed?root=/tmp/x``) come from
-    ``$VIRTCORE_DOCS_URIS`` (comma-separated).
+    Renders which operations each installed driver implements, marking
+    mutating and read-only operations: read from the plugin classes the
+    driver declares, without opening a connection (the same as ``virtcore
+    drivers``); a driver declaring none is opened read-only on its default
+    URI. URIs to ask instead (what a driver serves on one connection) come
+    from ``$VIRTCORE_DOCS_URIS`` (comma-separated).
 ``.. virtcore-cli-reference::``
     Every registered ``virtcore`` command with its ``--help`` text.
 
@@ -79,13 +80,13 @@ class SupportMatrix(SphinxDirective):
             "",
         ]
         lines += _list_table(
-            ["Driver (URI scheme)", "Distribution", "Version", "Probed with", "Operations"],
+            ["Driver (URI scheme)", "Distribution", "Version", "Read from", "Operations"],
             [
                 [
                     f"``{d.scheme}``",
                     d.distribution or "?",
                     d.version or "?",
-                    f"``{d.uri}``" if d.uri else (d.note or "not probed"),
+                    (f"``{d.uri}``" if d.uri else d.source) or d.note or "not probed",
                     f"{len(d.operations)} of {total}" if d.operations is not None else "unknown",
                 ]
                 for d in drivers

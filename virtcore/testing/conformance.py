@@ -200,6 +200,22 @@ class DriverConformance:
             conn.list_domains()
         assert exc.value.code == ErrorNumber.INVALID_CONN
 
+    def test_hook_names_match_the_contract(self, uri: str) -> None:
+        """Every ``virt_*`` method of the driver's objects and declared classes is a marked hook."""
+        from virtcore.drivers import declared_plugin_classes, hook_names, load_driver
+        from virtcore.errors import VirtError
+        from virtcore.uri import URI
+
+        scheme = URI.parse(uri).driver
+        try:
+            with virtcore.open_read_only(uri) as conn:  # opening checks the objects it gets
+                objects = conn.driver_objects()
+            for cls in declared_plugin_classes(load_driver(scheme, uri)) or ():
+                hook_names(cls)
+        except VirtError as exc:
+            pytest.fail(f"driver {scheme!r} breaks the hook contract: {exc}")
+        assert objects, f"driver {scheme!r} registered no objects"
+
     def test_context_manager_closes(self, uri: str) -> None:
         with virtcore.open(uri) as conn:
             assert conn.uri == uri

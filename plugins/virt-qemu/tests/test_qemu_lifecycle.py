@@ -203,7 +203,7 @@ def test_restore_rejects_garbage_and_save_to_unwritable_place(
 
 def _monitor(conn: virtcore.Connection, dom: virtcore.Domain) -> Any:
     """White box: the driver's QMP monitor of ``dom``, to check what QEMU really did."""
-    drv = next(p for p in conn.plugin_manager.get_plugins() if hasattr(p, "_h"))
+    drv = next(p for p in conn.driver_objects() if hasattr(p, "_h"))
     return drv._h.doms[dom.uuid].monitor
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from virtcore import hookimpl
+from virtcore.drivers import describe_driver
 from virtcore.errors import NoDomainError
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
@@ -309,8 +310,13 @@ def console_log(domain: object) -> Path:
 
     if not isinstance(domain, Domain):
         raise NoSupportError("console_log needs a virtcore.Domain")
-    for plugin in domain.connection.plugin_manager.get_plugins():
+    for plugin in domain.connection.driver_objects():
         if isinstance(plugin, QemuDriver) and getattr(plugin, "_h", None) is not None:
             h = plugin._h
             return h.console_log(h.get(domain.uuid))
     raise NoSupportError("console_log: the domain's connection is not a QEMU connection")
+
+
+# What ``virtcore drivers`` and the docs show, without opening a connection (opening
+# one creates directories, so the driver declares no default URI).
+describe_driver(open_connection, plugin_classes=[QemuDriver])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import attrs
 
+from virtcore import xdg
 from virtcore.errors import NoConnectError, OperationDeniedError, OperationTimeoutError, SystemError_
 from virtcore.uri import URI
 
@@ -77,12 +78,11 @@ def layout_for(uri: URI) -> Layout:
         r = Path(os.path.normpath(root))
         return Layout("embed", r / "etc", r / "run", r / "log", r / "cache")
     if path == "/session":
-        home = Path(os.path.expanduser("~"))
-        cfg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "virtcore" / "qemu"
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "virtcore" / "qemu"
-        state = Path(os.environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "virtcore" / "qemu"
-        rt = os.environ.get("XDG_RUNTIME_DIR")
-        run = Path(rt) / "virtcore" / "qemu" if rt else cache / "run"
+        cfg = xdg.config_home() / "virtcore" / "qemu"
+        cache = xdg.cache_home() / "virtcore" / "qemu"
+        state = xdg.state_home() / "virtcore" / "qemu"
+        rt = xdg.runtime_dir()
+        run = rt / "virtcore" / "qemu" if rt else cache / "run"
         return Layout("session", cfg, run, state / "log", cache)
     if path == "/system":
         if os.geteuid() != 0:

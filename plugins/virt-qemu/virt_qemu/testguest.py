@@ -192,8 +192,9 @@ class _Cpio:
 
 def default_cache_dir() -> Path:
     """Where built images are cached: ``$XDG_CACHE_HOME/virtcore/testguest``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "virtcore" / "testguest"
+    from virtcore import xdg
+
+    return xdg.cache_home() / "virtcore" / "testguest"
 
 
 def build_initramfs(

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.node import Node
 from virtcore import hookimpl
+from virtcore.drivers import describe_driver
 from virtcore.errors import InvalidArgError, NoConnectError
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
@@ -76,10 +77,6 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     if not path.startswith("/"):
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     return [TestDriver(load_node_file(path))]
-
-
-#: The URI ``virtcore drivers`` probes this driver with (cheap and side-effect free).
-open_connection.default_uri = "test:///default"  # type: ignore[attr-defined]
 
 
 class TestDriver:
@@ -282,3 +279,8 @@ class TestDriver:
         from virt_test.devices import interface_stats
 
         return interface_stats(self.node, uuid, device)
+
+
+# What ``virtcore drivers`` and the docs show, without opening a connection; the
+# default URI is cheap and side-effect free to probe.
+describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")

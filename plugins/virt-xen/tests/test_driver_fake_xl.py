@@ -95,7 +95,7 @@ def xml(name: str, kernel: str = "/boot/vmlinuz", uuid: str = "11111111-2222-333
 
 
 def test_channels_without_xenstore(conn: virtcore.Connection) -> None:
-    kinds = {type(p).__name__ for p in conn.plugin_manager.get_plugins()}
+    kinds = {p.__class__.__name__ for p in conn.driver_objects()}
     assert {"ToolstackChannel", "DefinitionsChannel", "HypervisorChannel"} <= kinds
     assert "XenStoreChannel" not in kinds
     assert conn.get_type() == "Xen" and conn.get_version() == 4_017_007

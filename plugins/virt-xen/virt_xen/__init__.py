@@ -56,6 +56,7 @@ from virt_xen._xenstore import XenStore
 from virt_xen._xl import Xl, find_xl
 from virt_xen.native import FORMATS, domxml_from_native, domxml_to_native
 from virtcore import hookimpl
+from virtcore.drivers import describe_driver
 from virtcore.errors import NoConnectError
 from virtcore.types import DomainEvent
 from virtcore.uri import URI
@@ -161,3 +162,18 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         ctx.hv = HypercallChannel(ctx, privcmd)
         objects.append(ctx.hv)
     return objects
+
+
+# Every channel a connection may get (which ones it gets depends on the host): what
+# ``virtcore drivers`` and the docs show, without opening a connection.
+describe_driver(
+    open_connection,
+    plugin_classes=[
+        _Opener,
+        XenStoreChannel,
+        DefinitionsChannel,
+        HypervisorChannel,
+        ToolstackChannel,
+        HypercallChannel,
+    ],
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid as uuidlib
 
 from virtcore import hookimpl
+from virtcore.drivers import describe_driver
 from virtcore.errors import NoConnectError, NoDomainError, OperationInvalidError
 from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, PausedReason, RunningReason
 from virtcore.uri import URI
@@ -93,5 +94,6 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     return [HelloDriver()]
 
 
-#: Lets ``virtcore drivers`` and the docs' support matrix probe this driver.
-open_connection.default_uri = "hello:///default"  # type: ignore[attr-defined]
+# Tells ``virtcore drivers`` and the docs' support matrix what this driver implements
+# (read from HelloDriver's hooks, no connection opened) and a URI safe to probe.
+describe_driver(open_connection, plugin_classes=[HelloDriver], default_uri="hello:///default")

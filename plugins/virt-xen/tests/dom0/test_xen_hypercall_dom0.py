@@ -33,7 +33,7 @@ def xl_list(domid: int | None = None) -> dict[int, tuple[str, int, int, str, flo
 
 
 def channel(conn: virtcore.Connection) -> HypercallChannel:
-    found = [p for p in conn.plugin_manager.get_plugins() if isinstance(p, HypercallChannel)]
+    found = [p for p in conn.driver_objects() if isinstance(p, HypercallChannel)]
     assert len(found) == 1, "the hypercall channel is not registered in dom0"
     return found[0]
 
@@ -77,10 +77,8 @@ def test_getdomaininfolist_agrees_with_xl_list(privcmd: Privcmd) -> None:
 
 def test_channel_is_tryfirst_for_info_and_state(conn: virtcore.Connection) -> None:
     ch = channel(conn)
-    hooks = conn.plugin_manager.hook
-    for hook in (hooks.virt_domain_get_info, hooks.virt_domain_get_state):
-        impls = hook.get_hookimpls()
-        assert impls[-1].plugin is ch and impls[-1].tryfirst  # pluggy asks the last first
+    for op in ("domain_get_info", "domain_get_state"):
+        assert conn.implementers(op)[0] is ch  # asked first
     dom0 = conn.lookup_domain_by_id(0)
     n = ch.answered
     info = dom0.info()
@@ -126,7 +124,7 @@ def test_info_and_state_without_xl(conn: virtcore.Connection, name: str, tmp_pat
     no_xl = virtcore.open(f"xen:///system?root={root}&xl={broken}")
     plain = virtcore.open(f"xen:///system?root={root}&hypercalls=0")
     try:
-        assert not [p for p in plain.plugin_manager.get_plugins() if isinstance(p, HypercallChannel)]
+        assert not [p for p in plain.driver_objects() if isinstance(p, HypercallChannel)]
         d1 = no_xl.lookup_domain_by_uuid(dom.uuid)
         d2 = plain.lookup_domain_by_uuid(dom.uuid)
         d2.suspend()  # through xl (that connection has no hypercall channel)

@@ -58,12 +58,11 @@ def test_host_facts_come_from_the_hypervisor(conn: virtcore.Connection) -> None:
 
 
 def test_each_channel_is_a_plugin_and_xenstore_answers_lookups_first(conn: virtcore.Connection) -> None:
-    kinds = {type(p).__name__ for p in conn.plugin_manager.get_plugins()}
+    kinds = {p.__class__.__name__ for p in conn.driver_objects()}
     assert {"XenStoreChannel", "ToolstackChannel", "HypervisorChannel", "DefinitionsChannel"} <= kinds
-    impls = conn.plugin_manager.hook.virt_domain_lookup_by_name.get_hookimpls()
-    # pluggy calls the last of this list first
-    assert type(impls[-1].plugin).__name__ == "XenStoreChannel"
-    assert type(impls[0].plugin).__name__ == "DefinitionsChannel"
+    impls = conn.implementers("domain_lookup_by_name")  # in the order they are asked
+    assert impls[0].__class__.__name__ == "XenStoreChannel"
+    assert impls[-1].__class__.__name__ == "DefinitionsChannel"
     dom0 = conn.lookup_domain_by_id(0)
     assert dom0.name == "Domain-0"
 
@@ -73,9 +72,7 @@ def test_define_start_and_look_up_through_xenstore(conn: virtcore.Connection, na
     assert (root / "etc" / f"{name}.xml").exists()
     assert dom.state()[0] == DomainState.SHUTOFF and dom.id == -1
     assert name not in xl_names()
-    store_channel = next(
-        p for p in conn.plugin_manager.get_plugins() if type(p).__name__ == "XenStoreChannel"
-    )
+    store_channel = next(p for p in conn.driver_objects() if p.__class__.__name__ == "XenStoreChannel")
     assert store_channel.virt_domain_lookup_by_name(name=name) is None  # inactive: XenStore declines
 
     dom.start()
@@ -194,7 +191,7 @@ os.setgid(65534); os.setuid(65534)
 import virtcore
 out = {}
 with virtcore.open_read_only(sys.argv[1]) as c:
-    out["channels"] = sorted(type(p).__name__ for p in c.plugin_manager.get_plugins())
+    out["channels"] = sorted(p.__class__.__name__ for p in c.driver_objects())
     out["domains"] = sorted((d.name, d.id) for d in c.list_domains(active=True))
     d = c.lookup_domain(sys.argv[2])
     out["lookup"] = [d.name, d.uuid, d.id]
