@@ -612,3 +612,158 @@ def test_clock_absolute_timezone_pit_i8042_and_vnc_socket() -> None:
         argv(dom("<input type='mouse' bus='ps2'/>").replace("<acpi/>", "<acpi/><ps2 state='off'/>"))
     vnc = dom("<graphics type='vnc'><listen type='socket'/></graphics>")
     assert opts(argv(vnc, LaunchSpec(pidfile="/run/dom/pid")), "-vnc") == ["unix:/run/dom/vnc.sock"]
+
+
+# -- option injection: every user string that reaches a non-JSON ``-opt a,b,c`` -----------
+
+
+def qemu_opts(value: str, implied: str | None = None) -> list[tuple[str, str]]:
+    """``value`` split the way QEMU's QemuOpts parser splits it, as ``(key, value)`` pairs.
+
+    A key runs to the first ``=`` or ``,``; a value runs to the first single ``,`` (``,,``
+    is a comma). The first item without ``=`` before its first comma takes the ``implied``
+    key; any other item without ``=`` is a flag set to ``on``.
+    """
+    out: list[tuple[str, str]] = []
+    p = value
+    while p:
+        n = min((i for i in (p.find("="), p.find(",")) if i >= 0), default=len(p))
+        if p[n : n + 1] == "=":
+            key, p = p[:n], p[n + 1 :]
+        elif not out and implied is not None:
+            key = implied
+        else:
+            out.append((p[:n], "on"))
+            p = p[n + 1 :]
+            continue
+        val = ""
+        while p:
+            if p.startswith(",,"):
+                val, p = val + ",", p[2:]
+            elif p.startswith(","):
+                p = p[1:]
+                break
+            else:
+                val, p = val + p[0], p[1:]
+        out.append((key, val))
+    return out
+
+
+def test_qemu_opts_helper_splits_like_qemu() -> None:
+    assert qemu_opts("pc,,accel=kvm,usb=off", "type") == [("type", "pc,accel=kvm"), ("usb", "off")]
+    assert qemu_opts("to=5,,,127.0.0.1:7", "vnc") == [("to", "5,"), ("127.0.0.1:7", "on")]
+    assert qemu_opts("socket,id=c,server=on") == [("socket", "on"), ("id", "c"), ("server", "on")]
+
+
+HOSTILE = [
+    "a,path=/etc/shadow",
+    "a,,b",
+    "x=y",
+    "=,=",
+    ",server=on,wait=off",
+    "/tmp/sp ace;$(id)",
+    "-S",
+]
+
+BAD_NAMES = [
+    "qemu64,model-id=PWNED",
+    "qemu64,,model-id=PWNED",
+    "model-id=PWNED",
+    "-qemu64",
+    "qemu 64",
+    "help",
+    "?",
+    "qemu64\u00e9",
+]
+
+
+@pytest.mark.parametrize("model", BAD_NAMES)
+def test_cpu_model_that_is_not_a_model_name_is_refused(model: str) -> None:
+    from xml.sax.saxutils import escape
+
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model>") as exc:
+        argv(dom(extra=f"<cpu mode='custom'><model>{escape(model)}</model></cpu>"))
+    assert repr(model) in str(exc.value)
+
+
+@pytest.mark.parametrize("feature", ["-pcid", "+pcid", "pcid,model-id=x", "pcid=off", "help", "pc id"])
+def test_cpu_feature_that_is_not_a_feature_name_is_refused(feature: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    xml = dom(extra=f"<cpu mode='custom'><model>qemu64</model><feature name={quoteattr(feature)}/></cpu>")
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><feature name="):
+        argv(xml)
+
+
+def test_cpu_model_and_features_that_are_names_pass() -> None:
+    cpu = (
+        "<cpu mode='custom'><model>Cascadelake-Server-noTSX</model>"
+        "<feature policy='require' name='sse4.2'/><feature policy='disable' name='vmx-entry-load-bndcfgs'/>"
+        "</cpu>"
+    )
+    assert opts(argv(dom(extra=cpu)), "-cpu") == [
+        "Cascadelake-Server-noTSX,sse4.2=on,vmx-entry-load-bndcfgs=off"
+    ]
+
+
+def test_cpu_model_is_checked_against_the_emulators_models_when_known() -> None:
+    spec = LaunchSpec(pidfile="/p", cpu_models=("qemu64", "Westmere"))
+    assert opts(argv(dom(extra="<cpu><model>Westmere</model></cpu>"), spec), "-cpu") == ["Westmere"]
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'Nehalem'.*/usr/bin/qemu-system-x86_64"):
+        argv(dom(extra="<cpu><model>Nehalem</model></cpu>"), spec)
+    # host-model/maximum pick QEMU's own names
+    assert opts(argv(dom(extra="<cpu mode='maximum'/>"), spec), "-cpu") == ["max"]
+
+
+@pytest.mark.parametrize("machine", [*BAD_NAMES, "accel=kvm", "pc,accel=kvm", "kernel=/etc/passwd"])
+def test_machine_type_that_is_not_a_machine_name_is_refused(machine: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="machine type") as exc:
+        argv(dom(), machine=machine)
+    assert repr(machine) in str(exc.value)
+
+
+def test_machine_type_injection_is_refused_at_define(tmp_path: Path) -> None:
+    import virtcore
+
+    xml = dom().replace("machine='pc'", "machine='accel=kvm'")
+    with virtcore.open(f"qemu:///embed?root={tmp_path}") as conn:
+        with pytest.raises(ConfigUnsupportedError, match="machine type 'accel=kvm'"):
+            conn.define_domain(xml)
+        assert conn.list_domains() == []
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_driver_refuses_cpu_model_injection_and_boots_a_named_model(tmp_path: Path) -> None:
+    """Through the driver with a real QEMU: the model of issue 8 is refused by name at define and
+    at create, and a custom model with features still boots with exactly that ``-cpu``."""
+    from virt_qemu import testguest
+
+    import virtcore
+
+    kernel = testguest.find_kernel()
+    initrd = testguest.build_initramfs(kernel, cache_dir=tmp_path / "initramfs")
+    log = tmp_path / "serial.log"
+
+    def xml(name: str, cpu: str) -> str:
+        base = testguest.guest_domain_xml(name, kernel, initrd, serial_log=log)
+        return base.replace("<features>", cpu + "<features>")
+
+    hostile = xml("pwned", "<cpu mode='custom'><model>qemu64,model-id=PWNED</model></cpu>")
+    root = tmp_path / "root"
+    root.mkdir()
+    with virtcore.open(f"qemu:///embed?root={root}") as conn:
+        for op in (conn.define_domain, conn.create_domain):
+            with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'qemu64,model-id=PWNED'"):
+                op(hostile)
+        assert conn.list_domains() == []
+        with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'NoSuchCPU'.*qemu-system-x86_64"):
+            conn.create_domain(xml("unknown", "<cpu mode='custom'><model>NoSuchCPU</model></cpu>"))
+        cpu = "<cpu mode='custom'><model>qemu64</model><feature policy='disable' name='sse4a'/></cpu>"
+        dom_ = conn.create_domain(xml("named", cpu))
+        try:
+            testguest.wait_marker(log)
+            pid = int((root / "run" / dom_.uuid / "pid").read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert cmdline[cmdline.index(b"-cpu") + 1] == b"qemu64,sse4a=off"
+        finally:
+            dom_.destroy()

@@ -3,10 +3,17 @@
 :func:`build_argv` turns a :class:`virtcore.xml.DomainDef` into the argument
 vector of ``qemu-system-*``. Devices, block nodes, network back ends and
 objects are given to QEMU as JSON (``-device {...}``), so no value from the
-XML is ever parsed as an option; the few options that only take QEMU's
-``key=value,...`` syntax (``-name``, ``-machine``, ``-chardev``...) get every
-value escaped with :func:`qemu_escape` (``,`` -> ``,,``) and refuse control
-characters. A domain name can therefore never inject an argument.
+XML is ever parsed as an option. The options that only take QEMU's
+``key=value,...`` syntax (``-name``, ``-machine``, ``-cpu``, ``-chardev``,
+``-vnc``...) follow two rules for a string from the XML:
+
+* after ``key=`` it is escaped with :func:`qemu_escape` (``,`` -> ``,,``),
+  which QEMU's option parser undoes, so it stays one value;
+* where QEMU splits or parses the text *before* any escaping applies (the CPU
+  model and its features, the machine type) it must be a name of
+  :func:`qemu_name`'s grammar, else it is refused.
+
+A domain name, path or model can therefore never inject an option.
 
 Anything the translation does not understand raises
 :class:`~virtcore.errors.ConfigUnsupportedError` naming the element: nothing
@@ -44,7 +51,7 @@ from virtcore.xml import (
 from virtcore.xml._util import parse_memory
 
 __all__ = [
-    "LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names",
+    "LaunchSpec", "build_argv", "qemu_escape", "qemu_name", "disk_alias", "DeviceNames", "device_names",
     "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts", "launch_env",
 ]  # fmt: skip
 
@@ -78,10 +85,17 @@ class LaunchSpec:
     hugetlbfs: tuple[tuple[int, str], ...] | None = None
     #: Directory for file-backed guest RAM (``<memoryBacking><source type='file'/>``).
     memory_dir: str = "/dev/shm"
+    #: The CPU models the emulator knows (its probed capabilities). ``None``: not looked at
+    #: (checking a definition): any model of :func:`qemu_name`'s grammar passes.
+    cpu_models: tuple[str, ...] | None = None
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
     """Escape ``value`` for QEMU's ``key=value,...`` option syntax (``,`` -> ``,,``).
+
+    Safe only for a value written after its ``key=``: QEMU splits a key at the
+    first ``=`` or ``,`` before unescaping, and some options (``-cpu``) split at
+    the first comma whatever follows it. Use :func:`qemu_name` for those.
 
     :raises ConfigUnsupportedError: the value holds control characters, which
         no QEMU option accepts.
@@ -89,6 +103,29 @@ def qemu_escape(value: str, where: str = "value") -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ConfigUnsupportedError(f"{where} {value!r} contains control characters")
     return value.replace(",", ",,")
+
+
+#: What QEMU calls its CPU models, CPU features and machine types (``Skylake-Client-v4``,
+#: ``sse4.2``, ``pc-i440fx-7.2``): nothing its option parsers could split or take for a key.
+_QEMU_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def qemu_name(value: str, where: str) -> str:
+    """``value`` when it is a QEMU name (CPU model, CPU feature, machine type), else refused.
+
+    A letter or digit, then letters, digits, ``.``, ``_``, ``+`` and ``-``; never
+    ``help`` (QEMU would print a list and exit). These values are written where
+    QEMU splits the option before any ``,,`` escaping applies, so escaping is no
+    protection: ``-cpu qemu64,,model-id=X`` sets ``model-id``.
+
+    :raises ConfigUnsupportedError: naming ``where`` and the value.
+    """
+    if not _QEMU_NAME.fullmatch(value) or value == "help":
+        raise ConfigUnsupportedError(
+            f"{where} {value!r} is not a valid QEMU name "
+            "(a letter or digit, then letters, digits, '.', '_', '+' or '-')"
+        )
+    return value
 
 
 def _j(obj: dict[str, Any]) -> str:
@@ -629,7 +666,7 @@ class _Builder:
 
     def _machine(self) -> None:
         d = self.d
-        opts = [qemu_escape(self.machine, "machine type"), f"accel={self.spec.accel}", "usb=off"]
+        opts = [qemu_name(self.machine, "machine type"), f"accel={self.spec.accel}", "usb=off"]
         feats = set(d.features)
         for f in feats:
             if f not in _FEATURES_OK:
@@ -683,15 +720,18 @@ class _Builder:
                     return  # topology only
                 name = "qemu64"
             else:
-                name = model
+                name = qemu_name(model, "<cpu><model>")
+                known = self.spec.cpu_models
+                if known is not None and name not in known:
+                    raise ConfigUnsupportedError(
+                        f"<cpu><model> {name!r} is not a CPU model of {self.emulator}"
+                    )
         else:
             raise ConfigUnsupportedError(f"<cpu mode='{mode}'> is not supported")
-        opts = [qemu_escape(name, "CPU model")]
+        opts = [name]
         for f in cpu.findall("feature"):
             policy = f.get("policy", "require")
-            fname = f.get("name", "")
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", fname):
-                raise ConfigUnsupportedError(f"<cpu><feature name='{fname}'> is not a valid feature name")
+            fname = qemu_name(f.get("name", ""), "<cpu><feature name=...>")
             if policy in ("require", "force"):
                 opts.append(f"{fname}=on")
             elif policy in ("disable", "forbid"):

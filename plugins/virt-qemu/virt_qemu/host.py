@@ -1107,6 +1107,7 @@ class Host:
             serial_log=str(console),
             vnc_port=_free_vnc_port() if d.graphics else None,
             hugetlbfs=argvmod.hugetlbfs_mounts(),
+            cpu_models=self._emulator_caps(d).cpu_models or None,  # none probed: the grammar only
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
         extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
