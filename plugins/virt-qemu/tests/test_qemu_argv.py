@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from virt_qemu.argv import LaunchSpec, build_argv, device_names, iter_options, qemu_escape
 
-from virtcore.errors import ConfigUnsupportedError
+from virtcore.errors import ConfigUnsupportedError, XMLError
 from virtcore.xml import parse_domain
 
 SPEC = LaunchSpec(pidfile="/run/x/pid", monitor_fds=(3,))
@@ -730,6 +730,86 @@ def test_machine_type_injection_is_refused_at_define(tmp_path: Path) -> None:
         with pytest.raises(ConfigUnsupportedError, match="machine type 'accel=kvm'"):
             conn.define_domain(xml)
         assert conn.list_domains() == []
+
+
+@pytest.mark.parametrize("listen", ["password=on", "127.0.0.1,password=on", "to=99", "a b", "-x", "::1,x"])
+def test_vnc_listen_that_is_not_an_address_is_refused(listen: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    with pytest.raises(ConfigUnsupportedError, match="listen address") as exc:
+        argv(dom(f"<graphics type='vnc' port='5901' autoport='no' listen={quoteattr(listen)}/>"))
+    assert repr(listen) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("listen", "value"),
+    [
+        ("0.0.0.0", "0.0.0.0:1"),
+        ("::1", "[::1]:1"),
+        ("localhost", "localhost:1"),
+        ("vm-host.example", "vm-host.example:1"),
+    ],
+)
+def test_vnc_listen_addresses_pass(listen: str, value: str) -> None:
+    a = argv(dom(f"<graphics type='vnc' port='5901' autoport='no' listen='{listen}'/>"))
+    assert opts(a, "-vnc") == [value]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_vnc_socket_path_is_one_value_or_refused(path: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    xml = dom(f"<graphics type='vnc'><listen type='socket' socket={quoteattr(path)}/></graphics>")
+    if "=" in path:
+        with pytest.raises(ConfigUnsupportedError, match="VNC socket path") as exc:
+            argv(xml)
+        assert repr(path) in str(exc.value)
+        return
+    (value,) = opts(argv(xml), "-vnc")
+    assert qemu_opts(value, "vnc") == [("vnc", f"unix:{path}")]
+
+
+@pytest.mark.parametrize("action", ["reset,panic=exit-failure", "dump", "reboot", "pause,", "x=y"])
+def test_watchdog_action_that_qemu_does_not_have_is_refused(action: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="<watchdog action=") as exc:
+        argv(dom(f"<watchdog model='i6300esb' action='{action}'/>"))
+    assert repr(action) in str(exc.value)
+
+
+def test_watchdog_actions_pass() -> None:
+    for action in ("reset", "shutdown", "poweroff", "pause", "none", "inject-nmi"):
+        a = argv(dom(f"<watchdog model='i6300esb' action='{action}'/>"))
+        assert opts(a, "-action") == [f"watchdog={action}"]
+
+
+@pytest.mark.parametrize("name", ["virtio-9p-pci", "loader", "pcie-root-port,x=y"])
+def test_pcie_root_port_model_name_is_one_of_libvirts(name: str) -> None:
+    xml = dom(f"<controller type='pci' index='1' model='pcie-root-port'><model name='{name}'/></controller>")
+    with pytest.raises(
+        ConfigUnsupportedError, match="<controller type='pci' model='pcie-root-port'><model name="
+    ):
+        argv(xml, machine="q35")
+
+
+def test_pcie_root_port_model_names_pass() -> None:
+    for name in ("pcie-root-port", "ioh3420"):
+        xml = dom(
+            f"<controller type='pci' index='1' model='pcie-root-port'><model name='{name}'/></controller>"
+        )
+        assert {"driver": name, "id": "pci.1", "port": 1, "chassis": 1} in devices(argv(xml, machine="q35"))
+
+
+def test_smbios_and_uuid_never_reach_qemu_unchecked() -> None:
+    """No ``-smbios`` is generated: SMBIOS modes other than QEMU's own are refused by name,
+    and ``-uuid`` only ever gets a canonical UUID."""
+    for mode in ("host", "sysinfo"):
+        with pytest.raises(ConfigUnsupportedError, match=f"<os><smbios mode='{mode}'>"):
+            argv(dom(os_extra=f"<smbios mode='{mode}'/>"))
+    assert opts(argv(dom(os_extra="<smbios mode='emulate'/>")), "-smbios") == []
+    with pytest.raises(ConfigUnsupportedError, match="<sysinfo>"):
+        argv(dom(extra="<sysinfo type='smbios'><system><entry name='serial'>a,b</entry></system></sysinfo>"))
+    with pytest.raises(XMLError, match="invalid UUID"):
+        argv(dom().replace("<uuid>6695eb01-", "<uuid>6695eb01,x=y-"))
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")

@@ -5,13 +5,15 @@ vector of ``qemu-system-*``. Devices, block nodes, network back ends and
 objects are given to QEMU as JSON (``-device {...}``), so no value from the
 XML is ever parsed as an option. The options that only take QEMU's
 ``key=value,...`` syntax (``-name``, ``-machine``, ``-cpu``, ``-chardev``,
-``-vnc``...) follow two rules for a string from the XML:
+``-vnc``...) follow three rules for a string from the XML:
 
 * after ``key=`` it is escaped with :func:`qemu_escape` (``,`` -> ``,,``),
   which QEMU's option parser undoes, so it stays one value;
 * where QEMU splits or parses the text *before* any escaping applies (the CPU
-  model and its features, the machine type) it must be a name of
-  :func:`qemu_name`'s grammar, else it is refused.
+  model and its features, the machine type, a VNC listen address) it must be
+  a name of :func:`qemu_name`'s grammar or an address, else it is refused;
+* a closed set of words (watchdog actions, device models) is checked against
+  that set.
 
 A domain name, path or model can therefore never inject an option.
 
@@ -22,6 +24,7 @@ is silently dropped.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -128,6 +131,22 @@ def qemu_name(value: str, where: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+def _listen_address(value: str, where: str) -> str:
+    """An IP address or host name (``[::1]`` style for IPv6), else refused naming ``where``."""
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        if _HOST_NAME.fullmatch(value):
+            return value
+        raise ConfigUnsupportedError(f"{where} {value!r} is not an IP address or host name") from None
+    return f"[{addr}]" if addr.version == 6 else str(addr)
+
+
 def _j(obj: dict[str, Any]) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
@@ -157,6 +176,10 @@ _HANDLED_TOP = frozenset(
     }
 )  # fmt: skip
 _FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm", "ps2"})
+#: ``-action watchdog=`` values QEMU has that libvirt's ``<watchdog action>`` also names.
+_WATCHDOG_ACTIONS = ("reset", "shutdown", "poweroff", "pause", "none", "inject-nmi")
+#: ``<controller type='pci' model='pcie-root-port'><model name>``: the QEMU devices that are one.
+_ROOT_PORTS = ("pcie-root-port", "ioh3420")
 
 
 #: Child elements each device kind may have: what is translated, or has no effect on QEMU
@@ -1121,6 +1144,12 @@ class _Builder:
             self.add("-dtb", os_.dtb)
         if os_.init:
             raise ConfigUnsupportedError("<os><init> is for containers, not QEMU guests")
+        smbios = _find(os_.raw, "smbios")
+        if smbios is not None and smbios.get("mode", "emulate") != "emulate":
+            # QEMU's own SMBIOS tables are 'emulate'; host or <sysinfo> tables would need -smbios
+            raise ConfigUnsupportedError(
+                f"<os><smbios mode={smbios.get('mode')!r}> is not supported by the QEMU driver (emulate is)"
+            )
         per_device = any(disk.boot_order for disk in self.d.disks) or any(
             i.boot_order for i in self.d.interfaces
         )
@@ -1164,9 +1193,13 @@ class _Builder:
             target = _find(c.raw, "target")
             model_el = _find(c.raw, "model")
             if c.model == "pcie-root-port":
-                props["driver"] = (
-                    model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
-                )
+                port = model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
+                if port not in _ROOT_PORTS:
+                    raise ConfigUnsupportedError(
+                        f"<controller type='pci' model='pcie-root-port'><model name={port!r}> is not "
+                        f"supported ({' and '.join(_ROOT_PORTS)} are)"
+                    )
+                props["driver"] = port
                 props["port"] = int(target.get("port", str(idx)), 0) if target is not None else idx
                 props["chassis"] = int(target.get("chassis", str(idx)), 0) if target is not None else idx
             elif c.model == "pci-bridge":
@@ -1579,7 +1612,11 @@ class _Builder:
         if lel is not None and lel.get("type") == "socket":
             # without a path, libvirt puts the socket in the domain's runtime directory
             sock = lel.get("socket") or os.path.join(os.path.dirname(self.spec.pidfile), "vnc.sock")
-            self.add("-vnc", f"unix:{qemu_escape(sock, 'socket path')}")
+            if "=" in sock:  # the first item of -vnc has no key: QEMU would split it at the '='
+                raise ConfigUnsupportedError(
+                    f"<graphics type='vnc'><listen type='socket'>: VNC socket path {sock!r} contains '='"
+                )
+            self.add("-vnc", f"unix:{qemu_escape(sock, 'VNC socket path')}")
             return
         if lel is not None and lel.get("type") == "none":
             self.add("-vnc", "none")
@@ -1587,8 +1624,8 @@ class _Builder:
         port = g.port if (g.port is not None and g.port >= 5900 and not g.autoport) else self.spec.vnc_port
         if port is None or port < 5900:
             port = 5900
-        host = f"[{listen}]" if ":" in listen else listen
-        self.add("-vnc", f"{qemu_escape(host, 'listen address')}:{port - 5900}")
+        host = _listen_address(listen, "<graphics type='vnc'> listen address")
+        self.add("-vnc", f"{host}:{port - 5900}")
 
     def _video(self, v: Video) -> None:
         models = {
@@ -1655,10 +1692,15 @@ class _Builder:
             if model not in ("i6300esb", "ib700", "itco"):
                 raise ConfigUnsupportedError(f"<watchdog model='{model}'> is not supported")
             action = raw.get("action", "reset")
+            if action not in _WATCHDOG_ACTIONS:
+                raise ConfigUnsupportedError(
+                    f"<watchdog action={action!r}> is not supported "
+                    f"(QEMU's are {', '.join(_WATCHDOG_ACTIONS)})"
+                )
             if model == "itco":
                 return  # built into q35
             self.device({"driver": model, "id": "watchdog0"}, raw)
-            self.add("-action", f"watchdog={qemu_escape(action, 'watchdog action')}")
+            self.add("-action", f"watchdog={action}")
             return
         if kind == "audio" and raw is not None:
             atype = raw.get("type", "none")
