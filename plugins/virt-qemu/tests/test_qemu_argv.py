@@ -769,6 +769,58 @@ def test_vnc_socket_path_is_one_value_or_refused(path: str) -> None:
     assert qemu_opts(value, "vnc") == [("vnc", f"unix:{path}")]
 
 
+def _chardev_of(a: list[str], cid: str) -> list[tuple[str, str]]:
+    found = [qemu_opts(v) for v in opts(a, "-chardev") if f",id={cid}," in v + ","]
+    assert len(found) == 1, opts(a, "-chardev")
+    return found[0]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_chardev_paths_and_hosts_are_one_value_each(value: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    q = quoteattr(value)
+    a = argv(
+        dom(
+            f"""<serial type='file'><source path={q}/><target port='0'/></serial>
+                <serial type='dev'><source path={q}/><target port='1'/></serial>
+                <serial type='unix'><source mode='bind' path={q}/><target port='2'/></serial>
+                <serial type='tcp'><source mode='connect' host={q} service='4555'/><target port='3'/>
+                  <log file={q}/></serial>
+                <serial type='udp'><source mode='bind' host={q} service='0'/>
+                  <source mode='connect' host={q} service='4556'/><target port='4'/></serial>"""
+        ),
+        LaunchSpec(pidfile="/p"),
+    )
+    assert _chardev_of(a, "charserial0") == [
+        ("file", "on"),
+        ("id", "charserial0"),
+        ("path", value),
+        ("append", "on"),
+    ]
+    assert _chardev_of(a, "charserial1") == [("serial", "on"), ("id", "charserial1"), ("path", value)]
+    assert _chardev_of(a, "charserial2") == [
+        ("socket", "on"), ("id", "charserial2"), ("path", value), ("server", "on"), ("wait", "off"),
+    ]  # fmt: skip
+    assert _chardev_of(a, "charserial3") == [
+        ("socket", "on"), ("id", "charserial3"), ("host", value), ("port", "4555"), ("server", "off"),
+        ("logfile", value), ("logappend", "on"),
+    ]  # fmt: skip
+    assert _chardev_of(a, "charserial4") == [
+        ("udp", "on"), ("id", "charserial4"), ("host", value), ("port", "4556"),
+        ("localaddr", value), ("localport", "0"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_name_is_one_value(name: str) -> None:
+    from xml.sax.saxutils import escape
+
+    name = name.replace("/", "|")  # a domain name cannot hold '/'
+    (value,) = opts(argv(dom(name=escape(name))), "-name")
+    assert qemu_opts(value, "guest") == [("guest", name), ("debug-threads", "on")]
+
+
 @pytest.mark.parametrize("action", ["reset,panic=exit-failure", "dump", "reboot", "pause,", "x=y"])
 def test_watchdog_action_that_qemu_does_not_have_is_refused(action: str) -> None:
     with pytest.raises(ConfigUnsupportedError, match="<watchdog action=") as exc:
@@ -799,6 +851,34 @@ def test_pcie_root_port_model_names_pass() -> None:
         assert {"driver": name, "id": "pci.1", "port": 1, "chassis": 1} in devices(argv(xml, machine="q35"))
 
 
+@pytest.mark.parametrize("value", HOSTILE)
+def test_boot_files_and_cmdline_are_whole_arguments(value: str) -> None:
+    from xml.sax.saxutils import escape
+
+    v = escape(value)
+    os_extra = (
+        f"<loader>{v}</loader><kernel>{v}</kernel><initrd>{v}</initrd><cmdline>{v}</cmdline><dtb>{v}</dtb>"
+    )
+    a = argv(dom(os_extra=os_extra))
+    for opt in ("-bios", "-kernel", "-initrd", "-append", "-dtb"):
+        assert opts(a, opt) == [value]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "<clock offset='utc,driftfix=slew'/>",
+        "<clock offset='variable' adjustment='1,driftfix=slew'/>",
+        "<clock offset='absolute' start='1,driftfix=slew'/>",
+        "<clock offset='timezone' timezone='UTC,x=y'/>",
+        "<cpu><numa><cell id='0' cpus='0,memdev=x' memory='128' unit='MiB'/></numa></cpu>",
+    ],
+)
+def test_clock_and_numa_values_are_checked(extra: str) -> None:
+    with pytest.raises((ConfigUnsupportedError, XMLError)):
+        argv(dom(extra=extra))
+
+
 def test_smbios_and_uuid_never_reach_qemu_unchecked() -> None:
     """No ``-smbios`` is generated: SMBIOS modes other than QEMU's own are refused by name,
     and ``-uuid`` only ever gets a canonical UUID."""
@@ -810,6 +890,32 @@ def test_smbios_and_uuid_never_reach_qemu_unchecked() -> None:
         argv(dom(extra="<sysinfo type='smbios'><system><entry name='serial'>a,b</entry></system></sysinfo>"))
     with pytest.raises(XMLError, match="invalid UUID"):
         argv(dom().replace("<uuid>6695eb01-", "<uuid>6695eb01,x=y-"))
+
+
+@pytest.mark.parametrize("dev", ["hd,menu=on", "network,strict=off"])
+def test_boot_device_that_is_unknown_is_refused(dev: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="<os><boot dev="):
+        argv(dom(os_extra=f"<boot dev='{dev}'/>"))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_json_options_carry_hostile_strings_as_values(value: str) -> None:
+    from xml.sax.saxutils import escape, quoteattr
+
+    q, t = quoteattr(value), escape(value)
+    a = argv(
+        dom(
+            f"""<disk type='file' device='disk'><source file={q}/><target dev='vda' bus='virtio'/>
+                  <serial>{t}</serial></disk>
+                <interface type='bridge'><source bridge={q}/></interface>
+                <rng model='virtio'><backend model='random'>{t}</backend></rng>"""
+        )
+    )
+    blockdev = json.loads(opts(a, "-blockdev")[0])
+    assert blockdev["filename"] == value
+    assert {d["id"]: d for d in devices(a)}["virtio-disk0"]["serial"] == value
+    assert json.loads(opts(a, "-netdev")[0])["br"] == value
+    assert objects(a)["objrng0"]["filename"] == value
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
@@ -847,3 +953,28 @@ def test_driver_refuses_cpu_model_injection_and_boots_a_named_model(tmp_path: Pa
             assert cmdline[cmdline.index(b"-cpu") + 1] == b"qemu64,sse4a=off"
         finally:
             dom_.destroy()
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_qemu_reads_escaped_values_intact(tmp_path: Path) -> None:
+    """Real QEMU reads a hostile domain name, a chardev path (values after ``key=``) and a VNC
+    socket path (-vnc's key-less first item) back as one value each."""
+    path = tmp_path / "s,path=x,append=off"
+    sock = tmp_path / "v,,x,lossy.sock"
+    a = build_argv(
+        parse_domain(dom(
+            name="a,,debug-threads=off,guest=b",
+            devices=f"""<serial type='file'><source path='{path}'/><target port='0'/></serial>
+                        <graphics type='vnc'><listen type='socket' socket='{sock}'/></graphics>""",
+        )),
+        emulator=QEMU, machine="pc", spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False),
+    )  # fmt: skip
+    proc = subprocess.run(
+        [*a, "-qmp", "stdio"], capture_output=True, timeout=60, cwd=tmp_path,
+        input=b'{"execute":"qmp_capabilities"}\n{"execute":"query-name"}\n'
+        b'{"execute":"query-vnc-servers"}\n{"execute":"quit"}\n',
+    )  # fmt: skip
+    replies = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith(b'{"return"')]
+    assert replies[1]["return"] == {"name": "a,,debug-threads=off,guest=b"}, proc.stderr
+    assert [s["service"] for s in replies[2]["return"][0]["server"]] == [str(sock)]
+    assert path.exists() and not (tmp_path / "x").exists()
