@@ -715,6 +715,24 @@ def test_cpu_model_is_checked_against_the_emulators_models_when_known() -> None:
     assert opts(argv(dom(extra="<cpu mode='maximum'/>"), spec), "-cpu") == ["max"]
 
 
+def test_cpu_features_are_checked_against_the_emulators_features_when_known() -> None:
+    """With the probed feature list, a name that is a CPU property but not a feature
+    (``start-powered-off``, ``enforce``, ``model-id``) is refused; libvirt's spellings pass."""
+    spec = LaunchSpec(pidfile="/p", cpu_features=("pcid", "lahf-lm", "sse4.2", "pclmulqdq", "nx"))
+
+    def cpu(*names: str) -> str:
+        feats = "".join(f"<feature policy='require' name='{n}'/>" for n in names)
+        return dom(extra=f"<cpu mode='custom'><model>qemu64</model>{feats}</cpu>")
+
+    a = argv(cpu("pcid", "lahf_lm", "sse4.2", "sse4_2", "pclmuldq", "xd"), spec)
+    assert opts(a, "-cpu") == ["qemu64,pcid=on,lahf_lm=on,sse4.2=on,sse4_2=on,pclmuldq=on,xd=on"]
+    for bad in ("start-powered-off", "enforce", "model-id", "realized"):
+        with pytest.raises(
+            ConfigUnsupportedError, match=f"<cpu><feature name=...> '{bad}' is not a CPU feature of {QEMU}"
+        ):
+            argv(cpu("pcid", bad), spec)
+
+
 @pytest.mark.parametrize("machine", [*BAD_NAMES, "accel=kvm", "pc,accel=kvm", "kernel=/etc/passwd"])
 def test_machine_type_that_is_not_a_machine_name_is_refused(machine: str) -> None:
     with pytest.raises(ConfigUnsupportedError, match="machine type") as exc:
@@ -944,6 +962,9 @@ def test_driver_refuses_cpu_model_injection_and_boots_a_named_model(tmp_path: Pa
         assert conn.list_domains() == []
         with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'NoSuchCPU'.*qemu-system-x86_64"):
             conn.create_domain(xml("unknown", "<cpu mode='custom'><model>NoSuchCPU</model></cpu>"))
+        knob = "<cpu mode='custom'><model>qemu64</model><feature name='start-powered-off'/></cpu>"
+        with pytest.raises(ConfigUnsupportedError, match=r"'start-powered-off' is not a CPU feature of"):
+            conn.create_domain(xml("knob", knob))
         cpu = "<cpu mode='custom'><model>qemu64</model><feature policy='disable' name='sse4a'/></cpu>"
         dom_ = conn.create_domain(xml("named", cpu))
         try:

@@ -91,6 +91,9 @@ class LaunchSpec:
     #: The CPU models the emulator knows (its probed capabilities). ``None``: not looked at
     #: (checking a definition): any model of :func:`qemu_name`'s grammar passes.
     cpu_models: tuple[str, ...] | None = None
+    #: The CPU features it knows (QEMU's spelling, see ``BinaryCaps.cpu_features``). ``None``:
+    #: not looked at; any feature of :func:`qemu_name`'s grammar passes.
+    cpu_features: tuple[str, ...] | None = None
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
@@ -177,6 +180,8 @@ _HANDLED_TOP = frozenset(
 )  # fmt: skip
 _FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm", "ps2"})
 #: ``-action watchdog=`` values QEMU has that libvirt's ``<watchdog action>`` also names.
+#: libvirt's spellings of CPU features QEMU knows under another name (QEMU takes both).
+_FEATURE_ALIASES = {"pclmuldq": "pclmulqdq", "sse3": "pni", "xd": "nx", "i64": "lm", "ffxsr": "fxsr-opt"}
 _WATCHDOG_ACTIONS = ("reset", "shutdown", "poweroff", "pause", "none", "inject-nmi")
 #: ``<controller type='pci' model='pcie-root-port'><model name>``: the QEMU devices that are one.
 _ROOT_PORTS = ("pcie-root-port", "ioh3420")
@@ -755,6 +760,7 @@ class _Builder:
         for f in cpu.findall("feature"):
             policy = f.get("policy", "require")
             fname = qemu_name(f.get("name", ""), "<cpu><feature name=...>")
+            self._check_feature(fname)
             if policy in ("require", "force"):
                 opts.append(f"{fname}=on")
             elif policy in ("disable", "forbid"):
@@ -763,6 +769,24 @@ class _Builder:
                 raise ConfigUnsupportedError(f"<cpu><feature policy='{policy}'> is not supported")
         opts += self._cpu_extras(cpu)
         self.add("-cpu", ",".join(opts))
+
+    def _check_feature(self, name: str) -> None:
+        """Refuse a feature the emulator does not have as a CPUID feature (when it is known).
+
+        QEMU reads ``_`` and ``-`` alike (and libvirt writes ``sse4.2``), so names are
+        compared with both as ``-``; ``-cpu`` gets the name as written.
+        """
+        known = self.spec.cpu_features
+        if known is None:
+            return
+
+        def canon(n: str) -> str:
+            return n.replace("_", "-").replace(".", "-")
+
+        if canon(_FEATURE_ALIASES.get(name, name)) not in {canon(k) for k in known}:
+            raise ConfigUnsupportedError(
+                f"<cpu><feature name=...> {name!r} is not a CPU feature of {self.emulator}"
+            )
 
     def _cpu_extras(self, cpu: Element) -> list[str]:
         """``-cpu`` properties of ``<cpu><maxphysaddr>`` and ``<cpu><cache>``."""
