@@ -773,8 +773,9 @@ class _Builder:
     def _check_feature(self, name: str) -> None:
         """Refuse a feature the emulator does not have as a CPUID feature (when it is known).
 
-        QEMU reads ``_`` and ``-`` alike (and libvirt writes ``sse4.2``), so names are
-        compared with both as ``-``; ``-cpu`` gets the name as written.
+        QEMU takes ``lahf_lm`` for ``lahf-lm`` and ``sse4.2``, ``sse4-2``, ``sse4_2`` alike,
+        so names are compared with ``_`` and ``.`` read as ``-`` (and libvirt's few other
+        spellings mapped); ``-cpu`` gets the name as written.
         """
         known = self.spec.cpu_features
         if known is None:
