@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from virt_qemu.argv import LaunchSpec, build_argv, device_names, iter_options, qemu_escape
 
-from virtcore.errors import ConfigUnsupportedError
+from virtcore.errors import ConfigUnsupportedError, XMLError
 from virtcore.xml import parse_domain
 
 SPEC = LaunchSpec(pidfile="/run/x/pid", monitor_fds=(3,))
@@ -612,3 +612,390 @@ def test_clock_absolute_timezone_pit_i8042_and_vnc_socket() -> None:
         argv(dom("<input type='mouse' bus='ps2'/>").replace("<acpi/>", "<acpi/><ps2 state='off'/>"))
     vnc = dom("<graphics type='vnc'><listen type='socket'/></graphics>")
     assert opts(argv(vnc, LaunchSpec(pidfile="/run/dom/pid")), "-vnc") == ["unix:/run/dom/vnc.sock"]
+
+
+# -- option injection: every user string that reaches a non-JSON ``-opt a,b,c`` -----------
+
+
+def qemu_opts(value: str, implied: str | None = None) -> list[tuple[str, str]]:
+    """``value`` split the way QEMU's QemuOpts parser splits it, as ``(key, value)`` pairs.
+
+    A key runs to the first ``=`` or ``,``; a value runs to the first single ``,`` (``,,``
+    is a comma). The first item without ``=`` before its first comma takes the ``implied``
+    key; any other item without ``=`` is a flag set to ``on``.
+    """
+    out: list[tuple[str, str]] = []
+    p = value
+    while p:
+        n = min((i for i in (p.find("="), p.find(",")) if i >= 0), default=len(p))
+        if p[n : n + 1] == "=":
+            key, p = p[:n], p[n + 1 :]
+        elif not out and implied is not None:
+            key = implied
+        else:
+            out.append((p[:n], "on"))
+            p = p[n + 1 :]
+            continue
+        val = ""
+        while p:
+            if p.startswith(",,"):
+                val, p = val + ",", p[2:]
+            elif p.startswith(","):
+                p = p[1:]
+                break
+            else:
+                val, p = val + p[0], p[1:]
+        out.append((key, val))
+    return out
+
+
+def test_qemu_opts_helper_splits_like_qemu() -> None:
+    assert qemu_opts("pc,,accel=kvm,usb=off", "type") == [("type", "pc,accel=kvm"), ("usb", "off")]
+    assert qemu_opts("to=5,,,127.0.0.1:7", "vnc") == [("to", "5,"), ("127.0.0.1:7", "on")]
+    assert qemu_opts("socket,id=c,server=on") == [("socket", "on"), ("id", "c"), ("server", "on")]
+
+
+HOSTILE = [
+    "a,path=/etc/shadow",
+    "a,,b",
+    "x=y",
+    "=,=",
+    ",server=on,wait=off",
+    "/tmp/sp ace;$(id)",
+    "-S",
+]
+
+BAD_NAMES = [
+    "qemu64,model-id=PWNED",
+    "qemu64,,model-id=PWNED",
+    "model-id=PWNED",
+    "-qemu64",
+    "qemu 64",
+    "help",
+    "?",
+    "qemu64\u00e9",
+]
+
+
+@pytest.mark.parametrize("model", BAD_NAMES)
+def test_cpu_model_that_is_not_a_model_name_is_refused(model: str) -> None:
+    from xml.sax.saxutils import escape
+
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model>") as exc:
+        argv(dom(extra=f"<cpu mode='custom'><model>{escape(model)}</model></cpu>"))
+    assert repr(model) in str(exc.value)
+
+
+@pytest.mark.parametrize("feature", ["-pcid", "+pcid", "pcid,model-id=x", "pcid=off", "help", "pc id"])
+def test_cpu_feature_that_is_not_a_feature_name_is_refused(feature: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    xml = dom(extra=f"<cpu mode='custom'><model>qemu64</model><feature name={quoteattr(feature)}/></cpu>")
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><feature name="):
+        argv(xml)
+
+
+def test_cpu_model_and_features_that_are_names_pass() -> None:
+    cpu = (
+        "<cpu mode='custom'><model>Cascadelake-Server-noTSX</model>"
+        "<feature policy='require' name='sse4.2'/><feature policy='disable' name='vmx-entry-load-bndcfgs'/>"
+        "</cpu>"
+    )
+    assert opts(argv(dom(extra=cpu)), "-cpu") == [
+        "Cascadelake-Server-noTSX,sse4.2=on,vmx-entry-load-bndcfgs=off"
+    ]
+
+
+def test_cpu_model_is_checked_against_the_emulators_models_when_known() -> None:
+    spec = LaunchSpec(pidfile="/p", cpu_models=("qemu64", "Westmere"))
+    assert opts(argv(dom(extra="<cpu><model>Westmere</model></cpu>"), spec), "-cpu") == ["Westmere"]
+    with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'Nehalem'.*/usr/bin/qemu-system-x86_64"):
+        argv(dom(extra="<cpu><model>Nehalem</model></cpu>"), spec)
+    # host-model/maximum pick QEMU's own names
+    assert opts(argv(dom(extra="<cpu mode='maximum'/>"), spec), "-cpu") == ["max"]
+
+
+def test_cpu_features_are_checked_against_the_emulators_features_when_known() -> None:
+    """With the probed feature list, a name that is a CPU property but not a feature
+    (``start-powered-off``, ``enforce``, ``model-id``) is refused; libvirt's spellings pass."""
+    spec = LaunchSpec(pidfile="/p", cpu_features=("pcid", "lahf-lm", "sse4.2", "pclmulqdq", "nx"))
+
+    def cpu(*names: str) -> str:
+        feats = "".join(f"<feature policy='require' name='{n}'/>" for n in names)
+        return dom(extra=f"<cpu mode='custom'><model>qemu64</model>{feats}</cpu>")
+
+    a = argv(cpu("pcid", "lahf_lm", "sse4.2", "sse4_2", "pclmuldq", "xd"), spec)
+    assert opts(a, "-cpu") == ["qemu64,pcid=on,lahf_lm=on,sse4.2=on,sse4_2=on,pclmuldq=on,xd=on"]
+    for bad in ("start-powered-off", "enforce", "model-id", "realized"):
+        with pytest.raises(
+            ConfigUnsupportedError, match=f"<cpu><feature name=...> '{bad}' is not a CPU feature of {QEMU}"
+        ):
+            argv(cpu("pcid", bad), spec)
+
+
+@pytest.mark.parametrize("machine", [*BAD_NAMES, "accel=kvm", "pc,accel=kvm", "kernel=/etc/passwd"])
+def test_machine_type_that_is_not_a_machine_name_is_refused(machine: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="machine type") as exc:
+        argv(dom(), machine=machine)
+    assert repr(machine) in str(exc.value)
+
+
+def test_machine_type_injection_is_refused_at_define(tmp_path: Path) -> None:
+    import virtcore
+
+    xml = dom().replace("machine='pc'", "machine='accel=kvm'")
+    with virtcore.open(f"qemu:///embed?root={tmp_path}") as conn:
+        with pytest.raises(ConfigUnsupportedError, match="machine type 'accel=kvm'"):
+            conn.define_domain(xml)
+        assert conn.list_domains() == []
+
+
+@pytest.mark.parametrize("listen", ["password=on", "127.0.0.1,password=on", "to=99", "a b", "-x", "::1,x"])
+def test_vnc_listen_that_is_not_an_address_is_refused(listen: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    with pytest.raises(ConfigUnsupportedError, match="listen address") as exc:
+        argv(dom(f"<graphics type='vnc' port='5901' autoport='no' listen={quoteattr(listen)}/>"))
+    assert repr(listen) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("listen", "value"),
+    [
+        ("0.0.0.0", "0.0.0.0:1"),
+        ("::1", "[::1]:1"),
+        ("localhost", "localhost:1"),
+        ("vm-host.example", "vm-host.example:1"),
+    ],
+)
+def test_vnc_listen_addresses_pass(listen: str, value: str) -> None:
+    a = argv(dom(f"<graphics type='vnc' port='5901' autoport='no' listen='{listen}'/>"))
+    assert opts(a, "-vnc") == [value]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_vnc_socket_path_is_one_value_or_refused(path: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    xml = dom(f"<graphics type='vnc'><listen type='socket' socket={quoteattr(path)}/></graphics>")
+    if "=" in path:
+        with pytest.raises(ConfigUnsupportedError, match="VNC socket path") as exc:
+            argv(xml)
+        assert repr(path) in str(exc.value)
+        return
+    (value,) = opts(argv(xml), "-vnc")
+    assert qemu_opts(value, "vnc") == [("vnc", f"unix:{path}")]
+
+
+def _chardev_of(a: list[str], cid: str) -> list[tuple[str, str]]:
+    found = [qemu_opts(v) for v in opts(a, "-chardev") if f",id={cid}," in v + ","]
+    assert len(found) == 1, opts(a, "-chardev")
+    return found[0]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_chardev_paths_and_hosts_are_one_value_each(value: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    q = quoteattr(value)
+    a = argv(
+        dom(
+            f"""<serial type='file'><source path={q}/><target port='0'/></serial>
+                <serial type='dev'><source path={q}/><target port='1'/></serial>
+                <serial type='unix'><source mode='bind' path={q}/><target port='2'/></serial>
+                <serial type='tcp'><source mode='connect' host={q} service='4555'/><target port='3'/>
+                  <log file={q}/></serial>
+                <serial type='udp'><source mode='bind' host={q} service='0'/>
+                  <source mode='connect' host={q} service='4556'/><target port='4'/></serial>"""
+        ),
+        LaunchSpec(pidfile="/p"),
+    )
+    assert _chardev_of(a, "charserial0") == [
+        ("file", "on"),
+        ("id", "charserial0"),
+        ("path", value),
+        ("append", "on"),
+    ]
+    assert _chardev_of(a, "charserial1") == [("serial", "on"), ("id", "charserial1"), ("path", value)]
+    assert _chardev_of(a, "charserial2") == [
+        ("socket", "on"), ("id", "charserial2"), ("path", value), ("server", "on"), ("wait", "off"),
+    ]  # fmt: skip
+    assert _chardev_of(a, "charserial3") == [
+        ("socket", "on"), ("id", "charserial3"), ("host", value), ("port", "4555"), ("server", "off"),
+        ("logfile", value), ("logappend", "on"),
+    ]  # fmt: skip
+    assert _chardev_of(a, "charserial4") == [
+        ("udp", "on"), ("id", "charserial4"), ("host", value), ("port", "4556"),
+        ("localaddr", value), ("localport", "0"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_name_is_one_value(name: str) -> None:
+    from xml.sax.saxutils import escape
+
+    name = name.replace("/", "|")  # a domain name cannot hold '/'
+    (value,) = opts(argv(dom(name=escape(name))), "-name")
+    assert qemu_opts(value, "guest") == [("guest", name), ("debug-threads", "on")]
+
+
+@pytest.mark.parametrize("action", ["reset,panic=exit-failure", "dump", "reboot", "pause,", "x=y"])
+def test_watchdog_action_that_qemu_does_not_have_is_refused(action: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="<watchdog action=") as exc:
+        argv(dom(f"<watchdog model='i6300esb' action='{action}'/>"))
+    assert repr(action) in str(exc.value)
+
+
+def test_watchdog_actions_pass() -> None:
+    for action in ("reset", "shutdown", "poweroff", "pause", "none", "inject-nmi"):
+        a = argv(dom(f"<watchdog model='i6300esb' action='{action}'/>"))
+        assert opts(a, "-action") == [f"watchdog={action}"]
+
+
+@pytest.mark.parametrize("name", ["virtio-9p-pci", "loader", "pcie-root-port,x=y"])
+def test_pcie_root_port_model_name_is_one_of_libvirts(name: str) -> None:
+    xml = dom(f"<controller type='pci' index='1' model='pcie-root-port'><model name='{name}'/></controller>")
+    with pytest.raises(
+        ConfigUnsupportedError, match="<controller type='pci' model='pcie-root-port'><model name="
+    ):
+        argv(xml, machine="q35")
+
+
+def test_pcie_root_port_model_names_pass() -> None:
+    for name in ("pcie-root-port", "ioh3420"):
+        xml = dom(
+            f"<controller type='pci' index='1' model='pcie-root-port'><model name='{name}'/></controller>"
+        )
+        assert {"driver": name, "id": "pci.1", "port": 1, "chassis": 1} in devices(argv(xml, machine="q35"))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_boot_files_and_cmdline_are_whole_arguments(value: str) -> None:
+    from xml.sax.saxutils import escape
+
+    v = escape(value)
+    os_extra = (
+        f"<loader>{v}</loader><kernel>{v}</kernel><initrd>{v}</initrd><cmdline>{v}</cmdline><dtb>{v}</dtb>"
+    )
+    a = argv(dom(os_extra=os_extra))
+    for opt in ("-bios", "-kernel", "-initrd", "-append", "-dtb"):
+        assert opts(a, opt) == [value]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "<clock offset='utc,driftfix=slew'/>",
+        "<clock offset='variable' adjustment='1,driftfix=slew'/>",
+        "<clock offset='absolute' start='1,driftfix=slew'/>",
+        "<clock offset='timezone' timezone='UTC,x=y'/>",
+        "<cpu><numa><cell id='0' cpus='0,memdev=x' memory='128' unit='MiB'/></numa></cpu>",
+    ],
+)
+def test_clock_and_numa_values_are_checked(extra: str) -> None:
+    with pytest.raises((ConfigUnsupportedError, XMLError)):
+        argv(dom(extra=extra))
+
+
+def test_smbios_and_uuid_never_reach_qemu_unchecked() -> None:
+    """No ``-smbios`` is generated: SMBIOS modes other than QEMU's own are refused by name,
+    and ``-uuid`` only ever gets a canonical UUID."""
+    for mode in ("host", "sysinfo"):
+        with pytest.raises(ConfigUnsupportedError, match=f"<os><smbios mode='{mode}'>"):
+            argv(dom(os_extra=f"<smbios mode='{mode}'/>"))
+    assert opts(argv(dom(os_extra="<smbios mode='emulate'/>")), "-smbios") == []
+    with pytest.raises(ConfigUnsupportedError, match="<sysinfo>"):
+        argv(dom(extra="<sysinfo type='smbios'><system><entry name='serial'>a,b</entry></system></sysinfo>"))
+    with pytest.raises(XMLError, match="invalid UUID"):
+        argv(dom().replace("<uuid>6695eb01-", "<uuid>6695eb01,x=y-"))
+
+
+@pytest.mark.parametrize("dev", ["hd,menu=on", "network,strict=off"])
+def test_boot_device_that_is_unknown_is_refused(dev: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="<os><boot dev="):
+        argv(dom(os_extra=f"<boot dev='{dev}'/>"))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_json_options_carry_hostile_strings_as_values(value: str) -> None:
+    from xml.sax.saxutils import escape, quoteattr
+
+    q, t = quoteattr(value), escape(value)
+    a = argv(
+        dom(
+            f"""<disk type='file' device='disk'><source file={q}/><target dev='vda' bus='virtio'/>
+                  <serial>{t}</serial></disk>
+                <interface type='bridge'><source bridge={q}/></interface>
+                <rng model='virtio'><backend model='random'>{t}</backend></rng>"""
+        )
+    )
+    blockdev = json.loads(opts(a, "-blockdev")[0])
+    assert blockdev["filename"] == value
+    assert {d["id"]: d for d in devices(a)}["virtio-disk0"]["serial"] == value
+    assert json.loads(opts(a, "-netdev")[0])["br"] == value
+    assert objects(a)["objrng0"]["filename"] == value
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_driver_refuses_cpu_model_injection_and_boots_a_named_model(tmp_path: Path) -> None:
+    """Through the driver with a real QEMU: the model of issue 8 is refused by name at define and
+    at create, and a custom model with features still boots with exactly that ``-cpu``."""
+    from virt_qemu import testguest
+
+    import virtcore
+
+    kernel = testguest.find_kernel()
+    initrd = testguest.build_initramfs(kernel, cache_dir=tmp_path / "initramfs")
+    log = tmp_path / "serial.log"
+
+    def xml(name: str, cpu: str) -> str:
+        base = testguest.guest_domain_xml(name, kernel, initrd, serial_log=log)
+        return base.replace("<features>", cpu + "<features>")
+
+    hostile = xml("pwned", "<cpu mode='custom'><model>qemu64,model-id=PWNED</model></cpu>")
+    root = tmp_path / "root"
+    root.mkdir()
+    with virtcore.open(f"qemu:///embed?root={root}") as conn:
+        for op in (conn.define_domain, conn.create_domain):
+            with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'qemu64,model-id=PWNED'"):
+                op(hostile)
+        assert conn.list_domains() == []
+        with pytest.raises(ConfigUnsupportedError, match=r"<cpu><model> 'NoSuchCPU'.*qemu-system-x86_64"):
+            conn.create_domain(xml("unknown", "<cpu mode='custom'><model>NoSuchCPU</model></cpu>"))
+        knob = "<cpu mode='custom'><model>qemu64</model><feature name='start-powered-off'/></cpu>"
+        with pytest.raises(ConfigUnsupportedError, match=r"'start-powered-off' is not a CPU feature of"):
+            conn.create_domain(xml("knob", knob))
+        cpu = "<cpu mode='custom'><model>qemu64</model><feature policy='disable' name='sse4a'/></cpu>"
+        dom_ = conn.create_domain(xml("named", cpu))
+        try:
+            testguest.wait_marker(log)
+            pid = int((root / "run" / dom_.uuid / "pid").read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert cmdline[cmdline.index(b"-cpu") + 1] == b"qemu64,sse4a=off"
+        finally:
+            dom_.destroy()
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="needs qemu-system-x86_64")
+def test_qemu_reads_escaped_values_intact(tmp_path: Path) -> None:
+    """Real QEMU reads a hostile domain name, a chardev path (values after ``key=``) and a VNC
+    socket path (-vnc's key-less first item) back as one value each."""
+    path = tmp_path / "s,path=x,append=off"
+    sock = tmp_path / "v,,x,lossy.sock"
+    a = build_argv(
+        parse_domain(dom(
+            name="a,,debug-threads=off,guest=b",
+            devices=f"""<serial type='file'><source path='{path}'/><target port='0'/></serial>
+                        <graphics type='vnc'><listen type='socket' socket='{sock}'/></graphics>""",
+        )),
+        emulator=QEMU, machine="pc", spec=LaunchSpec(pidfile=str(tmp_path / "pid"), daemonize=False),
+    )  # fmt: skip
+    proc = subprocess.run(
+        [*a, "-qmp", "stdio"], capture_output=True, timeout=60, cwd=tmp_path,
+        input=b'{"execute":"qmp_capabilities"}\n{"execute":"query-name"}\n'
+        b'{"execute":"query-vnc-servers"}\n{"execute":"quit"}\n',
+    )  # fmt: skip
+    replies = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith(b'{"return"')]
+    assert replies[1]["return"] == {"name": "a,,debug-threads=off,guest=b"}, proc.stderr
+    assert [s["service"] for s in replies[2]["return"][0]["server"]] == [str(sock)]
+    assert path.exists() and not (tmp_path / "x").exists()

@@ -31,6 +31,9 @@ def test_probe_reads_the_binary() -> None:
     assert c.resolve_machine("no-such-machine") is None
     assert "tcg" in c.accelerators
     assert "qemu64" in c.cpu_models
+    # the CPUID features -cpu takes, not the CPU's other properties
+    assert {"pcid", "lahf-lm", "sse4.2", "vmx-entry-load-bndcfgs"} <= set(c.cpu_features)
+    assert not {"model-id", "start-powered-off", "enforce", "realized"} & set(c.cpu_features)
 
 
 def test_cache_is_keyed_by_binary_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,10 +3,19 @@
 :func:`build_argv` turns a :class:`virtcore.xml.DomainDef` into the argument
 vector of ``qemu-system-*``. Devices, block nodes, network back ends and
 objects are given to QEMU as JSON (``-device {...}``), so no value from the
-XML is ever parsed as an option; the few options that only take QEMU's
-``key=value,...`` syntax (``-name``, ``-machine``, ``-chardev``...) get every
-value escaped with :func:`qemu_escape` (``,`` -> ``,,``) and refuse control
-characters. A domain name can therefore never inject an argument.
+XML is ever parsed as an option. The options that only take QEMU's
+``key=value,...`` syntax (``-name``, ``-machine``, ``-cpu``, ``-chardev``,
+``-vnc``...) follow three rules for a string from the XML:
+
+* after ``key=`` it is escaped with :func:`qemu_escape` (``,`` -> ``,,``),
+  which QEMU's option parser undoes, so it stays one value;
+* where QEMU splits or parses the text *before* any escaping applies (the CPU
+  model and its features, the machine type, a VNC listen address) it must be
+  a name of :func:`qemu_name`'s grammar or an address, else it is refused;
+* a closed set of words (watchdog actions, device models) is checked against
+  that set.
+
+A domain name, path or model can therefore never inject an option.
 
 Anything the translation does not understand raises
 :class:`~virtcore.errors.ConfigUnsupportedError` naming the element: nothing
@@ -15,6 +24,7 @@ is silently dropped.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -44,7 +54,7 @@ from virtcore.xml import (
 from virtcore.xml._util import parse_memory
 
 __all__ = [
-    "LaunchSpec", "build_argv", "qemu_escape", "disk_alias", "DeviceNames", "device_names",
+    "LaunchSpec", "build_argv", "qemu_escape", "qemu_name", "disk_alias", "DeviceNames", "device_names",
     "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts", "launch_env",
 ]  # fmt: skip
 
@@ -78,10 +88,20 @@ class LaunchSpec:
     hugetlbfs: tuple[tuple[int, str], ...] | None = None
     #: Directory for file-backed guest RAM (``<memoryBacking><source type='file'/>``).
     memory_dir: str = "/dev/shm"
+    #: The CPU models the emulator knows (its probed capabilities). ``None``: not looked at
+    #: (checking a definition): any model of :func:`qemu_name`'s grammar passes.
+    cpu_models: tuple[str, ...] | None = None
+    #: The CPU features it knows (QEMU's spelling, see ``BinaryCaps.cpu_features``). ``None``:
+    #: not looked at; any feature of :func:`qemu_name`'s grammar passes.
+    cpu_features: tuple[str, ...] | None = None
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
     """Escape ``value`` for QEMU's ``key=value,...`` option syntax (``,`` -> ``,,``).
+
+    Safe only for a value written after its ``key=``: QEMU splits a key at the
+    first ``=`` or ``,`` before unescaping, and some options (``-cpu``) split at
+    the first comma whatever follows it. Use :func:`qemu_name` for those.
 
     :raises ConfigUnsupportedError: the value holds control characters, which
         no QEMU option accepts.
@@ -89,6 +109,45 @@ def qemu_escape(value: str, where: str = "value") -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise ConfigUnsupportedError(f"{where} {value!r} contains control characters")
     return value.replace(",", ",,")
+
+
+#: What QEMU calls its CPU models, CPU features and machine types (``Skylake-Client-v4``,
+#: ``sse4.2``, ``pc-i440fx-7.2``): nothing its option parsers could split or take for a key.
+_QEMU_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def qemu_name(value: str, where: str) -> str:
+    """``value`` when it is a QEMU name (CPU model, CPU feature, machine type), else refused.
+
+    A letter or digit, then letters, digits, ``.``, ``_``, ``+`` and ``-``; never
+    ``help`` (QEMU would print a list and exit). These values are written where
+    QEMU splits the option before any ``,,`` escaping applies, so escaping is no
+    protection: ``-cpu qemu64,,model-id=X`` sets ``model-id``.
+
+    :raises ConfigUnsupportedError: naming ``where`` and the value.
+    """
+    if not _QEMU_NAME.fullmatch(value) or value == "help":
+        raise ConfigUnsupportedError(
+            f"{where} {value!r} is not a valid QEMU name "
+            "(a letter or digit, then letters, digits, '.', '_', '+' or '-')"
+        )
+    return value
+
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+def _listen_address(value: str, where: str) -> str:
+    """An IP address or host name (``[::1]`` style for IPv6), else refused naming ``where``."""
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        if _HOST_NAME.fullmatch(value):
+            return value
+        raise ConfigUnsupportedError(f"{where} {value!r} is not an IP address or host name") from None
+    return f"[{addr}]" if addr.version == 6 else str(addr)
 
 
 def _j(obj: dict[str, Any]) -> str:
@@ -120,6 +179,12 @@ _HANDLED_TOP = frozenset(
     }
 )  # fmt: skip
 _FEATURES_OK = frozenset({"acpi", "apic", "pae", "hap", "vmport", "pmu", "smm", "ps2"})
+#: ``-action watchdog=`` values QEMU has that libvirt's ``<watchdog action>`` also names.
+#: libvirt's spellings of CPU features QEMU knows under another name (QEMU takes both).
+_FEATURE_ALIASES = {"pclmuldq": "pclmulqdq", "sse3": "pni", "xd": "nx", "i64": "lm", "ffxsr": "fxsr-opt"}
+_WATCHDOG_ACTIONS = ("reset", "shutdown", "poweroff", "pause", "none", "inject-nmi")
+#: ``<controller type='pci' model='pcie-root-port'><model name>``: the QEMU devices that are one.
+_ROOT_PORTS = ("pcie-root-port", "ioh3420")
 
 
 #: Child elements each device kind may have: what is translated, or has no effect on QEMU
@@ -629,7 +694,7 @@ class _Builder:
 
     def _machine(self) -> None:
         d = self.d
-        opts = [qemu_escape(self.machine, "machine type"), f"accel={self.spec.accel}", "usb=off"]
+        opts = [qemu_name(self.machine, "machine type"), f"accel={self.spec.accel}", "usb=off"]
         feats = set(d.features)
         for f in feats:
             if f not in _FEATURES_OK:
@@ -683,15 +748,19 @@ class _Builder:
                     return  # topology only
                 name = "qemu64"
             else:
-                name = model
+                name = qemu_name(model, "<cpu><model>")
+                known = self.spec.cpu_models
+                if known is not None and name not in known:
+                    raise ConfigUnsupportedError(
+                        f"<cpu><model> {name!r} is not a CPU model of {self.emulator}"
+                    )
         else:
             raise ConfigUnsupportedError(f"<cpu mode='{mode}'> is not supported")
-        opts = [qemu_escape(name, "CPU model")]
+        opts = [name]
         for f in cpu.findall("feature"):
             policy = f.get("policy", "require")
-            fname = f.get("name", "")
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", fname):
-                raise ConfigUnsupportedError(f"<cpu><feature name='{fname}'> is not a valid feature name")
+            fname = qemu_name(f.get("name", ""), "<cpu><feature name=...>")
+            self._check_feature(fname)
             if policy in ("require", "force"):
                 opts.append(f"{fname}=on")
             elif policy in ("disable", "forbid"):
@@ -700,6 +769,25 @@ class _Builder:
                 raise ConfigUnsupportedError(f"<cpu><feature policy='{policy}'> is not supported")
         opts += self._cpu_extras(cpu)
         self.add("-cpu", ",".join(opts))
+
+    def _check_feature(self, name: str) -> None:
+        """Refuse a feature the emulator does not have as a CPUID feature (when it is known).
+
+        QEMU takes ``lahf_lm`` for ``lahf-lm`` and ``sse4.2``, ``sse4-2``, ``sse4_2`` alike,
+        so names are compared with ``_`` and ``.`` read as ``-`` (and libvirt's few other
+        spellings mapped); ``-cpu`` gets the name as written.
+        """
+        known = self.spec.cpu_features
+        if known is None:
+            return
+
+        def canon(n: str) -> str:
+            return n.replace("_", "-").replace(".", "-")
+
+        if canon(_FEATURE_ALIASES.get(name, name)) not in {canon(k) for k in known}:
+            raise ConfigUnsupportedError(
+                f"<cpu><feature name=...> {name!r} is not a CPU feature of {self.emulator}"
+            )
 
     def _cpu_extras(self, cpu: Element) -> list[str]:
         """``-cpu`` properties of ``<cpu><maxphysaddr>`` and ``<cpu><cache>``."""
@@ -1081,6 +1169,12 @@ class _Builder:
             self.add("-dtb", os_.dtb)
         if os_.init:
             raise ConfigUnsupportedError("<os><init> is for containers, not QEMU guests")
+        smbios = _find(os_.raw, "smbios")
+        if smbios is not None and smbios.get("mode", "emulate") != "emulate":
+            # QEMU's own SMBIOS tables are 'emulate'; host or <sysinfo> tables would need -smbios
+            raise ConfigUnsupportedError(
+                f"<os><smbios mode={smbios.get('mode')!r}> is not supported by the QEMU driver (emulate is)"
+            )
         per_device = any(disk.boot_order for disk in self.d.disks) or any(
             i.boot_order for i in self.d.interfaces
         )
@@ -1124,9 +1218,13 @@ class _Builder:
             target = _find(c.raw, "target")
             model_el = _find(c.raw, "model")
             if c.model == "pcie-root-port":
-                props["driver"] = (
-                    model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
-                )
+                port = model_el.get("name", "pcie-root-port") if model_el is not None else "pcie-root-port"
+                if port not in _ROOT_PORTS:
+                    raise ConfigUnsupportedError(
+                        f"<controller type='pci' model='pcie-root-port'><model name={port!r}> is not "
+                        f"supported ({' and '.join(_ROOT_PORTS)} are)"
+                    )
+                props["driver"] = port
                 props["port"] = int(target.get("port", str(idx)), 0) if target is not None else idx
                 props["chassis"] = int(target.get("chassis", str(idx)), 0) if target is not None else idx
             elif c.model == "pci-bridge":
@@ -1539,7 +1637,11 @@ class _Builder:
         if lel is not None and lel.get("type") == "socket":
             # without a path, libvirt puts the socket in the domain's runtime directory
             sock = lel.get("socket") or os.path.join(os.path.dirname(self.spec.pidfile), "vnc.sock")
-            self.add("-vnc", f"unix:{qemu_escape(sock, 'socket path')}")
+            if "=" in sock:  # the first item of -vnc has no key: QEMU would split it at the '='
+                raise ConfigUnsupportedError(
+                    f"<graphics type='vnc'><listen type='socket'>: VNC socket path {sock!r} contains '='"
+                )
+            self.add("-vnc", f"unix:{qemu_escape(sock, 'VNC socket path')}")
             return
         if lel is not None and lel.get("type") == "none":
             self.add("-vnc", "none")
@@ -1547,8 +1649,8 @@ class _Builder:
         port = g.port if (g.port is not None and g.port >= 5900 and not g.autoport) else self.spec.vnc_port
         if port is None or port < 5900:
             port = 5900
-        host = f"[{listen}]" if ":" in listen else listen
-        self.add("-vnc", f"{qemu_escape(host, 'listen address')}:{port - 5900}")
+        host = _listen_address(listen, "<graphics type='vnc'> listen address")
+        self.add("-vnc", f"{host}:{port - 5900}")
 
     def _video(self, v: Video) -> None:
         models = {
@@ -1615,10 +1717,15 @@ class _Builder:
             if model not in ("i6300esb", "ib700", "itco"):
                 raise ConfigUnsupportedError(f"<watchdog model='{model}'> is not supported")
             action = raw.get("action", "reset")
+            if action not in _WATCHDOG_ACTIONS:
+                raise ConfigUnsupportedError(
+                    f"<watchdog action={action!r}> is not supported "
+                    f"(QEMU's are {', '.join(_WATCHDOG_ACTIONS)})"
+                )
             if model == "itco":
                 return  # built into q35
             self.device({"driver": model, "id": "watchdog0"}, raw)
-            self.add("-action", f"watchdog={qemu_escape(action, 'watchdog action')}")
+            self.add("-action", f"watchdog={action}")
             return
         if kind == "audio" and raw is not None:
             atype = raw.get("type", "none")

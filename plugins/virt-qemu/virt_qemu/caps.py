@@ -2,7 +2,7 @@
 
 A probe starts the binary with ``-machine none`` under TCG (never KVM, which
 may hang) and asks over QMP on stdio for its target, machine types, CPU
-models and accelerators. Results are cached as JSON under the connection's
+models, CPU features and accelerators. Results are cached as JSON under the connection's
 cache directory, keyed by the binary's identity (path, size, mtime, inode),
 so a changed binary is probed again and an unchanged one never is.
 
@@ -69,7 +69,7 @@ _WORDSIZE = {"i686": 32, "armv7l": 32, "ppc": 32, "riscv32": 32, "mips": 32, "mi
 _SEARCH_DIRS = ("/usr/bin", "/usr/local/bin", "/usr/libexec", "/bin")
 PROBE_TIMEOUT = 15.0
 KVM_TIMEOUT = 3.0
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 @attrs.frozen
@@ -93,6 +93,9 @@ class BinaryCaps:
     machines: tuple[Machine, ...]
     cpu_models: tuple[str, ...]
     accelerators: tuple[str, ...]
+    #: The CPUID features ``-cpu`` takes as ``NAME=on|off``, in QEMU's spelling (a static
+    #: expansion of the ``max`` model: its boolean properties). Empty: not known.
+    cpu_features: tuple[str, ...] = ()
 
     def resolve_machine(self, name: str | None) -> Machine | None:
         """The machine called ``name`` or aliased so (the default one for ``None``)."""
@@ -112,6 +115,7 @@ class BinaryCaps:
             "machines": [attrs.asdict(m) for m in self.machines],
             "cpu_models": list(self.cpu_models),
             "accelerators": list(self.accelerators),
+            "cpu_features": list(self.cpu_features),
         }
 
     @classmethod
@@ -124,6 +128,7 @@ class BinaryCaps:
             machines=tuple(Machine(**m) for m in data["machines"]),
             cpu_models=tuple(str(c) for c in data["cpu_models"]),
             accelerators=tuple(str(a) for a in data["accelerators"]),
+            cpu_features=tuple(str(f) for f in data["cpu_features"]),
         )
 
 
@@ -265,6 +270,7 @@ def probe_binary(path: str, timeout: float = PROBE_TIMEOUT) -> BinaryCaps:
             cpus = sorted(c["name"] for c in q.cmd("query-cpu-definitions"))
         except OperationFailedError:
             cpus = []
+        features = _cpu_features(q)
         accels = sorted(
             t["name"].removesuffix("-accel")
             for t in q.cmd("qom-list-types", {"implements": "accel", "abstract": False})
@@ -279,8 +285,18 @@ def probe_binary(path: str, timeout: float = PROBE_TIMEOUT) -> BinaryCaps:
     machines.sort(key=lambda m: m.name)
     return BinaryCaps(
         path=path, arch=arch, version=version, machines=tuple(machines),
-        cpu_models=tuple(cpus), accelerators=tuple(accels),
+        cpu_models=tuple(cpus), accelerators=tuple(accels), cpu_features=features,
     )  # fmt: skip
+
+
+def _cpu_features(q: _StdioQMP) -> tuple[str, ...]:
+    """The CPU feature names of the probed binary (empty when it cannot expand CPU models)."""
+    try:
+        model = q.cmd("query-cpu-model-expansion", {"type": "static", "model": {"name": "max"}})["model"]
+    except OperationFailedError:
+        return ()
+    props = model.get("props", {})
+    return tuple(sorted(k for k, v in props.items() if isinstance(v, bool)))
 
 
 def _reap(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:

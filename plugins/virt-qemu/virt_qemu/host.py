@@ -1099,6 +1099,7 @@ class Host:
             pass_fds.append(incoming[0])
             inc = f"fd:{incoming[0]}"
         console = self.layout.log / f"{dom.uuid}-console.log"
+        caps = self._emulator_caps(d)
         spec = argvmod.LaunchSpec(
             pidfile=str(rd / "pid"),
             monitor_fds=fds,
@@ -1107,6 +1108,8 @@ class Host:
             serial_log=str(console),
             vnc_port=_free_vnc_port() if d.graphics else None,
             hugetlbfs=argvmod.hugetlbfs_mounts(),
+            cpu_models=caps.cpu_models or None,  # none probed: the grammar only
+            cpu_features=caps.cpu_features or None,
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
         extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
