@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -105,12 +106,20 @@ DETACH_TIMEOUT = 10.0
 #: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
 BOOT_GRACE = 20.0
 SAVE_MAGIC = b"VirtcoreQemuSv01"
+#: What a save image holds at its data offset: QEMU's migration stream magic and version 3.
+_QEMU_STREAM_START = b"QEVM\x00\x00\x00\x03"
+_LOAD_FAILED = "QEMU could not load it and exited (its migration stream is corrupt or truncated)"
 _SAVE_HEADER = struct.Struct("<16sIII")  # magic, xml length, flags, data offset
 _SAVE_PAUSED = 1
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _NS_PER_TICK = 1_000_000_000 // _CLK_TCK
 _UNIX_PATH_MAX = 107
 
+_UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: A temporary of an atomic write of config/UUID.xml (virtcore.files names them ``.NAME.RANDOM``).
+_CONFIG_TEMPORARY = re.compile(rf"\.{_UUID_RE}\.xml\.[A-Za-z0-9_]+")
+#: A per-domain record in the run directory: its stop reason or its lock file.
+_RUN_RECORD = re.compile(rf"{_UUID_RE}\.(last|lock)")
 _STOP_DETAIL = {
     "shutdown": (ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN),
     "destroyed": (ShutoffReason.DESTROYED, StoppedDetail.DESTROYED),
@@ -138,6 +147,10 @@ _QEMU_STATUS = {
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+class _ImageLoadError(OperationFailedError):
+    """QEMU started for a restore could not load the saved state (the image's fault)."""
 
 
 def _unix_path(path: Path) -> tuple[str, int | None]:
@@ -385,6 +398,7 @@ class Host:
         self._worker = threading.Thread(target=self._work_loop, name="virt-qemu-events", daemon=True)
         self._worker.start()
         self.sync(force=True)
+        self._remove_leftovers()
         self._autostart()
 
     # -- plumbing ---------------------------------------------------------------
@@ -513,6 +527,49 @@ class Host:
             dom = self.doms.get(uuid)
             if dom is None or not dom.active or dom.monitor is None:
                 self._reattach(uuid)
+
+    def _remove_leftovers(self) -> None:
+        """Delete what crashed processes left: config temporaries, records of vanished domains.
+
+        ``config/.UUID.xml.*`` are temporaries of definition writes (those
+        happen under ``config/.lock``, taken here too). ``run/UUID.last`` and
+        ``run/UUID.lock`` of a UUID with neither a definition nor a runtime
+        directory belong to no domain any more.
+        """
+        lay = self.layout
+        with contextlib.suppress(OSError, VirtError), FileLock(lay.config / ".lock").held(5.0):
+            for entry in os.scandir(lay.config):
+                if _CONFIG_TEMPORARY.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False):
+                    log.info("removing the orphan temporary %s", entry.path)
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+        try:
+            names = os.listdir(lay.run)
+        except OSError:
+            return
+        for uuid in sorted({n[:-5] for n in names if _RUN_RECORD.fullmatch(n)}):
+            if uuid in self.doms or (lay.config / f"{uuid}.xml").exists() or (lay.run / uuid).exists():
+                continue
+            self._remove_records(uuid)
+
+    def _remove_records(self, uuid: str) -> None:
+        """Delete ``run/UUID.last`` and ``run/UUID.lock`` of a domain that no longer exists."""
+        lock = self._dom_lock(uuid)
+        try:
+            if not lock.try_acquire():
+                return  # someone is starting a domain with that UUID right now
+        except (OSError, VirtError):
+            return
+        try:
+            if (self.layout.config / f"{uuid}.xml").exists() or self.run_dir(uuid).exists():
+                return
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layout.run / f"{uuid}.last")
+            lock.remove()
+        except OSError as exc:
+            log.warning("cannot remove the records of %s: %s", uuid, exc)
+        finally:
+            lock.release()
 
     def _rename(self, dom: Dom, name: str) -> None:
         if self.by_name.get(dom.name) is dom:
@@ -937,6 +994,8 @@ class Host:
                 dom.config = None
                 if not dom.active:
                     self._forget(dom)
+            if not dom.active:
+                self._remove_records(uuid)
             self._bump()
         self.emit(_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
 
@@ -1212,6 +1271,8 @@ class Host:
             try:
                 pid = int((rd / "pid").read_text())
             except (OSError, ValueError):
+                if incoming is not None:  # QEMU removes its pidfile when it exits
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 raise OperationFailedError(f"QEMU started '{d.name}' but wrote no pidfile") from None
             dom.pid = pid
             try:
@@ -1221,6 +1282,8 @@ class Host:
                 raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
             except VirtError:
                 _kill_painfully(pid, signal.SIGKILL)
+                if incoming is not None:
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 raise
             with contextlib.suppress(OSError):
                 dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
@@ -1247,16 +1310,19 @@ class Host:
         mon = dom.monitor
         assert mon is not None
         if incoming is not None:
+            from virt_qemu.monitor import MonitorClosedError
+
             deadline = time.monotonic() + SAVE_TIMEOUT
             delay = 0.001
             while True:
-                st = mon.cmd("query-migrate", timeout=10).get("status", "")
+                try:
+                    st = mon.cmd("query-migrate", timeout=10).get("status", "")
+                except MonitorClosedError:
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 if st == "completed":
                     break
                 if st in ("failed", "cancelled"):
-                    raise OperationFailedError(
-                        f"restoring domain '{d.name}' failed (incoming migration {st})"
-                    )
+                    raise _ImageLoadError(f"QEMU refused it (incoming migration {st})")
                 if time.monotonic() > deadline:
                     raise OperationTimeoutError(f"restoring domain '{d.name}'")
                 time.sleep(delay)
@@ -1481,7 +1547,7 @@ class Host:
         try:
             if not job.try_acquire():
                 return None
-        except OSError:
+        except (OSError, VirtError):
             return None
         if not isinstance(record, dict) or not {"tmp", "target", "paused", "file"} <= record.keys():
             log.warning("ignoring malformed save record of %s", uuid)
@@ -1560,12 +1626,26 @@ class Host:
         try:
             head = os.pread(fd, _SAVE_HEADER.size, 0)
             if len(head) < _SAVE_HEADER.size:
-                raise InvalidArgError(f"{path!r} is not a virt-qemu save image (too short)")
+                raise InvalidArgError(f"'{path}' is not a valid save image: too short for a header")
             magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
-            if magic != SAVE_MAGIC or xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
-                raise InvalidArgError(f"{path!r} is not a virt-qemu save image")
+            if magic != SAVE_MAGIC:
+                raise InvalidArgError(f"'{path}' is not a valid save image: no virt-qemu header")
+            if xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: the header's XML length {xml_len} "
+                    f"and data offset {offset} do not fit"
+                )
             xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
-            d = parse_domain(xml)
+            try:
+                d = parse_domain(xml)
+            except XMLError as exc:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: its domain XML is invalid: {exc.detail}"
+                ) from None
+            if os.pread(fd, len(_QEMU_STREAM_START), offset) != _QEMU_STREAM_START:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: no QEMU migration stream at offset {offset}"
+                )
             os.lseek(fd, offset, os.SEEK_SET)
             self.sync()
             dom = self._claim(d)
@@ -1575,11 +1655,12 @@ class Host:
                 paused = bool(flags & _SAVE_PAUSED)
                 try:
                     self._launch(dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused))
-                except BaseException:
+                except _ImageLoadError as exc:
+                    raise OperationFailedError(f"'{path}' is not a valid save image: {exc.detail}") from None
+                finally:
                     with self.lock:
                         if dom.config is None and not dom.active:
                             self._forget(dom)
-                    raise
             self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.RESTORED))
             if paused:
                 self.emit(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.RESTORED))
@@ -1626,7 +1707,8 @@ class Host:
 
     def _save_config(self, dom: Dom, d: DomainDef) -> None:
         path = self.layout.config / f"{dom.uuid}.xml"
-        write_atomically(path, format_domain(d).encode())
+        with FileLock(self.layout.config / ".lock").held():  # see _remove_leftovers
+            write_atomically(path, format_domain(d).encode())
         dom.config = d
         with contextlib.suppress(OSError):
             dom.config_mtime = path.stat().st_mtime_ns
