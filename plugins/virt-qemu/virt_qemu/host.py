@@ -1572,7 +1572,8 @@ class Host:
         A migration QEMU completed is finished (the temporary renamed over the
         target if that had not happened yet, QEMU stopped: SHUTOFF/SAVED);
         anything less is rolled back (migration cancelled, temporary removed,
-        the guest resumed if it was running before the save).
+        the guest resumed if it was running before the save). A guest someone
+        resumed since is left running, its stale image discarded.
         """
         rd = self.run_dir(dom.uuid)
         tmp = Path(record["tmp"])
@@ -1586,6 +1587,8 @@ class Host:
                     with contextlib.suppress(VirtError):
                         mon.cmd("migrate_cancel", timeout=10)
                     status = _wait_migration(mon)
+                if mon.cmd("query-status", timeout=10).get("running"):
+                    status = "resumed"  # someone resumed the guest since: the image is stale
                 if status == "completed" and not self._save_committed(record):
                     with contextlib.suppress(OSError):
                         fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -1602,7 +1605,9 @@ class Host:
                     return
                 log.info("rolling back the interrupted save of '%s' to %s", dom.name, record["target"])
                 _remove_temporary(record)
-                if record["paused"]:
+                if status == "resumed":
+                    dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
+                elif record["paused"]:
                     dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
                 else:
                     self._own(dom, mon, "cont", "RESUME", timeout=10)
