@@ -176,6 +176,35 @@ def test_manager_killed_after_the_migration_finishes_the_save(
         wait_for(lambda: last_tick(console_log(d)) > tick, 30, "ticks after the restore")
 
 
+STATE = r"""
+import sys, virtcore
+conn = virtcore.open(sys.argv[1])
+state, reason = conn.lookup_domain(sys.argv[2]).state()
+print(state.name, int(reason))
+"""
+
+
+@needs_qemu
+def test_a_guest_resumed_after_the_saver_died_is_not_saved_later(
+    uri: str, root: Path, booted: Callable[[str], virtcore.Domain], tmp_path: Path
+) -> None:
+    dom = booted("resumed")
+    pid = _qemu_pid(root, dom.uuid)
+    image = tmp_path / "resumed.img"
+    with virtcore.open(uri) as conn:  # a process that watched the save
+        d = conn.lookup_domain(dom.name)
+        _kill_saver_at("save-migrated", uri, dom.name, image)
+        wait_for(lambda: d.state()[0] == DomainState.PAUSED, 10, "the saver's pause to show")
+        d.resume()
+        out = subprocess.run(
+            [sys.executable, "-c", STATE, uri, dom.name], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["RUNNING", str(int(RunningReason.UNPAUSED))]
+        assert not _gone(pid) and d.state()[0] == DomainState.RUNNING
+    assert not image.exists() and _leftovers(tmp_path) == []
+
+
 @needs_qemu
 @pytest.mark.parametrize("qemu_dies_too", [False, True], ids=["qemu-alive", "qemu-killed"])
 def test_manager_killed_after_the_rename_reports_saved(
