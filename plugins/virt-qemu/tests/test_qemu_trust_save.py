@@ -206,6 +206,20 @@ def test_a_guest_resumed_after_the_saver_died_is_not_saved_later(
 
 
 @needs_qemu
+def test_destroying_a_guest_whose_saver_died_removes_the_temporary(
+    uri: str, booted: Callable[[str], virtcore.Domain], tmp_path: Path
+) -> None:
+    dom = booted("dropped")
+    with virtcore.open(uri) as conn:  # a process that watched the save
+        d = conn.lookup_domain(dom.name)
+        _kill_saver_at("save-paused", uri, dom.name, tmp_path / "dropped.img")
+        assert _leftovers(tmp_path)
+        d.destroy()
+        assert d.state() == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "dropped.img").exists()
+
+
+@needs_qemu
 @pytest.mark.parametrize("qemu_dies_too", [False, True], ids=["qemu-alive", "qemu-killed"])
 def test_manager_killed_after_the_rename_reports_saved(
     uri: str, root: Path, booted: Callable[[str], virtcore.Domain], tmp_path: Path, qemu_dies_too: bool

@@ -14,6 +14,7 @@ Files (``L`` = the :class:`~virt_qemu.paths.Layout`)::
     L.run/UUID/status.xml        running domain: pid, id, live XML
     L.run/UUID/pid               QEMU's pidfile
     L.run/UUID/monN.sock         QMP sockets (one per managing process), monN.lock
+    L.run/UUID/save              a save in progress (held under save.lock; see Host.save)
     L.log/UUID.log               QEMU's stderr; L.log/UUID-console.log the serial log
 """
 
@@ -612,13 +613,9 @@ class Host:
             if not _alive(pid) or not _cmdline_has(pid, uuid):
                 # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
                 stop_why = self._collect_stop_reason(dom, default="crashed")
-                unfinished = self._save_in_progress(uuid)
-                if unfinished is not None:
-                    record, job = unfinished
-                    if stop_why == "crashed" and self._save_committed(record):
-                        stop_why = "saved"
-                    _remove_temporary(record)
-                    job.release()
+                record = self._drop_unfinished_save(uuid)
+                if stop_why == "crashed" and record is not None and self._save_committed(record):
+                    stop_why = "saved"
                 self._write_last(uuid, stop_why)
                 shutil.rmtree(rd, ignore_errors=True)
                 dom.live = None
@@ -886,6 +883,7 @@ class Host:
         with self._dom_lock(dom.uuid).held():
             rd = self.run_dir(dom.uuid)
             if rd.exists():
+                self._drop_unfinished_save(dom.uuid)
                 self._write_last(dom.uuid, why)
                 shutil.rmtree(rd, ignore_errors=True)
         ref = dom.ref
@@ -1556,6 +1554,19 @@ class Host:
             job.release()
             return None
         return record, job
+
+    def _drop_unfinished_save(self, uuid: str) -> dict[str, Any] | None:
+        """QEMU is gone: delete the temporary of a save whose saver died too; its record.
+
+        ``None`` when no save was interrupted (or its saver lives and cleans up itself).
+        """
+        unfinished = self._save_in_progress(uuid)
+        if unfinished is None:
+            return None
+        record, job = unfinished
+        _remove_temporary(record)
+        job.release()
+        return record
 
     @staticmethod
     def _save_committed(record: dict[str, Any]) -> bool:
