@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from virtcore.errors import ErrorNumber, SystemError_
-from virtcore.files import write_atomically
+from virtcore.files import create_temporary, write_atomically
 
 
 def test_replaces_the_file_with_the_given_mode(tmp_path: Path) -> None:
@@ -45,3 +45,45 @@ def test_default_mode_is_private(tmp_path: Path) -> None:
 def test_without_sync(tmp_path: Path) -> None:
     write_atomically(tmp_path / "status", b"running", sync=False)
     assert (tmp_path / "status").read_bytes() == b"running"
+
+
+def test_planted_symlink_at_the_target_is_replaced_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    target = tmp_path / "dom.xml"
+    target.symlink_to(victim)
+    write_atomically(target, b"new")
+    assert not target.is_symlink() and target.read_bytes() == b"new"
+    assert victim.read_bytes() == b"precious"
+
+
+def test_temporaries_are_unpredictable_and_never_open_what_is_planted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    names = iter(["0" * 16, "1" * 16])
+    monkeypatch.setattr("virtcore.files.secrets.token_hex", lambda n: next(names))
+    planted = tmp_path / f".image.{'0' * 16}.partial"
+    planted.symlink_to(victim)  # an attacker who guessed the first name
+    fd, tmp = create_temporary(tmp_path / "image", suffix=".partial")
+    try:
+        os.write(fd, b"save data")
+    finally:
+        os.close(fd)
+    assert tmp == str(tmp_path / f".image.{'1' * 16}.partial")
+    assert not os.path.islink(tmp) and stat.S_IMODE(os.stat(tmp).st_mode) == 0o600
+    assert victim.read_bytes() == b"precious" and planted.is_symlink()
+
+
+def test_two_temporaries_never_share_a_name(tmp_path: Path) -> None:
+    made = [create_temporary(tmp_path / "x") for _ in range(20)]
+    for fd, _ in made:
+        os.close(fd)
+    assert len({name for _, name in made}) == 20
+    assert all(os.path.basename(name).startswith(".x.") for _, name in made)
+
+
+def test_temporary_in_a_missing_directory_names_the_target(tmp_path: Path) -> None:
+    with pytest.raises(SystemError_, match="no-such-dir/image"):
+        create_temporary(tmp_path / "no-such-dir" / "image")

@@ -422,7 +422,7 @@ class Connection:
 
     def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
         """Start a domain from a file written by :meth:`Domain.save`."""
-        r: DomainRef | None = self._ops.domain_restore(path=os.fspath(path))
+        r: DomainRef | None = self._ops.domain_restore(path=_path_arg(path))
         return Domain(self, r) if r is not None else self._declined("domain_restore")
 
     # -- events ------------------------------------------------------------
@@ -457,6 +457,16 @@ def _xml_arg(xml: object) -> str:
     if not isinstance(xml, str):
         raise InvalidArgError(f"XML must be a string, not {type(xml).__name__}")
     return xml
+
+
+def _path_arg(path: object) -> str:
+    """A file path argument as text; anything else is :class:`InvalidArgError` naming it."""
+    if isinstance(path, (str, os.PathLike)):
+        text = os.fspath(path)
+        if isinstance(text, str) and text and "\0" not in text:
+            return text
+        raise InvalidArgError(f"path must be a non-empty file name without NUL bytes, not {text!r}")
+    raise InvalidArgError(f"path must be a file name (str or os.PathLike), not {type(path).__name__}")
 
 
 def _canonical_uuid(text: str) -> str:
@@ -555,7 +565,7 @@ class Domain:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
-        if self._live.domain_save(uuid=self.uuid, path=os.fspath(path)) is None:
+        if self._live.domain_save(uuid=self.uuid, path=_path_arg(path)) is None:
             self._conn._declined("domain_save")
 
     # -- state -------------------------------------------------------------

@@ -1,21 +1,54 @@
-"""File helpers every driver needs: writes that a crash cannot tear.
+"""File helpers every driver needs: writes that a crash cannot tear, temporaries nobody can plant.
 
 Drivers keep definitions, runtime status and save images on disk. A crash
 (of the program or of the host) in the middle of writing one must leave
 either the old file or the new one, never half of each: write to a
 temporary file in the same directory, fsync it, rename it over the target,
 fsync the directory.
+
+The temporary is created by :func:`create_temporary` under a name nobody can
+guess, with ``O_CREAT|O_EXCL|O_NOFOLLOW``: a file or symbolic link planted
+beside the target is never opened, truncated or written through. The final
+rename replaces a symbolic link at the target itself, never the file it
+points to.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 
 from virtcore.errors import SystemError_
 
-__all__ = ["write_atomically"]
+__all__ = ["create_temporary", "write_atomically"]
+
+_TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_TEMP_ATTEMPTS = 100
+
+
+def create_temporary(path: str | os.PathLike[str], *, suffix: str = "") -> tuple[int, str]:
+    """Create a new empty file (mode 0600) beside ``path``, to be renamed over it later.
+
+    The file is named ``.NAME.RANDOM`` + ``suffix`` (NAME being ``path``'s
+    base name, RANDOM 16 hex digits) and created exclusively without
+    following symbolic links, so nothing planted in the directory is ever
+    opened. Returns ``(fd, temporary path)``; the caller owns both.
+
+    :raises SystemError_: the directory cannot hold the file; the message names ``path``.
+    """
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    base = os.path.basename(target)
+    for _ in range(_TEMP_ATTEMPTS):
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(8)}{suffix}")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise SystemError_(f"cannot write '{target}': {exc.strerror or exc}") from None
+    raise SystemError_(f"cannot write '{target}': no free temporary name in {directory}")
 
 
 def write_atomically(
@@ -30,17 +63,14 @@ def write_atomically(
     """
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", dir=directory)
-    except OSError as exc:
-        raise SystemError_(f"cannot write '{target}': {exc.strerror or exc}") from None
+    fd, tmp = create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), mode)
             if sync:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -14,21 +14,25 @@ Files (``L`` = the :class:`~virt_qemu.paths.Layout`)::
     L.run/UUID/status.xml        running domain: pid, id, live XML
     L.run/UUID/pid               QEMU's pidfile
     L.run/UUID/monN.sock         QMP sockets (one per managing process), monN.lock
+    L.run/UUID/save              a save in progress (held under save.lock; see Host.save)
     L.log/UUID.log               QEMU's stderr; L.log/UUID-console.log the serial log
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import queue
+import re
 import select
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +56,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
-from virtcore.files import write_atomically
+from virtcore.files import create_temporary, write_atomically
 from virtcore.types import (
     CrashedDetail,
     CrashedReason,
@@ -103,12 +107,20 @@ DETACH_TIMEOUT = 10.0
 #: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
 BOOT_GRACE = 20.0
 SAVE_MAGIC = b"VirtcoreQemuSv01"
+#: What a save image holds at its data offset: QEMU's migration stream magic and version 3.
+_QEMU_STREAM_START = b"QEVM\x00\x00\x00\x03"
+_LOAD_FAILED = "QEMU could not load it and exited (its migration stream is corrupt or truncated)"
 _SAVE_HEADER = struct.Struct("<16sIII")  # magic, xml length, flags, data offset
 _SAVE_PAUSED = 1
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _NS_PER_TICK = 1_000_000_000 // _CLK_TCK
 _UNIX_PATH_MAX = 107
 
+_UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: A temporary of an atomic write of config/UUID.xml (virtcore.files names them ``.NAME.RANDOM``).
+_CONFIG_TEMPORARY = re.compile(rf"\.{_UUID_RE}\.xml\.[A-Za-z0-9_]+")
+#: A per-domain record in the run directory: its stop reason or its lock file.
+_RUN_RECORD = re.compile(rf"{_UUID_RE}\.(last|lock)")
 _STOP_DETAIL = {
     "shutdown": (ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN),
     "destroyed": (ShutoffReason.DESTROYED, StoppedDetail.DESTROYED),
@@ -136,6 +148,10 @@ _QEMU_STATUS = {
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+class _ImageLoadError(OperationFailedError):
+    """QEMU started for a restore could not load the saved state (the image's fault)."""
 
 
 def _unix_path(path: Path) -> tuple[str, int | None]:
@@ -206,6 +222,49 @@ def _wait_dead(pid: int, timeout: float) -> bool:
         return not _alive(pid)
     finally:
         os.close(pfd)
+
+
+#: query-migrate statuses of a migration still under way (anything else is final).
+_MIGRATION_RUNNING = frozenset(
+    {"setup", "active", "cancelling", "pre-switchover", "device", "wait-unplug", "postcopy-active"}
+)
+#: Test hook: a process whose environment names a point (``save-paused``, ``save-migrated``,
+#: ``save-renamed``) in this variable announces ``virt-qemu: holding at POINT`` on stderr on
+#: reaching it and waits there forever, so a test can kill it at exactly that moment.
+TEST_HOLD_ENV = "VIRT_QEMU_TEST_HOLD"
+
+
+def _test_hold(point: str) -> None:
+    """Stop here forever when :data:`TEST_HOLD_ENV` names ``point`` (tests only)."""
+    if os.environ.get(TEST_HOLD_ENV) == point:
+        sys.stderr.write(f"virt-qemu: holding at {point}\n")
+        sys.stderr.flush()
+        threading.Event().wait()
+
+
+def _remove_temporary(record: dict[str, Any]) -> None:
+    """Delete the temporary of an interrupted save, if it is still the file the saver created."""
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        st = os.stat(record["tmp"], follow_symlinks=False)
+        if [st.st_dev, st.st_ino] == list(record["file"]):
+            os.unlink(record["tmp"])
+
+
+def _wait_migration(mon: Monitor) -> str:
+    """Wait until the outgoing migration ends; its final ``query-migrate`` status.
+
+    :raises OperationTimeoutError: still running after :data:`SAVE_TIMEOUT` seconds.
+    """
+    deadline = time.monotonic() + SAVE_TIMEOUT
+    delay = 0.001
+    while True:
+        status = str(mon.cmd("query-migrate", timeout=10).get("status", "none"))
+        if status not in _MIGRATION_RUNNING:
+            return status
+        if time.monotonic() > deadline:
+            raise OperationTimeoutError("the migration to the save file did not finish")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
@@ -340,6 +399,7 @@ class Host:
         self._worker = threading.Thread(target=self._work_loop, name="virt-qemu-events", daemon=True)
         self._worker.start()
         self.sync(force=True)
+        self._remove_leftovers()
         self._autostart()
 
     # -- plumbing ---------------------------------------------------------------
@@ -451,6 +511,7 @@ class Host:
                 continue
             if dom is None:
                 dom = Dom(d.uuid, d.name)
+                dom.reason = self._last_reason(uuid)
                 self.doms[uuid] = dom
             dom.config = d
             dom.config_mtime = mtime
@@ -468,6 +529,49 @@ class Host:
             if dom is None or not dom.active or dom.monitor is None:
                 self._reattach(uuid)
 
+    def _remove_leftovers(self) -> None:
+        """Delete what crashed processes left: config temporaries, records of vanished domains.
+
+        ``config/.UUID.xml.*`` are temporaries of definition writes (those
+        happen under ``config/.lock``, taken here too). ``run/UUID.last`` and
+        ``run/UUID.lock`` of a UUID with neither a definition nor a runtime
+        directory belong to no domain any more.
+        """
+        lay = self.layout
+        with contextlib.suppress(OSError, VirtError), FileLock(lay.config / ".lock").held(5.0):
+            for entry in os.scandir(lay.config):
+                if _CONFIG_TEMPORARY.fullmatch(entry.name) and not entry.is_dir(follow_symlinks=False):
+                    log.info("removing the orphan temporary %s", entry.path)
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+        try:
+            names = os.listdir(lay.run)
+        except OSError:
+            return
+        for uuid in sorted({n[:-5] for n in names if _RUN_RECORD.fullmatch(n)}):
+            if uuid in self.doms or (lay.config / f"{uuid}.xml").exists() or (lay.run / uuid).exists():
+                continue
+            self._remove_records(uuid)
+
+    def _remove_records(self, uuid: str) -> None:
+        """Delete ``run/UUID.last`` and ``run/UUID.lock`` of a domain that no longer exists."""
+        lock = self._dom_lock(uuid)
+        try:
+            if not lock.try_acquire():
+                return  # someone is starting a domain with that UUID right now
+        except (OSError, VirtError):
+            return
+        try:
+            if (self.layout.config / f"{uuid}.xml").exists() or self.run_dir(uuid).exists():
+                return
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.layout.run / f"{uuid}.last")
+            lock.remove()
+        except OSError as exc:
+            log.warning("cannot remove the records of %s: %s", uuid, exc)
+        finally:
+            lock.release()
+
     def _rename(self, dom: Dom, name: str) -> None:
         if self.by_name.get(dom.name) is dom:
             del self.by_name[dom.name]
@@ -483,6 +587,7 @@ class Host:
     def _reattach(self, uuid: str) -> None:
         rd = self.run_dir(uuid)
         lock = self._dom_lock(uuid)
+        interrupted: tuple[dict[str, Any], FileLock] | None = None
         try:
             lock.acquire(2.0)
         except OperationTimeoutError:
@@ -506,11 +611,16 @@ class Host:
                 dom = Dom(uuid, live.name)
                 self.doms[uuid] = dom
             if not _alive(pid) or not _cmdline_has(pid, uuid):
-                # QEMU died while nobody watched: crashed.
-                self._write_last(uuid, "crashed")
+                # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
+                stop_why = self._collect_stop_reason(dom, default="crashed")
+                record = self._drop_unfinished_save(uuid)
+                if stop_why == "crashed" and record is not None and self._save_committed(record):
+                    stop_why = "saved"
+                self._write_last(uuid, stop_why)
                 shutil.rmtree(rd, ignore_errors=True)
                 dom.live = None
-                dom.state, dom.reason, dom.id = DomainState.SHUTOFF, ShutoffReason.CRASHED, -1
+                dom.state, dom.id = DomainState.SHUTOFF, -1
+                dom.reason = _STOP_DETAIL.get(stop_why, (ShutoffReason.UNKNOWN, 0))[0]
                 if dom.config is None:
                     self._forget(dom)
                 else:
@@ -533,11 +643,16 @@ class Host:
                     bal = dom.monitor.cmd("query-balloon", timeout=5) if dom.monitor else None
                     if bal:
                         dom.balloon_kib = int(bal["actual"]) // 1024
+                interrupted = self._save_in_progress(uuid)
+                if interrupted is None and st == DomainState.PAUSED and (rd / "save").exists():
+                    dom.reason = PausedReason.SAVE  # another process is saving it right now
             except VirtError as exc:
                 log.warning("cannot reattach to %s (pid %d): %s", live.name, pid, exc)
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNKNOWN
         finally:
             lock.release()
+        if interrupted is not None:
+            self._recover_save(dom, *interrupted)
 
     # -- monitors --------------------------------------------------------------
 
@@ -725,6 +840,14 @@ class Host:
         with contextlib.suppress(OSError):
             (self.layout.run / f"{uuid}.last").write_text(why)
 
+    def _last_reason(self, uuid: str) -> int:
+        """The shutoff reason recorded when ``uuid`` last stopped (UNKNOWN when none is)."""
+        try:
+            why = (self.layout.run / f"{uuid}.last").read_text().strip()
+        except OSError:
+            return ShutoffReason.UNKNOWN
+        return _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, 0))[0]
+
     def _collect_stop_reason(self, dom: Dom, default: str) -> str:
         rd = self.run_dir(dom.uuid)
         try:
@@ -760,6 +883,7 @@ class Host:
         with self._dom_lock(dom.uuid).held():
             rd = self.run_dir(dom.uuid)
             if rd.exists():
+                self._drop_unfinished_save(dom.uuid)
                 self._write_last(dom.uuid, why)
                 shutil.rmtree(rd, ignore_errors=True)
         ref = dom.ref
@@ -868,6 +992,8 @@ class Host:
                 dom.config = None
                 if not dom.active:
                     self._forget(dom)
+            if not dom.active:
+                self._remove_records(uuid)
             self._bump()
         self.emit(_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
 
@@ -1146,6 +1272,8 @@ class Host:
             try:
                 pid = int((rd / "pid").read_text())
             except (OSError, ValueError):
+                if incoming is not None:  # QEMU removes its pidfile when it exits
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 raise OperationFailedError(f"QEMU started '{d.name}' but wrote no pidfile") from None
             dom.pid = pid
             try:
@@ -1155,6 +1283,8 @@ class Host:
                 raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
             except VirtError:
                 _kill_painfully(pid, signal.SIGKILL)
+                if incoming is not None:
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 raise
             with contextlib.suppress(OSError):
                 dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
@@ -1181,16 +1311,19 @@ class Host:
         mon = dom.monitor
         assert mon is not None
         if incoming is not None:
+            from virt_qemu.monitor import MonitorClosedError
+
             deadline = time.monotonic() + SAVE_TIMEOUT
             delay = 0.001
             while True:
-                st = mon.cmd("query-migrate", timeout=10).get("status", "")
+                try:
+                    st = mon.cmd("query-migrate", timeout=10).get("status", "")
+                except MonitorClosedError:
+                    raise _ImageLoadError(_LOAD_FAILED) from None
                 if st == "completed":
                     break
                 if st in ("failed", "cancelled"):
-                    raise OperationFailedError(
-                        f"restoring domain '{d.name}' failed (incoming migration {st})"
-                    )
+                    raise _ImageLoadError(f"QEMU refused it (incoming migration {st})")
                 if time.monotonic() > deadline:
                     raise OperationTimeoutError(f"restoring domain '{d.name}'")
                 time.sleep(delay)
@@ -1320,67 +1453,189 @@ class Host:
     # -- save / restore ----------------------------------------------------------------
 
     def save(self, uuid: str, path: str) -> None:
+        """Save a running domain to ``path`` through migration to a file, then stop it.
+
+        The image is written to an unpredictable temporary beside ``path``
+        (:func:`virtcore.files.create_temporary`) and renamed over it once
+        QEMU has written everything. ``rd/save`` records the save in progress
+        (temporary, target, whether the guest was paused) while ``rd/save.lock``
+        is held, so a process that finds the lock free after the saver died
+        finishes or rolls back the save (:meth:`_recover_save`).
+        """
         dom = self._active(uuid)
         with dom.job:
             if not dom.active:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running")
             mon = self._mon(dom)
-            was_paused = dom.state == DomainState.PAUSED
-            target = Path(os.path.abspath(path))
-            xml = format_domain(dom.definition).encode()
-            flags = _SAVE_PAUSED if was_paused else 0
-            offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
+            rd = self.run_dir(dom.uuid)
+            job = FileLock(rd / "save.lock")
             try:
-                fd_tmp = os.open(
-                    target.parent / f".{target.name}.partial",
-                    os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
-                    0o600,
-                )
+                busy = not job.try_acquire()
             except OSError as exc:
-                raise SystemError_(f"cannot create save file {target}: {exc.strerror}") from None
-            tmp = target.parent / f".{target.name}.partial"
-            ok = False
+                raise SystemError_(f"cannot save domain '{dom.name}': {exc.strerror}") from None
+            if busy:
+                raise OperationInvalidError(f"domain '{dom.name}' is being saved by another process")
             try:
-                head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
-                os.write(fd_tmp, head + b"\0" * (offset - len(head)))
-                if not was_paused:
-                    self._own(dom, mon, "stop", "STOP")
-                    dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
-                mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
-                mon.send_fd(fd_tmp, "virtcore-save")
-                mon.cmd("migrate", {"uri": "fd:virtcore-save"})
-                deadline = time.monotonic() + SAVE_TIMEOUT
-                delay = 0.001
-                while True:
-                    st = mon.cmd("query-migrate", timeout=10)
-                    status = st.get("status", "")
-                    if status == "completed":
-                        break
-                    if status in ("failed", "cancelled"):
-                        raise OperationFailedError(
-                            f"saving domain '{dom.name}' failed: {st.get('error-desc', status)}"
-                        )
-                    if time.monotonic() > deadline:
-                        with contextlib.suppress(VirtError):
-                            mon.cmd("migrate_cancel")
-                        raise OperationTimeoutError(f"saving domain '{dom.name}'")
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-                os.fsync(fd_tmp)
-                os.replace(tmp, target)
-                ok = True
-            except OSError as exc:
-                raise SystemError_(f"cannot write save file {target}: {exc.strerror}") from None
+                self._save(dom, mon, Path(os.path.abspath(path)))
             finally:
-                os.close(fd_tmp)
-                if not ok:
+                job.release()
+
+    def _save(self, dom: Dom, mon: Monitor, target: Path) -> None:
+        """The body of :meth:`save`; the caller holds ``dom.job`` and the save lock."""
+        rd = self.run_dir(dom.uuid)
+        was_paused = dom.state == DomainState.PAUSED
+        xml = format_domain(dom.definition).encode()
+        flags = _SAVE_PAUSED if was_paused else 0
+        offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
+        fd_tmp, tmp_name = create_temporary(target, suffix=".partial")
+        tmp = Path(tmp_name)
+        ok = False
+        try:
+            st = os.fstat(fd_tmp)
+            marker = {"tmp": tmp_name, "target": str(target), "paused": was_paused,
+                      "file": [st.st_dev, st.st_ino]}  # fmt: skip
+            write_atomically(rd / "save", json.dumps(marker).encode(), sync=False)
+            head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
+            os.write(fd_tmp, head + b"\0" * (offset - len(head)))
+            if not was_paused:
+                self._own(dom, mon, "stop", "STOP")
+                dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
+            _test_hold("save-paused")
+            mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
+            mon.send_fd(fd_tmp, "virtcore-save")
+            mon.cmd("migrate", {"uri": "fd:virtcore-save"})
+            if _wait_migration(mon) != "completed":
+                err = mon.cmd("query-migrate", timeout=10).get("error-desc", "migration failed")
+                raise OperationFailedError(f"saving domain '{dom.name}' to {target} failed: {err}")
+            _test_hold("save-migrated")
+            os.fsync(fd_tmp)
+            os.replace(tmp, target)
+            ok = True
+        except OperationTimeoutError:
+            with contextlib.suppress(VirtError):
+                mon.cmd("migrate_cancel")
+            raise OperationTimeoutError(f"saving domain '{dom.name}' to {target}") from None
+        except OSError as exc:
+            raise SystemError_(f"cannot write save file {target}: {exc.strerror}") from None
+        finally:
+            os.close(fd_tmp)
+            if not ok:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                if not was_paused and dom.monitor is not None:
+                    with contextlib.suppress(VirtError):
+                        self._own(dom, dom.monitor, "cont", "RESUME")
+                        dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
+                with contextlib.suppress(OSError):
+                    os.unlink(rd / "save")
+        _test_hold("save-renamed")
+        self._stop_process(dom, "saved")
+
+    def _save_in_progress(self, uuid: str) -> tuple[dict[str, Any], FileLock] | None:
+        """A save of ``uuid`` whose saver is gone: its record and the save lock, now held by us.
+
+        ``None`` when there is no save record, or its saver still holds the lock.
+        """
+        rd = self.run_dir(uuid)
+        try:
+            record = json.loads((rd / "save").read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable save record of %s: %s", uuid, exc)
+            return None
+        job = FileLock(rd / "save.lock")
+        try:
+            if not job.try_acquire():
+                return None
+        except (OSError, VirtError):
+            return None
+        if not isinstance(record, dict) or not {"tmp", "target", "paused", "file"} <= record.keys():
+            log.warning("ignoring malformed save record of %s", uuid)
+            with contextlib.suppress(OSError):
+                os.unlink(rd / "save")
+            job.release()
+            return None
+        return record, job
+
+    def _drop_unfinished_save(self, uuid: str) -> dict[str, Any] | None:
+        """QEMU is gone: delete the temporary of a save whose saver died too; its record.
+
+        ``None`` when no save was interrupted (or its saver lives and cleans up itself).
+        """
+        unfinished = self._save_in_progress(uuid)
+        if unfinished is None:
+            return None
+        record, job = unfinished
+        _remove_temporary(record)
+        job.release()
+        return record
+
+    @staticmethod
+    def _save_committed(record: dict[str, Any]) -> bool:
+        """Whether the interrupted save's temporary was renamed over its target (same inode)."""
+        try:
+            st = os.stat(record["target"], follow_symlinks=False)
+        except (OSError, TypeError, ValueError):
+            return False
+        return [st.st_dev, st.st_ino] == list(record["file"])
+
+    def _recover_save(self, dom: Dom, record: dict[str, Any], job: FileLock) -> None:
+        """Finish or roll back a save whose process died; QEMU runs and we hold its monitor.
+
+        A migration QEMU completed is finished (the temporary renamed over the
+        target if that had not happened yet, QEMU stopped: SHUTOFF/SAVED);
+        anything less is rolled back (migration cancelled, temporary removed,
+        the guest resumed if it was running before the save). A guest someone
+        resumed since is left running, its stale image discarded.
+        """
+        rd = self.run_dir(dom.uuid)
+        tmp = Path(record["tmp"])
+        try:
+            if not dom.job.acquire(timeout=DETACH_TIMEOUT):
+                return
+            try:
+                mon = self._mon(dom)
+                status = mon.cmd("query-migrate", timeout=10).get("status", "none")
+                if status in _MIGRATION_RUNNING:
+                    with contextlib.suppress(VirtError):
+                        mon.cmd("migrate_cancel", timeout=10)
+                    status = _wait_migration(mon)
+                if mon.cmd("query-status", timeout=10).get("running"):
+                    status = "resumed"  # someone resumed the guest since: the image is stale
+                if status == "completed" and not self._save_committed(record):
                     with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                    if not was_paused and dom.monitor is not None:
-                        with contextlib.suppress(VirtError):
-                            self._own(dom, dom.monitor, "cont", "RESUME")
-                            dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
-            self._stop_process(dom, "saved")
+                        fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                        try:
+                            st = os.fstat(fd)
+                            os.fsync(fd)
+                        finally:
+                            os.close(fd)
+                        if [st.st_dev, st.st_ino] == list(record["file"]):
+                            os.replace(tmp, record["target"])
+                if status == "completed" and self._save_committed(record):
+                    log.info("finishing the interrupted save of '%s' to %s", dom.name, record["target"])
+                    self._stop_process(dom, "saved")
+                    return
+                log.info("rolling back the interrupted save of '%s' to %s", dom.name, record["target"])
+                _remove_temporary(record)
+                if status == "resumed":
+                    dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
+                elif record["paused"]:
+                    dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
+                else:
+                    self._own(dom, mon, "cont", "RESUME", timeout=10)
+                    dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
+                with contextlib.suppress(OSError):
+                    os.unlink(rd / "save")
+                self._write_status(dom)
+                self._bump()
+            finally:
+                dom.job.release()
+        except VirtError as exc:
+            log.warning("cannot recover the interrupted save of '%s': %s", dom.name, exc)
+        finally:
+            job.release()
 
     def restore(self, path: str) -> DomainRef:
         try:
@@ -1390,12 +1645,26 @@ class Host:
         try:
             head = os.pread(fd, _SAVE_HEADER.size, 0)
             if len(head) < _SAVE_HEADER.size:
-                raise InvalidArgError(f"{path!r} is not a virt-qemu save image (too short)")
+                raise InvalidArgError(f"'{path}' is not a valid save image: too short for a header")
             magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
-            if magic != SAVE_MAGIC or xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
-                raise InvalidArgError(f"{path!r} is not a virt-qemu save image")
+            if magic != SAVE_MAGIC:
+                raise InvalidArgError(f"'{path}' is not a valid save image: no virt-qemu header")
+            if xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: the header's XML length {xml_len} "
+                    f"and data offset {offset} do not fit"
+                )
             xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
-            d = parse_domain(xml)
+            try:
+                d = parse_domain(xml)
+            except XMLError as exc:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: its domain XML is invalid: {exc.detail}"
+                ) from None
+            if os.pread(fd, len(_QEMU_STREAM_START), offset) != _QEMU_STREAM_START:
+                raise InvalidArgError(
+                    f"'{path}' is not a valid save image: no QEMU migration stream at offset {offset}"
+                )
             os.lseek(fd, offset, os.SEEK_SET)
             self.sync()
             dom = self._claim(d)
@@ -1405,11 +1674,12 @@ class Host:
                 paused = bool(flags & _SAVE_PAUSED)
                 try:
                     self._launch(dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused))
-                except BaseException:
+                except _ImageLoadError as exc:
+                    raise OperationFailedError(f"'{path}' is not a valid save image: {exc.detail}") from None
+                finally:
                     with self.lock:
                         if dom.config is None and not dom.active:
                             self._forget(dom)
-                    raise
             self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.RESTORED))
             if paused:
                 self.emit(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.RESTORED))
@@ -1456,7 +1726,8 @@ class Host:
 
     def _save_config(self, dom: Dom, d: DomainDef) -> None:
         path = self.layout.config / f"{dom.uuid}.xml"
-        write_atomically(path, format_domain(d).encode())
+        with FileLock(self.layout.config / ".lock").held():  # see _remove_leftovers
+            write_atomically(path, format_domain(d).encode())
         dom.config = d
         with contextlib.suppress(OSError):
             dom.config_mtime = path.stat().st_mtime_ns

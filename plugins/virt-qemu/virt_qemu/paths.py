@@ -98,12 +98,40 @@ def layout_for(uri: URI) -> Layout:
 
 
 class FileLock:
-    """An exclusive ``flock`` on a file, with a bounded wait. Re-entrant per instance."""
+    """An exclusive ``flock`` on a file, with a bounded wait. Re-entrant per instance.
+
+    The holder may delete the lock file (:meth:`remove`): whoever locked the
+    deleted file notices that it is no longer the file at the path and locks
+    the path afresh, so two processes never both believe they hold the lock.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
         self._depth = 0
+
+    def _try_lock(self) -> tuple[int | None, bool]:
+        """One attempt: ``(fd, False)`` when locked; ``(None, busy)`` otherwise.
+
+        ``busy`` is False when the file we locked was deleted meanwhile: try again at once.
+        """
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise SystemError_(f"cannot lock {self.path}: {exc.strerror}") from None
+            return None, True
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(fd)
+        if current is None or (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
+            os.close(fd)
+            return None, False
+        return fd, False
 
     def acquire(self, timeout: float = 30.0) -> None:
         """Take the lock, waiting at most ``timeout`` seconds.
@@ -113,19 +141,15 @@ class FileLock:
         if self._depth:
             self._depth += 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + timeout
         delay = 0.0005
         while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd, busy = self._try_lock()
+            if fd is not None:
                 break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    os.close(fd)
-                    raise SystemError_(f"cannot lock {self.path}: {exc.strerror}") from None
+            if not busy:
+                continue
             if time.monotonic() >= deadline:
-                os.close(fd)
                 raise OperationTimeoutError(f"waiting for the lock {self.path.name} held by another process")
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
@@ -137,15 +161,22 @@ class FileLock:
         if self._depth:
             self._depth += 1
             return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
+        while True:
+            fd, busy = self._try_lock()
+            if fd is not None:
+                break
+            if busy:
+                return False
         self._fd = fd
         self._depth = 1
         return True
+
+    def remove(self) -> None:
+        """Delete the lock file; the caller holds the lock (release it afterwards)."""
+        if not self._depth:
+            raise RuntimeError(f"removing the lock {self.path} without holding it")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
 
     def release(self) -> None:
         """Release one level of the lock."""

@@ -48,6 +48,7 @@ from virtcore.errors import (
     SystemError_,
     VirtError,
 )
+from virtcore.files import create_temporary
 from virtcore.types import (
     DefinedDetail,
     DomainEvent,
@@ -608,17 +609,12 @@ class ToolstackChannel:
             self._wait_suspend_ready(d)
             live = self.ctx.live_def(uuid)
             xml = format_domain(live) if live is not None else ""
-            try:
-                fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", dir=target.parent)
-                os.close(fd)
-            except OSError as exc:
-                raise SystemError_(
-                    f"cannot save domain '{d.name}' to {path}: {exc.strerror or exc}"
-                ) from None
+            fd, tmp = create_temporary(target, suffix=".partial")
+            os.close(fd)
             try:
                 self.xl.run("save", str(d.domid), tmp, what=f"xl save of '{d.name}' to {path}")
                 meta = json.dumps({"uuid": uuid, "name": d.name, "paused": paused, "xml": xml}).encode()
-                with open(tmp, "ab") as f:
+                with open(os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC), "ab") as f:
                     f.write(meta)
                     f.write(_LEN.pack(len(meta)))
                     f.write(SAVE_MAGIC)
