@@ -14,6 +14,9 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
 # hatchling: the plugin-story test builds a third-party driver offline with it.
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "hatchling>=1.18"]
+# pytest: autodoc imports virtcore.testing.conformance, the conformance suite, which runs under
+# pytest (virtcore's "testing" extra). tests/test_docs_build.py checks this list is complete.
+DOCS_DEPS = ["sphinx>=7", "pytest>=8"]
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
@@ -50,7 +53,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
     """Sphinx HTML docs, warnings as errors (the support matrix is generated from the installed drivers)."""
-    _install_project(session, "sphinx>=7")
+    _install_project(session, *DOCS_DEPS)
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 
