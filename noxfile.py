@@ -30,6 +30,9 @@ def _install_project(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session) -> None:
     """The test suites of the core and of every driver, real QEMU and Xen included."""
     _install_project(session, *TEST_DEPS)
+    # libvirt's test data: ../shared when it is there, else fetched once into ~/.cache
+    # (offline, it says why and the tests that need the data skip in one line).
+    session.run("python", str(ROOT / "tests" / "libvirt_testdata.py"), "fetch")
     paths = ["tests", *[str(p / "tests") for p in PLUGINS if (p / "tests").is_dir()]]
     session.run("pytest", *paths, *session.posargs)
 

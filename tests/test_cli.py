@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from libvirt_testdata import require
 from lxml import etree
 
 import virtcore
@@ -25,8 +26,6 @@ from virtcore import cli
 from virtcore.cli import main, parse_size
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTDRIVER = ROOT.parent / "shared" / "conformance" / "libvirt" / "testdriver"
-TESTNODE_URI = "test://" + str(TESTDRIVER / "testnode.xml")
 DEFAULT = "test:///default"
 TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -125,8 +124,14 @@ def test_list_orders_active_domains_by_id(run: Run, fresh_default: None, tmp_pat
     assert lines[2:] == [" 1    test   running", " 2    b      running", " 3    a      paused", ""]
 
 
-def test_list_on_node_file(run: Run) -> None:
-    status, out, _ = run("list", "--all", uri=TESTNODE_URI)
+@pytest.fixture
+def testnode_uri() -> str:
+    """``test://`` on libvirt's own examples/xml/test/testnode.xml."""
+    return "test://" + str(require("testdriver", "testnode.xml"))
+
+
+def test_list_on_node_file(run: Run, testnode_uri: str) -> None:
+    status, out, _ = run("list", "--all", uri=testnode_uri)
     assert status == 0
     names = [line.split()[1] for line in out.splitlines()[2:] if line.strip()]
     assert sorted(names) == ["fc4", "fc5", "fv0"]
@@ -463,8 +468,8 @@ def test_nodeinfo_default(run: Run) -> None:
     )
 
 
-def test_nodeinfo_node_file(run: Run) -> None:
-    out = run("nodeinfo", uri=TESTNODE_URI)[1]
+def test_nodeinfo_node_file(run: Run, testnode_uri: str) -> None:
+    out = run("nodeinfo", uri=testnode_uri)[1]
     assert "CPU model:           i986\n" in out
     assert "CPU frequency:       6000 MHz\n" in out
     assert "Memory size:         8192000 KiB\n" in out
@@ -490,9 +495,9 @@ def test_hostname_uri_version(run: Run) -> None:
     ]
 
 
-def test_uri_from_environment(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VIRTCORE_DEFAULT_URI", TESTNODE_URI)
-    assert run("uri", uri=None) == (0, TESTNODE_URI + "\n", "")
+def test_uri_from_environment(run: Run, monkeypatch: pytest.MonkeyPatch, testnode_uri: str) -> None:
+    monkeypatch.setenv("VIRTCORE_DEFAULT_URI", testnode_uri)
+    assert run("uri", uri=None) == (0, testnode_uri + "\n", "")
     # -c wins over the environment
     assert run("uri", uri=DEFAULT) == (0, DEFAULT + "\n", "")
 

@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import pytest
+from libvirt_testdata import error_enums
 
 from virtcore import errors
 from virtcore.errors import ErrorDomain, ErrorNumber, VirtError
 
-FACTS = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "libvirt-facts.md"
 
-
-def _facts_numbers(heading: str) -> dict[int, str]:
-    text = FACTS.read_text()
-    section = text.split(heading, 1)[1].split("\n", 2)[1]
-    numbers = {}
-    for item in section.strip().rstrip(".").split(", "):
-        num, name = item.strip().split(" ", 1)
-        numbers[int(num)] = name.strip().replace("VIR_WAR_", "WAR_")
-    return numbers
+def _member(c_name: str) -> str:
+    """The ErrorNumber/ErrorDomain member of a C name (VIR_ERR_OK: OK, VIR_WAR_NO_NETWORK: WAR_NO_NETWORK)."""
+    for prefix in ("VIR_ERR_", "VIR_FROM_", "VIR_"):
+        if c_name.startswith(prefix):
+            return c_name[len(prefix) :]
+    raise AssertionError(f"not a libvirt error enum name: {c_name}")
 
 
 def test_error_numbers_match_libvirt() -> None:
-    facts = _facts_numbers("**virErrorNumber**")
-    assert len(facts) == len(ErrorNumber) == 114
-    for num, name in facts.items():
-        assert ErrorNumber[name] == num, name
+    libvirt = error_enums()[0]
+    assert len(libvirt) == len(ErrorNumber) == 114
+    for num, name in libvirt.items():
+        assert ErrorNumber[_member(name)] == num, name
 
 
 def test_error_domains_match_libvirt() -> None:
-    facts = _facts_numbers("**virErrorDomain**")
-    assert len(facts) == len(ErrorDomain) == 73
-    for num, name in facts.items():
-        assert ErrorDomain[name] == num, name
+    libvirt = error_enums()[1]
+    assert len(libvirt) == len(ErrorDomain) == 73
+    for num, name in libvirt.items():
+        assert ErrorDomain[_member(name)] == num, name
 
 
 @pytest.mark.parametrize(

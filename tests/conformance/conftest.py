@@ -19,9 +19,6 @@ import pytest
 
 DEFAULT_URIS = ["test://{tmp}/node.xml", "test:///default"]
 
-#: libvirt's schemas, beside the checkout (../shared/conformance/libvirt/schemas).
-SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "libvirt" / "schemas"
-
 #: The node written for ``test:///FILE`` URIs: one shut-off domain, so that a
 #: second (private) connection to the file has something to look at.
 SEED_NODE = """\

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from libvirt_testdata import require
 
 from virtcore.testing import DEFAULT_TEMPLATE, DriverConformance
 
-from .conftest import SCHEMAS, SEED_NODE
+from .conftest import SEED_NODE
 
 
 class TestConformance(DriverConformance):
@@ -32,6 +33,4 @@ class TestConformance(DriverConformance):
 
     @pytest.fixture
     def capability_schema(self) -> Path:
-        path = SCHEMAS / "capability.rng"
-        assert path.exists(), f"libvirt's schemas are missing: {path}"
-        return path
+        return require("schemas", "capability.rng")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from libvirt_testdata import MISSING, find, require
 from lxml import etree
 
 from virtcore.errors import XMLError
@@ -19,8 +18,9 @@ from virtcore.xml.capabilities import (
     parse_capabilities,
 )
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "libvirt"
-SAMPLES = sorted(p.name for p in (CORPUS / "capabilityschema").glob("*.xml"))
+SAMPLES = (
+    sorted(p.name for p in samples.glob("*.xml")) if (samples := find("capabilityschema")) else [MISSING]
+)
 
 
 def _full() -> Capabilities:
@@ -73,7 +73,7 @@ def test_minimal_model_validates(capability_rng: etree.RelaxNG) -> None:
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_libvirt_samples_parse_and_reformat_validly(name: str, capability_rng: etree.RelaxNG) -> None:
-    caps = parse_capabilities((CORPUS / "capabilityschema" / name).read_bytes())
+    caps = parse_capabilities(require("capabilityschema", name).read_bytes())
     assert caps.host.cpu.arch
     text = format_capabilities(caps)
     assert capability_rng.validate(etree.fromstring(text.encode())), str(capability_rng.error_log.last_error)

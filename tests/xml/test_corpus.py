@@ -14,16 +14,15 @@ input: ours must mean the same (equal models).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import attrs
 import pytest
+from libvirt_testdata import require
 from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml import DomainDef, Interface, format_domain, parse_domain
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "libvirt"
+CORPUS = require()
 
 DIRS = ("qemuxmlconf", "qemuxml2argv-9.0.0", "genericxml2xml-in", "domainschema", "xlconfig", "xmconfig")
 

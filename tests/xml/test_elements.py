@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from test_corpus import CORPUS
 from test_properties import domains
 
 from virtcore.errors import XMLError
@@ -304,7 +303,6 @@ def test_device_alias_and_address_on_a_lone_device() -> None:
 # ------------------------------------------------------------------ generated
 
 
-RNG = etree.RelaxNG(etree.parse(str(CORPUS / "schemas" / "domain.rng")))
 _cpuset = st.sampled_from(["0", "1-3", "0,2", "0-7,^3"])
 _kib = st.integers(1, 2**30)
 _tunings = st.fixed_dictionaries(
@@ -379,12 +377,14 @@ _BASE = parse_domain(
 
 @settings(max_examples=60, deadline=None)
 @given(_tunings, st.none() | st.integers(1, 31))
-def test_generated_tunings_validate_against_domain_rng(tuning: dict[str, object], slot: int | None) -> None:
+def test_generated_tunings_validate_against_domain_rng(
+    domain_rng: etree.RelaxNG, tuning: dict[str, object], slot: int | None
+) -> None:
     disk = _BASE.devices[0]
     address = None if slot is None else Address(type="pci", domain=0, bus=0, slot=slot, function=0)
     d = attrs.evolve(_BASE, devices=(attrs.evolve(disk, address=address),), **tuning)
     text = format_domain(d)
-    assert RNG.validate(etree.fromstring(text.encode())), str(RNG.error_log.last_error)
+    assert domain_rng.validate(etree.fromstring(text.encode())), str(domain_rng.error_log.last_error)
     assert parse_domain(text) == d
 
 

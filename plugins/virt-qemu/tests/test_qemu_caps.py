@@ -8,15 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
+from libvirt_testdata import require
 from lxml import etree
 from virt_qemu import caps
 
 from virtcore.errors import OperationFailedError
 
 QEMU = shutil.which("qemu-system-x86_64")
-SCHEMA = Path("/work/shared/conformance/libvirt/schemas/capability.rng")
-if not SCHEMA.exists():
-    SCHEMA = Path(__file__).resolve().parents[4] / "shared/conformance/libvirt/schemas/capability.rng"
 
 pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86 is not installed")
 
@@ -80,11 +78,10 @@ def test_capabilities_xml_validates_against_libvirts_schema(tmp_path: Path) -> N
     cache = caps.CapsCache(tmp_path)
     binaries = cache.all()
     assert any(b.arch == "x86_64" for b in binaries)
+    rng = etree.RelaxNG(etree.parse(str(require("schemas", "capability.rng"))))
     for kvm in (False, True):
         doc = etree.fromstring(caps.capabilities_xml(binaries, kvm).encode())
-        if SCHEMA.exists():
-            rng = etree.RelaxNG(etree.parse(str(SCHEMA)))
-            assert rng.validate(doc), rng.error_log
+        assert rng.validate(doc), rng.error_log
         arch = doc.find("guest/arch[@name='x86_64']")
         assert arch is not None
         types = [d.get("type") for d in arch.findall("domain")]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal, overload
 
 import pytest
+from libvirt_testdata import require
 from lxml import etree
 from virt_qemu import testguest
 from virt_qemu.argv import LaunchSpec, build_argv, hugetlbfs_mounts, launch_env, qemu_commandline
@@ -39,17 +40,12 @@ from virt_qemu.argv import LaunchSpec, build_argv, hugetlbfs_mounts, launch_env,
 from virtcore.errors import ConfigUnsupportedError, VirtError, XMLError
 from virtcore.xml import parse_domain
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "libvirt" / "qemuxmlconf"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/conformance/libvirt/qemuxmlconf")
 QEMU = shutil.which("qemu-system-x86_64")
-
-pytestmark = pytest.mark.skipif(QEMU is None or not CORPUS.is_dir(), reason="needs QEMU and libvirt's corpus")
+pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86 is not installed")
+CORPUS = require("qemuxmlconf")
 
 
 def _cases() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
     names = []
     for xml in sorted(CORPUS.glob("*.xml")):
         if xml.name.count(".") != 1:

@@ -1,7 +1,7 @@
 """xen-xl, xen-xm and xen-sxpr conversions checked against libvirt's own test vectors.
 
-Vectors live in ../shared/conformance/libvirt/ (xlconfig/, xmconfig/, sexpr2xml/,
-xml2sexpr/). Results are compared by meaning, not bytes: the domain XML through
+Vectors are libvirt's test data (xlconfig/, xmconfig/, sexpr2xml/, xml2sexpr/), found by
+``tests/libvirt_testdata.py``. Results are compared by meaning, not bytes: the domain XML through
 :func:`meaning` (what a Xen guest is: memory, vCPUs, boot, disks, NICs, consoles,
 graphics, lifecycle), native configs through :func:`cfg_meaning` (settings with
 defaults dropped, disk and vif specs as parsed fields). A vector needing a feature
@@ -10,15 +10,13 @@ we do not convert yet is an xfail naming that feature.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from libvirt_testdata import MISSING, find, require
 from virt_xen.native import domxml_from_native, domxml_to_native, parse_config
 
 from virtcore.xml import DomainDef, parse_domain
-
-VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "libvirt"
 
 
 def _mib(kib: int | None) -> int:
@@ -175,9 +173,12 @@ def cfg_meaning(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _pairs(folder: str) -> list[str]:
-    d = VECTORS / folder
-    return sorted(p.stem for p in d.glob("*.cfg") if (d / f"{p.stem}.xml").exists())
+def _pairs(folder: str, native: str = ".cfg") -> list[str]:
+    """The vectors of ``folder`` that have both files (the test skips :data:`MISSING` via require)."""
+    d = find(folder)
+    if d is None:
+        return [MISSING]
+    return sorted(p.stem for p in d.glob(f"*{native}") if (d / f"{p.stem}.xml").exists())
 
 
 # Features the converters do not handle yet, per vector (the reason is the feature).
@@ -222,7 +223,7 @@ def _xfail_if(gaps: dict[str, str], name: str) -> None:
 @pytest.mark.parametrize("name", _pairs("xlconfig"))
 def test_xl_to_xml(name: str) -> None:
     _xfail_if(XL_GAPS, name)
-    d = VECTORS / "xlconfig"
+    d = require("xlconfig")
     got = parse_domain(domxml_from_native("xen-xl", (d / f"{name}.cfg").read_text()))
     want = parse_domain((d / f"{name}.xml").read_text())
     assert meaning(got) == meaning(want)
@@ -231,7 +232,7 @@ def test_xl_to_xml(name: str) -> None:
 @pytest.mark.parametrize("name", _pairs("xlconfig"))
 def test_xml_to_xl(name: str) -> None:
     _xfail_if(XL_GAPS, name)
-    d = VECTORS / "xlconfig"
+    d = require("xlconfig")
     got = parse_config(domxml_to_native("xen-xl", (d / f"{name}.xml").read_text()))
     want = parse_config((d / f"{name}.cfg").read_text())
     assert cfg_meaning(got) == cfg_meaning(want)
@@ -240,7 +241,7 @@ def test_xml_to_xl(name: str) -> None:
 @pytest.mark.parametrize("name", _pairs("xmconfig"))
 def test_xm_to_xml(name: str) -> None:
     _xfail_if(XM_GAPS, name)
-    d = VECTORS / "xmconfig"
+    d = require("xmconfig")
     got = parse_domain(domxml_from_native("xen-xm", (d / f"{name}.cfg").read_text()))
     want = parse_domain((d / f"{name}.xml").read_text())
     assert meaning(got) == meaning(want)
@@ -249,31 +250,26 @@ def test_xm_to_xml(name: str) -> None:
 @pytest.mark.parametrize("name", _pairs("xmconfig"))
 def test_xml_to_xm(name: str) -> None:
     _xfail_if(XM_GAPS, name)
-    d = VECTORS / "xmconfig"
+    d = require("xmconfig")
     got = parse_config(domxml_to_native("xen-xm", (d / f"{name}.xml").read_text()))
     want = parse_config((d / f"{name}.cfg").read_text())
     assert cfg_meaning(got) == cfg_meaning(want)
 
 
-def _sexpr_pairs(folder: str) -> list[str]:
-    d = VECTORS / folder
-    return sorted(p.stem for p in d.glob("*.sexpr") if (d / f"{p.stem}.xml").exists())
-
-
-@pytest.mark.parametrize("name", _sexpr_pairs("sexpr2xml"))
+@pytest.mark.parametrize("name", _pairs("sexpr2xml", ".sexpr"))
 def test_sexpr_import(name: str) -> None:
     _xfail_if(SEXPR_GAPS, name)
-    d = VECTORS / "sexpr2xml"
+    d = require("sexpr2xml")
     got = parse_domain(domxml_from_native("xen-sxpr", (d / f"{name}.sexpr").read_text()))
     want = parse_domain((d / f"{name}.xml").read_text())
     assert meaning(got) == meaning(want)
 
 
-@pytest.mark.parametrize("name", _sexpr_pairs("xml2sexpr"))
+@pytest.mark.parametrize("name", _pairs("xml2sexpr", ".sexpr"))
 def test_sexpr_import_of_xml2sexpr_vectors(name: str) -> None:
     """libvirt's xml2sexpr vectors read backwards: importing the S-expression gives the XML's meaning."""
     _xfail_if(SEXPR_GAPS, name)
-    d = VECTORS / "xml2sexpr"
+    d = require("xml2sexpr")
     got = meaning(parse_domain(domxml_from_native("xen-sxpr", (d / f"{name}.sexpr").read_text())))
     want = meaning(parse_domain((d / f"{name}.xml").read_text()))
     # What libvirt's S-expression *output* does not carry cannot come back on import:

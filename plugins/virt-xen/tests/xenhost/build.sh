@@ -129,16 +129,18 @@ for d in "$REPO" "$REPO/plugins/virt-test" "$REPO/plugins/virt-xen"; do
 done
 for w in "$WORK"/wheels/*.whl; do python3 -m zipfile -e "$w" "$P$SITE"; done
 # the test trees, laid out as in the repository so conftest files and rootdir config apply
-cp "$REPO/pyproject.toml" "$P/src/"
+cp "$REPO/pyproject.toml" "$REPO/conftest.py" "$P/src/"
 cp -r "$REPO/tests" "$P/src/tests"
 mkdir -p "$P/src/plugins/virt-xen"
 cp -r "$REPO/plugins/virt-xen/tests" "$P/src/plugins/virt-xen/tests"
 rm -rf "$P/src/plugins/virt-xen/tests/xenhost/work"
 mkdir -p "$P/src/bench"; cp "$REPO/bench/bench_xen.py" "$P/src/bench/" 2>/dev/null || true
-# libvirt's schemas, where the conformance suite looks for them (../shared from the repo)
-if [ -d "$REPO/../shared/conformance/libvirt/schemas" ]; then
+# libvirt's schemas, where the conformance suite looks for them (../shared from /src), from
+# wherever the host's tests find libvirt's test data (tests/libvirt_testdata.py)
+DATA=$(python3 "$REPO/tests/libvirt_testdata.py" where 2>/dev/null) || DATA=
+if [ -n "$DATA" ] && [ -d "$DATA/schemas" ]; then
     mkdir -p "$P/shared/conformance/libvirt"
-    cp -r "$REPO/../shared/conformance/libvirt/schemas" "$P/shared/conformance/libvirt/"
+    cp -r "$DATA/schemas" "$P/shared/conformance/libvirt/"
 fi
 find "$P/src" -name __pycache__ -prune -exec rm -rf {} +
 cp "$HERE/dom0-init.sh" "$P/init"; chmod +x "$P/init"
