@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from lxml import etree
 
 from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
-from virtcore.errors import ConfigUnsupportedError, InvalidArgError, VirtError, XMLError
+from virtcore.errors import ConfigUnsupportedError, InvalidArgError, NoSupportError, VirtError, XMLError
 from virtcore.xml import Device, DomainDef, format_device, format_domain, parse_domain, secure_parse
 
 __all__ = [
@@ -122,6 +122,80 @@ def _list(v: Value | None, what: str) -> list[str]:
     if isinstance(v, list):
         return [str(x) for x in v if not isinstance(x, list)]
     raise ConfSyntaxError(f"config value {what} was malformed: expected a list")
+
+
+def _bool(cfg: dict[str, Value], key: str, default: bool) -> bool:
+    """A boolean setting as libvirt reads it: a number is true unless 0, a string only if "1"."""
+    v = cfg.get(key)
+    if v is None:
+        return default
+    if isinstance(v, int):
+        return v != 0
+    if isinstance(v, str):
+        return v == "1"
+    raise ConfSyntaxError(f"config value {key} was malformed: expected a number or a string")
+
+
+def _ulong(cfg: dict[str, Value], key: str, default: int) -> int:
+    """A non-negative decimal setting (a number, or a string of digits)."""
+    v = cfg.get(key)
+    if v is None:
+        return default
+    if isinstance(v, int) and v >= 0:
+        return v
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    raise ConfSyntaxError(f"config value {key} was malformed: {v!r}")
+
+
+#: Guest types an xl.cfg ``type=`` names, as libvirt's ``<os><type>``.
+_XL_GUEST_TYPES = {"pv": "xen", "pvh": "xenpvh", "hvm": "hvm"}
+
+
+def _guest_os_type(cfg: dict[str, Value]) -> str:
+    """``<os><type>`` of a native config, by libvirt's rule.
+
+    ``type=`` decides when it is there (``pv``, ``pvh`` or ``hvm``; anything else is
+    refused); otherwise ``builder="hvm"`` makes an HVM guest and every other case is PV.
+    Nothing else (a kernel, a bootloader, xl's old ``pvh=1``) changes the type.
+
+    :raises ConfigUnsupportedError: ``type=`` names no guest type.
+    """
+    typ = _str(cfg.get("type"), "type")
+    if typ is not None:
+        if typ not in _XL_GUEST_TYPES:
+            raise ConfigUnsupportedError(
+                f"guest type '{typ}' is not supported (expected one of {', '.join(_XL_GUEST_TYPES)})"
+            )
+        return _XL_GUEST_TYPES[typ]
+    return "hvm" if _str(cfg.get("builder"), "builder") == "hvm" else "xen"
+
+
+def _root_extra(cfg: dict[str, Value]) -> str | None:
+    """The kernel command line that the legacy ``root=`` and ``extra=`` describe."""
+    root = _str(cfg.get("root"), "root")
+    extra = _str(cfg.get("extra"), "extra")
+    if root and extra:
+        return f"root={root} {extra}"
+    if root:
+        return f"root={root}"
+    return extra or None
+
+
+def _xl_cmdline(cfg: dict[str, Value]) -> str | None:
+    """xl's kernel command line: ``cmdline=``, or else what ``root=``/``extra=`` say."""
+    cmdline = _str(cfg.get("cmdline"), "cmdline")
+    return cmdline if cmdline is not None else _root_extra(cfg)
+
+
+#: xl ``tsc_mode`` -> libvirt's tsc timer mode (anything else is ``auto``), and back.
+_TSC_FROM_XEN = {"always_emulate": "emulate", "native": "native", "native_paravirt": "paravirt"}
+_TSC_TO_XEN = {
+    "emulate": "always_emulate",
+    "native": "native",
+    "paravirt": "native_paravirt",
+    "auto": "default",
+}
 
 
 # ============================================================================ XML -> native
@@ -290,23 +364,90 @@ def _disk_fields(disk: _E) -> _DiskXml:
     )
 
 
+#: libvirt driver type -> xl ``format=`` (anything else is written as raw, as libvirt does).
+_XL_FORMAT_OUT = {"raw": "raw", "vhd": "vhd", "qcow": "qcow", "qcow2": "qcow2", "qed": "qed"}
+#: libvirt driver name -> xl ``backendtype=`` (no driver named: xl chooses).
+_XL_BACKEND_OUT = {"qemu": "qdisk", "file": "qdisk", "tap": "tap", "phy": "phy"}
+
+
 def _disk_xl(disk: _E) -> str:
     f = _disk_fields(disk)
-    if f.dtype == "network" and disk.find("source") is not None:
-        raise ConfigUnsupportedError("network disks are not supported by the xen-xl converter")
-    parts = [f"format={f.drv_type or 'raw'}", f"vdev={f.vdev}"]
-    parts.append("access=ro" if disk.find("readonly") is not None else "access=rw")
-    if f.phy:
-        parts.append("backendtype=phy")
-    elif f.drv_name == "tap":
-        parts.append("backendtype=tap")
-    else:
-        parts.append("backendtype=qdisk")
+    vdev = f.vdev or ""
+    if disk.find("transient") is not None:
+        raise ConfigUnsupportedError(f"transient disk {vdev} is not supported by xl")
+    access = (
+        "ro" if disk.find("readonly") is not None else "!" if disk.find("shareable") is not None else "rw"
+    )
+    parts = [f"format={_XL_FORMAT_OUT.get(f.drv_type or '', 'raw')}", f"vdev={vdev}", f"access={access}"]
+    if f.drv_name in _XL_BACKEND_OUT:
+        parts.append(f"backendtype={_XL_BACKEND_OUT[f.drv_name]}")
     if f.device == "cdrom":
         parts.append("devtype=cdrom")
-    if f.path:
-        parts.append(f"target={f.path}")
+    target = _xl_disk_target(disk, f)
+    if target:
+        # "target=" takes the rest of the spec, so it comes last
+        parts.append(f"target={target}")
     return ",".join(parts)
+
+
+def _xl_disk_target(disk: _E, f: _DiskXml) -> str | None:
+    src = disk.find("source")
+    if src is None:
+        return None
+    if f.dtype in ("file", "block"):
+        return f.path or None
+    if f.dtype == "dir":
+        return src.get("dir") or None
+    if f.dtype == "network":
+        return _rbd_target(src, f.vdev or "")
+    raise ConfigUnsupportedError(
+        f"disk {f.vdev} of type '{f.dtype}' cannot be described in xl (give its path)"
+    )
+
+
+def _rbd_target(src: _E, vdev: str) -> str:
+    """xl's ``rbd:POOL/IMAGE[@SNAP]:auth_supported=none[:mon_host=...][:conf=...]`` for a network source.
+
+    :raises NoSupportError: a protocol other than rbd (xl's QEMU backend reaches only rbd).
+    :raises ConfigUnsupportedError: a name or setting xl's rbd syntax cannot carry.
+    """
+    protocol = src.get("protocol")
+    if protocol != "rbd":
+        raise NoSupportError(
+            f"unsupported network block protocol '{protocol}' of disk {vdev} (xl supports 'rbd')"
+        )
+    name = src.get("name", "")
+    image = name.partition("/")[2] or name
+    if ":" in image or not name:
+        raise ConfigUnsupportedError(f"':' not allowed in RBD source volume name '{name}' of disk {vdev}")
+    disk = src.getparent()
+    if src.find("auth") is not None or (disk is not None and disk.find("auth") is not None):
+        raise ConfigUnsupportedError(f"rbd disk {vdev} has Ceph credentials, which xl cannot pass")
+    out = f"rbd:{name}"
+    snap = src.find("snapshot")
+    if snap is not None and snap.get("name"):
+        out += "@" + _rbd_escape(snap.get("name", ""))
+    out += ":auth_supported=none"
+    hosts = []
+    for h in src.findall("host"):
+        host = h.get("name")
+        if not host or h.get("transport", "tcp") != "tcp":
+            raise ConfigUnsupportedError(f"rbd disk {vdev}: every monitor must be a TCP host name")
+        spec = f"[{_rbd_escape(host)}]" if ":" in host else _rbd_escape(host)
+        if h.get("port"):
+            spec += "\\:" + h.get("port", "")
+        hosts.append(spec)
+    if hosts:
+        out += ":mon_host=" + "\\;".join(hosts)
+    conf = src.find("config")
+    if conf is not None and conf.get("file"):
+        out += ":conf=" + _rbd_escape(conf.get("file", ""))
+    return out
+
+
+def _rbd_escape(value: str) -> str:
+    """Escape the separators of xl's rbd syntax (``:`` between options, ``;``/``,`` between hosts)."""
+    return re.sub(r"([\\:;, ])", r"\\\1", value)
 
 
 def device_xl_spec(d: DomainDef, dev: Device) -> str:
@@ -421,11 +562,11 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
         elif t.name == "tsc":
             mode = t.raw.get("mode") if t.raw is not None else None
             if mode:
-                out["tsc_mode"] = {"auto": "default", "paravirt": "native_paravirt"}.get(mode, mode)
+                out["tsc_mode"] = _TSC_TO_XEN.get(mode, "default")
     out["on_poweroff"] = d.on_poweroff
     out["on_reboot"] = d.on_reboot
     out["on_crash"] = d.on_crash
-    if hvm and d.emulator:
+    if d.emulator:
         out["device_model_override"] = d.emulator
     _graphics_items(d, out, xl=xl)
     vifs = [_vif(i, d, xl=xl) for i in (d.raw.findall("devices/interface") if d.raw is not None else [])]
@@ -541,7 +682,12 @@ def domain_to_xl(d: DomainDef) -> dict[str, Value]:
         raise ConfigUnsupportedError(f"domain type '{d.type}' is not a Xen domain (expected type='xen')")
     out = _common_items(d, xl=True)
     _os_items(d, out, xl=True)
-    disks = [_disk_xl(x) for x in (d.raw.findall("devices/disk") if d.raw is not None else [])]
+    # xl has no floppy drives: libvirt leaves them out
+    disks = [
+        _disk_xl(x)
+        for x in (d.raw.findall("devices/disk") if d.raw is not None else [])
+        if x.get("device") != "floppy"
+    ]
     if disks:
         out["disk"] = list(disks)
     _move_type_first(out)
@@ -619,107 +765,237 @@ def _parse_xm_disk(spec: str, hvm: bool) -> _E:
     return disk
 
 
+#: xl disk formats (``format=``) -> libvirt's driver type (``None``: an empty drive).
+_XL_DISK_FORMATS: dict[str, str | None] = {
+    "raw": "raw", "qcow": "qcow", "qcow2": "qcow2", "vhd": "vhd", "qed": "qed", "empty": None,
+}  # fmt: skip
+#: xl ``backendtype=`` -> (libvirt driver name, disk type).
+_XL_BACKENDS = {"qdisk": ("qemu", "file"), "tap": ("tap", "file"), "phy": ("phy", "block")}
 _XL_DISK_POSITIONAL = ("target", "format", "vdev", "access")
+_XL_DISK_FLAGS = {"cdrom": ("devtype", "cdrom"), "direct-io-safe": ("direct-io-safe", "1"),
+                  "discard": ("discard", "1"), "no-discard": ("discard", "0")}  # fmt: skip
+
+
+def _xl_disk_fields(spec: str) -> dict[str, str]:
+    """The parameters of an xl disk spec (xl-disk-configuration(5)).
+
+    Comma-separated ``key=value`` pairs, flags and positional parameters (target,
+    format, vdev, access, in that order, each also nameable); ``target=`` given by
+    name takes the whole rest of the spec, commas included. An empty value means
+    the default.
+    """
+    fields: dict[str, str] = {}
+    rest = spec
+    while rest:
+        part, sep, rest = rest.partition(",")
+        part = part.strip()
+        if part.startswith("target="):
+            # "target=" consumes the rest of the spec, so a path may hold commas
+            fields["target"] = (part + sep + rest)[len("target=") :]
+            break
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if eq:
+            key = key.strip()
+            if key in fields:
+                raise ConfSyntaxError(f"disk specification {spec!r} gives {key} twice")
+            fields[key] = value.strip()
+        elif part in _XL_DISK_FLAGS:
+            k, v = _XL_DISK_FLAGS[part]
+            fields[k] = v
+        elif part in ("ro", "rw", "r", "w"):
+            fields["access"] = part
+        else:
+            free = next((k for k in _XL_DISK_POSITIONAL if k not in fields), None)
+            if free is None:
+                raise ConfSyntaxError(f"disk specification {spec!r} has too many positional parameters")
+            fields[free] = part
+    return {k: v for k, v in fields.items() if v != "" or k == "target"}
 
 
 def _parse_xl_disk(spec: str, hvm: bool) -> _E:
-    fields: dict[str, str] = {}
-    pos = 0
-    for raw in spec.split(","):
-        part = raw.strip()
-        if "=" in part:
-            k, _, v = part.partition("=")
-            fields[k.strip()] = v.strip()
-        elif part in ("cdrom",):
-            fields["devtype"] = "cdrom"
-        elif part in ("ro", "rw", "r", "w"):
-            fields["access"] = part
-        elif pos < len(_XL_DISK_POSITIONAL):
-            key = _XL_DISK_POSITIONAL[pos]
-            # positional: target, format, vdev, access (any may be given by name instead)
-            while key in fields and pos + 1 < len(_XL_DISK_POSITIONAL):
-                pos += 1
-                key = _XL_DISK_POSITIONAL[pos]
-            fields[key] = part
-            pos += 1
+    fields = _xl_disk_fields(spec)
     vdev = fields.get("vdev")
     if not vdev:
         raise ConfSyntaxError(f"disk specification {spec!r} has no vdev")
-    path = fields.get("target") or None
     fmt = fields.get("format", "raw")
+    if fmt not in _XL_DISK_FORMATS:
+        raise ConfigUnsupportedError(f"disk image format '{fmt}' of disk {vdev} is not supported")
     backend = fields.get("backendtype")
-    device = "cdrom" if fields.get("devtype") == "cdrom" else "disk"
+    if backend is not None and backend not in _XL_BACKENDS:
+        raise ConfigUnsupportedError(f"disk backend '{backend}' of disk {vdev} is not supported")
+    access = fields.get("access", "rw")
+    if access not in ("ro", "r", "rw", "w"):
+        raise ConfSyntaxError(f"disk {vdev} has an unknown access mode '{access}'")
+    devtype = fields.get("devtype", "disk")
+    if devtype not in ("disk", "cdrom"):
+        raise ConfSyntaxError(f"disk {vdev} has an unknown devtype '{devtype}'")
+    path = fields.get("target") or None
     disk = etree.Element("disk")
-    if backend == "phy":
-        disk.set("type", "block")
-        drv_name = "phy"
-    else:
+    if devtype == "cdrom":
+        # a CD-ROM is always a read-only file drive of QEMU's, raw unless empty
         disk.set("type", "file")
-        drv_name = "tap" if backend == "tap" else "qemu"
-    disk.set("device", device)
-    _el(disk, "driver", name=drv_name, type=fmt if fmt != "empty" else None)
-    if path:
-        _el(disk, "source", **{"dev" if backend == "phy" else "file": path})
-    bus = "xen"
-    if hvm and vdev.startswith("hd"):
-        bus = "ide"
-    elif hvm and vdev.startswith("sd"):
-        bus = "scsi"
-    _el(disk, "target", dev=vdev, bus=bus)
-    if fields.get("access", "rw") in ("ro", "r") or (device == "cdrom" and "access" not in fields):
+        disk.set("device", "cdrom")
+        _el(disk, "driver", name="qemu", type="raw" if path else None)
+        readonly = True
+    else:
+        drv_name, dtype = _XL_BACKENDS.get(backend or "qdisk", ("qemu", "file"))
+        disk.set("type", dtype)
+        disk.set("device", "disk")
+        _el(disk, "driver", name=drv_name, type=_XL_DISK_FORMATS[fmt])
+        readonly = access in ("ro", "r")
+    if path and path.startswith("rbd:") and devtype != "cdrom":
+        disk.set("type", "network")
+        disk.append(_rbd_source(path, vdev))
+    elif path:
+        _el(disk, "source", **{"dev" if disk.get("type") == "block" else "file": path})
+    _el(disk, "target", dev=vdev, bus=_disk_bus(vdev, hvm))
+    if readonly:
         _el(disk, "readonly")
     return disk
 
 
-def _parse_vif(spec: str, devices: _E, hvm: bool, *, xl: bool) -> None:
-    o = _opts(spec)
-    bridge = o.get("bridge")
-    tags: list[str] = []
-    trunk = False
-    if bridge and "openvswitch" in o.get("script", ""):
-        if ":" in bridge:
-            bridge, *tags = bridge.split(":")
-            trunk = True
-        elif "." in bridge:
-            bridge, _, tag = bridge.partition(".")
-            tags = [tag]
-    iface = _el(devices, "interface", type="bridge" if bridge else "ethernet")
-    if o.get("mac"):
-        _el(iface, "mac", address=o["mac"])
-    if bridge:
-        _el(iface, "source", bridge=bridge)
-    if tags:
-        vlan = _el(iface, "vlan", trunk="yes" if trunk else None)
-        for t in tags:
-            _el(vlan, "tag", id=t)
-        _el(iface, "virtualport", type="openvswitch")
-    if o.get("ip"):
-        for addr in o["ip"].split():
-            _el(iface, "ip", address=addr)
-    if o.get("script"):
-        _el(iface, "script", path=o["script"])
+def _disk_bus(vdev: str, hvm: bool) -> str:
+    """libvirt's bus for a Xen vdev: xen for xvd* and every PV guest, else scsi (sd*) or ide."""
+    if vdev.startswith("xvd") or not hvm:
+        return "xen"
+    return "scsi" if vdev.startswith("sd") else "ide"
+
+
+def _rbd_source(target: str, vdev: str) -> _E:
+    """``<source protocol='rbd'>`` for an xl ``rbd:POOL/IMAGE[@SNAP][:key=value...]`` target.
+
+    Options are separated by unescaped ``:``; ``mon_host`` lists ``host[\\:port]``
+    separated by ``\\;`` (or ``\\,``/``\\ ``), IPv6 hosts in brackets; ``conf`` is
+    Ceph's configuration file. The Ceph user (``id``) needs a secret libvirt cannot
+    name from the spec, so it is not carried.
+    """
+    body = target[len("rbd:") :]
+    # split at unescaped ':' (a backslash escapes the next character)
+    parts: list[str] = []
+    cur = ""
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            cur += body[i : i + 2]
+            i += 2
+            continue
+        if c == ":":
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    parts.append(cur)
+    name, options = parts[0], parts[1:]
+    snapshot = None
+    if "@" in name:
+        name, _, snapshot = name.partition("@")
+    if not name:
+        raise ConfSyntaxError(f"rbd target of disk {vdev} names no image: {target!r}")
+    src = etree.Element("source", protocol="rbd", name=name)
+    for opt in options:
+        key, _, value = opt.partition("=")
+        if key == "mon_host":
+            for host in re.split(r"\\[;, ]", value):
+                if host:
+                    src.append(_rbd_host(host, vdev))
+        elif key == "conf":
+            _el(src, "config", file=value)
+    if snapshot:
+        _el(src, "snapshot", name=snapshot)
+    return src
+
+
+def _rbd_host(hostport: str, vdev: str) -> _E:
+    if hostport.startswith("["):
+        host, _, port = hostport[1:].partition("]")
+        port = port.removeprefix("\\:")
+    else:
+        host, _, port = hostport.partition("\\:")
+    host = host.replace("\\:", ":")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfSyntaxError(f"rbd monitor '{hostport}' of disk {vdev} has an invalid port")
+    if not host:
+        raise ConfSyntaxError(f"rbd monitor '{hostport}' of disk {vdev} names no host")
+    el = etree.Element("host", name=host)
+    if port:
+        el.set("port", port)
+    return el
+
+
+_MAC = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}\Z")
+_VIF_RATE = re.compile(r"([0-9]+)([GMK]?)([Bb])/s\Z")
+
+
+def _vif_rate_kb(rate: str) -> int:
+    """A vif ``rate=`` (``10MB/s``, ``80Mb/s``, ``10MB/s@20ms``) in KiB/s, as libvirt counts."""
+    m = _VIF_RATE.match(rate.partition("@")[0])
+    if m is None:
+        raise ConfSyntaxError(f"invalid rate '{rate}' in a vif (expected a number, K/M/G and B/s or b/s)")
+    kb = int(m.group(1)) * {"G": 1024 * 1024, "M": 1024, "K": 1, "": 1}[m.group(2)]
+    return kb // 8 if m.group(3) == "b" else kb
+
+
+def _vif_tags(bridge: str, spec: str) -> tuple[str, list[str], bool]:
+    """``BRIDGE[.VLAN]`` or ``BRIDGE:TRUNK:TRUNK...`` -> (bridge, tags, trunk)."""
+    if "." in bridge:
+        name, _, tag = bridge.partition(".")
+        tags, trunk = [tag], False
+    elif ":" in bridge:
+        name, *tags = bridge.split(":")
+        trunk = True
+    else:
+        return bridge, [], False
+    if not all(t.isdigit() for t in tags):
+        raise ConfSyntaxError(f"vif {spec!r} has a malformed VLAN tag in bridge '{bridge}'")
+    return name, tags, trunk
+
+
+def _parse_vif(spec: str, typename: str) -> _E:
+    """``<interface>`` for a vif spec; ``typename`` is the ``type=`` value meaning a netfront NIC."""
+    o: dict[str, str] = {}
+    for part in spec.split(","):
+        part = part.strip(" \t")
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ConfSyntaxError(f"vif {spec!r} has {part!r}, which is not key=value")
+        o[key] = value
+    mac = o.get("mac")
+    if mac and not _MAC.match(mac):
+        raise ConfSyntaxError(f"malformed mac address '{mac}' in vif {spec!r}")
+    bridge = o.get("bridge", "")
+    script = o.get("script", "")
+    is_bridge = bool(bridge) or script in ("vif-bridge", "vif-vnic")
+    iface = etree.Element("interface", type="bridge" if is_bridge else "ethernet")
+    if mac:
+        _el(iface, "mac", address=mac)
+    if is_bridge and bridge:
+        name, tags, trunk = _vif_tags(bridge, spec)
+        _el(iface, "source", bridge=name)
+        if tags:
+            vlan = _el(iface, "vlan", trunk="yes" if trunk else None)
+            for t in tags:
+                _el(vlan, "tag", id=t)
+            _el(iface, "virtualport", type="openvswitch")
+    for addr in o.get("ip", "").split():
+        _el(iface, "ip", address=addr)
+    if script:
+        _el(iface, "script", path=script)
     if o.get("vifname"):
         _el(iface, "target", dev=o["vifname"])
     if o.get("model"):
         _el(iface, "model", type=o["model"])
-    elif o.get("type") in ("netfront", "vif"):
+    elif o.get("type") == typename:
         _el(iface, "model", type="netfront")
     if o.get("rate"):
-        rate = o["rate"].split("@")[0]
-        num = "".join(c for c in rate if c.isdigit())
-        unit = rate[len(num) :].upper()
-        if num:
-            kb = int(num)
-            if unit.startswith("M"):
-                kb *= 1024
-            elif unit.startswith("G"):
-                kb *= 1024 * 1024
-            elif unit.startswith("B"):
-                kb //= 1024
-            if "B/S" not in unit and unit[:2] in ("KB", "MB", "GB") and unit[1:2] != "B":
-                pass
-            bw = _el(iface, "bandwidth")
-            _el(bw, "outbound", average=str(kb))
+        bw = _el(iface, "bandwidth")
+        _el(bw, "outbound", average=str(_vif_rate_kb(o["rate"])))
+    return iface
 
 
 def _parse_serial(spec: str, parent: _E, tag: str, port: int) -> None:
@@ -767,10 +1043,9 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     name = _str(cfg.get("name"), "name")
     if not name:
         raise ConfSyntaxError("config value name was missing")
-    typ = _str(cfg.get("type"), "type")
-    builder = _str(cfg.get("builder"), "builder")
-    hvm = typ == "hvm" or (typ is None and builder == "hvm")
-    pvh = typ == "pvh"
+    os_type = _guest_os_type(cfg)
+    hvm = os_type == "hvm"
+    pvh = os_type == "xenpvh"
     dom = etree.Element("domain", type="xen")
     _el(dom, "name", name)
     uuid = _str(cfg.get("uuid"), "uuid")
@@ -806,85 +1081,71 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             _el(os_, "loader", override, readonly="yes", type="pflash")
         elif override:
             _el(os_, "loader", override)
-        elif kernel and "hvmloader" in kernel:
+        elif not xl and kernel:
+            # xm: the "kernel" of an HVM guest is its firmware loader
             _el(os_, "loader", kernel)
             kernel = None
         else:
             _el(os_, "loader", HVMLOADER)
-        if kernel and ("hvmloader" not in kernel):
+        if kernel:
             _el(os_, "kernel", kernel)
-            if cfg.get("ramdisk") is not None:
-                _el(os_, "initrd", _str(cfg.get("ramdisk"), "ramdisk"))
-            cmd = _str(cfg.get("cmdline" if xl else "extra"), "cmdline")
+        if xl:
+            ramdisk = _str(cfg.get("ramdisk"), "ramdisk")
+            if ramdisk:
+                _el(os_, "initrd", ramdisk)
+            cmd = _xl_cmdline(cfg)
             if cmd:
                 _el(os_, "cmdline", cmd)
-        for letter in _str(cfg.get("boot"), "boot") or "c":
-            if letter in _XEN_TO_BOOT:
-                _el(os_, "boot", dev=_XEN_TO_BOOT[letter])
+        # libvirt keeps at most four boot devices; a letter other than a, d or n is a disk
+        for letter in (_str(cfg.get("boot"), "boot") or "c")[:4]:
+            _el(os_, "boot", dev=_XEN_TO_BOOT.get(letter, "hd"))
     else:
-        _el(
-            os_,
-            "type",
-            "xen" if not pvh else "xenpvh",
-            arch="x86_64",
-            machine="xenpv" if not pvh else "xenpvh",
-        )
-        if pvh:
-            os_[0].text = "xenpvh"
-            del os_[0].attrib["machine"]
+        _el(os_, "type", os_type, arch="x86_64", machine="xenpvh" if pvh else "xenpv")
         if kernel:
             _el(os_, "kernel", kernel)
         ramdisk = _str(cfg.get("ramdisk"), "ramdisk")
         if ramdisk:
             _el(os_, "initrd", ramdisk)
-        cmdline = _str(cfg.get("cmdline"), "cmdline") if xl else None
-        if cmdline is None:
-            extra = _str(cfg.get("extra"), "extra")
-            root = _str(cfg.get("root"), "root")
-            if root and extra:
-                cmdline = f"root={root} {extra}"
-            elif root:
-                cmdline = f"root={root}"
-            elif extra:
-                cmdline = extra
+        cmdline = _xl_cmdline(cfg) if xl else _root_extra(cfg)
         if cmdline:
             _el(os_, "cmdline", cmdline)
     if hvm:
         feats = _el(dom, "features")
         for f in ("acpi", "apic", "pae"):
-            if _int(cfg.get(f), f, 1):
+            if _bool(cfg, f, True):
                 _el(feats, f)
-        if cfg.get("hap") is not None:
-            _el(feats, "hap", state="on" if _int(cfg.get("hap"), "hap") else "off")
-        if _int(cfg.get("viridian"), "viridian", 0):
+        if not _bool(cfg, "hap", True):
+            _el(feats, "hap", state="off")
+        if _bool(cfg, "viridian", False):
             _el(feats, "viridian")
         if len(feats) == 0:
             dom.remove(feats)
-    localtime = _int(cfg.get("localtime"), "localtime", 0)
-    offset = cfg.get("rtc_timeoffset")
-    if (offset is not None and _int(offset, "rtc_timeoffset") != 0) or (offset is not None and hvm):
-        clock = _el(dom, "clock", offset="variable", adjustment=str(_int(offset, "rtc_timeoffset")),
+    localtime = _bool(cfg, "localtime", False)
+    if hvm:
+        # HVM guests have an emulated RTC: always a variable clock on a basis
+        offset = _ulong(cfg, "rtc_timeoffset", 0)
+        clock = _el(dom, "clock", offset="variable", adjustment=str(offset),
                     basis="localtime" if localtime else "utc")  # fmt: skip
     else:
+        # PV guests have none: the offset is fixed and rtc_timeoffset means nothing
         clock = _el(dom, "clock", offset="localtime" if localtime else "utc")
-    if hvm and cfg.get("hpet") is not None:
-        _el(clock, "timer", name="hpet", present="yes" if _int(cfg.get("hpet"), "hpet") else "no")
     tsc = _str(cfg.get("tsc_mode"), "tsc_mode")
     if tsc:
-        mode = {"default": "auto", "native_paravirt": "paravirt"}.get(tsc, tsc)
-        _el(clock, "timer", name="tsc", mode=mode)
+        _el(clock, "timer", name="tsc", present="yes", mode=_TSC_FROM_XEN.get(tsc, "auto"))
+    if hvm and cfg.get("hpet") is not None:
+        _el(clock, "timer", name="hpet", present="yes" if _bool(cfg, "hpet", False) else "no")
     for key in ("on_poweroff", "on_reboot", "on_crash"):
         val = _str(cfg.get(key), key)
         _el(dom, key, val or ("destroy" if key == "on_poweroff" else "restart"))
     devices = _el(dom, "devices")
     emulator = _str(cfg.get("device_model_override"), "device_model_override")
-    if emulator and hvm:
+    if emulator:
         _el(devices, "emulator", emulator)
     for spec in _list(cfg.get("disk"), "disk"):
         devices.append(_parse_xl_disk(spec, hvm) if xl and "=" in spec else _parse_xm_disk(spec, hvm)
                        if not xl else _parse_xl_disk(spec, hvm))  # fmt: skip
     for spec in _list(cfg.get("vif"), "vif"):
-        _parse_vif(spec, devices, hvm, xl=xl)
+        devices.append(_parse_vif(spec, "vif" if xl else "netfront"))
     for spec in _list(cfg.get("pci"), "pci"):
         addr, _, optstr = spec.partition(",")
         m = _PCI.match(addr.strip())
@@ -904,7 +1165,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
         par = _str(cfg.get("parallel"), "parallel")
         if par:
             _parse_serial(par, devices, "parallel", 0)
-        if _int(cfg.get("usb"), "usb", 0) or cfg.get("usbdevice") is not None:
+        if _bool(cfg, "usb", False) or cfg.get("usbdevice") is not None:
             for dev in _list(cfg.get("usbdevice"), "usbdevice"):
                 if dev in ("mouse", "tablet", "keyboard"):
                     _el(devices, "input", type=dev, bus="usb")
@@ -918,7 +1179,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
         o = _opts(vfb[0])
         _graphics_from_opts(devices, o)
     elif hvm:
-        if _int(cfg.get("spice"), "spice", 0):
+        if _bool(cfg, "spice", False):
             g = _el(devices, "graphics", type="spice")
             if cfg.get("spiceport") is not None:
                 g.set("port", str(_int(cfg.get("spiceport"), "spiceport")))
@@ -931,21 +1192,19 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             if host:
                 g.set("listen", host)
             pw = _str(cfg.get("spicepasswd"), "spicepasswd")
-            if pw and not _int(cfg.get("spicedisable_ticketing"), "spicedisable_ticketing", 0):
+            if pw and not _bool(cfg, "spicedisable_ticketing", False):
                 g.set("passwd", pw)
             if cfg.get("spiceagent_mouse") is not None:
-                _el(g, "mouse", mode="client" if _int(cfg.get("spiceagent_mouse"), "m") else "server")
+                _el(g, "mouse", mode="client" if _bool(cfg, "spiceagent_mouse", False) else "server")
             if cfg.get("spice_clipboard_sharing") is not None:
-                _el(
-                    g, "clipboard", copypaste="yes" if _int(cfg.get("spice_clipboard_sharing"), "c") else "no"
-                )
-        elif _int(cfg.get("vnc"), "vnc", 0):
+                _el(g, "clipboard", copypaste="yes" if _bool(cfg, "spice_clipboard_sharing", False) else "no")
+        elif _bool(cfg, "vnc", False):
             o = {"type": "vnc"}
             for k in ("vncunused", "vncdisplay", "vnclisten", "vncpasswd", "keymap"):
                 if cfg.get(k) is not None:
                     o[k] = str(_str(cfg.get(k), k))
             _graphics_from_opts(devices, o)
-        elif _int(cfg.get("sdl"), "sdl", 0):
+        elif _bool(cfg, "sdl", False):
             o = {"type": "sdl"}
             for k in ("display", "xauthority"):
                 if cfg.get(k) is not None:

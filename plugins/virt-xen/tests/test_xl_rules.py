@@ -1,0 +1,359 @@
+"""xen-xl / xen-xm conversion rules, key by key, as libvirt's xen_common.c and xen_xl.c apply them.
+
+The inputs are small configurations written for these tests (not libvirt's vectors):
+each test states one rule libvirt follows and checks the converter follows it too,
+in both directions where the rule has two.
+"""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+from virt_xen.native import domxml_from_native, domxml_to_native, parse_config
+
+from virtcore.errors import ConfigUnsupportedError, ConfSyntaxError, ErrorNumber, NoSupportError, VirtError
+
+_E = etree._Element
+
+
+def _xml(cfg: str, fmt: str = "xen-xl") -> _E:
+    return etree.fromstring(domxml_from_native(fmt, 'name = "g"\n' + cfg).encode())
+
+
+def _os_type(cfg: str, fmt: str = "xen-xl") -> tuple[str | None, str | None]:
+    t = _xml(cfg, fmt).find("os/type")
+    assert t is not None
+    return t.text, t.get("machine")
+
+
+# ---------------------------------------------------------------- PV, PVH or HVM
+
+
+@pytest.mark.parametrize(
+    ("cfg", "want"),
+    [
+        # no type and no builder: PV, whatever else is there
+        ("", ("xen", "xenpv")),
+        ('kernel = "/boot/vmlinuz"\n', ("xen", "xenpv")),
+        ('bootloader = "pygrub"\n', ("xen", "xenpv")),
+        # a kernel named like Xen's HVM firmware does not make a guest HVM in xl
+        ('kernel = "/usr/lib/xen/boot/hvmloader"\n', ("xen", "xenpv")),
+        # xl's long-gone pvh=1 switch is not a guest type libvirt reads
+        ("pvh = 1\n", ("xen", "xenpv")),
+        # builder: only "hvm" means HVM
+        ('builder = "hvm"\n', ("hvm", "xenfv")),
+        ('builder = "linux"\n', ("xen", "xenpv")),
+        ('builder = "generic"\n', ("xen", "xenpv")),
+        ('builder = "hvm"\nbootloader = "pygrub"\n', ("hvm", "xenfv")),
+        # type wins over builder
+        ('type = "pv"\nbuilder = "hvm"\n', ("xen", "xenpv")),
+        ('type = "hvm"\nbuilder = "linux"\n', ("hvm", "xenfv")),
+        ('type = "hvm"\nkernel = "/boot/vmlinuz"\n', ("hvm", "xenfv")),
+        ('type = "pvh"\nkernel = "/boot/vmlinuz"\n', ("xenpvh", "xenpvh")),
+        ('type = "pvh"\nbuilder = "hvm"\n', ("xenpvh", "xenpvh")),
+    ],
+)
+def test_guest_type_follows_type_then_builder(cfg: str, want: tuple[str, str]) -> None:
+    assert _os_type(cfg) == want
+
+
+@pytest.mark.parametrize("typ", ["PV", "hvm2", "linux", ""])
+def test_unknown_guest_type_is_refused_by_name(typ: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match=f"type '{typ}' is not supported"):
+        _xml(f'type = "{typ}"\n')
+
+
+def test_xm_reads_the_guest_type_by_the_same_rules() -> None:
+    assert _os_type('builder = "hvm"\n', "xen-xm") == ("hvm", "xenfv")
+    assert _os_type('kernel = "/usr/lib/xen/boot/hvmloader"\n', "xen-xm") == ("xen", "xenpv")
+
+
+def test_pv_and_pvh_guests_keep_their_type_through_xl() -> None:
+    for cfg, want in (('type = "pvh"\nkernel = "/k"\n', "pvh"), ('kernel = "/k"\n', None)):
+        xml = domxml_from_native("xen-xl", 'name = "g"\n' + cfg)
+        back = parse_config(domxml_to_native("xen-xl", xml))
+        assert back.get("type") in ((want,) if want else (None, "pv"))
+        assert "builder" not in back
+        assert _os_type(domxml_to_native("xen-xl", xml).replace('name = "g"\n', "")) == (
+            ("xenpvh", "xenpvh") if want else ("xen", "xenpv")
+        )
+
+
+# ---------------------------------------------------------------- booleans and clock
+
+
+def test_booleans_are_read_as_libvirt_reads_them() -> None:
+    # a string is true only when it is "1"; a number when it is not 0
+    feats = _xml('builder = "hvm"\nacpi = "yes"\napic = "1"\npae = 0\nviridian = 7\n').find("features")
+    assert feats is not None
+    assert sorted(f.tag for f in feats) == ["apic", "viridian"]
+
+
+def test_hap_is_stated_only_when_off() -> None:
+    on = _xml('builder = "hvm"\nhap = 1\n').find("features/hap")
+    off = _xml('builder = "hvm"\nhap = 0\n').find("features/hap")
+    assert on is None
+    assert off is not None and off.get("state") == "off"
+
+
+def test_hvm_clock_is_always_variable() -> None:
+    clock = _xml('builder = "hvm"\nlocaltime = 1\n').find("clock")
+    assert clock is not None
+    assert (clock.get("offset"), clock.get("adjustment"), clock.get("basis")) == (
+        "variable",
+        "0",
+        "localtime",
+    )
+
+
+def test_pv_clock_ignores_rtc_timeoffset() -> None:
+    # PV guests have no emulated RTC: libvirt keeps utc/localtime and drops the offset
+    clock = _xml("rtc_timeoffset = 3600\nlocaltime = 1\n").find("clock")
+    assert clock is not None
+    assert clock.get("offset") == "localtime"
+    assert clock.get("adjustment") in (None, "reset")
+
+
+@pytest.mark.parametrize(
+    ("native", "mode"),
+    [
+        ("always_emulate", "emulate"),
+        ("native", "native"),
+        ("native_paravirt", "paravirt"),
+        ("default", "auto"),
+    ],
+)
+def test_tsc_mode_both_ways(native: str, mode: str) -> None:
+    xml = _xml(f'tsc_mode = "{native}"\n')
+    timer = xml.find("clock/timer[@name='tsc']")
+    assert timer is not None and timer.get("mode") == mode
+    back = parse_config(domxml_to_native("xen-xl", etree.tostring(xml)))
+    assert back["tsc_mode"] == native
+
+
+def test_device_model_override_is_the_emulator_of_any_guest() -> None:
+    xml = _xml('device_model_override = "/opt/qemu"\n')
+    assert xml.findtext("devices/emulator") == "/opt/qemu"
+    assert (
+        parse_config(domxml_to_native("xen-xl", etree.tostring(xml)))["device_model_override"] == "/opt/qemu"
+    )
+
+
+@pytest.mark.parametrize(("letters", "devs"), [("dc", ["cdrom", "hd"]), ("nxa", ["network", "hd", "fd"])])
+def test_boot_letters_other_than_a_d_n_mean_disk(letters: str, devs: list[str]) -> None:
+    xml = _xml(f'builder = "hvm"\nboot = "{letters}"\n')
+    assert [b.get("dev") for b in xml.findall("os/boot")] == devs
+
+
+# ---------------------------------------------------------------- vif
+
+
+def test_vif_bridge_vlan_is_read_whatever_the_script() -> None:
+    iface = _xml('vif = [ "mac=00:16:3e:00:00:01,bridge=br0.42" ]\n').find("devices/interface")
+    assert iface is not None
+    src = iface.find("source")
+    assert src is not None and src.get("bridge") == "br0"
+    assert [t.get("id") for t in iface.findall("vlan/tag")] == ["42"]
+    vp = iface.find("virtualport")
+    assert vp is not None and vp.get("type") == "openvswitch"
+
+
+def test_vif_type_names_netfront_per_format() -> None:
+    # xl calls the PV NIC type "vif", xm "netfront"; the other word is no model
+    def model(fmt: str, typ: str) -> str | None:
+        m = _xml(f'vif = [ "bridge=br0,type={typ}" ]\n', fmt).find("devices/interface/model")
+        return None if m is None else m.get("type")
+
+    assert model("xen-xl", "vif") == "netfront"
+    assert model("xen-xl", "netfront") is None
+    assert model("xen-xm", "netfront") == "netfront"
+    assert model("xen-xm", "vif") is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "kb"),
+    [("10MB/s", 10240), ("100KB/s", 100), ("1GB/s", 1048576), ("80Mb/s", 10240), ("5MB/s@20ms", 5120)],
+)
+def test_vif_rate(rate: str, kb: int) -> None:
+    out = _xml(f'vif = [ "bridge=br0,rate={rate}" ]\n').find("devices/interface/bandwidth/outbound")
+    assert out is not None and out.get("average") == str(kb)
+
+
+@pytest.mark.parametrize("rate", ["10", "fast", "10MB", "10TB/s"])
+def test_malformed_vif_rate_is_refused(rate: str) -> None:
+    with pytest.raises(VirtError, match=f"rate '{rate}'"):
+        _xml(f'vif = [ "bridge=br0,rate={rate}" ]\n')
+
+
+# ---------------------------------------------------------------- disks read from xl.cfg
+
+
+def _disk(spec: str, cfg: str = "") -> _E:
+    disk = _xml(f"{cfg}disk = [ '{spec}' ]\n").find("devices/disk")
+    assert disk is not None
+    return disk
+
+
+def test_named_target_takes_the_rest_of_the_spec() -> None:
+    disk = _disk("vdev=xvda,format=raw,target=/images/a,b.img")
+    src = disk.find("source")
+    assert src is not None and src.get("file") == "/images/a,b.img"
+
+
+def test_rbd_target_is_a_network_disk() -> None:
+    spec = (
+        r"format=raw,vdev=xvdb,access=rw,backendtype=qdisk,"
+        r"target=rbd:pool/image@snap:id=admin:auth_supported=none:"
+        r"mon_host=mon1.example.org\\:6321\\;mon2.example.org\\:6322\\;[fe80\\:\\:1]\\:6789"
+    )
+    disk = _disk(spec)
+    assert (disk.get("type"), disk.get("device")) == ("network", "disk")
+    drv = disk.find("driver")
+    assert drv is not None and (drv.get("name"), drv.get("type")) == ("qemu", "raw")
+    src = disk.find("source")
+    assert src is not None
+    assert (src.get("protocol"), src.get("name")) == ("rbd", "pool/image")
+    snap = src.find("snapshot")
+    assert snap is not None and snap.get("name") == "snap"
+    hosts = [(h.get("name"), h.get("port")) for h in src.findall("host")]
+    assert hosts == [("mon1.example.org", "6321"), ("mon2.example.org", "6322"), ("fe80::1", "6789")]
+
+
+def test_rbd_disk_round_trips_through_xl() -> None:
+    spec = (
+        r"format=raw,vdev=xvdb,access=rw,backendtype=qdisk,"
+        r"target=rbd:pool/image:auth_supported=none:mon_host=m1\\:6321\\;m2"
+    )
+    xml = domxml_from_native("xen-xl", f"name = \"g\"\ndisk = [ '{spec}' ]\n")
+    back = parse_config(domxml_to_native("xen-xl", xml))
+    assert back["disk"] == [
+        r"format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=rbd:pool/image:auth_supported=none:mon_host=m1\:6321\;m2"
+    ]
+    again = etree.fromstring(domxml_from_native("xen-xl", domxml_to_native("xen-xl", xml)).encode())
+    src = again.find("devices/disk/source")
+    assert src is not None
+    assert [(h.get("name"), h.get("port")) for h in src.findall("host")] == [("m1", "6321"), ("m2", None)]
+
+
+def test_cdrom_is_a_readonly_qemu_file_drive() -> None:
+    disk = _disk("vdev=hdc,devtype=cdrom,access=rw,backendtype=phy,target=/dev/sr0", 'builder = "hvm"\n')
+    drv = disk.find("driver")
+    assert (disk.get("type"), disk.get("device")) == ("file", "cdrom")
+    assert drv is not None and drv.get("name") == "qemu"
+    assert disk.find("readonly") is not None
+    empty = _disk("vdev=hdc,devtype=cdrom", 'builder = "hvm"\n')
+    assert empty.find("source") is None
+    edrv = empty.find("driver")
+    assert edrv is None or edrv.get("type") is None
+
+
+@pytest.mark.parametrize(
+    ("vdev", "hvm", "bus"),
+    [
+        ("xvda", True, "xen"),
+        ("hda", True, "ide"),
+        ("sda", True, "scsi"),
+        ("vda", True, "ide"),
+        ("hda", False, "xen"),
+    ],
+)
+def test_disk_bus_follows_vdev_and_guest_type(vdev: str, hvm: bool, bus: str) -> None:
+    disk = _disk(f"vdev={vdev},target=/i.img", 'builder = "hvm"\n' if hvm else "")
+    tgt = disk.find("target")
+    assert tgt is not None and tgt.get("bus") == bus
+
+
+def test_unknown_disk_format_is_refused_by_name() -> None:
+    with pytest.raises(VirtError, match="vmdk") as ei:
+        _disk("vdev=xvda,format=vmdk,target=/i.img")
+    assert isinstance(ei.value, (ConfSyntaxError, ConfigUnsupportedError))
+
+
+def test_unknown_disk_backend_is_refused_by_name() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="nbdkit"):
+        _disk("vdev=xvda,backendtype=nbdkit,target=/i.img")
+
+
+# ---------------------------------------------------------------- disks written to xl.cfg
+
+
+def _xl_disk(disk_xml: str) -> str:
+    xml = f"""<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>xen</type><kernel>/k</kernel></os><devices>{disk_xml}</devices></domain>"""
+    disks = parse_config(domxml_to_native("xen-xl", xml))["disk"]
+    assert isinstance(disks, list) and len(disks) == 1
+    return str(disks[0])
+
+
+def test_rbd_network_disk_is_written_as_an_rbd_target() -> None:
+    spec = _xl_disk(
+        """<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+        <source protocol='rbd' name='pool/image'><host name='m1' port='6321'/><host name='::1' port='6789'/>
+        </source><target dev='xvdb' bus='xen'/></disk>"""
+    )
+    assert spec == (
+        r"format=raw,vdev=xvdb,access=rw,backendtype=qdisk,"
+        r"target=rbd:pool/image:auth_supported=none:mon_host=m1\:6321\;[\:\:1]\:6789"
+    )
+
+
+@pytest.mark.parametrize("protocol", ["nbd", "iscsi", "gluster", "http", "nfs"])
+def test_other_network_disks_are_refused_naming_the_protocol(protocol: str) -> None:
+    with pytest.raises(NoSupportError, match=f"'{protocol}'") as ei:
+        _xl_disk(
+            f"""<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+            <source protocol='{protocol}' name='vol/img'><host name='h' port='1'/></source>
+            <target dev='xvdb' bus='xen'/></disk>"""
+        )
+    assert ei.value.code == ErrorNumber.NO_SUPPORT
+
+
+def test_rbd_image_name_with_a_colon_is_refused() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="pool/im:age"):
+        _xl_disk(
+            """<disk type='network' device='disk'><source protocol='rbd' name='pool/im:age'/>
+            <target dev='xvdb'/></disk>"""
+        )
+
+
+@pytest.mark.parametrize(
+    ("drv", "fmt"),
+    [("raw", "raw"), ("qcow2", "qcow2"), ("qcow", "qcow"), ("qed", "qed"), ("vmdk", "raw"), (None, "raw")],
+)
+def test_disk_format_written(drv: str | None, fmt: str) -> None:
+    d = f"<driver name='qemu' type='{drv}'/>" if drv else ""
+    spec = _xl_disk(f"<disk type='file'>{d}<source file='/i.img'/><target dev='xvda'/></disk>")
+    assert spec.startswith(f"format={fmt},")
+
+
+def test_backendtype_only_for_a_named_driver() -> None:
+    assert "backendtype" not in _xl_disk(
+        "<disk type='block'><source dev='/dev/vg/a'/><target dev='xvda'/></disk>"
+    )
+    assert "backendtype=phy" in _xl_disk(
+        "<disk type='block'><driver name='phy'/><source dev='/dev/vg/a'/><target dev='xvda'/></disk>"
+    )
+    assert "backendtype=qdisk" in _xl_disk(
+        "<disk type='file'><driver name='file'/><source file='/a'/><target dev='xvda'/></disk>"
+    )
+
+
+def test_shareable_disk_access() -> None:
+    spec = _xl_disk("<disk type='file'><source file='/a'/><target dev='xvda'/><shareable/></disk>")
+    assert ",access=!," in spec
+
+
+def test_transient_disk_is_refused() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="transient"):
+        _xl_disk("<disk type='file'><source file='/a'/><target dev='xvda'/><transient/></disk>")
+
+
+def test_floppy_is_left_out_of_xl() -> None:
+    xml = """<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>hvm</type></os><devices>
+      <disk type='file' device='floppy'><source file='/f.img'/><target dev='fda'/></disk>
+      <disk type='file'><source file='/a.img'/><target dev='hda'/></disk></devices></domain>"""
+    disks = parse_config(domxml_to_native("xen-xl", xml))["disk"]
+    assert isinstance(disks, list)
+    assert [d for d in disks if "f.img" in str(d)] == []
+    assert len(disks) == 1
