@@ -357,3 +357,186 @@ def test_floppy_is_left_out_of_xl() -> None:
     assert isinstance(disks, list)
     assert [d for d in disks if "f.img" in str(d)] == []
     assert len(disks) == 1
+
+
+# ---------------------------------------------------------------- keys beyond the shared vectors
+
+
+def _back(xml: _E) -> dict[str, object]:
+    return dict(parse_config(domxml_to_native("xen-xl", etree.tostring(xml))))
+
+
+def test_e820_host_and_passthrough_both_ways() -> None:
+    xml = _xml('e820_host = 1\npassthrough = "sync_pt"\n')
+    assert [(x.tag, x.get("state"), x.get("mode")) for x in xml.findall("features/xen/*")] == [
+        ("e820_host", "on", None),
+        ("passthrough", "on", "sync_pt"),
+    ]
+    back = _back(xml)
+    assert (back["e820_host"], back["passthrough"]) == (1, "sync_pt")
+    # e820_host is a PV setting; passthrough=disabled is stated as off and not written back
+    hvm = _xml('builder = "hvm"\ne820_host = 1\npassthrough = "disabled"\n')
+    assert [(x.tag, x.get("state")) for x in hvm.findall("features/xen/*")] == [("passthrough", "off")]
+    assert "passthrough" not in _back(hvm) and "e820_host" not in _back(hvm)
+
+
+def test_bad_passthrough_mode_is_refused() -> None:
+    with pytest.raises(ConfSyntaxError, match="passthrough mode 'sometimes'"):
+        _xml('passthrough = "sometimes"\n')
+
+
+def test_xenbus_limits_both_ways() -> None:
+    xml = _xml("max_event_channels = 4095\nmax_grant_frames = 64\n")
+    ctl = xml.find("devices/controller[@type='xenbus']")
+    assert ctl is not None
+    assert (ctl.get("maxEventChannels"), ctl.get("maxGrantFrames")) == ("4095", "64")
+    back = _back(xml)
+    assert (back["max_event_channels"], back["max_grant_frames"]) == (4095, 64)
+
+
+def test_acpi_firmware_both_ways() -> None:
+    xml = _xml('builder = "hvm"\nacpi_firmware = "/var/lib/slic.bin"\n')
+    table = xml.find("os/acpi/table")
+    assert table is not None and table.text == "/var/lib/slic.bin"
+    assert _back(xml)["acpi_firmware"] == "/var/lib/slic.bin"
+
+
+@pytest.mark.parametrize(("value", "vmx_off"), [(1, False), (0, True)])
+def test_nestedhvm_both_ways(value: int, vmx_off: bool) -> None:
+    xml = _xml(f'builder = "hvm"\nnestedhvm = {value}\n')
+    cpu = xml.find("cpu")
+    assert cpu is not None and cpu.get("mode") == "host-passthrough"
+    assert (cpu.find("feature[@name='vmx'][@policy='disable']") is not None) == vmx_off
+    back = _back(xml)
+    assert back["nestedhvm"] == value
+    assert "cpuid" not in back
+
+
+def test_cpuid_translates_libxl_feature_names_both_ways() -> None:
+    xml = _xml('builder = "hvm"\ncpuid = "host,sse3=1,tm=0,page1gb=x,avx=k"\n')
+    feats = [(f.get("name"), f.get("policy")) for f in xml.findall("cpu/feature")]
+    assert feats == [("pni", "force"), ("tm", "disable"), ("pdpe1gb", "optional"), ("avx", "optional")]
+    assert _back(xml)["cpuid"] == "host,sse3=1,tm=0,page1gb=x,avx=x"
+
+
+@pytest.mark.parametrize("cpuid", ["family=6", "host,sse3", "host,sse3=2"])
+def test_malformed_cpuid_is_refused(cpuid: str) -> None:
+    with pytest.raises(ConfSyntaxError, match="cpuid"):
+        _xml(f'builder = "hvm"\ncpuid = "{cpuid}"\n')
+
+
+def test_channels_both_ways() -> None:
+    xml = _xml(
+        'channel = [ "connection=pty,name=org.qemu.guest_agent.0",'
+        ' "connection=socket,path=/run/g.sock,name=org.example.x" ]\n'
+    )
+    chans = []
+    for c in xml.findall("devices/channel"):
+        src, tgt = c.find("source"), c.find("target")
+        assert tgt is not None
+        chans.append((c.get("type"), src.get("path") if src is not None else None, tgt.get("name")))
+    assert chans == [("pty", None, "org.qemu.guest_agent.0"), ("unix", "/run/g.sock", "org.example.x")]
+    assert _back(xml)["channel"] == [
+        "connection=pty,name=org.qemu.guest_agent.0",
+        "connection=socket,path=/run/g.sock,name=org.example.x",
+    ]
+
+
+def test_usb_controllers_and_host_devices_both_ways() -> None:
+    xml = _xml(
+        'usbctrl = [ "type=qusb,version=1,ports=4", "version=2,ports=10" ]\n'
+        'usbdev = [ "hostbus=1,hostaddr=1a" ]\n'
+    )
+    ctls = [(c.get("model"), c.get("ports")) for c in xml.findall("devices/controller[@type='usb']")]
+    assert ctls == [("qusb1", "4"), ("qusb2", "16")]
+    addr = xml.find("devices/hostdev[@type='usb']/source/address")
+    assert addr is not None and (addr.get("bus"), addr.get("device")) == ("1", "26")
+    back = _back(xml)
+    assert back["usbctrl"] == ["type=qusb,version=1,ports=4", "type=qusb,version=2,ports=10"]
+    assert back["usbdev"] == ["hostbus=1,hostaddr=1a"]
+
+
+def test_hpet_on_a_pv_guest_is_refused() -> None:
+    xml = """<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>xen</type><kernel>/k</kernel></os>
+      <clock offset='utc'><timer name='hpet' present='yes'/></clock></domain>"""
+    with pytest.raises(ConfigUnsupportedError, match="hpet"):
+        domxml_to_native("xen-xl", xml)
+
+
+@pytest.mark.parametrize("key", ["on_poweroff", "on_reboot", "on_crash"])
+def test_unknown_lifecycle_action_is_refused(key: str) -> None:
+    with pytest.raises(ConfSyntaxError, match=f"explode for {key}"):
+        _xml(f'{key} = "explode"\n')
+
+
+def test_soundhw_all_and_unknown_models() -> None:
+    xml = _xml('builder = "hvm"\nsoundhw = "all"\n')
+    assert [s.get("model") for s in xml.findall("devices/sound")] == ["sb16", "es1370"]
+    with pytest.raises(ConfSyntaxError, match="sound model 'gus'"):
+        _xml('builder = "hvm"\nsoundhw = "sb16,gus"\n')
+
+
+@pytest.mark.parametrize(
+    ("opt", "filtering"), [(",permissive=1", "no"), (",permissive=0", "yes"), ("", None)]
+)
+def test_pci_permissive(opt: str, filtering: str | None) -> None:
+    src = _xml(f'pci = [ "01:00.0{opt}" ]\n').find("devices/hostdev/source")
+    assert src is not None and src.get("writeFiltering") == filtering
+
+
+def test_multiple_serial_ports_are_refused_by_xm() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="xen-xm"):
+        _xml('builder = "hvm"\nserial = [ "pty", "null" ]\n', "xen-xm")
+
+
+# ---------------------------------------------------------------- vifs written
+
+
+def _xl_vif(iface_xml: str, os_type: str = "xen") -> str:
+    xml = f"""<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>{os_type}</type></os><devices>{iface_xml}</devices></domain>"""
+    vifs = parse_config(domxml_to_native("xen-xl", xml))["vif"]
+    assert isinstance(vifs, list) and len(vifs) == 1
+    return str(vifs[0])
+
+
+def test_bridge_vif_gets_libvirts_default_script() -> None:
+    spec = _xl_vif(
+        "<interface type='bridge'><mac address='00:16:3e:00:00:01'/><source bridge='br0'/></interface>"
+    )
+    assert spec == "mac=00:16:3e:00:00:01,bridge=br0,script=vif-bridge"
+
+
+def test_vlan_tags_are_written_only_for_open_vswitch() -> None:
+    ovs = _xl_vif(
+        "<interface type='bridge'><source bridge='ovsbr'/><vlan trunk='yes'><tag id='4'/><tag id='5'/></vlan>"
+        "<virtualport type='openvswitch'/></interface>"
+    )
+    assert ovs == "bridge=ovsbr:4:5,script=vif-openvswitch"
+    plain = _xl_vif("<interface type='bridge'><source bridge='br0'/><vlan><tag id='4'/></vlan></interface>")
+    assert plain == "bridge=br0,script=vif-bridge"
+
+
+def test_netfront_model_is_a_type_only_for_hvm() -> None:
+    iface = "<interface type='bridge'><source bridge='br0'/><model type='netfront'/></interface>"
+    assert _xl_vif(iface).endswith(",model=netfront")
+    assert _xl_vif(iface, "hvm").endswith(",type=vif")
+
+
+@pytest.mark.parametrize(
+    "iface",
+    [
+        "<interface type='bridge'><source bridge='br0,script=/tmp/evil'/></interface>",
+        "<interface type='ethernet'><script path='/etc/xen/a,b'/></interface>",
+        "<interface type='bridge'><source bridge='br0'/><target dev='vif0,rate=1KB/s'/></interface>",
+    ],
+)
+def test_a_comma_cannot_smuggle_vif_parameters(iface: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match="cannot contain ','"):
+        _xl_vif(iface)
+
+
+def test_a_comma_in_vdev_cannot_smuggle_disk_parameters() -> None:
+    with pytest.raises(VirtError, match="xvda,backendtype=phy"):
+        _xl_disk("<disk type='file'><source file='/a.img'/><target dev='xvda,backendtype=phy'/></disk>")

@@ -8,8 +8,17 @@
 >>> cfg = domxml_to_native("xen-xl", open("guest.xml").read())    # doctest: +SKIP
 >>> xml = domxml_from_native("xen-xl", cfg)                        # doctest: +SKIP
 
-The meaning follows libvirt's ``xen_xl.c``/``xen_xm.c``/``xen_common.c``
-(checked against libvirt's own test vectors); the code is virtcore's.
+The meaning follows libvirt's rules in ``xen_xl.c``/``xen_xm.c``/``xen_common.c``
+key by key (checked against libvirt's own test vectors and pinned rule by rule in
+``tests/test_xl_rules.py``); the code is virtcore's. In short:
+
+* the guest type comes from ``type=`` (``pv``/``pvh``/``hvm``, anything else is
+  refused), else ``builder="hvm"`` means HVM and everything else is PV;
+* xl disk specs are parsed as xl does (``target=`` takes the rest of the spec);
+  an ``rbd:`` target is a ``<disk type='network'>`` with protocol rbd, and only
+  rbd network disks can be written back (other protocols: ``NO_SUPPORT``);
+* values written into comma-separated device specs may not contain a comma.
+
 Everything a user can get wrong raises a :class:`~virtcore.errors.VirtError`.
 """
 
@@ -284,51 +293,67 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     out["vfb"] = [",".join(parts)]
 
 
+def _spec_value(value: str, what: str, where: str) -> str:
+    """A value for a comma-separated xl/xm device spec: a comma would start another parameter."""
+    if "," in value:
+        raise ConfigUnsupportedError(f"{what} '{value}' of {where} cannot contain ',' in a Xen device spec")
+    return value
+
+
 def _vif(iface: _E, d: DomainDef, *, xl: bool) -> str:
     itype = iface.get("type")
+    mac_el = iface.find("mac")
+    mac = mac_el.get("address") if mac_el is not None else None
+    where = f"interface {mac}" if mac else "an interface"
     parts: list[str] = []
-    mac = iface.find("mac")
-    if mac is not None and mac.get("address"):
-        parts.append(f"mac={mac.get('address')}")
+    if mac:
+        parts.append(f"mac={_spec_value(mac, 'MAC address', where)}")
     src = iface.find("source")
-    if itype == "bridge":
-        if src is not None and src.get("bridge"):
-            bridge = src.get("bridge", "")
-            tags = [t.get("id", "") for t in iface.findall("vlan/tag")]
-            if tags:
+    script_el = iface.find("script")
+    script = script_el.get("path") if script_el is not None else None
+    ips = " ".join(e.get("address", "") for e in iface.findall("ip") if e.get("address"))
+    if itype in ("bridge", "network"):
+        if itype == "bridge":
+            bridge = src.get("bridge") if src is not None else None
+            vport = iface.find("virtualport")
+            if vport is not None and vport.get("type") == "openvswitch":
+                script = script or "vif-openvswitch"
+                # libxl's bridge syntax for Open vSwitch: BRIDGE[.VLAN] or BRIDGE:TRUNK:TRUNK...
+                tags = [t.get("id", "") for t in iface.findall("vlan/tag")]
                 vlan = iface.find("vlan")
-                trunk = vlan is not None and vlan.get("trunk") == "yes"
-                bridge += (":" if trunk or len(tags) > 1 else ".") + ":".join(tags)
-            parts.append(f"bridge={bridge}")
-    elif itype == "network":
-        if src is not None and src.get("network"):
+                if tags and bridge:
+                    trunk = vlan is not None and vlan.get("trunk") == "yes"
+                    bridge += "".join(f":{t}" for t in tags) if trunk else f".{tags[0]}"
+        else:
             # libvirt resolves the network to its bridge; without a network driver the
             # network's name is the best we can say
-            parts.append(f"bridge={src.get('network')}")
+            bridge = src.get("network") if src is not None else None
+            script = None
+        if bridge:
+            parts.append(f"bridge={_spec_value(bridge, 'bridge', where)}")
+        if ips:
+            parts.append(f"ip={_spec_value(ips, 'IP address', where)}")
+        parts.append(f"script={_spec_value(script or 'vif-bridge', 'script', where)}")
     elif itype == "ethernet":
-        pass
-    elif itype == "vhostuser" or itype == "direct" or itype == "hostdev":
-        raise ConfigUnsupportedError(f"interface type '{itype}' is not supported by Xen")
-    ip = [e.get("address") for e in iface.findall("ip") if e.get("address")]
-    if ip:
-        parts.append("ip=" + " ".join(str(a) for a in ip))
-    script = iface.find("script")
-    if script is not None and script.get("path"):
-        parts.append(f"script={script.get('path')}")
+        if script:
+            parts.append(f"script={_spec_value(script, 'script', where)}")
+        if ips:
+            parts.append(f"ip={_spec_value(ips, 'IP address', where)}")
+    else:
+        raise ConfigUnsupportedError(f"interface type '{itype}' of {where} is not supported by Xen")
     model = iface.find("model")
     mtype = model.get("type") if model is not None else None
-    if mtype == "netfront":
-        parts.append("type=netfront" if not xl else "type=vif")
-    elif mtype:
-        parts.append(f"model={mtype}")
-        if xl and _is_hvm(d):
-            pass
+    if mtype:
+        if _is_hvm(d) and mtype == "netfront":
+            parts.append("type=vif" if xl else "type=netfront")
+        else:
+            parts.append(f"model={_spec_value(mtype, 'model', where)}")
     target = iface.find("target")
     if target is not None and target.get("dev"):
-        parts.append(f"vifname={target.get('dev')}")
+        parts.append(f"vifname={_spec_value(target.get('dev', ''), 'device name', where)}")
     bw = iface.find("bandwidth/outbound")
     if bw is not None and bw.get("average"):
-        parts.append(f"rate={bw.get('average')}KB/s")
+        parts.append(f"rate={_spec_value(bw.get('average', ''), 'rate', where)}KB/s")
     return ",".join(parts)
 
 
@@ -372,7 +397,7 @@ _XL_BACKEND_OUT = {"qemu": "qdisk", "file": "qdisk", "tap": "tap", "phy": "phy"}
 
 def _disk_xl(disk: _E) -> str:
     f = _disk_fields(disk)
-    vdev = f.vdev or ""
+    vdev = _spec_value(f.vdev or "", "target device", "a disk")
     if disk.find("transient") is not None:
         raise ConfigUnsupportedError(f"transient disk {vdev} is not supported by xl")
     access = (
@@ -465,7 +490,9 @@ def device_xl_spec(d: DomainDef, dev: Device) -> str:
 
 def _disk_xm(disk: _E) -> str:
     f = _disk_fields(disk)
-    vdev = f.vdev or ""
+    vdev = _spec_value(f.vdev or "", "target device", "a disk")
+    if f.path:
+        _spec_value(f.path, "source path", f"disk {vdev}")
     if f.path:
         if f.drv_name in ("tap", "tap2"):
             prefix = f"{f.drv_name}:{f.drv_type or 'aio'}:"
@@ -561,8 +588,12 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
             out["hpet"] = 0 if t.present is False else 1
         elif t.name == "tsc":
             mode = t.raw.get("mode") if t.raw is not None else None
-            if mode:
-                out["tsc_mode"] = _TSC_TO_XEN.get(mode, "default")
+            out["tsc_mode"] = _TSC_TO_XEN.get(mode or "auto", "default")
+        else:
+            raise ConfigUnsupportedError(
+                f"timer '{t.name}' is not supported by Xen {'HVM' if hvm else 'PV'} guests"
+            )
+    _xen_feature_items(d, out, hvm)
     out["on_poweroff"] = d.on_poweroff
     out["on_reboot"] = d.on_reboot
     out["on_crash"] = d.on_crash
@@ -596,6 +627,8 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
                 out["usbdevice"] = usb_inputs[0]
     pcis = []
     for hd in d.raw.findall("devices/hostdev") if d.raw is not None else []:
+        if hd.get("type") == "usb" and xl:
+            continue  # xl's usbdev (see _xl_device_items)
         if hd.get("type") != "pci":
             raise ConfigUnsupportedError(f"hostdev type '{hd.get('type')}' is not supported by Xen")
         a = hd.find("source/address")
@@ -613,6 +646,103 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
     if pcis:
         out["pci"] = list(pcis)
     return out
+
+
+def _xen_feature_items(d: DomainDef, out: dict[str, Value], hvm: bool) -> None:
+    """``<features><xen>``: ``e820_host`` (PV) and ``passthrough`` (any guest), when on."""
+    xen = _raw_find(d, "features/xen")
+    if xen is None:
+        return
+    e820 = xen.find("e820_host")
+    if not hvm and e820 is not None and e820.get("state") == "on":
+        out["e820_host"] = 1
+    pt = xen.find("passthrough")
+    if pt is not None and pt.get("state") == "on":
+        mode = pt.get("mode")
+        out["passthrough"] = mode if mode in ("sync_pt", "share_pt") else "enabled"
+
+
+#: libvirt CPU feature policy -> libxl cpuid value.
+_CPUID_POLICY_OUT = {"force": "1", "require": "1", "optional": "x", "disable": "0", "forbid": "0"}
+
+
+def _cpu_items(d: DomainDef, out: dict[str, Value], hvm: bool) -> None:
+    """A host-passthrough ``<cpu>`` as xl ``nestedhvm`` (HVM) and ``cpuid``.
+
+    xl cannot express other CPU modes; like libvirt, they are left out.
+    """
+    cpu = _raw_find(d, "cpu")
+    if cpu is None or cpu.get("mode") != "host-passthrough":
+        return
+    feats = cpu.findall("feature")
+    if hvm:
+        hw_off = any(
+            f.get("policy") in ("disable", "forbid") and f.get("name") in ("vmx", "svm") for f in feats
+        )
+        out["nestedhvm"] = 0 if hw_off else 1
+    pairs = ["host"]
+    for f in feats:
+        name = _CPUID_TO_XEN.get(f.get("name", ""), f.get("name", ""))
+        if name in ("vmx", "svm"):
+            continue  # nested virtualization is nestedhvm's business
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ConfigUnsupportedError(f"CPU feature name '{name}' cannot be written in an xl cpuid policy")
+        pairs.append(f"{name}={_CPUID_POLICY_OUT.get(f.get('policy', 'require'), '1')}")
+    if len(pairs) > 1:
+        out["cpuid"] = ",".join(pairs)
+
+
+def _xl_device_items(d: DomainDef, out: dict[str, Value]) -> None:
+    """What only xl describes: xenbus limits, USB controllers and host devices, Xen channels."""
+    raw = d.raw
+    if raw is None:
+        return
+    for ctl in raw.findall("devices/controller[@type='xenbus']"):
+        for attr, key in (("maxEventChannels", "max_event_channels"), ("maxGrantFrames", "max_grant_frames")):
+            if ctl.get(attr) and int(ctl.get(attr, "0")) > 0:
+                out[key] = int(ctl.get(attr, "0"))
+    usbdev = []
+    for hd in raw.findall("devices/hostdev[@type='usb']"):
+        a = hd.find("source/address")
+        if a is None or a.get("bus") is None or a.get("device") is None:
+            raise ConfigUnsupportedError("a USB host device must be given by bus and device address for xl")
+        usbdev.append(f"hostbus={int(a.get('bus', '0'), 0):x},hostaddr={int(a.get('device', '0'), 0):x}")
+    if usbdev:
+        out["usbdev"] = list(usbdev)
+    usbctrl = []
+    for ctl in raw.findall("devices/controller[@type='usb']"):
+        model = ctl.get("model")
+        spec = {None: "", "qusb1": "type=qusb,version=1,", "qusb2": "type=qusb,version=2,"}.get(model)
+        if spec is None:
+            raise ConfigUnsupportedError(
+                f"USB controller model '{model}' is not supported by xl (qusb1 or qusb2)"
+            )
+        if ctl.get("ports"):
+            spec += f"ports={int(ctl.get('ports', '0'), 0):x}"
+        usbctrl.append(spec)
+    if usbctrl:
+        out["usbctrl"] = list(usbctrl)
+    channels = []
+    for ch in raw.findall("devices/channel"):
+        tgt = ch.find("target")
+        if tgt is None or tgt.get("type") != "xen":
+            continue
+        name = tgt.get("name", "")
+        where = f"channel {name}"
+        ctype = ch.get("type")
+        if ctype == "pty":
+            spec = "connection=pty,"
+        elif ctype == "unix":
+            src = ch.find("source")
+            path = src.get("path") if src is not None else None
+            spec = "connection=socket," + (f"path={_spec_value(path, 'path', where)}," if path else "")
+        else:
+            raise ConfigUnsupportedError(
+                f"channel type '{ctype}' of {where} is not supported by xl (pty or unix)"
+            )
+        channels.append(spec + f"name={_spec_value(name, 'name', where)}")
+    if channels:
+        out["channel"] = list(channels)
 
 
 def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
@@ -639,6 +769,9 @@ def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
                 out["ramdisk"] = os_.initrd
             if os_.cmdline:
                 out["cmdline" if xl else "extra"] = os_.cmdline
+        table = _raw_find(d, "os/acpi/table")
+        if xl and table is not None and table.text:
+            out["acpi_firmware"] = table.text
         boot = "".join(_BOOT_TO_XEN.get(b, "") for b in os_.boot) or "c"
         out["boot"] = boot
         return
@@ -682,6 +815,8 @@ def domain_to_xl(d: DomainDef) -> dict[str, Value]:
         raise ConfigUnsupportedError(f"domain type '{d.type}' is not a Xen domain (expected type='xen')")
     out = _common_items(d, xl=True)
     _os_items(d, out, xl=True)
+    _cpu_items(d, out, _is_hvm(d))
+    _xl_device_items(d, out)
     # xl has no floppy drives: libvirt leaves them out
     disks = [
         _disk_xl(x)
@@ -1039,6 +1174,168 @@ def _parse_serial(spec: str, parent: _E, tag: str, port: int) -> None:
     _el(ch, "target", port=str(port))
 
 
+#: Sound models libvirt knows; ``soundhw="all"`` means Xen's historical two.
+_SOUND_MODELS = ("sb16", "es1370", "pcspk", "ac97", "ich6", "ich7", "ich9", "usb", "ich10", "virtio")
+_LIFECYCLE = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart")
+
+#: libvirt CPU feature names that libxl spells differently (libvirt name, libxl name).
+_CPUID_NAMES = (
+    ("cx16", "cmpxchg16"), ("cid", "cntxid"), ("ds_cpl", "dscpl"), ("pclmuldq", "pclmulqdq"),
+    ("pni", "sse3"), ("ht", "htt"), ("pn", "psn"), ("clflush", "clfsh"), ("sep", "sysenter"),
+    ("cx8", "cmpxchg8"), ("nodeid_msr", "nodeid"), ("cr8legacy", "altmovcr8"), ("lahf_lm", "lahfsahf"),
+    ("cmp_legacy", "cmplegacy"), ("fxsr_opt", "ffxsr"), ("pdpe1gb", "page1gb"), ("spec-ctrl", "ibrsb"),
+)  # fmt: skip
+_CPUID_FROM_XEN = {x: v for v, x in _CPUID_NAMES}
+_CPUID_TO_XEN = dict(_CPUID_NAMES)
+_CPUID_POLICY = {"1": "force", "0": "disable", "x": "optional", "k": "optional", "s": "optional"}
+_PASSTHROUGH = {"enabled": None, "sync_pt": "sync_pt", "share_pt": "share_pt"}
+
+
+def _kv_items(spec: str, what: str) -> dict[str, str]:
+    """``a=1,b=2`` of a list entry; an item without ``=`` is refused naming ``what``."""
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        part = part.strip(" \t")
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ConfSyntaxError(f"{what} {spec!r} has {part!r}, which is not key=value")
+        out[key] = value
+    return out
+
+
+def _hex(value: str, what: str) -> int:
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise ConfSyntaxError(f"{what} '{value}' is not a hexadecimal number") from None
+
+
+def _xen_features(cfg: dict[str, Value], dom: _E, hvm: bool) -> None:
+    """``passthrough`` (any guest) and ``e820_host`` (PV) as ``<features><xen>``."""
+    entries: list[tuple[str, str | None, str | None]] = []
+    if not hvm and _bool(cfg, "e820_host", False):
+        entries.append(("e820_host", "on", None))
+    pt = _str(cfg.get("passthrough"), "passthrough")
+    if pt is not None:
+        if pt == "disabled":
+            entries.append(("passthrough", "off", None))
+        elif pt in _PASSTHROUGH:
+            entries.append(("passthrough", "on", _PASSTHROUGH[pt]))
+        else:
+            raise ConfSyntaxError(
+                f"invalid passthrough mode '{pt}' (expected disabled, enabled, sync_pt or share_pt)"
+            )
+    if not entries:
+        return
+    feats = dom.find("features")
+    if feats is None:
+        feats = etree.Element("features")
+        dom.find("os").addnext(feats)  # type: ignore[union-attr]
+    xen = _el(feats, "xen")
+    for tag, state, mode in entries:
+        _el(xen, tag, state=state, mode=mode)
+
+
+def _cpu_from_native(cfg: dict[str, Value], hvm: bool) -> _E | None:
+    """``<cpu mode='host-passthrough'>`` for ``nestedhvm`` (HVM) and a libxl ``cpuid`` policy."""
+    cpu: _E | None = None
+    if hvm and cfg.get("nestedhvm") is not None:
+        cpu = etree.Element("cpu", mode="host-passthrough")
+        if not _bool(cfg, "nestedhvm", False):
+            _el(cpu, "feature", policy="disable", name="vmx")
+    cpuid = _str(cfg.get("cpuid"), "cpuid")
+    if cpuid:
+        if cpu is None:
+            cpu = etree.Element("cpu", mode="host-passthrough")
+        pairs = cpuid.split(",")
+        if pairs[0] != "host":
+            raise ConfSyntaxError(f"cpuid starting with {pairs[0]} is not supported, only libxl format is")
+        for pair in pairs[1:]:
+            name, eq, value = pair.partition("=")
+            if not eq or not name or not value:
+                raise ConfSyntaxError(f"invalid libxl cpuid key=value element: {pair}")
+            if value not in _CPUID_POLICY:
+                raise ConfSyntaxError(f"invalid libxl cpuid value: {pair}")
+            _el(cpu, "feature", policy=_CPUID_POLICY[value], name=_CPUID_FROM_XEN.get(name, name))
+    return cpu
+
+
+def _xenbus_from_native(cfg: dict[str, Value], devices: _E) -> None:
+    events = _ulong(cfg, "max_event_channels", 0)
+    frames = _ulong(cfg, "max_grant_frames", 0)
+    if events or frames:
+        _el(devices, "controller", type="xenbus", index="0", maxEventChannels=str(events) if events else None,
+            maxGrantFrames=str(frames) if frames else None)  # fmt: skip
+
+
+def _usb_from_native(cfg: dict[str, Value], devices: _E) -> None:
+    """xl ``usbctrl`` (qusb controllers) and ``usbdev`` (host devices by bus and address, in hex)."""
+    for spec in _list(cfg.get("usbctrl"), "usbctrl"):
+        o = _kv_items(spec, "usbctrl")
+        if o.get("type", "qusb")[:4] != "qusb":
+            raise ConfigUnsupportedError(f"usbctrl type '{o['type']}' is not supported (only qusb)")
+        version = _hex(o.get("version", "2"), "usbctrl version")
+        ports = _hex(o.get("ports", "8"), "usbctrl ports")
+        _el(devices, "controller", type="usb", model="qusb1" if version == 1 else "qusb2", ports=str(ports))
+    for spec in _list(cfg.get("usbdev"), "usbdev"):
+        o = _kv_items(spec, "usbdev")
+        if "hostbus" not in o or "hostaddr" not in o:
+            raise ConfSyntaxError(f"usbdev {spec!r} needs hostbus= and hostaddr=")
+        hd = _el(devices, "hostdev", mode="subsystem", type="usb", managed="no")
+        src = _el(hd, "source")
+        _el(src, "address", bus=str(_hex(o["hostbus"], "usbdev hostbus")),
+            device=str(_hex(o["hostaddr"], "usbdev hostaddr")))  # fmt: skip
+
+
+def _channels_from_native(cfg: dict[str, Value], devices: _E) -> None:
+    """xl ``channel`` entries (``connection=pty|socket,name=...[,path=...]``) as Xen channels."""
+    for spec in _list(cfg.get("channel"), "channel"):
+        o = _kv_items(spec, "channel")
+        conn = o.get("connection", "")
+        if conn.startswith("socket"):
+            ch = _el(devices, "channel", type="unix")
+            _el(ch, "source", mode="bind", path=o.get("path"))
+        elif conn.startswith("pty"):
+            ch = _el(devices, "channel", type="pty")
+        else:
+            raise ConfigUnsupportedError(f"channel connection '{conn}' is not supported (pty or socket)")
+        _el(ch, "target", type="xen", name=o.get("name"))
+
+
+def _sound_models(value: str) -> list[str]:
+    if value == "all":
+        return ["sb16", "es1370"]
+    models = value.split(",")
+    for m in models:
+        if m not in _SOUND_MODELS:
+            raise ConfSyntaxError(f"unknown sound model '{m}' in soundhw")
+    return models
+
+
+def _pci_from_native(spec: str, devices: _E) -> None:
+    addr, _, optstr = spec.partition(",")
+    m = _PCI.match(addr.strip())
+    if m is None:
+        raise ConfSyntaxError(f"pci device {spec!r} is malformed")
+    filtering = None
+    for opt in filter(None, (o.strip() for o in optstr.split(","))):
+        key, eq, value = opt.partition("=")
+        if not eq:
+            raise ConfSyntaxError(f"malformed PCI options {optstr!r} of pci device {addr}")
+        if key == "permissive":
+            try:
+                # xl.cfg(5): 0 is false, any other number true
+                filtering = "no" if int(value, 10) else "yes"
+            except ValueError:
+                raise ConfSyntaxError(f"pci device {addr}: permissive={value} is not a number") from None
+    hd = _el(devices, "hostdev", mode="subsystem", type="pci", managed="no")
+    src = _el(hd, "source", writeFiltering=filtering)
+    _el(src, "address", domain=f"0x{int(m.group(1) or '0', 16):04x}", bus=f"0x{int(m.group(2), 16):02x}",
+        slot=f"0x{int(m.group(3), 16):02x}", function=f"0x{int(m.group(4), 16):x}")  # fmt: skip
+
+
 def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     name = _str(cfg.get("name"), "name")
     if not name:
@@ -1089,6 +1386,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             _el(os_, "loader", HVMLOADER)
         if kernel:
             _el(os_, "kernel", kernel)
+        slic = _str(cfg.get("acpi_firmware"), "acpi_firmware") if xl else None
+        if slic:
+            acpi = _el(os_, "acpi")
+            _el(acpi, "table", slic, type="rawset")
         if xl:
             ramdisk = _str(cfg.get("ramdisk"), "ramdisk")
             if ramdisk:
@@ -1120,6 +1421,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             _el(feats, "viridian")
         if len(feats) == 0:
             dom.remove(feats)
+    _xen_features(cfg, dom, hvm)
+    cpu = _cpu_from_native(cfg, hvm)
+    if cpu is not None:
+        dom.append(cpu)
     localtime = _bool(cfg, "localtime", False)
     if hvm:
         # HVM guests have an emulated RTC: always a variable clock on a basis
@@ -1135,8 +1440,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     if hvm and cfg.get("hpet") is not None:
         _el(clock, "timer", name="hpet", present="yes" if _bool(cfg, "hpet", False) else "no")
     for key in ("on_poweroff", "on_reboot", "on_crash"):
-        val = _str(cfg.get(key), key)
-        _el(dom, key, val or ("destroy" if key == "on_poweroff" else "restart"))
+        val = _str(cfg.get(key), key) or ("destroy" if key == "on_poweroff" else "restart")
+        if val not in _LIFECYCLE:
+            raise ConfSyntaxError(f"unexpected value {val} for {key}")
+        _el(dom, key, val)
     devices = _el(dom, "devices")
     emulator = _str(cfg.get("device_model_override"), "device_model_override")
     if emulator:
@@ -1147,18 +1454,15 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     for spec in _list(cfg.get("vif"), "vif"):
         devices.append(_parse_vif(spec, "vif" if xl else "netfront"))
     for spec in _list(cfg.get("pci"), "pci"):
-        addr, _, optstr = spec.partition(",")
-        m = _PCI.match(addr.strip())
-        if m is None:
-            raise ConfSyntaxError(f"pci device {spec!r} is malformed")
-        hd = _el(devices, "hostdev", mode="subsystem", type="pci", managed="no")
-        src = _el(hd, "source")
-        if _opts(optstr).get("permissive") == "1":
-            src.set("writeFiltering", "no")
-        _el(src, "address", domain=f"0x{int(m.group(1) or '0', 16):04x}", bus=f"0x{int(m.group(2), 16):02x}",
-            slot=f"0x{int(m.group(3), 16):02x}", function=f"0x{int(m.group(4), 16):x}")  # fmt: skip
+        _pci_from_native(spec, devices)
+    if xl:
+        _xenbus_from_native(cfg, devices)
+        _usb_from_native(cfg, devices)
+        _channels_from_native(cfg, devices)
     if hvm:
         serials = cfg.get("serial")
+        if isinstance(serials, list) and not xl:
+            raise ConfigUnsupportedError("Multiple serial devices are not supported by xen-xm")
         specs = _list(serials, "serial")
         for port, spec in enumerate(specs):
             _parse_serial(spec, devices, "serial", port)
@@ -1171,7 +1475,7 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
                     _el(devices, "input", type=dev, bus="usb")
         sound = _str(cfg.get("soundhw"), "soundhw")
         if sound:
-            for model in sound.split(","):
+            for model in _sound_models(sound):
                 _el(devices, "sound", model=model)
     # graphics
     vfb = _list(cfg.get("vfb"), "vfb")

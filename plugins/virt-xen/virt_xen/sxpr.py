@@ -345,6 +345,12 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
                     _sub(iface, "model", type=model)
                 elif _val(child, "type") == "netfront":
                     _sub(iface, "model", type="netfront")
+                rate = _val(child, "rate")
+                if rate:
+                    from virt_xen.native import _vif_rate_kb
+
+                    bw = _sub(iface, "bandwidth")
+                    _sub(bw, "outbound", average=str(_vif_rate_kb(rate)))
             elif kind == "vfb":
                 _vfb_graphics(devices, child, domid)
             elif kind == "pci":
