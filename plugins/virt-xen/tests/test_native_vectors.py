@@ -185,9 +185,13 @@ def cfg_meaning(cfg: dict[str, Any]) -> dict[str, Any]:
                                 "on_crash": "restart", "maxmem": cfg.get("memory")}  # fmt: skip
     if out["kind"] == "hvm":
         defaults.update(pae=1, acpi=1, apic=1)
+    if "cmdline" not in cfg and ("root" in cfg or "extra" in cfg):
+        # root= and extra= are one kernel command line ("root=R EXTRA"), however split
+        root, extra = cfg.get("root"), cfg.get("extra")
+        out["cmdline"] = " ".join(x for x in (f"root={root}" if root else None, extra) if x)
     for k, v in cfg.items():
-        if k in ("extra", "root") and "cmdline" in cfg:
-            continue  # xl: cmdline overrides root and extra
+        if k in ("extra", "root"):
+            continue  # xl: cmdline overrides root and extra; else they are the cmdline above
         if k in ("type", "builder"):
             continue
         if defaults.get(k, object()) == v:

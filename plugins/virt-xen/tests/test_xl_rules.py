@@ -64,8 +64,35 @@ def test_unknown_guest_type_is_refused_by_name(typ: str) -> None:
 
 
 def test_xm_reads_the_guest_type_by_the_same_rules() -> None:
-    assert _os_type('builder = "hvm"\n', "xen-xm") == ("hvm", "xenfv")
+    assert _os_type('builder = "hvm"\nkernel = "/usr/lib/xen/boot/hvmloader"\n', "xen-xm") == ("hvm", "xenfv")
     assert _os_type('kernel = "/usr/lib/xen/boot/hvmloader"\n', "xen-xm") == ("xen", "xenpv")
+
+
+def test_xm_hvm_kernel_is_the_loader_and_required() -> None:
+    loader = _xml('builder = "hvm"\nkernel = "/opt/hvmloader"\n', "xen-xm").find("os/loader")
+    assert loader is not None and loader.text == "/opt/hvmloader"
+    with pytest.raises(ConfSyntaxError, match="kernel was missing"):
+        _xml('builder = "hvm"\n', "xen-xm")
+
+
+def test_xl_hvm_firmware() -> None:
+    # an xl kernel is a direct kernel boot, never the loader; bios="ovmf" is a UEFI pflash
+    xml = _xml('builder = "hvm"\nkernel = "/usr/lib/xen/boot/hvmloader"\n')
+    assert (xml.findtext("os/loader"), xml.findtext("os/kernel")) == (
+        "/usr/lib/xen/boot/hvmloader",
+        "/usr/lib/xen/boot/hvmloader",
+    )
+    ovmf = _xml('builder = "hvm"\nbios = "ovmf"\n').find("os/loader")
+    assert ovmf is not None
+    assert (ovmf.text, ovmf.get("type"), ovmf.get("readonly")) == (
+        "/usr/lib/xen/boot/ovmf.bin",
+        "pflash",
+        "yes",
+    )
+    # bios_path_override names OVMF's image only
+    assert _xml('builder = "hvm"\nbios_path_override = "/x.bin"\n').findtext("os/loader") == (
+        "/usr/lib/xen/boot/hvmloader"
+    )
 
 
 def test_pv_and_pvh_guests_keep_their_type_through_xl() -> None:
@@ -487,7 +514,7 @@ def test_pci_permissive(opt: str, filtering: str | None) -> None:
 
 def test_multiple_serial_ports_are_refused_by_xm() -> None:
     with pytest.raises(ConfigUnsupportedError, match="xen-xm"):
-        _xml('builder = "hvm"\nserial = [ "pty", "null" ]\n', "xen-xm")
+        _xml('builder = "hvm"\nkernel = "/l"\nserial = [ "pty", "null" ]\n', "xen-xm")
 
 
 # ---------------------------------------------------------------- vifs written
@@ -540,3 +567,119 @@ def test_a_comma_cannot_smuggle_vif_parameters(iface: str) -> None:
 def test_a_comma_in_vdev_cannot_smuggle_disk_parameters() -> None:
     with pytest.raises(VirtError, match="xvda,backendtype=phy"):
         _xl_disk("<disk type='file'><source file='/a.img'/><target dev='xvda,backendtype=phy'/></disk>")
+
+
+# ---------------------------------------------------------------- more disk syntax
+
+
+def test_empty_positional_parameters_keep_their_place() -> None:
+    disk = _disk("/images/a.img,,hdb,,backendtype=phy", 'builder = "hvm"\n')
+    tgt, src = disk.find("target"), disk.find("source")
+    assert tgt is not None and tgt.get("dev") == "hdb"
+    assert src is not None and src.get("dev") == "/images/a.img"
+    assert disk.get("type") == "block"
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "dtype", "drv", "fmt"),
+    [
+        ("phy:/dev/vg/a", "/dev/vg/a", "block", "phy", "raw"),
+        ("tap:qcow2:/i.qcow2", "/i.qcow2", "file", "tap", "qcow2"),
+        ("aio:/i.img", "/i.img", "file", "qemu", "raw"),
+    ],
+)
+def test_deprecated_target_prefixes(target: str, path: str, dtype: str, drv: str, fmt: str) -> None:
+    disk = _disk(f"vdev=xvda,target={target}")
+    src, driver = disk.find("source"), disk.find("driver")
+    assert src is not None and driver is not None
+    assert (src.get("dev") or src.get("file"), disk.get("type"), driver.get("name"), driver.get("type")) == (
+        path,
+        dtype,
+        drv,
+        fmt,
+    )
+
+
+def test_unknown_deprecated_target_prefix_is_refused() -> None:
+    with pytest.raises(ConfSyntaxError, match="prefix 'iscsi:'"):
+        _disk("vdev=xvda,target=iscsi:/dev/x")
+
+
+def _xm_disk(spec: str, hvm: bool = False) -> _E:
+    cfg = 'builder = "hvm"\nkernel = "/l"\n' if hvm else ""
+    disk = _xml(f"{cfg}disk = [ '{spec}' ]\n", "xen-xm").find("devices/disk")
+    assert disk is not None
+    return disk
+
+
+@pytest.mark.parametrize(
+    ("spec", "dtype", "drv", "fmt", "device"),
+    [
+        # no driver prefix: a phy block device, as libvirt reads xm
+        ("/dev/vg/a,xvda,w", "block", "phy", None, "disk"),
+        ("file:/i.img,xvda,w", "file", "file", None, "disk"),
+        ("tap:aio:/i.img,xvda,w", "file", "tap", "raw", "disk"),
+        ("tap2:qcow2:/i.q,xvda,w", "file", "tap2", "qcow2", "disk"),
+        ("file:/i.iso,ioemu:hdc:cdrom,r", "file", "file", None, "cdrom"),
+        # only :cdrom makes a CD-ROM
+        ("file:/f.img,fda:floppy,w", "file", "file", None, "disk"),
+    ],
+)
+def test_xm_disk_specs(spec: str, dtype: str, drv: str, fmt: str | None, device: str) -> None:
+    disk = _xm_disk(spec, hvm=True)
+    driver = disk.find("driver")
+    assert driver is not None
+    assert (disk.get("type"), driver.get("name"), driver.get("type"), disk.get("device")) == (
+        dtype,
+        drv,
+        fmt,
+        device,
+    )
+    tgt = disk.find("target")
+    assert tgt is not None and ":" not in tgt.get("dev", "")
+
+
+def test_xm_disk_modes() -> None:
+    assert _xm_disk("file:/a,xvda,r").find("readonly") is not None
+    assert _xm_disk("file:/a,xvda,w!").find("shareable") is not None
+    # a CD-ROM is as writable as its mode says
+    cdrom = _xm_disk("file:/a.iso,hdc:cdrom,w!", hvm=True)
+    assert cdrom.find("readonly") is None and cdrom.find("shareable") is not None
+
+
+def test_xm_tap_needs_a_known_subtype() -> None:
+    with pytest.raises(ConfSyntaxError, match="driver type 'vdi'"):
+        _xm_disk("tap:vdi:/i.vdi,xvda,w")
+
+
+def _xm_of(disk_xml: str) -> str:
+    xml = f"""<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>xen</type><kernel>/k</kernel><cmdline>root=/dev/xvda1 ro</cmdline></os>
+      <devices>{disk_xml}</devices></domain>"""
+    cfg = parse_config(domxml_to_native("xen-xm", xml))
+    assert cfg["extra"] == "root=/dev/xvda1 ro" and "root" not in cfg
+    disks = cfg["disk"]
+    assert isinstance(disks, list) and len(disks) == 1
+    return str(disks[0])
+
+
+@pytest.mark.parametrize(
+    ("disk", "spec"),
+    [
+        ("<disk type='file'><driver name='tap' type='raw'/><source file='/a'/><target dev='xvda'/></disk>",
+         "tap:aio:/a,xvda,w"),
+        ("<disk type='file'><driver name='tap2' type='qcow2'/><source file='/a'/><target dev='xvda'/></disk>",
+         "tap2:qcow2:/a,xvda,w"),
+        ("<disk type='block'><source dev='/dev/b'/><target dev='xvda'/><shareable/></disk>",
+         "phy:/dev/b,xvda,!"),
+        ("<disk type='file' device='cdrom'><source file='/c.iso'/><target dev='hdc'/><readonly/></disk>",
+         "file:/c.iso,hdc:cdrom,r"),
+    ],
+)  # fmt: skip
+def test_xm_disks_written(disk: str, spec: str) -> None:
+    assert _xm_of(disk) == spec
+
+
+def test_xm_refuses_network_disks() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="xvdb"):
+        _xm_of("<disk type='network'><source protocol='rbd' name='p/i'/><target dev='xvdb'/></disk>")

@@ -58,6 +58,8 @@ _PCI = re.compile(
 
 #: Xen's HVM firmware loader, the default ``<loader>`` of HVM guests.
 HVMLOADER = "/usr/lib/xen/boot/hvmloader"
+#: The UEFI image of ``bios="ovmf"`` when no ``bios_path_override`` names another.
+OVMF = "/usr/lib/xen/boot/ovmf.bin"
 
 _BOOT_TO_XEN = {"fd": "a", "hd": "c", "cdrom": "d", "network": "n"}
 _XEN_TO_BOOT = {v: k for k, v in _BOOT_TO_XEN.items()}
@@ -491,22 +493,25 @@ def device_xl_spec(d: DomainDef, dev: Device) -> str:
 def _disk_xm(disk: _E) -> str:
     f = _disk_fields(disk)
     vdev = _spec_value(f.vdev or "", "target device", "a disk")
+    if disk.find("transient") is not None:
+        raise ConfigUnsupportedError(f"transient disk {vdev} is not supported by xm")
+    if disk.find("source") is not None and f.dtype not in ("file", "block"):
+        raise ConfigUnsupportedError(
+            f"disk {vdev} of type '{f.dtype}' cannot be described in xm (file or block)"
+        )
+    spec = ""
     if f.path:
         _spec_value(f.path, "source path", f"disk {vdev}")
-    if f.path:
-        if f.drv_name in ("tap", "tap2"):
-            prefix = f"{f.drv_name}:{f.drv_type or 'aio'}:"
-        elif f.phy:
-            prefix = "phy:"
+        if f.drv_type:
+            # a format names the driver's prefix (and tap's sub-type, raw being "aio")
+            prefix = f"{f.drv_name}:" if f.drv_name else ""
+            if f.drv_name in ("tap", "tap2"):
+                prefix += "aio:" if f.drv_type == "raw" else f"{f.drv_type}:"
         else:
-            prefix = "file:"
+            prefix = "phy:" if f.dtype == "block" else "file:"
         spec = prefix + f.path
-    else:
-        spec = ""
     if f.device == "cdrom":
         vdev = f"{vdev}:cdrom"
-    elif f.device == "floppy":
-        vdev = f"{vdev}:floppy"
     mode = "r" if disk.find("readonly") is not None else "!" if disk.find("shareable") is not None else "w"
     return f"{spec},{vdev},{mode}"
 
@@ -789,21 +794,8 @@ def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     if os_.initrd:
         out["ramdisk"] = os_.initrd
     if os_.cmdline is not None and os_.cmdline != "":
-        if xl:
-            out["cmdline"] = os_.cmdline
-        else:
-            root, extra = _split_root(os_.cmdline)
-            if root:
-                out["root"] = root
-            if extra:
-                out["extra"] = extra
-
-
-def _split_root(cmdline: str) -> tuple[str | None, str]:
-    words = cmdline.split()
-    root = next((w[5:] for w in words if w.startswith("root=")), None)
-    rest = " ".join(w for w in words if not w.startswith("root="))
-    return root, rest
+        # xm has no cmdline: the whole command line is its "extra"
+        out["cmdline" if xl else "extra"] = os_.cmdline
 
 
 def domain_to_xl(d: DomainDef) -> dict[str, Value]:
@@ -840,7 +832,11 @@ def domain_to_xm(d: DomainDef) -> dict[str, Value]:
         raise ConfigUnsupportedError("PVH guests cannot be described in xm format")
     out = _common_items(d, xl=False)
     _os_items(d, out, xl=False)
-    disks = [_disk_xm(x) for x in (d.raw.findall("devices/disk") if d.raw is not None else [])]
+    disks = [
+        _disk_xm(x)
+        for x in (d.raw.findall("devices/disk") if d.raw is not None else [])
+        if x.get("device") != "floppy"
+    ]
     if disks:
         out["disk"] = list(disks)
     return out
@@ -858,42 +854,49 @@ def _move_type_first(out: dict[str, Value]) -> None:
 # ============================================================================ native -> XML
 
 
+_XM_PREFIX = re.compile(r"([a-z][a-z0-9]*):")
+#: what a tap/tap2 sub-type may name (aio is raw)
+_XM_TAP_FORMATS = {
+    "aio": "raw", "raw": "raw", "qcow": "qcow", "qcow2": "qcow2", "vhd": "vhd", "qed": "qed",
+    "vmdk": "vmdk", "cow": "cow", "bochs": "bochs", "cloop": "cloop", "dmg": "dmg",
+}  # fmt: skip
+
+
 def _parse_xm_disk(spec: str, hvm: bool) -> _E:
-    parts = spec.split(",")
-    if len(parts) < 3:
+    """An xm disk spec ``[DRIVER:[SUBTYPE:]]SOURCE,[ioemu:]VDEV[:cdrom],MODE``, as libvirt reads it.
+
+    With no driver prefix (or no source) the driver is ``phy``, a block device;
+    ``tap``/``tap2`` name the image format in a sub-type. Modes ``r``/``ro`` are
+    read-only, ``w!``/``!`` shareable.
+    """
+    src, sep1, rest = spec.partition(",")
+    vdev, sep2, mode = rest.partition(",")
+    if not sep1 or not sep2:
         raise ConfSyntaxError(f"disk specification {spec!r} has fewer than three fields")
-    src, vdev, mode = parts[0].strip(), parts[1].strip(), parts[2].strip()
+    src, vdev, mode = src.strip(), vdev.strip().removeprefix("ioemu:"), mode.strip()
     device = "disk"
     if ":" in vdev:
         vdev, _, kind = vdev.partition(":")
-        device = "cdrom" if kind == "cdrom" else "floppy" if kind == "floppy" else "disk"
-    disk = etree.Element("disk")
-    drv_name, drv_type, dtype, path = "file", None, "file", None
-    if src:
-        if src.startswith("phy:"):
-            drv_name, dtype, path = "phy", "block", src[4:]
-        elif src.startswith("file:"):
-            drv_name, path = "file", src[5:]
-        elif src.startswith(("tap:", "tap2:")):
-            scheme, _, rest = src.partition(":")
-            sub, _, path_ = rest.partition(":")
-            drv_name = scheme
-            drv_type = sub if sub != "aio" else "raw"
-            path = path_ or sub
-        else:
-            path = src
-    disk.set("type", dtype)
-    disk.set("device", device)
+        device = "cdrom" if kind == "cdrom" else "disk"
+    if not vdev:
+        raise ConfSyntaxError(f"disk specification {spec!r} has no target device")
+    drv_name, drv_type, path = None, None, src or None
+    m = _XM_PREFIX.match(src)
+    if m:
+        drv_name, path = m.group(1), src[m.end() :]
+        if drv_name in ("tap", "tap2"):
+            sub, colon, path = path.partition(":")
+            if not colon or sub not in _XM_TAP_FORMATS:
+                raise ConfSyntaxError(f"unknown driver type '{sub}' in disk specification {spec!r}")
+            drv_type = _XM_TAP_FORMATS[sub]
+    drv_name = drv_name or "phy"
+    dtype = "block" if drv_name == "phy" else "file"
+    disk = etree.Element("disk", type=dtype, device=device)
     _el(disk, "driver", name=drv_name, type=drv_type)
     if path:
         _el(disk, "source", **{"dev" if dtype == "block" else "file": path})
-    bus = "xen"
-    if hvm and vdev.startswith("hd"):
-        bus = "ide"
-    elif hvm and vdev.startswith("sd"):
-        bus = "scsi"
-    _el(disk, "target", dev=vdev, bus=bus)
-    if mode in ("r", "ro") or (device == "cdrom" and mode != "w"):
+    _el(disk, "target", dev=vdev, bus=_disk_bus(vdev, hvm))
+    if mode in ("r", "ro"):
         _el(disk, "readonly")
     elif mode in ("!", "w!"):
         _el(disk, "shareable")
@@ -928,8 +931,6 @@ def _xl_disk_fields(spec: str) -> dict[str, str]:
             # "target=" consumes the rest of the spec, so a path may hold commas
             fields["target"] = (part + sep + rest)[len("target=") :]
             break
-        if not part:
-            continue
         key, eq, value = part.partition("=")
         if eq:
             key = key.strip()
@@ -942,11 +943,40 @@ def _xl_disk_fields(spec: str) -> dict[str, str]:
         elif part in ("ro", "rw", "r", "w"):
             fields["access"] = part
         else:
+            # a positional parameter, empty ones included ("path,,xvda" leaves the format default)
             free = next((k for k in _XL_DISK_POSITIONAL if k not in fields), None)
             if free is None:
+                if not part:
+                    continue
                 raise ConfSyntaxError(f"disk specification {spec!r} has too many positional parameters")
             fields[free] = part
     return {k: v for k, v in fields.items() if v != "" or k == "target"}
+
+
+#: xl's deprecated target prefixes (``phy:/dev/...``, ``tap:aio:/...``): what each one sets.
+_XL_TARGET_PREFIXES = {
+    "phy": ("backendtype", "phy"), "tap": ("backendtype", "tap"), "tap2": ("backendtype", "tap"),
+    "tapdisk": ("backendtype", "tap"), "file": ("format", "raw"), "aio": ("format", "raw"),
+    "raw": ("format", "raw"), "qcow": ("format", "qcow"), "qcow2": ("format", "qcow2"),
+    "vhd": ("format", "vhd"), "qed": ("format", "qed"),
+}  # fmt: skip
+#: a chain of such prefixes directly before an absolute path
+_XL_TARGET_PREFIX_CHAIN = re.compile(r"((?:[a-z][-a-z0-9]*:)+)(?=/)")
+
+
+def _strip_target_prefixes(fields: dict[str, str], spec: str) -> None:
+    """Apply and remove xl's deprecated prefixes of a local path target (a network target has none)."""
+    m = _XL_TARGET_PREFIX_CHAIN.match(fields.get("target", ""))
+    if m is None:
+        return
+    for prefix in m.group(1).rstrip(":").split(":"):
+        if prefix not in _XL_TARGET_PREFIXES:
+            raise ConfSyntaxError(
+                f"unknown deprecated disk prefix '{prefix}:' in disk specification {spec!r}"
+            )
+        key, value = _XL_TARGET_PREFIXES[prefix]
+        fields.setdefault(key, value)
+    fields["target"] = fields["target"][m.end() :]
 
 
 def _parse_xl_disk(spec: str, hvm: bool) -> _E:
@@ -954,6 +984,7 @@ def _parse_xl_disk(spec: str, hvm: bool) -> _E:
     vdev = fields.get("vdev")
     if not vdev:
         raise ConfSyntaxError(f"disk specification {spec!r} has no vdev")
+    _strip_target_prefixes(fields, spec)
     fmt = fields.get("format", "raw")
     if fmt not in _XL_DISK_FORMATS:
         raise ConfigUnsupportedError(f"disk image format '{fmt}' of disk {vdev} is not supported")
@@ -1094,8 +1125,6 @@ def _parse_vif(spec: str, typename: str) -> _E:
     o: dict[str, str] = {}
     for part in spec.split(","):
         part = part.strip(" \t")
-        if not part:
-            continue
         key, eq, value = part.partition("=")
         if not eq:
             raise ConfSyntaxError(f"vif {spec!r} has {part!r}, which is not key=value")
@@ -1196,8 +1225,6 @@ def _kv_items(spec: str, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in spec.split(","):
         part = part.strip(" \t")
-        if not part:
-            continue
         key, eq, value = part.partition("=")
         if not eq:
             raise ConfSyntaxError(f"{what} {spec!r} has {part!r}, which is not key=value")
@@ -1374,15 +1401,16 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
         _el(os_, "type", "hvm", arch="x86_64", machine="xenfv")
         bios = _str(cfg.get("bios"), "bios")
         override = _str(cfg.get("bios_path_override"), "bios_path_override")
-        if bios == "ovmf" and override:
-            _el(os_, "loader", override, readonly="yes", type="pflash")
-        elif override:
-            _el(os_, "loader", override)
-        elif not xl and kernel:
-            # xm: the "kernel" of an HVM guest is its firmware loader
+        if not xl:
+            # xm: the "kernel" of an HVM guest is its firmware loader, and required
+            if not kernel:
+                raise ConfSyntaxError("config value kernel was missing (the HVM loader of an xm config)")
             _el(os_, "loader", kernel)
             kernel = None
+        elif bios == "ovmf":
+            _el(os_, "loader", override or OVMF, readonly="yes", type="pflash")
         else:
+            # xl: Xen's hvmloader (bios_path_override only names OVMF's image)
             _el(os_, "loader", HVMLOADER)
         if kernel:
             _el(os_, "kernel", kernel)
