@@ -25,6 +25,21 @@ def _mib(kib: int | None) -> int:
     return ((kib or 0) + 1023) // 1024
 
 
+def _numa(raw: Any) -> list[tuple[Any, ...]]:
+    """vNUMA cells with the whole distance matrix (a missing distance is the reverse one, else 10/20)."""
+    cells = raw.findall("cpu/numa/cell")
+    given = {
+        (i, int(x.get("id"))): x.get("value")
+        for i, c in enumerate(cells)
+        for x in c.findall("distances/sibling")
+    }
+    return [
+        (c.get("cpus"), c.get("memory"), c.get("unit"),
+         [given.get((i, j)) or given.get((j, i)) or ("10" if i == j else "20") for j in range(len(cells))])
+        for i, c in enumerate(cells)
+    ]  # fmt: skip
+
+
 def meaning(d: DomainDef) -> dict[str, Any]:
     """What a Xen domain definition means, in comparable form."""
     raw = d.raw
@@ -121,6 +136,7 @@ def meaning(d: DomainDef) -> dict[str, Any]:
         if xenbus is None or not (xenbus.get("maxEventChannels") or xenbus.get("maxGrantFrames"))
         else (xenbus.get("maxEventChannels"), xenbus.get("maxGrantFrames")),
         "acpi_tables": [(t.get("type"), t.text) for t in raw.findall("os/acpi/table")],
+        "numa": _numa(raw),
         "channels": [
             (
                 c.get("type"),
@@ -218,9 +234,6 @@ def _pairs(folder: str) -> list[str]:
 
 # Features the converters do not handle yet, per vector (the reason is the feature).
 XL_GAPS = {
-    "test-fullvirt-vnuma": "vNUMA (<cpu><numa> and xl vnuma)",
-    "test-fullvirt-vnuma-autocomplete": "vNUMA (<cpu><numa> and xl vnuma)",
-    "test-fullvirt-vnuma-nodistances": "vNUMA (<cpu><numa> and xl vnuma)",
     "test-qemu-passthrough": "xl device_model_args (<qemu:commandline>)",
 }
 XM_GAPS: dict[str, str] = {}

@@ -683,3 +683,61 @@ def test_xm_disks_written(disk: str, spec: str) -> None:
 def test_xm_refuses_network_disks() -> None:
     with pytest.raises(ConfigUnsupportedError, match="xvdb"):
         _xm_of("<disk type='network'><source protocol='rbd' name='p/i'/><target dev='xvdb'/></disk>")
+
+
+# ---------------------------------------------------------------- vNUMA
+
+_VNUMA = (
+    'builder = "hvm"\nmemory = 2048\nvcpus = 4\n'
+    'vnuma = [ [ "pnode=0", "size=1024", "vcpus=0,3", "vdistances=10,30" ],'
+    ' [ "pnode=1", "size=1024", "vcpus=1-2", "vdistances=30,10" ] ]\n'
+)
+
+
+def test_vnuma_both_ways() -> None:
+    xml = _xml(_VNUMA)
+    cells = [
+        (
+            c.get("id"),
+            c.get("cpus"),
+            c.get("memory"),
+            [s.get("value") for s in c.findall("distances/sibling")],
+        )
+        for c in xml.findall("cpu/numa/cell")
+    ]
+    assert cells == [("0", "0,3", "1048576", ["10", "30"]), ("1", "1-2", "1048576", ["30", "10"])]
+    assert _back(xml)["vnuma"] == [
+        ["pnode=0", "size=1024", "vcpus=0,3", "vdistances=10,30"],
+        ["pnode=1", "size=1024", "vcpus=1-2", "vdistances=30,10"],
+    ]
+
+
+def test_vnuma_distances_not_given_are_completed() -> None:
+    xml = """<domain type='xen'><name>g</name><memory unit='MiB'>3072</memory><vcpu>3</vcpu>
+      <os><type>hvm</type></os><cpu><numa>
+        <cell id='0' cpus='0' memory='1' unit='GiB'><distances><sibling id='1' value='15'/></distances></cell>
+        <cell id='1' cpus='1' memory='1024' unit='MiB'/>
+        <cell id='2' cpus='2' memory='1048576' unit='KiB'/>
+      </numa></cpu></domain>"""
+    vnuma = parse_config(domxml_to_native("xen-xl", xml))["vnuma"]
+    assert vnuma == [
+        ["pnode=0", "size=1024", "vcpus=0", "vdistances=10,15,20"],
+        ["pnode=1", "size=1024", "vcpus=1", "vdistances=15,10,20"],
+        ["pnode=2", "size=1024", "vcpus=2", "vdistances=20,20,10"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("vnode", "error", "match"),
+    [
+        ('"pnode=2", "size=1024", "vcpus=1", "vdistances=10,10"', ConfigUnsupportedError, "pnode value '2'"),
+        ('"pnode=1", "size=1024", "vcpus=1", "vdistances=10"', ConfigUnsupportedError, "doesn't fit"),
+        ('"pnode=1", "vcpus=1"', ConfSyntaxError, "incomplete vnuma configuration for vnode 1"),
+        ('"pnode=1", "size=1024", "vcpus=1", "color=red"', ConfSyntaxError, "color=red"),
+        ('"pnode=1", "size=1024", "vcpus=1-9"', ConfigUnsupportedError, "greater than 4 maxvcpus"),
+    ],
+)
+def test_bad_vnuma_is_refused(vnode: str, error: type[VirtError], match: str) -> None:
+    cfg = f'builder = "hvm"\nvcpus = 4\nvnuma = [ [ "pnode=0", "size=1024", "vcpus=0" ], [ {vnode} ] ]\n'
+    with pytest.raises(error, match=match):
+        _xml(cfg)

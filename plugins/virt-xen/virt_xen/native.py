@@ -33,6 +33,7 @@ from lxml import etree
 from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
 from virtcore.errors import ConfigUnsupportedError, InvalidArgError, NoSupportError, VirtError, XMLError
 from virtcore.xml import Device, DomainDef, format_device, format_domain, parse_domain, secure_parse
+from virtcore.xml._util import parse_memory
 
 __all__ = [
     "FORMATS",
@@ -750,6 +751,124 @@ def _xl_device_items(d: DomainDef, out: dict[str, Value]) -> None:
         out["channel"] = list(channels)
 
 
+def _cpu_set(spec: str, what: str) -> list[int]:
+    """``0-3,^2,8`` -> sorted CPU numbers."""
+    on: set[int] = set()
+    off: set[int] = set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        neg = part.startswith("^")
+        lo, dash, hi = part.lstrip("^").partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ConfSyntaxError(f"{what} '{spec}' is not a CPU list")
+        nums = range(int(lo), int(hi if dash else lo) + 1)
+        if len(nums) > 4096:
+            raise ConfSyntaxError(f"{what} '{spec}' names more than 4096 CPUs")
+        (off if neg else on).update(nums)
+    return sorted(on - off)
+
+
+def _cpu_ranges(cpus: list[int]) -> str:
+    """Sorted CPU numbers -> ``0-1,5,7-9`` (libvirt's bitmap format)."""
+    out: list[str] = []
+    i = 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        out.append(str(cpus[i]) if i == j else f"{cpus[i]}-{cpus[j]}")
+        i = j + 1
+    return ",".join(out)
+
+
+def _vnuma_from_native(cfg: dict[str, Value], max_vcpus: int) -> _E | None:
+    """xl ``vnuma`` (a list of vnodes, each a list of ``pnode=``, ``size=`` MiB, ``vcpus=``,
+    ``vdistances=``) as ``<cpu><numa>`` cells, by libvirt's rules.
+
+    :raises ConfSyntaxError: a vnode misses a setting, has an unknown one, or distances
+        that do not match the number of vnodes.
+    :raises ConfigUnsupportedError: an out-of-range pnode, or more vCPUs than the guest has.
+    """
+    vnodes = cfg.get("vnuma")
+    if not isinstance(vnodes, list) or not vnodes:
+        return None
+    nodes = [n for n in vnodes if isinstance(n, list)]
+    numa = etree.Element("numa")
+    total = 0
+    for idx, node in enumerate(nodes):
+        pnode = size = None
+        cpus: list[int] | None = None
+        distances: list[str] = []
+        for item in node:
+            key, eq, value = str(item).partition("=")
+            if not eq:
+                raise ConfSyntaxError(f"vnuma vnode invalid format '{item}'")
+            if not value:
+                continue
+            if key.startswith("pnode"):
+                if not value.isdigit() or int(value) >= len(nodes):
+                    raise ConfigUnsupportedError(f"vnuma vnode {idx} contains invalid pnode value '{value}'")
+                pnode = int(value)
+            elif key.startswith("size"):
+                if not value.isdigit():
+                    raise ConfSyntaxError(f"vnuma vnode {idx} has an invalid size '{value}'")
+                size = int(value)
+            elif key.startswith("vcpus"):
+                cpus = _cpu_set(value, f"vnuma vnode {idx} vcpus")
+            elif key.startswith("vdistances"):
+                distances = value.split(",")
+                if len(distances) != len(nodes) or not all(x.strip().isdigit() for x in distances):
+                    raise ConfigUnsupportedError(
+                        f"vnuma vnode {idx} configured '{item}' doesn't fit the number of vnodes {len(nodes)}"
+                    )
+            else:
+                raise ConfSyntaxError(f"invalid vnuma configuration for vnode {idx}: '{item}'")
+        if pnode is None or not cpus or not size:
+            raise ConfSyntaxError(f"incomplete vnuma configuration for vnode {idx}")
+        total += len(cpus)
+        cell = _el(numa, "cell", id=str(idx), cpus=_cpu_ranges(cpus), memory=str(size * 1024), unit="KiB")
+        if distances:
+            dist = _el(cell, "distances")
+            for sib, value in enumerate(distances):
+                _el(dist, "sibling", id=str(sib), value=value.strip())
+    if max_vcpus and total > max_vcpus:
+        raise ConfigUnsupportedError(
+            f"vnuma configuration contains {total} vcpus, which is greater than {max_vcpus} maxvcpus"
+        )
+    return numa
+
+
+def _vnuma_items(d: DomainDef, out: dict[str, Value]) -> None:
+    """``<cpu><numa>`` cells as xl ``vnuma``, every distance filled in as libvirt does."""
+    cells = d.raw.findall("cpu/numa/cell") if d.raw is not None else []
+    if not cells:
+        return
+    given = {
+        (i, s.get("id")): s.get("value")
+        for i, cell in enumerate(cells)
+        for s in cell.findall("distances/sibling")
+    }
+    vnuma: list[Value] = []
+    for idx, cell in enumerate(cells):
+        cpus = _cpu_set(cell.get("cpus", ""), f"NUMA cell {idx} cpus")
+        size = etree.Element("memory", unit=cell.get("unit", "KiB"))
+        size.text = cell.get("memory")
+        mem_kib = parse_memory(size, f"NUMA cell {idx}")
+        # a distance not given is the reverse one's (distances are symmetric), else 10 local, 20 remote
+        dists = [
+            given.get((idx, str(j))) or given.get((j, str(idx))) or ("10" if j == idx else "20")
+            for j in range(len(cells))
+        ]
+        vnuma.append(
+            [
+                f"pnode={idx}",
+                f"size={mem_kib // 1024}",
+                f"vcpus={_cpu_ranges(cpus)}",
+                "vdistances=" + ",".join(dists),
+            ]
+        )
+    out["vnuma"] = vnuma
+
+
 def _os_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     os_ = d.os
     if _is_hvm(d):
@@ -808,6 +927,7 @@ def domain_to_xl(d: DomainDef) -> dict[str, Value]:
     out = _common_items(d, xl=True)
     _os_items(d, out, xl=True)
     _cpu_items(d, out, _is_hvm(d))
+    _vnuma_items(d, out)
     _xl_device_items(d, out)
     # xl has no floppy drives: libvirt leaves them out
     disks = [
@@ -1451,6 +1571,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             dom.remove(feats)
     _xen_features(cfg, dom, hvm)
     cpu = _cpu_from_native(cfg, hvm)
+    numa = _vnuma_from_native(cfg, int(v.text or "0")) if xl else None
+    if numa is not None:
+        cpu = cpu if cpu is not None else etree.Element("cpu")
+        cpu.insert(0, numa)
     if cpu is not None:
         dom.append(cpu)
     localtime = _bool(cfg, "localtime", False)
