@@ -741,3 +741,83 @@ def test_bad_vnuma_is_refused(vnode: str, error: type[VirtError], match: str) ->
     cfg = f'builder = "hvm"\nvcpus = 4\nvnuma = [ [ "pnode=0", "size=1024", "vcpus=0" ], [ {vnode} ] ]\n'
     with pytest.raises(error, match=match):
         _xml(cfg)
+
+
+# ---------------------------------------------------------------- xen-sxpr (xend's S-expressions)
+
+
+def _sx(body: str) -> _E:
+    text = f"(domain (name 'g') (uuid 'c7a5fdb2-cdaf-9455-926a-d65c16db1809') (memory 128) (vcpus 1) {body})"
+    return etree.fromstring(domxml_from_native("xen-sxpr", text).encode())
+
+
+def test_sxpr_hvm_loader_and_direct_kernel() -> None:
+    # older xend: the kernel is the loader, whatever its name
+    old = _sx("(image (hvm (kernel '/opt/firmware.bin') (boot dc)))")
+    assert (old.findtext("os/loader"), old.find("os/kernel")) == ("/opt/firmware.bin", None)
+    assert [b.get("dev") for b in old.findall("os/boot")] == ["cdrom", "hd"]
+    # a named loader makes a different kernel a direct kernel boot
+    new = _sx("(image (hvm (loader '/usr/lib/xen/boot/hvmloader') (kernel '/vmlinuz') (args 'quiet')))")
+    assert (new.findtext("os/loader"), new.findtext("os/kernel"), new.findtext("os/cmdline")) == (
+        "/usr/lib/xen/boot/hvmloader",
+        "/vmlinuz",
+        "quiet",
+    )
+    with pytest.raises(ConfSyntaxError, match="missing HVM loader"):
+        _sx("(image (hvm (boot c)))")
+
+
+def test_sxpr_pv_needs_a_kernel_or_bootloader() -> None:
+    with pytest.raises(ConfSyntaxError, match="missing kernel & bootloader"):
+        _sx("(image (linux (args 'quiet')))")
+    assert _sx("(bootloader '/usr/bin/pygrub') (image (linux))").findtext("bootloader") == "/usr/bin/pygrub"
+
+
+def test_sxpr_disks() -> None:
+    xml = _sx(
+        "(image (hvm (kernel '/usr/lib/xen/boot/hvmloader')))"
+        "(device (vbd (dev 'xvda') (uname 'phy:/dev/vg/a') (mode 'w')))"
+        "(device (tap2 (dev 'vdb') (uname 'tap:qcow2:/b.q') (mode 'w!')))"
+        "(device (vbd (dev 'hdc:cdrom') (uname 'file:/c.iso') (mode 'w')))"
+    )
+    got = []
+    for d in xml.findall("devices/disk"):
+        drv, tgt = d.find("driver"), d.find("target")
+        assert drv is not None and tgt is not None
+        flags = (d.find("readonly") is not None, d.find("shareable") is not None)
+        got.append(
+            (
+                tgt.get("dev"),
+                tgt.get("bus"),
+                d.get("type"),
+                d.get("device"),
+                drv.get("name"),
+                drv.get("type"),
+                *flags,
+            )
+        )
+    assert got == [
+        ("xvda", "xen", "block", "disk", "phy", None, False, False),
+        ("vdb", "ide", "file", "disk", "tap2", "qcow2", False, True),
+        ("hdc", "ide", "file", "cdrom", "file", None, False, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("vbd", "match"),
+    [
+        ("(vbd (dev 'xvda') (uname '/images/a.img') (mode 'w'))", "missing driver name"),
+        ("(vbd (dev 'xvda') (uname 'tap:vdi:/a.vdi') (mode 'w'))", "driver type 'vdi'"),
+        ("(vbd (dev 'xvdb') (mode 'r'))", "vbd xvdb has no src"),
+        ("(vbd (uname 'file:/a') (mode 'r'))", "vbd has no dev"),
+    ],
+)
+def test_sxpr_bad_disks_are_refused(vbd: str, match: str) -> None:
+    with pytest.raises(ConfSyntaxError, match=match):
+        _sx(f"(image (linux (kernel '/k'))) (device {vbd})")
+
+
+def test_sxpr_vif_rate() -> None:
+    xml = _sx("(image (linux (kernel '/k'))) (device (vif (bridge 'br0') (rate '2MB/s')))")
+    out = xml.find("devices/interface/bandwidth/outbound")
+    assert out is not None and out.get("average") == "2048"
