@@ -821,3 +821,84 @@ def test_sxpr_vif_rate() -> None:
     xml = _sx("(image (linux (kernel '/k'))) (device (vif (bridge 'br0') (rate '2MB/s')))")
     out = xml.find("devices/interface/bandwidth/outbound")
     assert out is not None and out.get("average") == "2048"
+
+
+# ---------------------------------------------------------------- graphics
+
+
+def _graphics(cfg: str) -> dict[str, str | None]:
+    g = _xml(cfg).find("devices/graphics")
+    assert g is not None
+    return dict(g.attrib)
+
+
+def test_hvm_vnc_port() -> None:
+    # vncunused defaults to 1: any port, whatever vncdisplay says
+    assert _graphics('builder = "hvm"\nvnc = 1\nvncdisplay = 3\n')["autoport"] == "yes"
+    # vncunused=0: display N is port 5900+N, display 0 when none is given
+    assert _graphics('builder = "hvm"\nvnc = 1\nvncunused = 0\nvncdisplay = 3\n')["port"] == "5903"
+    assert _graphics('builder = "hvm"\nvnc = 1\nvncunused = 0\n')["port"] == "5900"
+
+
+def test_pv_vfb() -> None:
+    assert _graphics('vfb = [ "type=vnc,vncdisplay=2" ]\n')["port"] == "5902"
+    assert _graphics('vfb = [ "type=vnc,vncunused=1,vncdisplay=2" ]\n')["autoport"] == "yes"
+    assert _graphics('vfb = [ "display=:0,type=sdl" ]\n') == {"type": "sdl", "display": ":0"}
+    with pytest.raises(ConfSyntaxError, match="vncdisplay value 'two'"):
+        _graphics('vfb = [ "type=vnc,vncdisplay=two" ]\n')
+
+
+def test_hvm_spice() -> None:
+    xml = _xml('builder = "hvm"\nspice = 1\nspicetls_port = 5901\nspicedisable_ticketing = 1\n')
+    g = xml.find("devices/graphics")
+    assert g is not None
+    assert (g.get("type"), g.get("port"), g.get("tlsPort"), g.get("autoport"), g.get("passwd")) == (
+        "spice",
+        None,
+        "5901",
+        "no",
+        None,
+    )
+    mouse, clip = g.find("mouse"), g.find("clipboard")
+    assert mouse is not None and mouse.get("mode") == "server"
+    assert clip is not None and clip.get("copypaste") == "no"
+    with pytest.raises(ConfSyntaxError, match="spicepasswd was missing"):
+        _xml('builder = "hvm"\nspice = 1\n')
+
+
+# ---------------------------------------------------------------- memory, vCPUs, identity
+
+
+def test_memory_never_exceeds_maxmem() -> None:
+    xml = _xml("memory = 512\nmaxmem = 256\n")
+    assert (xml.findtext("memory"), xml.findtext("currentMemory")) == ("262144", "262144")
+    xml = _xml("memory = 256\nmaxmem = 512\n")
+    assert (xml.findtext("memory"), xml.findtext("currentMemory")) == ("524288", "262144")
+
+
+def test_vcpus_never_exceed_maxvcpus() -> None:
+    v = _xml("vcpus = 4\nmaxvcpus = 2\n").find("vcpu")
+    assert v is not None and (v.text, v.get("current")) == ("2", None)
+    v = _xml("vcpus = 2\nmaxvcpus = 4\n").find("vcpu")
+    assert v is not None and (v.text, v.get("current")) == ("4", "2")
+
+
+@pytest.mark.parametrize(("key", "value"), [("memory", "-5"), ("maxmem", '"lots"'), ("vcpus", "-1")])
+def test_negative_or_non_numeric_sizes_are_refused(key: str, value: str) -> None:
+    with pytest.raises(ConfSyntaxError, match=key):
+        _xml(f"{key} = {value}\n")
+
+
+@pytest.mark.parametrize(
+    ("uuid", "match"), [("", "can't be empty"), ("not-a-uuid", "'not-a-uuid' not parseable")]
+)
+def test_bad_uuid_is_refused(uuid: str, match: str) -> None:
+    with pytest.raises(ConfSyntaxError, match=match):
+        _xml(f'uuid = "{uuid}"\n')
+
+
+def test_cpus_is_a_cpu_list() -> None:
+    v = _xml('cpus = "0-3,^1"\n').find("vcpu")
+    assert v is not None and v.get("cpuset") == "0,2-3"
+    with pytest.raises(ConfSyntaxError, match="cpus 'all'"):
+        _xml('cpus = "all"\n')

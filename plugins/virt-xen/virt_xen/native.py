@@ -105,19 +105,6 @@ def _opts(spec: str) -> dict[str, str]:
     return out
 
 
-def _int(v: Value | None, what: str, default: int = 0) -> int:
-    if v is None:
-        return default
-    if isinstance(v, int):
-        return v
-    if isinstance(v, str):
-        try:
-            return int(v.strip(), 0)
-        except ValueError:
-            pass
-    raise ConfSyntaxError(f"config value {what} was malformed: {v!r}")
-
-
 def _str(v: Value | None, what: str) -> str | None:
     if v is None:
         return None
@@ -1212,6 +1199,7 @@ def _rbd_host(hostport: str, vdev: str) -> _E:
     return el
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\Z")
 _MAC = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}\Z")
 _VIF_RATE = re.compile(r"([0-9]+)([GMK]?)([Bb])/s\Z")
 
@@ -1493,21 +1481,25 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     dom = etree.Element("domain", type="xen")
     _el(dom, "name", name)
     uuid = _str(cfg.get("uuid"), "uuid")
-    if uuid:
+    if uuid is not None:
+        if not uuid:
+            raise ConfSyntaxError("uuid can't be empty")
+        if not _UUID.match(uuid):
+            raise ConfSyntaxError(f"uuid '{uuid}' not parseable")
         _el(dom, "uuid", uuid)
-    memory = _int(cfg.get("memory"), "memory", 128)
-    maxmem = _int(cfg.get("maxmem"), "maxmem", memory)
-    if maxmem < memory:
-        maxmem = memory
+    # memory= is the current allocation, maxmem= the most (MiB); the current never exceeds the most
+    memory = _ulong(cfg, "memory", 128)
+    maxmem = _ulong(cfg, "maxmem", memory)
     _el(dom, "memory", str(maxmem * 1024), unit="KiB")
-    _el(dom, "currentMemory", str(memory * 1024), unit="KiB")
-    vcpus = _int(cfg.get("vcpus"), "vcpus", 1)
-    maxvcpus = _int(cfg.get("maxvcpus"), "maxvcpus", vcpus)
-    v = _el(dom, "vcpu", str(max(maxvcpus, vcpus)), placement="static")
+    _el(dom, "currentMemory", str(min(memory, maxmem) * 1024), unit="KiB")
+    # vcpus= is the online count, maxvcpus= the most; the online count never exceeds the most
+    vcpus = _ulong(cfg, "vcpus", 1)
+    maxvcpus = _ulong(cfg, "maxvcpus", vcpus) if cfg.get("maxvcpus") is not None else vcpus
+    v = _el(dom, "vcpu", str(maxvcpus), placement="static")
     cpus = _str(cfg.get("cpus"), "cpus")
     if cpus:
-        v.set("cpuset", cpus)
-    if maxvcpus != vcpus:
+        v.set("cpuset", _cpu_ranges(_cpu_set(cpus, "cpus")))
+    if min(vcpus, maxvcpus) != maxvcpus:
         v.set("current", str(vcpus))
     bootloader = _str(cfg.get("bootloader"), "bootloader")
     if bootloader and not hvm:
@@ -1631,41 +1623,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
                 _el(devices, "sound", model=model)
     # graphics
     vfb = _list(cfg.get("vfb"), "vfb")
-    if not hvm and vfb:
-        o = _opts(vfb[0])
-        _graphics_from_opts(devices, o)
-    elif hvm:
-        if _bool(cfg, "spice", False):
-            g = _el(devices, "graphics", type="spice")
-            if cfg.get("spiceport") is not None:
-                g.set("port", str(_int(cfg.get("spiceport"), "spiceport")))
-                g.set("autoport", "no")
-            else:
-                g.set("autoport", "yes")
-            if cfg.get("spicetls_port") is not None:
-                g.set("tlsPort", str(_int(cfg.get("spicetls_port"), "spicetls_port")))
-            host = _str(cfg.get("spicehost"), "spicehost")
-            if host:
-                g.set("listen", host)
-            pw = _str(cfg.get("spicepasswd"), "spicepasswd")
-            if pw and not _bool(cfg, "spicedisable_ticketing", False):
-                g.set("passwd", pw)
-            if cfg.get("spiceagent_mouse") is not None:
-                _el(g, "mouse", mode="client" if _bool(cfg, "spiceagent_mouse", False) else "server")
-            if cfg.get("spice_clipboard_sharing") is not None:
-                _el(g, "clipboard", copypaste="yes" if _bool(cfg, "spice_clipboard_sharing", False) else "no")
-        elif _bool(cfg, "vnc", False):
-            o = {"type": "vnc"}
-            for k in ("vncunused", "vncdisplay", "vnclisten", "vncpasswd", "keymap"):
-                if cfg.get(k) is not None:
-                    o[k] = str(_str(cfg.get(k), k))
-            _graphics_from_opts(devices, o)
-        elif _bool(cfg, "sdl", False):
-            o = {"type": "sdl"}
-            for k in ("display", "xauthority"):
-                if cfg.get(k) is not None:
-                    o[k] = str(_str(cfg.get(k), k))
-            _graphics_from_opts(devices, o)
+    if hvm:
+        _hvm_graphics(cfg, devices)
+    elif vfb:
+        _pv_vfb_graphics(devices, vfb[0])
     if not hvm:
         con = _el(devices, "console", type="pty")
         _el(con, "target", type="xen", port="0")
@@ -1673,29 +1634,58 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
     return format_domain(parse_domain(text))
 
 
-def _graphics_from_opts(devices: _E, o: dict[str, str]) -> None:
-    gtype = o.get("type", "vnc")
-    if gtype == "vnc":
-        g = _el(devices, "graphics", type="vnc")
-        unused = o.get("vncunused", "1") not in ("0", "")
-        if (not unused and o.get("vncdisplay")) or (o.get("vncdisplay") and "vncunused" not in o):
-            g.set("port", str(5900 + int(o["vncdisplay"])))
-            g.set("autoport", "no")
-        else:
-            g.set("port", "-1")
-            g.set("autoport", "yes")
-        if o.get("vnclisten"):
-            g.set("listen", o["vnclisten"])
-        if o.get("vncpasswd"):
-            g.set("passwd", o["vncpasswd"])
-        if o.get("keymap"):
-            g.set("keymap", o["keymap"])
-    elif gtype == "sdl":
-        g = _el(devices, "graphics", type="sdl")
-        if o.get("display"):
-            g.set("display", o["display"])
-        if o.get("xauthority"):
-            g.set("xauth", o["xauthority"])
+def _vnc_graphics(devices: _E, autoport: bool, display: int, o: dict[str, str]) -> None:
+    _el(devices, "graphics", type="vnc", port="-1" if autoport else str(5900 + display),
+        autoport="yes" if autoport else "no", listen=o.get("vnclisten") or None,
+        passwd=o.get("vncpasswd") or None, keymap=o.get("keymap") or None)  # fmt: skip
+
+
+def _sdl_graphics(devices: _E, o: dict[str, str]) -> None:
+    _el(devices, "graphics", type="sdl", display=o.get("display") or None, xauth=o.get("xauthority") or None)
+
+
+def _pv_vfb_graphics(devices: _E, spec: str) -> None:
+    """The first PV ``vfb`` entry: SDL when it says ``type=sdl``, else VNC (``vncunused=1``: any port)."""
+    o = _opts(spec)
+    if "type=sdl" in spec:
+        _sdl_graphics(devices, o)
+        return
+    display = o.get("vncdisplay")
+    if display is not None and not display.isdigit():
+        raise ConfSyntaxError(f"invalid vncdisplay value '{display}' in vfb {spec!r}")
+    autoport = o.get("vncunused") == "1" or display is None
+    _vnc_graphics(devices, autoport, int(display or 0), o)
+
+
+def _hvm_graphics(cfg: dict[str, Value], devices: _E) -> None:
+    """An HVM guest's emulated display: ``spice``, else ``vnc``, else ``sdl`` (xen_common.c, xen_xl.c)."""
+    if _bool(cfg, "spice", False):
+        tls_port = _ulong(cfg, "spicetls_port", 0)
+        port = _ulong(cfg, "spiceport", 0)
+        g = _el(devices, "graphics", type="spice")
+        if port:
+            g.set("port", str(port))
+        if tls_port:
+            g.set("tlsPort", str(tls_port))
+        g.set("autoport", "no" if port or tls_port else "yes")
+        host = _str(cfg.get("spicehost"), "spicehost")
+        if host:
+            g.set("listen", host)
+        if not _bool(cfg, "spicedisable_ticketing", False):
+            pw = _str(cfg.get("spicepasswd"), "spicepasswd")
+            if pw is None:
+                raise ConfSyntaxError("config value spicepasswd was missing (spice ticketing is enabled)")
+            g.set("passwd", pw)
+        _el(g, "mouse", mode="client" if _bool(cfg, "spiceagent_mouse", False) else "server")
+        _el(g, "clipboard", copypaste="yes" if _bool(cfg, "spice_clipboard_sharing", False) else "no")
+        return
+    o = {k: str(_str(cfg.get(k), k)) for k in ("vnclisten", "vncpasswd", "keymap", "display", "xauthority")
+         if cfg.get(k) is not None}  # fmt: skip
+    if _bool(cfg, "vnc", False):
+        autoport = _bool(cfg, "vncunused", True)
+        _vnc_graphics(devices, autoport, 0 if autoport else _ulong(cfg, "vncdisplay", 0), o)
+    elif _bool(cfg, "sdl", False):
+        _sdl_graphics(devices, o)
 
 
 def xl_to_domain_xml(text: str | bytes) -> str:
