@@ -902,3 +902,29 @@ def test_cpus_is_a_cpu_list() -> None:
     assert v is not None and v.get("cpuset") == "0,2-3"
     with pytest.raises(ConfSyntaxError, match="cpus 'all'"):
         _xml('cpus = "all"\n')
+
+
+def _xl_of_clock(os_type: str, clock: str) -> dict[str, object]:
+    xml = f"""<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>{os_type}</type>{"<kernel>/k</kernel>" if os_type == "xen" else ""}</os>{clock}</domain>"""
+    return dict(parse_config(domxml_to_native("xen-xl", xml)))
+
+
+def test_clock_written_as_libvirt_writes_it() -> None:
+    hvm = _xl_of_clock("hvm", "<clock offset='variable' adjustment='3600' basis='localtime'/>")
+    assert (hvm["rtc_timeoffset"], hvm["localtime"]) == (3600, 1)
+    pv = _xl_of_clock("xen", "<clock offset='localtime'/>")
+    assert pv["localtime"] == 1 and "rtc_timeoffset" not in pv
+
+
+@pytest.mark.parametrize(
+    ("os_type", "clock", "match"),
+    [
+        ("xen", "<clock offset='variable' adjustment='60'/>", "offset='variable'"),
+        ("hvm", "<clock offset='utc' adjustment='reset'/>", "adjustment='reset'"),
+        ("hvm", "<clock offset='timezone' timezone='Europe/Paris'/>", "offset='timezone'"),
+    ],
+)
+def test_clocks_xen_cannot_keep_are_refused(os_type: str, clock: str, match: str) -> None:
+    with pytest.raises(ConfigUnsupportedError, match=match):
+        _xl_of_clock(os_type, clock)

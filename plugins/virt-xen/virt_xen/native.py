@@ -561,21 +561,30 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
             out["hap"] = 1
         out["viridian"] = 1 if "viridian" in feats or _raw_find(d, "features/hyperv") is not None else 0
     clock = d.clock
-    if clock.offset == "variable":
-        adj = d.clock.raw.get("adjustment") if d.clock.raw is not None else None
-        out["rtc_timeoffset"] = int(adj or 0)
-        basis = d.clock.raw.get("basis") if d.clock.raw is not None else None
-        out["localtime"] = 1 if basis == "localtime" else 0
-    elif clock.offset == "localtime":
-        if hvm:
+    adjustment = clock.raw.get("adjustment") if clock.raw is not None else None
+    if hvm:
+        # an emulated RTC: an offset from UTC or from local time
+        if clock.offset == "variable":
+            try:
+                out["rtc_timeoffset"] = int(adjustment or 0)
+            except ValueError:
+                raise ConfigUnsupportedError(
+                    f"clock adjustment '{adjustment}' is not a number of seconds"
+                ) from None
+            basis = clock.raw.get("basis") if clock.raw is not None else None
+            out["localtime"] = 1 if basis == "localtime" else 0
+        elif clock.offset in ("utc", "localtime"):
+            if adjustment == "reset":
+                raise ConfigUnsupportedError("unsupported clock adjustment='reset' for a Xen HVM guest")
             out["rtc_timeoffset"] = 0
-        out["localtime"] = 1
-    elif clock.offset == "utc":
-        if hvm:
-            out["rtc_timeoffset"] = 0
-        out["localtime"] = 0
+            out["localtime"] = 1 if clock.offset == "localtime" else 0
+        else:
+            raise ConfigUnsupportedError(f"unsupported clock offset='{clock.offset}' for a Xen HVM guest")
+    elif clock.offset in ("utc", "localtime"):
+        out["localtime"] = 1 if clock.offset == "localtime" else 0
     else:
-        raise ConfigUnsupportedError(f"clock offset '{clock.offset}' is not supported by Xen")
+        # a PV guest has no emulated RTC to offset
+        raise ConfigUnsupportedError(f"unsupported clock offset='{clock.offset}' for a Xen PV guest")
     for t in clock.timers:
         if t.name == "hpet" and hvm:
             out["hpet"] = 0 if t.present is False else 1
