@@ -928,3 +928,40 @@ def test_clock_written_as_libvirt_writes_it() -> None:
 def test_clocks_xen_cannot_keep_are_refused(os_type: str, clock: str, match: str) -> None:
     with pytest.raises(ConfigUnsupportedError, match=match):
         _xl_of_clock(os_type, clock)
+
+
+def _hvm_native(devices: str, fmt: str = "xen-xl") -> dict[str, object]:
+    xml = f"""<domain type='xen'><name>g</name><memory>131072</memory>
+      <os><type>hvm</type><loader>/usr/lib/xen/boot/hvmloader</loader></os><devices>{devices}</devices></domain>"""
+    return dict(parse_config(domxml_to_native(fmt, xml)))
+
+
+def test_serial_ports_are_placed_by_target_port() -> None:
+    out = _hvm_native(
+        "<serial type='pty'><target port='2'/></serial><serial type='null'><target port='0'/></serial>"
+    )
+    assert out["serial"] == ["null", "none", "pty"]
+    assert _hvm_native("<serial type='pty'><target port='0'/></serial>")["serial"] == "pty"
+
+
+def test_xm_refuses_more_than_one_serial_port() -> None:
+    with pytest.raises(ConfigUnsupportedError, match="xen-xm"):
+        two = "<serial type='pty'><target port='0'/></serial><serial type='pty'><target port='1'/></serial>"
+        _hvm_native(two, "xen-xm")
+
+
+@pytest.mark.parametrize(
+    ("filtering", "suffix"), [("no", ",permissive=1"), ("yes", ",permissive=0"), (None, "")]
+)
+def test_pci_write_filtering_written(filtering: str | None, suffix: str) -> None:
+    attr = f" writeFiltering='{filtering}'" if filtering else ""
+    out = _hvm_native(
+        f"<hostdev mode='subsystem' type='pci'><source{attr}>"
+        "<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>"
+    )
+    assert out["pci"] == [f"0000:01:00.1{suffix}"]
+
+
+def test_spice_client_mouse_needs_the_agent() -> None:
+    out = _hvm_native("<graphics type='spice' autoport='yes'><mouse mode='client'/></graphics>")
+    assert (out["spice"], out["spiceagent_mouse"], out["spicevdagent"]) == (1, 1, 1)

@@ -233,8 +233,10 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
             else:
                 out["spicedisable_ticketing"] = 1
             mouse = g.find("mouse")
-            if mouse is not None:
+            if mouse is not None and mouse.get("mode") in ("client", "server"):
                 out["spiceagent_mouse"] = 1 if mouse.get("mode") == "client" else 0
+                if mouse.get("mode") == "client":
+                    out["spicevdagent"] = 1  # the client mouse needs the guest agent
             clip = g.find("clipboard")
             if clip is not None and clip.get("copypaste") == "yes":
                 out["spicevdagent"] = 1
@@ -504,6 +506,24 @@ def _disk_xm(disk: _E) -> str:
     return f"{spec},{vdev},{mode}"
 
 
+def _serial_items(serials: list[_E], *, xl: bool) -> Value:
+    """``serial=``: one port 0 as a string, else (xl only) a list indexed by target port."""
+    ports: dict[int, _E] = {}
+    for n, el in enumerate(serials):
+        tgt = el.find("target")
+        port = tgt.get("port") if tgt is not None else None
+        ports[int(port) if port and port.isdigit() else n] = el
+    if not ports:
+        return "none"
+    if len(ports) == 1 and 0 in ports:
+        return _serial_spec(ports[0])
+    if not xl:
+        raise ConfigUnsupportedError("Multiple serial devices are not supported by xen-xm")
+    if max(ports) > 255:
+        raise ConfigUnsupportedError(f"serial port {max(ports)} is out of range for Xen")
+    return [_serial_spec(ports[p]) if p in ports else "none" for p in range(max(ports) + 1)]
+
+
 def _serial_spec(el: _E) -> str:
     stype = el.get("type", "pty")
     src = el.find("source")
@@ -608,11 +628,7 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
     if hvm:
         par = d.raw.findall("devices/parallel") if d.raw is not None else []
         out["parallel"] = _serial_spec(par[0]) if par else "none"
-        ser = d.raw.findall("devices/serial") if d.raw is not None else []
-        if len(ser) > 1 and xl:
-            out["serial"] = [_serial_spec(s) for s in ser]
-        else:
-            out["serial"] = _serial_spec(ser[0]) if ser else "none"
+        out["serial"] = _serial_items(d.raw.findall("devices/serial") if d.raw is not None else [], xl=xl)
         sounds = [s.get("model", "") for s in (d.raw.findall("devices/sound") if d.raw is not None else [])]
         if sounds:
             out["soundhw"] = ",".join(sounds)
@@ -642,8 +658,8 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
         fn = int(a.get("function", "0"), 0)
         spec = f"{dom_:04x}:{bus:02x}:{slot:02x}.{fn:x}"
         src_el = hd.find("source")
-        if src_el is not None and src_el.get("writeFiltering") == "no":
-            spec += ",permissive=1"
+        if src_el is not None and src_el.get("writeFiltering") in ("yes", "no"):
+            spec += ",permissive=1" if src_el.get("writeFiltering") == "no" else ",permissive=0"
         pcis.append(spec)
     if pcis:
         out["pci"] = list(pcis)
