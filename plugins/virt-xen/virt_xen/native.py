@@ -200,6 +200,28 @@ _TSC_TO_XEN = {
 # ============================================================================ XML -> native
 
 
+def _attr_int(el: _E, attr: str, what: str) -> int:
+    """A non-negative integer attribute (decimal or 0x hexadecimal), 0 when absent."""
+    value = el.get(attr)
+    if value is None or value == "":
+        return 0
+    try:
+        n = int(value, 16) if value.lower().startswith("0x") else int(value, 10)
+    except ValueError:
+        raise ConfigUnsupportedError(f"{what}: {attr}='{value}' is not a number") from None
+    if n < 0:
+        raise ConfigUnsupportedError(f"{what}: {attr}='{value}' is negative")
+    return n
+
+
+def _vnc_display(g: _E) -> int:
+    """The X display number of a fixed VNC port (5900 + N)."""
+    port = _attr_int(g, "port", "VNC graphics")
+    if port < 5900:
+        raise ConfigUnsupportedError(f"VNC port {port} is below 5900: Xen gives a display number, 5900 + N")
+    return port - 5900
+
+
 def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     graphics = [g for g in (d.raw.findall("devices/graphics") if d.raw is not None else [])]
     if not graphics:
@@ -224,9 +246,9 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
             if listen:
                 out["spicehost"] = listen
             if port and port != "-1":
-                out["spiceport"] = int(port)
+                out["spiceport"] = _attr_int(g, "port", "SPICE graphics")
             if g.get("tlsPort"):
-                out["spicetls_port"] = int(g.get("tlsPort", "0"))
+                out["spicetls_port"] = _attr_int(g, "tlsPort", "SPICE graphics")
             if g.get("passwd"):
                 out["spicedisable_ticketing"] = 0
                 out["spicepasswd"] = g.get("passwd", "")
@@ -255,7 +277,7 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
             out["vnc"] = 1
             out["vncunused"] = 1 if autoport else 0
             if not autoport and port:
-                out["vncdisplay"] = int(port) - 5900
+                out["vncdisplay"] = _vnc_display(g)
             if listen:
                 out["vnclisten"] = listen
             if g.get("passwd"):
@@ -267,19 +289,19 @@ def _graphics_items(d: DomainDef, out: dict[str, Value], *, xl: bool) -> None:
     if gtype == "vnc":
         parts = ["type=vnc", f"vncunused={1 if autoport else 0}"]
         if not autoport and port:
-            parts.append(f"vncdisplay={int(port) - 5900}")
-        if listen:
-            parts.append(f"vnclisten={listen}")
-        if g.get("passwd"):
-            parts.append(f"vncpasswd={g.get('passwd')}")
-        if g.get("keymap"):
-            parts.append(f"keymap={g.get('keymap')}")
+            parts.append(f"vncdisplay={_vnc_display(g)}")
+        for key, value in (
+            ("vnclisten", listen),
+            ("vncpasswd", g.get("passwd")),
+            ("keymap", g.get("keymap")),
+        ):
+            if value:
+                parts.append(f"{key}={_spec_value(value, key, 'the VNC framebuffer')}")
     elif gtype == "sdl":
         parts = ["type=sdl"]
-        if g.get("display"):
-            parts.append(f"display={g.get('display')}")
-        if g.get("xauth"):
-            parts.append(f"xauthority={g.get('xauth')}")
+        for key, value in (("display", g.get("display")), ("xauthority", g.get("xauth"))):
+            if value:
+                parts.append(f"{key}={_spec_value(value, key, 'the SDL framebuffer')}")
     else:
         raise ConfigUnsupportedError(f"graphics type '{gtype}' is not supported by Xen PV guests")
     out["vfb"] = [",".join(parts)]
@@ -652,10 +674,11 @@ def _common_items(d: DomainDef, *, xl: bool) -> dict[str, Value]:
         a = hd.find("source/address")
         if a is None:
             continue
-        dom_ = int(a.get("domain", "0"), 0)
-        bus = int(a.get("bus", "0"), 0)
-        slot = int(a.get("slot", "0"), 0)
-        fn = int(a.get("function", "0"), 0)
+        dom_, bus, slot, fn = (
+            _attr_int(a, k, "PCI host device address") for k in ("domain", "bus", "slot", "function")
+        )
+        if dom_ > 0xFFFF or bus > 0xFF or slot > 0x1F or fn > 7:
+            raise ConfigUnsupportedError(f"PCI address {dom_:x}:{bus:x}:{slot:x}.{fn:x} is out of range")
         spec = f"{dom_:04x}:{bus:02x}:{slot:02x}.{fn:x}"
         src_el = hd.find("source")
         if src_el is not None and src_el.get("writeFiltering") in ("yes", "no"):
@@ -717,14 +740,15 @@ def _xl_device_items(d: DomainDef, out: dict[str, Value]) -> None:
         return
     for ctl in raw.findall("devices/controller[@type='xenbus']"):
         for attr, key in (("maxEventChannels", "max_event_channels"), ("maxGrantFrames", "max_grant_frames")):
-            if ctl.get(attr) and int(ctl.get(attr, "0")) > 0:
-                out[key] = int(ctl.get(attr, "0"))
+            if _attr_int(ctl, attr, "xenbus controller") > 0:
+                out[key] = _attr_int(ctl, attr, "xenbus controller")
     usbdev = []
     for hd in raw.findall("devices/hostdev[@type='usb']"):
         a = hd.find("source/address")
         if a is None or a.get("bus") is None or a.get("device") is None:
             raise ConfigUnsupportedError("a USB host device must be given by bus and device address for xl")
-        usbdev.append(f"hostbus={int(a.get('bus', '0'), 0):x},hostaddr={int(a.get('device', '0'), 0):x}")
+        bus, device = _attr_int(a, "bus", "USB host device"), _attr_int(a, "device", "USB host device")
+        usbdev.append(f"hostbus={bus:x},hostaddr={device:x}")
     if usbdev:
         out["usbdev"] = list(usbdev)
     usbctrl = []
@@ -736,7 +760,7 @@ def _xl_device_items(d: DomainDef, out: dict[str, Value]) -> None:
                 f"USB controller model '{model}' is not supported by xl (qusb1 or qusb2)"
             )
         if ctl.get("ports"):
-            spec += f"ports={int(ctl.get('ports', '0'), 0):x}"
+            spec += f"ports={_attr_int(ctl, 'ports', 'USB controller'):x}"
         usbctrl.append(spec)
     if usbctrl:
         out["usbctrl"] = list(usbctrl)

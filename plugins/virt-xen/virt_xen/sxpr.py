@@ -195,10 +195,12 @@ def _vfb_graphics(devices: _E, node: Sxpr | None, domid: int | None = None) -> N
         gtype = "vnc" if _val(node, "vnc") == "1" else "sdl" if _val(node, "sdl") == "1" else None
     if gtype == "vnc":
         g = _sub(devices, "graphics", type="vnc")
-        display = _val(node, "vncdisplay")
+        display = _num(node, "vncdisplay")
         unused = _val(node, "vncunused")
         if display is not None and unused != "1":
-            g.set("port", str(5900 + int(display)))
+            if display < 0:
+                raise ConfSyntaxError(f"S-expression value vncdisplay is negative: {display}")
+            g.set("port", str(5900 + display))
             g.set("autoport", "no")
         elif unused is None and domid is not None and domid > 0:
             # xend gave a running domain without vncunused the display of its id
