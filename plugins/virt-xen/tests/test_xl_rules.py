@@ -965,3 +965,18 @@ def test_pci_write_filtering_written(filtering: str | None, suffix: str) -> None
 def test_spice_client_mouse_needs_the_agent() -> None:
     out = _hvm_native("<graphics type='spice' autoport='yes'><mouse mode='client'/></graphics>")
     assert (out["spice"], out["spiceagent_mouse"], out["spicevdagent"]) == (1, 1, 1)
+
+
+def test_spaces_and_empty_items_between_vif_and_device_settings_are_skipped() -> None:
+    xml = _xml(
+        'vif = [ "mac=00:16:3e:00:00:01, bridge=br0,," ]\n'
+        'usbctrl = [ "version=1,\tports=4," ]\nchannel = [ "connection=pty, name=n," ]\n'
+    )
+    src = xml.find("devices/interface/source")
+    assert src is not None and src.get("bridge") == "br0"
+    ctl = xml.find("devices/controller[@type='usb']")
+    assert ctl is not None and (ctl.get("model"), ctl.get("ports")) == ("qusb1", "4")
+    tgt = xml.find("devices/channel/target")
+    assert tgt is not None and tgt.get("name") == "n"
+    with pytest.raises(ConfSyntaxError, match="'bridge', which is not key=value"):
+        _xml('vif = [ "mac=00:16:3e:00:00:01,bridge" ]\n')

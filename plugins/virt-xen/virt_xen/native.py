@@ -1279,13 +1279,7 @@ def _vif_tags(bridge: str, spec: str) -> tuple[str, list[str], bool]:
 
 def _parse_vif(spec: str, typename: str) -> _E:
     """``<interface>`` for a vif spec; ``typename`` is the ``type=`` value meaning a netfront NIC."""
-    o: dict[str, str] = {}
-    for part in spec.split(","):
-        part = part.strip(" \t")
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise ConfSyntaxError(f"vif {spec!r} has {part!r}, which is not key=value")
-        o[key] = value
+    o = _kv_items(spec, "vif")
     mac = o.get("mac")
     if mac and not _MAC.match(mac):
         raise ConfSyntaxError(f"malformed mac address '{mac}' in vif {spec!r}")
@@ -1378,10 +1372,12 @@ _PASSTHROUGH = {"enabled": None, "sync_pt": "sync_pt", "share_pt": "share_pt"}
 
 
 def _kv_items(spec: str, what: str) -> dict[str, str]:
-    """``a=1,b=2`` of a list entry; an item without ``=`` is refused naming ``what``."""
+    """``a=1,b=2`` of a list entry; an item without ``=`` is refused naming ``what``, empty ones skipped."""
     out: dict[str, str] = {}
     for part in spec.split(","):
         part = part.strip(" \t")
+        if not part:
+            continue
         key, eq, value = part.partition("=")
         if not eq:
             raise ConfSyntaxError(f"{what} {spec!r} has {part!r}, which is not key=value")
