@@ -980,3 +980,14 @@ def test_spaces_and_empty_items_between_vif_and_device_settings_are_skipped() ->
     assert tgt is not None and tgt.get("name") == "n"
     with pytest.raises(ConfSyntaxError, match="'bridge', which is not key=value"):
         _xml('vif = [ "mac=00:16:3e:00:00:01,bridge" ]\n')
+
+
+def test_other_protocol_targets_stay_paths_for_qemu_both_ways() -> None:
+    # libvirt reads only rbd: as a network disk; QEMU's qdisk takes nbd:/iscsi: names as they are
+    spec = "format=raw,vdev=xvdc,access=rw,backendtype=qdisk,target=nbd:storage.example:10809"
+    disk = _disk(spec)
+    src = disk.find("source")
+    assert disk.get("type") == "file"
+    assert src is not None and src.get("file") == "nbd:storage.example:10809"
+    xml = domxml_from_native("xen-xl", f"name = \"g\"\ndisk = [ '{spec}' ]\n")
+    assert parse_config(domxml_to_native("xen-xl", xml))["disk"] == [spec]
