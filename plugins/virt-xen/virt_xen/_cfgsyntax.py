@@ -92,7 +92,8 @@ class _Parser:
         m = _NUM.match(s, self.i)
         if m:
             self.i = m.end()
-            return int(m.group(0), 0)
+            # decimal (leading zeros allowed, as C's strtol reads them) or 0x hexadecimal
+            return int(m.group(0), 16 if m.group(1)[:2].lower() == "0x" else 10)
         raise self.err(f"expected a string or a number, found {c!r}")
 
     def value(self) -> Value:

@@ -136,41 +136,56 @@ def _uuid(raw: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _disk(devices: _E, vbd: Sxpr, hvm: bool, *, tap: bool = False) -> None:
-    dev = _val(vbd, "dev") or ""
-    uname = _val(vbd, "uname") or ""
-    mode = _val(vbd, "mode") or "w"
+def _root_args(img: Sxpr | None) -> str | None:
+    """The kernel command line of an image: ``root=ROOT ARGS``."""
+    root_arg = _val(img, "root")
+    args = _val(img, "args")
+    return " ".join(x for x in (f"root={root_arg}" if root_arg else None, args) if x) or None
+
+
+def _disk(devices: _E, vbd: Sxpr, hvm: bool, kind: str) -> None:
+    """A ``(vbd ...)``/``(tap ...)``/``(tap2 ...)`` device, as libvirt's xend driver read it.
+
+    The ``uname`` must name a driver (``phy:``, ``file:``, ``tap:aio:``...); only an
+    HVM CD-ROM may have none. The bus follows the device name alone.
+    """
+    from virt_xen.native import _XM_TAP_FORMATS
+
+    dev = _val(vbd, "dev")
+    if not dev:
+        raise ConfSyntaxError("domain information incomplete, vbd has no dev")
+    uname = _val(vbd, "uname")
+    mode = _val(vbd, "mode") or ""
+    dev = dev.removeprefix("ioemu:")
     device = "disk"
-    if dev.startswith("ioemu:"):
-        dev = dev[6:]
     if ":" in dev:
-        dev, _, kind = dev.partition(":")
-        device = kind if kind in ("cdrom", "floppy") else "disk"
-    disk = etree.SubElement(devices, "disk")
-    drv_name, drv_type, dtype, path = "file", None, "file", None
+        dev, _, suffix = dev.rpartition(":")
+        device = "cdrom" if suffix == "cdrom" else "disk"
+    disk = etree.SubElement(devices, "disk", type="file", device=device)
+    drv_name = drv_type = path = None
     if uname:
-        scheme, _, rest = uname.partition(":")
-        if scheme == "phy":
-            drv_name, dtype, path = "phy", "block", rest
-        elif scheme == "file":
-            drv_name, path = "file", rest
-        elif scheme in ("tap", "tap2"):
-            sub, _, p = rest.partition(":")
-            drv_name, drv_type, path = scheme, sub if sub != "aio" else "raw", p or sub
-        else:
-            path = uname
-    disk.set("type", dtype)
-    disk.set("device", device)
+        drv_name, colon, path = uname.partition(":")
+        if not colon:
+            raise ConfSyntaxError(f"cannot parse vbd filename '{uname}' of {dev}, missing driver name")
+        if kind == "tap2" and drv_name == "tap":
+            drv_name = "tap2"
+        if drv_name in ("tap", "tap2"):
+            sub, colon, path = path.partition(":")
+            if not colon or sub not in _XM_TAP_FORMATS:
+                raise ConfSyntaxError(f"unknown driver type '{sub}' in vbd filename '{uname}' of {dev}")
+            drv_type = _XM_TAP_FORMATS[sub]
+        elif drv_name == "phy":
+            disk.set("type", "block")
+    elif not (hvm and device == "cdrom"):
+        raise ConfSyntaxError(f"domain information incomplete, vbd {dev} has no src")
     _sub(disk, "driver", name=drv_name, type=drv_type)
     if path:
-        _sub(disk, "source", **{"dev" if dtype == "block" else "file": path})
-    bus = "ide" if hvm and dev.startswith("hd") else "scsi" if hvm and dev.startswith("sd") else "xen"
-    if device == "floppy":
-        bus = "fdc"
+        _sub(disk, "source", **{"dev" if disk.get("type") == "block" else "file": path})
+    bus = "xen" if dev.startswith("xvd") else "scsi" if dev.startswith("sd") else "ide"
     _sub(disk, "target", dev=dev, bus=bus)
-    if mode == "r" or device == "cdrom":
+    if "r" in mode:
         _sub(disk, "readonly")
-    elif mode == "w!":
+    if "!" in mode:
         _sub(disk, "shareable")
 
 
@@ -180,10 +195,12 @@ def _vfb_graphics(devices: _E, node: Sxpr | None, domid: int | None = None) -> N
         gtype = "vnc" if _val(node, "vnc") == "1" else "sdl" if _val(node, "sdl") == "1" else None
     if gtype == "vnc":
         g = _sub(devices, "graphics", type="vnc")
-        display = _val(node, "vncdisplay")
+        display = _num(node, "vncdisplay")
         unused = _val(node, "vncunused")
         if display is not None and unused != "1":
-            g.set("port", str(5900 + int(display)))
+            if display < 0:
+                raise ConfSyntaxError(f"S-expression value vncdisplay is negative: {display}")
+            g.set("port", str(5900 + display))
             g.set("autoport", "no")
         elif unused is None and domid is not None and domid > 0:
             # xend gave a running domain without vncunused the display of its id
@@ -259,36 +276,37 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
     os_ = _sub(dom, "os")
     if hvm:
         _sub(os_, "type", "hvm")
-        loader = _val(img, "loader") or _val(img, "kernel")
-        if loader and "hvmloader" in loader:
-            _sub(os_, "loader", loader)
+        # the loader is (loader ...), else the (kernel ...) of older xend; with a loader
+        # named, a different kernel is a direct kernel boot
+        loader = _val(img, "loader")
         kernel = _val(img, "kernel")
-        if kernel and "hvmloader" not in kernel:
-            _sub(os_, "kernel", _val(img, "kernel"))
+        if not loader and not kernel:
+            raise ConfSyntaxError("domain information incomplete, missing HVM loader")
+        _sub(os_, "loader", loader or kernel)
+        if loader and kernel and kernel != loader:
+            _sub(os_, "kernel", kernel)
             if _val(img, "ramdisk"):
                 _sub(os_, "initrd", _val(img, "ramdisk"))
-            if _val(img, "args"):
-                _sub(os_, "cmdline", _val(img, "args"))
-        boot = _val(img, "boot") or "c"
-        for letter in boot:
-            dev = {"a": "fd", "c": "hd", "d": "cdrom", "n": "network"}.get(letter)
-            if dev:
-                _sub(os_, "boot", dev=dev)
+            cmd = _root_args(img)
+            if cmd:
+                _sub(os_, "cmdline", cmd)
+        else:
+            # boot devices only without a direct kernel; a/c/d/n, others skipped
+            for letter in (_val(img, "boot") or "")[:4]:
+                dev = {"a": "fd", "c": "hd", "d": "cdrom", "n": "network"}.get(letter)
+                if dev:
+                    _sub(os_, "boot", dev=dev)
     else:
         _sub(os_, "type", "linux")
+        if not (img is not None and _val(img, "kernel")) and bootloader is None:
+            raise ConfSyntaxError("domain information incomplete, missing kernel & bootloader")
         if img is not None:
             if _val(img, "kernel"):
                 _sub(os_, "kernel", _val(img, "kernel"))
             if _val(img, "ramdisk"):
                 _sub(os_, "initrd", _val(img, "ramdisk"))
-            root_arg = _val(img, "root")
-            args = _val(img, "args")
-            cmd = (
-                " ".join(x for x in (f"root={root_arg}" if root_arg else None, args) if x)
-                if (root_arg or args)
-                else None
-            )
-            if cmd is not None:
+            cmd = _root_args(img)
+            if cmd:
                 _sub(os_, "cmdline", cmd)
     if hvm:
         feats = _sub(dom, "features")
@@ -322,7 +340,7 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
                 continue
             kind = child[0]
             if kind in ("vbd", "tap", "tap2"):
-                _disk(devices, child, hvm, tap=kind != "vbd")
+                _disk(devices, child, hvm, kind)
             elif kind == "vif":
                 iface = etree.SubElement(devices, "interface")
                 bridge = _val(child, "bridge")
@@ -345,6 +363,12 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
                     _sub(iface, "model", type=model)
                 elif _val(child, "type") == "netfront":
                     _sub(iface, "model", type="netfront")
+                rate = _val(child, "rate")
+                if rate:
+                    from virt_xen.native import _vif_rate_kb
+
+                    bw = _sub(iface, "bandwidth")
+                    _sub(bw, "outbound", average=str(_vif_rate_kb(rate)))
             elif kind == "vfb":
                 _vfb_graphics(devices, child, domid)
             elif kind == "pci":
