@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import attrs
 from lxml import etree
 
+from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._parser import secure_parse
@@ -1633,7 +1634,7 @@ class DomainDef:
     _fmt: list[object] = attrs.field(factory=list, eq=False, repr=False, kw_only=True, alias="_fmt")
 
     def __attrs_post_init__(self) -> None:
-        if self.current_memory is None:
+        if not self.current_memory:  # None or 0: libvirt's "the balloon holds all of memory"
             object.__setattr__(self, "current_memory", self.memory)
         if self.current_vcpus is None:
             object.__setattr__(self, "current_vcpus", self.vcpu)
@@ -1795,24 +1796,26 @@ def domain_from_element(el: Element) -> DomainDef:
             kwargs["iothreads"] = u.parse_uint(c.text, "<iothreads>")
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
-    if "/" in name:
-        raise XMLError(f"name '{name}' cannot contain '/' in <name>")
     if os is None:
         if bootloader is not None or type_ == "xen":
             os = OS(type="xen" if bootloader is not None else "hvm")
         else:
             raise XMLError("an os <type> must be specified in <os>")
-    if memory is None:
+    if current_memory == 0:
+        current_memory = None  # libvirt reads an empty balloon as "all of <memory>"
+    if not memory:
         if numa_memory:
             memory = numa_memory
-        else:
+        elif memory is None:
             raise XMLError("missing <memory> in <domain>: the memory size must be specified")
-    if current_memory is not None and current_memory > memory:
-        raise XMLError(f"currentMemory {current_memory} KiB is above memory {memory} KiB in <currentMemory>")
-    if vcpu < 1:
-        raise XMLError("invalid number of vCPUs 0 in <vcpu>")
-    if current_vcpus is not None and not 1 <= current_vcpus <= vcpu:
-        raise XMLError(f"current vcpus count {current_vcpus} must be between 1 and <vcpu> {vcpu} in <vcpu>")
+    limits.check_definition(
+        name=name,
+        memory=memory,
+        current_memory=memory if current_memory is None else current_memory,
+        vcpu=vcpu,
+        current_vcpus=vcpu if current_vcpus is None else current_vcpus,
+        max_memory=max_memory,
+    )
     _check_duplicate_targets(devices)
     if uuid is not None:
         kwargs["uuid"] = uuid
@@ -1901,8 +1904,25 @@ _SIMPLE = frozenset(
 )  # fmt: skip
 
 
+def _check_writable(d: DomainDef) -> None:
+    """Refuse to format a definition that :func:`domain_from_element` would not read back."""
+    limits.check_definition(
+        name=d.name,
+        memory=d.memory,
+        current_memory=d.current_memory,
+        vcpu=d.vcpu,
+        current_vcpus=d.current_vcpus,
+        max_memory=d.max_memory,
+    )
+
+
 def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
-    """Format a :class:`DomainDef` as a ``<domain>`` lxml element."""
+    """Format a :class:`DomainDef` as a ``<domain>`` lxml element.
+
+    :raises XMLError: when the definition holds a value the model could not read back
+        (see :mod:`virtcore.limits`).
+    """
+    _check_writable(d)
     raw = d.raw
     el = etree.Element("domain", nsmap=cast("dict[str, str]", raw.nsmap) if raw is not None else None)
     el.set("type", d.type)
@@ -2030,6 +2050,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     object again is cheap.
 
     :param domain_id: when given, the running domain's id (``<domain id='N'>``).
+    :raises XMLError: when the definition holds a value the model could not read back
+        (see :mod:`virtcore.limits`).
     """
     cache = d._xml_cache
     if cache is None:
@@ -2039,6 +2061,7 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
         text = cache.get(domain_id)
         if text is not None:
             return text
+    _check_writable(d)
     try:
         text = _format_text(d, domain_id)
     except u.Slow:
