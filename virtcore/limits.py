@@ -23,6 +23,7 @@ from virtcore.errors import InvalidArgError, VirtError, XMLError
 __all__ = [
     "MAX_MEMORY_KIB",
     "MAX_VCPUS",
+    "MAX_CLOCK_ADJUSTMENT",
     "UINT_MAX",
     "ULLONG_MAX",
     "LLONG_MIN",
@@ -42,6 +43,9 @@ LLONG_MIN = -(2**63)
 MAX_MEMORY_KIB = ULLONG_MAX // 1024
 #: Most vCPUs a definition may hold (libvirt's limit for any hypervisor).
 MAX_VCPUS = 16384
+#: Largest ``<clock adjustment>`` either way, in seconds: the span from the epoch to the
+#: end of year 9999, so that the guest's clock stays a date a hypervisor can be given.
+MAX_CLOCK_ADJUSTMENT = 253402300799
 
 # Control characters (C0, DEL, C1): libvirt refuses a newline in a name; a name is
 # also a file name and a command-line value, so none of them is allowed.

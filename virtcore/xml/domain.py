@@ -340,19 +340,30 @@ class Timer:
 
 @attrs.frozen
 class Clock:
-    """``<clock offset=...>`` with its timers."""
+    """``<clock offset=... adjustment=...>`` with its timers.
+
+    ``adjustment`` is the guest clock's offset in seconds (``offset='variable'``),
+    within :data:`virtcore.limits.MAX_CLOCK_ADJUSTMENT` either way; ``None`` when
+    absent or ``'reset'`` (kept as written).
+    """
 
     offset: str = "utc"
     timers: tuple[Timer, ...] = ()
+    adjustment: int | None = None
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Clock:
         """Parse a ``<clock>`` element."""
+        adjust = el.get("adjustment")
+        bound = limits.MAX_CLOCK_ADJUSTMENT
         return cls(
             offset=el.get("offset") or "utc",
             timers=tuple(Timer.from_element(c) for c in el if c.tag == "timer"),
+            adjustment=None
+            if adjust is None or adjust == "reset"
+            else u.parse_int(adjust, "<clock> attribute 'adjustment'", minimum=-bound, maximum=bound),
             raw=el,
         )
 
@@ -360,6 +371,8 @@ class Clock:
         """Format as a ``<clock>`` element."""
         el = u.start(self.raw, "clock")
         el.set("offset", self.offset)
+        if self.adjustment is not None or el.get("adjustment") != "reset":
+            u.set_attr(el, "adjustment", self.adjustment)
         u.replace_children(el, "timer", (t.to_element() for t in self.timers), _CLOCK_ORDER)
         return el
 
@@ -1048,10 +1061,7 @@ class Graphics(Device):
         port_s = el.get("port")
         port = None
         if port_s is not None:
-            try:
-                port = int(port_s)
-            except ValueError:
-                raise XMLError(f"invalid port '{port_s}' in <graphics>") from None
+            port = u.parse_int(port_s, "<graphics> attribute 'port'", minimum=-1, maximum=65535)
         listen = el.get("listen")
         for lst in el.iterchildren("listen"):
             ltype = lst.get("type")
@@ -1255,7 +1265,8 @@ class _MappedDevice(Device):
                 where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
                 raise XMLError(f"missing attribute '{attr}' in {where}")
             if value is not None and field in cls._ints:
-                values[field] = u.parse_uint(value, f"<{cls.tag}> attribute '{attr}'")
+                where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
+                values[field] = u.parse_uint(value, f"{where} attribute '{attr}'", maximum=limits.UINT_MAX)
             else:
                 values[field] = value
         return cls(**values, raw=el, **_info(el))  # type: ignore[call-arg]
@@ -1312,13 +1323,22 @@ class Watchdog(_MappedDevice):
 
 @attrs.frozen
 class Rng(_MappedDevice):
-    """``<rng model=virtio><backend model=random|egd|builtin>``."""
+    """``<rng model=virtio><backend model=random|egd|builtin><rate bytes=... period=...>``."""
 
     tag: ClassVar[str] = "rng"
-    _map = (("model", None, "model"), ("backend_model", "backend", "model"))
+    _map = (
+        ("model", None, "model"),
+        ("backend_model", "backend", "model"),
+        ("rate_bytes", "rate", "bytes"),
+        ("rate_period", "rate", "period"),
+    )
+    _ints = frozenset({"rate_bytes", "rate_period"})
     _required = ("model",)
     model: str = "virtio"
     backend_model: str | None = None
+    #: ``<rate bytes=... period=...>``: at most ``rate_bytes`` bytes per ``rate_period`` ms
+    rate_bytes: int | None = None
+    rate_period: int | None = None
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
