@@ -37,7 +37,7 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._parser import secure_parse
+from virtcore.xml._parser import check_size, secure_parse
 
 if TYPE_CHECKING:
     from virtcore.xml._spec import SpecElement
@@ -2071,7 +2071,7 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
 
     :param domain_id: when given, the running domain's id (``<domain id='N'>``).
     :raises XMLError: when the definition holds a value the model could not read back
-        (see :mod:`virtcore.limits`).
+        (see :mod:`virtcore.limits`), or its text would exceed the parser's size limits.
     """
     cache = d._xml_cache
     if cache is None:
@@ -2086,6 +2086,9 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
         text = _format_text(d, domain_id)
     except u.Slow:
         text = _serialize(domain_to_element(d, domain_id=domain_id))
+    # indentation can make the text larger than its source: never hand out a definition
+    # that parse_domain (a loader, another process) would refuse
+    check_size(text, what=f"the XML of domain '{d.name}'")
     if len(cache) < 8:
         cache[domain_id] = text
     return text
@@ -2163,7 +2166,26 @@ def _batch(
 
     Returns the text of the ``kept`` source children (at depth 1, in the domain's namespace
     context) and fills the fragment caches of ``objs`` (depth 1) and ``devs`` (depth 2).
+    Devices go in batches of :data:`_DEVICE_BATCH`, so that the copies made to serialize
+    them never hold more than one batch: formatting a definition of many thousand devices
+    costs a small multiple of its text, not a second tree of the whole document.
     """
+    for start in range(0, len(devs), _DEVICE_BATCH):
+        _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH])
+    return _batch_of(nsmap, kept, objs, [])
+
+
+#: Devices serialized together by :func:`_batch`.
+_DEVICE_BATCH = 256
+
+
+def _batch_of(
+    nsmap: dict[str | None, str] | None,
+    kept: list[Element],
+    objs: list[OS | Clock | CPU | SpecElement],
+    devs: list[Device],
+) -> list[str]:
+    """:func:`_batch` for one tree: every element given, serialized in one go."""
     root = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
     for c in kept:
         root.append(u.dup(c))
