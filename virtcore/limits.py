@@ -116,6 +116,21 @@ def check_definition(
     :raises VirtError: (``error``, ``XMLError`` by default) naming the first value
         that breaks a rule and the element that holds it.
     """
+    if (  # the common case, in one expression: formatting calls this every time
+        type(memory) is int
+        and type(current_memory) is int
+        and type(vcpu) is int
+        and type(current_vcpus) is int
+        and 0 < current_memory <= memory <= MAX_MEMORY_KIB
+        and 0 < current_vcpus <= vcpu <= MAX_VCPUS
+        and (max_memory is None or (type(max_memory) is int and 0 < max_memory <= MAX_MEMORY_KIB))
+        and type(name) is str
+        and name.isprintable()
+        and "/" not in name
+        and not name.isspace()
+        and name
+    ):
+        return
     check_name(name, error=error, where="<name>")
     mem = check_memory(memory, error=error, where="<memory>")
     cur = check_memory(current_memory, error=error, where="<currentMemory>")

@@ -37,7 +37,7 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._parser import check_size, secure_parse
+from virtcore.xml._parser import MAX_XML_BYTES, MAX_XML_NODES, check_size, secure_parse
 
 if TYPE_CHECKING:
     from virtcore.xml._spec import SpecElement
@@ -2063,6 +2063,11 @@ def _serialize(el: Element) -> str:
     return etree.tostring(el, encoding="unicode") + "\n"
 
 
+#: Text no longer than this many characters is within the parser's limits whatever it holds
+#: (at most 4 bytes of UTF-8 each, and at most one element or attribute each).
+_SURELY_READABLE = min(MAX_XML_BYTES // 4, MAX_XML_NODES)
+
+
 def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     """Format a domain definition as libvirt domain XML.
 
@@ -2088,7 +2093,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
         text = _serialize(domain_to_element(d, domain_id=domain_id))
     # indentation can make the text larger than its source: never hand out a definition
     # that parse_domain (a loader, another process) would refuse
-    check_size(text, what=f"the XML of domain '{d.name}'")
+    if len(text) > _SURELY_READABLE:
+        check_size(text, what=f"the XML of domain '{d.name}'")
     if len(cache) < 8:
         cache[domain_id] = text
     return text
