@@ -1,14 +1,16 @@
 """One set of rules for what a definition may hold, applied at define for every driver.
 
-Each test runs over the mock driver (``test:///`` on a private node file) and the
-real QEMU driver (``qemu:///embed`` on a temporary root): define needs no running
-guest, so no QEMU process is started.
+Each test runs over the mock driver (``test:///`` on a private node file), the real
+QEMU driver (``qemu:///embed`` on a temporary root) and the Xen driver (over virt-xen's
+fake ``xl``): define needs no running guest, so no guest is started.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +54,21 @@ def _qemu_uri(tmp_path: Path) -> tuple[str, str]:
     return f"qemu:///embed?root={root}", "qemu"
 
 
-DRIVERS = {"test": _test_uri, "qemu": _qemu_uri}
+def _xen_uri(tmp_path: Path) -> tuple[str, str]:
+    # virt-xen's own fake ``xl`` (a script keeping domains in a JSON file): no Xen needed
+    source = Path(__file__).resolve().parents[1] / "plugins/virt-xen/tests/test_driver_fake_xl.py"
+    spec = importlib.util.spec_from_file_location("virt_xen_fake_xl", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    xl = tmp_path / "bin" / "xl"
+    xl.parent.mkdir()
+    xl.write_text(module.FAKE_XL.replace("PYTHON", sys.executable))
+    xl.chmod(0o755)
+    return f"xen:///system?root={tmp_path / 'root'}&xl={xl}&xenstore={tmp_path / 'no-socket'}", "xen"
+
+
+DRIVERS = {"test": _test_uri, "qemu": _qemu_uri, "xen": _xen_uri}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
