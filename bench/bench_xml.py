@@ -1,5 +1,10 @@
 """Bench: virtcore.xml parse/format of a typical and of a large (200 devices) domain.
 
+Then the peak memory of parse + format for documents at the parser's limits (as many
+bytes, or as many elements/attributes, as it accepts), measured in a fresh
+interpreter with ``ru_maxrss`` (libxml2's allocations included), as a ratio to the
+document's size.
+
 Side by side with libvirt-python's ``defineXML`` and ``XMLDesc`` on libvirt's
 test driver when Debian's ``/usr/bin/python3`` can ``import libvirt`` (that side
 runs in a subprocess). Times are the best of N repeats, in µs per operation.
@@ -202,8 +207,87 @@ def libvirt_side() -> dict[str, float] | None:
     return result
 
 
+_PEAK_SIDE = r"""
+import gc, json, sys
+from virtcore.errors import XMLError
+from virtcore.xml import format_domain, parse_domain
+def hwm():
+    # the peak resident size (kB); ru_maxrss would include the parent's, inherited through exec
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+gc.collect()
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset the peak to the current size
+before = hwm()  # the document itself counts
+with open(sys.argv[1], "rb") as fh:
+    data = fh.read()
+try:
+    format_domain(parse_domain(data))
+    outcome = "ok"
+except XMLError as exc:
+    outcome = "refused: " + str(exc)[:60]
+print(json.dumps([outcome, (hwm() - before) * 1024]))
+"""
+
+
+def limit_documents() -> dict[str, bytes]:
+    """Documents at the parser's limits: bytes of text, devices, tiny elements, attributes."""
+    from virtcore.xml import MAX_XML_BYTES
+    from virtcore.xml._parser import MAX_XML_NODES
+
+    head = (
+        "<domain type='kvm'><name>big</name><memory unit='KiB'>65536</memory>"
+        "<os><type arch='x86_64'>hvm</type></os>"
+    )
+    disk = (
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/images/d{i}.img'/><target dev='vd{i}' bus='virtio'/></disk>"
+    )
+    nodes = MAX_XML_NODES - 100
+
+    def doc(top: str, devices: str, size: int) -> bytes:
+        tail = f"<devices>{devices}</devices></domain>"
+        pad = max(size - len(head) - len(top) - len(tail) - 45, 0)
+        half = pad // 2  # libxml2 refuses one text node over 10 MB
+        text = f"<title>{'t' * half}</title><description>{'x' * (pad - half)}</description>"
+        return f"{head}{text}{top}{tail}".encode()
+
+    room = MAX_XML_BYTES - 2 * 1024 * 1024  # what indentation adds must fit too
+    return {
+        "10 MB of text": doc("", "", MAX_XML_BYTES - 1000),
+        "most devices": doc("", "".join(disk.format(i=i) for i in range(nodes // 11)), room),
+        "most elements": doc("<metadata><m xmlns='urn:x'>" + "<a/>" * nodes + "</m></metadata>", "", room),
+        "most attributes": doc(
+            "<metadata><m xmlns='urn:x' " + " ".join(f"a{i:07d}=''" for i in range(nodes)) + "/></metadata>",
+            "",
+            room,
+        ),
+        "10 MB of <a/>": doc(
+            "<metadata><m xmlns='urn:x'>" + "<a/>" * (MAX_XML_BYTES // 4 - 100) + "</m></metadata>", "", 0
+        ),
+    }
+
+
+def peak_memory() -> list[tuple[str, int, str, int]]:
+    """``(document, bytes, outcome, peak bytes)`` of parse + format, each in a fresh interpreter."""
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "doc.xml")
+        for label, data in limit_documents().items():
+            with open(path, "wb") as fh:
+                fh.write(data)
+            proc = subprocess.run(
+                [sys.executable, "-c", _PEAK_SIDE, path], capture_output=True, timeout=600, check=True
+            )
+            outcome, peak = json.loads(proc.stdout)
+            rows.append((label, len(data), str(outcome), int(peak)))
+    return rows
+
+
 def main() -> None:
-    """Measure and print the table."""
+    """Measure and print the tables."""
     mine = ours()
     theirs = libvirt_side()
     rows = []
@@ -235,6 +319,11 @@ def main() -> None:
         "includes the evolve; 'format cold': first format after parse_domain; 'format cached': "
         "the same object again)"
     )
+    print()
+    print(f"{'peak memory: parse + format':<28}{'bytes':>10}{'peak MB':>10}{'ratio':>8}   outcome")
+    for label, size, outcome, peak in peak_memory():
+        print(f"{label:<28}{size:>10}{peak / 2**20:>10.1f}{peak / size:>7.1f}x   {outcome}")
+    print("(ratio: peak resident memory over the document's size; the bound is 20x)")
     sys.stdout.flush()
 
 

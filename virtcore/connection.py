@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import pluggy
 
-from virtcore import hookspecs
+from virtcore import hookspecs, limits
 from virtcore.drivers import hook_names, load_driver
 from virtcore.errors import (
     InvalidArgError,
@@ -597,20 +597,29 @@ class Domain:
     # -- resources ---------------------------------------------------------
 
     def set_memory(self, kib: int) -> None:
-        """Set the current memory (balloon target), KiB."""
-        _positive("memory", kib)
+        """Set the current memory (balloon target), KiB.
+
+        :raises InvalidArgError: when ``kib`` is not 1 .. :data:`virtcore.limits.MAX_MEMORY_KIB`.
+        """
+        limits.check_memory(kib, where="memory")
         if self._live.domain_set_memory(uuid=self.uuid, memory=kib) is None:
             self._conn._declined("domain_set_memory")
 
     def set_max_memory(self, kib: int) -> None:
-        """Set the maximum memory, KiB."""
-        _positive("memory", kib)
+        """Set the maximum memory, KiB.
+
+        :raises InvalidArgError: when ``kib`` is not 1 .. :data:`virtcore.limits.MAX_MEMORY_KIB`.
+        """
+        limits.check_memory(kib, where="max memory")
         if self._live.domain_set_max_memory(uuid=self.uuid, memory=kib) is None:
             self._conn._declined("domain_set_max_memory")
 
     def set_vcpus(self, count: int) -> None:
-        """Set the number of active vCPUs."""
-        _positive("vcpu count", count)
+        """Set the number of active vCPUs.
+
+        :raises InvalidArgError: when ``count`` is not 1 .. :data:`virtcore.limits.MAX_VCPUS`.
+        """
+        limits.check_vcpus(count, where="vcpu count")
         if self._live.domain_set_vcpus(uuid=self.uuid, count=count) is None:
             self._conn._declined("domain_set_vcpus")
 
@@ -644,11 +653,6 @@ class Domain:
         """Traffic counters of the interface with target ``device`` (or that MAC)."""
         r = self._live.domain_interface_stats(uuid=self.uuid, device=device)
         return r if r is not None else self._conn._declined("domain_interface_stats")  # type: ignore[no-any-return]
-
-
-def _positive(what: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidArgError(f"{what} must be a positive integer, not {value!r}")
 
 
 def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name

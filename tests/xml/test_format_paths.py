@@ -50,7 +50,9 @@ def variants(d: DomainDef) -> list[DomainDef]:
         attrs.evolve(
             d, cpu=CPU(mode="host-passthrough"), os=OS(type="hvm"), clock=Clock(timers=(Timer("rtc"),))
         ),
-        attrs.evolve(d, devices=(), uuid="00000000-0000-0000-0000-000000000001", name='n"x\ty'),
+        attrs.evolve(d, devices=(), uuid="00000000-0000-0000-0000-000000000001", name='n"x&y<z'),
+        # a name holds no control character (virtcore.limits); text fields may
+        attrs.evolve(d, title="a\tb", description="c\td\re"),
         attrs.evolve(d, features=("acpi",)),
         attrs.evolve(d, features=()),
     ]

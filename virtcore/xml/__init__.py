@@ -7,7 +7,7 @@ virtcore`` does not load lxml.
   (frozen attrs classes; change them with :func:`attrs.evolve`).
 * :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
-  size and depth limits) for any other untrusted XML.
+  size, element/attribute count and depth limits) for any other untrusted XML.
 
 * :func:`validate` / :func:`validate_file`: every problem of a document
   (optionally against a RelaxNG schema such as libvirt's ``domain.rng``).
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, secure_parse
+from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, MAX_XML_NODES, secure_parse
 from virtcore.xml.domain import (
     CPU,
     OS,
@@ -167,6 +167,7 @@ __all__ = [
     "Watchdog",
     "MAX_DEPTH",
     "MAX_XML_BYTES",
+    "MAX_XML_NODES",
     "OS",
     "Channel",
     "CharDevice",

@@ -5,6 +5,12 @@ screened before it reaches libxml2:
 
 * documents larger than :data:`MAX_XML_BYTES` are refused before parsing, so a
   100 MB document costs nothing but a ``len()``;
+* so are documents with more than :data:`MAX_XML_NODES` elements and attributes
+  (counted from their ``<`` and ``=`` characters, see :func:`count_nodes`): libxml2
+  spends over a hundred bytes on each, so without this bound 10 MB of ``<a/>``
+  would take a gigabyte. With both limits, parsing and formatting any accepted
+  document peaks below 20 times :data:`MAX_XML_BYTES` (``bench/bench_xml.py``
+  measures it);
 * any ``<!DOCTYPE`` or ``<!ENTITY`` declaration is refused outright: libvirt's
   formats never use them, and refusing them removes entity bombs ("billion
   laughs"), external entities (XXE) and external DTD fetches at the root;
@@ -24,10 +30,21 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 
-__all__ = ["MAX_XML_BYTES", "MAX_DEPTH", "secure_parse", "to_bytes"]
+__all__ = [
+    "MAX_XML_BYTES",
+    "MAX_XML_NODES",
+    "MAX_DEPTH",
+    "check_size",
+    "count_nodes",
+    "secure_parse",
+    "to_bytes",
+]
 
 #: Largest document accepted (bytes of UTF-8). libvirt's own RPC limit is of this order.
 MAX_XML_BYTES = 10 * 1024 * 1024
+#: Most elements and attributes accepted in one document (a domain with a thousand
+#: devices has a few tens of thousands).
+MAX_XML_NODES = 150_000
 #: Deepest element nesting accepted (libvirt's formats need fewer than 16 levels).
 MAX_DEPTH = 128
 
@@ -66,6 +83,31 @@ def to_bytes(text: str | bytes) -> bytes:
     raise XMLError(f"expected an XML document as str or bytes, got {type(text).__name__}")
 
 
+def count_nodes(data: str | bytes) -> int:
+    """An upper bound of the elements and attributes of a document, without parsing it.
+
+    Every element starts with ``<`` (closing tags, ``</``, are not counted) and every
+    attribute has an ``=``; the count also includes comments, processing instructions
+    and any ``=`` in text, so it is never below the real number.
+    """
+    if isinstance(data, str):
+        return data.count("<") - data.count("</") + data.count("=")
+    return data.count(b"<") - data.count(b"</") + data.count(b"=")
+
+
+def check_size(data: str | bytes, *, max_bytes: int = MAX_XML_BYTES, what: str = "document") -> None:
+    """Refuse (:class:`XMLError`) a document over :data:`MAX_XML_BYTES` or :data:`MAX_XML_NODES`."""
+    size = len(data) if isinstance(data, bytes) or data.isascii() else len(data.encode("utf-8", "replace"))
+    if size > max_bytes:
+        raise XMLError(f"{what} of {size} bytes exceeds the limit of {max_bytes} bytes")
+    nodes = count_nodes(data)
+    if nodes > MAX_XML_NODES:
+        raise XMLError(
+            f"{what} has up to {nodes} elements and attributes (counting '<' and '='), "
+            f"more than the limit of {MAX_XML_NODES}"
+        )
+
+
 # True when some element sits deeper than MAX_DEPTH; evaluated in C, compiled once.
 _TOO_DEEP = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
 
@@ -75,12 +117,11 @@ def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree.
 
     :param text: the document, as ``str`` or UTF-8 (or declared-encoding) ``bytes``.
     :param max_bytes: refuse documents longer than this many bytes.
-    :raises XMLError: if the document is too large, declares a DTD or entities,
-        nests deeper than :data:`MAX_DEPTH`, or is not well formed.
+    :raises XMLError: if the document is too large (bytes, or elements and attributes),
+        declares a DTD or entities, nests deeper than :data:`MAX_DEPTH`, or is not well formed.
     """
     data = to_bytes(text)
-    if len(data) > max_bytes:
-        raise XMLError(f"document of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    check_size(data, max_bytes=max_bytes)
     if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data):
         raise XMLError("DTDs and entity declarations are not allowed")
     try:

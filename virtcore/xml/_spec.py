@@ -35,10 +35,7 @@ def _p_uint(text: str, where: str) -> int:
 
 
 def _p_int(text: str, where: str) -> int:
-    try:
-        return int(text.strip(), 0) if text.strip()[:3].lower() in ("0x", "-0x") else int(text.strip())
-    except ValueError:
-        raise XMLError(f"invalid value '{text}' in {where}") from None
+    return u.parse_int(text, where, allow_hex=True)
 
 
 def _p_yes(text: str, where: str) -> bool | None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
+from virtcore import limits
 from virtcore.errors import XMLError
 
 Element = etree._Element
@@ -49,7 +50,12 @@ _UNITS: dict[str, int] = {
 
 #: Largest memory size accepted, in KiB (libvirt stores KiB in an unsigned long long
 #: but caps sizes so that bytes fit one too).
-MAX_KIB = (2**64 - 1) // 1024
+MAX_KIB = limits.MAX_MEMORY_KIB
+
+# What libvirt's virStrToLong_* accept: optional blanks, optional sign, digits (or hex
+# digits after 0x). Python's int() also takes '1_000' and non-ASCII digits; libvirt does not.
+_DECIMAL = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
+_HEX = re.compile(r"\s*[+-]?0[xX][0-9a-fA-F]+\s*", re.ASCII)
 
 
 def local_tag(el: Element) -> str:
@@ -73,26 +79,49 @@ def canonical_uuid(value: str, where: str = "<uuid>") -> str:
     return str(_uuid.UUID(hex=compact))
 
 
-def parse_uint(text: str | None, where: str, *, allow_hex: bool = False) -> int:
-    """A non-negative integer from XML text, or :class:`XMLError` naming ``where``."""
+def parse_int(
+    text: str | None,
+    where: str,
+    *,
+    allow_hex: bool = False,
+    minimum: int = limits.LLONG_MIN,
+    maximum: int = limits.LLONG_MAX,
+) -> int:
+    """An integer from XML text in ``minimum .. maximum``, or :class:`XMLError` naming ``where``.
+
+    The bounds default to a C ``long long``, libvirt's widest signed type: a number
+    the model keeps can always be written back and read again.
+    """
     if text is None:
         raise XMLError(f"missing value in {where}")
-    t = text.strip()
-    try:
-        value = int(t, 0) if allow_hex and t[:2].lower() == "0x" else int(t, 10)
-    except ValueError:
-        raise XMLError(f"invalid value '{text}' in {where}") from None
-    if value < 0:
-        raise XMLError(f"invalid value '{text}' in {where}: must not be negative")
+    if _DECIMAL.fullmatch(text):
+        value = int(text)
+    elif allow_hex and _HEX.fullmatch(text):
+        value = int(text.strip(), 16)
+    else:
+        raise XMLError(f"invalid value '{text}' in {where}: expected an integer")
+    if value < minimum:
+        if minimum == 0:
+            raise XMLError(f"invalid value '{text}' in {where}: must not be negative")
+        raise XMLError(f"invalid value '{text}' in {where}: must be at least {minimum}")
+    if value > maximum:
+        raise XMLError(f"invalid value '{text}' in {where}: must be at most {maximum}")
     return value
 
 
-def opt_uint(el: Element, attr: str, where: str) -> int | None:
+def parse_uint(
+    text: str | None, where: str, *, allow_hex: bool = False, maximum: int = limits.ULLONG_MAX
+) -> int:
+    """A non-negative integer from XML text (at most an unsigned long long by default)."""
+    return parse_int(text, where, allow_hex=allow_hex, minimum=0, maximum=maximum)
+
+
+def opt_uint(el: Element, attr: str, where: str, *, maximum: int = limits.ULLONG_MAX) -> int | None:
     """An optional non-negative integer attribute."""
     value = el.get(attr)
     if value is None:
         return None
-    return parse_uint(value, f"{where} attribute '{attr}'")
+    return parse_uint(value, f"{where} attribute '{attr}'", maximum=maximum)
 
 
 def parse_memory(el: Element, where: str) -> int:

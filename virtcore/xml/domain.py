@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import attrs
 from lxml import etree
 
+from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._parser import secure_parse
+from virtcore.xml._parser import MAX_XML_BYTES, MAX_XML_NODES, check_size, secure_parse
 
 if TYPE_CHECKING:
     from virtcore.xml._spec import SpecElement
@@ -339,19 +340,30 @@ class Timer:
 
 @attrs.frozen
 class Clock:
-    """``<clock offset=...>`` with its timers."""
+    """``<clock offset=... adjustment=...>`` with its timers.
+
+    ``adjustment`` is the guest clock's offset in seconds (``offset='variable'``),
+    within :data:`virtcore.limits.MAX_CLOCK_ADJUSTMENT` either way; ``None`` when
+    absent or ``'reset'`` (kept as written).
+    """
 
     offset: str = "utc"
     timers: tuple[Timer, ...] = ()
+    adjustment: int | None = None
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Clock:
         """Parse a ``<clock>`` element."""
+        adjust = el.get("adjustment")
+        bound = limits.MAX_CLOCK_ADJUSTMENT
         return cls(
             offset=el.get("offset") or "utc",
             timers=tuple(Timer.from_element(c) for c in el if c.tag == "timer"),
+            adjustment=None
+            if adjust is None or adjust == "reset"
+            else u.parse_int(adjust, "<clock> attribute 'adjustment'", minimum=-bound, maximum=bound),
             raw=el,
         )
 
@@ -359,6 +371,8 @@ class Clock:
         """Format as a ``<clock>`` element."""
         el = u.start(self.raw, "clock")
         el.set("offset", self.offset)
+        if self.adjustment is not None or el.get("adjustment") != "reset":
+            u.set_attr(el, "adjustment", self.adjustment)
         u.replace_children(el, "timer", (t.to_element() for t in self.timers), _CLOCK_ORDER)
         return el
 
@@ -1047,10 +1061,7 @@ class Graphics(Device):
         port_s = el.get("port")
         port = None
         if port_s is not None:
-            try:
-                port = int(port_s)
-            except ValueError:
-                raise XMLError(f"invalid port '{port_s}' in <graphics>") from None
+            port = u.parse_int(port_s, "<graphics> attribute 'port'", minimum=-1, maximum=65535)
         listen = el.get("listen")
         for lst in el.iterchildren("listen"):
             ltype = lst.get("type")
@@ -1254,7 +1265,8 @@ class _MappedDevice(Device):
                 where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
                 raise XMLError(f"missing attribute '{attr}' in {where}")
             if value is not None and field in cls._ints:
-                values[field] = u.parse_uint(value, f"<{cls.tag}> attribute '{attr}'")
+                where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
+                values[field] = u.parse_uint(value, f"{where} attribute '{attr}'", maximum=limits.UINT_MAX)
             else:
                 values[field] = value
         return cls(**values, raw=el, **_info(el))  # type: ignore[call-arg]
@@ -1311,13 +1323,22 @@ class Watchdog(_MappedDevice):
 
 @attrs.frozen
 class Rng(_MappedDevice):
-    """``<rng model=virtio><backend model=random|egd|builtin>``."""
+    """``<rng model=virtio><backend model=random|egd|builtin><rate bytes=... period=...>``."""
 
     tag: ClassVar[str] = "rng"
-    _map = (("model", None, "model"), ("backend_model", "backend", "model"))
+    _map = (
+        ("model", None, "model"),
+        ("backend_model", "backend", "model"),
+        ("rate_bytes", "rate", "bytes"),
+        ("rate_period", "rate", "period"),
+    )
+    _ints = frozenset({"rate_bytes", "rate_period"})
     _required = ("model",)
     model: str = "virtio"
     backend_model: str | None = None
+    #: ``<rate bytes=... period=...>``: at most ``rate_bytes`` bytes per ``rate_period`` ms
+    rate_bytes: int | None = None
+    rate_period: int | None = None
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1633,7 +1654,7 @@ class DomainDef:
     _fmt: list[object] = attrs.field(factory=list, eq=False, repr=False, kw_only=True, alias="_fmt")
 
     def __attrs_post_init__(self) -> None:
-        if self.current_memory is None:
+        if not self.current_memory:  # None or 0: libvirt's "the balloon holds all of memory"
             object.__setattr__(self, "current_memory", self.memory)
         if self.current_vcpus is None:
             object.__setattr__(self, "current_vcpus", self.vcpu)
@@ -1795,24 +1816,26 @@ def domain_from_element(el: Element) -> DomainDef:
             kwargs["iothreads"] = u.parse_uint(c.text, "<iothreads>")
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
-    if "/" in name:
-        raise XMLError(f"name '{name}' cannot contain '/' in <name>")
     if os is None:
         if bootloader is not None or type_ == "xen":
             os = OS(type="xen" if bootloader is not None else "hvm")
         else:
             raise XMLError("an os <type> must be specified in <os>")
-    if memory is None:
+    if current_memory == 0:
+        current_memory = None  # libvirt reads an empty balloon as "all of <memory>"
+    if not memory:
         if numa_memory:
             memory = numa_memory
-        else:
+        elif memory is None:
             raise XMLError("missing <memory> in <domain>: the memory size must be specified")
-    if current_memory is not None and current_memory > memory:
-        raise XMLError(f"currentMemory {current_memory} KiB is above memory {memory} KiB in <currentMemory>")
-    if vcpu < 1:
-        raise XMLError("invalid number of vCPUs 0 in <vcpu>")
-    if current_vcpus is not None and not 1 <= current_vcpus <= vcpu:
-        raise XMLError(f"current vcpus count {current_vcpus} must be between 1 and <vcpu> {vcpu} in <vcpu>")
+    limits.check_definition(
+        name=name,
+        memory=memory,
+        current_memory=memory if current_memory is None else current_memory,
+        vcpu=vcpu,
+        current_vcpus=vcpu if current_vcpus is None else current_vcpus,
+        max_memory=max_memory,
+    )
     _check_duplicate_targets(devices)
     if uuid is not None:
         kwargs["uuid"] = uuid
@@ -1901,8 +1924,25 @@ _SIMPLE = frozenset(
 )  # fmt: skip
 
 
+def _check_writable(d: DomainDef) -> None:
+    """Refuse to format a definition that :func:`domain_from_element` would not read back."""
+    limits.check_definition(
+        name=d.name,
+        memory=d.memory,
+        current_memory=d.current_memory,
+        vcpu=d.vcpu,
+        current_vcpus=d.current_vcpus,
+        max_memory=d.max_memory,
+    )
+
+
 def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
-    """Format a :class:`DomainDef` as a ``<domain>`` lxml element."""
+    """Format a :class:`DomainDef` as a ``<domain>`` lxml element.
+
+    :raises XMLError: when the definition holds a value the model could not read back
+        (see :mod:`virtcore.limits`).
+    """
+    _check_writable(d)
     raw = d.raw
     el = etree.Element("domain", nsmap=cast("dict[str, str]", raw.nsmap) if raw is not None else None)
     el.set("type", d.type)
@@ -2023,6 +2063,11 @@ def _serialize(el: Element) -> str:
     return etree.tostring(el, encoding="unicode") + "\n"
 
 
+#: Text no longer than this many characters is within the parser's limits whatever it holds
+#: (at most 4 bytes of UTF-8 each, and at most one element or attribute each).
+_SURELY_READABLE = min(MAX_XML_BYTES // 4, MAX_XML_NODES)
+
+
 def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     """Format a domain definition as libvirt domain XML.
 
@@ -2030,6 +2075,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     object again is cheap.
 
     :param domain_id: when given, the running domain's id (``<domain id='N'>``).
+    :raises XMLError: when the definition holds a value the model could not read back
+        (see :mod:`virtcore.limits`), or its text would exceed the parser's size limits.
     """
     cache = d._xml_cache
     if cache is None:
@@ -2039,10 +2086,15 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
         text = cache.get(domain_id)
         if text is not None:
             return text
+    _check_writable(d)
     try:
         text = _format_text(d, domain_id)
     except u.Slow:
         text = _serialize(domain_to_element(d, domain_id=domain_id))
+    # indentation can make the text larger than its source: never hand out a definition
+    # that parse_domain (a loader, another process) would refuse
+    if len(text) > _SURELY_READABLE:
+        check_size(text, what=f"the XML of domain '{d.name}'")
     if len(cache) < 8:
         cache[domain_id] = text
     return text
@@ -2120,7 +2172,26 @@ def _batch(
 
     Returns the text of the ``kept`` source children (at depth 1, in the domain's namespace
     context) and fills the fragment caches of ``objs`` (depth 1) and ``devs`` (depth 2).
+    Devices go in batches of :data:`_DEVICE_BATCH`, so that the copies made to serialize
+    them never hold more than one batch: formatting a definition of many thousand devices
+    costs a small multiple of its text, not a second tree of the whole document.
     """
+    for start in range(0, len(devs), _DEVICE_BATCH):
+        _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH])
+    return _batch_of(nsmap, kept, objs, [])
+
+
+#: Devices serialized together by :func:`_batch`.
+_DEVICE_BATCH = 256
+
+
+def _batch_of(
+    nsmap: dict[str | None, str] | None,
+    kept: list[Element],
+    objs: list[OS | Clock | CPU | SpecElement],
+    devs: list[Device],
+) -> list[str]:
+    """:func:`_batch` for one tree: every element given, serialized in one go."""
     root = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
     for c in kept:
         root.append(u.dup(c))

@@ -585,9 +585,9 @@ class Address(SpecElement):
                 values[key] = text
             elif kind is bool:
                 values[key] = u.parse_bool(text, "<address> attribute 'multifunction'", yes="on", no="off")
-            elif text.isdigit() and text.isascii():
+            elif text.isdigit() and text.isascii() and len(text) < 20:  # below 2**64 for sure
                 values[key] = int(text)
-            elif text[1:2] == "x" and text[0] == "0" and _HEX.fullmatch(text, 2):
+            elif text[1:2] == "x" and text[0] == "0" and len(text) <= 18 and _HEX.fullmatch(text, 2):
                 values[key] = int(text, 16)
             else:
                 values[key] = u.parse_uint(text, f"<address> attribute '{key}'", allow_hex=True)

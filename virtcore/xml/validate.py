@@ -80,7 +80,7 @@ _MODEL: _Node = _n(
         boot=_n("dev"),
     ),
     features="features",
-    clock=_n("offset", timer=_n("name present tickpolicy")),
+    clock=_n("offset adjustment", timer=_n("name present tickpolicy")),
     on_poweroff=_LEAF,
     on_reboot=_LEAF,
     on_crash=_LEAF,
