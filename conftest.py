@@ -7,10 +7,18 @@ of tests that need absent data are folded into one summary line.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+# pyproject's ``pythonpath`` puts tests/ on the path, but a run whose arguments include a
+# file outside the checkout (a child pytest given a template in /tmp) finds no ini file.
+if (_TESTS := str(Path(__file__).resolve().parent / "tests")) not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 import libvirt_testdata
-import pytest
 
 _REQUIRE_LINE = libvirt_testdata.require.__code__.co_firstlineno
 
