@@ -280,6 +280,7 @@ def test_operations_on_a_domain_another_process_undefined_are_no_domain(
             lambda d: d.set_max_memory(256 * 1024),
             lambda d: d.set_memory(64 * 1024),
             lambda d: d.set_vcpus(1),
+            lambda d: setattr(d, "autostart", True),
             lambda d: d.undefine(),
         ):
             dom = conn.define_domain(xml)
@@ -352,3 +353,25 @@ def test_cross_process_events_keep_their_documented_guarantee(
         state, evs = w.state()
         assert state == "RUNNING"
         _assert_consistent(evs, "RESUMED", made + 3)
+
+
+def test_watchers_see_starts_and_stops_made_by_another_process(
+    conn: virtcore.Connection,
+    uri: str,
+    guest_xml: Callable[..., str],
+    clients: Callable[[str, str, str], Client],
+) -> None:
+    dom = conn.define_domain(guest_xml("elsewhere"))
+    ro = clients(uri, "ro", "elsewhere")
+    rw = clients(uri, "rw", "elsewhere")
+    assert ro.ready_state == rw.ready_state == "SHUTOFF"
+    dom.start()
+    for w in (ro, rw):  # at their next call, with the event of it
+        state, evs = w.state()
+        assert (state, evs) == ("RUNNING", ["STARTED"])
+    dom.suspend()
+    assert ro.state() == ("PAUSED", ["STARTED", "SUSPENDED"])
+    dom.destroy()
+    assert ro.state() == ("SHUTOFF", ["STARTED", "SUSPENDED", "STOPPED"])
+    wait_for(lambda: rw.state()[0] == "SHUTOFF", 30, "the read-write watcher to see the destroy")
+    assert rw.state()[1][0] == "STARTED" and rw.state()[1][-1] == "STOPPED"

@@ -999,13 +999,22 @@ class Host:
             dom = self.get(uuid)
         return dom
 
+    def _still_known(self, dom: Dom) -> None:
+        """Check, after other processes' changes, that ``dom`` still exists.
+
+        :raises NoDomainError: another process undefined (and stopped) it since it was looked up.
+        """
+        self.sync()
+        if self.doms.get(dom.uuid) is not dom:
+            raise NoDomainError(f"domain '{dom.name}' is no longer defined")
+
     def _config_of(self, dom: Dom) -> DomainDef:
         """The persistent definition of ``dom``, checked against other processes' changes.
 
         :raises NoDomainError: another process undefined it since it was looked up.
         """
-        self.sync()
-        if dom.config is None or self.doms.get(dom.uuid) is not dom:
+        self._still_known(dom)
+        if dom.config is None:
             raise NoDomainError(f"domain '{dom.name}' is no longer defined")
         return dom.config
 
@@ -1068,9 +1077,7 @@ class Host:
     def undefine(self, uuid: str) -> None:
         dom = self.get(uuid)
         with dom.job, FileLock(self.layout.config / ".lock").held():
-            self.sync()
-            if self.doms.get(uuid) is not dom:
-                raise NoDomainError(f"domain '{dom.name}' is no longer defined")
+            self._still_known(dom)
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
             with contextlib.suppress(FileNotFoundError):
@@ -1099,8 +1106,9 @@ class Host:
 
     def set_autostart(self, uuid: str, on: bool) -> None:
         dom = self.get(uuid)
+        self._still_known(dom)
         if dom.config is None:
-            raise OperationInvalidError("cannot set autostart for transient domain")
+            raise OperationInvalidError(f"cannot set autostart for transient domain '{dom.name}'")
         mark = self.layout.config / "autostart" / uuid
         try:
             if on:
@@ -1267,7 +1275,17 @@ class Host:
                 rd.mkdir(mode=0o700)
             except OSError as exc:
                 raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
-            socks = [_bind_listen(rd / f"mon{i}.sock") for i in range(MONITOR_SLOTS)]
+            socks: list[socket.socket] = []
+            try:
+                for i in range(MONITOR_SLOTS):
+                    socks.append(_bind_listen(rd / f"mon{i}.sock"))
+            except OSError as exc:
+                for s in socks:
+                    s.close()
+                shutil.rmtree(rd, ignore_errors=True)
+                raise SystemError_(
+                    f"cannot create the monitor sockets of domain '{dom.name}' in {rd}: {exc.strerror}"
+                ) from None
             slot = FileLock(rd / "mon0.lock")
             slot.try_acquire()
             try:
@@ -1339,10 +1357,13 @@ class Host:
         except OSError as exc:
             raise SystemError_(f"cannot open log file {logpath}: {exc.strerror}") from None
         try:
-            start_off = os.lseek(logfd, 0, os.SEEK_END)
-            os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
-            # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
-            client = _connect_unix(rd / "mon0.sock")
+            try:
+                start_off = os.lseek(logfd, 0, os.SEEK_END)
+                os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
+                # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
+                client = _connect_unix(rd / "mon0.sock")
+            except OSError as exc:
+                raise SystemError_(f"cannot prepare the start of domain '{d.name}': {exc.strerror}") from None
             try:
                 proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
