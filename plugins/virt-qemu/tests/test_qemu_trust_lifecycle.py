@@ -19,7 +19,7 @@ from virt_qemu.paths import layout_for
 from virt_qemu.testguest import wait_for
 
 import virtcore
-from virtcore.errors import NoDomainError
+from virtcore.errors import NoDomainError, OperationInvalidError
 from virtcore.types import DomainEventType, DomainState, RunningReason
 from virtcore.uri import URI
 
@@ -375,3 +375,35 @@ def test_watchers_see_starts_and_stops_made_by_another_process(
     assert ro.state() == ("SHUTOFF", ["STARTED", "SUSPENDED", "STOPPED"])
     wait_for(lambda: rw.state()[0] == "SHUTOFF", 30, "the read-write watcher to see the destroy")
     assert rw.state()[1][0] == "STARTED" and rw.state()[1][-1] == "STOPPED"
+
+
+def test_a_stale_view_never_invents_events_or_resumes_a_running_guest(
+    conn: virtcore.Connection,
+    uri: str,
+    guest_xml: Callable[..., str],
+    clients: Callable[[str, str, str], Client],
+) -> None:
+    """This process still believes the guest paused when another process has resumed it."""
+    events: list[str] = []
+    conn.on_domain_event(lambda d, ev, detail: events.append(ev.name) if d.name == "stale" else None)
+    dom = conn.define_domain(guest_xml("stale"))
+    dom.start()
+    other = clients(uri, "rw", "stale")
+    assert other.ask("suspend") == "ok PAUSED"
+    wait_for(lambda: dom.state()[0] == DomainState.PAUSED, 30, "this process to see the pause")
+    h = _host_of(uri)
+    try:
+        # Hold this process's event worker so that the other's resume is not handled yet.
+        gate, drained = threading.Event(), threading.Event()
+        h._work.put(gate.wait)
+        assert other.ask("resume") == "ok RUNNING"
+        with pytest.raises(OperationInvalidError, match="stale"):
+            dom.resume()  # it is running: QEMU's status, not the stale view, decides
+        gate.set()
+        h._work.put(drained.set)
+        assert drained.wait(60)
+    finally:
+        h.release()
+    assert dom.state()[0] == DomainState.RUNNING
+    # Exactly the two transitions the other process made: nothing invented, nothing twice.
+    assert _lifecycle(events) == ["SUSPENDED", "RESUMED"]
