@@ -897,6 +897,7 @@ class Host:
             dom.monitor.cmd("system_reset", timeout=5)
             self._own(dom, dom.monitor, "cont", "RESUME", timeout=5)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
+            dom.started_at = time.monotonic()  # booting again: a power button press may be lost again
             return
         guest = bool(data.get("guest", False))
         if not guest:
