@@ -192,6 +192,19 @@ def _connect_unix(path: Path, timeout: float = 5.0) -> socket.socket:
             os.close(dfd)
 
 
+def _slot_borrowed(rd: Path) -> bool:
+    """Whether a read-only client holds one of the monitor slots of ``rd`` for one query."""
+    try:
+        for i in range(MONITOR_SLOTS):
+            lk = FileLock(rd / f"mon{i}.borrow")
+            if not lk.try_acquire():
+                return True
+            lk.release()
+    except OSError:  # the guest stopped: its runtime dir is gone
+        pass
+    return False
+
+
 def _proc_state(pid: int) -> str | None:
     """The one-letter state of ``pid`` (``None`` when gone)."""
     try:
@@ -667,7 +680,8 @@ class Host:
     def _attach_monitor(self, dom: Dom, sock: socket.socket | None = None, slot: int | None = None) -> None:
         rd = self.run_dir(dom.uuid)
         if sock is None:
-            # A read-only client may borrow a slot for one query (_borrowed_query): wait that out.
+            # A read-only client may borrow a slot for one query (_borrowed_query): wait that out,
+            # but not for slots that read-write clients hold.
             deadline = time.monotonic() + 2.0
             while sock is None:
                 for i in range(MONITOR_SLOTS):
@@ -680,7 +694,7 @@ class Host:
                             continue
                         dom.slot = lk
                         break
-                if sock is not None or time.monotonic() > deadline or not rd.exists():
+                if sock is not None or time.monotonic() > deadline or not _slot_borrowed(rd):
                     break
                 time.sleep(0.02)
             if sock is None:
@@ -719,8 +733,14 @@ class Host:
         rd = self.run_dir(dom.uuid)
         for i in range(MONITOR_SLOTS):
             lk = FileLock(rd / f"mon{i}.lock")
-            if not lk.try_acquire():
-                continue
+            borrow = FileLock(rd / f"mon{i}.borrow")  # tells a waiting read-write client it comes back
+            try:
+                if not lk.try_acquire():
+                    continue
+                borrow.try_acquire()
+            except OSError:  # the runtime dir is gone
+                lk.release()
+                raise OperationInvalidError(f"domain '{dom.name}' is not running") from None
             try:
                 try:
                     sock = _connect_unix(rd / f"mon{i}.sock")
@@ -733,6 +753,7 @@ class Host:
                 finally:
                     mon.close()
             finally:
+                borrow.release()
                 lk.release()
         raise OperationFailedError(
             f"no free monitor of domain '{dom.name}' for {name} "
