@@ -1712,7 +1712,7 @@ class Host:
         return DomainInfo(dom.state, d.memory, dom.balloon_kib, d.current_vcpus or d.vcpu, self.cpu_time(dom))
 
     def xml_desc(self, uuid: str, inactive: bool) -> str:
-        dom = self.get(uuid)
+        dom = self.current(uuid)
         if dom.live is not None and not (inactive and dom.config is not None):
             return format_domain(dom.live, domain_id=dom.id)
         if dom.config is None:
