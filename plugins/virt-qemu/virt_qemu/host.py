@@ -21,7 +21,8 @@ Monitors belong to read-write clients: a process holds QMP monitor slots only
 while it has a read-write connection to the URI, so read-only clients can
 never take a slot a read-write one needs. A process with only read-only
 connections reads running domains from ``status.xml`` at each call that
-follows a change (the shared generation tells) and delivers the events of the
+follows a change (the shared generation tells, also looked at every
+:data:`FOLLOW_INTERVAL` by the event worker) and delivers the events of the
 changes it finds then. See the README's "Events across processes" for what a
 watcher can rely on.
 """
@@ -109,6 +110,8 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
+#: How often a process without monitors looks at the shared generation to deliver events.
+FOLLOW_INTERVAL = 0.25
 #: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
 BOOT_GRACE = 20.0
 SAVE_MAGIC = b"VirtcoreQemuSv01"
@@ -413,7 +416,10 @@ class Host:
 
     def _work_loop(self) -> None:
         while True:
-            job = self._work.get()
+            try:
+                job = self._work.get(timeout=FOLLOW_INTERVAL)
+            except queue.Empty:
+                job = self._follow
             if job is None:
                 return
             try:
@@ -422,6 +428,13 @@ class Host:
                 log.debug("event handling: %s", exc)
             except Exception:
                 log.exception("event handling failed")
+
+    def _follow(self) -> None:
+        """Without monitors, catch up with other processes' changes so that callbacks
+        waiting for events get them without calling anything (one shared-memory read
+        when nothing changed)."""
+        if not self.monitored and self.emitters and not self.closed:
+            self.sync()
 
     def _bump(self) -> None:
         """Advance the shared generation after our own change (others' changes still show)."""
