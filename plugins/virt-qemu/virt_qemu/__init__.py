@@ -97,7 +97,8 @@ class QemuDriver:
             except ValueError:
                 pass
         del self._h
-        h.release(read_only=self._read_only)
+        h.close_client(self._read_only)
+        h.release()
         self._host = None
 
     @hookimpl

@@ -468,22 +468,23 @@ class Host:
             self._autostart_checked = True
             self._autostart()
 
-    def release(self, read_only: bool = False) -> None:
-        """Drop one reference; the last one closes monitors (guests keep running).
-
-        The last read-write client's release gives the monitor slots back even
-        while read-only clients stay.
-        """
-        if not read_only:
-            with self.lock:
-                self.rw_refs -= 1
-                drop = self.rw_refs == 0 and self.refs > 1
-                if drop:
-                    self.seen_gen = -1  # follow running guests through status files from now on
-                    doms = list(self.doms.values())
+    def close_client(self, read_only: bool) -> None:
+        """Undo :meth:`open_client`: the last read-write client gives the monitor slots back
+        (even while read-only clients stay)."""
+        if read_only:
+            return
+        with self.lock:
+            self.rw_refs -= 1
+            drop = self.rw_refs == 0
             if drop:
-                for dom in doms:
-                    self._detach_monitor(dom)
+                self.seen_gen = -1  # follow running guests through status files from now on
+                doms = list(self.doms.values())
+        if drop:
+            for dom in doms:
+                self._detach_monitor(dom)
+
+    def release(self) -> None:
+        """Drop one reference; the last one closes monitors (guests keep running)."""
         with _hosts_lock:
             self.refs -= 1
             if self.refs > 0:
