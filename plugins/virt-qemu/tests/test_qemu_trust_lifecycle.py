@@ -227,6 +227,23 @@ def test_read_only_processes_never_starve_read_write_ones(
             assert stats[0] == "stats" and len(stats) == 6, stats
 
 
+def test_a_process_left_with_read_only_connections_gives_its_monitor_back(
+    uri: str, guest_xml: Callable[..., str], clients: Callable[[str, str, str], Client], cleanup: None
+) -> None:
+    ro = virtcore.open_read_only(uri)
+    try:
+        with virtcore.open(uri) as rw:
+            rw.define_domain(guest_xml("handback")).start()
+        # Only a read-only connection is left here: every slot is for read-write processes.
+        others = [clients(uri, "rw", "handback") for _ in range(3)]
+        assert others[0].ask("suspend") == "ok PAUSED"
+        assert others[1].ask("resume") == "ok RUNNING"
+        assert others[2].ask("suspend") == "ok PAUSED"
+        assert ro.lookup_domain("handback").state()[0] == DomainState.PAUSED
+    finally:
+        ro.close()
+
+
 # --------------------------------------------------------------------------- item 9
 
 
