@@ -609,6 +609,12 @@ def virt_domain_event(event: DomainEvent) -> None:
     :func:`virt_connect_open`); observers implement it to *receive* them. The
     core implements it to call the user's callbacks. Read-only safe.
 
+    A driver whose guests other processes can change too states what reaches
+    a process of their changes (virt-qemu: its README, "Events across
+    processes": every change of the process itself exactly once and in order;
+    other processes' changes possibly coalesced, never invented, ending on the
+    real state).
+
     :param event: the :class:`~virtcore.types.DomainEvent`.
     :returns: nothing; must not raise.
     """

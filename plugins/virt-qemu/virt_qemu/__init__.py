@@ -11,6 +11,12 @@ URIs: ``qemu:///embed?root=DIR`` (everything under DIR), ``qemu:///session``
 Guests are QEMU processes daemonized with their QMP sockets in a runtime
 directory; a new process opening the same URI reattaches to them, and a QEMU
 that dies is reported SHUTOFF (CRASHED). See :mod:`virt_qemu.host`.
+
+Only a read-write connection starts autostart domains or holds monitor
+connections; read-only ones follow guests through their status files.
+Lifecycle events of changes made by other processes may be coalesced but are
+never invented, and end on the real state; a process's own changes are
+always delivered, once and in order (the README's "Events across processes").
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class QemuDriver:
         self._layout = layout
         self._host: object | None = None
         self._emit: Callable[[DomainEvent], None] | None = None
+        self._read_only = True
 
     @property
     def host(self):  # type: ignore[no-untyped-def]
@@ -57,14 +64,20 @@ class QemuDriver:
 
     @hookimpl
     def virt_connect_open(self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
-        """Attach to the URI's state (reattaching to running guests)."""
+        """Attach to the URI's state (reattaching to running guests).
+
+        A read-write connection takes monitor connections to running guests and
+        starts autostart domains once per host boot; a read-only one does neither.
+        """
         from virt_qemu.host import get_host
 
         h = get_host(self._layout)
         self._host = h
         self._emit = emit
+        self._read_only = read_only
         h.emitters.append(emit)
         self._bind(h)
+        h.open_client(read_only)  # on failure the core closes us (virt_connect_close)
 
     def _bind(self, h: object) -> None:
         from virt_qemu.host import Host
@@ -84,6 +97,8 @@ class QemuDriver:
                 h.emitters.remove(self._emit)
             except ValueError:
                 pass
+        del self._h
+        h.close_client(self._read_only)
         h.release()
         self._host = None
 
@@ -233,12 +248,9 @@ class QemuDriver:
 
     @hookimpl
     def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int]:
-        """``(state, reason)`` from memory (kept current by QMP events)."""
-        dom = self._doms.get(uuid)
-        if dom is None or dom.state == DomainState.SHUTOFF:
-            # Another process may have started or undefined it: one shared-memory read tells.
-            self._h.sync()
-            dom = self._h.get(uuid)
+        """``(state, reason)`` from memory (kept current by QMP events, or by the shared
+        generation and ``status.xml`` in a process with only read-only connections)."""
+        dom = self._h.current(uuid)
         return dom.state, dom.reason
 
     @hookimpl

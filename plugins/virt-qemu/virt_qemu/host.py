@@ -11,11 +11,21 @@ Files (``L`` = the :class:`~virt_qemu.paths.Layout`)::
     L.config/autostart/UUID      autostart mark
     L.run/UUID.lock              the domain's cross-process lock
     L.run/UUID.last              why it last stopped (read by other processes)
-    L.run/UUID/status.xml        running domain: pid, id, live XML
+    L.run/UUID/status.xml        running domain: state, pid, id, live XML (rewritten on every
+                                 pause/resume, so processes without a monitor read the state)
     L.run/UUID/pid               QEMU's pidfile
     L.run/UUID/monN.sock         QMP sockets (one per managing process), monN.lock
     L.run/UUID/save              a save in progress (held under save.lock; see Host.save)
     L.log/UUID.log               QEMU's stderr; L.log/UUID-console.log the serial log
+
+Monitors belong to read-write clients: a process holds QMP monitor slots only
+while it has a read-write connection to the URI, so read-only clients can
+never take a slot a read-write one needs. A process with only read-only
+connections reads running domains from ``status.xml`` at each call that
+follows a change (the shared generation tells, also looked at every
+:data:`FOLLOW_INTERVAL` by the event worker) and delivers the events of the
+changes it finds then. See the README's "Events across processes" for what a
+watcher can rely on.
 """
 
 from __future__ import annotations
@@ -104,6 +114,8 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
+#: How often a process without monitors looks at the shared generation to deliver events.
+FOLLOW_INTERVAL = 0.25
 #: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
 BOOT_GRACE = 20.0
 SAVE_MAGIC = b"VirtcoreQemuSv01"
@@ -144,6 +156,11 @@ _QEMU_STATUS = {
     "suspended": (DomainState.PMSUSPENDED, 0),
     "internal-error": (DomainState.PAUSED, PausedReason.UNKNOWN),
     "debug": (DomainState.PAUSED, PausedReason.UNKNOWN),
+}
+#: The QEMU statuses a STOP/RESUME event is reconciled to (the others belong to shutdown,
+#: migration, save and panic handling).
+_RUN_STATES = {
+    k: _QEMU_STATUS[k] for k in ("running", "paused", "io-error", "watchdog", "internal-error", "debug")
 }
 
 
@@ -192,6 +209,19 @@ def _connect_unix(path: Path, timeout: float = 5.0) -> socket.socket:
     finally:
         if dfd is not None:
             os.close(dfd)
+
+
+def _slot_borrowed(rd: Path) -> bool:
+    """Whether a read-only client holds one of the monitor slots of ``rd`` for one query."""
+    try:
+        for i in range(MONITOR_SLOTS):
+            lk = FileLock(rd / f"mon{i}.borrow")
+            if not lk.try_acquire():
+                return True
+            lk.release()
+    except OSError:  # the guest stopped: its runtime dir is gone
+        pass
+    return False
 
 
 def _proc_state(pid: int) -> str | None:
@@ -315,6 +345,22 @@ def _event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
     return DomainEvent(domain=ref, event=ev, detail=int(detail))
 
 
+def _run_state_event(ref: DomainRef, old: DomainState, new: DomainState, reason: int) -> DomainEvent | None:
+    """The SUSPENDED/RESUMED event of a live state change from ``old`` to ``new`` (None: no event)."""
+    if old == new:
+        return None
+    if new == DomainState.PAUSED:
+        detail = SuspendedDetail.PAUSED
+        if reason == PausedReason.IOERROR:
+            detail = SuspendedDetail.IOERROR
+        elif reason == PausedReason.WATCHDOG:
+            detail = SuspendedDetail.WATCHDOG
+        return _event(ref, DomainEventType.SUSPENDED, detail)
+    if new == DomainState.RUNNING and old == DomainState.PAUSED:
+        return _event(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)
+    return None
+
+
 # --------------------------------------------------------------------------- domains
 
 
@@ -340,8 +386,8 @@ class Dom:
         self.deleted: dict[str, threading.Event] = {}
         self.started_at = 0.0
         self.powerdown_seen = threading.Event()
-        self.own: dict[str, int] = {}
-        self.own_lock = threading.Lock()
+        #: A reconciliation with QEMU's status is queued on the worker (set on the loop thread).
+        self.reconcile_queued = False
         self.ref = DomainRef(name, uuid, -1)
 
     @property
@@ -350,8 +396,13 @@ class Dom:
 
     @property
     def definition(self) -> DomainDef:
+        """The live definition, else the persistent one.
+
+        :raises NoDomainError: neither exists any more (another process undefined it meanwhile).
+        """
         d = self.live if self.live is not None else self.config
-        assert d is not None
+        if d is None:
+            raise NoDomainError(f"domain '{self.name}' is no longer defined")
         return d
 
     def set_ref(self) -> None:
@@ -386,6 +437,9 @@ class Host:
         layout.ensure()
         self.layout = layout
         self.refs = 0
+        #: Read-write connections of this process: only while there is one are monitors held.
+        self.rw_refs = 0
+        self._autostart_checked = False
         self.closed = False
         self.caps = CapsCache(layout.cache)
         self.gen = Generation(layout.run)
@@ -394,13 +448,12 @@ class Host:
         self.doms: dict[str, Dom] = {}
         self.by_name: dict[str, Dom] = {}
         self.emitters: list[Callable[[DomainEvent], None]] = []
+        self._sync_events: list[DomainEvent] = []
         self._loop: EventLoop | None = None
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work_loop, name="virt-qemu-events", daemon=True)
         self._worker.start()
         self.sync(force=True)
-        self._remove_leftovers()
-        self._autostart()
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -422,7 +475,10 @@ class Host:
 
     def _work_loop(self) -> None:
         while True:
-            job = self._work.get()
+            try:
+                job = self._work.get(timeout=FOLLOW_INTERVAL)
+            except queue.Empty:
+                job = self._follow
             if job is None:
                 return
             try:
@@ -432,12 +488,60 @@ class Host:
             except Exception:
                 log.exception("event handling failed")
 
+    def _follow(self) -> None:
+        """Without monitors, catch up with other processes' changes so that callbacks
+        waiting for events get them without calling anything (one shared-memory read
+        when nothing changed)."""
+        if not self.monitored and self.emitters and not self.closed:
+            self.sync()
+
     def _bump(self) -> None:
         """Advance the shared generation after our own change (others' changes still show)."""
         before = self.seen_gen
         g = self.gen.bump()
         if g == before + 1:
             self.seen_gen = g
+
+    @property
+    def monitored(self) -> bool:
+        """Whether this process manages guests through monitors (it has a read-write connection)."""
+        return self.rw_refs > 0
+
+    def open_client(self, read_only: bool) -> None:
+        """Account for a new connection; a read-write one takes monitors and autostarts guests.
+
+        Only a read-write client may autostart (once per host boot, see :meth:`_autostart`),
+        and only a read-write client holds monitor slots: a read-only one can never
+        take a slot a read-write one needs.
+        """
+        if read_only:
+            return
+        with self.lock:
+            self.rw_refs += 1
+            first = self.rw_refs == 1
+            if first:
+                self.seen_gen = -1
+        if first:
+            self.sync()  # reattach with monitors what was followed through status files
+        if not self._autostart_checked:
+            self._autostart_checked = True
+            self._remove_leftovers()  # a read-only client changes nothing on disk
+            self._autostart()
+
+    def close_client(self, read_only: bool) -> None:
+        """Undo :meth:`open_client`: the last read-write client gives the monitor slots back
+        (even while read-only clients stay)."""
+        if read_only:
+            return
+        with self.lock:
+            self.rw_refs -= 1
+            drop = self.rw_refs == 0
+            if drop:
+                self.seen_gen = -1  # follow running guests through status files from now on
+                doms = list(self.doms.values())
+        if drop:
+            for dom in doms:
+                self._detach_monitor(dom)
 
     def release(self) -> None:
         """Drop one reference; the last one closes monitors (guests keep running)."""
@@ -485,6 +589,9 @@ class Host:
                 return
             self.seen_gen = g
             self._rescan()
+            events, self._sync_events = self._sync_events, []
+        for ev in events:
+            self.emit(ev)
 
     def _rescan(self) -> None:
         lay = self.layout
@@ -523,11 +630,29 @@ class Host:
                 dom.config = None
             if dom.config is None and not dom.active and uuid not in running:
                 self._forget(dom)
-        # running domains we do not manage yet
+        # running domains we do not manage yet (without monitors: all of them, from status.xml)
         for uuid in running:
             dom = self.doms.get(uuid)
             if dom is None or not dom.active or dom.monitor is None:
                 self._reattach(uuid)
+        # without monitors, no EOF tells us of a stop elsewhere: the runtime dir is gone
+        if not self.monitored:
+            for uuid, dom in list(self.doms.items()):
+                if dom.active and uuid not in running and dom.monitor is None:
+                    self._stopped_elsewhere(dom)
+
+    def _stopped_elsewhere(self, dom: Dom) -> None:
+        """A domain another process stopped (seen by a process without monitors): SHUTOFF, STOPPED."""
+        why = self._collect_stop_reason(dom, default="crashed")
+        reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
+        ref = dom.ref
+        self._detach_monitor(dom)
+        dom.state, dom.reason, dom.id, dom.pid, dom.live = DomainState.SHUTOFF, reason, -1, None, None
+        if dom.config is None:
+            self._forget(dom)
+        else:
+            self._rename(dom, dom.config.name)
+        self._sync_events.append(_event(ref, DomainEventType.STOPPED, detail))
 
     def _remove_leftovers(self) -> None:
         """Delete what crashed processes left: config temporaries, records of vanished domains.
@@ -597,6 +722,7 @@ class Host:
                 root = secure_parse((rd / "status.xml").read_bytes())
                 pid = int(root.get("pid", "0"))
                 dom_id = int(root.get("id", "0"))
+                recorded = (DomainState(int(root.get("state", "1"))), int(root.get("reason", "0")))
                 dom_el = root.find("domain")
                 if dom_el is None:
                     raise XMLError("status without <domain>")
@@ -610,6 +736,7 @@ class Host:
             if dom is None:
                 dom = Dom(uuid, live.name)
                 self.doms[uuid] = dom
+            was = dom.state
             if not _alive(pid) or not _cmdline_has(pid, uuid):
                 # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
                 stop_why = self._collect_stop_reason(dom, default="crashed")
@@ -626,12 +753,22 @@ class Host:
                 else:
                     self._rename(dom, dom.config.name)
                 self._bump()
+                if was != DomainState.SHUTOFF:
+                    self._sync_events.append(_event(dom.ref, DomainEventType.STOPPED, StoppedDetail.CRASHED))
                 return
             dom.live = live
             dom.pid = pid
             dom.id = dom_id
             self._rename(dom, live.name)
             dom.balloon_kib = live.current_memory or live.memory
+            if not self.monitored:
+                # Read-only clients hold no monitor; the managing processes keep status.xml current.
+                dom.state, dom.reason = recorded
+                if dom.stat_fd is None:
+                    with contextlib.suppress(OSError):
+                        dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+                self._note_reattached(dom, was)
+                return
             try:
                 self._attach_monitor(dom)
                 status = dom.monitor.cmd("query-status", timeout=5) if dom.monitor else {}
@@ -649,26 +786,46 @@ class Host:
             except VirtError as exc:
                 log.warning("cannot reattach to %s (pid %d): %s", live.name, pid, exc)
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNKNOWN
+            self._note_reattached(dom, was)
         finally:
             lock.release()
         if interrupted is not None:
             self._recover_save(dom, *interrupted)
+
+    def _note_reattached(self, dom: Dom, was: DomainState) -> None:
+        """Queue the events of what changed since this process last looked (delivered by :meth:`sync`)."""
+        if was == DomainState.SHUTOFF:
+            detail = StartedDetail.RESTORED if dom.reason == RunningReason.RESTORED else StartedDetail.BOOTED
+            self._sync_events.append(_event(dom.ref, DomainEventType.STARTED, detail))
+            if dom.state == DomainState.PAUSED:
+                self._sync_events.append(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED))
+            return
+        ev = _run_state_event(dom.ref, was, dom.state, dom.reason)
+        if ev is not None:
+            self._sync_events.append(ev)
 
     # -- monitors --------------------------------------------------------------
 
     def _attach_monitor(self, dom: Dom, sock: socket.socket | None = None, slot: int | None = None) -> None:
         rd = self.run_dir(dom.uuid)
         if sock is None:
-            for i in range(MONITOR_SLOTS):
-                lk = FileLock(rd / f"mon{i}.lock")
-                if lk.try_acquire():
-                    try:
-                        sock = _connect_unix(rd / f"mon{i}.sock")
-                    except OSError:
-                        lk.release()
-                        continue
-                    dom.slot = lk
+            # A read-only client may borrow a slot for one query (_borrowed_query): wait that out,
+            # but not for slots that read-write clients hold.
+            deadline = time.monotonic() + 2.0
+            while sock is None:
+                for i in range(MONITOR_SLOTS):
+                    lk = FileLock(rd / f"mon{i}.lock")
+                    if lk.try_acquire():
+                        try:
+                            sock = _connect_unix(rd / f"mon{i}.sock")
+                        except OSError:
+                            lk.release()
+                            continue
+                        dom.slot = lk
+                        break
+                if sock is not None or time.monotonic() > deadline or not _slot_borrowed(rd):
                     break
+                time.sleep(0.02)
             if sock is None:
                 raise OperationFailedError(
                     f"domain '{dom.name}' is already managed by {MONITOR_SLOTS} processes (no free monitor)"
@@ -685,6 +842,52 @@ class Host:
         if dom.pid is not None and dom.stat_fd is None:
             with contextlib.suppress(OSError):
                 dom.stat_fd = os.open(f"/proc/{dom.pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+
+    def _query(self, dom: Dom, name: str, args: dict[str, Any] | None = None) -> Any:
+        """A read-only QMP query: on our monitor, or (without one) on a borrowed slot."""
+        if dom.monitor is not None:
+            return dom.monitor.cmd(name, args)
+        if self.monitored:
+            raise OperationFailedError(f"no monitor connection to domain '{dom.name}'")
+        return self._borrowed_query(dom, name, args)
+
+    def _borrowed_query(self, dom: Dom, name: str, args: dict[str, Any] | None) -> Any:
+        """Run one query on a free monitor slot, given back at once (processes with only
+        read-only connections hold none, so they never keep a slot from a read-write client).
+
+        :raises OperationFailedError: every slot is held (by read-write clients).
+        """
+        from virt_qemu.monitor import Monitor
+
+        rd = self.run_dir(dom.uuid)
+        for i in range(MONITOR_SLOTS):
+            lk = FileLock(rd / f"mon{i}.lock")
+            borrow = FileLock(rd / f"mon{i}.borrow")  # tells a waiting read-write client it comes back
+            try:
+                if not lk.try_acquire():
+                    continue
+                borrow.try_acquire()
+            except OSError:  # the runtime dir is gone
+                lk.release()
+                raise OperationInvalidError(f"domain '{dom.name}' is not running") from None
+            try:
+                try:
+                    sock = _connect_unix(rd / f"mon{i}.sock")
+                except OSError:
+                    continue
+                mon = Monitor(self.loop, lambda _name, _data: None, f"qemu-ro-{dom.uuid[:8]}")
+                try:
+                    mon.connect(sock, timeout=10)
+                    return mon.cmd(name, args, timeout=10)
+                finally:
+                    mon.close()
+            finally:
+                borrow.release()
+                lk.release()
+        raise OperationFailedError(
+            f"no free monitor of domain '{dom.name}' for {name} "
+            f"(all {MONITOR_SLOTS} are held by read-write clients)"
+        )
 
     def _detach_monitor(self, dom: Dom) -> None:
         mon, dom.monitor = dom.monitor, None
@@ -711,34 +914,49 @@ class Host:
                 dom.balloon_kib = int(data["actual"]) // 1024
             return
         if name in ("STOP", "RESUME"):
-            self._work.put(lambda: self._handle_run_state(dom, token, name))
+            if not dom.reconcile_queued:  # a burst of them needs one look at QEMU's status
+                dom.reconcile_queued = True
+                self._work.put(lambda: self._reconcile(dom, token))
         elif name in ("SHUTDOWN", EOF, "GUEST_PANICKED"):
             self._work.put(lambda: self._handle(dom, token, name, data))
 
-    def _handle_run_state(self, dom: Dom, token: int, name: str) -> None:
-        """STOP/RESUME: our own commands' echoes are skipped; others' (another process) applied."""
-        with dom.own_lock:
-            if dom.own.get(name, 0) > 0:
-                dom.own[name] -= 1
-                return
-        if token != dom.token or not dom.active:
+    def _reconcile(self, dom: Dom, token: int) -> None:
+        """On the worker, after STOP/RESUME events: take QEMU's real run state.
+
+        Whoever caused them (this process, another one, the guest), the state
+        afterwards is what ``query-status`` says once the job in progress is
+        done; an event is emitted only when that differs from what this
+        process last knew. So a burst of transitions made elsewhere may be
+        coalesced, but no transition is ever invented and the final state is
+        always QEMU's.
+        """
+        dom.reconcile_queued = False  # events from now on queue another look
+        if not dom.job.acquire(timeout=SAVE_TIMEOUT):
             return
-        with self.lock:
-            if name == "STOP" and dom.state == DomainState.RUNNING:
-                self._transition(dom, DomainState.PAUSED, PausedReason.USER)
-            elif name == "RESUME" and dom.state == DomainState.PAUSED:
-                self._transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
+        try:
+            if token != dom.token or not dom.active:
+                return
+            self._refresh_run_state(dom)
+        finally:
+            dom.job.release()
+
+    def _refresh_run_state(self, dom: Dom) -> None:
+        """Align a running or paused domain with QEMU's ``query-status``; the caller holds ``dom.job``."""
+        mon = dom.monitor
+        if mon is None or dom.state not in (DomainState.RUNNING, DomainState.PAUSED):
+            return
+        status = mon.cmd("query-status", timeout=10)
+        target = _RUN_STATES.get(str(status.get("status", "")))
+        if target is not None and target[0] != dom.state:
+            self._transition(dom, target[0], target[1])
 
     def _own(self, dom: Dom, mon: Monitor, cmd: str, event: str, timeout: float = 30.0) -> None:
-        """Run ``cmd`` whose ``event`` echo the worker must not mistake for another process's."""
-        with dom.own_lock:
-            dom.own[event] = dom.own.get(event, 0) + 1
-        try:
-            mon.cmd(cmd, timeout=timeout)
-        except BaseException:
-            with dom.own_lock:
-                dom.own[event] -= 1
-            raise
+        """Run this process's ``cmd`` (``stop``/``cont``) that makes QEMU send ``event``.
+
+        Nothing needs counting: the echo ``event`` reaches :meth:`_reconcile`,
+        which finds QEMU's status equal to the state this process already set.
+        """
+        mon.cmd(cmd, timeout=timeout)
 
     def _handle(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
         if not dom.job.acquire(timeout=SAVE_TIMEOUT):
@@ -756,20 +974,31 @@ class Host:
             dom.job.release()
 
     def _transition(self, dom: Dom, state: DomainState, reason: int) -> None:
-        """Set a live state, emitting SUSPENDED/RESUMED when it really changes."""
+        """Set a live state, publish it, and emit SUSPENDED/RESUMED when it really changes.
+
+        The caller holds ``dom.job``. The state is in ``status.xml`` and the
+        generation advanced before this returns, so every other process sees
+        it at its next call.
+        """
         old = dom.state
         dom.state, dom.reason = state, int(reason)
         if old == state:
             return
-        if state == DomainState.PAUSED:
-            detail = SuspendedDetail.PAUSED
-            if reason == PausedReason.IOERROR:
-                detail = SuspendedDetail.IOERROR
-            elif reason == PausedReason.WATCHDOG:
-                detail = SuspendedDetail.WATCHDOG
-            self.emit(_event(dom.ref, DomainEventType.SUSPENDED, detail))
-        elif state == DomainState.RUNNING and old == DomainState.PAUSED:
-            self.emit(_event(dom.ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED))
+        self._publish(dom)
+        ev = _run_state_event(dom.ref, old, state, reason)
+        if ev is not None:
+            self.emit(ev)
+
+    def _publish(self, dom: Dom) -> None:
+        """Rewrite ``status.xml`` with the live state and advance the generation."""
+        rd = self.run_dir(dom.uuid)
+        try:
+            with self._dom_lock(dom.uuid).held(STOP_TIMEOUT):
+                if (rd / "status.xml").exists():  # not while a stop elsewhere removes the dir
+                    self._write_status(dom)
+        except VirtError as exc:
+            log.debug("cannot record the state of %s: %s", dom.name, exc)
+        self._bump()
 
     def _handle_eof(self, dom: Dom) -> None:
         pid = dom.pid
@@ -814,12 +1043,11 @@ class Host:
             fake = True
         except OSError:
             fake = False
-        with dom.own_lock:  # the STOP that follows a guest's SHUTDOWN is not a user's pause
-            dom.own["STOP"] = dom.own.get("STOP", 0) + 1
         if fake and dom.monitor is not None:
             dom.monitor.cmd("system_reset", timeout=5)
             self._own(dom, dom.monitor, "cont", "RESUME", timeout=5)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
+            dom.started_at = time.monotonic()  # booting again: a power button press may be lost again
             return
         guest = bool(data.get("guest", False))
         if not guest:
@@ -918,6 +1146,38 @@ class Host:
             raise NoDomainError(f"no domain with matching name '{name}'")
         return dom
 
+    def current(self, uuid: str) -> Dom:
+        """The domain with its state brought up to date with other processes' changes.
+
+        With monitors, QMP events keep running domains current; without them
+        (only read-only connections here), the shared generation says when
+        ``status.xml`` must be read again.
+        """
+        dom = self.doms.get(uuid)
+        if dom is None or dom.state == DomainState.SHUTOFF or not self.monitored:
+            self.sync()
+            dom = self.get(uuid)
+        return dom
+
+    def _still_known(self, dom: Dom) -> None:
+        """Check, after other processes' changes, that ``dom`` still exists.
+
+        :raises NoDomainError: another process undefined (and stopped) it since it was looked up.
+        """
+        self.sync()
+        if self.doms.get(dom.uuid) is not dom:
+            raise NoDomainError(f"domain '{dom.name}' is no longer defined")
+
+    def _config_of(self, dom: Dom) -> DomainDef:
+        """The persistent definition of ``dom``, checked against other processes' changes.
+
+        :raises NoDomainError: another process undefined it since it was looked up.
+        """
+        self._still_known(dom)
+        if dom.config is None:
+            raise NoDomainError(f"domain '{dom.name}' is no longer defined")
+        return dom.config
+
     def list_refs(self, active: bool | None) -> list[DomainRef]:
         self.sync()
         with self.lock:
@@ -977,6 +1237,7 @@ class Host:
     def undefine(self, uuid: str) -> None:
         dom = self.get(uuid)
         with dom.job, FileLock(self.layout.config / ".lock").held():
+            self._still_known(dom)
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
             with contextlib.suppress(FileNotFoundError):
@@ -998,6 +1259,7 @@ class Host:
         self.emit(_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
 
     def is_persistent(self, uuid: str) -> bool:
+        self.sync()
         return self.get(uuid).config is not None
 
     def autostart(self, uuid: str) -> bool:
@@ -1006,8 +1268,9 @@ class Host:
 
     def set_autostart(self, uuid: str, on: bool) -> None:
         dom = self.get(uuid)
+        self._still_known(dom)
         if dom.config is None:
-            raise OperationInvalidError("cannot set autostart for transient domain")
+            raise OperationInvalidError(f"cannot set autostart for transient domain '{dom.name}'")
         mark = self.layout.config / "autostart" / uuid
         try:
             if on:
@@ -1079,7 +1342,10 @@ class Host:
                 n = int(path.read_text())
             except (OSError, ValueError):
                 n = 1
-            path.write_text(str(n + 1))
+            try:
+                path.write_text(str(n + 1))
+            except OSError as exc:
+                raise SystemError_(f"cannot write {path}: {exc.strerror}") from None
             return n
 
     def start(self, uuid: str, *, paused: bool = False) -> None:
@@ -1087,10 +1353,11 @@ class Host:
         self.sync()
         dom = self.get(uuid)
         with dom.job:
+            self.sync()  # another process may have started, stopped or undefined it since the lookup
             if dom.active:
                 raise OperationInvalidError(f"domain '{dom.name}' is already running")
-            assert dom.config is not None
-            self._launch(dom, dom.config, paused=paused, reason=RunningReason.BOOTED)
+            config = self._config_of(dom)
+            self._launch(dom, config, paused=paused, reason=RunningReason.BOOTED)
         self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
 
     def _claim(self, d: DomainDef) -> Dom:
@@ -1170,7 +1437,17 @@ class Host:
                 rd.mkdir(mode=0o700)
             except OSError as exc:
                 raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
-            socks = [_bind_listen(rd / f"mon{i}.sock") for i in range(MONITOR_SLOTS)]
+            socks: list[socket.socket] = []
+            try:
+                for i in range(MONITOR_SLOTS):
+                    socks.append(_bind_listen(rd / f"mon{i}.sock"))
+            except OSError as exc:
+                for s in socks:
+                    s.close()
+                shutil.rmtree(rd, ignore_errors=True)
+                raise SystemError_(
+                    f"cannot create the monitor sockets of domain '{dom.name}' in {rd}: {exc.strerror}"
+                ) from None
             slot = FileLock(rd / "mon0.lock")
             slot.try_acquire()
             try:
@@ -1245,10 +1522,13 @@ class Host:
         except OSError as exc:
             raise SystemError_(f"cannot open log file {logpath}: {exc.strerror}") from None
         try:
-            start_off = os.lseek(logfd, 0, os.SEEK_END)
-            os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
-            # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
-            client = _connect_unix(rd / "mon0.sock")
+            try:
+                start_off = os.lseek(logfd, 0, os.SEEK_END)
+                os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
+                # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
+                client = _connect_unix(rd / "mon0.sock")
+            except OSError as exc:
+                raise SystemError_(f"cannot prepare the start of domain '{d.name}': {exc.strerror}") from None
             try:
                 proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
@@ -1309,7 +1589,8 @@ class Host:
         self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None
     ) -> DomainDef:
         mon = dom.monitor
-        assert mon is not None
+        if mon is None:
+            raise OperationFailedError(f"lost the monitor of domain '{d.name}' while starting it")
         if incoming is not None:
             from virt_qemu.monitor import MonitorClosedError
 
@@ -1354,7 +1635,8 @@ class Host:
         return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
 
     def _write_status(self, dom: Dom) -> None:
-        assert dom.live is not None
+        if dom.live is None:
+            return
         xml = format_domain(dom.live, domain_id=dom.id)
         body = (
             f"<domstatus state='{int(dom.state)}' reason='{int(dom.reason)}' pid='{dom.pid}' "
@@ -1385,6 +1667,7 @@ class Host:
     def suspend(self, uuid: str) -> None:
         dom = self._active(uuid)
         with dom.job:
+            self._refresh_run_state(dom)  # another process may have paused or resumed it a moment ago
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
             if dom.state != DomainState.RUNNING:
@@ -1395,6 +1678,7 @@ class Host:
     def resume(self, uuid: str) -> None:
         dom = self._active(uuid)
         with dom.job:
+            self._refresh_run_state(dom)
             if dom.state != DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
             self._own(dom, self._mon(dom), "cont", "RESUME")
@@ -1706,10 +1990,7 @@ class Host:
             return 0
 
     def info(self, uuid: str) -> DomainInfo:
-        dom = self.doms.get(uuid)
-        if dom is None or dom.state == DomainState.SHUTOFF:
-            self.sync()
-            dom = self.get(uuid)
+        dom = self.current(uuid)
         d = dom.live or dom.config
         if d is None:
             raise NoDomainError(f"no domain with matching uuid '{uuid}'")
@@ -1718,10 +1999,11 @@ class Host:
         return DomainInfo(dom.state, d.memory, dom.balloon_kib, d.current_vcpus or d.vcpu, self.cpu_time(dom))
 
     def xml_desc(self, uuid: str, inactive: bool) -> str:
-        dom = self.get(uuid)
+        dom = self.current(uuid)
         if dom.live is not None and not (inactive and dom.config is not None):
             return format_domain(dom.live, domain_id=dom.id)
-        assert dom.config is not None
+        if dom.config is None:
+            raise NoDomainError(f"domain '{dom.name}' is no longer defined")
         return format_domain(dom.config)
 
     def _save_config(self, dom: Dom, d: DomainDef) -> None:
@@ -1748,8 +2030,8 @@ class Host:
                 dom.balloon_kib = kib
                 self._write_status(dom)
             else:
-                assert dom.config is not None
-                self._save_config(dom, attrs.evolve(dom.config, current_memory=kib, raw=dom.config.raw))
+                config = self._config_of(dom)
+                self._save_config(dom, attrs.evolve(config, current_memory=kib, raw=config.raw))
 
     def set_max_memory(self, uuid: str, kib: int) -> None:
         dom = self.get(uuid)
@@ -1758,11 +2040,9 @@ class Host:
         with dom.job:
             if dom.active:
                 raise OperationInvalidError("cannot resize the maximum memory of an active domain")
-            assert dom.config is not None
-            cur = min(dom.config.current_memory or kib, kib)
-            self._save_config(
-                dom, attrs.evolve(dom.config, memory=kib, current_memory=cur, raw=dom.config.raw)
-            )
+            config = self._config_of(dom)
+            cur = min(config.current_memory or kib, kib)
+            self._save_config(dom, attrs.evolve(config, memory=kib, current_memory=cur, raw=config.raw))
 
     def set_vcpus(self, uuid: str, count: int) -> None:
         dom = self.get(uuid)
@@ -1777,8 +2057,8 @@ class Host:
             if dom.active:
                 self._hotplug_vcpus(dom, d, count)
                 return
-            assert dom.config is not None
-            self._save_config(dom, attrs.evolve(dom.config, current_vcpus=count, raw=dom.config.raw))
+            config = self._config_of(dom)
+            self._save_config(dom, attrs.evolve(config, current_vcpus=count, raw=config.raw))
 
     def _hotplug_vcpus(self, dom: Dom, d: DomainDef, count: int) -> None:
         """CPU hotplug: ``device_add`` free slots up to ``count``; ``device_del`` ours down to it."""
@@ -1837,7 +2117,7 @@ class Host:
             new = attrs.evolve(d, devices=(*d.devices, dev), raw=d.raw)
             self._validate(new)
             if not dom.active:
-                assert dom.config is not None
+                self._config_of(dom)
                 self._save_config(dom, new)
                 return
             mon = self._mon(dom)
@@ -1925,7 +2205,7 @@ class Host:
                 raise OperationFailedError("device not found")
             new = attrs.evolve(d, devices=d.devices[:idx] + d.devices[idx + 1 :], raw=d.raw)
             if not dom.active:
-                assert dom.config is not None
+                self._config_of(dom)
                 self._save_config(dom, new)
                 return
             mon = self._mon(dom)
@@ -1982,14 +2262,21 @@ class Host:
                         return str(name)
         return f"net{d.interfaces.index(iface)}"
 
+    def _running(self, uuid: str) -> Dom:
+        """An active domain, for a query (no monitor of ours needed)."""
+        dom = self.current(uuid)
+        if not dom.active:
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        return dom
+
     def block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
-        dom = self._active(uuid)
+        dom = self._running(uuid)
         d = dom.definition
         disk = next((x for x in d.disks if x.target_dev == device or x.source == device), None)
         if disk is None:
             raise InvalidArgError(f"invalid path: {device}")
         alias = argvmod.disk_alias(disk, 0)
-        for s in self._mon(dom).cmd("query-blockstats"):
+        for s in self._query(dom, "query-blockstats"):
             qdev = s.get("qdev", "")
             if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
                 st = s.get("stats", {})
@@ -1999,7 +2286,7 @@ class Host:
         raise InvalidArgError(f"invalid path: {device} (no statistics)")
 
     def interface_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int, int, int, int]:
-        dom = self._active(uuid)
+        dom = self._running(uuid)
         d = dom.definition
         iface = next((i for i in d.interfaces if device in (i.target_dev, i.mac)), None)
         if iface is None:
