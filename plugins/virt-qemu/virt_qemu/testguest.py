@@ -130,16 +130,25 @@ for a in $(cat /proc/cmdline); do
     vc.mode=*) mode="${{a#vc.mode=}}" ;;
   esac
 done
+buttons=""
 if [ "$mode" != idle ]; then
   for d in /sys/class/input/input*; do
     [ "$(cat "$d/name" 2>/dev/null)" = "Power Button" ] || continue
     for e in "$d"/event*; do
       [ -e "$e" ] || continue
-      ( dd if=/dev/input/${{e##*/}} of=/dev/null bs=24 count=1 2>/dev/null
+      n=${{e##*/}}
+      buttons="$buttons $n"
+      # The reader opens the device, then says so: a press is queued for it from then on.
+      ( exec 3</dev/input/$n; : > /tmp/button-$n
+        dd bs=24 count=1 of=/dev/null <&3 2>/dev/null
         echo vc-powerdown; sync; poweroff -f ) &
     done
   done
 fi
+# The marker promises that a power button press is no longer lost.
+for n in $buttons; do
+  while [ ! -e /tmp/button-$n ]; do usleep 20000; done
+done
 echo "$marker mode=$mode"
 if [ "$mode" = panic ]; then
   sleep 1
