@@ -182,6 +182,38 @@ def test_dominfo(run: Run, fresh_default: None) -> None:
     assert out.startswith("Id:             1\nName:           test\n")
 
 
+class _BadXmlDriver:
+    """Finds one running domain whose XML is not well formed."""
+
+    @virtcore.hookimpl
+    def virt_domain_lookup_by_name(self, name: str) -> virtcore.DomainRef:
+        return virtcore.DomainRef(name, TEST_UUID, 3)
+
+    @virtcore.hookimpl
+    def virt_domain_lookup_by_uuid(self, uuid: str) -> virtcore.DomainRef:
+        return virtcore.DomainRef("broken", uuid, 3)
+
+    @virtcore.hookimpl
+    def virt_domain_get_info(self, uuid: str) -> virtcore.DomainInfo:
+        return virtcore.DomainInfo(virtcore.DomainState.RUNNING, 1024, 1024, 1, 0)
+
+    @virtcore.hookimpl
+    def virt_domain_get_xml_desc(self, uuid: str, inactive: bool) -> str:
+        return "<domain><name>broken</name>"
+
+
+def test_dominfo_reports_malformed_driver_xml_naming_the_domain(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from virtcore import drivers
+
+    monkeypatch.setitem(drivers._loaded, "badxml", lambda uri, ro: [_BadXmlDriver()])
+    status, out, err = run("dominfo", "broken", uri="badxml:///")
+    assert out == ""
+    assert status == 1
+    assert err.startswith("error: XML error: driver returned malformed XML for domain 'broken': ")
+
+
 def test_dominfo_of_inactive_domain(run: Run, fresh_default: None, tmp_path: Path) -> None:
     run("define", write(tmp_path, "d.xml", domain_xml("idle", memory_kib=262144, vcpus=3)))
     out = run("dominfo", "idle")[1]

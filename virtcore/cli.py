@@ -548,15 +548,14 @@ def _version_string(version: int) -> str:
     return f"{major}.{minor}.{release}"
 
 
-def _parse_xml(text: str) -> Any:
-    """Parse trusted driver output with a hardened lxml parser (imported only here)."""
-    from lxml import etree
+def _parse_xml(text: str, what: str) -> Any:
+    """Parse driver output with virtcore's one hardened parser; ``what`` names the document."""
+    from virtcore.xml import secure_parse  # lxml: imported only by the commands that parse
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        return etree.fromstring(text.encode("utf-8"), parser)
-    except etree.XMLSyntaxError as exc:
-        raise XMLError(f"driver returned malformed XML: {exc}") from None
+        return secure_parse(text)
+    except XMLError as exc:
+        raise XMLError(f"driver returned malformed XML for {what}: {exc.detail}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -705,7 +704,7 @@ def _dominfo(ctx: Context, ns: argparse.Namespace) -> None:
     info = dom.info()
     dom_id = dom.id
     try:
-        root = _parse_xml(dom.xml_desc())
+        root = _parse_xml(dom.xml_desc(), f"domain '{dom.name}'")
         os_type = root.findtext("os/type") or "unknown"
     except NoSupportError:
         os_type = "unknown"
