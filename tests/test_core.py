@@ -6,12 +6,15 @@ entry-point path itself is covered by test_plugin_story.py).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import virtcore
+import virtcore.connection
 from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl, hookspecs
 from virtcore import drivers as drivers_mod
 from virtcore.errors import (
@@ -91,7 +94,8 @@ def test_single_implementation_is_bound_directly(register: Any) -> None:
     drv = MinimalDriver()
     register("minimal", lambda uri, ro: [drv])
     with virtcore.open("minimal:///") as conn:
-        assert conn._ops.domain_get_info.__self__ is drv  # no pluggy in the hot path
+        bound = conn._ops[hookspecs.virt_domain_get_info]
+        assert getattr(bound, "__self__", None) is drv  # no pluggy in the hot path
         assert conn.lookup_domain("vm1").info() == (DomainState.RUNNING, 1024, 512, 1, 99)
 
 
@@ -364,3 +368,67 @@ def test_a_plugin_pluggy_refuses_fails_the_open_and_closes_the_others(register: 
         virtcore.open("badargs:///")
     assert exc.value.code == ErrorNumber.OPERATION_FAILED
     assert closed == ["closed"]
+
+
+# -- the shape of the core ----------------------------------------------------------------
+
+CORE = Path(virtcore.__file__).resolve().parent
+
+
+def _dispatched_hooks(cls: type) -> set[str]:
+    """The ``hookspecs.virt_*`` names the methods of ``cls`` pass to the dispatch path."""
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "hookspecs"
+        and node.attr.startswith("virt_")
+    }
+
+
+def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
+    used = _dispatched_hooks(virtcore.Connection) | _dispatched_hooks(virtcore.Domain)
+    assert used <= set(hookspecs.HOOKS)
+    assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)
+
+
+TYPED_DISPATCH_SNIPPET = """\
+from virtcore import hookspecs
+from virtcore.connection import Connection, Domain
+
+
+def fine(conn: Connection, dom: Domain) -> int | None:
+    conn._ops[hookspecs.virt_domain_suspend](uuid=dom.uuid)
+    info = conn._ops[hookspecs.virt_domain_get_info](uuid=dom.uuid)
+    return info.memory if info is not None else None
+
+
+def misspelled_operation(conn: Connection) -> None:
+    conn._ops[hookspecs.virt_domain_suspnd](uuid="u")  # line 12
+
+
+def misspelled_argument(conn: Connection) -> None:
+    conn._ops[hookspecs.virt_domain_suspend](uid="u")  # line 16
+
+
+def wrong_result_type(conn: Connection) -> str | None:
+    return conn._ops[hookspecs.virt_domain_get_info](uuid="u")  # line 20
+"""
+
+
+@pytest.mark.timeout(300)
+def test_dispatch_is_typed_by_the_hookspecs(tmp_path: Path) -> None:
+    """mypy --strict rejects a misspelled operation, argument or result type: the hookspec is the type."""
+    api = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(TYPED_DISPATCH_SNIPPET, encoding="utf-8")
+    cache = CORE.parent / ".mypy_cache"
+    out, _, status = api.run(["--strict", "--cache-dir", str(cache), "--no-error-summary", str(snippet)])
+    errors = {int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line}
+    assert status == 1
+    assert errors == {12, 16, 20}, out
