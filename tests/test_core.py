@@ -370,9 +370,148 @@ def test_a_plugin_pluggy_refuses_fails_the_open_and_closes_the_others(register: 
     assert closed == ["closed"]
 
 
+# -- native configuration formats: a driver operation (connectDomainXMLToNative) --------
+
+
+class Converter:
+    """A connection-independent converter: writes and reads the made-up ``toy`` format."""
+
+    @hookimpl
+    def virt_connect_domain_xml_to_native(self, native_format: str, xml: str) -> str | None:
+        if native_format != "toy":
+            return None
+        return f"toy {len(xml)}\n"
+
+    @hookimpl
+    def virt_connect_domain_xml_from_native(self, native_format: str, config: str) -> str | None:
+        if native_format != "toy":
+            return None
+        return f"<domain><name>{config.split()[0]}</name></domain>"
+
+
+def test_native_formats_go_through_the_driver(register: Any) -> None:
+    register("conv", lambda uri, ro: [MinimalDriver(), Converter()])
+    with virtcore.open("conv:///") as conn:
+        assert conn.supports("connect_domain_xml_to_native")
+        assert conn.domain_xml_to_native("toy", "<domain/>") == "toy 9\n"
+        assert conn.domain_xml_from_native("toy", b"vm2 rest") == "<domain><name>vm2</name></domain>"
+
+
+def test_a_format_no_channel_converts_is_invalid_arg_naming_it(register: Any) -> None:
+    register("conv", lambda uri, ro: [Converter()])
+    with virtcore.open("conv:///") as conn:
+        for call in (conn.domain_xml_to_native, conn.domain_xml_from_native):
+            with pytest.raises(
+                InvalidArgError,
+                match=r"unsupported config type 'vmware-vmx' \(the driver of 'conv:///' does not",
+            ) as exc:
+                call("vmware-vmx", "x")
+            assert exc.value.code == ErrorNumber.INVALID_ARG
+        with pytest.raises(InvalidArgError, match="format"):
+            conn.domain_xml_to_native("", "<domain/>")
+
+
+def test_the_conformance_suite_checks_a_drivers_converters(register: Any) -> None:
+    from virtcore.testing import DriverConformance
+
+    register("conv", lambda uri, ro: [Converter()])
+    with virtcore.open("conv:///") as conn:
+        DriverConformance().test_native_format_a_driver_does_not_convert_is_invalid_arg(conn)
+
+
+def test_a_driver_without_converters_has_no_support(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        with pytest.raises(NoSupportError, match="connect_domain_xml_from_native") as exc:
+            conn.domain_xml_from_native("xen-xl", 'name = "g"')
+        assert exc.value.code == ErrorNumber.NO_SUPPORT
+
+
+def test_native_formats_are_refused_read_only_as_libvirt_does(register: Any) -> None:
+    # virConnectDomainXMLToNative / FromNative call virCheckReadOnlyGoto
+    register("conv", lambda uri, ro: [Converter()])
+    with virtcore.open_read_only("conv:///") as conn:
+        assert conn.supports("connect_domain_xml_to_native")
+        with pytest.raises(OperationDeniedError):
+            conn.domain_xml_to_native("toy", "<domain/>")
+        with pytest.raises(OperationDeniedError):
+            conn.domain_xml_from_native("toy", "vm")
+
+
+def _converter_factory(uri: object, read_only: bool) -> list[object]:
+    return [MinimalDriver(), Converter()]
+
+
+drivers_mod.describe_driver(_converter_factory, plugin_classes=[MinimalDriver, Converter])
+
+
+@pytest.fixture
+def installed_converter(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed driver ``conv`` declaring :class:`Converter` (and a channel that is not one)."""
+    register("conv", _converter_factory)
+    fake = drivers_mod.InstalledDriver("conv", "fake:conv", "fake-conv", "1.0")
+    monkeypatch.setattr(virtcore.connection, "installed_drivers", lambda: [fake])
+
+
+def test_offline_conversion_uses_the_declared_converter_class_without_a_connection(
+    installed_converter: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_connection(*_: object, **__: object) -> None:
+        raise AssertionError("offline conversion opened a connection")
+
+    monkeypatch.setattr(virtcore.connection.Connection, "__init__", no_connection)
+    assert virtcore.connection.domain_xml_to_native("toy", "<domain/>") == "toy 9\n"
+    assert virtcore.connection.domain_xml_from_native("toy", "vm3") == "<domain><name>vm3</name></domain>"
+    with pytest.raises(
+        InvalidArgError, match=r"unsupported config type 'qemu-argv' \(no installed driver converts it\)"
+    ):
+        virtcore.connection.domain_xml_to_native("qemu-argv", "<domain/>")
+
+
+def test_offline_conversion_without_any_converter_has_no_support(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(virtcore.connection, "installed_drivers", lambda: [])
+    with pytest.raises(NoSupportError, match="connect_domain_xml_to_native"):
+        virtcore.connection.domain_xml_to_native("xen-xl", "<domain/>")
+
+
+def test_xen_driver_declares_its_converter_for_offline_use() -> None:
+    # the real virt-xen distribution, through its entry point: nothing of the host is touched
+    out = virtcore.connection.domain_xml_from_native("xen-xl", 'name = "g"\nmemory = 128\n')
+    assert "<name>g</name>" in out
+    assert 'name = "g"' in virtcore.connection.domain_xml_to_native("xen-xl", out)
+    with pytest.raises(InvalidArgError, match="S-expressions can only be imported"):
+        virtcore.connection.domain_xml_to_native("xen-sxpr", out)
+
+
 # -- the shape of the core ----------------------------------------------------------------
 
 CORE = Path(virtcore.__file__).resolve().parent
+
+
+PLUGIN_PACKAGES = frozenset(
+    init.parent.name
+    for init in (CORE.parent / "plugins").glob("*/*/__init__.py")
+    if init.parent.name != "tests"
+)
+
+
+def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+
+
+def test_no_core_module_imports_a_plugin_package() -> None:
+    assert {"virt_test", "virt_qemu", "virt_xen"} <= PLUGIN_PACKAGES
+    arrows = []
+    for path in sorted(CORE.rglob("*.py")):
+        for line, module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
+            if module.split(".")[0] in PLUGIN_PACKAGES:
+                arrows.append(f"{path.relative_to(CORE.parent)}:{line} imports {module}")
+    assert arrows == []
 
 
 def _dispatched_hooks(cls: type) -> set[str]:

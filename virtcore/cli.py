@@ -303,6 +303,11 @@ class Context:
         self._conn: Connection | None = None
 
     @property
+    def has_uri(self) -> bool:
+        """Whether a URI is known (``-c`` or ``$VIRTCORE_DEFAULT_URI``): :attr:`conn` can open."""
+        return bool(self.uri_arg or os.environ.get(DEFAULT_URI_ENV))
+
+    @property
     def uri(self) -> str:
         """The URI to connect to: ``-c``, else ``$VIRTCORE_DEFAULT_URI``; an error if neither."""
         uri = self.uri_arg or os.environ.get(DEFAULT_URI_ENV)
@@ -631,37 +636,38 @@ def _domxml_validate(ctx: Context, ns: argparse.Namespace) -> int | None:
     return None
 
 
-def _native_converters() -> Any:
-    """The native-format converters of the virt-xen distribution (an optional dependency)."""
-    try:
-        from virt_xen import native
-    except ImportError:
-        raise NoSupportError(
-            "native config formats need the virt-xen driver (pip install virt-xen)"
-        ) from None
-    return native
-
-
 @command(
     "domxml-to-native",
-    arg("format", metavar="FORMAT", help="xen-xl or xen-xm"),
+    arg("format", metavar="FORMAT", help="the driver's native format, e.g. xen-xl or xen-xm"),
     arg("file", metavar="FILE", help="domain XML file"),
 )
 def _domxml_to_native(ctx: Context, ns: argparse.Namespace) -> None:
     """Convert domain XML to a hypervisor's native config format."""
-    native = _native_converters()
-    ctx.out(native.domxml_to_native(ns.format, ctx.read_text(ns.file, "domain XML file")).rstrip("\n"))
+    xml = ctx.read_text(ns.file, "domain XML file")
+    if ctx.has_uri:
+        text = ctx.conn.domain_xml_to_native(ns.format, xml)
+    else:  # no URI: the converters installed drivers declare, no connection
+        from virtcore.connection import domain_xml_to_native
+
+        text = domain_xml_to_native(ns.format, xml)
+    ctx.out(text.rstrip("\n"))
 
 
 @command(
     "domxml-from-native",
-    arg("format", metavar="FORMAT", help="xen-xl, xen-xm or xen-sxpr"),
+    arg("format", metavar="FORMAT", help="the driver's native format, e.g. xen-xl, xen-xm or xen-sxpr"),
     arg("file", metavar="FILE", help="native config file"),
 )
 def _domxml_from_native(ctx: Context, ns: argparse.Namespace) -> None:
     """Convert a hypervisor's native config to domain XML."""
-    native = _native_converters()
-    ctx.out(native.domxml_from_native(ns.format, ctx.read_text(ns.file, "native config file")).rstrip("\n"))
+    config = ctx.read_text(ns.file, "native config file")
+    if ctx.has_uri:
+        xml = ctx.conn.domain_xml_from_native(ns.format, config)
+    else:
+        from virtcore.connection import domain_xml_from_native
+
+        xml = domain_xml_from_native(ns.format, config)
+    ctx.out(xml.rstrip("\n"))
 
 
 # ---------------------------------------------------------------------------

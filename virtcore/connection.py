@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 import pluggy
 
 from virtcore import hookspecs, limits
-from virtcore.drivers import hook_names, load_driver
+from virtcore.drivers import declared_plugin_classes, hook_names, installed_drivers, load_driver
 from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
@@ -39,6 +39,7 @@ from virtcore.errors import (
     NoSupportError,
     OperationDeniedError,
     OperationFailedError,
+    VirtError,
     XMLError,
 )
 from virtcore.types import (
@@ -59,6 +60,8 @@ __all__ = [
     "open_read_only",
     "OPERATIONS",
     "iter_operations",
+    "domain_xml_to_native",
+    "domain_xml_from_native",
 ]
 
 
@@ -471,6 +474,43 @@ class Connection:
         r = self._ops[spec](path=_path_arg(path))
         return Domain(self, r) if r is not None else _declined(spec)
 
+    # -- native configuration formats ---------------------------------------
+
+    def domain_xml_to_native(self, format: str, xml: str) -> str:  # noqa: A002 - libvirt's name
+        """Convert domain XML to the driver's native config format ``format`` (``"xen-xl"``...).
+
+        libvirt's ``virConnectDomainXMLToNative``: refused on a read-only connection.
+
+        :raises NoSupportError: the driver converts no native format.
+        :raises InvalidArgError: it does not write ``format``.
+        :raises XMLError, ConfigUnsupportedError: the XML is not a domain the format can express.
+        """
+        fmt = _format_arg(format)
+        r = self._ops[hookspecs.virt_connect_domain_xml_to_native](native_format=fmt, xml=_xml_arg(xml))
+        return (
+            r
+            if r is not None
+            else _unsupported_format(fmt, f"the driver of {self.uri!r} does not convert it")
+        )
+
+    def domain_xml_from_native(self, format: str, config: str) -> str:  # noqa: A002 - libvirt's name
+        """Convert a native config in ``format`` (``"xen-xl"``, ``"xen-sxpr"``...) to domain XML.
+
+        libvirt's ``virConnectDomainXMLFromNative``: refused on a read-only connection.
+
+        :raises NoSupportError: the driver converts no native format.
+        :raises InvalidArgError: it does not read ``format``.
+        :raises ConfSyntaxError, XMLError, ConfigUnsupportedError: the config is not a valid domain.
+        """
+        fmt = _format_arg(format)
+        text = _text_arg(config, "native config")
+        r = self._ops[hookspecs.virt_connect_domain_xml_from_native](native_format=fmt, config=text)
+        return (
+            r
+            if r is not None
+            else _unsupported_format(fmt, f"the driver of {self.uri!r} does not convert it")
+        )
+
     # -- events ------------------------------------------------------------
 
     def on_domain_event(self, callback: EventCallback) -> int:
@@ -503,6 +543,29 @@ def _xml_arg(xml: object) -> str:
     if not isinstance(xml, str):
         raise InvalidArgError(f"XML must be a string, not {type(xml).__name__}")
     return xml
+
+
+def _text_arg(text: object, what: str) -> str:
+    """A text argument (``str``, or UTF-8 ``bytes``); anything else is ``InvalidArgError`` naming ``what``."""
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgError(f"{what} is not valid UTF-8") from None
+    if not isinstance(text, str):
+        raise InvalidArgError(f"{what} must be a string, not {type(text).__name__}")
+    return text
+
+
+def _format_arg(fmt: object) -> str:
+    if not isinstance(fmt, str) or not fmt:
+        raise InvalidArgError(f"native config format must be a non-empty string, not {fmt!r}")
+    return fmt
+
+
+def _unsupported_format(fmt: str, why: str) -> NoReturn:
+    # libvirt's drivers: VIR_ERR_INVALID_ARG "unsupported config type %s"
+    raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
 def _path_arg(path: object) -> str:
@@ -743,6 +806,69 @@ def _default_uri(uri: str | None) -> str:
         if not uri:
             raise InvalidArgError("no URI given and $VIRTCORE_DEFAULT_URI is not set")
     return uri
+
+
+# -- native formats without a connection --------------------------------------
+
+#: The hooks a connection-independent plugin class may implement (and nothing else).
+_NATIVE_HOOKS = frozenset({"virt_connect_domain_xml_to_native", "virt_connect_domain_xml_from_native"})
+
+
+def _offline_converters() -> pluggy.PluginManager:
+    """A plugin manager holding one instance of every installed driver's converter class.
+
+    A converter class is a plugin class a driver declares (``describe_driver``)
+    that implements only the native-format hooks; it is made without arguments.
+    Drivers that fail to load are left out (logged): they convert nothing here.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for driver in installed_drivers():
+        try:
+            factory = load_driver(driver.scheme, f"{driver.scheme}:///")
+        except VirtError:
+            _log_exception("driver %r failed to load; its native formats are not offered", driver.scheme)
+            continue
+        for cls in declared_plugin_classes(factory) or ():
+            hooks = hook_names(cls)
+            if not hooks or not hooks <= _NATIVE_HOOKS:
+                continue
+            try:
+                converter = cls()
+            except TypeError as exc:
+                raise OperationFailedError(
+                    f"driver {driver.scheme!r}: converter class {cls.__name__} must take no "
+                    f"constructor arguments ({exc})"
+                ) from None
+            _register(pm, converter, None, driver.scheme)
+    return pm
+
+
+def _convert_offline(spec: Callable[..., str | None], fmt: str, **payload: str) -> str:
+    caller = getattr(_offline_converters().hook, spec.__name__)
+    if not caller.get_hookimpls():
+        raise NoSupportError(f"{_SPECS[spec]} (no installed driver converts native config formats)")
+    r: str | None = caller(native_format=fmt, **payload)
+    return r if r is not None else _unsupported_format(fmt, "no installed driver converts it")
+
+
+def domain_xml_to_native(format: str, xml: str) -> str:  # noqa: A002 - libvirt's name
+    """:meth:`Connection.domain_xml_to_native` without a connection (``virtcore domxml-to-native``
+    with no URI): asks the converter classes every installed driver declares.
+
+    :raises NoSupportError: no installed driver declares a converter.
+    :raises InvalidArgError: none of them writes ``format``.
+    """
+    fmt = _format_arg(format)
+    return _convert_offline(hookspecs.virt_connect_domain_xml_to_native, fmt, xml=_xml_arg(xml))
+
+
+def domain_xml_from_native(format: str, config: str) -> str:  # noqa: A002 - libvirt's name
+    """:meth:`Connection.domain_xml_from_native` without a connection; see :func:`domain_xml_to_native`."""
+    fmt = _format_arg(format)
+    return _convert_offline(
+        hookspecs.virt_connect_domain_xml_from_native, fmt, config=_text_arg(config, "native config")
+    )
 
 
 def iter_operations() -> Iterator[tuple[str, bool]]:
