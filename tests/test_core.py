@@ -571,3 +571,22 @@ def test_dispatch_is_typed_by_the_hookspecs(tmp_path: Path) -> None:
     errors = {int(line.split(":")[1]) for line in out.splitlines() if ": error:" in line}
     assert status == 1
     assert errors == {12, 16, 20}, out
+
+
+def test_the_default_uri_variable_is_spelled_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    from virtcore import cli, uri
+
+    spelled = [
+        f"{path.relative_to(CORE.parent)}:{node.lineno}"
+        for path in sorted(CORE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == uri.DEFAULT_URI_ENV
+    ]
+    assert len(spelled) == 1 and spelled[0].startswith("virtcore/uri.py:")
+    assert cli.DEFAULT_URI_ENV == uri.DEFAULT_URI_ENV
+    monkeypatch.setenv(uri.DEFAULT_URI_ENV, "test:///default")
+    with virtcore.open() as conn:
+        assert conn.uri == "test:///default"
+    monkeypatch.setenv(uri.DEFAULT_URI_ENV, "")
+    with pytest.raises(InvalidArgError, match=uri.DEFAULT_URI_ENV):
+        virtcore.open()

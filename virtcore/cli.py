@@ -72,12 +72,14 @@ from virtcore.types import (
     ShutdownReason,
     ShutoffReason,
 )
+from virtcore.uri import DEFAULT_URI_ENV, default_uri
 
 if TYPE_CHECKING:
     from virtcore.connection import Connection, Domain
     from virtcore.drivers import InstalledDriver
 
 __all__ = [
+    "DEFAULT_URI_ENV",
     "COMMANDS",
     "COMMAND_MODULES",
     "DOMAIN",
@@ -96,8 +98,6 @@ __all__ = [
     "reason_name",
 ]
 
-#: Environment variable naming the URI used when ``-c`` is not given.
-DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
 #: Set to a non-empty value to get a traceback for unexpected (internal) errors.
 DEBUG_ENV = "VIRTCORE_DEBUG"
 
@@ -305,12 +305,12 @@ class Context:
     @property
     def has_uri(self) -> bool:
         """Whether a URI is known (``-c`` or ``$VIRTCORE_DEFAULT_URI``): :attr:`conn` can open."""
-        return bool(self.uri_arg or os.environ.get(DEFAULT_URI_ENV))
+        return bool(self.uri_arg or default_uri())
 
     @property
     def uri(self) -> str:
         """The URI to connect to: ``-c``, else ``$VIRTCORE_DEFAULT_URI``; an error if neither."""
-        uri = self.uri_arg or os.environ.get(DEFAULT_URI_ENV)
+        uri = self.uri_arg or default_uri()
         if not uri:
             raise InvalidArgError(
                 f"no connection URI: give one with -c URI or set ${DEFAULT_URI_ENV} (e.g. test:///default)"
