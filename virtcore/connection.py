@@ -72,16 +72,10 @@ def _log_exception(message: str, *args: object) -> None:
 
 
 _PREFIX = "virt_"
-#: Hooks a user never calls directly; they are not "operations".
-_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
 
-
-#: Every operation name (hook name without ``virt_``) mapped to whether it mutates.
-OPERATIONS: dict[str, bool] = {
-    name[len(_PREFIX) :]: mutating
-    for name, mutating in hookspecs.HOOKS.items()
-    if name not in _INTERNAL_HOOKS
-}
+#: Every operation name (hook name without ``virt_``) mapped to whether it mutates
+#: (:data:`virtcore.hookspecs.OPERATIONS`).
+OPERATIONS: dict[str, bool] = hookspecs.OPERATIONS
 
 #: The dispatch table's keys: every operation's hookspec function (the one source of its
 #: signature), mapped to the operation's name.

@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
     from virtcore.uri import URI
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS"]
+__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
 
 PROJECT = "virtcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -674,4 +674,16 @@ HOOKS: dict[str, bool] = {
     _name: bool(getattr(_fn, MUTATING_ATTR))
     for _name, _fn in sorted(globals().items())
     if _name.startswith("virt_") and callable(_fn)
+}
+
+#: Hooks a user never calls directly (the core calls them, or drivers call ``emit``):
+#: they are not *operations*.
+_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
+
+#: Every operation (a hook name without ``virt_``: ``domain_suspend``...) mapped to whether
+#: it mutates: what a connection dispatches, ``supports()`` and ``virtcore drivers`` list.
+OPERATIONS: dict[str, bool] = {
+    _name.removeprefix("virt_"): _mutating
+    for _name, _mutating in HOOKS.items()
+    if _name not in _INTERNAL_HOOKS
 }
