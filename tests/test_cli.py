@@ -182,6 +182,38 @@ def test_dominfo(run: Run, fresh_default: None) -> None:
     assert out.startswith("Id:             1\nName:           test\n")
 
 
+class _BadXmlDriver:
+    """Finds one running domain whose XML is not well formed."""
+
+    @virtcore.hookimpl
+    def virt_domain_lookup_by_name(self, name: str) -> virtcore.DomainRef:
+        return virtcore.DomainRef(name, TEST_UUID, 3)
+
+    @virtcore.hookimpl
+    def virt_domain_lookup_by_uuid(self, uuid: str) -> virtcore.DomainRef:
+        return virtcore.DomainRef("broken", uuid, 3)
+
+    @virtcore.hookimpl
+    def virt_domain_get_info(self, uuid: str) -> virtcore.DomainInfo:
+        return virtcore.DomainInfo(virtcore.DomainState.RUNNING, 1024, 1024, 1, 0)
+
+    @virtcore.hookimpl
+    def virt_domain_get_xml_desc(self, uuid: str, inactive: bool) -> str:
+        return "<domain><name>broken</name>"
+
+
+def test_dominfo_reports_malformed_driver_xml_naming_the_domain(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from virtcore import drivers
+
+    monkeypatch.setitem(drivers._loaded, "badxml", lambda uri, ro: [_BadXmlDriver()])
+    status, out, err = run("dominfo", "broken", uri="badxml:///")
+    assert out == ""
+    assert status == 1
+    assert err.startswith("error: XML error: driver returned malformed XML for domain 'broken': ")
+
+
 def test_dominfo_of_inactive_domain(run: Run, fresh_default: None, tmp_path: Path) -> None:
     run("define", write(tmp_path, "d.xml", domain_xml("idle", memory_kib=262144, vcpus=3)))
     out = run("dominfo", "idle")[1]
@@ -848,3 +880,46 @@ def test_importing_the_cli_does_not_import_lxml() -> None:
     code = "import sys, virtcore.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'lxml'))"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert p.stdout == "[]\n"
+
+
+# ---------------------------------------------------------------------------
+# native config formats: through the connection, or offline through the drivers' converters
+# ---------------------------------------------------------------------------
+
+XL_CONFIG = 'name = "native"\nmemory = 256\nvcpus = 2\n'
+
+
+def test_native_commands_work_offline_without_opening_a_connection(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_connection(*_: object, **__: object) -> None:
+        raise AssertionError("the offline conversion opened a connection")
+
+    monkeypatch.setattr(virtcore, "open", no_connection)
+    monkeypatch.setattr(virtcore, "open_read_only", no_connection)
+    status, xml, err = run("domxml-from-native", "xen-xl", write(tmp_path, "g.cfg", XL_CONFIG), uri=None)
+    assert (status, err) == (0, "")
+    root = etree.fromstring(xml.encode())
+    assert root.findtext("name") == "native"
+    assert root.findtext("vcpu") == "2"
+    status, cfg, err = run("domxml-to-native", "xen-xl", write(tmp_path, "g.xml", xml), uri=None)
+    assert (status, err) == (0, "")
+    assert 'name = "native"' in cfg.splitlines()
+    assert "vcpus = 2" in cfg.splitlines()
+
+
+def test_native_command_with_an_unknown_format_names_it(run: Run, tmp_path: Path) -> None:
+    path = write(tmp_path, "g.xml", domain_xml("g"))
+    assert_one_line_error(
+        *run("domxml-to-native", "vmware-vmx", path, uri=None),
+        "invalid argument: unsupported config type 'vmware-vmx' (no installed driver converts it)",
+    )
+
+
+def test_native_commands_with_a_uri_ask_that_connection(run: Run, tmp_path: Path) -> None:
+    # like virsh: the test driver has no native formats (libvirt's neither)
+    path = write(tmp_path, "g.cfg", XL_CONFIG)
+    assert_one_line_error(
+        *run("domxml-from-native", "xen-xl", path),
+        "this function is not supported by the connection driver: connect_domain_xml_from_native",
+    )

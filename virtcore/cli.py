@@ -72,12 +72,14 @@ from virtcore.types import (
     ShutdownReason,
     ShutoffReason,
 )
+from virtcore.uri import DEFAULT_URI_ENV, default_uri
 
 if TYPE_CHECKING:
     from virtcore.connection import Connection, Domain
     from virtcore.drivers import InstalledDriver
 
 __all__ = [
+    "DEFAULT_URI_ENV",
     "COMMANDS",
     "COMMAND_MODULES",
     "DOMAIN",
@@ -96,8 +98,6 @@ __all__ = [
     "reason_name",
 ]
 
-#: Environment variable naming the URI used when ``-c`` is not given.
-DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
 #: Set to a non-empty value to get a traceback for unexpected (internal) errors.
 DEBUG_ENV = "VIRTCORE_DEBUG"
 
@@ -303,9 +303,14 @@ class Context:
         self._conn: Connection | None = None
 
     @property
+    def has_uri(self) -> bool:
+        """Whether a URI is known (``-c`` or ``$VIRTCORE_DEFAULT_URI``): :attr:`conn` can open."""
+        return bool(self.uri_arg or default_uri())
+
+    @property
     def uri(self) -> str:
         """The URI to connect to: ``-c``, else ``$VIRTCORE_DEFAULT_URI``; an error if neither."""
-        uri = self.uri_arg or os.environ.get(DEFAULT_URI_ENV)
+        uri = self.uri_arg or default_uri()
         if not uri:
             raise InvalidArgError(
                 f"no connection URI: give one with -c URI or set ${DEFAULT_URI_ENV} (e.g. test:///default)"
@@ -548,15 +553,14 @@ def _version_string(version: int) -> str:
     return f"{major}.{minor}.{release}"
 
 
-def _parse_xml(text: str) -> Any:
-    """Parse trusted driver output with a hardened lxml parser (imported only here)."""
-    from lxml import etree
+def _parse_xml(text: str, what: str) -> Any:
+    """Parse driver output with virtcore's one hardened parser; ``what`` names the document."""
+    from virtcore.xml import secure_parse  # lxml: imported only by the commands that parse
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        return etree.fromstring(text.encode("utf-8"), parser)
-    except etree.XMLSyntaxError as exc:
-        raise XMLError(f"driver returned malformed XML: {exc}") from None
+        return secure_parse(text)
+    except XMLError as exc:
+        raise XMLError(f"driver returned malformed XML for {what}: {exc.detail}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -632,37 +636,38 @@ def _domxml_validate(ctx: Context, ns: argparse.Namespace) -> int | None:
     return None
 
 
-def _native_converters() -> Any:
-    """The native-format converters of the virt-xen distribution (an optional dependency)."""
-    try:
-        from virt_xen import native
-    except ImportError:
-        raise NoSupportError(
-            "native config formats need the virt-xen driver (pip install virt-xen)"
-        ) from None
-    return native
-
-
 @command(
     "domxml-to-native",
-    arg("format", metavar="FORMAT", help="xen-xl or xen-xm"),
+    arg("format", metavar="FORMAT", help="the driver's native format, e.g. xen-xl or xen-xm"),
     arg("file", metavar="FILE", help="domain XML file"),
 )
 def _domxml_to_native(ctx: Context, ns: argparse.Namespace) -> None:
     """Convert domain XML to a hypervisor's native config format."""
-    native = _native_converters()
-    ctx.out(native.domxml_to_native(ns.format, ctx.read_text(ns.file, "domain XML file")).rstrip("\n"))
+    xml = ctx.read_text(ns.file, "domain XML file")
+    if ctx.has_uri:
+        text = ctx.conn.domain_xml_to_native(ns.format, xml)
+    else:  # no URI: the converters installed drivers declare, no connection
+        from virtcore.connection import domain_xml_to_native
+
+        text = domain_xml_to_native(ns.format, xml)
+    ctx.out(text.rstrip("\n"))
 
 
 @command(
     "domxml-from-native",
-    arg("format", metavar="FORMAT", help="xen-xl, xen-xm or xen-sxpr"),
+    arg("format", metavar="FORMAT", help="the driver's native format, e.g. xen-xl, xen-xm or xen-sxpr"),
     arg("file", metavar="FILE", help="native config file"),
 )
 def _domxml_from_native(ctx: Context, ns: argparse.Namespace) -> None:
     """Convert a hypervisor's native config to domain XML."""
-    native = _native_converters()
-    ctx.out(native.domxml_from_native(ns.format, ctx.read_text(ns.file, "native config file")).rstrip("\n"))
+    config = ctx.read_text(ns.file, "native config file")
+    if ctx.has_uri:
+        xml = ctx.conn.domain_xml_from_native(ns.format, config)
+    else:
+        from virtcore.connection import domain_xml_from_native
+
+        xml = domain_xml_from_native(ns.format, config)
+    ctx.out(xml.rstrip("\n"))
 
 
 # ---------------------------------------------------------------------------
@@ -705,7 +710,7 @@ def _dominfo(ctx: Context, ns: argparse.Namespace) -> None:
     info = dom.info()
     dom_id = dom.id
     try:
-        root = _parse_xml(dom.xml_desc())
+        root = _parse_xml(dom.xml_desc(), f"domain '{dom.name}'")
         os_type = root.findtext("os/type") or "unknown"
     except NoSupportError:
         os_type = "unknown"

@@ -8,6 +8,12 @@ several channels implement it or a wrapper is registered), a function that
 raises ``NoSupportError`` (nobody implements it), or one that raises
 ``OperationDeniedError`` (a mutating hook on a read-only connection).
 
+The table is keyed by the hookspec functions themselves, and typed so that
+``self._ops[hookspecs.virt_domain_suspend]`` has that hookspec's signature:
+every public method reaches its hook in one typed step, and mypy rejects a
+misspelled operation, argument or result type. The hookspec is the single
+source of an operation's name and signature.
+
 The manager stays private: the dispatch table is the only way to a hook, so
 the read-only guard cannot be walked around. :meth:`Connection.driver_objects`
 and :meth:`Connection.implementers` show what is registered (on a read-only
@@ -20,13 +26,12 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import pluggy
 
 from virtcore import hookspecs, limits
-from virtcore.drivers import hook_names, load_driver
+from virtcore.drivers import declared_plugin_classes, hook_names, installed_drivers, load_driver
 from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
@@ -34,6 +39,7 @@ from virtcore.errors import (
     NoSupportError,
     OperationDeniedError,
     OperationFailedError,
+    VirtError,
     XMLError,
 )
 from virtcore.types import (
@@ -44,9 +50,19 @@ from virtcore.types import (
     DomainState,
     NodeInfo,
 )
-from virtcore.uri import URI
+from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
-__all__ = ["Connection", "Domain", "EventCallback", "open", "open_read_only", "OPERATIONS", "iter_operations"]
+__all__ = [
+    "Connection",
+    "Domain",
+    "EventCallback",
+    "open",
+    "open_read_only",
+    "OPERATIONS",
+    "iter_operations",
+    "domain_xml_to_native",
+    "domain_xml_from_native",
+]
 
 
 def _log_exception(message: str, *args: object) -> None:
@@ -56,16 +72,38 @@ def _log_exception(message: str, *args: object) -> None:
 
 
 _PREFIX = "virt_"
-#: Hooks a user never calls directly; they are not "operations".
-_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
+
+#: Every operation name (hook name without ``virt_``) mapped to whether it mutates
+#: (:data:`virtcore.hookspecs.OPERATIONS`).
+OPERATIONS: dict[str, bool] = hookspecs.OPERATIONS
+
+#: The dispatch table's keys: every operation's hookspec function (the one source of its
+#: signature), mapped to the operation's name.
+_SPECS: dict[Callable[..., object], str] = {getattr(hookspecs, _PREFIX + op): op for op in OPERATIONS}
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+if TYPE_CHECKING:
+
+    class _Table(Protocol):
+        """The dispatch table as the type checker sees it: indexed by a hookspec function, it
+        gives a callable of that hookspec's signature, so a misspelled operation, argument or
+        result type is a type error. At run time it is a plain dict (no extra call)."""
+
+        def __getitem__(self, spec: Callable[_P, _R], /) -> Callable[_P, _R]: ...
+
+else:
+    _Table = dict
+
+#: What the dispatch table is built as (and is, at run time).
+_Answers = dict[Callable[..., object], Callable[..., Any]]
 
 
-#: Every operation name (hook name without ``virt_``) mapped to whether it mutates.
-OPERATIONS: dict[str, bool] = {
-    name[len(_PREFIX) :]: mutating
-    for name, mutating in hookspecs.HOOKS.items()
-    if name not in _INTERNAL_HOOKS
-}
+def _declined(spec: Callable[..., object]) -> NoReturn:
+    """Every channel returned ``None`` for ``spec``'s operation."""
+    raise NoSupportError(f"{_SPECS[spec]} (every driver channel declined)")
+
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
 EventCallback = Callable[["Domain", DomainEventType, int], None]
@@ -194,7 +232,7 @@ class Connection:
             self._safe_close_plugins()  # what the factory opened for the ones registered
             raise
         self._pm.register(_EventRelay(self), name="virtcore.events")
-        self._ops: Any = SimpleNamespace()
+        self._ops: _Table = _Answers()
         self._implemented: frozenset[str] = frozenset()
         self._relay_only = True
         self._compile()
@@ -208,23 +246,23 @@ class Connection:
 
     def _compile(self) -> None:
         """Build the dispatch table from the registered implementations."""
-        ops = SimpleNamespace()
+        ops: _Answers = {}
         implemented = set()
-        for op, mutating in OPERATIONS.items():
+        for spec, op in _SPECS.items():
             caller = getattr(self._pm.hook, _PREFIX + op)
             impls = caller.get_hookimpls()
             plain = [i for i in impls if not (i.hookwrapper or i.wrapper)]
             if not plain:
-                setattr(ops, op, _unsupported(op))
+                ops[spec] = _unsupported(op)
                 continue
             implemented.add(op)
-            if mutating and self._read_only:
-                setattr(ops, op, _denied(op))
+            if OPERATIONS[op] and self._read_only:
+                ops[spec] = _denied(op)
             elif len(impls) == 1:
                 spec_args = tuple(caller.spec.argnames) if caller.spec else ()
-                setattr(ops, op, _direct(plain[0], spec_args))
+                ops[spec] = _direct(plain[0], spec_args)
             else:
-                setattr(ops, op, caller)
+                ops[spec] = caller
         self._ops = ops
         self._implemented = frozenset(implemented)
         observers = self._pm.hook.virt_domain_event.get_hookimpls()
@@ -286,9 +324,6 @@ class Connection:
             except Exception:  # a user's callback must not break the driver
                 _log_exception("domain event callback %r failed", cb)
 
-    def _declined(self, op: str) -> NoReturn:
-        raise NoSupportError(f"{op} (every driver channel declined)")
-
     def _safe_close_plugins(self) -> None:
         try:
             self._pm.hook.virt_connect_close()
@@ -303,9 +338,7 @@ class Connection:
             return
         self._closed = True
         self._safe_close_plugins()
-        closed = SimpleNamespace()
-        for op in OPERATIONS:
-            setattr(closed, op, _closed(op))
+        closed: _Answers = {spec: _closed(op) for spec, op in _SPECS.items()}
         self._ops = closed
         with self._lock:
             self._callbacks.clear()
@@ -361,69 +394,116 @@ class Connection:
 
     def get_type(self) -> str:
         """The hypervisor type: ``"TEST"``, ``"QEMU"``, ``"Xen"``."""
-        r: str | None = self._ops.connect_get_type()
-        return r if r is not None else self._declined("connect_get_type")
+        spec = hookspecs.virt_connect_get_type
+        r = self._ops[spec]()
+        return r if r is not None else _declined(spec)
 
     def get_version(self) -> int:
         """The hypervisor version, ``major * 1_000_000 + minor * 1_000 + release``."""
-        r: int | None = self._ops.connect_get_version()
-        return r if r is not None else self._declined("connect_get_version")
+        spec = hookspecs.virt_connect_get_version
+        r = self._ops[spec]()
+        return r if r is not None else _declined(spec)
 
     def hostname(self) -> str:
         """The host's name."""
-        r: str | None = self._ops.connect_get_hostname()
-        return r if r is not None else self._declined("connect_get_hostname")
+        spec = hookspecs.virt_connect_get_hostname
+        r = self._ops[spec]()
+        return r if r is not None else _declined(spec)
 
     def capabilities_xml(self) -> str:
         """libvirt's capabilities XML for the host and its guests."""
-        r: str | None = self._ops.connect_get_capabilities()
-        return r if r is not None else self._declined("connect_get_capabilities")
+        spec = hookspecs.virt_connect_get_capabilities
+        r = self._ops[spec]()
+        return r if r is not None else _declined(spec)
 
     def node_info(self) -> NodeInfo:
         """The host's CPUs and memory (KiB)."""
-        r: NodeInfo | None = self._ops.node_get_info()
-        return r if r is not None else self._declined("node_get_info")
+        spec = hookspecs.virt_node_get_info
+        r = self._ops[spec]()
+        return r if r is not None else _declined(spec)
 
     # -- domains -----------------------------------------------------------
 
     def list_domains(self, active: bool | None = None) -> list[Domain]:
         """Domains: all (``None``), only active (``True``) or only inactive (``False``)."""
-        refs: list[DomainRef] | None = self._ops.connect_list_all_domains(active=active)
-        if refs is None:
-            self._declined("connect_list_all_domains")
-        return [Domain(self, r) for r in refs]
+        spec = hookspecs.virt_connect_list_all_domains
+        refs = self._ops[spec](active=active)
+        return [Domain(self, r) for r in refs] if refs is not None else _declined(spec)
 
     def lookup_domain(self, name: str) -> Domain:
         """The domain called ``name``; ``NoDomainError`` if there is none."""
-        r: DomainRef | None = self._ops.domain_lookup_by_name(name=name)
-        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_name")
+        spec = hookspecs.virt_domain_lookup_by_name
+        r = self._ops[spec](name=name)
+        return Domain(self, r) if r is not None else _declined(spec)
 
     def lookup_domain_by_uuid(self, uuid: str) -> Domain:
         """The domain with this UUID (any common spelling); ``NoDomainError`` if none."""
-        r: DomainRef | None = self._ops.domain_lookup_by_uuid(uuid=_canonical_uuid(uuid))
-        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_uuid")
+        spec = hookspecs.virt_domain_lookup_by_uuid
+        r = self._ops[spec](uuid=_canonical_uuid(uuid))
+        return Domain(self, r) if r is not None else _declined(spec)
 
     def lookup_domain_by_id(self, id: int) -> Domain:  # noqa: A002 - libvirt's name
         """The active domain with this hypervisor id; ``NoDomainError`` if none."""
         if isinstance(id, bool) or not isinstance(id, int) or id < 0:
             raise InvalidArgError(f"domain id must be a non-negative integer, not {id!r}")
-        r: DomainRef | None = self._ops.domain_lookup_by_id(id=id)
-        return Domain(self, r) if r is not None else self._declined("domain_lookup_by_id")
+        spec = hookspecs.virt_domain_lookup_by_id
+        r = self._ops[spec](id=id)
+        return Domain(self, r) if r is not None else _declined(spec)
 
     def define_domain(self, xml: str) -> Domain:
         """Define a persistent domain from libvirt domain XML (not started)."""
-        r: DomainRef | None = self._ops.domain_define_xml(xml=_xml_arg(xml))
-        return Domain(self, r) if r is not None else self._declined("domain_define_xml")
+        spec = hookspecs.virt_domain_define_xml
+        r = self._ops[spec](xml=_xml_arg(xml))
+        return Domain(self, r) if r is not None else _declined(spec)
 
     def create_domain(self, xml: str) -> Domain:
         """Create and start a transient domain from XML."""
-        r: DomainRef | None = self._ops.domain_create_xml(xml=_xml_arg(xml))
-        return Domain(self, r) if r is not None else self._declined("domain_create_xml")
+        spec = hookspecs.virt_domain_create_xml
+        r = self._ops[spec](xml=_xml_arg(xml))
+        return Domain(self, r) if r is not None else _declined(spec)
 
     def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
         """Start a domain from a file written by :meth:`Domain.save`."""
-        r: DomainRef | None = self._ops.domain_restore(path=_path_arg(path))
-        return Domain(self, r) if r is not None else self._declined("domain_restore")
+        spec = hookspecs.virt_domain_restore
+        r = self._ops[spec](path=_path_arg(path))
+        return Domain(self, r) if r is not None else _declined(spec)
+
+    # -- native configuration formats ---------------------------------------
+
+    def domain_xml_to_native(self, format: str, xml: str) -> str:  # noqa: A002 - libvirt's name
+        """Convert domain XML to the driver's native config format ``format`` (``"xen-xl"``...).
+
+        libvirt's ``virConnectDomainXMLToNative``: refused on a read-only connection.
+
+        :raises NoSupportError: the driver converts no native format.
+        :raises InvalidArgError: it does not write ``format``.
+        :raises XMLError, ConfigUnsupportedError: the XML is not a domain the format can express.
+        """
+        fmt = _format_arg(format)
+        r = self._ops[hookspecs.virt_connect_domain_xml_to_native](native_format=fmt, xml=_xml_arg(xml))
+        return (
+            r
+            if r is not None
+            else _unsupported_format(fmt, f"the driver of {self.uri!r} does not convert it")
+        )
+
+    def domain_xml_from_native(self, format: str, config: str) -> str:  # noqa: A002 - libvirt's name
+        """Convert a native config in ``format`` (``"xen-xl"``, ``"xen-sxpr"``...) to domain XML.
+
+        libvirt's ``virConnectDomainXMLFromNative``: refused on a read-only connection.
+
+        :raises NoSupportError: the driver converts no native format.
+        :raises InvalidArgError: it does not read ``format``.
+        :raises ConfSyntaxError, XMLError, ConfigUnsupportedError: the config is not a valid domain.
+        """
+        fmt = _format_arg(format)
+        text = _text_arg(config, "native config")
+        r = self._ops[hookspecs.virt_connect_domain_xml_from_native](native_format=fmt, config=text)
+        return (
+            r
+            if r is not None
+            else _unsupported_format(fmt, f"the driver of {self.uri!r} does not convert it")
+        )
 
     # -- events ------------------------------------------------------------
 
@@ -457,6 +537,29 @@ def _xml_arg(xml: object) -> str:
     if not isinstance(xml, str):
         raise InvalidArgError(f"XML must be a string, not {type(xml).__name__}")
     return xml
+
+
+def _text_arg(text: object, what: str) -> str:
+    """A text argument (``str``, or UTF-8 ``bytes``); anything else is ``InvalidArgError`` naming ``what``."""
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidArgError(f"{what} is not valid UTF-8") from None
+    if not isinstance(text, str):
+        raise InvalidArgError(f"{what} must be a string, not {type(text).__name__}")
+    return text
+
+
+def _format_arg(fmt: object) -> str:
+    if not isinstance(fmt, str) or not fmt:
+        raise InvalidArgError(f"native config format must be a non-empty string, not {fmt!r}")
+    return fmt
+
+
+def _unsupported_format(fmt: str, why: str) -> NoReturn:
+    # libvirt's drivers: VIR_ERR_INVALID_ARG "unsupported config type %s"
+    raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
 def _path_arg(path: object) -> str:
@@ -519,66 +622,75 @@ class Domain:
         return self._conn
 
     @property
-    def _live(self) -> Any:
-        # The connection may have been closed since this handle was made.
-        return self._conn._ops
-
-    @property
     def id(self) -> int:
         """The hypervisor id while active, ``-1`` while inactive (asked of the driver each time)."""
-        r: DomainRef | None = self._live.domain_lookup_by_uuid(uuid=self.uuid)
-        return r.id if r is not None else self._conn._declined("domain_lookup_by_uuid")
-
-    def _act(self, op: str) -> None:
-        if getattr(self._live, op)(uuid=self.uuid) is None:
-            self._conn._declined(op)
+        spec = hookspecs.virt_domain_lookup_by_uuid
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r.id if r is not None else _declined(spec)
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> None:
         """Start (boot) the defined, inactive domain."""
-        self._act("domain_create")
+        spec = hookspecs.virt_domain_create
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def shutdown(self) -> None:
         """Ask the guest to power off; returns before it has on real hypervisors."""
-        self._act("domain_shutdown")
+        spec = hookspecs.virt_domain_shutdown
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def reboot(self) -> None:
         """Ask the guest to reboot."""
-        self._act("domain_reboot")
+        spec = hookspecs.virt_domain_reboot
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def destroy(self) -> None:
         """Stop the domain at once."""
-        self._act("domain_destroy")
+        spec = hookspecs.virt_domain_destroy
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def suspend(self) -> None:
         """Pause the domain's vCPUs."""
-        self._act("domain_suspend")
+        spec = hookspecs.virt_domain_suspend
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def resume(self) -> None:
         """Resume a paused domain."""
-        self._act("domain_resume")
+        spec = hookspecs.virt_domain_resume
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def undefine(self) -> None:
         """Remove the persistent definition (an active domain becomes transient)."""
-        self._act("domain_undefine")
+        spec = hookspecs.virt_domain_undefine
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            _declined(spec)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
-        if self._live.domain_save(uuid=self.uuid, path=_path_arg(path)) is None:
-            self._conn._declined("domain_save")
+        spec = hookspecs.virt_domain_save
+        if self._conn._ops[spec](uuid=self.uuid, path=_path_arg(path)) is None:
+            _declined(spec)
 
     # -- state -------------------------------------------------------------
 
     def info(self) -> DomainInfo:
         """``(state, max_memory KiB, memory KiB, nr_virt_cpu, cpu_time ns)``."""
-        r: DomainInfo | None = self._live.domain_get_info(uuid=self.uuid)
-        return r if r is not None else self._conn._declined("domain_get_info")
+        spec = hookspecs.virt_domain_get_info
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else _declined(spec)
 
     def state(self) -> tuple[DomainState, int]:
         """``(state, reason)``; the reason is from the enum for that state."""
-        r: tuple[DomainState, int] | None = self._live.domain_get_state(uuid=self.uuid)
-        return r if r is not None else self._conn._declined("domain_get_state")
+        spec = hookspecs.virt_domain_get_state
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else _declined(spec)
 
     def is_active(self) -> bool:
         """Whether the domain is running, paused or otherwise not shut off."""
@@ -586,13 +698,15 @@ class Domain:
 
     def is_persistent(self) -> bool:
         """Whether the domain has a persistent definition."""
-        r: bool | None = self._live.domain_is_persistent(uuid=self.uuid)
-        return r if r is not None else self._conn._declined("domain_is_persistent")
+        spec = hookspecs.virt_domain_is_persistent
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else _declined(spec)
 
     def xml_desc(self, inactive: bool = False) -> str:
         """The domain XML: live, or the persistent definition when ``inactive``."""
-        r: str | None = self._live.domain_get_xml_desc(uuid=self.uuid, inactive=inactive)
-        return r if r is not None else self._conn._declined("domain_get_xml_desc")
+        spec = hookspecs.virt_domain_get_xml_desc
+        r = self._conn._ops[spec](uuid=self.uuid, inactive=inactive)
+        return r if r is not None else _declined(spec)
 
     # -- resources ---------------------------------------------------------
 
@@ -602,8 +716,9 @@ class Domain:
         :raises InvalidArgError: when ``kib`` is not 1 .. :data:`virtcore.limits.MAX_MEMORY_KIB`.
         """
         limits.check_memory(kib, where="memory")
-        if self._live.domain_set_memory(uuid=self.uuid, memory=kib) is None:
-            self._conn._declined("domain_set_memory")
+        spec = hookspecs.virt_domain_set_memory
+        if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
+            _declined(spec)
 
     def set_max_memory(self, kib: int) -> None:
         """Set the maximum memory, KiB.
@@ -611,8 +726,9 @@ class Domain:
         :raises InvalidArgError: when ``kib`` is not 1 .. :data:`virtcore.limits.MAX_MEMORY_KIB`.
         """
         limits.check_memory(kib, where="max memory")
-        if self._live.domain_set_max_memory(uuid=self.uuid, memory=kib) is None:
-            self._conn._declined("domain_set_max_memory")
+        spec = hookspecs.virt_domain_set_max_memory
+        if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
+            _declined(spec)
 
     def set_vcpus(self, count: int) -> None:
         """Set the number of active vCPUs.
@@ -620,39 +736,46 @@ class Domain:
         :raises InvalidArgError: when ``count`` is not 1 .. :data:`virtcore.limits.MAX_VCPUS`.
         """
         limits.check_vcpus(count, where="vcpu count")
-        if self._live.domain_set_vcpus(uuid=self.uuid, count=count) is None:
-            self._conn._declined("domain_set_vcpus")
+        spec = hookspecs.virt_domain_set_vcpus
+        if self._conn._ops[spec](uuid=self.uuid, count=count) is None:
+            _declined(spec)
 
     @property
     def autostart(self) -> bool:
         """Whether the domain starts with the host; assign to change it."""
-        r: bool | None = self._live.domain_get_autostart(uuid=self.uuid)
-        return r if r is not None else self._conn._declined("domain_get_autostart")
+        spec = hookspecs.virt_domain_get_autostart
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else _declined(spec)
 
     @autostart.setter
     def autostart(self, value: bool) -> None:
-        if self._live.domain_set_autostart(uuid=self.uuid, autostart=bool(value)) is None:
-            self._conn._declined("domain_set_autostart")
+        spec = hookspecs.virt_domain_set_autostart
+        if self._conn._ops[spec](uuid=self.uuid, autostart=bool(value)) is None:
+            _declined(spec)
 
     def attach_device(self, xml: str) -> None:
         """Attach the device described by one device element."""
-        if self._live.domain_attach_device(uuid=self.uuid, xml=_xml_arg(xml)) is None:
-            self._conn._declined("domain_attach_device")
+        spec = hookspecs.virt_domain_attach_device
+        if self._conn._ops[spec](uuid=self.uuid, xml=_xml_arg(xml)) is None:
+            _declined(spec)
 
     def detach_device(self, xml: str) -> None:
         """Detach the device matching one device element."""
-        if self._live.domain_detach_device(uuid=self.uuid, xml=_xml_arg(xml)) is None:
-            self._conn._declined("domain_detach_device")
+        spec = hookspecs.virt_domain_detach_device
+        if self._conn._ops[spec](uuid=self.uuid, xml=_xml_arg(xml)) is None:
+            _declined(spec)
 
     def block_stats(self, device: str) -> tuple[int, int, int, int, int]:
         """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk with target ``device``."""
-        r = self._live.domain_block_stats(uuid=self.uuid, device=device)
-        return r if r is not None else self._conn._declined("domain_block_stats")  # type: ignore[no-any-return]
+        spec = hookspecs.virt_domain_block_stats
+        r = self._conn._ops[spec](uuid=self.uuid, device=device)
+        return r if r is not None else _declined(spec)
 
     def interface_stats(self, device: str) -> tuple[int, int, int, int, int, int, int, int]:
         """Traffic counters of the interface with target ``device`` (or that MAC)."""
-        r = self._live.domain_interface_stats(uuid=self.uuid, device=device)
-        return r if r is not None else self._conn._declined("domain_interface_stats")  # type: ignore[no-any-return]
+        spec = hookspecs.virt_domain_interface_stats
+        r = self._conn._ops[spec](uuid=self.uuid, device=device)
+        return r if r is not None else _declined(spec)
 
 
 def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name
@@ -673,10 +796,73 @@ def open_read_only(uri: str | None = None) -> Connection:
 
 def _default_uri(uri: str | None) -> str:
     if uri is None:
-        uri = os.environ.get("VIRTCORE_DEFAULT_URI")
-        if not uri:
-            raise InvalidArgError("no URI given and $VIRTCORE_DEFAULT_URI is not set")
+        uri = default_uri()
+        if uri is None:
+            raise InvalidArgError(f"no URI given and ${DEFAULT_URI_ENV} is not set")
     return uri
+
+
+# -- native formats without a connection --------------------------------------
+
+#: The hooks a connection-independent plugin class may implement (and nothing else).
+_NATIVE_HOOKS = frozenset({"virt_connect_domain_xml_to_native", "virt_connect_domain_xml_from_native"})
+
+
+def _offline_converters() -> pluggy.PluginManager:
+    """A plugin manager holding one instance of every installed driver's converter class.
+
+    A converter class is a plugin class a driver declares (``describe_driver``)
+    that implements only the native-format hooks; it is made without arguments.
+    Drivers that fail to load are left out (logged): they convert nothing here.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for driver in installed_drivers():
+        try:
+            factory = load_driver(driver.scheme, f"{driver.scheme}:///")
+        except VirtError:
+            _log_exception("driver %r failed to load; its native formats are not offered", driver.scheme)
+            continue
+        for cls in declared_plugin_classes(factory) or ():
+            hooks = hook_names(cls)
+            if not hooks or not hooks <= _NATIVE_HOOKS:
+                continue
+            try:
+                converter = cls()
+            except TypeError as exc:
+                raise OperationFailedError(
+                    f"driver {driver.scheme!r}: converter class {cls.__name__} must take no "
+                    f"constructor arguments ({exc})"
+                ) from None
+            _register(pm, converter, None, driver.scheme)
+    return pm
+
+
+def _convert_offline(spec: Callable[..., str | None], fmt: str, **payload: str) -> str:
+    caller = getattr(_offline_converters().hook, spec.__name__)
+    if not caller.get_hookimpls():
+        raise NoSupportError(f"{_SPECS[spec]} (no installed driver converts native config formats)")
+    r: str | None = caller(native_format=fmt, **payload)
+    return r if r is not None else _unsupported_format(fmt, "no installed driver converts it")
+
+
+def domain_xml_to_native(format: str, xml: str) -> str:  # noqa: A002 - libvirt's name
+    """:meth:`Connection.domain_xml_to_native` without a connection (``virtcore domxml-to-native``
+    with no URI): asks the converter classes every installed driver declares.
+
+    :raises NoSupportError: no installed driver declares a converter.
+    :raises InvalidArgError: none of them writes ``format``.
+    """
+    fmt = _format_arg(format)
+    return _convert_offline(hookspecs.virt_connect_domain_xml_to_native, fmt, xml=_xml_arg(xml))
+
+
+def domain_xml_from_native(format: str, config: str) -> str:  # noqa: A002 - libvirt's name
+    """:meth:`Connection.domain_xml_from_native` without a connection; see :func:`domain_xml_to_native`."""
+    fmt = _format_arg(format)
+    return _convert_offline(
+        hookspecs.virt_connect_domain_xml_from_native, fmt, config=_text_arg(config, "native config")
+    )
 
 
 def iter_operations() -> Iterator[tuple[str, bool]]:

@@ -224,9 +224,7 @@ def static_operations(classes: Iterable[type]) -> frozenset[str]:
     opening a connection; internal hooks (connect open/close, events) are not
     operations.
     """
-    from virtcore.connection import OPERATIONS
-
     names = set()
     for cls in classes:
         names |= {n[len(_HOOK_PREFIX) :] for n in hook_names(cls)}
-    return frozenset(n for n in names if n in OPERATIONS)
+    return frozenset(n for n in names if n in hookspecs.OPERATIONS)

@@ -64,8 +64,8 @@ The conventions every hook follows:
   thread. It reaches :func:`virt_domain_event` implementations and the
   callbacks users registered with ``Connection.on_domain_event``.
 
-The hooks are grouped by lifecycle: connection, node, domain discovery,
-domain lifecycle, domain resources, events.
+The hooks are grouped by lifecycle: connection, native configuration formats,
+node, domain discovery, domain lifecycle, domain resources, events.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
     from virtcore.uri import URI
 
-__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS"]
+__all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
 
 PROJECT = "virtcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -180,6 +180,54 @@ def virt_connect_get_capabilities() -> str | None:
     validate against libvirt's ``capability.rng``.
 
     :returns: the XML document as a string.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Native configuration formats
+# ---------------------------------------------------------------------------
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_connect_domain_xml_to_native(native_format: str, xml: str) -> str | None:
+    """Convert libvirt domain XML to the hypervisor's native config format ``native_format``.
+
+    libvirt: ``connectDomainXMLToNative`` (``virsh domxml-to-native``). Mutating.
+    Nothing changes on the host, but libvirt refuses the call on a read-only
+    connection (``virConnectDomainXMLToNative`` checks for write access), and so
+    does the core.
+
+    A class implementing only the two native-format hooks is *connection
+    independent*: declare it in ``describe_driver`` and give it a constructor
+    without arguments, and the command line converts with it offline (no URI,
+    no connection opened; :func:`virtcore.connection.domain_xml_to_native`).
+
+    :param native_format: the format's libvirt name (``"xen-xl"``, ``"xen-xm"``...).
+    :param xml: the domain XML, untrusted: parse it with ``virtcore.xml``.
+    :returns: the native config text, or ``None`` when this object does not
+        write ``native_format`` (when every object declines, the caller gets
+        ``InvalidArgError``: "unsupported config type").
+    :raises XMLError: the XML is not a valid domain.
+    :raises ConfigUnsupportedError: the domain cannot be expressed in the format.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_connect_domain_xml_from_native(native_format: str, config: str) -> str | None:
+    """Convert a native config in ``native_format`` to libvirt domain XML.
+
+    libvirt: ``connectDomainXMLFromNative`` (``virsh domxml-from-native``). Mutating.
+    Refused on a read-only connection as libvirt does (see
+    :func:`virt_connect_domain_xml_to_native`, also for offline use).
+
+    :param native_format: the format's libvirt name (``"xen-xl"``, ``"xen-sxpr"``...).
+    :param config: the native config text, untrusted.
+    :returns: the domain XML, or ``None`` when this object does not read
+        ``native_format`` (every object declining is ``InvalidArgError``).
+    :raises ConfSyntaxError: the config does not parse.
+    :raises XMLError, ConfigUnsupportedError: it does not describe a valid domain.
     """
 
 
@@ -626,4 +674,16 @@ HOOKS: dict[str, bool] = {
     _name: bool(getattr(_fn, MUTATING_ATTR))
     for _name, _fn in sorted(globals().items())
     if _name.startswith("virt_") and callable(_fn)
+}
+
+#: Hooks a user never calls directly (the core calls them, or drivers call ``emit``):
+#: they are not *operations*.
+_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
+
+#: Every operation (a hook name without ``virt_``: ``domain_suspend``...) mapped to whether
+#: it mutates: what a connection dispatches, ``supports()`` and ``virtcore drivers`` list.
+OPERATIONS: dict[str, bool] = {
+    _name.removeprefix("virt_"): _mutating
+    for _name, _mutating in HOOKS.items()
+    if _name not in _INTERNAL_HOOKS
 }

@@ -528,6 +528,8 @@ class DriverConformance:
                 "domain_set_vcpus": lambda: rdom.set_vcpus(1),
                 "domain_define_xml": lambda: ro.define_domain(dom.xml_desc()),
                 "domain_save": lambda: rdom.save("/nonexistent/x"),
+                "connect_domain_xml_to_native": lambda: ro.domain_xml_to_native("any", dom.xml_desc()),
+                "connect_domain_xml_from_native": lambda: ro.domain_xml_from_native("any", "name = 'x'"),
             }
             for op, attempt in attempts.items():
                 if not ro.supports(op):
@@ -538,6 +540,16 @@ class DriverConformance:
                 assert op in str(exc.value)
             assert rdom.state() == before
         assert dom.state()[0] == DomainState.SHUTOFF and dom.is_persistent()
+
+    # -- native configuration formats ---------------------------------------------
+
+    def test_native_format_a_driver_does_not_convert_is_invalid_arg(self, conn: Conn) -> None:
+        need(conn, "connect_domain_xml_to_native", "connect_domain_xml_from_native")
+        with pytest.raises(InvalidArgError, match="no-such-format") as exc:
+            conn.domain_xml_to_native("no-such-format", "<domain/>")
+        assert exc.value.code == ErrorNumber.INVALID_ARG
+        with pytest.raises(InvalidArgError, match="no-such-format"):
+            conn.domain_xml_from_native("no-such-format", "")
 
     # -- events ---------------------------------------------------------------
 

@@ -32,7 +32,10 @@ reports BLOCKED when Xen says every vCPU of the domain waits (an idle guest, ``-
 ``xl list``);
 ``state()`` keeps the lifecycle state, RUNNING.
 
-Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``).
+Native formats: :mod:`virt_xen.native` (``xen-xl``, ``xen-xm``, ``xen-sxpr``), offered as
+the driver's ``domain_xml_to_native`` / ``domain_xml_from_native`` operations by
+:class:`NativeFormats`, which needs no connection (``virtcore domxml-to-native`` without a
+URI uses it too).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from virtcore.uri import URI
 
 __all__ = [
     "open_connection",
+    "NativeFormats",
     "FORMATS",
     "domxml_to_native",
     "domxml_from_native",
@@ -85,6 +89,28 @@ def _toolstack_accessible(xl_path: str | None, explicit: bool) -> bool:
         return True
     # xl talks to the hypervisor through privcmd: root (or a granted user) only
     return any(os.access(p, os.R_OK | os.W_OK) for p in ("/dev/xen/privcmd", "/proc/xen/privcmd"))
+
+
+class NativeFormats:
+    """The native config formats (``xen-xl``, ``xen-xm``; ``xen-sxpr`` read only).
+
+    Connection independent: every connection gets one, and the core makes one
+    without a connection for offline conversion.
+    """
+
+    @hookimpl
+    def virt_connect_domain_xml_to_native(self, native_format: str, xml: str) -> str | None:
+        """``xl.cfg`` or ``xm`` text for the domain XML; ``None`` for a format that is not Xen's."""
+        if native_format not in FORMATS:
+            return None
+        return domxml_to_native(native_format, xml)
+
+    @hookimpl
+    def virt_connect_domain_xml_from_native(self, native_format: str, config: str) -> str | None:
+        """Domain XML for a Xen config; ``None`` for a format that is not Xen's."""
+        if native_format not in FORMATS:
+            return None
+        return domxml_from_native(native_format, config)
 
 
 class _Opener:
@@ -149,7 +175,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     # Registration order matters within a priority class: among plain hooks the last
     # registered is asked first; among trylast hooks the *first* registered is. So:
     # XenStore before definitions (its trylast fallbacks come before the definitions').
-    objects: list[object] = [_Opener(ctx)]
+    objects: list[object] = [_Opener(ctx), NativeFormats()]
     if xs is not None:
         objects.append(XenStoreChannel(ctx))
     objects += [DefinitionsChannel(ctx), HypervisorChannel(ctx)]
@@ -170,6 +196,7 @@ describe_driver(
     open_connection,
     plugin_classes=[
         _Opener,
+        NativeFormats,
         XenStoreChannel,
         DefinitionsChannel,
         HypervisorChannel,
