@@ -716,7 +716,10 @@ class Host:
         try:
             lock.acquire(2.0)
         except OperationTimeoutError:
-            return  # another process is starting or stopping it; its generation bump brings us back
+            # Another process holds it (starting, stopping, publishing, or reading it): this
+            # look is incomplete, so the next sync must look again even if nothing else changes.
+            self.seen_gen = -1
+            return
         try:
             try:
                 root = secure_parse((rd / "status.xml").read_bytes())
