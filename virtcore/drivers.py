@@ -16,17 +16,17 @@ never a silently unsupported operation.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from virtcore import hookspecs
+from virtcore import _drivercache, hookspecs, xdg
 from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
 
 if TYPE_CHECKING:
-    from stevedore._cache import Cache
-
     from virtcore.uri import URI
 
 __all__ = [
@@ -69,22 +69,100 @@ class InstalledDriver(NamedTuple):
     version: str | None
 
 
-_entry_point_cache: Cache | None = None
+class _Found(NamedTuple):
+    """A discovered entry point; ``metadata_dir`` is where its distribution's metadata lives."""
+
+    scheme: str
+    target: str
+    distribution: str | None
+    version: str | None
+    metadata_dir: str | None
 
 
-def _entry_points() -> list[object]:
-    global _entry_point_cache
-    # stevedore's on-disk entry-point cache, memoized per process; nothing is
-    # imported. Its module-level instance takes $XDG_CACHE_HOME as it is, and a
-    # relative value would put the cache under the working directory: give it
-    # the directory the XDG spec means instead.
+#: The process's view of the installed drivers, and whether stevedore gave it (else the cache).
+_found: list[_Found] | None = None
+_found_by_stevedore = False
+
+
+def _discover(*, bypass_cache: bool = False) -> list[_Found]:
+    """The installed drivers: from the discovery cache when it is current, else through stevedore."""
+    global _found, _found_by_stevedore
+    if _found is not None and (_found_by_stevedore or not bypass_cache):
+        return _found
+    key = _drivercache.environment_key()
+    cached = None if bypass_cache else _drivercache.read(key)
+    if cached is not None:
+        _found = [_Found(*entry) for entry in cached]
+        return _found
+    found = _stevedore_entry_points()
+    cacheable = [
+        _drivercache.CachedEntry(f.scheme, f.target, f.distribution, f.version, f.metadata_dir)
+        for f in found
+        if f.distribution and f.version and f.metadata_dir
+    ]
+    if len(cacheable) == len(found):  # else some entry could never be checked: stay uncached
+        _drivercache.write(key, cacheable)
+    _found, _found_by_stevedore = found, True
+    return found
+
+
+def _stevedore_entry_points() -> list[_Found]:
+    """Every ``virtcore.drivers`` entry point as stevedore discovers it, with its distribution.
+
+    stevedore's cached entry points do not carry the distribution: that is
+    read from the installed metadata.
+    """
+    # Imported here: the discovery cache exists so that a warm process never
+    # pays for these two (~40% of a cold ``virtcore.open``).
+    import importlib.metadata
+
     from stevedore import _cache
 
-    from virtcore import xdg
+    # stevedore's module-level cache takes $XDG_CACHE_HOME as it is, and a
+    # relative value would put it under the working directory: give it the
+    # directory the XDG spec means instead.
+    stevedore_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
+    dists: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
+        dist = meta_ep.dist
+        if dist is not None:
+            where = getattr(dist, "_path", None)  # a PathDistribution's metadata directory
+            metadata_dir = os.fspath(where) if isinstance(where, os.PathLike) else None
+            dists[(meta_ep.name, meta_ep.value)] = (dist.name, dist.version, metadata_dir)
+    found = []
+    for ep in stevedore_cache.get_group_all(NAMESPACE):
+        dist_name, dist_version, metadata_dir = dists.get((ep.name, ep.value), (None, None, None))
+        found.append(_Found(ep.name, ep.value, dist_name, dist_version, metadata_dir))
+    return found
 
-    if _entry_point_cache is None:
-        _entry_point_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
-    return list(_entry_point_cache.get_group_all(NAMESPACE))
+
+def _still_declared(found: _Found) -> bool:
+    """Whether a cached entry's distribution still declares it (its ``entry_points.txt``)."""
+    if found.metadata_dir is None:
+        return False
+    return _drivercache.declares(found.metadata_dir, found.scheme, found.target, NAMESPACE)
+
+
+def _resolve(target: str) -> object:
+    """Import ``module[:attr.attr]`` (an entry point's target, extras ignored) and return the object."""
+    module_name, _, attrs = target.split("[", 1)[0].strip().partition(":")
+    obj: object = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _lookup(scheme: str) -> _Found | None:
+    """The entry point serving ``scheme``; a cached one only if its distribution still declares it."""
+    for found in _discover():
+        if found.scheme == scheme:
+            if _found_by_stevedore or _still_declared(found):
+                return found
+            break
+    if _found_by_stevedore:
+        return None
+    # Not cached, or the cache disagrees with the distribution: stevedore decides.
+    return next((f for f in _discover(bypass_cache=True) if f.scheme == scheme), None)
 
 
 def load_driver(scheme: str, uri_text: str) -> DriverFactory:
@@ -100,41 +178,27 @@ def load_driver(scheme: str, uri_text: str) -> DriverFactory:
         factory = _loaded.get(scheme)
         if factory is not None:
             return factory
-        matches = [ep for ep in _entry_points() if getattr(ep, "name", None) == scheme]
-        if not matches:
+        found = _lookup(scheme)
+        if found is None:
             raise NoConnectError(f"URI {uri_text!r} (no driver is installed for {scheme!r})")
-        ep = matches[0]
         try:
-            loaded: DriverFactory = ep.load()  # type: ignore[attr-defined]
+            loaded = _resolve(found.target)
         except Exception as exc:  # a broken plugin must not take the process down
-            raise OperationFailedError(
-                f"driver {scheme!r} ({ep.value}) failed to load: {exc}"  # type: ignore[attr-defined]
-            ) from exc
+            raise OperationFailedError(f"driver {scheme!r} ({found.target}) failed to load: {exc}") from exc
         if not callable(loaded):
-            raise OperationFailedError(f"driver {scheme!r} entry point {ep.value} is not callable")  # type: ignore[attr-defined]
+            raise OperationFailedError(f"driver {scheme!r} entry point {found.target} is not callable")
         factory = loaded
         _loaded[scheme] = factory
         return factory
 
 
 def installed_drivers() -> list[InstalledDriver]:
-    """Every driver the ``virtcore.drivers`` entry points declare, without importing them.
-
-    The distribution that ships each one is read from the installed metadata
-    (stevedore's cached entry points do not carry it).
-    """
-    import importlib.metadata
-
-    dists: dict[tuple[str, str], tuple[str, str]] = {}
-    for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
-        if meta_ep.dist is not None:
-            dists[(meta_ep.name, meta_ep.value)] = (meta_ep.dist.name, meta_ep.dist.version)
-    found = []
-    for ep in _entry_points():
-        name, value = ep.name, ep.value  # type: ignore[attr-defined]
-        dist_name, dist_version = dists.get((name, value), (None, None))
-        found.append(InstalledDriver(scheme=name, target=value, distribution=dist_name, version=dist_version))
-    return sorted(found, key=lambda d: d.scheme)
+    """Every driver the ``virtcore.drivers`` entry points declare, without importing them."""
+    found = _discover()
+    if not _found_by_stevedore and not all(map(_still_declared, found)):
+        found = _discover(bypass_cache=True)
+    listed = [InstalledDriver(f.scheme, f.target, f.distribution, f.version) for f in found]
+    return sorted(listed, key=lambda d: d.scheme)
 
 
 # ---------------------------------------------------------------------------
