@@ -23,6 +23,7 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
 )
+from virtcore.support import static_operations
 from virtcore.types import DomainInfo
 
 REF = DomainRef("vm1", "11111111-2222-3333-4444-555555555555", 7)
@@ -327,7 +328,7 @@ def test_describe_driver_checks_the_declared_classes() -> None:
     assert drivers_mod.declared_plugin_classes(factory) is None
     drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
     assert drivers_mod.declared_plugin_classes(factory) == (MinimalDriver, XenStoreLike)
-    assert drivers_mod.static_operations([MinimalDriver, XenStoreLike]) == {
+    assert static_operations([MinimalDriver, XenStoreLike]) == {
         "domain_lookup_by_name",
         "domain_get_info",
         "domain_destroy",

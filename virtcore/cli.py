@@ -929,7 +929,8 @@ def driver_default_uri(driver: InstalledDriver) -> str | None:
 
 def _static_support(driver: InstalledDriver) -> DriverSupport | None:
     """Support read from the plugin classes the driver declares; ``None`` if it declares none."""
-    from virtcore.drivers import declared_plugin_classes, load_driver, static_operations
+    from virtcore.drivers import declared_plugin_classes, load_driver
+    from virtcore.support import static_operations
 
     classes = declared_plugin_classes(load_driver(driver.scheme, f"{driver.scheme}://"))
     if classes is None:

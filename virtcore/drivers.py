@@ -8,7 +8,7 @@ opening ``test:///default`` never imports the QEMU driver.
 
 A driver describes itself with :func:`describe_driver`: the classes of the
 objects its factory can return (so what it supports is known without opening
-a connection, see :func:`static_operations`) and, optionally, a URI that is
+a connection, see :func:`virtcore.support.static_operations`) and, optionally, a URI that is
 cheap and safe to open for probing. :func:`hook_names` checks every plugin
 against the contract: a ``virt_*`` method that matches no hook is an error,
 never a silently unsupported operation.
@@ -39,7 +39,6 @@ __all__ = [
     "hook_names",
     "installed_drivers",
     "load_driver",
-    "static_operations",
 ]
 
 #: The entry-point group drivers register in.
@@ -279,18 +278,3 @@ def hook_names(plugin: object) -> frozenset[str]:
             )
         found.add(name)
     return frozenset(found)
-
-
-def static_operations(classes: Iterable[type]) -> frozenset[str]:
-    """Operations (hook names without ``virt_``) some of ``classes`` implement.
-
-    What a driver supports, read from its declared plugin classes without
-    opening a connection; internal hooks (connect open/close, events) are not
-    operations.
-    """
-    from virtcore.connection import OPERATIONS
-
-    names = set()
-    for cls in classes:
-        names |= {n[len(_HOOK_PREFIX) :] for n in hook_names(cls)}
-    return frozenset(n for n in names if n in OPERATIONS)
