@@ -72,6 +72,7 @@ from virtcore.types import (
     ShutdownReason,
     ShutoffReason,
 )
+from virtcore.uri import DEFAULT_URI_ENV
 
 if TYPE_CHECKING:
     from virtcore.connection import Connection, Domain
@@ -97,7 +98,6 @@ __all__ = [
 ]
 
 #: Environment variable naming the URI used when ``-c`` is not given.
-DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
 #: Set to a non-empty value to get a traceback for unexpected (internal) errors.
 DEBUG_ENV = "VIRTCORE_DEBUG"
 

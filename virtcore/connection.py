@@ -44,7 +44,7 @@ from virtcore.types import (
     DomainState,
     NodeInfo,
 )
-from virtcore.uri import URI
+from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 __all__ = ["Connection", "Domain", "EventCallback", "open", "open_read_only", "OPERATIONS", "iter_operations"]
 
@@ -673,9 +673,9 @@ def open_read_only(uri: str | None = None) -> Connection:
 
 def _default_uri(uri: str | None) -> str:
     if uri is None:
-        uri = os.environ.get("VIRTCORE_DEFAULT_URI")
-        if not uri:
-            raise InvalidArgError("no URI given and $VIRTCORE_DEFAULT_URI is not set")
+        uri = default_uri()
+        if uri is None:
+            raise InvalidArgError(f"no URI given and ${DEFAULT_URI_ENV} is not set")
     return uri
 
 

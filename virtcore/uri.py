@@ -12,6 +12,7 @@ point of that name); everything else is for the driver to interpret.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -20,7 +21,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from virtcore.errors import InvalidArgError
 
-__all__ = ["URI"]
+__all__ = ["DEFAULT_URI_ENV", "URI", "default_uri"]
+
+#: The environment variable naming the URI to open when none is given (libvirt's
+#: ``LIBVIRT_DEFAULT_URI``); ``virtcore.open()`` and the command line read it.
+DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
 
 _SCHEME = re.compile(r"[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?\Z")
 _MAX_URI = 4096
@@ -89,3 +94,8 @@ class URI(NamedTuple):
 
     def __repr__(self) -> str:
         return f"URI({self.text!r})"
+
+
+def default_uri() -> str | None:
+    """The URI ``$VIRTCORE_DEFAULT_URI`` names, or ``None`` when it is unset or empty."""
+    return os.environ.get(DEFAULT_URI_ENV) or None
