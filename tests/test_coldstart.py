@@ -32,6 +32,7 @@ else:
         print("domains", ",".join(sorted(d.name for d in conn.list_domains())))
 print("stevedore", "stevedore" in sys.modules)
 print("importlib.metadata", "importlib.metadata" in sys.modules)
+print("pathlib", "pathlib" in sys.modules)
 """
 
 
@@ -56,7 +57,7 @@ def test_a_warm_cold_start_does_not_import_stevedore(tmp_path: Path) -> None:
     (written,) = _cache_files(tmp_path)
     assert "virt_test:open_connection" in written.read_text()
     second = _probe(sys.executable, "test:///default", tmp_path)
-    assert second == {**first, "stevedore": "False", "importlib.metadata": "False"}
+    assert second == {**first, "stevedore": "False", "importlib.metadata": "False", "pathlib": "False"}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,7 @@ def test_installing_or_removing_a_driver_distribution_invalidates_the_cache(
         "drivers": "qemu,test,xen",
         "stevedore": "True",
         "importlib.metadata": "True",
+        "pathlib": "True",
     }
     assert _probe(python, "-", tmp_path)["stevedore"] == "False"  # warm
     pip(python, "install", "--no-deps", "--no-build-isolation", "--no-index", str(src))
@@ -91,6 +93,7 @@ def test_installing_or_removing_a_driver_distribution_invalidates_the_cache(
         "drivers": "qemu,test,xen",
         "stevedore": "True",
         "importlib.metadata": "True",
+        "pathlib": "True",
     }
     assert _probe(python, "-", tmp_path)["stevedore"] == "False"  # rewritten
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTCORE_DEFAULT_URI")}

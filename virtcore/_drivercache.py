@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from virtcore import xdg
+from virtcore import files, xdg
 from virtcore.errors import VirtError
 
 __all__ = ["CachedEntry", "cache_file", "declares", "environment_key", "read", "write"]
@@ -72,7 +72,7 @@ def environment_key() -> tuple[str, ...]:
 def cache_file() -> str:
     """The cache file of this Python environment (interpreter and prefix)."""
     env = f"{sys.prefix}\0{sys.version}".encode("utf-8", "surrogateescape")
-    return os.path.join(xdg.cache_home(), "virtcore", f"drivers-{binascii.crc32(env):08x}.txt")
+    return os.path.join(xdg.cache_dir(), "virtcore", f"drivers-{binascii.crc32(env):08x}.txt")
 
 
 def read(key: Sequence[str]) -> list[CachedEntry] | None:
@@ -121,10 +121,6 @@ def write(key: Sequence[str], entries: Iterable[CachedEntry]) -> None:
         ):
             return  # not representable: stay uncached rather than write something ambiguous
     text = "\n".join([_HEADER, str(len(key)), *key, *("\t".join(e) for e in rows)]) + "\n"
-    # Only a process that found the cache stale writes it: keep the atomic
-    # writer's imports (secrets, hmac, hashlib: ~3 ms) off the warm path.
-    from virtcore import files
-
     path = cache_file()
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

@@ -120,7 +120,7 @@ def _stevedore_entry_points() -> list[_Found]:
     # stevedore's module-level cache takes $XDG_CACHE_HOME as it is, and a
     # relative value would put it under the working directory: give it the
     # directory the XDG spec means instead.
-    stevedore_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
+    stevedore_cache = _cache.Cache(os.path.join(xdg.cache_dir(), "python-entrypoints"))
     dists: dict[tuple[str, str], tuple[str, str, str | None]] = {}
     for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
         dist = meta_ep.dist
@@ -263,7 +263,7 @@ def hook_names(plugin: object) -> frozenset[str]:
         if not callable(fn):
             continue
         if name not in hookspecs.HOOKS:
-            import difflib
+            import difflib  # only for a misspelled hook: keeps difflib out of every open
 
             close = difflib.get_close_matches(name, list(hookspecs.HOOKS), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
