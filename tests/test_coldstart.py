@@ -55,7 +55,7 @@ def test_a_warm_cold_start_does_not_import_stevedore(tmp_path: Path) -> None:
     assert first["type"] == "TEST"
     assert first["stevedore"] == "True"  # no cache yet: stevedore discovers
     (written,) = _cache_files(tmp_path)
-    assert "virt_test:open_connection" in written.read_text()
+    assert "virt_test:driver" in written.read_text()
     second = _probe(sys.executable, "test:///default", tmp_path)
     assert second == {**first, "stevedore": "False", "importlib.metadata": "False", "pathlib": "False"}
 
@@ -138,7 +138,7 @@ def _test_entry(text: str) -> list[str]:
 
 def test_a_current_cache_is_used_without_stevedore(fresh_discovery: Path) -> None:
     _fill(fresh_discovery)
-    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].open_connection
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
     assert drivers._found_by_stevedore is False
 
 
@@ -157,7 +157,7 @@ def test_a_current_cache_is_used_without_stevedore(fresh_discovery: Path) -> Non
 def test_a_corrupt_cache_is_ignored_and_rewritten(fresh_discovery: Path, garbage: bytes) -> None:
     fresh_discovery.parent.mkdir(parents=True)
     fresh_discovery.write_bytes(garbage)
-    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].open_connection
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
     assert drivers._found_by_stevedore is True
     assert fresh_discovery.read_text().startswith("virtcore-drivers-cache 1\n")
 
@@ -170,14 +170,14 @@ def test_a_hostile_target_is_not_imported(fresh_discovery: Path) -> None:
     fields = _test_entry(text)
     hostile = text.replace("\t".join(fields), "\t".join(["test", "os:system", *fields[2:]]))
     fresh_discovery.write_text(hostile)
-    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].open_connection
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
     assert drivers._found_by_stevedore is True
 
 
 def test_a_scheme_only_the_cache_knows_is_no_connect(fresh_discovery: Path) -> None:
     text = _fill(fresh_discovery)
     fields = _test_entry(text)
-    fresh_discovery.write_text(text + "\t".join(["evil", "virt_test:open_connection", *fields[2:]]) + "\n")
+    fresh_discovery.write_text(text + "\t".join(["evil", "virt_test:driver", *fields[2:]]) + "\n")
     with pytest.raises(NoConnectError, match="'evil:///'"):
         drivers.load_driver("evil", "evil:///")
 
@@ -193,7 +193,7 @@ def test_an_entry_outside_the_installed_distributions_voids_the_cache(
     fresh_discovery.write_text(text.replace(fields[4], str(planted)))
     key = _drivercache.environment_key()
     assert _drivercache.read(key) is None
-    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].open_connection
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
 
 
 def test_a_symlinked_cache_is_not_followed(fresh_discovery: Path, tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_an_unwritable_cache_directory_only_means_no_cache(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # no directory can be made under a file
-    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].open_connection
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
     assert [d.scheme for d in drivers.installed_drivers()] == ["qemu", "test", "xen"]
     assert not fresh_discovery.exists()
 

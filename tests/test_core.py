@@ -25,6 +25,7 @@ from virtcore.errors import (
 )
 from virtcore.support import static_operations
 from virtcore.types import DomainInfo
+from virtcore.uri import URI
 
 REF = DomainRef("vm1", "11111111-2222-3333-4444-555555555555", 7)
 
@@ -325,9 +326,32 @@ def test_describe_driver_checks_the_declared_classes() -> None:
 
     with pytest.raises(OperationFailedError, match="virt_domain_supend"):
         drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, Misspelled])
-    assert drivers_mod.declared_plugin_classes(factory) is None
-    drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
-    assert drivers_mod.declared_plugin_classes(factory) == (MinimalDriver, XenStoreLike)
+    described = drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
+    assert drivers_mod.declared_plugin_classes(described) == (MinimalDriver, XenStoreLike)
+    assert drivers_mod.declared_default_uri(described) is None
+    assert drivers_mod.declared_plugin_classes(factory) is None  # the factory itself is left alone
+    assert described(URI.parse("x:///"), True) == []
+
+
+def test_describe_driver_refuses_what_is_not_a_description() -> None:
+    def factory(uri: object, read_only: bool) -> list[object]:
+        return []
+
+    with pytest.raises(InvalidArgError, match="plugin_classes must hold classes"):
+        drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver()])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgError, match="default_uri must be a non-empty string"):
+        drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver], default_uri="")
+
+
+@pytest.mark.parametrize("scheme", ["test", "qemu", "xen"])
+def test_each_installed_driver_entry_point_declares_itself(scheme: str) -> None:
+    # The three drivers' entry points are DriverEntryPoints: typed, no function attributes.
+    entry = drivers_mod.load_driver(scheme, f"{scheme}:///")
+    assert isinstance(entry, drivers_mod.DescribedDriver)
+    classes = drivers_mod.declared_plugin_classes(entry)
+    assert classes and all(isinstance(c, type) for c in classes)
+    expected_default = "test:///default" if scheme == "test" else None
+    assert drivers_mod.declared_default_uri(entry) == expected_default
     assert static_operations([MinimalDriver, XenStoreLike]) == {
         "domain_lookup_by_name",
         "domain_get_info",

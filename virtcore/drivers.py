@@ -1,15 +1,18 @@
 """Driver discovery: entry points in the ``virtcore.drivers`` group, through stevedore.
 
 An entry point's name is the URI scheme it serves (``test``, ``qemu``,
-``xen``); its target is a callable ``open_connection(uri, read_only)``
-returning the plugin objects for one connection. Entry points are read once
-per process and each driver is imported only when a URI first needs it, so
-opening ``test:///default`` never imports the QEMU driver.
+``xen``); its target is called ``target(uri, read_only)`` and returns the
+plugin objects for one connection. Entry points are read once per process
+(from the discovery cache when it is current, see :mod:`virtcore._drivercache`)
+and each driver is imported only when a URI first needs it, so opening
+``test:///default`` never imports the QEMU driver.
 
-A driver describes itself with :func:`describe_driver`: the classes of the
-objects its factory can return (so what it supports is known without opening
-a connection, see :func:`virtcore.support.static_operations`) and, optionally, a URI that is
-cheap and safe to open for probing. :func:`hook_names` checks every plugin
+A driver's entry point follows :class:`DriverEntryPoint`: what
+:func:`describe_driver` returns, a factory that also declares the classes of
+the objects it can return (so what it supports is known without opening a
+connection, see :func:`virtcore.support.static_operations`) and, optionally,
+a URI that is cheap and safe to open for probing. A plain callable still
+works as an entry point; it just declares nothing. :func:`hook_names` checks every plugin
 against the contract: a ``virt_*`` method that matches no hook is an error,
 never a silently unsupported operation.
 """
@@ -21,7 +24,7 @@ import inspect
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, final
 
 from virtcore import _drivercache, hookspecs, xdg
 from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAMESPACE",
+    "DescribedDriver",
+    "DriverEntryPoint",
     "DriverFactory",
     "InstalledDriver",
     "describe_driver",
@@ -44,12 +49,27 @@ __all__ = [
 #: The entry-point group drivers register in.
 NAMESPACE = "virtcore.drivers"
 
-#: What an entry point names: called once per connection.
+#: What an entry point names, at the least: called once per connection.
 DriverFactory = Callable[["URI", bool], Sequence[object]]
 
-#: Attributes :func:`describe_driver` sets on a factory.
-_PLUGIN_CLASSES_ATTR = "plugin_classes"
-_DEFAULT_URI_ATTR = "default_uri"
+
+class DriverEntryPoint(Protocol):
+    """What a driver's ``virtcore.drivers`` entry point names: a factory that describes itself.
+
+    :func:`describe_driver` builds one from the driver's ``open_connection``.
+    """
+
+    @property
+    def plugin_classes(self) -> tuple[type, ...]:
+        """The classes of every object the factory may return (all channels)."""
+
+    @property
+    def default_uri(self) -> str | None:
+        """A URI that is cheap and side-effect free to open read-only, if there is one."""
+
+    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+        """The plugin objects serving ``uri`` for one connection."""
+
 
 _HOOK_PREFIX = "virt_"
 #: pluggy's ``HookimplMarker`` stores its options under ``<project>_impl``.
@@ -205,42 +225,78 @@ def installed_drivers() -> list[InstalledDriver]:
 # ---------------------------------------------------------------------------
 
 
+@final
+class DescribedDriver:
+    """A driver's entry point as :func:`describe_driver` returns it (a :class:`DriverEntryPoint`)."""
+
+    __slots__ = ("_default_uri", "_factory", "_plugin_classes")
+
+    def __init__(
+        self, factory: DriverFactory, plugin_classes: tuple[type, ...], default_uri: str | None
+    ) -> None:
+        self._factory = factory
+        self._plugin_classes = plugin_classes
+        self._default_uri = default_uri
+
+    @property
+    def plugin_classes(self) -> tuple[type, ...]:
+        """The classes of every object the factory may return."""
+        return self._plugin_classes
+
+    @property
+    def default_uri(self) -> str | None:
+        """The URI to probe the driver with, if it declared one."""
+        return self._default_uri
+
+    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+        """Open: the plugin objects of ``factory`` for this connection."""
+        return self._factory(uri, read_only)
+
+    def __repr__(self) -> str:
+        return f"DescribedDriver({getattr(self._factory, '__qualname__', self._factory)!r})"
+
+
 def describe_driver(
     factory: DriverFactory, *, plugin_classes: Iterable[type], default_uri: str | None = None
-) -> None:
-    """Declare what ``factory`` (a driver's entry-point target) serves, for tools and docs.
+) -> DriverEntryPoint:
+    """The entry point of a driver whose ``factory`` returns objects of ``plugin_classes``.
 
-    ``plugin_classes`` are the classes of every object the factory may return
-    (all channels, even ones only some connections get): ``virtcore drivers``
-    and the documentation's support matrix derive the driver's operations from
-    their ``@hookimpl`` methods without opening a connection. ``default_uri``
-    is a URI that is cheap and side-effect free to open (read-only), if there
-    is one. Call it at the end of the driver's module, once the classes exist.
+    Name the result in the distribution's ``virtcore.drivers`` entry point
+    (``test = "virt_test:driver"`` for ``driver = describe_driver(...)`` at
+    the end of the module, once the classes exist). ``plugin_classes`` are
+    the classes of every object the factory may return (all channels, even
+    ones only some connections get): ``virtcore drivers`` and the
+    documentation's support matrix derive the driver's operations from their
+    ``@hookimpl`` methods without opening a connection. ``default_uri`` is a
+    URI that is cheap and side-effect free to open (read-only), if there is
+    one.
 
     :raises OperationFailedError: a class has a ``virt_*`` method that is not a
         hook of the contract, or is not marked ``@hookimpl``.
+    :raises InvalidArgError: ``plugin_classes`` holds something else than classes,
+        or ``default_uri`` is not a non-empty string.
     """
     classes = tuple(plugin_classes)
     for cls in classes:
         if not isinstance(cls, type):
             raise InvalidArgError(f"describe_driver: plugin_classes must hold classes, not {cls!r}")
         hook_names(cls)
-    setattr(factory, _PLUGIN_CLASSES_ATTR, classes)
-    if default_uri is not None:
-        setattr(factory, _DEFAULT_URI_ATTR, default_uri)
+    if default_uri is not None and not (isinstance(default_uri, str) and default_uri):
+        raise InvalidArgError(f"describe_driver: default_uri must be a non-empty string, not {default_uri!r}")
+    return DescribedDriver(factory, classes, default_uri)
 
 
 def declared_plugin_classes(factory: DriverFactory) -> tuple[type, ...] | None:
-    """The plugin classes the factory declared with :func:`describe_driver`, or ``None``."""
-    declared = getattr(factory, _PLUGIN_CLASSES_ATTR, None)
+    """The plugin classes an entry point declares (a :class:`DriverEntryPoint`), or ``None``."""
+    declared = getattr(factory, "plugin_classes", None)
     if isinstance(declared, tuple) and all(isinstance(c, type) for c in declared):
         return declared
     return None
 
 
 def declared_default_uri(factory: DriverFactory) -> str | None:
-    """The factory's probing URI (``default_uri``), if it declares one."""
-    declared = getattr(factory, _DEFAULT_URI_ATTR, None)
+    """The probing URI an entry point declares (a :class:`DriverEntryPoint`), if any."""
+    declared = getattr(factory, "default_uri", None)
     return declared if isinstance(declared, str) and declared else None
 
 

@@ -283,4 +283,5 @@ class TestDriver:
 
 # What ``virtcore drivers`` and the docs show, without opening a connection; the
 # default URI is cheap and side-effect free to probe.
-describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")
+#: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
+driver = describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")
