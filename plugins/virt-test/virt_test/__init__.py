@@ -18,7 +18,7 @@ gives each test an isolated connection.
 
 from __future__ import annotations
 
-import socket
+import os
 import threading
 from collections.abc import Callable
 
@@ -111,7 +111,8 @@ class TestDriver:
 
     @hookimpl
     def virt_connect_get_hostname(self) -> str:
-        return socket.gethostname()
+        # What gethostname() answers on Linux, without importing socket (~5% of a cold open).
+        return os.uname().nodename
 
     @hookimpl
     def virt_connect_get_capabilities(self) -> str:
