@@ -228,3 +228,15 @@ def test_a_stale_key_is_ignored(
     changed = _drivercache.environment_key()
     assert changed != key and any("newcomer-1.0.dist-info" in line for line in changed)
     assert _drivercache.read(changed) is None
+
+
+def test_a_dangling_metadata_link_does_not_hide_its_neighbours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "real-1.0.dist-info").mkdir(parents=True)
+    (site / "gone-1.0.dist-info").symlink_to(tmp_path / "nowhere")
+    monkeypatch.syspath_prepend(str(site))
+    key = _drivercache.environment_key()
+    assert f"{site / 'gone-1.0.dist-info'}\t-1" in key
+    assert any(line.startswith(f"{site / 'real-1.0.dist-info'}\t") for line in key)

@@ -60,13 +60,18 @@ def environment_key() -> tuple[str, ...]:
         directory = os.path.abspath(entry or os.curdir)
         try:
             with os.scandir(directory) as it:
-                found = sorted(
-                    (d.path, d.stat().st_mtime_ns) for d in it if d.name.endswith(_METADATA_SUFFIXES)
-                )
+                found = sorted((d.path, _mtime(d)) for d in it if d.name.endswith(_METADATA_SUFFIXES))
         except OSError:  # absent, not a directory (a zip archive), unreadable: nothing found there
             continue
         key.extend(f"{path}\t{mtime}" for path, mtime in found)
     return tuple(key)
+
+
+def _mtime(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:  # a dangling link: still part of the key, as a distribution that cannot be read
+        return -1
 
 
 def cache_file() -> str:

@@ -132,7 +132,7 @@ def _stevedore_entry_points() -> list[_Found]:
     read from the installed metadata.
     """
     # Imported here: the discovery cache exists so that a warm process never
-    # pays for these two (~40% of a cold ``virtcore.open``).
+    # pays for these two (~40% of a cold ``virtcore.open`` without the cache).
     import importlib.metadata
 
     from stevedore import _cache
