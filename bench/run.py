@@ -6,7 +6,7 @@ is faster). libvirt's side runs under Debian's /usr/bin/python3 with
 python3-libvirt when that is importable; otherwise its column shows the
 figures measured for the issue on these machines, marked "ref".
 
-Usage: python bench/run.py [--quick] [--only core|xml|qemu|xen]
+Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,8 @@ def run_libvirt_side(quick: bool) -> dict[str, float]:
     return {k: float(v) for k, v in json.loads(out.stdout).items()}
 
 
-def cold_process(python: str, code: str, runs: int) -> float:
-    """Median wall time of a fresh interpreter doing ``code``, in µs (after one warm-up).
+def _cold_env(**extra: str) -> dict[str, str]:
+    """The environment of a measured fresh interpreter.
 
     Bytecode caching is left on (the warm-up writes the .pyc files), as a
     user's machine has it: Debian's python3-libvirt ships compiled, and an
@@ -106,13 +107,101 @@ def cold_process(python: str, code: str, runs: int) -> float:
     every module on every run.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
-    subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+    env.update(extra)
+    return env
+
+
+def cold_processes(cases: dict[str, tuple[str, str, dict[str, str]]], runs: int) -> dict[str, float]:
+    """Median wall time (µs) of a fresh ``python -c code`` per case, after one warm-up each.
+
+    The cases take turns, run by run, so a busy machine weighs on all of
+    them alike.
+    """
+    for python, code, env in cases.values():
         subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-        times.append((time.perf_counter() - start) * 1e6)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (python, code, env) in cases.items():
+            start = time.perf_counter()
+            subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
+            times[name].append((time.perf_counter() - start) * 1e6)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, float]:
+    """Self import time (µs) per top-level package of one ``python -X importtime -c code`` run."""
+    out = subprocess.run(
+        [python, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    totals: dict[str, float] = {}
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _, name = line[len("import time:") :].split("|")
+        top = name.strip().split(".")[0]
+        totals[top] = totals.get(top, 0.0) + float(self_us)
+    return totals
+
+
+def print_profile(ours: dict[str, float], theirs: dict[str, float] | None, top: int = 14) -> None:
+    """The packages that cost most to import, ours beside libvirt's side."""
+    print("\nimport profile of the cold process (self µs per top-level package, one run, -X importtime)")
+    print(f"{'package':<22}{'virtcore side':>14}{'libvirt side':>14}")
+    print("-" * 50)
+    names = sorted(
+        set(ours) | set(theirs or {}), key=lambda n: -max(ours.get(n, 0), (theirs or {}).get(n, 0))
+    )
+    for name in names[:top]:
+        other = "-" if theirs is None else f"{theirs.get(name, 0):.0f}"
+        print(f"{name:<22}{ours.get(name, 0):>14.0f}{other:>14}")
+    other_total = "-" if theirs is None else f"{sum(theirs.values()):.0f}"
+    print(f"{'(all imports)':<22}{sum(ours.values()):>14.0f}{other_total:>14}")
+
+
+def cold_bench(quick: bool) -> None:
+    """A fresh process doing import + open + lookup + info, ours beside libvirt-python's."""
+    print("== cold process: import + open + lookup + info (test:///default) ==")
+    live = libvirt_available()
+    runs = 5 if quick else 20
+    env = _cold_env()
+    with tempfile.TemporaryDirectory() as tmp:
+        # $XDG_CACHE_HOME a plain file: no discovery cache can be read or
+        # written, so every run discovers through stevedore.
+        blocked = Path(tmp, "not-a-directory")
+        blocked.write_text("")
+        cases = {
+            "cold process": (sys.executable, COLD_VIRTCORE, env),
+            "cold: no discovery cache": (
+                sys.executable,
+                COLD_VIRTCORE,
+                _cold_env(XDG_CACHE_HOME=str(blocked)),
+            ),
+            "cold: import only": (sys.executable, "import virtcore", env),
+            "cold: bare python": (sys.executable, "pass", env),
+        }
+        if live:
+            cases |= {
+                "libvirt cold process": (SYSTEM_PYTHON, COLD_LIBVIRT, env),
+                "libvirt import only": (SYSTEM_PYTHON, "import libvirt", env),
+                "libvirt bare python": (SYSTEM_PYTHON, "pass", env),
+            }
+        measured = cold_processes(cases, runs)
+    ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
+    theirs = {
+        "cold process": measured.get("libvirt cold process"),
+        "cold: import only": measured.get("libvirt import only"),
+        "cold: bare python": measured.get("libvirt bare python"),
+    }
+    if not live:
+        theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]}
+    print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live)
+    profile_theirs = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env) if live else None
+    print_profile(import_profile(sys.executable, COLD_VIRTCORE, env), profile_theirs)
 
 
 def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool) -> None:
@@ -131,20 +220,13 @@ def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool) ->
 def core_bench(quick: bool) -> None:
     print("== virtcore test driver vs libvirt's test driver (test:///default) ==")
     live = libvirt_available()
-    runs = 5 if quick else 20
     # Interleave: ours, libvirt's, ours again; keep each side's best.
     ours = measure(VirtcoreAPI(), quick)
     theirs = run_libvirt_side(quick) if live else dict(LIBVIRT_REFERENCE)
     virtcore_reset()
     again = measure(VirtcoreAPI(), quick)
     ours = {k: min(v, again[k]) for k, v in ours.items()}
-    ours["cold process"] = cold_process(sys.executable, COLD_VIRTCORE, runs)
-    # What the chosen dependencies alone cost a fresh interpreter, for context.
-    ours["cold: bare python"] = cold_process(sys.executable, "pass", runs)
-    ours["cold: pluggy+stevedore"] = cold_process(sys.executable, "import pluggy, stevedore", runs)
-    if live:
-        theirs["cold process"] = cold_process(SYSTEM_PYTHON, COLD_LIBVIRT, runs)
-        theirs["cold: bare python"] = cold_process(SYSTEM_PYTHON, "pass", runs)
+    theirs.pop("cold process", None)  # the cold process has its own table (cold_bench)
     print_table(ours, theirs, live)
     if not live:
         print("(libvirt-python not importable by /usr/bin/python3: apt-get install python3-libvirt)")
@@ -161,10 +243,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
-    parser.add_argument("--only", choices=["core", "xml", "qemu", "xen"], help="run one bench")
+    parser.add_argument("--only", choices=["core", "cold", "xml", "qemu", "xen"], help="run one bench")
     args = parser.parse_args()
     if args.only in (None, "core"):
         core_bench(args.quick)
+    if args.only in (None, "cold"):
+        cold_bench(args.quick)
     for name in ("xml", "qemu", "xen"):
         if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
             continue

@@ -603,11 +603,16 @@ class _PartialDriver:
         return virtcore.NodeInfo("x", 1024, 1, 1, 1, 1, 1, 1)
 
 
-def _partial_factory(uri: object, read_only: bool) -> list[object]:
-    return [_PartialDriver()]
+class _PartialEntryPoint:
+    """An entry point declaring a default URI but no plugin classes: ``drivers`` probes it."""
+
+    default_uri = "partial:///"
+
+    def __call__(self, uri: object, read_only: bool) -> list[object]:
+        return [_PartialDriver()]
 
 
-_partial_factory.default_uri = "partial:///"  # type: ignore[attr-defined]
+_partial_factory = _PartialEntryPoint()
 
 
 def _no_default_factory(uri: object, read_only: bool) -> list[object]:

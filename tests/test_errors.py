@@ -77,3 +77,21 @@ def test_errors_pickle_with_their_domain() -> None:
         ErrorDomain.QEMU,
         "Domain not found: x",
     )
+
+
+def test_every_error_class_is_public_and_found_by_its_code() -> None:
+    # One list (``__all__``) describes the error classes: error_for_code is derived from it.
+    classes = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type)
+        and issubclass(c, VirtError)
+        and c is not VirtError
+        and c.__module__ == errors.__name__
+    ]
+    assert len(classes) == 18
+    assert len({c.code for c in classes}) == len(classes)
+    for cls in classes:
+        assert cls.__name__ in errors.__all__
+        assert errors.error_for_code(cls.code) is cls
+    assert errors.error_for_code(errors.ErrorNumber.INTERNAL_ERROR) is errors.InternalError

@@ -63,7 +63,7 @@ def test_temporaries_are_unpredictable_and_never_open_what_is_planted(
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
     names = iter(["0" * 16, "1" * 16])
-    monkeypatch.setattr("virtcore.files.secrets.token_hex", lambda n: next(names))
+    monkeypatch.setattr("virtcore.files._token", lambda: next(names))
     planted = tmp_path / f".image.{'0' * 16}.partial"
     planted.symlink_to(victim)  # an attacker who guessed the first name
     fd, tmp = create_temporary(tmp_path / "image", suffix=".partial")

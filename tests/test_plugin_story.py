@@ -85,18 +85,19 @@ with virtcore.open("toy:///anything") as conn:
 """
 
 
-@pytest.fixture(scope="module")
-def toy_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("plugin-story")
+def write_toy_source(root: Path) -> Path:
+    """The toy driver's source tree under ``root``, ready for ``pip install``."""
     src = root / "toy-virt-driver"
     src.mkdir()
     (src / "pyproject.toml").write_text(TOY_PYPROJECT)
     (src / "toy_driver.py").write_text(TOY_MODULE)
-    env_dir = root / "venv"
+    return src
+
+
+def make_venv(env_dir: Path) -> Path:
+    """A fresh venv that sees this environment's packages (virtcore and its dependencies); its python."""
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    # Make this environment's packages (virtcore and its dependencies)
-    # visible to the new venv, so the install needs no network.
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
@@ -106,23 +107,28 @@ def toy_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     here = [p for p in sys.path if p and Path(p).is_dir() and "site-packages" in p]
     here += site.getsitepackages()
     Path(purelib, "outer-environment.pth").write_text("\n".join(dict.fromkeys(here)) + "\n")
+    return python
+
+
+def pip(python: Path, *args: str) -> None:
+    """Run pip in ``python``'s venv, offline."""
     subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            str(src),
-        ],
+        [python, "-m", "pip", *args, "--quiet"],
         check=True,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+@pytest.fixture(scope="module")
+def toy_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("plugin-story")
+    src = write_toy_source(root)
+    # The outer environment's packages are visible to the new venv, so the
+    # install needs no network.
+    python = make_venv(root / "venv")
+    pip(python, "install", "--no-deps", "--no-build-isolation", "--no-index", str(src))
     return python
 
 

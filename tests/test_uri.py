@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import virtcore
 from virtcore.errors import ErrorNumber, InvalidArgError, NoConnectError
@@ -86,3 +88,31 @@ def test_default_uri_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_overlong_uri() -> None:
     with pytest.raises(InvalidArgError, match="longer"):
         URI.parse("test:///" + "a" * 5000)
+
+
+_NAME = st.from_regex(r"[a-z][a-z0-9.-]{0,8}", fullmatch=True)
+
+
+@given(
+    driver=_NAME,
+    transport=st.none() | _NAME,
+    path=st.text(alphabet="abcXYZ019._~/-", max_size=30),
+)
+def test_plain_local_uris_parse_as_urlsplit_parses_them(
+    driver: str, transport: str | None, path: str
+) -> None:
+    # parse() reads driver[+transport]:///path without urllib (cold start): same result.
+    text = f"{driver}{'+' + transport if transport else ''}:///{path}"
+    assert URI.parse(text) == URI._split(text)
+
+
+def test_parse_of_a_plain_local_uri_does_not_import_urllib() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from virtcore.uri import URI; URI.parse('test:///default'); "
+        "print('urllib.parse' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"

@@ -1,36 +1,41 @@
 """Driver discovery: entry points in the ``virtcore.drivers`` group, through stevedore.
 
 An entry point's name is the URI scheme it serves (``test``, ``qemu``,
-``xen``); its target is a callable ``open_connection(uri, read_only)``
-returning the plugin objects for one connection. Entry points are read once
-per process and each driver is imported only when a URI first needs it, so
-opening ``test:///default`` never imports the QEMU driver.
+``xen``); its target is called ``target(uri, read_only)`` and returns the
+plugin objects for one connection. Entry points are read once per process
+(from the discovery cache when it is current, see :mod:`virtcore._drivercache`)
+and each driver is imported only when a URI first needs it, so opening
+``test:///default`` never imports the QEMU driver.
 
-A driver describes itself with :func:`describe_driver`: the classes of the
-objects its factory can return (so what it supports is known without opening
-a connection, see :func:`static_operations`) and, optionally, a URI that is
-cheap and safe to open for probing. :func:`hook_names` checks every plugin
+A driver's entry point follows :class:`DriverEntryPoint`: what
+:func:`describe_driver` returns, a factory that also declares the classes of
+the objects it can return (so what it supports is known without opening a
+connection, see :func:`static_operations`) and, optionally,
+a URI that is cheap and safe to open for probing. A plain callable still
+works as an entry point; it just declares nothing. :func:`hook_names` checks every plugin
 against the contract: a ``virt_*`` method that matches no hook is an error,
 never a silently unsupported operation.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, final
 
-from virtcore import hookspecs
+from virtcore import _drivercache, hookspecs, xdg
 from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
 
 if TYPE_CHECKING:
-    from stevedore._cache import Cache
-
     from virtcore.uri import URI
 
 __all__ = [
     "NAMESPACE",
+    "DescribedDriver",
+    "DriverEntryPoint",
     "DriverFactory",
     "InstalledDriver",
     "describe_driver",
@@ -39,18 +44,32 @@ __all__ = [
     "hook_names",
     "installed_drivers",
     "load_driver",
-    "static_operations",
 ]
 
 #: The entry-point group drivers register in.
 NAMESPACE = "virtcore.drivers"
 
-#: What an entry point names: called once per connection.
+#: What an entry point names, at the least: called once per connection.
 DriverFactory = Callable[["URI", bool], Sequence[object]]
 
-#: Attributes :func:`describe_driver` sets on a factory.
-_PLUGIN_CLASSES_ATTR = "plugin_classes"
-_DEFAULT_URI_ATTR = "default_uri"
+
+class DriverEntryPoint(Protocol):
+    """What a driver's ``virtcore.drivers`` entry point names: a factory that describes itself.
+
+    :func:`describe_driver` builds one from the driver's ``open_connection``.
+    """
+
+    @property
+    def plugin_classes(self) -> tuple[type, ...]:
+        """The classes of every object the factory may return (all channels)."""
+
+    @property
+    def default_uri(self) -> str | None:
+        """A URI that is cheap and side-effect free to open read-only, if there is one."""
+
+    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+        """The plugin objects serving ``uri`` for one connection."""
+
 
 _HOOK_PREFIX = "virt_"
 #: pluggy's ``HookimplMarker`` stores its options under ``<project>_impl``.
@@ -69,22 +88,100 @@ class InstalledDriver(NamedTuple):
     version: str | None
 
 
-_entry_point_cache: Cache | None = None
+class _Found(NamedTuple):
+    """A discovered entry point; ``metadata_dir`` is where its distribution's metadata lives."""
+
+    scheme: str
+    target: str
+    distribution: str | None
+    version: str | None
+    metadata_dir: str | None
 
 
-def _entry_points() -> list[object]:
-    global _entry_point_cache
-    # stevedore's on-disk entry-point cache, memoized per process; nothing is
-    # imported. Its module-level instance takes $XDG_CACHE_HOME as it is, and a
-    # relative value would put the cache under the working directory: give it
-    # the directory the XDG spec means instead.
+#: The process's view of the installed drivers, and whether stevedore gave it (else the cache).
+_found: list[_Found] | None = None
+_found_by_stevedore = False
+
+
+def _discover(*, bypass_cache: bool = False) -> list[_Found]:
+    """The installed drivers: from the discovery cache when it is current, else through stevedore."""
+    global _found, _found_by_stevedore
+    if _found is not None and (_found_by_stevedore or not bypass_cache):
+        return _found
+    key = _drivercache.environment_key()
+    cached = None if bypass_cache else _drivercache.read(key)
+    if cached is not None:
+        _found = [_Found(*entry) for entry in cached]
+        return _found
+    found = _stevedore_entry_points()
+    cacheable = [
+        _drivercache.CachedEntry(f.scheme, f.target, f.distribution, f.version, f.metadata_dir)
+        for f in found
+        if f.distribution and f.version and f.metadata_dir
+    ]
+    if len(cacheable) == len(found):  # else some entry could never be checked: stay uncached
+        _drivercache.write(key, cacheable)
+    _found, _found_by_stevedore = found, True
+    return found
+
+
+def _stevedore_entry_points() -> list[_Found]:
+    """Every ``virtcore.drivers`` entry point as stevedore discovers it, with its distribution.
+
+    stevedore's cached entry points do not carry the distribution: that is
+    read from the installed metadata.
+    """
+    # Imported here: the discovery cache exists so that a warm process never
+    # pays for these two (~40% of a cold ``virtcore.open`` without the cache).
+    import importlib.metadata
+
     from stevedore import _cache
 
-    from virtcore import xdg
+    # stevedore's module-level cache takes $XDG_CACHE_HOME as it is, and a
+    # relative value would put it under the working directory: give it the
+    # directory the XDG spec means instead.
+    stevedore_cache = _cache.Cache(os.path.join(xdg.cache_dir(), "python-entrypoints"))
+    dists: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
+        dist = meta_ep.dist
+        if dist is not None:
+            where = getattr(dist, "_path", None)  # a PathDistribution's metadata directory
+            metadata_dir = os.fspath(where) if isinstance(where, os.PathLike) else None
+            dists[(meta_ep.name, meta_ep.value)] = (dist.name, dist.version, metadata_dir)
+    found = []
+    for ep in stevedore_cache.get_group_all(NAMESPACE):
+        dist_name, dist_version, metadata_dir = dists.get((ep.name, ep.value), (None, None, None))
+        found.append(_Found(ep.name, ep.value, dist_name, dist_version, metadata_dir))
+    return found
 
-    if _entry_point_cache is None:
-        _entry_point_cache = _cache.Cache(str(xdg.cache_home() / "python-entrypoints"))
-    return list(_entry_point_cache.get_group_all(NAMESPACE))
+
+def _still_declared(found: _Found) -> bool:
+    """Whether a cached entry's distribution still declares it (its ``entry_points.txt``)."""
+    if found.metadata_dir is None:
+        return False
+    return _drivercache.declares(found.metadata_dir, found.scheme, found.target, NAMESPACE)
+
+
+def _resolve(target: str) -> object:
+    """Import ``module[:attr.attr]`` (an entry point's target, extras ignored) and return the object."""
+    module_name, _, attrs = target.split("[", 1)[0].strip().partition(":")
+    obj: object = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _lookup(scheme: str) -> _Found | None:
+    """The entry point serving ``scheme``; a cached one only if its distribution still declares it."""
+    for found in _discover():
+        if found.scheme == scheme:
+            if _found_by_stevedore or _still_declared(found):
+                return found
+            break
+    if _found_by_stevedore:
+        return None
+    # Not cached, or the cache disagrees with the distribution: stevedore decides.
+    return next((f for f in _discover(bypass_cache=True) if f.scheme == scheme), None)
 
 
 def load_driver(scheme: str, uri_text: str) -> DriverFactory:
@@ -100,41 +197,27 @@ def load_driver(scheme: str, uri_text: str) -> DriverFactory:
         factory = _loaded.get(scheme)
         if factory is not None:
             return factory
-        matches = [ep for ep in _entry_points() if getattr(ep, "name", None) == scheme]
-        if not matches:
+        found = _lookup(scheme)
+        if found is None:
             raise NoConnectError(f"URI {uri_text!r} (no driver is installed for {scheme!r})")
-        ep = matches[0]
         try:
-            loaded: DriverFactory = ep.load()  # type: ignore[attr-defined]
+            loaded = _resolve(found.target)
         except Exception as exc:  # a broken plugin must not take the process down
-            raise OperationFailedError(
-                f"driver {scheme!r} ({ep.value}) failed to load: {exc}"  # type: ignore[attr-defined]
-            ) from exc
+            raise OperationFailedError(f"driver {scheme!r} ({found.target}) failed to load: {exc}") from exc
         if not callable(loaded):
-            raise OperationFailedError(f"driver {scheme!r} entry point {ep.value} is not callable")  # type: ignore[attr-defined]
+            raise OperationFailedError(f"driver {scheme!r} entry point {found.target} is not callable")
         factory = loaded
         _loaded[scheme] = factory
         return factory
 
 
 def installed_drivers() -> list[InstalledDriver]:
-    """Every driver the ``virtcore.drivers`` entry points declare, without importing them.
-
-    The distribution that ships each one is read from the installed metadata
-    (stevedore's cached entry points do not carry it).
-    """
-    import importlib.metadata
-
-    dists: dict[tuple[str, str], tuple[str, str]] = {}
-    for meta_ep in importlib.metadata.entry_points(group=NAMESPACE):
-        if meta_ep.dist is not None:
-            dists[(meta_ep.name, meta_ep.value)] = (meta_ep.dist.name, meta_ep.dist.version)
-    found = []
-    for ep in _entry_points():
-        name, value = ep.name, ep.value  # type: ignore[attr-defined]
-        dist_name, dist_version = dists.get((name, value), (None, None))
-        found.append(InstalledDriver(scheme=name, target=value, distribution=dist_name, version=dist_version))
-    return sorted(found, key=lambda d: d.scheme)
+    """Every driver the ``virtcore.drivers`` entry points declare, without importing them."""
+    found = _discover()
+    if not _found_by_stevedore and not all(map(_still_declared, found)):
+        found = _discover(bypass_cache=True)
+    listed = [InstalledDriver(f.scheme, f.target, f.distribution, f.version) for f in found]
+    return sorted(listed, key=lambda d: d.scheme)
 
 
 # ---------------------------------------------------------------------------
@@ -142,42 +225,78 @@ def installed_drivers() -> list[InstalledDriver]:
 # ---------------------------------------------------------------------------
 
 
+@final
+class DescribedDriver:
+    """A driver's entry point as :func:`describe_driver` returns it (a :class:`DriverEntryPoint`)."""
+
+    __slots__ = ("_default_uri", "_factory", "_plugin_classes")
+
+    def __init__(
+        self, factory: DriverFactory, plugin_classes: tuple[type, ...], default_uri: str | None
+    ) -> None:
+        self._factory = factory
+        self._plugin_classes = plugin_classes
+        self._default_uri = default_uri
+
+    @property
+    def plugin_classes(self) -> tuple[type, ...]:
+        """The classes of every object the factory may return."""
+        return self._plugin_classes
+
+    @property
+    def default_uri(self) -> str | None:
+        """The URI to probe the driver with, if it declared one."""
+        return self._default_uri
+
+    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+        """Open: the plugin objects of ``factory`` for this connection."""
+        return self._factory(uri, read_only)
+
+    def __repr__(self) -> str:
+        return f"DescribedDriver({getattr(self._factory, '__qualname__', self._factory)!r})"
+
+
 def describe_driver(
     factory: DriverFactory, *, plugin_classes: Iterable[type], default_uri: str | None = None
-) -> None:
-    """Declare what ``factory`` (a driver's entry-point target) serves, for tools and docs.
+) -> DriverEntryPoint:
+    """The entry point of a driver whose ``factory`` returns objects of ``plugin_classes``.
 
-    ``plugin_classes`` are the classes of every object the factory may return
-    (all channels, even ones only some connections get): ``virtcore drivers``
-    and the documentation's support matrix derive the driver's operations from
-    their ``@hookimpl`` methods without opening a connection. ``default_uri``
-    is a URI that is cheap and side-effect free to open (read-only), if there
-    is one. Call it at the end of the driver's module, once the classes exist.
+    Name the result in the distribution's ``virtcore.drivers`` entry point
+    (``test = "virt_test:driver"`` for ``driver = describe_driver(...)`` at
+    the end of the module, once the classes exist). ``plugin_classes`` are
+    the classes of every object the factory may return (all channels, even
+    ones only some connections get): ``virtcore drivers`` and the
+    documentation's support matrix derive the driver's operations from their
+    ``@hookimpl`` methods without opening a connection. ``default_uri`` is a
+    URI that is cheap and side-effect free to open (read-only), if there is
+    one.
 
     :raises OperationFailedError: a class has a ``virt_*`` method that is not a
         hook of the contract, or is not marked ``@hookimpl``.
+    :raises InvalidArgError: ``plugin_classes`` holds something else than classes,
+        or ``default_uri`` is not a non-empty string.
     """
     classes = tuple(plugin_classes)
     for cls in classes:
         if not isinstance(cls, type):
             raise InvalidArgError(f"describe_driver: plugin_classes must hold classes, not {cls!r}")
         hook_names(cls)
-    setattr(factory, _PLUGIN_CLASSES_ATTR, classes)
-    if default_uri is not None:
-        setattr(factory, _DEFAULT_URI_ATTR, default_uri)
+    if default_uri is not None and not (isinstance(default_uri, str) and default_uri):
+        raise InvalidArgError(f"describe_driver: default_uri must be a non-empty string, not {default_uri!r}")
+    return DescribedDriver(factory, classes, default_uri)
 
 
 def declared_plugin_classes(factory: DriverFactory) -> tuple[type, ...] | None:
-    """The plugin classes the factory declared with :func:`describe_driver`, or ``None``."""
-    declared = getattr(factory, _PLUGIN_CLASSES_ATTR, None)
+    """The plugin classes an entry point declares (a :class:`DriverEntryPoint`), or ``None``."""
+    declared = getattr(factory, "plugin_classes", None)
     if isinstance(declared, tuple) and all(isinstance(c, type) for c in declared):
         return declared
     return None
 
 
 def declared_default_uri(factory: DriverFactory) -> str | None:
-    """The factory's probing URI (``default_uri``), if it declares one."""
-    declared = getattr(factory, _DEFAULT_URI_ATTR, None)
+    """The probing URI an entry point declares (a :class:`DriverEntryPoint`), if any."""
+    declared = getattr(factory, "default_uri", None)
     return declared if isinstance(declared, str) and declared else None
 
 
@@ -200,7 +319,7 @@ def hook_names(plugin: object) -> frozenset[str]:
         if not callable(fn):
             continue
         if name not in hookspecs.HOOKS:
-            import difflib
+            import difflib  # only for a misspelled hook: keeps difflib out of every open
 
             close = difflib.get_close_matches(name, list(hookspecs.HOOKS), n=1)
             hint = f"; did you mean {close[0]}?" if close else ""

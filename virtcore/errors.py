@@ -421,29 +421,14 @@ class AuthFailedError(VirtError):
     bare = "authentication failed"
 
 
-_BY_CODE: dict[int, type[VirtError]] = {
-    cls.code: cls
-    for cls in (
-        InternalError,
-        NoSupportError,
-        NoConnectError,
-        InvalidConnError,
-        InvalidArgError,
-        OperationFailedError,
-        XMLError,
-        DomainExistsError,
-        OperationDeniedError,
-        NoDomainError,
-        OperationInvalidError,
-        ConfigUnsupportedError,
-        OperationTimeoutError,
-        ArgumentUnsupportedError,
-        SystemError_,
-        ReadFailedError,
-        ConfSyntaxError,
-        AuthFailedError,
-    )
-}
+#: Each code's class, from the public list above: a new error class is one class and one
+#: ``__all__`` line. The first class listed for a code wins (VirtError itself never does).
+_BY_CODE: dict[int, type[VirtError]] = {}
+for _name in reversed(__all__):
+    _cls = globals().get(_name)  # error_for_code, below, is not a class
+    if isinstance(_cls, type) and issubclass(_cls, VirtError) and _cls is not VirtError:
+        _BY_CODE[_cls.code] = _cls
+del _name, _cls
 
 
 def error_for_code(code: int) -> type[VirtError]:

@@ -12,23 +12,24 @@ Writing a driver
 1. Write a class with ``@virtcore.hookimpl`` methods named as below. Accept
    the keyword arguments you need (pluggy passes arguments by name; you may
    leave out ones you do not use).
-2. Write an entry-point function ``open_connection(uri, read_only)`` that
+2. Write a function ``open_connection(uri, read_only)`` that
    returns a list of such objects for this connection (or raises a
    :class:`~virtcore.errors.VirtError`, e.g. ``NoConnectError`` for a URI it
    does not serve).
-3. Declare it in your distribution's metadata::
+3. At the end of the module, make the entry point: ``open_connection`` and
+   the classes of every object it may return, so ``virtcore drivers`` and
+   the support matrix show what the driver implements without opening a
+   connection::
 
-       [project.entry-points."virtcore.drivers"]
-       mydrv = "my_package:open_connection"     # serves mydrv:///... URIs
-
-4. At the end of the module, declare the classes of every object
-   ``open_connection`` may return, so ``virtcore drivers`` and the support
-   matrix show what the driver implements without opening a connection::
-
-       describe_driver(open_connection, plugin_classes=[MyDriver])
+       driver = describe_driver(open_connection, plugin_classes=[MyDriver])
 
    (:func:`virtcore.drivers.describe_driver`; add ``default_uri=`` if some
    URI is cheap and safe to open.)
+
+4. Declare it in your distribution's metadata::
+
+       [project.entry-points."virtcore.drivers"]
+       mydrv = "my_package:driver"     # serves mydrv:///... URIs
 
 A ``virt_*`` method that matches none of the hooks below, or that is not
 marked ``@hookimpl``, is an error naming it when the driver is described and

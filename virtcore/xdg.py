@@ -10,18 +10,43 @@ working directory happens to be.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["cache_home", "config_home", "data_home", "runtime_dir", "state_home"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["cache_dir", "cache_home", "config_home", "data_home", "runtime_dir", "state_home"]
+
+
+def _absolute_text(var: str) -> str | None:
+    value = os.environ.get(var)
+    return value if value and os.path.isabs(value) else None
 
 
 def _absolute(var: str) -> Path | None:
-    value = os.environ.get(var)
-    return Path(value) if value and os.path.isabs(value) else None
+    value = _absolute_text(var)
+    return None if value is None else _path(value)
 
 
 def _home_dir(var: str, *default: str) -> Path:
-    return _absolute(var) or Path(os.path.expanduser("~"), *default)
+    return _path(_home_dir_text(var, *default))
+
+
+def _home_dir_text(var: str, *default: str) -> str:
+    return _absolute_text(var) or os.path.join(os.path.expanduser("~"), *default)
+
+
+def _path(text: str) -> Path:
+    # Imported here: a cold ``virtcore.open`` needs only cache_dir(), and
+    # pathlib costs it ~3 ms.
+    from pathlib import Path
+
+    return Path(text)
+
+
+def cache_dir() -> str:
+    """:func:`cache_home` as a string, for the cold start's driver discovery cache."""
+    return _home_dir_text("XDG_CACHE_HOME", ".cache")
 
 
 def config_home() -> Path:
@@ -31,7 +56,7 @@ def config_home() -> Path:
 
 def cache_home() -> Path:
     """``$XDG_CACHE_HOME`` if absolute, else ``~/.cache``."""
-    return _home_dir("XDG_CACHE_HOME", ".cache")
+    return _path(cache_dir())
 
 
 def state_home() -> Path:

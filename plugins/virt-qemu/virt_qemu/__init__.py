@@ -331,4 +331,5 @@ def console_log(domain: object) -> Path:
 
 # What ``virtcore drivers`` and the docs show, without opening a connection (opening
 # one creates directories, so the driver declares no default URI).
-describe_driver(open_connection, plugin_classes=[QemuDriver])
+#: The ``virtcore.drivers`` entry point (``qemu = "virt_qemu:driver"``).
+driver = describe_driver(open_connection, plugin_classes=[QemuDriver])

@@ -18,7 +18,7 @@ gives each test an isolated connection.
 
 from __future__ import annotations
 
-import socket
+import os
 import threading
 from collections.abc import Callable
 
@@ -111,7 +111,8 @@ class TestDriver:
 
     @hookimpl
     def virt_connect_get_hostname(self) -> str:
-        return socket.gethostname()
+        # What gethostname() answers on Linux, without importing socket (~5% of a cold open).
+        return os.uname().nodename
 
     @hookimpl
     def virt_connect_get_capabilities(self) -> str:
@@ -283,4 +284,5 @@ class TestDriver:
 
 # What ``virtcore drivers`` and the docs show, without opening a connection; the
 # default URI is cheap and side-effect free to probe.
-describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")
+#: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
+driver = describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")

@@ -192,7 +192,8 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 
 # Every channel a connection may get (which ones it gets depends on the host): what
 # ``virtcore drivers`` and the docs show, without opening a connection.
-describe_driver(
+#: The ``virtcore.drivers`` entry point (``xen = "virt_xen:driver"``).
+driver = describe_driver(
     open_connection,
     plugin_classes=[
         _Opener,

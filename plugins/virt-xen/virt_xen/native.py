@@ -31,6 +31,8 @@ from typing import Any, NamedTuple
 from lxml import etree
 
 from virt_xen._cfgsyntax import ConfSyntaxError, Value, format_config, parse_config
+from virt_xen._xmspecs import TAP_FORMATS, parse_chardev, vif_rate_kb
+from virt_xen._xmspecs import element as _el
 from virtcore.errors import ConfigUnsupportedError, InvalidArgError, NoSupportError, VirtError, XMLError
 from virtcore.xml import Device, DomainDef, format_device, format_domain, parse_domain, secure_parse
 from virtcore.xml._util import parse_memory
@@ -71,16 +73,6 @@ _XEN_TO_BOOT = {v: k for k, v in _BOOT_TO_XEN.items()}
 
 def _mib(kib: int) -> int:
     return (kib + 1023) // 1024
-
-
-def _el(parent: _E, tag: str, text: str | None = None, **attrs: str | None) -> _E:
-    e = etree.SubElement(parent, tag)
-    for k, v in attrs.items():
-        if v is not None:
-            e.set(k.rstrip("_").replace("__", "-"), v)
-    if text is not None:
-        e.text = text
-    return e
 
 
 def _raw_find(d: DomainDef, path: str) -> _E | None:
@@ -1011,11 +1003,6 @@ def _move_type_first(out: dict[str, Value]) -> None:
 
 
 _XM_PREFIX = re.compile(r"([a-z][a-z0-9]*):")
-#: what a tap/tap2 sub-type may name (aio is raw)
-_XM_TAP_FORMATS = {
-    "aio": "raw", "raw": "raw", "qcow": "qcow", "qcow2": "qcow2", "vhd": "vhd", "qed": "qed",
-    "vmdk": "vmdk", "cow": "cow", "bochs": "bochs", "cloop": "cloop", "dmg": "dmg",
-}  # fmt: skip
 
 
 def _parse_xm_disk(spec: str, hvm: bool) -> _E:
@@ -1042,9 +1029,9 @@ def _parse_xm_disk(spec: str, hvm: bool) -> _E:
         drv_name, path = m.group(1), src[m.end() :]
         if drv_name in ("tap", "tap2"):
             sub, colon, path = path.partition(":")
-            if not colon or sub not in _XM_TAP_FORMATS:
+            if not colon or sub not in TAP_FORMATS:
                 raise ConfSyntaxError(f"unknown driver type '{sub}' in disk specification {spec!r}")
-            drv_type = _XM_TAP_FORMATS[sub]
+            drv_type = TAP_FORMATS[sub]
     drv_name = drv_name or "phy"
     dtype = "block" if drv_name == "phy" else "file"
     disk = etree.Element("disk", type=dtype, device=device)
@@ -1250,16 +1237,6 @@ def _rbd_host(hostport: str, vdev: str) -> _E:
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\Z")
 _MAC = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}\Z")
-_VIF_RATE = re.compile(r"([0-9]+)([GMK]?)([Bb])/s\Z")
-
-
-def _vif_rate_kb(rate: str) -> int:
-    """A vif ``rate=`` (``10MB/s``, ``80Mb/s``, ``10MB/s@20ms``) in KiB/s, as libvirt counts."""
-    m = _VIF_RATE.match(rate.partition("@")[0])
-    if m is None:
-        raise ConfSyntaxError(f"invalid rate '{rate}' in a vif (expected a number, K/M/G and B/s or b/s)")
-    kb = int(m.group(1)) * {"G": 1024 * 1024, "M": 1024, "K": 1, "": 1}[m.group(2)]
-    return kb // 8 if m.group(3) == "b" else kb
 
 
 def _vif_tags(bridge: str, spec: str) -> tuple[str, list[str], bool]:
@@ -1309,49 +1286,8 @@ def _parse_vif(spec: str, typename: str) -> _E:
         _el(iface, "model", type="netfront")
     if o.get("rate"):
         bw = _el(iface, "bandwidth")
-        _el(bw, "outbound", average=str(_vif_rate_kb(o["rate"])))
+        _el(bw, "outbound", average=str(vif_rate_kb(o["rate"])))
     return iface
-
-
-def _parse_serial(spec: str, parent: _E, tag: str, port: int) -> None:
-    if spec in ("none", ""):
-        return
-    ch = etree.SubElement(parent, tag)
-    if spec in ("pty", "null", "stdio", "vc"):
-        ch.set("type", spec)
-    elif spec.startswith("file:"):
-        ch.set("type", "file")
-        _el(ch, "source", path=spec[5:])
-    elif spec.startswith("pipe:"):
-        ch.set("type", "pipe")
-        _el(ch, "source", path=spec[5:])
-    elif spec.startswith("/dev/"):
-        ch.set("type", "dev")
-        _el(ch, "source", path=spec)
-    elif spec.startswith(("tcp:", "telnet:")):
-        scheme, _, rest = spec.partition(":")
-        rest, _, flags = rest.partition(",")
-        host, _, service = rest.rpartition(":")
-        ch.set("type", "tcp")
-        mode = "bind" if "server" in flags.split(",") or flags.startswith("server") else "connect"
-        _el(ch, "source", mode=mode, host=host or None, service=service)
-        _el(ch, "protocol", type="telnet" if scheme == "telnet" else "raw")
-    elif spec.startswith("udp:"):
-        rest = spec[4:]
-        connect, _, bind = rest.partition("@")
-        ch.set("type", "udp")
-        if bind:
-            bh, _, bs = bind.rpartition(":")
-            _el(ch, "source", mode="bind", host=bh or None, service=bs)
-        ch_host, _, ch_service = connect.rpartition(":")
-        _el(ch, "source", mode="connect", host=ch_host or None, service=ch_service)
-    elif spec.startswith("unix:"):
-        rest, _, flags = spec[5:].partition(",")
-        ch.set("type", "unix")
-        _el(ch, "source", mode="bind" if flags.startswith("server") else "connect", path=rest)
-    else:
-        raise ConfigUnsupportedError(f"serial device {spec!r} is not supported")
-    _el(ch, "target", port=str(port))
 
 
 #: Sound models libvirt knows; ``soundhw="all"`` means Xen's historical two.
@@ -1654,10 +1590,10 @@ def _native_to_xml(cfg: dict[str, Value], *, xl: bool) -> str:
             raise ConfigUnsupportedError("Multiple serial devices are not supported by xen-xm")
         specs = _list(serials, "serial")
         for port, spec in enumerate(specs):
-            _parse_serial(spec, devices, "serial", port)
+            parse_chardev(spec, devices, "serial", port)
         par = _str(cfg.get("parallel"), "parallel")
         if par:
-            _parse_serial(par, devices, "parallel", 0)
+            parse_chardev(par, devices, "parallel", 0)
         if _bool(cfg, "usb", False) or cfg.get("usbdevice") is not None:
             for dev in _list(cfg.get("usbdevice"), "usbdevice"):
                 if dev in ("mouse", "tablet", "keyboard"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from lxml import etree
 
 from virt_xen._cfgsyntax import ConfSyntaxError
+from virt_xen._xmspecs import TAP_FORMATS, parse_chardev, vif_rate_kb
 from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml import format_domain, parse_domain
 
@@ -149,8 +150,6 @@ def _disk(devices: _E, vbd: Sxpr, hvm: bool, kind: str) -> None:
     The ``uname`` must name a driver (``phy:``, ``file:``, ``tap:aio:``...); only an
     HVM CD-ROM may have none. The bus follows the device name alone.
     """
-    from virt_xen.native import _XM_TAP_FORMATS
-
     dev = _val(vbd, "dev")
     if not dev:
         raise ConfSyntaxError("domain information incomplete, vbd has no dev")
@@ -171,9 +170,9 @@ def _disk(devices: _E, vbd: Sxpr, hvm: bool, kind: str) -> None:
             drv_name = "tap2"
         if drv_name in ("tap", "tap2"):
             sub, colon, path = path.partition(":")
-            if not colon or sub not in _XM_TAP_FORMATS:
+            if not colon or sub not in TAP_FORMATS:
                 raise ConfSyntaxError(f"unknown driver type '{sub}' in vbd filename '{uname}' of {dev}")
-            drv_type = _XM_TAP_FORMATS[sub]
+            drv_type = TAP_FORMATS[sub]
         elif drv_name == "phy":
             disk.set("type", "block")
     elif not (hvm and device == "cdrom"):
@@ -225,9 +224,7 @@ def _vfb_graphics(devices: _E, node: Sxpr | None, domid: int | None = None) -> N
 
 
 def _chardev(devices: _E, tag: str, spec: str, port: int) -> None:
-    from virt_xen.native import _parse_serial
-
-    _parse_serial(spec, devices, tag, port)
+    parse_chardev(spec, devices, tag, port)
 
 
 def sxpr_to_domain_xml(text: str | bytes) -> str:
@@ -365,10 +362,8 @@ def sxpr_to_domain_xml(text: str | bytes) -> str:
                     _sub(iface, "model", type="netfront")
                 rate = _val(child, "rate")
                 if rate:
-                    from virt_xen.native import _vif_rate_kb
-
                     bw = _sub(iface, "bandwidth")
-                    _sub(bw, "outbound", average=str(_vif_rate_kb(rate)))
+                    _sub(bw, "outbound", average=str(vif_rate_kb(rate)))
             elif kind == "vfb":
                 _vfb_graphics(devices, child, domid)
             elif kind == "pci":

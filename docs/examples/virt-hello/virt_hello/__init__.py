@@ -96,4 +96,4 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 
 # Tells ``virtcore drivers`` and the docs' support matrix what this driver implements
 # (read from HelloDriver's hooks, no connection opened) and a URI safe to probe.
-describe_driver(open_connection, plugin_classes=[HelloDriver], default_uri="hello:///default")
+driver = describe_driver(open_connection, plugin_classes=[HelloDriver], default_uri="hello:///default")

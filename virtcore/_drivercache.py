@@ -1,0 +1,156 @@
+"""The discovery cache: which distributions declare ``virtcore.drivers`` entry points.
+
+stevedore finds the drivers, but importing it (with ``importlib.metadata``)
+costs a fresh process more than everything else ``virtcore.open`` does. What
+it found is kept here, per Python environment, in
+``$XDG_CACHE_HOME/virtcore/drivers-ENV.txt``, and a later process reads that
+instead of importing stevedore.
+
+The cache is keyed by the installed distributions: the path and modification
+time of every ``*.dist-info`` / ``*.egg-info`` directory on :data:`sys.path`
+(installing, upgrading or removing a distribution replaces its directory, so
+the key changes). A cache whose key differs is stale and ignored.
+
+Nothing in the file is trusted: it must be a regular file of ours, small,
+well formed, and every entry must name a distribution of the current key.
+Before a cached entry is used, :func:`declares` checks that its
+distribution's own ``entry_points.txt`` still declares it, so an edited or
+hostile cache can point at nothing a distribution does not declare. Any
+doubt makes the caller fall back to stevedore. Writing is best effort: a
+read-only or absent cache directory only means no cache.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+import re
+import stat
+import sys
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from virtcore import files, xdg
+from virtcore.errors import VirtError
+
+__all__ = ["CachedEntry", "cache_file", "declares", "environment_key", "read", "write"]
+
+_HEADER = "virtcore-drivers-cache 1"
+_MAX_BYTES = 1 << 20
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
+#: An entry-point name and target as the entry-point specification allows them.
+_NAME = re.compile(r"[\w.+-]+\Z")
+_TARGET = re.compile(r"[\w.]+(:[\w.]+)?\Z")
+
+
+class CachedEntry(NamedTuple):
+    """One ``virtcore.drivers`` entry point, and the distribution that declares it."""
+
+    scheme: str
+    target: str
+    distribution: str
+    version: str
+    metadata_dir: str
+
+
+def environment_key() -> tuple[str, ...]:
+    """``PATH<TAB>MTIME_NS`` of every distribution metadata directory on :data:`sys.path`, in order."""
+    key: list[str] = []
+    for entry in sys.path:
+        directory = os.path.abspath(entry or os.curdir)
+        try:
+            with os.scandir(directory) as it:
+                found = sorted((d.path, _mtime(d)) for d in it if d.name.endswith(_METADATA_SUFFIXES))
+        except OSError:  # absent, not a directory (a zip archive), unreadable: nothing found there
+            continue
+        key.extend(f"{path}\t{mtime}" for path, mtime in found)
+    return tuple(key)
+
+
+def _mtime(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:  # a dangling link: still part of the key, as a distribution that cannot be read
+        return -1
+
+
+def cache_file() -> str:
+    """The cache file of this Python environment (interpreter and prefix)."""
+    env = f"{sys.prefix}\0{sys.version}".encode("utf-8", "surrogateescape")
+    return os.path.join(xdg.cache_dir(), "virtcore", f"drivers-{binascii.crc32(env):08x}.txt")
+
+
+def read(key: Sequence[str]) -> list[CachedEntry] | None:
+    """The cached entries if the cache was written for ``key``; ``None`` for anything else."""
+    try:
+        fd = os.open(cache_file(), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > _MAX_BYTES:
+            return None
+        raw = os.read(fd, _MAX_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    count = len(key)
+    if len(lines) < count + 3 or lines[0] != _HEADER or lines[-1] != "" or lines[1] != str(count):
+        return None
+    if tuple(lines[2 : 2 + count]) != tuple(key):
+        return None
+    known = {line.rsplit("\t", 1)[0] for line in key}
+    entries = []
+    for line in lines[2 + count : -1]:
+        fields = line.split("\t")
+        if len(fields) != len(CachedEntry._fields):
+            return None
+        entry = CachedEntry(*fields)
+        if not (_NAME.match(entry.scheme) and _TARGET.match(entry.target) and entry.metadata_dir in known):
+            return None
+        entries.append(entry)
+    return entries
+
+
+def write(key: Sequence[str], entries: Iterable[CachedEntry]) -> None:
+    """Store ``entries`` under ``key``, atomically; silently nothing if the directory refuses."""
+    rows = list(entries)
+    for entry in rows:
+        if any("\t" in f or "\n" in f for f in entry) or not (
+            _NAME.match(entry.scheme) and _TARGET.match(entry.target)
+        ):
+            return  # not representable: stay uncached rather than write something ambiguous
+    text = "\n".join([_HEADER, str(len(key)), *key, *("\t".join(e) for e in rows)]) + "\n"
+    path = cache_file()
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        files.write_atomically(path, text.encode("utf-8", "surrogateescape"))
+    except (OSError, VirtError, UnicodeEncodeError):
+        return  # read-only home, no space, a file in the way: run without a cache
+
+
+def declares(metadata_dir: str, name: str, target: str, group: str) -> bool:
+    """Whether the distribution in ``metadata_dir`` declares ``name = target`` under ``group``.
+
+    Read from its ``entry_points.txt``, the file stevedore reads too.
+    """
+    try:
+        with open(os.path.join(metadata_dir, "entry_points.txt"), encoding="utf-8") as f:
+            text = f.read(_MAX_BYTES)
+    except (OSError, UnicodeDecodeError):
+        return False
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            key, _, value = line.partition("=")
+            if key.strip() == name and value.strip() == target:
+                return True
+    return False
