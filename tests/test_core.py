@@ -467,13 +467,13 @@ def _converter_factory(uri: object, read_only: bool) -> list[object]:
     return [MinimalDriver(), Converter()]
 
 
-drivers_mod.describe_driver(_converter_factory, plugin_classes=[MinimalDriver, Converter])
+converter_driver = drivers_mod.describe_driver(_converter_factory, plugin_classes=[MinimalDriver, Converter])
 
 
 @pytest.fixture
 def installed_converter(register: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """An installed driver ``conv`` declaring :class:`Converter` (and a channel that is not one)."""
-    register("conv", _converter_factory)
+    register("conv", converter_driver)
     fake = drivers_mod.InstalledDriver("conv", "fake:conv", "fake-conv", "1.0")
     monkeypatch.setattr(virtcore.connection, "installed_drivers", lambda: [fake])
 
