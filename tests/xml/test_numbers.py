@@ -25,7 +25,8 @@ from lxml import etree
 import virtcore
 from virtcore import limits
 from virtcore.errors import ErrorNumber, XMLError
-from virtcore.xml import domain as dom_model
+from virtcore.xml import devices as dom_model
+from virtcore.xml import domain as dom_domain
 from virtcore.xml import elements, format_domain, parse_domain
 from virtcore.xml._spec import INT, UINT, F, SpecElement
 
@@ -65,7 +66,7 @@ def _walk(
 
 def _spec_fields() -> list[tuple[tuple[str, ...], F, type[SpecElement]]]:
     roots: list[tuple[tuple[str, ...], type[SpecElement]]] = [
-        ((tag,), getattr(elements, cls_name)) for tag, (_field, cls_name) in dom_model._TOP_PARSERS.items()
+        ((tag,), getattr(elements, cls_name)) for tag, (_field, cls_name) in dom_domain._TOP_PARSERS.items()
     ]
     roots += [(("features", "hyperv"), elements.HyperV), (("features", "kvm"), elements.KVMFeatures)]
     roots.append((("devices", "rng", "address"), elements.Address))

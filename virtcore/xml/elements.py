@@ -17,6 +17,7 @@ import attrs
 from lxml import etree
 
 from virtcore.xml import _util as u
+from virtcore.xml._base import _FRAG, _raw
 from virtcore.xml._spec import INT, ONOFF, UINT, YESNO, F, SpecElement, parse_fields
 
 Element = etree._Element
@@ -42,9 +43,6 @@ __all__ = [
     "SysInfoEntry",
     "VcpuPin",
 ]
-
-_raw = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-_FRAG = attrs.field(default=None, init=False, eq=False, repr=False)
 
 
 # ---------------------------------------------------------------------------- memoryBacking

@@ -120,7 +120,7 @@ _MODEL: _Node = _n(
 
 
 def _mapped_nodes() -> dict[str, _Node]:
-    from virtcore.xml import domain
+    from virtcore.xml import devices as domain
 
     nodes: dict[str, _Node] = {}
     for cls in domain._MappedDevice.__subclasses__():
