@@ -18,6 +18,7 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
+from virtcore.xml._coverage import Node
 
 Element = etree._Element
 
@@ -110,6 +111,11 @@ class SpecElement:
     def from_element(cls, el: Element) -> Any:
         """Parse the element."""
         return cls(**parse_fields(cls, el), raw=el)  # type: ignore[call-arg]
+
+    @classmethod
+    def covered(cls) -> Node:
+        """What the table types of the element (a node of the coverage tree)."""
+        return spec_node(cls)
 
     def to_element(self) -> Element:
         """Format as the element (overlaying the fields onto the source element)."""
@@ -288,22 +294,25 @@ def _parse_or_none(f: F, text: str, where: str) -> Any:
         return None
 
 
-def spec_node(cls: type[SpecElement]) -> tuple[frozenset[str], dict[str, Any]]:
-    """``cls``'s table as a node of validate's "what the model types" tree."""
+def spec_node(cls: type[SpecElement]) -> Node:
+    """``cls``'s table as a node of the coverage tree (see :mod:`virtcore.xml._coverage`)."""
     attrs: set[str] = set()
-    children: dict[str, tuple[set[str], dict[str, Any]] | tuple[frozenset[str], dict[str, Any]]] = {}
+    subs: dict[str, set[str]] = {}
+    nested: dict[str, Node] = {}
     for f in cls._spec:
         if f.kind == "attr":
             attrs.add(f.xml)
         elif f.kind == "akib":
             attrs.update((f.xml, "unit"))
         elif f.kind in ("cattr", "ctext", "kib", "flag"):
-            node = children.setdefault(f.xml, (set(), {}))
+            sub = subs.setdefault(f.xml, set())
             if f.kind == "cattr":
-                node[0].add(f.sub)  # type: ignore[union-attr]
+                sub.add(f.sub)
             elif f.kind == "kib":
-                node[0].add("unit")  # type: ignore[union-attr]
+                sub.add("unit")
         elif f.kind in ("many", "one"):
             assert f.cls is not None
-            children[f.xml] = spec_node(f.cls)
-    return frozenset(attrs), {k: (frozenset(v[0]), v[1]) for k, v in children.items()}
+            nested[f.xml] = f.cls.covered()
+    children: dict[str, Node] = {k: (frozenset(v), {}) for k, v in subs.items()}
+    children.update(nested)
+    return frozenset(attrs), children

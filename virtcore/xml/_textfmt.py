@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 from lxml import etree
 
 from virtcore.xml import _util as u
-from virtcore.xml._base import Element, _el
+from virtcore.xml._base import Element
 from virtcore.xml._layout import _DOMAIN_ORDER
+from virtcore.xml._lazy import _el
 from virtcore.xml._parser import MAX_XML_BYTES, MAX_XML_NODES, check_size
 from virtcore.xml.devices import Device
 from virtcore.xml.domain import (

@@ -13,8 +13,10 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._base import _FRAG, Element, _el, _raw
+from virtcore.xml._base import _FRAG, Element, _raw
+from virtcore.xml._coverage import LEAF, Node, merge, node
 from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _IFACE_ORDER, _VIDEO_ORDER
+from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
 
 if TYPE_CHECKING:
@@ -95,10 +97,26 @@ class Device:
 
     __slots__ = ()
     tag: ClassVar[str] = ""
+    #: the attributes and children the class types (besides address and alias)
+    _covers: ClassVar[Node] = LEAF
     raw: Element | None
     address: Address | None
     alias: str | None
     _frag: str | None
+
+    @classmethod
+    def from_element(cls, el: Element) -> Device:
+        """Parse the device's element."""
+        raise NotImplementedError
+
+    @classmethod
+    def covered(cls) -> Node:
+        """What the class types of its element, ``<address>`` and ``<alias>`` included."""
+        return merge(cls._own_covers(), address=_el().Address.covered(), alias=node("name"))
+
+    @classmethod
+    def _own_covers(cls) -> Node:
+        return cls._covers
 
     def _overlay(self) -> Element:
         raise NotImplementedError
@@ -186,6 +204,16 @@ class Disk(Device):
     """
 
     tag: ClassVar[str] = "disk"
+    _covers = node(
+        "type device",
+        driver=node("name type cache"),
+        source=node("file dev dir name volume protocol pool"),
+        target=node("dev bus"),
+        readonly=LEAF,
+        shareable=LEAF,
+        boot=node("order"),
+        serial=LEAF,
+    )
     type: str = "file"
     device: str = "disk"
     driver_name: str | None = None
@@ -362,6 +390,15 @@ class Interface(Device):
     """``<interface>``: a NIC. ``source`` is the network or bridge name (direct: host device)."""
 
     tag: ClassVar[str] = "interface"
+    _covers = node(
+        "type",
+        mac=node("address"),
+        source=node("network bridge dev"),
+        model=node("type"),
+        target=node("dev"),
+        link=node("state"),
+        boot=node("order"),
+    )
     type: str = "network"
     mac: str | None = None
     source: str | None = None
@@ -480,6 +517,7 @@ class CharDevice(Device):
     """
 
     tag: ClassVar[str] = ""
+    _covers = node("type", source=node("path mode host service"), target=node("type port name"))
     type: str = "pty"
     source_path: str | None = None
     source_mode: str | None = None
@@ -614,6 +652,7 @@ class Graphics(Device):
     """``<graphics>``: vnc, spice, sdl, rdp, ... ``port`` -1 / ``autoport`` for automatic."""
 
     tag: ClassVar[str] = "graphics"
+    _covers = node("type port autoport listen", listen=node("type address"))
     type: str = "vnc"
     port: int | None = None
     autoport: bool | None = None
@@ -678,6 +717,7 @@ class Input(Device):
     """``<input type=mouse|tablet|keyboard|... bus=ps2|usb|virtio|...>``."""
 
     tag: ClassVar[str] = "input"
+    _covers = node("type bus")
     type: str = "mouse"
     bus: str | None = None
     address: Address | None = _ADDR
@@ -706,6 +746,7 @@ class Video(Device):
     """``<video><model type=... vram=... heads=...>``."""
 
     tag: ClassVar[str] = "video"
+    _covers = node(model=node("type vram heads"))
     model: str | None = None
     vram: int | None = None
     heads: int | None = None
@@ -751,6 +792,7 @@ class MemBalloon(Device):
     """``<memballoon model=virtio|xen|none>``."""
 
     tag: ClassVar[str] = "memballoon"
+    _covers = node("model")
     model: str = "virtio"
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
@@ -777,6 +819,7 @@ class Controller(Device):
     """``<controller type=pci|usb|scsi|ide|sata|virtio-serial|xenbus|... index=N model=...>``."""
 
     tag: ClassVar[str] = "controller"
+    _covers = node("type index model")
     type: str = "pci"
     index: int | None = None
     model: str | None = None
@@ -819,6 +862,17 @@ class _MappedDevice(Device):
     _map: ClassVar[tuple[tuple[str, str | None, str], ...]] = ()
     _ints: ClassVar[frozenset[str]] = frozenset()
     _required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def _own_covers(cls) -> Node:
+        own: set[str] = set()
+        subs: dict[str, set[str]] = {}
+        for _field, sub, attr in cls._map:
+            if sub is None:
+                own.add(attr)
+            else:
+                subs.setdefault(sub, set()).add(attr)
+        return (frozenset(own), {k: (frozenset(v), {}) for k, v in subs.items()})
 
     @classmethod
     def from_element(cls, el: Element) -> Device:
@@ -1120,32 +1174,14 @@ class GenericDevice(Device):
         return secure_parse(self.xml)
 
 
-_DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {
-    "disk": Disk.from_element,
-    "interface": Interface.from_element,
-    "serial": Serial.from_element,
-    "console": Console.from_element,
-    "parallel": Parallel.from_element,
-    "channel": Channel.from_element,
-    "graphics": Graphics.from_element,
-    "input": Input.from_element,
-    "video": Video.from_element,
-    "memballoon": MemBalloon.from_element,
-    "controller": Controller.from_element,
-    "sound": Sound.from_element,
-    "watchdog": Watchdog.from_element,
-    "rng": Rng.from_element,
-    "tpm": Tpm.from_element,
-    "panic": Panic.from_element,
-    "iommu": Iommu.from_element,
-    "vsock": Vsock.from_element,
-    "hostdev": Hostdev.from_element,
-    "redirdev": Redirdev.from_element,
-    "filesystem": Filesystem.from_element,
-    "shmem": Shmem.from_element,
-    "memory": MemoryDevice.from_element,
-    "audio": Audio.from_element,
-}
+#: The typed device classes; any other element under <devices> is a GenericDevice.
+DEVICE_TYPES: tuple[type[Device], ...] = (
+    Disk, Interface, Serial, Console, Parallel, Channel, Graphics, Input, Video, MemBalloon,
+    Controller, Sound, Watchdog, Rng, Tpm, Panic, Iommu, Vsock, Hostdev, Redirdev, Filesystem,
+    Shmem, MemoryDevice, Audio,
+)  # fmt: skip
+# bound from_element methods by tag: saves an attribute lookup per parsed device
+_DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {cls.tag: cls.from_element for cls in DEVICE_TYPES}
 
 
 def device_from_element(el: Element) -> Device:

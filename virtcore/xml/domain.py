@@ -24,6 +24,7 @@ tree) is the reference that :func:`virtcore.xml.format_domain`'s text
 from __future__ import annotations
 
 import builtins
+import functools
 import uuid as _uuid
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -33,10 +34,13 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._base import Element, _el, _raw
+from virtcore.xml._base import Element, _raw
+from virtcore.xml._coverage import ANY, FEATURES, LEAF, Node, merge, node, uncovered
 from virtcore.xml._layout import _DOMAIN_ORDER
+from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
 from virtcore.xml.devices import (
+    DEVICE_TYPES,
     Channel,
     Console,
     Controller,
@@ -76,6 +80,9 @@ __all__ = [
     "parse_device",
     "format_device",
     "DOMAIN_TYPES",
+    "unmodelled",
+    "check_strict",
+    "model_tree",
     "LIFECYCLE_ACTIONS",
 ]
 
@@ -541,6 +548,65 @@ def _serialize(el: Element) -> str:
     return etree.tostring(el, encoding="unicode") + "\n"
 
 
+#: What <domain> itself types; its parts describe themselves (see :func:`model_tree`).
+_DOMAIN_COVERS = node(
+    "type id",
+    name=LEAF,
+    uuid=LEAF,
+    title=LEAF,
+    description=LEAF,
+    metadata=ANY,
+    memory=node("unit"),
+    maxMemory=node("unit slots"),
+    currentMemory=node("unit"),
+    vcpu=node("current placement cpuset"),
+    bootloader=LEAF,
+    bootloader_args=LEAF,
+    features=FEATURES,
+    on_poweroff=LEAF,
+    on_reboot=LEAF,
+    on_crash=LEAF,
+    iothreads=LEAF,
+)
+
+
+@functools.cache
+def model_tree() -> Node:
+    """The tree of what the typed model covers of ``<domain>``, assembled from every class's own node."""
+    el = _el()
+    devices = {cls.tag: cls.covered() for cls in DEVICE_TYPES}
+    tops = {tag: getattr(el, cls_name).covered() for tag, (_field, cls_name) in _TOP_PARSERS.items()}
+    return merge(
+        _DOMAIN_COVERS,
+        os=OS._covers,
+        clock=Clock._covers,
+        cpu=CPU._covers,
+        devices=merge(node(emulator=LEAF), **devices),
+        **tops,
+    )
+
+
+def unmodelled(d: DomainDef) -> list[str]:
+    """Paths of the elements and attributes of ``d``'s source XML the typed model does not cover.
+
+    ``d`` is a :class:`DomainDef` parsed from XML (one built in Python has nothing
+    unmodelled). Paths look like ``domain/cpu`` or ``domain/devices/disk[1]/address``;
+    an element is reported once, not its content.
+    """
+    if d.raw is None:
+        return []
+    return uncovered(d.raw, model_tree(), "domain")
+
+
+def check_strict(d: DomainDef) -> None:
+    """Raise :class:`XMLError` when ``d`` has parts the typed model does not cover."""
+    found = unmodelled(d)
+    if found:
+        shown = ", ".join(found[:10])
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise XMLError(f"elements or attributes not modelled by virtcore: {shown}{more}")
+
+
 def parse_domain(text: str | bytes, *, strict: bool = False) -> DomainDef:
     """Parse libvirt domain XML with the hardened parser.
 
@@ -551,8 +617,6 @@ def parse_domain(text: str | bytes, *, strict: bool = False) -> DomainDef:
     """
     d = domain_from_element(secure_parse(text))
     if strict:
-        from virtcore.xml.validate import check_strict
-
         check_strict(d)
     return d
 

@@ -18,6 +18,7 @@ from lxml import etree
 
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, _raw
+from virtcore.xml._coverage import Node, merge
 from virtcore.xml._spec import INT, ONOFF, UINT, YESNO, F, SpecElement, parse_fields
 
 Element = etree._Element
@@ -359,6 +360,12 @@ class SysInfo(SpecElement):
     entries: tuple[SysInfoEntry, ...] = ()
     raw: Element | None = _raw
     _frag: str | None = _FRAG
+
+    @classmethod
+    def covered(cls) -> Node:
+        """The table's node, and the SMBIOS blocks typed by :class:`SysInfoBlock`."""
+        block = SysInfoBlock.covered()
+        return merge(super().covered(), **dict.fromkeys(_SYSINFO_BLOCKS, block))
 
     @classmethod
     def from_element(cls, el: Element) -> SysInfo:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 from lxml import etree
@@ -11,6 +11,7 @@ from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
+from virtcore.xml._coverage import LEAF, Node, node
 from virtcore.xml._layout import _CLOCK_ORDER, _OS_ORDER
 
 if TYPE_CHECKING:
@@ -35,6 +36,20 @@ class OS:
     ``type`` is the OS type (``hvm``, ``xen``/``linux`` for Xen PV, ``exe`` for
     containers); ``boot`` the ``<boot dev=...>`` devices in order.
     """
+
+    #: the attributes and children the class types (see :mod:`virtcore.xml._coverage`)
+    _covers: ClassVar[Node] = node(
+        "firmware",
+        type=node("arch machine"),
+        loader=LEAF,
+        nvram=LEAF,
+        kernel=LEAF,
+        initrd=LEAF,
+        cmdline=LEAF,
+        dtb=LEAF,
+        init=LEAF,
+        boot=node("dev"),
+    )
 
     type: str = "hvm"
     arch: str | None = None
@@ -179,6 +194,9 @@ class Clock:
     absent or ``'reset'`` (kept as written).
     """
 
+    #: the attributes and children the class types (see :mod:`virtcore.xml._coverage`)
+    _covers: ClassVar[Node] = node("offset adjustment", timer=node("name present tickpolicy"))
+
     offset: str = "utc"
     timers: tuple[Timer, ...] = ()
     adjustment: int | None = None
@@ -233,6 +251,16 @@ _CPU_ORDER = ("model", "vendor", "topology", "cache", "maxphysaddr", "feature", 
 @attrs.frozen
 class CPU:
     """``<cpu>``: the guest CPU model, topology, features and NUMA cells."""
+
+    #: the attributes and children the class types (see :mod:`virtcore.xml._coverage`)
+    _covers: ClassVar[Node] = node(
+        "mode match check",
+        model=node("fallback"),
+        vendor=LEAF,
+        topology=node("sockets dies clusters cores threads"),
+        feature=node("name policy"),
+        numa=node(cell=node("id cpus memory unit memAccess")),
+    )
 
     mode: str | None = None
     match: str | None = None
