@@ -44,6 +44,19 @@ def merge(base: Node, /, **children: Node) -> Node:
     return (base[0], {**base[1], **children})
 
 
+def combine(a: Node, b: Node) -> Node:
+    """What ``a`` or ``b`` covers (their attributes and children, merged child by child)."""
+    if a == ANY or b == ANY:
+        return ANY
+    assert isinstance(a, tuple) and isinstance(b, tuple)
+    if not b[0] and not b[1]:
+        return a
+    children = dict(a[1])
+    for tag, sub in b[1].items():
+        children[tag] = combine(children[tag], sub) if tag in children else sub
+    return (a[0] | b[0], children)
+
+
 def _label(el: Element) -> str:
     name = u.local_tag(el)
     return f"{el.prefix}:{name}" if el.prefix else name

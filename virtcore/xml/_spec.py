@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import attrs
 from lxml import etree
 
 from virtcore.errors import XMLError
@@ -134,7 +135,12 @@ def _memory_of(text: str | None, unit: str | None, where: str) -> int:
 
 def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
     """The field values of ``cls`` read from ``el``."""
-    where = f"<{cls._tag}>"
+    return parse_spec(cls._spec, cls._tag, el)
+
+
+def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
+    """The values of the fields of ``spec`` read from ``el`` (a ``<tag>`` element)."""
+    where = f"<{tag}>"
     firsts: dict[object, Element] = {}
     many: dict[object, list[Element]] = {}
     for child in el:
@@ -144,7 +150,7 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
         many.setdefault(tag, []).append(child)
     values: dict[str, Any] = {}
     c: Element | None
-    for f in cls._spec:
+    for f in spec:
         kind = f.kind
         value: Any = None
         if kind == "attr":
@@ -206,9 +212,13 @@ def _empty(el: Element) -> bool:
 
 def format_fields(obj: SpecElement, el: Element) -> None:
     """Overlay ``obj``'s field values onto ``el`` (a copy of its source element)."""
-    order = obj._order
-    where = f"<{obj._tag}>"
-    for f in obj._spec:
+    format_spec(obj, obj._spec, obj._tag, obj._order, el)
+
+
+def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...], el: Element) -> None:
+    """Overlay the values of ``obj``'s fields in ``spec`` onto ``el`` (a copy of its source ``<tag>``)."""
+    where = f"<{tag}>"
+    for f in spec:
         value = getattr(obj, f.name)
         kind = f.kind
         if kind == "attr":
@@ -296,10 +306,15 @@ def _parse_or_none(f: F, text: str, where: str) -> Any:
 
 def spec_node(cls: type[SpecElement]) -> Node:
     """``cls``'s table as a node of the coverage tree (see :mod:`virtcore.xml._coverage`)."""
+    return spec_covers(cls._spec)
+
+
+def spec_covers(spec: tuple[F, ...]) -> Node:
+    """What the fields of ``spec`` type, as a node of the coverage tree."""
     attrs: set[str] = set()
     subs: dict[str, set[str]] = {}
     nested: dict[str, Node] = {}
-    for f in cls._spec:
+    for f in spec:
         if f.kind == "attr":
             attrs.add(f.xml)
         elif f.kind == "akib":
@@ -316,3 +331,40 @@ def spec_node(cls: type[SpecElement]) -> Node:
     children: dict[str, Node] = {k: (frozenset(v), {}) for k, v in subs.items()}
     children.update(nested)
     return frozenset(attrs), children
+
+
+_META = "virtcore.xml"
+
+
+def typed(
+    kind: str,
+    xml: str = "",
+    sub: str = "",
+    conv: tuple[Parse, Fmt] = STR,
+    cls: type[SpecElement] | None = None,
+    default: Any = None,
+) -> Any:
+    """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
+
+    Parsing, formatting and the coverage report of a class whose fields are declared so
+    pick them up from :func:`described`; adding such a typed attribute is one line::
+
+        driver_io: str | None = typed("cattr", "driver", "io")
+    """
+    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls)})
+
+
+_DESCRIBED: dict[type, tuple[F, ...]] = {}
+
+
+def described(cls: type) -> tuple[F, ...]:
+    """The :class:`F` of every field of attrs class ``cls`` declared with :func:`typed`, in order."""
+    found = _DESCRIBED.get(cls)
+    if found is None:
+        found = ()
+        for a in attrs.fields(cls):
+            f = a.metadata.get(_META)
+            if f is not None:
+                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls),)
+        _DESCRIBED[cls] = found
+    return found

@@ -14,10 +14,11 @@ from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import LEAF, Node, merge, node
+from virtcore.xml._coverage import LEAF, Node, combine, merge, node
 from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _IFACE_ORDER, _VIDEO_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
+from virtcore.xml._spec import described, format_spec, parse_spec, spec_covers
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -99,6 +100,8 @@ class Device:
     tag: ClassVar[str] = ""
     #: the attributes and children the class types (besides address and alias)
     _covers: ClassVar[Node] = LEAF
+    #: libvirt's order of the children, for the ones formatting has to create
+    _order: ClassVar[tuple[str, ...]] = ()
     raw: Element | None
     address: Address | None
     alias: str | None
@@ -116,7 +119,13 @@ class Device:
 
     @classmethod
     def _own_covers(cls) -> Node:
-        return cls._covers
+        return combine(cls._covers, spec_covers(described(cls)))
+
+    @classmethod
+    def _typed_values(cls, el: Element) -> dict[str, Any]:
+        """The values of the fields declared with :func:`~virtcore.xml._spec.typed`, read from ``el``."""
+        spec = described(cls)
+        return parse_spec(spec, cls.tag, el) if spec else _NO_INFO
 
     def _overlay(self) -> Element:
         raise NotImplementedError
@@ -124,6 +133,9 @@ class Device:
     def to_element(self) -> Element:
         """Format as the device's element."""
         el = self._overlay()
+        spec = described(type(self))
+        if spec:
+            format_spec(self, spec, self.tag, self._order, el)
         _put_info(el, self.address, self.alias)
         return el
 
@@ -204,6 +216,7 @@ class Disk(Device):
     """
 
     tag: ClassVar[str] = "disk"
+    _order = _DISK_ORDER
     _covers = node(
         "type device",
         driver=node("name type cache"),
@@ -299,6 +312,7 @@ class Disk(Device):
             boot_order=boot_order,
             serial=serial,
             raw=el,
+            **cls._typed_values(el),
             address=address,
             alias=alias,
         )
@@ -390,6 +404,7 @@ class Interface(Device):
     """``<interface>``: a NIC. ``source`` is the network or bridge name (direct: host device)."""
 
     tag: ClassVar[str] = "interface"
+    _order = _IFACE_ORDER
     _covers = node(
         "type",
         mac=node("address"),
@@ -458,6 +473,7 @@ class Interface(Device):
             link_state=link,
             boot_order=boot_order,
             raw=el,
+            **cls._typed_values(el),
             address=address,
             alias=alias,
         )
@@ -559,6 +575,7 @@ class CharDevice(Device):
             "target_type": ttype,
             "target_port": port,
             "raw": el,
+            **cls._typed_values(el),
             "address": address,
             "alias": alias,
         }
@@ -692,7 +709,15 @@ class Graphics(Device):
                 pass
             else:
                 port, autoport = -1, True
-        return cls(type=type_, port=port, autoport=autoport, listen=listen, raw=el, **_info(el))
+        return cls(
+            type=type_,
+            port=port,
+            autoport=autoport,
+            listen=listen,
+            raw=el,
+            **_info(el),
+            **cls._typed_values(el),
+        )
 
     def _overlay(self) -> Element:
         """Format as a ``<graphics>`` element."""
@@ -731,7 +756,7 @@ class Input(Device):
         type_ = el.get("type")
         if not type_:
             raise XMLError("missing input device type in <input>: attribute 'type' is required")
-        return cls(type=type_, bus=el.get("bus"), raw=el, **_info(el))
+        return cls(type=type_, bus=el.get("bus"), raw=el, **_info(el), **cls._typed_values(el))
 
     def _overlay(self) -> Element:
         """Format as an ``<input>`` element."""
@@ -760,12 +785,13 @@ class Video(Device):
         """Parse a ``<video>`` element."""
         m = u.find(el, "model")
         if m is None:
-            return cls(raw=el, **_info(el))
+            return cls(raw=el, **_info(el), **cls._typed_values(el))
         return cls(
             model=m.get("type"),
             vram=u.opt_uint(m, "vram", "<video><model>"),
             heads=u.opt_uint(m, "heads", "<video><model>"),
             raw=el,
+            **cls._typed_values(el),
             **_info(el),
         )
 
@@ -805,7 +831,7 @@ class MemBalloon(Device):
         model = el.get("model")
         if not model:
             raise XMLError("balloon memory must contain model name in <memballoon>")
-        return cls(model=model, raw=el, **_info(el))
+        return cls(model=model, raw=el, **_info(el), **cls._typed_values(el))
 
     def _overlay(self) -> Element:
         """Format as a ``<memballoon>`` element."""
@@ -839,6 +865,7 @@ class Controller(Device):
             index=u.opt_uint(el, "index", f"<controller type='{type_}'>"),
             model=el.get("model"),
             raw=el,
+            **cls._typed_values(el),
             **_info(el),
         )
 
@@ -894,7 +921,7 @@ class _MappedDevice(Device):
                 values[field] = u.parse_uint(value, f"{where} attribute '{attr}'", maximum=limits.UINT_MAX)
             else:
                 values[field] = value
-        return cls(**values, raw=el, **_info(el))  # type: ignore[call-arg]
+        return cls(**values, raw=el, **_info(el), **cls._typed_values(el))  # type: ignore[call-arg]
 
     def _overlay(self) -> Element:
         """Format as the device element."""
