@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import attrs
 from lxml import etree
 
+from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._coverage import Node
@@ -68,6 +69,14 @@ YESNO: tuple[Parse, Fmt] = (_p_yes, _f_yes)
 ONOFF: tuple[Parse, Fmt] = (_p_on, _f_on)
 
 
+def _p_uint32(text: str, where: str) -> int:
+    return u.parse_uint(text, where, maximum=limits.UINT_MAX)
+
+
+#: An unsigned 32-bit decimal (libvirt's ``unsigned int`` attributes without hex).
+UINT32: tuple[Parse, Fmt] = (_p_uint32, str)
+
+
 class F:
     """One field of a :class:`SpecElement`.
 
@@ -76,9 +85,10 @@ class F:
     ``xml``), ``kib`` (child ``xml`` holding a memory size with a ``unit``), ``akib``
     (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
     (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
+    ``required``: parsing refuses an element without it (``attr`` and ``cattr``).
     """
 
-    __slots__ = ("cls", "fmt", "kind", "name", "parse", "sub", "xml")
+    __slots__ = ("cls", "fmt", "kind", "name", "parse", "required", "sub", "xml")
 
     def __init__(
         self,
@@ -88,8 +98,10 @@ class F:
         sub: str = "",
         conv: tuple[Parse, Fmt] = STR,
         cls: type[SpecElement] | None = None,
+        required: bool = False,
     ) -> None:
         self.name = name
+        self.required = required
         self.kind = kind
         self.xml = xml
         self.sub = sub
@@ -186,6 +198,9 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
             assert f.cls is not None
             c = firsts.get(f.xml)
             value = None if c is None else f.cls.from_element(c)
+        if value is None and f.required:
+            where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
+            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
         values[f.name] = value
     return values
 
@@ -343,6 +358,7 @@ def typed(
     conv: tuple[Parse, Fmt] = STR,
     cls: type[SpecElement] | None = None,
     default: Any = None,
+    required: bool = False,
 ) -> Any:
     """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
 
@@ -351,7 +367,7 @@ def typed(
 
         driver_io: str | None = typed("cattr", "driver", "io")
     """
-    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls)})
+    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls, required)})
 
 
 _DESCRIBED: dict[type, tuple[F, ...]] = {}
@@ -365,6 +381,6 @@ def described(cls: type) -> tuple[F, ...]:
         for a in attrs.fields(cls):
             f = a.metadata.get(_META)
             if f is not None:
-                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls),)
+                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls, f.required),)
         _DESCRIBED[cls] = found
     return found

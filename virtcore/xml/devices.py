@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 from lxml import etree
 
-from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
@@ -18,7 +17,7 @@ from virtcore.xml._coverage import LEAF, Node, combine, merge, node
 from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _IFACE_ORDER, _VIDEO_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import described, format_spec, parse_spec, spec_covers
+from virtcore.xml._spec import _DESCRIBED, UINT32, described, format_spec, parse_spec, spec_covers, typed
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -124,7 +123,9 @@ class Device:
     @classmethod
     def _typed_values(cls, el: Element) -> dict[str, Any]:
         """The values of the fields declared with :func:`~virtcore.xml._spec.typed`, read from ``el``."""
-        spec = described(cls)
+        spec = _DESCRIBED.get(cls)  # inlined lookup: this runs for every parsed device
+        if spec is None:
+            spec = described(cls)
         return parse_spec(spec, cls.tag, el) if spec else _NO_INFO
 
     def _overlay(self) -> Element:
@@ -133,7 +134,9 @@ class Device:
     def to_element(self) -> Element:
         """Format as the device's element."""
         el = self._overlay()
-        spec = described(type(self))
+        spec = _DESCRIBED.get(type(self))  # inlined lookup: this runs for every formatted device
+        if spec is None:
+            spec = described(type(self))
         if spec:
             format_spec(self, spec, self.tag, self._order, el)
         _put_info(el, self.address, self.alias)
@@ -878,80 +881,26 @@ class Controller(Device):
         return el
 
 
-class _MappedDevice(Device):
-    """A device whose modelled fields are plain attributes of the element or of a child.
-
-    ``_map`` lists ``(field, child tag or None, attribute)``; ``_ints`` the integer fields;
-    ``_required`` the fields the element must have.
-    """
+class _DescribedDevice(Device):
+    """A device whose every typed field is declared with :func:`~virtcore.xml._spec.typed`."""
 
     __slots__ = ()
-    _map: ClassVar[tuple[tuple[str, str | None, str], ...]] = ()
-    _ints: ClassVar[frozenset[str]] = frozenset()
-    _required: ClassVar[tuple[str, ...]] = ()
-
-    @classmethod
-    def _own_covers(cls) -> Node:
-        own: set[str] = set()
-        subs: dict[str, set[str]] = {}
-        for _field, sub, attr in cls._map:
-            if sub is None:
-                own.add(attr)
-            else:
-                subs.setdefault(sub, set()).add(attr)
-        return (frozenset(own), {k: (frozenset(v), {}) for k, v in subs.items()})
 
     @classmethod
     def from_element(cls, el: Element) -> Device:
         """Parse the device element."""
-        values: dict[str, object] = {}
-        subs: dict[str, Element | None] = {}
-        for field, sub, attr in cls._map:
-            target: Element | None = el
-            if sub is not None:
-                if sub not in subs:
-                    subs[sub] = u.find(el, sub)
-                target = subs[sub]
-            value = None if target is None else target.get(attr)
-            if value is None and field in cls._required:
-                where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
-                raise XMLError(f"missing attribute '{attr}' in {where}")
-            if value is not None and field in cls._ints:
-                where = f"<{cls.tag}>" if sub is None else f"<{cls.tag}><{sub}>"
-                values[field] = u.parse_uint(value, f"{where} attribute '{attr}'", maximum=limits.UINT_MAX)
-            else:
-                values[field] = value
-        return cls(**values, raw=el, **_info(el), **cls._typed_values(el))  # type: ignore[call-arg]
+        return cls(raw=el, **_info(el), **cls._typed_values(el))  # type: ignore[call-arg]
 
     def _overlay(self) -> Element:
-        """Format as the device element."""
-        el = u.start(self.raw, self.tag)
-        for field, sub, attr in self._map:
-            value = getattr(self, field)
-            if sub is None:
-                u.set_attr(el, attr, value)
-                continue
-            target = u.find(el, sub)
-            if value is None:
-                if target is not None:
-                    u.set_attr(target, attr, None)
-                    if not target.attrib and not len(target) and not (target.text or "").strip():
-                        el.remove(target)
-            else:
-                if target is None:
-                    target = etree.SubElement(el, sub)
-                target.set(attr, str(value))
-        return el
+        return u.start(self.raw, self.tag)
 
 
 @attrs.frozen
-class Sound(_MappedDevice):
+class Sound(_DescribedDevice):
     """``<sound model=ich6|ich9|ac97|es1370|sb16|usb|...>``."""
 
     tag: ClassVar[str] = "sound"
-    _map = (("model", None, "model"),)
-    _required = ("model",)
-    model: str = "ich9"
+    model: str = typed("attr", "model", required=True, default="ich9")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -959,14 +908,12 @@ class Sound(_MappedDevice):
 
 
 @attrs.frozen
-class Watchdog(_MappedDevice):
+class Watchdog(_DescribedDevice):
     """``<watchdog model=i6300esb|ib700|itco|diag288 action=reset|poweroff|...>``."""
 
     tag: ClassVar[str] = "watchdog"
-    _map = (("model", None, "model"), ("action", None, "action"))
-    _required = ("model",)
-    model: str = "i6300esb"
-    action: str | None = None
+    model: str = typed("attr", "model", required=True, default="i6300esb")
+    action: str | None = typed("attr", "action")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -974,23 +921,15 @@ class Watchdog(_MappedDevice):
 
 
 @attrs.frozen
-class Rng(_MappedDevice):
+class Rng(_DescribedDevice):
     """``<rng model=virtio><backend model=random|egd|builtin><rate bytes=... period=...>``."""
 
     tag: ClassVar[str] = "rng"
-    _map = (
-        ("model", None, "model"),
-        ("backend_model", "backend", "model"),
-        ("rate_bytes", "rate", "bytes"),
-        ("rate_period", "rate", "period"),
-    )
-    _ints = frozenset({"rate_bytes", "rate_period"})
-    _required = ("model",)
-    model: str = "virtio"
-    backend_model: str | None = None
+    model: str = typed("attr", "model", required=True, default="virtio")
+    backend_model: str | None = typed("cattr", "backend", "model")
     #: ``<rate bytes=... period=...>``: at most ``rate_bytes`` bytes per ``rate_period`` ms
-    rate_bytes: int | None = None
-    rate_period: int | None = None
+    rate_bytes: int | None = typed("cattr", "rate", "bytes", conv=UINT32)
+    rate_period: int | None = typed("cattr", "rate", "period", conv=UINT32)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -998,18 +937,13 @@ class Rng(_MappedDevice):
 
 
 @attrs.frozen
-class Tpm(_MappedDevice):
+class Tpm(_DescribedDevice):
     """``<tpm model=...><backend type=passthrough|emulator version=...>``."""
 
     tag: ClassVar[str] = "tpm"
-    _map = (
-        ("model", None, "model"),
-        ("backend_type", "backend", "type"),
-        ("backend_version", "backend", "version"),
-    )
-    model: str | None = None
-    backend_type: str | None = None
-    backend_version: str | None = None
+    model: str | None = typed("attr", "model")
+    backend_type: str | None = typed("cattr", "backend", "type")
+    backend_version: str | None = typed("cattr", "backend", "version")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1017,12 +951,11 @@ class Tpm(_MappedDevice):
 
 
 @attrs.frozen
-class Panic(_MappedDevice):
+class Panic(_DescribedDevice):
     """``<panic model=isa|pseries|hyperv|s390|pvpanic>``."""
 
     tag: ClassVar[str] = "panic"
-    _map = (("model", None, "model"),)
-    model: str | None = None
+    model: str | None = typed("attr", "model")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1030,13 +963,11 @@ class Panic(_MappedDevice):
 
 
 @attrs.frozen
-class Iommu(_MappedDevice):
+class Iommu(_DescribedDevice):
     """``<iommu model=intel|smmuv3|virtio>``."""
 
     tag: ClassVar[str] = "iommu"
-    _map = (("model", None, "model"),)
-    _required = ("model",)
-    model: str = "intel"
+    model: str = typed("attr", "model", required=True, default="intel")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1044,15 +975,13 @@ class Iommu(_MappedDevice):
 
 
 @attrs.frozen
-class Vsock(_MappedDevice):
+class Vsock(_DescribedDevice):
     """``<vsock model=virtio><cid auto=yes|no address=N>``."""
 
     tag: ClassVar[str] = "vsock"
-    _map = (("model", None, "model"), ("cid_auto", "cid", "auto"), ("cid", "cid", "address"))
-    _ints = frozenset({"cid"})
-    model: str | None = None
-    cid_auto: str | None = None
-    cid: int | None = None
+    model: str | None = typed("attr", "model")
+    cid_auto: str | None = typed("cattr", "cid", "auto")
+    cid: int | None = typed("cattr", "cid", "address", conv=UINT32)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1060,14 +989,13 @@ class Vsock(_MappedDevice):
 
 
 @attrs.frozen
-class Hostdev(_MappedDevice):
+class Hostdev(_DescribedDevice):
     """``<hostdev mode=subsystem|capabilities type=pci|usb|scsi|mdev|... managed=yes|no>``."""
 
     tag: ClassVar[str] = "hostdev"
-    _map = (("mode", None, "mode"), ("type", None, "type"), ("managed", None, "managed"))
-    mode: str | None = None
-    type: str | None = None
-    managed: str | None = None
+    mode: str | None = typed("attr", "mode")
+    type: str | None = typed("attr", "type")
+    managed: str | None = typed("attr", "managed")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1075,14 +1003,12 @@ class Hostdev(_MappedDevice):
 
 
 @attrs.frozen
-class Redirdev(_MappedDevice):
+class Redirdev(_DescribedDevice):
     """``<redirdev bus=usb type=spicevmc|tcp|...>``."""
 
     tag: ClassVar[str] = "redirdev"
-    _map = (("bus", None, "bus"), ("type", None, "type"))
-    _required = ("type",)
-    bus: str | None = None
-    type: str = "spicevmc"
+    bus: str | None = typed("attr", "bus")
+    type: str = typed("attr", "type", required=True, default="spicevmc")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1090,22 +1016,15 @@ class Redirdev(_MappedDevice):
 
 
 @attrs.frozen
-class Filesystem(_MappedDevice):
+class Filesystem(_DescribedDevice):
     """``<filesystem type=mount|block|file|ram|... accessmode=...>`` with source and target dir."""
 
     tag: ClassVar[str] = "filesystem"
-    _map = (
-        ("type", None, "type"),
-        ("accessmode", None, "accessmode"),
-        ("driver_type", "driver", "type"),
-        ("source_dir", "source", "dir"),
-        ("target_dir", "target", "dir"),
-    )
-    type: str | None = None
-    accessmode: str | None = None
-    driver_type: str | None = None
-    source_dir: str | None = None
-    target_dir: str | None = None
+    type: str | None = typed("attr", "type")
+    accessmode: str | None = typed("attr", "accessmode")
+    driver_type: str | None = typed("cattr", "driver", "type")
+    source_dir: str | None = typed("cattr", "source", "dir")
+    target_dir: str | None = typed("cattr", "target", "dir")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1113,14 +1032,12 @@ class Filesystem(_MappedDevice):
 
 
 @attrs.frozen
-class Shmem(_MappedDevice):
+class Shmem(_DescribedDevice):
     """``<shmem name=...><model type=ivshmem-plain|ivshmem-doorbell>``."""
 
     tag: ClassVar[str] = "shmem"
-    _map = (("name", None, "name"), ("model", "model", "type"))
-    _required = ("name",)
-    name: str = ""
-    model: str | None = None
+    name: str = typed("attr", "name", required=True, default="")
+    model: str | None = typed("cattr", "model", "type")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1128,15 +1045,13 @@ class Shmem(_MappedDevice):
 
 
 @attrs.frozen
-class MemoryDevice(_MappedDevice):
+class MemoryDevice(_DescribedDevice):
     """``<memory model=dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc access=...>`` (hotpluggable memory)."""
 
     tag: ClassVar[str] = "memory"
-    _map = (("model", None, "model"), ("access", None, "access"), ("discard", None, "discard"))
-    _required = ("model",)
-    model: str = "dimm"
-    access: str | None = None
-    discard: str | None = None
+    model: str = typed("attr", "model", required=True, default="dimm")
+    access: str | None = typed("attr", "access")
+    discard: str | None = typed("attr", "discard")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -1144,15 +1059,12 @@ class MemoryDevice(_MappedDevice):
 
 
 @attrs.frozen
-class Audio(_MappedDevice):
+class Audio(_DescribedDevice):
     """``<audio id=N type=none|alsa|pulseaudio|spice|...>``: an audio backend."""
 
     tag: ClassVar[str] = "audio"
-    _map = (("id", None, "id"), ("type", None, "type"))
-    _ints = frozenset({"id"})
-    _required = ("type",)
-    id: int | None = None
-    type: str = "none"
+    id: int | None = typed("attr", "id", conv=UINT32)
+    type: str = typed("attr", "type", required=True, default="none")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
