@@ -17,7 +17,7 @@ from virtcore.xml._coverage import LEAF, Node, combine, merge, node
 from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _IFACE_ORDER, _VIDEO_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import _DESCRIBED, UINT32, described, format_spec, parse_spec, spec_covers, typed
+from virtcore.xml._spec import UINT32, F, described, format_spec, parse_spec, spec_covers, typed
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -101,6 +101,8 @@ class Device:
     _covers: ClassVar[Node] = LEAF
     #: libvirt's order of the children, for the ones formatting has to create
     _order: ClassVar[tuple[str, ...]] = ()
+    #: the fields declared with typed(...), set when attrs has built the class
+    _typed: ClassVar[tuple[F, ...]] = ()
     raw: Element | None
     address: Address | None
     alias: str | None
@@ -120,13 +122,15 @@ class Device:
     def _own_covers(cls) -> Node:
         return combine(cls._covers, spec_covers(described(cls)))
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__attrs_attrs__" in cls.__dict__:  # the class attrs built (its fields are known)
+            cls._typed = described(cls)
+
     @classmethod
     def _typed_values(cls, el: Element) -> dict[str, Any]:
         """The values of the fields declared with :func:`~virtcore.xml._spec.typed`, read from ``el``."""
-        spec = _DESCRIBED.get(cls)  # inlined lookup: this runs for every parsed device
-        if spec is None:
-            spec = described(cls)
-        return parse_spec(spec, cls.tag, el) if spec else _NO_INFO
+        return parse_spec(cls._typed, cls.tag, el)
 
     def _overlay(self) -> Element:
         raise NotImplementedError
@@ -134,11 +138,8 @@ class Device:
     def to_element(self) -> Element:
         """Format as the device's element."""
         el = self._overlay()
-        spec = _DESCRIBED.get(type(self))  # inlined lookup: this runs for every formatted device
-        if spec is None:
-            spec = described(type(self))
-        if spec:
-            format_spec(self, spec, self.tag, self._order, el)
+        if self._typed:
+            format_spec(self, self._typed, self.tag, self._order, el)
         _put_info(el, self.address, self.alias)
         return el
 
@@ -315,7 +316,7 @@ class Disk(Device):
             boot_order=boot_order,
             serial=serial,
             raw=el,
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
             address=address,
             alias=alias,
         )
@@ -476,7 +477,7 @@ class Interface(Device):
             link_state=link,
             boot_order=boot_order,
             raw=el,
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
             address=address,
             alias=alias,
         )
@@ -578,7 +579,7 @@ class CharDevice(Device):
             "target_type": ttype,
             "target_port": port,
             "raw": el,
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
             "address": address,
             "alias": alias,
         }
@@ -719,7 +720,7 @@ class Graphics(Device):
             listen=listen,
             raw=el,
             **_info(el),
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
         )
 
     def _overlay(self) -> Element:
@@ -759,7 +760,13 @@ class Input(Device):
         type_ = el.get("type")
         if not type_:
             raise XMLError("missing input device type in <input>: attribute 'type' is required")
-        return cls(type=type_, bus=el.get("bus"), raw=el, **_info(el), **cls._typed_values(el))
+        return cls(
+            type=type_,
+            bus=el.get("bus"),
+            raw=el,
+            **_info(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
+        )
 
     def _overlay(self) -> Element:
         """Format as an ``<input>`` element."""
@@ -788,13 +795,13 @@ class Video(Device):
         """Parse a ``<video>`` element."""
         m = u.find(el, "model")
         if m is None:
-            return cls(raw=el, **_info(el), **cls._typed_values(el))
+            return cls(raw=el, **_info(el), **(cls._typed_values(el) if cls._typed else _NO_INFO))
         return cls(
             model=m.get("type"),
             vram=u.opt_uint(m, "vram", "<video><model>"),
             heads=u.opt_uint(m, "heads", "<video><model>"),
             raw=el,
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
             **_info(el),
         )
 
@@ -834,7 +841,12 @@ class MemBalloon(Device):
         model = el.get("model")
         if not model:
             raise XMLError("balloon memory must contain model name in <memballoon>")
-        return cls(model=model, raw=el, **_info(el), **cls._typed_values(el))
+        return cls(
+            model=model,
+            raw=el,
+            **_info(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
+        )
 
     def _overlay(self) -> Element:
         """Format as a ``<memballoon>`` element."""
@@ -868,7 +880,7 @@ class Controller(Device):
             index=u.opt_uint(el, "index", f"<controller type='{type_}'>"),
             model=el.get("model"),
             raw=el,
-            **cls._typed_values(el),
+            **(cls._typed_values(el) if cls._typed else _NO_INFO),
             **_info(el),
         )
 
