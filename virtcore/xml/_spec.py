@@ -120,6 +120,13 @@ class SpecElement:
     raw: Element | None
     _frag: str | None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__attrs_attrs__" in cls.__dict__:  # attrs has built the class: its fields are known
+            typed_fields = described(cls)
+            if typed_fields:
+                cls._spec = typed_fields
+
     @classmethod
     def from_element(cls, el: Element) -> Any:
         """Parse the element."""
