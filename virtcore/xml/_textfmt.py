@@ -63,13 +63,9 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
         (see :mod:`virtcore.limits`), or its text would exceed the parser's size limits.
     """
     cache = d._xml_cache
-    if cache is None:
-        cache = {}
-        object.__setattr__(d, "_xml_cache", cache)
-    else:
-        text = cache.get(domain_id)
-        if text is not None:
-            return text
+    text = cache.get(domain_id)
+    if text is not None:
+        return text
     _check_writable(d)
     try:
         text = _format_text(d, domain_id)

@@ -155,7 +155,8 @@ class DomainDef:
     hyperv: HyperV | None = None
     kvm: KVMFeatures | None = None
     raw: Element | None = _raw
-    _xml_cache: dict[int | None, str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    #: format_domain's texts of this object by domain id (a copy made by attrs.evolve starts empty)
+    _xml_cache: dict[int | None, str] = attrs.field(factory=dict, init=False, eq=False, repr=False)
     # The text template of ``raw`` for the fast formatting path, shared by every copy
     # attrs.evolve makes (it is an init field): ``[raw, template]`` once computed.
     _fmt: list[object] = attrs.field(factory=list, eq=False, repr=False, kw_only=True, alias="_fmt")
