@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import attrs
 from lxml import etree
@@ -12,10 +12,7 @@ from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import LEAF, Node, node
-from virtcore.xml._layout import _CLOCK_ORDER, _OS_ORDER
-
-if TYPE_CHECKING:
-    pass
+from virtcore.xml._layout import _CLOCK_ORDER, _CPU_ORDER, _OS_ORDER
 
 __all__ = [
     "OS",
@@ -243,9 +240,6 @@ class NumaCell:
     cpus: str | None
     memory: int
     mem_access: str | None = None
-
-
-_CPU_ORDER = ("model", "vendor", "topology", "cache", "maxphysaddr", "feature", "numa")
 
 
 @attrs.frozen
