@@ -29,7 +29,7 @@ from virtcore.xml import (
     parse_domain,
 )
 from virtcore.xml import _util as u
-from virtcore.xml.domain import _format_text
+from virtcore.xml._textfmt import _format_text
 
 
 def tree_text(d: DomainDef, domain_id: int | None = None) -> str:

@@ -2,8 +2,8 @@
 
 Three sources of numeric fields, none of them a hand-written list of fields:
 
-* the declarative tables (``_spec`` of every typed element, ``_ints`` of every mapped
-  device), walked from the domain's typed top-level elements down;
+* the declarative descriptions (``_spec`` of every typed element, the ``typed`` unsigned
+  fields of every device), walked from the domain's typed top-level elements down;
 * libvirt's corpus: every attribute or text whose value is an integer in every
   document where it appears, mutated in the first document that has it;
 * the two reported crashes (``<rng><rate bytes='x'>``, a huge ``<clock adjustment>``)
@@ -25,9 +25,10 @@ from lxml import etree
 import virtcore
 from virtcore import limits
 from virtcore.errors import ErrorNumber, XMLError
-from virtcore.xml import domain as dom_model
+from virtcore.xml import devices as dom_model
+from virtcore.xml import domain as dom_domain
 from virtcore.xml import elements, format_domain, parse_domain
-from virtcore.xml._spec import INT, UINT, F, SpecElement
+from virtcore.xml._spec import INT, UINT, UINT32, F, SpecElement, described
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "libvirt"
 DIRS = ("qemuxmlconf", "qemuxml2argv-9.0.0", "genericxml2xml-in", "domainschema", "xlconfig", "xmconfig")
@@ -65,7 +66,7 @@ def _walk(
 
 def _spec_fields() -> list[tuple[tuple[str, ...], F, type[SpecElement]]]:
     roots: list[tuple[tuple[str, ...], type[SpecElement]]] = [
-        ((tag,), getattr(elements, cls_name)) for tag, (_field, cls_name) in dom_model._TOP_PARSERS.items()
+        ((tag,), getattr(elements, cls_name)) for tag, (_field, cls_name) in dom_domain._TOP_PARSERS.items()
     ]
     roots += [(("features", "hyperv"), elements.HyperV), (("features", "kvm"), elements.KVMFeatures)]
     roots.append((("devices", "rng", "address"), elements.Address))
@@ -75,12 +76,13 @@ def _spec_fields() -> list[tuple[tuple[str, ...], F, type[SpecElement]]]:
     return found
 
 
-def _mapped_fields() -> list[tuple[type[dom_model._MappedDevice], str, str | None, str]]:
+def _mapped_fields() -> list[tuple[type[dom_model.Device], str, str | None, str]]:
+    """The unsigned fields of the devices described by ``typed`` attribute fields."""
     found = []
-    for cls in dom_model._MappedDevice.__subclasses__():
-        for field, sub, attr in cls._map:
-            if field in cls._ints:
-                found.append((cls, field, sub, attr))
+    for cls in dom_model.DEVICE_TYPES:
+        for f in described(cls):
+            if (f.parse, f.fmt) == UINT32:
+                found.append((cls, f.name, (f.sub and f.xml) or None, f.sub or f.xml))
     return found
 
 
@@ -130,11 +132,11 @@ def _spec_doc(path: tuple[str, ...], f: F, value: str) -> tuple[str, str]:
     return BASE.format(top=text, devices=""), needle
 
 
-def _mapped_doc(cls: type[dom_model._MappedDevice], sub: str | None, attr: str, value: str) -> str:
+def _mapped_doc(cls: type[dom_model.Device], sub: str | None, attr: str, value: str) -> str:
     el = etree.Element(cls.tag)
-    for field, fsub, fattr in cls._map:
-        if field in cls._required:
-            (el if fsub is None else etree.SubElement(el, fsub)).set(fattr, "virtio")
+    for f in described(cls):
+        if f.required:
+            (el if f.kind == "attr" else etree.SubElement(el, f.xml)).set(f.sub or f.xml, "virtio")
     target = el if sub is None else (el.find(sub) if el.find(sub) is not None else etree.SubElement(el, sub))
     assert target is not None
     target.set(attr, value)
@@ -173,7 +175,7 @@ def test_spec_fields_refuse_hostile_numbers(item: tuple[tuple[str, ...], F, type
 
 @pytest.mark.parametrize("item", MAPPED_FIELDS, ids=lambda x: f"{x[0].tag}:{x[2] or ''}@{x[3]}")
 def test_mapped_device_fields_refuse_hostile_numbers(
-    item: tuple[type[dom_model._MappedDevice], str, str | None, str],
+    item: tuple[type[dom_model.Device], str, str | None, str],
 ) -> None:
     cls, field, sub, attr = item
     d = parse_domain(_mapped_doc(cls, sub, attr, "7"))

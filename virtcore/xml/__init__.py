@@ -12,8 +12,10 @@ virtcore`` does not load lxml.
 * :func:`validate` / :func:`validate_file`: every problem of a document
   (optionally against a RelaxNG schema such as libvirt's ``domain.rng``).
 
-Tuning, memory backing, system information, security labels, Hyper-V/KVM feature
-details and device addresses are typed too (:mod:`virtcore.xml.elements`).
+The model lives by area: :mod:`virtcore.xml.domain` (``<domain>``),
+:mod:`virtcore.xml.guest` (os, clock, cpu), :mod:`virtcore.xml.devices`, and
+:mod:`virtcore.xml.elements` (tuning, memory backing, system information, security
+labels, Hyper-V/KVM feature details, device addresses).
 Whatever the model does not type is kept and written back unchanged;
 :func:`unmodelled` lists it and ``parse_domain(..., strict=True)`` refuses it.
 """
@@ -23,18 +25,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, MAX_XML_NODES, secure_parse
-from virtcore.xml.domain import (
-    CPU,
-    OS,
+from virtcore.xml._textfmt import format_domain
+from virtcore.xml.devices import (
     Audio,
     Channel,
     CharDevice,
-    Clock,
     Console,
     Controller,
-    CPUFeature,
     Device,
-    DomainDef,
+    Disk,
     Filesystem,
     GenericDevice,
     Graphics,
@@ -44,7 +43,6 @@ from virtcore.xml.domain import (
     Iommu,
     MemBalloon,
     MemoryDevice,
-    NumaCell,
     Panic,
     Parallel,
     Redirdev,
@@ -52,24 +50,26 @@ from virtcore.xml.domain import (
     Serial,
     Shmem,
     Sound,
-    Timer,
     Tpm,
     Video,
     Vsock,
     Watchdog,
     device_from_element,
     device_to_element,
+)
+from virtcore.xml.domain import (
+    DomainDef,
     domain_from_element,
     domain_to_element,
     format_device,
-    format_domain,
     parse_device,
     parse_domain,
 )
-from virtcore.xml.domain import Disk as Disk
+from virtcore.xml.guest import CPU, OS, Clock, CPUFeature, NumaCell, Timer
 from virtcore.xml.validate import unmodelled, validate, validate_file
 
 if TYPE_CHECKING:
+    # virtcore.xml.elements, re-exported; at run time imported on first access (below)
     from virtcore.xml.elements import (
         Address,
         BlkioDevice,
@@ -92,41 +92,16 @@ if TYPE_CHECKING:
         VcpuPin,
     )
 
-#: Names of virtcore.xml.elements, imported on first access (PEP 562) to keep
-#: ``import virtcore.xml`` cheap.
-_LAZY = frozenset(
-    {
-        "Address",
-        "BlkioDevice",
-        "BlkioTune",
-        "CPUTune",
-        "HugePage",
-        "HyperV",
-        "IOThread",
-        "IOThreadIds",
-        "IOThreadPin",
-        "KVMFeatures",
-        "MemNode",
-        "MemoryBacking",
-        "MemTune",
-        "NumaTune",
-        "SecLabel",
-        "SysInfo",
-        "SysInfoBlock",
-        "SysInfoEntry",
-        "VcpuPin",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from virtcore.xml import elements
+    """The names of :mod:`virtcore.xml.elements`, imported on first access (PEP 562)."""
+    if name not in __all__:  # every other name of __all__ is bound at import
+        raise AttributeError(f"module 'virtcore.xml' has no attribute '{name}'")
+    from virtcore.xml import elements  # deferred: keeps ~20 attrs classes out of the import
 
-        value = getattr(elements, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'virtcore.xml' has no attribute '{name}'")
+    value = getattr(elements, name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -150,25 +125,9 @@ __all__ = [
     "SysInfoEntry",
     "VcpuPin",
     "CPU",
+    "OS",
     "Audio",
     "CPUFeature",
-    "Filesystem",
-    "Hostdev",
-    "Iommu",
-    "MemoryDevice",
-    "NumaCell",
-    "Panic",
-    "Redirdev",
-    "Rng",
-    "Shmem",
-    "Sound",
-    "Tpm",
-    "Vsock",
-    "Watchdog",
-    "MAX_DEPTH",
-    "MAX_XML_BYTES",
-    "MAX_XML_NODES",
-    "OS",
     "Channel",
     "CharDevice",
     "Clock",
@@ -177,15 +136,31 @@ __all__ = [
     "Device",
     "Disk",
     "DomainDef",
+    "Filesystem",
     "GenericDevice",
     "Graphics",
+    "Hostdev",
     "Input",
     "Interface",
+    "Iommu",
+    "MAX_DEPTH",
+    "MAX_XML_BYTES",
+    "MAX_XML_NODES",
     "MemBalloon",
+    "MemoryDevice",
+    "NumaCell",
+    "Panic",
     "Parallel",
+    "Redirdev",
+    "Rng",
     "Serial",
+    "Shmem",
+    "Sound",
     "Timer",
+    "Tpm",
     "Video",
+    "Vsock",
+    "Watchdog",
     "device_from_element",
     "device_to_element",
     "domain_from_element",

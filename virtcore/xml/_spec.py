@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import attrs
 from lxml import etree
 
+from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
+from virtcore.xml._coverage import Node
 
 Element = etree._Element
 
@@ -66,6 +69,14 @@ YESNO: tuple[Parse, Fmt] = (_p_yes, _f_yes)
 ONOFF: tuple[Parse, Fmt] = (_p_on, _f_on)
 
 
+def _p_uint32(text: str, where: str) -> int:
+    return u.parse_uint(text, where, maximum=limits.UINT_MAX)
+
+
+#: An unsigned 32-bit decimal (libvirt's ``unsigned int`` attributes without hex).
+UINT32: tuple[Parse, Fmt] = (_p_uint32, str)
+
+
 class F:
     """One field of a :class:`SpecElement`.
 
@@ -74,9 +85,10 @@ class F:
     ``xml``), ``kib`` (child ``xml`` holding a memory size with a ``unit``), ``akib``
     (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
     (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
+    ``required``: parsing refuses an element without it (``attr`` and ``cattr``).
     """
 
-    __slots__ = ("cls", "fmt", "kind", "name", "parse", "sub", "xml")
+    __slots__ = ("cls", "fmt", "kind", "name", "parse", "required", "sub", "xml")
 
     def __init__(
         self,
@@ -86,8 +98,10 @@ class F:
         sub: str = "",
         conv: tuple[Parse, Fmt] = STR,
         cls: type[SpecElement] | None = None,
+        required: bool = False,
     ) -> None:
         self.name = name
+        self.required = required
         self.kind = kind
         self.xml = xml
         self.sub = sub
@@ -106,10 +120,22 @@ class SpecElement:
     raw: Element | None
     _frag: str | None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__attrs_attrs__" in cls.__dict__:  # attrs has built the class: its fields are known
+            typed_fields = described(cls)
+            if typed_fields:
+                cls._spec = typed_fields
+
     @classmethod
     def from_element(cls, el: Element) -> Any:
         """Parse the element."""
         return cls(**parse_fields(cls, el), raw=el)  # type: ignore[call-arg]
+
+    @classmethod
+    def covered(cls) -> Node:
+        """What the table types of the element (a node of the coverage tree)."""
+        return spec_node(cls)
 
     def to_element(self) -> Element:
         """Format as the element (overlaying the fields onto the source element)."""
@@ -128,7 +154,12 @@ def _memory_of(text: str | None, unit: str | None, where: str) -> int:
 
 def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
     """The field values of ``cls`` read from ``el``."""
-    where = f"<{cls._tag}>"
+    return parse_spec(cls._spec, cls._tag, el)
+
+
+def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
+    """The values of the fields of ``spec`` read from ``el`` (a ``<tag>`` element)."""
+    where = f"<{tag}>"
     firsts: dict[object, Element] = {}
     many: dict[object, list[Element]] = {}
     for child in el:
@@ -138,7 +169,7 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
         many.setdefault(tag, []).append(child)
     values: dict[str, Any] = {}
     c: Element | None
-    for f in cls._spec:
+    for f in spec:
         kind = f.kind
         value: Any = None
         if kind == "attr":
@@ -174,6 +205,9 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
             assert f.cls is not None
             c = firsts.get(f.xml)
             value = None if c is None else f.cls.from_element(c)
+        if value is None and f.required:
+            where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
+            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
         values[f.name] = value
     return values
 
@@ -200,9 +234,13 @@ def _empty(el: Element) -> bool:
 
 def format_fields(obj: SpecElement, el: Element) -> None:
     """Overlay ``obj``'s field values onto ``el`` (a copy of its source element)."""
-    order = obj._order
-    where = f"<{obj._tag}>"
-    for f in obj._spec:
+    format_spec(obj, obj._spec, obj._tag, obj._order, el)
+
+
+def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...], el: Element) -> None:
+    """Overlay the values of ``obj``'s fields in ``spec`` onto ``el`` (a copy of its source ``<tag>``)."""
+    where = f"<{tag}>"
+    for f in spec:
         value = getattr(obj, f.name)
         kind = f.kind
         if kind == "attr":
@@ -288,22 +326,68 @@ def _parse_or_none(f: F, text: str, where: str) -> Any:
         return None
 
 
-def spec_node(cls: type[SpecElement]) -> tuple[frozenset[str], dict[str, Any]]:
-    """``cls``'s table as a node of validate's "what the model types" tree."""
+def spec_node(cls: type[SpecElement]) -> Node:
+    """``cls``'s table as a node of the coverage tree (see :mod:`virtcore.xml._coverage`)."""
+    return spec_covers(cls._spec)
+
+
+def spec_covers(spec: tuple[F, ...]) -> Node:
+    """What the fields of ``spec`` type, as a node of the coverage tree."""
     attrs: set[str] = set()
-    children: dict[str, tuple[set[str], dict[str, Any]] | tuple[frozenset[str], dict[str, Any]]] = {}
-    for f in cls._spec:
+    subs: dict[str, set[str]] = {}
+    nested: dict[str, Node] = {}
+    for f in spec:
         if f.kind == "attr":
             attrs.add(f.xml)
         elif f.kind == "akib":
             attrs.update((f.xml, "unit"))
         elif f.kind in ("cattr", "ctext", "kib", "flag"):
-            node = children.setdefault(f.xml, (set(), {}))
+            sub = subs.setdefault(f.xml, set())
             if f.kind == "cattr":
-                node[0].add(f.sub)  # type: ignore[union-attr]
+                sub.add(f.sub)
             elif f.kind == "kib":
-                node[0].add("unit")  # type: ignore[union-attr]
+                sub.add("unit")
         elif f.kind in ("many", "one"):
             assert f.cls is not None
-            children[f.xml] = spec_node(f.cls)
-    return frozenset(attrs), {k: (frozenset(v[0]), v[1]) for k, v in children.items()}
+            nested[f.xml] = f.cls.covered()
+    children: dict[str, Node] = {k: (frozenset(v), {}) for k, v in subs.items()}
+    children.update(nested)
+    return frozenset(attrs), children
+
+
+_META = "virtcore.xml"
+
+
+def typed(
+    kind: str,
+    xml: str = "",
+    sub: str = "",
+    conv: tuple[Parse, Fmt] = STR,
+    cls: type[SpecElement] | None = None,
+    default: Any = None,
+    required: bool = False,
+) -> Any:
+    """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
+
+    Parsing, formatting and the coverage report of a class whose fields are declared so
+    pick them up from :func:`described`; adding such a typed attribute is one line::
+
+        driver_io: str | None = typed("cattr", "driver", "io")
+    """
+    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls, required)})
+
+
+_DESCRIBED: dict[type, tuple[F, ...]] = {}
+
+
+def described(cls: type) -> tuple[F, ...]:
+    """The :class:`F` of every field of attrs class ``cls`` declared with :func:`typed`, in order."""
+    found = _DESCRIBED.get(cls)
+    if found is None:
+        found = ()
+        for a in attrs.fields(cls):
+            f = a.metadata.get(_META)
+            if f is not None:
+                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls, f.required),)
+        _DESCRIBED[cls] = found
+    return found

@@ -1,4 +1,4 @@
-"""Typed models of domain XML parts described by a field table (see :mod:`virtcore.xml._spec`).
+"""Typed models of domain XML parts whose fields say where they live (see :mod:`virtcore.xml._spec`).
 
 Memory backing, NUMA tuning, CPU/memory/block I/O tuning, I/O thread ids, SMBIOS and
 fw_cfg system information, security labels, Hyper-V and KVM feature details, and
@@ -17,7 +17,9 @@ import attrs
 from lxml import etree
 
 from virtcore.xml import _util as u
-from virtcore.xml._spec import INT, ONOFF, UINT, YESNO, F, SpecElement, parse_fields
+from virtcore.xml._base import _FRAG, _raw
+from virtcore.xml._coverage import Node, merge
+from virtcore.xml._spec import INT, ONOFF, UINT, YESNO, F, SpecElement, format_fields, parse_fields, typed
 
 Element = etree._Element
 
@@ -43,9 +45,6 @@ __all__ = [
     "VcpuPin",
 ]
 
-_raw = attrs.field(default=None, eq=False, repr=False, kw_only=True)
-_FRAG = attrs.field(default=None, init=False, eq=False, repr=False)
-
 
 # ---------------------------------------------------------------------------- memoryBacking
 
@@ -55,9 +54,8 @@ class HugePage(SpecElement):
     """``<memoryBacking><hugepages><page size=... unit=... nodeset=...>`` (size in KiB)."""
 
     _tag: ClassVar[str] = "page"
-    _spec = (F("size", "akib", "size"), F("nodeset", "attr", "nodeset"))
-    size: int | None = None
-    nodeset: str | None = None
+    size: int | None = typed("akib", "size")
+    nodeset: str | None = typed("attr", "nodeset")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -65,8 +63,7 @@ class HugePage(SpecElement):
 @attrs.frozen
 class _HugePages(SpecElement):
     _tag: ClassVar[str] = "hugepages"
-    _spec = (F("pages", "many", "page", cls=HugePage),)
-    pages: tuple[HugePage, ...] = ()
+    pages: tuple[HugePage, ...] = typed("many", "page", cls=HugePage, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -125,14 +122,9 @@ class MemNode(SpecElement):
     """``<numatune><memnode cellid=N mode=... nodeset=...>``: one guest NUMA cell's host nodes."""
 
     _tag: ClassVar[str] = "memnode"
-    _spec = (
-        F("cellid", "attr", "cellid", conv=UINT),
-        F("mode", "attr", "mode"),
-        F("nodeset", "attr", "nodeset"),
-    )
-    cellid: int | None = None
-    mode: str | None = None
-    nodeset: str | None = None
+    cellid: int | None = typed("attr", "cellid", conv=UINT)
+    mode: str | None = typed("attr", "mode")
+    nodeset: str | None = typed("attr", "nodeset")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -143,16 +135,10 @@ class NumaTune(SpecElement):
 
     _tag: ClassVar[str] = "numatune"
     _order = ("memory", "memnode")
-    _spec = (
-        F("mode", "cattr", "memory", "mode"),
-        F("nodeset", "cattr", "memory", "nodeset"),
-        F("placement", "cattr", "memory", "placement"),
-        F("memnodes", "many", "memnode", cls=MemNode),
-    )
-    mode: str | None = None
-    nodeset: str | None = None
-    placement: str | None = None
-    memnodes: tuple[MemNode, ...] = ()
+    mode: str | None = typed("cattr", "memory", "mode")
+    nodeset: str | None = typed("cattr", "memory", "nodeset")
+    placement: str | None = typed("cattr", "memory", "placement")
+    memnodes: tuple[MemNode, ...] = typed("many", "memnode", cls=MemNode, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -165,9 +151,8 @@ class VcpuPin(SpecElement):
     """``<cputune><vcpupin vcpu=N cpuset=...>``."""
 
     _tag: ClassVar[str] = "vcpupin"
-    _spec = (F("vcpu", "attr", "vcpu", conv=UINT), F("cpuset", "attr", "cpuset"))
-    vcpu: int | None = None
-    cpuset: str | None = None
+    vcpu: int | None = typed("attr", "vcpu", conv=UINT)
+    cpuset: str | None = typed("attr", "cpuset")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -177,9 +162,8 @@ class IOThreadPin(SpecElement):
     """``<cputune><iothreadpin iothread=N cpuset=...>``."""
 
     _tag: ClassVar[str] = "iothreadpin"
-    _spec = (F("iothread", "attr", "iothread", conv=UINT), F("cpuset", "attr", "cpuset"))
-    iothread: int | None = None
-    cpuset: str | None = None
+    iothread: int | None = typed("attr", "iothread", conv=UINT)
+    cpuset: str | None = typed("attr", "cpuset")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -197,32 +181,18 @@ class CPUTune(SpecElement):
         "shares", "period", "quota", "global_period", "global_quota", "emulator_period",
         "emulator_quota", "iothread_period", "iothread_quota", "vcpupin", "emulatorpin", "iothreadpin",
     )  # fmt: skip
-    _spec = (
-        F("shares", "ctext", "shares", conv=UINT),
-        F("period", "ctext", "period", conv=UINT),
-        F("quota", "ctext", "quota", conv=INT),
-        F("global_period", "ctext", "global_period", conv=UINT),
-        F("global_quota", "ctext", "global_quota", conv=INT),
-        F("emulator_period", "ctext", "emulator_period", conv=UINT),
-        F("emulator_quota", "ctext", "emulator_quota", conv=INT),
-        F("iothread_period", "ctext", "iothread_period", conv=UINT),
-        F("iothread_quota", "ctext", "iothread_quota", conv=INT),
-        F("vcpupins", "many", "vcpupin", cls=VcpuPin),
-        F("emulatorpin", "cattr", "emulatorpin", "cpuset"),
-        F("iothreadpins", "many", "iothreadpin", cls=IOThreadPin),
-    )
-    shares: int | None = None
-    period: int | None = None
-    quota: int | None = None
-    global_period: int | None = None
-    global_quota: int | None = None
-    emulator_period: int | None = None
-    emulator_quota: int | None = None
-    iothread_period: int | None = None
-    iothread_quota: int | None = None
-    vcpupins: tuple[VcpuPin, ...] = ()
-    emulatorpin: str | None = None
-    iothreadpins: tuple[IOThreadPin, ...] = ()
+    shares: int | None = typed("ctext", "shares", conv=UINT)
+    period: int | None = typed("ctext", "period", conv=UINT)
+    quota: int | None = typed("ctext", "quota", conv=INT)
+    global_period: int | None = typed("ctext", "global_period", conv=UINT)
+    global_quota: int | None = typed("ctext", "global_quota", conv=INT)
+    emulator_period: int | None = typed("ctext", "emulator_period", conv=UINT)
+    emulator_quota: int | None = typed("ctext", "emulator_quota", conv=INT)
+    iothread_period: int | None = typed("ctext", "iothread_period", conv=UINT)
+    iothread_quota: int | None = typed("ctext", "iothread_quota", conv=INT)
+    vcpupins: tuple[VcpuPin, ...] = typed("many", "vcpupin", cls=VcpuPin, default=())
+    emulatorpin: str | None = typed("cattr", "emulatorpin", "cpuset")
+    iothreadpins: tuple[IOThreadPin, ...] = typed("many", "iothreadpin", cls=IOThreadPin, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -233,16 +203,10 @@ class MemTune(SpecElement):
 
     _tag: ClassVar[str] = "memtune"
     _order = ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee")
-    _spec = (
-        F("hard_limit", "kib", "hard_limit"),
-        F("soft_limit", "kib", "soft_limit"),
-        F("swap_hard_limit", "kib", "swap_hard_limit"),
-        F("min_guarantee", "kib", "min_guarantee"),
-    )
-    hard_limit: int | None = None
-    soft_limit: int | None = None
-    swap_hard_limit: int | None = None
-    min_guarantee: int | None = None
+    hard_limit: int | None = typed("kib", "hard_limit")
+    soft_limit: int | None = typed("kib", "soft_limit")
+    swap_hard_limit: int | None = typed("kib", "swap_hard_limit")
+    min_guarantee: int | None = typed("kib", "min_guarantee")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -253,20 +217,12 @@ class BlkioDevice(SpecElement):
 
     _tag: ClassVar[str] = "device"
     _order = ("path", "weight", "read_iops_sec", "write_iops_sec", "read_bytes_sec", "write_bytes_sec")
-    _spec = (
-        F("path", "ctext", "path"),
-        F("weight", "ctext", "weight", conv=UINT),
-        F("read_iops_sec", "ctext", "read_iops_sec", conv=UINT),
-        F("write_iops_sec", "ctext", "write_iops_sec", conv=UINT),
-        F("read_bytes_sec", "ctext", "read_bytes_sec", conv=UINT),
-        F("write_bytes_sec", "ctext", "write_bytes_sec", conv=UINT),
-    )
-    path: str | None = None
-    weight: int | None = None
-    read_iops_sec: int | None = None
-    write_iops_sec: int | None = None
-    read_bytes_sec: int | None = None
-    write_bytes_sec: int | None = None
+    path: str | None = typed("ctext", "path")
+    weight: int | None = typed("ctext", "weight", conv=UINT)
+    read_iops_sec: int | None = typed("ctext", "read_iops_sec", conv=UINT)
+    write_iops_sec: int | None = typed("ctext", "write_iops_sec", conv=UINT)
+    read_bytes_sec: int | None = typed("ctext", "read_bytes_sec", conv=UINT)
+    write_bytes_sec: int | None = typed("ctext", "write_bytes_sec", conv=UINT)
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -277,9 +233,8 @@ class BlkioTune(SpecElement):
 
     _tag: ClassVar[str] = "blkiotune"
     _order = ("weight", "device")
-    _spec = (F("weight", "ctext", "weight", conv=UINT), F("devices", "many", "device", cls=BlkioDevice))
-    weight: int | None = None
-    devices: tuple[BlkioDevice, ...] = ()
+    weight: int | None = typed("ctext", "weight", conv=UINT)
+    devices: tuple[BlkioDevice, ...] = typed("many", "device", cls=BlkioDevice, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -289,8 +244,7 @@ class IOThread(SpecElement):
     """``<iothreadids><iothread id=N>``."""
 
     _tag: ClassVar[str] = "iothread"
-    _spec = (F("id", "attr", "id", conv=UINT),)
-    id: int | None = None
+    id: int | None = typed("attr", "id", conv=UINT)
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -300,8 +254,7 @@ class IOThreadIds(SpecElement):
     """``<iothreadids>``: the ids of the domain's I/O threads."""
 
     _tag: ClassVar[str] = "iothreadids"
-    _spec = (F("iothreads", "many", "iothread", cls=IOThread),)
-    iothreads: tuple[IOThread, ...] = ()
+    iothreads: tuple[IOThread, ...] = typed("many", "iothread", cls=IOThread, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -314,10 +267,9 @@ class SysInfoEntry(SpecElement):
     """``<entry name=...>value</entry>`` of a sysinfo block (fw_cfg entries may name a ``file``)."""
 
     _tag: ClassVar[str] = "entry"
-    _spec = (F("name", "attr", "name"), F("file", "attr", "file"), F("value", "text"))
-    name: str | None = None
-    value: str | None = None
-    file: str | None = None
+    name: str | None = typed("attr", "name")
+    value: str | None = typed("text")
+    file: str | None = typed("attr", "file")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -326,9 +278,8 @@ class SysInfoEntry(SpecElement):
 class SysInfoBlock(SpecElement):
     """A block of SMBIOS entries: ``section`` is bios, system, baseBoard, chassis or oemStrings."""
 
-    _spec = (F("entries", "many", "entry", cls=SysInfoEntry),)
     section: str = "system"
-    entries: tuple[SysInfoEntry, ...] = ()
+    entries: tuple[SysInfoEntry, ...] = typed("many", "entry", cls=SysInfoEntry, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -340,8 +291,6 @@ class SysInfoBlock(SpecElement):
     def to_element(self) -> Element:
         """Format the block."""
         el = u.start(self.raw, self.section)
-        from virtcore.xml._spec import format_fields
-
         format_fields(self, el)
         return el
 
@@ -355,12 +304,17 @@ class SysInfo(SpecElement):
 
     _tag: ClassVar[str] = "sysinfo"
     _order = (*_SYSINFO_BLOCKS, "entry")
-    _spec = (F("type", "attr", "type"), F("entries", "many", "entry", cls=SysInfoEntry))
-    type: str = "smbios"
+    type: str = typed("attr", "type", default="smbios")
     blocks: tuple[SysInfoBlock, ...] = ()
-    entries: tuple[SysInfoEntry, ...] = ()
+    entries: tuple[SysInfoEntry, ...] = typed("many", "entry", cls=SysInfoEntry, default=())
     raw: Element | None = _raw
     _frag: str | None = _FRAG
+
+    @classmethod
+    def covered(cls) -> Node:
+        """The table's node, and the SMBIOS blocks typed by :class:`SysInfoBlock`."""
+        block = SysInfoBlock.covered()
+        return merge(super().covered(), **dict.fromkeys(_SYSINFO_BLOCKS, block))
 
     @classmethod
     def from_element(cls, el: Element) -> SysInfo:
@@ -396,20 +350,12 @@ class SecLabel(SpecElement):
 
     _tag: ClassVar[str] = "seclabel"
     _order = ("label", "imagelabel", "baselabel")
-    _spec = (
-        F("type", "attr", "type"),
-        F("model", "attr", "model"),
-        F("relabel", "attr", "relabel", conv=YESNO),
-        F("label", "ctext", "label"),
-        F("imagelabel", "ctext", "imagelabel"),
-        F("baselabel", "ctext", "baselabel"),
-    )
-    type: str | None = None
-    model: str | None = None
-    relabel: bool | None = None
-    label: str | None = None
-    imagelabel: str | None = None
-    baselabel: str | None = None
+    type: str | None = typed("attr", "type")
+    model: str | None = typed("attr", "model")
+    relabel: bool | None = typed("attr", "relabel", conv=YESNO)
+    label: str | None = typed("ctext", "label")
+    imagelabel: str | None = typed("ctext", "imagelabel")
+    baselabel: str | None = typed("ctext", "baselabel")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -459,15 +405,10 @@ class HyperV(_StateFeatures):
     """
 
     _tag: ClassVar[str] = "hyperv"
-    _spec = (
-        F("mode", "attr", "mode"),
-        F("spinlocks_retries", "cattr", "spinlocks", "retries", UINT),
-        F("vendor_id", "cattr", "vendor_id", "value"),
-    )
-    mode: str | None = None
+    mode: str | None = typed("attr", "mode")
     states: tuple[tuple[str, bool], ...] = ()
-    spinlocks_retries: int | None = None
-    vendor_id: str | None = None
+    spinlocks_retries: int | None = typed("cattr", "spinlocks", "retries", conv=UINT)
+    vendor_id: str | None = typed("cattr", "vendor_id", "value")
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -479,8 +420,6 @@ class HyperV(_StateFeatures):
     def to_element(self) -> Element:
         """Format as a ``<hyperv>`` element (retries and vendor id only with their feature listed)."""
         el = u.start(self.raw, "hyperv")
-        from virtcore.xml._spec import format_fields
-
         names = {name for name, _ in self.states}
         self._put_states(el)
         format_fields(
@@ -499,9 +438,8 @@ class KVMFeatures(_StateFeatures):
     """``<features><kvm>``: KVM paravirt features (hidden, hint-dedicated, poll-control, ...)."""
 
     _tag: ClassVar[str] = "kvm"
-    _spec = (F("dirty_ring_size", "cattr", "dirty-ring", "size", UINT),)
     states: tuple[tuple[str, bool], ...] = ()
-    dirty_ring_size: int | None = None
+    dirty_ring_size: int | None = typed("cattr", "dirty-ring", "size", conv=UINT)
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 
@@ -513,8 +451,6 @@ class KVMFeatures(_StateFeatures):
     def to_element(self) -> Element:
         """Format as a ``<kvm>`` element (the dirty ring size only with ``dirty-ring`` listed)."""
         el = u.start(self.raw, "kvm")
-        from virtcore.xml._spec import format_fields
-
         listed = any(name == "dirty-ring" for name, _ in self.states)
         self._put_states(el)
         format_fields(attrs.evolve(self, dirty_ring_size=self.dirty_ring_size if listed else None), el)
@@ -534,42 +470,23 @@ class Address(SpecElement):
     """
 
     _tag: ClassVar[str] = "address"
-    _spec = (
-        F("type", "attr", "type"),
-        F("domain", "attr", "domain", conv=UINT),
-        F("bus", "attr", "bus", conv=UINT),
-        F("slot", "attr", "slot", conv=UINT),
-        F("function", "attr", "function", conv=UINT),
-        F("multifunction", "attr", "multifunction", conv=ONOFF),
-        F("controller", "attr", "controller", conv=UINT),
-        F("target", "attr", "target", conv=UINT),
-        F("unit", "attr", "unit", conv=UINT),
-        F("port", "attr", "port"),
-        F("cssid", "attr", "cssid", conv=UINT),
-        F("ssid", "attr", "ssid", conv=UINT),
-        F("devno", "attr", "devno", conv=UINT),
-        F("reg", "attr", "reg", conv=UINT),
-        F("iobase", "attr", "iobase", conv=UINT),
-        F("irq", "attr", "irq", conv=UINT),
-        F("base", "attr", "base", conv=UINT),
-    )
-    type: str | None = None
-    domain: int | None = None
-    bus: int | None = None
-    slot: int | None = None
-    function: int | None = None
-    multifunction: bool | None = None
-    controller: int | None = None
-    target: int | None = None
-    unit: int | None = None
-    port: str | None = None
-    cssid: int | None = None
-    ssid: int | None = None
-    devno: int | None = None
-    reg: int | None = None
-    iobase: int | None = None
-    irq: int | None = None
-    base: int | None = None
+    type: str | None = typed("attr", "type")
+    domain: int | None = typed("attr", "domain", conv=UINT)
+    bus: int | None = typed("attr", "bus", conv=UINT)
+    slot: int | None = typed("attr", "slot", conv=UINT)
+    function: int | None = typed("attr", "function", conv=UINT)
+    multifunction: bool | None = typed("attr", "multifunction", conv=ONOFF)
+    controller: int | None = typed("attr", "controller", conv=UINT)
+    target: int | None = typed("attr", "target", conv=UINT)
+    unit: int | None = typed("attr", "unit", conv=UINT)
+    port: str | None = typed("attr", "port")
+    cssid: int | None = typed("attr", "cssid", conv=UINT)
+    ssid: int | None = typed("attr", "ssid", conv=UINT)
+    devno: int | None = typed("attr", "devno", conv=UINT)
+    reg: int | None = typed("attr", "reg", conv=UINT)
+    iobase: int | None = typed("attr", "iobase", conv=UINT)
+    irq: int | None = typed("attr", "irq", conv=UINT)
+    base: int | None = typed("attr", "base", conv=UINT)
     raw: Element | None = _raw
     _frag: str | None = _FRAG
 

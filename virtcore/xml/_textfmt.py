@@ -1,0 +1,636 @@
+"""Formatting a domain as text: :func:`format_domain` and its fast path.
+
+:func:`format_domain` writes the text directly rather than serializing a fresh
+tree: the source's kept children are serialized once per source element, and
+every immutable sub-object (os, clock, cpu, tuning elements, each device) caches
+its own fragment, so a definition changed with :func:`attrs.evolve` only formats
+what changed. :func:`~virtcore.xml.domain.domain_to_element` (the tree) is the
+reference the text must equal byte for byte; where the text could differ,
+formatting uses the tree.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from lxml import etree
+
+from virtcore.xml import _util as u
+from virtcore.xml._base import Element
+from virtcore.xml._layout import _DOMAIN_ORDER
+from virtcore.xml._lazy import _el
+from virtcore.xml._parser import MAX_XML_BYTES, MAX_XML_NODES, check_size
+from virtcore.xml.devices import Device
+from virtcore.xml.domain import (
+    _SIMPLE,
+    _TOP_FIELDS,
+    _TOP_PARSERS,
+    DomainDef,
+    _check_writable,
+    _serialize,
+    _top_items,
+    domain_to_element,
+)
+from virtcore.xml.guest import CPU, OS, Clock
+
+if TYPE_CHECKING:
+    from virtcore.xml._spec import SpecElement
+    from virtcore.xml.elements import (
+        HyperV,
+        KVMFeatures,
+    )
+
+__all__ = [
+    "format_domain",
+]
+
+#: Text no longer than this many characters is within the parser's limits whatever it holds
+#: (at most 4 bytes of UTF-8 each, and at most one element or attribute each).
+_SURELY_READABLE = min(MAX_XML_BYTES // 4, MAX_XML_NODES)
+
+
+def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
+    """Format a domain definition as libvirt domain XML.
+
+    The result is cached on the (immutable) definition, so formatting the same
+    object again is cheap.
+
+    :param domain_id: when given, the running domain's id (``<domain id='N'>``).
+    :raises XMLError: when the definition holds a value the model could not read back
+        (see :mod:`virtcore.limits`), or its text would exceed the parser's size limits.
+    """
+    cache = d._xml_cache
+    text = cache.get(domain_id)
+    if text is not None:
+        return text
+    _check_writable(d)
+    try:
+        text = _format_text(d, domain_id)
+    except u.Slow:
+        text = _serialize(domain_to_element(d, domain_id=domain_id))
+    # indentation can make the text larger than its source: never hand out a definition
+    # that parse_domain (a loader, another process) would refuse
+    if len(text) > _SURELY_READABLE:
+        check_size(text, what=f"the XML of domain '{d.name}'")
+    if len(cache) < 8:
+        cache[domain_id] = text
+    return text
+
+
+# ---------------------------------------------------------------------------- fast text path
+#
+# format_domain writes text directly instead of building and serializing an lxml tree: it
+# replays domain_to_element's steps on a list of top-level (tag, text) entries. The text of
+# the children the model does not type comes from a template serialized once per source
+# element; typed sub-objects (os, clock, cpu, each device) cache their own fragment, so a
+# definition changed with attrs.evolve only formats what it changed. Whenever the text
+# could differ from the tree path's output, u.Slow falls back to the tree path.
+
+_MARK = "\ue000"
+_DOMAIN_RANKS = {tag: i for i, tag in enumerate(_DOMAIN_ORDER)}
+#: Attributes the tree path may set on each simple element (others force the tree path).
+_SIMPLE_ATTRS: dict[str, frozenset[str]] = {
+    "memory": frozenset({"unit"}),
+    "currentMemory": frozenset({"unit"}),
+    "maxMemory": frozenset({"unit", "slots"}),
+    "vcpu": frozenset({"current", "placement", "cpuset"}),
+}
+_NO_ATTRS: frozenset[str] = frozenset()
+#: Top-level elements whose first occurrence is written from the model.
+_ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
+
+
+class _Template:
+    """What formatting needs from a domain's source element, computed once per element."""
+
+    __slots__ = (
+        "devices_attrs", "devices_text", "features", "head", "hyperv", "kvm", "plans", "shape", "tail",
+        "texts",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        head: str,
+        tail: str,
+        shape: tuple[tuple[object, tuple[str, ...] | None], ...],
+        texts: tuple[str, ...],
+        devices_attrs: str,
+        features: tuple[str, ...] | None,
+    ) -> None:
+        self.head = head  # '<domain ... type=' (namespace declarations first)
+        self.tail = tail  # the other attributes of <domain>, then '>'
+        # top-level children: (tag, attribute names), the names None when the element
+        # holds more than the text path can overlay; and their indented text ("" for the
+        # typed ones, written from the model)
+        self.shape = shape
+        self.texts = texts
+        self.devices_attrs = devices_attrs  # attributes of the source <devices>, as text
+        self.features = features  # child names of the first <features>
+        # top-level layouts by which optional parts are absent (see _plan)
+        self.plans: dict[tuple[bool, ...], _Plan | None] = {}
+        # the last <devices> text: (devices tuple, emulator, text)
+        self.devices_text: tuple[tuple[Device, ...], str | None, str] | None = None
+        # <hyperv> and <kvm> of the first <features>, as parsed
+        self.hyperv: HyperV | None = None
+        self.kvm: KVMFeatures | None = None
+
+
+# a prefixed element or attribute name: its text may need namespace declarations
+_PREFIXED = re.compile(r'<[^\s/>:]*:|\s[^\s="<>:]*:[^\s="<>]*="')
+
+
+def _batch(
+    nsmap: dict[str | None, str] | None,
+    kept: list[Element],
+    objs: list[OS | Clock | CPU | SpecElement],
+    devs: list[Device],
+) -> list[str]:
+    """One indent and one serialization for many fragments.
+
+    Returns the text of the ``kept`` source children (at depth 1, in the domain's namespace
+    context) and fills the fragment caches of ``objs`` (depth 1) and ``devs`` (depth 2).
+    Devices go in batches of :data:`_DEVICE_BATCH`, so that the copies made to serialize
+    them never hold more than one batch: formatting a definition of many thousand devices
+    costs a small multiple of its text, not a second tree of the whole document.
+    """
+    for start in range(0, len(devs), _DEVICE_BATCH):
+        _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH])
+    return _batch_of(nsmap, kept, objs, [])
+
+
+#: Devices serialized together by :func:`_batch`.
+_DEVICE_BATCH = 256
+
+
+def _batch_of(
+    nsmap: dict[str | None, str] | None,
+    kept: list[Element],
+    objs: list[OS | Clock | CPU | SpecElement],
+    devs: list[Device],
+) -> list[str]:
+    """:func:`_batch` for one tree: every element given, serialized in one go."""
+    root = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
+    for c in kept:
+        root.append(u.dup(c))
+    trailing: set[int] = set()  # objects whose element has text after it
+    for obj in objs:
+        el = obj.to_element()
+        if el.tail is not None and el.tail.strip():
+            trailing.add(id(obj))
+        root.append(el)
+    holder = etree.SubElement(root, "devices")
+    for dev in devs:
+        el = dev.to_element()
+        if el.tail is not None and el.tail.strip():
+            trailing.add(id(dev))
+        holder.append(el)
+    etree.indent(root, space="  ")
+    root.text = holder.text = _MARK
+    for c in root:
+        c.tail = _MARK
+    for c in holder:
+        c.tail = _MARK
+    pieces = etree.tostring(root, encoding="unicode").split(_MARK)
+    n_kept, n_objs = len(kept), len(objs)
+    if len(pieces) != n_kept + n_objs + len(devs) + 4:
+        raise u.Slow  # the document itself holds the marker character
+    for obj, text in zip(objs, pieces[1 + n_kept : 1 + n_kept + n_objs], strict=True):
+        _set_frag(obj, text, 1, id(obj) in trailing)
+    for dev, text in zip(devs, pieces[2 + n_kept + n_objs : -2], strict=True):
+        _set_frag(dev, text, 2, id(dev) in trailing)
+    return pieces[1 : 1 + n_kept]
+
+
+def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: int, trailing: bool) -> None:
+    if trailing:
+        text = ""
+    elif ":" in text and _PREFIXED.search(text):
+        # namespaced content: only a standalone serialization shows what it declares
+        try:
+            text = u.fragment(obj.to_element(), level)
+        except u.Slow:
+            text = ""
+    object.__setattr__(obj, "_frag", text)
+
+
+def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]) -> _Template:
+    """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way."""
+    nsmap = raw.nsmap
+    if not nsmap and all(k == "type" or k == "id" for k in raw.attrib):
+        head, tail = "<domain type=", ">"
+    else:
+        sk = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
+        sk.set("type", _MARK)
+        for key, value in raw.attrib.items():
+            if key != "type" and key != "id":
+                sk.set(key, value)
+        parts = etree.tostring(sk, encoding="unicode").split(f'"{_MARK}"')
+        if len(parts) != 2 or not parts[1].endswith("/>"):
+            raise u.Slow
+        head, tail = parts[0], parts[1][:-2] + ">"
+    if raw.text is not None and raw.text.strip():
+        raise u.Slow
+    # The children formatting keeps as they are get their text from a copy made as the
+    # tree path makes it (namespace declarations reconciled alike). The typed ones (the
+    # first of each simple element, os, clock, devices, every cpu) are written from the model.
+    typed: set[object] = set()
+    kept: list[Element] = []
+    keep: list[bool] = []
+    shape: list[tuple[object, tuple[str, ...] | None]] = []
+    devices_attrs: str | None = None
+    features: tuple[str, ...] | None = None
+    hyperv: HyperV | None = None
+    kvm: KVMFeatures | None = None
+    for c in raw:
+        t = c.tail
+        if t is not None and t.strip():
+            raise u.Slow
+        tag = c.tag
+        keys: tuple[str, ...] | None = None
+        if tag == "cpu" or tag in _TOP_PARSERS or (tag in _ONCE_TYPED and tag not in typed):
+            typed.add(tag)
+            keep.append(False)
+            if tag in _SIMPLE:
+                names = tuple(cast("list[str]", c.keys()))
+                if not len(c) and _SIMPLE_ATTRS.get(tag, _NO_ATTRS).issuperset(names):
+                    keys = names
+            elif tag == "devices" and c.attrib:
+                if any(k[0] == "{" for k in c.attrib):
+                    raise u.Slow
+                devices_attrs = "".join(f' {k!s}="{u.esc_attr(v)}"' for k, v in c.attrib.items())
+        else:
+            kept.append(c)
+            keep.append(True)
+            if tag == "features" and features is None:
+                features = tuple(u.local_tag(f) for f in c)
+                for f in c:
+                    if f.tag == "hyperv" and hyperv is None:
+                        hyperv = _el().HyperV.from_element(f)
+                    elif f.tag == "kvm" and kvm is None:
+                        kvm = _el().KVMFeatures.from_element(f)
+        shape.append((tag, keys))
+    texts = iter(_batch(nsmap, kept, objs, devs) if kept or objs or devs else ())
+    all_texts = tuple(next(texts) if k else "" for k in keep)
+    tmpl = _Template(head, tail, tuple(shape), all_texts, devices_attrs or "", features)
+    tmpl.hyperv, tmpl.kvm = hyperv, kvm
+    return tmpl
+
+
+_EMPTY_TEMPLATE = _Template("<domain type=", ">", (), (), "", None)
+
+
+def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str:
+    """``obj``'s element as text at depth ``level``, cached on the (immutable) object."""
+    text = obj._frag
+    if text is None:
+        try:
+            text = u.fragment(obj.to_element(), level)
+        except u.Slow:
+            text = ""
+        object.__setattr__(obj, "_frag", text)
+    if not text:
+        raise u.Slow
+    return text
+
+
+_Slot = Callable[["DomainDef"], str]
+# a layout: indexes of kept source texts, and slots written from the model
+_Plan = tuple["int | _Slot", ...]
+#: Layouts shared by every template of the same shape: {(shape, absent): plan}.
+_PLANS: dict[tuple[object, ...], _Plan | None] = {}
+_NO_PLAN: Any = object()
+
+
+def _esc_int(value: object) -> str:
+    return str(value) if type(value) is int else u.esc_text(value)
+
+
+_UNSET = object()
+
+
+def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str]) -> _Slot:
+    """A slot formatting ``make(get(d))``, remembering the last value (by identity) and its text."""
+    last: list[tuple[object, str]] = [(_UNSET, "")]
+
+    def slot(d: DomainDef) -> str:
+        value = get(d)
+        seen = last[0]
+        if seen[0] is value or (type(value) is tuple and seen[0] == value):
+            return seen[1]
+        text = make(value)
+        last[0] = (value, text)
+        return text
+
+    return slot
+
+
+def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
+    if tag in ("memory", "currentMemory"):
+        get: Callable[[DomainDef], object] = (
+            operator.attrgetter("memory") if tag == "memory" else _current_memory
+        )
+        return _memo_slot(get, lambda v: f'<{tag} unit="KiB">{_esc_int(v)}</{tag}>')
+    if tag == "vcpu":
+        return _memo_slot(_vcpu_values, lambda v: _vcpu_text(keys, v))
+    if tag == "maxMemory":
+        return _memo_slot(
+            operator.attrgetter("max_memory", "max_memory_slots"),
+            lambda v: u.leaf_text("maxMemory", v[0], keys, (("unit", "KiB"), ("slots", v[1]))),  # type: ignore[index]
+        )
+    field = _SIMPLE_FIELDS[tag]
+    return _memo_slot(operator.attrgetter(field), lambda v: f"<{tag}>{u.esc_text(v)}</{tag}>")
+
+
+_SIMPLE_FIELDS = {
+    "name": "name", "uuid": "uuid", "title": "title", "description": "description",
+    "bootloader": "bootloader", "bootloader_args": "bootloader_args", "on_poweroff": "on_poweroff",
+    "on_reboot": "on_reboot", "on_crash": "on_crash", "iothreads": "iothreads",
+}  # fmt: skip
+
+
+def _current_memory(d: DomainDef) -> object:
+    return d.current_memory if d.current_memory is not None else d.memory
+
+
+_vcpu_values = operator.attrgetter("vcpu", "current_vcpus", "vcpu_placement", "cpuset")
+
+
+def _vcpu_text(keys: tuple[str, ...], values: object) -> str:
+    vcpu, current, placement, cpuset = cast("tuple[int, int | None, str | None, str | None]", values)
+    cur = current if current is not None else vcpu
+    return u.leaf_text(
+        "vcpu",
+        vcpu,
+        keys,
+        (("current", cur if cur != vcpu else None), ("placement", placement), ("cpuset", cpuset)),
+    )
+
+
+def _os_slot(d: DomainDef) -> str:
+    return _frag_of(d.os, 1)
+
+
+def _clock_slot(d: DomainDef) -> str:
+    return _frag_of(d.clock, 1)
+
+
+def _cpu_slot(d: DomainDef) -> str:
+    return _frag_of(d.cpu, 1)  # type: ignore[arg-type]
+
+
+def _top_slot(field: str) -> _Slot:
+    def slot(d: DomainDef) -> str:
+        return "\n  ".join(_frag_of(x, 1) for x in _top_items(d, field))
+
+    return slot
+
+
+def _features_slot(d: DomainDef) -> str:
+    return _features_text(d.features)
+
+
+def _devices_slot(d: DomainDef) -> str:
+    raise AssertionError("placeholder, replaced in _format_text")
+
+
+def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
+    """The top-level layout for a definition whose optional parts are ``absent``.
+
+    It replays domain_to_element's steps on (tag, text or slot, attribute names) entries;
+    ``None`` when only the tree path is exact for this layout.
+    """
+    no_title, no_desc, no_max, no_bl, no_bla, no_cpu, no_features, no_iothreads = absent[:8]
+    no_top = absent[8:]
+    ranks = _DOMAIN_RANKS
+    ents: list[list[object]] = []
+
+    def insert(entry: list[object]) -> None:
+        rank = ranks.get(entry[0])  # type: ignore[call-overload]
+        if rank is not None:
+            for pos, e in enumerate(ents):
+                other = ranks.get(e[0])  # type: ignore[call-overload]
+                if other is not None and other > rank:
+                    ents.insert(pos, entry)
+                    return
+        ents.append(entry)
+
+    done_os = done_clock = done_devs = False
+    for text, (tag, keys) in enumerate(tmpl.shape):
+        if tag == "os":
+            if not done_os:
+                ents.append(["os", _os_slot, None])
+                done_os = True
+        elif tag == "clock":
+            if not done_clock:
+                ents.append(["clock", _clock_slot, None])
+                done_clock = True
+        elif tag == "devices":
+            if not done_devs:
+                ents.append(["devices", _devices_slot, None])
+                done_devs = True
+        else:
+            ents.append([tag, text, keys])
+    if not done_os:
+        insert(["os", _os_slot, None])
+    if not done_clock:
+        insert(["clock", _clock_slot, None])
+    if not done_devs:
+        insert(["devices", _devices_slot, None])
+    index: dict[object, list[object]] = {}
+    for e in ents:
+        if e[0] in _SIMPLE and e[0] not in index:
+            index[e[0]] = e
+
+    def put(tag: str, absent: bool = False) -> bool:
+        found = index.get(tag)
+        if absent:
+            if found is not None:
+                del ents[next(i for i, e in enumerate(ents) if e is found)]
+            return True
+        if found is None:
+            found = index[tag] = [tag, "", ()]
+            insert(found)
+        keys = found[2]
+        if keys is None:
+            return False
+        found[1] = _leaf_slot(tag, cast("tuple[str, ...]", keys))
+        return True
+
+    ok = (
+        put("name")
+        and put("uuid")
+        and put("title", no_title)
+        and put("description", no_desc)
+        and put("memory")
+        and put("currentMemory")
+        and put("vcpu")
+        and put("maxMemory", no_max)
+    )
+    if not ok:
+        return None
+
+    def replace_all(tag: str, slot: _Slot | None) -> None:
+        first = -1
+        for pos in range(len(ents) - 1, -1, -1):
+            if ents[pos][0] == tag:
+                del ents[pos]
+                first = pos
+        if slot is not None:
+            entry: list[object] = [tag, slot, None]
+            if first < 0:
+                insert(entry)
+            else:
+                ents.insert(first, entry)
+
+    replace_all("cpu", None if no_cpu else _cpu_slot)
+    for (tag, field), no in zip(_TOP_FIELDS, no_top, strict=True):
+        replace_all(tag, None if no else _top_slot(field))
+    ok = (
+        put("iothreads", no_iothreads)
+        and put("bootloader", no_bl)
+        and put("bootloader_args", no_bla)
+        and put("on_poweroff")
+        and put("on_reboot")
+        and put("on_crash")
+    )
+    if not ok:
+        return None
+    feats = next((e for e in ents if e[0] == "features"), None)
+    if feats is None:
+        if not no_features:
+            insert(["features", _features_slot, None])
+    elif no_features:
+        ents.remove(feats)
+    return tuple(cast("int | _Slot", e[1]) for e in ents)
+
+
+def _format_text(d: DomainDef, domain_id: int | None) -> str:
+    """format_domain's text, written directly (raises u.Slow where only the tree path is exact)."""
+    raw = d.raw
+    # fragments not cached yet: computed together, with one serialization
+    need_objs: list[OS | Clock | CPU | SpecElement] = [
+        o
+        for o in (
+            d.os,
+            d.clock,
+            d.cpu,
+            d.memory_backing,
+            d.numatune,
+            d.cputune,
+            d.memtune,
+            d.blkiotune,
+            d.iothreadids,
+            *d.sysinfo,
+            *d.seclabels,
+        )
+        if o is not None and o._frag is None
+    ]
+    devices, emulator = d.devices, d.emulator
+    tmpl: _Template | None
+    if raw is None:
+        tmpl = _EMPTY_TEMPLATE
+    else:
+        holder = d._fmt
+        if holder and holder[0] is raw:
+            tmpl = cast("_Template | None", holder[1])
+            if tmpl is None:
+                raise u.Slow
+        else:
+            tmpl = None
+    # the <devices> text is cached per (devices tuple, emulator): evolve keeps the tuple
+    cached = None if tmpl is None else tmpl.devices_text
+    devs_text: str | None = None
+    if cached is not None and cached[0] is devices and cached[1] == emulator:
+        devs_text = cached[2]
+        need_devs: list[Device] = []
+    else:
+        need_devs = [x for x in devices if x._frag is None]
+    if tmpl is None:
+        assert raw is not None
+        holder = d._fmt
+        try:
+            tmpl = _template(raw, need_objs, need_devs)
+        except u.Slow:
+            holder[:] = [raw, None]
+            raise
+        holder[:] = [raw, tmpl]
+        need_objs, need_devs = [], []
+    features = d.features
+    if tmpl.features is not None and features != tmpl.features:
+        raise u.Slow  # features renamed or reordered: the tree path rebuilds <features>
+    if features and (d.hyperv is not None or d.kvm is not None):
+        for typed, parsed in ((d.hyperv, tmpl.hyperv), (d.kvm, tmpl.kvm)):
+            # the kept <features> text holds the typed child as parsed: only that is exact
+            if (
+                typed is not None
+                and typed._tag in features
+                and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
+            ):
+                raise u.Slow
+    absent = (
+        d.title is None,
+        d.description is None,
+        d.max_memory is None,
+        d.bootloader is None,
+        d.bootloader_args is None,
+        d.cpu is None,
+        not features,
+        d.iothreads is None,
+        d.memory_backing is None,
+        d.numatune is None,
+        d.cputune is None,
+        d.memtune is None,
+        d.blkiotune is None,
+        d.iothreadids is None,
+        not d.sysinfo,
+        not d.seclabels,
+    )
+    plan = tmpl.plans.get(absent, _NO_PLAN)
+    if plan is _NO_PLAN:
+        key = (tmpl.shape, absent)
+        plan = _PLANS.get(key, _NO_PLAN)
+        if plan is _NO_PLAN:
+            if len(_PLANS) > 512:
+                _PLANS.clear()
+            plan = _PLANS[key] = _plan(tmpl, absent)
+        tmpl.plans[absent] = plan
+    if plan is None:
+        raise u.Slow
+    if need_objs or need_devs:
+        try:
+            _batch(
+                None if raw is None else raw.nsmap,
+                [],
+                need_objs,
+                need_devs,
+            )
+        except u.Slow:
+            pass  # _frag_of serializes them one by one
+    if devs_text is None:
+        items = [] if emulator is None else [u.leaf_text("emulator", emulator)]
+        for dev in devices:
+            items.append(_frag_of(dev, 2))
+        if items:
+            devs_text = f"<devices{tmpl.devices_attrs}>\n    " + "\n    ".join(items) + "\n  </devices>"
+        else:
+            devs_text = f"<devices{tmpl.devices_attrs}/>"
+        tmpl.devices_text = (devices, emulator, devs_text)
+    ident = "" if domain_id is None else f' id="{u.esc_attr(domain_id)}"'
+    out = [f'{tmpl.head}"{u.esc_attr(d.type)}"{ident}{tmpl.tail}']
+    texts = tmpl.texts
+    for item in plan:
+        if type(item) is int:
+            out.append(texts[item])
+        elif item is _devices_slot:
+            out.append(devs_text)
+        else:
+            out.append(item(d))
+    out.append("</domain>\n")
+    return "\n  ".join(out[:-1]) + "\n" + out[-1]
+
+
+def _features_text(names: tuple[str, ...]) -> str:
+    return "<features>\n    " + "\n    ".join(f"<{u.plain_name(n)}/>" for n in names) + "\n  </features>"
