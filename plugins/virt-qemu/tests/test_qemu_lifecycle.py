@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from virt_qemu import console_log, testguest
+from virt_qemu.connection import Part
 from virt_qemu.testguest import last_tick, read, wait_for, wait_marker
 
 import virtcore
@@ -203,8 +204,8 @@ def test_restore_rejects_garbage_and_save_to_unwritable_place(
 
 def _monitor(conn: virtcore.Connection, dom: virtcore.Domain) -> Any:
     """White box: the driver's QMP monitor of ``dom``, to check what QEMU really did."""
-    drv = next(p for p in conn.driver_objects() if hasattr(p, "_h"))
-    return drv._h.doms[dom.uuid].monitor
+    part = next(p for p in conn.driver_objects() if isinstance(p, Part))
+    return part.host.doms[dom.uuid].monitor
 
 
 def test_balloon_vcpu_hotplug_and_config_changes(
