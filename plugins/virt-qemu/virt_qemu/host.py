@@ -36,7 +36,6 @@ import logging
 import os
 import queue
 import re
-import select
 import shutil
 import signal
 import socket
@@ -52,6 +51,18 @@ import attrs
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
 from virt_qemu.paths import FileLock, Generation, Layout
+from virt_qemu.process import (
+    STOP_TIMEOUT,
+    alive,
+    bind_listen,
+    cmdline_has,
+    connect_unix,
+    free_vnc_port,
+    kill_painfully,
+    log_tail,
+    wait_child,
+    wait_dead,
+)
 from virtcore.errors import (
     ConfigUnsupportedError,
     NoDomainError,
@@ -101,13 +112,11 @@ log = logging.getLogger("virt_qemu")
 #: QMP sockets per running domain: how many processes can manage it at once.
 MONITOR_SLOTS = 3
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
 #: How often a process without monitors looks at the shared generation to deliver events.
 FOLLOW_INTERVAL = 0.25
 _LOAD_FAILED = "QEMU could not load it and exited (its migration stream is corrupt or truncated)"
-_UNIX_PATH_MAX = 107
 
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: A temporary of an atomic write of config/UUID.xml (virtcore.files names them ``.NAME.RANDOM``).
@@ -152,46 +161,6 @@ class ImageLoadError(OperationFailedError):
     """QEMU started for a restore could not load the saved state (the image's fault)."""
 
 
-def _unix_path(path: Path) -> tuple[str, int | None]:
-    """A connectable/bindable spelling of ``path`` (via /proc/self/fd when too long)."""
-    text = str(path)
-    if len(text.encode()) <= _UNIX_PATH_MAX:
-        return text, None
-    dfd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{dfd}/{path.name}", dfd
-
-
-def _bind_listen(path: Path) -> socket.socket:
-    spelled, dfd = _unix_path(path)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind(spelled)
-        s.listen(4)
-        return s
-    finally:
-        if dfd is not None:
-            os.close(dfd)
-
-
-def _connect_unix(path: Path, timeout: float = 5.0) -> socket.socket:
-    spelled, dfd = _unix_path(path)
-    try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect(spelled)
-        except OSError:
-            s.close()
-            raise
-        s.setblocking(False)
-        return s
-    finally:
-        if dfd is not None:
-            os.close(dfd)
-
-
 def _slot_borrowed(rd: Path) -> bool:
     """Whether a read-only client holds one of the monitor slots of ``rd`` for one query."""
     try:
@@ -203,36 +172,6 @@ def _slot_borrowed(rd: Path) -> bool:
     except OSError:  # the guest stopped: its runtime dir is gone
         pass
     return False
-
-
-def _proc_state(pid: int) -> str | None:
-    """The one-letter state of ``pid`` (``None`` when gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2 :][:1].decode() or None
-
-
-def _alive(pid: int) -> bool:
-    return _proc_state(pid) not in (None, "Z", "X", "x")
-
-
-def _wait_dead(pid: int, timeout: float) -> bool:
-    """Wait until ``pid`` has exited (a zombie counts: PID 1 may reap it late)."""
-    try:
-        pfd = os.pidfd_open(pid)
-    except OSError:
-        return True
-    try:
-        p = select.poll()
-        p.register(pfd, select.POLLIN)
-        if p.poll(timeout * 1000):
-            return True
-        return not _alive(pid)
-    finally:
-        os.close(pfd)
 
 
 #: query-migrate statuses of a migration still under way (anything else is final).
@@ -264,50 +203,6 @@ def wait_migration(mon: Monitor) -> str:
             raise OperationTimeoutError("the migration to the save file did not finish")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
-
-
-def _kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
-    """SIGTERM, then SIGKILL, each wait bounded; True when the process is gone."""
-    for sig, wait in ((first, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        if _wait_dead(pid, wait):
-            return True
-    return False
-
-
-def _wait_child(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """Our child's exit status, waiting at most ``timeout`` (pidfd: no polling latency)."""
-    try:
-        pfd = os.pidfd_open(proc.pid)
-    except OSError:
-        pfd = None
-    if pfd is not None:
-        try:
-            p = select.poll()
-            p.register(pfd, select.POLLIN)
-            p.poll(timeout * 1000)
-        finally:
-            os.close(pfd)
-    try:
-        return proc.wait(0 if pfd is not None else timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
-        return -1
-
-
-def _cmdline_has(pid: int, needle: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return needle.encode() in fh.read()
-    except OSError:
-        return False
 
 
 def domain_event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
@@ -706,7 +601,7 @@ class Host:
                 dom = Dom(uuid, live.name)
                 self.doms[uuid] = dom
             was = dom.state
-            if not _alive(pid) or not _cmdline_has(pid, uuid):
+            if not alive(pid) or not cmdline_has(pid, uuid):
                 # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
                 stop_why = self._collect_stop_reason(dom, default="crashed")
                 record = self._drop_unfinished_save(uuid)
@@ -790,7 +685,7 @@ class Host:
                     lk = FileLock(rd / f"mon{i}.lock")
                     if lk.try_acquire():
                         try:
-                            sock = _connect_unix(rd / f"mon{i}.sock")
+                            sock = connect_unix(rd / f"mon{i}.sock")
                         except OSError:
                             lk.release()
                             continue
@@ -845,7 +740,7 @@ class Host:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running") from None
             try:
                 try:
-                    sock = _connect_unix(rd / f"mon{i}.sock")
+                    sock = connect_unix(rd / f"mon{i}.sock")
                 except OSError:
                     continue
                 mon = Monitor(self.loop, lambda _name, _data: None, f"qemu-ro-{dom.uuid[:8]}")
@@ -976,7 +871,7 @@ class Host:
     def _handle_eof(self, dom: Dom) -> None:
         pid = dom.pid
         # QEMU closes its monitors while exiting, a moment before it dies: give it that moment.
-        if pid is not None and not _wait_dead(pid, 3.0):
+        if pid is not None and not wait_dead(pid, 3.0):
             # Only the monitor connection broke; QEMU lives. Reconnect, or watch the process.
             self._detach_monitor(dom)
             try:
@@ -986,7 +881,7 @@ class Host:
                 token = dom.token
 
                 def watch() -> None:
-                    while not _wait_dead(pid, 60.0):
+                    while not wait_dead(pid, 60.0):
                         if dom.token != token:
                             return
                     self._work.put(lambda: self._handle(dom, token, EOF, {}))
@@ -1075,7 +970,7 @@ class Host:
                 os.close(fd)
             why = self._collect_stop_reason(dom, default=why)
             pid = dom.pid
-            if pid is not None and not _kill_painfully(pid):
+            if pid is not None and not kill_painfully(pid):
                 raise OperationFailedError(f"failed to terminate QEMU process {pid} of domain '{dom.name}'")
         self._finish_stop(dom, why)
 
@@ -1329,7 +1224,7 @@ class Host:
             socks: list[socket.socket] = []
             try:
                 for i in range(MONITOR_SLOTS):
-                    socks.append(_bind_listen(rd / f"mon{i}.sock"))
+                    socks.append(bind_listen(rd / f"mon{i}.sock"))
             except OSError as exc:
                 for s in socks:
                     s.close()
@@ -1356,7 +1251,7 @@ class Host:
                 pid = dom.pid
                 self._detach_monitor(dom)
                 if pid is not None:
-                    _kill_painfully(pid, signal.SIGKILL)
+                    kill_painfully(pid, signal.SIGKILL)
                 dom.pid = None
                 shutil.rmtree(rd, ignore_errors=True)
                 raise
@@ -1398,7 +1293,7 @@ class Host:
             accel=accel,
             incoming=inc,
             serial_log=str(console),
-            vnc_port=_free_vnc_port() if d.graphics else None,
+            vnc_port=free_vnc_port() if d.graphics else None,
             hugetlbfs=argvmod.hugetlbfs_mounts(),
             cpu_models=caps.cpu_models or None,  # none probed: the grammar only
             cpu_features=caps.cpu_features or None,
@@ -1415,7 +1310,7 @@ class Host:
                 start_off = os.lseek(logfd, 0, os.SEEK_END)
                 os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
                 # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
-                client = _connect_unix(rd / "mon0.sock")
+                client = connect_unix(rd / "mon0.sock")
             except OSError as exc:
                 raise SystemError_(f"cannot prepare the start of domain '{d.name}': {exc.strerror}") from None
             try:
@@ -1428,15 +1323,15 @@ class Host:
                 client.close()
                 raise OperationFailedError(f"cannot run {argv[0]}: {exc.strerror}") from None
             mon_fut = self._connect_async(dom, client)
-            rc = _wait_child(proc, START_TIMEOUT)
+            rc = wait_child(proc, START_TIMEOUT)
             if rc != 0:
                 mon_fut.cancel()
                 self._detach_monitor(dom)
                 with contextlib.suppress(OSError):
                     pid = int((rd / "pid").read_text())
-                    if _cmdline_has(pid, dom.uuid):
-                        _kill_painfully(pid, signal.SIGKILL)
-                msg = _log_tail(logpath, start_off)
+                    if cmdline_has(pid, dom.uuid):
+                        kill_painfully(pid, signal.SIGKILL)
+                msg = log_tail(logpath, start_off)
                 raise OperationFailedError(f"QEMU failed to start domain '{d.name}': {msg}")
             try:
                 pid = int((rd / "pid").read_text())
@@ -1448,10 +1343,10 @@ class Host:
             try:
                 mon_fut.result(START_TIMEOUT)
             except TimeoutError:
-                _kill_painfully(pid, signal.SIGKILL)
+                kill_painfully(pid, signal.SIGKILL)
                 raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
             except VirtError:
-                _kill_painfully(pid, signal.SIGKILL)
+                kill_painfully(pid, signal.SIGKILL)
                 if incoming is not None:
                     raise ImageLoadError(_LOAD_FAILED) from None
                 raise
@@ -1673,25 +1568,3 @@ class Host:
         self.bump()
 
     # -- devices --------------------------------------------------------------------------
-
-
-def _log_tail(path: Path, offset: int, limit: int = 2000) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return "(no log)"
-    lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
-    return " ".join(lines)[-limit:] or "(no message)"
-
-
-def _free_vnc_port() -> int:
-    for port in range(5900, 6900):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise OperationFailedError("no free VNC port between 5900 and 6899")
