@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from virt_qemu.caps import binary_for_arch, capabilities_xml, host_arch, hostname
 from virt_qemu.host import Host, get_host
+from virt_qemu.launching import Launcher
 from virt_qemu.paths import Layout
 from virtcore import hookimpl
 from virtcore.errors import InvalidConnError, NoDomainError
@@ -53,7 +54,7 @@ class Session:
         self.emit = emit
         self.read_only = read_only
         h.emitters.append(emit)
-        h.open_client(read_only)  # on failure the core closes us (virt_connect_close)
+        h.open_client(read_only, Launcher(h))  # on failure the core closes us (virt_connect_close)
 
     def close(self) -> None:
         """Undo :meth:`open` (idempotent); guests keep running."""
@@ -79,6 +80,11 @@ class Part:
     def host(self) -> Host:
         """The shared host (internal API; see :attr:`Session.host`)."""
         return self.session.host
+
+    @property
+    def launcher(self) -> Launcher:
+        """What starts QEMU for the host's domains."""
+        return Launcher(self.session.host)
 
 
 class QemuConnection(Part):

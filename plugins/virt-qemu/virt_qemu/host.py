@@ -37,30 +37,22 @@ import os
 import queue
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING, Any, Protocol
 
 from virt_qemu import argv as argvmod
-from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
+from virt_qemu.caps import CapsCache
 from virt_qemu.paths import FileLock, Generation, Layout
 from virt_qemu.process import (
     STOP_TIMEOUT,
     alive,
-    bind_listen,
     cmdline_has,
     connect_unix,
-    free_vnc_port,
     kill_painfully,
-    log_tail,
-    wait_child,
     wait_dead,
 )
 from virtcore.errors import (
@@ -69,7 +61,6 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     OperationTimeoutError,
-    SystemError_,
     VirtError,
     XMLError,
 )
@@ -92,7 +83,6 @@ from virtcore.types import (
 )
 from virtcore.xml import (
     DomainDef,
-    Interface,
     Serial,
     format_domain,
     parse_domain,
@@ -102,7 +92,7 @@ from virtcore.xml import (
 if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
     from virt_qemu.monitor import EventLoop, Monitor
 
-__all__ = ["Host", "Dom", "get_host", "domain_event", "wait_migration", "ImageLoadError"]
+__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration"]
 
 #: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
 EOF = "__EOF__"
@@ -116,7 +106,6 @@ SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
 #: How often a process without monitors looks at the shared generation to deliver events.
 FOLLOW_INTERVAL = 0.25
-_LOAD_FAILED = "QEMU could not load it and exited (its migration stream is corrupt or truncated)"
 
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: A temporary of an atomic write of config/UUID.xml (virtcore.files names them ``.NAME.RANDOM``).
@@ -155,10 +144,6 @@ _RUN_STATES = {
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class ImageLoadError(OperationFailedError):
-    """QEMU started for a restore could not load the saved state (the image's fault)."""
 
 
 def _slot_borrowed(rd: Path) -> bool:
@@ -273,12 +258,6 @@ class Dom:
         self.ref = DomainRef(self.name, self.uuid, self.id)
 
 
-@attrs.define
-class _Launch:
-    proc: subprocess.Popen[bytes]
-    pid: int
-
-
 _hosts: dict[str, Host] = {}
 _hosts_lock = threading.Lock()
 
@@ -294,6 +273,16 @@ def get_host(layout: Layout) -> Host:
         return h
 
 
+class Starter(Protocol):
+    """What the host asks of its launcher (:class:`virt_qemu.launching.Launcher`)."""
+
+    def start(self, uuid: str, *, paused: bool = False) -> None:
+        """Start the defined, inactive domain ``uuid``."""
+
+    def autostart(self) -> None:
+        """Start the autostart domains, once per host boot."""
+
+
 class Host:
     """Every domain of one state directory, as seen by this process."""
 
@@ -304,6 +293,8 @@ class Host:
         #: Read-write connections of this process: only while there is one are monitors held.
         self.rw_refs = 0
         self._autostart_checked = False
+        #: Starts domains for autostart and the restart policies (the launcher of the first client).
+        self.starter: Starter | None = None
         self.closed = False
         self.caps = CapsCache(layout.cache)
         self.gen = Generation(layout.run)
@@ -371,13 +362,15 @@ class Host:
         """Whether this process manages guests through monitors (it has a read-write connection)."""
         return self.rw_refs > 0
 
-    def open_client(self, read_only: bool) -> None:
+    def open_client(self, read_only: bool, starter: Starter) -> None:
         """Account for a new connection; a read-write one takes monitors and autostarts guests.
 
-        Only a read-write client may autostart (once per host boot, see :meth:`_autostart`),
-        and only a read-write client holds monitor slots: a read-only one can never
-        take a slot a read-write one needs.
+        Only a read-write client may autostart (once per host boot, see
+        :meth:`Starter.autostart`), and only a read-write client holds monitor slots:
+        a read-only one can never take a slot a read-write one needs.
         """
+        if self.starter is None:
+            self.starter = starter
         if read_only:
             return
         with self.lock:
@@ -390,7 +383,7 @@ class Host:
         if not self._autostart_checked:
             self._autostart_checked = True
             self._remove_leftovers()  # a read-only client changes nothing on disk
-            self._autostart()
+            self.starter.autostart()
 
     def close_client(self, read_only: bool) -> None:
         """Undo :meth:`open_client`: the last read-write client gives the monitor slots back
@@ -405,7 +398,7 @@ class Host:
                 doms = list(self.doms.values())
         if drop:
             for dom in doms:
-                self._detach_monitor(dom)
+                self.detach_monitor(dom)
 
     def release(self) -> None:
         """Drop one reference; the last one closes monitors (guests keep running)."""
@@ -419,14 +412,14 @@ class Host:
         with self.lock:
             doms = list(self.doms.values())
         for dom in doms:
-            self._detach_monitor(dom)
+            self.detach_monitor(dom)
         self._work.put(None)
         self._worker.join(2.0)
         if self._loop is not None:
             self._loop.stop()
         self.gen.close()
 
-    def _dom_lock(self, uuid: str) -> FileLock:
+    def dom_lock(self, uuid: str) -> FileLock:
         return FileLock(self.layout.run / f"{uuid}.lock")
 
     def run_dir(self, uuid: str) -> Path:
@@ -510,7 +503,7 @@ class Host:
         why = self._collect_stop_reason(dom, default="crashed")
         reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
         ref = dom.ref
-        self._detach_monitor(dom)
+        self.detach_monitor(dom)
         dom.state, dom.reason, dom.id, dom.pid, dom.live = DomainState.SHUTOFF, reason, -1, None, None
         if dom.config is None:
             self.forget(dom)
@@ -544,7 +537,7 @@ class Host:
 
     def remove_records(self, uuid: str) -> None:
         """Delete ``run/UUID.last`` and ``run/UUID.lock`` of a domain that no longer exists."""
-        lock = self._dom_lock(uuid)
+        lock = self.dom_lock(uuid)
         try:
             if not lock.try_acquire():
                 return  # someone is starting a domain with that UUID right now
@@ -575,7 +568,7 @@ class Host:
 
     def _reattach(self, uuid: str) -> None:
         rd = self.run_dir(uuid)
-        lock = self._dom_lock(uuid)
+        lock = self.dom_lock(uuid)
         interrupted: tuple[dict[str, Any], FileLock] | None = None
         try:
             lock.acquire(2.0)
@@ -703,7 +696,7 @@ class Host:
         from virt_qemu.monitor import Monitor
 
         mon = Monitor(
-            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
+            self.loop, lambda name, data: self.on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
         )
         mon.connect(sock, timeout=START_TIMEOUT)
         dom.monitor = mon
@@ -757,7 +750,7 @@ class Host:
             f"(all {MONITOR_SLOTS} are held by read-write clients)"
         )
 
-    def _detach_monitor(self, dom: Dom) -> None:
+    def detach_monitor(self, dom: Dom) -> None:
         mon, dom.monitor = dom.monitor, None
         dom.token += 1
         if mon is not None:
@@ -770,7 +763,7 @@ class Host:
                 os.close(dom.stat_fd)
             dom.stat_fd = None
 
-    def _on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
+    def on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
         """On the loop thread: never block; hand the work to the worker thread."""
         if name == "DEVICE_DELETED":
             ev = dom.deleted.get(str(data.get("device", "")))
@@ -861,7 +854,7 @@ class Host:
         """Rewrite ``status.xml`` with the live state and advance the generation."""
         rd = self.run_dir(dom.uuid)
         try:
-            with self._dom_lock(dom.uuid).held(STOP_TIMEOUT):
+            with self.dom_lock(dom.uuid).held(STOP_TIMEOUT):
                 if (rd / "status.xml").exists():  # not while a stop elsewhere removes the dir
                     self.write_status(dom)
         except VirtError as exc:
@@ -873,7 +866,7 @@ class Host:
         # QEMU closes its monitors while exiting, a moment before it dies: give it that moment.
         if pid is not None and not wait_dead(pid, 3.0):
             # Only the monitor connection broke; QEMU lives. Reconnect, or watch the process.
-            self._detach_monitor(dom)
+            self.detach_monitor(dom)
             try:
                 self._attach_monitor(dom)
                 return
@@ -899,9 +892,8 @@ class Host:
             dom.state, dom.reason = DomainState.CRASHED, CrashedReason.PANICKED
             return
         self.stop_process(dom, "crashed")
-        if action in ("restart", "coredump-restart", "rename-restart") and dom.config is not None:
-            with contextlib.suppress(VirtError):
-                self.start(dom.uuid)
+        if action in ("restart", "coredump-restart", "rename-restart"):
+            self._restart(dom)
 
     def _handle_shutdown(self, dom: Dom, data: dict[str, Any]) -> None:
         dom.powerdown_seen.set()
@@ -928,9 +920,14 @@ class Host:
         d = dom.definition
         restart = guest and d.on_poweroff in ("restart",)
         self.stop_process(dom, "shutdown")
-        if restart and dom.config is not None:
+        if restart:
+            self._restart(dom)
+
+    def _restart(self, dom: Dom) -> None:
+        """Start a persistent domain again after it stopped (its restart policy)."""
+        if dom.config is not None and self.starter is not None:
             with contextlib.suppress(VirtError):
-                self.start(dom.uuid)
+                self.starter.start(dom.uuid)
 
     # -- stopping ----------------------------------------------------------------
 
@@ -962,7 +959,7 @@ class Host:
     def stop_process(self, dom: Dom, why: str) -> None:
         """Stop QEMU (SIGTERM, then SIGKILL) and clean up; the caller holds ``dom.job``."""
         rd = self.run_dir(dom.uuid)
-        lock = self._dom_lock(dom.uuid)
+        lock = self.dom_lock(dom.uuid)
         with lock.held():
             with contextlib.suppress(OSError):  # a stop already under way keeps its reason
                 fd = os.open(rd / "stop-reason", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -977,8 +974,8 @@ class Host:
     def _finish_stop(self, dom: Dom, why: str) -> None:
         """Forget the QEMU process; clean its runtime dir; SHUTOFF; emit STOPPED."""
         reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
-        self._detach_monitor(dom)
-        with self._dom_lock(dom.uuid).held():
+        self.detach_monitor(dom)
+        with self.dom_lock(dom.uuid).held():
             rd = self.run_dir(dom.uuid)
             if rd.exists():
                 self._drop_unfinished_save(dom.uuid)
@@ -1078,85 +1075,6 @@ class Host:
                 raise OperationFailedError(f"domain '{same.name}' already exists with uuid {d.uuid}")
         return same
 
-    def _autostart(self) -> None:
-        """Start autostart domains once per host boot (the first process after boot does it)."""
-        try:
-            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        except OSError:
-            return
-        marker = self.layout.run / "autostarted"
-        lock = FileLock(self.layout.run / "autostart.lock")
-        if not lock.try_acquire():
-            return
-        try:
-            try:
-                if marker.read_text().strip() == boot:
-                    return
-            except OSError:
-                pass
-            with contextlib.suppress(OSError):
-                marker.write_text(boot)
-            for entry in sorted(os.listdir(self.layout.config / "autostart")):
-                dom = self.doms.get(entry)
-                if dom is not None and not dom.active:
-                    try:
-                        self.start(dom.uuid)
-                    except VirtError as exc:
-                        log.warning("autostart of %s failed: %s", dom.name, exc)
-        except OSError:
-            pass
-        finally:
-            lock.release()
-
-    # -- starting ------------------------------------------------------------------
-
-    def _emulator_caps(self, d: DomainDef) -> BinaryCaps:
-        arch = d.os.arch or host_arch()
-        emulator = d.emulator or binary_for_arch(arch)
-        if emulator is None:
-            raise ConfigUnsupportedError(
-                f"no emulator for architecture '{arch}' (install qemu-system-{arch})"
-            )
-        caps = self.caps.get(emulator)
-        if caps.arch != arch and not (arch == "i686" and caps.arch == "x86_64"):
-            raise ConfigUnsupportedError(f"emulator {emulator} does not support architecture '{arch}'")
-        return caps
-
-    def _accel(self, d: DomainDef, caps: BinaryCaps) -> str:
-        if d.type == "qemu":
-            return "tcg"
-        if "kvm" not in caps.accelerators or not self.caps.kvm():
-            raise ConfigUnsupportedError(
-                "domain type 'kvm' needs working KVM, and KVM does not work on this host "
-                "(missing, inaccessible, or too slow to run guests); use type 'qemu'"
-            )
-        return "kvm"
-
-    def _next_id(self) -> int:
-        with FileLock(self.layout.run / "ids.lock").held():
-            path = self.layout.run / "next-id"
-            try:
-                n = int(path.read_text())
-            except (OSError, ValueError):
-                n = 1
-            try:
-                path.write_text(str(n + 1))
-            except OSError as exc:
-                raise SystemError_(f"cannot write {path}: {exc.strerror}") from None
-            return n
-
-    def start(self, uuid: str, *, paused: bool = False) -> None:
-        """Start a defined, inactive domain (``virDomainCreate``)."""
-        self.sync()
-        dom = self.get(uuid)
-        with dom.job:
-            self.sync()  # another process may have started, stopped or undefined it since the lookup
-            if dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is already running")
-            config = self.config_of(dom)
-            self.launch(dom, config, paused=paused, reason=RunningReason.BOOTED)
-        self.emit(domain_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
-
     def claim(self, d: DomainDef) -> Dom:
         """The domain ``d`` will run as, registered under its name (create and restore).
 
@@ -1177,246 +1095,6 @@ class Host:
         with self.lock:
             if dom.config is None and not dom.active:
                 self.forget(dom)
-
-    def launch(
-        self,
-        dom: Dom,
-        d: DomainDef,
-        *,
-        paused: bool,
-        reason: int,
-        incoming: tuple[int, bool] | None = None,
-    ) -> None:
-        """Launch QEMU for ``d``: paused at first, configured, then ``cont`` (unless ``paused``).
-
-        ``incoming`` is ``(fd, was_paused)`` of a save image to restore from.
-        """
-        caps = self._emulator_caps(d)
-        accel = self._accel(d, caps)
-        machine = caps.resolve_machine(d.os.machine)
-        if machine is None:
-            raise ConfigUnsupportedError(f"machine type '{d.os.machine}' is not supported by {caps.path}")
-        if any(i.type == "ethernet" and not i.target_dev for i in d.interfaces):
-            # Name the tap ourselves (libvirt's vnetN) so the live XML and the stats can find it.
-            devs = []
-            n = 0
-            for dev in d.devices:
-                if isinstance(dev, Interface) and dev.type == "ethernet" and not dev.target_dev:
-                    dev = attrs.evolve(dev, target_dev=f"vc{dom.uuid[:8]}n{n}")
-                    n += 1
-                devs.append(dev)
-            d = attrs.evolve(d, devices=tuple(devs), raw=d.raw)
-        if d.os.machine is None or d.os.arch is None or d.emulator is None:
-            os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
-            d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
-        rd = self.run_dir(dom.uuid)
-        lock = self._dom_lock(dom.uuid)
-        with lock.held():
-            if (rd / "status.xml").exists():
-                raise OperationInvalidError(f"domain '{dom.name}' is already running (in another process)")
-            shutil.rmtree(rd, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.layout.run / f"{dom.uuid}.last")
-            try:
-                rd.mkdir(mode=0o700)
-            except OSError as exc:
-                raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
-            socks: list[socket.socket] = []
-            try:
-                for i in range(MONITOR_SLOTS):
-                    socks.append(bind_listen(rd / f"mon{i}.sock"))
-            except OSError as exc:
-                for s in socks:
-                    s.close()
-                shutil.rmtree(rd, ignore_errors=True)
-                raise SystemError_(
-                    f"cannot create the monitor sockets of domain '{dom.name}' in {rd}: {exc.strerror}"
-                ) from None
-            slot = FileLock(rd / "mon0.lock")
-            slot.try_acquire()
-            try:
-                launch = self._spawn(dom, d, socks, machine.name, accel, incoming)
-            except BaseException:
-                slot.release()
-                shutil.rmtree(rd, ignore_errors=True)
-                raise
-            finally:
-                for s in socks:
-                    s.close()
-            dom.pid = launch.pid
-            dom.slot = slot
-            try:
-                live = self._configure(dom, d, paused=paused, incoming=incoming)
-            except BaseException:
-                pid = dom.pid
-                self._detach_monitor(dom)
-                if pid is not None:
-                    kill_painfully(pid, signal.SIGKILL)
-                dom.pid = None
-                shutil.rmtree(rd, ignore_errors=True)
-                raise
-        dom.started_at = time.monotonic()
-        with self.lock:
-            dom.id = self._next_id()
-            dom.live = live
-            dom.balloon_kib = live.current_memory or live.memory
-            self.rename(dom, live.name)
-            dom.set_ref()
-            if paused or (incoming is not None and incoming[1]):
-                dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
-            else:
-                dom.state, dom.reason = DomainState.RUNNING, reason
-        self.write_status(dom)
-        self.bump()
-
-    def _spawn(
-        self,
-        dom: Dom,
-        d: DomainDef,
-        socks: list[socket.socket],
-        machine: str,
-        accel: str,
-        incoming: tuple[int, bool] | None,
-    ) -> _Launch:
-        rd = self.run_dir(dom.uuid)
-        fds = tuple(s.fileno() for s in socks)
-        pass_fds = list(fds)
-        inc = None
-        if incoming is not None:
-            pass_fds.append(incoming[0])
-            inc = f"fd:{incoming[0]}"
-        console = self.layout.log / f"{dom.uuid}-console.log"
-        caps = self._emulator_caps(d)
-        spec = argvmod.LaunchSpec(
-            pidfile=str(rd / "pid"),
-            monitor_fds=fds,
-            accel=accel,
-            incoming=inc,
-            serial_log=str(console),
-            vnc_port=free_vnc_port() if d.graphics else None,
-            hugetlbfs=argvmod.hugetlbfs_mounts(),
-            cpu_models=caps.cpu_models or None,  # none probed: the grammar only
-            cpu_features=caps.cpu_features or None,
-        )
-        argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
-        extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
-        logpath = self.layout.log / f"{dom.uuid}.log"
-        try:
-            logfd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise SystemError_(f"cannot open log file {logpath}: {exc.strerror}") from None
-        try:
-            try:
-                start_off = os.lseek(logfd, 0, os.SEEK_END)
-                os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
-                # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
-                client = connect_unix(rd / "mon0.sock")
-            except OSError as exc:
-                raise SystemError_(f"cannot prepare the start of domain '{d.name}': {exc.strerror}") from None
-            try:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
-                    close_fds=True, start_new_session=True, cwd="/",
-                    env={**os.environ, **extra_env} if extra_env else None,
-                )  # fmt: skip
-            except OSError as exc:
-                client.close()
-                raise OperationFailedError(f"cannot run {argv[0]}: {exc.strerror}") from None
-            mon_fut = self._connect_async(dom, client)
-            rc = wait_child(proc, START_TIMEOUT)
-            if rc != 0:
-                mon_fut.cancel()
-                self._detach_monitor(dom)
-                with contextlib.suppress(OSError):
-                    pid = int((rd / "pid").read_text())
-                    if cmdline_has(pid, dom.uuid):
-                        kill_painfully(pid, signal.SIGKILL)
-                msg = log_tail(logpath, start_off)
-                raise OperationFailedError(f"QEMU failed to start domain '{d.name}': {msg}")
-            try:
-                pid = int((rd / "pid").read_text())
-            except (OSError, ValueError):
-                if incoming is not None:  # QEMU removes its pidfile when it exits
-                    raise ImageLoadError(_LOAD_FAILED) from None
-                raise OperationFailedError(f"QEMU started '{d.name}' but wrote no pidfile") from None
-            dom.pid = pid
-            try:
-                mon_fut.result(START_TIMEOUT)
-            except TimeoutError:
-                kill_painfully(pid, signal.SIGKILL)
-                raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
-            except VirtError:
-                kill_painfully(pid, signal.SIGKILL)
-                if incoming is not None:
-                    raise ImageLoadError(_LOAD_FAILED) from None
-                raise
-            with contextlib.suppress(OSError):
-                dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-            return _Launch(proc=proc, pid=pid)
-        finally:
-            os.close(logfd)
-
-    def _connect_async(self, dom: Dom, client: socket.socket) -> Any:
-        import asyncio
-
-        dom.token += 1
-        token = dom.token
-        from virt_qemu.monitor import Monitor
-
-        mon = Monitor(
-            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
-        )
-        dom.monitor = mon
-        return asyncio.run_coroutine_threadsafe(mon._connect(client), self.loop.loop)
-
-    def _configure(
-        self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None
-    ) -> DomainDef:
-        mon = dom.monitor
-        if mon is None:
-            raise OperationFailedError(f"lost the monitor of domain '{d.name}' while starting it")
-        if incoming is not None:
-            from virt_qemu.monitor import MonitorClosedError
-
-            deadline = time.monotonic() + SAVE_TIMEOUT
-            delay = 0.001
-            while True:
-                try:
-                    st = mon.cmd("query-migrate", timeout=10).get("status", "")
-                except MonitorClosedError:
-                    raise ImageLoadError(_LOAD_FAILED) from None
-                if st == "completed":
-                    break
-                if st in ("failed", "cancelled"):
-                    raise ImageLoadError(f"QEMU refused it (incoming migration {st})")
-                if time.monotonic() > deadline:
-                    raise OperationTimeoutError(f"restoring domain '{d.name}'")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        live = d
-        if any(s.type == "pty" for s in d.devices if isinstance(s, Serial)):
-            live = self._pty_paths(mon, d)
-        cur = d.current_memory or d.memory
-        if cur < d.memory:
-            with contextlib.suppress(OperationFailedError):
-                mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
-        if not paused and not (incoming is not None and incoming[1]):
-            self.own(dom, mon, "cont", "RESUME", timeout=10)
-        return live
-
-    def _pty_paths(self, mon: Monitor, d: DomainDef) -> DomainDef:
-        chardevs = {c["label"]: c["filename"] for c in mon.cmd("query-chardev", timeout=5)}
-        devices = []
-        port = 0
-        for dev in d.devices:
-            if isinstance(dev, Serial):
-                p = dev.target_port if dev.target_port is not None else port
-                port += 1
-                fn = chardevs.get(f"charserial{p}", "")
-                if dev.type == "pty" and fn.startswith("pty:"):
-                    dev = attrs.evolve(dev, source_path=fn[4:])
-            devices.append(dev)
-        return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
 
     def write_status(self, dom: Dom) -> None:
         if dom.live is None:

@@ -1,8 +1,8 @@
 """Running domains' lifecycle: create, start, suspend, resume, shutdown, reboot, destroy.
 
-Starting itself (launching QEMU, configuring it over QMP) is the host's
-(:meth:`virt_qemu.host.Host.start`), since autostart and the ``on_crash`` /
-``on_poweroff`` restart policies start domains too.
+Starting itself (launching QEMU, configuring it over QMP) is
+:class:`virt_qemu.launching.Launcher`'s, which the host also uses for autostart and
+the ``on_crash`` / ``on_poweroff`` restart policies.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Lifecycle(Part):
             if dom.active:
                 raise OperationInvalidError(f"domain '{d.name}' is already active")
             try:
-                h.launch(dom, d, paused=False, reason=RunningReason.BOOTED)
+                self.launcher.launch(dom, d, paused=False, reason=RunningReason.BOOTED)
             except BaseException:
                 h.unclaim(dom)
                 raise
@@ -49,7 +49,7 @@ class Lifecycle(Part):
     @hookimpl
     def virt_domain_create(self, uuid: str) -> bool:
         """Launch QEMU paused, configure it, ``cont``."""
-        self.host.start(uuid)
+        self.launcher.start(uuid)
         return True
 
     @hookimpl

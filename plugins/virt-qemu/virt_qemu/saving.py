@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom, ImageLoadError, domain_event, wait_migration
+from virt_qemu.host import Dom, domain_event, wait_migration
+from virt_qemu.launching import ImageLoadError
 from virt_qemu.paths import FileLock
 from virtcore import hookimpl
 from virtcore.errors import (
@@ -193,7 +194,9 @@ class Saving(Part):
                     raise OperationInvalidError(f"domain '{d.name}' is already active")
                 paused = bool(flags & _SAVE_PAUSED)
                 try:
-                    h.launch(dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused))
+                    self.launcher.launch(
+                        dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused)
+                    )
                 except ImageLoadError as exc:
                     raise OperationFailedError(f"'{path}' is not a valid save image: {exc.detail}") from None
                 finally:
