@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import virt_qemu
 from virt_qemu import PARTS, open_connection
-from virt_qemu.connection import Part, QemuConnection, Session
+from virt_qemu.connection import Part, QemuConnection
 from virt_qemu.host import Host
 
 import virtcore
@@ -101,7 +101,6 @@ def test_each_part_is_its_own_module_and_each_hook_has_one_owner() -> None:
 
 def test_the_host_is_typed_and_nothing_is_ignored() -> None:
     assert typing.get_type_hints(Part.host.fget)["return"] is Host
-    assert typing.get_type_hints(Session.host.fget)["return"] is Host
     for path in PACKAGE.glob("*.py"):
         assert "type: ignore" not in path.read_text(), path.name
 

@@ -63,7 +63,7 @@ def console_log(domain: object) -> Path:
     if not isinstance(domain, Domain):
         raise NoSupportError("console_log needs a virtcore.Domain")
     for plugin in domain.connection.driver_objects():
-        if isinstance(plugin, QemuConnection) and plugin.session.is_open:
+        if isinstance(plugin, QemuConnection) and plugin.session.current is not None:
             h = plugin.host
             return h.console_log(h.get(domain.uuid))
     raise NoSupportError("console_log: the domain's connection is not a QEMU connection")

@@ -30,27 +30,14 @@ class Session:
         self.layout = layout
         self.read_only = True
         self.emit: Callable[[DomainEvent], None] | None = None
-        self._host: Host | None = None
-
-    @property
-    def is_open(self) -> bool:
-        """Whether the connection holds its host (between open and close)."""
-        return self._host is not None
-
-    @property
-    def host(self) -> Host:
-        """The shared host of this connection's URI.
-
-        :raises InvalidConnError: the connection is not open (or is closed).
-        """
-        if self._host is None:
-            raise InvalidConnError(f"the qemu connection to {self.layout.key} is not open")
-        return self._host
+        #: The shared host of this connection's URI while the connection is open, else None
+        #: (the parts use :attr:`Part.host`).
+        self.current: Host | None = None
 
     def open(self, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
         """Take a reference to the host and register as a client of it."""
         h = get_host(self.layout)
-        self._host = h
+        self.current = h
         self.emit = emit
         self.read_only = read_only
         h.emitters.append(emit)
@@ -58,7 +45,7 @@ class Session:
 
     def close(self) -> None:
         """Undo :meth:`open` (idempotent); guests keep running."""
-        h, self._host = self._host, None
+        h, self.current = self.current, None
         if h is None:
             return
         if self.emit is not None:
@@ -78,13 +65,19 @@ class Part:
 
     @property
     def host(self) -> Host:
-        """The shared host (internal API; see :attr:`Session.host`)."""
-        return self.session.host
+        """The shared host of the connection's URI (internal API).
+
+        :raises InvalidConnError: the connection is not open (or is closed).
+        """
+        h = self.session.current
+        if h is None:
+            raise InvalidConnError(f"the qemu connection to {self.session.layout.key} is not open")
+        return h
 
     @property
     def launcher(self) -> Launcher:
         """What starts QEMU for the host's domains."""
-        return Launcher(self.session.host)
+        return Launcher(self.host)
 
 
 class QemuConnection(Part):
