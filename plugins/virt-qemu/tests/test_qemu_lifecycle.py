@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from virt_qemu import console_log, testguest
+from virt_qemu.connection import Part
 from virt_qemu.testguest import last_tick, read, wait_for, wait_marker
 
 import virtcore
@@ -137,6 +138,38 @@ def test_shutdown_by_acpi_and_reboot(conn: virtcore.Connection, guest_xml: Calla
     assert DomainEventType.SHUTDOWN in [e for _, e, _ in events]
 
 
+def test_on_poweroff_restart_starts_the_guest_again(
+    conn: virtcore.Connection, guest_xml: Callable[..., str]
+) -> None:
+    """A restart policy: the host starts the domain through the launcher its client handed it."""
+    events = record(conn)
+    xml = guest_xml("phoenix").replace(
+        "<on_poweroff>destroy</on_poweroff>", "<on_poweroff>restart</on_poweroff>"
+    )
+    dom = conn.define_domain(xml)
+    assert parse_domain(dom.xml_desc()).on_poweroff == "restart"
+    dom.start()
+    wait_marker(console_log(dom))
+    first_id = dom.id
+    dom.shutdown()
+
+    def kinds() -> list[tuple[int, int]]:
+        return [(e, d) for _, e, d in events]
+
+    wait_for(
+        lambda: (DomainEventType.STOPPED, StoppedDetail.SHUTDOWN) in kinds(), 120, "the guest to power off"
+    )
+    wait_for(
+        lambda: [e for e, _ in kinds()].count(DomainEventType.STARTED) == 2,
+        60,
+        "the restarted guest's STARTED",
+    )
+    assert dom.state()[0] == DomainState.RUNNING
+    assert dom.id != first_id  # a new QEMU process
+    dom.destroy()
+    assert dom.state() == (DomainState.SHUTOFF, ShutoffReason.DESTROYED)
+
+
 def test_idle_guest_ignores_the_button_and_destroy_still_works(
     conn: virtcore.Connection, guest_xml: Callable[..., str]
 ) -> None:
@@ -203,8 +236,8 @@ def test_restore_rejects_garbage_and_save_to_unwritable_place(
 
 def _monitor(conn: virtcore.Connection, dom: virtcore.Domain) -> Any:
     """White box: the driver's QMP monitor of ``dom``, to check what QEMU really did."""
-    drv = next(p for p in conn.driver_objects() if hasattr(p, "_h"))
-    return drv._h.doms[dom.uuid].monitor
+    part = next(p for p in conn.driver_objects() if isinstance(p, Part))
+    return part.host.doms[dom.uuid].monitor
 
 
 def test_balloon_vcpu_hotplug_and_config_changes(

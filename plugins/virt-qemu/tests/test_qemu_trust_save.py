@@ -1,7 +1,7 @@
 """Saving a real guest safely: planted links, a manager killed mid-save, leftovers, clear errors.
 
 The kill tests run the save in a second process with ``VIRT_QEMU_TEST_HOLD`` set
-(see :data:`virt_qemu.host.TEST_HOLD_ENV`): it stops at the named point of the
+(see :data:`virt_qemu.saving.TEST_HOLD_ENV`): it stops at the named point of the
 save, the test kills it with SIGKILL there, and a new connection must finish
 or roll back what was left.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from virt_qemu import console_log
-from virt_qemu.host import SAVE_MAGIC, TEST_HOLD_ENV
+from virt_qemu.saving import SAVE_MAGIC, TEST_HOLD_ENV
 from virt_qemu.testguest import last_tick, wait_for, wait_marker
 
 import virtcore

@@ -966,7 +966,8 @@ class _Builder:
         raw = m.raw
         src = _find(raw, "source")
         tgt = _find(raw, "target")
-        if tgt is None or _find(tgt, "size") is None:
+        size_el = _find(tgt, "size") if tgt is not None else None
+        if tgt is None or size_el is None:
             raise ConfigUnsupportedError(f"{where} needs <target><size>")
         for c in src if src is not None else ():
             if _local(c) not in ("pagesize", "nodemask", "path", "alignsize", "pmem"):
@@ -974,7 +975,7 @@ class _Builder:
         for c in tgt:
             if _local(c) not in ("size", "node", "label", "readonly", "block", "requested", "address"):
                 raise ConfigUnsupportedError(f"{where}<target><{_local(c)}> is not supported")
-        size = parse_memory(_find(tgt, "size"), f"{where}<target><size>")  # type: ignore[arg-type]
+        size = parse_memory(size_el, f"{where}<target><size>")
         node_el = _find(tgt, "node")
         node = int((node_el.text or "0").strip()) if node_el is not None else 0
         if node not in {c.id for c in self.cells}:

@@ -15,7 +15,7 @@ Files (``L`` = the :class:`~virt_qemu.paths.Layout`)::
                                  pause/resume, so processes without a monitor read the state)
     L.run/UUID/pid               QEMU's pidfile
     L.run/UUID/monN.sock         QMP sockets (one per managing process), monN.lock
-    L.run/UUID/save              a save in progress (held under save.lock; see Host.save)
+    L.run/UUID/save              a save in progress (held under save.lock; see virt_qemu.saving)
     L.log/UUID.log               QEMU's stderr; L.log/UUID-console.log the serial log
 
 Monitors belong to read-write clients: a process holds QMP monitor slots only
@@ -36,47 +36,42 @@ import logging
 import os
 import queue
 import re
-import select
 import shutil
-import signal
 import socket
-import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING, Any, Protocol
 
 from virt_qemu import argv as argvmod
-from virt_qemu.caps import BinaryCaps, CapsCache, binary_for_arch, host_arch
+from virt_qemu.caps import CapsCache
 from virt_qemu.paths import FileLock, Generation, Layout
+from virt_qemu.process import (
+    STOP_TIMEOUT,
+    alive,
+    cmdline_has,
+    connect_unix,
+    kill_painfully,
+    wait_dead,
+)
 from virtcore.errors import (
-    ArgumentUnsupportedError,
     ConfigUnsupportedError,
-    InvalidArgError,
     NoDomainError,
     OperationFailedError,
     OperationInvalidError,
     OperationTimeoutError,
-    SystemError_,
     VirtError,
     XMLError,
 )
-from virtcore.files import create_temporary, write_atomically
+from virtcore.files import write_atomically
 from virtcore.types import (
     CrashedDetail,
     CrashedReason,
-    DefinedDetail,
     DomainEvent,
     DomainEventType,
-    DomainInfo,
     DomainRef,
     DomainState,
-    NodeInfo,
     PausedReason,
     ResumedDetail,
     RunningReason,
@@ -85,15 +80,11 @@ from virtcore.types import (
     StartedDetail,
     StoppedDetail,
     SuspendedDetail,
-    UndefinedDetail,
 )
 from virtcore.xml import (
-    Disk,
     DomainDef,
-    Interface,
     Serial,
     format_domain,
-    parse_device,
     parse_domain,
     secure_parse,
 )
@@ -101,7 +92,7 @@ from virtcore.xml import (
 if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
     from virt_qemu.monitor import EventLoop, Monitor
 
-__all__ = ["Host", "Dom", "get_host", "SAVE_MAGIC"]
+__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration"]
 
 #: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
 EOF = "__EOF__"
@@ -111,22 +102,10 @@ log = logging.getLogger("virt_qemu")
 #: QMP sockets per running domain: how many processes can manage it at once.
 MONITOR_SLOTS = 3
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 5.0
 SAVE_TIMEOUT = 300.0
 DETACH_TIMEOUT = 10.0
 #: How often a process without monitors looks at the shared generation to deliver events.
 FOLLOW_INTERVAL = 0.25
-#: Seconds after a start during which an ACPI power button press is repeated (see _power_button).
-BOOT_GRACE = 20.0
-SAVE_MAGIC = b"VirtcoreQemuSv01"
-#: What a save image holds at its data offset: QEMU's migration stream magic and version 3.
-_QEMU_STREAM_START = b"QEVM\x00\x00\x00\x03"
-_LOAD_FAILED = "QEMU could not load it and exited (its migration stream is corrupt or truncated)"
-_SAVE_HEADER = struct.Struct("<16sIII")  # magic, xml length, flags, data offset
-_SAVE_PAUSED = 1
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
-_NS_PER_TICK = 1_000_000_000 // _CLK_TCK
-_UNIX_PATH_MAX = 107
 
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: A temporary of an atomic write of config/UUID.xml (virtcore.files names them ``.NAME.RANDOM``).
@@ -167,50 +146,6 @@ _RUN_STATES = {
 # --------------------------------------------------------------------------- helpers
 
 
-class _ImageLoadError(OperationFailedError):
-    """QEMU started for a restore could not load the saved state (the image's fault)."""
-
-
-def _unix_path(path: Path) -> tuple[str, int | None]:
-    """A connectable/bindable spelling of ``path`` (via /proc/self/fd when too long)."""
-    text = str(path)
-    if len(text.encode()) <= _UNIX_PATH_MAX:
-        return text, None
-    dfd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{dfd}/{path.name}", dfd
-
-
-def _bind_listen(path: Path) -> socket.socket:
-    spelled, dfd = _unix_path(path)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind(spelled)
-        s.listen(4)
-        return s
-    finally:
-        if dfd is not None:
-            os.close(dfd)
-
-
-def _connect_unix(path: Path, timeout: float = 5.0) -> socket.socket:
-    spelled, dfd = _unix_path(path)
-    try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect(spelled)
-        except OSError:
-            s.close()
-            raise
-        s.setblocking(False)
-        return s
-    finally:
-        if dfd is not None:
-            os.close(dfd)
-
-
 def _slot_borrowed(rd: Path) -> bool:
     """Whether a read-only client holds one of the monitor slots of ``rd`` for one query."""
     try:
@@ -224,52 +159,10 @@ def _slot_borrowed(rd: Path) -> bool:
     return False
 
 
-def _proc_state(pid: int) -> str | None:
-    """The one-letter state of ``pid`` (``None`` when gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2 :][:1].decode() or None
-
-
-def _alive(pid: int) -> bool:
-    return _proc_state(pid) not in (None, "Z", "X", "x")
-
-
-def _wait_dead(pid: int, timeout: float) -> bool:
-    """Wait until ``pid`` has exited (a zombie counts: PID 1 may reap it late)."""
-    try:
-        pfd = os.pidfd_open(pid)
-    except OSError:
-        return True
-    try:
-        p = select.poll()
-        p.register(pfd, select.POLLIN)
-        if p.poll(timeout * 1000):
-            return True
-        return not _alive(pid)
-    finally:
-        os.close(pfd)
-
-
 #: query-migrate statuses of a migration still under way (anything else is final).
 _MIGRATION_RUNNING = frozenset(
     {"setup", "active", "cancelling", "pre-switchover", "device", "wait-unplug", "postcopy-active"}
 )
-#: Test hook: a process whose environment names a point (``save-paused``, ``save-migrated``,
-#: ``save-renamed``) in this variable announces ``virt-qemu: holding at POINT`` on stderr on
-#: reaching it and waits there forever, so a test can kill it at exactly that moment.
-TEST_HOLD_ENV = "VIRT_QEMU_TEST_HOLD"
-
-
-def _test_hold(point: str) -> None:
-    """Stop here forever when :data:`TEST_HOLD_ENV` names ``point`` (tests only)."""
-    if os.environ.get(TEST_HOLD_ENV) == point:
-        sys.stderr.write(f"virt-qemu: holding at {point}\n")
-        sys.stderr.flush()
-        threading.Event().wait()
 
 
 def _remove_temporary(record: dict[str, Any]) -> None:
@@ -280,7 +173,7 @@ def _remove_temporary(record: dict[str, Any]) -> None:
             os.unlink(record["tmp"])
 
 
-def _wait_migration(mon: Monitor) -> str:
+def wait_migration(mon: Monitor) -> str:
     """Wait until the outgoing migration ends; its final ``query-migrate`` status.
 
     :raises OperationTimeoutError: still running after :data:`SAVE_TIMEOUT` seconds.
@@ -297,51 +190,7 @@ def _wait_migration(mon: Monitor) -> str:
         delay = min(delay * 2, 0.05)
 
 
-def _kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
-    """SIGTERM, then SIGKILL, each wait bounded; True when the process is gone."""
-    for sig, wait in ((first, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        if _wait_dead(pid, wait):
-            return True
-    return False
-
-
-def _wait_child(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """Our child's exit status, waiting at most ``timeout`` (pidfd: no polling latency)."""
-    try:
-        pfd = os.pidfd_open(proc.pid)
-    except OSError:
-        pfd = None
-    if pfd is not None:
-        try:
-            p = select.poll()
-            p.register(pfd, select.POLLIN)
-            p.poll(timeout * 1000)
-        finally:
-            os.close(pfd)
-    try:
-        return proc.wait(0 if pfd is not None else timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
-        return -1
-
-
-def _cmdline_has(pid: int, needle: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return needle.encode() in fh.read()
-    except OSError:
-        return False
-
-
-def _event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
+def domain_event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
     return DomainEvent(domain=ref, event=ev, detail=int(detail))
 
 
@@ -355,9 +204,9 @@ def _run_state_event(ref: DomainRef, old: DomainState, new: DomainState, reason:
             detail = SuspendedDetail.IOERROR
         elif reason == PausedReason.WATCHDOG:
             detail = SuspendedDetail.WATCHDOG
-        return _event(ref, DomainEventType.SUSPENDED, detail)
+        return domain_event(ref, DomainEventType.SUSPENDED, detail)
     if new == DomainState.RUNNING and old == DomainState.PAUSED:
-        return _event(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)
+        return domain_event(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)
     return None
 
 
@@ -409,12 +258,6 @@ class Dom:
         self.ref = DomainRef(self.name, self.uuid, self.id)
 
 
-@attrs.define
-class _Launch:
-    proc: subprocess.Popen[bytes]
-    pid: int
-
-
 _hosts: dict[str, Host] = {}
 _hosts_lock = threading.Lock()
 
@@ -430,6 +273,16 @@ def get_host(layout: Layout) -> Host:
         return h
 
 
+class Starter(Protocol):
+    """What the host asks of its launcher (:class:`virt_qemu.launching.Launcher`)."""
+
+    def start(self, uuid: str, *, paused: bool = False) -> None:
+        """Start the defined, inactive domain ``uuid``."""
+
+    def autostart(self) -> None:
+        """Start the autostart domains, once per host boot."""
+
+
 class Host:
     """Every domain of one state directory, as seen by this process."""
 
@@ -440,6 +293,8 @@ class Host:
         #: Read-write connections of this process: only while there is one are monitors held.
         self.rw_refs = 0
         self._autostart_checked = False
+        #: Starts domains for autostart and the restart policies (the launcher of the first client).
+        self.starter: Starter | None = None
         self.closed = False
         self.caps = CapsCache(layout.cache)
         self.gen = Generation(layout.run)
@@ -495,7 +350,7 @@ class Host:
         if not self.monitored and self.emitters and not self.closed:
             self.sync()
 
-    def _bump(self) -> None:
+    def bump(self) -> None:
         """Advance the shared generation after our own change (others' changes still show)."""
         before = self.seen_gen
         g = self.gen.bump()
@@ -507,13 +362,15 @@ class Host:
         """Whether this process manages guests through monitors (it has a read-write connection)."""
         return self.rw_refs > 0
 
-    def open_client(self, read_only: bool) -> None:
+    def open_client(self, read_only: bool, starter: Starter) -> None:
         """Account for a new connection; a read-write one takes monitors and autostarts guests.
 
-        Only a read-write client may autostart (once per host boot, see :meth:`_autostart`),
-        and only a read-write client holds monitor slots: a read-only one can never
-        take a slot a read-write one needs.
+        Only a read-write client may autostart (once per host boot, see
+        :meth:`Starter.autostart`), and only a read-write client holds monitor slots:
+        a read-only one can never take a slot a read-write one needs.
         """
+        if self.starter is None:
+            self.starter = starter
         if read_only:
             return
         with self.lock:
@@ -526,7 +383,7 @@ class Host:
         if not self._autostart_checked:
             self._autostart_checked = True
             self._remove_leftovers()  # a read-only client changes nothing on disk
-            self._autostart()
+            self.starter.autostart()
 
     def close_client(self, read_only: bool) -> None:
         """Undo :meth:`open_client`: the last read-write client gives the monitor slots back
@@ -541,7 +398,7 @@ class Host:
                 doms = list(self.doms.values())
         if drop:
             for dom in doms:
-                self._detach_monitor(dom)
+                self.detach_monitor(dom)
 
     def release(self) -> None:
         """Drop one reference; the last one closes monitors (guests keep running)."""
@@ -555,14 +412,14 @@ class Host:
         with self.lock:
             doms = list(self.doms.values())
         for dom in doms:
-            self._detach_monitor(dom)
+            self.detach_monitor(dom)
         self._work.put(None)
         self._worker.join(2.0)
         if self._loop is not None:
             self._loop.stop()
         self.gen.close()
 
-    def _dom_lock(self, uuid: str) -> FileLock:
+    def dom_lock(self, uuid: str) -> FileLock:
         return FileLock(self.layout.run / f"{uuid}.lock")
 
     def run_dir(self, uuid: str) -> Path:
@@ -623,13 +480,13 @@ class Host:
             dom.config = d
             dom.config_mtime = mtime
             if not dom.active:
-                self._rename(dom, d.name)
+                self.rename(dom, d.name)
         # domains gone from disk
         for uuid, dom in list(self.doms.items()):
             if uuid not in on_disk and dom.config is not None:
                 dom.config = None
             if dom.config is None and not dom.active and uuid not in running:
-                self._forget(dom)
+                self.forget(dom)
         # running domains we do not manage yet (without monitors: all of them, from status.xml)
         for uuid in running:
             dom = self.doms.get(uuid)
@@ -646,13 +503,13 @@ class Host:
         why = self._collect_stop_reason(dom, default="crashed")
         reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
         ref = dom.ref
-        self._detach_monitor(dom)
+        self.detach_monitor(dom)
         dom.state, dom.reason, dom.id, dom.pid, dom.live = DomainState.SHUTOFF, reason, -1, None, None
         if dom.config is None:
-            self._forget(dom)
+            self.forget(dom)
         else:
-            self._rename(dom, dom.config.name)
-        self._sync_events.append(_event(ref, DomainEventType.STOPPED, detail))
+            self.rename(dom, dom.config.name)
+        self._sync_events.append(domain_event(ref, DomainEventType.STOPPED, detail))
 
     def _remove_leftovers(self) -> None:
         """Delete what crashed processes left: config temporaries, records of vanished domains.
@@ -676,11 +533,11 @@ class Host:
         for uuid in sorted({n[:-5] for n in names if _RUN_RECORD.fullmatch(n)}):
             if uuid in self.doms or (lay.config / f"{uuid}.xml").exists() or (lay.run / uuid).exists():
                 continue
-            self._remove_records(uuid)
+            self.remove_records(uuid)
 
-    def _remove_records(self, uuid: str) -> None:
+    def remove_records(self, uuid: str) -> None:
         """Delete ``run/UUID.last`` and ``run/UUID.lock`` of a domain that no longer exists."""
-        lock = self._dom_lock(uuid)
+        lock = self.dom_lock(uuid)
         try:
             if not lock.try_acquire():
                 return  # someone is starting a domain with that UUID right now
@@ -697,21 +554,21 @@ class Host:
         finally:
             lock.release()
 
-    def _rename(self, dom: Dom, name: str) -> None:
+    def rename(self, dom: Dom, name: str) -> None:
         if self.by_name.get(dom.name) is dom:
             del self.by_name[dom.name]
         dom.name = name
         self.by_name[name] = dom
         dom.set_ref()
 
-    def _forget(self, dom: Dom) -> None:
+    def forget(self, dom: Dom) -> None:
         self.doms.pop(dom.uuid, None)
         if self.by_name.get(dom.name) is dom:
             del self.by_name[dom.name]
 
     def _reattach(self, uuid: str) -> None:
         rd = self.run_dir(uuid)
-        lock = self._dom_lock(uuid)
+        lock = self.dom_lock(uuid)
         interrupted: tuple[dict[str, Any], FileLock] | None = None
         try:
             lock.acquire(2.0)
@@ -740,7 +597,7 @@ class Host:
                 dom = Dom(uuid, live.name)
                 self.doms[uuid] = dom
             was = dom.state
-            if not _alive(pid) or not _cmdline_has(pid, uuid):
+            if not alive(pid) or not cmdline_has(pid, uuid):
                 # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
                 stop_why = self._collect_stop_reason(dom, default="crashed")
                 record = self._drop_unfinished_save(uuid)
@@ -752,17 +609,19 @@ class Host:
                 dom.state, dom.id = DomainState.SHUTOFF, -1
                 dom.reason = _STOP_DETAIL.get(stop_why, (ShutoffReason.UNKNOWN, 0))[0]
                 if dom.config is None:
-                    self._forget(dom)
+                    self.forget(dom)
                 else:
-                    self._rename(dom, dom.config.name)
-                self._bump()
+                    self.rename(dom, dom.config.name)
+                self.bump()
                 if was != DomainState.SHUTOFF:
-                    self._sync_events.append(_event(dom.ref, DomainEventType.STOPPED, StoppedDetail.CRASHED))
+                    self._sync_events.append(
+                        domain_event(dom.ref, DomainEventType.STOPPED, StoppedDetail.CRASHED)
+                    )
                 return
             dom.live = live
             dom.pid = pid
             dom.id = dom_id
-            self._rename(dom, live.name)
+            self.rename(dom, live.name)
             dom.balloon_kib = live.current_memory or live.memory
             if not self.monitored:
                 # Read-only clients hold no monitor; the managing processes keep status.xml current.
@@ -799,9 +658,11 @@ class Host:
         """Queue the events of what changed since this process last looked (delivered by :meth:`sync`)."""
         if was == DomainState.SHUTOFF:
             detail = StartedDetail.RESTORED if dom.reason == RunningReason.RESTORED else StartedDetail.BOOTED
-            self._sync_events.append(_event(dom.ref, DomainEventType.STARTED, detail))
+            self._sync_events.append(domain_event(dom.ref, DomainEventType.STARTED, detail))
             if dom.state == DomainState.PAUSED:
-                self._sync_events.append(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED))
+                self._sync_events.append(
+                    domain_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED)
+                )
             return
         ev = _run_state_event(dom.ref, was, dom.state, dom.reason)
         if ev is not None:
@@ -820,7 +681,7 @@ class Host:
                     lk = FileLock(rd / f"mon{i}.lock")
                     if lk.try_acquire():
                         try:
-                            sock = _connect_unix(rd / f"mon{i}.sock")
+                            sock = connect_unix(rd / f"mon{i}.sock")
                         except OSError:
                             lk.release()
                             continue
@@ -838,7 +699,7 @@ class Host:
         from virt_qemu.monitor import Monitor
 
         mon = Monitor(
-            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
+            self.loop, lambda name, data: self.on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
         )
         mon.connect(sock, timeout=START_TIMEOUT)
         dom.monitor = mon
@@ -846,7 +707,7 @@ class Host:
             with contextlib.suppress(OSError):
                 dom.stat_fd = os.open(f"/proc/{dom.pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
 
-    def _query(self, dom: Dom, name: str, args: dict[str, Any] | None = None) -> Any:
+    def query(self, dom: Dom, name: str, args: dict[str, Any] | None = None) -> Any:
         """A read-only QMP query: on our monitor, or (without one) on a borrowed slot."""
         if dom.monitor is not None:
             return dom.monitor.cmd(name, args)
@@ -875,7 +736,7 @@ class Host:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running") from None
             try:
                 try:
-                    sock = _connect_unix(rd / f"mon{i}.sock")
+                    sock = connect_unix(rd / f"mon{i}.sock")
                 except OSError:
                     continue
                 mon = Monitor(self.loop, lambda _name, _data: None, f"qemu-ro-{dom.uuid[:8]}")
@@ -892,7 +753,7 @@ class Host:
             f"(all {MONITOR_SLOTS} are held by read-write clients)"
         )
 
-    def _detach_monitor(self, dom: Dom) -> None:
+    def detach_monitor(self, dom: Dom) -> None:
         mon, dom.monitor = dom.monitor, None
         dom.token += 1
         if mon is not None:
@@ -905,7 +766,7 @@ class Host:
                 os.close(dom.stat_fd)
             dom.stat_fd = None
 
-    def _on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
+    def on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
         """On the loop thread: never block; hand the work to the worker thread."""
         if name == "DEVICE_DELETED":
             ev = dom.deleted.get(str(data.get("device", "")))
@@ -939,11 +800,11 @@ class Host:
         try:
             if token != dom.token or not dom.active:
                 return
-            self._refresh_run_state(dom)
+            self.refresh_run_state(dom)
         finally:
             dom.job.release()
 
-    def _refresh_run_state(self, dom: Dom) -> None:
+    def refresh_run_state(self, dom: Dom) -> None:
         """Align a running or paused domain with QEMU's ``query-status``; the caller holds ``dom.job``."""
         mon = dom.monitor
         if mon is None or dom.state not in (DomainState.RUNNING, DomainState.PAUSED):
@@ -951,9 +812,9 @@ class Host:
         status = mon.cmd("query-status", timeout=10)
         target = _RUN_STATES.get(str(status.get("status", "")))
         if target is not None and target[0] != dom.state:
-            self._transition(dom, target[0], target[1])
+            self.transition(dom, target[0], target[1])
 
-    def _own(self, dom: Dom, mon: Monitor, cmd: str, event: str, timeout: float = 30.0) -> None:
+    def own(self, dom: Dom, mon: Monitor, cmd: str, event: str, timeout: float = 30.0) -> None:
         """Run this process's ``cmd`` (``stop``/``cont``) that makes QEMU send ``event``.
 
         Nothing needs counting: the echo ``event`` reaches :meth:`_reconcile`,
@@ -976,7 +837,7 @@ class Host:
         finally:
             dom.job.release()
 
-    def _transition(self, dom: Dom, state: DomainState, reason: int) -> None:
+    def transition(self, dom: Dom, state: DomainState, reason: int) -> None:
         """Set a live state, publish it, and emit SUSPENDED/RESUMED when it really changes.
 
         The caller holds ``dom.job``. The state is in ``status.xml`` and the
@@ -996,19 +857,19 @@ class Host:
         """Rewrite ``status.xml`` with the live state and advance the generation."""
         rd = self.run_dir(dom.uuid)
         try:
-            with self._dom_lock(dom.uuid).held(STOP_TIMEOUT):
+            with self.dom_lock(dom.uuid).held(STOP_TIMEOUT):
                 if (rd / "status.xml").exists():  # not while a stop elsewhere removes the dir
-                    self._write_status(dom)
+                    self.write_status(dom)
         except VirtError as exc:
             log.debug("cannot record the state of %s: %s", dom.name, exc)
-        self._bump()
+        self.bump()
 
     def _handle_eof(self, dom: Dom) -> None:
         pid = dom.pid
         # QEMU closes its monitors while exiting, a moment before it dies: give it that moment.
-        if pid is not None and not _wait_dead(pid, 3.0):
+        if pid is not None and not wait_dead(pid, 3.0):
             # Only the monitor connection broke; QEMU lives. Reconnect, or watch the process.
-            self._detach_monitor(dom)
+            self.detach_monitor(dom)
             try:
                 self._attach_monitor(dom)
                 return
@@ -1016,7 +877,7 @@ class Host:
                 token = dom.token
 
                 def watch() -> None:
-                    while not _wait_dead(pid, 60.0):
+                    while not wait_dead(pid, 60.0):
                         if dom.token != token:
                             return
                     self._work.put(lambda: self._handle(dom, token, EOF, {}))
@@ -1028,15 +889,14 @@ class Host:
 
     def _handle_panic(self, dom: Dom) -> None:
         """The guest kernel panicked (pvpanic): CRASHED event, then ``on_crash``."""
-        self.emit(_event(dom.ref, DomainEventType.CRASHED, CrashedDetail.PANICKED))
+        self.emit(domain_event(dom.ref, DomainEventType.CRASHED, CrashedDetail.PANICKED))
         action = dom.definition.on_crash
         if action in ("preserve", "coredump-preserve"):
             dom.state, dom.reason = DomainState.CRASHED, CrashedReason.PANICKED
             return
-        self._stop_process(dom, "crashed")
-        if action in ("restart", "coredump-restart", "rename-restart") and dom.config is not None:
-            with contextlib.suppress(VirtError):
-                self.start(dom.uuid)
+        self.stop_process(dom, "crashed")
+        if action in ("restart", "coredump-restart", "rename-restart"):
+            self._restart(dom)
 
     def _handle_shutdown(self, dom: Dom, data: dict[str, Any]) -> None:
         dom.powerdown_seen.set()
@@ -1048,7 +908,7 @@ class Host:
             fake = False
         if fake and dom.monitor is not None:
             dom.monitor.cmd("system_reset", timeout=5)
-            self._own(dom, dom.monitor, "cont", "RESUME", timeout=5)
+            self.own(dom, dom.monitor, "cont", "RESUME", timeout=5)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
             dom.started_at = time.monotonic()  # booting again: a power button press may be lost again
             return
@@ -1056,14 +916,21 @@ class Host:
         if not guest:
             return  # QEMU was told to quit or signalled: whoever did it set the reason; EOF follows
         self.emit(
-            _event(dom.ref, DomainEventType.SHUTDOWN, ShutdownDetail.GUEST if guest else ShutdownDetail.HOST)
+            domain_event(
+                dom.ref, DomainEventType.SHUTDOWN, ShutdownDetail.GUEST if guest else ShutdownDetail.HOST
+            )
         )
         d = dom.definition
         restart = guest and d.on_poweroff in ("restart",)
-        self._stop_process(dom, "shutdown")
-        if restart and dom.config is not None:
+        self.stop_process(dom, "shutdown")
+        if restart:
+            self._restart(dom)
+
+    def _restart(self, dom: Dom) -> None:
+        """Start a persistent domain again after it stopped (its restart policy)."""
+        if dom.config is not None and self.starter is not None:
             with contextlib.suppress(VirtError):
-                self.start(dom.uuid)
+                self.starter.start(dom.uuid)
 
     # -- stopping ----------------------------------------------------------------
 
@@ -1092,10 +959,10 @@ class Host:
                 pass
         return default
 
-    def _stop_process(self, dom: Dom, why: str) -> None:
+    def stop_process(self, dom: Dom, why: str) -> None:
         """Stop QEMU (SIGTERM, then SIGKILL) and clean up; the caller holds ``dom.job``."""
         rd = self.run_dir(dom.uuid)
-        lock = self._dom_lock(dom.uuid)
+        lock = self.dom_lock(dom.uuid)
         with lock.held():
             with contextlib.suppress(OSError):  # a stop already under way keeps its reason
                 fd = os.open(rd / "stop-reason", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -1103,15 +970,15 @@ class Host:
                 os.close(fd)
             why = self._collect_stop_reason(dom, default=why)
             pid = dom.pid
-            if pid is not None and not _kill_painfully(pid):
+            if pid is not None and not kill_painfully(pid):
                 raise OperationFailedError(f"failed to terminate QEMU process {pid} of domain '{dom.name}'")
         self._finish_stop(dom, why)
 
     def _finish_stop(self, dom: Dom, why: str) -> None:
         """Forget the QEMU process; clean its runtime dir; SHUTOFF; emit STOPPED."""
         reason, detail = _STOP_DETAIL.get(why, (ShutoffReason.UNKNOWN, StoppedDetail.FAILED))
-        self._detach_monitor(dom)
-        with self._dom_lock(dom.uuid).held():
+        self.detach_monitor(dom)
+        with self.dom_lock(dom.uuid).held():
             rd = self.run_dir(dom.uuid)
             if rd.exists():
                 self._drop_unfinished_save(dom.uuid)
@@ -1124,12 +991,12 @@ class Host:
             dom.pid = None
             dom.live = None
             if dom.config is None:
-                self._forget(dom)
+                self.forget(dom)
             else:
-                self._rename(dom, dom.config.name)
+                self.rename(dom, dom.config.name)
             dom.set_ref()
-        self._bump()
-        self.emit(_event(ref, DomainEventType.STOPPED, detail))
+        self.bump()
+        self.emit(domain_event(ref, DomainEventType.STOPPED, detail))
 
     # -- lookups -----------------------------------------------------------------
 
@@ -1162,7 +1029,7 @@ class Host:
             dom = self.get(uuid)
         return dom
 
-    def _still_known(self, dom: Dom) -> None:
+    def still_known(self, dom: Dom) -> None:
         """Check, after other processes' changes, that ``dom`` still exists.
 
         :raises NoDomainError: another process undefined (and stopped) it since it was looked up.
@@ -1171,12 +1038,12 @@ class Host:
         if self.doms.get(dom.uuid) is not dom:
             raise NoDomainError(f"domain '{dom.name}' is no longer defined")
 
-    def _config_of(self, dom: Dom) -> DomainDef:
+    def config_of(self, dom: Dom) -> DomainDef:
         """The persistent definition of ``dom``, checked against other processes' changes.
 
         :raises NoDomainError: another process undefined it since it was looked up.
         """
-        self._still_known(dom)
+        self.still_known(dom)
         if dom.config is None:
             raise NoDomainError(f"domain '{dom.name}' is no longer defined")
         return dom.config
@@ -1189,7 +1056,7 @@ class Host:
 
     # -- definitions ---------------------------------------------------------------
 
-    def _validate(self, d: DomainDef) -> None:
+    def validate(self, d: DomainDef) -> None:
         if d.type not in ("qemu", "kvm"):
             raise ConfigUnsupportedError(
                 f"<domain type='{d.type}'>: the QEMU driver runs type 'qemu' and 'kvm'"
@@ -1197,7 +1064,7 @@ class Host:
         spec = argvmod.LaunchSpec(pidfile="/nonexistent", monitor_fds=(3,))
         argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=d.os.machine or "pc", spec=spec)
 
-    def _check_conflicts(self, d: DomainDef) -> Dom | None:
+    def check_conflicts(self, d: DomainDef) -> Dom | None:
         other = self.by_name.get(d.name)
         if other is not None and other.uuid != d.uuid:
             raise OperationFailedError(f"domain '{d.name}' already exists with uuid {other.uuid}")
@@ -1211,433 +1078,28 @@ class Host:
                 raise OperationFailedError(f"domain '{same.name}' already exists with uuid {d.uuid}")
         return same
 
-    def define(self, xml: str) -> DomainRef:
-        d = parse_domain(xml)
-        self._validate(d)
-        self.sync()
-        cfg_lock = FileLock(self.layout.config / ".lock")
-        with cfg_lock.held(), self.lock:
-            self.seen_gen = -1
-            self.sync()
-            same = self._check_conflicts(d)
-            path = self.layout.config / f"{d.uuid}.xml"
-            write_atomically(path, format_domain(d).encode())
-            existed = same is not None and same.config is not None
-            dom = same or Dom(d.uuid, d.name)
-            self.doms[d.uuid] = dom
-            dom.config = d
-            with contextlib.suppress(OSError):
-                dom.config_mtime = path.stat().st_mtime_ns
-            if not dom.active:
-                self._rename(dom, d.name)
-            self._bump()
-            ref = dom.ref
-        self.emit(
-            _event(ref, DomainEventType.DEFINED, DefinedDetail.UPDATED if existed else DefinedDetail.ADDED)
-        )
-        return ref
-
-    def undefine(self, uuid: str) -> None:
-        dom = self.get(uuid)
-        with dom.job, FileLock(self.layout.config / ".lock").held():
-            self._still_known(dom)
-            if dom.config is None:
-                raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.layout.config / "autostart" / uuid)
-            try:
-                os.unlink(self.layout.config / f"{uuid}.xml")
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise SystemError_(f"cannot remove definition of '{dom.name}': {exc.strerror}") from None
-            ref = dom.ref
-            with self.lock:
-                dom.config = None
-                if not dom.active:
-                    self._forget(dom)
-            if not dom.active:
-                self._remove_records(uuid)
-            self._bump()
-        self.emit(_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
-
-    def is_persistent(self, uuid: str) -> bool:
-        self.sync()
-        return self.get(uuid).config is not None
-
-    def autostart(self, uuid: str) -> bool:
-        self.get(uuid)
-        return (self.layout.config / "autostart" / uuid).exists()
-
-    def set_autostart(self, uuid: str, on: bool) -> None:
-        dom = self.get(uuid)
-        self._still_known(dom)
-        if dom.config is None:
-            raise OperationInvalidError(f"cannot set autostart for transient domain '{dom.name}'")
-        mark = self.layout.config / "autostart" / uuid
-        try:
-            if on:
-                mark.touch()
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    mark.unlink()
-        except OSError as exc:
-            raise SystemError_(f"cannot change autostart of '{dom.name}': {exc.strerror}") from None
-
-    def _autostart(self) -> None:
-        """Start autostart domains once per host boot (the first process after boot does it)."""
-        try:
-            boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        except OSError:
-            return
-        marker = self.layout.run / "autostarted"
-        lock = FileLock(self.layout.run / "autostart.lock")
-        if not lock.try_acquire():
-            return
-        try:
-            try:
-                if marker.read_text().strip() == boot:
-                    return
-            except OSError:
-                pass
-            with contextlib.suppress(OSError):
-                marker.write_text(boot)
-            for entry in sorted(os.listdir(self.layout.config / "autostart")):
-                dom = self.doms.get(entry)
-                if dom is not None and not dom.active:
-                    try:
-                        self.start(dom.uuid)
-                    except VirtError as exc:
-                        log.warning("autostart of %s failed: %s", dom.name, exc)
-        except OSError:
-            pass
-        finally:
-            lock.release()
-
-    # -- starting ------------------------------------------------------------------
-
-    def _emulator_caps(self, d: DomainDef) -> BinaryCaps:
-        arch = d.os.arch or host_arch()
-        emulator = d.emulator or binary_for_arch(arch)
-        if emulator is None:
-            raise ConfigUnsupportedError(
-                f"no emulator for architecture '{arch}' (install qemu-system-{arch})"
-            )
-        caps = self.caps.get(emulator)
-        if caps.arch != arch and not (arch == "i686" and caps.arch == "x86_64"):
-            raise ConfigUnsupportedError(f"emulator {emulator} does not support architecture '{arch}'")
-        return caps
-
-    def _accel(self, d: DomainDef, caps: BinaryCaps) -> str:
-        if d.type == "qemu":
-            return "tcg"
-        if "kvm" not in caps.accelerators or not self.caps.kvm():
-            raise ConfigUnsupportedError(
-                "domain type 'kvm' needs working KVM, and KVM does not work on this host "
-                "(missing, inaccessible, or too slow to run guests); use type 'qemu'"
-            )
-        return "kvm"
-
-    def _next_id(self) -> int:
-        with FileLock(self.layout.run / "ids.lock").held():
-            path = self.layout.run / "next-id"
-            try:
-                n = int(path.read_text())
-            except (OSError, ValueError):
-                n = 1
-            try:
-                path.write_text(str(n + 1))
-            except OSError as exc:
-                raise SystemError_(f"cannot write {path}: {exc.strerror}") from None
-            return n
-
-    def start(self, uuid: str, *, paused: bool = False) -> None:
-        """Start a defined, inactive domain (``virDomainCreate``)."""
-        self.sync()
-        dom = self.get(uuid)
-        with dom.job:
-            self.sync()  # another process may have started, stopped or undefined it since the lookup
-            if dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is already running")
-            config = self._config_of(dom)
-            self._launch(dom, config, paused=paused, reason=RunningReason.BOOTED)
-        self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
-
-    def _claim(self, d: DomainDef) -> Dom:
+    def claim(self, d: DomainDef) -> Dom:
         """The domain ``d`` will run as, registered under its name (create and restore).
 
         :raises OperationInvalidError: that domain is already active.
         :raises OperationFailedError: the name or UUID belongs to another domain.
         """
         with self.lock:
-            same = self._check_conflicts(d)
+            same = self.check_conflicts(d)
             if same is not None and same.active:
                 raise OperationInvalidError(f"domain '{d.name}' is already active")
             dom = same or Dom(d.uuid, d.name)
             self.doms[d.uuid] = dom
-            self._rename(dom, d.name)
+            self.rename(dom, d.name)
         return dom
 
-    def create(self, xml: str) -> DomainRef:
-        """Create and start a transient domain (``virDomainCreateXML``)."""
-        d = parse_domain(xml)
-        self._validate(d)
-        self.sync()
-        dom = self._claim(d)
-        with dom.job:
-            if dom.active:
-                raise OperationInvalidError(f"domain '{d.name}' is already active")
-            try:
-                self._launch(dom, d, paused=False, reason=RunningReason.BOOTED)
-            except BaseException:
-                with self.lock:
-                    if dom.config is None and not dom.active:
-                        self._forget(dom)
-                raise
-        self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.BOOTED))
-        return dom.ref
-
-    def _launch(
-        self,
-        dom: Dom,
-        d: DomainDef,
-        *,
-        paused: bool,
-        reason: int,
-        incoming: tuple[int, bool] | None = None,
-    ) -> None:
-        """Launch QEMU for ``d``: paused at first, configured, then ``cont`` (unless ``paused``).
-
-        ``incoming`` is ``(fd, was_paused)`` of a save image to restore from.
-        """
-        caps = self._emulator_caps(d)
-        accel = self._accel(d, caps)
-        machine = caps.resolve_machine(d.os.machine)
-        if machine is None:
-            raise ConfigUnsupportedError(f"machine type '{d.os.machine}' is not supported by {caps.path}")
-        if any(i.type == "ethernet" and not i.target_dev for i in d.interfaces):
-            # Name the tap ourselves (libvirt's vnetN) so the live XML and the stats can find it.
-            devs = []
-            n = 0
-            for dev in d.devices:
-                if isinstance(dev, Interface) and dev.type == "ethernet" and not dev.target_dev:
-                    dev = attrs.evolve(dev, target_dev=f"vc{dom.uuid[:8]}n{n}")
-                    n += 1
-                devs.append(dev)
-            d = attrs.evolve(d, devices=tuple(devs), raw=d.raw)
-        if d.os.machine is None or d.os.arch is None or d.emulator is None:
-            os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
-            d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
-        rd = self.run_dir(dom.uuid)
-        lock = self._dom_lock(dom.uuid)
-        with lock.held():
-            if (rd / "status.xml").exists():
-                raise OperationInvalidError(f"domain '{dom.name}' is already running (in another process)")
-            shutil.rmtree(rd, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.layout.run / f"{dom.uuid}.last")
-            try:
-                rd.mkdir(mode=0o700)
-            except OSError as exc:
-                raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
-            socks: list[socket.socket] = []
-            try:
-                for i in range(MONITOR_SLOTS):
-                    socks.append(_bind_listen(rd / f"mon{i}.sock"))
-            except OSError as exc:
-                for s in socks:
-                    s.close()
-                shutil.rmtree(rd, ignore_errors=True)
-                raise SystemError_(
-                    f"cannot create the monitor sockets of domain '{dom.name}' in {rd}: {exc.strerror}"
-                ) from None
-            slot = FileLock(rd / "mon0.lock")
-            slot.try_acquire()
-            try:
-                launch = self._spawn(dom, d, socks, machine.name, accel, incoming)
-            except BaseException:
-                slot.release()
-                shutil.rmtree(rd, ignore_errors=True)
-                raise
-            finally:
-                for s in socks:
-                    s.close()
-            dom.pid = launch.pid
-            dom.slot = slot
-            try:
-                live = self._configure(dom, d, paused=paused, incoming=incoming)
-            except BaseException:
-                pid = dom.pid
-                self._detach_monitor(dom)
-                if pid is not None:
-                    _kill_painfully(pid, signal.SIGKILL)
-                dom.pid = None
-                shutil.rmtree(rd, ignore_errors=True)
-                raise
-        dom.started_at = time.monotonic()
+    def unclaim(self, dom: Dom) -> None:
+        """Forget a domain :meth:`claim` registered when it did not start (a transient one)."""
         with self.lock:
-            dom.id = self._next_id()
-            dom.live = live
-            dom.balloon_kib = live.current_memory or live.memory
-            self._rename(dom, live.name)
-            dom.set_ref()
-            if paused or (incoming is not None and incoming[1]):
-                dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
-            else:
-                dom.state, dom.reason = DomainState.RUNNING, reason
-        self._write_status(dom)
-        self._bump()
+            if dom.config is None and not dom.active:
+                self.forget(dom)
 
-    def _spawn(
-        self,
-        dom: Dom,
-        d: DomainDef,
-        socks: list[socket.socket],
-        machine: str,
-        accel: str,
-        incoming: tuple[int, bool] | None,
-    ) -> _Launch:
-        rd = self.run_dir(dom.uuid)
-        fds = tuple(s.fileno() for s in socks)
-        pass_fds = list(fds)
-        inc = None
-        if incoming is not None:
-            pass_fds.append(incoming[0])
-            inc = f"fd:{incoming[0]}"
-        console = self.layout.log / f"{dom.uuid}-console.log"
-        caps = self._emulator_caps(d)
-        spec = argvmod.LaunchSpec(
-            pidfile=str(rd / "pid"),
-            monitor_fds=fds,
-            accel=accel,
-            incoming=inc,
-            serial_log=str(console),
-            vnc_port=_free_vnc_port() if d.graphics else None,
-            hugetlbfs=argvmod.hugetlbfs_mounts(),
-            cpu_models=caps.cpu_models or None,  # none probed: the grammar only
-            cpu_features=caps.cpu_features or None,
-        )
-        argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
-        extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
-        logpath = self.layout.log / f"{dom.uuid}.log"
-        try:
-            logfd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise SystemError_(f"cannot open log file {logpath}: {exc.strerror}") from None
-        try:
-            try:
-                start_off = os.lseek(logfd, 0, os.SEEK_END)
-                os.write(logfd, f"{time.strftime('%Y-%m-%d %H:%M:%S')} starting {d.name!r}\n".encode())
-                # Connect our end of slot 0 now: the kernel queues it until QEMU accepts.
-                client = _connect_unix(rd / "mon0.sock")
-            except OSError as exc:
-                raise SystemError_(f"cannot prepare the start of domain '{d.name}': {exc.strerror}") from None
-            try:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=logfd, stderr=logfd, pass_fds=pass_fds,
-                    close_fds=True, start_new_session=True, cwd="/",
-                    env={**os.environ, **extra_env} if extra_env else None,
-                )  # fmt: skip
-            except OSError as exc:
-                client.close()
-                raise OperationFailedError(f"cannot run {argv[0]}: {exc.strerror}") from None
-            mon_fut = self._connect_async(dom, client)
-            rc = _wait_child(proc, START_TIMEOUT)
-            if rc != 0:
-                mon_fut.cancel()
-                self._detach_monitor(dom)
-                with contextlib.suppress(OSError):
-                    pid = int((rd / "pid").read_text())
-                    if _cmdline_has(pid, dom.uuid):
-                        _kill_painfully(pid, signal.SIGKILL)
-                msg = _log_tail(logpath, start_off)
-                raise OperationFailedError(f"QEMU failed to start domain '{d.name}': {msg}")
-            try:
-                pid = int((rd / "pid").read_text())
-            except (OSError, ValueError):
-                if incoming is not None:  # QEMU removes its pidfile when it exits
-                    raise _ImageLoadError(_LOAD_FAILED) from None
-                raise OperationFailedError(f"QEMU started '{d.name}' but wrote no pidfile") from None
-            dom.pid = pid
-            try:
-                mon_fut.result(START_TIMEOUT)
-            except TimeoutError:
-                _kill_painfully(pid, signal.SIGKILL)
-                raise OperationTimeoutError(f"the monitor of domain '{d.name}' did not answer") from None
-            except VirtError:
-                _kill_painfully(pid, signal.SIGKILL)
-                if incoming is not None:
-                    raise _ImageLoadError(_LOAD_FAILED) from None
-                raise
-            with contextlib.suppress(OSError):
-                dom.stat_fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-            return _Launch(proc=proc, pid=pid)
-        finally:
-            os.close(logfd)
-
-    def _connect_async(self, dom: Dom, client: socket.socket) -> Any:
-        import asyncio
-
-        dom.token += 1
-        token = dom.token
-        from virt_qemu.monitor import Monitor
-
-        mon = Monitor(
-            self.loop, lambda name, data: self._on_event(dom, token, name, data), f"qemu-{dom.uuid[:8]}"
-        )
-        dom.monitor = mon
-        return asyncio.run_coroutine_threadsafe(mon._connect(client), self.loop.loop)
-
-    def _configure(
-        self, dom: Dom, d: DomainDef, *, paused: bool, incoming: tuple[int, bool] | None
-    ) -> DomainDef:
-        mon = dom.monitor
-        if mon is None:
-            raise OperationFailedError(f"lost the monitor of domain '{d.name}' while starting it")
-        if incoming is not None:
-            from virt_qemu.monitor import MonitorClosedError
-
-            deadline = time.monotonic() + SAVE_TIMEOUT
-            delay = 0.001
-            while True:
-                try:
-                    st = mon.cmd("query-migrate", timeout=10).get("status", "")
-                except MonitorClosedError:
-                    raise _ImageLoadError(_LOAD_FAILED) from None
-                if st == "completed":
-                    break
-                if st in ("failed", "cancelled"):
-                    raise _ImageLoadError(f"QEMU refused it (incoming migration {st})")
-                if time.monotonic() > deadline:
-                    raise OperationTimeoutError(f"restoring domain '{d.name}'")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-        live = d
-        if any(s.type == "pty" for s in d.devices if isinstance(s, Serial)):
-            live = self._pty_paths(mon, d)
-        cur = d.current_memory or d.memory
-        if cur < d.memory:
-            with contextlib.suppress(OperationFailedError):
-                mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
-        if not paused and not (incoming is not None and incoming[1]):
-            self._own(dom, mon, "cont", "RESUME", timeout=10)
-        return live
-
-    def _pty_paths(self, mon: Monitor, d: DomainDef) -> DomainDef:
-        chardevs = {c["label"]: c["filename"] for c in mon.cmd("query-chardev", timeout=5)}
-        devices = []
-        port = 0
-        for dev in d.devices:
-            if isinstance(dev, Serial):
-                p = dev.target_port if dev.target_port is not None else port
-                port += 1
-                fn = chardevs.get(f"charserial{p}", "")
-                if dev.type == "pty" and fn.startswith("pty:"):
-                    dev = attrs.evolve(dev, source_path=fn[4:])
-            devices.append(dev)
-        return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
-
-    def _write_status(self, dom: Dom) -> None:
+    def write_status(self, dom: Dom) -> None:
         if dom.live is None:
             return
         xml = format_domain(dom.live, domain_id=dom.id)
@@ -1651,7 +1113,7 @@ class Host:
 
     # -- running domains -------------------------------------------------------------
 
-    def _active(self, uuid: str) -> Dom:
+    def require_active(self, uuid: str) -> Dom:
         dom = self.get(uuid)
         if not dom.active:
             raise OperationInvalidError(f"domain '{dom.name}' is not running")
@@ -1661,162 +1123,13 @@ class Host:
                 raise OperationFailedError(f"no monitor connection to domain '{dom.name}'")
         return dom
 
-    def _mon(self, dom: Dom) -> Monitor:
+    def monitor_of(self, dom: Dom) -> Monitor:
         mon = dom.monitor
         if mon is None:
             raise OperationInvalidError(f"domain '{dom.name}' is not running")
         return mon
 
-    def suspend(self, uuid: str) -> None:
-        dom = self._active(uuid)
-        with dom.job:
-            self._refresh_run_state(dom)  # another process may have paused or resumed it a moment ago
-            if dom.state == DomainState.PAUSED:
-                raise OperationInvalidError(f"domain '{dom.name}' is already paused")
-            if dom.state != DomainState.RUNNING:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            self._own(dom, self._mon(dom), "stop", "STOP")
-            self._transition(dom, DomainState.PAUSED, PausedReason.USER)
-
-    def resume(self, uuid: str) -> None:
-        dom = self._active(uuid)
-        with dom.job:
-            self._refresh_run_state(dom)
-            if dom.state != DomainState.PAUSED:
-                raise OperationInvalidError(f"domain '{dom.name}' is not paused")
-            self._own(dom, self._mon(dom), "cont", "RESUME")
-            self._transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
-
-    def shutdown(self, uuid: str) -> None:
-        dom = self._active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            self._power_button(dom)
-
-    def reboot(self, uuid: str) -> None:
-        dom = self._active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            with contextlib.suppress(OSError):
-                (self.run_dir(uuid) / "fake-reboot").touch()
-            self._power_button(dom)
-
-    def _power_button(self, dom: Dom) -> None:
-        """Press the ACPI power button; during early boot, keep pressing until the guest reacts.
-
-        A guest that has not loaded its ACPI button driver yet loses the press
-        (the kernel clears pending ACPI events when it enables ACPI). Within
-        :data:`BOOT_GRACE` seconds of the start, the press is repeated every
-        second until the guest shuts down, the domain stops, or the grace ends.
-        """
-        mon = self._mon(dom)
-        dom.powerdown_seen.clear()
-        mon.cmd("system_powerdown")
-        age = time.monotonic() - dom.started_at
-        if age >= BOOT_GRACE:
-            return
-        token = dom.token
-
-        def repeat() -> None:
-            while time.monotonic() - dom.started_at < BOOT_GRACE + 1:
-                if dom.powerdown_seen.wait(1.0) or dom.token != token or dom.monitor is not mon:
-                    return
-                try:
-                    mon.cmd("system_powerdown", timeout=5)
-                except VirtError:
-                    return
-
-        threading.Thread(target=repeat, name="virt-qemu-powerdown", daemon=True).start()
-
-    def destroy(self, uuid: str) -> None:
-        dom = self.get(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            self._stop_process(dom, "destroyed")
-
     # -- save / restore ----------------------------------------------------------------
-
-    def save(self, uuid: str, path: str) -> None:
-        """Save a running domain to ``path`` through migration to a file, then stop it.
-
-        The image is written to an unpredictable temporary beside ``path``
-        (:func:`virtcore.files.create_temporary`) and renamed over it once
-        QEMU has written everything. ``rd/save`` records the save in progress
-        (temporary, target, whether the guest was paused) while ``rd/save.lock``
-        is held, so a process that finds the lock free after the saver died
-        finishes or rolls back the save (:meth:`_recover_save`).
-        """
-        dom = self._active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            mon = self._mon(dom)
-            rd = self.run_dir(dom.uuid)
-            job = FileLock(rd / "save.lock")
-            try:
-                busy = not job.try_acquire()
-            except OSError as exc:
-                raise SystemError_(f"cannot save domain '{dom.name}': {exc.strerror}") from None
-            if busy:
-                raise OperationInvalidError(f"domain '{dom.name}' is being saved by another process")
-            try:
-                self._save(dom, mon, Path(os.path.abspath(path)))
-            finally:
-                job.release()
-
-    def _save(self, dom: Dom, mon: Monitor, target: Path) -> None:
-        """The body of :meth:`save`; the caller holds ``dom.job`` and the save lock."""
-        rd = self.run_dir(dom.uuid)
-        was_paused = dom.state == DomainState.PAUSED
-        xml = format_domain(dom.definition).encode()
-        flags = _SAVE_PAUSED if was_paused else 0
-        offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
-        fd_tmp, tmp_name = create_temporary(target, suffix=".partial")
-        tmp = Path(tmp_name)
-        ok = False
-        try:
-            st = os.fstat(fd_tmp)
-            marker = {"tmp": tmp_name, "target": str(target), "paused": was_paused,
-                      "file": [st.st_dev, st.st_ino]}  # fmt: skip
-            write_atomically(rd / "save", json.dumps(marker).encode(), sync=False)
-            head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
-            os.write(fd_tmp, head + b"\0" * (offset - len(head)))
-            if not was_paused:
-                self._own(dom, mon, "stop", "STOP")
-                dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
-            _test_hold("save-paused")
-            mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
-            mon.send_fd(fd_tmp, "virtcore-save")
-            mon.cmd("migrate", {"uri": "fd:virtcore-save"})
-            if _wait_migration(mon) != "completed":
-                err = mon.cmd("query-migrate", timeout=10).get("error-desc", "migration failed")
-                raise OperationFailedError(f"saving domain '{dom.name}' to {target} failed: {err}")
-            _test_hold("save-migrated")
-            os.fsync(fd_tmp)
-            os.replace(tmp, target)
-            ok = True
-        except OperationTimeoutError:
-            with contextlib.suppress(VirtError):
-                mon.cmd("migrate_cancel")
-            raise OperationTimeoutError(f"saving domain '{dom.name}' to {target}") from None
-        except OSError as exc:
-            raise SystemError_(f"cannot write save file {target}: {exc.strerror}") from None
-        finally:
-            os.close(fd_tmp)
-            if not ok:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                if not was_paused and dom.monitor is not None:
-                    with contextlib.suppress(VirtError):
-                        self._own(dom, dom.monitor, "cont", "RESUME")
-                        dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
-                with contextlib.suppress(OSError):
-                    os.unlink(rd / "save")
-        _test_hold("save-renamed")
-        self._stop_process(dom, "saved")
 
     def _save_in_progress(self, uuid: str) -> tuple[dict[str, Any], FileLock] | None:
         """A save of ``uuid`` whose saver is gone: its record and the save lock, now held by us.
@@ -1882,12 +1195,12 @@ class Host:
             if not dom.job.acquire(timeout=DETACH_TIMEOUT):
                 return
             try:
-                mon = self._mon(dom)
+                mon = self.monitor_of(dom)
                 status = mon.cmd("query-migrate", timeout=10).get("status", "none")
                 if status in _MIGRATION_RUNNING:
                     with contextlib.suppress(VirtError):
                         mon.cmd("migrate_cancel", timeout=10)
-                    status = _wait_migration(mon)
+                    status = wait_migration(mon)
                 if mon.cmd("query-status", timeout=10).get("running"):
                     status = "resumed"  # someone resumed the guest since: the image is stale
                 if status == "completed" and not self._save_committed(record):
@@ -1902,7 +1215,7 @@ class Host:
                             os.replace(tmp, record["target"])
                 if status == "completed" and self._save_committed(record):
                     log.info("finishing the interrupted save of '%s' to %s", dom.name, record["target"])
-                    self._stop_process(dom, "saved")
+                    self.stop_process(dom, "saved")
                     return
                 log.info("rolling back the interrupted save of '%s' to %s", dom.name, record["target"])
                 _remove_temporary(record)
@@ -1911,12 +1224,12 @@ class Host:
                 elif record["paused"]:
                     dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
                 else:
-                    self._own(dom, mon, "cont", "RESUME", timeout=10)
+                    self.own(dom, mon, "cont", "RESUME", timeout=10)
                     dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
                 with contextlib.suppress(OSError):
                     os.unlink(rd / "save")
-                self._write_status(dom)
-                self._bump()
+                self.write_status(dom)
+                self.bump()
             finally:
                 dom.job.release()
         except VirtError as exc:
@@ -1924,425 +1237,15 @@ class Host:
         finally:
             job.release()
 
-    def restore(self, path: str) -> DomainRef:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
-        try:
-            head = os.pread(fd, _SAVE_HEADER.size, 0)
-            if len(head) < _SAVE_HEADER.size:
-                raise InvalidArgError(f"'{path}' is not a valid save image: too short for a header")
-            magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
-            if magic != SAVE_MAGIC:
-                raise InvalidArgError(f"'{path}' is not a valid save image: no virt-qemu header")
-            if xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: the header's XML length {xml_len} "
-                    f"and data offset {offset} do not fit"
-                )
-            xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
-            try:
-                d = parse_domain(xml)
-            except XMLError as exc:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: its domain XML is invalid: {exc.detail}"
-                ) from None
-            if os.pread(fd, len(_QEMU_STREAM_START), offset) != _QEMU_STREAM_START:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: no QEMU migration stream at offset {offset}"
-                )
-            os.lseek(fd, offset, os.SEEK_SET)
-            self.sync()
-            dom = self._claim(d)
-            with dom.job:
-                if dom.active:
-                    raise OperationInvalidError(f"domain '{d.name}' is already active")
-                paused = bool(flags & _SAVE_PAUSED)
-                try:
-                    self._launch(dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused))
-                except _ImageLoadError as exc:
-                    raise OperationFailedError(f"'{path}' is not a valid save image: {exc.detail}") from None
-                finally:
-                    with self.lock:
-                        if dom.config is None and not dom.active:
-                            self._forget(dom)
-            self.emit(_event(dom.ref, DomainEventType.STARTED, StartedDetail.RESTORED))
-            if paused:
-                self.emit(_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.RESTORED))
-            return dom.ref
-        except OSError as exc:
-            raise SystemError_(f"cannot read save file {path!r}: {exc.strerror}") from None
-        finally:
-            os.close(fd)
-
     # -- information -------------------------------------------------------------------
 
-    def cpu_time(self, dom: Dom) -> int:
-        fd = dom.stat_fd
-        if fd is None:
-            return 0
-        try:
-            data = os.pread(fd, 1024, 0)
-        except OSError:
-            return 0
-        fields = data[data.rfind(b")") + 2 :].split(b" ", 14)
-        try:
-            return (int(fields[11]) + int(fields[12])) * _NS_PER_TICK
-        except (IndexError, ValueError):
-            return 0
-
-    def info(self, uuid: str) -> DomainInfo:
-        dom = self.current(uuid)
-        d = dom.live or dom.config
-        if d is None:
-            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
-        if dom.state == DomainState.SHUTOFF:
-            return DomainInfo(dom.state, d.memory, d.current_memory or d.memory, d.current_vcpus or d.vcpu, 0)
-        return DomainInfo(dom.state, d.memory, dom.balloon_kib, d.current_vcpus or d.vcpu, self.cpu_time(dom))
-
-    def xml_desc(self, uuid: str, inactive: bool) -> str:
-        dom = self.current(uuid)
-        if dom.live is not None and not (inactive and dom.config is not None):
-            return format_domain(dom.live, domain_id=dom.id)
-        if dom.config is None:
-            raise NoDomainError(f"domain '{dom.name}' is no longer defined")
-        return format_domain(dom.config)
-
-    def _save_config(self, dom: Dom, d: DomainDef) -> None:
+    def save_config(self, dom: Dom, d: DomainDef) -> None:
         path = self.layout.config / f"{dom.uuid}.xml"
         with FileLock(self.layout.config / ".lock").held():  # see _remove_leftovers
             write_atomically(path, format_domain(d).encode())
         dom.config = d
         with contextlib.suppress(OSError):
             dom.config_mtime = path.stat().st_mtime_ns
-        self._bump()
-
-    def set_memory(self, uuid: str, kib: int) -> None:
-        dom = self.get(uuid)
-        if isinstance(kib, bool) or not isinstance(kib, int) or kib <= 0:
-            raise InvalidArgError(f"memory must be a positive number of KiB, not {kib!r}")
-        with dom.job:
-            d = dom.definition
-            if kib > d.memory:
-                raise InvalidArgError("cannot set memory higher than max memory")
-            if dom.active:
-                mon = self._mon(dom)
-                mon.cmd("balloon", {"value": kib * 1024})
-                dom.live = attrs.evolve(d, current_memory=kib, raw=d.raw)
-                dom.balloon_kib = kib
-                self._write_status(dom)
-            else:
-                config = self._config_of(dom)
-                self._save_config(dom, attrs.evolve(config, current_memory=kib, raw=config.raw))
-
-    def set_max_memory(self, uuid: str, kib: int) -> None:
-        dom = self.get(uuid)
-        if isinstance(kib, bool) or not isinstance(kib, int) or kib <= 0:
-            raise InvalidArgError(f"memory must be a positive number of KiB, not {kib!r}")
-        with dom.job:
-            if dom.active:
-                raise OperationInvalidError("cannot resize the maximum memory of an active domain")
-            config = self._config_of(dom)
-            cur = min(config.current_memory or kib, kib)
-            self._save_config(dom, attrs.evolve(config, memory=kib, current_memory=cur, raw=config.raw))
-
-    def set_vcpus(self, uuid: str, count: int) -> None:
-        dom = self.get(uuid)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidArgError(f"vcpu count must be a positive integer, not {count!r}")
-        with dom.job:
-            d = dom.definition
-            if count > d.vcpu:
-                raise InvalidArgError(
-                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
-                )
-            if dom.active:
-                self._hotplug_vcpus(dom, d, count)
-                return
-            config = self._config_of(dom)
-            self._save_config(dom, attrs.evolve(config, current_vcpus=count, raw=config.raw))
-
-    def _hotplug_vcpus(self, dom: Dom, d: DomainDef, count: int) -> None:
-        """CPU hotplug: ``device_add`` free slots up to ``count``; ``device_del`` ours down to it."""
-        mon = self._mon(dom)
-        slots = mon.cmd("query-hotpluggable-cpus")
-        present = [s for s in slots if s.get("qom-path")]
-        if count > len(present):
-            free = sorted(
-                (s for s in slots if not s.get("qom-path")), key=lambda s: sorted(s["props"].items())
-            )
-            for slot in free[: count - len(present)]:
-                props = dict(slot["props"])
-                cpu_id = "vcpu-" + "-".join(f"{props[k]}" for k in sorted(props))
-                mon.cmd("device_add", {"driver": slot["type"], "id": cpu_id, **props})
-        elif count < len(present):
-            # Only vCPUs added by hotplug have ids in /machine/peripheral; boot vCPUs stay.
-            ours = sorted(
-                (s for s in present if "/machine/peripheral/" in s["qom-path"]),
-                key=lambda s: s["qom-path"],
-                reverse=True,
-            )
-            if len(present) - len(ours) > count:
-                booted = len(present) - len(ours)
-                raise ArgumentUnsupportedError(
-                    f"removing vCPUs present at boot (domain '{dom.name}' booted with {booted})"
-                )
-            gone = [s["qom-path"] for s in ours[: len(present) - count]]
-            for path in gone:
-                mon.cmd("device_del", {"id": path.rsplit("/", 1)[-1]})
-            # The guest ejects them (ACPI); wait until QEMU no longer lists them.
-            deadline = time.monotonic() + DETACH_TIMEOUT
-            while any(s.get("qom-path") in gone for s in mon.cmd("query-hotpluggable-cpus")):
-                if time.monotonic() > deadline:
-                    raise OperationTimeoutError(f"the guest of '{dom.name}' did not release its vCPUs")
-                time.sleep(0.02)
-        dom.live = attrs.evolve(d, current_vcpus=count, raw=d.raw)
-        self._write_status(dom)
+        self.bump()
 
     # -- devices --------------------------------------------------------------------------
-
-    def attach(self, uuid: str, xml: str) -> None:
-        dev = parse_device(xml)
-        dom = self.get(uuid)
-        with dom.job:
-            d = dom.definition
-            if isinstance(dev, Disk):
-                if any(x.target_dev == dev.target_dev for x in d.disks):
-                    raise OperationFailedError(f"target {dev.target_dev} already exists")
-            elif isinstance(dev, Interface):
-                if dev.mac and any(i.mac == dev.mac for i in d.interfaces):
-                    raise OperationFailedError(f"an interface with MAC {dev.mac} already exists")
-            else:
-                raise ConfigUnsupportedError(
-                    f"attaching <{dev.tag}> devices is not supported (disk and interface are)"
-                )
-            new = attrs.evolve(d, devices=(*d.devices, dev), raw=d.raw)
-            self._validate(new)
-            if not dom.active:
-                self._config_of(dom)
-                self._save_config(dom, new)
-                return
-            mon = self._mon(dom)
-            if isinstance(dev, Disk):
-                self._hotplug_disk(mon, new, dev)
-            else:
-                self._hotplug_nic(mon, new, dev)
-            dom.live = new
-            self._write_status(dom)
-
-    def _hotplug_disk(self, mon: Monitor, d: DomainDef, disk: Disk) -> None:
-        bus = argvmod._disk_bus(disk)
-        if bus not in ("virtio", "scsi"):
-            raise ConfigUnsupportedError(f"hot-plugging a disk on the '{bus}' bus (virtio and scsi can)")
-        if disk.type != "file" or not disk.source:
-            raise ConfigUnsupportedError("hot-plugging needs a file-backed disk with a <source>")
-        alias = argvmod.disk_alias(disk, len(d.disks) - 1)
-        storage, fmt = f"hp-{alias}-storage", f"hp-{alias}-format"
-        ro = disk.readonly or disk.device == "cdrom"
-        mon.cmd("blockdev-add", {"driver": "file", "filename": disk.source, "node-name": storage,
-                                 "auto-read-only": True, "discard": "unmap"})  # fmt: skip
-        try:
-            mon.cmd("blockdev-add", {"node-name": fmt, "read-only": ro, "driver": disk.driver_type or "raw",
-                                     "file": storage})  # fmt: skip
-        except VirtError:
-            with contextlib.suppress(VirtError):
-                mon.cmd("blockdev-del", {"node-name": storage})
-            raise
-        props: dict[str, Any] = {"id": alias, "drive": fmt}
-        if bus == "virtio":
-            props["driver"] = "virtio-blk-pci"
-        else:
-            props.update(driver="scsi-cd" if disk.device == "cdrom" else "scsi-hd", bus="scsi0.0")
-            self._ensure_scsi(mon)
-        try:
-            mon.cmd("device_add", props)
-        except VirtError:
-            for n in (fmt, storage):
-                with contextlib.suppress(VirtError):
-                    mon.cmd("blockdev-del", {"node-name": n})
-            raise
-
-    def _ensure_scsi(self, mon: Monitor) -> None:
-        paths = mon.cmd("qom-list", {"path": "/machine/peripheral"})
-        if not any(p.get("name") == "scsi0" for p in paths):
-            mon.cmd("device_add", {"driver": "virtio-scsi-pci", "id": "scsi0"})
-
-    def _hotplug_nic(self, mon: Monitor, d: DomainDef, iface: Interface) -> None:
-        n = len(d.interfaces) - 1
-        used = {p.get("name") for p in mon.cmd("qom-list", {"path": "/machine/peripheral"})}
-        while f"net{n}" in used:
-            n += 1
-        if iface.type != "user":
-            raise ConfigUnsupportedError(f"hot-plugging <interface type='{iface.type}'> (user can)")
-        mon.cmd("netdev_add", {"type": "user", "id": f"hostnet{n}"})
-        models = {"virtio": "virtio-net-pci", "e1000": "e1000", "rtl8139": "rtl8139", "e1000e": "e1000e"}
-        props: dict[str, Any] = {"driver": models.get(iface.model or "rtl8139", "rtl8139"),
-                                 "netdev": f"hostnet{n}", "id": f"net{n}"}  # fmt: skip
-        if iface.mac:
-            props["mac"] = iface.mac
-        try:
-            mon.cmd("device_add", props)
-        except VirtError:
-            with contextlib.suppress(VirtError):
-                mon.cmd("netdev_del", {"id": f"hostnet{n}"})
-            raise
-
-    def detach(self, uuid: str, xml: str) -> None:
-        dev = parse_device(xml)
-        dom = self.get(uuid)
-        with dom.job:
-            d = dom.definition
-            idx: int | None = None
-            for i, x in enumerate(d.devices):
-                if (isinstance(dev, Disk) and isinstance(x, Disk) and x.target_dev == dev.target_dev) or (
-                    isinstance(dev, Interface)
-                    and isinstance(x, Interface)
-                    and (dev.mac is None or x.mac == dev.mac)
-                    and (dev.target_dev is None or dev.target_dev == x.target_dev)
-                ):
-                    idx = i
-                if idx is not None:
-                    break
-            if idx is None:
-                raise OperationFailedError("device not found")
-            new = attrs.evolve(d, devices=d.devices[:idx] + d.devices[idx + 1 :], raw=d.raw)
-            if not dom.active:
-                self._config_of(dom)
-                self._save_config(dom, new)
-                return
-            mon = self._mon(dom)
-            target = d.devices[idx]
-            if isinstance(target, Disk):
-                alias = self._disk_qdev(mon, target)
-            else:
-                assert isinstance(target, Interface)
-                alias = self._nic_qdev(mon, d, target)
-            nodes = self._disk_nodes(mon, alias) if isinstance(target, Disk) else []
-            ev = threading.Event()
-            dom.deleted[alias] = ev
-            try:
-                mon.cmd("device_del", {"id": alias})
-                if not ev.wait(DETACH_TIMEOUT):
-                    raise OperationTimeoutError(f"the guest did not release device '{alias}'")
-            finally:
-                dom.deleted.pop(alias, None)
-            for n in nodes:
-                with contextlib.suppress(VirtError):
-                    mon.cmd("blockdev-del", {"node-name": n})
-            if isinstance(target, Interface):
-                with contextlib.suppress(VirtError):
-                    mon.cmd("netdev_del", {"id": "host" + alias})
-            dom.live = new
-            self._write_status(dom)
-
-    def _disk_qdev(self, mon: Monitor, disk: Disk) -> str:
-        for b in mon.cmd("query-block"):
-            qdev = b.get("qdev", "")
-            alias = qdev.split("/")[3] if qdev.startswith("/machine/peripheral/") else ""
-            if alias and argvmod.disk_alias(disk, 0) == alias:
-                return alias
-        return argvmod.disk_alias(disk, 0)
-
-    def _disk_nodes(self, mon: Monitor, alias: str) -> list[str]:
-        for b in mon.cmd("query-block"):
-            qdev = b.get("qdev", "")
-            if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
-                node = (b.get("inserted") or {}).get("node-name")
-                if node:
-                    return [node, node.replace("-format", "-storage")]
-        return []
-
-    def _nic_qdev(self, mon: Monitor, d: DomainDef, iface: Interface) -> str:
-        for p in mon.cmd("qom-list", {"path": "/machine/peripheral"}):
-            name = p.get("name", "")
-            if name.startswith("net") and iface.mac:
-                with contextlib.suppress(VirtError):
-                    if (
-                        mon.cmd("qom-get", {"path": f"/machine/peripheral/{name}", "property": "mac"})
-                        == iface.mac
-                    ):
-                        return str(name)
-        return f"net{d.interfaces.index(iface)}"
-
-    def _running(self, uuid: str) -> Dom:
-        """An active domain, for a query (no monitor of ours needed)."""
-        dom = self.current(uuid)
-        if not dom.active:
-            raise OperationInvalidError(f"domain '{dom.name}' is not running")
-        return dom
-
-    def block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
-        dom = self._running(uuid)
-        d = dom.definition
-        disk = next((x for x in d.disks if x.target_dev == device or x.source == device), None)
-        if disk is None:
-            raise InvalidArgError(f"invalid path: {device}")
-        alias = argvmod.disk_alias(disk, 0)
-        for s in self._query(dom, "query-blockstats"):
-            qdev = s.get("qdev", "")
-            if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
-                st = s.get("stats", {})
-                errs = int(st.get("failed_rd_operations", 0)) + int(st.get("failed_wr_operations", 0))
-                return (int(st.get("rd_operations", 0)), int(st.get("rd_bytes", 0)),
-                        int(st.get("wr_operations", 0)), int(st.get("wr_bytes", 0)), errs)  # fmt: skip
-        raise InvalidArgError(f"invalid path: {device} (no statistics)")
-
-    def interface_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int, int, int, int]:
-        dom = self._running(uuid)
-        d = dom.definition
-        iface = next((i for i in d.interfaces if device in (i.target_dev, i.mac)), None)
-        if iface is None:
-            raise InvalidArgError(f"invalid path, '{device}' is not a known interface")
-        if not iface.target_dev or iface.type == "user":
-            raise ArgumentUnsupportedError(
-                f"interface statistics of '{device}': user-mode networking has no host-side device to count"
-            )
-        base = Path("/sys/class/net") / iface.target_dev / "statistics"
-
-        def rd(name: str) -> int:
-            try:
-                return int((base / name).read_text())
-            except (OSError, ValueError):
-                raise OperationFailedError(f"cannot read statistics of {iface.target_dev}") from None
-
-        # The host's transmit is the guest's receive (libvirt swaps them the same way).
-        return (rd("tx_bytes"), rd("tx_packets"), rd("tx_errors"), rd("tx_dropped"),
-                rd("rx_bytes"), rd("rx_packets"), rd("rx_errors"), rd("rx_dropped"))  # fmt: skip
-
-    def node_info(self) -> NodeInfo:
-        mem = 0
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path("/proc/meminfo").read_text().splitlines():
-                if line.startswith("MemTotal:"):
-                    mem = int(line.split()[1])
-        mhz = 0
-        with contextlib.suppress(OSError, ValueError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("cpu MHz"):
-                    mhz = int(float(line.split(":")[1]))
-                    break
-        cpus = os.cpu_count() or 1
-        return NodeInfo(host_arch(), mem, cpus, mhz, 1, 1, cpus, 1)
-
-
-def _log_tail(path: Path, offset: int, limit: int = 2000) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return "(no log)"
-    lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
-    return " ".join(lines)[-limit:] or "(no message)"
-
-
-def _free_vnc_port() -> int:
-    for port in range(5900, 6900):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise OperationFailedError("no free VNC port between 5900 and 6899")

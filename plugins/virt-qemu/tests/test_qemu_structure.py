@@ -1,0 +1,141 @@
+"""The driver's shape: parts by concern that implement their hooks themselves, on a typed,
+shared host, with no import cycle (see the README's "Where an operation goes").
+
+No guest is started here: opening ``qemu:///embed`` only creates directories.
+"""
+
+from __future__ import annotations
+
+import ast
+import typing
+from pathlib import Path
+
+import pytest
+import virt_qemu
+from virt_qemu import PARTS, open_connection
+from virt_qemu.connection import Part, QemuConnection
+from virt_qemu.host import Host
+
+import virtcore
+from virtcore.drivers import declared_plugin_classes, hook_names
+from virtcore.errors import InvalidConnError
+
+PACKAGE = Path(virt_qemu.__file__).parent
+README = PACKAGE.parent / "README.md"
+
+#: Every hook the QEMU driver served before the split into parts: none may be lost.
+SERVED = {
+    "virt_connect_open", "virt_connect_close", "virt_connect_get_type", "virt_connect_get_version",
+    "virt_connect_get_hostname", "virt_connect_get_capabilities", "virt_node_get_info",
+    "virt_connect_list_all_domains", "virt_domain_lookup_by_name", "virt_domain_lookup_by_uuid",
+    "virt_domain_lookup_by_id", "virt_domain_is_persistent", "virt_domain_define_xml",
+    "virt_domain_create_xml", "virt_domain_undefine", "virt_domain_create", "virt_domain_suspend",
+    "virt_domain_resume", "virt_domain_shutdown", "virt_domain_reboot", "virt_domain_destroy",
+    "virt_domain_save", "virt_domain_restore", "virt_domain_get_info", "virt_domain_get_state",
+    "virt_domain_get_xml_desc", "virt_domain_set_memory", "virt_domain_set_max_memory",
+    "virt_domain_set_vcpus", "virt_domain_get_autostart", "virt_domain_set_autostart",
+    "virt_domain_attach_device", "virt_domain_detach_device", "virt_domain_block_stats",
+    "virt_domain_interface_stats",
+}  # fmt: skip
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """``virt_qemu`` module -> the ``virt_qemu`` modules it imports (anywhere in the file,
+    ``TYPE_CHECKING`` blocks included)."""
+    modules = {
+        ("virt_qemu" if p.stem == "__init__" else f"virt_qemu.{p.stem}"): p for p in PACKAGE.glob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                submodules = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                # ``from virt_qemu import argv`` is an arrow to virt_qemu.argv, not to the package
+                found.update(submodules or {node.module})
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def test_the_driver_modules_import_each_other_without_cycles() -> None:
+    graph = _module_imports()
+    assert "virt_qemu.host" in graph and "virt_qemu.lifecycle" in graph
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(mod: str, path: list[str]) -> None:
+        state[mod] = 1
+        for dep in sorted(graph[mod]):
+            if state.get(dep) == 1:
+                pytest.fail(f"import cycle: {' -> '.join([*path, mod, dep])}")
+            if dep not in state:
+                visit(dep, [*path, mod])
+        state[mod] = 2
+
+    for mod in sorted(graph):
+        if mod not in state:
+            visit(mod, [])
+
+
+def test_the_host_core_does_not_know_the_parts() -> None:
+    """The parts and the launcher sit on the host: it imports none of them (nor the package
+    entry); it starts domains through the Starter a client hands it."""
+    part_modules = {cls.__module__ for cls in PARTS}
+    above = part_modules | {"virt_qemu", "virt_qemu.launching"}
+    assert not _module_imports()["virt_qemu.host"] & above
+
+
+def test_each_part_is_its_own_module_and_each_hook_has_one_owner() -> None:
+    assert declared_plugin_classes(open_connection) == PARTS
+    assert len({cls.__module__ for cls in PARTS}) == len(PARTS)
+    owners: dict[str, list[str]] = {}
+    for cls in PARTS:
+        assert issubclass(cls, Part)
+        for hook in hook_names(cls):
+            owners.setdefault(hook, []).append(cls.__name__)
+    shared = {hook: names for hook, names in owners.items() if len(names) > 1}
+    assert not shared, f"hooks implemented by several parts: {shared}"
+    assert set(owners) == SERVED
+
+
+def test_the_host_is_typed_and_nothing_is_ignored() -> None:
+    assert typing.get_type_hints(Part.host.fget)["return"] is Host
+    for path in PACKAGE.glob("*.py"):
+        assert "type: ignore" not in path.read_text(), path.name
+
+
+def test_a_connection_is_served_by_the_parts_on_one_shared_host(root: Path, uri: str) -> None:
+    conn = virtcore.open(uri)
+    parts = conn.driver_objects()
+    try:
+        assert [type(p) for p in parts] == list(PARTS)
+        for cls in PARTS:
+            for hook in hook_names(cls):
+                if hook not in ("virt_connect_open", "virt_connect_close"):
+                    assert [type(o) for o in conn.implementers(hook)] == [cls], hook
+        hosts = {id(p.host) for p in parts if isinstance(p, Part)}
+        assert len(hosts) == 1
+        mine = parts[0]
+        assert isinstance(mine, QemuConnection)
+        other = virtcore.open_read_only(uri)
+        try:
+            theirs = next(p for p in other.driver_objects() if isinstance(p, QemuConnection))
+            assert theirs.host is mine.host  # one host per URI and process
+        finally:
+            other.close()
+    finally:
+        conn.close()
+    for p in parts:
+        assert isinstance(p, Part)
+        with pytest.raises(InvalidConnError, match="not open"):
+            p.host  # noqa: B018 - the property is what is tested
+
+
+def test_the_readme_says_where_each_concern_goes() -> None:
+    text = README.read_text()
+    assert "## Where an operation goes" in text
+    section = text.split("## Where an operation goes", 1)[1].split("\n## ", 1)[0]
+    for cls in PARTS:
+        assert f"{cls.__module__.rsplit('.', 1)[1]}.py" in section, cls.__module__
+        assert cls.__name__ in section, cls.__name__

@@ -1,0 +1,236 @@
+"""Resources and statistics: state and info, memory, vCPUs, block and interface counters,
+the host's CPUs and memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import attrs
+
+from virt_qemu import argv as argvmod
+from virt_qemu.caps import host_arch
+from virt_qemu.connection import Part
+from virt_qemu.host import DETACH_TIMEOUT, Dom
+from virtcore import hookimpl
+from virtcore.errors import (
+    ArgumentUnsupportedError,
+    InvalidArgError,
+    NoDomainError,
+    OperationFailedError,
+    OperationInvalidError,
+    OperationTimeoutError,
+)
+from virtcore.types import DomainInfo, DomainState, NodeInfo
+from virtcore.xml import DomainDef
+
+__all__ = ["Resources"]
+
+_NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+class Resources(Part):
+    """The hooks that report and change a domain's resources, and the host's."""
+
+    def _cpu_time(self, dom: Dom) -> int:
+        """CPU time of the QEMU process (user + system, ns) from its ``/proc`` stat file."""
+        fd = dom.stat_fd
+        if fd is None:
+            return 0
+        try:
+            data = os.pread(fd, 1024, 0)
+        except OSError:
+            return 0
+        fields = data[data.rfind(b")") + 2 :].split(b" ", 14)
+        try:
+            return (int(fields[11]) + int(fields[12])) * _NS_PER_TICK
+        except (IndexError, ValueError):
+            return 0
+
+    @hookimpl
+    def virt_domain_get_info(self, uuid: str) -> DomainInfo:
+        """State, memory (balloon), vCPUs, CPU time of the QEMU process."""
+        h = self.host
+        dom = h.current(uuid)
+        d = dom.live or dom.config
+        if d is None:
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        if dom.state == DomainState.SHUTOFF:
+            return DomainInfo(dom.state, d.memory, d.current_memory or d.memory, d.current_vcpus or d.vcpu, 0)
+        return DomainInfo(
+            dom.state, d.memory, dom.balloon_kib, d.current_vcpus or d.vcpu, self._cpu_time(dom)
+        )
+
+    @hookimpl
+    def virt_domain_get_state(self, uuid: str) -> tuple[DomainState, int]:
+        """``(state, reason)`` from memory (kept current by QMP events, or by the shared
+        generation and ``status.xml`` in a process with only read-only connections)."""
+        dom = self.host.current(uuid)
+        return dom.state, dom.reason
+
+    @hookimpl
+    def virt_domain_set_memory(self, uuid: str, memory: int) -> bool:
+        """Balloon target (live) or currentMemory (inactive)."""
+        h = self.host
+        dom = h.get(uuid)
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory <= 0:
+            raise InvalidArgError(f"memory must be a positive number of KiB, not {memory!r}")
+        with dom.job:
+            d = dom.definition
+            if memory > d.memory:
+                raise InvalidArgError("cannot set memory higher than max memory")
+            if dom.active:
+                mon = h.monitor_of(dom)
+                mon.cmd("balloon", {"value": memory * 1024})
+                dom.live = attrs.evolve(d, current_memory=memory, raw=d.raw)
+                dom.balloon_kib = memory
+                h.write_status(dom)
+            else:
+                config = h.config_of(dom)
+                h.save_config(dom, attrs.evolve(config, current_memory=memory, raw=config.raw))
+        return True
+
+    @hookimpl
+    def virt_domain_set_max_memory(self, uuid: str, memory: int) -> bool:
+        """Maximum memory of an inactive domain."""
+        h = self.host
+        dom = h.get(uuid)
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory <= 0:
+            raise InvalidArgError(f"memory must be a positive number of KiB, not {memory!r}")
+        with dom.job:
+            if dom.active:
+                raise OperationInvalidError("cannot resize the maximum memory of an active domain")
+            config = h.config_of(dom)
+            cur = min(config.current_memory or memory, memory)
+            h.save_config(dom, attrs.evolve(config, memory=memory, current_memory=cur, raw=config.raw))
+        return True
+
+    @hookimpl
+    def virt_domain_set_vcpus(self, uuid: str, count: int) -> bool:
+        """Current vCPUs (hot-plugged when active, else in the definition)."""
+        h = self.host
+        dom = h.get(uuid)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidArgError(f"vcpu count must be a positive integer, not {count!r}")
+        with dom.job:
+            d = dom.definition
+            if count > d.vcpu:
+                raise InvalidArgError(
+                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
+                )
+            if dom.active:
+                self._hotplug_vcpus(dom, d, count)
+                return True
+            config = h.config_of(dom)
+            h.save_config(dom, attrs.evolve(config, current_vcpus=count, raw=config.raw))
+        return True
+
+    def _hotplug_vcpus(self, dom: Dom, d: DomainDef, count: int) -> None:
+        """CPU hotplug: ``device_add`` free slots up to ``count``; ``device_del`` ours down to it."""
+        h = self.host
+        mon = h.monitor_of(dom)
+        slots = mon.cmd("query-hotpluggable-cpus")
+        present = [s for s in slots if s.get("qom-path")]
+        if count > len(present):
+            free = sorted(
+                (s for s in slots if not s.get("qom-path")), key=lambda s: sorted(s["props"].items())
+            )
+            for slot in free[: count - len(present)]:
+                props = dict(slot["props"])
+                cpu_id = "vcpu-" + "-".join(f"{props[k]}" for k in sorted(props))
+                mon.cmd("device_add", {"driver": slot["type"], "id": cpu_id, **props})
+        elif count < len(present):
+            # Only vCPUs added by hotplug have ids in /machine/peripheral; boot vCPUs stay.
+            ours = sorted(
+                (s for s in present if "/machine/peripheral/" in s["qom-path"]),
+                key=lambda s: s["qom-path"],
+                reverse=True,
+            )
+            if len(present) - len(ours) > count:
+                booted = len(present) - len(ours)
+                raise ArgumentUnsupportedError(
+                    f"removing vCPUs present at boot (domain '{dom.name}' booted with {booted})"
+                )
+            gone = [s["qom-path"] for s in ours[: len(present) - count]]
+            for path in gone:
+                mon.cmd("device_del", {"id": path.rsplit("/", 1)[-1]})
+            # The guest ejects them (ACPI); wait until QEMU no longer lists them.
+            deadline = time.monotonic() + DETACH_TIMEOUT
+            while any(s.get("qom-path") in gone for s in mon.cmd("query-hotpluggable-cpus")):
+                if time.monotonic() > deadline:
+                    raise OperationTimeoutError(f"the guest of '{dom.name}' did not release its vCPUs")
+                time.sleep(0.02)
+        dom.live = attrs.evolve(d, current_vcpus=count, raw=d.raw)
+        h.write_status(dom)
+
+    def _require_running(self, uuid: str) -> Dom:
+        """An active domain, for a query (no monitor of ours needed)."""
+        dom = self.host.current(uuid)
+        if not dom.active:
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        return dom
+
+    @hookimpl
+    def virt_domain_block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
+        """QMP ``query-blockstats`` for the disk with target ``device``."""
+        h = self.host
+        dom = self._require_running(uuid)
+        d = dom.definition
+        disk = next((x for x in d.disks if x.target_dev == device or x.source == device), None)
+        if disk is None:
+            raise InvalidArgError(f"invalid path: {device}")
+        alias = argvmod.disk_alias(disk, 0)
+        for s in h.query(dom, "query-blockstats"):
+            qdev = s.get("qdev", "")
+            if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
+                st = s.get("stats", {})
+                errs = int(st.get("failed_rd_operations", 0)) + int(st.get("failed_wr_operations", 0))
+                return (int(st.get("rd_operations", 0)), int(st.get("rd_bytes", 0)),
+                        int(st.get("wr_operations", 0)), int(st.get("wr_bytes", 0)), errs)  # fmt: skip
+        raise InvalidArgError(f"invalid path: {device} (no statistics)")
+
+    @hookimpl
+    def virt_domain_interface_stats(
+        self, uuid: str, device: str
+    ) -> tuple[int, int, int, int, int, int, int, int]:
+        """Host-side counters of a tap interface."""
+        dom = self._require_running(uuid)
+        d = dom.definition
+        iface = next((i for i in d.interfaces if device in (i.target_dev, i.mac)), None)
+        if iface is None:
+            raise InvalidArgError(f"invalid path, '{device}' is not a known interface")
+        if not iface.target_dev or iface.type == "user":
+            raise ArgumentUnsupportedError(
+                f"interface statistics of '{device}': user-mode networking has no host-side device to count"
+            )
+        base = Path("/sys/class/net") / iface.target_dev / "statistics"
+
+        def rd(name: str) -> int:
+            try:
+                return int((base / name).read_text())
+            except (OSError, ValueError):
+                raise OperationFailedError(f"cannot read statistics of {iface.target_dev}") from None
+
+        # The host's transmit is the guest's receive (libvirt swaps them the same way).
+        return (rd("tx_bytes"), rd("tx_packets"), rd("tx_errors"), rd("tx_dropped"),
+                rd("rx_bytes"), rd("rx_packets"), rd("rx_errors"), rd("rx_dropped"))  # fmt: skip
+
+    @hookimpl
+    def virt_node_get_info(self) -> NodeInfo:
+        """The host's CPUs and memory."""
+        mem = 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    mem = int(line.split()[1])
+        mhz = 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("cpu MHz"):
+                    mhz = int(float(line.split(":")[1]))
+                    break
+        cpus = os.cpu_count() or 1
+        return NodeInfo(host_arch(), mem, cpus, mhz, 1, 1, cpus, 1)
