@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from virtcore.errors import InvalidArgError, OperationFailedError, OperationInvalidError
+from virtcore.xml import Disk, Interface, format_device, parse_device
 
 if TYPE_CHECKING:
     from virt_test.node import Node, TestDomain
@@ -21,8 +22,6 @@ __all__ = ["attach", "detach", "block_stats", "interface_stats"]
 
 
 def _key(dev: Any) -> tuple[str, str]:
-    from virtcore.xml import Disk, Interface, format_device
-
     if isinstance(dev, Disk) and dev.target_dev:
         return ("disk", dev.target_dev)
     if isinstance(dev, Interface) and dev.mac:
@@ -41,8 +40,6 @@ def _describe(key: tuple[str, str]) -> str:
 
 def attach(node: Node, uuid: str, xml: str) -> None:
     """Add the device to the live definition (active) or the persistent one (inactive)."""
-    from virtcore.xml import parse_device
-
     device = parse_device(xml)
     key = _key(device)
     with node.lock:
@@ -55,8 +52,6 @@ def attach(node: Node, uuid: str, xml: str) -> None:
 
 def detach(node: Node, uuid: str, xml: str) -> None:
     """Remove the device matching ``xml``; ``OperationFailedError`` when none matches."""
-    from virtcore.xml import parse_device
-
     key = _key(parse_device(xml))
     with node.lock:
         dom = node.get(uuid)
