@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from lxml import etree
 
 from virt_xen._cfgsyntax import format_config
 from virt_xen._devices import parse_attachable, with_device, without_device, xl_attach_args, xl_detach_args
@@ -909,8 +910,6 @@ def node_info_from_xl(i: dict[str, str]) -> NodeInfo:
 
 def capabilities_from_xl(i: dict[str, str]) -> str:
     """libvirt capabilities XML from ``xl info`` (``xen_caps`` lists the guest ABIs)."""
-    from lxml import etree
-
     arch = {"x86_64": "x86_64", "i686": "i686", "aarch64": "aarch64"}.get(
         i.get("machine", "x86_64"), "x86_64"
     )

@@ -10,10 +10,20 @@ from __future__ import annotations
 import random
 
 import attrs
+from lxml import etree
 
 from virt_xen.native import device_xl_spec
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError
-from virtcore.xml import Device, Disk, DomainDef, Interface, format_domain, parse_device, parse_domain
+from virtcore.xml import (
+    Device,
+    Disk,
+    DomainDef,
+    Interface,
+    format_domain,
+    parse_device,
+    parse_domain,
+    secure_parse,
+)
 
 __all__ = [
     "parse_attachable",
@@ -49,10 +59,6 @@ def parse_attachable(xml: str) -> Device:
 
 
 def _add_mac(xml: str, mac: str) -> str:
-    from lxml import etree
-
-    from virtcore.xml import secure_parse
-
     el = secure_parse(xml)
     m = etree.Element("mac", address=mac)
     el.insert(0, m)

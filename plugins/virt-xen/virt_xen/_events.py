@@ -128,7 +128,7 @@ class DomainWatcher:
             connection works without them).
         """
         try:
-            from pyxs import Client
+            from pyxs import Client  # saves ~10 ms of importing virt_xen: only a host with xenstored connects
 
             client = Client(unix_socket_path=socket_path)
             client.connect()

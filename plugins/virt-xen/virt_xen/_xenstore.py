@@ -38,7 +38,7 @@ class XenStore:
     @classmethod
     def connect(cls, socket_path: str | None = None) -> XenStore | None:
         """Connect to xenstored's socket; ``None`` when it is absent or refuses us."""
-        from pyxs import Client
+        from pyxs import Client  # saves ~10 ms of importing virt_xen: only a host with xenstored connects
 
         candidates = [socket_path] if socket_path else list(_SOCKETS)
         for path in candidates:

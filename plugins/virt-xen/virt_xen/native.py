@@ -1720,7 +1720,7 @@ def domxml_from_native(fmt: str, text: str | bytes) -> str:
     if fmt == "xen-xm":
         return xm_to_domain_xml(text)
     if fmt == "xen-sxpr":
-        from virt_xen.sxpr import sxpr_to_domain_xml
+        from virt_xen.sxpr import sxpr_to_domain_xml  # saves ~5-10 ms of importing virt_xen: xen-sxpr is rare
 
         return sxpr_to_domain_xml(text)
     raise InvalidArgError(f"unsupported config type {fmt} (expected one of {', '.join(FORMATS)})")
