@@ -41,6 +41,11 @@ LIBVIRT_REFERENCE = {
 }
 
 COLD_VIRTCORE = "import virtcore; c = virtcore.open('test:///default'); d = c.lookup_domain('test'); d.info()"
+#: ``virtcore -c test:///default list`` in a fresh process, its table sent to /dev/null.
+COLD_CLI = (
+    "import os, sys; sys.stdout = open(os.devnull, 'w'); from virtcore.cli import main; "
+    "main(['-c', 'test:///default', 'list'])"
+)
 COLD_LIBVIRT = "import libvirt; c = libvirt.open('test:///default'); d = c.lookupByName('test'); d.info()"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -182,6 +187,7 @@ def cold_bench(quick: bool) -> None:
                 _cold_env(XDG_CACHE_HOME=str(blocked)),
             ),
             "cold: import only": (sys.executable, "import virtcore", env),
+            "cold: cli list": (sys.executable, COLD_CLI, env),
             "cold: bare python": (sys.executable, "pass", env),
         }
         if live:
