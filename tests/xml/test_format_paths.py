@@ -145,3 +145,21 @@ def test_text_path_with_typed_tuning_and_features() -> None:
         attrs.evolve(d, devices=tuple(attrs.evolve(x, address=None, alias="a") for x in d.devices)),
     ):
         assert format_domain(v) == tree_text(v)
+
+
+def test_fragment_cache_is_a_declared_field_outside_equality() -> None:
+    """The per-object text cache is an attrs field (no write onto a frozen instance after
+    construction) that neither equality, hashing nor repr sees, and evolve starts afresh."""
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    disk = next(x for x in d.devices if isinstance(x, Disk))
+    for cls in (type(disk), OS, Clock, CPU):
+        field = attrs.fields_dict(cls)["_frag"]
+        assert (field.init, field.eq, field.hash, field.repr) == (False, False, False, False)
+    twin = attrs.evolve(disk)
+    assert not disk._frag and not twin._frag
+    format_domain(d)
+    assert disk._frag and disk._frag[0].startswith("<disk")
+    assert not twin._frag  # a separate cache: evolve never shares it
+    assert twin == disk and hash(twin) == hash(disk) and repr(twin) == repr(disk)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        disk._frag = []  # type: ignore[misc]

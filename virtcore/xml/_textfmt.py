@@ -213,7 +213,7 @@ def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: in
             text = u.fragment(obj.to_element(), level)
         except u.Slow:
             text = ""
-    object.__setattr__(obj, "_frag", text)
+    obj._frag[:] = (text,)
 
 
 def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]) -> _Template:
@@ -284,13 +284,15 @@ _EMPTY_TEMPLATE = _Template("<domain type=", ">", (), (), "", None)
 
 def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str:
     """``obj``'s element as text at depth ``level``, cached on the (immutable) object."""
-    text = obj._frag
-    if text is None:
+    cache = obj._frag
+    if cache:
+        text = cache[0]
+    else:
         try:
             text = u.fragment(obj.to_element(), level)
         except u.Slow:
             text = ""
-        object.__setattr__(obj, "_frag", text)
+        cache.append(text)
     if not text:
         raise u.Slow
     return text
@@ -526,7 +528,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
             *d.sysinfo,
             *d.seclabels,
         )
-        if o is not None and o._frag is None
+        if o is not None and not o._frag
     ]
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
@@ -547,7 +549,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         devs_text = cached[2]
         need_devs: list[Device] = []
     else:
-        need_devs = [x for x in devices if x._frag is None]
+        need_devs = [x for x in devices if not x._frag]
     if tmpl is None:
         assert raw is not None
         holder = d._fmt
