@@ -28,7 +28,6 @@ from virtcore.xml import (
     parse_device,
     parse_domain,
 )
-from virtcore.xml import _util as u
 from virtcore.xml._textfmt import _format_text
 
 
@@ -83,8 +82,7 @@ def test_typical_domain_takes_the_text_path() -> None:
 def test_unmodelled_attribute_on_memory_falls_back_to_the_tree() -> None:
     xml = (CORPUS / "qemuxmlconf" / "machine-core-on.xml").read_bytes()
     d = parse_domain(xml)
-    with pytest.raises(u.Slow):
-        _format_text(d, None)
+    assert _format_text(d, None) is None  # the text path declares it cannot write this one
     d2 = attrs.evolve(d, memory=4096, current_memory=2048)
     text = format_domain(d2)
     assert 'dumpCore="on"' in text and ">4096</memory>" in text
@@ -163,3 +161,28 @@ def test_fragment_cache_is_a_declared_field_outside_equality() -> None:
     assert twin == disk and hash(twin) == hash(disk) and repr(twin) == repr(disk)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         disk._frag = []  # type: ignore[misc]
+
+
+def test_text_path_steers_without_exceptions() -> None:
+    """The text path says up front what it cannot write: no try/except and no raise in it."""
+    import ast
+
+    from virtcore.xml import _textfmt, _util
+
+    tree = ast.parse(Path(_textfmt.__file__).read_text())
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Try | ast.Raise)]
+    assert not hasattr(_util, "Slow")
+    assert _util.esc_text("a\x01b") is None and _util.esc_attr("\ufffe") is None
+    assert _util.plain_name("ns:tag") is None and _util.plain_name("acpi") == "acpi"
+    assert _util.leaf_text("title", "x", (), (("a", "\x02"),)) is None
+
+
+def test_unwritable_value_is_declared_not_raised() -> None:
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    assert _format_text(d, None) is not None
+    bad = attrs.evolve(d, description="bad\x01text")
+    assert _format_text(bad, None) is None  # declared: only the tree path is exact
+    odd = attrs.evolve(d, features=("acpi", "not a name"))
+    assert _format_text(odd, None) is None
+    renamed = attrs.evolve(d, description="café & <co>")
+    assert _format_text(renamed, None) == tree_text(renamed)

@@ -5,8 +5,9 @@ tree: the source's kept children are serialized once per source element, and
 every immutable sub-object (os, clock, cpu, tuning elements, each device) caches
 its own fragment, so a definition changed with :func:`attrs.evolve` only formats
 what changed. :func:`~virtcore.xml.domain.domain_to_element` (the tree) is the
-reference the text must equal byte for byte; where the text could differ,
-formatting uses the tree.
+reference the text must equal byte for byte. The text path declares whether it
+can write a definition (:func:`_format_text` returns ``None`` when only the tree is
+exact); no exception steers between the two.
 """
 
 from __future__ import annotations
@@ -67,9 +68,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     if text is not None:
         return text
     _check_writable(d)
-    try:
-        text = _format_text(d, domain_id)
-    except u.Slow:
+    text = _format_text(d, domain_id)
+    if text is None:
         text = _serialize(domain_to_element(d, domain_id=domain_id))
     # indentation can make the text larger than its source: never hand out a definition
     # that parse_domain (a loader, another process) would refuse
@@ -86,8 +86,9 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
 # replays domain_to_element's steps on a list of top-level (tag, text) entries. The text of
 # the children the model does not type comes from a template serialized once per source
 # element; typed sub-objects (os, clock, cpu, each device) cache their own fragment, so a
-# definition changed with attrs.evolve only formats what it changed. Whenever the text
-# could differ from the tree path's output, u.Slow falls back to the tree path.
+# definition changed with attrs.evolve only formats what it changed. Every piece says
+# whether it can be written as text (None, or "" for a cached fragment, when it cannot);
+# then the whole definition goes to the tree path.
 
 _MARK = "\ue000"
 _DOMAIN_RANKS = {tag: i for i, tag in enumerate(_DOMAIN_ORDER)}
@@ -147,7 +148,7 @@ def _batch(
     kept: list[Element],
     objs: list[OS | Clock | CPU | SpecElement],
     devs: list[Device],
-) -> list[str]:
+) -> list[str] | None:
     """One indent and one serialization for many fragments.
 
     Returns the text of the ``kept`` source children (at depth 1, in the domain's namespace
@@ -155,9 +156,11 @@ def _batch(
     Devices go in batches of :data:`_DEVICE_BATCH`, so that the copies made to serialize
     them never hold more than one batch: formatting a definition of many thousand devices
     costs a small multiple of its text, not a second tree of the whole document.
+    ``None`` when the document holds the marker character (fragments left to compute one by one).
     """
     for start in range(0, len(devs), _DEVICE_BATCH):
-        _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH])
+        if _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH]) is None:
+            return None
     return _batch_of(nsmap, kept, objs, [])
 
 
@@ -170,7 +173,7 @@ def _batch_of(
     kept: list[Element],
     objs: list[OS | Clock | CPU | SpecElement],
     devs: list[Device],
-) -> list[str]:
+) -> list[str] | None:
     """:func:`_batch` for one tree: every element given, serialized in one go."""
     root = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
     for c in kept:
@@ -196,7 +199,7 @@ def _batch_of(
     pieces = etree.tostring(root, encoding="unicode").split(_MARK)
     n_kept, n_objs = len(kept), len(objs)
     if len(pieces) != n_kept + n_objs + len(devs) + 4:
-        raise u.Slow  # the document itself holds the marker character
+        return None  # the document itself holds the marker character
     for obj, text in zip(objs, pieces[1 + n_kept : 1 + n_kept + n_objs], strict=True):
         _set_frag(obj, text, 1, id(obj) in trailing)
     for dev, text in zip(devs, pieces[2 + n_kept + n_objs : -2], strict=True):
@@ -209,15 +212,17 @@ def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: in
         text = ""
     elif ":" in text and _PREFIXED.search(text):
         # namespaced content: only a standalone serialization shows what it declares
-        try:
-            text = u.fragment(obj.to_element(), level)
-        except u.Slow:
-            text = ""
+        text = u.fragment(obj.to_element(), level) or ""
     obj._frag[:] = (text,)
 
 
-def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]) -> _Template:
-    """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way."""
+def _template(
+    raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]
+) -> _Template | None:
+    """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way.
+
+    ``None`` when only the tree path is exact for a definition read from ``raw``.
+    """
     nsmap = raw.nsmap
     if not nsmap and all(k == "type" or k == "id" for k in raw.attrib):
         head, tail = "<domain type=", ">"
@@ -229,10 +234,10 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                 sk.set(key, value)
         parts = etree.tostring(sk, encoding="unicode").split(f'"{_MARK}"')
         if len(parts) != 2 or not parts[1].endswith("/>"):
-            raise u.Slow
+            return None
         head, tail = parts[0], parts[1][:-2] + ">"
     if raw.text is not None and raw.text.strip():
-        raise u.Slow
+        return None
     # The children formatting keeps as they are get their text from a copy made as the
     # tree path makes it (namespace declarations reconciled alike). The typed ones (the
     # first of each simple element, os, clock, devices, every cpu) are written from the model.
@@ -247,7 +252,7 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
     for c in raw:
         t = c.tail
         if t is not None and t.strip():
-            raise u.Slow
+            return None
         tag = c.tag
         keys: tuple[str, ...] | None = None
         if tag == "cpu" or tag in _TOP_PARSERS or (tag in _ONCE_TYPED and tag not in typed):
@@ -259,7 +264,8 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                     keys = names
             elif tag == "devices" and c.attrib:
                 if any(k[0] == "{" for k in c.attrib):
-                    raise u.Slow
+                    return None
+                # the source's own values: lxml read them, so XML holds them
                 devices_attrs = "".join(f' {k!s}="{u.esc_attr(v)}"' for k, v in c.attrib.items())
         else:
             kept.append(c)
@@ -272,7 +278,10 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                     elif f.tag == "kvm" and kvm is None:
                         kvm = _el().KVMFeatures.from_element(f)
         shape.append((tag, keys))
-    texts = iter(_batch(nsmap, kept, objs, devs) if kept or objs or devs else ())
+    batch = _batch(nsmap, kept, objs, devs) if kept or objs or devs else []
+    if batch is None:
+        return None
+    texts = iter(batch)
     all_texts = tuple(next(texts) if k else "" for k in keep)
     tmpl = _Template(head, tail, tuple(shape), all_texts, devices_attrs or "", features)
     tmpl.hyperv, tmpl.kvm = hyperv, kvm
@@ -282,23 +291,22 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
 _EMPTY_TEMPLATE = _Template("<domain type=", ">", (), (), "", None)
 
 
-def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str:
-    """``obj``'s element as text at depth ``level``, cached on the (immutable) object."""
+def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str | None:
+    """``obj``'s element as text at depth ``level``, cached on the (immutable) object.
+
+    ``None`` when only the tree path is exact for it.
+    """
     cache = obj._frag
     if cache:
         text = cache[0]
     else:
-        try:
-            text = u.fragment(obj.to_element(), level)
-        except u.Slow:
-            text = ""
+        text = u.fragment(obj.to_element(), level) or ""
         cache.append(text)
-    if not text:
-        raise u.Slow
-    return text
+    return text or None
 
 
-_Slot = Callable[["DomainDef"], str]
+#: A piece of the text written from the model: its text, or None when only the tree is exact.
+_Slot = Callable[["DomainDef"], "str | None"]
 # a layout: indexes of kept source texts, and slots written from the model
 _Plan = tuple["int | _Slot", ...]
 #: Layouts shared by every template of the same shape: {(shape, absent): plan}.
@@ -306,18 +314,18 @@ _PLANS: dict[tuple[object, ...], _Plan | None] = {}
 _NO_PLAN: Any = object()
 
 
-def _esc_int(value: object) -> str:
+def _esc_int(value: object) -> str | None:
     return str(value) if type(value) is int else u.esc_text(value)
 
 
 _UNSET = object()
 
 
-def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str]) -> _Slot:
+def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str | None]) -> _Slot:
     """A slot formatting ``make(get(d))``, remembering the last value (by identity) and its text."""
-    last: list[tuple[object, str]] = [(_UNSET, "")]
+    last: list[tuple[object, str | None]] = [(_UNSET, "")]
 
-    def slot(d: DomainDef) -> str:
+    def slot(d: DomainDef) -> str | None:
         value = get(d)
         seen = last[0]
         if seen[0] is value or (type(value) is tuple and seen[0] == value):
@@ -334,7 +342,7 @@ def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
         get: Callable[[DomainDef], object] = (
             operator.attrgetter("memory") if tag == "memory" else _current_memory
         )
-        return _memo_slot(get, lambda v: f'<{tag} unit="KiB">{_esc_int(v)}</{tag}>')
+        return _memo_slot(get, lambda v: _wrap(f'<{tag} unit="KiB">', _esc_int(v), f"</{tag}>"))
     if tag == "vcpu":
         return _memo_slot(_vcpu_values, lambda v: _vcpu_text(keys, v))
     if tag == "maxMemory":
@@ -343,7 +351,11 @@ def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
             lambda v: u.leaf_text("maxMemory", v[0], keys, (("unit", "KiB"), ("slots", v[1]))),  # type: ignore[index]
         )
     field = _SIMPLE_FIELDS[tag]
-    return _memo_slot(operator.attrgetter(field), lambda v: f"<{tag}>{u.esc_text(v)}</{tag}>")
+    return _memo_slot(operator.attrgetter(field), lambda v: _wrap(f"<{tag}>", u.esc_text(v), f"</{tag}>"))
+
+
+def _wrap(head: str, body: str | None, tail: str) -> str | None:
+    return None if body is None else head + body + tail
 
 
 _SIMPLE_FIELDS = {
@@ -360,7 +372,7 @@ def _current_memory(d: DomainDef) -> object:
 _vcpu_values = operator.attrgetter("vcpu", "current_vcpus", "vcpu_placement", "cpuset")
 
 
-def _vcpu_text(keys: tuple[str, ...], values: object) -> str:
+def _vcpu_text(keys: tuple[str, ...], values: object) -> str | None:
     vcpu, current, placement, cpuset = cast("tuple[int, int | None, str | None, str | None]", values)
     cur = current if current is not None else vcpu
     return u.leaf_text(
@@ -371,31 +383,33 @@ def _vcpu_text(keys: tuple[str, ...], values: object) -> str:
     )
 
 
-def _os_slot(d: DomainDef) -> str:
+def _os_slot(d: DomainDef) -> str | None:
     return _frag_of(d.os, 1)
 
 
-def _clock_slot(d: DomainDef) -> str:
+def _clock_slot(d: DomainDef) -> str | None:
     return _frag_of(d.clock, 1)
 
 
-def _cpu_slot(d: DomainDef) -> str:
+def _cpu_slot(d: DomainDef) -> str | None:
     return _frag_of(d.cpu, 1)  # type: ignore[arg-type]
 
 
 def _top_slot(field: str) -> _Slot:
-    def slot(d: DomainDef) -> str:
-        return "\n  ".join(_frag_of(x, 1) for x in _top_items(d, field))
+    def slot(d: DomainDef) -> str | None:
+        texts = [_frag_of(x, 1) for x in _top_items(d, field)]
+        return None if None in texts else "\n  ".join(cast("list[str]", texts))
 
     return slot
 
 
-def _features_slot(d: DomainDef) -> str:
+def _features_slot(d: DomainDef) -> str | None:
     return _features_text(d.features)
 
 
-def _devices_slot(d: DomainDef) -> str:
-    raise AssertionError("placeholder, replaced in _format_text")
+def _devices_slot(d: DomainDef) -> str | None:
+    """A marker in plans: _format_text writes ``<devices>`` itself (its text is cached per tuple)."""
+    return None
 
 
 def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
@@ -509,8 +523,8 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     return tuple(cast("int | _Slot", e[1]) for e in ents)
 
 
-def _format_text(d: DomainDef, domain_id: int | None) -> str:
-    """format_domain's text, written directly (raises u.Slow where only the tree path is exact)."""
+def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
+    """format_domain's text, written directly; ``None`` when only the tree path is exact for ``d``."""
     raw = d.raw
     # fragments not cached yet: computed together, with one serialization
     need_objs: list[OS | Clock | CPU | SpecElement] = [
@@ -539,7 +553,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         if holder and holder[0] is raw:
             tmpl = cast("_Template | None", holder[1])
             if tmpl is None:
-                raise u.Slow
+                return None
         else:
             tmpl = None
     # the <devices> text is cached per (devices tuple, emulator): evolve keeps the tuple
@@ -553,16 +567,14 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
     if tmpl is None:
         assert raw is not None
         holder = d._fmt
-        try:
-            tmpl = _template(raw, need_objs, need_devs)
-        except u.Slow:
-            holder[:] = [raw, None]
-            raise
+        tmpl = _template(raw, need_objs, need_devs)
         holder[:] = [raw, tmpl]
+        if tmpl is None:
+            return None
         need_objs, need_devs = [], []
     features = d.features
     if tmpl.features is not None and features != tmpl.features:
-        raise u.Slow  # features renamed or reordered: the tree path rebuilds <features>
+        return None  # features renamed or reordered: the tree path rebuilds <features>
     if features and (d.hyperv is not None or d.kvm is not None):
         for typed, parsed in ((d.hyperv, tmpl.hyperv), (d.kvm, tmpl.kvm)):
             # the kept <features> text holds the typed child as parsed: only that is exact
@@ -571,7 +583,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
                 and typed._tag in features
                 and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
             ):
-                raise u.Slow
+                return None
     absent = (
         d.title is None,
         d.description is None,
@@ -600,28 +612,31 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
             plan = _PLANS[key] = _plan(tmpl, absent)
         tmpl.plans[absent] = plan
     if plan is None:
-        raise u.Slow
+        return None
     if need_objs or need_devs:
-        try:
-            _batch(
-                None if raw is None else raw.nsmap,
-                [],
-                need_objs,
-                need_devs,
-            )
-        except u.Slow:
-            pass  # _frag_of serializes them one by one
+        # when this cannot batch them (None), _frag_of serializes them one by one
+        _batch(None if raw is None else raw.nsmap, [], need_objs, need_devs)
     if devs_text is None:
         items = [] if emulator is None else [u.leaf_text("emulator", emulator)]
         for dev in devices:
             items.append(_frag_of(dev, 2))
+        if None in items:
+            return None
         if items:
-            devs_text = f"<devices{tmpl.devices_attrs}>\n    " + "\n    ".join(items) + "\n  </devices>"
+            devs_text = (
+                f"<devices{tmpl.devices_attrs}>\n    "
+                + "\n    ".join(cast("list[str]", items))
+                + "\n  </devices>"
+            )
         else:
             devs_text = f"<devices{tmpl.devices_attrs}/>"
         tmpl.devices_text = (devices, emulator, devs_text)
-    ident = "" if domain_id is None else f' id="{u.esc_attr(domain_id)}"'
-    out = [f'{tmpl.head}"{u.esc_attr(d.type)}"{ident}{tmpl.tail}']
+    ident = None if domain_id is None else u.esc_attr(domain_id)
+    dtype = u.esc_attr(d.type)
+    if dtype is None or (ident is None and domain_id is not None):
+        return None
+    ident = "" if ident is None else f' id="{ident}"'
+    out: list[str | None] = [f'{tmpl.head}"{dtype}"{ident}{tmpl.tail}']
     texts = tmpl.texts
     for item in plan:
         if type(item) is int:
@@ -629,10 +644,13 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         elif item is _devices_slot:
             out.append(devs_text)
         else:
-            out.append(item(d))
-    out.append("</domain>\n")
-    return "\n  ".join(out[:-1]) + "\n" + out[-1]
+            out.append(item(d))  # type: ignore[operator]
+    if None in out:
+        return None  # a value XML cannot hold: left to the tree path (and lxml's error)
+    return "\n  ".join(cast("list[str]", out)) + "\n</domain>\n"
 
 
-def _features_text(names: tuple[str, ...]) -> str:
-    return "<features>\n    " + "\n    ".join(f"<{u.plain_name(n)}/>" for n in names) + "\n  </features>"
+def _features_text(names: tuple[str, ...]) -> str | None:
+    if not all(map(u.plain_name, names)):
+        return None
+    return "<features>\n    " + "\n    ".join(f"<{n}/>" for n in names) + "\n  </features>"
