@@ -186,3 +186,38 @@ def test_unwritable_value_is_declared_not_raised() -> None:
     assert _format_text(odd, None) is None
     renamed = attrs.evolve(d, description="café & <co>")
     assert _format_text(renamed, None) == tree_text(renamed)
+
+
+def test_each_leaf_description_drives_both_formatters() -> None:
+    """Every top-level leaf is described once (domain.HEAD_LEAVES/TAIL_LEAVES): changing or
+    dropping its field shows in the text path exactly as in the tree path."""
+    from virtcore.xml._textfmt import _OPTIONAL_LEAVES
+    from virtcore.xml.domain import HEAD_LEAVES, TAIL_LEAVES
+
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    new_values: dict[str, object] = {
+        "name": "renamed", "uuid": "c7a5fdbd-edaf-9455-926a-d65c16db1809", "title": "T & t",
+        "description": "<d>", "memory": d.memory * 2, "current_memory": d.memory,
+        "vcpu": 3, "max_memory": d.memory * 4, "iothreads": 2, "bootloader": "/bin/bl",
+        "bootloader_args": "-q", "on_poweroff": "restart", "on_reboot": "destroy",
+        "on_crash": "preserve",
+    }  # fmt: skip
+    leaves = HEAD_LEAVES + TAIL_LEAVES
+    assert {leaf.field for leaf in leaves} == set(new_values)
+    for leaf in leaves:
+        changed = attrs.evolve(d, **{leaf.field: new_values[leaf.field]})
+        text = _format_text(changed, None)
+        assert text is not None and text == tree_text(changed), leaf.tag
+        assert f">{u_esc(new_values[leaf.field])}</{leaf.tag}>" in text, leaf.tag
+    for leaf in _OPTIONAL_LEAVES:
+        present = attrs.evolve(d, **{leaf.field: new_values[leaf.field]})
+        dropped = attrs.evolve(present, **{leaf.field: None})
+        text = _format_text(dropped, None)
+        assert text is not None and f"<{leaf.tag}" not in text and text == tree_text(dropped)
+    assert {leaf.tag for leaf in _OPTIONAL_LEAVES} == {
+        "title", "description", "maxMemory", "iothreads", "bootloader", "bootloader_args"
+    }  # fmt: skip
+
+
+def u_esc(value: object) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

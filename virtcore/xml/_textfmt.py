@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+import attrs
 from lxml import etree
 
 from virtcore.xml import _util as u
@@ -29,7 +30,10 @@ from virtcore.xml.domain import (
     _SIMPLE,
     _TOP_FIELDS,
     _TOP_PARSERS,
+    HEAD_LEAVES,
+    TAIL_LEAVES,
     DomainDef,
+    Leaf,
     _check_writable,
     _serialize,
     _top_items,
@@ -92,14 +96,19 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
 
 _MARK = "\ue000"
 _DOMAIN_RANKS = {tag: i for i, tag in enumerate(_DOMAIN_ORDER)}
+_LEAVES = HEAD_LEAVES + TAIL_LEAVES
 #: Attributes the tree path may set on each simple element (others force the tree path).
 _SIMPLE_ATTRS: dict[str, frozenset[str]] = {
-    "memory": frozenset({"unit"}),
-    "currentMemory": frozenset({"unit"}),
-    "maxMemory": frozenset({"unit", "slots"}),
-    "vcpu": frozenset({"current", "placement", "cpuset"}),
+    leaf.tag: frozenset(k for k, _ in leaf.attributes) for leaf in _LEAVES if leaf.attributes
 }
 _NO_ATTRS: frozenset[str] = frozenset()
+_FIELDS = attrs.fields_dict(DomainDef)
+#: The leaves a definition may leave out (their field defaults to None and is written as is).
+_OPTIONAL_LEAVES = tuple(
+    leaf for leaf in _LEAVES if leaf.text is None and _FIELDS[leaf.field].default is None
+)
+_optional_values = operator.attrgetter(*(leaf.field for leaf in _OPTIONAL_LEAVES))
+_NONES = (None,) * len(_OPTIONAL_LEAVES)
 #: Top-level elements whose first occurrence is written from the model.
 _ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
 
@@ -314,15 +323,11 @@ _PLANS: dict[tuple[object, ...], _Plan | None] = {}
 _NO_PLAN: Any = object()
 
 
-def _esc_int(value: object) -> str | None:
-    return str(value) if type(value) is int else u.esc_text(value)
-
-
 _UNSET = object()
 
 
-def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str | None]) -> _Slot:
-    """A slot formatting ``make(get(d))``, remembering the last value (by identity) and its text."""
+def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[DomainDef], str | None]) -> _Slot:
+    """A slot formatting ``make(d)``, remembering it for the last ``get(d)`` (by identity, or equal tuple)."""
     last: list[tuple[object, str | None]] = [(_UNSET, "")]
 
     def slot(d: DomainDef) -> str | None:
@@ -330,57 +335,33 @@ def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str 
         seen = last[0]
         if seen[0] is value or (type(value) is tuple and seen[0] == value):
             return seen[1]
-        text = make(value)
+        text = make(d)
         last[0] = (value, text)
         return text
 
     return slot
 
 
-def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
-    if tag in ("memory", "currentMemory"):
-        get: Callable[[DomainDef], object] = (
-            operator.attrgetter("memory") if tag == "memory" else _current_memory
-        )
-        return _memo_slot(get, lambda v: _wrap(f'<{tag} unit="KiB">', _esc_int(v), f"</{tag}>"))
-    if tag == "vcpu":
-        return _memo_slot(_vcpu_values, lambda v: _vcpu_text(keys, v))
-    if tag == "maxMemory":
-        return _memo_slot(
-            operator.attrgetter("max_memory", "max_memory_slots"),
-            lambda v: u.leaf_text("maxMemory", v[0], keys, (("unit", "KiB"), ("slots", v[1]))),  # type: ignore[index]
-        )
-    field = _SIMPLE_FIELDS[tag]
-    return _memo_slot(operator.attrgetter(field), lambda v: _wrap(f"<{tag}>", u.esc_text(v), f"</{tag}>"))
+def _leaf_slot(leaf: Leaf, keys: tuple[str, ...]) -> _Slot:
+    """The slot writing ``leaf`` over a source element whose attributes are ``keys``."""
+    tag = leaf.tag
+    get_text: Callable[[DomainDef], object] = (
+        operator.attrgetter(leaf.field) if leaf.text is None else leaf.text
+    )
+    if all(type(v) is str for _, v in leaf.attributes):  # constants only: memo by the text
+        opening = u.leaf_open(tag, keys, leaf.attributes)
+        if opening is None:  # a constant XML cannot hold: never written as text
+            return _memo_slot(get_text, lambda d: None)
+        start, end = opening + ">", f"</{tag}>"
+        return _memo_slot(get_text, lambda d: _wrap(start, u.esc_text(get_text(d)), end))
+    return _memo_slot(
+        operator.attrgetter(leaf.field, *leaf.reads),
+        lambda d: u.leaf_text(tag, get_text(d), keys, leaf.attr_values(d)),
+    )
 
 
 def _wrap(head: str, body: str | None, tail: str) -> str | None:
     return None if body is None else head + body + tail
-
-
-_SIMPLE_FIELDS = {
-    "name": "name", "uuid": "uuid", "title": "title", "description": "description",
-    "bootloader": "bootloader", "bootloader_args": "bootloader_args", "on_poweroff": "on_poweroff",
-    "on_reboot": "on_reboot", "on_crash": "on_crash", "iothreads": "iothreads",
-}  # fmt: skip
-
-
-def _current_memory(d: DomainDef) -> object:
-    return d.current_memory if d.current_memory is not None else d.memory
-
-
-_vcpu_values = operator.attrgetter("vcpu", "current_vcpus", "vcpu_placement", "cpuset")
-
-
-def _vcpu_text(keys: tuple[str, ...], values: object) -> str | None:
-    vcpu, current, placement, cpuset = cast("tuple[int, int | None, str | None, str | None]", values)
-    cur = current if current is not None else vcpu
-    return u.leaf_text(
-        "vcpu",
-        vcpu,
-        keys,
-        (("current", cur if cur != vcpu else None), ("placement", placement), ("cpuset", cpuset)),
-    )
 
 
 def _os_slot(d: DomainDef) -> str | None:
@@ -418,8 +399,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     It replays domain_to_element's steps on (tag, text or slot, attribute names) entries;
     ``None`` when only the tree path is exact for this layout.
     """
-    no_title, no_desc, no_max, no_bl, no_bla, no_cpu, no_features, no_iothreads = absent[:8]
-    no_top = absent[8:]
+    n_opt = len(_OPTIONAL_LEAVES)
+    leaf_absent = dict(zip((leaf.tag for leaf in _OPTIONAL_LEAVES), absent[:n_opt], strict=True))
+    no_cpu, no_features = absent[n_opt : n_opt + 2]
+    no_top = absent[n_opt + 2 :]
     ranks = _DOMAIN_RANKS
     ents: list[list[object]] = []
 
@@ -460,9 +443,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
         if e[0] in _SIMPLE and e[0] not in index:
             index[e[0]] = e
 
-    def put(tag: str, absent: bool = False) -> bool:
+    def put(leaf: Leaf) -> bool:
+        tag = leaf.tag
         found = index.get(tag)
-        if absent:
+        if leaf_absent.get(tag, False):
             if found is not None:
                 del ents[next(i for i, e in enumerate(ents) if e is found)]
             return True
@@ -472,20 +456,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
         keys = found[2]
         if keys is None:
             return False
-        found[1] = _leaf_slot(tag, cast("tuple[str, ...]", keys))
+        found[1] = _leaf_slot(leaf, cast("tuple[str, ...]", keys))
         return True
 
-    ok = (
-        put("name")
-        and put("uuid")
-        and put("title", no_title)
-        and put("description", no_desc)
-        and put("memory")
-        and put("currentMemory")
-        and put("vcpu")
-        and put("maxMemory", no_max)
-    )
-    if not ok:
+    if not all(put(leaf) for leaf in HEAD_LEAVES):
         return None
 
     def replace_all(tag: str, slot: _Slot | None) -> None:
@@ -504,15 +478,7 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     replace_all("cpu", None if no_cpu else _cpu_slot)
     for (tag, field), no in zip(_TOP_FIELDS, no_top, strict=True):
         replace_all(tag, None if no else _top_slot(field))
-    ok = (
-        put("iothreads", no_iothreads)
-        and put("bootloader", no_bl)
-        and put("bootloader_args", no_bla)
-        and put("on_poweroff")
-        and put("on_reboot")
-        and put("on_crash")
-    )
-    if not ok:
+    if not all(put(leaf) for leaf in TAIL_LEAVES):
         return None
     feats = next((e for e in ents if e[0] == "features"), None)
     if feats is None:
@@ -585,14 +551,9 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
             ):
                 return None
     absent = (
-        d.title is None,
-        d.description is None,
-        d.max_memory is None,
-        d.bootloader is None,
-        d.bootloader_args is None,
+        *map(operator.is_, _optional_values(d), _NONES),
         d.cpu is None,
         not features,
-        d.iothreads is None,
         d.memory_backing is None,
         d.numatune is None,
         d.cputune is None,
@@ -636,7 +597,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
     if dtype is None or (ident is None and domain_id is not None):
         return None
     ident = "" if ident is None else f' id="{ident}"'
-    out: list[str | None] = [f'{tmpl.head}"{dtype}"{ident}{tmpl.tail}']
+    out = [f'{tmpl.head}"{dtype}"{ident}{tmpl.tail}']
     texts = tmpl.texts
     for item in plan:
         if type(item) is int:
@@ -644,10 +605,11 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
         elif item is _devices_slot:
             out.append(devs_text)
         else:
-            out.append(item(d))  # type: ignore[operator]
-    if None in out:
-        return None  # a value XML cannot hold: left to the tree path (and lxml's error)
-    return "\n  ".join(cast("list[str]", out)) + "\n</domain>\n"
+            piece = item(d)  # type: ignore[operator]
+            if piece is None:
+                return None  # a value XML cannot hold: left to the tree path (and lxml's error)
+            out.append(piece)
+    return "\n  ".join(out) + "\n</domain>\n"
 
 
 def _features_text(names: tuple[str, ...]) -> str | None:

@@ -279,6 +279,8 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 def esc_text(value: object) -> str | None:
     """``value`` escaped as element text, exactly as lxml serializes it (``None``: XML cannot hold it)."""
+    if type(value) is int:
+        return str(value)
     s = value if type(value) is str else str(value)
     if s.isascii() and s.isprintable():
         return s.translate(_TEXT_ESC) if _TEXT_SPECIAL.search(s) else s
@@ -313,6 +315,13 @@ def leaf_text(
     new ones follow in ``attrs`` order; ``None`` values are left out. ``None`` when a
     value is one XML cannot hold.
     """
+    head = leaf_open(tag, keys, attrs)
+    body = esc_text(text)
+    return None if body is None or head is None else f"{head}>{body}</{tag}>"
+
+
+def leaf_open(tag: str, keys: Sequence[str] = (), attrs: Sequence[tuple[str, object]] = ()) -> str | None:
+    """The start tag of :func:`leaf_text`'s element, without its closing ``>``."""
     head = "<" + tag
     if attrs:
         if keys:
@@ -327,8 +336,7 @@ def leaf_text(
                 if ev is None:
                     return None
                 head += f' {k}="{ev}"'
-    body = esc_text(text)
-    return None if body is None else f"{head}>{body}</{tag}>"
+    return head
 
 
 def fragment(el: Element, level: int) -> str | None:
