@@ -221,3 +221,27 @@ def test_each_leaf_description_drives_both_formatters() -> None:
 
 def u_esc(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_generated_layout_key_follows_every_described_field() -> None:
+    """The text path's layout key and fragment list are generated from the descriptions
+    (leaves, _TOP_FIELDS): each flag is its part's absence, over the corpus."""
+    from virtcore.xml._textfmt import _OPTIONAL_LEAVES, _absent, _described_parts
+    from virtcore.xml.domain import _TOP_FIELDS
+
+    seen: set[tuple[bool, ...]] = set()
+    for name in ACCEPTED:
+        d = parse_domain((CORPUS / name).read_bytes())
+        tops = [getattr(d, field) for _, field in _TOP_FIELDS]
+        expected = (
+            *(getattr(d, leaf.field) is None for leaf in _OPTIONAL_LEAVES),
+            d.cpu is None,
+            not d.features,
+            *(value is None or value == () for value in tops),
+        )
+        assert _absent(d) == expected, name
+        parts = [p for p in _described_parts(d) if p is not None]
+        flat = [x for v in tops if v is not None for x in (v if isinstance(v, tuple) else (v,))]
+        assert parts == [p for p in (d.os, d.clock, d.cpu) if p is not None] + flat, name
+        seen.add(expected)
+    assert len(seen) > 10  # many layouts, not one repeated

@@ -107,8 +107,34 @@ _FIELDS = attrs.fields_dict(DomainDef)
 _OPTIONAL_LEAVES = tuple(
     leaf for leaf in _LEAVES if leaf.text is None and _FIELDS[leaf.field].default is None
 )
-_optional_values = operator.attrgetter(*(leaf.field for leaf in _OPTIONAL_LEAVES))
-_NONES = (None,) * len(_OPTIONAL_LEAVES)
+#: The described top-level elements' fields (_TOP_FIELDS order) that hold a tuple of them.
+_MANY_TOP = frozenset(field for _, field in _TOP_FIELDS if _FIELDS[field].default == ())
+
+
+def _generated(name: str, expression: str, doc: str) -> Callable[[DomainDef], Any]:
+    """A function of the definition ``d`` computing ``expression``, generated once from the
+    descriptions: as fast as hand-written attribute accesses, with nothing hand-kept."""
+    fn = cast("Callable[[DomainDef], Any]", eval(f"lambda d: {expression}", {}))
+    fn.__name__, fn.__doc__ = name, doc
+    return fn
+
+
+_absent = _generated(
+    "_absent",
+    "("
+    + "".join(f"d.{leaf.field} is None, " for leaf in _OPTIONAL_LEAVES)
+    + "d.cpu is None, not d.features, "
+    + "".join(f"not d.{f}, " if f in _MANY_TOP else f"d.{f} is None, " for _, f in _TOP_FIELDS)
+    + ")",
+    "Which optional parts the definition leaves out: the key of its top-level layout (see _plan).",
+)
+_described_parts = _generated(
+    "_described_parts",
+    "(d.os, d.clock, d.cpu, "
+    + "".join(f"*d.{f}, " if f in _MANY_TOP else f"d.{f}, " for _, f in _TOP_FIELDS)
+    + ")",
+    "The definition's parts written as cached fragments at depth 1 (None for absent ones).",
+)
 #: Top-level elements whose first occurrence is written from the model.
 _ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
 
@@ -494,21 +520,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
     raw = d.raw
     # fragments not cached yet: computed together, with one serialization
     need_objs: list[OS | Clock | CPU | SpecElement] = [
-        o
-        for o in (
-            d.os,
-            d.clock,
-            d.cpu,
-            d.memory_backing,
-            d.numatune,
-            d.cputune,
-            d.memtune,
-            d.blkiotune,
-            d.iothreadids,
-            *d.sysinfo,
-            *d.seclabels,
-        )
-        if o is not None and not o._frag
+        o for o in _described_parts(d) if o is not None and not o._frag
     ]
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
@@ -550,19 +562,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
                 and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
             ):
                 return None
-    absent = (
-        *map(operator.is_, _optional_values(d), _NONES),
-        d.cpu is None,
-        not features,
-        d.memory_backing is None,
-        d.numatune is None,
-        d.cputune is None,
-        d.memtune is None,
-        d.blkiotune is None,
-        d.iothreadids is None,
-        not d.sysinfo,
-        not d.seclabels,
-    )
+    absent = _absent(d)
     plan = tmpl.plans.get(absent, _NO_PLAN)
     if plan is _NO_PLAN:
         key = (tmpl.shape, absent)
