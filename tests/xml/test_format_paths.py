@@ -28,7 +28,6 @@ from virtcore.xml import (
     parse_device,
     parse_domain,
 )
-from virtcore.xml import _util as u
 from virtcore.xml._textfmt import _format_text
 
 
@@ -83,8 +82,7 @@ def test_typical_domain_takes_the_text_path() -> None:
 def test_unmodelled_attribute_on_memory_falls_back_to_the_tree() -> None:
     xml = (CORPUS / "qemuxmlconf" / "machine-core-on.xml").read_bytes()
     d = parse_domain(xml)
-    with pytest.raises(u.Slow):
-        _format_text(d, None)
+    assert _format_text(d, None) is None  # the text path declares it cannot write this one
     d2 = attrs.evolve(d, memory=4096, current_memory=2048)
     text = format_domain(d2)
     assert 'dumpCore="on"' in text and ">4096</memory>" in text
@@ -145,3 +143,105 @@ def test_text_path_with_typed_tuning_and_features() -> None:
         attrs.evolve(d, devices=tuple(attrs.evolve(x, address=None, alias="a") for x in d.devices)),
     ):
         assert format_domain(v) == tree_text(v)
+
+
+def test_fragment_cache_is_a_declared_field_outside_equality() -> None:
+    """The per-object text cache is an attrs field (no write onto a frozen instance after
+    construction) that neither equality, hashing nor repr sees, and evolve starts afresh."""
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    disk = next(x for x in d.devices if isinstance(x, Disk))
+    for cls in (type(disk), OS, Clock, CPU):
+        field = attrs.fields_dict(cls)["_frag"]
+        assert (field.init, field.eq, field.hash, field.repr) == (False, False, False, False)
+    twin = attrs.evolve(disk)
+    assert not disk._frag and not twin._frag
+    format_domain(d)
+    assert disk._frag and disk._frag[0].startswith("<disk")
+    assert not twin._frag  # a separate cache: evolve never shares it
+    assert twin == disk and hash(twin) == hash(disk) and repr(twin) == repr(disk)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        disk._frag = []  # type: ignore[misc]
+
+
+def test_text_path_steers_without_exceptions() -> None:
+    """The text path says up front what it cannot write: no try/except and no raise in it."""
+    import ast
+
+    from virtcore.xml import _textfmt, _util
+
+    tree = ast.parse(Path(_textfmt.__file__).read_text())
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Try | ast.Raise)]
+    assert not hasattr(_util, "Slow")
+    assert _util.esc_text("a\x01b") is None and _util.esc_attr("\ufffe") is None
+    assert _util.plain_name("ns:tag") is None and _util.plain_name("acpi") == "acpi"
+    assert _util.leaf_text("title", "x", (), (("a", "\x02"),)) is None
+
+
+def test_unwritable_value_is_declared_not_raised() -> None:
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    assert _format_text(d, None) is not None
+    bad = attrs.evolve(d, description="bad\x01text")
+    assert _format_text(bad, None) is None  # declared: only the tree path is exact
+    odd = attrs.evolve(d, features=("acpi", "not a name"))
+    assert _format_text(odd, None) is None
+    renamed = attrs.evolve(d, description="café & <co>")
+    assert _format_text(renamed, None) == tree_text(renamed)
+
+
+def test_each_leaf_description_drives_both_formatters() -> None:
+    """Every top-level leaf is described once (domain.HEAD_LEAVES/TAIL_LEAVES): changing or
+    dropping its field shows in the text path exactly as in the tree path."""
+    from virtcore.xml._textfmt import _OPTIONAL_LEAVES
+    from virtcore.xml.domain import HEAD_LEAVES, TAIL_LEAVES
+
+    d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
+    new_values: dict[str, object] = {
+        "name": "renamed", "uuid": "c7a5fdbd-edaf-9455-926a-d65c16db1809", "title": "T & t",
+        "description": "<d>", "memory": d.memory * 2, "current_memory": d.memory,
+        "vcpu": 3, "max_memory": d.memory * 4, "iothreads": 2, "bootloader": "/bin/bl",
+        "bootloader_args": "-q", "on_poweroff": "restart", "on_reboot": "destroy",
+        "on_crash": "preserve",
+    }  # fmt: skip
+    leaves = HEAD_LEAVES + TAIL_LEAVES
+    assert {leaf.field for leaf in leaves} == set(new_values)
+    for leaf in leaves:
+        changed = attrs.evolve(d, **{leaf.field: new_values[leaf.field]})
+        text = _format_text(changed, None)
+        assert text is not None and text == tree_text(changed), leaf.tag
+        assert f">{u_esc(new_values[leaf.field])}</{leaf.tag}>" in text, leaf.tag
+    for leaf in _OPTIONAL_LEAVES:
+        present = attrs.evolve(d, **{leaf.field: new_values[leaf.field]})
+        dropped = attrs.evolve(present, **{leaf.field: None})
+        text = _format_text(dropped, None)
+        assert text is not None and f"<{leaf.tag}" not in text and text == tree_text(dropped)
+    assert {leaf.tag for leaf in _OPTIONAL_LEAVES} == {
+        "title", "description", "maxMemory", "iothreads", "bootloader", "bootloader_args"
+    }  # fmt: skip
+
+
+def u_esc(value: object) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_generated_layout_key_follows_every_described_field() -> None:
+    """The text path's layout key and fragment list are generated from the descriptions
+    (leaves, _TOP_FIELDS): each flag is its part's absence, over the corpus."""
+    from virtcore.xml._textfmt import _OPTIONAL_LEAVES, _absent, _described_parts
+    from virtcore.xml.domain import _TOP_FIELDS
+
+    seen: set[tuple[bool, ...]] = set()
+    for name in ACCEPTED:
+        d = parse_domain((CORPUS / name).read_bytes())
+        tops = [getattr(d, field) for _, field in _TOP_FIELDS]
+        expected = (
+            *(getattr(d, leaf.field) is None for leaf in _OPTIONAL_LEAVES),
+            d.cpu is None,
+            not d.features,
+            *(value is None or value == () for value in tops),
+        )
+        assert _absent(d) == expected, name
+        parts = [p for p in _described_parts(d) if p is not None]
+        flat = [x for v in tops if v is not None for x in (v if isinstance(v, tuple) else (v,))]
+        assert parts == [p for p in (d.os, d.clock, d.cpu) if p is not None] + flat, name
+        seen.add(expected)
+    assert len(seen) > 10  # many layouts, not one repeated

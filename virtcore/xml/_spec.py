@@ -118,7 +118,7 @@ class SpecElement:
     #: libvirt's order of the children, for the ones that have to be created
     _order: ClassVar[tuple[str, ...]] = ()
     raw: Element | None
-    _frag: str | None
+    _frag: list[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

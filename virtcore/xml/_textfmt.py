@@ -5,8 +5,9 @@ tree: the source's kept children are serialized once per source element, and
 every immutable sub-object (os, clock, cpu, tuning elements, each device) caches
 its own fragment, so a definition changed with :func:`attrs.evolve` only formats
 what changed. :func:`~virtcore.xml.domain.domain_to_element` (the tree) is the
-reference the text must equal byte for byte; where the text could differ,
-formatting uses the tree.
+reference the text must equal byte for byte. The text path declares whether it
+can write a definition (:func:`_format_text` returns ``None`` when only the tree is
+exact); no exception steers between the two.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+import attrs
 from lxml import etree
 
 from virtcore.xml import _util as u
@@ -28,7 +30,10 @@ from virtcore.xml.domain import (
     _SIMPLE,
     _TOP_FIELDS,
     _TOP_PARSERS,
+    HEAD_LEAVES,
+    TAIL_LEAVES,
     DomainDef,
+    Leaf,
     _check_writable,
     _serialize,
     _top_items,
@@ -67,9 +72,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
     if text is not None:
         return text
     _check_writable(d)
-    try:
-        text = _format_text(d, domain_id)
-    except u.Slow:
+    text = _format_text(d, domain_id)
+    if text is None:
         text = _serialize(domain_to_element(d, domain_id=domain_id))
     # indentation can make the text larger than its source: never hand out a definition
     # that parse_domain (a loader, another process) would refuse
@@ -86,19 +90,51 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
 # replays domain_to_element's steps on a list of top-level (tag, text) entries. The text of
 # the children the model does not type comes from a template serialized once per source
 # element; typed sub-objects (os, clock, cpu, each device) cache their own fragment, so a
-# definition changed with attrs.evolve only formats what it changed. Whenever the text
-# could differ from the tree path's output, u.Slow falls back to the tree path.
+# definition changed with attrs.evolve only formats what it changed. Every piece says
+# whether it can be written as text (None, or "" for a cached fragment, when it cannot);
+# then the whole definition goes to the tree path.
 
 _MARK = "\ue000"
 _DOMAIN_RANKS = {tag: i for i, tag in enumerate(_DOMAIN_ORDER)}
+_LEAVES = HEAD_LEAVES + TAIL_LEAVES
 #: Attributes the tree path may set on each simple element (others force the tree path).
 _SIMPLE_ATTRS: dict[str, frozenset[str]] = {
-    "memory": frozenset({"unit"}),
-    "currentMemory": frozenset({"unit"}),
-    "maxMemory": frozenset({"unit", "slots"}),
-    "vcpu": frozenset({"current", "placement", "cpuset"}),
+    leaf.tag: frozenset(k for k, _ in leaf.attributes) for leaf in _LEAVES if leaf.attributes
 }
 _NO_ATTRS: frozenset[str] = frozenset()
+_FIELDS = attrs.fields_dict(DomainDef)
+#: The leaves a definition may leave out (their field defaults to None and is written as is).
+_OPTIONAL_LEAVES = tuple(
+    leaf for leaf in _LEAVES if leaf.text is None and _FIELDS[leaf.field].default is None
+)
+#: The described top-level elements' fields (_TOP_FIELDS order) that hold a tuple of them.
+_MANY_TOP = frozenset(field for _, field in _TOP_FIELDS if _FIELDS[field].default == ())
+
+
+def _generated(name: str, expression: str, doc: str) -> Callable[[DomainDef], Any]:
+    """A function of the definition ``d`` computing ``expression``, generated once from the
+    descriptions: as fast as hand-written attribute accesses, with nothing hand-kept."""
+    fn = cast("Callable[[DomainDef], Any]", eval(f"lambda d: {expression}", {}))
+    fn.__name__, fn.__doc__ = name, doc
+    return fn
+
+
+_absent = _generated(
+    "_absent",
+    "("
+    + "".join(f"d.{leaf.field} is None, " for leaf in _OPTIONAL_LEAVES)
+    + "d.cpu is None, not d.features, "
+    + "".join(f"not d.{f}, " if f in _MANY_TOP else f"d.{f} is None, " for _, f in _TOP_FIELDS)
+    + ")",
+    "Which optional parts the definition leaves out: the key of its top-level layout (see _plan).",
+)
+_described_parts = _generated(
+    "_described_parts",
+    "(d.os, d.clock, d.cpu, "
+    + "".join(f"*d.{f}, " if f in _MANY_TOP else f"d.{f}, " for _, f in _TOP_FIELDS)
+    + ")",
+    "The definition's parts written as cached fragments at depth 1 (None for absent ones).",
+)
 #: Top-level elements whose first occurrence is written from the model.
 _ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
 
@@ -147,7 +183,7 @@ def _batch(
     kept: list[Element],
     objs: list[OS | Clock | CPU | SpecElement],
     devs: list[Device],
-) -> list[str]:
+) -> list[str] | None:
     """One indent and one serialization for many fragments.
 
     Returns the text of the ``kept`` source children (at depth 1, in the domain's namespace
@@ -155,9 +191,11 @@ def _batch(
     Devices go in batches of :data:`_DEVICE_BATCH`, so that the copies made to serialize
     them never hold more than one batch: formatting a definition of many thousand devices
     costs a small multiple of its text, not a second tree of the whole document.
+    ``None`` when the document holds the marker character (fragments left to compute one by one).
     """
     for start in range(0, len(devs), _DEVICE_BATCH):
-        _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH])
+        if _batch_of(nsmap, [], [], devs[start : start + _DEVICE_BATCH]) is None:
+            return None
     return _batch_of(nsmap, kept, objs, [])
 
 
@@ -170,7 +208,7 @@ def _batch_of(
     kept: list[Element],
     objs: list[OS | Clock | CPU | SpecElement],
     devs: list[Device],
-) -> list[str]:
+) -> list[str] | None:
     """:func:`_batch` for one tree: every element given, serialized in one go."""
     root = etree.Element("domain", nsmap=cast("dict[str, str]", nsmap))
     for c in kept:
@@ -196,7 +234,7 @@ def _batch_of(
     pieces = etree.tostring(root, encoding="unicode").split(_MARK)
     n_kept, n_objs = len(kept), len(objs)
     if len(pieces) != n_kept + n_objs + len(devs) + 4:
-        raise u.Slow  # the document itself holds the marker character
+        return None  # the document itself holds the marker character
     for obj, text in zip(objs, pieces[1 + n_kept : 1 + n_kept + n_objs], strict=True):
         _set_frag(obj, text, 1, id(obj) in trailing)
     for dev, text in zip(devs, pieces[2 + n_kept + n_objs : -2], strict=True):
@@ -209,15 +247,17 @@ def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: in
         text = ""
     elif ":" in text and _PREFIXED.search(text):
         # namespaced content: only a standalone serialization shows what it declares
-        try:
-            text = u.fragment(obj.to_element(), level)
-        except u.Slow:
-            text = ""
-    object.__setattr__(obj, "_frag", text)
+        text = u.fragment(obj.to_element(), level) or ""
+    obj._frag[:] = (text,)
 
 
-def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]) -> _Template:
-    """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way."""
+def _template(
+    raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: list[Device]
+) -> _Template | None:
+    """The template of ``raw``; fills the fragment caches of ``objs`` and ``devs`` on the way.
+
+    ``None`` when only the tree path is exact for a definition read from ``raw``.
+    """
     nsmap = raw.nsmap
     if not nsmap and all(k == "type" or k == "id" for k in raw.attrib):
         head, tail = "<domain type=", ">"
@@ -229,10 +269,10 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                 sk.set(key, value)
         parts = etree.tostring(sk, encoding="unicode").split(f'"{_MARK}"')
         if len(parts) != 2 or not parts[1].endswith("/>"):
-            raise u.Slow
+            return None
         head, tail = parts[0], parts[1][:-2] + ">"
     if raw.text is not None and raw.text.strip():
-        raise u.Slow
+        return None
     # The children formatting keeps as they are get their text from a copy made as the
     # tree path makes it (namespace declarations reconciled alike). The typed ones (the
     # first of each simple element, os, clock, devices, every cpu) are written from the model.
@@ -247,7 +287,7 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
     for c in raw:
         t = c.tail
         if t is not None and t.strip():
-            raise u.Slow
+            return None
         tag = c.tag
         keys: tuple[str, ...] | None = None
         if tag == "cpu" or tag in _TOP_PARSERS or (tag in _ONCE_TYPED and tag not in typed):
@@ -259,7 +299,8 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                     keys = names
             elif tag == "devices" and c.attrib:
                 if any(k[0] == "{" for k in c.attrib):
-                    raise u.Slow
+                    return None
+                # the source's own values: lxml read them, so XML holds them
                 devices_attrs = "".join(f' {k!s}="{u.esc_attr(v)}"' for k, v in c.attrib.items())
         else:
             kept.append(c)
@@ -272,7 +313,10 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
                     elif f.tag == "kvm" and kvm is None:
                         kvm = _el().KVMFeatures.from_element(f)
         shape.append((tag, keys))
-    texts = iter(_batch(nsmap, kept, objs, devs) if kept or objs or devs else ())
+    batch = _batch(nsmap, kept, objs, devs) if kept or objs or devs else []
+    if batch is None:
+        return None
+    texts = iter(batch)
     all_texts = tuple(next(texts) if k else "" for k in keep)
     tmpl = _Template(head, tail, tuple(shape), all_texts, devices_attrs or "", features)
     tmpl.hyperv, tmpl.kvm = hyperv, kvm
@@ -282,21 +326,22 @@ def _template(raw: Element, objs: list[OS | Clock | CPU | SpecElement], devs: li
 _EMPTY_TEMPLATE = _Template("<domain type=", ">", (), (), "", None)
 
 
-def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str:
-    """``obj``'s element as text at depth ``level``, cached on the (immutable) object."""
-    text = obj._frag
-    if text is None:
-        try:
-            text = u.fragment(obj.to_element(), level)
-        except u.Slow:
-            text = ""
-        object.__setattr__(obj, "_frag", text)
-    if not text:
-        raise u.Slow
-    return text
+def _frag_of(obj: Device | OS | Clock | CPU | SpecElement, level: int) -> str | None:
+    """``obj``'s element as text at depth ``level``, cached on the (immutable) object.
+
+    ``None`` when only the tree path is exact for it.
+    """
+    cache = obj._frag
+    if cache:
+        text = cache[0]
+    else:
+        text = u.fragment(obj.to_element(), level) or ""
+        cache.append(text)
+    return text or None
 
 
-_Slot = Callable[["DomainDef"], str]
+#: A piece of the text written from the model: its text, or None when only the tree is exact.
+_Slot = Callable[["DomainDef"], "str | None"]
 # a layout: indexes of kept source texts, and slots written from the model
 _Plan = tuple["int | _Slot", ...]
 #: Layouts shared by every template of the same shape: {(shape, absent): plan}.
@@ -304,96 +349,74 @@ _PLANS: dict[tuple[object, ...], _Plan | None] = {}
 _NO_PLAN: Any = object()
 
 
-def _esc_int(value: object) -> str:
-    return str(value) if type(value) is int else u.esc_text(value)
-
-
 _UNSET = object()
 
 
-def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[object], str]) -> _Slot:
-    """A slot formatting ``make(get(d))``, remembering the last value (by identity) and its text."""
-    last: list[tuple[object, str]] = [(_UNSET, "")]
+def _memo_slot(get: Callable[[DomainDef], object], make: Callable[[DomainDef], str | None]) -> _Slot:
+    """A slot formatting ``make(d)``, remembering it for the last ``get(d)`` (by identity, or equal tuple)."""
+    last: list[tuple[object, str | None]] = [(_UNSET, "")]
 
-    def slot(d: DomainDef) -> str:
+    def slot(d: DomainDef) -> str | None:
         value = get(d)
         seen = last[0]
         if seen[0] is value or (type(value) is tuple and seen[0] == value):
             return seen[1]
-        text = make(value)
+        text = make(d)
         last[0] = (value, text)
         return text
 
     return slot
 
 
-def _leaf_slot(tag: str, keys: tuple[str, ...]) -> _Slot:
-    if tag in ("memory", "currentMemory"):
-        get: Callable[[DomainDef], object] = (
-            operator.attrgetter("memory") if tag == "memory" else _current_memory
-        )
-        return _memo_slot(get, lambda v: f'<{tag} unit="KiB">{_esc_int(v)}</{tag}>')
-    if tag == "vcpu":
-        return _memo_slot(_vcpu_values, lambda v: _vcpu_text(keys, v))
-    if tag == "maxMemory":
-        return _memo_slot(
-            operator.attrgetter("max_memory", "max_memory_slots"),
-            lambda v: u.leaf_text("maxMemory", v[0], keys, (("unit", "KiB"), ("slots", v[1]))),  # type: ignore[index]
-        )
-    field = _SIMPLE_FIELDS[tag]
-    return _memo_slot(operator.attrgetter(field), lambda v: f"<{tag}>{u.esc_text(v)}</{tag}>")
-
-
-_SIMPLE_FIELDS = {
-    "name": "name", "uuid": "uuid", "title": "title", "description": "description",
-    "bootloader": "bootloader", "bootloader_args": "bootloader_args", "on_poweroff": "on_poweroff",
-    "on_reboot": "on_reboot", "on_crash": "on_crash", "iothreads": "iothreads",
-}  # fmt: skip
-
-
-def _current_memory(d: DomainDef) -> object:
-    return d.current_memory if d.current_memory is not None else d.memory
-
-
-_vcpu_values = operator.attrgetter("vcpu", "current_vcpus", "vcpu_placement", "cpuset")
-
-
-def _vcpu_text(keys: tuple[str, ...], values: object) -> str:
-    vcpu, current, placement, cpuset = cast("tuple[int, int | None, str | None, str | None]", values)
-    cur = current if current is not None else vcpu
-    return u.leaf_text(
-        "vcpu",
-        vcpu,
-        keys,
-        (("current", cur if cur != vcpu else None), ("placement", placement), ("cpuset", cpuset)),
+def _leaf_slot(leaf: Leaf, keys: tuple[str, ...]) -> _Slot:
+    """The slot writing ``leaf`` over a source element whose attributes are ``keys``."""
+    tag = leaf.tag
+    get_text: Callable[[DomainDef], object] = (
+        operator.attrgetter(leaf.field) if leaf.text is None else leaf.text
+    )
+    if all(type(v) is str for _, v in leaf.attributes):  # constants only: memo by the text
+        opening = u.leaf_open(tag, keys, leaf.attributes)
+        if opening is None:  # a constant XML cannot hold: never written as text
+            return _memo_slot(get_text, lambda d: None)
+        start, end = opening + ">", f"</{tag}>"
+        return _memo_slot(get_text, lambda d: _wrap(start, u.esc_text(get_text(d)), end))
+    return _memo_slot(
+        operator.attrgetter(leaf.field, *leaf.reads),
+        lambda d: u.leaf_text(tag, get_text(d), keys, leaf.attr_values(d)),
     )
 
 
-def _os_slot(d: DomainDef) -> str:
+def _wrap(head: str, body: str | None, tail: str) -> str | None:
+    return None if body is None else head + body + tail
+
+
+def _os_slot(d: DomainDef) -> str | None:
     return _frag_of(d.os, 1)
 
 
-def _clock_slot(d: DomainDef) -> str:
+def _clock_slot(d: DomainDef) -> str | None:
     return _frag_of(d.clock, 1)
 
 
-def _cpu_slot(d: DomainDef) -> str:
+def _cpu_slot(d: DomainDef) -> str | None:
     return _frag_of(d.cpu, 1)  # type: ignore[arg-type]
 
 
 def _top_slot(field: str) -> _Slot:
-    def slot(d: DomainDef) -> str:
-        return "\n  ".join(_frag_of(x, 1) for x in _top_items(d, field))
+    def slot(d: DomainDef) -> str | None:
+        texts = [_frag_of(x, 1) for x in _top_items(d, field)]
+        return None if None in texts else "\n  ".join(cast("list[str]", texts))
 
     return slot
 
 
-def _features_slot(d: DomainDef) -> str:
+def _features_slot(d: DomainDef) -> str | None:
     return _features_text(d.features)
 
 
-def _devices_slot(d: DomainDef) -> str:
-    raise AssertionError("placeholder, replaced in _format_text")
+def _devices_slot(d: DomainDef) -> str | None:
+    """A marker in plans: _format_text writes ``<devices>`` itself (its text is cached per tuple)."""
+    return None
 
 
 def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
@@ -402,8 +425,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     It replays domain_to_element's steps on (tag, text or slot, attribute names) entries;
     ``None`` when only the tree path is exact for this layout.
     """
-    no_title, no_desc, no_max, no_bl, no_bla, no_cpu, no_features, no_iothreads = absent[:8]
-    no_top = absent[8:]
+    n_opt = len(_OPTIONAL_LEAVES)
+    leaf_absent = dict(zip((leaf.tag for leaf in _OPTIONAL_LEAVES), absent[:n_opt], strict=True))
+    no_cpu, no_features = absent[n_opt : n_opt + 2]
+    no_top = absent[n_opt + 2 :]
     ranks = _DOMAIN_RANKS
     ents: list[list[object]] = []
 
@@ -444,9 +469,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
         if e[0] in _SIMPLE and e[0] not in index:
             index[e[0]] = e
 
-    def put(tag: str, absent: bool = False) -> bool:
+    def put(leaf: Leaf) -> bool:
+        tag = leaf.tag
         found = index.get(tag)
-        if absent:
+        if leaf_absent.get(tag, False):
             if found is not None:
                 del ents[next(i for i, e in enumerate(ents) if e is found)]
             return True
@@ -456,20 +482,10 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
         keys = found[2]
         if keys is None:
             return False
-        found[1] = _leaf_slot(tag, cast("tuple[str, ...]", keys))
+        found[1] = _leaf_slot(leaf, cast("tuple[str, ...]", keys))
         return True
 
-    ok = (
-        put("name")
-        and put("uuid")
-        and put("title", no_title)
-        and put("description", no_desc)
-        and put("memory")
-        and put("currentMemory")
-        and put("vcpu")
-        and put("maxMemory", no_max)
-    )
-    if not ok:
+    if not all(put(leaf) for leaf in HEAD_LEAVES):
         return None
 
     def replace_all(tag: str, slot: _Slot | None) -> None:
@@ -488,15 +504,7 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     replace_all("cpu", None if no_cpu else _cpu_slot)
     for (tag, field), no in zip(_TOP_FIELDS, no_top, strict=True):
         replace_all(tag, None if no else _top_slot(field))
-    ok = (
-        put("iothreads", no_iothreads)
-        and put("bootloader", no_bl)
-        and put("bootloader_args", no_bla)
-        and put("on_poweroff")
-        and put("on_reboot")
-        and put("on_crash")
-    )
-    if not ok:
+    if not all(put(leaf) for leaf in TAIL_LEAVES):
         return None
     feats = next((e for e in ents if e[0] == "features"), None)
     if feats is None:
@@ -507,26 +515,12 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     return tuple(cast("int | _Slot", e[1]) for e in ents)
 
 
-def _format_text(d: DomainDef, domain_id: int | None) -> str:
-    """format_domain's text, written directly (raises u.Slow where only the tree path is exact)."""
+def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
+    """format_domain's text, written directly; ``None`` when only the tree path is exact for ``d``."""
     raw = d.raw
     # fragments not cached yet: computed together, with one serialization
     need_objs: list[OS | Clock | CPU | SpecElement] = [
-        o
-        for o in (
-            d.os,
-            d.clock,
-            d.cpu,
-            d.memory_backing,
-            d.numatune,
-            d.cputune,
-            d.memtune,
-            d.blkiotune,
-            d.iothreadids,
-            *d.sysinfo,
-            *d.seclabels,
-        )
-        if o is not None and o._frag is None
+        o for o in _described_parts(d) if o is not None and not o._frag
     ]
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
@@ -537,7 +531,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         if holder and holder[0] is raw:
             tmpl = cast("_Template | None", holder[1])
             if tmpl is None:
-                raise u.Slow
+                return None
         else:
             tmpl = None
     # the <devices> text is cached per (devices tuple, emulator): evolve keeps the tuple
@@ -547,20 +541,18 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         devs_text = cached[2]
         need_devs: list[Device] = []
     else:
-        need_devs = [x for x in devices if x._frag is None]
+        need_devs = [x for x in devices if not x._frag]
     if tmpl is None:
         assert raw is not None
         holder = d._fmt
-        try:
-            tmpl = _template(raw, need_objs, need_devs)
-        except u.Slow:
-            holder[:] = [raw, None]
-            raise
+        tmpl = _template(raw, need_objs, need_devs)
         holder[:] = [raw, tmpl]
+        if tmpl is None:
+            return None
         need_objs, need_devs = [], []
     features = d.features
     if tmpl.features is not None and features != tmpl.features:
-        raise u.Slow  # features renamed or reordered: the tree path rebuilds <features>
+        return None  # features renamed or reordered: the tree path rebuilds <features>
     if features and (d.hyperv is not None or d.kvm is not None):
         for typed, parsed in ((d.hyperv, tmpl.hyperv), (d.kvm, tmpl.kvm)):
             # the kept <features> text holds the typed child as parsed: only that is exact
@@ -569,25 +561,8 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
                 and typed._tag in features
                 and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
             ):
-                raise u.Slow
-    absent = (
-        d.title is None,
-        d.description is None,
-        d.max_memory is None,
-        d.bootloader is None,
-        d.bootloader_args is None,
-        d.cpu is None,
-        not features,
-        d.iothreads is None,
-        d.memory_backing is None,
-        d.numatune is None,
-        d.cputune is None,
-        d.memtune is None,
-        d.blkiotune is None,
-        d.iothreadids is None,
-        not d.sysinfo,
-        not d.seclabels,
-    )
+                return None
+    absent = _absent(d)
     plan = tmpl.plans.get(absent, _NO_PLAN)
     if plan is _NO_PLAN:
         key = (tmpl.shape, absent)
@@ -598,28 +573,31 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
             plan = _PLANS[key] = _plan(tmpl, absent)
         tmpl.plans[absent] = plan
     if plan is None:
-        raise u.Slow
+        return None
     if need_objs or need_devs:
-        try:
-            _batch(
-                None if raw is None else raw.nsmap,
-                [],
-                need_objs,
-                need_devs,
-            )
-        except u.Slow:
-            pass  # _frag_of serializes them one by one
+        # when this cannot batch them (None), _frag_of serializes them one by one
+        _batch(None if raw is None else raw.nsmap, [], need_objs, need_devs)
     if devs_text is None:
         items = [] if emulator is None else [u.leaf_text("emulator", emulator)]
         for dev in devices:
             items.append(_frag_of(dev, 2))
+        if None in items:
+            return None
         if items:
-            devs_text = f"<devices{tmpl.devices_attrs}>\n    " + "\n    ".join(items) + "\n  </devices>"
+            devs_text = (
+                f"<devices{tmpl.devices_attrs}>\n    "
+                + "\n    ".join(cast("list[str]", items))
+                + "\n  </devices>"
+            )
         else:
             devs_text = f"<devices{tmpl.devices_attrs}/>"
         tmpl.devices_text = (devices, emulator, devs_text)
-    ident = "" if domain_id is None else f' id="{u.esc_attr(domain_id)}"'
-    out = [f'{tmpl.head}"{u.esc_attr(d.type)}"{ident}{tmpl.tail}']
+    ident = None if domain_id is None else u.esc_attr(domain_id)
+    dtype = u.esc_attr(d.type)
+    if dtype is None or (ident is None and domain_id is not None):
+        return None
+    ident = "" if ident is None else f' id="{ident}"'
+    out = [f'{tmpl.head}"{dtype}"{ident}{tmpl.tail}']
     texts = tmpl.texts
     for item in plan:
         if type(item) is int:
@@ -627,10 +605,14 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str:
         elif item is _devices_slot:
             out.append(devs_text)
         else:
-            out.append(item(d))
-    out.append("</domain>\n")
-    return "\n  ".join(out[:-1]) + "\n" + out[-1]
+            piece = item(d)  # type: ignore[operator]
+            if piece is None:
+                return None  # a value XML cannot hold: left to the tree path (and lxml's error)
+            out.append(piece)
+    return "\n  ".join(out) + "\n</domain>\n"
 
 
-def _features_text(names: tuple[str, ...]) -> str:
-    return "<features>\n    " + "\n    ".join(f"<{u.plain_name(n)}/>" for n in names) + "\n  </features>"
+def _features_text(names: tuple[str, ...]) -> str | None:
+    if not all(map(u.plain_name, names)):
+        return None
+    return "<features>\n    " + "\n    ".join(f"<{n}/>" for n in names) + "\n  </features>"

@@ -261,15 +261,11 @@ def replace_children(el: Element, tag: str, new: Iterable[Element], order: Seque
 #
 # The fast formatting path writes XML text directly, byte-for-byte like lxml would
 # serialize the overlaid tree. Whenever a value could make the two differ (characters XML
-# cannot hold, unusual names), the helpers raise :class:`Slow` and the caller falls back
-# to building the lxml tree.
+# cannot hold, unusual names), the helpers return ``None`` instead of text: the caller
+# then declares the object not writable as text and the tree path formats it.
 
 
-class Slow(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Internal: the text path cannot reproduce lxml's output here; build the tree instead."""
-
-
-# Characters XML 1.0 cannot hold (lxml refuses them): fall back to lxml's error.
+# Characters XML 1.0 cannot hold (lxml refuses them): left to lxml's error.
 # (a class of the bad ones: compiling its complement costs milliseconds at import)
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TEXT_SPECIAL = re.compile("[&<>\r]")
@@ -281,71 +277,81 @@ _ATTR_ESC = str.maketrans(
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
-def esc_text(value: object) -> str:
-    """``value`` escaped as element text, exactly as lxml serializes it."""
+def esc_text(value: object) -> str | None:
+    """``value`` escaped as element text, exactly as lxml serializes it (``None``: XML cannot hold it)."""
+    if type(value) is int:
+        return str(value)
     s = value if type(value) is str else str(value)
     if s.isascii() and s.isprintable():
         return s.translate(_TEXT_ESC) if _TEXT_SPECIAL.search(s) else s
     if _BAD_CHARS.search(s):
-        raise Slow
+        return None
     return s.translate(_TEXT_ESC)
 
 
-def esc_attr(value: object) -> str:
-    """``value`` escaped as a (double-quoted) attribute value, exactly as lxml serializes it."""
+def esc_attr(value: object) -> str | None:
+    """``value`` escaped as a quoted attribute value, as lxml writes it (``None``: XML cannot hold it)."""
     s = value if type(value) is str else str(value)
     if s.isascii() and s.isprintable():
         return s.translate(_ATTR_ESC) if _ATTR_SPECIAL.search(s) else s
     if _BAD_CHARS.search(s):
-        raise Slow
+        return None
     return s.translate(_ATTR_ESC)
 
 
-def plain_name(name: str) -> str:
-    """``name`` when it is a plain element name (no namespace), else :class:`Slow`."""
+def plain_name(name: object) -> str | None:
+    """``name`` when it is a plain element name (no namespace), else ``None``."""
     if type(name) is not str or not _PLAIN_NAME.fullmatch(name):
-        raise Slow
+        return None
     return name
 
 
 def leaf_text(
     tag: str, text: object, keys: Sequence[str] = (), attrs: Sequence[tuple[str, object]] = ()
-) -> str:
+) -> str | None:
     """A leaf element with text, as the overlay of ``attrs`` onto one with attributes ``keys``.
 
     Attributes already present (``keys``, in document order) keep their position;
-    new ones follow in ``attrs`` order; ``None`` values are left out.
+    new ones follow in ``attrs`` order; ``None`` values are left out. ``None`` when a
+    value is one XML cannot hold.
     """
+    head = leaf_open(tag, keys, attrs)
+    body = esc_text(text)
+    return None if body is None or head is None else f"{head}>{body}</{tag}>"
+
+
+def leaf_open(tag: str, keys: Sequence[str] = (), attrs: Sequence[tuple[str, object]] = ()) -> str | None:
+    """The start tag of :func:`leaf_text`'s element, without its closing ``>``."""
     head = "<" + tag
     if attrs:
         if keys:
             values = dict(attrs)
-            for k in keys:
-                v = values.pop(k, None)
-                if v is not None:
-                    head += f' {k}="{esc_attr(v)}"'
-            rest: Iterable[tuple[str, object]] = values.items()
+            pairs: list[tuple[str, object]] = [(k, values.pop(k, None)) for k in keys]
+            pairs.extend(values.items())
         else:
-            rest = attrs
-        for k, v in rest:
+            pairs = list(attrs)
+        for k, v in pairs:
             if v is not None:
-                head += f' {k}="{esc_attr(v)}"'
-    return f"{head}>{esc_text(text)}</{tag}>"
+                ev = esc_attr(v)
+                if ev is None:
+                    return None
+                head += f' {k}="{ev}"'
+    return head
 
 
-def fragment(el: Element, level: int) -> str:
+def fragment(el: Element, level: int) -> str | None:
     """``el`` serialized as it would be at depth ``level`` of an indented document.
 
-    Raises :class:`Slow` when the standalone text could differ from the in-document one
+    ``None`` when the standalone text could differ from the in-document one
     (namespace declarations, text after the element).
     """
     tail = el.tail
     if tail is not None and tail.strip():
-        raise Slow
+        return None
     etree.indent(el, space="  ", level=level)
     text = etree.tostring(el, encoding="unicode", with_tail=False)
     if "xmlns" in text:
-        raise Slow
+        return None
     return text
 
 

@@ -106,7 +106,7 @@ class Device:
     raw: Element | None
     address: Address | None
     alias: str | None
-    _frag: str | None
+    _frag: list[str]
 
     @classmethod
     def from_element(cls, el: Element) -> Device:
@@ -248,7 +248,7 @@ class Disk(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Disk:
@@ -428,7 +428,7 @@ class Interface(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Interface:
@@ -546,7 +546,7 @@ class CharDevice(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def _fields(cls, el: Element) -> dict[str, object]:
@@ -681,7 +681,7 @@ class Graphics(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Graphics:
@@ -752,7 +752,7 @@ class Input(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Input:
@@ -788,7 +788,7 @@ class Video(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Video:
@@ -833,7 +833,7 @@ class MemBalloon(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> MemBalloon:
@@ -867,7 +867,7 @@ class Controller(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Controller:
@@ -916,7 +916,7 @@ class Sound(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -929,7 +929,7 @@ class Watchdog(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -945,7 +945,7 @@ class Rng(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -959,7 +959,7 @@ class Tpm(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -971,7 +971,7 @@ class Panic(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -983,7 +983,7 @@ class Iommu(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -997,7 +997,7 @@ class Vsock(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1011,7 +1011,7 @@ class Hostdev(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1024,7 +1024,7 @@ class Redirdev(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1040,7 +1040,7 @@ class Filesystem(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1053,7 +1053,7 @@ class Shmem(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1067,7 +1067,7 @@ class MemoryDevice(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1080,7 +1080,7 @@ class Audio(_DescribedDevice):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -1097,7 +1097,7 @@ class GenericDevice(Device):
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> GenericDevice:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import functools
 import uuid as _uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
@@ -402,12 +403,80 @@ def _top_items(d: DomainDef, field: str) -> tuple[SpecElement, ...]:
     return (value,)
 
 
-_SIMPLE = frozenset(
-    {
-        "name", "uuid", "title", "description", "memory", "currentMemory", "maxMemory", "vcpu", "bootloader",
-        "bootloader_args", "on_poweroff", "on_reboot", "on_crash", "iothreads",
-    }
-)  # fmt: skip
+@attrs.frozen
+class Leaf:
+    """A top-level leaf element of ``<domain>`` written from one :class:`DomainDef` field.
+
+    Both formatters (the tree in :func:`domain_to_element`, the text in
+    :mod:`virtcore.xml._textfmt`) are driven by these descriptions.
+    """
+
+    #: the element's name
+    tag: str
+    #: the DomainDef field holding its text; ``None`` there leaves the element out
+    field: str
+    #: attributes written from the model, in libvirt's order: a constant, or a function of
+    #: the definition (``None`` leaves the attribute out)
+    attributes: tuple[tuple[str, str | Callable[[DomainDef], object]], ...] = ()
+    #: the text, when it is not the field's value as is
+    text: Callable[[DomainDef], object] | None = None
+    #: the other fields ``text`` and ``attributes`` read (the text path remembers its
+    #: last output until one of them, or ``field``, changes)
+    reads: tuple[str, ...] = ()
+
+    def value(self, d: DomainDef) -> object:
+        """The element's text (``None``: no element)."""
+        return getattr(d, self.field) if self.text is None else self.text(d)
+
+    def attr_values(self, d: DomainDef) -> tuple[tuple[str, object], ...]:
+        """The attributes' values for ``d``, in order."""
+        return tuple((k, v if type(v) is str else v(d)) for k, v in self.attributes)  # type: ignore[operator]
+
+
+def _current_memory(d: DomainDef) -> object:
+    return d.current_memory if d.current_memory is not None else d.memory
+
+
+def _current_vcpus(d: DomainDef) -> object:
+    cur = d.current_vcpus if d.current_vcpus is not None else d.vcpu
+    return cur if cur != d.vcpu else None
+
+
+def _get(field: str) -> Callable[[DomainDef], object]:
+    return lambda d: getattr(d, field)
+
+
+#: The leaves before ``<cpu>`` and the tuning elements, in the order formatting places them.
+HEAD_LEAVES: tuple[Leaf, ...] = (
+    Leaf("name", "name"),
+    Leaf("uuid", "uuid"),
+    Leaf("title", "title"),
+    Leaf("description", "description"),
+    Leaf("memory", "memory", (("unit", "KiB"),)),
+    Leaf("currentMemory", "current_memory", (("unit", "KiB"),), _current_memory, ("memory",)),
+    Leaf(
+        "vcpu",
+        "vcpu",
+        (("current", _current_vcpus), ("placement", _get("vcpu_placement")), ("cpuset", _get("cpuset"))),
+        reads=("current_vcpus", "vcpu_placement", "cpuset"),
+    ),
+    Leaf(
+        "maxMemory",
+        "max_memory",
+        (("unit", "KiB"), ("slots", _get("max_memory_slots"))),
+        reads=("max_memory_slots",),
+    ),
+)
+#: The leaves after them.
+TAIL_LEAVES: tuple[Leaf, ...] = (
+    Leaf("iothreads", "iothreads"),
+    Leaf("bootloader", "bootloader"),
+    Leaf("bootloader_args", "bootloader_args"),
+    Leaf("on_poweroff", "on_poweroff"),
+    Leaf("on_reboot", "on_reboot"),
+    Leaf("on_crash", "on_crash"),
+)
+_SIMPLE = frozenset(leaf.tag for leaf in HEAD_LEAVES + TAIL_LEAVES)
 
 
 def _check_writable(d: DomainDef) -> None:
@@ -482,25 +551,15 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
         found.text = text
         return found
 
-    put("name", d.name)
-    put("uuid", d.uuid)
-    put("title", d.title)
-    put("description", d.description)
-    m = put("memory", str(d.memory))
-    m.set("unit", "KiB")  # type: ignore[union-attr]
-    m = put("currentMemory", str(d.current_memory if d.current_memory is not None else d.memory))
-    m.set("unit", "KiB")  # type: ignore[union-attr]
-    v = put("vcpu", str(d.vcpu))
-    cur = d.current_vcpus if d.current_vcpus is not None else d.vcpu
-    u.set_attr(v, "current", cur if cur != d.vcpu else None)  # type: ignore[arg-type]
-    u.set_attr(v, "placement", d.vcpu_placement)  # type: ignore[arg-type]
-    u.set_attr(v, "cpuset", d.cpuset)  # type: ignore[arg-type]
-    if d.max_memory is None:
-        put("maxMemory", None)
-    else:
-        mm = put("maxMemory", str(d.max_memory))
-        mm.set("unit", "KiB")  # type: ignore[union-attr]
-        u.set_attr(mm, "slots", d.max_memory_slots)  # type: ignore[arg-type]
+    def put_leaf(leaf: Leaf) -> None:
+        value = leaf.value(d)
+        found = put(leaf.tag, None if value is None else str(value))
+        if found is not None:
+            for key, attr in leaf.attr_values(d):
+                u.set_attr(found, key, cast("str | int | None", attr))
+
+    for leaf in HEAD_LEAVES:
+        put_leaf(leaf)
     if d.cpu is None:
         u.remove(el, "cpu")
     else:
@@ -511,12 +570,8 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
             u.replace_children(el, tag, [x.to_element() for x in items], order)
         else:
             u.remove(el, tag)
-    put("iothreads", None if d.iothreads is None else str(d.iothreads))
-    put("bootloader", d.bootloader)
-    put("bootloader_args", d.bootloader_args)
-    put("on_poweroff", d.on_poweroff)
-    put("on_reboot", d.on_reboot)
-    put("on_crash", d.on_crash)
+    for leaf in TAIL_LEAVES:
+        put_leaf(leaf)
     feats = u.find(el, "features")
     if d.features or feats is not None:
         if feats is None:

@@ -57,7 +57,7 @@ class HugePage(SpecElement):
     size: int | None = typed("akib", "size")
     nodeset: str | None = typed("attr", "nodeset")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -65,7 +65,7 @@ class _HugePages(SpecElement):
     _tag: ClassVar[str] = "hugepages"
     pages: tuple[HugePage, ...] = typed("many", "page", cls=HugePage, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -97,7 +97,7 @@ class MemoryBacking(SpecElement):
     allocation_threads: int | None = None
     discard: bool = False
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @property
     def _hugepages(self) -> _HugePages | None:
@@ -126,7 +126,7 @@ class MemNode(SpecElement):
     mode: str | None = typed("attr", "mode")
     nodeset: str | None = typed("attr", "nodeset")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -140,7 +140,7 @@ class NumaTune(SpecElement):
     placement: str | None = typed("cattr", "memory", "placement")
     memnodes: tuple[MemNode, ...] = typed("many", "memnode", cls=MemNode, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 # ---------------------------------------------------------------------------- tuning
@@ -154,7 +154,7 @@ class VcpuPin(SpecElement):
     vcpu: int | None = typed("attr", "vcpu", conv=UINT)
     cpuset: str | None = typed("attr", "cpuset")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -165,7 +165,7 @@ class IOThreadPin(SpecElement):
     iothread: int | None = typed("attr", "iothread", conv=UINT)
     cpuset: str | None = typed("attr", "cpuset")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -194,7 +194,7 @@ class CPUTune(SpecElement):
     emulatorpin: str | None = typed("cattr", "emulatorpin", "cpuset")
     iothreadpins: tuple[IOThreadPin, ...] = typed("many", "iothreadpin", cls=IOThreadPin, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -208,7 +208,7 @@ class MemTune(SpecElement):
     swap_hard_limit: int | None = typed("kib", "swap_hard_limit")
     min_guarantee: int | None = typed("kib", "min_guarantee")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -224,7 +224,7 @@ class BlkioDevice(SpecElement):
     read_bytes_sec: int | None = typed("ctext", "read_bytes_sec", conv=UINT)
     write_bytes_sec: int | None = typed("ctext", "write_bytes_sec", conv=UINT)
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -236,7 +236,7 @@ class BlkioTune(SpecElement):
     weight: int | None = typed("ctext", "weight", conv=UINT)
     devices: tuple[BlkioDevice, ...] = typed("many", "device", cls=BlkioDevice, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -246,7 +246,7 @@ class IOThread(SpecElement):
     _tag: ClassVar[str] = "iothread"
     id: int | None = typed("attr", "id", conv=UINT)
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -256,7 +256,7 @@ class IOThreadIds(SpecElement):
     _tag: ClassVar[str] = "iothreadids"
     iothreads: tuple[IOThread, ...] = typed("many", "iothread", cls=IOThread, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 # ---------------------------------------------------------------------------- sysinfo
@@ -271,7 +271,7 @@ class SysInfoEntry(SpecElement):
     value: str | None = typed("text")
     file: str | None = typed("attr", "file")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 @attrs.frozen
@@ -281,7 +281,7 @@ class SysInfoBlock(SpecElement):
     section: str = "system"
     entries: tuple[SysInfoEntry, ...] = typed("many", "entry", cls=SysInfoEntry, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> SysInfoBlock:
@@ -308,7 +308,7 @@ class SysInfo(SpecElement):
     blocks: tuple[SysInfoBlock, ...] = ()
     entries: tuple[SysInfoEntry, ...] = typed("many", "entry", cls=SysInfoEntry, default=())
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def covered(cls) -> Node:
@@ -357,7 +357,7 @@ class SecLabel(SpecElement):
     imagelabel: str | None = typed("ctext", "imagelabel")
     baselabel: str | None = typed("ctext", "baselabel")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
 
 # ---------------------------------------------------------------------------- features
@@ -410,7 +410,7 @@ class HyperV(_StateFeatures):
     spinlocks_retries: int | None = typed("cattr", "spinlocks", "retries", conv=UINT)
     vendor_id: str | None = typed("cattr", "vendor_id", "value")
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> HyperV:
@@ -441,7 +441,7 @@ class KVMFeatures(_StateFeatures):
     states: tuple[tuple[str, bool], ...] = ()
     dirty_ring_size: int | None = typed("cattr", "dirty-ring", "size", conv=UINT)
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> KVMFeatures:
@@ -488,7 +488,7 @@ class Address(SpecElement):
     irq: int | None = typed("attr", "irq", conv=UINT)
     base: int | None = typed("attr", "base", conv=UINT)
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Address:

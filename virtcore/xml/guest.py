@@ -61,7 +61,7 @@ class OS:
     init: str | None = None
     boot: tuple[str, ...] = ()
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> OS:
@@ -198,7 +198,7 @@ class Clock:
     timers: tuple[Timer, ...] = ()
     adjustment: int | None = None
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> Clock:
@@ -270,7 +270,7 @@ class CPU:
     features: tuple[CPUFeature, ...] = ()
     numa: tuple[NumaCell, ...] = ()
     raw: Element | None = _raw
-    _frag: str | None = _FRAG
+    _frag: list[str] = _FRAG
 
     @classmethod
     def from_element(cls, el: Element) -> CPU:
