@@ -15,6 +15,7 @@ from lxml import etree
 from test_corpus import ACCEPTED, CORPUS
 from test_properties import domains
 
+from virtcore.errors import XMLError
 from virtcore.xml import (
     CPU,
     OS,
@@ -118,10 +119,12 @@ def test_caches_follow_every_change() -> None:
     assert "<emulator>/opt/qemu</emulator>" in format_domain(d5) and format_domain(d5) == tree_text(d5)
 
 
-def test_text_path_refuses_what_xml_cannot_hold() -> None:
+@pytest.mark.parametrize("field", ["description", "title"])
+def test_a_value_xml_cannot_hold_is_an_xml_error_naming_the_domain(field: str) -> None:
+    """A definition built in Python with a control character: XMLError, not lxml's ValueError."""
     d = parse_domain((CORPUS / "qemuxml2argv-9.0.0" / "minimal.xml").read_bytes())
-    with pytest.raises(ValueError):
-        format_domain(attrs.evolve(d, title="bad\x01char"))
+    with pytest.raises(XMLError, match="domain 'QEMUGuest1' cannot be written as XML"):
+        format_domain(attrs.evolve(d, **{field: "bad\x01char"}))
 
 
 def test_corpus_dir_exists() -> None:

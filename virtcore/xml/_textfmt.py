@@ -65,7 +65,8 @@ def format_domain(d: DomainDef, *, domain_id: int | None = None) -> str:
 
     :param domain_id: when given, the running domain's id (``<domain id='N'>``).
     :raises XMLError: when the definition holds a value the model could not read back
-        (see :mod:`virtcore.limits`), or its text would exceed the parser's size limits.
+        (see :mod:`virtcore.limits`) or that XML cannot hold (a control character), or its
+        text would exceed the parser's size limits.
     """
     cache = d._xml_cache
     text = cache.get(domain_id)

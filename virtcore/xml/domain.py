@@ -495,9 +495,16 @@ def domain_to_element(d: DomainDef, *, domain_id: int | None = None) -> Element:
     """Format a :class:`DomainDef` as a ``<domain>`` lxml element.
 
     :raises XMLError: when the definition holds a value the model could not read back
-        (see :mod:`virtcore.limits`).
+        (see :mod:`virtcore.limits`) or that XML cannot hold (a control character, NUL).
     """
     _check_writable(d)
+    try:
+        return _domain_element(d, domain_id)
+    except ValueError as exc:  # lxml refuses a string XML cannot hold
+        raise XMLError(f"domain '{d.name}' cannot be written as XML: {exc}") from None
+
+
+def _domain_element(d: DomainDef, domain_id: int | None) -> Element:
     raw = d.raw
     el = etree.Element("domain", nsmap=cast("dict[str, str]", raw.nsmap) if raw is not None else None)
     el.set("type", d.type)
