@@ -12,8 +12,16 @@ import nox
 
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
-# hatchling: the plugin-story test builds a third-party driver offline with it.
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "hatchling>=1.18"]
+# hatchling: the plugin-story test builds a third-party driver offline with it; mypy: a test
+# checks that the dispatch table is typed by the hookspecs (a misspelled operation fails mypy).
+TEST_DEPS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "pytest-timeout>=2.3",
+    "hatchling>=1.18",
+    "mypy>=1.10",
+    "lxml-stubs",
+]
 # pytest: autodoc imports virtcore.testing.conformance, the conformance suite, which runs under
 # pytest (virtcore's "testing" extra). tests/test_docs_build.py checks this list is complete.
 DOCS_DEPS = ["sphinx>=7", "pytest>=8"]
