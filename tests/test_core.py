@@ -7,6 +7,7 @@ entry-point path itself is covered by test_plugin_story.py).
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 
 import virtcore
 import virtcore.connection
+import virtcore.storage
 from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl, hookspecs
 from virtcore import drivers as drivers_mod
 from virtcore.drivers import static_operations
@@ -530,7 +532,9 @@ def _dispatched_hooks(cls: type) -> set[str]:
 
 
 def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
-    used = _dispatched_hooks(virtcore.Connection) | _dispatched_hooks(virtcore.Domain)
+    handles = (virtcore.Connection, virtcore.Domain, *inspect.getmro(virtcore.Connection)[1:-1])
+    handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume)
+    used = set().union(*(_dispatched_hooks(cls) for cls in handles))
     assert used <= set(hookspecs.HOOKS)
     assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)
 

@@ -25,6 +25,14 @@ from virtcore.connection import (
 )
 from virtcore.errors import VirtError
 from virtcore.hookspecs import hookimpl
+from virtcore.storage import (
+    StoragePool,
+    StoragePoolInfo,
+    StoragePoolState,
+    StorageVolInfo,
+    StorageVolType,
+    StorageVolume,
+)
 from virtcore.types import (
     DomainEvent,
     DomainEventType,
@@ -49,6 +57,12 @@ __all__ = [
     "DomainState",
     "EventCallback",
     "NodeInfo",
+    "StoragePool",
+    "StoragePoolInfo",
+    "StoragePoolState",
+    "StorageVolInfo",
+    "StorageVolType",
+    "StorageVolume",
     "VirtError",
     "errors",
     "hookimpl",

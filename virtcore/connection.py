@@ -25,14 +25,32 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
+from typing import Any, NoReturn
 
 import pluggy
 
 from virtcore import hookspecs, limits
-from virtcore.drivers import declared_plugin_classes, hook_names, installed_drivers, load_driver
+from virtcore._dispatch import (
+    OPERATIONS,
+    PREFIX,
+    SPECS,
+    Answers,
+    Table,
+    canonical_uuid,
+    declined,
+    path_arg,
+    xml_arg,
+)
+from virtcore.drivers import (
+    DriverFactory,
+    declared_plugin_classes,
+    declared_secondary,
+    hook_names,
+    installed_drivers,
+    load_driver,
+)
 from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
@@ -41,8 +59,8 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     VirtError,
-    XMLError,
 )
+from virtcore.storage import StorageAPI
 from virtcore.types import (
     DomainEvent,
     DomainEventType,
@@ -70,40 +88,6 @@ def _log_exception(message: str, *args: object) -> None:
     import logging  # saves ~8 ms of ``import virtcore``: only the error path logs
 
     logging.getLogger("virtcore").exception(message, *args)
-
-
-_PREFIX = "virt_"
-
-#: Every operation name (hook name without ``virt_``) mapped to whether it mutates
-#: (:data:`virtcore.hookspecs.OPERATIONS`).
-OPERATIONS: dict[str, bool] = hookspecs.OPERATIONS
-
-#: The dispatch table's keys: every operation's hookspec function (the one source of its
-#: signature), mapped to the operation's name.
-_SPECS: dict[Callable[..., object], str] = {getattr(hookspecs, _PREFIX + op): op for op in OPERATIONS}
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-if TYPE_CHECKING:
-
-    class _Table(Protocol):
-        """The dispatch table as the type checker sees it: indexed by a hookspec function, it
-        gives a callable of that hookspec's signature, so a misspelled operation, argument or
-        result type is a type error. At run time it is a plain dict (no extra call)."""
-
-        def __getitem__(self, spec: Callable[_P, _R], /) -> Callable[_P, _R]: ...
-
-else:
-    _Table = dict
-
-#: What the dispatch table is built as (and is, at run time).
-_Answers = dict[Callable[..., object], Callable[..., Any]]
-
-
-def _declined(spec: Callable[..., object]) -> NoReturn:
-    """Every channel returned ``None`` for ``spec``'s operation."""
-    raise NoSupportError(f"{_SPECS[spec]} (every driver channel declined)")
 
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
@@ -172,7 +156,7 @@ class _ReadOnlyView:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if hookspecs.HOOKS.get(name):
-            return _denied(name[len(_PREFIX) :])
+            return _denied(name[len(PREFIX) :])
         return value
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -205,7 +189,7 @@ class _Manager(pluggy.PluginManager):
         self, module_or_class: ModuleType | type, name: str
     ) -> pluggy.HookspecOpts | None:
         """Only ``virt_*`` names of :mod:`virtcore.hookspecs` are hook specifications."""
-        if not name.startswith(_PREFIX):
+        if not name.startswith(PREFIX):
             return None
         return super().parse_hookspec_opts(module_or_class, name)
 
@@ -230,7 +214,31 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver
         ) from None
 
 
-class Connection:
+def _secondary_objects(
+    factory: DriverFactory, uri: URI, read_only: bool
+) -> list[tuple[str, Sequence[object]]]:
+    """The objects of the secondary drivers ``factory`` declares, for ``uri`` in their schemes.
+
+    A secondary driver that is not installed, or declines the URI, is left out: its
+    operations are then unsupported on this connection.
+    """
+    found: list[tuple[str, Sequence[object]]] = []
+    if not uri.is_local:
+        return found
+    for scheme in declared_secondary(factory):
+        text = scheme + uri.text[uri.text.index(":") :]
+        try:
+            secondary = load_driver(scheme, text)
+            objects = secondary(uri._replace(driver=scheme, transport=None, text=text), read_only)
+        except NoConnectError:
+            continue
+        for obj in objects:
+            _check_hooks(obj, scheme)
+        found.append((scheme, objects))
+    return found
+
+
+class Connection(StorageAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
     Use it as a context manager, or call :meth:`close` (idempotent). Domains
@@ -253,18 +261,25 @@ class Connection:
         for obj in objects:
             _check_hooks(obj, parsed.driver)
         try:
+            # Secondary drivers first: pluggy asks the last registered first, so the
+            # hypervisor driver's own implementations answer before theirs.
+            for scheme, extra in _secondary_objects(factory, parsed, self._read_only):
+                for obj in extra:
+                    _register(self._pm, obj, None, scheme)
             for obj in objects:
                 _register(self._pm, obj, None, parsed.driver)
         except BaseException:
-            self._safe_close_plugins()  # what the factory opened for the ones registered
+            self._safe_close_plugins()  # what the factories opened for the ones registered
             raise
         self._pm.register(_EventRelay(self), name="virtcore.events")
-        self._ops: _Table = _Answers()
+        self._ops: Table = Answers()
         self._implemented: frozenset[str] = frozenset()
         self._relay_only = True
         self._compile()
         try:
-            self._pm.hook.virt_connect_open(uri=parsed, read_only=self._read_only, emit=self._emit)
+            self._pm.hook.virt_connect_open(
+                uri=parsed, read_only=self._read_only, emit=self._emit, resolve_volume=self._resolve_volume
+            )
         except BaseException:
             self._safe_close_plugins()
             raise
@@ -273,10 +288,10 @@ class Connection:
 
     def _compile(self) -> None:
         """Build the dispatch table from the registered implementations."""
-        ops: _Answers = {}
+        ops: Answers = {}
         implemented = set()
-        for spec, op in _SPECS.items():
-            caller = getattr(self._pm.hook, _PREFIX + op)
+        for spec, op in SPECS.items():
+            caller = getattr(self._pm.hook, PREFIX + op)
             impls = caller.get_hookimpls()
             plain = [i for i in impls if not (i.hookwrapper or i.wrapper)]
             if not plain:
@@ -324,11 +339,11 @@ class Connection:
         Views as in :meth:`driver_objects`. ``operation`` is ``"domain_suspend"``
         or ``"virt_domain_suspend"``.
         """
-        if operation.startswith(_PREFIX):
-            operation = operation[len(_PREFIX) :]
+        if operation.startswith(PREFIX):
+            operation = operation[len(PREFIX) :]
         if operation not in OPERATIONS:
             raise InvalidArgError(f"unknown operation {operation!r}")
-        impls = getattr(self._pm.hook, _PREFIX + operation).get_hookimpls()
+        impls = getattr(self._pm.hook, PREFIX + operation).get_hookimpls()
         # pluggy asks the last of its list first
         return tuple(self._expose(i.plugin) for i in reversed(impls) if not (i.hookwrapper or i.wrapper))
 
@@ -365,7 +380,7 @@ class Connection:
             return
         self._closed = True
         self._safe_close_plugins()
-        closed: _Answers = {spec: _closed(op) for spec, op in _SPECS.items()}
+        closed: Answers = {spec: _closed(op) for spec, op in SPECS.items()}
         self._ops = closed
         with self._lock:
             self._callbacks.clear()
@@ -409,8 +424,8 @@ class Connection:
 
         A read-only connection still *supports* mutating operations; it refuses them.
         """
-        if operation.startswith(_PREFIX):
-            operation = operation[len(_PREFIX) :]
+        if operation.startswith(PREFIX):
+            operation = operation[len(PREFIX) :]
         if operation not in OPERATIONS:
             raise InvalidArgError(f"unknown operation {operation!r}")
         return operation in self._implemented
@@ -423,31 +438,31 @@ class Connection:
         """The hypervisor type: ``"TEST"``, ``"QEMU"``, ``"Xen"``."""
         spec = hookspecs.virt_connect_get_type
         r = self._ops[spec]()
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def get_version(self) -> int:
         """The hypervisor version, ``major * 1_000_000 + minor * 1_000 + release``."""
         spec = hookspecs.virt_connect_get_version
         r = self._ops[spec]()
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def hostname(self) -> str:
         """The host's name."""
         spec = hookspecs.virt_connect_get_hostname
         r = self._ops[spec]()
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def capabilities_xml(self) -> str:
         """libvirt's capabilities XML for the host and its guests."""
         spec = hookspecs.virt_connect_get_capabilities
         r = self._ops[spec]()
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def node_info(self) -> NodeInfo:
         """The host's CPUs and memory (KiB)."""
         spec = hookspecs.virt_node_get_info
         r = self._ops[spec]()
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     # -- domains -----------------------------------------------------------
 
@@ -455,19 +470,19 @@ class Connection:
         """Domains: all (``None``), only active (``True``) or only inactive (``False``)."""
         spec = hookspecs.virt_connect_list_all_domains
         refs = self._ops[spec](active=active)
-        return [Domain(self, r) for r in refs] if refs is not None else _declined(spec)
+        return [Domain(self, r) for r in refs] if refs is not None else declined(spec)
 
     def lookup_domain(self, name: str) -> Domain:
         """The domain called ``name``; ``NoDomainError`` if there is none."""
         spec = hookspecs.virt_domain_lookup_by_name
         r = self._ops[spec](name=name)
-        return Domain(self, r) if r is not None else _declined(spec)
+        return Domain(self, r) if r is not None else declined(spec)
 
     def lookup_domain_by_uuid(self, uuid: str) -> Domain:
         """The domain with this UUID (any common spelling); ``NoDomainError`` if none."""
         spec = hookspecs.virt_domain_lookup_by_uuid
-        r = self._ops[spec](uuid=_canonical_uuid(uuid))
-        return Domain(self, r) if r is not None else _declined(spec)
+        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        return Domain(self, r) if r is not None else declined(spec)
 
     def lookup_domain_by_id(self, id: int) -> Domain:  # noqa: A002 - libvirt's name
         """The active domain with this hypervisor id; ``NoDomainError`` if none."""
@@ -475,25 +490,25 @@ class Connection:
             raise InvalidArgError(f"domain id must be a non-negative integer, not {id!r}")
         spec = hookspecs.virt_domain_lookup_by_id
         r = self._ops[spec](id=id)
-        return Domain(self, r) if r is not None else _declined(spec)
+        return Domain(self, r) if r is not None else declined(spec)
 
     def define_domain(self, xml: str) -> Domain:
         """Define a persistent domain from libvirt domain XML (not started)."""
         spec = hookspecs.virt_domain_define_xml
-        r = self._ops[spec](xml=_xml_arg(xml))
-        return Domain(self, r) if r is not None else _declined(spec)
+        r = self._ops[spec](xml=xml_arg(xml))
+        return Domain(self, r) if r is not None else declined(spec)
 
     def create_domain(self, xml: str) -> Domain:
         """Create and start a transient domain from XML."""
         spec = hookspecs.virt_domain_create_xml
-        r = self._ops[spec](xml=_xml_arg(xml))
-        return Domain(self, r) if r is not None else _declined(spec)
+        r = self._ops[spec](xml=xml_arg(xml))
+        return Domain(self, r) if r is not None else declined(spec)
 
     def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
         """Start a domain from a file written by :meth:`Domain.save`."""
         spec = hookspecs.virt_domain_restore
-        r = self._ops[spec](path=_path_arg(path))
-        return Domain(self, r) if r is not None else _declined(spec)
+        r = self._ops[spec](path=path_arg(path))
+        return Domain(self, r) if r is not None else declined(spec)
 
     # -- native configuration formats ---------------------------------------
 
@@ -507,7 +522,7 @@ class Connection:
         :raises XMLError, ConfigUnsupportedError: the XML is not a domain the format can express.
         """
         fmt = _format_arg(format)
-        r = self._ops[hookspecs.virt_connect_domain_xml_to_native](native_format=fmt, xml=_xml_arg(xml))
+        r = self._ops[hookspecs.virt_connect_domain_xml_to_native](native_format=fmt, xml=xml_arg(xml))
         return (
             r
             if r is not None
@@ -555,17 +570,6 @@ class Connection:
                 raise InvalidArgError(f"no domain event callback with id {callback_id}")
 
 
-def _xml_arg(xml: object) -> str:
-    if isinstance(xml, bytes):
-        try:
-            return xml.decode("utf-8")
-        except UnicodeDecodeError:
-            raise XMLError("domain XML is not valid UTF-8") from None
-    if not isinstance(xml, str):
-        raise InvalidArgError(f"XML must be a string, not {type(xml).__name__}")
-    return xml
-
-
 def _text_arg(text: object, what: str) -> str:
     """A text argument (``str``, or UTF-8 ``bytes``); anything else is ``InvalidArgError`` naming ``what``."""
     if isinstance(text, bytes):
@@ -587,33 +591,6 @@ def _format_arg(fmt: object) -> str:
 def _unsupported_format(fmt: str, why: str) -> NoReturn:
     # libvirt's drivers: VIR_ERR_INVALID_ARG "unsupported config type %s"
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
-
-
-def _path_arg(path: object) -> str:
-    """A file path argument as text; anything else is :class:`InvalidArgError` naming it."""
-    if isinstance(path, (str, os.PathLike)):
-        text = os.fspath(path)
-        if isinstance(text, str) and text and "\0" not in text:
-            return text
-        raise InvalidArgError(f"path must be a non-empty file name without NUL bytes, not {text!r}")
-    raise InvalidArgError(f"path must be a file name (str or os.PathLike), not {type(path).__name__}")
-
-
-def _canonical_uuid(text: str) -> str:
-    if isinstance(text, str):
-        s = text.strip().lower()
-        if len(s) == 36 and s[8] == s[13] == s[18] == s[23] == "-":
-            return s
-    elif not (isinstance(text, (bytes, bytearray)) and len(text) == 16):
-        raise InvalidArgError(f"UUID must be a string, not {type(text).__name__}")
-    import uuid  # saves ~4 ms of import on open: only a raw or non-canonical UUID is parsed
-
-    if not isinstance(text, str):
-        return str(uuid.UUID(bytes=bytes(text)))
-    try:
-        return str(uuid.UUID(s))
-    except ValueError:
-        raise InvalidArgError(f"malformed UUID {text!r}") from None
 
 
 class Domain:
@@ -652,7 +629,7 @@ class Domain:
         """The hypervisor id while active, ``-1`` while inactive (asked of the driver each time)."""
         spec = hookspecs.virt_domain_lookup_by_uuid
         r = self._conn._ops[spec](uuid=self.uuid)
-        return r.id if r is not None else _declined(spec)
+        return r.id if r is not None else declined(spec)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -660,49 +637,49 @@ class Domain:
         """Start (boot) the defined, inactive domain."""
         spec = hookspecs.virt_domain_create
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def shutdown(self) -> None:
         """Ask the guest to power off; returns before it has on real hypervisors."""
         spec = hookspecs.virt_domain_shutdown
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def reboot(self) -> None:
         """Ask the guest to reboot."""
         spec = hookspecs.virt_domain_reboot
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def destroy(self) -> None:
         """Stop the domain at once."""
         spec = hookspecs.virt_domain_destroy
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def suspend(self) -> None:
         """Pause the domain's vCPUs."""
         spec = hookspecs.virt_domain_suspend
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def resume(self) -> None:
         """Resume a paused domain."""
         spec = hookspecs.virt_domain_resume
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def undefine(self) -> None:
         """Remove the persistent definition (an active domain becomes transient)."""
         spec = hookspecs.virt_domain_undefine
         if self._conn._ops[spec](uuid=self.uuid) is None:
-            _declined(spec)
+            declined(spec)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
         spec = hookspecs.virt_domain_save
-        if self._conn._ops[spec](uuid=self.uuid, path=_path_arg(path)) is None:
-            _declined(spec)
+        if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
+            declined(spec)
 
     # -- state -------------------------------------------------------------
 
@@ -710,13 +687,13 @@ class Domain:
         """``(state, max_memory KiB, memory KiB, nr_virt_cpu, cpu_time ns)``."""
         spec = hookspecs.virt_domain_get_info
         r = self._conn._ops[spec](uuid=self.uuid)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def state(self) -> tuple[DomainState, int]:
         """``(state, reason)``; the reason is from the enum for that state."""
         spec = hookspecs.virt_domain_get_state
         r = self._conn._ops[spec](uuid=self.uuid)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def is_active(self) -> bool:
         """Whether the domain is running, paused or otherwise not shut off."""
@@ -726,13 +703,13 @@ class Domain:
         """Whether the domain has a persistent definition."""
         spec = hookspecs.virt_domain_is_persistent
         r = self._conn._ops[spec](uuid=self.uuid)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def xml_desc(self, inactive: bool = False) -> str:
         """The domain XML: live, or the persistent definition when ``inactive``."""
         spec = hookspecs.virt_domain_get_xml_desc
         r = self._conn._ops[spec](uuid=self.uuid, inactive=inactive)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     # -- resources ---------------------------------------------------------
 
@@ -744,7 +721,7 @@ class Domain:
         limits.check_memory(kib, where="memory")
         spec = hookspecs.virt_domain_set_memory
         if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
-            _declined(spec)
+            declined(spec)
 
     def set_max_memory(self, kib: int) -> None:
         """Set the maximum memory, KiB.
@@ -754,7 +731,7 @@ class Domain:
         limits.check_memory(kib, where="max memory")
         spec = hookspecs.virt_domain_set_max_memory
         if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
-            _declined(spec)
+            declined(spec)
 
     def set_vcpus(self, count: int) -> None:
         """Set the number of active vCPUs.
@@ -764,44 +741,44 @@ class Domain:
         limits.check_vcpus(count, where="vcpu count")
         spec = hookspecs.virt_domain_set_vcpus
         if self._conn._ops[spec](uuid=self.uuid, count=count) is None:
-            _declined(spec)
+            declined(spec)
 
     @property
     def autostart(self) -> bool:
         """Whether the domain starts with the host; assign to change it."""
         spec = hookspecs.virt_domain_get_autostart
         r = self._conn._ops[spec](uuid=self.uuid)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     @autostart.setter
     def autostart(self, value: bool) -> None:
         spec = hookspecs.virt_domain_set_autostart
         if self._conn._ops[spec](uuid=self.uuid, autostart=bool(value)) is None:
-            _declined(spec)
+            declined(spec)
 
     def attach_device(self, xml: str) -> None:
         """Attach the device described by one device element."""
         spec = hookspecs.virt_domain_attach_device
-        if self._conn._ops[spec](uuid=self.uuid, xml=_xml_arg(xml)) is None:
-            _declined(spec)
+        if self._conn._ops[spec](uuid=self.uuid, xml=xml_arg(xml)) is None:
+            declined(spec)
 
     def detach_device(self, xml: str) -> None:
         """Detach the device matching one device element."""
         spec = hookspecs.virt_domain_detach_device
-        if self._conn._ops[spec](uuid=self.uuid, xml=_xml_arg(xml)) is None:
-            _declined(spec)
+        if self._conn._ops[spec](uuid=self.uuid, xml=xml_arg(xml)) is None:
+            declined(spec)
 
     def block_stats(self, device: str) -> tuple[int, int, int, int, int]:
         """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk with target ``device``."""
         spec = hookspecs.virt_domain_block_stats
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
     def interface_stats(self, device: str) -> tuple[int, int, int, int, int, int, int, int]:
         """Traffic counters of the interface with target ``device`` (or that MAC)."""
         spec = hookspecs.virt_domain_interface_stats
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
-        return r if r is not None else _declined(spec)
+        return r if r is not None else declined(spec)
 
 
 def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name
@@ -866,7 +843,7 @@ def _offline_converters() -> pluggy.PluginManager:
 def _convert_offline(spec: Callable[..., str | None], fmt: str, **payload: str) -> str:
     caller = getattr(_offline_converters().hook, spec.__name__)
     if not caller.get_hookimpls():
-        raise NoSupportError(f"{_SPECS[spec]} (no installed driver converts native config formats)")
+        raise NoSupportError(f"{SPECS[spec]} (no installed driver converts native config formats)")
     r: str | None = caller(native_format=fmt, **payload)
     return r if r is not None else _unsupported_format(fmt, "no installed driver converts it")
 
@@ -879,7 +856,7 @@ def domain_xml_to_native(format: str, xml: str) -> str:  # noqa: A002 - libvirt'
     :raises InvalidArgError: none of them writes ``format``.
     """
     fmt = _format_arg(format)
-    return _convert_offline(hookspecs.virt_connect_domain_xml_to_native, fmt, xml=_xml_arg(xml))
+    return _convert_offline(hookspecs.virt_connect_domain_xml_to_native, fmt, xml=xml_arg(xml))
 
 
 def domain_xml_from_native(format: str, config: str) -> str:  # noqa: A002 - libvirt's name

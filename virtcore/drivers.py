@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol, final
@@ -41,6 +42,7 @@ __all__ = [
     "describe_driver",
     "declared_plugin_classes",
     "declared_default_uri",
+    "declared_secondary",
     "hook_names",
     "installed_drivers",
     "load_driver",
@@ -67,11 +69,17 @@ class DriverEntryPoint(Protocol):
     def default_uri(self) -> str | None:
         """A URI that is cheap and side-effect free to open read-only, if there is one."""
 
+    @property
+    def secondary(self) -> tuple[str, ...]:
+        """Schemes of the secondary drivers (``"storage"``...) this driver's connections also get."""
+
     def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
         """The plugin objects serving ``uri`` for one connection."""
 
 
 _HOOK_PREFIX = "virt_"
+#: What a URI scheme (an entry point's name) may be.
+_SCHEME = re.compile(r"[a-z][a-z0-9.-]*\Z")
 #: pluggy's ``HookimplMarker`` stores its options under ``<project>_impl``.
 _IMPL_ATTR = hookspecs.PROJECT + "_impl"
 
@@ -229,14 +237,19 @@ def installed_drivers() -> list[InstalledDriver]:
 class DescribedDriver:
     """A driver's entry point as :func:`describe_driver` returns it (a :class:`DriverEntryPoint`)."""
 
-    __slots__ = ("_default_uri", "_factory", "_plugin_classes")
+    __slots__ = ("_default_uri", "_factory", "_plugin_classes", "_secondary")
 
     def __init__(
-        self, factory: DriverFactory, plugin_classes: tuple[type, ...], default_uri: str | None
+        self,
+        factory: DriverFactory,
+        plugin_classes: tuple[type, ...],
+        default_uri: str | None,
+        secondary: tuple[str, ...] = (),
     ) -> None:
         self._factory = factory
         self._plugin_classes = plugin_classes
         self._default_uri = default_uri
+        self._secondary = secondary
 
     @property
     def plugin_classes(self) -> tuple[type, ...]:
@@ -248,6 +261,11 @@ class DescribedDriver:
         """The URI to probe the driver with, if it declared one."""
         return self._default_uri
 
+    @property
+    def secondary(self) -> tuple[str, ...]:
+        """The secondary drivers' schemes this driver's connections also get."""
+        return self._secondary
+
     def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
         """Open: the plugin objects of ``factory`` for this connection."""
         return self._factory(uri, read_only)
@@ -257,7 +275,11 @@ class DescribedDriver:
 
 
 def describe_driver(
-    factory: DriverFactory, *, plugin_classes: Iterable[type], default_uri: str | None = None
+    factory: DriverFactory,
+    *,
+    plugin_classes: Iterable[type],
+    default_uri: str | None = None,
+    secondary: Iterable[str] = (),
 ) -> DriverEntryPoint:
     """The entry point of a driver whose ``factory`` returns objects of ``plugin_classes``.
 
@@ -271,6 +293,15 @@ def describe_driver(
     URI that is cheap and side-effect free to open (read-only), if there is
     one.
 
+    ``secondary`` names *secondary drivers* by the scheme they serve
+    (``"storage"``): libvirt's shape, where one storage (network, node device)
+    driver serves every hypervisor connection of a host. Each connection to
+    this driver also opens each named one, if installed, with the same URI
+    in its scheme (``qemu:///embed?root=D`` gives ``storage:///embed?root=D``)
+    and registers its objects *before* this driver's, so this driver's own
+    implementations answer first. One not installed, or declining the URI
+    (``NoConnectError``), leaves its operations unsupported.
+
     :raises OperationFailedError: a class has a ``virt_*`` method that is not a
         hook of the contract, or is not marked ``@hookimpl``.
     :raises InvalidArgError: ``plugin_classes`` holds something else than classes,
@@ -283,7 +314,10 @@ def describe_driver(
         hook_names(cls)
     if default_uri is not None and not (isinstance(default_uri, str) and default_uri):
         raise InvalidArgError(f"describe_driver: default_uri must be a non-empty string, not {default_uri!r}")
-    return DescribedDriver(factory, classes, default_uri)
+    schemes = tuple(secondary)
+    if isinstance(secondary, str) or not all(isinstance(x, str) and _SCHEME.match(x) for x in schemes):
+        raise InvalidArgError(f"describe_driver: secondary must list URI schemes, not {secondary!r}")
+    return DescribedDriver(factory, classes, default_uri, schemes)
 
 
 def declared_plugin_classes(factory: DriverFactory) -> tuple[type, ...] | None:
@@ -292,6 +326,12 @@ def declared_plugin_classes(factory: DriverFactory) -> tuple[type, ...] | None:
     if isinstance(declared, tuple) and all(isinstance(c, type) for c in declared):
         return declared
     return None
+
+
+def declared_secondary(factory: DriverFactory) -> tuple[str, ...]:
+    """The secondary drivers' schemes an entry point declares (a :class:`DriverEntryPoint`)."""
+    declared = getattr(factory, "secondary", ())
+    return declared if isinstance(declared, tuple) and all(isinstance(x, str) for x in declared) else ()
 
 
 def declared_default_uri(factory: DriverFactory) -> str | None:

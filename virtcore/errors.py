@@ -43,6 +43,15 @@ __all__ = [
     "AuthFailedError",
     "ReadFailedError",
     "ConfSyntaxError",
+    "InvalidStoragePoolError",
+    "InvalidStorageVolError",
+    "NoStoragePoolError",
+    "NoStorageVolError",
+    "StorageVolExistError",
+    "StorageProbeFailedError",
+    "StoragePoolBuiltError",
+    "ResourceBusyError",
+    "OperationAbortedError",
     "error_for_code",
 ]
 
@@ -419,6 +428,85 @@ class AuthFailedError(VirtError):
     code = ErrorNumber.AUTH_FAILED
     template = "authentication failed: %s"
     bare = "authentication failed"
+
+
+class InvalidStoragePoolError(VirtError):
+    """A storage pool handle or reference is not usable (``VIR_ERR_INVALID_STORAGE_POOL``)."""
+
+    code = ErrorNumber.INVALID_STORAGE_POOL
+    template = "invalid storage pool pointer in %s"
+    bare = "invalid storage pool pointer in"
+    default_domain = ErrorDomain.STORAGE
+
+
+class InvalidStorageVolError(VirtError):
+    """A storage volume handle or reference is not usable (``VIR_ERR_INVALID_STORAGE_VOL``)."""
+
+    code = ErrorNumber.INVALID_STORAGE_VOL
+    template = "invalid storage volume pointer in %s"
+    bare = "invalid storage volume pointer in"
+    default_domain = ErrorDomain.STORAGE
+
+
+class NoStoragePoolError(VirtError):
+    """No storage pool matches the name, UUID or volume (``VIR_ERR_NO_STORAGE_POOL``)."""
+
+    code = ErrorNumber.NO_STORAGE_POOL
+    template = "Storage pool not found: %s"
+    bare = "Storage pool not found"
+    default_domain = ErrorDomain.STORAGE
+
+
+class NoStorageVolError(VirtError):
+    """No storage volume matches the name, key or path (``VIR_ERR_NO_STORAGE_VOL``)."""
+
+    code = ErrorNumber.NO_STORAGE_VOL
+    template = "Storage volume not found: %s"
+    bare = "Storage volume not found"
+    default_domain = ErrorDomain.STORAGE
+
+
+class StorageVolExistError(VirtError):
+    """A volume with that name exists already in the pool (``VIR_ERR_STORAGE_VOL_EXIST``)."""
+
+    code = ErrorNumber.STORAGE_VOL_EXIST
+    template = "storage volume '%s' exists already"
+    bare = "this storage volume exists already"
+    default_domain = ErrorDomain.STORAGE
+
+
+class StorageProbeFailedError(VirtError):
+    """Probing a pool's source failed: not what it claims to be (``VIR_ERR_STORAGE_PROBE_FAILED``)."""
+
+    code = ErrorNumber.STORAGE_PROBE_FAILED
+    template = "Storage pool probe failed: %s"
+    bare = "Storage pool probe failed"
+    default_domain = ErrorDomain.STORAGE
+
+
+class StoragePoolBuiltError(VirtError):
+    """Building a pool whose source already holds data, without overwrite (``VIR_ERR_STORAGE_POOL_BUILT``)."""
+
+    code = ErrorNumber.STORAGE_POOL_BUILT
+    template = "Storage pool already built: %s"
+    bare = "Storage pool already built"
+    default_domain = ErrorDomain.STORAGE
+
+
+class ResourceBusyError(VirtError):
+    """The object is in use, e.g. a volume a running domain uses (``VIR_ERR_RESOURCE_BUSY``)."""
+
+    code = ErrorNumber.RESOURCE_BUSY
+    template = "resource busy: %s"
+    bare = "resource busy"
+
+
+class OperationAbortedError(VirtError):
+    """The operation was cancelled, e.g. an upload aborted by its caller (``VIR_ERR_OPERATION_ABORTED``)."""
+
+    code = ErrorNumber.OPERATION_ABORTED
+    template = "operation aborted: %s"
+    bare = "operation aborted"
 
 
 #: Each code's class, from the public list above: a new error class is one class and one

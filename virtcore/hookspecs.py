@@ -65,8 +65,18 @@ The conventions every hook follows:
   thread. It reaches :func:`virt_domain_event` implementations and the
   callbacks users registered with ``Connection.on_domain_event``.
 
+* **Storage.** Pools are addressed by ``uuid`` (canonical string, as
+  domains), volumes by ``key`` (what your lookups returned in a
+  :class:`~virtcore.storage.StorageVolRef`: stable for the life of the
+  volume, unique on the host; for file volumes libvirt's key is the path).
+  Storage is usually served by a *secondary driver* (a distribution whose
+  entry point serves ``storage:///...`` URIs) that a hypervisor driver names
+  in :func:`~virtcore.drivers.describe_driver`'s ``secondary=``; a driver
+  may also implement these hooks itself, as the test driver does.
+
 The hooks are grouped by lifecycle: connection, native configuration formats,
-node, domain discovery, domain lifecycle, domain resources, events.
+node, domain discovery, domain lifecycle, domain resources, storage pools,
+storage volumes, events.
 """
 
 from __future__ import annotations
@@ -77,6 +87,14 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from virtcore.storage import (
+        DownloadSource,
+        StoragePoolInfo,
+        StoragePoolRef,
+        StorageVolInfo,
+        StorageVolRef,
+        UploadSink,
+    )
     from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
     from virtcore.uri import URI
 
@@ -109,16 +127,29 @@ def _read_only_safe(fn: _F) -> _F:
 
 @_read_only_safe
 @hookspec
-def virt_connect_open(uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+def virt_connect_open(
+    uri: URI,
+    read_only: bool,
+    emit: Callable[[DomainEvent], None],
+    resolve_volume: Callable[[str, str], str],
+) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
     libvirt: ``connectOpen``. Read-only safe.
 
-    :param uri: the parsed URI the user asked for.
+    :param uri: the parsed URI the user asked for (a secondary driver gets the
+        same URI with its own scheme: ``storage:///embed?root=...`` for
+        ``qemu:///embed?root=...``).
     :param read_only: whether the user opened the connection read-only; a
         channel that needs write access may still serve reads.
     :param emit: call it with a :class:`~virtcore.types.DomainEvent` to report
         lifecycle changes (thread-safe; keep a reference).
+    :param resolve_volume: ``resolve_volume(pool, volume)`` is the path of
+        volume ``volume`` in storage pool ``pool`` (both names), asked of
+        whatever storage driver serves this connection: what a hypervisor
+        driver calls for a disk's ``<source pool=... volume=...>``. It raises
+        ``NoStoragePoolError``, ``NoStorageVolError``, or ``NoSupportError``
+        when the connection has no storage.
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core
@@ -640,6 +671,387 @@ def virt_domain_interface_stats(
 
     :raises OperationInvalidError: the domain is not active.
     :raises InvalidArgError: no such interface.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Storage pools
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_storage_pools(active: bool | None) -> list[StoragePoolRef] | None:
+    """Pools: all (``active`` None), only active (True) or only inactive (False).
+
+    libvirt: ``connectListAllStoragePools``. Read-only safe.
+
+    :returns: a :class:`~virtcore.storage.StoragePoolRef` per pool.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_lookup_by_name(name: str) -> StoragePoolRef | None:
+    """The pool called ``name``.
+
+    libvirt: ``storagePoolLookupByName``. Read-only safe.
+
+    :raises NoStoragePoolError: no such pool (``"no storage pool with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_lookup_by_uuid(uuid: str) -> StoragePoolRef | None:
+    """The pool with this canonical UUID.
+
+    libvirt: ``storagePoolLookupByUUID``. Read-only safe.
+
+    :raises NoStoragePoolError: no such pool.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_define_xml(xml: str) -> StoragePoolRef | None:
+    """Define (or redefine) a persistent, inactive pool from ``<pool>`` XML (``xml``).
+
+    libvirt: ``storagePoolDefineXML``. Mutating. Nothing is created on the
+    host: :func:`virt_storage_pool_build` does that.
+
+    :raises XMLError: malformed or invalid XML.
+    :raises ConfigUnsupportedError: a pool type this driver does not offer
+        (the message names the type).
+    :raises OperationFailedError: the name or UUID belongs to another pool,
+        or another pool has the same target or source.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_create_xml(xml: str, build: bool) -> StoragePoolRef | None:
+    """Create and start a *transient* pool from ``xml``: it vanishes when destroyed.
+
+    libvirt: ``storagePoolCreateXML``. Mutating. With ``build``, build it
+    first (``VIR_STORAGE_POOL_CREATE_WITH_BUILD``).
+
+    :raises XMLError, ConfigUnsupportedError, OperationFailedError: as for
+        :func:`virt_storage_pool_define_xml`.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_build(uuid: str, overwrite: bool | None) -> bool | None:
+    """Make the pool's storage on the host: create the target directory, format and mount, make the VG.
+
+    libvirt: ``storagePoolBuild``. Mutating. ``overwrite`` is ``None`` for
+    the default, ``True`` for ``VIR_STORAGE_POOL_BUILD_OVERWRITE`` and
+    ``False`` for ``NO_OVERWRITE`` (refuse when the source already holds a
+    filesystem or volume group).
+
+    :returns: True.
+    :raises OperationInvalidError: the pool is active.
+    :raises StoragePoolBuiltError: ``overwrite=False`` and the source holds data.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_create(uuid: str) -> bool | None:
+    """Start an inactive pool (mount, activate) and scan its volumes.
+
+    libvirt: ``storagePoolCreate``. Mutating.
+
+    :returns: True.
+    :raises OperationInvalidError: the pool is already active
+        (``"storage pool 'x' is already active"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_destroy(uuid: str) -> bool | None:
+    """Stop an active pool (unmount, deactivate); its data stays. A transient pool vanishes.
+
+    libvirt: ``storagePoolDestroy``. Mutating.
+
+    :raises OperationInvalidError: the pool is not active.
+    :raises ResourceBusyError: a running domain uses one of its volumes.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_delete(uuid: str) -> bool | None:
+    """Remove what :func:`virt_storage_pool_build` made (the reverse of build).
+
+    libvirt: ``storagePoolDelete``. Mutating. Refused while the pool is
+    active; a directory that still holds files is not removed.
+
+    :raises OperationInvalidError: the pool is active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_undefine(uuid: str) -> bool | None:
+    """Remove an inactive pool's persistent definition (its storage stays).
+
+    libvirt: ``storagePoolUndefine``. Mutating.
+
+    :raises OperationInvalidError: the pool is active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_refresh(uuid: str) -> bool | None:
+    """Rescan the pool: volumes made or removed outside virtcore appear or vanish.
+
+    libvirt: ``storagePoolRefresh``. Mutating.
+
+    :raises OperationInvalidError: the pool is not active.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_get_info(uuid: str) -> StoragePoolInfo | None:
+    """The pool's state and sizes in bytes.
+
+    libvirt: ``storagePoolGetInfo``. Read-only safe.
+
+    :returns: a :class:`~virtcore.storage.StoragePoolInfo`.
+    :raises NoStoragePoolError: unknown ``uuid``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_get_xml_desc(uuid: str, inactive: bool) -> str | None:
+    """The pool's ``<pool>`` XML (with ``inactive``, the persistent definition).
+
+    libvirt: ``storagePoolGetXMLDesc``. Read-only safe.
+
+    :returns: the document, formatted from the pool's model.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_get_autostart(uuid: str) -> bool | None:
+    """Whether the pool starts when the host (or driver) starts.
+
+    libvirt: ``storagePoolGetAutostart``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_pool_set_autostart(uuid: str, autostart: bool) -> bool | None:
+    """Set (``autostart`` True) or clear autostart.
+
+    libvirt: ``storagePoolSetAutostart``. Mutating.
+
+    :raises OperationInvalidError: the pool is transient.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_is_persistent(uuid: str) -> bool | None:
+    """Whether the pool has a persistent definition.
+
+    libvirt: ``storagePoolIsPersistent``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_pool_list_all_volumes(uuid: str) -> list[StorageVolRef] | None:
+    """Every volume of an active pool.
+
+    libvirt: ``storagePoolListAllVolumes``. Read-only safe.
+
+    :raises OperationInvalidError: the pool is not active.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Storage volumes
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_lookup_by_name(pool_uuid: str, name: str) -> StorageVolRef | None:
+    """The volume called ``name`` in the pool ``pool_uuid``.
+
+    libvirt: ``storageVolLookupByName``. Read-only safe.
+
+    :raises OperationInvalidError: the pool is not active.
+    :raises NoStorageVolError: no such volume
+        (``"no storage vol with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_lookup_by_key(key: str) -> StorageVolRef | None:
+    """The volume whose key is ``key``, in any active pool.
+
+    libvirt: ``storageVolLookupByKey``. Read-only safe.
+
+    :raises NoStorageVolError: no such volume.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_lookup_by_path(path: str) -> StorageVolRef | None:
+    """The volume at ``path`` (as given, or after resolving symlinks), in any active pool.
+
+    libvirt: ``storageVolLookupByPath``. Read-only safe.
+
+    :raises NoStorageVolError: no volume has that path.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_create_xml(pool_uuid: str, xml: str, prealloc_metadata: bool) -> StorageVolRef | None:
+    """Create a volume in the active pool ``pool_uuid`` from ``<volume>`` XML (``xml``).
+
+    libvirt: ``storageVolCreateXML``. Mutating. ``prealloc_metadata`` is
+    ``VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA``. A create that fails or is
+    interrupted leaves no volume that claims to be complete.
+
+    :raises XMLError: malformed or invalid XML; a name with ``/``, NUL, a
+        leading ``-`` or that is ``.``/``..``.
+    :raises StorageVolExistError: the pool has a volume of that name.
+    :raises OperationInvalidError: the pool is not active.
+    :raises OperationFailedError: not enough free space, an unreadable backing
+        store, the tool that makes it failed (its message included).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_create_xml_from(
+    pool_uuid: str, xml: str, source_key: str, prealloc_metadata: bool
+) -> StorageVolRef | None:
+    """Create a volume in pool ``pool_uuid`` from ``xml`` holding a copy of volume ``source_key``.
+
+    libvirt: ``storageVolCreateXMLFrom``. Mutating. Format conversion as the
+    new volume's ``<target><format>`` says.
+
+    :param prealloc_metadata: as for :func:`virt_storage_vol_create_xml`.
+    :raises NoStorageVolError: no source volume.
+    :raises: as :func:`virt_storage_vol_create_xml` otherwise.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_delete(key: str) -> bool | None:
+    """Delete the volume ``key`` and its data.
+
+    libvirt: ``storageVolDelete``. Mutating.
+
+    :raises ResourceBusyError: a running domain uses it (naming the domain).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_wipe(key: str, algorithm: int) -> bool | None:
+    """Overwrite the data of volume ``key`` (``algorithm``: a ``StorageVolWipeAlgorithm``).
+
+    libvirt: ``storageVolWipe`` / ``storageVolWipePattern``. Mutating.
+
+    :raises ArgumentUnsupportedError: an algorithm the driver does not offer.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_get_info(key: str) -> StorageVolInfo | None:
+    """The type, capacity and allocation in bytes of volume ``key``.
+
+    libvirt: ``storageVolGetInfo``. Read-only safe.
+
+    :returns: a :class:`~virtcore.storage.StorageVolInfo`.
+    :raises NoStorageVolError: unknown ``key`` (the volume was deleted).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_get_xml_desc(key: str) -> str | None:
+    """The ``<volume>`` XML of volume ``key``, with current capacity and allocation.
+
+    libvirt: ``storageVolGetXMLDesc``. Read-only safe.
+
+    :raises NoStorageVolError: unknown ``key``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_storage_vol_get_path(key: str) -> str | None:
+    """The path on the host of volume ``key``.
+
+    libvirt: ``storageVolGetPath``. Read-only safe.
+
+    :raises NoStorageVolError: unknown ``key``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_resize(
+    key: str, capacity: int, delta: bool, allocate: bool, shrink: bool
+) -> bool | None:
+    """Change the capacity of volume ``key`` to ``capacity`` bytes (with ``delta``, by that much).
+
+    libvirt: ``storageVolResize`` (flags DELTA, ALLOCATE, SHRINK). Mutating.
+
+    :raises InvalidArgError: a smaller capacity without ``shrink``, or more
+        than the pool's free space (with ``allocate``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_upload(key: str, offset: int, length: int) -> UploadSink | None:
+    """A sink writing raw bytes into volume ``key`` from ``offset`` (``length`` 0: to the end).
+
+    libvirt: ``storageVolUpload`` (the data then flows through a stream).
+    Mutating. The core writes chunks and calls ``finish()`` (or ``abort()``
+    if the user's source failed); until ``finish()`` the volume may hold a
+    partial copy, never one that claims to be complete.
+
+    :raises ResourceBusyError: a running domain uses the volume.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_storage_vol_download(key: str, offset: int, length: int) -> DownloadSource | None:
+    """A source reading raw bytes of volume ``key`` from ``offset`` (``length`` 0: to the end).
+
+    libvirt: ``storageVolDownload``. Mutating. (It changes nothing, but is
+    refused on read-only connections as libvirt does: it exposes guest data.)
+
+    :returns: a :class:`~virtcore.storage.DownloadSource` whose ``size`` is
+        the number of bytes it will deliver.
+    :raises InvalidArgError: ``offset`` beyond the end of the volume.
     """
 
 

@@ -1,0 +1,237 @@
+"""Secondary drivers (libvirt's storage/network driver shape) and the storage handles' plumbing.
+
+A hypervisor driver names secondary drivers by scheme in ``describe_driver(secondary=...)``; each
+of its connections opens them with the same URI in their scheme and asks them what the
+hypervisor driver does not answer itself. These tests use small in-process drivers, so they
+pin the core's behaviour, not any real storage.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import virtcore
+from virtcore import drivers as drivers_mod
+from virtcore import hookimpl
+from virtcore.drivers import describe_driver
+from virtcore.errors import (
+    InvalidArgError,
+    NoStoragePoolError,
+    NoStorageVolError,
+    NoSupportError,
+    OperationDeniedError,
+    ReadFailedError,
+)
+from virtcore.storage import StoragePoolRef, StorageVolInfo, StorageVolRef, StorageVolType
+from virtcore.uri import URI
+
+POOL = StoragePoolRef("images", "8f2c9a4e-2b4b-4d0c-9d8e-0f6f0a1b2c3d")
+VOL = StorageVolRef("images", "a.qcow2", "/srv/images/a.qcow2")
+
+
+class MemorySink:
+    def __init__(self, store: dict[str, bytearray], key: str) -> None:
+        self.store, self.key, self.buf, self.state = store, key, bytearray(), "open"
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+
+    def finish(self) -> None:
+        self.store[self.key] = self.buf
+        self.state = "finished"
+
+    def abort(self) -> None:
+        self.state = "aborted"
+
+
+class MemorySource:
+    def __init__(self, data: bytes) -> None:
+        self._f = io.BytesIO(data)
+        self.size = len(data)
+        self.closed = False
+
+    def read(self, size: int) -> bytes:
+        return self._f.read(size)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeStorage:
+    """A secondary driver serving one pool with one volume."""
+
+    def __init__(self, uri: URI) -> None:
+        self.uri = uri
+        self.data: dict[str, bytearray] = {VOL.key: bytearray(b"x" * 10)}
+        self.sinks: list[MemorySink] = []
+
+    @hookimpl
+    def virt_storage_pool_lookup_by_name(self, name: str) -> StoragePoolRef:
+        if name != POOL.name:
+            raise NoStoragePoolError(f"no storage pool with matching name '{name}'")
+        return POOL
+
+    @hookimpl
+    def virt_storage_vol_lookup_by_name(self, pool_uuid: str, name: str) -> StorageVolRef:
+        if pool_uuid != POOL.uuid or name != VOL.name:
+            raise NoStorageVolError(f"no storage vol with matching name '{name}'")
+        return VOL
+
+    @hookimpl
+    def virt_storage_vol_get_path(self, key: str) -> str:
+        return key
+
+    @hookimpl
+    def virt_storage_vol_get_info(self, key: str) -> StorageVolInfo:
+        return StorageVolInfo(StorageVolType.FILE, 1 << 30, len(self.data[key]))
+
+    @hookimpl
+    def virt_storage_vol_upload(self, key: str, offset: int, length: int) -> MemorySink:
+        sink = MemorySink(self.data, key)
+        self.sinks.append(sink)
+        return sink
+
+    @hookimpl
+    def virt_storage_vol_download(self, key: str, offset: int, length: int) -> MemorySource:
+        data = bytes(self.data[key][offset:])
+        return MemorySource(data[:length] if length else data)
+
+
+class Hypervisor:
+    """A hypervisor driver's one channel: it records what ``resolve_volume`` answers."""
+
+    def __init__(self) -> None:
+        self.resolve: Callable[[str, str], str] | None = None
+
+    @hookimpl
+    def virt_connect_open(self, resolve_volume: Callable[[str, str], str]) -> None:
+        self.resolve = resolve_volume
+
+    @hookimpl
+    def virt_connect_get_type(self) -> str:
+        return "HV"
+
+
+@pytest.fixture
+def installed() -> Iterator[dict[str, Any]]:
+    """Install a ``hv`` hypervisor driver naming the ``fakestorage`` secondary driver."""
+    seen: dict[str, Any] = {"storage": [], "hv": []}
+
+    def storage_factory(uri: URI, read_only: bool) -> list[object]:
+        if uri.path == "/decline":
+            raise virtcore.errors.NoConnectError(uri.text)
+        obj = FakeStorage(uri)
+        seen["storage"].append(obj)
+        return [obj]
+
+    def hv_factory(uri: URI, read_only: bool) -> list[object]:
+        obj = Hypervisor()
+        seen["hv"].append(obj)
+        return [obj]
+
+    drivers_mod._loaded["fakestorage"] = describe_driver(storage_factory, plugin_classes=[FakeStorage])
+    drivers_mod._loaded["hv"] = describe_driver(
+        hv_factory, plugin_classes=[Hypervisor], secondary=["fakestorage"]
+    )
+    drivers_mod._loaded["hvnone"] = describe_driver(
+        hv_factory, plugin_classes=[Hypervisor], secondary=["nosuch"]
+    )
+    yield seen
+    for scheme in ("fakestorage", "hv", "hvnone"):
+        drivers_mod._loaded.pop(scheme, None)
+
+
+def test_a_secondary_driver_gets_the_uri_in_its_own_scheme(installed: dict[str, Any]) -> None:
+    with virtcore.open("hv:///embed?root=/tmp/x") as conn:
+        (storage,) = installed["storage"]
+        assert storage.uri.driver == "fakestorage"
+        assert storage.uri.text == "fakestorage:///embed?root=/tmp/x"
+        assert storage.uri.params["root"] == "/tmp/x"
+        assert conn.get_type() == "HV"
+        assert conn.lookup_storage_pool("images").uuid == POOL.uuid
+        assert conn.supports("storage_vol_get_path")
+
+
+def test_the_hypervisor_driver_resolves_a_disk_source_through_the_connections_storage(
+    installed: dict[str, Any],
+) -> None:
+    with virtcore.open("hv:///system"):
+        resolve = installed["hv"][0].resolve
+        assert resolve("images", "a.qcow2") == "/srv/images/a.qcow2"
+        with pytest.raises(NoStoragePoolError, match="'nope'"):
+            resolve("nope", "a.qcow2")
+        with pytest.raises(NoStorageVolError, match=r"'b\.qcow2'"):
+            resolve("images", "b.qcow2")
+
+
+def test_a_secondary_driver_that_is_not_installed_or_declines_leaves_storage_unsupported(
+    installed: dict[str, Any],
+) -> None:
+    with virtcore.open("hvnone:///system") as conn:
+        assert conn.get_type() == "HV"
+        with pytest.raises(NoSupportError, match="storage_pool_lookup_by_name"):
+            conn.lookup_storage_pool("images")
+        with pytest.raises(NoSupportError, match="storage_pool_lookup_by_name"):
+            installed["hv"][-1].resolve("images", "a.qcow2")
+    with virtcore.open("hv:///decline") as conn:
+        assert installed["storage"] == []
+        with pytest.raises(NoSupportError, match="storage_pool_define_xml"):
+            conn.define_storage_pool("<pool type='dir'/>")
+
+
+def test_describe_driver_refuses_a_secondary_that_is_not_a_scheme() -> None:
+    with pytest.raises(InvalidArgError, match="secondary"):
+        describe_driver(lambda uri, ro: [], plugin_classes=[], secondary="storage")
+    with pytest.raises(InvalidArgError, match="secondary"):
+        describe_driver(lambda uri, ro: [], plugin_classes=[], secondary=["Storage:"])
+
+
+def test_upload_streams_in_chunks_with_progress_and_aborts_on_a_failing_source(
+    installed: dict[str, Any],
+) -> None:
+    with virtcore.open("hv:///system") as conn:
+        vol = conn.lookup_storage_pool("images").lookup_volume("a.qcow2")
+        storage = installed["storage"][0]
+        payload = bytes(range(256)) * 9000  # > 2 chunks
+        seen: list[tuple[int, int]] = []
+        assert vol.upload(io.BytesIO(payload), progress=lambda d, t: seen.append((d, t))) == len(payload)
+        assert bytes(storage.data[vol.key]) == payload
+        assert len(seen) == 3 and seen[-1][0] == len(payload)
+
+        class Broken(io.RawIOBase):
+            name = "/dev/broken"
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, b: Any) -> int:
+                raise OSError(5, "Input/output error")
+
+        with pytest.raises(ReadFailedError, match="/dev/broken"):
+            vol.upload(Broken())  # type: ignore[arg-type]
+        assert storage.sinks[-1].state == "aborted"
+        assert bytes(storage.data[vol.key]) == payload  # the aborted upload claimed nothing
+
+
+def test_download_streams_and_honours_offset_and_length(installed: dict[str, Any]) -> None:
+    with virtcore.open("hv:///system") as conn:
+        vol = conn.lookup_storage_pool("images").lookup_volume("a.qcow2")
+        out = io.BytesIO()
+        assert vol.download(out, offset=2, length=5) == 5
+        assert out.getvalue() == b"xxxxx"
+        with pytest.raises(InvalidArgError, match="offset"):
+            vol.download(out, offset=-1)
+
+
+def test_read_only_connections_refuse_upload_and_download_as_libvirt_does(installed: dict[str, Any]) -> None:
+    with virtcore.open_read_only("hv:///system") as conn:
+        vol = conn.lookup_storage_pool("images").lookup_volume("a.qcow2")
+        assert vol.info().capacity == 1 << 30
+        with pytest.raises(OperationDeniedError):
+            vol.download(io.BytesIO())
+        with pytest.raises(OperationDeniedError):
+            vol.upload(io.BytesIO(b"x"))
