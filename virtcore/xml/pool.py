@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import attrs
 from lxml import etree
 
-from virtcore.errors import XMLError
+from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoSupportError, XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
@@ -47,14 +47,6 @@ __all__ = [
     "pool_from_element",
     "unmodelled_pool",
 ]
-
-#: The pool types of libvirt's schema (``virStoragePoolType``).
-POOL_TYPES = frozenset(
-    {
-        "dir", "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct", "scsi", "mpath",
-        "rbd", "sheepdog", "gluster", "zfs", "vstorage",
-    }
-)  # fmt: skip
 
 
 @attrs.frozen
@@ -238,17 +230,7 @@ class PoolDef(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
-        if self.type not in POOL_TYPES:
-            raise XMLError(f"unknown storage pool type '{self.type}'")
-        check_name(self.name, f"storage pool of type '{self.type}'")
-        if self.uuid is None:
-            object.__setattr__(self, "uuid", str(_uuid.uuid4()))
-        elif not isinstance(self.uuid, str):
-            raise XMLError(f"invalid UUID in storage pool '{self.name}'")
-        else:
-            object.__setattr__(self, "uuid", UUID[0](self.uuid, f"storage pool '{self.name}' <uuid>"))
-        if self.source is None:
-            object.__setattr__(self, "source", PoolSource())
+        _complete(self)
 
     def to_xml(self) -> str:
         """The pool as XML text (see :func:`format_pool`)."""
@@ -258,42 +240,131 @@ class PoolDef(SpecElement):
 def pool_from_element(el: Element) -> PoolDef:
     """Parse a ``<pool>`` element, applying libvirt's parse-time defaults (see :func:`parse_pool`)."""
     if el.tag != "pool":
-        raise XMLError(f"expected a <pool> element, got <{el.tag}>")
-    values = parse_fields(PoolDef, el)
-    if values["name"] is None and values["type"] == "logical" and values["source"] is not None:
-        values["name"] = values["source"].name  # libvirt names such a pool after its volume group
-    return _apply_defaults(PoolDef(**values, raw=el))
+        raise XMLError(f"unexpected root element <{el.tag}>, expecting <pool>")
+    return PoolDef(**parse_fields(PoolDef, el), raw=el)
 
 
-def _apply_defaults(p: PoolDef) -> PoolDef:
-    src = p.source
+# ---------------------------------------------------------------------------- libvirt's rules per type
+
+# What a pool type's source has (libvirt's VIR_STORAGE_POOL_SOURCE_* flags)
+_HOST, _DEVICE, _DIR, _ADAPTER, _NAME, _IQN, _NETWORK = (1 << i for i in range(7))
+_FS_FORMATS = (
+    "auto", "ext2", "ext3", "ext4", "ufs", "iso9660", "udf", "gfs", "gfs2", "vfat", "hfs+", "xfs",
+    "ocfs2", "vmfs",
+)  # fmt: skip
+
+
+@attrs.frozen
+class _TypeRules:
+    """What libvirt's parser requires and fills in for one pool type."""
+
+    flags: int = 0
+    #: the source format when none is given, and the ones accepted (empty: no format)
+    default_format: str | None = None
+    formats: tuple[str, ...] = ()
+
+
+_RULES: dict[str, _TypeRules] = {
+    "dir": _TypeRules(),
+    "fs": _TypeRules(_DEVICE, "auto", _FS_FORMATS),
+    "netfs": _TypeRules(_HOST | _DIR, "auto", ("auto", "nfs", "glusterfs", "cifs")),
+    "logical": _TypeRules(_NAME | _DEVICE, "lvm2", ("unknown", "lvm2")),
+    "disk": _TypeRules(
+        _DEVICE, "unknown", ("unknown", "dos", "dvh", "gpt", "mac", "bsd", "pc98", "sun", "lvm2")
+    ),
+    "iscsi": _TypeRules(_HOST | _DEVICE | _IQN),
+    "iscsi-direct": _TypeRules(_HOST | _DEVICE | _NETWORK | _IQN),
+    "scsi": _TypeRules(_ADAPTER),
+    "mpath": _TypeRules(),
+    "rbd": _TypeRules(_HOST | _NETWORK | _NAME),
+    "sheepdog": _TypeRules(_HOST | _NETWORK | _NAME),
+    "gluster": _TypeRules(_HOST | _NETWORK | _NAME | _DIR),
+    "zfs": _TypeRules(_NAME | _DEVICE),
+    "vstorage": _TypeRules(_NAME),
+}
+#: The pool types of libvirt's schema (``virStoragePoolType``).
+POOL_TYPES = frozenset(_RULES)
+
+
+def _set(p: PoolDef, field: str, value: object) -> None:
+    object.__setattr__(p, field, value)
+
+
+def _complete(p: PoolDef) -> None:
+    """Check ``p`` and fill in what libvirt's parser fills in for its type (in place: ``p`` is new)."""
+    rules = _RULES.get(p.type)
+    if rules is None:
+        raise ConfigUnsupportedError(f"unknown storage pool type '{p.type}'", domain=ErrorDomain.STORAGE)
+    src = p.source if p.source is not None else PoolSource()
+    what = f"storage pool '{p.name}'" if p.name else f"storage pool of type '{p.type}'"
+    if p.type == "rbd" and src.name is None:
+        raise XMLError(f"{what}: element <name> of <source> is mandatory for an rbd pool")
+    if p.name is None and rules.flags & _NAME and src.name is not None:
+        _set(p, "name", src.name)  # libvirt names such a pool after its source
+    if p.name is None:
+        raise XMLError(f"missing <name> in storage pool of type '{p.type}'")
+    check_name(p.name, "storage pool")
+    what = f"storage pool '{p.name}'"
+    _set(p, "uuid", str(_uuid.uuid4()) if p.uuid is None else UUID[0](str(p.uuid), f"{what} <uuid>"))
     changes: dict[str, Any] = {}
-    src_changes: dict[str, Any] = {}
-    if p.type == "logical":
-        # a volume group: the pool and the group name each other; the target is /dev/GROUP
-        vg = src.name or p.name
-        if src.name is None:
-            src_changes["name"] = vg
+    if rules.default_format is not None:
         if src.format is None:
-            src_changes["format"] = "lvm2"
-        changes["target"] = _with_path(p.target, f"/dev/{vg}")
-    elif p.type == "zfs" and src.name:
-        changes["target"] = _with_path(p.target, f"/dev/zvol/{src.name}")
-    elif p.type in ("netfs", "fs") and src.format is None:
-        src_changes["format"] = "auto"
-    elif p.type == "gluster" and src.dir is None:
-        src_changes["dir"] = "/"
-    elif p.type == "scsi" and src.adapter is not None and src.adapter.type is None:
-        src_changes["adapter"] = attrs.evolve(src.adapter, type="scsi_host")
-    if src_changes:
-        changes["source"] = attrs.evolve(src, **src_changes)
-    return attrs.evolve(p, **changes) if changes else p
+            changes["format"] = rules.default_format
+        elif src.format not in rules.formats:
+            raise ConfigUnsupportedError(
+                f"unknown pool format type '{src.format}' of {what}", domain=ErrorDomain.STORAGE
+            )
+    if src.dir is None and p.type == "gluster":
+        changes["dir"] = "/"
+    if rules.flags & _NAME and src.name is None:
+        changes["name"] = p.name
+    if src.adapter is not None and src.adapter.type is None and src.adapter.name is not None:
+        changes["adapter"] = attrs.evolve(src.adapter, type="scsi_host")
+    if changes:
+        src = attrs.evolve(src, **changes)
+    if src is not p.source:
+        _set(p, "source", src)
+    _check_source(p, rules, what)
+    if not rules.flags & _NETWORK:
+        if p.type in ("logical", "zfs"):
+            path = f"/dev/{src.name}" if p.type == "logical" else f"/dev/zvol/{src.name}"
+            if p.target is None or p.target.path != path:
+                _set(
+                    p,
+                    "target",
+                    PoolTarget(path=path) if p.target is None else attrs.evolve(p.target, path=path),
+                )
+        elif p.target is None or not p.target.path:
+            raise XMLError(f"missing storage pool target path in {what}")
+    if p.features is not None and p.features.cow is not None and p.type not in ("dir", "fs"):
+        raise NoSupportError(f"cow feature may only be used for 'fs' and 'dir' pools, not by {what}")
+    if p.refresh is not None and p.refresh.volume_allocation not in (None, "default", "capacity"):
+        raise ConfigUnsupportedError(
+            f"unknown storage pool volume refresh allocation type '{p.refresh.volume_allocation}' in {what}",
+            domain=ErrorDomain.STORAGE,
+        )
 
 
-def _with_path(target: PoolTarget | None, path: str) -> PoolTarget:
-    if target is None:
-        return PoolTarget(path=path)
-    return attrs.evolve(target, path=path)
+def _check_source(p: PoolDef, rules: _TypeRules, what: str) -> None:
+    """The source elements ``p``'s type needs (libvirt's checks, in its order)."""
+    src = p.source
+    if rules.flags & _HOST and not src.hosts:
+        raise XMLError(f"missing storage pool source host name in {what}")
+    if rules.flags & _DIR and src.dir is None:
+        raise XMLError(f"missing storage pool source path (<dir path=...>) in {what}")
+    if rules.flags == _DEVICE and not src.devices:
+        raise XMLError(f"missing storage pool source device name in {what}")
+    if p.type == "iscsi-direct" and (src.initiator is None or not src.initiator.iqn):
+        raise ConfigUnsupportedError(f"missing initiator IQN in {what}", domain=ErrorDomain.STORAGE)
+    if src.auth is not None and src.auth.type not in ("chap", "ceph"):
+        raise ConfigUnsupportedError(
+            f"storage pool auth type must be 'chap' or 'ceph' in {what}", domain=ErrorDomain.STORAGE
+        )
+    if src.protocol_ver is not None and src.format not in ("nfs", "auto"):
+        raise ConfigUnsupportedError(
+            f"storage pool protocol ver unsupported for pool format '{src.format}' in {what}",
+            domain=ErrorDomain.STORAGE,
+        )
 
 
 def parse_pool(text: str | bytes, *, strict: bool = False) -> PoolDef:

@@ -15,19 +15,28 @@ declarations. Sizes are in bytes; ``unit=`` is read as libvirt reads it (``b``,
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 from lxml import etree
 
-from virtcore.errors import XMLError
+from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
+from virtcore.limits import LLONG_MAX
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import UINT, SpecElement, parse_fields, typed
 from virtcore.xml._storagecommon import UUID, Permissions, check_name
 
+if TYPE_CHECKING:
+    from virtcore.xml.pool import PoolDef
+
 __all__ = [
+    "ALL_VOLUME_FORMATS",
+    "DISK_FORMATS",
+    "FILE_FORMATS",
+    "FS_FORMATS",
     "VOLUME_TYPES",
     "BackingStore",
     "Cipher",
@@ -49,6 +58,26 @@ __all__ = [
 
 #: The volume types of libvirt's schema (``virStorageVolType``).
 VOLUME_TYPES = frozenset({"file", "block", "dir", "network", "netdir", "ploop"})
+#: Image formats of file-based pools (libvirt's ``virStorageFileFormat``).
+FILE_FORMATS = (
+    "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop", "cow", "qcow",
+    "qcow2", "qed", "vmdk", "luks",
+)  # fmt: skip
+#: Partition types of a disk pool's volumes (``virStorageVolFormatDisk``).
+DISK_FORMATS = ("none", "linux", "fat16", "fat32", "linux-swap", "linux-lvm", "linux-raid", "extended")
+#: File systems (``formatdev`` of libvirt's schema, for volumes holding one).
+FS_FORMATS = (
+    "none", "auto", "ext2", "ext3", "ext4", "ufs", "iso9660", "udf", "gfs", "gfs2", "vfat", "hfs+",
+    "xfs", "ocfs2", "vmfs",
+)  # fmt: skip
+#: Every volume format any pool accepts: a format outside it never reaches a tool.
+ALL_VOLUME_FORMATS = frozenset(FILE_FORMATS + DISK_FORMATS + FS_FORMATS)
+#: Per pool type: the default volume format and the accepted ones (types absent: no format).
+_VOLUME_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{t: ("raw", FILE_FORMATS) for t in ("dir", "fs", "netfs", "rbd", "gluster", "vstorage")},
+    "disk": ("none", DISK_FORMATS),
+}
+STORAGE = ErrorDomain.STORAGE
 
 
 @attrs.frozen
@@ -228,45 +257,108 @@ class VolumeDef(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        if self.name is None:
+            raise XMLError("missing <name> in storage volume")
         check_name(self.name, "storage volume")
+        what = f"storage volume '{self.name}'"
         if self.type is None:
             object.__setattr__(self, "type", "file")
         elif self.type not in VOLUME_TYPES:
-            raise XMLError(f"unknown storage volume type '{self.type}' of volume '{self.name}'")
+            raise ConfigUnsupportedError(f"unknown volume type '{self.type}' of {what}", domain=STORAGE)
+        for tag in ("capacity", "allocation", "physical"):
+            size = getattr(self, tag)
+            if size is not None and size > LLONG_MAX:
+                # off_t is signed: no file is larger
+                raise XMLError(f"<{tag}> of {what} is {size} bytes, more than {LLONG_MAX}")
+        for where, fmt in _formats(self):
+            if fmt not in ALL_VOLUME_FORMATS:
+                raise ConfigUnsupportedError(
+                    f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
+                )
+        compat = None if self.target is None else self.target.compat
+        if compat is not None and not re.fullmatch(r"[0-9]+\.[0-9]+", compat, re.ASCII):
+            raise XMLError(f"forbidden characters in <compat> '{compat}' of {what}: expected N.N")
 
     def to_xml(self) -> str:
         """The volume as XML text (see :func:`format_volume`)."""
         return format_volume(self)
 
 
-def volume_from_element(el: Element, *, require_capacity: bool = True) -> VolumeDef:
+def _unknown_format(fmt: str, where: str, what: str) -> ConfigUnsupportedError:
+    return ConfigUnsupportedError(f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE)
+
+
+def _formats(v: VolumeDef) -> list[tuple[str, str]]:
+    found = []
+    if v.target is not None and v.target.format is not None:
+        found.append(("<target>", v.target.format))
+    if v.backing_store is not None and v.backing_store.format is not None:
+        found.append(("<backingStore>", v.backing_store.format))
+    return found
+
+
+def volume_from_element(
+    el: Element, *, pool: PoolDef | None = None, require_capacity: bool = True
+) -> VolumeDef:
     """Parse a ``<volume>`` element (see :func:`parse_volume`)."""
     if el.tag != "volume":
-        raise XMLError(f"expected a <volume> element, got <{el.tag}>")
-    values = parse_fields(VolumeDef, el)
-    v = VolumeDef(**values, raw=el)
+        raise XMLError(f"unexpected root element <{el.tag}>, expecting <volume>")
+    v = VolumeDef(**parse_fields(VolumeDef, el), raw=el)
+    what = f"storage volume '{v.name}'"
     if v.capacity is None and require_capacity:
-        raise XMLError(f"missing <capacity> in storage volume '{v.name}'")
+        raise XMLError(f"missing <capacity> in {what}")
     if v.allocation is None and v.capacity is not None:
         v = attrs.evolve(v, allocation=v.capacity)
     target = v.target
-    if target is not None and target.features is not None and target.compat is None:
-        # libvirt: qcow2 features need the qcow2 v3 format
-        v = attrs.evolve(v, target=attrs.evolve(target, compat="1.1"))
+    if target is not None and target.features is not None:
+        features = el.find("target/features")
+        for child in () if features is None else features:
+            if child.tag not in ("lazy_refcounts", "extended_l2"):
+                raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
+        if target.compat is None:  # qcow2 features need the qcow2 v3 format
+            v = attrs.evolve(v, target=attrs.evolve(target, compat="1.1"))
+    if pool is not None:
+        v = _pool_defaults(v, pool)
     return v
 
 
-def parse_volume(text: str | bytes, *, strict: bool = False, require_capacity: bool = True) -> VolumeDef:
+def _pool_defaults(v: VolumeDef, pool: PoolDef) -> VolumeDef:
+    """``v`` with the formats libvirt gives a volume of ``pool``'s type, which must accept them."""
+    rules = _VOLUME_FORMATS.get(pool.type)
+    if rules is None:  # the pool's volumes have no format
+        return v
+    default, accepted = rules
+    what = f"storage volume '{v.name}' of {pool.type} pool '{pool.name}'"
+    for where, fmt in _formats(v):
+        if fmt not in accepted:
+            raise ConfigUnsupportedError(
+                f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
+            )
+    target = v.target if v.target is not None else VolumeTarget()
+    if target.format is None:
+        v = attrs.evolve(v, target=attrs.evolve(target, format=default))
+    if v.backing_store is not None and v.backing_store.format is None:
+        v = attrs.evolve(v, backing_store=attrs.evolve(v.backing_store, format=default))
+    return v
+
+
+def parse_volume(
+    text: str | bytes, *, pool: PoolDef | None = None, strict: bool = False, require_capacity: bool = True
+) -> VolumeDef:
     """Parse storage volume XML (with the hardened parser) into a :class:`VolumeDef`.
 
+    :param pool: the pool the volume belongs to: its type decides the formats accepted and
+        the default one (``raw`` for file-based pools, ``none`` for a disk pool), as in
+        libvirt. Without it any format libvirt knows is accepted and none is filled in.
     :param strict: also refuse elements and attributes the typed model does not cover
         (by default they are kept verbatim; see :func:`unmodelled_volume`).
     :param require_capacity: refuse a volume without ``<capacity>`` (libvirt's default;
         ``False`` is its ``VIR_VOL_XML_PARSE_NO_CAPACITY``, for cloning).
     :raises XMLError: malformed or hostile XML, a missing or invalid name (``/`` is
-        refused), an unknown type, a bad or overflowing size or unit, an invalid mode or id.
+        refused), a bad or overflowing size or unit, an invalid mode, id or compat.
+    :raises ConfigUnsupportedError: an unknown volume type, format or qcow2 feature.
     """
-    v = volume_from_element(secure_parse(text), require_capacity=require_capacity)
+    v = volume_from_element(secure_parse(text), pool=pool, require_capacity=require_capacity)
     if strict:
         found = unmodelled_volume(v)
         if found:
