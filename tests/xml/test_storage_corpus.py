@@ -30,12 +30,6 @@ VOLS_OUT = CORPUS / "storagevolxml2xmlout"
 POOLS = sorted(p.name for p in POOLS_IN.glob("*.xml"))
 VOLS = sorted(p.name for p in VOLS_IN.glob("*.xml"))
 
-#: Parts of the inputs the model keeps verbatim on purpose: the drivers' own namespaces.
-NAMESPACED = {
-    "pool-netfs-ns-mountopts.xml": ["pool/fs:mount_opts"],
-    "pool-rbd-ns-configopts.xml": ["pool/rbd:config_opts"],
-}
-
 #: Inputs that come without <capacity> (libvirt parses them with VIR_VOL_XML_PARSE_NO_CAPACITY).
 NO_CAPACITY = {"vol-qcow2-nocapacity.xml", "vol-qcow2-nocapacity-backing.xml"}
 
@@ -70,7 +64,7 @@ def test_corpus_is_there() -> None:
 def test_pool_parses_and_is_covered(name: str) -> None:
     p = _pool(name)
     assert p.name and p.type
-    assert unmodelled_pool(p) == NAMESPACED.get(name, [])
+    assert unmodelled_pool(p) == []
 
 
 @pytest.mark.parametrize("name", VOLS)

@@ -24,7 +24,15 @@ from virtcore.xml import (
     validate,
 )
 from virtcore.xml._storagecommon import Permissions, sanitize_path
-from virtcore.xml.pool import PoolSource, PoolTarget, SourceDevice, SourceHost
+from virtcore.xml.pool import (
+    ConfigOption,
+    MountOption,
+    MountOpts,
+    PoolSource,
+    PoolTarget,
+    SourceDevice,
+    SourceHost,
+)
 from virtcore.xml.volume import VolumeTarget
 
 
@@ -426,3 +434,58 @@ def test_validate_reads_pools_and_volumes_against_their_schemas() -> None:
     assert validate("<pool type='dir'><name>a/b</name></pool>") == [
         "XML error: storage pool name 'a/b' cannot contain '/'"
     ]
+
+
+# ---------------------------------------------------------------------------- driver namespaces
+
+NETFS = (
+    "<pool type='netfs' xmlns:fs='http://libvirt.org/schemas/storagepool/fs/1.0'><name>n</name>"
+    "<source><host name='h'/><dir path='/e'/></source><target><path>/m</path></target>"
+    "<fs:mount_opts>{opts}</fs:mount_opts></pool>"
+)
+
+
+def test_mount_options_are_typed_and_written_with_libvirts_prefix() -> None:
+    p = parse_pool(NETFS.format(opts="<fs:option name='sync'/><fs:option name='lazytime'/>"))
+    assert p.mount_opts is not None
+    assert [o.name for o in p.mount_opts.options] == ["sync", "lazytime"]
+    assert unmodelled_pool(p) == []
+    fresh = PoolDef(
+        type="netfs",
+        name="n",
+        source=p.source,
+        target=p.target,
+        mount_opts=MountOpts(options=(MountOption(name="ro"),)),
+    )
+    text = fresh.to_xml()
+    assert text.startswith('<pool xmlns:fs="http://libvirt.org/schemas/storagepool/fs/1.0"')
+    assert '<fs:option name="ro"/>' in text
+    assert parse_pool(text) == fresh
+    rng = etree.RelaxNG(etree.parse(str(require("schemas", "storagepool.rng"))))
+    assert rng.validate(etree.fromstring(text)), rng.error_log.last_error
+    # a pool without them declares no namespace
+    assert "xmlns" not in attrs.evolve(fresh, mount_opts=None).to_xml()
+
+
+@pytest.mark.parametrize("name", ["ro,suid", "-o", "a b", "x\ty", ""])
+def test_mount_options_that_could_smuggle_options_are_refused(name: str) -> None:
+    with pytest.raises(XMLError, match="invalid mount option"):
+        parse_pool(NETFS.format(opts=f"<fs:option name='{name}'/>"))
+    with pytest.raises(XMLError):
+        MountOption(name=name)
+
+
+def test_rbd_config_options() -> None:
+    rbd = (
+        "<pool type='rbd' xmlns:rbd='http://libvirt.org/schemas/storagepool/rbd/1.0'><name>c</name>"
+        "<source><host name='mon'/><name>rbd</name></source>"
+        "<rbd:config_opts><rbd:option name='{name}' value='{value}'/></rbd:config_opts></pool>"
+    )
+    p = parse_pool(rbd.format(name="client_mount_timeout", value="45"))
+    assert p.config_opts is not None
+    assert [(o.name, o.value) for o in p.config_opts.options] == [("client_mount_timeout", "45")]
+    with pytest.raises(XMLError, match="invalid rbd config option"):
+        parse_pool(rbd.format(name="a=b", value="1"))
+    with pytest.raises(XMLError, match="invalid value of rbd config option 'x'"):
+        parse_pool(rbd.format(name="x", value="&#10;mon_host = evil"))
+    assert ConfigOption(name="x", value="-1 with blanks").value == "-1 with blanks"

@@ -8,9 +8,8 @@
 True
 
 Every class here declares its fields with :func:`~virtcore.xml._spec.typed`; parsing,
-formatting (an overlay onto the source element: whatever is not typed, such as the
-``fs:mount_opts`` and ``rbd:config_opts`` namespaces, is written back unchanged) and the
-coverage report (:func:`unmodelled_pool`) all come from those declarations. Sizes are in
+formatting (an overlay onto the source element: whatever is not typed is written back
+unchanged) and the coverage report (:func:`unmodelled_pool`) all come from those declarations. Sizes are in
 bytes. :func:`parse_pool` applies the defaults libvirt's parser applies (a generated
 UUID, the per-type source format, a logical pool's name and target path, ...).
 """
@@ -32,7 +31,13 @@ from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_nam
 
 __all__ = [
     "POOL_TYPES",
+    "FS_NS",
+    "RBD_NS",
     "Adapter",
+    "ConfigOption",
+    "ConfigOpts",
+    "MountOption",
+    "MountOpts",
     "FreeExtent",
     "PoolAuth",
     "PoolDef",
@@ -202,13 +207,83 @@ class PoolRefresh(SpecElement):
     _frag: list[str] = _FRAG
 
 
+#: The namespace of the mount options of fs and netfs pools (prefix ``fs``).
+FS_NS = "http://libvirt.org/schemas/storagepool/fs/1.0"
+#: The namespace of the Ceph configuration options of rbd pools (prefix ``rbd``).
+RBD_NS = "http://libvirt.org/schemas/storagepool/rbd/1.0"
+#: The prefixes libvirt writes for them.
+_NSMAP = {"fs": FS_NS, "rbd": RBD_NS}
+
+
+@attrs.frozen
+class MountOption(SpecElement):
+    """``<fs:option name=...>``: one option passed to mount(8) (``-o``) for an fs or netfs pool."""
+
+    _tag: ClassVar[str] = f"{{{FS_NS}}}option"
+    name: str | None = typed("attr", "name", required=True)
+    raw: Element | None = _raw
+    _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        # joined with ',' into one mount -o argument: a ',' or a leading '-' would smuggle in more
+        _check_option("mount option", self.name, forbidden=",")
+
+
+@attrs.frozen
+class MountOpts(SpecElement):
+    """``<fs:mount_opts>``: the extra mount options of an fs or netfs pool."""
+
+    _tag: ClassVar[str] = f"{{{FS_NS}}}mount_opts"
+    options: tuple[MountOption, ...] = typed("many", f"{{{FS_NS}}}option", cls=MountOption, default=())
+    raw: Element | None = _raw
+    _frag: list[str] = _FRAG
+
+
+@attrs.frozen
+class ConfigOption(SpecElement):
+    """``<rbd:option name=... value=...>``: one Ceph client option of an rbd pool."""
+
+    _tag: ClassVar[str] = f"{{{RBD_NS}}}option"
+    name: str | None = typed("attr", "name", required=True)
+    value: str | None = typed("attr", "value", required=True)
+    raw: Element | None = _raw
+    _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        _check_option("rbd config option", self.name, forbidden="=")
+        _check_option(f"value of rbd config option '{self.name}'", self.value, forbidden="", value=True)
+
+
+def _check_option(what: str, text: str | None, *, forbidden: str, value: bool = False) -> None:
+    """Refuse option text that could become another option where it is passed on.
+
+    A name is non-empty printable text without blanks or ``forbidden`` characters and does
+    not start with ``-``; a value (``value=True``) is printable text.
+    """
+    if not text or not text.isprintable():
+        raise XMLError(f"invalid {what} {text!r}: expected printable text")
+    if not value and (text.startswith("-") or any(ch.isspace() or ch in forbidden for ch in text)):
+        raise XMLError(f"invalid {what} {text!r}: no blanks, no leading '-', no {forbidden!r}")
+
+
+@attrs.frozen
+class ConfigOpts(SpecElement):
+    """``<rbd:config_opts>``: the Ceph client options of an rbd pool."""
+
+    _tag: ClassVar[str] = f"{{{RBD_NS}}}config_opts"
+    options: tuple[ConfigOption, ...] = typed("many", f"{{{RBD_NS}}}option", cls=ConfigOption, default=())
+    raw: Element | None = _raw
+    _frag: list[str] = _FRAG
+
+
 @attrs.frozen
 class PoolDef(SpecElement):
     """A storage pool definition (``<pool type=...>``), immutable: change it with :func:`attrs.evolve`.
 
     ``capacity``, ``allocation`` and ``available`` are in bytes (``None`` when absent;
     libvirt's own parser ignores them, they are the driver's to report). ``uuid`` is
-    generated when not given.
+    generated when not given. ``mount_opts`` (``fs:mount_opts``, fs and netfs pools) and
+    ``config_opts`` (``rbd:config_opts``) are the drivers' namespaced extensions.
     """
 
     _tag: ClassVar[str] = "pool"
@@ -226,6 +301,8 @@ class PoolDef(SpecElement):
     source: PoolSource = typed("one", "source", cls=PoolSource, default=attrs.Factory(PoolSource))
     target: PoolTarget | None = typed("one", "target", cls=PoolTarget, default=None)
     refresh: PoolRefresh | None = typed("one", "refresh", cls=PoolRefresh, default=None)
+    mount_opts: MountOpts | None = typed("one", MountOpts._tag, cls=MountOpts, default=None)
+    config_opts: ConfigOpts | None = typed("one", ConfigOpts._tag, cls=ConfigOpts, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
@@ -387,6 +464,7 @@ def format_pool(p: PoolDef) -> str:
     """``p`` as pool XML text, indented like libvirt's (two spaces)."""
     try:
         el = p.to_element()
+        etree.cleanup_namespaces(el, top_nsmap=_NSMAP)  # fs: and rbd: declared on <pool>, as libvirt does
         etree.indent(el, space="  ")
         return etree.tostring(el, encoding="unicode")
     except ValueError as exc:
