@@ -96,6 +96,13 @@ def test_names_that_would_escape_a_directory_are_refused(name: str) -> None:
             parse(template.format(name=name))
 
 
+@pytest.mark.parametrize("name", ["-o", "--help", "-"])
+def test_volume_names_that_look_like_options_are_refused(name: str) -> None:
+    with pytest.raises(XMLError, match="cannot start with '-'"):
+        parse_volume(VOLUME.format(name=name))
+    assert parse_volume(VOLUME.format(name="a-b")).name == "a-b"
+
+
 def test_pool_numbers_out_of_range() -> None:
     with pytest.raises(XMLError, match="<available>"):
         parse_pool(

@@ -93,11 +93,13 @@ def _p_path(text: str, where: str) -> str:
 PATH: tuple[Parse, Fmt] = (_p_path, str)
 
 
-def check_name(name: object, what: str) -> str:
+def check_name(name: object, what: str, *, file_name: bool = False) -> str:
     """``name`` when it can name a pool or volume, else :class:`XMLError` naming it.
 
     Names become file names (a pool's configuration file, a volume's image), so they
     must be non-empty text without ``/``, newlines or NUL, and not ``.`` or ``..``.
+    With ``file_name`` (a volume, whose name is its file's name and reaches tools such
+    as ``qemu-img``) it may not start with ``-`` either.
     """
     if not isinstance(name, str) or not name.strip():
         raise XMLError(f"{what} has no name")
@@ -107,6 +109,8 @@ def check_name(name: object, what: str) -> str:
         raise XMLError(f"{what} name {name!r} cannot contain a newline or NUL")
     if name in (".", ".."):
         raise XMLError(f"{what} name '{name}' is not allowed")
+    if file_name and name.startswith("-"):
+        raise XMLError(f"{what} name '{name}' cannot start with '-'")
     return name
 
 

@@ -259,7 +259,7 @@ class VolumeDef(SpecElement):
     def __attrs_post_init__(self) -> None:
         if self.name is None:
             raise XMLError("missing <name> in storage volume")
-        check_name(self.name, "storage volume")
+        check_name(self.name, "storage volume", file_name=True)
         what = f"storage volume '{self.name}'"
         if self.type is None:
             object.__setattr__(self, "type", "file")
