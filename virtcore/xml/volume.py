@@ -237,7 +237,8 @@ class VolumeDef(SpecElement):
     """A storage volume definition (``<volume type=...>``), immutable: change it with :func:`attrs.evolve`.
 
     ``type`` is ``file`` unless given. ``capacity``, ``allocation`` and ``physical`` are
-    in bytes; :func:`parse_volume` makes ``allocation`` default to ``capacity`` as libvirt does.
+    in bytes. As libvirt's parser does, ``allocation`` defaults to ``capacity``, and qcow2
+    ``features`` imply ``compat`` 1.1 (parsed or built in Python alike).
     """
 
     _tag: ClassVar[str] = "volume"
@@ -275,6 +276,12 @@ class VolumeDef(SpecElement):
                 raise ConfigUnsupportedError(
                     f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
                 )
+        if self.allocation is None and self.capacity is not None:
+            object.__setattr__(self, "allocation", self.capacity)  # libvirt: fully allocated
+        target = self.target
+        if target is not None and target.features is not None and target.compat is None:
+            # qcow2 features need the qcow2 v3 format, whose compat level is 1.1
+            object.__setattr__(self, "target", attrs.evolve(target, compat="1.1"))
         compat = None if self.target is None else self.target.compat
         if compat is not None and not re.fullmatch(r"[0-9]+\.[0-9]+", compat, re.ASCII):
             raise XMLError(f"forbidden characters in <compat> '{compat}' of {what}: expected N.N")
@@ -307,16 +314,10 @@ def volume_from_element(
     what = f"storage volume '{v.name}'"
     if v.capacity is None and require_capacity:
         raise XMLError(f"missing <capacity> in {what}")
-    if v.allocation is None and v.capacity is not None:
-        v = attrs.evolve(v, allocation=v.capacity)
-    target = v.target
-    if target is not None and target.features is not None:
-        features = el.find("target/features")
-        for child in () if features is None else features:
-            if child.tag not in ("lazy_refcounts", "extended_l2"):
-                raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
-        if target.compat is None:  # qcow2 features need the qcow2 v3 format
-            v = attrs.evolve(v, target=attrs.evolve(target, compat="1.1"))
+    features = el.find("target/features")
+    for child in () if features is None else features:
+        if child.tag not in ("lazy_refcounts", "extended_l2"):
+            raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
     if pool is not None:
         v = _pool_defaults(v, pool)
     return v
