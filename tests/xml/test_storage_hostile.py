@@ -137,3 +137,58 @@ def test_any_text_as_a_pool_fails_only_with_virt_errors(text: str) -> None:
             parse_pool(doc).to_xml()
         except VirtError:
             pass
+
+
+NETFS = (
+    "<pool type='netfs'><name>n</name><source><host name='{host}'/><dir path='{dir}'/></source>"
+    "<target><path>{target}</path></target></pool>"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "dir_", "target", "words"),
+    [
+        ("-oProxyCommand=x", "/e", "/m", "host name '-oProxyCommand=x': it cannot start with '-'"),
+        ("a b", "/e", "/m", "expected printable text without blanks"),
+        ("h/../x", "/e", "/m", "invalid storage pool source host name"),
+        ("h", "-o", "/m", "source dir path '-o'"),
+        ("h", "/e", "relative/dir", "target path 'relative/dir' is not absolute"),
+    ],
+)
+def test_values_that_reach_command_lines_are_refused(host: str, dir_: str, target: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_pool(NETFS.format(host=host, dir=dir_, target=target))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("<device path='--force'/>", "device path '--force'"),
+        ("<device path='/dev/a'/><name>-vg</name>", "source name '-vg'"),
+    ],
+)
+def test_logical_sources_that_look_like_options_are_refused(source: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_pool(f"<pool type='logical'><name>vg</name><source>{source}</source></pool>")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "words"),
+    [
+        ("type='fc_host' wwnn='20000000c9831b4b'", "needs both 'wwnn' and 'wwpn'"),
+        ("type='fc_host' wwnn='xyz' wwpn='10000000c9831b4b'", "malformed wwnn 'xyz'"),
+        ("name='../../devices'", "invalid storage pool adapter name '../../devices'"),
+        ("type='usb_host' name='host0'", "unknown storage pool adapter type 'usb_host'"),
+        ("type='fc_host' parent='../x' wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'", "adapter parent"),
+    ],
+)
+def test_bad_scsi_adapters_are_refused(adapter: str, words: str) -> None:
+    doc = (
+        f"<pool type='scsi'><name>s</name><source><adapter {adapter}/></source>"
+        "<target><path>/dev/disk/by-path</path></target></pool>"
+    )
+    with pytest.raises(XMLError) as info:
+        parse_pool(doc)
+    assert words in str(info.value)

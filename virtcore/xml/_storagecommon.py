@@ -26,6 +26,7 @@ __all__ = [
     "UUID",
     "Permissions",
     "check_name",
+    "check_word",
     "sanitize_path",
 ]
 
@@ -112,6 +113,23 @@ def check_name(name: object, what: str, *, file_name: bool = False) -> str:
     if file_name and name.startswith("-"):
         raise XMLError(f"{what} name '{name}' cannot start with '-'")
     return name
+
+
+def check_word(value: str | None, what: str, *, path: bool = False) -> None:
+    """Refuse (:class:`XMLError` naming ``what``) a value that tools could take for an option.
+
+    ``value`` (when set) must be non-empty printable text without blanks that does not
+    start with ``-``; with ``path``, an absolute path. Host names, device paths, volume
+    group names and the like reach command lines (mount, vgcreate, iscsiadm ...).
+    """
+    if value is None:
+        return
+    if not value or not value.isprintable() or any(ch.isspace() for ch in value):
+        raise XMLError(f"invalid {what} {value!r}: expected printable text without blanks")
+    if value.startswith("-"):
+        raise XMLError(f"invalid {what} '{value}': it cannot start with '-'")
+    if path and not value.startswith("/"):
+        raise XMLError(f"invalid {what} '{value}': expected an absolute path")
 
 
 @attrs.frozen
