@@ -192,3 +192,43 @@ def test_bad_scsi_adapters_are_refused(adapter: str, words: str) -> None:
     with pytest.raises(XMLError) as info:
         parse_pool(doc)
     assert words in str(info.value)
+
+
+def _encrypted(inner: str, fmt: str = "luks") -> str:
+    encryption = f"<encryption format='{fmt}'>{inner}</encryption>"
+    return f"<volume><name>v</name><capacity>1</capacity><target>{encryption}</target></volume>"
+
+
+@pytest.mark.parametrize(
+    ("inner", "fmt", "words"),
+    [
+        (
+            "<cipher name='aes,preallocation=full' size='256' mode='xts'/>",
+            "luks",
+            "invalid cipher algorithm 'aes,preallocation=full'",
+        ),
+        ("<ivgen name='plain64' hash='-sha'/>", "luks", "ivgen algorithm '-sha'"),
+        ("", "rot13", "unknown volume encryption format type 'rot13'"),
+        ("<secret type='passphrase'/>", "luks", "needs a 'uuid' or a 'usage'"),
+        ("<secret type='key' usage='u'/>", "luks", "secret type 'key'"),
+        ("<secret type='passphrase' uuid='xyz'/>", "luks", "invalid UUID 'xyz'"),
+    ],
+)
+def test_bad_encryption_is_refused(inner: str, fmt: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_volume(_encrypted(inner, fmt))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("<target><path>-o</path></target>", "invalid volume target path '-o'"),
+        ("<backingStore><path>base.img</path></backingStore>", "path 'base.img' is not absolute"),
+        ("<backingStore><path>--help</path></backingStore>", "invalid volume backing store path '--help'"),
+    ],
+)
+def test_volume_paths_that_look_like_options_are_refused(body: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_volume(f"<volume><name>v</name><capacity>1</capacity>{body}</volume>")
+    assert words in str(info.value)

@@ -150,6 +150,21 @@ class Cipher(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _check_algorithms("cipher", self.name, self.mode, self.hash)
+
+
+def _check_algorithms(what: str, *names: str | None) -> None:
+    """Algorithm names (they end up inside one ``qemu-img -o`` argument: no ``,`` or ``=``)."""
+    for name in names:
+        if name is not None and not _ALGORITHM.fullmatch(name):
+            raise XMLError(
+                f"invalid {what} algorithm '{name}' in <encryption>: expected letters, digits, '_', '-'"
+            )
+
+
+_ALGORITHM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*", re.ASCII)
+
 
 @attrs.frozen
 class IVGen(SpecElement):
@@ -160,6 +175,9 @@ class IVGen(SpecElement):
     hash: str | None = typed("attr", "hash")
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        _check_algorithms("ivgen", self.name, self.hash)
 
 
 @attrs.frozen
@@ -175,6 +193,19 @@ class Encryption(SpecElement):
     ivgen: IVGen | None = typed("one", "ivgen", cls=IVGen, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        if self.format not in ("default", "qcow", "luks", "luks2", "luks-any"):
+            raise XMLError(f"unknown volume encryption format type '{self.format}'")
+        if self.engine not in (None, "default", "qemu", "librbd"):
+            raise XMLError(f"unknown volume encryption engine '{self.engine}'")
+        for secret in self.secrets:
+            if secret.type != "passphrase":
+                raise XMLError(
+                    f"unknown volume encryption secret type '{secret.type}': expected 'passphrase'"
+                )
+            if secret.uuid is None and secret.usage is None:
+                raise XMLError("a volume encryption secret needs a 'uuid' or a 'usage'")
 
 
 @attrs.frozen
@@ -212,6 +243,9 @@ class VolumeTarget(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _check_path(self.path, "target path")
+
     @property
     def lazy_refcounts(self) -> bool:
         """Whether ``<features><lazy_refcounts/>`` is set."""
@@ -230,6 +264,17 @@ class BackingStore(SpecElement):
     timestamps: Timestamps | None = typed("one", "timestamps", cls=Timestamps, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        _check_path(self.path, "backing store path")
+        if self.path is not None and not self.path.startswith("/"):
+            raise XMLError(f"volume backing store path '{self.path}' is not absolute")
+
+
+def _check_path(path: str | None, what: str) -> None:
+    """A volume path: printable, and not something a tool would take for an option."""
+    if path is not None and (not path.isprintable() or path.startswith("-")):
+        raise XMLError(f"invalid volume {what} {path!r}")
 
 
 @attrs.frozen
