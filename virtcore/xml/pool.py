@@ -29,6 +29,7 @@ from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import UINT, YESNO, SpecElement, parse_fields, typed
 from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name, check_word
+from virtcore.xml._util import canonical_uuid
 
 __all__ = [
     "POOL_TYPES",
@@ -422,7 +423,7 @@ def _complete(p: PoolDef) -> None:
         raise XMLError(f"missing <name> in storage pool of type '{p.type}'")
     check_name(p.name, "storage pool")
     what = f"storage pool '{p.name}'"
-    _set(p, "uuid", str(_uuid.uuid4()) if p.uuid is None else UUID[0](str(p.uuid), f"{what} <uuid>"))
+    _set(p, "uuid", str(_uuid.uuid4()) if p.uuid is None else canonical_uuid(str(p.uuid), f"{what} <uuid>"))
     changes: dict[str, Any] = {}
     if rules.default_format is not None:
         if src.format is None:
