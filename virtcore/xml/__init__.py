@@ -8,8 +8,9 @@ virtcore`` does not load lxml.
 * :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
 * :func:`parse_pool` / :func:`format_pool` and :func:`parse_volume` / :func:`format_volume`:
   storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (also
-  ``.to_xml()``); :func:`unmodelled_pool` / :func:`unmodelled_volume` list what they keep
-  verbatim. Loaded on first use.
+  ``.to_xml()``); :func:`pool_from_element` / :func:`volume_from_element` read an element
+  of a larger document (a test driver's node file); :func:`unmodelled_pool` /
+  :func:`unmodelled_volume` list what they keep verbatim. Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -95,14 +96,26 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
-    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, unmodelled_pool
-    from virtcore.xml.volume import VolumeDef, format_volume, parse_volume, unmodelled_volume
+    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
+    from virtcore.xml.volume import (
+        VolumeDef,
+        format_volume,
+        parse_volume,
+        unmodelled_volume,
+        volume_from_element,
+    )
 
 
 #: The names of the storage models, by module, imported on first access.
 _STORAGE = {
-    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "unmodelled_pool"),
-    "virtcore.xml.volume": ("VolumeDef", "parse_volume", "format_volume", "unmodelled_volume"),
+    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
+    "virtcore.xml.volume": (
+        "VolumeDef",
+        "parse_volume",
+        "format_volume",
+        "volume_from_element",
+        "unmodelled_volume",
+    ),
 }
 _LAZY = {name: module for module, names in _STORAGE.items() for name in names}
 
@@ -195,6 +208,8 @@ __all__ = [
     "format_volume",
     "parse_pool",
     "parse_volume",
+    "pool_from_element",
+    "volume_from_element",
     "unmodelled_pool",
     "unmodelled_volume",
     "secure_parse",
