@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from virtcore.limits import LLONG_MAX, UINT_MAX
-from virtcore.xml import PoolDef, VolumeDef, parse_pool, parse_volume
-from virtcore.xml._storagecommon import Permissions
+from virtcore.xml import Permissions, PoolDef, VolumeDef, parse_pool, parse_volume
 from virtcore.xml.pool import PoolSource, PoolTarget, SourceDevice, SourceHost
 from virtcore.xml.volume import (
     FILE_FORMATS,

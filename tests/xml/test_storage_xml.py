@@ -13,6 +13,7 @@ from lxml import etree
 from virtcore.errors import ConfigUnsupportedError, NoSupportError, VirtError, XMLError
 from virtcore.limits import LLONG_MAX, ULLONG_MAX
 from virtcore.xml import (
+    Permissions,
     PoolDef,
     VolumeDef,
     format_pool,
@@ -23,7 +24,7 @@ from virtcore.xml import (
     unmodelled_volume,
     validate,
 )
-from virtcore.xml._storagecommon import Permissions, sanitize_path
+from virtcore.xml._storagecommon import sanitize_path
 from virtcore.xml.pool import (
     ConfigOption,
     MountOption,

@@ -7,7 +7,8 @@ virtcore`` does not load lxml.
   (frozen attrs classes; change them with :func:`attrs.evolve`).
 * :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
 * :func:`parse_pool` / :func:`format_pool` and :func:`parse_volume` / :func:`format_volume`:
-  storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (also
+  storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (their
+  ``<permissions>``: :class:`Permissions`; also
   ``.to_xml()``); :func:`pool_from_element` / :func:`volume_from_element` read an element
   of a larger document (a test driver's node file); :func:`unmodelled_pool` /
   :func:`unmodelled_volume` list what they keep verbatim. Loaded on first use.
@@ -75,6 +76,7 @@ from virtcore.xml.validate import unmodelled, validate, validate_file
 
 if TYPE_CHECKING:
     # virtcore.xml.elements, re-exported; at run time imported on first access (below)
+    from virtcore.xml._storagecommon import Permissions
     from virtcore.xml.elements import (
         Address,
         BlkioDevice,
@@ -108,6 +110,7 @@ if TYPE_CHECKING:
 
 #: The names of the storage models, by module, imported on first access.
 _STORAGE = {
+    "virtcore.xml._storagecommon": ("Permissions",),
     "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
     "virtcore.xml.volume": (
         "VolumeDef",
@@ -202,6 +205,7 @@ __all__ = [
     "format_domain",
     "parse_device",
     "parse_domain",
+    "Permissions",
     "PoolDef",
     "VolumeDef",
     "format_pool",

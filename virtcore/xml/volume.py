@@ -10,7 +10,8 @@ formatting (an overlay onto the source element: what is not typed is written bac
 unchanged) and the coverage report (:func:`unmodelled_volume`) come from those
 declarations. Sizes are in bytes; ``unit=`` is read as libvirt reads it (``b``,
 ``KB`` = 1000, ``K``/``KiB`` = 1024, ... ``EiB``), and a size beyond an unsigned
-64-bit integer is an :class:`~virtcore.errors.XMLError` naming the element.
+64-bit integer (``LLONG_MAX`` for capacity, allocation and physical: ``off_t`` is
+signed) is an :class:`~virtcore.errors.XMLError` naming the element.
 """
 
 from __future__ import annotations
