@@ -2,7 +2,7 @@
 
 Tests find libvirt's test data through ``tests/libvirt_testdata.py`` (on the path through
 ``pythonpath`` in pyproject.toml). Here: the report header names that data, and the skips
-of tests that need absent data are folded into one summary line.
+of tests that need absent data are folded into one summary line; hypothesis asserts no timing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ if (_TESTS := str(Path(__file__).resolve().parent / "tests")) not in sys.path:
     sys.path.insert(0, _TESTS)
 
 import libvirt_testdata
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # hypothesis is a test dependency; without it its tests fail to import anyway
+    pass
+else:
+    # Speed is measured in the benches, never asserted in a test: hypothesis's per-example
+    # deadline (200 ms) and its too-slow health check failed property tests on a loaded
+    # machine for no defect of the code.
+    settings.register_profile("virtcore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("virtcore")
 
 _REQUIRE_LINE = libvirt_testdata.require.__code__.co_firstlineno
 
