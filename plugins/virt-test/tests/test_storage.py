@@ -26,6 +26,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     ReadFailedError,
+    ResourceBusyError,
     StorageVolExistError,
     XMLError,
 )
@@ -348,6 +349,39 @@ def test_a_deleted_volume_is_gone_for_every_call(pool: virtcore.StoragePool) -> 
             op()
     with pytest.raises(NoStorageVolError):
         pool.create_volume_from(vol_xml("clone"), vol)
+
+
+def test_volumes_a_running_domain_uses_are_busy(
+    conn: virtcore.Connection, pool: virtcore.StoragePool
+) -> None:
+    by_path = pool.create_volume(vol_xml("by-path.img", 10))
+    by_name = pool.create_volume(vol_xml("by-name.img", 10))
+    disks = (
+        f"<disk type='file' device='disk'><source file='{by_path.path}'/><target dev='vda'/></disk>"
+        "<disk type='volume' device='disk'><source pool='default-pool' volume='by-name.img'/>"
+        "<target dev='vdb'/></disk>"
+    )
+    dom = conn.define_domain(
+        "<domain type='test'><name>user</name><memory>1024</memory><os><type>hvm</type></os>"
+        f"<devices>{disks}</devices></domain>"
+    )
+    by_path.delete()  # not running: not in use
+    by_path = pool.create_volume(vol_xml("by-path.img", 10))
+    dom.start()
+    for vol in (by_path, by_name):
+        with pytest.raises(ResourceBusyError) as exc:
+            vol.delete()
+        assert exc.value.code == ErrorNumber.RESOURCE_BUSY == 87
+        assert f"'{vol.name}'" in str(exc.value) and "running domain 'user'" in str(exc.value)
+        with pytest.raises(ResourceBusyError, match="'user'"):
+            vol.upload(io.BytesIO(b"x"))
+    with pytest.raises(ResourceBusyError, match="stop storage pool 'default-pool'"):
+        pool.destroy()
+    assert pool.is_active() and len(pool.list_volumes()) == 2
+    dom.destroy()
+    by_path.delete()
+    by_name.delete()
+    pool.destroy()
 
 
 # -- capacity accounting --------------------------------------------------------

@@ -16,6 +16,9 @@ driver promises:
 * Names, UUIDs and target paths are unique among pools; a volume name is
   unique in its pool and can never leave it (the XML model refuses ``/``,
   ``..``, NUL and a leading ``-``).
+* A volume a running domain uses (a disk whose source is its path, or its
+  pool and name) cannot be deleted or uploaded to, nor its pool stopped:
+  ``ResourceBusyError`` naming the domain.
 * A volume's data is a byte buffer that grows as it is written, never beyond
   the capacity; what was never written reads as zeros.
 
@@ -28,7 +31,7 @@ Errors carry libvirt's codes: ``NoStoragePoolError`` (49),
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from virtcore.errors import (
@@ -39,6 +42,7 @@ from virtcore.errors import (
     NoStorageVolError,
     OperationFailedError,
     OperationInvalidError,
+    ResourceBusyError,
     StorageVolExistError,
 )
 from virtcore.storage import (
@@ -81,6 +85,9 @@ class PendingPool(NamedTuple):
     uuid: str
     target: str
 
+
+#: ``user(pool name, volume name, path)``: the running domain using that volume, or None.
+UserOf = Callable[[str, str, str], "str | None"]
 
 #: A parsed pool definition, or one still pending.
 AnyPoolDef: TypeAlias = "PoolDef | PendingPool"
@@ -218,10 +225,21 @@ class TestPool:
 class Storage:
     """Every pool of a node, with one lock around all of them (libvirt's ``virStoragePoolObjList``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, user_of: UserOf | None = None) -> None:
         self.lock = threading.RLock()
         self.pools: dict[str, TestPool] = {}  # by uuid
         self.by_name: dict[str, TestPool] = {}
+        #: Who uses a volume (the node's running domains); taken after this lock, never before.
+        self.user_of: UserOf = user_of or (lambda pool, name, path: None)
+
+    def _check_unused(self, pool: TestPool, vol: TestVolume, doing: str) -> None:
+        user = self.user_of(pool.name, vol.name, vol.path)
+        if user is not None:
+            raise ResourceBusyError(
+                f"cannot {doing}: storage volume '{vol.name}' of pool '{pool.name}'"
+                f" is in use by running domain '{user}'",
+                domain=_STORAGE,
+            )
 
     # -- lookup --------------------------------------------------------------
 
@@ -353,6 +371,8 @@ class Storage:
     def destroy(self, uuid: str) -> None:
         with self.lock:
             pool = self._active(uuid)
+            for vol in pool.volumes.values():
+                self._check_unused(pool, vol, f"stop storage pool '{pool.name}'")
             pool.active = False
             if pool.config is None:
                 self._remove(pool)
@@ -494,6 +514,7 @@ class Storage:
     def delete_volume(self, key: str) -> None:
         with self.lock:
             pool, vol = self._find_key(key)
+            self._check_unused(pool, vol, "delete it")
             del pool.volumes[vol.name]
             pool.allocation -= vol.allocation
 
@@ -547,10 +568,16 @@ class Storage:
                 vol.allocation += grow
                 pool.allocation += grow
 
+    def check_unused(self, key: str, doing: str) -> None:
+        """``ResourceBusyError`` when a running domain uses volume ``key``."""
+        with self.lock:
+            self._check_unused(*self._find_key(key), doing)
+
     def write(self, key: str, offset: int, chunks: list[bytes]) -> None:
         """Store ``chunks`` at ``offset`` (an upload that finished); space grown is taken from the pool."""
         with self.lock:
             pool, vol = self._find_key(key)
+            self._check_unused(pool, vol, "upload to it")
             end = offset + sum(len(c) for c in chunks)
             if end > vol.capacity:
                 raise InvalidArgError(

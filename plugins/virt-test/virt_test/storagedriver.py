@@ -236,6 +236,7 @@ class TestStorage:
     @hookimpl
     def virt_storage_vol_upload(self, key: str, offset: int, length: int) -> VolumeSink:
         with self.storage.lock:
+            self.storage.check_unused(key, "upload to it")
             vol = self.storage.volume(key)[1]
             room = _room(vol.name, vol.capacity, offset, length, "upload")
         return VolumeSink(self.storage, key, offset, room, vol.name)
