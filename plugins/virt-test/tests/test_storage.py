@@ -307,6 +307,19 @@ def test_bad_pool_xml(conn: virtcore.Connection) -> None:
     assert [p.name for p in conn.list_storage_pools()] == ["default-pool"]
 
 
+def test_xml_desc_follows_every_change(pool: virtcore.StoragePool) -> None:
+    from virtcore.xml import parse_pool, parse_volume
+
+    vol = pool.create_volume(vol_xml("x", 100, 10))
+    assert parse_pool(pool.xml_desc()).allocation == 10
+    assert (parse_volume(vol.xml_desc()).capacity, vol.info().capacity) == (100, 100)
+    vol.resize(500, allocate=True)
+    assert (parse_volume(vol.xml_desc()).capacity, parse_volume(vol.xml_desc()).allocation) == (500, 500)
+    assert parse_pool(pool.xml_desc()).allocation == 500 == pool.info().allocation
+    vol.delete()
+    assert parse_pool(pool.xml_desc()).available == POOL_CAP
+
+
 # -- volumes: errors ----------------------------------------------------------
 
 
@@ -628,6 +641,13 @@ def test_node_file_pools_keep_paths_and_keys_their_volumes_give(tmp_path: Path) 
             "<pool type='dir'><name>p</name><target><path>/p2</path></target></pool>",
             OperationFailedError,
             "'p'",
+        ),
+        (
+            "<pool type='dir'><name>p</name><target><path>/p</path></target>"
+            "<volume><name>a</name><key>k</key><capacity>1</capacity></volume>"
+            "<volume><name>b</name><key>k</key><capacity>1</capacity></volume></pool>",
+            OperationFailedError,
+            "key 'k' is the key of volume 'a'",
         ),
     ],
 )

@@ -102,59 +102,124 @@ def _target_of(d: AnyPoolDef) -> str:
 
 
 class TestVolume:
-    """One volume: its definition, sizes and data. Guarded by the storage's lock."""
+    """One volume: its definition, sizes and data. Guarded by the storage's lock.
+
+    Its info tuple and XML are kept ready and renewed when its sizes change:
+    reading them is the hot path.
+    """
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("allocation", "capacity", "data", "definition", "key", "name", "path")
+    __slots__ = ("_allocation", "_capacity", "_info", "_xml", "data", "definition", "key", "name", "path")
 
     def __init__(self, definition: VolumeDef, path: str, key: str) -> None:
         self.definition = definition
         self.name: str = definition.name
         self.path = path
         self.key = key
-        self.capacity: int = definition.capacity or 0
-        self.allocation: int = definition.allocation if definition.allocation is not None else self.capacity
+        self._capacity: int = definition.capacity or 0
+        self._allocation: int = definition.allocation if definition.allocation is not None else self._capacity
+        self._renew()
         #: What was written so far (never longer than the capacity); the rest reads as zeros.
         self.data = bytearray()
 
+    def _renew(self) -> None:
+        self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
+        self._xml: str | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._capacity = value
+        self._renew()
+
+    @property
+    def allocation(self) -> int:
+        return self._allocation
+
+    @allocation.setter
+    def allocation(self, value: int) -> None:
+        self._allocation = value
+        self._renew()
+
     def info(self) -> StorageVolInfo:
         """``virStorageVolInfo``: a file volume's type, capacity and allocation."""
-        return StorageVolInfo(StorageVolType.FILE, self.capacity, self.allocation)
+        return self._info
 
     def xml(self) -> str:
         """The volume's XML, with its key, path and current sizes."""
-        import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
+        if self._xml is None:
+            import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
 
-        from virtcore.xml.volume import VolumeTarget  # saves ~170 ms on open: the XML model
+            from virtcore.xml.volume import VolumeTarget  # saves ~170 ms on open: the XML model
 
-        d = self.definition
-        target = d.target if d.target is not None else VolumeTarget()
-        current = attrs.evolve(
-            d,
-            key=self.key,
-            capacity=self.capacity,
-            allocation=self.allocation,
-            target=attrs.evolve(target, path=self.path),
-        )
-        return current.to_xml()
+            d = self.definition
+            target = d.target if d.target is not None else VolumeTarget()
+            current = attrs.evolve(
+                d,
+                key=self.key,
+                capacity=self._capacity,
+                allocation=self._allocation,
+                target=attrs.evolve(target, path=self.path),
+            )
+            self._xml = current.to_xml()
+        return self._xml
 
 
 class TestPool:
     """One pool: its definitions, state, volumes and space. Guarded by the storage's lock."""
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("active", "allocation", "autostart", "capacity", "config", "live", "volumes")
+    __slots__ = (
+        "_active",
+        "_allocation",
+        "_info",
+        "_xml",
+        "autostart",
+        "capacity",
+        "config",
+        "live",
+        "volumes",
+    )
 
     def __init__(self, definition: AnyPoolDef, *, persistent: bool) -> None:
         #: The definition in use; the persistent one when they differ is ``config``.
         self.live: AnyPoolDef = definition
         #: The persistent definition (None: transient).
         self.config: AnyPoolDef | None = definition if persistent else None
-        self.active = False
         self.autostart = False
         self.capacity = POOL_CAPACITY
-        self.allocation = 0
+        self._active = False
+        self._allocation = 0
+        #: The XML last formatted, per ``inactive``: (definition, allocation, text).
+        self._xml: dict[bool, tuple[PoolDef, int, str]] = {}
+        self._renew()
         self.volumes: dict[str, TestVolume] = {}
+
+    def _renew(self) -> None:
+        """Make the info tuple again (it is kept ready: reading it is the hot path)."""
+        state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
+        self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = value
+        self._renew()
+
+    @property
+    def allocation(self) -> int:
+        return self._allocation
+
+    @allocation.setter
+    def allocation(self, value: int) -> None:
+        self._allocation = value
+        self._renew()
 
     @property
     def name(self) -> str:
@@ -185,8 +250,7 @@ class TestPool:
         return StorageVolRef(self.name, vol.name, vol.key)
 
     def info(self) -> StoragePoolInfo:
-        state = StoragePoolState.RUNNING if self.active else StoragePoolState.INACTIVE
-        return StoragePoolInfo(state, self.capacity, self.allocation, self.available)
+        return self._info
 
     def definition(self, *, inactive: bool = False) -> PoolDef:
         """The live definition (``inactive``: the persistent one), parsed: pending ones are parsed now."""
@@ -211,15 +275,17 @@ class TestPool:
 
     def xml(self, *, inactive: bool = False) -> str:
         """The pool's XML with its current sizes."""
+        d = self.definition(inactive=inactive)
+        cached = self._xml.get(inactive)
+        if cached is not None and cached[0] is d and cached[1] == self._allocation:
+            return cached[2]
         import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
 
-        d = attrs.evolve(
-            self.definition(inactive=inactive),
-            capacity=self.capacity,
-            allocation=self.allocation,
-            available=self.available,
-        )
-        return d.to_xml()
+        text = attrs.evolve(
+            d, capacity=self.capacity, allocation=self._allocation, available=self.available
+        ).to_xml()
+        self._xml[inactive] = (d, self._allocation, text)
+        return text
 
 
 class Storage:
@@ -229,6 +295,9 @@ class Storage:
         self.lock = threading.RLock()
         self.pools: dict[str, TestPool] = {}  # by uuid
         self.by_name: dict[str, TestPool] = {}
+        #: Every volume of every pool by key and by path (keys and paths are unique on the node).
+        self.keys: dict[str, tuple[TestPool, TestVolume]] = {}
+        self.paths: dict[str, tuple[TestPool, TestVolume]] = {}
         #: Who uses a volume (the node's running domains); taken after this lock, never before.
         self.user_of: UserOf = user_of or (lambda pool, name, path: None)
 
@@ -308,6 +377,9 @@ class Storage:
     def _remove(self, pool: TestPool) -> None:
         self.pools.pop(pool.uuid, None)
         self.by_name.pop(pool.name, None)
+        for vol in pool.volumes.values():
+            self.keys.pop(vol.key, None)
+            self.paths.pop(vol.path, None)
 
     def add_loaded(self, definition: AnyPoolDef, volumes: Sequence[VolumeDef] = ()) -> TestPool:
         """Add an active, persistent pool read from a node file, with its volumes.
@@ -390,8 +462,9 @@ class Storage:
             self._active(uuid)
 
     def info(self, uuid: str) -> StoragePoolInfo:
-        with self.lock:
-            return self.get(uuid).info()
+        # Without the lock: the tuple is made whole before it is published (the hot path).
+        pool = self.pools.get(uuid)
+        return pool.info() if pool is not None else self.get(uuid).info()
 
     def xml(self, uuid: str, inactive: bool) -> str:
         with self.lock:
@@ -422,17 +495,13 @@ class Storage:
     # -- volume lookup --------------------------------------------------------
 
     def _find_key(self, key: str) -> tuple[TestPool, TestVolume]:
-        """The volume with ``key`` in any pool; ``OperationInvalidError`` when its pool is stopped."""
-        stopped: TestPool | None = None
-        for pool in self.pools.values():
-            for vol in pool.volumes.values():
-                if vol.key == key:
-                    if pool.active:
-                        return pool, vol
-                    stopped = pool
-        if stopped is not None:
-            raise OperationInvalidError(f"storage pool '{stopped.name}' is not active", domain=_STORAGE)
-        raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+        """The volume with ``key`` and its pool; ``OperationInvalidError`` when the pool is stopped."""
+        entry = self.keys.get(key)
+        if entry is None:
+            raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+        if not entry[0].active:
+            raise OperationInvalidError(f"storage pool '{entry[0].name}' is not active", domain=_STORAGE)
+        return entry
 
     def lookup_volume(self, pool_uuid: str, name: str) -> StorageVolRef:
         with self.lock:
@@ -443,31 +512,46 @@ class Storage:
             return pool.vol_ref(vol)
 
     def lookup_key(self, key: str) -> StorageVolRef:
+        """The volume with ``key`` in an active pool (a stopped pool's volumes are not found)."""
         with self.lock:
-            for pool in self.pools.values():
-                if pool.active:
-                    for vol in pool.volumes.values():
-                        if vol.key == key:
-                            return pool.vol_ref(vol)
-            raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+            entry = self.keys.get(key)
+            if entry is None or not entry[0].active:
+                raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+            return entry[0].vol_ref(entry[1])
 
     def lookup_path(self, path: str) -> StorageVolRef:
+        """The volume at ``path`` in an active pool."""
         with self.lock:
-            for pool in self.pools.values():
-                if pool.active:
-                    for vol in pool.volumes.values():
-                        if vol.path == path:
-                            return pool.vol_ref(vol)
-            raise NoStorageVolError(f"no storage vol with matching path '{path}'")
+            entry = self.paths.get(path)
+            if entry is None or not entry[0].active:
+                raise NoStorageVolError(f"no storage vol with matching path '{path}'")
+            return entry[0].vol_ref(entry[1])
 
     def volume(self, key: str) -> tuple[TestPool, TestVolume]:
         """The volume ``key`` and its (active) pool; hold the lock while using them."""
         return self._find_key(key)
 
+    def volume_info(self, key: str) -> StorageVolInfo:
+        """The info of volume ``key`` (the hot path: read without the lock when it can be)."""
+        entry = self.keys.get(key)
+        if entry is not None and entry[0].active:
+            return entry[1].info()
+        with self.lock:
+            return self._find_key(key)[1].info()
+
     # -- volumes: create and delete -------------------------------------------
 
     def _add_volume(self, pool: TestPool, vol: TestVolume) -> None:
+        for index, value, what in ((self.keys, vol.key, "key"), (self.paths, vol.path, "path")):
+            if value in index:
+                other_pool, other = index[value]
+                raise OperationFailedError(
+                    f"storage volume '{vol.name}' of pool '{pool.name}': its {what} '{value}' is the"
+                    f" {what} of volume '{other.name}' of pool '{other_pool.name}'",
+                    domain=_STORAGE,
+                )
         pool.volumes[vol.name] = vol
+        self.keys[vol.key] = self.paths[vol.path] = (pool, vol)
         pool.allocation += vol.allocation
 
     def _new_volume(self, pool: TestPool, definition: VolumeDef) -> TestVolume:
@@ -516,6 +600,7 @@ class Storage:
             pool, vol = self._find_key(key)
             self._check_unused(pool, vol, "delete it")
             del pool.volumes[vol.name]
+            del self.keys[vol.key], self.paths[vol.path]
             pool.allocation -= vol.allocation
 
     # -- volumes: content and size --------------------------------------------

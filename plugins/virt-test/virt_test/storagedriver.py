@@ -213,8 +213,7 @@ class TestStorage:
 
     @hookimpl
     def virt_storage_vol_get_info(self, key: str) -> StorageVolInfo:
-        with self.storage.lock:
-            return self.storage.volume(key)[1].info()
+        return self.storage.volume_info(key)
 
     @hookimpl
     def virt_storage_vol_get_xml_desc(self, key: str) -> str:
