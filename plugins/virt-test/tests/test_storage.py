@@ -449,6 +449,9 @@ def test_resize_follows_libvirts_rules(pool: virtcore.StoragePool) -> None:
         vol.resize(200 * GiB, allocate=True)
     vol.resize(200 * GiB)  # without allocate the volume is sparse: any capacity
     assert pool.info().allocation == 1000
+    with pytest.raises(InvalidArgError, match="overflows"):
+        vol.resize((1 << 64) - 1, delta=True)
+    assert vol.info().capacity == 200 * GiB
 
 
 @settings(max_examples=40, deadline=None)

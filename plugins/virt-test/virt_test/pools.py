@@ -70,6 +70,8 @@ __all__ = [
 POOL_CAPACITY = 100 * 1024**3
 
 _STORAGE = ErrorDomain.STORAGE
+#: The largest size a volume can have (``off_t`` is signed 64-bit).
+_MAX_SIZE = (1 << 63) - 1
 
 
 class PendingPool(NamedTuple):
@@ -391,11 +393,16 @@ class Storage:
             self._check_identity(definition)
             pool = TestPool(definition, persistent=True)
             pool.active = True
-            for v in volumes:
-                if v.name in pool.volumes:
-                    raise StorageVolExistError(f"{v.name}' in pool '{pool.name}")
-                path = v.target.path if v.target is not None and v.target.path else f"{pool.target}/{v.name}"
-                self._add_volume(pool, TestVolume(v, path, v.key or path))
+            try:
+                for v in volumes:
+                    if v.name in pool.volumes:
+                        raise StorageVolExistError(f"{v.name}' in pool '{pool.name}")
+                    target = v.target.path if v.target is not None else None
+                    path = target or f"{pool.target}/{v.name}"
+                    self._add_volume(pool, TestVolume(v, path, v.key or path))
+            except BaseException:
+                self._remove(pool)  # the volumes indexed so far
+                raise
             self._insert(pool)
             return pool
 
@@ -632,6 +639,8 @@ class Storage:
                     new = vol.capacity + capacity
             else:
                 new = capacity
+            if new > _MAX_SIZE:
+                raise InvalidArgError(f"new capacity of {what} ({new} bytes) overflows: at most {_MAX_SIZE}")
             if new < vol.allocation:
                 raise InvalidArgError(
                     f"can't shrink capacity of {what} below its allocation ({new} < {vol.allocation} bytes)"
