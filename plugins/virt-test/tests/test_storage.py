@@ -142,6 +142,17 @@ def test_the_default_pool_summary_matches_its_xml() -> None:
     assert copy.list_refs(None) == [(DEFAULT_POOL.name, DEFAULT_POOL.uuid)]
 
 
+def test_the_pytest_plugins_connection_has_a_private_default_pool(virt_conn: virtcore.Connection) -> None:
+    mine = virt_conn.lookup_storage_pool("default-pool")
+    assert (mine.uuid, mine.info()) == (
+        DEFAULT_UUID,
+        StoragePoolInfo(StoragePoolState.RUNNING, POOL_CAP, 0, POOL_CAP),
+    )
+    mine.create_volume(vol_xml("mine", 10))
+    with virtcore.open("test:///default") as shared:
+        assert shared.lookup_storage_pool("default-pool").list_volumes() == []
+
+
 def test_pool_lookups_and_state_need_no_xml_model() -> None:
     code = (
         "import sys, virtcore; c = virtcore.open('test:///default');"
