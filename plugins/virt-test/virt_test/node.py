@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
+from virt_test.pools import Storage
 from virtcore.errors import (
     InvalidArgError,
     NoDomainError,
@@ -161,7 +162,7 @@ class TestDomain:
 
 
 class Node:
-    """A whole fake host: node info plus domains, with one lock around all of it."""
+    """A whole fake host: node info, domains (one lock around them) and storage (:attr:`storage`)."""
 
     def __init__(self, node_info: NodeInfo) -> None:
         self.node_info = node_info
@@ -172,6 +173,7 @@ class Node:
         self.lock = threading.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
+        self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own
 
     # -- events --------------------------------------------------------------
 
@@ -214,6 +216,20 @@ class Node:
             if active is None:
                 return [d.ref for d in self.domains.values()]
             return [d.ref for d in self.domains.values() if d.active == active]
+
+    def domain_using(self, pool: str, volume: str, path: str) -> str | None:
+        """The running domain with a disk on that volume (by path, or by pool and name), or None."""
+        with self.lock:
+            for dom in self.domains.values():
+                if not dom.active:
+                    continue
+                for disk in dom.definition().disks:
+                    if disk.type == "volume":
+                        if (disk.source_pool, disk.source) == (pool, volume):
+                            return dom.name
+                    elif disk.source == path:
+                        return dom.name
+        return None
 
     # -- adding and removing -------------------------------------------------
 
