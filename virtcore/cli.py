@@ -96,6 +96,7 @@ __all__ = [
     "main",
     "parse_command_line",
     "parse_size",
+    "scaled_integer",
     "probe_drivers",
     "state_name",
     "reason_name",
@@ -108,7 +109,7 @@ DEBUG_ENV = "VIRTCORE_DEBUG"
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 #: Modules (dotted names) whose import registers more commands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("virtcore.cli_storage",)
 
 
 # ---------------------------------------------------------------------------
@@ -497,8 +498,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
     return [line(header), "-" * sum(w + 3 for w in widths), *(line(r) for r in rows)]
 
 
+#: Unit suffixes (lower case) and their scale, as virsh reads scaled integers.
 _UNITS = {
-    "": 1024,
     "b": 1,
     "k": 1024,
     "kib": 1024,
@@ -512,7 +513,28 @@ _UNITS = {
     "t": 1024**4,
     "tib": 1024**4,
     "tb": 1000**4,
+    "p": 1024**5,
+    "pib": 1024**5,
+    "pb": 1000**5,
+    "e": 1024**6,
+    "eib": 1024**6,
+    "eb": 1000**6,
 }
+
+
+def scaled_integer(text: str, default_scale: int) -> int | None:
+    """``text`` as a number with an optional unit (``512M``, ``2GiB``, ``1000KB``); ``None`` if it is not.
+
+    A plain number is multiplied by ``default_scale``. Units are virsh's:
+    ``K``/``KiB`` and the like are powers of 1024, ``KB`` and the like powers of 1000.
+    """
+    s = text.strip()
+    digits = len(s) - len(s.lstrip("0123456789"))
+    number, unit = s[:digits], s[digits:].strip().lower()
+    scale = default_scale if not unit else _UNITS.get(unit)
+    if not number or scale is None:
+        return None
+    return int(number) * scale
 
 
 def parse_size(text: str) -> int:
@@ -522,14 +544,11 @@ def parse_size(text: str) -> int:
 
     :raises InvalidArgError: not a positive size with a known unit.
     """
-    s = text.strip()
-    digits = len(s) - len(s.lstrip("0123456789"))
-    number, unit = s[:digits], s[digits:].strip().lower()
-    if not number or unit not in _UNITS:
+    size = scaled_integer(text, 1024)
+    if size is None:
         raise InvalidArgError(
             f"invalid size {text!r}: expected a number of KiB or a number with a unit (512M, 2G)"
         )
-    size = int(number) * _UNITS[unit]
     kib = -(-size // 1024)
     if kib <= 0:
         raise InvalidArgError(f"invalid size {text!r}: must be positive")
