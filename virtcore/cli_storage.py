@@ -561,7 +561,11 @@ def _vol_wipe(ctx: Context, ns: argparse.Namespace) -> None:
 @command(
     "vol-resize",
     VOL,
-    arg("capacity", metavar="CAPACITY", help="new size (or change, with --delta): bytes, or with a unit"),
+    arg(
+        "capacity",
+        metavar="CAPACITY",
+        help="new size (or change, with --delta): bytes, or with a unit; a negative one follows --",
+    ),
     VOL_POOL,
     arg("--delta", action="store_true", help="CAPACITY is a change of the current size"),
     arg(
