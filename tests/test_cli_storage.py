@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -446,8 +447,11 @@ class Terminal:
         os.set_blocking(self.master, False)
         self._chunks: list[bytes] = []
 
-    def attach(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def attach(self, monkeypatch: pytest.MonkeyPatch, *, stdout: bool = False) -> None:
+        """Make it ``sys.stderr`` (and ``sys.stdout`` too with ``stdout=True``)."""
         monkeypatch.setattr(sys, "stderr", self.stream)
+        if stdout:
+            monkeypatch.setattr(sys, "stdout", self.stream)
 
     def drawn(self) -> str:
         """Everything drawn on the terminal so far."""
@@ -548,3 +552,68 @@ def test_parse_bytes_rejects(text: str) -> None:
 )  # fmt: skip
 def test_pretty_capacity_is_virshs(size: int, text: str) -> None:
     assert pretty_capacity(size) == text
+
+
+# ---------------------------------------------------------------------------
+# The session docs/cli.rst shows
+# ---------------------------------------------------------------------------
+
+CLI_DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.rst"
+
+
+def _doc_session() -> list[str]:
+    """The console block of the "Storage pools and volumes" section, unindented."""
+    text = CLI_DOC.read_text(encoding="utf-8")
+    section = text[text.index("Storage pools and volumes\n") :]
+    block = section[section.index(".. code-block:: console\n\n") :].split("\n")[2:]
+    lines = []
+    for line in block:
+        if line and not line.startswith("   "):
+            break
+        lines.append(line[3:])
+    assert lines[-1] == "", "the block ends with a blank line"
+    return lines[:-1]  # the blank line closing the block; the one before it is output
+
+
+def _final_lines(terminal_text: str) -> list[str]:
+    """What a terminal shows: each line as its last ``\\r`` redraw left it."""
+    text = terminal_text.replace("\r\n", "\n")
+    return [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")[:-1]]
+
+
+def test_the_documented_session_replays(
+    tmp_path: Path, terminal: Terminal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with virtcore.open(DEFAULT) as conn:  # the session starts on a host without pools
+        pool = conn.lookup_storage_pool("default-pool")
+        pool.destroy()
+        pool.undefine()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIRTCORE_DEFAULT_URI", DEFAULT)
+    (tmp_path / "cirros.qcow2").write_bytes(os.urandom(16 << 20))
+    lines = _doc_session()
+    assert lines[0].startswith("$ export VIRTCORE_DEFAULT_URI=")
+    i, replayed = 1, 0
+    while i < len(lines):
+        command = lines[i]
+        assert command.startswith("$ "), command
+        expected = []
+        i += 1
+        while i < len(lines) and not lines[i].startswith("$ "):
+            expected.append(lines[i])
+            i += 1
+        words = command[2:].split(" | grep ")
+        argv = shlex.split(words[0])
+        if argv[0] == "cat":  # the doc shows a file's content: write it
+            (tmp_path / argv[1]).write_text("\n".join(expected) + "\n", encoding="utf-8")
+            continue
+        assert argv[0] == "virtcore"
+        terminal.attach(monkeypatch, stdout=True)  # both streams on one terminal: the order a user sees
+        before = len(terminal.drawn())
+        main(argv[1:])
+        got = _final_lines(terminal.drawn()[before:])
+        if len(words) == 2:
+            got = [line for line in got if words[1] in line]
+        assert got == expected, command
+        replayed += 1
+    assert replayed >= 10
