@@ -12,6 +12,7 @@ import io
 import os
 import pty
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -102,6 +103,25 @@ def test_pool_list_is_virshs_table(run: Run) -> None:
     )
     assert ok(run("pool-list", "--inactive")).splitlines()[2:] == [""]
     assert ok(run("pool-list", "--name")) == "default-pool\n"
+
+
+def test_pool_list_details_and_names(run: Run, tmp_path: Path) -> None:
+    ok(run("pool-define", write(tmp_path, "pool.xml", POOL_XML)))
+    assert ok(run("pool-list", "--all", "--details")).splitlines() == [
+        " Name           State      Autostart   Persistent   Capacity     Allocation   Available",
+        "-" * 90,
+        " default-pool   running    no          yes          100.00 GiB   0.00 B       100.00 GiB",
+        " images         inactive   no          yes          -            -            -",
+        "",
+    ]
+    uuid = info_fields(ok(run("pool-info", "default-pool")))["UUID"]
+    assert ok(run("pool-list", "--all", "--uuid", "--name")) == (
+        f"{uuid} default-pool\n0c3b1c1e-6a8c-4d1c-9f5e-2b7d8f6a1e01 images\n"
+    )
+    fails(
+        run("pool-list", "--details", "--name"),
+        "invalid argument: option --details cannot be combined with --name or --uuid",
+    )
 
 
 def test_pool_info_has_virshs_labels_and_units(run: Run) -> None:
@@ -291,6 +311,11 @@ UNITS = "expected a number of bytes or a number with a unit (512M, 10G, 1T)"
         (("a.img", "16E"), "invalid argument: invalid capacity '16E': more than 2**64-1 bytes"),
         (("a.img", "1G", "--allocation", "lots"), f"invalid argument: invalid allocation 'lots': {UNITS}"),
         (("../a.img", "1G"), "XML error: storage volume name '../a.img' cannot contain '/'"),
+        (
+            ("a.img", "1G", "--format", "bogus"),
+            "unsupported configuration: unknown volume format type 'bogus' in <target>"
+            " of storage volume 'a.img'",
+        ),
         (
             ("a.img", "1G", "--backing-vol-format", "raw"),
             "invalid argument: option --backing-vol-format needs --backing-vol",
@@ -617,3 +642,28 @@ def test_the_documented_session_replays(
         assert got == expected, command
         replayed += 1
     assert replayed >= 10
+
+
+def test_the_storage_commands_load_no_xml_model() -> None:
+    """Registering them (every command line run does) keeps lxml and attrs off the common path."""
+    code = (
+        "import sys, virtcore.cli_storage; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('lxml', 'attrs', 'tempfile')))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert p.stdout == "[]\n"
+
+
+def test_help_lists_the_storage_commands(run: Run) -> None:
+    status, out, _ = run("--help", uri=None)
+    assert status == 0
+    for name in (
+        "pool-define",
+        "pool-list",
+        "vol-create-as",
+        "vol-upload",
+        "vol-download",
+        "vol-clone",
+        "vol-pool",
+    ):
+        assert f"    {name}" in out

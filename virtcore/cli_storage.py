@@ -207,6 +207,8 @@ def _pool_list(ctx: Context, ns: argparse.Namespace) -> None:
             autostart = _yes_no(pool.autostart)
         except NoSupportError:
             autostart = "no autostart"
+        except NoStoragePoolError:  # undefined while listing
+            continue
         info = pool.info()
         if not ns.details:
             state = "inactive" if info.state == StoragePoolState.INACTIVE else "active"
