@@ -311,6 +311,7 @@ UNITS = "expected a number of bytes or a number with a unit (512M, 10G, 1T)"
         (("a.img", "16E"), "invalid argument: invalid capacity '16E': more than 2**64-1 bytes"),
         (("a.img", "1G", "--allocation", "lots"), f"invalid argument: invalid allocation 'lots': {UNITS}"),
         (("../a.img", "1G"), "XML error: storage volume name '../a.img' cannot contain '/'"),
+        (("--", "-a.img", "1G"), "XML error: storage volume name '-a.img' cannot start with '-'"),
         (
             ("a.img", "1G", "--format", "bogus"),
             "unsupported configuration: unknown volume format type 'bogus' in <target>"
