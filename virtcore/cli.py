@@ -43,7 +43,8 @@ Rules a handler follows:
   registers its commands with the same decorator.
 
 Messages follow virsh's wording ("Domain 'test' started"), and so do the
-``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts.
+``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts. The storage
+commands (``pool-*``, ``vol-*``) are in :mod:`virtcore.cli_storage`.
 """
 
 from __future__ import annotations
