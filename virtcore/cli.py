@@ -247,9 +247,41 @@ def _load_command_modules() -> None:
         importlib.import_module(modname)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, built from :data:`COMMANDS`."""
+#: Top-level options and whether each takes a value (what :func:`_command_word` may skip).
+_TOP_OPTIONS = {"-c": True, "--connect": True, "-r": False, "--readonly": False}
+
+
+def _command_word(args: Sequence[str]) -> str | None:
+    """The registered command (or group) word ``args`` run, if that is plain to see; else ``None``.
+
+    Only the simple shapes are read (``[-c URI] [-r] WORD ...``); anything
+    else (``--help``, ``-cURI``, an unknown word) gives ``None``.
+    """
+    words = iter(args)
+    for word in words:
+        if word in _TOP_OPTIONS:
+            if _TOP_OPTIONS[word] and next(words, None) is None:
+                return None
+            continue
+        if word.startswith("-"):
+            return None
+        known = {c.name.split()[0] for c in COMMANDS.values()}
+        known.update(a for c in COMMANDS.values() for a in c.aliases)
+        return word if word in known else None
+    return None
+
+
+def build_parser(args: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser, built from :data:`COMMANDS`.
+
+    Given the command line ``args``, only the command it names is added (when
+    :func:`_command_word` can tell which): parsing it gives the same result,
+    and a run does not pay for building some sixty sub-parsers it never
+    uses. Without ``args`` (or for ``--help``, an unknown command...) every
+    command is added.
+    """
     _load_command_modules()
+    wanted = _command_word(args) if args is not None else None
     parser = _Parser(
         prog="virtcore",
         description="Manage virtual machines through virtcore drivers (a virsh-like tool).",
@@ -269,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     groups: dict[str, argparse._SubParsersAction[Any]] = {}
     for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
         parts = cmd.name.split()
+        if wanted is not None and wanted != parts[0] and wanted not in cmd.aliases:
+            continue
         target = sub
         if len(parts) == 2:
             group = parts[0]
@@ -1069,7 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout, stderr = sys.stdout, sys.stderr
     ctx: Context | None = None
     try:
-        parser = build_parser()
+        parser = build_parser(args)
         try:
             ns = parse_command_line(parser, args)
         except _ParserExitError as exc:  # --help, --version
