@@ -807,6 +807,12 @@ def test_connection_is_closed_after_the_command(run: Run, monkeypatch: pytest.Mo
 
 @pytest.fixture
 def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the registry to register into, dropped after the test.
+
+    The command modules are imported first: imported during the test, they
+    would register into the copy only, and never again.
+    """
+    cli._load_command_modules()
     monkeypatch.setattr(cli, "COMMANDS", dict(cli.COMMANDS))
     monkeypatch.setattr(cli, "GROUP_HELP", dict(cli.GROUP_HELP))
 
