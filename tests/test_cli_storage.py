@@ -395,6 +395,12 @@ def test_upload_and_download_round_trip_without_a_bar_when_piped(run: Run, tmp_p
     # a window: --offset and --length
     ok(run("vol-download", "/default-pool/a.img", str(tmp_path / "part"), "--offset", "1M", "--length", "1K"))
     assert (tmp_path / "part").read_bytes() == data[1 << 20 : (1 << 20) + 1024]
+    # an upload into a window changes only that window
+    (tmp_path / "patch").write_bytes(b"\xaa" * 4096)
+    ok(run("vol-upload", "/default-pool/a.img", str(tmp_path / "patch"), "--offset", "2M", "--length", "1K"))
+    ok(run("vol-download", "/default-pool/a.img", str(tmp_path / "out")))
+    expected = data[: 2 << 20] + b"\xaa" * 1024 + data[(2 << 20) + 1024 :]
+    assert (tmp_path / "out").read_bytes() == expected
 
 
 def test_upload_of_a_missing_file_names_it(run: Run, tmp_path: Path) -> None:
