@@ -14,6 +14,7 @@ import pty
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -548,6 +549,24 @@ def test_clone_draws_a_bar_on_a_terminal(
     assert main(["-c", DEFAULT, "vol-clone", "/default-pool/a.img", "b.img"]) == 0
     states = _bar_states(terminal.drawn())
     assert states[-1] == f"Cloning vol a.img: [{'#' * 30}] 100% 2.00 MiB / 2.00 MiB"
+
+
+def test_while_running_shows_activity_until_the_work_returns() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "Cloning")
+    bar.TICK = 0.001
+
+    def work() -> int:
+        for _ in range(10_000):  # until the helper thread has drawn the marker (bounded)
+            if "<=>" in stream.getvalue():
+                return 42
+            threading.Event().wait(0.001)
+        raise AssertionError("no activity marker was drawn")
+
+    assert bar.while_running(work) == 42
+    drawn = stream.getvalue()
+    assert drawn.startswith("\rCloning: [") and "<=>" in drawn
+    assert all(t.name != "virtcore-progress" for t in threading.enumerate())  # stopped: draws no more
 
 
 def test_progress_bar_only_on_terminals() -> None:
