@@ -2,7 +2,7 @@
 
 Each step is a label and a call on an adapter; its outcome is ``["ok", value]``
 (plain JSON values: names, info lists, booleans) or ``["err", code]`` (the
-libvirt error number). ``test_storage_libvirt.py`` plays it here with virtcore
+libvirt error number). ``test_storage_vs_libvirt.py`` plays it here with virtcore
 and, in a subprocess of Debian's ``/usr/bin/python3``, with python3-libvirt
 (``python3 storage_scenario.py`` prints the outcomes as JSON), and compares.
 
