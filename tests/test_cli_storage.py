@@ -693,3 +693,28 @@ def test_help_lists_the_storage_commands(run: Run) -> None:
         "vol-pool",
     ):
         assert f"    {name}" in out
+
+
+def test_a_volume_a_running_domain_uses_is_not_deleted(run: Run, tmp_path: Path) -> None:
+    ok(run("vol-create-as", "default-pool", "a.img", "1M"))
+    ok(
+        run(
+            "create",
+            write(
+                tmp_path,
+                "d.xml",
+                "<domain type='test'><name>d</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu>"
+                "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                "<source file='/default-pool/a.img'/><target dev='vda' bus='virtio'/></disk>"
+                "</devices></domain>",
+            ),
+        )
+    )
+    busy = "storage volume 'a.img' of pool 'default-pool' is in use by running domain 'd'"
+    fails(run("vol-delete", "a.img", "--pool", "default-pool"), f"resource busy: cannot delete it: {busy}")
+    fails(
+        run("pool-destroy", "default-pool"), f"resource busy: cannot stop storage pool 'default-pool': {busy}"
+    )
+    assert "a.img" in ok(run("vol-list", "default-pool"))
+    ok(run("destroy", "d"))
+    assert ok(run("vol-delete", "a.img", "--pool", "default-pool")) == "Vol a.img deleted\n\n"
