@@ -429,6 +429,17 @@ def test_a_failed_download_leaves_no_file(run: Run, tmp_path: Path, monkeypatch:
     assert list(tmp_path.iterdir()) == [tmp_path / "out"] and (tmp_path / "out").read_bytes() == b"old"
 
 
+def test_download_replaces_a_file_keeping_its_mode(run: Run, tmp_path: Path) -> None:
+    ok(run("vol-create-as", "default-pool", "a.img", "4K"))
+    target = tmp_path / "out"
+    target.write_bytes(b"old content")
+    target.chmod(0o640)
+    ok(run("vol-download", "/default-pool/a.img", str(target)))
+    assert target.read_bytes() == b"\0" * 4096
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert list(tmp_path.iterdir()) == [target]  # no temporary left beside it
+
+
 def test_download_into_a_missing_directory_names_it(run: Run, tmp_path: Path) -> None:
     ok(run("vol-create-as", "default-pool", "a.img", "1M"))
     target = tmp_path / "no" / "out"

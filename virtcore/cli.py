@@ -94,6 +94,7 @@ __all__ = [
     "arg",
     "build_parser",
     "command",
+    "looks_like_uuid",
     "main",
     "parse_command_line",
     "parse_size",
@@ -410,7 +411,8 @@ class Context:
             raise XMLError(f"{what} {where} is not valid UTF-8") from None
 
 
-def _looks_like_uuid(text: str) -> bool:
+def looks_like_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID in one of its common spellings (so virsh tries a lookup by UUID)."""
     s = text.strip()
     if len(s) not in (32, 36):
         return False
@@ -434,7 +436,7 @@ def lookup_domain(conn: Connection, text: str) -> Domain:
             return conn.lookup_domain_by_id(int(text))
         except (NoDomainError, NoSupportError):
             pass
-    if _looks_like_uuid(text):
+    if looks_like_uuid(text):
         try:
             return conn.lookup_domain_by_uuid(text)
         except (NoDomainError, NoSupportError):

@@ -18,7 +18,7 @@ import os
 import stat
 from typing import TYPE_CHECKING, BinaryIO
 
-from virtcore.cli import Context, _looks_like_uuid, arg, command, format_table, scaled_integer
+from virtcore.cli import Context, arg, command, format_table, looks_like_uuid, scaled_integer
 from virtcore.errors import (
     InvalidArgError,
     NoStoragePoolError,
@@ -87,7 +87,7 @@ def lookup_pool(conn: Connection, text: str) -> StoragePool:
 
     :raises NoStoragePoolError: when neither matches (the driver's message names ``text``).
     """
-    if _looks_like_uuid(text):
+    if looks_like_uuid(text):
         try:
             return conn.lookup_storage_pool_by_uuid(text)
         except (NoStoragePoolError, NoSupportError):
@@ -644,8 +644,9 @@ def _vol_download(ctx: Context, ns: argparse.Namespace) -> None:
 
 
 class _OutputFile:
-    """A file written whole or not at all (a temporary beside it, renamed on success).
+    """A file written whole or not at all (a temporary beside it, synced and renamed on success).
 
+    A file it replaces keeps its permission bits; a new one gets the umask's.
     Something that is not a regular file (``/dev/null``, a pipe) is written in place.
     """
 
@@ -653,11 +654,13 @@ class _OutputFile:
         self.path = path
         self._tmp: str | None = None
         self._fh: BinaryIO | None = None
+        self._mode: int | None = None
 
     def __enter__(self) -> BinaryIO:
         try:
             st = os.stat(self.path)
             in_place = not stat.S_ISREG(st.st_mode)
+            self._mode = stat.S_IMODE(st.st_mode)
         except FileNotFoundError:
             in_place = False
         except OSError as exc:
@@ -678,9 +681,12 @@ class _OutputFile:
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         assert self._fh is not None
         try:
+            if self._tmp is not None and kind is None:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
             self._fh.close()
             if self._tmp is not None and kind is None:
-                os.chmod(self._tmp, 0o666 & ~_umask())
+                os.chmod(self._tmp, self._mode if self._mode is not None else 0o666 & ~_umask())
                 os.replace(self._tmp, self.path)
                 self._tmp = None
         except OSError as err:
