@@ -371,6 +371,20 @@ def test_vol_resize(run: Run) -> None:
     assert capacity() == 3 * GiB - (512 << 20)
 
 
+def test_vol_resize_allocate_allocates_the_new_space(run: Run) -> None:
+    ok(run("vol-create-as", "default-pool", "a.img", "1G", "--allocation", "0"))
+
+    def sizes() -> tuple[str, str]:
+        fields = info_fields(ok(run("vol-info", "--bytes", "/default-pool/a.img")))
+        return fields["Capacity"], fields["Allocation"]
+
+    assert sizes() == (str(GiB), "0")
+    ok(run("vol-resize", "/default-pool/a.img", "2G"))
+    assert sizes() == (str(2 * GiB), "0")  # sparse
+    ok(run("vol-resize", "/default-pool/a.img", "3G", "--allocate"))
+    assert sizes() == (str(3 * GiB), str(3 * GiB))
+
+
 def test_vol_wipe(run: Run, tmp_path: Path) -> None:
     ok(run("vol-create-as", "default-pool", "a.img", "4K"))
     src = tmp_path / "data"
