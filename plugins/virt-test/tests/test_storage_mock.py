@@ -499,6 +499,37 @@ def test_the_pool_accounts_exactly_what_its_volumes_hold(ops: list[tuple[str, in
             assert info.available == POOL_CAP - total
 
 
+def test_connections_in_threads_keep_the_accounts_exact() -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            with virtcore.open("test:///default") as conn:
+                pool = conn.lookup_storage_pool("default-pool")
+                for i in range(30):
+                    vol = pool.create_volume(vol_xml(f"t{n}-{i}", 1000 + n, 100 + i))
+                    if i % 3:
+                        vol.resize(5000 + n, allocate=True)
+                    if i % 2:
+                        vol.delete()
+        except BaseException as exc:  # reported below, with the thread's number
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with virtcore.open("test:///default") as conn:
+        pool = conn.lookup_storage_pool("default-pool")
+        vols = pool.list_volumes()
+        assert len(vols) == 4 * 15
+        assert pool.info().allocation == sum(v.info().allocation for v in vols)
+
+
 # -- data: upload, download, wipe ---------------------------------------------
 
 

@@ -130,6 +130,7 @@ class TestVolume:
 
     @property
     def capacity(self) -> int:
+        """The size the volume offers, in bytes."""
         return self._capacity
 
     @capacity.setter
@@ -139,6 +140,7 @@ class TestVolume:
 
     @property
     def allocation(self) -> int:
+        """The bytes it takes from its pool."""
         return self._allocation
 
     @allocation.setter
@@ -207,6 +209,7 @@ class TestPool:
 
     @property
     def active(self) -> bool:
+        """Whether the pool is started."""
         return self._active
 
     @active.setter
@@ -216,6 +219,7 @@ class TestPool:
 
     @property
     def allocation(self) -> int:
+        """The bytes its volumes take."""
         return self._allocation
 
     @allocation.setter
@@ -225,10 +229,12 @@ class TestPool:
 
     @property
     def name(self) -> str:
+        """The pool's name."""
         return self.live.name
 
     @property
     def uuid(self) -> str:
+        """The pool's canonical UUID."""
         return self.live.uuid
 
     @property
@@ -238,20 +244,25 @@ class TestPool:
 
     @property
     def persistent(self) -> bool:
+        """Whether the pool has a persistent definition."""
         return self.config is not None
 
     @property
     def available(self) -> int:
+        """The bytes still free."""
         return max(0, self.capacity - self.allocation)
 
     @property
     def ref(self) -> StoragePoolRef:
+        """What a pool lookup answers."""
         return StoragePoolRef(self.name, self.uuid)
 
     def vol_ref(self, vol: TestVolume) -> StorageVolRef:
+        """What a lookup of ``vol`` (one of this pool's volumes) answers."""
         return StorageVolRef(self.name, vol.name, vol.key)
 
     def info(self) -> StoragePoolInfo:
+        """``virStoragePoolInfo``: state, capacity, allocation, available (kept ready)."""
         return self._info
 
     def definition(self, *, inactive: bool = False) -> PoolDef:
@@ -315,12 +326,14 @@ class Storage:
     # -- lookup --------------------------------------------------------------
 
     def get(self, uuid: str) -> TestPool:
+        """The pool with ``uuid``; ``NoStoragePoolError`` when none (call with the lock held)."""
         pool = self.pools.get(uuid)
         if pool is None:
             raise NoStoragePoolError(f"no storage pool with matching uuid '{uuid}'")
         return pool
 
     def lookup_name(self, name: str) -> StoragePoolRef:
+        """The pool called ``name``."""
         with self.lock:
             pool = self.by_name.get(name)
             if pool is None:
@@ -328,10 +341,12 @@ class Storage:
             return pool.ref
 
     def lookup_uuid(self, uuid: str) -> StoragePoolRef:
+        """The pool with ``uuid``."""
         with self.lock:
             return self.get(uuid).ref
 
     def list_refs(self, active: bool | None) -> list[StoragePoolRef]:
+        """Every pool, or only the active (``True``) or inactive (``False``) ones."""
         with self.lock:
             return [p.ref for p in self.pools.values() if active is None or p.active == active]
 
@@ -407,6 +422,7 @@ class Storage:
             return pool
 
     def define(self, new: PoolDef) -> StoragePoolRef:
+        """Define ``new`` or redefine the pool it names (an active pool takes it when it stops)."""
         with self.lock:
             pool = self._check_identity(new)
             if pool is None:
@@ -419,6 +435,7 @@ class Storage:
             return pool.ref
 
     def create_transient(self, new: PoolDef) -> StoragePoolRef:
+        """Start ``new`` as a transient pool (or an inactive pool it names, with ``new`` until it stops)."""
         with self.lock:
             pool = self._check_identity(new)
             if pool is None:
@@ -432,6 +449,7 @@ class Storage:
             return pool.ref
 
     def undefine(self, uuid: str) -> None:
+        """Forget an inactive pool and its volumes."""
         with self.lock:
             pool = self._inactive(uuid, still=True)
             self._remove(pool)
@@ -444,10 +462,12 @@ class Storage:
             self._inactive(uuid, still=False)
 
     def start(self, uuid: str) -> None:
+        """Start an inactive pool."""
         with self.lock:
             self._inactive(uuid, still=False).active = True
 
     def destroy(self, uuid: str) -> None:
+        """Stop an active pool none of whose volumes is in use; a transient one vanishes."""
         with self.lock:
             pool = self._active(uuid)
             for vol in pool.volumes.values():
@@ -469,23 +489,28 @@ class Storage:
             self._active(uuid)
 
     def info(self, uuid: str) -> StoragePoolInfo:
+        """The pool's info tuple."""
         # Without the lock: the tuple is made whole before it is published (the hot path).
         pool = self.pools.get(uuid)
         return pool.info() if pool is not None else self.get(uuid).info()
 
     def xml(self, uuid: str, inactive: bool) -> str:
+        """The pool's XML (``inactive``: its persistent definition)."""
         with self.lock:
             return self.get(uuid).xml(inactive=inactive)
 
     def is_persistent(self, uuid: str) -> bool:
+        """Whether the pool has a persistent definition."""
         with self.lock:
             return self.get(uuid).persistent
 
     def get_autostart(self, uuid: str) -> bool:
+        """Whether the pool is marked to start with the host."""
         with self.lock:
             return self.get(uuid).autostart
 
     def set_autostart(self, uuid: str, value: bool) -> None:
+        """Mark a persistent pool to start with the host (or not)."""
         with self.lock:
             pool = self.get(uuid)
             if pool.config is None:
@@ -495,6 +520,7 @@ class Storage:
             pool.autostart = value
 
     def list_volumes(self, uuid: str) -> list[StorageVolRef]:
+        """The volumes of an active pool."""
         with self.lock:
             pool = self._active(uuid)
             return [pool.vol_ref(v) for v in pool.volumes.values()]
@@ -511,6 +537,7 @@ class Storage:
         return entry
 
     def lookup_volume(self, pool_uuid: str, name: str) -> StorageVolRef:
+        """The volume ``name`` of an active pool."""
         with self.lock:
             pool = self._active(pool_uuid)
             vol = pool.volumes.get(name)
@@ -577,6 +604,7 @@ class Storage:
         return vol
 
     def create_volume(self, pool_uuid: str, definition: VolumeDef) -> StorageVolRef:
+        """Add a volume from ``definition`` to an active pool, if it fits."""
         with self.lock:
             pool = self._active(pool_uuid)
             vol = self._new_volume(pool, definition)
@@ -603,6 +631,7 @@ class Storage:
             return pool.vol_ref(vol)
 
     def delete_volume(self, key: str) -> None:
+        """Remove a volume no running domain uses; its allocation goes back to the pool."""
         with self.lock:
             pool, vol = self._find_key(key)
             self._check_unused(pool, vol, "delete it")
