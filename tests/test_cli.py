@@ -807,6 +807,12 @@ def test_connection_is_closed_after_the_command(run: Run, monkeypatch: pytest.Mo
 
 @pytest.fixture
 def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the registry to register into, dropped after the test.
+
+    The command modules are imported first: imported during the test, they
+    would register into the copy only, and never again.
+    """
+    cli._load_command_modules()
     monkeypatch.setattr(cli, "COMMANDS", dict(cli.COMMANDS))
     monkeypatch.setattr(cli, "GROUP_HELP", dict(cli.GROUP_HELP))
 
@@ -928,3 +934,37 @@ def test_native_commands_with_a_uri_ask_that_connection(run: Run, tmp_path: Path
         *run("domxml-from-native", "xen-xl", path),
         "this function is not supported by the connection driver: connect_domain_xml_from_native",
     )
+
+
+# ---------------------------------------------------------------------------
+# Building only the parser a run needs
+# ---------------------------------------------------------------------------
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-c", DEFAULT, "list", "--all"],
+        ["-r", "--connect", DEFAULT, "dominfo", "1"],
+        ["domxml", "validate", "--strict", "f.xml"],
+        ["vol-create-as", "default-pool", "a.img", "1G", "--format", "qcow2"],
+        ["pool-list", "--all", "--details"],
+        ["drivers", "--kind", "mutating"],
+    ],
+)
+def test_a_run_builds_only_its_command_and_parses_the_same(argv: list[str]) -> None:
+    small = cli.build_parser(argv)
+    command = next(w for w in argv if w in cli.COMMANDS or w == "domxml")
+    assert _subcommands(small) == {command}
+    assert vars(cli.parse_command_line(small, argv)) == vars(cli.parse_command_line(cli.build_parser(), argv))
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["nosuch"], ["-cURI", "list"], ["-r"], ["-c"]])
+def test_anything_else_builds_every_command(argv: list[str]) -> None:
+    assert _subcommands(cli.build_parser(argv)) == _subcommands(cli.build_parser())
+    assert {"list", "pool-list", "vol-upload", "domxml"} <= _subcommands(cli.build_parser(argv))

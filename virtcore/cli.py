@@ -43,7 +43,8 @@ Rules a handler follows:
   registers its commands with the same decorator.
 
 Messages follow virsh's wording ("Domain 'test' started"), and so do the
-``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts.
+``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts. The storage
+commands (``pool-*``, ``vol-*``) are in :mod:`virtcore.cli_storage`.
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ __all__ = [
     "arg",
     "build_parser",
     "command",
+    "looks_like_uuid",
     "main",
     "parse_command_line",
     "parse_size",
+    "scaled_integer",
     "probe_drivers",
     "state_name",
     "reason_name",
@@ -108,7 +111,7 @@ DEBUG_ENV = "VIRTCORE_DEBUG"
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 #: Modules (dotted names) whose import registers more commands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("virtcore.cli_storage",)
 
 
 # ---------------------------------------------------------------------------
@@ -245,9 +248,41 @@ def _load_command_modules() -> None:
         importlib.import_module(modname)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, built from :data:`COMMANDS`."""
+#: Top-level options and whether each takes a value (what :func:`_command_word` may skip).
+_TOP_OPTIONS = {"-c": True, "--connect": True, "-r": False, "--readonly": False}
+
+
+def _command_word(args: Sequence[str]) -> str | None:
+    """The registered command (or group) word ``args`` run, if that is plain to see; else ``None``.
+
+    Only the simple shapes are read (``[-c URI] [-r] WORD ...``); anything
+    else (``--help``, ``-cURI``, an unknown word) gives ``None``.
+    """
+    words = iter(args)
+    for word in words:
+        if word in _TOP_OPTIONS:
+            if _TOP_OPTIONS[word] and next(words, None) is None:
+                return None
+            continue
+        if word.startswith("-"):
+            return None
+        known = {c.name.split()[0] for c in COMMANDS.values()}
+        known.update(a for c in COMMANDS.values() for a in c.aliases)
+        return word if word in known else None
+    return None
+
+
+def build_parser(args: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser, built from :data:`COMMANDS`.
+
+    Given the command line ``args``, only the command it names is added (when
+    :func:`_command_word` can tell which): parsing it gives the same result,
+    and a run does not pay for building some sixty sub-parsers it never
+    uses. Without ``args`` (or for ``--help``, an unknown command...) every
+    command is added.
+    """
     _load_command_modules()
+    wanted = _command_word(args) if args is not None else None
     parser = _Parser(
         prog="virtcore",
         description="Manage virtual machines through virtcore drivers (a virsh-like tool).",
@@ -267,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     groups: dict[str, argparse._SubParsersAction[Any]] = {}
     for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
         parts = cmd.name.split()
+        if wanted is not None and wanted != parts[0] and wanted not in cmd.aliases:
+            continue
         target = sub
         if len(parts) == 2:
             group = parts[0]
@@ -374,7 +411,8 @@ class Context:
             raise XMLError(f"{what} {where} is not valid UTF-8") from None
 
 
-def _looks_like_uuid(text: str) -> bool:
+def looks_like_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID in one of its common spellings (so virsh tries a lookup by UUID)."""
     s = text.strip()
     if len(s) not in (32, 36):
         return False
@@ -398,7 +436,7 @@ def lookup_domain(conn: Connection, text: str) -> Domain:
             return conn.lookup_domain_by_id(int(text))
         except (NoDomainError, NoSupportError):
             pass
-    if _looks_like_uuid(text):
+    if looks_like_uuid(text):
         try:
             return conn.lookup_domain_by_uuid(text)
         except (NoDomainError, NoSupportError):
@@ -497,8 +535,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
     return [line(header), "-" * sum(w + 3 for w in widths), *(line(r) for r in rows)]
 
 
+#: Unit suffixes (lower case) and their scale, as virsh reads scaled integers.
 _UNITS = {
-    "": 1024,
     "b": 1,
     "k": 1024,
     "kib": 1024,
@@ -512,7 +550,28 @@ _UNITS = {
     "t": 1024**4,
     "tib": 1024**4,
     "tb": 1000**4,
+    "p": 1024**5,
+    "pib": 1024**5,
+    "pb": 1000**5,
+    "e": 1024**6,
+    "eib": 1024**6,
+    "eb": 1000**6,
 }
+
+
+def scaled_integer(text: str, default_scale: int) -> int | None:
+    """``text`` as a number with an optional unit (``512M``, ``2GiB``, ``1000KB``); ``None`` if it is not.
+
+    A plain number is multiplied by ``default_scale``. Units are virsh's:
+    ``K``/``KiB`` and the like are powers of 1024, ``KB`` and the like powers of 1000.
+    """
+    s = text.strip()
+    digits = len(s) - len(s.lstrip("0123456789"))
+    number, unit = s[:digits], s[digits:].strip().lower()
+    scale = default_scale if not unit else _UNITS.get(unit)
+    if not number or scale is None:
+        return None
+    return int(number) * scale
 
 
 def parse_size(text: str) -> int:
@@ -522,14 +581,11 @@ def parse_size(text: str) -> int:
 
     :raises InvalidArgError: not a positive size with a known unit.
     """
-    s = text.strip()
-    digits = len(s) - len(s.lstrip("0123456789"))
-    number, unit = s[:digits], s[digits:].strip().lower()
-    if not number or unit not in _UNITS:
+    size = scaled_integer(text, 1024)
+    if size is None:
         raise InvalidArgError(
             f"invalid size {text!r}: expected a number of KiB or a number with a unit (512M, 2G)"
         )
-    size = int(number) * _UNITS[unit]
     kib = -(-size // 1024)
     if kib <= 0:
         raise InvalidArgError(f"invalid size {text!r}: must be positive")
@@ -1049,7 +1105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout, stderr = sys.stdout, sys.stderr
     ctx: Context | None = None
     try:
-        parser = build_parser()
+        parser = build_parser(args)
         try:
             ns = parse_command_line(parser, args)
         except _ParserExitError as exc:  # --help, --version
