@@ -2,8 +2,9 @@
 
 A class deriving from :class:`SpecElement` lists its fields in ``_spec`` as
 :class:`F` entries saying where each value lives in the element (an attribute,
-the element's text, an attribute or the text of a child, a flag child, a
-memory size, repeated or single sub-elements). Formatting overlays the values
+the element's text, an attribute or the text of a child, an attribute of every
+child of a name, a flag child, a memory size, repeated or single sub-elements,
+directly or inside a wrapping child). Formatting overlays the values
 onto a copy of the source element and only rewrites what changed, so values
 keep the spelling of the source (``0x04`` stays ``0x04``) and everything the
 table does not name stays in place.
@@ -20,7 +21,7 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._coverage import Node
+from virtcore.xml._coverage import Node, combine
 
 Element = etree._Element
 
@@ -77,18 +78,64 @@ def _p_uint32(text: str, where: str) -> int:
 UINT32: tuple[Parse, Fmt] = (_p_uint32, str)
 
 
+def _p_udec(text: str, where: str) -> int:
+    return u.parse_uint(text, where)
+
+
+#: An unsigned decimal (no hex) up to an unsigned long long.
+UDEC: tuple[Parse, Fmt] = (_p_udec, str)
+
+
+def _p_word(text: str, where: str) -> str:
+    if not text:
+        raise XMLError(f"empty value in {where}: a name is required")
+    return text
+
+
+#: A string that must not be empty (a name).
+WORD: tuple[Parse, Fmt] = (_p_word, str)
+
+
+def choice(*words: str) -> tuple[Parse, Fmt]:
+    """A string that must be one of ``words``."""
+
+    def parse(text: str, where: str) -> str:
+        if text not in words:
+            raise XMLError(f"invalid value '{text}' in {where}: expected one of {', '.join(words)}")
+        return text
+
+    return parse, str
+
+
+def ranged(minimum: int, maximum: int, what: str) -> tuple[Parse, Fmt]:
+    """A decimal integer in ``minimum .. maximum`` (``what`` names it in the error)."""
+
+    def parse(text: str, where: str) -> int:
+        try:
+            return u.parse_int(text, where, minimum=minimum, maximum=maximum)
+        except XMLError:
+            raise XMLError(f"invalid {what} '{text}' in {where}: must be in [{minimum},{maximum}]") from None
+
+    return parse, str
+
+
 class F:
     """One field of a :class:`SpecElement`.
 
     ``kind``: ``attr`` (attribute ``xml``), ``text`` (the element's text), ``cattr``
     (attribute ``sub`` of the first child ``xml``), ``ctext`` (text of the first child
-    ``xml``), ``kib`` (child ``xml`` holding a memory size with a ``unit``), ``akib``
-    (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
-    (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
-    ``required``: parsing refuses an element without it (``attr`` and ``cattr``).
+    ``xml``), ``cattrs`` (attribute ``sub`` of every child ``xml``, a tuple), ``kib``
+    (child ``xml`` holding a memory size with a ``unit``), ``akib`` (attribute ``xml``
+    holding a size whose unit is attribute ``unit``), ``flag`` (presence of child
+    ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``), ``cmany``
+    (children ``sub`` of the first child ``xml``, parsed by ``cls``).
+    ``required``: parsing refuses an element without it (``attr``, ``cattr``, ``ctext``,
+    and every child of ``cattrs``). ``strip``: ``text``/``ctext`` values are read with
+    surrounding white space removed (else as written). ``absent``: the value when the
+    element does not give it.
     """
 
-    __slots__ = ("cls", "fmt", "kind", "name", "parse", "required", "sub", "xml")
+    __slots__ = ("absent", "cls", "fmt", "kind", "name", "parse", "required", "strip", "sub", "xml")
 
     def __init__(
         self,
@@ -99,9 +146,13 @@ class F:
         conv: tuple[Parse, Fmt] = STR,
         cls: type[SpecElement] | None = None,
         required: bool = False,
+        strip: bool = True,
+        absent: Any = None,
     ) -> None:
         self.name = name
         self.required = required
+        self.strip = strip
+        self.absent = absent
         self.kind = kind
         self.xml = xml
         self.sub = sub
@@ -177,8 +228,7 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
             if text is not None:
                 value = f.parse(text, f"{where} attribute '{f.xml}'")
         elif kind == "text":
-            if el.text is not None and el.text.strip():
-                value = f.parse(el.text.strip(), where)
+            value = _text_value(f, el.text, where)
         elif kind == "cattr":
             c = firsts.get(f.xml)
             text = None if c is None else c.get(f.sub)
@@ -186,8 +236,18 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
                 value = f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'")
         elif kind == "ctext":
             c = firsts.get(f.xml)
-            if c is not None and c.text is not None and c.text.strip():
-                value = f.parse(c.text.strip(), f"{where}<{f.xml}>")
+            if c is not None:
+                value = _text_value(f, c.text, f"{where}<{f.xml}>")
+        elif kind == "cattrs":
+            found = []
+            for c in many.get(f.xml, ()):
+                text = c.get(f.sub)
+                if text is None:
+                    if f.required:
+                        raise XMLError(f"missing attribute '{f.sub}' in {where}<{f.xml}>")
+                    continue
+                found.append(f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'"))
+            value = tuple(found)
         elif kind == "kib":
             c = firsts.get(f.xml)
             if c is not None:
@@ -205,26 +265,45 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
             assert f.cls is not None
             c = firsts.get(f.xml)
             value = None if c is None else f.cls.from_element(c)
-        if value is None and f.required:
-            where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
-            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
+        elif kind == "cmany":
+            assert f.cls is not None
+            c = firsts.get(f.xml)
+            value = () if c is None else tuple(f.cls.from_element(x) for x in c.iterchildren(f.sub))
+        if value is None:
+            if f.required:
+                if kind == "ctext":
+                    raise XMLError(f"missing <{f.xml}> in {where}: it is required")
+                where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
+                raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
+            value = f.absent
         values[f.name] = value
     return values
+
+
+def _text_value(f: F, text: str | None, where: str) -> Any:
+    """The value of text ``text`` of a ``text``/``ctext`` field (None for no text)."""
+    if text is None:
+        return None
+    if f.strip:
+        text = text.strip()
+        if not text:
+            return None
+    return f.parse(text, where)
 
 
 def _set(el: Element, attr: str, value: Any, f: F, where: str) -> None:
     """Set attribute ``attr`` to ``value``, keeping the source spelling when it means the same."""
     old = el.get(attr)
+    if old is not None:
+        try:
+            if f.parse(old, where) == value:
+                return  # the source says the same (``None``: a spelling read as no value)
+        except XMLError:
+            pass
     if value is None:
         if old is not None:
             del el.attrib[attr]
         return
-    if old is not None:
-        try:
-            if f.parse(old, where) == value:
-                return
-        except XMLError:
-            pass
     el.set(attr, f.fmt(value))
 
 
@@ -260,15 +339,13 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                 el.set(f.xml, str(value))
                 el.set("unit", "KiB")
         elif kind == "text":
-            if value is None:
-                el.text = None
-            elif el.text is None or _parse_or_none(f, el.text.strip(), where) != value:
-                el.text = f.fmt(value)
+            if _text_value_or_none(f, el.text, where) != value:
+                el.text = None if value is None else f.fmt(value)
         elif kind == "cattr":
             c = u.find(el, f.xml)
             if value is None:
                 if c is not None:
-                    u.set_attr(c, f.sub, None)
+                    _set(c, f.sub, None, f, where)
                     if _empty(c):
                         el.remove(c)
             else:
@@ -276,12 +353,27 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                     c = u.child(el, f.xml, order)
                 _set(c, f.sub, value, f, where)
         elif kind == "ctext":
-            if value is None:
-                u.remove(el, f.xml)
-            else:
-                c = u.child(el, f.xml, order)
-                if c.text is None or _parse_or_none(f, c.text.strip(), where) != value:
+            c = u.find(el, f.xml)
+            if c is None:
+                if value is not None:
+                    u.child(el, f.xml, order).text = f.fmt(value)
+            elif _text_value_or_none(f, c.text, where) != value:
+                if value is not None:
                     c.text = f.fmt(value)
+                else:
+                    # no value: the text goes, the child too unless it holds more
+                    c.text = None
+                    if _empty(c):
+                        el.remove(c)
+        elif kind == "cattrs":
+            olds = [c for c in el if c.tag == f.xml]
+            if [_parse_or_none(f, c.get(f.sub) or "", where) for c in olds] != list(value):
+                news = []
+                for v in value:
+                    new = etree.Element(f.xml)
+                    new.set(f.sub, f.fmt(v))
+                    news.append(new)
+                u.replace_children(el, f.xml, news, order)
         elif kind == "kib":
             if value is None:
                 u.remove(el, f.xml)
@@ -300,23 +392,52 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
             else:
                 u.remove(el, f.xml)
         elif kind == "many":
-            olds = [c for c in el if c.tag == f.xml]
-            items = [o.to_element() for o in value]
             src = [] if obj.raw is None else [c for c in obj.raw if c.tag == f.xml]
-            if len(src) == len(olds) == len(items) and all(
-                o.raw is orig for o, orig in zip(value, src, strict=True)
-            ):
-                # the same children in the same places: overlay each in place
-                for prev, new in zip(olds, items, strict=True):
-                    new.tail = prev.tail
-                    el.replace(prev, new)
-            else:
-                u.replace_children(el, f.xml, items, order)
+            _overlay_many(el, f.xml, value, src, order)
         elif kind == "one":
             if value is None:
                 u.remove(el, f.xml)
             else:
                 u.replace_children(el, f.xml, [value.to_element()], order)
+        elif kind == "cmany":
+            c = u.find(el, f.xml)
+            if not value:
+                if c is not None:
+                    u.remove(c, f.sub)
+                    if _empty(c):
+                        el.remove(c)
+                continue
+            if c is None:
+                c = u.child(el, f.xml, order)
+            held = None if obj.raw is None else u.find(obj.raw, f.xml)
+            src = [] if held is None else list(held.iterchildren(f.sub))
+            _overlay_many(c, f.sub, value, src, ())
+
+
+def _overlay_many(
+    el: Element, tag: str, value: tuple[Any, ...], src: list[Element], order: tuple[str, ...]
+) -> None:
+    """Write the objects ``value`` as the children ``tag`` of ``el`` (``src``: those of the source)."""
+    olds = [c for c in el if c.tag == tag]
+    items = [o.to_element() for o in value]
+    if len(src) == len(olds) == len(items) and all(o.raw is orig for o, orig in zip(value, src, strict=True)):
+        # the same children in the same places: overlay each in place
+        for prev, new in zip(olds, items, strict=True):
+            new.tail = prev.tail
+            el.replace(prev, new)
+    else:
+        u.replace_children(el, tag, items, order)
+
+
+def _text_value_or_none(f: F, text: str | None, where: str) -> Any:
+    try:
+        return _text_value(f, text, where)
+    except XMLError:
+        return _UNREADABLE
+
+
+#: What an unreadable source text is worth: equal to no value, so it is always rewritten.
+_UNREADABLE = object()
 
 
 def _parse_or_none(f: F, text: str, where: str) -> Any:
@@ -341,17 +462,19 @@ def spec_covers(spec: tuple[F, ...]) -> Node:
             attrs.add(f.xml)
         elif f.kind == "akib":
             attrs.update((f.xml, "unit"))
-        elif f.kind in ("cattr", "ctext", "kib", "flag"):
+        elif f.kind in ("cattr", "ctext", "cattrs", "kib", "flag"):
             sub = subs.setdefault(f.xml, set())
-            if f.kind == "cattr":
+            if f.kind in ("cattr", "cattrs"):
                 sub.add(f.sub)
             elif f.kind == "kib":
                 sub.add("unit")
-        elif f.kind in ("many", "one"):
+        elif f.kind in ("many", "one", "cmany"):
             assert f.cls is not None
-            nested[f.xml] = f.cls.covered()
+            found = f.cls.covered() if f.kind != "cmany" else (frozenset(), {f.sub: f.cls.covered()})
+            nested[f.xml] = combine(nested[f.xml], found) if f.xml in nested else found
     children: dict[str, Node] = {k: (frozenset(v), {}) for k, v in subs.items()}
-    children.update(nested)
+    for k, found in nested.items():
+        children[k] = combine(children[k], found) if k in children else found
     return frozenset(attrs), children
 
 
@@ -366,6 +489,8 @@ def typed(
     cls: type[SpecElement] | None = None,
     default: Any = None,
     required: bool = False,
+    strip: bool = True,
+    absent: Any = None,
 ) -> Any:
     """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
 
@@ -373,8 +498,12 @@ def typed(
     pick them up from :func:`described`; adding such a typed attribute is one line::
 
         driver_io: str | None = typed("cattr", "driver", "io")
+
+    ``default`` is the value when the class is built in Python (``attrs.NOTHING``: the
+    argument is required); ``absent`` the value parsing gives when the XML leaves it out.
     """
-    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls, required)})
+    meta = {_META: F("", kind, xml, sub, conv, cls, required, strip, absent)}
+    return attrs.field(default=default, metadata=meta)
 
 
 _DESCRIBED: dict[type, tuple[F, ...]] = {}
@@ -388,6 +517,7 @@ def described(cls: type) -> tuple[F, ...]:
         for a in attrs.fields(cls):
             f = a.metadata.get(_META)
             if f is not None:
-                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls, f.required),)
+                conv = (f.parse, f.fmt)
+                found += (F(a.name, f.kind, f.xml, f.sub, conv, f.cls, f.required, f.strip, f.absent),)
         _DESCRIBED[cls] = found
     return found

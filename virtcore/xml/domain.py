@@ -641,9 +641,9 @@ def model_tree() -> Node:
     tops = {tag: getattr(el, cls_name).covered() for tag, (_field, cls_name) in _TOP_PARSERS.items()}
     return merge(
         _DOMAIN_COVERS,
-        os=OS._covers,
-        clock=Clock._covers,
-        cpu=CPU._covers,
+        os=OS.covered(),
+        clock=Clock.covered(),
+        cpu=CPU.covered(),
         devices=merge(node(emulator=LEAF), **devices),
         **tops,
     )
