@@ -208,76 +208,114 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
     return parse_spec(cls._spec, cls._tag, el)
 
 
+class _Reader:
+    """How to read a spec, worked out once per spec: the fields by where they live."""
+
+    __slots__ = ("absents", "by_child", "own", "required")
+
+    def __init__(self, spec: tuple[F, ...]) -> None:
+        #: every field's value when the element does not give it
+        self.absents: dict[str, Any] = {
+            f.name: () if f.kind in ("many", "cattrs", "cmany") else False if f.kind == "flag" else f.absent
+            for f in spec
+        }
+        #: the fields read from the element itself, and those read from its children by tag
+        self.own = tuple(f for f in spec if f.kind in ("attr", "text", "akib"))
+        by_child: dict[str, list[F]] = {}
+        for f in spec:
+            if f.kind not in ("attr", "text", "akib"):
+                by_child.setdefault(f.xml, []).append(f)
+        self.by_child = {tag: tuple(fs) for tag, fs in by_child.items()}
+        self.required = tuple(f for f in spec if f.required)
+
+
+_READERS: dict[tuple[F, ...], _Reader] = {}
+
+
 def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
     """The values of the fields of ``spec`` read from ``el`` (a ``<tag>`` element)."""
+    reader = _READERS.get(spec)
+    if reader is None:
+        reader = _READERS[spec] = _Reader(spec)
     where = f"<{tag}>"
-    firsts: dict[object, Element] = {}
-    many: dict[object, list[Element]] = {}
-    for child in el:
-        tag = child.tag
-        if tag not in firsts:
-            firsts[tag] = child
-        many.setdefault(tag, []).append(child)
-    values: dict[str, Any] = {}
-    c: Element | None
-    for f in spec:
+    values = dict(reader.absents)
+    value: Any
+    for f in reader.own:
         kind = f.kind
-        value: Any = None
+        value = None
         if kind == "attr":
             text = el.get(f.xml)
             if text is not None:
-                value = f.parse(text, f"{where} attribute '{f.xml}'")
+                # (a plain string needs no reading, nor the place named for an error)
+                value = text if f.parse is _p_str else f.parse(text, f"{where} attribute '{f.xml}'")
         elif kind == "text":
             value = _text_value(f, el.text, where)
-        elif kind == "cattr":
-            c = firsts.get(f.xml)
-            text = None if c is None else c.get(f.sub)
-            if text is not None:
-                value = f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'")
-        elif kind == "ctext":
-            c = firsts.get(f.xml)
-            if c is not None:
-                value = _text_value(f, c.text, f"{where}<{f.xml}>")
-        elif kind == "cattrs":
-            found = []
-            for c in many.get(f.xml, ()):
-                text = c.get(f.sub)
-                if text is None:
-                    if f.required:
-                        raise XMLError(f"missing attribute '{f.sub}' in {where}<{f.xml}>")
-                    continue
-                found.append(f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'"))
-            value = tuple(found)
-        elif kind == "kib":
-            c = firsts.get(f.xml)
-            if c is not None:
-                value = u.parse_memory(c, f"{where}<{f.xml}>")
-        elif kind == "akib":
+        else:  # akib
             text = el.get(f.xml)
             if text is not None:
                 value = _memory_of(text, el.get("unit"), f"{where} attribute '{f.xml}'")
-        elif kind == "flag":
-            value = f.xml in firsts
-        elif kind == "many":
-            assert f.cls is not None
-            value = tuple(f.cls.from_element(x) for x in many.get(f.xml, ()))
-        elif kind == "one":
-            assert f.cls is not None
-            c = firsts.get(f.xml)
-            value = None if c is None else f.cls.from_element(c)
-        elif kind == "cmany":
-            assert f.cls is not None
-            c = firsts.get(f.xml)
-            value = () if c is None else tuple(f.cls.from_element(x) for x in c.iterchildren(f.sub))
-        if value is None:
-            if f.required:
-                if kind == "ctext":
-                    raise XMLError(f"missing <{f.xml}> in {where}: it is required")
-                where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
-                raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
-            value = f.absent
-        values[f.name] = value
+        if value is not None:
+            values[f.name] = value
+    by_child = reader.by_child
+    if by_child and len(el):
+        groups: dict[str, list[Element]] = {}
+        for child in el:
+            ctag = child.tag
+            if ctag in by_child:
+                found = groups.get(ctag)  # type: ignore[call-overload]
+                if found is None:
+                    groups[ctag] = [child]  # type: ignore[index]
+                else:
+                    found.append(child)
+        for ctag, children in groups.items():
+            for f in by_child[ctag]:
+                value = _child_value(f, children, where)
+                if value is not None:
+                    values[f.name] = value
+    for f in reader.required:
+        if values[f.name] is None:
+            if f.kind == "ctext":
+                raise XMLError(f"missing <{f.xml}> in {where}: it is required")
+            where_attr = where if f.kind == "attr" else f"{where}<{f.xml}>"
+            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
     return values
+
+
+def _child_value(f: F, children: list[Element], where: str) -> Any:
+    """The value of field ``f`` read from ``children`` (the children ``f.xml``, in order)."""
+    kind = f.kind
+    c = children[0]
+    if kind == "cattr":
+        text = c.get(f.sub)
+        if text is None or f.parse is _p_str:
+            return text
+        return f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'")
+    if kind == "ctext":
+        return _text_value(f, c.text, f"{where}<{f.xml}>")
+    if kind == "flag":
+        return True
+    if kind == "many":
+        assert f.cls is not None
+        return tuple([f.cls.from_element(x) for x in children])
+    if kind == "cattrs":
+        found = []
+        for x in children:
+            text = x.get(f.sub)
+            if text is None:
+                if f.required:
+                    raise XMLError(f"missing attribute '{f.sub}' in {where}<{f.xml}>")
+                continue
+            found.append(
+                text if f.parse is _p_str else f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'")
+            )
+        return tuple(found)
+    if kind == "kib":
+        return u.parse_memory(c, f"{where}<{f.xml}>")
+    assert f.cls is not None
+    if kind == "one":
+        return f.cls.from_element(c)
+    # cmany
+    return tuple([f.cls.from_element(x) for x in c.iterchildren(f.sub)])
 
 
 def _text_value(f: F, text: str | None, where: str) -> Any:
@@ -319,6 +357,8 @@ def format_fields(obj: SpecElement, el: Element) -> None:
 def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...], el: Element) -> None:
     """Overlay the values of ``obj``'s fields in ``spec`` onto ``el`` (a copy of its source ``<tag>``)."""
     where = f"<{tag}>"
+    kids = u.Kids(el, order)  # the first child of each tag, kept up to date below
+    c: Element | None
     for f in spec:
         value = getattr(obj, f.name)
         kind = f.kind
@@ -342,21 +382,19 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
             if _text_value_or_none(f, el.text, where) != value:
                 el.text = None if value is None else f.fmt(value)
         elif kind == "cattr":
-            c = u.find(el, f.xml)
+            c = kids.find(f.xml)
             if value is None:
                 if c is not None:
                     _set(c, f.sub, None, f, where)
                     if _empty(c):
-                        el.remove(c)
+                        kids.drop(f.xml, c)
             else:
-                if c is None:
-                    c = u.child(el, f.xml, order)
-                _set(c, f.sub, value, f, where)
+                _set(kids.child(f.xml), f.sub, value, f, where)
         elif kind == "ctext":
-            c = u.find(el, f.xml)
+            c = kids.find(f.xml)
             if c is None:
                 if value is not None:
-                    u.child(el, f.xml, order).text = f.fmt(value)
+                    kids.child(f.xml).text = f.fmt(value)
             elif _text_value_or_none(f, c.text, where) != value:
                 if value is not None:
                     c.text = f.fmt(value)
@@ -364,21 +402,24 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                     # no value: the text goes, the child too unless it holds more
                     c.text = None
                     if _empty(c):
-                        el.remove(c)
+                        kids.drop(f.xml, c)
         elif kind == "cattrs":
-            olds = [c for c in el if c.tag == f.xml]
-            if [_parse_or_none(f, c.get(f.sub) or "", where) for c in olds] != list(value):
+            if not value and kids.find(f.xml) is None:
+                continue
+            olds = [x for x in el if x.tag == f.xml]
+            if [_parse_or_none(f, x.get(f.sub) or "", where) for x in olds] != list(value):
                 news = []
                 for v in value:
                     new = etree.Element(f.xml)
                     new.set(f.sub, f.fmt(v))
                     news.append(new)
                 u.replace_children(el, f.xml, news, order)
+                _refresh(kids, f.xml)
         elif kind == "kib":
             if value is None:
-                u.remove(el, f.xml)
+                kids.remove(f.xml)
             else:
-                c = u.child(el, f.xml, order)
+                c = kids.child(f.xml)
                 try:
                     same = u.parse_memory(c, where) == value
                 except XMLError:
@@ -387,31 +428,40 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                     c.text = str(value)
                     c.set("unit", "KiB")
         elif kind == "flag":
-            if value:
-                u.child(el, f.xml, order)
-            else:
-                u.remove(el, f.xml)
+            kids.flag(f.xml, bool(value))
         elif kind == "many":
-            src = [] if obj.raw is None else [c for c in obj.raw if c.tag == f.xml]
+            if not value and kids.find(f.xml) is None:
+                continue
+            src = [] if obj.raw is None else [x for x in obj.raw if x.tag == f.xml]
             _overlay_many(el, f.xml, value, src, order)
+            _refresh(kids, f.xml)
         elif kind == "one":
             if value is None:
-                u.remove(el, f.xml)
+                kids.remove(f.xml)
             else:
                 u.replace_children(el, f.xml, [value.to_element()], order)
+                _refresh(kids, f.xml)
         elif kind == "cmany":
-            c = u.find(el, f.xml)
+            c = kids.find(f.xml)
             if not value:
                 if c is not None:
                     u.remove(c, f.sub)
                     if _empty(c):
-                        el.remove(c)
+                        kids.drop(f.xml, c)
                 continue
-            if c is None:
-                c = u.child(el, f.xml, order)
+            c = kids.child(f.xml)
             held = None if obj.raw is None else u.find(obj.raw, f.xml)
             src = [] if held is None else list(held.iterchildren(f.sub))
             _overlay_many(c, f.sub, value, src, ())
+
+
+def _refresh(kids: u.Kids, tag: str) -> None:
+    """Index the first child ``tag`` again after the children of that tag were replaced."""
+    found = u.find(kids.el, tag)
+    if found is None:
+        kids.first.pop(tag, None)
+    else:
+        kids.first[tag] = found
 
 
 def _overlay_many(
