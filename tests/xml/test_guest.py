@@ -246,3 +246,21 @@ def test_a_field_added_to_a_guest_class_is_picked_up_everywhere() -> None:
     assert out.find("maxphysaddr").attrib == {"mode": "emulate", "bits": "39"}  # type: ignore[union-attr]
     assert "bits" in MaxPhysCPU.covered()[1]["maxphysaddr"][0]  # type: ignore[index]
     assert "maxphysaddr" not in CPU.covered()[1]  # type: ignore[index]
+
+
+def test_the_first_of_repeated_parts_is_read_and_written_in_their_place() -> None:
+    """As libvirt reads ``./cpu[1]``: a second <os>/<clock>/<cpu> is not the model."""
+    d = parse_domain(
+        "<domain type='kvm'><name>g</name><memory>1024</memory>"
+        "<os><type>hvm</type></os><os><type>xen</type></os>"
+        "<cpu mode='host-model'/><cpu mode='host-passthrough'/>"
+        "<clock offset='utc'/><clock offset='localtime'/></domain>"
+    )
+    assert (d.os.type, d.cpu.mode if d.cpu else None, d.clock.offset) == ("hvm", "host-model", "utc")
+    root = etree.fromstring(_both(d).encode())
+    assert [(c.tag, dict(c.attrib)) for c in root if c.tag in ("os", "cpu", "clock")] == [
+        ("os", {}),
+        ("cpu", {"mode": "host-model"}),
+        ("clock", {"offset": "utc"}),
+    ]
+    assert parse_domain(etree.tostring(root)) == d
