@@ -12,7 +12,7 @@ table does not name stays in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import attrs
@@ -78,12 +78,25 @@ def _p_uint32(text: str, where: str) -> int:
 UINT32: tuple[Parse, Fmt] = (_p_uint32, str)
 
 
-def _p_udec(text: str, where: str) -> int:
+def _p_ulong(text: str, where: str) -> int:
     return u.parse_uint(text, where)
 
 
-#: An unsigned decimal (no hex) up to an unsigned long long.
-UDEC: tuple[Parse, Fmt] = (_p_udec, str)
+#: An unsigned decimal (no hex) up to an ``unsigned long long``.
+ULONG: tuple[Parse, Fmt] = (_p_ulong, str)
+
+
+def one_of(words: Iterable[str], what: str = "value") -> tuple[Parse, Fmt]:
+    """A converter accepting only ``words`` (an enum-valued attribute, a ``what``): else an XMLError."""
+    accepted = frozenset(words)
+    listed = ", ".join(sorted(accepted))
+
+    def parse(text: str, where: str) -> str:
+        if text not in accepted:
+            raise XMLError(f"unknown {what} '{text}' in {where}: expected one of {listed}")
+        return text
+
+    return (parse, str)
 
 
 def _p_word(text: str, where: str) -> str:
@@ -94,17 +107,6 @@ def _p_word(text: str, where: str) -> str:
 
 #: A string that must not be empty (a name).
 WORD: tuple[Parse, Fmt] = (_p_word, str)
-
-
-def choice(*words: str) -> tuple[Parse, Fmt]:
-    """A string that must be one of ``words``."""
-
-    def parse(text: str, where: str) -> str:
-        if text not in words:
-            raise XMLError(f"invalid value '{text}' in {where}: expected one of {', '.join(words)}")
-        return text
-
-    return parse, str
 
 
 def ranged(minimum: int, maximum: int, what: str) -> tuple[Parse, Fmt]:
@@ -131,11 +133,11 @@ class F:
     (children ``sub`` of the first child ``xml``, parsed by ``cls``).
     ``required``: parsing refuses an element without it (``attr``, ``cattr``, ``ctext``,
     and every child of ``cattrs``). ``strip``: ``text``/``ctext`` values are read with
-    surrounding white space removed (else as written). ``absent``: the value when the
-    element does not give it.
+    surrounding white space removed (else as written). ``implied``: the value parsing gives
+    when the element does not hold it (libvirt's default).
     """
 
-    __slots__ = ("absent", "cls", "fmt", "kind", "name", "parse", "required", "strip", "sub", "xml")
+    __slots__ = ("cls", "fmt", "implied", "kind", "name", "parse", "required", "strip", "sub", "xml")
 
     def __init__(
         self,
@@ -147,12 +149,12 @@ class F:
         cls: type[SpecElement] | None = None,
         required: bool = False,
         strip: bool = True,
-        absent: Any = None,
+        implied: Any = None,
     ) -> None:
         self.name = name
         self.required = required
         self.strip = strip
-        self.absent = absent
+        self.implied = implied
         self.kind = kind
         self.xml = xml
         self.sub = sub
@@ -211,12 +213,12 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
 class _Reader:
     """How to read a spec, worked out once per spec: the fields by where they live."""
 
-    __slots__ = ("absents", "by_child", "own", "required")
+    __slots__ = ("by_child", "implied", "own", "required")
 
     def __init__(self, spec: tuple[F, ...]) -> None:
         #: every field's value when the element does not give it
-        self.absents: dict[str, Any] = {
-            f.name: () if f.kind in ("many", "cattrs", "cmany") else False if f.kind == "flag" else f.absent
+        self.implied: dict[str, Any] = {
+            f.name: () if f.kind in ("many", "cattrs", "cmany") else False if f.kind == "flag" else f.implied
             for f in spec
         }
         #: the fields read from the element itself, and those read from its children by tag
@@ -238,7 +240,7 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
     if reader is None:
         reader = _READERS[spec] = _Reader(spec)
     where = f"<{tag}>"
-    values = dict(reader.absents)
+    values = dict(reader.implied)
     value: Any
     for f in reader.own:
         kind = f.kind
@@ -540,7 +542,7 @@ def typed(
     default: Any = None,
     required: bool = False,
     strip: bool = True,
-    absent: Any = None,
+    implied: Any = None,
 ) -> Any:
     """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
 
@@ -550,9 +552,9 @@ def typed(
         driver_io: str | None = typed("cattr", "driver", "io")
 
     ``default`` is the value when the class is built in Python (``attrs.NOTHING``: the
-    argument is required); ``absent`` the value parsing gives when the XML leaves it out.
+    argument is required); ``implied`` the value parsing gives when the XML leaves it out.
     """
-    meta = {_META: F("", kind, xml, sub, conv, cls, required, strip, absent)}
+    meta = {_META: F("", kind, xml, sub, conv, cls, required, strip, implied)}
     return attrs.field(default=default, metadata=meta)
 
 
@@ -568,6 +570,6 @@ def described(cls: type) -> tuple[F, ...]:
             f = a.metadata.get(_META)
             if f is not None:
                 conv = (f.parse, f.fmt)
-                found += (F(a.name, f.kind, f.xml, f.sub, conv, f.cls, f.required, f.strip, f.absent),)
+                found += (F(a.name, f.kind, f.xml, f.sub, conv, f.cls, f.required, f.strip, f.implied),)
         _DESCRIBED[cls] = found
     return found

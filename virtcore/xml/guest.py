@@ -15,7 +15,7 @@ from virtcore import limits
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._layout import _CLOCK_ORDER, _CPU_ORDER, _OS_ORDER
-from virtcore.xml._spec import UDEC, WORD, YESNO, F, Fmt, Parse, SpecElement, choice, ranged, typed
+from virtcore.xml._spec import ULONG, WORD, YESNO, F, Fmt, Parse, SpecElement, one_of, ranged, typed
 
 __all__ = [
     "OS",
@@ -97,7 +97,7 @@ class Clock(SpecElement):
     _tag: ClassVar[str] = "clock"
     _order = _CLOCK_ORDER
 
-    offset: str = typed("attr", "offset", default="utc", absent="utc")
+    offset: str = typed("attr", "offset", default="utc", implied="utc")
     timers: tuple[Timer, ...] = typed("many", "timer", cls=Timer, default=())
     adjustment: int | None = typed("attr", "adjustment", conv=_ADJUSTMENT)
     raw: Element | None = _raw
@@ -128,10 +128,10 @@ class NumaCell(SpecElement):
 
     _tag: ClassVar[str] = "cell"
 
-    id: int | None = typed("attr", "id", conv=UDEC, default=attrs.NOTHING)
+    id: int | None = typed("attr", "id", conv=ULONG, default=attrs.NOTHING)
     cpus: str | None = typed("attr", "cpus", default=attrs.NOTHING)
-    memory: int = typed("akib", "memory", default=attrs.NOTHING, absent=0)
-    mem_access: str | None = typed("attr", "memAccess", conv=choice("shared", "private"))
+    memory: int = typed("akib", "memory", default=attrs.NOTHING, implied=0)
+    mem_access: str | None = typed("attr", "memAccess", conv=one_of(("shared", "private")))
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
@@ -149,11 +149,11 @@ class CPU(SpecElement):
     model: str | None = typed("ctext", "model")
     model_fallback: str | None = typed("cattr", "model", "fallback")
     vendor: str | None = typed("ctext", "vendor", strip=False)
-    sockets: int | None = typed("cattr", "topology", "sockets", conv=UDEC)
-    dies: int | None = typed("cattr", "topology", "dies", conv=UDEC)
-    clusters: int | None = typed("cattr", "topology", "clusters", conv=UDEC)
-    cores: int | None = typed("cattr", "topology", "cores", conv=UDEC)
-    threads: int | None = typed("cattr", "topology", "threads", conv=UDEC)
+    sockets: int | None = typed("cattr", "topology", "sockets", conv=ULONG)
+    dies: int | None = typed("cattr", "topology", "dies", conv=ULONG)
+    clusters: int | None = typed("cattr", "topology", "clusters", conv=ULONG)
+    cores: int | None = typed("cattr", "topology", "cores", conv=ULONG)
+    threads: int | None = typed("cattr", "topology", "threads", conv=ULONG)
     features: tuple[CPUFeature, ...] = typed("many", "feature", cls=CPUFeature, default=())
     numa: tuple[NumaCell, ...] = typed("cmany", "numa", "cell", cls=NumaCell, default=())
     raw: Element | None = _raw
