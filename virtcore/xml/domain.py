@@ -421,6 +421,7 @@ PARTS: tuple[Part, ...] = (
     Part("sysinfo", "sysinfo", "SysInfo", many=True),
     Part("seclabel", "seclabels", "SecLabel", many=True),
 )
+#: The parts by tag (what the parser dispatches on).
 PARTS_BY_TAG: dict[str, Part] = {part.tag: part for part in PARTS}
 #: The parts written in place of their first source element.
 FIXED_PARTS = tuple(part for part in PARTS if part.fixed)
