@@ -227,24 +227,67 @@ def u_esc(value: object) -> str:
 
 
 def test_generated_layout_key_follows_every_described_field() -> None:
-    """The text path's layout key and fragment list are generated from the descriptions
-    (leaves, _TOP_FIELDS): each flag is its part's absence, over the corpus."""
-    from virtcore.xml._textfmt import _OPTIONAL_LEAVES, _absent, _described_parts
-    from virtcore.xml.domain import _TOP_FIELDS
+    """The text path's layout key and fragment list come from the descriptions (leaves,
+    domain.PARTS): each flag is its part's absence, over the corpus."""
+    from virtcore.xml._textfmt import _KEY_FIELDS, _OPTIONAL_LEAVES, _absent, _described_parts
+    from virtcore.xml.domain import PARTS, REPLACED_PARTS
 
+    assert (
+        *(leaf.field for leaf in _OPTIONAL_LEAVES),
+        *(p.field for p in REPLACED_PARTS if not p.many),
+        "features",
+        *(p.field for p in REPLACED_PARTS if p.many),
+    ) == _KEY_FIELDS
     seen: set[tuple[bool, ...]] = set()
     for name in ACCEPTED:
         d = parse_domain((CORPUS / name).read_bytes())
-        tops = [getattr(d, field) for _, field in _TOP_FIELDS]
-        expected = (
-            *(getattr(d, leaf.field) is None for leaf in _OPTIONAL_LEAVES),
-            d.cpu is None,
-            not d.features,
-            *(value is None or value == () for value in tops),
-        )
+        expected = tuple(getattr(d, field) in (None, ()) for field in _KEY_FIELDS)
         assert _absent(d) == expected, name
         parts = [p for p in _described_parts(d) if p is not None]
-        flat = [x for v in tops if v is not None for x in (v if isinstance(v, tuple) else (v,))]
-        assert parts == [p for p in (d.os, d.clock, d.cpu) if p is not None] + flat, name
+        held = [x for part in PARTS for x in part.items(d)]
+        assert sorted(map(id, parts)) == sorted(map(id, held)), name
+        assert len(parts) == len(held), name
         seen.add(expected)
     assert len(seen) > 10  # many layouts, not one repeated
+
+
+_PARTED = """<domain type='kvm'>
+  <name>p</name>
+  <memory unit='MiB'>256</memory>
+  <memtune><hard_limit unit='MiB'>512</hard_limit></memtune>
+  <sysinfo type='smbios'><bios><entry name='vendor'>v</entry></bios></sysinfo>
+  <os><type>hvm</type><boot dev='hd'/></os>
+  <cpu mode='host-model'><topology sockets='1' cores='2' threads='1'/></cpu>
+  <clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>
+  <devices/>
+  <seclabel type='dynamic' model='selinux'/>
+</domain>
+"""
+
+
+def test_every_described_part_takes_the_text_path_as_it_comes_and_goes() -> None:
+    """domain.PARTS drives both formatters: each part dropped, restored, changed, the
+    same template formatting definitions of changing layouts in turn."""
+    from virtcore.xml.domain import PARTS, REPLACED_PARTS
+
+    d = parse_domain(_PARTED)
+    assert {p.tag for p in PARTS} >= {"os", "clock", "cpu", "memtune", "sysinfo", "seclabel"}
+    seen = []
+    for _ in range(2):  # twice: layouts already planned, and the last one remembered
+        for part in REPLACED_PARTS:
+            gone = attrs.evolve(d, **{part.field: () if part.many else None})
+            for v in (gone, d, gone):
+                text = _format_text(v, None)
+                assert text == tree_text(v), part.tag
+                seen.append(text)
+            assert f"<{part.tag}" not in seen[-1]
+    changed = attrs.evolve(
+        d,
+        os=attrs.evolve(d.os, boot=("network", "hd")),
+        clock=attrs.evolve(d.clock, offset="localtime"),
+        cpu=attrs.evolve(d.cpu, cores=4),  # type: ignore[misc]
+    )
+    text = _format_text(changed, None)
+    assert text == tree_text(changed)
+    assert '<boot dev="network"/>\n    <boot dev="hd"/>' in text
+    assert '<clock offset="localtime">' in text and 'cores="4"' in text

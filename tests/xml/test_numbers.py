@@ -68,7 +68,7 @@ def _walk(
 
 def _spec_fields() -> list[tuple[tuple[str, ...], F, type[SpecElement]]]:
     roots: list[tuple[tuple[str, ...], type[SpecElement]]] = [
-        ((tag,), getattr(elements, cls_name)) for tag, (_field, cls_name) in dom_domain._TOP_PARSERS.items()
+        ((part.tag,), part.cls()) for part in dom_domain.PARTS
     ]
     roots += [(("features", "hyperv"), elements.HyperV), (("features", "kvm"), elements.KVMFeatures)]
     roots.append((("devices", "rng", "address"), elements.Address))

@@ -94,3 +94,23 @@ def test_coverage_is_derived_from_the_class_description(monkeypatch: pytest.Monk
         monkeypatch.undo()
         model_tree.cache_clear()
     assert unmodelled(d) == ["domain/devices/disk[1]/@foo", "domain/devices/disk[1]/bar"]
+
+
+def test_the_text_formatter_builds_no_code_from_strings() -> None:
+    """Its functions derived from the descriptions are closures and attrgetters, not eval'd text."""
+    for path in (XML_DIR / "_textfmt.py",):
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+                assert n.func.id not in ("eval", "exec", "compile"), (
+                    f"{path.name}:{n.lineno} calls {n.func.id}"
+                )
+
+
+def test_guest_parts_have_one_description() -> None:
+    """<os>, <clock>, <cpu> are described by their typed fields alone (no _covers beside them)."""
+    from virtcore.xml.domain import PARTS
+
+    for part in PARTS:
+        cls = part.cls()
+        assert not hasattr(cls, "_covers"), part.tag
+        assert cls._spec, part.tag

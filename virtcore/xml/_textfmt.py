@@ -28,15 +28,17 @@ from virtcore.xml._parser import MAX_XML_BYTES, MAX_XML_NODES, check_size
 from virtcore.xml.devices import Device
 from virtcore.xml.domain import (
     _SIMPLE,
-    _TOP_FIELDS,
-    _TOP_PARSERS,
+    DOMAIN_TYPES,
+    FIXED_PARTS,
     HEAD_LEAVES,
+    PARTS,
+    REPLACED_PARTS,
     TAIL_LEAVES,
     DomainDef,
     Leaf,
+    Part,
     _check_writable,
     _serialize,
-    _top_items,
     domain_to_element,
 )
 from virtcore.xml.guest import CPU, OS, Clock
@@ -108,44 +110,65 @@ _FIELDS = attrs.fields_dict(DomainDef)
 _OPTIONAL_LEAVES = tuple(
     leaf for leaf in _LEAVES if leaf.text is None and _FIELDS[leaf.field].default is None
 )
-#: The described top-level elements' fields (_TOP_FIELDS order) that hold a tuple of them.
-_MANY_TOP = frozenset(field for _, field in _TOP_FIELDS if _FIELDS[field].default == ())
 
 
-def _generated(name: str, expression: str, doc: str) -> Callable[[DomainDef], Any]:
-    """A function of the definition ``d`` computing ``expression``, generated once from the
-    descriptions: as fast as hand-written attribute accesses, with nothing hand-kept."""
-    fn = cast("Callable[[DomainDef], Any]", eval(f"lambda d: {expression}", {}))
-    fn.__name__, fn.__doc__ = name, doc
-    return fn
+def _getter(names: tuple[str, ...]) -> Callable[[DomainDef], tuple[Any, ...]]:
+    """The values of the fields ``names`` of a definition, as a tuple (even of one)."""
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda d: (get(d),)
+    return get
 
 
-_absent = _generated(
-    "_absent",
-    "("
-    + "".join(f"d.{leaf.field} is None, " for leaf in _OPTIONAL_LEAVES)
-    + "d.cpu is None, not d.features, "
-    + "".join(f"not d.{f}, " if f in _MANY_TOP else f"d.{f} is None, " for _, f in _TOP_FIELDS)
-    + ")",
-    "Which optional parts the definition leaves out: the key of its top-level layout (see _plan).",
+#: The layout key (see _plan) says which of these fields hold nothing: the optional
+#: leaves and described parts (``None``), then ``features`` and the parts held in tuples
+#: (empty).
+_KEY_NONE = (
+    *(leaf.field for leaf in _OPTIONAL_LEAVES),
+    *(part.field for part in REPLACED_PARTS if not part.many),
 )
-_described_parts = _generated(
-    "_described_parts",
-    "(d.os, d.clock, d.cpu, "
-    + "".join(f"*d.{f}, " if f in _MANY_TOP else f"d.{f}, " for _, f in _TOP_FIELDS)
-    + ")",
-    "The definition's parts written as cached fragments at depth 1 (None for absent ones).",
-)
+_KEY_EMPTY = ("features", *(part.field for part in REPLACED_PARTS if part.many))
+_KEY_FIELDS = _KEY_NONE + _KEY_EMPTY
+_key_values = _getter(_KEY_FIELDS)
+_N_NONE = len(_KEY_NONE)
+_NONES = (None,) * _N_NONE
+_is, _not = operator.is_, operator.not_
+
+
+def _absent_of(values: tuple[object, ...]) -> tuple[bool, ...]:
+    """Which of the values of _KEY_FIELDS say "left out": the key of a layout (see _plan)."""
+    return (*map(_is, values[:_N_NONE], _NONES), *map(_not, values[_N_NONE:]))
+
+
+def _absent(d: DomainDef) -> tuple[bool, ...]:
+    """Which optional parts the definition leaves out (over _KEY_FIELDS): the key of its layout."""
+    return _absent_of(_key_values(d))
+
+
+_single_parts = _getter(tuple(part.field for part in PARTS if not part.many))
+_many_parts = _getter(tuple(part.field for part in PARTS if part.many))
+
+
+def _described_parts(d: DomainDef) -> list[SpecElement | None]:
+    """The definition's parts written as cached fragments at depth 1 (None for absent ones)."""
+    found: list[SpecElement | None] = list(_single_parts(d))
+    for items in _many_parts(d):
+        found += items
+    return found
+
+
 #: Top-level elements whose first occurrence is written from the model.
-_ONCE_TYPED = _SIMPLE | {"os", "clock", "devices"}
+_ONCE_TYPED = _SIMPLE | {part.tag for part in FIXED_PARTS} | {"devices"}
+#: Top-level elements all written from the model.
+_ALL_TYPED = frozenset(part.tag for part in REPLACED_PARTS)
 
 
 class _Template:
     """What formatting needs from a domain's source element, computed once per element."""
 
     __slots__ = (
-        "devices_attrs", "devices_text", "features", "head", "hyperv", "kvm", "plans", "shape", "tail",
-        "texts",
+        "devices_attrs", "devices_text", "features", "head", "hyperv", "kvm", "last_plan", "plans",
+        "shape", "tail", "texts",
     )  # fmt: skip
 
     def __init__(
@@ -168,6 +191,8 @@ class _Template:
         self.features = features  # child names of the first <features>
         # top-level layouts by which optional parts are absent (see _plan)
         self.plans: dict[tuple[bool, ...], _Plan | None] = {}
+        # the layout of the last definition formatted, by the values of its _KEY_FIELDS
+        self.last_plan: tuple[tuple[object, ...], _Plan | None] | None = None
         # the last <devices> text: (devices tuple, emulator, text)
         self.devices_text: tuple[tuple[Device, ...], str | None, str] | None = None
         # <hyperv> and <kvm> of the first <features>, as parsed
@@ -276,7 +301,8 @@ def _template(
         return None
     # The children formatting keeps as they are get their text from a copy made as the
     # tree path makes it (namespace declarations reconciled alike). The typed ones (the
-    # first of each simple element, os, clock, devices, every cpu) are written from the model.
+    # first of each simple element, of each fixed part and <devices>, every element of the
+    # other described parts: domain.PARTS) are written from the model.
     typed: set[object] = set()
     kept: list[Element] = []
     keep: list[bool] = []
@@ -291,7 +317,7 @@ def _template(
             return None
         tag = c.tag
         keys: tuple[str, ...] | None = None
-        if tag == "cpu" or tag in _TOP_PARSERS or (tag in _ONCE_TYPED and tag not in typed):
+        if tag in _ALL_TYPED or (tag in _ONCE_TYPED and tag not in typed):
             typed.add(tag)
             keep.append(False)
             if tag in _SIMPLE:
@@ -391,24 +417,25 @@ def _wrap(head: str, body: str | None, tail: str) -> str | None:
     return None if body is None else head + body + tail
 
 
-def _os_slot(d: DomainDef) -> str | None:
-    return _frag_of(d.os, 1)
+def _part_slot(part: Part) -> _Slot:
+    """The slot writing a described part (every one of its objects, when it holds many)."""
+    get = operator.attrgetter(part.field)
+    if not part.many:
 
+        def one(d: DomainDef) -> str | None:
+            cache = get(d)._frag  # the fragment cached on the object, as in _frag_of
+            return (cache[0] or None) if cache else _frag_of(get(d), 1)
 
-def _clock_slot(d: DomainDef) -> str | None:
-    return _frag_of(d.clock, 1)
+        return one
 
-
-def _cpu_slot(d: DomainDef) -> str | None:
-    return _frag_of(d.cpu, 1)  # type: ignore[arg-type]
-
-
-def _top_slot(field: str) -> _Slot:
     def slot(d: DomainDef) -> str | None:
-        texts = [_frag_of(x, 1) for x in _top_items(d, field)]
+        texts = [_frag_of(x, 1) for x in get(d)]
         return None if None in texts else "\n  ".join(cast("list[str]", texts))
 
     return slot
+
+
+_PART_SLOTS: dict[str, _Slot] = {part.tag: _part_slot(part) for part in PARTS}
 
 
 def _features_slot(d: DomainDef) -> str | None:
@@ -426,10 +453,7 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     It replays domain_to_element's steps on (tag, text or slot, attribute names) entries;
     ``None`` when only the tree path is exact for this layout.
     """
-    n_opt = len(_OPTIONAL_LEAVES)
-    leaf_absent = dict(zip((leaf.tag for leaf in _OPTIONAL_LEAVES), absent[:n_opt], strict=True))
-    no_cpu, no_features = absent[n_opt : n_opt + 2]
-    no_top = absent[n_opt + 2 :]
+    gone = {field for field, no in zip(_KEY_FIELDS, absent, strict=True) if no}
     ranks = _DOMAIN_RANKS
     ents: list[list[object]] = []
 
@@ -443,28 +467,21 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
                     return
         ents.append(entry)
 
-    done_os = done_clock = done_devs = False
+    # as domain_to_element: the fixed parts and <devices> in place of their first source
+    # element (later ones dropped), or inserted in libvirt's order
+    firsts = {part.tag: _PART_SLOTS[part.tag] for part in FIXED_PARTS}
+    firsts["devices"] = _devices_slot
+    done: set[object] = set()
     for text, (tag, keys) in enumerate(tmpl.shape):
-        if tag == "os":
-            if not done_os:
-                ents.append(["os", _os_slot, None])
-                done_os = True
-        elif tag == "clock":
-            if not done_clock:
-                ents.append(["clock", _clock_slot, None])
-                done_clock = True
-        elif tag == "devices":
-            if not done_devs:
-                ents.append(["devices", _devices_slot, None])
-                done_devs = True
-        else:
+        slot = firsts.get(tag)  # type: ignore[call-overload]
+        if slot is None:
             ents.append([tag, text, keys])
-    if not done_os:
-        insert(["os", _os_slot, None])
-    if not done_clock:
-        insert(["clock", _clock_slot, None])
-    if not done_devs:
-        insert(["devices", _devices_slot, None])
+        elif tag not in done:
+            ents.append([tag, slot, None])
+            done.add(tag)
+    for tag, slot in firsts.items():
+        if tag not in done:
+            insert([tag, slot, None])
     index: dict[object, list[object]] = {}
     for e in ents:
         if e[0] in _SIMPLE and e[0] not in index:
@@ -473,7 +490,7 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
     def put(leaf: Leaf) -> bool:
         tag = leaf.tag
         found = index.get(tag)
-        if leaf_absent.get(tag, False):
+        if leaf.field in gone:
             if found is not None:
                 del ents[next(i for i, e in enumerate(ents) if e is found)]
             return True
@@ -502,16 +519,15 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
             else:
                 ents.insert(first, entry)
 
-    replace_all("cpu", None if no_cpu else _cpu_slot)
-    for (tag, field), no in zip(_TOP_FIELDS, no_top, strict=True):
-        replace_all(tag, None if no else _top_slot(field))
+    for part in REPLACED_PARTS:
+        replace_all(part.tag, None if part.field in gone else _PART_SLOTS[part.tag])
     if not all(put(leaf) for leaf in TAIL_LEAVES):
         return None
     feats = next((e for e in ents if e[0] == "features"), None)
     if feats is None:
-        if not no_features:
+        if "features" not in gone:
             insert(["features", _features_slot, None])
-    elif no_features:
+    elif "features" in gone:
         ents.remove(feats)
     return tuple(cast("int | _Slot", e[1]) for e in ents)
 
@@ -519,12 +535,9 @@ def _plan(tmpl: _Template, absent: tuple[bool, ...]) -> _Plan | None:
 def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
     """format_domain's text, written directly; ``None`` when only the tree path is exact for ``d``."""
     raw = d.raw
-    # fragments not cached yet: computed together, with one serialization
-    need_objs: list[OS | Clock | CPU | SpecElement] = [
-        o for o in _described_parts(d) if o is not None and not o._frag
-    ]
     devices, emulator = d.devices, d.emulator
     tmpl: _Template | None
+    need_objs: list[OS | Clock | CPU | SpecElement] = []
     if raw is None:
         tmpl = _EMPTY_TEMPLATE
     else:
@@ -535,6 +548,10 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
                 return None
         else:
             tmpl = None
+    if raw is None or tmpl is None:
+        # fragments not cached yet: computed together, with one serialization (a copy made
+        # by attrs.evolve, whose template is known, formats the few parts it changed one by one)
+        need_objs = [o for o in _described_parts(d) if o is not None and not o._frag]
     # the <devices> text is cached per (devices tuple, emulator): evolve keeps the tuple
     cached = None if tmpl is None else tmpl.devices_text
     devs_text: str | None = None
@@ -563,16 +580,23 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
                 and (parsed is None or typed.raw is not parsed.raw or typed != parsed)
             ):
                 return None
-    absent = _absent(d)
-    plan = tmpl.plans.get(absent, _NO_PLAN)
-    if plan is _NO_PLAN:
-        key = (tmpl.shape, absent)
-        plan = _PLANS.get(key, _NO_PLAN)
+    values = _key_values(d)
+    last = tmpl.last_plan
+    if last is not None and last[0] == values:
+        # the same values as the last definition (a copy made by attrs.evolve): the same layout
+        plan = last[1]
+    else:
+        absent = _absent_of(values)
+        plan = tmpl.plans.get(absent, _NO_PLAN)
         if plan is _NO_PLAN:
-            if len(_PLANS) > 512:
-                _PLANS.clear()
-            plan = _PLANS[key] = _plan(tmpl, absent)
-        tmpl.plans[absent] = plan
+            key = (tmpl.shape, absent)
+            plan = _PLANS.get(key, _NO_PLAN)
+            if plan is _NO_PLAN:
+                if len(_PLANS) > 512:
+                    _PLANS.clear()
+                plan = _PLANS[key] = _plan(tmpl, absent)
+            tmpl.plans[absent] = plan
+        tmpl.last_plan = (values, plan)
     if plan is None:
         return None
     if need_objs or need_devs:
@@ -594,7 +618,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
             devs_text = f"<devices{tmpl.devices_attrs}/>"
         tmpl.devices_text = (devices, emulator, devs_text)
     ident = None if domain_id is None else u.esc_attr(domain_id)
-    dtype = u.esc_attr(d.type)
+    dtype = _TYPE_TEXTS.get(d.type) or u.esc_attr(d.type)
     if dtype is None or (ident is None and domain_id is not None):
         return None
     ident = "" if ident is None else f' id="{ident}"'
@@ -611,6 +635,10 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
                 return None  # a value XML cannot hold: left to the tree path (and lxml's error)
             out.append(piece)
     return "\n  ".join(out) + "\n</domain>\n"
+
+
+#: The domain types libvirt knows, escaped (the same few each time).
+_TYPE_TEXTS: dict[str, str] = {t: cast("str", u.esc_attr(t)) for t in DOMAIN_TYPES}
 
 
 def _features_text(names: tuple[str, ...]) -> str | None:

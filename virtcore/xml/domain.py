@@ -40,6 +40,7 @@ from virtcore.xml._coverage import ANY, FEATURES, LEAF, Node, merge, node, uncov
 from virtcore.xml._layout import _DOMAIN_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
+from virtcore.xml._spec import SpecElement
 from virtcore.xml.devices import (
     DEVICE_TYPES,
     Channel,
@@ -59,7 +60,6 @@ from virtcore.xml.devices import (
 from virtcore.xml.guest import CPU, OS, Clock
 
 if TYPE_CHECKING:
-    from virtcore.xml._spec import SpecElement
     from virtcore.xml.elements import (
         BlkioTune,
         CPUTune,
@@ -250,15 +250,11 @@ def domain_from_element(el: Element) -> DomainDef:
     name = uuid = title = description = bootloader = bootloader_args = emulator = None
     memory = current_memory = max_memory = max_memory_slots = None
     vcpu_placement = cpuset = None
-    cpu = None
     vcpu = 1
     current_vcpus = None
-    os = None
     features: tuple[str, ...] = ()
-    clock = None
     actions: dict[str, str] = {}
     devices: list[Device] = []
-    numa_memory = 0
     kwargs: dict[str, object] = {}
     for c in el:
         tag = c.tag
@@ -280,8 +276,13 @@ def domain_from_element(el: Element) -> DomainDef:
             cur = c.get("current")
             if cur is not None:
                 current_vcpus = u.parse_uint(cur, "<vcpu> attribute 'current'")
-        elif tag == "os":
-            os = OS.from_element(c)
+        elif tag in PARTS_BY_TAG:
+            part = PARTS_BY_TAG[tag]
+            field = part.field
+            if part.many:
+                kwargs[field] = (*cast("tuple[object, ...]", kwargs.get(field, ())), part.parse(c))
+            elif field not in kwargs:  # the first one, as libvirt reads it
+                kwargs[field] = part.parse(c)
         elif tag == "devices":
             for d in c:
                 if d.tag == "emulator":
@@ -296,8 +297,6 @@ def domain_from_element(el: Element) -> DomainDef:
                         kwargs["hyperv"] = _el().HyperV.from_element(f)
                     elif f.tag == "kvm" and "kvm" not in kwargs:
                         kwargs["kvm"] = _el().KVMFeatures.from_element(f)
-        elif tag == "clock":
-            clock = Clock.from_element(c)
         elif tag in ("on_poweroff", "on_reboot", "on_crash"):
             action = _text(c).strip()
             if action not in LIFECYCLE_ACTIONS:
@@ -311,28 +310,20 @@ def domain_from_element(el: Element) -> DomainDef:
             bootloader = _text(c)
         elif tag == "bootloader_args":
             bootloader_args = _text(c)
-        elif tag == "cpu":
-            cpu = CPU.from_element(c)
-            numa_memory = sum(cell.memory for cell in cpu.numa)
-        elif tag in _TOP_PARSERS:
-            field, class_name = _TOP_PARSERS[tag]
-            parse = getattr(_el(), class_name).from_element
-            if field in ("sysinfo", "seclabels"):
-                kwargs[field] = (*cast("tuple[object, ...]", kwargs.get(field, ())), parse(c))
-            elif field not in kwargs:
-                kwargs[field] = parse(c)
         elif tag == "iothreads" and "iothreads" not in kwargs:
             kwargs["iothreads"] = u.parse_uint(c.text, "<iothreads>")
     if not name:
         raise XMLError("missing <name> in <domain>: a domain needs a name")
-    if os is None:
+    if "os" not in kwargs:
         if bootloader is not None or type_ == "xen":
-            os = OS(type="xen" if bootloader is not None else "hvm")
+            kwargs["os"] = OS(type="xen" if bootloader is not None else "hvm")
         else:
             raise XMLError("an os <type> must be specified in <os>")
     if current_memory == 0:
         current_memory = None  # libvirt reads an empty balloon as "all of <memory>"
     if not memory:
+        cpu = cast("CPU | None", kwargs.get("cpu"))
+        numa_memory = 0 if cpu is None else sum(cell.memory for cell in cpu.numa)
         if numa_memory:
             memory = numa_memory
         elif memory is None:
@@ -348,8 +339,6 @@ def domain_from_element(el: Element) -> DomainDef:
     _check_duplicate_targets(devices)
     if uuid is not None:
         kwargs["uuid"] = uuid
-    if clock is not None:
-        kwargs["clock"] = clock
     return DomainDef(
         type=type_,
         name=name,
@@ -357,12 +346,10 @@ def domain_from_element(el: Element) -> DomainDef:
         current_memory=current_memory,
         vcpu=vcpu,
         current_vcpus=current_vcpus,
-        os=os,
         max_memory=max_memory,
         max_memory_slots=max_memory_slots,
         vcpu_placement=vcpu_placement,
         cpuset=cpuset,
-        cpu=cpu,
         title=title,
         description=description,
         features=features,
@@ -378,29 +365,69 @@ def domain_from_element(el: Element) -> DomainDef:
     )
 
 
-#: Typed top-level elements besides os/clock/cpu: tag -> (DomainDef field, parser). The
-#: first of each is parsed (all of them for sysinfo and seclabel); formatting replaces
-#: every element of the tag by the field's.
-_TOP_PARSERS: dict[str, tuple[str, str]] = {
-    "memoryBacking": ("memory_backing", "MemoryBacking"),
-    "numatune": ("numatune", "NumaTune"),
-    "cputune": ("cputune", "CPUTune"),
-    "memtune": ("memtune", "MemTune"),
-    "blkiotune": ("blkiotune", "BlkioTune"),
-    "iothreadids": ("iothreadids", "IOThreadIds"),
-    "sysinfo": ("sysinfo", "SysInfo"),
-    "seclabel": ("seclabels", "SecLabel"),
-}
-_TOP_FIELDS = tuple((tag, field) for tag, (field, _) in _TOP_PARSERS.items())
+@attrs.frozen
+class Part:
+    """A top-level element of ``<domain>`` typed by a described class (``<os>``, ``<cpu>``, ...).
+
+    Parsing, both formatters (the tree in :func:`domain_to_element`, the text in
+    :mod:`virtcore.xml._textfmt`) and the coverage tree go through :data:`PARTS`.
+    """
+
+    #: the element's name
+    tag: str
+    #: the DomainDef field holding it
+    field: str
+    #: the class describing it (in :mod:`virtcore.xml.guest`, else :mod:`virtcore.xml.elements`)
+    class_name: str
+    #: the field holds every such element (a tuple); otherwise the first one (or ``None``)
+    many: bool = False
+    #: always present (``<os>``, ``<clock>``): written in place of the first source element of
+    #: the tag, the others dropped. The other parts replace every source element of the tag.
+    fixed: bool = False
+
+    def cls(self) -> builtins.type[SpecElement]:
+        """The describing class (``elements`` is imported on first use)."""
+        found = _GUEST_CLASSES.get(self.class_name)
+        return found if found is not None else cast("type[SpecElement]", getattr(_el(), self.class_name))
+
+    def parse(self, el: Element) -> SpecElement:
+        """Parse one element of the part."""
+        return cast("SpecElement", self.cls().from_element(el))
+
+    def items(self, d: DomainDef) -> tuple[SpecElement, ...]:
+        """The objects ``d`` holds for the part (none when absent)."""
+        value = getattr(d, self.field)
+        if value is None:
+            return ()
+        if self.many:
+            return cast("tuple[SpecElement, ...]", value)
+        return (value,)
 
 
-def _top_items(d: DomainDef, field: str) -> tuple[SpecElement, ...]:
-    value = getattr(d, field)
-    if value is None:
-        return ()
-    if isinstance(value, tuple):
-        return value
-    return (value,)
+_GUEST_CLASSES: dict[str, builtins.type[SpecElement]] = {"OS": OS, "Clock": Clock, "CPU": CPU}
+
+#: The described top-level parts. The fixed ones first; the others in the order the
+#: formatters place them (after the leaves of HEAD_LEAVES, before TAIL_LEAVES).
+PARTS: tuple[Part, ...] = (
+    Part("os", "os", "OS", fixed=True),
+    Part("clock", "clock", "Clock", fixed=True),
+    Part("cpu", "cpu", "CPU"),
+    Part("memoryBacking", "memory_backing", "MemoryBacking"),
+    Part("numatune", "numatune", "NumaTune"),
+    Part("cputune", "cputune", "CPUTune"),
+    Part("memtune", "memtune", "MemTune"),
+    Part("blkiotune", "blkiotune", "BlkioTune"),
+    Part("iothreadids", "iothreadids", "IOThreadIds"),
+    Part("sysinfo", "sysinfo", "SysInfo", many=True),
+    Part("seclabel", "seclabels", "SecLabel", many=True),
+)
+#: The parts by tag (what the parser dispatches on).
+PARTS_BY_TAG: dict[str, Part] = {part.tag: part for part in PARTS}
+#: The parts written in place of their first source element.
+FIXED_PARTS = tuple(part for part in PARTS if part.fixed)
+_FIXED_BY_TAG: dict[str, Part] = {part.tag: part for part in FIXED_PARTS}
+#: The parts replacing every source element of their tag.
+REPLACED_PARTS = tuple(part for part in PARTS if not part.fixed)
 
 
 @attrs.frozen
@@ -510,7 +537,7 @@ def _domain_element(d: DomainDef, domain_id: int | None) -> Element:
     el.set("type", d.type)
     if domain_id is not None:
         el.set("id", str(domain_id))
-    done_os = done_clock = False
+    done: set[object] = set()
     devs = None
     if raw is not None:
         for key, value in raw.attrib.items():
@@ -518,14 +545,11 @@ def _domain_element(d: DomainDef, domain_id: int | None) -> Element:
                 el.set(key, value)
         for c in raw:
             tag = c.tag
-            if tag == "os":
-                if not done_os:
-                    el.append(d.os.to_element())
-                    done_os = True
-            elif tag == "clock":
-                if not done_clock:
-                    el.append(d.clock.to_element())
-                    done_clock = True
+            part = _FIXED_BY_TAG.get(tag)  # type: ignore[call-overload]
+            if part is not None:
+                if tag not in done:
+                    el.append(getattr(d, part.field).to_element())
+                    done.add(tag)
             elif tag == "devices":
                 if devs is None:
                     devs = etree.SubElement(el, "devices")
@@ -533,10 +557,9 @@ def _domain_element(d: DomainDef, domain_id: int | None) -> Element:
             else:
                 el.append(u.dup(c))
     order = _DOMAIN_ORDER
-    if not done_os:
-        u.insert_ordered(el, d.os.to_element(), order)
-    if not done_clock:
-        u.insert_ordered(el, d.clock.to_element(), order)
+    for part in FIXED_PARTS:
+        if part.tag not in done:
+            u.insert_ordered(el, getattr(d, part.field).to_element(), order)
     if devs is None:
         devs = etree.Element("devices")
         u.insert_ordered(el, devs, order)
@@ -567,16 +590,12 @@ def _domain_element(d: DomainDef, domain_id: int | None) -> Element:
 
     for leaf in HEAD_LEAVES:
         put_leaf(leaf)
-    if d.cpu is None:
-        u.remove(el, "cpu")
-    else:
-        u.replace_children(el, "cpu", [d.cpu.to_element()], order)
-    for tag, field in _TOP_FIELDS:
-        items = _top_items(d, field)
+    for part in REPLACED_PARTS:
+        items = part.items(d)
         if items:
-            u.replace_children(el, tag, [x.to_element() for x in items], order)
+            u.replace_children(el, part.tag, [x.to_element() for x in items], order)
         else:
-            u.remove(el, tag)
+            u.remove(el, part.tag)
     for leaf in TAIL_LEAVES:
         put_leaf(leaf)
     feats = u.find(el, "features")
@@ -636,17 +655,9 @@ _DOMAIN_COVERS = node(
 @functools.cache
 def model_tree() -> Node:
     """The tree of what the typed model covers of ``<domain>``, assembled from every class's own node."""
-    el = _el()
     devices = {cls.tag: cls.covered() for cls in DEVICE_TYPES}
-    tops = {tag: getattr(el, cls_name).covered() for tag, (_field, cls_name) in _TOP_PARSERS.items()}
-    return merge(
-        _DOMAIN_COVERS,
-        os=OS._covers,
-        clock=Clock._covers,
-        cpu=CPU._covers,
-        devices=merge(node(emulator=LEAF), **devices),
-        **tops,
-    )
+    parts = {part.tag: part.cls().covered() for part in PARTS}
+    return merge(_DOMAIN_COVERS, devices=merge(node(emulator=LEAF), **devices), **parts)
 
 
 def unmodelled(d: DomainDef) -> list[str]:
