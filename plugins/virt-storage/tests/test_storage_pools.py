@@ -211,3 +211,26 @@ def test_a_bad_pool_definition_is_an_xml_error_and_writes_nothing(
             "<pool type='dir'><name>.hidden</name><target><path>/x</path></target></pool>"
         )
     assert [p.name for p in (root / "storage" / "etc").iterdir()] == ["autostart"]
+
+
+def test_an_fs_pool_without_a_usable_source_is_refused_at_define(
+    conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    target = f"<target><path>{tmp_path}/mnt</path></target>"
+
+    def fs(name: str, source: str) -> str:
+        return f"<pool type='fs'><name>{name}</name><source>{source}</source>{target}</pool>"
+
+    with pytest.raises(XMLError, match=r"source device"):
+        conn.define_storage_pool(fs("p", ""))
+    with pytest.raises(
+        ConfigUnsupportedError, match=r"'p' needs one <source><device path=\.\.\.> \(absolute\)"
+    ):
+        conn.define_storage_pool(fs("p", "<device path='dev/x'/>"))
+    with pytest.raises(ConfigUnsupportedError, match=r"format 'gfs2' of storage pool 'p'"):
+        conn.define_storage_pool(fs("p", "<device path='/dev/x'/><format type='gfs2'/>"))
+    conn.define_storage_pool(fs("p", "<device path='/dev/x'/><format type='ext4'/>"))
+    target = f"<target><path>{tmp_path}/other</path></target>"
+    with pytest.raises(OperationFailedError, match=r"'p' already uses source '/dev/x'"):
+        conn.define_storage_pool(fs("q", "<device path='/dev/x'/>"))
+    assert [p.name for p in conn.list_storage_pools()] == ["p"]

@@ -254,3 +254,21 @@ def test_lookup_by_key_and_path_through_symlinks(
     pool.destroy()
     with pytest.raises(NoStorageVolError):
         conn.lookup_storage_volume_by_key(v.key)
+
+
+def test_keys_and_paths_are_stable_across_connections_and_refresh(uri: str, pool: StoragePool) -> None:
+    v = pool.create_volume(volume_xml("s.qcow2", MiB))
+    key, path = v.key, v.path
+    pool.refresh()
+    with virtcore.open(uri) as other:
+        again = other.lookup_storage_pool("images").lookup_volume("s.qcow2")
+        assert (again.key, again.path) == (key, path)
+        assert other.lookup_storage_volume_by_key(key).name == "s.qcow2"
+
+
+def test_files_that_cannot_be_volume_names_are_not_listed(pool: StoragePool, images: Path) -> None:
+    (images / "-o").write_bytes(b"x")
+    (images / "ok.img").write_bytes(b"x")
+    pool.refresh()
+    assert [v.name for v in pool.list_volumes()] == ["ok.img"]
+    assert (images / "-o").exists()  # not ours to remove

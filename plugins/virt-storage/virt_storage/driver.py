@@ -78,8 +78,7 @@ class StorageDriver:
 
     def _parse(self, xml: str) -> PoolDef:
         pool = parse_pool(xml)
-        backend_for(pool)
-        target_of(pool)
+        backend_for(pool).check(pool)
         if pool.name.startswith("."):
             raise XMLError(f"storage pool name '{pool.name}' cannot start with '.'")
         return pool
@@ -98,9 +97,12 @@ class StorageDriver:
                 raise OperationFailedError(f"storage pool '{name}' already has uuid {pool.uuid}")
             if target_of(theirs) == target:
                 raise OperationFailedError(f"storage pool '{name}' already uses target path '{target}'")
-            devices = {d.path for d in pool.source.devices} & {d.path for d in theirs.source.devices}
-            if devices:
-                raise OperationFailedError(f"storage pool '{name}' already uses source '{min(devices)}'")  # type: ignore[type-var]
+            shared = sorted(
+                {d.path for d in pool.source.devices if d.path}
+                & {d.path for d in theirs.source.devices if d.path}
+            )
+            if shared:
+                raise OperationFailedError(f"storage pool '{name}' already uses source '{shared[0]}'")
         return same
 
     @hookimpl

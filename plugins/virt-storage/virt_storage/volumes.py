@@ -62,6 +62,15 @@ def check_volume_name(name: str, pool: str) -> str:
     return name
 
 
+def _volume_name(name: str) -> bool:
+    """Whether a file called ``name`` can be a volume (a file named ``-x`` made by others cannot)."""
+    try:
+        check_volume_name(name, "")
+    except XMLError:
+        return False
+    return True
+
+
 def _available(target: str) -> int:
     st = os.statvfs(target)
     return st.f_bavail * st.f_frsize
@@ -90,9 +99,7 @@ class FilePool:
             entries = list(os.scandir(self.target))
         except OSError as exc:
             raise SystemError_(f"cannot read {self._what} at '{self.target}': {exc.strerror}") from None
-        return sorted(
-            e.name for e in entries if not e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)
-        )
+        return sorted(e.name for e in entries if _volume_name(e.name) and e.is_file(follow_symlinks=False))
 
     def path_of(self, name: str) -> str:
         """The path of the existing volume ``name``; ``NoStorageVolError`` if none."""
