@@ -272,3 +272,14 @@ def test_files_that_cannot_be_volume_names_are_not_listed(pool: StoragePool, ima
     pool.refresh()
     assert [v.name for v in pool.list_volumes()] == ["ok.img"]
     assert (images / "-o").exists()  # not ours to remove
+
+
+def test_a_whole_upload_writes_over_without_truncating_and_keeps_holes(pool: StoragePool) -> None:
+    v = pool.create_volume(volume_xml("t.raw", 64 * MiB, "raw", allocation=0))
+    v.upload(io.BytesIO(b"A" * (2 * MiB)))
+    v.upload(io.BytesIO(b"B" * MiB))  # as libvirt: what lies beyond stays
+    st = os.stat(v.path)
+    assert st.st_size == 64 * MiB and st.st_blocks * 512 < 8 * MiB  # still sparse
+    with open(v.path, "rb") as f:
+        assert f.read(3 * MiB) == b"B" * MiB + b"A" * MiB + bytes(MiB)
+    assert v.info().capacity == 64 * MiB
