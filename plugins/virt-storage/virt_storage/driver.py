@@ -314,10 +314,8 @@ class StorageDriver:
         with self.store.lock.held():
             files = _active(self.store.by_uuid(pool_uuid))
             source_pool, source_name = self._volume(source_key)
-            source = source_pool.describe(source_name)
             path = source_pool.path_of(source_name)
-            fmt = source.target.format if source.target is not None else None
-            name = files.clone(xml, path, fmt, prealloc_metadata=prealloc_metadata)
+            name = files.clone(xml, path, prealloc_metadata=prealloc_metadata)
         return self._vref(files, name)
 
     @hookimpl
