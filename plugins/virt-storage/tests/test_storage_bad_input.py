@@ -177,3 +177,14 @@ def test_a_create_killed_midway_leaves_no_volume_that_claims_to_be_complete(
     pool.refresh()  # the leftover goes, under the lock no create holds any more
     assert list(images.iterdir()) == []
     assert pool.create_volume(volume_xml("half.qcow2", 8 * MiB)).info().capacity == 8 * MiB
+
+
+def test_a_resize_that_overflows_is_refused(pool: StoragePool) -> None:
+    v = pool.create_volume(volume_xml("r.qcow2", MiB))
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"overflows"):
+        v.resize((1 << 64) - 1)
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"overflows"):
+        v.resize((1 << 63) - 1, delta=True)
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"below 0 bytes"):
+        v.resize(2 * MiB, delta=True, shrink=True)
+    assert v.info().capacity == MiB
