@@ -33,7 +33,7 @@ from virtcore.errors import (
     XMLError,
 )
 from virtcore.storage import StorageVolInfo, StorageVolType, StorageVolWipeAlgorithm
-from virtcore.xml._storagecommon import Permissions
+from virtcore.xml import Permissions
 from virtcore.xml.pool import PoolDef
 from virtcore.xml.volume import BackingStore, VolumeDef, VolumeTarget, parse_volume
 
