@@ -188,3 +188,24 @@ def test_a_resize_that_overflows_is_refused(pool: StoragePool) -> None:
     with pytest.raises(virtcore.errors.InvalidArgError, match=r"below 0 bytes"):
         v.resize(2 * MiB, delta=True, shrink=True)
     assert v.info().capacity == MiB
+
+
+def test_two_processes_creating_one_name_make_one_volume(uri: str, pool: StoragePool, images: Path) -> None:
+    script = (
+        "import sys, virtcore\n"
+        "from virtcore.errors import StorageVolExistError\n"
+        "with virtcore.open(sys.argv[1]) as c:\n"
+        "    try:\n"
+        "        c.lookup_storage_pool('images').create_volume(sys.argv[2])\n"
+        "        print('made')\n"
+        "    except StorageVolExistError as exc:\n"
+        "        print('exists', exc.code)\n"
+    )
+    xml = volume_xml("same.qcow2", 4 * MiB)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, uri, xml], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    assert outcomes == ["exists 90", "exists 90", "made"]
+    assert [p.name for p in images.iterdir()] == ["same.qcow2"]
