@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from storage_testxml import volume_xml
 from virt_storage.volumes import TEMP_PREFIX
 
 import virtcore
-from conftest import volume_xml
 from virtcore.errors import (
     NoStorageVolError,
     OperationFailedError,

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from storage_testxml import dir_pool_xml, volume_xml
 
 import virtcore
-from conftest import dir_pool_xml, volume_xml
 from virtcore import drivers as drivers_mod
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver, installed_drivers

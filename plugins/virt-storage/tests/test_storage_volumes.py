@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from storage_testxml import volume_xml
 
 import virtcore
-from conftest import volume_xml
 from virtcore.errors import ArgumentUnsupportedError, InvalidArgError, NoStorageVolError
 from virtcore.storage import StoragePool, StorageVolType, StorageVolWipeAlgorithm
 from virtcore.xml.volume import parse_volume
