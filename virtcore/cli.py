@@ -62,6 +62,7 @@ from virtcore.connection import OPERATIONS, domain_xml_from_native, domain_xml_t
 from virtcore.drivers import InstalledDriver
 from virtcore.errors import (
     InvalidArgError,
+    NoConnectError,
     NoDomainError,
     NoSupportError,
     ReadFailedError,
@@ -902,7 +903,9 @@ class DriverSupport(NamedTuple):
     (the driver's declared classes, no connection opened) or the URI of the
     connection that was asked (also in ``uri``). ``operations`` is ``None``
     when neither was possible (``note`` says why): the driver's support is then
-    unknown, not empty.
+    unknown, not empty. ``via`` maps the operations (among ``operations``) that
+    an installed secondary driver serves for this one, and not the driver
+    itself, to that driver's scheme (``"storage"``).
     """
 
     scheme: str
@@ -912,6 +915,13 @@ class DriverSupport(NamedTuple):
     operations: frozenset[str] | None
     note: str
     source: str = ""
+    via: tuple[tuple[str, str], ...] = ()
+
+    def served_by(self, operation: str) -> str | None:
+        """Who serves ``operation``: ``"yes"`` (the driver), a secondary driver's scheme, or ``None``."""
+        if self.operations is None or operation not in self.operations:
+            return None
+        return dict(self.via).get(operation, "yes")
 
 
 def driver_default_uri(driver: InstalledDriver) -> str | None:
@@ -928,9 +938,25 @@ def _static_support(driver: InstalledDriver) -> DriverSupport | None:
     classes = drivers.declared_plugin_classes(drivers.load_driver(driver.scheme, f"{driver.scheme}://"))
     if classes is None:
         return None
-    ops = drivers.static_operations(classes)
+    own = drivers.static_operations(classes)
+    via: dict[str, str] = {}
+    for scheme in drivers.declared_secondary(drivers.load_driver(driver.scheme, f"{driver.scheme}://")):
+        try:
+            secondary = drivers.load_driver(scheme, f"{scheme}://")
+        except NoConnectError:
+            continue  # not installed: its operations stay unsupported
+        extra = drivers.declared_plugin_classes(secondary)
+        for op in sorted(drivers.static_operations(extra or ()) - own):
+            via.setdefault(op, scheme)
     return DriverSupport(
-        driver.scheme, driver.distribution, driver.version, None, ops, "", FROM_PLUGIN_CLASSES
+        driver.scheme,
+        driver.distribution,
+        driver.version,
+        None,
+        own | frozenset(via),
+        "",
+        FROM_PLUGIN_CLASSES,
+        tuple(sorted(via.items())),
     )
 
 
@@ -1006,8 +1032,10 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     opened. A driver declaring none is opened read-only on its default URI,
     or listed with '?' for every operation (unknown, not unsupported) if it
     has none. With -c, the connection to that URI is asked: what the driver
-    serves there. 'yes' means a hook implementation covers the operation;
-    'mutating' operations are refused on read-only connections.
+    serves there. 'yes' means a hook implementation covers the operation; a
+    driver's name ('storage') means that installed secondary driver serves it
+    on this driver's connections; 'mutating' operations are refused on
+    read-only connections.
     """
     support = probe_drivers(ctx.uri_arg)
     if not support:
@@ -1029,7 +1057,7 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     for op, mut in ops:
         cells = [op, "mutating" if mut else "read-only"]
         for s in support:
-            cells.append("?" if s.operations is None else ("yes" if op in s.operations else "no"))
+            cells.append("?" if s.operations is None else (s.served_by(op) or "no"))
         matrix.append(cells)
     ctx.out(*format_table(("Operation", "Kind", *(s.scheme for s in support)), matrix), "")
 
