@@ -24,6 +24,7 @@ PACKAGES = {
     "virt_test": ROOT / "plugins" / "virt-test" / "virt_test",
     "virt_qemu": ROOT / "plugins" / "virt-qemu" / "virt_qemu",
     "virt_xen": ROOT / "plugins" / "virt-xen" / "virt_xen",
+    "virt_storage": ROOT / "plugins" / "virt-storage" / "virt_storage",
 }
 PLUGINS = sorted(set(PACKAGES) - {"virtcore"})
 

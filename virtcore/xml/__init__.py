@@ -6,6 +6,10 @@ virtcore`` does not load lxml.
 * :func:`parse_domain` / :func:`format_domain`: domain XML <-> :class:`DomainDef`
   (frozen attrs classes; change them with :func:`attrs.evolve`).
 * :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
+* :func:`parse_pool` / :func:`format_pool` and :func:`parse_volume` / :func:`format_volume`:
+  storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (also
+  ``.to_xml()``); :func:`unmodelled_pool` / :func:`unmodelled_volume` list what they keep
+  verbatim. Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -91,15 +95,31 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
+    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, unmodelled_pool
+    from virtcore.xml.volume import VolumeDef, format_volume, parse_volume, unmodelled_volume
+
+
+#: The names of the storage models, by module, imported on first access.
+_STORAGE = {
+    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "unmodelled_pool"),
+    "virtcore.xml.volume": ("VolumeDef", "parse_volume", "format_volume", "unmodelled_volume"),
+}
+_LAZY = {name: module for module, names in _STORAGE.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    """The names of :mod:`virtcore.xml.elements`, imported on first access (PEP 562)."""
+    """The names of :mod:`virtcore.xml.elements` and the storage models, imported on first use (PEP 562)."""
     if name not in __all__:  # every other name of __all__ is bound at import
         raise AttributeError(f"module 'virtcore.xml' has no attribute '{name}'")
-    from virtcore.xml import elements  # deferred: keeps ~20 attrs classes out of the import
+    module = _LAZY.get(name)
+    if module is not None:  # deferred: a domain-only user never loads the storage models
+        import importlib
 
-    value = getattr(elements, name)
+        value = getattr(importlib.import_module(module), name)
+    else:
+        from virtcore.xml import elements  # deferred: keeps ~20 attrs classes out of the import
+
+        value = getattr(elements, name)
     globals()[name] = value
     return value
 
@@ -169,6 +189,14 @@ __all__ = [
     "format_domain",
     "parse_device",
     "parse_domain",
+    "PoolDef",
+    "VolumeDef",
+    "format_pool",
+    "format_volume",
+    "parse_pool",
+    "parse_volume",
+    "unmodelled_pool",
+    "unmodelled_volume",
     "secure_parse",
     "unmodelled",
     "validate",

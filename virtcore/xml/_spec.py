@@ -85,7 +85,7 @@ class F:
     ``xml``), ``kib`` (child ``xml`` holding a memory size with a ``unit``), ``akib``
     (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
     (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
-    ``required``: parsing refuses an element without it (``attr`` and ``cattr``).
+    ``required``: parsing refuses an element without it.
     """
 
     __slots__ = ("cls", "fmt", "kind", "name", "parse", "required", "sub", "xml")
@@ -192,6 +192,10 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
             c = firsts.get(f.xml)
             if c is not None:
                 value = u.parse_memory(c, f"{where}<{f.xml}>")
+        elif kind == "bytes":
+            c = firsts.get(f.xml)
+            if c is not None:
+                value = u.parse_bytes(c.text, c.get("unit"), f"{where}<{f.xml}>")
         elif kind == "akib":
             text = el.get(f.xml)
             if text is not None:
@@ -206,8 +210,10 @@ def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
             c = firsts.get(f.xml)
             value = None if c is None else f.cls.from_element(c)
         if value is None and f.required:
-            where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
-            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
+            if kind in ("attr", "cattr"):
+                where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
+                raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
+            raise XMLError(f"missing <{f.xml}> in {where}")
         values[f.name] = value
     return values
 
@@ -294,6 +300,18 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                 if not same:
                     c.text = str(value)
                     c.set("unit", "KiB")
+        elif kind == "bytes":
+            if value is None:
+                u.remove(el, f.xml)
+            else:
+                c = u.child(el, f.xml, order)
+                try:
+                    same = u.parse_bytes(c.text, c.get("unit"), where) == value
+                except XMLError:
+                    same = False
+                if not same:
+                    c.text = str(value)
+                    c.set("unit", "bytes")
         elif kind == "flag":
             if value:
                 u.child(el, f.xml, order)
@@ -341,11 +359,11 @@ def spec_covers(spec: tuple[F, ...]) -> Node:
             attrs.add(f.xml)
         elif f.kind == "akib":
             attrs.update((f.xml, "unit"))
-        elif f.kind in ("cattr", "ctext", "kib", "flag"):
+        elif f.kind in ("cattr", "ctext", "kib", "bytes", "flag"):
             sub = subs.setdefault(f.xml, set())
             if f.kind == "cattr":
                 sub.add(f.sub)
-            elif f.kind == "kib":
+            elif f.kind in ("kib", "bytes"):
                 sub.add("unit")
         elif f.kind in ("many", "one"):
             assert f.cls is not None

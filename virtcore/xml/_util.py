@@ -138,6 +138,24 @@ def parse_memory(el: Element, where: str) -> int:
     return _check_kib(-(-value * scale // 1024), where)
 
 
+def parse_bytes(text: str | None, unit: str | None, where: str, *, maximum: int = limits.ULLONG_MAX) -> int:
+    """A size in bytes from its text and optional ``unit`` (libvirt's virScaleInteger, scale 1).
+
+    Units as :func:`parse_memory` (``b``/``bytes``, ``KB`` = 1000, ``K``/``KiB`` = 1024, ...,
+    up to ``E``/``EiB``); a result above ``maximum`` (an unsigned long long) is an
+    :class:`XMLError` naming ``where``.
+    """
+    value = parse_uint(text, where, maximum=maximum)
+    if unit is None:
+        return value
+    scale = _UNITS.get(unit.lower())
+    if scale is None:
+        raise XMLError(f"unknown unit '{unit}' in {where}")
+    if value * scale > maximum:
+        raise XMLError(f"size '{text}' {unit} is too large in {where}: must be at most {maximum} bytes")
+    return value * scale
+
+
 def _check_kib(kib: int, where: str) -> int:
     if kib > MAX_KIB:
         raise XMLError(f"memory size {kib} KiB is too large in {where}")

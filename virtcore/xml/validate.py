@@ -1,4 +1,5 @@
-"""Validation of domain XML: what the typed model does not cover, and schema checks.
+"""Validation of domain, storage pool and storage volume XML: what the typed model does not cover,
+and schema checks.
 
 * :func:`unmodelled` lists the elements and attributes of a parsed definition
   that the typed model does not represent. They are not lost (formatting keeps
@@ -6,7 +7,10 @@
   in :func:`~virtcore.xml.parse_domain` turns them into an error.
 * :func:`validate` / :func:`validate_file` collect every problem of a document:
   parse and semantic errors, optionally the unmodelled parts, and, given a path
-  to a RelaxNG schema (e.g. libvirt's ``domain.rng``), schema violations.
+  to a RelaxNG schema (libvirt's ``domain.rng``, ``storagepool.rng``, ``storagevol.rng``),
+  schema violations. The document's root element picks the model: ``<pool>`` is read by
+  :mod:`virtcore.xml.pool`, ``<volume>`` by :mod:`virtcore.xml.volume`, anything else as
+  a domain.
 """
 
 from __future__ import annotations
@@ -36,10 +40,31 @@ def _schema(path: str) -> etree.RelaxNG:
         raise XMLError(f"invalid RelaxNG schema '{path}': {exc}") from None
 
 
-def validate(text: str | bytes, schema: str | None = None, *, strict: bool = False) -> list[str]:
-    """Every problem of a domain XML document, as messages; an empty list means valid.
+def _model_problems(root: Element, strict: bool) -> list[str]:
+    """The model's complaints about ``root`` (the model chosen by its tag), and with ``strict``
+    what it does not cover."""
+    found: list[str]
+    if root.tag in ("pool", "volume"):
+        # deferred: the storage models load only for storage documents
+        if root.tag == "pool":
+            from virtcore.xml.pool import pool_from_element, unmodelled_pool
 
-    :param schema: path to a RelaxNG schema (libvirt's ``domain.rng``) to check against.
+            found = unmodelled_pool(pool_from_element(root))
+        else:
+            from virtcore.xml.volume import unmodelled_volume, volume_from_element
+
+            found = unmodelled_volume(volume_from_element(root))
+    else:
+        found = unmodelled(domain_from_element(root))
+    return [f"not modelled (kept verbatim): {p}" for p in found] if strict else []
+
+
+def validate(text: str | bytes, schema: str | None = None, *, strict: bool = False) -> list[str]:
+    """Every problem of a domain, storage pool or storage volume XML document, as messages;
+    an empty list means valid.
+
+    :param schema: path to a RelaxNG schema to check against (libvirt's ``domain.rng``,
+        ``storagepool.rng`` or ``storagevol.rng``).
     :param strict: also report elements and attributes the typed model does not cover.
     :raises ReadFailedError, XMLError: the schema cannot be read or compiled.
     """
@@ -54,17 +79,14 @@ def validate(text: str | bytes, schema: str | None = None, *, strict: bool = Fal
             for err in rng.error_log:
                 problems.append(f"schema: line {err.line}: {err.message}")
     try:
-        d = domain_from_element(root)
+        problems.extend(_model_problems(root, strict))
     except VirtError as exc:
         problems.append(str(exc))
-        return problems
-    if strict:
-        problems.extend(f"not modelled (kept verbatim): {p}" for p in unmodelled(d))
     return problems
 
 
 def validate_file(path: str, schema: str | None = None, *, strict: bool = False) -> list[str]:
-    """:func:`validate` the domain XML in file ``path``.
+    """:func:`validate` the domain, pool or volume XML in file ``path``.
 
     :raises ReadFailedError: the file (or the schema) cannot be read.
     """

@@ -1,0 +1,152 @@
+"""The pools of one layout, as files: definitions, status of active pools, autostart links.
+
+The files are the truth, read afresh by every operation under the layout's
+:class:`~virt_storage.paths.StateLock`, so what one process changes the next
+operation of any other process sees. Every write is atomic
+(:func:`virtcore.files.write_atomically`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import attrs
+
+from virt_storage.paths import Layout, StateLock
+from virtcore.errors import NoStoragePoolError, SystemError_, VirtError
+from virtcore.files import write_atomically
+from virtcore.xml.pool import PoolDef, parse_pool
+
+__all__ = ["PoolRecord", "PoolStore"]
+
+
+@attrs.frozen
+class PoolRecord:
+    """One pool: its persistent definition (if any) and its live definition (if active)."""
+
+    config: PoolDef | None
+    live: PoolDef | None
+    autostart: bool
+
+    @property
+    def active(self) -> bool:
+        """Whether the pool is running."""
+        return self.live is not None
+
+    @property
+    def persistent(self) -> bool:
+        """Whether the pool has a persistent definition."""
+        return self.config is not None
+
+    @property
+    def current(self) -> PoolDef:
+        """The definition in force: the live one when active, else the persistent one."""
+        found = self.live or self.config
+        assert found is not None  # a record has one or the other
+        return found
+
+
+def _read(path: Path) -> PoolDef | None:
+    """The pool defined in ``path``, or None when it is gone or unreadable (a damaged file is skipped)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        return parse_pool(data)
+    except VirtError:
+        return None
+
+
+class PoolStore:
+    """Reads and writes the pool files of one :class:`~virt_storage.paths.Layout`."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.lock = StateLock(layout.run)
+
+    def _config(self, name: str) -> Path:
+        return self.layout.config / f"{name}.xml"
+
+    def _status(self, name: str) -> Path:
+        return self.layout.run / f"{name}.xml"
+
+    def _link(self, name: str) -> Path:
+        return self.layout.autostart / f"{name}.xml"
+
+    def load(self) -> dict[str, PoolRecord]:
+        """Every pool by name."""
+        names: set[str] = set()
+        for d in (self.layout.config, self.layout.run):
+            with contextlib.suppress(OSError):
+                names |= {p[:-4] for p in os.listdir(d) if p.endswith(".xml") and not p.startswith(".")}
+        found = {}
+        for name in sorted(names):
+            config, live = _read(self._config(name)), _read(self._status(name))
+            if config is None and live is None:
+                continue
+            found[name] = PoolRecord(config, live, os.path.lexists(self._link(name)) and config is not None)
+        return found
+
+    def by_name(self, name: str) -> PoolRecord:
+        """The pool called ``name``; ``NoStoragePoolError`` if none."""
+        record = self.load().get(name) if "/" not in name and not name.startswith(".") else None
+        if record is None:
+            raise NoStoragePoolError(f"no storage pool with matching name '{name}'")
+        return record
+
+    def by_uuid(self, uuid: str) -> PoolRecord:
+        """The pool with this canonical UUID; ``NoStoragePoolError`` if none."""
+        for record in self.load().values():
+            if record.current.uuid == uuid:
+                return record
+        raise NoStoragePoolError(f"no storage pool with matching uuid '{uuid}'")
+
+    def save_config(self, pool: PoolDef) -> None:
+        """Write ``pool`` as its persistent definition."""
+        write_atomically(self._config(pool.name), pool.to_xml().encode() + b"\n")
+
+    def remove_config(self, name: str) -> None:
+        """Forget the persistent definition (and autostart link) of ``name``."""
+        for path in (self._link(name), self._config(name)):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise SystemError_(f"cannot remove '{path}': {exc.strerror}") from None
+
+    def save_status(self, pool: PoolDef) -> None:
+        """Mark ``pool`` active with this live definition."""
+        write_atomically(self._status(pool.name), pool.to_xml().encode() + b"\n", sync=False)
+
+    def remove_status(self, name: str) -> None:
+        """Mark ``name`` inactive."""
+        with contextlib.suppress(FileNotFoundError):
+            self._status(name).unlink()
+
+    def set_autostart(self, name: str, autostart: bool) -> None:
+        """Create or remove the autostart link of ``name``."""
+        link = self._link(name)
+        try:
+            if autostart and not os.path.lexists(link):
+                os.symlink(os.path.join("..", f"{name}.xml"), link)
+            elif not autostart:
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+        except OSError as exc:
+            raise SystemError_(f"cannot change autostart of storage pool '{name}': {exc.strerror}") from None
+
+    def first_open(self) -> bool:
+        """True once per boot of the run directory: when autostart pools should be started."""
+        marker = self.layout.run / "autostarted"
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise SystemError_(f"cannot write '{marker}': {exc.strerror}") from None
+        os.close(fd)
+        return True

@@ -1,0 +1,121 @@
+"""Upload and download of a file volume's bytes, a chunk at a time.
+
+An upload of a whole volume (offset 0, no length) writes a hidden temporary
+beside it and renames it over the volume on ``finish()``: until then the
+volume keeps its old content, and an aborted upload leaves it untouched. An
+upload of a range writes in place. A download reads the file as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+from virt_storage.volumes import temporary
+from virtcore.errors import InvalidArgError, SystemError_
+
+__all__ = ["FileSink", "FileSource"]
+
+
+class FileSink:
+    """An :class:`~virtcore.storage.UploadSink` writing into the volume file at ``path``."""
+
+    def __init__(self, path: str, offset: int, length: int, what: str) -> None:
+        self._path, self._what, self._length, self._written = path, what, length, 0
+        self._tmp: str | None = None
+        try:
+            st = os.stat(path)
+            if offset == 0 and length == 0:
+                self._tmp = temporary(os.path.dirname(path))
+                os.chmod(self._tmp, stat.S_IMODE(st.st_mode))
+                os.chown(self._tmp, st.st_uid, st.st_gid)
+                self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            else:
+                if offset > st.st_size:
+                    raise InvalidArgError(f"offset {offset} is beyond the end of {what} ({st.st_size} bytes)")
+                self._fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+                os.lseek(self._fd, offset, os.SEEK_SET)
+        except OSError as exc:
+            self._discard()
+            raise SystemError_(f"cannot upload to {what}: {exc.strerror or exc}") from None
+
+    def write(self, data: bytes) -> None:
+        """Write the next chunk (refusing more than ``length`` bytes)."""
+        if self._length and self._written + len(data) > self._length:
+            raise InvalidArgError(f"upload to {self._what} is longer than the {self._length} bytes announced")
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as exc:
+            raise SystemError_(f"cannot upload to {self._what}: {exc.strerror or exc}") from None
+        self._written += len(data)
+
+    def finish(self) -> None:
+        """Make the data durable; a whole upload then replaces the volume's content at once."""
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            if self._tmp is not None:
+                os.replace(self._tmp, self._path)
+                self._tmp = None
+        except OSError as exc:
+            self._discard()
+            raise SystemError_(f"cannot upload to {self._what}: {exc.strerror or exc}") from None
+
+    def abort(self) -> None:
+        """Forget the upload: a whole upload's temporary goes, the volume stays as it was."""
+        self._discard()
+
+    def _discard(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = None
+
+
+class FileSource:
+    """A :class:`~virtcore.storage.DownloadSource` reading the volume file at ``path``."""
+
+    def __init__(self, path: str, offset: int, length: int, what: str) -> None:
+        self._what = what
+        try:
+            self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError as exc:
+            raise SystemError_(f"cannot download {what}: {exc.strerror or exc}") from None
+        end = os.fstat(self._fd).st_size
+        if offset > end:
+            os.close(self._fd)
+            raise InvalidArgError(f"offset {offset} is beyond the end of {what} ({end} bytes)")
+        self._pos = offset
+        self._left = min(length, end - offset) if length else end - offset
+        self._size = self._left
+
+    @property
+    def size(self) -> int:
+        """How many bytes the download delivers."""
+        return self._size
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` next bytes; ``b""`` at the end."""
+        if self._left <= 0:
+            return b""
+        try:
+            data = os.pread(self._fd, min(size, self._left), self._pos)
+        except OSError as exc:
+            raise SystemError_(f"cannot download {self._what}: {exc.strerror or exc}") from None
+        self._pos += len(data)
+        self._left = self._left - len(data) if data else 0
+        return data
+
+    def close(self) -> None:
+        """Close the file."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
