@@ -4,7 +4,8 @@ URIs:
 
 ``test:///default``
     libvirt's default node: domain ``test`` running with id 1, node info
-    i686 / 3 GiB / 16 CPUs. One state per process, shared by every connection
+    i686 / 3 GiB / 16 CPUs, the ``default-pool`` directory pool (active,
+    100 GiB, no volumes). One state per process, shared by every connection
     to it (what one connection defines, another sees).
 ``test:///ABSOLUTE/PATH/node.xml``
     A node loaded from a node file (see :mod:`virt_test.loader`); each
@@ -25,13 +26,21 @@ from collections.abc import Callable
 from virt_test.capabilities import capabilities_xml
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.node import Node
+from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver
 from virtcore.errors import InvalidArgError, NoConnectError
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
 
-__all__ = ["TestDriver", "open_connection", "default_node_xml", "reset_default_node", "VERSION"]
+__all__ = [
+    "TestDriver",
+    "TestStorage",
+    "open_connection",
+    "default_node_xml",
+    "reset_default_node",
+    "VERSION",
+]
 
 #: What ``virConnectGetVersion`` answers for the test driver.
 VERSION = 2
@@ -74,14 +83,16 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     if path in ("", "/"):
         raise InvalidArgError("testOpen: supply a path or use test:///default")
     if path == "/default":
-        return [TestDriver(_shared_default())]
-    if not path.startswith("/"):
+        node = _shared_default()
+    elif not path.startswith("/"):
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
-    return [TestDriver(load_node_file(path))]
+    else:
+        node = load_node_file(path)
+    return [TestDriver(node), TestStorage(node.storage)]
 
 
 class TestDriver:
-    """The hook implementations over one :class:`~virt_test.node.Node`."""
+    """The hook implementations over one :class:`~virt_test.node.Node` (storage: :class:`TestStorage`)."""
 
     __test__ = False  # not a pytest test class
 
@@ -284,4 +295,6 @@ class TestDriver:
 # What ``virtcore drivers`` and the docs show, without opening a connection; the
 # default URI is cheap and side-effect free to probe.
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
-driver = describe_driver(open_connection, plugin_classes=[TestDriver], default_uri="test:///default")
+driver = describe_driver(
+    open_connection, plugin_classes=[TestDriver, TestStorage], default_uri="test:///default"
+)

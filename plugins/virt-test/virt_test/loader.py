@@ -3,7 +3,10 @@
 A node file's root is ``<node>``; its children are ``<domain>``, ``<network>``,
 ``<interface>``, ``<pool>`` and ``<device>`` elements, each inline or
 ``file="..."`` relative to the node file, plus ``<cpu>`` and ``<memory>``
-(KiB) describing the host. Domains may carry the test namespace
+(KiB) describing the host. A ``<pool>`` may hold ``<volume>`` children (each
+inline or ``file=``); its pools are active and persistent, hold 100 GiB, and
+their volumes get ``<pool target>/<name>`` as path and key unless their XML
+says otherwise. Domains may carry the test namespace
 (``xmlns:test="http://libvirt.org/schemas/domain/test/1.0"``):
 ``<test:runstate>N</test:runstate>`` (a ``DomainState`` number; default
 running), ``<test:transient/>`` and ``<test:hasmanagedsave/>``.
@@ -16,6 +19,7 @@ import os
 from typing import Any
 
 from virt_test.node import Node, PendingDef
+from virt_test.pools import PendingPool
 from virtcore.errors import ReadFailedError, XMLError
 from virtcore.types import DomainState, NodeInfo
 
@@ -73,10 +77,30 @@ DEFAULT_DOMAIN = PendingDef(
     current_vcpus=2,
 )
 
+#: The storage pool of ``test:///default`` (libvirt's ``defaultConnXML``).
+DEFAULT_POOL_XML = """\
+<pool type='dir'>
+  <name>default-pool</name>
+  <uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>
+  <target>
+    <path>/default-pool</path>
+  </target>
+</pool>
+"""
+
+#: What opening ``test:///default`` needs of that pool, unparsed (a test checks it against the XML).
+DEFAULT_POOL = PendingPool(
+    xml=DEFAULT_POOL_XML,
+    name="default-pool",
+    uuid="dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566",
+    target="/default-pool",
+)
+
 #: The contents of ``test:///default`` as a node file (write it out for a private copy).
 DEFAULT_NODE_XML = (
     "<node>\n"
     + DEFAULT_DOMAIN_XML
+    + DEFAULT_POOL_XML
     + """\
 <cpu>
   <mhz>1400</mhz>
@@ -93,9 +117,10 @@ DEFAULT_NODE_XML = (
 
 
 def default_node() -> Node:
-    """A fresh node with libvirt's default contents (domain ``test`` running as id 1)."""
+    """A fresh node with libvirt's default contents (domain ``test`` running as id 1, ``default-pool``)."""
     node = Node(node_info=DEFAULT_NODE_INFO)
     node.add_loaded(DEFAULT_DOMAIN, running=DomainState.RUNNING, transient=False, managed_save=False)
+    node.storage.add_loaded(DEFAULT_POOL)
     return node
 
 
@@ -165,6 +190,9 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
         if tag not in ("domain", "network", "interface", "pool", "device"):
             raise XMLError(f"node file '{origin}': unexpected element <{tag}>")
         element = _resolve(child, base_dir, origin)
+        if tag == "pool":
+            _add_pool(node, child, element, base_dir, origin)
+            continue
         if tag != "domain":
             node.extra[tag] = node.extra.get(tag, 0) + 1
             continue
@@ -175,6 +203,24 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
             raise XMLError(f"node file '{origin}': {exc.detail}") from None
         node.add_loaded(definition, running=running, transient=transient, managed_save=managed_save)
     return node
+
+
+def _add_pool(node: Node, child: Any, element: Any, base_dir: str | None, origin: str) -> None:
+    """Add the pool ``element`` (``child`` as the node file has it) with ``child``'s volumes."""
+    # The storage models load on first use even once virtcore.xml is in: node files without pools skip them.
+    from virtcore.xml.pool import pool_from_element  # saves the storage models' import (see above)
+    from virtcore.xml.volume import volume_from_element  # saves the storage models' import (see above)
+
+    for vol in element.findall("volume"):  # an inline pool's volumes are its children
+        element.remove(vol)
+    try:
+        pool = pool_from_element(element)
+        volumes = [
+            volume_from_element(_resolve(vol, base_dir, origin), pool=pool) for vol in child.findall("volume")
+        ]
+        node.storage.add_loaded(pool, volumes)
+    except XMLError as exc:
+        raise XMLError(f"node file '{origin}': {exc.detail}") from None
 
 
 def _resolve(child: Any, base_dir: str | None, origin: str) -> Any:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
+from virt_test.pools import Storage
 from virtcore.errors import (
     InvalidArgError,
     NoDomainError,
@@ -161,7 +162,7 @@ class TestDomain:
 
 
 class Node:
-    """A whole fake host: node info plus domains, with one lock around all of it."""
+    """A whole fake host: node info, domains (one lock around them) and storage (:attr:`storage`)."""
 
     def __init__(self, node_info: NodeInfo) -> None:
         self.node_info = node_info
@@ -172,6 +173,7 @@ class Node:
         self.lock = threading.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
+        self.storage = Storage()  # pools and volumes, under a lock of their own
 
     # -- events --------------------------------------------------------------
 
