@@ -39,7 +39,8 @@ from virtcore.errors import NoConnectError, NoSupportError  # noqa: E402
 SYSTEM_PYTHON = "/usr/bin/python3"
 HOST_TARGET = 1.1
 TEST_TARGET = 1.0
-#: Volume size of the host table; the clone source holds DATA_MIB of written data.
+#: Volume size of the host table; the clone source holds DATA_MIB of written data and is
+#: that big, and so is the clone (a bigger clone would add a resize qemu-img does not do).
 SIZE = "1G"
 DATA_MIB = 32
 
@@ -154,7 +155,7 @@ def host_rounds(tmp: Path, rounds: int) -> tuple[dict[str, list[float]], dict[st
             with lap(bare["clone"]):
                 _qemu_img("convert", "-q", "-f", "qcow2", "-O", "qcow2", "--", src_bare, c)
             with lap(ours["clone"]):
-                clone = pool.create_volume_from(_vol_xml(f"c{i}.qcow2"), src)
+                clone = pool.create_volume_from(_vol_xml(f"c{i}.qcow2", f"{DATA_MIB}M"), src)
             os.unlink(b)
             os.unlink(c)
             vol.delete()
