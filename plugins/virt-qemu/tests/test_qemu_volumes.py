@@ -28,6 +28,7 @@ from virtcore import hookimpl
 from virtcore.drivers import describe_driver
 from virtcore.errors import (
     ConfigUnsupportedError,
+    InvalidConnError,
     NoStoragePoolError,
     NoStorageVolError,
     NoSupportError,
@@ -54,6 +55,8 @@ class DirStorage:
 
     @hookimpl
     def virt_storage_pool_lookup_by_name(self, name: str) -> StoragePoolRef:
+        if not self.opened:  # as a real driver may: nothing is served before the connection opens
+            raise InvalidConnError("the storage connection is not open")
         if name != POOL.name:
             raise NoStoragePoolError(f"no storage pool with matching name '{name}'")
         return POOL
@@ -293,3 +296,58 @@ def test_hot_plug_of_a_volume_disk_adds_the_resolved_file(images: Path) -> None:
     with pytest.raises(NoStorageVolError, match="'z'"):
         parts._hotplug_disk(mon2, attrs.evolve(d, devices=(*d.devices, lost), raw=d.raw), lost)  # type: ignore[arg-type]
     assert mon2.sent == []  # nothing half-added
+
+
+def test_autostart_resolves_volume_disks_through_the_opening_connection(
+    uri: str, images: Path, storage: list[DirStorage], launched: list[list[str]]
+) -> None:
+    """The storage driver is open before the QEMU driver autostarts (its open is trylast)."""
+    with virtcore.open(uri) as conn:
+        dom = conn.define_domain(volume_xml("auto"))
+        dom.autostart = True
+    from virt_qemu.paths import layout_for
+
+    # As after a reboot: the host is opened anew (the last connection closed) and has not autostarted.
+    (layout_for(URI.parse(uri)).run / "autostarted").unlink()
+    with virtcore.open(uri):
+        (argv,) = launched  # the autostart's launch, stopped after its argv
+        assert blockdevs(argv)[0]["filename"] == str(images / "a.qcow2")
+
+
+def test_the_host_starts_domains_with_the_launcher_of_a_connection_still_open(
+    uri: str, images: Path, storage: list[DirStorage]
+) -> None:
+    """Restart policies start domains through an open connection's launcher (its storage)."""
+    from virt_qemu.connection import QemuConnection
+
+    def part(conn: virtcore.Connection) -> QemuConnection:
+        return next(p for p in conn.driver_objects() if isinstance(p, QemuConnection))
+
+    c1, c2 = virtcore.open(uri), virtcore.open(uri)
+    try:
+        s1, s2 = part(c1).session, part(c2).session
+        host = part(c1).host
+        assert host.starter is s2.starter is not None
+        c2.close()
+        assert host.starter is s1.starter is not None
+        assert s1.starter.resolve_volume is not None
+        assert s1.starter.resolve_volume("images", "a.qcow2") == str(images / "a.qcow2")
+    finally:
+        c2.close()
+        c1.close()
+    assert host.starter is None
+
+
+def test_the_volume_source_is_typed_pool_volume_and_mode() -> None:
+    from virtcore.xml import unmodelled
+
+    d = parse_domain(volume_xml("typed"))
+    disk = d.disks[0]
+    assert (disk.source_pool, disk.source, disk.source_mode) == ("images", "a.qcow2", "host")
+    assert not [p for p in unmodelled(d) if "disk" in p]
+    changed = attrs.evolve(disk, source_mode="direct", raw=None).to_element().find("source")
+    assert changed is not None and dict(changed.attrib) == {
+        "volume": "a.qcow2",
+        "pool": "images",
+        "mode": "direct",
+    }

@@ -36,6 +36,8 @@ class Session:
         self.current: Host | None = None
         #: This connection's ``resolve_volume(pool, volume) -> path`` (its storage), while open.
         self.resolve_volume: Resolve | None = None
+        #: The launcher this connection lent the host for autostart and restarts, while open.
+        self.starter: Launcher | None = None
 
     def open(
         self, read_only: bool, emit: Callable[[DomainEvent], None], resolve_volume: Resolve | None = None
@@ -46,8 +48,9 @@ class Session:
         self.emit = emit
         self.read_only = read_only
         self.resolve_volume = resolve_volume
+        self.starter = Launcher(h, resolve_volume)
         h.emitters.append(emit)
-        h.open_client(read_only, Launcher(h, resolve_volume))  # on failure the core closes us
+        h.open_client(read_only, self.starter)  # on failure the core closes us
 
     def close(self) -> None:
         """Undo :meth:`open` (idempotent); guests keep running."""
@@ -60,7 +63,8 @@ class Session:
                 h.emitters.remove(self.emit)
             except ValueError:
                 pass
-        h.close_client(self.read_only)
+        h.close_client(self.read_only, self.starter)
+        self.starter = None
         h.release()
 
 
