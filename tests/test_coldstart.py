@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from test_plugin_story import make_venv, pip, write_toy_source
 
 from virtcore import _drivercache, drivers
 from virtcore.errors import NoConnectError
+
+#: The URI schemes of the driver distributions under plugins/ (every one is installed
+#: from this checkout for the tests), in the order installed_drivers() lists them.
+SCHEMES = sorted(
+    scheme
+    for pyproject in (Path(__file__).resolve().parents[1] / "plugins").glob("*/pyproject.toml")
+    for scheme in tomllib.loads(pyproject.read_text())["project"]["entry-points"]["virtcore.drivers"]
+)
 
 #: Open a URI (or, given "-", list the installed drivers), then say whether
 #: the discovery modules were imported.
@@ -74,7 +83,7 @@ def test_installing_or_removing_a_driver_distribution_invalidates_the_cache(
     # import the editable drivers: list them, open only the toy.
     python, src = bare_venv
     assert _probe(python, "-", tmp_path) == {
-        "drivers": "qemu,test,xen",
+        "drivers": ",".join(SCHEMES),
         "stevedore": "True",
         "importlib.metadata": "True",
         "pathlib": "True",
@@ -82,7 +91,7 @@ def test_installing_or_removing_a_driver_distribution_invalidates_the_cache(
     assert _probe(python, "-", tmp_path)["stevedore"] == "False"  # warm
     pip(python, "install", "--no-deps", "--no-build-isolation", "--no-index", str(src))
     try:
-        assert _probe(python, "-", tmp_path)["drivers"] == "qemu,test,toy,xen"
+        assert _probe(python, "-", tmp_path)["drivers"] == ",".join(sorted([*SCHEMES, "toy"]))
         found = _probe(python, "toy:///", tmp_path)
         assert (found["type"], found["domains"], found["stevedore"]) == ("TOY", "alpha,beta", "False")
         again = _probe(python, "toy:///", tmp_path)
@@ -90,7 +99,7 @@ def test_installing_or_removing_a_driver_distribution_invalidates_the_cache(
     finally:
         pip(python, "uninstall", "--yes", "toy-virt-driver")
     assert _probe(python, "-", tmp_path) == {
-        "drivers": "qemu,test,xen",
+        "drivers": ",".join(SCHEMES),
         "stevedore": "True",
         "importlib.metadata": "True",
         "pathlib": "True",
@@ -212,7 +221,7 @@ def test_an_unwritable_cache_directory_only_means_no_cache(
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # no directory can be made under a file
     assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
-    assert [d.scheme for d in drivers.installed_drivers()] == ["qemu", "test", "xen"]
+    assert [d.scheme for d in drivers.installed_drivers()] == SCHEMES
     assert not fresh_discovery.exists()
 
 

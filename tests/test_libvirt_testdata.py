@@ -54,6 +54,7 @@ def test_a_fresh_clone_without_shared_runs_and_skips_the_corpus_in_one_line(tmp_
     ran = _pytest(
         clone, tmp_path / "cache", "-q", "tests/xml/test_corpus.py",
         "tests/xml/test_elements.py", "tests/xml/test_capabilities.py", "tests/test_errors.py",
+        "tests/xml/test_storage_corpus.py", "tests/xml/test_storage_xml.py",
         "plugins/virt-test/tests/test_test_driver.py", "plugins/virt-xen/tests/test_native_vectors.py",
     )  # fmt: skip
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]

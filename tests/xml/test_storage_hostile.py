@@ -96,6 +96,13 @@ def test_names_that_would_escape_a_directory_are_refused(name: str) -> None:
             parse(template.format(name=name))
 
 
+@pytest.mark.parametrize("name", ["-o", "--help", "-"])
+def test_volume_names_that_look_like_options_are_refused(name: str) -> None:
+    with pytest.raises(XMLError, match="cannot start with '-'"):
+        parse_volume(VOLUME.format(name=name))
+    assert parse_volume(VOLUME.format(name="a-b")).name == "a-b"
+
+
 def test_pool_numbers_out_of_range() -> None:
     with pytest.raises(XMLError, match="<available>"):
         parse_pool(
@@ -130,3 +137,98 @@ def test_any_text_as_a_pool_fails_only_with_virt_errors(text: str) -> None:
             parse_pool(doc).to_xml()
         except VirtError:
             pass
+
+
+NETFS = (
+    "<pool type='netfs'><name>n</name><source><host name='{host}'/><dir path='{dir}'/></source>"
+    "<target><path>{target}</path></target></pool>"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "dir_", "target", "words"),
+    [
+        ("-oProxyCommand=x", "/e", "/m", "host name '-oProxyCommand=x': it cannot start with '-'"),
+        ("a b", "/e", "/m", "expected printable text without blanks"),
+        ("h/../x", "/e", "/m", "invalid storage pool source host name"),
+        ("h", "-o", "/m", "source dir path '-o'"),
+        ("h", "/e", "relative/dir", "target path 'relative/dir' is not absolute"),
+    ],
+)
+def test_values_that_reach_command_lines_are_refused(host: str, dir_: str, target: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_pool(NETFS.format(host=host, dir=dir_, target=target))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("<device path='--force'/>", "device path '--force'"),
+        ("<device path='/dev/a'/><name>-vg</name>", "source name '-vg'"),
+    ],
+)
+def test_logical_sources_that_look_like_options_are_refused(source: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_pool(f"<pool type='logical'><name>vg</name><source>{source}</source></pool>")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "words"),
+    [
+        ("type='fc_host' wwnn='20000000c9831b4b'", "needs both 'wwnn' and 'wwpn'"),
+        ("type='fc_host' wwnn='xyz' wwpn='10000000c9831b4b'", "malformed wwnn 'xyz'"),
+        ("name='../../devices'", "invalid storage pool adapter name '../../devices'"),
+        ("type='usb_host' name='host0'", "unknown storage pool adapter type 'usb_host'"),
+        ("type='fc_host' parent='../x' wwnn='20000000c9831b4b' wwpn='10000000c9831b4b'", "adapter parent"),
+    ],
+)
+def test_bad_scsi_adapters_are_refused(adapter: str, words: str) -> None:
+    doc = (
+        f"<pool type='scsi'><name>s</name><source><adapter {adapter}/></source>"
+        "<target><path>/dev/disk/by-path</path></target></pool>"
+    )
+    with pytest.raises(XMLError) as info:
+        parse_pool(doc)
+    assert words in str(info.value)
+
+
+def _encrypted(inner: str, fmt: str = "luks") -> str:
+    encryption = f"<encryption format='{fmt}'>{inner}</encryption>"
+    return f"<volume><name>v</name><capacity>1</capacity><target>{encryption}</target></volume>"
+
+
+@pytest.mark.parametrize(
+    ("inner", "fmt", "words"),
+    [
+        (
+            "<cipher name='aes,preallocation=full' size='256' mode='xts'/>",
+            "luks",
+            "invalid cipher algorithm 'aes,preallocation=full'",
+        ),
+        ("<ivgen name='plain64' hash='-sha'/>", "luks", "ivgen algorithm '-sha'"),
+        ("", "rot13", "unknown volume encryption format type 'rot13'"),
+        ("<secret type='passphrase'/>", "luks", "needs a 'uuid' or a 'usage'"),
+        ("<secret type='key' usage='u'/>", "luks", "secret type 'key'"),
+        ("<secret type='passphrase' uuid='xyz'/>", "luks", "invalid UUID 'xyz'"),
+    ],
+)
+def test_bad_encryption_is_refused(inner: str, fmt: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_volume(_encrypted(inner, fmt))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("<target><path>-o</path></target>", "invalid volume target path '-o'"),
+        ("<backingStore><path>base.img</path></backingStore>", "path 'base.img' is not absolute"),
+        ("<backingStore><path>--help</path></backingStore>", "invalid volume backing store path '--help'"),
+    ],
+)
+def test_volume_paths_that_look_like_options_are_refused(body: str, words: str) -> None:
+    with pytest.raises(XMLError) as info:
+        parse_volume(f"<volume><name>v</name><capacity>1</capacity>{body}</volume>")
+    assert words in str(info.value)

@@ -20,7 +20,9 @@ third-party driver author runs it on theirs by subclassing
 Operations the driver does not implement are reported as xfail ("driver
 'mydrv' does not implement domain_suspend"), so the gaps stay visible.
 Fixtures to override: ``uri`` (required), ``template``, ``shutdown_timeout``,
-``capability_schema`` (libvirt's capability.rng, to validate capabilities).
+``capability_schema`` (libvirt's capability.rng, to validate capabilities),
+and for storage ``storage_pool_template`` and ``volume_template`` (see
+:mod:`virtcore.testing.storage_conformance`).
 Requires pytest (``pip install virtcore[testing]``).
 """
 
@@ -29,7 +31,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,6 +49,8 @@ from virtcore.errors import (
     OperationInvalidError,
     XMLError,
 )
+from virtcore.testing.storage_conformance import StorageConformance
+from virtcore.testing.support import need, wait_for
 from virtcore.types import PausedReason, RunningReason, ShutoffReason
 
 __all__ = ["DEFAULT_TEMPLATE", "DriverConformance", "need", "wait_for"]
@@ -81,22 +84,6 @@ DEFAULT_TEMPLATE = """\
 """
 
 
-def need(conn: virtcore.Connection, *operations: str) -> None:
-    """xfail the calling test when the driver lacks one of ``operations``."""
-    for op in operations:
-        if not conn.supports(op):
-            pytest.xfail(f"driver {conn.parsed_uri.driver!r} does not implement {op}")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
-
-
 def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
     for name in names:
         try:
@@ -115,8 +102,12 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance:
-    """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture."""
+class DriverConformance(StorageConformance):
+    """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
+
+    Storage pools and volumes are tested too (:class:`StorageConformance`):
+    each of those tests xfails on a driver without that operation.
+    """
 
     # -- fixtures a driver's test module overrides ---------------------------
 

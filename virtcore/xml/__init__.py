@@ -7,9 +7,11 @@ virtcore`` does not load lxml.
   (frozen attrs classes; change them with :func:`attrs.evolve`).
 * :func:`parse_device` / :func:`format_device`: one device element, for attach/detach.
 * :func:`parse_pool` / :func:`format_pool` and :func:`parse_volume` / :func:`format_volume`:
-  storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (also
-  ``.to_xml()``); :func:`unmodelled_pool` / :func:`unmodelled_volume` list what they keep
-  verbatim. Loaded on first use.
+  storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (their
+  ``<permissions>``: :class:`Permissions`; also
+  ``.to_xml()``); :func:`pool_from_element` / :func:`volume_from_element` read an element
+  of a larger document (a test driver's node file); :func:`unmodelled_pool` /
+  :func:`unmodelled_volume` list what they keep verbatim. Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -74,6 +76,7 @@ from virtcore.xml.validate import unmodelled, validate, validate_file
 
 if TYPE_CHECKING:
     # virtcore.xml.elements, re-exported; at run time imported on first access (below)
+    from virtcore.xml._storagecommon import Permissions
     from virtcore.xml.elements import (
         Address,
         BlkioDevice,
@@ -95,14 +98,27 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
-    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, unmodelled_pool
-    from virtcore.xml.volume import VolumeDef, format_volume, parse_volume, unmodelled_volume
+    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
+    from virtcore.xml.volume import (
+        VolumeDef,
+        format_volume,
+        parse_volume,
+        unmodelled_volume,
+        volume_from_element,
+    )
 
 
 #: The names of the storage models, by module, imported on first access.
 _STORAGE = {
-    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "unmodelled_pool"),
-    "virtcore.xml.volume": ("VolumeDef", "parse_volume", "format_volume", "unmodelled_volume"),
+    "virtcore.xml._storagecommon": ("Permissions",),
+    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
+    "virtcore.xml.volume": (
+        "VolumeDef",
+        "parse_volume",
+        "format_volume",
+        "volume_from_element",
+        "unmodelled_volume",
+    ),
 }
 _LAZY = {name: module for module, names in _STORAGE.items() for name in names}
 
@@ -189,12 +205,15 @@ __all__ = [
     "format_domain",
     "parse_device",
     "parse_domain",
+    "Permissions",
     "PoolDef",
     "VolumeDef",
     "format_pool",
     "format_volume",
     "parse_pool",
     "parse_volume",
+    "pool_from_element",
+    "volume_from_element",
     "unmodelled_pool",
     "unmodelled_volume",
     "secure_parse",

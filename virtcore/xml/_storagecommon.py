@@ -26,6 +26,7 @@ __all__ = [
     "UUID",
     "Permissions",
     "check_name",
+    "check_word",
     "sanitize_path",
 ]
 
@@ -93,11 +94,13 @@ def _p_path(text: str, where: str) -> str:
 PATH: tuple[Parse, Fmt] = (_p_path, str)
 
 
-def check_name(name: object, what: str) -> str:
+def check_name(name: object, what: str, *, file_name: bool = False) -> str:
     """``name`` when it can name a pool or volume, else :class:`XMLError` naming it.
 
     Names become file names (a pool's configuration file, a volume's image), so they
     must be non-empty text without ``/``, newlines or NUL, and not ``.`` or ``..``.
+    With ``file_name`` (a volume, whose name is its file's name and reaches tools such
+    as ``qemu-img``) it may not start with ``-`` either.
     """
     if not isinstance(name, str) or not name.strip():
         raise XMLError(f"{what} has no name")
@@ -107,7 +110,26 @@ def check_name(name: object, what: str) -> str:
         raise XMLError(f"{what} name {name!r} cannot contain a newline or NUL")
     if name in (".", ".."):
         raise XMLError(f"{what} name '{name}' is not allowed")
+    if file_name and name.startswith("-"):
+        raise XMLError(f"{what} name '{name}' cannot start with '-'")
     return name
+
+
+def check_word(value: str | None, what: str, *, path: bool = False) -> None:
+    """Refuse (:class:`XMLError` naming ``what``) a value that tools could take for an option.
+
+    ``value`` (when set) must be non-empty printable text without blanks that does not
+    start with ``-``; with ``path``, an absolute path. Host names, device paths, volume
+    group names and the like reach command lines (mount, vgcreate, iscsiadm ...).
+    """
+    if value is None:
+        return
+    if not value or not value.isprintable() or any(ch.isspace() for ch in value):
+        raise XMLError(f"invalid {what} {value!r}: expected printable text without blanks")
+    if value.startswith("-"):
+        raise XMLError(f"invalid {what} '{value}': it cannot start with '-'")
+    if path and not value.startswith("/"):
+        raise XMLError(f"invalid {what} '{value}': expected an absolute path")
 
 
 @attrs.frozen

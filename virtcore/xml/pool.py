@@ -16,6 +16,7 @@ UUID, the per-type source format, a logical pool's name and target path, ...).
 
 from __future__ import annotations
 
+import re
 import uuid as _uuid
 from typing import Any, ClassVar
 
@@ -27,7 +28,8 @@ from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import UINT, YESNO, SpecElement, parse_fields, typed
-from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name
+from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name, check_word
+from virtcore.xml._util import canonical_uuid
 
 __all__ = [
     "POOL_TYPES",
@@ -64,6 +66,11 @@ class SourceHost(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        check_word(self.name, "storage pool source host name")
+        if self.name is not None and "/" in self.name:
+            raise XMLError(f"invalid storage pool source host name '{self.name}'")
+
 
 @attrs.frozen
 class FreeExtent(SpecElement):
@@ -86,6 +93,9 @@ class SourceDevice(SpecElement):
     free_extents: tuple[FreeExtent, ...] = typed("many", "freeExtent", cls=FreeExtent, default=())
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        check_word(self.path, "storage pool source device path")
 
 
 @attrs.frozen
@@ -133,6 +143,29 @@ class Adapter(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        if self.type not in (None, "scsi_host", "fc_host"):
+            raise XMLError(f"unknown storage pool adapter type '{self.type}'")
+        for attr in ("wwnn", "wwpn", "parent_wwnn", "parent_wwpn", "parent_fabric_wwn"):
+            value = getattr(self, attr)
+            if value is not None and not _WWN.fullmatch(value):
+                raise XMLError(
+                    f"malformed {attr} '{value}' of the storage pool adapter: expected 16 hex digits"
+                )
+        if self.type == "fc_host" and (self.wwnn is None or self.wwpn is None):
+            raise XMLError("an fc_host storage pool adapter needs both 'wwnn' and 'wwpn'")
+        if self.name is not None and self.parent_address is not None:
+            raise XMLError("a scsi_host storage pool adapter takes 'name' or <parentaddr>, not both")
+        if self.name is not None and not _SCSI_HOST.fullmatch(self.name):
+            raise XMLError(f"invalid storage pool adapter name '{self.name}': expected 'hostN'")
+        check_word(self.parent, "storage pool adapter parent")
+        if self.parent is not None and "/" in self.parent:
+            raise XMLError(f"invalid storage pool adapter parent '{self.parent}'")
+
+
+_WWN = re.compile(r"(0x)?[0-9a-fA-F]{16}")
+_SCSI_HOST = re.compile(r"host[0-9]+", re.ASCII)
+
 
 @attrs.frozen
 class Initiator(SpecElement):
@@ -174,6 +207,10 @@ class PoolSource(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        check_word(self.name, "storage pool source name")
+        check_word(self.dir, "storage pool source dir path")
+
 
 @attrs.frozen
 class PoolTarget(SpecElement):
@@ -185,6 +222,10 @@ class PoolTarget(SpecElement):
     permissions: Permissions | None = typed("one", "permissions", cls=Permissions, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        if self.path is not None and not self.path.startswith("/"):
+            raise XMLError(f"storage pool target path '{self.path}' is not absolute")
 
 
 @attrs.frozen
@@ -382,7 +423,7 @@ def _complete(p: PoolDef) -> None:
         raise XMLError(f"missing <name> in storage pool of type '{p.type}'")
     check_name(p.name, "storage pool")
     what = f"storage pool '{p.name}'"
-    _set(p, "uuid", str(_uuid.uuid4()) if p.uuid is None else UUID[0](str(p.uuid), f"{what} <uuid>"))
+    _set(p, "uuid", str(_uuid.uuid4()) if p.uuid is None else canonical_uuid(str(p.uuid), f"{what} <uuid>"))
     changes: dict[str, Any] = {}
     if rules.default_format is not None:
         if src.format is None:

@@ -10,7 +10,8 @@ formatting (an overlay onto the source element: what is not typed is written bac
 unchanged) and the coverage report (:func:`unmodelled_volume`) come from those
 declarations. Sizes are in bytes; ``unit=`` is read as libvirt reads it (``b``,
 ``KB`` = 1000, ``K``/``KiB`` = 1024, ... ``EiB``), and a size beyond an unsigned
-64-bit integer is an :class:`~virtcore.errors.XMLError` naming the element.
+64-bit integer (``LLONG_MAX`` for capacity, allocation and physical: ``off_t`` is
+signed) is an :class:`~virtcore.errors.XMLError` naming the element.
 """
 
 from __future__ import annotations
@@ -150,6 +151,21 @@ class Cipher(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _check_algorithms("cipher", self.name, self.mode, self.hash)
+
+
+def _check_algorithms(what: str, *names: str | None) -> None:
+    """Algorithm names (they end up inside one ``qemu-img -o`` argument: no ``,`` or ``=``)."""
+    for name in names:
+        if name is not None and not _ALGORITHM.fullmatch(name):
+            raise XMLError(
+                f"invalid {what} algorithm '{name}' in <encryption>: expected letters, digits, '_', '-'"
+            )
+
+
+_ALGORITHM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*", re.ASCII)
+
 
 @attrs.frozen
 class IVGen(SpecElement):
@@ -160,6 +176,9 @@ class IVGen(SpecElement):
     hash: str | None = typed("attr", "hash")
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        _check_algorithms("ivgen", self.name, self.hash)
 
 
 @attrs.frozen
@@ -175,6 +194,19 @@ class Encryption(SpecElement):
     ivgen: IVGen | None = typed("one", "ivgen", cls=IVGen, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
+
+    def __attrs_post_init__(self) -> None:
+        if self.format not in ("default", "qcow", "luks", "luks2", "luks-any"):
+            raise XMLError(f"unknown volume encryption format type '{self.format}'")
+        if self.engine not in (None, "default", "qemu", "librbd"):
+            raise XMLError(f"unknown volume encryption engine '{self.engine}'")
+        for secret in self.secrets:
+            if secret.type != "passphrase":
+                raise XMLError(
+                    f"unknown volume encryption secret type '{secret.type}': expected 'passphrase'"
+                )
+            if secret.uuid is None and secret.usage is None:
+                raise XMLError("a volume encryption secret needs a 'uuid' or a 'usage'")
 
 
 @attrs.frozen
@@ -212,6 +244,9 @@ class VolumeTarget(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _check_path(self.path, "target path")
+
     @property
     def lazy_refcounts(self) -> bool:
         """Whether ``<features><lazy_refcounts/>`` is set."""
@@ -231,13 +266,25 @@ class BackingStore(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _check_path(self.path, "backing store path")
+        if self.path is not None and not self.path.startswith("/"):
+            raise XMLError(f"volume backing store path '{self.path}' is not absolute")
+
+
+def _check_path(path: str | None, what: str) -> None:
+    """A volume path: printable, and not something a tool would take for an option."""
+    if path is not None and (not path.isprintable() or path.startswith("-")):
+        raise XMLError(f"invalid volume {what} {path!r}")
+
 
 @attrs.frozen
 class VolumeDef(SpecElement):
     """A storage volume definition (``<volume type=...>``), immutable: change it with :func:`attrs.evolve`.
 
     ``type`` is ``file`` unless given. ``capacity``, ``allocation`` and ``physical`` are
-    in bytes; :func:`parse_volume` makes ``allocation`` default to ``capacity`` as libvirt does.
+    in bytes. As libvirt's parser does, ``allocation`` defaults to ``capacity``, and qcow2
+    ``features`` imply ``compat`` 1.1 (parsed or built in Python alike).
     """
 
     _tag: ClassVar[str] = "volume"
@@ -259,7 +306,7 @@ class VolumeDef(SpecElement):
     def __attrs_post_init__(self) -> None:
         if self.name is None:
             raise XMLError("missing <name> in storage volume")
-        check_name(self.name, "storage volume")
+        check_name(self.name, "storage volume", file_name=True)
         what = f"storage volume '{self.name}'"
         if self.type is None:
             object.__setattr__(self, "type", "file")
@@ -275,6 +322,12 @@ class VolumeDef(SpecElement):
                 raise ConfigUnsupportedError(
                     f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
                 )
+        if self.allocation is None and self.capacity is not None:
+            object.__setattr__(self, "allocation", self.capacity)  # libvirt: fully allocated
+        target = self.target
+        if target is not None and target.features is not None and target.compat is None:
+            # qcow2 features need the qcow2 v3 format, whose compat level is 1.1
+            object.__setattr__(self, "target", attrs.evolve(target, compat="1.1"))
         compat = None if self.target is None else self.target.compat
         if compat is not None and not re.fullmatch(r"[0-9]+\.[0-9]+", compat, re.ASCII):
             raise XMLError(f"forbidden characters in <compat> '{compat}' of {what}: expected N.N")
@@ -307,16 +360,10 @@ def volume_from_element(
     what = f"storage volume '{v.name}'"
     if v.capacity is None and require_capacity:
         raise XMLError(f"missing <capacity> in {what}")
-    if v.allocation is None and v.capacity is not None:
-        v = attrs.evolve(v, allocation=v.capacity)
-    target = v.target
-    if target is not None and target.features is not None:
-        features = el.find("target/features")
-        for child in () if features is None else features:
-            if child.tag not in ("lazy_refcounts", "extended_l2"):
-                raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
-        if target.compat is None:  # qcow2 features need the qcow2 v3 format
-            v = attrs.evolve(v, target=attrs.evolve(target, compat="1.1"))
+    features = el.find("target/features")
+    for child in () if features is None else features:
+        if child.tag not in ("lazy_refcounts", "extended_l2"):
+            raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
     if pool is not None:
         v = _pool_defaults(v, pool)
     return v

@@ -21,38 +21,41 @@ from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml.pool import parse_pool
 from virtcore.xml.volume import VolumeDef, parse_volume
 
+D, L = "pool-dir", "pool-logical"
+N = None
+
 #: (pool, volume, input pool, input volume, argv file, prealloc_metadata, volume may lack capacity)
 CASES = [
-    ("pool-dir", "vol-qcow2", None, None, "qcow2-compat", False, False),
-    ("pool-dir", "vol-qcow2-nobacking", None, None, "qcow2-nobacking-prealloc-compat", True, False),
-    ("pool-dir", "vol-qcow2-nobacking", "pool-dir", "vol-file", "qcow2-nobacking-convert-prealloc-compat", True, False),
-    ("pool-dir", "vol-qcow2-lazy", None, None, "qcow2-lazy", False, False),
-    ("pool-dir", "vol-qcow2-1.1", None, None, "qcow2-1.1", False, False),
-    ("pool-dir", "vol-qcow2-nobacking", "pool-logical", "vol-logical", "qcow2-from-logical-compat", False, False),
-    ("pool-logical", "vol-logical", "pool-dir", "vol-qcow2-nobacking", "logical-from-qcow2", False, False),
-    ("pool-dir", "vol-qcow2-nocow", None, None, "qcow2-nocow-compat", False, False),
-    ("pool-dir", "vol-qcow2-nocapacity", "pool-dir", "vol-file", "qcow2-nocapacity-convert-prealloc", True, False),
-    ("pool-dir", "vol-qcow2-zerocapacity", None, None, "qcow2-zerocapacity", False, False),
-    ("pool-dir", "vol-qcow2-nocapacity-backing", None, None, "qcow2-nocapacity", False, True),
-    ("pool-dir", "vol-qcow2-clusterSize", None, None, "qcow2-clusterSize", False, False),
-    ("pool-dir", "vol-file-iso", None, None, "iso", False, False),
-    ("pool-dir", "vol-file", "pool-dir", "vol-file-iso", "iso-input", False, False),
-]  # fmt: skip
+    (D, "vol-qcow2", N, N, "qcow2-compat", False, False),
+    (D, "vol-qcow2-nobacking", N, N, "qcow2-nobacking-prealloc-compat", True, False),
+    (D, "vol-qcow2-nobacking", D, "vol-file", "qcow2-nobacking-convert-prealloc-compat", True, False),
+    (D, "vol-qcow2-lazy", N, N, "qcow2-lazy", False, False),
+    (D, "vol-qcow2-1.1", N, N, "qcow2-1.1", False, False),
+    (D, "vol-qcow2-nobacking", L, "vol-logical", "qcow2-from-logical-compat", False, False),
+    (L, "vol-logical", D, "vol-qcow2-nobacking", "logical-from-qcow2", False, False),
+    (D, "vol-qcow2-nocow", N, N, "qcow2-nocow-compat", False, False),
+    (D, "vol-qcow2-nocapacity", D, "vol-file", "qcow2-nocapacity-convert-prealloc", True, False),
+    (D, "vol-qcow2-zerocapacity", N, N, "qcow2-zerocapacity", False, False),
+    (D, "vol-qcow2-nocapacity-backing", N, N, "qcow2-nocapacity", False, True),
+    (D, "vol-qcow2-clusterSize", N, N, "qcow2-clusterSize", False, False),
+    (D, "vol-file-iso", N, N, "iso", False, False),
+    (D, "vol-file", D, "vol-file-iso", "iso-input", False, False),
+]
 
 #: Cases libvirt builds and virt-storage refuses: volume encryption (LUKS) is not supported.
 LUKS_CASES = [
-    ("pool-dir", "vol-luks", None, None, "luks"),
-    ("pool-dir", "vol-luks-cipher", None, None, "luks-cipher"),
-    ("pool-dir", "vol-qcow2-luks", None, None, "qcow2-luks"),
-    ("pool-dir", "vol-luks-convert", "pool-dir", "vol-file", "luks-convert"),
-    ("pool-dir", "vol-luks-convert", "pool-dir", "vol-file-qcow2", "luks-convert-qcow2"),
-    ("pool-dir", "vol-luks", "pool-dir", "vol-luks-convert", "luks-convert-encrypt"),
-    ("pool-dir", "vol-file", "pool-dir", "vol-luks-convert", "luks-convert-encrypt2fileraw"),
-    ("pool-dir", "vol-file-qcow2", "pool-dir", "vol-luks-convert", "luks-convert-encrypt2fileqcow2"),
-    ("pool-dir", "vol-qcow2-luks", "pool-dir", "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt"),
-    ("pool-dir", "vol-file", "pool-dir", "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt2fileraw"),
-    ("pool-dir", "vol-file-qcow2", "pool-dir", "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt2fileqcow2"),
-]  # fmt: skip
+    (D, "vol-luks", N, N, "luks"),
+    (D, "vol-luks-cipher", N, N, "luks-cipher"),
+    (D, "vol-qcow2-luks", N, N, "qcow2-luks"),
+    (D, "vol-luks-convert", D, "vol-file", "luks-convert"),
+    (D, "vol-luks-convert", D, "vol-file-qcow2", "luks-convert-qcow2"),
+    (D, "vol-luks", D, "vol-luks-convert", "luks-convert-encrypt"),
+    (D, "vol-file", D, "vol-luks-convert", "luks-convert-encrypt2fileraw"),
+    (D, "vol-file-qcow2", D, "vol-luks-convert", "luks-convert-encrypt2fileqcow2"),
+    (D, "vol-qcow2-luks", D, "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt"),
+    (D, "vol-file", D, "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt2fileraw"),
+    (D, "vol-file-qcow2", D, "vol-qcow2-luks-convert", "qcow2-luks-convert-encrypt2fileqcow2"),
+]
 
 #: libvirt's DO_TEST_FAIL cases: libvirt refuses them, so must virt-storage.
 FAIL_CASES = [
@@ -130,7 +133,7 @@ def test_encrypted_volume_argv_equals_libvirts(case: tuple[str, str, str | None,
 def test_what_libvirt_refuses_is_refused(pool: str, vol: str) -> None:
     v = _volume(pool, vol)
     assert v.target is not None and v.target.path is not None
-    with pytest.raises(ConfigUnsupportedError, match="OtherDemo.img"):
+    with pytest.raises(ConfigUnsupportedError, match=r"OtherDemo.img"):
         qemuimg.create_argv(v, v.target.path)
 
 

@@ -7,8 +7,10 @@
   target. Build runs ``mkfs`` for the definition's format; start mounts it,
   destroy unmounts it.
 
-Other types (``logical`` included: lvm2 is not part of this driver yet) are
-refused with ``ConfigUnsupportedError`` naming the type. Tools are run with
+Other types are refused with ``ConfigUnsupportedError`` naming the type;
+``logical`` among them: its volumes are device-mapper devices, and the kernels
+this driver is tested on (containers) offer no device-mapper, so LVM volume
+groups can be made but no logical volume activated. Tools are run with
 fixed options, ``--`` before any operand, and absolute paths only.
 """
 
@@ -99,6 +101,10 @@ def _check(proc: subprocess.CompletedProcess[str], what: str) -> None:
 class Backend:
     """A ``dir`` pool: a directory on the host. Subclasses add what lies under the directory."""
 
+    def check(self, pool: PoolDef) -> None:
+        """Refuse a definition this backend cannot serve (at define time, before anything is written)."""
+        target_of(pool)
+
     def build(self, pool: PoolDef, overwrite: bool | None) -> None:
         """Make the target directory (and its parents) with the definition's permissions."""
         del overwrite
@@ -171,6 +177,11 @@ class FsBackend(Backend):
             return None
         _check(proc, f"{what}: cannot probe '{device}'")
         return proc.stdout.strip() or None
+
+    def check(self, pool: PoolDef) -> None:
+        """A target, and one absolute source device of a format it can mount."""
+        super().check(pool)
+        self._source(pool)
 
     def build(self, pool: PoolDef, overwrite: bool | None) -> None:
         """Make the target directory, then the file system (``overwrite``: even over existing data)."""

@@ -78,8 +78,7 @@ class StorageDriver:
 
     def _parse(self, xml: str) -> PoolDef:
         pool = parse_pool(xml)
-        backend_for(pool)
-        target_of(pool)
+        backend_for(pool).check(pool)
         if pool.name.startswith("."):
             raise XMLError(f"storage pool name '{pool.name}' cannot start with '.'")
         return pool
@@ -98,9 +97,12 @@ class StorageDriver:
                 raise OperationFailedError(f"storage pool '{name}' already has uuid {pool.uuid}")
             if target_of(theirs) == target:
                 raise OperationFailedError(f"storage pool '{name}' already uses target path '{target}'")
-            devices = {d.path for d in pool.source.devices} & {d.path for d in theirs.source.devices}
-            if devices:
-                raise OperationFailedError(f"storage pool '{name}' already uses source '{min(devices)}'")  # type: ignore[type-var]
+            shared = sorted(
+                {d.path for d in pool.source.devices if d.path}
+                & {d.path for d in theirs.source.devices if d.path}
+            )
+            if shared:
+                raise OperationFailedError(f"storage pool '{name}' already uses source '{shared[0]}'")
         return same
 
     @hookimpl
@@ -312,10 +314,8 @@ class StorageDriver:
         with self.store.lock.held():
             files = _active(self.store.by_uuid(pool_uuid))
             source_pool, source_name = self._volume(source_key)
-            source = source_pool.describe(source_name)
             path = source_pool.path_of(source_name)
-            fmt = source.target.format if source.target is not None else None
-            name = files.clone(xml, path, fmt, prealloc_metadata=prealloc_metadata)
+            name = files.clone(xml, path, prealloc_metadata=prealloc_metadata)
         return self._vref(files, name)
 
     @hookimpl

@@ -15,6 +15,7 @@ every path is absolute (so it can neither start with ``-`` nor be read by
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -238,12 +239,17 @@ def resize_argv(path: str, fmt: str | None, capacity: int, *, shrink: bool, allo
     return [*argv, _absolute(path, "a volume's path"), str(int(capacity))]
 
 
+@functools.cache
+def _tool_on(path: str | None) -> str | None:
+    return shutil.which("qemu-img", path=path)
+
+
 def tool() -> str:
-    """The absolute path of ``qemu-img``.
+    """The absolute path of ``qemu-img`` on ``$PATH`` (looked up once per value of ``$PATH``).
 
     :raises OperationFailedError: it is not installed.
     """
-    found = shutil.which("qemu-img")
+    found = _tool_on(os.environ.get("PATH"))
     if found is None:
         raise OperationFailedError("qemu-img is not installed (Debian: qemu-utils)")
     return found

@@ -2,8 +2,11 @@
 
 An upload of a whole volume (offset 0, no length) writes a hidden temporary
 beside it and renames it over the volume on ``finish()``: until then the
-volume keeps its old content, and an aborted upload leaves it untouched. An
-upload of a range writes in place. A download reads the file as it is.
+volume keeps its old content, and an aborted upload leaves it untouched. As
+libvirt's upload writes over the volume without truncating it, what lies
+beyond the uploaded bytes is carried over first (its data extents only, so a
+sparse volume stays sparse). An upload of a range writes in place. A
+download reads the file as it is.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class FileSink:
     def finish(self) -> None:
         """Make the data durable; a whole upload then replaces the volume's content at once."""
         try:
+            if self._tmp is not None:
+                _carry_tail(self._path, self._fd, self._written)
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
@@ -119,3 +124,30 @@ class FileSource:
         """Close the file."""
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+def _carry_tail(path: str, fd: int, start: int) -> None:
+    """Copy what the file at ``path`` holds from ``start`` on into ``fd``, keeping holes as holes."""
+    src = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    try:
+        size = os.fstat(src).st_size
+        if size <= start:
+            return
+        os.ftruncate(fd, size)
+        pos = start
+        while pos < size:
+            try:
+                data_at = os.lseek(src, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
+                break
+            hole_at = os.lseek(src, data_at, os.SEEK_HOLE)
+            at = data_at
+            while at < hole_at:
+                chunk = os.pread(src, min(1 << 20, hole_at - at), at)
+                if not chunk:
+                    break
+                os.pwrite(fd, chunk, at)
+                at += len(chunk)
+            pos = hole_at
+    finally:
+        os.close(src)

@@ -20,6 +20,7 @@ import attrs
 
 from virt_storage import qemuimg
 from virt_storage.backends import check_target
+from virt_storage.header import quick_probe
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ErrorDomain,
@@ -62,6 +63,15 @@ def check_volume_name(name: str, pool: str) -> str:
     return name
 
 
+def _volume_name(name: str) -> bool:
+    """Whether a file called ``name`` can be a volume (a file named ``-x`` made by others cannot)."""
+    try:
+        check_volume_name(name, "")
+    except XMLError:
+        return False
+    return True
+
+
 def _available(target: str) -> int:
     st = os.statvfs(target)
     return st.f_bavail * st.f_frsize
@@ -90,9 +100,7 @@ class FilePool:
             entries = list(os.scandir(self.target))
         except OSError as exc:
             raise SystemError_(f"cannot read {self._what} at '{self.target}': {exc.strerror}") from None
-        return sorted(
-            e.name for e in entries if not e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)
-        )
+        return sorted(e.name for e in entries if _volume_name(e.name) and e.is_file(follow_symlinks=False))
 
     def path_of(self, name: str) -> str:
         """The path of the existing volume ``name``; ``NoStorageVolError`` if none."""
@@ -124,8 +132,9 @@ class FilePool:
 
     def info(self, name: str) -> StorageVolInfo:
         """Type, capacity and allocation of volume ``name``."""
-        image = qemuimg.info(self.path_of(name), f"storage volume '{name}'")
-        return StorageVolInfo(StorageVolType.FILE, image.capacity, image.allocation)
+        path = self.path_of(name)
+        capacity = _format_and_capacity(path, f"storage volume '{name}'")[1]
+        return StorageVolInfo(StorageVolType.FILE, capacity, _allocation(path))
 
     def describe(self, name: str) -> VolumeDef:
         """Volume ``name`` as a model: what the file and ``qemu-img info`` say."""
@@ -208,7 +217,7 @@ class FilePool:
         declared = parse_volume(xml, require_capacity=False).backing_store
         fmt = declared.format if declared is not None else None
         if fmt is None:
-            fmt = qemuimg.info(path, what).format
+            fmt = _format_and_capacity(path, what)[0]
         return path, fmt
 
     def create(self, xml: str, *, prealloc_metadata: bool) -> str:
@@ -238,22 +247,25 @@ class FilePool:
         self._publish(vol, make)
         return vol.name
 
-    def clone(self, xml: str, source_path: str, source_format: str | None, *, prealloc_metadata: bool) -> str:
-        """Create the volume ``xml`` defines holding a copy of the image at ``source_path``; its name."""
+    def clone(self, xml: str, source_path: str, *, prealloc_metadata: bool) -> str:
+        """Create the volume ``xml`` defines holding a copy of the image at ``source_path``; its name.
+
+        The source's format is probed (one ``qemu-img info``); a source on a backing
+        chain is copied flattened.
+        """
         vol = self.parse(xml, require_capacity=False)
         what = f"storage volume '{vol.name}'"
-        source = qemuimg.info(source_path, f"the source of {what}")
-        needed = source.allocation
-        self._check_space(vol, needed)
+        source_format, source_capacity = _format_and_capacity(source_path, f"the source of {what}")
+        self._check_space(vol, _allocation(source_path))
 
         def make(tmp: str) -> None:
             qemuimg.run(
                 qemuimg.convert_argv(
-                    vol, tmp, source_path, source_format or source.format, prealloc_metadata=prealloc_metadata
+                    vol, tmp, source_path, source_format, prealloc_metadata=prealloc_metadata
                 ),
                 f"cannot copy '{source_path}' into {what} in {self._what}",
             )
-            if vol.capacity is not None and vol.capacity > source.capacity:
+            if vol.capacity is not None and vol.capacity > source_capacity:
                 qemuimg.run(
                     qemuimg.resize_argv(
                         tmp,
@@ -304,29 +316,27 @@ class FilePool:
         """Change the capacity of volume ``name`` (libvirt's flags)."""
         path = self.path_of(name)
         what = f"storage volume '{name}'"
-        image = qemuimg.info(path, what)
+        fmt, current = _format_and_capacity(path, what)
         if delta:
-            capacity = image.capacity - capacity if shrink else image.capacity + capacity
+            capacity = current - capacity if shrink else current + capacity
         if capacity < 0:
             raise InvalidArgError(f"cannot shrink {what} below 0 bytes")
         if capacity >= 1 << 63:
             raise InvalidArgError(f"capacity {capacity} of {what} overflows")
-        if capacity < image.capacity and not shrink:
+        if capacity < current and not shrink:
             raise InvalidArgError(f"cannot shrink {what} to {capacity} bytes without the shrink flag")
         if allocate:
-            needed = capacity - image.capacity
+            needed = capacity - current
             available = _available(self.target)
             if needed > available:
                 raise InvalidArgError(
                     f"not enough free space in {self._what} to allocate {needed} more bytes for {what}: "
                     f"{available} available"
                 )
-        if capacity == image.capacity:
+        if capacity == current:
             return
         qemuimg.run(
-            qemuimg.resize_argv(
-                path, image.format, capacity, shrink=capacity < image.capacity, allocate=allocate
-            ),
+            qemuimg.resize_argv(path, fmt, capacity, shrink=capacity < current, allocate=allocate),
             f"cannot resize {what} to {capacity} bytes",
         )
 
@@ -381,6 +391,23 @@ def temporary(directory: str) -> str:
     raise SystemError_(f"cannot create a file in '{directory}': no free temporary name")
 
 
+def _format_and_capacity(path: str, what: str) -> tuple[str, int]:
+    """The image's format and virtual size: from its header when that says, else from qemu-img."""
+    found = quick_probe(path)
+    if found is not None:
+        return found
+    image = qemuimg.info(path, what)
+    return image.format, image.capacity
+
+
+def _allocation(path: str) -> int:
+    """Bytes the file occupies on disk (what qemu-img calls its actual size)."""
+    try:
+        return os.stat(path).st_blocks * 512
+    except OSError:
+        return 0
+
+
 def _allocate(path: str, size: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
@@ -399,7 +426,10 @@ def _fsync(path: str) -> None:
 
 
 def _link_no_replace(tmp: str, final: str, what: str) -> None:
-    """Give ``tmp`` the name ``final`` unless something already has it (link, then the caller unlinks)."""
+    """Give ``tmp`` (data already fsynced) the name ``final`` unless something already has it.
+
+    A hard link, then the caller unlinks ``tmp``; a rename where links are not supported.
+    """
     try:
         os.link(tmp, final)
     except FileExistsError:
@@ -411,12 +441,9 @@ def _link_no_replace(tmp: str, final: str, what: str) -> None:
         if os.path.lexists(final):
             raise StorageVolExistError(f"{what} already exists") from None
         os.rename(tmp, final)
-    directory = os.path.dirname(final)
-    dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    # The directory is not fsynced: the data is (before the link), so after a host crash
+    # the name either is there over complete data or is lost with the temporary left
+    # over, which the next refresh removes. Never a name over half the data.
 
 
 def _zero(path: str, what: str) -> None:

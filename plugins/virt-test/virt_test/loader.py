@@ -207,9 +207,7 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
 
 def _add_pool(node: Node, child: Any, element: Any, base_dir: str | None, origin: str) -> None:
     """Add the pool ``element`` (``child`` as the node file has it) with ``child``'s volumes."""
-    # The storage models load on first use even once virtcore.xml is in: node files without pools skip them.
-    from virtcore.xml.pool import pool_from_element  # saves the storage models' import (see above)
-    from virtcore.xml.volume import volume_from_element  # saves the storage models' import (see above)
+    from virtcore.xml import pool_from_element, volume_from_element  # saves ~170 ms, as in node_from_xml
 
     for vol in element.findall("volume"):  # an inline pool's volumes are its children
         element.remove(vol)
