@@ -4,7 +4,7 @@
 #   linux-image-cloud-amd64       the kernel the test guests boot
 #   busybox-static, cpio          the test guests' initramfs
 #   iproute2                      tap networking in the QEMU tests
-#   python3-libvirt               libvirt's own test driver, for the side-by-side bench (Debian's python3)
+#   python3-libvirt               libvirt's own test driver, for the side-by-side bench and storage tests (Debian's python3)
 #   python3-venv                  to create the project's virtualenv
 #   e2fsprogs, mount, util-linux  fs storage pools (virt-storage): mkfs, mount/losetup, blkid
 set -euo pipefail

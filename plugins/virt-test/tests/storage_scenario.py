@@ -2,9 +2,11 @@
 
 Each step is a label and a call on an adapter; its outcome is ``["ok", value]``
 (plain JSON values: names, info lists, booleans) or ``["err", code]`` (the
-libvirt error number). ``test_storage_libvirt.py`` plays it here with virtcore
+libvirt error number). ``test_storage_vs_libvirt.py`` plays it here with virtcore
 and, in a subprocess of Debian's ``/usr/bin/python3``, with python3-libvirt
 (``python3 storage_scenario.py`` prints the outcomes as JSON), and compares.
+``python3 storage_scenario.py nodes DIR`` prints instead what libvirt's node
+files in ``DIR`` hold (:func:`node_file_pools`).
 
 This file must run under a Python without virtcore: it imports neither
 virtcore nor libvirt at module level.
@@ -351,5 +353,48 @@ def play(side: Side) -> list[tuple[str, Outcome]]:
     return outcomes
 
 
+#: libvirt's test-driver node files that hold pools.
+NODE_FILES = ("testnode.xml", "testnodeinline.xml")
+
+
+def node_file_pools(pools: Callable[[str], list[list[Any]]], directory: str) -> dict[str, list[list[Any]]]:
+    """What each of :data:`NODE_FILES` holds: per pool, its identity, info and volumes.
+
+    ``pools(uri)`` answers ``[[name, uuid, info, [active, persistent], volumes]...]``.
+    """
+    return {name: sorted(pools(f"test://{directory}/{name}")) for name in NODE_FILES}
+
+
+def libvirt_pools(uri: str) -> list[list[Any]]:
+    """:func:`node_file_pools`' answer through python3-libvirt."""
+    import libvirt
+
+    conn = libvirt.open(uri)
+    found = []
+    for p in conn.listAllStoragePools():
+        vols = sorted([v.name(), v.key(), v.path(), list(v.info())] for v in p.listAllVolumes())
+        found.append(
+            [p.name(), p.UUIDString(), list(p.info()), [bool(p.isActive()), bool(p.isPersistent())], vols]
+        )
+    conn.close()
+    return found
+
+
+def virtcore_pools(uri: str) -> list[list[Any]]:
+    """:func:`node_file_pools`' answer through virtcore."""
+    import virtcore
+
+    with virtcore.open(uri) as conn:
+        found = []
+        for p in conn.list_storage_pools():
+            vols = sorted([v.name, v.key, v.path, [int(x) for x in v.info()]] for v in p.list_volumes())
+            info = [int(x) for x in p.info()]
+            found.append([p.name, p.uuid, info, [p.is_active(), p.is_persistent()], vols])
+        return found
+
+
 if __name__ == "__main__":
-    json.dump(play(LibvirtSide()), sys.stdout)
+    if sys.argv[1:2] == ["nodes"]:
+        json.dump(node_file_pools(libvirt_pools, sys.argv[2]), sys.stdout)
+    else:
+        json.dump(play(LibvirtSide()), sys.stdout)

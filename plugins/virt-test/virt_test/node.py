@@ -173,7 +173,7 @@ class Node:
         self.lock = threading.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
-        self.storage = Storage()  # pools and volumes, under a lock of their own
+        self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own
 
     # -- events --------------------------------------------------------------
 
@@ -216,6 +216,20 @@ class Node:
             if active is None:
                 return [d.ref for d in self.domains.values()]
             return [d.ref for d in self.domains.values() if d.active == active]
+
+    def domain_using(self, pool: str, volume: str, path: str) -> str | None:
+        """The running domain with a disk on that volume (by path, or by pool and name), or None."""
+        with self.lock:
+            for dom in self.domains.values():
+                if not dom.active:
+                    continue
+                for disk in dom.definition().disks:
+                    if disk.type == "volume":
+                        if (disk.source_pool, disk.source) == (pool, volume):
+                            return dom.name
+                    elif disk.source == path:
+                        return dom.name
+        return None
 
     # -- adding and removing -------------------------------------------------
 

@@ -16,6 +16,9 @@ driver promises:
 * Names, UUIDs and target paths are unique among pools; a volume name is
   unique in its pool and can never leave it (the XML model refuses ``/``,
   ``..``, NUL and a leading ``-``).
+* A volume a running domain uses (a disk whose source is its path, or its
+  pool and name) cannot be deleted or uploaded to, nor its pool stopped:
+  ``ResourceBusyError`` naming the domain.
 * A volume's data is a byte buffer that grows as it is written, never beyond
   the capacity; what was never written reads as zeros.
 
@@ -28,7 +31,7 @@ Errors carry libvirt's codes: ``NoStoragePoolError`` (49),
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from virtcore.errors import (
@@ -39,6 +42,7 @@ from virtcore.errors import (
     NoStorageVolError,
     OperationFailedError,
     OperationInvalidError,
+    ResourceBusyError,
     StorageVolExistError,
 )
 from virtcore.storage import (
@@ -66,6 +70,8 @@ __all__ = [
 POOL_CAPACITY = 100 * 1024**3
 
 _STORAGE = ErrorDomain.STORAGE
+#: The largest size a volume can have (``off_t`` is signed 64-bit).
+_MAX_SIZE = (1 << 63) - 1
 
 
 class PendingPool(NamedTuple):
@@ -82,6 +88,9 @@ class PendingPool(NamedTuple):
     target: str
 
 
+#: ``user(pool name, volume name, path)``: the running domain using that volume, or None.
+UserOf = Callable[[str, str, str], "str | None"]
+
 #: A parsed pool definition, or one still pending.
 AnyPoolDef: TypeAlias = "PoolDef | PendingPool"
 
@@ -95,66 +104,137 @@ def _target_of(d: AnyPoolDef) -> str:
 
 
 class TestVolume:
-    """One volume: its definition, sizes and data. Guarded by the storage's lock."""
+    """One volume: its definition, sizes and data. Guarded by the storage's lock.
+
+    Its info tuple and XML are kept ready and renewed when its sizes change:
+    reading them is the hot path.
+    """
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("allocation", "capacity", "data", "definition", "key", "name", "path")
+    __slots__ = ("_allocation", "_capacity", "_info", "_xml", "data", "definition", "key", "name", "path")
 
     def __init__(self, definition: VolumeDef, path: str, key: str) -> None:
         self.definition = definition
         self.name: str = definition.name
         self.path = path
         self.key = key
-        self.capacity: int = definition.capacity or 0
-        self.allocation: int = definition.allocation if definition.allocation is not None else self.capacity
+        self._capacity: int = definition.capacity or 0
+        self._allocation: int = definition.allocation if definition.allocation is not None else self._capacity
+        self._renew()
         #: What was written so far (never longer than the capacity); the rest reads as zeros.
         self.data = bytearray()
 
+    def _renew(self) -> None:
+        self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
+        self._xml: str | None = None
+
+    @property
+    def capacity(self) -> int:
+        """The size the volume offers, in bytes."""
+        return self._capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._capacity = value
+        self._renew()
+
+    @property
+    def allocation(self) -> int:
+        """The bytes it takes from its pool."""
+        return self._allocation
+
+    @allocation.setter
+    def allocation(self, value: int) -> None:
+        self._allocation = value
+        self._renew()
+
     def info(self) -> StorageVolInfo:
         """``virStorageVolInfo``: a file volume's type, capacity and allocation."""
-        return StorageVolInfo(StorageVolType.FILE, self.capacity, self.allocation)
+        return self._info
 
     def xml(self) -> str:
         """The volume's XML, with its key, path and current sizes."""
-        import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
+        if self._xml is None:
+            import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
 
-        from virtcore.xml.volume import VolumeTarget  # saves ~170 ms on open: the XML model
+            from virtcore.xml.volume import VolumeTarget  # saves ~170 ms on open: the XML model
 
-        d = self.definition
-        target = d.target if d.target is not None else VolumeTarget()
-        current = attrs.evolve(
-            d,
-            key=self.key,
-            capacity=self.capacity,
-            allocation=self.allocation,
-            target=attrs.evolve(target, path=self.path),
-        )
-        return current.to_xml()
+            d = self.definition
+            target = d.target if d.target is not None else VolumeTarget()
+            current = attrs.evolve(
+                d,
+                key=self.key,
+                capacity=self._capacity,
+                allocation=self._allocation,
+                target=attrs.evolve(target, path=self.path),
+            )
+            self._xml = current.to_xml()
+        return self._xml
 
 
 class TestPool:
     """One pool: its definitions, state, volumes and space. Guarded by the storage's lock."""
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("active", "allocation", "autostart", "capacity", "config", "live", "volumes")
+    __slots__ = (
+        "_active",
+        "_allocation",
+        "_info",
+        "_xml",
+        "autostart",
+        "capacity",
+        "config",
+        "live",
+        "volumes",
+    )
 
     def __init__(self, definition: AnyPoolDef, *, persistent: bool) -> None:
         #: The definition in use; the persistent one when they differ is ``config``.
         self.live: AnyPoolDef = definition
         #: The persistent definition (None: transient).
         self.config: AnyPoolDef | None = definition if persistent else None
-        self.active = False
         self.autostart = False
         self.capacity = POOL_CAPACITY
-        self.allocation = 0
+        self._active = False
+        self._allocation = 0
+        #: The XML last formatted, per ``inactive``: (definition, allocation, text).
+        self._xml: dict[bool, tuple[PoolDef, int, str]] = {}
+        self._renew()
         self.volumes: dict[str, TestVolume] = {}
+
+    def _renew(self) -> None:
+        """Make the info tuple again (it is kept ready: reading it is the hot path)."""
+        state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
+        self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
+
+    @property
+    def active(self) -> bool:
+        """Whether the pool is started."""
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = value
+        self._renew()
+
+    @property
+    def allocation(self) -> int:
+        """The bytes its volumes take."""
+        return self._allocation
+
+    @allocation.setter
+    def allocation(self, value: int) -> None:
+        self._allocation = value
+        self._renew()
 
     @property
     def name(self) -> str:
+        """The pool's name."""
         return self.live.name
 
     @property
     def uuid(self) -> str:
+        """The pool's canonical UUID."""
         return self.live.uuid
 
     @property
@@ -164,22 +244,26 @@ class TestPool:
 
     @property
     def persistent(self) -> bool:
+        """Whether the pool has a persistent definition."""
         return self.config is not None
 
     @property
     def available(self) -> int:
+        """The bytes still free."""
         return max(0, self.capacity - self.allocation)
 
     @property
     def ref(self) -> StoragePoolRef:
+        """What a pool lookup answers."""
         return StoragePoolRef(self.name, self.uuid)
 
     def vol_ref(self, vol: TestVolume) -> StorageVolRef:
+        """What a lookup of ``vol`` (one of this pool's volumes) answers."""
         return StorageVolRef(self.name, vol.name, vol.key)
 
     def info(self) -> StoragePoolInfo:
-        state = StoragePoolState.RUNNING if self.active else StoragePoolState.INACTIVE
-        return StoragePoolInfo(state, self.capacity, self.allocation, self.available)
+        """``virStoragePoolInfo``: state, capacity, allocation, available (kept ready)."""
+        return self._info
 
     def definition(self, *, inactive: bool = False) -> PoolDef:
         """The live definition (``inactive``: the persistent one), parsed: pending ones are parsed now."""
@@ -204,34 +288,52 @@ class TestPool:
 
     def xml(self, *, inactive: bool = False) -> str:
         """The pool's XML with its current sizes."""
+        d = self.definition(inactive=inactive)
+        cached = self._xml.get(inactive)
+        if cached is not None and cached[0] is d and cached[1] == self._allocation:
+            return cached[2]
         import attrs  # saves ~28 ms on open: only parsed definitions (attrs) are evolved
 
-        d = attrs.evolve(
-            self.definition(inactive=inactive),
-            capacity=self.capacity,
-            allocation=self.allocation,
-            available=self.available,
-        )
-        return d.to_xml()
+        text = attrs.evolve(
+            d, capacity=self.capacity, allocation=self._allocation, available=self.available
+        ).to_xml()
+        self._xml[inactive] = (d, self._allocation, text)
+        return text
 
 
 class Storage:
     """Every pool of a node, with one lock around all of them (libvirt's ``virStoragePoolObjList``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, user_of: UserOf | None = None) -> None:
         self.lock = threading.RLock()
         self.pools: dict[str, TestPool] = {}  # by uuid
         self.by_name: dict[str, TestPool] = {}
+        #: Every volume of every pool by key and by path (keys and paths are unique on the node).
+        self.keys: dict[str, tuple[TestPool, TestVolume]] = {}
+        self.paths: dict[str, tuple[TestPool, TestVolume]] = {}
+        #: Who uses a volume (the node's running domains); taken after this lock, never before.
+        self.user_of: UserOf = user_of or (lambda pool, name, path: None)
+
+    def _check_unused(self, pool: TestPool, vol: TestVolume, doing: str) -> None:
+        user = self.user_of(pool.name, vol.name, vol.path)
+        if user is not None:
+            raise ResourceBusyError(
+                f"cannot {doing}: storage volume '{vol.name}' of pool '{pool.name}'"
+                f" is in use by running domain '{user}'",
+                domain=_STORAGE,
+            )
 
     # -- lookup --------------------------------------------------------------
 
     def get(self, uuid: str) -> TestPool:
+        """The pool with ``uuid``; ``NoStoragePoolError`` when none (call with the lock held)."""
         pool = self.pools.get(uuid)
         if pool is None:
             raise NoStoragePoolError(f"no storage pool with matching uuid '{uuid}'")
         return pool
 
     def lookup_name(self, name: str) -> StoragePoolRef:
+        """The pool called ``name``."""
         with self.lock:
             pool = self.by_name.get(name)
             if pool is None:
@@ -239,10 +341,12 @@ class Storage:
             return pool.ref
 
     def lookup_uuid(self, uuid: str) -> StoragePoolRef:
+        """The pool with ``uuid``."""
         with self.lock:
             return self.get(uuid).ref
 
     def list_refs(self, active: bool | None) -> list[StoragePoolRef]:
+        """Every pool, or only the active (``True``) or inactive (``False``) ones."""
         with self.lock:
             return [p.ref for p in self.pools.values() if active is None or p.active == active]
 
@@ -290,6 +394,9 @@ class Storage:
     def _remove(self, pool: TestPool) -> None:
         self.pools.pop(pool.uuid, None)
         self.by_name.pop(pool.name, None)
+        for vol in pool.volumes.values():
+            self.keys.pop(vol.key, None)
+            self.paths.pop(vol.path, None)
 
     def add_loaded(self, definition: AnyPoolDef, volumes: Sequence[VolumeDef] = ()) -> TestPool:
         """Add an active, persistent pool read from a node file, with its volumes.
@@ -301,15 +408,21 @@ class Storage:
             self._check_identity(definition)
             pool = TestPool(definition, persistent=True)
             pool.active = True
-            for v in volumes:
-                if v.name in pool.volumes:
-                    raise StorageVolExistError(f"{v.name}' in pool '{pool.name}")
-                path = v.target.path if v.target is not None and v.target.path else f"{pool.target}/{v.name}"
-                self._add_volume(pool, TestVolume(v, path, v.key or path))
+            try:
+                for v in volumes:
+                    if v.name in pool.volumes:
+                        raise StorageVolExistError(f"{v.name}' in pool '{pool.name}")
+                    target = v.target.path if v.target is not None else None
+                    path = target or f"{pool.target}/{v.name}"
+                    self._add_volume(pool, TestVolume(v, path, v.key or path))
+            except BaseException:
+                self._remove(pool)  # the volumes indexed so far
+                raise
             self._insert(pool)
             return pool
 
     def define(self, new: PoolDef) -> StoragePoolRef:
+        """Define ``new`` or redefine the pool it names (an active pool takes it when it stops)."""
         with self.lock:
             pool = self._check_identity(new)
             if pool is None:
@@ -322,6 +435,7 @@ class Storage:
             return pool.ref
 
     def create_transient(self, new: PoolDef) -> StoragePoolRef:
+        """Start ``new`` as a transient pool (or an inactive pool it names, with ``new`` until it stops)."""
         with self.lock:
             pool = self._check_identity(new)
             if pool is None:
@@ -335,6 +449,7 @@ class Storage:
             return pool.ref
 
     def undefine(self, uuid: str) -> None:
+        """Forget an inactive pool and its volumes."""
         with self.lock:
             pool = self._inactive(uuid, still=True)
             self._remove(pool)
@@ -347,12 +462,16 @@ class Storage:
             self._inactive(uuid, still=False)
 
     def start(self, uuid: str) -> None:
+        """Start an inactive pool."""
         with self.lock:
             self._inactive(uuid, still=False).active = True
 
     def destroy(self, uuid: str) -> None:
+        """Stop an active pool none of whose volumes is in use; a transient one vanishes."""
         with self.lock:
             pool = self._active(uuid)
+            for vol in pool.volumes.values():
+                self._check_unused(pool, vol, f"stop storage pool '{pool.name}'")
             pool.active = False
             if pool.config is None:
                 self._remove(pool)
@@ -370,22 +489,28 @@ class Storage:
             self._active(uuid)
 
     def info(self, uuid: str) -> StoragePoolInfo:
-        with self.lock:
-            return self.get(uuid).info()
+        """The pool's info tuple."""
+        # Without the lock: the tuple is made whole before it is published (the hot path).
+        pool = self.pools.get(uuid)
+        return pool.info() if pool is not None else self.get(uuid).info()
 
     def xml(self, uuid: str, inactive: bool) -> str:
+        """The pool's XML (``inactive``: its persistent definition)."""
         with self.lock:
             return self.get(uuid).xml(inactive=inactive)
 
     def is_persistent(self, uuid: str) -> bool:
+        """Whether the pool has a persistent definition."""
         with self.lock:
             return self.get(uuid).persistent
 
     def get_autostart(self, uuid: str) -> bool:
+        """Whether the pool is marked to start with the host."""
         with self.lock:
             return self.get(uuid).autostart
 
     def set_autostart(self, uuid: str, value: bool) -> None:
+        """Mark a persistent pool to start with the host (or not)."""
         with self.lock:
             pool = self.get(uuid)
             if pool.config is None:
@@ -395,6 +520,7 @@ class Storage:
             pool.autostart = value
 
     def list_volumes(self, uuid: str) -> list[StorageVolRef]:
+        """The volumes of an active pool."""
         with self.lock:
             pool = self._active(uuid)
             return [pool.vol_ref(v) for v in pool.volumes.values()]
@@ -402,19 +528,16 @@ class Storage:
     # -- volume lookup --------------------------------------------------------
 
     def _find_key(self, key: str) -> tuple[TestPool, TestVolume]:
-        """The volume with ``key`` in any pool; ``OperationInvalidError`` when its pool is stopped."""
-        stopped: TestPool | None = None
-        for pool in self.pools.values():
-            for vol in pool.volumes.values():
-                if vol.key == key:
-                    if pool.active:
-                        return pool, vol
-                    stopped = pool
-        if stopped is not None:
-            raise OperationInvalidError(f"storage pool '{stopped.name}' is not active", domain=_STORAGE)
-        raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+        """The volume with ``key`` and its pool; ``OperationInvalidError`` when the pool is stopped."""
+        entry = self.keys.get(key)
+        if entry is None:
+            raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+        if not entry[0].active:
+            raise OperationInvalidError(f"storage pool '{entry[0].name}' is not active", domain=_STORAGE)
+        return entry
 
     def lookup_volume(self, pool_uuid: str, name: str) -> StorageVolRef:
+        """The volume ``name`` of an active pool."""
         with self.lock:
             pool = self._active(pool_uuid)
             vol = pool.volumes.get(name)
@@ -423,31 +546,46 @@ class Storage:
             return pool.vol_ref(vol)
 
     def lookup_key(self, key: str) -> StorageVolRef:
+        """The volume with ``key`` in an active pool (a stopped pool's volumes are not found)."""
         with self.lock:
-            for pool in self.pools.values():
-                if pool.active:
-                    for vol in pool.volumes.values():
-                        if vol.key == key:
-                            return pool.vol_ref(vol)
-            raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+            entry = self.keys.get(key)
+            if entry is None or not entry[0].active:
+                raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+            return entry[0].vol_ref(entry[1])
 
     def lookup_path(self, path: str) -> StorageVolRef:
+        """The volume at ``path`` in an active pool."""
         with self.lock:
-            for pool in self.pools.values():
-                if pool.active:
-                    for vol in pool.volumes.values():
-                        if vol.path == path:
-                            return pool.vol_ref(vol)
-            raise NoStorageVolError(f"no storage vol with matching path '{path}'")
+            entry = self.paths.get(path)
+            if entry is None or not entry[0].active:
+                raise NoStorageVolError(f"no storage vol with matching path '{path}'")
+            return entry[0].vol_ref(entry[1])
 
     def volume(self, key: str) -> tuple[TestPool, TestVolume]:
         """The volume ``key`` and its (active) pool; hold the lock while using them."""
         return self._find_key(key)
 
+    def volume_info(self, key: str) -> StorageVolInfo:
+        """The info of volume ``key`` (the hot path: read without the lock when it can be)."""
+        entry = self.keys.get(key)
+        if entry is not None and entry[0].active:
+            return entry[1].info()
+        with self.lock:
+            return self._find_key(key)[1].info()
+
     # -- volumes: create and delete -------------------------------------------
 
     def _add_volume(self, pool: TestPool, vol: TestVolume) -> None:
+        for index, value, what in ((self.keys, vol.key, "key"), (self.paths, vol.path, "path")):
+            if value in index:
+                other_pool, other = index[value]
+                raise OperationFailedError(
+                    f"storage volume '{vol.name}' of pool '{pool.name}': its {what} '{value}' is the"
+                    f" {what} of volume '{other.name}' of pool '{other_pool.name}'",
+                    domain=_STORAGE,
+                )
         pool.volumes[vol.name] = vol
+        self.keys[vol.key] = self.paths[vol.path] = (pool, vol)
         pool.allocation += vol.allocation
 
     def _new_volume(self, pool: TestPool, definition: VolumeDef) -> TestVolume:
@@ -466,6 +604,7 @@ class Storage:
         return vol
 
     def create_volume(self, pool_uuid: str, definition: VolumeDef) -> StorageVolRef:
+        """Add a volume from ``definition`` to an active pool, if it fits."""
         with self.lock:
             pool = self._active(pool_uuid)
             vol = self._new_volume(pool, definition)
@@ -492,9 +631,12 @@ class Storage:
             return pool.vol_ref(vol)
 
     def delete_volume(self, key: str) -> None:
+        """Remove a volume no running domain uses; its allocation goes back to the pool."""
         with self.lock:
             pool, vol = self._find_key(key)
+            self._check_unused(pool, vol, "delete it")
             del pool.volumes[vol.name]
+            del self.keys[vol.key], self.paths[vol.path]
             pool.allocation -= vol.allocation
 
     # -- volumes: content and size --------------------------------------------
@@ -526,6 +668,8 @@ class Storage:
                     new = vol.capacity + capacity
             else:
                 new = capacity
+            if new > _MAX_SIZE:
+                raise InvalidArgError(f"new capacity of {what} ({new} bytes) overflows: at most {_MAX_SIZE}")
             if new < vol.allocation:
                 raise InvalidArgError(
                     f"can't shrink capacity of {what} below its allocation ({new} < {vol.allocation} bytes)"
@@ -547,10 +691,16 @@ class Storage:
                 vol.allocation += grow
                 pool.allocation += grow
 
+    def check_unused(self, key: str, doing: str) -> None:
+        """``ResourceBusyError`` when a running domain uses volume ``key``."""
+        with self.lock:
+            self._check_unused(*self._find_key(key), doing)
+
     def write(self, key: str, offset: int, chunks: list[bytes]) -> None:
         """Store ``chunks`` at ``offset`` (an upload that finished); space grown is taken from the pool."""
         with self.lock:
             pool, vol = self._find_key(key)
+            self._check_unused(pool, vol, "upload to it")
             end = offset + sum(len(c) for c in chunks)
             if end > vol.capacity:
                 raise InvalidArgError(

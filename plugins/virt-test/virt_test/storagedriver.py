@@ -213,8 +213,7 @@ class TestStorage:
 
     @hookimpl
     def virt_storage_vol_get_info(self, key: str) -> StorageVolInfo:
-        with self.storage.lock:
-            return self.storage.volume(key)[1].info()
+        return self.storage.volume_info(key)
 
     @hookimpl
     def virt_storage_vol_get_xml_desc(self, key: str) -> str:
@@ -236,6 +235,7 @@ class TestStorage:
     @hookimpl
     def virt_storage_vol_upload(self, key: str, offset: int, length: int) -> VolumeSink:
         with self.storage.lock:
+            self.storage.check_unused(key, "upload to it")
             vol = self.storage.volume(key)[1]
             room = _room(vol.name, vol.capacity, offset, length, "upload")
         return VolumeSink(self.storage, key, offset, room, vol.name)

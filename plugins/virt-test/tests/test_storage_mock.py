@@ -26,6 +26,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     ReadFailedError,
+    ResourceBusyError,
     StorageVolExistError,
     XMLError,
 )
@@ -139,6 +140,17 @@ def test_the_default_pool_summary_matches_its_xml() -> None:
     # The node file of test:///default holds the same pool.
     copy = node_from_xml(DEFAULT_NODE_XML, base_dir=None, origin="x").storage
     assert copy.list_refs(None) == [(DEFAULT_POOL.name, DEFAULT_POOL.uuid)]
+
+
+def test_the_pytest_plugins_connection_has_a_private_default_pool(virt_conn: virtcore.Connection) -> None:
+    mine = virt_conn.lookup_storage_pool("default-pool")
+    assert (mine.uuid, mine.info()) == (
+        DEFAULT_UUID,
+        StoragePoolInfo(StoragePoolState.RUNNING, POOL_CAP, 0, POOL_CAP),
+    )
+    mine.create_volume(vol_xml("mine", 10))
+    with virtcore.open("test:///default") as shared:
+        assert shared.lookup_storage_pool("default-pool").list_volumes() == []
 
 
 def test_pool_lookups_and_state_need_no_xml_model() -> None:
@@ -306,6 +318,19 @@ def test_bad_pool_xml(conn: virtcore.Connection) -> None:
     assert [p.name for p in conn.list_storage_pools()] == ["default-pool"]
 
 
+def test_xml_desc_follows_every_change(pool: virtcore.StoragePool) -> None:
+    from virtcore.xml import parse_pool, parse_volume
+
+    vol = pool.create_volume(vol_xml("x", 100, 10))
+    assert parse_pool(pool.xml_desc()).allocation == 10
+    assert (parse_volume(vol.xml_desc()).capacity, vol.info().capacity) == (100, 100)
+    vol.resize(500, allocate=True)
+    assert (parse_volume(vol.xml_desc()).capacity, parse_volume(vol.xml_desc()).allocation) == (500, 500)
+    assert parse_pool(pool.xml_desc()).allocation == 500 == pool.info().allocation
+    vol.delete()
+    assert parse_pool(pool.xml_desc()).available == POOL_CAP
+
+
 # -- volumes: errors ----------------------------------------------------------
 
 
@@ -348,6 +373,39 @@ def test_a_deleted_volume_is_gone_for_every_call(pool: virtcore.StoragePool) -> 
             op()
     with pytest.raises(NoStorageVolError):
         pool.create_volume_from(vol_xml("clone"), vol)
+
+
+def test_volumes_a_running_domain_uses_are_busy(
+    conn: virtcore.Connection, pool: virtcore.StoragePool
+) -> None:
+    by_path = pool.create_volume(vol_xml("by-path.img", 10))
+    by_name = pool.create_volume(vol_xml("by-name.img", 10))
+    disks = (
+        f"<disk type='file' device='disk'><source file='{by_path.path}'/><target dev='vda'/></disk>"
+        "<disk type='volume' device='disk'><source pool='default-pool' volume='by-name.img'/>"
+        "<target dev='vdb'/></disk>"
+    )
+    dom = conn.define_domain(
+        "<domain type='test'><name>user</name><memory>1024</memory><os><type>hvm</type></os>"
+        f"<devices>{disks}</devices></domain>"
+    )
+    by_path.delete()  # not running: not in use
+    by_path = pool.create_volume(vol_xml("by-path.img", 10))
+    dom.start()
+    for vol in (by_path, by_name):
+        with pytest.raises(ResourceBusyError) as exc:
+            vol.delete()
+        assert exc.value.code == ErrorNumber.RESOURCE_BUSY == 87
+        assert f"'{vol.name}'" in str(exc.value) and "running domain 'user'" in str(exc.value)
+        with pytest.raises(ResourceBusyError, match="'user'"):
+            vol.upload(io.BytesIO(b"x"))
+    with pytest.raises(ResourceBusyError, match="stop storage pool 'default-pool'"):
+        pool.destroy()
+    assert pool.is_active() and len(pool.list_volumes()) == 2
+    dom.destroy()
+    by_path.delete()
+    by_name.delete()
+    pool.destroy()
 
 
 # -- capacity accounting --------------------------------------------------------
@@ -402,6 +460,9 @@ def test_resize_follows_libvirts_rules(pool: virtcore.StoragePool) -> None:
         vol.resize(200 * GiB, allocate=True)
     vol.resize(200 * GiB)  # without allocate the volume is sparse: any capacity
     assert pool.info().allocation == 1000
+    with pytest.raises(InvalidArgError, match="overflows"):
+        vol.resize((1 << 64) - 1, delta=True)
+    assert vol.info().capacity == 200 * GiB
 
 
 @settings(max_examples=40, deadline=None)
@@ -436,6 +497,37 @@ def test_the_pool_accounts_exactly_what_its_volumes_hold(ops: list[tuple[str, in
             info = pool.info()
             assert info.allocation == total <= POOL_CAP
             assert info.available == POOL_CAP - total
+
+
+def test_connections_in_threads_keep_the_accounts_exact() -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            with virtcore.open("test:///default") as conn:
+                pool = conn.lookup_storage_pool("default-pool")
+                for i in range(30):
+                    vol = pool.create_volume(vol_xml(f"t{n}-{i}", 1000 + n, 100 + i))
+                    if i % 3:
+                        vol.resize(5000 + n, allocate=True)
+                    if i % 2:
+                        vol.delete()
+        except BaseException as exc:  # reported below, with the thread's number
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with virtcore.open("test:///default") as conn:
+        pool = conn.lookup_storage_pool("default-pool")
+        vols = pool.list_volumes()
+        assert len(vols) == 4 * 15
+        assert pool.info().allocation == sum(v.info().allocation for v in vols)
 
 
 # -- data: upload, download, wipe ---------------------------------------------
@@ -594,6 +686,13 @@ def test_node_file_pools_keep_paths_and_keys_their_volumes_give(tmp_path: Path) 
             "<pool type='dir'><name>p</name><target><path>/p2</path></target></pool>",
             OperationFailedError,
             "'p'",
+        ),
+        (
+            "<pool type='dir'><name>p</name><target><path>/p</path></target>"
+            "<volume><name>a</name><key>k</key><capacity>1</capacity></volume>"
+            "<volume><name>b</name><key>k</key><capacity>1</capacity></volume></pool>",
+            OperationFailedError,
+            "key 'k' is the key of volume 'a'",
         ),
     ],
 )
