@@ -9,6 +9,7 @@ storage driver. No guest boots here: the launch is stopped right after the argv 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,6 +240,10 @@ def test_probe_format_reads_the_image_header(images: Path, tmp_path: Path) -> No
     assert probe_format(str(empty)) == "raw"
     with pytest.raises(virtcore.errors.SystemError_, match="nosuch"):
         probe_format(str(tmp_path / "nosuch"))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigUnsupportedError, match="neither a file nor a block device"):
+        probe_format(str(fifo))  # refused, never waited on
 
 
 def test_resolve_disk_refuses_a_volume_that_is_not_a_local_path() -> None:

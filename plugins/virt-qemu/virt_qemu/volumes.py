@@ -11,6 +11,7 @@ the QEMU command line (and a hot-plug's ``blockdev-add``) sees the path.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -54,12 +55,16 @@ def probe_format(path: str) -> str:
     """The image format of the file or block device at ``path``, from its header.
 
     :raises SystemError_: it cannot be read, naming it.
+    :raises ConfigUnsupportedError: it is neither a regular file nor a block device.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    try:  # O_NONBLOCK: a FIFO in a pool must not hang the start
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError as exc:
         raise SystemError_(f"cannot open volume {path!r}: {exc.strerror}") from None
     try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+            raise ConfigUnsupportedError(f"volume {path!r} is neither a file nor a block device")
         head = os.pread(fd, 72, 0)
     except OSError as exc:
         raise SystemError_(f"cannot read volume {path!r}: {exc.strerror}") from None
