@@ -678,7 +678,7 @@ class _FakeStorage:
 
 
 def test_drivers_shows_storage_operations_of_qemu_and_xen_as_served_by_the_storage_driver(
-    run: Run, monkeypatch: pytest.MonkeyPatch
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """qemu and xen name ``storage`` as a secondary driver: its operations show as served by
     it when it is installed, and as unsupported when it is not; their own stay 'yes'."""
@@ -724,6 +724,16 @@ def test_drivers_shows_storage_operations_of_qemu_and_xen_as_served_by_the_stora
         assert row.split()[3:6] == [str(served), "of", str(len(virtcore.OPERATIONS))]
     assert rows["storage_pool_lookup_by_name"][cols.index("test")] != "storage"  # test names none
     assert rows["storage_pool_lookup_by_name"][cols.index("storage")] == "yes"
+
+    # Asking a connection: the same attribution, from the objects that serve it.
+    status, out, err = run("drivers", uri=f"qemu:///embed?root={tmp_path / 'qemu'}")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
+    rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
+    assert rows["storage_pool_lookup_by_name"][2] == "storage"
+    assert rows["connect_get_hostname"][2] == "yes"
+    assert rows["storage_vol_create_xml"][2] == "no"
 
 
 def test_drivers_with_connection_lists_only_that_driver(run: Run, extra_drivers: None) -> None:

@@ -960,9 +960,22 @@ def _static_support(driver: InstalledDriver) -> DriverSupport | None:
     )
 
 
-def _probe(uri: str) -> frozenset[str]:
+def _probe(uri: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """What a read-only connection to ``uri`` supports, and which of it its secondary drivers serve."""
     with virtcore.open_read_only(uri) as conn:
-        return conn.supported_operations()
+        ops = conn.supported_operations()
+        via: dict[str, str] = {}
+        scheme = URI.parse(uri).driver
+        for secondary in drivers.declared_secondary(drivers.load_driver(scheme, uri)):
+            try:
+                classes = drivers.declared_plugin_classes(drivers.load_driver(secondary, f"{secondary}://"))
+            except NoConnectError:
+                continue
+            for op in ops:
+                impls = conn.implementers(op)
+                if impls and classes and all(isinstance(i, classes) for i in impls):
+                    via.setdefault(op, secondary)
+        return ops, tuple(sorted(via.items()))
 
 
 def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
@@ -979,7 +992,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     if uri is not None:
         scheme = URI.parse(uri).driver
         info = next((d for d in installed if d.scheme == scheme), None)
-        ops = _probe(uri)  # raises NoConnectError for an uninstalled scheme
+        ops, via = _probe(uri)  # raises NoConnectError for an uninstalled scheme
         return [
             DriverSupport(
                 scheme,
@@ -989,6 +1002,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                 ops,
                 "",
                 uri,
+                via,
             )
         ]
     found = []
@@ -1011,8 +1025,8 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                     )
                 )
                 continue
-            ops = _probe(default)
-            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default))
+            ops, via = _probe(default)
+            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default, via))
         except VirtError as exc:
             found.append(
                 DriverSupport(d.scheme, d.distribution, d.version, None, None, f"cannot probe: {exc}")
