@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from storage_testxml import dir_pool_xml
 
 import virtcore
 from virtcore.storage import StoragePool
@@ -30,23 +31,6 @@ def conn(uri: str) -> Iterator[virtcore.Connection]:
     """A connection to this test's storage."""
     with virtcore.open(uri) as c:
         yield c
-
-
-def dir_pool_xml(name: str, path: Path, *, mode: str | None = None) -> str:
-    """A ``dir`` pool's XML."""
-    perms = f"<permissions><mode>{mode}</mode></permissions>" if mode else ""
-    return f"<pool type='dir'><name>{name}</name><target><path>{path}</path>{perms}</target></pool>"
-
-
-def volume_xml(
-    name: str, capacity: int, fmt: str = "qcow2", *, extra: str = "", allocation: int | None = None
-) -> str:
-    """A volume's XML (capacity in bytes)."""
-    alloc = f"<allocation>{allocation}</allocation>" if allocation is not None else ""
-    return (
-        f"<volume><name>{name}</name><capacity>{capacity}</capacity>{alloc}"
-        f"<target><format type='{fmt}'/></target>{extra}</volume>"
-    )
 
 
 @pytest.fixture

@@ -145,3 +145,35 @@ def test_every_argv_file_of_libvirts_table_is_covered() -> None:
     named = {c[4] for c in CASES} | {c[4] for c in LUKS_CASES}
     # qcow2-nocow.argv is in the folder but in no case of libvirt's table (a stale file).
     assert {p.stem for p in Path(folder).glob("*.argv")} - named == {"qcow2-nocow"}
+
+
+def _relocated(argv: list[str], where: Path) -> list[str]:
+    """``argv`` with libvirt's image paths moved into ``where`` (``/dev/null`` stays)."""
+    out = []
+    for arg in argv:
+        if arg.startswith(("/var/lib/libvirt/images/", "/dev/HostVG/")):
+            arg = str(where / Path(arg).name)
+        out.append(arg)
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[4] for c in CASES])
+def test_real_qemu_img_makes_what_the_argv_describes(
+    case: tuple[str, str, str | None, str | None, str, bool, bool], tmp_path: Path
+) -> None:
+    (argv,) = _argv(case)
+    pool, vol, in_pool, in_vol = case[:4]
+    if in_pool is not None and in_vol is not None:
+        src = _volume(in_pool, in_vol)
+        assert src.target is not None and src.target.path is not None
+        fmt = qemuimg.qemu_img_format(src.target.format, "the input")
+        qemuimg.run(
+            ["create", "-q", "-f", fmt, str(tmp_path / Path(src.target.path).name), "1M"], "the input"
+        )
+    qemuimg.run(_relocated(argv, tmp_path), case[4])
+    v = _volume(pool, vol, require_capacity=False)
+    assert v.target is not None and v.target.path is not None
+    made = qemuimg.info(str(tmp_path / Path(v.target.path).name), case[4])
+    assert made.format == qemuimg.qemu_img_format(v.target.format, "the volume")
+    if in_vol is None and v.capacity is not None:
+        assert made.capacity == -(-v.capacity // 1024) * 1024

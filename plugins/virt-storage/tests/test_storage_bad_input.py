@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from storage_testxml import volume_xml
 from virt_storage.volumes import TEMP_PREFIX
 
 import virtcore
-from conftest import volume_xml
 from virtcore.errors import (
     NoStorageVolError,
     OperationFailedError,
@@ -177,3 +177,35 @@ def test_a_create_killed_midway_leaves_no_volume_that_claims_to_be_complete(
     pool.refresh()  # the leftover goes, under the lock no create holds any more
     assert list(images.iterdir()) == []
     assert pool.create_volume(volume_xml("half.qcow2", 8 * MiB)).info().capacity == 8 * MiB
+
+
+def test_a_resize_that_overflows_is_refused(pool: StoragePool) -> None:
+    v = pool.create_volume(volume_xml("r.qcow2", MiB))
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"overflows"):
+        v.resize((1 << 64) - 1)
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"overflows"):
+        v.resize((1 << 63) - 1, delta=True)
+    with pytest.raises(virtcore.errors.InvalidArgError, match=r"below 0 bytes"):
+        v.resize(2 * MiB, delta=True, shrink=True)
+    assert v.info().capacity == MiB
+
+
+def test_two_processes_creating_one_name_make_one_volume(uri: str, pool: StoragePool, images: Path) -> None:
+    script = (
+        "import sys, virtcore\n"
+        "from virtcore.errors import StorageVolExistError\n"
+        "with virtcore.open(sys.argv[1]) as c:\n"
+        "    try:\n"
+        "        c.lookup_storage_pool('images').create_volume(sys.argv[2])\n"
+        "        print('made')\n"
+        "    except StorageVolExistError as exc:\n"
+        "        print('exists', exc.code)\n"
+    )
+    xml = volume_xml("same.qcow2", 4 * MiB)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, uri, xml], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    assert outcomes == ["exists 90", "exists 90", "made"]
+    assert [p.name for p in images.iterdir()] == ["same.qcow2"]

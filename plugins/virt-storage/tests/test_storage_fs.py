@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from storage_testxml import volume_xml
 
 import virtcore
-from conftest import volume_xml
 from virtcore.errors import ResourceBusyError, StoragePoolBuiltError
 from virtcore.storage import StoragePoolState
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from storage_testxml import dir_pool_xml, volume_xml
 
 import virtcore
-from conftest import dir_pool_xml, volume_xml
 from virtcore.errors import (
     ConfigUnsupportedError,
     NoStoragePoolError,

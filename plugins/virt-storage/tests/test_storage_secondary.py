@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from storage_testxml import dir_pool_xml, volume_xml
 
 import virtcore
-from conftest import dir_pool_xml, volume_xml
 from virtcore import drivers as drivers_mod
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver, installed_drivers
@@ -81,3 +81,15 @@ def test_storage_uris_it_does_not_serve_are_refused(tmp_path: Path) -> None:
     for uri in ("storage:///embed", "storage:///embed?root=relative", "storage:///nowhere"):
         with pytest.raises(virtcore.errors.NoConnectError, match="storage:///"):
             virtcore.open(uri)
+
+
+def test_a_non_root_system_connection_declines_so_the_hypervisor_still_opens(
+    hv: list[Hypervisor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(virtcore.errors.NoConnectError, match="needs root"):
+        virtcore.open("storage:///system")
+    with virtcore.open_read_only("hv:///system") as conn:
+        assert conn.get_type() == "HV"
+        with pytest.raises(virtcore.errors.NoSupportError, match="storage_pool_lookup_by_name"):
+            conn.lookup_storage_pool("default")

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from storage_testxml import volume_xml
 
 import virtcore
-from conftest import volume_xml
 from virtcore.errors import ArgumentUnsupportedError, InvalidArgError, NoStorageVolError
 from virtcore.storage import StoragePool, StorageVolType, StorageVolWipeAlgorithm
 from virtcore.xml.volume import parse_volume
@@ -283,3 +283,17 @@ def test_a_whole_upload_writes_over_without_truncating_and_keeps_holes(pool: Sto
     with open(v.path, "rb") as f:
         assert f.read(3 * MiB) == b"B" * MiB + b"A" * MiB + bytes(MiB)
     assert v.info().capacity == 64 * MiB
+
+
+def test_a_refresh_during_an_upload_leaves_its_hidden_copy_alone(pool: StoragePool, images: Path) -> None:
+    v = pool.create_volume(volume_xml("up.raw", MiB, "raw"))
+    seen: list[list[str]] = []
+
+    def during(done: int, total: int) -> None:
+        pool.refresh()  # as another process may, while the upload is under way
+        seen.append(sorted(p.name for p in images.iterdir()))
+
+    v.upload(io.BytesIO(b"C" * (3 * MiB)), progress=during)
+    assert all(len(names) == 2 for names in seen)  # the volume and its copy in the making
+    assert Path(v.path).read_bytes() == b"C" * (3 * MiB)
+    assert [p.name for p in images.iterdir()] == ["up.raw"]

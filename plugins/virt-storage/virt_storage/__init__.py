@@ -42,8 +42,7 @@ def _store(uri: URI) -> PoolStore:
 def open_connection(uri: URI, read_only: bool) -> list[object]:
     """The storage driver's objects for ``uri``; autostart pools start on the first open after boot.
 
-    :raises NoConnectError: a URI it does not serve.
-    :raises OperationDeniedError: ``storage:///system`` by a non-root user.
+    :raises NoConnectError: a URI it does not serve (``storage:///system`` by a non-root user).
     """
     store = _store(uri)
     driver_ = StorageDriver(store)

@@ -61,8 +61,10 @@ class Layout:
 def layout_for(uri: URI) -> Layout:
     """The directories for ``uri`` (``storage:///system?root=D`` keeps them under ``D``, as embed does).
 
-    :raises NoConnectError: a URI this driver does not serve (remote host, unknown path).
-    :raises OperationDeniedError: ``storage:///system`` by a non-root user.
+    :raises NoConnectError: a URI this driver does not serve (remote host, unknown path), or
+        ``storage:///system`` for a non-root user: declining (rather than denying) lets a
+        hypervisor connection that a non-root user may open read-only (``xen:///system``)
+        open without storage, whose operations are then unsupported.
     """
     if not uri.is_local:
         raise NoConnectError(f"{uri.text!r}: remote storage connections are not supported")
@@ -84,7 +86,7 @@ def layout_for(uri: URI) -> Layout:
         return Layout("session", cfg, run)
     if path == "/system":
         if os.geteuid() != 0:
-            raise OperationDeniedError("storage:///system needs root (use storage:///session)")
+            raise NoConnectError(f"{uri.text!r}: storage:///system needs root (use storage:///session)")
         return Layout("system", Path("/etc/virtcore/storage"), Path("/run/virtcore/storage"))
     raise NoConnectError(
         f"{uri.text!r}: expected storage:///session, storage:///system or storage:///embed?root=DIR"

@@ -15,7 +15,7 @@ import contextlib
 import os
 import stat
 
-from virt_storage.volumes import temporary
+from virt_storage.volumes import claim_temporary
 from virtcore.errors import InvalidArgError, SystemError_
 
 __all__ = ["FileSink", "FileSource"]
@@ -30,10 +30,9 @@ class FileSink:
         try:
             st = os.stat(path)
             if offset == 0 and length == 0:
-                self._tmp = temporary(os.path.dirname(path))
-                os.chmod(self._tmp, stat.S_IMODE(st.st_mode))
-                os.chown(self._tmp, st.st_uid, st.st_gid)
-                self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+                self._fd, self._tmp = claim_temporary(os.path.dirname(path))
+                os.fchmod(self._fd, stat.S_IMODE(st.st_mode))
+                os.fchown(self._fd, st.st_uid, st.st_gid)
             else:
                 if offset > st.st_size:
                     raise InvalidArgError(f"offset {offset} is beyond the end of {what} ({st.st_size} bytes)")
@@ -62,11 +61,11 @@ class FileSink:
             if self._tmp is not None:
                 _carry_tail(self._path, self._fd, self._written)
             os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-            if self._tmp is not None:
+            if self._tmp is not None:  # renamed while still claimed: no refresh can take it
                 os.replace(self._tmp, self._path)
                 self._tmp = None
+            os.close(self._fd)
+            self._fd = -1
         except OSError as exc:
             self._discard()
             raise SystemError_(f"cannot upload to {self._what}: {exc.strerror or exc}") from None

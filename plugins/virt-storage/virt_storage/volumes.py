@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from virtcore.errors import (
     XMLError,
 )
 from virtcore.storage import StorageVolInfo, StorageVolType, StorageVolWipeAlgorithm
-from virtcore.xml._storagecommon import Permissions
+from virtcore.xml import Permissions
 from virtcore.xml.pool import PoolDef
 from virtcore.xml.volume import BackingStore, VolumeDef, VolumeTarget, parse_volume
 
@@ -40,6 +41,7 @@ __all__ = [
     "TEMP_PREFIX",
     "FilePool",
     "check_volume_name",
+    "claim_temporary",
     "temporary",
 ]
 
@@ -170,12 +172,15 @@ class FilePool:
         return capacity, capacity - st.f_bfree * st.f_frsize, st.f_bavail * st.f_frsize
 
     def remove_leftovers(self) -> None:
-        """Delete temporaries an interrupted create left behind (the caller holds the state lock)."""
+        """Delete temporaries an interrupted create or upload left behind.
+
+        The caller holds the state lock, so no create is under way; an upload in
+        progress holds an ``flock`` on its temporary, which is left alone.
+        """
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.target):
                 if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+                    _remove_unclaimed(entry.path)
 
     # -- making --------------------------------------------------------------
 
@@ -406,6 +411,41 @@ def _allocation(path: str) -> int:
         return os.stat(path).st_blocks * 512
     except OSError:
         return 0
+
+
+def claim_temporary(directory: str) -> tuple[int, str]:
+    """Like :func:`temporary`, but open for writing and ``flock``-ed: refresh leaves it alone.
+
+    Returns ``(fd, path)``; the claim lasts until ``fd`` is closed.
+    """
+    while True:
+        path = temporary(directory)
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            mine, there = os.fstat(fd), os.stat(path)
+            if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+                return fd, path
+        except OSError:
+            pass  # a refresh got to it first: it removes it; take another name
+        os.close(fd)
+
+
+def _remove_unclaimed(path: str) -> None:
+    """Delete the temporary at ``path`` unless someone holds a claim on it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        mine, there = os.fstat(fd), os.stat(path)
+        if (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino):
+            os.unlink(path)
+    except OSError:
+        pass  # claimed (an upload in progress), or already gone
+    finally:
+        os.close(fd)
 
 
 def _allocate(path: str, size: int) -> None:
