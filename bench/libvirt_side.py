@@ -1,6 +1,7 @@
 """The libvirt side of the bench: run by Debian's /usr/bin/python3 with python3-libvirt.
 
-Prints one JSON object ``{operation: µs}``; exits 3 when libvirt is not importable.
+Prints one JSON object ``{operation: µs}`` (``--storage``: the pool and volume workload of
+storage_ops.py); exits 3 when libvirt is not importable.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ except ImportError:
     sys.exit(3)
 
 from ops import measure
+from storage_ops import measure_storage
 
 
 class LibvirtAPI:
@@ -58,5 +60,47 @@ class LibvirtAPI:
         return self.conn.listAllDomains()
 
 
+class LibvirtStorage:
+    """The storage workload's adapter (storage_ops.py) over libvirt's test driver."""
+
+    def __init__(self) -> None:
+        libvirt.registerErrorHandler(lambda *a: None, None)
+        self.conn = libvirt.open("test:///default")
+
+    def pool(self, name):
+        return self.conn.storagePoolLookupByName(name)
+
+    def pool_info(self, pool):
+        return pool.info()
+
+    def pool_xml(self, pool):
+        return pool.XMLDesc()
+
+    def pools(self):
+        return self.conn.listAllStoragePools()
+
+    def volume(self, pool, name):
+        return pool.storageVolLookupByName(name)
+
+    def vol_info(self, vol):
+        return vol.info()
+
+    def vol_xml(self, vol):
+        return vol.XMLDesc()
+
+    def create(self, pool, xml):
+        return pool.createXML(xml)
+
+    def delete(self, vol):
+        vol.delete()
+
+    def volumes(self, pool):
+        return pool.listAllVolumes()
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(LibvirtAPI(), quick="--quick" in sys.argv)))
+    quick = "--quick" in sys.argv
+    if "--storage" in sys.argv:
+        print(json.dumps(measure_storage(LibvirtStorage(), quick=quick)))
+    else:
+        print(json.dumps(measure(LibvirtAPI(), quick=quick)))

@@ -6,7 +6,7 @@ is faster). libvirt's side runs under Debian's /usr/bin/python3 with
 python3-libvirt when that is importable; otherwise its column shows the
 figures measured for the issue on these machines, marked "ref".
 
-Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen]
+Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen|storage]
 """
 
 from __future__ import annotations
@@ -249,13 +249,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
-    parser.add_argument("--only", choices=["core", "cold", "xml", "qemu", "xen"], help="run one bench")
+    parser.add_argument(
+        "--only", choices=["core", "cold", "xml", "qemu", "xen", "storage"], help="run one bench"
+    )
     args = parser.parse_args()
     if args.only in (None, "core"):
         core_bench(args.quick)
     if args.only in (None, "cold"):
         cold_bench(args.quick)
-    for name in ("xml", "qemu", "xen"):
+    for name in ("xml", "qemu", "xen", "storage"):
         if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
             continue
         print(f"\n== bench_{name} ==", flush=True)

@@ -661,6 +661,81 @@ def test_drivers_marks_unsupported_and_unknown(run: Run, extra_drivers: None) ->
     assert {r[n] for r in rows.values()} == {"?"}
 
 
+class _FakeStorage:
+    """A storage driver's plugin class: two pool hooks and one the qemu driver also has."""
+
+    @virtcore.hookimpl
+    def virt_storage_pool_lookup_by_name(self, name: str) -> None:
+        return None
+
+    @virtcore.hookimpl
+    def virt_connect_list_all_storage_pools(self, active: bool | None) -> None:
+        return None
+
+    @virtcore.hookimpl
+    def virt_connect_get_hostname(self) -> str:
+        return "storage-host"
+
+
+def test_drivers_shows_storage_operations_of_qemu_and_xen_as_served_by_the_storage_driver(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """qemu and xen name ``storage`` as a secondary driver: its operations show as served by
+    it when it is installed, and as unsupported when it is not; their own stay 'yes'."""
+    from virtcore import drivers
+    from virtcore.drivers import describe_driver
+
+    def matrix() -> tuple[list[str], dict[str, list[str]], list[str]]:
+        status, out, err = run("drivers", uri=None)
+        assert (status, err) == (0, "")
+        lines = out.splitlines()
+        header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
+        rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
+        return header.split(), rows, lines
+
+    real = [d for d in drivers.installed_drivers() if d.scheme != "storage"]
+    monkeypatch.setattr(drivers, "installed_drivers", lambda: real)
+    monkeypatch.delitem(drivers._loaded, "storage", raising=False)
+    real_lookup = drivers._lookup  # whatever is installed here, the storage driver is not
+    monkeypatch.setattr(
+        drivers, "_lookup", lambda scheme: None if scheme == "storage" else real_lookup(scheme)
+    )
+    cols, rows, _ = matrix()
+    for d in ("qemu", "xen"):
+        assert rows["storage_pool_lookup_by_name"][cols.index(d)] == "no"
+        assert rows["domain_suspend"][cols.index(d)] == "yes"
+
+    fake = drivers.InstalledDriver("storage", "fake:storage", "fake-storage", "0.1")
+    monkeypatch.setattr(drivers, "installed_drivers", lambda: sorted([*real, fake], key=lambda d: d.scheme))
+    monkeypatch.setitem(
+        drivers._loaded,
+        "storage",
+        describe_driver(lambda uri, ro: [_FakeStorage()], plugin_classes=[_FakeStorage]),
+    )
+    cols, rows, lines = matrix()
+    for d in ("qemu", "xen"):
+        c = cols.index(d)
+        assert rows["storage_pool_lookup_by_name"][c] == "storage"
+        assert rows["connect_list_all_storage_pools"][c] == "storage"
+        assert rows["storage_vol_create_xml"][c] == "no"  # the storage driver does not have it either
+        assert rows["connect_get_hostname"][c] == "yes"  # its own answers first
+        served = sum(1 for r in rows.values() if r[c] in ("yes", "storage"))
+        row = next(line for line in lines if line.split()[:1] == [d])
+        assert row.split()[3:6] == [str(served), "of", str(len(virtcore.OPERATIONS))]
+    assert rows["storage_pool_lookup_by_name"][cols.index("test")] != "storage"  # test names none
+    assert rows["storage_pool_lookup_by_name"][cols.index("storage")] == "yes"
+
+    # Asking a connection: the same attribution, from the objects that serve it.
+    status, out, err = run("drivers", uri=f"qemu:///embed?root={tmp_path / 'qemu'}")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
+    rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
+    assert rows["storage_pool_lookup_by_name"][2] == "storage"
+    assert rows["connect_get_hostname"][2] == "yes"
+    assert rows["storage_vol_create_xml"][2] == "no"
+
+
 def test_drivers_with_connection_lists_only_that_driver(run: Run, extra_drivers: None) -> None:
     status, out, _ = run("drivers", "--kind", "mutating", uri="partial:///")
     assert status == 0
@@ -692,7 +767,8 @@ def test_drivers_shows_qemu_and_xen_support_without_opening_a_connection(
     header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
     cols = header.split()
     rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
-    shown = {d: {op for op, r in rows.items() if r[cols.index(d)] == "yes"} for d in ("qemu", "xen", "test")}
+    served = {"yes", "storage"}  # the driver's own, or its secondary storage driver's when installed
+    shown = {d: {op for op, r in rows.items() if r[cols.index(d)] in served} for d in ("qemu", "xen", "test")}
     for d in ("qemu", "xen", "test"):
         row = next(line for line in lines if line.split()[:1] == [d])
         assert row.split()[3:] == [
@@ -702,7 +778,7 @@ def test_drivers_shows_qemu_and_xen_support_without_opening_a_connection(
             "plugin",
             "classes",
         ]
-        assert {rows[op][cols.index(d)] for op in rows} <= {"yes", "no"}  # never '?'
+        assert {rows[op][cols.index(d)] for op in rows} <= {*served, "no"}  # never '?'
     monkeypatch.setattr(virtcore.Connection, "__init__", real_init)
     # What real connections serve agrees with it.
     with virtcore.open_read_only("test:///default") as conn:

@@ -63,6 +63,7 @@ from virtcore.connection import OPERATIONS, domain_xml_from_native, domain_xml_t
 from virtcore.drivers import InstalledDriver
 from virtcore.errors import (
     InvalidArgError,
+    NoConnectError,
     NoDomainError,
     NoSupportError,
     ReadFailedError,
@@ -958,7 +959,9 @@ class DriverSupport(NamedTuple):
     (the driver's declared classes, no connection opened) or the URI of the
     connection that was asked (also in ``uri``). ``operations`` is ``None``
     when neither was possible (``note`` says why): the driver's support is then
-    unknown, not empty.
+    unknown, not empty. ``via`` maps the operations (among ``operations``) that
+    an installed secondary driver serves for this one, and not the driver
+    itself, to that driver's scheme (``"storage"``).
     """
 
     scheme: str
@@ -968,6 +971,13 @@ class DriverSupport(NamedTuple):
     operations: frozenset[str] | None
     note: str
     source: str = ""
+    via: tuple[tuple[str, str], ...] = ()
+
+    def served_by(self, operation: str) -> str | None:
+        """Who serves ``operation``: ``"yes"`` (the driver), a secondary driver's scheme, or ``None``."""
+        if self.operations is None or operation not in self.operations:
+            return None
+        return dict(self.via).get(operation, "yes")
 
 
 def driver_default_uri(driver: InstalledDriver) -> str | None:
@@ -984,15 +994,44 @@ def _static_support(driver: InstalledDriver) -> DriverSupport | None:
     classes = drivers.declared_plugin_classes(drivers.load_driver(driver.scheme, f"{driver.scheme}://"))
     if classes is None:
         return None
-    ops = drivers.static_operations(classes)
+    own = drivers.static_operations(classes)
+    via: dict[str, str] = {}
+    for scheme in drivers.declared_secondary(drivers.load_driver(driver.scheme, f"{driver.scheme}://")):
+        try:
+            secondary = drivers.load_driver(scheme, f"{scheme}://")
+        except NoConnectError:
+            continue  # not installed: its operations stay unsupported
+        extra = drivers.declared_plugin_classes(secondary)
+        for op in sorted(drivers.static_operations(extra or ()) - own):
+            via.setdefault(op, scheme)
     return DriverSupport(
-        driver.scheme, driver.distribution, driver.version, None, ops, "", FROM_PLUGIN_CLASSES
+        driver.scheme,
+        driver.distribution,
+        driver.version,
+        None,
+        own | frozenset(via),
+        "",
+        FROM_PLUGIN_CLASSES,
+        tuple(sorted(via.items())),
     )
 
 
-def _probe(uri: str) -> frozenset[str]:
+def _probe(uri: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """What a read-only connection to ``uri`` supports, and which of it its secondary drivers serve."""
     with virtcore.open_read_only(uri) as conn:
-        return conn.supported_operations()
+        ops = conn.supported_operations()
+        via: dict[str, str] = {}
+        scheme = URI.parse(uri).driver
+        for secondary in drivers.declared_secondary(drivers.load_driver(scheme, uri)):
+            try:
+                classes = drivers.declared_plugin_classes(drivers.load_driver(secondary, f"{secondary}://"))
+            except NoConnectError:
+                continue
+            for op in ops:
+                impls = conn.implementers(op)
+                if impls and classes and all(isinstance(i, classes) for i in impls):
+                    via.setdefault(op, secondary)
+        return ops, tuple(sorted(via.items()))
 
 
 def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
@@ -1009,7 +1048,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
     if uri is not None:
         scheme = URI.parse(uri).driver
         info = next((d for d in installed if d.scheme == scheme), None)
-        ops = _probe(uri)  # raises NoConnectError for an uninstalled scheme
+        ops, via = _probe(uri)  # raises NoConnectError for an uninstalled scheme
         return [
             DriverSupport(
                 scheme,
@@ -1019,6 +1058,7 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                 ops,
                 "",
                 uri,
+                via,
             )
         ]
     found = []
@@ -1041,8 +1081,8 @@ def probe_drivers(uri: str | None = None) -> list[DriverSupport]:
                     )
                 )
                 continue
-            ops = _probe(default)
-            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default))
+            ops, via = _probe(default)
+            found.append(DriverSupport(d.scheme, d.distribution, d.version, default, ops, "", default, via))
         except VirtError as exc:
             found.append(
                 DriverSupport(d.scheme, d.distribution, d.version, None, None, f"cannot probe: {exc}")
@@ -1062,8 +1102,10 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     opened. A driver declaring none is opened read-only on its default URI,
     or listed with '?' for every operation (unknown, not unsupported) if it
     has none. With -c, the connection to that URI is asked: what the driver
-    serves there. 'yes' means a hook implementation covers the operation;
-    'mutating' operations are refused on read-only connections.
+    serves there. 'yes' means a hook implementation covers the operation; a
+    driver's name ('storage') means that installed secondary driver serves it
+    on this driver's connections; 'mutating' operations are refused on
+    read-only connections.
     """
     support = probe_drivers(ctx.uri_arg)
     if not support:
@@ -1085,7 +1127,7 @@ def _drivers(ctx: Context, ns: argparse.Namespace) -> None:
     for op, mut in ops:
         cells = [op, "mutating" if mut else "read-only"]
         for s in support:
-            cells.append("?" if s.operations is None else ("yes" if op in s.operations else "no"))
+            cells.append("?" if s.operations is None else (s.served_by(op) or "no"))
         matrix.append(cells)
     ctx.out(*format_table(("Operation", "Kind", *(s.scheme for s in support)), matrix), "")
 

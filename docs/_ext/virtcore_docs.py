@@ -99,7 +99,8 @@ class SupportMatrix(SphinxDirective):
                 "mutating" if OPERATIONS[op] else "read-only",
             ]
             for d in drivers:
-                cells.append("?" if d.operations is None else ("yes" if op in d.operations else "--"))
+                by = d.served_by(op)
+                cells.append("?" if d.operations is None else ("--" if by is None else _via(by)))
             rows.append(cells)
         lines += _list_table(
             ["Operation (hook ``virt_<name>``)", "Kind", *(f"``{d.scheme}``" for d in drivers)], rows
@@ -107,6 +108,11 @@ class SupportMatrix(SphinxDirective):
         container = nodes.container()
         nested_parse_with_titles(self.state, StringList(lines, source="<virtcore-support-matrix>"), container)
         return [container]
+
+
+def _via(by: str) -> str:
+    """A matrix cell: ``yes``, or which secondary driver serves the operation."""
+    return by if by == "yes" else f"via ``{by}``"
 
 
 class CliReference(SphinxDirective):

@@ -245,6 +245,7 @@ class Disk(Device):
     shareable: bool = False
     boot_order: int | None = None
     serial: str | None = None
+    source_mode: str | None = typed("cattr", "source", "mode")  # volume disks: host or direct
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw

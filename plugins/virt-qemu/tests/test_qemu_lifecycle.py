@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -313,26 +314,93 @@ def test_attach_detach_disk_and_nic_with_stats(
     assert "vdc" not in dom.xml_desc()
 
 
+class NetNamespace:
+    """A network namespace of the test's own: held by an ``unshare --net`` process, gone with it.
+
+    :meth:`entered` moves the calling thread into it, so what that thread starts (QEMU)
+    lives there; the host's namespace, devices and routes are never touched.
+    """
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
+        mine = os.readlink("/proc/thread-self/ns/net")
+        wait_for(lambda: os.readlink(f"/proc/{self.proc.pid}/ns/net") != mine, 10, "unshare --net")
+        self.path = f"/proc/{self.proc.pid}/ns/net"
+
+    def devices(self) -> set[str]:
+        """The network devices of the namespace."""
+        lines = Path(f"/proc/{self.proc.pid}/net/dev").read_text().splitlines()[2:]
+        return {line.partition(":")[0].strip() for line in lines}
+
+    def run(self, *argv: str) -> None:
+        """Run a command inside the namespace."""
+        subprocess.run(["nsenter", f"--net={self.path}", "--", *argv], check=True)
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """The calling thread in the namespace (its children too), and back afterwards."""
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        into = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if libc.setns(into, self.CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns into the test's network namespace")
+            try:
+                yield
+            finally:
+                if libc.setns(back, self.CLONE_NEWNET) != 0:
+                    os.abort()  # never run the rest of the session in the wrong namespace
+        finally:
+            os.close(into)
+            os.close(back)
+
+    def close(self) -> None:
+        """End the holder: the namespace and whatever is left in it go."""
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def netns() -> Iterator[NetNamespace]:
+    """A network namespace of this test's own."""
+    ns = NetNamespace()
+    try:
+        yield ns
+    finally:
+        ns.close()
+
+
 @pytest.mark.skipif(
-    not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or shutil.which("ip") is None,
-    reason="needs root, /dev/net/tun and iproute2",
-)
-def test_tap_interface_stats(conn: virtcore.Connection, guest_xml: Callable[..., str]) -> None:
+    not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or shutil.which("unshare") is None
+    or shutil.which("nsenter") is None or shutil.which("ip") is None,
+    reason="needs root, /dev/net/tun, unshare, nsenter and iproute2",
+)  # fmt: skip
+def test_tap_interface_stats(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], netns: NetNamespace
+) -> None:
+    """QEMU runs in a network namespace of the test's, so its tap never touches the host's
+    networking; the driver reads the counters in QEMU's namespace."""
     nic = "<interface type='ethernet'><mac address='52:54:00:00:00:42'/><model type='virtio'/></interface>"
-    dom = conn.create_domain(guest_xml("tapper", extra_devices=nic))
+    with netns.entered():
+        dom = conn.create_domain(guest_xml("tapper", extra_devices=nic))
     live = parse_domain(dom.xml_desc())
     tap = live.interfaces[0].target_dev
-    assert tap and Path(f"/sys/class/net/{tap}").exists()  # QEMU made the tap we named
-    subprocess.run(["ip", "link", "set", "dev", tap, "up"], check=True)
+    assert tap and tap in netns.devices()  # QEMU made the tap we named, in the test's namespace
+    assert not Path(f"/sys/class/net/{tap}").exists()  # and not in the host's
+    netns.run("ip", "link", "set", "dev", tap, "up")
     assert dom.interface_stats(tap) == dom.interface_stats("52:54:00:00:00:42")
-    # The guest brings eth0 up; IPv6 autoconfiguration sends packets, which the host receives.
+    # The guest brings eth0 up; IPv6 autoconfiguration sends packets, which the tap receives.
     wait_for(lambda: dom.interface_stats(tap)[5] >= 1, 30, "the guest to transmit")
     stats = dom.interface_stats(tap)
     assert stats[4] >= 40 * stats[5]  # tx bytes: every frame is at least 40 bytes
     with pytest.raises(InvalidArgError):
         dom.interface_stats("nosuchdev")
     dom.destroy()
-    wait_for(lambda: not Path(f"/sys/class/net/{tap}").exists(), 5, "the tap to go with QEMU")
+    wait_for(lambda: tap not in netns.devices(), 5, "the tap to go with QEMU")
 
 
 def test_autostart_and_persistence_across_connections(

@@ -17,7 +17,8 @@ from virt_qemu.connection import Part, QemuConnection
 from virt_qemu.host import Host
 
 import virtcore
-from virtcore.drivers import declared_plugin_classes, hook_names
+from virtcore import drivers
+from virtcore.drivers import declared_plugin_classes, hook_names, load_driver
 from virtcore.errors import InvalidConnError
 
 PACKAGE = Path(virt_qemu.__file__).parent
@@ -105,11 +106,25 @@ def test_the_host_is_typed_and_nothing_is_ignored() -> None:
         assert "type: ignore" not in path.read_text(), path.name
 
 
-def test_a_connection_is_served_by_the_parts_on_one_shared_host(root: Path, uri: str) -> None:
+@pytest.mark.parametrize("storage", [True, False], ids=["with-storage", "without-storage"])
+def test_a_connection_is_served_by_the_parts_on_one_shared_host(
+    root: Path, uri: str, storage: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not storage:
+        real_lookup = drivers._lookup  # the storage driver, if installed, is not
+        monkeypatch.delitem(drivers._loaded, "storage", raising=False)
+        monkeypatch.setattr(drivers, "_lookup", lambda s: None if s == "storage" else real_lookup(s))
+    elif not any(d.scheme == "storage" for d in drivers.installed_drivers()):
+        pytest.skip("no storage driver is installed to be a secondary driver")
     conn = virtcore.open(uri)
-    parts = conn.driver_objects()
+    objects = conn.driver_objects()
+    # The secondary (storage) driver's objects, when it is installed, are registered first.
+    parts = [p for p in objects if isinstance(p, Part)]
+    secondary = set(declared_plugin_classes(load_driver("storage", "storage://")) or ()) if storage else set()
     try:
         assert [type(p) for p in parts] == list(PARTS)
+        assert objects[len(objects) - len(parts) :] == tuple(parts)
+        assert {type(o) for o in objects[: len(objects) - len(parts)]} <= secondary
         for cls in PARTS:
             for hook in hook_names(cls):
                 if hook not in ("virt_connect_open", "virt_connect_close"):

@@ -29,12 +29,13 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 from lxml import etree
 
+from virt_qemu.volumes import ResolvedVolume
 from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml import (
     CharDevice,
@@ -54,7 +55,8 @@ from virtcore.xml import (
 from virtcore.xml._util import parse_memory
 
 __all__ = [
-    "LaunchSpec", "build_argv", "qemu_escape", "qemu_name", "disk_alias", "DeviceNames", "device_names",
+    "LaunchSpec", "build_argv", "qemu_escape", "qemu_name", "disk_alias", "disk_source", "DeviceNames",
+    "device_names", "VOLUME_PLACEHOLDER",
     "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts", "launch_env",
 ]  # fmt: skip
 
@@ -94,6 +96,10 @@ class LaunchSpec:
     #: The CPU features it knows (QEMU's spelling, see ``BinaryCaps.cpu_features``). ``None``:
     #: not looked at; any feature of :func:`qemu_name`'s grammar passes.
     cpu_features: tuple[str, ...] | None = None
+    #: Where each ``<disk type='volume'>`` is, by target device (see
+    #: :func:`virt_qemu.volumes.resolve_volumes`). ``None``: not looked at (checking a
+    #: definition): volume disks get a placeholder path.
+    volumes: Mapping[str, ResolvedVolume] | None = None
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
@@ -538,6 +544,37 @@ def disk_alias(disk: Disk, index: int) -> str:
     if bus == "fdc":
         return f"fdc0-0-{unit}"
     return f"{bus}-disk{index}"
+
+
+#: The path a volume disk gets while a definition is only checked (its volume is not looked up).
+VOLUME_PLACEHOLDER = "/nonexistent/volume"
+
+
+def disk_source(disk: Disk, volumes: Mapping[str, ResolvedVolume] | None) -> tuple[str | None, str]:
+    """The host path (``None``: empty drive) and image format of ``disk``.
+
+    A ``type='volume'`` disk takes them from ``volumes`` (its resolved volume, by
+    target device; ``None`` while checking a definition: a placeholder, and the
+    format of the XML or raw).
+
+    :raises ConfigUnsupportedError: the format is not raw or qcow2, or a volume
+        disk was not resolved.
+    """
+    where = f"<disk> '{disk.target_dev}'"
+    source, fmt = disk.source, disk.driver_type or "raw"
+    if disk.type == "volume":
+        if volumes is None:
+            source = VOLUME_PLACEHOLDER
+        else:
+            vol = volumes.get(disk.target_dev)
+            if vol is None:
+                raise ConfigUnsupportedError(
+                    f"{where}: volume '{disk.source}' of pool '{disk.source_pool}' was not resolved"
+                )
+            source, fmt = vol.path, vol.format
+    if fmt not in ("raw", "qcow2"):
+        raise ConfigUnsupportedError(f"{where}: format '{fmt}' is not supported (raw and qcow2 are)")
+    return source, fmt
 
 
 def _disk_index(dev: str) -> int:
@@ -1345,19 +1382,17 @@ class _Builder:
 
     def _disk(self, disk: Disk, n: int) -> None:
         where = f"<disk> '{disk.target_dev}'"
-        if disk.type not in ("file", "block"):
+        if disk.type not in ("file", "block", "volume"):
             raise ConfigUnsupportedError(f"{where}: disk type '{disk.type}' is not supported")
         if disk.device not in ("disk", "cdrom", "floppy"):
             raise ConfigUnsupportedError(f"{where}: device '{disk.device}' is not supported")
         if disk.driver_name not in (None, "qemu"):
             raise ConfigUnsupportedError(f"{where}: driver '{disk.driver_name}' is not supported")
-        fmt = disk.driver_type or "raw"
-        if fmt not in ("raw", "qcow2"):
-            raise ConfigUnsupportedError(f"{where}: format '{fmt}' is not supported (raw and qcow2 are)")
+        source, fmt = disk_source(disk, self.spec.volumes)
         alias = disk_alias(disk, n)
         ro = disk.readonly or disk.device == "cdrom"
         node = None
-        if disk.source:
+        if source:
             self.node += 1
             storage = f"libvirt-{self.node}-storage"
             node = f"libvirt-{self.node}-format"
@@ -1365,7 +1400,7 @@ class _Builder:
             if disk.type == "block" and disk.device == "cdrom":
                 driver = "host_cdrom"
             self.add("-blockdev", _j({
-                "driver": driver, "filename": disk.source, "node-name": storage,
+                "driver": driver, "filename": source, "node-name": storage,
                 "auto-read-only": True, "discard": "unmap",
             }))  # fmt: skip
             cache = disk.driver_cache

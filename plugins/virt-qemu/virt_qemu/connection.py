@@ -15,6 +15,7 @@ from virt_qemu.caps import binary_for_arch, capabilities_xml, host_arch, hostnam
 from virt_qemu.host import Host, get_host
 from virt_qemu.launching import Launcher
 from virt_qemu.paths import Layout
+from virt_qemu.volumes import Resolve
 from virtcore import hookimpl
 from virtcore.errors import InvalidConnError, NoDomainError
 from virtcore.types import DomainEvent, DomainRef
@@ -33,19 +34,28 @@ class Session:
         #: The shared host of this connection's URI while the connection is open, else None
         #: (the parts use :attr:`Part.host`).
         self.current: Host | None = None
+        #: This connection's ``resolve_volume(pool, volume) -> path`` (its storage), while open.
+        self.resolve_volume: Resolve | None = None
+        #: The launcher this connection lent the host for autostart and restarts, while open.
+        self.starter: Launcher | None = None
 
-    def open(self, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+    def open(
+        self, read_only: bool, emit: Callable[[DomainEvent], None], resolve_volume: Resolve | None = None
+    ) -> None:
         """Take a reference to the host and register as a client of it."""
         h = get_host(self.layout)
         self.current = h
         self.emit = emit
         self.read_only = read_only
+        self.resolve_volume = resolve_volume
+        self.starter = Launcher(h, resolve_volume)
         h.emitters.append(emit)
-        h.open_client(read_only, Launcher(h))  # on failure the core closes us (virt_connect_close)
+        h.open_client(read_only, self.starter)  # on failure the core closes us
 
     def close(self) -> None:
         """Undo :meth:`open` (idempotent); guests keep running."""
         h, self.current = self.current, None
+        self.resolve_volume = None
         if h is None:
             return
         if self.emit is not None:
@@ -53,7 +63,8 @@ class Session:
                 h.emitters.remove(self.emit)
             except ValueError:
                 pass
-        h.close_client(self.read_only)
+        h.close_client(self.read_only, self.starter)
+        self.starter = None
         h.release()
 
 
@@ -77,20 +88,25 @@ class Part:
     @property
     def launcher(self) -> Launcher:
         """What starts QEMU for the host's domains."""
-        return Launcher(self.host)
+        return Launcher(self.host, self.session.resolve_volume)
 
 
 class QemuConnection(Part):
     """The connection's own hooks (open, close, hypervisor facts) and domain discovery."""
 
-    @hookimpl
-    def virt_connect_open(self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+    # trylast: the secondary (storage) drivers are open before autostart resolves volume disks.
+    @hookimpl(trylast=True)
+    def virt_connect_open(
+        self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None], resolve_volume: Resolve
+    ) -> None:
         """Attach to the URI's state (reattaching to running guests).
 
         A read-write connection takes monitor connections to running guests and
         starts autostart domains once per host boot; a read-only one does neither.
+        ``resolve_volume`` is kept for this connection: it resolves the disks of
+        ``type='volume'`` of the domains it starts.
         """
-        self.session.open(read_only, emit)
+        self.session.open(read_only, emit, resolve_volume)
 
     @hookimpl
     def virt_connect_close(self) -> None:

@@ -13,6 +13,7 @@ import attrs
 from virt_qemu import argv as argvmod
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT
+from virt_qemu.volumes import resolve_disk
 from virtcore import hookimpl
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
 from virtcore.xml import Disk, DomainDef, Interface, parse_device
@@ -63,15 +64,19 @@ class Devices(Part):
         bus = argvmod._disk_bus(disk)
         if bus not in ("virtio", "scsi"):
             raise ConfigUnsupportedError(f"hot-plugging a disk on the '{bus}' bus (virtio and scsi can)")
-        if disk.type != "file" or not disk.source:
-            raise ConfigUnsupportedError("hot-plugging needs a file-backed disk with a <source>")
+        if disk.type not in ("file", "volume") or not disk.source:
+            raise ConfigUnsupportedError("hot-plugging needs a file-backed or volume disk with a <source>")
+        volumes = None
+        if disk.type == "volume":
+            volumes = {disk.target_dev: resolve_disk(disk, self.session.resolve_volume, d.name)}
+        path, image_format = argvmod.disk_source(disk, volumes)
         alias = argvmod.disk_alias(disk, len(d.disks) - 1)
         storage, fmt = f"hp-{alias}-storage", f"hp-{alias}-format"
         ro = disk.readonly or disk.device == "cdrom"
-        mon.cmd("blockdev-add", {"driver": "file", "filename": disk.source, "node-name": storage,
+        mon.cmd("blockdev-add", {"driver": "file", "filename": path, "node-name": storage,
                                  "auto-read-only": True, "discard": "unmap"})  # fmt: skip
         try:
-            mon.cmd("blockdev-add", {"node-name": fmt, "read-only": ro, "driver": disk.driver_type or "raw",
+            mon.cmd("blockdev-add", {"node-name": fmt, "read-only": ro, "driver": image_format,
                                      "file": storage})  # fmt: skip
         except VirtError:
             with contextlib.suppress(VirtError):

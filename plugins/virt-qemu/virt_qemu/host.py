@@ -293,8 +293,9 @@ class Host:
         #: Read-write connections of this process: only while there is one are monitors held.
         self.rw_refs = 0
         self._autostart_checked = False
-        #: Starts domains for autostart and the restart policies (the launcher of the first client).
-        self.starter: Starter | None = None
+        #: What starts domains for autostart and the restart policies: the launchers of the open
+        #: clients, newest last (each resolves volume disks through its own connection).
+        self._starters: list[Starter] = []
         self.closed = False
         self.caps = CapsCache(layout.cache)
         self.gen = Generation(layout.run)
@@ -362,6 +363,11 @@ class Host:
         """Whether this process manages guests through monitors (it has a read-write connection)."""
         return self.rw_refs > 0
 
+    @property
+    def starter(self) -> Starter | None:
+        """The launcher of the newest open client, or ``None`` when none is open."""
+        return self._starters[-1] if self._starters else None
+
     def open_client(self, read_only: bool, starter: Starter) -> None:
         """Account for a new connection; a read-write one takes monitors and autostarts guests.
 
@@ -369,8 +375,8 @@ class Host:
         :meth:`Starter.autostart`), and only a read-write client holds monitor slots:
         a read-only one can never take a slot a read-write one needs.
         """
-        if self.starter is None:
-            self.starter = starter
+        with self.lock:
+            self._starters.append(starter)
         if read_only:
             return
         with self.lock:
@@ -383,11 +389,14 @@ class Host:
         if not self._autostart_checked:
             self._autostart_checked = True
             self._remove_leftovers()  # a read-only client changes nothing on disk
-            self.starter.autostart()
+            starter.autostart()
 
-    def close_client(self, read_only: bool) -> None:
-        """Undo :meth:`open_client`: the last read-write client gives the monitor slots back
-        (even while read-only clients stay)."""
+    def close_client(self, read_only: bool, starter: Starter | None = None) -> None:
+        """Undo :meth:`open_client` (``starter``: the one it was given): the last read-write
+        client gives the monitor slots back (even while read-only clients stay)."""
+        with self.lock:
+            if starter in self._starters:
+                self._starters.remove(starter)
         if read_only:
             return
         with self.lock:

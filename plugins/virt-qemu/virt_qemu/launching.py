@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from virt_qemu.process import (
     log_tail,
     wait_child,
 )
+from virt_qemu.volumes import Resolve, ResolvedVolume, resolve_volumes
 from virtcore.errors import (
     ConfigUnsupportedError,
     OperationFailedError,
@@ -71,8 +73,10 @@ class _Launch:
 class Launcher:
     """Starts QEMU for the domains of one host (see the module)."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, resolve_volume: Resolve | None = None) -> None:
         self.host = host
+        #: The connection's ``resolve_volume`` (volume disks); ``None``: it has none.
+        self.resolve_volume = resolve_volume
 
     def autostart(self) -> None:
         """Start autostart domains once per host boot (the first process after boot does it)."""
@@ -182,6 +186,7 @@ class Launcher:
         if d.os.machine is None or d.os.arch is None or d.emulator is None:
             os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
             d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
+        volumes = resolve_volumes(d, self.resolve_volume)  # before anything is created
         rd = self.host.run_dir(dom.uuid)
         lock = self.host.dom_lock(dom.uuid)
         with lock.held():
@@ -208,7 +213,7 @@ class Launcher:
             slot = FileLock(rd / "mon0.lock")
             slot.try_acquire()
             try:
-                launch = self._spawn(dom, d, socks, machine.name, accel, incoming)
+                launch = self._spawn(dom, d, socks, machine.name, accel, incoming, volumes)
             except BaseException:
                 slot.release()
                 shutil.rmtree(rd, ignore_errors=True)
@@ -250,6 +255,7 @@ class Launcher:
         machine: str,
         accel: str,
         incoming: tuple[int, bool] | None,
+        volumes: Mapping[str, ResolvedVolume],
     ) -> _Launch:
         rd = self.host.run_dir(dom.uuid)
         fds = tuple(s.fileno() for s in socks)
@@ -270,6 +276,7 @@ class Launcher:
             hugetlbfs=argvmod.hugetlbfs_mounts(),
             cpu_models=caps.cpu_models or None,  # none probed: the grammar only
             cpu_features=caps.cpu_features or None,
+            volumes=volumes,
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
         extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>

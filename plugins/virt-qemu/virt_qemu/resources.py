@@ -196,7 +196,11 @@ class Resources(Part):
     def virt_domain_interface_stats(
         self, uuid: str, device: str
     ) -> tuple[int, int, int, int, int, int, int, int]:
-        """Host-side counters of a tap interface."""
+        """Host-side counters of a tap interface.
+
+        Read from ``/proc/<QEMU's pid>/net/dev``: the network namespace QEMU runs
+        in, where its tap is (the host's, unless QEMU was started in another).
+        """
         dom = self._require_running(uuid)
         d = dom.definition
         iface = next((i for i in d.interfaces if device in (i.target_dev, i.mac)), None)
@@ -206,17 +210,25 @@ class Resources(Part):
             raise ArgumentUnsupportedError(
                 f"interface statistics of '{device}': user-mode networking has no host-side device to count"
             )
-        base = Path("/sys/class/net") / iface.target_dev / "statistics"
-
-        def rd(name: str) -> int:
-            try:
-                return int((base / name).read_text())
-            except (OSError, ValueError):
-                raise OperationFailedError(f"cannot read statistics of {iface.target_dev}") from None
-
-        # The host's transmit is the guest's receive (libvirt swaps them the same way).
-        return (rd("tx_bytes"), rd("tx_packets"), rd("tx_errors"), rd("tx_dropped"),
-                rd("rx_bytes"), rd("rx_packets"), rd("rx_errors"), rd("rx_dropped"))  # fmt: skip
+        dev = iface.target_dev
+        try:
+            table = Path(f"/proc/{dom.pid}/net/dev").read_text()
+        except OSError:
+            raise OperationFailedError(
+                f"cannot read statistics of {dev} (QEMU's network namespace)"
+            ) from None
+        for line in table.splitlines()[2:]:
+            name, sep, counters = line.partition(":")
+            if sep and name.strip() == dev:
+                f = [int(x) for x in counters.split() if x.isdigit()]
+                if len(f) < 16:
+                    break
+                # rx: bytes packets errs drop ...(8 fields), tx: bytes packets errs drop ...
+                # The host's transmit is the guest's receive (libvirt swaps them the same way).
+                return (f[8], f[9], f[10], f[11], f[0], f[1], f[2], f[3])
+        raise OperationFailedError(
+            f"cannot read statistics of {dev}: QEMU's network namespace has no such device"
+        )
 
     @hookimpl
     def virt_node_get_info(self) -> NodeInfo:

