@@ -6,6 +6,11 @@ is faster). libvirt's side runs under Debian's /usr/bin/python3 with
 python3-libvirt when that is importable; otherwise its column shows the
 figures measured for the issue on these machines, marked "ref".
 
+The cold-process bench (fresh interpreters, taking turns) gives wall and
+CPU time, and also runs virtcore under libvirt's interpreter: the two
+sides' interpreters are different builds of Python (a virtualenv's need not
+be Debian's optimised one), and that row compares the code alone.
+
 Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen]
 """
 
@@ -15,6 +20,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,21 +122,49 @@ def _cold_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cold_processes(cases: dict[str, tuple[str, str, dict[str, str]]], runs: int) -> dict[str, float]:
-    """Median wall time (µs) of a fresh ``python -c code`` per case, after one warm-up each.
+def cold_processes(
+    cases: dict[str, tuple[str, str, dict[str, str]]], runs: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall time and median CPU time (user + system), in µs, of a fresh ``python -c code``
+    per case, after one warm-up each.
 
     The cases take turns, run by run, so a busy machine weighs on all of
-    them alike.
+    them alike. CPU time is the steadier of the two on a shared machine: it
+    leaves out the time spent waiting for a core.
     """
     for python, code, env in cases.values():
         subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, (python, code, env) in cases.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-            times[name].append((time.perf_counter() - start) * 1e6)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall[name].append((time.perf_counter() - start) * 1e6)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu[name].append(used * 1e6)
+    return (
+        {name: statistics.median(t) for name, t in wall.items()},
+        {name: statistics.median(t) for name, t in cpu.items()},
+    )
+
+
+def our_path_under(python: str) -> dict[str, str]:
+    """The environment that runs our checkout, and the packages of this environment, under ``python``.
+
+    ``PYTHONPATH`` gets every entry of our :data:`sys.path` that is not the
+    interpreter's own standard library, so that the same code runs under
+    the other interpreter, with its own discovery cache (keyed by
+    interpreter). Comparing two builds of Python says little about virtcore:
+    this case runs both sides on libvirt's.
+    """
+    stdlib = os.path.realpath(sys.base_prefix)
+    ours = [
+        p for p in sys.path if p and p != str(HERE) and not os.path.realpath(p).startswith(stdlib + os.sep)
+    ]
+    return _cold_env(PYTHONPATH=os.pathsep.join(ours))
 
 
 def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, float]:
@@ -192,34 +226,42 @@ def cold_bench(quick: bool) -> None:
         }
         if live:
             cases |= {
+                "cold: libvirt's python": (SYSTEM_PYTHON, COLD_VIRTCORE, our_path_under(SYSTEM_PYTHON)),
                 "libvirt cold process": (SYSTEM_PYTHON, COLD_LIBVIRT, env),
                 "libvirt import only": (SYSTEM_PYTHON, "import libvirt", env),
                 "libvirt bare python": (SYSTEM_PYTHON, "pass", env),
             }
-        measured = cold_processes(cases, runs)
-    ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
-    theirs = {
-        "cold process": measured.get("libvirt cold process"),
-        "cold: import only": measured.get("libvirt import only"),
-        "cold: bare python": measured.get("libvirt bare python"),
-    }
-    if not live:
-        theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]}
-    print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live)
+        wall, cpu = cold_processes(cases, runs)
+    print(f"ours: {sys.executable} (Python {sys.version.split()[0]})")
+    if live:
+        print(f"libvirt's: {SYSTEM_PYTHON}; 'cold: libvirt's python' runs ours under it too")
+    for title, measured in (("wall time", wall), ("CPU time (user + system)", cpu)):
+        print(f"\n{title}, median of {runs} alternating runs")
+        ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
+        theirs = {
+            "cold process": measured.get("libvirt cold process"),
+            "cold: libvirt's python": measured.get("libvirt cold process"),
+            "cold: import only": measured.get("libvirt import only"),
+            "cold: bare python": measured.get("libvirt bare python"),
+        }
+        if not live:
+            theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]} if measured is wall else {}
+        print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live)
     profile_theirs = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env) if live else None
     print_profile(import_profile(sys.executable, COLD_VIRTCORE, env), profile_theirs)
 
 
 def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool) -> None:
     head = "libvirt µs" if live else "libvirt µs (ref)"
-    print(f"{'operation':<18}{'virtcore µs':>14}{head:>20}{'ratio':>9}")
-    print("-" * 61)
+    width = max(18, *(len(op) + 2 for op in ours))
+    print(f"{'operation':<{width}}{'virtcore µs':>14}{head:>20}{'ratio':>9}")
+    print("-" * (width + 43))
     for op, value in ours.items():
         other = theirs.get(op)
         if other is None:
-            print(f"{op:<18}{value:>14.2f}{'-':>20}{'-':>9}")
+            print(f"{op:<{width}}{value:>14.2f}{'-':>20}{'-':>9}")
         else:
-            print(f"{op:<18}{value:>14.2f}{other:>20.2f}{value / other:>9.2f}")
+            print(f"{op:<{width}}{value:>14.2f}{other:>20.2f}{value / other:>9.2f}")
     print("ratio = virtcore / libvirt: below 1.00 is faster than libvirt")
 
 
