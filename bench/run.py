@@ -11,7 +11,7 @@ CPU time, and also runs virtcore under libvirt's interpreter: the two
 sides' interpreters are different builds of Python (a virtualenv's need not
 be Debian's optimised one), and that row compares the code alone.
 
-Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen]
+Usage: python bench/run.py [--quick] [--instructions] [--only core|cold|xml|qemu|xen]
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import argparse
 import importlib
 import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -151,6 +153,36 @@ def cold_processes(
     )
 
 
+def cold_instructions(cases: dict[str, tuple[str, str, dict[str, str]]]) -> dict[str, float]:
+    """Millions of instructions one run of each case executes (valgrind's callgrind, user space).
+
+    Unlike time, the count does not grow when other processes share the
+    machine, so one run per case compares two versions of the code (or the
+    two sides) to a fraction of a percent. Hash randomisation is off so
+    that runs repeat. It is not time: page faults, system calls and cache
+    misses are left out.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("(valgrind is not installed: no instruction counts)")
+        return {}
+    counts = {}
+    for name, (python, code, env) in cases.items():
+        out = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**env, "PYTHONHASHSEED": "0"},
+            timeout=900,
+        )
+        found = re.search(r"Collected : (\d+)", out.stderr)
+        if found is None:
+            raise RuntimeError(f"no instruction count from valgrind for {name!r}: {out.stderr[-500:]}")
+        counts[name] = int(found.group(1)) / 1e6
+    return counts
+
+
 def our_path_under(python: str) -> dict[str, str]:
     """The environment that runs our checkout, and the packages of this environment, under ``python``.
 
@@ -202,7 +234,7 @@ def print_profile(ours: dict[str, float], theirs: dict[str, float] | None, top: 
     print(f"{'(all imports)':<22}{sum(ours.values()):>14.0f}{other_total:>14}")
 
 
-def cold_bench(quick: bool) -> None:
+def cold_bench(quick: bool, instructions: bool = False) -> None:
     """A fresh process doing import + open + lookup + info, ours beside libvirt-python's."""
     print("== cold process: import + open + lookup + info (test:///default) ==")
     live = libvirt_available()
@@ -232,11 +264,16 @@ def cold_bench(quick: bool) -> None:
                 "libvirt bare python": (SYSTEM_PYTHON, "pass", env),
             }
         wall, cpu = cold_processes(cases, runs)
+        counts = cold_instructions(cases) if instructions else {}
     print(f"ours: {sys.executable} (Python {sys.version.split()[0]})")
     if live:
         print(f"libvirt's: {SYSTEM_PYTHON}; 'cold: libvirt's python' runs ours under it too")
-    for title, measured in (("wall time", wall), ("CPU time (user + system)", cpu)):
-        print(f"\n{title}, median of {runs} alternating runs")
+    tables = [("µs", f"wall time, median of {runs} alternating runs", wall)]
+    tables.append(("µs", f"CPU time (user + system), median of {runs} alternating runs", cpu))
+    if counts:
+        tables.append(("M instr", "instructions executed (valgrind), one run each", counts))
+    for unit, title, measured in tables:
+        print(f"\n{title}")
         ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
         theirs = {
             "cold process": measured.get("libvirt cold process"),
@@ -246,15 +283,15 @@ def cold_bench(quick: bool) -> None:
         }
         if not live:
             theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]} if measured is wall else {}
-        print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live)
+        print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live, unit)
     profile_theirs = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env) if live else None
     print_profile(import_profile(sys.executable, COLD_VIRTCORE, env), profile_theirs)
 
 
-def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool) -> None:
-    head = "libvirt µs" if live else "libvirt µs (ref)"
+def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool, unit: str = "µs") -> None:
+    head = f"libvirt {unit}" if live else f"libvirt {unit} (ref)"
     width = max(18, *(len(op) + 2 for op in ours))
-    print(f"{'operation':<{width}}{'virtcore µs':>14}{head:>20}{'ratio':>9}")
+    print(f"{'operation':<{width}}{'virtcore ' + unit:>14}{head:>20}{'ratio':>9}")
     print("-" * (width + 43))
     for op, value in ours.items():
         other = theirs.get(op)
@@ -291,12 +328,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="cold bench: also count instructions under valgrind (steady on a busy machine; slow)",
+    )
     parser.add_argument("--only", choices=["core", "cold", "xml", "qemu", "xen"], help="run one bench")
     args = parser.parse_args()
     if args.only in (None, "core"):
         core_bench(args.quick)
     if args.only in (None, "cold"):
-        cold_bench(args.quick)
+        cold_bench(args.quick, args.instructions)
     for name in ("xml", "qemu", "xen"):
         if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
             continue
