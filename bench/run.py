@@ -6,7 +6,12 @@ is faster). libvirt's side runs under Debian's /usr/bin/python3 with
 python3-libvirt when that is importable; otherwise its column shows the
 figures measured for the issue on these machines, marked "ref".
 
-Usage: python bench/run.py [--quick] [--only core|cold|xml|qemu|xen|storage]
+The cold-process bench (fresh interpreters, taking turns) gives wall and
+CPU time, and also runs virtcore under libvirt's interpreter: the two
+sides' interpreters are different builds of Python (a virtualenv's need not
+be Debian's optimised one), and that row compares the code alone.
+
+Usage: python bench/run.py [--quick] [--instructions] [--only core|cold|xml|qemu|xen|storage]
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import argparse
 import importlib
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,21 +124,79 @@ def _cold_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cold_processes(cases: dict[str, tuple[str, str, dict[str, str]]], runs: int) -> dict[str, float]:
-    """Median wall time (µs) of a fresh ``python -c code`` per case, after one warm-up each.
+def cold_processes(
+    cases: dict[str, tuple[str, str, dict[str, str]]], runs: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall time and median CPU time (user + system), in µs, of a fresh ``python -c code``
+    per case, after one warm-up each.
 
     The cases take turns, run by run, so a busy machine weighs on all of
-    them alike.
+    them alike. CPU time is the steadier of the two on a shared machine: it
+    leaves out the time spent waiting for a core.
     """
     for python, code, env in cases.values():
         subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
         for name, (python, code, env) in cases.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run([python, "-c", code], check=True, env=env, timeout=60)
-            times[name].append((time.perf_counter() - start) * 1e6)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall[name].append((time.perf_counter() - start) * 1e6)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu[name].append(used * 1e6)
+    return (
+        {name: statistics.median(t) for name, t in wall.items()},
+        {name: statistics.median(t) for name, t in cpu.items()},
+    )
+
+
+def cold_instructions(cases: dict[str, tuple[str, str, dict[str, str]]]) -> dict[str, float]:
+    """Millions of instructions one run of each case executes (valgrind's callgrind, user space).
+
+    Unlike time, the count does not grow when other processes share the
+    machine, so one run per case compares two versions of the code (or the
+    two sides) to a fraction of a percent. Hash randomisation is off so
+    that runs repeat. It is not time: page faults, system calls and cache
+    misses are left out.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("(valgrind is not installed: no instruction counts)")
+        return {}
+    counts = {}
+    for name, (python, code, env) in cases.items():
+        out = subprocess.run(
+            [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**env, "PYTHONHASHSEED": "0"},
+            timeout=900,
+        )
+        found = re.search(r"Collected : (\d+)", out.stderr)
+        if found is None:
+            raise RuntimeError(f"no instruction count from valgrind for {name!r}: {out.stderr[-500:]}")
+        counts[name] = int(found.group(1)) / 1e6
+    return counts
+
+
+def our_path_under(python: str) -> dict[str, str]:
+    """The environment that runs our checkout, and the packages of this environment, under ``python``.
+
+    ``PYTHONPATH`` gets every entry of our :data:`sys.path` that is not the
+    interpreter's own standard library, so that the same code runs under
+    the other interpreter, with its own discovery cache (keyed by
+    interpreter). Comparing two builds of Python says little about virtcore:
+    this case runs both sides on libvirt's.
+    """
+    stdlib = os.path.realpath(sys.base_prefix)
+    ours = [
+        p for p in sys.path if p and p != str(HERE) and not os.path.realpath(p).startswith(stdlib + os.sep)
+    ]
+    return _cold_env(PYTHONPATH=os.pathsep.join(ours))
 
 
 def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, float]:
@@ -168,7 +234,7 @@ def print_profile(ours: dict[str, float], theirs: dict[str, float] | None, top: 
     print(f"{'(all imports)':<22}{sum(ours.values()):>14.0f}{other_total:>14}")
 
 
-def cold_bench(quick: bool) -> None:
+def cold_bench(quick: bool, instructions: bool = False) -> None:
     """A fresh process doing import + open + lookup + info, ours beside libvirt-python's."""
     print("== cold process: import + open + lookup + info (test:///default) ==")
     live = libvirt_available()
@@ -192,34 +258,47 @@ def cold_bench(quick: bool) -> None:
         }
         if live:
             cases |= {
+                "cold: libvirt's python": (SYSTEM_PYTHON, COLD_VIRTCORE, our_path_under(SYSTEM_PYTHON)),
                 "libvirt cold process": (SYSTEM_PYTHON, COLD_LIBVIRT, env),
                 "libvirt import only": (SYSTEM_PYTHON, "import libvirt", env),
                 "libvirt bare python": (SYSTEM_PYTHON, "pass", env),
             }
-        measured = cold_processes(cases, runs)
-    ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
-    theirs = {
-        "cold process": measured.get("libvirt cold process"),
-        "cold: import only": measured.get("libvirt import only"),
-        "cold: bare python": measured.get("libvirt bare python"),
-    }
-    if not live:
-        theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]}
-    print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live)
+        wall, cpu = cold_processes(cases, runs)
+        counts = cold_instructions(cases) if instructions else {}
+    print(f"ours: {sys.executable} (Python {sys.version.split()[0]})")
+    if live:
+        print(f"libvirt's: {SYSTEM_PYTHON}; 'cold: libvirt's python' runs ours under it too")
+    tables = [("µs", f"wall time, median of {runs} alternating runs", wall)]
+    tables.append(("µs", f"CPU time (user + system), median of {runs} alternating runs", cpu))
+    if counts:
+        tables.append(("M instr", "instructions executed (valgrind), one run each", counts))
+    for unit, title, measured in tables:
+        print(f"\n{title}")
+        ours = {k: v for k, v in measured.items() if not k.startswith("libvirt ")}
+        theirs = {
+            "cold process": measured.get("libvirt cold process"),
+            "cold: libvirt's python": measured.get("libvirt cold process"),
+            "cold: import only": measured.get("libvirt import only"),
+            "cold: bare python": measured.get("libvirt bare python"),
+        }
+        if not live:
+            theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]} if measured is wall else {}
+        print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live, unit)
     profile_theirs = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env) if live else None
     print_profile(import_profile(sys.executable, COLD_VIRTCORE, env), profile_theirs)
 
 
-def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool) -> None:
-    head = "libvirt µs" if live else "libvirt µs (ref)"
-    print(f"{'operation':<18}{'virtcore µs':>14}{head:>20}{'ratio':>9}")
-    print("-" * 61)
+def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool, unit: str = "µs") -> None:
+    head = f"libvirt {unit}" if live else f"libvirt {unit} (ref)"
+    width = max(18, *(len(op) + 2 for op in ours))
+    print(f"{'operation':<{width}}{'virtcore ' + unit:>14}{head:>20}{'ratio':>9}")
+    print("-" * (width + 43))
     for op, value in ours.items():
         other = theirs.get(op)
         if other is None:
-            print(f"{op:<18}{value:>14.2f}{'-':>20}{'-':>9}")
+            print(f"{op:<{width}}{value:>14.2f}{'-':>20}{'-':>9}")
         else:
-            print(f"{op:<18}{value:>14.2f}{other:>20.2f}{value / other:>9.2f}")
+            print(f"{op:<{width}}{value:>14.2f}{other:>20.2f}{value / other:>9.2f}")
     print("ratio = virtcore / libvirt: below 1.00 is faster than libvirt")
 
 
@@ -250,13 +329,18 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="cold bench: also count instructions under valgrind (steady on a busy machine; slow)",
+    )
+    parser.add_argument(
         "--only", choices=["core", "cold", "xml", "qemu", "xen", "storage"], help="run one bench"
     )
     args = parser.parse_args()
     if args.only in (None, "core"):
         core_bench(args.quick)
     if args.only in (None, "cold"):
-        cold_bench(args.quick)
+        cold_bench(args.quick, args.instructions)
     for name in ("xml", "qemu", "xen", "storage"):
         if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
             continue

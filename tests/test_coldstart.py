@@ -9,6 +9,7 @@ is ignored and stevedore decides.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_plugin_story import make_venv, pip, write_toy_source
 
 from virtcore import _drivercache, drivers
@@ -203,6 +206,41 @@ def test_an_entry_outside_the_installed_distributions_voids_the_cache(
     key = _drivercache.environment_key()
     assert _drivercache.read(key) is None
     assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
+
+
+@pytest.mark.parametrize(
+    ("scheme", "target"),
+    [
+        ("te st", "virt_test:driver"),
+        ("", "virt_test:driver"),
+        ("test", "virt_test:driver:x"),
+        ("test", "virt_test:"),
+        ("test", ":driver"),
+        ("test", "virt test:driver"),
+    ],
+    ids=["space-in-name", "empty-name", "two-colons", "empty-attr", "empty-module", "space-in-target"],
+)
+def test_an_entry_the_specification_does_not_allow_voids_the_cache(
+    fresh_discovery: Path, scheme: str, target: str
+) -> None:
+    text = _fill(fresh_discovery)
+    fields = _test_entry(text)
+    fresh_discovery.write_text(text.replace("\t".join(fields), "\t".join([scheme, target, *fields[2:]])))
+    assert _drivercache.read(_drivercache.environment_key()) is None
+    assert drivers.load_driver("test", "test:///default") is sys.modules["virt_test"].driver
+    assert drivers._found_by_stevedore is True
+
+
+#: Characters around the edges of ``\w``: separators, Unicode letters and digits, marks, spaces.
+_EDGES = st.sampled_from("aZ09_.:+-/ \t\n\x00\u00e9\u00b2\u0663\u0301\u00a0\u2028\u4e2d")
+
+
+@given(st.text(st.one_of(_EDGES, st.characters()), max_size=8))
+def test_the_entry_syntax_checks_are_the_specification_patterns(text: str) -> None:
+    # _drivercache checks names and targets with str methods (cheaper to import
+    # than compiling the patterns); they must accept exactly what the patterns do.
+    assert _drivercache._is_name(text) == bool(re.fullmatch(r"[\w.+-]+", text))
+    assert _drivercache._is_target(text) == bool(re.fullmatch(r"[\w.]+(:[\w.]+)?", text))
 
 
 def test_a_symlinked_cache_is_not_followed(fresh_discovery: Path, tmp_path: Path) -> None:

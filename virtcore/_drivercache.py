@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import binascii
 import os
-import re
 import stat
 import sys
 from collections.abc import Iterable, Sequence
@@ -38,9 +37,6 @@ __all__ = ["CachedEntry", "cache_file", "declares", "environment_key", "read", "
 _HEADER = "virtcore-drivers-cache 1"
 _MAX_BYTES = 1 << 20
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
-#: An entry-point name and target as the entry-point specification allows them.
-_NAME = re.compile(r"[\w.+-]+\Z")
-_TARGET = re.compile(r"[\w.]+(:[\w.]+)?\Z")
 
 
 class CachedEntry(NamedTuple):
@@ -51,6 +47,25 @@ class CachedEntry(NamedTuple):
     distribution: str
     version: str
     metadata_dir: str
+
+
+def _is_name(text: str) -> bool:
+    """An entry-point name as the specification allows it: ``[\\w.+-]+``.
+
+    Checked with str methods, not a regular expression: compiling the two
+    patterns cost a cold open ~0.3 ms (``\\w`` is ``isalnum()`` or ``_``).
+    """
+    return bool(text) and all(c.isalnum() or c in "_.+-" for c in text)
+
+
+def _is_target(text: str) -> bool:
+    """An entry-point target as the specification allows it: ``[\\w.]+(:[\\w.]+)?``."""
+    module, colon, attr = text.partition(":")
+    return _is_dotted(module) and (not colon or _is_dotted(attr))
+
+
+def _is_dotted(text: str) -> bool:
+    return bool(text) and all(c.isalnum() or c in "_." for c in text)
 
 
 def environment_key() -> tuple[str, ...]:
@@ -111,7 +126,7 @@ def read(key: Sequence[str]) -> list[CachedEntry] | None:
         if len(fields) != len(CachedEntry._fields):
             return None
         entry = CachedEntry(*fields)
-        if not (_NAME.match(entry.scheme) and _TARGET.match(entry.target) and entry.metadata_dir in known):
+        if not (_is_name(entry.scheme) and _is_target(entry.target) and entry.metadata_dir in known):
             return None
         entries.append(entry)
     return entries
@@ -122,7 +137,7 @@ def write(key: Sequence[str], entries: Iterable[CachedEntry]) -> None:
     rows = list(entries)
     for entry in rows:
         if any("\t" in f or "\n" in f for f in entry) or not (
-            _NAME.match(entry.scheme) and _TARGET.match(entry.target)
+            _is_name(entry.scheme) and _is_target(entry.target)
         ):
             return  # not representable: stay uncached rather than write something ambiguous
     text = "\n".join([_HEADER, str(len(key)), *key, *("\t".join(e) for e in rows)]) + "\n"

@@ -19,8 +19,8 @@ gives each test an isolated connection.
 
 from __future__ import annotations
 
+import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import os
-import threading
 from collections.abc import Callable
 
 from virt_test.capabilities import capabilities_xml
@@ -45,7 +45,7 @@ __all__ = [
 #: What ``virConnectGetVersion`` answers for the test driver.
 VERSION = 2
 
-_default_lock = threading.Lock()
+_default_lock = _thread.allocate_lock()
 _default: Node | None = None
 
 

@@ -15,7 +15,7 @@ This module documents, in code, the semantics every virtcore driver follows
 
 from __future__ import annotations
 
-import threading
+import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
@@ -170,7 +170,7 @@ class Node:
         self.by_name: dict[str, TestDomain] = {}
         self.by_id: dict[int, TestDomain] = {}
         self.next_id = 1
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
         self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own

@@ -30,7 +30,7 @@ Errors carry libvirt's codes: ``NoStoragePoolError`` (49),
 
 from __future__ import annotations
 
-import threading
+import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
@@ -305,7 +305,7 @@ class Storage:
     """Every pool of a node, with one lock around all of them (libvirt's ``virStoragePoolObjList``)."""
 
     def __init__(self, user_of: UserOf | None = None) -> None:
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()
         self.pools: dict[str, TestPool] = {}  # by uuid
         self.by_name: dict[str, TestPool] = {}
         #: Every volume of every pool by key and by path (keys and paths are unique on the node).
