@@ -34,6 +34,7 @@ import attrs
 from lxml import etree
 
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
+from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import ANY, Node, merge, uncovered
 from virtcore.xml._parser import secure_parse
@@ -120,7 +121,8 @@ IP: tuple[Parse, Fmt] = (_p_ip, str)
 
 def _p_netmask(text: str, where: str) -> ipaddress.IPv4Address:
     try:
-        return ipaddress.IPv4Network(f"0.0.0.0/{text.strip()}").netmask
+        mask = ipaddress.IPv4Address(text.strip())  # dotted: a prefix length is not a netmask
+        return ipaddress.IPv4Network(f"0.0.0.0/{mask}").netmask
     except ValueError:
         raise XMLError(f"invalid netmask '{text}' in {where}") from None
 
@@ -138,9 +140,7 @@ MAC: tuple[Parse, Fmt] = (_p_mac, str)
 
 
 def _p_prefix(text: str, where: str) -> int:
-    if not text.strip().isdigit() or int(text) > 128:
-        raise XMLError(f"invalid prefix '{text}' in {where}: expected 0 to 128")
-    return int(text)
+    return u.parse_uint(text, where, maximum=128)
 
 
 #: A network prefix length (checked against the address family by the element).
@@ -148,11 +148,10 @@ PREFIX: tuple[Parse, Fmt] = (_p_prefix, str)
 
 
 def _p_vlan(text: str, where: str) -> int:
-    if not text.strip().isdigit() or int(text) > 4095:
-        raise XMLError(f"invalid vlan tag id '{text}' in {where}: expected 0 to 4095")
-    return int(text)
+    return u.parse_uint(text, where, maximum=4095)
 
 
+#: A VLAN id, 0 to 4095.
 VLAN_ID: tuple[Parse, Fmt] = (_p_vlan, str)
 
 _FAMILY = one_of(("ipv4", "ipv6"), "address family")
