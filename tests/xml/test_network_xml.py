@@ -22,6 +22,8 @@ from lxml import etree
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, ErrorNumber, VirtError, XMLError
 from virtcore.xml import MAX_XML_BYTES, NetworkDef, parse_network, unmodelled_network
 from virtcore.xml.network import (
+    Bandwidth,
+    BandwidthRate,
     Bridge,
     Dhcp,
     DhcpHost,
@@ -32,6 +34,7 @@ from virtcore.xml.network import (
     Forward,
     IPDef,
     Lease,
+    OutboundRate,
 )
 
 NET = (
@@ -379,3 +382,17 @@ def test_any_range_inside_the_subnet_is_accepted_and_any_outside_refused(
 def test_a_dhcp_host_needs_an_identity() -> None:
     with pytest.raises(XMLError, match="needs a mac, an id or a name"):
         DhcpHost(ip=ipaddress.ip_address("10.0.0.5"))
+
+
+def test_bandwidth_built_in_python_writes_inbound_and_outbound(network_rng: etree.RelaxNG) -> None:
+    n = NetworkDef(
+        name="qos",
+        bridge=Bridge(name="vcbr2"),
+        bandwidth=Bandwidth(
+            inbound=BandwidthRate(average=1000, burst=512), outbound=OutboundRate(average=2000)
+        ),
+    )
+    text = n.to_xml()
+    assert '<inbound average="1000" burst="512"/>' in text and '<outbound average="2000"/>' in text
+    assert network_rng.validate(etree.fromstring(text.encode())), str(network_rng.error_log.last_error)
+    assert parse_network(text) == n

@@ -80,6 +80,7 @@ __all__ = [
     "Lease",
     "Nat",
     "NetworkDef",
+    "OutboundRate",
     "PortGroup",
     "Route",
     "VirtualPort",
@@ -747,7 +748,7 @@ class VirtualPort(SpecElement):
 
 @attrs.frozen
 class BandwidthRate(SpecElement):
-    """``<inbound>``/``<outbound>`` ``average peak burst floor``: KiB/s (burst in KiB)."""
+    """``<bandwidth><inbound average peak burst floor>``: KiB/s (burst in KiB); see :class:`OutboundRate`."""
 
     _tag: ClassVar[str] = "inbound"
     average: int | None = typed("attr", "average", conv=UINT32)
@@ -759,30 +760,22 @@ class BandwidthRate(SpecElement):
 
 
 @attrs.frozen
-class _Outbound(BandwidthRate):
-    """``<bandwidth><outbound>``."""
+class OutboundRate(BandwidthRate):
+    """``<bandwidth><outbound>``: the same rates as :class:`BandwidthRate`, for traffic leaving guests."""
 
     _tag: ClassVar[str] = "outbound"
 
 
 @attrs.frozen
 class Bandwidth(SpecElement):
-    """``<bandwidth>``: ``inbound`` and ``outbound`` rates (:class:`BandwidthRate`)."""
+    """``<bandwidth>``: ``inbound`` (:class:`BandwidthRate`) and ``outbound`` (:class:`OutboundRate`)."""
 
     _tag: ClassVar[str] = "bandwidth"
     _order = ("inbound", "outbound")
     inbound: BandwidthRate | None = typed("one", "inbound", cls=BandwidthRate, default=None)
-    outbound: BandwidthRate | None = typed("one", "outbound", cls=_Outbound, default=None)
+    outbound: OutboundRate | None = typed("one", "outbound", cls=OutboundRate, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
-
-    def to_element(self) -> Element:
-        """Format as ``<bandwidth>`` (an outbound rate built as :class:`BandwidthRate` is written as such)."""
-        if self.outbound is not None and not isinstance(self.outbound, _Outbound):
-            fields = {a.name: getattr(self.outbound, a.name) for a in attrs.fields(BandwidthRate) if a.init}
-            out = _Outbound(**fields)
-            return attrs.evolve(self, outbound=out).to_element()
-        return super().to_element()
 
 
 @attrs.frozen
