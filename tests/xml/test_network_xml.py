@@ -396,3 +396,17 @@ def test_bandwidth_built_in_python_writes_inbound_and_outbound(network_rng: etre
     assert '<inbound average="1000" burst="512"/>' in text and '<outbound average="2000"/>' in text
     assert network_rng.validate(etree.fromstring(text.encode())), str(network_rng.error_log.last_error)
     assert parse_network(text) == n
+
+
+def test_the_status_of_a_running_network_is_typed(network_rng: etree.RelaxNG) -> None:
+    """What a driver writes into an active network's XML: connection counts."""
+    n = parse_network(
+        "<network connections='2'><name>live</name><forward mode='nat'>"
+        "<interface dev='eth1' connections='2'/></forward><bridge name='virbr9'/></network>"
+    )
+    assert n.connections == 2 and n.forward is not None and n.forward.interfaces[0].connections == 2
+    assert unmodelled_network(n) == []
+    text = n.to_xml()
+    assert network_rng.validate(etree.fromstring(text.encode())), str(network_rng.error_log.last_error)
+    with pytest.raises(XMLError, match="connections"):
+        parse_network("<network connections='-1'><name>live</name></network>")

@@ -565,6 +565,8 @@ class ForwardInterface(SpecElement):
 
     _tag: ClassVar[str] = "interface"
     dev: str | None = typed("attr", "dev", required=True)
+    #: how many guest interfaces use it (status of a running network, written by the driver)
+    connections: int | None = typed("attr", "connections", conv=UINT32)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
@@ -844,6 +846,8 @@ class NetworkDef(SpecElement):
     uuid: str = typed("ctext", "uuid", conv=UUID)
     ipv6: bool | None = typed("attr", "ipv6", conv=YESNO)
     trust_guest_rx_filters: bool | None = typed("attr", "trustGuestRxFilters", conv=YESNO)
+    #: how many guest interfaces are connected (status of a running network, written by the driver)
+    connections: int | None = typed("attr", "connections", conv=UINT32)
     title: str | None = typed("ctext", "title", strip=False)
     description: str | None = typed("ctext", "description", strip=False)
     forward: Forward | None = typed("one", "forward", cls=Forward, default=None)
