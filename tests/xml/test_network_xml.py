@@ -410,3 +410,21 @@ def test_the_status_of_a_running_network_is_typed(network_rng: etree.RelaxNG) ->
     assert network_rng.validate(etree.fromstring(text.encode())), str(network_rng.error_log.last_error)
     with pytest.raises(XMLError, match="connections"):
         parse_network("<network connections='-1'><name>live</name></network>")
+
+
+def test_addresses_given_as_text_in_python_are_read_and_checked() -> None:
+    ip = IPDef(
+        address="10.1.0.1",  # type: ignore[arg-type]
+        netmask="255.255.0.0",  # type: ignore[arg-type]
+        dhcp=Dhcp(ranges=(DhcpRange(start="10.1.0.10", end="10.1.0.20"),)),  # type: ignore[arg-type]
+    )
+    assert ip.address == ipaddress.IPv4Address("10.1.0.1") and ip.prefix_length == 16
+    assert ip.dhcp is not None and ip.dhcp.ranges[0].end == ipaddress.IPv4Address("10.1.0.20")
+    with pytest.raises(XMLError, match=r"invalid IP address '10\.1\.0\.999'"):
+        DhcpRange(start="10.1.0.10", end="10.1.0.999")  # type: ignore[arg-type]
+    with pytest.raises(ConfigUnsupportedError, match="not entirely within"):
+        IPDef(
+            address="10.1.0.1",  # type: ignore[arg-type]
+            prefix=24,
+            dhcp=Dhcp(ranges=(DhcpRange(start="10.2.0.10", end="10.2.0.20"),)),  # type: ignore[arg-type]
+        )

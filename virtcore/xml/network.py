@@ -158,6 +158,18 @@ VLAN_ID: tuple[Parse, Fmt] = (_p_vlan, str)
 _FAMILY = one_of(("ipv4", "ipv6"), "address family")
 
 
+def _coerce_addresses(obj: SpecElement) -> None:
+    """Read address fields given as text (a class built in Python) as :mod:`ipaddress` objects.
+
+    A malformed one is the same :class:`XMLError` as in XML (in place: ``obj`` is new).
+    """
+    for f in obj._spec:
+        if f.parse in (_p_ip, _p_netmask):
+            value = getattr(obj, f.name)
+            if isinstance(value, str):
+                object.__setattr__(obj, f.name, f.parse(value, f"<{obj._tag}> attribute '{f.sub or f.xml}'"))
+
+
 # ---------------------------------------------------------------------------- name checks
 
 
@@ -254,6 +266,9 @@ class DhcpRange(SpecElement):
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
+    def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
+
 
 @attrs.frozen
 class DhcpHost(SpecElement):
@@ -269,6 +284,7 @@ class DhcpHost(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         check_dns_name(self.name, "DHCP host name")
         if self.id is not None and not re.fullmatch(r"[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})+", self.id):
             raise XMLError(f"invalid DHCP host id (DUID) '{self.id}': expected hex bytes separated by ':'")
@@ -287,6 +303,7 @@ class Bootp(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         check_text(self.file, "DHCP bootp file")
         if self.file is not None and ("," in self.file or not self.file.strip()):
             raise XMLError(f"invalid DHCP bootp file {self.file!r}: no ',' and not empty")
@@ -334,6 +351,7 @@ class IPDef(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         addr = self.address
         where = f"network address '{addr}'"
         if self.family is not None and self.family != f"ipv{addr.version}":
@@ -405,6 +423,7 @@ class Route(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         where = f"network route '{self.address}'"
         if self.gateway.version != self.address.version:
             raise XMLError(f"{where}: gateway '{self.gateway}' is of another family")
@@ -430,6 +449,7 @@ class DnsForwarder(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         check_dns_name(self.domain, "DNS forwarder domain")
         if self.addr is None and self.domain is None:
             raise XMLError("a DNS forwarder needs an addr or a domain")
@@ -476,6 +496,7 @@ class DnsHost(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         if not self.hostnames:
             raise XMLError(f"DNS host '{self.ip}' has no <hostname>")
 
@@ -550,6 +571,7 @@ class Nat(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        _coerce_addresses(self)
         for a in (self.address_start, self.address_end):
             if a is not None and a.version != 4:
                 raise XMLError(f"NAT address '{a}' is not an IPv4 address")
