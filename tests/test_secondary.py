@@ -309,5 +309,5 @@ def test_a_failing_answer_reaches_the_secondary_driver(installed: dict[str, Any]
         (storage,) = installed["storage"]
         conn.register_plugin(Broken())
         assert storage.users_of_path is not None
-        with pytest.raises(virtcore.errors.OperationFailedError, match="a.qcow2"):
+        with pytest.raises(virtcore.errors.OperationFailedError, match=r"a\.qcow2"):
             storage.users_of_path(VOL.key)

@@ -3,11 +3,11 @@ what the hypervisor driver says is in use is not taken away from under its domai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import io
 import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from storage_testxml import dir_pool_xml, volume_xml
@@ -25,8 +25,8 @@ class Hypervisor:
 
     resolve: Callable[[str, str], str] | None = None
     #: The "running domains" of every Hypervisor: domain name -> the paths it uses.
-    running: dict[str, set[str]] = {}
-    asked: list[str] = []
+    running: ClassVar[dict[str, set[str]]] = {}
+    asked: ClassVar[list[str]] = []
 
     @hookimpl
     def virt_connect_open(self, resolve_volume: Callable[[str, str], str]) -> None:
