@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from virt_qemu.inuse import VOLUMES_FILE, backing_chain, paths_in_use, record_volumes
+from virt_qemu.inuse import VOLUMES_FILE, paths_in_use, record_volumes
 from virt_qemu.volumes import ResolvedVolume
 
 from virtcore.errors import OperationFailedError
@@ -31,19 +31,6 @@ def domain(disks: str) -> str:
         "<os><type arch='x86_64'>hvm</type></os>"
         f"<devices>{disks}</devices></domain>"
     )
-
-
-def test_the_backing_chain_is_followed_through_relative_and_absolute_names(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    base = qcow2(tmp_path / "base.qcow2")
-    mid = qcow2(tmp_path / "sub" / "mid.qcow2", str(base))  # absolute
-    top = qcow2(tmp_path / "sub" / "top.qcow2", "mid.qcow2")  # relative to its directory
-    assert backing_chain(str(top)) == [str(mid), str(base)]
-    assert backing_chain(str(base)) == []
-    raw = tmp_path / "raw.img"
-    raw.write_bytes(b"\0" * 4096)
-    assert backing_chain(str(raw)) == []
-    assert backing_chain(str(tmp_path / "missing.qcow2")) == []
 
 
 def test_paths_in_use_cover_file_disks_resolved_volume_disks_and_their_chains(tmp_path: Path) -> None:

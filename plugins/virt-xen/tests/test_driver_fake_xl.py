@@ -210,9 +210,14 @@ def test_a_volume_disk_reaches_xl_as_the_file_it_resolves_to_and_is_kept_while_r
 ) -> None:
     pool_dir = tmp_path / "pool, with a comma"
     pool = _volume_pool(conn, pool_dir)
+    base = pool.create_volume(
+        "<volume><name>base.qcow2</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='qcow2'/></target></volume>"
+    )
     vol = pool.create_volume(
         "<volume><name>a.qcow2</name><capacity unit='MiB'>1</capacity>"
-        "<target><format type='qcow2'/></target></volume>"
+        "<target><format type='qcow2'/></target>"
+        f"<backingStore><path>{base.path}</path><format type='qcow2'/></backingStore></volume>"
     )
     path = Path(vol.path)
     dom = conn.define_domain(_with_disk("gv", VOLUME_DISK.format(vol="a.qcow2")))
@@ -226,6 +231,8 @@ def test_a_volume_disk_reaches_xl_as_the_file_it_resolves_to_and_is_kept_while_r
         # the storage driver asks the Xen driver who uses the volume
         with pytest.raises(ResourceBusyError, match=r"cannot delete it: .*'a\.qcow2' .*'xen-images'.*'gv'"):
             vol.delete()
+        with pytest.raises(ResourceBusyError, match=r"'base\.qcow2' .*'gv'"):
+            base.delete()  # the guest reads it through a.qcow2's backing chain
         with pytest.raises(ResourceBusyError, match=r"cannot stop storage pool 'xen-images'.*'gv'"):
             pool.destroy()
         assert path.exists()
@@ -233,6 +240,7 @@ def test_a_volume_disk_reaches_xl_as_the_file_it_resolves_to_and_is_kept_while_r
         dom.destroy()
     vol.delete()
     assert not path.exists()
+    base.delete()
     pool.destroy()
     pool.delete()
     pool.undefine()

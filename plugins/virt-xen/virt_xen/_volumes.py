@@ -7,7 +7,7 @@ resolved through the connection's ``resolve_volume``
 for a block device), which is what the xl config describes. The live XML keeps the
 volume disk, as libvirt's does; where each resolved is kept in the domain's runtime
 status (``volumes``, by target device), so :func:`paths_in_use` can answer for domains
-any process started.
+any process started (backing chains included, :func:`virtcore.images.backing_chain`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from virtcore.errors import (
     NoSupportError,
     SystemError_,
 )
+from virtcore.images import backing_chain
 from virtcore.xml import DomainDef, parse_domain
 
 __all__ = ["PLACEHOLDER", "Resolve", "for_checking", "paths_in_use", "resolve_volume_disks"]
@@ -126,13 +127,19 @@ def resolve_volume_disks(d: DomainDef, resolve: Resolve | None) -> tuple[DomainD
 
 
 def paths_in_use(live_xml: str, volumes: Mapping[str, str]) -> set[str]:
-    """The real paths a running domain uses: its live file and block disk sources, and where its
-    volume disks resolved when it started (``volumes``, by target device)."""
+    """The real paths a running domain uses: its live file and block disk sources, where its
+    volume disks resolved when it started (``volumes``, by target device), and the qcow2
+    backing chains of those images."""
     live = parse_domain(live_xml)
-    used: set[str] = set()
+    direct: list[str] = []
     for disk in live.disks:
         if disk.type in ("file", "block") and disk.source:
-            used.add(os.path.realpath(disk.source))
+            direct.append(disk.source)
         elif disk.type == "volume" and disk.target_dev in volumes:
-            used.add(os.path.realpath(volumes[disk.target_dev]))
+            direct.append(volumes[disk.target_dev])
+    used: set[str] = set()
+    for path in direct:
+        real = os.path.realpath(path)
+        used.add(real)
+        used.update(backing_chain(real))
     return used
