@@ -281,3 +281,35 @@ def test_an_unknown_volume_is_named_and_nothing_starts(
     )
     with pytest.raises(NoStoragePoolError, match=r"'nopool'.*of disk 'xvda' of domain 'gp'"):
         lost_pool.start()
+
+
+def test_a_hot_plugged_volume_disk_reaches_xl_as_its_file_and_is_kept(
+    conn: virtcore.Connection, fake: Path, tmp_path: Path
+) -> None:
+    pool = _volume_pool(conn, tmp_path / "pool")
+    vol = pool.create_volume(
+        "<volume><name>hot.img</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='raw'/></target></volume>"
+    )
+    path = vol.path
+    dom = conn.create_domain(xml("gh"))
+    try:
+        dom.attach_device(
+            "<disk type='volume' device='disk'><source pool='xen-images' volume='hot.img'/>"
+            "<target dev='xvdc' bus='xen'/></disk>"
+        )
+        calls = [json.loads(line) for line in (fake.parent / "state.json.devices").read_text().splitlines()]
+        assert calls[-1][:2] == ["block-attach", "1"] and calls[-1][2].endswith(f"target={path}")
+        live = virtcore.xml.parse_domain(dom.xml_desc()).disks[-1]
+        assert (live.type, live.source_pool, live.source) == ("volume", "xen-images", "hot.img")
+        with pytest.raises(ResourceBusyError, match=r"'hot\.img' .*running domain 'gh'"):
+            vol.delete()
+        with pytest.raises(NoStorageVolError, match=r"'nope\.img'.*disk 'xvdd' of domain 'gh'"):
+            dom.attach_device(
+                "<disk type='volume' device='disk'><source pool='xen-images' volume='nope.img'/>"
+                "<target dev='xvdd' bus='xen'/></disk>"
+            )
+        assert len((fake.parent / "state.json.devices").read_text().splitlines()) == len(calls)  # no xl run
+    finally:
+        dom.destroy()
+    vol.delete()

@@ -69,7 +69,7 @@ from virtcore.types import (
     UndefinedDetail,
 )
 from virtcore.uri import URI
-from virtcore.xml import DomainDef, format_domain, parse_device, parse_domain
+from virtcore.xml import Disk, DomainDef, format_domain, parse_device, parse_domain
 
 __all__ = [
     "XenContext",
@@ -779,9 +779,21 @@ class ToolstackChannel:
                 return None  # inactive: the definitions channel adds it to the definition
             d, live = found
             new = with_device(live, dev)
-            args = xl_attach_args(new, dev, d.domid)
+            volumes: dict[str, str] = {}
+            if isinstance(dev, Disk) and dev.type == "volume":  # xl gets the file it resolves to
+                runnable, resolved = resolve_volume_disks(new, self.ctx.resolve_volume)
+                plugged = next(x for x in runnable.disks if x.target_dev == dev.target_dev)
+                volumes = {dev.target_dev: resolved[dev.target_dev]}
+                args = xl_attach_args(runnable, plugged, d.domid)
+            else:
+                args = xl_attach_args(new, dev, d.domid)
             self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
-            self.ctx.store.set_status(uuid, xml=format_domain(new))
+            known = self.ctx.store.status(uuid).get("volumes")
+            self.ctx.store.set_status(
+                uuid,
+                xml=format_domain(new),
+                volumes={**(known if isinstance(known, dict) else {}), **volumes} or None,
+            )
         return True
 
     @hookimpl
