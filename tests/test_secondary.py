@@ -68,6 +68,11 @@ class FakeStorage:
         self.uri = uri
         self.data: dict[str, bytearray] = {VOL.key: bytearray(b"x" * 10)}
         self.sinks: list[MemorySink] = []
+        self.users_of_path: Callable[[str], list[str]] | None = None
+
+    @hookimpl
+    def virt_connect_open(self, users_of_path: Callable[[str], list[str]]) -> None:
+        self.users_of_path = users_of_path
 
     @hookimpl
     def virt_storage_pool_lookup_by_name(self, name: str) -> StoragePoolRef:
@@ -106,6 +111,14 @@ class Hypervisor:
 
     def __init__(self) -> None:
         self.resolve: Callable[[str, str], str] | None = None
+        #: Active domains by the paths they use (what ``virt_domain_users_of_path`` answers from).
+        self.using: dict[str, list[str]] = {}
+        self.asked: list[str] = []
+
+    @hookimpl
+    def virt_domain_users_of_path(self, path: str) -> list[str]:
+        self.asked.append(path)
+        return self.using.get(path, [])
 
     @hookimpl
     def virt_connect_open(self, resolve_volume: Callable[[str, str], str]) -> None:
@@ -235,3 +248,66 @@ def test_read_only_connections_refuse_upload_and_download_as_libvirt_does(instal
             vol.download(io.BytesIO())
         with pytest.raises(OperationDeniedError):
             vol.upload(io.BytesIO(b"x"))
+
+
+class SecondChannel:
+    """Another channel of the hypervisor driver, knowing other domains (and one the first knows)."""
+
+    @hookimpl
+    def virt_domain_users_of_path(self, path: str) -> list[str] | None:
+        return ["web", "db"] if path == VOL.key else None
+
+
+def test_a_secondary_driver_asks_the_hypervisor_driver_who_uses_a_path(installed: dict[str, Any]) -> None:
+    with virtcore.open("hv:///embed?root=/tmp/x") as conn:
+        (storage,) = installed["storage"]
+        (hv,) = installed["hv"]
+        assert storage.users_of_path is not None
+        assert storage.users_of_path(VOL.key) == []
+        hv.using[VOL.key] = ["web"]
+        assert storage.users_of_path(VOL.key) == ["web"]
+        assert storage.users_of_path("/srv/images/other.img") == []
+        assert hv.asked == [VOL.key, VOL.key, "/srv/images/other.img"]
+        conn.register_plugin(SecondChannel())
+        # every channel is asked (broadcast), the names merged once each and sorted
+        assert storage.users_of_path(VOL.key) == ["db", "web"]
+
+
+def test_users_of_path_is_empty_when_no_driver_implements_it(installed: dict[str, Any]) -> None:
+    class Plain:
+        @hookimpl
+        def virt_connect_get_type(self) -> str:
+            return "PLAIN"
+
+    drivers_mod._loaded["plainhv"] = describe_driver(
+        lambda uri, ro: [Plain()], plugin_classes=[Plain], secondary=["fakestorage"]
+    )
+    try:
+        with virtcore.open("plainhv:///x"):
+            (storage,) = installed["storage"]
+            assert storage.users_of_path is not None
+            assert storage.users_of_path(VOL.key) == []
+    finally:
+        drivers_mod._loaded.pop("plainhv", None)
+
+
+def test_users_of_path_is_internal_not_an_operation(installed: dict[str, Any]) -> None:
+    assert "domain_users_of_path" not in virtcore.OPERATIONS
+    with virtcore.open("hv:///x") as conn:
+        assert "domain_users_of_path" not in conn.supported_operations()
+        with pytest.raises(InvalidArgError, match="domain_users_of_path"):
+            conn.implementers("domain_users_of_path")
+
+
+def test_a_failing_answer_reaches_the_secondary_driver(installed: dict[str, Any]) -> None:
+    class Broken:
+        @hookimpl
+        def virt_domain_users_of_path(self, path: str) -> list[str]:
+            raise virtcore.errors.OperationFailedError(f"cannot read the state of the domains using {path}")
+
+    with virtcore.open("hv:///x") as conn:
+        (storage,) = installed["storage"]
+        conn.register_plugin(Broken())
+        assert storage.users_of_path is not None
+        with pytest.raises(virtcore.errors.OperationFailedError, match=r"a\.qcow2"):
+            storage.users_of_path(VOL.key)

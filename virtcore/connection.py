@@ -278,7 +278,11 @@ class Connection(StorageAPI):
         self._compile()
         try:
             self._pm.hook.virt_connect_open(
-                uri=parsed, read_only=self._read_only, emit=self._emit, resolve_volume=self._resolve_volume
+                uri=parsed,
+                read_only=self._read_only,
+                emit=self._emit,
+                resolve_volume=self._resolve_volume,
+                users_of_path=self._users_of_path,
             )
         except BaseException:
             self._safe_close_plugins()
@@ -353,6 +357,13 @@ class Connection(StorageAPI):
             self._dispatch_event(event)
         else:
             self._pm.hook.virt_domain_event(event=event)
+
+    def _users_of_path(self, path: str) -> list[str]:
+        """Who uses ``path``: what drivers get as ``users_of_path`` (every implementation asked)."""
+        names: set[str] = set()
+        for answer in self._pm.hook.virt_domain_users_of_path(path=path):
+            names.update(answer)
+        return sorted(names)
 
     def _dispatch_event(self, event: DomainEvent) -> None:
         if not self._callbacks:

@@ -43,7 +43,8 @@ The conventions every hook follows:
   :class:`~virtcore.types.DomainRef`.
 * **Answering and declining.** Hooks other than the broadcast ones
   (:func:`virt_connect_open`, :func:`virt_connect_close`,
-  :func:`virt_domain_event`) are *first-result* hooks. A driver may register
+  :func:`virt_domain_event`, :func:`virt_domain_users_of_path`) are
+  *first-result* hooks. A driver may register
   several objects (channels) for one connection; they are asked in pluggy's
   order (``tryfirst``/``trylast``, then last registered first) and the first
   that returns something other than ``None`` answers. Return ``None`` to
@@ -132,6 +133,7 @@ def virt_connect_open(
     read_only: bool,
     emit: Callable[[DomainEvent], None],
     resolve_volume: Callable[[str, str], str],
+    users_of_path: Callable[[str], list[str]],
 ) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
@@ -150,6 +152,12 @@ def virt_connect_open(
         driver calls for a disk's ``<source pool=... volume=...>``. It raises
         ``NoStoragePoolError``, ``NoStorageVolError``, or ``NoSupportError``
         when the connection has no storage.
+    :param users_of_path: ``users_of_path(path)`` is the sorted names of the
+        active domains whose live definition uses the file or block device
+        ``path``, asked of every :func:`virt_domain_users_of_path`
+        implementation on this connection (``[]`` when none implements it):
+        what a storage driver calls before deleting, wiping, uploading to or
+        shrinking a volume, or stopping its pool. It raises what they raise.
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core
@@ -1081,6 +1089,33 @@ def virt_domain_event(event: DomainEvent) -> None:
     """
 
 
+@_read_only_safe
+@hookspec
+def virt_domain_users_of_path(path: str) -> list[str] | None:
+    """The active domains using the file or block device ``path``: every implementation is called (broadcast).
+
+    libvirt: no driver entry (libvirt's storage driver does not ask; a
+    client finds a volume's users by reading every running domain's XML).
+    Internal: the core calls it when a driver calls the ``users_of_path`` it
+    got in :func:`virt_connect_open`; users never do. Read-only safe.
+
+    A hypervisor driver implements it from its *live* definitions (what the
+    running guests really have open, not the persistent configuration): a
+    domain uses ``path`` when a disk's source is ``path``, when a
+    ``type='volume'`` disk resolved to ``path`` when the domain started, or
+    when ``path`` is in the backing chain of such a disk's image as far as
+    the driver knows it. Paths are compared after ``os.path.realpath`` on
+    both sides. Domains of every process sharing the driver's state count,
+    not only those this connection started. It must not call into storage
+    (the caller may hold the storage driver's lock).
+
+    :param path: an absolute path (a storage volume's).
+    :returns: the names of those domains (``[]`` or ``None`` when none).
+    :raises OperationFailedError: the driver cannot tell (its state is
+        unreadable): the caller then refuses rather than guess.
+    """
+
+
 #: Every hook of the contract by name (``virt_connect_open``, ``virt_domain_suspend``...),
 #: mapped to whether it mutates: the one list the core and the driver checks read.
 HOOKS: dict[str, bool] = {
@@ -1091,7 +1126,9 @@ HOOKS: dict[str, bool] = {
 
 #: Hooks a user never calls directly (the core calls them, or drivers call ``emit``):
 #: they are not *operations*.
-_INTERNAL_HOOKS = frozenset({"virt_connect_open", "virt_connect_close", "virt_domain_event"})
+_INTERNAL_HOOKS = frozenset(
+    {"virt_connect_open", "virt_connect_close", "virt_domain_event", "virt_domain_users_of_path"}
+)
 
 #: Every operation (a hook name without ``virt_``: ``domain_suspend``...) mapped to whether
 #: it mutates: what a connection dispatches, ``supports()`` and ``virtcore drivers`` list.

@@ -290,7 +290,8 @@ def test_hot_plug_of_a_volume_disk_adds_the_resolved_file(images: Path) -> None:
     mon = _Monitor()
     parts = Devices(_Session(resolve))  # type: ignore[arg-type]
     with_disk = attrs.evolve(d, devices=(*d.devices, disk), raw=d.raw)
-    parts._hotplug_disk(mon, with_disk, disk)  # type: ignore[arg-type]
+    plugged = parts._hotplug_disk(mon, with_disk, disk)  # type: ignore[arg-type]
+    assert plugged == {"vdb": ResolvedVolume(str(images / "a.qcow2"), "qcow2")}  # what the caller records
     adds = [a for n, a in mon.sent if n == "blockdev-add"]
     assert adds[0] is not None and adds[0]["filename"] == str(images / "a.qcow2")
     assert adds[1] is not None and adds[1]["driver"] == "qcow2"

@@ -9,10 +9,12 @@ connection is open.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from virt_qemu.caps import binary_for_arch, capabilities_xml, host_arch, hostname
 from virt_qemu.host import Host, get_host
+from virt_qemu.inuse import paths_in_use
 from virt_qemu.launching import Launcher
 from virt_qemu.paths import Layout
 from virt_qemu.volumes import Resolve
@@ -112,6 +114,20 @@ class QemuConnection(Part):
     def virt_connect_close(self) -> None:
         """Detach; guests keep running."""
         self.session.close()
+
+    @hookimpl
+    def virt_domain_users_of_path(self, path: str) -> list[str]:
+        """The running domains (of every process sharing the state) using ``path`` (see inuse)."""
+        h = self.host
+        h.sync()
+        with h.lock:
+            running = [(d.name, d.uuid, d.live) for d in h.doms.values() if d.active and d.live is not None]
+        real = os.path.realpath(path)
+        return sorted(
+            name
+            for name, uuid, live in running
+            if live is not None and real in paths_in_use(live, h.run_dir(uuid))
+        )
 
     @hookimpl
     def virt_connect_get_type(self) -> str:

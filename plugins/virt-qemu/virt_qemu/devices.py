@@ -13,7 +13,8 @@ import attrs
 from virt_qemu import argv as argvmod
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT
-from virt_qemu.volumes import resolve_disk
+from virt_qemu.inuse import record_volumes
+from virt_qemu.volumes import ResolvedVolume, resolve_disk
 from virtcore import hookimpl
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
 from virtcore.xml import Disk, DomainDef, Interface, parse_device
@@ -53,20 +54,22 @@ class Devices(Part):
                 return True
             mon = h.monitor_of(dom)
             if isinstance(dev, Disk):
-                self._hotplug_disk(mon, new, dev)
+                volumes = self._hotplug_disk(mon, new, dev)
+                record_volumes(h.run_dir(dom.uuid), volumes)
             else:
                 self._hotplug_nic(mon, new, dev)
             dom.live = new
             h.write_status(dom)
         return True
 
-    def _hotplug_disk(self, mon: Monitor, d: DomainDef, disk: Disk) -> None:
+    def _hotplug_disk(self, mon: Monitor, d: DomainDef, disk: Disk) -> dict[str, ResolvedVolume]:
+        """Plug ``disk`` into the guest; the volume it resolved to, by target device (if a volume disk)."""
         bus = argvmod._disk_bus(disk)
         if bus not in ("virtio", "scsi"):
             raise ConfigUnsupportedError(f"hot-plugging a disk on the '{bus}' bus (virtio and scsi can)")
         if disk.type not in ("file", "volume") or not disk.source:
             raise ConfigUnsupportedError("hot-plugging needs a file-backed or volume disk with a <source>")
-        volumes = None
+        volumes: dict[str, ResolvedVolume] = {}
         if disk.type == "volume":
             volumes = {disk.target_dev: resolve_disk(disk, self.session.resolve_volume, d.name)}
         path, image_format = argvmod.disk_source(disk, volumes)
@@ -95,6 +98,7 @@ class Devices(Part):
                 with contextlib.suppress(VirtError):
                     mon.cmd("blockdev-del", {"node-name": n})
             raise
+        return volumes
 
     def _ensure_scsi(self, mon: Monitor) -> None:
         paths = mon.cmd("qom-list", {"path": "/machine/peripheral"})

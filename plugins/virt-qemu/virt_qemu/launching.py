@@ -28,6 +28,7 @@ import attrs
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, binary_for_arch, host_arch
 from virt_qemu.host import MONITOR_SLOTS, SAVE_TIMEOUT, START_TIMEOUT, Dom, Host, domain_event
+from virt_qemu.inuse import record_volumes
 from virt_qemu.paths import FileLock
 from virt_qemu.process import (
     bind_listen,
@@ -199,6 +200,11 @@ class Launcher:
                 rd.mkdir(mode=0o700)
             except OSError as exc:
                 raise SystemError_(f"cannot create runtime directory {rd}: {exc.strerror}") from None
+            try:
+                record_volumes(rd, volumes)  # before QEMU opens them: storage asks who uses what
+            except BaseException:
+                shutil.rmtree(rd, ignore_errors=True)
+                raise
             socks: list[socket.socket] = []
             try:
                 for i in range(MONITOR_SLOTS):

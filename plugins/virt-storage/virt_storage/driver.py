@@ -4,16 +4,19 @@
 over a :class:`~virt_storage.state.PoolStore` (the pools, as files) with the
 pool types of :mod:`virt_storage.backends` and the file volumes of
 :mod:`virt_storage.volumes`. Every change takes the layout's state lock; reads
-see the files as they are.
+see the files as they are. What would change or remove a volume an active
+domain uses is refused first (:mod:`virt_storage.inuse`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import attrs
 
 from virt_storage.backends import backend_for, target_of
+from virt_storage.inuse import Users
 from virt_storage.state import PoolRecord, PoolStore
 from virt_storage.streams import FileSink, FileSource
 from virt_storage.volumes import FilePool
@@ -51,11 +54,36 @@ def _active(record: PoolRecord) -> FilePool:
     return FilePool(record.live)
 
 
+def _names(files: FilePool) -> list[str]:
+    """The volumes of ``files``; none when its directory cannot be read (nothing there to be in use)."""
+    try:
+        return files.names()
+    except VirtError:
+        return []
+
+
 class StorageDriver:
     """The storage hooks for one connection to one layout."""
 
     def __init__(self, store: PoolStore) -> None:
         self.store = store
+        #: Who uses a volume: the connection's hypervisor driver, asked through the core.
+        self.users = Users()
+
+    @hookimpl
+    def virt_connect_open(self, users_of_path: Callable[[str], list[str]]) -> None:
+        """Keep the connection's ``users_of_path``: volumes in use are refused their removal."""
+        self.users.attach(users_of_path)
+
+    @hookimpl
+    def virt_connect_close(self) -> None:
+        """Forget the connection's ``users_of_path``."""
+        self.users.attach(None)
+
+    def _check_unused(self, files: FilePool, names: list[str], doing: str) -> None:
+        """``ResourceBusyError`` when an active domain uses one of the volumes ``names`` of ``files``."""
+        target = files.target
+        self.users.check(files.pool.name, [(n, os.path.join(target, n)) for n in names], doing)
 
     # -- pools: finding --------------------------------------------------------
 
@@ -170,7 +198,9 @@ class StorageDriver:
         """Stop the pool (a transient one vanishes)."""
         with self.store.lock.held():
             record = self.store.by_uuid(uuid)
-            pool = _active(record).pool
+            files = _active(record)
+            pool = files.pool
+            self._check_unused(files, _names(files), f"stop storage pool '{pool.name}'")
             backend_for(pool).stop(pool)
             self.store.remove_status(pool.name)
         return True
@@ -182,6 +212,8 @@ class StorageDriver:
             record = self.store.by_uuid(uuid)
             if record.active:
                 raise OperationInvalidError(f"storage pool '{record.current.name}' is still active")
+            files = FilePool(record.current)  # an inactive pool's files a domain may still have open
+            self._check_unused(files, _names(files), f"delete storage pool '{record.current.name}'")
             backend_for(record.current).delete(record.current)
         return True
 
@@ -323,6 +355,7 @@ class StorageDriver:
         """Delete the volume."""
         with self.store.lock.held():
             files, name = self._volume(key)
+            self._check_unused(files, [name], "delete it")
             files.delete(name)
         return True
 
@@ -331,6 +364,7 @@ class StorageDriver:
         """Overwrite the volume with zeros."""
         with self.store.lock.held():
             files, name = self._volume(key)
+            self._check_unused(files, [name], "wipe it")
             files.wipe(name, algorithm)
         return True
 
@@ -359,13 +393,21 @@ class StorageDriver:
         """Change the capacity."""
         with self.store.lock.held():
             files, name = self._volume(key)
-            files.resize(name, capacity, delta=delta, allocate=allocate, shrink=shrink)
+            files.resize(
+                name,
+                capacity,
+                delta=delta,
+                allocate=allocate,
+                shrink=shrink,
+                before_shrinking=lambda: self._check_unused(files, [name], "shrink it"),
+            )
         return True
 
     @hookimpl
     def virt_storage_vol_upload(self, key: str, offset: int, length: int) -> FileSink:
         """A sink writing into the volume."""
         files, name = self._volume(key)
+        self._check_unused(files, [name], "upload to it")
         return FileSink(files.path_of(name), offset, length, f"storage volume '{name}'")
 
     @hookimpl

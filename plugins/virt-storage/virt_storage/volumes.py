@@ -317,8 +317,21 @@ class FilePool:
         except OSError as exc:
             raise SystemError_(f"cannot delete storage volume '{name}': {exc.strerror}") from None
 
-    def resize(self, name: str, capacity: int, *, delta: bool, allocate: bool, shrink: bool) -> None:
-        """Change the capacity of volume ``name`` (libvirt's flags)."""
+    def resize(
+        self,
+        name: str,
+        capacity: int,
+        *,
+        delta: bool,
+        allocate: bool,
+        shrink: bool,
+        before_shrinking: Callable[[], None] | None = None,
+    ) -> None:
+        """Change the capacity of volume ``name`` (libvirt's flags).
+
+        ``before_shrinking`` is called (and may raise) right before a resize that would
+        make the volume smaller.
+        """
         path = self.path_of(name)
         what = f"storage volume '{name}'"
         fmt, current = _format_and_capacity(path, what)
@@ -340,6 +353,8 @@ class FilePool:
                 )
         if capacity == current:
             return
+        if capacity < current and before_shrinking is not None:
+            before_shrinking()
         qemuimg.run(
             qemuimg.resize_argv(path, fmt, capacity, shrink=capacity < current, allocate=allocate),
             f"cannot resize {what} to {capacity} bytes",

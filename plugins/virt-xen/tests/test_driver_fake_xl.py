@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 import virtcore
+import virtcore.xml
 from virtcore import DomainState
-from virtcore.errors import NoConnectError, OperationFailedError, OperationInvalidError
+from virtcore.errors import (
+    NoConnectError,
+    NoStoragePoolError,
+    NoStorageVolError,
+    OperationFailedError,
+    OperationInvalidError,
+    ResourceBusyError,
+)
 from virtcore.types import ShutoffReason
 
 FAKE_XL = r"""#!PYTHON
@@ -174,3 +182,134 @@ def test_storage_comes_from_the_secondary_driver_with_its_state_under_the_uris_r
         assert conn.lookup_storage_pool("xen-images") == pool
     finally:
         pool.undefine()
+
+
+def _volume_pool(conn: virtcore.Connection, pool_dir: Path) -> virtcore.StoragePool:
+    if not conn.supports("storage_pool_define_xml"):
+        pytest.xfail("no storage driver (entry point 'storage', virt-storage) is installed")
+    pool = conn.define_storage_pool(
+        f"<pool type='dir'><name>xen-images</name><target><path>{pool_dir}</path></target></pool>"
+    )
+    pool.build()
+    pool.start()
+    return pool
+
+
+def _with_disk(name: str, disk: str) -> str:
+    return xml(name).replace("</devices>", f"{disk}</devices>")
+
+
+VOLUME_DISK = (
+    "<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>"
+    "<source pool='xen-images' volume='{vol}'/><target dev='xvda' bus='xen'/></disk>"
+)
+
+
+def test_a_volume_disk_reaches_xl_as_the_file_it_resolves_to_and_is_kept_while_running(
+    conn: virtcore.Connection, fake: Path, tmp_path: Path
+) -> None:
+    pool_dir = tmp_path / "pool, with a comma"
+    pool = _volume_pool(conn, pool_dir)
+    base = pool.create_volume(
+        "<volume><name>base.qcow2</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='qcow2'/></target></volume>"
+    )
+    vol = pool.create_volume(
+        "<volume><name>a.qcow2</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='qcow2'/></target>"
+        f"<backingStore><path>{base.path}</path><format type='qcow2'/></backingStore></volume>"
+    )
+    path = Path(vol.path)
+    dom = conn.define_domain(_with_disk("gv", VOLUME_DISK.format(vol="a.qcow2")))
+    dom.start()
+    try:
+        cfg = (fake.parent / "state.json.lastcfg").read_text()
+        assert f'"format=qcow2,vdev=xvda,access=rw,backendtype=qdisk,target={path}"' in cfg
+        assert "xen-images" not in cfg  # xl knows no pools
+        live = virtcore.xml.parse_domain(dom.xml_desc()).disks[0]
+        assert (live.type, live.source_pool, live.source) == ("volume", "xen-images", "a.qcow2")
+        # the storage driver asks the Xen driver who uses the volume
+        with pytest.raises(ResourceBusyError, match=r"cannot delete it: .*'a\.qcow2' .*'xen-images'.*'gv'"):
+            vol.delete()
+        with pytest.raises(ResourceBusyError, match=r"'base\.qcow2' .*'gv'"):
+            base.delete()  # the guest reads it through a.qcow2's backing chain
+        with pytest.raises(ResourceBusyError, match=r"cannot stop storage pool 'xen-images'.*'gv'"):
+            pool.destroy()
+        assert path.exists()
+    finally:
+        dom.destroy()
+    vol.delete()
+    assert not path.exists()
+    base.delete()
+    pool.destroy()
+    pool.delete()
+    pool.undefine()
+
+
+def test_a_file_disk_of_a_running_domain_keeps_its_volume_too(
+    conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    pool = _volume_pool(conn, tmp_path / "pool")
+    vol = pool.create_volume(
+        "<volume><name>b.img</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='raw'/></target></volume>"
+    )
+    disk = f"<disk type='file' device='disk'><source file='{vol.path}'/><target dev='xvdb' bus='xen'/></disk>"
+    dom = conn.create_domain(_with_disk("gf", disk))
+    try:
+        with pytest.raises(ResourceBusyError, match=r"'b\.img' .*running domain 'gf'"):
+            vol.wipe()
+    finally:
+        dom.destroy()
+    vol.wipe()
+    vol.delete()
+
+
+def test_an_unknown_volume_is_named_and_nothing_starts(
+    conn: virtcore.Connection, fake: Path, tmp_path: Path
+) -> None:
+    _volume_pool(conn, tmp_path / "pool")
+    dom = conn.define_domain(_with_disk("gl", VOLUME_DISK.format(vol="gone.img")))
+    with pytest.raises(
+        NoStorageVolError, match=r"'gone\.img'.*pool 'xen-images' of disk 'xvda' of domain 'gl'"
+    ):
+        dom.start()
+    assert dom.state()[0] == DomainState.SHUTOFF
+    assert not (fake.parent / "state.json.lastcfg").exists()
+    lost_pool = conn.define_domain(
+        _with_disk("gp", VOLUME_DISK.format(vol="a.img").replace("xen-images", "nopool"))
+    )
+    with pytest.raises(NoStoragePoolError, match=r"'nopool'.*of disk 'xvda' of domain 'gp'"):
+        lost_pool.start()
+
+
+def test_a_hot_plugged_volume_disk_reaches_xl_as_its_file_and_is_kept(
+    conn: virtcore.Connection, fake: Path, tmp_path: Path
+) -> None:
+    pool = _volume_pool(conn, tmp_path / "pool")
+    vol = pool.create_volume(
+        "<volume><name>hot.img</name><capacity unit='MiB'>1</capacity>"
+        "<target><format type='raw'/></target></volume>"
+    )
+    path = vol.path
+    dom = conn.create_domain(xml("gh"))
+    try:
+        dom.attach_device(
+            "<disk type='volume' device='disk'><source pool='xen-images' volume='hot.img'/>"
+            "<target dev='xvdc' bus='xen'/></disk>"
+        )
+        calls = [json.loads(line) for line in (fake.parent / "state.json.devices").read_text().splitlines()]
+        assert calls[-1][:2] == ["block-attach", "1"] and calls[-1][2].endswith(f"target={path}")
+        live = virtcore.xml.parse_domain(dom.xml_desc()).disks[-1]
+        assert (live.type, live.source_pool, live.source) == ("volume", "xen-images", "hot.img")
+        with pytest.raises(ResourceBusyError, match=r"'hot\.img' .*running domain 'gh'"):
+            vol.delete()
+        with pytest.raises(NoStorageVolError, match=r"'nope\.img'.*disk 'xvdd' of domain 'gh'"):
+            dom.attach_device(
+                "<disk type='volume' device='disk'><source pool='xen-images' volume='nope.img'/>"
+                "<target dev='xvdd' bus='xen'/></disk>"
+            )
+        assert len((fake.parent / "state.json.devices").read_text().splitlines()) == len(calls)  # no xl run
+    finally:
+        dom.destroy()
+    vol.delete()

@@ -122,8 +122,15 @@ class _Opener:
         self.watcher: DomainWatcher | None = None
 
     @hookimpl
-    def virt_connect_open(self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None]) -> None:
+    def virt_connect_open(
+        self,
+        uri: URI,
+        read_only: bool,
+        emit: Callable[[DomainEvent], None],
+        resolve_volume: Callable[[str, str], str],
+    ) -> None:
         self.ctx.emit = emit
+        self.ctx.resolve_volume = resolve_volume
         xs = self.ctx.xs
         if xs is None:
             return

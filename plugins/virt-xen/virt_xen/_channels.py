@@ -37,6 +37,7 @@ from virt_xen._cfgsyntax import format_config
 from virt_xen._devices import parse_attachable, with_device, without_device, xl_attach_args, xl_detach_args
 from virt_xen._privcmd import HvDomain, Privcmd, PrivcmdError
 from virt_xen._store import ConfigStore
+from virt_xen._volumes import Resolve, for_checking, paths_in_use, resolve_volume_disks
 from virt_xen._xenstore import DOM0_UUID, StoreDomain, XenStore
 from virt_xen._xl import Xl, XlDomain
 from virt_xen.native import domain_to_xl
@@ -68,7 +69,7 @@ from virtcore.types import (
     UndefinedDetail,
 )
 from virtcore.uri import URI
-from virtcore.xml import DomainDef, format_domain, parse_device, parse_domain
+from virtcore.xml import Disk, DomainDef, format_domain, parse_device, parse_domain
 
 __all__ = [
     "XenContext",
@@ -120,6 +121,8 @@ class XenContext:
     #: The hypercall channel when privcmd answers (fast live flags for the toolstack too).
     hv: HypercallChannel | None = None
     emit: Callable[[DomainEvent], None] = attrs.field(default=lambda e: None)
+    #: The connection's ``resolve_volume(pool, volume) -> path`` (volume disks), once open.
+    resolve_volume: Resolve | None = None
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     #: Running domains (not Domain-0) as this connection last saw them, by UUID: kept up to
     #: date by our own operations (under :attr:`lock`) so that the XenStore watcher
@@ -457,7 +460,8 @@ class ToolstackChannel:
         for r in self.ctx.running():
             if r.name == d.name:
                 raise OperationFailedError(f"domain '{d.name}' is already running with uuid {r.uuid}")
-        cfg = format_config(domain_to_xl(d))
+        runnable, volumes = resolve_volume_disks(d, self.ctx.resolve_volume)  # xl knows no pools
+        cfg = format_config(domain_to_xl(runnable))
         run_dir = self.ctx.store.run_dir
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -486,8 +490,24 @@ class ToolstackChannel:
             paused_reason=int(PausedReason.USER) if paused else None,
             shutoff_reason=None,
             shutdown_requested=None,
+            volumes=volumes or None,
         )
         return started
+
+    @hookimpl
+    def virt_domain_users_of_path(self, path: str) -> list[str]:
+        """The running domains whose live XML uses ``path`` (volume disks as resolved at start)."""
+        real = os.path.realpath(path)
+        users = []
+        for r in self.ctx.running():
+            st = self.ctx.store.status(r.uuid)
+            xml = st.get("xml")
+            if r.domid == 0 or not isinstance(xml, str) or st.get("domid") not in (None, r.domid):
+                continue
+            volumes = st.get("volumes")
+            if real in paths_in_use(xml, volumes if isinstance(volumes, dict) else {}):
+                users.append(r.name)
+        return sorted(users)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -759,9 +779,21 @@ class ToolstackChannel:
                 return None  # inactive: the definitions channel adds it to the definition
             d, live = found
             new = with_device(live, dev)
-            args = xl_attach_args(new, dev, d.domid)
+            volumes: dict[str, str] = {}
+            if isinstance(dev, Disk) and dev.type == "volume":  # xl gets the file it resolves to
+                runnable, resolved = resolve_volume_disks(new, self.ctx.resolve_volume)
+                plugged = next(x for x in runnable.disks if x.target_dev == dev.target_dev)
+                volumes = {dev.target_dev: resolved[dev.target_dev]}
+                args = xl_attach_args(runnable, plugged, d.domid)
+            else:
+                args = xl_attach_args(new, dev, d.domid)
             self.xl.run(*args, what=f"xl {args[0]} of '{d.name}'")
-            self.ctx.store.set_status(uuid, xml=format_domain(new))
+            known = self.ctx.store.status(uuid).get("volumes")
+            self.ctx.store.set_status(
+                uuid,
+                xml=format_domain(new),
+                volumes={**(known if isinstance(known, dict) else {}), **volumes} or None,
+            )
         return True
 
     @hookimpl
@@ -1029,7 +1061,7 @@ class DefinitionsChannel:
             raise OperationFailedError(
                 f"domain '{d.name}' has type '{d.type}'; the Xen driver needs type='xen'"
             )
-        domain_to_xl(d)  # refuse what xl cannot run now, not at start time
+        domain_to_xl(for_checking(d))  # refuse what xl cannot run now, not at start time
         with self.ctx.lock:
             by_name = self.store.by_name(d.name)
             if by_name is not None and by_name[0].uuid != d.uuid:
@@ -1148,7 +1180,7 @@ class DefinitionsChannel:
     def virt_domain_attach_device(self, uuid: str, xml: str) -> bool | None:
         d, _ = self._def(uuid)
         new = with_device(d, parse_attachable(xml))
-        domain_to_xl(new)  # refuse what xl could not start
+        domain_to_xl(for_checking(new))  # refuse what xl could not start
         self._redefine(new)
         return True
 
