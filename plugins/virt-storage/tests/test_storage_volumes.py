@@ -297,3 +297,36 @@ def test_a_refresh_during_an_upload_leaves_its_hidden_copy_alone(pool: StoragePo
     assert all(len(names) == 2 for names in seen)  # the volume and its copy in the making
     assert Path(v.path).read_bytes() == b"C" * (3 * MiB)
     assert [p.name for p in images.iterdir()] == ["up.raw"]
+
+
+def test_a_new_volume_is_durable_when_create_returns(
+    pool: StoragePool, images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data is synced before the name appears, and the directory after it (the name itself)."""
+    done: list[tuple[str, str]] = []
+    real_fsync, real_link = os.fsync, os.link
+
+    def fsync(fd: int) -> None:
+        done.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def link(src: str, dst: str) -> None:
+        real_link(src, dst)
+        done.append(("link", dst))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "link", link)
+    for name, xml in (
+        ("d.qcow2", volume_xml("d.qcow2", 4 * MiB)),
+        ("e.qcow2", volume_xml("e.qcow2", 4 * MiB)),
+    ):
+        done.clear()
+        if name == "d.qcow2":
+            pool.create_volume(xml)
+        else:
+            pool.create_volume_from(xml, pool.lookup_volume("d.qcow2"))
+        final = str(images / name)
+        assert [op for op, _ in done] == ["fsync", "link", "fsync"], done
+        assert os.path.dirname(done[0][1]) == str(images) and done[0][1] != final  # the temporary
+        assert done[1:] == [("link", final), ("fsync", str(images))]
+    assert sorted(p.name for p in images.iterdir()) == ["d.qcow2", "e.qcow2"]  # no temporary left

@@ -306,6 +306,8 @@ class FilePool:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        # one sync of the directory makes the new name (and the temporary's removal) durable
+        _fsync_directory(self.target, f"storage volume '{vol.name}'")
 
     # -- changing ------------------------------------------------------------
 
@@ -394,6 +396,7 @@ class FilePool:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        _fsync_directory(self.target, what)
 
 
 def temporary(directory: str) -> str:
@@ -480,6 +483,20 @@ def _fsync(path: str) -> None:
         os.close(fd)
 
 
+def _fsync_directory(directory: str, what: str) -> None:
+    """Sync ``directory``: names linked, renamed or removed in it are on disk when this returns."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise SystemError_(
+            f"{what} is in place but its directory '{directory}' cannot be synced: {exc.strerror or exc}"
+        ) from None
+
+
 def _link_no_replace(tmp: str, final: str, what: str) -> None:
     """Give ``tmp`` (data already fsynced) the name ``final`` unless something already has it.
 
@@ -496,9 +513,8 @@ def _link_no_replace(tmp: str, final: str, what: str) -> None:
         if os.path.lexists(final):
             raise StorageVolExistError(f"{what} already exists") from None
         os.rename(tmp, final)
-    # The directory is not fsynced: the data is (before the link), so after a host crash
-    # the name either is there over complete data or is lost with the temporary left
-    # over, which the next refresh removes. Never a name over half the data.
+    # The data is synced before the link and the directory after it (by the caller), so
+    # after a host crash the name is never there over half the data.
 
 
 def _zero(path: str, what: str) -> None:
