@@ -18,6 +18,7 @@ import copy
 import os
 from typing import Any
 
+from virt_test.networks import PendingNetwork
 from virt_test.node import Node, PendingDef
 from virt_test.pools import PendingPool
 from virtcore.errors import ReadFailedError, XMLError
@@ -96,10 +97,34 @@ DEFAULT_POOL = PendingPool(
     target="/default-pool",
 )
 
+#: The network of ``test:///default`` (libvirt's ``defaultConnXML``).
+DEFAULT_NETWORK_XML = """\
+<network>
+  <name>default</name>
+  <uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+"""
+
+#: What opening ``test:///default`` needs of that network, unparsed (a test checks it against libvirt's).
+DEFAULT_NETWORK = PendingNetwork(
+    xml=DEFAULT_NETWORK_XML,
+    name="default",
+    uuid="dd8fe884-6c02-601e-7551-cca97df1c5df",
+    bridge_name="virbr0",
+)
+
 #: The contents of ``test:///default`` as a node file (write it out for a private copy).
 DEFAULT_NODE_XML = (
     "<node>\n"
     + DEFAULT_DOMAIN_XML
+    + DEFAULT_NETWORK_XML
     + DEFAULT_POOL_XML
     + """\
 <cpu>
@@ -121,6 +146,7 @@ def default_node() -> Node:
     node = Node(node_info=DEFAULT_NODE_INFO)
     node.add_loaded(DEFAULT_DOMAIN, running=DomainState.RUNNING, transient=False, managed_save=False)
     node.storage.add_loaded(DEFAULT_POOL)
+    node.networks.add_loaded(DEFAULT_NETWORK)
     return node
 
 

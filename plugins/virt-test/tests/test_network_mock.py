@@ -1,0 +1,136 @@
+"""virt-test's networks: libvirt's ``default`` network, its state machine and each error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import virt_test
+from virt_test.loader import DEFAULT_NETWORK, DEFAULT_NETWORK_XML
+
+import virtcore
+from virtcore.errors import (
+    ErrorDomain,
+    ErrorNumber,
+    InternalError,
+    NoNetworkError,
+    OperationDeniedError,
+    OperationInvalidError,
+)
+
+DEFAULT_UUID = "dd8fe884-6c02-601e-7551-cca97df1c5df"
+
+
+@pytest.fixture(autouse=True)
+def fresh_default() -> None:
+    virt_test.reset_default_node()
+
+
+@pytest.fixture
+def conn() -> Iterator[virtcore.Connection]:
+    with virtcore.open("test:///default") as c:
+        yield c
+
+
+def test_default_has_libvirts_default_network_active_on_virbr0(conn: virtcore.Connection) -> None:
+    net = conn.lookup_network("default")
+    assert (net.name, net.uuid) == ("default", DEFAULT_UUID)
+    assert net == conn.lookup_network_by_uuid(DEFAULT_UUID.upper())
+    assert net.is_active() and net.is_persistent() and not net.autostart
+    assert net.bridge_name == "virbr0"
+    assert net.xml_desc() == DEFAULT_NETWORK_XML
+    assert "<range start='192.168.122.2' end='192.168.122.254'/>" in net.xml_desc(inactive=True)
+    assert net.dhcp_leases() == []  # no DHCP server in the mock
+    assert [n.name for n in conn.list_networks()] == ["default"]
+    assert [n.name for n in conn.list_networks(active=True)] == ["default"]
+    assert conn.list_networks(active=False) == []
+
+
+def test_the_pending_default_network_says_what_its_xml_says() -> None:
+    xml = DEFAULT_NETWORK.xml
+    assert f"<name>{DEFAULT_NETWORK.name}</name>" in xml
+    assert f"<uuid>{DEFAULT_NETWORK.uuid}</uuid>" in xml
+    assert f"<bridge name='{DEFAULT_NETWORK.bridge_name}'" in xml
+
+
+def test_unknown_networks_are_no_network_errors_naming_them(conn: virtcore.Connection) -> None:
+    with pytest.raises(NoNetworkError) as err:
+        conn.lookup_network("nope")
+    assert err.value.code == ErrorNumber.NO_NETWORK == 43
+    assert err.value.domain == ErrorDomain.NETWORK
+    assert str(err.value) == "Network not found: no network with matching name 'nope'"
+    with pytest.raises(
+        NoNetworkError, match="no network with matching uuid '11111111-2222-3333-4444-555555555555'"
+    ):
+        conn.lookup_network_by_uuid("11111111-2222-3333-4444-555555555555")
+
+
+def test_start_and_destroy_follow_the_state_with_libvirts_errors(conn: virtcore.Connection) -> None:
+    net = conn.lookup_network("default")
+    with pytest.raises(OperationInvalidError) as err:
+        net.start()
+    assert str(err.value) == "Requested operation is not valid: network 'default' is already active"
+    assert err.value.code == 55
+    net.destroy()
+    assert not net.is_active() and net.is_persistent()
+    assert [n.name for n in conn.list_networks(active=False)] == ["default"]
+    with pytest.raises(OperationInvalidError, match="network 'default' is not active"):
+        net.destroy()
+    net.start()
+    assert net.is_active()
+
+
+def test_a_state_change_is_seen_by_every_connection_of_the_node(conn: virtcore.Connection) -> None:
+    with virtcore.open("test:///default") as other:
+        conn.lookup_network("default").destroy()
+        assert not other.lookup_network("default").is_active()
+
+
+def test_autostart_is_kept_and_undefine_leaves_an_active_network_running_as_transient(
+    conn: virtcore.Connection,
+) -> None:
+    net = conn.lookup_network("default")
+    net.autostart = True
+    assert net.autostart
+    net.undefine()
+    assert net.is_active() and not net.is_persistent() and not net.autostart
+    with pytest.raises(OperationInvalidError, match="cannot set autostart for transient network"):
+        net.autostart = True
+    with pytest.raises(OperationInvalidError, match="network 'default' is not persistent"):
+        net.undefine()
+    net.destroy()  # a transient network vanishes when it stops
+    with pytest.raises(NoNetworkError, match="'default'"):
+        conn.lookup_network("default")
+    with pytest.raises(NoNetworkError, match=DEFAULT_UUID):
+        net.is_active()
+    assert conn.list_networks() == []
+
+
+def test_undefining_an_inactive_network_removes_it(conn: virtcore.Connection) -> None:
+    net = conn.lookup_network("default")
+    net.destroy()
+    net.undefine()
+    assert conn.list_networks() == []
+    with pytest.raises(NoNetworkError):
+        net.dhcp_leases()
+
+
+def test_read_only_connections_read_networks_but_change_none() -> None:
+    with virtcore.open_read_only("test:///default") as ro:
+        net = ro.lookup_network("default")
+        assert net.is_active()
+        for change in (net.destroy, net.undefine, net.start):
+            with pytest.raises(OperationDeniedError):
+                change()
+        assert net.is_active() and net.is_persistent()
+
+
+def test_a_network_without_a_bridge_name_says_so(conn: virtcore.Connection) -> None:
+    networks = virt_test._shared_default().networks
+    networks.add_loaded(
+        DEFAULT_NETWORK._replace(
+            name="nobridge", uuid="0b6c5a9e-3b1c-4a3e-8f43-0d5e6f708192", bridge_name=None
+        )
+    )
+    with pytest.raises(InternalError, match=r"network 'nobridge' does not have a bridge name\."):
+        _ = conn.lookup_network("nobridge").bridge_name
