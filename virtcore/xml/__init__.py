@@ -12,6 +12,9 @@ virtcore`` does not load lxml.
   ``.to_xml()``); :func:`pool_from_element` / :func:`volume_from_element` read an element
   of a larger document (a test driver's node file); :func:`unmodelled_pool` /
   :func:`unmodelled_volume` list what they keep verbatim. Loaded on first use.
+* :func:`parse_network` / :func:`format_network`: virtual network XML <-> :class:`NetworkDef`
+  (also ``.to_xml()``; :func:`network_from_element`, :func:`unmodelled_network`). Loaded on
+  first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -98,6 +101,13 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
+    from virtcore.xml.network import (
+        NetworkDef,
+        format_network,
+        network_from_element,
+        parse_network,
+        unmodelled_network,
+    )
     from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
     from virtcore.xml.volume import (
         VolumeDef,
@@ -108,8 +118,15 @@ if TYPE_CHECKING:
     )
 
 
-#: The names of the storage models, by module, imported on first access.
+#: The names of the storage and network models, by module, imported on first access.
 _STORAGE = {
+    "virtcore.xml.network": (
+        "NetworkDef",
+        "parse_network",
+        "format_network",
+        "network_from_element",
+        "unmodelled_network",
+    ),
     "virtcore.xml._storagecommon": ("Permissions",),
     "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
     "virtcore.xml.volume": (
@@ -124,7 +141,7 @@ _LAZY = {name: module for module, names in _STORAGE.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    """The names of :mod:`virtcore.xml.elements` and the storage models, imported on first use (PEP 562)."""
+    """The names of :mod:`virtcore.xml.elements`, the storage and network models, loaded on use (PEP 562)."""
     if name not in __all__:  # every other name of __all__ is bound at import
         raise AttributeError(f"module 'virtcore.xml' has no attribute '{name}'")
     module = _LAZY.get(name)
@@ -205,6 +222,11 @@ __all__ = [
     "format_domain",
     "parse_device",
     "parse_domain",
+    "NetworkDef",
+    "format_network",
+    "network_from_element",
+    "parse_network",
+    "unmodelled_network",
     "Permissions",
     "PoolDef",
     "VolumeDef",

@@ -1,4 +1,4 @@
-"""Validation of domain, storage pool and storage volume XML: what the typed model does not cover,
+"""Validation of domain, storage pool, storage volume and network XML: what the typed model does not cover,
 and schema checks.
 
 * :func:`unmodelled` lists the elements and attributes of a parsed definition
@@ -7,10 +7,11 @@ and schema checks.
   in :func:`~virtcore.xml.parse_domain` turns them into an error.
 * :func:`validate` / :func:`validate_file` collect every problem of a document:
   parse and semantic errors, optionally the unmodelled parts, and, given a path
-  to a RelaxNG schema (libvirt's ``domain.rng``, ``storagepool.rng``, ``storagevol.rng``),
+  to a RelaxNG schema (libvirt's ``domain.rng``, ``storagepool.rng``, ``storagevol.rng``,
+  ``network.rng``),
   schema violations. The document's root element picks the model: ``<pool>`` is read by
-  :mod:`virtcore.xml.pool`, ``<volume>`` by :mod:`virtcore.xml.volume`, anything else as
-  a domain.
+  :mod:`virtcore.xml.pool`, ``<volume>`` by :mod:`virtcore.xml.volume`, ``<network>`` by
+  :mod:`virtcore.xml.network`, anything else as a domain.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
     """The model's complaints about ``root`` (the model chosen by its tag), and with ``strict``
     what it does not cover."""
     found: list[str]
-    if root.tag in ("pool", "volume"):
+    if root.tag == "network":
+        # deferred: the network model loads only for network documents
+        from virtcore.xml.network import network_from_element, unmodelled_network
+
+        found = unmodelled_network(network_from_element(root))
+    elif root.tag in ("pool", "volume"):
         # deferred: the storage models load only for storage documents
         if root.tag == "pool":
             from virtcore.xml.pool import pool_from_element, unmodelled_pool
@@ -60,11 +66,11 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
 
 
 def validate(text: str | bytes, schema: str | None = None, *, strict: bool = False) -> list[str]:
-    """Every problem of a domain, storage pool or storage volume XML document, as messages;
+    """Every problem of a domain, storage pool, storage volume or network XML document, as messages;
     an empty list means valid.
 
     :param schema: path to a RelaxNG schema to check against (libvirt's ``domain.rng``,
-        ``storagepool.rng`` or ``storagevol.rng``).
+        ``storagepool.rng``, ``storagevol.rng`` or ``network.rng``).
     :param strict: also report elements and attributes the typed model does not cover.
     :raises ReadFailedError, XMLError: the schema cannot be read or compiled.
     """
@@ -86,7 +92,7 @@ def validate(text: str | bytes, schema: str | None = None, *, strict: bool = Fal
 
 
 def validate_file(path: str, schema: str | None = None, *, strict: bool = False) -> list[str]:
-    """:func:`validate` the domain, pool or volume XML in file ``path``.
+    """:func:`validate` the domain, pool, volume or network XML in file ``path``.
 
     :raises ReadFailedError: the file (or the schema) cannot be read.
     """
