@@ -91,7 +91,16 @@ def test_output_is_virshs(run: Run, commands: list[str]) -> None:
 
 
 def test_net_define_create_messages_name_the_file(run: Run, tmp_path: Path) -> None:
-    # defining needs the network XML model; what is pinned here is the file handling before it
+    lab = tmp_path / "lab.xml"
+    lab.write_text(
+        "<network><name>lab</name><bridge name='vcbr1'/><ip address='10.1.0.1' prefix='24'/></network>"
+    )
+    assert run("net-define", str(lab))[:2] == (0, f"Network lab defined from {lab}\n\n")
+    assert run("net-start", "lab")[:2] == (0, "Network lab started\n\n")
+    assert run("net-info", "lab")[1].splitlines()[-2] == "Bridge:         vcbr1"
+    assert run("net-destroy", "lab")[0] == 0 and run("net-undefine", "lab")[0] == 0
+    assert run("net-create", str(lab))[:2] == (0, f"Network lab created from {lab}\n\n")
+    assert run("net-list", "--all", "--name")[1] == "default\nlab\n\n"
     missing = tmp_path / "nope.xml"
     status, out, err = run("net-define", str(missing))
     assert status == 1 and out == ""

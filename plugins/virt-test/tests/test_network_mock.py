@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import virt_test
@@ -15,7 +16,10 @@ from virtcore.errors import (
     InternalError,
     NoNetworkError,
     OperationDeniedError,
+    OperationFailedError,
     OperationInvalidError,
+    VirtError,
+    XMLError,
 )
 
 DEFAULT_UUID = "dd8fe884-6c02-601e-7551-cca97df1c5df"
@@ -134,3 +138,47 @@ def test_a_network_without_a_bridge_name_says_so(conn: virtcore.Connection) -> N
     )
     with pytest.raises(InternalError, match=r"network 'nobridge' does not have a bridge name\."):
         _ = conn.lookup_network("nobridge").bridge_name
+
+
+LAB = "<network><name>lab</name><bridge name='vcbr1'/><ip address='10.10.0.1' prefix='24'/></network>"
+
+
+def test_define_start_and_redefine_while_active(conn: virtcore.Connection) -> None:
+    net = conn.define_network(LAB)
+    assert (net.name, net.is_active(), net.is_persistent()) == ("lab", False, True)
+    assert net.bridge_name == "vcbr1"
+    net.start()
+    uuid_xml = f"<uuid>{net.uuid}</uuid>"
+    conn.define_network(LAB.replace("vcbr1", "vcbr7").replace("</name>", "</name>" + uuid_xml))
+    assert net.bridge_name == "vcbr1"  # the running network keeps its definition...
+    assert "vcbr7" in net.xml_desc(inactive=True) and "vcbr7" not in net.xml_desc()
+    net.destroy()
+    assert net.bridge_name == "vcbr7"  # ...until it stops
+
+
+def test_create_makes_a_transient_network_and_refuses_an_active_one(conn: virtcore.Connection) -> None:
+    net = conn.create_network(LAB)
+    assert net.is_active() and not net.is_persistent()
+    with pytest.raises(OperationInvalidError, match="network is already active as 'lab'"):
+        conn.create_network(LAB.replace("</name>", f"</name><uuid>{net.uuid}</uuid>"))
+    with pytest.raises(OperationFailedError, match=f"network 'lab' already exists with uuid {net.uuid}"):
+        conn.define_network(LAB)  # a new UUID for a name already taken
+    net.destroy()
+    assert [n.name for n in conn.list_networks()] == ["default"]
+
+
+def test_bad_network_xml_is_refused_and_nothing_is_defined(conn: virtcore.Connection) -> None:
+    with pytest.raises(XMLError):
+        conn.define_network("<network><name>x</name>")
+    with pytest.raises(VirtError) as err:
+        conn.define_network("<network><name>bad</name><bridge name='a-bridge-name-too-long'/></network>")
+    assert "a-bridge-name-too-long" in str(err.value)
+    assert [n.name for n in conn.list_networks()] == ["default"]
+
+
+def test_a_private_copy_of_the_default_node_has_the_default_network(tmp_path: Path) -> None:
+    node = tmp_path / "node.xml"
+    node.write_text(virt_test.default_node_xml())
+    with virtcore.open(f"test://{node}") as c:
+        net = c.lookup_network("default")
+        assert (net.uuid, net.bridge_name, net.is_active()) == (DEFAULT_UUID, "virbr0", True)

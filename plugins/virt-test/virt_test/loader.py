@@ -6,7 +6,7 @@ A node file's root is ``<node>``; its children are ``<domain>``, ``<network>``,
 (KiB) describing the host. A ``<pool>`` may hold ``<volume>`` children (each
 inline or ``file=``); its pools are active and persistent, hold 100 GiB, and
 their volumes get ``<pool target>/<name>`` as path and key unless their XML
-says otherwise. Domains may carry the test namespace
+says otherwise. Its networks are active and persistent. Domains may carry the test namespace
 (``xmlns:test="http://libvirt.org/schemas/domain/test/1.0"``):
 ``<test:runstate>N</test:runstate>`` (a ``DomainState`` number; default
 running), ``<test:transient/>`` and ``<test:hasmanagedsave/>``.
@@ -21,7 +21,7 @@ from typing import Any
 from virt_test.networks import PendingNetwork
 from virt_test.node import Node, PendingDef
 from virt_test.pools import PendingPool
-from virtcore.errors import ReadFailedError, XMLError
+from virtcore.errors import ReadFailedError, VirtError, XMLError
 from virtcore.types import DomainState, NodeInfo
 
 __all__ = [
@@ -219,6 +219,9 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
         if tag == "pool":
             _add_pool(node, child, element, base_dir, origin)
             continue
+        if tag == "network":
+            _add_network(node, element, origin)
+            continue
         if tag != "domain":
             node.extra[tag] = node.extra.get(tag, 0) + 1
             continue
@@ -229,6 +232,16 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
             raise XMLError(f"node file '{origin}': {exc.detail}") from None
         node.add_loaded(definition, running=running, transient=transient, managed_save=managed_save)
     return node
+
+
+def _add_network(node: Node, element: Any, origin: str) -> None:
+    """Add the network ``element``: active and persistent, as libvirt's test driver loads it."""
+    from virtcore.xml import network_from_element  # saves ~170 ms, as in node_from_xml
+
+    try:
+        node.networks.add_loaded(network_from_element(element))
+    except VirtError as exc:
+        raise XMLError(f"node file '{origin}': {exc.detail}") from None
 
 
 def _add_pool(node: Node, child: Any, element: Any, base_dir: str | None, origin: str) -> None:

@@ -26,7 +26,7 @@ Errors carry libvirt's codes: ``NoNetworkError`` (43), ``OperationInvalidError``
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from virtcore.errors import (
     ErrorDomain,
@@ -37,28 +37,12 @@ from virtcore.errors import (
 )
 from virtcore.network import NetworkRef
 
-__all__ = ["NetworkDefinition", "Networks", "PendingNetwork", "TestNetwork"]
+if TYPE_CHECKING:
+    from virtcore.xml import NetworkDef
+
+__all__ = ["NetworkDefinition", "Networks", "PendingNetwork", "TestNetwork", "bridge_of"]
 
 _NET = ErrorDomain.NETWORK
-
-
-class NetworkDefinition(Protocol):
-    """What the mock needs of a network definition."""
-
-    @property
-    def name(self) -> str:
-        """The network's name."""
-
-    @property
-    def uuid(self) -> str:
-        """Its canonical UUID."""
-
-    @property
-    def bridge_name(self) -> str | None:
-        """The host bridge's name, if the definition names one."""
-
-    def to_xml(self) -> str:
-        """The ``<network>`` document."""
 
 
 class PendingNetwork(NamedTuple):
@@ -72,6 +56,17 @@ class PendingNetwork(NamedTuple):
     def to_xml(self) -> str:
         """The ``<network>`` document, as given."""
         return self.xml
+
+
+#: A parsed network definition, or ``test:///default``'s, kept unparsed.
+NetworkDefinition: TypeAlias = "NetworkDef | PendingNetwork"
+
+
+def bridge_of(d: NetworkDefinition) -> str | None:
+    """The bridge name ``d`` gives, if any."""
+    if isinstance(d, PendingNetwork):
+        return d.bridge_name
+    return d.bridge.name if d.bridge is not None else None
 
 
 class TestNetwork:
@@ -255,7 +250,7 @@ class Networks:
         """The live definition's bridge name."""
         with self.lock:
             net = self.get(uuid)
-            name = net.live.bridge_name
+            name = bridge_of(net.live)
             if not name:
                 raise InternalError(f"network '{net.name}' does not have a bridge name.", domain=_NET)
             return name
