@@ -9,6 +9,7 @@ two ``error:`` lines, virtcore one.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -62,6 +63,10 @@ def virsh(*commands: str) -> str:
     return done.stdout
 
 
+H1 = "\"<host mac='52:54:00:00:00:01' ip='192.168.122.10'/>\""
+H1B = "\"<host mac='52:54:00:00:00:01' ip='192.168.122.11'/>\""
+H2 = "\"<host mac='52:54:00:00:00:02' ip='192.168.122.12'/>\""
+
 #: Command sequences whose output virtcore prints exactly as virsh does.
 SAME_AS_VIRSH = [
     ["net-list"],
@@ -75,6 +80,13 @@ SAME_AS_VIRSH = [
     [f"net-name {DEFAULT_UUID}"],
     ["net-dumpxml default"],
     ["net-destroy default", "net-list --all", "net-info default", "net-start default", "net-list"],
+    [
+        f"net-update default add ip-dhcp-host {H1}",
+        f"net-update default modify ip-dhcp-host {H1B} --live",
+        f"net-update default delete ip-dhcp-host {H1B} --current",
+        "net-destroy default",
+        f"net-update default add-first ip-dhcp-host {H2}",
+    ],
     ["net-autostart default", "net-list", "net-info default", "net-autostart --disable default", "net-list"],
 ]
 
@@ -84,7 +96,7 @@ def test_output_is_virshs(run: Run, commands: list[str]) -> None:
     expected = virsh(*commands)
     ours = ""
     for line in commands:
-        status, out, err = run(*line.split())
+        status, out, err = run(*shlex.split(line))
         assert (status, err) == (0, ""), line
         ours += out
     assert ours == expected
@@ -186,3 +198,18 @@ def test_net_dumpxml_inactive_prints_the_persistent_definition(run: Run) -> None
     status, out, _ = run("net-dumpxml", "--inactive", "default")
     assert status == 0 and out == run("net-dumpxml", "default")[1]
     assert "<bridge name='virbr0' stp='on' delay='0'/>" in out
+
+
+def test_net_update_reads_the_element_from_a_file_and_shows_in_dumpxml(run: Run, tmp_path: Path) -> None:
+    element = tmp_path / "host.xml"
+    element.write_text("<host mac='52:54:00:00:00:09' name='web' ip='192.168.122.50'/>")
+    assert run("net-update", "default", "add", "ip-dhcp-host", str(element), "--config")[:2] == (
+        0,
+        "Updated network default persistent config\n",
+    )
+    assert "192.168.122.50" not in run("net-dumpxml", "default")[1]  # the running network is unchanged
+    assert 'name="web"' in run("net-dumpxml", "--inactive", "default")[1]
+    status, _, err = run("net-update", "default", "add", "ip-dhcp-host", str(element), "--config")
+    assert status == 1 and "there is an existing dhcp host entry in network 'default'" in err
+    status, _, err = run("net-update", "default", "add", "dns-host", "<host ip='192.168.122.5'/>")
+    assert status == 1 and err.startswith("error: argument unsupported: can't update 'dns-host' section")

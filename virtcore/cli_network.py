@@ -242,4 +242,4 @@ def _net_update(ctx: Context, ns: argparse.Namespace) -> None:
         what = "live state"
     else:
         what = "persistent config"
-    ctx.out(f"Updated network {net.name} {what}", "")
+    ctx.out(f"Updated network {net.name} {what}")  # virsh prints no blank line after this one

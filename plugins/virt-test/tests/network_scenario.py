@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ Outcome = list[Any]
 NET = "<network><name>{name}</name>{uuid}<bridge name='{bridge}'/><ip address='{ip}' prefix='24'/></network>"
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
 DEFAULT_UUID = "dd8fe884-6c02-601e-7551-cca97df1c5df"
+M1, M2, M3 = "52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03"
 
 
 def net_xml(name: str, bridge: str, ip: str = "10.10.0.1", uuid: str | None = None) -> str:
@@ -77,6 +79,14 @@ class LibvirtSide:
     def set_autostart(self, name: str, value: bool) -> None:
         self.net(name).setAutostart(int(value))
 
+    def update(self, name: str, command: int, section: int, xml: str, live: bool = False) -> None:
+        self.net(name).update(
+            command, section, -1, xml, self.lv.VIR_NETWORK_UPDATE_AFFECT_LIVE if live else 0
+        )
+
+    def xml(self, name: str) -> str:
+        return str(self.net(name).XMLDesc())
+
     def define(self, xml: str) -> str:
         return str(self.conn.networkDefineXML(xml).name())
 
@@ -125,6 +135,12 @@ class VirtcoreSide:
     def set_autostart(self, name: str, value: bool) -> None:
         self.net(name).autostart = value
 
+    def update(self, name: str, command: int, section: int, xml: str, live: bool = False) -> None:
+        self.net(name).update(command, section, xml, live=live)
+
+    def xml(self, name: str) -> str:
+        return str(self.net(name).xml_desc())
+
     def define(self, xml: str) -> str:
         return str(self.conn.define_network(xml).name)
 
@@ -133,6 +149,20 @@ class VirtcoreSide:
 
 
 Side = Any
+
+#: libvirt's VIR_NETWORK_UPDATE_COMMAND_* and VIR_NETWORK_SECTION_* numbers the steps use.
+MODIFY, DELETE, ADD_LAST, ADD_FIRST = 1, 2, 3, 4
+IP_DHCP_HOST = 4
+
+
+def host(mac: str, last: str) -> str:
+    """A static DHCP host of the default network (``last``: ``".10"``, the address's last part)."""
+    return f"<host mac='{mac}' ip='192.168.122{last}'/>"
+
+
+def dhcp_hosts(xml: str) -> list[list[str]]:
+    """The ``[mac, ip]`` of each ``<host>`` of a network's XML (either quote style)."""
+    return [[m, i] for m, i in re.findall(r"<host mac=.([0-9a-f:]+). ip=.([0-9.]+)./>", xml)]
 
 
 def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
@@ -171,6 +201,24 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
         ("tmp flags", lambda: s.flags("tmp")),
         ("destroy tmp", lambda: s.do("tmp", "destroy")),
         ("tmp is gone", lambda: s.ident("tmp")),
+        ("add a dhcp host", lambda: s.update("default", ADD_LAST, IP_DHCP_HOST, host(M1, ".10"))),
+        ("add a host first", lambda: s.update("default", ADD_FIRST, IP_DHCP_HOST, host(M2, ".11"))),
+        ("add a host with a taken mac", lambda: s.update("default", ADD_LAST, IP_DHCP_HOST, host(M1, ".12"))),
+        ("modify a host", lambda: s.update("default", MODIFY, IP_DHCP_HOST, host(M1, ".13"))),
+        ("modify a missing host", lambda: s.update("default", MODIFY, IP_DHCP_HOST, host(M3, ".13"))),
+        ("dhcp hosts", lambda: dhcp_hosts(s.xml("default"))),
+        ("delete a host that differs", lambda: s.update("default", DELETE, IP_DHCP_HOST, host(M2, ".99"))),
+        ("delete a host", lambda: s.update("default", DELETE, IP_DHCP_HOST, host(M2, ".11"))),
+        ("dhcp hosts after delete", lambda: dhcp_hosts(s.xml("default"))),
+        (
+            "update with a <range>",
+            lambda: s.update("default", ADD_LAST, IP_DHCP_HOST, "<range start='a' end='b'/>"),
+        ),
+        ("stop default for updates", lambda: s.do("default", "destroy")),
+        (
+            "update a stopped network live",
+            lambda: s.update("default", ADD_LAST, IP_DHCP_HOST, host(M3, ".14"), True),
+        ),
         ("networks at the end", lambda: s.names(None)),
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from virt_test.loader import DEFAULT_NETWORK, DEFAULT_NETWORK_XML
 
 import virtcore
 from virtcore.errors import (
+    ArgumentUnsupportedError,
     ErrorDomain,
     ErrorNumber,
     InternalError,
@@ -21,6 +23,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
+from virtcore.network import NetworkSection, NetworkUpdateCommand
 
 DEFAULT_UUID = "dd8fe884-6c02-601e-7551-cca97df1c5df"
 
@@ -182,3 +185,59 @@ def test_a_private_copy_of_the_default_node_has_the_default_network(tmp_path: Pa
     with virtcore.open(f"test://{node}") as c:
         net = c.lookup_network("default")
         assert (net.uuid, net.bridge_name, net.is_active()) == (DEFAULT_UUID, "virbr0", True)
+
+
+def _hosts(xml: str) -> list[str]:
+    return re.findall(r"<host [^>]*mac=.([0-9a-f:]+)", xml)
+
+
+HOST = "<host mac='52:54:00:00:00:01' ip='192.168.122.10'/>"
+
+
+def test_update_live_changes_only_the_running_definition(conn: virtcore.Connection) -> None:
+    net = conn.lookup_network("default")
+    net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST)  # current: live, as active
+    assert _hosts(net.xml_desc()) == ["52:54:00:00:00:01"]
+    assert _hosts(net.xml_desc(inactive=True)) == []
+    net.update(
+        NetworkUpdateCommand.ADD_FIRST, NetworkSection.IP_DHCP_HOST, HOST.replace("01", "02"), config=True
+    )
+    assert _hosts(net.xml_desc(inactive=True)) == ["52:54:00:00:00:02"]
+    net.destroy()  # stopping drops the live-only change; the config's host is what remains
+    assert _hosts(net.xml_desc()) == ["52:54:00:00:00:02"]
+    with pytest.raises(OperationInvalidError, match="network is not running"):
+        net.update(NetworkUpdateCommand.DELETE, NetworkSection.IP_DHCP_HOST, HOST, live=True)
+
+
+def test_a_refused_update_changes_nothing(conn: virtcore.Connection) -> None:
+    net = conn.lookup_network("default")
+    net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST, live=True, config=True)
+    before = (net.xml_desc(), net.xml_desc(inactive=True))
+    with pytest.raises(
+        OperationInvalidError, match="there is an existing dhcp host entry in network 'default'"
+    ):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST, live=True, config=True)
+    with pytest.raises(XMLError, match="expecting <host>"):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, "<range start='x' end='y'/>")
+    with pytest.raises(XMLError):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, "<host mac='01:00:5e:00:00:01")
+    with pytest.raises(
+        ArgumentUnsupportedError, match="can't update 'dns-host' section of network 'default'"
+    ):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.DNS_HOST, "<host ip='192.168.122.5'/>")
+    with pytest.raises(OperationInvalidError, match="couldn't locate a matching dhcp host entry"):
+        net.update(NetworkUpdateCommand.DELETE, NetworkSection.IP_DHCP_HOST, HOST.replace(".10", ".11"))
+    with pytest.raises(OperationInvalidError, match="no <ip> element found at index 3"):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST, parent_index=3)
+    assert (net.xml_desc(), net.xml_desc(inactive=True)) == before
+
+
+def test_update_config_of_a_transient_network_is_refused(conn: virtcore.Connection) -> None:
+    net = conn.create_network(LAB)
+    with pytest.raises(OperationInvalidError, match="cannot change persistent config of a transient network"):
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST, config=True)
+    # a network without <dhcp> gets one holding the host
+    net.update(
+        NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST.replace("192.168.122", "10.10.0")
+    )
+    assert _hosts(net.xml_desc()) == ["52:54:00:00:00:01"]

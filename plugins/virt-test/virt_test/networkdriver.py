@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from virt_test.networks import Networks
 from virtcore import hookimpl
-from virtcore.network import NetworkDHCPLease, NetworkRef
+from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
 
 __all__ = ["TestNetworks"]
 
@@ -61,6 +61,20 @@ class TestNetworks:
     @hookimpl
     def virt_network_undefine(self, uuid: str) -> bool:
         self.networks.undefine(uuid)
+        return True
+
+    @hookimpl
+    def virt_network_update(
+        self,
+        uuid: str,
+        command: NetworkUpdateCommand,
+        section: NetworkSection,
+        parent_index: int,
+        xml: str,
+        live: bool,
+        config: bool,
+    ) -> bool:
+        self.networks.update(uuid, command, section, parent_index, xml, live=live, config=config)
         return True
 
     @hookimpl
