@@ -87,7 +87,10 @@ class NetworkRef(NamedTuple):
 
 
 class NetworkDHCPLease(NamedTuple):
-    """``virNetworkDHCPLease``, with libvirt's field names and order."""
+    """``virNetworkDHCPLease``, with libvirt's field names and order.
+
+    ``type`` is the address's :class:`IPAddrType` (IPv4 or IPv6).
+    """
 
     #: The network's bridge the lease was handed out on (``virbr0``).
     iface: str
