@@ -87,6 +87,12 @@ class LibvirtSide:
     def xml(self, name: str) -> str:
         return str(self.net(name).XMLDesc())
 
+    def inactive_xml_hosts(self, name: str) -> list[list[str]]:
+        return dhcp_hosts(self.net(name).XMLDesc(self.lv.VIR_NETWORK_XML_INACTIVE))
+
+    def leases(self, name: str) -> list[str]:
+        return [str(lease["ipaddr"]) for lease in self.net(name).DHCPLeases()]
+
     def define(self, xml: str) -> str:
         return str(self.conn.networkDefineXML(xml).name())
 
@@ -140,6 +146,12 @@ class VirtcoreSide:
 
     def xml(self, name: str) -> str:
         return str(self.net(name).xml_desc())
+
+    def inactive_xml_hosts(self, name: str) -> list[list[str]]:
+        return dhcp_hosts(self.net(name).xml_desc(inactive=True))
+
+    def leases(self, name: str) -> list[str]:
+        return [lease.ipaddr for lease in self.net(name).dhcp_leases()]
 
     def define(self, xml: str) -> str:
         return str(self.conn.define_network(xml).name)
@@ -219,6 +231,13 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
             "update a stopped network live",
             lambda: s.update("default", ADD_LAST, IP_DHCP_HOST, host(M3, ".14"), True),
         ),
+        ("destroy the stopped default", lambda: s.do("default", "destroy")),
+        ("default's inactive XML", lambda: s.inactive_xml_hosts("default")),
+        ("start default again", lambda: s.do("default", "start")),
+        ("default's leases", lambda: s.leases("default")),
+        ("undefine the running default", lambda: s.do("default", "undefine")),
+        ("default flags after undefine", lambda: s.flags("default")),
+        ("autostart a transient network", lambda: s.set_autostart("default", True)),
         ("networks at the end", lambda: s.names(None)),
     ]
 
