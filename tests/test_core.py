@@ -16,6 +16,7 @@ import pytest
 
 import virtcore
 import virtcore.connection
+import virtcore.network
 import virtcore.storage
 from virtcore import DomainEvent, DomainEventType, DomainRef, DomainState, hookimpl, hookspecs
 from virtcore import drivers as drivers_mod
@@ -533,7 +534,7 @@ def _dispatched_hooks(cls: type) -> set[str]:
 
 def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
     handles = (virtcore.Connection, virtcore.Domain, *inspect.getmro(virtcore.Connection)[1:-1])
-    handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume)
+    handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume, virtcore.network.Network)
     used = set().union(*(_dispatched_hooks(cls) for cls in handles))
     assert used <= set(hookspecs.HOOKS)
     assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)

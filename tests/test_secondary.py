@@ -20,11 +20,19 @@ from virtcore import hookimpl
 from virtcore.drivers import describe_driver
 from virtcore.errors import (
     InvalidArgError,
+    NoNetworkError,
     NoStoragePoolError,
     NoStorageVolError,
     NoSupportError,
     OperationDeniedError,
     ReadFailedError,
+)
+from virtcore.network import (
+    IPAddrType,
+    NetworkDHCPLease,
+    NetworkRef,
+    NetworkSection,
+    NetworkUpdateCommand,
 )
 from virtcore.storage import StoragePoolRef, StorageVolInfo, StorageVolRef, StorageVolType
 from virtcore.uri import URI
@@ -311,3 +319,115 @@ def test_a_failing_answer_reaches_the_secondary_driver(installed: dict[str, Any]
         assert storage.users_of_path is not None
         with pytest.raises(virtcore.errors.OperationFailedError, match=r"a\.qcow2"):
             storage.users_of_path(VOL.key)
+
+
+# -- networks through a secondary driver ---------------------------------------------------
+
+NET = NetworkRef("lan", "3c1f8a52-7d4e-4b8a-9a55-1d2e3f405162")
+
+
+class FakeNetworks:
+    """A network secondary driver: one network, recording what the handles pass it."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.updates: list[tuple[object, ...]] = []
+
+    @hookimpl
+    def virt_network_lookup_by_name(self, name: str) -> NetworkRef:
+        if name != NET.name:
+            raise NoNetworkError(f"no network with matching name '{name}'")
+        return NET
+
+    @hookimpl
+    def virt_network_create(self, uuid: str) -> bool:
+        self.active = True
+        return True
+
+    @hookimpl
+    def virt_network_is_active(self, uuid: str) -> bool:
+        return self.active
+
+    @hookimpl
+    def virt_network_update(
+        self,
+        uuid: str,
+        command: NetworkUpdateCommand,
+        section: NetworkSection,
+        parent_index: int,
+        xml: str,
+        live: bool,
+        config: bool,
+    ) -> bool:
+        self.updates.append((uuid, command, section, parent_index, xml, live, config))
+        return True
+
+    @hookimpl
+    def virt_network_get_dhcp_leases(self, uuid: str, mac: str | None) -> list[NetworkDHCPLease]:
+        lease = NetworkDHCPLease(
+            "virbr9", 0, IPAddrType.IPV4, "52:54:00:aa:bb:cc", None, "10.9.0.5", 24, "g", None
+        )
+        return [lease] if mac in (None, lease.mac) else []
+
+
+@pytest.fixture
+def with_networks() -> Iterator[list[FakeNetworks]]:
+    """Install ``hvnet``, a hypervisor driver naming the ``fakenet`` secondary driver."""
+    seen: list[FakeNetworks] = []
+
+    def net_factory(uri: URI, read_only: bool) -> list[object]:
+        seen.append(FakeNetworks())
+        return [seen[-1]]
+
+    drivers_mod._loaded["fakenet"] = describe_driver(net_factory, plugin_classes=[FakeNetworks])
+    drivers_mod._loaded["hvnet"] = describe_driver(
+        lambda uri, ro: [Hypervisor()], plugin_classes=[Hypervisor], secondary=["fakenet"]
+    )
+    yield seen
+    for scheme in ("fakenet", "hvnet"):
+        drivers_mod._loaded.pop(scheme, None)
+
+
+def test_networks_are_served_by_a_secondary_driver(with_networks: list[FakeNetworks]) -> None:
+    with virtcore.open("hvnet:///system") as conn:
+        net = conn.lookup_network("lan")
+        assert (net.name, net.uuid) == NET
+        assert net == conn.lookup_network("lan") and not net.is_active()
+        net.start()
+        assert net.is_active()
+        net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, "<host/>", live=True)
+        assert with_networks[0].updates == [
+            (NET.uuid, NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, -1, "<host/>", True, False)
+        ]
+        assert [lease.ipaddr for lease in net.dhcp_leases()] == ["10.9.0.5"]
+        assert net.dhcp_leases(mac="52:54:00:AA:BB:CC")[0].mac == "52:54:00:aa:bb:cc"
+        assert net.dhcp_leases(mac="52:54:00:00:00:01") == []
+        with pytest.raises(NoNetworkError, match="Network not found: no network with matching name 'wan'"):
+            conn.lookup_network("wan")
+        # what no channel answers is NoSupportError naming the operation
+        with pytest.raises(NoSupportError, match="network_destroy"):
+            net.destroy()
+        with pytest.raises(NoSupportError, match="network_define_xml"):
+            conn.define_network("<network/>")
+
+
+def test_network_handles_check_their_arguments_before_any_driver(with_networks: list[FakeNetworks]) -> None:
+    with virtcore.open("hvnet:///system") as conn:
+        net = conn.lookup_network("lan")
+        with pytest.raises(InvalidArgError, match="malformed MAC address 'nope'"):
+            net.dhcp_leases(mac="nope")
+        with pytest.raises(InvalidArgError, match="unknown network update command"):
+            net.update(9, NetworkSection.IP, "<ip/>")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgError, match="parent index"):
+            net.update(NetworkUpdateCommand.DELETE, NetworkSection.IP, "<ip/>", parent_index=-2)
+        with pytest.raises(InvalidArgError, match="network name must be a non-empty string"):
+            conn.lookup_network("")
+        assert with_networks[0].updates == []
+
+
+def test_read_only_connections_refuse_network_changes(with_networks: list[FakeNetworks]) -> None:
+    with virtcore.open_read_only("hvnet:///system") as conn:
+        net = conn.lookup_network("lan")
+        with pytest.raises(OperationDeniedError):
+            net.start()
+        assert not net.is_active()

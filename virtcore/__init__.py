@@ -25,6 +25,13 @@ from virtcore.connection import (
 )
 from virtcore.errors import VirtError
 from virtcore.hookspecs import hookimpl
+from virtcore.network import (
+    IPAddrType,
+    Network,
+    NetworkDHCPLease,
+    NetworkSection,
+    NetworkUpdateCommand,
+)
 from virtcore.storage import (
     StoragePool,
     StoragePoolInfo,
@@ -56,6 +63,11 @@ __all__ = [
     "DomainRef",
     "DomainState",
     "EventCallback",
+    "IPAddrType",
+    "Network",
+    "NetworkDHCPLease",
+    "NetworkSection",
+    "NetworkUpdateCommand",
     "NodeInfo",
     "StoragePool",
     "StoragePoolInfo",

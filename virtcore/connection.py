@@ -60,6 +60,7 @@ from virtcore.errors import (
     OperationFailedError,
     VirtError,
 )
+from virtcore.network import NetworkAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
     DomainEvent,
@@ -238,7 +239,7 @@ def _secondary_objects(
     return found
 
 
-class Connection(StorageAPI):
+class Connection(StorageAPI, NetworkAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
     Use it as a context manager, or call :meth:`close` (idempotent). Domains

@@ -52,6 +52,9 @@ __all__ = [
     "StoragePoolBuiltError",
     "ResourceBusyError",
     "OperationAbortedError",
+    "InvalidNetworkError",
+    "NetworkExistError",
+    "NoNetworkError",
     "error_for_code",
 ]
 
@@ -507,6 +510,33 @@ class OperationAbortedError(VirtError):
     code = ErrorNumber.OPERATION_ABORTED
     template = "operation aborted: %s"
     bare = "operation aborted"
+
+
+class InvalidNetworkError(VirtError):
+    """A network handle or reference is not usable (``VIR_ERR_INVALID_NETWORK``)."""
+
+    code = ErrorNumber.INVALID_NETWORK
+    template = "invalid network pointer in %s"
+    bare = "invalid network pointer in"
+    default_domain = ErrorDomain.NETWORK
+
+
+class NetworkExistError(VirtError):
+    """A network with that name or UUID exists already (``VIR_ERR_NETWORK_EXIST``)."""
+
+    code = ErrorNumber.NETWORK_EXIST
+    template = "network %s exists already"
+    bare = "this network exists already"
+    default_domain = ErrorDomain.NETWORK
+
+
+class NoNetworkError(VirtError):
+    """No network matches the name or UUID (``VIR_ERR_NO_NETWORK``)."""
+
+    code = ErrorNumber.NO_NETWORK
+    template = "Network not found: %s"
+    bare = "Network not found"
+    default_domain = ErrorDomain.NETWORK
 
 
 #: Each code's class, from the public list above: a new error class is one class and one

@@ -74,10 +74,13 @@ The conventions every hook follows:
   entry point serves ``storage:///...`` URIs) that a hypervisor driver names
   in :func:`~virtcore.drivers.describe_driver`'s ``secondary=``; a driver
   may also implement these hooks itself, as the test driver does.
+* **Networks.** Virtual networks are addressed by ``uuid`` like domains and
+  pools, and may likewise be served by a secondary driver or by the
+  hypervisor driver itself.
 
 The hooks are grouped by lifecycle: connection, native configuration formats,
 node, domain discovery, domain lifecycle, domain resources, storage pools,
-storage volumes, events.
+storage volumes, virtual networks, events.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
     from virtcore.storage import (
         DownloadSource,
         StoragePoolInfo,
@@ -1060,6 +1064,213 @@ def virt_storage_vol_download(key: str, offset: int, length: int) -> DownloadSou
     :returns: a :class:`~virtcore.storage.DownloadSource` whose ``size`` is
         the number of bytes it will deliver.
     :raises InvalidArgError: ``offset`` beyond the end of the volume.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Virtual networks
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_networks(active: bool | None) -> list[NetworkRef] | None:
+    """Networks: all (``active`` None), only active (True) or only inactive (False).
+
+    libvirt: ``connectListAllNetworks``. Read-only safe.
+
+    :returns: a :class:`~virtcore.network.NetworkRef` per network.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_lookup_by_name(name: str) -> NetworkRef | None:
+    """The network called ``name``.
+
+    libvirt: ``networkLookupByName``. Read-only safe.
+
+    :raises NoNetworkError: no such network (``"no network with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_lookup_by_uuid(uuid: str) -> NetworkRef | None:
+    """The network with this canonical UUID.
+
+    libvirt: ``networkLookupByUUID``. Read-only safe.
+
+    :raises NoNetworkError: no such network (``"no network with matching uuid 'u'"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_define_xml(xml: str) -> NetworkRef | None:
+    """Define (or redefine) a persistent network from ``<network>`` XML (``xml``).
+
+    libvirt: ``networkDefineXML``. Mutating. A new network is inactive;
+    redefining an active one keeps the new definition for its next start.
+
+    :raises XMLError: malformed or invalid XML.
+    :raises OperationFailedError: the name belongs to a network with another
+        UUID (``"network 'x' is already defined with uuid u"``), or the UUID
+        to a network with another name.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_create_xml(xml: str) -> NetworkRef | None:
+    """Create and start a *transient* network from ``xml``: it vanishes when destroyed.
+
+    libvirt: ``networkCreateXML``. Mutating.
+
+    :raises OperationInvalidError: a network of that name is already active
+        (``"network is already active as 'x'"``).
+    :raises XMLError: as :func:`virt_network_define_xml`.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_create(uuid: str) -> bool | None:
+    """Start an inactive network.
+
+    libvirt: ``networkCreate``. Mutating.
+
+    :raises OperationInvalidError: the network is already active
+        (``"network 'x' is already active"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_destroy(uuid: str) -> bool | None:
+    """Stop an active network; a transient network vanishes.
+
+    libvirt: ``networkDestroy``. Mutating.
+
+    :raises OperationInvalidError: the network is not active (``"network 'x' is not active"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_undefine(uuid: str) -> bool | None:
+    """Remove a network's persistent definition; an active one runs on as transient.
+
+    libvirt: ``networkUndefine``. Mutating.
+
+    :raises OperationInvalidError: the network is transient (``"network 'x' is not persistent"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_update(
+    uuid: str,
+    command: NetworkUpdateCommand,
+    section: NetworkSection,
+    parent_index: int,
+    xml: str,
+    live: bool,
+    config: bool,
+) -> bool | None:
+    """Change one part of a network's definition (a DHCP host, a DNS record...) without restarting it.
+
+    libvirt: ``networkUpdate``. Mutating.
+
+    :param command: a :class:`~virtcore.network.NetworkUpdateCommand` (add, modify, delete).
+    :param section: the :class:`~virtcore.network.NetworkSection` the ``xml`` element belongs to.
+    :param parent_index: which ``<ip>`` (for the DHCP sections) counts, ``-1`` for the first that fits.
+    :param xml: the one element to add, modify or delete (``<host mac=... ip=.../>``).
+    :param live: change the running network (libvirt's ``VIR_NETWORK_UPDATE_AFFECT_LIVE``).
+    :param config: change the persistent definition (``VIR_NETWORK_UPDATE_AFFECT_CONFIG``);
+        neither ``live`` nor ``config``: the current one.
+    :raises ArgumentUnsupportedError: a section or command the driver does not update.
+    :raises OperationInvalidError: ``live`` on an inactive or ``config`` on a transient network.
+    :raises XMLError: ``xml`` is not such an element, or the change conflicts (an existing host).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_get_xml_desc(uuid: str, inactive: bool) -> str | None:
+    """The network's ``<network>`` XML (with ``inactive``, the persistent definition).
+
+    libvirt: ``networkGetXMLDesc``. Read-only safe.
+
+    :returns: the document, formatted from the network's model.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_get_autostart(uuid: str) -> bool | None:
+    """Whether the network starts when the host (or driver) starts.
+
+    libvirt: ``networkGetAutostart``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_network_set_autostart(uuid: str, autostart: bool) -> bool | None:
+    """Set (``autostart`` True) or clear autostart.
+
+    libvirt: ``networkSetAutostart``. Mutating.
+
+    :raises OperationInvalidError: the network is transient
+        (``"cannot set autostart for transient network"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_is_active(uuid: str) -> bool | None:
+    """Whether the network is running.
+
+    libvirt: ``networkIsActive``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_is_persistent(uuid: str) -> bool | None:
+    """Whether the network has a persistent definition.
+
+    libvirt: ``networkIsPersistent``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_get_bridge_name(uuid: str) -> str | None:
+    """The name of the network's host bridge (``virbr0``).
+
+    libvirt: ``networkGetBridgeName``. Read-only safe.
+
+    :raises InternalError: the network has no bridge name (``"network 'x' does not have a bridge name."``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_network_get_dhcp_leases(uuid: str, mac: str | None) -> list[NetworkDHCPLease] | None:
+    """The DHCP leases the network's server handed out and that have not expired.
+
+    libvirt: ``networkGetDHCPLeases``. Read-only safe.
+
+    :param mac: only the leases of this MAC address (lowercase ``52:54:00:..``), or ``None`` for all.
+    :returns: a :class:`~virtcore.network.NetworkDHCPLease` per lease (empty when there are none).
     """
 
 

@@ -21,8 +21,9 @@ Operations the driver does not implement are reported as xfail ("driver
 'mydrv' does not implement domain_suspend"), so the gaps stay visible.
 Fixtures to override: ``uri`` (required), ``template``, ``shutdown_timeout``,
 ``capability_schema`` (libvirt's capability.rng, to validate capabilities),
-and for storage ``storage_pool_template`` and ``volume_template`` (see
-:mod:`virtcore.testing.storage_conformance`).
+for storage ``storage_pool_template`` and ``volume_template`` (see
+:mod:`virtcore.testing.storage_conformance`), and for networks
+``network_template`` (see :mod:`virtcore.testing.network_conformance`).
 Requires pytest (``pip install virtcore[testing]``).
 """
 
@@ -49,6 +50,7 @@ from virtcore.errors import (
     OperationInvalidError,
     XMLError,
 )
+from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.storage_conformance import StorageConformance
 from virtcore.testing.support import need, wait_for
 from virtcore.types import PausedReason, RunningReason, ShutoffReason
@@ -102,11 +104,12 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance(StorageConformance):
+class DriverConformance(StorageConformance, NetworkConformance):
     """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
 
-    Storage pools and volumes are tested too (:class:`StorageConformance`):
-    each of those tests xfails on a driver without that operation.
+    Storage pools and volumes (:class:`StorageConformance`) and virtual
+    networks (:class:`~virtcore.testing.network_conformance.NetworkConformance`)
+    are tested too: each of those tests xfails on a driver without that operation.
     """
 
     # -- fixtures a driver's test module overrides ---------------------------

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from virt_test.capabilities import capabilities_xml
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
+from virt_test.networkdriver import TestNetworks
 from virt_test.node import Node
 from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
@@ -35,6 +36,7 @@ from virtcore.uri import URI
 
 __all__ = [
     "TestDriver",
+    "TestNetworks",
     "TestStorage",
     "open_connection",
     "default_node_xml",
@@ -88,7 +90,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     else:
         node = load_node_file(path)
-    return [TestDriver(node), TestStorage(node.storage)]
+    return [TestDriver(node), TestStorage(node.storage), TestNetworks(node.networks)]
 
 
 class TestDriver:
@@ -296,5 +298,5 @@ class TestDriver:
 # default URI is cheap and side-effect free to probe.
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
-    open_connection, plugin_classes=[TestDriver, TestStorage], default_uri="test:///default"
+    open_connection, plugin_classes=[TestDriver, TestStorage, TestNetworks], default_uri="test:///default"
 )

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
+from virt_test.networks import Networks
 from virt_test.pools import Storage
 from virtcore.errors import (
     InvalidArgError,
@@ -162,7 +163,7 @@ class TestDomain:
 
 
 class Node:
-    """A whole fake host: node info, domains (one lock around them) and storage (:attr:`storage`)."""
+    """A whole fake host: node info, domains (one lock around them), storage and networks."""
 
     def __init__(self, node_info: NodeInfo) -> None:
         self.node_info = node_info
@@ -174,6 +175,7 @@ class Node:
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
         self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own
+        self.networks = Networks()  # virtual networks, under a lock of their own
 
     # -- events --------------------------------------------------------------
 

@@ -1,0 +1,283 @@
+"""Virtual networks: the public handles over the network hooks.
+
+A *virtual network* is a host bridge with addressing (DHCP, DNS) and a way
+out (NAT, routing, or none) that guests' ``<interface type='network'>``
+attach to. Values follow libvirt's ``libvirt-network.h``: update commands
+and sections are libvirt's numbers.
+
+Networks may be served by a secondary driver shared by the host's
+hypervisor connections, or by the hypervisor driver itself (the test driver
+serves its own, in memory). A connection whose drivers offer no networks
+raises ``NoSupportError`` naming the operation.
+
+::
+
+    net = conn.define_network(net_xml)
+    net.start(); net.autostart = True
+    net.update(NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST,
+               "<host mac='52:54:00:00:00:01' ip='192.168.122.10'/>")
+    for lease in net.dhcp_leases():
+        print(lease.mac, lease.ipaddr)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from virtcore import hookspecs
+from virtcore._dispatch import canonical_uuid, declined, xml_arg
+from virtcore.errors import InvalidArgError
+
+if TYPE_CHECKING:
+    from virtcore._dispatch import Table
+
+__all__ = [
+    "IPAddrType",
+    "NetworkUpdateCommand",
+    "NetworkSection",
+    "NetworkRef",
+    "NetworkDHCPLease",
+    "NetworkAPI",
+    "Network",
+]
+
+
+class IPAddrType(enum.IntEnum):
+    """``virIPAddrType``."""
+
+    IPV4 = 0
+    IPV6 = 1
+
+
+class NetworkUpdateCommand(enum.IntEnum):
+    """``virNetworkUpdateCommand``: what :meth:`Network.update` does with its element."""
+
+    NONE = 0
+    MODIFY = 1
+    DELETE = 2
+    ADD_LAST = 3
+    ADD_FIRST = 4
+
+
+class NetworkSection(enum.IntEnum):
+    """``virNetworkUpdateSection``: which part of the definition :meth:`Network.update` changes."""
+
+    NONE = 0
+    BRIDGE = 1
+    DOMAIN = 2
+    IP = 3
+    IP_DHCP_HOST = 4
+    IP_DHCP_RANGE = 5
+    FORWARD = 6
+    FORWARD_INTERFACE = 7
+    FORWARD_PF = 8
+    PORTGROUP = 9
+    DNS_HOST = 10
+    DNS_TXT = 11
+    DNS_SRV = 12
+
+
+class NetworkRef(NamedTuple):
+    """What a driver answers to a network lookup: the network's identity (canonical UUID string)."""
+
+    name: str
+    uuid: str
+
+
+class NetworkDHCPLease(NamedTuple):
+    """``virNetworkDHCPLease``, with libvirt's field names and order.
+
+    ``type`` is the address's :class:`IPAddrType` (IPv4 or IPv6).
+    """
+
+    #: The network's bridge the lease was handed out on (``virbr0``).
+    iface: str
+    #: When the lease expires, seconds since the epoch (0: never).
+    expirytime: int
+    type: IPAddrType
+    #: The client's MAC address (IPv4), lowercase.
+    mac: str | None
+    #: The IAID (IPv6 only).
+    iaid: str | None
+    ipaddr: str
+    prefix: int
+    hostname: str | None
+    clientid: str | None
+
+
+def _name_arg(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidArgError(f"{what} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _mac_arg(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _name_arg(value, "MAC address").lower()
+    parts = text.split(":")
+    if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdef" for c in p) for p in parts):
+        raise InvalidArgError(f"malformed MAC address {value!r}")
+    return text
+
+
+class NetworkAPI:
+    """The network half of :class:`virtcore.Connection` (its methods, mixed in)."""
+
+    _ops: Table
+
+    def list_networks(self, active: bool | None = None) -> list[Network]:
+        """Networks: all (``None``), only active (``True``) or only inactive (``False``)."""
+        spec = hookspecs.virt_connect_list_all_networks
+        refs = self._ops[spec](active=active)
+        return [Network(self, r) for r in refs] if refs is not None else declined(spec)
+
+    def lookup_network(self, name: str) -> Network:
+        """The network called ``name``; ``NoNetworkError`` if there is none."""
+        spec = hookspecs.virt_network_lookup_by_name
+        r = self._ops[spec](name=_name_arg(name, "network name"))
+        return Network(self, r) if r is not None else declined(spec)
+
+    def lookup_network_by_uuid(self, uuid: str) -> Network:
+        """The network with this UUID (any common spelling); ``NoNetworkError`` if none."""
+        spec = hookspecs.virt_network_lookup_by_uuid
+        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        return Network(self, r) if r is not None else declined(spec)
+
+    def define_network(self, xml: str) -> Network:
+        """Define a persistent, inactive network from ``<network>`` XML (start it next)."""
+        spec = hookspecs.virt_network_define_xml
+        r = self._ops[spec](xml=xml_arg(xml, "network XML"))
+        return Network(self, r) if r is not None else declined(spec)
+
+    def create_network(self, xml: str) -> Network:
+        """Create and start a transient network: it vanishes when destroyed."""
+        spec = hookspecs.virt_network_create_xml
+        r = self._ops[spec](xml=xml_arg(xml, "network XML"))
+        return Network(self, r) if r is not None else declined(spec)
+
+
+class Network:
+    """A handle on one virtual network of a connection. Get one from a lookup or a define."""
+
+    __slots__ = ("_conn", "name", "uuid")
+
+    def __init__(self, conn: NetworkAPI, ref: NetworkRef) -> None:
+        self._conn = conn
+        #: The network's name.
+        self.name: str = ref.name
+        #: The canonical UUID string.
+        self.uuid: str = ref.uuid
+
+    def __repr__(self) -> str:
+        return f"<virtcore.Network {self.name!r} {self.uuid}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Network) and other._conn is self._conn and other.uuid == self.uuid
+
+    def __hash__(self) -> int:
+        return hash(self.uuid)
+
+    @property
+    def connection(self) -> NetworkAPI:
+        """The connection this handle belongs to."""
+        return self._conn
+
+    def _done(self, r: bool | None, spec: Callable[..., object]) -> None:
+        if r is None:
+            declined(spec)
+
+    def start(self) -> None:
+        """Start (activate) the network."""
+        spec = hookspecs.virt_network_create
+        self._done(self._conn._ops[spec](uuid=self.uuid), spec)
+
+    def destroy(self) -> None:
+        """Stop the network (a transient network vanishes)."""
+        spec = hookspecs.virt_network_destroy
+        self._done(self._conn._ops[spec](uuid=self.uuid), spec)
+
+    def undefine(self) -> None:
+        """Remove the persistent definition (an active network runs on as transient)."""
+        spec = hookspecs.virt_network_undefine
+        self._done(self._conn._ops[spec](uuid=self.uuid), spec)
+
+    def is_active(self) -> bool:
+        """Whether the network is running."""
+        spec = hookspecs.virt_network_is_active
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def is_persistent(self) -> bool:
+        """Whether the network has a persistent definition."""
+        spec = hookspecs.virt_network_is_persistent
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def xml_desc(self, inactive: bool = False) -> str:
+        """The network's XML (``inactive``: the persistent definition)."""
+        spec = hookspecs.virt_network_get_xml_desc
+        r = self._conn._ops[spec](uuid=self.uuid, inactive=bool(inactive))
+        return r if r is not None else declined(spec)
+
+    @property
+    def autostart(self) -> bool:
+        """Whether the network starts with the host; assign to change it."""
+        spec = hookspecs.virt_network_get_autostart
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    @autostart.setter
+    def autostart(self, value: bool) -> None:
+        spec = hookspecs.virt_network_set_autostart
+        self._done(self._conn._ops[spec](uuid=self.uuid, autostart=bool(value)), spec)
+
+    @property
+    def bridge_name(self) -> str:
+        """The host bridge's name (``virbr0``)."""
+        spec = hookspecs.virt_network_get_bridge_name
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def dhcp_leases(self, mac: str | None = None) -> list[NetworkDHCPLease]:
+        """The network's current DHCP leases (only ``mac``'s, when given)."""
+        spec = hookspecs.virt_network_get_dhcp_leases
+        r = self._conn._ops[spec](uuid=self.uuid, mac=_mac_arg(mac))
+        return r if r is not None else declined(spec)
+
+    def update(
+        self,
+        command: NetworkUpdateCommand,
+        section: NetworkSection,
+        xml: str,
+        *,
+        parent_index: int = -1,
+        live: bool = False,
+        config: bool = False,
+    ) -> None:
+        """Add, modify or delete one element of ``section`` (``live``/``config``: which definition).
+
+        Neither ``live`` nor ``config`` changes the current definition: the
+        running one of an active network, else the persistent one.
+        """
+        try:
+            cmd, sec = NetworkUpdateCommand(command), NetworkSection(section)
+        except ValueError:
+            raise InvalidArgError(
+                f"unknown network update command or section: {command!r}, {section!r}"
+            ) from None
+        if isinstance(parent_index, bool) or not isinstance(parent_index, int) or parent_index < -1:
+            raise InvalidArgError(f"parent index must be an integer from -1 up, not {parent_index!r}")
+        spec = hookspecs.virt_network_update
+        r = self._conn._ops[spec](
+            uuid=self.uuid,
+            command=cmd,
+            section=sec,
+            parent_index=parent_index,
+            xml=xml_arg(xml, "network update XML"),
+            live=bool(live),
+            config=bool(config),
+        )
+        self._done(r, spec)
