@@ -11,8 +11,8 @@ table does not name stays in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, cast
 
 import attrs
 from lxml import etree
@@ -77,6 +77,27 @@ def _p_uint32(text: str, where: str) -> int:
 UINT32: tuple[Parse, Fmt] = (_p_uint32, str)
 
 
+def _p_ulong(text: str, where: str) -> int:
+    return u.parse_uint(text, where)
+
+
+#: An unsigned decimal (no hex) up to an ``unsigned long long``.
+ULONG: tuple[Parse, Fmt] = (_p_ulong, str)
+
+
+def one_of(words: Iterable[str], what: str = "value") -> tuple[Parse, Fmt]:
+    """A converter accepting only ``words`` (an enum-valued attribute, a ``what``): else an XMLError."""
+    accepted = frozenset(words)
+    listed = ", ".join(sorted(accepted))
+
+    def parse(text: str, where: str) -> str:
+        if text not in accepted:
+            raise XMLError(f"unknown {what} '{text}' in {where}: expected one of {listed}")
+        return text
+
+    return (parse, str)
+
+
 class F:
     """One field of a :class:`SpecElement`.
 
@@ -85,10 +106,23 @@ class F:
     ``xml``), ``kib`` (child ``xml`` holding a memory size with a ``unit``), ``akib``
     (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
     (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
-    ``required``: parsing refuses an element without it (``attr`` and ``cattr``).
+    ``required``: parsing refuses an element without it (``attr`` and ``cattr``; an empty
+    value counts as missing); ``"child"``: a ``cattr`` required when its child is there.
+    ``implied``: the value parsing gives when the element does not hold it (libvirt's default).
+    ``on`` and ``switch``: a ``cattr`` whose attribute name depends on the value of field ``on``
+    (declared before it): ``switch`` maps that value to the attribute (``"*"``: any other value;
+    ``None`` or no entry: the field does not apply, and the element's content is left as is).
+    ``pick``: (attribute, value): a ``cattr`` of the first child ``xml`` whose attribute has that
+    value (formatting creates the child with it).
+    ``also``: for an ``attr``, a second place of the same value (libvirt's older spelling or its
+    newer one): parsing reads it when the attribute is absent; formatting writes the value
+    wherever the element has it, and creates the attribute only when it has neither.
     """
 
-    __slots__ = ("cls", "fmt", "kind", "name", "parse", "required", "sub", "xml")
+    __slots__ = (
+        "also", "cls", "fmt", "implied", "kind", "name", "on", "parse", "pick", "required", "sub", "switch",
+        "xml",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -98,7 +132,12 @@ class F:
         sub: str = "",
         conv: tuple[Parse, Fmt] = STR,
         cls: type[SpecElement] | None = None,
-        required: bool = False,
+        required: bool | str = False,
+        implied: Any = None,
+        on: str = "",
+        switch: Mapping[str, str | None] | None = None,
+        pick: tuple[str, str] | None = None,
+        also: F | None = None,
     ) -> None:
         self.name = name
         self.required = required
@@ -107,6 +146,40 @@ class F:
         self.sub = sub
         self.parse, self.fmt = conv
         self.cls = cls
+        self.implied = implied
+        self.on = on
+        self.switch = switch
+        self.pick = pick
+        self.also = also
+
+    def child_in(self, el: Element) -> Element | None:
+        """The child of ``el`` holding this field (a ``pick`` field's: the first that matches)."""
+        pick = self.pick
+        if pick is None:
+            return u.find(el, self.xml)
+        return next((c for c in el.iterchildren(self.xml) if c.get(pick[0]) == pick[1]), None)
+
+    def sub_for(self, discriminator: object) -> str | None:
+        """The attribute of a switched ``cattr`` for the value of its ``on`` field (else ``sub``)."""
+        switch = self.switch
+        if switch is None:
+            return self.sub
+        return (
+            switch.get(discriminator, switch.get("*")) if isinstance(discriminator, str) else switch.get("*")
+        )
+
+    def subs(self) -> tuple[str, ...]:
+        """Every attribute name the field may live in."""
+        if self.switch is None:
+            return (self.sub,)
+        return tuple(sorted({s for s in self.switch.values() if s}))
+
+    def clone(self, name: str) -> F:
+        """This description for field ``name``."""
+        return F(
+            name, self.kind, self.xml, self.sub, (self.parse, self.fmt), self.cls, self.required,
+            self.implied, self.on, self.switch, self.pick, self.also and self.also.clone(name),
+        )  # fmt: skip
 
 
 class SpecElement:
@@ -159,57 +232,122 @@ def parse_fields(cls: type[SpecElement], el: Element) -> dict[str, Any]:
 
 def parse_spec(spec: tuple[F, ...], tag: str, el: Element) -> dict[str, Any]:
     """The values of the fields of ``spec`` read from ``el`` (a ``<tag>`` element)."""
+    found = _PARSERS.get((id(spec), tag))
+    if found is None or found[0] is not spec:
+        if len(_PARSERS) > 4096:
+            _PARSERS.clear()
+        found = _PARSERS[(id(spec), tag)] = (spec, _compile_parser(spec, tag))
+    return found[1](el)
+
+
+#: The parser generated for each (description, tag): {(id(spec), tag): (spec, parser)}.
+_PARSERS: dict[tuple[int, str], tuple[tuple[F, ...], Callable[[Element], dict[str, Any]]]] = {}
+_CHILD_KINDS = frozenset({"cattr", "flag", "ctext", "kib", "one"})
+
+
+def _compile_parser(spec: tuple[F, ...], tag: str) -> Callable[[Element], dict[str, Any]]:
+    """A function reading the fields of ``spec`` from a ``<tag>`` element (see :func:`reader_code`)."""
+    env: dict[str, Any] = {}
+    lines = ["def parse(el):", *reader_code(spec, tag, env)]
+    lines.append("    return {" + "".join(f"{f.name!r}: x{i}, " for i, f in enumerate(spec)) + "}")
+    return cast("Callable[[Element], dict[str, Any]]", generate(lines, env, "parse"))
+
+
+def generate(lines: list[str], env: dict[str, Any], name: str) -> Any:
+    """The function ``name`` defined by ``lines`` (code generated from the descriptions only)."""
+    exec("\n".join(lines), env)
+    return env[name]
+
+
+def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]:
+    """Code (in a function of ``el``) reading field ``i`` of ``spec`` into local ``x{i}``.
+
+    Generated from the descriptions once per class: straight-line code, as fast as a
+    hand-written parser, with nothing hand-kept. ``firsts`` maps each child tag of ``el`` to its
+    first child; ``env`` receives the names the code uses.
+    """
     where = f"<{tag}>"
-    firsts: dict[object, Element] = {}
-    many: dict[object, list[Element]] = {}
-    for child in el:
-        tag = child.tag
-        if tag not in firsts:
-            firsts[tag] = child
-        many.setdefault(tag, []).append(child)
-    values: dict[str, Any] = {}
-    c: Element | None
-    for f in spec:
-        kind = f.kind
-        value: Any = None
+    env.update(XMLError=XMLError, parse_memory=u.parse_memory, _memory_of=_memory_of, parse_spec=parse_spec)
+    lines = [
+        "firsts = {}",
+        "for c in el:",
+        "    t = c.tag",
+        "    if t not in firsts:",
+        "        firsts[t] = c",
+    ]
+    local = {f.name: f"x{i}" for i, f in enumerate(spec)}
+    for i, f in enumerate(spec):
+        env[f"F{i}"], env[f"P{i}"] = f, f.parse
+        conv = f.parse is not _p_str
+
+        def call(text: str, at: str, i: int = i, conv: bool = conv) -> str:
+            return f"P{i}({text}, {at})" if conv else text
+
+        kind, xml, x = f.kind, repr(f.xml), f"x{i}"
+        w = []
         if kind == "attr":
-            text = el.get(f.xml)
-            if text is not None:
-                value = f.parse(text, f"{where} attribute '{f.xml}'")
-        elif kind == "text":
-            if el.text is not None and el.text.strip():
-                value = f.parse(el.text.strip(), where)
+            w.append(f"{x} = el.get({xml})")
+            if conv:
+                w += [f"if {x} is not None:", f"    {x} = {call(x, repr(f'{where} attribute {f.xml!r}'))}"]
         elif kind == "cattr":
-            c = firsts.get(f.xml)
-            text = None if c is None else c.get(f.sub)
-            if text is not None:
-                value = f.parse(text, f"{where}<{f.xml}> attribute '{f.sub}'")
-        elif kind == "ctext":
-            c = firsts.get(f.xml)
-            if c is not None and c.text is not None and c.text.strip():
-                value = f.parse(c.text.strip(), f"{where}<{f.xml}>")
-        elif kind == "kib":
-            c = firsts.get(f.xml)
-            if c is not None:
-                value = u.parse_memory(c, f"{where}<{f.xml}>")
-        elif kind == "akib":
-            text = el.get(f.xml)
-            if text is not None:
-                value = _memory_of(text, el.get("unit"), f"{where} attribute '{f.xml}'")
+            w.append(f"c = F{i}.child_in(el)" if f.pick is not None else f"c = firsts.get({xml})")
+            if f.switch is not None:
+                env[f"S{i}"], env[f"D{i}"] = f.switch, f.switch.get("*")
+                w += [f"s = S{i}.get({local[f.on]}, D{i})", f"{x} = None", "if c is not None and s:"]
+                at = f"{where!r} + '<' + {xml} + '> attribute ' + repr(s)"
+                sub = "s"
+            else:
+                w += [f"{x} = None", "if c is not None:"]
+                at = repr(f"{where}<{f.xml}> attribute {f.sub!r}")
+                sub = repr(f.sub)
+            w.append(f"    {x} = c.get({sub})")
+            if conv:
+                w += [f"    if {x} is not None:", f"        {x} = {call(x, at)}"]
+            if f.required == "child":
+                msg = f"{where!r} + '<' + {xml} + '>'"
+                w.append("    else:" if conv else f"    if {x} is None:")
+                w.append(f"        raise XMLError('missing attribute ' + repr({sub}) + ' in ' + {msg})")
         elif kind == "flag":
-            value = f.xml in firsts
+            w.append(f"{x} = {xml} in firsts")
+        elif kind == "text":
+            w += [
+                f"{x} = el.text",
+                f"{x} = {call(f'{x}.strip()', repr(where))} if {x} is not None and {x}.strip() else None",
+            ]
+        elif kind == "ctext":
+            at = repr(f"{where}<{f.xml}>")
+            w += [f"c = firsts.get({xml})", f"{x} = None if c is None else c.text"]
+            w.append(f"{x} = {call(f'{x}.strip()', at)} if {x} is not None and {x}.strip() else None")
+        elif kind == "kib":
+            at = repr(f"{where}<{f.xml}>")
+            w += [f"c = firsts.get({xml})", f"{x} = None if c is None else parse_memory(c, {at})"]
+        elif kind == "akib":
+            at = repr(f"{where} attribute {f.xml!r}")
+            w += [
+                f"{x} = el.get({xml})",
+                f"if {x} is not None:",
+                f"    {x} = _memory_of({x}, el.get('unit'), {at})",
+            ]
         elif kind == "many":
-            assert f.cls is not None
-            value = tuple(f.cls.from_element(x) for x in many.get(f.xml, ()))
+            env[f"C{i}"] = f.cls
+            w.append(f"{x} = tuple(C{i}.from_element(y) for y in el.iterchildren({xml}))")
         elif kind == "one":
-            assert f.cls is not None
-            c = firsts.get(f.xml)
-            value = None if c is None else f.cls.from_element(c)
-        if value is None and f.required:
-            where_attr = where if kind == "attr" else f"{where}<{f.xml}>"
-            raise XMLError(f"missing attribute '{f.sub or f.xml}' in {where_attr}")
-        values[f.name] = value
-    return values
+            env[f"C{i}"] = f.cls
+            w += [f"c = firsts.get({xml})", f"{x} = None if c is None else C{i}.from_element(c)"]
+        else:
+            raise ValueError(f"unknown field kind {kind!r}")
+        if f.also is not None:
+            env[f"A{i}"] = (f.also,)
+            w += [f"if {x} is None:", f"    {x} = parse_spec(A{i}, {tag!r}, el)[{f.name!r}]"]
+        if f.required is True:
+            at = where if kind == "attr" else f"{where}<{f.xml}>"
+            msg = f"missing attribute '{f.sub or f.xml}' in {at}"
+            w += [f"if {x} is None or {x} == '':", f"    raise XMLError({msg!r})"]
+        if f.implied is not None:
+            env[f"I{i}"] = f.implied
+            w += [f"if {x} is None:", f"    {x} = I{i}"]
+        lines += w
+    return ["    " + line for line in lines]
 
 
 def _set(el: Element, attr: str, value: Any, f: F, where: str) -> None:
@@ -219,13 +357,16 @@ def _set(el: Element, attr: str, value: Any, f: F, where: str) -> None:
         if old is not None:
             del el.attrib[attr]
         return
+    text = f.fmt(value)
     if old is not None:
+        if old == text:
+            return
         try:
             if f.parse(old, where) == value:
                 return
         except XMLError:
             pass
-    el.set(attr, f.fmt(value))
+    el.set(attr, text)
 
 
 def _empty(el: Element) -> bool:
@@ -240,10 +381,15 @@ def format_fields(obj: SpecElement, el: Element) -> None:
 def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...], el: Element) -> None:
     """Overlay the values of ``obj``'s fields in ``spec`` onto ``el`` (a copy of its source ``<tag>``)."""
     where = f"<{tag}>"
+    kids = u.Kids(el, order)  # the children by tag, kept up to date below
     for f in spec:
         value = getattr(obj, f.name)
         kind = f.kind
         if kind == "attr":
+            if f.also is not None and f.also.child_in(el) is not None:
+                format_spec(obj, (f.also,), tag, order, el)
+                if el.get(f.xml) is None:
+                    continue  # the value lives in the other place only
             _set(el, f.xml, value, f, where)
         elif kind == "akib":
             old = el.get(f.xml)
@@ -265,28 +411,44 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
             elif el.text is None or _parse_or_none(f, el.text.strip(), where) != value:
                 el.text = f.fmt(value)
         elif kind == "cattr":
-            c = u.find(el, f.xml)
+            c = kids.find(f.xml) if f.pick is None else f.child_in(el)
+            sub = f.sub if f.switch is None else f.sub_for(getattr(obj, f.on))
+            if not sub:
+                continue  # the field does not apply to this element: its content stays as is
             if value is None:
                 if c is not None:
-                    u.set_attr(c, f.sub, None)
+                    u.set_attr(c, sub, None)
                     if _empty(c):
-                        el.remove(c)
+                        if kids.find(f.xml) is c:
+                            kids.drop(f.xml, c)
+                        else:
+                            el.remove(c)
             else:
                 if c is None:
-                    c = u.child(el, f.xml, order)
-                _set(c, f.sub, value, f, where)
+                    if f.pick is None:
+                        c = kids.child(f.xml)
+                    else:
+                        c = etree.Element(f.xml)
+                        c.set(*f.pick)
+                        u.insert_ordered(el, c, order)
+                        kids.first.setdefault(f.xml, c)
+                elif f.switch is not None:
+                    for other in f.subs():
+                        if other != sub:
+                            u.set_attr(c, other, None)
+                _set(c, sub, value, f, where)
         elif kind == "ctext":
             if value is None:
-                u.remove(el, f.xml)
+                kids.remove(f.xml)
             else:
-                c = u.child(el, f.xml, order)
+                c = kids.child(f.xml)
                 if c.text is None or _parse_or_none(f, c.text.strip(), where) != value:
                     c.text = f.fmt(value)
         elif kind == "kib":
             if value is None:
-                u.remove(el, f.xml)
+                kids.remove(f.xml)
             else:
-                c = u.child(el, f.xml, order)
+                c = kids.child(f.xml)
                 try:
                     same = u.parse_memory(c, where) == value
                 except XMLError:
@@ -295,10 +457,7 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                     c.text = str(value)
                     c.set("unit", "KiB")
         elif kind == "flag":
-            if value:
-                u.child(el, f.xml, order)
-            else:
-                u.remove(el, f.xml)
+            kids.flag(f.xml, value)
         elif kind == "many":
             olds = [c for c in el if c.tag == f.xml]
             items = [o.to_element() for o in value]
@@ -312,11 +471,13 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                     el.replace(prev, new)
             else:
                 u.replace_children(el, f.xml, items, order)
+            kids = u.Kids(el, order)
         elif kind == "one":
             if value is None:
-                u.remove(el, f.xml)
+                kids.remove(f.xml)
             else:
                 u.replace_children(el, f.xml, [value.to_element()], order)
+                kids = u.Kids(el, order)
 
 
 def _parse_or_none(f: F, text: str, where: str) -> Any:
@@ -337,6 +498,11 @@ def spec_covers(spec: tuple[F, ...]) -> Node:
     subs: dict[str, set[str]] = {}
     nested: dict[str, Node] = {}
     for f in spec:
+        if f.also is not None:
+            alt = spec_covers((f.also,))
+            assert isinstance(alt, tuple)
+            attrs.update(alt[0])
+            subs.update({k: set(v[0]) for k, v in alt[1].items() if isinstance(v, tuple)})
         if f.kind == "attr":
             attrs.add(f.xml)
         elif f.kind == "akib":
@@ -344,7 +510,9 @@ def spec_covers(spec: tuple[F, ...]) -> Node:
         elif f.kind in ("cattr", "ctext", "kib", "flag"):
             sub = subs.setdefault(f.xml, set())
             if f.kind == "cattr":
-                sub.add(f.sub)
+                sub.update(f.subs())
+                if f.pick is not None:
+                    sub.add(f.pick[0])
             elif f.kind == "kib":
                 sub.add("unit")
         elif f.kind in ("many", "one"):
@@ -365,7 +533,12 @@ def typed(
     conv: tuple[Parse, Fmt] = STR,
     cls: type[SpecElement] | None = None,
     default: Any = None,
-    required: bool = False,
+    required: bool | str = False,
+    implied: Any = None,
+    on: str = "",
+    switch: Mapping[str, str | None] | None = None,
+    pick: tuple[str, str] | None = None,
+    also: F | None = None,
 ) -> Any:
     """An attrs field that says where its value lives in the element (see :class:`F` for ``kind``).
 
@@ -374,7 +547,10 @@ def typed(
 
         driver_io: str | None = typed("cattr", "driver", "io")
     """
-    return attrs.field(default=default, metadata={_META: F("", kind, xml, sub, conv, cls, required)})
+    return attrs.field(
+        default=default,
+        metadata={_META: F("", kind, xml, sub, conv, cls, required, implied, on, switch, pick, also)},
+    )
 
 
 _DESCRIBED: dict[type, tuple[F, ...]] = {}
@@ -388,6 +564,6 @@ def described(cls: type) -> tuple[F, ...]:
         for a in attrs.fields(cls):
             f = a.metadata.get(_META)
             if f is not None:
-                found += (F(a.name, f.kind, f.xml, f.sub, (f.parse, f.fmt), f.cls, f.required),)
+                found += (f.clone(a.name),)
         _DESCRIBED[cls] = found
     return found
