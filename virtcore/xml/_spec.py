@@ -567,3 +567,141 @@ def described(cls: type) -> tuple[F, ...]:
                 found += (f.clone(a.name),)
         _DESCRIBED[cls] = found
     return found
+
+
+# ---------------------------------------------------------------------------- text from the description
+#
+# An element built in Python (no source element to overlay) is written as text straight from its
+# description, exactly as the tree formatter would build and lxml serialize (and indent) it:
+# attributes in the order the fields set them, children created in libvirt's order (``_order``,
+# as :func:`virtcore.xml._util.insert_ordered` places them). ``None`` whenever that is not
+# certain (a source element, a value XML cannot hold, a field kind the text does not write):
+# the caller then formats the tree.
+
+
+class _Child:
+    """A child being written: its attribute text, its text, or its whole text (a nested element)."""
+
+    __slots__ = ("attrs", "rank", "tag", "text", "whole")
+
+    def __init__(self, tag: str, rank: int | None, whole: str | None = None) -> None:
+        self.tag, self.rank, self.whole = tag, rank, whole
+        self.attrs = ""
+        self.text: str | None = None
+
+    def render(self) -> str:
+        if self.whole is not None:
+            return self.whole
+        if self.text is None:
+            return f"<{self.tag}{self.attrs}/>"
+        return f"<{self.tag}{self.attrs}>{self.text}</{self.tag}>"
+
+
+#: libvirt's order of the children, as ranks by tag, for each order tuple.
+_RANKS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def _insert(kids: list[_Child], new: _Child) -> None:
+    """Place ``new`` as :func:`virtcore.xml._util.insert_ordered` does."""
+    if new.rank is not None:
+        for pos, existing in enumerate(kids):
+            if existing.rank is not None and existing.rank > new.rank:
+                kids.insert(pos, new)
+                return
+    kids.append(new)
+
+
+def _attr_text(name: str, value: Any, f: F) -> str | None:
+    text = u.esc_attr(f.fmt(value))
+    return None if text is None else f' {name}="{text}"'
+
+
+def spec_writable(obj: Any, spec: tuple[F, ...]) -> bool:
+    """Whether every value of ``obj``'s fields can be written as XML (no control character)."""
+    for f in spec:
+        value = getattr(obj, f.name)
+        if value is None or f.kind == "flag":
+            continue
+        if f.kind == "one":
+            if not spec_writable(value, value._spec):
+                return False
+        elif f.kind == "many":
+            if not all(spec_writable(x, x._spec) for x in value):
+                return False
+        elif u.esc_text(f.fmt(value)) is None:
+            return False
+    return True
+
+
+def spec_text(
+    obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...], level: int, tail: tuple[str, ...] = ()
+) -> str | None:
+    """``obj``'s element (``raw`` None) as text at depth ``level`` of an indented document.
+
+    ``tail``: the text of children the caller appends after the described ones (at depth
+    ``level + 1``). ``None`` when only the tree formatter is exact for it.
+    """
+    if obj.raw is not None:
+        return None
+    ranks = _RANKS.get(order)
+    if ranks is None:
+        ranks = _RANKS[order] = {t: i for i, t in enumerate(order)}
+    head = "<" + tag
+    kids: list[_Child] = []
+    firsts: dict[str, _Child] = {}
+    for f in spec:
+        value = getattr(obj, f.name)
+        kind = f.kind
+        if kind == "attr":
+            if value is not None:
+                piece = _attr_text(f.xml, value, f)
+                if piece is None:
+                    return None
+                head += piece
+        elif kind == "cattr" or kind == "ctext" or kind == "flag":
+            if value is None or (kind == "flag" and not value):
+                continue
+            sub = f.sub if f.switch is None else f.sub_for(getattr(obj, f.on))
+            if kind == "cattr" and not sub:
+                continue
+            c = firsts.get(f.xml) if f.pick is None else None
+            if c is None:
+                c = _Child(f.xml, ranks.get(f.xml))
+                if f.pick is not None:
+                    c.attrs = f' {f.pick[0]}="{f.pick[1]}"'
+                else:
+                    firsts[f.xml] = c
+                _insert(kids, c)
+            if kind == "cattr":
+                piece = _attr_text(sub or "", value, f)
+                if piece is None:
+                    return None
+                c.attrs += piece
+            elif kind == "ctext":
+                c.text = u.esc_text(f.fmt(value))
+                if c.text is None:
+                    return None
+        elif kind == "one" or kind == "many":
+            items = () if value is None else (value,) if kind == "one" else value
+            first = True
+            pos = 0
+            for item in items:
+                text = spec_text(item, item._spec, item._tag, item._order, level + 1)
+                if text is None:
+                    return None
+                c = _Child(f.xml, ranks.get(f.xml), text)
+                if first:
+                    _insert(kids, c)
+                    pos = kids.index(c) + 1
+                    first = False
+                else:
+                    kids.insert(pos, c)
+                    pos += 1
+        else:
+            return None  # text, kib, akib: not written from the description (none of the devices has them)
+    texts = [c.render() for c in kids]
+    texts.extend(tail)
+    if not texts:
+        return head + "/>"
+    inner = "\n" + "  " * (level + 1)
+    return head + ">" + inner + inner.join(texts) + "\n" + "  " * level + f"</{tag}>"

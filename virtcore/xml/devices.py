@@ -30,6 +30,8 @@ from virtcore.xml._spec import (
     one_of,
     reader_code,
     spec_covers,
+    spec_text,
+    spec_writable,
     typed,
 )
 
@@ -153,6 +155,35 @@ class Device:
         format_spec(self, self._typed, self.tag, self._order, el)
         _put_info(el, self.address, self.alias)
         return el
+
+    def writable(self) -> bool:
+        """Whether every typed value (alias and address included) can be written as XML."""
+        if self.alias is not None and u.esc_text(self.alias) is None:
+            return False
+        a = self.address
+        return spec_writable(self, self._typed) and (a is None or spec_writable(a, a._spec))
+
+    def described_text(self, level: int) -> str | None:
+        """The element as text at depth ``level``, written from the description (no tree built).
+
+        Only for a device built in Python (``raw`` None); ``None`` when only :meth:`to_element`
+        is exact for it.
+        """
+        if self.raw is not None:
+            return None
+        tail: tuple[str, ...] = ()
+        if self.alias is not None:
+            name = u.esc_attr(self.alias)
+            if name is None:
+                return None
+            tail = (f'<alias name="{name}"/>',)
+        if self.address is not None:
+            a = self.address
+            text = spec_text(a, a._spec, a._tag, a._order, level + 1)
+            if text is None:
+                return None
+            tail += (text,)
+        return spec_text(self, self._typed, self.tag, self._order, level, tail)
 
 
 def _compile_reader(cls: type[Device]) -> Callable[[Element], Device]:
@@ -712,6 +743,17 @@ class GenericDevice(Device):
         else:
             _put_info(el, self.address, self.alias)
         return el
+
+    def described_text(self, level: int) -> str | None:
+        """``None``: a generic device is not described (its kept ``xml`` is formatted as a tree)."""
+        return None
+
+    def writable(self) -> bool:
+        """Whether its alias and address can be written (the kept element is XML already)."""
+        a = self.address
+        if a is not None and not spec_writable(a, a._spec):
+            return False
+        return self.alias is None or u.esc_text(self.alias) is not None
 
     def _overlay(self) -> Element:
         if self.raw is not None:
