@@ -120,8 +120,8 @@ class F:
     """
 
     __slots__ = (
-        "also", "cls", "fmt", "implied", "kind", "name", "on", "parse", "pick", "required", "sub", "switch",
-        "xml",
+        "_subs", "also", "cls", "fmt", "implied", "kind", "name", "on", "parse", "pick", "required", "sub",
+        "switch", "xml",
     )  # fmt: skip
 
     def __init__(
@@ -149,6 +149,7 @@ class F:
         self.implied = implied
         self.on = on
         self.switch = switch
+        self._subs = (sub,) if switch is None else tuple(sorted({s for s in switch.values() if s}))
         self.pick = pick
         self.also = also
 
@@ -170,9 +171,7 @@ class F:
 
     def subs(self) -> tuple[str, ...]:
         """Every attribute name the field may live in."""
-        if self.switch is None:
-            return (self.sub,)
-        return tuple(sorted({s for s in self.switch.values() if s}))
+        return self._subs
 
     def clone(self, name: str) -> F:
         """This description for field ``name``."""
