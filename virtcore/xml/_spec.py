@@ -289,7 +289,10 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
             if conv:
                 w += [f"if {x} is not None:", f"    {x} = {call(x, repr(f'{where} attribute {f.xml!r}'))}"]
         elif kind == "cattr":
-            w.append(f"c = F{i}.child_in(el)" if f.pick is not None else f"c = firsts.get({xml})")
+            if f.pick is not None:
+                w.append(f"c = F{i}.child_in(el)")
+            elif not _same_child(spec, i):
+                w.append(f"c = firsts.get({xml})")
             if f.switch is not None:
                 env[f"S{i}"], env[f"D{i}"] = f.switch, f.switch.get("*")
                 w += [f"s = S{i}.get({local[f.on]}, D{i})", f"{x} = None", "if c is not None and s:"]
@@ -477,6 +480,76 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
             else:
                 u.replace_children(el, f.xml, [value.to_element()], order)
                 kids = u.Kids(el, order)
+
+
+def _same_child(spec: tuple[F, ...], i: int) -> bool:
+    """Whether field ``i`` is a ``cattr`` of the same (first) child as field ``i - 1``."""
+    if i == 0:
+        return False
+    f, prev = spec[i], spec[i - 1]
+    return f.kind == prev.kind == "cattr" and f.xml == prev.xml and f.pick is None and prev.pick is None
+
+
+def writer_code(spec: tuple[F, ...], tag: str, order: tuple[str, ...], env: dict[str, Any]) -> list[str]:
+    """Code (in a function of ``obj`` and ``el``) doing :func:`format_spec`'s overlay of ``spec``.
+
+    Generated from the descriptions once per class, like :func:`reader_code`: the fields of the
+    common kinds get straight-line code, the others call :func:`format_spec` for that field.
+    """
+    where = f"<{tag}>"
+    env.update(Kids=u.Kids, _set=_set, _empty=_empty, format_spec=format_spec, etree=etree, ORDER=order)
+    lines = ["kids = Kids(el, ORDER)"]
+    for i, f in enumerate(spec):
+        env[f"F{i}"] = f
+        kind, xml, name = f.kind, repr(f.xml), f.name
+        w = []
+        env[f"M{i}"] = f.fmt
+        if kind == "attr" and f.also is None:
+            w += [
+                f"v = obj.{name}",
+                "if v is None:",
+                f"    if {xml} in el.attrib:",
+                f"        del el.attrib[{xml}]",
+                f"elif el.get({xml}) != M{i}(v):",  # else unchanged (the common case)
+                f"    _set(el, {xml}, v, F{i}, {where!r})",
+            ]
+        elif kind == "cattr" and f.pick is None:
+            w.append(f"v = obj.{name}")
+            if not _same_child(spec, i):
+                w.append(f"c = kids.find({xml})")
+            ind = ""
+            if f.switch is not None:
+                w += [f"s = F{i}.sub_for(obj.{f.on})", "if s:"]
+                ind, sub = "    ", "s"
+            else:
+                sub = repr(f.sub)
+            w += [
+                f"{ind}if v is None:",
+                f"{ind}    if c is not None:",
+                f"{ind}        if {sub} in c.attrib:",
+                f"{ind}            del c.attrib[{sub}]",
+                f"{ind}        if _empty(c):",
+                f"{ind}            kids.drop({xml}, c)",
+                f"{ind}            c = kids.find({xml})",
+                f"{ind}else:",
+                f"{ind}    if c is None:",
+                f"{ind}        c = kids.child({xml})",
+            ]
+            if f.switch is not None:
+                w += [
+                    f"{ind}    else:",
+                    f"{ind}        for other in F{i}.subs():",
+                    f"{ind}            if other != s and other in c.attrib:",
+                    f"{ind}                del c.attrib[other]",
+                ]
+            w += [f"{ind}    if c.get({sub}) != M{i}(v):", f"{ind}        _set(c, {sub}, v, F{i}, {where!r})"]
+        elif kind == "flag":
+            w.append(f"kids.flag({xml}, obj.{name})")
+        else:
+            env[f"T{i}"] = (f,)
+            w += [f"format_spec(obj, T{i}, {tag!r}, ORDER, el)", "kids = Kids(el, ORDER)"]
+        lines += w
+    return ["    " + line for line in lines]
 
 
 def _parse_or_none(f: F, text: str, where: str) -> Any:

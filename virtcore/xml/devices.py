@@ -25,7 +25,6 @@ from virtcore.xml._spec import (
     Fmt,
     Parse,
     described,
-    format_spec,
     generate,
     one_of,
     reader_code,
@@ -33,6 +32,7 @@ from virtcore.xml._spec import (
     spec_text,
     spec_writable,
     typed,
+    writer_code,
 )
 
 if TYPE_CHECKING:
@@ -122,6 +122,8 @@ class Device:
     _typed: ClassVar[tuple[F, ...]] = ()
     #: the parser generated from them (on first use), with the description it was made from
     _read: ClassVar[tuple[tuple[F, ...], Callable[[Element], Device]]]
+    #: the formatter (overlay) generated from them, likewise
+    _write: ClassVar[tuple[tuple[F, ...], Callable[[Device, Element], None]]]
     raw: Element | None
     address: Address | None
     alias: str | None
@@ -152,7 +154,11 @@ class Device:
     def to_element(self) -> Element:
         """Format as the device's element."""
         el = u.start(self.raw, self.tag)
-        format_spec(self, self._typed, self.tag, self._order, el)
+        cls = type(self)
+        write = cls.__dict__.get("_write")
+        if write is None or write[0] is not cls._typed:  # generated on first use (and anew if changed)
+            write = cls._write = (cls._typed, _compile_writer(cls))
+        write[1](self, el)
         _put_info(el, self.address, self.alias)
         return el
 
@@ -205,6 +211,13 @@ def _compile_reader(cls: type[Device]) -> Callable[[Element], Device]:
         args = "".join(f"{f.name}=v[{f.name!r}], " for f in spec)
     lines.append(f"    return CLS({args}raw=el, address=address, alias=alias)")
     return cast("Callable[[Element], Device]", generate(lines, env, "from_element"))
+
+
+def _compile_writer(cls: type[Device]) -> Callable[[Device, Element], None]:
+    """The overlay of ``cls``'s typed fields onto a copy of its element (see :func:`writer_code`)."""
+    env: dict[str, Any] = {}
+    lines = ["def write(obj, el):", *writer_code(cls._typed, cls.tag, cls._order, env)]
+    return cast("Callable[[Device, Element], None]", generate(lines, env, "write"))
 
 
 _ADDR = attrs.field(default=None, kw_only=True)
