@@ -497,7 +497,8 @@ def writer_code(spec: tuple[F, ...], tag: str, order: tuple[str, ...], env: dict
     common kinds get straight-line code, the others call :func:`format_spec` for that field.
     """
     where = f"<{tag}>"
-    env.update(Kids=u.Kids, _set=_set, _empty=_empty, format_spec=format_spec, etree=etree, ORDER=order)
+    env.update(Kids=u.Kids, _set=_set, _empty=_empty, format_spec=format_spec, ORDER=order)
+    env["_parse_or_none"] = _parse_or_none
     lines = ["kids = Kids(el, ORDER)"]
     for i, f in enumerate(spec):
         env[f"F{i}"] = f
@@ -519,7 +520,8 @@ def writer_code(spec: tuple[F, ...], tag: str, order: tuple[str, ...], env: dict
                 w.append(f"c = kids.find({xml})")
             ind = ""
             if f.switch is not None:
-                w += [f"s = F{i}.sub_for(obj.{f.on})", "if s:"]
+                env[f"S{i}"], env[f"D{i}"] = f.switch, f.switch.get("*")
+                w += [f"s = S{i}.get(obj.{f.on}, D{i})", "if s:"]
                 ind, sub = "    ", "s"
             else:
                 sub = repr(f.sub)
@@ -545,6 +547,16 @@ def writer_code(spec: tuple[F, ...], tag: str, order: tuple[str, ...], env: dict
             w += [f"{ind}    if c.get({sub}) != M{i}(v):", f"{ind}        _set(c, {sub}, v, F{i}, {where!r})"]
         elif kind == "flag":
             w.append(f"kids.flag({xml}, obj.{name})")
+        elif kind == "ctext":
+            w += [
+                f"v = obj.{name}",
+                "if v is None:",
+                f"    kids.remove({xml})",
+                "else:",
+                f"    c = kids.child({xml})",
+                f"    if c.text is None or _parse_or_none(F{i}, c.text.strip(), {where!r}) != v:",
+                f"        c.text = M{i}(v)",
+            ]
         else:
             env[f"T{i}"] = (f,)
             w += [f"format_spec(obj, T{i}, {tag!r}, ORDER, el)", "kids = Kids(el, ORDER)"]
@@ -692,9 +704,12 @@ def spec_writable(obj: Any, spec: tuple[F, ...]) -> bool:
     """Whether every value of ``obj``'s fields can be written as XML (no control character)."""
     for f in spec:
         value = getattr(obj, f.name)
-        if value is None or f.kind == "flag":
-            continue
-        if f.kind == "one":
+        if type(value) is str:
+            if not (value.isascii() and value.isprintable()) and u.esc_text(value) is None:
+                return False
+        elif value is None or type(value) is int or type(value) is bool:
+            continue  # the text of a number or a boolean is plain
+        elif f.kind == "one":
             if not spec_writable(value, value._spec):
                 return False
         elif f.kind == "many":
@@ -703,6 +718,30 @@ def spec_writable(obj: Any, spec: tuple[F, ...]) -> bool:
         elif u.esc_text(f.fmt(value)) is None:
             return False
     return True
+
+
+def writable_code(spec: tuple[F, ...], env: dict[str, Any]) -> list[str]:
+    """Code (in a function of ``obj``) returning False when a value of ``obj``'s fields in ``spec``
+    is one XML cannot hold, as :func:`spec_writable` (generated once per class, like :func:`reader_code`)."""
+    env.update(esc_text=u.esc_text, spec_writable=spec_writable)
+    lines = []
+    for i, f in enumerate(spec):
+        env[f"M{i}"] = f.fmt
+        lines += [
+            f"v = obj.{f.name}",
+            "if type(v) is str:",
+            "    if not (v.isascii() and v.isprintable()) and esc_text(v) is None:",
+            "        return False",
+            "elif v is None or type(v) is int or type(v) is bool:",
+            "    pass",
+        ]
+        if f.kind == "one":
+            lines += ["elif not spec_writable(v, v._spec):", "    return False"]
+        elif f.kind == "many":
+            lines += ["elif not all(spec_writable(y, y._spec) for y in v):", "    return False"]
+        else:
+            lines += [f"elif esc_text(M{i}(v)) is None:", "    return False"]
+    return ["    " + line for line in lines]
 
 
 def spec_text(

@@ -32,6 +32,7 @@ from virtcore.xml._spec import (
     spec_text,
     spec_writable,
     typed,
+    writable_code,
     writer_code,
 )
 
@@ -124,6 +125,8 @@ class Device:
     _read: ClassVar[tuple[tuple[F, ...], Callable[[Element], Device]]]
     #: the formatter (overlay) generated from them, likewise
     _write: ClassVar[tuple[tuple[F, ...], Callable[[Device, Element], None]]]
+    #: the check that every value can be written as XML, likewise
+    _writable: ClassVar[tuple[tuple[F, ...], Callable[[Device], bool]]]
     raw: Element | None
     address: Address | None
     alias: str | None
@@ -164,10 +167,11 @@ class Device:
 
     def writable(self) -> bool:
         """Whether every typed value (alias and address included) can be written as XML."""
-        if self.alias is not None and u.esc_text(self.alias) is None:
-            return False
-        a = self.address
-        return spec_writable(self, self._typed) and (a is None or spec_writable(a, a._spec))
+        cls = type(self)
+        check = cls.__dict__.get("_writable")
+        if check is None or check[0] is not cls._typed:  # generated on first use (and anew if changed)
+            check = cls._writable = (cls._typed, _compile_writable(cls))
+        return check[1](self)  # type: ignore[no-any-return]
 
     def described_text(self, level: int) -> str | None:
         """The element as text at depth ``level``, written from the description (no tree built).
@@ -218,6 +222,20 @@ def _compile_writer(cls: type[Device]) -> Callable[[Device, Element], None]:
     env: dict[str, Any] = {}
     lines = ["def write(obj, el):", *writer_code(cls._typed, cls.tag, cls._order, env)]
     return cast("Callable[[Device, Element], None]", generate(lines, env, "write"))
+
+
+def _compile_writable(cls: type[Device]) -> Callable[[Device], bool]:
+    """``cls``'s :meth:`Device.writable` check, generated from its description (see :func:`writable_code`)."""
+    env: dict[str, Any] = {}
+    lines = ["def writable(obj):", *writable_code(cls._typed, env)]
+    lines += [
+        "    a = obj.alias",
+        "    if a is not None and not (a.isascii() and a.isprintable()) and esc_text(a) is None:",
+        "        return False",
+        "    a = obj.address",
+        "    return a is None or spec_writable(a, a._spec)",
+    ]
+    return cast("Callable[[Device], bool]", generate(lines, env, "writable"))
 
 
 _ADDR = attrs.field(default=None, kw_only=True)
