@@ -121,12 +121,6 @@ class Device:
     _order: ClassVar[tuple[str, ...]] = ()
     #: the fields declared with typed(...), set when attrs has built the class
     _typed: ClassVar[tuple[F, ...]] = ()
-    #: the parser generated from them (on first use), with the description it was made from
-    _read: ClassVar[tuple[tuple[F, ...], Callable[[Element], Device]]]
-    #: the formatter (overlay) generated from them, likewise
-    _write: ClassVar[tuple[tuple[F, ...], Callable[[Device, Element], None]]]
-    #: the check that every value can be written as XML, likewise
-    _writable: ClassVar[tuple[tuple[F, ...], Callable[[Device], bool]]]
     raw: Element | None
     address: Address | None
     alias: str | None
@@ -140,14 +134,17 @@ class Device:
     @classmethod
     def from_element(cls, el: Element) -> Device:
         """Parse the device's element."""
-        read = cls.__dict__.get("_read")
+        read = _READERS.get(cls)
         if read is None or read[0] is not cls._typed:  # generated on first use (and anew if changed)
-            read = cls._read = (cls._typed, _compile_reader(cls))
-        return read[1](el)  # type: ignore[no-any-return]
+            read = _READERS[cls] = (cls._typed, _compile_reader(cls))
+        return read[1](el)
 
     @classmethod
     def _finish(cls, values: dict[str, Any], el: Element) -> None:
-        """Apply libvirt's checks and defaults relating several of the parsed ``values`` (in place)."""
+        """Apply libvirt's checks and defaults relating several of the parsed ``values``.
+
+        It changes ``values`` in place (it adds no key).
+        """
 
     @classmethod
     def covered(cls) -> Node:
@@ -158,9 +155,9 @@ class Device:
         """Format as the device's element."""
         el = u.start(self.raw, self.tag)
         cls = type(self)
-        write = cls.__dict__.get("_write")
+        write = _WRITERS.get(cls)
         if write is None or write[0] is not cls._typed:  # generated on first use (and anew if changed)
-            write = cls._write = (cls._typed, _compile_writer(cls))
+            write = _WRITERS[cls] = (cls._typed, _compile_writer(cls))
         write[1](self, el)
         _put_info(el, self.address, self.alias)
         return el
@@ -168,10 +165,10 @@ class Device:
     def writable(self) -> bool:
         """Whether every typed value (alias and address included) can be written as XML."""
         cls = type(self)
-        check = cls.__dict__.get("_writable")
+        check = _CHECKS.get(cls)
         if check is None or check[0] is not cls._typed:  # generated on first use (and anew if changed)
-            check = cls._writable = (cls._typed, _compile_writable(cls))
-        return check[1](self)  # type: ignore[no-any-return]
+            check = _CHECKS[cls] = (cls._typed, _compile_writable(cls))
+        return check[1](self)
 
     def described_text(self, level: int) -> str | None:
         """The element as text at depth ``level``, written from the description (no tree built).
@@ -196,6 +193,13 @@ class Device:
         return spec_text(self, self._typed, self.tag, self._order, level, tail)
 
 
+#: Code generated from each class's description on first use, with the description it was made
+#: from: the parser, the overlay formatter and the check that every value can be written as XML.
+_READERS: dict[type[Device], tuple[tuple[F, ...], Callable[[Element], Device]]] = {}
+_WRITERS: dict[type[Device], tuple[tuple[F, ...], Callable[[Device, Element], None]]] = {}
+_CHECKS: dict[type[Device], tuple[tuple[F, ...], Callable[[Device], bool]]] = {}
+
+
 def _compile_reader(cls: type[Device]) -> Callable[[Element], Device]:
     """``cls.from_element``, generated from the class's description (see :func:`reader_code`)."""
     spec = cls._typed
@@ -207,12 +211,15 @@ def _compile_reader(cls: type[Device]) -> Callable[[Element], Device]:
         "    c = firsts.get('alias')",
         "    alias = None if c is None else c.get('name')",
     ]
+    # the typed fields are the positional parameters of the attrs class, in order: passed so
+    params = [a.name for a in attrs.fields(cast("Any", cls)) if a.init and not a.kw_only]
+    positional = params == [f.name for f in spec]
     if cls._finish.__func__ is Device._finish.__func__:  # type: ignore[attr-defined]
-        args = "".join(f"{f.name}=x{i}, " for i, f in enumerate(spec))
+        args = "".join(f"x{i}, " if positional else f"{f.name}=x{i}, " for i, f in enumerate(spec))
     else:
         lines.append("    v = {" + "".join(f"{f.name!r}: x{i}, " for i, f in enumerate(spec)) + "}")
         lines.append("    FINISH(v, el)")
-        args = "".join(f"{f.name}=v[{f.name!r}], " for f in spec)
+        args = "*v.values(), " if positional else "**v, "
     lines.append(f"    return CLS({args}raw=el, address=address, alias=alias)")
     return cast("Callable[[Element], Device]", generate(lines, env, "from_element"))
 
