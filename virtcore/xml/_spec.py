@@ -293,22 +293,26 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
                 w.append(f"c = F{i}.child_in(el)")
             elif not _same_child(spec, i):
                 w.append(f"c = firsts.get({xml})")
-            if f.switch is not None:
+            if f.switch is not None:  # the attribute's name depends on an earlier field's value
                 env[f"S{i}"], env[f"D{i}"] = f.switch, f.switch.get("*")
                 w += [f"s = S{i}.get({local[f.on]}, D{i})", f"{x} = None", "if c is not None and s:"]
                 at = f"{where!r} + '<' + {xml} + '> attribute ' + repr(s)"
-                sub = "s"
+                w.append(f"    {x} = c.get(s)")
+                if conv:
+                    w += [f"    if {x} is not None:", f"        {x} = {call(x, at)}"]
+                if f.required == "child":
+                    msg = f"{where!r} + '<' + {xml} + '>'"
+                    w.append("    else:" if conv else f"    if {x} is None:")
+                    w.append(f"        raise XMLError('missing attribute ' + repr(s) + ' in ' + {msg})")
             else:
-                w += [f"{x} = None", "if c is not None:"]
                 at = repr(f"{where}<{f.xml}> attribute {f.sub!r}")
-                sub = repr(f.sub)
-            w.append(f"    {x} = c.get({sub})")
-            if conv:
-                w += [f"    if {x} is not None:", f"        {x} = {call(x, at)}"]
-            if f.required == "child":
-                msg = f"{where!r} + '<' + {xml} + '>'"
-                w.append("    else:" if conv else f"    if {x} is None:")
-                w.append(f"        raise XMLError('missing attribute ' + repr({sub}) + ' in ' + {msg})")
+                w.append(f"{x} = None if c is None else c.get({f.sub!r})")
+                if conv:
+                    w += [f"if {x} is not None:", f"    {x} = {call(x, at)}"]
+                if f.required == "child":
+                    msg = repr(f"missing attribute {f.sub!r} in {where}<{f.xml}>")
+                    w.append("elif c is not None:" if conv else f"if {x} is None and c is not None:")
+                    w.append(f"    raise XMLError({msg})")
         elif kind == "flag":
             w.append(f"{x} = {xml} in firsts")
         elif kind == "text":
