@@ -89,7 +89,11 @@ def test_implied_values_are_written_back() -> None:
         ("<disk><target dev='vda'/><boot order='x'/></disk>", "<disk><boot> attribute 'order'"),
         ("<disk><target dev='vda'/><boot order='1' loadparm='toolongvalue'/></disk>", "between 1 and 8"),
         ("<interface/>", "missing attribute 'type' in <interface>"),
-        ("<interface type='network'/>", "No <source> 'network' attribute"),
+        (
+            "<interface type='network'/>",
+            "No <source> 'network' attribute specified with <interface type='network'/>",
+        ),
+        ("<interface type='bridge'><source bridge=''/></interface>", "No <source> 'bridge' attribute"),
         ("<interface type='user'><mac address='01:00:00:00:00:01'/></interface>", "multicast"),
         ("<controller type='pci' index='-1'/>", "<controller> attribute 'index'"),
         ("<graphics type='vnc'><listen/></graphics>", "missing listen type"),

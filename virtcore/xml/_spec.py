@@ -95,6 +95,7 @@ def one_of(words: Iterable[str], what: str = "value") -> tuple[Parse, Fmt]:
             raise XMLError(f"unknown {what} '{text}' in {where}: expected one of {listed}")
         return text
 
+    parse.accepted = accepted  # type: ignore[attr-defined]  # generated readers test it inline
     return (parse, str)
 
 
@@ -107,8 +108,10 @@ class F:
     (attribute ``xml`` holding a size whose unit is attribute ``unit``), ``flag``
     (presence of child ``xml``), ``many`` / ``one`` (children ``xml`` parsed by ``cls``).
     ``required``: parsing refuses an element without it (``attr`` and ``cattr``; an empty
-    value counts as missing); ``"child"``: a ``cattr`` required when its child is there.
-    ``implied``: the value parsing gives when the element does not hold it (libvirt's default).
+    value counts as missing); ``"child"``: a ``cattr`` required when its child is there; a
+    tuple of words: a switched ``cattr`` required when its ``on`` field has one of them.
+    ``implied``: the value parsing gives when the element does not hold it (libvirt's default;
+    a callable makes it, e.g. a generated MAC).
     ``on`` and ``switch``: a ``cattr`` whose attribute name depends on the value of field ``on``
     (declared before it): ``switch`` maps that value to the attribute (``"*"``: any other value;
     ``None`` or no entry: the field does not apply, and the element's content is left as is).
@@ -132,7 +135,7 @@ class F:
         sub: str = "",
         conv: tuple[Parse, Fmt] = STR,
         cls: type[SpecElement] | None = None,
-        required: bool | str = False,
+        required: bool | str | tuple[str, ...] = False,
         implied: Any = None,
         on: str = "",
         switch: Mapping[str, str | None] | None = None,
@@ -286,7 +289,12 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
         w = []
         if kind == "attr":
             w.append(f"{x} = el.get({xml})")
-            if conv:
+            accepted = getattr(f.parse, "accepted", None)
+            if accepted is not None:  # one_of: the common case (an accepted word) needs no call
+                env[f"W{i}"] = accepted
+                w += [f"if {x} is not None and {x} not in W{i}:"]
+                w.append(f"    {x} = {call(x, repr(f'{where} attribute {f.xml!r}'))}")
+            elif conv:
                 w += [f"if {x} is not None:", f"    {x} = {call(x, repr(f'{where} attribute {f.xml!r}'))}"]
         elif kind == "cattr":
             if f.pick is not None:
@@ -304,6 +312,15 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
                     msg = f"{where!r} + '<' + {xml} + '>'"
                     w.append("    else:" if conv else f"    if {x} is None:")
                     w.append(f"        raise XMLError('missing attribute ' + repr(s) + ' in ' + {msg})")
+                elif isinstance(f.required, tuple):  # required with these values of the ``on`` field
+                    env[f"R{i}"] = f.required
+                    on = local[f.on]
+                    # libvirt's words: No <source> 'network' attribute specified with <interface type=...
+                    msg = f"' attribute specified with <{tag} {f.on}=' + repr({on}) + '/>'"
+                    w += [
+                        f"if not {x} and {on} in R{i}:",
+                        f"    raise XMLError('No <{f.xml}> ' + repr(s) + {msg})",
+                    ]
             else:
                 at = repr(f"{where}<{f.xml}> attribute {f.sub!r}")
                 w.append(f"{x} = None if c is None else c.get({f.sub!r})")
@@ -351,7 +368,7 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
             w += [f"if {x} is None or {x} == '':", f"    raise XMLError({msg!r})"]
         if f.implied is not None:
             env[f"I{i}"] = f.implied
-            w += [f"if {x} is None:", f"    {x} = I{i}"]
+            w += [f"if {x} is None:", f"    {x} = I{i}()" if callable(f.implied) else f"    {x} = I{i}"]
         lines += w
     return ["    " + line for line in lines]
 
@@ -621,7 +638,7 @@ def typed(
     conv: tuple[Parse, Fmt] = STR,
     cls: type[SpecElement] | None = None,
     default: Any = None,
-    required: bool | str = False,
+    required: bool | str | tuple[str, ...] = False,
     implied: Any = None,
     on: str = "",
     switch: Mapping[str, str | None] | None = None,

@@ -363,7 +363,7 @@ class Disk(Device):
 
 
 def _p_mac(text: str, where: str) -> str | None:
-    mac = _canonical_mac(text, where)
+    mac = text if _CANON_MAC.fullmatch(text) else _canonical_mac(text, where)
     return None if mac == "00:00:00:00:00:00" else mac  # libvirt: all zeros means unset
 
 
@@ -383,8 +383,10 @@ class Interface(Device):
     tag: ClassVar[str] = "interface"
     _order = _IFACE_ORDER
     type: str = typed("attr", "type", required=True, default="network")
-    mac: str | None = typed("cattr", "mac", "address", conv=MAC)
-    source: str | None = typed("cattr", "source", on="type", switch=_IFACE_SOURCE_ATTR)
+    mac: str | None = typed("cattr", "mac", "address", conv=MAC, implied=_random_mac)
+    source: str | None = typed(
+        "cattr", "source", on="type", switch=_IFACE_SOURCE_ATTR, required=("network", "bridge")
+    )
     model: str | None = typed("cattr", "model", "type")
     target_dev: str | None = typed("cattr", "target", "dev")
     link_state: str | None = typed("cattr", "link", "state")
@@ -393,14 +395,6 @@ class Interface(Device):
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
-
-    @classmethod
-    def _finish(cls, values: dict[str, Any], el: Element) -> None:
-        type_ = values["type"]
-        if type_ in ("network", "bridge") and not values["source"]:
-            raise XMLError(f"No <source> '{type_}' attribute specified with <interface type='{type_}'/>")
-        if values["mac"] is None:
-            values["mac"] = _random_mac()
 
 
 def _char_source(attr: str) -> dict[str, str | None]:
@@ -805,18 +799,20 @@ DEVICE_TYPES: tuple[type[Device], ...] = (
     Controller, Sound, Watchdog, Rng, Tpm, Panic, Iommu, Vsock, Hostdev, Redirdev, Filesystem,
     Shmem, MemoryDevice, Audio,
 )  # fmt: skip
-# bound from_element methods by tag: saves an attribute lookup per parsed device
-_DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {cls.tag: cls.from_element for cls in DEVICE_TYPES}
+_DEVICE_CLASSES: dict[str, type[Device]] = {cls.tag: cls for cls in DEVICE_TYPES}
 
 
 def device_from_element(el: Element) -> Device:
     """The model of one device element (unknown kinds become :class:`GenericDevice`)."""
-    parse = _DEVICE_CLASSES.get(el.tag)  # type: ignore[arg-type,unused-ignore]
-    if parse is None:
+    cls = _DEVICE_CLASSES.get(el.tag)  # type: ignore[arg-type,unused-ignore]
+    if cls is None:
         if not isinstance(el.tag, str):
             raise XMLError("expected a device element")
         return GenericDevice.from_element(el)
-    return parse(el)
+    read = _READERS.get(cls)  # Device.from_element, inline: one call less per device
+    if read is None or read[0] is not cls._typed:
+        return cls.from_element(el)
+    return read[1](el)
 
 
 def device_to_element(dev: Device) -> Element:
