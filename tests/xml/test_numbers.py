@@ -29,7 +29,7 @@ from virtcore.errors import ErrorNumber, XMLError
 from virtcore.xml import devices as dom_model
 from virtcore.xml import domain as dom_domain
 from virtcore.xml import elements, format_domain, parse_domain
-from virtcore.xml._spec import INT, UINT, UINT32, F, SpecElement, described
+from virtcore.xml._spec import INT, UINT, UINT32, ULONG, F, SpecElement, described
 
 #: libvirt's data (../shared or fetched), or None when there is none: the corpus tests then skip.
 CORPUS = find()
@@ -83,7 +83,7 @@ def _mapped_fields() -> list[tuple[type[dom_model.Device], str, str | None, str]
     found = []
     for cls in dom_model.DEVICE_TYPES:
         for f in described(cls):
-            if (f.parse, f.fmt) == UINT32:
+            if (f.parse, f.fmt) in (UINT32, ULONG) and f.kind in ("attr", "cattr"):
                 found.append((cls, f.name, (f.sub and f.xml) or None, f.sub or f.xml))
     return found
 
@@ -137,7 +137,7 @@ def _spec_doc(path: tuple[str, ...], f: F, value: str) -> tuple[str, str]:
 def _mapped_doc(cls: type[dom_model.Device], sub: str | None, attr: str, value: str) -> str:
     el = etree.Element(cls.tag)
     for f in described(cls):
-        if f.required:
+        if f.required is True:
             (el if f.kind == "attr" else etree.SubElement(el, f.xml)).set(f.sub or f.xml, "virtio")
     target = el if sub is None else (el.find(sub) if el.find(sub) is not None else etree.SubElement(el, sub))
     assert target is not None
@@ -152,6 +152,7 @@ def test_the_tables_name_numeric_fields() -> None:
     assert "devices/rng/address:attr:slot" in ids
     assert len(SPEC_FIELDS) > 30
     assert ("rng", "bytes") in {(c.tag, a) for c, _f, _s, a in MAPPED_FIELDS}
+    assert ("disk", "order") in {(c.tag, a) for c, _f, _s, a in MAPPED_FIELDS}
 
 
 @pytest.mark.parametrize("item", SPEC_FIELDS, ids=_spec_id)
@@ -183,7 +184,9 @@ def test_mapped_device_fields_refuse_hostile_numbers(
     d = parse_domain(_mapped_doc(cls, sub, attr, "7"))
     assert getattr(d.devices[0], field) == 7
     assert parse_domain(format_domain(d)) == d
-    for value in [*HOSTILE_UINT, str(limits.UINT_MAX + 1)]:
+    f = next(f for f in described(cls) if f.name == field)
+    hostile = [*HOSTILE_UINT, str(limits.UINT_MAX + 1)] if (f.parse, f.fmt) == UINT32 else HOSTILE_UINT
+    for value in hostile:
         with pytest.raises(XMLError) as info:
             parse_domain(_mapped_doc(cls, sub, attr, value))
         message = str(info.value)

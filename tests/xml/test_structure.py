@@ -10,7 +10,7 @@ import pytest
 
 import virtcore.xml
 from virtcore.xml import Disk, parse_domain, unmodelled
-from virtcore.xml._coverage import merge, node
+from virtcore.xml._spec import F
 from virtcore.xml.devices import DEVICE_TYPES
 from virtcore.xml.domain import model_tree
 
@@ -84,9 +84,8 @@ DISK_WITH_EXTRA = """<domain type='test'><name>vm</name><memory>1024</memory><os
 def test_coverage_is_derived_from_the_class_description(monkeypatch: pytest.MonkeyPatch) -> None:
     d = parse_domain(DISK_WITH_EXTRA)
     assert unmodelled(d) == ["domain/devices/disk[1]/@foo", "domain/devices/disk[1]/bar"]
-    # a class that says it types one more attribute and child is covered without touching any table
-    monkeypatch.setattr(Disk, "_covers", merge(Disk._covers, bar=node()))
-    monkeypatch.setattr(Disk, "_covers", (Disk._covers[0] | {"foo"}, Disk._covers[1]))  # type: ignore[index]
+    # a class whose description types one more attribute and child is covered without touching any table
+    monkeypatch.setattr(Disk, "_typed", (*Disk._typed, F("foo", "attr", "foo"), F("bar", "flag", "bar")))
     model_tree.cache_clear()
     try:
         assert unmodelled(d) == []

@@ -268,6 +268,21 @@ def _batch_of(
     return pieces[1 : 1 + n_kept]
 
 
+def _from_description(devs: list[Device]) -> list[Device]:
+    """Fill the fragments of the devices built in Python from their descriptions, and declare
+    the ones holding a value XML cannot hold (left to the tree path); the others, to serialize."""
+    rest = []
+    for dev in devs:
+        text = None if dev.raw is not None else dev.described_text(2)
+        if text is not None:
+            dev._frag[:] = (text,)
+        elif not dev.writable():
+            dev._frag[:] = ("",)
+        else:
+            rest.append(dev)
+    return rest
+
+
 def _set_frag(obj: Device | OS | Clock | CPU | SpecElement, text: str, level: int, trailing: bool) -> None:
     if trailing:
         text = ""
@@ -559,7 +574,7 @@ def _format_text(d: DomainDef, domain_id: int | None) -> str | None:
         devs_text = cached[2]
         need_devs: list[Device] = []
     else:
-        need_devs = [x for x in devices if not x._frag]
+        need_devs = _from_description([x for x in devices if not x._frag])
     if tmpl is None:
         assert raw is not None
         holder = d._fmt

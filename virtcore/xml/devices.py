@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 from lxml import etree
@@ -13,11 +13,28 @@ from lxml import etree
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import LEAF, Node, combine, merge, node
-from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _IFACE_ORDER, _VIDEO_ORDER
+from virtcore.xml._coverage import Node, merge, node
+from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _GRAPHICS_ORDER, _IFACE_ORDER, _VIDEO_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT32, F, described, format_spec, parse_spec, spec_covers, typed
+from virtcore.xml._spec import (
+    UINT32,
+    ULONG,
+    YESNO,
+    F,
+    Fmt,
+    Parse,
+    described,
+    generate,
+    one_of,
+    reader_code,
+    spec_covers,
+    spec_text,
+    spec_writable,
+    typed,
+    writable_code,
+    writer_code,
+)
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -93,12 +110,13 @@ class Device:
 
     Every device has ``address`` (its ``<address>``, :class:`Address`) and ``alias``
     (``<alias name=...>``, set by drivers for running guests), ``None`` when absent.
+    A device class declares each typed field with :func:`~virtcore.xml._spec.typed`;
+    parsing, formatting and the coverage report all come from those declarations,
+    with :meth:`_finish` for libvirt's checks and defaults that relate several fields.
     """
 
     __slots__ = ()
     tag: ClassVar[str] = ""
-    #: the attributes and children the class types (besides address and alias)
-    _covers: ClassVar[Node] = LEAF
     #: libvirt's order of the children, for the ones formatting has to create
     _order: ClassVar[tuple[str, ...]] = ()
     #: the fields declared with typed(...), set when attrs has built the class
@@ -108,40 +126,123 @@ class Device:
     alias: str | None
     _frag: list[str]
 
-    @classmethod
-    def from_element(cls, el: Element) -> Device:
-        """Parse the device's element."""
-        raise NotImplementedError
-
-    @classmethod
-    def covered(cls) -> Node:
-        """What the class types of its element, ``<address>`` and ``<alias>`` included."""
-        return merge(cls._own_covers(), address=_el().Address.covered(), alias=node("name"))
-
-    @classmethod
-    def _own_covers(cls) -> Node:
-        return combine(cls._covers, spec_covers(described(cls)))
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__attrs_attrs__" in cls.__dict__:  # the class attrs built (its fields are known)
             cls._typed = described(cls)
 
     @classmethod
-    def _typed_values(cls, el: Element) -> dict[str, Any]:
-        """The values of the fields declared with :func:`~virtcore.xml._spec.typed`, read from ``el``."""
-        return parse_spec(cls._typed, cls.tag, el)
+    def from_element(cls, el: Element) -> Device:
+        """Parse the device's element."""
+        read = _READERS.get(cls)
+        if read is None or read[0] is not cls._typed:  # generated on first use (and anew if changed)
+            read = _READERS[cls] = (cls._typed, _compile_reader(cls))
+        return read[1](el)
 
-    def _overlay(self) -> Element:
-        raise NotImplementedError
+    @classmethod
+    def _finish(cls, values: dict[str, Any], el: Element) -> None:
+        """Apply libvirt's checks and defaults relating several of the parsed ``values``.
+
+        It changes ``values`` in place (it adds no key).
+        """
+
+    @classmethod
+    def covered(cls) -> Node:
+        """What the class types of its element, ``<address>`` and ``<alias>`` included."""
+        return merge(spec_covers(cls._typed), address=_el().Address.covered(), alias=node("name"))
 
     def to_element(self) -> Element:
         """Format as the device's element."""
-        el = self._overlay()
-        if self._typed:
-            format_spec(self, self._typed, self.tag, self._order, el)
+        el = u.start(self.raw, self.tag)
+        cls = type(self)
+        write = _WRITERS.get(cls)
+        if write is None or write[0] is not cls._typed:  # generated on first use (and anew if changed)
+            write = _WRITERS[cls] = (cls._typed, _compile_writer(cls))
+        write[1](self, el)
         _put_info(el, self.address, self.alias)
         return el
+
+    def writable(self) -> bool:
+        """Whether every typed value (alias and address included) can be written as XML."""
+        cls = type(self)
+        check = _CHECKS.get(cls)
+        if check is None or check[0] is not cls._typed:  # generated on first use (and anew if changed)
+            check = _CHECKS[cls] = (cls._typed, _compile_writable(cls))
+        return check[1](self)
+
+    def described_text(self, level: int) -> str | None:
+        """The element as text at depth ``level``, written from the description (no tree built).
+
+        Only for a device built in Python (``raw`` None); ``None`` when only :meth:`to_element`
+        is exact for it.
+        """
+        if self.raw is not None:
+            return None
+        tail: tuple[str, ...] = ()
+        if self.alias is not None:
+            name = u.esc_attr(self.alias)
+            if name is None:
+                return None
+            tail = (f'<alias name="{name}"/>',)
+        if self.address is not None:
+            a = self.address
+            text = spec_text(a, a._spec, a._tag, a._order, level + 1)
+            if text is None:
+                return None
+            tail += (text,)
+        return spec_text(self, self._typed, self.tag, self._order, level, tail)
+
+
+#: Code generated from each class's description on first use, with the description it was made
+#: from: the parser, the overlay formatter and the check that every value can be written as XML.
+_READERS: dict[type[Device], tuple[tuple[F, ...], Callable[[Element], Device]]] = {}
+_WRITERS: dict[type[Device], tuple[tuple[F, ...], Callable[[Device, Element], None]]] = {}
+_CHECKS: dict[type[Device], tuple[tuple[F, ...], Callable[[Device], bool]]] = {}
+
+
+def _compile_reader(cls: type[Device]) -> Callable[[Element], Device]:
+    """``cls.from_element``, generated from the class's description (see :func:`reader_code`)."""
+    spec = cls._typed
+    env: dict[str, Any] = {"CLS": cls, "FINISH": cls._finish, "ADDRESS": _el().Address.from_element}
+    lines = ["def from_element(el):", *reader_code(spec, cls.tag, env)]
+    lines += [
+        "    c = firsts.get('address')",
+        "    address = None if c is None else ADDRESS(c)",
+        "    c = firsts.get('alias')",
+        "    alias = None if c is None else c.get('name')",
+    ]
+    # the typed fields are the positional parameters of the attrs class, in order: passed so
+    params = [a.name for a in attrs.fields(cast("Any", cls)) if a.init and not a.kw_only]
+    positional = params == [f.name for f in spec]
+    if cls._finish.__func__ is Device._finish.__func__:  # type: ignore[attr-defined]
+        args = "".join(f"x{i}, " if positional else f"{f.name}=x{i}, " for i, f in enumerate(spec))
+    else:
+        lines.append("    v = {" + "".join(f"{f.name!r}: x{i}, " for i, f in enumerate(spec)) + "}")
+        lines.append("    FINISH(v, el)")
+        args = "*v.values(), " if positional else "**v, "
+    lines.append(f"    return CLS({args}raw=el, address=address, alias=alias)")
+    return cast("Callable[[Element], Device]", generate(lines, env, "from_element"))
+
+
+def _compile_writer(cls: type[Device]) -> Callable[[Device, Element], None]:
+    """The overlay of ``cls``'s typed fields onto a copy of its element (see :func:`writer_code`)."""
+    env: dict[str, Any] = {}
+    lines = ["def write(obj, el):", *writer_code(cls._typed, cls.tag, cls._order, env)]
+    return cast("Callable[[Device, Element], None]", generate(lines, env, "write"))
+
+
+def _compile_writable(cls: type[Device]) -> Callable[[Device], bool]:
+    """``cls``'s :meth:`Device.writable` check, generated from its description (see :func:`writable_code`)."""
+    env: dict[str, Any] = {}
+    lines = ["def writable(obj):", *writable_code(cls._typed, env)]
+    lines += [
+        "    a = obj.alias",
+        "    if a is not None and not (a.isascii() and a.isprintable()) and esc_text(a) is None:",
+        "        return False",
+        "    a = obj.address",
+        "    return a is None or spec_writable(a, a._spec)",
+    ]
+    return cast("Callable[[Device], bool]", generate(lines, env, "writable"))
 
 
 _ADDR = attrs.field(default=None, kw_only=True)
@@ -205,9 +306,25 @@ def _put_info(el: Element, address: Address | None, alias: str | None) -> None:
             el.replace(addr, new)
 
 
-_DISK_TYPES = frozenset({"file", "block", "dir", "network", "volume", "nvme", "vhostuser"})
-_DISK_DEVICES = frozenset({"disk", "cdrom", "floppy", "lun"})
+_DISK_TYPES = ("file", "block", "dir", "network", "volume", "nvme", "vhostuser")
+_DISK_DEVICES = ("disk", "cdrom", "floppy", "lun")
+#: The attribute of ``<source>`` naming a disk's source, by disk type (the others have none).
 _DISK_SOURCE_ATTR = {"file": "file", "block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
+_LOADPARM = re.compile(r"[a-zA-Z0-9. ]{1,8}")
+
+
+def _p_loadparm(value: str, where: str) -> str:
+    if not 1 <= len(value) <= 8:
+        raise XMLError(f"loadparm value '{value}' must be between 1 and 8 characters in {where}")
+    if not _LOADPARM.fullmatch(value):
+        raise XMLError(
+            f"invalid loadparm value '{value}' in {where}: expecting characters in [a-zA-Z0-9.] and blanks"
+        )
+    return value
+
+
+#: An s390 boot ``loadparm``: 1 to 8 of ``[a-zA-Z0-9. ]``.
+LOADPARM: tuple[Parse, Fmt] = (_p_loadparm, str)
 
 
 @attrs.frozen
@@ -221,311 +338,69 @@ class Disk(Device):
 
     tag: ClassVar[str] = "disk"
     _order = _DISK_ORDER
-    _covers = node(
-        "type device",
-        driver=node("name type cache"),
-        source=node("file dev dir name volume protocol pool"),
-        target=node("dev bus"),
-        readonly=LEAF,
-        shareable=LEAF,
-        boot=node("order"),
-        serial=LEAF,
+    type: str = typed("attr", "type", conv=one_of(_DISK_TYPES, "disk type"), implied="file", default="file")
+    device: str = typed(
+        "attr", "device", conv=one_of(_DISK_DEVICES, "disk device"), implied="disk", default="disk"
     )
-    type: str = "file"
-    device: str = "disk"
-    driver_name: str | None = None
-    driver_type: str | None = None
-    driver_cache: str | None = None
-    source: str | None = None
-    source_protocol: str | None = None
-    source_pool: str | None = None
-    target_dev: str = "vda"
-    target_bus: str | None = None
-    readonly: bool = False
-    shareable: bool = False
-    boot_order: int | None = None
-    serial: str | None = None
+    driver_name: str | None = typed("cattr", "driver", "name")
+    driver_type: str | None = typed("cattr", "driver", "type")
+    driver_cache: str | None = typed("cattr", "driver", "cache")
+    source: str | None = typed("cattr", "source", on="type", switch=_DISK_SOURCE_ATTR)
+    source_protocol: str | None = typed("cattr", "source", on="type", switch={"network": "protocol"})
+    source_pool: str | None = typed("cattr", "source", on="type", switch={"volume": "pool"})
     source_mode: str | None = typed("cattr", "source", "mode")  # volume disks: host or direct
+    target_dev: str = typed("cattr", "target", "dev", required=True, default="vda")
+    target_bus: str | None = typed("cattr", "target", "bus")
+    readonly: bool = typed("flag", "readonly", default=False)
+    shareable: bool = typed("flag", "shareable", default=False)
+    boot_order: int | None = typed("cattr", "boot", "order", conv=ULONG, required="child")
+    #: s390's ``<boot loadparm=...>``
+    boot_loadparm: str | None = typed("cattr", "boot", "loadparm", conv=LOADPARM)
+    serial: str | None = typed("ctext", "serial")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
-    @classmethod
-    def from_element(cls, el: Element) -> Disk:
-        """Parse a ``<disk>`` element."""
-        type_ = el.get("type") or "file"
-        if type_ not in _DISK_TYPES:
-            raise XMLError(f"unknown disk type '{type_}' in <disk>")
-        device = el.get("device") or "disk"
-        if device not in _DISK_DEVICES:
-            raise XMLError(f"unknown disk device '{device}' in <disk>")
-        driver_name = driver_type = driver_cache = source = protocol = pool = alias = None
-        address: Address | None = None
-        target_dev = target_bus = serial = None
-        readonly = shareable = False
-        boot_order = None
-        for c in el:
-            tag = c.tag
-            if tag == "source":
-                attr = _DISK_SOURCE_ATTR.get(type_)
-                if attr is not None:
-                    source = c.get(attr)
-                if type_ == "network":
-                    protocol = c.get("protocol")
-                elif type_ == "volume":
-                    pool = c.get("pool")
-            elif tag == "target":
-                target_dev = c.get("dev")
-                target_bus = c.get("bus")
-            elif tag == "driver":
-                driver_name = c.get("name")
-                driver_type = c.get("type")
-                driver_cache = c.get("cache")
-            elif tag == "readonly":
-                readonly = True
-            elif tag == "shareable":
-                shareable = True
-            elif tag == "boot":
-                boot_order = u.parse_uint(c.get("order"), "<disk><boot> attribute 'order'")
-                loadparm = c.get("loadparm")
-                if loadparm is not None:
-                    _check_loadparm(loadparm)
-            elif tag == "serial":
-                serial = c.text
-            elif tag == "address":
-                if address is None:
-                    address = _el().Address.from_element(c)
-            elif tag == "alias" and alias is None:
-                alias = c.get("name")
-        if not target_dev:
-            where = f" for disk '{source}'" if source else ""
-            raise XMLError(f"missing <target dev=...> in <disk>{where}")
-        return cls(
-            type=type_,
-            device=device,
-            driver_name=driver_name,
-            driver_type=driver_type,
-            driver_cache=driver_cache,
-            source=source,
-            source_protocol=protocol,
-            source_pool=pool,
-            target_dev=target_dev,
-            target_bus=target_bus,
-            readonly=readonly,
-            shareable=shareable,
-            boot_order=boot_order,
-            serial=serial,
-            raw=el,
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-            address=address,
-            alias=alias,
-        )
 
-    def _overlay(self) -> Element:
-        """Format as a ``<disk>`` element."""
-        el = u.start(self.raw, "disk")
-        kids = u.Kids(el, _DISK_ORDER)
-        el.set("type", self.type)
-        el.set("device", self.device)
-        if self.driver_name or self.driver_type or self.driver_cache:
-            drv = kids.child("driver")
-            u.set_attr(drv, "name", self.driver_name)
-            u.set_attr(drv, "type", self.driver_type)
-            u.set_attr(drv, "cache", self.driver_cache)
-        else:
-            drv_el = kids.find("driver")
-            if drv_el is not None:
-                for a in ("name", "type", "cache"):
-                    u.set_attr(drv_el, a, None)
-                if not drv_el.attrib and not len(drv_el):
-                    kids.drop("driver", drv_el)
-        attr = _DISK_SOURCE_ATTR.get(self.type)
-        src = kids.find("source")
-        if self.source is None and self.source_protocol is None and self.source_pool is None:
-            if src is not None and attr is not None:
-                u.set_attr(src, attr, None)
-                if not src.attrib and not len(src):
-                    kids.drop("source", src)
-        else:
-            src = kids.child("source")
-            for other in _DISK_OTHER_SOURCE_ATTRS[self.type == "volume"].get(attr, _ALL_SOURCE_ATTRS):
-                u.set_attr(src, other, None)
-            if attr is not None:
-                u.set_attr(src, attr, self.source)
-            if self.type == "network":
-                u.set_attr(src, "protocol", self.source_protocol)
-            if self.type == "volume":
-                u.set_attr(src, "pool", self.source_pool)
-        tgt = kids.child("target")
-        tgt.set("dev", self.target_dev)
-        u.set_attr(tgt, "bus", self.target_bus)
-        kids.flag("readonly", self.readonly)
-        kids.flag("shareable", self.shareable)
-        if self.boot_order is None:
-            kids.remove("boot")
-        else:
-            kids.child("boot").set("order", str(self.boot_order))
-        kids.text("serial", self.serial)
-        return el
+def _p_mac(text: str, where: str) -> str | None:
+    mac = text if _CANON_MAC.fullmatch(text) else _canonical_mac(text, where)
+    return None if mac == "00:00:00:00:00:00" else mac  # libvirt: all zeros means unset
 
 
-# attributes of <source> to clear for each disk's own attribute (by "is a volume disk")
-_ALL_SOURCE_ATTRS = tuple(sorted(set(_DISK_SOURCE_ATTR.values())))
-_DISK_OTHER_SOURCE_ATTRS: dict[bool, dict[str | None, tuple[str, ...]]] = {
-    vol: {
-        attr: tuple(o for o in _ALL_SOURCE_ATTRS if o != attr and (o != "volume" or not vol))
-        for attr in (*_DISK_SOURCE_ATTR.values(), None)
-    }
-    for vol in (False, True)
-}
-
-
-_LOADPARM = re.compile(r"[a-zA-Z0-9. ]{1,8}")
-
-
-def _check_loadparm(value: str) -> None:
-    if not 1 <= len(value) <= 8:
-        raise XMLError(f"loadparm value '{value}' must be between 1 and 8 characters in <disk><boot>")
-    if not _LOADPARM.fullmatch(value):
-        raise XMLError(
-            f"invalid loadparm value '{value}' in <disk><boot>: expecting characters in [a-zA-Z0-9.] "
-            "and blanks"
-        )
-
-
-def _flag(el: Element, tag: str, on: bool, order: tuple[str, ...]) -> None:
-    if on:
-        u.child(el, tag, order)
-    else:
-        u.remove(el, tag)
-
-
-_IFACE_SOURCE_ATTR = {"network": "network", "bridge": "bridge", "direct": "dev", "hostdev": None}
+#: A unicast MAC address, read in canonical form (lowercase, two digits a byte).
+MAC: tuple[Parse, Fmt] = (_p_mac, str)
+#: The attribute of ``<source>`` naming an interface's source, by interface type.
+_IFACE_SOURCE_ATTR = {"network": "network", "bridge": "bridge", "direct": "dev"}
 
 
 @attrs.frozen
 class Interface(Device):
-    """``<interface>``: a NIC. ``source`` is the network or bridge name (direct: host device)."""
+    """``<interface>``: a NIC. ``source`` is the network or bridge name (direct: host device).
+
+    Parsing generates a MAC when the element has none, like libvirt.
+    """
 
     tag: ClassVar[str] = "interface"
     _order = _IFACE_ORDER
-    _covers = node(
-        "type",
-        mac=node("address"),
-        source=node("network bridge dev"),
-        model=node("type"),
-        target=node("dev"),
-        link=node("state"),
-        boot=node("order"),
+    type: str = typed("attr", "type", required=True, default="network")
+    mac: str | None = typed("cattr", "mac", "address", conv=MAC, implied=_random_mac)
+    source: str | None = typed(
+        "cattr", "source", on="type", switch=_IFACE_SOURCE_ATTR, required=("network", "bridge")
     )
-    type: str = "network"
-    mac: str | None = None
-    source: str | None = None
-    model: str | None = None
-    target_dev: str | None = None
-    link_state: str | None = None
-    boot_order: int | None = None
+    model: str | None = typed("cattr", "model", "type")
+    target_dev: str | None = typed("cattr", "target", "dev")
+    link_state: str | None = typed("cattr", "link", "state")
+    boot_order: int | None = typed("cattr", "boot", "order", conv=ULONG, required="child")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
-    @classmethod
-    def from_element(cls, el: Element) -> Interface:
-        """Parse an ``<interface>`` element (a MAC is generated when absent, like libvirt)."""
-        type_ = el.get("type")
-        if not type_:
-            raise XMLError("missing interface type in <interface>: attribute 'type' is required")
-        mac = source = model = target_dev = link = alias = None
-        address: Address | None = None
-        boot_order = None
-        src_attr = _IFACE_SOURCE_ATTR.get(type_)
-        for c in el:
-            tag = c.tag
-            if tag == "mac":
-                addr = c.get("address")
-                if addr is not None:
-                    mac = _canonical_mac(addr, "<interface><mac>")
-                    if mac == "00:00:00:00:00:00":
-                        mac = None  # libvirt treats an all-zero MAC as unset and generates one
-            elif tag == "source":
-                if src_attr is not None:
-                    source = c.get(src_attr)
-            elif tag == "model":
-                model = c.get("type")
-            elif tag == "target":
-                target_dev = c.get("dev")
-            elif tag == "link":
-                link = c.get("state")
-            elif tag == "boot":
-                boot_order = u.parse_uint(c.get("order"), "<interface><boot> attribute 'order'")
-            elif tag == "address":
-                if address is None:
-                    address = _el().Address.from_element(c)
-            elif tag == "alias" and alias is None:
-                alias = c.get("name")
-        if type_ == "network" and not source:
-            raise XMLError("No <source> 'network' attribute specified with <interface type='network'/>")
-        if type_ == "bridge" and not source:
-            raise XMLError("No <source> 'bridge' attribute specified with <interface type='bridge'/>")
-        return cls(
-            type=type_,
-            mac=mac or _random_mac(),
-            source=source,
-            model=model,
-            target_dev=target_dev,
-            link_state=link,
-            boot_order=boot_order,
-            raw=el,
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-            address=address,
-            alias=alias,
-        )
 
-    def _overlay(self) -> Element:
-        """Format as an ``<interface>`` element."""
-        el = u.start(self.raw, "interface")
-        kids = u.Kids(el, _IFACE_ORDER)
-        el.set("type", self.type)
-        if self.mac is not None:
-            kids.child("mac").set("address", self.mac)
-        else:
-            kids.remove("mac")
-        src_attr = _IFACE_SOURCE_ATTR.get(self.type)
-        if src_attr is not None:
-            if self.source is None:
-                src = kids.find("source")
-                if src is not None:
-                    u.set_attr(src, src_attr, None)
-                    if not src.attrib and not len(src):
-                        kids.drop("source", src)
-            else:
-                kids.child("source").set(src_attr, self.source)
-        if self.model is None:
-            kids.remove("model")
-        else:
-            kids.child("model").set("type", self.model)
-        if self.target_dev is None:
-            tgt = kids.find("target")
-            if tgt is not None:
-                u.set_attr(tgt, "dev", None)
-                if not tgt.attrib and not len(tgt):
-                    kids.drop("target", tgt)
-        else:
-            kids.child("target").set("dev", self.target_dev)
-        if self.link_state is None:
-            kids.remove("link")
-        else:
-            kids.child("link").set("state", self.link_state)
-        if self.boot_order is None:
-            kids.remove("boot")
-        else:
-            kids.child("boot").set("order", str(self.boot_order))
-        return el
-
-
-_CHAR_PATH_TYPES = frozenset({"pty", "dev", "file", "pipe", "unix"})
+def _char_source(attr: str) -> dict[str, str | None]:
+    # udp has a bind and a connect <source>: kept as written
+    return {"udp": None, "*": attr}
 
 
 @attrs.frozen
@@ -533,92 +408,28 @@ class CharDevice(Device):
     """Common shape of ``<serial>``, ``<console>``, ``<parallel>`` and ``<channel>``.
 
     ``type`` is the host side (pty, file, unix, tcp, udp, null, stdio, vc,
-    spicevmc, ...); ``source_path``/``source_mode`` the ``<source path= mode=>``
-    of path-based types; ``target_type``/``target_port`` the guest side.
+    spicevmc, ...); ``source_*`` the attributes of its ``<source>`` (udp's two
+    sources are kept as written); ``target_type``/``target_port`` the guest side.
     """
 
     tag: ClassVar[str] = ""
-    _covers = node("type", source=node("path mode host service"), target=node("type port name"))
-    type: str = "pty"
-    source_path: str | None = None
-    source_mode: str | None = None
-    target_type: str | None = None
-    target_port: int | None = None
+    _order = _CHAR_ORDER
+    type: str = typed("attr", "type", implied="pty", default="pty")
+    source_mode: str | None = typed("cattr", "source", on="type", switch=_char_source("mode"))
+    source_path: str | None = typed("cattr", "source", on="type", switch=_char_source("path"))
+    source_host: str | None = typed("cattr", "source", on="type", switch=_char_source("host"))
+    source_service: str | None = typed("cattr", "source", on="type", switch=_char_source("service"))
+    target_type: str | None = typed("cattr", "target", "type")
+    target_port: int | None = typed("cattr", "target", "port", conv=ULONG)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
     @classmethod
-    def _fields(cls, el: Element) -> dict[str, object]:
-        where = f"<{cls.tag}>"
-        type_ = el.get("type") or "pty"
-        path = mode = ttype = alias = None
-        port = None
-        address: Address | None = None
-        for c in el:
-            if c.tag == "source":
-                if type_ == "udp":
-                    continue  # udp has a bind and a connect source: kept as written
-                if path is None:
-                    path = c.get("path")
-                    mode = c.get("mode")
-                    if mode is None and type_ == "tcp":
-                        mode = "connect"
-            elif c.tag == "target":
-                ttype = c.get("type")
-                port = u.opt_uint(c, "port", f"{where}<target>")
-            elif c.tag == "address":
-                if address is None:
-                    address = _el().Address.from_element(c)
-            elif c.tag == "alias" and alias is None:
-                alias = c.get("name")
-        return {
-            "type": type_,
-            "source_path": path,
-            "source_mode": mode,
-            "target_type": ttype,
-            "target_port": port,
-            "raw": el,
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-            "address": address,
-            "alias": alias,
-        }
-
-    @classmethod
-    def from_element(cls, el: Element) -> CharDevice:
-        """Parse the character device element."""
-        return cls(**cls._fields(el))  # type: ignore[arg-type]
-
-    def _overlay(self) -> Element:
-        """Format as the character device element."""
-        el = u.start(self.raw, self.tag)
-        el.set("type", self.type)
-        if self.type == "udp":
-            return el
-        src = u.find(el, "source")
-        if self.source_path is None and self.source_mode is None:
-            if src is not None:
-                u.set_attr(src, "path", None)
-                u.set_attr(src, "mode", None)
-                if not src.attrib and not len(src):
-                    el.remove(src)
-        else:
-            src = u.child(el, "source", _CHAR_ORDER)
-            u.set_attr(src, "mode", self.source_mode)
-            u.set_attr(src, "path", self.source_path)
-        if self.target_type is None and self.target_port is None:
-            tgt = u.find(el, "target")
-            if tgt is not None:
-                u.set_attr(tgt, "type", None)
-                u.set_attr(tgt, "port", None)
-                if not tgt.attrib and not len(tgt):
-                    el.remove(tgt)
-        else:
-            tgt = u.child(el, "target", _CHAR_ORDER)
-            u.set_attr(tgt, "type", self.target_type)
-            u.set_attr(tgt, "port", self.target_port)
-        return el
+    def _finish(cls, values: dict[str, Any], el: Element) -> None:
+        if values["type"] == "tcp" and values["source_mode"] is None and u.find(el, "source") is not None:
+            values["source_mode"] = "connect"
 
 
 @attrs.frozen
@@ -647,99 +458,57 @@ class Channel(CharDevice):
     """``<channel>``: a host-guest channel; ``target_name`` e.g. ``org.qemu.guest_agent.0``."""
 
     tag: ClassVar[str] = "channel"
-    target_name: str | None = None
+    target_name: str | None = typed("cattr", "target", "name")
 
-    @classmethod
-    def from_element(cls, el: Element) -> Channel:
-        """Parse a ``<channel>`` element."""
-        fields = cls._fields(el)
-        tgt = u.find(el, "target")
-        fields["target_name"] = None if tgt is None else tgt.get("name")
-        return cls(**fields)  # type: ignore[arg-type]
 
-    def _overlay(self) -> Element:
-        """Format as a ``<channel>`` element."""
-        el = super()._overlay()
-        if self.target_name is not None:
-            u.child(el, "target", _CHAR_ORDER).set("name", self.target_name)
-        else:
-            tgt = u.find(el, "target")
-            if tgt is not None:
-                u.set_attr(tgt, "name", None)
-        return el
+def _p_port(text: str, where: str) -> int:
+    return u.parse_int(text, where, minimum=-1, maximum=65535)
+
+
+#: A TCP port, or -1 for "pick one".
+PORT: tuple[Parse, Fmt] = (_p_port, str)
 
 
 @attrs.frozen
 class Graphics(Device):
-    """``<graphics>``: vnc, spice, sdl, rdp, ... ``port`` -1 / ``autoport`` for automatic."""
+    """``<graphics>``: vnc, spice, sdl, rdp, ... ``port`` -1 / ``autoport`` for automatic.
+
+    ``listen`` is the address it listens on: the ``listen`` attribute, or the address of
+    its first ``<listen type='address'>`` (libvirt's newer spelling; both are kept in step);
+    ``None`` with a UNIX ``socket``.
+    """
 
     tag: ClassVar[str] = "graphics"
-    _covers = node("type port autoport listen", listen=node("type address"))
-    type: str = "vnc"
-    port: int | None = None
-    autoport: bool | None = None
-    listen: str | None = None
+    _order = _GRAPHICS_ORDER
+    type: str = typed("attr", "type", required=True, default="vnc")
+    port: int | None = typed("attr", "port", conv=PORT)
+    autoport: bool | None = typed("attr", "autoport", conv=YESNO)
+    listen: str | None = typed(
+        "attr", "listen", also=F("", "cattr", "listen", "address", pick=("type", "address"))
+    )
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
     @classmethod
-    def from_element(cls, el: Element) -> Graphics:
-        """Parse a ``<graphics>`` element."""
-        type_ = el.get("type")
-        if not type_:
-            raise XMLError("missing graphics type in <graphics>: attribute 'type' is required")
-        port_s = el.get("port")
-        port = None
-        if port_s is not None:
-            port = u.parse_int(port_s, "<graphics> attribute 'port'", minimum=-1, maximum=65535)
-        listen = el.get("listen")
+    def _finish(cls, values: dict[str, Any], el: Element) -> None:
         for lst in el.iterchildren("listen"):
             ltype = lst.get("type")
-            if ltype == "address":
-                if listen is None:
-                    listen = lst.get("address")
-            elif ltype == "network":
-                if not lst.get("network"):
-                    raise XMLError("<listen type='network'> needs a 'network' attribute in <graphics>")
-            elif ltype is None:
+            if ltype is None:
                 raise XMLError("missing listen type in <graphics><listen>: attribute 'type' is required")
-        autoport = u.parse_bool(el.get("autoport"), "<graphics> attribute 'autoport'")
+            if ltype == "network" and not lst.get("network"):
+                raise XMLError("<listen type='network'> needs a 'network' attribute in <graphics>")
+        type_, port, autoport = values["type"], values["port"], values["autoport"]
         if el.get("socket") is not None:
-            listen = None  # a UNIX socket replaces any listen address (as libvirt does)
-        elif type_ in ("vnc", "spice") and (port is None or port == -1 or autoport):
+            values["listen"] = None  # a UNIX socket replaces any listen address (as libvirt does)
+        elif (
+            type_ in ("vnc", "spice")
+            and (port is None or port == -1 or autoport)
+            and not (port is None and autoport is False and type_ == "spice")
+        ):
             # libvirt: no port, port -1 or autoport='yes' all mean "pick a port"
-            if port is None and autoport is False and type_ == "spice":
-                pass
-            else:
-                port, autoport = -1, True
-        return cls(
-            type=type_,
-            port=port,
-            autoport=autoport,
-            listen=listen,
-            raw=el,
-            **_info(el),
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-        )
-
-    def _overlay(self) -> Element:
-        """Format as a ``<graphics>`` element."""
-        el = u.start(self.raw, "graphics")
-        el.set("type", self.type)
-        u.set_attr(el, "port", self.port)
-        u.set_attr(el, "autoport", u.fmt_bool(self.autoport))
-        lst = u.find(el, "listen")
-        has_child = lst is not None and lst.get("type") == "address"
-        if has_child and lst is not None:
-            if self.listen is None:
-                el.remove(lst)
-            else:
-                lst.set("address", self.listen)
-        if not has_child or "listen" in el.attrib:
-            u.set_attr(el, "listen", self.listen)
-        return el
+            values["port"], values["autoport"] = -1, True
 
 
 @attrs.frozen
@@ -747,34 +516,12 @@ class Input(Device):
     """``<input type=mouse|tablet|keyboard|... bus=ps2|usb|virtio|...>``."""
 
     tag: ClassVar[str] = "input"
-    _covers = node("type bus")
-    type: str = "mouse"
-    bus: str | None = None
+    type: str = typed("attr", "type", required=True, default="mouse")
+    bus: str | None = typed("attr", "bus")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
-
-    @classmethod
-    def from_element(cls, el: Element) -> Input:
-        """Parse an ``<input>`` element."""
-        type_ = el.get("type")
-        if not type_:
-            raise XMLError("missing input device type in <input>: attribute 'type' is required")
-        return cls(
-            type=type_,
-            bus=el.get("bus"),
-            raw=el,
-            **_info(el),
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-        )
-
-    def _overlay(self) -> Element:
-        """Format as an ``<input>`` element."""
-        el = u.start(self.raw, "input")
-        el.set("type", self.type)
-        u.set_attr(el, "bus", self.bus)
-        return el
 
 
 @attrs.frozen
@@ -782,46 +529,14 @@ class Video(Device):
     """``<video><model type=... vram=... heads=...>``."""
 
     tag: ClassVar[str] = "video"
-    _covers = node(model=node("type vram heads"))
-    model: str | None = None
-    vram: int | None = None
-    heads: int | None = None
+    _order = _VIDEO_ORDER
+    model: str | None = typed("cattr", "model", "type")
+    vram: int | None = typed("cattr", "model", "vram", conv=ULONG)
+    heads: int | None = typed("cattr", "model", "heads", conv=ULONG)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
-
-    @classmethod
-    def from_element(cls, el: Element) -> Video:
-        """Parse a ``<video>`` element."""
-        m = u.find(el, "model")
-        if m is None:
-            return cls(raw=el, **_info(el), **(cls._typed_values(el) if cls._typed else _NO_INFO))
-        return cls(
-            model=m.get("type"),
-            vram=u.opt_uint(m, "vram", "<video><model>"),
-            heads=u.opt_uint(m, "heads", "<video><model>"),
-            raw=el,
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-            **_info(el),
-        )
-
-    def _overlay(self) -> Element:
-        """Format as a ``<video>`` element."""
-        el = u.start(self.raw, "video")
-        if self.model is None and self.vram is None and self.heads is None:
-            m = u.find(el, "model")
-            if m is not None:
-                for a in ("type", "vram", "heads"):
-                    u.set_attr(m, a, None)
-                if not m.attrib and not len(m):
-                    el.remove(m)
-            return el
-        m = u.child(el, "model", _VIDEO_ORDER)
-        u.set_attr(m, "type", self.model)
-        u.set_attr(m, "vram", self.vram)
-        u.set_attr(m, "heads", self.heads)
-        return el
 
 
 @attrs.frozen
@@ -829,31 +544,11 @@ class MemBalloon(Device):
     """``<memballoon model=virtio|xen|none>``."""
 
     tag: ClassVar[str] = "memballoon"
-    _covers = node("model")
-    model: str = "virtio"
+    model: str = typed("attr", "model", required=True, default="virtio")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
-
-    @classmethod
-    def from_element(cls, el: Element) -> MemBalloon:
-        """Parse a ``<memballoon>`` element."""
-        model = el.get("model")
-        if not model:
-            raise XMLError("balloon memory must contain model name in <memballoon>")
-        return cls(
-            model=model,
-            raw=el,
-            **_info(el),
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-        )
-
-    def _overlay(self) -> Element:
-        """Format as a ``<memballoon>`` element."""
-        el = u.start(self.raw, "memballoon")
-        el.set("model", self.model)
-        return el
 
 
 @attrs.frozen
@@ -861,55 +556,17 @@ class Controller(Device):
     """``<controller type=pci|usb|scsi|ide|sata|virtio-serial|xenbus|... index=N model=...>``."""
 
     tag: ClassVar[str] = "controller"
-    _covers = node("type index model")
-    type: str = "pci"
-    index: int | None = None
-    model: str | None = None
+    type: str = typed("attr", "type", required=True, default="pci")
+    index: int | None = typed("attr", "index", conv=ULONG)
+    model: str | None = typed("attr", "model")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
-    @classmethod
-    def from_element(cls, el: Element) -> Controller:
-        """Parse a ``<controller>`` element."""
-        type_ = el.get("type")
-        if not type_:
-            raise XMLError("missing controller type in <controller>: attribute 'type' is required")
-        return cls(
-            type=type_,
-            index=u.opt_uint(el, "index", f"<controller type='{type_}'>"),
-            model=el.get("model"),
-            raw=el,
-            **(cls._typed_values(el) if cls._typed else _NO_INFO),
-            **_info(el),
-        )
-
-    def _overlay(self) -> Element:
-        """Format as a ``<controller>`` element."""
-        el = u.start(self.raw, "controller")
-        el.set("type", self.type)
-        u.set_attr(el, "index", self.index)
-        u.set_attr(el, "model", self.model)
-        return el
-
-
-class _DescribedDevice(Device):
-    """A device whose every typed field is declared with :func:`~virtcore.xml._spec.typed`."""
-
-    __slots__ = ()
-
-    @classmethod
-    def from_element(cls, el: Element) -> Device:
-        """Parse the device element."""
-        return cls(raw=el, **_info(el), **cls._typed_values(el))  # type: ignore[call-arg]
-
-    def _overlay(self) -> Element:
-        return u.start(self.raw, self.tag)
-
 
 @attrs.frozen
-class Sound(_DescribedDevice):
+class Sound(Device):
     """``<sound model=ich6|ich9|ac97|es1370|sb16|usb|...>``."""
 
     tag: ClassVar[str] = "sound"
@@ -921,7 +578,7 @@ class Sound(_DescribedDevice):
 
 
 @attrs.frozen
-class Watchdog(_DescribedDevice):
+class Watchdog(Device):
     """``<watchdog model=i6300esb|ib700|itco|diag288 action=reset|poweroff|...>``."""
 
     tag: ClassVar[str] = "watchdog"
@@ -934,7 +591,7 @@ class Watchdog(_DescribedDevice):
 
 
 @attrs.frozen
-class Rng(_DescribedDevice):
+class Rng(Device):
     """``<rng model=virtio><backend model=random|egd|builtin><rate bytes=... period=...>``."""
 
     tag: ClassVar[str] = "rng"
@@ -950,7 +607,7 @@ class Rng(_DescribedDevice):
 
 
 @attrs.frozen
-class Tpm(_DescribedDevice):
+class Tpm(Device):
     """``<tpm model=...><backend type=passthrough|emulator version=...>``."""
 
     tag: ClassVar[str] = "tpm"
@@ -964,7 +621,7 @@ class Tpm(_DescribedDevice):
 
 
 @attrs.frozen
-class Panic(_DescribedDevice):
+class Panic(Device):
     """``<panic model=isa|pseries|hyperv|s390|pvpanic>``."""
 
     tag: ClassVar[str] = "panic"
@@ -976,7 +633,7 @@ class Panic(_DescribedDevice):
 
 
 @attrs.frozen
-class Iommu(_DescribedDevice):
+class Iommu(Device):
     """``<iommu model=intel|smmuv3|virtio>``."""
 
     tag: ClassVar[str] = "iommu"
@@ -988,7 +645,7 @@ class Iommu(_DescribedDevice):
 
 
 @attrs.frozen
-class Vsock(_DescribedDevice):
+class Vsock(Device):
     """``<vsock model=virtio><cid auto=yes|no address=N>``."""
 
     tag: ClassVar[str] = "vsock"
@@ -1002,7 +659,7 @@ class Vsock(_DescribedDevice):
 
 
 @attrs.frozen
-class Hostdev(_DescribedDevice):
+class Hostdev(Device):
     """``<hostdev mode=subsystem|capabilities type=pci|usb|scsi|mdev|... managed=yes|no>``."""
 
     tag: ClassVar[str] = "hostdev"
@@ -1016,7 +673,7 @@ class Hostdev(_DescribedDevice):
 
 
 @attrs.frozen
-class Redirdev(_DescribedDevice):
+class Redirdev(Device):
     """``<redirdev bus=usb type=spicevmc|tcp|...>``."""
 
     tag: ClassVar[str] = "redirdev"
@@ -1029,7 +686,7 @@ class Redirdev(_DescribedDevice):
 
 
 @attrs.frozen
-class Filesystem(_DescribedDevice):
+class Filesystem(Device):
     """``<filesystem type=mount|block|file|ram|... accessmode=...>`` with source and target dir."""
 
     tag: ClassVar[str] = "filesystem"
@@ -1045,7 +702,7 @@ class Filesystem(_DescribedDevice):
 
 
 @attrs.frozen
-class Shmem(_DescribedDevice):
+class Shmem(Device):
     """``<shmem name=...><model type=ivshmem-plain|ivshmem-doorbell>``."""
 
     tag: ClassVar[str] = "shmem"
@@ -1058,7 +715,7 @@ class Shmem(_DescribedDevice):
 
 
 @attrs.frozen
-class MemoryDevice(_DescribedDevice):
+class MemoryDevice(Device):
     """``<memory model=dimm|nvdimm|virtio-mem|virtio-pmem|sgx-epc access=...>`` (hotpluggable memory)."""
 
     tag: ClassVar[str] = "memory"
@@ -1072,7 +729,7 @@ class MemoryDevice(_DescribedDevice):
 
 
 @attrs.frozen
-class Audio(_DescribedDevice):
+class Audio(Device):
     """``<audio id=N type=none|alsa|pulseaudio|spice|...>``: an audio backend."""
 
     tag: ClassVar[str] = "audio"
@@ -1120,6 +777,17 @@ class GenericDevice(Device):
             _put_info(el, self.address, self.alias)
         return el
 
+    def described_text(self, level: int) -> str | None:
+        """``None``: a generic device is not described (its kept ``xml`` is formatted as a tree)."""
+        return None
+
+    def writable(self) -> bool:
+        """Whether its alias and address can be written (the kept element is XML already)."""
+        a = self.address
+        if a is not None and not spec_writable(a, a._spec):
+            return False
+        return self.alias is None or u.esc_text(self.alias) is not None
+
     def _overlay(self) -> Element:
         if self.raw is not None:
             return u.start(self.raw, self.kind)
@@ -1132,18 +800,20 @@ DEVICE_TYPES: tuple[type[Device], ...] = (
     Controller, Sound, Watchdog, Rng, Tpm, Panic, Iommu, Vsock, Hostdev, Redirdev, Filesystem,
     Shmem, MemoryDevice, Audio,
 )  # fmt: skip
-# bound from_element methods by tag: saves an attribute lookup per parsed device
-_DEVICE_CLASSES: dict[str, Callable[[Element], Device]] = {cls.tag: cls.from_element for cls in DEVICE_TYPES}
+_DEVICE_CLASSES: dict[str, type[Device]] = {cls.tag: cls for cls in DEVICE_TYPES}
 
 
 def device_from_element(el: Element) -> Device:
     """The model of one device element (unknown kinds become :class:`GenericDevice`)."""
-    parse = _DEVICE_CLASSES.get(el.tag)  # type: ignore[arg-type,unused-ignore]
-    if parse is None:
+    cls = _DEVICE_CLASSES.get(el.tag)  # type: ignore[arg-type,unused-ignore]
+    if cls is None:
         if not isinstance(el.tag, str):
             raise XMLError("expected a device element")
         return GenericDevice.from_element(el)
-    return parse(el)
+    read = _READERS.get(cls)  # Device.from_element, inline: one call less per device
+    if read is None or read[0] is not cls._typed:
+        return cls.from_element(el)
+    return read[1](el)
 
 
 def device_to_element(dev: Device) -> Element:
