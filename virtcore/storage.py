@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 from virtcore import hookspecs
 from virtcore._dispatch import canonical_uuid, declined, path_arg, xml_arg
-from virtcore.errors import InvalidArgError, ReadFailedError, SystemError_
+from virtcore.errors import (
+    ConfigUnsupportedError,
+    InvalidArgError,
+    NoStoragePoolError,
+    NoStorageVolError,
+    NoSupportError,
+    ReadFailedError,
+    SystemError_,
+)
 
 if TYPE_CHECKING:
     from virtcore._dispatch import Table
@@ -45,6 +53,8 @@ __all__ = [
     "UploadSink",
     "DownloadSource",
     "ProgressCallback",
+    "VolumeResolver",
+    "resolve_volume_path",
     "StorageAPI",
     "StoragePool",
     "StorageVolume",
@@ -154,6 +164,46 @@ class DownloadSource(Protocol):
 
 #: ``progress(done, total)``: bytes moved so far and in all (0 when unknown).
 ProgressCallback = Callable[[int, int], None]
+
+
+#: A connection's ``resolve_volume(pool, volume) -> path``, as hypervisor drivers get it in
+#: :func:`~virtcore.hookspecs.virt_connect_open`.
+VolumeResolver = Callable[[str, str], str]
+
+
+def resolve_volume_path(
+    resolve: VolumeResolver | None, pool: str | None, volume: str | None, where: str
+) -> str:
+    """The local path of a ``<disk type='volume'>``'s volume: what a hypervisor driver calls.
+
+    ``where`` names the disk for messages (``"disk 'vda' of domain 'web'"``); every
+    error names it, the pool and the volume.
+
+    :raises ConfigUnsupportedError: no pool or volume name, or the volume is not at an
+        absolute local path.
+    :raises NoStoragePoolError, NoStorageVolError: no such pool or volume.
+    :raises NoSupportError: no connection (``resolve`` is None) or no storage driver.
+    """
+    if not pool or not volume:
+        raise ConfigUnsupportedError(f"{where}: <disk type='volume'> needs <source pool=... volume=...>")
+    if resolve is None:
+        raise NoSupportError(f"{where}: volume '{volume}' of pool '{pool}' (the connection is not open)")
+    try:
+        path = resolve(pool, volume)
+    except NoStoragePoolError as exc:
+        raise NoStoragePoolError(f"{exc.detail} (pool '{pool}' of {where})") from None
+    except NoStorageVolError as exc:
+        raise NoStorageVolError(f"{exc.detail} (volume '{volume}' in pool '{pool}' of {where})") from None
+    except NoSupportError as exc:
+        raise NoSupportError(
+            f"{exc.detail} (needed for volume '{volume}' of pool '{pool}' of {where}: "
+            "is a storage driver installed?)"
+        ) from None
+    if not isinstance(path, str) or not os.path.isabs(path):
+        raise ConfigUnsupportedError(
+            f"{where}: volume '{volume}' of pool '{pool}' is at {path!r}, not a local path"
+        )
+    return path
 
 
 def _name_arg(value: object, what: str) -> str:

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
 from virtcore.errors import (
     ConfigUnsupportedError,
-    NoStoragePoolError,
-    NoStorageVolError,
-    NoSupportError,
     SystemError_,
 )
+from virtcore.storage import VolumeResolver, resolve_volume_path
 from virtcore.xml import Disk, DomainDef
 
 __all__ = ["Resolve", "ResolvedVolume", "probe_format", "resolve_disk", "resolve_volumes"]
 
 #: A connection's ``resolve_volume(pool, volume) -> path`` (:func:`virtcore.hookspecs.virt_connect_open`).
-Resolve = Callable[[str, str], str]
+Resolve = VolumeResolver
 
 
 @attrs.frozen
@@ -88,26 +86,7 @@ def resolve_disk(disk: Disk, resolve: Resolve | None, domain: str) -> ResolvedVo
         or the volume is not a local file or block device.
     """
     where = f"disk '{disk.target_dev}' of domain '{domain}'"
-    pool, volume = disk.source_pool, disk.source
-    if not pool or not volume:
-        raise ConfigUnsupportedError(f"{where}: <disk type='volume'> needs <source pool=... volume=...>")
-    if resolve is None:
-        raise NoSupportError(f"{where}: volume '{volume}' of pool '{pool}' (the connection is not open)")
-    try:
-        path = resolve(pool, volume)
-    except NoStoragePoolError as exc:
-        raise NoStoragePoolError(f"{exc.detail} (pool '{pool}' of {where})") from None
-    except NoStorageVolError as exc:
-        raise NoStorageVolError(f"{exc.detail} (volume '{volume}' in pool '{pool}' of {where})") from None
-    except NoSupportError as exc:
-        raise NoSupportError(
-            f"{exc.detail} (needed for volume '{volume}' of pool '{pool}' of {where}: "
-            "is a storage driver installed?)"
-        ) from None
-    if not isinstance(path, str) or not os.path.isabs(path):
-        raise ConfigUnsupportedError(
-            f"{where}: volume '{volume}' of pool '{pool}' is at {path!r}, not a local path"
-        )
+    path = resolve_volume_path(resolve, disk.source_pool, disk.source, where)
     fmt = disk.driver_type or probe_format(path)
     return ResolvedVolume(path=path, format=fmt)
 

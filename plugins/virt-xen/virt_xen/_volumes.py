@@ -22,18 +22,16 @@ from lxml import etree
 
 from virtcore.errors import (
     ConfigUnsupportedError,
-    NoStoragePoolError,
-    NoStorageVolError,
-    NoSupportError,
     SystemError_,
 )
 from virtcore.images import backing_chain
+from virtcore.storage import VolumeResolver, resolve_volume_path
 from virtcore.xml import DomainDef, parse_domain
 
 __all__ = ["PLACEHOLDER", "Resolve", "for_checking", "paths_in_use", "resolve_volume_disks"]
 
 #: A connection's ``resolve_volume(pool, volume) -> path``.
-Resolve = Callable[[str, str], str]
+Resolve = VolumeResolver
 
 
 def _resolve_one(disk: Any, resolve: Resolve | None, domain: str) -> str:
@@ -42,26 +40,7 @@ def _resolve_one(disk: Any, resolve: Resolve | None, domain: str) -> str:
     src = disk.find("source")
     pool = src.get("pool") if src is not None else None
     volume = src.get("volume") if src is not None else None
-    if not pool or not volume:
-        raise ConfigUnsupportedError(f"{where}: <disk type='volume'> needs <source pool=... volume=...>")
-    if resolve is None:
-        raise NoSupportError(f"{where}: volume '{volume}' of pool '{pool}' (the connection is not open)")
-    try:
-        path = resolve(pool, volume)
-    except NoStoragePoolError as exc:
-        raise NoStoragePoolError(f"{exc.detail} (pool '{pool}' of {where})") from None
-    except NoStorageVolError as exc:
-        raise NoStorageVolError(f"{exc.detail} (volume '{volume}' in pool '{pool}' of {where})") from None
-    except NoSupportError as exc:
-        raise NoSupportError(
-            f"{exc.detail} (needed for volume '{volume}' of pool '{pool}' of {where}: "
-            "is a storage driver installed?)"
-        ) from None
-    if not isinstance(path, str) or not os.path.isabs(path):
-        raise ConfigUnsupportedError(
-            f"{where}: volume '{volume}' of pool '{pool}' is at {path!r}, not a local path"
-        )
-    return path
+    return resolve_volume_path(resolve, pool, volume, where)
 
 
 #: What a volume disk stands as while a definition is only checked (nothing is resolved).
