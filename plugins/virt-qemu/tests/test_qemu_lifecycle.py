@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -28,6 +27,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
 )
+from virtcore.testing.netns import NetNamespace, netns_missing
 from virtcore.types import (
     DomainEventType,
     DomainState,
@@ -314,56 +314,6 @@ def test_attach_detach_disk_and_nic_with_stats(
     assert "vdc" not in dom.xml_desc()
 
 
-class NetNamespace:
-    """A network namespace of the test's own: held by an ``unshare --net`` process, gone with it.
-
-    :meth:`entered` moves the calling thread into it, so what that thread starts (QEMU)
-    lives there; the host's namespace, devices and routes are never touched.
-    """
-
-    CLONE_NEWNET = 0x40000000
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
-        mine = os.readlink("/proc/thread-self/ns/net")
-        wait_for(lambda: os.readlink(f"/proc/{self.proc.pid}/ns/net") != mine, 10, "unshare --net")
-        self.path = f"/proc/{self.proc.pid}/ns/net"
-
-    def devices(self) -> set[str]:
-        """The network devices of the namespace."""
-        lines = Path(f"/proc/{self.proc.pid}/net/dev").read_text().splitlines()[2:]
-        return {line.partition(":")[0].strip() for line in lines}
-
-    def run(self, *argv: str) -> None:
-        """Run a command inside the namespace."""
-        subprocess.run(["nsenter", f"--net={self.path}", "--", *argv], check=True)
-
-    @contextlib.contextmanager
-    def entered(self) -> Iterator[None]:
-        """The calling thread in the namespace (its children too), and back afterwards."""
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        into = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            if libc.setns(into, self.CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns into the test's network namespace")
-            try:
-                yield
-            finally:
-                if libc.setns(back, self.CLONE_NEWNET) != 0:
-                    os.abort()  # never run the rest of the session in the wrong namespace
-        finally:
-            os.close(into)
-            os.close(back)
-
-    def close(self) -> None:
-        """End the holder: the namespace and whatever is left in it go."""
-        self.proc.kill()
-        self.proc.wait()
-
-
 @pytest.fixture
 def netns() -> Iterator[NetNamespace]:
     """A network namespace of this test's own."""
@@ -374,11 +324,7 @@ def netns() -> Iterator[NetNamespace]:
         ns.close()
 
 
-@pytest.mark.skipif(
-    not os.path.exists("/dev/net/tun") or os.geteuid() != 0 or shutil.which("unshare") is None
-    or shutil.which("nsenter") is None or shutil.which("ip") is None,
-    reason="needs root, /dev/net/tun, unshare, nsenter and iproute2",
-)  # fmt: skip
+@pytest.mark.skipif(netns_missing() is not None, reason=netns_missing() or "")
 def test_tap_interface_stats(
     conn: virtcore.Connection, guest_xml: Callable[..., str], netns: NetNamespace
 ) -> None:

@@ -227,6 +227,45 @@ def test_read_only_processes_never_starve_read_write_ones(
             assert stats[0] == "stats" and len(stats) == 6, stats
 
 
+def test_a_late_look_at_qemu_never_writes_over_a_newer_state(
+    uri: str, guest_xml: Callable[..., str], clients: Callable[[str, str, str], Client], cleanup: None
+) -> None:
+    """This process learns of a pause late and asks QEMU; another process resumes the guest
+    between that answer and its publication. ``status.xml`` (what read-only processes read)
+    must end with the newer state, RUNNING, not this process's older answer."""
+    with virtcore.open(uri) as conn:
+        dom = conn.define_domain(guest_xml("late"))
+        dom.start()
+        h = _host_of(uri)
+        d = h.get(dom.uuid)
+        other = clients(uri, "rw", "late")
+        reader = clients(uri, "ro", "late")
+        with d.job:  # this process's own reconciliation waits: it lags behind the other process
+            assert other.ask("suspend") == "ok PAUSED"
+            assert d.state == DomainState.RUNNING
+            assert d.monitor is not None
+            real_cmd = d.monitor.cmd
+            answers: list[str] = []
+            resumer = threading.Thread(target=lambda: answers.append(other.ask("resume")))
+
+            def late_cmd(name: str, *args: object, **kwargs: object) -> object:
+                out = real_cmd(name, *args, **kwargs)  # type: ignore[arg-type]
+                if name == "query-status":
+                    resumer.start()  # the other process resumes while this answer is in flight
+                    resumer.join(1.0)
+                return out
+
+            d.monitor.cmd = late_cmd  # type: ignore[method-assign]
+            try:
+                h.refresh_run_state(d)
+            finally:
+                d.monitor.cmd = real_cmd  # type: ignore[method-assign]
+            resumer.join(30)
+            assert answers == ["ok RUNNING"]
+            assert real_cmd("query-status", timeout=5)["status"] == "running"
+            assert reader.state()[0] == "RUNNING"
+
+
 def test_a_process_left_with_read_only_connections_gives_its_monitor_back(
     uri: str, guest_xml: Callable[..., str], clients: Callable[[str, str, str], Client], cleanup: None
 ) -> None:

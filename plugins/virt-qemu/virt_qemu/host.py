@@ -238,6 +238,10 @@ class Dom:
         #: A reconciliation with QEMU's status is queued on the worker (set on the loop thread).
         self.reconcile_queued = False
         self.ref = DomainRef(name, uuid, -1)
+        #: ``run/UUID.lock``, re-entrant for this process's holder of :attr:`job` only: held from
+        #: asking QEMU its run state (or changing it) until ``status.xml`` says so
+        #: (:meth:`Host.run_state_held`). Other threads take their own :meth:`Host.dom_lock`.
+        self.state_lock: FileLock | None = None
 
     @property
     def active(self) -> bool:
@@ -813,15 +817,29 @@ class Host:
         finally:
             dom.job.release()
 
+    def run_state_held(self, dom: Dom) -> contextlib.AbstractContextManager[None]:
+        """Hold the domain's lock from learning or changing QEMU's run state until it is published.
+
+        The caller holds ``dom.job``. Every process that writes a run state into
+        ``status.xml`` asks QEMU (or changes its state) and writes under this one
+        lock, so the file always ends with the latest state: a process that asked
+        QEMU just before another one resumed the guest cannot write its older
+        answer over the newer one. Re-entrant for the holder of ``dom.job``.
+        """
+        if dom.state_lock is None:
+            dom.state_lock = self.dom_lock(dom.uuid)
+        return dom.state_lock.held(STOP_TIMEOUT)
+
     def refresh_run_state(self, dom: Dom) -> None:
         """Align a running or paused domain with QEMU's ``query-status``; the caller holds ``dom.job``."""
         mon = dom.monitor
         if mon is None or dom.state not in (DomainState.RUNNING, DomainState.PAUSED):
             return
-        status = mon.cmd("query-status", timeout=10)
-        target = _RUN_STATES.get(str(status.get("status", "")))
-        if target is not None and target[0] != dom.state:
-            self.transition(dom, target[0], target[1])
+        with self.run_state_held(dom):
+            status = mon.cmd("query-status", timeout=10)
+            target = _RUN_STATES.get(str(status.get("status", "")))
+            if target is not None and target[0] != dom.state:
+                self.transition(dom, target[0], target[1])
 
     def own(self, dom: Dom, mon: Monitor, cmd: str, event: str, timeout: float = 30.0) -> None:
         """Run this process's ``cmd`` (``stop``/``cont``) that makes QEMU send ``event``.
@@ -849,7 +867,8 @@ class Host:
     def transition(self, dom: Dom, state: DomainState, reason: int) -> None:
         """Set a live state, publish it, and emit SUSPENDED/RESUMED when it really changes.
 
-        The caller holds ``dom.job``. The state is in ``status.xml`` and the
+        The caller holds ``dom.job``, and :meth:`run_state_held` since it asked
+        QEMU or changed QEMU's state. The state is in ``status.xml`` and the
         generation advanced before this returns, so every other process sees
         it at its next call.
         """
@@ -866,7 +885,7 @@ class Host:
         """Rewrite ``status.xml`` with the live state and advance the generation."""
         rd = self.run_dir(dom.uuid)
         try:
-            with self.dom_lock(dom.uuid).held(STOP_TIMEOUT):
+            with self.run_state_held(dom):
                 if (rd / "status.xml").exists():  # not while a stop elsewhere removes the dir
                     self.write_status(dom)
         except VirtError as exc:

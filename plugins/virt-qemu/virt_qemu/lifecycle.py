@@ -57,7 +57,7 @@ class Lifecycle(Part):
         """QMP ``stop``."""
         h = self.host
         dom = h.require_active(uuid)
-        with dom.job:
+        with dom.job, h.run_state_held(dom):
             h.refresh_run_state(dom)  # another process may have paused or resumed it a moment ago
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
@@ -72,7 +72,7 @@ class Lifecycle(Part):
         """QMP ``cont``."""
         h = self.host
         dom = h.require_active(uuid)
-        with dom.job:
+        with dom.job, h.run_state_held(dom):
             h.refresh_run_state(dom)
             if dom.state != DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
