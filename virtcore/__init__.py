@@ -26,6 +26,9 @@ from virtcore.connection import (
 from virtcore.errors import VirtError
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
+    DomainInterface,
+    InterfaceAddress,
+    InterfaceAddressSource,
     IPAddrType,
     Network,
     NetworkDHCPLease,
@@ -63,6 +66,9 @@ __all__ = [
     "DomainRef",
     "DomainState",
     "EventCallback",
+    "DomainInterface",
+    "InterfaceAddress",
+    "InterfaceAddressSource",
     "IPAddrType",
     "Network",
     "NetworkDHCPLease",

@@ -60,7 +60,7 @@ from virtcore.errors import (
     OperationFailedError,
     VirtError,
 )
-from virtcore.network import NetworkAPI
+from virtcore.network import DomainInterface, InterfaceAddressSource, NetworkAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
     DomainEvent,
@@ -791,6 +791,32 @@ class Domain:
         spec = hookspecs.virt_domain_interface_stats
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
         return r if r is not None else declined(spec)
+
+    def interface_addresses(self, source: str | InterfaceAddressSource = "lease") -> list[DomainInterface]:
+        """The guest's interfaces with their addresses, as ``source`` knows them.
+
+        ``source`` is ``"lease"`` (the virtual networks' DHCP leases), ``"agent"``
+        (the guest agent) or ``"arp"`` (the host's neighbour table), or an
+        :class:`~virtcore.network.InterfaceAddressSource`. libvirt:
+        ``virDomainInterfaceAddresses``.
+
+        :raises InvalidArgError: an unknown source.
+        :raises OperationInvalidError: the domain is not running.
+        """
+        spec = hookspecs.virt_domain_interface_addresses
+        r = self._conn._ops[spec](uuid=self.uuid, source=_address_source(source))
+        return r if r is not None else declined(spec)
+
+
+def _address_source(source: object) -> InterfaceAddressSource:
+    if isinstance(source, InterfaceAddressSource):
+        return source
+    if isinstance(source, str):
+        try:
+            return InterfaceAddressSource[source.upper()]
+        except KeyError:
+            pass
+    raise InvalidArgError(f"unknown interface address source {source!r} (lease, agent or arp)")
 
 
 def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name

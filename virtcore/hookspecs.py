@@ -91,7 +91,14 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
-    from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
+    from virtcore.network import (
+        DomainInterface,
+        InterfaceAddressSource,
+        NetworkDHCPLease,
+        NetworkRef,
+        NetworkSection,
+        NetworkUpdateCommand,
+    )
     from virtcore.storage import (
         DownloadSource,
         StoragePoolInfo,
@@ -683,6 +690,26 @@ def virt_domain_interface_stats(
 
     :raises OperationInvalidError: the domain is not active.
     :raises InvalidArgError: no such interface.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_interface_addresses(
+    uuid: str, source: InterfaceAddressSource
+) -> list[DomainInterface] | None:
+    """The guest's interfaces and the addresses ``source`` knows for them.
+
+    libvirt: ``domainInterfaceAddresses``. Read-only safe. Answer only for the
+    sources you know and decline (``None``) the others, so that another
+    channel may answer them (a driver's guest-agent part answers
+    ``AGENT`` while its network part answers ``LEASE`` and ``ARP``). An
+    interface with no address known to that source is left out (libvirt's
+    answer), so an empty list means "none yet".
+
+    :raises OperationInvalidError: the domain is not active.
+    :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked
+        and no agent answers.
     """
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IPAddrType",
+    "InterfaceAddressSource",
+    "InterfaceAddress",
+    "DomainInterface",
     "NetworkUpdateCommand",
     "NetworkSection",
     "NetworkRef",
@@ -49,6 +52,38 @@ class IPAddrType(enum.IntEnum):
 
     IPV4 = 0
     IPV6 = 1
+
+
+class InterfaceAddressSource(enum.IntEnum):
+    """``virDomainInterfaceAddressesSource``: where a guest's addresses are learnt."""
+
+    #: The DHCP leases of the virtual networks the guest's interfaces are on.
+    LEASE = 0
+    #: The guest agent (``guest-network-get-interfaces``): every address the guest has.
+    AGENT = 1
+    #: The host's neighbour (ARP) table, matched by MAC address.
+    ARP = 2
+
+
+class InterfaceAddress(NamedTuple):
+    """``virDomainIPAddress``: one address of a guest interface."""
+
+    type: IPAddrType
+    addr: str
+    prefix: int
+
+
+class DomainInterface(NamedTuple):
+    """``virDomainInterface``: a guest interface and the addresses a source knows for it.
+
+    ``name`` is the host-side device (``vnet0``) for the lease and ARP sources and
+    the guest's own name (``eth0``) for the agent, as in libvirt.
+    """
+
+    name: str
+    #: The MAC address, lowercase (``None`` when the agent does not tell, e.g. ``lo``).
+    hwaddr: str | None
+    addrs: tuple[InterfaceAddress, ...]
 
 
 class NetworkUpdateCommand(enum.IntEnum):
