@@ -15,6 +15,9 @@ virtcore`` does not load lxml.
 * :func:`parse_network` / :func:`format_network`: virtual network XML <-> :class:`NetworkDef`
   (also ``.to_xml()``; :func:`network_from_element`, :func:`unmodelled_network`). Loaded on
   first use.
+* :func:`parse_snapshot` / :func:`format_snapshot`: domain snapshot XML <-> :class:`SnapshotDef`
+  (also ``.to_xml()``; :func:`snapshot_from_element`, :func:`unmodelled_snapshot`). Loaded on
+  first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -109,6 +112,13 @@ if TYPE_CHECKING:
         unmodelled_network,
     )
     from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
+    from virtcore.xml.snapshot import (
+        SnapshotDef,
+        format_snapshot,
+        parse_snapshot,
+        snapshot_from_element,
+        unmodelled_snapshot,
+    )
     from virtcore.xml.volume import (
         VolumeDef,
         format_volume,
@@ -126,6 +136,13 @@ _STORAGE = {
         "format_network",
         "network_from_element",
         "unmodelled_network",
+    ),
+    "virtcore.xml.snapshot": (
+        "SnapshotDef",
+        "parse_snapshot",
+        "format_snapshot",
+        "snapshot_from_element",
+        "unmodelled_snapshot",
     ),
     "virtcore.xml._storagecommon": ("Permissions",),
     "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
@@ -238,6 +255,11 @@ __all__ = [
     "volume_from_element",
     "unmodelled_pool",
     "unmodelled_volume",
+    "SnapshotDef",
+    "format_snapshot",
+    "parse_snapshot",
+    "snapshot_from_element",
+    "unmodelled_snapshot",
     "secure_parse",
     "unmodelled",
     "validate",

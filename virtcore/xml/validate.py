@@ -1,5 +1,5 @@
-"""Validation of domain, storage pool, storage volume and network XML: what the typed model does not cover,
-and schema checks.
+"""Validation of domain, storage pool, storage volume, network and domain snapshot XML: what the
+typed model does not cover, and schema checks.
 
 * :func:`unmodelled` lists the elements and attributes of a parsed definition
   that the typed model does not represent. They are not lost (formatting keeps
@@ -11,7 +11,8 @@ and schema checks.
   ``network.rng``),
   schema violations. The document's root element picks the model: ``<pool>`` is read by
   :mod:`virtcore.xml.pool`, ``<volume>`` by :mod:`virtcore.xml.volume`, ``<network>`` by
-  :mod:`virtcore.xml.network`, anything else as a domain.
+  :mod:`virtcore.xml.network`, ``<domainsnapshot>`` by :mod:`virtcore.xml.snapshot`, anything else
+  as a domain.
 """
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
     """The model's complaints about ``root`` (the model chosen by its tag), and with ``strict``
     what it does not cover."""
     found: list[str]
-    if root.tag == "network":
+    if root.tag == "domainsnapshot":
+        # deferred: the snapshot model loads only for snapshot documents
+        from virtcore.xml.snapshot import snapshot_from_element, unmodelled_snapshot
+
+        found = unmodelled_snapshot(
+            snapshot_from_element(root, redefine=root.find("creationTime") is not None)
+        )
+    elif root.tag == "network":
         # deferred: the network model loads only for network documents
         from virtcore.xml.network import network_from_element, unmodelled_network
 
@@ -66,11 +74,11 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
 
 
 def validate(text: str | bytes, schema: str | None = None, *, strict: bool = False) -> list[str]:
-    """Every problem of a domain, storage pool, storage volume or network XML document, as messages;
+    """Every problem of a domain, storage pool, storage volume, network or snapshot XML document, as messages;
     an empty list means valid.
 
     :param schema: path to a RelaxNG schema to check against (libvirt's ``domain.rng``,
-        ``storagepool.rng``, ``storagevol.rng`` or ``network.rng``).
+        ``storagepool.rng``, ``storagevol.rng``, ``network.rng`` or ``domainsnapshot.rng``).
     :param strict: also report elements and attributes the typed model does not cover.
     :raises ReadFailedError, XMLError: the schema cannot be read or compiled.
     """
