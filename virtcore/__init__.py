@@ -35,6 +35,7 @@ from virtcore.network import (
     NetworkSection,
     NetworkUpdateCommand,
 )
+from virtcore.snapshot import DomainSnapshot, SnapshotRef
 from virtcore.storage import (
     StoragePool,
     StoragePoolInfo,
@@ -64,6 +65,7 @@ __all__ = [
     "DomainEventType",
     "DomainInfo",
     "DomainRef",
+    "DomainSnapshot",
     "DomainState",
     "EventCallback",
     "DomainInterface",
@@ -75,6 +77,7 @@ __all__ = [
     "NetworkSection",
     "NetworkUpdateCommand",
     "NodeInfo",
+    "SnapshotRef",
     "StoragePool",
     "StoragePoolInfo",
     "StoragePoolState",

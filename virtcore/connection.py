@@ -61,6 +61,7 @@ from virtcore.errors import (
     VirtError,
 )
 from virtcore.network import DomainInterface, InterfaceAddressSource, NetworkAPI
+from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
     DomainEvent,
@@ -605,12 +606,13 @@ def _unsupported_format(fmt: str, why: str) -> NoReturn:
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
-class Domain:
+class Domain(DomainSnapshotAPI):
     """A handle on one domain (virtual machine) of a connection.
 
     Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``
     or ``create_domain``. A handle stays valid while the domain exists; after
-    it is undefined (and stopped), calls raise ``NoDomainError``.
+    it is undefined (and stopped), calls raise ``NoDomainError``. Its snapshots:
+    :class:`~virtcore.snapshot.DomainSnapshotAPI` (``create_snapshot``, ``list_snapshots``...).
     """
 
     __slots__ = ("_conn", "name", "uuid")
@@ -681,10 +683,14 @@ class Domain:
         if self._conn._ops[spec](uuid=self.uuid) is None:
             declined(spec)
 
-    def undefine(self) -> None:
-        """Remove the persistent definition (an active domain becomes transient)."""
+    def undefine(self, *, snapshots_metadata: bool = False) -> None:
+        """Remove the persistent definition (an active domain becomes transient).
+
+        An inactive domain with snapshots is refused (``OperationInvalidError``) unless
+        ``snapshots_metadata`` says to forget their metadata too.
+        """
         spec = hookspecs.virt_domain_undefine
-        if self._conn._ops[spec](uuid=self.uuid) is None:
+        if self._conn._ops[spec](uuid=self.uuid, snapshots_metadata=bool(snapshots_metadata)) is None:
             declined(spec)
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -55,6 +55,9 @@ __all__ = [
     "InvalidNetworkError",
     "NetworkExistError",
     "NoNetworkError",
+    "InvalidDomainSnapshotError",
+    "NoDomainSnapshotError",
+    "SnapshotRevertRiskyError",
     "error_for_code",
 ]
 
@@ -537,6 +540,33 @@ class NoNetworkError(VirtError):
     template = "Network not found: %s"
     bare = "Network not found"
     default_domain = ErrorDomain.NETWORK
+
+
+class InvalidDomainSnapshotError(VirtError):
+    """An invalid snapshot handle, e.g. one of another domain (``VIR_ERR_INVALID_DOMAIN_SNAPSHOT``)."""
+
+    code = ErrorNumber.INVALID_DOMAIN_SNAPSHOT
+    template = "Invalid snapshot: %s"
+    bare = "Invalid snapshot"
+    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+
+
+class NoDomainSnapshotError(VirtError):
+    """No snapshot of the domain matches (``VIR_ERR_NO_DOMAIN_SNAPSHOT``): a name, a current one, a parent."""
+
+    code = ErrorNumber.NO_DOMAIN_SNAPSHOT
+    template = "Domain snapshot not found: %s"
+    bare = "Domain snapshot not found"
+    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+
+
+class SnapshotRevertRiskyError(VirtError):
+    """A revert that needs ``force``: it would respawn the guest (``VIR_ERR_SNAPSHOT_REVERT_RISKY``)."""
+
+    code = ErrorNumber.SNAPSHOT_REVERT_RISKY
+    template = "revert requires force: %s"
+    bare = "revert requires force"
+    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
 
 
 #: Each code's class, from the public list above: a new error class is one class and one

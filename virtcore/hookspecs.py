@@ -77,10 +77,17 @@ The conventions every hook follows:
 * **Networks.** Virtual networks are addressed by ``uuid`` like domains and
   pools, and may likewise be served by a secondary driver or by the
   hypervisor driver itself.
+* **Snapshots.** A domain's snapshots are addressed by the domain's ``uuid``
+  and the snapshot's ``name``; drivers answer lookups with a
+  :class:`~virtcore.snapshot.SnapshotRef`. A snapshot ``name`` that does not
+  exist is ``NoDomainSnapshotError`` (``"no domain snapshot with matching
+  name 'x'"``). Snapshot names never hold ``/``, control characters or a
+  leading ``-`` (the XML model refuses them), so a driver may use them in file
+  names and as command arguments.
 
 The hooks are grouped by lifecycle: connection, native configuration formats,
 node, domain discovery, domain lifecycle, domain resources, storage pools,
-storage volumes, virtual networks, events.
+storage volumes, virtual networks, domain snapshots, events.
 """
 
 from __future__ import annotations
@@ -99,6 +106,7 @@ if TYPE_CHECKING:
         NetworkSection,
         NetworkUpdateCommand,
     )
+    from virtcore.snapshot import SnapshotRef
     from virtcore.storage import (
         DownloadSource,
         StoragePoolInfo,
@@ -412,16 +420,20 @@ def virt_domain_create_xml(xml: str) -> DomainRef | None:
 
 @_mutating
 @hookspec(firstresult=True)
-def virt_domain_undefine(uuid: str) -> bool | None:
+def virt_domain_undefine(uuid: str, snapshots_metadata: bool) -> bool | None:
     """Remove the persistent definition.
 
-    libvirt: ``domainUndefine``. Mutating. An inactive domain disappears; an
-    active one becomes transient and disappears when it stops. Emits
-    UNDEFINED (REMOVED).
+    libvirt: ``domainUndefine`` (``domainUndefineFlags``). Mutating. An inactive
+    domain disappears; an active one becomes transient and disappears when it
+    stops. Emits UNDEFINED (REMOVED).
 
+    :param snapshots_metadata: also forget the metadata of the domain's snapshots
+        (libvirt's ``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``); without it an inactive
+        domain that has snapshots is refused. A driver without snapshots ignores it.
     :returns: True.
     :raises NoDomainError: unknown ``uuid``.
-    :raises OperationInvalidError: the domain is already transient.
+    :raises OperationInvalidError: the domain is already transient, or it is inactive and has
+        snapshots (``"cannot delete inactive domain with 2 snapshots"``).
     """
 
 
@@ -1298,6 +1310,234 @@ def virt_network_get_dhcp_leases(uuid: str, mac: str | None) -> list[NetworkDHCP
 
     :param mac: only the leases of this MAC address (lowercase ``52:54:00:..``), or ``None`` for all.
     :returns: a :class:`~virtcore.network.NetworkDHCPLease` per lease (empty when there are none).
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain snapshots
+# ---------------------------------------------------------------------------
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_snapshot_create_xml(
+    uuid: str,
+    xml: str,
+    disk_only: bool,
+    quiesce: bool,
+    live: bool,
+    redefine: bool,
+    current: bool,
+    no_metadata: bool,
+    halt: bool,
+    atomic: bool,
+    reuse_ext: bool,
+) -> SnapshotRef | None:
+    """Take a snapshot of the domain described by ``<domainsnapshot>`` XML, or redefine one.
+
+    libvirt: ``domainSnapshotCreateXML``. Mutating. A new snapshot records the
+    domain's state (``running``, ``paused``, ``shutoff``...) and a copy of its
+    definition, is named after its creation time when the XML gives no name,
+    becomes a child of the current snapshot and then the current one itself.
+    Drivers read ``xml`` with :func:`virtcore.xml.parse_snapshot` (``redefine``
+    as given).
+
+    :param xml: the ``<domainsnapshot>`` document.
+    :param disk_only: the disks only (external), no memory (``VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY``).
+    :param quiesce: freeze the guest's file systems through its agent first (``_QUIESCE``).
+    :param live: keep the guest running while its memory is saved (``_LIVE``).
+    :param redefine: ``xml`` is the full metadata of a snapshot to restore (``_REDEFINE``): nothing
+        is taken; a snapshot of that name is replaced.
+    :param current: with ``redefine``, make it the current snapshot (``_CURRENT``).
+    :param no_metadata: take the snapshot without keeping its metadata (``_NO_METADATA``).
+    :param halt: stop the domain once the snapshot is taken (``_HALT``).
+    :param atomic: all disks or none (``_ATOMIC``).
+    :param reuse_ext: external files named in ``xml`` exist already and are reused (``_REUSE_EXT``).
+    :returns: the new snapshot's :class:`~virtcore.snapshot.SnapshotRef`.
+    :raises XMLError: malformed XML or an invalid snapshot name.
+    :raises OperationFailedError: a snapshot of that name exists (``"domain moment s1 already exists"``).
+    :raises OperationInvalidError: ``halt`` on a transient domain.
+    :raises InvalidArgError: a flag the driver does not support (``"unsupported flags (0x10) ..."``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_list_all_snapshots(
+    uuid: str,
+    roots: bool,
+    leaves: bool | None,
+    metadata: bool | None,
+    states: frozenset[str] | None,
+    location: str | None,
+    topological: bool,
+) -> list[SnapshotRef] | None:
+    """The domain's snapshots, filtered as libvirt's ``VIR_DOMAIN_SNAPSHOT_LIST_*`` flags filter.
+
+    libvirt: ``domainListAllSnapshots``. Read-only safe. Listed oldest first
+    (so every parent comes before its children, which ``topological`` asks for).
+
+    :param roots: only snapshots without a parent (``_ROOTS``).
+    :param leaves: True: only those without children (``_LEAVES``); False: only those with
+        (``_NO_LEAVES``); None: both.
+    :param metadata: True: only those with metadata (``_METADATA``); False: only those
+        without (``_NO_METADATA``); None: both.
+    :param states: ``None`` or some of ``inactive`` (taken of a shut-off domain), ``active``
+        (with memory) and ``disk-only``: only snapshots of those kinds.
+    :param location: ``None``, ``internal`` or ``external`` (``_INTERNAL``, ``_EXTERNAL``).
+    :param topological: parents before children (``_TOPOLOGICAL``).
+    :returns: a :class:`~virtcore.snapshot.SnapshotRef` per snapshot.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_list_all_children(
+    uuid: str,
+    name: str,
+    descendants: bool,
+    leaves: bool | None,
+    metadata: bool | None,
+    states: frozenset[str] | None,
+    location: str | None,
+    topological: bool,
+) -> list[SnapshotRef] | None:
+    """The children of snapshot ``name`` (``descendants``: its whole subtree), filtered.
+
+    libvirt: ``domainSnapshotListAllChildren``. Read-only safe. The filters
+    ``leaves``, ``metadata``, ``states``, ``location`` and ``topological`` are
+    those of :func:`virt_domain_list_all_snapshots`.
+
+    :param name: the snapshot.
+    :param descendants: all descendants, not only children (``VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS``).
+    :returns: a :class:`~virtcore.snapshot.SnapshotRef` per snapshot.
+    :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_lookup_by_name(uuid: str, name: str) -> SnapshotRef | None:
+    """The domain's snapshot called ``name``.
+
+    libvirt: ``domainSnapshotLookupByName``. Read-only safe.
+
+    :raises NoDomainSnapshotError: no such snapshot (``"no domain snapshot with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_has_current_snapshot(uuid: str) -> bool | None:
+    """Whether the domain has a current snapshot.
+
+    libvirt: ``domainHasCurrentSnapshot``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_current(uuid: str) -> SnapshotRef | None:
+    """The domain's current snapshot: the one it last took or reverted to.
+
+    libvirt: ``domainSnapshotCurrent``. Read-only safe.
+
+    :raises NoDomainSnapshotError: none (``"the domain does not have a current snapshot"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_get_parent(uuid: str, name: str) -> SnapshotRef | None:
+    """The parent of snapshot ``name``.
+
+    libvirt: ``domainSnapshotGetParent``. Read-only safe.
+
+    :raises NoDomainSnapshotError: no snapshot ``name``, or it is a root
+        (``"snapshot 'x' does not have a parent"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_get_xml_desc(uuid: str, name: str, secure: bool) -> str | None:
+    """Snapshot ``name``'s ``<domainsnapshot>`` XML, with the definition it was taken of.
+
+    libvirt: ``domainSnapshotGetXMLDesc``. Read-only safe.
+
+    :param secure: include secrets (passwords) of the embedded definition
+        (``VIR_DOMAIN_SNAPSHOT_XML_SECURE``); the core refuses it on read-only connections.
+    :returns: the document (state, parent, creationTime, memory, disks, domain).
+    :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_is_current(uuid: str, name: str) -> bool | None:
+    """Whether snapshot ``name`` is the domain's current snapshot.
+
+    libvirt: ``domainSnapshotIsCurrent``. Read-only safe.
+
+    :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_snapshot_has_metadata(uuid: str, name: str) -> bool | None:
+    """Whether the driver keeps metadata for snapshot ``name`` (it could be deleted with ``metadata_only``).
+
+    libvirt: ``domainSnapshotHasMetadata``. Read-only safe.
+
+    :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_revert_to_snapshot(
+    uuid: str, name: str, running: bool, paused: bool, force: bool
+) -> bool | None:
+    """Bring the domain back to snapshot ``name``: its definition, disks and (running) state.
+
+    libvirt: ``domainRevertToSnapshot``. Mutating. The domain ends in the state
+    the snapshot was taken in (shut off, running or paused), unless ``running``
+    or ``paused`` asks otherwise; the snapshot becomes the current one. Emits the
+    lifecycle events of the transition (``FROM_SNAPSHOT`` details).
+
+    :param name: the snapshot.
+    :param running: leave the domain running (``VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING``).
+    :param paused: leave it paused (``_PAUSED``); never both (the core refuses that).
+    :param force: go on where reverting is risky (``_FORCE``).
+    :returns: True.
+    :raises NoDomainSnapshotError: no snapshot ``name``.
+    :raises SnapshotRevertRiskyError: without ``force``: the snapshot lacks the
+        definition, or the running guest must be respawned to start an inactive snapshot.
+    :raises OperationInvalidError: a transient domain reverting to an inactive
+        snapshot without ``running`` or ``paused``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_snapshot_delete(
+    uuid: str, name: str, children: bool, children_only: bool, metadata_only: bool
+) -> bool | None:
+    """Delete snapshot ``name`` (and its data), its descendants, or both.
+
+    libvirt: ``domainSnapshotDelete``. Mutating. Without ``children`` its
+    children move to its parent; a deleted current snapshot passes "current" to
+    its parent.
+
+    :param name: the snapshot.
+    :param children: also delete its descendants (``VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN``).
+    :param children_only: delete only its descendants (``_CHILDREN_ONLY``).
+    :param metadata_only: forget the metadata, leaving the data (``_METADATA_ONLY``).
+    :returns: True.
+    :raises NoDomainSnapshotError: no snapshot ``name``.
     """
 
 

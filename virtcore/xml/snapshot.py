@@ -312,6 +312,18 @@ class SnapshotDef(SpecElement):
 
         return domain_from_element(copy.deepcopy(el))
 
+    @property
+    def inactive_domain(self) -> DomainDef | None:
+        """The embedded ``<inactiveDomain>`` (the persistent definition) read with the domain model."""
+        el = self._verbatim("inactiveDomain")
+        if el is None or el.get("type") is None:
+            return None
+        from virtcore.xml.domain import domain_from_element  # deferred: the domain model is large
+
+        copied = copy.deepcopy(el)
+        copied.tag = "domain"
+        return domain_from_element(copied)
+
     def with_domain(self, domain_xml: str | None, inactive_xml: str | None = None) -> SnapshotDef:
         """A copy embedding ``domain_xml`` (and ``inactive_xml`` as ``<inactiveDomain>``), as a driver
         records the definition a snapshot was taken of; ``None`` removes it."""

@@ -27,6 +27,8 @@ from virt_test.capabilities import capabilities_xml
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
 from virt_test.node import Node
+from virt_test.snapshotdriver import TestSnapshots
+from virt_test.snapshots import Snapshots
 from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver
@@ -37,6 +39,7 @@ from virtcore.uri import URI
 __all__ = [
     "TestDriver",
     "TestNetworks",
+    "TestSnapshots",
     "TestStorage",
     "open_connection",
     "default_node_xml",
@@ -90,11 +93,17 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     else:
         node = load_node_file(path)
-    return [TestDriver(node), TestStorage(node.storage), TestNetworks(node.networks)]
+    return [
+        TestDriver(node),
+        TestStorage(node.storage),
+        TestNetworks(node.networks),
+        TestSnapshots(Snapshots(node)),
+    ]
 
 
 class TestDriver:
-    """The hook implementations over one :class:`~virt_test.node.Node` (storage: :class:`TestStorage`)."""
+    """The hook implementations over one :class:`~virt_test.node.Node` (storage: :class:`TestStorage`,
+    networks: :class:`TestNetworks`, snapshots: :class:`TestSnapshots`)."""
 
     __test__ = False  # not a pytest test class
 
@@ -173,8 +182,8 @@ class TestDriver:
         return self.node.create_transient(parse_domain(xml))
 
     @hookimpl
-    def virt_domain_undefine(self, uuid: str) -> bool:
-        self.node.undefine(uuid)
+    def virt_domain_undefine(self, uuid: str, snapshots_metadata: bool) -> bool:
+        self.node.undefine(uuid, snapshots_metadata=snapshots_metadata)
         return True
 
     @hookimpl
@@ -298,5 +307,7 @@ class TestDriver:
 # default URI is cheap and side-effect free to probe.
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
-    open_connection, plugin_classes=[TestDriver, TestStorage, TestNetworks], default_uri="test:///default"
+    open_connection,
+    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestSnapshots],
+    default_uri="test:///default",
 )

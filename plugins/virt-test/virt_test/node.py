@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from virt_test.networks import Networks
 from virt_test.pools import Storage
 from virtcore.errors import (
+    ErrorDomain,
     InvalidArgError,
     NoDomainError,
     OperationFailedError,
@@ -50,6 +51,7 @@ from virtcore.types import (
 )
 
 if TYPE_CHECKING:
+    from virt_test.snapshots import SnapshotTree
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "TestDomain", "SAVE_MAGIC"]
@@ -91,7 +93,10 @@ class TestDomain:
     """One domain of a node: its definitions, state and id. Guarded by the node's lock."""
 
     __test__ = False  # not a pytest test class
-    __slots__ = ("autostart", "config", "id", "live", "managed_save", "reason", "ref", "started_at", "state")
+    __slots__ = (
+        "autostart", "config", "id", "live", "managed_save", "reason", "ref", "snapshots", "started_at",
+        "state",
+    )  # fmt: skip
 
     def __init__(self, config: AnyDef | None, live: AnyDef | None) -> None:
         self.config: AnyDef | None = config
@@ -102,6 +107,8 @@ class TestDomain:
         self.autostart = False
         self.started_at = 0.0
         self.managed_save = False
+        #: The domain's snapshots (:class:`~virt_test.snapshots.SnapshotTree`), made on the first one.
+        self.snapshots: SnapshotTree | None = None
         d = self.current
         self.ref = DomainRef(d.name, d.uuid, -1)
 
@@ -325,16 +332,24 @@ class Node:
         self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
         return ref
 
-    def undefine(self, uuid: str) -> None:
+    def undefine(self, uuid: str, *, snapshots_metadata: bool = False) -> None:
+        """Remove the persistent definition (an inactive domain with snapshots: ``snapshots_metadata``)."""
         with self.lock:
             dom = self.get(uuid)
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
+            count = len(dom.snapshots or ())
+            if count and not dom.active and not snapshots_metadata:
+                raise OperationInvalidError(
+                    f"cannot delete inactive domain with {count} snapshots", domain=ErrorDomain.TEST
+                )
             if dom.managed_save:
                 raise OperationInvalidError(
                     f"Refusing to undefine while domain managed save image exists ('{dom.name}')"
                 )
             ref = dom.ref
+            if snapshots_metadata:
+                dom.snapshots = None
             dom.config = None
             dom.autostart = False
             if not dom.active:
