@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from virtcore.errors import (
+    ConfigUnsupportedError,
     ErrorDomain,
     InternalError,
     InvalidArgError,
@@ -463,7 +464,7 @@ def _aligned_disks(
     for disk in definition.disks:
         assert disk.name is not None  # the model requires it
         if disk.name in given:
-            raise XMLError(f"disk '{disk.name}' specified twice in snapshot '{name}'")
+            raise ConfigUnsupportedError(f"disk '{disk.name}' specified twice in snapshot '{name}'")
         given[disk.name] = disk
     targets = {d.target_dev: d for d in domain.disks}
     by_source = {d.source: d.target_dev for d in domain.disks if d.source}
@@ -471,7 +472,7 @@ def _aligned_disks(
         if disk_name not in targets:
             target = by_source.get(disk_name)
             if target is None:
-                raise XMLError(f"no disk named '{disk_name}' in domain '{domain.name}'")
+                raise ConfigUnsupportedError(f"no disk named '{disk_name}' in domain '{domain.name}'")
             given[target] = attrs.evolve(given.pop(disk_name), name=target)
     out = []
     for d in domain.disks:
