@@ -45,7 +45,8 @@ Rules a handler follows:
 Messages follow virsh's wording ("Domain 'test' started"), and so do the
 ``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts. The storage
 commands (``pool-*``, ``vol-*``) are in :mod:`virtcore.cli_storage`, the network
-commands (``net-*``) in :mod:`virtcore.cli_network`.
+commands (``net-*``) in :mod:`virtcore.cli_network`, the snapshot commands
+(``snapshot-*``) in :mod:`virtcore.cli_snapshot`.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ DEBUG_ENV = "VIRTCORE_DEBUG"
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 #: Modules (dotted names) whose import registers more commands.
-COMMAND_MODULES: tuple[str, ...] = ("virtcore.cli_storage", "virtcore.cli_network")
+COMMAND_MODULES: tuple[str, ...] = ("virtcore.cli_storage", "virtcore.cli_network", "virtcore.cli_snapshot")
 
 
 # ---------------------------------------------------------------------------
@@ -852,9 +853,18 @@ _simple_action("reboot", "reboot", "Domain '{name}' is being rebooted", "Reboot 
 _simple_action("destroy", "destroy", "Domain '{name}' destroyed", "Stop a domain at once (pull the plug).")
 _simple_action("suspend", "suspend", "Domain '{name}' suspended", "Pause a running domain.")
 _simple_action("resume", "resume", "Domain '{name}' resumed", "Resume a paused domain.")
-_simple_action(
-    "undefine", "undefine", "Domain '{name}' has been undefined", "Remove a domain's persistent definition."
+
+
+@command(
+    "undefine",
+    DOMAIN,
+    arg("--snapshots-metadata", action="store_true", help="also forget the domain's snapshots' metadata"),
 )
+def _undefine(ctx: Context, ns: argparse.Namespace) -> None:
+    """Remove a domain's persistent definition."""
+    dom = ctx.domain(ns.domain)
+    dom.undefine(snapshots_metadata=ns.snapshots_metadata)
+    ctx.out(f"Domain '{dom.name}' has been undefined", "")
 
 
 @command("define", arg("file", metavar="FILE", help="domain XML file ('-' for stdin)"))

@@ -60,7 +60,10 @@ def test_a_tree_grows_under_the_current_snapshot(dom: virtcore.Domain) -> None:
     d = dom.create_snapshot(_snap("d"))
     assert [s.name for s in dom.list_snapshots()] == ["a", "b", "c", "d"]
     assert [s.name for s in a.children()] == ["b", "d"]
-    assert [s.name for s in a.children(descendants=True, topological=True)] == ["b", "c", "d"]
+    assert [s.name for s in a.children(descendants=True)] == ["b", "c", "d"]  # oldest first
+    # libvirt's topological order: depth first, newest sibling first
+    assert [s.name for s in a.children(descendants=True, topological=True)] == ["d", "b", "c"]
+    assert [s.name for s in dom.list_snapshots(topological=True)] == ["a", "d", "b", "c"]
     assert [s.name for s in dom.list_snapshots(leaves=True)] == ["c", "d"]
     assert [s.name for s in dom.list_snapshots(roots=True)] == ["a"]
     assert dom.current_snapshot() == d and d.is_current() and not c.is_current()

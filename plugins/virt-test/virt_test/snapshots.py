@@ -119,8 +119,11 @@ class SnapshotTree:
         return [n for n, s in self.snaps.items() if s.parent == name]
 
     def descendants(self, name: str | None) -> Iterator[str]:
-        """``name``'s subtree below it, depth first, each parent before its children."""
-        for child in self.children(name):
+        """``name``'s subtree below it, depth first, each parent before its children.
+
+        Siblings come newest first, as libvirt links them (its topological order).
+        """
+        for child in reversed(self.children(name)):
             yield child
             yield from self.descendants(child)
 
