@@ -595,3 +595,40 @@ def test_the_default_uri_variable_is_spelled_in_one_place(monkeypatch: pytest.Mo
     monkeypatch.setenv(uri.DEFAULT_URI_ENV, "")
     with pytest.raises(InvalidArgError, match=uri.DEFAULT_URI_ENV):
         virtcore.open()
+
+
+# -- domain snapshots: a driver without them -------------------------------------------
+
+
+def test_a_driver_without_snapshots_has_no_support_naming_the_operation(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        dom = conn.lookup_domain("vm1")
+        with pytest.raises(NoSupportError, match="domain_snapshot_create_xml") as exc:
+            dom.create_snapshot()
+        assert exc.value.code == ErrorNumber.NO_SUPPORT
+        with pytest.raises(NoSupportError, match="domain_list_all_snapshots"):
+            dom.list_snapshots()
+
+
+def test_the_snapshot_conformance_tests_xfail_on_a_driver_without_snapshots(register: Any) -> None:
+    from virtcore.testing.snapshot_conformance import SNAPSHOT_OPERATIONS
+    from virtcore.testing.support import need
+
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    missing = "driver 'minimal' does not implement domain_snapshot_create_xml"
+    with virtcore.open("minimal:///") as conn, pytest.raises(pytest.xfail.Exception, match=missing):
+        need(conn, *SNAPSHOT_OPERATIONS)
+    assert set(SNAPSHOT_OPERATIONS) <= set(virtcore.OPERATIONS)
+
+
+@pytest.mark.parametrize(("scheme", "has_snapshots"), [("test", True), ("xen", False)])
+def test_which_installed_drivers_declare_snapshots(scheme: str, has_snapshots: bool) -> None:
+    # libvirt's libxl driver has no snapshots, nor has virt-xen: every xen:/// connection lacks
+    # them, so the conformance suite xfails them there (need) and the API says NO_SUPPORT.
+    from virtcore.testing.snapshot_conformance import SNAPSHOT_OPERATIONS
+
+    classes = drivers_mod.declared_plugin_classes(drivers_mod.load_driver(scheme, f"{scheme}:///"))
+    declared = static_operations(classes or [])
+    assert (set(SNAPSHOT_OPERATIONS) <= declared) is has_snapshots
+    assert has_snapshots or not (set(SNAPSHOT_OPERATIONS) & declared)

@@ -23,7 +23,8 @@ Fixtures to override: ``uri`` (required), ``template``, ``shutdown_timeout``,
 ``capability_schema`` (libvirt's capability.rng, to validate capabilities),
 for storage ``storage_pool_template`` and ``volume_template`` (see
 :mod:`virtcore.testing.storage_conformance`), and for networks
-``network_template`` (see :mod:`virtcore.testing.network_conformance`).
+``network_template`` (see :mod:`virtcore.testing.network_conformance`). Domain
+snapshots (:mod:`virtcore.testing.snapshot_conformance`) use the domain ``template``.
 Requires pytest (``pip install virtcore[testing]``).
 """
 
@@ -51,6 +52,7 @@ from virtcore.errors import (
     XMLError,
 )
 from virtcore.testing.network_conformance import NetworkConformance
+from virtcore.testing.snapshot_conformance import SnapshotConformance
 from virtcore.testing.storage_conformance import StorageConformance
 from virtcore.testing.support import need, wait_for
 from virtcore.types import PausedReason, RunningReason, ShutoffReason
@@ -104,11 +106,12 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance(StorageConformance, NetworkConformance):
+class DriverConformance(StorageConformance, NetworkConformance, SnapshotConformance):
     """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
 
-    Storage pools and volumes (:class:`StorageConformance`) and virtual
+    Storage pools and volumes (:class:`StorageConformance`), virtual
     networks (:class:`~virtcore.testing.network_conformance.NetworkConformance`)
+    and domain snapshots (:class:`~virtcore.testing.snapshot_conformance.SnapshotConformance`)
     are tested too: each of those tests xfails on a driver without that operation.
     """
 
