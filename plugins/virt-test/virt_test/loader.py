@@ -9,7 +9,10 @@ their volumes get ``<pool target>/<name>`` as path and key unless their XML
 says otherwise. Its networks are active and persistent. Domains may carry the test namespace
 (``xmlns:test="http://libvirt.org/schemas/domain/test/1.0"``):
 ``<test:runstate>N</test:runstate>`` (a ``DomainState`` number; default
-running), ``<test:transient/>`` and ``<test:hasmanagedsave/>``.
+running), ``<test:transient/>``, ``<test:hasmanagedsave/>`` and
+``<test:domainsnapshot>`` (a snapshot's metadata, inline as the element's
+children or ``file=`` a ``<domainsnapshot>`` document; ``<active>1</active>``
+marks the current one), as libvirt's test driver reads them.
 """
 
 from __future__ import annotations
@@ -224,12 +227,16 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
         if tag != "domain":
             node.extra[tag] = node.extra.get(tag, 0) + 1
             continue
-        running, transient, managed_save = _test_namespace(element, origin)
+        running, transient, managed_save, snapshots = _test_namespace(element, base_dir, origin)
         try:
             definition = domain_from_element(element)
         except XMLError as exc:
             raise XMLError(f"node file '{origin}': {exc.detail}") from None
         node.add_loaded(definition, running=running, transient=transient, managed_save=managed_save)
+        if snapshots:
+            from virt_test.snapshots import Snapshots  # saves ~1 ms: only node files with snapshots
+
+            Snapshots(node).load(definition.uuid, snapshots, origin)
     return node
 
 
@@ -279,10 +286,13 @@ def _resolve(child: Any, base_dir: str | None, origin: str) -> Any:
     return element
 
 
-def _test_namespace(element: Any, origin: str) -> tuple[DomainState, bool, bool]:
-    """Read and strip the ``test:`` elements of a domain."""
+def _test_namespace(
+    element: Any, base_dir: str | None, origin: str
+) -> tuple[DomainState, bool, bool, list[Any]]:
+    """Read and strip the ``test:`` elements of a domain (its snapshots: ``<domainsnapshot>`` elements)."""
     running = DomainState.RUNNING
     transient = managed_save = False
+    snapshots: list[Any] = []
     for el in list(element):
         if not isinstance(el.tag, str) or not el.tag.startswith("{" + TEST_NS + "}"):
             continue
@@ -297,5 +307,8 @@ def _test_namespace(element: Any, origin: str) -> tuple[DomainState, bool, bool]
             transient = True
         elif local == "hasmanagedsave":
             managed_save = True
+        elif local == "domainsnapshot":
+            el.tag = "domainsnapshot"  # inline: the element is the snapshot; file=: its document
+            snapshots.append(_resolve(el, base_dir, origin))
         element.remove(el)
-    return running, transient, managed_save
+    return running, transient, managed_save, snapshots

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from virtcore.errors import (
     ConfigUnsupportedError,
@@ -280,6 +280,41 @@ class Snapshots:
         if current:
             tree.current = name
         return name
+
+    def load(self, uuid: str, elements: list[Any], origin: str) -> None:
+        """Add the snapshots of a node file's domain (``<domainsnapshot>`` elements, libvirt's metadata)."""
+        import attrs  # saves ~28 ms of import on open: only snapshots evolve definitions
+
+        from virtcore.xml.snapshot import snapshot_from_element  # saves ~170 ms on open: the XML model
+
+        with self.node.lock:
+            dom, tree = self._tree(uuid, create=True)
+            for el in elements:
+                try:
+                    snap = snapshot_from_element(el, redefine=True)
+                except XMLError as exc:
+                    raise XMLError(f"node file '{origin}': {exc.detail}") from None
+                name = snap.name
+                assert name is not None  # redefine=True requires it
+                if name in tree.snaps:
+                    raise XMLError(f"node file '{origin}': domain '{dom.name}' has two snapshots '{name}'")
+                if snap.is_current:
+                    if tree.current is not None:
+                        raise XMLError(f"node file '{origin}': more than one snapshot claims to be active")
+                    tree.current = name
+                tree.snaps[name] = _Snap(attrs.evolve(snap, parent=None, active=None), snap.parent_name)
+            for name, entry in tree.snaps.items():
+                seen = {name}
+                parent = entry.parent
+                while parent is not None:
+                    if parent not in tree.snaps or parent in seen:
+                        why = "is missing" if parent not in tree.snaps else "makes a cycle"
+                        raise XMLError(
+                            f"node file '{origin}': snapshots have inconsistent relations for domain "
+                            f"'{dom.name}' (the parent '{parent}' of '{name}' {why})"
+                        )
+                    seen.add(parent)
+                    parent = tree.snaps[parent].parent
 
     # -- reading --------------------------------------------------------------
 
