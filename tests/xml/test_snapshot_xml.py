@@ -6,7 +6,7 @@ import pytest
 
 from virtcore.errors import XMLError
 from virtcore.xml import parse_snapshot, validate
-from virtcore.xml.snapshot import SnapshotDef, check_snapshot_name
+from virtcore.xml.snapshot import SnapshotDef, check_snapshot_name, unmodelled_snapshot
 
 DOMAIN = (
     "<domain type='test'><name>vm</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
@@ -110,3 +110,17 @@ def test_external_disk_defaults() -> None:
         "external", "file", "/o.qcow2", "qcow2",
     )  # fmt: skip
     assert (vdb.snapshot, vdb.source, vdb.driver) == (None, None, None)
+
+
+def test_unknown_content_is_kept_and_reported() -> None:
+    xml = (
+        "<domainsnapshot xmlns:x='urn:x'><name>s</name><x:note>keep me</x:note>"
+        "<disks><disk name='vda' snapshot='internal' future='yes'/></disks></domainsnapshot>"
+    )
+    s = parse_snapshot(xml)
+    assert unmodelled_snapshot(s) == ["domainsnapshot/x:note", "domainsnapshot/disks/disk/@future"]
+    text = s.to_xml()
+    assert "keep me" in text and 'future="yes"' in text
+    assert parse_snapshot(text) == s
+    with pytest.raises(XMLError, match="does not cover"):
+        parse_snapshot(xml, strict=True)
