@@ -213,7 +213,7 @@ class SnapshotParent(SpecElement):
     """``<parent><name>``: the snapshot this one was taken after."""
 
     _tag: ClassVar[str] = "parent"
-    name: str | None = typed("ctext", "name")
+    name: str | None = typed("ctext", "name", strip=False)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 
@@ -241,7 +241,8 @@ class SnapshotDef(SpecElement):
         "name", "description", "state", "parent", "creationTime", "memory", "disks", "domain",
         "inactiveDomain", "active", "cookie",
     )  # fmt: skip
-    name: str | None = typed("ctext", "name")
+    #: as written (libvirt keeps blanks around a snapshot name)
+    name: str | None = typed("ctext", "name", strip=False)
     description: str | None = typed("ctext", "description", strip=False)
     state: str | None = typed("ctext", "state", conv=_STATE)
     parent: SnapshotParent | None = typed("one", "parent", cls=SnapshotParent, default=None)
@@ -371,6 +372,8 @@ def _complete(s: SnapshotDef) -> None:
     if s.name is not None:
         check_snapshot_name(s.name)
     what = f"snapshot '{s.name}'"
+    if s.description == "":
+        object.__setattr__(s, "description", None)  # libvirt reads an empty description as none
     if s.description is not None and "\0" in s.description:
         raise XMLError(f"{what}: <description> cannot contain NUL")
     if s.parent is not None:
