@@ -393,3 +393,15 @@ def test_two_current_snapshots_in_a_node_file_are_refused(tmp_path: Path) -> Non
     node.write_text(node.read_text().replace("<active>0</active>", "<active>1</active>"))
     with pytest.raises(XMLError, match="more than one snapshot claims to be active"):
         virtcore.open(uri)
+
+
+def test_the_memory_mode_follows_the_domain_state(conn: virtcore.Connection) -> None:
+    g = conn.define_domain(GUEST.format(name="g"))
+    asked = "<memory snapshot='internal'/>"
+    off = parse_snapshot(g.create_snapshot(_snap("off", asked)).xml_desc(), redefine=True)
+    assert (off.state, off.memory_snapshot) == ("shutoff", "no")  # nothing runs: no memory to keep
+    g.start()
+    external = "<memory snapshot='external' file='/var/lib/g.mem'/>"
+    on = parse_snapshot(g.create_snapshot(_snap("on", external)).xml_desc(), redefine=True)
+    assert (on.state, on.memory_snapshot, on.memory_file) == ("running", "external", "/var/lib/g.mem")
+    assert [(d.name, d.snapshot) for d in on.disks] == [("vda", "external"), ("hdc", "no")]

@@ -238,7 +238,9 @@ class Snapshots:
             memory = "no"
         else:
             state = SNAPSHOT_STATE[dom.state]
-            memory = definition.memory_snapshot or ("no" if state == "shutoff" else "internal")
+            # an external memory file is kept; otherwise the state decides, as libvirt's test driver does
+            external = definition.memory_snapshot == "external"
+            memory = "external" if external else "no" if state == "shutoff" else "internal"
         if memory == "external" and definition.memory_file is None:
             raise XMLError(f"snapshot '{name}': memory snapshot='external' needs a file")
         definition = attrs.evolve(
