@@ -125,6 +125,8 @@ def link_exists(name: str) -> bool:
 
 
 def _link_kind(name: str) -> str | None:
+    if not link_exists(name):
+        return None
     out = _ip("-j", "-d", "link", "show", "dev", name, what=f"look at device '{name}'")
     links = json.loads(out or "[]")
     return links[0].get("linkinfo", {}).get("info_kind") if links else None
@@ -169,15 +171,32 @@ def _pid(rec: HostRecord) -> int | None:
     return pid if f"--conf-file={rec.conf}".encode() in cmdline else None
 
 
+def _reachable_by_all(directory: str) -> bool:
+    """Whether every user may pass through ``directory`` and each of its parents (``o+x``)."""
+    path = Path(directory).resolve()
+    for p in (path, *path.parents):
+        try:
+            if not os.stat(p).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _write_dnsmasq(d: NetworkDef, rec: HostRecord) -> None:
     assert rec.conf is not None
     directory = os.path.dirname(rec.conf)
     os.makedirs(directory, mode=0o755, exist_ok=True)
     files = dnsmasq_files(d, directory, stem=d.uuid, pidfile=rec.pidfile, leasefile=rec.leasefile)
+    conf = files.conf
+    if not _reachable_by_all(directory):
+        # dnsmasq reads its hosts files after dropping to its own user, who cannot reach a
+        # directory under a private root (an embed root in a 0700 directory): it stays root
+        conf += "user=root\n"
     # world-readable: dnsmasq reads its hosts files again as its own unprivileged user
     write_atomically(f"{directory}/{d.uuid}.hostsfile", files.hostsfile.encode(), mode=0o644, sync=False)
     write_atomically(f"{directory}/{d.uuid}.addnhosts", files.addnhosts.encode(), mode=0o644, sync=False)
-    write_atomically(rec.conf, files.conf.encode(), mode=0o644, sync=False)
+    write_atomically(rec.conf, conf.encode(), mode=0o644, sync=False)
 
 
 def _start_dnsmasq(d: NetworkDef, rec: HostRecord) -> None:
@@ -201,17 +220,18 @@ def _start_dnsmasq(d: NetworkDef, rec: HostRecord) -> None:
 
 
 def reload_hosts(d: NetworkDef, rec: HostRecord) -> None:
-    """Rewrite dnsmasq's files for ``d`` and make the running dnsmasq read them again (SIGHUP)."""
+    """Restart ``rec``'s dnsmasq with ``d``'s files (its leases stay in the lease file it reads again).
+
+    Not SIGHUP: dnsmasq rereads its hosts files as its unprivileged user, who may not reach
+    the driver's run directory (an embed root under a private directory).
+    """
     if rec.conf is None:
         return
-    _write_dnsmasq(d, rec)
-    pid = _pid(rec)
-    if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGHUP)
+    _stop_dnsmasq(rec, keep_leases=True)
+    _start_dnsmasq(d, rec)
 
 
-def _stop_dnsmasq(rec: HostRecord) -> None:
+def _stop_dnsmasq(rec: HostRecord, *, keep_leases: bool = False) -> None:
     pid = _pid(rec)
     if pid is not None:
         with contextlib.suppress(ProcessLookupError):
@@ -224,7 +244,7 @@ def _stop_dnsmasq(rec: HostRecord) -> None:
                 os.kill(pid, signal.SIGKILL)
     if rec.conf is not None:
         stem = rec.conf.removesuffix(".conf")
-        for suffix in (".conf", ".pid", ".leases", ".hostsfile", ".addnhosts"):
+        for suffix in (".conf", ".pid", ".hostsfile", ".addnhosts", *(() if keep_leases else (".leases",))):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(stem + suffix)
 
@@ -308,7 +328,7 @@ def bring_up(d: NetworkDef, rec: HostRecord) -> None:
         if not rec.own_bridge:
             if _link_kind(rec.bridge) != "bridge":
                 raise OperationFailedError(
-                    f"network '{d.name}': '{rec.bridge}' is not an existing bridge", domain=_NET
+                    f"network '{d.name}': there is no bridge '{rec.bridge}' to attach to", domain=_NET
                 )
             return
         check_routes(d, rec.bridge)
