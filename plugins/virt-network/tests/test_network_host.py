@@ -193,6 +193,37 @@ def test_a_subnet_a_route_already_uses_is_refused_at_start(nsconn: virtcore.Conn
     assert not (run_dir(root) / "clash.json").exists()
 
 
+def test_an_ipv6_subnet_a_route_already_uses_is_refused_at_start(nsconn: virtcore.Connection) -> None:
+    subprocess.run(["ip", "link", "add", "name", "other6", "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", "2001:db8:7::2/64", "dev", "other6", "nodad"], check=True)
+    subprocess.run(["ip", "link", "set", "dev", "other6", "up"], check=True)
+    xml = net_xml("clash6").replace(
+        "</network>", "<ip family='ipv6' address='2001:db8:7::1' prefix='64'/></network>"
+    )
+    net = nsconn.define_network(xml)
+    with pytest.raises(
+        OperationFailedError, match=r"subnet 2001:db8:7::/64 is already in use by interface other6"
+    ):
+        net.start()
+    assert "vtbr0" not in links() and tables() == set()
+
+
+def test_a_bridge_name_another_device_has_is_refused_and_that_device_kept(
+    nsconn: virtcore.Connection, root: Path
+) -> None:
+    subprocess.run(["ip", "link", "add", "name", "vtbr0", "type", "bridge"], check=True)
+    net = nsconn.define_network(net_xml("taken", mode="nat"))
+    with pytest.raises(
+        OperationFailedError, match="cannot create bridge 'vtbr0' of network 'taken': a device"
+    ):
+        net.start()
+    assert "vtbr0" in links() and tables() == set() and dnsmasqs() == []
+    assert not (run_dir(root) / "taken.json").exists()
+    subprocess.run(["ip", "link", "del", "dev", "vtbr0"], check=True)
+    net.start()
+    net.destroy()
+
+
 def test_a_subnet_of_another_active_network_is_refused_at_start(
     nsconn: virtcore.Connection, root: Path
 ) -> None:

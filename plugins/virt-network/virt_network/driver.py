@@ -227,6 +227,7 @@ class NetworkDriver:
             if name != d.name and other.live is not None:
                 self._check_against(d, name, other.live)
         rec = host.plan(d, self.store.layout.dnsmasq)
+        host.preflight(d, rec)  # a refusal here touches nothing (the bridge may be another tool's)
         self.store.save_host(d.name, rec)  # first: a process killed from here on leaves a record
         try:
             host.bring_up(d, rec)
