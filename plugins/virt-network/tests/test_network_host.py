@@ -311,3 +311,34 @@ def test_a_dhcp_client_gets_a_lease_that_dhcp_leases_reports(
         guest.close()
     net.destroy()
     assert net.dhcp_leases() == []
+
+
+def test_autostart_networks_start_on_the_first_open_after_boot(
+    netns: NetNamespace, uri: str, root: Path
+) -> None:
+    with virtcore.open(uri) as conn:
+        conn.define_network(net_xml("boot", mode="nat")).autostart = True
+        conn.define_network(net_xml("manual", bridge="vtbr1", ip="10.78.0.1"))
+    (run_dir(root) / "autostarted").unlink()  # what a reboot does to the run directory (a tmpfs)
+    with virtcore.open(uri) as conn:
+        assert [n.name for n in conn.list_networks(active=True)] == ["boot"]
+        with virtcore.open(uri) as again:  # only the first open after boot starts them
+            assert [n.name for n in again.list_networks(active=True)] == ["boot"]
+        conn.lookup_network("boot").destroy()
+    assert "vtbr0" not in links() and tables() == set()
+
+
+def test_the_command_line_starts_and_stops_a_network(
+    nsconn: virtcore.Connection, uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from virtcore.cli import main
+
+    nsconn.define_network(net_xml("cli", mode="route"))
+    assert main(["-c", uri, "net-start", "cli"]) == 0
+    assert "vtbr0" in links() and nsconn.lookup_network("cli").is_active()
+    assert main(["-c", uri, "net-list"]) == 0
+    assert "cli" in capsys.readouterr().out
+    assert main(["-c", uri, "net-destroy", "cli"]) == 0
+    assert "vtbr0" not in links() and tables() == set()
+    assert main(["-c", uri, "net-destroy", "cli"]) != 0
+    assert "network 'cli' is not active" in capsys.readouterr().err

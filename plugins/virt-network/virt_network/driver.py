@@ -32,6 +32,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     VirtError,
+    XMLError,
 )
 from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
 from virtcore.xml import NetworkDef, parse_network
@@ -115,6 +116,8 @@ class NetworkDriver:
 
     def _parse(self, xml: str) -> NetworkDef:
         d = parse_network(xml)
+        if d.name.startswith("."):
+            raise XMLError(f"network name '{d.name}' cannot start with '.'")
         if d.mode not in _MODES:
             raise NoSupportError(f"forward mode '{d.mode}' of network '{d.name}'", domain=_NET)
         if d.mode == "bridge" and (d.bridge is None or not d.bridge.name):
