@@ -342,3 +342,14 @@ def test_the_command_line_starts_and_stops_a_network(
     assert "vtbr0" not in links() and tables() == set()
     assert main(["-c", uri, "net-destroy", "cli"]) != 0
     assert "network 'cli' is not active" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("odd", ["a%0Adhcp-script=/bin/sh", "a%20b", "a%23b", "a,b"])
+def test_a_root_dnsmasq_could_misread_is_refused_at_start(
+    netns: NetNamespace, tmp_path: Path, odd: str
+) -> None:
+    with virtcore.open(f"network:///embed?root={tmp_path}/{odd}") as conn:
+        net = conn.define_network(net_xml("odd"))  # defining writes no dnsmasq configuration
+        with pytest.raises(OperationFailedError, match="cannot start network 'odd': dnsmasq's directory"):
+            net.start()
+        assert not net.is_active() and "vtbr0" not in links() and dnsmasqs() == []

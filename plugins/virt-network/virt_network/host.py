@@ -87,6 +87,11 @@ class HostRecord:
         return rec
 
 
+#: What the directory of dnsmasq's files may be named: it is written into dnsmasq's configuration,
+#: where a newline, blank, ``#`` or ``,`` could end the value or start another option.
+_CONF_PATH = re.compile(r"/[A-Za-z0-9_./+@:%~-]*", re.ASCII)
+
+
 def _runs_dnsmasq(d: NetworkDef) -> bool:
     dns_on = d.dns is None or d.dns.enable is not False
     return dns_on or serves_dhcp(d)
@@ -104,6 +109,12 @@ def plan(d: NetworkDef, dnsmasq_dir: Path) -> HostRecord:
     base = dnsmasq_dir / d.uuid
     if not _runs_dnsmasq(d):
         return HostRecord(d.uuid, bridge, True, table, None, None, None)
+    if not _CONF_PATH.fullmatch(str(dnsmasq_dir)):
+        raise OperationFailedError(
+            f"cannot start network '{d.name}': dnsmasq's directory {str(dnsmasq_dir)!r} has characters"
+            " its configuration cannot hold (only letters, digits and _ . / + @ : % ~ -)",
+            domain=_NET,
+        )
     return HostRecord(d.uuid, bridge, True, table, f"{base}.conf", f"{base}.pid", f"{base}.leases")
 
 
