@@ -54,11 +54,14 @@ def chains(table: str) -> set[str]:
 
 
 def dnsmasqs() -> list[int]:
-    """Pids of the dnsmasq processes of this test (their configuration under the test's tmp dir)."""
+    """Pids of the dnsmasq processes of this test: in its namespace, with a configuration of the driver."""
     found = []
+    mine = os.readlink("/proc/thread-self/ns/net")
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if os.readlink(f"/proc/{pid}/ns/net") != mine:
+                continue
         except OSError:
             continue
         if cmd and cmd[0].endswith(b"dnsmasq") and any(b"/network/run/dnsmasq/" in c for c in cmd):

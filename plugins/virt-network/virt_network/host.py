@@ -216,6 +216,16 @@ def _reachable_by_all(directory: str) -> bool:
     return True
 
 
+def _runs(pid: int, rec: HostRecord) -> bool:
+    """Whether ``pid`` is still this network's dnsmasq and not yet exited (a zombie has exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and f"--conf-file={rec.conf}".encode() in cmdline
+
+
 def _write_dnsmasq(d: NetworkDef, rec: HostRecord) -> None:
     assert rec.conf is not None
     directory = os.path.dirname(rec.conf)
@@ -270,9 +280,10 @@ def _stop_dnsmasq(rec: HostRecord, *, keep_leases: bool = False) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while os.path.exists(f"/proc/{pid}") and _pid(rec) == pid and time.monotonic() < deadline:
+        # not the pid file: dnsmasq removes it before it has closed its sockets
+        while _runs(pid, rec) and time.monotonic() < deadline:
             time.sleep(0.002)
-        if _pid(rec) == pid:
+        if _runs(pid, rec):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     if rec.conf is not None:
