@@ -221,9 +221,14 @@ class NetworkDriver:
     def _start(self, d: NetworkDef) -> None:
         """Bring ``d`` up (lock held, leftovers reaped, not active)."""
         if not self.store.layout.can_run:
+            why = (
+                "a session connection keeps definitions only"
+                if self.store.layout.kind == "session"
+                else ("this process is not root")
+            )
             raise NoSupportError(
-                f"starting network '{d.name}' needs root (bridges, dnsmasq and firewall rules);"
-                f" this is a {self.store.layout.kind} connection",
+                f"starting network '{d.name}' needs root to make its bridge, run dnsmasq and add"
+                f" firewall rules ({why})",
                 domain=_NET,
             )
         for name, other in self.store.networks().items():
