@@ -301,6 +301,12 @@ def test_a_dhcp_client_gets_a_lease_that_dhcp_leases_reports(
         assert net.dhcp_leases(mac="52:54:00:00:00:01") == []
         with virtcore.open_read_only(uri) as ro:
             assert ro.lookup_network("leases").dhcp_leases() == [lease]
+        code = (
+            "import sys, virtcore\n"
+            "print(virtcore.open_read_only(sys.argv[1]).lookup_network('leases').dhcp_leases())"
+        )
+        child = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, check=True)
+        assert child.stdout.strip() == repr([lease])  # a new process reads the same lease file
 
         # a fixed address added to the running network: dnsmasq reads its hosts again
         host = "<host mac='52:54:00:12:34:56' name='guest1' ip='10.77.0.5'/>"
