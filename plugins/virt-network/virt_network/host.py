@@ -216,14 +216,16 @@ def _reachable_by_all(directory: str) -> bool:
     return True
 
 
-def _runs(pid: int, rec: HostRecord) -> bool:
-    """Whether ``pid`` is still this network's dnsmasq and not yet exited (a zombie has exited)."""
+def _exited(pid: int) -> bool:
+    """Whether process ``pid`` is gone or a zombie: only then are its sockets closed.
+
+    Not its command line: an exiting process loses it (its memory) before its files.
+    """
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, IndexError):
-        return False
-    return state != "Z" and f"--conf-file={rec.conf}".encode() in cmdline
+        return True
+    return state in ("Z", "X")
 
 
 def _write_dnsmasq(d: NetworkDef, rec: HostRecord) -> None:
@@ -281,11 +283,14 @@ def _stop_dnsmasq(rec: HostRecord, *, keep_leases: bool = False) -> None:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         # not the pid file: dnsmasq removes it before it has closed its sockets
-        while _runs(pid, rec) and time.monotonic() < deadline:
+        while not _exited(pid) and time.monotonic() < deadline:
             time.sleep(0.002)
-        if _runs(pid, rec):
+        if not _exited(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not _exited(pid) and time.monotonic() < deadline:
+                time.sleep(0.002)
     if rec.conf is not None:
         stem = rec.conf.removesuffix(".conf")
         for suffix in (".conf", ".pid", ".hostsfile", ".addnhosts", *(() if keep_leases else (".leases",))):
