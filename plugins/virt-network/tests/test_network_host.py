@@ -362,3 +362,49 @@ def test_a_root_dnsmasq_could_misread_is_refused_at_start(
         with pytest.raises(OperationFailedError, match="cannot start network 'odd': dnsmasq's directory"):
             net.start()
         assert not net.is_active() and "vtbr0" not in links() and dnsmasqs() == []
+
+
+RICH = """<network><name>rich</name><forward mode='nat'/><bridge name='vtrich0'/><domain name='rich.test'/>
+<dns><host ip='10.61.0.5'><hostname>web</hostname></host></dns>
+<ip address='10.61.0.1' prefix='24' localPtr='yes'><dhcp><range start='10.61.0.10' end='10.61.0.20'>
+<lease expiry='1' unit='hours'/></range><host mac='52:54:00:00:00:07' name='g7' ip='10.61.0.7'/></dhcp></ip>
+<ip family='ipv6' address='fd00:61::1' prefix='64'>
+<dhcp><range start='fd00:61::10' end='fd00:61::20'/></dhcp></ip>
+<route address='192.168.250.0' prefix='24' gateway='10.61.0.2'/>
+</network>"""
+
+
+def dns_a(server: str, name: str) -> list[str]:
+    """The A records ``server`` answers for ``name`` (one UDP query on the namespace's bridge)."""
+    import socket
+    import struct
+
+    query = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    query += (
+        b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(query, (server, 53))
+        reply = s.recv(512)
+    count = struct.unpack(">H", reply[6:8])[0]
+    pos, found = len(query), []
+    for _ in range(count):
+        pos += 2  # a compressed name pointer to the question
+        rtype, _, _, length = struct.unpack(">HHIH", reply[pos : pos + 10])
+        pos += 10
+        if rtype == 1:
+            found.append(socket.inet_ntoa(reply[pos : pos + length]))
+        pos += length
+    return found
+
+
+def test_a_rich_definition_runs_ipv6_routes_and_dns_records(nsconn: virtcore.Connection) -> None:
+    net = nsconn.create_network(RICH)
+    assert addresses("vtrich0") == {"10.61.0.1/24", "fd00:61::1/64"}
+    routes = [r["dst"] for r in ip_json("route", "show", "dev", "vtrich0")]
+    assert "192.168.250.0/24" in routes
+    assert dns_a("10.61.0.1", "web.rich.test") == ["10.61.0.5"]  # the additional hosts file
+    assert dns_a("10.61.0.1", "web") == ["10.61.0.5"]  # expand-hosts: the domain is added
+    net.destroy()
+    assert "vtrich0" not in links() and tables() == set()
