@@ -152,35 +152,42 @@ KILLED_MID_START = textwrap.dedent(
     """
     import os, sys, virtcore
     import virt_network.host as host
-    real = host._start_dnsmasq
-    def die(d, rec):
-        os._exit(9)  # killed after the bridge and the rules, before dnsmasq
-    host._start_dnsmasq = die
+    import virt_network.state as state
+    def die(*args):
+        os._exit(9)
+    if sys.argv[2] == "before-dnsmasq":  # after the bridge and the rules
+        host._start_dnsmasq = die
+    else:  # after everything, before the live definition is written
+        state.NetworkStore.save_live = die
     with virtcore.open(sys.argv[1]) as c:
         c.lookup_network("interrupted").start()
     """
 )
 
 
+@pytest.mark.parametrize("when", ["before-dnsmasq", "before-live"])
 def test_a_process_killed_mid_start_leaves_nothing_a_new_one_cannot_clean(
-    nsconn: virtcore.Connection, uri: str, root: Path
+    nsconn: virtcore.Connection, uri: str, root: Path, when: str
 ) -> None:
     net = nsconn.define_network(net_xml("interrupted", mode="nat"))
-    child = subprocess.run([sys.executable, "-c", KILLED_MID_START, uri], capture_output=True, text=True)
+    argv = [sys.executable, "-c", KILLED_MID_START, uri, when]
+    child = subprocess.run(argv, capture_output=True, text=True)
     assert child.returncode == 9, child.stderr
     assert "vtbr0" in links() and len(tables()) == 1  # what it made before it died
+    assert len(dnsmasqs()) == (1 if when == "before-live" else 0)
     assert (run_dir(root) / "interrupted.json").exists()
     assert not net.is_active()
     net.start()  # the leftovers go first
-    assert net.is_active() and len(tables()) == 1
+    assert net.is_active() and len(tables()) == 1 and len(dnsmasqs()) == 1
     net.destroy()
     assert "vtbr0" not in links() and tables() == set()
 
-    subprocess.run([sys.executable, "-c", KILLED_MID_START, uri], capture_output=True, check=False)
+    subprocess.run(argv, capture_output=True, check=False)
     assert "vtbr0" in links()
     with pytest.raises(OperationInvalidError):
         net.destroy()  # not active; its leftovers are removed
     assert "vtbr0" not in links() and tables() == set() and not (run_dir(root) / "interrupted.json").exists()
+    wait_for(lambda: dnsmasqs() == [], 10, "the leftover dnsmasq to exit")
 
 
 def test_a_subnet_a_route_already_uses_is_refused_at_start(nsconn: virtcore.Connection, root: Path) -> None:
