@@ -23,6 +23,7 @@ import _thread  # not threading: saves ~1 ms of a cold open (threading's own imp
 import os
 from collections.abc import Callable
 
+from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
@@ -36,6 +37,7 @@ from virtcore.uri import URI
 
 __all__ = [
     "TestDriver",
+    "TestAgent",
     "TestNetworks",
     "TestStorage",
     "open_connection",
@@ -90,7 +92,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     else:
         node = load_node_file(path)
-    return [TestDriver(node), TestStorage(node.storage), TestNetworks(node.networks)]
+    return [TestDriver(node), TestStorage(node.storage), TestNetworks(node.networks), TestAgent(node)]
 
 
 class TestDriver:
@@ -298,5 +300,7 @@ class TestDriver:
 # default URI is cheap and side-effect free to probe.
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
-    open_connection, plugin_classes=[TestDriver, TestStorage, TestNetworks], default_uri="test:///default"
+    open_connection,
+    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestAgent],
+    default_uri="test:///default",
 )
