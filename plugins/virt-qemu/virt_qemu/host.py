@@ -44,6 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
+
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import CapsCache
 from virt_qemu.paths import FileLock, Generation, Layout
@@ -82,6 +84,7 @@ from virtcore.types import (
     SuspendedDetail,
 )
 from virtcore.xml import (
+    Channel,
     DomainDef,
     Serial,
     format_domain,
@@ -242,6 +245,9 @@ class Dom:
         #: asking QEMU its run state (or changing it) until ``status.xml`` says so
         #: (:meth:`Host.run_state_held`). Other threads take their own :meth:`Host.dom_lock`.
         self.state_lock: FileLock | None = None
+        #: This process's link to the guest agent (:class:`virt_qemu.agent.AgentLink`), made on
+        #: first use; closed with the monitor.
+        self.agent: Any = None
 
     @property
     def active(self) -> bool:
@@ -767,6 +773,9 @@ class Host:
         )
 
     def detach_monitor(self, dom: Dom) -> None:
+        link, dom.agent = dom.agent, None
+        if link is not None:
+            link.close()
         mon, dom.monitor = dom.monitor, None
         dom.token += 1
         if mon is not None:
@@ -790,12 +799,39 @@ class Host:
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 dom.balloon_kib = int(data["actual"]) // 1024
             return
+        if name == "VSERPORT_CHANGE":
+            port, opened = str(data.get("id", "")), bool(data.get("open"))
+            self._work.put(lambda: self._port_changed(dom, token, port, opened))
+            return
         if name in ("STOP", "RESUME"):
             if not dom.reconcile_queued:  # a burst of them needs one look at QEMU's status
                 dom.reconcile_queued = True
                 self._work.put(lambda: self._reconcile(dom, token))
         elif name in ("SHUTDOWN", EOF, "GUEST_PANICKED"):
             self._work.put(lambda: self._handle(dom, token, name, data))
+
+    def _port_changed(self, dom: Dom, token: int, port: str, opened: bool) -> None:
+        """On the worker, after ``VSERPORT_CHANGE``: the guest opened or closed a channel
+        (``channelN``); the live XML's ``<target state=...>`` says so."""
+        if not dom.job.acquire(timeout=SAVE_TIMEOUT):
+            return
+        try:
+            d = dom.live
+            if token != dom.token or not dom.active or d is None or not port.startswith("channel"):
+                return
+            state = "connected" if opened else "disconnected"
+            devices, n = [], 0
+            for dev in d.devices:
+                if isinstance(dev, Channel):
+                    if f"channel{n}" == port and dev.target_state != state:
+                        dev = attrs.evolve(dev, target_state=state)
+                    n += 1
+                devices.append(dev)
+            dom.live = attrs.evolve(d, devices=tuple(devices), raw=d.raw)
+            self.write_status(dom)
+            self.bump()
+        finally:
+            dom.job.release()
 
     def _reconcile(self, dom: Dom, token: int) -> None:
         """On the worker, after STOP/RESUME events: take QEMU's real run state.
