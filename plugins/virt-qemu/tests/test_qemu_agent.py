@@ -296,3 +296,25 @@ def test_hung_agent_times_out_and_never_blocks_the_domain(
     # the next call resynchronises first, and the silent agent makes that fail cleanly
     with pytest.raises(AgentUnresponsiveError, match="did not resynchronise"):
         dom.agent.ping(timeout=2)
+
+
+def test_cli_guestinfo_and_agent_command_print_as_virsh(
+    agent_guest: virtcore.Domain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from virtcore.cli import main
+
+    uri, name = agent_guest.connection.uri, agent_guest.name
+    capsys.readouterr()
+    assert main(["-c", uri, "guestinfo", name, "--os", "--hostname"]) == 0
+    out = capsys.readouterr().out
+    assert "os.id               : virtcore-testguest\n" in out
+    assert "hostname            : vcguest\n" in out and "timezone" not in out
+    assert main(["-c", uri, "qemu-agent-command", name, '{"execute":"guest-ping"}']) == 0
+    assert capsys.readouterr().out == '{"return":{}}\n'
+    cmd = '{"execute": "guest-get-host-name"}'
+    assert main(["-c", uri, "qemu-agent-command", name, cmd, "--pretty", "--timeout", "10"]) == 0
+    assert capsys.readouterr().out == '{\n  "return": {\n    "host-name": "vcguest"\n  }\n}\n'
+    assert main(["-c", uri, "domfsfreeze", name]) == 0
+    assert capsys.readouterr().out == "Froze 0 filesystem(s)\n\n"
+    assert main(["-c", uri, "domfsthaw", name]) == 0
+    assert capsys.readouterr().out == "Thawed 0 filesystem(s)\n\n"
