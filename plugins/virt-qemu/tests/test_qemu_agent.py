@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -145,6 +147,17 @@ def test_live_xml_names_the_socket_and_says_the_agent_is_connected(agent_guest: 
     assert ch.type == "unix" and ch.source_mode == "bind"
     assert ch.source_path is not None and Path(ch.source_path).is_socket()
     assert ch.target_state == "connected"
+    # another process sees the state too (status.xml follows the VSERPORT_CHANGE events)
+    code = (
+        "import virtcore, sys\n"
+        "with virtcore.open_read_only(sys.argv[1]) as c:\n"
+        "    print(c.lookup_domain(sys.argv[2]).xml_desc())\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, agent_guest.connection.uri, agent_guest.name],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert parse_domain(other.stdout).channels[0].target_state == "connected"
     # the persistent definition keeps what the user wrote
     persistent = parse_domain(agent_guest.xml_desc(inactive=True)).channels[0]
     assert persistent.source_path is None and persistent.target_state is None
@@ -239,7 +252,9 @@ def test_absent_agent_is_unresponsive(
     with pytest.raises(AgentUnresponsiveError) as exc:
         dom.agent.ping(timeout=3)
     assert exc.value.code == ErrorNumber.AGENT_UNRESPONSIVE == 86
-    assert "did not resynchronise" in str(exc.value)
+    assert "not connected in domain 'absent'" in str(exc.value)  # the guest never opened its port
+    ch = parse_domain(dom.xml_desc()).channels[0]
+    assert ch.target_state == "disconnected"
     with pytest.raises(AgentUnresponsiveError):
         dom.interface_addresses("agent")
     assert dom.state()[0] == virtcore.DomainState.RUNNING

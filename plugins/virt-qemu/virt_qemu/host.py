@@ -95,7 +95,7 @@ from virtcore.xml import (
 if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
     from virt_qemu.monitor import EventLoop, Monitor
 
-__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration"]
+__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration", "channel_states"]
 
 #: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
 EOF = "__EOF__"
@@ -191,6 +191,25 @@ def wait_migration(mon: Monitor) -> str:
             raise OperationTimeoutError("the migration to the save file did not finish")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def channel_states(mon: Monitor, d: DomainDef) -> DomainDef:
+    """``d`` with each virtio channel's ``<target state=...>`` as QEMU knows it now
+    (``query-chardev``'s ``frontend-open``: whether the guest has the port open), as
+    libvirt refreshes it at start and on reconnecting."""
+    channels = [dev for dev in d.devices if isinstance(dev, Channel) and dev.target_type == "virtio"]
+    if not channels:
+        return d
+    opened = {c.get("label"): c.get("frontend-open") for c in mon.cmd("query-chardev", timeout=5)}
+    devices, n = [], 0
+    for dev in d.devices:
+        if isinstance(dev, Channel):
+            state = opened.get(f"charchannel{n}")
+            if dev.target_type == "virtio" and isinstance(state, bool):
+                dev = attrs.evolve(dev, target_state="connected" if state else "disconnected")
+            n += 1
+        devices.append(dev)
+    return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
 
 
 def domain_event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
@@ -661,6 +680,9 @@ class Host:
                     bal = dom.monitor.cmd("query-balloon", timeout=5) if dom.monitor else None
                     if bal:
                         dom.balloon_kib = int(bal["actual"]) // 1024
+                with contextlib.suppress(VirtError):  # events were missed while nobody watched
+                    if dom.monitor is not None:
+                        dom.live = channel_states(dom.monitor, live)
                 interrupted = self._save_in_progress(uuid)
                 if interrupted is None and st == DomainState.PAUSED and (rd / "save").exists():
                     dom.reason = PausedReason.SAVE  # another process is saving it right now

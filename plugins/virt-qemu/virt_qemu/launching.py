@@ -27,7 +27,15 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, binary_for_arch, host_arch
-from virt_qemu.host import MONITOR_SLOTS, SAVE_TIMEOUT, START_TIMEOUT, Dom, Host, domain_event
+from virt_qemu.host import (
+    MONITOR_SLOTS,
+    SAVE_TIMEOUT,
+    START_TIMEOUT,
+    Dom,
+    Host,
+    channel_states,
+    domain_event,
+)
 from virt_qemu.inuse import record_volumes
 from virt_qemu.paths import FileLock
 from virt_qemu.process import (
@@ -403,6 +411,7 @@ class Launcher:
         live = d
         if any(s.type == "pty" for s in d.devices if isinstance(s, Serial)):
             live = self._pty_paths(mon, d)
+        live = channel_states(mon, live)  # before the guest runs (closed, or as a restored guest had them)
         cur = d.current_memory or d.memory
         if cur < d.memory:
             with contextlib.suppress(OperationFailedError):
