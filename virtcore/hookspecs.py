@@ -79,8 +79,8 @@ The conventions every hook follows:
   hypervisor driver itself.
 
 The hooks are grouped by lifecycle: connection, native configuration formats,
-node, domain discovery, domain lifecycle, domain resources, storage pools,
-storage volumes, virtual networks, events.
+node, domain discovery, domain lifecycle, domain resources, the guest agent,
+storage pools, storage volumes, virtual networks, events.
 """
 
 from __future__ import annotations
