@@ -27,6 +27,7 @@ from virtcore.errors import (
     AgentCommandFailedError,
     AgentCommandTimeoutError,
     AgentUnresponsiveError,
+    ArgumentUnsupportedError,
     ConfigUnsupportedError,
     ErrorNumber,
     OperationInvalidError,
@@ -217,6 +218,8 @@ def test_freeze_and_thaw_of_a_guest_without_disks(agent_guest: virtcore.Domain) 
     assert agent_guest.agent.fs_freeze() == 0
     assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
     assert agent_guest.agent.fs_thaw() == 0
+    with pytest.raises(ArgumentUnsupportedError, match="mountpoints"):  # qemu-ga thaws all it froze
+        agent_guest.agent.fs_thaw(["/tmp"])
     assert agent_guest.agent.fs_freeze(["/tmp"]) == 0  # a mount point of no real file system
     assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
 

@@ -41,6 +41,7 @@ from virtcore.errors import (
     AgentCommandFailedError,
     AgentCommandTimeoutError,
     AgentUnresponsiveError,
+    ArgumentUnsupportedError,
     OperationInvalidError,
 )
 from virtcore.network import DomainInterface, InterfaceAddress, InterfaceAddressSource, IPAddrType
@@ -117,7 +118,13 @@ class AgentLink:
     def close(self) -> None:
         """Close for good (the domain stopped): calls in progress fail, later ones too."""
         self._closed = True
-        sock = self._sock
+        if self.lock.acquire(blocking=False):
+            try:
+                self.drop()
+            finally:
+                self.lock.release()
+            return
+        sock = self._sock  # a call is in progress: it fails and drops the connection
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -366,7 +373,10 @@ class Agent(Part):
 
     @hookimpl
     def virt_domain_fs_thaw(self, uuid: str, mountpoints: list[str] | None) -> int:
-        """guest-fsfreeze-thaw (the agent thaws everything it froze)."""
+        """guest-fsfreeze-thaw (the agent thaws everything it froze, so, as libvirt's QEMU
+        driver, no mount points)."""
+        if mountpoints:
+            raise ArgumentUnsupportedError("specifying mountpoints is not supported")
         n = _ret(self._link(uuid), "guest-fsfreeze-thaw")
         return int(n) if isinstance(n, int) else 0
 
