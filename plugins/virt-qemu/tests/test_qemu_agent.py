@@ -289,10 +289,12 @@ def test_hung_agent_times_out_and_never_blocks_the_domain(
 
     def hung_call() -> None:
         # The program stops the agent that runs it: guest-exec or one of the guest-exec-status
-        # polls that follow never gets an answer, whatever the interleaving.
+        # polls that follow never gets an answer, whatever the interleaving. A background
+        # job wakes the agent up again 40 s later (well after this call gave up).
         started.set()
+        script = "(sleep 40; kill -CONT $PPID) </dev/null >/dev/null 2>&1 & kill -STOP $PPID"
         try:
-            dom.agent.exec(["sh", "-c", "kill -STOP $PPID"], timeout=20)
+            dom.agent.exec(["sh", "-c", script], timeout=20)
         except VirtError as exc:
             outcome.append(exc)
 
@@ -314,6 +316,13 @@ def test_hung_agent_times_out_and_never_blocks_the_domain(
     # the next call resynchronises first, and the silent agent makes that fail cleanly
     with pytest.raises(AgentUnresponsiveError, match="did not resynchronise"):
         dom.agent.ping(timeout=2)
+    # Once the agent runs again, it answers the stale commands queued meanwhile (the exec
+    # status, the failed resyncs): the next resynchronisation skips them, and we are back.
+    _wait_agent(dom)
+    assert dom.agent.exec(["echo", "back"]) == (0, b"back\n", b"")
+    assert json.loads(dom.agent.command('{"execute": "guest-get-host-name"}'))["return"] == {
+        "host-name": "vcguest"
+    }
 
 
 def test_cli_guestinfo_and_agent_command_print_as_virsh(
