@@ -325,6 +325,26 @@ def test_hung_agent_times_out_and_never_blocks_the_domain(
     }
 
 
+def test_one_process_at_a_time_holds_a_guests_agent(agent_guest: virtcore.Domain) -> None:
+    agent_guest.agent.ping()  # this process holds the agent connection now
+    code = (
+        "import sys, virtcore\n"
+        "from virtcore.errors import VirtError\n"
+        "with virtcore.open(sys.argv[1]) as c:\n"
+        "    try:\n"
+        "        c.lookup_domain(sys.argv[2]).agent.ping(timeout=5)\n"
+        "    except VirtError as e:\n"
+        "        print(int(e.code), e)\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, agent_guest.connection.uri, agent_guest.name],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert other.stdout.startswith("86 ")
+    assert "in use by another process" in other.stdout
+    agent_guest.agent.ping()  # and ours still works
+
+
 def test_cli_guestinfo_and_agent_command_print_as_virsh(
     agent_guest: virtcore.Domain, capsys: pytest.CaptureFixture[str]
 ) -> None:

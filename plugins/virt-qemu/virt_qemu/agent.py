@@ -84,6 +84,11 @@ class AgentLink:
         self._in_sync = False
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (the domain stopped)."""
+        return self._closed
+
     # -- connection -----------------------------------------------------------------
 
     def _connect(self) -> socket.socket:
@@ -263,11 +268,10 @@ class Agent(Part):
     def _link_of(self, dom: Dom) -> AgentLink:
         h = self.host
         with h.lock:
-            if dom.agent is not None:
-                link: AgentLink = dom.agent
-                if not link._closed:
-                    self._check_connected(dom)
-                    return link
+            link = dom.agent
+            if isinstance(link, AgentLink) and not link.closed:
+                self._check_connected(dom)
+                return link
             live = dom.live
             ch = agent_channel(live) if live is not None else None
             if ch is None or ch.type != "unix" or not ch.source_path:

@@ -235,6 +235,13 @@ def _run_state_event(ref: DomainRef, old: DomainState, new: DomainState, reason:
 # --------------------------------------------------------------------------- domains
 
 
+class Closable(Protocol):
+    """What the host knows of a domain's agent link: that it closes (the agent part owns it)."""
+
+    def close(self) -> None:
+        """Close it for good: calls in progress fail, later ones too."""
+
+
 class Dom:
     """One domain as this process knows it."""
 
@@ -264,9 +271,9 @@ class Dom:
         #: asking QEMU its run state (or changing it) until ``status.xml`` says so
         #: (:meth:`Host.run_state_held`). Other threads take their own :meth:`Host.dom_lock`.
         self.state_lock: FileLock | None = None
-        #: This process's link to the guest agent (:class:`virt_qemu.agent.AgentLink`), made on
+        #: This process's link to the guest agent (a :class:`virt_qemu.agent.AgentLink`), made on
         #: first use; closed with the monitor.
-        self.agent: Any = None
+        self.agent: Closable | None = None
 
     @property
     def active(self) -> bool:
