@@ -50,6 +50,7 @@ from virtcore.errors import (
     OperationInvalidError,
     XMLError,
 )
+from virtcore.testing.agent_conformance import AgentConformance
 from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.storage_conformance import StorageConformance
 from virtcore.testing.support import need, wait_for
@@ -104,11 +105,12 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance(StorageConformance, NetworkConformance):
+class DriverConformance(StorageConformance, NetworkConformance, AgentConformance):
     """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
 
-    Storage pools and volumes (:class:`StorageConformance`) and virtual
+    Storage pools and volumes (:class:`StorageConformance`), virtual
     networks (:class:`~virtcore.testing.network_conformance.NetworkConformance`)
+    and the guest agent (:class:`~virtcore.testing.agent_conformance.AgentConformance`)
     are tested too: each of those tests xfails on a driver without that operation.
     """
 
