@@ -2,9 +2,10 @@
 
 The test guest's initramfs is built with the agent (``build_initramfs(agent=True)``)
 and the guest XML gets the ``org.qemu.guest_agent.0`` channel
-(``guest_domain_xml(agent=True)``). The guest has no block devices and only
-RAM-backed file systems, so ``fs_freeze`` finds nothing to freeze: it answers 0,
-and thawing answers 0 as well.
+(``guest_domain_xml(agent=True)``). The guest's file systems are all RAM-backed
+(its one virtio disk is not mounted), so ``fs_freeze`` finds nothing to freeze:
+it answers 0, and thawing answers 0 as well. Its busybox has no utmp, so it
+reports no users.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ pytestmark = pytest.mark.timeout(300)
 GUEST_IP = "10.0.2.15"
 GUEST_MAC = "52:54:00:ab:cd:ef"
 NIC = f"<interface type='user'><mac address='{GUEST_MAC}'/><model type='virtio'/></interface>"
+DISK = (
+    "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{path}'/>"
+    "<target dev='vda' bus='virtio'/><serial>vc-agent-disk</serial></disk>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +82,11 @@ def agent_guest(
     tmp = tmp_path_factory.mktemp("agent-guest")
     (tmp / "root").mkdir()
     log = tmp / "serial.log"
+    disk = tmp / "disk.raw"
+    disk.write_bytes(b"\0" * (1 << 20))
     xml = testguest.guest_domain_xml(
         "agentguest", guest_files[0], agent_initrd, serial_log=log, mode="idle",
-        agent=True, guest_ip=f"{GUEST_IP}/24", extra_devices=NIC,
+        agent=True, guest_ip=f"{GUEST_IP}/24", extra_devices=NIC + DISK.format(path=disk),
     )  # fmt: skip
     conn = virtcore.open(f"qemu:///embed?root={tmp / 'root'}")
     try:
@@ -200,6 +207,10 @@ def test_guest_info_has_libvirts_keys(agent_guest: virtcore.Domain) -> None:
     assert info["timezone.name"] == "UTC" and info["timezone.offset"] == 0
     names = {info[f"if.{i}.name"] for i in range(int(info["if.count"]))}
     assert names == {"lo", "eth0"}
+    disks = {info[f"disk.{i}.name"]: i for i in range(int(info["disk.count"]))}
+    assert "/dev/vda" in disks
+    vda = disks["/dev/vda"]
+    assert info[f"disk.{vda}.partition"] is False and info[f"disk.{vda}.dependency.count"] == 0
     only_os = agent_guest.agent.guest_info(virtcore.agent.GuestInfoTypes.OS)
     assert only_os and all(k.startswith("os.") for k in only_os)
 

@@ -340,6 +340,20 @@ class Agent(Part):
                             info[f"fs.{i}.{dst}"] = int(fs[src])
                     disks = fs.get("disk") if isinstance(fs.get("disk"), list) else []
                     info[f"fs.{i}.disk.count"] = len(disks)
+        if GuestInfoTypes.DISKS in want:
+            disks = _optional(link, "guest-get-disks", t)
+            if isinstance(disks, list):
+                info["disk.count"] = len(disks)
+                for i, disk in enumerate(disks):
+                    info[f"disk.{i}.name"] = str(disk.get("name", ""))
+                    info[f"disk.{i}.partition"] = bool(disk.get("partition"))
+                    deps = disk.get("dependencies") if isinstance(disk.get("dependencies"), list) else []
+                    info[f"disk.{i}.dependency.count"] = len(deps)
+                    for j, dep in enumerate(deps):
+                        info[f"disk.{i}.dependency.{j}.name"] = str(dep)
+                    address = disk.get("address") if isinstance(disk.get("address"), dict) else {}
+                    if address.get("serial"):
+                        info[f"disk.{i}.serial"] = str(address["serial"])
         if GuestInfoTypes.INTERFACES in want:
             ifaces = self._interfaces(link)
             info["if.count"] = len(ifaces)
