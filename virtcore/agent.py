@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from virtcore import hookspecs
 from virtcore._dispatch import declined
-from virtcore.errors import AgentCommandFailedError, AgentCommandTimeoutError, InvalidArgError
+from virtcore.errors import AgentCommandFailedError, AgentCommandTimeoutError, InvalidArgError, VirtError
 
 if TYPE_CHECKING:
     from virtcore.connection import Domain
@@ -211,9 +211,18 @@ class DomainAgent:
                 chunks.append(data)
                 if not isinstance(got, dict) or got.get("eof") or not data:
                     break
-        finally:
-            self._call("guest-file-close", {"handle": handle}, timeout=limit)
+        except BaseException:
+            self._close_quietly(handle, limit)
+            raise
+        self._call("guest-file-close", {"handle": handle}, timeout=limit)
         return b"".join(chunks)
+
+    def _close_quietly(self, handle: object, timeout: float) -> None:
+        """Close a guest file after a failure, keeping that failure the one raised."""
+        try:
+            self._call("guest-file-close", {"handle": handle}, timeout=timeout)
+        except VirtError:
+            pass
 
     def file_write(self, path: str, data: bytes, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Write ``data`` to the guest's file ``path`` (created or truncated)."""
@@ -227,8 +236,10 @@ class DomainAgent:
                 piece = base64.b64encode(view[at : at + _WRITE_CHUNK]).decode("ascii")
                 self._call("guest-file-write", {"handle": handle, "buf-b64": piece}, timeout=limit)
             self._call("guest-file-flush", {"handle": handle}, timeout=limit)
-        finally:
-            self._call("guest-file-close", {"handle": handle}, timeout=limit)
+        except BaseException:
+            self._close_quietly(handle, limit)
+            raise
+        self._call("guest-file-close", {"handle": handle}, timeout=limit)
 
     # -- libvirt's typed entry points ---------------------------------------------
 
