@@ -78,7 +78,8 @@ def _wait_agent(dom: virtcore.Domain) -> None:
 def agent_guest(
     guest_files: tuple[Path, Path], agent_initrd: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[virtcore.Domain]:
-    """One running guest with the agent, shared by the tests that leave the agent working."""
+    """One running guest with the agent, shared by the tests that leave the agent working (they
+    come last in this module, so that no other guest of it runs meanwhile)."""
     tmp = tmp_path_factory.mktemp("agent-guest")
     (tmp / "root").mkdir()
     log = tmp / "serial.log"
@@ -143,115 +144,6 @@ def test_agent_of_a_shut_off_domain_is_operation_invalid(
         dom.agent.fs_freeze()
     with pytest.raises(OperationInvalidError):
         dom.interface_addresses("agent")
-
-
-# -- a guest with the agent --------------------------------------------------------------
-
-
-def test_live_xml_names_the_socket_and_says_the_agent_is_connected(agent_guest: virtcore.Domain) -> None:
-    ch = next(
-        c for c in parse_domain(agent_guest.xml_desc()).channels if c.target_name == testguest.AGENT_PORT
-    )
-    assert ch.type == "unix" and ch.source_mode == "bind"
-    assert ch.source_path is not None and Path(ch.source_path).is_socket()
-    assert ch.target_state == "connected"
-    # another process sees the state too (status.xml follows the VSERPORT_CHANGE events)
-    code = (
-        "import virtcore, sys\n"
-        "with virtcore.open_read_only(sys.argv[1]) as c:\n"
-        "    print(c.lookup_domain(sys.argv[2]).xml_desc())\n"
-    )
-    other = subprocess.run(
-        [sys.executable, "-c", code, agent_guest.connection.uri, agent_guest.name],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    assert parse_domain(other.stdout).channels[0].target_state == "connected"
-    # the persistent definition keeps what the user wrote
-    persistent = parse_domain(agent_guest.xml_desc(inactive=True)).channels[0]
-    assert persistent.source_path is None and persistent.target_state is None
-
-
-def test_ping_exec_and_files(agent_guest: virtcore.Domain) -> None:
-    a = agent_guest.agent
-    a.ping()
-    code, out, err = a.exec(["uname", "-a"])
-    assert code == 0 and err == b""
-    assert out.startswith(b"Linux vcguest ") and b"x86_64" in out
-    code, out, err = a.exec(["sh", "-c", "cat; echo oops >&2; exit 3"], input=b"from the host\n")
-    assert (code, out, err) == (3, b"from the host\n", b"oops\n")
-    assert a.file_read("/etc/os-release").startswith(b'NAME="virtcore test guest"')
-    payload = bytes(range(256)) * 300
-    a.file_write("/tmp/from-host.bin", payload)
-    assert a.file_read("/tmp/from-host.bin") == payload
-    assert a.exec(["md5sum", "/tmp/from-host.bin"])[1].split()[0].decode() == hashlib.md5(payload).hexdigest()
-    with pytest.raises(AgentCommandFailedError, match="guest-file-open"):
-        a.file_read("/no/such/file")
-
-
-def test_generic_command_and_its_errors(agent_guest: virtcore.Domain) -> None:
-    reply = json.loads(agent_guest.agent.command('{"execute": "guest-info"}', timeout=10))
-    names = {c["name"] for c in reply["return"]["supported_commands"]}
-    assert {"guest-exec", "guest-set-user-password", "guest-network-get-interfaces"} <= names
-    with pytest.raises(AgentCommandFailedError) as exc:
-        agent_guest.agent.command('{"execute": "guest-no-such-command"}')
-    assert exc.value.code == ErrorNumber.AGENT_COMMAND_FAILED
-    agent_guest.agent.ping()  # the channel is still in step
-
-
-def test_guest_info_has_libvirts_keys(agent_guest: virtcore.Domain) -> None:
-    info = agent_guest.agent.guest_info()
-    assert info["os.id"] == "virtcore-testguest"
-    assert info["os.pretty-name"] == "virtcore test guest 1"
-    assert info["os.machine"] == "x86_64"
-    assert info["hostname"] == "vcguest"
-    assert info["timezone.name"] == "UTC" and info["timezone.offset"] == 0
-    names = {info[f"if.{i}.name"] for i in range(int(info["if.count"]))}
-    assert names == {"lo", "eth0"}
-    disks = {info[f"disk.{i}.name"]: i for i in range(int(info["disk.count"]))}
-    assert "/dev/vda" in disks
-    vda = disks["/dev/vda"]
-    assert info[f"disk.{vda}.partition"] is False and info[f"disk.{vda}.dependency.count"] == 0
-    only_os = agent_guest.agent.guest_info(virtcore.agent.GuestInfoTypes.OS)
-    assert only_os and all(k.startswith("os.") for k in only_os)
-
-
-def test_interface_addresses_from_the_agent(agent_guest: virtcore.Domain) -> None:
-    found = {i.name: i for i in agent_guest.interface_addresses("agent")}
-    assert set(found) == {"lo", "eth0"}
-    assert found["eth0"].hwaddr == GUEST_MAC
-    assert InterfaceAddress(IPAddrType.IPV4, GUEST_IP, 24) in found["eth0"].addrs
-    assert InterfaceAddress(IPAddrType.IPV4, "127.0.0.1", 8) in found["lo"].addrs
-
-
-def test_freeze_and_thaw_of_a_guest_without_disks(agent_guest: virtcore.Domain) -> None:
-    # RAM-backed file systems only: nothing to freeze, the agent says so and stays thawed
-    status = '{"execute": "guest-fsfreeze-status"}'
-    assert agent_guest.agent.fs_freeze() == 0
-    assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
-    assert agent_guest.agent.fs_thaw() == 0
-    with pytest.raises(ArgumentUnsupportedError, match="mountpoints"):  # qemu-ga thaws all it froze
-        agent_guest.agent.fs_thaw(["/tmp"])
-    assert agent_guest.agent.fs_freeze(["/tmp"]) == 0  # a mount point of no real file system
-    assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
-
-
-def test_set_user_password_reaches_etc_shadow(agent_guest: virtcore.Domain) -> None:
-    a = agent_guest.agent
-    secret = "s3cret with spaces; $(not run)"
-    a.set_user_password("vcuser", secret)
-    shadow = a.file_read("/etc/shadow").decode()
-    entry = next(line for line in shadow.splitlines() if line.startswith("vcuser:"))
-    hashed = entry.split(":")[1]
-    assert hashed.startswith("$6$") and secret not in shadow
-    # the hash is of that password: the guest's own crypt agrees
-    salt = hashed.split("$")[2]
-    code, out, _ = a.exec(["mkpasswd", "-m", "sha512", "-S", salt], input=secret.encode() + b"\n")
-    assert code == 0 and out.decode().strip() == hashed
-    a.set_user_password("vcuser", "$6$abc$precomputed", crypted=True)
-    assert "vcuser:$6$abc$precomputed:" in a.file_read("/etc/shadow").decode()
-    with pytest.raises(AgentCommandFailedError):
-        a.set_user_password("nosuchuser", "x")
-    assert "root:*:" in a.file_read("/etc/shadow").decode()  # the others are untouched
 
 
 # -- without an agent, and with a hung one -----------------------------------------------
@@ -334,6 +226,115 @@ def test_hung_agent_times_out_and_never_blocks_the_domain(
     assert json.loads(dom.agent.command('{"execute": "guest-get-host-name"}'))["return"] == {
         "host-name": "vcguest"
     }
+
+
+# -- a guest with the agent --------------------------------------------------------------
+
+
+def test_live_xml_names_the_socket_and_says_the_agent_is_connected(agent_guest: virtcore.Domain) -> None:
+    ch = next(
+        c for c in parse_domain(agent_guest.xml_desc()).channels if c.target_name == testguest.AGENT_PORT
+    )
+    assert ch.type == "unix" and ch.source_mode == "bind"
+    assert ch.source_path is not None and Path(ch.source_path).is_socket()
+    assert ch.target_state == "connected"
+    # another process sees the state too (status.xml follows the VSERPORT_CHANGE events)
+    code = (
+        "import virtcore, sys\n"
+        "with virtcore.open_read_only(sys.argv[1]) as c:\n"
+        "    print(c.lookup_domain(sys.argv[2]).xml_desc())\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, agent_guest.connection.uri, agent_guest.name],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert parse_domain(other.stdout).channels[0].target_state == "connected"
+    # the persistent definition keeps what the user wrote
+    persistent = parse_domain(agent_guest.xml_desc(inactive=True)).channels[0]
+    assert persistent.source_path is None and persistent.target_state is None
+
+
+def test_ping_exec_and_files(agent_guest: virtcore.Domain) -> None:
+    a = agent_guest.agent
+    a.ping()
+    code, out, err = a.exec(["uname", "-a"])
+    assert code == 0 and err == b""
+    assert out.startswith(b"Linux vcguest ") and b"x86_64" in out
+    code, out, err = a.exec(["sh", "-c", "cat; echo oops >&2; exit 3"], input=b"from the host\n")
+    assert (code, out, err) == (3, b"from the host\n", b"oops\n")
+    assert a.file_read("/etc/os-release").startswith(b'NAME="virtcore test guest"')
+    payload = bytes(range(256)) * 300
+    a.file_write("/tmp/from-host.bin", payload)
+    assert a.file_read("/tmp/from-host.bin") == payload
+    assert a.exec(["md5sum", "/tmp/from-host.bin"])[1].split()[0].decode() == hashlib.md5(payload).hexdigest()
+    with pytest.raises(AgentCommandFailedError, match="guest-file-open"):
+        a.file_read("/no/such/file")
+
+
+def test_generic_command_and_its_errors(agent_guest: virtcore.Domain) -> None:
+    reply = json.loads(agent_guest.agent.command('{"execute": "guest-info"}', timeout=10))
+    names = {c["name"] for c in reply["return"]["supported_commands"]}
+    assert {"guest-exec", "guest-set-user-password", "guest-network-get-interfaces"} <= names
+    with pytest.raises(AgentCommandFailedError) as exc:
+        agent_guest.agent.command('{"execute": "guest-no-such-command"}')
+    assert exc.value.code == ErrorNumber.AGENT_COMMAND_FAILED
+    agent_guest.agent.ping()  # the channel is still in step
+
+
+def test_guest_info_has_libvirts_keys(agent_guest: virtcore.Domain) -> None:
+    info = agent_guest.agent.guest_info()
+    assert info["os.id"] == "virtcore-testguest"
+    assert info["os.pretty-name"] == "virtcore test guest 1"
+    assert info["os.machine"] == "x86_64"
+    assert info["hostname"] == "vcguest"
+    assert info["timezone.name"] == "UTC" and info["timezone.offset"] == 0
+    names = {info[f"if.{i}.name"] for i in range(int(info["if.count"]))}
+    assert names == {"lo", "eth0"}
+    disks = {info[f"disk.{i}.name"]: i for i in range(int(info["disk.count"]))}
+    assert "/dev/vda" in disks
+    vda = disks["/dev/vda"]
+    assert info[f"disk.{vda}.partition"] is False and info[f"disk.{vda}.dependency.count"] == 0
+    only_os = agent_guest.agent.guest_info(virtcore.agent.GuestInfoTypes.OS)
+    assert only_os and all(k.startswith("os.") for k in only_os)
+
+
+def test_interface_addresses_from_the_agent(agent_guest: virtcore.Domain) -> None:
+    found = {i.name: i for i in agent_guest.interface_addresses("agent")}
+    assert set(found) == {"lo", "eth0"}
+    assert found["eth0"].hwaddr == GUEST_MAC
+    assert InterfaceAddress(IPAddrType.IPV4, GUEST_IP, 24) in found["eth0"].addrs
+    assert InterfaceAddress(IPAddrType.IPV4, "127.0.0.1", 8) in found["lo"].addrs
+
+
+def test_freeze_and_thaw_of_a_guest_without_mounted_disks(agent_guest: virtcore.Domain) -> None:
+    # RAM-backed file systems only: nothing to freeze, the agent says so and stays thawed
+    status = '{"execute": "guest-fsfreeze-status"}'
+    assert agent_guest.agent.fs_freeze() == 0
+    assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
+    assert agent_guest.agent.fs_thaw() == 0
+    with pytest.raises(ArgumentUnsupportedError, match="mountpoints"):  # qemu-ga thaws all it froze
+        agent_guest.agent.fs_thaw(["/tmp"])
+    assert agent_guest.agent.fs_freeze(["/tmp"]) == 0  # a mount point of no real file system
+    assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
+
+
+def test_set_user_password_reaches_etc_shadow(agent_guest: virtcore.Domain) -> None:
+    a = agent_guest.agent
+    secret = "s3cret with spaces; $(not run)"
+    a.set_user_password("vcuser", secret)
+    shadow = a.file_read("/etc/shadow").decode()
+    entry = next(line for line in shadow.splitlines() if line.startswith("vcuser:"))
+    hashed = entry.split(":")[1]
+    assert hashed.startswith("$6$") and secret not in shadow
+    # the hash is of that password: the guest's own crypt agrees
+    salt = hashed.split("$")[2]
+    code, out, _ = a.exec(["mkpasswd", "-m", "sha512", "-S", salt], input=secret.encode() + b"\n")
+    assert code == 0 and out.decode().strip() == hashed
+    a.set_user_password("vcuser", "$6$abc$precomputed", crypted=True)
+    assert "vcuser:$6$abc$precomputed:" in a.file_read("/etc/shadow").decode()
+    with pytest.raises(AgentCommandFailedError):
+        a.set_user_password("nosuchuser", "x")
+    assert "root:*:" in a.file_read("/etc/shadow").decode()  # the others are untouched
 
 
 def test_one_process_at_a_time_holds_a_guests_agent(agent_guest: virtcore.Domain) -> None:
