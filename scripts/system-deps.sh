@@ -3,6 +3,7 @@
 #   qemu-system-x86, qemu-utils   real QEMU guests (virt-qemu), and Xen booted under QEMU (virt-xen tests)
 #   linux-image-cloud-amd64       the kernel the test guests boot
 #   busybox-static, cpio          the test guests' initramfs
+#   qemu-guest-agent              the guest agent (qemu-ga and its libraries) in the agent test guest's initramfs
 #   iproute2                      tap networking in the QEMU tests
 #   python3-libvirt               libvirt's own test driver, for the side-by-side bench and storage tests (Debian's python3)
 #   libvirt-clients               virsh on libvirt's test driver, beside the net-* commands' output
@@ -12,7 +13,7 @@
 set -euo pipefail
 PACKAGES=(qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static cpio iproute2 python3-libvirt python3-venv
           libvirt-clients zstd xz-utils e2fsprogs mount util-linux
-          dnsmasq-base nftables)
+          dnsmasq-base nftables qemu-guest-agent)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

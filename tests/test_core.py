@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import virtcore
+import virtcore.agent
 import virtcore.connection
 import virtcore.network
 import virtcore.storage
@@ -536,6 +537,7 @@ def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
     handles = (virtcore.Connection, virtcore.Domain, *inspect.getmro(virtcore.Connection)[1:-1])
     handles += (*inspect.getmro(virtcore.Domain)[1:-1], virtcore.DomainSnapshot)
     handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume, virtcore.network.Network)
+    handles += (virtcore.agent.DomainAgent,)
     used = set().union(*(_dispatched_hooks(cls) for cls in handles))
     assert used <= set(hookspecs.HOOKS)
     assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)

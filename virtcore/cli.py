@@ -46,7 +46,9 @@ Messages follow virsh's wording ("Domain 'test' started"), and so do the
 ``list``, ``dominfo``, ``domstate`` and ``nodeinfo`` layouts. The storage
 commands (``pool-*``, ``vol-*``) are in :mod:`virtcore.cli_storage`, the network
 commands (``net-*``) in :mod:`virtcore.cli_network`, the snapshot commands
-(``snapshot-*``) in :mod:`virtcore.cli_snapshot`.
+(``snapshot-*``) in :mod:`virtcore.cli_snapshot`, the guest agent's
+(``qemu-agent-command``, ``guestinfo``, ``set-user-password``, ``domfsfreeze``,
+``domfsthaw``, ``domtime``) in :mod:`virtcore.cli_agent`.
 """
 
 from __future__ import annotations
@@ -114,7 +116,12 @@ DEBUG_ENV = "VIRTCORE_DEBUG"
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 #: Modules (dotted names) whose import registers more commands.
-COMMAND_MODULES: tuple[str, ...] = ("virtcore.cli_storage", "virtcore.cli_network", "virtcore.cli_snapshot")
+COMMAND_MODULES: tuple[str, ...] = (
+    "virtcore.cli_storage",
+    "virtcore.cli_network",
+    "virtcore.cli_snapshot",
+    "virtcore.cli_agent",
+)
 
 
 # ---------------------------------------------------------------------------

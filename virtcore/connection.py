@@ -27,7 +27,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pluggy
 
@@ -72,6 +72,9 @@ from virtcore.types import (
     NodeInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
+
+if TYPE_CHECKING:
+    from virtcore.agent import DomainAgent
 
 __all__ = [
     "Connection",
@@ -798,6 +801,14 @@ class Domain(DomainSnapshotAPI):
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
         return r if r is not None else declined(spec)
 
+    @property
+    def agent(self) -> DomainAgent:
+        """The domain's guest agent (:class:`virtcore.agent.DomainAgent`): ping, exec, files,
+        guest info, passwords, freeze and thaw. Every call talks to the guest."""
+        from virtcore.agent import DomainAgent  # saves json/base64 on open: only agent users need it
+
+        return DomainAgent(self)
+
     def interface_addresses(self, source: str | InterfaceAddressSource = "lease") -> list[DomainInterface]:
         """The guest's interfaces with their addresses, as ``source`` knows them.
 
@@ -809,8 +820,12 @@ class Domain(DomainSnapshotAPI):
         :raises InvalidArgError: an unknown source.
         :raises OperationInvalidError: the domain is not running.
         """
+        src = _address_source(source)
+        if src == InterfaceAddressSource.AGENT and self._conn._read_only:
+            # libvirt: the agent is privileged, so its source needs a read-write connection
+            raise OperationDeniedError("read only access prevents domain_interface_addresses from the agent")
         spec = hookspecs.virt_domain_interface_addresses
-        r = self._conn._ops[spec](uuid=self.uuid, source=_address_source(source))
+        r = self._conn._ops[spec](uuid=self.uuid, source=src)
         return r if r is not None else declined(spec)
 
 

@@ -58,6 +58,10 @@ __all__ = [
     "InvalidDomainSnapshotError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
+    "AgentUnresponsiveError",
+    "AgentUnsyncedError",
+    "AgentCommandTimeoutError",
+    "AgentCommandFailedError",
     "error_for_code",
 ]
 
@@ -567,6 +571,42 @@ class SnapshotRevertRiskyError(VirtError):
     template = "revert requires force: %s"
     bare = "revert requires force"
     default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+
+
+class AgentUnresponsiveError(VirtError):
+    """No guest agent: not configured, not connected or silent (``VIR_ERR_AGENT_UNRESPONSIVE``)."""
+
+    code = ErrorNumber.AGENT_UNRESPONSIVE
+    template = "Guest agent is not responding: %s"
+    bare = "Guest agent is not responding"
+    default_domain = ErrorDomain.QEMU
+
+
+class AgentUnsyncedError(VirtError):
+    """The guest agent answered ``guest-sync`` with another id (``VIR_ERR_AGENT_UNSYNCED``)."""
+
+    code = ErrorNumber.AGENT_UNSYNCED
+    template = "guest agent replied with wrong id to guest-sync command: %s"
+    bare = "guest agent replied with wrong id to guest-sync command"
+    default_domain = ErrorDomain.QEMU
+
+
+class AgentCommandTimeoutError(VirtError):
+    """A guest agent command got no answer in time (``VIR_ERR_AGENT_COMMAND_TIMEOUT``)."""
+
+    code = ErrorNumber.AGENT_COMMAND_TIMEOUT
+    template = "guest agent timed out: %s"
+    bare = "guest agent timed out"
+    default_domain = ErrorDomain.QEMU
+
+
+class AgentCommandFailedError(VirtError):
+    """The guest agent refused or failed a command (``VIR_ERR_AGENT_COMMAND_FAILED``)."""
+
+    code = ErrorNumber.AGENT_COMMAND_FAILED
+    template = "guest agent command failed: %s"
+    bare = "guest agent command failed"
+    default_domain = ErrorDomain.QEMU
 
 
 #: Each code's class, from the public list above: a new error class is one class and one

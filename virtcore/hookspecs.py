@@ -86,8 +86,8 @@ The conventions every hook follows:
   names and as command arguments.
 
 The hooks are grouped by lifecycle: connection, native configuration formats,
-node, domain discovery, domain lifecycle, domain resources, storage pools,
-storage volumes, virtual networks, domain snapshots, events.
+node, domain discovery, domain lifecycle, domain resources, the guest agent,
+storage pools, storage volumes, virtual networks, domain snapshots, events.
 """
 
 from __future__ import annotations
@@ -722,6 +722,117 @@ def virt_domain_interface_addresses(
     :raises OperationInvalidError: the domain is not active.
     :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked
         and no agent answers.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Guest agent
+# ---------------------------------------------------------------------------
+#
+# What these hooks share (a driver serving a guest agent, e.g. QEMU's
+# ``qemu-guest-agent`` over a ``virtio-serial`` channel named
+# ``org.qemu.guest_agent.0``):
+#
+# * ``OperationInvalidError`` when the domain is not running;
+#   ``AgentUnresponsiveError`` (86) when it has no agent channel, the agent
+#   is not connected, or the agent does not answer the resynchronisation;
+#   ``AgentCommandTimeoutError`` (112) when a command gets no answer in time;
+#   ``AgentCommandFailedError`` (113) when the agent answers with an error.
+# * An agent call never waits for, nor blocks, the domain's other
+#   operations (its own lock/queue, not the domain's job), and a call that
+#   times out leaves the channel so that the next call resynchronises.
+# * ``timeout`` is in seconds (> 0): nothing waits longer.
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_qemu_agent_command(uuid: str, command: str, timeout: float) -> str | None:
+    """Pass one JSON command to the guest agent and return its JSON answer (the whole reply
+    object, ``{"return": ...}``) as text.
+
+    libvirt: ``domainQemuAgentCommand`` (libvirt-qemu). Mutating. The core
+    builds the agent operations without a libvirt entry point of their own
+    (ping, exec, file read/write) on this hook.
+
+    :param command: one JSON object (the core checked it parses).
+    :param timeout: seconds to wait for the answer.
+    :returns: the reply object as JSON text.
+    :raises AgentCommandFailedError: the agent answered with an error (its
+        class and description in the message).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_get_guest_info(uuid: str, types: int) -> dict[str, str | int] | None:
+    """What the guest agent tells about the guest, as libvirt's typed-parameter keys.
+
+    libvirt: ``domainGetGuestInfo``. Mutating. (It talks to the guest agent.)
+    ``types`` is a mask of :class:`virtcore.agent.GuestInfoTypes` (0: every
+    type). Keys and values as libvirt's: ``os.id``, ``os.name``... ``hostname``,
+    ``timezone.name``, ``timezone.offset``, ``user.count``, ``user.0.name``...,
+    ``fs.count``, ``fs.0.mountpoint``..., ``if.count``, ``if.0.name``...
+    A type the agent does not support is left out, as libvirt does.
+
+    :returns: the keys and values (``str`` or ``int``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_user_password(uuid: str, user: str, password: str, crypted: bool) -> bool | None:
+    """Set ``user``'s password inside the guest (``crypted``: ``password`` is already a crypt(3) hash).
+
+    libvirt: ``domainSetUserPassword``. Mutating. The ``password`` never
+    reaches a command line or a log.
+
+    :returns: ``True`` once set.
+    :raises AgentCommandFailedError: the guest refused (e.g. no such ``user``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_fs_freeze(uuid: str, mountpoints: list[str] | None) -> int | None:
+    """Freeze the guest's file systems (``mountpoints``, or all when ``None``).
+
+    libvirt: ``domainFSFreeze``. Mutating.
+
+    :returns: how many file systems were frozen.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_fs_thaw(uuid: str, mountpoints: list[str] | None) -> int | None:
+    """Thaw the guest's frozen file systems (``mountpoints``, or all when ``None``).
+
+    libvirt: ``domainFSThaw``. Mutating.
+
+    :returns: how many file systems were thawed.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_get_time(uuid: str) -> tuple[int, int] | None:
+    """The guest's clock as ``(seconds, nanoseconds)`` since the epoch.
+
+    libvirt: ``domainGetTime``. Mutating. (It talks to the guest agent.)
+
+    :returns: ``(seconds, nanoseconds)``.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_time(uuid: str, seconds: int | None, nseconds: int, sync: bool) -> bool | None:
+    """Set the guest's clock to ``seconds``/``nseconds``, or (``sync``, ``seconds`` None)
+    from its hardware clock.
+
+    libvirt: ``domainSetTime``. Mutating.
+
+    :returns: ``True`` once set.
     """
 
 

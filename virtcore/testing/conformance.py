@@ -51,6 +51,7 @@ from virtcore.errors import (
     OperationInvalidError,
     XMLError,
 )
+from virtcore.testing.agent_conformance import AgentConformance
 from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.snapshot_conformance import SnapshotConformance
 from virtcore.testing.storage_conformance import StorageConformance
@@ -106,12 +107,13 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance(StorageConformance, NetworkConformance, SnapshotConformance):
+class DriverConformance(StorageConformance, NetworkConformance, SnapshotConformance, AgentConformance):
     """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
 
     Storage pools and volumes (:class:`StorageConformance`), virtual
     networks (:class:`~virtcore.testing.network_conformance.NetworkConformance`)
-    and domain snapshots (:class:`~virtcore.testing.snapshot_conformance.SnapshotConformance`)
+    domain snapshots (:class:`~virtcore.testing.snapshot_conformance.SnapshotConformance`)
+    and the guest agent (:class:`~virtcore.testing.agent_conformance.AgentConformance`)
     are tested too: each of those tests xfails on a driver without that operation.
     """
 

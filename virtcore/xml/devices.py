@@ -455,10 +455,12 @@ class Parallel(CharDevice):
 
 @attrs.frozen
 class Channel(CharDevice):
-    """``<channel>``: a host-guest channel; ``target_name`` e.g. ``org.qemu.guest_agent.0``."""
+    """``<channel>``: a host-guest channel; ``target_name`` e.g. ``org.qemu.guest_agent.0``;
+    ``target_state`` (live XML) whether the guest side has it open: ``connected``/``disconnected``."""
 
     tag: ClassVar[str] = "channel"
     target_name: str | None = typed("cattr", "target", "name")
+    target_state: str | None = typed("cattr", "target", "state")
 
 
 def _p_port(text: str, where: str) -> int:

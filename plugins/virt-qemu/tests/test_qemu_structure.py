@@ -37,6 +37,10 @@ SERVED = {
     "virt_domain_set_vcpus", "virt_domain_get_autostart", "virt_domain_set_autostart",
     "virt_domain_attach_device", "virt_domain_detach_device", "virt_domain_block_stats",
     "virt_domain_interface_stats", "virt_domain_users_of_path",
+    # the guest agent (virt_qemu.agent)
+    "virt_domain_qemu_agent_command", "virt_domain_get_guest_info", "virt_domain_set_user_password",
+    "virt_domain_fs_freeze", "virt_domain_fs_thaw", "virt_domain_get_time", "virt_domain_set_time",
+    "virt_domain_interface_addresses",
 }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from lxml import etree
 from virt_qemu.volumes import ResolvedVolume
 from virtcore.errors import ConfigUnsupportedError
 from virtcore.xml import (
+    Channel,
     CharDevice,
     Console,
     Controller,
@@ -56,7 +57,7 @@ from virtcore.xml._util import parse_memory
 
 __all__ = [
     "LaunchSpec", "build_argv", "qemu_escape", "qemu_name", "disk_alias", "disk_source", "DeviceNames",
-    "device_names", "VOLUME_PLACEHOLDER",
+    "device_names", "VOLUME_PLACEHOLDER", "channel_socket",
     "QEMU_NS", "qemu_commandline", "hugetlbfs_mounts", "launch_env",
 ]  # fmt: skip
 
@@ -100,6 +101,24 @@ class LaunchSpec:
     #: :func:`virt_qemu.volumes.resolve_volumes`). ``None``: not looked at (checking a
     #: definition): volume disks get a placeholder path.
     volumes: Mapping[str, ResolvedVolume] | None = None
+    #: Listening sockets the driver made for ``<channel type='unix'>`` devices without a source
+    #: path, by socket path (see :func:`channel_socket`): QEMU serves them by file descriptor,
+    #: whatever the length of the path.
+    channel_fds: Mapping[str, int] | None = None
+
+
+def channel_socket(run_dir: str, dev: Channel) -> str:
+    """Where a ``<channel type='unix'>`` without a source path gets its socket: ``run_dir``/target name.
+
+    :raises ConfigUnsupportedError: the target has no name, or one that is no plain file name.
+    """
+    name = dev.target_name or ""
+    if not name or name in (".", "..") or "/" in name or "\0" in name or len(name) > 64:
+        raise ConfigUnsupportedError(
+            "<channel type='unix'> without <source path=...> needs a target name that is a plain "
+            f"file name, not {name!r}"
+        )
+    return os.path.join(run_dir, name)
 
 
 def qemu_escape(value: str, where: str = "value") -> str:
@@ -201,6 +220,7 @@ _CHILDREN = {
     "interface": {"mac", "source", "model", "target", "link", "boot", "alias", "address", "ip"},
     "serial": {"source", "target", "log", "protocol", "alias", "address"},
     "console": {"source", "target", "log", "protocol", "alias", "address"},
+    "channel": {"source", "target", "log", "alias", "address"},
     "graphics": {"listen"},
     "video": {"model", "alias", "address"},
     "input": {"alias", "address"},
@@ -624,6 +644,7 @@ class _Builder:
         self.serial_index = 0
         self.bootidx: dict[int, int] = {}
         self.console_index = 0
+        self.channel_index = 0
         self.fdc_added = False
         self.backing = _Backing()
         self.ps2_off = False
@@ -1369,6 +1390,8 @@ class _Builder:
             elif isinstance(dev, MemoryDevice):
                 self._memory_device(dev, n_mem)
                 n_mem += 1
+            elif isinstance(dev, Channel):
+                self._channel(dev)
             elif isinstance(dev, CharDevice):
                 raise ConfigUnsupportedError(f"<{dev.tag}> devices are not supported by the QEMU driver")
             else:
@@ -1664,6 +1687,35 @@ class _Builder:
             )
             return
         raise ConfigUnsupportedError(f"<console><target type='{ttype}'> is not supported")
+
+    def _channel(self, dev: Channel) -> None:
+        """A ``virtio`` channel: a ``virtserialport`` named after the target (the guest agent's
+        ``org.qemu.guest_agent.0``), on the first virtio-serial controller."""
+        if dev.target_type != "virtio":
+            raise ConfigUnsupportedError(
+                f"<channel><target type='{dev.target_type}'> is not supported (virtio is)"
+            )
+        vs = self.controllers.get("virtio-serial")
+        if vs is None:
+            self.device({"driver": "virtio-serial-pci", "id": "virtio-serial0"})
+            vs = self.controllers["virtio-serial"] = "virtio-serial0"
+        idx = self.channel_index
+        self.channel_index += 1
+        if dev.type == "unix" and not dev.source_path:
+            # libvirt: a socket of the domain's own, named after the target, in its runtime directory
+            dev = attrs.evolve(
+                dev, source_path=channel_socket(os.path.dirname(self.spec.pidfile), dev), source_mode="bind"
+            )
+        fd = (self.spec.channel_fds or {}).get(dev.source_path or "")
+        if fd is not None:
+            self.add("-chardev", f"socket,id=charchannel{idx},fd={fd},server=on,wait=off")
+        else:
+            self._chardev(dev, f"charchannel{idx}", None)
+        props: dict[str, Any] = {"driver": "virtserialport", "bus": f"{vs}.0"}
+        props.update(chardev=f"charchannel{idx}", id=f"channel{idx}")
+        if dev.target_name:
+            props["name"] = dev.target_name
+        self.add("-device", _j(props))
 
     def _graphics(self, g: Graphics) -> None:
         if g.type != "vnc":

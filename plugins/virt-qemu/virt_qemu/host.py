@@ -44,6 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
+
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import CapsCache
 from virt_qemu.paths import FileLock, Generation, Layout
@@ -82,6 +84,7 @@ from virtcore.types import (
     SuspendedDetail,
 )
 from virtcore.xml import (
+    Channel,
     DomainDef,
     Serial,
     format_domain,
@@ -92,7 +95,7 @@ from virtcore.xml import (
 if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
     from virt_qemu.monitor import EventLoop, Monitor
 
-__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration"]
+__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration", "channel_states"]
 
 #: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
 EOF = "__EOF__"
@@ -190,6 +193,25 @@ def wait_migration(mon: Monitor) -> str:
         delay = min(delay * 2, 0.05)
 
 
+def channel_states(mon: Monitor, d: DomainDef) -> DomainDef:
+    """``d`` with each virtio channel's ``<target state=...>`` as QEMU knows it now
+    (``query-chardev``'s ``frontend-open``: whether the guest has the port open), as
+    libvirt refreshes it at start and on reconnecting."""
+    channels = [dev for dev in d.devices if isinstance(dev, Channel) and dev.target_type == "virtio"]
+    if not channels:
+        return d
+    opened = {c.get("label"): c.get("frontend-open") for c in mon.cmd("query-chardev", timeout=5)}
+    devices, n = [], 0
+    for dev in d.devices:
+        if isinstance(dev, Channel):
+            state = opened.get(f"charchannel{n}")
+            if dev.target_type == "virtio" and isinstance(state, bool):
+                dev = attrs.evolve(dev, target_state="connected" if state else "disconnected")
+            n += 1
+        devices.append(dev)
+    return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
+
+
 def domain_event(ref: DomainRef, ev: DomainEventType, detail: int) -> DomainEvent:
     return DomainEvent(domain=ref, event=ev, detail=int(detail))
 
@@ -211,6 +233,13 @@ def _run_state_event(ref: DomainRef, old: DomainState, new: DomainState, reason:
 
 
 # --------------------------------------------------------------------------- domains
+
+
+class Closable(Protocol):
+    """What the host knows of a domain's agent link: that it closes (the agent part owns it)."""
+
+    def close(self) -> None:
+        """Close it for good: calls in progress fail, later ones too."""
 
 
 class Dom:
@@ -242,6 +271,9 @@ class Dom:
         #: asking QEMU its run state (or changing it) until ``status.xml`` says so
         #: (:meth:`Host.run_state_held`). Other threads take their own :meth:`Host.dom_lock`.
         self.state_lock: FileLock | None = None
+        #: This process's link to the guest agent (a :class:`virt_qemu.agent.AgentLink`), made on
+        #: first use; closed with the monitor.
+        self.agent: Closable | None = None
 
     @property
     def active(self) -> bool:
@@ -655,6 +687,9 @@ class Host:
                     bal = dom.monitor.cmd("query-balloon", timeout=5) if dom.monitor else None
                     if bal:
                         dom.balloon_kib = int(bal["actual"]) // 1024
+                with contextlib.suppress(VirtError):  # events were missed while nobody watched
+                    if dom.monitor is not None:
+                        dom.live = channel_states(dom.monitor, live)
                 interrupted = self._save_in_progress(uuid)
                 if interrupted is None and st == DomainState.PAUSED and (rd / "save").exists():
                     dom.reason = PausedReason.SAVE  # another process is saving it right now
@@ -767,6 +802,9 @@ class Host:
         )
 
     def detach_monitor(self, dom: Dom) -> None:
+        link, dom.agent = dom.agent, None
+        if link is not None:
+            link.close()
         mon, dom.monitor = dom.monitor, None
         dom.token += 1
         if mon is not None:
@@ -790,12 +828,39 @@ class Host:
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 dom.balloon_kib = int(data["actual"]) // 1024
             return
+        if name == "VSERPORT_CHANGE":
+            port, opened = str(data.get("id", "")), bool(data.get("open"))
+            self._work.put(lambda: self._port_changed(dom, token, port, opened))
+            return
         if name in ("STOP", "RESUME"):
             if not dom.reconcile_queued:  # a burst of them needs one look at QEMU's status
                 dom.reconcile_queued = True
                 self._work.put(lambda: self._reconcile(dom, token))
         elif name in ("SHUTDOWN", EOF, "GUEST_PANICKED"):
             self._work.put(lambda: self._handle(dom, token, name, data))
+
+    def _port_changed(self, dom: Dom, token: int, port: str, opened: bool) -> None:
+        """On the worker, after ``VSERPORT_CHANGE``: the guest opened or closed a channel
+        (``channelN``); the live XML's ``<target state=...>`` says so."""
+        if not dom.job.acquire(timeout=SAVE_TIMEOUT):
+            return
+        try:
+            d = dom.live
+            if token != dom.token or not dom.active or d is None or not port.startswith("channel"):
+                return
+            state = "connected" if opened else "disconnected"
+            devices, n = [], 0
+            for dev in d.devices:
+                if isinstance(dev, Channel):
+                    if f"channel{n}" == port and dev.target_state != state:
+                        dev = attrs.evolve(dev, target_state=state)
+                    n += 1
+                devices.append(dev)
+            dom.live = attrs.evolve(d, devices=tuple(devices), raw=d.raw)
+            self.write_status(dom)
+            self.bump()
+        finally:
+            dom.job.release()
 
     def _reconcile(self, dom: Dom, token: int) -> None:
         """On the worker, after STOP/RESUME events: take QEMU's real run state.

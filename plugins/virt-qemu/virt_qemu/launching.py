@@ -27,7 +27,15 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu.caps import BinaryCaps, binary_for_arch, host_arch
-from virt_qemu.host import MONITOR_SLOTS, SAVE_TIMEOUT, START_TIMEOUT, Dom, Host, domain_event
+from virt_qemu.host import (
+    MONITOR_SLOTS,
+    SAVE_TIMEOUT,
+    START_TIMEOUT,
+    Dom,
+    Host,
+    channel_states,
+    domain_event,
+)
 from virt_qemu.inuse import record_volumes
 from virt_qemu.paths import FileLock
 from virt_qemu.process import (
@@ -49,7 +57,7 @@ from virtcore.errors import (
     VirtError,
 )
 from virtcore.types import DomainEventType, DomainState, PausedReason, RunningReason, StartedDetail
-from virtcore.xml import DomainDef, Interface, Serial
+from virtcore.xml import Channel, DomainDef, Interface, Serial
 
 if TYPE_CHECKING:
     from virt_qemu.monitor import Monitor
@@ -184,6 +192,17 @@ class Launcher:
                     n += 1
                 devs.append(dev)
             d = attrs.evolve(d, devices=tuple(devs), raw=d.raw)
+        made_paths: list[str] = []  # channel sockets we make (and pass to QEMU by fd)
+        if any(isinstance(c, Channel) and c.type == "unix" and not c.source_path for c in d.devices):
+            # The live XML names the socket QEMU serves (see argv.channel_socket).
+            rd_text = str(self.host.run_dir(dom.uuid))
+            devs = []
+            for c in d.devices:
+                if isinstance(c, Channel) and c.type == "unix" and not c.source_path:
+                    c = attrs.evolve(c, source_path=argvmod.channel_socket(rd_text, c), source_mode="bind")
+                    made_paths.append(c.source_path or "")
+                devs.append(c)
+            d = attrs.evolve(d, devices=tuple(devs), raw=d.raw)
         if d.os.machine is None or d.os.arch is None or d.emulator is None:
             os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
             d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
@@ -206,9 +225,13 @@ class Launcher:
                 shutil.rmtree(rd, ignore_errors=True)
                 raise
             socks: list[socket.socket] = []
+            channels: dict[str, int] = {}
             try:
                 for i in range(MONITOR_SLOTS):
                     socks.append(bind_listen(rd / f"mon{i}.sock"))
+                for path in made_paths:
+                    socks.append(bind_listen(Path(path)))
+                    channels[path] = socks[-1].fileno()
             except OSError as exc:
                 for s in socks:
                     s.close()
@@ -219,7 +242,7 @@ class Launcher:
             slot = FileLock(rd / "mon0.lock")
             slot.try_acquire()
             try:
-                launch = self._spawn(dom, d, socks, machine.name, accel, incoming, volumes)
+                launch = self._spawn(dom, d, socks, machine.name, accel, incoming, volumes, channels)
             except BaseException:
                 slot.release()
                 shutil.rmtree(rd, ignore_errors=True)
@@ -262,10 +285,13 @@ class Launcher:
         accel: str,
         incoming: tuple[int, bool] | None,
         volumes: Mapping[str, ResolvedVolume],
+        channels: Mapping[str, int],
     ) -> _Launch:
+        """Run QEMU; ``socks``: the listening monitor sockets, then the channel sockets
+        (``channels``: their fds by path)."""
         rd = self.host.run_dir(dom.uuid)
-        fds = tuple(s.fileno() for s in socks)
-        pass_fds = list(fds)
+        pass_fds = [s.fileno() for s in socks]
+        fds = tuple(fd for fd in pass_fds if fd not in channels.values())
         inc = None
         if incoming is not None:
             pass_fds.append(incoming[0])
@@ -283,6 +309,7 @@ class Launcher:
             cpu_models=caps.cpu_models or None,  # none probed: the grammar only
             cpu_features=caps.cpu_features or None,
             volumes=volumes,
+            channel_fds=channels,
         )
         argv = argvmod.build_argv(d, emulator=d.emulator or "qemu", machine=machine, spec=spec)
         extra_env = argvmod.launch_env(d)  # TZ of <clock offset='timezone'>, <qemu:env>
@@ -384,6 +411,7 @@ class Launcher:
         live = d
         if any(s.type == "pty" for s in d.devices if isinstance(s, Serial)):
             live = self._pty_paths(mon, d)
+        live = channel_states(mon, live)  # before the guest runs (closed, or as a restored guest had them)
         cur = d.current_memory or d.memory
         if cur < d.memory:
             with contextlib.suppress(OperationFailedError):

@@ -12,6 +12,14 @@ serial console and then, depending on ``vc.mode=`` on the kernel command line:
 * ``disk``: runs the first virtio disk (``/dev/vda``) as a shell script, so a test's
   image on a disk decides what the guest does (see :func:`disk_script_image`).
 
+With ``agent=True`` (:func:`build_initramfs`, :func:`guest_domain_xml`) the image also
+carries Debian's ``qemu-guest-agent`` (``/usr/sbin/qemu-ga`` and the libraries ``ldd``
+lists for it), the ``virtio_console`` module, an ``/etc/passwd`` and ``/etc/shadow``
+with the users of :data:`AGENT_USERS`, and an ``/etc/os-release``; its init starts
+the agent on the ``org.qemu.guest_agent.0`` port and gives ``eth0`` the address of
+``vc.ip=ADDR/PREFIX`` when the command line has one. Other guests stay as small as
+without it.
+
 The image is built once and cached by the hash of its contents.
 
 >>> kernel = find_kernel()                       # doctest: +SKIP
@@ -40,6 +48,10 @@ __all__ = [
     "MARKER",
     "TICK",
     "MODULES",
+    "AGENT_MODULES",
+    "AGENT_USERS",
+    "AGENT_PORT",
+    "find_agent",
     "find_kernel",
     "find_busybox",
     "init_script",
@@ -77,6 +89,38 @@ MODULES = (
     "drivers/misc/pvpanic/pvpanic-mmio.ko",
 )
 
+#: What the agent needs besides :data:`MODULES`: the virtio-serial port driver.
+AGENT_MODULES = ("drivers/char/virtio_console.ko",)
+
+#: The guest agent's virtio-serial port name (libvirt's and QEMU's).
+AGENT_PORT = "org.qemu.guest_agent.0"
+
+#: Users of the agent guest's ``/etc/passwd`` (no password set: ``*`` in ``/etc/shadow``).
+AGENT_USERS = ("root", "vcuser")
+
+#: ``/etc/os-release`` of the agent guest (what ``guest-get-osinfo`` reports).
+_OS_RELEASE = """NAME="virtcore test guest"
+ID=virtcore-testguest
+VERSION_ID=1
+VERSION="1 (busybox)"
+PRETTY_NAME="virtcore test guest 1"
+"""
+
+#: ``chpasswd`` for the agent guest (busybox has none; ``guest-set-user-password`` runs it):
+#: ``USER:PASSWORD`` lines on stdin, ``-e`` when PASSWORD is already a crypt(3) hash.
+_CHPASSWD = """#!/bin/busybox sh
+enc=0
+[ "$1" = -e ] && enc=1
+while IFS= read -r line; do
+  u=${line%%:*}
+  p=${line#*:}
+  if [ $enc = 1 ]; then h=$p; else h=$(printf '%s\\n' "$p" | mkpasswd -m sha512) || exit 1; fi
+  awk -F: -v OFS=: -v u="$u" -v h="$h" '$1 == u { $2 = h; f = 1 } { print } END { exit !f }' \\
+    /etc/shadow > /etc/shadow.new && mv /etc/shadow.new /etc/shadow || {
+    rm -f /etc/shadow.new; echo "chpasswd: unknown user $u" >&2; exit 1; }
+done
+"""
+
 _KERNEL_GLOBS = ("/boot/vmlinuz-*-cloud-amd64", "/boot/vmlinuz-*")
 
 
@@ -109,13 +153,66 @@ def find_busybox() -> Path:
     raise OperationFailedError("busybox is not installed (install busybox-static)")
 
 
+def find_agent() -> Path:
+    """Debian's guest agent, ``/usr/sbin/qemu-ga``.
+
+    :raises OperationFailedError: it is not installed (install ``qemu-guest-agent``).
+    """
+    path = Path("/usr/sbin/qemu-ga")
+    if not os.access(path, os.X_OK):
+        raise OperationFailedError("the guest agent is not installed (install qemu-guest-agent)")
+    return path
+
+
+def _shared_libraries(binary: Path) -> list[Path]:
+    """The shared libraries ``ldd`` lists for ``binary``, the dynamic loader included.
+
+    :raises OperationFailedError: ``ldd`` fails or a library is not found.
+    """
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["ldd", "--", str(binary)], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise OperationFailedError(f"cannot list the libraries of {binary}: {exc}") from None
+    libs: list[Path] = []
+    for line in out.splitlines():
+        if "not found" in line:
+            raise OperationFailedError(f"{binary} needs a library that is missing: {line.strip()}")
+        path = next((w for w in line.split() if w.startswith("/")), None)
+        if path is not None:
+            libs.append(Path(path))
+    return libs
+
+
 def _kernel_release(kernel: Path) -> str:
     name = kernel.name
     return name[len("vmlinuz-") :] if name.startswith("vmlinuz-") else name
 
 
-def init_script(modules: tuple[str, ...]) -> str:
-    """The guest's ``/init`` (busybox sh), loading ``modules`` (file names in /lib/modules)."""
+def _agent_lines() -> str:
+    """Init lines starting the guest agent on its port (udev's ``/dev/virtio-ports`` link made by hand)."""
+    return f"""hostname vcguest
+export PATH=/bin:/usr/sbin
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    vc.ip=*) ip addr add "${{a#vc.ip=}}" dev eth0 ;;
+  esac
+done
+for p in /sys/class/virtio-ports/*; do
+  [ "$(cat "$p/name" 2>/dev/null)" = {AGENT_PORT} ] || continue
+  mkdir -p /dev/virtio-ports /var/run
+  ln -sf "/dev/${{p##*/}}" /dev/virtio-ports/{AGENT_PORT}
+  /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/{AGENT_PORT} -f /tmp/qemu-ga.pid -t /tmp -d
+done
+"""
+
+
+def init_script(modules: tuple[str, ...], agent: bool = False) -> str:
+    """The guest's ``/init`` (busybox sh), loading ``modules`` (file names in /lib/modules);
+    with ``agent``, starting the guest agent (see the module's docstring)."""
     mods = " ".join(os.path.basename(m) for m in modules)
     return f"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp
@@ -126,7 +223,7 @@ def init_script(modules: tuple[str, ...]) -> str:
 export PATH=/bin
 for m in {mods}; do insmod /lib/modules/$m 2>/dev/null; done
 for n in /sys/class/net/*; do ip link set "${{n##*/}}" up 2>/dev/null; done
-mode=ticker
+{_agent_lines() if agent else ""}mode=ticker
 marker={MARKER}
 for a in $(cat /proc/cmdline); do
   case "$a" in
@@ -217,8 +314,12 @@ def build_initramfs(
     kernel: Path | None = None,
     cache_dir: Path | str | None = None,
     busybox: Path | None = None,
+    *,
+    agent: bool = False,
 ) -> Path:
     """Build (or reuse) the test initramfs for ``kernel``; return its path.
+
+    ``agent``: with the guest agent (see the module's docstring).
 
     The file name carries the SHA-256 of the image, computed from its inputs
     (the init script, busybox and the module files), so a changed input gives a
@@ -230,16 +331,20 @@ def build_initramfs(
     busybox = busybox or find_busybox()
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     moddir = Path("/lib/modules") / _kernel_release(kernel) / "kernel"
-    mods = tuple(m for m in MODULES if (moddir / m).exists())
-    script = init_script(mods).encode()
+    wanted = MODULES + (AGENT_MODULES if agent else ())
+    mods = tuple(m for m in wanted if (moddir / m).exists())
+    script = init_script(mods, agent).encode()
     try:
         bb = busybox.read_bytes()
         mod_data = [(os.path.basename(m), (moddir / m).read_bytes()) for m in mods]
+        extra = _agent_files() if agent else []
     except OSError as exc:
         raise OperationFailedError(f"cannot read test guest inputs: {exc}") from None
     digest = hashlib.sha256(script)
     digest.update(hashlib.sha256(bb).digest())
     for name, data in mod_data:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for name, data, _mode in extra:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     target = cache / f"initramfs-{digest.hexdigest()[:24]}.cpio"
     if target.exists():
@@ -251,6 +356,15 @@ def build_initramfs(
     archive.file("init", script, 0o755)
     for name, data in mod_data:
         archive.file(f"lib/modules/{name}", data)
+    made = {"bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"}
+    for name, data, mode in extra:
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in made:
+                archive.directory(d)
+                made.add(d)
+        archive.file(name, data, mode)
     image = archive.finish()
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -261,6 +375,30 @@ def build_initramfs(
     except OSError as exc:
         raise OperationFailedError(f"cannot write the test initramfs to {cache}: {exc}") from None
     return target
+
+
+def _agent_files() -> list[tuple[str, bytes, int]]:
+    """``(path in the image, content, mode)`` of what the guest agent needs (see the module's docstring).
+
+    :raises OperationFailedError: the agent or one of its libraries is missing.
+    :raises OSError: one cannot be read.
+    """
+    qga = find_agent()
+    files = [("usr/sbin/qemu-ga", qga.read_bytes(), 0o755)]
+    for lib in _shared_libraries(qga):
+        files.append((str(lib).lstrip("/"), lib.read_bytes(), 0o755))
+    passwd = "".join(
+        f"{u}:x:{i and 1000 + i}:{i and 1000 + i}:{u}:/tmp:/bin/sh\n" for i, u in enumerate(AGENT_USERS)
+    )
+    shadow = "".join(f"{u}:*:19000:0:99999:7:::\n" for u in AGENT_USERS)
+    files += [
+        ("etc/passwd", passwd.encode(), 0o644),
+        ("etc/group", b"root:x:0:\n", 0o644),
+        ("etc/shadow", shadow.encode(), 0o600),
+        ("etc/os-release", _OS_RELEASE.encode(), 0o644),
+        ("usr/sbin/chpasswd", _CHPASSWD.encode(), 0o755),
+    ]
+    return files
 
 
 def disk_script_image(script: str, size: int = 1 << 20) -> bytes:
@@ -286,8 +424,14 @@ def guest_domain_xml(
     uuid: str | None = None,
     extra_devices: str = "",
     domain_type: str = "qemu",
+    agent: bool = False,
+    guest_ip: str | None = None,
 ) -> str:
-    """libvirt domain XML for a test guest (direct kernel boot, serial console to a file)."""
+    """libvirt domain XML for a test guest (direct kernel boot, serial console to a file).
+
+    ``agent``: with the guest agent's channel (boot an ``agent=True`` initramfs);
+    ``guest_ip``: ``ADDR/PREFIX`` the agent guest's init gives ``eth0``.
+    """
     serial = (
         f"<serial type='file'><source path={quoteattr(str(serial_log))}/><target port='0'/></serial>"
         if serial_log is not None
@@ -295,6 +439,15 @@ def guest_domain_xml(
     )
     uuid_el = f"<uuid>{escape(uuid)}</uuid>" if uuid else ""
     cmdline = f"console=ttyS0 quiet panic=-1 vc.mode={mode}"
+    if guest_ip is not None:
+        if not re.fullmatch(r"[0-9a-fA-F.:]+/[0-9]{1,3}", guest_ip):
+            raise ValueError(f"guest_ip must be ADDR/PREFIX, not {guest_ip!r}")
+        cmdline += f" vc.ip={guest_ip}"
+    if agent:
+        extra_devices = (
+            f"<channel type='unix'><target type='virtio' name='{AGENT_PORT}'/></channel>\n    "
+            + extra_devices
+        )
     return f"""<domain type={quoteattr(domain_type)}>
   <name>{escape(name)}</name>
   {uuid_el}

@@ -23,6 +23,7 @@ import _thread  # not threading: saves ~1 ms of a cold open (threading's own imp
 import os
 from collections.abc import Callable
 
+from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
@@ -38,6 +39,7 @@ from virtcore.uri import URI
 
 __all__ = [
     "TestDriver",
+    "TestAgent",
     "TestNetworks",
     "TestSnapshots",
     "TestStorage",
@@ -98,6 +100,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         TestStorage(node.storage),
         TestNetworks(node.networks),
         TestSnapshots(Snapshots(node)),
+        TestAgent(node),
     ]
 
 
@@ -308,6 +311,6 @@ class TestDriver:
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
     open_connection,
-    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestSnapshots],
+    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestSnapshots, TestAgent],
     default_uri="test:///default",
 )

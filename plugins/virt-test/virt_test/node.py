@@ -183,6 +183,9 @@ class Node:
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
         self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own
         self.networks = Networks()  # virtual networks, under a lock of their own
+        #: What each domain's guest agent keeps (frozen file systems, clock), by uuid, under
+        #: :attr:`lock` (:mod:`virt_test.agent`); it outlives restarts, as libvirt's private data.
+        self.guests: dict[str, Any] = {}
 
     # -- events --------------------------------------------------------------
 

@@ -1,0 +1,157 @@
+"""The test driver's guest agent: what libvirt's test driver answers for the agent entry points.
+
+libvirt's ``src/test/test_driver.c`` fakes a guest with two file systems
+(``/`` and ``/boot``) that ``testDomainFSFreeze``/``Thaw`` freeze and thaw one
+by one, a clock starting at 627319920 s that ``testDomainSetTime`` sets,
+passwords that ``testDomainSetUserPassword`` accepts for any user, and
+``testDomainInterfaceAddresses``' one address per interface: on a virtual
+network, the first address of its DHCP range (else its own) plus
+``20 * (id - 1) + index + 1``; otherwise ``192.168.0.(index + 1)/24``. The
+generic agent command (``qemuAgentCommand``) and guest info are not offered,
+as the test driver of python3-libvirt 9.0 does not offer them.
+
+Compared with Debian's python3-libvirt in ``tests/test_agent_mock_vs_libvirt.py``.
+"""
+
+from __future__ import annotations
+
+from virt_test.networks import PendingNetwork
+from virt_test.node import Node, TestDomain
+from virtcore import hookimpl
+from virtcore.errors import ErrorDomain, NoNetworkError, OperationInvalidError
+from virtcore.network import DomainInterface, InterfaceAddress, InterfaceAddressSource, IPAddrType
+from virtcore.types import DomainState
+
+__all__ = ["TestAgent", "GuestState", "MOUNTPOINTS", "INITIAL_TIME"]
+
+#: The file systems of the test driver's guest, in its order.
+MOUNTPOINTS = ("/", "/boot")
+
+#: The guest clock's start, seconds since the epoch (``testDomainObjPrivateAlloc``).
+INITIAL_TIME = 627319920
+
+_TEST = ErrorDomain.TEST
+
+
+class GuestState:
+    """One domain's guest as the agent sees it: frozen mount points and the clock."""
+
+    __slots__ = ("frozen", "nseconds", "seconds")
+
+    def __init__(self) -> None:
+        self.frozen: set[str] = set()
+        self.seconds = INITIAL_TIME
+        self.nseconds = 0
+
+
+class TestAgent:
+    """The agent hooks over one :class:`~virt_test.node.Node`."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def _active(self, uuid: str) -> tuple[TestDomain, GuestState]:
+        """The active domain and its guest state (call with the node's lock held)."""
+        dom = self.node.get(uuid)
+        if not dom.active:
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        return dom, self.node.guests.setdefault(uuid, GuestState())
+
+    def _running(self, uuid: str) -> GuestState:
+        dom, guest = self._active(uuid)
+        if dom.state != DomainState.RUNNING:  # libvirt's test driver: the clock needs a running guest
+            raise OperationInvalidError(f"domain '{dom.name}' is not running", domain=_TEST)
+        return guest
+
+    def _mounts(self, mountpoints: list[str] | None) -> tuple[str, ...]:
+        if mountpoints is None:
+            return MOUNTPOINTS
+        for m in mountpoints:
+            if m not in MOUNTPOINTS:
+                raise OperationInvalidError(f"mount point not found: {m}", domain=_TEST)
+        return tuple(mountpoints)
+
+    @hookimpl
+    def virt_domain_fs_freeze(self, uuid: str, mountpoints: list[str] | None) -> int:
+        """Freeze ``/`` and/or ``/boot``; how many were not frozen yet."""
+        with self.node.lock:
+            _, guest = self._active(uuid)
+            wanted = set(self._mounts(mountpoints))
+            count = len(wanted - guest.frozen)
+            guest.frozen |= wanted
+            return count
+
+    @hookimpl
+    def virt_domain_fs_thaw(self, uuid: str, mountpoints: list[str] | None) -> int:
+        """Thaw ``/`` and/or ``/boot``; how many were frozen."""
+        with self.node.lock:
+            _, guest = self._active(uuid)
+            wanted = set(self._mounts(mountpoints))
+            count = len(wanted & guest.frozen)
+            guest.frozen -= wanted
+            return count
+
+    @hookimpl
+    def virt_domain_set_user_password(self, uuid: str, user: str, password: str, crypted: bool) -> bool:
+        """Accepted for any user of an active domain (the test driver checks nothing more)."""
+        with self.node.lock:
+            self._active(uuid)
+            return True
+
+    @hookimpl
+    def virt_domain_get_time(self, uuid: str) -> tuple[int, int]:
+        """The fake guest clock."""
+        with self.node.lock:
+            guest = self._running(uuid)
+            return guest.seconds, guest.nseconds
+
+    @hookimpl
+    def virt_domain_set_time(self, uuid: str, seconds: int | None, nseconds: int, sync: bool) -> bool:
+        """Set the fake clock (a sync without a time sets it to 0, as libvirt's test driver does)."""
+        with self.node.lock:
+            guest = self._running(uuid)
+            guest.seconds, guest.nseconds = (seconds or 0), nseconds
+            return True
+
+    @hookimpl
+    def virt_domain_interface_addresses(
+        self, uuid: str, source: InterfaceAddressSource
+    ) -> list[DomainInterface] | None:
+        """The test driver's made-up addresses, for the agent source (the others: declined)."""
+        if source != InterfaceAddressSource.AGENT:
+            return None
+        with self.node.lock:
+            dom, _ = self._active(uuid)
+            d = dom.definition()
+            dom_id = dom.id
+        found: list[DomainInterface] = []
+        for i, iface in enumerate(d.interfaces):
+            offset = 20 * (dom_id - 1) + i + 1
+            if iface.type == "network" and iface.source:
+                addr = self._network_address(iface.source, offset)
+            else:
+                addr = InterfaceAddress(IPAddrType.IPV4, f"192.168.0.{1 + i}", 24)
+            name = iface.target_dev or f"testnet{i}"
+            found.append(DomainInterface(name, (iface.mac or "").lower() or None, (addr,)))
+        return found
+
+    def _network_address(self, network: str, offset: int) -> InterfaceAddress:
+        nets = self.node.networks
+        ref = nets.lookup_name(network)
+        import ipaddress  # saves its import on open: only the agent source needs it
+
+        from virtcore.xml import parse_network  # saves ~170 ms on open: the XML model
+
+        with nets.lock:
+            d = nets.get(ref.uuid).definition()
+        nd = parse_network(d.xml) if isinstance(d, PendingNetwork) else d
+        if not nd.ips:
+            raise NoNetworkError(f"network '{network}' has no address", domain=ErrorDomain.NETWORK)
+        ip = nd.ips[0]
+        ranges = ip.dhcp.ranges if ip.dhcp is not None else ()
+        base = ranges[0].start if ranges else ip.address
+        addr = ipaddress.ip_address(int(base) + offset)
+        kind = IPAddrType.IPV6 if addr.version == 6 else IPAddrType.IPV4
+        return InterfaceAddress(kind, str(addr), ip.prefix_length)
