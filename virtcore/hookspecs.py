@@ -707,6 +707,12 @@ def virt_domain_interface_addresses(
     interface with no address known to that source is left out (libvirt's
     answer), so an empty list means "none yet".
 
+    ``LEASE`` may be left to the core: when no implementation answers it,
+    :meth:`virtcore.Domain.interface_addresses` derives it from the DHCP
+    leases of the networks the domain's ``<interface type='network'>`` are on
+    (:func:`virtcore.network.lease_addresses`, as libvirt's QEMU driver does),
+    so a hypervisor driver answers ``LEASE`` only when it knows better.
+
     :raises OperationInvalidError: the domain is not active.
     :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked
         and no agent answers.

@@ -23,12 +23,19 @@ raises ``NoSupportError`` naming the operation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from virtcore import hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
-from virtcore.errors import InvalidArgError
+from virtcore.errors import (
+    ErrorNumber,
+    InvalidArgError,
+    NoSupportError,
+    OperationTimeoutError,
+    VirtError,
+)
 
 if TYPE_CHECKING:
     from virtcore._dispatch import Table
@@ -38,6 +45,9 @@ __all__ = [
     "InterfaceAddressSource",
     "InterfaceAddress",
     "DomainInterface",
+    "ANY_SOURCE",
+    "lease_addresses",
+    "wait_for_addresses",
     "NetworkUpdateCommand",
     "NetworkSection",
     "NetworkRef",
@@ -84,6 +94,113 @@ class DomainInterface(NamedTuple):
     #: The MAC address, lowercase (``None`` when the agent does not tell, e.g. ``lo``).
     hwaddr: str | None
     addrs: tuple[InterfaceAddress, ...]
+
+
+#: The sources :func:`wait_for_addresses` asks in turn when none is named: the networks'
+#: leases first (cheap, exact), then the neighbour table, then the guest agent.
+ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
+    InterfaceAddressSource.LEASE,
+    InterfaceAddressSource.ARP,
+    InterfaceAddressSource.AGENT,
+)
+
+#: Error codes that mean "this source cannot answer yet" while waiting: the guest agent
+#: is not up (it starts late in the guest's boot) or did not answer in time.
+_NOT_YET = frozenset(
+    {ErrorNumber.AGENT_UNRESPONSIVE, ErrorNumber.AGENT_COMMAND_TIMEOUT, ErrorNumber.AGENT_UNSYNCED}
+)
+
+
+def lease_addresses(networks: NetworkAPI, domain_name: str, live_xml: str) -> list[DomainInterface]:
+    """The ``LEASE`` answer for a running domain, derived from its networks' DHCP leases.
+
+    What libvirt's QEMU driver does (``qemuGetDHCPInterfaces``) and what the
+    core answers for every hypervisor driver that leaves ``LEASE`` to it: for
+    each ``<interface type='network'>`` of the live definition ``live_xml``,
+    the leases its network holds for the interface's MAC address; an
+    interface with none is left out. The interface's name is its host-side
+    device (``<target dev='vnet0'/>``).
+
+    :raises NoNetworkError: an interface's network does not exist.
+    :raises NoSupportError: the connection has no networks.
+    """
+    from virtcore.xml import parse_domain  # the XML model: only when leases are asked for
+
+    out: list[DomainInterface] = []
+    for nic in parse_domain(live_xml).interfaces:
+        if nic.type != "network" or not nic.source or not nic.mac:
+            continue
+        mac = nic.mac.lower()
+        try:
+            leases = networks.lookup_network(nic.source).dhcp_leases(mac)
+        except NoSupportError as exc:
+            raise NoSupportError(
+                f"{exc.detail} (needed for the leases of domain '{domain_name}' on network "
+                f"'{nic.source}': is a network driver installed?)"
+            ) from None
+        addrs = tuple(InterfaceAddress(lease.type, lease.ipaddr, lease.prefix) for lease in leases)
+        if addrs:
+            out.append(DomainInterface(nic.target_dev or "", mac, addrs))
+    return out
+
+
+def _only_family(ifaces: Sequence[DomainInterface], family: IPAddrType | None) -> list[DomainInterface]:
+    if family is None:
+        return [i for i in ifaces if i.addrs]
+    kept = [i._replace(addrs=tuple(a for a in i.addrs if a.type == family)) for i in ifaces]
+    return [i for i in kept if i.addrs]
+
+
+def wait_for_addresses(
+    ask: Callable[[InterfaceAddressSource], list[DomainInterface]],
+    domain_name: str,
+    *,
+    timeout: float,
+    sources: Sequence[InterfaceAddressSource],
+    family: IPAddrType | None = None,
+    interval: float = 0.25,
+) -> list[DomainInterface]:
+    """Poll ``ask(source)`` until one answer holds an address (of ``family``); return that answer.
+
+    The engine of :meth:`virtcore.Domain.wait_for_addresses`. ``sources`` are
+    asked in turn on every round; one whose driver lacks it
+    (``NoSupportError``) is dropped, and a guest agent that does not answer
+    yet counts as "no address yet". Every other error (the domain stopped:
+    ``OperationInvalidError``) ends the wait at once. The answer keeps only
+    the interfaces with an address of ``family`` (``None``: any).
+
+    :raises OperationTimeoutError: no address after ``timeout`` seconds, naming the domain.
+    :raises NoSupportError: no source in ``sources`` is supported.
+    """
+    deadline = time.monotonic() + timeout
+    live = list(sources)
+    unsupported: list[str] = []
+    while True:
+        for source in list(live):
+            try:
+                found = _only_family(ask(source), family)
+            except NoSupportError as exc:
+                live.remove(source)
+                unsupported.append(str(exc))
+                continue
+            except VirtError as exc:
+                if exc.code not in _NOT_YET:
+                    raise
+                continue
+            if found:
+                return found
+        if not live:
+            raise NoSupportError(
+                f"no address source of domain '{domain_name}' is supported: {'; '.join(unsupported)}"
+            )
+        left = deadline - time.monotonic()
+        if left <= 0:
+            what = "address" if family is None else f"{family.name.replace('IPV', 'IPv')} address"
+            names = ", ".join(s.name.lower() for s in live)
+            raise OperationTimeoutError(
+                f"domain '{domain_name}' has no {what} after {timeout:g} s (asked: {names})"
+            )
+        time.sleep(min(interval, left))
 
 
 class NetworkUpdateCommand(enum.IntEnum):
