@@ -11,7 +11,7 @@ core's behaviour; the real guest on a real network is in virt-qemu's tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -63,6 +63,11 @@ class Guest:
 
     def __init__(self) -> None:
         self.state = DomainState.RUNNING
+        self.resolve_network: Callable[[str], str] | None = None
+
+    @hookimpl
+    def virt_connect_open(self, resolve_network: Callable[[str], str]) -> None:
+        self.resolve_network = resolve_network
 
     @hookimpl
     def virt_domain_lookup_by_name(self, name: str) -> DomainRef:
@@ -111,6 +116,15 @@ class Leases:
         #: Leases handed out on the n-th question (a DHCP exchange finishing while one waits).
         self.later: dict[int, NetworkDHCPLease] = {}
         self.questions = 0
+        self.active = True
+
+    @hookimpl
+    def virt_network_is_active(self, uuid: str) -> bool:
+        return self.active
+
+    @hookimpl
+    def virt_network_get_bridge_name(self, uuid: str) -> str:
+        return "vcbr9"
 
     @hookimpl
     def virt_network_lookup_by_name(self, name: str) -> NetworkRef:
@@ -274,3 +288,23 @@ def test_the_test_driver_answers_wait_for_addresses_at_once() -> None:
         assert iface == DomainInterface(
             "testnet0", "aa:bb:cc:dd:ee:ff", (InterfaceAddress(V4, "192.168.122.3", 24),)
         )
+
+
+def test_a_hypervisor_driver_resolves_an_active_networks_bridge_through_the_connection(
+    installed: Any,
+) -> None:
+    with virtcore.open("addrhv:///system"):
+        (guest,) = installed["guest"]
+        (net,) = installed["net"]
+        assert guest.resolve_network is not None
+        assert guest.resolve_network("lan") == "vcbr9"
+        net.active = False
+        with pytest.raises(OperationInvalidError, match="network 'lan' is not active") as exc:
+            guest.resolve_network("lan")
+        assert exc.value.code == ErrorNumber.OPERATION_INVALID
+        with pytest.raises(NoNetworkError, match="'wan'"):
+            guest.resolve_network("wan")
+    with virtcore.open("lonehv:///system"):
+        lone = installed["guest"][-1]
+        with pytest.raises(NoSupportError, match="network_lookup_by_name"):
+            lone.resolve_network("lan")

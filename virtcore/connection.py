@@ -293,6 +293,7 @@ class Connection(StorageAPI, NetworkAPI):
                 emit=self._emit,
                 resolve_volume=self._resolve_volume,
                 users_of_path=self._users_of_path,
+                resolve_network=self._resolve_network,
             )
         except BaseException:
             self._safe_close_plugins()

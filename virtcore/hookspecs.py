@@ -145,6 +145,7 @@ def virt_connect_open(
     emit: Callable[[DomainEvent], None],
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
+    resolve_network: Callable[[str], str],
 ) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
@@ -169,6 +170,12 @@ def virt_connect_open(
         implementation on this connection (``[]`` when none implements it):
         what a storage driver calls before deleting, wiping, uploading to or
         shrinking a volume, or stopping its pool. It raises what they raise.
+    :param resolve_network: ``resolve_network(name)`` is the host bridge of
+        the active virtual network ``name``, asked of whatever network driver
+        serves this connection: what a hypervisor driver calls for an
+        ``<interface type='network'>``. It raises ``NoNetworkError``,
+        ``OperationInvalidError`` (``network 'x' is not active``), or
+        ``NoSupportError`` when the connection has no networks.
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core

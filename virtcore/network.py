@@ -30,9 +30,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from virtcore import hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
 from virtcore.errors import (
+    ErrorDomain,
     ErrorNumber,
     InvalidArgError,
+    NoNetworkError,
     NoSupportError,
+    OperationInvalidError,
     OperationTimeoutError,
     VirtError,
 )
@@ -47,6 +50,8 @@ __all__ = [
     "DomainInterface",
     "ANY_SOURCE",
     "lease_addresses",
+    "BridgeResolver",
+    "resolve_network_bridge",
     "wait_for_addresses",
     "NetworkUpdateCommand",
     "NetworkSection",
@@ -109,6 +114,39 @@ ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
 _NOT_YET = frozenset(
     {ErrorNumber.AGENT_UNRESPONSIVE, ErrorNumber.AGENT_COMMAND_TIMEOUT, ErrorNumber.AGENT_UNSYNCED}
 )
+
+
+#: A connection's ``resolve_network(name) -> bridge``, as hypervisor drivers get it in
+#: :func:`~virtcore.hookspecs.virt_connect_open`.
+BridgeResolver = Callable[[str], str]
+
+
+def resolve_network_bridge(resolve: BridgeResolver | None, network: str | None, where: str) -> str:
+    """The bridge an ``<interface type='network'>`` attaches to: what a hypervisor driver calls.
+
+    ``where`` names the interface for messages (``"interface 0 of domain 'web'"``);
+    every error names it and the network.
+
+    :raises ConfigUnsupportedError: no network name.
+    :raises NoNetworkError: no such network.
+    :raises OperationInvalidError: the network is not active (libvirt's
+        ``network 'x' is not active``).
+    :raises NoSupportError: no connection (``resolve`` is None) or no network driver.
+    """
+    from virtcore.errors import ConfigUnsupportedError
+
+    if not network:
+        raise ConfigUnsupportedError(f"{where}: <interface type='network'> needs <source network=...>")
+    if resolve is None:
+        raise NoSupportError(f"{where}: network '{network}' (the connection is not open)")
+    try:
+        return resolve(network)
+    except NoNetworkError as exc:
+        raise NoNetworkError(f"{exc.detail} (network of {where})", domain=exc.domain) from None
+    except NoSupportError as exc:
+        raise NoSupportError(
+            f"{exc.detail} (needed for network '{network}' of {where}: is a network driver installed?)"
+        ) from None
 
 
 def lease_addresses(networks: NetworkAPI, domain_name: str, live_xml: str) -> list[DomainInterface]:
@@ -309,6 +347,13 @@ class NetworkAPI:
         spec = hookspecs.virt_network_create_xml
         r = self._ops[spec](xml=xml_arg(xml, "network XML"))
         return Network(self, r) if r is not None else declined(spec)
+
+    def _resolve_network(self, name: str) -> str:
+        """The bridge of active network ``name``: what drivers get as ``resolve_network``."""
+        net = self.lookup_network(name)
+        if not net.is_active():
+            raise OperationInvalidError(f"network '{name}' is not active", domain=ErrorDomain.NETWORK)
+        return net.bridge_name
 
 
 class Network:
