@@ -36,7 +36,7 @@ SERVED = {
     "virt_domain_get_xml_desc", "virt_domain_set_memory", "virt_domain_set_max_memory",
     "virt_domain_set_vcpus", "virt_domain_get_autostart", "virt_domain_set_autostart",
     "virt_domain_attach_device", "virt_domain_detach_device", "virt_domain_block_stats",
-    "virt_domain_interface_stats", "virt_domain_users_of_path",
+    "virt_domain_interface_stats", "virt_domain_users_of_path", "virt_domain_interface_addresses",
 }  # fmt: skip
 
 

@@ -1509,6 +1509,11 @@ class _Builder:
                 netdev["ifname"] = iface.target_dev
             netdev["script"] = "no"
             netdev["downscript"] = "no"
+        elif iface.type == "network":
+            # The launcher named the TAP (virt_qemu.netifaces) and puts it on the network's bridge.
+            if not iface.target_dev:
+                raise ConfigUnsupportedError(f"{where}: network '{iface.source}' was not resolved to a TAP")
+            netdev.update(type="tap", ifname=iface.target_dev, script="no", downscript="no")
         elif iface.type == "bridge":
             if not iface.source:
                 raise ConfigUnsupportedError(f"{where}: a bridge interface needs <source bridge=...>")
@@ -1516,7 +1521,8 @@ class _Builder:
             netdev["br"] = iface.source
         else:
             raise ConfigUnsupportedError(
-                f"{where}: interface type '{iface.type}' is not supported (user, ethernet and bridge are)"
+                f"{where}: interface type '{iface.type}' is not supported"
+                " (user, ethernet, network and bridge are)"
             )
         self.add("-netdev", _j(netdev))
         models = {
