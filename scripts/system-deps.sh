@@ -8,9 +8,11 @@
 #   libvirt-clients               virsh on libvirt's test driver, beside the net-* commands' output
 #   python3-venv                  to create the project's virtualenv
 #   e2fsprogs, mount, util-linux  fs storage pools (virt-storage): mkfs, mount/losetup, blkid
+#   dnsmasq-base, nftables        virtual networks (virt-network): DHCP/DNS and firewall rules
 set -euo pipefail
 PACKAGES=(qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static cpio iproute2 python3-libvirt python3-venv
-          libvirt-clients zstd xz-utils e2fsprogs mount util-linux)
+          libvirt-clients zstd xz-utils e2fsprogs mount util-linux
+          dnsmasq-base nftables)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

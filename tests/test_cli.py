@@ -719,7 +719,7 @@ def test_drivers_shows_storage_operations_of_qemu_and_xen_as_served_by_the_stora
         assert rows["connect_list_all_storage_pools"][c] == "storage"
         assert rows["storage_vol_create_xml"][c] == "no"  # the storage driver does not have it either
         assert rows["connect_get_hostname"][c] == "yes"  # its own answers first
-        served = sum(1 for r in rows.values() if r[c] in ("yes", "storage"))
+        served = sum(1 for r in rows.values() if r[c] in ("yes", "storage", "network"))
         row = next(line for line in lines if line.split()[:1] == [d])
         assert row.split()[3:6] == [str(served), "of", str(len(virtcore.OPERATIONS))]
     assert rows["storage_pool_lookup_by_name"][cols.index("test")] != "storage"  # test names none
@@ -767,7 +767,7 @@ def test_drivers_shows_qemu_and_xen_support_without_opening_a_connection(
     header = next(line for line in lines if line.split()[:2] == ["Operation", "Kind"])
     cols = header.split()
     rows = {line.split()[0]: line.split() for line in lines[lines.index(header) + 2 :] if line.strip()}
-    served = {"yes", "storage"}  # the driver's own, or its secondary storage driver's when installed
+    served = {"yes", "storage", "network"}  # the driver's own, or its secondary drivers' when installed
     shown = {d: {op for op, r in rows.items() if r[cols.index(d)] in served} for d in ("qemu", "xen", "test")}
     for d in ("qemu", "xen", "test"):
         row = next(line for line in lines if line.split()[:1] == [d])

@@ -25,6 +25,7 @@ PACKAGES = {
     "virt_qemu": ROOT / "plugins" / "virt-qemu" / "virt_qemu",
     "virt_xen": ROOT / "plugins" / "virt-xen" / "virt_xen",
     "virt_storage": ROOT / "plugins" / "virt-storage" / "virt_storage",
+    "virt_network": ROOT / "plugins" / "virt-network" / "virt_network",
 }
 PLUGINS = sorted(set(PACKAGES) - {"virtcore"})
 

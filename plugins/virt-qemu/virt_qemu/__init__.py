@@ -75,6 +75,7 @@ def console_log(domain: object) -> Path:
 # What ``virtcore drivers`` and the docs show, without opening a connection (opening
 # one creates directories, so the driver declares no default URI). Storage pools and
 # volumes come from the host's storage driver (``storage:///...``, same path and root)
-# when it is installed: the core opens it by scheme, nothing here imports it.
+# when it is installed, virtual networks from the host's network driver (``network:///...``)
+# likewise: the core opens them by scheme, nothing here imports them.
 #: The ``virtcore.drivers`` entry point (``qemu = "virt_qemu:driver"``).
-driver = describe_driver(open_connection, plugin_classes=PARTS, secondary=("storage",))
+driver = describe_driver(open_connection, plugin_classes=PARTS, secondary=("storage", "network"))

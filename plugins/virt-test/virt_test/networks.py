@@ -276,7 +276,7 @@ class Networks:
         config: bool,
     ) -> None:
         """Apply one ``networkUpdate`` to the live and/or persistent definition (neither: the current one)."""
-        from virt_test.netupdate import update_definition  # saves ~170 ms on open: the XML model
+        from virtcore.netupdate import update_definition  # saves ~170 ms on open: the XML model
 
         with self.lock:
             net = self.get(uuid)

@@ -200,7 +200,8 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 # Every channel a connection may get (which ones it gets depends on the host): what
 # ``virtcore drivers`` and the docs show, without opening a connection. Storage pools
 # and volumes come from the host's storage driver (``storage:///system``) when it is
-# installed: the core opens it by scheme, nothing here imports it.
+# installed, and virtual networks from its network driver (``network:///system``) likewise:
+# the core opens them by scheme, nothing here imports them.
 #: The ``virtcore.drivers`` entry point (``xen = "virt_xen:driver"``).
 driver = describe_driver(
     open_connection,
@@ -213,5 +214,5 @@ driver = describe_driver(
         ToolstackChannel,
         HypercallChannel,
     ],
-    secondary=("storage",),
+    secondary=("storage", "network"),
 )

@@ -1,7 +1,8 @@
 """``networkUpdate`` on a network definition: what libvirt's ``virNetworkDefUpdateSection`` does.
 
-The mock updates the static DHCP hosts (``NetworkSection.IP_DHCP_HOST``), the
-section users change most (a guest's fixed address); other sections are
+Shared by the network drivers (the test driver's mock and the host driver): it
+updates the static DHCP hosts (``NetworkSection.IP_DHCP_HOST``), the section users
+change most (a guest's fixed address); other sections are
 ``ArgumentUnsupportedError`` naming them. The rules are libvirt's:
 
 * ``parent_index`` picks the ``<ip>``; ``-1`` the one ``<ip>`` that has DHCP
