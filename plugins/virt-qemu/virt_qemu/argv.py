@@ -1503,17 +1503,13 @@ class _Builder:
                     netdev["ipv6-prefixlen"] = int(prefix)
                 else:
                     netdev["net"] = f"{addr}/{prefix}"
-        elif iface.type == "ethernet":
+        elif iface.type in ("ethernet", "network"):
+            # network: the launcher names the TAP (virt_qemu.netifaces) and puts it on the bridge
             netdev["type"] = "tap"
             if iface.target_dev:
                 netdev["ifname"] = iface.target_dev
             netdev["script"] = "no"
             netdev["downscript"] = "no"
-        elif iface.type == "network":
-            # The launcher named the TAP (virt_qemu.netifaces) and puts it on the network's bridge.
-            if not iface.target_dev:
-                raise ConfigUnsupportedError(f"{where}: network '{iface.source}' was not resolved to a TAP")
-            netdev.update(type="tap", ifname=iface.target_dev, script="no", downscript="no")
         elif iface.type == "bridge":
             if not iface.source:
                 raise ConfigUnsupportedError(f"{where}: a bridge interface needs <source bridge=...>")
