@@ -88,3 +88,17 @@ def test_without_a_network_driver_or_with_unsafe_names_nothing_starts() -> None:
         resolve_bridges(d, lambda name: "-x")
     with pytest.raises(ConfigUnsupportedError, match="target dev of interface 2"):
         resolve_bridges(parse_domain(XML.replace("mytap", "a/b")), bridges_of)
+
+
+def test_a_vnet_name_from_an_earlier_run_is_picked_afresh_and_a_chosen_name_kept() -> None:
+    d = parse_domain(
+        XML.replace(
+            "<source network='lan'/></interface>",
+            "<source network='lan'/><target dev='vnet9999'/></interface>",
+            1,
+        )
+    )
+    live = name_taps(d, resolve_bridges(d, bridges_of))
+    names = [n.target_dev for n in live.interfaces]
+    assert names[0] != "vnet9999" and names[0] is not None and names[0].startswith("vnet")
+    assert names[2] == "mytap"

@@ -90,8 +90,19 @@ def resolve_bridges(d: DomainDef, resolve: BridgeResolver | None) -> dict[int, s
     return bridges
 
 
+def _own_name(target: str | None) -> bool:
+    """Whether ``target`` is a name the user chose: not empty, and not one of ours (``vnetN``).
+
+    A ``vnetN`` comes from an earlier run (a saved image's live XML): libvirt
+    treats it as generated and picks afresh, since another guest may hold it now.
+    """
+    return bool(target) and not re.fullmatch(r"vnet\d+", target or "")
+
+
 def name_taps(d: DomainDef, bridges: dict[int, str]) -> DomainDef:
     """``d`` with each ``type='network'`` NIC's bridge and TAP name (``vnetN`` unless it names one).
+
+    A ``vnetN`` it carries from an earlier run is named afresh, as libvirt does.
 
     Call it under the host's TAP lock, held until QEMU has made the TAPs, so
     two starts never pick one name.
@@ -99,14 +110,14 @@ def name_taps(d: DomainDef, bridges: dict[int, str]) -> DomainDef:
     if not bridges:
         return d
     nics = d.interfaces
-    given = {nics[n].target_dev for n in bridges if nics[n].target_dev}
-    names = tap_names_free(sum(1 for n in bridges if not nics[n].target_dev), {g for g in given if g})
+    own = {n: nics[n].target_dev for n in bridges if _own_name(nics[n].target_dev)}
+    names = tap_names_free(len(bridges) - len(own), {t for t in own.values() if t})
     devices = []
     n = 0
     for dev in d.devices:
         if isinstance(dev, Interface):
             if n in bridges:
-                dev = attrs.evolve(dev, source_bridge=bridges[n], target_dev=dev.target_dev or next(names))
+                dev = attrs.evolve(dev, source_bridge=bridges[n], target_dev=own.get(n) or next(names))
             n += 1
         devices.append(dev)
     return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
