@@ -88,6 +88,13 @@ def nsconn(netns: NetNamespace, uri: str) -> Iterator[virtcore.Connection]:
         conn.close()
 
 
+def tap_master(dev: str) -> str | None:
+    """The bridge ``dev`` is a port of, in the calling thread's namespace."""
+    out = subprocess.run(["ip", "-j", "link", "show", "dev", dev], capture_output=True, text=True, check=True)
+    master: str | None = json.loads(out.stdout)[0].get("master")
+    return master
+
+
 def test_a_guest_on_a_nat_network_gets_a_lease_found_by_lease_and_arp_and_answers_a_ping(
     netns: NetNamespace, nsconn: virtcore.Connection, guest_xml: Callable[..., str], tmp_path: Path
 ) -> None:
@@ -105,12 +112,11 @@ def test_a_guest_on_a_nat_network_gets_a_lease_found_by_lease_and_arp_and_answer
     assert nic.source == "guests" and nic.source_bridge == BRIDGE
     tap = nic.target_dev
     assert tap is not None and tap.startswith("vnet") and tap in netns.devices()
-    master = json.loads(
-        subprocess.run(
-            ["ip", "-j", "link", "show", "dev", tap], capture_output=True, text=True, check=True
-        ).stdout
-    )[0]
-    assert master.get("master") == BRIDGE and master["address"] == "fe" + MAC[2:]
+    assert tap_master(tap) == BRIDGE
+    link = json.loads(
+        subprocess.run(["ip", "-j", "link", "show", "dev", tap], capture_output=True, text=True).stdout
+    )
+    assert link[0]["address"] == "fe" + MAC[2:]  # libvirt's host-side MAC
 
     (found,) = dom.wait_for_addresses(timeout=300, source="lease")
     assert found.name == tap and found.hwaddr == MAC
@@ -126,8 +132,9 @@ def test_a_guest_on_a_nat_network_gets_a_lease_found_by_lease_and_arp_and_answer
         120,
         "the guest's address on its console",
     )
+    ping_argv = [str(testguest.find_busybox()), "ping", "-c", "3", "-W", "5", "-I", GATEWAY, addr.addr]
     ping = subprocess.run(
-        [str(testguest.find_busybox()), "ping", "-c", "3", "-W", "5", "-I", GATEWAY, addr.addr],
+        ping_argv,
         capture_output=True,
         text=True,
         timeout=60,
@@ -140,8 +147,24 @@ def test_a_guest_on_a_nat_network_gets_a_lease_found_by_lease_and_arp_and_answer
     assert InterfaceAddress(IPAddrType.IPV4, addr.addr, 0) in by_arp.addrs
     assert dom.wait_for_addresses(timeout=0)[0].addrs == found.addrs  # any source: the lease first
 
-    dom.destroy()
+    # saved and restored, the guest is on its bridge again (a TAP named afresh) and still answers
+    image = tmp_path / "dhcp.save"
+    dom.save(image)
     assert tap not in netns.devices()  # QEMU's TAP went with it
+    nsconn.restore_domain(image)
+    (again,) = virtcore.xml.parse_domain(dom.xml_desc()).interfaces
+    assert again.source_bridge == BRIDGE and again.target_dev in netns.devices()
+    assert tap_master(again.target_dev or "") == BRIDGE
+    # a new bridge port forwards once STP's listening and learning delays are over (the
+    # network's <bridge delay>): ping until it answers
+    testguest.wait_for(
+        lambda: subprocess.run([*ping_argv[:3], "1", *ping_argv[4:]], capture_output=True).returncode == 0,
+        60,
+        f"the restored guest to answer a ping at {addr.addr}",
+    )
+
+    dom.destroy()
+    assert again.target_dev not in netns.devices()
     with pytest.raises(OperationInvalidError, match="domain 'dhcp' is not running"):
         dom.interface_addresses("arp")
 
