@@ -8,6 +8,13 @@ make are isolated (no ``<forward>``), named for the test and the process,
 on a bridge named for the process; whatever a test made is stopped and
 undefined afterwards, even when it fails.
 
+A driver with real networks (``network:///``, the secondary driver of
+``qemu://`` and ``xen://``) makes bridges, dnsmasq and firewall rules: each
+network test therefore runs inside a network namespace of its own
+(:class:`~virtcore.testing.netns.NetNamespace`, when the machine can make one),
+so the host's networking is never touched; what a test leaves running in it
+is killed with it.
+
 Fixture a driver's test module may override: ``network_template`` (network
 XML with ``{name}``, ``{uuid}``, ``{bridge}`` and ``{ip}`` placeholders).
 """
@@ -15,6 +22,7 @@ XML with ``{name}``, ``{uuid}``, ``{bridge}`` and ``{ip}`` placeholders).
 from __future__ import annotations
 
 import os
+import signal
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 
@@ -29,6 +37,7 @@ from virtcore.errors import (
     OperationInvalidError,
     VirtError,
 )
+from virtcore.testing.netns import NetNamespace, netns_missing
 from virtcore.testing.support import need
 
 __all__ = ["DEFAULT_NETWORK_TEMPLATE", "NetworkConformance"]
@@ -62,8 +71,35 @@ def _remove_networks(conn: Conn, names: list[str]) -> None:
                 pass
 
 
+def _kill_processes_in(ns: NetNamespace) -> None:
+    """Kill whatever runs in ``ns`` but its holder (a dnsmasq of a network a failed test left)."""
+    target = os.readlink(ns.path)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == ns.proc.pid:
+            continue
+        try:
+            if os.readlink(f"/proc/{pid}/ns/net") == target:
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            continue
+
+
 class NetworkConformance:
     """Conformance tests for virtual networks (a mixin of ``DriverConformance``)."""
+
+    @pytest.fixture(autouse=True)
+    def network_sandbox(self, request: pytest.FixtureRequest) -> Iterator[None]:
+        """Each network test in a network namespace of its own (first: its connection opens there)."""
+        if not request.node.name.startswith("test_network") or netns_missing() is not None:
+            yield
+            return
+        ns = NetNamespace()
+        try:
+            with ns.entered():
+                yield
+        finally:
+            _kill_processes_in(ns)
+            ns.close()
 
     @pytest.fixture
     def network_template(self) -> str:

@@ -8,6 +8,8 @@ devices, nftables ruleset and forwarding switch are exactly as they were.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,8 +58,28 @@ def netns() -> Iterator[NetNamespace]:
             subprocess.run(["ip", "link", "set", "dev", "lo", "up"], check=True)
             yield ns
     finally:
+        left = kill_processes_in(ns)
         ns.close()
     assert host_view() == before, "the host's devices, nftables ruleset or forwarding changed"
+    assert left == [], f"processes left running in the test's namespace: {left}"
+
+
+def kill_processes_in(ns: NetNamespace) -> list[str]:
+    """Kill what still runs in ``ns`` but its holder (a dnsmasq a failed test left); their command lines."""
+    target = os.readlink(ns.path)
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) == ns.proc.pid:
+            continue
+        try:
+            if os.readlink(f"/proc/{pid}/ns/net") != target:
+                continue
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+        left.append(cmd.strip())
+    return left
 
 
 @pytest.fixture

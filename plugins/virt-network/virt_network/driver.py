@@ -32,6 +32,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     VirtError,
+    XMLError,
 )
 from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
 from virtcore.xml import NetworkDef, parse_network
@@ -115,6 +116,8 @@ class NetworkDriver:
 
     def _parse(self, xml: str) -> NetworkDef:
         d = parse_network(xml)
+        if d.name.startswith("."):
+            raise XMLError(f"network name '{d.name}' cannot start with '.'")
         if d.mode not in _MODES:
             raise NoSupportError(f"forward mode '{d.mode}' of network '{d.name}'", domain=_NET)
         if d.mode == "bridge" and (d.bridge is None or not d.bridge.name):
@@ -218,15 +221,21 @@ class NetworkDriver:
     def _start(self, d: NetworkDef) -> None:
         """Bring ``d`` up (lock held, leftovers reaped, not active)."""
         if not self.store.layout.can_run:
+            why = (
+                "a session connection keeps definitions only"
+                if self.store.layout.kind == "session"
+                else ("this process is not root")
+            )
             raise NoSupportError(
-                f"starting network '{d.name}' needs root (bridges, dnsmasq and firewall rules);"
-                f" this is a {self.store.layout.kind} connection",
+                f"starting network '{d.name}' needs root to make its bridge, run dnsmasq and add"
+                f" firewall rules ({why})",
                 domain=_NET,
             )
         for name, other in self.store.networks().items():
             if name != d.name and other.live is not None:
                 self._check_against(d, name, other.live)
         rec = host.plan(d, self.store.layout.dnsmasq)
+        host.preflight(d, rec)  # a refusal here touches nothing (the bridge may be another tool's)
         self.store.save_host(d.name, rec)  # first: a process killed from here on leaves a record
         try:
             host.bring_up(d, rec)

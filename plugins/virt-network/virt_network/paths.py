@@ -59,11 +59,11 @@ class Layout:
         return self.kind != "session" and os.geteuid() == 0
 
     def ensure(self) -> None:
-        """Create the directories (0700, but dnsmasq's 0755: it reads its hosts file as nobody)."""
+        """Create the directories (0700; the run directory 0711: dnsmasq's user reads its files in it)."""
         try:
             self.config.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.autostart.mkdir(exist_ok=True, mode=0o700)
-            self.run.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.run.mkdir(parents=True, exist_ok=True, mode=0o711)  # dnsmasq's user passes through
         except PermissionError as exc:
             raise OperationDeniedError(f"cannot create {exc.filename}: permission denied") from None
         except OSError as exc:
