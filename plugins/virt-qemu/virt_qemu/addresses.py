@@ -55,7 +55,7 @@ class Addresses(Part):
     ) -> list[DomainInterface] | None:
         """ARP: the live NICs' entries in QEMU's neighbour table; other sources declined."""
         if source is not InterfaceAddressSource.ARP:
-            return None  # LEASE: the core's; AGENT: the guest agent's answer belongs in this part
+            return None  # LEASE: the core's; AGENT: the guest-agent part's (first result wins)
 
         h = self.host
         h.sync()
