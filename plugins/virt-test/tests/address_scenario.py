@@ -14,6 +14,7 @@ virtcore nor libvirt at module level.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +69,11 @@ WEB = guest(
 LOST = guest("lost", nic("network", "nowhere", "52:54:00:00:0b:01"))
 
 
+def targets(xml: str) -> list[str]:
+    """The ``<target dev>`` names of a domain XML's interfaces, in order (either quote style)."""
+    return re.findall(r"<interface.*?<target dev=.([^'\"]+).", xml, re.S)
+
+
 class LibvirtSide:
     """The scenario's vocabulary over python3-libvirt."""
 
@@ -96,6 +102,10 @@ class LibvirtSide:
 
     def start(self, name: str) -> None:
         self.conn.lookupByName(name).create()
+
+    def xml(self, name: str, inactive: bool = False) -> str:
+        flags = self.lv.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        return str(self.conn.lookupByName(name).XMLDesc(flags))
 
     def start_network(self, xml: str) -> None:
         self.conn.networkDefineXML(xml).create()
@@ -129,6 +139,9 @@ class VirtcoreSide:
     def start(self, name: str) -> None:
         self.conn.lookup_domain(name).start()
 
+    def xml(self, name: str, inactive: bool = False) -> str:
+        return str(self.conn.lookup_domain(name).xml_desc(inactive=inactive))
+
     def start_network(self, xml: str) -> None:
         self.conn.define_network(xml).start()
 
@@ -144,7 +157,10 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
         ("start network mask", lambda: s.start_network(MASK_NET)),
         ("start web", lambda: s.start_guest(WEB)),
         *((f"web's addresses from {src}", lambda src=src: s.addresses("web", src)) for src in SOURCES),
+        ("web's host-side names, live", lambda: targets(s.xml("web"))),
+        ("test's host-side names, inactive", lambda: targets(s.xml("test", inactive=True))),
         ("destroy web", lambda: s.destroy("web")),
+        ("web's host-side names once stopped", lambda: targets(s.xml("web"))),
         ("a stopped guest's addresses", lambda: s.addresses("web", "lease")),
         ("start web again", lambda: s.start("web")),
         ("web's addresses with a new id", lambda: s.addresses("web", "lease")),

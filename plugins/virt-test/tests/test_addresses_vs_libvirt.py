@@ -4,7 +4,8 @@ The scenario (``address_scenario.py``) runs on ``test:///default`` here with
 virtcore and in Debian's ``/usr/bin/python3`` with python3-libvirt; every
 step must give the same answer: the invented addresses (IPv4, IPv6, a
 netmask instead of a prefix, interfaces not on a network), the host-side
-names, and the error codes of a stopped guest, a missing network and an
+names (``testnetN``, which a start writes into the live and persistent
+XML), and the error codes of a stopped guest, a missing network and an
 unknown guest.
 """
 

@@ -12,8 +12,9 @@ so it answers every source (lease, agent, ARP) alike from the definitions:
 * any other interface gets ``192.168.0.(index + 1)/24``.
 
 Every interface is listed (the mock has an answer for each), named as
-libvirt's test driver names the host side of a started guest's NICs:
-its ``<target dev>`` or the lowest free ``testnetN``.
+libvirt's test driver names the host side of a started guest's NICs: its
+``<target dev>`` or the lowest free ``testnetN``, which a start writes into
+the definition (:func:`with_ifnames`), as libvirt's does.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ import ipaddress
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import attrs
+
 from virt_test.networks import _parsed
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoNetworkError
 from virtcore.network import DomainInterface, InterfaceAddress, InterfaceAddressSource, IPAddrType
+from virtcore.xml import Interface
 
 if TYPE_CHECKING:
     from virt_test.networks import Networks
     from virt_test.node import Node
-    from virtcore.xml import Interface
+    from virtcore.xml import DomainDef
 
-__all__ = ["interface_addresses", "host_ifnames"]
+__all__ = ["interface_addresses", "host_ifnames", "with_ifnames"]
 
 
 def host_ifnames(nics: Sequence[Interface]) -> list[str]:
@@ -48,6 +52,18 @@ def host_ifnames(nics: Sequence[Interface]) -> list[str]:
         names.append(f"testnet{counter}")
         taken.add(names[-1])
     return names
+
+
+def with_ifnames(d: DomainDef) -> DomainDef:
+    """``d`` with every NIC's host-side name set (:func:`host_ifnames`): what a start does."""
+    nics = d.interfaces
+    if all(n.target_dev for n in nics):
+        return d
+    names = iter(host_ifnames(nics))
+    devices = tuple(
+        attrs.evolve(dev, target_dev=next(names)) if isinstance(dev, Interface) else dev for dev in d.devices
+    )
+    return attrs.evolve(d, devices=devices, raw=d.raw)
 
 
 def _from_network(networks: Networks, name: str, offset: int, where: str) -> InterfaceAddress:
