@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -151,35 +152,42 @@ KILLED_MID_START = textwrap.dedent(
     """
     import os, sys, virtcore
     import virt_network.host as host
-    real = host._start_dnsmasq
-    def die(d, rec):
-        os._exit(9)  # killed after the bridge and the rules, before dnsmasq
-    host._start_dnsmasq = die
+    import virt_network.state as state
+    def die(*args):
+        os._exit(9)
+    if sys.argv[2] == "before-dnsmasq":  # after the bridge and the rules
+        host._start_dnsmasq = die
+    else:  # after everything, before the live definition is written
+        state.NetworkStore.save_live = die
     with virtcore.open(sys.argv[1]) as c:
         c.lookup_network("interrupted").start()
     """
 )
 
 
+@pytest.mark.parametrize("when", ["before-dnsmasq", "before-live"])
 def test_a_process_killed_mid_start_leaves_nothing_a_new_one_cannot_clean(
-    nsconn: virtcore.Connection, uri: str, root: Path
+    nsconn: virtcore.Connection, uri: str, root: Path, when: str
 ) -> None:
     net = nsconn.define_network(net_xml("interrupted", mode="nat"))
-    child = subprocess.run([sys.executable, "-c", KILLED_MID_START, uri], capture_output=True, text=True)
+    argv = [sys.executable, "-c", KILLED_MID_START, uri, when]
+    child = subprocess.run(argv, capture_output=True, text=True)
     assert child.returncode == 9, child.stderr
     assert "vtbr0" in links() and len(tables()) == 1  # what it made before it died
+    assert len(dnsmasqs()) == (1 if when == "before-live" else 0)
     assert (run_dir(root) / "interrupted.json").exists()
     assert not net.is_active()
     net.start()  # the leftovers go first
-    assert net.is_active() and len(tables()) == 1
+    assert net.is_active() and len(tables()) == 1 and len(dnsmasqs()) == 1
     net.destroy()
     assert "vtbr0" not in links() and tables() == set()
 
-    subprocess.run([sys.executable, "-c", KILLED_MID_START, uri], capture_output=True, check=False)
+    subprocess.run(argv, capture_output=True, check=False)
     assert "vtbr0" in links()
     with pytest.raises(OperationInvalidError):
         net.destroy()  # not active; its leftovers are removed
     assert "vtbr0" not in links() and tables() == set() and not (run_dir(root) / "interrupted.json").exists()
+    wait_for(lambda: dnsmasqs() == [], 10, "the leftover dnsmasq to exit")
 
 
 def test_a_subnet_a_route_already_uses_is_refused_at_start(nsconn: virtcore.Connection, root: Path) -> None:
@@ -408,3 +416,75 @@ def test_a_rich_definition_runs_ipv6_routes_and_dns_records(nsconn: virtcore.Con
     assert dns_a("10.61.0.1", "web") == ["10.61.0.5"]  # expand-hosts: the domain is added
     net.destroy()
     assert "vtrich0" not in links() and tables() == set()
+
+
+LISTEN = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.2", 9999))
+s.settimeout(float(sys.argv[1]))
+print("ready", flush=True)
+try:
+    data, (src, _) = s.recvfrom(100)
+    print(src, flush=True)
+except socket.timeout:
+    print("nothing", flush=True)
+"""
+SEND = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"hello", ("198.51.100.2", 9999))
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "seen"),
+    [("nat", "198.51.100.1"), ("route", "10.77.0.50"), ("open", "10.77.0.50"), (None, "nothing")],
+)
+def test_forward_modes_masquerade_route_or_isolate_a_guests_traffic(
+    nsconn: virtcore.Connection, mode: str | None, seen: str
+) -> None:
+    """A guest namespace on the bridge sends a datagram to an 'outside' namespace behind the host's
+    uplink: masqueraded (nat), as is (route, open), or refused (isolated)."""
+    net = nsconn.define_network(net_xml("fw", mode=mode, dhcp=False))
+    net.start()
+    if mode is None:  # forwarding on (in the test's namespace): only the network's rules refuse
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == "1\n"
+    guest, outside = NetNamespace(), NetNamespace()
+    try:
+        subprocess.run(
+            ["ip", "link", "add", "name", "vh0", "type", "veth", "peer", "name", "vg0"], check=True
+        )
+        subprocess.run(["ip", "link", "set", "dev", "vh0", "master", "vtbr0", "up"], check=True)
+        subprocess.run(["ip", "link", "set", "dev", "vg0", "netns", str(guest.proc.pid)], check=True)
+        guest.run("ip", "addr", "add", "10.77.0.50/24", "dev", "vg0")
+        guest.run("ip", "link", "set", "dev", "vg0", "up")
+        guest.run("ip", "route", "add", "default", "via", "10.77.0.1")
+        subprocess.run(
+            ["ip", "link", "add", "name", "up0", "type", "veth", "peer", "name", "out0"], check=True
+        )
+        subprocess.run(["ip", "link", "set", "dev", "out0", "netns", str(outside.proc.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", "198.51.100.1/24", "dev", "up0"], check=True)
+        subprocess.run(["ip", "link", "set", "dev", "up0", "up"], check=True)
+        outside.run("ip", "addr", "add", "198.51.100.2/24", "dev", "out0")
+        outside.run("ip", "link", "set", "dev", "out0", "up")
+        wait = "3" if seen == "nothing" else "20"
+        listener = subprocess.Popen(
+            ["nsenter", f"--net={outside.path}", "--", sys.executable, "-c", LISTEN, wait],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        # the bridge's port may take a moment (STP) to forward: send until the listener answers
+        for _ in range(40 if seen != "nothing" else 6):
+            subprocess.run(["nsenter", f"--net={guest.path}", "--", sys.executable, "-c", SEND], check=True)
+            if listener.poll() is not None:
+                break
+            time.sleep(0.5)
+        out, _ = listener.communicate(timeout=30)
+        assert out.strip() == seen
+    finally:
+        guest.close()
+        outside.close()
+    net.destroy()

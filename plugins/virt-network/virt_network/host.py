@@ -353,8 +353,8 @@ def _make_bridge(d: NetworkDef, bridge: str) -> None:
 
 
 def _enable_forwarding(d: NetworkDef) -> None:
-    """Turn on IP forwarding (of the calling thread's namespace) for ``nat`` and ``route``, as libvirt."""
-    if d.mode not in ("nat", "route"):
+    """Turn on IP forwarding (of the calling thread's namespace) for every forwarding mode, as libvirt."""
+    if d.mode not in ("nat", "route", "open"):
         return
     paths = {4: "/proc/sys/net/ipv4/ip_forward", 6: "/proc/sys/net/ipv6/conf/all/forwarding"}
     for version in sorted({ip.address.version for ip in d.ips}):
