@@ -11,7 +11,8 @@ CPU time, and also runs virtcore under libvirt's interpreter: the two
 sides' interpreters are different builds of Python (a virtualenv's need not
 be Debian's optimised one), and that row compares the code alone.
 
-Usage: python bench/run.py [--quick] [--instructions] [--only core|cold|xml|qemu|xen|storage|network]
+Usage: python bench/run.py [--quick] [--instructions]
+       [--only core|cold|xml|qemu|xen|storage|network|addresses]
 """
 
 from __future__ import annotations
@@ -334,14 +335,16 @@ def main() -> None:
         help="cold bench: also count instructions under valgrind (steady on a busy machine; slow)",
     )
     parser.add_argument(
-        "--only", choices=["core", "cold", "xml", "qemu", "xen", "storage", "network"], help="run one bench"
+        "--only",
+        choices=["core", "cold", "xml", "qemu", "xen", "storage", "network", "addresses"],
+        help="run one bench",
     )
     args = parser.parse_args()
     if args.only in (None, "core"):
         core_bench(args.quick)
     if args.only in (None, "cold"):
         cold_bench(args.quick, args.instructions)
-    for name in ("xml", "qemu", "xen", "storage", "network"):
+    for name in ("xml", "qemu", "xen", "storage", "network", "addresses"):
         if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
             continue
         print(f"\n== bench_{name} ==", flush=True)

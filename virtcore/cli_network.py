@@ -1,11 +1,13 @@
-"""The network commands of the ``virtcore`` command line: virsh's ``net-*``.
+"""The network commands of the ``virtcore`` command line: virsh's ``net-*`` and ``domifaddr``.
 
 Registered with :func:`virtcore.cli.command` like every other command (this
 module is listed in :data:`virtcore.cli.COMMAND_MODULES`). Output follows
 virsh: the ``net-list`` and ``net-dhcp-leases`` tables, ``Label:`` lines for
 ``net-info``, and virsh's messages (``Network default started``).
 
-A ``NETWORK`` argument is a network's UUID or name.
+A ``NETWORK`` argument is a network's UUID or name. ``domifaddr`` asks a
+guest's addresses (:meth:`virtcore.Domain.interface_addresses`) and prints
+virsh's table.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from virtcore.cli import Context, arg, command, format_table, looks_like_uuid
+from virtcore.cli import DOMAIN, Context, arg, command, format_table, looks_like_uuid
 from virtcore.errors import InvalidArgError, NoNetworkError, NoSupportError
-from virtcore.network import IPAddrType, Network, NetworkDHCPLease, NetworkSection, NetworkUpdateCommand
+from virtcore.network import (
+    DomainInterface,
+    InterfaceAddressSource,
+    IPAddrType,
+    Network,
+    NetworkDHCPLease,
+    NetworkSection,
+    NetworkUpdateCommand,
+)
 
 if TYPE_CHECKING:
     from virtcore.connection import Connection
 
-__all__ = ["NETWORK", "UPDATE_COMMANDS", "UPDATE_SECTIONS", "lease_row", "lookup_network"]
+__all__ = ["NETWORK", "UPDATE_COMMANDS", "UPDATE_SECTIONS", "address_lines", "lease_row", "lookup_network"]
 
 #: The network positional of network commands.
 NETWORK = arg("network", metavar="NETWORK", help="network name or UUID")
@@ -243,3 +253,49 @@ def _net_update(ctx: Context, ns: argparse.Namespace) -> None:
     else:
         what = "persistent config"
     ctx.out(f"Updated network {net.name} {what}")  # virsh prints no blank line after this one
+
+
+def address_lines(
+    ifaces: list[DomainInterface], *, interface: str | None = None, full: bool = False
+) -> list[str]:
+    """``domifaddr``'s table, as virsh prints it.
+
+    One row per address; an interface's later addresses show ``-`` for its
+    name and MAC unless ``full``; an interface without one shows ``N/A``.
+    ``interface`` keeps only the interface of that name.
+    """
+    lines = [
+        f" {'Name':<10} {'MAC address':<20} {'Protocol':<8}     Address",
+        "-" * 79,
+    ]
+    for iface in ifaces:
+        if interface is not None and iface.name != interface:
+            continue
+        hwaddr = iface.hwaddr or "N/A"
+        if not iface.addrs:
+            lines.append(f" {iface.name:<10} {hwaddr:<17}    {'N/A':<12} N/A")
+            continue
+        for n, addr in enumerate(iface.addrs):
+            protocol = "ipv4" if addr.type == IPAddrType.IPV4 else "ipv6"
+            name, mac = (iface.name, hwaddr) if n == 0 or full else ("-", "-")
+            lines.append(f" {name:<10} {mac:<17}    {protocol:<12} {addr.addr}/{addr.prefix}")
+    return lines
+
+
+@command(
+    "domifaddr",
+    DOMAIN,
+    arg("--interface", metavar="DEV", help="only the interface with this name (vnet0, eth0)"),
+    arg("--full", action="store_true", help="repeat the name and MAC on every address's row"),
+    arg(
+        "--source",
+        choices=[s.name.lower() for s in InterfaceAddressSource],
+        default="lease",
+        help="where the addresses come from: the networks' DHCP leases (default), the guest agent, "
+        "or the host's ARP table",
+    ),
+)
+def _domifaddr(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a running domain's network interfaces and their IP addresses."""
+    ifaces = ctx.domain(ns.domain).interface_addresses(ns.source)
+    ctx.out(*address_lines(ifaces, interface=ns.interface, full=ns.full), "")

@@ -58,9 +58,18 @@ from virtcore.errors import (
     NoSupportError,
     OperationDeniedError,
     OperationFailedError,
+    OperationInvalidError,
     VirtError,
 )
-from virtcore.network import DomainInterface, InterfaceAddressSource, NetworkAPI
+from virtcore.network import (
+    ANY_SOURCE,
+    DomainInterface,
+    InterfaceAddressSource,
+    IPAddrType,
+    NetworkAPI,
+    lease_addresses,
+    wait_for_addresses,
+)
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
@@ -288,6 +297,7 @@ class Connection(StorageAPI, NetworkAPI):
                 emit=self._emit,
                 resolve_volume=self._resolve_volume,
                 users_of_path=self._users_of_path,
+                resolve_network=self._resolve_network,
             )
         except BaseException:
             self._safe_close_plugins()
@@ -815,18 +825,76 @@ class Domain(DomainSnapshotAPI):
         ``source`` is ``"lease"`` (the virtual networks' DHCP leases), ``"agent"``
         (the guest agent) or ``"arp"`` (the host's neighbour table), or an
         :class:`~virtcore.network.InterfaceAddressSource`. libvirt:
-        ``virDomainInterfaceAddresses``.
+        ``virDomainInterfaceAddresses``. An interface with no address known to
+        the source is left out: ``[]`` means "none yet".
+
+        ``"lease"`` is answered by the driver when it knows better (the test
+        driver invents addresses); otherwise the core derives it from the
+        leases of the networks the domain's ``<interface type='network'>`` are
+        on (:func:`~virtcore.network.lease_addresses`), for every hypervisor.
 
         :raises InvalidArgError: an unknown source.
         :raises OperationInvalidError: the domain is not running.
         """
+        return self._addresses(self._checked_source(source))
+
+    def _checked_source(self, source: object) -> InterfaceAddressSource:
         src = _address_source(source)
         if src == InterfaceAddressSource.AGENT and self._conn._read_only:
             # libvirt: the agent is privileged, so its source needs a read-write connection
             raise OperationDeniedError("read only access prevents domain_interface_addresses from the agent")
+        return src
+
+    def _addresses(self, source: InterfaceAddressSource) -> list[DomainInterface]:
         spec = hookspecs.virt_domain_interface_addresses
-        r = self._conn._ops[spec](uuid=self.uuid, source=src)
+        r = None
+        if (
+            source is not InterfaceAddressSource.LEASE
+            or "domain_interface_addresses" in self._conn._implemented
+        ):
+            r = self._conn._ops[spec](uuid=self.uuid, source=source)
+        if r is None and source is InterfaceAddressSource.LEASE:
+            if not self.is_active():
+                raise OperationInvalidError(f"domain '{self.name}' is not running")
+            return lease_addresses(self._conn, self.name, self.xml_desc())
         return r if r is not None else declined(spec)
+
+    def wait_for_addresses(
+        self,
+        timeout: float = 60.0,
+        source: str | InterfaceAddressSource | None = None,
+        family: str | IPAddrType | None = None,
+    ) -> list[DomainInterface]:
+        """Wait until the guest has an address; the interfaces that have one.
+
+        Returns as soon as *at least one* interface has an address (of
+        ``family``: ``"ipv4"``/``"ipv6"`` or an :class:`~virtcore.network.IPAddrType`;
+        ``None``: any) as ``source`` knows it: what tools built on libvirt wait
+        for before they connect to a new guest (its first DHCP lease). With no
+        ``source``, each round asks the leases, then the neighbour table, then
+        the guest agent, and answers from the first that knows an address;
+        sources the driver lacks are skipped, and a guest agent not up yet
+        counts as "not yet". Polls every quarter second.
+
+        :raises OperationTimeoutError: no address after ``timeout`` seconds (names the domain).
+        :raises OperationInvalidError: the domain is not running (or stops while waiting).
+        :raises InvalidArgError: an unknown source or family, or a negative timeout.
+        """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise InvalidArgError(f"timeout must be a number of seconds from 0 up, not {timeout!r}")
+        if source is not None:
+            sources: tuple[InterfaceAddressSource, ...] = (self._checked_source(source),)
+        elif self._conn._read_only:  # the agent needs a read-write connection: ask the others
+            sources = tuple(s for s in ANY_SOURCE if s is not InterfaceAddressSource.AGENT)
+        else:
+            sources = ANY_SOURCE
+        return wait_for_addresses(
+            self._addresses,
+            self.name,
+            timeout=float(timeout),
+            sources=sources,
+            family=_address_family(family),
+        )
 
 
 def _address_source(source: object) -> InterfaceAddressSource:
@@ -838,6 +906,17 @@ def _address_source(source: object) -> InterfaceAddressSource:
         except KeyError:
             pass
     raise InvalidArgError(f"unknown interface address source {source!r} (lease, agent or arp)")
+
+
+def _address_family(family: object) -> IPAddrType | None:
+    if family is None or isinstance(family, IPAddrType):
+        return family
+    if isinstance(family, str):
+        try:
+            return IPAddrType[family.upper()]
+        except KeyError:
+            pass
+    raise InvalidArgError(f"unknown address family {family!r} (ipv4 or ipv6)")
 
 
 def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name

@@ -153,6 +153,7 @@ def virt_connect_open(
     emit: Callable[[DomainEvent], None],
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
+    resolve_network: Callable[[str], str],
 ) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
@@ -177,6 +178,12 @@ def virt_connect_open(
         implementation on this connection (``[]`` when none implements it):
         what a storage driver calls before deleting, wiping, uploading to or
         shrinking a volume, or stopping its pool. It raises what they raise.
+    :param resolve_network: ``resolve_network(name)`` is the host bridge of
+        the active virtual network ``name``, asked of whatever network driver
+        serves this connection: what a hypervisor driver calls for an
+        ``<interface type='network'>``. It raises ``NoNetworkError``,
+        ``OperationInvalidError`` (``network 'x' is not active``), or
+        ``NoSupportError`` when the connection has no networks.
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core
@@ -718,6 +725,12 @@ def virt_domain_interface_addresses(
     ``AGENT`` while its network part answers ``LEASE`` and ``ARP``). An
     interface with no address known to that source is left out (libvirt's
     answer), so an empty list means "none yet".
+
+    ``LEASE`` may be left to the core: when no implementation answers it,
+    :meth:`virtcore.Domain.interface_addresses` derives it from the DHCP
+    leases of the networks the domain's ``<interface type='network'>`` are on
+    (:func:`virtcore.network.lease_addresses`, as libvirt's QEMU driver does),
+    so a hypervisor driver answers ``LEASE`` only when it knows better.
 
     :raises OperationInvalidError: the domain is not active.
     :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked

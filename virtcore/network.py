@@ -23,12 +23,22 @@ raises ``NoSupportError`` naming the operation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from virtcore import hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
-from virtcore.errors import InvalidArgError
+from virtcore.errors import (
+    ErrorDomain,
+    ErrorNumber,
+    InvalidArgError,
+    NoNetworkError,
+    NoSupportError,
+    OperationInvalidError,
+    OperationTimeoutError,
+    VirtError,
+)
 
 if TYPE_CHECKING:
     from virtcore._dispatch import Table
@@ -38,6 +48,11 @@ __all__ = [
     "InterfaceAddressSource",
     "InterfaceAddress",
     "DomainInterface",
+    "ANY_SOURCE",
+    "lease_addresses",
+    "BridgeResolver",
+    "resolve_network_bridge",
+    "wait_for_addresses",
     "NetworkUpdateCommand",
     "NetworkSection",
     "NetworkRef",
@@ -84,6 +99,146 @@ class DomainInterface(NamedTuple):
     #: The MAC address, lowercase (``None`` when the agent does not tell, e.g. ``lo``).
     hwaddr: str | None
     addrs: tuple[InterfaceAddress, ...]
+
+
+#: The sources :func:`wait_for_addresses` asks in turn when none is named: the networks'
+#: leases first (cheap, exact), then the neighbour table, then the guest agent.
+ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
+    InterfaceAddressSource.LEASE,
+    InterfaceAddressSource.ARP,
+    InterfaceAddressSource.AGENT,
+)
+
+#: Error codes that mean "this source cannot answer yet" while waiting: the guest agent
+#: is not up (it starts late in the guest's boot) or did not answer in time.
+_NOT_YET = frozenset(
+    {ErrorNumber.AGENT_UNRESPONSIVE, ErrorNumber.AGENT_COMMAND_TIMEOUT, ErrorNumber.AGENT_UNSYNCED}
+)
+
+
+#: A connection's ``resolve_network(name) -> bridge``, as hypervisor drivers get it in
+#: :func:`~virtcore.hookspecs.virt_connect_open`.
+BridgeResolver = Callable[[str], str]
+
+
+def resolve_network_bridge(resolve: BridgeResolver | None, network: str | None, where: str) -> str:
+    """The bridge an ``<interface type='network'>`` attaches to: what a hypervisor driver calls.
+
+    ``where`` names the interface for messages (``"interface 0 of domain 'web'"``);
+    every error names it and the network.
+
+    :raises ConfigUnsupportedError: no network name.
+    :raises NoNetworkError: no such network.
+    :raises OperationInvalidError: the network is not active (libvirt's
+        ``network 'x' is not active``).
+    :raises NoSupportError: no connection (``resolve`` is None) or no network driver.
+    """
+    from virtcore.errors import ConfigUnsupportedError
+
+    if not network:
+        raise ConfigUnsupportedError(f"{where}: <interface type='network'> needs <source network=...>")
+    if resolve is None:
+        raise NoSupportError(f"{where}: network '{network}' (the connection is not open)")
+    try:
+        return resolve(network)
+    except NoNetworkError as exc:
+        raise NoNetworkError(f"{exc.detail} (network of {where})", domain=exc.domain) from None
+    except NoSupportError as exc:
+        raise NoSupportError(
+            f"{exc.detail} (needed for network '{network}' of {where}: is a network driver installed?)"
+        ) from None
+
+
+def lease_addresses(networks: NetworkAPI, domain_name: str, live_xml: str) -> list[DomainInterface]:
+    """The ``LEASE`` answer for a running domain, derived from its networks' DHCP leases.
+
+    What libvirt's QEMU driver does (``qemuGetDHCPInterfaces``) and what the
+    core answers for every hypervisor driver that leaves ``LEASE`` to it: for
+    each ``<interface type='network'>`` of the live definition ``live_xml``,
+    the leases its network holds for the interface's MAC address; an
+    interface with none is left out. The interface's name is its host-side
+    device (``<target dev='vnet0'/>``).
+
+    :raises NoNetworkError: an interface's network does not exist.
+    :raises NoSupportError: the connection has no networks.
+    """
+    from virtcore.xml import parse_domain  # the XML model: only when leases are asked for
+
+    out: list[DomainInterface] = []
+    for nic in parse_domain(live_xml).interfaces:
+        if nic.type != "network" or not nic.source or not nic.mac:
+            continue
+        mac = nic.mac.lower()
+        try:
+            leases = networks.lookup_network(nic.source).dhcp_leases(mac)
+        except NoSupportError as exc:
+            raise NoSupportError(
+                f"{exc.detail} (needed for the leases of domain '{domain_name}' on network "
+                f"'{nic.source}': is a network driver installed?)"
+            ) from None
+        addrs = tuple(InterfaceAddress(lease.type, lease.ipaddr, lease.prefix) for lease in leases)
+        if addrs:
+            out.append(DomainInterface(nic.target_dev or "", mac, addrs))
+    return out
+
+
+def _only_family(ifaces: Sequence[DomainInterface], family: IPAddrType | None) -> list[DomainInterface]:
+    if family is None:
+        return [i for i in ifaces if i.addrs]
+    kept = [i._replace(addrs=tuple(a for a in i.addrs if a.type == family)) for i in ifaces]
+    return [i for i in kept if i.addrs]
+
+
+def wait_for_addresses(
+    ask: Callable[[InterfaceAddressSource], list[DomainInterface]],
+    domain_name: str,
+    *,
+    timeout: float,
+    sources: Sequence[InterfaceAddressSource],
+    family: IPAddrType | None = None,
+    interval: float = 0.25,
+) -> list[DomainInterface]:
+    """Poll ``ask(source)`` until one answer holds an address (of ``family``); return that answer.
+
+    The engine of :meth:`virtcore.Domain.wait_for_addresses`. ``sources`` are
+    asked in turn on every round; one whose driver lacks it
+    (``NoSupportError``) is dropped, and a guest agent that does not answer
+    yet counts as "no address yet". Every other error (the domain stopped:
+    ``OperationInvalidError``) ends the wait at once. The answer keeps only
+    the interfaces with an address of ``family`` (``None``: any).
+
+    :raises OperationTimeoutError: no address after ``timeout`` seconds, naming the domain.
+    :raises NoSupportError: no source in ``sources`` is supported.
+    """
+    deadline = time.monotonic() + timeout
+    live = list(sources)
+    unsupported: list[str] = []
+    while True:
+        for source in list(live):
+            try:
+                found = _only_family(ask(source), family)
+            except NoSupportError as exc:
+                live.remove(source)
+                unsupported.append(str(exc))
+                continue
+            except VirtError as exc:
+                if exc.code not in _NOT_YET:
+                    raise
+                continue
+            if found:
+                return found
+        if not live:
+            raise NoSupportError(
+                f"no address source of domain '{domain_name}' is supported: {'; '.join(unsupported)}"
+            )
+        left = deadline - time.monotonic()
+        if left <= 0:
+            what = "address" if family is None else f"{family.name.replace('IPV', 'IPv')} address"
+            names = ", ".join(s.name.lower() for s in live)
+            raise OperationTimeoutError(
+                f"domain '{domain_name}' has no {what} after {timeout:g} s (asked: {names})"
+            )
+        time.sleep(min(interval, left))
 
 
 class NetworkUpdateCommand(enum.IntEnum):
@@ -192,6 +347,13 @@ class NetworkAPI:
         spec = hookspecs.virt_network_create_xml
         r = self._ops[spec](xml=xml_arg(xml, "network XML"))
         return Network(self, r) if r is not None else declined(spec)
+
+    def _resolve_network(self, name: str) -> str:
+        """The bridge of active network ``name``: what drivers get as ``resolve_network``."""
+        net = self.lookup_network(name)
+        if not net.is_active():
+            raise OperationInvalidError(f"network '{name}' is not active", domain=ErrorDomain.NETWORK)
+        return net.bridge_name
 
 
 class Network:

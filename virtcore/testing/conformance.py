@@ -288,6 +288,19 @@ class DriverConformance(StorageConformance, NetworkConformance, SnapshotConforma
         with pytest.raises(NoDomainError):
             dom.info()
 
+    # -- addresses ------------------------------------------------------------
+
+    def test_a_shut_off_domain_has_no_addresses_to_wait_for(self, conn: Conn, define: Define) -> None:
+        """``lease`` is answered by every driver (the core derives it from the networks)."""
+        dom = define()
+        with pytest.raises(OperationInvalidError, match=f"domain '{dom.name}' is not running") as exc:
+            dom.interface_addresses("lease")
+        assert exc.value.code == ErrorNumber.OPERATION_INVALID
+        with pytest.raises(OperationInvalidError, match=dom.name):
+            dom.wait_for_addresses(timeout=30, source="lease")  # at once, not after the timeout
+        with pytest.raises(InvalidArgError, match="unknown interface address source 'dhcp'"):
+            dom.interface_addresses("dhcp")
+
     # -- lifecycle ------------------------------------------------------------
 
     def test_start_gives_running_with_an_id(self, conn: Conn, running: Dom) -> None:

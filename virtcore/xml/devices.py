@@ -388,6 +388,8 @@ class Interface(Device):
     source: str | None = typed(
         "cattr", "source", on="type", switch=_IFACE_SOURCE_ATTR, required=("network", "bridge")
     )
+    #: The bridge a running guest's ``type='network'`` NIC is on (live XML: ``<source bridge=>``).
+    source_bridge: str | None = typed("cattr", "source", on="type", switch={"network": "bridge", "*": None})
     model: str | None = typed("cattr", "model", "type")
     target_dev: str | None = typed("cattr", "target", "dev")
     link_state: str | None = typed("cattr", "link", "state")

@@ -194,7 +194,6 @@ def test_no_acpi_feature_turns_acpi_off() -> None:
     ("devices_xml", "element"),
     [
         ("<hostdev mode='subsystem' type='pci'/>", "<hostdev>"),
-        ("<interface type='network'><source network='default'/></interface>", "interface type 'network'"),
         ("<graphics type='spice'/>", "graphics type='spice'"),
         (
             "<disk type='network' device='disk'><source protocol='nbd' name='x'/><target dev='vda'/></disk>",
@@ -211,6 +210,20 @@ def test_no_acpi_feature_turns_acpi_off() -> None:
 def test_untranslatable_devices_are_named(devices_xml: str, element: str) -> None:
     with pytest.raises(ConfigUnsupportedError, match=element.replace("(", r"\(")):
         argv(dom(devices_xml))
+
+
+def test_a_resolved_network_nic_is_the_tap_the_launcher_named() -> None:
+    a = argv(
+        dom(
+            "<interface type='network'><mac address='52:54:00:00:00:07'/>"
+            "<source network='lan' bridge='vcbr0'/><target dev='vnet3'/><model type='virtio'/></interface>"
+        )
+    )
+    assert json.loads(opts(a, "-netdev")[0]) == {
+        "id": "hostnet0", "type": "tap", "ifname": "vnet3", "script": "no", "downscript": "no"
+    }  # fmt: skip
+    (nic,) = [d for d in devices(a) if d.get("netdev") == "hostnet0"]
+    assert nic["driver"] == "virtio-net-pci" and nic["mac"] == "52:54:00:00:00:07"
 
 
 def test_untranslatable_top_level_elements_are_named() -> None:

@@ -42,6 +42,10 @@ SERVED = {
     "virt_domain_fs_freeze", "virt_domain_fs_thaw", "virt_domain_get_time", "virt_domain_set_time",
     "virt_domain_interface_addresses",
 }  # fmt: skip
+#: Hooks several parts implement, each answering only its own sources and declining the
+#: others (first result wins): a guest's addresses come from the neighbour table
+#: (addresses.py) and from the guest agent.
+PER_SOURCE = {"virt_domain_interface_addresses"}
 
 
 def _module_imports() -> dict[str, set[str]]:
@@ -99,7 +103,7 @@ def test_each_part_is_its_own_module_and_each_hook_has_one_owner() -> None:
         assert issubclass(cls, Part)
         for hook in hook_names(cls):
             owners.setdefault(hook, []).append(cls.__name__)
-    shared = {hook: names for hook, names in owners.items() if len(names) > 1}
+    shared = {hook: names for hook, names in owners.items() if len(names) > 1 and hook not in PER_SOURCE}
     assert not shared, f"hooks implemented by several parts: {shared}"
     assert set(owners) == SERVED
 
@@ -134,7 +138,8 @@ def test_a_connection_is_served_by_the_parts_on_one_shared_host(
         for cls in PARTS:
             for hook in hook_names(cls):
                 if hook.removeprefix("virt_") in virtcore.OPERATIONS:  # not the internal hooks
-                    assert [type(o) for o in conn.implementers(hook)] == [cls], hook
+                    answering = [type(o) for o in conn.implementers(hook)]
+                    assert answering == [cls] or (hook in PER_SOURCE and cls in answering), hook
         hosts = {id(p.host) for p in parts if isinstance(p, Part)}
         assert len(hosts) == 1
         mine = parts[0]

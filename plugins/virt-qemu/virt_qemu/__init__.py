@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from virt_qemu.addresses import Addresses
 from virt_qemu.agent import Agent
 from virt_qemu.connection import Part, QemuConnection, Session
 from virt_qemu.definitions import Definitions
@@ -40,7 +41,9 @@ __version__ = "0.1.0"
 
 #: The plugin classes serving a connection, one per concern (the README's "Where an operation
 #: goes"): each implements its hooks itself, on the connection's shared host.
-PARTS: tuple[type[Part], ...] = (QemuConnection, Definitions, Lifecycle, Saving, Resources, Devices, Agent)
+PARTS: tuple[type[Part], ...] = (
+    QemuConnection, Definitions, Lifecycle, Saving, Resources, Devices, Addresses, Agent
+)  # fmt: skip
 
 
 def open_connection(uri: URI, read_only: bool) -> list[object]:

@@ -1526,7 +1526,8 @@ class _Builder:
                     netdev["ipv6-prefixlen"] = int(prefix)
                 else:
                     netdev["net"] = f"{addr}/{prefix}"
-        elif iface.type == "ethernet":
+        elif iface.type in ("ethernet", "network"):
+            # network: the launcher names the TAP (virt_qemu.netifaces) and puts it on the bridge
             netdev["type"] = "tap"
             if iface.target_dev:
                 netdev["ifname"] = iface.target_dev
@@ -1539,7 +1540,8 @@ class _Builder:
             netdev["br"] = iface.source
         else:
             raise ConfigUnsupportedError(
-                f"{where}: interface type '{iface.type}' is not supported (user, ethernet and bridge are)"
+                f"{where}: interface type '{iface.type}' is not supported"
+                " (user, ethernet, network and bridge are)"
             )
         self.add("-netdev", _j(netdev))
         models = {

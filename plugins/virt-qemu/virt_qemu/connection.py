@@ -20,6 +20,7 @@ from virt_qemu.paths import Layout
 from virt_qemu.volumes import Resolve
 from virtcore import hookimpl
 from virtcore.errors import InvalidConnError, NoDomainError
+from virtcore.network import BridgeResolver
 from virtcore.types import DomainEvent, DomainRef
 from virtcore.uri import URI
 
@@ -38,11 +39,17 @@ class Session:
         self.current: Host | None = None
         #: This connection's ``resolve_volume(pool, volume) -> path`` (its storage), while open.
         self.resolve_volume: Resolve | None = None
+        #: This connection's ``resolve_network(name) -> bridge`` (its networks), while open.
+        self.resolve_network: BridgeResolver | None = None
         #: The launcher this connection lent the host for autostart and restarts, while open.
         self.starter: Launcher | None = None
 
     def open(
-        self, read_only: bool, emit: Callable[[DomainEvent], None], resolve_volume: Resolve | None = None
+        self,
+        read_only: bool,
+        emit: Callable[[DomainEvent], None],
+        resolve_volume: Resolve | None = None,
+        resolve_network: BridgeResolver | None = None,
     ) -> None:
         """Take a reference to the host and register as a client of it."""
         h = get_host(self.layout)
@@ -50,7 +57,8 @@ class Session:
         self.emit = emit
         self.read_only = read_only
         self.resolve_volume = resolve_volume
-        self.starter = Launcher(h, resolve_volume)
+        self.resolve_network = resolve_network
+        self.starter = Launcher(h, resolve_volume, resolve_network)
         h.emitters.append(emit)
         h.open_client(read_only, self.starter)  # on failure the core closes us
 
@@ -58,6 +66,7 @@ class Session:
         """Undo :meth:`open` (idempotent); guests keep running."""
         h, self.current = self.current, None
         self.resolve_volume = None
+        self.resolve_network = None
         if h is None:
             return
         if self.emit is not None:
@@ -90,25 +99,32 @@ class Part:
     @property
     def launcher(self) -> Launcher:
         """What starts QEMU for the host's domains."""
-        return Launcher(self.host, self.session.resolve_volume)
+        return Launcher(self.host, self.session.resolve_volume, self.session.resolve_network)
 
 
 class QemuConnection(Part):
     """The connection's own hooks (open, close, hypervisor facts) and domain discovery."""
 
-    # trylast: the secondary (storage) drivers are open before autostart resolves volume disks.
+    # trylast: the secondary (storage, network) drivers are open before autostart resolves
+    # volume disks and networks.
     @hookimpl(trylast=True)
     def virt_connect_open(
-        self, uri: URI, read_only: bool, emit: Callable[[DomainEvent], None], resolve_volume: Resolve
+        self,
+        uri: URI,
+        read_only: bool,
+        emit: Callable[[DomainEvent], None],
+        resolve_volume: Resolve,
+        resolve_network: BridgeResolver,
     ) -> None:
         """Attach to the URI's state (reattaching to running guests).
 
         A read-write connection takes monitor connections to running guests and
         starts autostart domains once per host boot; a read-only one does neither.
-        ``resolve_volume`` is kept for this connection: it resolves the disks of
-        ``type='volume'`` of the domains it starts.
+        ``resolve_volume`` and ``resolve_network`` are kept for this connection:
+        they resolve the disks of ``type='volume'`` and the bridges of the
+        ``<interface type='network'>`` of the domains it starts.
         """
-        self.session.open(read_only, emit, resolve_volume)
+        self.session.open(read_only, emit, resolve_volume, resolve_network)
 
     @hookimpl
     def virt_connect_close(self) -> None:

@@ -37,6 +37,7 @@ from virt_qemu.host import (
     domain_event,
 )
 from virt_qemu.inuse import record_volumes
+from virt_qemu.netifaces import attach_taps, name_taps, resolve_bridges
 from virt_qemu.paths import FileLock
 from virt_qemu.process import (
     bind_listen,
@@ -56,6 +57,7 @@ from virtcore.errors import (
     SystemError_,
     VirtError,
 )
+from virtcore.network import BridgeResolver
 from virtcore.types import DomainEventType, DomainState, PausedReason, RunningReason, StartedDetail
 from virtcore.xml import Channel, DomainDef, Interface, Serial
 
@@ -82,10 +84,14 @@ class _Launch:
 class Launcher:
     """Starts QEMU for the domains of one host (see the module)."""
 
-    def __init__(self, host: Host, resolve_volume: Resolve | None = None) -> None:
+    def __init__(
+        self, host: Host, resolve_volume: Resolve | None = None, resolve_network: BridgeResolver | None = None
+    ) -> None:
         self.host = host
         #: The connection's ``resolve_volume`` (volume disks); ``None``: it has none.
         self.resolve_volume = resolve_volume
+        #: The connection's ``resolve_network`` (``type='network'`` NICs); ``None``: it has none.
+        self.resolve_network = resolve_network
 
     def autostart(self) -> None:
         """Start autostart domains once per host boot (the first process after boot does it)."""
@@ -207,6 +213,7 @@ class Launcher:
             os_ = attrs.evolve(d.os, machine=d.os.machine or machine.name, arch=d.os.arch or caps.arch)
             d = attrs.evolve(d, os=os_, emulator=d.emulator or caps.path, raw=d.raw)
         volumes = resolve_volumes(d, self.resolve_volume)  # before anything is created
+        bridges = resolve_bridges(d, self.resolve_network)  # likewise: the networks must be active
         rd = self.host.run_dir(dom.uuid)
         lock = self.host.dom_lock(dom.uuid)
         with lock.held():
@@ -242,7 +249,13 @@ class Launcher:
             slot = FileLock(rd / "mon0.lock")
             slot.try_acquire()
             try:
-                launch = self._spawn(dom, d, socks, machine.name, accel, incoming, volumes, channels)
+                with (
+                    FileLock(self.host.layout.run / "taps.lock").held()
+                    if bridges
+                    else contextlib.nullcontext()
+                ):
+                    d = name_taps(d, bridges)  # the names stay taken once QEMU has made the TAPs
+                    launch = self._spawn(dom, d, socks, machine.name, accel, incoming, volumes, channels)
             except BaseException:
                 slot.release()
                 shutil.rmtree(rd, ignore_errors=True)
@@ -253,6 +266,7 @@ class Launcher:
             dom.pid = launch.pid
             dom.slot = slot
             try:
+                attach_taps(d)  # QEMU waits paused: the NICs are on their bridges before the vCPUs run
                 live = self._configure(dom, d, paused=paused, incoming=incoming)
             except BaseException:
                 pid = dom.pid

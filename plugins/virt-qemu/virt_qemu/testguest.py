@@ -10,7 +10,10 @@ serial console and then, depending on ``vc.mode=`` on the kernel command line:
 * ``idle``: prints nothing more and ignores the power button;
 * ``panic``: crashes the kernel a second after the marker (for ``<panic>`` devices);
 * ``disk``: runs the first virtio disk (``/dev/vda``) as a shell script, so a test's
-  image on a disk decides what the guest does (see :func:`disk_script_image`).
+  image on a disk decides what the guest does (see :func:`disk_script_image`);
+* ``net``: asks for a DHCP lease on ``eth0`` (busybox ``udhcpc`` with
+  :data:`DHCP_SCRIPT`, retrying until it gets one), prints ``vc-net ADDRESS/PREFIX``
+  (:data:`NET_MARK`) on the serial console once the address is set, then ticks.
 
 With ``agent=True`` (:func:`build_initramfs`, :func:`guest_domain_xml`) the image also
 carries Debian's ``qemu-guest-agent`` (``/usr/sbin/qemu-ga`` and the libraries ``ldd``
@@ -47,6 +50,8 @@ from virtcore.errors import OperationFailedError, OperationTimeoutError
 __all__ = [
     "MARKER",
     "TICK",
+    "NET_MARK",
+    "DHCP_SCRIPT",
     "MODULES",
     "AGENT_MODULES",
     "AGENT_USERS",
@@ -70,6 +75,22 @@ __all__ = [
 MARKER = "VIRTCORE-GUEST-READY"
 #: Prefix of the ticker lines (``vc-tick 1``, ``vc-tick 2``...).
 TICK = "vc-tick"
+#: Printed by ``vc.mode=net`` once eth0 has its lease: ``vc-net 192.168.150.23/24``.
+NET_MARK = "vc-net"
+
+#: The script busybox ``udhcpc`` runs on lease events (``/etc/udhcpc.script``): it sets the
+#: address and the default route, and says so on the console.
+DHCP_SCRIPT = f"""#!/bin/busybox sh
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${{router%% *}}" dev "$interface"
+    echo "{NET_MARK} $ip/$mask" > /dev/console ;;
+esac
+exit 0
+"""
 
 #: Kernel modules (relative to /lib/modules/VERSION/kernel), in load order.
 MODULES = (
@@ -261,6 +282,9 @@ fi
 if [ "$mode" = idle ]; then
   while :; do sleep 3600; done
 fi
+if [ "$mode" = net ]; then
+  udhcpc -i eth0 -s /etc/udhcpc.script -b -t 3 -T 1 -A 1 >/dev/null 2>&1
+fi
 i=0
 while :; do
   i=$((i+1))
@@ -341,6 +365,7 @@ def build_initramfs(
     except OSError as exc:
         raise OperationFailedError(f"cannot read test guest inputs: {exc}") from None
     digest = hashlib.sha256(script)
+    digest.update(hashlib.sha256(DHCP_SCRIPT.encode()).digest())
     digest.update(hashlib.sha256(bb).digest())
     for name, data in mod_data:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -350,9 +375,10 @@ def build_initramfs(
     if target.exists():
         return target
     archive = _Cpio()
-    for d in ("bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"):
+    for d in ("bin", "dev", "etc", "proc", "sys", "tmp", "lib", "lib/modules"):
         archive.directory(d)
     archive.file("bin/busybox", bb, 0o755)
+    archive.file("etc/udhcpc.script", DHCP_SCRIPT.encode(), 0o755)
     archive.file("init", script, 0o755)
     for name, data in mod_data:
         archive.file(f"lib/modules/{name}", data)

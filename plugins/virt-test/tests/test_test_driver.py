@@ -199,6 +199,10 @@ def test_stats(virt_conn: virtcore.Connection) -> None:
     assert len(blk) == 5 and all(v >= 0 for v in blk)
     nic = dom.interface_stats("aa:bb:cc:dd:ee:ff")
     assert len(nic) == 8
+    (iface,) = dom.interface_addresses()
+    assert len(dom.interface_stats(iface.name)) == 8  # testnet0: the name domifaddr shows, as in libvirt
+    with pytest.raises(InvalidArgError, match="testnet1"):
+        dom.interface_stats("testnet1")
     with pytest.raises(InvalidArgError, match="vdz"):
         dom.block_stats("vdz")
     dom.destroy()

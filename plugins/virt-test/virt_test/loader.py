@@ -43,7 +43,8 @@ DEFAULT_NODE_INFO = NodeInfo(
     model="i686", memory=3 * 1024 * 1024, cpus=16, mhz=1400, nodes=2, sockets=2, cores=2, threads=2
 )
 
-#: The domain of ``test:///default``, with the values libvirt's test driver has.
+#: The domain of ``test:///default``, with the values libvirt's test driver has (started at
+#: load, so its NIC has the host-side name a start gives: ``testnet0``).
 DEFAULT_DOMAIN_XML = """\
 <domain type='test'>
   <name>test</name>
@@ -62,6 +63,7 @@ DEFAULT_DOMAIN_XML = """\
     <interface type='network'>
       <mac address='aa:bb:cc:dd:ee:ff'/>
       <source network='default'/>
+      <target dev='testnet0'/>
     </interface>
     <memballoon model='virtio'/>
   </devices>
