@@ -169,16 +169,27 @@ def test_a_guest_on_a_nat_network_gets_a_lease_found_by_lease_and_arp_and_answer
         dom.interface_addresses("arp")
 
 
-@pytest.mark.xfail(
-    reason="the guest agent (source='agent') is built on branch i11-agent; not merged here yet",
-    raises=virtcore.errors.NoSupportError,
-    strict=True,
-)
 def test_the_guest_agent_gives_the_same_lease(
-    netns: NetNamespace, nsconn: virtcore.Connection, guest_xml: Callable[..., str]
+    netns: NetNamespace,
+    nsconn: virtcore.Connection,
+    guest_files: tuple[Path, Path],
+    tmp_path: Path,
 ) -> None:
+    """The third source: the guest agent inside the guest reports the address its DHCP
+    client got from our dnsmasq, on its own interface name (``eth0``), with the prefix."""
+    kernel = guest_files[0]
+    initrd = testguest.build_initramfs(kernel, cache_dir=tmp_path / "initramfs", agent=True)
+    xml = testguest.guest_domain_xml(
+        "agent", kernel, initrd, agent=True, mode="net", extra_devices=NIC, serial_log=tmp_path / "agent.log"
+    )
     net = nsconn.define_network(NAT)
     net.start()
-    dom = nsconn.define_domain(guest_xml("agent", mode="net", extra_devices=NIC))
+    dom = nsconn.define_domain(xml)
     dom.start()
-    dom.interface_addresses("agent")
+    (by_lease,) = dom.wait_for_addresses(timeout=300, source="lease")
+    (lease_addr,) = by_lease.addrs
+    found = dom.wait_for_addresses(timeout=300, source="agent", family="ipv4")
+    eth0 = [i for i in found if i.hwaddr == MAC]
+    assert [i.name for i in eth0] == ["eth0"]
+    assert InterfaceAddress(IPAddrType.IPV4, lease_addr.addr, 24) in eth0[0].addrs
+    assert [lease.ipaddr for lease in net.dhcp_leases(mac=MAC)] == [lease_addr.addr]
