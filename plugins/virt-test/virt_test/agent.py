@@ -3,10 +3,9 @@
 libvirt's ``src/test/test_driver.c`` fakes a guest with two file systems
 (``/`` and ``/boot``) that ``testDomainFSFreeze``/``Thaw`` freeze and thaw one
 by one, a clock starting at 627319920 s that ``testDomainSetTime`` sets,
-passwords that ``testDomainSetUserPassword`` accepts for any user, and
-``testDomainInterfaceAddresses``' one address per interface: on a virtual
-network, the first address of its DHCP range (else its own) plus
-``20 * (id - 1) + index + 1``; otherwise ``192.168.0.(index + 1)/24``. The
+and passwords that ``testDomainSetUserPassword`` accepts for any user.
+Addresses, the agent's source included, are answered for every source alike
+by :mod:`virt_test.addresses`, as ``testDomainInterfaceAddresses`` does. The
 generic agent command (``qemuAgentCommand``) and guest info are not offered,
 as the test driver of python3-libvirt 9.0 does not offer them.
 
@@ -15,11 +14,9 @@ Compared with Debian's python3-libvirt in ``tests/test_agent_mock_vs_libvirt.py`
 
 from __future__ import annotations
 
-from virt_test.networks import PendingNetwork
 from virt_test.node import Node, TestDomain
 from virtcore import hookimpl
-from virtcore.errors import ErrorDomain, NoNetworkError, OperationInvalidError
-from virtcore.network import DomainInterface, InterfaceAddress, InterfaceAddressSource, IPAddrType
+from virtcore.errors import ErrorDomain, OperationInvalidError
 from virtcore.types import DomainState
 
 __all__ = ["TestAgent", "GuestState", "MOUNTPOINTS", "INITIAL_TIME"]
@@ -114,44 +111,3 @@ class TestAgent:
             guest = self._running(uuid)
             guest.seconds, guest.nseconds = (seconds or 0), nseconds
             return True
-
-    @hookimpl
-    def virt_domain_interface_addresses(
-        self, uuid: str, source: InterfaceAddressSource
-    ) -> list[DomainInterface] | None:
-        """The test driver's made-up addresses, for the agent source (the others: declined)."""
-        if source != InterfaceAddressSource.AGENT:
-            return None
-        with self.node.lock:
-            dom, _ = self._active(uuid)
-            d = dom.definition()
-            dom_id = dom.id
-        found: list[DomainInterface] = []
-        for i, iface in enumerate(d.interfaces):
-            offset = 20 * (dom_id - 1) + i + 1
-            if iface.type == "network" and iface.source:
-                addr = self._network_address(iface.source, offset)
-            else:
-                addr = InterfaceAddress(IPAddrType.IPV4, f"192.168.0.{1 + i}", 24)
-            name = iface.target_dev or f"testnet{i}"
-            found.append(DomainInterface(name, (iface.mac or "").lower() or None, (addr,)))
-        return found
-
-    def _network_address(self, network: str, offset: int) -> InterfaceAddress:
-        nets = self.node.networks
-        ref = nets.lookup_name(network)
-        import ipaddress  # saves its import on open: only the agent source needs it
-
-        from virtcore.xml import parse_network  # saves ~170 ms on open: the XML model
-
-        with nets.lock:
-            d = nets.get(ref.uuid).definition()
-        nd = parse_network(d.xml) if isinstance(d, PendingNetwork) else d
-        if not nd.ips:
-            raise NoNetworkError(f"network '{network}' has no address", domain=ErrorDomain.NETWORK)
-        ip = nd.ips[0]
-        ranges = ip.dhcp.ranges if ip.dhcp is not None else ()
-        base = ranges[0].start if ranges else ip.address
-        addr = ipaddress.ip_address(int(base) + offset)
-        kind = IPAddrType.IPV6 if addr.version == 6 else IPAddrType.IPV4
-        return InterfaceAddress(kind, str(addr), ip.prefix_length)
