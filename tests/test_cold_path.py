@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules the common paths never need: the XML model and its parser, attrs,
 #: what only rare paths (save images, errors, UUID parsing, URLs, node files)
-#: use, and threading (the locks are ``_thread``'s).
+#: use, the error enums (built when an error is), and threading (the locks are
+#: ``_thread``'s).
 HEAVY = (
     "virtcore.xml",
+    "virtcore._errorcodes",
     "lxml",
     "attrs",
     "json",
