@@ -22,11 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules the common paths never need: the XML model and its parser, attrs,
 #: what only rare paths (save images, errors, UUID parsing, URLs, node files)
-#: use, the error enums (built when an error is), and threading (the locks are
+#: use, the error enums (built when an error is), the state reasons and event
+#: details the cold path never reads, and threading (the locks are
 #: ``_thread``'s).
 HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
+    "virtcore._details",
     "lxml",
     "attrs",
     "json",
@@ -172,3 +174,19 @@ def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
     assert table(lean) == table(plain)
     assert set(table(lean)) == set(hookspecs.HOOKS)
     assert table(lean)["virt_domain_lookup_by_name"] == ["virt_domain_lookup_by_name"]
+
+
+def test_the_deferred_enums_are_still_their_public_modules_int_enums() -> None:
+    # virtcore._details is imported on first use; users see virtcore.types' IntEnums as before.
+    import enum
+    import pickle
+
+    from virtcore import types
+    from virtcore.types import PausedReason, StoppedDetail
+
+    assert issubclass(PausedReason, enum.IntEnum) and PausedReason.USER == 1
+    assert StoppedDetail.__module__ == "virtcore.types" and types.StoppedDetail is StoppedDetail
+    assert pickle.loads(pickle.dumps(StoppedDetail.SAVED)) is StoppedDetail.SAVED
+    assert all(hasattr(types, name) for name in types.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'PausedReasons'"):
+        types.PausedReasons  # noqa: B018

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from virt_test.networks import Networks
 from virt_test.pools import Storage
+from virtcore import types
 from virtcore.errors import (
     InvalidArgError,
     NoDomainError,
@@ -32,21 +33,14 @@ from virtcore.errors import (
 )
 from virtcore.files import write_atomically
 from virtcore.types import (
-    DefinedDetail,
     DomainEvent,
     DomainEventType,
     DomainInfo,
     DomainRef,
     DomainState,
     NodeInfo,
-    PausedReason,
-    ResumedDetail,
     RunningReason,
     ShutoffReason,
-    StartedDetail,
-    StoppedDetail,
-    SuspendedDetail,
-    UndefinedDetail,
 )
 
 if TYPE_CHECKING:
@@ -265,7 +259,7 @@ class Node:
         self.next_id += 1
         self.by_id[dom.id] = dom
         dom.state = DomainState.PAUSED if paused else DomainState.RUNNING
-        dom.reason = PausedReason.USER if paused else reason
+        dom.reason = types.PausedReason.USER if paused else reason
         dom.started_at = time.monotonic()
 
     def _stop(self, dom: TestDomain, reason: ShutoffReason) -> bool:
@@ -300,10 +294,10 @@ class Node:
             if existing is None:
                 dom = TestDomain(new, None)
                 self._insert(dom)
-                detail = DefinedDetail.ADDED
+                detail = types.DefinedDetail.ADDED
             else:
                 dom = existing
-                detail = DefinedDetail.UPDATED if dom.config is not None else DefinedDetail.ADDED
+                detail = types.DefinedDetail.UPDATED if dom.config is not None else types.DefinedDetail.ADDED
                 dom.config = new
             ref = dom.ref
         self._send([DomainEvent(ref, DomainEventType.DEFINED, detail)])
@@ -322,7 +316,7 @@ class Node:
             dom.live = new
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
         return ref
 
     def undefine(self, uuid: str) -> None:
@@ -339,7 +333,7 @@ class Node:
             dom.autostart = False
             if not dom.active:
                 self._remove(dom)
-        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED)])
+        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, types.UndefinedDetail.REMOVED)])
 
     # -- state machine -------------------------------------------------------
 
@@ -356,16 +350,16 @@ class Node:
                 raise OperationInvalidError(f"domain '{dom.name}' is already running")
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
 
     def suspend(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
-            dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
+            dom.state, dom.reason = DomainState.PAUSED, types.PausedReason.USER
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED)])
+        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, types.SuspendedDetail.PAUSED)])
 
     def resume(self, uuid: str) -> None:
         with self.lock:
@@ -374,14 +368,14 @@ class Node:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)])
+        self._send([DomainEvent(ref, DomainEventType.RESUMED, types.ResumedDetail.UNPAUSED)])
 
     def destroy(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
             ref = dom.ref
             self._stop(dom, ShutoffReason.DESTROYED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.DESTROYED)])
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.DESTROYED)])
 
     def shutdown(self, uuid: str) -> None:
         """The guest "powers off" at once, then ``on_poweroff`` decides what happens."""
@@ -395,10 +389,10 @@ class Node:
                 events: list[DomainEvent] = []
             elif action == "preserve":
                 dom.state, dom.reason = DomainState.SHUTOFF, ShutoffReason.SHUTDOWN
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
         self._send(events)
 
     def reboot(self, uuid: str) -> None:
@@ -408,7 +402,7 @@ class Node:
             ref = dom.ref
             if dom.current.on_reboot in ("destroy", "preserve"):
                 self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
                 dom.started_at = time.monotonic()
@@ -435,7 +429,7 @@ class Node:
             write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SAVED)])
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
 
     def restore(self, path: str) -> DomainRef:
         from virtcore.xml import parse_domain  # saves ~170 ms on open: lxml and the XML model
@@ -457,7 +451,7 @@ class Node:
             dom.live = definition
             self._start(dom, RunningReason.RESTORED, paused=bool(header.get("paused")))
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.RESTORED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.RESTORED)])
         return ref
 
     # -- resources -----------------------------------------------------------
