@@ -190,3 +190,58 @@ def test_the_deferred_enums_are_still_their_public_modules_int_enums() -> None:
     assert all(hasattr(types, name) for name in types.__all__)
     with pytest.raises(AttributeError, match="no attribute 'PausedReasons'"):
         types.PausedReasons  # noqa: B018
+
+
+class _Base:
+    def virt_a(self) -> None: ...
+
+    @staticmethod
+    def virt_static() -> None: ...
+
+    @classmethod
+    def virt_class(cls) -> None: ...
+
+    @property
+    def virt_prop(self) -> int:
+        raise AssertionError("never evaluated")
+
+
+class _Child(_Base):
+    def virt_b(self) -> None: ...
+
+
+class _Slotted:
+    __slots__ = ("virt_slot",)
+
+    def virt_c(self) -> None: ...
+
+
+def test_static_function_finds_what_getattr_static_finds() -> None:
+    # drivers.static_function is the quick path of the lean manager and hook_names: wherever it
+    # answers, inspect.getattr_static answers the same function; elsewhere it leaves it to inspect.
+    import inspect
+    import types
+
+    import virt_test
+
+    from virtcore import hookspecs
+    from virtcore.drivers import static_function
+
+    shadowed = _Child()
+    shadowed.virt_a = lambda: None  # type: ignore[method-assign]
+    objects: list[object] = [hookspecs, _Base, _Child, _Child(), shadowed, _Slotted(), _Slotted]
+    objects += [*virt_test.driver.plugin_classes]
+    answered = 0
+    for obj in objects:
+        for name in dir(obj):
+            found = static_function(obj, name)
+            if found is not None:
+                answered += 1
+                assert found is inspect.getattr_static(obj, name), (obj, name)
+    assert answered > len(hookspecs.HOOKS)
+    assert static_function(_Child(), "virt_a") is _Base.__dict__["virt_a"]
+    for name in ("virt_static", "virt_class", "virt_prop", "virt_missing"):
+        assert static_function(_Child(), name) is None
+    assert static_function(shadowed, "virt_a") is None
+    assert static_function(_Slotted(), "virt_slot") is None
+    assert isinstance(static_function(hookspecs, "virt_domain_get_info"), types.FunctionType)
