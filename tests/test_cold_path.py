@@ -23,12 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules the common paths never need: the XML model and its parser, attrs,
 #: what only rare paths (save images, errors, UUID parsing, URLs, node files)
 #: use, the error enums (built when an error is), the state reasons and event
-#: details the cold path never reads, and threading (the locks are
-#: ``_thread``'s).
+#: details the cold path never reads, the test driver's storage and network
+#: mocks (built on the first storage or network call), and threading (the
+#: locks are ``_thread``'s).
 HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
     "virtcore._details",
+    "virt_test.pools",
+    "virt_test.networks",
     "lxml",
     "attrs",
     "json",
@@ -105,6 +108,19 @@ def test_common_paths_do_not_import_the_rare_ones(workload: str, allowed: set[st
 def test_an_xml_operation_still_loads_the_model_it_needs(tmp_path: Path) -> None:
     # The deferral is a delay, not a loss: the first XML operation imports it.
     assert {"virtcore.xml", "lxml", "attrs"} <= _loaded(XML_DESC, tmp_path)
+
+
+POOLS_AND_NETWORKS = """
+import virtcore
+with virtcore.open("test:///default") as conn:
+    assert [p.name for p in conn.list_storage_pools()] == ["default-pool"]
+    assert [n.name for n in conn.list_networks()] == ["default"]
+"""
+
+
+def test_the_first_storage_and_network_calls_build_the_default_pool_and_network(tmp_path: Path) -> None:
+    # test:///default's pool and network are there on the first call, not before.
+    assert {"virt_test.pools", "virt_test.networks"} <= _loaded(POOLS_AND_NETWORKS, tmp_path)
 
 
 #: The files of issue 9's import audit (the core's connection, CLI and

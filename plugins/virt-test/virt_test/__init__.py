@@ -90,7 +90,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     else:
         node = load_node_file(path)
-    return [TestDriver(node), TestStorage(node.storage), TestNetworks(node.networks)]
+    return [TestDriver(node), TestStorage(node), TestNetworks(node)]
 
 
 class TestDriver:

@@ -26,8 +26,9 @@ Errors carry libvirt's codes: ``NoNetworkError`` (43), ``OperationInvalidError``
 from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
+from virt_test.pending import PendingNetwork
 from virtcore import errors
 from virtcore.errors import (
     InternalError,
@@ -41,19 +42,6 @@ if TYPE_CHECKING:
     from virtcore.xml import NetworkDef
 
 __all__ = ["NetworkDefinition", "Networks", "PendingNetwork", "TestNetwork", "bridge_of"]
-
-
-class PendingNetwork(NamedTuple):
-    """A network definition kept as its XML plus what the hot paths read (``test:///default``'s)."""
-
-    xml: str
-    name: str
-    uuid: str
-    bridge_name: str | None
-
-    def to_xml(self) -> str:
-        """The ``<network>`` document, as given."""
-        return self.xml
 
 
 #: A parsed network definition, or ``test:///default``'s, kept unparsed.

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
+from virt_test.pending import PendingPool
 from virtcore import errors
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -71,20 +72,6 @@ POOL_CAPACITY = 100 * 1024**3
 
 #: The largest size a volume can have (``off_t`` is signed 64-bit).
 _MAX_SIZE = (1 << 63) - 1
-
-
-class PendingPool(NamedTuple):
-    """A pool definition not parsed yet: its XML plus what the hot paths read.
-
-    ``test:///default`` starts from one of these so that opening it never
-    imports the XML model; the first operation that needs the whole
-    definition parses it (:meth:`TestPool.definition`).
-    """
-
-    xml: str
-    name: str
-    uuid: str
-    target: str
 
 
 #: ``user(pool name, volume name, path)``: the running domain using that volume, or None.
