@@ -18,9 +18,9 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from virt_test.pending import PendingNetwork, PendingPool
+from virt_test.pending import PendingDef, PendingNetwork, PendingPool
 from virtcore import types
 from virtcore.errors import (
     InvalidArgError,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from virt_test.pools import Storage
     from virtcore.xml import DomainDef
 
-__all__ = ["Node", "TestDomain", "SAVE_MAGIC"]
+__all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
 
 #: First line of a save image written by the test driver.
 SAVE_MAGIC = b"virtcore-test-save-v1\n"
@@ -57,25 +57,6 @@ _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKE
 Emitter = Callable[[DomainEvent], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
-
-
-class PendingDef(NamedTuple):
-    """A definition not parsed yet: its XML plus the few values the hot paths read.
-
-    ``test:///default`` starts from one of these so that opening it never
-    imports the XML model; the first operation that needs the whole
-    definition parses it (:meth:`TestDomain.definition`).
-    """
-
-    xml: str
-    name: str
-    uuid: str
-    memory: int
-    current_memory: int
-    vcpu: int
-    current_vcpus: int
-    on_poweroff: str = "destroy"
-    on_reboot: str = "restart"
 
 
 #: A parsed definition, or one still pending.

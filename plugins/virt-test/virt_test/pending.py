@@ -1,4 +1,4 @@
-"""Pools and networks of a node file kept unparsed: their XML plus what the hot paths read.
+"""Domains, pools and networks of a node file kept unparsed: their XML plus what the hot paths read.
 
 ``test:///default`` starts from these so that opening it imports neither the
 XML model nor the storage and network mocks (:mod:`virt_test.pools`,
@@ -9,7 +9,26 @@ XML model nor the storage and network mocks (:mod:`virt_test.pools`,
 
 from typing import NamedTuple
 
-__all__ = ["PendingNetwork", "PendingPool"]
+__all__ = ["PendingDef", "PendingNetwork", "PendingPool"]
+
+
+class PendingDef(NamedTuple):
+    """A definition not parsed yet: its XML plus the few values the hot paths read.
+
+    ``test:///default`` starts from one of these so that opening it never
+    imports the XML model; the first operation that needs the whole
+    definition parses it (:meth:`virt_test.node.TestDomain.definition`).
+    """
+
+    xml: str
+    name: str
+    uuid: str
+    memory: int
+    current_memory: int
+    vcpu: int
+    current_vcpus: int
+    on_poweroff: str = "destroy"
+    on_reboot: str = "restart"
 
 
 class PendingPool(NamedTuple):
