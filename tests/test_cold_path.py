@@ -30,6 +30,7 @@ HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
     "virtcore._details",
+    "virtcore._storagetypes",
     "virt_test.pools",
     "virt_test.networks",
     "lxml",
@@ -97,8 +98,9 @@ def _loaded(workload: str, cache: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     ("workload", "allowed"),
-    # The command line imports its storage commands, whose progress bar runs a thread.
-    [(OPEN_LOOKUP_INFO, set()), (CLI_LIST, {"threading"})],
+    # The command line imports its storage commands, whose progress bar runs a thread
+    # and whose options name the storage enums.
+    [(OPEN_LOOKUP_INFO, set()), (CLI_LIST, {"threading", "virtcore._storagetypes"})],
     ids=["open-lookup-info", "cli-list"],
 )
 def test_common_paths_do_not_import_the_rare_ones(workload: str, allowed: set[str], tmp_path: Path) -> None:
@@ -261,3 +263,25 @@ def test_static_function_finds_what_getattr_static_finds() -> None:
     assert static_function(shadowed, "virt_a") is None
     assert static_function(_Slotted(), "virt_slot") is None
     assert isinstance(static_function(hookspecs, "virt_domain_get_info"), types.FunctionType)
+
+
+def test_the_deferred_storage_types_are_still_virtcore_storage_s() -> None:
+    # virtcore._storagetypes is imported on first use; users see the same public names.
+    import enum
+    import pickle
+
+    import virtcore
+    from virtcore import storage
+    from virtcore.storage import StoragePoolState, StorageVolInfo, StorageVolType
+
+    assert issubclass(StoragePoolState, enum.IntEnum) and StoragePoolState.RUNNING == 2
+    assert virtcore.StorageVolType is StorageVolType is storage.StorageVolType
+    assert {StorageVolInfo.__module__, StoragePoolState.__module__, storage.UploadSink.__module__} == {
+        "virtcore.storage"
+    }
+    info = StorageVolInfo(StorageVolType.FILE, 10, 5)
+    assert pickle.loads(pickle.dumps(info)) == info and info.type is StorageVolType.FILE
+    assert all(hasattr(storage, name) for name in storage.__all__)
+    assert all(hasattr(virtcore, name) for name in virtcore.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'StoragePoolStates'"):
+        virtcore.StoragePoolStates  # noqa: B018

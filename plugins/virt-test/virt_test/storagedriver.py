@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from virtcore import hookimpl
 from virtcore.errors import InvalidArgError
-from virtcore.storage import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
 
 if TYPE_CHECKING:
     from virt_test.node import Node
     from virt_test.pools import Storage
+    from virtcore.storage import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
 
 __all__ = ["TestStorage", "VolumeSink", "VolumeSource"]
 
