@@ -22,9 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules the common paths never need: the XML model and its parser, attrs,
 #: what only rare paths (save images, errors, UUID parsing, URLs, node files)
-#: use, and threading (the locks are ``_thread``'s).
+#: use, the error enums (built when an error is), the state reasons and event
+#: details the cold path never reads, the test driver's storage and network
+#: mocks (built on the first storage or network call), and threading (the
+#: locks are ``_thread``'s).
 HEAVY = (
     "virtcore.xml",
+    "virtcore._errorcodes",
+    "virtcore._details",
+    "virtcore._storagetypes",
+    "virt_test.pools",
+    "virt_test.networks",
     "lxml",
     "attrs",
     "json",
@@ -90,8 +98,9 @@ def _loaded(workload: str, cache: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     ("workload", "allowed"),
-    # The command line imports its storage commands, whose progress bar runs a thread.
-    [(OPEN_LOOKUP_INFO, set()), (CLI_LIST, {"threading"})],
+    # The command line imports its storage commands, whose progress bar runs a thread
+    # and whose options name the storage enums.
+    [(OPEN_LOOKUP_INFO, set()), (CLI_LIST, {"threading", "virtcore._storagetypes"})],
     ids=["open-lookup-info", "cli-list"],
 )
 def test_common_paths_do_not_import_the_rare_ones(workload: str, allowed: set[str], tmp_path: Path) -> None:
@@ -101,6 +110,19 @@ def test_common_paths_do_not_import_the_rare_ones(workload: str, allowed: set[st
 def test_an_xml_operation_still_loads_the_model_it_needs(tmp_path: Path) -> None:
     # The deferral is a delay, not a loss: the first XML operation imports it.
     assert {"virtcore.xml", "lxml", "attrs"} <= _loaded(XML_DESC, tmp_path)
+
+
+POOLS_AND_NETWORKS = """
+import virtcore
+with virtcore.open("test:///default") as conn:
+    assert [p.name for p in conn.list_storage_pools()] == ["default-pool"]
+    assert [n.name for n in conn.list_networks()] == ["default"]
+"""
+
+
+def test_the_first_storage_and_network_calls_build_the_default_pool_and_network(tmp_path: Path) -> None:
+    # test:///default's pool and network are there on the first call, not before.
+    assert {"virt_test.pools", "virt_test.networks"} <= _loaded(POOLS_AND_NETWORKS, tmp_path)
 
 
 #: The files of issue 9's import audit (the core's connection, CLI and
@@ -170,3 +192,96 @@ def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
     assert table(lean) == table(plain)
     assert set(table(lean)) == set(hookspecs.HOOKS)
     assert table(lean)["virt_domain_lookup_by_name"] == ["virt_domain_lookup_by_name"]
+
+
+def test_the_deferred_enums_are_still_their_public_modules_int_enums() -> None:
+    # virtcore._details is imported on first use; users see virtcore.types' IntEnums as before.
+    import enum
+    import pickle
+
+    from virtcore import types
+    from virtcore.types import PausedReason, StoppedDetail
+
+    assert issubclass(PausedReason, enum.IntEnum) and PausedReason.USER == 1
+    assert StoppedDetail.__module__ == "virtcore.types" and types.StoppedDetail is StoppedDetail
+    assert pickle.loads(pickle.dumps(StoppedDetail.SAVED)) is StoppedDetail.SAVED
+    assert all(hasattr(types, name) for name in types.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'PausedReasons'"):
+        types.PausedReasons  # noqa: B018
+
+
+class _Base:
+    def virt_a(self) -> None: ...
+
+    @staticmethod
+    def virt_static() -> None: ...
+
+    @classmethod
+    def virt_class(cls) -> None: ...
+
+    @property
+    def virt_prop(self) -> int:
+        raise AssertionError("never evaluated")
+
+
+class _Child(_Base):
+    def virt_b(self) -> None: ...
+
+
+class _Slotted:
+    __slots__ = ("virt_slot",)
+
+    def virt_c(self) -> None: ...
+
+
+def test_static_function_finds_what_getattr_static_finds() -> None:
+    # drivers.static_function is the quick path of the lean manager and hook_names: wherever it
+    # answers, inspect.getattr_static answers the same function; elsewhere it leaves it to inspect.
+    import inspect
+    import types
+
+    import virt_test
+
+    from virtcore import hookspecs
+    from virtcore.drivers import static_function
+
+    shadowed = _Child()
+    shadowed.virt_a = lambda: None  # type: ignore[method-assign]
+    objects: list[object] = [hookspecs, _Base, _Child, _Child(), shadowed, _Slotted(), _Slotted]
+    objects += [*virt_test.driver.plugin_classes]
+    answered = 0
+    for obj in objects:
+        for name in dir(obj):
+            found = static_function(obj, name)
+            if found is not None:
+                answered += 1
+                assert found is inspect.getattr_static(obj, name), (obj, name)
+    assert answered > len(hookspecs.HOOKS)
+    assert static_function(_Child(), "virt_a") is _Base.__dict__["virt_a"]
+    for name in ("virt_static", "virt_class", "virt_prop", "virt_missing"):
+        assert static_function(_Child(), name) is None
+    assert static_function(shadowed, "virt_a") is None
+    assert static_function(_Slotted(), "virt_slot") is None
+    assert isinstance(static_function(hookspecs, "virt_domain_get_info"), types.FunctionType)
+
+
+def test_the_deferred_storage_types_are_still_virtcore_storage_s() -> None:
+    # virtcore._storagetypes is imported on first use; users see the same public names.
+    import enum
+    import pickle
+
+    import virtcore
+    from virtcore import storage
+    from virtcore.storage import StoragePoolState, StorageVolInfo, StorageVolType
+
+    assert issubclass(StoragePoolState, enum.IntEnum) and StoragePoolState.RUNNING == 2
+    assert virtcore.StorageVolType is StorageVolType is storage.StorageVolType
+    assert {StorageVolInfo.__module__, StoragePoolState.__module__, storage.UploadSink.__module__} == {
+        "virtcore.storage"
+    }
+    info = StorageVolInfo(StorageVolType.FILE, 10, 5)
+    assert pickle.loads(pickle.dumps(info)) == info and info.type is StorageVolType.FILE
+    assert all(hasattr(storage, name) for name in storage.__all__)
+    assert all(hasattr(virtcore, name) for name in virtcore.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'StoragePoolStates'"):
+        virtcore.StoragePoolStates  # noqa: B018

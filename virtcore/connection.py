@@ -27,7 +27,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pluggy
 
@@ -50,6 +50,7 @@ from virtcore.drivers import (
     hook_names,
     installed_drivers,
     load_driver,
+    static_function,
 )
 from virtcore.errors import (
     InvalidArgError,
@@ -189,15 +190,22 @@ def _check_hooks(plugin: object, driver: str) -> None:
 
 
 class _Manager(pluggy.PluginManager):
-    """pluggy's manager, reading only names that can be virtcore hooks.
+    """pluggy's manager, reading only names that can be virtcore hooks, and plain functions the quick way.
 
     Saves ~0.7 ms per open (a third of registering): pluggy otherwise inspects
-    every attribute, and half of a driver's are Python's dunders.
+    every attribute, and half of a driver's are Python's dunders. A ``virt_*``
+    name that is a plain function (:func:`~virtcore.drivers.static_function`)
+    has its marker read directly, as pluggy would read it; anything else goes
+    through pluggy's own reading.
     """
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
-        """Skip dunder names (never a hook), else pluggy's own reading."""
-        return None if name.startswith("__") else super().parse_hookimpl_opts(plugin, name)
+        """Skip dunders (never a hook), read plain ``virt_*`` functions directly, else pluggy's reading."""
+        if name.startswith("__"):
+            return None
+        if name.startswith(PREFIX) and (fn := static_function(plugin, name)) is not None:
+            return cast("pluggy.HookimplOpts | None", _marker(fn, _IMPL_OPTS))
+        return super().parse_hookimpl_opts(plugin, name)
 
     def parse_hookspec_opts(
         self, module_or_class: ModuleType | type, name: str
@@ -205,7 +213,19 @@ class _Manager(pluggy.PluginManager):
         """Only ``virt_*`` names of :mod:`virtcore.hookspecs` are hook specifications."""
         if not name.startswith(PREFIX):
             return None
+        if (fn := static_function(module_or_class, name)) is not None:
+            return cast("pluggy.HookspecOpts | None", _marker(fn, _SPEC_OPTS))
         return super().parse_hookspec_opts(module_or_class, name)
+
+
+#: Where pluggy's markers keep their options on a function.
+_IMPL_OPTS, _SPEC_OPTS = hookspecs.PROJECT + "_impl", hookspecs.PROJECT + "_spec"
+
+
+def _marker(fn: object, attr: str) -> dict[str, Any] | None:
+    """The options pluggy's marker left on ``fn`` under ``attr`` (a dict), else ``None``, as pluggy reads."""
+    opts = getattr(fn, attr, None)
+    return opts if isinstance(opts, dict) else None
 
 
 def _new_manager() -> pluggy.PluginManager:

@@ -18,8 +18,10 @@ to the most specific class. Messages follow libvirt's templates
 
 from __future__ import annotations
 
-import enum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from virtcore._errorcodes import ErrorDomain, ErrorNumber
 
 __all__ = [
     "ErrorNumber",
@@ -66,201 +68,47 @@ __all__ = [
 ]
 
 
-class ErrorNumber(enum.IntEnum):
-    """libvirt's ``virErrorNumber`` (``VIR_ERR_*``), the values as in virterror.h."""
+def __getattr__(name: str) -> object:
+    # ErrorNumber and ErrorDomain live in a module imported on first use: building them is
+    # ~18M instructions, a fifth of a cold ``import virtcore`` (tests/test_cold_path.py).
+    if name in ("ErrorNumber", "ErrorDomain"):
+        from virtcore import _errorcodes  # saves ~18M instructions of import: the two enums
 
-    OK = 0
-    INTERNAL_ERROR = 1
-    NO_MEMORY = 2
-    NO_SUPPORT = 3
-    UNKNOWN_HOST = 4
-    NO_CONNECT = 5
-    INVALID_CONN = 6
-    INVALID_DOMAIN = 7
-    INVALID_ARG = 8
-    OPERATION_FAILED = 9
-    GET_FAILED = 10
-    POST_FAILED = 11
-    HTTP_ERROR = 12
-    SEXPR_SERIAL = 13
-    NO_XEN = 14
-    XEN_CALL = 15
-    OS_TYPE = 16
-    NO_KERNEL = 17
-    NO_ROOT = 18
-    NO_SOURCE = 19
-    NO_TARGET = 20
-    NO_NAME = 21
-    NO_OS = 22
-    NO_DEVICE = 23
-    NO_XENSTORE = 24
-    DRIVER_FULL = 25
-    CALL_FAILED = 26
-    XML_ERROR = 27
-    DOM_EXIST = 28
-    OPERATION_DENIED = 29
-    OPEN_FAILED = 30
-    READ_FAILED = 31
-    PARSE_FAILED = 32
-    CONF_SYNTAX = 33
-    WRITE_FAILED = 34
-    XML_DETAIL = 35
-    INVALID_NETWORK = 36
-    NETWORK_EXIST = 37
-    SYSTEM_ERROR = 38
-    RPC = 39
-    GNUTLS_ERROR = 40
-    WAR_NO_NETWORK = 41
-    NO_DOMAIN = 42
-    NO_NETWORK = 43
-    INVALID_MAC = 44
-    AUTH_FAILED = 45
-    INVALID_STORAGE_POOL = 46
-    INVALID_STORAGE_VOL = 47
-    WAR_NO_STORAGE = 48
-    NO_STORAGE_POOL = 49
-    NO_STORAGE_VOL = 50
-    WAR_NO_NODE = 51
-    INVALID_NODE_DEVICE = 52
-    NO_NODE_DEVICE = 53
-    NO_SECURITY_MODEL = 54
-    OPERATION_INVALID = 55
-    WAR_NO_INTERFACE = 56
-    NO_INTERFACE = 57
-    INVALID_INTERFACE = 58
-    MULTIPLE_INTERFACES = 59
-    WAR_NO_NWFILTER = 60
-    INVALID_NWFILTER = 61
-    NO_NWFILTER = 62
-    BUILD_FIREWALL = 63
-    WAR_NO_SECRET = 64
-    INVALID_SECRET = 65
-    NO_SECRET = 66
-    CONFIG_UNSUPPORTED = 67
-    OPERATION_TIMEOUT = 68
-    MIGRATE_PERSIST_FAILED = 69
-    HOOK_SCRIPT_FAILED = 70
-    INVALID_DOMAIN_SNAPSHOT = 71
-    NO_DOMAIN_SNAPSHOT = 72
-    INVALID_STREAM = 73
-    ARGUMENT_UNSUPPORTED = 74
-    STORAGE_PROBE_FAILED = 75
-    STORAGE_POOL_BUILT = 76
-    SNAPSHOT_REVERT_RISKY = 77
-    OPERATION_ABORTED = 78
-    AUTH_CANCELLED = 79
-    NO_DOMAIN_METADATA = 80
-    MIGRATE_UNSAFE = 81
-    OVERFLOW = 82
-    BLOCK_COPY_ACTIVE = 83
-    OPERATION_UNSUPPORTED = 84
-    SSH = 85
-    AGENT_UNRESPONSIVE = 86
-    RESOURCE_BUSY = 87
-    ACCESS_DENIED = 88
-    DBUS_SERVICE = 89
-    STORAGE_VOL_EXIST = 90
-    CPU_INCOMPATIBLE = 91
-    XML_INVALID_SCHEMA = 92
-    MIGRATE_FINISH_OK = 93
-    AUTH_UNAVAILABLE = 94
-    NO_SERVER = 95
-    NO_CLIENT = 96
-    AGENT_UNSYNCED = 97
-    LIBSSH = 98
-    DEVICE_MISSING = 99
-    INVALID_NWFILTER_BINDING = 100
-    NO_NWFILTER_BINDING = 101
-    INVALID_DOMAIN_CHECKPOINT = 102
-    NO_DOMAIN_CHECKPOINT = 103
-    NO_DOMAIN_BACKUP = 104
-    INVALID_NETWORK_PORT = 105
-    NETWORK_PORT_EXIST = 106
-    NO_NETWORK_PORT = 107
-    NO_HOSTNAME = 108
-    CHECKPOINT_INCONSISTENT = 109
-    MULTIPLE_DOMAINS = 110
-    NO_NETWORK_METADATA = 111
-    AGENT_COMMAND_TIMEOUT = 112
-    AGENT_COMMAND_FAILED = 113
+        return getattr(_errorcodes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class ErrorDomain(enum.IntEnum):
-    """libvirt's ``virErrorDomain`` (``VIR_FROM_*``): which subsystem raised an error."""
+_M = TypeVar("_M")
 
-    NONE = 0
-    XEN = 1
-    XEND = 2
-    XENSTORE = 3
-    SEXPR = 4
-    XML = 5
-    DOM = 6
-    RPC = 7
-    PROXY = 8
-    CONF = 9
-    QEMU = 10
-    NET = 11
-    TEST = 12
-    REMOTE = 13
-    OPENVZ = 14
-    XENXM = 15
-    STATS_LINUX = 16
-    LXC = 17
-    STORAGE = 18
-    NETWORK = 19
-    DOMAIN = 20
-    UML = 21
-    NODEDEV = 22
-    XEN_INOTIFY = 23
-    SECURITY = 24
-    VBOX = 25
-    INTERFACE = 26
-    ONE = 27
-    ESX = 28
-    PHYP = 29
-    SECRET = 30
-    CPU = 31
-    XENAPI = 32
-    NWFILTER = 33
-    HOOK = 34
-    DOMAIN_SNAPSHOT = 35
-    AUDIT = 36
-    SYSINFO = 37
-    STREAMS = 38
-    VMWARE = 39
-    EVENT = 40
-    LIBXL = 41
-    LOCKING = 42
-    HYPERV = 43
-    CAPABILITIES = 44
-    URI = 45
-    AUTH = 46
-    DBUS = 47
-    PARALLELS = 48
-    DEVICE = 49
-    SSH = 50
-    LOCKSPACE = 51
-    INITCTL = 52
-    IDENTITY = 53
-    CGROUP = 54
-    ACCESS = 55
-    SYSTEMD = 56
-    BHYVE = 57
-    CRYPTO = 58
-    FIREWALL = 59
-    POLKIT = 60
-    THREAD = 61
-    ADMIN = 62
-    LOGGING = 63
-    XENXL = 64
-    PERF = 65
-    LIBSSH = 66
-    RESCTRL = 67
-    FIREWALLD = 68
-    DOMAIN_CHECKPOINT = 69
-    TPM = 70
-    BPF = 71
-    CH = 72
+
+class _Member(Generic[_M]):
+    """A class attribute naming a member of ErrorNumber or ErrorDomain; reading it gives the member.
+
+    The error classes name their code and domain this way, so that defining
+    them does not build the enums (see :func:`__getattr__`).
+    """
+
+    __slots__ = ("_enum", "_name")
+
+    def __init__(self, enum_name: str, name: str) -> None:
+        self._enum = enum_name
+        self._name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> _M:
+        from virtcore import _errorcodes  # saves ~18M instructions of import: the two enums
+
+        member: _M = getattr(getattr(_errorcodes, self._enum), self._name)
+        return member
+
+
+def _code(name: str) -> _Member[ErrorNumber]:
+    """The class attribute ``code``: ``ErrorNumber.<name>``."""
+    return _Member("ErrorNumber", name)
+
+
+def _domain(name: str) -> _Member[ErrorDomain]:
+    """The class attribute ``default_domain``: ``ErrorDomain.<name>``."""
+    return _Member("ErrorDomain", name)
 
 
 class VirtError(Exception):
@@ -271,11 +119,11 @@ class VirtError(Exception):
     own). ``str(exc)`` is the full message, ``exc.detail`` the detail alone.
     """
 
-    code: ClassVar[ErrorNumber] = ErrorNumber.INTERNAL_ERROR
+    code: ClassVar[_Member[ErrorNumber]] = _code("INTERNAL_ERROR")
     #: libvirt's message with a detail (``%s``) and without one.
     template: ClassVar[str] = "internal error: %s"
     bare: ClassVar[str] = "internal error"
-    default_domain: ClassVar[ErrorDomain] = ErrorDomain.NONE
+    default_domain: ClassVar[_Member[ErrorDomain]] = _domain("NONE")
 
     def __init__(self, detail: str | None = None, *, domain: ErrorDomain | None = None) -> None:
         self.detail = detail
@@ -293,6 +141,8 @@ class VirtError(Exception):
 
 
 def _rebuild(cls: type[VirtError], detail: str | None, domain: int) -> VirtError:
+    from virtcore._errorcodes import ErrorDomain  # saves ~18M instructions of import: the two enums
+
     return cls(detail, domain=ErrorDomain(domain))
 
 
@@ -303,7 +153,7 @@ class InternalError(VirtError):
 class NoSupportError(VirtError):
     """No driver of this connection implements the operation (``VIR_ERR_NO_SUPPORT``)."""
 
-    code = ErrorNumber.NO_SUPPORT
+    code = _code("NO_SUPPORT")
     template = "this function is not supported by the connection driver: %s"
     bare = "this function is not supported by the connection driver"
 
@@ -311,7 +161,7 @@ class NoSupportError(VirtError):
 class NoConnectError(VirtError):
     """No installed driver accepts the URI (``VIR_ERR_NO_CONNECT``)."""
 
-    code = ErrorNumber.NO_CONNECT
+    code = _code("NO_CONNECT")
     template = "no connection driver available for %s"
     bare = "no connection driver available"
 
@@ -319,7 +169,7 @@ class NoConnectError(VirtError):
 class InvalidConnError(VirtError):
     """The connection is closed or otherwise unusable (``VIR_ERR_INVALID_CONN``)."""
 
-    code = ErrorNumber.INVALID_CONN
+    code = _code("INVALID_CONN")
     template = "invalid connection pointer in %s"
     bare = "invalid connection pointer"
 
@@ -327,7 +177,7 @@ class InvalidConnError(VirtError):
 class InvalidArgError(VirtError):
     """An argument is malformed or out of range (``VIR_ERR_INVALID_ARG``)."""
 
-    code = ErrorNumber.INVALID_ARG
+    code = _code("INVALID_ARG")
     template = "invalid argument: %s"
     bare = "invalid argument"
 
@@ -335,7 +185,7 @@ class InvalidArgError(VirtError):
 class OperationFailedError(VirtError):
     """The operation was tried and failed (``VIR_ERR_OPERATION_FAILED``)."""
 
-    code = ErrorNumber.OPERATION_FAILED
+    code = _code("OPERATION_FAILED")
     template = "operation failed: %s"
     bare = "operation failed"
 
@@ -343,25 +193,25 @@ class OperationFailedError(VirtError):
 class XMLError(VirtError):
     """XML is not well formed, hostile, or not a valid description (``VIR_ERR_XML_ERROR``)."""
 
-    code = ErrorNumber.XML_ERROR
+    code = _code("XML_ERROR")
     template = "XML error: %s"
     bare = "XML description is invalid or not well formed"
-    default_domain = ErrorDomain.XML
+    default_domain = _domain("XML")
 
 
 class DomainExistsError(VirtError):
     """A domain with that name or UUID exists already (``VIR_ERR_DOM_EXIST``)."""
 
-    code = ErrorNumber.DOM_EXIST
+    code = _code("DOM_EXIST")
     template = "domain %s exists already"
     bare = "domain exists already"
-    default_domain = ErrorDomain.DOMAIN
+    default_domain = _domain("DOMAIN")
 
 
 class OperationDeniedError(VirtError):
     """Refused, e.g. a mutating call on a read-only connection (``VIR_ERR_OPERATION_DENIED``)."""
 
-    code = ErrorNumber.OPERATION_DENIED
+    code = _code("OPERATION_DENIED")
     template = "operation forbidden: %s"
     bare = "operation forbidden for read only access"
 
@@ -369,25 +219,25 @@ class OperationDeniedError(VirtError):
 class NoDomainError(VirtError):
     """No domain matches the name, UUID or id (``VIR_ERR_NO_DOMAIN``)."""
 
-    code = ErrorNumber.NO_DOMAIN
+    code = _code("NO_DOMAIN")
     template = "Domain not found: %s"
     bare = "Domain not found"
-    default_domain = ErrorDomain.DOMAIN
+    default_domain = _domain("DOMAIN")
 
 
 class OperationInvalidError(VirtError):
     """The operation is not valid in the domain's current state (``VIR_ERR_OPERATION_INVALID``)."""
 
-    code = ErrorNumber.OPERATION_INVALID
+    code = _code("OPERATION_INVALID")
     template = "Requested operation is not valid: %s"
     bare = "Requested operation is not valid"
-    default_domain = ErrorDomain.DOMAIN
+    default_domain = _domain("DOMAIN")
 
 
 class ConfigUnsupportedError(VirtError):
     """The configuration is valid XML but this driver cannot honour it (``VIR_ERR_CONFIG_UNSUPPORTED``)."""
 
-    code = ErrorNumber.CONFIG_UNSUPPORTED
+    code = _code("CONFIG_UNSUPPORTED")
     template = "unsupported configuration: %s"
     bare = "unsupported configuration"
 
@@ -395,7 +245,7 @@ class ConfigUnsupportedError(VirtError):
 class OperationTimeoutError(VirtError):
     """The operation did not finish in time (``VIR_ERR_OPERATION_TIMEOUT``)."""
 
-    code = ErrorNumber.OPERATION_TIMEOUT
+    code = _code("OPERATION_TIMEOUT")
     template = "Timed out during operation: %s"
     bare = "Timed out during operation"
 
@@ -403,7 +253,7 @@ class OperationTimeoutError(VirtError):
 class ArgumentUnsupportedError(VirtError):
     """A flag or argument the driver does not support (``VIR_ERR_ARGUMENT_UNSUPPORTED``)."""
 
-    code = ErrorNumber.ARGUMENT_UNSUPPORTED
+    code = _code("ARGUMENT_UNSUPPORTED")
     template = "argument unsupported: %s"
     bare = "argument unsupported"
 
@@ -411,7 +261,7 @@ class ArgumentUnsupportedError(VirtError):
 class SystemError_(VirtError):  # noqa: N801, N818 - libvirt's SYSTEM_ERROR; the _ avoids the builtin
     """An OS-level failure: a file, a process, a socket (``VIR_ERR_SYSTEM_ERROR``)."""
 
-    code = ErrorNumber.SYSTEM_ERROR
+    code = _code("SYSTEM_ERROR")
     template = "%s"
     bare = "system error"
 
@@ -419,7 +269,7 @@ class SystemError_(VirtError):  # noqa: N801, N818 - libvirt's SYSTEM_ERROR; the
 class ConfSyntaxError(VirtError):
     """A native configuration file does not parse (``VIR_ERR_CONF_SYNTAX``)."""
 
-    code = ErrorNumber.CONF_SYNTAX
+    code = _code("CONF_SYNTAX")
     template = "configuration file syntax error: %s"
     bare = "configuration file syntax error"
 
@@ -427,7 +277,7 @@ class ConfSyntaxError(VirtError):
 class ReadFailedError(VirtError):
     """A file could not be read (``VIR_ERR_READ_FAILED``)."""
 
-    code = ErrorNumber.READ_FAILED
+    code = _code("READ_FAILED")
     template = "failed to read: %s"
     bare = "failed to read"
 
@@ -435,7 +285,7 @@ class ReadFailedError(VirtError):
 class AuthFailedError(VirtError):
     """Authentication failed (``VIR_ERR_AUTH_FAILED``)."""
 
-    code = ErrorNumber.AUTH_FAILED
+    code = _code("AUTH_FAILED")
     template = "authentication failed: %s"
     bare = "authentication failed"
 
@@ -443,70 +293,70 @@ class AuthFailedError(VirtError):
 class InvalidStoragePoolError(VirtError):
     """A storage pool handle or reference is not usable (``VIR_ERR_INVALID_STORAGE_POOL``)."""
 
-    code = ErrorNumber.INVALID_STORAGE_POOL
+    code = _code("INVALID_STORAGE_POOL")
     template = "invalid storage pool pointer in %s"
     bare = "invalid storage pool pointer in"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class InvalidStorageVolError(VirtError):
     """A storage volume handle or reference is not usable (``VIR_ERR_INVALID_STORAGE_VOL``)."""
 
-    code = ErrorNumber.INVALID_STORAGE_VOL
+    code = _code("INVALID_STORAGE_VOL")
     template = "invalid storage volume pointer in %s"
     bare = "invalid storage volume pointer in"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class NoStoragePoolError(VirtError):
     """No storage pool matches the name, UUID or volume (``VIR_ERR_NO_STORAGE_POOL``)."""
 
-    code = ErrorNumber.NO_STORAGE_POOL
+    code = _code("NO_STORAGE_POOL")
     template = "Storage pool not found: %s"
     bare = "Storage pool not found"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class NoStorageVolError(VirtError):
     """No storage volume matches the name, key or path (``VIR_ERR_NO_STORAGE_VOL``)."""
 
-    code = ErrorNumber.NO_STORAGE_VOL
+    code = _code("NO_STORAGE_VOL")
     template = "Storage volume not found: %s"
     bare = "Storage volume not found"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class StorageVolExistError(VirtError):
     """A volume with that name exists already in the pool (``VIR_ERR_STORAGE_VOL_EXIST``)."""
 
-    code = ErrorNumber.STORAGE_VOL_EXIST
+    code = _code("STORAGE_VOL_EXIST")
     template = "storage volume '%s' exists already"
     bare = "this storage volume exists already"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class StorageProbeFailedError(VirtError):
     """Probing a pool's source failed: not what it claims to be (``VIR_ERR_STORAGE_PROBE_FAILED``)."""
 
-    code = ErrorNumber.STORAGE_PROBE_FAILED
+    code = _code("STORAGE_PROBE_FAILED")
     template = "Storage pool probe failed: %s"
     bare = "Storage pool probe failed"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class StoragePoolBuiltError(VirtError):
     """Building a pool whose source already holds data, without overwrite (``VIR_ERR_STORAGE_POOL_BUILT``)."""
 
-    code = ErrorNumber.STORAGE_POOL_BUILT
+    code = _code("STORAGE_POOL_BUILT")
     template = "Storage pool already built: %s"
     bare = "Storage pool already built"
-    default_domain = ErrorDomain.STORAGE
+    default_domain = _domain("STORAGE")
 
 
 class ResourceBusyError(VirtError):
     """The object is in use, e.g. a volume a running domain uses (``VIR_ERR_RESOURCE_BUSY``)."""
 
-    code = ErrorNumber.RESOURCE_BUSY
+    code = _code("RESOURCE_BUSY")
     template = "resource busy: %s"
     bare = "resource busy"
 
@@ -514,7 +364,7 @@ class ResourceBusyError(VirtError):
 class OperationAbortedError(VirtError):
     """The operation was cancelled, e.g. an upload aborted by its caller (``VIR_ERR_OPERATION_ABORTED``)."""
 
-    code = ErrorNumber.OPERATION_ABORTED
+    code = _code("OPERATION_ABORTED")
     template = "operation aborted: %s"
     bare = "operation aborted"
 
@@ -522,103 +372,104 @@ class OperationAbortedError(VirtError):
 class InvalidNetworkError(VirtError):
     """A network handle or reference is not usable (``VIR_ERR_INVALID_NETWORK``)."""
 
-    code = ErrorNumber.INVALID_NETWORK
+    code = _code("INVALID_NETWORK")
     template = "invalid network pointer in %s"
     bare = "invalid network pointer in"
-    default_domain = ErrorDomain.NETWORK
+    default_domain = _domain("NETWORK")
 
 
 class NetworkExistError(VirtError):
     """A network with that name or UUID exists already (``VIR_ERR_NETWORK_EXIST``)."""
 
-    code = ErrorNumber.NETWORK_EXIST
+    code = _code("NETWORK_EXIST")
     template = "network %s exists already"
     bare = "this network exists already"
-    default_domain = ErrorDomain.NETWORK
+    default_domain = _domain("NETWORK")
 
 
 class NoNetworkError(VirtError):
     """No network matches the name or UUID (``VIR_ERR_NO_NETWORK``)."""
 
-    code = ErrorNumber.NO_NETWORK
+    code = _code("NO_NETWORK")
     template = "Network not found: %s"
     bare = "Network not found"
-    default_domain = ErrorDomain.NETWORK
+    default_domain = _domain("NETWORK")
 
 
 class InvalidDomainSnapshotError(VirtError):
     """An invalid snapshot handle, e.g. one of another domain (``VIR_ERR_INVALID_DOMAIN_SNAPSHOT``)."""
 
-    code = ErrorNumber.INVALID_DOMAIN_SNAPSHOT
+    code = _code("INVALID_DOMAIN_SNAPSHOT")
     template = "Invalid snapshot: %s"
     bare = "Invalid snapshot"
-    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+    default_domain = _domain("DOMAIN_SNAPSHOT")
 
 
 class NoDomainSnapshotError(VirtError):
     """No snapshot of the domain matches (``VIR_ERR_NO_DOMAIN_SNAPSHOT``): a name, a current one, a parent."""
 
-    code = ErrorNumber.NO_DOMAIN_SNAPSHOT
+    code = _code("NO_DOMAIN_SNAPSHOT")
     template = "Domain snapshot not found: %s"
     bare = "Domain snapshot not found"
-    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+    default_domain = _domain("DOMAIN_SNAPSHOT")
 
 
 class SnapshotRevertRiskyError(VirtError):
     """A revert that needs ``force``: it would respawn the guest (``VIR_ERR_SNAPSHOT_REVERT_RISKY``)."""
 
-    code = ErrorNumber.SNAPSHOT_REVERT_RISKY
+    code = _code("SNAPSHOT_REVERT_RISKY")
     template = "revert requires force: %s"
     bare = "revert requires force"
-    default_domain = ErrorDomain.DOMAIN_SNAPSHOT
+    default_domain = _domain("DOMAIN_SNAPSHOT")
 
 
 class AgentUnresponsiveError(VirtError):
     """No guest agent: not configured, not connected or silent (``VIR_ERR_AGENT_UNRESPONSIVE``)."""
 
-    code = ErrorNumber.AGENT_UNRESPONSIVE
+    code = _code("AGENT_UNRESPONSIVE")
     template = "Guest agent is not responding: %s"
     bare = "Guest agent is not responding"
-    default_domain = ErrorDomain.QEMU
+    default_domain = _domain("QEMU")
 
 
 class AgentUnsyncedError(VirtError):
     """The guest agent answered ``guest-sync`` with another id (``VIR_ERR_AGENT_UNSYNCED``)."""
 
-    code = ErrorNumber.AGENT_UNSYNCED
+    code = _code("AGENT_UNSYNCED")
     template = "guest agent replied with wrong id to guest-sync command: %s"
     bare = "guest agent replied with wrong id to guest-sync command"
-    default_domain = ErrorDomain.QEMU
+    default_domain = _domain("QEMU")
 
 
 class AgentCommandTimeoutError(VirtError):
     """A guest agent command got no answer in time (``VIR_ERR_AGENT_COMMAND_TIMEOUT``)."""
 
-    code = ErrorNumber.AGENT_COMMAND_TIMEOUT
+    code = _code("AGENT_COMMAND_TIMEOUT")
     template = "guest agent timed out: %s"
     bare = "guest agent timed out"
-    default_domain = ErrorDomain.QEMU
+    default_domain = _domain("QEMU")
 
 
 class AgentCommandFailedError(VirtError):
     """The guest agent refused or failed a command (``VIR_ERR_AGENT_COMMAND_FAILED``)."""
 
-    code = ErrorNumber.AGENT_COMMAND_FAILED
+    code = _code("AGENT_COMMAND_FAILED")
     template = "guest agent command failed: %s"
     bare = "guest agent command failed"
-    default_domain = ErrorDomain.QEMU
+    default_domain = _domain("QEMU")
 
 
 #: Each code's class, from the public list above: a new error class is one class and one
 #: ``__all__`` line. The first class listed for a code wins (VirtError itself never does).
+#: Built on the first call (reading the codes builds ErrorNumber).
 _BY_CODE: dict[int, type[VirtError]] = {}
-for _name in reversed(__all__):
-    _cls = globals().get(_name)  # error_for_code, below, is not a class
-    if isinstance(_cls, type) and issubclass(_cls, VirtError) and _cls is not VirtError:
-        _BY_CODE[_cls.code] = _cls
-del _name, _cls
 
 
 def error_for_code(code: int) -> type[VirtError]:
     """The most specific :class:`VirtError` subclass for a libvirt error number."""
+    if not _BY_CODE:
+        for name in reversed(__all__):
+            cls = globals().get(name)  # error_for_code, and the enums, are not error classes
+            if isinstance(cls, type) and issubclass(cls, VirtError) and cls is not VirtError:
+                _BY_CODE[cls.code] = cls
     return _BY_CODE.get(code, VirtError)

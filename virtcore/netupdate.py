@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from virtcore.errors import ArgumentUnsupportedError, ErrorDomain, OperationInvalidError, XMLError
+from virtcore import errors
+from virtcore.errors import ArgumentUnsupportedError, OperationInvalidError, XMLError
 from virtcore.network import NetworkSection, NetworkUpdateCommand
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from virtcore.xml.network import DhcpHost, IPDef
 
 __all__ = ["update_definition"]
-
-_NET = ErrorDomain.NETWORK
 
 
 def _pick_ip(d: NetworkDef, parent_index: int) -> int:
@@ -39,13 +38,14 @@ def _pick_ip(d: NetworkDef, parent_index: int) -> int:
             raise OperationInvalidError(
                 f"couldn't update dhcp host entry - no <ip> element found at index {parent_index}"
                 f" in network '{d.name}'",
-                domain=_NET,
+                domain=errors.ErrorDomain.NETWORK,
             )
         return parent_index
     with_dhcp = [i for i, ip in enumerate(d.ips) if ip.dhcp is not None and (ip.dhcp.ranges or ip.dhcp.hosts)]
     if len(with_dhcp) > 1:
         raise OperationInvalidError(
-            f"dhcp is enabled on multiple IPs of network '{d.name}': give the parent index", domain=_NET
+            f"dhcp is enabled on multiple IPs of network '{d.name}': give the parent index",
+            domain=errors.ErrorDomain.NETWORK,
         )
     if with_dhcp:
         return with_dhcp[0]
@@ -54,7 +54,8 @@ def _pick_ip(d: NetworkDef, parent_index: int) -> int:
             if ip.address.version == version:
                 return i
     raise OperationInvalidError(
-        f"couldn't update dhcp host entry - no <ip> element found in network '{d.name}'", domain=_NET
+        f"couldn't update dhcp host entry - no <ip> element found in network '{d.name}'",
+        domain=errors.ErrorDomain.NETWORK,
     )
 
 
@@ -82,14 +83,15 @@ def _new_hosts(
             raise OperationInvalidError(
                 f"there is an existing dhcp host entry in network '{d.name}' that matches"
                 f' "{_describe(host)}"',
-                domain=_NET,
+                domain=errors.ErrorDomain.NETWORK,
             )
         return (host, *hosts) if command == NetworkUpdateCommand.ADD_FIRST else (*hosts, host)
     if command == NetworkUpdateCommand.DELETE:
         kept = tuple(h for h in hosts if not _same_host(h, host))
         if len(kept) == len(hosts):
             raise OperationInvalidError(
-                f"couldn't locate a matching dhcp host entry in network '{d.name}'", domain=_NET
+                f"couldn't locate a matching dhcp host entry in network '{d.name}'",
+                domain=errors.ErrorDomain.NETWORK,
             )
         return kept
     if command == NetworkUpdateCommand.MODIFY:
@@ -98,7 +100,7 @@ def _new_hosts(
             raise OperationInvalidError(
                 f'couldn\'t locate an existing dhcp host entry matching "{_describe(host)}"'
                 f" in network '{d.name}'",
-                domain=_NET,
+                domain=errors.ErrorDomain.NETWORK,
             )
         return tuple(host if i == matches[0] else h for i, h in enumerate(hosts))
     raise ArgumentUnsupportedError(f"network update command {command.name} is not supported")

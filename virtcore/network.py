@@ -27,17 +27,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from virtcore import hookspecs
+from virtcore import errors, hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
 from virtcore.errors import (
-    ErrorDomain,
-    ErrorNumber,
+    AgentCommandTimeoutError,
+    AgentUnresponsiveError,
+    AgentUnsyncedError,
     InvalidArgError,
     NoNetworkError,
     NoSupportError,
     OperationInvalidError,
     OperationTimeoutError,
-    VirtError,
 )
 
 if TYPE_CHECKING:
@@ -111,9 +111,7 @@ ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
 
 #: Error codes that mean "this source cannot answer yet" while waiting: the guest agent
 #: is not up (it starts late in the guest's boot) or did not answer in time.
-_NOT_YET = frozenset(
-    {ErrorNumber.AGENT_UNRESPONSIVE, ErrorNumber.AGENT_COMMAND_TIMEOUT, ErrorNumber.AGENT_UNSYNCED}
-)
+_NOT_YET = (AgentUnresponsiveError, AgentCommandTimeoutError, AgentUnsyncedError)
 
 
 #: A connection's ``resolve_network(name) -> bridge``, as hypervisor drivers get it in
@@ -221,9 +219,7 @@ def wait_for_addresses(
                 live.remove(source)
                 unsupported.append(str(exc))
                 continue
-            except VirtError as exc:
-                if exc.code not in _NOT_YET:
-                    raise
+            except _NOT_YET:
                 continue
             if found:
                 return found
@@ -352,7 +348,7 @@ class NetworkAPI:
         """The bridge of active network ``name``: what drivers get as ``resolve_network``."""
         net = self.lookup_network(name)
         if not net.is_active():
-            raise OperationInvalidError(f"network '{name}' is not active", domain=ErrorDomain.NETWORK)
+            raise OperationInvalidError(f"network '{name}' is not active", domain=errors.ErrorDomain.NETWORK)
         return net.bridge_name
 
 

@@ -10,7 +10,8 @@ The driver part picks the installed driver (the ``virtcore.drivers`` entry
 point of that name); everything else is for the driver to interpret.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typing.NamedTuple compiles each string
+# annotation (a ForwardRef per field); real types save ~0.7M instructions of ``import virtcore``.
 
 import os
 import re
@@ -50,7 +51,7 @@ class URI(NamedTuple):
     text: str = ""
 
     @classmethod
-    def parse(cls, text: str) -> URI:
+    def parse(cls, text: str) -> "URI":
         """Parse ``text``; a malformed URI raises :class:`InvalidArgError` naming it."""
         if not isinstance(text, str):
             raise InvalidArgError(f"URI must be a string, not {type(text).__name__}")
@@ -67,7 +68,7 @@ class URI(NamedTuple):
         return cls._split(text)
 
     @classmethod
-    def _split(cls, text: str) -> URI:
+    def _split(cls, text: str) -> "URI":
         """Parse a URI that passed :meth:`parse`'s checks, through :func:`urllib.parse.urlsplit`."""
         scheme = text.split("://", 1)[0].lower()
         if not _SCHEME.match(scheme):

@@ -29,7 +29,6 @@ from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
 from virt_test.node import Node
 from virt_test.snapshotdriver import TestSnapshots
-from virt_test.snapshots import Snapshots
 from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver
@@ -98,9 +97,9 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         node = load_node_file(path)
     return [
         TestDriver(node),
-        TestStorage(node.storage),
-        TestNetworks(node.networks),
-        TestSnapshots(Snapshots(node)),
+        TestStorage(node),
+        TestNetworks(node),
+        TestSnapshots(node),
         TestAgent(node),
     ]
 

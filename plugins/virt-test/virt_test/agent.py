@@ -15,8 +15,8 @@ Compared with Debian's python3-libvirt in ``tests/test_agent_mock_vs_libvirt.py`
 from __future__ import annotations
 
 from virt_test.node import Node, TestDomain
-from virtcore import hookimpl
-from virtcore.errors import ErrorDomain, OperationInvalidError
+from virtcore import errors, hookimpl
+from virtcore.errors import OperationInvalidError
 from virtcore.types import DomainState
 
 __all__ = ["TestAgent", "GuestState", "MOUNTPOINTS", "INITIAL_TIME"]
@@ -26,8 +26,6 @@ MOUNTPOINTS = ("/", "/boot")
 
 #: The guest clock's start, seconds since the epoch (``testDomainObjPrivateAlloc``).
 INITIAL_TIME = 627319920
-
-_TEST = ErrorDomain.TEST
 
 
 class GuestState:
@@ -59,7 +57,7 @@ class TestAgent:
     def _running(self, uuid: str) -> GuestState:
         dom, guest = self._active(uuid)
         if dom.state != DomainState.RUNNING:  # libvirt's test driver: the clock needs a running guest
-            raise OperationInvalidError(f"domain '{dom.name}' is not running", domain=_TEST)
+            raise OperationInvalidError(f"domain '{dom.name}' is not running", domain=errors.ErrorDomain.TEST)
         return guest
 
     def _mounts(self, mountpoints: list[str] | None) -> tuple[str, ...]:
@@ -67,7 +65,7 @@ class TestAgent:
             return MOUNTPOINTS
         for m in mountpoints:
             if m not in MOUNTPOINTS:
-                raise OperationInvalidError(f"mount point not found: {m}", domain=_TEST)
+                raise OperationInvalidError(f"mount point not found: {m}", domain=errors.ErrorDomain.TEST)
         return tuple(mountpoints)
 
     @hookimpl

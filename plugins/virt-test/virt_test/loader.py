@@ -20,9 +20,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from virt_test.networks import PendingNetwork
 from virt_test.node import Node, PendingDef
-from virt_test.pools import PendingPool
+from virt_test.pending import PendingNetwork, PendingPool
 from virtcore.errors import ReadFailedError, VirtError, XMLError
 from virtcore.types import DomainState, NodeInfo
 
@@ -147,10 +146,8 @@ DEFAULT_NODE_XML = (
 
 def default_node() -> Node:
     """A fresh node with libvirt's default contents (domain ``test`` running as id 1, ``default-pool``)."""
-    node = Node(node_info=DEFAULT_NODE_INFO)
+    node = Node(node_info=DEFAULT_NODE_INFO, pools=[DEFAULT_POOL], networks=[DEFAULT_NETWORK])
     node.add_loaded(DEFAULT_DOMAIN, running=DomainState.RUNNING, transient=False, managed_save=False)
-    node.storage.add_loaded(DEFAULT_POOL)
-    node.networks.add_loaded(DEFAULT_NETWORK)
     return node
 
 

@@ -9,9 +9,15 @@ file: per connection).
 
 from __future__ import annotations
 
-from virt_test.networks import Networks
+import functools
+from typing import TYPE_CHECKING
+
 from virtcore import hookimpl
 from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
+
+if TYPE_CHECKING:
+    from virt_test.networks import Networks
+    from virt_test.node import Node
 
 __all__ = ["TestNetworks"]
 
@@ -21,8 +27,13 @@ class TestNetworks:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, networks: Networks) -> None:
-        self.networks = networks
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @functools.cached_property
+    def networks(self) -> Networks:
+        """The node's networks, built when the first network hook runs (opening never does)."""
+        return self._node.networks
 
     @hookimpl
     def virt_connect_list_all_networks(self, active: bool | None) -> list[NetworkRef]:

@@ -26,10 +26,11 @@ Errors carry libvirt's codes: ``NoNetworkError`` (43), ``OperationInvalidError``
 from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
+from virt_test.pending import PendingNetwork
+from virtcore import errors
 from virtcore.errors import (
-    ErrorDomain,
     InternalError,
     NoNetworkError,
     OperationFailedError,
@@ -41,21 +42,6 @@ if TYPE_CHECKING:
     from virtcore.xml import NetworkDef
 
 __all__ = ["NetworkDefinition", "Networks", "PendingNetwork", "TestNetwork", "bridge_of"]
-
-_NET = ErrorDomain.NETWORK
-
-
-class PendingNetwork(NamedTuple):
-    """A network definition kept as its XML plus what the hot paths read (``test:///default``'s)."""
-
-    xml: str
-    name: str
-    uuid: str
-    bridge_name: str | None
-
-    def to_xml(self) -> str:
-        """The ``<network>`` document, as given."""
-        return self.xml
 
 
 #: A parsed network definition, or ``test:///default``'s, kept unparsed.
@@ -131,7 +117,7 @@ class Networks:
         """The network with ``uuid``; ``NoNetworkError`` when none (call with the lock held)."""
         net = self.nets.get(uuid)
         if net is None:
-            raise NoNetworkError(f"no network with matching uuid '{uuid}'", domain=_NET)
+            raise NoNetworkError(f"no network with matching uuid '{uuid}'", domain=errors.ErrorDomain.NETWORK)
         return net
 
     def lookup_name(self, name: str) -> NetworkRef:
@@ -139,7 +125,9 @@ class Networks:
         with self.lock:
             net = self.by_name.get(name)
             if net is None:
-                raise NoNetworkError(f"no network with matching name '{name}'", domain=_NET)
+                raise NoNetworkError(
+                    f"no network with matching name '{name}'", domain=errors.ErrorDomain.NETWORK
+                )
             return net.ref
 
     def lookup_uuid(self, uuid: str) -> NetworkRef:
@@ -161,13 +149,15 @@ class Networks:
         if same_uuid is not None:
             if same_uuid.name != d.name:
                 raise OperationFailedError(
-                    f"network '{same_uuid.name}' is already defined with uuid {d.uuid}", domain=_NET
+                    f"network '{same_uuid.name}' is already defined with uuid {d.uuid}",
+                    domain=errors.ErrorDomain.NETWORK,
                 )
             return same_uuid
         same_name = self.by_name.get(d.name)
         if same_name is not None:
             raise OperationFailedError(
-                f"network '{d.name}' already exists with uuid {same_name.uuid}", domain=_NET
+                f"network '{d.name}' already exists with uuid {same_name.uuid}",
+                domain=errors.ErrorDomain.NETWORK,
             )
         return None
 
@@ -183,7 +173,9 @@ class Networks:
         """Add a network of a node file or the default node: persistent and active."""
         with self.lock:
             if self._existing(d) is not None:
-                raise OperationFailedError(f"network '{d.name}' is listed twice", domain=_NET)
+                raise OperationFailedError(
+                    f"network '{d.name}' is listed twice", domain=errors.ErrorDomain.NETWORK
+                )
             self._add(TestNetwork(d, persistent=True, active=True))
 
     def define(self, d: NetworkDefinition) -> NetworkRef:
@@ -207,7 +199,9 @@ class Networks:
                 net = TestNetwork(d, persistent=False, active=True)
                 self._add(net)
             elif net.active:
-                raise OperationInvalidError(f"network is already active as '{net.name}'", domain=_NET)
+                raise OperationInvalidError(
+                    f"network is already active as '{net.name}'", domain=errors.ErrorDomain.NETWORK
+                )
             else:
                 net.live, net.active = d, True
             return net.ref
@@ -217,7 +211,9 @@ class Networks:
         with self.lock:
             net = self.get(uuid)
             if not net.persistent:
-                raise OperationInvalidError(f"network '{net.name}' is not persistent", domain=_NET)
+                raise OperationInvalidError(
+                    f"network '{net.name}' is not persistent", domain=errors.ErrorDomain.NETWORK
+                )
             net.config = None
             net.autostart = False
             if not net.active:
@@ -230,7 +226,9 @@ class Networks:
         with self.lock:
             net = self.get(uuid)
             if net.active:
-                raise OperationInvalidError(f"network '{net.name}' is already active", domain=_NET)
+                raise OperationInvalidError(
+                    f"network '{net.name}' is already active", domain=errors.ErrorDomain.NETWORK
+                )
             if net.config is not None:
                 net.live = net.config
             net.active = True
@@ -240,7 +238,9 @@ class Networks:
         with self.lock:
             net = self.get(uuid)
             if not net.active:
-                raise OperationInvalidError(f"network '{net.name}' is not active", domain=_NET)
+                raise OperationInvalidError(
+                    f"network '{net.name}' is not active", domain=errors.ErrorDomain.NETWORK
+                )
             net.active = False
             if net.config is None:
                 self._remove(net)
@@ -252,7 +252,9 @@ class Networks:
         with self.lock:
             net = self.get(uuid)
             if not net.persistent:
-                raise OperationInvalidError("cannot set autostart for transient network", domain=_NET)
+                raise OperationInvalidError(
+                    "cannot set autostart for transient network", domain=errors.ErrorDomain.NETWORK
+                )
             net.autostart = autostart
 
     def bridge_name(self, uuid: str) -> str:
@@ -261,7 +263,9 @@ class Networks:
             net = self.get(uuid)
             name = bridge_of(net.live)
             if not name:
-                raise InternalError(f"network '{net.name}' does not have a bridge name.", domain=_NET)
+                raise InternalError(
+                    f"network '{net.name}' does not have a bridge name.", domain=errors.ErrorDomain.NETWORK
+                )
             return name
 
     def update(
@@ -283,10 +287,11 @@ class Networks:
             if not live and not config:
                 live, config = net.active, not net.active
             if live and not net.active:
-                raise OperationInvalidError("network is not running", domain=_NET)
+                raise OperationInvalidError("network is not running", domain=errors.ErrorDomain.NETWORK)
             if config and not net.persistent:
                 raise OperationInvalidError(
-                    "cannot change persistent config of a transient network", domain=_NET
+                    "cannot change persistent config of a transient network",
+                    domain=errors.ErrorDomain.NETWORK,
                 )
             # compute every new definition before changing anything: a refused update changes nothing
             new_live = (

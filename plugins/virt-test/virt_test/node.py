@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from virt_test.networks import Networks
-from virt_test.pools import Storage
+from virt_test.pending import PendingDef, PendingNetwork, PendingPool
+from virtcore import errors, types
 from virtcore.errors import (
-    ErrorDomain,
     InvalidArgError,
     NoDomainError,
     OperationFailedError,
@@ -33,28 +32,23 @@ from virtcore.errors import (
 )
 from virtcore.files import write_atomically
 from virtcore.types import (
-    DefinedDetail,
     DomainEvent,
     DomainEventType,
     DomainInfo,
     DomainRef,
     DomainState,
     NodeInfo,
-    PausedReason,
-    ResumedDetail,
     RunningReason,
     ShutoffReason,
-    StartedDetail,
-    StoppedDetail,
-    SuspendedDetail,
-    UndefinedDetail,
 )
 
 if TYPE_CHECKING:
+    from virt_test.networks import Networks
+    from virt_test.pools import Storage
     from virt_test.snapshots import SnapshotTree
     from virtcore.xml import DomainDef
 
-__all__ = ["Node", "TestDomain", "SAVE_MAGIC"]
+__all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
 
 #: First line of a save image written by the test driver.
 SAVE_MAGIC = b"virtcore-test-save-v1\n"
@@ -64,25 +58,6 @@ _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKE
 Emitter = Callable[[DomainEvent], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
-
-
-class PendingDef(NamedTuple):
-    """A definition not parsed yet: its XML plus the few values the hot paths read.
-
-    ``test:///default`` starts from one of these so that opening it never
-    imports the XML model; the first operation that needs the whole
-    definition parses it (:meth:`TestDomain.definition`).
-    """
-
-    xml: str
-    name: str
-    uuid: str
-    memory: int
-    current_memory: int
-    vcpu: int
-    current_vcpus: int
-    on_poweroff: str = "destroy"
-    on_reboot: str = "restart"
 
 
 #: A parsed definition, or one still pending.
@@ -172,7 +147,13 @@ class TestDomain:
 class Node:
     """A whole fake host: node info, domains (one lock around them), storage and networks."""
 
-    def __init__(self, node_info: NodeInfo) -> None:
+    def __init__(
+        self,
+        node_info: NodeInfo,
+        *,
+        pools: Sequence[PendingPool] = (),
+        networks: Sequence[PendingNetwork] = (),
+    ) -> None:
         self.node_info = node_info
         self.domains: dict[str, TestDomain] = {}  # by uuid
         self.by_name: dict[str, TestDomain] = {}
@@ -181,11 +162,42 @@ class Node:
         self.lock = _thread.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
         self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
-        self.storage = Storage(self.domain_using)  # pools and volumes, under a lock of their own
-        self.networks = Networks()  # virtual networks, under a lock of their own
         #: What each domain's guest agent keeps (frozen file systems, clock), by uuid, under
         #: :attr:`lock` (:mod:`virt_test.agent`); it outlives restarts, as libvirt's private data.
         self.guests: dict[str, Any] = {}
+        # Storage and networks are built on first use, with ``pools`` and ``networks`` in them.
+        self._pending = (tuple(pools), tuple(networks))
+        self._parts_lock = _thread.allocate_lock()
+        self._storage: Storage | None = None
+        self._networks: Networks | None = None
+
+    @property
+    def storage(self) -> Storage:
+        """Pools and volumes, under a lock of their own."""
+        if self._storage is None:
+            with self._parts_lock:
+                if self._storage is None:
+                    from virt_test.pools import Storage  # saves ~1.5M instr. of open: the storage mock
+
+                    storage = Storage(self.domain_using)
+                    for pool in self._pending[0]:
+                        storage.add_loaded(pool)
+                    self._storage = storage
+        return self._storage
+
+    @property
+    def networks(self) -> Networks:
+        """Virtual networks, under a lock of their own."""
+        if self._networks is None:
+            with self._parts_lock:
+                if self._networks is None:
+                    from virt_test.networks import Networks  # saves ~1M instr. of open: the network mock
+
+                    networks = Networks()
+                    for network in self._pending[1]:
+                        networks.add_loaded(network)
+                    self._networks = networks
+        return self._networks
 
     # -- events --------------------------------------------------------------
 
@@ -283,7 +295,7 @@ class Node:
         self.next_id += 1
         self.by_id[dom.id] = dom
         dom.state = DomainState.PAUSED if paused else DomainState.RUNNING
-        dom.reason = PausedReason.USER if paused else reason
+        dom.reason = types.PausedReason.USER if paused else reason
         dom.started_at = time.monotonic()
 
     def _stop(self, dom: TestDomain, reason: ShutoffReason) -> bool:
@@ -318,10 +330,10 @@ class Node:
             if existing is None:
                 dom = TestDomain(new, None)
                 self._insert(dom)
-                detail = DefinedDetail.ADDED
+                detail = types.DefinedDetail.ADDED
             else:
                 dom = existing
-                detail = DefinedDetail.UPDATED if dom.config is not None else DefinedDetail.ADDED
+                detail = types.DefinedDetail.UPDATED if dom.config is not None else types.DefinedDetail.ADDED
                 dom.config = new
             ref = dom.ref
         self._send([DomainEvent(ref, DomainEventType.DEFINED, detail)])
@@ -340,7 +352,7 @@ class Node:
             dom.live = new
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
         return ref
 
     def undefine(self, uuid: str, *, snapshots_metadata: bool = False) -> None:
@@ -352,7 +364,7 @@ class Node:
             count = len(dom.snapshots or ())
             if count and not dom.active and not snapshots_metadata:
                 raise OperationInvalidError(
-                    f"cannot delete inactive domain with {count} snapshots", domain=ErrorDomain.TEST
+                    f"cannot delete inactive domain with {count} snapshots", domain=errors.ErrorDomain.TEST
                 )
             if dom.managed_save:
                 raise OperationInvalidError(
@@ -365,7 +377,7 @@ class Node:
             dom.autostart = False
             if not dom.active:
                 self._remove(dom)
-        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED)])
+        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, types.UndefinedDetail.REMOVED)])
 
     # -- state machine -------------------------------------------------------
 
@@ -382,16 +394,16 @@ class Node:
                 raise OperationInvalidError(f"domain '{dom.name}' is already running")
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.BOOTED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
 
     def suspend(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
-            dom.state, dom.reason = DomainState.PAUSED, PausedReason.USER
+            dom.state, dom.reason = DomainState.PAUSED, types.PausedReason.USER
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED)])
+        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, types.SuspendedDetail.PAUSED)])
 
     def resume(self, uuid: str) -> None:
         with self.lock:
@@ -400,14 +412,14 @@ class Node:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.RESUMED, ResumedDetail.UNPAUSED)])
+        self._send([DomainEvent(ref, DomainEventType.RESUMED, types.ResumedDetail.UNPAUSED)])
 
     def destroy(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
             ref = dom.ref
             self._stop(dom, ShutoffReason.DESTROYED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.DESTROYED)])
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.DESTROYED)])
 
     def shutdown(self, uuid: str) -> None:
         """The guest "powers off" at once, then ``on_poweroff`` decides what happens."""
@@ -421,10 +433,10 @@ class Node:
                 events: list[DomainEvent] = []
             elif action == "preserve":
                 dom.state, dom.reason = DomainState.SHUTOFF, ShutoffReason.SHUTDOWN
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
         self._send(events)
 
     def reboot(self, uuid: str) -> None:
@@ -434,7 +446,7 @@ class Node:
             ref = dom.ref
             if dom.current.on_reboot in ("destroy", "preserve"):
                 self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SHUTDOWN)]
+                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
                 dom.started_at = time.monotonic()
@@ -461,7 +473,7 @@ class Node:
             write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, StoppedDetail.SAVED)])
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
 
     def restore(self, path: str) -> DomainRef:
         from virtcore.xml import parse_domain  # saves ~170 ms on open: lxml and the XML model
@@ -483,7 +495,7 @@ class Node:
             dom.live = definition
             self._start(dom, RunningReason.RESTORED, paused=bool(header.get("paused")))
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, StartedDetail.RESTORED)])
+        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.RESTORED)])
         return ref
 
     # -- resources -----------------------------------------------------------

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
+from virt_test.pending import PendingPool
+from virtcore import errors
 from virtcore.errors import (
     ArgumentUnsupportedError,
-    ErrorDomain,
     InvalidArgError,
     NoStoragePoolError,
     NoStorageVolError,
@@ -69,23 +70,8 @@ __all__ = [
 #: What every pool of the test driver holds (``defaultPoolCap``: 100 GiB).
 POOL_CAPACITY = 100 * 1024**3
 
-_STORAGE = ErrorDomain.STORAGE
 #: The largest size a volume can have (``off_t`` is signed 64-bit).
 _MAX_SIZE = (1 << 63) - 1
-
-
-class PendingPool(NamedTuple):
-    """A pool definition not parsed yet: its XML plus what the hot paths read.
-
-    ``test:///default`` starts from one of these so that opening it never
-    imports the XML model; the first operation that needs the whole
-    definition parses it (:meth:`TestPool.definition`).
-    """
-
-    xml: str
-    name: str
-    uuid: str
-    target: str
 
 
 #: ``user(pool name, volume name, path)``: the running domain using that volume, or None.
@@ -320,7 +306,7 @@ class Storage:
             raise ResourceBusyError(
                 f"cannot {doing}: storage volume '{vol.name}' of pool '{pool.name}'"
                 f" is in use by running domain '{user}'",
-                domain=_STORAGE,
+                domain=errors.ErrorDomain.STORAGE,
             )
 
     # -- lookup --------------------------------------------------------------
@@ -353,14 +339,18 @@ class Storage:
     def _active(self, uuid: str) -> TestPool:
         pool = self.get(uuid)
         if not pool.active:
-            raise OperationInvalidError(f"storage pool '{pool.name}' is not active", domain=_STORAGE)
+            raise OperationInvalidError(
+                f"storage pool '{pool.name}' is not active", domain=errors.ErrorDomain.STORAGE
+            )
         return pool
 
     def _inactive(self, uuid: str, still: bool) -> TestPool:
         pool = self.get(uuid)
         if pool.active:
             adverb = "still" if still else "already"
-            raise OperationInvalidError(f"storage pool '{pool.name}' is {adverb} active", domain=_STORAGE)
+            raise OperationInvalidError(
+                f"storage pool '{pool.name}' is {adverb} active", domain=errors.ErrorDomain.STORAGE
+            )
         return pool
 
     # -- adding and removing pools -------------------------------------------
@@ -371,11 +361,13 @@ class Storage:
         same_name = self.by_name.get(new.name)
         if same_name is not None and same_name is not same_uuid:
             raise OperationFailedError(
-                f"pool '{new.name}' already exists with uuid {same_name.uuid}", domain=_STORAGE
+                f"pool '{new.name}' already exists with uuid {same_name.uuid}",
+                domain=errors.ErrorDomain.STORAGE,
             )
         if same_uuid is not None and same_uuid.name != new.name:
             raise OperationFailedError(
-                f"pool '{same_uuid.name}' is already defined with uuid {new.uuid}", domain=_STORAGE
+                f"pool '{same_uuid.name}' is already defined with uuid {new.uuid}",
+                domain=errors.ErrorDomain.STORAGE,
             )
         target = _target_of(new)
         for other in self.pools.values():
@@ -383,7 +375,7 @@ class Storage:
                 raise OperationFailedError(
                     f"storage pool '{new.name}': source conflict with pool '{other.name}'"
                     f" (same target path '{target}')",
-                    domain=_STORAGE,
+                    domain=errors.ErrorDomain.STORAGE,
                 )
         return same_uuid
 
@@ -442,7 +434,9 @@ class Storage:
                 pool = TestPool(new, persistent=False)
                 self._insert(pool)
             elif pool.active:
-                raise OperationInvalidError(f"storage pool '{pool.name}' is already active", domain=_STORAGE)
+                raise OperationInvalidError(
+                    f"storage pool '{pool.name}' is already active", domain=errors.ErrorDomain.STORAGE
+                )
             else:
                 pool.live = new  # the persistent definition comes back when it stops
             pool.active = True
@@ -515,7 +509,8 @@ class Storage:
             pool = self.get(uuid)
             if pool.config is None:
                 raise OperationInvalidError(
-                    f"cannot set autostart for transient storage pool '{pool.name}'", domain=_STORAGE
+                    f"cannot set autostart for transient storage pool '{pool.name}'",
+                    domain=errors.ErrorDomain.STORAGE,
                 )
             pool.autostart = value
 
@@ -533,7 +528,9 @@ class Storage:
         if entry is None:
             raise NoStorageVolError(f"no storage vol with matching key '{key}'")
         if not entry[0].active:
-            raise OperationInvalidError(f"storage pool '{entry[0].name}' is not active", domain=_STORAGE)
+            raise OperationInvalidError(
+                f"storage pool '{entry[0].name}' is not active", domain=errors.ErrorDomain.STORAGE
+            )
         return entry
 
     def lookup_volume(self, pool_uuid: str, name: str) -> StorageVolRef:
@@ -582,7 +579,7 @@ class Storage:
                 raise OperationFailedError(
                     f"storage volume '{vol.name}' of pool '{pool.name}': its {what} '{value}' is the"
                     f" {what} of volume '{other.name}' of pool '{other_pool.name}'",
-                    domain=_STORAGE,
+                    domain=errors.ErrorDomain.STORAGE,
                 )
         pool.volumes[vol.name] = vol
         self.keys[vol.key] = self.paths[vol.path] = (pool, vol)
@@ -599,7 +596,7 @@ class Storage:
             raise OperationFailedError(
                 f"Not enough free space in pool '{pool.name}' for volume '{name}'"
                 f" ({vol.allocation} bytes wanted, {pool.available} available)",
-                domain=_STORAGE,
+                domain=errors.ErrorDomain.STORAGE,
             )
         return vol
 
@@ -650,7 +647,7 @@ class Storage:
                 raise ArgumentUnsupportedError(
                     f"wipe algorithm '{name}' is not supported by the test driver"
                     f" for volume '{vol.name}' (only 'zero')",
-                    domain=_STORAGE,
+                    domain=errors.ErrorDomain.STORAGE,
                 )
             vol.data = bytearray()
 
@@ -711,7 +708,7 @@ class Storage:
             if grow > pool.available:
                 raise OperationFailedError(
                     f"Not enough free space in pool '{pool.name}' for the upload to volume '{vol.name}'",
-                    domain=_STORAGE,
+                    domain=errors.ErrorDomain.STORAGE,
                 )
             if len(vol.data) < offset:
                 vol.data.extend(bytes(offset - len(vol.data)))

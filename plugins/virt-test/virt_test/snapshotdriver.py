@@ -7,10 +7,16 @@ node, so snapshots are shared exactly as domains are.
 
 from __future__ import annotations
 
-from virt_test.snapshots import Snapshots
-from virtcore import hookimpl
-from virtcore.errors import ErrorDomain, NoDomainSnapshotError
+import functools
+from typing import TYPE_CHECKING
+
+from virtcore import errors, hookimpl
+from virtcore.errors import NoDomainSnapshotError
 from virtcore.snapshot import SnapshotRef
+
+if TYPE_CHECKING:
+    from virt_test.node import Node
+    from virt_test.snapshots import Snapshots
 
 __all__ = ["TestSnapshots"]
 
@@ -20,8 +26,15 @@ class TestSnapshots:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, snapshots: Snapshots) -> None:
-        self.snapshots = snapshots
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @functools.cached_property
+    def snapshots(self) -> Snapshots:
+        """The node's snapshot operations, built when the first snapshot hook runs (opening never does)."""
+        from virt_test.snapshots import Snapshots  # saves the snapshot model's import on every open
+
+        return Snapshots(self._node)
 
     @hookimpl
     def virt_domain_snapshot_create_xml(
@@ -92,7 +105,7 @@ class TestSnapshots:
         ref = self.snapshots.current(uuid)
         if ref is None:
             raise NoDomainSnapshotError(
-                "the domain does not have a current snapshot", domain=ErrorDomain.TEST
+                "the domain does not have a current snapshot", domain=errors.ErrorDomain.TEST
             )
         return ref
 

@@ -14,10 +14,16 @@ and zeros beyond it, without building the whole volume in memory.
 
 from __future__ import annotations
 
-from virt_test.pools import Storage
+import functools
+from typing import TYPE_CHECKING
+
 from virtcore import hookimpl
 from virtcore.errors import InvalidArgError
-from virtcore.storage import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
+
+if TYPE_CHECKING:
+    from virt_test.node import Node
+    from virt_test.pools import Storage
+    from virtcore.storage import StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef
 
 __all__ = ["TestStorage", "VolumeSink", "VolumeSource"]
 
@@ -84,8 +90,13 @@ class TestStorage:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """The node's storage, built when the first storage hook runs (opening never does)."""
+        return self._node.storage
 
     # -- pools ---------------------------------------------------------------
 
