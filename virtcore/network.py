@@ -30,14 +30,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from virtcore import errors, hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
 from virtcore.errors import (
-    AgentCommandTimeoutError,
-    AgentUnresponsiveError,
-    AgentUnsyncedError,
     InvalidArgError,
     NoNetworkError,
     NoSupportError,
     OperationInvalidError,
     OperationTimeoutError,
+    VirtError,
 )
 
 if TYPE_CHECKING:
@@ -111,7 +109,8 @@ ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
 
 #: Error codes that mean "this source cannot answer yet" while waiting: the guest agent
 #: is not up (it starts late in the guest's boot) or did not answer in time.
-_NOT_YET = (AgentUnresponsiveError, AgentCommandTimeoutError, AgentUnsyncedError)
+#: (Their codes, not their classes: a driver may raise any VirtError carrying them.)
+_NOT_YET = ("AGENT_UNRESPONSIVE", "AGENT_COMMAND_TIMEOUT", "AGENT_UNSYNCED")
 
 
 #: A connection's ``resolve_network(name) -> bridge``, as hypervisor drivers get it in
@@ -219,7 +218,9 @@ def wait_for_addresses(
                 live.remove(source)
                 unsupported.append(str(exc))
                 continue
-            except _NOT_YET:
+            except VirtError as exc:
+                if exc.code not in {getattr(errors.ErrorNumber, name) for name in _NOT_YET}:
+                    raise
                 continue
             if found:
                 return found
