@@ -20,6 +20,7 @@ import virtcore
 from virtcore import drivers
 from virtcore.drivers import declared_plugin_classes, hook_names, load_driver
 from virtcore.errors import InvalidConnError
+from virtcore.hookspecs import HOOKS
 
 PACKAGE = Path(virt_qemu.__file__).parent
 README = PACKAGE.parent / "README.md"
@@ -37,7 +38,7 @@ SERVED = {
     "virt_domain_set_vcpus", "virt_domain_get_autostart", "virt_domain_set_autostart",
     "virt_domain_attach_device", "virt_domain_detach_device", "virt_domain_block_stats",
     "virt_domain_interface_stats", "virt_domain_users_of_path",
-}  # fmt: skip
+} | {hook for hook in HOOKS if "snapshot" in hook}  # fmt: skip
 
 
 def _module_imports() -> dict[str, set[str]]:
