@@ -271,3 +271,33 @@ def test_killed_mid_snapshot_is_complete_or_absent(
         else:
             assert again.state()[0] == DomainState.SHUTOFF
         assert not list((Path(uri.split("root=")[1]) / "etc" / "snapshots").glob("*.pending"))
+
+
+def test_a_guest_without_qcow2_disk_keeps_its_memory_in_a_driver_file(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], root: Path
+) -> None:
+    dom = conn.define_domain(guest_xml("diskless"))
+    try:
+        log = _boot(dom)
+        snap = dom.create_snapshot(_snap("m"))
+        after = last_tick(log)
+        memory = root / "etc" / "snapshots" / dom.uuid / "m.vmstate"
+        assert memory.read_bytes()[:4] == b"QEVM"  # QEMU's migration stream
+        assert dom.state()[0] == DomainState.RUNNING
+        wait_for(lambda: last_tick(log) >= after + 4, 30, "four ticks after the snapshot")
+        log.unlink()  # the revert starts QEMU afresh: its console is a new file
+        snap.revert()
+        assert dom.state() == (DomainState.RUNNING, RunningReason.FROM_SNAPSHOT)
+        wait_for(lambda: last_tick(log) > 0, 30, "a tick after the revert")
+        assert MARKER not in read(log)
+        assert (
+            int(next(x for x in read(log).splitlines() if x.startswith("vc-tick ")).split()[1]) <= after + 2
+        )
+        snap.delete()
+        assert not memory.exists()
+    finally:
+        for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
+            try:
+                step()
+            except VirtError:
+                pass

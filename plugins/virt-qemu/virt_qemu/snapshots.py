@@ -3,7 +3,9 @@
 A snapshot of a running (or paused) guest is QEMU's ``snapshot-save`` job: the
 guest is paused, every qcow2 disk gets a snapshot tagged with the snapshot's
 name, and the memory and device state go into the first of them; ``snapshot-load``
-reverts it, ``snapshot-delete`` deletes it. A snapshot of a shut-off guest is
+reverts it, ``snapshot-delete`` deletes it. A guest without a qcow2 disk to hold
+its memory has it migrated into a file the driver keeps beside the tree, and a
+revert starts the guest afresh from it. A snapshot of a shut-off guest is
 ``qemu-img snapshot -c/-a/-d`` on each image (the image named as ``json:`` after
 ``--``, so nothing a user wrote is ever read as an option). The tree persists
 in ``config/snapshots`` (:mod:`virt_qemu.snapshottree`), recorded before the disks
@@ -22,10 +24,12 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from virt_qemu.connection import Part
-from virt_qemu.host import SAVE_TIMEOUT, Dom, domain_event
+from virt_qemu.host import SAVE_TIMEOUT, Dom, domain_event, wait_migration
+from virt_qemu.launching import ImageLoadError
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshottree import SnapshotTree, TreeFiles
 from virtcore import hookimpl
@@ -39,8 +43,10 @@ from virtcore.errors import (
     OperationInvalidError,
     OperationTimeoutError,
     SnapshotRevertRiskyError,
+    SystemError_,
     VirtError,
 )
+from virtcore.files import create_temporary
 from virtcore.snapshot import SnapshotRef
 from virtcore.types import (
     DomainEventType,
@@ -346,10 +352,6 @@ class Snapshots(Part):
         disks, images = _disk_plan(live, definition, name)
         active = dom.active
         state = _STATE_NAME.get(dom.state, "running") if active else "shutoff"
-        if active and not images:
-            raise ConfigUnsupportedError(
-                f"domain '{dom.name}' has no qcow2 disk to hold the memory of internal snapshot '{name}'"
-            )
         inactive = None
         if active and dom.config is not None and format_domain(dom.config) != format_domain(live):
             inactive = format_domain(dom.config)
@@ -363,7 +365,20 @@ class Snapshots(Part):
         if tree.current is not None:
             definition = _with_parent(definition, tree.current)
         record: dict[str, Any] = {"name": name, "images": images, "live": active, "resume": False}
-        if active:
+        if active and not images:  # no image to hold the memory: the driver keeps it
+            mon = h.monitor_of(dom)
+            record.update(
+                resume=dom.state == DomainState.RUNNING, memory=str(self.files.memory(dom.uuid, name))
+            )
+            self.files.record(dom.uuid, record)
+            try:
+                self._pause(dom, mon)
+                test_hold("snapshot-paused")
+                self._save_memory(dom, mon, self.files.memory(dom.uuid, name))
+            except BaseException:
+                self._roll_back(dom, record)
+                raise
+        elif active:
             mon = h.monitor_of(dom)
             nodes = _nodes(mon, images, dom)
             record.update(nodes=nodes, resume=dom.state == DomainState.RUNNING)
@@ -397,6 +412,38 @@ class Snapshots(Part):
         test_hold("snapshot-committed")
         self._settle(dom)
         return name
+
+    def _save_memory(self, dom: Dom, mon: Monitor, target: Path) -> None:
+        """Migrate the paused guest's memory into ``target`` (through a temporary renamed over it)."""
+        try:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, tmp = create_temporary(target, suffix=".partial")
+        except OSError as exc:
+            raise SystemError_(f"cannot create '{target}': {exc.strerror}") from None
+        ok = False
+        try:
+            mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
+            mon.send_fd(fd, "virtcore-snapshot")
+            mon.cmd("migrate", {"uri": "fd:virtcore-snapshot"})
+            if wait_migration(mon) != "completed":
+                err = mon.cmd("query-migrate", timeout=10).get("error-desc", "migration failed")
+                raise OperationFailedError(
+                    f"cannot save the memory of domain '{dom.name}' to {target}: {err}"
+                )
+            os.fsync(fd)
+            os.replace(tmp, target)
+            ok = True
+        except OperationTimeoutError:
+            with contextlib.suppress(VirtError):
+                mon.cmd("migrate_cancel")
+            raise
+        except OSError as exc:
+            raise SystemError_(f"cannot write '{target}': {exc.strerror}") from None
+        finally:
+            os.close(fd)
+            if not ok:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     def _redefine(self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, current: bool) -> str:
         name = definition.name
@@ -449,7 +496,9 @@ class Snapshots(Part):
         """
         name = record.get("name")
         clean = True
-        if isinstance(name, str):
+        if record.get("memory") and isinstance(name, str):
+            self.files.drop_memory(dom.uuid, name)
+        elif isinstance(name, str):
             if record.get("live") and dom.active and dom.monitor is not None:
                 mon = dom.monitor
                 try:
@@ -574,6 +623,10 @@ class Snapshots(Part):
     ) -> None:
         """``snapshot-load`` into the guest (started paused from the recorded definition if it is off)."""
         h = self.host
+        memory = self.files.memory(dom.uuid, name)
+        if memory.exists():
+            self._revert_memory_file(dom, snap, memory, end_paused)
+            return
         started = False
         if not dom.active:
             d = snap.domain
@@ -596,6 +649,30 @@ class Snapshots(Part):
                 h.emit(domain_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT))
         else:
             self._resume(dom, RunningReason.FROM_SNAPSHOT)
+
+    def _revert_memory_file(self, dom: Dom, snap: SnapshotDef, memory: Path, end_paused: bool) -> None:
+        """Start the recorded definition afresh from the memory the driver kept (stopping it first)."""
+        h = self.host
+        d = snap.domain
+        assert d is not None  # a live snapshot of this driver records it
+        if dom.active:
+            h.stop_process(dom, "from-snapshot")
+        try:
+            fd = os.open(memory, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SystemError_(f"cannot read snapshot memory '{memory}': {exc.strerror}") from None
+        try:
+            self.launcher.launch(
+                dom, d, paused=False, reason=RunningReason.FROM_SNAPSHOT, incoming=(fd, end_paused)
+            )
+        except ImageLoadError as exc:
+            raise OperationFailedError(f"cannot load snapshot memory '{memory}': {exc.detail}") from None
+        finally:
+            os.close(fd)
+        h.emit(domain_event(dom.ref, DomainEventType.STARTED, StartedDetail.FROM_SNAPSHOT))
+        if end_paused:
+            dom.reason = PausedReason.FROM_SNAPSHOT
+            h.emit(domain_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT))
 
     # -- deleting --------------------------------------------------------------------------------
 
@@ -628,6 +705,7 @@ class Snapshots(Part):
         return True
 
     def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
+        self.files.drop_memory(dom.uuid, name)
         images = _disk_images(snap, snap.domain)
         if not images:
             return

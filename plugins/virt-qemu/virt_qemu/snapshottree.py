@@ -5,6 +5,9 @@ parent, state and the definition it was taken of), oldest first, in a
 ``<snapshots current='NAME'>`` root; every change rewrites it atomically, so a
 process that opens the URI later reads the same tree.
 
+The memory of a running guest's snapshot goes into its first qcow2 image; a guest
+without one has it kept here, in ``UUID/NAME.vmstate`` (QEMU's migration stream).
+
 A snapshot is *recorded, then committed*: ``UUID.pending`` (JSON: its name and
 what was written where) is written before QEMU or ``qemu-img`` touch a disk,
 and removed once the tree file names the snapshot. Both happen under
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,13 +179,28 @@ class TreeFiles:
         write_atomically(self.path(uuid), tree.to_bytes())
 
     def remove(self, uuid: str) -> None:
-        """Forget the tree of ``uuid``."""
+        """Forget the tree of ``uuid`` and the memory files only it named."""
         try:
             os.unlink(self.path(uuid))
         except FileNotFoundError:
             pass
         except OSError as exc:
             raise SystemError_(f"cannot remove snapshot tree '{self.path(uuid)}': {exc.strerror}") from None
+        shutil.rmtree(self.dir / uuid, ignore_errors=True)
+
+    def memory(self, uuid: str, name: str) -> Path:
+        """Where the driver keeps snapshot ``name``'s memory (a guest without a qcow2 disk to hold it)."""
+        return self.dir / uuid / f"{name}.vmstate"
+
+    def drop_memory(self, uuid: str, name: str) -> None:
+        """Delete snapshot ``name``'s memory file and any temporary of it an interrupted save left."""
+        path = self.memory(uuid, name)
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(path.parent):
+                if entry.name.startswith(f".{path.name}.") and entry.name.endswith(".partial"):
+                    os.unlink(entry.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
     # -- the record of a snapshot in the making -----------------------------------------
 
