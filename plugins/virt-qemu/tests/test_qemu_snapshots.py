@@ -9,6 +9,7 @@ killed mid-snapshot (``VIRT_QEMU_TEST_HOLD``) leaves it complete or absent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import virtcore
 from virtcore.errors import (
     ConfigUnsupportedError,
     ErrorNumber,
+    OperationFailedError,
     OperationInvalidError,
     VirtError,
 )
@@ -295,6 +297,78 @@ def test_a_guest_without_qcow2_disk_keeps_its_memory_in_a_driver_file(
         )
         snap.delete()
         assert not memory.exists()
+    finally:
+        for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
+            try:
+                step()
+            except VirtError:
+                pass
+
+
+@pytest.fixture
+def full_fs(tmp_path: Path) -> Iterator[Path]:
+    """A small ext4 file system on a loop device, mounted (root only); unmounted and detached after."""
+    if os.geteuid() != 0:
+        pytest.skip("loop devices and mount need root")
+    backing = tmp_path / "fs.img"
+    with backing.open("wb") as f:
+        f.truncate(32 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "--", str(backing)], check=True)
+    device = subprocess.run(
+        ["losetup", "--find", "--show", "--", str(backing)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "--", device, str(mnt)], check=True)
+        yield mnt
+    finally:
+        subprocess.run(["umount", "--", str(mnt)], capture_output=True, check=False)
+        subprocess.run(["losetup", "--detach", device], check=True)
+
+
+def _fill(directory: Path) -> None:
+    """Fill the file system of ``directory`` until writes fail."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):  # down to the last byte
+            try:
+                while os.write(fd, b"\xff" * size):
+                    pass
+            except OSError:
+                pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("running", [True, False], ids=["running", "off"])
+def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], full_fs: Path, root: Path, running: bool
+) -> None:
+    image = _image(full_fs)
+    dom = conn.define_domain(guest_xml("full", extra_devices=_disk(image)))
+    try:
+        log = _boot(dom) if running else None
+        _fill(full_fs)
+        with pytest.raises(OperationFailedError, match="snapshot 'big'") as exc:
+            dom.create_snapshot(_snap("big"))
+        assert exc.value.code == ErrorNumber.OPERATION_FAILED
+        assert dom.list_snapshots() == [] and "big" not in _tags(image)
+        assert not list((root / "etc" / "snapshots").glob("*.pending"))
+        if log is not None:
+            assert dom.state()[0] == DomainState.RUNNING  # the guest keeps running
+            tick = last_tick(log)
+            wait_for(lambda: last_tick(log) > tick + 1, 30, "ticks after the failed snapshot")
+        (full_fs / "filler").unlink()
+        if log is not None:
+            # QEMU's file driver fails every flush after one failed (its page cache is no longer
+            # trusted), so the retry is made by a fresh QEMU: the domain's next start
+            dom.destroy()
+            dom.start()
+        dom.create_snapshot(_snap("fits"))  # with room again, the same works
+        assert "fits" in _tags(image)
     finally:
         for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
             try:
