@@ -597,8 +597,9 @@ class Snapshots(Part):
                     qemu_img_snapshot("-a", name, path)
                 if running or paused:
                     self._launch(dom, h.config_of(dom), paused=paused)
-            tree.current = name
-            self.files.write(uuid, tree)
+            if tree.current != name:
+                tree.current = name
+                self.files.write(uuid, tree)
         return True
 
     def _restore_config(self, dom: Dom, snap: SnapshotDef) -> None:

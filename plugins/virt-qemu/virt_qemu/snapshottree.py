@@ -208,8 +208,12 @@ class TreeFiles:
         return self.dir / f"{uuid}.pending"
 
     def record(self, uuid: str, what: dict[str, Any]) -> None:
-        """Note what is about to be written (before anything is)."""
-        write_atomically(self._pending(uuid), json.dumps(what).encode())
+        """Note what is about to be written (before anything is).
+
+        Not synced: it guards against the managing process dying, which loses nothing the
+        kernel has; after a host crash an unrecorded tag left in an image is only unused.
+        """
+        write_atomically(self._pending(uuid), json.dumps(what).encode(), sync=False)
 
     def recorded(self, uuid: str) -> dict[str, Any] | None:
         """The record left for ``uuid`` (the caller holds its lock), or None."""
