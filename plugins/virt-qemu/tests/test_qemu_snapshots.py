@@ -375,3 +375,50 @@ def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
                 step()
             except VirtError:
                 pass
+
+
+def test_external_snapshots_are_refused_by_name_and_leave_nothing(
+    qcow2_guest: tuple[virtcore.Domain, Path], tmp_path: Path, root: Path
+) -> None:
+    dom, image = qcow2_guest
+    overlay = tmp_path / "overlay.qcow2"
+    with pytest.raises(ConfigUnsupportedError, match="external") as exc:
+        dom.create_snapshot(_snap("d"), disk_only=True)
+    assert exc.value.code == ErrorNumber.CONFIG_UNSUPPORTED
+    xml = (
+        "<domainsnapshot><name>e</name><disks><disk name='vda' snapshot='external'>"
+        f"<source file='{overlay}'/></disk></disks></domainsnapshot>"
+    )
+    with pytest.raises(ConfigUnsupportedError, match="external snapshot of disk 'vda'"):
+        dom.create_snapshot(xml)
+    memory = (
+        f"<domainsnapshot><name>m</name><memory snapshot='external' file='{tmp_path / 'mem'}'/>"
+        "</domainsnapshot>"
+    )
+    with pytest.raises(ConfigUnsupportedError, match="external memory"):
+        dom.create_snapshot(memory)
+    assert dom.list_snapshots() == [] and _tags(image) == {}
+    assert not overlay.exists() and not (tmp_path / "mem").exists()
+    assert not (root / "etc" / "snapshots" / f"{dom.uuid}.xml").exists()
+
+
+@pytest.mark.xfail(
+    raises=ConfigUnsupportedError, strict=True,
+    reason="external snapshots (blockdev-snapshot overlays, memory files, revert by a fresh overlay, "
+    "delete by block-commit) are not done in virt-qemu yet",
+)  # fmt: skip
+def test_external_disk_only_snapshot_reverts_and_merges_back(
+    qcow2_guest: tuple[virtcore.Domain, Path],
+) -> None:
+    dom, image = qcow2_guest
+    assert _qemu_io(image, "write -P 0x11 0 64k").returncode == 0
+    _boot(dom)
+    snap = dom.create_snapshot(_snap("ext"), disk_only=True)
+    overlay = image.with_suffix(".ext")
+    assert overlay.exists() and dom.state()[0] == DomainState.RUNNING
+    dom.destroy()
+    assert _qemu_io(overlay, "write -P 0x22 0 64k").returncode == 0
+    snap.revert()
+    assert _qemu_io(image, "read -P 0x11 0 64k").returncode == 0
+    snap.delete()
+    assert not overlay.exists()
