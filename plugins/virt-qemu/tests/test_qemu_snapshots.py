@@ -216,7 +216,7 @@ def test_undefine_refuses_while_snapshots_exist(
 ) -> None:
     dom, image = qcow2_guest
     dom.create_snapshot(_snap("s"))
-    with pytest.raises(OperationInvalidError, match="1 snapshot"):
+    with pytest.raises(OperationInvalidError, match="cannot delete inactive domain with 1 snapshots"):
         dom.undefine()
     assert conn.lookup_domain(dom.name) == dom
     dom.undefine(snapshots_metadata=True)

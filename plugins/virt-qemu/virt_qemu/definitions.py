@@ -74,7 +74,7 @@ class Definitions(Part):
             if n and not snapshots_metadata:
                 state = "active" if dom.active else "inactive"
                 raise OperationInvalidError(
-                    f"cannot delete {state} domain '{dom.name}' with {n} snapshot{'s' if n > 1 else ''}"
+                    f"cannot delete {state} domain with {n} snapshots (domain '{dom.name}')"
                 )
             trees.remove(uuid)
             with contextlib.suppress(FileNotFoundError):
