@@ -507,16 +507,15 @@ class Snapshots(Part):
                             f"cannot roll back snapshot '{name}'")  # fmt: skip
                 except VirtError:
                     clean = False
-            elif not record.get("live"):
+            elif dom.active:  # the images are QEMU's: a process with its monitor rolls back
+                clean = False
+            else:  # off (or stopped meanwhile): the images are free for qemu-img
                 for path in record.get("images", []):
-                    with contextlib.suppress(VirtError):
+                    try:
                         if name in _tags(str(path)):
                             qemu_img_snapshot("-d", name, str(path))
-            else:  # the guest stopped meanwhile: its images are free for qemu-img
-                for path in record.get("images", []):
-                    with contextlib.suppress(VirtError):
-                        if name in _tags(str(path)):
-                            qemu_img_snapshot("-d", name, str(path))
+                    except VirtError:
+                        clean = False
         if record.get("resume"):
             with contextlib.suppress(VirtError):
                 self._resume(dom, RunningReason.SAVE_CANCELED)
@@ -585,16 +584,17 @@ class Snapshots(Part):
                     "transient domain needs to request run or pause to revert to inactive snapshot",
                     domain=_QEMU,
                 )
-            images = [p for p in _disk_images(snap, recorded)]
-            self._restore_config(dom, snap)
+            images = _disk_images(snap, recorded)
             end_paused = not running and (snap.state == "paused" or paused)
             if live_snapshot:
                 self._revert_live(dom, snap, name, images, end_paused)
+                self._restore_config(dom, snap)
             else:
                 if dom.active:
                     h.stop_process(dom, "from-snapshot")
                 for path in images:
                     qemu_img_snapshot("-a", name, path)
+                self._restore_config(dom, snap)
                 if running or paused:
                     self._launch(dom, h.config_of(dom), paused=paused)
             if tree.current != name:
