@@ -422,3 +422,26 @@ def test_external_disk_only_snapshot_reverts_and_merges_back(
     assert _qemu_io(image, "read -P 0x11 0 64k").returncode == 0
     snap.delete()
     assert not overlay.exists()
+
+
+def test_killed_mid_snapshot_of_a_guest_without_qcow2_leaves_no_memory_file(
+    uri: str, conn: virtcore.Connection, guest_xml: Callable[..., str], root: Path
+) -> None:
+    dom = conn.define_domain(guest_xml("nomem"))
+    try:
+        log = _boot(dom)
+        _kill_taker_at("snapshot-taken", uri, dom.name)
+        with virtcore.open(uri) as again:
+            assert again.lookup_domain(dom.name).list_snapshots() == []
+            assert again.lookup_domain(dom.name).state()[0] == DomainState.RUNNING
+        folder = root / "etc" / "snapshots" / dom.uuid
+        assert not folder.exists() or list(folder.iterdir()) == []
+        assert not list((root / "etc" / "snapshots").glob("*.pending"))
+        tick = last_tick(log)
+        wait_for(lambda: last_tick(log) > tick + 1, 30, "ticks after the recovery")
+    finally:
+        for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
+            try:
+                step()
+            except VirtError:
+                pass
