@@ -66,7 +66,8 @@ class Definitions(Part):
         h = self.host
         dom = h.get(uuid)
         trees = TreeFiles(h.layout.config)
-        with dom.job, trees.lock(uuid).held(), FileLock(h.layout.config / ".lock").held():
+        tree_lock = trees.lock(uuid)
+        with dom.job, tree_lock.held(), FileLock(h.layout.config / ".lock").held():
             h.still_known(dom)
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
@@ -77,6 +78,7 @@ class Definitions(Part):
                     f"cannot delete {state} domain with {n} snapshots (domain '{dom.name}')"
                 )
             trees.remove(uuid)
+            tree_lock.remove()  # whoever waits on it finds the file gone and locks afresh
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(h.layout.config / "autostart" / uuid)
             try:
