@@ -30,6 +30,7 @@ from virtcore.errors import (
     ErrorNumber,
     OperationFailedError,
     OperationInvalidError,
+    SnapshotRevertRiskyError,
     VirtError,
 )
 from virtcore.types import DomainState, RunningReason
@@ -445,3 +446,26 @@ def test_killed_mid_snapshot_of_a_guest_without_qcow2_leaves_no_memory_file(
                 step()
             except VirtError:
                 pass
+
+
+def test_revert_after_a_hot_plug_needs_force_and_then_restarts_the_guest(
+    qcow2_guest: tuple[virtcore.Domain, Path], tmp_path: Path
+) -> None:
+    dom, _ = qcow2_guest
+    log = _boot(dom)
+    snap = dom.create_snapshot(_snap("before-plug"))
+    after = last_tick(log)
+    extra = _image(tmp_path, "extra.qcow2")
+    dom.attach_device(_disk(extra).replace("dev='vda'", "dev='vdb'"))
+    assert "vdb" in dom.xml_desc()
+    with pytest.raises(SnapshotRevertRiskyError, match="before-plug") as exc:
+        snap.revert()
+    assert exc.value.code == ErrorNumber.SNAPSHOT_REVERT_RISKY
+    assert dom.state()[0] == DomainState.RUNNING and "vdb" in dom.xml_desc()  # left as it was
+    log.unlink()  # the forced revert starts QEMU afresh: its console is a new file
+    snap.revert(force=True)
+    assert dom.state() == (DomainState.RUNNING, RunningReason.FROM_SNAPSHOT)
+    assert "vdb" not in dom.xml_desc()
+    wait_for(lambda: last_tick(log) > 0, 30, "a tick after the revert")
+    assert MARKER not in read(log)
+    assert int(next(x for x in read(log).splitlines() if x.startswith("vc-tick ")).split()[1]) <= after + 2

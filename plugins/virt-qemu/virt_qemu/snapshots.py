@@ -575,6 +575,12 @@ class Snapshots(Part):
                     raise SnapshotRevertRiskyError(
                         f"snapshot '{name}' lacks domain '{dom.name}' rollback info", domain=_QEMU
                     )
+                if dom.active and live_snapshot and _hardware_changed(recorded, dom.live):
+                    raise SnapshotRevertRiskyError(
+                        f"revert requires force: the memory or devices of domain '{dom.name}' "
+                        f"changed since snapshot '{name}' (the guest must be restarted)",
+                        domain=_QEMU,
+                    )
                 if dom.active and not live_snapshot and (running or paused):
                     raise SnapshotRevertRiskyError(
                         "must respawn guest to start inactive snapshot", domain=_QEMU
@@ -624,6 +630,8 @@ class Snapshots(Part):
     ) -> None:
         """``snapshot-load`` into the guest (started paused from the recorded definition if it is off)."""
         h = self.host
+        if dom.active and _hardware_changed(snap.domain, dom.live):  # forced (else refused): respawn
+            h.stop_process(dom, "from-snapshot")
         memory = self.files.memory(dom.uuid, name)
         if memory.exists():
             self._revert_memory_file(dom, snap, memory, end_paused)
@@ -728,6 +736,20 @@ class Snapshots(Part):
     def forget(self, uuid: str) -> None:
         """Drop the metadata of ``uuid``'s snapshots (undefine with ``snapshots_metadata``)."""
         self.files.remove(uuid)
+
+
+def _hardware_changed(recorded: DomainDef | None, live: DomainDef | None) -> bool:
+    """Whether the guest's memory size or devices differ from those its snapshot's memory was
+    saved with (QEMU could not load that memory into this guest)."""
+    from virtcore.xml import format_domain
+
+    if recorded is None or live is None:
+        return False
+    a, b = format_domain(recorded), format_domain(live)
+    return (
+        recorded.memory != live.memory
+        or a[a.find("<devices>") : a.rfind("</devices>")] != b[b.find("<devices>") : b.rfind("</devices>")]
+    )
 
 
 def _with_parent(definition: SnapshotDef, parent: str) -> SnapshotDef:
