@@ -156,7 +156,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
     args = ap.parse_args()
-    rounds = 2 if args.quick else 5
+    rounds = 2 if args.quick else 9
     kernel = testguest.find_kernel()
     initrd = testguest.build_initramfs(kernel)
     bare_runs: list[dict[str, float]] = []
@@ -177,6 +177,11 @@ def main() -> None:
         b = statistics.median(r[k] for r in bare_runs)
         o = statistics.median(r[k] for r in our_runs)
         print(f"{k:<22}{fmt(b):>12}{fmt(o):>12}{o / b:>8.2f}  <= {TARGET}x")
+    # QEMU's job time varies by several times from run to run (TCG, a shared machine):
+    # the best of each side shows what the driver itself adds
+    for k in bare_runs[0]:
+        b, o = min(r[k] for r in bare_runs), min(r[k] for r in our_runs)
+        print(f"{'  ' + k.split()[0] + ', best of ' + str(rounds):<22}{fmt(b):>12}{fmt(o):>12}{o / b:>8.2f}")
 
 
 if __name__ == "__main__":
