@@ -20,17 +20,26 @@ snapshots (overlays, memory files) are not done yet: both are refused with a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from virt_qemu.connection import Part
-from virt_qemu.host import SAVE_TIMEOUT, Dom, domain_event, wait_migration
+from virt_qemu.host import Dom, domain_event, wait_migration
 from virt_qemu.launching import ImageLoadError
 from virt_qemu.saving import test_hold
+from virt_qemu.snapshotdisks import (
+    block_nodes,
+    disk_images,
+    disk_plan,
+    hardware_changed,
+    nodes_or_none,
+    qemu_img_snapshot,
+    run_job,
+    tags,
+    wait_job,
+)
 from virt_qemu.snapshottree import SnapshotTree, TreeFiles
 from virtcore import hookimpl
 from virtcore.errors import (
@@ -60,132 +69,13 @@ from virtcore.types import (
 if TYPE_CHECKING:
     from virt_qemu.monitor import Monitor
     from virtcore.xml import DomainDef, SnapshotDef
-    from virtcore.xml.snapshot import SnapshotDisk
 
-__all__ = ["Snapshots", "JOB_ID"]
+__all__ = ["Snapshots"]
 
-#: The QMP job id of this driver's snapshot jobs (one at a time per guest, under ``dom.job``).
-JOB_ID = "virtcore-snapshot"
 _QEMU = ErrorDomain.QEMU
 #: The ``<state>`` a snapshot records for each live domain state.
 _STATE_NAME = {DomainState.RUNNING: "running", DomainState.PAUSED: "paused"}
 _FLAG_NO_METADATA = 0x4
-
-
-def _image(path: str) -> str:
-    """``path`` as a qemu-img image argument that pins the format and is never an option."""
-    return "json:" + json.dumps({"driver": "qcow2", "file": {"driver": "file", "filename": path}})
-
-
-def qemu_img_snapshot(op: str, name: str, path: str) -> None:
-    """``qemu-img snapshot -c|-a|-d NAME`` on the qcow2 image ``path`` (of a guest that is off).
-
-    :raises OperationFailedError: qemu-img failed; its message, the snapshot and the image named.
-    """
-    what = {"-c": "create", "-a": "apply", "-d": "delete"}[op]
-    try:
-        out = subprocess.run(
-            ["qemu-img", "snapshot", "-q", op, name, "--", _image(path)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=SAVE_TIMEOUT,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise OperationFailedError(f"cannot {what} snapshot '{name}' of '{path}': {exc}") from None
-    if out.returncode != 0:
-        err = out.stderr.strip().removeprefix("qemu-img: ") or f"exit status {out.returncode}"
-        raise OperationFailedError(f"cannot {what} snapshot '{name}' of '{path}': {err}")
-
-
-def run_job(mon: Monitor, cmd: str, args: dict[str, Any], what: str) -> None:
-    """Start QMP job ``cmd`` as :data:`JOB_ID`, wait for it to conclude, dismiss it.
-
-    :raises OperationFailedError: QEMU refused it or the job failed (its error, prefixed by ``what``).
-    :raises OperationTimeoutError: it still runs after :data:`~virt_qemu.host.SAVE_TIMEOUT` seconds.
-    """
-    mon.cmd(cmd, {"job-id": JOB_ID, **args})
-    err = wait_job(mon)
-    if err is not None:
-        raise OperationFailedError(f"{what}: {err}")
-
-
-def wait_job(mon: Monitor) -> str | None:
-    """Wait for :data:`JOB_ID` to conclude and dismiss it; its error (None: it succeeded or is gone)."""
-    deadline = time.monotonic() + SAVE_TIMEOUT
-    delay = 0.005
-    while True:
-        jobs = mon.cmd("query-jobs", timeout=10)
-        job = next((j for j in jobs if j.get("id") == JOB_ID), None)
-        if job is None:
-            return None
-        if job.get("status") in ("concluded", "null"):
-            with contextlib.suppress(VirtError):
-                mon.cmd("job-dismiss", {"id": JOB_ID}, timeout=10)
-            err = job.get("error")
-            return None if err is None else str(err)
-        if time.monotonic() > deadline:
-            raise OperationTimeoutError(f"the QEMU job {JOB_ID} did not finish")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-def _disk_plan(d: DomainDef, snap: SnapshotDef, name: str) -> tuple[tuple[SnapshotDisk, ...], list[str]]:
-    """The snapshot's disks in the domain's order (each disk listed, as libvirt aligns them) and the
-    qcow2 images that take an internal snapshot.
-
-    :raises ConfigUnsupportedError: a disk named twice or unknown, an internal snapshot of a disk
-        that is not a qcow2 file, or an external one (not done yet).
-    """
-    import attrs
-
-    from virtcore.xml.snapshot import SnapshotDisk
-
-    given: dict[str, SnapshotDisk] = {}
-    by_source = {x.source: x.target_dev for x in d.disks if x.source}
-    for disk in snap.disks:
-        assert disk.name is not None  # the model requires it
-        target = disk.name if any(x.target_dev == disk.name for x in d.disks) else by_source.get(disk.name)
-        if target is None:
-            raise ConfigUnsupportedError(f"no disk named '{disk.name}' in domain '{d.name}'")
-        if target in given:
-            raise ConfigUnsupportedError(f"disk '{target}' specified twice in snapshot '{name}'")
-        given[target] = attrs.evolve(disk, name=target)
-    out: list[SnapshotDisk] = []
-    images: list[str] = []
-    for x in d.disks:
-        default = "no" if x.device == "cdrom" or x.readonly or x.source is None else "internal"
-        disk = given.get(x.target_dev) or SnapshotDisk(name=x.target_dev, snapshot=default)
-        if disk.snapshot is None:
-            disk = attrs.evolve(disk, snapshot=default)
-        if disk.snapshot == "external" or disk.source is not None:
-            raise ConfigUnsupportedError(
-                f"external snapshot of disk '{x.target_dev}' in snapshot '{name}' is not supported "
-                "by the QEMU driver yet"
-            )
-        if disk.snapshot == "internal":
-            fmt = x.driver_type or "raw"
-            if x.type not in ("file", "block") or x.source is None:
-                raise ConfigUnsupportedError(
-                    f"internal snapshot for disk {x.target_dev} unsupported for storage type {x.type}"
-                )
-            if fmt != "qcow2":
-                raise ConfigUnsupportedError(
-                    f"internal snapshot for disk {x.target_dev} unsupported for storage type {fmt}"
-                )
-            images.append(x.source)
-        out.append(disk)
-    return tuple(out), images
-
-
-def _nodes(mon: Monitor, images: list[str], dom: Dom) -> list[str]:
-    """The top block nodes of the guest's ``images`` (``query-block``), in that order.
-
-    :raises OperationFailedError: QEMU has one of them open under no node.
-    """
-    nodes = []
-    for path, node in zip(images, _nodes_or_none(mon, images), strict=True):
-        if node is None:
-            raise OperationFailedError(f"domain '{dom.name}' has no block node for '{path}' in QEMU")
-        nodes.append(node)
-    return nodes
 
 
 class Snapshots(Part):
@@ -349,7 +239,7 @@ class Snapshots(Part):
                 f"snapshot '{name}': external memory snapshots are not supported by the QEMU driver yet"
             )
         live = dom.definition
-        disks, images = _disk_plan(live, definition, name)
+        disks, images = disk_plan(live, definition, name)
         active = dom.active
         state = _STATE_NAME.get(dom.state, "running") if active else "shutoff"
         inactive = None
@@ -380,7 +270,7 @@ class Snapshots(Part):
                 raise
         elif active:
             mon = h.monitor_of(dom)
-            nodes = _nodes(mon, images, dom)
+            nodes = block_nodes(mon, images, dom)
             record.update(nodes=nodes, resume=dom.state == DomainState.RUNNING)
             self.files.record(dom.uuid, record)
             try:
@@ -512,7 +402,7 @@ class Snapshots(Part):
             else:  # off (or stopped meanwhile): the images are free for qemu-img
                 for path in record.get("images", []):
                     try:
-                        if name in _tags(str(path)):
+                        if name in tags(str(path)):
                             qemu_img_snapshot("-d", name, str(path))
                     except VirtError:
                         clean = False
@@ -575,7 +465,7 @@ class Snapshots(Part):
                     raise SnapshotRevertRiskyError(
                         f"snapshot '{name}' lacks domain '{dom.name}' rollback info", domain=_QEMU
                     )
-                if dom.active and live_snapshot and _hardware_changed(recorded, dom.live):
+                if dom.active and live_snapshot and hardware_changed(recorded, dom.live):
                     raise SnapshotRevertRiskyError(
                         f"revert requires force: the memory or devices of domain '{dom.name}' "
                         f"changed since snapshot '{name}' (the guest must be restarted)",
@@ -590,7 +480,7 @@ class Snapshots(Part):
                     "transient domain needs to request run or pause to revert to inactive snapshot",
                     domain=_QEMU,
                 )
-            images = _disk_images(snap, recorded)
+            images = disk_images(snap, recorded)
             end_paused = not running and (snap.state == "paused" or paused)
             if live_snapshot:
                 self._revert_live(dom, snap, name, images, end_paused)
@@ -630,7 +520,7 @@ class Snapshots(Part):
     ) -> None:
         """``snapshot-load`` into the guest (started paused from the recorded definition if it is off)."""
         h = self.host
-        if dom.active and _hardware_changed(snap.domain, dom.live):  # forced (else refused): respawn
+        if dom.active and hardware_changed(snap.domain, dom.live):  # forced (else refused): respawn
             h.stop_process(dom, "from-snapshot")
         memory = self.files.memory(dom.uuid, name)
         if memory.exists():
@@ -645,7 +535,7 @@ class Snapshots(Part):
         mon = h.monitor_of(dom)
         was = dom.state
         self._pause(dom, mon)
-        nodes = _nodes(mon, images, dom)
+        nodes = block_nodes(mon, images, dom)
         run_job(mon, "snapshot-load", {"tag": name, "vmstate": nodes[0], "devices": nodes},
                 f"cannot revert domain '{dom.name}' to snapshot '{name}'")  # fmt: skip
         if started:
@@ -715,12 +605,12 @@ class Snapshots(Part):
 
     def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
         self.files.drop_memory(dom.uuid, name)
-        images = _disk_images(snap, snap.domain)
+        images = disk_images(snap, snap.domain)
         if not images:
             return
         if dom.active:
             mon = self.host.monitor_of(dom)
-            found = list(zip(images, _nodes_or_none(mon, images), strict=True))
+            found = list(zip(images, nodes_or_none(mon, images), strict=True))
             present = [p for p, n in found if n is not None]
             nodes = [n for _, n in found if n is not None]
             if nodes:
@@ -728,28 +618,8 @@ class Snapshots(Part):
                         f"cannot delete snapshot '{name}' of domain '{dom.name}'")  # fmt: skip
             images = [p for p in images if p not in present]
         for path in images:
-            if name in _tags(path):
+            if name in tags(path):
                 qemu_img_snapshot("-d", name, path)
-
-    # -- the domain going away -----------------------------------------------------------------
-
-    def forget(self, uuid: str) -> None:
-        """Drop the metadata of ``uuid``'s snapshots (undefine with ``snapshots_metadata``)."""
-        self.files.remove(uuid)
-
-
-def _hardware_changed(recorded: DomainDef | None, live: DomainDef | None) -> bool:
-    """Whether the guest's memory size or devices differ from those its snapshot's memory was
-    saved with (QEMU could not load that memory into this guest)."""
-    from virtcore.xml import format_domain
-
-    if recorded is None or live is None:
-        return False
-    a, b = format_domain(recorded), format_domain(live)
-    return (
-        recorded.memory != live.memory
-        or a[a.find("<devices>") : a.rfind("</devices>")] != b[b.find("<devices>") : b.rfind("</devices>")]
-    )
 
 
 def _with_parent(definition: SnapshotDef, parent: str) -> SnapshotDef:
@@ -758,33 +628,3 @@ def _with_parent(definition: SnapshotDef, parent: str) -> SnapshotDef:
     from virtcore.xml.snapshot import SnapshotParent
 
     return attrs.evolve(definition, parent=SnapshotParent(name=parent))
-
-
-def _disk_images(snap: SnapshotDef, d: DomainDef | None) -> list[str]:
-    """The images holding ``snap``'s internal disk snapshots (from the definition it recorded)."""
-    if d is None:
-        return []
-    modes = {disk.name: disk.snapshot for disk in snap.disks}
-    return [x.source for x in d.disks if x.source and modes.get(x.target_dev) == "internal"]
-
-
-def _nodes_or_none(mon: Monitor, images: list[str]) -> list[str | None]:
-    found: dict[str, str] = {}
-    for dev in mon.cmd("query-block", timeout=10):
-        ins = dev.get("inserted") or {}
-        if ins.get("file") and ins.get("node-name"):
-            found.setdefault(os.path.realpath(str(ins["file"])), str(ins["node-name"]))
-    return [found.get(os.path.realpath(p)) for p in images]
-
-
-def _tags(path: str) -> set[str]:
-    """The snapshot names in the qcow2 image ``path`` (empty when it cannot be read)."""
-    try:
-        out = subprocess.run(
-            ["qemu-img", "info", "-U", "--output=json", "--", _image(path)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        info = json.loads(out.stdout) if out.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return set()
-    return {str(s.get("name")) for s in info.get("snapshots", [])}
