@@ -13,6 +13,7 @@ be Debian's optimised one), and that row compares the code alone.
 
 Usage: python bench/run.py [--quick] [--instructions]
        [--only core|cold|xml|qemu|xen|storage|network|addresses]
+(--only qemu runs bench_qemu.py and bench_qemu_snapshot.py)
 """
 
 from __future__ import annotations
@@ -344,8 +345,8 @@ def main() -> None:
         core_bench(args.quick)
     if args.only in (None, "cold"):
         cold_bench(args.quick, args.instructions)
-    for name in ("xml", "qemu", "xen", "storage", "network", "addresses"):
-        if args.only not in (None, name) or not (HERE / f"bench_{name}.py").exists():
+    for name in ("xml", "qemu", "qemu_snapshot", "xen", "storage", "network", "addresses"):
+        if args.only not in (None, name.split("_")[0]) or not (HERE / f"bench_{name}.py").exists():
             continue
         print(f"\n== bench_{name} ==", flush=True)
         module = importlib.import_module(f"bench_{name}")

@@ -20,6 +20,7 @@ import virtcore
 from virtcore import drivers
 from virtcore.drivers import declared_plugin_classes, hook_names, load_driver
 from virtcore.errors import InvalidConnError
+from virtcore.hookspecs import HOOKS
 
 PACKAGE = Path(virt_qemu.__file__).parent
 README = PACKAGE.parent / "README.md"
@@ -41,7 +42,7 @@ SERVED = {
     "virt_domain_qemu_agent_command", "virt_domain_get_guest_info", "virt_domain_set_user_password",
     "virt_domain_fs_freeze", "virt_domain_fs_thaw", "virt_domain_get_time", "virt_domain_set_time",
     "virt_domain_interface_addresses",
-}  # fmt: skip
+} | {hook for hook in HOOKS if "snapshot" in hook}  # fmt: skip
 #: Hooks several parts implement, each answering only its own sources and declining the
 #: others (first result wins): a guest's addresses come from the neighbour table
 #: (addresses.py) and from the guest agent.

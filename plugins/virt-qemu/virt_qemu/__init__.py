@@ -32,6 +32,7 @@ from virt_qemu.devices import Devices
 from virt_qemu.lifecycle import Lifecycle
 from virt_qemu.resources import Resources
 from virt_qemu.saving import Saving
+from virt_qemu.snapshots import Snapshots
 from virtcore.drivers import describe_driver
 from virtcore.uri import URI
 
@@ -42,8 +43,16 @@ __version__ = "0.1.0"
 #: The plugin classes serving a connection, one per concern (the README's "Where an operation
 #: goes"): each implements its hooks itself, on the connection's shared host.
 PARTS: tuple[type[Part], ...] = (
-    QemuConnection, Definitions, Lifecycle, Saving, Resources, Devices, Addresses, Agent
-)  # fmt: skip
+    QemuConnection,
+    Definitions,
+    Lifecycle,
+    Saving,
+    Snapshots,
+    Resources,
+    Devices,
+    Addresses,
+    Agent,
+)
 
 
 def open_connection(uri: URI, read_only: bool) -> list[object]:

@@ -12,6 +12,7 @@ import os
 from virt_qemu.connection import Part
 from virt_qemu.host import Dom, domain_event
 from virt_qemu.paths import FileLock
+from virt_qemu.snapshottree import TreeFiles
 from virtcore import hookimpl
 from virtcore.errors import NoDomainError, OperationInvalidError, SystemError_
 from virtcore.files import write_atomically
@@ -56,14 +57,28 @@ class Definitions(Part):
         return ref
 
     @hookimpl
-    def virt_domain_undefine(self, uuid: str) -> bool:
-        """Remove the persistent definition."""
+    def virt_domain_undefine(self, uuid: str, snapshots_metadata: bool) -> bool:
+        """Remove the persistent definition (and, with ``snapshots_metadata``, the snapshot tree).
+
+        A domain with snapshots is refused without ``snapshots_metadata``, as libvirt
+        refuses it: the tree would outlive the definition it belongs to.
+        """
         h = self.host
         dom = h.get(uuid)
-        with dom.job, FileLock(h.layout.config / ".lock").held():
+        trees = TreeFiles(h.layout.config)
+        tree_lock = trees.lock(uuid)
+        with dom.job, tree_lock.held(), FileLock(h.layout.config / ".lock").held():
             h.still_known(dom)
             if dom.config is None:
                 raise OperationInvalidError(f"cannot undefine transient domain '{dom.name}'")
+            n = len(trees.read(uuid))
+            if n and not snapshots_metadata:
+                state = "active" if dom.active else "inactive"
+                raise OperationInvalidError(
+                    f"cannot delete {state} domain with {n} snapshots (domain '{dom.name}')"
+                )
+            trees.remove(uuid)
+            tree_lock.remove()  # whoever waits on it finds the file gone and locks afresh
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(h.layout.config / "autostart" / uuid)
             try:

@@ -121,6 +121,7 @@ _STOP_DETAIL = {
     "crashed": (ShutoffReason.CRASHED, StoppedDetail.CRASHED),
     "saved": (ShutoffReason.SAVED, StoppedDetail.SAVED),
     "failed": (ShutoffReason.FAILED, StoppedDetail.FAILED),
+    "from-snapshot": (ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT),
 }
 _QEMU_STATUS = {
     "running": (DomainState.RUNNING, RunningReason.UNPAUSED),
