@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Generic, NamedTuple, Protocol, Self, TypeAlias, TypeVar, cast, overload
 
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -103,6 +103,44 @@ def _target_of(d: AnyPoolDef) -> str:
     return "/" + d.name  # network pools have no local target: their volumes live under their name
 
 
+_T = TypeVar("_T")
+
+
+class _Renews(Protocol):
+    """What owns a :class:`_Renewing` value: something that renews its info tuple."""
+
+    def _renew(self) -> None: ...
+
+
+class _Renewing(Generic[_T]):
+    """A value an info tuple is made from: setting it makes the tuple again.
+
+    ``info()`` is the hot path, so volumes and pools keep their info tuple ready
+    and renew it (their ``_renew()``) whenever one of the values it holds changes.
+    The value lives in the owner's slot of the same name with a leading ``_``.
+    """
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, obj: _Renews, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: _Renews | None, owner: type | None = None) -> Self | _T:
+        if obj is None:
+            return self
+        return cast("_T", getattr(obj, self._slot))
+
+    def __set__(self, obj: _Renews, value: _T) -> None:
+        setattr(obj, self._slot, value)
+        obj._renew()
+
+
 class TestVolume:
     """One volume: its definition, sizes and data. Guarded by the storage's lock.
 
@@ -112,6 +150,9 @@ class TestVolume:
 
     __test__ = False  # not a pytest test class
     __slots__ = ("_allocation", "_capacity", "_info", "_xml", "data", "definition", "key", "name", "path")
+
+    capacity = _Renewing[int]("The size the volume offers, in bytes.")
+    allocation = _Renewing[int]("The bytes it takes from its pool.")
 
     def __init__(self, definition: VolumeDef, path: str, key: str) -> None:
         self.definition = definition
@@ -127,26 +168,6 @@ class TestVolume:
     def _renew(self) -> None:
         self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
         self._xml: str | None = None
-
-    @property
-    def capacity(self) -> int:
-        """The size the volume offers, in bytes."""
-        return self._capacity
-
-    @capacity.setter
-    def capacity(self, value: int) -> None:
-        self._capacity = value
-        self._renew()
-
-    @property
-    def allocation(self) -> int:
-        """The bytes it takes from its pool."""
-        return self._allocation
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._allocation = value
-        self._renew()
 
     def info(self) -> StorageVolInfo:
         """``virStorageVolInfo``: a file volume's type, capacity and allocation."""
@@ -188,6 +209,9 @@ class TestPool:
         "volumes",
     )
 
+    active = _Renewing[bool]("Whether the pool is started.")
+    allocation = _Renewing[int]("The bytes its volumes take.")
+
     def __init__(self, definition: AnyPoolDef, *, persistent: bool) -> None:
         #: The definition in use; the persistent one when they differ is ``config``.
         self.live: AnyPoolDef = definition
@@ -206,26 +230,6 @@ class TestPool:
         """Make the info tuple again (it is kept ready: reading it is the hot path)."""
         state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
         self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
-
-    @property
-    def active(self) -> bool:
-        """Whether the pool is started."""
-        return self._active
-
-    @active.setter
-    def active(self, value: bool) -> None:
-        self._active = value
-        self._renew()
-
-    @property
-    def allocation(self) -> int:
-        """The bytes its volumes take."""
-        return self._allocation
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._allocation = value
-        self._renew()
 
     @property
     def name(self) -> str:
