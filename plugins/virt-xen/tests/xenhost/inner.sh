@@ -16,6 +16,6 @@ run_suite() {  # NAME TIMEOUT PYTEST-ARGS...
 }
 run_suite xen 600 plugins/virt-xen/tests/dom0
 if [ -d tests/conformance ]; then
-    run_suite conformance 420 tests/conformance --driver-uri xen:///system \
+    run_suite conformance 540 tests/conformance --driver-uri xen:///system \
         --domain-template plugins/virt-xen/tests/dom0/conformance-template.xml
 fi
