@@ -1,10 +1,10 @@
 """A Xen connection's storage in a real dom0: the host storage driver (virt-storage) as its
 secondary driver, volumes made by real ``qemu-img`` (runs inside dom0 only).
 
-The storage half of the conformance suite runs on ``xen:///system`` in the conformance
-suite of the harness (inner.sh); these tests pin what it relies on: that the Xen
-connection has storage at all, and that it shares its pools with ``storage:///system``
-under the same root.
+The harness (inner.sh) runs these in its "storage" suite, with the storage half of the
+conformance suite on ``xen:///system``; they pin what that relies on: that the Xen
+connection has storage at all, makes qcow2 volumes through qemu-img, and shares its
+pools with ``storage:///system`` under the same root.
 """
 
 from __future__ import annotations
