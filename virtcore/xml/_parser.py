@@ -100,6 +100,8 @@ def check_size(data: str | bytes, *, max_bytes: int = MAX_XML_BYTES, what: str =
     size = len(data) if isinstance(data, bytes) or data.isascii() else len(data.encode("utf-8", "replace"))
     if size > max_bytes:
         raise XMLError(f"{what} of {size} bytes exceeds the limit of {max_bytes} bytes")
+    if len(data) <= MAX_XML_NODES:
+        return  # the count is at most one per character: a document this short is within the limit
     nodes = count_nodes(data)
     if nodes > MAX_XML_NODES:
         raise XMLError(
@@ -137,6 +139,6 @@ def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree.
         raise XMLError("DTDs and entity declarations are not allowed")
     # libxml2 already stops at 256 levels; a cheap second check enforces our own limit
     # only for documents that could possibly be that deep.
-    if data.count(b"<") > 2 * MAX_DEPTH and _TOO_DEEP(root):
+    if len(data) > 2 * MAX_DEPTH and data.count(b"<") > 2 * MAX_DEPTH and _TOO_DEEP(root):
         raise XMLError(f"document nests deeper than {MAX_DEPTH} elements")
     return root

@@ -235,8 +235,11 @@ class SpecElement:
 
     @classmethod
     def from_element(cls, el: Element) -> Any:
-        """Parse the element."""
-        return cls(**parse_fields(cls, el), raw=el)  # type: ignore[call-arg]
+        """Parse the element (with the builder generated from the class's description)."""
+        found = _BUILDERS.get(cls)
+        if found is None or found[0] is not cls._spec:  # generated on first use (and anew if changed)
+            found = _BUILDERS[cls] = (cls._spec, _compile_builder(cls))
+        return found[1](el)
 
     @classmethod
     def covered(cls) -> Node:
@@ -285,6 +288,26 @@ def _compile_parser(spec: tuple[F, ...], tag: str) -> Callable[[Element], dict[s
     return cast("Callable[[Element], dict[str, Any]]", generate(lines, env, "parse"))
 
 
+#: The builder generated for each class (``from_element``), with the description it was made from.
+_BUILDERS: dict[type[SpecElement], tuple[tuple[F, ...], Callable[[Element], Any]]] = {}
+
+
+def _compile_builder(cls: type[SpecElement]) -> Callable[[Element], Any]:
+    """``cls.from_element``: :func:`reader_code` then the class called with the values.
+
+    No dict of values is made and unpacked: the typed fields are passed positionally when
+    they are the class's first parameters, in order (else by name), and ``raw`` by name.
+    """
+    spec = cls._spec
+    env: dict[str, Any] = {"CLS": cls}
+    lines = ["def build(el):", *reader_code(spec, cls._tag, env)]
+    params = [a.name for a in attrs.fields(cast("Any", cls)) if a.init and not a.kw_only]
+    positional = params[: len(spec)] == [f.name for f in spec]
+    args = "".join(f"x{i}, " if positional else f"{f.name}=x{i}, " for i, f in enumerate(spec))
+    lines.append(f"    return CLS({args}raw=el)")
+    return cast("Callable[[Element], Any]", generate(lines, env, "build"))
+
+
 def generate(lines: list[str], env: dict[str, Any], name: str) -> Any:
     """The function ``name`` defined by ``lines`` (code generated from the descriptions only)."""
     exec("\n".join(lines), env)
@@ -306,13 +329,8 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
         _memory_of=_memory_of,
         parse_spec=parse_spec,
     )
-    lines = [
-        "firsts = {}",
-        "for c in el:",
-        "    t = c.tag",
-        "    if t not in firsts:",
-        "        firsts[t] = c",
-    ]
+    # children from the last to the first: the first of each tag is the one left in the dict
+    lines = ["firsts = {c.tag: c for c in reversed(el)}"]
     local = {f.name: f"x{i}" for i, f in enumerate(spec)}
     for i, f in enumerate(spec):
         env[f"F{i}"], env[f"P{i}"] = f, f.parse
@@ -375,8 +393,10 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
             else:
                 at = repr(f"{where}<{f.xml}>")
                 w += [f"c = firsts.get({xml})", f"{x} = None if c is None else c.text"]
-            if f.strip:
-                w.append(f"{x} = {call(f'{x}.strip()', at)} if {x} is not None and {x}.strip() else None")
+            if f.strip:  # white space only reads as no value
+                w.append(f"{x} = {x}.strip() or None if {x} is not None else None")
+                if conv:
+                    w += [f"if {x} is not None:", f"    {x} = {call(x, at)}"]
             elif conv:
                 w += [f"if {x} is not None:", f"    {x} = {call(x, at)}"]
         elif kind == "cattrs":

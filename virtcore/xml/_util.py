@@ -113,6 +113,10 @@ def parse_uint(
     text: str | None, where: str, *, allow_hex: bool = False, maximum: int = limits.ULLONG_MAX
 ) -> int:
     """A non-negative integer from XML text (at most an unsigned long long by default)."""
+    if text is not None and text.isdigit() and text.isascii():  # the common case, without parse_int
+        value = int(text)
+        if value <= maximum:
+            return value
     return parse_int(text, where, allow_hex=allow_hex, minimum=0, maximum=maximum)
 
 

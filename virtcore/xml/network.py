@@ -46,7 +46,6 @@ from virtcore.xml._spec import (
     Parse,
     SpecElement,
     one_of,
-    parse_fields,
     spec_node,
     typed,
 )
@@ -971,7 +970,8 @@ def network_from_element(el: Element) -> NetworkDef:
     """Parse a ``<network>`` element, applying libvirt's parse-time checks and defaults."""
     if el.tag != "network":
         raise XMLError(f"unexpected root element <{el.tag}>, expecting <network>")
-    return NetworkDef(**parse_fields(NetworkDef, el), raw=el)
+    network: NetworkDef = NetworkDef.from_element(el)
+    return network
 
 
 def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:

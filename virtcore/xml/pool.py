@@ -27,7 +27,7 @@ from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoSupportError,
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, YESNO, SpecElement, parse_fields, typed
+from virtcore.xml._spec import UINT, YESNO, SpecElement, typed
 from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name, check_word
 from virtcore.xml._util import canonical_uuid
 
@@ -359,7 +359,8 @@ def pool_from_element(el: Element) -> PoolDef:
     """Parse a ``<pool>`` element, applying libvirt's parse-time defaults (see :func:`parse_pool`)."""
     if el.tag != "pool":
         raise XMLError(f"unexpected root element <{el.tag}>, expecting <pool>")
-    return PoolDef(**parse_fields(PoolDef, el), raw=el)
+    pool: PoolDef = PoolDef.from_element(el)
+    return pool
 
 
 # ---------------------------------------------------------------------------- libvirt's rules per type

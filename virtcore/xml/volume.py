@@ -27,7 +27,7 @@ from virtcore.limits import LLONG_MAX
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, SpecElement, parse_fields, typed
+from virtcore.xml._spec import UINT, SpecElement, typed
 from virtcore.xml._storagecommon import UUID, Permissions, check_name
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ def volume_from_element(
     """Parse a ``<volume>`` element (see :func:`parse_volume`)."""
     if el.tag != "volume":
         raise XMLError(f"unexpected root element <{el.tag}>, expecting <volume>")
-    v = VolumeDef(**parse_fields(VolumeDef, el), raw=el)
+    v: VolumeDef = VolumeDef.from_element(el)
     what = f"storage volume '{v.name}'"
     if v.capacity is None and require_capacity:
         raise XMLError(f"missing <capacity> in {what}")

@@ -48,16 +48,28 @@ class PoolRecord:
         return found
 
 
+#: The definitions parsed from the files' contents (definitions are immutable): every operation
+#: reads the files afresh, but parses only what changed since.
+_PARSED: dict[bytes, PoolDef] = {}
+_PARSED_MAX = 256
+
+
 def _read(path: Path) -> PoolDef | None:
     """The pool defined in ``path``, or None when it is gone or unreadable (a damaged file is skipped)."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    try:
-        return parse_pool(data)
-    except VirtError:
-        return None
+    found = _PARSED.get(data)
+    if found is None:
+        try:
+            found = parse_pool(data)
+        except VirtError:
+            return None
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[data] = found
+    return found
 
 
 class PoolStore:

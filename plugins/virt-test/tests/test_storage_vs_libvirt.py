@@ -9,16 +9,12 @@ Both sides of each difference are pinned, so a change on either side shows.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import storage_scenario
-
-HERE = Path(__file__).parent
-SYSTEM_PYTHON = "/usr/bin/python3"
+from libvirt_peer import run_libvirt_side
 
 #: label -> (libvirt's outcome, virt-test's outcome, why they differ)
 DIFFERENCES: dict[str, tuple[list[Any], list[Any], str]] = {
@@ -69,26 +65,9 @@ DIFFERENCES: dict[str, tuple[list[Any], list[Any], str]] = {
 }
 
 
-def run_libvirt_side(*args: str) -> Any:
-    """Run storage_scenario.py under Debian's python3 (skip when it has no python3-libvirt)."""
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import libvirt"], capture_output=True, timeout=60)
-    if probe.returncode != 0:
-        pytest.skip(
-            f"{SYSTEM_PYTHON} cannot import libvirt (Debian's python3-libvirt): nothing to compare with"
-        )
-    out = subprocess.run(
-        [SYSTEM_PYTHON, str(HERE / "storage_scenario.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return json.loads(out.stdout)
-
-
 @pytest.fixture(scope="module")
 def libvirt_outcomes() -> list[tuple[str, list[Any]]]:
-    return [(label, outcome) for label, outcome in run_libvirt_side()]
+    return [(label, outcome) for label, outcome in run_libvirt_side("storage_scenario.py")]
 
 
 def test_every_step_answers_as_libvirts_test_driver(libvirt_outcomes: list[tuple[str, list[Any]]]) -> None:
@@ -105,7 +84,7 @@ def test_every_step_answers_as_libvirts_test_driver(libvirt_outcomes: list[tuple
 
 
 def test_node_file_pools_hold_what_libvirts_test_driver_loads(testdriver_dir: Path) -> None:
-    theirs = run_libvirt_side("nodes", str(testdriver_dir))
+    theirs = run_libvirt_side("storage_scenario.py", "nodes", str(testdriver_dir))
     ours = storage_scenario.node_file_pools(storage_scenario.virtcore_pools, str(testdriver_dir))
     assert ours["testnodeinline.xml"] == theirs["testnodeinline.xml"]
     # testnode.xml's pool comes from testpool.xml (file=) and holds <volume file='testvol.xml'/>:

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 from virt_test.pending import PendingPool
 from virtcore import errors
@@ -89,6 +90,37 @@ def _target_of(d: AnyPoolDef) -> str:
     return "/" + d.name  # network pools have no local target: their volumes live under their name
 
 
+_T = TypeVar("_T")
+
+
+class _Renews(Protocol):
+    """What owns a :func:`_renewing` value: something that renews its info tuple."""
+
+    def _renew(self) -> None: ...
+
+
+class _Renewed(Protocol[_T]):
+    """The type of a :func:`_renewing` value, for the type checker."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __set__(self, obj: object, value: _T) -> None: ...
+
+
+def _renewing(slot: str, doc: str) -> Any:
+    """A value an info tuple is made from, kept in ``slot``: setting it makes the tuple again.
+
+    ``info()`` is the hot path, so volumes and pools keep their info tuple ready and
+    renew it (their ``_renew()``) whenever one of the values it holds changes. A
+    property whose getter is C (``attrgetter``): reading costs no Python call.
+    """
+
+    def renew(self: _Renews, value: object) -> None:
+        setattr(self, slot, value)
+        self._renew()
+
+    return property(attrgetter(slot), renew, doc=doc)
+
+
 class TestVolume:
     """One volume: its definition, sizes and data. Guarded by the storage's lock.
 
@@ -98,6 +130,9 @@ class TestVolume:
 
     __test__ = False  # not a pytest test class
     __slots__ = ("_allocation", "_capacity", "_info", "_xml", "data", "definition", "key", "name", "path")
+
+    capacity: _Renewed[int] = _renewing("_capacity", "The size the volume offers, in bytes.")
+    allocation: _Renewed[int] = _renewing("_allocation", "The bytes it takes from its pool.")
 
     def __init__(self, definition: VolumeDef, path: str, key: str) -> None:
         self.definition = definition
@@ -113,26 +148,6 @@ class TestVolume:
     def _renew(self) -> None:
         self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
         self._xml: str | None = None
-
-    @property
-    def capacity(self) -> int:
-        """The size the volume offers, in bytes."""
-        return self._capacity
-
-    @capacity.setter
-    def capacity(self, value: int) -> None:
-        self._capacity = value
-        self._renew()
-
-    @property
-    def allocation(self) -> int:
-        """The bytes it takes from its pool."""
-        return self._allocation
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._allocation = value
-        self._renew()
 
     def info(self) -> StorageVolInfo:
         """``virStorageVolInfo``: a file volume's type, capacity and allocation."""
@@ -174,6 +189,9 @@ class TestPool:
         "volumes",
     )
 
+    active: _Renewed[bool] = _renewing("_active", "Whether the pool is started.")
+    allocation: _Renewed[int] = _renewing("_allocation", "The bytes its volumes take.")
+
     def __init__(self, definition: AnyPoolDef, *, persistent: bool) -> None:
         #: The definition in use; the persistent one when they differ is ``config``.
         self.live: AnyPoolDef = definition
@@ -192,26 +210,6 @@ class TestPool:
         """Make the info tuple again (it is kept ready: reading it is the hot path)."""
         state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
         self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
-
-    @property
-    def active(self) -> bool:
-        """Whether the pool is started."""
-        return self._active
-
-    @active.setter
-    def active(self, value: bool) -> None:
-        self._active = value
-        self._renew()
-
-    @property
-    def allocation(self) -> int:
-        """The bytes its volumes take."""
-        return self._allocation
-
-    @allocation.setter
-    def allocation(self, value: int) -> None:
-        self._allocation = value
-        self._renew()
 
     @property
     def name(self) -> str:

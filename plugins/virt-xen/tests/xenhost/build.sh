@@ -2,9 +2,9 @@
 # Build the images the harness boots, from the cache fetch.sh filled:
 #   $WORK/xen.elf             the hypervisor, uncompressed (QEMU's multiboot loader wants the ELF)
 #   $WORK/vmlinuz-dom0        Debian's generic kernel (CONFIG_XEN_DOM0)
-#   $WORK/dom0-initrd.cpio.gz base image (busybox, Xen toolstack, python3.11, Python deps,
+#   $WORK/dom0-initrd.cpio.gz base image (busybox, Xen toolstack, python3.11, Python deps, qemu-img,
 #                             tiny PV guest payload; cached in $CACHE keyed on its inputs)
-#                             + the project layer (virtcore, virt-test, virt-xen wheels
+#                             + the project layer (virtcore, virt-test, virt-xen, virt-storage wheels
 #                             unpacked; tests; the dom0 init) rebuilt on every run.
 # usage: build.sh REPO_ROOT
 set -euo pipefail
@@ -86,6 +86,11 @@ EOF
         rm -f "$R/bin/$(basename "$b")"; cp -L "$b" "$R/bin/$(basename "$b")"
     done
     copy_libs "$R" /bin/bash /usr/bin/flock /usr/bin/stat /usr/sbin/losetup
+    # qemu-img (Debian's qemu-utils, from the host: same release): virt-storage makes, copies
+    # and resizes the volumes of xen:///system's storage driver with it
+    command -v qemu-img >/dev/null || { echo "build.sh: qemu-img missing (apt-get install qemu-utils)" >&2; exit 4; }
+    cp -L "$(command -v qemu-img)" "$R/usr/bin/qemu-img"
+    copy_libs "$R" "$R/usr/bin/qemu-img"
     # xl calls pthread_cancel -> glibc dlopen()s libgcc_s at run time (invisible to ldd)
     cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$R/usr/lib/x86_64-linux-gnu/"
     cp -a "$SYS/etc/xen" "$R/etc/"
@@ -124,7 +129,7 @@ fi
 P=$WORK/dom0-project; rm -rf "$P" "$WORK/wheels"; mkdir -p "$P$SITE" "$P/src" "$WORK/wheels"
 # (build isolation fetches hatchling from the index unless it is installed already)
 ISO=; python3 -c 'import hatchling' 2>/dev/null && ISO=--no-build-isolation
-for d in "$REPO" "$REPO/plugins/virt-test" "$REPO/plugins/virt-xen"; do
+for d in "$REPO" "$REPO/plugins/virt-test" "$REPO/plugins/virt-xen" "$REPO/plugins/virt-storage"; do
     python3 -m pip wheel -q --disable-pip-version-check --no-deps $ISO -w "$WORK/wheels" "$d" >/dev/null
 done
 for w in "$WORK"/wheels/*.whl; do python3 -m zipfile -e "$w" "$P$SITE"; done

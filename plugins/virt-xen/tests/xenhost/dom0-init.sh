@@ -29,9 +29,9 @@ xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/c
 mark DOM0-READY
 # a debugging hook: a script dropped into the share runs instead of the tests
 if [ -x /mnt/host/debug.sh ]; then
-    timeout ${XENHOST_INNER_TIMEOUT:-900} /mnt/host/debug.sh > /mnt/host/debug.log 2>&1
+    timeout ${XENHOST_INNER_TIMEOUT:-1380} /mnt/host/debug.sh > /mnt/host/debug.log 2>&1
 else
-    timeout ${XENHOST_INNER_TIMEOUT:-900} /inner.sh
+    timeout ${XENHOST_INNER_TIMEOUT:-1380} /inner.sh
 fi
 mark "INNER-RC=$?"
 xl list

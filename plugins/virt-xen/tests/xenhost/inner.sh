@@ -14,8 +14,16 @@ run_suite() {  # NAME TIMEOUT PYTEST-ARGS...
     echo "XENHOST-SUITE $name rc=$rc [$(cut -d' ' -f1 /proc/uptime)]"
     echo "$rc" > "$OUT/rc-$name"
 }
-run_suite xen 600 plugins/virt-xen/tests/dom0
+# storage first (short, and its result stands on its own): the storage half of the conformance
+# suite (every test of it names storage or a volume) on xen:///system's secondary storage
+# driver, and the dom0 storage tests
+STORAGE_DOM0=plugins/virt-xen/tests/dom0/test_xen_storage_dom0.py
 if [ -d tests/conformance ]; then
-    run_suite conformance 420 tests/conformance --driver-uri xen:///system \
+    run_suite storage 300 tests/conformance "$STORAGE_DOM0" --driver-uri xen:///system -k "storage or volume" \
+        --domain-template plugins/virt-xen/tests/dom0/conformance-template.xml
+fi
+run_suite xen 600 plugins/virt-xen/tests/dom0 --ignore="$STORAGE_DOM0"
+if [ -d tests/conformance ]; then
+    run_suite conformance 420 tests/conformance --driver-uri xen:///system -k "not storage and not volume" \
         --domain-template plugins/virt-xen/tests/dom0/conformance-template.xml
 fi

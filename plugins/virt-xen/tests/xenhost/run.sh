@@ -15,7 +15,7 @@ T1=$(date +%s)
 # Meltdown/L1TF mitigations, pointless and slow under TCG. -no-reboot: a crash exits.
 XENARGS="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 smap=0 xpti=false pv-l1tf=false"
 DOM0ARGS="console=hvc0 earlyprintk=xen rdinit=/init quiet"
-BUDGET=${XENHOST_TIMEOUT:-1080}
+BUDGET=${XENHOST_TIMEOUT:-1500}
 # Xen's SMP bring-up under TCG on a loaded host has been seen to stall forever (IPI wait in
 # mtrr_aps_sync_end): when dom0 is not up in XENHOST_BOOT_TIMEOUT seconds, boot again.
 BOOT_TIMEOUT=${XENHOST_BOOT_TIMEOUT:-240}
