@@ -14,51 +14,21 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import DEFAULT, Run
 from libvirt_testdata import require
 from lxml import etree
 
 import virtcore
 from virtcore import cli
-from virtcore.cli import main, parse_size
+from virtcore.cli import parse_size
+
+pytestmark = pytest.mark.usefixtures("fresh_default")
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = "test:///default"
 TEST_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run("list", "--all", uri=...)`` -> ``(status, stdout, stderr)``; ``uri=None`` gives no ``-c``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-    monkeypatch.delenv("VIRTCORE_DEBUG", raising=False)
-
-    def call(*argv: str, uri: str | None = DEFAULT, read_only: bool = False) -> tuple[int, str, str]:
-        capsys.readouterr()
-        args = (["-c", uri] if uri is not None else []) + (["-r"] if read_only else []) + list(argv)
-        status = main(args)
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    """libvirt's default contents for ``test:///default``, before and after every test here.
-
-    (Tests that change the node also name the fixture, to say so.)
-    """
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
 
 
 def domain_xml(name: str, memory_kib: int = 131072, vcpus: int = 1) -> str:

@@ -9,51 +9,11 @@ they are run on a real guest in ``plugins/virt-qemu/tests/test_qemu_agent.py``.)
 from __future__ import annotations
 
 import shlex
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
 
 import pytest
+from cli_support import Run, virsh
 
-from virtcore.cli import main
-
-DEFAULT = "test:///default"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run("domfsfreeze", "test")`` -> ``(status, stdout, stderr)``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-    monkeypatch.delenv("VIRTCORE_DEBUG", raising=False)
-
-    def call(*argv: str, read_only: bool = False) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(["-c", DEFAULT, *(["-r"] if read_only else []), *argv])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
-
-
-def virsh(*commands: str) -> str:
-    exe = shutil.which("virsh")
-    if exe is None:
-        pytest.skip("virsh (Debian's libvirt-clients) is not installed: nothing to compare with")
-    done = subprocess.run(
-        [exe, "-c", DEFAULT, "; ".join(commands)], capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
+pytestmark = pytest.mark.usefixtures("fresh_default")
 
 
 SAME_AS_VIRSH = [

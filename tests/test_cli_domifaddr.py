@@ -10,16 +10,15 @@ the layout of virsh's ``cmdDomIfAddr``.
 from __future__ import annotations
 
 import shlex
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import Run, virsh
 
-from virtcore.cli import main
 from virtcore.cli_network import address_lines
 from virtcore.network import DomainInterface, InterfaceAddress, IPAddrType
+
+pytestmark = pytest.mark.usefixtures("fresh_default")
 
 NODE = """<node>
   <network><name>lan</name><bridge name='vcbr3'/>
@@ -33,44 +32,12 @@ NODE = """<node>
 </node>
 """
 
-Run = Callable[..., tuple[int, str, str]]
-
 
 @pytest.fixture
 def node(tmp_path: Path) -> str:
     path = tmp_path / "node.xml"
     path.write_text(NODE)
     return f"test://{path}"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run(uri, "domifaddr", ...)`` -> ``(status, stdout, stderr)``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-
-    def call(uri: str, *argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(["-c", uri, *argv])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
-
-
-def virsh(uri: str, command: str) -> str:
-    exe = shutil.which("virsh")
-    if exe is None:
-        pytest.skip("virsh (Debian's libvirt-clients) is not installed: nothing to compare with")
-    return subprocess.run([exe, "-c", uri, command], capture_output=True, text=True, timeout=60).stdout
 
 
 @pytest.mark.parametrize(
@@ -85,27 +52,27 @@ def virsh(uri: str, command: str) -> str:
     ],
 )
 def test_domifaddr_prints_what_virsh_prints(run: Run, node: str, command: str) -> None:
-    status, out, _ = run(node, *shlex.split(command))
+    status, out, _ = run(*shlex.split(command), uri=node)
     assert status == 0
-    assert out == virsh(node, command)
+    assert out == virsh(command, uri=node)
     assert ("10.40.0.101/24" in out) == ("--interface" not in command)
 
 
 def test_domifaddr_on_the_default_node(run: Run) -> None:
-    status, out, _ = run("test:///default", "domifaddr", "test")
+    status, out, _ = run("domifaddr", "test")
     assert status == 0
-    assert out == virsh("test:///default", "domifaddr test")
+    assert out == virsh("domifaddr test")
     assert "testnet0   aa:bb:cc:dd:ee:ff    ipv4         192.168.122.3/24" in out
 
 
 def test_domifaddr_errors_name_the_domain(run: Run, node: str) -> None:
-    assert run("test:///default", "destroy", "test")[0] == 0
-    status, out, err = run("test:///default", "domifaddr", "test")
+    assert run("destroy", "test")[0] == 0
+    status, out, err = run("domifaddr", "test")
     assert status != 0 and out == ""
     assert "Requested operation is not valid: domain 'test' is not running" in err
-    status, _, err = run(node, "domifaddr", "web", "--source", "dhcp")
+    status, _, err = run("domifaddr", "web", "--source", "dhcp", uri=node)
     assert status != 0 and "invalid choice: 'dhcp'" in err
-    status, _, err = run(node, "domifaddr", "nobody")
+    status, _, err = run("domifaddr", "nobody", uri=node)
     assert status != 0 and "nobody" in err
 
 

@@ -10,57 +10,17 @@ two ``error:`` lines, virtcore one.
 from __future__ import annotations
 
 import shlex
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import Run, virsh
 
-from virtcore.cli import main
 from virtcore.cli_network import UPDATE_SECTIONS, lease_row
 from virtcore.network import IPAddrType, NetworkDHCPLease, NetworkSection
 
-DEFAULT = "test:///default"
+pytestmark = pytest.mark.usefixtures("fresh_default")
+
 DEFAULT_UUID = "dd8fe884-6c02-601e-7551-cca97df1c5df"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run("net-list", uri=...)`` -> ``(status, stdout, stderr)``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-    monkeypatch.delenv("VIRTCORE_DEBUG", raising=False)
-
-    def call(*argv: str, uri: str = DEFAULT, read_only: bool = False) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(["-c", uri, *(["-r"] if read_only else []), *argv])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    """libvirt's default contents for ``test:///default`` before and after every test."""
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
-
-
-def virsh(*commands: str) -> str:
-    """virsh's stdout for ``commands`` run in one virsh process on libvirt's test:///default."""
-    exe = shutil.which("virsh")
-    if exe is None:
-        pytest.skip("virsh (Debian's libvirt-clients) is not installed: nothing to compare with")
-    done = subprocess.run(
-        [exe, "-c", DEFAULT, "; ".join(commands)], capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
 
 
 H1 = "\"<host mac='52:54:00:00:00:01' ip='192.168.122.10'/>\""

@@ -12,56 +12,15 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
-import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import Run, virsh
 
-from virtcore.cli import main
 from virtcore.cli_snapshot import build_snapshot_xml, tree_lines
 from virtcore.xml import parse_snapshot
 
-DEFAULT = "test:///default"
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run("snapshot-list", "test")`` -> ``(status, stdout, stderr)``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-    monkeypatch.delenv("VIRTCORE_DEBUG", raising=False)
-
-    def call(*argv: str, uri: str = DEFAULT, read_only: bool = False) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main(["-c", uri, *(["-r"] if read_only else []), *argv])
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    """libvirt's default contents for ``test:///default`` before and after every test."""
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
-
-
-def virsh(*commands: str) -> str:
-    """virsh's stdout for ``commands`` run in one virsh process on libvirt's test:///default."""
-    exe = shutil.which("virsh")
-    if exe is None:
-        pytest.skip("virsh (Debian's libvirt-clients) is not installed: nothing to compare with")
-    done = subprocess.run(
-        [exe, "-c", DEFAULT, "; ".join(commands)], capture_output=True, text=True, timeout=60
-    )
-    return done.stdout
+pytestmark = pytest.mark.usefixtures("fresh_default")
 
 
 def _normal(text: str) -> str:

@@ -15,10 +15,11 @@ import shlex
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import DEFAULT, Run
 from lxml import etree
 
 import virtcore
@@ -28,36 +29,9 @@ from virtcore.errors import InvalidArgError, OperationFailedError
 from virtcore.progressbar import ProgressBar, pretty_capacity
 from virtcore.storage import StorageVolume
 
-DEFAULT = "test:///default"
+pytestmark = pytest.mark.usefixtures("fresh_default")
+
 GiB = 1 << 30
-
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
-    """``run("pool-list", uri=...)`` -> ``(status, stdout, stderr)``."""
-    monkeypatch.delenv("VIRTCORE_DEFAULT_URI", raising=False)
-    monkeypatch.delenv("VIRTCORE_DEBUG", raising=False)
-
-    def call(*argv: str, uri: str | None = DEFAULT, read_only: bool = False) -> tuple[int, str, str]:
-        capsys.readouterr()
-        args = (["-c", uri] if uri is not None else []) + (["-r"] if read_only else []) + list(argv)
-        status = main(args)
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_default() -> Iterator[None]:
-    """libvirt's default contents for ``test:///default`` before and after every test."""
-    from virt_test import reset_default_node
-
-    reset_default_node()
-    yield
-    reset_default_node()
 
 
 def ok(result: tuple[int, str, str]) -> str:
