@@ -2,7 +2,7 @@
 
 The files are the truth, read afresh by every operation, so what one process
 changes the next operation of any other process sees; changes happen under the
-layout's :class:`~virt_network.paths.StateLock`. Every write is atomic
+layout's :meth:`~virtcore.hoststate.HostDirs.state_lock`. Every write is atomic
 (:func:`virtcore.files.write_atomically`).
 
 A network's :class:`~virt_network.host.HostRecord` (``run/NAME.json``) is written
@@ -20,7 +20,7 @@ from pathlib import Path
 import attrs
 
 from virt_network.host import HostRecord
-from virt_network.paths import Layout, StateLock
+from virt_network.paths import Layout
 from virtcore.errors import ErrorDomain, NoNetworkError, SystemError_, VirtError
 from virtcore.files import write_atomically
 from virtcore.xml import NetworkDef, parse_network
@@ -81,7 +81,7 @@ class NetworkStore:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self.lock = StateLock(layout.run)
+        self.lock = layout.state_lock()
 
     def _config(self, name: str) -> Path:
         return self.layout.config / f"{name}.xml"

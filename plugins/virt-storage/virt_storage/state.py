@@ -1,7 +1,7 @@
 """The pools of one layout, as files: definitions, status of active pools, autostart links.
 
 The files are the truth, read afresh by every operation under the layout's
-:class:`~virt_storage.paths.StateLock`, so what one process changes the next
+:meth:`~virtcore.hoststate.HostDirs.state_lock`, so what one process changes the next
 operation of any other process sees. Every write is atomic
 (:func:`virtcore.files.write_atomically`).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import attrs
 
-from virt_storage.paths import Layout, StateLock
+from virt_storage.paths import Layout
 from virtcore.errors import NoStoragePoolError, SystemError_, VirtError
 from virtcore.files import write_atomically
 from virtcore.xml.pool import PoolDef, parse_pool
@@ -77,7 +77,7 @@ class PoolStore:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self.lock = StateLock(layout.run)
+        self.lock = layout.state_lock()
 
     def _config(self, name: str) -> Path:
         return self.layout.config / f"{name}.xml"
