@@ -23,14 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules the common paths never need: the XML model and its parser, attrs,
 #: what only rare paths (save images, errors, UUID parsing, URLs, node files)
 #: use, the error enums (built when an error is), the state reasons and event
-#: details the cold path never reads, the test driver's storage and network
-#: mocks (built on the first storage or network call), and threading (the
-#: locks are ``_thread``'s).
+#: details the cold path never reads, the storage and network enums and records
+#: (built on first use), the test driver's storage and network mocks (built on
+#: the first storage or network call), and threading (the locks are ``_thread``'s).
 HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
     "virtcore._details",
     "virtcore._storagetypes",
+    "virtcore._networktypes",
     "virt_test.pools",
     "virt_test.networks",
     "lxml",
@@ -99,8 +100,12 @@ def _loaded(workload: str, cache: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("workload", "allowed"),
     # The command line imports its storage commands, whose progress bar runs a thread
-    # and whose options name the storage enums.
-    [(OPEN_LOOKUP_INFO, set()), (CLI_LIST, {"threading", "virtcore._storagetypes"})],
+    # and whose options name the storage enums, and its network commands, whose options
+    # name the network enums.
+    [
+        (OPEN_LOOKUP_INFO, set()),
+        (CLI_LIST, {"threading", "virtcore._storagetypes", "virtcore._networktypes"}),
+    ],
     ids=["open-lookup-info", "cli-list"],
 )
 def test_common_paths_do_not_import_the_rare_ones(workload: str, allowed: set[str], tmp_path: Path) -> None:
@@ -285,3 +290,25 @@ def test_the_deferred_storage_types_are_still_virtcore_storage_s() -> None:
     assert all(hasattr(virtcore, name) for name in virtcore.__all__)
     with pytest.raises(AttributeError, match="no attribute 'StoragePoolStates'"):
         virtcore.StoragePoolStates  # noqa: B018
+
+
+def test_the_deferred_network_types_are_still_virtcore_network_s() -> None:
+    # virtcore._networktypes is imported on first use; users see the same public names.
+    import enum
+    import pickle
+
+    import virtcore
+    from virtcore import network
+    from virtcore.network import ANY_SOURCE, InterfaceAddressSource, IPAddrType, NetworkDHCPLease
+
+    assert issubclass(IPAddrType, enum.IntEnum) and IPAddrType.IPV6 == 1
+    assert virtcore.NetworkDHCPLease is NetworkDHCPLease is network.NetworkDHCPLease
+    assert {NetworkDHCPLease.__module__, InterfaceAddressSource.__module__} == {"virtcore.network"}
+    assert ANY_SOURCE[0] is InterfaceAddressSource.LEASE
+    lease = NetworkDHCPLease(
+        "virbr0", 0, IPAddrType.IPV4, "52:54:00:00:00:01", None, "10.0.0.2", 24, None, None
+    )
+    assert pickle.loads(pickle.dumps(lease)) == lease and lease.type is IPAddrType.IPV4
+    assert all(hasattr(network, name) for name in network.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'IPAddrTypes'"):
+        network.IPAddrTypes  # noqa: B018

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pluggy
 
-from virtcore import hookspecs, limits
+from virtcore import hookspecs, limits, network
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -62,15 +62,7 @@ from virtcore.errors import (
     OperationInvalidError,
     VirtError,
 )
-from virtcore.network import (
-    ANY_SOURCE,
-    DomainInterface,
-    InterfaceAddressSource,
-    IPAddrType,
-    NetworkAPI,
-    lease_addresses,
-    wait_for_addresses,
-)
+from virtcore.network import NetworkAPI, lease_addresses, wait_for_addresses
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
@@ -85,6 +77,7 @@ from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
     from virtcore.agent import DomainAgent
+    from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
 
 __all__ = [
     "Connection",
@@ -860,7 +853,7 @@ class Domain(DomainSnapshotAPI):
 
     def _checked_source(self, source: object) -> InterfaceAddressSource:
         src = _address_source(source)
-        if src == InterfaceAddressSource.AGENT and self._conn._read_only:
+        if src == network.InterfaceAddressSource.AGENT and self._conn._read_only:
             # libvirt: the agent is privileged, so its source needs a read-write connection
             raise OperationDeniedError("read only access prevents domain_interface_addresses from the agent")
         return src
@@ -869,11 +862,11 @@ class Domain(DomainSnapshotAPI):
         spec = hookspecs.virt_domain_interface_addresses
         r = None
         if (
-            source is not InterfaceAddressSource.LEASE
+            source is not network.InterfaceAddressSource.LEASE
             or "domain_interface_addresses" in self._conn._implemented
         ):
             r = self._conn._ops[spec](uuid=self.uuid, source=source)
-        if r is None and source is InterfaceAddressSource.LEASE:
+        if r is None and source is network.InterfaceAddressSource.LEASE:
             if not self.is_active():
                 raise OperationInvalidError(f"domain '{self.name}' is not running")
             return lease_addresses(self._conn, self.name, self.xml_desc())
@@ -905,9 +898,9 @@ class Domain(DomainSnapshotAPI):
         if source is not None:
             sources: tuple[InterfaceAddressSource, ...] = (self._checked_source(source),)
         elif self._conn._read_only:  # the agent needs a read-write connection: ask the others
-            sources = tuple(s for s in ANY_SOURCE if s is not InterfaceAddressSource.AGENT)
+            sources = tuple(s for s in network.ANY_SOURCE if s is not network.InterfaceAddressSource.AGENT)
         else:
-            sources = ANY_SOURCE
+            sources = network.ANY_SOURCE
         return wait_for_addresses(
             self._addresses,
             self.name,
@@ -918,22 +911,22 @@ class Domain(DomainSnapshotAPI):
 
 
 def _address_source(source: object) -> InterfaceAddressSource:
-    if isinstance(source, InterfaceAddressSource):
+    if isinstance(source, network.InterfaceAddressSource):
         return source
     if isinstance(source, str):
         try:
-            return InterfaceAddressSource[source.upper()]
+            return network.InterfaceAddressSource[source.upper()]
         except KeyError:
             pass
     raise InvalidArgError(f"unknown interface address source {source!r} (lease, agent or arp)")
 
 
 def _address_family(family: object) -> IPAddrType | None:
-    if family is None or isinstance(family, IPAddrType):
+    if family is None or isinstance(family, network.IPAddrType):
         return family
     if isinstance(family, str):
         try:
-            return IPAddrType[family.upper()]
+            return network.IPAddrType[family.upper()]
         except KeyError:
             pass
     raise InvalidArgError(f"unknown address family {family!r} (ipv4 or ipv6)")

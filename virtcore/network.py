@@ -22,10 +22,9 @@ raises ``NoSupportError`` naming the operation.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from virtcore import errors, hookspecs
 from virtcore._dispatch import canonical_uuid, declined, xml_arg
@@ -40,6 +39,17 @@ from virtcore.errors import (
 
 if TYPE_CHECKING:
     from virtcore._dispatch import Table
+    from virtcore._networktypes import (
+        ANY_SOURCE,
+        DomainInterface,
+        InterfaceAddress,
+        InterfaceAddressSource,
+        IPAddrType,
+        NetworkDHCPLease,
+        NetworkRef,
+        NetworkSection,
+        NetworkUpdateCommand,
+    )
 
 __all__ = [
     "IPAddrType",
@@ -60,52 +70,15 @@ __all__ = [
 ]
 
 
-class IPAddrType(enum.IntEnum):
-    """``virIPAddrType``."""
+def __getattr__(name: str) -> object:
+    # The enums and records live in virtcore._networktypes, imported on first use.
+    if not name.startswith("_"):
+        from virtcore import _networktypes  # saves ~7M instructions of a cold open
 
-    IPV4 = 0
-    IPV6 = 1
+        if name in _networktypes.__all__:
+            return getattr(_networktypes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-class InterfaceAddressSource(enum.IntEnum):
-    """``virDomainInterfaceAddressesSource``: where a guest's addresses are learnt."""
-
-    #: The DHCP leases of the virtual networks the guest's interfaces are on.
-    LEASE = 0
-    #: The guest agent (``guest-network-get-interfaces``): every address the guest has.
-    AGENT = 1
-    #: The host's neighbour (ARP) table, matched by MAC address.
-    ARP = 2
-
-
-class InterfaceAddress(NamedTuple):
-    """``virDomainIPAddress``: one address of a guest interface."""
-
-    type: IPAddrType
-    addr: str
-    prefix: int
-
-
-class DomainInterface(NamedTuple):
-    """``virDomainInterface``: a guest interface and the addresses a source knows for it.
-
-    ``name`` is the host-side device (``vnet0``) for the lease and ARP sources and
-    the guest's own name (``eth0``) for the agent, as in libvirt.
-    """
-
-    name: str
-    #: The MAC address, lowercase (``None`` when the agent does not tell, e.g. ``lo``).
-    hwaddr: str | None
-    addrs: tuple[InterfaceAddress, ...]
-
-
-#: The sources :func:`wait_for_addresses` asks in turn when none is named: the networks'
-#: leases first (cheap, exact), then the neighbour table, then the guest agent.
-ANY_SOURCE: tuple[InterfaceAddressSource, ...] = (
-    InterfaceAddressSource.LEASE,
-    InterfaceAddressSource.ARP,
-    InterfaceAddressSource.AGENT,
-)
 
 #: Error codes that mean "this source cannot answer yet" while waiting: the guest agent
 #: is not up (it starts late in the guest's boot) or did not answer in time.
@@ -159,6 +132,7 @@ def lease_addresses(networks: NetworkAPI, domain_name: str, live_xml: str) -> li
     :raises NoNetworkError: an interface's network does not exist.
     :raises NoSupportError: the connection has no networks.
     """
+    from virtcore._networktypes import DomainInterface, InterfaceAddress  # saves ~7M: see __getattr__
     from virtcore.xml import parse_domain  # the XML model: only when leases are asked for
 
     out: list[DomainInterface] = []
@@ -236,62 +210,6 @@ def wait_for_addresses(
                 f"domain '{domain_name}' has no {what} after {timeout:g} s (asked: {names})"
             )
         time.sleep(min(interval, left))
-
-
-class NetworkUpdateCommand(enum.IntEnum):
-    """``virNetworkUpdateCommand``: what :meth:`Network.update` does with its element."""
-
-    NONE = 0
-    MODIFY = 1
-    DELETE = 2
-    ADD_LAST = 3
-    ADD_FIRST = 4
-
-
-class NetworkSection(enum.IntEnum):
-    """``virNetworkUpdateSection``: which part of the definition :meth:`Network.update` changes."""
-
-    NONE = 0
-    BRIDGE = 1
-    DOMAIN = 2
-    IP = 3
-    IP_DHCP_HOST = 4
-    IP_DHCP_RANGE = 5
-    FORWARD = 6
-    FORWARD_INTERFACE = 7
-    FORWARD_PF = 8
-    PORTGROUP = 9
-    DNS_HOST = 10
-    DNS_TXT = 11
-    DNS_SRV = 12
-
-
-class NetworkRef(NamedTuple):
-    """What a driver answers to a network lookup: the network's identity (canonical UUID string)."""
-
-    name: str
-    uuid: str
-
-
-class NetworkDHCPLease(NamedTuple):
-    """``virNetworkDHCPLease``, with libvirt's field names and order.
-
-    ``type`` is the address's :class:`IPAddrType` (IPv4 or IPv6).
-    """
-
-    #: The network's bridge the lease was handed out on (``virbr0``).
-    iface: str
-    #: When the lease expires, seconds since the epoch (0: never).
-    expirytime: int
-    type: IPAddrType
-    #: The client's MAC address (IPv4), lowercase.
-    mac: str | None
-    #: The IAID (IPv6 only).
-    iaid: str | None
-    ipaddr: str
-    prefix: int
-    hostname: str | None
-    clientid: str | None
 
 
 def _name_arg(value: object, what: str) -> str:
@@ -456,6 +374,8 @@ class Network:
         Neither ``live`` nor ``config`` changes the current definition: the
         running one of an active network, else the persistent one.
         """
+        from virtcore._networktypes import NetworkSection, NetworkUpdateCommand  # saves ~7M: __getattr__
+
         try:
             cmd, sec = NetworkUpdateCommand(command), NetworkSection(section)
         except ValueError:

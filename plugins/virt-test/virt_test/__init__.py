@@ -22,6 +22,7 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
@@ -33,9 +34,11 @@ from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
 from virtcore.drivers import describe_driver
 from virtcore.errors import InvalidArgError, NoConnectError
-from virtcore.network import DomainInterface, InterfaceAddressSource
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
+
+if TYPE_CHECKING:
+    from virtcore.network import DomainInterface, InterfaceAddressSource
 
 __all__ = [
     "TestDriver",

@@ -13,11 +13,11 @@ import functools
 from typing import TYPE_CHECKING
 
 from virtcore import hookimpl
-from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
 
 if TYPE_CHECKING:
     from virt_test.networks import Networks
     from virt_test.node import Node
+    from virtcore.network import NetworkDHCPLease, NetworkRef, NetworkSection, NetworkUpdateCommand
 
 __all__ = ["TestNetworks"]
 
