@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,6 +198,101 @@ def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
     assert table(lean) == table(plain)
     assert set(table(lean)) == set(hookspecs.HOOKS)
     assert table(lean)["virt_domain_lookup_by_name"] == ["virt_domain_lookup_by_name"]
+
+
+def _plugin_shapes() -> dict[str, object]:
+    """Fresh plugins of every shape the lean manager's registration must treat as pluggy does."""
+    import types
+
+    from virtcore import hookimpl
+
+    class Plain:
+        @hookimpl
+        def virt_domain_lookup_by_name(self, name: str) -> None: ...
+
+        @hookimpl(tryfirst=True)
+        def virt_connect_close(self) -> None: ...
+
+        def helper(self) -> None: ...
+
+    class Renamed:
+        @hookimpl(specname="virt_domain_get_info")
+        def info(self, uuid: str) -> None: ...
+
+    class ExtraArgument:
+        @hookimpl
+        def virt_connect_close(self) -> None: ...
+
+        @hookimpl
+        def virt_domain_get_info(self, uuid: str, bogus: int) -> None: ...
+
+    class NotAGenerator:
+        @hookimpl(wrapper=True)
+        def virt_domain_get_info(self, uuid: str) -> None: ...
+
+    class Static:
+        @staticmethod
+        @hookimpl
+        def virt_domain_get_info(uuid: str) -> None: ...
+
+    class Unknown:
+        @hookimpl
+        def virt_no_such_hook(self) -> None: ...
+
+    module = types.ModuleType("a_driver_module")
+    module.virt_connect_close = Plain.__dict__["virt_connect_close"]  # type: ignore[attr-defined]
+    return {
+        "instance": Plain(),
+        "class": Plain,
+        "module": module,
+        "specname": Renamed(),
+        "argument not in the spec": ExtraArgument(),
+        "wrapper not a generator": NotAGenerator(),
+        "staticmethod": Static(),
+        "no such hook (pending)": Unknown(),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_plugin_shapes()))
+def test_the_lean_registration_keeps_pluggy_s_checks_and_bindings(shape: str) -> None:
+    # connection._Manager.register binds plain functions itself; every outcome must be
+    # pluggy's: the same hook implementations bound the same way, or the same refusal
+    # with nothing registered, and the same answer to registering the plugin again.
+    import pluggy
+
+    from virtcore import connection, hookspecs
+
+    def outcome(pm: pluggy.PluginManager) -> list[object]:
+        plugin = _plugin_shapes()[shape]
+        seen: list[object] = []
+        try:
+            seen.append(pm.register(plugin, name="p"))
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            seen.append(("refused", re.sub(" at 0x[0-9a-f]+", "", str(exc).split("\n")[0])))
+        seen.append(("registered", pm.get_plugin("p") is plugin))
+        for hook_name in [*sorted(hookspecs.HOOKS), "virt_no_such_hook"]:
+            caller = getattr(pm.hook, hook_name, None)
+            for impl in caller.get_hookimpls() if caller else ():
+                fn = impl.function
+                seen.append((hook_name, fn.__name__, getattr(fn, "__self__", None) is not None))
+                seen.append((impl.tryfirst, impl.argnames, impl.plugin_name))
+        for again in ("p", "q"):
+            try:
+                seen.append(pm.register(pm.get_plugin("p") or object(), name=again))
+            except ValueError as exc:
+                seen.append(("ValueError", str(exc).split("\n")[0].split("=")[0]))
+        return seen
+
+    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    plain.add_hookspecs(hookspecs)
+    assert type(lean).register is not pluggy.PluginManager.register
+    seen = outcome(lean)
+    assert seen == outcome(plain)
+    refused = shape in ("argument not in the spec", "wrapper not a generator", "no such hook (pending)")
+    assert any(isinstance(x, tuple) and x[0] == "refused" for x in seen) is refused
+    if shape in ("argument not in the spec", "wrapper not a generator"):
+        assert ("registered", False) in seen and not lean.hook.virt_connect_close.get_hookimpls()
 
 
 def test_the_deferred_enums_are_still_their_public_modules_int_enums() -> None:
