@@ -15,22 +15,25 @@ driver's own scheme, ``storage`` or ``network``):
   (root only).
 
 Definitions are ``etc/NAME.xml`` with autostart links in ``etc/autostart`` (as
-libvirt's ``/etc/libvirt/storage/autostart``). Every change happens under
-:class:`StateLock`, an ``flock`` on ``run/SCHEME.lock``, so two processes never
-interleave their writes.
+libvirt's ``/etc/libvirt/storage/autostart``), and an active object's live
+definition is ``run/NAME.xml`` (:class:`DefinitionStore`). Every change happens
+under :class:`StateLock`, an ``flock`` on ``run/SCHEME.lock``, so two processes
+never interleave their writes; a process keeps one store per layout
+(:func:`shared_store`), so its connections share that lock's thread half too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, Generic, TypeVar, cast
 
 import attrs
 
@@ -38,7 +41,7 @@ from virtcore import xdg
 from virtcore.errors import NoConnectError, OperationDeniedError, OperationTimeoutError, SystemError_
 from virtcore.uri import URI
 
-__all__ = ["HostDirs", "StateLock", "host_dirs"]
+__all__ = ["DefinitionStore", "HostDirs", "StateLock", "host_dirs", "shared_store"]
 
 
 @attrs.frozen
@@ -173,3 +176,116 @@ class StateLock:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+
+_S = TypeVar("_S")
+
+#: Every store :func:`shared_store` made in this process, by maker and run directory.
+_stores: dict[tuple[object, str], object] = {}
+_stores_lock = threading.Lock()
+
+
+def shared_store(layout: _D, make: Callable[[_D], _S]) -> _S:
+    """The process's one ``make(layout)`` per layout, its directories created first.
+
+    Every connection of a process opened on the same layout gets the same
+    store, so they share its :class:`StateLock`'s thread lock (the ``flock``
+    alone does not exclude two threads of one process).
+
+    :raises OperationDeniedError, SystemError_: the directories cannot be created
+        (:meth:`HostDirs.ensure`).
+    """
+    layout.ensure()
+    key = (make, str(layout.run))
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = make(layout)
+        return cast("_S", store)
+
+
+class DefinitionStore(Generic[_D]):
+    """The files of one secondary driver's layout, named alike by every driver.
+
+    ``etc/NAME.xml`` is an object's persistent definition, ``run/NAME.xml``
+    its live one while it is active, ``etc/autostart/NAME.xml`` its autostart
+    link (relative, to ``../NAME.xml``). A subclass reads and writes the
+    definitions (their model is its own) and lists the objects from
+    :meth:`names`; the files are the truth, read afresh by every operation,
+    and changed under :attr:`lock`.
+    """
+
+    #: What an object is, in messages (``"storage pool"``).
+    what: ClassVar[str] = "object"
+    #: The suffixes of the files whose names are objects' names (a dot file is a temporary).
+    suffixes: ClassVar[tuple[str, ...]] = (".xml",)
+
+    def __init__(self, layout: _D) -> None:
+        self.layout = layout
+        self.lock = layout.state_lock()
+
+    def _config(self, name: str) -> Path:
+        return self.layout.config / f"{name}.xml"
+
+    def _status(self, name: str) -> Path:
+        return self.layout.run / f"{name}.xml"
+
+    def _link(self, name: str) -> Path:
+        return self.layout.autostart / f"{name}.xml"
+
+    def names(self) -> list[str]:
+        """The names with a file of :attr:`suffixes` in ``etc`` or ``run``, sorted (unreadable: none)."""
+        names: set[str] = set()
+        for d in (self.layout.config, self.layout.run):
+            with contextlib.suppress(OSError):
+                for entry in os.listdir(d):
+                    if not entry.startswith("."):
+                        names.update(entry[: -len(s)] for s in self.suffixes if entry.endswith(s))
+        return sorted(names)
+
+    def autostart_link(self, name: str) -> bool:
+        """Whether ``name`` has an autostart link (dangling or not)."""
+        return os.path.lexists(self._link(name))
+
+    def remove_config(self, name: str) -> None:
+        """Forget the persistent definition (and autostart link) of ``name``.
+
+        :raises SystemError_: a file cannot be removed (naming it).
+        """
+        for path in (self._link(name), self._config(name)):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise SystemError_(f"cannot remove '{path}': {exc.strerror}") from None
+
+    def set_autostart(self, name: str, autostart: bool) -> None:
+        """Create or remove the autostart link of ``name``.
+
+        :raises SystemError_: the link cannot be changed (naming the object).
+        """
+        link = self._link(name)
+        try:
+            if autostart and not os.path.lexists(link):
+                os.symlink(os.path.join("..", f"{name}.xml"), link)
+            elif not autostart:
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+        except OSError as exc:
+            raise SystemError_(f"cannot change autostart of {self.what} '{name}': {exc.strerror}") from None
+
+    def first_open(self) -> bool:
+        """True once per boot of the run directory: when autostart objects should be started.
+
+        :raises SystemError_: the marker ``run/autostarted`` cannot be written.
+        """
+        marker = self.layout.run / "autostarted"
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise SystemError_(f"cannot write '{marker}': {exc.strerror}") from None
+        os.close(fd)
+        return True

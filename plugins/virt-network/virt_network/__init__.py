@@ -13,32 +13,16 @@ definitions and state live under the URI (:mod:`virt_network.paths`,
 
 from __future__ import annotations
 
-import threading
-
 from virt_network.driver import NetworkDriver
 from virt_network.paths import layout_for
 from virt_network.state import NetworkStore
 from virtcore.drivers import describe_driver
+from virtcore.hoststate import shared_store
 from virtcore.uri import URI
 
 __all__ = ["NetworkDriver", "driver", "open_connection", "__version__"]
 
 __version__ = "0.1.0"
-
-_stores: dict[str, NetworkStore] = {}
-_stores_lock = threading.Lock()
-
-
-def _store(uri: URI) -> NetworkStore:
-    """The process's one store per layout (its thread lock is shared by every connection)."""
-    layout = layout_for(uri)
-    layout.ensure()
-    key = str(layout.run)
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = _stores[key] = NetworkStore(layout)
-        return store
 
 
 def open_connection(uri: URI, read_only: bool) -> list[object]:
@@ -46,7 +30,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 
     :raises NoConnectError: a URI it does not serve (``network:///system`` by a non-root user).
     """
-    store = _store(uri)
+    store = shared_store(layout_for(uri), NetworkStore)
     driver_ = NetworkDriver(store)
     if not read_only and store.layout.can_run:
         with store.lock.held():

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import attrs
 
 from virt_network.host import HostRecord
 from virt_network.paths import Layout
-from virtcore.errors import ErrorDomain, NoNetworkError, SystemError_, VirtError
+from virtcore.errors import ErrorDomain, NoNetworkError, VirtError
 from virtcore.files import write_atomically
+from virtcore.hoststate import DefinitionStore
 from virtcore.xml import NetworkDef, parse_network
 
 __all__ = ["NetworkRecord", "NetworkStore"]
@@ -76,37 +76,23 @@ def _read_host(path: Path) -> HostRecord | None:
         return None
 
 
-class NetworkStore:
-    """Reads and writes the network files of one :class:`~virt_network.paths.Layout`."""
+class NetworkStore(DefinitionStore[Layout]):
+    """Reads and writes the network files of one :class:`~virt_network.paths.Layout`.
 
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-        self.lock = layout.state_lock()
+    Beside the definitions (:class:`~virtcore.hoststate.DefinitionStore`), a
+    network's host record is ``run/NAME.json``.
+    """
 
-    def _config(self, name: str) -> Path:
-        return self.layout.config / f"{name}.xml"
-
-    def _status(self, name: str) -> Path:
-        return self.layout.run / f"{name}.xml"
+    what = "network"
+    suffixes = (".xml", ".json")
 
     def _host(self, name: str) -> Path:
         return self.layout.run / f"{name}.json"
 
-    def _link(self, name: str) -> Path:
-        return self.layout.autostart / f"{name}.xml"
-
     def load(self) -> dict[str, NetworkRecord]:
         """Every network by name (with a host record left by an interrupted start, too)."""
-        names: set[str] = set()
-        for d in (self.layout.config, self.layout.run):
-            with contextlib.suppress(OSError):
-                names |= {
-                    p.rsplit(".", 1)[0]
-                    for p in os.listdir(d)
-                    if p.endswith((".xml", ".json")) and not p.startswith(".")
-                }
         found = {}
-        for name in sorted(names):
+        for name in self.names():
             config, live, host = (
                 _read(self._config(name)),
                 _read(self._status(name)),
@@ -114,8 +100,7 @@ class NetworkStore:
             )
             if config is None and live is None and host is None:
                 continue
-            autostart = os.path.lexists(self._link(name)) and config is not None
-            found[name] = NetworkRecord(config, live, autostart, host)
+            found[name] = NetworkRecord(config, live, self.autostart_link(name) and config is not None, host)
         return found
 
     def networks(self) -> dict[str, NetworkRecord]:
@@ -140,16 +125,6 @@ class NetworkStore:
         """Write ``net`` as its persistent definition."""
         write_atomically(self._config(net.name), net.to_xml().encode() + b"\n")
 
-    def remove_config(self, name: str) -> None:
-        """Forget the persistent definition (and autostart link) of ``name``."""
-        for path in (self._link(name), self._config(name)):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise SystemError_(f"cannot remove '{path}': {exc.strerror}") from None
-
     def save_live(self, net: NetworkDef) -> None:
         """Mark ``net`` running with this live definition."""
         write_atomically(self._status(net.name), net.to_xml().encode() + b"\n", sync=False)
@@ -163,27 +138,3 @@ class NetworkStore:
         for path in (self._status(name), self._host(name)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-
-    def set_autostart(self, name: str, autostart: bool) -> None:
-        """Create or remove the autostart link of ``name``."""
-        link = self._link(name)
-        try:
-            if autostart and not os.path.lexists(link):
-                os.symlink(os.path.join("..", f"{name}.xml"), link)
-            elif not autostart:
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-        except OSError as exc:
-            raise SystemError_(f"cannot change autostart of network '{name}': {exc.strerror}") from None
-
-    def first_open(self) -> bool:
-        """True once per boot of the run directory: when autostart networks should be started."""
-        marker = self.layout.run / "autostarted"
-        try:
-            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            raise SystemError_(f"cannot write '{marker}': {exc.strerror}") from None
-        os.close(fd)
-        return True

@@ -11,32 +11,16 @@ volumes through ``qemu-img`` (:mod:`virt_storage.volumes`,
 
 from __future__ import annotations
 
-import threading
-
 from virt_storage.driver import StorageDriver
 from virt_storage.paths import layout_for
 from virt_storage.state import PoolStore
 from virtcore.drivers import describe_driver
+from virtcore.hoststate import shared_store
 from virtcore.uri import URI
 
 __all__ = ["StorageDriver", "driver", "open_connection", "__version__"]
 
 __version__ = "0.1.0"
-
-_stores: dict[str, PoolStore] = {}
-_stores_lock = threading.Lock()
-
-
-def _store(uri: URI) -> PoolStore:
-    """The process's one store per layout (its thread lock is shared by every connection)."""
-    layout = layout_for(uri)
-    layout.ensure()
-    key = str(layout.run)
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = _stores[key] = PoolStore(layout)
-        return store
 
 
 def open_connection(uri: URI, read_only: bool) -> list[object]:
@@ -44,7 +28,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
 
     :raises NoConnectError: a URI it does not serve (``storage:///system`` by a non-root user).
     """
-    store = _store(uri)
+    store = shared_store(layout_for(uri), PoolStore)
     driver_ = StorageDriver(store)
     if not read_only:
         with store.lock.held():

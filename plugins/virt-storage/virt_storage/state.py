@@ -9,14 +9,14 @@ operation of any other process sees. Every write is atomic
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import attrs
 
 from virt_storage.paths import Layout
-from virtcore.errors import NoStoragePoolError, SystemError_, VirtError
+from virtcore.errors import NoStoragePoolError, VirtError
 from virtcore.files import write_atomically
+from virtcore.hoststate import DefinitionStore
 from virtcore.xml.pool import PoolDef, parse_pool
 
 __all__ = ["PoolRecord", "PoolStore"]
@@ -72,34 +72,19 @@ def _read(path: Path) -> PoolDef | None:
     return found
 
 
-class PoolStore:
+class PoolStore(DefinitionStore[Layout]):
     """Reads and writes the pool files of one :class:`~virt_storage.paths.Layout`."""
 
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-        self.lock = layout.state_lock()
-
-    def _config(self, name: str) -> Path:
-        return self.layout.config / f"{name}.xml"
-
-    def _status(self, name: str) -> Path:
-        return self.layout.run / f"{name}.xml"
-
-    def _link(self, name: str) -> Path:
-        return self.layout.autostart / f"{name}.xml"
+    what = "storage pool"
 
     def load(self) -> dict[str, PoolRecord]:
         """Every pool by name."""
-        names: set[str] = set()
-        for d in (self.layout.config, self.layout.run):
-            with contextlib.suppress(OSError):
-                names |= {p[:-4] for p in os.listdir(d) if p.endswith(".xml") and not p.startswith(".")}
         found = {}
-        for name in sorted(names):
+        for name in self.names():
             config, live = _read(self._config(name)), _read(self._status(name))
             if config is None and live is None:
                 continue
-            found[name] = PoolRecord(config, live, os.path.lexists(self._link(name)) and config is not None)
+            found[name] = PoolRecord(config, live, self.autostart_link(name) and config is not None)
         return found
 
     def by_name(self, name: str) -> PoolRecord:
@@ -120,16 +105,6 @@ class PoolStore:
         """Write ``pool`` as its persistent definition."""
         write_atomically(self._config(pool.name), pool.to_xml().encode() + b"\n")
 
-    def remove_config(self, name: str) -> None:
-        """Forget the persistent definition (and autostart link) of ``name``."""
-        for path in (self._link(name), self._config(name)):
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise SystemError_(f"cannot remove '{path}': {exc.strerror}") from None
-
     def save_status(self, pool: PoolDef) -> None:
         """Mark ``pool`` active with this live definition."""
         write_atomically(self._status(pool.name), pool.to_xml().encode() + b"\n", sync=False)
@@ -138,27 +113,3 @@ class PoolStore:
         """Mark ``name`` inactive."""
         with contextlib.suppress(FileNotFoundError):
             self._status(name).unlink()
-
-    def set_autostart(self, name: str, autostart: bool) -> None:
-        """Create or remove the autostart link of ``name``."""
-        link = self._link(name)
-        try:
-            if autostart and not os.path.lexists(link):
-                os.symlink(os.path.join("..", f"{name}.xml"), link)
-            elif not autostart:
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-        except OSError as exc:
-            raise SystemError_(f"cannot change autostart of storage pool '{name}': {exc.strerror}") from None
-
-    def first_open(self) -> bool:
-        """True once per boot of the run directory: when autostart pools should be started."""
-        marker = self.layout.run / "autostarted"
-        try:
-            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            raise SystemError_(f"cannot write '{marker}': {exc.strerror}") from None
-        os.close(fd)
-        return True
