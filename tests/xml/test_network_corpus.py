@@ -21,7 +21,7 @@ from libvirt_testdata import LOCK, require
 from lxml import etree
 
 from virtcore.errors import XMLError
-from virtcore.xml import NetworkDef, parse_network, unmodelled_network, validate
+from virtcore.xml import NetworkDef, parse_network, unmodelled, validate
 
 CORPUS = require()
 NETS_IN = CORPUS / "networkxml2xmlin"
@@ -64,7 +64,7 @@ def test_corpus_is_there_and_locked() -> None:
 def test_network_parses_and_is_covered(name: str) -> None:
     n = _net(name)
     assert n.name and n.uuid
-    assert unmodelled_network(n) == []
+    assert unmodelled(n) == []
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

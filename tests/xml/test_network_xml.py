@@ -20,7 +20,7 @@ from libvirt_testdata import require
 from lxml import etree
 
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, ErrorNumber, VirtError, XMLError
-from virtcore.xml import MAX_XML_BYTES, NetworkDef, parse_network, unmodelled_network
+from virtcore.xml import MAX_XML_BYTES, NetworkDef, parse_network, unmodelled
 from virtcore.xml.network import (
     Bandwidth,
     BandwidthRate,
@@ -83,7 +83,7 @@ def test_the_fields_issue_11_needs_read_as_typed_values() -> None:
     assert [(h.mac, h.name, str(h.ip)) for h in ip.dhcp.hosts] == [
         ("52:54:00:00:00:05", "guest1", "10.0.0.5")
     ]
-    assert unmodelled_network(n) == []
+    assert unmodelled(n) == []
 
 
 def test_a_network_built_in_python_formats_valid_xml_and_reads_back(network_rng: etree.RelaxNG) -> None:
@@ -129,7 +129,7 @@ def test_unknown_content_is_kept_and_listed_and_strict_refuses_it() -> None:
         .replace("<bridge ", "<bridge newattr='x' ")
     )
     n = parse_network(text)
-    assert unmodelled_network(n) == ["network/future", "network/bridge/@newattr"]
+    assert unmodelled(n) == ["network/future", "network/bridge/@newattr"]
     out = n.to_xml()
     assert '<future flag="1"/>' in out and 'newattr="x"' in out
     edited = attrs.evolve(n, mtu=1400).to_xml()
@@ -405,7 +405,7 @@ def test_the_status_of_a_running_network_is_typed(network_rng: etree.RelaxNG) ->
         "<interface dev='eth1' connections='2'/></forward><bridge name='virbr9'/></network>"
     )
     assert n.connections == 2 and n.forward is not None and n.forward.interfaces[0].connections == 2
-    assert unmodelled_network(n) == []
+    assert unmodelled(n) == []
     text = n.to_xml()
     assert network_rng.validate(etree.fromstring(text.encode())), str(network_rng.error_log.last_error)
     with pytest.raises(XMLError, match="connections"):

@@ -24,8 +24,8 @@ from libvirt_testdata import LOCK, require
 from lxml import etree
 
 from virtcore.errors import XMLError
-from virtcore.xml import validate
-from virtcore.xml.snapshot import SnapshotDef, parse_snapshot, unmodelled_snapshot
+from virtcore.xml import unmodelled, validate
+from virtcore.xml.snapshot import SnapshotDef, parse_snapshot
 
 CORPUS = require()
 SNAPS_IN = CORPUS / "qemudomainsnapshotxml2xmlin"
@@ -94,7 +94,7 @@ def test_corpus_is_there_and_locked() -> None:
 @pytest.mark.parametrize("name", ACCEPTED)
 def test_snapshot_parses_and_is_covered(name: str) -> None:
     s = parse_snapshot((SNAPS_IN / name).read_bytes())
-    assert unmodelled_snapshot(s) == []
+    assert unmodelled(s) == []
     # a new snapshot's XML never carries what only a driver writes
     assert s.state is None and s.parent is None and s.creation_time is None and s.domain_xml is None
 
@@ -146,7 +146,7 @@ def test_snapshot_output_means_libvirts(name: str) -> None:
 @pytest.mark.parametrize("name", _cases(OUTS))
 def test_libvirts_output_round_trips_and_validates(name: str, snapshot_rng: etree.RelaxNG) -> None:
     s = _read(SNAPS_OUT / name)
-    assert unmodelled_snapshot(s) == []
+    assert unmodelled(s) == []
     text = s.to_xml()
     again = _read_text(text)
     assert _meaning(again) == _meaning(s)

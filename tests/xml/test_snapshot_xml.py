@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from virtcore.errors import XMLError
-from virtcore.xml import parse_snapshot, validate
-from virtcore.xml.snapshot import SnapshotDef, check_snapshot_name, unmodelled_snapshot
+from virtcore.xml import parse_snapshot, unmodelled, validate
+from virtcore.xml.snapshot import SnapshotDef, check_snapshot_name
 
 DOMAIN = (
     "<domain type='test'><name>vm</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
@@ -118,7 +118,7 @@ def test_unknown_content_is_kept_and_reported() -> None:
         "<disks><disk name='vda' snapshot='internal' future='yes'/></disks></domainsnapshot>"
     )
     s = parse_snapshot(xml)
-    assert unmodelled_snapshot(s) == ["domainsnapshot/x:note", "domainsnapshot/disks/disk/@future"]
+    assert unmodelled(s) == ["domainsnapshot/x:note", "domainsnapshot/disks/disk/@future"]
     text = s.to_xml()
     assert "keep me" in text and 'future="yes"' in text
     assert parse_snapshot(text) == s

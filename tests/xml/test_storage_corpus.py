@@ -19,7 +19,7 @@ import pytest
 from libvirt_testdata import require
 from lxml import etree
 
-from virtcore.xml import PoolDef, VolumeDef, parse_pool, parse_volume, unmodelled_pool, unmodelled_volume
+from virtcore.xml import PoolDef, VolumeDef, parse_pool, parse_volume, unmodelled
 
 CORPUS = require()
 POOLS_IN = CORPUS / "storagepoolxml2xmlin"
@@ -64,14 +64,14 @@ def test_corpus_is_there() -> None:
 def test_pool_parses_and_is_covered(name: str) -> None:
     p = _pool(name)
     assert p.name and p.type
-    assert unmodelled_pool(p) == []
+    assert unmodelled(p) == []
 
 
 @pytest.mark.parametrize("name", VOLS)
 def test_volume_parses_and_is_covered(name: str) -> None:
     v = _vol(name)
     assert v.name and v.type
-    assert unmodelled_volume(v) == []
+    assert unmodelled(v) == []
 
 
 @pytest.mark.parametrize("name", POOLS)

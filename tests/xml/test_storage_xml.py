@@ -20,8 +20,7 @@ from virtcore.xml import (
     format_volume,
     parse_pool,
     parse_volume,
-    unmodelled_pool,
-    unmodelled_volume,
+    unmodelled,
     validate,
 )
 from virtcore.xml._storagecommon import sanitize_path
@@ -380,7 +379,7 @@ UNKNOWN_POOL = """<pool type='dir' extra='1'>
 
 def test_what_the_model_does_not_type_is_kept_listed_and_refused_when_strict() -> None:
     p = parse_pool(UNKNOWN_POOL)
-    assert unmodelled_pool(p) == [
+    assert unmodelled(p) == [
         "pool/@extra",
         "pool/source/device/@mystery",
         "pool/target/future",
@@ -392,7 +391,7 @@ def test_what_the_model_does_not_type_is_kept_listed_and_refused_when_strict() -
     with pytest.raises(XMLError, match="pool/@extra"):
         parse_pool(UNKNOWN_POOL, strict=True)
     v = parse_volume(vol("<capacity>1</capacity><target><bogus a='1'/></target>"))
-    assert unmodelled_volume(v) == ["volume/target/bogus"]
+    assert unmodelled(v) == ["volume/target/bogus"]
     assert '<bogus a="1"/>' in v.to_xml()
 
 
@@ -450,7 +449,7 @@ def test_mount_options_are_typed_and_written_with_libvirts_prefix() -> None:
     p = parse_pool(NETFS.format(opts="<fs:option name='sync'/><fs:option name='lazytime'/>"))
     assert p.mount_opts is not None
     assert [o.name for o in p.mount_opts.options] == ["sync", "lazytime"]
-    assert unmodelled_pool(p) == []
+    assert unmodelled(p) == []
     fresh = PoolDef(
         type="netfs",
         name="n",
@@ -518,4 +517,4 @@ def test_storage_names_are_exported_and_loaded_only_when_used() -> None:
     p = pool_from_element(node[0])
     v = volume_from_element(node[0][2])
     assert (p.name, v.name, v.capacity) == ("p", "v", 1)
-    assert unmodelled_pool(p) == ["pool/volume"]  # a test driver's node file nests volumes
+    assert unmodelled(p) == ["pool/volume"]  # a test driver's node file nests volumes

@@ -10,14 +10,12 @@ virtcore`` does not load lxml.
   storage pool and volume XML <-> :class:`PoolDef` / :class:`VolumeDef` (their
   ``<permissions>``: :class:`Permissions`; also
   ``.to_xml()``); :func:`pool_from_element` / :func:`volume_from_element` read an element
-  of a larger document (a test driver's node file); :func:`unmodelled_pool` /
-  :func:`unmodelled_volume` list what they keep verbatim. Loaded on first use.
+  of a larger document (a test driver's node file); :func:`unmodelled` lists what they
+  keep verbatim. Loaded on first use.
 * :func:`parse_network` / :func:`format_network`: virtual network XML <-> :class:`NetworkDef`
-  (also ``.to_xml()``; :func:`network_from_element`, :func:`unmodelled_network`). Loaded on
-  first use.
+  (also ``.to_xml()``; :func:`network_from_element`). Loaded on first use.
 * :func:`parse_snapshot` / :func:`format_snapshot`: domain snapshot XML <-> :class:`SnapshotDef`
-  (also ``.to_xml()``; :func:`snapshot_from_element`, :func:`unmodelled_snapshot`). Loaded on
-  first use.
+  (also ``.to_xml()``; :func:`snapshot_from_element`). Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -28,8 +26,9 @@ The model lives by area: :mod:`virtcore.xml.domain` (``<domain>``),
 :mod:`virtcore.xml.guest` (os, clock, cpu), :mod:`virtcore.xml.devices`, and
 :mod:`virtcore.xml.elements` (tuning, memory backing, system information, security
 labels, Hyper-V/KVM feature details, device addresses).
-Whatever the model does not type is kept and written back unchanged;
-:func:`unmodelled` lists it and ``parse_domain(..., strict=True)`` refuses it.
+Whatever a model does not type is kept and written back unchanged; :func:`unmodelled`
+lists it, for a domain as for a pool, volume, network or snapshot, and
+``parse_*(..., strict=True)`` refuses it.
 """
 
 from __future__ import annotations
@@ -104,55 +103,19 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
-    from virtcore.xml.network import (
-        NetworkDef,
-        format_network,
-        network_from_element,
-        parse_network,
-        unmodelled_network,
-    )
-    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
-    from virtcore.xml.snapshot import (
-        SnapshotDef,
-        format_snapshot,
-        parse_snapshot,
-        snapshot_from_element,
-        unmodelled_snapshot,
-    )
-    from virtcore.xml.volume import (
-        VolumeDef,
-        format_volume,
-        parse_volume,
-        unmodelled_volume,
-        volume_from_element,
-    )
+    from virtcore.xml.network import NetworkDef, format_network, network_from_element, parse_network
+    from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element
+    from virtcore.xml.snapshot import SnapshotDef, format_snapshot, parse_snapshot, snapshot_from_element
+    from virtcore.xml.volume import VolumeDef, format_volume, parse_volume, volume_from_element
 
 
 #: The names of the storage and network models, by module, imported on first access.
 _STORAGE = {
-    "virtcore.xml.network": (
-        "NetworkDef",
-        "parse_network",
-        "format_network",
-        "network_from_element",
-        "unmodelled_network",
-    ),
-    "virtcore.xml.snapshot": (
-        "SnapshotDef",
-        "parse_snapshot",
-        "format_snapshot",
-        "snapshot_from_element",
-        "unmodelled_snapshot",
-    ),
+    "virtcore.xml.network": ("NetworkDef", "parse_network", "format_network", "network_from_element"),
+    "virtcore.xml.snapshot": ("SnapshotDef", "parse_snapshot", "format_snapshot", "snapshot_from_element"),
     "virtcore.xml._storagecommon": ("Permissions",),
-    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
-    "virtcore.xml.volume": (
-        "VolumeDef",
-        "parse_volume",
-        "format_volume",
-        "volume_from_element",
-        "unmodelled_volume",
-    ),
+    "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element"),
+    "virtcore.xml.volume": ("VolumeDef", "parse_volume", "format_volume", "volume_from_element"),
 }
 _LAZY = {name: module for module, names in _STORAGE.items() for name in names}
 
@@ -243,7 +206,6 @@ __all__ = [
     "format_network",
     "network_from_element",
     "parse_network",
-    "unmodelled_network",
     "Permissions",
     "PoolDef",
     "VolumeDef",
@@ -253,13 +215,10 @@ __all__ = [
     "parse_volume",
     "pool_from_element",
     "volume_from_element",
-    "unmodelled_pool",
-    "unmodelled_volume",
     "SnapshotDef",
     "format_snapshot",
     "parse_snapshot",
     "snapshot_from_element",
-    "unmodelled_snapshot",
     "secure_parse",
     "unmodelled",
     "validate",

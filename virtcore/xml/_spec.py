@@ -21,7 +21,7 @@ from lxml import etree
 from virtcore import limits
 from virtcore.errors import XMLError
 from virtcore.xml import _util as u
-from virtcore.xml._coverage import Node, combine
+from virtcore.xml._coverage import Node, combine, uncovered
 
 Element = etree._Element
 
@@ -251,6 +251,35 @@ class SpecElement:
         el = u.start(self.raw, self._tag)
         format_fields(self, el)
         return el
+
+
+def unmodelled(obj: SpecElement, root_tag: str | None = None) -> list[str]:
+    """Paths (``pool/source/foo``, ``pool/@bar``) of what ``obj``'s XML holds and its model does not type.
+
+    They are kept and written back verbatim; an object built in Python has none.
+    ``root_tag`` is the paths' first step (default: the element's tag).
+    """
+    if obj.raw is None:
+        return []
+    return uncovered(obj.raw, type(obj).covered(), root_tag or obj._tag)
+
+
+def format_xml(obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = None) -> str:
+    """``obj`` as XML text, indented like libvirt's (two spaces).
+
+    ``nsmap``: the namespaces to declare on the root, as libvirt does (``fs:`` on ``<pool>``).
+
+    :raises XMLError: a value holds text XML cannot represent (the message names ``what``,
+        e.g. ``storage pool 'default'``).
+    """
+    try:
+        el = obj.to_element()
+        if nsmap:
+            etree.cleanup_namespaces(el, top_nsmap=dict(nsmap))
+        etree.indent(el, space="  ")
+        return etree.tostring(el, encoding="unicode")
+    except ValueError as exc:
+        raise XMLError(f"{what} holds text XML cannot represent: {exc}") from None
 
 
 def _memory_of(text: str | None, unit: str | None, where: str) -> int:

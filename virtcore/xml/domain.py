@@ -41,6 +41,7 @@ from virtcore.xml._layout import _DOMAIN_ORDER
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import SpecElement
+from virtcore.xml._spec import unmodelled as spec_unmodelled
 from virtcore.xml.devices import (
     DEVICE_TYPES,
     Channel,
@@ -660,13 +661,16 @@ def model_tree() -> Node:
     return merge(_DOMAIN_COVERS, devices=merge(node(emulator=LEAF), **devices), **parts)
 
 
-def unmodelled(d: DomainDef) -> list[str]:
+def unmodelled(d: DomainDef | SpecElement) -> list[str]:
     """Paths of the elements and attributes of ``d``'s source XML the typed model does not cover.
 
-    ``d`` is a :class:`DomainDef` parsed from XML (one built in Python has nothing
-    unmodelled). Paths look like ``domain/cpu`` or ``domain/devices/disk[1]/address``;
-    an element is reported once, not its content.
+    ``d`` is a :class:`DomainDef` parsed from XML, or any other model parsed from XML
+    (pool, volume, network, snapshot: :func:`virtcore.xml._spec.unmodelled`); one
+    built in Python has nothing unmodelled. Paths look like ``domain/cpu`` or
+    ``domain/devices/disk[1]/address``; an element is reported once, not its content.
     """
+    if not isinstance(d, DomainDef):
+        return spec_unmodelled(d)
     if d.raw is None:
         return []
     return uncovered(d.raw, model_tree(), "domain")

@@ -10,7 +10,7 @@ True
 
 Every class here declares its fields with :func:`~virtcore.xml._spec.typed`; parsing,
 formatting (an overlay onto the source element: whatever is not typed is written back
-unchanged) and the coverage report (:func:`unmodelled_network`) all come from those
+unchanged) and the coverage report (:func:`virtcore.xml.unmodelled`) all come from those
 declarations. Addresses are :mod:`ipaddress` objects. :func:`parse_network` applies the
 checks and defaults libvirt's parser applies (a generated UUID, ``nat`` for a
 ``<forward>`` without a mode, STP on and no delay for a bridge libvirt creates, the
@@ -36,7 +36,7 @@ from lxml import etree
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import ANY, Node, merge, uncovered
+from virtcore.xml._coverage import ANY, Node, merge
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import (
     ONOFF,
@@ -45,9 +45,11 @@ from virtcore.xml._spec import (
     Fmt,
     Parse,
     SpecElement,
+    format_xml,
     one_of,
     spec_node,
     typed,
+    unmodelled,
 )
 from virtcore.xml._storagecommon import PATH, PORT, UUID
 from virtcore.xml._util import canonical_uuid
@@ -88,9 +90,7 @@ __all__ = [
     "VlanTag",
     "format_network",
     "network_from_element",
-    "network_tree",
     "parse_network",
-    "unmodelled_network",
 ]
 
 IPAddr: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -978,14 +978,14 @@ def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:
     """Parse network XML (with the hardened parser) into a :class:`NetworkDef`.
 
     :param strict: also refuse elements and attributes the typed model does not cover
-        (by default they are kept verbatim; see :func:`unmodelled_network`).
+        (by default they are kept verbatim; see :func:`virtcore.xml.unmodelled`).
     :raises XMLError: malformed or hostile XML, a missing or invalid name, a malformed
         address, MAC or interface name, inconsistent forward settings.
     :raises ConfigUnsupportedError: a DHCP range outside its network (or reversed).
     """
     n = network_from_element(secure_parse(text))
     if strict:
-        found = unmodelled_network(n)
+        found = unmodelled(n)
         if found:
             raise XMLError(f"network '{n.name}' has XML the model does not cover: {', '.join(found)}")
     return n
@@ -993,25 +993,4 @@ def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:
 
 def format_network(n: NetworkDef) -> str:
     """``n`` as network XML text, indented like libvirt's (two spaces)."""
-    try:
-        el = n.to_element()
-        etree.cleanup_namespaces(el, top_nsmap=_NSMAP)  # dnsmasq: declared on <network>, as libvirt does
-        etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
-    except ValueError as exc:
-        raise XMLError(f"network '{n.name}' holds text XML cannot represent: {exc}") from None
-
-
-def network_tree() -> Node:
-    """What the network model types of ``<network>`` (the coverage tree)."""
-    return NetworkDef.covered()
-
-
-def unmodelled_network(n: NetworkDef) -> list[str]:
-    """Paths (``network/ip/foo``, ``network/@bar``) of what ``n``'s XML holds and the model does not type.
-
-    They are kept and written back verbatim; a network built in Python has none.
-    """
-    if n.raw is None:
-        return []
-    return uncovered(n.raw, network_tree(), "network")
+    return format_xml(n, f"network '{n.name}'", _NSMAP)

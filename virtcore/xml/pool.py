@@ -9,9 +9,10 @@ True
 
 Every class here declares its fields with :func:`~virtcore.xml._spec.typed`; parsing,
 formatting (an overlay onto the source element: whatever is not typed is written back
-unchanged) and the coverage report (:func:`unmodelled_pool`) all come from those declarations. Sizes are in
-bytes. :func:`parse_pool` applies the defaults libvirt's parser applies (a generated
-UUID, the per-type source format, a logical pool's name and target path, ...).
+unchanged) and the coverage report (:func:`virtcore.xml.unmodelled`) all come from those
+declarations. Sizes are in bytes. :func:`parse_pool` applies the defaults libvirt's parser
+applies (a generated UUID, the per-type source format, a logical pool's name and target
+path, ...).
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ import uuid as _uuid
 from typing import Any, ClassVar
 
 import attrs
-from lxml import etree
 
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoSupportError, XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, YESNO, SpecElement, typed
+from virtcore.xml._spec import UINT, YESNO, SpecElement, format_xml, typed, unmodelled
 from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name, check_word
 from virtcore.xml._util import canonical_uuid
 
@@ -52,7 +51,6 @@ __all__ = [
     "format_pool",
     "parse_pool",
     "pool_from_element",
-    "unmodelled_pool",
 ]
 
 
@@ -490,13 +488,13 @@ def parse_pool(text: str | bytes, *, strict: bool = False) -> PoolDef:
     """Parse storage pool XML (with the hardened parser) into a :class:`PoolDef`.
 
     :param strict: also refuse elements and attributes the typed model does not cover
-        (by default they are kept verbatim; see :func:`unmodelled_pool`).
+        (by default they are kept verbatim; see :func:`virtcore.xml.unmodelled`).
     :raises XMLError: malformed or hostile XML, an unknown pool type, a missing or
         invalid name (``/`` is refused), an invalid UUID, size, mode, id or port.
     """
     p = pool_from_element(secure_parse(text))
     if strict:
-        found = unmodelled_pool(p)
+        found = unmodelled(p)
         if found:
             raise XMLError(f"storage pool '{p.name}' has XML the model does not cover: {', '.join(found)}")
     return p
@@ -504,25 +502,4 @@ def parse_pool(text: str | bytes, *, strict: bool = False) -> PoolDef:
 
 def format_pool(p: PoolDef) -> str:
     """``p`` as pool XML text, indented like libvirt's (two spaces)."""
-    try:
-        el = p.to_element()
-        etree.cleanup_namespaces(el, top_nsmap=_NSMAP)  # fs: and rbd: declared on <pool>, as libvirt does
-        etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
-    except ValueError as exc:
-        raise XMLError(f"storage pool '{p.name}' holds text XML cannot represent: {exc}") from None
-
-
-def pool_tree() -> Node:
-    """What the pool model types of ``<pool>`` (the coverage tree)."""
-    return PoolDef.covered()
-
-
-def unmodelled_pool(p: PoolDef) -> list[str]:
-    """Paths (``pool/source/foo``, ``pool/@bar``) of what ``p``'s XML holds and the model does not type.
-
-    They are kept and written back verbatim; a pool built in Python has none.
-    """
-    if p.raw is None:
-        return []
-    return uncovered(p.raw, pool_tree(), "pool")
+    return format_xml(p, f"storage pool '{p.name}'", _NSMAP)

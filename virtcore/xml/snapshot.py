@@ -9,7 +9,7 @@
 True
 
 Every class here declares its fields with :func:`~virtcore.xml._spec.typed`; parsing,
-formatting and the coverage report (:func:`unmodelled_snapshot`) come from those
+formatting and the coverage report (:func:`virtcore.xml.unmodelled`) come from those
 declarations. The embedded ``<domain>`` and ``<inactiveDomain>`` (the definition the
 snapshot was taken of) and the driver's ``<cookie>`` are kept verbatim, as written:
 :attr:`SnapshotDef.domain` reads the first with the domain model.
@@ -35,9 +35,18 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import ANY, Node, merge, uncovered
+from virtcore.xml._coverage import ANY, Node, merge
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import INT, SpecElement, one_of, parse_fields, spec_node, typed
+from virtcore.xml._spec import (
+    INT,
+    SpecElement,
+    format_xml,
+    one_of,
+    parse_fields,
+    spec_node,
+    typed,
+    unmodelled,
+)
 from virtcore.xml._storagecommon import PORT
 from virtcore.xml.elements import SecLabel
 
@@ -59,8 +68,6 @@ __all__ = [
     "format_snapshot",
     "parse_snapshot",
     "snapshot_from_element",
-    "snapshot_tree",
-    "unmodelled_snapshot",
 ]
 
 #: ``<state>`` of a snapshot: the domain's state when it was taken (libvirt's ``virDomainSnapshotState``).
@@ -420,7 +427,7 @@ def parse_snapshot(text: str | bytes, *, redefine: bool = False, strict: bool = 
     """
     s = snapshot_from_element(secure_parse(text), redefine=redefine)
     if strict:
-        found = unmodelled_snapshot(s)
+        found = unmodelled(s)
         if found:
             raise XMLError(f"snapshot '{s.name}' has XML the model does not cover: {', '.join(found)}")
     return s
@@ -428,24 +435,4 @@ def parse_snapshot(text: str | bytes, *, redefine: bool = False, strict: bool = 
 
 def format_snapshot(s: SnapshotDef) -> str:
     """``s`` as snapshot XML text, indented like libvirt's (two spaces)."""
-    try:
-        el = s.to_element()
-        etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
-    except ValueError as exc:
-        raise XMLError(f"snapshot '{s.name}' holds text XML cannot represent: {exc}") from None
-
-
-def snapshot_tree() -> Node:
-    """What the snapshot model types of ``<domainsnapshot>`` (the coverage tree)."""
-    return SnapshotDef.covered()
-
-
-def unmodelled_snapshot(s: SnapshotDef) -> list[str]:
-    """Paths (``domainsnapshot/foo``) of what ``s``'s XML holds and the model does not type.
-
-    They are kept and written back verbatim; a snapshot built in Python has none.
-    """
-    if s.raw is None:
-        return []
-    return uncovered(s.raw, snapshot_tree(), "domainsnapshot")
+    return format_xml(s, f"snapshot '{s.name}'")

@@ -48,26 +48,24 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
     found: list[str]
     if root.tag == "domainsnapshot":
         # deferred: the snapshot model loads only for snapshot documents
-        from virtcore.xml.snapshot import snapshot_from_element, unmodelled_snapshot
+        from virtcore.xml.snapshot import snapshot_from_element
 
-        found = unmodelled_snapshot(
-            snapshot_from_element(root, redefine=root.find("creationTime") is not None)
-        )
+        found = unmodelled(snapshot_from_element(root, redefine=root.find("creationTime") is not None))
     elif root.tag == "network":
         # deferred: the network model loads only for network documents
-        from virtcore.xml.network import network_from_element, unmodelled_network
+        from virtcore.xml.network import network_from_element
 
-        found = unmodelled_network(network_from_element(root))
+        found = unmodelled(network_from_element(root))
     elif root.tag in ("pool", "volume"):
         # deferred: the storage models load only for storage documents
         if root.tag == "pool":
-            from virtcore.xml.pool import pool_from_element, unmodelled_pool
+            from virtcore.xml.pool import pool_from_element
 
-            found = unmodelled_pool(pool_from_element(root))
+            found = unmodelled(pool_from_element(root))
         else:
-            from virtcore.xml.volume import unmodelled_volume, volume_from_element
+            from virtcore.xml.volume import volume_from_element
 
-            found = unmodelled_volume(volume_from_element(root))
+            found = unmodelled(volume_from_element(root))
     else:
         found = unmodelled(domain_from_element(root))
     return [f"not modelled (kept verbatim): {p}" for p in found] if strict else []

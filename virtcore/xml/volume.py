@@ -7,7 +7,7 @@
 
 Every class declares its fields with :func:`~virtcore.xml._spec.typed`; parsing,
 formatting (an overlay onto the source element: what is not typed is written back
-unchanged) and the coverage report (:func:`unmodelled_volume`) come from those
+unchanged) and the coverage report (:func:`virtcore.xml.unmodelled`) come from those
 declarations. Sizes are in bytes; ``unit=`` is read as libvirt reads it (``b``,
 ``KB`` = 1000, ``K``/``KiB`` = 1024, ... ``EiB``), and a size beyond an unsigned
 64-bit integer (``LLONG_MAX`` for capacity, allocation and physical: ``off_t`` is
@@ -20,14 +20,12 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
-from lxml import etree
 
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
 from virtcore.limits import LLONG_MAX
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, SpecElement, typed
+from virtcore.xml._spec import UINT, SpecElement, format_xml, typed, unmodelled
 from virtcore.xml._storagecommon import UUID, Permissions, check_name
 
 if TYPE_CHECKING:
@@ -53,7 +51,6 @@ __all__ = [
     "VolumeTarget",
     "format_volume",
     "parse_volume",
-    "unmodelled_volume",
     "volume_from_element",
 ]
 
@@ -400,7 +397,7 @@ def parse_volume(
         the default one (``raw`` for file-based pools, ``none`` for a disk pool), as in
         libvirt. Without it any format libvirt knows is accepted and none is filled in.
     :param strict: also refuse elements and attributes the typed model does not cover
-        (by default they are kept verbatim; see :func:`unmodelled_volume`).
+        (by default they are kept verbatim; see :func:`virtcore.xml.unmodelled`).
     :param require_capacity: refuse a volume without ``<capacity>`` (libvirt's default;
         ``False`` is its ``VIR_VOL_XML_PARSE_NO_CAPACITY``, for cloning).
     :raises XMLError: malformed or hostile XML, a missing or invalid name (``/`` is
@@ -409,7 +406,7 @@ def parse_volume(
     """
     v = volume_from_element(secure_parse(text), pool=pool, require_capacity=require_capacity)
     if strict:
-        found = unmodelled_volume(v)
+        found = unmodelled(v)
         if found:
             raise XMLError(f"storage volume '{v.name}' has XML the model does not cover: {', '.join(found)}")
     return v
@@ -417,21 +414,4 @@ def parse_volume(
 
 def format_volume(v: VolumeDef) -> str:
     """``v`` as volume XML text, indented like libvirt's (two spaces)."""
-    try:
-        el = v.to_element()
-        etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
-    except ValueError as exc:
-        raise XMLError(f"storage volume '{v.name}' holds text XML cannot represent: {exc}") from None
-
-
-def volume_tree() -> Node:
-    """What the volume model types of ``<volume>`` (the coverage tree)."""
-    return VolumeDef.covered()
-
-
-def unmodelled_volume(v: VolumeDef) -> list[str]:
-    """Paths (``volume/target/foo``) of what ``v``'s source XML holds and the model does not type."""
-    if v.raw is None:
-        return []
-    return uncovered(v.raw, volume_tree(), "volume")
+    return format_xml(v, f"storage volume '{v.name}'")
