@@ -19,7 +19,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-Outcome = list[Any]
+import libvirt_peer
+from libvirt_peer import Outcome
+
 Answer = list[list[Any]]
 
 #: libvirt's VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_* numbers, by virtcore's names.
@@ -171,19 +173,8 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
 
 
 def play(side: Side) -> list[tuple[str, Outcome]]:
-    """Run every step; an exception that is not the side's error propagates."""
-    outcomes = []
-    for label, call in steps(side):
-        try:
-            value = call()
-        except Exception as exc:
-            code = side.error_code(exc)
-            if code is None:
-                raise
-            outcomes.append((label, ["err", code]))
-            continue
-        outcomes.append((label, ["ok", value if isinstance(value, (str, int, list)) else None]))
-    return outcomes
+    """Run every step (:func:`libvirt_peer.play`): handles and ``None`` are recorded as ``None``."""
+    return libvirt_peer.play(side, steps(side))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-Outcome = list[Any]
+import libvirt_peer
+from libvirt_peer import Outcome
 
 NET = "<network><name>{name}</name>{uuid}<bridge name='{bridge}'/><ip address='{ip}' prefix='24'/></network>"
 OTHER_UUID = "11111111-2222-3333-4444-555555555555"
@@ -243,19 +244,8 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
 
 
 def play(side: Side) -> list[tuple[str, Outcome]]:
-    """Run every step; an exception that is not the side's error propagates."""
-    outcomes = []
-    for label, call in steps(side):
-        try:
-            value = call()
-        except Exception as exc:
-            code = side.error_code(exc)
-            if code is None:
-                raise
-            outcomes.append((label, ["err", code]))
-            continue
-        outcomes.append((label, ["ok", value if isinstance(value, (str, int, list)) else None]))
-    return outcomes
+    """Run every step (:func:`libvirt_peer.play`): handles and ``None`` are recorded as ``None``."""
+    return libvirt_peer.play(side, steps(side))
 
 
 def node_file_networks(make: Callable[[str], Side], directory: str) -> dict[str, list[Any]]:

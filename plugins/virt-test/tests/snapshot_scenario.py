@@ -20,7 +20,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-Outcome = list[Any]
+import libvirt_peer
+from libvirt_peer import Outcome, plain
 
 GUEST = (
     "<domain type='test'><name>{name}</name><memory>1024</memory><os><type>hvm</type></os>{devices}</domain>"
@@ -308,22 +309,16 @@ def _disks(*names: str) -> str:
     return "<disks>" + "".join(f"<disk name='{n}' snapshot='internal'/>" for n in names) + "</disks>"
 
 
+def _record(value: object) -> object:
+    """A step's value as recorded: a snapshot's fields (its disks as lists) too."""
+    if isinstance(value, dict):
+        return {k: [list(x) for x in v] if k == "disks" else v for k, v in value.items()}
+    return plain(value)
+
+
 def play(side: Side) -> list[tuple[str, Outcome]]:
-    """Run every step; an exception that is not the side's error propagates."""
-    outcomes = []
-    for label, call in steps(side):
-        try:
-            value = call()
-        except Exception as exc:
-            code = side.error_code(exc)
-            if code is None:
-                raise
-            outcomes.append((label, ["err", code]))
-            continue
-        if isinstance(value, dict):
-            value = {k: [list(x) for x in v] if k == "disks" else v for k, v in value.items()}
-        outcomes.append((label, ["ok", value if isinstance(value, (str, int, list, dict)) else None]))
-    return outcomes
+    """Run every step (:func:`libvirt_peer.play`)."""
+    return libvirt_peer.play(side, steps(side), _record)
 
 
 class _Keeping:

@@ -19,7 +19,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-Outcome = list[Any]
+import libvirt_peer
+from libvirt_peer import Outcome
 
 VOL = "<volume><name>{name}</name><capacity>{cap}</capacity>{alloc}</volume>"
 POOL = "<pool type='dir'><name>{name}</name>{uuid}<target><path>{path}</path></target></pool>"
@@ -335,22 +336,8 @@ def steps(s: Side) -> list[tuple[str, Callable[[], object]]]:
 
 
 def play(side: Side) -> list[tuple[str, Outcome]]:
-    """Run every step; an exception that is not the side's error propagates.
-
-    Values other than text, numbers and lists (handles, ``None``) are recorded as ``None``.
-    """
-    outcomes = []
-    for label, call in steps(side):
-        try:
-            value = call()
-        except Exception as exc:
-            code = side.error_code(exc)
-            if code is None:
-                raise
-            outcomes.append((label, ["err", code]))
-            continue
-        outcomes.append((label, ["ok", value if isinstance(value, (str, int, list)) else None]))
-    return outcomes
+    """Run every step (:func:`libvirt_peer.play`): handles and ``None`` are recorded as ``None``."""
+    return libvirt_peer.play(side, steps(side))
 
 
 #: libvirt's test-driver node files that hold pools.
