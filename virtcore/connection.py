@@ -62,6 +62,7 @@ from virtcore.errors import (
     OperationInvalidError,
     VirtError,
 )
+from virtcore.interface import InterfaceAPI
 from virtcore.network import (
     ANY_SOURCE,
     DomainInterface,
@@ -71,6 +72,8 @@ from virtcore.network import (
     lease_addresses,
     wait_for_addresses,
 )
+from virtcore.nodedev import NodeDeviceAPI
+from virtcore.secret import SecretAPI
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
@@ -272,7 +275,7 @@ def _secondary_objects(
     return found
 
 
-class Connection(StorageAPI, NetworkAPI):
+class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
     Use it as a context manager, or call :meth:`close` (idempotent). Domains
