@@ -1685,9 +1685,10 @@ def virt_connect_list_all_node_devices(cap: str | None) -> list[NodeDeviceRef] |
 
     libvirt: ``connectListAllNodeDevices`` (and ``nodeListDevices``). Read-only safe.
 
-    :param cap: a name of :data:`~virtcore.nodedev.NODE_DEVICE_CAPS` (the core checked it), or
-        ``None`` for all. A device has a capability when its XML has it at the top, or nested
-        in its ``scsi_host`` capability (``fc_host``, ``vports``: as libvirt matches).
+    :param cap: a capability name (:data:`~virtcore.nodedev.NODE_DEVICE_CAPS`; one no device
+        has matches nothing), or ``None`` for all. A device has a capability when its XML
+        has it at the top, or nested in its ``scsi_host`` capability (``fc_host``,
+        ``vports``: as libvirt matches).
     :returns: a :class:`~virtcore.nodedev.NodeDeviceRef` per device.
     """
 
@@ -1800,7 +1801,7 @@ def virt_interface_lookup_by_name(name: str) -> InterfaceRef | None:
 @_read_only_safe
 @hookspec(firstresult=True)
 def virt_interface_lookup_by_mac_string(mac: str) -> InterfaceRef | None:
-    """The host interface with MAC address ``mac`` (lowercase).
+    """The host interface with MAC address ``mac`` (lowercase: compare without case).
 
     libvirt: ``interfaceLookupByMACString``. Read-only safe.
 

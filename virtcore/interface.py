@@ -32,7 +32,7 @@ __all__ = ["InterfaceRef", "InterfaceAPI", "Interface"]
 
 
 class InterfaceRef(NamedTuple):
-    """What a driver answers to an interface lookup: its name and MAC address (lowercase; ``""``: none)."""
+    """What a driver answers to an interface lookup: its name and MAC address (as defined; ``""``: none)."""
 
     name: str
     mac: str
@@ -83,7 +83,7 @@ class Interface:
         self._conn = conn
         #: The interface's name (``eth1``).
         self.name: str = ref.name
-        #: Its MAC address, lowercase (``""``: it has none, as a bridge may not).
+        #: Its MAC address as its definition writes it (``""``: it has none, as a bridge may not).
         self.mac: str = ref.mac
 
     def __repr__(self) -> str:

@@ -59,11 +59,9 @@ def _name_arg(value: object, what: str = "node device name") -> str:
 def _cap_arg(cap: object) -> str | None:
     if cap is None:
         return None
-    if not isinstance(cap, str) or cap not in NODE_DEVICE_CAPS:
-        raise InvalidArgError(
-            f"unknown node device capability {cap!r} (one of {', '.join(NODE_DEVICE_CAPS)})"
-        )
-    return cap
+    if not isinstance(cap, str) or not cap:
+        raise InvalidArgError(f"node device capability must be a non-empty string, not {cap!r}")
+    return cap  # a name libvirt does not know matches no device, as in libvirt
 
 
 class NodeDeviceAPI:
@@ -72,7 +70,10 @@ class NodeDeviceAPI:
     _ops: Table
 
     def list_node_devices(self, cap: str | None = None) -> list[NodeDevice]:
-        """The host's devices; with ``cap``, only those having that capability (:data:`NODE_DEVICE_CAPS`)."""
+        """The host's devices; with ``cap``, only those having that capability (:data:`NODE_DEVICE_CAPS`).
+
+        A capability name no device has (or libvirt does not know) gives ``[]``, as in libvirt.
+        """
         spec = hookspecs.virt_connect_list_all_node_devices
         refs = self._ops[spec](cap=_cap_arg(cap))
         return [NodeDevice(self, r) for r in refs] if refs is not None else declined(spec)

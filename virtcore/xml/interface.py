@@ -24,7 +24,7 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import Node
+from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import ONOFF, UINT, YESNO, SpecElement, one_of, spec_node, typed
 
@@ -238,8 +238,6 @@ def _complete(i: InterfaceDef) -> None:
         raise XMLError("interface misses the type attribute")
     check_interface_name(i.name)
     what = f"interface '{i.name}'"
-    if i.mac is not None:
-        object.__setattr__(i, "mac", i.mac.lower())
     members: list[IfaceMember | IfacePort] = []
     if i.type == "bridge":
         if i.bridge is None:
@@ -308,8 +306,6 @@ def interface_tree() -> Node:
 
 def unmodelled_interface(i: InterfaceDef) -> list[str]:
     """Paths (``interface/foo``) of what ``i``'s XML holds and the model does not type (kept verbatim)."""
-    from virtcore.xml._coverage import uncovered
-
     if i.raw is None:
         return []
     return uncovered(i.raw, interface_tree(), "interface")

@@ -24,7 +24,7 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import ANY, Node, merge
+from virtcore.xml._coverage import ANY, Node, merge, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import INT, UINT, SpecElement, one_of, spec_node, typed
 
@@ -217,8 +217,6 @@ def node_device_tree() -> Node:
 
 def unmodelled_node_device(d: NodeDeviceDef) -> list[str]:
     """Paths (``device/foo``) of what ``d``'s XML holds and the model does not represent (kept verbatim)."""
-    from virtcore.xml._coverage import uncovered
-
     if d.raw is None:
         return []
     return uncovered(d.raw, node_device_tree(), "device")

@@ -22,7 +22,7 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import Node
+from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import YESNO, SpecElement, one_of, spec_node, typed
 from virtcore.xml._storagecommon import UUID
@@ -170,8 +170,6 @@ def secret_tree() -> Node:
 
 def unmodelled_secret(s: SecretDef) -> list[str]:
     """Paths (``secret/foo``) of what ``s``'s XML holds and the model does not type (kept verbatim)."""
-    from virtcore.xml._coverage import uncovered
-
     if s.raw is None:
         return []
     return uncovered(s.raw, secret_tree(), "secret")

@@ -5,8 +5,9 @@ URIs:
 ``test:///default``
     libvirt's default node: domain ``test`` running with id 1, node info
     i686 / 3 GiB / 16 CPUs, the ``default-pool`` directory pool (active,
-    100 GiB, no volumes). One state per process, shared by every connection
-    to it (what one connection defines, another sees).
+    100 GiB, no volumes), the ``default`` network, host interface ``eth1``,
+    host devices ``computer``, ``scsi_host1``, ``scsi_host2``, ``scsi_host11``.
+    One state per process, shared by every connection to it (what one connection defines, another sees).
 ``test:///ABSOLUTE/PATH/node.xml``
     A node loaded from a node file (see :mod:`virt_test.loader`); each
     connection gets its own private state.
@@ -25,9 +26,12 @@ from collections.abc import Callable
 
 from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
+from virt_test.ifaces import TestInterfaces
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
 from virt_test.node import Node
+from virt_test.nodedevs import TestNodeDevices
+from virt_test.secrets import TestSecrets
 from virt_test.snapshotdriver import TestSnapshots
 from virt_test.storagedriver import TestStorage
 from virtcore import hookimpl
@@ -41,6 +45,9 @@ __all__ = [
     "TestDriver",
     "TestAgent",
     "TestNetworks",
+    "TestNodeDevices",
+    "TestInterfaces",
+    "TestSecrets",
     "TestSnapshots",
     "TestStorage",
     "open_connection",
@@ -101,6 +108,9 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         TestNetworks(node),
         TestSnapshots(node),
         TestAgent(node),
+        TestNodeDevices(node),
+        TestInterfaces(node),
+        TestSecrets(node),
     ]
 
 
@@ -319,6 +329,15 @@ class TestDriver:
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
     open_connection,
-    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestSnapshots, TestAgent],
+    plugin_classes=[
+        TestDriver,
+        TestStorage,
+        TestNetworks,
+        TestSnapshots,
+        TestAgent,
+        TestNodeDevices,
+        TestInterfaces,
+        TestSecrets,
+    ],
     default_uri="test:///default",
 )
