@@ -27,6 +27,7 @@ from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import ONOFF, UINT, YESNO, SpecElement, one_of, spec_node, typed
+from virtcore.xml._util import single_quoted
 
 __all__ = [
     "INTERFACE_TYPES",
@@ -290,11 +291,11 @@ def parse_interface(text: str | bytes, *, strict: bool = False) -> InterfaceDef:
 
 
 def format_interface(i: InterfaceDef) -> str:
-    """``i`` as interface XML text, indented like libvirt's (two spaces)."""
+    """``i`` as interface XML text, indented and quoted like libvirt's."""
     try:
         el = i.to_element()
         etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
+        return single_quoted(el)
     except ValueError as exc:
         raise XMLError(f"interface '{i.name}' holds text XML cannot represent: {exc}") from None
 

@@ -27,6 +27,7 @@ from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import ANY, Node, merge, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import INT, UINT, SpecElement, one_of, spec_node, typed
+from virtcore.xml._util import single_quoted
 
 __all__ = [
     "NodeDeviceDef",
@@ -201,11 +202,11 @@ def parse_node_device(text: str | bytes, *, strict: bool = False) -> NodeDeviceD
 
 
 def format_node_device(d: NodeDeviceDef) -> str:
-    """``d`` as node device XML text, indented like libvirt's (two spaces)."""
+    """``d`` as node device XML text, indented and quoted like libvirt's."""
     try:
         el = d.to_element()
         etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
+        return single_quoted(el)
     except ValueError as exc:
         raise XMLError(f"node device '{d.name}' holds text XML cannot represent: {exc}") from None
 

@@ -26,7 +26,7 @@ from virtcore.xml._coverage import Node, uncovered
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import YESNO, SpecElement, one_of, spec_node, typed
 from virtcore.xml._storagecommon import UUID
-from virtcore.xml._util import canonical_uuid
+from virtcore.xml._util import canonical_uuid, single_quoted
 
 __all__ = [
     "SECRET_USAGE_TYPES",
@@ -154,11 +154,11 @@ def parse_secret(text: str | bytes, *, strict: bool = False) -> SecretDef:
 
 
 def format_secret(s: SecretDef) -> str:
-    """``s`` as secret XML text, indented like libvirt's (two spaces)."""
+    """``s`` as secret XML text, indented and quoted like libvirt's."""
     try:
         el = s.to_element()
         etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
+        return single_quoted(el)
     except ValueError as exc:
         raise XMLError(f"secret '{s.uuid}' holds text XML cannot represent: {exc}") from None
 
