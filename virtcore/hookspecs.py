@@ -103,6 +103,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from virtcore.auth import Auth
     from virtcore.interface import InterfaceRef
     from virtcore.network import (
         DomainInterface,
@@ -162,6 +163,7 @@ def virt_connect_open(
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
     resolve_network: Callable[[str], str],
+    auth: Auth | None,
 ) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
@@ -192,6 +194,10 @@ def virt_connect_open(
         ``<interface type='network'>``. It raises ``NoNetworkError``,
         ``OperationInvalidError`` (``network 'x' is not active``), or
         ``NoSupportError`` when the connection has no networks.
+    :param auth: the caller's credentials (:class:`~virtcore.auth.Auth`: the credential
+        types it answers and its callback), or ``None``. A driver that needs a user
+        and password asks with :func:`virtcore.auth.ask_username` and
+        :func:`~virtcore.auth.ask_password` (libvirt's ``connectAuthenticate``).
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core

@@ -3,7 +3,9 @@
 A node file's root is ``<node>``; its children are ``<domain>``, ``<network>``,
 ``<interface>``, ``<pool>`` and ``<device>`` elements, each inline or
 ``file="..."`` relative to the node file, plus ``<cpu>`` and ``<memory>``
-(KiB) describing the host. A ``<pool>`` may hold ``<volume>`` children (each
+(KiB) describing the host, and ``<auth>`` with ``<user password="...">name</user>``
+entries: a connection must then log in as one of them (see
+:meth:`virt_test.TestDriver.virt_connect_open`). A ``<pool>`` may hold ``<volume>`` children (each
 inline or ``file=``); its pools are active and persistent, hold 100 GiB, and
 their volumes get ``<pool target>/<name>`` as path and key unless their XML
 says otherwise. Its networks are active and persistent. Domains may carry the test namespace
@@ -226,7 +228,10 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
         if not isinstance(child.tag, str):
             continue  # comments, processing instructions
         tag = child.tag
-        if tag in ("cpu", "memory", "auth"):
+        if tag in ("cpu", "memory"):
+            continue
+        if tag == "auth":
+            node.auths += _auth_users(child, origin)
             continue
         if tag not in ("domain", "network", "interface", "pool", "device"):
             raise XMLError(f"node file '{origin}': unexpected element <{tag}>")
@@ -253,6 +258,17 @@ def node_from_xml(text: str | bytes, *, base_dir: str | None, origin: str) -> No
 
             Snapshots(node).load(definition.uuid, snapshots, origin)
     return node
+
+
+def _auth_users(auth: Any, origin: str) -> tuple[tuple[str, str | None], ...]:
+    """The ``<user password=...>name</user>``s of an ``<auth>``, as libvirt's test driver reads them."""
+    users = []
+    for user in auth.findall("user"):
+        name = (user.text or "").strip()
+        if not name:
+            raise XMLError(f"node file '{origin}': missing username in /node/auth/user field")
+        users.append((name, user.get("password")))
+    return tuple(users)
 
 
 def _check_host_object(tag: str, text: str, origin: str) -> None:

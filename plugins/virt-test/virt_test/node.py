@@ -179,6 +179,8 @@ class Node:
         self._node_devices: NodeDevices | None = None
         self._host_interfaces: HostInterfaces | None = None
         self._secrets: Secrets | None = None
+        #: The node file's ``<auth>`` users: (name, password or ``None``); empty: no login.
+        self.auths: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def storage(self) -> Storage:
