@@ -7,7 +7,8 @@ subprocess of Debian's ``/usr/bin/python3``, with python3-libvirt
 (``python3 hostobject_scenario.py`` prints the outcomes as JSON), and compares.
 XML is compared as a canonical tree (tags, attributes, stripped texts), so
 quoting and indentation do not count. ``python3 hostobject_scenario.py nodes DIR``
-prints the devices of libvirt's node files in ``DIR`` instead.
+prints the devices of libvirt's node files in ``DIR`` instead, and ``... domxml`` the
+live and inactive XML of the default domain ``test``.
 
 This file must run under a Python without virtcore: it imports neither
 virtcore nor libvirt at module level.
@@ -97,6 +98,9 @@ class LibvirtSide:
     def secrets(self) -> list[str]:
         return sorted(s.UUIDString() for s in self.conn.listAllSecrets())
 
+    def domain_xml(self, inactive: bool) -> str:
+        return str(self.conn.lookupByName("test").XMLDesc(self.lv.VIR_DOMAIN_XML_INACTIVE if inactive else 0))
+
     def define_secret(self, xml: str) -> list[Any]:
         s = self.conn.secretDefineXML(xml)
         return [s.usageType(), s.usageID()]
@@ -150,6 +154,9 @@ class VirtcoreSide:
 
     def secrets(self) -> list[str]:
         return sorted(s.uuid for s in self.conn.list_secrets())
+
+    def domain_xml(self, inactive: bool) -> str:
+        return self.conn.lookup_domain("test").xml_desc(inactive=inactive)
 
     def define_secret(self, xml: str) -> list[Any]:
         s = self.conn.define_secret(xml)
@@ -221,8 +228,15 @@ def node_file_devices(side_cls: Any, directory: str) -> dict[str, Any]:
     return found
 
 
+def default_domain_xml(side: Any) -> list[Any]:
+    """The live and inactive XML of ``test:///default``'s domain, as canonical trees."""
+    return [canonical(side.domain_xml(False)), canonical(side.domain_xml(True))]
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["nodes"]:
+    if sys.argv[1:2] == ["domxml"]:
+        print(json.dumps(default_domain_xml(LibvirtSide())))
+    elif sys.argv[1:2] == ["nodes"]:
         print(json.dumps(node_file_devices(LibvirtSide, sys.argv[2])))
     else:
         print(json.dumps(play(LibvirtSide())))

@@ -73,3 +73,19 @@ def test_node_file_devices_and_interfaces_are_what_libvirts_test_driver_loads(te
     )
     assert ours == theirs
     assert ours["testnode.xml"][0] == ["ok", [["File_test_device", None, ["system"]]]]
+
+
+def test_the_default_domains_xml_is_libvirts_live_and_inactive() -> None:
+    theirs = run_libvirt_side("hostobject_scenario.py", "domxml")
+    ours = json.loads(json.dumps(hostobject_scenario.default_domain_xml(hostobject_scenario.VirtcoreSide())))
+    assert ours == theirs
+    live = ours[0]
+    nic = next(d for d in live[3][-1][3] if d[0] == "interface")
+    assert ["target", [["dev", "testnet0"]], "", []] in nic[3]
+    assert [
+        ["bus", "0x00"],
+        ["domain", "0x0000"],
+        ["function", "0x0"],
+        ["slot", "0x01"],
+        ["type", "pci"],
+    ] in [c[1] for c in nic[3] if c[0] == "address"]

@@ -46,29 +46,35 @@ DEFAULT_NODE_INFO = NodeInfo(
     model="i686", memory=3 * 1024 * 1024, cpus=16, mhz=1400, nodes=2, sockets=2, cores=2, threads=2
 )
 
-#: The domain of ``test:///default``, with the values libvirt's test driver has (started at
-#: load, so its NIC has the host-side name a start gives: ``testnet0``).
+#: The domain of ``test:///default`` as libvirt's test driver shows it: its parser's defaults
+#: (``placement='static'``, ``arch='i686'``, ``<boot dev='hd'/>``), the PCI addresses of
+#: libvirt's ``defaultConnXML``, and the host-side NIC name a start gives (``testnet0``).
 DEFAULT_DOMAIN_XML = """\
 <domain type='test'>
   <name>test</name>
   <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
   <memory unit='KiB'>8388608</memory>
   <currentMemory unit='KiB'>2097152</currentMemory>
-  <vcpu>2</vcpu>
+  <vcpu placement='static'>2</vcpu>
   <os>
-    <type>hvm</type>
+    <type arch='i686'>hvm</type>
+    <boot dev='hd'/>
   </os>
   <devices>
     <disk type='file' device='disk'>
       <source file='/guest/diskimage1'/>
       <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
     </disk>
     <interface type='network'>
       <mac address='aa:bb:cc:dd:ee:ff'/>
       <source network='default'/>
       <target dev='testnet0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
     </interface>
-    <memballoon model='virtio'/>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </memballoon>
   </devices>
 </domain>
 """
