@@ -25,7 +25,7 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
@@ -737,6 +737,25 @@ class Domain(DomainSnapshotAPI):
         if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
             declined(spec)
 
+    def managed_save(self) -> None:
+        """Save the domain's state into the driver's own image and stop it; the next :meth:`start`
+        resumes from it (libvirt's ``virDomainManagedSave``)."""
+        spec = hookspecs.virt_domain_managed_save
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
+    def has_managed_save_image(self) -> bool:
+        """Whether :meth:`managed_save` left an image the next start resumes from."""
+        spec = hookspecs.virt_domain_has_managed_save_image
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def managed_save_remove(self) -> None:
+        """Drop the managed save image, if any: the next start boots afresh."""
+        spec = hookspecs.virt_domain_managed_save_remove
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
     # -- state -------------------------------------------------------------
 
     def info(self) -> DomainInfo:
@@ -834,6 +853,48 @@ class Domain(DomainSnapshotAPI):
         """Traffic counters of the interface with target ``device`` (or that MAC)."""
         spec = hookspecs.virt_domain_interface_stats
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
+        return r if r is not None else declined(spec)
+
+    def scheduler_type(self) -> tuple[str, int]:
+        """``(scheduler, number of parameters)`` of the domain's CPU scheduler (``("fair", 1)``)."""
+        spec = hookspecs.virt_domain_get_scheduler_type
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def scheduler_parameters(self) -> dict[str, int]:
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        spec = hookspecs.virt_domain_get_scheduler_parameters
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def set_scheduler_parameters(self, params: Mapping[str, int]) -> None:
+        """Change some scheduler parameters (names as :meth:`scheduler_parameters` gives them).
+
+        :raises InvalidArgError: a value that is not an integer from 0 up (or not a mapping).
+        :raises ArgumentUnsupportedError: a parameter the scheduler does not have.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidArgError(f"scheduler parameters must be a mapping, not {type(params).__name__}")
+        checked: dict[str, int] = {}
+        for name, value in params.items():
+            if (
+                not isinstance(name, str)
+                or isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= limits.UINT_MAX
+            ):
+                raise InvalidArgError(
+                    f"scheduler parameter {name!r} must be an integer from 0 to {limits.UINT_MAX}: {value!r}"
+                )
+            checked[name] = value
+        spec = hookspecs.virt_domain_set_scheduler_parameters
+        if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
+            declined(spec)
+
+    def hostname(self) -> str:
+        """The guest's host name, as the guest reports it; ``OperationInvalidError`` if it is not running."""
+        spec = hookspecs.virt_domain_get_hostname
+        r = self._conn._ops[spec](uuid=self.uuid)
         return r if r is not None else declined(spec)
 
     @property

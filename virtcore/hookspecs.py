@@ -569,6 +569,40 @@ def virt_domain_restore(path: str) -> DomainRef | None:
     """
 
 
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_managed_save(uuid: str) -> bool | None:
+    """Save a running domain's state where the driver keeps it (its *managed save image*) and stop it.
+
+    libvirt: ``domainManagedSave``. Mutating. The next start resumes from the image and
+    drops it; an undefine is refused while it exists.
+
+    :raises OperationInvalidError: the domain is not running (``"domain is not running"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_has_managed_save_image(uuid: str) -> bool | None:
+    """Whether the domain has a managed save image.
+
+    libvirt: ``domainHasManagedSaveImage``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_managed_save_remove(uuid: str) -> bool | None:
+    """Drop the domain's managed save image (none: nothing to do); the next start boots afresh.
+
+    libvirt: ``domainManagedSaveRemove``. Mutating.
+
+    :returns: True.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Domain state and resources
 # ---------------------------------------------------------------------------
@@ -749,6 +783,52 @@ def virt_domain_interface_addresses(
     :raises OperationInvalidError: the domain is not active.
     :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked
         and no agent answers.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_scheduler_type(uuid: str) -> tuple[str, int] | None:
+    """The domain's CPU scheduler and how many parameters it has (``("fair", 1)``).
+
+    libvirt: ``domainGetSchedulerType``. Read-only safe.
+
+    :returns: ``(scheduler name, number of parameters)``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_scheduler_parameters(uuid: str) -> dict[str, int] | None:
+    """The domain's CPU scheduler parameters by name (``{"weight": 50}``).
+
+    libvirt: ``domainGetSchedulerParameters``. Read-only safe.
+
+    :returns: a dict of unsigned integers, libvirt's typed parameters of the scheduler.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_scheduler_parameters(uuid: str, params: dict[str, int]) -> bool | None:
+    """Change some of the domain's CPU scheduler parameters.
+
+    libvirt: ``domainSetSchedulerParameters``. Mutating.
+
+    :param params: parameter name -> new value (the core checked they are non-negative integers).
+    :raises ArgumentUnsupportedError: a parameter the scheduler does not have
+        (``"parameter 'x' not supported"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_hostname(uuid: str) -> str | None:
+    """The guest's host name, as the guest reports it.
+
+    libvirt: ``domainGetHostname``. Read-only safe.
+
+    :raises OperationInvalidError: the domain is not running.
     """
 
 

@@ -424,6 +424,51 @@ class DriverConformance(
         assert restored.state() == (DomainState.RUNNING, RunningReason.RESTORED)
         assert restored.id > 0
 
+    def test_managed_save_is_resumed_by_the_next_start(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_managed_save", "domain_has_managed_save_image", "domain_managed_save_remove")
+        running = define()
+        need(conn, "domain_create")
+        running.start()  # only now: a driver without managed save boots no guest for nothing
+        assert not running.has_managed_save_image()
+        running.managed_save()
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SAVED)
+        assert running.has_managed_save_image()
+        with pytest.raises(OperationInvalidError):
+            running.managed_save()  # not running
+        with pytest.raises(OperationInvalidError, match="managed save"):
+            running.undefine()
+        running.start()
+        assert running.state()[0] == DomainState.RUNNING and not running.has_managed_save_image()
+        running.managed_save()
+        running.managed_save_remove()
+        running.managed_save_remove()  # none: nothing to do
+        assert not running.has_managed_save_image()
+
+    def test_scheduler_parameters_are_kept(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_scheduler_type", "domain_get_scheduler_parameters")
+        need(conn, "domain_set_scheduler_parameters", "domain_create")
+        running = define()
+        running.start()
+        name, count = running.scheduler_type()
+        params = running.scheduler_parameters()
+        assert isinstance(name, str) and name and count == len(params)
+        first = next(iter(params))
+        running.set_scheduler_parameters({first: params[first] + 1})
+        assert running.scheduler_parameters()[first] == params[first] + 1
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such_parameter"):
+            running.set_scheduler_parameters({"no_such_parameter": 1})
+        with pytest.raises(InvalidArgError, match=first):
+            running.set_scheduler_parameters({first: -1})
+
+    def test_hostname_of_a_running_guest(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_hostname", "domain_destroy", "domain_create")
+        running = define()
+        running.start()
+        assert running.hostname()
+        running.destroy()
+        with pytest.raises(OperationInvalidError):
+            running.hostname()
+
     def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
         need(conn, "domain_save", "domain_restore", "domain_suspend")
         running.suspend()

@@ -37,7 +37,12 @@ from virt_test.snapshotdriver import TestSnapshots
 from virt_test.storagedriver import TestStorage
 from virtcore import errors, hookimpl
 from virtcore.drivers import describe_driver
-from virtcore.errors import AuthFailedError, InvalidArgError, NoConnectError
+from virtcore.errors import (
+    ArgumentUnsupportedError,
+    AuthFailedError,
+    InvalidArgError,
+    NoConnectError,
+)
 from virtcore.network import DomainInterface, InterfaceAddressSource
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
@@ -320,6 +325,47 @@ class TestDriver:
         from virt_test.devices import interface_stats  # saves ~170 ms on open: the XML model
 
         return interface_stats(self.node, uuid, device)
+
+    @hookimpl
+    def virt_domain_managed_save(self, uuid: str) -> bool:
+        self.node.managed_save(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_has_managed_save_image(self, uuid: str) -> bool:
+        with self.node.lock:
+            return self.node.get(uuid).managed_save
+
+    @hookimpl
+    def virt_domain_managed_save_remove(self, uuid: str) -> bool:
+        self.node.managed_save_remove(uuid)
+        return True
+
+    @hookimpl
+    def virt_domain_get_scheduler_type(self, uuid: str) -> tuple[str, int]:
+        self.node.get(uuid)  # an unknown domain is NoDomainError
+        return ("fair", 1)
+
+    @hookimpl
+    def virt_domain_get_scheduler_parameters(self, uuid: str) -> dict[str, int]:
+        with self.node.lock:
+            return {"weight": self.node.get(uuid).sched_weight}
+
+    @hookimpl
+    def virt_domain_set_scheduler_parameters(self, uuid: str, params: dict[str, int]) -> bool:
+        for name in params:
+            if name != "weight":
+                raise ArgumentUnsupportedError(f"parameter '{name}' not supported")
+        with self.node.lock:
+            dom = self.node.get(uuid)
+            dom.sched_weight = params.get("weight", dom.sched_weight)
+        return True
+
+    @hookimpl
+    def virt_domain_get_hostname(self, uuid: str) -> str:
+        with self.node.lock:
+            self.node.get_active(uuid)
+        return "testhost"  # what libvirt's test driver answers
 
     @hookimpl
     def virt_domain_interface_addresses(
