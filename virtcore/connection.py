@@ -27,11 +27,11 @@ import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 import pluggy
 
-from virtcore import hookspecs, limits
+from virtcore import errors, hookspecs, limits
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -60,6 +60,7 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    SystemError_,
     VirtError,
 )
 from virtcore.interface import InterfaceAPI
@@ -80,6 +81,7 @@ from virtcore.types import (
     DomainEvent,
     DomainEventType,
     DomainInfo,
+    DomainMetadataType,
     DomainRef,
     DomainState,
     NodeInfo,
@@ -891,6 +893,81 @@ class Domain(DomainSnapshotAPI):
         if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
             declined(spec)
 
+    def screenshot(self, target: BinaryIO, screen: int = 0) -> str:
+        """Write a picture of display ``screen`` into ``target`` (streamed in chunks); its MIME type.
+
+        libvirt: ``virDomainScreenshot`` (whose bytes come over a ``virStream``).
+        """
+        if isinstance(screen, bool) or not isinstance(screen, int) or not 0 <= screen <= limits.UINT_MAX:
+            raise InvalidArgError(f"screen must be an integer from 0 up, not {screen!r}")
+        spec = hookspecs.virt_domain_screenshot
+        r = self._conn._ops[spec](uuid=self.uuid, screen=screen)
+        if r is None:
+            declined(spec)
+        mime, src = r
+        try:
+            while data := src.read(1 << 16):
+                try:
+                    target.write(data)
+                except OSError as exc:
+                    raise SystemError_(f"screenshot target: {exc.strerror or exc}") from None
+        finally:
+            src.close()
+        return mime
+
+    def metadata(
+        self,
+        kind: DomainMetadataType | int,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> str:
+        """The domain's description, title, or the metadata element of namespace ``uri`` (as XML).
+
+        ``live``/``config``: which definition (neither: the current one).
+
+        :raises NoDomainMetadataError: there is none.
+        :raises InvalidArgError: an unknown kind; ``uri`` missing for ``ELEMENT`` or given for the others.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, None, "virDomainGetMetadata")
+        spec = hookspecs.virt_domain_get_metadata
+        r = self._conn._ops[spec](uuid=self.uuid, kind=k, uri=uri, live=bool(live), config=bool(config))
+        return r if r is not None else declined(spec)
+
+    def set_metadata(
+        self,
+        kind: DomainMetadataType | int,
+        metadata: str | None,
+        key: str | None = None,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> None:
+        """Set (or with ``metadata`` None, remove) the description, the title, or an application's element.
+
+        For ``ELEMENT``, ``metadata`` is one XML element, stored in namespace ``uri`` with prefix
+        ``key``. ``live``/``config``: which definition (neither: the current one).
+
+        :raises InvalidArgError: an unknown kind, a title with a newline, ``key``/``uri`` missing
+            for ``ELEMENT`` or given for the others.
+        :raises XMLError: ``metadata`` is not one well-formed element.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, key, "virDomainSetMetadata", setting=metadata is not None)
+        if metadata is not None and not isinstance(metadata, str):
+            raise InvalidArgError(f"metadata must be a string or None, not {type(metadata).__name__}")
+        if k == DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
+            raise InvalidArgError("metadata title can't contain newlines", domain=errors.ErrorDomain.DOMAIN)
+        spec = hookspecs.virt_domain_set_metadata
+        r = self._conn._ops[spec](
+            uuid=self.uuid, kind=k, metadata=metadata, key=key, uri=uri, live=bool(live), config=bool(config)
+        )
+        if r is None:
+            declined(spec)
+
     def hostname(self) -> str:
         """The guest's host name, as the guest reports it; ``OperationInvalidError`` if it is not running."""
         spec = hookspecs.virt_domain_get_hostname
@@ -981,6 +1058,34 @@ class Domain(DomainSnapshotAPI):
             sources=sources,
             family=_address_family(family),
         )
+
+
+def _metadata_kind(kind: object) -> DomainMetadataType:
+    try:
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            raise ValueError
+        return DomainMetadataType(kind)
+    except ValueError:
+        raise InvalidArgError(f"unknown metadata type '{kind}'", domain=errors.ErrorDomain.DOMAIN) from None
+
+
+def _check_metadata_uri(
+    kind: DomainMetadataType, uri: object, key: object, where: str, setting: bool = False
+) -> None:
+    """libvirt's rules: ``ELEMENT`` needs ``uri`` (and ``key`` to set one); the others take neither."""
+    dom = errors.ErrorDomain.DOMAIN
+    if kind == DomainMetadataType.ELEMENT:
+        if not isinstance(uri, str) or not uri:
+            raise InvalidArgError(f"uri in {where} must not be NULL", domain=dom)
+        if setting and (not isinstance(key, str) or not key):
+            raise InvalidArgError(f"key in {where} must not be NULL", domain=dom)
+        if isinstance(key, str) and not key.replace("_", "a").replace("-", "a").replace(".", "a").isalnum():
+            raise InvalidArgError(f"key '{key}' in {where} is not a valid XML namespace prefix", domain=dom)
+        return
+    if uri is not None:
+        raise InvalidArgError(f"uri in {where} must be NULL", domain=dom)
+    if key is not None:
+        raise InvalidArgError(f"key in {where} must be NULL", domain=dom)
 
 
 def _address_source(source: object) -> InterfaceAddressSource:

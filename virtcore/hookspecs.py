@@ -832,6 +832,61 @@ def virt_domain_get_hostname(uuid: str) -> str | None:
     """
 
 
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_screenshot(uuid: str, screen: int) -> tuple[str, DownloadSource] | None:
+    """A picture of the domain's display ``screen`` (0: the first).
+
+    libvirt: ``domainScreenshot``. Read-only safe. The image's bytes are streamed
+    (libvirt sends them over a ``virStream``): the core reads them from the
+    returned source in chunks and closes it.
+
+    :returns: ``(MIME type, source of the image's bytes)``, e.g. ``("image/png", ...)``.
+    :raises OperationInvalidError: the domain is not running (drivers with a real display).
+    :raises InvalidArgError: no such screen.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_metadata(uuid: str, kind: int, uri: str | None, live: bool, config: bool) -> str | None:
+    """One piece of the domain's metadata: its description, its title, or an application's element.
+
+    libvirt: ``domainGetMetadata``. Read-only safe.
+
+    :param kind: a :class:`~virtcore.types.DomainMetadataType` (``DESCRIPTION``, ``TITLE``,
+        ``ELEMENT``).
+    :param uri: the namespace of the ``ELEMENT`` asked for (``None`` for the others).
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: the text, or the element's XML (in no namespace, as libvirt gives it back).
+    :raises NoDomainMetadataError: the domain has none of that
+        (``"Requested metadata element is not present"``).
+    :raises OperationInvalidError: ``live`` on a shut-off or ``config`` on a transient domain.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_metadata(
+    uuid: str, kind: int, metadata: str | None, key: str | None, uri: str | None, live: bool, config: bool
+) -> bool | None:
+    """Set or (``metadata`` None) remove a piece of the domain's metadata.
+
+    libvirt: ``domainSetMetadata``. Mutating.
+
+    :param kind: a :class:`~virtcore.types.DomainMetadataType`.
+    :param metadata: the text, or for ``ELEMENT`` one XML element (written in namespace
+        ``uri`` with prefix ``key``); ``None`` removes it.
+    :param key: the namespace prefix of an ``ELEMENT``.
+    :param uri: the namespace of an ``ELEMENT``.
+    :param live: change the running definition; ``config``: the persistent one (neither:
+        the current one, as libvirt's ``VIR_DOMAIN_AFFECT_CURRENT``).
+    :raises XMLError: ``metadata`` is not one well-formed element.
+    :raises OperationInvalidError: ``live`` on a shut-off or ``config`` on a transient domain.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Guest agent
 # ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ __all__ = [
     "ShutoffReason",
     "CrashedReason",
     "DomainEventType",
+    "DomainMetadataType",
     "StartedDetail",
     "SuspendedDetail",
     "ResumedDetail",
@@ -91,6 +92,14 @@ class ShutoffReason(enum.IntEnum):
     FAILED = 6
     FROM_SNAPSHOT = 7
     DAEMON = 8
+
+
+class DomainMetadataType(enum.IntEnum):
+    """``virDomainMetadataType``: which piece of a domain's metadata."""
+
+    DESCRIPTION = 0
+    TITLE = 1
+    ELEMENT = 2
 
 
 class DomainEventType(enum.IntEnum):

@@ -30,6 +30,7 @@ Requires pytest (``pip install virtcore[testing]``).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
@@ -46,6 +47,7 @@ from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
     NoDomainError,
+    NoDomainMetadataError,
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
@@ -57,7 +59,7 @@ from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.snapshot_conformance import SnapshotConformance
 from virtcore.testing.storage_conformance import StorageConformance
 from virtcore.testing.support import need, wait_for
-from virtcore.types import PausedReason, RunningReason, ShutoffReason
+from virtcore.types import DomainMetadataType, PausedReason, RunningReason, ShutoffReason
 
 __all__ = ["DEFAULT_TEMPLATE", "DriverConformance", "need", "wait_for"]
 
@@ -468,6 +470,42 @@ class DriverConformance(
         running.destroy()
         with pytest.raises(OperationInvalidError):
             running.hostname()
+
+    def test_screenshot_streams_an_image(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_screenshot", "domain_create")
+        dom = define()
+        dom.start()
+        out = io.BytesIO()
+        mime = dom.screenshot(out)
+        assert mime.startswith("image/") and len(out.getvalue()) > 0
+        if mime == "image/png":
+            assert out.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
+        with pytest.raises(InvalidArgError, match="screen"):
+            dom.screenshot(io.BytesIO(), -1)
+
+    def test_metadata_is_kept_per_definition(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_metadata", "domain_set_metadata", "domain_create", "domain_get_xml_desc")
+        dom = define()
+        dom.start()
+        desc, title, element = DomainMetadataType
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(desc)
+        dom.set_metadata(title, "running title")  # current: the live definition
+        assert dom.metadata(title) == "running title" == dom.metadata(title, live=True)
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(title, config=True)
+        dom.set_metadata(
+            element, "<tag n='1'/>", "conf", "http://conformance.example/", live=True, config=True
+        )
+        assert dom.metadata(element, "http://conformance.example/", config=True) == '<tag n="1"/>'
+        assert "http://conformance.example/" in dom.xml_desc() and "running title" in dom.xml_desc()
+        dom.set_metadata(element, None, None, "http://conformance.example/")
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(element, "http://conformance.example/")
+        with pytest.raises(InvalidArgError, match="newlines"):
+            dom.set_metadata(title, "two\nlines")
+        with pytest.raises(XMLError):
+            dom.set_metadata(element, "<unclosed", "k", "http://conformance.example/")
 
     def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
         need(conn, "domain_save", "domain_restore", "domain_suspend")

@@ -1,4 +1,4 @@
-"""Domain operations harnesses call (scheduler, managed save, host name): libvirt's test driver vs virt-test.
+"""Domain operations harnesses call (scheduler, managed save, ...): libvirt's test driver vs virt-test.
 
 Each step is a label and a call on an adapter; its outcome is ``["ok", value]``
 (plain JSON values) or ``["err", code]`` (the libvirt error number).
@@ -17,6 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 Outcome = list[Any]
+
+DESCRIPTION, TITLE, ELEMENT = 0, 1, 2  # virDomainMetadataType
+LIVE, CONFIG = 1, 2  # VIR_DOMAIN_AFFECT_*
+APP = "http://app.example/"
 
 
 class LibvirtSide:
@@ -62,6 +66,25 @@ class LibvirtSide:
     def hostname(self) -> str:
         return str(self.dom.hostname(0))
 
+    def destroy(self) -> None:
+        self.dom.destroy()
+
+    def screenshot(self, screen: int) -> list[Any]:
+        stream = self.dom.connect().newStream(0)
+        mime = self.dom.screenshot(stream, screen, 0)
+        chunks: list[bytes] = []
+        stream.recvAll(lambda _s, data, _o: chunks.append(data) or 0, None)
+        stream.finish()
+        return [mime, b"".join(chunks)[:8].hex()]
+
+    def metadata(self, kind: int, uri: str | None, flags: int = 0) -> str:
+        return str(self.dom.metadata(kind, uri, flags))
+
+    def set_metadata(
+        self, kind: int, text: str | None, key: str | None, uri: str | None, flags: int = 0
+    ) -> None:
+        self.dom.setMetadata(kind, text, key, uri, flags)
+
 
 class VirtcoreSide:
     """The same vocabulary over virtcore."""
@@ -106,6 +129,24 @@ class VirtcoreSide:
     def hostname(self) -> str:
         return self.dom.hostname()
 
+    def destroy(self) -> None:
+        self.dom.destroy()
+
+    def screenshot(self, screen: int) -> list[Any]:
+        import io
+
+        out = io.BytesIO()
+        mime = self.dom.screenshot(out, screen)
+        return [mime, out.getvalue()[:8].hex()]
+
+    def metadata(self, kind: int, uri: str | None, flags: int = 0) -> str:
+        return self.dom.metadata(kind, uri, live=bool(flags & 1), config=bool(flags & 2))
+
+    def set_metadata(
+        self, kind: int, text: str | None, key: str | None, uri: str | None, flags: int = 0
+    ) -> None:
+        self.dom.set_metadata(kind, text, key, uri, live=bool(flags & 1), config=bool(flags & 2))
+
 
 def step(side: Any, call: Callable[[], Any]) -> Outcome:
     """Run ``call``: ``["ok", value]`` or ``["err", code]``."""
@@ -142,6 +183,36 @@ def play(side: Any) -> list[tuple[str, Outcome]]:
         ("image after removing", s.has_managed_save),
         ("remove it again", s.managed_save_remove),
         ("start afresh", s.start),
+        ("screenshot", lambda: s.screenshot(0)),
+        ("screenshot of screen 5", lambda: s.screenshot(5)),
+        ("no description yet", lambda: s.metadata(DESCRIPTION, None)),
+        ("set the description", lambda: s.set_metadata(DESCRIPTION, "hello", None, None)),
+        ("the description", lambda: s.metadata(DESCRIPTION, None)),
+        ("a title with a newline", lambda: s.set_metadata(TITLE, "a\nb", None, None)),
+        ("set the title (current: live)", lambda: s.set_metadata(TITLE, "T", None, None)),
+        ("the persistent title", lambda: s.metadata(TITLE, None, CONFIG)),
+        ("the live title", lambda: s.metadata(TITLE, None, LIVE)),
+        ("set the persistent title", lambda: s.set_metadata(TITLE, "P", None, None, CONFIG)),
+        ("the persistent title now", lambda: s.metadata(TITLE, None, CONFIG)),
+        ("set an element", lambda: s.set_metadata(ELEMENT, "<foo a='1'><bar>x</bar></foo>", "app", APP)),
+        ("the element", lambda: s.metadata(ELEMENT, APP)),
+        ("replace the element", lambda: s.set_metadata(ELEMENT, "<baz/>", "app2", APP)),
+        ("the new element", lambda: s.metadata(ELEMENT, APP)),
+        ("another namespace", lambda: s.metadata(ELEMENT, "http://other.example/")),
+        ("an element without uri", lambda: s.metadata(ELEMENT, None)),
+        ("set an element without key", lambda: s.set_metadata(ELEMENT, "<foo/>", None, APP)),
+        ("set a broken element", lambda: s.set_metadata(ELEMENT, "<foo", "k", APP)),
+        ("a description with a uri", lambda: s.set_metadata(DESCRIPTION, "x", "k", APP)),
+        ("an unknown kind", lambda: s.metadata(7, None)),
+        ("remove the element", lambda: s.set_metadata(ELEMENT, None, None, APP)),
+        ("the element is gone", lambda: s.metadata(ELEMENT, APP)),
+        ("an empty description", lambda: s.set_metadata(DESCRIPTION, "", None, None)),
+        ("the description is gone", lambda: s.metadata(DESCRIPTION, None)),
+        ("stop for the last steps", s.destroy),
+        ("live title of a stopped domain", lambda: s.metadata(TITLE, None, LIVE)),
+        ("set a live title on it", lambda: s.set_metadata(TITLE, "x", None, None, LIVE)),
+        ("its title now (persistent)", lambda: s.metadata(TITLE, None)),
+        ("screenshot of a stopped domain", lambda: s.screenshot(0)),
     ]
     return [(label, step(s, call)) for label, call in steps]
 

@@ -24,6 +24,11 @@ DIFFERENCES: dict[str, tuple[list[Any], list[Any], str]] = {
         "libvirt's test driver accepts a new weight and forgets it (its code says XXX);"
         " virt-test keeps it, as every real driver does",
     ),
+    "set a broken element": (
+        ["err", 35],
+        ["err", 27],
+        "libvirt reports its XML parser's failure as XML_DETAIL; virtcore's XMLError is XML_ERROR everywhere",
+    ),
 }
 
 
@@ -47,3 +52,6 @@ def test_every_step_answers_as_libvirts_test_driver() -> None:
     assert outcome["host name"] == ["ok", "testhost"]
     assert outcome["undefine with an image"] == ["err", 55]
     assert outcome["state after"] == ["ok", [5, 5]]  # shut off, saved
+    assert outcome["screenshot"] == ["ok", ["image/png", "89504e470d0a1a0a"]]  # a PNG's signature
+    assert outcome["the new element"] == ["ok", "<baz/>"]
+    assert outcome["the persistent title"] == ["err", 80]
