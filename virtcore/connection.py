@@ -85,6 +85,7 @@ from virtcore.types import (
     DomainRef,
     DomainState,
     NodeInfo,
+    VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
@@ -967,6 +968,28 @@ class Domain(DomainSnapshotAPI):
         )
         if r is None:
             declined(spec)
+
+    def memory_stats(self) -> dict[str, int]:
+        """The running guest's memory statistics by name (``actual``, ``unused``, ``rss``...: KiB).
+
+        libvirt: ``virDomainMemoryStats``; the names are :data:`virtcore.types.MEMORY_STAT_NAMES`.
+        """
+        spec = hookspecs.virt_domain_memory_stats
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def vcpus(self) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]]:
+        """The running guest's vCPUs and each one's host CPU affinity (libvirt-python's ``vcpus()``)."""
+        spec = hookspecs.virt_domain_get_vcpus
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def cpu_stats(self, total: bool = True) -> list[dict[str, int]]:
+        """CPU time in nanoseconds: ``[totals]`` (``cpu_time``, ``user_time``, ``system_time``) or,
+        with ``total=False``, one dict per host CPU (``cpu_time``, ``vcpu_time``)."""
+        spec = hookspecs.virt_domain_get_cpu_stats
+        r = self._conn._ops[spec](uuid=self.uuid, total=bool(total))
+        return r if r is not None else declined(spec)
 
     def hostname(self) -> str:
         """The guest's host name, as the guest reports it; ``OperationInvalidError`` if it is not running."""

@@ -124,7 +124,7 @@ if TYPE_CHECKING:
         StorageVolRef,
         UploadSink,
     )
-    from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
+    from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo, VcpuInfo
     from virtcore.uri import URI
 
 __all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
@@ -884,6 +884,45 @@ def virt_domain_set_metadata(
         the current one, as libvirt's ``VIR_DOMAIN_AFFECT_CURRENT``).
     :raises XMLError: ``metadata`` is not one well-formed element.
     :raises OperationInvalidError: ``live`` on a shut-off or ``config`` on a transient domain.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_memory_stats(uuid: str) -> dict[str, int] | None:
+    """The running guest's memory statistics (KiB, and counts), by libvirt-python's names.
+
+    libvirt: ``domainMemoryStats``. Read-only safe. The names are those of
+    :data:`virtcore.types.MEMORY_STAT_NAMES` (``actual``, ``unused``, ``available``,
+    ``rss``...); a driver gives the ones it knows (none without a balloon).
+
+    :raises OperationInvalidError: the domain is not running.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_vcpus(uuid: str) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]] | None:
+    """The running guest's vCPUs, and on which host CPUs each may run.
+
+    libvirt: ``domainGetVcpus``. Read-only safe.
+
+    :returns: a :class:`~virtcore.types.VcpuInfo` per online vCPU, and per vCPU a tuple
+        with one flag per host CPU (its affinity), as libvirt-python's ``vcpus()``.
+    :raises OperationInvalidError: the domain is not running.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_cpu_stats(uuid: str, total: bool) -> list[dict[str, int]] | None:
+    """The running guest's CPU time: in total (one dict) or per host CPU (one dict each).
+
+    libvirt: ``domainGetCPUStats``. Read-only safe. Totals are ``cpu_time``,
+    ``user_time``, ``system_time``; per CPU ``cpu_time`` and ``vcpu_time`` (nanoseconds).
+
+    :param total: the domain's totals rather than one entry per host CPU.
+    :raises OperationInvalidError: the domain is not running.
     """
 
 

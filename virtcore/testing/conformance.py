@@ -507,6 +507,25 @@ class DriverConformance(
         with pytest.raises(XMLError):
             dom.set_metadata(element, "<unclosed", "k", "http://conformance.example/")
 
+    def test_statistics_of_a_running_guest_have_libvirts_shapes(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_memory_stats", "domain_get_vcpus", "domain_get_cpu_stats", "domain_create")
+        dom = define()
+        dom.start()
+        stats = dom.memory_stats()
+        assert set(stats) <= set(virtcore.types.MEMORY_STAT_NAMES)
+        assert all(isinstance(v, int) and v >= 0 for v in stats.values())
+        info, maps = dom.vcpus()
+        host_cpus = conn.node_info().cpus
+        assert [v.number for v in info] == list(range(len(info))) and len(maps) == len(info) > 0
+        assert all(len(m) >= host_cpus and any(m) for m in maps)
+        (totals,) = dom.cpu_stats()
+        assert totals["cpu_time"] >= 0
+        assert all("cpu_time" in per for per in dom.cpu_stats(total=False))
+        dom.destroy()
+        for call in (dom.memory_stats, dom.vcpus, dom.cpu_stats):
+            with pytest.raises(OperationInvalidError):
+                call()
+
     def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
         need(conn, "domain_save", "domain_restore", "domain_suspend")
         running.suspend()

@@ -69,6 +69,16 @@ class LibvirtSide:
     def destroy(self) -> None:
         self.dom.destroy()
 
+    def memory_stats(self) -> dict[str, int]:
+        return dict(self.dom.memoryStats())
+
+    def vcpus(self) -> list[Any]:
+        info, maps = self.dom.vcpus()
+        return [[[n, st, cpu] for n, st, _time, cpu in info], [list(m) for m in maps]]
+
+    def cpu_stats(self, total: bool) -> list[dict[str, int]]:
+        return list(self.dom.getCPUStats(total))
+
     def screenshot(self, screen: int) -> list[Any]:
         stream = self.dom.connect().newStream(0)
         mime = self.dom.screenshot(stream, screen, 0)
@@ -132,6 +142,16 @@ class VirtcoreSide:
     def destroy(self) -> None:
         self.dom.destroy()
 
+    def memory_stats(self) -> dict[str, int]:
+        return self.dom.memory_stats()
+
+    def vcpus(self) -> list[Any]:
+        info, maps = self.dom.vcpus()
+        return [[[v.number, v.state, v.cpu] for v in info], [list(m) for m in maps]]
+
+    def cpu_stats(self, total: bool) -> list[dict[str, int]]:
+        return self.dom.cpu_stats(total)
+
     def screenshot(self, screen: int) -> list[Any]:
         import io
 
@@ -183,6 +203,10 @@ def play(side: Any) -> list[tuple[str, Outcome]]:
         ("image after removing", s.has_managed_save),
         ("remove it again", s.managed_save_remove),
         ("start afresh", s.start),
+        ("memory statistics", s.memory_stats),
+        ("vCPUs (times vary)", s.vcpus),
+        ("CPU totals", lambda: s.cpu_stats(True)),
+        ("CPU per host CPU", lambda: s.cpu_stats(False)),
         ("screenshot", lambda: s.screenshot(0)),
         ("screenshot of screen 5", lambda: s.screenshot(5)),
         ("no description yet", lambda: s.metadata(DESCRIPTION, None)),
@@ -213,6 +237,9 @@ def play(side: Any) -> list[tuple[str, Outcome]]:
         ("set a live title on it", lambda: s.set_metadata(TITLE, "x", None, None, LIVE)),
         ("its title now (persistent)", lambda: s.metadata(TITLE, None)),
         ("screenshot of a stopped domain", lambda: s.screenshot(0)),
+        ("memory statistics of a stopped domain", s.memory_stats),
+        ("vCPUs of a stopped domain", s.vcpus),
+        ("CPU totals of a stopped domain", lambda: s.cpu_stats(True)),
     ]
     return [(label, step(s, call)) for label, call in steps]
 

@@ -50,7 +50,7 @@ from virtcore.uri import URI
 if TYPE_CHECKING:
     from virt_test.screenshot import ImageSource
     from virtcore.auth import Auth
-    from virtcore.types import DomainMetadataType
+    from virtcore.types import DomainMetadataType, VcpuInfo
 
 __all__ = [
     "TestDriver",
@@ -393,6 +393,24 @@ class TestDriver:
 
         set_metadata(self.node, uuid, kind, metadata, key, uri, live, config)
         return True
+
+    @hookimpl
+    def virt_domain_memory_stats(self, uuid: str) -> dict[str, int]:
+        from virt_test.stats import memory_stats  # saves a module on open: only stats users
+
+        return memory_stats(self.node, uuid)
+
+    @hookimpl
+    def virt_domain_get_vcpus(self, uuid: str) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]]:
+        from virt_test.stats import vcpus  # saves a module on open: only stats users
+
+        return vcpus(self.node, uuid)
+
+    @hookimpl
+    def virt_domain_get_cpu_stats(self, uuid: str, total: bool) -> list[dict[str, int]]:
+        from virt_test.stats import cpu_stats  # saves a module on open: only stats users
+
+        return cpu_stats(self.node, uuid, total)
 
     @hookimpl
     def virt_domain_get_hostname(self, uuid: str) -> str:
