@@ -371,7 +371,7 @@ class Context:
         if self._conn is None:
             uri, auth = self.uri, terminal_auth()
             opener = virtcore.open_read_only if self.read_only else virtcore.open
-            self._conn = opener(uri, auth=auth)
+            self._conn = opener(uri) if auth is None else opener(uri, auth=auth)
         return self._conn
 
     def close(self) -> None:
