@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from virtcore import errors
+from virtcore.checkpoint import DomainCheckpoint
 from virtcore.connection import (
     OPERATIONS,
     Connection,
@@ -27,7 +28,10 @@ from virtcore.connection import (
 )
 from virtcore.errors import VirtError
 from virtcore.hookspecs import hookimpl
+from virtcore.interface import Interface
 from virtcore.network import Network
+from virtcore.nodedev import NodeDevice
+from virtcore.secret import Secret, SecretUsageType
 from virtcore.snapshot import DomainSnapshot, SnapshotRef
 from virtcore.storage import StoragePool, StorageVolume
 from virtcore.types import (
@@ -59,6 +63,7 @@ __all__ = [
     "URI",
     "Connection",
     "Domain",
+    "DomainCheckpoint",
     "DomainEvent",
     "DomainEventType",
     "DomainInfo",
@@ -67,6 +72,7 @@ __all__ = [
     "DomainState",
     "EventCallback",
     "DomainInterface",
+    "Interface",
     "InterfaceAddress",
     "InterfaceAddressSource",
     "IPAddrType",
@@ -74,7 +80,10 @@ __all__ = [
     "NetworkDHCPLease",
     "NetworkSection",
     "NetworkUpdateCommand",
+    "NodeDevice",
     "NodeInfo",
+    "Secret",
+    "SecretUsageType",
     "SnapshotRef",
     "StoragePool",
     "StoragePoolInfo",

@@ -25,14 +25,14 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MethodType, ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 import pluggy
 from pluggy._hooks import normalize_hookimpl_opts
 
-from virtcore import hookspecs, limits, network
+from virtcore import errors, hookspecs, limits, network
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -44,6 +44,7 @@ from virtcore._dispatch import (
     path_arg,
     xml_arg,
 )
+from virtcore.checkpoint import DomainCheckpointAPI
 from virtcore.drivers import (
     DriverFactory,
     declared_plugin_classes,
@@ -61,23 +62,30 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    SystemError_,
     VirtError,
 )
+from virtcore.interface import InterfaceAPI
 from virtcore.network import NetworkAPI, lease_addresses, wait_for_addresses
+from virtcore.nodedev import NodeDeviceAPI
+from virtcore.secret import SecretAPI
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
     DomainEvent,
     DomainEventType,
     DomainInfo,
+    DomainMetadataType,
     DomainRef,
     DomainState,
     NodeInfo,
+    VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
     from virtcore.agent import DomainAgent
+    from virtcore.auth import Auth
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
 
 __all__ = [
@@ -311,14 +319,14 @@ def _secondary_objects(
     return found
 
 
-class Connection(StorageAPI, NetworkAPI):
+class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
     Use it as a context manager, or call :meth:`close` (idempotent). Domains
     keep running when their connection closes.
     """
 
-    def __init__(self, uri: str | URI, read_only: bool = False) -> None:
+    def __init__(self, uri: str | URI, read_only: bool = False, auth: Auth | None = None) -> None:
         parsed = uri if isinstance(uri, URI) else URI.parse(uri)
         self._uri = parsed
         self._read_only = bool(read_only)
@@ -357,6 +365,7 @@ class Connection(StorageAPI, NetworkAPI):
                 resolve_volume=self._resolve_volume,
                 users_of_path=self._users_of_path,
                 resolve_network=self._resolve_network,
+                auth=auth,
             )
         except BaseException:
             self._safe_close_plugins()
@@ -678,7 +687,7 @@ def _unsupported_format(fmt: str, why: str) -> NoReturn:
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
-class Domain(DomainSnapshotAPI):
+class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
     """A handle on one domain (virtual machine) of a connection.
 
     Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``
@@ -769,6 +778,25 @@ class Domain(DomainSnapshotAPI):
         """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
         spec = hookspecs.virt_domain_save
         if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
+            declined(spec)
+
+    def managed_save(self) -> None:
+        """Save the domain's state into the driver's own image and stop it; the next :meth:`start`
+        resumes from it (libvirt's ``virDomainManagedSave``)."""
+        spec = hookspecs.virt_domain_managed_save
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
+    def has_managed_save_image(self) -> bool:
+        """Whether :meth:`managed_save` left an image the next start resumes from."""
+        spec = hookspecs.virt_domain_has_managed_save_image
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def managed_save_remove(self) -> None:
+        """Drop the managed save image, if any: the next start boots afresh."""
+        spec = hookspecs.virt_domain_managed_save_remove
+        if self._conn._ops[spec](uuid=self.uuid) is None:
             declined(spec)
 
     # -- state -------------------------------------------------------------
@@ -870,6 +898,145 @@ class Domain(DomainSnapshotAPI):
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
         return r if r is not None else declined(spec)
 
+    def scheduler_type(self) -> tuple[str, int]:
+        """``(scheduler, number of parameters)`` of the domain's CPU scheduler (``("fair", 1)``)."""
+        spec = hookspecs.virt_domain_get_scheduler_type
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def scheduler_parameters(self) -> dict[str, int]:
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        spec = hookspecs.virt_domain_get_scheduler_parameters
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def set_scheduler_parameters(self, params: Mapping[str, int]) -> None:
+        """Change some scheduler parameters (names as :meth:`scheduler_parameters` gives them).
+
+        :raises InvalidArgError: a value that is not an integer from 0 up (or not a mapping).
+        :raises ArgumentUnsupportedError: a parameter the scheduler does not have.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidArgError(f"scheduler parameters must be a mapping, not {type(params).__name__}")
+        checked: dict[str, int] = {}
+        for name, value in params.items():
+            if (
+                not isinstance(name, str)
+                or isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= limits.UINT_MAX
+            ):
+                raise InvalidArgError(
+                    f"scheduler parameter {name!r} must be an integer from 0 to {limits.UINT_MAX}: {value!r}"
+                )
+            checked[name] = value
+        spec = hookspecs.virt_domain_set_scheduler_parameters
+        if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
+            declined(spec)
+
+    def screenshot(self, target: BinaryIO, screen: int = 0) -> str:
+        """Write a picture of display ``screen`` into ``target`` (streamed in chunks); its MIME type.
+
+        libvirt: ``virDomainScreenshot`` (whose bytes come over a ``virStream``).
+        """
+        if isinstance(screen, bool) or not isinstance(screen, int) or not 0 <= screen <= limits.UINT_MAX:
+            raise InvalidArgError(f"screen must be an integer from 0 up, not {screen!r}")
+        spec = hookspecs.virt_domain_screenshot
+        r = self._conn._ops[spec](uuid=self.uuid, screen=screen)
+        if r is None:
+            declined(spec)
+        mime, src = r
+        try:
+            while data := src.read(1 << 16):
+                try:
+                    target.write(data)
+                except OSError as exc:
+                    raise SystemError_(f"screenshot target: {exc.strerror or exc}") from None
+        finally:
+            src.close()
+        return mime
+
+    def metadata(
+        self,
+        kind: DomainMetadataType | int,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> str:
+        """The domain's description, title, or the metadata element of namespace ``uri`` (as XML).
+
+        ``live``/``config``: which definition (neither: the current one).
+
+        :raises NoDomainMetadataError: there is none.
+        :raises InvalidArgError: an unknown kind; ``uri`` missing for ``ELEMENT`` or given for the others.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, None, "virDomainGetMetadata")
+        spec = hookspecs.virt_domain_get_metadata
+        r = self._conn._ops[spec](uuid=self.uuid, kind=k, uri=uri, live=bool(live), config=bool(config))
+        return r if r is not None else declined(spec)
+
+    def set_metadata(
+        self,
+        kind: DomainMetadataType | int,
+        metadata: str | None,
+        key: str | None = None,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> None:
+        """Set (or with ``metadata`` None, remove) the description, the title, or an application's element.
+
+        For ``ELEMENT``, ``metadata`` is one XML element, stored in namespace ``uri`` with prefix
+        ``key``. ``live``/``config``: which definition (neither: the current one).
+
+        :raises InvalidArgError: an unknown kind, a title with a newline, ``key``/``uri`` missing
+            for ``ELEMENT`` or given for the others.
+        :raises XMLError: ``metadata`` is not one well-formed element.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, key, "virDomainSetMetadata", setting=metadata is not None)
+        if metadata is not None and not isinstance(metadata, str):
+            raise InvalidArgError(f"metadata must be a string or None, not {type(metadata).__name__}")
+        if k == DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
+            raise InvalidArgError("metadata title can't contain newlines", domain=errors.ErrorDomain.DOMAIN)
+        spec = hookspecs.virt_domain_set_metadata
+        r = self._conn._ops[spec](
+            uuid=self.uuid, kind=k, metadata=metadata, key=key, uri=uri, live=bool(live), config=bool(config)
+        )
+        if r is None:
+            declined(spec)
+
+    def memory_stats(self) -> dict[str, int]:
+        """The running guest's memory statistics by name (``actual``, ``unused``, ``rss``...: KiB).
+
+        libvirt: ``virDomainMemoryStats``; the names are :data:`virtcore.types.MEMORY_STAT_NAMES`.
+        """
+        spec = hookspecs.virt_domain_memory_stats
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def vcpus(self) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]]:
+        """The running guest's vCPUs and each one's host CPU affinity (libvirt-python's ``vcpus()``)."""
+        spec = hookspecs.virt_domain_get_vcpus
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def cpu_stats(self, total: bool = True) -> list[dict[str, int]]:
+        """CPU time in nanoseconds: ``[totals]`` (``cpu_time``, ``user_time``, ``system_time``) or,
+        with ``total=False``, one dict per host CPU (``cpu_time``, ``vcpu_time``)."""
+        spec = hookspecs.virt_domain_get_cpu_stats
+        r = self._conn._ops[spec](uuid=self.uuid, total=bool(total))
+        return r if r is not None else declined(spec)
+
+    def hostname(self) -> str:
+        """The guest's host name, as the guest reports it; ``OperationInvalidError`` if it is not running."""
+        spec = hookspecs.virt_domain_get_hostname
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
     @property
     def agent(self) -> DomainAgent:
         """The domain's guest agent (:class:`virtcore.agent.DomainAgent`): ping, exec, files,
@@ -956,6 +1123,34 @@ class Domain(DomainSnapshotAPI):
         )
 
 
+def _metadata_kind(kind: object) -> DomainMetadataType:
+    try:
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            raise ValueError
+        return DomainMetadataType(kind)
+    except ValueError:
+        raise InvalidArgError(f"unknown metadata type '{kind}'", domain=errors.ErrorDomain.DOMAIN) from None
+
+
+def _check_metadata_uri(
+    kind: DomainMetadataType, uri: object, key: object, where: str, setting: bool = False
+) -> None:
+    """libvirt's rules: ``ELEMENT`` needs ``uri`` (and ``key`` to set one); the others take neither."""
+    dom = errors.ErrorDomain.DOMAIN
+    if kind == DomainMetadataType.ELEMENT:
+        if not isinstance(uri, str) or not uri:
+            raise InvalidArgError(f"uri in {where} must not be NULL", domain=dom)
+        if setting and (not isinstance(key, str) or not key):
+            raise InvalidArgError(f"key in {where} must not be NULL", domain=dom)
+        if isinstance(key, str) and not key.replace("_", "a").replace("-", "a").replace(".", "a").isalnum():
+            raise InvalidArgError(f"key '{key}' in {where} is not a valid XML namespace prefix", domain=dom)
+        return
+    if uri is not None:
+        raise InvalidArgError(f"uri in {where} must be NULL", domain=dom)
+    if key is not None:
+        raise InvalidArgError(f"key in {where} must be NULL", domain=dom)
+
+
 def _address_source(source: object) -> InterfaceAddressSource:
     if isinstance(source, network.InterfaceAddressSource):
         return source
@@ -978,20 +1173,27 @@ def _address_family(family: object) -> IPAddrType | None:
     raise InvalidArgError(f"unknown address family {family!r} (ipv4 or ipv6)")
 
 
-def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name
+def open(uri: str | None = None, *, auth: Auth | None = None) -> Connection:  # noqa: A001 - libvirt's name
     """Open a read-write connection to the driver serving ``uri``.
 
-    With no URI, ``$VIRTCORE_DEFAULT_URI`` is used.
+    With no URI, ``$VIRTCORE_DEFAULT_URI`` is used. ``auth`` answers the driver's
+    questions when it needs credentials (:class:`virtcore.auth.Auth`: libvirt's
+    ``virConnectOpenAuth``), e.g. a test node file with ``<auth>`` users.
 
-    :raises InvalidArgError: the URI is malformed.
+    :raises InvalidArgError: the URI is malformed; or the driver needs credentials
+        and ``auth`` is ``None`` (``"Missing authentication credentials"``).
+    :raises AuthFailedError: the credentials are wrong, or ``auth`` cannot give them.
     :raises NoConnectError: no installed driver serves it.
     """
-    return Connection(_default_uri(uri), read_only=False)
+    return Connection(_default_uri(uri), read_only=False, auth=auth)
 
 
-def open_read_only(uri: str | None = None) -> Connection:
-    """Open a read-only connection: mutating operations raise ``OperationDeniedError``."""
-    return Connection(_default_uri(uri), read_only=True)
+def open_read_only(uri: str | None = None, *, auth: Auth | None = None) -> Connection:
+    """Open a read-only connection: mutating operations raise ``OperationDeniedError``.
+
+    ``auth`` as for :func:`open` (libvirt asks for credentials read-only too).
+    """
+    return Connection(_default_uri(uri), read_only=True, auth=auth)
 
 
 def _default_uri(uri: str | None) -> str:

@@ -57,7 +57,14 @@ __all__ = [
     "InvalidNetworkError",
     "NetworkExistError",
     "NoNetworkError",
+    "NoNodeDeviceError",
+    "NoInterfaceError",
+    "InvalidSecretError",
+    "NoSecretError",
     "InvalidDomainSnapshotError",
+    "NoDomainMetadataError",
+    "NoDomainCheckpointError",
+    "OperationUnsupportedError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
     "AgentUnresponsiveError",
@@ -394,6 +401,68 @@ class NoNetworkError(VirtError):
     template = "Network not found: %s"
     bare = "Network not found"
     default_domain = _domain("NETWORK")
+
+
+class NoNodeDeviceError(VirtError):
+    """No host device matches the name (``VIR_ERR_NO_NODE_DEVICE``)."""
+
+    code = _code("NO_NODE_DEVICE")
+    template = "Node device not found: %s"
+    bare = "Node device not found"
+    default_domain = _domain("NODEDEV")
+
+
+class NoInterfaceError(VirtError):
+    """No host interface matches the name or MAC address (``VIR_ERR_NO_INTERFACE``)."""
+
+    code = _code("NO_INTERFACE")
+    template = "Interface not found: %s"
+    bare = "Interface not found"
+    default_domain = _domain("INTERFACE")
+
+
+class InvalidSecretError(VirtError):
+    """A secret that cannot be used so: private, or clashing with another (``VIR_ERR_INVALID_SECRET``)."""
+
+    code = _code("INVALID_SECRET")
+    template = "Invalid secret: %s"
+    bare = "Invalid secret"
+    default_domain = _domain("SECRET")
+
+
+class NoSecretError(VirtError):
+    """No secret matches the UUID or usage, or it has no value (``VIR_ERR_NO_SECRET``)."""
+
+    code = _code("NO_SECRET")
+    template = "Secret not found: %s"
+    bare = "Secret not found"
+    default_domain = _domain("SECRET")
+
+
+class NoDomainMetadataError(VirtError):
+    """The domain has no metadata of the kind asked (``VIR_ERR_NO_DOMAIN_METADATA``)."""
+
+    code = _code("NO_DOMAIN_METADATA")
+    template = "metadata not found: %s"
+    bare = "metadata not found"
+    default_domain = _domain("DOMAIN")
+
+
+class NoDomainCheckpointError(VirtError):
+    """No checkpoint of the domain matches (``VIR_ERR_NO_DOMAIN_CHECKPOINT``): a name, a parent."""
+
+    code = _code("NO_DOMAIN_CHECKPOINT")
+    template = "Domain checkpoint not found: %s"
+    bare = "Domain checkpoint not found"
+    default_domain = _domain("DOMAIN_CHECKPOINT")
+
+
+class OperationUnsupportedError(VirtError):
+    """The operation is not supported in this situation (``VIR_ERR_OPERATION_UNSUPPORTED``)."""
+
+    code = _code("OPERATION_UNSUPPORTED")
+    template = "Operation not supported: %s"
+    bare = "Operation not supported"
 
 
 class InvalidDomainSnapshotError(VirtError):

@@ -16,6 +16,10 @@ virtcore`` does not load lxml.
   (also ``.to_xml()``; :func:`network_from_element`). Loaded on first use.
 * :func:`parse_snapshot` / :func:`format_snapshot`: domain snapshot XML <-> :class:`SnapshotDef`
   (also ``.to_xml()``; :func:`snapshot_from_element`). Loaded on first use.
+* :func:`parse_node_device`, :func:`parse_interface`, :func:`parse_secret` (and their
+  ``format_*``, ``*_from_element``): host device (``<device>``), host
+  interface (``<interface>``) and secret (``<secret>``) XML <-> :class:`NodeDeviceDef`,
+  :class:`InterfaceDef`, :class:`SecretDef`. Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -103,16 +107,77 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
-    from virtcore.xml.network import NetworkDef, format_network, network_from_element, parse_network
+    from virtcore.xml.interface import (
+        InterfaceDef,
+        format_interface,
+        interface_from_element,
+        parse_interface,
+    )
+    from virtcore.xml.network import (
+        NetworkDef,
+        format_network,
+        network_from_element,
+        parse_network,
+    )
+    from virtcore.xml.nodedev import (
+        NodeDeviceDef,
+        format_node_device,
+        node_device_from_element,
+        parse_node_device,
+    )
     from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element
-    from virtcore.xml.snapshot import SnapshotDef, format_snapshot, parse_snapshot, snapshot_from_element
-    from virtcore.xml.volume import VolumeDef, format_volume, parse_volume, volume_from_element
+    from virtcore.xml.secret import (
+        SecretDef,
+        format_secret,
+        parse_secret,
+        secret_from_element,
+    )
+    from virtcore.xml.snapshot import (
+        SnapshotDef,
+        format_snapshot,
+        parse_snapshot,
+        snapshot_from_element,
+    )
+    from virtcore.xml.volume import (
+        VolumeDef,
+        format_volume,
+        parse_volume,
+        volume_from_element,
+    )
 
 
 #: The names of the storage and network models, by module, imported on first access.
 _STORAGE = {
-    "virtcore.xml.network": ("NetworkDef", "parse_network", "format_network", "network_from_element"),
-    "virtcore.xml.snapshot": ("SnapshotDef", "parse_snapshot", "format_snapshot", "snapshot_from_element"),
+    "virtcore.xml.network": (
+        "NetworkDef",
+        "parse_network",
+        "format_network",
+        "network_from_element",
+    ),
+    "virtcore.xml.snapshot": (
+        "SnapshotDef",
+        "parse_snapshot",
+        "format_snapshot",
+        "snapshot_from_element",
+    ),
+    "virtcore.xml.nodedev": (
+        "NodeDeviceDef",
+        "parse_node_device",
+        "format_node_device",
+        "node_device_from_element",
+    ),
+    "virtcore.xml.interface": (
+        "InterfaceDef",
+        "parse_interface",
+        "format_interface",
+        "interface_from_element",
+    ),
+    "virtcore.xml.secret": (
+        "SecretDef",
+        "parse_secret",
+        "format_secret",
+        "secret_from_element",
+    ),
     "virtcore.xml._storagecommon": ("Permissions",),
     "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element"),
     "virtcore.xml.volume": ("VolumeDef", "parse_volume", "format_volume", "volume_from_element"),
@@ -219,6 +284,18 @@ __all__ = [
     "format_snapshot",
     "parse_snapshot",
     "snapshot_from_element",
+    "NodeDeviceDef",
+    "format_node_device",
+    "node_device_from_element",
+    "parse_node_device",
+    "InterfaceDef",
+    "format_interface",
+    "interface_from_element",
+    "parse_interface",
+    "SecretDef",
+    "format_secret",
+    "parse_secret",
+    "secret_from_element",
     "secure_parse",
     "unmodelled",
     "validate",
