@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from virt_qemu.host import Dom
 from virt_qemu.launching import ImageLoadError
@@ -66,11 +66,14 @@ from virtcore.types import (
 )
 
 if TYPE_CHECKING:
+    from virt_qemu.connection import Session
+    from virt_qemu.host import Host
+    from virt_qemu.launching import Launcher
     from virt_qemu.monitor import Monitor
-    from virt_qemu.snapshots import Snapshots
+    from virt_qemu.snapshottree import TreeFiles
     from virtcore.xml import DomainDef, SnapshotDef
 
-__all__ = ["External", "point_disks", "recorded_layers"]
+__all__ = ["External", "Steps", "point_disks", "recorded_layers"]
 
 _QEMU = ErrorDomain.QEMU
 
@@ -114,10 +117,34 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
+class Steps(Protocol):
+    """What external snapshots use of the snapshot hooks' part (:class:`virt_qemu.snapshots.Snapshots`):
+    its connection and the steps internal snapshots take too."""
+
+    session: Session
+
+    @property
+    def host(self) -> Host:
+        """The host of the connection's URI."""
+
+    @property
+    def files(self) -> TreeFiles:
+        """The snapshot tree files."""
+
+    @property
+    def launcher(self) -> Launcher:
+        """What starts QEMU."""
+
+    def _pause(self, dom: Dom, mon: Monitor) -> None: ...
+    def _resume(self, dom: Dom, reason: RunningReason) -> None: ...
+    def _save_memory(self, dom: Dom, mon: Monitor, target: Path) -> None: ...
+    def _launch(self, dom: Dom, d: DomainDef, *, paused: bool) -> None: ...
+
+
 class External:
     """External snapshots for the snapshot hooks (:class:`virt_qemu.snapshots.Snapshots`)."""
 
-    def __init__(self, part: Snapshots) -> None:
+    def __init__(self, part: Steps) -> None:
         self.part = part
         self.host = part.host
         self.files = part.files
