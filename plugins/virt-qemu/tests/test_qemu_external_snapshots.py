@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -455,3 +456,38 @@ def test_killed_mid_merge_is_finished_by_the_next_process(
             wait_for(lambda: last_tick(log) > tick + 1, 30, "ticks after the recovery")
         else:
             assert "failed" not in qemu_io(image, "read -P 0x5a 0 64k").stdout
+
+
+def test_cli_takes_reverts_and_deletes_external_snapshots_as_virsh(
+    uri: str, qcow2_guest: tuple[virtcore.Domain, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from virtcore.cli import main
+
+    dom, image = qcow2_guest
+    overlay = tmp_path / "given.qcow2"
+
+    def run(*args: str) -> str:
+        capsys.readouterr()
+        assert main(["-c", uri, *args]) == 0, capsys.readouterr().err
+        return capsys.readouterr().out
+
+    out = run("snapshot-create-as", dom.name, "d", "--disk-only", "--diskspec", f"vda,file={overlay}")
+    assert out == "Domain snapshot d created\n"
+    assert backing_of(overlay) == str(image) and source_of(dom)[0] == str(overlay)
+    assert run("snapshot-list", dom.name, "--external", "--name") == "d\n\n"
+    assert run("snapshot-list", dom.name, "--disk-only", "--name") == "d\n\n"
+    assert qemu_io(overlay, "write -P 0x66 0 64k").returncode == 0
+    assert run("snapshot-revert", dom.name, "d") == "Domain snapshot d reverted\n\n"
+    assert "failed" not in qemu_io(overlay, "read -P 0 0 64k").stdout  # made anew: the image's zeros
+    boot(dom)
+    memory = tmp_path / "m.mem"
+    out = run("snapshot-create-as", dom.name, "m", "--memspec", f"file={memory},snapshot=external",
+              "--diskspec", "vda,snapshot=external")  # fmt: skip
+    assert out == "Domain snapshot m created\n"
+    assert memory.read_bytes()[:4] == b"QEVM" and image.with_name("given.m").exists()
+    info = run("snapshot-info", dom.name, "m")
+    assert re.search(r"^State:\s+running$", info, re.M) and re.search(r"^Location:\s+external$", info, re.M)
+    assert run("snapshot-delete", dom.name, "m") == "Domain snapshot m deleted\n\n"
+    assert run("snapshot-delete", dom.name, "d") == "Domain snapshot d deleted\n\n"
+    assert not memory.exists() and not overlay.exists() and not image.with_name("given.m").exists()
+    assert source_of(dom) == (str(image), "qcow2") and dom.state()[0] == DomainState.RUNNING
