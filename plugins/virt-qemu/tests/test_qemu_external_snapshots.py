@@ -475,7 +475,7 @@ def test_cli_takes_reverts_and_deletes_external_snapshots_as_virsh(
     assert out == "Domain snapshot d created\n"
     assert backing_of(overlay) == str(image) and source_of(dom)[0] == str(overlay)
     assert run("snapshot-list", dom.name, "--external", "--name") == "d\n\n"
-    assert run("snapshot-list", dom.name, "--disk-only", "--name") == "d\n\n"
+    assert run("snapshot-list", dom.name, "--inactive", "--name") == "d\n\n"  # of a shut-off guest
     assert qemu_io(overlay, "write -P 0x66 0 64k").returncode == 0
     assert run("snapshot-revert", dom.name, "d") == "Domain snapshot d reverted\n\n"
     assert "failed" not in qemu_io(overlay, "read -P 0 0 64k").stdout  # made anew: the image's zeros

@@ -42,6 +42,7 @@ __all__ = [
     "image_size",
     "rebase_unsafe",
     "switch_live",
+    "top_nodes",
 ]
 
 #: The QMP job id of a merge (one at a time per guest, under ``dom.job``).
@@ -129,6 +130,27 @@ def rebase_unsafe(path: str, backing: str, fmt: str) -> None:
 
 
 # -- a running guest -------------------------------------------------------------------------
+
+
+def top_nodes(mon: Monitor, paths: list[str]) -> list[tuple[str, int]]:
+    """The top block node and the virtual size of each disk of the guest that runs on one of
+    ``paths`` (``query-block``), in that order.
+
+    :raises OperationFailedError: no disk of the guest has one of them on top.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    for dev in mon.cmd("query-block", timeout=10):
+        ins = dev.get("inserted") or {}
+        size = (ins.get("image") or {}).get("virtual-size")
+        if ins.get("file") and ins.get("node-name") and isinstance(size, int):
+            found.setdefault(os.path.realpath(str(ins["file"])), (str(ins["node-name"]), size))
+    out = []
+    for path in paths:
+        top = found.get(os.path.realpath(path))
+        if top is None:
+            raise OperationFailedError(f"QEMU has no disk on top of '{path}'")
+        out.append(top)
+    return out
 
 
 def format_nodes(mon: Monitor) -> dict[str, str]:

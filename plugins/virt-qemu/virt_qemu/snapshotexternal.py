@@ -45,6 +45,7 @@ from virt_qemu.overlays import (
     image_size,
     rebase_unsafe,
     switch_live,
+    top_nodes,
 )
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import Layer, nodes_or_none
@@ -167,10 +168,16 @@ class External:
         }  # fmt: skip
         self.files.record(dom.uuid, record)
         try:
-            for x in layers:
-                create_overlay(x.overlay, x.base, x.fmt, image_size(x.base, x.fmt))
+            if dom.active:  # the sizes as QEMU has them (no qemu-img on images it holds)
+                tops = top_nodes(self.host.monitor_of(dom), [x.base for x in layers])
+            else:
+                tops = [("", image_size(x.base, x.fmt)) for x in layers]
+            for x, (_, size) in zip(layers, tops, strict=True):
+                create_overlay(x.overlay, x.base, x.fmt, size)
             if dom.active:
-                self._switch(dom, layers, record, quiesce=quiesce, live=live, memory=memory)
+                self._switch(
+                    dom, layers, [n for n, _ in tops], record, quiesce=quiesce, live=live, memory=memory
+                )
         except BaseException:
             self.roll_back(dom, record)
             raise
@@ -182,15 +189,11 @@ class External:
             self.part._resume(dom, RunningReason.FROM_SNAPSHOT)
 
     def _switch(
-        self, dom: Dom, layers: list[Layer], record: dict[str, Any], *, quiesce: bool, live: bool,
-        memory: str | None,
+        self, dom: Dom, layers: list[Layer], tops: list[str], record: dict[str, Any], *, quiesce: bool,
+        live: bool, memory: str | None,
     ) -> None:  # fmt: skip
         h = self.host
         mon = h.monitor_of(dom)
-        tops = nodes_or_none(mon, [x.base for x in layers])
-        for x, top in zip(layers, tops, strict=True):
-            if top is None:
-                raise OperationFailedError(f"domain '{dom.name}' has no block node for '{x.base}' in QEMU")
         nodes: list[str] = []
         try:
             for x in layers:
@@ -203,7 +206,7 @@ class External:
                 self._save_memory(dom, mon, memory, live)
             frozen = self._freeze(dom) if quiesce else False
             try:
-                switch_live(mon, [(t, n) for t, n in zip(tops, nodes, strict=True) if t is not None])
+                switch_live(mon, list(zip(tops, nodes, strict=True)))
             finally:
                 if frozen:
                     self._thaw(dom)
@@ -290,10 +293,12 @@ class External:
         if op == "delete":
             tree = self.files.read(dom.uuid)
             name = record.get("name")
+            doomed = [str(p) for p in record.get("remove", [])]
             if isinstance(name, str) and name in tree.snaps:
-                self.delete(dom, tree, name, None)
+                doomed = self.delete(dom, tree, name, None)
                 tree.forget(name)
                 self.files.write(dom.uuid, tree)
+            self.remove_files(dom, tree, doomed)
             self.files.settle(dom.uuid)
             return
         if op == "revert":
@@ -415,30 +420,40 @@ class External:
 
     # -- deleting -----------------------------------------------------------------------------
 
-    def delete(self, dom: Dom, tree: SnapshotTree, name: str, progress: Progress | None) -> None:
-        """Merge each overlay of snapshot ``name`` back into its base, then forget the snapshot.
+    def delete(self, dom: Dom, tree: SnapshotTree, name: str, progress: Progress | None) -> list[str]:
+        """Merge each overlay of snapshot ``name`` back into its base (the definitions then name
+        the base; ``tree`` is updated, not written). The files to remove once the caller has
+        written the tree without the snapshot: the merged overlays, its memory file.
 
-        The tree (and the definitions) are rewritten after each merge and the overlay is
-        removed only then, so a process killed mid-way leaves a record the next one finishes.
+        What is recorded first lets the next process finish a delete whose process died: a merge
+        done (or a pivot QEMU made) is not redone, the files are removed once the tree is written.
         """
         snap = tree.snaps[name]
-        self.files.record(dom.uuid, {"op": "delete", "name": name})
-        for x in recorded_layers(snap):
-            if x.overlay not in tree.overlays or not os.path.exists(x.overlay):
-                continue  # gone (a revert discarded it): nothing to merge
-            if tree.dependents(x.base) != [x.overlay]:
-                continue  # another branch sits on the base too: it stays as it is
+        layers = [
+            x for x in recorded_layers(snap)
+            if x.overlay in tree.overlays and os.path.exists(x.overlay)  # else a revert discarded it
+            and tree.dependents(x.base) == [x.overlay]  # else another branch sits on the base too
+        ]  # fmt: skip
+        doomed = [x.overlay for x in layers]
+        if snap.memory_snapshot == "external" and snap.memory_file:
+            doomed.append(snap.memory_file)
+        self.files.record(dom.uuid, {"op": "delete", "name": name, "remove": doomed})
+        for x in layers:
             self._merge(dom, tree, x, progress, f"cannot merge snapshot '{name}' of disk {x.target}")
             test_hold("snapshot-merged")
+            self._point(dom, {x.target: (x.base, x.fmt)}, {x.overlay})
             for p in tree.dependents(x.overlay):
                 tree.overlays[p] = Overlay(x.base, x.fmt)
             del tree.overlays[x.overlay]
             self._rename_in_tree(tree, x)
-            self.files.write(dom.uuid, tree)
-            self._point(dom, {x.target: (x.base, x.fmt)}, {x.overlay})
-            _unlink(x.overlay)
-        if snap.memory_snapshot == "external" and snap.memory_file:
-            _unlink(snap.memory_file)
+        return doomed
+
+    def remove_files(self, dom: Dom, tree: SnapshotTree, paths: list[str]) -> None:
+        """Remove files a delete left behind (the tree is written): none the tree or a definition names."""
+        named = set(tree.overlays) | set(_tops(dom.config).values()) | set(_tops(dom.live).values())
+        for path in paths:
+            if path not in named:
+                _unlink(path)
 
     def _merge(self, dom: Dom, tree: SnapshotTree, x: Layer, progress: Progress | None, what: str) -> None:
         if dom.active:
@@ -461,6 +476,8 @@ class External:
                 if top is not None and top.startswith("vcsnap-"):
                     delete_nodes(mon, [top])
                 return
+        if _tops(dom.config).get(x.target) == x.base:
+            return  # the definition runs on the base: merged already, by a process that died since
         commit_offline(x.overlay, x.base, progress)
         for upper in tree.dependents(x.overlay):
             if os.path.exists(upper):

@@ -343,8 +343,8 @@ class Snapshots(Part):
         name = definition.name
         assert name is not None
         active = dom.active
-        if disk_only:
-            state = "disk-snapshot"
+        if disk_only:  # as libvirt: the state of a shut-off domain's is "shutoff"
+            state = "disk-snapshot" if active else "shutoff"
         else:
             state = _STATE_NAME.get(dom.state, "running") if active else "shutoff"
         inactive = None
@@ -663,8 +663,10 @@ class Snapshots(Part):
             if not children_only:
                 doomed.append(name)
             for victim in doomed:
-                if not metadata_only and tree.is_external(victim):
-                    External(self).delete(dom, tree, victim, progress)
+                files: list[str] = []
+                external = not metadata_only and tree.is_external(victim)
+                if external:
+                    files = External(self).delete(dom, tree, victim, progress)
                 elif not metadata_only:
                     self._delete_data(dom, tree.snaps[victim], victim)
                 was_current = tree.current == victim
@@ -672,7 +674,9 @@ class Snapshots(Part):
                 if was_current and children_only:
                     tree.current = name
                 self.files.write(uuid, tree)
-                self.files.settle(uuid)
+                if external:  # merged: the files go only now that nothing names them
+                    External(self).remove_files(dom, tree, files)
+                    self.files.settle(uuid)
         return True
 
     def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
