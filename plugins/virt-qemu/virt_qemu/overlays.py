@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virt_qemu.host import SAVE_TIMEOUT
+from virt_qemu.saving import test_hold
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
 
 if TYPE_CHECKING:
@@ -208,8 +209,11 @@ def commit_live(
         args["top-node"] = top
     try:
         mon.cmd("block-commit", args)
-    except VirtError as exc:
-        raise OperationFailedError(f"{what}: {exc}") from None
+    except VirtError as exc:  # a merge whose process died may still run: carry it on
+        jobs = mon.cmd("query-jobs", timeout=10)
+        if not any(j.get("id") == JOB_ID and j.get("type") == "commit" for j in jobs):
+            raise OperationFailedError(f"{what}: {exc}") from None
+    test_hold("snapshot-merging")
     deadline = time.monotonic() + SAVE_TIMEOUT
     delay = 0.005
     completing = False
