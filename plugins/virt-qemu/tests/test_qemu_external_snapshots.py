@@ -495,3 +495,20 @@ def test_cli_takes_reverts_and_deletes_external_snapshots_as_virsh(
     assert run("snapshot-delete", dom.name, "d") == "Domain snapshot d deleted\n\n"
     assert not memory.exists() and not overlay.exists() and not image.with_name("given.m").exists()
     assert source_of(dom) == (str(image), "qcow2") and dom.state()[0] == DomainState.RUNNING
+
+
+def test_an_external_snapshot_holding_an_internal_one_in_its_overlay_is_not_merged(
+    qcow2_guest: tuple[virtcore.Domain, Path],
+) -> None:
+    dom, image = qcow2_guest
+    ext = dom.create_snapshot(snap_xml("ext"), disk_only=True)
+    overlay = image.with_suffix(".ext")
+    dom.create_snapshot(snap_xml("inner"))  # internal, inside the overlay the disk now runs on
+    with pytest.raises(ConfigUnsupportedError, match="internal snapshot 'inner' lives in its overlay") as exc:
+        ext.delete()
+    assert exc.value.code == ErrorNumber.CONFIG_UNSUPPORTED
+    assert overlay.exists() and [s.name for s in dom.list_snapshots()] == ["ext", "inner"]
+    assert source_of(dom)[0] == str(overlay)
+    dom.lookup_snapshot("inner").delete()
+    ext.delete()
+    assert not overlay.exists() and source_of(dom) == (str(image), "qcow2")

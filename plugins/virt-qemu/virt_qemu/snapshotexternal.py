@@ -48,7 +48,7 @@ from virt_qemu.overlays import (
     top_nodes,
 )
 from virt_qemu.saving import test_hold
-from virt_qemu.snapshotdisks import Layer, nodes_or_none
+from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
 from virt_qemu.snapshottree import Overlay, SnapshotTree
 from virtcore.errors import (
     ConfigUnsupportedError,
@@ -435,6 +435,13 @@ class External:
             and tree.dependents(x.base) == [x.overlay]  # else another branch sits on the base too
         ]  # fmt: skip
         doomed = [x.overlay for x in layers]
+        for other, s in tree.snaps.items():  # an internal snapshot inside an overlay would go with it
+            inside = set(disk_images(s, s.domain)) & set(doomed)
+            if inside:
+                raise ConfigUnsupportedError(
+                    f"cannot merge snapshot '{name}' back: internal snapshot '{other}' lives in its "
+                    f"overlay '{sorted(inside)[0]}' (delete that one first)"
+                )
         if snap.memory_snapshot == "external" and snap.memory_file:
             doomed.append(snap.memory_file)
         self.files.record(dom.uuid, {"op": "delete", "name": name, "remove": doomed})
