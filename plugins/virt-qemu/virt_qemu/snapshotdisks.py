@@ -1,4 +1,5 @@
-"""What an internal snapshot does to a domain's images: which disks take one, and the tools.
+"""What a snapshot does to a domain's images: which disks take one (internal, or external
+layers), and the tools of internal ones.
 
 ``qemu-img snapshot`` for the images of a guest that is off (each image named as
 ``json:`` after ``--``, so nothing a user wrote is read as an option), QMP jobs for a

@@ -1,4 +1,4 @@
-"""Domain snapshots of real QEMU guests: internal snapshots inside qcow2 images.
+"""Domain snapshots of real QEMU guests: internal snapshots inside qcow2 images, and the hooks.
 
 A snapshot of a running (or paused) guest is QEMU's ``snapshot-save`` job: the
 guest is paused, every qcow2 disk gets a snapshot tagged with the snapshot's
@@ -12,9 +12,10 @@ in ``config/snapshots`` (:mod:`virt_qemu.snapshottree`), recorded before the dis
 are touched and committed after: a snapshot whose process died mid-way is
 rolled back by the next process that looks (or kept, if it was committed).
 
-Raw disks cannot hold an internal snapshot (libvirt's error); external
-snapshots (overlays, memory files) are not done yet: both are refused with a
-``ConfigUnsupportedError`` naming the disk, before anything is written.
+Raw disks cannot hold an internal snapshot (libvirt's error: ``ConfigUnsupportedError``
+naming the disk, before anything is written). External snapshots (``disk_only``,
+external disks, a memory file: overlays on the images) are taken, reverted and merged
+back by :mod:`virt_qemu.snapshotexternal`, under the same lock and record.
 """
 
 from __future__ import annotations

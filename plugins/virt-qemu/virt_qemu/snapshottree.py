@@ -6,7 +6,10 @@ parent, state and the definition it was taken of), oldest first, in a
 process that opens the URI later reads the same tree.
 
 The memory of a running guest's snapshot goes into its first qcow2 image; a guest
-without one has it kept here, in ``UUID/NAME.vmstate`` (QEMU's migration stream).
+without one has it kept here, in ``UUID/NAME.vmstate`` (QEMU's migration stream), as has
+a full external snapshot that names no memory file. The tree file also lists the overlay
+images external snapshots (and reverts to them) made, each with the image it sits on
+(``<overlay file backing format>``): the driver merges or removes no other file.
 
 A snapshot is *recorded, then committed*: ``UUID.pending`` (JSON: its name and
 what was written where) is written before QEMU or ``qemu-img`` touch a disk,
