@@ -367,8 +367,21 @@ def _snapshot_revert(ctx: Context, ns: argparse.Namespace) -> None:
     arg("--metadata", action="store_true", help="delete only the metadata, leaving the data"),
 )
 def _snapshot_delete(ctx: Context, ns: argparse.Namespace) -> None:
-    """Delete a snapshot (and/or its descendants)."""
+    """Delete a snapshot (and/or its descendants); an external one's merge shows a progress bar on a
+    terminal."""
+    from virtcore.progressbar import ProgressBar
+
     snap = _snapshot(ctx, ns)
-    snap.delete(children=ns.children, children_only=ns.children_only, metadata_only=ns.metadata)
+    bar = ProgressBar.on_terminal(ctx.stderr, f"Merging snapshot {snap.name}")
+    try:
+        snap.delete(
+            children=ns.children,
+            children_only=ns.children_only,
+            metadata_only=ns.metadata,
+            progress=bar.update if bar else None,
+        )
+    finally:
+        if bar is not None:
+            bar.finish()
     what = " children" if ns.children_only else ""
     ctx.out(f"Domain snapshot {snap.name}{what} deleted", "")

@@ -1836,7 +1836,12 @@ def virt_domain_revert_to_snapshot(
 @_mutating
 @hookspec(firstresult=True)
 def virt_domain_snapshot_delete(
-    uuid: str, name: str, children: bool, children_only: bool, metadata_only: bool
+    uuid: str,
+    name: str,
+    children: bool,
+    children_only: bool,
+    metadata_only: bool,
+    progress: Callable[[int, int], None] | None,
 ) -> bool | None:
     """Delete snapshot ``name`` (and its data), its descendants, or both.
 
@@ -1848,6 +1853,8 @@ def virt_domain_snapshot_delete(
     :param children: also delete its descendants (``VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN``).
     :param children_only: delete only its descendants (``_CHILDREN_ONLY``).
     :param metadata_only: forget the metadata, leaving the data (``_METADATA_ONLY``).
+    :param progress: ``progress(done, total)`` while an external snapshot's overlay is merged back
+        into its base (a block commit; ``None``: not reported). Drivers without merges ignore it.
     :returns: True.
     :raises NoDomainSnapshotError: no snapshot ``name``.
     """

@@ -336,16 +336,25 @@ class DomainSnapshot:
             declined(spec)
 
     def delete(
-        self, *, children: bool = False, children_only: bool = False, metadata_only: bool = False
+        self,
+        *,
+        children: bool = False,
+        children_only: bool = False,
+        metadata_only: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Delete the snapshot (``children``: and its descendants; ``children_only``: only its
         descendants; ``metadata_only``: forget it, leaving its data). Its children move to its
-        parent; when it was current, its parent becomes current. libvirt: ``virDomainSnapshotDelete``.
+        parent; when it was current, its parent becomes current. An external snapshot's overlays
+        are merged back into the images below them (a block commit), ``progress(done, total)``
+        called as that runs. libvirt: ``virDomainSnapshotDelete``.
 
-        :raises InvalidArgError: ``children`` and ``children_only`` together.
+        :raises InvalidArgError: ``children`` and ``children_only`` together, a ``progress`` not callable.
         """
         if children and children_only:
             raise InvalidArgError("children and children_only are mutually exclusive")
+        if progress is not None and not callable(progress):
+            raise InvalidArgError(f"progress must be callable, not {type(progress).__name__}")
         conn, uuid = self._ops()
         spec = hookspecs.virt_domain_snapshot_delete
         r = conn._ops[spec](
@@ -354,6 +363,7 @@ class DomainSnapshot:
             children=bool(children),
             children_only=bool(children_only),
             metadata_only=bool(metadata_only),
+            progress=progress,
         )
         if r is None:
             declined(spec)

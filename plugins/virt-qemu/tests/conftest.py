@@ -1,11 +1,15 @@
-"""Fixtures for virt-qemu's tests: the test guest, an embedded URI per test, waiting helpers."""
+"""Fixtures for virt-qemu's tests: the test guest, an embedded URI per test, waiting helpers, the
+snapshot tests' guest and small file system."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from snapshot_guests import disk_xml, make_image
 from virt_qemu import testguest
 
 import virtcore
@@ -58,3 +62,40 @@ def guest_xml(guest_files: tuple[Path, Path], tmp_path: Path) -> Callable[..., s
         return testguest.guest_domain_xml(name, kernel, initrd, **kw)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def qcow2_guest(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], tmp_path: Path
+) -> Iterator[tuple[virtcore.Domain, Path]]:
+    """A defined (not started) ticker guest with a 16 MiB qcow2 disk; undefined with its snapshots after."""
+    image = make_image(tmp_path)
+    dom = conn.define_domain(guest_xml("snappy", extra_devices=disk_xml(image)))
+    yield dom, image
+    for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
+        try:
+            step()
+        except virtcore.errors.VirtError:
+            pass
+
+
+@pytest.fixture
+def full_fs(tmp_path: Path) -> Iterator[Path]:
+    """A small ext4 file system on a loop device, mounted (root only); unmounted and detached after."""
+    if os.geteuid() != 0:
+        pytest.skip("loop devices and mount need root")
+    backing = tmp_path / "fs.img"
+    with backing.open("wb") as f:
+        f.truncate(32 << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "--", str(backing)], check=True)
+    device = subprocess.run(
+        ["losetup", "--find", "--show", "--", str(backing)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "--", device, str(mnt)], check=True)
+        yield mnt
+    finally:
+        subprocess.run(["umount", "--", str(mnt)], capture_output=True, check=False)
+        subprocess.run(["losetup", "--detach", device], check=True)

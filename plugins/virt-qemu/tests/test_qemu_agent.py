@@ -318,6 +318,22 @@ def test_freeze_and_thaw_of_a_guest_without_mounted_disks(agent_guest: virtcore.
     assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"
 
 
+def test_quiesced_disk_only_snapshot_freezes_through_the_agent_and_thaws(
+    agent_guest: virtcore.Domain,
+) -> None:
+    image = Path(str(parse_domain(agent_guest.xml_desc()).disks[0].source))
+    snap = agent_guest.create_snapshot(
+        "<domainsnapshot><name>quiet</name></domainsnapshot>", disk_only=True, quiesce=True
+    )
+    overlay = image.with_suffix(".quiet")
+    assert overlay.exists() and parse_domain(agent_guest.xml_desc()).disks[0].source == str(overlay)
+    status = '{"execute": "guest-fsfreeze-status"}'
+    assert json.loads(agent_guest.agent.command(status))["return"] == "thawed"  # thawed after the switch
+    snap.delete()  # merged back: the guest runs on its raw image again
+    assert not overlay.exists() and parse_domain(agent_guest.xml_desc()).disks[0].source == str(image)
+    agent_guest.agent.ping()
+
+
 def test_set_user_password_reaches_etc_shadow(agent_guest: virtcore.Domain) -> None:
     a = agent_guest.agent
     secret = "s3cret with spaces; $(not run)"

@@ -9,17 +9,17 @@ killed mid-snapshot (``VIRT_QEMU_TEST_HOLD``) leaves it complete or absent.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from snapshot_guests import boot, disk_xml, fill_fs, image_tags, make_image, qemu_io, snap_xml
 from virt_qemu import console_log
 from virt_qemu.saving import TEST_HOLD_ENV
 from virt_qemu.testguest import MARKER, last_tick, read, wait_for, wait_marker
@@ -42,68 +42,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _snap(name: str) -> str:
-    return f"<domainsnapshot><name>{name}</name></domainsnapshot>"
-
-
-def _disk(path: Path, fmt: str = "qcow2") -> str:
-    return (
-        f"<disk type='file' device='disk'><driver name='qemu' type='{fmt}'/>"
-        f"<source file='{path}'/><target dev='vda' bus='virtio'/></disk>"
-    )
-
-
-def _image(tmp_path: Path, name: str = "disk.qcow2", fmt: str = "qcow2") -> Path:
-    path = tmp_path / name
-    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), "16M"], check=True)
-    return path
-
-
-def _tags(path: Path) -> dict[str, int]:
-    """The image's snapshots: name -> size of the VM state they hold."""
-    out = subprocess.run(
-        ["qemu-img", "info", "-U", "--output=json", str(path)], check=True, capture_output=True, text=True
-    )
-    return {s["name"]: s["vm-state-size"] for s in json.loads(out.stdout).get("snapshots", [])}
-
-
-def _qemu_io(path: Path, command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["qemu-io", "-f", "qcow2", "-c", command, str(path)], capture_output=True, text=True, check=False
-    )
-
-
-@pytest.fixture
-def qcow2_guest(
-    conn: virtcore.Connection, guest_xml: Callable[..., str], tmp_path: Path
-) -> Iterator[tuple[virtcore.Domain, Path]]:
-    """A defined (not started) ticker guest with a 16 MiB qcow2 disk; undefined with its snapshots after."""
-    image = _image(tmp_path)
-    dom = conn.define_domain(guest_xml("snappy", extra_devices=_disk(image)))
-    yield dom, image
-    for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
-        try:
-            step()
-        except VirtError:
-            pass
-
-
-def _boot(dom: virtcore.Domain) -> Path:
-    dom.start()
-    log = console_log(dom)
-    wait_marker(log)
-    wait_for(lambda: last_tick(log) >= 2, 30, "two ticks")
-    return log
-
-
 def test_running_snapshot_reverted_brings_the_counter_back(qcow2_guest: tuple[virtcore.Domain, Path]) -> None:
     dom, image = qcow2_guest
-    log = _boot(dom)
+    log = boot(dom)
     before = last_tick(log)
-    snap = dom.create_snapshot(_snap("s1"))
+    snap = dom.create_snapshot(snap_xml("s1"))
     after = last_tick(log)
     assert dom.state()[0] == DomainState.RUNNING
-    assert _tags(image)["s1"] > 0  # the memory went into the image
+    assert image_tags(image)["s1"] > 0  # the memory went into the image
     meta = parse_snapshot(snap.xml_desc(), redefine=True)
     assert (meta.state, meta.memory_snapshot, [(d.name, d.snapshot) for d in meta.disks]) == (
         "running",
@@ -123,13 +69,13 @@ def test_running_snapshot_reverted_brings_the_counter_back(qcow2_guest: tuple[vi
 
 def test_shutoff_snapshot_reverted_brings_the_disk_back(qcow2_guest: tuple[virtcore.Domain, Path]) -> None:
     dom, image = qcow2_guest
-    assert _qemu_io(image, "write -P 0x11 0 64k").returncode == 0
-    snap = dom.create_snapshot(_snap("off"))
-    assert "off" in _tags(image) and _tags(image)["off"] == 0
-    assert _qemu_io(image, "write -P 0x22 0 64k").returncode == 0
+    assert qemu_io(image, "write -P 0x11 0 64k").returncode == 0
+    snap = dom.create_snapshot(snap_xml("off"))
+    assert "off" in image_tags(image) and image_tags(image)["off"] == 0
+    assert qemu_io(image, "write -P 0x22 0 64k").returncode == 0
     snap.revert()
     assert dom.state()[0] == DomainState.SHUTOFF
-    check = _qemu_io(image, "read -P 0x11 0 64k")
+    check = qemu_io(image, "read -P 0x11 0 64k")
     assert check.returncode == 0 and "Pattern verification failed" not in check.stdout, check.stdout
 
 
@@ -137,7 +83,7 @@ def test_shutoff_snapshot_reverted_running_starts_the_guest(
     qcow2_guest: tuple[virtcore.Domain, Path],
 ) -> None:
     dom, _ = qcow2_guest
-    snap = dom.create_snapshot(_snap("off"))
+    snap = dom.create_snapshot(snap_xml("off"))
     snap.revert(running=True)
     assert dom.state() == (DomainState.RUNNING, RunningReason.FROM_SNAPSHOT)
     wait_marker(console_log(dom))
@@ -147,8 +93,8 @@ def test_running_snapshot_of_a_shut_off_guest_starts_it_where_it_was(
     qcow2_guest: tuple[virtcore.Domain, Path],
 ) -> None:
     dom, _ = qcow2_guest
-    log = _boot(dom)
-    dom.create_snapshot(_snap("on"))
+    log = boot(dom)
+    dom.create_snapshot(snap_xml("on"))
     after = last_tick(log)
     dom.destroy()
     log.unlink()  # what the console shows from here on is the reverted guest's
@@ -162,16 +108,16 @@ def test_running_snapshot_of_a_shut_off_guest_starts_it_where_it_was(
 
 def test_delete_removes_the_tags_running_and_off(qcow2_guest: tuple[virtcore.Domain, Path]) -> None:
     dom, image = qcow2_guest
-    a = dom.create_snapshot(_snap("a"))
-    _boot(dom)
-    b = dom.create_snapshot(_snap("b"))
-    assert set(_tags(image)) == {"a", "b"}
+    a = dom.create_snapshot(snap_xml("a"))
+    boot(dom)
+    b = dom.create_snapshot(snap_xml("b"))
+    assert set(image_tags(image)) == {"a", "b"}
     a.delete()  # while the guest runs: QMP snapshot-delete
-    assert set(_tags(image)) == {"b"} and b.parent is not None
+    assert set(image_tags(image)) == {"b"} and b.parent is not None
     assert [s.name for s in dom.list_snapshots(roots=True)] == ["b"]
     dom.destroy()
     b.delete()  # shut off: qemu-img snapshot -d
-    assert _tags(image) == {} and dom.list_snapshots() == []
+    assert image_tags(image) == {} and dom.list_snapshots() == []
 
 
 TREE_READER = r"""
@@ -188,9 +134,9 @@ with virtcore.open(sys.argv[1]) as conn:
 
 def test_a_new_process_sees_the_same_tree(uri: str, qcow2_guest: tuple[virtcore.Domain, Path]) -> None:
     dom, _ = qcow2_guest
-    dom.create_snapshot(_snap("s1"))
-    dom.create_snapshot(_snap("s2"))
-    dom.create_snapshot(_snap("s3"))
+    dom.create_snapshot(snap_xml("s1"))
+    dom.create_snapshot(snap_xml("s2"))
+    dom.create_snapshot(snap_xml("s3"))
     dom.lookup_snapshot("s2").revert()
     out = subprocess.run(
         [sys.executable, "-c", TREE_READER, uri, dom.name], capture_output=True, text=True, check=True
@@ -201,11 +147,11 @@ def test_a_new_process_sees_the_same_tree(uri: str, qcow2_guest: tuple[virtcore.
 def test_raw_disk_is_refused_naming_the_disk(
     conn: virtcore.Connection, guest_xml: Callable[..., str], tmp_path: Path
 ) -> None:
-    raw = _image(tmp_path, "disk.raw", "raw")
-    dom = conn.define_domain(guest_xml("rawdisk", extra_devices=_disk(raw, "raw")))
+    raw = make_image(tmp_path, "disk.raw", "raw")
+    dom = conn.define_domain(guest_xml("rawdisk", extra_devices=disk_xml(raw, "raw")))
     try:
         with pytest.raises(ConfigUnsupportedError, match="internal snapshot for disk vda unsupported") as exc:
-            dom.create_snapshot(_snap("s"))
+            dom.create_snapshot(snap_xml("s"))
         assert exc.value.code == ErrorNumber.CONFIG_UNSUPPORTED and "raw" in str(exc.value)
         assert dom.list_snapshots() == []
     finally:
@@ -216,13 +162,13 @@ def test_undefine_refuses_while_snapshots_exist(
     conn: virtcore.Connection, qcow2_guest: tuple[virtcore.Domain, Path], root: Path
 ) -> None:
     dom, image = qcow2_guest
-    dom.create_snapshot(_snap("s"))
+    dom.create_snapshot(snap_xml("s"))
     with pytest.raises(OperationInvalidError, match="cannot delete inactive domain with 1 snapshots"):
         dom.undefine()
     assert conn.lookup_domain(dom.name) == dom
     dom.undefine(snapshots_metadata=True)
     assert list((root / "etc" / "snapshots").iterdir()) == []  # no tree, no lock left
-    assert "s" in _tags(image)  # the metadata only: the image keeps its snapshot, as libvirt
+    assert "s" in image_tags(image)  # the metadata only: the image keeps its snapshot, as libvirt
 
 
 TAKER = r"""
@@ -261,12 +207,12 @@ def test_killed_mid_snapshot_is_complete_or_absent(
     uri: str, qcow2_guest: tuple[virtcore.Domain, Path], running: bool, point: str, kept: bool
 ) -> None:
     dom, image = qcow2_guest
-    log = _boot(dom) if running else None
+    log = boot(dom) if running else None
     _kill_taker_at(point, uri, dom.name)
     with virtcore.open(uri) as conn:
         again = conn.lookup_domain(dom.name)
         assert [s.name for s in again.list_snapshots()] == (["k"] if kept else [])
-        assert ("k" in _tags(image)) == kept
+        assert ("k" in image_tags(image)) == kept
         if log is not None:
             assert again.state()[0] == DomainState.RUNNING  # the taker paused it; it runs again
             tick = last_tick(log)
@@ -281,8 +227,8 @@ def test_a_guest_without_qcow2_disk_keeps_its_memory_in_a_driver_file(
 ) -> None:
     dom = conn.define_domain(guest_xml("diskless"))
     try:
-        log = _boot(dom)
-        snap = dom.create_snapshot(_snap("m"))
+        log = boot(dom)
+        snap = dom.create_snapshot(snap_xml("m"))
         after = last_tick(log)
         memory = root / "etc" / "snapshots" / dom.uuid / "m.vmstate"
         assert memory.read_bytes()[:4] == b"QEVM"  # QEMU's migration stream
@@ -306,57 +252,19 @@ def test_a_guest_without_qcow2_disk_keeps_its_memory_in_a_driver_file(
                 pass
 
 
-@pytest.fixture
-def full_fs(tmp_path: Path) -> Iterator[Path]:
-    """A small ext4 file system on a loop device, mounted (root only); unmounted and detached after."""
-    if os.geteuid() != 0:
-        pytest.skip("loop devices and mount need root")
-    backing = tmp_path / "fs.img"
-    with backing.open("wb") as f:
-        f.truncate(32 << 20)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "--", str(backing)], check=True)
-    device = subprocess.run(
-        ["losetup", "--find", "--show", "--", str(backing)], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    try:
-        subprocess.run(["mount", "--", device, str(mnt)], check=True)
-        yield mnt
-    finally:
-        subprocess.run(["umount", "--", str(mnt)], capture_output=True, check=False)
-        subprocess.run(["losetup", "--detach", device], check=True)
-
-
-def _fill(directory: Path) -> None:
-    """Fill the file system of ``directory`` until writes fail."""
-    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (1 << 20, 4096, 1):  # down to the last byte
-            try:
-                while os.write(fd, b"\xff" * size):
-                    pass
-            except OSError:
-                pass
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @pytest.mark.parametrize("running", [True, False], ids=["running", "off"])
 def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
     conn: virtcore.Connection, guest_xml: Callable[..., str], full_fs: Path, root: Path, running: bool
 ) -> None:
-    image = _image(full_fs)
-    dom = conn.define_domain(guest_xml("full", extra_devices=_disk(image)))
+    image = make_image(full_fs)
+    dom = conn.define_domain(guest_xml("full", extra_devices=disk_xml(image)))
     try:
-        log = _boot(dom) if running else None
-        _fill(full_fs)
+        log = boot(dom) if running else None
+        fill_fs(full_fs)
         with pytest.raises(OperationFailedError, match="snapshot 'big'") as exc:
-            dom.create_snapshot(_snap("big"))
+            dom.create_snapshot(snap_xml("big"))
         assert exc.value.code == ErrorNumber.OPERATION_FAILED
-        assert dom.list_snapshots() == [] and "big" not in _tags(image)
+        assert dom.list_snapshots() == [] and "big" not in image_tags(image)
         assert not list((root / "etc" / "snapshots").glob("*.pending"))
         if log is not None:
             assert dom.state()[0] == DomainState.RUNNING  # the guest keeps running
@@ -368,8 +276,8 @@ def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
             # trusted), so the retry is made by a fresh QEMU: the domain's next start
             dom.destroy()
             dom.start()
-        dom.create_snapshot(_snap("fits"))  # with room again, the same works
-        assert "fits" in _tags(image)
+        dom.create_snapshot(snap_xml("fits"))  # with room again, the same works
+        assert "fits" in image_tags(image)
     finally:
         for step in (dom.destroy, lambda: dom.undefine(snapshots_metadata=True)):
             try:
@@ -378,59 +286,12 @@ def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
                 pass
 
 
-def test_external_snapshots_are_refused_by_name_and_leave_nothing(
-    qcow2_guest: tuple[virtcore.Domain, Path], tmp_path: Path, root: Path
-) -> None:
-    dom, image = qcow2_guest
-    overlay = tmp_path / "overlay.qcow2"
-    with pytest.raises(ConfigUnsupportedError, match="external") as exc:
-        dom.create_snapshot(_snap("d"), disk_only=True)
-    assert exc.value.code == ErrorNumber.CONFIG_UNSUPPORTED
-    xml = (
-        "<domainsnapshot><name>e</name><disks><disk name='vda' snapshot='external'>"
-        f"<source file='{overlay}'/></disk></disks></domainsnapshot>"
-    )
-    with pytest.raises(ConfigUnsupportedError, match="external snapshot of disk 'vda'"):
-        dom.create_snapshot(xml)
-    memory = (
-        f"<domainsnapshot><name>m</name><memory snapshot='external' file='{tmp_path / 'mem'}'/>"
-        "</domainsnapshot>"
-    )
-    with pytest.raises(ConfigUnsupportedError, match="external memory"):
-        dom.create_snapshot(memory)
-    assert dom.list_snapshots() == [] and _tags(image) == {}
-    assert not overlay.exists() and not (tmp_path / "mem").exists()
-    assert not (root / "etc" / "snapshots" / f"{dom.uuid}.xml").exists()
-
-
-@pytest.mark.xfail(
-    raises=ConfigUnsupportedError, strict=True,
-    reason="external snapshots (blockdev-snapshot overlays, memory files, revert by a fresh overlay, "
-    "delete by block-commit) are not done in virt-qemu yet",
-)  # fmt: skip
-def test_external_disk_only_snapshot_reverts_and_merges_back(
-    qcow2_guest: tuple[virtcore.Domain, Path],
-) -> None:
-    dom, image = qcow2_guest
-    assert _qemu_io(image, "write -P 0x11 0 64k").returncode == 0
-    _boot(dom)
-    snap = dom.create_snapshot(_snap("ext"), disk_only=True)
-    overlay = image.with_suffix(".ext")
-    assert overlay.exists() and dom.state()[0] == DomainState.RUNNING
-    dom.destroy()
-    assert _qemu_io(overlay, "write -P 0x22 0 64k").returncode == 0
-    snap.revert()
-    assert _qemu_io(image, "read -P 0x11 0 64k").returncode == 0
-    snap.delete()
-    assert not overlay.exists()
-
-
 def test_killed_mid_snapshot_of_a_guest_without_qcow2_leaves_no_memory_file(
     uri: str, conn: virtcore.Connection, guest_xml: Callable[..., str], root: Path
 ) -> None:
     dom = conn.define_domain(guest_xml("nomem"))
     try:
-        log = _boot(dom)
+        log = boot(dom)
         _kill_taker_at("snapshot-taken", uri, dom.name)
         with virtcore.open(uri) as again:
             assert again.lookup_domain(dom.name).list_snapshots() == []
@@ -452,11 +313,11 @@ def test_revert_after_a_hot_plug_needs_force_and_then_restarts_the_guest(
     qcow2_guest: tuple[virtcore.Domain, Path], tmp_path: Path
 ) -> None:
     dom, _ = qcow2_guest
-    log = _boot(dom)
-    snap = dom.create_snapshot(_snap("before-plug"))
+    log = boot(dom)
+    snap = dom.create_snapshot(snap_xml("before-plug"))
     after = last_tick(log)
-    extra = _image(tmp_path, "extra.qcow2")
-    dom.attach_device(_disk(extra).replace("dev='vda'", "dev='vdb'"))
+    extra = make_image(tmp_path, "extra.qcow2")
+    dom.attach_device(disk_xml(extra).replace("dev='vda'", "dev='vdb'"))
     assert "vdb" in dom.xml_desc()
     with pytest.raises(SnapshotRevertRiskyError, match="before-plug") as exc:
         snap.revert()

@@ -1,4 +1,5 @@
-"""What an internal snapshot does to a domain's images: which disks take one, and the tools.
+"""What a snapshot does to a domain's images: which disks take one (internal, or external
+layers), and the tools of internal ones.
 
 ``qemu-img snapshot`` for the images of a guest that is off (each image named as
 ``json:`` after ``--``, so nothing a user wrote is read as an option), QMP jobs for a
@@ -13,7 +14,7 @@ import json
 import os
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from virt_qemu.host import SAVE_TIMEOUT, Dom
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JOB_ID",
+    "Layer",
     "block_nodes",
     "disk_images",
     "disk_plan",
     "hardware_changed",
     "image_arg",
     "nodes_or_none",
+    "overlay_path",
     "qemu_img_snapshot",
     "run_job",
     "tags",
@@ -96,16 +99,41 @@ def wait_job(mon: Monitor) -> str | None:
         delay = min(delay * 2, 0.05)
 
 
-def disk_plan(d: DomainDef, snap: SnapshotDef, name: str) -> tuple[tuple[SnapshotDisk, ...], list[str]]:
-    """The snapshot's disks in the domain's order (each disk listed, as libvirt aligns them) and the
-    qcow2 images that take an internal snapshot.
+class Layer(NamedTuple):
+    """One disk of an external snapshot: the image it freezes and the overlay put on it."""
+
+    target: str
+    base: str
+    #: the base image's format
+    fmt: str
+    overlay: str
+
+
+def overlay_path(base: str, name: str) -> str:
+    """libvirt's name for snapshot ``name``'s overlay on ``base``: its suffix replaced by the name
+    (``disk.qcow2`` -> ``disk.NAME``), or the name appended when it has none."""
+    head, _, tail = base.rpartition("/")
+    stem = tail.rpartition(".")[0] if "." in tail.lstrip(".") else tail
+    return f"{head}/{stem}.{name}"
+
+
+def disk_plan(
+    d: DomainDef, snap: SnapshotDef, name: str, external: bool = False
+) -> tuple[tuple[SnapshotDisk, ...], list[str], list[Layer]]:
+    """The snapshot's disks in the domain's order (each disk listed, as libvirt aligns them), the
+    qcow2 images that take an internal snapshot and the layers of the external ones.
+
+    ``external``: disks not named default to an external snapshot (disk-only or memory in a
+    file), else to an internal one.
 
     :raises ConfigUnsupportedError: a disk named twice or unknown, an internal snapshot of a disk
-        that is not a qcow2 file, or an external one (not done yet).
+        that is not a qcow2 file, an external one of a disk that is not a file or into another
+        format than qcow2 or onto an existing file, internal and external disks mixed.
     """
     import attrs
 
-    from virtcore.xml.snapshot import SnapshotDisk
+    from virt_qemu.overlays import BASE_FORMATS, check_path
+    from virtcore.xml.snapshot import SnapshotDisk, SnapshotDiskSource, SnapshotDriver
 
     given: dict[str, SnapshotDisk] = {}
     by_source = {x.source: x.target_dev for x in d.disks if x.source}
@@ -119,18 +147,40 @@ def disk_plan(d: DomainDef, snap: SnapshotDef, name: str) -> tuple[tuple[Snapsho
         given[target] = attrs.evolve(disk, name=target)
     out: list[SnapshotDisk] = []
     images: list[str] = []
+    layers: list[Layer] = []
     for x in d.disks:
-        default = "no" if x.device == "cdrom" or x.readonly or x.source is None else "internal"
+        usable = not (x.device == "cdrom" or x.readonly or x.source is None)
+        default = "no" if not usable else "external" if external else "internal"
         disk = given.get(x.target_dev) or SnapshotDisk(name=x.target_dev, snapshot=default)
         if disk.snapshot is None:
             disk = attrs.evolve(disk, snapshot=default)
-        if disk.snapshot == "external" or disk.source is not None:
-            raise ConfigUnsupportedError(
-                f"external snapshot of disk '{x.target_dev}' in snapshot '{name}' is not supported "
-                "by the QEMU driver yet"
+        fmt = x.driver_type or "raw"
+        if disk.snapshot == "external":
+            if x.type != "file" or x.source is None or disk.type != "file":
+                raise ConfigUnsupportedError(
+                    f"external snapshot for disk {x.target_dev} unsupported for storage type {x.type}"
+                )
+            new_fmt = "qcow2" if disk.driver is None or disk.driver.type is None else disk.driver.type
+            if new_fmt != "qcow2":
+                raise ConfigUnsupportedError(
+                    f"external snapshot format for disk {x.target_dev} is unsupported: {new_fmt}"
+                )
+            if fmt not in BASE_FORMATS:
+                raise ConfigUnsupportedError(
+                    f"external snapshot of disk {x.target_dev} unsupported on a {fmt} image"
+                )
+            target = disk.file or overlay_path(x.source, name)
+            check_path(target, f"external snapshot file for disk {x.target_dev}")
+            if os.path.lexists(target) or any(o.overlay == target for o in layers):
+                raise ConfigUnsupportedError(
+                    f"external snapshot file for disk {x.target_dev} already exists and is not a "
+                    f"block device: {target}"
+                )
+            layers.append(Layer(x.target_dev, x.source, fmt, target))
+            disk = attrs.evolve(
+                disk, type="file", source=SnapshotDiskSource(file=target), driver=SnapshotDriver(type="qcow2")
             )
-        if disk.snapshot == "internal":
-            fmt = x.driver_type or "raw"
+        elif disk.snapshot == "internal":
             if x.type not in ("file", "block") or x.source is None:
                 raise ConfigUnsupportedError(
                     f"internal snapshot for disk {x.target_dev} unsupported for storage type {x.type}"
@@ -141,7 +191,15 @@ def disk_plan(d: DomainDef, snap: SnapshotDef, name: str) -> tuple[tuple[Snapsho
                 )
             images.append(x.source)
         out.append(disk)
-    return tuple(out), images
+    if images and layers:
+        raise ConfigUnsupportedError(
+            "mixing internal and external targets for a snapshot is not yet supported"
+        )
+    if external and not layers:
+        raise ConfigUnsupportedError(
+            "disk-only snapshots require at least one disk to be selected for snapshot"
+        )
+    return tuple(out), images, layers
 
 
 def block_nodes(mon: Monitor, images: list[str], dom: Dom) -> list[str]:

@@ -1,4 +1,4 @@
-"""Domain snapshots of real QEMU guests: internal snapshots inside qcow2 images.
+"""Domain snapshots of real QEMU guests: internal snapshots inside qcow2 images, and the hooks.
 
 A snapshot of a running (or paused) guest is QEMU's ``snapshot-save`` job: the
 guest is paused, every qcow2 disk gets a snapshot tagged with the snapshot's
@@ -12,9 +12,10 @@ in ``config/snapshots`` (:mod:`virt_qemu.snapshottree`), recorded before the dis
 are touched and committed after: a snapshot whose process died mid-way is
 rolled back by the next process that looks (or kept, if it was committed).
 
-Raw disks cannot hold an internal snapshot (libvirt's error); external
-snapshots (overlays, memory files) are not done yet: both are refused with a
-``ConfigUnsupportedError`` naming the disk, before anything is written.
+Raw disks cannot hold an internal snapshot (libvirt's error: ``ConfigUnsupportedError``
+naming the disk, before anything is written). External snapshots (``disk_only``,
+external disks, a memory file: overlays on the images) are taken, reverted and merged
+back by :mod:`virt_qemu.snapshotexternal`, under the same lock and record.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from virt_qemu.host import Dom, domain_event, wait_migration
 from virt_qemu.launching import ImageLoadError
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import (
+    Layer,
     block_nodes,
     disk_images,
     disk_plan,
@@ -40,6 +42,7 @@ from virt_qemu.snapshotdisks import (
     tags,
     wait_job,
 )
+from virt_qemu.snapshotexternal import External
 from virt_qemu.snapshottree import SnapshotTree, TreeFiles
 from virtcore import hookimpl
 from virtcore.errors import (
@@ -68,7 +71,9 @@ from virtcore.types import (
 
 if TYPE_CHECKING:
     from virt_qemu.monitor import Monitor
+    from virt_qemu.overlays import Progress
     from virtcore.xml import DomainDef, SnapshotDef
+    from virtcore.xml.snapshot import SnapshotDisk
 
 __all__ = ["Snapshots"]
 
@@ -183,13 +188,16 @@ class Snapshots(Part):
 
     @hookimpl
     def virt_domain_snapshot_create_xml(
-        self, uuid: str, xml: str, disk_only: bool, quiesce: bool, redefine: bool, current: bool,
-        no_metadata: bool, halt: bool, reuse_ext: bool,
+        self, uuid: str, xml: str, disk_only: bool, quiesce: bool, live: bool, redefine: bool,
+        current: bool, no_metadata: bool, halt: bool, reuse_ext: bool,
     ) -> SnapshotRef:  # fmt: skip
-        """Take an internal snapshot (``snapshot-save`` or ``qemu-img snapshot -c``), or redefine one.
+        """Take a snapshot, or redefine one: internal (``snapshot-save`` or ``qemu-img snapshot -c``)
+        or external (overlays, :mod:`virt_qemu.snapshotexternal`; ``disk_only``, external disks or
+        memory in a file).
 
-        ``live`` and ``atomic`` need nothing here: an internal snapshot pauses the
-        guest and is one QEMU job over all disks.
+        ``atomic`` needs nothing here: an internal snapshot is one QEMU job over all disks,
+        an external one a single ``transaction``. ``live``: a full external snapshot's guest
+        runs on while its memory is copied (internal ones pause it).
         """
         from virtcore.xml import parse_snapshot
 
@@ -198,11 +206,9 @@ class Snapshots(Part):
                 f"unsupported flags ({_FLAG_NO_METADATA:#x}) in function qemuDomainSnapshotCreateXML",
                 domain=_QEMU,
             )
-        if disk_only or reuse_ext:
-            raise ConfigUnsupportedError(
-                "external (disk-only) snapshots are not supported by the QEMU driver yet"
-            )
-        if quiesce:
+        if reuse_ext:
+            raise ConfigUnsupportedError("reusing existing external snapshot files is not supported")
+        if quiesce and not disk_only:
             raise ConfigUnsupportedError("quiesce requires disk-only snapshots")
         definition = parse_snapshot(xml, redefine=redefine)
         h = self.host
@@ -218,12 +224,15 @@ class Snapshots(Part):
             else:
                 if halt and dom.config is None:
                     raise OperationInvalidError("cannot halt after transient domain snapshot", domain=_QEMU)
-                name = self._take(dom, tree, definition)
+                name = self._take(dom, tree, definition, disk_only=disk_only, quiesce=quiesce, live=live)
                 if halt and dom.active:
                     h.stop_process(dom, "from-snapshot")
         return SnapshotRef(name, uuid)
 
-    def _take(self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef) -> str:
+    def _take(
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, *, disk_only: bool = False,
+        quiesce: bool = False, live: bool = True,
+    ) -> str:  # fmt: skip
         import attrs
 
         from virtcore.xml import format_domain
@@ -234,16 +243,37 @@ class Snapshots(Part):
         assert name is not None
         if name in tree.snaps:
             raise OperationFailedError(f"domain moment {name} already exists", domain=ErrorDomain.DOMAIN)
-        if definition.memory_snapshot == "external":
-            raise ConfigUnsupportedError(
-                f"snapshot '{name}': external memory snapshots are not supported by the QEMU driver yet"
-            )
-        live = dom.definition
-        disks, images = disk_plan(live, definition, name)
         active = dom.active
+        memory_file = definition.memory_snapshot == "external"
+        if memory_file and (disk_only or not active):
+            raise ConfigUnsupportedError(
+                f"snapshot '{name}': memory state cannot be saved with offline or disk-only snapshot"
+            )
+        if memory_file and definition.memory_file is None:
+            kept = self.files.memory(dom.uuid, name)
+            kept.parent.mkdir(mode=0o700, exist_ok=True)
+            definition = attrs.evolve(definition, memory_file=str(kept))
+        live_def = dom.definition
+        disks, images, layers = disk_plan(live_def, definition, name, external=disk_only or memory_file)
+        if memory_file and definition.memory_file is not None:
+            from virt_qemu.overlays import check_path
+
+            check_path(definition.memory_file, f"memory file of snapshot '{name}'")
+            if os.path.lexists(definition.memory_file):
+                raise ConfigUnsupportedError(
+                    f"snapshot '{name}': memory file '{definition.memory_file}' already exists"
+                )
+        if layers and active and not (disk_only or memory_file):
+            raise ConfigUnsupportedError(
+                f"snapshot '{name}': external disks of a running domain need disk_only or a memory file"
+            )
+        if layers:
+            return self._take_external(dom, tree, definition, disks, layers, disk_only, quiesce, live)
+        if quiesce:
+            raise ConfigUnsupportedError("quiesce requires disk-only snapshots")
         state = _STATE_NAME.get(dom.state, "running") if active else "shutoff"
         inactive = None
-        if active and dom.config is not None and format_domain(dom.config) != format_domain(live):
+        if active and dom.config is not None and format_domain(dom.config) != format_domain(live_def):
             inactive = format_domain(dom.config)
         definition = attrs.evolve(
             definition,
@@ -251,7 +281,7 @@ class Snapshots(Part):
             memory_snapshot="internal" if active else "no",
             disks=disks,
             parent=None,
-        ).with_domain(format_domain(live), inactive)
+        ).with_domain(format_domain(live_def), inactive)
         if tree.current is not None:
             definition = _with_parent(definition, tree.current)
         record: dict[str, Any] = {"name": name, "images": images, "live": active, "resume": False}
@@ -300,6 +330,40 @@ class Snapshots(Part):
             self._roll_back(dom, record)
             raise
         test_hold("snapshot-committed")
+        self._settle(dom)
+        return name
+
+    def _take_external(
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, disks: tuple[SnapshotDisk, ...],
+        layers: list[Layer], disk_only: bool, quiesce: bool, live: bool,
+    ) -> str:  # fmt: skip
+        import attrs
+
+        from virtcore.xml import format_domain
+
+        name = definition.name
+        assert name is not None
+        active = dom.active
+        if disk_only:  # as libvirt: the state of a shut-off domain's is "shutoff"
+            state = "disk-snapshot" if active else "shutoff"
+        else:
+            state = _STATE_NAME.get(dom.state, "running") if active else "shutoff"
+        inactive = None
+        d = dom.definition
+        if active and dom.config is not None and format_domain(dom.config) != format_domain(d):
+            inactive = format_domain(dom.config)
+        memory = definition.memory_snapshot == "external"
+        definition = attrs.evolve(
+            definition,
+            state=state,
+            memory_snapshot="external" if memory else "no",
+            memory_file=definition.memory_file if memory else None,
+            disks=disks,
+            parent=None,
+        ).with_domain(format_domain(d), inactive)
+        if tree.current is not None:
+            definition = _with_parent(definition, tree.current)
+        External(self).take(dom, tree, definition, layers, quiesce=quiesce, live=live)
         self._settle(dom)
         return name
 
@@ -418,6 +482,9 @@ class Snapshots(Part):
         record = files.recorded(dom.uuid)
         if record is None:
             return
+        if record.get("op") is not None:
+            External(self).settle(dom, record)
+            return
         committed = record.get("name") in files.read(dom.uuid).snaps
         if committed:
             if record.get("resume"):
@@ -465,7 +532,7 @@ class Snapshots(Part):
                     raise SnapshotRevertRiskyError(
                         f"snapshot '{name}' lacks domain '{dom.name}' rollback info", domain=_QEMU
                     )
-                if dom.active and live_snapshot and hardware_changed(recorded, dom.live):
+                if dom.active and live_snapshot and hardware_changed(_as_running(snap, recorded), dom.live):
                     raise SnapshotRevertRiskyError(
                         f"revert requires force: the memory or devices of domain '{dom.name}' "
                         f"changed since snapshot '{name}' (the guest must be restarted)",
@@ -480,6 +547,9 @@ class Snapshots(Part):
                     "transient domain needs to request run or pause to revert to inactive snapshot",
                     domain=_QEMU,
                 )
+            if tree.is_external(name):
+                External(self).revert(dom, tree, snap, running=running, paused=paused)
+                return True
             images = disk_images(snap, recorded)
             end_paused = not running and (snap.state == "paused" or paused)
             if live_snapshot:
@@ -577,9 +647,11 @@ class Snapshots(Part):
 
     @hookimpl
     def virt_domain_snapshot_delete(
-        self, uuid: str, name: str, children: bool, children_only: bool, metadata_only: bool
-    ) -> bool:
-        """Delete ``name`` and/or its descendants: their tags in the images, then their metadata."""
+        self, uuid: str, name: str, children: bool, children_only: bool, metadata_only: bool,
+        progress: Progress | None,
+    ) -> bool:  # fmt: skip
+        """Delete ``name`` and/or its descendants: their tags in the images (internal) or their
+        overlays merged back (external, ``progress`` called as the merge runs), then their metadata."""
         h = self.host
         h.sync()
         dom = h.get(uuid)
@@ -592,15 +664,20 @@ class Snapshots(Part):
             if not children_only:
                 doomed.append(name)
             for victim in doomed:
-                if not metadata_only:
+                files: list[str] = []
+                external = not metadata_only and tree.is_external(victim)
+                if external:
+                    files = External(self).delete(dom, tree, victim, progress)
+                elif not metadata_only:
                     self._delete_data(dom, tree.snaps[victim], victim)
                 was_current = tree.current == victim
-                for child in tree.children(victim):
-                    tree.set_parent(child, tree.snaps[victim].parent_name)
-                tree.remove(victim)
+                tree.forget(victim)
                 if was_current and children_only:
                     tree.current = name
                 self.files.write(uuid, tree)
+                if external:  # merged: the files go only now that nothing names them
+                    External(self).remove_files(dom, tree, files)
+                    self.files.settle(uuid)
         return True
 
     def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
@@ -622,7 +699,17 @@ class Snapshots(Part):
                 qemu_img_snapshot("-d", name, path)
 
 
+def _as_running(snap: SnapshotDef, recorded: DomainDef) -> DomainDef:
+    """The definition ``snap`` recorded, with the images its external disks run on since (the
+    overlays that replace them on a revert are no change of hardware)."""
+    from virt_qemu.snapshotexternal import point_disks, recorded_layers
+
+    layers = recorded_layers(snap)
+    return point_disks(recorded, {x.target: (x.overlay, "qcow2") for x in layers}) if layers else recorded
+
+
 def _with_parent(definition: SnapshotDef, parent: str) -> SnapshotDef:
+    """``definition`` taken after snapshot ``parent``."""
     import attrs
 
     from virtcore.xml.snapshot import SnapshotParent

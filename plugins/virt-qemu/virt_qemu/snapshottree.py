@@ -6,7 +6,10 @@ parent, state and the definition it was taken of), oldest first, in a
 process that opens the URI later reads the same tree.
 
 The memory of a running guest's snapshot goes into its first qcow2 image; a guest
-without one has it kept here, in ``UUID/NAME.vmstate`` (QEMU's migration stream).
+without one has it kept here, in ``UUID/NAME.vmstate`` (QEMU's migration stream), as has
+a full external snapshot that names no memory file. The tree file also lists the overlay
+images external snapshots (and reverts to them) made, each with the image it sits on
+(``<overlay file backing format>``): the driver merges or removes no other file.
 
 A snapshot is *recorded, then committed*: ``UUID.pending`` (JSON: its name and
 what was written where) is written before QEMU or ``qemu-img`` touch a disk,
@@ -25,7 +28,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from virt_qemu.paths import FileLock
 from virtcore.errors import ErrorDomain, NoDomainSnapshotError, SystemError_, XMLError
@@ -34,7 +37,7 @@ from virtcore.files import write_atomically
 if TYPE_CHECKING:
     from virtcore.xml import SnapshotDef
 
-__all__ = ["SnapshotTree", "TreeFiles", "not_found"]
+__all__ = ["Overlay", "SnapshotTree", "TreeFiles", "not_found"]
 
 
 def not_found(name: str) -> NoDomainSnapshotError:
@@ -42,12 +45,27 @@ def not_found(name: str) -> NoDomainSnapshotError:
     return NoDomainSnapshotError(f"no domain snapshot with matching name '{name}'", domain=ErrorDomain.QEMU)
 
 
+class Overlay(NamedTuple):
+    """An overlay image this driver made (an external snapshot's, or a revert's): what it sits on."""
+
+    backing: str
+    #: the backing image's format
+    fmt: str
+
+
 class SnapshotTree:
-    """A domain's snapshots by name (oldest first; each definition names its parent) and the current one."""
+    """A domain's snapshots by name (oldest first; each definition names its parent), the current
+    one, and the overlay images the driver made for external snapshots (path -> :class:`Overlay`):
+    only those are ever merged or removed by it."""
 
     def __init__(self) -> None:
         self.snaps: dict[str, SnapshotDef] = {}
         self.current: str | None = None
+        self.overlays: dict[str, Overlay] = {}
+
+    def dependents(self, path: str) -> list[str]:
+        """The driver's overlays sitting directly on image ``path``."""
+        return [p for p, o in self.overlays.items() if o.backing == path]
 
     def __len__(self) -> int:
         return len(self.snaps)
@@ -80,6 +98,12 @@ class SnapshotTree:
 
         snap = self.snaps[name]
         self.snaps[name] = attrs.evolve(snap, parent=None if parent is None else SnapshotParent(name=parent))
+
+    def forget(self, name: str) -> None:
+        """Drop ``name``, its children moving to its parent ("current" too, if it was)."""
+        for child in self.children(name):
+            self.set_parent(child, self.snaps[name].parent_name)
+        self.remove(name)
 
     def remove(self, name: str) -> None:
         """Drop ``name``; "current" passes to its parent."""
@@ -114,6 +138,10 @@ class SnapshotTree:
 
         cur = "" if self.current is None else f" current={quoteattr(self.current)}"
         body = "".join(s.to_xml() for s in self.snaps.values())
+        body += "".join(
+            f"<overlay file={quoteattr(p)} backing={quoteattr(o.backing)} format={quoteattr(o.fmt)}/>\n"
+            for p, o in self.overlays.items()
+        )
         return f"<snapshots{cur}>\n{body}</snapshots>\n".encode()
 
     @classmethod
@@ -133,6 +161,11 @@ class SnapshotTree:
             snap = snapshot_from_element(el, redefine=True)
             assert snap.name is not None  # redefine requires it
             tree.snaps[snap.name] = snap
+        for el in root.findall("overlay"):
+            path, backing, fmt = el.get("file"), el.get("backing"), el.get("format")
+            if not path or not backing or fmt not in ("qcow2", "raw"):
+                raise XMLError(f"snapshot tree '{origin}': an <overlay> needs file, backing and format")
+            tree.overlays[path] = Overlay(backing, fmt)
         cur = root.get("current")
         tree.current = cur if cur in tree.snaps else None
         return tree
@@ -173,7 +206,7 @@ class TreeFiles:
     def write(self, uuid: str, tree: SnapshotTree) -> None:
         """Replace the tree of ``uuid`` atomically (the file goes when the tree is empty)."""
         self._ensure()
-        if not tree.snaps:
+        if not tree.snaps and not tree.overlays:
             self.remove(uuid)
             return
         write_atomically(self.path(uuid), tree.to_bytes())

@@ -1,0 +1,532 @@
+"""External snapshots of QEMU guests: overlays taken, reverted to and merged back.
+
+Taking one freezes each chosen disk's current image (its *base*) under a new
+qcow2 overlay (:mod:`virt_qemu.overlays`): made with ``qemu-img`` and, for a
+running guest, switched to in one QMP ``transaction`` for all disks; a full
+snapshot first migrates the guest's memory and device state into the memory
+file. The definition's ``<source>`` then names the overlay (as libvirt), and the
+snapshot's ``<disks>`` record it.
+
+Reverting (which libvirt refuses) puts a fresh overlay on each base: the
+snapshot's own overlay made anew when no later snapshot sits on it, else a new
+``OVERLAY-N`` beside it, so no image a later snapshot depends on is written.
+A full snapshot's guest is started from its memory file on those overlays; the
+overlay left behind, if nothing depends on it, is removed.
+
+Deleting merges each overlay back into its base (``block-commit`` while the
+guest runs: an active commit with ``job-complete`` for the top layer; else
+``qemu-img commit`` and ``rebase -u``), progress reported, and removes it only
+once the commit has completed. A base that another branch (a revert) also sits
+on keeps its overlays: the snapshot's metadata goes, its images stay.
+
+Every step is recorded first (:meth:`virt_qemu.snapshottree.TreeFiles.record`):
+a process killed mid-way leaves a record the next one finishes (a switch QEMU
+made or a commit started is carried through) or rolls back (overlays no
+definition names are removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from virt_qemu.host import Dom
+from virt_qemu.launching import ImageLoadError
+from virt_qemu.overlays import (
+    Progress,
+    add_overlay_node,
+    commit_live,
+    commit_offline,
+    create_overlay,
+    delete_nodes,
+    format_nodes,
+    image_size,
+    rebase_unsafe,
+    switch_live,
+    top_nodes,
+)
+from virt_qemu.saving import test_hold
+from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
+from virt_qemu.snapshottree import Overlay, SnapshotTree
+from virtcore.errors import (
+    ConfigUnsupportedError,
+    ErrorDomain,
+    OperationFailedError,
+    SystemError_,
+    VirtError,
+)
+from virtcore.types import (
+    DomainEventType,
+    DomainState,
+    PausedReason,
+    RunningReason,
+    StartedDetail,
+    SuspendedDetail,
+)
+
+if TYPE_CHECKING:
+    from virt_qemu.connection import Session
+    from virt_qemu.host import Host
+    from virt_qemu.launching import Launcher
+    from virt_qemu.monitor import Monitor
+    from virt_qemu.snapshottree import TreeFiles
+    from virtcore.xml import DomainDef, SnapshotDef
+
+__all__ = ["External", "Steps", "point_disks", "recorded_layers"]
+
+_QEMU = ErrorDomain.QEMU
+
+
+def point_disks(d: DomainDef, tops: dict[str, tuple[str, str]]) -> DomainDef:
+    """``d`` with disk ``target``'s source and format set to ``tops[target]`` (path, format)."""
+    import attrs
+
+    from virtcore.xml import Disk
+
+    devices = []
+    for dev in d.devices:
+        if isinstance(dev, Disk) and dev.target_dev in tops:
+            path, fmt = tops[dev.target_dev]
+            dev = attrs.evolve(dev, source=path, driver_type=fmt)
+        devices.append(dev)
+    return attrs.evolve(d, devices=tuple(devices), raw=d.raw)
+
+
+def recorded_layers(snap: SnapshotDef) -> list[Layer]:
+    """The layers of an external snapshot: each external disk's base (in the definition it
+    recorded) and its overlay."""
+    d = snap.domain
+    if d is None:
+        return []
+    bases = {x.target_dev: (x.source, x.driver_type or "raw") for x in d.disks if x.source}
+    out = []
+    for disk in snap.disks:
+        if disk.snapshot == "external" and disk.file and disk.name in bases:
+            base, fmt = bases[disk.name]
+            out.append(Layer(disk.name, base, fmt, disk.file))
+    return out
+
+
+def _tops(d: DomainDef | None) -> dict[str, str]:
+    return {} if d is None else {x.target_dev: x.source for x in d.disks if x.source}
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+class Steps(Protocol):
+    """What external snapshots use of the snapshot hooks' part (:class:`virt_qemu.snapshots.Snapshots`):
+    its connection and the steps internal snapshots take too."""
+
+    session: Session
+
+    @property
+    def host(self) -> Host:
+        """The host of the connection's URI."""
+
+    @property
+    def files(self) -> TreeFiles:
+        """The snapshot tree files."""
+
+    @property
+    def launcher(self) -> Launcher:
+        """What starts QEMU."""
+
+    def _pause(self, dom: Dom, mon: Monitor) -> None: ...
+    def _resume(self, dom: Dom, reason: RunningReason) -> None: ...
+    def _save_memory(self, dom: Dom, mon: Monitor, target: Path) -> None: ...
+    def _launch(self, dom: Dom, d: DomainDef, *, paused: bool) -> None: ...
+
+
+class External:
+    """External snapshots for the snapshot hooks (:class:`virt_qemu.snapshots.Snapshots`)."""
+
+    def __init__(self, part: Steps) -> None:
+        self.part = part
+        self.host = part.host
+        self.files = part.files
+
+    # -- taking -----------------------------------------------------------------------------
+
+    def take(
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer], *,
+        quiesce: bool, live: bool,
+    ) -> None:  # fmt: skip
+        """Freeze ``layers`` under their overlays (and the memory into ``definition``'s memory
+        file when it has one), then commit ``definition`` to the tree and the definitions."""
+        name = definition.name
+        assert name is not None
+        memory = definition.memory_file if definition.memory_snapshot == "external" else None
+        record: dict[str, Any] = {
+            "op": "external", "name": name, "overlays": [x.overlay for x in layers],
+            "live": dom.active, "resume": dom.state == DomainState.RUNNING, "memory": memory,
+            "snapshot": definition.to_xml(), "nodes": [],
+        }  # fmt: skip
+        self.files.record(dom.uuid, record)
+        try:
+            if dom.active:  # the sizes as QEMU has them (no qemu-img on images it holds)
+                tops = top_nodes(self.host.monitor_of(dom), [x.base for x in layers])
+            else:
+                tops = [("", image_size(x.base, x.fmt)) for x in layers]
+            for x, (_, size) in zip(layers, tops, strict=True):
+                create_overlay(x.overlay, x.base, x.fmt, size)
+            if dom.active:
+                self._switch(
+                    dom, layers, [n for n, _ in tops], record, quiesce=quiesce, live=live, memory=memory
+                )
+        except BaseException:
+            self.roll_back(dom, record)
+            raise
+        test_hold("snapshot-taken")
+        self._commit(dom, tree, definition, layers)
+        test_hold("snapshot-committed")
+        self.files.settle(dom.uuid)
+        if record["resume"]:
+            self.part._resume(dom, RunningReason.FROM_SNAPSHOT)
+
+    def _switch(
+        self, dom: Dom, layers: list[Layer], tops: list[str], record: dict[str, Any], *, quiesce: bool,
+        live: bool, memory: str | None,
+    ) -> None:  # fmt: skip
+        h = self.host
+        mon = h.monitor_of(dom)
+        nodes: list[str] = []
+        try:
+            for x in layers:
+                nodes.append(add_overlay_node(mon, x.overlay))
+            record["nodes"] = nodes
+            self.files.record(dom.uuid, record)
+            if memory is not None:
+                if not live:
+                    self.part._pause(dom, mon)
+                self._save_memory(dom, mon, memory, live)
+            frozen = self._freeze(dom) if quiesce else False
+            try:
+                switch_live(mon, list(zip(tops, nodes, strict=True)))
+            finally:
+                if frozen:
+                    self._thaw(dom)
+        except BaseException:
+            delete_nodes(mon, nodes)
+            raise
+
+    def _save_memory(self, dom: Dom, mon: Monitor, memory: str, live: bool) -> None:
+        """Migrate the guest's memory into ``memory`` (running on while it copies when ``live``);
+        the guest is paused when it returns (QEMU pauses it to finish a live migration)."""
+        h = self.host
+        if dom.state == DomainState.RUNNING:  # live: QEMU stops the guest itself at the end
+            with h.run_state_held(dom):
+                h.transition(dom, DomainState.PAUSED, PausedReason.SNAPSHOT)
+        target = Path(memory)
+        try:
+            self.part._save_memory(dom, mon, target)
+        except BaseException:
+            _unlink(memory)
+            raise
+
+    def _freeze(self, dom: Dom) -> bool:
+        from virt_qemu.agent import Agent
+
+        Agent(self.part.session).virt_domain_fs_freeze(dom.uuid, None)
+        return True
+
+    def _thaw(self, dom: Dom) -> None:
+        from virt_qemu.agent import Agent
+
+        with contextlib.suppress(VirtError):
+            Agent(self.part.session).virt_domain_fs_thaw(dom.uuid, None)
+
+    def _commit(self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer]) -> None:
+        """Write the snapshot into the tree, then the definitions naming the overlays."""
+        name = definition.name
+        assert name is not None
+        tree.snaps[name] = definition
+        tree.current = name
+        for x in layers:
+            tree.overlays[x.overlay] = Overlay(x.base, x.fmt)
+        self.files.write(dom.uuid, tree)
+        self._point(dom, {x.target: (x.overlay, "qcow2") for x in layers}, {x.base for x in layers})
+
+    def _point(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None = None) -> None:
+        """Make the live and persistent definitions name ``tops`` (each disk whose source is in
+        ``only_from``, when given: a definition changed meanwhile is left alone)."""
+        h = self.host
+
+        def chosen(d: DomainDef) -> dict[str, tuple[str, str]]:
+            now = _tops(d)
+            return {t: v for t, v in tops.items() if t in now and (only_from is None or now[t] in only_from)}
+
+        if dom.live is not None:
+            with h.run_state_held(dom):
+                pick = chosen(dom.live)
+                if pick:
+                    dom.live = point_disks(dom.live, pick)
+                    h.write_status(dom)
+        if dom.config is not None:
+            pick = chosen(dom.config)
+            if pick:
+                h.save_config(dom, point_disks(dom.config, pick))
+
+    # -- an interrupted snapshot --------------------------------------------------------------
+
+    def roll_back(self, dom: Dom, record: dict[str, Any]) -> None:
+        """Undo a snapshot that was not switched to: its overlay nodes and files, the memory file."""
+        if dom.active and record.get("nodes"):
+            with contextlib.suppress(VirtError):
+                delete_nodes(self.host.monitor_of(dom), list(record["nodes"]))
+        for path in record.get("overlays", []):
+            _unlink(str(path))
+        if record.get("memory"):
+            _unlink(str(record["memory"]))
+        if record.get("resume"):
+            with contextlib.suppress(VirtError):
+                self.part._resume(dom, RunningReason.SAVE_CANCELED)
+        self.files.settle(dom.uuid)
+
+    def settle(self, dom: Dom, record: dict[str, Any]) -> None:
+        """Finish what a dead process recorded (the tree lock is held)."""
+        op = record.get("op")
+        if op == "delete":
+            tree = self.files.read(dom.uuid)
+            name = record.get("name")
+            doomed = [str(p) for p in record.get("remove", [])]
+            if isinstance(name, str) and name in tree.snaps:
+                doomed = self.delete(dom, tree, name, None)
+                tree.forget(name)
+                self.files.write(dom.uuid, tree)
+            self.remove_files(dom, tree, doomed)
+            self.files.settle(dom.uuid)
+            return
+        if op == "revert":
+            for tmp in record.get("temporaries", []):
+                _unlink(str(tmp))
+            self.files.settle(dom.uuid)
+            return
+        from virtcore.xml import parse_snapshot
+
+        tree = self.files.read(dom.uuid)
+        name = record.get("name")
+        snap = tree.snaps.get(name) if isinstance(name, str) else None
+        switched = snap is not None
+        if snap is None and record.get("live") and dom.active:
+            # QEMU made the switch if its disks now sit on the overlays: carry it through
+            overlays = [str(p) for p in record.get("overlays", [])]
+            mon = self.host.monitor_of(dom)
+            switched = bool(overlays) and all(n is not None for n in nodes_or_none(mon, overlays))
+            if switched:
+                snap = parse_snapshot(str(record["snapshot"]), redefine=True)
+        if not switched or snap is None:
+            self.roll_back(dom, record)
+            return
+        layers = [x for x in recorded_layers(snap) if x.overlay in record.get("overlays", [])]
+        self._commit(dom, tree, snap, layers)
+        self.files.settle(dom.uuid)
+        if record.get("resume"):
+            with contextlib.suppress(VirtError):
+                self.part._resume(dom, RunningReason.FROM_SNAPSHOT)
+
+    # -- reverting ----------------------------------------------------------------------------
+
+    def revert(self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, *, running: bool, paused: bool) -> None:
+        """Start the domain's disks afresh on the snapshot's bases (and its memory, for a full one)."""
+        h = self.host
+        name = snap.name
+        assert name is not None
+        layers = recorded_layers(snap)
+        recorded = snap.domain
+        if recorded is None or not layers:
+            raise ConfigUnsupportedError(f"snapshot '{name}' records no external disk to revert to")
+        memory = snap.memory_file if snap.memory_snapshot == "external" else None
+        if memory is not None and not os.path.exists(memory):
+            raise OperationFailedError(f"the memory file '{memory}' of snapshot '{name}' is gone")
+        for x in layers:
+            if not os.path.exists(x.base):
+                raise OperationFailedError(f"the image '{x.base}' of snapshot '{name}' is gone")
+        before = _tops(dom.config) | _tops(dom.live)
+        if dom.active:
+            h.stop_process(dom, "from-snapshot")
+        new: dict[str, str] = {}
+        temporaries: dict[str, str] = {}
+        for x in layers:
+            final = x.overlay
+            if tree.dependents(x.overlay):  # a later snapshot sits on it: a new overlay beside it
+                n = 1
+                while os.path.lexists(f"{x.overlay}-{n}") or f"{x.overlay}-{n}" in tree.overlays:
+                    n += 1
+                final = f"{x.overlay}-{n}"
+            new[x.target] = final
+            temporaries[final] = f"{final}.{os.getpid()}.partial"
+        record = {"op": "revert", "name": name, "temporaries": list(temporaries.values())}
+        self.files.record(dom.uuid, record)
+        try:
+            for x in layers:
+                create_overlay(temporaries[new[x.target]], x.base, x.fmt, image_size(x.base, x.fmt))
+        except BaseException:
+            for tmp in temporaries.values():
+                _unlink(tmp)
+            self.files.settle(dom.uuid)
+            raise
+        for final, tmp in temporaries.items():
+            os.replace(tmp, final)
+        bases = {x.target: x for x in layers}
+        for target, final in new.items():
+            tree.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
+        tops = {t: (p, "qcow2") for t, p in new.items()}
+        persistent = snap.inactive_domain or recorded
+        if dom.config is not None:
+            h.save_config(dom, point_disks(persistent, tops))
+        doomed = [
+            p for p in set(before.values())
+            if p in tree.overlays and p not in new.values() and not tree.dependents(p)
+        ]  # fmt: skip
+        for p in doomed:
+            del tree.overlays[p]
+        tree.current = name
+        self.files.write(dom.uuid, tree)
+        for p in doomed:
+            _unlink(p)
+        self.files.settle(dom.uuid)
+        start = point_disks(recorded, tops)
+        if memory is not None:
+            end_paused = not running and (snap.state == "paused" or paused)
+            self._start_from(dom, start, memory, end_paused)
+        elif running or paused:
+            self.part._launch(dom, start, paused=paused)
+
+    def _start_from(self, dom: Dom, d: DomainDef, memory: str, end_paused: bool) -> None:
+        h = self.host
+        try:
+            fd = os.open(memory, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SystemError_(f"cannot read snapshot memory '{memory}': {exc.strerror}") from None
+        try:
+            self.part.launcher.launch(
+                dom, d, paused=False, reason=RunningReason.FROM_SNAPSHOT, incoming=(fd, end_paused)
+            )
+        except ImageLoadError as exc:
+            raise OperationFailedError(f"cannot load snapshot memory '{memory}': {exc.detail}") from None
+        finally:
+            os.close(fd)
+        from virt_qemu.host import domain_event
+
+        h.emit(domain_event(dom.ref, DomainEventType.STARTED, StartedDetail.FROM_SNAPSHOT))
+        if end_paused:
+            dom.reason = PausedReason.FROM_SNAPSHOT
+            h.emit(domain_event(dom.ref, DomainEventType.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT))
+
+    # -- deleting -----------------------------------------------------------------------------
+
+    def delete(self, dom: Dom, tree: SnapshotTree, name: str, progress: Progress | None) -> list[str]:
+        """Merge each overlay of snapshot ``name`` back into its base (the definitions then name
+        the base; ``tree`` is updated, not written). The files to remove once the caller has
+        written the tree without the snapshot: the merged overlays, its memory file.
+
+        What is recorded first lets the next process finish a delete whose process died: a merge
+        done (or a pivot QEMU made) is not redone, the files are removed once the tree is written.
+        """
+        snap = tree.snaps[name]
+        layers = [
+            x for x in recorded_layers(snap)
+            if x.overlay in tree.overlays and os.path.exists(x.overlay)  # else a revert discarded it
+            and tree.dependents(x.base) == [x.overlay]  # else another branch sits on the base too
+        ]  # fmt: skip
+        doomed = [x.overlay for x in layers]
+        for other, s in tree.snaps.items():  # an internal snapshot inside an overlay would go with it
+            inside = set(disk_images(s, s.domain)) & set(doomed)
+            if inside:
+                raise ConfigUnsupportedError(
+                    f"cannot merge snapshot '{name}' back: internal snapshot '{other}' lives in its "
+                    f"overlay '{sorted(inside)[0]}' (delete that one first)"
+                )
+        if snap.memory_snapshot == "external" and snap.memory_file:
+            doomed.append(snap.memory_file)
+        self.files.record(dom.uuid, {"op": "delete", "name": name, "remove": doomed})
+        for x in layers:
+            self._merge(dom, tree, x, progress, f"cannot merge snapshot '{name}' of disk {x.target}")
+            test_hold("snapshot-merged")
+            self._point(dom, {x.target: (x.base, x.fmt)}, {x.overlay})
+            for p in tree.dependents(x.overlay):
+                tree.overlays[p] = Overlay(x.base, x.fmt)
+            del tree.overlays[x.overlay]
+            self._rename_in_tree(tree, x)
+        return doomed
+
+    def remove_files(self, dom: Dom, tree: SnapshotTree, paths: list[str]) -> None:
+        """Remove files a delete left behind (the tree is written): none the tree or a definition names."""
+        named = set(tree.overlays) | set(_tops(dom.config).values()) | set(_tops(dom.live).values())
+        for path in paths:
+            if path not in named:
+                _unlink(path)
+
+    def _merge(self, dom: Dom, tree: SnapshotTree, x: Layer, progress: Progress | None, what: str) -> None:
+        if dom.active:
+            mon = self.host.monitor_of(dom)
+            nodes = format_nodes(mon)
+            top = nodes.get(os.path.realpath(x.overlay))
+            base = nodes.get(os.path.realpath(x.base))
+            used = _disk_using(mon, x.overlay)
+            if used is not None:
+                device, active = used
+                if top is None or base is None:
+                    raise OperationFailedError(
+                        f"{what}: QEMU has no block node for '{x.overlay}' or '{x.base}'"
+                    )
+                commit_live(mon, device, top, base, active, progress, what)
+                if top.startswith("vcsnap-"):  # added by this driver: QEMU keeps it until deleted
+                    delete_nodes(mon, [top])
+                return
+            if base is not None:  # QEMU runs on the base without it: merged and pivoted already
+                if top is not None and top.startswith("vcsnap-"):
+                    delete_nodes(mon, [top])
+                return
+        if _tops(dom.config).get(x.target) == x.base:
+            return  # the definition runs on the base: merged already, by a process that died since
+        commit_offline(x.overlay, x.base, progress)
+        for upper in tree.dependents(x.overlay):
+            if os.path.exists(upper):
+                rebase_unsafe(upper, x.base, x.fmt)
+
+    def _rename_in_tree(self, tree: SnapshotTree, x: Layer) -> None:
+        """Snapshots that recorded ``x.overlay`` as a disk's image now find it merged into the base."""
+        from virtcore.xml import format_domain
+
+        for n, s in list(tree.snaps.items()):
+            changed = s
+            for tag in ("domain", "inactive"):
+                d = s.domain if tag == "domain" else s.inactive_domain
+                if d is None or _tops(d).get(x.target) != x.overlay:
+                    continue
+                fixed = format_domain(point_disks(d, {x.target: (x.base, x.fmt)}))
+                if tag == "domain":
+                    changed = changed.with_domain(fixed, _inner(changed))
+                else:
+                    changed = changed.with_domain(changed.domain_xml, fixed)
+            tree.snaps[n] = changed
+
+
+def _disk_using(mon: Monitor, path: str) -> tuple[str, bool] | None:
+    """The root node of the disk whose backing chain holds ``path``, and whether ``path`` is its
+    top layer (``query-block``); None when no disk uses it."""
+    want = os.path.realpath(path)
+    for dev in mon.cmd("query-block", timeout=10):
+        ins = dev.get("inserted") or {}
+        image = ins.get("image") or {}
+        depth = 0
+        while image:
+            if os.path.realpath(str(image.get("filename", ""))) == want and ins.get("node-name"):
+                return str(ins["node-name"]), depth == 0
+            image = image.get("backing-image") or {}
+            depth += 1
+    return None
+
+
+def _inner(s: SnapshotDef) -> str | None:
+    """The ``<inactiveDomain>`` of ``s`` as a ``<domain>`` document."""
+    from virtcore.xml import format_domain
+
+    d = s.inactive_domain
+    return None if d is None else format_domain(d)
