@@ -30,10 +30,16 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 def fresh_default() -> Iterator[None]:
     """libvirt's default contents for ``test:///default`` before and after the test.
 
-    The command-line test modules use it for every test (``pytestmark``).
+    The command-line test modules use it for every test (``pytestmark``). A connection held
+    open for the test keeps the state from one command to the next, as one libvirtd would
+    (libvirt's test driver forgets ``test:///default`` when its last connection closes).
     """
     from virt_test import reset_default_node
 
+    import virtcore
+
     reset_default_node()
+    held = virtcore.open("test:///default")
     yield
+    held.close()
     reset_default_node()

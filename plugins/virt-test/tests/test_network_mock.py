@@ -133,7 +133,8 @@ def test_read_only_connections_read_networks_but_change_none() -> None:
 
 
 def test_a_network_without_a_bridge_name_says_so(conn: virtcore.Connection) -> None:
-    networks = virt_test._shared_default().networks
+    assert virt_test._default is not None  # the open connection holds test:///default's node
+    networks = virt_test._default.networks
     networks.add_loaded(
         DEFAULT_NETWORK._replace(
             name="nobridge", uuid="0b6c5a9e-3b1c-4a3e-8f43-0d5e6f708192", bridge_name=None
@@ -241,3 +242,15 @@ def test_update_config_of_a_transient_network_is_refused(conn: virtcore.Connecti
         NetworkUpdateCommand.ADD_LAST, NetworkSection.IP_DHCP_HOST, HOST.replace("192.168.122", "10.10.0")
     )
     assert _hosts(net.xml_desc()) == ["52:54:00:00:00:01"]
+
+
+def test_default_state_is_forgotten_when_its_last_connection_closes() -> None:
+    """libvirt's test driver frees test:///default when the last connection on it closes."""
+    first = virtcore.open("test:///default")
+    second = virtcore.open("test:///default")
+    first.lookup_domain("test").destroy()
+    first.close()
+    assert not second.lookup_domain("test").is_active()  # still open: the same state
+    second.close()
+    with virtcore.open("test:///default") as again:
+        assert again.lookup_domain("test").is_active()  # libvirt's defaults again

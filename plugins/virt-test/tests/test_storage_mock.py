@@ -517,13 +517,14 @@ def test_connections_in_threads_keep_the_accounts_exact() -> None:
         except BaseException as exc:  # reported below, with the thread's number
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    # held open throughout: test:///default's state lives while a connection is open on it
     with virtcore.open("test:///default") as conn:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
         pool = conn.lookup_storage_pool("default-pool")
         vols = pool.list_volumes()
         assert len(vols) == 4 * 15

@@ -74,27 +74,40 @@ VERSION = 2
 
 _default_lock = _thread.allocate_lock()
 _default: Node | None = None
+#: Open connections on ``_default``: libvirt frees test:///default's state when the last one closes.
+_default_users = 0
 
 
 def _shared_default() -> Node:
-    global _default
-    node = _default
-    if node is None:
-        with _default_lock:
-            if _default is None:
-                _default = default_node()
-            node = _default
-    return node
+    """``test:///default``'s node, taken by one more connection (given back by ``_release_default``)."""
+    global _default, _default_users
+    with _default_lock:
+        if _default is None:
+            _default = default_node()
+        _default_users += 1
+        return _default
+
+
+def _release_default(node: Node) -> None:
+    """A connection on ``node`` closed; the last one on the default forgets its state, as libvirt does."""
+    global _default, _default_users
+    with _default_lock:
+        if node is not _default:
+            return
+        _default_users -= 1
+        if _default_users <= 0:
+            _default, _default_users = None, 0
 
 
 def reset_default_node() -> None:
     """Forget ``test:///default``'s state: the next connection sees libvirt's defaults again.
 
-    Connections already open keep the old node.
+    Connections already open keep the old node. (The state is also forgotten when the last
+    connection on it closes, as libvirt's test driver does.)
     """
-    global _default
+    global _default, _default_users
     with _default_lock:
-        _default = None
+        _default, _default_users = None, 0
 
 
 def default_node_xml() -> str:
@@ -109,14 +122,15 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     path = uri.path
     if path in ("", "/"):
         raise InvalidArgError("testOpen: supply a path or use test:///default")
-    if path == "/default":
+    shared = path == "/default"
+    if shared:
         node = _shared_default()
     elif not path.startswith("/"):
         raise InvalidArgError(f"test driver node file path must be absolute: {path!r}")
     else:
         node = load_node_file(path)
     return [
-        TestDriver(node),
+        TestDriver(node, shared=shared),
         TestStorage(node),
         TestNetworks(node),
         TestSnapshots(node),
@@ -134,8 +148,9 @@ class TestDriver:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, shared: bool = False) -> None:
         self.node = node
+        self._shared = shared  # holds a use of test:///default's node until closed
         self._emit: Callable[[DomainEvent], None] | None = None
 
     # -- connection --------------------------------------------------------
@@ -152,6 +167,9 @@ class TestDriver:
         if self._emit is not None:
             self.node.unsubscribe(self._emit)
             self._emit = None
+        if self._shared:
+            self._shared = False
+            _release_default(self.node)
 
     @hookimpl
     def virt_connect_get_type(self) -> str:
