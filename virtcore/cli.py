@@ -114,6 +114,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtcore.cli_network",
     "virtcore.cli_snapshot",
     "virtcore.cli_agent",
+    "virtcore.cli_serve",
 )
 
 

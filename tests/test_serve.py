@@ -1,0 +1,303 @@
+"""``virtcore serve`` driven by real libvirt clients: Debian's virsh and python3-libvirt (issue 14).
+
+Each test starts its own ``virtcore serve`` process serving ``test:///default``
+(the mock's default node, private to that process) on unix sockets in a
+temporary directory, and drives it with virsh or with python3-libvirt
+through libvirt's C remote driver. A few tests speak the protocol directly
+with :mod:`virtcore.rpc` to do what no polite client does (garbage, keepalive).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from serve_support import SYSTEM_PYTHON, VIRSH, Served, has_python3_libvirt, virsh
+
+from virtcore.rpc.errors import decode_error
+from virtcore.rpc.message import FrameReader, MessageStatus, MessageType
+from virtcore.rpc.protocol import KEEPALIVE, REMOTE
+
+pytestmark = pytest.mark.skipif(VIRSH is None, reason="Debian's virsh (libvirt-clients) is not installed")
+
+TEST = "test:///default"
+GUEST_XML = """<domain type='test'>
+  <name>{name}</name>
+  <memory unit='KiB'>65536</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+</domain>
+"""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = Served(tmp_path, [TEST])
+    yield server
+    log = server.stop()
+    assert not server.sock.exists() and not server.ro_sock.exists(), "sockets left behind"
+    assert "Traceback" not in log, log
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_sockets_are_guarded_by_owner_and_mode(served: Served) -> None:
+    rw, ro = served.sock.stat(), served.ro_sock.stat()
+    assert stat.S_ISSOCK(rw.st_mode) and stat.S_IMODE(rw.st_mode) == 0o600
+    assert stat.S_IMODE(ro.st_mode) == 0o666
+    assert rw.st_uid == os.getuid()
+
+
+def test_virsh_list_dominfo_dumpxml(served: Served) -> None:
+    uri = served.uri(TEST)
+    assert ok(virsh(uri, "list", "--all")).split() == ["1", "test", "running"]
+    info = dict(line.split(":", 1) for line in ok(virsh(uri, "dominfo", "test")).splitlines() if ":" in line)
+    assert info["Name"].strip() == "test" and info["State"].strip() == "running"
+    assert info["UUID"].strip() == "6695eb01-f6a4-8304-79aa-97f2502e193f"
+    assert info["Max memory"].strip() == "8388608 KiB" and info["CPU(s)"].strip() == "2"
+    assert "<name>test</name>" in ok(virsh(uri, "dumpxml", "test"))
+    assert ok(virsh(uri, "uri")).strip() == uri
+    assert "CPU model:           i686" in ok(virsh(uri, "nodeinfo"))
+
+
+def test_virsh_manages_a_domain_lifecycle(served: Served, tmp_path: Path) -> None:
+    uri = served.uri(TEST)
+    xml = tmp_path / "g.xml"
+    xml.write_text(GUEST_XML.format(name="guest1"))
+    ok(virsh(uri, "define", str(xml)))
+    assert ok(virsh(uri, "domstate", "guest1")).strip() == "shut off"
+    ok(virsh(uri, "start", "guest1"))
+    ok(virsh(uri, "suspend", "guest1"))
+    assert ok(virsh(uri, "domstate", "guest1")).strip() == "paused"
+    ok(virsh(uri, "resume", "guest1"))
+    assert ok(virsh(uri, "domstate", "guest1")).strip() == "running"
+    image = tmp_path / "guest1.save"
+    ok(virsh(uri, "save", "guest1", str(image)))
+    assert image.stat().st_size > 0
+    assert ok(virsh(uri, "domstate", "guest1")).strip() == "shut off"
+    ok(virsh(uri, "restore", str(image)))
+    assert ok(virsh(uri, "domstate", "guest1")).strip() == "running"
+    ok(virsh(uri, "destroy", "guest1"))
+    ok(virsh(uri, "undefine", "guest1"))
+    gone = virsh(uri, "dominfo", "guest1")
+    assert gone.returncode != 0 and "failed to get domain 'guest1'" in gone.stderr
+
+
+def test_errors_reach_virsh_with_libvirts_words(served: Served, tmp_path: Path) -> None:
+    uri = served.uri(TEST)
+    again = virsh(uri, "resume", "test")
+    assert (
+        again.returncode != 0
+        and "Requested operation is not valid: domain 'test' is not paused" in again.stderr
+    )
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<domain type='test'><name>x</name>")
+    malformed = virsh(uri, "define", str(bad))
+    assert malformed.returncode != 0 and "XML error" in malformed.stderr, malformed.stderr
+
+
+def test_a_uri_the_server_does_not_serve_is_no_connect(served: Served) -> None:
+    result = virsh(served.uri("qemu:///system"), "list")
+    assert result.returncode != 0
+    assert "no connection driver available for qemu:///system" in result.stderr
+
+
+def test_the_read_only_socket_refuses_changes(served: Served) -> None:
+    ro = served.uri(TEST, read_only=True)
+    assert ok(virsh(ro, "list")).split() == ["1", "test", "running"]
+    denied = virsh(ro, "destroy", "test")
+    assert denied.returncode != 0 and "read only access" in denied.stderr
+    assert ok(virsh(served.uri(TEST), "domstate", "test")).strip() == "running"
+
+
+def test_virsh_readonly_flag_on_the_rw_socket_is_read_only(served: Served) -> None:
+    assert VIRSH is not None
+    result = subprocess.run(
+        [VIRSH, "-r", "-q", "-c", served.uri(TEST), "suspend", "test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "read only access" in result.stderr
+
+
+def test_virsh_event_loop_gets_lifecycle_events(served: Served) -> None:
+    uri = served.uri(TEST)
+    assert VIRSH is not None
+    watcher = subprocess.Popen(
+        [VIRSH, "-q", "-c", uri, "event", "--loop", "--event", "lifecycle", "--timeout", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    got_one = threading.Event()
+
+    def read() -> None:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            lines.append(line.strip())
+            got_one.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        # the watcher has registered once an event reaches it: pause and resume until one does
+        for _ in range(50):
+            ok(virsh(uri, "suspend", "test"))
+            ok(virsh(uri, "resume", "test"))
+            if got_one.wait(0.5):
+                break
+        ok(virsh(uri, "destroy", "test"))
+        watcher.wait(60)
+        reader.join(10)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    # the first pause may come before the watcher registered; the resume after it did not
+    assert "event 'lifecycle' for domain 'test': Resumed Unpaused" in lines, lines
+    assert "event 'lifecycle' for domain 'test': Stopped Destroyed" in lines, lines
+    assert "event loop timed out" in lines, lines
+
+
+def test_garbage_and_hostile_lengths_drop_only_that_client(served: Served) -> None:
+    for junk in (
+        b"\xff\xff\xff\xff" + b"x" * 60,
+        struct.pack(">I", 8) + b"\0" * 8,
+        b"GET / HTTP/1.1\r\n\r\n",
+    ):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(served.sock))
+            s.sendall(junk)
+            s.settimeout(30)
+            assert s.recv(100) == b""  # the server hung up on it
+    assert ok(virsh(served.uri(TEST), "list")).split() == ["1", "test", "running"]
+    assert "too large" in served.log.read_text() or "too small" in served.log.read_text()
+
+
+def _call(s: socket.socket, frames: FrameReader, data: bytes) -> list[tuple[object, bytes]]:
+    s.sendall(data)
+    got: list[tuple[object, bytes]] = []
+    while not got:
+        chunk = s.recv(65536)
+        assert chunk, "server closed the connection"
+        got += frames.feed(chunk)
+    return got  # type: ignore[return-value]
+
+
+def test_keepalive_ping_is_answered_and_calls_before_open_fail(served: Served) -> None:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.sock))
+        s.settimeout(30)
+        frames = FrameReader()
+        [(header, _)] = _call(s, frames, KEEPALIVE.event("PING", None))
+        assert header.prog == KEEPALIVE.number and header.proc == 2 and header.type == MessageType.MESSAGE  # type: ignore[attr-defined]
+        [(header, payload)] = _call(s, frames, REMOTE.call("DOMAIN_LOOKUP_BY_NAME", 5, {"name": "test"}))
+        assert header.status == MessageStatus.ERROR and header.serial == 5  # type: ignore[attr-defined]
+        assert "connection not open" in str(decode_error(payload))
+        [(header, payload)] = _call(s, frames, REMOTE.call("AUTH_LIST", 6))
+        assert REMOTE.procedure("AUTH_LIST").decode_ret(payload) == {"types": [0]}
+        [(header, payload)] = _call(s, frames, REMOTE.call("CONNECT_OPEN", 7, {"name": TEST, "flags": 0}))
+        assert header.status == MessageStatus.OK  # type: ignore[attr-defined]
+        [(header, payload)] = _call(s, frames, REMOTE.call("DOMAIN_LOOKUP_BY_NAME", 8, {"name": "test"}))
+        dom = REMOTE.procedure("DOMAIN_LOOKUP_BY_NAME").decode_ret(payload)["dom"]
+        assert dom["name"] == "test" and dom["id"] == 1
+        # a procedure the server does not serve is NO_SUPPORT naming it
+        call = REMOTE.call("DOMAIN_GET_LAUNCH_SECURITY_INFO", 9, {"dom": dom, "flags": 0})
+        [(header, payload)] = _call(s, frames, call)
+        exc = decode_error(payload)
+        assert int(exc.code) == 3 and "DOMAIN_GET_LAUNCH_SECURITY_INFO" in str(exc)
+
+
+def test_stdio_serves_virsh_through_libvirts_ext_transport(tmp_path: Path) -> None:
+    """``--stdio`` is what ssh's ``command=`` runs; libvirt's ext transport spawns it the same way."""
+    wrapper = tmp_path / "serve-stdio"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m virtcore serve --stdio --uri {TEST}\n")
+    wrapper.chmod(0o755)
+    uri = f"test+ext:///default?command={wrapper}"
+    assert ok(virsh(uri, "list", "--all")).split() == ["1", "test", "running"]
+    assert ok(virsh(uri, "domstate", "test")).strip() == "running"
+
+
+# --- python3-libvirt ----------------------------------------------------------------------------------
+
+PY_CLIENT = r"""
+import sys, threading, libvirt
+uri = sys.argv[1]
+libvirt.virEventRegisterDefaultImpl()
+conn = libvirt.open(uri)
+print("type", conn.getType())
+dom = conn.lookupByName("test")
+print("info", dom.info())
+print("uuid", dom.UUIDString(), conn.lookupByUUIDString(dom.UUIDString()).name())
+print("byid", conn.lookupByID(1).name())
+print("names", sorted(d.name() for d in conn.listAllDomains()))
+print("ids", conn.listDomainsID())
+print("xml", "<name>test</name>" in dom.XMLDesc(0))
+events = []
+def cb(conn, d, event, detail, opaque):
+    events.append((d.name(), event, detail))
+cid = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+dom.suspend(); dom.resume()
+import time
+deadline = time.monotonic() + 20
+while len(events) < 2 and time.monotonic() < deadline:
+    libvirt.virEventRunDefaultImpl()
+print("events", events)
+conn.domainEventDeregisterAny(cid)
+try:
+    dom.resume()
+except libvirt.libvirtError as e:
+    print("error", e.get_error_code(), e.get_error_message())
+new = conn.defineXML(sys.argv[2])
+new.create()
+print("state", new.state())
+new.destroy(); new.undefine()
+conn.close()
+"""
+
+
+@pytest.mark.skipif(not has_python3_libvirt(), reason="Debian's python3-libvirt is not installed")
+def test_python3_libvirt_through_its_c_remote_driver(served: Served) -> None:
+    result = subprocess.run(
+        [SYSTEM_PYTHON, "-c", PY_CLIENT, served.uri(TEST), GUEST_XML.format(name="pyguest")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert out["type"] == "TEST"
+    assert out["info"] == "[1, 8388608, 2097152, 2, " + out["info"].split(", ")[4]
+    assert out["uuid"] == "6695eb01-f6a4-8304-79aa-97f2502e193f test"
+    assert out["byid"] == "test" and out["names"] == "['test']" and out["ids"] == "[1]"
+    assert out["xml"] == "True"
+    assert out["events"] == "[('test', 3, 0), ('test', 4, 0)]"  # SUSPENDED/PAUSED, RESUMED/UNPAUSED
+    assert out["error"].startswith("55 Requested operation is not valid")
+    assert out["state"] == "[1, 1]"
+
+
+def test_many_clients_at_once(served: Served) -> None:
+    uri = served.uri(TEST)
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def one() -> None:
+        results.append(virsh(uri, "dominfo", "test"))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and all(r.returncode == 0 and "running" in r.stdout for r in results)
