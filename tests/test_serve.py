@@ -301,3 +301,64 @@ def test_many_clients_at_once(served: Served) -> None:
     for t in threads:
         t.join()
     assert len(results) == 8 and all(r.returncode == 0 and "running" in r.stdout for r in results)
+
+
+def test_virsh_storage_pools_and_volumes(served: Served) -> None:
+    uri = served.uri(TEST)
+    assert ok(virsh(uri, "pool-list", "--all")).split() == ["default-pool", "active", "no"]
+    info = ok(virsh(uri, "pool-info", "default-pool"))
+    assert "Capacity:       100.00 GiB" in info and "State:          running" in info
+    ok(virsh(uri, "vol-create-as", "default-pool", "a.img", "1G"))
+    assert ok(virsh(uri, "vol-list", "default-pool")).split() == ["a.img", "/default-pool/a.img"]
+    assert "Capacity:       1.00 GiB" in ok(virsh(uri, "vol-info", "a.img", "--pool", "default-pool"))
+    assert ok(virsh(uri, "vol-path", "a.img", "--pool", "default-pool")).strip() == "/default-pool/a.img"
+    assert ok(virsh(uri, "vol-pool", "/default-pool/a.img")).strip() == "default-pool"
+    ok(virsh(uri, "vol-resize", "a.img", "2G", "--pool", "default-pool"))
+    assert "Capacity:       2.00 GiB" in ok(virsh(uri, "vol-info", "a.img", "--pool", "default-pool"))
+    exists = virsh(uri, "vol-create-as", "default-pool", "a.img", "1G")
+    assert exists.returncode != 0 and "a.img" in exists.stderr
+    ok(virsh(uri, "vol-delete", "a.img", "--pool", "default-pool"))
+    assert ok(virsh(uri, "vol-list", "default-pool")).split() == []
+    assert "<name>default-pool</name>" in ok(virsh(uri, "pool-dumpxml", "default-pool"))
+
+
+def test_virsh_networks(served: Served, tmp_path: Path) -> None:
+    uri = served.uri(TEST)
+    assert ok(virsh(uri, "net-list", "--all")).split() == ["default", "active", "no", "yes"]
+    assert "Bridge:         virbr0" in ok(virsh(uri, "net-info", "default"))
+    xml = tmp_path / "n.xml"
+    xml.write_text("<network><name>extra</name><bridge name='virbr9'/></network>")
+    ok(virsh(uri, "net-define", str(xml)))
+    assert ok(virsh(uri, "net-list", "--inactive")).split() == ["extra", "inactive", "no", "yes"]
+    ok(virsh(uri, "net-start", "extra"))
+    ok(virsh(uri, "net-autostart", "extra"))
+    assert "Autostart:      yes" in ok(virsh(uri, "net-info", "extra"))
+    ok(virsh(uri, "net-destroy", "extra"))
+    ok(virsh(uri, "net-undefine", "extra"))
+    gone = virsh(uri, "net-info", "extra")
+    assert gone.returncode != 0 and "extra" in gone.stderr
+
+
+def test_virsh_snapshots(served: Served) -> None:
+    uri = served.uri(TEST)
+    ok(virsh(uri, "snapshot-create-as", "test", "s1"))
+    ok(virsh(uri, "snapshot-create-as", "test", "s2"))
+    assert ok(virsh(uri, "snapshot-list", "test", "--name")).split() == ["s1", "s2"]
+    assert ok(virsh(uri, "snapshot-list", "test", "--roots", "--name")).split() == ["s1"]
+    assert ok(virsh(uri, "snapshot-current", "test", "--name")).strip() == "s2"
+    assert ok(virsh(uri, "snapshot-parent", "test", "s2")).strip() == "s1"
+    info = ok(virsh(uri, "snapshot-info", "test", "s1"))
+    assert "Children:       1" in info and "Current:        no" in info
+    ok(virsh(uri, "snapshot-revert", "test", "s1", "--paused"))
+    assert ok(virsh(uri, "domstate", "test")).strip() == "paused"
+    assert ok(virsh(uri, "snapshot-current", "test", "--name")).strip() == "s1"
+    assert "<name>s1</name>" in ok(virsh(uri, "snapshot-dumpxml", "test", "s1"))
+    ok(virsh(uri, "snapshot-delete", "test", "s1", "--children"))
+    assert ok(virsh(uri, "snapshot-list", "test", "--name")).split() == []
+    nosuch = virsh(uri, "snapshot-info", "test", "nosuch")
+    assert nosuch.returncode != 0 and "nosuch" in nosuch.stderr
+
+
+def test_virsh_domifaddr(served: Served) -> None:
+    out = ok(virsh(served.uri(TEST), "domifaddr", "test"))
+    assert "ipv4" in out and "/24" in out

@@ -431,3 +431,25 @@ def _event_deregister(session: Session, args: dict[str, Any]) -> None:
 def _close_callback(session: Session, args: None) -> None:
     # The client learns of a closed connection from the socket closing; nothing to keep here.
     _conn(session)
+
+
+@handler("DOMAIN_INTERFACE_ADDRESSES")
+def _interface_addresses(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    check_flags(args["flags"], 0, "virDomainInterfaceAddresses")
+    from virtcore.network import InterfaceAddressSource
+
+    try:
+        source = InterfaceAddressSource(args["source"])
+    except ValueError:
+        raise InvalidArgError(f"unknown interface address source {args['source']}") from None
+    ifaces = domain_of(session, args["dom"]).interface_addresses(source)
+    return {
+        "ifaces": [
+            {
+                "name": i.name,
+                "hwaddr": i.hwaddr,
+                "addrs": [{"type": int(a.type), "addr": a.addr, "prefix": a.prefix} for a in i.addrs],
+            }
+            for i in ifaces
+        ]
+    }
