@@ -25,7 +25,14 @@ def has_python3_libvirt() -> bool:
 class Served:
     """A ``virtcore serve`` process: its sockets and log; stop() ends it and checks it cleaned up."""
 
-    def __init__(self, tmp: Path, uris: Sequence[str], *, read_only_socket: bool = True) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        uris: Sequence[str],
+        *,
+        read_only_socket: bool = True,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.dir = tmp
         self.sock = tmp / "rw.sock"
         self.ro_sock = tmp / "ro.sock"
@@ -35,6 +42,8 @@ class Served:
             argv += ["--listen-ro", f"unix:{self.ro_sock}"]
         for uri in uris:
             argv += ["--uri", uri]
+        for name, target in (aliases or {}).items():
+            argv += ["--alias", f"{name}={target}"]
         env = {k: v for k, v in os.environ.items() if k != "VIRTCORE_DEFAULT_URI"}
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -362,3 +362,37 @@ def test_virsh_snapshots(served: Served) -> None:
 def test_virsh_domifaddr(served: Served) -> None:
     out = ok(virsh(served.uri(TEST), "domifaddr", "test"))
     assert "ipv4" in out and "/24" in out
+
+
+def test_serve_usage_errors(run: Callable[..., tuple[int, str, str]]) -> None:
+    status, _, err = run("serve", "--uri", TEST, uri=None)
+    assert status == 1 and "nothing to serve on" in err
+    status, _, err = run("serve", "--alias", "qemu:///system", "--stdio", uri=None)
+    assert status == 1 and "expected NAME=URI" in err
+    status, _, err = run("serve", "--listen", "tcp:0.0.0.0:16509", uri=None)
+    assert status == 1 and "expected unix:PATH" in err
+    status, _, err = run("serve", "--stdio", "--listen", "unix:/x", "--uri", TEST, uri=None)
+    assert status == 1 and "cannot be combined" in err
+
+
+def test_a_file_in_the_sockets_place_is_not_replaced(
+    tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    precious = tmp_path / "precious"
+    precious.write_text("data")
+    status, _, err = run("serve", "--uri", TEST, "--listen", f"unix:{precious}", uri=None)
+    assert status == 1 and "refusing to replace" in err and "not a socket" in err
+    assert precious.read_text() == "data"
+
+
+def test_aliases_serve_an_embedded_root_under_the_name_clients_send(tmp_path: Path) -> None:
+    server = Served(tmp_path, [], read_only_socket=False, aliases={"test:///other": TEST})
+    try:
+        assert ok(virsh(server.uri("test:///other"), "list", "--name")).split() == ["test"]
+        assert ok(virsh(server.uri(TEST), "list", "--name")).split() == ["test"]
+        refused = virsh(server.uri("test:///third"), "list")
+        assert (
+            refused.returncode != 0 and "no connection driver available for test:///third" in refused.stderr
+        )
+    finally:
+        server.stop()

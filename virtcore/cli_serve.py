@@ -16,6 +16,15 @@ def _listen(value: str) -> str:
     return value.removeprefix("unix:")
 
 
+def _alias(value: str) -> tuple[str, str]:
+    name, sep, uri = value.partition("=")
+    if not sep or not name or not uri:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=URI (e.g. qemu:///system=qemu:///embed?root=DIR), not {value!r}"
+        )
+    return name, uri
+
+
 def _mode(value: str) -> int:
     try:
         mode = int(value, 8)
@@ -34,6 +43,15 @@ def _mode(value: str) -> int:
         default=[],
         metavar="URI",
         help="a virtcore URI to serve (repeatable; the first is the default)",
+    ),
+    arg(
+        "--alias",
+        action="append",
+        default=[],
+        type=_alias,
+        metavar="NAME=URI",
+        help="serve URI to clients asking for NAME (libvirt's clients send no /embed URI to a daemon: "
+        "qemu:///system=qemu:///embed?root=DIR)",
     ),
     arg(
         "--listen",
@@ -60,7 +78,8 @@ def _serve(ctx: Context, ns: argparse.Namespace) -> None:
     """Serve virtcore URIs over libvirt's RPC protocol to virsh, libvirt-python and other clients.
 
     Clients connect with libvirt URIs such as
-    ``test+unix:///default?socket=PATH`` or ``qemu+unix:///embed?socket=PATH``;
+    ``test+unix:///default?socket=PATH`` or ``qemu+unix:///system?socket=PATH``
+    (with ``--alias qemu:///system=qemu:///embed?root=DIR``);
     a URI the server does not serve is refused (NO_CONNECT). Access is
     AUTH_NONE, guarded by the socket file's owner and mode; read-only
     sockets give read-only connections.
@@ -70,7 +89,7 @@ def _serve(ctx: Context, ns: argparse.Namespace) -> None:
 
     from virtcore.server.daemon import Server
 
-    uris = ns.uri or ([ctx.uri] if ctx.has_uri else [])
+    uris = ns.uri or ([ctx.uri] if ctx.has_uri and not ns.alias else [])
     if not (ns.listen or ns.listen_ro or ns.stdio):
         raise InvalidArgError(
             "nothing to serve on: give --listen unix:PATH, --listen-ro unix:PATH or --stdio"
@@ -80,7 +99,7 @@ def _serve(ctx: Context, ns: argparse.Namespace) -> None:
             "--stdio serves one client on stdin/stdout and cannot be combined with --listen"
         )
     logging.basicConfig(level=logging.WARNING, format="virtcore serve: %(message)s", stream=ctx.stderr)
-    server = Server(uris)
+    server = Server(uris, dict(ns.alias))
 
     async def main() -> None:
         import signal

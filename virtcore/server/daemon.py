@@ -53,17 +53,19 @@ CONNECT_RO = 1
 class ServedURI:
     """One URI the server offers: its text, and the connections opened on it (one rw, one ro)."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, aliases: tuple[str, ...] = ()) -> None:
         self.uri = uri
-        #: The URI as clients name it: libvirt's remote driver sends the URI without its
-        #: transport and ``socket=``; ``qemu:///embed?root=DIR`` is asked for as ``qemu:///embed``.
-        self.bare = uri.split("?", 1)[0]
+        #: The names clients may ask for it by: libvirt's remote driver sends the URI without
+        #: its transport and ``socket=`` (``qemu:///embed?root=DIR`` is asked for as
+        #: ``qemu:///embed``), and aliases (``qemu:///system``: libvirt's clients refuse to send
+        #: an ``/embed`` URI to a daemon).
+        self.names = frozenset((uri, uri.split("?", 1)[0], *aliases))
         self._lock = threading.Lock()
         self._conns: dict[bool, Connection] = {}
 
     def matches(self, name: str) -> bool:
         """Whether a client's requested URI names this one."""
-        return name in (self.uri, self.bare)
+        return name in self.names
 
     def connection(self, read_only: bool) -> Connection:
         """The shared connection (opened on first use)."""
@@ -231,10 +233,13 @@ def REMOTE_error(header: Header, exc: BaseException) -> bytes:  # noqa: N802 - r
 class Server:
     """Serves virtcore URIs to libvirt clients."""
 
-    def __init__(self, uris: list[str]) -> None:
+    def __init__(self, uris: list[str], aliases: dict[str, str] | None = None) -> None:
+        """Serve ``uris``; ``aliases`` maps a name clients ask for to one of them (added if missing)."""
+        aliases = aliases or {}
+        uris = list(uris) + [u for u in aliases.values() if u not in uris]
         if not uris:
             raise NoConnectError("virtcore serve needs at least one --uri to serve")
-        self.served = [ServedURI(u) for u in uris]
+        self.served = [ServedURI(u, tuple(a for a, target in aliases.items() if target == u)) for u in uris]
         self.sessions: set[Session] = set()
         self._servers: list[asyncio.AbstractServer] = []
         self._paths: list[Path] = []
