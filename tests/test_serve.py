@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -396,3 +397,22 @@ def test_aliases_serve_an_embedded_root_under_the_name_clients_send(tmp_path: Pa
         )
     finally:
         server.stop()
+
+
+def test_the_pacer_keeps_blocking_procedures_off_the_event_loop() -> None:
+    from virtcore.server.daemon import Pacer
+
+    pacer = Pacer()
+    key = ("test:///default", "DOMAIN_GET_INFO")
+    assert not pacer.fast(key)  # unknown: a worker thread
+    for _ in range(Pacer.FAST):
+        assert pacer.timed(key, lambda: b"reply") == b"reply"
+    assert pacer.fast(key)  # fast every time: on the loop
+
+    def blocks() -> bytes:
+        time.sleep(Pacer.SLOW_S * 4)  # a driver call waiting on its hypervisor
+        return b"late"
+
+    assert pacer.timed(key, blocks) == b"late"
+    assert not pacer.fast(key)  # back to the threads until fast again FAST times in a row
+    assert not pacer.fast(("qemu:///system", "DOMAIN_GET_INFO"))  # learnt per served URI

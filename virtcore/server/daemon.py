@@ -14,6 +14,7 @@ hostile length) is disconnected with the error logged.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -21,7 +22,8 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from virtcore.errors import (
     SystemError_,
     VirtError,
 )
-from virtcore.rpc.message import Header, MessageStatus, MessageType, pack_message, read_message
+from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
 from virtcore.server import domains, objects, registry
 
@@ -171,52 +173,221 @@ class Session:
 
     # -- dispatch --------------------------------------------------------------
 
-    async def handle(self, header: Header, payload: bytes) -> None:
-        """Answer one message."""
+    def route(self, header: Header, payload: bytes) -> Callable[[], bytes] | None:
+        """Answer a message now if it needs no worker thread; else give the job that answers it.
+
+        Keepalive, protocol errors, procedures that touch no driver and those the
+        :class:`Pacer` has seen answer fast are answered here, on the event loop; the
+        job returned (run in a worker thread by the caller) gives the reply.
+        """
         if KEEPALIVE.owns(header):
             if header.proc == KEEPALIVE.procedure("PING").number:
                 self.send(KEEPALIVE.event("PONG", None))
-            return
+            return None
         if not REMOTE.owns(header):
             if header.type == MessageType.CALL:
                 self.send(
-                    pack_message(
-                        header.reply(MessageStatus.ERROR),
-                        _encode_error(RPCError(f"unknown program {header.prog:#x} version {header.vers}")),
-                    )
+                    REMOTE_error(header, RPCError(f"unknown program {header.prog:#x} version {header.vers}"))
                 )
-            return
+            return None
         if header.type != MessageType.CALL:
-            return  # streams are not served; asynchronous messages from a client mean nothing
+            return None  # streams are not served; asynchronous messages from a client mean nothing
         try:
             proc = REMOTE.procedure(header.proc)
         except RPCError:
             self.send(REMOTE_error(header, NoSupportError(f"unknown procedure: {header.proc}")))
-            return
+            return None
         handler = registry.HANDLERS.get(proc.name)
         if handler is None:
             log.debug("client %s called %s, which is not served", self.peer, proc.name)
             self.send(
                 REMOTE_error(header, NoSupportError(f"procedure {proc.name} is not served by virtcore"))
             )
-            return
-        try:
-            args = proc.decode_args(payload)
-            if handler.inline:
+            return None
+        key = (self.served.uri if self.served is not None else None, proc.name)
+
+        def answer() -> bytes:
+            try:
+                args = proc.decode_args(payload)
                 ret = handler.fn(self, args)
-            else:
-                ret = await asyncio.to_thread(handler.fn, self, args)
-            reply = pack_message(header.reply(), proc.encode_ret(ret))
-        except Exception as exc:  # every failure goes back as libvirt's error structure
-            if not isinstance(exc, VirtError):
-                log.exception("%s failed for %s", proc.name, self.peer)
-            reply = REMOTE_error(header, exc)
-        self.send(reply)
+                return pack_message(header.reply(), proc.encode_ret(ret))
+            except Exception as exc:  # every failure goes back as libvirt's error structure
+                if not isinstance(exc, VirtError):
+                    log.exception("%s failed for %s", proc.name, self.peer)
+                return REMOTE_error(header, exc)
+
+        if handler.inline:
+            self.send(answer())
+            return None
+        if self.server.pacer.fast(key):
+            self.send(self.server.pacer.timed(key, answer))
+            return None
+        return lambda: self.server.pacer.timed(key, answer)
+
+    async def handle(self, header: Header, payload: bytes) -> None:
+        """Answer one message, in a worker thread when it may block."""
+        job = self.route(header, payload)
+        if job is not None:
+            self.send(await asyncio.to_thread(job))
 
     def close(self) -> None:
         """Forget the client: its callbacks stop."""
         self.close_connection()
         self.closed = True
+
+
+class ClientProtocol(asyncio.Protocol):
+    """One client's byte stream: messages cut by a :class:`FrameReader`, routed by its :class:`Session`.
+
+    Calls that need a worker thread run concurrently and are answered as they
+    finish; those that change the session (open, close, auth) hold back the
+    messages after them until answered. A client whose replies pile up unread
+    is not read from until they drain; one that breaks the protocol is
+    disconnected, the error logged.
+    """
+
+    def __init__(self, server: Server, read_only: bool, write: Callable[[bytes], None] | None) -> None:
+        self.server = server
+        self.read_only = read_only
+        self._write = write
+        self.transport: asyncio.BaseTransport | None = None
+        self.session: Session | None = None
+        self.frames = FrameReader()
+        self.queue: collections.deque[tuple[Header, bytes]] = collections.deque()
+        self.busy = False
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start the session."""
+        self.transport = transport
+        peer = "stdio"
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family == socket.AF_UNIX:
+            peer = "unix"
+            with contextlib.suppress(OSError):
+                creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+                pid, uid, _gid = (int.from_bytes(creds[i : i + 4], sys.byteorder) for i in (0, 4, 8))
+                peer = f"pid {pid} uid {uid}"
+        write = self._write
+        if write is None:
+            assert isinstance(transport, asyncio.WriteTransport)
+            write = transport.write
+        self.session = Session(self.server, write, self.read_only, peer)
+        self.server.sessions.add(self.session)
+
+    def data_received(self, data: bytes) -> None:
+        """Cut messages out of the stream and answer them."""
+        assert self.session is not None
+        try:
+            self.queue.extend(self.frames.feed(data))
+        except RPCError as exc:
+            log.warning("client %s: %s", self.session.peer, exc)
+            self.close()
+            return
+        self._drain()
+
+    def _drain(self) -> None:
+        assert self.session is not None
+        while self.queue and not self.busy and not self.session.closed:
+            header, payload = self.queue.popleft()
+            job = self.session.route(header, payload)
+            if job is None:
+                continue
+            if registry.is_ordered(header):
+                self.busy = True
+                self._pause(True)
+                self._spawn(self._ordered(job))
+            else:
+                self._spawn(self._reply(job))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _reply(self, job: Callable[[], bytes]) -> None:
+        reply = await asyncio.to_thread(job)
+        assert self.session is not None
+        self.session.send(reply)
+
+    async def _ordered(self, job: Callable[[], bytes]) -> None:
+        try:
+            await self._reply(job)
+        finally:
+            self.busy = False
+            self._pause(False)
+            self._drain()
+
+    def _pause(self, pause: bool) -> None:
+        if isinstance(self.transport, asyncio.ReadTransport) and not self.transport.is_closing():
+            if pause:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        """The client is not reading its replies: stop reading its calls."""
+        self._pause(True)
+
+    def resume_writing(self) -> None:
+        """Its replies drained: read on."""
+        self._pause(False)
+
+    def eof_received(self) -> bool | None:
+        """The client finished sending: close once its answers are out."""
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """End the session."""
+        if self.session is not None:
+            self.session.close()
+            self.server.sessions.discard(self.session)
+        for task in list(self.tasks):
+            task.cancel()
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def close(self) -> None:
+        """Hang up on the client."""
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Pacer:
+    """Learns which procedures answer fast enough to run on the event loop, per served URI.
+
+    A worker thread costs a round trip through the loop (hundreds of µs on a busy
+    machine), more than most calls of a mock or a cached lookup take. A procedure
+    runs in worker threads, timed, until its last :data:`FAST` calls each took
+    under :data:`FAST_S`; then on the loop, still timed; one call over
+    :data:`SLOW_S` sends it back to the threads until it has again been fast
+    :data:`FAST` times in a row there (a driver call that blocks, a QEMU start, a
+    save, stays off the loop; a call that blocked once costs the loop that once).
+    """
+
+    FAST = 3
+    FAST_S = 0.001
+    SLOW_S = 0.005
+
+    def __init__(self) -> None:
+        self._fast_runs: dict[tuple[str | None, str], int] = {}
+
+    def fast(self, key: tuple[str | None, str]) -> bool:
+        """Whether the procedure runs on the loop."""
+        return self._fast_runs.get(key, 0) >= self.FAST
+
+    def timed(self, key: tuple[str | None, str], job: Callable[[], bytes]) -> bytes:
+        """Run ``job``, learning from its time."""
+        start = time.perf_counter()
+        try:
+            return job()
+        finally:
+            took = time.perf_counter() - start
+            if took > self.SLOW_S:
+                self._fast_runs[key] = 0
+            elif took < self.FAST_S:
+                self._fast_runs[key] = self._fast_runs.get(key, 0) + 1
 
 
 def _encode_error(exc: BaseException) -> bytes:
@@ -240,6 +411,8 @@ class Server:
         if not uris:
             raise NoConnectError("virtcore serve needs at least one --uri to serve")
         self.served = [ServedURI(u, tuple(a for a, target in aliases.items() if target == u)) for u in uris]
+        #: Which procedures run on the event loop.
+        self.pacer = Pacer()
         self.sessions: set[Session] = set()
         self._servers: list[asyncio.AbstractServer] = []
         self._paths: list[Path] = []
@@ -253,52 +426,9 @@ class Server:
                 return served
         raise NoConnectError(f"{name} (this server serves {', '.join(s.uri for s in self.served)})")
 
-    async def run_session(
-        self, reader: asyncio.StreamReader, write: Callable[[bytes], None], read_only: bool, peer: str
-    ) -> None:
-        """Read a client's messages until it leaves or breaks the protocol."""
-        session = Session(self, write, read_only, peer)
-        self.sessions.add(session)
-        tasks: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                try:
-                    msg = await read_message(reader)
-                except RPCError as exc:
-                    log.warning("client %s: %s", peer, exc)
-                    break
-                except (ConnectionError, OSError):
-                    break
-                if msg is None:
-                    break
-                header, payload = msg
-                if registry.is_ordered(header):
-                    await session.handle(header, payload)
-                    continue
-                task = asyncio.create_task(session.handle(header, payload))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-        finally:
-            session.close()
-            self.sessions.discard(session)
-            for task in list(tasks):
-                task.cancel()
-
-    async def _on_unix_client(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, read_only: bool
-    ) -> None:
-        sock = writer.get_extra_info("socket")
-        peer = "unix"
-        with contextlib.suppress(OSError, AttributeError):
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            pid, uid, _gid = (int.from_bytes(creds[i : i + 4], sys.byteorder) for i in (0, 4, 8))
-            peer = f"pid {pid} uid {uid}"
-        try:
-            await self.run_session(reader, writer.write, read_only, peer)
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    def client(self, read_only: bool, *, write: Callable[[bytes], None] | None = None) -> ClientProtocol:
+        """The protocol object of one new client (``write``: where replies go, else its own transport)."""
+        return ClientProtocol(self, read_only, write)
 
     async def listen_unix(
         self, path: str | os.PathLike[str], *, read_only: bool = False, mode: int | None = None
@@ -324,8 +454,8 @@ class Server:
         perm = mode if mode is not None else (0o666 if read_only else 0o600)
         old = os.umask(0o777 & ~perm)
         try:
-            server = await asyncio.start_unix_server(
-                lambda r, w: self._on_unix_client(r, w, read_only), path=str(p), limit=2**16
+            server = await asyncio.get_running_loop().create_unix_server(
+                lambda: self.client(read_only), path=str(p)
             )
         finally:
             os.umask(old)
@@ -343,30 +473,30 @@ class Server:
         """
         loop = asyncio.get_running_loop()
         in_stat, out_stat = os.fstat(0), os.fstat(1)
-        if stat.S_ISSOCK(in_stat.st_mode) and (in_stat.st_dev, in_stat.st_ino) == (
-            out_stat.st_dev,
-            out_stat.st_ino,
-        ):
-            # one socket both ways (libvirt's ext transport, some sshd builds): a stream over it, since
-            # a write-pipe transport would take the socket's incoming data for the peer's hang-up
+        same = (in_stat.st_dev, in_stat.st_ino) == (out_stat.st_dev, out_stat.st_ino)
+        out: asyncio.WriteTransport | None = None
+        if stat.S_ISSOCK(in_stat.st_mode) and same:
+            # one socket both ways (libvirt's ext transport, some sshd builds): a socket transport,
+            # since a write-pipe transport would take the socket's incoming data for a hang-up
             sock = socket.socket(fileno=os.dup(0))
             os.dup2(2, 1)
-            reader, writer = await asyncio.open_connection(sock=sock, limit=2**16)
-            transport: asyncio.BaseTransport = writer.transport
+            _, client = await loop.connect_accepted_socket(lambda: self.client(read_only), sock)
         else:
             rfile = os.fdopen(os.dup(0), "rb", buffering=0)
             wfile = os.fdopen(os.dup(1), "wb", buffering=0)
             os.dup2(2, 1)
-            reader = asyncio.StreamReader(limit=2**16)
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), rfile)
-            transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, wfile)
-            writer = asyncio.StreamWriter(transport, protocol, reader, loop)  # type: ignore[arg-type]
+            out, _ = await loop.connect_write_pipe(asyncio.Protocol, wfile)
+            _, client = await loop.connect_read_pipe(lambda: self.client(read_only, write=out.write), rfile)
         try:
-            await self.run_session(reader, writer.write, read_only, "stdio")
-            with contextlib.suppress(Exception):
-                await writer.drain()
+            await client.done
         finally:
-            transport.close()
+            client.close()
+            if out is not None:  # let the last replies out before the process ends
+                for _ in range(500):
+                    if not out.get_write_buffer_size():
+                        break
+                    await asyncio.sleep(0.01)
+                out.close()
 
     async def serve_forever(self) -> None:
         """Serve the listening sockets until cancelled."""
