@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 from serve_support import SYSTEM_PYTHON, VIRSH, Served, has_python3_libvirt, virsh
 
-from virtcore.rpc.errors import decode_error
-from virtcore.rpc.message import FrameReader, MessageStatus, MessageType
+from virtcore.errors import OperationAbortedError
+from virtcore.rpc.errors import decode_error, encode_error
+from virtcore.rpc.message import FrameReader, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
 
 pytestmark = pytest.mark.skipif(VIRSH is None, reason="Debian's virsh (libvirt-clients) is not installed")
@@ -416,3 +417,72 @@ def test_the_pacer_keeps_blocking_procedures_off_the_event_loop() -> None:
     assert pacer.timed(key, blocks) == b"late"
     assert not pacer.fast(key)  # back to the threads until fast again FAST times in a row
     assert not pacer.fast(("qemu:///system", "DOMAIN_GET_INFO"))  # learnt per served URI
+
+
+def test_virsh_vol_upload_and_download_stream_the_bytes(served: Served, tmp_path: Path) -> None:
+    uri = served.uri(TEST)
+    data = os.urandom(3 * 1024 * 1024 + 17)  # several stream messages and a ragged end
+    src, out = tmp_path / "data.bin", tmp_path / "out.bin"
+    src.write_bytes(data)
+    ok(virsh(uri, "vol-create-as", "default-pool", "a.img", "8M"))
+    # one virsh process: the transfer, then a call on the same connection (the stream closed cleanly)
+    ok(virsh(uri, f"vol-upload a.img {src} --pool default-pool; vol-info a.img --pool default-pool"))
+    ok(virsh(uri, "vol-download", "a.img", str(out), "--pool", "default-pool", "--length", str(len(data))))
+    assert out.read_bytes() == data
+    ok(
+        virsh(
+            uri,
+            "vol-download",
+            "a.img",
+            str(out),
+            "--pool",
+            "default-pool",
+            "--offset",
+            "17",
+            "--length",
+            "1000",
+        )
+    )
+    assert out.read_bytes() == data[17:1017]
+    missing = virsh(uri, "vol-upload", "nosuch.img", str(src), "--pool", "default-pool")
+    assert missing.returncode != 0 and "nosuch.img" in missing.stderr
+
+
+def test_uploads_are_refused_on_read_only_sockets(served: Served, tmp_path: Path) -> None:
+    ok(virsh(served.uri(TEST), "vol-create-as", "default-pool", "a.img", "1M"))
+    src = tmp_path / "data.bin"
+    src.write_bytes(b"x" * 1000)
+    denied = virsh(
+        served.uri(TEST, read_only=True), "vol-upload", "a.img", str(src), "--pool", "default-pool"
+    )
+    assert denied.returncode != 0 and "read only access" in denied.stderr
+
+
+def test_a_client_abort_ends_an_upload_and_is_confirmed(served: Served) -> None:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.sock))
+        s.settimeout(30)
+        frames = FrameReader()
+        _call(s, frames, REMOTE.call("CONNECT_OPEN", 1, {"name": TEST, "flags": 0}))
+        [(_, payload)] = _call(
+            s, frames, REMOTE.call("STORAGE_POOL_LOOKUP_BY_NAME", 2, {"name": "default-pool"})
+        )
+        pool = REMOTE.procedure("STORAGE_POOL_LOOKUP_BY_NAME").decode_ret(payload)["pool"]
+        xml = "<volume><name>ab.img</name><capacity>1048576</capacity></volume>"
+        [(_, payload)] = _call(
+            s, frames, REMOTE.call("STORAGE_VOL_CREATE_XML", 3, {"pool": pool, "xml": xml, "flags": 0})
+        )
+        vol = REMOTE.procedure("STORAGE_VOL_CREATE_XML").decode_ret(payload)["vol"]
+        call = REMOTE.call("STORAGE_VOL_UPLOAD", 4, {"vol": vol, "offset": 0, "length": 0, "flags": 0})
+        [(reply, _)] = _call(s, frames, call)
+        assert reply.type == MessageType.REPLY and reply.status == MessageStatus.OK  # type: ignore[attr-defined]
+        header = REMOTE.header("STORAGE_VOL_UPLOAD", 4, MessageType.STREAM, MessageStatus.CONTINUE)
+        s.sendall(pack_message(header, b"y" * 5000))
+        abort = header._replace(status=MessageStatus.ERROR)
+        [(confirm, payload)] = _call(
+            s, frames, pack_message(abort, encode_error(OperationAbortedError("by me")))
+        )
+        assert confirm.type == MessageType.STREAM and confirm.status == MessageStatus.OK and payload == b""  # type: ignore[attr-defined]
+        # the connection goes on
+        [(h, _)] = _call(s, frames, REMOTE.call("CONNECT_GET_TYPE", 5))
+        assert h.status == MessageStatus.OK  # type: ignore[attr-defined]

@@ -40,6 +40,7 @@ from virtcore.errors import (
 from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
 from virtcore.server import domains, objects, registry
+from virtcore.server.streams import Stream, open_stream
 
 #: The modules whose import registers the procedures' handlers.
 _PROCEDURE_MODULES = (domains, objects)
@@ -103,6 +104,13 @@ class Session:
         self._next_callback = 0
         self.loop = asyncio.get_running_loop()
         self.closed = False
+        #: Volume transfers under way, by their call's serial; and those whose REPLY is not out yet.
+        self.streams: dict[int, Stream] = {}
+        self.pending_streams: list[Stream] = []
+        #: Set by the client's protocol: hold(reason, on) stops reading the client while any reason holds.
+        self.hold: Callable[[str, bool], None] = lambda reason, on: None
+        self._can_write = asyncio.Event()
+        self._can_write.set()
         self._event_serial = 0
 
     # -- the connection --------------------------------------------------------
@@ -171,6 +179,29 @@ class Session:
         if not self.closed:
             self._write(data)
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the client's connection is read-only."""
+        return self.conn is not None and self.conn.read_only
+
+    def can_write(self, ok: bool) -> None:
+        """The client's socket buffer drained (``True``) or filled up."""
+        if ok:
+            self._can_write.set()
+        else:
+            self._can_write.clear()
+
+    async def writable(self) -> None:
+        """Wait until the client's socket buffer has room."""
+        await self._can_write.wait()
+
+    def start_streams(self) -> None:
+        """Start the transfers whose REPLY went out."""
+        while self.pending_streams:
+            stream = self.pending_streams.pop(0)
+            self.streams[stream.call.serial] = stream
+            stream.start()
+
     # -- dispatch --------------------------------------------------------------
 
     def route(self, header: Header, payload: bytes) -> Callable[[], bytes] | None:
@@ -190,13 +221,27 @@ class Session:
                     REMOTE_error(header, RPCError(f"unknown program {header.prog:#x} version {header.vers}"))
                 )
             return None
+        if header.type == MessageType.STREAM:
+            stream = self.streams.get(header.serial)
+            if stream is not None and stream.call.proc == header.proc:
+                stream.on_message(header, payload)
+            return None  # data of a transfer that ended (after an error): dropped, as libvirtd does
         if header.type != MessageType.CALL:
-            return None  # streams are not served; asynchronous messages from a client mean nothing
+            return None  # asynchronous messages from a client mean nothing
         try:
             proc = REMOTE.procedure(header.proc)
         except RPCError:
             self.send(REMOTE_error(header, NoSupportError(f"unknown procedure: {header.proc}")))
             return None
+        if proc.name in ("STORAGE_VOL_UPLOAD", "STORAGE_VOL_DOWNLOAD"):
+
+            def open_transfer() -> bytes:
+                try:
+                    return open_stream(self, header, proc.name, proc.decode_args(payload))
+                except Exception as exc:
+                    return REMOTE_error(header, exc)
+
+            return open_transfer
         handler = registry.HANDLERS.get(proc.name)
         if handler is None:
             log.debug("client %s called %s, which is not served", self.peer, proc.name)
@@ -231,9 +276,12 @@ class Session:
             self.send(await asyncio.to_thread(job))
 
     def close(self) -> None:
-        """Forget the client: its callbacks stop."""
+        """Forget the client: its callbacks stop, its transfers are aborted."""
         self.close_connection()
         self.closed = True
+        self._can_write.set()
+        for stream in list(self.streams.values()):
+            stream.on_message(stream.header(MessageStatus.ERROR), b"")
 
 
 class ClientProtocol(asyncio.Protocol):
@@ -255,6 +303,7 @@ class ClientProtocol(asyncio.Protocol):
         self.frames = FrameReader()
         self.queue: collections.deque[tuple[Header, bytes]] = collections.deque()
         self.busy = False
+        self._holds: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -274,6 +323,7 @@ class ClientProtocol(asyncio.Protocol):
             assert isinstance(transport, asyncio.WriteTransport)
             write = transport.write
         self.session = Session(self.server, write, self.read_only, peer)
+        self.session.hold = self.hold
         self.server.sessions.add(self.session)
 
     def data_received(self, data: bytes) -> None:
@@ -296,7 +346,7 @@ class ClientProtocol(asyncio.Protocol):
                 continue
             if registry.is_ordered(header):
                 self.busy = True
-                self._pause(True)
+                self.hold("ordered call", True)
                 self._spawn(self._ordered(job))
             else:
                 self._spawn(self._reply(job))
@@ -310,29 +360,45 @@ class ClientProtocol(asyncio.Protocol):
         reply = await asyncio.to_thread(job)
         assert self.session is not None
         self.session.send(reply)
+        self.session.start_streams()
 
     async def _ordered(self, job: Callable[[], bytes]) -> None:
         try:
             await self._reply(job)
         finally:
             self.busy = False
-            self._pause(False)
+            self.hold("ordered call", False)
             self._drain()
 
-    def _pause(self, pause: bool) -> None:
-        if isinstance(self.transport, asyncio.ReadTransport) and not self.transport.is_closing():
-            if pause:
+    def hold(self, reason: str, on: bool) -> None:
+        """Stop reading the client while any reason holds (an ordered call, unread replies, a full upload)."""
+        before = bool(self._holds)
+        if on:
+            self._holds.add(reason)
+        else:
+            self._holds.discard(reason)
+        after = bool(self._holds)
+        if (
+            before != after
+            and isinstance(self.transport, asyncio.ReadTransport)
+            and not self.transport.is_closing()
+        ):
+            if after:
                 self.transport.pause_reading()
             else:
                 self.transport.resume_reading()
 
     def pause_writing(self) -> None:
-        """The client is not reading its replies: stop reading its calls."""
-        self._pause(True)
+        """The client is not reading its replies: stop reading its calls and sending its downloads."""
+        self.hold("unread replies", True)
+        if self.session is not None:
+            self.session.can_write(False)
 
     def resume_writing(self) -> None:
         """Its replies drained: read on."""
-        self._pause(False)
+        self.hold("unread replies", False)
+        if self.session is not None:
+            self.session.can_write(True)
 
     def eof_received(self) -> bool | None:
         """The client finished sending: close once its answers are out."""
