@@ -486,3 +486,31 @@ def test_a_client_abort_ends_an_upload_and_is_confirmed(served: Served) -> None:
         # the connection goes on
         [(h, _)] = _call(s, frames, REMOTE.call("CONNECT_GET_TYPE", 5))
         assert h.status == MessageStatus.OK  # type: ignore[attr-defined]
+
+
+def test_virsh_tuning_and_guest_agent_commands(served: Served) -> None:
+    uri = served.uri(TEST)
+    ok(virsh(uri, "setmem", "test", "1048576"))
+    assert "Used memory:    1048576 KiB" in ok(virsh(uri, "dominfo", "test"))
+    ok(virsh(uri, "setvcpus", "test", "1", "--live"))
+    counts = ok(virsh(uri, "vcpucount", "test")).split()
+    assert counts == [
+        "maximum",
+        "config",
+        "2",
+        "maximum",
+        "live",
+        "2",
+        "current",
+        "config",
+        "1",
+        "current",
+        "live",
+        "1",
+    ]
+    assert "Froze 2 filesystem(s)" in ok(virsh(uri, "domfsfreeze", "test"))
+    assert "Thawed 2 filesystem(s)" in ok(virsh(uri, "domfsthaw", "test"))
+    assert ok(virsh(uri, "domtime", "test")).startswith("Time: ")
+    ok(virsh(uri, "set-user-password", "test", "root", "secret"))
+    unsupported = virsh(uri, "guestinfo", "test", "--os")  # the mock has no guest info: NO_SUPPORT comes back
+    assert unsupported.returncode != 0 and "not supported" in unsupported.stderr

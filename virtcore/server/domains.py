@@ -453,3 +453,67 @@ def _interface_addresses(session: Session, args: dict[str, Any]) -> dict[str, An
             for i in ifaces
         ]
     }
+
+
+# -- the *_FLAGS variants virsh uses --------------------------------------------------------------------
+# virDomainModificationImpact: CURRENT 0, LIVE 1, CONFIG 2. virtcore changes a domain's running and
+# persistent definitions together, so LIVE and CONFIG are both what it does.
+
+
+@handler("DOMAIN_SET_MEMORY_FLAGS")
+def _set_memory_flags(session: Session, args: dict[str, Any]) -> None:
+    flags = check_flags(args["flags"], 0x7, "virDomainSetMemoryFlags")  # MAXIMUM 4
+    dom = domain_of(session, args["dom"])
+    if flags & 4:
+        dom.set_max_memory(args["memory"])
+    else:
+        dom.set_memory(args["memory"])
+
+
+@handler("DOMAIN_SET_VCPUS_FLAGS")
+def _set_vcpus_flags(session: Session, args: dict[str, Any]) -> None:
+    check_flags(args["flags"], 0x3, "virDomainSetVcpusFlags")  # MAXIMUM, GUEST, HOTPLUGGABLE refused
+    domain_of(session, args["dom"]).set_vcpus(args["nvcpus"])
+
+
+def _max_vcpus(xml: str) -> int:
+    import re
+
+    m = re.search(r"<vcpu\b[^>]*>\s*(\d+)\s*</vcpu>", xml)
+    return int(m.group(1)) if m else 1
+
+
+@handler("DOMAIN_GET_VCPUS_FLAGS")
+def _get_vcpus_flags(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    flags = check_flags(args["flags"], 0x7, "virDomainGetVcpusFlags")  # MAXIMUM 4
+    dom = domain_of(session, args["dom"])
+    return {"num": _max_vcpus(dom.xml_desc()) if flags & 4 else dom.info().nr_virt_cpu}
+
+
+@handler("DOMAIN_GET_MAX_VCPUS")
+def _get_max_vcpus_of_domain(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    return {"num": _max_vcpus(domain_of(session, args["dom"]).xml_desc())}
+
+
+@handler("DOMAIN_ATTACH_DEVICE_FLAGS")
+def _attach_flags(session: Session, args: dict[str, Any]) -> None:
+    check_flags(args["flags"], 0x3, "virDomainAttachDeviceFlags")
+    domain_of(session, args["dom"]).attach_device(args["xml"])
+
+
+@handler("DOMAIN_DETACH_DEVICE_FLAGS")
+def _detach_flags(session: Session, args: dict[str, Any]) -> None:
+    check_flags(args["flags"], 0x3, "virDomainDetachDeviceFlags")
+    domain_of(session, args["dom"]).detach_device(args["xml"])
+
+
+@handler("CONNECT_DOMAIN_XML_TO_NATIVE")
+def _xml_to_native(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    check_flags(args["flags"], 0, "virConnectDomainXMLToNative")
+    return {"nativeConfig": _conn(session).domain_xml_to_native(args["nativeFormat"], args["domainXml"])}
+
+
+@handler("CONNECT_DOMAIN_XML_FROM_NATIVE")
+def _xml_from_native(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    check_flags(args["flags"], 0, "virConnectDomainXMLFromNative")
+    return {"domainXml": _conn(session).domain_xml_from_native(args["nativeFormat"], args["nativeConfig"])}
