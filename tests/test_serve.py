@@ -521,3 +521,44 @@ def test_virsh_tuning_and_guest_agent_commands(served: Served) -> None:
     ok(virsh(uri, "set-user-password", "test", "root", "secret"))
     unsupported = virsh(uri, "guestinfo", "test", "--os")  # the mock has no guest info: NO_SUPPORT comes back
     assert unsupported.returncode != 0 and "not supported" in unsupported.stderr
+
+
+def test_pipelined_calls_wait_for_the_open_before_them(served: Served) -> None:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.sock))
+        s.settimeout(30)
+        s.sendall(
+            REMOTE.call("AUTH_LIST", 1)
+            + REMOTE.call("CONNECT_OPEN", 2, {"name": TEST, "flags": 0})
+            + REMOTE.call("DOMAIN_LOOKUP_BY_NAME", 3, {"name": "test"})
+            + REMOTE.call("CONNECT_GET_TYPE", 4)
+        )
+        frames, got = FrameReader(), []
+        while len(got) < 4:
+            got += frames.feed(s.recv(65536))
+    by_serial = {h.serial: (h, p) for h, p in got}
+    assert all(h.status == MessageStatus.OK for h, _ in by_serial.values()), [
+        str(decode_error(p)) for h, p in by_serial.values() if h.status != MessageStatus.OK
+    ]
+    assert REMOTE.procedure("DOMAIN_LOOKUP_BY_NAME").decode_ret(by_serial[3][1])["dom"]["name"] == "test"
+    assert REMOTE.procedure("CONNECT_GET_TYPE").decode_ret(by_serial[4][1]) == {"type": "TEST"}
+
+
+def test_a_client_leaving_mid_upload_leaves_the_server_serving(served: Served) -> None:
+    ok(virsh(served.uri(TEST), "vol-create-as", "default-pool", "gone.img", "1M"))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.sock))
+        s.settimeout(30)
+        frames = FrameReader()
+        _call(s, frames, REMOTE.call("CONNECT_OPEN", 1, {"name": TEST, "flags": 0}))
+        vol = {"pool": "default-pool", "name": "gone.img", "key": "/default-pool/gone.img"}
+        _call(
+            s,
+            frames,
+            REMOTE.call("STORAGE_VOL_UPLOAD", 2, {"vol": vol, "offset": 0, "length": 0, "flags": 0}),
+        )
+        header = REMOTE.header("STORAGE_VOL_UPLOAD", 2, MessageType.STREAM, MessageStatus.CONTINUE)
+        s.sendall(pack_message(header, b"q" * 100000))
+    # the upload was aborted with its session; the server goes on
+    assert ok(virsh(served.uri(TEST), "vol-info", "gone.img", "--pool", "default-pool"))
+    assert ok(virsh(served.uri(TEST), "list", "--name")).split() == ["test"]
