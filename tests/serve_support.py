@@ -32,6 +32,7 @@ class Served:
         *,
         read_only_socket: bool = True,
         aliases: dict[str, str] | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.dir = tmp
         self.sock = tmp / "rw.sock"
@@ -44,6 +45,7 @@ class Served:
             argv += ["--uri", uri]
         for name, target in (aliases or {}).items():
             argv += ["--alias", f"{name}={target}"]
+        argv += list(extra)
         env = {k: v for k, v in os.environ.items() if k != "VIRTCORE_DEFAULT_URI"}
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)

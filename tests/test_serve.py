@@ -25,7 +25,7 @@ from serve_support import SYSTEM_PYTHON, VIRSH, Served, has_python3_libvirt, vir
 
 from virtcore.errors import OperationAbortedError
 from virtcore.rpc.errors import decode_error, encode_error
-from virtcore.rpc.message import FrameReader, MessageStatus, MessageType, pack_message
+from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
 
 pytestmark = pytest.mark.skipif(VIRSH is None, reason="Debian's virsh (libvirt-clients) is not installed")
@@ -230,6 +230,13 @@ def test_stdio_serves_virsh_through_libvirts_ext_transport(tmp_path: Path) -> No
     uri = f"test+ext:///default?command={wrapper}"
     assert ok(virsh(uri, "list", "--all")).split() == ["1", "test", "running"]
     assert ok(virsh(uri, "domstate", "test")).strip() == "running"
+    read_only = tmp_path / "serve-stdio-ro"
+    read_only.write_text(
+        f"#!/bin/sh\nexec {sys.executable} -m virtcore serve --stdio --read-only --uri {TEST}\n"
+    )
+    read_only.chmod(0o755)
+    denied = virsh(f"test+ext:///default?command={read_only}", "destroy", "test")
+    assert denied.returncode != 0 and "read only access" in denied.stderr
 
 
 # --- python3-libvirt ----------------------------------------------------------------------------------
@@ -562,3 +569,39 @@ def test_a_client_leaving_mid_upload_leaves_the_server_serving(served: Served) -
     # the upload was aborted with its session; the server goes on
     assert ok(virsh(served.uri(TEST), "vol-info", "gone.img", "--pool", "default-pool"))
     assert ok(virsh(served.uri(TEST), "list", "--name")).split() == ["test"]
+
+
+def test_keepalive_pings_a_silent_client_and_drops_a_dead_one(tmp_path: Path) -> None:
+    extra = ["--keepalive-interval", "0.5", "--keepalive-count", "3"]
+    server = Served(tmp_path, [TEST], read_only_socket=False, extra=extra)
+
+    def pings(s: socket.socket, frames: FrameReader, n: int) -> None:
+        got: list[tuple[Header, bytes]] = []
+        while len(got) < n:
+            chunk = s.recv(65536)
+            assert chunk, "the server hung up on a client answering its pings"
+            got += frames.feed(chunk)
+        assert {(h.prog, h.proc, h.type) for h, _ in got} == {(KEEPALIVE.number, 1, MessageType.MESSAGE)}
+
+    try:
+        with socket.socket(socket.AF_UNIX) as alive:
+            alive.connect(str(server.sock))
+            alive.settimeout(30)
+            frames = FrameReader()
+            _call(alive, frames, REMOTE.call("CONNECT_SUPPORTS_FEATURE", 1, {"feature": 10}))
+            for _ in range(4):  # more pings than the count: each answered, the client stays
+                pings(alive, frames, 1)
+                alive.sendall(KEEPALIVE.event("PONG", None))
+            [(h, _)] = _call(alive, frames, REMOTE.call("CONNECT_GET_LIB_VERSION", 9))
+            assert h.status == MessageStatus.OK
+        with socket.socket(socket.AF_UNIX) as dead:
+            dead.connect(str(server.sock))
+            dead.settimeout(30)
+            _call(dead, FrameReader(), REMOTE.call("CONNECT_SUPPORTS_FEATURE", 1, {"feature": 10}))
+            data = b""
+            while chunk := dead.recv(65536):  # it never answers: its pings, then the server hangs up
+                data += chunk
+            assert len(FrameReader().feed(data)) == 3
+    finally:
+        log = server.stop()
+    assert "no answer to 3 keepalive pings" in log

@@ -71,6 +71,20 @@ def _mode(value: str) -> int:
     ),
     arg("--mode", type=_mode, default=None, metavar="OCTAL", help="mode of the read-write sockets"),
     arg("--mode-ro", type=_mode, default=None, metavar="OCTAL", help="mode of the read-only sockets"),
+    arg(
+        "--keepalive-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="ping a silent client after this long (0: never; libvirtd's 5)",
+    ),
+    arg(
+        "--keepalive-count",
+        type=int,
+        default=5,
+        metavar="N",
+        help="disconnect a client after N unanswered pings (libvirtd's 5)",
+    ),
     arg("--stdio", action="store_true", help="serve one client on stdin/stdout (for ssh's command=)"),
     arg("--read-only", action="store_true", help="with --stdio: the client gets read-only access"),
 )
@@ -99,7 +113,11 @@ def _serve(ctx: Context, ns: argparse.Namespace) -> None:
             "--stdio serves one client on stdin/stdout and cannot be combined with --listen"
         )
     logging.basicConfig(level=logging.WARNING, format="virtcore serve: %(message)s", stream=ctx.stderr)
-    server = Server(uris, dict(ns.alias))
+    if ns.keepalive_interval < 0 or ns.keepalive_count < 0:
+        raise InvalidArgError("--keepalive-interval and --keepalive-count must not be negative")
+    server = Server(
+        uris, dict(ns.alias), keepalive_interval=ns.keepalive_interval, keepalive_count=ns.keepalive_count
+    )
 
     async def main() -> None:
         import signal

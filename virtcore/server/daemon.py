@@ -104,6 +104,8 @@ class Session:
         self._next_callback = 0
         self.loop = asyncio.get_running_loop()
         self.closed = False
+        #: The client speaks the keepalive program (it asked about it): ping it while it is silent.
+        self.keepalive = False
         #: Volume transfers under way, by their call's serial; and those whose REPLY is not out yet.
         self.streams: dict[int, Stream] = {}
         self.pending_streams: list[Stream] = []
@@ -325,10 +327,34 @@ class ClientProtocol(asyncio.Protocol):
         self.session = Session(self.server, write, self.read_only, peer)
         self.session.hold = self.hold
         self.server.sessions.add(self.session)
+        self.last_heard = asyncio.get_running_loop().time()
+        if self.server.keepalive_interval > 0:
+            self._spawn(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        """libvirtd's keepalive: a silent client that speaks the program is pinged every interval,
+        and one that stays silent through ``keepalive_count`` pings is disconnected."""
+        interval, count = self.server.keepalive_interval, self.server.keepalive_count
+        loop = asyncio.get_running_loop()
+        missed = 0
+        while self.session is not None and not self.session.closed:
+            await asyncio.sleep(interval)
+            if not self.session.keepalive or loop.time() - self.last_heard < interval:
+                missed = 0
+                continue
+            if missed >= count:
+                log.warning(
+                    "client %s: no answer to %d keepalive pings, disconnecting", self.session.peer, count
+                )
+                self.close()
+                return
+            self.session.send(KEEPALIVE.event("PING", None))
+            missed += 1
 
     def data_received(self, data: bytes) -> None:
         """Cut messages out of the stream and answer them."""
         assert self.session is not None
+        self.last_heard = asyncio.get_running_loop().time()
         try:
             self.queue.extend(self.frames.feed(data))
         except RPCError as exc:
@@ -470,8 +496,21 @@ def REMOTE_error(header: Header, exc: BaseException) -> bytes:  # noqa: N802 - r
 class Server:
     """Serves virtcore URIs to libvirt clients."""
 
-    def __init__(self, uris: list[str], aliases: dict[str, str] | None = None) -> None:
-        """Serve ``uris``; ``aliases`` maps a name clients ask for to one of them (added if missing)."""
+    def __init__(
+        self,
+        uris: list[str],
+        aliases: dict[str, str] | None = None,
+        *,
+        keepalive_interval: float = 5.0,
+        keepalive_count: int = 5,
+    ) -> None:
+        """Serve ``uris``; ``aliases`` maps a name clients ask for to one of them (added if missing).
+
+        ``keepalive_interval`` seconds of a client's silence bring a PING (0: never), and
+        ``keepalive_count`` unanswered ones a disconnection: libvirtd's defaults.
+        """
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_count = keepalive_count
         aliases = aliases or {}
         uris = list(uris) + [u for u in aliases.values() if u not in uris]
         if not uris:

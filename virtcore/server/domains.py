@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from virtcore.errors import InvalidArgError, NoSupportError
 from virtcore.server.registry import (
     AUTH_NONE,
+    FEATURE_PROGRAM_KEEPALIVE,
     LIB_VERSION,
     SUPPORTED_FEATURES,
     check_flags,
@@ -48,6 +49,8 @@ def _close(session: Session, args: None) -> None:
 
 @handler("CONNECT_SUPPORTS_FEATURE", inline=True)
 def _supports_feature(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    if args["feature"] == FEATURE_PROGRAM_KEEPALIVE:
+        session.keepalive = True  # a client that asks knows PING: it is pinged while silent
     return {"supported": int(args["feature"] in SUPPORTED_FEATURES)}
 
 

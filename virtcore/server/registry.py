@@ -33,6 +33,8 @@ EVENT_ID_LIFECYCLE = 0
 #: ``virDrvFeature`` numbers this server answers yes to: PROGRAM_KEEPALIVE (10),
 #: REMOTE_EVENT_CALLBACK (14), REMOTE_CLOSE_CALLBACK (15), TYPED_PARAM_STRING (9).
 SUPPORTED_FEATURES = frozenset({9, 10, 14, 15})
+#: ``VIR_DRV_FEATURE_PROGRAM_KEEPALIVE``: a client asking about it speaks the keepalive program.
+FEATURE_PROGRAM_KEEPALIVE = 10
 #: libvirt version reported to clients (``virConnectGetLibVersion``): the protocol's, 9.0.0.
 LIB_VERSION = 9_000_000
 #: ``REMOTE_AUTH_NONE``.
