@@ -336,11 +336,12 @@ class ClientProtocol(asyncio.Protocol):
         and one that stays silent through ``keepalive_count`` pings is disconnected."""
         interval, count = self.server.keepalive_interval, self.server.keepalive_count
         loop = asyncio.get_running_loop()
-        missed = 0
+        missed, last_ping = 0, 0.0
         while self.session is not None and not self.session.closed:
             await asyncio.sleep(interval)
+            if self.last_heard >= last_ping:
+                missed = 0  # heard from since the last ping (whatever the loop's jitter)
             if not self.session.keepalive or loop.time() - self.last_heard < interval:
-                missed = 0
                 continue
             if missed >= count:
                 log.warning(
@@ -348,6 +349,7 @@ class ClientProtocol(asyncio.Protocol):
                 )
                 self.close()
                 return
+            last_ping = loop.time()
             self.session.send(KEEPALIVE.event("PING", None))
             missed += 1
 
