@@ -13,13 +13,15 @@ is the same over an :class:`asyncio.StreamReader`.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from virtcore.errors import RPCError
 from virtcore.rpc._remote_protocol import CONSTANTS
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "MESSAGE_MAX",
@@ -173,6 +175,8 @@ async def read_message(reader: asyncio.StreamReader) -> tuple[Header, bytes] | N
     A stream ending inside a message, a length out of bounds or an unknown
     header raises :class:`RPCError`.
     """
+    import asyncio  # only the asyncio readers need it: the codec itself stays light to import
+
     try:
         word = await reader.readexactly(LENGTH_SIZE)
     except asyncio.IncompleteReadError as exc:
