@@ -256,7 +256,7 @@ print("ids", conn.listDomainsID())
 print("xml", "<name>test</name>" in dom.XMLDesc(0))
 events = []
 def cb(conn, d, event, detail, opaque):
-    events.append((d.name(), event, detail))
+    events.append((d.name(), event, detail, d.ID()))
 cid = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
 dom.suspend(); dom.resume()
 import time
@@ -292,7 +292,8 @@ def test_python3_libvirt_through_its_c_remote_driver(served: Served) -> None:
     assert out["uuid"] == "6695eb01-f6a4-8304-79aa-97f2502e193f test"
     assert out["byid"] == "test" and out["names"] == "['test']" and out["ids"] == "[1]"
     assert out["xml"] == "True"
-    assert out["events"] == "[('test', 3, 0), ('test', 4, 0)]"  # SUSPENDED/PAUSED, RESUMED/UNPAUSED
+    # SUSPENDED/PAUSED, RESUMED/UNPAUSED, in order, with the running domain's id
+    assert out["events"] == "[('test', 3, 0, 1), ('test', 4, 0, 1)]"
     assert out["error"].startswith("55 Requested operation is not valid")
     assert out["state"] == "[1, 1]"
 

@@ -88,6 +88,13 @@ class ServedURI:
                 conn.close()
 
 
+def _domain_id(dom: Any) -> int:
+    try:
+        return int(dom.id)
+    except VirtError:
+        return -1
+
+
 class Session:
     """One client: its connection, its event callbacks, the writer its replies go to."""
 
@@ -106,6 +113,8 @@ class Session:
         self.closed = False
         #: The client speaks the keepalive program (it asked about it): ping it while it is silent.
         self.keepalive = False
+        self._events: asyncio.Queue[tuple[int, Any, int, int]] | None = None
+        self._event_task: asyncio.Task[None] | None = None
         #: Volume transfers under way, by their call's serial; and those whose REPLY is not out yet.
         self.streams: dict[int, Stream] = {}
         self.pending_streams: list[Stream] = []
@@ -167,14 +176,28 @@ class Session:
                 self.conn.remove_domain_event(entry[2])
 
     def send_lifecycle(self, cid: int, dom: Any, event: int, detail: int) -> None:
-        """Send a lifecycle event to the client (on the loop)."""
+        """Queue a lifecycle event for the client (on the loop); they go out in order."""
         if self.closed or cid not in self.callbacks:
             return
-        msg = {
-            "callbackID": cid,
-            "msg": {"dom": registry.wire_domain(dom, -1), "event": event, "detail": detail},
-        }
-        self.send(REMOTE.event("DOMAIN_EVENT_CALLBACK_LIFECYCLE", msg))
+        if self._events is None:
+            self._events = asyncio.Queue()
+            self._event_task = self.loop.create_task(self._send_events(self._events))
+        self._events.put_nowait((cid, dom, event, detail))
+
+    async def _send_events(self, events: asyncio.Queue[tuple[int, Any, int, int]]) -> None:
+        while True:
+            cid, dom, event, detail = await events.get()
+            # the domain's id, asked of the driver in a worker thread (the event came from the
+            # driver's own thread, which may hold its locks): -1 once it is not running
+            dom_id = await asyncio.to_thread(_domain_id, dom)
+            if self.closed:
+                return
+            if cid in self.callbacks:
+                msg = {
+                    "callbackID": cid,
+                    "msg": {"dom": registry.wire_domain(dom, dom_id), "event": event, "detail": detail},
+                }
+                self.send(REMOTE.event("DOMAIN_EVENT_CALLBACK_LIFECYCLE", msg))
 
     def send(self, data: bytes) -> None:
         """Write one whole message to the client."""
@@ -281,6 +304,8 @@ class Session:
         """Forget the client: its callbacks stop, its transfers are aborted."""
         self.close_connection()
         self.closed = True
+        if self._event_task is not None:
+            self._event_task.cancel()
         self._can_write.set()
         for stream in list(self.streams.values()):
             stream.on_message(stream.header(MessageStatus.ERROR), b"")
