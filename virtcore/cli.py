@@ -121,6 +121,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtcore.cli_nodedev",
     "virtcore.cli_iface",
     "virtcore.cli_secret",
+    "virtcore.cli_serve",
 )
 
 
