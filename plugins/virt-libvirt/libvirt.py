@@ -6,6 +6,7 @@ failures raise ``libvirtError`` with libvirt's codes.
 
 from __future__ import annotations
 
+from virt_libvirt._constants import *  # noqa: F403 - every VIR_* constant of libvirt's API
 from virt_libvirt.connect import open, openReadOnly, virConnect  # noqa: A004 - libvirt's name
 from virt_libvirt.errors import libvirtError, registerErrorHandler, virGetLastError, virResetLastError
 from virt_libvirt.eventloop import (
