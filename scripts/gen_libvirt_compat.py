@@ -168,6 +168,31 @@ def _macros(tree: ET.ElementTree) -> list[tuple[str, str]]:
     return [(m.get("name", ""), m.get("string", "")) for m in macros if m.get("string")]
 
 
+#: The error domain libvirt reports a function's failures in, by the source module defining it.
+_MODULE_DOMAIN = {
+    "libvirt-domain": "VIR_FROM_DOMAIN",
+    "libvirt-domain-checkpoint": "VIR_FROM_DOMAIN_CHECKPOINT",
+    "libvirt-domain-snapshot": "VIR_FROM_DOMAIN_SNAPSHOT",
+    "libvirt-interface": "VIR_FROM_INTERFACE",
+    "libvirt-network": "VIR_FROM_NETWORK",
+    "libvirt-nodedev": "VIR_FROM_NODEDEV",
+    "libvirt-nwfilter": "VIR_FROM_NWFILTER",
+    "libvirt-secret": "VIR_FROM_SECRET",
+    "libvirt-storage": "VIR_FROM_STORAGE",
+    "libvirt-stream": "VIR_FROM_STREAMS",
+    "virevent": "VIR_FROM_EVENT",
+}
+
+
+def _error_domains(tree: ET.ElementTree) -> dict[str, str]:
+    """``{C function: VIR_FROM_* name}`` for the functions not reported in VIR_FROM_NONE."""
+    return {
+        f.get("name", ""): _MODULE_DOMAIN[f.get("module", "")]
+        for f in tree.iterfind("symbols/function")
+        if f.get("module") in _MODULE_DOMAIN
+    }
+
+
 def _functions(tree: ET.ElementTree) -> list[str]:
     return sorted(e.get("symbol", "") for e in tree.iterfind("files/file/exports[@type='function']"))
 
@@ -295,6 +320,10 @@ def table_file(api: ET.ElementTree, qemu: ET.ElementTree, version: str) -> str:
             methods.setdefault(mapped[0], {})[mapped[1]] = cname
     what = "libvirt's functions by libvirt-python's names"
     out = [HEADER.format(what=what, source="libvirt-api.xml", version=version)]
+    major, minor, micro = (int(n) for n in version.split("."))
+    out.append("#: The version of libvirt's API described (``getVersion()``).")
+    out.append(f"VERSION = {major * 1000000 + minor * 1000 + micro}")
+    out.append("")
     out.append("#: ``{class: {method: C function}}``; ``libvirt`` holds the module's functions.")
     out.append("METHODS: dict[str, dict[str, str]] = {")
     for klass in sorted(methods):
@@ -306,6 +335,11 @@ def table_file(api: ET.ElementTree, qemu: ET.ElementTree, version: str) -> str:
     out.append("#: libvirt_qemu's module functions: ``{function: C function}``.")
     out.append("QEMU_FUNCTIONS: dict[str, str] = {")
     out.extend(f'    "{qemu_name(c)}": "{c}",' for c in _functions(qemu) if not c.endswith("Callback"))
+    out.append("}")
+    out.append("")
+    out.append("#: The error domain (``VIR_FROM_*``) of each C function not reported in VIR_FROM_NONE.")
+    out.append("ERROR_DOMAIN: dict[str, str] = {")
+    out.extend(f'    "{c}": "{d}",' for c, d in sorted(_error_domains(api).items()))
     out.append("}")
     out.append("")
     out.append("#: Every C function of the API (libvirtmod's bindings carry these names).")
