@@ -321,8 +321,8 @@ class Node:
             self._insert(dom)
             if running in _ACTIVE or transient:
                 self._start(dom, RunningReason.BOOTED, paused=running == DomainState.PAUSED)
-            else:
-                dom.reason = ShutoffReason.UNKNOWN
+            # libvirt's test driver then sets the file's state with reason 0 (UNKNOWN) whatever it is
+            dom.reason = 0
 
     def define(self, new: DomainDef) -> DomainRef:
         with self.lock:
