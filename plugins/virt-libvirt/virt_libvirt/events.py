@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from virt_libvirt import eventloop
 from virt_libvirt.errors import libvirtError, raise_error
+from virtcore.connection import Connection, Domain
 from virtcore.errors import InternalError, InvalidArgError, VirtError
 from virtcore.events import DomainEventID
+from virtcore.types import DomainRef
 
 if TYPE_CHECKING:
     from virt_libvirt.connect import virConnect
@@ -172,10 +174,13 @@ class _State:
     def remove(self, cid: int, kind: str) -> None:
         with self.lock:
             c = self.callbacks.get(cid)
-            if c is None or c.kind != kind:
+            if c is None:
                 raise_error(InvalidArgError, f"could not find event callback {cid} for deletion", _FROM_NONE)
             del self.callbacks[cid]
             self._unwatch(c.event_id, c.kind)
+        if c.kind != kind:
+            # libvirt removes an id of any kind; libvirt-python then misses it in its dictionary of this kind
+            raise KeyError(cid)
 
     def _unwatch(self, event_id: int, kind: str) -> None:
         """Drop virtcore's registration of ``event_id`` and the timer when nothing needs them."""
@@ -232,12 +237,29 @@ class _State:
             if c.key is not None and c.key != dom.uuid:
                 continue
             if wrapped is None:
-                wrapped = virDomain(conn, dom)
+                wrapped = virDomain(conn, _EventDomain(dom.connection, record.domain))
             if c.legacy:  # libvirt-python's one C callback for every domainEventRegister callback
                 for cb, opaque in legacy.items():
                     _run(cb, conn, wrapped, *args, opaque)
             else:
                 _run(c.cb, conn, wrapped, *args, c.opaque)
+
+
+class _EventDomain(Domain):
+    """The domain as the event saw it: its id is the one it had then, as in libvirt, whose event
+    carries a domain object of name, UUID and id (a callback may run after the domain stopped or
+    is gone, and ``dom.ID()`` still says what it was). Everything else asks the driver."""
+
+    __slots__ = ("_event_id",)
+
+    def __init__(self, conn: Connection, ref: DomainRef) -> None:
+        super().__init__(conn, ref)
+        self._event_id = ref.id
+
+    @property
+    def id(self) -> int:
+        """The hypervisor id the domain had when the event happened."""
+        return self._event_id
 
 
 def _run(cb: Callable[..., object], *args: Any) -> None:
@@ -301,13 +323,12 @@ def domainEventRegisterAny(  # noqa: N802
     return _state(conn).add("domain", event_id, _key(dom, "dom"), cb, opaque)
 
 
-def domainEventDeregisterAny(conn: virConnect, callbackID: int) -> int:  # noqa: N802, N803
-    """Forget the domain event callback ``callbackID``; 0.
+def domainEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  # noqa: N802, N803
+    """Forget the domain event callback ``callbackID``.
 
     :raises libvirtError: INVALID_ARG, no such callback on this connection.
     """
     _state(conn).remove(callbackID, "domain")
-    return 0
 
 
 def domainEventRegister(conn: virConnect, cb: Any, opaque: Any) -> None:  # noqa: N802
@@ -358,10 +379,9 @@ def networkEventRegisterAny(conn: virConnect, net: Any, eventID: int, cb: Any, o
     return _register_other("network", "virConnectNetworkEventRegisterAny", conn, net, eventID, cb, opaque)
 
 
-def networkEventDeregisterAny(conn: virConnect, callbackID: int) -> int:  # noqa: N802, N803
-    """Forget a network event callback; 0 (INVALID_ARG if unknown)."""
+def networkEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  # noqa: N802, N803
+    """Forget a network event callback (INVALID_ARG if unknown)."""
     _state(conn).remove(callbackID, "network")
-    return 0
 
 
 def storagePoolEventRegisterAny(conn: virConnect, pool: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
@@ -371,10 +391,9 @@ def storagePoolEventRegisterAny(conn: virConnect, pool: Any, eventID: int, cb: A
     )
 
 
-def storagePoolEventDeregisterAny(conn: virConnect, callbackID: int) -> int:  # noqa: N802, N803
-    """Forget a storage pool event callback; 0 (INVALID_ARG if unknown)."""
+def storagePoolEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  # noqa: N802, N803
+    """Forget a storage pool event callback (INVALID_ARG if unknown)."""
     _state(conn).remove(callbackID, "storagePool")
-    return 0
 
 
 def nodeDeviceEventRegisterAny(conn: virConnect, dev: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
@@ -384,10 +403,9 @@ def nodeDeviceEventRegisterAny(conn: virConnect, dev: Any, eventID: int, cb: Any
     )
 
 
-def nodeDeviceEventDeregisterAny(conn: virConnect, callbackID: int) -> int:  # noqa: N802, N803
-    """Forget a node device event callback; 0 (INVALID_ARG if unknown)."""
+def nodeDeviceEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  # noqa: N802, N803
+    """Forget a node device event callback (INVALID_ARG if unknown)."""
     _state(conn).remove(callbackID, "nodeDevice")
-    return 0
 
 
 def registerCloseCallback(conn: virConnect, cb: Any, opaque: Any) -> int:  # noqa: N802
@@ -399,7 +417,6 @@ def registerCloseCallback(conn: virConnect, cb: Any, opaque: Any) -> int:  # noq
     return 0
 
 
-def unregisterCloseCallback(conn: virConnect) -> int:  # noqa: N802
-    """Forget the close callback; 0."""
+def unregisterCloseCallback(conn: virConnect) -> None:  # noqa: N802
+    """Forget the close callback."""
     _state(conn).close_cb = None
-    return 0

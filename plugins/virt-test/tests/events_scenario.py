@@ -1,8 +1,9 @@
 """The lifecycle events of one scenario on libvirt's test driver (run by Debian's python3-libvirt).
 
 ``test_events_vs_libvirt.py`` plays the same steps on virt-test with virtcore's API
-and compares: every step's events as ``[domain, event, detail]``. Run as a
-script, this prints ``{step: [[name, event, detail], ...]}`` as JSON.
+and compares: every step's events as ``[domain, id, event, detail]`` (the id the
+event's domain carries). Run as a script, this prints ``{step: [[name, id, event,
+detail], ...]}`` as JSON.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def main() -> None:
             if event == libvirt.VIR_DOMAIN_EVENT_RESUMED:
                 barrier.set()
             return
-        got.append([d.name(), event, detail])
+        got.append([d.name(), d.ID(), event, detail])
 
     conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
     save = os.path.join(tempfile.mkdtemp(), "ev1.save")

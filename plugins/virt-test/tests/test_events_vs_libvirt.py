@@ -3,7 +3,8 @@
 ``events_scenario.py`` plays its steps on libvirt's test driver through Debian's
 python3-libvirt (default event loop); here the same steps run on virt-test
 through virtcore. Every step must produce the same lifecycle events
-(domain, event, detail), in the same order: what libvirt's test_driver.c queues.
+(domain, its id in the event, event, detail), in the same order: what libvirt's
+test_driver.c queues (a STOPPED event's domain already has id -1).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def play_on_virtcore(tmp_path: Path) -> dict[str, list[list[Any]]]:
     save = str(tmp_path / "ev1.save")
     with virtcore.open("test:///default") as conn:
         cid = conn.on_domain_event_any(
-            DomainEventID.LIFECYCLE, lambda d, ev: got.append([d.name, int(ev.event), int(ev.detail)])
+            DomainEventID.LIFECYCLE,
+            lambda d, ev: got.append([d.name, ev.domain.id, int(ev.event), int(ev.detail)]),
         )
         try:
             for label, op in events_scenario.STEPS:
@@ -56,4 +58,5 @@ def test_lifecycle_events_match_libvirts_test_driver(tmp_path: Path) -> None:
     assert list(ours) == [label for label, _ in events_scenario.STEPS]
     assert ours == libvirt_side
     # the comparison means something: every kind of step produced its event
-    assert ours["save"] == [["ev1", 5, 4]] and ours["undefine"] == [["ev1", 1, 0]]
+    assert ours["save"] == [["ev1", -1, 5, 4]] and ours["undefine"] == [["ev1", -1, 1, 0]]
+    assert ours["start"][0][1] > 1  # a running domain's events carry its id
