@@ -336,9 +336,9 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """``{name: {"hwaddr": mac, "addrs": [{"type", "addr", "prefix"}]}}`` as ``source`` knows them."""
         check_flags(flags, 0, "virDomainInterfaceAddresses")
         if source not in _ADDRESS_SOURCES:
-            from virtcore.errors import InvalidArgError
+            from virtcore.errors import ArgumentUnsupportedError
 
-            raise_error(InvalidArgError, f"Unknown IP address data source {source}")
+            raise_error(ArgumentUnsupportedError, f"Unknown IP address data source {source}")
         try:
             ifaces = self._d.interface_addresses(_ADDRESS_SOURCES[source])
         except VirtError as exc:
