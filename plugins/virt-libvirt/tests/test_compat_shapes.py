@@ -51,7 +51,7 @@ def test_the_scenario_gives_what_libvirt_python_gives(side_by_side) -> None:
     assert ours["uuidb"][0] == "bytes" and len(ours["uuidb"][1]) == 32
     assert ours["nosuch"] == ["error", libvirt.VIR_ERR_NO_DOMAIN]
     assert ours["badflags"] == ["error", libvirt.VIR_ERR_INVALID_ARG]
-    assert ours["lasterr"] is None
+    assert ours["lasterr"] == libvirt.VIR_ERR_NO_INTERFACE  # the last failed call's, kept
 
 
 @pytest.fixture
@@ -115,7 +115,10 @@ def test_errors_go_to_the_handler_and_the_last_error() -> None:
     code, domain, message, level = caught.value.err[:4]
     assert (code, level) == (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_ERROR) and "nosuch" in message
     assert caught.value.get_error_domain() == domain
-    assert libvirt.virGetLastError() is None  # reset once raised, as libvirt-python's is
+    assert libvirt.virGetLastError() == caught.value.err  # the thread's last error, as libvirt's
+    assert libvirt.virGetLastErrorCode() == libvirt.VIR_ERR_NO_DOMAIN
+    libvirt.virResetLastError()
+    assert libvirt.virGetLastError() is None and libvirt.virGetLastErrorMessage() == "no error"
 
 
 def test_a_none_uri_is_libvirt_default_uri(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
