@@ -537,7 +537,7 @@ def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
     handles = (virtcore.Connection, virtcore.Domain, *inspect.getmro(virtcore.Connection)[1:-1])
     handles += (*inspect.getmro(virtcore.Domain)[1:-1], virtcore.DomainSnapshot)
     handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume, virtcore.network.Network)
-    handles += (virtcore.agent.DomainAgent,)
+    handles += (virtcore.agent.DomainAgent, virtcore.NodeDevice, virtcore.Interface, virtcore.Secret)
     used = set().union(*(_dispatched_hooks(cls) for cls in handles))
     assert used <= set(hookspecs.HOOKS)
     assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)
@@ -634,3 +634,64 @@ def test_which_installed_drivers_declare_snapshots(scheme: str, has_snapshots: b
     declared = static_operations(classes or [])
     assert (set(SNAPSHOT_OPERATIONS) <= declared) is has_snapshots
     assert has_snapshots or not (set(SNAPSHOT_OPERATIONS) & declared)
+
+
+# -- node devices, host interfaces, secrets: a driver without them ----------------------
+
+
+def test_a_driver_without_host_objects_has_no_support_naming_the_operation(register: Any) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        calls: list[tuple[str, Any]] = [
+            ("connect_list_all_node_devices", lambda: conn.list_node_devices("scsi_host")),
+            ("node_device_lookup_by_name", lambda: conn.lookup_node_device("computer")),
+            ("node_device_create_xml", lambda: conn.create_node_device("<device/>")),
+            ("connect_list_all_interfaces", lambda: conn.list_interfaces(active=True)),
+            ("interface_lookup_by_name", lambda: conn.lookup_interface("eth0")),
+            ("interface_lookup_by_mac_string", lambda: conn.lookup_interface_by_mac("AA:BB:CC:DD:EE:FF")),
+            ("interface_define_xml", lambda: conn.define_interface("<interface/>")),
+            ("connect_list_all_secrets", conn.list_secrets),
+            ("secret_lookup_by_uuid", lambda: conn.lookup_secret_by_uuid("6695EB01F6A4830479AA97F2502E193F")),
+            ("secret_lookup_by_usage", lambda: conn.lookup_secret_by_usage("ceph", "client.admin")),
+            ("secret_define_xml", lambda: conn.define_secret("<secret/>")),
+        ]
+        for op, call in calls:
+            with pytest.raises(NoSupportError, match=op) as exc:
+                call()
+            assert exc.value.code == ErrorNumber.NO_SUPPORT
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda c: c.list_node_devices(""), "capability must be a non-empty string"),
+        (lambda c: c.lookup_node_device(None), "node device name"),
+        (lambda c: c.lookup_interface(""), "interface name"),
+        (lambda c: c.lookup_interface_by_mac(3), "MAC address"),
+        (lambda c: c.lookup_secret_by_uuid("not-a-uuid"), "malformed UUID"),
+        (lambda c: c.lookup_secret_by_usage("bogus", "x"), "unknown secret usage type"),
+        (lambda c: c.lookup_secret_by_usage(99, "x"), "unknown secret usage type"),
+        (lambda c: c.lookup_secret_by_usage("volume", ""), "usage id"),
+        (lambda c: c.define_secret(3), "secret XML must be a string"),
+    ],
+)
+def test_host_object_arguments_are_checked_before_any_driver_runs(
+    register: Any, call: Callable[[Any], object], match: str
+) -> None:
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn, pytest.raises(InvalidArgError, match=match):
+        call(conn)
+
+
+def test_secret_values_are_checked_before_any_driver_runs(register: Any) -> None:
+    from virtcore.secret import MAX_SECRET_VALUE, Secret, SecretRef, SecretUsageType
+
+    register("minimal", lambda uri, ro: [MinimalDriver()])
+    with virtcore.open("minimal:///") as conn:
+        secret = Secret(conn, SecretRef("6695eb01-f6a4-8304-79aa-97f2502e193f", SecretUsageType.NONE, ""))
+        with pytest.raises(InvalidArgError, match="larger than"):
+            secret.set_value(b"x" * (MAX_SECRET_VALUE + 1))
+        with pytest.raises(InvalidArgError, match="must be bytes"):
+            secret.set_value(42)  # type: ignore[arg-type]
+        with pytest.raises(NoSupportError, match="secret_set_value"):
+            secret.set_value("fine")

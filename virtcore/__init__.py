@@ -27,6 +27,7 @@ from virtcore.connection import (
 )
 from virtcore.errors import VirtError
 from virtcore.hookspecs import hookimpl
+from virtcore.interface import Interface
 from virtcore.network import (
     DomainInterface,
     InterfaceAddress,
@@ -37,6 +38,8 @@ from virtcore.network import (
     NetworkSection,
     NetworkUpdateCommand,
 )
+from virtcore.nodedev import NodeDevice
+from virtcore.secret import Secret, SecretUsageType
 from virtcore.snapshot import DomainSnapshot, SnapshotRef
 from virtcore.storage import StoragePool, StorageVolume
 from virtcore.types import (
@@ -67,6 +70,7 @@ __all__ = [
     "DomainState",
     "EventCallback",
     "DomainInterface",
+    "Interface",
     "InterfaceAddress",
     "InterfaceAddressSource",
     "IPAddrType",
@@ -74,7 +78,10 @@ __all__ = [
     "NetworkDHCPLease",
     "NetworkSection",
     "NetworkUpdateCommand",
+    "NodeDevice",
     "NodeInfo",
+    "Secret",
+    "SecretUsageType",
     "SnapshotRef",
     "StoragePool",
     "StoragePoolInfo",

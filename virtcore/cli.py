@@ -48,7 +48,9 @@ commands (``pool-*``, ``vol-*``) are in :mod:`virtcore.cli_storage`, the network
 commands (``net-*``) in :mod:`virtcore.cli_network`, the snapshot commands
 (``snapshot-*``) in :mod:`virtcore.cli_snapshot`, the guest agent's
 (``qemu-agent-command``, ``guestinfo``, ``set-user-password``, ``domfsfreeze``,
-``domfsthaw``, ``domtime``) in :mod:`virtcore.cli_agent`.
+``domfsthaw``, ``domtime``) in :mod:`virtcore.cli_agent`, the host device, host
+interface and secret commands (``nodedev-*``, ``iface-*``, ``secret-*``) in
+:mod:`virtcore.cli_nodedev`, :mod:`virtcore.cli_iface` and :mod:`virtcore.cli_secret`.
 """
 
 from __future__ import annotations
@@ -114,6 +116,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtcore.cli_network",
     "virtcore.cli_snapshot",
     "virtcore.cli_agent",
+    "virtcore.cli_nodedev",
+    "virtcore.cli_iface",
+    "virtcore.cli_secret",
 )
 
 

@@ -62,6 +62,7 @@ from virtcore.errors import (
     OperationInvalidError,
     VirtError,
 )
+from virtcore.interface import InterfaceAPI
 from virtcore.network import (
     ANY_SOURCE,
     DomainInterface,
@@ -71,6 +72,8 @@ from virtcore.network import (
     lease_addresses,
     wait_for_addresses,
 )
+from virtcore.nodedev import NodeDeviceAPI
+from virtcore.secret import SecretAPI
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
@@ -85,6 +88,7 @@ from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
     from virtcore.agent import DomainAgent
+    from virtcore.auth import Auth
     from virtcore.events import AnyDomainEvent
 
 __all__ = [
@@ -277,14 +281,14 @@ def _secondary_objects(
     return found
 
 
-class Connection(StorageAPI, NetworkAPI):
+class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
     Use it as a context manager, or call :meth:`close` (idempotent). Domains
     keep running when their connection closes.
     """
 
-    def __init__(self, uri: str | URI, read_only: bool = False) -> None:
+    def __init__(self, uri: str | URI, read_only: bool = False, auth: Auth | None = None) -> None:
         parsed = uri if isinstance(uri, URI) else URI.parse(uri)
         self._uri = parsed
         self._read_only = bool(read_only)
@@ -325,6 +329,7 @@ class Connection(StorageAPI, NetworkAPI):
                 resolve_volume=self._resolve_volume,
                 users_of_path=self._users_of_path,
                 resolve_network=self._resolve_network,
+                auth=auth,
             )
         except BaseException:
             self._safe_close_plugins()
@@ -1003,20 +1008,27 @@ def _address_family(family: object) -> IPAddrType | None:
     raise InvalidArgError(f"unknown address family {family!r} (ipv4 or ipv6)")
 
 
-def open(uri: str | None = None) -> Connection:  # noqa: A001 - libvirt's name
+def open(uri: str | None = None, *, auth: Auth | None = None) -> Connection:  # noqa: A001 - libvirt's name
     """Open a read-write connection to the driver serving ``uri``.
 
-    With no URI, ``$VIRTCORE_DEFAULT_URI`` is used.
+    With no URI, ``$VIRTCORE_DEFAULT_URI`` is used. ``auth`` answers the driver's
+    questions when it needs credentials (:class:`virtcore.auth.Auth`: libvirt's
+    ``virConnectOpenAuth``), e.g. a test node file with ``<auth>`` users.
 
-    :raises InvalidArgError: the URI is malformed.
+    :raises InvalidArgError: the URI is malformed; or the driver needs credentials
+        and ``auth`` is ``None`` (``"Missing authentication credentials"``).
+    :raises AuthFailedError: the credentials are wrong, or ``auth`` cannot give them.
     :raises NoConnectError: no installed driver serves it.
     """
-    return Connection(_default_uri(uri), read_only=False)
+    return Connection(_default_uri(uri), read_only=False, auth=auth)
 
 
-def open_read_only(uri: str | None = None) -> Connection:
-    """Open a read-only connection: mutating operations raise ``OperationDeniedError``."""
-    return Connection(_default_uri(uri), read_only=True)
+def open_read_only(uri: str | None = None, *, auth: Auth | None = None) -> Connection:
+    """Open a read-only connection: mutating operations raise ``OperationDeniedError``.
+
+    ``auth`` as for :func:`open` (libvirt asks for credentials read-only too).
+    """
+    return Connection(_default_uri(uri), read_only=True, auth=auth)
 
 
 def _default_uri(uri: str | None) -> str:

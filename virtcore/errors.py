@@ -57,6 +57,10 @@ __all__ = [
     "InvalidNetworkError",
     "NetworkExistError",
     "NoNetworkError",
+    "NoNodeDeviceError",
+    "NoInterfaceError",
+    "InvalidSecretError",
+    "NoSecretError",
     "InvalidDomainSnapshotError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
@@ -394,6 +398,42 @@ class NoNetworkError(VirtError):
     template = "Network not found: %s"
     bare = "Network not found"
     default_domain = _domain("NETWORK")
+
+
+class NoNodeDeviceError(VirtError):
+    """No host device matches the name (``VIR_ERR_NO_NODE_DEVICE``)."""
+
+    code = _code("NO_NODE_DEVICE")
+    template = "Node device not found: %s"
+    bare = "Node device not found"
+    default_domain = _domain("NODEDEV")
+
+
+class NoInterfaceError(VirtError):
+    """No host interface matches the name or MAC address (``VIR_ERR_NO_INTERFACE``)."""
+
+    code = _code("NO_INTERFACE")
+    template = "Interface not found: %s"
+    bare = "Interface not found"
+    default_domain = _domain("INTERFACE")
+
+
+class InvalidSecretError(VirtError):
+    """A secret that cannot be used so: private, or clashing with another (``VIR_ERR_INVALID_SECRET``)."""
+
+    code = _code("INVALID_SECRET")
+    template = "Invalid secret: %s"
+    bare = "Invalid secret"
+    default_domain = _domain("SECRET")
+
+
+class NoSecretError(VirtError):
+    """No secret matches the UUID or usage, or it has no value (``VIR_ERR_NO_SECRET``)."""
+
+    code = _code("NO_SECRET")
+    template = "Secret not found: %s"
+    bare = "Secret not found"
+    default_domain = _domain("SECRET")
 
 
 class InvalidDomainSnapshotError(VirtError):

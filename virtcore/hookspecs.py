@@ -81,6 +81,10 @@ The conventions every hook follows:
 * **Networks.** Virtual networks are addressed by ``uuid`` like domains and
   pools, and may likewise be served by a secondary driver or by the
   hypervisor driver itself.
+* **Host devices, interfaces, secrets.** Node devices and host interfaces are
+  addressed by ``name`` (libvirt's handles carry only the name), secrets by
+  ``uuid``. Unknown ones are ``NoNodeDeviceError``, ``NoInterfaceError``,
+  ``NoSecretError``.
 * **Snapshots.** A domain's snapshots are addressed by the domain's ``uuid``
   and the snapshot's ``name``; drivers answer lookups with a
   :class:`~virtcore.snapshot.SnapshotRef`. A snapshot ``name`` that does not
@@ -91,7 +95,8 @@ The conventions every hook follows:
 
 The hooks are grouped by lifecycle: connection, native configuration formats,
 node, domain discovery, domain lifecycle, domain resources, the guest agent,
-storage pools, storage volumes, virtual networks, domain snapshots, events.
+storage pools, storage volumes, virtual networks, domain snapshots, host devices,
+host interfaces, secrets, events.
 """
 
 from __future__ import annotations
@@ -102,7 +107,9 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from virtcore.auth import Auth
     from virtcore.events import AnyDomainEvent
+    from virtcore.interface import InterfaceRef
     from virtcore.network import (
         DomainInterface,
         InterfaceAddressSource,
@@ -111,6 +118,8 @@ if TYPE_CHECKING:
         NetworkSection,
         NetworkUpdateCommand,
     )
+    from virtcore.nodedev import NodeDeviceRef
+    from virtcore.secret import SecretRef, SecretUsageType
     from virtcore.snapshot import SnapshotRef
     from virtcore.storage import (
         DownloadSource,
@@ -159,6 +168,7 @@ def virt_connect_open(
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
     resolve_network: Callable[[str], str],
+    auth: Auth | None,
 ) -> None:
     """Open the connection: called once on every registered object, right after registration.
 
@@ -191,6 +201,10 @@ def virt_connect_open(
         ``<interface type='network'>``. It raises ``NoNetworkError``,
         ``OperationInvalidError`` (``network 'x' is not active``), or
         ``NoSupportError`` when the connection has no networks.
+    :param auth: the caller's credentials (:class:`~virtcore.auth.Auth`: the credential
+        types it answers and its callback), or ``None``. A driver that needs a user
+        and password asks with :func:`virtcore.auth.ask_username` and
+        :func:`~virtcore.auth.ask_password` (libvirt's ``connectAuthenticate``).
     :returns: nothing.
     :raises NoConnectError: the object cannot serve this URI.
     :raises AuthFailedError, OperationFailedError: opening failed; the core
@@ -1669,6 +1683,316 @@ def virt_domain_snapshot_delete(
     :param metadata_only: forget the metadata, leaving the data (``_METADATA_ONLY``).
     :returns: True.
     :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Host (node) devices
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_node_devices(cap: str | None) -> list[NodeDeviceRef] | None:
+    """The host's devices; with ``cap``, only those having that capability.
+
+    libvirt: ``connectListAllNodeDevices`` (and ``nodeListDevices``). Read-only safe.
+
+    :param cap: a capability name (:data:`~virtcore.nodedev.NODE_DEVICE_CAPS`; one no device
+        has matches nothing), or ``None`` for all. A device has a capability when its XML
+        has it at the top, or nested in its ``scsi_host`` capability (``fc_host``,
+        ``vports``: as libvirt matches).
+    :returns: a :class:`~virtcore.nodedev.NodeDeviceRef` per device.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_device_lookup_by_name(name: str) -> NodeDeviceRef | None:
+    """The device called ``name``.
+
+    libvirt: ``nodeDeviceLookupByName``. Read-only safe.
+
+    :raises NoNodeDeviceError: no such device (``"no node device with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_device_get_xml_desc(name: str) -> str | None:
+    """The device's ``<device>`` XML.
+
+    libvirt: ``nodeDeviceGetXMLDesc``. Read-only safe.
+
+    :param name: the device's name.
+    :raises NoNodeDeviceError: no such device.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_device_get_parent(name: str) -> str | None:
+    """The name of the device's parent, or ``""`` when it has none (a root device).
+
+    libvirt: ``nodeDeviceGetParent``. Read-only safe. (libvirt's C API reports a
+    root's missing parent as an error and libvirt-python returns ``None``; here
+    ``""`` says it, since ``None`` declines.)
+
+    :param name: the device's name.
+    :raises NoNodeDeviceError: no such device.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_device_list_caps(name: str) -> list[str] | None:
+    """The device's top-level capability names, in its XML's order (``['scsi_host']``).
+
+    libvirt: ``nodeDeviceListCaps`` (and ``nodeDeviceNumOfCaps``). Read-only safe.
+
+    :param name: the device's name.
+    :raises NoNodeDeviceError: no such device.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_node_device_create_xml(xml: str) -> NodeDeviceRef | None:
+    """Create a device from ``<device>`` XML: a virtual HBA (vHBA).
+
+    libvirt: ``nodeDeviceCreateXML``. Mutating. The XML names a ``parent`` (a
+    ``scsi_host`` able to host vports) and a ``scsi_host`` capability with an
+    ``fc_host`` capability giving the ``wwnn`` and ``wwpn`` of the new vHBA.
+
+    :param xml: the ``<device>`` document.
+    :raises XMLError: malformed XML, or XML that describes no vHBA.
+    :raises NoNodeDeviceError: the parent does not exist.
+    :raises OperationFailedError: the parent cannot host a vHBA.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_node_device_destroy(name: str) -> bool | None:
+    """Destroy a device made by :func:`virt_node_device_create_xml` (a vHBA).
+
+    libvirt: ``nodeDeviceDestroy``. Mutating.
+
+    :param name: the device's name.
+    :raises NoNodeDeviceError: no such device.
+    :raises InvalidArgError: the device is not a vHBA (it has no ``fc_host`` WWNs).
+    """
+
+
+# ---------------------------------------------------------------------------
+# Host interfaces
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_interfaces(active: bool | None) -> list[InterfaceRef] | None:
+    """Host interfaces: all (``active`` None), only active (True) or only inactive (False).
+
+    libvirt: ``connectListAllInterfaces``. Read-only safe.
+
+    :returns: an :class:`~virtcore.interface.InterfaceRef` per interface.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_interface_lookup_by_name(name: str) -> InterfaceRef | None:
+    """The host interface called ``name``.
+
+    libvirt: ``interfaceLookupByName``. Read-only safe.
+
+    :raises NoInterfaceError: no such interface (``"no interface with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_interface_lookup_by_mac_string(mac: str) -> InterfaceRef | None:
+    """The host interface with MAC address ``mac`` (lowercase: compare without case).
+
+    libvirt: ``interfaceLookupByMACString``. Read-only safe.
+
+    :raises NoInterfaceError: none has it (``"no interface with matching mac 'm'"``); when
+        several have it, the first defined answers (as libvirt's test driver).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_interface_get_xml_desc(name: str, inactive: bool) -> str | None:
+    """The interface's ``<interface>`` XML (``inactive``: its configuration).
+
+    libvirt: ``interfaceGetXMLDesc``. Read-only safe.
+
+    :param name: the interface's name.
+    :raises NoInterfaceError: no such interface.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_interface_is_active(name: str) -> bool | None:
+    """Whether the interface is up.
+
+    libvirt: ``interfaceIsActive``. Read-only safe.
+
+    :param name: the interface's name.
+    :raises NoInterfaceError: no such interface.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_interface_define_xml(xml: str) -> InterfaceRef | None:
+    """Define (or redefine, by name) a host interface from ``<interface>`` XML.
+
+    libvirt: ``interfaceDefineXML``. Mutating. A new interface is inactive.
+
+    :param xml: the ``<interface>`` document.
+    :raises XMLError: malformed or invalid XML (no name, an unknown type...).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_interface_undefine(name: str) -> bool | None:
+    """Remove the interface's configuration.
+
+    libvirt: ``interfaceUndefine``. Mutating.
+
+    :param name: the interface's name.
+    :raises NoInterfaceError: no such interface.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_interface_create(name: str) -> bool | None:
+    """Bring the interface up.
+
+    libvirt: ``interfaceCreate``. Mutating.
+
+    :param name: the interface's name.
+    :raises NoInterfaceError: no such interface.
+    :raises OperationInvalidError: it is up already.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_interface_destroy(name: str) -> bool | None:
+    """Bring the interface down.
+
+    libvirt: ``interfaceDestroy``. Mutating.
+
+    :param name: the interface's name.
+    :raises NoInterfaceError: no such interface.
+    :raises OperationInvalidError: it is down already.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_list_all_secrets() -> list[SecretRef] | None:
+    """Every secret.
+
+    libvirt: ``connectListAllSecrets``. Read-only safe.
+
+    :returns: a :class:`~virtcore.secret.SecretRef` per secret.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_secret_lookup_by_uuid(uuid: str) -> SecretRef | None:
+    """The secret with this canonical UUID.
+
+    libvirt: ``secretLookupByUUID``. Read-only safe.
+
+    :raises NoSecretError: no such secret (``"no secret with matching uuid 'u'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_secret_lookup_by_usage(usage_type: SecretUsageType, usage_id: str) -> SecretRef | None:
+    """The secret of usage ``usage_type`` whose usage id is ``usage_id``.
+
+    libvirt: ``secretLookupByUsage``. Read-only safe.
+
+    :raises NoSecretError: none (``"no secret with matching usage 'id'"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_secret_define_xml(xml: str) -> SecretRef | None:
+    """Define a secret from ``<secret>`` XML, or redefine the one with its UUID (its value is kept).
+
+    libvirt: ``secretDefineXML``. Mutating. A secret without a ``<uuid>`` gets a new one.
+
+    :param xml: the ``<secret>`` document.
+    :raises XMLError: malformed or invalid XML.
+    :raises InternalError: the usage belongs to another secret (``"a secret with UUID u is
+        already defined for use with id"``), or a redefinition changes ``private``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_secret_get_xml_desc(uuid: str) -> str | None:
+    """The secret's ``<secret>`` XML (never its value).
+
+    libvirt: ``secretGetXMLDesc``. Read-only safe.
+
+    :raises NoSecretError: no such secret.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_secret_set_value(uuid: str, value: bytes) -> bool | None:
+    """Set the secret's value (at most :data:`~virtcore.secret.MAX_SECRET_VALUE` bytes, checked by the core).
+
+    libvirt: ``secretSetValue``. Mutating.
+
+    :param value: the new value, bytes.
+    :raises NoSecretError: no such secret.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_secret_get_value(uuid: str) -> bytes | None:
+    """The secret's value.
+
+    libvirt: ``secretGetValue``. Mutating. (It changes nothing, but a read-only
+    connection is refused it, as libvirt refuses it: the value is privileged.)
+
+    :raises NoSecretError: no such secret, or it has no value (``"secret 'u' does not have a value"``).
+    :raises InvalidSecretError: the secret is private (``"secret is private"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_secret_undefine(uuid: str) -> bool | None:
+    """Remove the secret and its value.
+
+    libvirt: ``secretUndefine``. Mutating.
+
+    :raises NoSecretError: no such secret.
     """
 
 

@@ -52,6 +52,7 @@ from virtcore.errors import (
     XMLError,
 )
 from virtcore.testing.agent_conformance import AgentConformance
+from virtcore.testing.hostobject_conformance import HostObjectConformance
 from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.snapshot_conformance import SnapshotConformance
 from virtcore.testing.storage_conformance import StorageConformance
@@ -107,14 +108,18 @@ def _cleanup(conn: virtcore.Connection, names: list[str]) -> None:
             pass
 
 
-class DriverConformance(StorageConformance, NetworkConformance, SnapshotConformance, AgentConformance):
+class DriverConformance(
+    StorageConformance, NetworkConformance, SnapshotConformance, AgentConformance, HostObjectConformance
+):
     """The conformance tests, as a mixin: subclass it and override the ``uri`` fixture.
 
     Storage pools and volumes (:class:`StorageConformance`), virtual
     networks (:class:`~virtcore.testing.network_conformance.NetworkConformance`)
     domain snapshots (:class:`~virtcore.testing.snapshot_conformance.SnapshotConformance`)
-    and the guest agent (:class:`~virtcore.testing.agent_conformance.AgentConformance`)
-    are tested too: each of those tests xfails on a driver without that operation.
+    the guest agent (:class:`~virtcore.testing.agent_conformance.AgentConformance`) and
+    node devices, host interfaces and secrets
+    (:class:`~virtcore.testing.hostobject_conformance.HostObjectConformance`) are tested
+    too: each of those tests xfails on a driver without that operation.
     """
 
     # -- fixtures a driver's test module overrides ---------------------------

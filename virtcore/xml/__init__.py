@@ -18,6 +18,10 @@ virtcore`` does not load lxml.
 * :func:`parse_snapshot` / :func:`format_snapshot`: domain snapshot XML <-> :class:`SnapshotDef`
   (also ``.to_xml()``; :func:`snapshot_from_element`, :func:`unmodelled_snapshot`). Loaded on
   first use.
+* :func:`parse_node_device`, :func:`parse_interface`, :func:`parse_secret` (and their
+  ``format_*``, ``*_from_element``, ``unmodelled_*``): host device (``<device>``), host
+  interface (``<interface>``) and secret (``<secret>``) XML <-> :class:`NodeDeviceDef`,
+  :class:`InterfaceDef`, :class:`SecretDef`. Loaded on first use.
 * :func:`secure_parse`: the hardened parser (no DTDs, no entities, no network,
   size, element/attribute count and depth limits) for any other untrusted XML.
 
@@ -104,6 +108,13 @@ if TYPE_CHECKING:
         SysInfoEntry,
         VcpuPin,
     )
+    from virtcore.xml.interface import (
+        InterfaceDef,
+        format_interface,
+        interface_from_element,
+        parse_interface,
+        unmodelled_interface,
+    )
     from virtcore.xml.network import (
         NetworkDef,
         format_network,
@@ -111,7 +122,21 @@ if TYPE_CHECKING:
         parse_network,
         unmodelled_network,
     )
+    from virtcore.xml.nodedev import (
+        NodeDeviceDef,
+        format_node_device,
+        node_device_from_element,
+        parse_node_device,
+        unmodelled_node_device,
+    )
     from virtcore.xml.pool import PoolDef, format_pool, parse_pool, pool_from_element, unmodelled_pool
+    from virtcore.xml.secret import (
+        SecretDef,
+        format_secret,
+        parse_secret,
+        secret_from_element,
+        unmodelled_secret,
+    )
     from virtcore.xml.snapshot import (
         SnapshotDef,
         format_snapshot,
@@ -143,6 +168,27 @@ _STORAGE = {
         "format_snapshot",
         "snapshot_from_element",
         "unmodelled_snapshot",
+    ),
+    "virtcore.xml.nodedev": (
+        "NodeDeviceDef",
+        "parse_node_device",
+        "format_node_device",
+        "node_device_from_element",
+        "unmodelled_node_device",
+    ),
+    "virtcore.xml.interface": (
+        "InterfaceDef",
+        "parse_interface",
+        "format_interface",
+        "interface_from_element",
+        "unmodelled_interface",
+    ),
+    "virtcore.xml.secret": (
+        "SecretDef",
+        "parse_secret",
+        "format_secret",
+        "secret_from_element",
+        "unmodelled_secret",
     ),
     "virtcore.xml._storagecommon": ("Permissions",),
     "virtcore.xml.pool": ("PoolDef", "parse_pool", "format_pool", "pool_from_element", "unmodelled_pool"),
@@ -260,6 +306,21 @@ __all__ = [
     "parse_snapshot",
     "snapshot_from_element",
     "unmodelled_snapshot",
+    "NodeDeviceDef",
+    "format_node_device",
+    "node_device_from_element",
+    "parse_node_device",
+    "unmodelled_node_device",
+    "InterfaceDef",
+    "format_interface",
+    "interface_from_element",
+    "parse_interface",
+    "unmodelled_interface",
+    "SecretDef",
+    "format_secret",
+    "parse_secret",
+    "secret_from_element",
+    "unmodelled_secret",
     "secure_parse",
     "unmodelled",
     "validate",

@@ -434,3 +434,52 @@ class Kids:
             self.child(tag)
         else:
             self.remove(tag)
+
+
+_SQ_ATTR_ESC = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "'": "&apos;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
+def single_quoted(el: Element) -> str:
+    """``el`` (already indented) serialized as libvirt writes XML: attributes in single quotes.
+
+    What lxml writes, but for the quotes (so the text equals libvirt's output for the
+    documents libvirt formats so: node devices, host interfaces, secrets). An element
+    with a namespace, or comments and processing instructions, fall back to lxml's text.
+    """
+    if any(not isinstance(e.tag, str) or e.tag.startswith("{") or e.nsmap for e in el.iter()):
+        return etree.tostring(el, encoding="unicode")
+    out: list[str] = []
+    _write_sq(el, out)
+    return "".join(out)
+
+
+def _write_sq(el: Element, out: list[str]) -> None:
+    tag = el.tag
+    assert isinstance(tag, str)
+    out.append("<" + tag)
+    for k, v in el.attrib.items():
+        name = k.decode() if isinstance(k, bytes) else k
+        value = v.decode() if isinstance(v, bytes) else v
+        out.append(f" {name}='{value.translate(_SQ_ATTR_ESC)}'")
+    if el.text is None and len(el) == 0:
+        out.append("/>")
+    else:
+        out.append(">")
+        if el.text is not None:
+            out.append(el.text.translate(_TEXT_ESC))
+        for child in el:
+            _write_sq(child, out)
+            if child.tail is not None:
+                out.append(child.tail.translate(_TEXT_ESC))
+        out.append(f"</{tag}>")

@@ -11,7 +11,9 @@ typed model does not cover, and schema checks.
   ``network.rng``),
   schema violations. The document's root element picks the model: ``<pool>`` is read by
   :mod:`virtcore.xml.pool`, ``<volume>`` by :mod:`virtcore.xml.volume`, ``<network>`` by
-  :mod:`virtcore.xml.network`, ``<domainsnapshot>`` by :mod:`virtcore.xml.snapshot`, anything else
+  :mod:`virtcore.xml.network`, ``<domainsnapshot>`` by :mod:`virtcore.xml.snapshot`, ``<device>``
+  (a host device) by :mod:`virtcore.xml.nodedev`, ``<interface>`` (a host interface) by
+  :mod:`virtcore.xml.interface`, ``<secret>`` by :mod:`virtcore.xml.secret`, anything else
   as a domain.
 """
 
@@ -42,6 +44,14 @@ def _schema(path: str) -> etree.RelaxNG:
         raise XMLError(f"invalid RelaxNG schema '{path}': {exc}") from None
 
 
+#: Documents read by the host object models: root tag -> (module, parser, coverage lister).
+_HOST_OBJECTS = {
+    "device": ("virtcore.xml.nodedev", "node_device_from_element", "unmodelled_node_device"),
+    "interface": ("virtcore.xml.interface", "interface_from_element", "unmodelled_interface"),
+    "secret": ("virtcore.xml.secret", "secret_from_element", "unmodelled_secret"),
+}
+
+
 def _model_problems(root: Element, strict: bool) -> list[str]:
     """The model's complaints about ``root`` (the model chosen by its tag), and with ``strict``
     what it does not cover."""
@@ -58,6 +68,12 @@ def _model_problems(root: Element, strict: bool) -> list[str]:
         from virtcore.xml.network import network_from_element, unmodelled_network
 
         found = unmodelled_network(network_from_element(root))
+    elif root.tag in _HOST_OBJECTS:
+        import importlib  # deferred: these models load only for their documents
+
+        module, reader, lister = _HOST_OBJECTS[root.tag]
+        mod = importlib.import_module(module)
+        found = getattr(mod, lister)(getattr(mod, reader)(root))
     elif root.tag in ("pool", "volume"):
         # deferred: the storage models load only for storage documents
         if root.tag == "pool":

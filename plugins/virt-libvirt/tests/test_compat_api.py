@@ -76,3 +76,22 @@ def test_libvirtmod_answers_every_c_binding() -> None:
         assert "virDomainGetInfo" in str(caught.value)
     finally:
         libvirt.registerErrorHandler(None, None)
+
+
+def test_debians_python_still_imports_debians_libvirt() -> None:
+    """The other suites' side-by-side peers run /usr/bin/python3 with this process's environment."""
+    import os
+    import subprocess
+
+    from compat_peer import SYSTEM_PYTHON, debian_libvirt_missing
+
+    if debian_libvirt_missing():
+        pytest.skip(debian_libvirt_missing() or "")
+    out = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import libvirt; print(libvirt.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
+    assert out.stdout.strip() == "/usr/lib/python3/dist-packages/libvirt.py"

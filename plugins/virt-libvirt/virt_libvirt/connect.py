@@ -13,6 +13,7 @@ from virt_libvirt._table import VERSION
 from virt_libvirt.domain import list_filter, virDomain
 from virt_libvirt.errors import check_flags, raise_error, raise_from
 from virt_libvirt.network import virNetwork
+from virt_libvirt.objects import HostObjectsAPI
 from virt_libvirt.storage import pool_filter, virStoragePool, virStorageVol
 from virt_libvirt.stream import virStream
 from virtcore.errors import VirtError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_URI_ENV = "LIBVIRT_DEFAULT_URI"
 
 
-class virConnect:  # noqa: N801 - libvirt-python's name
+class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     """A connection to a hypervisor driver, as libvirt-python's ``virConnect``."""
 
     __slots__ = ("__weakref__", "_conn")
@@ -514,16 +515,31 @@ def openReadOnly(name: str | None = None) -> virConnect:  # noqa: N802
 
 
 def openAuth(uri: str | None, auth: list[Any], flags: int = 0) -> virConnect:  # noqa: N802
-    """A connection with credentials from ``auth`` = ``[[credential types], callback, opaque]``.
+    """A connection whose driver asks ``auth`` = ``[[credential types], callback, opaque]`` for credentials.
 
-    ``VIR_CONNECT_RO`` in ``flags`` opens it read-only.
+    The callback is libvirt-python's: ``callback(creds, opaque)``, each credential a
+    list ``[type, prompt, challenge, default, result]`` whose ``result`` it fills in;
+    it returns 0 (negative: it could not). ``VIR_CONNECT_RO`` opens it read-only.
     """
     check_flags(flags, lv.VIR_CONNECT_RO | lv.VIR_CONNECT_NO_ALIASES, "virConnectOpenAuth")
     if not isinstance(auth, list | tuple) or len(auth) != 3:
         raise TypeError("auth must be [[credential types], callback, opaque]")
-    if flags & lv.VIR_CONNECT_RO:
-        return openReadOnly(uri)
-    return open(uri)
+    credtypes, callback, opaque = auth
+    from virtcore.auth import Auth, Credential
+
+    def answer(creds: list[Credential]) -> int:
+        asked: list[list[Any]] = [[int(c.type), c.prompt, c.challenge, c.defresult, None] for c in creds]
+        status = callback(asked, opaque)
+        for cred, item in zip(creds, asked, strict=True):
+            cred.result = item[4]
+        return -1 if status is None else int(status)
+
+    credentials = Auth(list(credtypes), answer if callback is not None else None)
+    opener = virtcore.open_read_only if flags & lv.VIR_CONNECT_RO else virtcore.open
+    try:
+        return virConnect(opener(_uri(uri), auth=credentials))
+    except VirtError as exc:
+        raise_from(exc)
 
 
 def getVersion(name: str | None = None) -> int | tuple[int, int]:  # noqa: N802

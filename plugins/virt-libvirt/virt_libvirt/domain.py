@@ -106,7 +106,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
             r = self._d.info()
         except VirtError as exc:
             raise_from(exc)
-        return [int(r[0]), r[1], r[2], r[3], r[4]]
+        return [r[0]._value_, r[1], r[2], r[3], r[4]]  # the enum's plain int, as libvirt's
 
     def state(self, flags: int = 0) -> list[int]:
         """``[state, reason]``."""
@@ -116,7 +116,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
             s, reason = self._d.state()
         except VirtError as exc:
             raise_from(exc)
-        return [int(s), int(reason)]
+        return [s._value_, int(reason)]
 
     def isActive(self) -> int:  # noqa: N802
         """1 while the domain runs (or is paused), else 0."""
@@ -336,9 +336,9 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """``{name: {"hwaddr": mac, "addrs": [{"type", "addr", "prefix"}]}}`` as ``source`` knows them."""
         check_flags(flags, 0, "virDomainInterfaceAddresses")
         if source not in _ADDRESS_SOURCES:
-            from virtcore.errors import InvalidArgError
+            from virtcore.errors import ArgumentUnsupportedError
 
-            raise_error(InvalidArgError, f"Unknown IP address data source {source}")
+            raise_error(ArgumentUnsupportedError, f"Unknown IP address data source {source}")
         try:
             ifaces = self._d.interface_addresses(_ADDRESS_SOURCES[source])
         except VirtError as exc:

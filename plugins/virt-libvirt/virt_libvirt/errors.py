@@ -119,10 +119,13 @@ def report(err: ErrorTuple) -> None:
 
 
 def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn:
-    """Report ``err`` and raise it as ``libvirtError``, then reset the thread's last error (as libvirt)."""
+    """Report ``err`` and raise it as ``libvirtError``; it stays the thread's last error.
+
+    (libvirt also clears the last error when any API call starts; here only
+    :func:`virResetLastError` and the next error replace it.)
+    """
     report(err)
     exc = libvirtError(err[2])
-    _last.err = None
     exc.__cause__ = cause  # kept for debuggers, not printed: tracebacks look like libvirt-python's
     exc.__suppress_context__ = True
     raise exc

@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from virt_libvirt.errors import libvirtError
+from virt_libvirt.errors import libvirtError, virResetLastError
 
 __all__ = [
     "add_handle",
@@ -369,6 +369,7 @@ def remove_timeout(timer: int) -> int:
 def virEventRegisterDefaultImpl() -> int:  # noqa: N802
     """Register libvirt's default event loop (ignored once a loop is registered, as libvirt); 0."""
     global _impl
+    virResetLastError()  # as libvirt's, which starts by resetting the thread's last error
     loop = _default_loop()
     with _state_lock:
         if _impl is None:
@@ -378,6 +379,7 @@ def virEventRegisterDefaultImpl() -> int:  # noqa: N802
 
 def virEventRunDefaultImpl() -> int:  # noqa: N802
     """Run one iteration of the default event loop (blocking until something happens); 0."""
+    virResetLastError()
     return _default_loop().run_once()
 
 

@@ -107,7 +107,7 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
             r = self._p.info()
         except VirtError as exc:
             raise_from(exc)
-        return [int(r[0]), r[1], r[2], r[3]]
+        return [r[0]._value_, r[1], r[2], r[3]]
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<pool>`` XML (``VIR_STORAGE_XML_INACTIVE``: the persistent definition)."""
@@ -280,7 +280,7 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
             r = self._v.info()
         except VirtError as exc:
             raise_from(exc)
-        return [int(r[0]), r[1], r[2]]
+        return [r[0]._value_, r[1], r[2]]
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<volume>`` XML."""

@@ -5,8 +5,9 @@ URIs:
 ``test:///default``
     libvirt's default node: domain ``test`` running with id 1, node info
     i686 / 3 GiB / 16 CPUs, the ``default-pool`` directory pool (active,
-    100 GiB, no volumes). One state per process, shared by every connection
-    to it (what one connection defines, another sees).
+    100 GiB, no volumes), the ``default`` network, host interface ``eth1``,
+    host devices ``computer``, ``scsi_host1``, ``scsi_host2``, ``scsi_host11``.
+    One state per process, shared by every connection to it (what one connection defines, another sees).
 ``test:///ABSOLUTE/PATH/node.xml``
     A node loaded from a node file (see :mod:`virt_test.loader`); each
     connection gets its own private state.
@@ -22,25 +23,35 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
+from virt_test.ifaces import TestInterfaces
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
 from virt_test.node import Node
+from virt_test.nodedevs import TestNodeDevices
+from virt_test.secrets import TestSecrets
 from virt_test.snapshotdriver import TestSnapshots
 from virt_test.storagedriver import TestStorage
-from virtcore import hookimpl
+from virtcore import errors, hookimpl
 from virtcore.drivers import describe_driver
-from virtcore.errors import InvalidArgError, NoConnectError
+from virtcore.errors import AuthFailedError, InvalidArgError, NoConnectError
 from virtcore.network import DomainInterface, InterfaceAddressSource
 from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
+
+if TYPE_CHECKING:
+    from virtcore.auth import Auth
 
 __all__ = [
     "TestDriver",
     "TestAgent",
     "TestNetworks",
+    "TestNodeDevices",
+    "TestInterfaces",
+    "TestSecrets",
     "TestSnapshots",
     "TestStorage",
     "open_connection",
@@ -101,6 +112,9 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         TestNetworks(node),
         TestSnapshots(node),
         TestAgent(node),
+        TestNodeDevices(node),
+        TestInterfaces(node),
+        TestSecrets(node),
     ]
 
 
@@ -117,7 +131,9 @@ class TestDriver:
     # -- connection --------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[DomainEvent], None]) -> None:
+    def virt_connect_open(self, emit: Callable[[DomainEvent], None], auth: Auth | None) -> None:
+        if self.node.auths:
+            _authenticate(self.node.auths, auth)
         self._emit = emit
         self.node.subscribe(emit)
 
@@ -314,11 +330,42 @@ class TestDriver:
         return interface_addresses(self.node, uuid, source)
 
 
+def _authenticate(users: tuple[tuple[str, str | None], ...], auth: Auth | None) -> None:
+    """Log in as one of a node file's ``<auth>`` users, as libvirt's test driver does.
+
+    The username is asked first; the password is asked too when the user has one and
+    when the user does not exist (so a wrong name is not told apart from a wrong
+    password). No credentials at all is libvirt's ``INVALID_ARG`` ``"Missing
+    authentication credentials"``; a wrong user or password is ``AUTH_FAILED``.
+    """
+    from virtcore.auth import ask_password, ask_username  # saves a module on open: only <auth> nodes
+
+    known = dict(users)
+    username = ask_username(auth)
+    exists = username in known
+    password = known.get(username)
+    given = ask_password(auth, username) if not exists or password is not None else None
+    if not exists or (password is not None and given != password):
+        raise AuthFailedError(
+            "authentication failed, see test XML for the correct username/password",
+            domain=errors.ErrorDomain.TEST,
+        )
+
+
 # What ``virtcore drivers`` and the docs show, without opening a connection; the
 # default URI is cheap and side-effect free to probe.
 #: The ``virtcore.drivers`` entry point (``test = "virt_test:driver"``).
 driver = describe_driver(
     open_connection,
-    plugin_classes=[TestDriver, TestStorage, TestNetworks, TestSnapshots, TestAgent],
+    plugin_classes=[
+        TestDriver,
+        TestStorage,
+        TestNetworks,
+        TestSnapshots,
+        TestAgent,
+        TestNodeDevices,
+        TestInterfaces,
+        TestSecrets,
+    ],
     default_uri="test:///default",
 )

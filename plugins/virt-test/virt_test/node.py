@@ -43,8 +43,11 @@ from virtcore.types import (
 )
 
 if TYPE_CHECKING:
+    from virt_test.ifaces import HostInterfaces
     from virt_test.networks import Networks
+    from virt_test.nodedevs import NodeDevices
     from virt_test.pools import Storage
+    from virt_test.secrets import Secrets
     from virt_test.snapshots import SnapshotTree
     from virtcore.xml import DomainDef
 
@@ -153,6 +156,8 @@ class Node:
         *,
         pools: Sequence[PendingPool] = (),
         networks: Sequence[PendingNetwork] = (),
+        devices: Sequence[str] = (),
+        interfaces: Sequence[str] = (),
     ) -> None:
         self.node_info = node_info
         self.domains: dict[str, TestDomain] = {}  # by uuid
@@ -161,7 +166,6 @@ class Node:
         self.next_id = 1
         self.lock = _thread.RLock()
         self.emitters: tuple[Emitter, ...] = ()  # replaced, never mutated: read without the lock
-        self.extra: dict[str, int] = {}  # counts of node objects we keep but do not model
         #: What each domain's guest agent keeps (frozen file systems, clock), by uuid, under
         #: :attr:`lock` (:mod:`virt_test.agent`); it outlives restarts, as libvirt's private data.
         self.guests: dict[str, Any] = {}
@@ -170,6 +174,13 @@ class Node:
         self._parts_lock = _thread.allocate_lock()
         self._storage: Storage | None = None
         self._networks: Networks | None = None
+        # Host devices and interfaces, as their XML until the first call that needs them.
+        self._pending_host = (list(devices), list(interfaces))
+        self._node_devices: NodeDevices | None = None
+        self._host_interfaces: HostInterfaces | None = None
+        self._secrets: Secrets | None = None
+        #: The node file's ``<auth>`` users: (name, password or ``None``); empty: no login.
+        self.auths: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def storage(self) -> Storage:
@@ -198,6 +209,45 @@ class Node:
                         networks.add_loaded(network)
                     self._networks = networks
         return self._networks
+
+    def add_host_xml(self, tag: str, xml: str) -> None:
+        """Add a ``<device>`` or ``<interface>`` (its XML) while loading, before the first call uses them."""
+        self._pending_host[0 if tag == "device" else 1].append(xml)
+
+    @property
+    def node_devices(self) -> NodeDevices:
+        """Host devices, under a lock of their own (parsed on first use)."""
+        if self._node_devices is None:
+            with self._parts_lock:
+                if self._node_devices is None:
+                    from virt_test.nodedevs import NodeDevices  # saves the XML model on open
+                    from virtcore.xml.nodedev import parse_node_device  # saves the XML model on open
+
+                    self._node_devices = NodeDevices(parse_node_device(x) for x in self._pending_host[0])
+        return self._node_devices
+
+    @property
+    def host_interfaces(self) -> HostInterfaces:
+        """Host interfaces, under a lock of their own (parsed on first use)."""
+        if self._host_interfaces is None:
+            with self._parts_lock:
+                if self._host_interfaces is None:
+                    from virt_test.ifaces import HostInterfaces  # saves the XML model on open
+                    from virtcore.xml.interface import parse_interface  # saves the XML model on open
+
+                    self._host_interfaces = HostInterfaces(parse_interface(x) for x in self._pending_host[1])
+        return self._host_interfaces
+
+    @property
+    def secrets(self) -> Secrets:
+        """Secrets (none at first: libvirt's test node has none), under a lock of their own."""
+        if self._secrets is None:
+            with self._parts_lock:
+                if self._secrets is None:
+                    from virt_test.secrets import Secrets  # saves a module on open: only secret users
+
+                    self._secrets = Secrets()
+        return self._secrets
 
     # -- events --------------------------------------------------------------
 
