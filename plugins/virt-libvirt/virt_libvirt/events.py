@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from virt_libvirt import eventloop
+from virt_libvirt.domain import virDomain
 from virt_libvirt.errors import libvirtError, raise_error
 from virtcore.connection import Connection, Domain
 from virtcore.errors import InternalError, InvalidArgError, VirtError
@@ -40,7 +41,6 @@ from virtcore.types import DomainRef
 
 if TYPE_CHECKING:
     from virt_libvirt.connect import virConnect
-    from virt_libvirt.domain import virDomain
 
 __all__ = [
     "domainEventRegisterAny",
@@ -229,8 +229,6 @@ class _State:
         targets: list[_Callback],
         legacy: dict[Any, Any],
     ) -> None:
-        from virt_libvirt.domain import virDomain
-
         args = payload(event_id, record)
         wrapped: virDomain | None = None
         for c in targets:
