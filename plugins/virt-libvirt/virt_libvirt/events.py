@@ -143,7 +143,11 @@ class _State:
                     raise_error(InternalError, "could not initialize domain event timer", _FROM_NONE)
                 self.timer = timer
             if kind == "domain" and event_id not in self.core:
-                self.core[event_id] = self._watch(event_id)
+                try:
+                    self.core[event_id] = self._watch(event_id)
+                except BaseException:
+                    self._unwatch(event_id, kind)  # the timer too, if nothing else needs it
+                    raise
             cid = self.next_id
             self.next_id += 1
             self.callbacks[cid] = _Callback(kind, event_id, key, cb, opaque, legacy)
