@@ -42,6 +42,7 @@ class libvirtError(Exception):  # noqa: N801 - libvirt-python's name
         err = _last.err
         super().__init__(defmsg if err is None else err[2])
         self.err: ErrorTuple | None = err
+        self._virtcore_error: BaseException | None = None
 
     def get_error_code(self) -> int | None:
         """libvirt's ``virErrorNumber`` of the error (``VIR_ERR_*``)."""
@@ -126,9 +127,8 @@ def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn
     """
     report(err)
     exc = libvirtError(err[2])
-    exc.__cause__ = cause  # kept for debuggers, not printed: tracebacks look like libvirt-python's
-    exc.__suppress_context__ = True
-    raise exc
+    exc._virtcore_error = cause  # for debuggers; not chained, so tracebacks look like libvirt-python's
+    raise exc from None
 
 
 def raise_from(exc: VirtError, domain: int | None = None) -> NoReturn:
