@@ -351,6 +351,96 @@ class virDomain:  # noqa: N801 - libvirt-python's name
             for i in ifaces
         }
 
+    def _definition(self, flags: int = 0) -> Any:
+        import xml.etree.ElementTree as ET  # only the few calls answered from the domain XML parse it
+
+        try:
+            return ET.fromstring(self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def OSType(self) -> str:  # noqa: N802
+        """The guest's OS type (``hvm``, ``xen``...), from its definition."""
+        os_type: str = self._definition().findtext("os/type", "")
+        return os_type.strip()
+
+    def maxVcpus(self) -> int:  # noqa: N802
+        """The most virtual CPUs the domain can have."""
+        return self.vcpusFlags(lv.VIR_DOMAIN_VCPU_MAXIMUM)
+
+    def vcpusFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Its virtual CPUs (``VIR_DOMAIN_VCPU_MAXIMUM``: the most it may have)."""
+        check_flags(
+            flags, _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST, "virDomainGetVcpusFlags"
+        )
+        if flags & lv.VIR_DOMAIN_VCPU_GUEST:
+            _unsupported_flag("VIR_DOMAIN_VCPU_GUEST in virDomainGetVcpusFlags")
+        vcpu = self._definition(flags).find("vcpu")
+        if vcpu is None:
+            return 1
+        maximum = int((vcpu.text or "1").strip())
+        if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM:
+            return maximum
+        return int(vcpu.get("current", maximum))
+
+    # -- the guest agent (virtcore's DomainAgent) -------------------------------------
+
+    def fsFreeze(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Freeze the guest's file systems (``mountpoints``, default all); how many."""
+        check_flags(flags, 0, "virDomainFSFreeze")
+        try:
+            return self._d.agent.fs_freeze(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def fsThaw(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Thaw the frozen file systems; how many."""
+        check_flags(flags, 0, "virDomainFSThaw")
+        try:
+            return self._d.agent.fs_thaw(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getTime(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """The guest's clock: ``{"seconds": s, "nseconds": ns}``."""
+        check_flags(flags, 0, "virDomainGetTime")
+        try:
+            seconds, nseconds = self._d.agent.get_time()
+        except VirtError as exc:
+            raise_from(exc)
+        return {"seconds": seconds, "nseconds": nseconds}
+
+    def setTime(self, time: dict[str, int] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Set the guest's clock to ``{"seconds", "nseconds"}`` (``VIR_DOMAIN_TIME_SYNC``: to its RTC); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_TIME_SYNC, "virDomainSetTime")
+        sync = bool(flags & lv.VIR_DOMAIN_TIME_SYNC)
+        seconds = None if time is None else time.get("seconds")
+        nseconds = 0 if time is None else time.get("nseconds", 0)
+        try:
+            self._d.agent.set_time(seconds, nseconds, sync=sync)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setUserPassword(self, user: str, password: str, flags: int = 0) -> int:  # noqa: N802
+        """Set ``user``'s password in the guest (``VIR_DOMAIN_PASSWORD_ENCRYPTED``: already crypted); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword")
+        try:
+            self._d.agent.set_user_password(
+                user, password, crypted=bool(flags & lv.VIR_DOMAIN_PASSWORD_ENCRYPTED)
+            )
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def guestInfo(self, types: int = 0, flags: int = 0) -> dict[str, Any]:  # noqa: N802
+        """What the agent tells about the guest, with libvirt's keys (``os.id``, ``hostname``...)."""
+        check_flags(flags, 0, "virDomainGetGuestInfo")
+        try:
+            return dict(self._d.agent.guest_info(types))
+        except VirtError as exc:
+            raise_from(exc)
+
     # -- snapshots ----------------------------------------------------------------------
 
     def snapshotCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802, N803
