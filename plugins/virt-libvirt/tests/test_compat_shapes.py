@@ -128,6 +128,10 @@ def test_a_none_uri_is_libvirt_default_uri(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("LIBVIRT_DEFAULT_URI", f"test://{node}")
     conn = libvirt.open(None)
     assert conn.getURI() == f"test://{node}" and conn.listAllDomains() == []
+    monkeypatch.setenv("VIRTCORE_DEFAULT_URI", "test:///default")
+    assert libvirt.open(None).getURI() == f"test://{node}"  # libvirt's variable first
+    monkeypatch.delenv("LIBVIRT_DEFAULT_URI")
+    assert libvirt.openReadOnly(None).getURI() == "test:///default"  # then virtcore's
 
 
 def test_read_only_connections_refuse_changes(virt_uri: str) -> None:
