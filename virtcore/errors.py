@@ -62,6 +62,7 @@ __all__ = [
     "InvalidSecretError",
     "NoSecretError",
     "InvalidDomainSnapshotError",
+    "NoDomainMetadataError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
     "AgentUnresponsiveError",
@@ -434,6 +435,15 @@ class NoSecretError(VirtError):
     template = "Secret not found: %s"
     bare = "Secret not found"
     default_domain = _domain("SECRET")
+
+
+class NoDomainMetadataError(VirtError):
+    """The domain has no metadata of the kind asked (``VIR_ERR_NO_DOMAIN_METADATA``)."""
+
+    code = _code("NO_DOMAIN_METADATA")
+    template = "metadata not found: %s"
+    bare = "metadata not found"
+    default_domain = _domain("DOMAIN")
 
 
 class InvalidDomainSnapshotError(VirtError):
