@@ -19,7 +19,6 @@ HERE = Path(__file__).parent
 
 #: Where the two differ, and why.
 KNOWN = {
-    "state": "virt-test's default domain runs for reason BOOTED; libvirt 9.0's for UNKNOWN",
     "suspend2": "virt-test refuses a second suspend as OPERATION_INVALID (newer libvirt's); 9.0: INTERNAL",
     "resume2": "virt-test refuses resuming a running domain as OPERATION_INVALID; 9.0: INTERNAL_ERROR",
     "vol_again": "virt-test: an existing volume name is STORAGE_VOL_EXIST; libvirt 9.0: OPERATION_FAILED",

@@ -246,17 +246,49 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         """Call ``cb`` on events ``eventID`` of ``dom`` (None: of every domain); the callback id."""
         return events.domainEventRegisterAny(self, dom, eventID, cb, opaque)
 
-    def domainEventDeregisterAny(self, callbackID: int) -> int:  # noqa: N802, N803
+    def domainEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
         """Stop the callback ``callbackID``."""
-        return events.domainEventDeregisterAny(self, callbackID)
+        events.domainEventDeregisterAny(self, callbackID)
 
-    def domainEventRegister(self, cb: Any, opaque: Any) -> int:  # noqa: N802
+    def domainEventRegister(self, cb: Any, opaque: Any) -> None:  # noqa: N802
         """Call ``cb`` on lifecycle events of every domain (the legacy form)."""
-        return events.domainEventRegister(self, cb, opaque)
+        events.domainEventRegister(self, cb, opaque)
 
-    def domainEventDeregister(self, cb: Any) -> int:  # noqa: N802
+    def domainEventDeregister(self, cb: Any) -> None:  # noqa: N802
         """Stop a callback of :meth:`domainEventRegister`."""
-        return events.domainEventDeregister(self, cb)
+        events.domainEventDeregister(self, cb)
+
+    def networkEventRegisterAny(self, net: virNetwork | None, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
+        """Call ``cb`` on network events ``eventID`` of ``net`` (None: of every network); the callback id."""
+        return events.networkEventRegisterAny(self, net, eventID, cb, opaque)
+
+    def networkEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        """Stop the network event callback ``callbackID``."""
+        events.networkEventDeregisterAny(self, callbackID)
+
+    def storagePoolEventRegisterAny(self, pool: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
+        """Call ``cb`` on events ``eventID`` of storage pool ``pool`` (None: of every pool); its id."""
+        return events.storagePoolEventRegisterAny(self, pool, eventID, cb, opaque)
+
+    def storagePoolEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        """Stop the storage pool event callback ``callbackID``."""
+        events.storagePoolEventDeregisterAny(self, callbackID)
+
+    def nodeDeviceEventRegisterAny(self, dev: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
+        """Call ``cb`` on events ``eventID`` of node device ``dev`` (None: of every device); its id."""
+        return events.nodeDeviceEventRegisterAny(self, dev, eventID, cb, opaque)
+
+    def nodeDeviceEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        """Stop the node device event callback ``callbackID``."""
+        events.nodeDeviceEventDeregisterAny(self, callbackID)
+
+    def registerCloseCallback(self, cb: Any, opaque: Any) -> int:  # noqa: N802
+        """Call ``cb(conn, reason, opaque)`` if the driver closes the connection (ours never do)."""
+        return events.registerCloseCallback(self, cb, opaque)
+
+    def unregisterCloseCallback(self) -> None:  # noqa: N802
+        """Forget the close callback."""
+        events.unregisterCloseCallback(self)
 
     # -- storage --------------------------------------------------------------
 
