@@ -14,6 +14,7 @@ from virtcore.errors import VirtError
 if TYPE_CHECKING:
     import virtcore
     from virt_libvirt.connect import virConnect
+    from virt_libvirt.stream import virStream
 
 _XML_FLAGS = lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE | lv.VIR_DOMAIN_XML_UPDATE_CPU
 _XML_FLAGS |= lv.VIR_DOMAIN_XML_MIGRATABLE
@@ -382,6 +383,132 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM:
             return maximum
         return int(vcpu.get("current", maximum))
+
+    # -- scheduler, statistics, metadata --------------------------------------------------
+
+    def schedulerType(self) -> list[Any]:  # noqa: N802
+        """``[scheduler, number of parameters]`` (``["fair", 1]``)."""
+        try:
+            name, count = self._d.scheduler_type()
+        except VirtError as exc:
+            raise_from(exc)
+        return [name, count]
+
+    def schedulerParameters(self) -> dict[str, int]:  # noqa: N802
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        try:
+            return dict(self._d.scheduler_parameters())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def schedulerParametersFlags(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """:meth:`schedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here)."""
+        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetSchedulerParametersFlags")
+        return self.schedulerParameters()
+
+    def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
+        """Change some scheduler parameters; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
+        try:
+            known = self._d.scheduler_parameters()
+            for name in params:
+                if name not in known:
+                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            self._d.set_scheduler_parameters(params)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setSchedulerParametersFlags(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
+        """:meth:`setSchedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here); 0."""
+        check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags")
+        return self.setSchedulerParameters(params)
+
+    def memoryStats(self) -> dict[str, int]:  # noqa: N802
+        """The running guest's memory statistics by libvirt's names (``actual``, ``rss``...: KiB)."""
+        try:
+            return dict(self._d.memory_stats())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def vcpus(self) -> tuple[list[tuple[int, ...]], list[tuple[bool, ...]]]:
+        """``([(number, state, cpu time ns, host cpu)...], [affinity per vCPU...])``."""
+        try:
+            info, affinity = self._d.vcpus()
+        except VirtError as exc:
+            raise_from(exc)
+        return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
+
+    def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
+        """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
+        check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats")
+        try:
+            return [dict(d) for d in self._d.cpu_stats(bool(total))]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def hostname(self, flags: int = 0) -> str:
+        """The guest's host name, as the guest reports it."""
+        allowed = lv.VIR_DOMAIN_GET_HOSTNAME_LEASE | lv.VIR_DOMAIN_GET_HOSTNAME_AGENT
+        check_flags(flags, allowed, "virDomainGetHostname")
+        try:
+            return self._d.hostname()
+        except VirtError as exc:
+            raise_from(exc)
+
+    def metadata(self, type: int, uri: str | None, flags: int = 0) -> str:  # noqa: A002 - libvirt's name
+        """The description, title, or namespace ``uri``'s element (``VIR_DOMAIN_METADATA_*``)."""
+        check_flags(flags, _AFFECT, "virDomainGetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            return self._d.metadata(type, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setMetadata(  # noqa: N802
+        self,
+        type: int,  # noqa: A002 - libvirt's name
+        metadata: str | None,
+        key: str | None,
+        uri: str | None,
+        flags: int = 0,
+    ) -> int:
+        """Set (``metadata`` None: remove) the description, title, or an application's element; 0."""
+        check_flags(flags, _AFFECT, "virDomainSetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            self._d.set_metadata(type, metadata, key, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def screenshot(self, stream: virStream, screen: int, flags: int = 0) -> str:
+        """Take a picture of display ``screen``: its bytes come through ``stream``; its MIME type."""
+        check_flags(flags, 0, "virDomainScreenshot")
+        mime: list[str] = []
+        stream._start_source(lambda target: mime.append(self._d.screenshot(target, screen)))
+        return mime[0]
+
+    # -- managed save -------------------------------------------------------------------
+
+    def managedSave(self, flags: int = 0) -> int:  # noqa: N802
+        """Save the domain's state where the next start restores it from, and stop it; 0."""
+        check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave")
+        if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
+            _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainManagedSave")
+        return self._do(self._d.managed_save)
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+        """1 when a managed save image waits for the next start."""
+        check_flags(flags, 0, "virDomainHasManagedSaveImage")
+        try:
+            return int(self._d.has_managed_save_image())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
+        """Drop the managed save image; 0."""
+        check_flags(flags, 0, "virDomainManagedSaveRemove")
+        return self._do(self._d.managed_save_remove)
 
     # -- the guest agent (virtcore's DomainAgent) -------------------------------------
 
