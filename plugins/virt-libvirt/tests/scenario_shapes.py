@@ -138,6 +138,8 @@ rec("state_d", dom.state)
 rec("id_d", dom.ID)
 rec("active_d", dom.isActive)
 rec("destroy2", dom.destroy)
+rec("create", dom.create)
+rec("state_c", dom.state)
 rec("managedsave", dom.managedSave)
 rec("managed_state", dom.state)
 rec("hasmanaged2", dom.hasManagedSaveImage)
@@ -147,8 +149,6 @@ rec(
 )
 rec("managed_start", dom.create)
 rec("hasmanaged3", dom.hasManagedSaveImage)
-rec("create", dom.create)
-rec("state_c", dom.state)
 new = (
     "<domain type='test'><name>extra</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
     "<memory>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"

@@ -693,9 +693,10 @@ def list_filter(flags: int) -> Callable[[virtcore.Domain], bool]:
         snap = lv.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, lv.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT
         if not passes(flags, *snap, lambda: bool(d.list_snapshots())):
             return False
-        # No managed save and no checkpoints in virtcore: every domain is "without" them.
-        if flags & lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE:
+        managed = lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, lv.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
+        if not passes(flags, *managed, d.has_managed_save_image):
             return False
+        # No checkpoints in virtcore: every domain is "without" them.
         return not flags & lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT
 
     return keep
