@@ -228,3 +228,14 @@ def test_streams_on_real_files(tmp_path: Path) -> None:
     finally:
         conn.close()
         libvirt.registerErrorHandler(None, None)
+
+
+def test_device_changes_of_the_persistent_definition_alone_are_refused(conn: libvirt.virConnect) -> None:
+    dom = conn.lookupByName("test")
+    disk = (
+        "<disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='vdz' bus='virtio'/></disk>"
+    )
+    with pytest.raises(libvirt.libvirtError) as caught:
+        dom.attachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+    assert caught.value.get_error_code() == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED
+    assert "vdz" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)

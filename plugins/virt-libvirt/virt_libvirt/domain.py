@@ -45,7 +45,6 @@ _SHUTDOWN_FLAGS = (
     | lv.VIR_DOMAIN_SHUTDOWN_SIGNAL
     | lv.VIR_DOMAIN_SHUTDOWN_PARAVIRT
 )
-_DEVICE_FLAGS = _AFFECT | lv.VIR_DOMAIN_DEVICE_MODIFY_FORCE
 _ADDRESS_SOURCES = {
     lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE: "lease",
     lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: "agent",
@@ -302,8 +301,12 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
-        """:meth:`attachDevice` (``VIR_DOMAIN_AFFECT_*`` as the driver's default)."""
-        check_flags(flags, _DEVICE_FLAGS, "virDomainAttachDeviceFlags")
+        """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
+        check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainAttachDeviceFlags (virtcore changes the current one)"
+            )
         return self.attachDevice(xml)
 
     def detachDevice(self, xml: str) -> int:  # noqa: N802
@@ -315,8 +318,12 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
-        """:meth:`detachDevice` (``VIR_DOMAIN_AFFECT_*`` as the driver's default)."""
+        """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
         check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainDetachDeviceFlags (virtcore changes the current one)"
+            )
         return self.detachDevice(xml)
 
     def blockStats(self, path: str) -> tuple[int, int, int, int, int]:  # noqa: N802
