@@ -239,3 +239,14 @@ def test_device_changes_of_the_persistent_definition_alone_are_refused(conn: lib
         dom.attachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
     assert caught.value.get_error_code() == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED
     assert "vdz" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+
+
+def test_force_boot_and_undefine_drop_the_managed_save_image(conn: libvirt.virConnect) -> None:
+    dom = conn.lookupByName("test")
+    dom.managedSave(0)
+    assert dom.hasManagedSaveImage(0) == 1
+    dom.createWithFlags(libvirt.VIR_DOMAIN_START_FORCE_BOOT)
+    assert dom.hasManagedSaveImage(0) == 0 and dom.isActive() == 1
+    dom.managedSave(0)
+    assert dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) == 0
+    assert "test" not in [d.name() for d in conn.listAllDomains()]

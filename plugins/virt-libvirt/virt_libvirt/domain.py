@@ -179,6 +179,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
             _unsupported_flag("VIR_DOMAIN_START_AUTODESTROY in virDomainCreateWithFlags")
         try:
+            if flags & lv.VIR_DOMAIN_START_FORCE_BOOT and self._d.has_managed_save_image():
+                self._d.managed_save_remove()  # boot afresh, not from the managed save image
             self._d.start()
             if flags & lv.VIR_DOMAIN_START_PAUSED:
                 self._d.suspend()
@@ -233,6 +235,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
         meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         try:
+            if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._d.has_managed_save_image():
+                self._d.managed_save_remove()
             self._d.undefine(snapshots_metadata=meta)
         except VirtError as exc:
             raise_from(exc)
