@@ -43,6 +43,7 @@ from virtcore._dispatch import (
     path_arg,
     xml_arg,
 )
+from virtcore.checkpoint import DomainCheckpointAPI
 from virtcore.drivers import (
     DriverFactory,
     declared_plugin_classes,
@@ -711,7 +712,7 @@ def _unsupported_format(fmt: str, why: str) -> NoReturn:
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
-class Domain(DomainSnapshotAPI):
+class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
     """A handle on one domain (virtual machine) of a connection.
 
     Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``

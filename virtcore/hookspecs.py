@@ -1861,6 +1861,91 @@ def virt_domain_snapshot_delete(
 
 
 # ---------------------------------------------------------------------------
+# Domain checkpoints
+# ---------------------------------------------------------------------------
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_create_xml(uuid: str, xml: str) -> str | None:
+    """Take a checkpoint of the running domain from ``<domaincheckpoint>`` XML.
+
+    libvirt: ``domainCheckpointCreateXML``. Mutating. The new checkpoint's parent
+    is the domain's last one; a checkpoint without a name gets its creation time
+    as name; without ``<disks>`` every disk gets a bitmap named as it.
+
+    :returns: the new checkpoint's name.
+    :param xml: the ``<domaincheckpoint>`` document.
+    :raises XMLError: malformed XML, another root element, a bad name.
+    :raises OperationUnsupportedError: the domain is not running
+        (``"cannot create checkpoint for inactive domain"``).
+    :raises OperationFailedError: the name exists (``"domain moment x already exists"``).
+    :raises ConfigUnsupportedError: a disk the domain lacks (``"no disk named 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_list_all_checkpoints(uuid: str) -> list[str] | None:
+    """The names of the domain's checkpoints, oldest first.
+
+    libvirt: ``domainListAllCheckpoints``. Read-only safe.
+
+    :returns: the names (empty when none).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_lookup_by_name(uuid: str, name: str) -> str | None:
+    """The checkpoint called ``name``.
+
+    libvirt: ``domainCheckpointLookupByName``. Read-only safe.
+
+    :returns: ``name``.
+    :raises NoDomainCheckpointError: none (``"no domain checkpoint with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_get_xml_desc(uuid: str, name: str, no_domain: bool) -> str | None:
+    """The checkpoint's ``<domaincheckpoint>`` XML.
+
+    libvirt: ``domainCheckpointGetXMLDesc``. Read-only safe.
+
+    :param name: the checkpoint's name.
+    :param no_domain: leave out the embedded domain definition.
+    :raises NoDomainCheckpointError: no such checkpoint.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_get_parent(uuid: str, name: str) -> str | None:
+    """The name of the checkpoint's parent.
+
+    libvirt: ``domainCheckpointGetParent``. Read-only safe.
+
+    :param name: the checkpoint's name.
+    :raises NoDomainCheckpointError: no such checkpoint, or it has no parent
+        (``"checkpoint 'x' does not have a parent"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_delete(uuid: str, name: str, children: bool) -> bool | None:
+    """Delete a checkpoint (with ``children``: and its descendants); its children move to its parent.
+
+    libvirt: ``domainCheckpointDelete``. Mutating.
+
+    :param name: the checkpoint's name.
+    :raises NoDomainCheckpointError: no such checkpoint.
+    """
+
+
+# ---------------------------------------------------------------------------
 # Host (node) devices
 # ---------------------------------------------------------------------------
 

@@ -526,6 +526,28 @@ class DriverConformance(
             with pytest.raises(OperationInvalidError):
                 call()
 
+    def test_checkpoints_chain_and_delete(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_checkpoint_create_xml", "domain_list_all_checkpoints", "domain_create")
+        need(
+            conn, "domain_checkpoint_get_parent", "domain_checkpoint_delete", "domain_checkpoint_get_xml_desc"
+        )
+        dom = define()
+        with pytest.raises(virtcore.errors.OperationUnsupportedError):
+            dom.create_checkpoint("<domaincheckpoint><name>c0</name></domaincheckpoint>")
+        dom.start()
+        first = dom.create_checkpoint()
+        second = dom.create_checkpoint("<domaincheckpoint><name>c2</name></domaincheckpoint>")
+        assert dom.list_checkpoints() == [first, second] and second.parent() == first
+        assert first.children() == [second]
+        assert "<domain type=" in second.xml_desc() and "<domain type=" not in second.xml_desc(no_domain=True)
+        with pytest.raises(virtcore.errors.NoDomainCheckpointError):
+            first.parent()
+        first.delete()
+        with pytest.raises(virtcore.errors.NoDomainCheckpointError):
+            second.parent()  # moved up to the deleted one's parent: none
+        second.delete()
+        assert dom.list_checkpoints() == []
+
     def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
         need(conn, "domain_save", "domain_restore", "domain_suspend")
         running.suspend()

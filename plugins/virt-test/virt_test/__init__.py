@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from virt_test.agent import TestAgent
 from virt_test.capabilities import capabilities_xml
+from virt_test.checkpoints import TestCheckpoints
 from virt_test.ifaces import TestInterfaces
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
 from virt_test.networkdriver import TestNetworks
@@ -60,6 +61,7 @@ __all__ = [
     "TestInterfaces",
     "TestSecrets",
     "TestSnapshots",
+    "TestCheckpoints",
     "TestStorage",
     "open_connection",
     "default_node_xml",
@@ -118,6 +120,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         TestStorage(node),
         TestNetworks(node),
         TestSnapshots(node),
+        TestCheckpoints(node),
         TestAgent(node),
         TestNodeDevices(node),
         TestInterfaces(node),
@@ -459,6 +462,7 @@ driver = describe_driver(
         TestStorage,
         TestNetworks,
         TestSnapshots,
+        TestCheckpoints,
         TestAgent,
         TestNodeDevices,
         TestInterfaces,

@@ -72,8 +72,8 @@ class TestDomain:
 
     __test__ = False  # not a pytest test class
     __slots__ = (
-        "autostart", "config", "id", "live", "managed_save", "reason", "ref", "sched_weight", "snapshots",
-        "started_at", "state",
+        "autostart", "checkpoints", "config", "id", "live", "managed_save", "reason", "ref", "sched_weight",
+        "snapshots", "started_at", "state",
     )  # fmt: skip
 
     def __init__(self, config: AnyDef | None, live: AnyDef | None) -> None:
@@ -87,6 +87,8 @@ class TestDomain:
         self.managed_save = False
         #: The ``fair`` scheduler's weight (libvirt's test driver: 50).
         self.sched_weight = 50
+        #: The domain's checkpoints by name, oldest first (:mod:`virt_test.checkpoints`).
+        self.checkpoints: dict[str, Any] = {}
         #: The domain's snapshots (:class:`~virt_test.snapshots.SnapshotTree`), made on the first one.
         self.snapshots: SnapshotTree | None = None
         d = self.current
