@@ -98,3 +98,58 @@ def test_secret_commands_round_trip_a_value(run: Run, tmp_path: Path) -> None:
     assert run("secret-undefine", uuid)[:2] == (0, f"Secret {uuid} deleted\n\n")
     status, _, err = run("secret-get-value", uuid)
     assert status == 1 and f"no secret with matching uuid '{uuid}'" in err
+
+
+def _on_a_terminal(argv: list[str], answers: list[str], timeout: float = 60.0) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its controlling terminal; type each answer after a prompt."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, on the terminal
+        os.execv(argv[0], argv)
+    seen, pending = b"", list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the child closed the terminal: it is done
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if pending and seen.rstrip().endswith(b":"):
+                    os.write(fd, pending.pop(0).encode() + b"\n")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_a_node_files_login_is_asked_on_the_terminal_as_virsh_asks(tmp_path: Path) -> None:
+    import shutil
+    import sys
+
+    node = tmp_path / "auth-node.xml"
+    node.write_text("<node><auth><user password='s3cret'>admin</user></auth></node>")
+    exe = shutil.which("virtcore", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    status, text = _on_a_terminal([exe, "-c", f"test://{node}", "list", "--all"], ["admin", "s3cret"])
+    assert status == 0, text
+    assert "Enter username for localhost:" in text and "Enter admin's password for localhost:" in text
+    assert "s3cret" not in text  # the password is not echoed
+    assert " Id   Name   State" in text
+    status, text = _on_a_terminal([exe, "-c", f"test://{node}", "list"], ["admin", "wrong"])
+    assert status == 1 and "authentication failed, see test XML for the correct username/password" in text
+
+
+def test_without_a_terminal_the_login_is_missing(run: Run, tmp_path: Path) -> None:
+    node = tmp_path / "auth-node.xml"
+    node.write_text("<node><auth><user password='s3cret'>admin</user></auth></node>")
+    status, _, err = run("list", uri=f"test://{node}")
+    assert status == 1 and "Missing authentication credentials" in err

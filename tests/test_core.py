@@ -538,6 +538,7 @@ def test_every_operation_has_one_public_path_through_its_hookspec() -> None:
     handles += (*inspect.getmro(virtcore.Domain)[1:-1], virtcore.DomainSnapshot)
     handles += (virtcore.storage.StoragePool, virtcore.storage.StorageVolume, virtcore.network.Network)
     handles += (virtcore.agent.DomainAgent, virtcore.NodeDevice, virtcore.Interface, virtcore.Secret)
+    handles += (virtcore.DomainCheckpoint,)
     used = set().union(*(_dispatched_hooks(cls) for cls in handles))
     assert used <= set(hookspecs.HOOKS)
     assert {name.removeprefix("virt_") for name in used} == set(virtcore.OPERATIONS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from virtcore import errors
+from virtcore.checkpoint import DomainCheckpoint
 from virtcore.connection import (
     OPERATIONS,
     Connection,
@@ -62,6 +63,7 @@ __all__ = [
     "URI",
     "Connection",
     "Domain",
+    "DomainCheckpoint",
     "DomainEvent",
     "DomainEventType",
     "DomainInfo",

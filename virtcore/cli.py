@@ -80,9 +80,11 @@ from virtcore.types import DomainState, RunningReason, ShutoffReason
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
+    from virtcore.auth import Auth
     from virtcore.connection import Connection, Domain
 
 __all__ = [
+    "terminal_auth",
     "DEFAULT_URI_ENV",
     "COMMANDS",
     "COMMAND_MODULES",
@@ -367,8 +369,9 @@ class Context:
     def conn(self) -> Connection:
         """The connection, opened on first use (read-only with ``-r``)."""
         if self._conn is None:
-            uri = self.uri
-            self._conn = virtcore.open_read_only(uri) if self.read_only else virtcore.open(uri)
+            uri, auth = self.uri, terminal_auth()
+            opener = virtcore.open_read_only if self.read_only else virtcore.open
+            self._conn = opener(uri) if auth is None else opener(uri, auth=auth)
         return self._conn
 
     def close(self) -> None:
@@ -417,6 +420,31 @@ class Context:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise XMLError(f"{what} {where} is not valid UTF-8") from None
+
+
+def terminal_auth() -> Auth | None:
+    """virsh's default credentials: a driver's questions (a test node file's ``<auth>`` login)
+    are asked on the terminal, passwords without echo. ``None`` when stdin is no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    from virtcore.auth import Auth, Credential, CredentialType  # saves a module: only terminals ask
+
+    def ask(creds: list[Credential]) -> int:
+        import getpass  # saves getpass (termios) on every command that asks nothing
+
+        for cred in creds:
+            if cred.type in (CredentialType.PASSPHRASE, CredentialType.NOECHOPROMPT):
+                cred.result = getpass.getpass(f"{cred.prompt}: ")
+            else:
+                print(f"{cred.prompt}: ", end="", file=sys.stderr, flush=True)
+                line = sys.stdin.readline()
+                if not line:
+                    return -1
+                cred.result = line.rstrip("\n")
+        return 0
+
+    kinds = (CredentialType.AUTHNAME, CredentialType.PASSPHRASE, CredentialType.ECHOPROMPT)
+    return Auth(kinds, ask)
 
 
 def looks_like_uuid(text: str) -> bool:

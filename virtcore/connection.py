@@ -25,13 +25,13 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 import pluggy
 
-from virtcore import hookspecs, limits
+from virtcore import errors, hookspecs, limits
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -43,6 +43,7 @@ from virtcore._dispatch import (
     path_arg,
     xml_arg,
 )
+from virtcore.checkpoint import DomainCheckpointAPI
 from virtcore.drivers import (
     DriverFactory,
     declared_plugin_classes,
@@ -60,6 +61,7 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    SystemError_,
     VirtError,
 )
 from virtcore.interface import InterfaceAPI
@@ -80,9 +82,11 @@ from virtcore.types import (
     DomainEvent,
     DomainEventType,
     DomainInfo,
+    DomainMetadataType,
     DomainRef,
     DomainState,
     NodeInfo,
+    VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
@@ -708,7 +712,7 @@ def _unsupported_format(fmt: str, why: str) -> NoReturn:
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
-class Domain(DomainSnapshotAPI):
+class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
     """A handle on one domain (virtual machine) of a connection.
 
     Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``
@@ -799,6 +803,25 @@ class Domain(DomainSnapshotAPI):
         """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
         spec = hookspecs.virt_domain_save
         if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
+            declined(spec)
+
+    def managed_save(self) -> None:
+        """Save the domain's state into the driver's own image and stop it; the next :meth:`start`
+        resumes from it (libvirt's ``virDomainManagedSave``)."""
+        spec = hookspecs.virt_domain_managed_save
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
+    def has_managed_save_image(self) -> bool:
+        """Whether :meth:`managed_save` left an image the next start resumes from."""
+        spec = hookspecs.virt_domain_has_managed_save_image
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def managed_save_remove(self) -> None:
+        """Drop the managed save image, if any: the next start boots afresh."""
+        spec = hookspecs.virt_domain_managed_save_remove
+        if self._conn._ops[spec](uuid=self.uuid) is None:
             declined(spec)
 
     # -- state -------------------------------------------------------------
@@ -900,6 +923,145 @@ class Domain(DomainSnapshotAPI):
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
         return r if r is not None else declined(spec)
 
+    def scheduler_type(self) -> tuple[str, int]:
+        """``(scheduler, number of parameters)`` of the domain's CPU scheduler (``("fair", 1)``)."""
+        spec = hookspecs.virt_domain_get_scheduler_type
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def scheduler_parameters(self) -> dict[str, int]:
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        spec = hookspecs.virt_domain_get_scheduler_parameters
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def set_scheduler_parameters(self, params: Mapping[str, int]) -> None:
+        """Change some scheduler parameters (names as :meth:`scheduler_parameters` gives them).
+
+        :raises InvalidArgError: a value that is not an integer from 0 up (or not a mapping).
+        :raises ArgumentUnsupportedError: a parameter the scheduler does not have.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidArgError(f"scheduler parameters must be a mapping, not {type(params).__name__}")
+        checked: dict[str, int] = {}
+        for name, value in params.items():
+            if (
+                not isinstance(name, str)
+                or isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= limits.UINT_MAX
+            ):
+                raise InvalidArgError(
+                    f"scheduler parameter {name!r} must be an integer from 0 to {limits.UINT_MAX}: {value!r}"
+                )
+            checked[name] = value
+        spec = hookspecs.virt_domain_set_scheduler_parameters
+        if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
+            declined(spec)
+
+    def screenshot(self, target: BinaryIO, screen: int = 0) -> str:
+        """Write a picture of display ``screen`` into ``target`` (streamed in chunks); its MIME type.
+
+        libvirt: ``virDomainScreenshot`` (whose bytes come over a ``virStream``).
+        """
+        if isinstance(screen, bool) or not isinstance(screen, int) or not 0 <= screen <= limits.UINT_MAX:
+            raise InvalidArgError(f"screen must be an integer from 0 up, not {screen!r}")
+        spec = hookspecs.virt_domain_screenshot
+        r = self._conn._ops[spec](uuid=self.uuid, screen=screen)
+        if r is None:
+            declined(spec)
+        mime, src = r
+        try:
+            while data := src.read(1 << 16):
+                try:
+                    target.write(data)
+                except OSError as exc:
+                    raise SystemError_(f"screenshot target: {exc.strerror or exc}") from None
+        finally:
+            src.close()
+        return mime
+
+    def metadata(
+        self,
+        kind: DomainMetadataType | int,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> str:
+        """The domain's description, title, or the metadata element of namespace ``uri`` (as XML).
+
+        ``live``/``config``: which definition (neither: the current one).
+
+        :raises NoDomainMetadataError: there is none.
+        :raises InvalidArgError: an unknown kind; ``uri`` missing for ``ELEMENT`` or given for the others.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, None, "virDomainGetMetadata")
+        spec = hookspecs.virt_domain_get_metadata
+        r = self._conn._ops[spec](uuid=self.uuid, kind=k, uri=uri, live=bool(live), config=bool(config))
+        return r if r is not None else declined(spec)
+
+    def set_metadata(
+        self,
+        kind: DomainMetadataType | int,
+        metadata: str | None,
+        key: str | None = None,
+        uri: str | None = None,
+        *,
+        live: bool = False,
+        config: bool = False,
+    ) -> None:
+        """Set (or with ``metadata`` None, remove) the description, the title, or an application's element.
+
+        For ``ELEMENT``, ``metadata`` is one XML element, stored in namespace ``uri`` with prefix
+        ``key``. ``live``/``config``: which definition (neither: the current one).
+
+        :raises InvalidArgError: an unknown kind, a title with a newline, ``key``/``uri`` missing
+            for ``ELEMENT`` or given for the others.
+        :raises XMLError: ``metadata`` is not one well-formed element.
+        """
+        k = _metadata_kind(kind)
+        _check_metadata_uri(k, uri, key, "virDomainSetMetadata", setting=metadata is not None)
+        if metadata is not None and not isinstance(metadata, str):
+            raise InvalidArgError(f"metadata must be a string or None, not {type(metadata).__name__}")
+        if k == DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
+            raise InvalidArgError("metadata title can't contain newlines", domain=errors.ErrorDomain.DOMAIN)
+        spec = hookspecs.virt_domain_set_metadata
+        r = self._conn._ops[spec](
+            uuid=self.uuid, kind=k, metadata=metadata, key=key, uri=uri, live=bool(live), config=bool(config)
+        )
+        if r is None:
+            declined(spec)
+
+    def memory_stats(self) -> dict[str, int]:
+        """The running guest's memory statistics by name (``actual``, ``unused``, ``rss``...: KiB).
+
+        libvirt: ``virDomainMemoryStats``; the names are :data:`virtcore.types.MEMORY_STAT_NAMES`.
+        """
+        spec = hookspecs.virt_domain_memory_stats
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def vcpus(self) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]]:
+        """The running guest's vCPUs and each one's host CPU affinity (libvirt-python's ``vcpus()``)."""
+        spec = hookspecs.virt_domain_get_vcpus
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def cpu_stats(self, total: bool = True) -> list[dict[str, int]]:
+        """CPU time in nanoseconds: ``[totals]`` (``cpu_time``, ``user_time``, ``system_time``) or,
+        with ``total=False``, one dict per host CPU (``cpu_time``, ``vcpu_time``)."""
+        spec = hookspecs.virt_domain_get_cpu_stats
+        r = self._conn._ops[spec](uuid=self.uuid, total=bool(total))
+        return r if r is not None else declined(spec)
+
+    def hostname(self) -> str:
+        """The guest's host name, as the guest reports it; ``OperationInvalidError`` if it is not running."""
+        spec = hookspecs.virt_domain_get_hostname
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
     @property
     def agent(self) -> DomainAgent:
         """The domain's guest agent (:class:`virtcore.agent.DomainAgent`): ping, exec, files,
@@ -984,6 +1146,34 @@ class Domain(DomainSnapshotAPI):
             sources=sources,
             family=_address_family(family),
         )
+
+
+def _metadata_kind(kind: object) -> DomainMetadataType:
+    try:
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            raise ValueError
+        return DomainMetadataType(kind)
+    except ValueError:
+        raise InvalidArgError(f"unknown metadata type '{kind}'", domain=errors.ErrorDomain.DOMAIN) from None
+
+
+def _check_metadata_uri(
+    kind: DomainMetadataType, uri: object, key: object, where: str, setting: bool = False
+) -> None:
+    """libvirt's rules: ``ELEMENT`` needs ``uri`` (and ``key`` to set one); the others take neither."""
+    dom = errors.ErrorDomain.DOMAIN
+    if kind == DomainMetadataType.ELEMENT:
+        if not isinstance(uri, str) or not uri:
+            raise InvalidArgError(f"uri in {where} must not be NULL", domain=dom)
+        if setting and (not isinstance(key, str) or not key):
+            raise InvalidArgError(f"key in {where} must not be NULL", domain=dom)
+        if isinstance(key, str) and not key.replace("_", "a").replace("-", "a").replace(".", "a").isalnum():
+            raise InvalidArgError(f"key '{key}' in {where} is not a valid XML namespace prefix", domain=dom)
+        return
+    if uri is not None:
+        raise InvalidArgError(f"uri in {where} must be NULL", domain=dom)
+    if key is not None:
+        raise InvalidArgError(f"key in {where} must be NULL", domain=dom)
 
 
 def _address_source(source: object) -> InterfaceAddressSource:

@@ -62,6 +62,9 @@ __all__ = [
     "InvalidSecretError",
     "NoSecretError",
     "InvalidDomainSnapshotError",
+    "NoDomainMetadataError",
+    "NoDomainCheckpointError",
+    "OperationUnsupportedError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
     "AgentUnresponsiveError",
@@ -434,6 +437,32 @@ class NoSecretError(VirtError):
     template = "Secret not found: %s"
     bare = "Secret not found"
     default_domain = _domain("SECRET")
+
+
+class NoDomainMetadataError(VirtError):
+    """The domain has no metadata of the kind asked (``VIR_ERR_NO_DOMAIN_METADATA``)."""
+
+    code = _code("NO_DOMAIN_METADATA")
+    template = "metadata not found: %s"
+    bare = "metadata not found"
+    default_domain = _domain("DOMAIN")
+
+
+class NoDomainCheckpointError(VirtError):
+    """No checkpoint of the domain matches (``VIR_ERR_NO_DOMAIN_CHECKPOINT``): a name, a parent."""
+
+    code = _code("NO_DOMAIN_CHECKPOINT")
+    template = "Domain checkpoint not found: %s"
+    bare = "Domain checkpoint not found"
+    default_domain = _domain("DOMAIN_CHECKPOINT")
+
+
+class OperationUnsupportedError(VirtError):
+    """The operation is not supported in this situation (``VIR_ERR_OPERATION_UNSUPPORTED``)."""
+
+    code = _code("OPERATION_UNSUPPORTED")
+    template = "Operation not supported: %s"
+    bare = "Operation not supported"
 
 
 class InvalidDomainSnapshotError(VirtError):

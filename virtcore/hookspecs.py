@@ -129,7 +129,7 @@ if TYPE_CHECKING:
         StorageVolRef,
         UploadSink,
     )
-    from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo
+    from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, VcpuInfo
     from virtcore.uri import URI
 
 __all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
@@ -576,6 +576,40 @@ def virt_domain_restore(path: str) -> DomainRef | None:
     """
 
 
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_managed_save(uuid: str) -> bool | None:
+    """Save a running domain's state where the driver keeps it (its *managed save image*) and stop it.
+
+    libvirt: ``domainManagedSave``. Mutating. The next start resumes from the image and
+    drops it; an undefine is refused while it exists.
+
+    :raises OperationInvalidError: the domain is not running (``"domain is not running"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_has_managed_save_image(uuid: str) -> bool | None:
+    """Whether the domain has a managed save image.
+
+    libvirt: ``domainHasManagedSaveImage``. Read-only safe.
+
+    :returns: True or False.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_managed_save_remove(uuid: str) -> bool | None:
+    """Drop the domain's managed save image (none: nothing to do); the next start boots afresh.
+
+    libvirt: ``domainManagedSaveRemove``. Mutating.
+
+    :returns: True.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Domain state and resources
 # ---------------------------------------------------------------------------
@@ -756,6 +790,146 @@ def virt_domain_interface_addresses(
     :raises OperationInvalidError: the domain is not active.
     :raises VirtError: with code ``AGENT_UNRESPONSIVE`` (86) when ``AGENT`` is asked
         and no agent answers.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_scheduler_type(uuid: str) -> tuple[str, int] | None:
+    """The domain's CPU scheduler and how many parameters it has (``("fair", 1)``).
+
+    libvirt: ``domainGetSchedulerType``. Read-only safe.
+
+    :returns: ``(scheduler name, number of parameters)``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_scheduler_parameters(uuid: str) -> dict[str, int] | None:
+    """The domain's CPU scheduler parameters by name (``{"weight": 50}``).
+
+    libvirt: ``domainGetSchedulerParameters``. Read-only safe.
+
+    :returns: a dict of unsigned integers, libvirt's typed parameters of the scheduler.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_scheduler_parameters(uuid: str, params: dict[str, int]) -> bool | None:
+    """Change some of the domain's CPU scheduler parameters.
+
+    libvirt: ``domainSetSchedulerParameters``. Mutating.
+
+    :param params: parameter name -> new value (the core checked they are non-negative integers).
+    :raises ArgumentUnsupportedError: a parameter the scheduler does not have
+        (``"parameter 'x' not supported"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_hostname(uuid: str) -> str | None:
+    """The guest's host name, as the guest reports it.
+
+    libvirt: ``domainGetHostname``. Read-only safe.
+
+    :raises OperationInvalidError: the domain is not running.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_screenshot(uuid: str, screen: int) -> tuple[str, DownloadSource] | None:
+    """A picture of the domain's display ``screen`` (0: the first).
+
+    libvirt: ``domainScreenshot``. Read-only safe. The image's bytes are streamed
+    (libvirt sends them over a ``virStream``): the core reads them from the
+    returned source in chunks and closes it.
+
+    :returns: ``(MIME type, source of the image's bytes)``, e.g. ``("image/png", ...)``.
+    :raises OperationInvalidError: the domain is not running (drivers with a real display).
+    :raises InvalidArgError: no such screen.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_metadata(uuid: str, kind: int, uri: str | None, live: bool, config: bool) -> str | None:
+    """One piece of the domain's metadata: its description, its title, or an application's element.
+
+    libvirt: ``domainGetMetadata``. Read-only safe.
+
+    :param kind: a :class:`~virtcore.types.DomainMetadataType` (``DESCRIPTION``, ``TITLE``,
+        ``ELEMENT``).
+    :param uri: the namespace of the ``ELEMENT`` asked for (``None`` for the others).
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: the text, or the element's XML (in no namespace, as libvirt gives it back).
+    :raises NoDomainMetadataError: the domain has none of that
+        (``"Requested metadata element is not present"``).
+    :raises OperationInvalidError: ``live`` on a shut-off or ``config`` on a transient domain.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_metadata(
+    uuid: str, kind: int, metadata: str | None, key: str | None, uri: str | None, live: bool, config: bool
+) -> bool | None:
+    """Set or (``metadata`` None) remove a piece of the domain's metadata.
+
+    libvirt: ``domainSetMetadata``. Mutating.
+
+    :param kind: a :class:`~virtcore.types.DomainMetadataType`.
+    :param metadata: the text, or for ``ELEMENT`` one XML element (written in namespace
+        ``uri`` with prefix ``key``); ``None`` removes it.
+    :param key: the namespace prefix of an ``ELEMENT``.
+    :param uri: the namespace of an ``ELEMENT``.
+    :param live: change the running definition; ``config``: the persistent one (neither:
+        the current one, as libvirt's ``VIR_DOMAIN_AFFECT_CURRENT``).
+    :raises XMLError: ``metadata`` is not one well-formed element.
+    :raises OperationInvalidError: ``live`` on a shut-off or ``config`` on a transient domain.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_memory_stats(uuid: str) -> dict[str, int] | None:
+    """The running guest's memory statistics (KiB, and counts), by libvirt-python's names.
+
+    libvirt: ``domainMemoryStats``. Read-only safe. The names are those of
+    :data:`virtcore.types.MEMORY_STAT_NAMES` (``actual``, ``unused``, ``available``,
+    ``rss``...); a driver gives the ones it knows (none without a balloon).
+
+    :raises OperationInvalidError: the domain is not running.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_vcpus(uuid: str) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]] | None:
+    """The running guest's vCPUs, and on which host CPUs each may run.
+
+    libvirt: ``domainGetVcpus``. Read-only safe.
+
+    :returns: a :class:`~virtcore.types.VcpuInfo` per online vCPU, and per vCPU a tuple
+        with one flag per host CPU (its affinity), as libvirt-python's ``vcpus()``.
+    :raises OperationInvalidError: the domain is not running.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_cpu_stats(uuid: str, total: bool) -> list[dict[str, int]] | None:
+    """The running guest's CPU time: in total (one dict) or per host CPU (one dict each).
+
+    libvirt: ``domainGetCPUStats``. Read-only safe. Totals are ``cpu_time``,
+    ``user_time``, ``system_time``; per CPU ``cpu_time`` and ``vcpu_time`` (nanoseconds).
+
+    :param total: the domain's totals rather than one entry per host CPU.
+    :raises OperationInvalidError: the domain is not running.
     """
 
 
@@ -1683,6 +1857,91 @@ def virt_domain_snapshot_delete(
     :param metadata_only: forget the metadata, leaving the data (``_METADATA_ONLY``).
     :returns: True.
     :raises NoDomainSnapshotError: no snapshot ``name``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Domain checkpoints
+# ---------------------------------------------------------------------------
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_create_xml(uuid: str, xml: str) -> str | None:
+    """Take a checkpoint of the running domain from ``<domaincheckpoint>`` XML.
+
+    libvirt: ``domainCheckpointCreateXML``. Mutating. The new checkpoint's parent
+    is the domain's last one; a checkpoint without a name gets its creation time
+    as name; without ``<disks>`` every disk gets a bitmap named as it.
+
+    :returns: the new checkpoint's name.
+    :param xml: the ``<domaincheckpoint>`` document.
+    :raises XMLError: malformed XML, another root element, a bad name.
+    :raises OperationUnsupportedError: the domain is not running
+        (``"cannot create checkpoint for inactive domain"``).
+    :raises OperationFailedError: the name exists (``"domain moment x already exists"``).
+    :raises ConfigUnsupportedError: a disk the domain lacks (``"no disk named 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_list_all_checkpoints(uuid: str) -> list[str] | None:
+    """The names of the domain's checkpoints, oldest first.
+
+    libvirt: ``domainListAllCheckpoints``. Read-only safe.
+
+    :returns: the names (empty when none).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_lookup_by_name(uuid: str, name: str) -> str | None:
+    """The checkpoint called ``name``.
+
+    libvirt: ``domainCheckpointLookupByName``. Read-only safe.
+
+    :returns: ``name``.
+    :raises NoDomainCheckpointError: none (``"no domain checkpoint with matching name 'x'"``).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_get_xml_desc(uuid: str, name: str, no_domain: bool) -> str | None:
+    """The checkpoint's ``<domaincheckpoint>`` XML.
+
+    libvirt: ``domainCheckpointGetXMLDesc``. Read-only safe.
+
+    :param name: the checkpoint's name.
+    :param no_domain: leave out the embedded domain definition.
+    :raises NoDomainCheckpointError: no such checkpoint.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_get_parent(uuid: str, name: str) -> str | None:
+    """The name of the checkpoint's parent.
+
+    libvirt: ``domainCheckpointGetParent``. Read-only safe.
+
+    :param name: the checkpoint's name.
+    :raises NoDomainCheckpointError: no such checkpoint, or it has no parent
+        (``"checkpoint 'x' does not have a parent"``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_checkpoint_delete(uuid: str, name: str, children: bool) -> bool | None:
+    """Delete a checkpoint (with ``children``: and its descendants); its children move to its parent.
+
+    libvirt: ``domainCheckpointDelete``. Mutating.
+
+    :param name: the checkpoint's name.
+    :raises NoDomainCheckpointError: no such checkpoint.
     """
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "ShutoffReason",
     "CrashedReason",
     "DomainEventType",
+    "DomainMetadataType",
+    "MEMORY_STAT_NAMES",
+    "VcpuInfo",
     "StartedDetail",
     "SuspendedDetail",
     "ResumedDetail",
@@ -91,6 +94,34 @@ class ShutoffReason(enum.IntEnum):
     FAILED = 6
     FROM_SNAPSHOT = 7
     DAEMON = 8
+
+
+class DomainMetadataType(enum.IntEnum):
+    """``virDomainMetadataType``: which piece of a domain's metadata."""
+
+    DESCRIPTION = 0
+    TITLE = 1
+    ELEMENT = 2
+
+
+#: The names of a domain's memory statistics, in the order of libvirt's ``virDomainMemoryStatTags``
+#: (libvirt-python's ``memoryStats()`` keys).
+MEMORY_STAT_NAMES = (
+    "swap_in", "swap_out", "major_fault", "minor_fault", "unused", "available", "actual", "rss",
+    "usable", "last_update", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
+)  # fmt: skip
+
+
+class VcpuInfo(NamedTuple):
+    """``virVcpuInfo``: one vCPU of a running domain (libvirt-python's ``vcpus()`` rows)."""
+
+    number: int
+    #: ``virVcpuState``: 0 offline, 1 running, 2 blocked.
+    state: int
+    #: CPU time used, nanoseconds.
+    cpu_time: int
+    #: The host CPU it runs on (-1: none).
+    cpu: int
 
 
 class DomainEventType(enum.IntEnum):

@@ -30,6 +30,7 @@ Requires pytest (``pip install virtcore[testing]``).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
@@ -46,6 +47,7 @@ from virtcore.errors import (
     InvalidArgError,
     InvalidConnError,
     NoDomainError,
+    NoDomainMetadataError,
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
@@ -57,7 +59,7 @@ from virtcore.testing.network_conformance import NetworkConformance
 from virtcore.testing.snapshot_conformance import SnapshotConformance
 from virtcore.testing.storage_conformance import StorageConformance
 from virtcore.testing.support import need, wait_for
-from virtcore.types import PausedReason, RunningReason, ShutoffReason
+from virtcore.types import DomainMetadataType, PausedReason, RunningReason, ShutoffReason
 
 __all__ = ["DEFAULT_TEMPLATE", "DriverConformance", "need", "wait_for"]
 
@@ -423,6 +425,128 @@ class DriverConformance(
         assert restored == running
         assert restored.state() == (DomainState.RUNNING, RunningReason.RESTORED)
         assert restored.id > 0
+
+    def test_managed_save_is_resumed_by_the_next_start(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_managed_save", "domain_has_managed_save_image", "domain_managed_save_remove")
+        running = define()
+        need(conn, "domain_create")
+        running.start()  # only now: a driver without managed save boots no guest for nothing
+        assert not running.has_managed_save_image()
+        running.managed_save()
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SAVED)
+        assert running.has_managed_save_image()
+        with pytest.raises(OperationInvalidError):
+            running.managed_save()  # not running
+        with pytest.raises(OperationInvalidError, match="managed save"):
+            running.undefine()
+        running.start()
+        assert running.state()[0] == DomainState.RUNNING and not running.has_managed_save_image()
+        running.managed_save()
+        running.managed_save_remove()
+        running.managed_save_remove()  # none: nothing to do
+        assert not running.has_managed_save_image()
+
+    def test_scheduler_parameters_are_kept(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_scheduler_type", "domain_get_scheduler_parameters")
+        need(conn, "domain_set_scheduler_parameters", "domain_create")
+        running = define()
+        running.start()
+        name, count = running.scheduler_type()
+        params = running.scheduler_parameters()
+        assert isinstance(name, str) and name and count == len(params)
+        first = next(iter(params))
+        running.set_scheduler_parameters({first: params[first] + 1})
+        assert running.scheduler_parameters()[first] == params[first] + 1
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such_parameter"):
+            running.set_scheduler_parameters({"no_such_parameter": 1})
+        with pytest.raises(InvalidArgError, match=first):
+            running.set_scheduler_parameters({first: -1})
+
+    def test_hostname_of_a_running_guest(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_hostname", "domain_destroy", "domain_create")
+        running = define()
+        running.start()
+        assert running.hostname()
+        running.destroy()
+        with pytest.raises(OperationInvalidError):
+            running.hostname()
+
+    def test_screenshot_streams_an_image(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_screenshot", "domain_create")
+        dom = define()
+        dom.start()
+        out = io.BytesIO()
+        mime = dom.screenshot(out)
+        assert mime.startswith("image/") and len(out.getvalue()) > 0
+        if mime == "image/png":
+            assert out.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
+        with pytest.raises(InvalidArgError, match="screen"):
+            dom.screenshot(io.BytesIO(), -1)
+
+    def test_metadata_is_kept_per_definition(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_metadata", "domain_set_metadata", "domain_create", "domain_get_xml_desc")
+        dom = define()
+        dom.start()
+        desc, title, element = DomainMetadataType
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(desc)
+        dom.set_metadata(title, "running title")  # current: the live definition
+        assert dom.metadata(title) == "running title" == dom.metadata(title, live=True)
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(title, config=True)
+        dom.set_metadata(
+            element, "<tag n='1'/>", "conf", "http://conformance.example/", live=True, config=True
+        )
+        assert dom.metadata(element, "http://conformance.example/", config=True) == '<tag n="1"/>'
+        assert "http://conformance.example/" in dom.xml_desc() and "running title" in dom.xml_desc()
+        dom.set_metadata(element, None, None, "http://conformance.example/")
+        with pytest.raises(NoDomainMetadataError):
+            dom.metadata(element, "http://conformance.example/")
+        with pytest.raises(InvalidArgError, match="newlines"):
+            dom.set_metadata(title, "two\nlines")
+        with pytest.raises(XMLError):
+            dom.set_metadata(element, "<unclosed", "k", "http://conformance.example/")
+
+    def test_statistics_of_a_running_guest_have_libvirts_shapes(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_memory_stats", "domain_get_vcpus", "domain_get_cpu_stats", "domain_create")
+        dom = define()
+        dom.start()
+        stats = dom.memory_stats()
+        assert set(stats) <= set(virtcore.types.MEMORY_STAT_NAMES)
+        assert all(isinstance(v, int) and v >= 0 for v in stats.values())
+        info, maps = dom.vcpus()
+        host_cpus = conn.node_info().cpus
+        assert [v.number for v in info] == list(range(len(info))) and len(maps) == len(info) > 0
+        assert all(len(m) >= host_cpus and any(m) for m in maps)
+        (totals,) = dom.cpu_stats()
+        assert totals["cpu_time"] >= 0
+        assert all("cpu_time" in per for per in dom.cpu_stats(total=False))
+        dom.destroy()
+        for call in (dom.memory_stats, dom.vcpus, dom.cpu_stats):
+            with pytest.raises(OperationInvalidError):
+                call()
+
+    def test_checkpoints_chain_and_delete(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_checkpoint_create_xml", "domain_list_all_checkpoints", "domain_create")
+        need(
+            conn, "domain_checkpoint_get_parent", "domain_checkpoint_delete", "domain_checkpoint_get_xml_desc"
+        )
+        dom = define()
+        with pytest.raises(virtcore.errors.OperationUnsupportedError):
+            dom.create_checkpoint("<domaincheckpoint><name>c0</name></domaincheckpoint>")
+        dom.start()
+        first = dom.create_checkpoint()
+        second = dom.create_checkpoint("<domaincheckpoint><name>c2</name></domaincheckpoint>")
+        assert dom.list_checkpoints() == [first, second] and second.parent() == first
+        assert first.children() == [second]
+        assert "<domain type=" in second.xml_desc() and "<domain type=" not in second.xml_desc(no_domain=True)
+        with pytest.raises(virtcore.errors.NoDomainCheckpointError):
+            first.parent()
+        first.delete()
+        with pytest.raises(virtcore.errors.NoDomainCheckpointError):
+            second.parent()  # moved up to the deleted one's parent: none
+        second.delete()
+        assert dom.list_checkpoints() == []
 
     def test_save_paused_domain_restores_paused(self, conn: Conn, running: Dom, tmp_path: Path) -> None:
         need(conn, "domain_save", "domain_restore", "domain_suspend")

@@ -18,6 +18,8 @@ def rec(key, fn):
         out[key] = v
     except libvirt.libvirtError as e:
         out[key] = ["error", e.get_error_code()]
+    except LookupError as e:
+        out[key] = ["LookupError", str(e)]
 
 
 libvirt.registerErrorHandler(lambda c, e: None, None)
@@ -66,6 +68,11 @@ rec("state", dom.state)
 rec("active", dom.isActive)
 rec("persistent", dom.isPersistent)
 rec("maxmem", dom.maxMemory)
+rec("ostype", dom.OSType)
+rec("maxvcpus", dom.maxVcpus)
+rec("vcpus_max", lambda: dom.vcpusFlags(libvirt.VIR_DOMAIN_VCPU_MAXIMUM))
+rec("vcpus_cur", lambda: dom.vcpusFlags(0))
+rec("vcpus_config", lambda: dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_CONFIG))
 rec("autostart", dom.autostart)
 rec("byuuid", lambda: conn.lookupByUUID(dom.UUID()).name())
 rec("byuuidstr", lambda: conn.lookupByUUIDString(dom.UUIDString()).name())
@@ -83,6 +90,24 @@ rec("resume2", dom.resume)
 rec("setmem", lambda: dom.setMemory(1024 * 1024))
 rec("dinfo2", dom.info)
 rec("setmemflags_bad", lambda: dom.setMemoryFlags(1024, 1 << 20))
+rec("schedtype", dom.schedulerType)
+rec("schedparams", dom.schedulerParameters)
+rec("setsched", lambda: dom.setSchedulerParameters({"weight": 100}))
+rec("schedparams2", lambda: dom.schedulerParametersFlags(0))
+rec("setsched_bad", lambda: dom.setSchedulerParameters({"nosuch": 1}))
+rec("memstats", lambda: sorted(dom.memoryStats()))
+rec("vcpus", lambda: [[len(v) for v in dom.vcpus()[0]], [len(a) for a in dom.vcpus()[1]]])
+rec("cpustats", lambda: [sorted(d) for d in dom.getCPUStats(True)])
+rec("cpustats_each", lambda: [sorted(d) for d in dom.getCPUStats(False)][:1])
+rec("hostname", dom.hostname)
+rec("meta_none", lambda: dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None))
+rec("meta_set", lambda: dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_TITLE, "a title", None, None))
+rec("meta_get", lambda: dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None))
+rec(
+    "screenshot",
+    lambda: (lambda st: [dom.screenshot(st, 0, 0), st.recv(8).hex(), st.finish()])(conn.newStream()),
+)
+rec("hasmanaged", dom.hasManagedSaveImage)
 rec("addrs", lambda: dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE))
 rec("addrs_badsrc", lambda: dom.interfaceAddresses(99))
 rec("blockstats", lambda: list(dom.blockStats("vda")))
@@ -115,6 +140,15 @@ rec("active_d", dom.isActive)
 rec("destroy2", dom.destroy)
 rec("create", dom.create)
 rec("state_c", dom.state)
+rec("managedsave", dom.managedSave)
+rec("managed_state", dom.state)
+rec("hasmanaged2", dom.hasManagedSaveImage)
+rec(
+    "managed_list",
+    lambda: [d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE)],
+)
+rec("managed_start", dom.create)
+rec("hasmanaged3", dom.hasManagedSaveImage)
 new = (
     "<domain type='test'><name>extra</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
     "<memory>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"

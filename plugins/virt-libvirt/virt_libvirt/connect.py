@@ -493,9 +493,20 @@ complete(virConnect)
 
 
 def _uri(name: str | None) -> str | None:
-    if name is None:
-        return os.environ.get(DEFAULT_URI_ENV) or None
-    return name
+    """The URI ``open(name)`` connects to: ``name``, else ``$LIBVIRT_DEFAULT_URI``, else virtcore's
+    default (``$VIRTCORE_DEFAULT_URI``), else, as libvirt probes, the QEMU driver's
+    ``qemu:///system`` (root) or ``qemu:///session`` when it is installed."""
+    if name is not None:
+        return name
+    from virtcore.uri import default_uri
+
+    chosen = os.environ.get(DEFAULT_URI_ENV) or default_uri()
+    if chosen is None:
+        from virtcore.drivers import installed_drivers
+
+        if any(d.scheme == "qemu" for d in installed_drivers()):
+            chosen = "qemu:///system" if os.geteuid() == 0 else "qemu:///session"
+    return chosen
 
 
 def open(name: str | None = None) -> virConnect:  # noqa: A001 - libvirt's name

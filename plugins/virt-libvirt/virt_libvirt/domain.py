@@ -14,6 +14,7 @@ from virtcore.errors import VirtError
 if TYPE_CHECKING:
     import virtcore
     from virt_libvirt.connect import virConnect
+    from virt_libvirt.stream import virStream
 
 _XML_FLAGS = lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE | lv.VIR_DOMAIN_XML_UPDATE_CPU
 _XML_FLAGS |= lv.VIR_DOMAIN_XML_MIGRATABLE
@@ -44,7 +45,6 @@ _SHUTDOWN_FLAGS = (
     | lv.VIR_DOMAIN_SHUTDOWN_SIGNAL
     | lv.VIR_DOMAIN_SHUTDOWN_PARAVIRT
 )
-_DEVICE_FLAGS = _AFFECT | lv.VIR_DOMAIN_DEVICE_MODIFY_FORCE
 _ADDRESS_SOURCES = {
     lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE: "lease",
     lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: "agent",
@@ -179,6 +179,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
             _unsupported_flag("VIR_DOMAIN_START_AUTODESTROY in virDomainCreateWithFlags")
         try:
+            if flags & lv.VIR_DOMAIN_START_FORCE_BOOT and self._d.has_managed_save_image():
+                self._d.managed_save_remove()  # boot afresh, not from the managed save image
             self._d.start()
             if flags & lv.VIR_DOMAIN_START_PAUSED:
                 self._d.suspend()
@@ -233,6 +235,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
         meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         try:
+            if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._d.has_managed_save_image():
+                self._d.managed_save_remove()
             self._d.undefine(snapshots_metadata=meta)
         except VirtError as exc:
             raise_from(exc)
@@ -301,8 +305,12 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
-        """:meth:`attachDevice` (``VIR_DOMAIN_AFFECT_*`` as the driver's default)."""
-        check_flags(flags, _DEVICE_FLAGS, "virDomainAttachDeviceFlags")
+        """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
+        check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainAttachDeviceFlags (virtcore changes the current one)"
+            )
         return self.attachDevice(xml)
 
     def detachDevice(self, xml: str) -> int:  # noqa: N802
@@ -314,8 +322,12 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
-        """:meth:`detachDevice` (``VIR_DOMAIN_AFFECT_*`` as the driver's default)."""
+        """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
         check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainDetachDeviceFlags (virtcore changes the current one)"
+            )
         return self.detachDevice(xml)
 
     def blockStats(self, path: str) -> tuple[int, int, int, int, int]:  # noqa: N802
@@ -350,6 +362,222 @@ class virDomain:  # noqa: N801 - libvirt-python's name
             }
             for i in ifaces
         }
+
+    def _definition(self, flags: int = 0) -> Any:
+        import xml.etree.ElementTree as ET  # only the few calls answered from the domain XML parse it
+
+        try:
+            return ET.fromstring(self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def OSType(self) -> str:  # noqa: N802
+        """The guest's OS type (``hvm``, ``xen``...), from its definition."""
+        os_type: str = self._definition().findtext("os/type", "")
+        return os_type.strip()
+
+    def maxVcpus(self) -> int:  # noqa: N802
+        """The most virtual CPUs the domain can have."""
+        return self.vcpusFlags(lv.VIR_DOMAIN_VCPU_MAXIMUM)
+
+    def vcpusFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Its virtual CPUs (``VIR_DOMAIN_VCPU_MAXIMUM``: the most it may have)."""
+        check_flags(
+            flags, _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST, "virDomainGetVcpusFlags"
+        )
+        if flags & lv.VIR_DOMAIN_VCPU_GUEST:
+            _unsupported_flag("VIR_DOMAIN_VCPU_GUEST in virDomainGetVcpusFlags")
+        vcpu = self._definition(flags).find("vcpu")
+        if vcpu is None:
+            return 1
+        maximum = int((vcpu.text or "1").strip())
+        if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM:
+            return maximum
+        return int(vcpu.get("current", maximum))
+
+    # -- scheduler, statistics, metadata --------------------------------------------------
+
+    def schedulerType(self) -> list[Any]:  # noqa: N802
+        """``[scheduler, number of parameters]`` (``["fair", 1]``)."""
+        try:
+            name, count = self._d.scheduler_type()
+        except VirtError as exc:
+            raise_from(exc)
+        return [name, count]
+
+    def schedulerParameters(self) -> dict[str, int]:  # noqa: N802
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        try:
+            return dict(self._d.scheduler_parameters())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def schedulerParametersFlags(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """:meth:`schedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here)."""
+        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetSchedulerParametersFlags")
+        return self.schedulerParameters()
+
+    def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
+        """Change some scheduler parameters; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
+        try:
+            known = self._d.scheduler_parameters()
+            for name in params:
+                if name not in known:
+                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            self._d.set_scheduler_parameters(params)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setSchedulerParametersFlags(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
+        """:meth:`setSchedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here); 0."""
+        check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags")
+        return self.setSchedulerParameters(params)
+
+    def memoryStats(self) -> dict[str, int]:  # noqa: N802
+        """The running guest's memory statistics by libvirt's names (``actual``, ``rss``...: KiB)."""
+        try:
+            return dict(self._d.memory_stats())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def vcpus(self) -> tuple[list[tuple[int, ...]], list[tuple[bool, ...]]]:
+        """``([(number, state, cpu time ns, host cpu)...], [affinity per vCPU...])``."""
+        try:
+            info, affinity = self._d.vcpus()
+        except VirtError as exc:
+            raise_from(exc)
+        return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
+
+    def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
+        """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
+        check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats")
+        try:
+            return [dict(d) for d in self._d.cpu_stats(bool(total))]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def hostname(self, flags: int = 0) -> str:
+        """The guest's host name, as the guest reports it."""
+        allowed = lv.VIR_DOMAIN_GET_HOSTNAME_LEASE | lv.VIR_DOMAIN_GET_HOSTNAME_AGENT
+        check_flags(flags, allowed, "virDomainGetHostname")
+        try:
+            return self._d.hostname()
+        except VirtError as exc:
+            raise_from(exc)
+
+    def metadata(self, type: int, uri: str | None, flags: int = 0) -> str:  # noqa: A002 - libvirt's name
+        """The description, title, or namespace ``uri``'s element (``VIR_DOMAIN_METADATA_*``)."""
+        check_flags(flags, _AFFECT, "virDomainGetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            return self._d.metadata(type, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setMetadata(  # noqa: N802
+        self,
+        type: int,  # noqa: A002 - libvirt's name
+        metadata: str | None,
+        key: str | None,
+        uri: str | None,
+        flags: int = 0,
+    ) -> int:
+        """Set (``metadata`` None: remove) the description, title, or an application's element; 0."""
+        check_flags(flags, _AFFECT, "virDomainSetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            self._d.set_metadata(type, metadata, key, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def screenshot(self, stream: virStream, screen: int, flags: int = 0) -> str:
+        """Take a picture of display ``screen``: its bytes come through ``stream``; its MIME type."""
+        check_flags(flags, 0, "virDomainScreenshot")
+        mime: list[str] = []
+        stream._start_source(lambda target: mime.append(self._d.screenshot(target, screen)))
+        return mime[0]
+
+    # -- managed save -------------------------------------------------------------------
+
+    def managedSave(self, flags: int = 0) -> int:  # noqa: N802
+        """Save the domain's state where the next start restores it from, and stop it; 0."""
+        check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave")
+        if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
+            _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainManagedSave")
+        return self._do(self._d.managed_save)
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+        """1 when a managed save image waits for the next start."""
+        check_flags(flags, 0, "virDomainHasManagedSaveImage")
+        try:
+            return int(self._d.has_managed_save_image())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
+        """Drop the managed save image; 0."""
+        check_flags(flags, 0, "virDomainManagedSaveRemove")
+        return self._do(self._d.managed_save_remove)
+
+    # -- the guest agent (virtcore's DomainAgent) -------------------------------------
+
+    def fsFreeze(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Freeze the guest's file systems (``mountpoints``, default all); how many."""
+        check_flags(flags, 0, "virDomainFSFreeze")
+        try:
+            return self._d.agent.fs_freeze(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def fsThaw(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Thaw the frozen file systems; how many."""
+        check_flags(flags, 0, "virDomainFSThaw")
+        try:
+            return self._d.agent.fs_thaw(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getTime(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """The guest's clock: ``{"seconds": s, "nseconds": ns}``."""
+        check_flags(flags, 0, "virDomainGetTime")
+        try:
+            seconds, nseconds = self._d.agent.get_time()
+        except VirtError as exc:
+            raise_from(exc)
+        return {"seconds": seconds, "nseconds": nseconds}
+
+    def setTime(self, time: dict[str, int] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Set the guest's clock to ``{"seconds", "nseconds"}`` (``VIR_DOMAIN_TIME_SYNC``: to its RTC); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_TIME_SYNC, "virDomainSetTime")
+        sync = bool(flags & lv.VIR_DOMAIN_TIME_SYNC)
+        seconds = None if time is None else time.get("seconds")
+        nseconds = 0 if time is None else time.get("nseconds", 0)
+        try:
+            self._d.agent.set_time(seconds, nseconds, sync=sync)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setUserPassword(self, user: str, password: str, flags: int = 0) -> int:  # noqa: N802
+        """Set ``user``'s password in the guest (``VIR_DOMAIN_PASSWORD_ENCRYPTED``: already crypted); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword")
+        try:
+            self._d.agent.set_user_password(
+                user, password, crypted=bool(flags & lv.VIR_DOMAIN_PASSWORD_ENCRYPTED)
+            )
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def guestInfo(self, types: int = 0, flags: int = 0) -> dict[str, Any]:  # noqa: N802
+        """What the agent tells about the guest, with libvirt's keys (``os.id``, ``hostname``...)."""
+        check_flags(flags, 0, "virDomainGetGuestInfo")
+        try:
+            return dict(self._d.agent.guest_info(types))
+        except VirtError as exc:
+            raise_from(exc)
 
     # -- snapshots ----------------------------------------------------------------------
 
@@ -476,9 +704,10 @@ def list_filter(flags: int) -> Callable[[virtcore.Domain], bool]:
         snap = lv.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, lv.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT
         if not passes(flags, *snap, lambda: bool(d.list_snapshots())):
             return False
-        # No managed save and no checkpoints in virtcore: every domain is "without" them.
-        if flags & lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE:
+        managed = lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, lv.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
+        if not passes(flags, *managed, d.has_managed_save_image):
             return False
+        # No checkpoints in virtcore: every domain is "without" them.
         return not flags & lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT
 
     return keep

@@ -27,7 +27,10 @@ _INVALID_ARG = 8
 
 
 class _LastError(_local):
+    #: What virGetLastError() gives: the thread's last error.
     err: ErrorTuple | None = None
+    #: The error reported for the failure being raised, taken by the next libvirtError built.
+    fresh: ErrorTuple | None = None
 
 
 _last = _LastError()
@@ -36,12 +39,20 @@ _handler: list[Any] = [None, None]
 
 
 class libvirtError(Exception):  # noqa: N801 - libvirt-python's name
-    """An error of libvirt's API: the thread's last error when it was raised (``.err``)."""
+    """An error of libvirt's API: the error reported for the failing call (``.err``), if any.
+
+    libvirt-python builds it from the thread's last error, which libvirt clears when
+    every call starts; here an error reported is given to the next ``libvirtError``
+    built and to no later one (a ``libvirtError("...")`` raised for a failure libvirt
+    did not report carries ``err`` None, as with libvirt-python).
+    """
 
     def __init__(self, defmsg: str) -> None:
-        err = _last.err
+        err = _last.fresh
+        _last.fresh = None
         super().__init__(defmsg if err is None else err[2])
         self.err: ErrorTuple | None = err
+        self._virtcore_error: BaseException | None = None
 
     def get_error_code(self) -> int | None:
         """libvirt's ``virErrorNumber`` of the error (``VIR_ERR_*``)."""
@@ -108,7 +119,7 @@ def error_tuple(exc: VirtError, domain: int | None = None) -> ErrorTuple:
 
 def report(err: ErrorTuple) -> None:
     """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt)."""
-    _last.err = err
+    _last.err = _last.fresh = err
     func, ctx = _handler
     if func is None:
         name = DOMAIN_NAMES[err[1]] if 0 <= err[1] < len(DOMAIN_NAMES) else "Unknown"
@@ -126,9 +137,8 @@ def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn
     """
     report(err)
     exc = libvirtError(err[2])
-    exc.__cause__ = cause  # kept for debuggers, not printed: tracebacks look like libvirt-python's
-    exc.__suppress_context__ = True
-    raise exc
+    exc._virtcore_error = cause  # for debuggers; not chained, so tracebacks look like libvirt-python's
+    raise exc from None
 
 
 def raise_from(exc: VirtError, domain: int | None = None) -> NoReturn:
@@ -156,7 +166,7 @@ def virGetLastError() -> ErrorTuple | None:  # noqa: N802
 
 def virResetLastError() -> None:  # noqa: N802
     """Forget the calling thread's last error."""
-    _last.err = None
+    _last.err = _last.fresh = None
 
 
 def check_flags(flags: int, allowed: int, function: str) -> int:

@@ -67,9 +67,13 @@ class virStream:  # noqa: N801 - libvirt-python's name
         self._vol, self._offset, self._length = vol, offset, length
 
     def _start_download(self, vol: virtcore.StorageVolume, offset: int, length: int) -> None:
+        self._start_source(lambda target: vol.download(target, offset=offset, length=length))
+
+    def _start_source(self, fill: Callable[[Any], object]) -> None:
+        """Carry what ``fill(file)`` writes (a volume's data, a screenshot) to ``recv``."""
         self._claim("download")
         try:
-            vol.download(self._buf, offset=offset, length=length)
+            fill(self._buf)
         except VirtError as exc:
             self._close()
             raise_from(exc)

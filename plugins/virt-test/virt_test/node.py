@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virt_test.pools import Storage
     from virt_test.secrets import Secrets
     from virt_test.snapshots import SnapshotTree
+    from virtcore.events import AnyDomainEvent
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
@@ -58,7 +59,7 @@ SAVE_MAGIC = b"virtcore-test-save-v1\n"
 
 _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
 
-Emitter = Callable[[DomainEvent], None]
+Emitter = Callable[["AnyDomainEvent"], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
@@ -72,8 +73,8 @@ class TestDomain:
 
     __test__ = False  # not a pytest test class
     __slots__ = (
-        "autostart", "config", "id", "live", "managed_save", "reason", "ref", "snapshots", "started_at",
-        "state",
+        "autostart", "checkpoints", "config", "id", "live", "managed_save", "reason", "ref", "sched_weight",
+        "snapshots", "started_at", "state",
     )  # fmt: skip
 
     def __init__(self, config: AnyDef | None, live: AnyDef | None) -> None:
@@ -85,6 +86,10 @@ class TestDomain:
         self.autostart = False
         self.started_at = 0.0
         self.managed_save = False
+        #: The ``fair`` scheduler's weight (libvirt's test driver: 50).
+        self.sched_weight = 50
+        #: The domain's checkpoints by name, oldest first (:mod:`virt_test.checkpoints`).
+        self.checkpoints: dict[str, Any] = {}
         #: The domain's snapshots (:class:`~virt_test.snapshots.SnapshotTree`), made on the first one.
         self.snapshots: SnapshotTree | None = None
         d = self.current
@@ -259,7 +264,7 @@ class Node:
         with self.lock:
             self.emitters = tuple(e for e in self.emitters if e != emit)
 
-    def _send(self, events: list[DomainEvent]) -> None:
+    def _send(self, events: Sequence[AnyDomainEvent]) -> None:
         emitters = self.emitters
         for ev in events:
             for emit in emitters:
@@ -437,6 +442,10 @@ class Node:
 
     # -- state machine -------------------------------------------------------
 
+    def get_active(self, uuid: str) -> TestDomain:
+        """The running (or paused) domain with ``uuid``; ``OperationInvalidError`` when it is shut off."""
+        return self._active(uuid)
+
     def _active(self, uuid: str) -> TestDomain:
         dom = self.get(uuid)
         if not dom.active:
@@ -448,6 +457,7 @@ class Node:
             dom = self.get(uuid)
             if dom.active:
                 raise OperationInvalidError(f"domain '{dom.name}' is already running")
+            dom.managed_save = False  # a start resumes from the managed save image, and drops it
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
         self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
@@ -527,6 +537,20 @@ class Node:
             write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = self._stopped_ref(dom, ShutoffReason.SAVED)
         self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
+
+    def managed_save(self, uuid: str) -> None:
+        """Stop a running domain, keeping its state as its managed save image (in memory, as libvirt's)."""
+        with self.lock:
+            dom = self._active(uuid)
+            ref = dom.ref
+            self._stop(dom, ShutoffReason.SAVED)
+            dom.managed_save = True
+        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
+
+    def managed_save_remove(self, uuid: str) -> None:
+        """Drop the domain's managed save image, if any."""
+        with self.lock:
+            self.get(uuid).managed_save = False
 
     def restore(self, path: str) -> DomainRef:
         from virtcore.xml import parse_domain  # saves ~170 ms on open: lxml and the XML model
