@@ -86,12 +86,14 @@ from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 if TYPE_CHECKING:
     from virtcore.agent import DomainAgent
     from virtcore.auth import Auth
+    from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
 
 __all__ = [
     "Connection",
     "Domain",
     "EventCallback",
+    "AnyEventCallback",
     "open",
     "open_read_only",
     "OPERATIONS",
@@ -109,6 +111,9 @@ def _log_exception(message: str, *args: object) -> None:
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
 EventCallback = Callable[["Domain", DomainEventType, int], None]
+#: Signature of a callback of :meth:`Connection.on_domain_event_any`: ``callback(domain, record)``
+#: (a :class:`~virtcore.types.DomainEvent` or a record of :mod:`virtcore.events`).
+AnyEventCallback = Callable[["Domain", Any], None]
 
 
 class _EventRelay:
@@ -118,7 +123,7 @@ class _EventRelay:
         self._conn = conn
 
     @hookspecs.hookimpl
-    def virt_domain_event(self, event: DomainEvent) -> None:
+    def virt_domain_event(self, event: AnyDomainEvent) -> None:
         self._conn._dispatch_event(event)
 
 
@@ -332,6 +337,8 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._read_only = bool(read_only)
         self._closed = False
         self._callbacks: dict[int, EventCallback] = {}
+        #: Callbacks of :meth:`on_domain_event_any`: event id -> {callback id: callback}.
+        self._listeners: dict[int, dict[int, AnyEventCallback]] = {}
         self._callback_ids = itertools.count(1)
         self._lock = _thread.allocate_lock()
         factory = load_driver(parsed.driver, parsed.text)
@@ -434,7 +441,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         # pluggy asks the last of its list first
         return tuple(self._expose(i.plugin) for i in reversed(impls) if not (i.hookwrapper or i.wrapper))
 
-    def _emit(self, event: DomainEvent) -> None:
+    def _emit(self, event: AnyDomainEvent) -> None:
         # With no observer plugin besides the core's relay, skip pluggy.
         if self._relay_only:
             self._dispatch_event(event)
@@ -448,17 +455,36 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             names.update(answer)
         return sorted(names)
 
-    def _dispatch_event(self, event: DomainEvent) -> None:
-        if not self._callbacks:
+    def _dispatch_event(self, event: AnyDomainEvent) -> None:
+        if not self._callbacks and not self._listeners:
             return
-        with self._lock:
-            callbacks = list(self._callbacks.values())
+        if isinstance(event, DomainEvent):
+            ids: tuple[int, ...] = (0,)  # DomainEventID.LIFECYCLE
+            with self._lock:
+                lifecycle = list(self._callbacks.values())
+                listeners = list(self._listeners.get(0, {}).values())
+        else:
+            from virtcore.events import (
+                event_ids,
+            )  # saves its enums and records on open: only non-lifecycle events
+
+            ids = event_ids(event)
+            lifecycle = []
+            with self._lock:
+                listeners = [cb for i in ids for cb in self._listeners.get(i, {}).values()]
+        if not lifecycle and not listeners:
+            return
         dom = Domain(self, event.domain)
-        for cb in callbacks:
+        for cb in lifecycle:
             try:
-                cb(dom, event.event, event.detail)
+                cb(dom, event.event, event.detail)  # type: ignore[union-attr]  # a DomainEvent here
             except Exception:  # a user's callback must not break the driver
                 _log_exception("domain event callback %r failed", cb)
+        for any_cb in listeners:
+            try:
+                any_cb(dom, event)
+            except Exception:  # a user's callback must not break the driver
+                _log_exception("domain event callback %r failed", any_cb)
 
     def _safe_close_plugins(self) -> None:
         try:
@@ -657,11 +683,49 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             self._callbacks[cid] = callback
         return cid
 
-    def remove_domain_event(self, callback_id: int) -> None:
-        """Stop calling the callback registered under ``callback_id``."""
+    def on_domain_event_any(self, event_id: int, callback: AnyEventCallback) -> int:
+        """Call ``callback(domain, record)`` on every event of kind ``event_id``.
+
+        libvirt: ``virConnectDomainEventRegisterAny``. ``event_id`` is a
+        :class:`~virtcore.events.DomainEventID` (``VIR_DOMAIN_EVENT_ID_*``);
+        ``record`` is a :class:`~virtcore.types.DomainEvent` for ``LIFECYCLE``
+        and the record of :mod:`virtcore.events` of that kind otherwise. Ids
+        the driver never produces are accepted and never fire. Returns an id
+        for :meth:`remove_domain_event`; callbacks run as with
+        :meth:`on_domain_event`.
+
+        :raises InvalidArgError: ``event_id`` is no event id libvirt defines,
+            or ``callback`` is not callable.
+        """
+        from virtcore.events import DomainEventID  # saves its enums and records on open
+
+        if (
+            isinstance(event_id, bool)
+            or not isinstance(event_id, int)
+            or event_id not in DomainEventID._value2member_map_
+        ):
+            raise InvalidArgError(f"unsupported event ID {event_id!r}")
+        if not callable(callback):
+            raise InvalidArgError("callback must be callable")
         with self._lock:
-            if self._callbacks.pop(callback_id, None) is None:
-                raise InvalidArgError(f"no domain event callback with id {callback_id}")
+            cid = next(self._callback_ids)
+            self._listeners.setdefault(int(event_id), {})[cid] = callback
+        return cid
+
+    def remove_domain_event(self, callback_id: int) -> None:
+        """Stop calling the callback registered under ``callback_id`` (by either method).
+
+        :raises InvalidArgError: no callback is registered under ``callback_id``.
+        """
+        with self._lock:
+            if self._callbacks.pop(callback_id, None) is not None:
+                return
+            for event_id, callbacks in self._listeners.items():
+                if callbacks.pop(callback_id, None) is not None:
+                    if not callbacks:
+                        del self._listeners[event_id]
+                    return
+        raise InvalidArgError(f"no domain event callback with id {callback_id}")
 
 
 def _text_arg(text: object, what: str) -> str:

@@ -62,9 +62,13 @@ The conventions every hook follows:
 * **Threads.** The core does not serialize calls; a driver that keeps state
   shared between threads or connections locks it itself.
 * **Events.** :func:`virt_connect_open` hands you ``emit``; call
-  ``emit(DomainEvent(...))`` whenever a domain's lifecycle changes, from any
-  thread. It reaches :func:`virt_domain_event` implementations and the
-  callbacks users registered with ``Connection.on_domain_event``.
+  ``emit(DomainEvent(...))`` whenever a domain's lifecycle changes, and
+  ``emit(record)`` with a record of :mod:`virtcore.events` for every other
+  kind of domain event (reboot, RTC change, watchdog, I/O error, device
+  added/removed, agent lifecycle...), from any thread. It reaches
+  :func:`virt_domain_event` implementations and the callbacks users
+  registered with ``Connection.on_domain_event`` (lifecycle) and
+  ``Connection.on_domain_event_any`` (by libvirt's event id).
 
 * **Storage.** Pools are addressed by ``uuid`` (canonical string, as
   domains), volumes by ``key`` (what your lookups returned in a
@@ -104,6 +108,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from virtcore.auth import Auth
+    from virtcore.events import AnyDomainEvent
     from virtcore.interface import InterfaceRef
     from virtcore.network import (
         DomainInterface,
@@ -124,7 +129,7 @@ if TYPE_CHECKING:
         StorageVolRef,
         UploadSink,
     )
-    from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo, VcpuInfo
+    from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, VcpuInfo
     from virtcore.uri import URI
 
 __all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
@@ -159,7 +164,7 @@ def _read_only_safe(fn: _F) -> _F:
 def virt_connect_open(
     uri: URI,
     read_only: bool,
-    emit: Callable[[DomainEvent], None],
+    emit: Callable[[AnyDomainEvent], None],
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
     resolve_network: Callable[[str], str],
@@ -175,7 +180,9 @@ def virt_connect_open(
     :param read_only: whether the user opened the connection read-only; a
         channel that needs write access may still serve reads.
     :param emit: call it with a :class:`~virtcore.types.DomainEvent` to report
-        lifecycle changes (thread-safe; keep a reference).
+        lifecycle changes, or with a record of :mod:`virtcore.events`
+        (:class:`~virtcore.events.RebootEvent`, ...) to report the other kinds
+        of domain event (thread-safe; keep a reference).
     :param resolve_volume: ``resolve_volume(pool, volume)`` is the path of
         volume ``volume`` in storage pool ``pool`` (both names), asked of
         whatever storage driver serves this connection: what a hypervisor
@@ -2262,10 +2269,14 @@ def virt_secret_undefine(uuid: str) -> bool | None:
 
 @_read_only_safe
 @hookspec
-def virt_domain_event(event: DomainEvent) -> None:
-    """A domain's lifecycle changed: every implementation is called (broadcast).
+def virt_domain_event(event: AnyDomainEvent) -> None:
+    """A domain event happened: every implementation is called (broadcast).
 
-    libvirt: the ``domainEventRegisterAny`` lifecycle callback. Drivers do not
+    libvirt: the ``domainEventRegisterAny`` callbacks. ``event`` is a
+    :class:`~virtcore.types.DomainEvent` when the lifecycle changed, else a
+    record of :mod:`virtcore.events` (``virtcore.events.event_ids(event)``
+    tells which ``VIR_DOMAIN_EVENT_ID_*`` it answers); an observer that wants
+    only lifecycle changes checks ``isinstance(event, DomainEvent)``. Drivers do not
     implement this to *report* events (they call the ``emit`` they got in
     :func:`virt_connect_open`); observers implement it to *receive* them. The
     core implements it to call the user's callbacks. Read-only safe.
@@ -2276,7 +2287,7 @@ def virt_domain_event(event: DomainEvent) -> None:
     other processes' changes possibly coalesced, never invented, ending on the
     real state).
 
-    :param event: the :class:`~virtcore.types.DomainEvent`.
+    :param event: the :class:`~virtcore.types.DomainEvent` or :mod:`virtcore.events` record.
     :returns: nothing; must not raise.
     """
 

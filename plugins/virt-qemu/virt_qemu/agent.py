@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom
+from virt_qemu.host import AGENT_PORT, Dom, agent_channel
 from virt_qemu.paths import FileLock
 from virt_qemu.process import connect_unix
 from virtcore import hookimpl
@@ -46,28 +46,17 @@ from virtcore.errors import (
 )
 from virtcore.network import DomainInterface, InterfaceAddress, InterfaceAddressSource, IPAddrType
 from virtcore.types import DomainState
-from virtcore.xml import Channel, DomainDef
 
 __all__ = ["AGENT_PORT", "AgentLink", "Agent", "agent_channel", "SYNC_TIMEOUT"]
 
 log = logging.getLogger("virt_qemu.agent")
 
-#: The guest agent's channel name.
-AGENT_PORT = "org.qemu.guest_agent.0"
 
 #: Seconds a resynchronisation waits for the agent (libvirt's QEMU_AGENT_WAIT_TIME).
 SYNC_TIMEOUT = 5.0
 
 #: A reply longer than this is refused (a guest must not exhaust the host's memory).
 MAX_REPLY = 64 << 20
-
-
-def agent_channel(d: DomainDef) -> Channel | None:
-    """The guest agent's channel of ``d``, if it has one."""
-    for dev in d.devices:
-        if isinstance(dev, Channel) and dev.target_type == "virtio" and dev.target_name == AGENT_PORT:
-            return dev
-    return None
 
 
 class AgentLink:

@@ -20,8 +20,9 @@ from virt_qemu.paths import Layout
 from virt_qemu.volumes import Resolve
 from virtcore import hookimpl
 from virtcore.errors import InvalidConnError, NoDomainError
+from virtcore.events import AnyDomainEvent
 from virtcore.network import BridgeResolver
-from virtcore.types import DomainEvent, DomainRef
+from virtcore.types import DomainRef
 from virtcore.uri import URI
 
 __all__ = ["Part", "QemuConnection", "Session"]
@@ -33,7 +34,7 @@ class Session:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.read_only = True
-        self.emit: Callable[[DomainEvent], None] | None = None
+        self.emit: Callable[[AnyDomainEvent], None] | None = None
         #: The shared host of this connection's URI while the connection is open, else None
         #: (the parts use :attr:`Part.host`).
         self.current: Host | None = None
@@ -47,7 +48,7 @@ class Session:
     def open(
         self,
         read_only: bool,
-        emit: Callable[[DomainEvent], None],
+        emit: Callable[[AnyDomainEvent], None],
         resolve_volume: Resolve | None = None,
         resolve_network: BridgeResolver | None = None,
     ) -> None:
@@ -112,7 +113,7 @@ class QemuConnection(Part):
         self,
         uri: URI,
         read_only: bool,
-        emit: Callable[[DomainEvent], None],
+        emit: Callable[[AnyDomainEvent], None],
         resolve_volume: Resolve,
         resolve_network: BridgeResolver,
     ) -> None:

@@ -17,6 +17,7 @@ from virt_qemu.inuse import record_volumes
 from virt_qemu.volumes import ResolvedVolume, resolve_disk
 from virtcore import hookimpl
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
+from virtcore.events import DeviceAddedEvent
 from virtcore.xml import Disk, DomainDef, Interface, parse_device
 
 if TYPE_CHECKING:
@@ -56,10 +57,13 @@ class Devices(Part):
             if isinstance(dev, Disk):
                 volumes = self._hotplug_disk(mon, new, dev)
                 record_volumes(h.run_dir(dom.uuid), volumes)
+                alias = argvmod.disk_alias(dev, len(new.disks) - 1)
             else:
-                self._hotplug_nic(mon, new, dev)
+                alias = self._hotplug_nic(mon, new, dev)
             dom.live = new
             h.write_status(dom)
+            ref = dom.ref
+        h.emit(DeviceAddedEvent(ref, alias))  # libvirt: once the live definition has it
         return True
 
     def _hotplug_disk(self, mon: Monitor, d: DomainDef, disk: Disk) -> dict[str, ResolvedVolume]:
@@ -105,7 +109,8 @@ class Devices(Part):
         if not any(p.get("name") == "scsi0" for p in paths):
             mon.cmd("device_add", {"driver": "virtio-scsi-pci", "id": "scsi0"})
 
-    def _hotplug_nic(self, mon: Monitor, d: DomainDef, iface: Interface) -> None:
+    def _hotplug_nic(self, mon: Monitor, d: DomainDef, iface: Interface) -> str:
+        """Plug ``iface`` into the guest; its alias (``netN``)."""
         n = len(d.interfaces) - 1
         used = {p.get("name") for p in mon.cmd("qom-list", {"path": "/machine/peripheral"})}
         while f"net{n}" in used:
@@ -124,6 +129,7 @@ class Devices(Part):
             with contextlib.suppress(VirtError):
                 mon.cmd("netdev_del", {"id": f"hostnet{n}"})
             raise
+        return f"net{n}"
 
     @hookimpl
     def virt_domain_detach_device(self, uuid: str, xml: str) -> bool:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from virt_qemu import argv as argvmod
+from virt_qemu import guestevents
 from virt_qemu.caps import CapsCache
 from virt_qemu.paths import FileLock, Generation, Layout
 from virt_qemu.process import (
@@ -66,6 +67,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
+from virtcore.events import AgentLifecycleEvent, AgentLifecycleReason, AgentLifecycleState, AnyDomainEvent
 from virtcore.files import write_atomically
 from virtcore.types import (
     CrashedDetail,
@@ -95,7 +97,17 @@ from virtcore.xml import (
 if TYPE_CHECKING:  # qemu.qmp (asyncio) is imported only once a monitor is needed
     from virt_qemu.monitor import EventLoop, Monitor
 
-__all__ = ["Host", "Dom", "Starter", "get_host", "domain_event", "wait_migration", "channel_states"]
+__all__ = [
+    "Host",
+    "Dom",
+    "Starter",
+    "get_host",
+    "domain_event",
+    "wait_migration",
+    "channel_states",
+    "AGENT_PORT",
+    "agent_channel",
+]
 
 #: The pseudo event for the end of a monitor connection (same value as virt_qemu.monitor.EOF).
 EOF = "__EOF__"
@@ -192,6 +204,18 @@ def wait_migration(mon: Monitor) -> str:
             raise OperationTimeoutError("the migration to the save file did not finish")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+#: The guest agent's channel name.
+AGENT_PORT = "org.qemu.guest_agent.0"
+
+
+def agent_channel(d: DomainDef) -> Channel | None:
+    """The guest agent's channel of ``d``, if it has one."""
+    for dev in d.devices:
+        if isinstance(dev, Channel) and dev.target_type == "virtio" and dev.target_name == AGENT_PORT:
+            return dev
+    return None
 
 
 def channel_states(mon: Monitor, d: DomainDef) -> DomainDef:
@@ -340,7 +364,7 @@ class Host:
         self.lock = threading.RLock()
         self.doms: dict[str, Dom] = {}
         self.by_name: dict[str, Dom] = {}
-        self.emitters: list[Callable[[DomainEvent], None]] = []
+        self.emitters: list[Callable[[AnyDomainEvent], None]] = []
         self._sync_events: list[DomainEvent] = []
         self._loop: EventLoop | None = None
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
@@ -359,7 +383,7 @@ class Host:
                 self._loop = EventLoop()
             return self._loop
 
-    def emit(self, ev: DomainEvent) -> None:
+    def emit(self, ev: AnyDomainEvent) -> None:
         for fn in list(self.emitters):
             try:
                 fn(ev)
@@ -820,6 +844,8 @@ class Host:
 
     def on_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
         """On the loop thread: never block; hand the work to the worker thread."""
+        if name in guestevents.QMP_EVENTS:  # in QEMU's order, before the lifecycle they may cause
+            self._work.put(lambda: self._guest_event(dom, token, name, data))
         if name == "DEVICE_DELETED":
             ev = dom.deleted.get(str(data.get("device", "")))
             if ev is not None:
@@ -840,6 +866,53 @@ class Host:
         elif name in ("SHUTDOWN", EOF, "GUEST_PANICKED"):
             self._work.put(lambda: self._handle(dom, token, name, data))
 
+    def _guest_event(self, dom: Dom, token: int, name: str, data: dict[str, Any]) -> None:
+        """On the worker, after a QMP event of :data:`guestevents.QMP_EVENTS`: emit its records."""
+        if token != dom.token or not dom.active:
+            return
+        starting = dom.state == DomainState.PAUSED and dom.reason == PausedReason.STARTING_UP
+        recs = guestevents.records(
+            dom.ref,
+            dom.live,
+            name,
+            data,
+            starting_up=starting,
+            disk=lambda dev, node: self._disk_of(dom, dev, node),
+        )
+        for rec in recs:
+            self.emit(rec)
+
+    def _disk_of(self, dom: Dom, device: str, node: str) -> tuple[str, str]:
+        """The ``(source, alias)`` of the disk QEMU calls ``device`` (its qdev id) or ``node``
+        (the node name at its top); ``("", "")`` when none is known, as libvirt reports it."""
+        alias = device
+        if not alias and node.startswith("hp-") and node.endswith("-format"):
+            alias = node[3 : -len("-format")]  # a hot-plugged disk's node (virt_qemu.devices)
+        elif not alias and node and dom.monitor is not None:
+            try:
+                for b in dom.monitor.cmd("query-block", timeout=5):
+                    qdev = str(b.get("qdev", ""))
+                    if (b.get("inserted") or {}).get("node-name") == node and qdev.startswith(
+                        "/machine/peripheral/"
+                    ):
+                        alias = qdev.split("/")[3]
+                        break
+            except VirtError as exc:
+                log.debug("cannot tell which disk node %s is: %s", node, exc)
+        d = dom.live
+        if alias and d is not None:
+            for i, disk in enumerate(d.disks):
+                if argvmod.disk_alias(disk, i) == alias:
+                    return disk.source or "", alias
+        return "", ""
+
+    def agent_event(self, dom: Dom, reason: int) -> None:
+        """Emit AGENT_LIFECYCLE for the guest agent's channel as the live XML has it (none: no event)."""
+        chan = agent_channel(dom.live) if dom.live is not None else None
+        state = {"connected": AgentLifecycleState.CONNECTED, "disconnected": AgentLifecycleState.DISCONNECTED}
+        if chan is not None and chan.target_state in state:
+            self.emit(AgentLifecycleEvent(dom.ref, state[chan.target_state], reason))
+
     def _port_changed(self, dom: Dom, token: int, port: str, opened: bool) -> None:
         """On the worker, after ``VSERPORT_CHANGE``: the guest opened or closed a channel
         (``channelN``); the live XML's ``<target state=...>`` says so."""
@@ -851,10 +924,12 @@ class Host:
                 return
             state = "connected" if opened else "disconnected"
             devices, n = [], 0
+            agent_changed = False
             for dev in d.devices:
                 if isinstance(dev, Channel):
                     if f"channel{n}" == port and dev.target_state != state:
                         dev = attrs.evolve(dev, target_state=state)
+                        agent_changed = dev.target_type == "virtio" and dev.target_name == AGENT_PORT
                     n += 1
                 devices.append(dev)
             dom.live = attrs.evolve(d, devices=tuple(devices), raw=d.raw)
@@ -862,6 +937,8 @@ class Host:
             self.bump()
         finally:
             dom.job.release()
+        if agent_changed:
+            self.agent_event(dom, AgentLifecycleReason.CHANNEL)
 
     def _reconcile(self, dom: Dom, token: int) -> None:
         """On the worker, after STOP/RESUME events: take QEMU's real run state.

@@ -57,6 +57,7 @@ from virtcore.errors import (
     SystemError_,
     VirtError,
 )
+from virtcore.events import AgentLifecycleReason
 from virtcore.network import BridgeResolver
 from virtcore.types import DomainEventType, DomainState, PausedReason, RunningReason, StartedDetail
 from virtcore.xml import Channel, DomainDef, Interface, Serial
@@ -289,6 +290,7 @@ class Launcher:
                 dom.state, dom.reason = DomainState.RUNNING, reason
         self.host.write_status(dom)
         self.host.bump()
+        self.host.agent_event(dom, AgentLifecycleReason.DOMAIN_STARTED)
 
     def _spawn(
         self,

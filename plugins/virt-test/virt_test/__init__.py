@@ -44,12 +44,13 @@ from virtcore.errors import (
     InvalidArgError,
     NoConnectError,
 )
-from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
 
 if TYPE_CHECKING:
     from virt_test.screenshot import ImageSource
     from virtcore.auth import Auth
+    from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource
     from virtcore.types import DomainMetadataType, VcpuInfo
 
@@ -151,12 +152,12 @@ class TestDriver:
     def __init__(self, node: Node, shared: bool = False) -> None:
         self.node = node
         self._shared = shared  # holds a use of test:///default's node until closed
-        self._emit: Callable[[DomainEvent], None] | None = None
+        self._emit: Callable[[AnyDomainEvent], None] | None = None
 
     # -- connection --------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[DomainEvent], None], auth: Auth | None) -> None:
+    def virt_connect_open(self, emit: Callable[[AnyDomainEvent], None], auth: Auth | None) -> None:
         if self.node.auths:
             _authenticate(self.node.auths, auth)
         self._emit = emit

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virt_test.pools import Storage
     from virt_test.secrets import Secrets
     from virt_test.snapshots import SnapshotTree
+    from virtcore.events import AnyDomainEvent
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
@@ -58,7 +59,7 @@ SAVE_MAGIC = b"virtcore-test-save-v1\n"
 
 _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
 
-Emitter = Callable[[DomainEvent], None]
+Emitter = Callable[["AnyDomainEvent"], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
@@ -263,7 +264,7 @@ class Node:
         with self.lock:
             self.emitters = tuple(e for e in self.emitters if e != emit)
 
-    def _send(self, events: list[DomainEvent]) -> None:
+    def _send(self, events: Sequence[AnyDomainEvent]) -> None:
         emitters = self.emitters
         for ev in events:
             for emit in emitters:
@@ -352,6 +353,12 @@ class Node:
         dom.reason = types.PausedReason.USER if paused else reason
         dom.started_at = time.monotonic()
 
+    def _stopped_ref(self, dom: TestDomain, reason: ShutoffReason) -> DomainRef:
+        """Stop ``dom``; the domain its STOPPED event carries, as libvirt's test driver makes it:
+        id -1 once stopped, except a transient domain's, which keeps its id as it goes away."""
+        before = dom.ref
+        return before if self._stop(dom, reason) else dom.ref
+
     def _stop(self, dom: TestDomain, reason: ShutoffReason) -> bool:
         """Shut the domain off; True when it was transient and is now gone."""
         self.by_id.pop(dom.id, None)
@@ -375,8 +382,8 @@ class Node:
             self._insert(dom)
             if running in _ACTIVE or transient:
                 self._start(dom, RunningReason.BOOTED, paused=running == DomainState.PAUSED)
-            else:
-                dom.reason = ShutoffReason.UNKNOWN
+            # libvirt's test driver then sets the file's state with reason 0 (UNKNOWN) whatever it is
+            dom.reason = 0
 
     def define(self, new: DomainDef) -> DomainRef:
         with self.lock:
@@ -476,8 +483,7 @@ class Node:
     def destroy(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
-            ref = dom.ref
-            self._stop(dom, ShutoffReason.DESTROYED)
+            ref = self._stopped_ref(dom, ShutoffReason.DESTROYED)
         self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.DESTROYED)])
 
     def shutdown(self, uuid: str) -> None:
@@ -494,18 +500,17 @@ class Node:
                 dom.state, dom.reason = DomainState.SHUTOFF, ShutoffReason.SHUTDOWN
                 events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
-                self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
+                stopped = self._stopped_ref(dom, ShutoffReason.SHUTDOWN)
+                events = [DomainEvent(stopped, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
         self._send(events)
 
     def reboot(self, uuid: str) -> None:
         """A reboot follows ``on_reboot``: ``restart`` keeps it running, ``destroy`` stops it."""
         with self.lock:
             dom = self._active(uuid)
-            ref = dom.ref
             if dom.current.on_reboot in ("destroy", "preserve"):
-                self._stop(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
+                stopped = self._stopped_ref(dom, ShutoffReason.SHUTDOWN)
+                events = [DomainEvent(stopped, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
                 dom.started_at = time.monotonic()
@@ -530,8 +535,7 @@ class Node:
                 "xml": format_domain(dom.definition()),
             }
             write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
-            ref = dom.ref
-            self._stop(dom, ShutoffReason.SAVED)
+            ref = self._stopped_ref(dom, ShutoffReason.SAVED)
         self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
 
     def managed_save(self, uuid: str) -> None:

@@ -1,0 +1,60 @@
+"""What every class of the ``libvirt`` module shares: UUID spellings, and the functions virtcore lacks.
+
+Every function of libvirt's API is a method with libvirt-python's name
+(:data:`virt_libvirt._table.METHODS`, generated from libvirt's API
+description). A class defines the ones virtcore does; :func:`complete` gives
+it the rest, each raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming the C
+function: a missing entry point means "unsupported", as in libvirt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from virt_libvirt import _constants
+from virt_libvirt._table import ERROR_DOMAIN, METHODS
+from virt_libvirt.errors import raise_error
+
+
+def uuid_bytes(uuid: str) -> bytes:
+    """The 16 raw bytes of a canonical UUID string (what ``UUID()`` returns)."""
+    return bytes.fromhex(uuid.replace("-", ""))
+
+
+def uuid_string(raw: bytes) -> str:
+    """The canonical string of 16 raw UUID bytes (what ``lookupByUUID`` takes)."""
+    if not isinstance(raw, bytes | bytearray) or len(raw) != 16:
+        from virtcore.errors import InvalidArgError
+
+        raise_error(InvalidArgError, f"a UUID is 16 bytes, not {raw!r}")
+    h = bytes(raw).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def unsupported(cname: str) -> Callable[..., NoReturn]:
+    """A method raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming ``cname`` (in libvirt's domain for it)."""
+    domain: int = getattr(_constants, ERROR_DOMAIN.get(cname, "VIR_FROM_NONE"))
+
+    def call(*args: Any, **kwargs: Any) -> NoReturn:
+        from virtcore.errors import NoSupportError
+
+        raise_error(NoSupportError, cname, domain)
+
+    call.__name__ = cname
+    call.__doc__ = f"libvirt's {cname}: not supported by virtcore's drivers (VIR_ERR_NO_SUPPORT)."
+    return call
+
+
+def complete(cls: type, klass: str | None = None) -> None:
+    """Give ``cls`` every method of libvirt's class ``klass`` (default: its name) it does not define."""
+    for method, cname in METHODS[klass or cls.__name__].items():
+        if not hasattr(cls, method):
+            setattr(cls, method, unsupported(cname))
+
+
+def passes(flags: int, yes: int, no: int, value: Callable[[], bool]) -> bool:
+    """Whether an object passes one ``yes``/``no`` pair of list filter flags (neither set: it does)."""
+    if not flags & (yes | no):
+        return True
+    return bool(flags & (yes if value() else no))

@@ -1,0 +1,713 @@
+"""``virDomain``: a domain through libvirt-python's methods, over :class:`virtcore.Domain`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from virt_libvirt import _constants as lv
+from virt_libvirt._base import complete, passes, uuid_bytes
+from virt_libvirt.errors import check_flags, raise_error, raise_from
+from virt_libvirt.snapshot import snapshot_create_kwargs, snapshot_list_kwargs, virDomainSnapshot
+from virtcore.errors import VirtError
+
+if TYPE_CHECKING:
+    import virtcore
+    from virt_libvirt.connect import virConnect
+    from virt_libvirt.stream import virStream
+
+_XML_FLAGS = lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE | lv.VIR_DOMAIN_XML_UPDATE_CPU
+_XML_FLAGS |= lv.VIR_DOMAIN_XML_MIGRATABLE
+_AFFECT = lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG
+_UNDEFINE_FLAGS = (
+    lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    | lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    | lv.VIR_DOMAIN_UNDEFINE_NVRAM
+    | lv.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+    | lv.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+    | lv.VIR_DOMAIN_UNDEFINE_TPM
+    | lv.VIR_DOMAIN_UNDEFINE_KEEP_TPM
+)
+_START_FLAGS = lv.VIR_DOMAIN_START_PAUSED | lv.VIR_DOMAIN_START_VALIDATE | lv.VIR_DOMAIN_START_FORCE_BOOT
+_START_FLAGS |= lv.VIR_DOMAIN_START_BYPASS_CACHE
+_SAVE_FLAGS = lv.VIR_DOMAIN_SAVE_BYPASS_CACHE | lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED
+_REBOOT_FLAGS = (
+    lv.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN
+    | lv.VIR_DOMAIN_REBOOT_GUEST_AGENT
+    | lv.VIR_DOMAIN_REBOOT_INITCTL
+    | lv.VIR_DOMAIN_REBOOT_SIGNAL
+    | lv.VIR_DOMAIN_REBOOT_PARAVIRT
+)
+_SHUTDOWN_FLAGS = (
+    lv.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN
+    | lv.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT
+    | lv.VIR_DOMAIN_SHUTDOWN_INITCTL
+    | lv.VIR_DOMAIN_SHUTDOWN_SIGNAL
+    | lv.VIR_DOMAIN_SHUTDOWN_PARAVIRT
+)
+_ADDRESS_SOURCES = {
+    lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE: "lease",
+    lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT: "agent",
+    lv.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP: "arp",
+}
+_REVERT_FLAGS = lv.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | lv.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED
+_REVERT_FLAGS |= lv.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE
+
+
+def _unsupported_flag(what: str) -> None:
+    from virtcore.errors import ArgumentUnsupportedError
+
+    raise_error(ArgumentUnsupportedError, what)
+
+
+class virDomain:  # noqa: N801 - libvirt-python's name
+    """A domain, as libvirt-python's ``virDomain``."""
+
+    __slots__ = ("__weakref__", "_conn", "_d")
+
+    def __init__(self, conn: virConnect, _obj: virtcore.Domain) -> None:
+        self._conn = conn
+        self._d = _obj
+
+    def connect(self) -> virConnect:
+        """The connection the domain was got from."""
+        return self._conn
+
+    def c_pointer(self) -> int:
+        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
+        return id(self._d)
+
+    # -- identity ---------------------------------------------------------------
+
+    def name(self) -> str:
+        """The domain's name."""
+        return self._d.name
+
+    def UUIDString(self) -> str:  # noqa: N802
+        """The UUID, canonical string."""
+        return self._d.uuid
+
+    def UUID(self) -> bytes:  # noqa: N802
+        """The UUID, 16 raw bytes."""
+        return uuid_bytes(self._d.uuid)
+
+    def ID(self) -> int:  # noqa: N802
+        """The hypervisor's id while active, -1 while not."""
+        try:
+            return self._d.id
+        except VirtError as exc:
+            raise_from(exc)
+
+    # -- state --------------------------------------------------------------------
+
+    def info(self) -> list[int]:
+        """``[state, max memory KiB, memory KiB, vcpus, cpu time ns]``."""
+        try:
+            r = self._d.info()
+        except VirtError as exc:
+            raise_from(exc)
+        return [r[0]._value_, r[1], r[2], r[3], r[4]]  # the enum's plain int, as libvirt's
+
+    def state(self, flags: int = 0) -> list[int]:
+        """``[state, reason]``."""
+        if flags:
+            check_flags(flags, 0, "virDomainGetState")
+        try:
+            s, reason = self._d.state()
+        except VirtError as exc:
+            raise_from(exc)
+        return [s._value_, int(reason)]
+
+    def isActive(self) -> int:  # noqa: N802
+        """1 while the domain runs (or is paused), else 0."""
+        try:
+            return int(self._d.is_active())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def isPersistent(self) -> int:  # noqa: N802
+        """1 when the domain has a persistent definition."""
+        try:
+            return int(self._d.is_persistent())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def maxMemory(self) -> int:  # noqa: N802
+        """The maximum memory, KiB."""
+        try:
+            return self._d.info()[1]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        """The domain XML (``VIR_DOMAIN_XML_INACTIVE``: the persistent definition)."""
+        if flags:
+            check_flags(flags, _XML_FLAGS, "virDomainGetXMLDesc")
+        try:
+            return self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_XML_INACTIVE))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def autostart(self) -> int:
+        """1 when the domain starts with the host."""
+        try:
+            return int(self._d.autostart)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+        """Start the domain with the host (or not); 0."""
+        try:
+            self._d.autostart = bool(autostart)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def create(self) -> int:
+        """Start the defined domain; 0."""
+        try:
+            self._d.start()
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def createWithFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Start the defined domain (``VIR_DOMAIN_START_PAUSED``: left paused); 0."""
+        check_flags(flags, _START_FLAGS | lv.VIR_DOMAIN_START_AUTODESTROY, "virDomainCreateWithFlags")
+        if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
+            _unsupported_flag("VIR_DOMAIN_START_AUTODESTROY in virDomainCreateWithFlags")
+        try:
+            if flags & lv.VIR_DOMAIN_START_FORCE_BOOT and self._d.has_managed_save_image():
+                self._d.managed_save_remove()  # boot afresh, not from the managed save image
+            self._d.start()
+            if flags & lv.VIR_DOMAIN_START_PAUSED:
+                self._d.suspend()
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def _do(self, action: Callable[[], None]) -> int:
+        try:
+            action()
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def destroy(self) -> int:
+        """Stop the domain at once; 0."""
+        return self._do(self._d.destroy)
+
+    def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Stop the domain (``VIR_DOMAIN_DESTROY_GRACEFUL``: the same here); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags")
+        return self._do(self._d.destroy)
+
+    def shutdown(self) -> int:
+        """Ask the guest to power off; 0."""
+        return self._do(self._d.shutdown)
+
+    def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Ask the guest to power off, by the means the flags allow; 0."""
+        check_flags(flags, _SHUTDOWN_FLAGS, "virDomainShutdownFlags")
+        return self._do(self._d.shutdown)
+
+    def reboot(self, flags: int = 0) -> int:
+        """Ask the guest to reboot; 0."""
+        check_flags(flags, _REBOOT_FLAGS, "virDomainReboot")
+        return self._do(self._d.reboot)
+
+    def suspend(self) -> int:
+        """Pause the domain; 0."""
+        return self._do(self._d.suspend)
+
+    def resume(self) -> int:
+        """Resume the paused domain; 0."""
+        return self._do(self._d.resume)
+
+    def undefine(self) -> int:
+        """Remove the persistent definition; 0."""
+        return self._do(self._d.undefine)
+
+    def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Remove the definition (``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``: and its snapshots' metadata)."""
+        check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
+        meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+        try:
+            if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._d.has_managed_save_image():
+                self._d.managed_save_remove()
+            self._d.undefine(snapshots_metadata=meta)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def save(self, to: str) -> int:
+        """Save the domain's state to the file ``to`` and stop it; 0."""
+        try:
+            self._d.save(to)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def saveFlags(self, to: str, dxml: str | None = None, flags: int = 0) -> int:  # noqa: N802
+        """:meth:`save` with libvirt's flags (``VIR_DOMAIN_SAVE_*``)."""
+        check_flags(flags, _SAVE_FLAGS, "virDomainSaveFlags")
+        if dxml is not None:
+            _unsupported_flag("an alternative XML in virDomainSaveFlags")
+        if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
+            _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainSaveFlags")
+        return self.save(to)
+
+    # -- resources ------------------------------------------------------------------
+
+    def setMemory(self, memory: int) -> int:  # noqa: N802
+        """Set the current memory, KiB; 0."""
+        try:
+            self._d.set_memory(memory)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setMaxMemory(self, memory: int) -> int:  # noqa: N802
+        """Set the maximum memory, KiB; 0."""
+        try:
+            self._d.set_max_memory(memory)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
+        """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
+        check_flags(flags, _AFFECT | lv.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
+        if flags & _AFFECT:
+            _unsupported_flag("VIR_DOMAIN_AFFECT_LIVE/CONFIG in virDomainSetMemoryFlags")
+        if flags & lv.VIR_DOMAIN_MEM_MAXIMUM:
+            return self.setMaxMemory(memory)
+        return self.setMemory(memory)
+
+    def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
+        """Set the number of virtual CPUs; 0."""
+        try:
+            self._d.set_vcpus(nvcpus)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    # -- devices ----------------------------------------------------------------------
+
+    def attachDevice(self, xml: str) -> int:  # noqa: N802
+        """Attach the device described by ``xml``; 0."""
+        try:
+            self._d.attach_device(xml)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
+        """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
+        check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainAttachDeviceFlags (virtcore changes the current one)"
+            )
+        return self.attachDevice(xml)
+
+    def detachDevice(self, xml: str) -> int:  # noqa: N802
+        """Detach the device described by ``xml``; 0."""
+        try:
+            self._d.detach_device(xml)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
+        """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
+        check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            _unsupported_flag(
+                "VIR_DOMAIN_AFFECT_CONFIG in virDomainDetachDeviceFlags (virtcore changes the current one)"
+            )
+        return self.detachDevice(xml)
+
+    def blockStats(self, path: str) -> tuple[int, int, int, int, int]:  # noqa: N802
+        """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk ``path``."""
+        try:
+            return tuple(self._d.block_stats(path))  # type: ignore[return-value]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def interfaceStats(self, path: str) -> tuple[int, ...]:  # noqa: N802
+        """``(rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop)``."""
+        try:
+            return tuple(self._d.interface_stats(path))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def interfaceAddresses(self, source: int, flags: int = 0) -> dict[str, dict[str, Any]]:  # noqa: N802
+        """``{name: {"hwaddr": mac, "addrs": [{"type", "addr", "prefix"}]}}`` as ``source`` knows them."""
+        check_flags(flags, 0, "virDomainInterfaceAddresses")
+        if source not in _ADDRESS_SOURCES:
+            from virtcore.errors import ArgumentUnsupportedError
+
+            raise_error(ArgumentUnsupportedError, f"Unknown IP address data source {source}")
+        try:
+            ifaces = self._d.interface_addresses(_ADDRESS_SOURCES[source])
+        except VirtError as exc:
+            raise_from(exc)
+        return {
+            i.name: {
+                "hwaddr": i.hwaddr,
+                "addrs": [{"type": int(a.type), "addr": a.addr, "prefix": a.prefix} for a in i.addrs],
+            }
+            for i in ifaces
+        }
+
+    def _definition(self, flags: int = 0) -> Any:
+        import xml.etree.ElementTree as ET  # only the few calls answered from the domain XML parse it
+
+        try:
+            return ET.fromstring(self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def OSType(self) -> str:  # noqa: N802
+        """The guest's OS type (``hvm``, ``xen``...), from its definition."""
+        os_type: str = self._definition().findtext("os/type", "")
+        return os_type.strip()
+
+    def maxVcpus(self) -> int:  # noqa: N802
+        """The most virtual CPUs the domain can have."""
+        return self.vcpusFlags(lv.VIR_DOMAIN_VCPU_MAXIMUM)
+
+    def vcpusFlags(self, flags: int = 0) -> int:  # noqa: N802
+        """Its virtual CPUs (``VIR_DOMAIN_VCPU_MAXIMUM``: the most it may have)."""
+        check_flags(
+            flags, _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST, "virDomainGetVcpusFlags"
+        )
+        if flags & lv.VIR_DOMAIN_VCPU_GUEST:
+            _unsupported_flag("VIR_DOMAIN_VCPU_GUEST in virDomainGetVcpusFlags")
+        vcpu = self._definition(flags).find("vcpu")
+        if vcpu is None:
+            return 1
+        maximum = int((vcpu.text or "1").strip())
+        if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM:
+            return maximum
+        return int(vcpu.get("current", maximum))
+
+    # -- scheduler, statistics, metadata --------------------------------------------------
+
+    def schedulerType(self) -> list[Any]:  # noqa: N802
+        """``[scheduler, number of parameters]`` (``["fair", 1]``)."""
+        try:
+            name, count = self._d.scheduler_type()
+        except VirtError as exc:
+            raise_from(exc)
+        return [name, count]
+
+    def schedulerParameters(self) -> dict[str, int]:  # noqa: N802
+        """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
+        try:
+            return dict(self._d.scheduler_parameters())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def schedulerParametersFlags(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """:meth:`schedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here)."""
+        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetSchedulerParametersFlags")
+        return self.schedulerParameters()
+
+    def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
+        """Change some scheduler parameters; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
+        try:
+            known = self._d.scheduler_parameters()
+            for name in params:
+                if name not in known:
+                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            self._d.set_scheduler_parameters(params)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setSchedulerParametersFlags(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
+        """:meth:`setSchedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here); 0."""
+        check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags")
+        return self.setSchedulerParameters(params)
+
+    def memoryStats(self) -> dict[str, int]:  # noqa: N802
+        """The running guest's memory statistics by libvirt's names (``actual``, ``rss``...: KiB)."""
+        try:
+            return dict(self._d.memory_stats())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def vcpus(self) -> tuple[list[tuple[int, ...]], list[tuple[bool, ...]]]:
+        """``([(number, state, cpu time ns, host cpu)...], [affinity per vCPU...])``."""
+        try:
+            info, affinity = self._d.vcpus()
+        except VirtError as exc:
+            raise_from(exc)
+        return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
+
+    def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
+        """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
+        check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats")
+        try:
+            return [dict(d) for d in self._d.cpu_stats(bool(total))]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def hostname(self, flags: int = 0) -> str:
+        """The guest's host name, as the guest reports it."""
+        allowed = lv.VIR_DOMAIN_GET_HOSTNAME_LEASE | lv.VIR_DOMAIN_GET_HOSTNAME_AGENT
+        check_flags(flags, allowed, "virDomainGetHostname")
+        try:
+            return self._d.hostname()
+        except VirtError as exc:
+            raise_from(exc)
+
+    def metadata(self, type: int, uri: str | None, flags: int = 0) -> str:  # noqa: A002 - libvirt's name
+        """The description, title, or namespace ``uri``'s element (``VIR_DOMAIN_METADATA_*``)."""
+        check_flags(flags, _AFFECT, "virDomainGetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            return self._d.metadata(type, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setMetadata(  # noqa: N802
+        self,
+        type: int,  # noqa: A002 - libvirt's name
+        metadata: str | None,
+        key: str | None,
+        uri: str | None,
+        flags: int = 0,
+    ) -> int:
+        """Set (``metadata`` None: remove) the description, title, or an application's element; 0."""
+        check_flags(flags, _AFFECT, "virDomainSetMetadata")
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        try:
+            self._d.set_metadata(type, metadata, key, uri, live=live, config=config)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def screenshot(self, stream: virStream, screen: int, flags: int = 0) -> str:
+        """Take a picture of display ``screen``: its bytes come through ``stream``; its MIME type."""
+        check_flags(flags, 0, "virDomainScreenshot")
+        mime: list[str] = []
+        stream._start_source(lambda target: mime.append(self._d.screenshot(target, screen)))
+        return mime[0]
+
+    # -- managed save -------------------------------------------------------------------
+
+    def managedSave(self, flags: int = 0) -> int:  # noqa: N802
+        """Save the domain's state where the next start restores it from, and stop it; 0."""
+        check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave")
+        if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
+            _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainManagedSave")
+        return self._do(self._d.managed_save)
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+        """1 when a managed save image waits for the next start."""
+        check_flags(flags, 0, "virDomainHasManagedSaveImage")
+        try:
+            return int(self._d.has_managed_save_image())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
+        """Drop the managed save image; 0."""
+        check_flags(flags, 0, "virDomainManagedSaveRemove")
+        return self._do(self._d.managed_save_remove)
+
+    # -- the guest agent (virtcore's DomainAgent) -------------------------------------
+
+    def fsFreeze(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Freeze the guest's file systems (``mountpoints``, default all); how many."""
+        check_flags(flags, 0, "virDomainFSFreeze")
+        try:
+            return self._d.agent.fs_freeze(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def fsThaw(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Thaw the frozen file systems; how many."""
+        check_flags(flags, 0, "virDomainFSThaw")
+        try:
+            return self._d.agent.fs_thaw(mountpoints)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getTime(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """The guest's clock: ``{"seconds": s, "nseconds": ns}``."""
+        check_flags(flags, 0, "virDomainGetTime")
+        try:
+            seconds, nseconds = self._d.agent.get_time()
+        except VirtError as exc:
+            raise_from(exc)
+        return {"seconds": seconds, "nseconds": nseconds}
+
+    def setTime(self, time: dict[str, int] | None = None, flags: int = 0) -> int:  # noqa: N802
+        """Set the guest's clock to ``{"seconds", "nseconds"}`` (``VIR_DOMAIN_TIME_SYNC``: to its RTC); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_TIME_SYNC, "virDomainSetTime")
+        sync = bool(flags & lv.VIR_DOMAIN_TIME_SYNC)
+        seconds = None if time is None else time.get("seconds")
+        nseconds = 0 if time is None else time.get("nseconds", 0)
+        try:
+            self._d.agent.set_time(seconds, nseconds, sync=sync)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setUserPassword(self, user: str, password: str, flags: int = 0) -> int:  # noqa: N802
+        """Set ``user``'s password in the guest (``VIR_DOMAIN_PASSWORD_ENCRYPTED``: already crypted); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword")
+        try:
+            self._d.agent.set_user_password(
+                user, password, crypted=bool(flags & lv.VIR_DOMAIN_PASSWORD_ENCRYPTED)
+            )
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def guestInfo(self, types: int = 0, flags: int = 0) -> dict[str, Any]:  # noqa: N802
+        """What the agent tells about the guest, with libvirt's keys (``os.id``, ``hostname``...)."""
+        check_flags(flags, 0, "virDomainGetGuestInfo")
+        try:
+            return dict(self._d.agent.guest_info(types))
+        except VirtError as exc:
+            raise_from(exc)
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    def snapshotCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802, N803
+        """Take a snapshot described by ``xmlDesc`` (``VIR_DOMAIN_SNAPSHOT_CREATE_*``)."""
+        kwargs = snapshot_create_kwargs(flags)
+        try:
+            return virDomainSnapshot(self, self._d.create_snapshot(xmlDesc, **kwargs))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def listAllSnapshots(self, flags: int = 0) -> list[virDomainSnapshot]:  # noqa: N802
+        """The domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
+        kwargs = snapshot_list_kwargs(flags, "virDomainListAllSnapshots", roots=True)
+        try:
+            return [virDomainSnapshot(self, s) for s in self._d.list_snapshots(**kwargs)]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def snapshotListNames(self, flags: int = 0) -> list[str]:  # noqa: N802
+        """The names of the domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListNames", roots=True)
+        try:
+            return [s.name for s in self._d.list_snapshots(**kwargs)]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def snapshotNum(self, flags: int = 0) -> int:  # noqa: N802
+        """How many snapshots :meth:`snapshotListNames` would name."""
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNum", roots=True)
+        try:
+            return len(self._d.list_snapshots(**kwargs))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def snapshotLookupByName(self, name: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802
+        """The snapshot called ``name``."""
+        check_flags(flags, 0, "virDomainSnapshotLookupByName")
+        try:
+            return virDomainSnapshot(self, self._d.lookup_snapshot(name))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def snapshotCurrent(self, flags: int = 0) -> virDomainSnapshot:  # noqa: N802
+        """The current snapshot."""
+        check_flags(flags, 0, "virDomainSnapshotCurrent")
+        try:
+            return virDomainSnapshot(self, self._d.current_snapshot())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def hasCurrentSnapshot(self, flags: int = 0) -> int:  # noqa: N802
+        """1 when the domain has a current snapshot."""
+        check_flags(flags, 0, "virDomainHasCurrentSnapshot")
+        try:
+            return int(self._d.has_current_snapshot())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def revertToSnapshot(self, snap: virDomainSnapshot, flags: int = 0) -> int:  # noqa: N802
+        """Bring the domain back to ``snap`` (``VIR_DOMAIN_SNAPSHOT_REVERT_*``); 0."""
+        check_flags(flags, _REVERT_FLAGS, "virDomainRevertToSnapshot")
+        try:
+            self._d.revert_to_snapshot(
+                snap._s,
+                running=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING),
+                paused=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED),
+                force=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE),
+            )
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+
+complete(virDomain)
+
+_LIST_STATE = (
+    lv.VIR_CONNECT_LIST_DOMAINS_RUNNING
+    | lv.VIR_CONNECT_LIST_DOMAINS_PAUSED
+    | lv.VIR_CONNECT_LIST_DOMAINS_SHUTOFF
+    | lv.VIR_CONNECT_LIST_DOMAINS_OTHER
+)
+_LIST_ALL = (
+    lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE
+    | lv.VIR_CONNECT_LIST_DOMAINS_INACTIVE
+    | lv.VIR_CONNECT_LIST_DOMAINS_PERSISTENT
+    | lv.VIR_CONNECT_LIST_DOMAINS_TRANSIENT
+    | _LIST_STATE
+    | lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE
+    | lv.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
+    | lv.VIR_CONNECT_LIST_DOMAINS_AUTOSTART
+    | lv.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART
+    | lv.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT
+    | lv.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT
+    | lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT
+    | lv.VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT
+)
+
+
+def list_filter(flags: int) -> Callable[[virtcore.Domain], bool]:
+    """The test ``virConnectListAllDomains`` applies for ``flags``."""
+    check_flags(flags, _LIST_ALL, "virConnectListAllDomains")
+
+    def keep(d: virtcore.Domain) -> bool:
+        if not passes(
+            flags, lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE, lv.VIR_CONNECT_LIST_DOMAINS_INACTIVE, d.is_active
+        ):
+            return False
+        persistent = lv.VIR_CONNECT_LIST_DOMAINS_PERSISTENT, lv.VIR_CONNECT_LIST_DOMAINS_TRANSIENT
+        if not passes(flags, *persistent, d.is_persistent):
+            return False
+        if flags & _LIST_STATE:
+            state = d.state()[0]
+            bit = {
+                lv.VIR_DOMAIN_RUNNING: lv.VIR_CONNECT_LIST_DOMAINS_RUNNING,
+                lv.VIR_DOMAIN_PAUSED: lv.VIR_CONNECT_LIST_DOMAINS_PAUSED,
+                lv.VIR_DOMAIN_SHUTOFF: lv.VIR_CONNECT_LIST_DOMAINS_SHUTOFF,
+            }.get(int(state), lv.VIR_CONNECT_LIST_DOMAINS_OTHER)
+            if not flags & bit:
+                return False
+        autostart = lv.VIR_CONNECT_LIST_DOMAINS_AUTOSTART, lv.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART
+        if not passes(flags, *autostart, lambda: d.autostart):
+            return False
+        snap = lv.VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT, lv.VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT
+        if not passes(flags, *snap, lambda: bool(d.list_snapshots())):
+            return False
+        managed = lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, lv.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
+        if not passes(flags, *managed, d.has_managed_save_image):
+            return False
+        # No checkpoints in virtcore: every domain is "without" them.
+        return not flags & lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT
+
+    return keep

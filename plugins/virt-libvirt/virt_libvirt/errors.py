@@ -1,0 +1,202 @@
+"""libvirt-python's error side: :class:`libvirtError`, the last error of the thread, the error handler.
+
+libvirt keeps the last error per thread and hands every error to the
+registered handler (or prints it on stderr when there is none); libvirt-python's
+``libvirtError`` reads that last error when it is built. Here a
+:class:`~virtcore.errors.VirtError` becomes both: :func:`raise_from` records
+it as the thread's last error, reports it, and raises ``libvirtError``.
+"""
+
+from __future__ import annotations
+
+import sys
+from _thread import _local
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from virtcore.errors import VirtError
+
+#: libvirt's error tuple: (code, domain, message, level, str1, str2, str3, int1, int2).
+ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None", int, int]
+
+#: virErrorLevel VIR_ERR_ERROR: every error virtcore raises is one.
+_LEVEL_ERROR = 2
+#: virErrorNumber VIR_ERR_INVALID_ARG: what an unknown flag bit is.
+_INVALID_ARG = 8
+
+
+class _LastError(_local):
+    #: What virGetLastError() gives: the thread's last error.
+    err: ErrorTuple | None = None
+    #: The error reported for the failure being raised, taken by the next libvirtError built.
+    fresh: ErrorTuple | None = None
+
+
+_last = _LastError()
+#: The handler registered with :func:`registerErrorHandler` and its context; None: print on stderr.
+_handler: list[Any] = [None, None]
+
+
+class libvirtError(Exception):  # noqa: N801 - libvirt-python's name
+    """An error of libvirt's API: the error reported for the failing call (``.err``), if any.
+
+    libvirt-python builds it from the thread's last error, which libvirt clears when
+    every call starts; here an error reported is given to the next ``libvirtError``
+    built and to no later one (a ``libvirtError("...")`` raised for a failure libvirt
+    did not report carries ``err`` None, as with libvirt-python).
+    """
+
+    def __init__(self, defmsg: str) -> None:
+        err = _last.fresh
+        _last.fresh = None
+        super().__init__(defmsg if err is None else err[2])
+        self.err: ErrorTuple | None = err
+        self._virtcore_error: BaseException | None = None
+
+    def get_error_code(self) -> int | None:
+        """libvirt's ``virErrorNumber`` of the error (``VIR_ERR_*``)."""
+        return None if self.err is None else self.err[0]
+
+    def get_error_domain(self) -> int | None:
+        """libvirt's ``virErrorDomain``: the subsystem that raised it (``VIR_FROM_*``)."""
+        return None if self.err is None else self.err[1]
+
+    def get_error_message(self) -> str | None:
+        """The full message."""
+        return None if self.err is None else self.err[2]
+
+    def get_error_level(self) -> int | None:
+        """libvirt's ``virErrorLevel`` (``VIR_ERR_ERROR``)."""
+        return None if self.err is None else self.err[3]
+
+    def get_str1(self) -> str | None:
+        """libvirt's extra string 1: the message template of the code."""
+        return None if self.err is None else self.err[4]
+
+    def get_str2(self) -> str | None:
+        """libvirt's extra string 2: the detail."""
+        return None if self.err is None else self.err[5]
+
+    def get_str3(self) -> str | None:
+        """libvirt's extra string 3."""
+        return None if self.err is None else self.err[6]
+
+    def get_int1(self) -> int | None:
+        """libvirt's extra number 1."""
+        return None if self.err is None else self.err[7]
+
+    def get_int2(self) -> int | None:
+        """libvirt's extra number 2."""
+        return None if self.err is None else self.err[8]
+
+
+#: libvirt's names of its error domains (``VIR_FROM_*`` by value), as its default handler prints them.
+DOMAIN_NAMES = (
+    "", "Xen Driver", "Xen Daemon", "Xen Store", "S-Expression", "XML Util", "Domain", "XML-RPC",
+    "Proxy Daemon", "Config File", "QEMU Driver", "Network", "Test Driver", "Remote Driver",
+    "OpenVZ Driver", "Xen XM Driver", "Linux Statistics", "LXC Driver", "Storage Driver",
+    "Network Driver", "Domain Config", "User Mode Linux Driver", "Node Device Driver",
+    "Xen Inotify Driver", "Security Driver", "VirtualBox Driver", "Network Interface Driver",
+    "Open Nebula Driver", "ESX Driver", "Power Hypervisor Driver", "Secrets Driver", "CPU Driver",
+    "XenAPI Driver", "Network Filter Driver", "Lifecycle Hook", "Domain Snapshot", "Audit Utils",
+    "Sysinfo Utils", "I/O Stream Utils", "VMware Driver", "Event Loop", "Xen Light Driver",
+    "Lock Driver", "Hyper-V Driver", "Capabilities Utils", "URI Utils", "Authentication Utils",
+    "DBus Utils", "Parallels Cloud Server", "Device Config", "SSH transport layer", "Lock Space",
+    "Init control", "Identity", "Cgroup", "Access Manager", "Systemd", "Bhyve", "Crypto", "Firewall",
+    "Polkit", "Thread jobs", "Admin Interface", "Log Manager", "Xen XL Config", "Perf",
+    "Libssh transport layer", "Resource control", "FirewallD", "Domain Checkpoint", "TPM", "BPF",
+    "Cloud-Hypervisor Driver",
+)  # fmt: skip
+
+
+def error_tuple(exc: VirtError, domain: int | None = None) -> ErrorTuple:
+    """libvirt's error tuple for a virtcore error (``domain``: the ``VIR_FROM_*`` to report it in)."""
+    str1 = exc.bare if exc.detail is None else exc.template
+    dom = int(exc.domain) if domain is None else domain
+    return (int(exc.code), dom, exc.message, _LEVEL_ERROR, str1, exc.detail, None, -1, -1)
+
+
+def report(err: ErrorTuple) -> None:
+    """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt)."""
+    _last.err = _last.fresh = err
+    func, ctx = _handler
+    if func is None:
+        name = DOMAIN_NAMES[err[1]] if 0 <= err[1] < len(DOMAIN_NAMES) else "Unknown"
+        end = "" if err[2].endswith("\n") else "\n"
+        sys.stderr.write(f"libvirt: {name} error : {err[2]}{end}")
+    else:
+        func(ctx, err)
+
+
+def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn:
+    """Report ``err`` and raise it as ``libvirtError``; it stays the thread's last error.
+
+    (libvirt also clears the last error when any API call starts; here only
+    :func:`virResetLastError` and the next error replace it.)
+    """
+    report(err)
+    exc = libvirtError(err[2])
+    exc._virtcore_error = cause  # for debuggers; not chained, so tracebacks look like libvirt-python's
+    raise exc from None
+
+
+def raise_from(exc: VirtError, domain: int | None = None) -> NoReturn:
+    """Raise ``libvirtError`` for a virtcore error, as libvirt reports it."""
+    raise_tuple(error_tuple(exc, domain), exc)
+
+
+def raise_error(cls: type[VirtError], detail: str | None, domain: int | None = None) -> NoReturn:
+    """Raise ``libvirtError`` for a virtcore error class and detail."""
+    raise_from(cls(detail), domain)
+
+
+def registerErrorHandler(f: Callable[[Any, ErrorTuple], object] | None, ctx: object) -> int:  # noqa: N802
+    """Send every error to ``f(ctx, err)`` instead of stderr (None: stderr again); 1, as libvirt."""
+    if f is not None and not callable(f):
+        raise RuntimeError("Parameter d must be callable")
+    _handler[0], _handler[1] = f, ctx
+    return 1
+
+
+def virGetLastError() -> ErrorTuple | None:  # noqa: N802
+    """The calling thread's last error, or None."""
+    return _last.err
+
+
+def virResetLastError() -> None:  # noqa: N802
+    """Forget the calling thread's last error."""
+    _last.err = _last.fresh = None
+
+
+def check_flags(flags: int, allowed: int, function: str) -> int:
+    """``flags`` when ``function`` knows every bit; else ``libvirtError`` VIR_ERR_INVALID_ARG, as libvirt."""
+    if flags & ~allowed:
+        if not isinstance(flags, int) or isinstance(flags, bool):
+            raise TypeError(f"{function}: flags must be an int, not {type(flags).__name__}")
+        message = f"unsupported flags (0x{flags & ~allowed:x}) in function {function}"
+        raise_tuple((_INVALID_ARG, 0, message, _LEVEL_ERROR, function, "flags", None, 0, 0))
+    return flags
+
+
+def virGetLastErrorCode() -> int:  # noqa: N802
+    """The code of the calling thread's last error (0, VIR_ERR_OK, when none)."""
+    err = _last.err
+    return 0 if err is None else err[0]
+
+
+def virGetLastErrorDomain() -> int:  # noqa: N802
+    """The domain of the calling thread's last error (0, VIR_FROM_NONE, when none)."""
+    err = _last.err
+    return 0 if err is None else err[1]
+
+
+def virGetLastErrorMessage() -> str:  # noqa: N802
+    """The message of the calling thread's last error (``"no error"`` when none, as libvirt)."""
+    err = _last.err
+    return "no error" if err is None else err[2]
+
+
+def virInitialize() -> int:  # noqa: N802
+    """Nothing to set up (libvirt: initialise the library); 0."""
+    return 0
