@@ -26,6 +26,7 @@ PACKAGES = {
     "virt_xen": ROOT / "plugins" / "virt-xen" / "virt_xen",
     "virt_storage": ROOT / "plugins" / "virt-storage" / "virt_storage",
     "virt_network": ROOT / "plugins" / "virt-network" / "virt_network",
+    "virt_remote": ROOT / "plugins" / "virt-remote" / "virt_remote",
 }
 PLUGINS = sorted(set(PACKAGES) - {"virtcore"})
 

@@ -43,6 +43,8 @@ __all__ = [
     "ArgumentUnsupportedError",
     "SystemError_",
     "AuthFailedError",
+    "AuthUnavailableError",
+    "OperationUnsupportedError",
     "ReadFailedError",
     "ConfSyntaxError",
     "InvalidStoragePoolError",
@@ -288,6 +290,22 @@ class AuthFailedError(VirtError):
     code = _code("AUTH_FAILED")
     template = "authentication failed: %s"
     bare = "authentication failed"
+
+
+class AuthUnavailableError(VirtError):
+    """No authentication method both sides support (``VIR_ERR_AUTH_UNAVAILABLE``)."""
+
+    code = _code("AUTH_UNAVAILABLE")
+    template = "authentication unavailable: %s"
+    bare = "authentication unavailable"
+
+
+class OperationUnsupportedError(VirtError):
+    """The operation is not supported in this configuration (``VIR_ERR_OPERATION_UNSUPPORTED``)."""
+
+    code = _code("OPERATION_UNSUPPORTED")
+    template = "Operation not supported: %s"
+    bare = "Operation not supported"
 
 
 class InvalidStoragePoolError(VirtError):

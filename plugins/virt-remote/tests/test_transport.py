@@ -1,0 +1,161 @@
+"""Transports carry bytes to a daemon: a unix socket, the system ssh through a real sshd, a command."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from virt_remote.daemons import Sshd
+from virt_remote.options import parse_options
+from virt_remote.transport import Channel, connect, pki_paths, ssh_argv
+
+from virtcore.errors import ErrorNumber, SystemError_
+from virtcore.uri import URI
+
+
+@pytest.fixture
+def echo_socket(tmp_path: Path) -> Iterator[Path]:
+    """A unix socket that echoes what it reads, upper-cased, one connection at a time."""
+    path = tmp_path / "echo.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                while data := conn.recv(65536):
+                    conn.sendall(data.upper())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield path
+    stop.set()
+    server.close()
+
+
+async def _round_trip(channel: Channel, payload: bytes) -> bytes:
+    try:
+        channel.writer.write(payload)
+        await channel.writer.drain()
+        return await asyncio.wait_for(channel.reader.readexactly(len(payload)), 30)
+    finally:
+        await channel.aclose()
+
+
+def _open(text: str) -> Channel:
+    return asyncio.run(connect(parse_options(URI.parse(text), False)))
+
+
+def test_ssh_argv_is_libvirts_with_the_host_after_double_dash() -> None:
+    o = parse_options(
+        URI.parse("qemu+ssh://admin@h.example:2222/system?keyfile=/k&no_tty=1&no_verify=1"), False
+    )
+    argv = ssh_argv(o)
+    assert argv[:-2] == [
+        "ssh",
+        "-p",
+        "2222",
+        "-l",
+        "admin",
+        "-i",
+        "/k",
+        "-T",
+        "-e",
+        "none",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "--",
+    ]
+    assert argv[-2] == "h.example"
+    assert argv[-1].startswith("sh -c ")
+    plain = ssh_argv(parse_options(URI.parse("qemu+ssh://h.example/system"), False))
+    assert plain == ["ssh", "-T", "-e", "none", "--", "h.example", plain[-1]]
+    assert "virt-ssh-helper" in plain[-1] and "qemu:///system" in plain[-1]
+
+
+def test_unix_socket_round_trip(echo_socket: Path) -> None:
+    async def go() -> tuple[str, bytes]:
+        ch = await connect(parse_options(URI.parse(f"test+unix:///default?socket={echo_socket}"), False))
+        return ch.what, await _round_trip(ch, b"hello")
+
+    assert asyncio.run(go()) == (f"socket '{echo_socket}'", b"HELLO")
+
+
+def test_a_missing_socket_is_a_system_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SystemError_, match=f"Failed to connect socket to '{tmp_path}/none'") as exc:
+        _open(f"test+unix:///default?socket={tmp_path}/none")
+    assert exc.value.code == ErrorNumber.SYSTEM_ERROR
+
+
+def test_ext_runs_the_command_on_our_stream(tmp_path: Path) -> None:
+    async def go() -> bytes:
+        ch = await connect(parse_options(URI.parse("test+ext:///default?command=/bin/cat"), False))
+        return await _round_trip(ch, b"through cat")
+
+    assert asyncio.run(go()) == b"through cat"
+
+
+def test_a_missing_command_names_it() -> None:
+    with pytest.raises(SystemError_, match="cannot run '/nonexistent/prog'"):
+        _open("test+ext:///default?command=/nonexistent/prog")
+
+
+def test_ssh_through_a_real_sshd_reaches_the_socket_with_netcat(sshd: Sshd, echo_socket: Path) -> None:
+    uri = f"test+ssh://root@127.0.0.1:{sshd.port}/default?keyfile={sshd.client_key}&no_verify=1&no_tty=1&socket={echo_socket}"
+
+    async def go() -> bytes:
+        ch = await connect(parse_options(URI.parse(uri), False))
+        return await _round_trip(ch, b"x" * 200_000)
+
+    assert asyncio.run(go()) == b"X" * 200_000
+
+
+def test_ssh_verifies_the_host_key_unless_told_not_to(sshd: Sshd, echo_socket: Path, tmp_path: Path) -> None:
+    # no_verify=0 and a known_hosts that does not know the key: ssh refuses, and says so
+    uri = f"test+ssh://root@127.0.0.1:{sshd.port}/default?keyfile={sshd.client_key}&no_tty=1&socket={echo_socket}"
+
+    async def go() -> tuple[bytes, str | None]:
+        ch = await connect(parse_options(URI.parse(uri), False))
+        data = await asyncio.wait_for(ch.reader.read(10), 30)
+        await asyncio.sleep(0)
+        await asyncio.to_thread(ch.process.wait, 30)  # type: ignore[union-attr]
+        said = ch.process_error()
+        await ch.aclose()
+        return data, said
+
+    data, said = asyncio.run(go())
+    assert data == b""
+    assert said is not None and "Host key verification failed" in said
+
+
+def test_pki_paths_are_libvirts(tmp_path: Path) -> None:
+    assert pki_paths(str(tmp_path)) == (
+        tmp_path / "cacert.pem",
+        tmp_path / "clientkey.pem",
+        tmp_path / "clientcert.pem",
+    )
+    system = pki_paths(None)
+    assert {str(p) for p in system} <= {
+        "/etc/pki/CA/cacert.pem",
+        "/etc/pki/libvirt/private/clientkey.pem",
+        "/etc/pki/libvirt/clientcert.pem",
+    } or all(".pki/libvirt" in str(p) for p in system)
+
+
+def test_tls_with_missing_certificates_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SystemError_, match=f"{tmp_path}/cacert.pem"):
+        _open(f"test+tls://127.0.0.1:1/default?pkipath={tmp_path}")
