@@ -66,6 +66,7 @@ __all__ = [
     "AgentUnsyncedError",
     "AgentCommandTimeoutError",
     "AgentCommandFailedError",
+    "RPCError",
     "error_for_code",
 ]
 
@@ -475,6 +476,15 @@ class AgentCommandFailedError(VirtError):
     template = "guest agent command failed: %s"
     bare = "guest agent command failed"
     default_domain = _domain("QEMU")
+
+
+class RPCError(VirtError):
+    """libvirt's RPC protocol was broken: garbage, a hostile length, a lost peer (``VIR_ERR_RPC``)."""
+
+    code = _code("RPC")
+    template = "%s"
+    bare = "RPC error"
+    default_domain = _domain("RPC")
 
 
 #: Each code's class, from the public list above: a new error class is one class and one
