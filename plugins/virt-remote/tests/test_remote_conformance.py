@@ -42,7 +42,6 @@ LIBVIRT_DIFFERS: dict[str, str] = {
     "test_snapshot_names_that_are_paths_or_options_are_refused": (
         "libvirt's test driver accepts snapshot names with '/', newlines, '..' or a leading '-'"
     ),
-    "test_snapshot_tree_and_current": "libvirt's test driver lists snapshots in hash order, not by creation",
     "test_network_life_cycle": "libvirt's test driver starts an active network again without an error",
     "test_network_transient_vanishes_when_destroyed": "libvirt's test driver autostarts a transient network",
     "test_transient_storage_pool_vanishes_when_stopped": (
@@ -61,11 +60,19 @@ LIBVIRT_DIFFERS: dict[str, str] = {
 }
 
 
+#: Tests that compare snapshot lists in creation order, which libvirt's test driver lists in
+#: hash-table order: they pass or fail by the names' hashes (so not strict).
+LIBVIRT_ORDER = "libvirt's test driver lists snapshots in hash-table order, not by creation"
+ORDER_DEPENDENT = {"test_snapshot_tree_and_current", "test_snapshot_delete_moves_children_up"}
+
+
 @pytest.fixture(autouse=True)
 def _libvirt_differs(request: pytest.FixtureRequest) -> None:
     name = request.node.originalname
     if name in LIBVIRT_DIFFERS:
         request.applymarker(pytest.mark.xfail(reason=LIBVIRT_DIFFERS[name], strict=True))
+    elif name in ORDER_DEPENDENT:
+        request.applymarker(pytest.mark.xfail(reason=LIBVIRT_ORDER, strict=False))
 
 
 class TestOverUnix(DriverConformance):

@@ -20,6 +20,7 @@ later one with :class:`~virtcore.errors.RPCError` naming the daemon.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import Any
 
 from virt_remote.options import RemoteOptions
 from virt_remote.transport import Channel, connect
-from virtcore.errors import AuthUnavailableError, NoSupportError, RPCError, VirtError
+from virtcore.errors import AuthUnavailableError, NoSupportError, OperationInvalidError, RPCError, VirtError
 from virtcore.rpc.errors import decode_error
 from virtcore.rpc.message import Header, MessageStatus, MessageType, pack_message, read_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE, Procedure
@@ -103,7 +104,7 @@ class RemoteClient:
         self._keepalive = keepalive
         self._on_event = on_event
         self._serials = itertools.count(1)
-        self._pending: dict[int, tuple[Procedure, asyncio.Future[Any]]] = {}
+        self._pending: dict[int, tuple[Procedure, asyncio.Future[Any] | concurrent.futures.Future[Any]]] = {}
         self._streams: dict[int, StreamState] = {}
         self._dead: str | None = None
         self._closing = False
@@ -195,6 +196,38 @@ class RemoteClient:
             self._fail(f"cannot send to {self.what}: {exc}")
             raise self._dead_error() from None
         return await future
+
+    def call_blocking(self, procedure: str, args: Any = None) -> Any:
+        """:meth:`call` from another thread than the loop's, waiting there for the reply.
+
+        The sync API's path: the message is encoded in the calling thread and
+        handed to the loop with one wake-up, and the reply's reader completes the
+        caller's future directly (no task per call).
+        """
+        if asyncio._get_running_loop() is self._loop:
+            raise OperationInvalidError(
+                f"a blocking call to {self.what} from its own event loop: await call()"
+            )
+        if self._dead is not None:
+            raise self._dead_error()
+        proc = REMOTE.procedure(procedure)
+        serial = next(self._serials)
+        message = pack_message(REMOTE.header(proc.number, serial, MessageType.CALL), proc.encode_args(args))
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._send, proc, serial, message, future)
+        return future.result()
+
+    def _send(
+        self, proc: Procedure, serial: int, message: bytes, future: concurrent.futures.Future[Any]
+    ) -> None:
+        if self._dead is not None:
+            future.set_exception(self._dead_error())
+            return
+        self._pending[serial] = (proc, future)
+        try:
+            self._writer.write(message)
+        except (OSError, RuntimeError) as exc:
+            self._fail(f"cannot send to {self.what}: {exc}")
 
     # -- reading ------------------------------------------------------------
 
@@ -341,7 +374,7 @@ class RemoteClient:
         if header.status == MessageStatus.CONTINUE:
             if not stream.incoming:
                 raise RPCError(f"data from the daemon on outgoing stream {stream.proc.name}")
-            await stream.queue.put(payload)
+            await stream.queue.put(payload or None)  # libvirt ends the data with an empty packet
         elif header.status == MessageStatus.OK:
             if stream.finishing is not None and not stream.finishing.done():
                 stream.finishing.set_result(None)

@@ -120,7 +120,7 @@ class RemoteDriver:
     # -- plumbing -----------------------------------------------------------
 
     def _call(self, procedure: str, args: Wire | None = None) -> Any:
-        return loop.run(self._client.call(procedure, args))
+        return self._client.call_blocking(procedure, args)
 
     def _domref(self, wire: Wire) -> DomainRef:
         uuid = _uuid_str(wire["uuid"])
