@@ -12,7 +12,7 @@ sides' interpreters are different builds of Python (a virtualenv's need not
 be Debian's optimised one), and that row compares the code alone.
 
 Usage: python bench/run.py [--quick] [--instructions]
-       [--only core|cold|xml|qemu|xen|storage|network|addresses]
+       [--only core|cold|xml|qemu|xen|storage|network|addresses|remote]
 (--only qemu runs bench_qemu.py and bench_qemu_snapshot.py)
 """
 
@@ -337,7 +337,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["core", "cold", "xml", "qemu", "xen", "storage", "network", "addresses"],
+        choices=["core", "cold", "xml", "qemu", "xen", "storage", "network", "addresses", "remote"],
         help="run one bench",
     )
     args = parser.parse_args()
@@ -345,7 +345,7 @@ def main() -> None:
         core_bench(args.quick)
     if args.only in (None, "cold"):
         cold_bench(args.quick, args.instructions)
-    for name in ("xml", "qemu", "qemu_snapshot", "xen", "storage", "network", "addresses"):
+    for name in ("xml", "qemu", "qemu_snapshot", "xen", "storage", "network", "addresses", "remote"):
         if args.only not in (None, name.split("_")[0]) or not (HERE / f"bench_{name}.py").exists():
             continue
         print(f"\n== bench_{name} ==", flush=True)
