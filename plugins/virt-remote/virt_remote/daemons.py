@@ -3,8 +3,9 @@
 Neither touches the host's own state. :class:`Libvirtd` runs as root in a
 network and mount namespace of its own: ``/run`` is a fresh tmpfs, ``/etc``
 and ``/var`` are overlays whose writes land in the temporary directory (its
-``/etc/libvirt/qemu.conf``, and a ``libvirt-qemu`` user in its own
-``/etc/passwd``, which Debian's QEMU driver needs to start), and its sockets
+``/etc/libvirt/qemu.conf``, with cgroups off since ``/sys/fs/cgroup`` is
+the host's, and a ``libvirt-qemu`` user in its own ``/etc/passwd``, which
+Debian's QEMU driver needs to start), and its sockets
 are in the temporary directory, named by its own ``libvirtd.conf``
 (``unix_sock_dir``, ``auth_unix_rw = "none"``). :class:`Sshd` listens on
 127.0.0.1 on a free port with a generated host key, lets in one generated
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -143,6 +145,8 @@ class Libvirtd:
         (upper / "group").write_text(group)
         (upper / "libvirt" / "qemu.conf").write_text(
             'user = "root"\ngroup = "root"\nstdio_handler = "file"\nsecurity_driver = "none"\n'
+            # no cgroups: /sys/fs/cgroup is the host's, and libvirt would leave a machine/ partition there
+            "cgroup_controllers = [ ]\n"
         )
         return conf
 
@@ -183,14 +187,42 @@ class Libvirtd:
         return f"{driver}+unix://{path}?socket={self.socket}"
 
     def stop(self) -> None:
-        """Stop it (SIGTERM, then SIGKILL); its namespaces go with it."""
+        """Stop it (SIGTERM, then SIGKILL), and every process left in its network namespace.
+
+        libvirt's guests outlive their daemon by design: a QEMU it started and a
+        test did not destroy would run on, so whatever shares the daemon's
+        namespace is killed too, and the namespaces go with the last of them.
+        """
+        left = _namespace_mates(self.proc)
         _stop(self.proc)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def __enter__(self) -> Libvirtd:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _namespace_mates(proc: subprocess.Popen[bytes] | None) -> list[int]:
+    """The other processes in ``proc``'s network namespace (none when it has exited)."""
+    if proc is None or proc.poll() is not None:
+        return []
+    try:
+        ns = os.readlink(f"/proc/{proc.pid}/ns/net")
+    except OSError:
+        return []
+    if ns == os.readlink("/proc/self/ns/net"):
+        return []  # never the host's namespace
+    mates = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != proc.pid:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{entry}/ns/net") == ns:
+                    mates.append(int(entry))
+    return mates
 
 
 def _accepts_unix(path: Path) -> bool:
