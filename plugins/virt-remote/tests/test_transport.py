@@ -159,3 +159,17 @@ def test_pki_paths_are_libvirts(tmp_path: Path) -> None:
 def test_tls_with_missing_certificates_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(SystemError_, match=f"{tmp_path}/cacert.pem"):
         _open(f"test+tls://127.0.0.1:1/default?pkipath={tmp_path}")
+
+
+def test_ssh_with_the_host_key_verified(sshd: Sshd, echo_socket: Path) -> None:
+    # command= names the ssh binary (libvirt's meaning): one that trusts the sshd's known_hosts
+    uri = (
+        f"test+ssh://root@127.0.0.1:{sshd.port}/default?keyfile={sshd.client_key}&no_tty=1"
+        f"&socket={echo_socket}&command={sshd.ssh_wrapper}"
+    )
+
+    async def go() -> bytes:
+        ch = await connect(parse_options(URI.parse(uri), False))
+        return await _round_trip(ch, b"verified")
+
+    assert asyncio.run(go()) == b"VERIFIED"

@@ -19,7 +19,6 @@ one) is not offered.
 from __future__ import annotations
 
 import threading
-import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
@@ -89,14 +88,22 @@ _EVENT_LIFECYCLE = 0
 
 
 def _uuid_bytes(uuid: str) -> bytes:
+    """The 16 bytes of a UUID string (the core hands canonical ones; anything else is refused)."""
     try:
-        return uuidlib.UUID(uuid).bytes
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidArgError(f"not a UUID: {uuid!r}") from None
+        raw = bytes.fromhex(uuid.replace("-", ""))
+    except (ValueError, AttributeError):
+        raw = b""
+    if len(raw) != 16:
+        raise InvalidArgError(f"not a UUID: {uuid!r}")
+    return raw
 
 
 def _uuid_str(raw: bytes) -> str:
-    return str(uuidlib.UUID(bytes=bytes(raw)))
+    """The canonical string of a UUID's 16 bytes (str.format, not uuid.UUID: lists of thousands)."""
+    h = bytes(raw).hex()
+    if len(h) != 32:
+        raise InvalidArgError(f"a UUID of {len(raw)} bytes from the daemon")
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _tristate(value: bool | None, yes: int, no: int) -> int:
