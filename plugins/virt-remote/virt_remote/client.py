@@ -23,6 +23,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import itertools
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +114,13 @@ class RemoteClient:
         self._last_heard = self._loop.time()
         self._reader_task = self._loop.create_task(self._read_loop())
         self._keepalive_task: asyncio.Task[None] | None = None
+        #: Every write takes it, so that a blocking caller may send on the socket itself (see
+        #: :meth:`call_blocking`) without its bytes ever landing between another message's.
+        self._write_lock = threading.Lock()
+        self._partial: bytes | None = None
+        sock = channel.writer.get_extra_info("socket")
+        plain = channel.writer.get_extra_info("sslcontext") is None
+        self._direct_fd: int | None = sock.fileno() if sock is not None and plain else None
         #: The daemon sends events through the callback-register procedures (libvirt >= 1.2.1).
         self.event_callbacks = False
         #: What we are connected to, for messages.
@@ -188,7 +197,7 @@ class RemoteClient:
         future: asyncio.Future[Any] = self._loop.create_future()
         self._pending[serial] = (proc, future)
         try:
-            self._writer.write(message)
+            self._write(message)
             if self._writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
                 await self._writer.drain()
         except (OSError, RuntimeError) as exc:
@@ -214,8 +223,51 @@ class RemoteClient:
         serial = next(self._serials)
         message = pack_message(REMOTE.header(proc.number, serial, MessageType.CALL), proc.encode_args(args))
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._send, proc, serial, message, future)
+        if not self._send_direct(proc, serial, message, future):
+            self._loop.call_soon_threadsafe(self._send, proc, serial, message, future)
         return future.result()
+
+    def _write(self, data: bytes) -> None:
+        """Write on the loop thread, under the write lock; the rest of a direct send goes first."""
+        with self._write_lock:
+            if self._partial is not None:
+                rest, self._partial = self._partial, None
+                self._writer.write(rest)
+            if data:
+                self._writer.write(data)
+
+    def _send_direct(
+        self, proc: Procedure, serial: int, message: bytes, future: concurrent.futures.Future[Any]
+    ) -> bool:
+        """Send a blocking call's message from the calling thread, saving the loop a wake-up.
+
+        Only on a plain socket whose transport has nothing queued (else its bytes
+        go first: the loop sends this one after them), and only whole: a message
+        the socket takes in part is completed by the loop before anything else.
+        """
+        fd = self._direct_fd
+        if fd is None:
+            return False
+        with self._write_lock:
+            if self._dead is not None or self._writer.transport.get_write_buffer_size():
+                return False
+            self._pending[serial] = (proc, future)
+            try:
+                sent = os.write(fd, message)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self._pending.pop(serial, None)
+                self._loop.call_soon_threadsafe(self._fail, f"cannot send to {self.what}: {exc}")
+                future.set_exception(RPCError(f"cannot send to {self.what}: {exc}"))
+                return True
+            if sent < len(message):
+                # The rest goes before anything else the loop writes; later blocking calls
+                # of this connection take the loop's path (simple, and rare: a full socket).
+                self._partial = message[sent:]
+                self._direct_fd = None
+                self._loop.call_soon_threadsafe(self._write, b"")
+        return True
 
     def _send(
         self, proc: Procedure, serial: int, message: bytes, future: concurrent.futures.Future[Any]
@@ -225,7 +277,7 @@ class RemoteClient:
             return
         self._pending[serial] = (proc, future)
         try:
-            self._writer.write(message)
+            self._write(message)
         except (OSError, RuntimeError) as exc:
             self._fail(f"cannot send to {self.what}: {exc}")
 
@@ -341,7 +393,7 @@ class RemoteClient:
             stream.check()
             if self._dead is not None:
                 raise self._dead_error()
-            self._writer.write(
+            self._write(
                 self._stream_message(stream, MessageStatus.CONTINUE, data[start : start + STREAM_CHUNK])
             )
             await self._writer.drain()
@@ -361,7 +413,7 @@ class RemoteClient:
             raise self._dead_error()
         stream.finishing = self._loop.create_future()
         try:
-            self._writer.write(self._stream_message(stream, status))
+            self._write(self._stream_message(stream, status))
             await self._writer.drain()
             await stream.finishing
         finally:
@@ -393,7 +445,7 @@ class RemoteClient:
         if self._dead is not None:
             return
         with contextlib.suppress(OSError, RuntimeError):
-            self._writer.write(pack_message(KEEPALIVE.header(proc.number, 0, MessageType.MESSAGE)))
+            self._write(pack_message(KEEPALIVE.header(proc.number, 0, MessageType.MESSAGE)))
 
     async def _keepalive_loop(self) -> None:
         """libvirt's rule: a ping after each quiet interval; ``count`` unanswered pings: dead."""
