@@ -210,8 +210,9 @@ class RemoteClient:
         """:meth:`call` from another thread than the loop's, waiting there for the reply.
 
         The sync API's path: the message is encoded in the calling thread and
-        handed to the loop with one wake-up, and the reply's reader completes the
-        caller's future directly (no task per call).
+        sent from it when the socket is free (:meth:`_send_direct`), else handed
+        to the loop with one wake-up; the reply's reader completes the caller's
+        future directly (no task per call).
         """
         if asyncio._get_running_loop() is self._loop:
             raise OperationInvalidError(
@@ -344,10 +345,11 @@ class RemoteClient:
 
     def _fail(self, why: str) -> None:
         """The connection is dead: every call in flight and every later one gets ``why``."""
-        if self._dead is not None:
-            return
-        self._dead = why
-        pending, self._pending = self._pending, {}
+        with self._write_lock:  # a blocking caller registers its call under it: none is missed
+            if self._dead is not None:
+                return
+            self._dead = why
+            pending, self._pending = self._pending, {}
         for _, future in pending.values():
             if not future.done():
                 future.set_exception(RPCError(why))
