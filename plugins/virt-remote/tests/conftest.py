@@ -20,12 +20,13 @@ def libvirtd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Libvirtd]:
 
 
 @pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    """OpenSSH's sshd on 127.0.0.1, letting root in with ``sshd.client_key``."""
+def sshd(tmp_path_factory: pytest.TempPathFactory, libvirtd: Libvirtd) -> Iterator[Sshd]:
+    """OpenSSH's sshd on 127.0.0.1, letting root in with ``sshd.client_key``; its sessions see
+    ``libvirtd``'s sockets in ``/run/libvirt``, where ``virt-ssh-helper`` looks."""
     why = sshd_missing()
     if why is not None:
         pytest.skip(f"no sshd to test against: {why}")
-    with Sshd(tmp_path_factory.mktemp("sshd")) as daemon:
+    with Sshd(tmp_path_factory.mktemp("sshd"), libvirt_run=libvirtd.sockets) as daemon:
         yield daemon
 
 

@@ -33,3 +33,19 @@ def test_sshd_lets_the_generated_key_in_and_reaches_libvirtd(libvirtd: Libvirtd,
         f"&no_tty=1&socket={libvirtd.socket}&command={sshd.ssh_wrapper}"
     )
     assert "test" in _virsh(uri, "list", "--all", "--name").split()
+
+
+@pytest.mark.skipif(shutil.which("virt-ssh-helper") is None, reason="needs virt-ssh-helper (libvirt-daemon)")
+@pytest.mark.parametrize("proxy", ["native", "auto"])
+def test_virt_ssh_helper_at_the_far_end(libvirtd: Libvirtd, sshd: Sshd, proxy: str) -> None:
+    # No socket=: the far end runs virt-ssh-helper (proxy=native, or auto finding it),
+    # which opens test:///default on the daemon where libvirt looks for it.
+    import virtcore
+
+    uri = (
+        f"test+ssh://root@127.0.0.1:{sshd.port}/default?keyfile={sshd.client_key}"
+        f"&no_verify=1&no_tty=1&proxy={proxy}"
+    )
+    with virtcore.open(uri) as conn:
+        assert conn.lookup_domain("test").is_active()
+        assert conn.get_type() == "TEST"

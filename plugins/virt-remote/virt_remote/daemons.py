@@ -49,6 +49,8 @@ exec "$@"
 _SSHD_SETUP = r"""set -e
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 0755 /run/sshd
+if [ -n "$1" ]; then mkdir /run/libvirt; mount --bind "$1" /run/libvirt; fi
+shift
 exec "$@"
 """
 
@@ -260,8 +262,11 @@ class Sshd:
     :attr:`known_hosts` (a file naming its host key, for verified connections).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, libvirt_run: Path | None = None) -> None:
         self.root = Path(root)
+        #: A directory its sessions see as ``/run/libvirt`` (a :class:`Libvirtd`'s sockets), so
+        #: that ``virt-ssh-helper`` at the far end finds the daemon where libvirt looks for it.
+        self.libvirt_run = libvirt_run
         self.port = 0
         self.host_key = self.root / "host_ed25519"
         self.client_key = self.root / "client_ed25519"
@@ -325,6 +330,7 @@ class Sshd:
                     "-c",
                     _SSHD_SETUP,
                     "sh",
+                    str(self.libvirt_run or ""),
                     SSHD,
                     "-D",
                     "-e",
