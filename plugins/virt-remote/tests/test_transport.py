@@ -173,3 +173,93 @@ def test_ssh_with_the_host_key_verified(sshd: Sshd, echo_socket: Path) -> None:
         return await _round_trip(ch, b"verified")
 
     assert asyncio.run(go()) == b"VERIFIED"
+
+
+def _openssl(*args: str) -> None:
+    import subprocess
+
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    """libvirt's pki layout (cacert.pem, clientcert.pem, clientkey.pem) with a server cert for 127.0.0.1."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl to make certificates")
+    d = tmp_path / "pki"
+    d.mkdir()
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    _openssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=test CA",
+             "-keyout", str(d / "cakey.pem"), "-out", str(d / "cacert.pem"))  # fmt: skip
+    for who, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        key, csr, cert = d / f"{who}key.pem", d / f"{who}.csr", d / f"{who}cert.pem"
+        _openssl("req", *ec, "-subj", f"/CN={who}", "-keyout", str(key), "-out", str(csr))
+        (d / f"{who}.ext").write_text(ext + "\n")
+        _openssl("x509", "-req", "-in", str(csr), "-CA", str(d / "cacert.pem"),
+                 "-CAkey", str(d / "cakey.pem"), "-CAcreateserial", "-days", "1",
+                 "-extfile", str(d / f"{who}.ext"), "-out", str(cert))  # fmt: skip
+    return d
+
+
+def test_tls_with_libvirts_pki_layout_verifies_both_ends(pki: Path) -> None:
+    import ssl
+
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki / "servercert.pem", pki / "serverkey.pem")
+    server_ctx.load_verify_locations(pki / "cacert.pem")
+    server_ctx.verify_mode = ssl.CERT_REQUIRED  # the daemon checks our client certificate too
+    seen: list[str] = []
+
+    async def go() -> bytes:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("peercert")
+            seen.append(dict(x[0] for x in peer["subject"])["commonName"])
+            writer.write((await reader.readexactly(5)).upper())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            ch = await connect(
+                parse_options(URI.parse(f"test+tls://127.0.0.1:{port}/default?pkipath={pki}"), False)
+            )
+            return await _round_trip(ch, b"hello")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(go()) == b"HELLO"
+    assert seen == ["client"]
+
+
+def test_tls_refuses_a_server_its_ca_did_not_sign(pki: Path, tmp_path: Path) -> None:
+    import shutil
+    import ssl
+
+    other = tmp_path / "other-pki"
+    other.mkdir()
+    for name in ("clientcert.pem", "clientkey.pem"):
+        shutil.copy(pki / name, other / name)
+    shutil.copy(pki / "clientcert.pem", other / "cacert.pem")  # trusts no CA that signed the server
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki / "servercert.pem", pki / "serverkey.pem")
+
+    async def go() -> None:
+        async def nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+
+        server = await asyncio.start_server(nothing, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            await connect(
+                parse_options(URI.parse(f"test+tls://127.0.0.1:{port}/default?pkipath={other}"), False)
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(SystemError_, match=r"TLS handshake with 127\.0\.0\.1:[0-9]+ failed"):
+        asyncio.run(go())
