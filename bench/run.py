@@ -12,7 +12,7 @@ sides' interpreters are different builds of Python (a virtualenv's need not
 be Debian's optimised one), and that row compares the code alone.
 
 Usage: python bench/run.py [--quick] [--instructions]
-       [--only core|cold|xml|qemu|xen|storage|network|addresses|serve|compat]
+       [--only core|cold|xml|qemu|xen|storage|network|addresses|serve|compat|remote]
 (--only qemu runs bench_qemu.py and bench_qemu_snapshot.py)
 """
 
@@ -337,7 +337,19 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["core", "cold", "xml", "qemu", "xen", "storage", "network", "addresses", "serve", "compat"],
+        choices=[
+            "core",
+            "cold",
+            "xml",
+            "qemu",
+            "xen",
+            "storage",
+            "network",
+            "addresses",
+            "serve",
+            "compat",
+            "remote",
+        ],
         help="run one bench",
     )
     args = parser.parse_args()
@@ -345,7 +357,18 @@ def main() -> None:
         core_bench(args.quick)
     if args.only in (None, "cold"):
         cold_bench(args.quick, args.instructions)
-    for name in ("xml", "qemu", "qemu_snapshot", "xen", "storage", "network", "addresses", "serve", "compat"):
+    for name in (
+        "xml",
+        "qemu",
+        "qemu_snapshot",
+        "xen",
+        "storage",
+        "network",
+        "addresses",
+        "serve",
+        "compat",
+        "remote",
+    ):
         if args.only not in (None, name.split("_")[0]) or not (HERE / f"bench_{name}.py").exists():
             continue
         print(f"\n== bench_{name} ==", flush=True)

@@ -12,10 +12,13 @@
 #   python3-venv                  to create the project's virtualenv
 #   e2fsprogs, mount, util-linux  fs storage pools (virt-storage): mkfs, mount/losetup, blkid
 #   dnsmasq-base, nftables        virtual networks (virt-network): DHCP/DNS and firewall rules
+#   libvirt-daemon, libvirt-daemon-driver-qemu  the real libvirtd the remote driver's tests talk to (virt-remote)
+#   openssh-server, openssh-client, netcat-openbsd  a real sshd on 127.0.0.1, ssh, and nc -U at its far end (virt-remote)
 set -euo pipefail
 PACKAGES=(qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static cpio iproute2 python3-libvirt python3-venv
           libvirt-clients libvirt-dev zstd xz-utils e2fsprogs mount util-linux
-          dnsmasq-base nftables qemu-guest-agent)
+          dnsmasq-base nftables qemu-guest-agent
+          libvirt-daemon libvirt-daemon-driver-qemu openssh-server openssh-client netcat-openbsd)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,6 +27,7 @@ PACKAGES = {
     "virt_storage": ROOT / "plugins" / "virt-storage" / "virt_storage",
     "virt_network": ROOT / "plugins" / "virt-network" / "virt_network",
     "virt_libvirt": ROOT / "plugins" / "virt-libvirt" / "virt_libvirt",
+    "virt_remote": ROOT / "plugins" / "virt-remote" / "virt_remote",
 }
 PLUGINS = sorted(set(PACKAGES) - {"virtcore"})
 

@@ -116,3 +116,56 @@ def test_parse_of_a_plain_local_uri_does_not_import_urllib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "remote"),
+    [
+        ("test:///default", False),
+        ("qemu:///embed?root=/tmp/x", False),
+        ("test+unix:///default", True),
+        ("test+unix:///default?socket=/tmp/s", True),
+        ("qemu+ssh://root@host.example/system", True),
+        ("qemu+ext:///system?command=/bin/true", True),
+        ("qemu+libssh://host.example/system", True),
+        ("qemu://host.example/system", True),
+        ("test://localhost/default", True),  # libvirt sets no local host apart either
+        ("xen://", False),
+    ],
+)
+def test_a_transport_or_a_host_makes_a_uri_remote(text: str, remote: bool) -> None:
+    u = URI.parse(text)
+    assert u.is_remote is remote
+    assert u.is_local is (not remote)
+
+
+@pytest.fixture
+def no_remote_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process as if no distribution declared the ``remote`` driver."""
+    from virtcore import drivers
+
+    lookup = drivers._lookup
+    monkeypatch.setattr(drivers, "_loaded", {k: v for k, v in drivers._loaded.items() if k != "remote"})
+    monkeypatch.setattr(drivers, "_lookup", lambda scheme: None if scheme == "remote" else lookup(scheme))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "test+unix:///default",
+        "test+unix:///default?socket=/nonexistent/sock",
+        "test+ssh://root@127.0.0.1/default",
+        "test://127.0.0.1/default",
+    ],
+)
+def test_a_remote_uri_never_opens_the_local_driver(no_remote_driver: None, text: str) -> None:
+    # Before: test+unix:///default silently opened the in-process test driver, a state
+    # the daemon's clients never see. Now it reaches the remote driver, or fails naming the URI.
+    with pytest.raises(NoConnectError, match="names a transport or a host") as exc:
+        virtcore.open(text)
+    assert exc.value.code == ErrorNumber.NO_CONNECT
+    assert repr(text) in str(exc.value)
+    with pytest.raises(NoConnectError):
+        virtcore.open_read_only(text)
+    with virtcore.open("test:///default") as conn:  # the local URI still opens the local driver
+        assert conn.get_type() == "TEST"

@@ -81,7 +81,7 @@ from virtcore.types import (
     NodeInfo,
     VcpuInfo,
 )
-from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
+from virtcore.uri import DEFAULT_URI_ENV, REMOTE_DRIVER, URI, default_uri
 
 if TYPE_CHECKING:
     from virtcore.agent import DomainAgent
@@ -324,6 +324,28 @@ def _secondary_objects(
     return found
 
 
+def _serving_scheme(uri: URI) -> str:
+    """The driver serving ``uri``: the remote driver for a remote URI (libvirt's routing), else its own."""
+    return REMOTE_DRIVER if uri.is_remote else uri.driver
+
+
+def _load_serving_driver(scheme: str, uri: URI) -> DriverFactory:
+    """:func:`load_driver` for ``scheme``; a remote URI with no remote driver installed says so.
+
+    Never the local driver of the URI's scheme instead: a script that meant the
+    daemon's state must not silently get another one.
+    """
+    try:
+        return load_driver(scheme, uri.text)
+    except NoConnectError:
+        if scheme != REMOTE_DRIVER:
+            raise
+        raise NoConnectError(
+            f"URI {uri.text!r} names a transport or a host, which only the {REMOTE_DRIVER!r} "
+            "driver serves, and it is not installed (the virt-remote distribution)"
+        ) from None
+
+
 class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI):
     """A connection to one hypervisor driver. Open it with :func:`virtcore.open`.
 
@@ -341,13 +363,14 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._listeners: dict[int, dict[int, AnyEventCallback]] = {}
         self._callback_ids = itertools.count(1)
         self._lock = _thread.allocate_lock()
-        factory = load_driver(parsed.driver, parsed.text)
+        scheme = _serving_scheme(parsed)
+        factory = _load_serving_driver(scheme, parsed)
         self._pm = _new_manager()
         objects = factory(parsed, self._read_only)
         if not objects:
-            raise NoConnectError(f"URI {parsed.text!r} (driver {parsed.driver!r} declined it)")
+            raise NoConnectError(f"URI {parsed.text!r} (driver {scheme!r} declined it)")
         for obj in objects:
-            _check_hooks(obj, parsed.driver)
+            _check_hooks(obj, scheme)
         try:
             # Secondary drivers first: pluggy asks the last registered first, so the
             # hypervisor driver's own implementations answer before theirs.
@@ -355,7 +378,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
                 for obj in extra:
                     _register(self._pm, obj, None, scheme)
             for obj in objects:
-                _register(self._pm, obj, None, parsed.driver)
+                _register(self._pm, obj, None, scheme)
         except BaseException:
             self._safe_close_plugins()  # what the factories opened for the ones registered
             raise
@@ -410,8 +433,9 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         The dispatch table is rebuilt, so a ``hookwrapper`` registered here sees
         every later call.
         """
-        _check_hooks(plugin, self._uri.driver)
-        _register(self._pm, plugin, name, self._uri.driver)
+        scheme = _serving_scheme(self._uri)
+        _check_hooks(plugin, scheme)
+        _register(self._pm, plugin, name, scheme)
         self._compile()
 
     def _expose(self, plugin: object) -> object:

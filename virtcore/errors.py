@@ -43,6 +43,8 @@ __all__ = [
     "ArgumentUnsupportedError",
     "SystemError_",
     "AuthFailedError",
+    "AuthUnavailableError",
+    "OperationUnsupportedError",
     "ReadFailedError",
     "ConfSyntaxError",
     "InvalidStoragePoolError",
@@ -64,7 +66,6 @@ __all__ = [
     "InvalidDomainSnapshotError",
     "NoDomainMetadataError",
     "NoDomainCheckpointError",
-    "OperationUnsupportedError",
     "NoDomainSnapshotError",
     "SnapshotRevertRiskyError",
     "AgentUnresponsiveError",
@@ -298,6 +299,22 @@ class AuthFailedError(VirtError):
     bare = "authentication failed"
 
 
+class AuthUnavailableError(VirtError):
+    """No authentication method both sides support (``VIR_ERR_AUTH_UNAVAILABLE``)."""
+
+    code = _code("AUTH_UNAVAILABLE")
+    template = "authentication unavailable: %s"
+    bare = "authentication unavailable"
+
+
+class OperationUnsupportedError(VirtError):
+    """The operation is not supported in this configuration (``VIR_ERR_OPERATION_UNSUPPORTED``)."""
+
+    code = _code("OPERATION_UNSUPPORTED")
+    template = "Operation not supported: %s"
+    bare = "Operation not supported"
+
+
 class InvalidStoragePoolError(VirtError):
     """A storage pool handle or reference is not usable (``VIR_ERR_INVALID_STORAGE_POOL``)."""
 
@@ -456,14 +473,6 @@ class NoDomainCheckpointError(VirtError):
     template = "Domain checkpoint not found: %s"
     bare = "Domain checkpoint not found"
     default_domain = _domain("DOMAIN_CHECKPOINT")
-
-
-class OperationUnsupportedError(VirtError):
-    """The operation is not supported in this situation (``VIR_ERR_OPERATION_UNSUPPORTED``)."""
-
-    code = _code("OPERATION_UNSUPPORTED")
-    template = "Operation not supported: %s"
-    bare = "Operation not supported"
 
 
 class InvalidDomainSnapshotError(VirtError):

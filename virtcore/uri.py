@@ -7,7 +7,11 @@
 ('qemu', 'ssh', 'root', 'example.org', 2222, '/system', '/k')
 
 The driver part picks the installed driver (the ``virtcore.drivers`` entry
-point of that name); everything else is for the driver to interpret.
+point of that name); everything else is for the driver to interpret. As in
+libvirt, a URI naming a transport (``+unix``, ``+ssh``, ``+tls``, ``+ext``...)
+or a host is *remote* (:attr:`URI.is_remote`): it goes to the driver
+registered as :data:`REMOTE_DRIVER`, which reaches the daemon serving it, and
+never to the local driver of its scheme.
 """
 
 # No ``from __future__ import annotations`` here: typing.NamedTuple compiles each string
@@ -21,11 +25,15 @@ from typing import NamedTuple
 
 from virtcore.errors import InvalidArgError
 
-__all__ = ["DEFAULT_URI_ENV", "URI", "default_uri"]
+__all__ = ["DEFAULT_URI_ENV", "REMOTE_DRIVER", "URI", "default_uri"]
 
 #: The environment variable naming the URI to open when none is given (libvirt's
 #: ``LIBVIRT_DEFAULT_URI``); ``virtcore.open()`` and the command line read it.
 DEFAULT_URI_ENV = "VIRTCORE_DEFAULT_URI"
+
+#: The scheme of the driver serving every remote URI (libvirt's remote driver):
+#: the ``virtcore.drivers`` entry point ``remote`` (the ``virt-remote`` distribution).
+REMOTE_DRIVER = "remote"
 
 _SCHEME = re.compile(r"[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?\Z")
 #: A local URI with nothing to decode (``test:///default``): no host, user,
@@ -101,9 +109,19 @@ class URI(NamedTuple):
         )
 
     @property
+    def is_remote(self) -> bool:
+        """True when the URI names a transport or a host: libvirt's remote driver serves it.
+
+        ``test+unix:///default`` means the daemon's test driver, reached through its
+        socket, and ``qemu://host/system`` a daemon on ``host``: neither is ever the
+        local driver of the scheme (libvirt does not treat ``localhost`` apart either).
+        """
+        return self.transport is not None or self.host is not None
+
+    @property
     def is_local(self) -> bool:
-        """True when the URI names no remote host (``driver:///path``)."""
-        return self.host in (None, "localhost") and self.transport in (None, "unix")
+        """True when the URI is served by the local driver of its scheme (``driver:///path``)."""
+        return not self.is_remote
 
     def __str__(self) -> str:
         return self.text

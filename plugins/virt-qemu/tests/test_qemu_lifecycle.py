@@ -540,8 +540,8 @@ def test_uris_and_layouts(tmp_path: Path) -> None:
         virtcore.open("qemu:///embed")
     with pytest.raises(virtcore.errors.NoConnectError):
         virtcore.open("qemu:///embed?root=relative/dir")
-    with pytest.raises(virtcore.errors.NoConnectError):
-        virtcore.open("qemu://otherhost/system")
+    with pytest.raises(virtcore.errors.NoConnectError):  # virtcore.open sends it to the remote driver
+        layout_for(URI.parse("qemu://otherhost/system"))
     with pytest.raises(virtcore.errors.NoConnectError):
         virtcore.open("qemu:///nonsense")
     sess = layout_for(URI.parse("qemu:///session"))

@@ -160,8 +160,14 @@ def test_no_hypervisor_means_no_connection(tmp_path: Path) -> None:
     uri = f"xen:///system?root={tmp_path}&xl={tmp_path / 'absent-xl'}&xenstore={tmp_path / 'absent'}"
     with pytest.raises(NoConnectError):
         virtcore.open(uri)
+    # A URI with a host: virtcore.open hands it to the remote driver (as libvirt does);
+    # handed to this driver directly, it is refused.
+    import virt_xen
+
+    from virtcore.uri import URI
+
     with pytest.raises(NoConnectError):
-        virtcore.open("xen://remotehost/system")
+        virt_xen.driver(URI.parse("xen://remotehost/system"), False)
 
 
 def test_storage_comes_from_the_secondary_driver_with_its_state_under_the_uris_root(
