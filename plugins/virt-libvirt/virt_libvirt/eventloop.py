@@ -34,7 +34,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from virt_libvirt.errors import libvirtError
+from virt_libvirt.errors import libvirtError, virResetLastError
 
 __all__ = [
     "add_handle",
@@ -120,8 +120,14 @@ class DefaultLoop:
         self._next_timer = 1
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._running = threading.Lock()  # one iteration at a time
+        #: The thread running an iteration now (0: none).
+        self._iterating = 0
+        #: What :meth:`run_once` polls; None when the watches changed since it was made.
+        self._poller: select.poll | None = None
 
     def _wake(self) -> None:
+        if threading.get_ident() == self._iterating:
+            return  # a callback of the iteration itself: the next one recomputes its wait anyway
         try:
             os.write(self._wake_w, b"x")
         except BlockingIOError:
@@ -133,6 +139,7 @@ class DefaultLoop:
             watch = self._next_watch
             self._next_watch += 1
             self._watches[watch] = _Watch(fd, events, cb, opaque, ff)
+            self._poller = None
         self._wake()
         return watch
 
@@ -142,6 +149,7 @@ class DefaultLoop:
             w = self._watches.get(watch)
             if w is not None:
                 w.events = events
+                self._poller = None
         self._wake()
 
     def remove_handle(self, watch: int) -> int:
@@ -150,6 +158,7 @@ class DefaultLoop:
             w = self._watches.pop(watch, None)
             if w is None:
                 return -1
+            self._poller = None
             if w.ff is not None:
                 self._freed.append((w.ff, w.opaque))
         self._wake()
@@ -187,36 +196,50 @@ class DefaultLoop:
     def run_once(self) -> int:
         """One iteration: wait for a watched fd, a due timer or a change, then dispatch. 0."""
         with self._running:
-            poller = select.poll()
-            poller.register(self._wake_r, select.POLLIN)
             with self._lock:
+                if self._poller is None:  # the watches changed: poll the new set
+                    self._poller = self._new_poller()
+                poller = self._poller
                 freed, self._freed = self._freed, []
                 wait = -1.0 if not freed else 0.0
-                now = time.monotonic()
-                for t in self._timers.values():
-                    if t.ms >= 0:
-                        left = max(0.0, t.due - now)
-                        wait = left if wait < 0 else min(wait, left)
-                fds: dict[int, int] = {}
-                for w in self._watches.values():
-                    mask = (select.POLLIN if w.events & READABLE else 0) | (
-                        select.POLLOUT if w.events & WRITABLE else 0
-                    )
-                    fds[w.fd] = fds.get(w.fd, 0) | mask
-            for fd, mask in fds.items():
-                if fd >= 0 and fd != self._wake_r:
-                    poller.register(fd, mask)
+                if self._timers:
+                    now = time.monotonic()
+                    for t in self._timers.values():
+                        if t.ms >= 0:
+                            left = t.due - now if t.due > now else 0.0
+                            wait = left if wait < 0 else min(wait, left)
             try:
                 ready = dict(poller.poll(None if wait < 0 else int(wait * 1000 + 0.999)))
             except InterruptedError:
                 ready = {}
             if ready.pop(self._wake_r, 0):
                 self._drain_wake()
-            self._dispatch_timers()
-            self._dispatch_handles(ready)
-            for ff, opaque in freed:
-                _call("free callback", ff, opaque)
+            self._iterating = threading.get_ident()
+            try:
+                if self._timers:
+                    self._dispatch_timers()
+                if ready:
+                    self._dispatch_handles(ready)
+                for ff, opaque in freed:
+                    _call("free callback", ff, opaque)
+            finally:
+                self._iterating = 0
         return 0
+
+    def _new_poller(self) -> select.poll:
+        """A poll object for the wake-up pipe and every watch's fd (the caller holds the lock)."""
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        fds: dict[int, int] = {}
+        for w in self._watches.values():
+            mask = (select.POLLIN if w.events & READABLE else 0) | (
+                select.POLLOUT if w.events & WRITABLE else 0
+            )
+            fds[w.fd] = fds.get(w.fd, 0) | mask
+        for fd, mask in fds.items():
+            if fd >= 0 and fd != self._wake_r:
+                poller.register(fd, mask)
+        return poller
 
     def _drain_wake(self) -> None:
         try:
@@ -369,6 +392,7 @@ def remove_timeout(timer: int) -> int:
 def virEventRegisterDefaultImpl() -> int:  # noqa: N802
     """Register libvirt's default event loop (ignored once a loop is registered, as libvirt); 0."""
     global _impl
+    virResetLastError()  # as libvirt's, which starts by resetting the thread's last error
     loop = _default_loop()
     with _state_lock:
         if _impl is None:
@@ -378,6 +402,7 @@ def virEventRegisterDefaultImpl() -> int:  # noqa: N802
 
 def virEventRunDefaultImpl() -> int:  # noqa: N802
     """Run one iteration of the default event loop (blocking until something happens); 0."""
+    virResetLastError()
     return _default_loop().run_once()
 
 

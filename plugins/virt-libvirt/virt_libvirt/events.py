@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from virt_libvirt import eventloop
+from virt_libvirt.domain import virDomain
 from virt_libvirt.errors import libvirtError, raise_error
 from virtcore.connection import Connection, Domain
 from virtcore.errors import InternalError, InvalidArgError, VirtError
@@ -40,7 +41,6 @@ from virtcore.types import DomainRef
 
 if TYPE_CHECKING:
     from virt_libvirt.connect import virConnect
-    from virt_libvirt.domain import virDomain
 
 __all__ = [
     "domainEventRegisterAny",
@@ -143,7 +143,11 @@ class _State:
                     raise_error(InternalError, "could not initialize domain event timer", _FROM_NONE)
                 self.timer = timer
             if kind == "domain" and event_id not in self.core:
-                self.core[event_id] = self._watch(event_id)
+                try:
+                    self.core[event_id] = self._watch(event_id)
+                except BaseException:
+                    self._unwatch(event_id, kind)  # the timer too, if nothing else needs it
+                    raise
             cid = self.next_id
             self.next_id += 1
             self.callbacks[cid] = _Callback(kind, event_id, key, cb, opaque, legacy)
@@ -229,8 +233,6 @@ class _State:
         targets: list[_Callback],
         legacy: dict[Any, Any],
     ) -> None:
-        from virt_libvirt.domain import virDomain
-
         args = payload(event_id, record)
         wrapped: virDomain | None = None
         for c in targets:
