@@ -125,6 +125,26 @@ rec(
     lambda: dom.checkpointLookupByName("c1").delete(libvirt.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN),
 )
 rec("cps2", lambda: [c.getName() for c in dom.listAllCheckpoints()])
+rec(
+    "stats_state",
+    lambda: [(d.name(), st) for d, st in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)],
+)
+rec(
+    "stats_list",
+    lambda: [(d.name(), st) for d, st in conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_STATE)],
+)
+rec(
+    "stats_enforce",
+    lambda: conn.getAllDomainStats(
+        libvirt.VIR_DOMAIN_STATS_PERF, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS
+    ),
+)
+rec(
+    "stats_inactive",
+    lambda: conn.getAllDomainStats(
+        libvirt.VIR_DOMAIN_STATS_STATE, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE
+    ),
+)
 rec("addrs", lambda: dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE))
 rec("addrs_badsrc", lambda: dom.interfaceAddresses(99))
 rec("blockstats", lambda: list(dom.blockStats("vda")))
