@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import events_scenario
+import virt_test
 from libvirt_peer import run_libvirt_side
 
 import virtcore
@@ -24,6 +25,9 @@ def play_on_virtcore(tmp_path: Path) -> dict[str, list[list[Any]]]:
     out: dict[str, list[list[Any]]] = {}
     got: list[list[Any]] = []
     save = str(tmp_path / "ev1.save")
+    # test:///default is shared by the whole process, as libvirt's: domain ids count on from
+    # what earlier tests started, so start from the default node as a fresh libvirt process does.
+    virt_test.reset_default_node()
     with virtcore.open("test:///default") as conn:
         cid = conn.on_domain_event_any(
             DomainEventID.LIFECYCLE,
