@@ -108,6 +108,43 @@ rec(
     lambda: (lambda st: [dom.screenshot(st, 0, 0), st.recv(8).hex(), st.finish()])(conn.newStream()),
 )
 rec("hasmanaged", dom.hasManagedSaveImage)
+rec("cp1", lambda: dom.checkpointCreateXML("<domaincheckpoint><name>c1</name></domaincheckpoint>").getName())
+rec("cp2", lambda: dom.checkpointCreateXML("<domaincheckpoint><name>c2</name></domaincheckpoint>").getName())
+rec("cp_dup", lambda: dom.checkpointCreateXML("<domaincheckpoint><name>c1</name></domaincheckpoint>"))
+rec("cps", lambda: sorted(c.getName() for c in dom.listAllCheckpoints()))
+rec("cp_parent", lambda: dom.checkpointLookupByName("c2").getParent().getName())
+rec("cp_noparent", lambda: dom.checkpointLookupByName("c1").getParent())
+rec("cp_children", lambda: [c.getName() for c in dom.checkpointLookupByName("c1").listAllChildren()])
+rec("cp_xml", lambda: "<domaincheckpoint>" in dom.checkpointLookupByName("c1").getXMLDesc())
+rec(
+    "cp_has", lambda: [d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT)]
+)
+rec("cp_nocp", lambda: dom.checkpointLookupByName("nope"))
+rec(
+    "cp_delete",
+    lambda: dom.checkpointLookupByName("c1").delete(libvirt.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN),
+)
+rec("cps2", lambda: [c.getName() for c in dom.listAllCheckpoints()])
+rec(
+    "stats_state",
+    lambda: [(d.name(), st) for d, st in conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE)],
+)
+rec(
+    "stats_list",
+    lambda: [(d.name(), st) for d, st in conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_STATE)],
+)
+rec(
+    "stats_enforce",
+    lambda: conn.getAllDomainStats(
+        libvirt.VIR_DOMAIN_STATS_PERF, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS
+    ),
+)
+rec(
+    "stats_inactive",
+    lambda: conn.getAllDomainStats(
+        libvirt.VIR_DOMAIN_STATS_STATE, libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE
+    ),
+)
 rec("addrs", lambda: dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE))
 rec("addrs_badsrc", lambda: dom.interfaceAddresses(99))
 rec("blockstats", lambda: list(dom.blockStats("vda")))

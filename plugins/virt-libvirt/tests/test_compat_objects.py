@@ -66,3 +66,17 @@ def test_node_devices_and_interfaces(conn: libvirt.virConnect) -> None:
     with pytest.raises(libvirt.libvirtError) as caught:
         iface.create(1 << 5)
     assert caught.value.get_error_code() == libvirt.VIR_ERR_INVALID_ARG
+
+
+def test_domain_statistics_have_libvirts_keys(conn: libvirt.virConnect) -> None:
+    ((dom, stats),) = conn.getAllDomainStats(0, 0)
+    assert dom.name() == "test" and type(dom) is libvirt.virDomain
+    state, max_kib, kib, vcpus, _ = dom.info()
+    assert (stats["state.state"], stats["balloon.current"], stats["balloon.maximum"]) == (state, kib, max_kib)
+    assert stats["vcpu.current"] == vcpus == stats["vcpu.maximum"] and "vcpu.1.time" in stats
+    assert {"cpu.time", "cpu.user", "cpu.system", "balloon.rss"} <= set(stats)
+    only = conn.domainListGetStats([dom], libvirt.VIR_DOMAIN_STATS_BALLOON | libvirt.VIR_DOMAIN_STATS_PERF, 0)
+    assert {k.split(".")[0] for k in only[0][1]} == {"balloon"}  # an unknown group is left out
+    dom.destroy()
+    off = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_VCPU | libvirt.VIR_DOMAIN_STATS_STATE, 0)[0][1]
+    assert off["state.state"] == libvirt.VIR_DOMAIN_SHUTOFF and "vcpu.0.time" not in off

@@ -14,6 +14,8 @@ from virt_libvirt.domain import list_filter, virDomain
 from virt_libvirt.errors import check_flags, raise_error, raise_from
 from virt_libvirt.network import virNetwork
 from virt_libvirt.objects import HostObjectsAPI
+from virt_libvirt.stats import domain_stats, list_flags
+from virt_libvirt.stats import groups as stats_groups
 from virt_libvirt.storage import pool_filter, virStoragePool, virStorageVol
 from virt_libvirt.stream import virStream
 from virtcore.errors import VirtError
@@ -237,6 +239,29 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         check_flags(flags, 0, "virConnectDomainXMLFromNative")
         try:
             return self._conn.domain_xml_from_native(nativeFormat, nativeConfig)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict[str, Any]]]:  # noqa: N802
+        """``[(domain, {libvirt's statistic keys})]`` of every domain (``VIR_DOMAIN_STATS_*`` groups)."""
+        wanted = stats_groups(stats, flags, "virConnectGetAllDomainStats")
+        try:
+            doms = self._conn.list_domains()
+            if list_flags(flags):
+                keep = list_filter(list_flags(flags))
+                doms = [d for d in doms if keep(d)]
+            return [(virDomain(self, d), domain_stats(d, wanted)) for d in doms]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def domainListGetStats(  # noqa: N802
+        self, doms: list[virDomain], stats: int = 0, flags: int = 0
+    ) -> list[tuple[virDomain, dict[str, Any]]]:
+        """:meth:`getAllDomainStats` of the domains ``doms``."""
+        wanted = stats_groups(stats, flags, "virDomainListGetStats")
+        keep = list_filter(list_flags(flags)) if list_flags(flags) else None
+        try:
+            return [(d, domain_stats(d._d, wanted)) for d in doms if keep is None or keep(d._d)]
         except VirtError as exc:
             raise_from(exc)
 

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 from virt_libvirt import _constants as lv
 from virt_libvirt._base import complete, passes, uuid_bytes
 from virt_libvirt.errors import check_flags, raise_error, raise_from
-from virt_libvirt.snapshot import snapshot_create_kwargs, snapshot_list_kwargs, virDomainSnapshot
+from virt_libvirt.snapshot import (
+    snapshot_create_kwargs,
+    snapshot_list_kwargs,
+    virDomainCheckpoint,
+    virDomainSnapshot,
+)
 from virtcore.errors import VirtError
 
 if TYPE_CHECKING:
@@ -579,6 +584,32 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
+    # -- checkpoints --------------------------------------------------------------------
+
+    def checkpointCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802, N803
+        """Take a checkpoint of the running domain from ``<domaincheckpoint>`` XML."""
+        check_flags(flags, 0, "virDomainCheckpointCreateXML")
+        try:
+            return virDomainCheckpoint(self, self._d.create_checkpoint(xmlDesc))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def checkpointLookupByName(self, name: str, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802
+        """The checkpoint called ``name``."""
+        check_flags(flags, 0, "virDomainCheckpointLookupByName")
+        try:
+            return virDomainCheckpoint(self, self._d.lookup_checkpoint(name))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def listAllCheckpoints(self, flags: int = 0) -> list[virDomainCheckpoint]:  # noqa: N802
+        """The domain's checkpoints, oldest first."""
+        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainListAllCheckpoints")
+        try:
+            return [virDomainCheckpoint(self, c) for c in self._d.list_checkpoints()]
+        except VirtError as exc:
+            raise_from(exc)
+
     # -- snapshots ----------------------------------------------------------------------
 
     def snapshotCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802, N803
@@ -707,7 +738,7 @@ def list_filter(flags: int) -> Callable[[virtcore.Domain], bool]:
         managed = lv.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE, lv.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
         if not passes(flags, *managed, d.has_managed_save_image):
             return False
-        # No checkpoints in virtcore: every domain is "without" them.
-        return not flags & lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT
+        checkpoints = lv.VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT, lv.VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT
+        return passes(flags, *checkpoints, lambda: bool(d.list_checkpoints()))
 
     return keep

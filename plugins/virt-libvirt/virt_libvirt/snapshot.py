@@ -203,7 +203,7 @@ class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
 
     __slots__ = ("__weakref__", "_c", "_dom")
 
-    def __init__(self, dom: virDomain, _obj: Any) -> None:
+    def __init__(self, dom: virDomain, _obj: virtcore.DomainCheckpoint) -> None:
         self._dom = dom
         self._c = _obj
 
@@ -226,6 +226,44 @@ class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
     def c_pointer(self) -> int:
         """An identifier of the underlying handle (libvirt-python: its C pointer)."""
         return id(self._c)
+
+    def getName(self) -> str:  # noqa: N802
+        """The checkpoint's name."""
+        return self._c.name
+
+    def getXMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        """The ``<domaincheckpoint>`` XML (``VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN``: without the domain's)."""
+        allowed = lv.VIR_DOMAIN_CHECKPOINT_XML_SECURE | lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN
+        check_flags(flags, allowed, "virDomainCheckpointGetXMLDesc")
+        try:
+            return self._c.xml_desc(no_domain=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getParent(self, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802
+        """The checkpoint this one was taken after."""
+        check_flags(flags, 0, "virDomainCheckpointGetParent")
+        try:
+            return virDomainCheckpoint(self._dom, self._c.parent())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def listAllChildren(self, flags: int = 0) -> list[virDomainCheckpoint]:  # noqa: N802
+        """The checkpoints taken right after this one."""
+        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainCheckpointListAllChildren")
+        try:
+            return [virDomainCheckpoint(self._dom, c) for c in self._c.children()]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def delete(self, flags: int = 0) -> int:
+        """Delete the checkpoint (``VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN``: and the ones after it); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN, "virDomainCheckpointDelete")
+        try:
+            self._c.delete(children=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
 
 
 complete(virDomainCheckpoint)
