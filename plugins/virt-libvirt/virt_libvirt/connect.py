@@ -35,6 +35,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     def __init__(self, _obj: Connection) -> None:
         self._conn = _obj
 
+    def __del__(self) -> None:
+        # libvirt-python closes a connection its last reference lets go of (every handle got from it
+        # holds one); test:///default then forgets its state with its last connection, as libvirt's.
+        try:
+            self._conn.close()
+        except Exception:
+            pass
+
     def __enter__(self) -> virConnect:
         return self
 
