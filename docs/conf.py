@@ -38,3 +38,20 @@ autodoc_typehints = "signature"
 autoclass_content = "class"
 nitpicky = False
 default_role = "code"
+
+
+def _builtin_type_is_not_a_field(app: object, doctree: object) -> None:
+    """``type`` in a signature is the builtin: keep Sphinx from linking it to a field named ``type``.
+
+    (Its fuzzy search would pick among ``StorageVolInfo.type``, ``Header.type``... and warn.)
+    """
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    for ref in list(doctree.findall(pending_xref)):  # type: ignore[attr-defined]
+        if ref.get("refdomain") == "py" and ref.get("reftarget") == "type" and ref.get("reftype") == "class":
+            ref.replace_self(nodes.Text("type"))
+
+
+def setup(app: object) -> None:
+    app.connect("doctree-read", _builtin_type_is_not_a_field)  # type: ignore[attr-defined]
