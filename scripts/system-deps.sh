@@ -5,8 +5,9 @@
 #   busybox-static, cpio          the test guests' initramfs
 #   qemu-guest-agent              the guest agent (qemu-ga and its libraries) in the agent test guest's initramfs
 #   iproute2                      tap networking in the QEMU tests
-#   python3-libvirt               libvirt's own test driver, for the side-by-side bench and storage tests (Debian's python3)
-#   libvirt-clients               virsh on libvirt's test driver, beside the net-* commands' output
+#   python3-libvirt               libvirt's own test driver, for the side-by-side bench and storage tests (Debian's python3),
+#                                 and the host-object, auth, domain-ops and checkpoint side-by-side tests
+#   libvirt-clients               virsh on libvirt's test driver, beside the net-*, iface-* and nodedev-* commands' output
 #   libvirt-dev                   libvirt's API description (libvirt-api.xml): virt-libvirt's generated constants and method table are checked against it
 #   python3-venv                  to create the project's virtualenv
 #   e2fsprogs, mount, util-linux  fs storage pools (virt-storage): mkfs, mount/losetup, blkid
