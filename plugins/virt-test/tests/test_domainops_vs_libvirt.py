@@ -63,3 +63,11 @@ def test_every_step_answers_as_libvirts_test_driver() -> None:
     assert outcome["screenshot"] == ["ok", ["image/png", "89504e470d0a1a0a"]]  # a PNG's signature
     assert outcome["the new element"] == ["ok", "<baz/>"]
     assert outcome["the persistent title"] == ["err", 80]
+
+
+def test_a_domains_host_name_is_its_name_and_host_as_in_libvirts_test_driver(testdriver_dir) -> None:
+    import virtcore
+
+    with virtcore.open(f"test://{testdriver_dir}/testnode.xml") as conn:
+        names = {d.name: d.hostname() for d in conn.list_domains(active=True)}
+    assert names == {"fc4": "fc4host", "fc5": "fc5host", "fv0": "fv0host"}

@@ -418,8 +418,8 @@ class TestDriver:
     @hookimpl
     def virt_domain_get_hostname(self, uuid: str) -> str:
         with self.node.lock:
-            self.node.get_active(uuid)
-        return "testhost"  # what libvirt's test driver answers
+            name = self.node.get_active(uuid).name
+        return f"{name}host"  # what libvirt's test driver answers: the domain's name and "host"
 
     @hookimpl
     def virt_domain_interface_addresses(
