@@ -108,10 +108,6 @@ GAPS: dict[tuple[str, str], str] = {
         "virt-test's capabilities list an x86_64 hvm guest where libvirt's test driver lists i686 xen,"
         " and testnode.xml's <cpu> gives libvirt no NUMA cells"
     ),
-    ("host_stats", "alive_after_close"): (
-        "libvirt-python's methods on a closed connection raise INVALID_CONN;"
-        " virt-libvirt's isAlive() answers 0"
-    ),
 }
 
 

@@ -47,13 +47,22 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     # -- the connection -------------------------------------------------------
 
+    def _check_open(self, function: str) -> None:
+        """libvirt-python's ``libvirtError`` VIR_ERR_INVALID_CONN once :meth:`close` has run."""
+        if self._conn.closed:
+            from virtcore.errors import InvalidConnError
+
+            raise_error(InvalidConnError, function)
+
     def close(self) -> int:
-        """Close the connection; 0, as libvirt."""
+        """Close the connection; 0, as libvirt (closing it again: VIR_ERR_INVALID_CONN)."""
+        self._check_open("virConnectClose")
         self._conn.close()
         return 0
 
     def getURI(self) -> str:  # noqa: N802
         """The URI the connection was opened with."""
+        self._check_open("virConnectGetURI")
         return self._conn.uri
 
     def getType(self) -> str:  # noqa: N802
@@ -97,15 +106,18 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         return [n.model, n.memory >> 10, n.cpus, n.mhz, n.nodes, n.sockets, n.cores, n.threads]
 
     def isAlive(self) -> int:  # noqa: N802
-        """1 while the connection is open."""
+        """1 while the connection is open (once closed, libvirt-python raises VIR_ERR_INVALID_CONN)."""
+        self._check_open("virConnectIsAlive")
         return int(self._conn.is_alive())
 
     def isEncrypted(self) -> int:  # noqa: N802
         """0: virtcore's drivers run in-process, nothing travels over a network."""
+        self._check_open("virConnectIsEncrypted")
         return 0
 
     def isSecure(self) -> int:  # noqa: N802
         """1: in-process, nobody can eavesdrop."""
+        self._check_open("virConnectIsSecure")
         return 1
 
     # -- domains --------------------------------------------------------------

@@ -150,4 +150,6 @@ for dom in doms:
 rec("closed_before_close", lambda: list(closed))
 rec("close", lambda: conn.close() >= 0)
 rec("alive_after_close", lambda: conn.isAlive())
+rec("uri_after_close", conn.getURI)
+rec("close_again", conn.close)
 print(json.dumps(out, indent=1, sort_keys=True))
