@@ -917,6 +917,12 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
         return r if r is not None else declined(spec)
 
+    def block_info(self, device: str) -> tuple[int, int, int]:
+        """``(capacity, allocation, physical)`` in bytes of the disk with target (or source) ``device``."""
+        spec = hookspecs.virt_domain_get_block_info
+        r = self._conn._ops[spec](uuid=self.uuid, device=_text_arg(device, "disk"))
+        return r if r is not None else declined(spec)
+
     def interface_stats(self, device: str) -> tuple[int, int, int, int, int, int, int, int]:
         """Traffic counters of the interface with target ``device`` (or that MAC)."""
         spec = hookspecs.virt_domain_interface_stats

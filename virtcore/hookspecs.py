@@ -754,6 +754,17 @@ def virt_domain_block_stats(uuid: str, device: str) -> tuple[int, int, int, int,
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_block_info(uuid: str, device: str) -> tuple[int, int, int] | None:
+    """``(capacity, allocation, physical)`` in bytes of the disk with target (or source) ``device``.
+
+    libvirt: ``domainGetBlockInfo``. Read-only safe.
+
+    :raises InvalidArgError: no disk with that target or source, or the disk has no source.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_interface_stats(
     uuid: str, device: str
 ) -> tuple[int, int, int, int, int, int, int, int] | None:

@@ -71,3 +71,17 @@ def test_a_domains_host_name_is_its_name_and_host_as_in_libvirts_test_driver(tes
     with virtcore.open(f"test://{testdriver_dir}/testnode.xml") as conn:
         names = {d.name: d.hostname() for d in conn.list_domains(active=True)}
     assert names == {"fc4": "fc4host", "fc5": "fc5host", "fv0": "fv0host"}
+
+
+def test_block_info_answers_libvirts_test_driver_sizes_and_refuses_unknown_disks(testdriver_dir) -> None:
+    import virtcore
+    from virtcore.errors import InvalidArgError
+
+    with virtcore.open(f"test://{testdriver_dir}/testnode.xml") as conn:
+        fv0 = conn.lookup_domain("fv0")
+        # by target or by source, running or not: libvirt's test driver has no images, one answer
+        assert fv0.block_info("hda") == (1099506450432, 1099511627776, 1099511627776)
+        fv0.destroy()
+        assert fv0.block_info("/root/fv0") == fv0.block_info("hda")
+        with pytest.raises(InvalidArgError, match="invalid path sdz not assigned to domain"):
+            fv0.block_info("sdz")

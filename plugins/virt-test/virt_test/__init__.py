@@ -324,6 +324,12 @@ class TestDriver:
         return block_stats(self.node, uuid, device)
 
     @hookimpl
+    def virt_domain_get_block_info(self, uuid: str, device: str) -> tuple[int, int, int]:
+        from virt_test.devices import block_info  # saves ~170 ms on open: the XML model
+
+        return block_info(self.node, uuid, device)
+
+    @hookimpl
     def virt_domain_interface_stats(
         self, uuid: str, device: str
     ) -> tuple[int, int, int, int, int, int, int, int]:
