@@ -102,7 +102,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("host_stats", "security"): _NODE_CALLS,
     ("host_stats", "baseline"): "virtcore has no CPU-model baseline (virConnectBaselineCPU): NO_SUPPORT",
     ("host_stats", "baseline_none"): "virtcore has no CPU-model baseline (virConnectBaselineCPU): NO_SUPPORT",
-    ("host_stats", "blockinfo"): "virtcore has no virDomainGetBlockInfo: NO_SUPPORT",
     ("host_stats", "control"): "virtcore has no virDomainGetControlInfo: NO_SUPPORT",
     ("host_stats", "caps"): (
         "virt-test's capabilities list an x86_64 hvm guest where libvirt's test driver lists i686 xen,"

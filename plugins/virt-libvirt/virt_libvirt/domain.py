@@ -342,6 +342,14 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
+    def blockInfo(self, path: str, flags: int = 0) -> list[int]:  # noqa: N802
+        """``[capacity, allocation, physical]`` in bytes of the disk ``path`` (target or source)."""
+        check_flags(flags, 0, "virDomainGetBlockInfo")
+        try:
+            return list(self._d.block_info(path))
+        except VirtError as exc:
+            raise_from(exc)
+
     def interfaceStats(self, path: str) -> tuple[int, ...]:  # noqa: N802
         """``(rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop)``."""
         try:
