@@ -1,9 +1,9 @@
-"""The lifecycle events of one scenario on libvirt's test driver (run by Debian's python3-libvirt).
+"""The domain events of one scenario on libvirt's test driver (run by Debian's python3-libvirt).
 
 ``test_events_vs_libvirt.py`` plays the same steps on virt-test with virtcore's API
-and compares: every step's events as ``[domain, id, event, detail]`` (the id the
-event's domain carries). Run as a script, this prints ``{step: [[name, id, event,
-detail], ...]}`` as JSON.
+and compares every step's events: lifecycle ones as ``[domain, id, event, detail]``
+(the id the event's domain carries), metadata changes as ``[domain, "metadata",
+type, nsuri]``. Run as a script, this prints ``{step: [event, ...]}`` as JSON.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ STEPS = (
     ("shutdown", "shutdown"),
     ("start again", "create"),
     ("reboot", "reboot"),
+    ("set the description", "metadata"),
     ("destroy", "destroy"),
     ("undefine", "undefine"),
     ("create transient", "create_transient"),
@@ -70,6 +71,11 @@ def main() -> None:
         got.append([d.name(), d.ID(), event, detail])
 
     conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
+
+    def metadata(c: object, d: libvirt.virDomain, mtype: int, nsuri: object, opaque: object) -> None:
+        got.append([d.name(), "metadata", mtype, nsuri])
+
+    conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, metadata, None)
     save = os.path.join(tempfile.mkdtemp(), "ev1.save")
     out: dict[str, list[list[object]]] = {}
     for label, op in STEPS:
@@ -84,6 +90,10 @@ def main() -> None:
             conn.lookupByName("ev1").save(save)
         elif op == "restore":
             conn.restore(save)
+        elif op == "metadata":
+            conn.lookupByName("ev1").setMetadata(
+                libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, "hello", None, None, 0
+            )
         else:
             getattr(conn.lookupByName("ev1"), op)()
         # Events arrive in order on the loop's thread: once the barrier domain's RESUMED

@@ -13,21 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import events_scenario
+import virt_test
 from libvirt_peer import run_libvirt_side
 
 import virtcore
 from virtcore.events import DomainEventID
+from virtcore.types import DomainMetadataType
 
 
 def play_on_virtcore(tmp_path: Path) -> dict[str, list[list[Any]]]:
-    """The scenario's steps on virt-test; events as ``[name, event, detail]`` per step."""
+    """The scenario's steps on virt-test; the events of each step, as events_scenario.py shows them."""
     out: dict[str, list[list[Any]]] = {}
     got: list[list[Any]] = []
     save = str(tmp_path / "ev1.save")
+    virt_test.reset_default_node()  # libvirt's side is a fresh process: ids count from there too
     with virtcore.open("test:///default") as conn:
         cid = conn.on_domain_event_any(
             DomainEventID.LIFECYCLE,
             lambda d, ev: got.append([d.name, ev.domain.id, int(ev.event), int(ev.detail)]),
+        )
+        mid = conn.on_domain_event_any(
+            DomainEventID.METADATA_CHANGE, lambda d, ev: got.append([d.name, "metadata", ev.type, ev.nsuri])
         )
         try:
             for label, op in events_scenario.STEPS:
@@ -42,6 +48,8 @@ def play_on_virtcore(tmp_path: Path) -> dict[str, list[list[Any]]]:
                     conn.lookup_domain("ev1").save(save)
                 elif op == "restore":
                     conn.restore_domain(save)
+                elif op == "metadata":
+                    conn.lookup_domain("ev1").set_metadata(DomainMetadataType.DESCRIPTION, "hello")
                 elif op == "create":
                     conn.lookup_domain("ev1").start()
                 else:
@@ -49,6 +57,7 @@ def play_on_virtcore(tmp_path: Path) -> dict[str, list[list[Any]]]:
                 out[label] = list(got)  # virt-test emits synchronously, in the caller's thread
         finally:
             conn.remove_domain_event(cid)
+            conn.remove_domain_event(mid)
     return out
 
 
@@ -60,3 +69,4 @@ def test_lifecycle_events_match_libvirts_test_driver(tmp_path: Path) -> None:
     # the comparison means something: every kind of step produced its event
     assert ours["save"] == [["ev1", -1, 5, 4]] and ours["undefine"] == [["ev1", -1, 1, 0]]
     assert ours["start"][0][1] > 1  # a running domain's events carry its id
+    assert ours["set the description"] == [["ev1", "metadata", 0, None]]

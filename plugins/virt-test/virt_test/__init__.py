@@ -45,12 +45,13 @@ from virtcore.errors import (
     NoConnectError,
 )
 from virtcore.network import DomainInterface, InterfaceAddressSource
-from virtcore.types import DomainEvent, DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
 
 if TYPE_CHECKING:
     from virt_test.screenshot import ImageSource
     from virtcore.auth import Auth
+    from virtcore.events import AnyDomainEvent
     from virtcore.types import DomainMetadataType, VcpuInfo
 
 __all__ = [
@@ -136,12 +137,12 @@ class TestDriver:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._emit: Callable[[DomainEvent], None] | None = None
+        self._emit: Callable[[AnyDomainEvent], None] | None = None
 
     # -- connection --------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[DomainEvent], None], auth: Auth | None) -> None:
+    def virt_connect_open(self, emit: Callable[[AnyDomainEvent], None], auth: Auth | None) -> None:
         if self.node.auths:
             _authenticate(self.node.auths, auth)
         self._emit = emit

@@ -20,6 +20,7 @@ from lxml import etree
 
 from virtcore import errors
 from virtcore.errors import NoDomainMetadataError, OperationInvalidError
+from virtcore.events import MetadataChangeEvent
 from virtcore.types import DomainMetadataType
 from virtcore.xml import DomainDef, domain_from_element, secure_parse
 from virtcore.xml.domain import domain_to_element
@@ -118,6 +119,9 @@ def set_metadata(
                 dom.live = new
             else:
                 dom.config = new
+        ref = dom.ref
+    # libvirt's test driver: METADATA_CHANGE with the type and (for an element) the namespace
+    node._send([MetadataChangeEvent(ref, int(kind), uri if kind == DomainMetadataType.ELEMENT else None)])
 
 
 def _namespaced(el: etree._Element, key: str, uri: str) -> etree._Element:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virt_test.pools import Storage
     from virt_test.secrets import Secrets
     from virt_test.snapshots import SnapshotTree
+    from virtcore.events import AnyDomainEvent
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
@@ -58,7 +59,7 @@ SAVE_MAGIC = b"virtcore-test-save-v1\n"
 
 _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
 
-Emitter = Callable[[DomainEvent], None]
+Emitter = Callable[["AnyDomainEvent"], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
@@ -263,7 +264,7 @@ class Node:
         with self.lock:
             self.emitters = tuple(e for e in self.emitters if e != emit)
 
-    def _send(self, events: list[DomainEvent]) -> None:
+    def _send(self, events: Sequence[AnyDomainEvent]) -> None:
         emitters = self.emitters
         for ev in events:
             for emit in emitters:
