@@ -85,3 +85,15 @@ def test_block_info_answers_libvirts_test_driver_sizes_and_refuses_unknown_disks
         assert fv0.block_info("/root/fv0") == fv0.block_info("hda")
         with pytest.raises(InvalidArgError, match="invalid path sdz not assigned to domain"):
             fv0.block_info("sdz")
+
+
+def test_a_transient_domain_has_no_managed_save(testdriver_dir) -> None:
+    import virtcore
+    from virtcore.errors import OperationInvalidError
+
+    with virtcore.open("test:///default") as conn:
+        dom = conn.lookup_domain("test")
+        dom.undefine()  # running: it goes on, transient
+        with pytest.raises(OperationInvalidError, match="cannot do managed save for transient domain"):
+            dom.managed_save()
+        assert dom.is_active() and not dom.has_managed_save_image()
