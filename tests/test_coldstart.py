@@ -25,11 +25,14 @@ from virtcore import _drivercache, drivers
 from virtcore.errors import NoConnectError
 
 #: The URI schemes of the driver distributions under plugins/ (every one is installed
-#: from this checkout for the tests), in the order installed_drivers() lists them.
+#: from this checkout for the tests), in the order installed_drivers() lists them. A
+#: distribution there that is no driver (virt-libvirt: the libvirt modules) declares none.
 SCHEMES = sorted(
     scheme
     for pyproject in (Path(__file__).resolve().parents[1] / "plugins").glob("*/pyproject.toml")
-    for scheme in tomllib.loads(pyproject.read_text())["project"]["entry-points"]["virtcore.drivers"]
+    for scheme in tomllib.loads(pyproject.read_text())["project"]
+    .get("entry-points", {})
+    .get("virtcore.drivers", {})
 )
 
 #: Open a URI (or, given "-", list the installed drivers), then say whether
