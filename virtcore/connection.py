@@ -545,6 +545,12 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
+    def cpu_map(self) -> list[bool]:
+        """The host's logical CPUs, CPU 0 first: online (True) or not."""
+        spec = hookspecs.virt_node_get_cpu_map
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
     # -- domains -----------------------------------------------------------
 
     def list_domains(self, active: bool | None = None) -> list[Domain]:

@@ -335,6 +335,17 @@ def virt_node_get_info() -> NodeInfo | None:
     """
 
 
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_cpu_map() -> list[bool] | None:
+    """The host's logical CPUs, one flag each: online or not.
+
+    libvirt: ``nodeGetCPUMap``. Read-only safe.
+
+    :returns: one ``bool`` per CPU the host has (online: True), CPU 0 first.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Domain discovery
 # ---------------------------------------------------------------------------

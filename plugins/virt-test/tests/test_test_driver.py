@@ -267,3 +267,11 @@ def test_opening_the_default_node_parses_no_xml() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # The cold path of a lookup stays free of the XML model, lxml and attrs (see bench/run.py).
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_the_cpu_map_is_libvirts_test_driver_one_on_every_node(testdriver_dir: Path) -> None:
+    # libvirt's test driver answers 8 CPUs, 0, 2 and 4 online, whatever the node says
+    expected = [True, False, True, False, True, False, False, False]
+    for uri in ("test:///default", f"test://{testdriver_dir}/testnode.xml"):
+        with virtcore.open(uri) as conn:
+            assert conn.cpu_map() == expected

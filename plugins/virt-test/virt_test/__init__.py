@@ -175,6 +175,11 @@ class TestDriver:
     def virt_node_get_info(self) -> NodeInfo:
         return self.node.node_info
 
+    @hookimpl
+    def virt_node_get_cpu_map(self) -> list[bool]:
+        # libvirt's test driver: 8 CPUs, 0, 2 and 4 online (0x15), whatever the node file says
+        return [bool(0x15 >> cpu & 1) for cpu in range(8)]
+
     # -- discovery ---------------------------------------------------------
 
     @hookimpl
