@@ -105,6 +105,15 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return [n.model, n.memory >> 10, n.cpus, n.mhz, n.nodes, n.sockets, n.cores, n.threads]
 
+    def getCPUMap(self, flags: int = 0) -> list[Any]:  # noqa: N802
+        """``[number of CPUs, [online flag per CPU], number online]``."""
+        check_flags(flags, 0, "virNodeGetCPUMap")
+        try:
+            cpus = self._conn.cpu_map()
+        except VirtError as exc:
+            raise_from(exc)
+        return [len(cpus), list(cpus), sum(cpus)]
+
     def isAlive(self) -> int:  # noqa: N802
         """1 while the connection is open (once closed, libvirt-python raises VIR_ERR_INVALID_CONN)."""
         self._check_open("virConnectIsAlive")
