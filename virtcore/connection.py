@@ -533,6 +533,18 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
+    def max_vcpus(self, type: str | None = None) -> int:  # noqa: A002 - libvirt's name
+        """The most vCPUs a guest of the virtualization ``type`` (None: the default) may have."""
+        spec = hookspecs.virt_connect_get_max_vcpus
+        r = self._ops[spec](type=None if type is None else _text_arg(type, "domain type"))
+        return r if r is not None else declined(spec)
+
+    def sysinfo_xml(self) -> str:
+        """The host's system information (SMBIOS) as libvirt's ``<sysinfo>`` XML."""
+        spec = hookspecs.virt_connect_get_sysinfo
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
     def capabilities_xml(self) -> str:
         """libvirt's capabilities XML for the host and its guests."""
         spec = hookspecs.virt_connect_get_capabilities

@@ -249,6 +249,29 @@ def virt_connect_get_version() -> int | None:
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_connect_get_max_vcpus(type: str | None) -> int | None:  # noqa: A002 - libvirt's name
+    """The most vCPUs a guest of the virtualization ``type`` may have.
+
+    libvirt: ``connectGetMaxVcpus``. Read-only safe.
+
+    :param type: the domain type (``"kvm"``, ``"test"``...), or None for the driver's default.
+    :raises InvalidArgError: a type the driver does not know.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_sysinfo() -> str | None:
+    """The host's system information (SMBIOS) as libvirt's ``<sysinfo>`` XML.
+
+    libvirt: ``connectGetSysinfo``. Read-only safe.
+
+    :returns: the ``<sysinfo>`` XML document.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_connect_get_hostname() -> str | None:
     """The host's name, as ``virConnectGetHostname``.
 

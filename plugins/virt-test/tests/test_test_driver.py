@@ -275,3 +275,10 @@ def test_the_cpu_map_is_libvirts_test_driver_one_on_every_node(testdriver_dir: P
     for uri in ("test:///default", f"test://{testdriver_dir}/testnode.xml"):
         with virtcore.open(uri) as conn:
             assert conn.cpu_map() == expected
+
+
+def test_max_vcpus_and_sysinfo_are_libvirts_test_driver_answers() -> None:
+    with virtcore.open("test:///default") as conn:
+        assert conn.max_vcpus() == conn.max_vcpus("test") == 32
+        sysinfo = conn.sysinfo_xml()
+    assert sysinfo.startswith("<sysinfo type='smbios'>") and "<entry name='vendor'>LENOVO</entry>" in sysinfo

@@ -129,6 +129,19 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
     ]
 
 
+#: The host system information libvirt's test driver reports (a laptop's BIOS).
+TEST_SYSINFO = (
+    "<sysinfo type='smbios'>\n"
+    "  <bios>\n"
+    "    <entry name='vendor'>LENOVO</entry>\n"
+    "    <entry name='version'>G4ETA1WW (2.61 )</entry>\n"
+    "    <entry name='date'>05/07/2014</entry>\n"
+    "    <entry name='release'>2.61</entry>\n"
+    "  </bios>\n"
+    "</sysinfo>\n"
+)
+
+
 class TestDriver:
     """The hook implementations over one :class:`~virt_test.node.Node` (storage: :class:`TestStorage`,
     networks: :class:`TestNetworks`, snapshots: :class:`TestSnapshots`)."""
@@ -166,6 +179,14 @@ class TestDriver:
     def virt_connect_get_hostname(self) -> str:
         # What gethostname() answers on Linux, without importing socket (~5% of a cold open).
         return os.uname().nodename
+
+    @hookimpl
+    def virt_connect_get_max_vcpus(self, type: str | None) -> int:  # noqa: A002 - libvirt's name
+        return 32  # what libvirt's test driver answers, whatever the type
+
+    @hookimpl
+    def virt_connect_get_sysinfo(self) -> str:
+        return TEST_SYSINFO
 
     @hookimpl
     def virt_connect_get_capabilities(self) -> str:
