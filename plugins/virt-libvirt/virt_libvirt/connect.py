@@ -90,6 +90,21 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
+    def getMaxVcpus(self, type: str | None) -> int:  # noqa: N802, A002 - libvirt's names
+        """The most vCPUs a guest of ``type`` (None: the default) may have."""
+        try:
+            return self._conn.max_vcpus(type)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getSysinfo(self, flags: int = 0) -> str:  # noqa: N802
+        """The host's ``<sysinfo>`` XML."""
+        check_flags(flags, 0, "virConnectGetSysinfo")
+        try:
+            return self._conn.sysinfo_xml()
+        except VirtError as exc:
+            raise_from(exc)
+
     def getCapabilities(self) -> str:  # noqa: N802
         """libvirt's capabilities XML."""
         try:
