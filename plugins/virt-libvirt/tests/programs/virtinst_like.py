@@ -119,7 +119,9 @@ DOM = f"""<domain type='test'>
 </domain>"""
 rec("install", lambda: conn.createXML(DOM, 0))
 rec("installed_state", lambda: conn.lookupByName("installed").state(0))
-rec("installed_define", lambda: conn.defineXML(DOM))
+uuid = conn.lookupByName("installed").UUIDString()
+# the persistent definition virt-install writes carries the running guest's UUID
+rec("installed_define", lambda: conn.defineXML(DOM.replace("<name>", f"<uuid>{uuid}</uuid><name>")))
 rec("installed_destroy", lambda: conn.lookupByName("installed").destroy())
 rec("installed_start", lambda: conn.lookupByName("installed").createWithFlags(0))
 rec("installed_destroy2", lambda: conn.lookupByName("installed").destroy())
@@ -127,10 +129,10 @@ rec("installed_undefine", lambda: conn.lookupByName("installed").undefine())
 rec("vol_delete", lambda: pool.storageVolLookupByName("clone.img").delete(0))
 rec("pool_destroy", pool.destroy)
 rec("pool_gone", lambda: conn.storagePoolLookupByName("images"))
-for _ in range(40):
-    if len(events) >= 6:
+for _ in range(600):  # until the undefine's event came through the loop (at most a minute)
+    if any(e[1] == L.VIR_DOMAIN_EVENT_UNDEFINED for e in events):
         break
-    threading.Event().wait(0.05)
+    threading.Event().wait(0.1)
 rec("events", lambda: events)
 stop.set()
 print(json.dumps(out, indent=1, sort_keys=True))
