@@ -557,6 +557,15 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
+    def cpu_stats(self, cpu: int = -1) -> dict[str, int]:
+        """The host's CPU time counters in nanoseconds (``user``, ``kernel``, ``idle``, ``iowait``...)
+        of logical CPU ``cpu``, or summed over all of them (-1)."""
+        if isinstance(cpu, bool) or not isinstance(cpu, int) or cpu < -1:
+            raise InvalidArgError(f"cpu must be a CPU number or -1 for all of them, not {cpu!r}")
+        spec = hookspecs.virt_node_get_cpu_stats
+        r = self._ops[spec](cpu=cpu)
+        return r if r is not None else declined(spec)
+
     def cpu_map(self) -> list[bool]:
         """The host's logical CPUs, CPU 0 first: online (True) or not."""
         spec = hookspecs.virt_node_get_cpu_map

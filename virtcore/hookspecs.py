@@ -360,6 +360,18 @@ def virt_node_get_info() -> NodeInfo | None:
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_node_get_cpu_stats(cpu: int) -> dict[str, int] | None:
+    """The host's CPU time counters, in nanoseconds (``user``, ``kernel``, ``idle``, ``iowait``...).
+
+    libvirt: ``nodeGetCPUStats``. Read-only safe.
+
+    :param cpu: the logical CPU, or -1 for the sum over every CPU (the core checked it is >= -1).
+    :raises InvalidArgError: no such CPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_node_get_cpu_map() -> list[bool] | None:
     """The host's logical CPUs, one flag each: online or not.
 

@@ -282,3 +282,19 @@ def test_max_vcpus_and_sysinfo_are_libvirts_test_driver_answers() -> None:
         assert conn.max_vcpus() == conn.max_vcpus("test") == 32
         sysinfo = conn.sysinfo_xml()
     assert sysinfo.startswith("<sysinfo type='smbios'>") and "<entry name='vendor'>LENOVO</entry>" in sysinfo
+
+
+def test_node_cpu_stats_are_libvirts_test_driver_counters_and_refuse_cpus_below_minus_one() -> None:
+    from virtcore.errors import InvalidArgError as BadArg
+
+    with virtcore.open("test:///default") as conn:
+        total = conn.cpu_stats()
+        assert total == {
+            "user": 9797400000,
+            "kernel": 34678723400000,
+            "idle": 87264900000,
+            "iowait": 763600000,
+        }
+        assert conn.cpu_stats(3) == total  # libvirt's test driver ignores the CPU number
+        with pytest.raises(BadArg, match="-1 for all"):
+            conn.cpu_stats(-2)

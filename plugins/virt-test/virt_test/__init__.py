@@ -197,6 +197,11 @@ class TestDriver:
         return self.node.node_info
 
     @hookimpl
+    def virt_node_get_cpu_stats(self, cpu: int) -> dict[str, int]:
+        # libvirt's test driver: the same counters for every CPU and for their sum
+        return {"user": 9797400000, "kernel": 34678723400000, "idle": 87264900000, "iowait": 763600000}
+
+    @hookimpl
     def virt_node_get_cpu_map(self) -> list[bool]:
         # libvirt's test driver: 8 CPUs, 0, 2 and 4 online (0x15), whatever the node file says
         return [bool(0x15 >> cpu & 1) for cpu in range(8)]
