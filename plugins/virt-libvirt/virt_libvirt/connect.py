@@ -120,6 +120,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return [n.model, n.memory >> 10, n.cpus, n.mhz, n.nodes, n.sockets, n.cores, n.threads]
 
+    def getCPUStats(self, cpuNum: int, flags: int = 0) -> dict[str, int]:  # noqa: N802, N803 - libvirt's names
+        """The host's CPU time counters of CPU ``cpuNum`` (``VIR_NODE_CPU_STATS_ALL_CPUS``: all), ns."""
+        check_flags(flags, 0, "virNodeGetCPUStats")
+        try:
+            return dict(self._conn.cpu_stats(cpuNum))
+        except VirtError as exc:
+            raise_from(exc)
+
     def getCPUMap(self, flags: int = 0) -> list[Any]:  # noqa: N802
         """``[number of CPUs, [online flag per CPU], number online]``."""
         check_flags(flags, 0, "virNodeGetCPUMap")
