@@ -9,12 +9,13 @@
 #                                 and the host-object, auth, domain-ops and checkpoint side-by-side tests
 #   libvirt-clients               virsh on libvirt's test driver, beside the net-*, iface-* and nodedev-* commands' output
 #   libvirt-dev                   libvirt's API description (libvirt-api.xml): virt-libvirt's generated constants and method table are checked against it
+#   python3-libxml2               libxml2's bindings, which libvirt-python's dominfo.py and domstart.py examples import (virt-libvirt's tests run them)
 #   python3-venv                  to create the project's virtualenv
 #   e2fsprogs, mount, util-linux  fs storage pools (virt-storage): mkfs, mount/losetup, blkid
 #   dnsmasq-base, nftables        virtual networks (virt-network): DHCP/DNS and firewall rules
 set -euo pipefail
 PACKAGES=(qemu-system-x86 qemu-utils linux-image-cloud-amd64 busybox-static cpio iproute2 python3-libvirt python3-venv
-          libvirt-clients libvirt-dev zstd xz-utils e2fsprogs mount util-linux
+          libvirt-clients libvirt-dev python3-libxml2 zstd xz-utils e2fsprogs mount util-linux
           dnsmasq-base nftables qemu-guest-agent)
 missing=()
 for p in "${PACKAGES[@]}"; do
