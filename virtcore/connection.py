@@ -596,6 +596,18 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
+    def max_vcpus(self, type: str | None = None) -> int:  # noqa: A002 - libvirt's name
+        """The most vCPUs a guest of the virtualization ``type`` (None: the default) may have."""
+        spec = hookspecs.virt_connect_get_max_vcpus
+        r = self._ops[spec](type=None if type is None else _text_arg(type, "domain type"))
+        return r if r is not None else declined(spec)
+
+    def sysinfo_xml(self) -> str:
+        """The host's system information (SMBIOS) as libvirt's ``<sysinfo>`` XML."""
+        spec = hookspecs.virt_connect_get_sysinfo
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
     def capabilities_xml(self) -> str:
         """libvirt's capabilities XML for the host and its guests."""
         spec = hookspecs.virt_connect_get_capabilities
@@ -605,6 +617,21 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def node_info(self) -> NodeInfo:
         """The host's CPUs and memory (KiB)."""
         spec = hookspecs.virt_node_get_info
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
+    def cpu_stats(self, cpu: int = -1) -> dict[str, int]:
+        """The host's CPU time counters in nanoseconds (``user``, ``kernel``, ``idle``, ``iowait``...)
+        of logical CPU ``cpu``, or summed over all of them (-1)."""
+        if isinstance(cpu, bool) or not isinstance(cpu, int) or cpu < -1:
+            raise InvalidArgError(f"cpu must be a CPU number or -1 for all of them, not {cpu!r}")
+        spec = hookspecs.virt_node_get_cpu_stats
+        r = self._ops[spec](cpu=cpu)
+        return r if r is not None else declined(spec)
+
+    def cpu_map(self) -> list[bool]:
+        """The host's logical CPUs, CPU 0 first: online (True) or not."""
+        spec = hookspecs.virt_node_get_cpu_map
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
@@ -978,6 +1005,12 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk with target ``device``."""
         spec = hookspecs.virt_domain_block_stats
         r = self._conn._ops[spec](uuid=self.uuid, device=device)
+        return r if r is not None else declined(spec)
+
+    def block_info(self, device: str) -> tuple[int, int, int]:
+        """``(capacity, allocation, physical)`` in bytes of the disk with target (or source) ``device``."""
+        spec = hookspecs.virt_domain_get_block_info
+        r = self._conn._ops[spec](uuid=self.uuid, device=_text_arg(device, "disk"))
         return r if r is not None else declined(spec)
 
     def interface_stats(self, device: str) -> tuple[int, int, int, int, int, int, int, int]:

@@ -249,6 +249,29 @@ def virt_connect_get_version() -> int | None:
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_connect_get_max_vcpus(type: str | None) -> int | None:  # noqa: A002 - libvirt's name
+    """The most vCPUs a guest of the virtualization ``type`` may have.
+
+    libvirt: ``connectGetMaxVcpus``. Read-only safe.
+
+    :param type: the domain type (``"kvm"``, ``"test"``...), or None for the driver's default.
+    :raises InvalidArgError: a type the driver does not know.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_get_sysinfo() -> str | None:
+    """The host's system information (SMBIOS) as libvirt's ``<sysinfo>`` XML.
+
+    libvirt: ``connectGetSysinfo``. Read-only safe.
+
+    :returns: the ``<sysinfo>`` XML document.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_connect_get_hostname() -> str | None:
     """The host's name, as ``virConnectGetHostname``.
 
@@ -332,6 +355,29 @@ def virt_node_get_info() -> NodeInfo | None:
     number of active logical CPUs.
 
     :returns: a :class:`~virtcore.types.NodeInfo`.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_cpu_stats(cpu: int) -> dict[str, int] | None:
+    """The host's CPU time counters, in nanoseconds (``user``, ``kernel``, ``idle``, ``iowait``...).
+
+    libvirt: ``nodeGetCPUStats``. Read-only safe.
+
+    :param cpu: the logical CPU, or -1 for the sum over every CPU (the core checked it is >= -1).
+    :raises InvalidArgError: no such CPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_cpu_map() -> list[bool] | None:
+    """The host's logical CPUs, one flag each: online or not.
+
+    libvirt: ``nodeGetCPUMap``. Read-only safe.
+
+    :returns: one ``bool`` per CPU the host has (online: True), CPU 0 first.
     """
 
 
@@ -749,6 +795,17 @@ def virt_domain_block_stats(uuid: str, device: str) -> tuple[int, int, int, int,
 
     :raises OperationInvalidError: the domain is not active.
     :raises InvalidArgError: no disk with that target.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_block_info(uuid: str, device: str) -> tuple[int, int, int] | None:
+    """``(capacity, allocation, physical)`` in bytes of the disk with target (or source) ``device``.
+
+    libvirt: ``domainGetBlockInfo``. Read-only safe.
+
+    :raises InvalidArgError: no disk with that target or source, or the disk has no source.
     """
 
 

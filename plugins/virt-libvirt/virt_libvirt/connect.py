@@ -55,13 +55,22 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     # -- the connection -------------------------------------------------------
 
+    def _check_open(self, function: str) -> None:
+        """libvirt-python's ``libvirtError`` VIR_ERR_INVALID_CONN once :meth:`close` has run."""
+        if self._conn.closed:
+            from virtcore.errors import InvalidConnError
+
+            raise_error(InvalidConnError, function)
+
     def close(self) -> int:
-        """Close the connection; 0, as libvirt."""
+        """Close the connection; 0, as libvirt (closing it again: VIR_ERR_INVALID_CONN)."""
+        self._check_open("virConnectClose")
         self._conn.close()
         return 0
 
     def getURI(self) -> str:  # noqa: N802
         """The URI the connection was opened with."""
+        self._check_open("virConnectGetURI")
         return self._conn.uri
 
     def getType(self) -> str:  # noqa: N802
@@ -89,6 +98,21 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
+    def getMaxVcpus(self, type: str | None) -> int:  # noqa: N802, A002 - libvirt's names
+        """The most vCPUs a guest of ``type`` (None: the default) may have."""
+        try:
+            return self._conn.max_vcpus(type)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getSysinfo(self, flags: int = 0) -> str:  # noqa: N802
+        """The host's ``<sysinfo>`` XML."""
+        check_flags(flags, 0, "virConnectGetSysinfo")
+        try:
+            return self._conn.sysinfo_xml()
+        except VirtError as exc:
+            raise_from(exc)
+
     def getCapabilities(self) -> str:  # noqa: N802
         """libvirt's capabilities XML."""
         try:
@@ -104,16 +128,36 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return [n.model, n.memory >> 10, n.cpus, n.mhz, n.nodes, n.sockets, n.cores, n.threads]
 
+    def getCPUStats(self, cpuNum: int, flags: int = 0) -> dict[str, int]:  # noqa: N802, N803 - libvirt's names
+        """The host's CPU time counters of CPU ``cpuNum`` (``VIR_NODE_CPU_STATS_ALL_CPUS``: all), ns."""
+        check_flags(flags, 0, "virNodeGetCPUStats")
+        try:
+            return dict(self._conn.cpu_stats(cpuNum))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getCPUMap(self, flags: int = 0) -> list[Any]:  # noqa: N802
+        """``[number of CPUs, [online flag per CPU], number online]``."""
+        check_flags(flags, 0, "virNodeGetCPUMap")
+        try:
+            cpus = self._conn.cpu_map()
+        except VirtError as exc:
+            raise_from(exc)
+        return [len(cpus), list(cpus), sum(cpus)]
+
     def isAlive(self) -> int:  # noqa: N802
-        """1 while the connection is open."""
+        """1 while the connection is open (once closed, libvirt-python raises VIR_ERR_INVALID_CONN)."""
+        self._check_open("virConnectIsAlive")
         return int(self._conn.is_alive())
 
     def isEncrypted(self) -> int:  # noqa: N802
         """0: virtcore's drivers run in-process, nothing travels over a network."""
+        self._check_open("virConnectIsEncrypted")
         return 0
 
     def isSecure(self) -> int:  # noqa: N802
         """1: in-process, nobody can eavesdrop."""
+        self._check_open("virConnectIsSecure")
         return 1
 
     # -- domains --------------------------------------------------------------

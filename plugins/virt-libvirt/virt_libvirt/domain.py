@@ -282,11 +282,32 @@ class virDomain:  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return 0
 
+    def _affect_current(self, flags: int, function: str) -> None:
+        """Accept ``VIR_DOMAIN_AFFECT_LIVE``/``CONFIG`` when they name the definition virtcore changes.
+
+        virtcore changes the current definition: the live one of a running domain (what
+        ``AFFECT_LIVE`` asks), the persistent one of a shut-off domain (``AFFECT_CONFIG``).
+        ``AFFECT_LIVE`` on a shut-off domain is libvirt's OPERATION_INVALID; the persistent
+        definition of a running domain cannot be changed apart: ARGUMENT_UNSUPPORTED.
+        """
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        if not (live or config):
+            return
+        try:
+            active = self._d.is_active()
+        except VirtError as exc:
+            raise_from(exc)
+        if live and not active:
+            from virtcore.errors import OperationInvalidError
+
+            raise_error(OperationInvalidError, "domain is not running")
+        if config and active:
+            _unsupported_flag(f"VIR_DOMAIN_AFFECT_CONFIG of a running domain in {function}")
+
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
         check_flags(flags, _AFFECT | lv.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
-        if flags & _AFFECT:
-            _unsupported_flag("VIR_DOMAIN_AFFECT_LIVE/CONFIG in virDomainSetMemoryFlags")
+        self._affect_current(flags, "virDomainSetMemoryFlags")
         if flags & lv.VIR_DOMAIN_MEM_MAXIMUM:
             return self.setMaxMemory(memory)
         return self.setMemory(memory)
@@ -298,6 +319,17 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
         return 0
+
+    def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:  # noqa: N802
+        """Set the number of virtual CPUs of the definition ``flags`` name (see :meth:`setMemoryFlags`); 0."""
+        allowed = (
+            _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST | lv.VIR_DOMAIN_VCPU_HOTPLUGGABLE
+        )
+        check_flags(flags, allowed, "virDomainSetVcpusFlags")
+        if flags & (lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST):
+            _unsupported_flag("VIR_DOMAIN_VCPU_MAXIMUM/GUEST in virDomainSetVcpusFlags")
+        self._affect_current(flags, "virDomainSetVcpusFlags")
+        return self.setVcpus(nvcpus)
 
     # -- devices ----------------------------------------------------------------------
 
@@ -339,6 +371,14 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk ``path``."""
         try:
             return tuple(self._d.block_stats(path))  # type: ignore[return-value]
+        except VirtError as exc:
+            raise_from(exc)
+
+    def blockInfo(self, path: str, flags: int = 0) -> list[int]:  # noqa: N802
+        """``[capacity, allocation, physical]`` in bytes of the disk ``path`` (target or source)."""
+        check_flags(flags, 0, "virDomainGetBlockInfo")
+        try:
+            return list(self._d.block_info(path))
         except VirtError as exc:
             raise_from(exc)
 

@@ -63,3 +63,37 @@ def test_every_step_answers_as_libvirts_test_driver() -> None:
     assert outcome["screenshot"] == ["ok", ["image/png", "89504e470d0a1a0a"]]  # a PNG's signature
     assert outcome["the new element"] == ["ok", "<baz/>"]
     assert outcome["the persistent title"] == ["err", 80]
+
+
+def test_a_domains_host_name_is_its_name_and_host_as_in_libvirts_test_driver(testdriver_dir) -> None:
+    import virtcore
+
+    with virtcore.open(f"test://{testdriver_dir}/testnode.xml") as conn:
+        names = {d.name: d.hostname() for d in conn.list_domains(active=True)}
+    assert names == {"fc4": "fc4host", "fc5": "fc5host", "fv0": "fv0host"}
+
+
+def test_block_info_answers_libvirts_test_driver_sizes_and_refuses_unknown_disks(testdriver_dir) -> None:
+    import virtcore
+    from virtcore.errors import InvalidArgError
+
+    with virtcore.open(f"test://{testdriver_dir}/testnode.xml") as conn:
+        fv0 = conn.lookup_domain("fv0")
+        # by target or by source, running or not: libvirt's test driver has no images, one answer
+        assert fv0.block_info("hda") == (1099506450432, 1099511627776, 1099511627776)
+        fv0.destroy()
+        assert fv0.block_info("/root/fv0") == fv0.block_info("hda")
+        with pytest.raises(InvalidArgError, match="invalid path sdz not assigned to domain"):
+            fv0.block_info("sdz")
+
+
+def test_a_transient_domain_has_no_managed_save(testdriver_dir) -> None:
+    import virtcore
+    from virtcore.errors import OperationInvalidError
+
+    with virtcore.open("test:///default") as conn:
+        dom = conn.lookup_domain("test")
+        dom.undefine()  # running: it goes on, transient
+        with pytest.raises(OperationInvalidError, match="cannot do managed save for transient domain"):
+            dom.managed_save()
+        assert dom.is_active() and not dom.has_managed_save_image()

@@ -271,3 +271,34 @@ def test_opening_the_default_node_parses_no_xml() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # The cold path of a lookup stays free of the XML model, lxml and attrs (see bench/run.py).
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_the_cpu_map_is_libvirts_test_driver_one_on_every_node(testdriver_dir: Path) -> None:
+    # libvirt's test driver answers 8 CPUs, 0, 2 and 4 online, whatever the node says
+    expected = [True, False, True, False, True, False, False, False]
+    for uri in ("test:///default", f"test://{testdriver_dir}/testnode.xml"):
+        with virtcore.open(uri) as conn:
+            assert conn.cpu_map() == expected
+
+
+def test_max_vcpus_and_sysinfo_are_libvirts_test_driver_answers() -> None:
+    with virtcore.open("test:///default") as conn:
+        assert conn.max_vcpus() == conn.max_vcpus("test") == 32
+        sysinfo = conn.sysinfo_xml()
+    assert sysinfo.startswith("<sysinfo type='smbios'>") and "<entry name='vendor'>LENOVO</entry>" in sysinfo
+
+
+def test_node_cpu_stats_are_libvirts_test_driver_counters_and_refuse_cpus_below_minus_one() -> None:
+    from virtcore.errors import InvalidArgError as BadArg
+
+    with virtcore.open("test:///default") as conn:
+        total = conn.cpu_stats()
+        assert total == {
+            "user": 9797400000,
+            "kernel": 34678723400000,
+            "idle": 87264900000,
+            "iowait": 763600000,
+        }
+        assert conn.cpu_stats(3) == total  # libvirt's test driver ignores the CPU number
+        with pytest.raises(BadArg, match="-1 for all"):
+            conn.cpu_stats(-2)

@@ -542,6 +542,8 @@ class Node:
         """Stop a running domain, keeping its state as its managed save image (in memory, as libvirt's)."""
         with self.lock:
             dom = self._active(uuid)
+            if not dom.persistent:  # its image would outlive it, with no definition to start it from
+                raise OperationInvalidError("cannot do managed save for transient domain")
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
             dom.managed_save = True
