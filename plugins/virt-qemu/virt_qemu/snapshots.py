@@ -534,7 +534,7 @@ class Snapshots(Part):
                     )
                 if dom.active and live_snapshot and hardware_changed(_as_running(snap, recorded), dom.live):
                     raise SnapshotRevertRiskyError(
-                        f"revert requires force: the memory or devices of domain '{dom.name}' "
+                        f"the memory or devices of domain '{dom.name}' "
                         f"changed since snapshot '{name}' (the guest must be restarted)",
                         domain=_QEMU,
                     )
