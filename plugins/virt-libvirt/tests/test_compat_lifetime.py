@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 
 import libvirt
+import pytest
+from virt_test import reset_default_node
+
+
+@pytest.fixture(autouse=True)
+def fresh_default() -> Iterator[None]:
+    """A test:///default no connection of another test holds (a leaked one would keep its state)."""
+    reset_default_node()
+    yield
+    reset_default_node()
 
 
 def test_a_dropped_connection_closes_and_the_default_state_starts_afresh() -> None:
     # libvirt-python's own tests do this: open in setUp, `self.conn = None` in tearDown, and
     # expect libvirt's defaults in the next test.
     conn = libvirt.open("test:///default")
+    core = conn._conn
     conn.lookupByName("test").destroy()
     conn = None
     gc.collect()
+    assert core.closed
     again = libvirt.open("test:///default")
     assert again.lookupByName("test").isActive() == 1
     again.close()
