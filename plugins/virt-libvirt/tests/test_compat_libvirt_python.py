@@ -110,7 +110,7 @@ def test_libvirt_python_case(case: str) -> None:
     assert "Ran 1 test" in out.stderr and "skipped" not in out.stderr
 
 
-def test_the_api_coverage_test_fails_as_on_libvirt_python() -> None:
+def test_the_api_coverage_test_fails_as_on_libvirt_python(tmp_path: Path) -> None:
     """libvirt-python's coverage test, unchanged, stops at the same place for both modules.
 
     It maps every C function of libvirt's API (``pkg-config --variable libvirt_api
@@ -128,11 +128,10 @@ def test_the_api_coverage_test_fails_as_on_libvirt_python() -> None:
         pytest.skip(why)
     import lxml
 
-    lxml_only = Path(tree) / ".." / "lxml-only"
-    lxml_only.mkdir(exist_ok=True)
-    link = lxml_only / "lxml"
-    if not link.exists():
-        link.symlink_to(Path(lxml.__file__).parent)
+    # per test, not in the shared cache: a link there would outlive (and dangle after) this virtualenv
+    lxml_only = tmp_path / "lxml-only"
+    lxml_only.mkdir()
+    (lxml_only / "lxml").symlink_to(Path(lxml.__file__).parent)
     outcomes = []
     for python, extra in ((SYSTEM_PYTHON, {"PYTHONPATH": str(lxml_only.resolve())}), (sys.executable, {})):
         out = subprocess.run(
