@@ -1,4 +1,5 @@
-"""What every class of the ``libvirt`` module shares: UUID spellings, and the functions virtcore lacks.
+"""What every class of the ``libvirt`` module shares: UUID spellings, the handle classes' common
+methods, and the functions virtcore lacks.
 
 Every function of libvirt's API is a method with libvirt-python's name
 (:data:`virt_libvirt._table.METHODS`, generated from libvirt's API
@@ -10,11 +11,15 @@ function: a missing entry point means "unsupported", as in libvirt.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from virt_libvirt import _constants
 from virt_libvirt._table import ERROR_DOMAIN, METHODS
-from virt_libvirt.errors import raise_error
+from virt_libvirt.errors import raise_error, raise_from
+from virtcore.errors import VirtError
+
+if TYPE_CHECKING:
+    from virt_libvirt.connect import virConnect
 
 
 def uuid_bytes(uuid: str) -> bytes:
@@ -58,3 +63,81 @@ def passes(flags: int, yes: int, no: int, value: Callable[[], bool]) -> bool:
     if not flags & (yes | no):
         return True
     return bool(flags & (yes if value() else no))
+
+
+class Handle:
+    """A handle on one virtcore object got from a connection (``virDomain``, ``virStorageVol``...).
+
+    It holds its connection, as libvirt-python's handles hold a reference on theirs: the
+    connection stays open while a handle got from it lives.
+    """
+
+    __slots__ = ("__weakref__", "_conn", "_o")
+
+    def __init__(self, conn: virConnect, _obj: Any) -> None:
+        self._conn = conn
+        self._o = _obj
+
+    def connect(self) -> virConnect:
+        """The connection the object was got from."""
+        return self._conn
+
+    def c_pointer(self) -> int:
+        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
+        return id(self._o)
+
+
+class Named(Handle):
+    """A handle on an object with a name and a UUID."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        """The object's name."""
+        name: str = self._o.name
+        return name
+
+    def UUIDString(self) -> str:  # noqa: N802
+        """The UUID, canonical string."""
+        uuid: str = self._o.uuid
+        return uuid
+
+    def UUID(self) -> bytes:  # noqa: N802
+        """The UUID, 16 raw bytes."""
+        return uuid_bytes(self._o.uuid)
+
+
+class Persistent(Named):
+    """A handle on an object that is active or not, persistent or not, and may autostart
+    (domains, storage pools, networks)."""
+
+    __slots__ = ()
+
+    def isActive(self) -> int:  # noqa: N802
+        """1 while the object is active (a domain: running or paused), else 0."""
+        try:
+            return int(self._o.is_active())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def isPersistent(self) -> int:  # noqa: N802
+        """1 when the object has a persistent definition."""
+        try:
+            return int(self._o.is_persistent())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def autostart(self) -> int:
+        """1 when the object starts with the host."""
+        try:
+            return int(self._o.autostart)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+        """Start the object with the host (or not); 0."""
+        try:
+            self._o.autostart = bool(autostart)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0

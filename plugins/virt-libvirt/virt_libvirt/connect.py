@@ -313,7 +313,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         wanted = stats_groups(stats, flags, "virDomainListGetStats")
         keep = list_filter(list_flags(flags)) if list_flags(flags) else None
         try:
-            return [(d, domain_stats(d._d, wanted)) for d in doms if keep is None or keep(d._d)]
+            return [(d, domain_stats(d._o, wanted)) for d in doms if keep is None or keep(d._o)]
         except VirtError as exc:
             raise_from(exc)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
-from virt_libvirt._base import complete, passes, uuid_bytes
+from virt_libvirt._base import Persistent, complete, passes
 from virt_libvirt.errors import check_flags, raise_error, raise_from
 from virt_libvirt.snapshot import (
     snapshot_create_kwargs,
@@ -18,7 +18,6 @@ from virtcore.errors import VirtError
 
 if TYPE_CHECKING:
     import virtcore
-    from virt_libvirt.connect import virConnect
     from virt_libvirt.stream import virStream
 
 _XML_FLAGS = lv.VIR_DOMAIN_XML_SECURE | lv.VIR_DOMAIN_XML_INACTIVE | lv.VIR_DOMAIN_XML_UPDATE_CPU
@@ -65,41 +64,18 @@ def _unsupported_flag(what: str) -> None:
     raise_error(ArgumentUnsupportedError, what)
 
 
-class virDomain:  # noqa: N801 - libvirt-python's name
+class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     """A domain, as libvirt-python's ``virDomain``."""
 
-    __slots__ = ("__weakref__", "_conn", "_d")
-
-    def __init__(self, conn: virConnect, _obj: virtcore.Domain) -> None:
-        self._conn = conn
-        self._d = _obj
-
-    def connect(self) -> virConnect:
-        """The connection the domain was got from."""
-        return self._conn
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._d)
+    __slots__ = ()
+    _o: virtcore.Domain
 
     # -- identity ---------------------------------------------------------------
-
-    def name(self) -> str:
-        """The domain's name."""
-        return self._d.name
-
-    def UUIDString(self) -> str:  # noqa: N802
-        """The UUID, canonical string."""
-        return self._d.uuid
-
-    def UUID(self) -> bytes:  # noqa: N802
-        """The UUID, 16 raw bytes."""
-        return uuid_bytes(self._d.uuid)
 
     def ID(self) -> int:  # noqa: N802
         """The hypervisor's id while active, -1 while not."""
         try:
-            return self._d.id
+            return self._o.id
         except VirtError as exc:
             raise_from(exc)
 
@@ -108,7 +84,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def info(self) -> list[int]:
         """``[state, max memory KiB, memory KiB, vcpus, cpu time ns]``."""
         try:
-            r = self._d.info()
+            r = self._o.info()
         except VirtError as exc:
             raise_from(exc)
         return [r[0]._value_, r[1], r[2], r[3], r[4]]  # the enum's plain int, as libvirt's
@@ -118,29 +94,15 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags:
             check_flags(flags, 0, "virDomainGetState")
         try:
-            s, reason = self._d.state()
+            s, reason = self._o.state()
         except VirtError as exc:
             raise_from(exc)
         return [s._value_, int(reason)]
 
-    def isActive(self) -> int:  # noqa: N802
-        """1 while the domain runs (or is paused), else 0."""
-        try:
-            return int(self._d.is_active())
-        except VirtError as exc:
-            raise_from(exc)
-
-    def isPersistent(self) -> int:  # noqa: N802
-        """1 when the domain has a persistent definition."""
-        try:
-            return int(self._d.is_persistent())
-        except VirtError as exc:
-            raise_from(exc)
-
     def maxMemory(self) -> int:  # noqa: N802
         """The maximum memory, KiB."""
         try:
-            return self._d.info()[1]
+            return self._o.info()[1]
         except VirtError as exc:
             raise_from(exc)
 
@@ -149,31 +111,16 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags:
             check_flags(flags, _XML_FLAGS, "virDomainGetXMLDesc")
         try:
-            return self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_XML_INACTIVE))
+            return self._o.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_XML_INACTIVE))
         except VirtError as exc:
             raise_from(exc)
-
-    def autostart(self) -> int:
-        """1 when the domain starts with the host."""
-        try:
-            return int(self._d.autostart)
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setAutostart(self, autostart: int) -> int:  # noqa: N802
-        """Start the domain with the host (or not); 0."""
-        try:
-            self._d.autostart = bool(autostart)
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
 
     # -- lifecycle ----------------------------------------------------------------
 
     def create(self) -> int:
         """Start the defined domain; 0."""
         try:
-            self._d.start()
+            self._o.start()
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -184,11 +131,11 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
             _unsupported_flag("VIR_DOMAIN_START_AUTODESTROY in virDomainCreateWithFlags")
         try:
-            if flags & lv.VIR_DOMAIN_START_FORCE_BOOT and self._d.has_managed_save_image():
-                self._d.managed_save_remove()  # boot afresh, not from the managed save image
-            self._d.start()
+            if flags & lv.VIR_DOMAIN_START_FORCE_BOOT and self._o.has_managed_save_image():
+                self._o.managed_save_remove()  # boot afresh, not from the managed save image
+            self._o.start()
             if flags & lv.VIR_DOMAIN_START_PAUSED:
-                self._d.suspend()
+                self._o.suspend()
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -202,47 +149,47 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
     def destroy(self) -> int:
         """Stop the domain at once; 0."""
-        return self._do(self._d.destroy)
+        return self._do(self._o.destroy)
 
     def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Stop the domain (``VIR_DOMAIN_DESTROY_GRACEFUL``: the same here); 0."""
         check_flags(flags, lv.VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags")
-        return self._do(self._d.destroy)
+        return self._do(self._o.destroy)
 
     def shutdown(self) -> int:
         """Ask the guest to power off; 0."""
-        return self._do(self._d.shutdown)
+        return self._do(self._o.shutdown)
 
     def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Ask the guest to power off, by the means the flags allow; 0."""
         check_flags(flags, _SHUTDOWN_FLAGS, "virDomainShutdownFlags")
-        return self._do(self._d.shutdown)
+        return self._do(self._o.shutdown)
 
     def reboot(self, flags: int = 0) -> int:
         """Ask the guest to reboot; 0."""
         check_flags(flags, _REBOOT_FLAGS, "virDomainReboot")
-        return self._do(self._d.reboot)
+        return self._do(self._o.reboot)
 
     def suspend(self) -> int:
         """Pause the domain; 0."""
-        return self._do(self._d.suspend)
+        return self._do(self._o.suspend)
 
     def resume(self) -> int:
         """Resume the paused domain; 0."""
-        return self._do(self._d.resume)
+        return self._do(self._o.resume)
 
     def undefine(self) -> int:
         """Remove the persistent definition; 0."""
-        return self._do(self._d.undefine)
+        return self._do(self._o.undefine)
 
     def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Remove the definition (``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``: and its snapshots' metadata)."""
         check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
         meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         try:
-            if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._d.has_managed_save_image():
-                self._d.managed_save_remove()
-            self._d.undefine(snapshots_metadata=meta)
+            if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._o.has_managed_save_image():
+                self._o.managed_save_remove()
+            self._o.undefine(snapshots_metadata=meta)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -250,7 +197,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def save(self, to: str) -> int:
         """Save the domain's state to the file ``to`` and stop it; 0."""
         try:
-            self._d.save(to)
+            self._o.save(to)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -269,7 +216,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setMemory(self, memory: int) -> int:  # noqa: N802
         """Set the current memory, KiB; 0."""
         try:
-            self._d.set_memory(memory)
+            self._o.set_memory(memory)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -277,7 +224,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setMaxMemory(self, memory: int) -> int:  # noqa: N802
         """Set the maximum memory, KiB; 0."""
         try:
-            self._d.set_max_memory(memory)
+            self._o.set_max_memory(memory)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -294,7 +241,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         if not (live or config):
             return
         try:
-            active = self._d.is_active()
+            active = self._o.is_active()
         except VirtError as exc:
             raise_from(exc)
         if live and not active:
@@ -315,7 +262,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
         """Set the number of virtual CPUs; 0."""
         try:
-            self._d.set_vcpus(nvcpus)
+            self._o.set_vcpus(nvcpus)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -336,7 +283,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def attachDevice(self, xml: str) -> int:  # noqa: N802
         """Attach the device described by ``xml``; 0."""
         try:
-            self._d.attach_device(xml)
+            self._o.attach_device(xml)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -353,7 +300,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def detachDevice(self, xml: str) -> int:  # noqa: N802
         """Detach the device described by ``xml``; 0."""
         try:
-            self._d.detach_device(xml)
+            self._o.detach_device(xml)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -370,7 +317,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def blockStats(self, path: str) -> tuple[int, int, int, int, int]:  # noqa: N802
         """``(rd_req, rd_bytes, wr_req, wr_bytes, errs)`` of the disk ``path``."""
         try:
-            return tuple(self._d.block_stats(path))  # type: ignore[return-value]
+            return tuple(self._o.block_stats(path))  # type: ignore[return-value]
         except VirtError as exc:
             raise_from(exc)
 
@@ -378,14 +325,14 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """``[capacity, allocation, physical]`` in bytes of the disk ``path`` (target or source)."""
         check_flags(flags, 0, "virDomainGetBlockInfo")
         try:
-            return list(self._d.block_info(path))
+            return list(self._o.block_info(path))
         except VirtError as exc:
             raise_from(exc)
 
     def interfaceStats(self, path: str) -> tuple[int, ...]:  # noqa: N802
         """``(rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop)``."""
         try:
-            return tuple(self._d.interface_stats(path))
+            return tuple(self._o.interface_stats(path))
         except VirtError as exc:
             raise_from(exc)
 
@@ -397,7 +344,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
             raise_error(ArgumentUnsupportedError, f"Unknown IP address data source {source}")
         try:
-            ifaces = self._d.interface_addresses(_ADDRESS_SOURCES[source])
+            ifaces = self._o.interface_addresses(_ADDRESS_SOURCES[source])
         except VirtError as exc:
             raise_from(exc)
         return {
@@ -412,7 +359,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         import xml.etree.ElementTree as ET  # only the few calls answered from the domain XML parse it
 
         try:
-            return ET.fromstring(self._d.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)))
+            return ET.fromstring(self._o.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)))
         except VirtError as exc:
             raise_from(exc)
 
@@ -445,7 +392,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def schedulerType(self) -> list[Any]:  # noqa: N802
         """``[scheduler, number of parameters]`` (``["fair", 1]``)."""
         try:
-            name, count = self._d.scheduler_type()
+            name, count = self._o.scheduler_type()
         except VirtError as exc:
             raise_from(exc)
         return [name, count]
@@ -453,7 +400,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def schedulerParameters(self) -> dict[str, int]:  # noqa: N802
         """The CPU scheduler's parameters by name (``{"weight": 50}``)."""
         try:
-            return dict(self._d.scheduler_parameters())
+            return dict(self._o.scheduler_parameters())
         except VirtError as exc:
             raise_from(exc)
 
@@ -465,11 +412,11 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
         """Change some scheduler parameters; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
         try:
-            known = self._d.scheduler_parameters()
+            known = self._o.scheduler_parameters()
             for name in params:
                 if name not in known:
                     raise LookupError(f'Attribute name "{name}" could not be recognized')
-            self._d.set_scheduler_parameters(params)
+            self._o.set_scheduler_parameters(params)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -482,14 +429,14 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def memoryStats(self) -> dict[str, int]:  # noqa: N802
         """The running guest's memory statistics by libvirt's names (``actual``, ``rss``...: KiB)."""
         try:
-            return dict(self._d.memory_stats())
+            return dict(self._o.memory_stats())
         except VirtError as exc:
             raise_from(exc)
 
     def vcpus(self) -> tuple[list[tuple[int, ...]], list[tuple[bool, ...]]]:
         """``([(number, state, cpu time ns, host cpu)...], [affinity per vCPU...])``."""
         try:
-            info, affinity = self._d.vcpus()
+            info, affinity = self._o.vcpus()
         except VirtError as exc:
             raise_from(exc)
         return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
@@ -498,7 +445,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
         check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats")
         try:
-            return [dict(d) for d in self._d.cpu_stats(bool(total))]
+            return [dict(d) for d in self._o.cpu_stats(bool(total))]
         except VirtError as exc:
             raise_from(exc)
 
@@ -507,7 +454,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         allowed = lv.VIR_DOMAIN_GET_HOSTNAME_LEASE | lv.VIR_DOMAIN_GET_HOSTNAME_AGENT
         check_flags(flags, allowed, "virDomainGetHostname")
         try:
-            return self._d.hostname()
+            return self._o.hostname()
         except VirtError as exc:
             raise_from(exc)
 
@@ -516,7 +463,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         check_flags(flags, _AFFECT, "virDomainGetMetadata")
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         try:
-            return self._d.metadata(type, uri, live=live, config=config)
+            return self._o.metadata(type, uri, live=live, config=config)
         except VirtError as exc:
             raise_from(exc)
 
@@ -532,7 +479,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         check_flags(flags, _AFFECT, "virDomainSetMetadata")
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         try:
-            self._d.set_metadata(type, metadata, key, uri, live=live, config=config)
+            self._o.set_metadata(type, metadata, key, uri, live=live, config=config)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -541,7 +488,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Take a picture of display ``screen``: its bytes come through ``stream``; its MIME type."""
         check_flags(flags, 0, "virDomainScreenshot")
         mime: list[str] = []
-        stream._start_source(lambda target: mime.append(self._d.screenshot(target, screen)))
+        stream._start_source(lambda target: mime.append(self._o.screenshot(target, screen)))
         return mime[0]
 
     # -- managed save -------------------------------------------------------------------
@@ -551,20 +498,20 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave")
         if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
             _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainManagedSave")
-        return self._do(self._d.managed_save)
+        return self._do(self._o.managed_save)
 
     def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
         """1 when a managed save image waits for the next start."""
         check_flags(flags, 0, "virDomainHasManagedSaveImage")
         try:
-            return int(self._d.has_managed_save_image())
+            return int(self._o.has_managed_save_image())
         except VirtError as exc:
             raise_from(exc)
 
     def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
         """Drop the managed save image; 0."""
         check_flags(flags, 0, "virDomainManagedSaveRemove")
-        return self._do(self._d.managed_save_remove)
+        return self._do(self._o.managed_save_remove)
 
     # -- the guest agent (virtcore's DomainAgent) -------------------------------------
 
@@ -572,7 +519,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Freeze the guest's file systems (``mountpoints``, default all); how many."""
         check_flags(flags, 0, "virDomainFSFreeze")
         try:
-            return self._d.agent.fs_freeze(mountpoints)
+            return self._o.agent.fs_freeze(mountpoints)
         except VirtError as exc:
             raise_from(exc)
 
@@ -580,7 +527,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Thaw the frozen file systems; how many."""
         check_flags(flags, 0, "virDomainFSThaw")
         try:
-            return self._d.agent.fs_thaw(mountpoints)
+            return self._o.agent.fs_thaw(mountpoints)
         except VirtError as exc:
             raise_from(exc)
 
@@ -588,7 +535,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The guest's clock: ``{"seconds": s, "nseconds": ns}``."""
         check_flags(flags, 0, "virDomainGetTime")
         try:
-            seconds, nseconds = self._d.agent.get_time()
+            seconds, nseconds = self._o.agent.get_time()
         except VirtError as exc:
             raise_from(exc)
         return {"seconds": seconds, "nseconds": nseconds}
@@ -600,7 +547,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         seconds = None if time is None else time.get("seconds")
         nseconds = 0 if time is None else time.get("nseconds", 0)
         try:
-            self._d.agent.set_time(seconds, nseconds, sync=sync)
+            self._o.agent.set_time(seconds, nseconds, sync=sync)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -609,7 +556,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Set ``user``'s password in the guest (``VIR_DOMAIN_PASSWORD_ENCRYPTED``: already crypted); 0."""
         check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword")
         try:
-            self._d.agent.set_user_password(
+            self._o.agent.set_user_password(
                 user, password, crypted=bool(flags & lv.VIR_DOMAIN_PASSWORD_ENCRYPTED)
             )
         except VirtError as exc:
@@ -620,7 +567,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """What the agent tells about the guest, with libvirt's keys (``os.id``, ``hostname``...)."""
         check_flags(flags, 0, "virDomainGetGuestInfo")
         try:
-            return dict(self._d.agent.guest_info(types))
+            return dict(self._o.agent.guest_info(types))
         except VirtError as exc:
             raise_from(exc)
 
@@ -630,7 +577,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Take a checkpoint of the running domain from ``<domaincheckpoint>`` XML."""
         check_flags(flags, 0, "virDomainCheckpointCreateXML")
         try:
-            return virDomainCheckpoint(self, self._d.create_checkpoint(xmlDesc))
+            return virDomainCheckpoint(self, self._o.create_checkpoint(xmlDesc))
         except VirtError as exc:
             raise_from(exc)
 
@@ -638,7 +585,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The checkpoint called ``name``."""
         check_flags(flags, 0, "virDomainCheckpointLookupByName")
         try:
-            return virDomainCheckpoint(self, self._d.lookup_checkpoint(name))
+            return virDomainCheckpoint(self, self._o.lookup_checkpoint(name))
         except VirtError as exc:
             raise_from(exc)
 
@@ -646,7 +593,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The domain's checkpoints, oldest first."""
         check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainListAllCheckpoints")
         try:
-            return [virDomainCheckpoint(self, c) for c in self._d.list_checkpoints()]
+            return [virDomainCheckpoint(self, c) for c in self._o.list_checkpoints()]
         except VirtError as exc:
             raise_from(exc)
 
@@ -656,7 +603,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Take a snapshot described by ``xmlDesc`` (``VIR_DOMAIN_SNAPSHOT_CREATE_*``)."""
         kwargs = snapshot_create_kwargs(flags)
         try:
-            return virDomainSnapshot(self, self._d.create_snapshot(xmlDesc, **kwargs))
+            return virDomainSnapshot(self, self._o.create_snapshot(xmlDesc, **kwargs))
         except VirtError as exc:
             raise_from(exc)
 
@@ -664,7 +611,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
         kwargs = snapshot_list_kwargs(flags, "virDomainListAllSnapshots", roots=True)
         try:
-            return [virDomainSnapshot(self, s) for s in self._d.list_snapshots(**kwargs)]
+            return [virDomainSnapshot(self, s) for s in self._o.list_snapshots(**kwargs)]
         except VirtError as exc:
             raise_from(exc)
 
@@ -672,7 +619,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The names of the domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
         kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListNames", roots=True)
         try:
-            return [s.name for s in self._d.list_snapshots(**kwargs)]
+            return [s.name for s in self._o.list_snapshots(**kwargs)]
         except VirtError as exc:
             raise_from(exc)
 
@@ -680,7 +627,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """How many snapshots :meth:`snapshotListNames` would name."""
         kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNum", roots=True)
         try:
-            return len(self._d.list_snapshots(**kwargs))
+            return len(self._o.list_snapshots(**kwargs))
         except VirtError as exc:
             raise_from(exc)
 
@@ -688,7 +635,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The snapshot called ``name``."""
         check_flags(flags, 0, "virDomainSnapshotLookupByName")
         try:
-            return virDomainSnapshot(self, self._d.lookup_snapshot(name))
+            return virDomainSnapshot(self, self._o.lookup_snapshot(name))
         except VirtError as exc:
             raise_from(exc)
 
@@ -696,7 +643,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """The current snapshot."""
         check_flags(flags, 0, "virDomainSnapshotCurrent")
         try:
-            return virDomainSnapshot(self, self._d.current_snapshot())
+            return virDomainSnapshot(self, self._o.current_snapshot())
         except VirtError as exc:
             raise_from(exc)
 
@@ -704,7 +651,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """1 when the domain has a current snapshot."""
         check_flags(flags, 0, "virDomainHasCurrentSnapshot")
         try:
-            return int(self._d.has_current_snapshot())
+            return int(self._o.has_current_snapshot())
         except VirtError as exc:
             raise_from(exc)
 
@@ -712,8 +659,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         """Bring the domain back to ``snap`` (``VIR_DOMAIN_SNAPSHOT_REVERT_*``); 0."""
         check_flags(flags, _REVERT_FLAGS, "virDomainRevertToSnapshot")
         try:
-            self._d.revert_to_snapshot(
-                snap._s,
+            self._o.revert_to_snapshot(
+                snap._o,
                 running=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING),
                 paused=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED),
                 force=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
-from virt_libvirt._base import complete, uuid_bytes
+from virt_libvirt._base import Persistent, complete
 from virt_libvirt.errors import check_flags, raise_from
 from virtcore.errors import VirtError
 
@@ -17,76 +17,24 @@ if TYPE_CHECKING:
 _UPDATE_FLAGS = lv.VIR_NETWORK_UPDATE_AFFECT_LIVE | lv.VIR_NETWORK_UPDATE_AFFECT_CONFIG
 
 
-class virNetwork:  # noqa: N801 - libvirt-python's name
+class virNetwork(Persistent):  # noqa: N801 - libvirt-python's name
     """A virtual network, as libvirt-python's ``virNetwork``."""
 
-    __slots__ = ("__weakref__", "_conn", "_n")
-
-    def __init__(self, conn: virConnect, _obj: virtcore.Network) -> None:
-        self._conn = conn
-        self._n = _obj
-
-    def connect(self) -> virConnect:
-        """The connection the network was got from."""
-        return self._conn
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._n)
-
-    def name(self) -> str:
-        """The network's name."""
-        return self._n.name
-
-    def UUIDString(self) -> str:  # noqa: N802
-        """The UUID, canonical string."""
-        return self._n.uuid
-
-    def UUID(self) -> bytes:  # noqa: N802
-        """The UUID, 16 raw bytes."""
-        return uuid_bytes(self._n.uuid)
+    __slots__ = ()
+    _o: virtcore.Network
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<network>`` XML (``VIR_NETWORK_XML_INACTIVE``: the persistent definition)."""
         check_flags(flags, lv.VIR_NETWORK_XML_INACTIVE, "virNetworkGetXMLDesc")
         try:
-            return self._n.xml_desc(inactive=bool(flags & lv.VIR_NETWORK_XML_INACTIVE))
+            return self._o.xml_desc(inactive=bool(flags & lv.VIR_NETWORK_XML_INACTIVE))
         except VirtError as exc:
             raise_from(exc)
-
-    def isActive(self) -> int:  # noqa: N802
-        """1 while the network is active."""
-        try:
-            return int(self._n.is_active())
-        except VirtError as exc:
-            raise_from(exc)
-
-    def isPersistent(self) -> int:  # noqa: N802
-        """1 when the network has a persistent definition."""
-        try:
-            return int(self._n.is_persistent())
-        except VirtError as exc:
-            raise_from(exc)
-
-    def autostart(self) -> int:
-        """1 when the network starts with the host."""
-        try:
-            return int(self._n.autostart)
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setAutostart(self, autostart: int) -> int:  # noqa: N802
-        """Start the network with the host (or not); 0."""
-        try:
-            self._n.autostart = bool(autostart)
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
 
     def bridgeName(self) -> str:  # noqa: N802
         """The host bridge's name."""
         try:
-            return self._n.bridge_name
+            return self._o.bridge_name
         except VirtError as exc:
             raise_from(exc)
 
@@ -99,15 +47,15 @@ class virNetwork:  # noqa: N801 - libvirt-python's name
 
     def create(self) -> int:
         """Start the network; 0."""
-        return self._do(self._n.start)
+        return self._do(self._o.start)
 
     def destroy(self) -> int:
         """Stop the network; 0."""
-        return self._do(self._n.destroy)
+        return self._do(self._o.destroy)
 
     def undefine(self) -> int:
         """Remove the persistent definition; 0."""
-        return self._do(self._n.undefine)
+        return self._do(self._o.undefine)
 
     def update(self, command: int, section: int, parentIndex: int, xml: str, flags: int = 0) -> int:  # noqa: N803
         """Add, modify or delete one element of ``section`` (``VIR_NETWORK_UPDATE_AFFECT_*``); 0."""
@@ -115,14 +63,14 @@ class virNetwork:  # noqa: N801 - libvirt-python's name
         live = bool(flags & lv.VIR_NETWORK_UPDATE_AFFECT_LIVE)
         config = bool(flags & lv.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
         return self._do(
-            lambda: self._n.update(command, section, xml, parent_index=parentIndex, live=live, config=config)  # type: ignore[arg-type]
+            lambda: self._o.update(command, section, xml, parent_index=parentIndex, live=live, config=config)  # type: ignore[arg-type]
         )
 
     def DHCPLeases(self, mac: str | None = None, flags: int = 0) -> list[dict[str, Any]]:  # noqa: N802
         """The network's DHCP leases (only ``mac``'s, when given), as dictionaries of libvirt's fields."""
         check_flags(flags, 0, "virNetworkGetDHCPLeases")
         try:
-            leases = self._n.dhcp_leases(mac)
+            leases = self._o.dhcp_leases(mac)
         except VirtError as exc:
             raise_from(exc)
         return [

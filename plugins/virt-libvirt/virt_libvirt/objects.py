@@ -10,10 +10,10 @@ bindings virtcore does not manage: every method of theirs raises
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from virt_libvirt import _constants as lv
-from virt_libvirt._base import complete, passes, uuid_bytes, uuid_string
+from virt_libvirt._base import Handle, complete, passes, uuid_bytes, uuid_string
 from virt_libvirt.errors import check_flags, raise_from
 from virtcore.errors import VirtError
 
@@ -58,25 +58,7 @@ _SECRET_FILTERS = (
 )
 
 
-class _HostObject:
-    """A host object of a connection."""
-
-    __slots__ = ("__weakref__", "_conn", "_o")
-
-    def __init__(self, conn: Any, _obj: Any) -> None:
-        self._conn: virConnect = conn
-        self._o = _obj
-
-    def connect(self) -> virConnect:
-        """The connection the object was got from."""
-        return self._conn
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._o)
-
-
-class virNodeDevice(_HostObject):  # noqa: N801 - libvirt-python's name
+class virNodeDevice(Handle):  # noqa: N801 - libvirt-python's name
     """A host device, as libvirt-python's ``virNodeDevice``."""
 
     __slots__ = ()
@@ -121,7 +103,7 @@ class virNodeDevice(_HostObject):  # noqa: N801 - libvirt-python's name
         return 0
 
 
-class virInterface(_HostObject):  # noqa: N801 - libvirt-python's name
+class virInterface(Handle):  # noqa: N801 - libvirt-python's name
     """A host network interface, as libvirt-python's ``virInterface``."""
 
     __slots__ = ()
@@ -177,7 +159,7 @@ class virInterface(_HostObject):  # noqa: N801 - libvirt-python's name
         return 0
 
 
-class virSecret(_HostObject):  # noqa: N801 - libvirt-python's name
+class virSecret(Handle):  # noqa: N801 - libvirt-python's name
     """A secret, as libvirt-python's ``virSecret``."""
 
     __slots__ = ()
@@ -233,13 +215,13 @@ class virSecret(_HostObject):  # noqa: N801 - libvirt-python's name
         return 0
 
 
-class virNWFilter(_HostObject):  # noqa: N801 - libvirt-python's name
+class virNWFilter(Handle):  # noqa: N801 - libvirt-python's name
     """A network filter, as libvirt-python's ``virNWFilter`` (virtcore has none)."""
 
     __slots__ = ()
 
 
-class virNWFilterBinding(_HostObject):  # noqa: N801 - libvirt-python's name
+class virNWFilterBinding(Handle):  # noqa: N801 - libvirt-python's name
     """A network filter binding, as libvirt-python's ``virNWFilterBinding`` (virtcore has none)."""
 
     __slots__ = ()
@@ -270,12 +252,17 @@ class HostObjectsAPI:
     __slots__ = ()
     _conn: virtcore.Connection
 
+    @property
+    def _handles_conn(self) -> virConnect:
+        """The ``virConnect`` the handles made here hold (this class is only mixed into it)."""
+        return cast("virConnect", self)
+
     # -- node devices ---------------------------------------------------------------
 
     def nodeDeviceLookupByName(self, name: str) -> virNodeDevice:  # noqa: N802
         """The host device called ``name``."""
         try:
-            return virNodeDevice(self, self._conn.lookup_node_device(name))
+            return virNodeDevice(self._handles_conn, self._conn.lookup_node_device(name))
         except VirtError as exc:
             raise_from(exc)
 
@@ -283,7 +270,7 @@ class HostObjectsAPI:
         """Create a (virtual) device from ``<device>`` XML."""
         check_flags(flags, lv.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "virNodeDeviceCreateXML")
         try:
-            return virNodeDevice(self, self._conn.create_node_device(xmlDesc))
+            return virNodeDevice(self._handles_conn, self._conn.create_node_device(xmlDesc))
         except VirtError as exc:
             raise_from(exc)
 
@@ -293,12 +280,12 @@ class HostObjectsAPI:
         caps = [name for bit, name in _CAPS.items() if flags & bit]
         try:
             if not caps:
-                return [virNodeDevice(self, d) for d in self._conn.list_node_devices()]
+                return [virNodeDevice(self._handles_conn, d) for d in self._conn.list_node_devices()]
             seen: dict[str, virtcore.NodeDevice] = {}
             for cap in caps:
                 for d in self._conn.list_node_devices(cap):
                     seen.setdefault(d.name, d)
-            return [virNodeDevice(self, d) for d in seen.values()]
+            return [virNodeDevice(self._handles_conn, d) for d in seen.values()]
         except VirtError as exc:
             raise_from(exc)
 
@@ -319,14 +306,14 @@ class HostObjectsAPI:
     def interfaceLookupByName(self, name: str) -> virInterface:  # noqa: N802
         """The host interface called ``name``."""
         try:
-            return virInterface(self, self._conn.lookup_interface(name))
+            return virInterface(self._handles_conn, self._conn.lookup_interface(name))
         except VirtError as exc:
             raise_from(exc)
 
     def interfaceLookupByMACString(self, macstr: str) -> virInterface:  # noqa: N802
         """The host interface with this MAC address."""
         try:
-            return virInterface(self, self._conn.lookup_interface_by_mac(macstr))
+            return virInterface(self._handles_conn, self._conn.lookup_interface_by_mac(macstr))
         except VirtError as exc:
             raise_from(exc)
 
@@ -334,7 +321,7 @@ class HostObjectsAPI:
         """Define a host interface from ``<interface>`` XML."""
         check_flags(flags, lv.VIR_INTERFACE_DEFINE_VALIDATE, "virInterfaceDefineXML")
         try:
-            return virInterface(self, self._conn.define_interface(xml))
+            return virInterface(self._handles_conn, self._conn.define_interface(xml))
         except VirtError as exc:
             raise_from(exc)
 
@@ -344,7 +331,11 @@ class HostObjectsAPI:
         active, inactive = lv.VIR_CONNECT_LIST_INTERFACES_ACTIVE, lv.VIR_CONNECT_LIST_INTERFACES_INACTIVE
         try:
             ifaces = self._conn.list_interfaces()
-            return [virInterface(self, i) for i in ifaces if passes(flags, active, inactive, i.is_active)]
+            return [
+                virInterface(self._handles_conn, i)
+                for i in ifaces
+                if passes(flags, active, inactive, i.is_active)
+            ]
         except VirtError as exc:
             raise_from(exc)
 
@@ -375,7 +366,7 @@ class HostObjectsAPI:
     def secretLookupByUUIDString(self, uuidstr: str) -> virSecret:  # noqa: N802
         """The secret with this UUID string."""
         try:
-            return virSecret(self, self._conn.lookup_secret_by_uuid(uuidstr))
+            return virSecret(self._handles_conn, self._conn.lookup_secret_by_uuid(uuidstr))
         except VirtError as exc:
             raise_from(exc)
 
@@ -386,7 +377,7 @@ class HostObjectsAPI:
     def secretLookupByUsage(self, usageType: int, usageID: str) -> virSecret:  # noqa: N802, N803
         """The secret of that usage (``VIR_SECRET_USAGE_TYPE_*`` and its id)."""
         try:
-            return virSecret(self, self._conn.lookup_secret_by_usage(usageType, usageID))
+            return virSecret(self._handles_conn, self._conn.lookup_secret_by_usage(usageType, usageID))
         except VirtError as exc:
             raise_from(exc)
 
@@ -394,7 +385,7 @@ class HostObjectsAPI:
         """Define (or redefine) a secret from ``<secret>`` XML."""
         check_flags(flags, lv.VIR_SECRET_DEFINE_VALIDATE, "virSecretDefineXML")
         try:
-            return virSecret(self, self._conn.define_secret(xml))
+            return virSecret(self._handles_conn, self._conn.define_secret(xml))
         except VirtError as exc:
             raise_from(exc)
 
@@ -405,7 +396,7 @@ class HostObjectsAPI:
             secrets = self._conn.list_secrets()
             if flags:
                 secrets = [s for s in secrets if _secret_kept(s, flags)]
-            return [virSecret(self, s) for s in secrets]
+            return [virSecret(self._handles_conn, s) for s in secrets]
         except VirtError as exc:
             raise_from(exc)
 

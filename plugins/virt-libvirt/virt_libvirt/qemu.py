@@ -39,7 +39,7 @@ def qemuAgentCommand(domain: virDomain, cmd: str, timeout: int, flags: int) -> s
     else:
         seconds = float(timeout)
     try:
-        return domain._d.agent.command(cmd, seconds)
+        return domain._o.agent.command(cmd, seconds)
     except VirtError as exc:
         raise_from(exc)
 

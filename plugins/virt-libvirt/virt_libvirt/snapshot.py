@@ -92,21 +92,21 @@ def snapshot_list_kwargs(flags: int, function: str, *, roots: bool) -> dict[str,
     return kwargs
 
 
-class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
-    """A domain snapshot, as libvirt-python's ``virDomainSnapshot``."""
+class _DomainChild:
+    """A handle on an object of one domain (a snapshot, a checkpoint): what they share."""
 
-    __slots__ = ("__weakref__", "_dom", "_s")
+    __slots__ = ("__weakref__", "_dom", "_o")
 
-    def __init__(self, dom: virDomain, _obj: virtcore.DomainSnapshot) -> None:
+    def __init__(self, dom: virDomain, _obj: Any) -> None:
         self._dom = dom
-        self._s = _obj
+        self._o = _obj
 
     def domain(self) -> virDomain:
-        """The domain the snapshot is of."""
+        """The domain the object is of."""
         return self._dom
 
     def getDomain(self) -> virDomain:  # noqa: N802
-        """The domain the snapshot is of."""
+        """The domain the object is of."""
         return self._dom
 
     def connect(self) -> virConnect:
@@ -119,17 +119,25 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
 
     def c_pointer(self) -> int:
         """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._s)
+        return id(self._o)
 
     def getName(self) -> str:  # noqa: N802
-        """The snapshot's name."""
-        return self._s.name
+        """The object's name."""
+        name: str = self._o.name
+        return name
+
+
+class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
+    """A domain snapshot, as libvirt-python's ``virDomainSnapshot``."""
+
+    __slots__ = ()
+    _o: virtcore.DomainSnapshot
 
     def getXMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<domainsnapshot>`` XML (``VIR_DOMAIN_SNAPSHOT_XML_SECURE``: secrets too)."""
         check_flags(flags, lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE, "virDomainSnapshotGetXMLDesc")
         try:
-            return self._s.xml_desc(secure=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE))
+            return self._o.xml_desc(secure=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE))
         except VirtError as exc:
             raise_from(exc)
 
@@ -137,7 +145,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """The snapshot this one was taken after."""
         check_flags(flags, 0, "virDomainSnapshotGetParent")
         try:
-            return virDomainSnapshot(self._dom, self._s.parent())
+            return virDomainSnapshot(self._dom, self._o.parent())
         except VirtError as exc:
             raise_from(exc)
 
@@ -145,7 +153,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """1 when this is the domain's current snapshot."""
         check_flags(flags, 0, "virDomainSnapshotIsCurrent")
         try:
-            return int(self._s.is_current())
+            return int(self._o.is_current())
         except VirtError as exc:
             raise_from(exc)
 
@@ -153,7 +161,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """1 when the driver keeps metadata for the snapshot."""
         check_flags(flags, 0, "virDomainSnapshotHasMetadata")
         try:
-            return int(self._s.has_metadata())
+            return int(self._o.has_metadata())
         except VirtError as exc:
             raise_from(exc)
 
@@ -161,7 +169,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """The snapshots taken after this one (``VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS``: all below)."""
         kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListAllChildren", roots=False)
         try:
-            return [virDomainSnapshot(self._dom, s) for s in self._s.children(**kwargs)]
+            return [virDomainSnapshot(self._dom, s) for s in self._o.children(**kwargs)]
         except VirtError as exc:
             raise_from(exc)
 
@@ -169,7 +177,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """The names of :meth:`listAllChildren`."""
         kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListChildrenNames", roots=False)
         try:
-            return [s.name for s in self._s.children(**kwargs)]
+            return [s.name for s in self._o.children(**kwargs)]
         except VirtError as exc:
             raise_from(exc)
 
@@ -177,7 +185,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """How many children :meth:`listChildrenNames` would name."""
         kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNumChildren", roots=False)
         try:
-            return len(self._s.children(**kwargs))
+            return len(self._o.children(**kwargs))
         except VirtError as exc:
             raise_from(exc)
 
@@ -185,7 +193,7 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
         """Delete the snapshot (``VIR_DOMAIN_SNAPSHOT_DELETE_*``); 0."""
         check_flags(flags, _DELETE_ALL, "virDomainSnapshotDelete")
         try:
-            self._s.delete(
+            self._o.delete(
                 children=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN),
                 children_only=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY),
                 metadata_only=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY),
@@ -198,45 +206,18 @@ class virDomainSnapshot:  # noqa: N801 - libvirt-python's name
 complete(virDomainSnapshot)
 
 
-class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
+class virDomainCheckpoint(_DomainChild):  # noqa: N801 - libvirt-python's name
     """A domain checkpoint, as libvirt-python's ``virDomainCheckpoint``."""
 
-    __slots__ = ("__weakref__", "_c", "_dom")
-
-    def __init__(self, dom: virDomain, _obj: virtcore.DomainCheckpoint) -> None:
-        self._dom = dom
-        self._c = _obj
-
-    def domain(self) -> virDomain:
-        """The domain the checkpoint is of."""
-        return self._dom
-
-    def getDomain(self) -> virDomain:  # noqa: N802
-        """The domain the checkpoint is of."""
-        return self._dom
-
-    def connect(self) -> virConnect:
-        """The connection of its domain."""
-        return self._dom.connect()
-
-    def getConnect(self) -> virConnect:  # noqa: N802
-        """The connection of its domain."""
-        return self._dom.connect()
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._c)
-
-    def getName(self) -> str:  # noqa: N802
-        """The checkpoint's name."""
-        return self._c.name
+    __slots__ = ()
+    _o: virtcore.DomainCheckpoint
 
     def getXMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<domaincheckpoint>`` XML (``VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN``: without the domain's)."""
         allowed = lv.VIR_DOMAIN_CHECKPOINT_XML_SECURE | lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN
         check_flags(flags, allowed, "virDomainCheckpointGetXMLDesc")
         try:
-            return self._c.xml_desc(no_domain=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN))
+            return self._o.xml_desc(no_domain=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN))
         except VirtError as exc:
             raise_from(exc)
 
@@ -244,7 +225,7 @@ class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
         """The checkpoint this one was taken after."""
         check_flags(flags, 0, "virDomainCheckpointGetParent")
         try:
-            return virDomainCheckpoint(self._dom, self._c.parent())
+            return virDomainCheckpoint(self._dom, self._o.parent())
         except VirtError as exc:
             raise_from(exc)
 
@@ -252,7 +233,7 @@ class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
         """The checkpoints taken right after this one."""
         check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainCheckpointListAllChildren")
         try:
-            return [virDomainCheckpoint(self._dom, c) for c in self._c.children()]
+            return [virDomainCheckpoint(self._dom, c) for c in self._o.children()]
         except VirtError as exc:
             raise_from(exc)
 
@@ -260,7 +241,7 @@ class virDomainCheckpoint:  # noqa: N801 - libvirt-python's name
         """Delete the checkpoint (``VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN``: and the ones after it); 0."""
         check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN, "virDomainCheckpointDelete")
         try:
-            self._c.delete(children=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN))
+            self._o.delete(children=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN))
         except VirtError as exc:
             raise_from(exc)
         return 0

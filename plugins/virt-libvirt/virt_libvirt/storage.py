@@ -6,13 +6,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from virt_libvirt import _constants as lv
-from virt_libvirt._base import complete, passes, uuid_bytes
+from virt_libvirt._base import Handle, Persistent, complete, passes
 from virt_libvirt.errors import check_flags, raise_error, raise_from
 from virtcore.errors import VirtError
 
 if TYPE_CHECKING:
     import virtcore
-    from virt_libvirt.connect import virConnect
     from virt_libvirt.stream import virStream
 
 #: ``VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE>`` flag: the pool type it keeps.
@@ -72,39 +71,16 @@ def pool_filter(flags: int) -> Callable[[virtcore.StoragePool], bool]:
     return keep
 
 
-class virStoragePool:  # noqa: N801 - libvirt-python's name
+class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
     """A storage pool, as libvirt-python's ``virStoragePool``."""
 
-    __slots__ = ("__weakref__", "_conn", "_p")
-
-    def __init__(self, conn: virConnect, _obj: virtcore.StoragePool) -> None:
-        self._conn = conn
-        self._p = _obj
-
-    def connect(self) -> virConnect:
-        """The connection the pool was got from."""
-        return self._conn
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._p)
-
-    def name(self) -> str:
-        """The pool's name."""
-        return self._p.name
-
-    def UUIDString(self) -> str:  # noqa: N802
-        """The UUID, canonical string."""
-        return self._p.uuid
-
-    def UUID(self) -> bytes:  # noqa: N802
-        """The UUID, 16 raw bytes."""
-        return uuid_bytes(self._p.uuid)
+    __slots__ = ()
+    _o: virtcore.StoragePool
 
     def info(self) -> list[int]:
         """``[state, capacity, allocation, available]`` (bytes)."""
         try:
-            r = self._p.info()
+            r = self._o.info()
         except VirtError as exc:
             raise_from(exc)
         return [r[0]._value_, r[1], r[2], r[3]]
@@ -113,38 +89,9 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
         """The ``<pool>`` XML (``VIR_STORAGE_XML_INACTIVE``: the persistent definition)."""
         check_flags(flags, lv.VIR_STORAGE_XML_INACTIVE, "virStoragePoolGetXMLDesc")
         try:
-            return self._p.xml_desc(inactive=bool(flags & lv.VIR_STORAGE_XML_INACTIVE))
+            return self._o.xml_desc(inactive=bool(flags & lv.VIR_STORAGE_XML_INACTIVE))
         except VirtError as exc:
             raise_from(exc)
-
-    def isActive(self) -> int:  # noqa: N802
-        """1 while the pool is active."""
-        try:
-            return int(self._p.is_active())
-        except VirtError as exc:
-            raise_from(exc)
-
-    def isPersistent(self) -> int:  # noqa: N802
-        """1 when the pool has a persistent definition."""
-        try:
-            return int(self._p.is_persistent())
-        except VirtError as exc:
-            raise_from(exc)
-
-    def autostart(self) -> int:
-        """1 when the pool starts with the host."""
-        try:
-            return int(self._p.autostart)
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setAutostart(self, autostart: int) -> int:  # noqa: N802
-        """Start the pool with the host (or not); 0."""
-        try:
-            self._p.autostart = bool(autostart)
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
 
     def _do(self, action: Callable[[], None]) -> int:
         try:
@@ -156,11 +103,11 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
     def create(self, flags: int = 0) -> int:
         """Start the pool; 0."""
         check_flags(flags, 0, "virStoragePoolCreate")
-        return self._do(self._p.start)
+        return self._do(self._o.start)
 
     def destroy(self) -> int:
         """Stop the pool; 0."""
-        return self._do(self._p.destroy)
+        return self._do(self._o.destroy)
 
     def build(self, flags: int = 0) -> int:
         """Make the pool's storage (``VIR_STORAGE_POOL_BUILD_[NO_]OVERWRITE``); 0."""
@@ -175,26 +122,26 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
             overwrite = True
         elif flags & lv.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE:
             overwrite = False
-        return self._do(lambda: self._p.build(overwrite=overwrite))
+        return self._do(lambda: self._o.build(overwrite=overwrite))
 
     def delete(self, flags: int = 0) -> int:
         """Remove what :meth:`build` made; 0."""
         check_flags(flags, 0, "virStoragePoolDelete")
-        return self._do(self._p.delete)
+        return self._do(self._o.delete)
 
     def undefine(self) -> int:
         """Remove the persistent definition; 0."""
-        return self._do(self._p.undefine)
+        return self._do(self._o.undefine)
 
     def refresh(self, flags: int = 0) -> int:
         """Rescan the pool's volumes; 0."""
         check_flags(flags, 0, "virStoragePoolRefresh")
-        return self._do(self._p.refresh)
+        return self._do(self._o.refresh)
 
     def listVolumes(self) -> list[str]:  # noqa: N802
         """The names of the pool's volumes."""
         try:
-            return [v.name for v in self._p.list_volumes()]
+            return [v.name for v in self._o.list_volumes()]
         except VirtError as exc:
             raise_from(exc)
 
@@ -202,7 +149,7 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
         """The pool's volumes."""
         check_flags(flags, 0, "virStoragePoolListAllVolumes")
         try:
-            return [virStorageVol(self._conn, v) for v in self._p.list_volumes()]
+            return [virStorageVol(self._conn, v) for v in self._o.list_volumes()]
         except VirtError as exc:
             raise_from(exc)
 
@@ -213,7 +160,7 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
     def storageVolLookupByName(self, name: str) -> virStorageVol:  # noqa: N802
         """The pool's volume called ``name``."""
         try:
-            return virStorageVol(self._conn, self._p.lookup_volume(name))
+            return virStorageVol(self._conn, self._o.lookup_volume(name))
         except VirtError as exc:
             raise_from(exc)
 
@@ -223,7 +170,7 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
         check_flags(flags, allowed, "virStorageVolCreateXML")
         prealloc = bool(flags & lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
         try:
-            return virStorageVol(self._conn, self._p.create_volume(xmlDesc, prealloc_metadata=prealloc))
+            return virStorageVol(self._conn, self._o.create_volume(xmlDesc, prealloc_metadata=prealloc))
         except VirtError as exc:
             raise_from(exc)
 
@@ -233,7 +180,7 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
         check_flags(flags, allowed, "virStorageVolCreateXMLFrom")
         prealloc = bool(flags & lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
         try:
-            vol = self._p.create_volume_from(xmlDesc, clonevol._v, prealloc_metadata=prealloc)
+            vol = self._o.create_volume_from(xmlDesc, clonevol._o, prealloc_metadata=prealloc)
         except VirtError as exc:
             raise_from(exc)
         return virStorageVol(self._conn, vol)
@@ -242,42 +189,31 @@ class virStoragePool:  # noqa: N801 - libvirt-python's name
 complete(virStoragePool)
 
 
-class virStorageVol:  # noqa: N801 - libvirt-python's name
+class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
     """A storage volume, as libvirt-python's ``virStorageVol``."""
 
-    __slots__ = ("__weakref__", "_conn", "_v")
-
-    def __init__(self, conn: virConnect, _obj: virtcore.StorageVolume) -> None:
-        self._conn = conn
-        self._v = _obj
-
-    def connect(self) -> virConnect:
-        """The connection the volume was got from."""
-        return self._conn
-
-    def c_pointer(self) -> int:
-        """An identifier of the underlying handle (libvirt-python: its C pointer)."""
-        return id(self._v)
+    __slots__ = ()
+    _o: virtcore.StorageVolume
 
     def name(self) -> str:
         """The volume's name."""
-        return self._v.name
+        return self._o.name
 
     def key(self) -> str:
         """The volume's key (unique on the host)."""
-        return self._v.key
+        return self._o.key
 
     def path(self) -> str:
         """The volume's path on the host."""
         try:
-            return self._v.path
+            return self._o.path
         except VirtError as exc:
             raise_from(exc)
 
     def info(self) -> list[int]:
         """``[type, capacity, allocation]`` (bytes)."""
         try:
-            r = self._v.info()
+            r = self._o.info()
         except VirtError as exc:
             raise_from(exc)
         return [r[0]._value_, r[1], r[2]]
@@ -286,14 +222,14 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
         """The ``<volume>`` XML."""
         check_flags(flags, 0, "virStorageVolGetXMLDesc")
         try:
-            return self._v.xml_desc()
+            return self._o.xml_desc()
         except VirtError as exc:
             raise_from(exc)
 
     def storagePoolLookupByVolume(self) -> virStoragePool:  # noqa: N802
         """The pool holding the volume."""
         try:
-            return virStoragePool(self._conn, self._v.pool())
+            return virStoragePool(self._conn, self._o.pool())
         except VirtError as exc:
             raise_from(exc)
 
@@ -301,7 +237,7 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
         """Delete the volume; 0."""
         check_flags(flags, 0, "virStorageVolDelete")
         try:
-            self._v.delete()
+            self._o.delete()
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -315,7 +251,7 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
         """Overwrite the volume's data with ``algorithm`` (``VIR_STORAGE_VOL_WIPE_ALG_*``); 0."""
         check_flags(flags, 0, "virStorageVolWipePattern")
         try:
-            self._v.wipe(algorithm)
+            self._o.wipe(algorithm)
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -329,7 +265,7 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
         )
         check_flags(flags, allowed, "virStorageVolResize")
         try:
-            self._v.resize(
+            self._o.resize(
                 capacity,
                 delta=bool(flags & lv.VIR_STORAGE_VOL_RESIZE_DELTA),
                 allocate=bool(flags & lv.VIR_STORAGE_VOL_RESIZE_ALLOCATE),
@@ -342,13 +278,13 @@ class virStorageVol:  # noqa: N801 - libvirt-python's name
     def upload(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
         """Make ``stream`` carry data into the volume from ``offset`` (``length`` 0: to the end); 0."""
         check_flags(flags, 0, "virStorageVolUpload")
-        stream._start_upload(self._v, offset, length)
+        stream._start_upload(self._o, offset, length)
         return 0
 
     def download(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
         """Make ``stream`` carry the volume's data from ``offset`` (``length`` 0: to the end); 0."""
         check_flags(flags, 0, "virStorageVolDownload")
-        stream._start_download(self._v, offset, length)
+        stream._start_download(self._o, offset, length)
         return 0
 
 
