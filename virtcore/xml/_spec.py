@@ -264,10 +264,14 @@ def unmodelled(obj: SpecElement, root_tag: str | None = None) -> list[str]:
     return uncovered(obj.raw, type(obj).covered(), root_tag or obj._tag)
 
 
-def format_xml(obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = None) -> str:
+def format_xml(
+    obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = None, *, single_quotes: bool = False
+) -> str:
     """``obj`` as XML text, indented like libvirt's (two spaces).
 
     ``nsmap``: the namespaces to declare on the root, as libvirt does (``fs:`` on ``<pool>``).
+    ``single_quotes``: attributes in single quotes, as libvirt writes node devices, host
+    interfaces and secrets.
 
     :raises XMLError: a value holds text XML cannot represent (the message names ``what``,
         e.g. ``storage pool 'default'``).
@@ -277,7 +281,7 @@ def format_xml(obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = No
         if nsmap:
             etree.cleanup_namespaces(el, top_nsmap=dict(nsmap))
         etree.indent(el, space="  ")
-        return etree.tostring(el, encoding="unicode")
+        return u.single_quoted(el) if single_quotes else etree.tostring(el, encoding="unicode")
     except ValueError as exc:
         raise XMLError(f"{what} holds text XML cannot represent: {exc}") from None
 

@@ -20,14 +20,22 @@ from __future__ import annotations
 from typing import ClassVar
 
 import attrs
-from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import ONOFF, UINT, YESNO, SpecElement, one_of, spec_node, typed, unmodelled
-from virtcore.xml._util import single_quoted
+from virtcore.xml._spec import (
+    ONOFF,
+    UINT,
+    YESNO,
+    SpecElement,
+    format_xml,
+    one_of,
+    spec_node,
+    typed,
+    unmodelled,
+)
 
 __all__ = [
     "INTERFACE_TYPES",
@@ -290,9 +298,4 @@ def parse_interface(text: str | bytes, *, strict: bool = False) -> InterfaceDef:
 
 def format_interface(i: InterfaceDef) -> str:
     """``i`` as interface XML text, indented and quoted like libvirt's."""
-    try:
-        el = i.to_element()
-        etree.indent(el, space="  ")
-        return single_quoted(el)
-    except ValueError as exc:
-        raise XMLError(f"interface '{i.name}' holds text XML cannot represent: {exc}") from None
+    return format_xml(i, f"interface '{i.name}'", single_quotes=True)

@@ -20,14 +20,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import attrs
-from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import ANY, Node, merge
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import INT, UINT, SpecElement, one_of, spec_node, typed, unmodelled
-from virtcore.xml._util import single_quoted
+from virtcore.xml._spec import INT, UINT, SpecElement, format_xml, one_of, spec_node, typed, unmodelled
 
 __all__ = [
     "NodeDeviceDef",
@@ -201,9 +199,4 @@ def parse_node_device(text: str | bytes, *, strict: bool = False) -> NodeDeviceD
 
 def format_node_device(d: NodeDeviceDef) -> str:
     """``d`` as node device XML text, indented and quoted like libvirt's."""
-    try:
-        el = d.to_element()
-        etree.indent(el, space="  ")
-        return single_quoted(el)
-    except ValueError as exc:
-        raise XMLError(f"node device '{d.name}' holds text XML cannot represent: {exc}") from None
+    return format_xml(d, f"node device '{d.name}'", single_quotes=True)

@@ -18,15 +18,14 @@ import uuid as _uuid
 from typing import ClassVar
 
 import attrs
-from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import YESNO, SpecElement, one_of, spec_node, typed, unmodelled
+from virtcore.xml._spec import YESNO, SpecElement, format_xml, one_of, spec_node, typed, unmodelled
 from virtcore.xml._storagecommon import UUID
-from virtcore.xml._util import canonical_uuid, single_quoted
+from virtcore.xml._util import canonical_uuid
 
 __all__ = [
     "SECRET_USAGE_TYPES",
@@ -153,9 +152,4 @@ def parse_secret(text: str | bytes, *, strict: bool = False) -> SecretDef:
 
 def format_secret(s: SecretDef) -> str:
     """``s`` as secret XML text, indented and quoted like libvirt's."""
-    try:
-        el = s.to_element()
-        etree.indent(el, space="  ")
-        return single_quoted(el)
-    except ValueError as exc:
-        raise XMLError(f"secret '{s.uuid}' holds text XML cannot represent: {exc}") from None
+    return format_xml(s, f"secret '{s.uuid}'", single_quotes=True)
