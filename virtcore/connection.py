@@ -23,6 +23,7 @@ connection through views that refuse mutating hooks).
 from __future__ import annotations
 
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
+import functools
 import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -358,7 +359,6 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._uri = parsed
         self._read_only = bool(read_only)
         self._closed = False
-        self._callbacks: dict[int, EventCallback] = {}
         #: Callbacks of :meth:`on_domain_event_any`: event id -> {callback id: callback}.
         self._listeners: dict[int, dict[int, AnyEventCallback]] = {}
         self._callback_ids = itertools.count(1)
@@ -480,35 +480,26 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         return sorted(names)
 
     def _dispatch_event(self, event: AnyDomainEvent) -> None:
-        if not self._callbacks and not self._listeners:
+        if not self._listeners:
             return
         if isinstance(event, DomainEvent):
             ids: tuple[int, ...] = (0,)  # DomainEventID.LIFECYCLE
-            with self._lock:
-                lifecycle = list(self._callbacks.values())
-                listeners = list(self._listeners.get(0, {}).values())
         else:
             from virtcore.events import (
                 event_ids,
             )  # saves its enums and records on open: only non-lifecycle events
 
             ids = event_ids(event)
-            lifecycle = []
-            with self._lock:
-                listeners = [cb for i in ids for cb in self._listeners.get(i, {}).values()]
-        if not lifecycle and not listeners:
+        with self._lock:
+            listeners = [cb for i in ids for cb in self._listeners.get(i, {}).values()]
+        if not listeners:
             return
         dom = Domain(self, event.domain)
-        for cb in lifecycle:
+        for cb in listeners:
             try:
-                cb(dom, event.event, event.detail)  # type: ignore[union-attr]  # a DomainEvent here
+                cb(dom, event)
             except Exception:  # a user's callback must not break the driver
                 _log_exception("domain event callback %r failed", cb)
-        for any_cb in listeners:
-            try:
-                any_cb(dom, event)
-            except Exception:  # a user's callback must not break the driver
-                _log_exception("domain event callback %r failed", any_cb)
 
     def _safe_close_plugins(self) -> None:
         try:
@@ -527,7 +518,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         closed: Answers = {spec: _closed(op) for spec, op in SPECS.items()}
         self._ops = closed
         with self._lock:
-            self._callbacks.clear()
+            self._listeners.clear()
 
     def __enter__(self) -> Connection:
         return self
@@ -729,10 +720,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         """
         if not callable(callback):
             raise InvalidArgError("callback must be callable")
-        with self._lock:
-            cid = next(self._callback_ids)
-            self._callbacks[cid] = callback
-        return cid
+        return self._listen(0, functools.partial(_call_lifecycle, callback))  # DomainEventID.LIFECYCLE
 
     def on_domain_event_any(self, event_id: int, callback: AnyEventCallback) -> int:
         """Call ``callback(domain, record)`` on every event of kind ``event_id``.
@@ -758,9 +746,12 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             raise InvalidArgError(f"unsupported event ID {event_id!r}")
         if not callable(callback):
             raise InvalidArgError("callback must be callable")
+        return self._listen(int(event_id), callback)
+
+    def _listen(self, event_id: int, callback: AnyEventCallback) -> int:
         with self._lock:
             cid = next(self._callback_ids)
-            self._listeners.setdefault(int(event_id), {})[cid] = callback
+            self._listeners.setdefault(event_id, {})[cid] = callback
         return cid
 
     def remove_domain_event(self, callback_id: int) -> None:
@@ -769,14 +760,17 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         :raises InvalidArgError: no callback is registered under ``callback_id``.
         """
         with self._lock:
-            if self._callbacks.pop(callback_id, None) is not None:
-                return
             for event_id, callbacks in self._listeners.items():
                 if callbacks.pop(callback_id, None) is not None:
                     if not callbacks:
                         del self._listeners[event_id]
                     return
         raise InvalidArgError(f"no domain event callback with id {callback_id}")
+
+
+def _call_lifecycle(callback: EventCallback, dom: Domain, event: DomainEvent) -> None:
+    """An :meth:`Connection.on_domain_event` callback, called with a lifecycle record's parts."""
+    callback(dom, event.event, event.detail)
 
 
 def _text_arg(text: object, what: str) -> str:
