@@ -264,6 +264,16 @@ def unmodelled(obj: SpecElement, root_tag: str | None = None) -> list[str]:
     return uncovered(obj.raw, type(obj).covered(), root_tag or obj._tag)
 
 
+def check_covered(obj: SpecElement, what: str) -> None:
+    """Refuse ``obj`` if its XML holds what its model does not type (the ``strict`` parsers' check).
+
+    :raises XMLError: naming ``what`` (``storage pool 'default'``) and the paths :func:`unmodelled` lists.
+    """
+    found = unmodelled(obj)
+    if found:
+        raise XMLError(f"{what} has XML the model does not cover: {', '.join(found)}")
+
+
 def format_xml(
     obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = None, *, single_quotes: bool = False
 ) -> str:

@@ -24,10 +24,9 @@ from lxml import etree
 
 from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
-from virtcore.xml._coverage import ANY, Node, merge, uncovered
+from virtcore.xml._coverage import ANY, Node, merge
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import INT, SpecElement, one_of, spec_node, typed
-from virtcore.xml._util import single_quoted
+from virtcore.xml._spec import INT, SpecElement, format_xml, one_of, spec_node, typed
 from virtcore.xml.snapshot import SnapshotParent, check_snapshot_name
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "checkpoint_from_element",
     "format_checkpoint",
     "parse_checkpoint",
-    "unmodelled_checkpoint",
 ]
 
 #: ``<disk checkpoint=...>``.
@@ -147,14 +145,4 @@ def parse_checkpoint(text: str | bytes, *, redefine: bool = False) -> Checkpoint
 
 def format_checkpoint(c: CheckpointDef) -> str:
     """``c`` as checkpoint XML text, indented and quoted like libvirt's."""
-    try:
-        el = c.to_element()
-        etree.indent(el, space="  ")
-        return single_quoted(el)
-    except ValueError as exc:
-        raise XMLError(f"checkpoint '{c.name}' holds text XML cannot represent: {exc}") from None
-
-
-def unmodelled_checkpoint(c: CheckpointDef) -> list[str]:
-    """Paths of what ``c``'s XML holds and the model does not type (kept verbatim)."""
-    return [] if c.raw is None else uncovered(c.raw, CheckpointDef.covered(), "domaincheckpoint")
+    return format_xml(c, f"checkpoint '{c.name}'", single_quotes=True)

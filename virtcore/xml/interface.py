@@ -30,11 +30,11 @@ from virtcore.xml._spec import (
     UINT,
     YESNO,
     SpecElement,
+    check_covered,
     format_xml,
     one_of,
     spec_node,
     typed,
-    unmodelled,
 )
 
 __all__ = [
@@ -290,9 +290,7 @@ def parse_interface(text: str | bytes, *, strict: bool = False) -> InterfaceDef:
     """
     i = interface_from_element(secure_parse(text))
     if strict:
-        found = unmodelled(i)
-        if found:
-            raise XMLError(f"interface '{i.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(i, f"interface '{i.name}'")
     return i
 
 

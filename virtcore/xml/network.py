@@ -45,11 +45,11 @@ from virtcore.xml._spec import (
     Fmt,
     Parse,
     SpecElement,
+    check_covered,
     format_xml,
     one_of,
     spec_node,
     typed,
-    unmodelled,
 )
 from virtcore.xml._storagecommon import PATH, PORT, UUID
 from virtcore.xml._util import canonical_uuid
@@ -985,9 +985,7 @@ def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:
     """
     n = network_from_element(secure_parse(text))
     if strict:
-        found = unmodelled(n)
-        if found:
-            raise XMLError(f"network '{n.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(n, f"network '{n.name}'")
     return n
 
 

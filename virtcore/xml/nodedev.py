@@ -25,7 +25,16 @@ from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import ANY, Node, merge
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import INT, UINT, SpecElement, format_xml, one_of, spec_node, typed, unmodelled
+from virtcore.xml._spec import (
+    INT,
+    UINT,
+    SpecElement,
+    check_covered,
+    format_xml,
+    one_of,
+    spec_node,
+    typed,
+)
 
 __all__ = [
     "NodeDeviceDef",
@@ -191,9 +200,7 @@ def parse_node_device(text: str | bytes, *, strict: bool = False) -> NodeDeviceD
     """
     d = node_device_from_element(secure_parse(text))
     if strict:
-        found = unmodelled(d)
-        if found:
-            raise XMLError(f"node device '{d.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(d, f"node device '{d.name}'")
     return d
 
 

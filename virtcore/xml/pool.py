@@ -26,7 +26,7 @@ import attrs
 from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoSupportError, XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, YESNO, SpecElement, format_xml, typed, unmodelled
+from virtcore.xml._spec import UINT, YESNO, SpecElement, check_covered, format_xml, typed
 from virtcore.xml._storagecommon import PATH, PORT, UUID, Permissions, check_name, check_word
 from virtcore.xml._util import canonical_uuid
 
@@ -494,9 +494,7 @@ def parse_pool(text: str | bytes, *, strict: bool = False) -> PoolDef:
     """
     p = pool_from_element(secure_parse(text))
     if strict:
-        found = unmodelled(p)
-        if found:
-            raise XMLError(f"storage pool '{p.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(p, f"storage pool '{p.name}'")
     return p
 
 

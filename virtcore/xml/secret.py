@@ -23,7 +23,15 @@ from virtcore.errors import XMLError
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import Node
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import YESNO, SpecElement, format_xml, one_of, spec_node, typed, unmodelled
+from virtcore.xml._spec import (
+    YESNO,
+    SpecElement,
+    check_covered,
+    format_xml,
+    one_of,
+    spec_node,
+    typed,
+)
 from virtcore.xml._storagecommon import UUID
 from virtcore.xml._util import canonical_uuid
 
@@ -144,9 +152,7 @@ def parse_secret(text: str | bytes, *, strict: bool = False) -> SecretDef:
     """
     s = secret_from_element(secure_parse(text))
     if strict:
-        found = unmodelled(s)
-        if found:
-            raise XMLError(f"secret '{s.uuid}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(s, f"secret '{s.uuid}'")
     return s
 
 

@@ -40,12 +40,12 @@ from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import (
     INT,
     SpecElement,
+    check_covered,
     format_xml,
     one_of,
     parse_fields,
     spec_node,
     typed,
-    unmodelled,
 )
 from virtcore.xml._storagecommon import PORT
 from virtcore.xml.elements import SecLabel
@@ -427,9 +427,7 @@ def parse_snapshot(text: str | bytes, *, redefine: bool = False, strict: bool = 
     """
     s = snapshot_from_element(secure_parse(text), redefine=redefine)
     if strict:
-        found = unmodelled(s)
-        if found:
-            raise XMLError(f"snapshot '{s.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(s, f"snapshot '{s.name}'")
     return s
 
 

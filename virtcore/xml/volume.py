@@ -25,7 +25,7 @@ from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
 from virtcore.limits import LLONG_MAX
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._parser import secure_parse
-from virtcore.xml._spec import UINT, SpecElement, format_xml, typed, unmodelled
+from virtcore.xml._spec import UINT, SpecElement, check_covered, format_xml, typed
 from virtcore.xml._storagecommon import UUID, Permissions, check_name
 
 if TYPE_CHECKING:
@@ -406,9 +406,7 @@ def parse_volume(
     """
     v = volume_from_element(secure_parse(text), pool=pool, require_capacity=require_capacity)
     if strict:
-        found = unmodelled(v)
-        if found:
-            raise XMLError(f"storage volume '{v.name}' has XML the model does not cover: {', '.join(found)}")
+        check_covered(v, f"storage volume '{v.name}'")
     return v
 
 
