@@ -50,7 +50,8 @@ commands (``net-*``) in :mod:`virtcore.cli_network`, the snapshot commands
 (``qemu-agent-command``, ``guestinfo``, ``set-user-password``, ``domfsfreeze``,
 ``domfsthaw``, ``domtime``) in :mod:`virtcore.cli_agent`, the host device, host
 interface and secret commands (``nodedev-*``, ``iface-*``, ``secret-*``) in
-:mod:`virtcore.cli_nodedev`, :mod:`virtcore.cli_iface` and :mod:`virtcore.cli_secret`.
+:mod:`virtcore.cli_nodedev`, :mod:`virtcore.cli_iface` and :mod:`virtcore.cli_secret`, the host's free
+memory and CPU baseline (``freecell``, ``cpu-baseline``) in :mod:`virtcore.cli_node`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
-from virtcore.types import DomainState, RunningReason, ShutoffReason
+from virtcore.types import ControlState, DomainState, RunningReason, ShutoffReason
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtcore.cli_iface",
     "virtcore.cli_secret",
     "virtcore.cli_serve",
+    "virtcore.cli_node",
 )
 
 
@@ -845,6 +847,25 @@ def _domstate(ctx: Context, ns: argparse.Namespace) -> None:
         ctx.out(f"{state_name(state)} ({reason_name(state, reason)})", "")
     else:
         ctx.out(state_name(state), "")
+
+
+#: virsh's words for a domain's control state and for the reason of its error state.
+_CONTROL_STATES = ("ok", "background job", "occupied", "error")
+_CONTROL_ERRORS = ("", "unknown", "monitor failure", "internal (locking) error")
+
+
+@command("domcontrol", DOMAIN)
+def _domcontrol(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print what the interface controlling a running domain is doing."""
+    info = ctx.domain(ns.domain).control_info()
+    name = _CONTROL_STATES[info.state]
+    if info.state not in (ControlState.OK, ControlState.ERROR):
+        ctx.out(f"{name} ({info.state_time / 1000:.3f}s)", "")
+    elif info.state == ControlState.ERROR and info.details > 0:
+        reason = _CONTROL_ERRORS[info.details] if info.details < len(_CONTROL_ERRORS) else "unknown"
+        ctx.out(f"{name}: {reason}", "")
+    else:
+        ctx.out(name, "")
 
 
 @command("domid", DOMAIN)

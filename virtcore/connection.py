@@ -73,6 +73,7 @@ from virtcore.secret import SecretAPI
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI
 from virtcore.types import (
+    ControlInfo,
     DomainEvent,
     DomainEventType,
     DomainInfo,
@@ -80,6 +81,7 @@ from virtcore.types import (
     DomainRef,
     DomainState,
     NodeInfo,
+    SecurityModel,
     VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, REMOTE_DRIVER, URI, default_uri
@@ -626,6 +628,41 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec]()
         return r if r is not None else declined(spec)
 
+    def free_memory(self) -> int:
+        """The host's free memory, in bytes (libvirt's ``virNodeGetFreeMemory``; the test driver: its
+        cells' free amounts, as libvirt's)."""
+        spec = hookspecs.virt_node_get_free_memory
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
+    def cells_free_memory(self, start_cell: int, max_cells: int) -> list[int]:
+        """The free memory of NUMA cells ``start_cell``... (at most ``max_cells`` of them), as libvirt's
+        ``virNodeGetCellsFreeMemory``; ``InvalidArgError`` for a cell the host does not have."""
+        for value, what, least in ((start_cell, "start cell", 0), (max_cells, "max cells", 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise InvalidArgError(f"{what} must be an integer >= {least}, not {value!r}")
+        spec = hookspecs.virt_node_get_cells_free_memory
+        r = self._ops[spec](start_cell=start_cell, max_cells=max_cells)
+        return r if r is not None else declined(spec)
+
+    def security_model(self) -> SecurityModel:
+        """The host's security driver and its DOI (libvirt's ``virNodeGetSecurityModel``)."""
+        spec = hookspecs.virt_node_get_security_model
+        r = self._ops[spec]()
+        return r if r is not None else declined(spec)
+
+    def baseline_cpu(self, xml_cpus: Sequence[str], expand_features: bool = False) -> str:
+        """The ``<cpu>`` definition every CPU of ``xml_cpus`` (``<cpu>`` documents) can run, as libvirt's
+        ``virConnectBaselineCPU``; ``expand_features`` lists every feature of the model."""
+        if isinstance(xml_cpus, (str, bytes)):
+            raise InvalidArgError("xml_cpus must be a list of <cpu> documents, not one string")
+        cpus = [xml_arg(x, "CPU definition") for x in xml_cpus]
+        if not cpus:
+            raise InvalidArgError("no CPUs given")
+        spec = hookspecs.virt_connect_baseline_cpu
+        r = self._ops[spec](xml_cpus=cpus, expand_features=bool(expand_features))
+        return r if r is not None else declined(spec)
+
     # -- domains -----------------------------------------------------------
 
     def list_domains(self, active: bool | None = None) -> list[Domain]:
@@ -919,6 +956,13 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
     def state(self) -> tuple[DomainState, int]:
         """``(state, reason)``; the reason is from the enum for that state."""
         spec = hookspecs.virt_domain_get_state
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def control_info(self) -> ControlInfo:
+        """What the interface controlling the running domain is doing (libvirt's
+        ``virDomainGetControlInfo``); ``OperationInvalidError`` when it is not running."""
+        spec = hookspecs.virt_domain_get_control_info
         r = self._conn._ops[spec](uuid=self.uuid)
         return r if r is not None else declined(spec)
 

@@ -129,7 +129,15 @@ if TYPE_CHECKING:
         StorageVolRef,
         UploadSink,
     )
-    from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, VcpuInfo
+    from virtcore.types import (
+        ControlInfo,
+        DomainInfo,
+        DomainRef,
+        DomainState,
+        NodeInfo,
+        SecurityModel,
+        VcpuInfo,
+    )
     from virtcore.uri import URI
 
 __all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
@@ -378,6 +386,64 @@ def virt_node_get_cpu_map() -> list[bool] | None:
     libvirt: ``nodeGetCPUMap``. Read-only safe.
 
     :returns: one ``bool`` per CPU the host has (online: True), CPU 0 first.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_free_memory() -> int | None:
+    """The host's free memory.
+
+    libvirt: ``nodeGetFreeMemory``. Read-only safe. A real host answers in
+    bytes (its ``MemFree``); libvirt's test driver answers its cells' free
+    amounts summed as they are, and virt-test does the same.
+
+    :returns: the free memory, a non-negative int.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_cells_free_memory(start_cell: int, max_cells: int) -> list[int] | None:
+    """The free memory of the host's NUMA cells ``start_cell``, ``start_cell + 1``... (at most ``max_cells``).
+
+    libvirt: ``nodeGetCellsFreeMemory``. Read-only safe. The core checked
+    ``start_cell >= 0`` and ``max_cells > 0``. A host without NUMA cells has
+    one cell, 0, holding all its memory.
+
+    :param start_cell: the first cell.
+    :param max_cells: the most cells to answer for.
+    :returns: one amount per cell from ``start_cell`` on, in bytes (the test driver: its cells' sizes).
+    :raises InvalidArgError: ``start_cell`` is not a cell of the host ("Range exceeds available cells").
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_node_get_security_model() -> SecurityModel | None:
+    """The security driver guests of this connection run under, as a :class:`~virtcore.types.SecurityModel`.
+
+    libvirt: ``nodeGetSecurityModel``. Read-only safe. A host without one
+    answers ``SecurityModel("", "")``; a QEMU host whose security driver is
+    off answers ``"none"``.
+
+    :returns: ``(model, doi)``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_connect_baseline_cpu(xml_cpus: list[str], expand_features: bool) -> str | None:
+    """The best CPU definition every CPU of ``xml_cpus`` can run, as ``<cpu>`` XML.
+
+    libvirt: ``connectBaselineCPU``. Read-only safe. The core checked that
+    ``xml_cpus`` holds at least one string.
+
+    :param xml_cpus: host CPU definitions (``<cpu>`` documents, as in capabilities), untrusted.
+    :param expand_features: ``VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES``: list every feature of the model.
+    :returns: the ``<cpu mode='custom' match='exact'>`` document.
+    :raises XMLError: a definition does not parse, or lacks its ``<arch>`` or ``<model>``.
+    :raises OperationUnsupportedError: the driver cannot compute a baseline of these CPUs.
     """
 
 
@@ -682,6 +748,20 @@ def virt_domain_get_state(uuid: str) -> tuple[DomainState, int] | None:
     libvirt: ``domainGetState``. Read-only safe. Hot path.
 
     :raises NoDomainError: unknown ``uuid``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_control_info(uuid: str) -> ControlInfo | None:
+    """What the interface controlling the domain (the QEMU monitor...) is doing, as a
+    :class:`~virtcore.types.ControlInfo`.
+
+    libvirt: ``domainGetControlInfo``. Read-only safe.
+
+    :returns: ``(state, details, state_time)``, ``state_time`` in milliseconds.
+    :raises NoDomainError: unknown ``uuid``.
+    :raises OperationInvalidError: the domain is not running.
     """
 
 

@@ -49,6 +49,10 @@ __all__ = [
     "DomainRef",
     "DomainInfo",
     "NodeInfo",
+    "SecurityModel",
+    "ControlState",
+    "ControlErrorReason",
+    "ControlInfo",
     "DomainEvent",
 ]
 
@@ -186,6 +190,41 @@ class NodeInfo(NamedTuple):
     sockets: int
     cores: int
     threads: int
+
+
+class SecurityModel(NamedTuple):
+    """``virSecurityModel``: the host's security driver (``"selinux"``, ``"apparmor"``, ``"none"``...)
+    and its domain of interpretation; both empty when there is none."""
+
+    model: str
+    doi: str
+
+
+class ControlState(enum.IntEnum):
+    """``virDomainControlState``: what the interface controlling a domain is doing."""
+
+    OK = 0
+    JOB = 1
+    OCCUPIED = 2
+    ERROR = 3
+
+
+class ControlErrorReason(enum.IntEnum):
+    """``virDomainControlErrorReason``: why the control interface is in :attr:`ControlState.ERROR`."""
+
+    NONE = 0
+    UNKNOWN = 1
+    MONITOR = 2
+    INTERNAL = 3
+
+
+class ControlInfo(NamedTuple):
+    """``virDomainControlInfo``: the control interface's state, its detail (a
+    :class:`ControlErrorReason` in ERROR, else 0) and how long it has been in it (ms)."""
+
+    state: ControlState
+    details: int
+    state_time: int
 
 
 class DomainEvent(NamedTuple):

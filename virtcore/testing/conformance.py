@@ -239,6 +239,63 @@ class DriverConformance(
         assert info.memory > 0 and info.cpus > 0 and info.mhz >= 0
         assert info.cpus <= info.nodes * info.sockets * info.cores * info.threads
 
+    def test_node_free_memory_per_cell(self, conn: Conn) -> None:
+        need(conn, "node_get_free_memory", "node_get_cells_free_memory")
+        free = conn.free_memory()
+        assert isinstance(free, int) and free >= 0
+        # Every cell the host has, then one past the last: libvirt's "Range exceeds available cells".
+        try:
+            cells = conn.cells_free_memory(0, 1024)
+        except InvalidArgError:
+            cells = []  # a host without cells (libvirt's test driver on a node file)
+        assert all(isinstance(c, int) and c >= 0 for c in cells)
+        with pytest.raises(InvalidArgError):
+            conn.cells_free_memory(len(cells), 1)
+        if cells:
+            assert conn.cells_free_memory(len(cells) - 1, 5) == cells[-1:]
+            assert len(conn.cells_free_memory(0, 1)) == 1
+        for start, count in ((-1, 1), (0, 0), (0, -1), (True, 1)):
+            with pytest.raises(InvalidArgError):
+                conn.cells_free_memory(start, count)
+
+    def test_node_security_model(self, conn: Conn) -> None:
+        need(conn, "node_get_security_model")
+        model = conn.security_model()
+        assert isinstance(model.model, str) and isinstance(model.doi, str)
+        assert model.model or not model.doi  # no model, no DOI
+
+    def test_cpu_baseline_refuses_what_is_no_cpu(self, conn: Conn) -> None:
+        need(conn, "connect_baseline_cpu")
+        with pytest.raises(InvalidArgError, match="no CPUs"):
+            conn.baseline_cpu([])
+        with pytest.raises(XMLError):
+            conn.baseline_cpu(["<cpu><model>"])
+        with pytest.raises(XMLError, match="model"):
+            conn.baseline_cpu(["<cpu><arch>x86_64</arch></cpu>"])
+        with pytest.raises(XMLError, match="'cpu'"):
+            conn.baseline_cpu(["<capabilities/>"])
+
+    def test_cpu_baseline_of_one_model_is_that_model(self, conn: Conn) -> None:
+        need(conn, "connect_baseline_cpu")
+        from lxml import etree
+
+        cpu = "<cpu><arch>x86_64</arch><model>Westmere</model><vendor>Intel</vendor></cpu>"
+        root = etree.fromstring(conn.baseline_cpu([cpu, cpu]).encode())
+        assert (root.tag, root.get("mode"), root.get("match")) == ("cpu", "custom", "exact")
+        assert (root.findtext("model"), root.findtext("vendor")) == ("Westmere", "Intel")
+
+    def test_control_info_of_a_running_domain(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_control_info", "domain_create")
+        from virtcore.types import ControlState
+
+        dom = define()
+        with pytest.raises(OperationInvalidError):
+            dom.control_info()
+        dom.start()
+        info = dom.control_info()
+        assert info.state in tuple(ControlState)
+        assert info.state_time >= 0
+
     def test_capabilities_validate_against_libvirts_schema(
         self, conn: Conn, capability_schema: Path | None
     ) -> None:

@@ -251,10 +251,6 @@ def test_topology_runs() -> None:
     assert status == 0 and out.startswith("Host topology\nNUMA nodes: 2\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="virt-test's capabilities spread a cell's CPUs over 2 sockets; libvirt 9.0's test driver: 1",
-)
 def test_topology_matches_libvirt() -> None:
     tree = require()
     theirs, ours = both(tree, "topology.py", LIBVIRT_DEFAULT_URI="test:///default")

@@ -127,20 +127,8 @@ for _program in ("virt_module", "virt_pool", "virt_net"):
     LIBVIRT_BUGS[(_program, "bad_xml")] = _XML_DETAIL
 LIBVIRT_BUGS[("virt_module", "no_name_xml")] = _NO_NAME
 
-_NODE_CALLS = "virtcore has no node free-memory/security-model entry point yet: NO_SUPPORT"
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).
-GAPS: dict[tuple[str, str], str] = {
-    ("host_stats", "free_memory"): _NODE_CALLS,
-    ("host_stats", "cells_free"): _NODE_CALLS,
-    ("host_stats", "security"): _NODE_CALLS,
-    ("host_stats", "baseline"): "virtcore has no CPU-model baseline (virConnectBaselineCPU): NO_SUPPORT",
-    ("host_stats", "baseline_none"): "virtcore has no CPU-model baseline (virConnectBaselineCPU): NO_SUPPORT",
-    ("host_stats", "control"): "virtcore has no virDomainGetControlInfo: NO_SUPPORT",
-    ("host_stats", "caps"): (
-        "virt-test's capabilities list an x86_64 hvm guest where libvirt's test driver lists i686 xen,"
-        " and testnode.xml's <cpu> gives libvirt no NUMA cells"
-    ),
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 def _uri(node: str, testdriver: Path) -> str:

@@ -145,6 +145,39 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return [len(cpus), list(cpus), sum(cpus)]
 
+    def getFreeMemory(self) -> int:  # noqa: N802
+        """The host's free memory, in bytes (the test driver: its cells' free amounts, as libvirt's)."""
+        try:
+            return self._conn.free_memory()
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getCellsFreeMemory(self, startCell: int, maxCells: int) -> list[int]:  # noqa: N802, N803
+        """The free memory of NUMA cells ``startCell``... (at most ``maxCells``)."""
+        try:
+            return self._conn.cells_free_memory(startCell, maxCells)
+        except VirtError as exc:
+            raise_from(exc)
+
+    def getSecurityModel(self) -> list[str]:  # noqa: N802
+        """``[model, doi]`` of the host's security driver (both empty: none)."""
+        try:
+            model = self._conn.security_model()
+        except VirtError as exc:
+            raise_from(exc)
+        return [model.model, model.doi]
+
+    def baselineCPU(self, xmlCPUs: list[str], flags: int = 0) -> str:  # noqa: N802, N803
+        """The ``<cpu>`` every CPU of ``xmlCPUs`` can run (VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES: every
+        feature listed)."""
+        check_flags(flags, lv.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES, "virConnectBaselineCPU")
+        try:
+            return self._conn.baseline_cpu(
+                list(xmlCPUs), bool(flags & lv.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
+            )
+        except VirtError as exc:
+            raise_from(exc)
+
     def isAlive(self) -> int:  # noqa: N802
         """1 while the connection is open (once closed, libvirt-python raises VIR_ERR_INVALID_CONN)."""
         self._check_open("virConnectIsAlive")

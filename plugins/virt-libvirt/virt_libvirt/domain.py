@@ -99,6 +99,15 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             raise_from(exc)
         return [s._value_, int(reason)]
 
+    def controlInfo(self, flags: int = 0) -> list[int]:  # noqa: N802
+        """``[state, details, stateTime]`` of the interface controlling the running domain."""
+        check_flags(flags, 0, "virDomainGetControlInfo")
+        try:
+            info = self._o.control_info()
+        except VirtError as exc:
+            raise_from(exc)
+        return [int(info.state), int(info.details), info.state_time]
+
     def maxMemory(self) -> int:  # noqa: N802
         """The maximum memory, KiB."""
         try:

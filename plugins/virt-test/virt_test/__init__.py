@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from virt_test.agent import TestAgent
-from virt_test.capabilities import capabilities_xml
+from virt_test.capabilities import SECURITY_DOI, SECURITY_MODEL, capabilities_xml
 from virt_test.checkpoints import TestCheckpoints
 from virt_test.ifaces import TestInterfaces
 from virt_test.loader import DEFAULT_NODE_XML, default_node, load_node_file
@@ -44,7 +44,7 @@ from virtcore.errors import (
     InvalidArgError,
     NoConnectError,
 )
-from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, SecurityModel
 from virtcore.uri import URI
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class TestDriver:
 
     @hookimpl
     def virt_connect_get_capabilities(self) -> str:
-        return capabilities_xml(self.node.node_info)
+        return capabilities_xml(self.node.cells)
 
     @hookimpl
     def virt_node_get_info(self) -> NodeInfo:
@@ -223,6 +223,29 @@ class TestDriver:
     def virt_node_get_cpu_map(self) -> list[bool]:
         # libvirt's test driver: 8 CPUs, 0, 2 and 4 online (0x15), whatever the node file says
         return [bool(0x15 >> cpu & 1) for cpu in range(8)]
+
+    @hookimpl
+    def virt_node_get_free_memory(self) -> int:
+        # libvirt's test driver sums its cells' free amounts (KiB) and answers the sum as is
+        return sum(cell.free for cell in self.node.cells)
+
+    @hookimpl
+    def virt_node_get_cells_free_memory(self, start_cell: int, max_cells: int) -> list[int]:
+        cells = self.node.cells
+        if start_cell >= len(cells):
+            raise InvalidArgError("Range exceeds available cells", domain=errors.ErrorDomain.TEST)
+        # libvirt's test driver answers each cell's size here, not its free amount
+        return [cell.memory for cell in cells[start_cell : start_cell + max_cells]]
+
+    @hookimpl
+    def virt_node_get_security_model(self) -> SecurityModel:
+        return SecurityModel(SECURITY_MODEL, SECURITY_DOI)
+
+    @hookimpl
+    def virt_connect_baseline_cpu(self, xml_cpus: list[str], expand_features: bool) -> str:
+        from virt_test.cpus import baseline_cpu  # saves ~170 ms of every open: it loads the XML model
+
+        return baseline_cpu(xml_cpus, expand_features)
 
     # -- discovery ---------------------------------------------------------
 

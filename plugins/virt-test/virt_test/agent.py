@@ -17,7 +17,7 @@ from __future__ import annotations
 from virt_test.node import Node, TestDomain
 from virtcore import errors, hookimpl
 from virtcore.errors import OperationInvalidError
-from virtcore.types import DomainState
+from virtcore.types import ControlErrorReason, ControlInfo, ControlState, DomainState
 
 __all__ = ["TestAgent", "GuestState", "MOUNTPOINTS", "INITIAL_TIME"]
 
@@ -94,6 +94,22 @@ class TestAgent:
         with self.node.lock:
             self._active(uuid)
             return True
+
+    @hookimpl
+    def virt_domain_get_control_info(self, uuid: str) -> ControlInfo:
+        """libvirt's test driver derives the control state from the fake clock's seconds: under
+        10000 a job running for that long, under 30000 the monitor occupied for ``seconds - 10000``,
+        under 60000 an error (reason ``seconds % 4``) for ``seconds - 30000``, otherwise OK."""
+        with self.node.lock:
+            _, guest = self._active(uuid)
+            seconds = guest.seconds
+        if 0 < seconds < 10000:
+            return ControlInfo(ControlState.JOB, 0, seconds)
+        if 10000 <= seconds < 30000:
+            return ControlInfo(ControlState.OCCUPIED, 0, seconds - 10000)
+        if 30000 <= seconds < 60000:
+            return ControlInfo(ControlState.ERROR, ControlErrorReason(seconds % 4), seconds - 30000)
+        return ControlInfo(ControlState.OK, 0, 0)
 
     @hookimpl
     def virt_domain_get_time(self, uuid: str) -> tuple[int, int]:

@@ -23,7 +23,7 @@ import os
 from typing import Any
 
 from virt_test.ifaces import DEFAULT_INTERFACE_XML
-from virt_test.node import Node, PendingDef
+from virt_test.node import Node, NumaCell, PendingDef
 from virt_test.nodedevs import DEFAULT_DEVICES_XML
 from virt_test.pending import PendingNetwork, PendingPool
 from virtcore.errors import ReadFailedError, VirtError, XMLError
@@ -33,6 +33,7 @@ __all__ = [
     "TEST_NS",
     "DEFAULT_NODE_XML",
     "DEFAULT_NODE_INFO",
+    "DEFAULT_CELLS",
     "default_node",
     "load_node_file",
     "node_from_xml",
@@ -44,6 +45,13 @@ _MAX_NODE_FILE = 16 * 1024 * 1024
 #: libvirt's node info for ``test:///default`` (``defaultNodeInfo``).
 DEFAULT_NODE_INFO = NodeInfo(
     model="i686", memory=3 * 1024 * 1024, cpus=16, mhz=1400, nodes=2, sockets=2, cores=2, threads=2
+)
+
+#: libvirt's NUMA cells of ``test:///default``: cell ``i`` has CPUs ``8i..8i+7``, ``(i + 1) * 2`` GiB of
+#: memory and ``i + 1`` GiB free. A node file gives none (libvirt 9.0 reads no cells from it).
+DEFAULT_CELLS = tuple(
+    NumaCell(cpu_ids=tuple(range(8 * i, 8 * i + 8)), memory=(i + 1) * 2048 * 1024, free=(i + 1) * 1024 * 1024)
+    for i in range(2)
 )
 
 #: The domain of ``test:///default`` as libvirt's test driver shows it: its parser's defaults
@@ -162,6 +170,7 @@ def default_node() -> Node:
     network ``default``, host interface ``eth1``, devices ``computer`` and three SCSI hosts)."""
     node = Node(
         node_info=DEFAULT_NODE_INFO,
+        cells=DEFAULT_CELLS,
         pools=[DEFAULT_POOL],
         networks=[DEFAULT_NETWORK],
         devices=DEFAULT_DEVICES_XML,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from virt_test.pending import PendingDef, PendingNetwork, PendingPool
 from virtcore import errors, types
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from virtcore.events import AnyDomainEvent
     from virtcore.xml import DomainDef
 
-__all__ = ["Node", "PendingDef", "TestDomain", "SAVE_MAGIC"]
+__all__ = ["Node", "NumaCell", "PendingDef", "TestDomain", "SAVE_MAGIC"]
 
 #: First line of a save image written by the test driver.
 SAVE_MAGIC = b"virtcore-test-save-v1\n"
@@ -62,6 +62,14 @@ _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKE
 Emitter = Callable[["AnyDomainEvent"], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
+
+
+class NumaCell(NamedTuple):
+    """One NUMA cell of the fake host: its logical CPUs, its memory and its free memory (KiB)."""
+
+    cpu_ids: tuple[int, ...]
+    memory: int
+    free: int
 
 
 #: A parsed definition, or one still pending.
@@ -159,12 +167,15 @@ class Node:
         self,
         node_info: NodeInfo,
         *,
+        cells: Sequence[NumaCell] = (),
         pools: Sequence[PendingPool] = (),
         networks: Sequence[PendingNetwork] = (),
         devices: Sequence[str] = (),
         interfaces: Sequence[str] = (),
     ) -> None:
         self.node_info = node_info
+        #: The host's NUMA cells (libvirt's test driver: two on ``test:///default``, none from a node file).
+        self.cells = tuple(cells)
         self.domains: dict[str, TestDomain] = {}  # by uuid
         self.by_name: dict[str, TestDomain] = {}
         self.by_id: dict[int, TestDomain] = {}
