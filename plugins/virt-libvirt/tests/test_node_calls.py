@@ -1,5 +1,5 @@
-"""The host's memory, security model, CPU baseline, capabilities, and a domain's control
-state: the same scripts under Debian's python3-libvirt and virt-libvirt.
+"""The host's memory, security model, CPU baseline, capabilities, a domain's control state and
+``virConnect.close()``: the same scripts under Debian's python3-libvirt and virt-libvirt.
 
 Both run libvirt's test driver: ``test:///default`` (two NUMA cells) and libvirt's
 ``testnode.xml`` node file (none), so the values are libvirt 9.0's own.
@@ -57,6 +57,57 @@ print(json.dumps(out))
 """
 )
 
+CLOSE = (
+    PRELUDE
+    + """
+URI = sys.argv[1]
+conn = libvirt.open(URI)
+rec("bare", conn.close)
+conn = libvirt.open(URI)
+dom = min(conn.listAllDomains(), key=lambda d: d.name())
+rec("held_by_a_domain", conn.close)
+rec("domain_answers", lambda: [dom.name(), dom.info()[0], dom.state()])
+rec("domain_acts", dom.suspend)
+rec("its_connection", lambda: dom.connect().getURI())
+rec("close_again", conn.close)
+rec("uri_after", conn.getURI)
+rec("alive_after", conn.isAlive)
+rec("type_after", conn.getType)
+rec("lookup_after", lambda: conn.lookupByName(dom.name()))
+del dom
+gc.collect()
+conn = libvirt.open(URI)
+held = [conn.listAllDomains(), conn.listAllStoragePools(), conn.listAllNetworks(), conn.newStream(0)]
+rec("held_by_many", conn.close)
+rec("pool_answers", lambda: sorted(p.name() for p in held[1]))
+rec("network_answers", lambda: sorted(n.isActive() for n in held[2]))
+del held
+gc.collect()
+conn = libvirt.open(URI)
+dom = min(conn.listAllDomains(), key=lambda d: d.name())
+del dom
+gc.collect()
+rec("handles_dropped", conn.close)
+conn = libvirt.open(URI)
+other = libvirt.open(URI)
+rec("one_of_two", conn.close)
+rec("the_other_answers", lambda: len(other.listAllDomains()) > 0)
+rec("the_other", other.close)
+libvirt.virEventRegisterDefaultImpl()
+conn = libvirt.open(URI)
+cid = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda *a: None, None)
+conn.domainEventDeregisterAny(cid)
+rec("callback_gone", conn.close)
+conn = libvirt.open(URI)
+conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda *a: None, None)
+rec("held_by_a_callback", conn.close)
+conn = libvirt.open(URI)
+conn.registerCloseCallback(lambda *a: None, None)
+rec("close_callback_holds_nothing", conn.close)
+print(json.dumps(out))
+"""
+)
+
 
 def _uris() -> list[str]:
     return ["test:///default", f"test://{require('testdriver') / 'testnode.xml'}"]
@@ -72,4 +123,12 @@ def test_node_calls_answer_as_libvirts_test_driver(side_by_side, node: str) -> N
     assert theirs["free"] == (3145728 if node == "default" else 0)
     assert theirs["baseline same"].startswith("<cpu mode='custom' match='exact'>")
     assert theirs["control 30002"] == [3, 2, 2]
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("node", ["default", "testnode"])
+def test_close_reports_the_references_left_as_libvirt(side_by_side, node: str) -> None:
+    uri = _uris()[0 if node == "default" else 1]
+    theirs, ours = side_by_side.run(CLOSE, uri)
+    assert (theirs["bare"], theirs["held_by_a_domain"], theirs["held_by_many"]) == (0, 1, 1)
     assert ours == theirs

@@ -77,6 +77,7 @@ class Handle:
     def __init__(self, conn: virConnect, _obj: Any) -> None:
         self._conn = conn
         self._o = _obj
+        conn._hold(self)
 
     def connect(self) -> virConnect:
         """The connection the object was got from."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import TYPE_CHECKING, Any, cast
 
 import virtcore
 from virt_libvirt import _constants as lv
@@ -27,21 +28,55 @@ if TYPE_CHECKING:
 DEFAULT_URI_ENV = "LIBVIRT_DEFAULT_URI"
 
 
-class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
-    """A connection to a hypervisor driver, as libvirt-python's ``virConnect``."""
+class _ClosedConnection:
+    """What a ``virConnect`` calls once :meth:`virConnect.close` ran: every call is INVALID_CONN,
+    as on libvirt-python's connection whose pointer ``close()`` dropped."""
 
-    __slots__ = ("__weakref__", "_conn")
+    closed = True
+
+    def close(self) -> None:
+        """Nothing left to close."""
+
+    def __getattr__(self, name: str) -> Any:
+        from virtcore.errors import InvalidConnError
+
+        raise InvalidConnError(f"{name}: the connection is closed")
+
+
+_CLOSED = _ClosedConnection()
+
+
+class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
+    """A connection to a hypervisor driver, as libvirt-python's ``virConnect``.
+
+    As in libvirt, the connection is reference counted: every handle got from it (domains,
+    pools, volumes, networks, host objects, streams) and every event callback registered on it
+    holds a reference. :meth:`close` drops the caller's; the handles keep working on the
+    connection until the last of them lets go of it.
+    """
+
+    __slots__ = ("__weakref__", "_conn", "_handles", "_kept")
 
     def __init__(self, _obj: Connection) -> None:
         self._conn = _obj
+        #: The handles got from this connection that are still alive (each holds the connection).
+        self._handles: weakref.WeakSet[object] = weakref.WeakSet()
+        #: The connection :meth:`close` left open for the handles still holding it.
+        self._kept: Connection | None = None
 
     def __del__(self) -> None:
         # libvirt-python closes a connection its last reference lets go of (every handle got from it
         # holds one); test:///default then forgets its state with its last connection, as libvirt's.
-        try:
-            self._conn.close()
-        except Exception:
-            pass
+        for conn in (self._conn, self._kept):
+            try:
+                if conn is not None:
+                    conn.close()
+            except Exception:
+                pass
+
+    def _hold(self, handle: object) -> None:
+        """Count ``handle`` (got from this connection) among the references :meth:`close` reports."""
+        self._handles.add(handle)
 
     def __enter__(self) -> virConnect:
         return self
@@ -63,9 +98,16 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             raise_error(InvalidConnError, function)
 
     def close(self) -> int:
-        """Close the connection; 0, as libvirt (closing it again: VIR_ERR_INVALID_CONN)."""
+        """Drop the caller's reference, as libvirt's ``virConnectClose``: 0 when that closed the
+        connection, 1 when handles or event callbacks still hold it (they go on working; the
+        connection closes when the last lets go). Afterwards every call on this object, closing it
+        again included, is VIR_ERR_INVALID_CONN."""
         self._check_open("virConnectClose")
-        self._conn.close()
+        core, self._conn = self._conn, cast("Connection", _CLOSED)
+        if len(self._handles) or events.holds_connection(self):
+            self._kept = core
+            return 1
+        core.close()
         return 0
 
     def getURI(self) -> str:  # noqa: N802

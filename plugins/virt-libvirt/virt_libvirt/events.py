@@ -56,6 +56,7 @@ __all__ = [
     "registerCloseCallback",
     "unregisterCloseCallback",
     "payload",
+    "holds_connection",
 ]
 
 #: ``VIR_FROM_NONE``: where libvirt's object-event code reports its errors.
@@ -283,6 +284,13 @@ def _state(conn: virConnect) -> _State:
         if st is None:
             st = _states[conn] = _State(conn)
         return st
+
+
+def holds_connection(conn: virConnect) -> bool:
+    """Whether event callbacks are registered on ``conn`` (each holds it open, as in libvirt)."""
+    with _states_lock:
+        st = _states.get(conn)
+    return st is not None and bool(st.callbacks)
 
 
 def _check_id(kind: str, event_id: object, function: str) -> int:

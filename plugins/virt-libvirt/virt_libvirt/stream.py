@@ -40,6 +40,7 @@ class virStream:  # noqa: N801 - libvirt-python's name
 
     def __init__(self, conn: virConnect, flags: int = 0) -> None:
         self._conn = conn
+        conn._hold(self)
         self._flags = flags
         self._mode = ""
         self._buf: Any = None
