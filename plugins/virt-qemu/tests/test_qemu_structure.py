@@ -42,6 +42,9 @@ SERVED = {
     "virt_domain_qemu_agent_command", "virt_domain_get_guest_info", "virt_domain_set_user_password",
     "virt_domain_fs_freeze", "virt_domain_fs_thaw", "virt_domain_get_time", "virt_domain_set_time",
     "virt_domain_interface_addresses",
+    # the host's free memory and security model, a domain's control state (virt_qemu.resources)
+    "virt_node_get_free_memory", "virt_node_get_cells_free_memory", "virt_node_get_security_model",
+    "virt_domain_get_control_info",
 } | {hook for hook in HOOKS if "snapshot" in hook}  # fmt: skip
 #: Hooks several parts implement, each answering only its own sources and declining the
 #: others (first result wins): a guest's addresses come from the neighbour table

@@ -1,5 +1,5 @@
 """Resources and statistics: state and info, memory, vCPUs, block and interface counters,
-the host's CPUs and memory.
+the control state of a running domain, the host's CPUs, memory and security model.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 
 from virt_qemu import argv as argvmod
+from virt_qemu import hostmem
 from virt_qemu.caps import host_arch
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT, Dom
@@ -23,8 +24,17 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     OperationTimeoutError,
+    OperationUnsupportedError,
 )
-from virtcore.types import DomainInfo, DomainState, NodeInfo
+from virtcore.types import (
+    ControlErrorReason,
+    ControlInfo,
+    ControlState,
+    DomainInfo,
+    DomainState,
+    NodeInfo,
+    SecurityModel,
+)
 from virtcore.xml import DomainDef
 
 __all__ = ["Resources"]
@@ -246,3 +256,39 @@ class Resources(Part):
                     break
         cpus = os.cpu_count() or 1
         return NodeInfo(host_arch(), mem, cpus, mhz, 1, 1, cpus, 1)
+
+    @hookimpl
+    def virt_node_get_free_memory(self) -> int:
+        """The host's free bytes (its NUMA nodes' ``MemFree`` summed)."""
+        return hostmem.free_memory()
+
+    @hookimpl
+    def virt_node_get_cells_free_memory(self, start_cell: int, max_cells: int) -> list[int]:
+        """Free bytes of the host's NUMA nodes from ``start_cell`` on."""
+        return hostmem.cells_free(start_cell, max_cells)
+
+    @hookimpl
+    def virt_node_get_security_model(self) -> SecurityModel:
+        """``none``/``0``: virt-qemu labels no guest (libvirt's QEMU driver, ``security_driver="none"``)."""
+        return SecurityModel("none", "0")
+
+    @hookimpl
+    def virt_domain_get_control_info(self, uuid: str) -> ControlInfo:
+        """OK while this process's QMP monitor of the running domain is up, ERROR (MONITOR) once it
+        is lost. A process with only read-only connections holds no monitor: it cannot tell."""
+        h = self.host
+        dom = h.current(uuid)
+        if not dom.active:
+            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        if not h.monitored:
+            raise OperationUnsupportedError(
+                f"the control state of domain '{dom.name}' is known to a read-write connection only"
+                " (it holds the domain's monitor)"
+            )
+        mon = dom.monitor
+        if mon is None:
+            h.sync(force=True)
+            mon = dom.monitor
+        if mon is None or not mon.connected:
+            return ControlInfo(ControlState.ERROR, ControlErrorReason.MONITOR, 0)
+        return ControlInfo(ControlState.OK, 0, 0)
