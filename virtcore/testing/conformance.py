@@ -258,11 +258,14 @@ class DriverConformance(
             with pytest.raises(InvalidArgError):
                 conn.cells_free_memory(start, count)
 
-    def test_node_security_model(self, conn: Conn) -> None:
-        need(conn, "node_get_security_model")
+    def test_node_security_model(self, conn: Conn, uri: str) -> None:
+        need(conn, "node_get_security_model", "node_get_free_memory")
         model = conn.security_model()
         assert isinstance(model.model, str) and isinstance(model.doi, str)
         assert model.model or not model.doi  # no model, no DOI
+        with virtcore.open_read_only(uri) as ro:  # both are read-only safe
+            assert ro.security_model() == model
+            assert ro.free_memory() >= 0
 
     def test_cpu_baseline_refuses_what_is_no_cpu(self, conn: Conn) -> None:
         need(conn, "connect_baseline_cpu")
