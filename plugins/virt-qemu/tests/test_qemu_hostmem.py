@@ -62,3 +62,8 @@ def test_the_driver_answers_from_this_host(tmp_path: Path) -> None:
             conn.cells_free_memory(len(cells), 1)
         assert conn.free_memory() > 0
         assert conn.security_model() == ("none", "0")
+        # the capabilities say the same
+        assert (
+            "<secmodel>\n      <model>none</model>\n      <doi>0</doi>\n    </secmodel>"
+            in conn.capabilities_xml()
+        )

@@ -44,7 +44,14 @@ __all__ = [
     "kvm_works",
     "host_arch",
     "capabilities_xml",
+    "SECURITY_MODEL",
+    "SECURITY_DOI",
 ]
+
+#: The security driver virt-qemu runs guests under: none (it labels no guest), as libvirt's QEMU
+#: driver with ``security_driver = "none"`` reports it (its no-op driver's model and DOI).
+SECURITY_MODEL = "none"
+SECURITY_DOI = "0"
 
 #: ``qemu-system-SUFFIX`` -> libvirt's architecture name.
 ARCH_BY_SUFFIX = {
@@ -538,6 +545,8 @@ def capabilities_xml(binaries: list[BinaryCaps], kvm: bool) -> str:
     out.append(
         "        <uri_transport>tcp</uri_transport>\n      </uri_transports>\n    </migration_features>"
     )
+    out.append(f"    <secmodel>\n      <model>{SECURITY_MODEL}</model>")
+    out.append(f"      <doi>{SECURITY_DOI}</doi>\n    </secmodel>")
     out.append("  </host>")
     for caps in binaries:
         arches = [caps.arch] + (["i686"] if caps.arch == "x86_64" else [])

@@ -13,7 +13,7 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu import hostmem
-from virt_qemu.caps import host_arch
+from virt_qemu.caps import SECURITY_DOI, SECURITY_MODEL, host_arch
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT, Dom
 from virtcore import hookimpl
@@ -270,7 +270,7 @@ class Resources(Part):
     @hookimpl
     def virt_node_get_security_model(self) -> SecurityModel:
         """``none``/``0``: virt-qemu labels no guest (libvirt's QEMU driver, ``security_driver="none"``)."""
-        return SecurityModel("none", "0")
+        return SecurityModel(SECURITY_MODEL, SECURITY_DOI)
 
     @hookimpl
     def virt_domain_get_control_info(self, uuid: str) -> ControlInfo:
