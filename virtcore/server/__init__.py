@@ -2,6 +2,8 @@
 
 :mod:`virtcore.server.daemon` listens and runs the client sessions;
 :mod:`virtcore.server.registry` maps procedures to handlers, which
-:mod:`virtcore.server.domains` and :mod:`virtcore.server.objects` register.
+:mod:`virtcore.server.calls` derives from the one-procedure table
+(:mod:`virtcore.rpc.calls`) and :mod:`virtcore.server.domains`,
+:mod:`virtcore.server.objects` and :mod:`virtcore.server.host` write out.
 The wire format itself is :mod:`virtcore.rpc`.
 """

@@ -241,40 +241,12 @@ def _undefine_flags(session: Session, args: dict[str, Any]) -> None:
 # -- lifecycle ---------------------------------------------------------------------------------------------
 
 
-@handler("DOMAIN_CREATE")
-def _create(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).start()
-
-
 @handler("DOMAIN_CREATE_WITH_FLAGS")
 def _create_with_flags(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     check_flags(args["flags"], 0, "virDomainCreateWithFlags")
     dom = domain_of(session, args["dom"])
     dom.start()
     return {"dom": wire_domain(dom)}
-
-
-def _simple(name: str, method: str, flags_fn: str | None = None) -> None:
-    def run(session: Session, args: dict[str, Any]) -> None:
-        if "flags" in args and flags_fn is not None:
-            check_flags(args["flags"], 0, flags_fn)
-        getattr(domain_of(session, args["dom"]), method)()
-
-    handler(name)(run)
-
-
-_simple("DOMAIN_SUSPEND", "suspend")
-_simple("DOMAIN_RESUME", "resume")
-_simple("DOMAIN_DESTROY", "destroy")
-_simple("DOMAIN_DESTROY_FLAGS", "destroy", "virDomainDestroyFlags")
-_simple("DOMAIN_SHUTDOWN", "shutdown")
-_simple("DOMAIN_SHUTDOWN_FLAGS", "shutdown", "virDomainShutdownFlags")
-_simple("DOMAIN_REBOOT", "reboot", "virDomainReboot")
-
-
-@handler("DOMAIN_SAVE")
-def _save(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).save(args["to"])
 
 
 @handler("DOMAIN_SAVE_FLAGS")
@@ -333,55 +305,15 @@ def _is_active(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"active": int(domain_of(session, args["dom"]).is_active())}
 
 
-@handler("DOMAIN_IS_PERSISTENT")
-def _is_persistent(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"persistent": int(domain_of(session, args["dom"]).is_persistent())}
-
-
 @handler("DOMAIN_IS_UPDATED")
 def _is_updated(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     domain_of(session, args["dom"])
     return {"updated": 0}  # virtcore applies changes to the live and persistent config together
 
 
-@handler("DOMAIN_GET_AUTOSTART")
-def _get_autostart(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"autostart": int(domain_of(session, args["dom"]).autostart)}
-
-
-@handler("DOMAIN_SET_AUTOSTART")
-def _set_autostart(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).autostart = bool(args["autostart"])
-
-
 @handler("DOMAIN_GET_MAX_MEMORY")
 def _get_max_memory(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"memory": domain_of(session, args["dom"]).info().max_memory}
-
-
-@handler("DOMAIN_SET_MEMORY")
-def _set_memory(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).set_memory(args["memory"])
-
-
-@handler("DOMAIN_SET_MAX_MEMORY")
-def _set_max_memory(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).set_max_memory(args["memory"])
-
-
-@handler("DOMAIN_SET_VCPUS")
-def _set_vcpus(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).set_vcpus(args["nvcpus"])
-
-
-@handler("DOMAIN_ATTACH_DEVICE")
-def _attach(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).attach_device(args["xml"])
-
-
-@handler("DOMAIN_DETACH_DEVICE")
-def _detach(session: Session, args: dict[str, Any]) -> None:
-    domain_of(session, args["dom"]).detach_device(args["xml"])
 
 
 @handler("DOMAIN_BLOCK_STATS")

@@ -150,21 +150,6 @@ def _pool_build(session: Session, args: dict[str, Any]) -> None:
     pool_of(session, args["pool"]).build(overwrite=True if flags & 8 else False if flags & 4 else None)
 
 
-def _pool_simple(name: str, method: str, flagged: bool) -> None:
-    def run(session: Session, args: dict[str, Any]) -> None:
-        if flagged:
-            check_flags(args["flags"], 0, f"virStoragePool{method.title()}")
-        getattr(pool_of(session, args["pool"]), method)()
-
-    handler(name)(run)
-
-
-_pool_simple("STORAGE_POOL_DESTROY", "destroy", False)
-_pool_simple("STORAGE_POOL_DELETE", "delete", True)
-_pool_simple("STORAGE_POOL_UNDEFINE", "undefine", False)
-_pool_simple("STORAGE_POOL_REFRESH", "refresh", True)
-
-
 @handler("STORAGE_POOL_GET_INFO")
 def _pool_info(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     info = pool_of(session, args["pool"]).info()
@@ -182,24 +167,9 @@ def _pool_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"xml": pool_of(session, args["pool"]).xml_desc(inactive=bool(flags))}
 
 
-@handler("STORAGE_POOL_GET_AUTOSTART")
-def _pool_get_autostart(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"autostart": int(pool_of(session, args["pool"]).autostart)}
-
-
-@handler("STORAGE_POOL_SET_AUTOSTART")
-def _pool_set_autostart(session: Session, args: dict[str, Any]) -> None:
-    pool_of(session, args["pool"]).autostart = bool(args["autostart"])
-
-
 @handler("STORAGE_POOL_IS_ACTIVE")
 def _pool_is_active(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"active": int(pool_of(session, args["pool"]).is_active())}
-
-
-@handler("STORAGE_POOL_IS_PERSISTENT")
-def _pool_is_persistent(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"persistent": int(pool_of(session, args["pool"]).is_persistent())}
 
 
 @handler("STORAGE_POOL_NUM_OF_VOLUMES")
@@ -304,11 +274,6 @@ def _vol_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"xml": vol_of(session, args["vol"]).xml_desc()}
 
 
-@handler("STORAGE_VOL_GET_PATH")
-def _vol_path(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"name": vol_of(session, args["vol"]).path}
-
-
 # -- networks -------------------------------------------------------------------------------------------
 
 
@@ -384,47 +349,10 @@ handler("NETWORK_DEFINE_XML", "NETWORK_DEFINE_XML_FLAGS")(_net_define)
 handler("NETWORK_CREATE_XML", "NETWORK_CREATE_XML_FLAGS")(_net_create_xml)
 
 
-def _net_simple(name: str, method: str) -> None:
-    def run(session: Session, args: dict[str, Any]) -> None:
-        getattr(net_of(session, args["net"]), method)()
-
-    handler(name)(run)
-
-
-_net_simple("NETWORK_CREATE", "start")
-_net_simple("NETWORK_DESTROY", "destroy")
-_net_simple("NETWORK_UNDEFINE", "undefine")
-
-
 @handler("NETWORK_GET_XML_DESC")
 def _net_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     flags = check_flags(args["flags"], 0x1, "virNetworkGetXMLDesc")  # INACTIVE
     return {"xml": net_of(session, args["net"]).xml_desc(inactive=bool(flags))}
-
-
-@handler("NETWORK_GET_AUTOSTART")
-def _net_get_autostart(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"autostart": int(net_of(session, args["net"]).autostart)}
-
-
-@handler("NETWORK_SET_AUTOSTART")
-def _net_set_autostart(session: Session, args: dict[str, Any]) -> None:
-    net_of(session, args["net"]).autostart = bool(args["autostart"])
-
-
-@handler("NETWORK_IS_ACTIVE")
-def _net_is_active(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"active": int(net_of(session, args["net"]).is_active())}
-
-
-@handler("NETWORK_IS_PERSISTENT")
-def _net_is_persistent(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"persistent": int(net_of(session, args["net"]).is_persistent())}
-
-
-@handler("NETWORK_GET_BRIDGE_NAME")
-def _net_bridge(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    return {"name": net_of(session, args["net"]).bridge_name}
 
 
 @handler("NETWORK_UPDATE")

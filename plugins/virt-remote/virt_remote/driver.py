@@ -19,6 +19,7 @@ one) is not offered.
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ from virtcore.network import (
     NetworkSection,
     NetworkUpdateCommand,
 )
+from virtcore.rpc.calls import CALLS, Call, Target
 from virtcore.rpc.protocol import Procedure
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
@@ -165,6 +167,20 @@ class RemoteDriver:
     def _net(self, uuid: str) -> Wire:
         return {"name": self._networks.get(uuid, ""), "uuid": _uuid_bytes(uuid)}
 
+    def _handle(self, target: Target, ident: str) -> Wire:
+        """The wire handle of the object a hook names (a UUID, or a volume's key)."""
+        if target == "dom":
+            return self._dom(ident)
+        if target == "net":
+            return self._net(ident)
+        if target == "pool":
+            return self._pool(ident)
+        return self._vol(ident)
+
+    def _void(self, target: Target, procedure: str, ident: str, **extra: Any) -> bool:
+        self._call(procedure, {target: self._handle(target, ident), **extra})
+        return True
+
     def _snapref(self, wire: Wire) -> SnapshotRef:
         return SnapshotRef(wire["name"], self._domref(wire["dom"]).uuid)
 
@@ -277,11 +293,6 @@ class RemoteDriver:
         return self._domref(self._call("DOMAIN_LOOKUP_BY_ID", {"id": id})["dom"])
 
     @hookimpl
-    def virt_domain_is_persistent(self, uuid: str) -> bool:
-        """``DOMAIN_IS_PERSISTENT``."""
-        return bool(self._call("DOMAIN_IS_PERSISTENT", {"dom": self._dom(uuid)})["persistent"])
-
-    @hookimpl
     def virt_domain_define_xml(self, xml: str) -> DomainRef:
         """``DOMAIN_DEFINE_XML``."""
         return self._domref(self._call("DOMAIN_DEFINE_XML", {"xml": xml})["dom"])
@@ -297,45 +308,6 @@ class RemoteDriver:
         flags = _UNDEFINE_SNAPSHOTS_METADATA if snapshots_metadata else 0
         self._call("DOMAIN_UNDEFINE_FLAGS", {"dom": self._dom(uuid), "flags": flags})
         return True
-
-    def _domain_void(self, procedure: str, uuid: str, **extra: Any) -> bool:
-        self._call(procedure, {"dom": self._dom(uuid), **extra})
-        return True
-
-    @hookimpl
-    def virt_domain_create(self, uuid: str) -> bool:
-        """``DOMAIN_CREATE``."""
-        return self._domain_void("DOMAIN_CREATE", uuid)
-
-    @hookimpl
-    def virt_domain_suspend(self, uuid: str) -> bool:
-        """``DOMAIN_SUSPEND``."""
-        return self._domain_void("DOMAIN_SUSPEND", uuid)
-
-    @hookimpl
-    def virt_domain_resume(self, uuid: str) -> bool:
-        """``DOMAIN_RESUME``."""
-        return self._domain_void("DOMAIN_RESUME", uuid)
-
-    @hookimpl
-    def virt_domain_shutdown(self, uuid: str) -> bool:
-        """``DOMAIN_SHUTDOWN``."""
-        return self._domain_void("DOMAIN_SHUTDOWN", uuid)
-
-    @hookimpl
-    def virt_domain_reboot(self, uuid: str) -> bool:
-        """``DOMAIN_REBOOT``."""
-        return self._domain_void("DOMAIN_REBOOT", uuid, flags=0)
-
-    @hookimpl
-    def virt_domain_destroy(self, uuid: str) -> bool:
-        """``DOMAIN_DESTROY``."""
-        return self._domain_void("DOMAIN_DESTROY", uuid)
-
-    @hookimpl
-    def virt_domain_save(self, uuid: str, path: str) -> bool:
-        """``DOMAIN_SAVE`` (the path is the daemon's)."""
-        return self._domain_void("DOMAIN_SAVE", uuid, to=path)
 
     @hookimpl
     def virt_domain_restore(self, path: str) -> DomainRef:
@@ -363,41 +335,6 @@ class RemoteDriver:
         """``DOMAIN_GET_XML_DESC``."""
         flags = _XML_INACTIVE if inactive else 0
         return str(self._call("DOMAIN_GET_XML_DESC", {"dom": self._dom(uuid), "flags": flags})["xml"])
-
-    @hookimpl
-    def virt_domain_set_memory(self, uuid: str, memory: int) -> bool:
-        """``DOMAIN_SET_MEMORY``."""
-        return self._domain_void("DOMAIN_SET_MEMORY", uuid, memory=memory)
-
-    @hookimpl
-    def virt_domain_set_max_memory(self, uuid: str, memory: int) -> bool:
-        """``DOMAIN_SET_MAX_MEMORY``."""
-        return self._domain_void("DOMAIN_SET_MAX_MEMORY", uuid, memory=memory)
-
-    @hookimpl
-    def virt_domain_set_vcpus(self, uuid: str, count: int) -> bool:
-        """``DOMAIN_SET_VCPUS``."""
-        return self._domain_void("DOMAIN_SET_VCPUS", uuid, nvcpus=count)
-
-    @hookimpl
-    def virt_domain_get_autostart(self, uuid: str) -> bool:
-        """``DOMAIN_GET_AUTOSTART``."""
-        return bool(self._call("DOMAIN_GET_AUTOSTART", {"dom": self._dom(uuid)})["autostart"])
-
-    @hookimpl
-    def virt_domain_set_autostart(self, uuid: str, autostart: bool) -> bool:
-        """``DOMAIN_SET_AUTOSTART``."""
-        return self._domain_void("DOMAIN_SET_AUTOSTART", uuid, autostart=int(autostart))
-
-    @hookimpl
-    def virt_domain_attach_device(self, uuid: str, xml: str) -> bool:
-        """``DOMAIN_ATTACH_DEVICE``."""
-        return self._domain_void("DOMAIN_ATTACH_DEVICE", uuid, xml=xml)
-
-    @hookimpl
-    def virt_domain_detach_device(self, uuid: str, xml: str) -> bool:
-        """``DOMAIN_DETACH_DEVICE``."""
-        return self._domain_void("DOMAIN_DETACH_DEVICE", uuid, xml=xml)
 
     @hookimpl
     def virt_domain_block_stats(self, uuid: str, device: str) -> tuple[int, int, int, int, int]:
@@ -447,8 +384,8 @@ class RemoteDriver:
     @hookimpl
     def virt_domain_set_user_password(self, uuid: str, user: str, password: str, crypted: bool) -> bool:
         """``DOMAIN_SET_USER_PASSWORD`` (``VIR_DOMAIN_PASSWORD_ENCRYPTED`` = 1)."""
-        return self._domain_void(
-            "DOMAIN_SET_USER_PASSWORD", uuid, user=user, password=password, flags=1 if crypted else 0
+        return self._void(
+            "dom", "DOMAIN_SET_USER_PASSWORD", uuid, user=user, password=password, flags=1 if crypted else 0
         )
 
     @hookimpl
@@ -472,8 +409,8 @@ class RemoteDriver:
     @hookimpl
     def virt_domain_set_time(self, uuid: str, seconds: int | None, nseconds: int, sync: bool) -> bool:
         """``DOMAIN_SET_TIME`` (``VIR_DOMAIN_TIME_SYNC`` = 1)."""
-        return self._domain_void(
-            "DOMAIN_SET_TIME", uuid, seconds=seconds or 0, nseconds=nseconds, flags=1 if sync else 0
+        return self._void(
+            "dom", "DOMAIN_SET_TIME", uuid, seconds=seconds or 0, nseconds=nseconds, flags=1 if sync else 0
         )
 
     # -- storage pools ------------------------------------------------------
@@ -506,40 +443,16 @@ class RemoteDriver:
         flags = _POOL_CREATE_WITH_BUILD if build else 0
         return self._poolref(self._call("STORAGE_POOL_CREATE_XML", {"xml": xml, "flags": flags})["pool"])
 
-    def _pool_void(self, procedure: str, uuid: str, **extra: Any) -> bool:
-        self._call(procedure, {"pool": self._pool(uuid), **extra})
-        return True
-
     @hookimpl
     def virt_storage_pool_build(self, uuid: str, overwrite: bool | None) -> bool:
         """``STORAGE_POOL_BUILD``."""
         flags = _tristate(overwrite, _POOL_BUILD_OVERWRITE, _POOL_BUILD_NO_OVERWRITE)
-        return self._pool_void("STORAGE_POOL_BUILD", uuid, flags=flags)
+        return self._void("pool", "STORAGE_POOL_BUILD", uuid, flags=flags)
 
     @hookimpl
     def virt_storage_pool_create(self, uuid: str) -> bool:
         """``STORAGE_POOL_CREATE``."""
-        return self._pool_void("STORAGE_POOL_CREATE", uuid, flags=0)
-
-    @hookimpl
-    def virt_storage_pool_destroy(self, uuid: str) -> bool:
-        """``STORAGE_POOL_DESTROY``."""
-        return self._pool_void("STORAGE_POOL_DESTROY", uuid)
-
-    @hookimpl
-    def virt_storage_pool_delete(self, uuid: str) -> bool:
-        """``STORAGE_POOL_DELETE``."""
-        return self._pool_void("STORAGE_POOL_DELETE", uuid, flags=0)
-
-    @hookimpl
-    def virt_storage_pool_undefine(self, uuid: str) -> bool:
-        """``STORAGE_POOL_UNDEFINE``."""
-        return self._pool_void("STORAGE_POOL_UNDEFINE", uuid)
-
-    @hookimpl
-    def virt_storage_pool_refresh(self, uuid: str) -> bool:
-        """``STORAGE_POOL_REFRESH``."""
-        return self._pool_void("STORAGE_POOL_REFRESH", uuid, flags=0)
+        return self._void("pool", "STORAGE_POOL_CREATE", uuid, flags=0)
 
     @hookimpl
     def virt_storage_pool_get_info(self, uuid: str) -> StoragePoolInfo:
@@ -552,21 +465,6 @@ class RemoteDriver:
         """``STORAGE_POOL_GET_XML_DESC`` (``VIR_STORAGE_XML_INACTIVE`` = 1)."""
         args = {"pool": self._pool(uuid), "flags": 1 if inactive else 0}
         return str(self._call("STORAGE_POOL_GET_XML_DESC", args)["xml"])
-
-    @hookimpl
-    def virt_storage_pool_get_autostart(self, uuid: str) -> bool:
-        """``STORAGE_POOL_GET_AUTOSTART``."""
-        return bool(self._call("STORAGE_POOL_GET_AUTOSTART", {"pool": self._pool(uuid)})["autostart"])
-
-    @hookimpl
-    def virt_storage_pool_set_autostart(self, uuid: str, autostart: bool) -> bool:
-        """``STORAGE_POOL_SET_AUTOSTART``."""
-        return self._pool_void("STORAGE_POOL_SET_AUTOSTART", uuid, autostart=int(autostart))
-
-    @hookimpl
-    def virt_storage_pool_is_persistent(self, uuid: str) -> bool:
-        """``STORAGE_POOL_IS_PERSISTENT``."""
-        return bool(self._call("STORAGE_POOL_IS_PERSISTENT", {"pool": self._pool(uuid)})["persistent"])
 
     @hookimpl
     def virt_storage_pool_list_all_volumes(self, uuid: str) -> list[StorageVolRef]:
@@ -633,11 +531,6 @@ class RemoteDriver:
         return str(self._call("STORAGE_VOL_GET_XML_DESC", {"vol": self._vol(key), "flags": 0})["xml"])
 
     @hookimpl
-    def virt_storage_vol_get_path(self, key: str) -> str:
-        """``STORAGE_VOL_GET_PATH``."""
-        return str(self._call("STORAGE_VOL_GET_PATH", {"vol": self._vol(key)})["name"])
-
-    @hookimpl
     def virt_storage_vol_resize(
         self, key: str, capacity: int, delta: bool, allocate: bool, shrink: bool
     ) -> bool:
@@ -695,25 +588,6 @@ class RemoteDriver:
         """``NETWORK_CREATE_XML``."""
         return self._netref(self._call("NETWORK_CREATE_XML", {"xml": xml})["net"])
 
-    def _net_void(self, procedure: str, uuid: str, **extra: Any) -> bool:
-        self._call(procedure, {"net": self._net(uuid), **extra})
-        return True
-
-    @hookimpl
-    def virt_network_create(self, uuid: str) -> bool:
-        """``NETWORK_CREATE``."""
-        return self._net_void("NETWORK_CREATE", uuid)
-
-    @hookimpl
-    def virt_network_destroy(self, uuid: str) -> bool:
-        """``NETWORK_DESTROY``."""
-        return self._net_void("NETWORK_DESTROY", uuid)
-
-    @hookimpl
-    def virt_network_undefine(self, uuid: str) -> bool:
-        """``NETWORK_UNDEFINE``."""
-        return self._net_void("NETWORK_UNDEFINE", uuid)
-
     @hookimpl
     def virt_network_update(
         self,
@@ -727,7 +601,8 @@ class RemoteDriver:
     ) -> bool:
         """``NETWORK_UPDATE``."""
         flags = (_NETWORK_UPDATE_LIVE if live else 0) | (_NETWORK_UPDATE_CONFIG if config else 0)
-        return self._net_void(
+        return self._void(
+            "net",
             "NETWORK_UPDATE",
             uuid,
             command=int(command),
@@ -742,31 +617,6 @@ class RemoteDriver:
         """``NETWORK_GET_XML_DESC`` (``VIR_NETWORK_XML_INACTIVE`` = 1)."""
         args = {"net": self._net(uuid), "flags": 1 if inactive else 0}
         return str(self._call("NETWORK_GET_XML_DESC", args)["xml"])
-
-    @hookimpl
-    def virt_network_get_autostart(self, uuid: str) -> bool:
-        """``NETWORK_GET_AUTOSTART``."""
-        return bool(self._call("NETWORK_GET_AUTOSTART", {"net": self._net(uuid)})["autostart"])
-
-    @hookimpl
-    def virt_network_set_autostart(self, uuid: str, autostart: bool) -> bool:
-        """``NETWORK_SET_AUTOSTART``."""
-        return self._net_void("NETWORK_SET_AUTOSTART", uuid, autostart=int(autostart))
-
-    @hookimpl
-    def virt_network_is_active(self, uuid: str) -> bool:
-        """``NETWORK_IS_ACTIVE``."""
-        return bool(self._call("NETWORK_IS_ACTIVE", {"net": self._net(uuid)})["active"])
-
-    @hookimpl
-    def virt_network_is_persistent(self, uuid: str) -> bool:
-        """``NETWORK_IS_PERSISTENT``."""
-        return bool(self._call("NETWORK_IS_PERSISTENT", {"net": self._net(uuid)})["persistent"])
-
-    @hookimpl
-    def virt_network_get_bridge_name(self, uuid: str) -> str:
-        """``NETWORK_GET_BRIDGE_NAME``."""
-        return str(self._call("NETWORK_GET_BRIDGE_NAME", {"net": self._net(uuid)})["name"])
 
     @hookimpl
     def virt_network_get_dhcp_leases(self, uuid: str, mac: str | None) -> list[NetworkDHCPLease]:
@@ -936,3 +786,57 @@ class RemoteDriver:
         )
         self._call("DOMAIN_SNAPSHOT_DELETE", {"snap": self._snap(uuid, name), "flags": flags})
         return True
+
+
+# -- the hooks of the one-procedure table -------------------------------------------------------------
+
+
+def _send(driver: RemoteDriver, call: Call, ident: str, values: tuple[Any, ...]) -> Any:
+    """One row of :data:`~virtcore.rpc.calls.CALLS` as a call: the handle, the arguments, the reply."""
+    args: Wire = {call.target: driver._handle(call.target, ident)}
+    for param, value in zip(call.params, values, strict=True):
+        args[param.wire] = int(value) if param.kind is bool else value
+    if call.flags is not None:
+        args["flags"] = 0
+    reply = driver._call(call.procedure, args)
+    if call.reply is None:
+        return True
+    field, kind = call.reply
+    return kind(reply[field])
+
+
+def _template(call: Call) -> Callable[..., Any]:
+    # pluggy reads a hook implementation's parameter names from its code object, so each arity
+    # has its template and the names are set on a copy of the code (see _derive).
+    if not call.params:
+
+        def hook0(self: RemoteDriver, ident: str) -> Any:
+            return _send(self, call, ident, ())
+
+        return hook0
+
+    def hook1(self: RemoteDriver, ident: str, value: Any) -> Any:
+        return _send(self, call, ident, (value,))
+
+    if len(call.params) > 1:
+        raise TypeError(f"{call.procedure}: the table's hooks take at most one parameter after the object")
+    return hook1
+
+
+def _derive(name: str, call: Call) -> Callable[..., Any]:
+    """The hook implementation ``name`` of ``call``, with the hookspec's parameter names."""
+    template = _template(call)
+    code = template.__code__.replace(
+        co_name=name,
+        co_qualname=f"RemoteDriver.{name}",
+        co_varnames=("self", call.key, *(p.name for p in call.params)),
+    )
+    hook = types.FunctionType(code, template.__globals__, name, None, template.__closure__)
+    hook.__qualname__ = f"RemoteDriver.{name}"
+    hook.__doc__ = f"``{call.procedure}`` (derived from virtcore.rpc.calls.CALLS)."
+    hook.__module__ = __name__
+    return hook
+
+
+for _name, _row in CALLS.items():
+    setattr(RemoteDriver, _name, hookimpl(_derive(_name, _row)))
