@@ -115,6 +115,27 @@ def test_every_connection_to_the_node_hears_and_a_removed_callback_does_not(conn
         assert mine == [NetworkEventLifecycleType.STOPPED]
 
 
+def test_a_registration_for_one_object_hears_only_it(conn: Any) -> None:
+    only: list[str] = []
+    default = conn.lookup_network("default")
+    conn.on_object_event(ObjectKind.NETWORK, 0, lambda obj, rec: only.append(obj.name), default)
+    devices: list[str] = []
+    host1 = conn.lookup_node_device("scsi_host1")
+    conn.on_object_event(ObjectKind.NODE_DEVICE, 0, lambda obj, rec: devices.append(obj.name), host1)
+    other = conn.define_network(NET.format("ev-other"))
+    other.undefine()
+    default.destroy()
+    default.start()
+    conn.create_node_device(VHBA).destroy()
+    assert only == ["default", "default"]
+    assert devices == []  # scsi_host12's events, not scsi_host1's
+
+
+def test_an_object_of_another_kind_is_refused(conn: Any) -> None:
+    with pytest.raises(InvalidArgError, match="a storage_pool event's object must be a StoragePool"):
+        conn.on_object_event(ObjectKind.STORAGE_POOL, 0, lambda *a: None, conn.lookup_network("default"))
+
+
 @pytest.mark.parametrize(
     ("kind", "event_id", "message"),
     [

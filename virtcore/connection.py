@@ -777,8 +777,11 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             self._listeners.setdefault(event_id, {})[cid] = callback
         return cid
 
-    def on_object_event(self, kind: Any, event_id: int, callback: ObjectEventCallback) -> int:
-        """Call ``callback(obj, record)`` on every event ``event_id`` of objects of ``kind``.
+    def on_object_event(
+        self, kind: Any, event_id: int, callback: ObjectEventCallback, obj: object = None
+    ) -> int:
+        """Call ``callback(obj, record)`` on every event ``event_id`` of objects of ``kind``
+        (of ``obj`` only, when given).
 
         libvirt: ``virConnectNetworkEventRegisterAny``,
         ``virConnectStoragePoolEventRegisterAny``, ``virConnectNodeDeviceEventRegisterAny``,
@@ -787,12 +790,13 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         ``event_id`` one of that kind's ids (``NetworkEventID``...); ``obj`` is the
         :class:`Network`, :class:`StoragePool`, :class:`NodeDevice` or :class:`Secret`
         the event is about (it may be gone by then), ``record`` the event's record
-        of :mod:`virtcore.objevents`. To follow one object, compare ``obj``'s name
-        or UUID in the callback. Returns an id for :meth:`remove_domain_event`;
-        callbacks run as with :meth:`on_domain_event`.
+        of :mod:`virtcore.objevents`. An ``obj`` given is an object of that kind;
+        its events are told apart by UUID (a node device's: by name), as libvirt's.
+        Returns an id for :meth:`remove_domain_event`; callbacks run as with
+        :meth:`on_domain_event`.
 
-        :raises InvalidArgError: ``kind`` or ``event_id`` is none of libvirt's, or
-            ``callback`` is not callable.
+        :raises InvalidArgError: ``kind`` or ``event_id`` is none of libvirt's,
+            ``callback`` is not callable, or ``obj`` is no object of ``kind``.
         """
         from virtcore.objevents import ObjectKind, event_ids  # saves its enums and records on open
 
@@ -808,6 +812,16 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             raise InvalidArgError(f"unsupported {k.value} event ID {event_id!r}")
         if not callable(callback):
             raise InvalidArgError("callback must be callable")
+        if obj is not None:
+            handle = {
+                ObjectKind.NETWORK: network.Network,
+                ObjectKind.STORAGE_POOL: StoragePool,
+                ObjectKind.NODE_DEVICE: NodeDevice,
+                ObjectKind.SECRET: Secret,
+            }[k]
+            if not isinstance(obj, handle):
+                raise InvalidArgError(f"a {k.value} event's object must be a {handle.__name__}, not {obj!r}")
+            callback = functools.partial(_only_of, _identity(obj), callback)
         return self._listen((k, int(event_id)), callback)
 
     def remove_domain_event(self, callback_id: int) -> None:
@@ -835,6 +849,17 @@ def _event_object(conn: Connection, ref: Any) -> Any:
     if isinstance(ref, StoragePoolRef):
         return StoragePool(conn, ref)
     return network.Network(conn, ref)
+
+
+def _identity(obj: Any) -> str:
+    """What tells an object's events apart: a node device's name, any other's UUID (libvirt's)."""
+    return str(obj.name if isinstance(obj, NodeDevice) else obj.uuid)
+
+
+def _only_of(identity: str, callback: ObjectEventCallback, obj: Any, record: Any) -> None:
+    """An :meth:`Connection.on_object_event` callback for one object: the others' events pass it by."""
+    if _identity(obj) == identity:
+        callback(obj, record)
 
 
 def _call_lifecycle(callback: EventCallback, dom: Domain, event: DomainEvent) -> None:
