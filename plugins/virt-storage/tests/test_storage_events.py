@@ -1,20 +1,21 @@
 """Storage pool events from virt-storage, where libvirt's storage driver (storage_driver.c) queues them.
 
 Define: DEFINED; build: CREATED; start (and create-from-XML, built or not):
-STARTED; refresh: REFRESH; destroy: STOPPED; delete: DELETED; undefine:
+STARTED; refresh, and the end of an upload: REFRESH; destroy: STOPPED; delete: DELETED; undefine:
 UNDEFINED. A refused call reports nothing. Real directories, real files.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from storage_testxml import dir_pool_xml
+from storage_testxml import dir_pool_xml, volume_xml
 
 import virtcore
-from virtcore.errors import OperationInvalidError
+from virtcore.errors import OperationInvalidError, ReadFailedError
 from virtcore.objevents import ObjectKind, StoragePoolEventID, StoragePoolEventLifecycleType
 
 
@@ -67,3 +68,28 @@ def test_a_transient_pool_built_on_creation_reports_started_only(
         ("tmp", "StoragePoolLifecycleEvent", e.STARTED),
         ("tmp", "StoragePoolLifecycleEvent", e.STOPPED),
     ]
+
+
+def test_an_upload_ending_finished_or_not_refreshes_the_pool(conn: virtcore.Connection, images: Path) -> None:
+    # storage_driver.c refreshes the pool when an upload's stream closes, and reports REFRESH
+    pool = conn.define_storage_pool(dir_pool_xml("images", images))
+    pool.build()
+    pool.start()
+    vol = pool.create_volume(volume_xml("u.raw", 1 << 20, "raw"))
+    got = _heard(conn)
+    vol.upload(io.BytesIO(b"A" * 4096))
+    assert got == [("images", "StoragePoolRefreshEvent", None)]
+
+    class Failing(io.RawIOBase):
+        name = "/dev/failing"
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(ReadFailedError):
+        vol.upload(Failing())  # type: ignore[arg-type]
+    assert got == [("images", "StoragePoolRefreshEvent", None)] * 2
+    assert Path(vol.path).read_bytes()[:4096] == b"A" * 4096

@@ -437,7 +437,10 @@ class StorageDriver:
         """A sink writing into the volume."""
         files, name = self._volume(key)
         self._check_unused(files, [name], "upload to it")
-        return FileSink(files.path_of(name), offset, length, f"storage volume '{name}'")
+        pool = files.pool
+        return FileSink(
+            files.path_of(name), offset, length, f"storage volume '{name}'", lambda: self._event(pool, None)
+        )
 
     @hookimpl
     def virt_storage_vol_download(self, key: str, offset: int, length: int) -> FileSource:
