@@ -68,10 +68,10 @@ from virtcore.errors import (
 )
 from virtcore.interface import InterfaceAPI
 from virtcore.network import NetworkAPI, lease_addresses, wait_for_addresses
-from virtcore.nodedev import NodeDeviceAPI
-from virtcore.secret import SecretAPI
+from virtcore.nodedev import NodeDevice, NodeDeviceAPI, NodeDeviceRef
+from virtcore.secret import Secret, SecretAPI, SecretRef
 from virtcore.snapshot import DomainSnapshotAPI
-from virtcore.storage import StorageAPI
+from virtcore.storage import StorageAPI, StoragePool
 from virtcore.types import (
     ControlInfo,
     DomainEvent,
@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from virtcore.auth import Auth
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
+    from virtcore.objevents import AnyObjectEvent
 
 __all__ = [
     "Connection",
@@ -117,6 +118,9 @@ EventCallback = Callable[["Domain", DomainEventType, int], None]
 #: Signature of a callback of :meth:`Connection.on_domain_event_any`: ``callback(domain, record)``
 #: (a :class:`~virtcore.types.DomainEvent` or a record of :mod:`virtcore.events`).
 AnyEventCallback = Callable[["Domain", Any], None]
+#: Signature of a callback of :meth:`Connection.on_object_event`: ``callback(obj, record)``
+#: (a network, pool, node device or secret, and a record of :mod:`virtcore.objevents`).
+ObjectEventCallback = Callable[[Any, Any], None]
 
 
 class _EventRelay:
@@ -126,7 +130,7 @@ class _EventRelay:
         self._conn = conn
 
     @hookspecs.hookimpl
-    def virt_domain_event(self, event: AnyDomainEvent) -> None:
+    def virt_domain_event(self, event: AnyDomainEvent | AnyObjectEvent) -> None:
         self._conn._dispatch_event(event)
 
 
@@ -361,8 +365,9 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._uri = parsed
         self._read_only = bool(read_only)
         self._closed = False
-        #: Callbacks of :meth:`on_domain_event_any`: event id -> {callback id: callback}.
-        self._listeners: dict[int, dict[int, AnyEventCallback]] = {}
+        #: Callbacks of :meth:`on_domain_event_any` (event id) and of :meth:`on_object_event`
+        #: ((kind, event id)) -> {callback id: callback}.
+        self._listeners: dict[object, dict[int, Any]] = {}
         self._callback_ids = itertools.count(1)
         self._lock = _thread.allocate_lock()
         scheme = _serving_scheme(parsed)
@@ -467,7 +472,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         # pluggy asks the last of its list first
         return tuple(self._expose(i.plugin) for i in reversed(impls) if not (i.hookwrapper or i.wrapper))
 
-    def _emit(self, event: AnyDomainEvent) -> None:
+    def _emit(self, event: AnyDomainEvent | AnyObjectEvent) -> None:
         # With no observer plugin besides the core's relay, skip pluggy.
         if self._relay_only:
             self._dispatch_event(event)
@@ -481,12 +486,18 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             names.update(answer)
         return sorted(names)
 
-    def _dispatch_event(self, event: AnyDomainEvent) -> None:
+    def _dispatch_event(self, event: AnyDomainEvent | AnyObjectEvent) -> None:
         if not self._listeners:
             return
         if isinstance(event, DomainEvent):
             ids: tuple[int, ...] = (0,)  # DomainEventID.LIFECYCLE
         else:
+            from virtcore.objevents import event_key  # saves its enums and records on open
+
+            key = event_key(event)
+            if key is not None:
+                self._dispatch_object_event(key, event)
+                return
             from virtcore.events import (
                 event_ids,
             )  # saves its enums and records on open: only non-lifecycle events
@@ -496,12 +507,24 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             listeners = [cb for i in ids for cb in self._listeners.get(i, {}).values()]
         if not listeners:
             return
-        dom = Domain(self, event.domain)
+        dom = Domain(self, cast("AnyDomainEvent", event).domain)
         for cb in listeners:
             try:
                 cb(dom, event)
             except Exception:  # a user's callback must not break the driver
                 _log_exception("domain event callback %r failed", cb)
+
+    def _dispatch_object_event(self, key: tuple[Any, int], event: Any) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(key, {}).values())
+        if not listeners:
+            return
+        obj = _event_object(self, event[0])
+        for cb in listeners:
+            try:
+                cb(obj, event)
+            except Exception:  # a user's callback must not break the driver
+                _log_exception("%s event callback %r failed", key[0].value, cb)
 
     def _safe_close_plugins(self) -> None:
         try:
@@ -785,14 +808,61 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             raise InvalidArgError("callback must be callable")
         return self._listen(int(event_id), callback)
 
-    def _listen(self, event_id: int, callback: AnyEventCallback) -> int:
+    def _listen(self, event_id: object, callback: Any) -> int:
         with self._lock:
             cid = next(self._callback_ids)
             self._listeners.setdefault(event_id, {})[cid] = callback
         return cid
 
+    def on_object_event(
+        self, kind: Any, event_id: int, callback: ObjectEventCallback, obj: object = None
+    ) -> int:
+        """Call ``callback(obj, record)`` on every event ``event_id`` of objects of ``kind``
+        (of ``obj`` only, when given).
+
+        libvirt: ``virConnectNetworkEventRegisterAny``,
+        ``virConnectStoragePoolEventRegisterAny``, ``virConnectNodeDeviceEventRegisterAny``,
+        ``virConnectSecretEventRegisterAny``. ``kind`` is a
+        :class:`~virtcore.objevents.ObjectKind` (or its value, ``"network"``...),
+        ``event_id`` one of that kind's ids (``NetworkEventID``...); ``obj`` is the
+        :class:`Network`, :class:`StoragePool`, :class:`NodeDevice` or :class:`Secret`
+        the event is about (it may be gone by then), ``record`` the event's record
+        of :mod:`virtcore.objevents`. An ``obj`` given is an object of that kind;
+        its events are told apart by UUID (a node device's: by name), as libvirt's.
+        Returns an id for :meth:`remove_domain_event`; callbacks run as with
+        :meth:`on_domain_event`.
+
+        :raises InvalidArgError: ``kind`` or ``event_id`` is none of libvirt's,
+            ``callback`` is not callable, or ``obj`` is no object of ``kind``.
+        """
+        from virtcore.objevents import ObjectKind, event_ids  # saves its enums and records on open
+
+        try:
+            k = ObjectKind(kind)
+        except ValueError:
+            raise InvalidArgError(f"unsupported object event kind {kind!r}") from None
+        if (
+            isinstance(event_id, bool)
+            or not isinstance(event_id, int)
+            or event_id not in event_ids(k)._value2member_map_
+        ):
+            raise InvalidArgError(f"unsupported {k.value} event ID {event_id!r}")
+        if not callable(callback):
+            raise InvalidArgError("callback must be callable")
+        if obj is not None:
+            handle = {
+                ObjectKind.NETWORK: network.Network,
+                ObjectKind.STORAGE_POOL: StoragePool,
+                ObjectKind.NODE_DEVICE: NodeDevice,
+                ObjectKind.SECRET: Secret,
+            }[k]
+            if not isinstance(obj, handle):
+                raise InvalidArgError(f"a {k.value} event's object must be a {handle.__name__}, not {obj!r}")
+            callback = functools.partial(_only_of, _identity(obj), callback)
+        return self._listen((k, int(event_id)), callback)
+
     def remove_domain_event(self, callback_id: int) -> None:
-        """Stop calling the callback registered under ``callback_id`` (by either method).
+        """Stop calling the callback registered under ``callback_id`` (by any ``on_*event*`` method).
 
         :raises InvalidArgError: no callback is registered under ``callback_id``.
         """
@@ -803,6 +873,30 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
                         del self._listeners[event_id]
                     return
         raise InvalidArgError(f"no domain event callback with id {callback_id}")
+
+
+def _event_object(conn: Connection, ref: Any) -> Any:
+    """The handle an object event's callback gets: a network, pool, node device or secret."""
+    if isinstance(ref, NodeDeviceRef):
+        return NodeDevice(conn, ref)
+    if isinstance(ref, SecretRef):
+        return Secret(conn, ref)
+    from virtcore._storagetypes import StoragePoolRef  # saves a module on open: only a pool event needs it
+
+    if isinstance(ref, StoragePoolRef):
+        return StoragePool(conn, ref)
+    return network.Network(conn, ref)
+
+
+def _identity(obj: Any) -> str:
+    """What tells an object's events apart: a node device's name, any other's UUID (libvirt's)."""
+    return str(obj.name if isinstance(obj, NodeDevice) else obj.uuid)
+
+
+def _only_of(identity: str, callback: ObjectEventCallback, obj: Any, record: Any) -> None:
+    """An :meth:`Connection.on_object_event` callback for one object: the others' events pass it by."""
+    if _identity(obj) == identity:
+        callback(obj, record)
 
 
 def _call_lifecycle(callback: EventCallback, dom: Domain, event: DomainEvent) -> None:

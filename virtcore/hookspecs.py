@@ -119,6 +119,7 @@ if TYPE_CHECKING:
         NetworkUpdateCommand,
     )
     from virtcore.nodedev import NodeDeviceRef
+    from virtcore.objevents import AnyObjectEvent
     from virtcore.secret import SecretRef, SecretUsageType
     from virtcore.snapshot import SnapshotRef
     from virtcore.storage import (
@@ -172,7 +173,7 @@ def _read_only_safe(fn: _F) -> _F:
 def virt_connect_open(
     uri: URI,
     read_only: bool,
-    emit: Callable[[AnyDomainEvent], None],
+    emit: Callable[[AnyDomainEvent | AnyObjectEvent], None],
     resolve_volume: Callable[[str, str], str],
     users_of_path: Callable[[str], list[str]],
     resolve_network: Callable[[str], str],
@@ -190,7 +191,9 @@ def virt_connect_open(
     :param emit: call it with a :class:`~virtcore.types.DomainEvent` to report
         lifecycle changes, or with a record of :mod:`virtcore.events`
         (:class:`~virtcore.events.RebootEvent`, ...) to report the other kinds
-        of domain event (thread-safe; keep a reference).
+        of domain event, or with a record of :mod:`virtcore.objevents` to
+        report a network's, storage pool's, node device's or secret's event
+        (thread-safe; keep a reference).
     :param resolve_volume: ``resolve_volume(pool, volume)`` is the path of
         volume ``volume`` in storage pool ``pool`` (both names), asked of
         whatever storage driver serves this connection: what a hypervisor
@@ -2406,14 +2409,17 @@ def virt_secret_undefine(uuid: str) -> bool | None:
 
 @_read_only_safe
 @hookspec
-def virt_domain_event(event: AnyDomainEvent) -> None:
-    """A domain event happened: every implementation is called (broadcast).
+def virt_domain_event(event: AnyDomainEvent | AnyObjectEvent) -> None:
+    """A domain event (or another object's event) happened: every implementation is called (broadcast).
 
     libvirt: the ``domainEventRegisterAny`` callbacks. ``event`` is a
     :class:`~virtcore.types.DomainEvent` when the lifecycle changed, else a
     record of :mod:`virtcore.events` (``virtcore.events.event_ids(event)``
     tells which ``VIR_DOMAIN_EVENT_ID_*`` it answers); an observer that wants
-    only lifecycle changes checks ``isinstance(event, DomainEvent)``. Drivers do not
+    only lifecycle changes checks ``isinstance(event, DomainEvent)``. A network's,
+    storage pool's, node device's or secret's event is a record of
+    :mod:`virtcore.objevents` (``virtcore.objevents.event_key(event)`` tells
+    its kind and id). Drivers do not
     implement this to *report* events (they call the ``emit`` they got in
     :func:`virt_connect_open`); observers implement it to *receive* them. The
     core implements it to call the user's callbacks. Read-only safe.

@@ -14,8 +14,13 @@ with libvirt-python's signature for the event id
 deregistration removes the timer and drops what was queued.
 
 Every ``VIR_DOMAIN_EVENT_ID_*`` can be registered; those no driver produces
-never fire. Network, storage pool and node device events are accepted and
-never fire: virtcore's core reports none yet. Callback ids count from 0 per
+never fire. Network, storage pool and node device events go the same way, from
+virtcore's ``Connection.on_object_event``, to ``cb(conn, net, event,
+detail, opaque)`` for a lifecycle event and ``cb(conn, pool, opaque)`` for
+the others (a pool's refresh, a device's update). Secret events are not
+offered (``virConnectSecretEventRegisterAny`` is NO_SUPPORT, as on libvirt's
+test driver, which has no secret driver): no driver of virtcore emits them.
+Callback ids count from 0 per
 connection, shared by every kind, as libvirt's per driver; the same
 callback kind registered twice for the same id and domain is "event
 callback already tracked" (libvirt-python passes one C callback per id).
@@ -64,6 +69,13 @@ _FROM_NONE = 0
 
 #: How many event ids each kind has in libvirt 9.0.0 (``VIR_*_EVENT_ID_LAST``).
 _LAST = {"domain": len(DomainEventID), "network": 1, "storagePool": 2, "nodeDevice": 2}
+
+#: libvirt-python's name of each object kind -> virtcore's ``ObjectKind`` value.
+_OBJECT_KINDS = {
+    "network": "network",
+    "storagePool": "storage_pool",
+    "nodeDevice": "node_device",
+}
 
 
 def payload(event_id: int, record: Any) -> tuple[Any, ...]:
@@ -121,9 +133,9 @@ class _State:
         self.callbacks: dict[int, _Callback] = {}
         self.next_id = 0
         self.timer = -1
-        self.queue: deque[tuple[int, Any, Any]] = deque()
-        #: virtcore registrations: domain event id -> virtcore's callback id.
-        self.core: dict[int, int] = {}
+        self.queue: deque[tuple[str, int, Any, Any]] = deque()
+        #: virtcore registrations: (kind, event id) -> virtcore's callback id.
+        self.core: dict[tuple[str, int], int] = {}
         #: ``domainEventRegister``'s callbacks (libvirt-python's ``domainEventCallbacks``).
         self.legacy: dict[Any, Any] | None = None
         self.legacy_id = -1
@@ -143,9 +155,9 @@ class _State:
                 if timer < 0:
                     raise_error(InternalError, "could not initialize domain event timer", _FROM_NONE)
                 self.timer = timer
-            if kind == "domain" and event_id not in self.core:
+            if (kind, event_id) not in self.core:
                 try:
-                    self.core[event_id] = self._watch(event_id)
+                    self.core[kind, event_id] = self._watch(kind, event_id)
                 except BaseException:
                     self._unwatch(event_id, kind)  # the timer too, if nothing else needs it
                     raise
@@ -154,18 +166,20 @@ class _State:
             self.callbacks[cid] = _Callback(kind, event_id, key, cb, opaque, legacy)
             return cid
 
-    def _watch(self, event_id: int) -> int:
+    def _watch(self, kind: str, event_id: int) -> int:
         conn = self.conn()
         if conn is None:
             raise_error(InternalError, "the connection is gone", _FROM_NONE)
         queue, arm = self.queue, self._arm
 
-        def queued(dom: Any, record: Any) -> None:  # on the thread that saw the event
-            queue.append((event_id, dom, record))
+        def queued(obj: Any, record: Any) -> None:  # on the thread that saw the event
+            queue.append((kind, event_id, obj, record))
             arm()
 
         try:
-            return conn._conn.on_domain_event_any(event_id, queued)
+            if kind == "domain":
+                return conn._conn.on_domain_event_any(event_id, queued)
+            return conn._conn.on_object_event(_OBJECT_KINDS[kind], event_id, queued)
         except VirtError as exc:
             from virt_libvirt.errors import raise_from
 
@@ -189,10 +203,8 @@ class _State:
 
     def _unwatch(self, event_id: int, kind: str) -> None:
         """Drop virtcore's registration of ``event_id`` and the timer when nothing needs them."""
-        if kind == "domain" and not any(
-            c.kind == "domain" and c.event_id == event_id for c in self.callbacks.values()
-        ):
-            core = self.core.pop(event_id, None)
+        if not any(c.kind == kind and c.event_id == event_id for c in self.callbacks.values()):
+            core = self.core.pop((kind, event_id), None)
             conn = self.conn()
             if core is not None and conn is not None:
                 try:
@@ -211,19 +223,24 @@ class _State:
         conn = self.conn()
         while self.queue:
             try:
-                event_id, dom, record = self.queue.popleft()
+                kind, event_id, obj, record = self.queue.popleft()
             except IndexError:
                 return
             if conn is None:
                 continue
             with self.lock:
-                targets = [
-                    c for c in self.callbacks.values() if c.kind == "domain" and c.event_id == event_id
-                ]
-                legacy = dict(self.legacy) if self.legacy and event_id == DomainEventID.LIFECYCLE else {}
+                targets = [c for c in self.callbacks.values() if c.kind == kind and c.event_id == event_id]
+                legacy = (
+                    dict(self.legacy)
+                    if self.legacy and kind == "domain" and event_id == DomainEventID.LIFECYCLE
+                    else {}
+                )
             if not targets:
                 continue
-            self._deliver(conn, event_id, dom, record, targets, legacy)
+            if kind == "domain":
+                self._deliver(conn, event_id, obj, record, targets, legacy)
+            else:
+                _deliver_object(conn, kind, obj, record, targets)
 
     @staticmethod
     def _deliver(
@@ -246,6 +263,29 @@ class _State:
                     _run(cb, conn, wrapped, *args, opaque)
             else:
                 _run(c.cb, conn, wrapped, *args, c.opaque)
+
+
+def _deliver_object(conn: virConnect, kind: str, obj: Any, record: Any, targets: list[_Callback]) -> None:
+    """Run the callbacks of a network's, pool's or node device's event: ``cb(conn, handle,
+    event, detail, opaque)`` for a lifecycle event, ``cb(conn, handle, opaque)`` for the others."""
+    from virt_libvirt.network import virNetwork
+    from virt_libvirt.objects import virNodeDevice
+    from virt_libvirt.storage import virStoragePool
+
+    wrap = {
+        "network": virNetwork,
+        "storagePool": virStoragePool,
+        "nodeDevice": virNodeDevice,
+    }[kind]
+    key = obj.name if kind == "nodeDevice" else obj.uuid
+    args = (int(record.event), int(record.detail)) if hasattr(record, "event") else ()
+    handle: Any = None
+    for c in targets:
+        if c.key is not None and c.key != key:
+            continue
+        if handle is None:
+            handle = wrap(conn, obj)
+        _run(c.cb, conn, handle, *args, c.opaque)
 
 
 class _EventDomain(Domain):
@@ -303,10 +343,11 @@ def _check_id(kind: str, event_id: object, function: str) -> int:
 
 
 def _key(obj: Any, what: str) -> str | None:
+    """What identifies ``obj`` in its events: a node device's name, any other object's UUID."""
     if obj is None:
         return None
     try:
-        return str(obj.UUIDString())
+        return str(obj.name()) if what == "nodeDevice" else str(obj.UUIDString())
     except AttributeError:
         raise_error(InvalidArgError, f"{what} must be a libvirt object of its kind or None", _FROM_NONE)
 
@@ -372,7 +413,7 @@ def domainEventDeregister(conn: virConnect, cb: Any) -> None:  # noqa: N802
             st.legacy_id = -1
 
 
-# -- the kinds virtcore's core has no events for yet: accepted, never fire ----------------
+# -- networks, storage pools, node devices ---------------------------------------------------
 
 
 def _register_other(
@@ -385,7 +426,7 @@ def _register_other(
 
 
 def networkEventRegisterAny(conn: virConnect, net: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
-    """Register a network event callback (accepted; virtcore reports no network events yet); its id."""
+    """Call ``cb`` on events ``eventID`` of network ``net`` (None: of every network); the callback id."""
     return _register_other("network", "virConnectNetworkEventRegisterAny", conn, net, eventID, cb, opaque)
 
 
@@ -395,7 +436,7 @@ def networkEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  # noq
 
 
 def storagePoolEventRegisterAny(conn: virConnect, pool: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
-    """Register a storage pool event callback (accepted; virtcore reports no pool events yet); its id."""
+    """Call ``cb`` on events ``eventID`` of storage pool ``pool`` (None: of every pool); the callback id."""
     return _register_other(
         "storagePool", "virConnectStoragePoolEventRegisterAny", conn, pool, eventID, cb, opaque
     )
@@ -407,7 +448,7 @@ def storagePoolEventDeregisterAny(conn: virConnect, callbackID: int) -> None:  #
 
 
 def nodeDeviceEventRegisterAny(conn: virConnect, dev: Any, eventID: int, cb: Any, opaque: Any) -> int:  # noqa: N802, N803
-    """Register a node device event callback (accepted; virtcore reports no node device events); its id."""
+    """Call ``cb`` on events ``eventID`` of node device ``dev`` (None: of every device); the callback id."""
     return _register_other(
         "nodeDevice", "virConnectNodeDeviceEventRegisterAny", conn, dev, eventID, cb, opaque
     )

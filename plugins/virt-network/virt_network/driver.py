@@ -17,13 +17,14 @@ subnet overlapping another network's. Starting needs root; without it
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import attrs
 
 from virt_network import host
 from virt_network.dnsmasq import dnsmasq_files, parse_leases
 from virt_network.state import NetworkRecord, NetworkStore
-from virtcore import hookimpl
+from virtcore import hookimpl, objevents
 from virtcore.errors import (
     ErrorDomain,
     InternalError,
@@ -58,6 +59,25 @@ class NetworkDriver:
 
     def __init__(self, store: NetworkStore) -> None:
         self.store = store
+        #: The connection's ``emit``: network events go to the connection this driver serves.
+        self._emit: Callable[[objevents.AnyObjectEvent], None] | None = None
+
+    @hookimpl
+    def virt_connect_open(self, emit: Callable[[objevents.AnyObjectEvent], None]) -> None:
+        """Keep the connection's ``emit`` (network events)."""
+        self._emit = emit
+
+    @hookimpl
+    def virt_connect_close(self) -> None:
+        """Forget the connection's ``emit``."""
+        self._emit = None
+
+    def _event(self, d: NetworkDef, event: str) -> None:
+        """Report a network event where libvirt's network driver queues one (``event``: a
+        ``NetworkEventLifecycleType`` name)."""
+        emit = self._emit
+        if emit is not None:
+            emit(objevents.NetworkLifecycleEvent(_ref(d), objevents.NetworkEventLifecycleType[event]))
 
     # -- liveness --------------------------------------------------------------
 
@@ -189,6 +209,7 @@ class NetworkDriver:
             d = self._with_bridge(d, records)
             self._check_unique(d, records)
             self.store.save_config(d)
+        self._event(d, "DEFINED")
         return _ref(d)
 
     @hookimpl
@@ -203,6 +224,7 @@ class NetworkDriver:
             if same is not None and same.active:
                 raise OperationInvalidError(f"network is already active as '{d.name}'", domain=_NET)
             self._start(d)
+        self._event(d, "STARTED")
         return _ref(d)
 
     @hookimpl
@@ -214,6 +236,7 @@ class NetworkDriver:
             if not record.persistent:
                 raise OperationInvalidError(f"network '{record.current.name}' is not persistent", domain=_NET)
             self.store.remove_config(record.current.name)
+        self._event(record.current, "UNDEFINED")
         return True
 
     # -- running ---------------------------------------------------------------
@@ -254,6 +277,7 @@ class NetworkDriver:
                 raise OperationInvalidError(f"network '{record.current.name}' is already active", domain=_NET)
             assert record.config is not None
             self._start(record.config)
+        self._event(record.config, "STARTED")
         return True
 
     @hookimpl
@@ -266,6 +290,7 @@ class NetworkDriver:
                 raise OperationInvalidError(f"network '{record.current.name}' is not active", domain=_NET)
             host.teardown(record.host)
             self.store.remove_live(record.current.name)
+        self._event(record.current, "STOPPED")
         return True
 
     def autostart_all(self) -> None:

@@ -20,7 +20,7 @@ from virt_storage.inuse import Users
 from virt_storage.state import PoolRecord, PoolStore
 from virt_storage.streams import FileSink, FileSource
 from virt_storage.volumes import FilePool
-from virtcore import hookimpl
+from virtcore import hookimpl, objevents
 from virtcore.errors import (
     NoStorageVolError,
     OperationFailedError,
@@ -69,16 +69,36 @@ class StorageDriver:
         self.store = store
         #: Who uses a volume: the connection's hypervisor driver, asked through the core.
         self.users = Users()
+        #: The connection's ``emit``: pool events go to the connection this driver serves.
+        self._emit: Callable[[objevents.AnyObjectEvent], None] | None = None
 
     @hookimpl
-    def virt_connect_open(self, users_of_path: Callable[[str], list[str]]) -> None:
-        """Keep the connection's ``users_of_path``: volumes in use are refused their removal."""
+    def virt_connect_open(
+        self, users_of_path: Callable[[str], list[str]], emit: Callable[[objevents.AnyObjectEvent], None]
+    ) -> None:
+        """Keep the connection's ``users_of_path`` (volumes in use are refused their removal) and
+        its ``emit`` (pool events)."""
         self.users.attach(users_of_path)
+        self._emit = emit
 
     @hookimpl
     def virt_connect_close(self) -> None:
-        """Forget the connection's ``users_of_path``."""
+        """Forget the connection's ``users_of_path`` and ``emit``."""
         self.users.attach(None)
+        self._emit = None
+
+    def _event(self, pool: PoolDef, event: str | None) -> None:
+        """Report a pool event where libvirt's storage driver queues one (``event``: a
+        ``StoragePoolEventLifecycleType`` name; ``None``: a refresh)."""
+        emit = self._emit
+        if emit is None:
+            return
+        ref = _ref(pool)
+        emit(
+            objevents.StoragePoolRefreshEvent(ref)
+            if event is None
+            else objevents.StoragePoolLifecycleEvent(ref, objevents.StoragePoolEventLifecycleType[event])
+        )
 
     def _check_unused(self, files: FilePool, names: list[str], doing: str) -> None:
         """``ResourceBusyError`` when an active domain uses one of the volumes ``names`` of ``files``."""
@@ -140,6 +160,7 @@ class StorageDriver:
         with self.store.lock.held():
             self._check_unique(pool, self.store.load())
             self.store.save_config(pool)
+        self._event(pool, "DEFINED")
         return _ref(pool)
 
     @hookimpl
@@ -154,6 +175,7 @@ class StorageDriver:
                 backend.build(pool, None)
             backend.start(pool)
             self.store.save_status(pool)
+        self._event(pool, "STARTED")  # built or not: libvirt's storage driver says STARTED only
         return _ref(pool)
 
     @hookimpl
@@ -164,6 +186,7 @@ class StorageDriver:
             if record.active:
                 raise OperationInvalidError(f"storage pool '{record.current.name}' is still active")
             self.store.remove_config(record.current.name)
+        self._event(record.current, "UNDEFINED")
         return True
 
     # -- pools: lifecycle ------------------------------------------------------
@@ -176,13 +199,16 @@ class StorageDriver:
             if record.active:
                 raise OperationInvalidError(f"storage pool '{record.current.name}' is already active")
             backend_for(record.current).build(record.current, overwrite)
+        self._event(record.current, "CREATED")
         return True
 
     @hookimpl
     def virt_storage_pool_create(self, uuid: str) -> bool:
         """Start the pool."""
         with self.store.lock.held():
-            self._start(self.store.by_uuid(uuid))
+            record = self.store.by_uuid(uuid)
+            self._start(record)
+        self._event(record.current, "STARTED")
         return True
 
     def _start(self, record: PoolRecord) -> None:
@@ -203,6 +229,7 @@ class StorageDriver:
             self._check_unused(files, _names(files), f"stop storage pool '{pool.name}'")
             backend_for(pool).stop(pool)
             self.store.remove_status(pool.name)
+        self._event(pool, "STOPPED")
         return True
 
     @hookimpl
@@ -215,6 +242,7 @@ class StorageDriver:
             files = FilePool(record.current)  # an inactive pool's files a domain may still have open
             self._check_unused(files, _names(files), f"delete storage pool '{record.current.name}'")
             backend_for(record.current).delete(record.current)
+        self._event(record.current, "DELETED")
         return True
 
     @hookimpl
@@ -224,6 +252,7 @@ class StorageDriver:
             files = _active(self.store.by_uuid(uuid))
             files.remove_leftovers()
             files.names()
+        self._event(files.pool, None)
         return True
 
     def autostart_all(self) -> None:
@@ -408,7 +437,10 @@ class StorageDriver:
         """A sink writing into the volume."""
         files, name = self._volume(key)
         self._check_unused(files, [name], "upload to it")
-        return FileSink(files.path_of(name), offset, length, f"storage volume '{name}'")
+        pool = files.pool
+        return FileSink(
+            files.path_of(name), offset, length, f"storage volume '{name}'", lambda: self._event(pool, None)
+        )
 
     @hookimpl
     def virt_storage_vol_download(self, key: str, offset: int, length: int) -> FileSource:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 
 from virt_storage.volumes import claim_temporary
 from virtcore.errors import InvalidArgError, SystemError_
@@ -22,11 +23,18 @@ __all__ = ["FileSink", "FileSource"]
 
 
 class FileSink:
-    """An :class:`~virtcore.storage.UploadSink` writing into the volume file at ``path``."""
+    """An :class:`~virtcore.storage.UploadSink` writing into the volume file at ``path``.
 
-    def __init__(self, path: str, offset: int, length: int, what: str) -> None:
+    ``closed`` is called once when the upload ends, finished or not (libvirt's storage driver
+    refreshes the pool then, and reports it).
+    """
+
+    def __init__(
+        self, path: str, offset: int, length: int, what: str, closed: Callable[[], None] | None = None
+    ) -> None:
         self._path, self._what, self._length, self._written = path, what, length, 0
         self._tmp: str | None = None
+        self._closed = closed
         try:
             st = os.stat(path)
             if offset == 0 and length == 0:
@@ -58,6 +66,12 @@ class FileSink:
     def finish(self) -> None:
         """Make the data durable; a whole upload then replaces the volume's content at once."""
         try:
+            self._finish()
+        finally:
+            self._close_callback()
+
+    def _finish(self) -> None:
+        try:
             if self._tmp is not None:
                 _carry_tail(self._path, self._fd, self._written)
             os.fsync(self._fd)
@@ -72,7 +86,15 @@ class FileSink:
 
     def abort(self) -> None:
         """Forget the upload: a whole upload's temporary goes, the volume stays as it was."""
-        self._discard()
+        try:
+            self._discard()
+        finally:
+            self._close_callback()
+
+    def _close_callback(self) -> None:
+        closed, self._closed = self._closed, None
+        if closed is not None:
+            closed()
 
     def _discard(self) -> None:
         if getattr(self, "_fd", -1) >= 0:

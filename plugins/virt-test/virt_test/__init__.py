@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from virtcore.auth import Auth
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource
+    from virtcore.objevents import AnyObjectEvent
     from virtcore.types import DomainMetadataType, VcpuInfo
 
 __all__ = [
@@ -165,12 +166,14 @@ class TestDriver:
     def __init__(self, node: Node, shared: bool = False) -> None:
         self.node = node
         self._shared = shared  # holds a use of test:///default's node until closed
-        self._emit: Callable[[AnyDomainEvent], None] | None = None
+        self._emit: Callable[[AnyDomainEvent | AnyObjectEvent], None] | None = None
 
     # -- connection --------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[AnyDomainEvent], None], auth: Auth | None) -> None:
+    def virt_connect_open(
+        self, emit: Callable[[AnyDomainEvent | AnyObjectEvent], None], auth: Auth | None
+    ) -> None:
         if self.node.auths:
             _authenticate(self.node.auths, auth)
         self._emit = emit

@@ -30,6 +30,16 @@ class TestNetworks:
     def __init__(self, node: Node) -> None:
         self._node = node
 
+    def _event(self, ref: NetworkRef, event: str) -> None:
+        """Tell every connection of the node, where libvirt's test driver queues a network event
+        (``event``: a ``NetworkEventLifecycleType`` name)."""
+        from virtcore.objevents import (
+            NetworkEventLifecycleType,
+            NetworkLifecycleEvent,
+        )  # saves its enums and records on open
+
+        self._node._send([NetworkLifecycleEvent(ref, NetworkEventLifecycleType[event])])
+
     @functools.cached_property
     def networks(self) -> Networks:
         """The node's networks, built when the first network hook runs (opening never does)."""
@@ -51,27 +61,37 @@ class TestNetworks:
     def virt_network_define_xml(self, xml: str) -> NetworkRef:
         from virtcore.xml import parse_network  # saves ~170 ms on open: lxml and the XML model
 
-        return self.networks.define(parse_network(xml))
+        ref = self.networks.define(parse_network(xml))
+        self._event(ref, "DEFINED")
+        return ref
 
     @hookimpl
     def virt_network_create_xml(self, xml: str) -> NetworkRef:
         from virtcore.xml import parse_network  # saves ~170 ms on open: lxml and the XML model
 
-        return self.networks.create_transient(parse_network(xml))
+        ref = self.networks.create_transient(parse_network(xml))
+        self._event(ref, "STARTED")
+        return ref
 
     @hookimpl
     def virt_network_create(self, uuid: str) -> bool:
+        ref = self.networks.lookup_uuid(uuid)
         self.networks.start(uuid)
+        self._event(ref, "STARTED")
         return True
 
     @hookimpl
     def virt_network_destroy(self, uuid: str) -> bool:
+        ref = self.networks.lookup_uuid(uuid)
         self.networks.destroy(uuid)
+        self._event(ref, "STOPPED")
         return True
 
     @hookimpl
     def virt_network_undefine(self, uuid: str) -> bool:
+        ref = self.networks.lookup_uuid(uuid)
         self.networks.undefine(uuid)
+        self._event(ref, "UNDEFINED")
         return True
 
     @hookimpl

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from virt_test.secrets import Secrets
     from virt_test.snapshots import SnapshotTree
     from virtcore.events import AnyDomainEvent
+    from virtcore.objevents import AnyObjectEvent
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "NumaCell", "PendingDef", "TestDomain", "SAVE_MAGIC"]
@@ -59,7 +60,7 @@ SAVE_MAGIC = b"virtcore-test-save-v1\n"
 
 _ACTIVE = frozenset({DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED, DomainState.SHUTDOWN})
 
-Emitter = Callable[["AnyDomainEvent"], None]
+Emitter = Callable[["AnyDomainEvent | AnyObjectEvent"], None]
 _monotonic = time.monotonic
 _new_tuple = tuple.__new__
 
@@ -275,7 +276,7 @@ class Node:
         with self.lock:
             self.emitters = tuple(e for e in self.emitters if e != emit)
 
-    def _send(self, events: Sequence[AnyDomainEvent]) -> None:
+    def _send(self, events: Sequence[AnyDomainEvent | AnyObjectEvent]) -> None:
         emitters = self.emitters
         for ev in events:
             for emit in emitters:

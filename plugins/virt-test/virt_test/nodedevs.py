@@ -225,9 +225,23 @@ class TestNodeDevices:
 
     @hookimpl
     def virt_node_device_create_xml(self, xml: str) -> NodeDeviceRef:
-        return self.devices.create_vhba(xml)
+        ref = self.devices.create_vhba(xml)
+        self._event(ref, "CREATED")
+        return ref
 
     @hookimpl
     def virt_node_device_destroy(self, name: str) -> bool:
+        ref = _ref(self.devices.get(name))
         self.devices.destroy(name)
+        self._event(ref, "DELETED")
         return True
+
+    def _event(self, ref: NodeDeviceRef, event: str) -> None:
+        """Tell every connection of the node, where libvirt's test driver queues a device event
+        (``event``: a ``NodeDeviceEventLifecycleType`` name)."""
+        from virtcore.objevents import (
+            NodeDeviceEventLifecycleType,
+            NodeDeviceLifecycleEvent,
+        )  # saves its enums and records on open
+
+        self._node._send([NodeDeviceLifecycleEvent(ref, NodeDeviceEventLifecycleType[event])])

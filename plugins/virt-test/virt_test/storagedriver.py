@@ -93,6 +93,19 @@ class TestStorage:
     def __init__(self, node: Node) -> None:
         self._node = node
 
+    def _event(self, ref: StoragePoolRef, event: str | None) -> None:
+        """Tell every connection of the node, where libvirt's test driver queues a pool event
+        (``event``: a ``StoragePoolEventLifecycleType`` name; ``None``: a refresh)."""
+        from virtcore import objevents  # saves its enums and records on open
+
+        self._node._send(
+            [
+                objevents.StoragePoolRefreshEvent(ref)
+                if event is None
+                else objevents.StoragePoolLifecycleEvent(ref, objevents.StoragePoolEventLifecycleType[event])
+            ]
+        )
+
     @functools.cached_property
     def storage(self) -> Storage:
         """The node's storage, built when the first storage hook runs (opening never does)."""
@@ -116,42 +129,58 @@ class TestStorage:
     def virt_storage_pool_define_xml(self, xml: str) -> StoragePoolRef:
         from virtcore.xml import parse_pool  # saves ~170 ms on open: lxml and the XML model
 
-        return self.storage.define(parse_pool(xml))
+        ref = self.storage.define(parse_pool(xml))
+        self._event(ref, "DEFINED")
+        return ref
 
     @hookimpl
     def virt_storage_pool_create_xml(self, xml: str, build: bool) -> StoragePoolRef:
         from virtcore.xml import parse_pool  # saves ~170 ms on open: lxml and the XML model
 
-        return self.storage.create_transient(parse_pool(xml))
+        ref = self.storage.create_transient(parse_pool(xml))
+        self._event(ref, "STARTED")  # libvirt's test driver: STARTED only, built or not
+        return ref
 
     @hookimpl
     def virt_storage_pool_build(self, uuid: str, overwrite: bool | None) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.build(uuid)
+        self._event(ref, "CREATED")
         return True
 
     @hookimpl
     def virt_storage_pool_create(self, uuid: str) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.start(uuid)
+        self._event(ref, "STARTED")
         return True
 
     @hookimpl
     def virt_storage_pool_destroy(self, uuid: str) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.destroy(uuid)
+        self._event(ref, "STOPPED")
         return True
 
     @hookimpl
     def virt_storage_pool_delete(self, uuid: str) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.delete(uuid)
+        self._event(ref, "DELETED")
         return True
 
     @hookimpl
     def virt_storage_pool_undefine(self, uuid: str) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.undefine(uuid)
+        self._event(ref, "UNDEFINED")
         return True
 
     @hookimpl
     def virt_storage_pool_refresh(self, uuid: str) -> bool:
+        ref = self.storage.lookup_uuid(uuid)
         self.storage.refresh(uuid)
+        self._event(ref, None)
         return True
 
     @hookimpl
