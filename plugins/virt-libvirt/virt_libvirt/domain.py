@@ -14,7 +14,7 @@ from virt_libvirt.snapshot import (
     virDomainCheckpoint,
     virDomainSnapshot,
 )
-from virtcore.errors import VirtError
+from virtcore.errors import NoSupportError, VirtError
 
 if TYPE_CHECKING:
     import virtcore
@@ -439,7 +439,18 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             info, affinity = self._o.vcpus()
         except VirtError as exc:
             raise_from(exc)
-        return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
+        maps = [tuple(a) for a in affinity]
+        try:
+            # libvirt-python sizes each affinity map by the node's CPU map (virNodeGetCPUMap) when the
+            # driver has one; otherwise by the driver's own count, as here.
+            width = len(self._conn._conn.cpu_map())
+        except NoSupportError:
+            width = None
+        except VirtError as exc:
+            raise_from(exc)
+        if width is not None:
+            maps = [a[:width] + (False,) * (width - len(a)) for a in maps]
+        return [tuple(int(x) for x in v) for v in info], maps
 
     def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
         """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
