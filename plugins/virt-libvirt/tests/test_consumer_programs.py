@@ -7,7 +7,9 @@ statistics; nova's guest: hot-plug, memory/vCPU changes, metadata, snapshots,
 managed save; virt-install's capabilities, volume clone, upload/download streams and
 lifecycle events; kcli's provisioning flow: pool, backed volume, network with DHCP
 hosts, guest, snapshot, delete; virt-manager's inspector: domain lists by flag,
-every XML flag, polled statistics and tunables, events) and prints what it saw as
+every XML flag, polled statistics and tunables, events; vdsm's lifecycle: transient
+guests, pause/resume, save/restore, live memory/vCPU changes, device flags, metadata,
+blockResize) and prints what it saw as
 JSON. Each runs under Debian's
 ``/usr/bin/python3`` with python3-libvirt 9.0.0 and under this virtualenv with
 virt-libvirt, on ``test:///default`` and on libvirt's ``testnode.xml``; the two
@@ -40,6 +42,7 @@ PROGRAMS = (
     "virtinst_like",
     "kcli_provision",
     "virtmanager_inspect",
+    "vdsm_lifecycle",
 )
 NODES = ("default", "testnode")
 
@@ -154,6 +157,22 @@ LIBVIRT_BUGS.update(
         ("virtmanager_inspect", "stats.CPU_TOTAL"): _STATS,
         ("virtmanager_inspect", "stats.BALLOON"): _STATS,
         ("virtmanager_inspect", "stats.VCPU"): _STATS,
+        ("vdsm_lifecycle", "suspend_again"): _INTERNAL,
+        ("vdsm_lifecycle", "resume_again"): _INTERNAL,
+        ("vdsm_lifecycle", "attach_lease"): _NO_HOTPLUG,
+        ("vdsm_lifecycle", "attach_config_transient"): (
+            _NO_HOTPLUG + "; with AFFECT_CONFIG of a transient domain, OPERATION_INVALID as libvirt's drivers"
+        ),
+        ("vdsm_lifecycle", "create_paused"): (
+            "libvirt 9.0's test driver takes no virDomainCreateXML flag but VALIDATE (INVALID_ARG); its QEMU"
+            " driver and virt-libvirt start the guest paused with VIR_DOMAIN_START_PAUSED"
+        ),
+        ("vdsm_lifecycle", "paused_state"): "follows from create_paused: the paused guest exists here",
+        ("vdsm_lifecycle", "destroy_paused"): "follows from create_paused: the paused guest exists here",
+        ("vdsm_lifecycle", "restore_flags_running"): (
+            "libvirt 9.0's test driver takes no virDomainRestoreFlags flag (INVALID_ARG); virt-libvirt takes"
+            " VIR_DOMAIN_SAVE_RUNNING and refuses restoring over the running guest: OPERATION_INVALID"
+        ),
     }
 )
 for _program in ("virt_module", "virt_pool", "virt_net"):
@@ -193,6 +212,17 @@ GAPS.update(
             "virtcore cannot tell whether a running domain's persistent definition changed"
             " (virDomainIsUpdated): NO_SUPPORT"
         ),
+        ("vdsm_lifecycle", "save_flags_paused"): (
+            "virtcore cannot save a guest to be restored paused or running (VIR_DOMAIN_SAVE_PAUSED/RUNNING):"
+            " ARGUMENT_UNSUPPORTED (libvirt 9.0's test driver: INVALID_ARG; its QEMU driver takes them)"
+        ),
+        ("vdsm_lifecycle", "set_vcpus_guest"): (
+            "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
+            " (libvirt 9.0's test driver: INVALID_ARG)"
+        ),
+        ("vdsm_lifecycle", "save_image_xml"): "virtcore has no virDomainSaveImageGetXMLDesc: NO_SUPPORT",
+        ("vdsm_lifecycle", "reset"): "virtcore has no virDomainReset: NO_SUPPORT",
+        ("vdsm_lifecycle", "inject_nmi"): "virtcore has no virDomainInjectNMI: NO_SUPPORT",
         ("virtmanager_inspect", "stats.IOTHREAD"): (
             "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two)"
             " is empty"

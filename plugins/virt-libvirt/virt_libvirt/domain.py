@@ -240,6 +240,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         if not (live or config):
             return
+        self._no_config_of_transient(flags)
         try:
             active = self._o.is_active()
         except VirtError as exc:
@@ -250,6 +251,19 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             raise_error(OperationInvalidError, "domain is not running")
         if config and active:
             _unsupported_flag(f"VIR_DOMAIN_AFFECT_CONFIG of a running domain in {function}")
+
+    def _no_config_of_transient(self, flags: int) -> None:
+        """``VIR_DOMAIN_AFFECT_CONFIG`` of a transient domain: libvirt's OPERATION_INVALID."""
+        if not flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            return
+        try:
+            persistent = self._o.is_persistent()
+        except VirtError as exc:
+            raise_from(exc)
+        if not persistent:
+            from virtcore.errors import OperationInvalidError
+
+            raise_error(OperationInvalidError, "transient domains do not have any persistent config")
 
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
@@ -273,6 +287,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST | lv.VIR_DOMAIN_VCPU_HOTPLUGGABLE
         )
         check_flags(flags, allowed, "virDomainSetVcpusFlags")
+        if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM and flags & lv.VIR_DOMAIN_AFFECT_LIVE:
+            from virtcore.errors import InvalidArgError
+
+            raise_error(InvalidArgError, "maximum vcpu count of a live domain can't be modified")
         if flags & (lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST):
             _unsupported_flag("VIR_DOMAIN_VCPU_MAXIMUM/GUEST in virDomainSetVcpusFlags")
         self._affect_current(flags, "virDomainSetVcpusFlags")
@@ -291,6 +309,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
         check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
                 "VIR_DOMAIN_AFFECT_CONFIG in virDomainAttachDeviceFlags (virtcore changes the current one)"
@@ -308,6 +327,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
         check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
                 "VIR_DOMAIN_AFFECT_CONFIG in virDomainDetachDeviceFlags (virtcore changes the current one)"
