@@ -185,6 +185,14 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Remove the definition (``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``: and its snapshots' metadata)."""
         check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
+        for remove, keep, what in (
+            (lv.VIR_DOMAIN_UNDEFINE_NVRAM, lv.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, "nvram"),
+            (lv.VIR_DOMAIN_UNDEFINE_TPM, lv.VIR_DOMAIN_UNDEFINE_KEEP_TPM, "TPM"),
+        ):
+            if flags & remove and flags & keep:
+                from virtcore.errors import OperationInvalidError
+
+                raise_error(OperationInvalidError, f"cannot both keep and delete {what}")
         meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         try:
             if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._o.has_managed_save_image():
