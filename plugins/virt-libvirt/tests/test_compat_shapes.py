@@ -26,7 +26,6 @@ KNOWN = {
     "ro_info": "virt-test restarts a domain with its defined memory; libvirt 9.0 keeps the balloon size",
     "ostype": "libvirt 9.0's test driver says 'linux' whatever the XML says; virt-libvirt reads <os><type>",
     "schedparams2": "libvirt-python asks with VIR_TYPED_PARAM_STRING_OKAY, which 9.0's test driver refuses",
-    "vcpus": "virt-test's affinity maps span the node's 16 CPUs; libvirt 9.0's test driver's CPU map has 8",
 }
 
 

@@ -386,6 +386,12 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     ) -> list[tuple[virDomain, dict[str, Any]]]:
         """:meth:`getAllDomainStats` of the domains ``doms``."""
         wanted = stats_groups(stats, flags, "virDomainListGetStats")
+        if not doms:
+            from virtcore.errors import InvalidArgError
+
+            raise_error(
+                InvalidArgError, "doms array in virDomainListGetStats must contain at least one domain"
+            )
         keep = list_filter(list_flags(flags)) if list_flags(flags) else None
         try:
             return [(d, domain_stats(d._o, wanted)) for d in doms if keep is None or keep(d._o)]

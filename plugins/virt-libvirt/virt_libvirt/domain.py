@@ -14,7 +14,7 @@ from virt_libvirt.snapshot import (
     virDomainCheckpoint,
     virDomainSnapshot,
 )
-from virtcore.errors import VirtError
+from virtcore.errors import NoSupportError, VirtError
 
 if TYPE_CHECKING:
     import virtcore
@@ -194,6 +194,14 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Remove the definition (``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``: and its snapshots' metadata)."""
         check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
+        for remove, keep, what in (
+            (lv.VIR_DOMAIN_UNDEFINE_NVRAM, lv.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, "nvram"),
+            (lv.VIR_DOMAIN_UNDEFINE_TPM, lv.VIR_DOMAIN_UNDEFINE_KEEP_TPM, "TPM"),
+        ):
+            if flags & remove and flags & keep:
+                from virtcore.errors import OperationInvalidError
+
+                raise_error(OperationInvalidError, f"cannot both keep and delete {what}")
         meta = bool(flags & lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         try:
             if flags & lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE and self._o.has_managed_save_image():
@@ -249,6 +257,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         if not (live or config):
             return
+        self._no_config_of_transient(flags)
         try:
             active = self._o.is_active()
         except VirtError as exc:
@@ -259,6 +268,19 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             raise_error(OperationInvalidError, "domain is not running")
         if config and active:
             _unsupported_flag(f"VIR_DOMAIN_AFFECT_CONFIG of a running domain in {function}")
+
+    def _no_config_of_transient(self, flags: int) -> None:
+        """``VIR_DOMAIN_AFFECT_CONFIG`` of a transient domain: libvirt's OPERATION_INVALID."""
+        if not flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
+            return
+        try:
+            persistent = self._o.is_persistent()
+        except VirtError as exc:
+            raise_from(exc)
+        if not persistent:
+            from virtcore.errors import OperationInvalidError
+
+            raise_error(OperationInvalidError, "transient domains do not have any persistent config")
 
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
@@ -282,6 +304,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST | lv.VIR_DOMAIN_VCPU_HOTPLUGGABLE
         )
         check_flags(flags, allowed, "virDomainSetVcpusFlags")
+        if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM and flags & lv.VIR_DOMAIN_AFFECT_LIVE:
+            from virtcore.errors import InvalidArgError
+
+            raise_error(InvalidArgError, "maximum vcpu count of a live domain can't be modified")
         if flags & (lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST):
             _unsupported_flag("VIR_DOMAIN_VCPU_MAXIMUM/GUEST in virDomainSetVcpusFlags")
         self._affect_current(flags, "virDomainSetVcpusFlags")
@@ -300,6 +326,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
         check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
                 "VIR_DOMAIN_AFFECT_CONFIG in virDomainAttachDeviceFlags (virtcore changes the current one)"
@@ -317,6 +344,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
         check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
                 "VIR_DOMAIN_AFFECT_CONFIG in virDomainDetachDeviceFlags (virtcore changes the current one)"
@@ -448,7 +476,18 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
             info, affinity = self._o.vcpus()
         except VirtError as exc:
             raise_from(exc)
-        return [tuple(int(x) for x in v) for v in info], [tuple(a) for a in affinity]
+        maps = [tuple(a) for a in affinity]
+        try:
+            # libvirt-python sizes each affinity map by the node's CPU map (virNodeGetCPUMap) when the
+            # driver has one; otherwise by the driver's own count, as here.
+            width = len(self._conn._conn.cpu_map())
+        except NoSupportError:
+            width = None
+        except VirtError as exc:
+            raise_from(exc)
+        if width is not None:
+            maps = [a[:width] + (False,) * (width - len(a)) for a in maps]
+        return [tuple(int(x) for x in v) for v in info], maps
 
     def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
         """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""

@@ -353,7 +353,8 @@ class TestDriver:
             config = dom.persistent_definition()
             if inactive and config is not None:
                 return format_domain(config)
-            return format_domain(current, domain_id=dom.id if dom.active else None)
+            # INACTIVE formats without the id even for a transient domain, as libvirt does.
+            return format_domain(current, domain_id=dom.id if dom.active and not inactive else None)
 
     @hookimpl
     def virt_domain_set_memory(self, uuid: str, memory: int) -> bool:
