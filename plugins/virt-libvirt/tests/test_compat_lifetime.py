@@ -43,3 +43,19 @@ def test_a_domain_handle_keeps_its_connection_open() -> None:
     assert other.lookupByName("test").info()[0] == libvirt.VIR_DOMAIN_PAUSED  # the same state
     dom.resume()
     other.close()
+
+
+def test_a_failed_call_leaves_no_handle_holding_the_connection() -> None:
+    # libvirt-python's libvirtError is freed with the `except` block that caught it; ours must not
+    # sit in a reference cycle with the frames of its traceback until the collector runs, or
+    # close() would report the dropped handle as still holding the connection.
+    gc.disable()
+    try:
+        ro = libvirt.openReadOnly("test:///default")
+        with pytest.raises(libvirt.libvirtError) as caught:
+            ro.lookupByName("test").destroy()
+        assert caught.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+        del caught
+        assert ro.close() == 0
+    finally:
+        gc.enable()

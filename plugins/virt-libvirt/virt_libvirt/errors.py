@@ -138,7 +138,12 @@ def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn
     report(err)
     exc = libvirtError(err[2])
     exc._virtcore_error = cause  # for debuggers; not chained, so tracebacks look like libvirt-python's
-    raise exc from None
+    try:
+        raise exc from None
+    finally:
+        # The traceback holds this frame: without this, frame and error keep each other (and the
+        # caller's handles, so its connection) alive until the garbage collector runs.
+        del exc
 
 
 def raise_from(exc: VirtError, domain: int | None = None) -> NoReturn:
