@@ -57,9 +57,6 @@ def test_nodedev_dumpxml_is_libvirts_test_drivers(served: Served, name: str) -> 
     assert ours.rstrip("\n") == theirs.rstrip("\n")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="virtcore's <device> XML lacks the final newline libvirt's formatter ends with"
-)
 def test_nodedev_dumpxml_ends_as_libvirts(served: Served) -> None:
     assert _ok(served.uri(TEST), "nodedev-dumpxml", "computer") == _ok(TEST, "nodedev-dumpxml", "computer")
 

@@ -277,7 +277,7 @@ def check_covered(obj: SpecElement, what: str) -> None:
 def format_xml(
     obj: SpecElement, what: str, nsmap: Mapping[str, str] | None = None, *, single_quotes: bool = False
 ) -> str:
-    """``obj`` as XML text, indented like libvirt's (two spaces).
+    """``obj`` as XML text, indented like libvirt's (two spaces), ending in a newline as libvirt's.
 
     ``nsmap``: the namespaces to declare on the root, as libvirt does (``fs:`` on ``<pool>``).
     ``single_quotes``: attributes in single quotes, as libvirt writes node devices, host
@@ -291,7 +291,8 @@ def format_xml(
         if nsmap:
             etree.cleanup_namespaces(el, top_nsmap=dict(nsmap))
         etree.indent(el, space="  ")
-        return u.single_quoted(el) if single_quotes else etree.tostring(el, encoding="unicode")
+        el.tail = None
+        return (u.single_quoted(el) if single_quotes else etree.tostring(el, encoding="unicode")) + "\n"
     except ValueError as exc:
         raise XMLError(f"{what} holds text XML cannot represent: {exc}") from None
 

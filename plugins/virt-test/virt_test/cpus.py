@@ -42,4 +42,4 @@ def baseline_cpu(xml_cpus: list[str], expand_features: bool) -> str:
             " expanded, needs a CPU model database virt-test does not have"
         )
     cpu = CPU(mode="custom", match="exact", model=model, model_fallback="forbid", vendor=vendor)
-    return format_xml(cpu, "baseline CPU", single_quotes=True) + "\n"
+    return format_xml(cpu, "baseline CPU", single_quotes=True)
