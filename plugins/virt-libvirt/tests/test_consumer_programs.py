@@ -31,17 +31,10 @@ HERE = Path(__file__).parent
 PROGRAMS = ("virt_module", "virt_pool", "virt_net", "host_stats", "nova_guest", "virtinst_like")
 NODES = ("default", "testnode")
 
-_ERR_DOMAIN = (
-    "libvirt's test driver reports its own errors in VIR_FROM_TEST (12) and XML errors in VIR_FROM_DOMAIN"
-)
 _XML_DETAIL = (
     "libvirt reports its XML parser's failures as XML_DETAIL (35); virtcore's XMLError is XML_ERROR (27)"
 )
 _NO_NAME = "libvirt reports a domain without <name> as VIR_ERR_NO_NAME (21); virtcore: XML_ERROR (27)"
-_INTERNAL = (
-    "libvirt 9.0's test driver refuses a state change the domain is not in as INTERNAL_ERROR (newer"
-    " libvirt and its QEMU driver: OPERATION_INVALID, which virt-test gives)"
-)
 _STATS = (
     "libvirt 9.0's test driver fills only the state and iothread groups of getAllDomainStats;"
     " virt-test also gives cpu, balloon, vcpu, interface and block, as the QEMU driver does"
@@ -53,9 +46,6 @@ _NO_HOTPLUG = (
 )
 #: (program, key) -> why libvirt 9.0's test driver answers otherwise; on both nodes unless the key says.
 LIBVIRT_BUGS: dict[tuple[str, str], str] = {
-    ("virt_module", "shutdown_inactive"): _INTERNAL,
-    ("virt_module", "start_again"): _INTERNAL,
-    ("virt_module", "suspend_inactive"): _INTERNAL,
     ("virt_module", "transient_autostart"): (
         "libvirt 9.0's test driver sets autostart on a transient domain; its QEMU driver and virt-test"
         " refuse: OPERATION_INVALID"
@@ -241,7 +231,6 @@ def test_what_virt_libvirt_does_not_do_yet(outputs, program: str, key: str) -> N
         assert {k: _codes(ours[k]) for k in keys} == {k: _codes(theirs[k]) for k in keys}
 
 
-@pytest.mark.xfail(strict=True, reason=_ERR_DOMAIN + "; virt-libvirt reports virtcore's (VIR_FROM_DOMAIN...)")
 def test_errors_come_in_libvirts_error_domains(outputs) -> None:
     """Consumers such as nova also read ``get_error_domain()``; here it is the one thing compared."""
     theirs, ours = outputs[("virt_module", "default")]
