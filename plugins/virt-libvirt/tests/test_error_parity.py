@@ -86,10 +86,6 @@ DIFFERENT_ERRORS: dict[str, str] = {
         "libvirt 9.0's test driver refuses setMaxMemory on a running domain (OPERATION_INVALID);"
         " virt-test sets it"
     ),
-    "run_set_vcpus_zero": (
-        "libvirt's API layer refuses 0 vCPUs in VIR_FROM_DOMAIN ('nvcpus in virDomainSetVcpus must not be"
-        " zero'); virtcore's range check is VIR_FROM_NONE"
-    ),
 }
 
 _NAMES = "virtcore's message names the object; libvirt 9.0's test driver's does not"

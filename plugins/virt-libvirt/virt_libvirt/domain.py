@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
 from virt_libvirt._base import Persistent, complete, passes
-from virt_libvirt.errors import check_flags, raise_error, raise_from
+from virt_libvirt.errors import check_flags, check_nonzero, raise_error, raise_from
 from virt_libvirt.snapshot import (
     snapshot_create_kwargs,
     snapshot_list_kwargs,
@@ -215,6 +215,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMemory(self, memory: int) -> int:  # noqa: N802
         """Set the current memory, KiB; 0."""
+        check_nonzero(memory, "memory", "virDomainSetMemory")
+        return self._set_memory(memory)
+
+    def _set_memory(self, memory: int) -> int:
         try:
             self._o.set_memory(memory)
         except VirtError as exc:
@@ -223,6 +227,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMaxMemory(self, memory: int) -> int:  # noqa: N802
         """Set the maximum memory, KiB; 0."""
+        check_nonzero(memory, "memory", "virDomainSetMaxMemory")
+        return self._set_max_memory(memory)
+
+    def _set_max_memory(self, memory: int) -> int:
         try:
             self._o.set_max_memory(memory)
         except VirtError as exc:
@@ -253,14 +261,19 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
+        check_nonzero(memory, "memory", "virDomainSetMemoryFlags")
         check_flags(flags, _AFFECT | lv.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
         self._affect_current(flags, "virDomainSetMemoryFlags")
         if flags & lv.VIR_DOMAIN_MEM_MAXIMUM:
-            return self.setMaxMemory(memory)
-        return self.setMemory(memory)
+            return self._set_max_memory(memory)
+        return self._set_memory(memory)
 
     def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
         """Set the number of virtual CPUs; 0."""
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpus")
+        return self._set_vcpus(nvcpus)
+
+    def _set_vcpus(self, nvcpus: int) -> int:
         try:
             self._o.set_vcpus(nvcpus)
         except VirtError as exc:
@@ -272,11 +285,12 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         allowed = (
             _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST | lv.VIR_DOMAIN_VCPU_HOTPLUGGABLE
         )
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpusFlags")
         check_flags(flags, allowed, "virDomainSetVcpusFlags")
         if flags & (lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST):
             _unsupported_flag("VIR_DOMAIN_VCPU_MAXIMUM/GUEST in virDomainSetVcpusFlags")
         self._affect_current(flags, "virDomainSetVcpusFlags")
-        return self.setVcpus(nvcpus)
+        return self._set_vcpus(nvcpus)
 
     # -- devices ----------------------------------------------------------------------
 

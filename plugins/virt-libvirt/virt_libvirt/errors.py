@@ -24,6 +24,7 @@ ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None",
 _LEVEL_ERROR = 2
 #: virErrorNumber VIR_ERR_INVALID_ARG: what an unknown flag bit is.
 _INVALID_ARG = 8
+_FROM_DOMAIN = 20
 
 
 class _LastError(_local):
@@ -177,6 +178,13 @@ def check_flags(flags: int, allowed: int, function: str) -> int:
         message = f"unsupported flags (0x{flags & ~allowed:x}) in function {function}"
         raise_tuple((_INVALID_ARG, 0, message, _LEVEL_ERROR, function, "flags", None, 0, 0))
     return flags
+
+
+def check_nonzero(value: int, name: str, function: str) -> None:
+    """Refuse a zero ``value`` as libvirt's API layer does: VIR_ERR_INVALID_ARG in VIR_FROM_DOMAIN."""
+    if value == 0:
+        message = f"{name} in {function} must not be zero"
+        raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, name, None, 0, 0))
 
 
 def virGetLastErrorCode() -> int:  # noqa: N802
