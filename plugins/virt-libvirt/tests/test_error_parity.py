@@ -28,10 +28,6 @@ _XML = (
     " virtcore's XMLError is XML_ERROR (27) in VIR_FROM_XML"
 )
 _NO_NAME = "libvirt reports a missing <name> as VIR_ERR_NO_NAME (21); virtcore: XML_ERROR (27)"
-_FLAGS = (
-    "virt-libvirt refuses unknown flags in its API layer (VIR_FROM_NONE, 'in function virDomain...');"
-    " libvirt's test driver refuses them in the driver (VIR_FROM_TEST, 'in function testDomain...')"
-)
 _SECRETS = (
     "libvirt 9.0's test driver has no secrets (NO_SUPPORT); virt-test keeps them, as libvirt's secret driver"
 )
@@ -48,15 +44,6 @@ DIFFERENT_ERRORS: dict[str, str] = {
     "vol_create_bad_xml": _XML,
     "dom_define_no_name": _NO_NAME,
     "net_define_no_name": _NO_NAME,
-    "ckpt_delete_bad_flags": _FLAGS,
-    "off_create_bad_flags": _FLAGS,
-    "dom_define_bad_flags": _FLAGS,
-    "run_destroy_bad_flags": _FLAGS,
-    "run_shutdown_bad_flags": _FLAGS,
-    "run_undefine_snapshots_bad_flags": _FLAGS,
-    "snap_create_bad_flags": _FLAGS,
-    "snap_delete_bad_flags": _FLAGS,
-    "snap_revert_bad_flags": _FLAGS,
     "net_leases_bad_flags": (
         "libvirt 9.0's test driver has no virNetworkGetDHCPLeases (NO_SUPPORT); virt-libvirt checks the flags"
     ),
