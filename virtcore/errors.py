@@ -34,6 +34,7 @@ __all__ = [
     "InvalidArgError",
     "OperationFailedError",
     "XMLError",
+    "XMLDetailError",
     "DomainExistsError",
     "OperationDeniedError",
     "NoDomainError",
@@ -206,6 +207,17 @@ class XMLError(VirtError):
     template = "XML error: %s"
     bare = "XML description is invalid or not well formed"
     default_domain = _domain("XML")
+
+
+class XMLDetailError(XMLError):
+    """The XML parser refused the document: it is not well formed (``VIR_ERR_XML_DETAIL``).
+
+    libvirt reports its parser's failures this way, in the error domain of the
+    object described (``VIR_FROM_DOMAIN`` for a domain's XML); an ``XMLError``
+    all the same.
+    """
+
+    code = _code("XML_DETAIL")
 
 
 class DomainExistsError(VirtError):

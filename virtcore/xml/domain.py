@@ -693,7 +693,7 @@ def parse_domain(text: str | bytes, *, strict: bool = False) -> DomainDef:
     :raises XMLError: the document is malformed or hostile, or not a valid
         domain; the message names the offending element.
     """
-    d = domain_from_element(secure_parse(text))
+    d = domain_from_element(secure_parse(text, api="DOMAIN"))
     if strict:
         check_strict(d)
     return d

@@ -983,7 +983,7 @@ def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:
         address, MAC or interface name, inconsistent forward settings.
     :raises ConfigUnsupportedError: a DHCP range outside its network (or reversed).
     """
-    n = network_from_element(secure_parse(text))
+    n = network_from_element(secure_parse(text, api="NETWORK"))
     if strict:
         check_covered(n, f"network '{n.name}'")
     return n
