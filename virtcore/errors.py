@@ -35,6 +35,7 @@ __all__ = [
     "OperationFailedError",
     "XMLError",
     "XMLDetailError",
+    "NoNameError",
     "DomainExistsError",
     "OperationDeniedError",
     "NoDomainError",
@@ -207,6 +208,17 @@ class XMLError(VirtError):
     template = "XML error: %s"
     bare = "XML description is invalid or not well formed"
     default_domain = _domain("XML")
+
+
+class NoNameError(XMLError):
+    """The description has no name (``VIR_ERR_NO_NAME``), as libvirt's domain and network parsers say.
+
+    An ``XMLError`` all the same: the document is not a valid description.
+    """
+
+    code = _code("NO_NAME")
+    template = "missing name information in %s"
+    bare = "missing name information"
 
 
 class XMLDetailError(XMLError):

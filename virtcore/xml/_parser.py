@@ -118,7 +118,8 @@ def check_size(data: str | bytes, *, max_bytes: int = MAX_XML_BYTES, what: str =
 _TOO_DEEP = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
 
 
-def _error_domain(name: str) -> ErrorDomain:
+def error_domain_named(name: str) -> ErrorDomain:
+    """``ErrorDomain[name]``, the enums built only now (an error is being raised)."""
     from virtcore.errors import ErrorDomain  # built on first use: ~18M instructions
 
     return ErrorDomain[name]
@@ -141,9 +142,11 @@ def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES, api: str 
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise XMLDetailError(f"malformed document: {exc.msg or exc}", domain=_error_domain(api)) from None
+        raise XMLDetailError(
+            f"malformed document: {exc.msg or exc}", domain=error_domain_named(api)
+        ) from None
     except (ValueError, TypeError, LookupError, MemoryError) as exc:
-        raise XMLDetailError(f"malformed document: {exc}", domain=_error_domain(api)) from None
+        raise XMLDetailError(f"malformed document: {exc}", domain=error_domain_named(api)) from None
     if root is None:
         raise XMLError("empty document")
     docinfo = root.getroottree().docinfo

@@ -31,7 +31,6 @@ HERE = Path(__file__).parent
 PROGRAMS = ("virt_module", "virt_pool", "virt_net", "host_stats", "nova_guest", "virtinst_like")
 NODES = ("default", "testnode")
 
-_NO_NAME = "libvirt reports a domain without <name> as VIR_ERR_NO_NAME (21); virtcore: XML_ERROR (27)"
 _STATS = (
     "libvirt 9.0's test driver fills only the state and iothread groups of getAllDomainStats;"
     " virt-test also gives cpu, balloon, vcpu, interface and block, as the QEMU driver does"
@@ -110,7 +109,6 @@ LIBVIRT_BUGS: dict[tuple[str, str], str] = {
         "wipe",
     ): "libvirt 9.0's test driver has no virStorageVolWipe (NO_SUPPORT); virt-test has",
 }
-LIBVIRT_BUGS[("virt_module", "no_name_xml")] = _NO_NAME
 
 _NODE_CALLS = "virtcore has no node free-memory/security-model entry point yet: NO_SUPPORT"
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).

@@ -23,14 +23,11 @@ from compat_peer import SideBySide
 
 PROGRAM = Path(__file__).parent / "programs" / "failing_calls.py"
 
-_NO_NAME = "libvirt reports a missing <name> as VIR_ERR_NO_NAME (21); virtcore: XML_ERROR (27)"
 _SECRETS = (
     "libvirt 9.0's test driver has no secrets (NO_SUPPORT); virt-test keeps them, as libvirt's secret driver"
 )
 #: key -> why virt-test's error has another code or domain than libvirt 9.0's test driver's.
 DIFFERENT_ERRORS: dict[str, str] = {
-    "dom_define_no_name": _NO_NAME,
-    "net_define_no_name": _NO_NAME,
     "net_leases_bad_flags": (
         "libvirt 9.0's test driver has no virNetworkGetDHCPLeases (NO_SUPPORT); virt-libvirt checks the flags"
     ),
@@ -79,6 +76,8 @@ DIFFERENT_MESSAGES: dict[str, str] = {
     "pool_define_bad_xml": _PARSER,
     "snap_create_bad_xml": _PARSER,
     "vol_create_bad_xml": _PARSER,
+    "dom_define_no_name": "virtcore's message also says which element lacks its <name>",
+    "net_define_no_name": "virtcore's message also says which element lacks its <name>",
     "dom_lookup_id": _NAMES,
     "dom_lookup_name": _NAMES,
     "dom_lookup_uuid": _NAMES,
