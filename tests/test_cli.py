@@ -214,12 +214,12 @@ def test_domstate_and_reasons_follow_the_lifecycle(run: Run, fresh_default: None
 def test_invalid_transition_is_one_line_error(run: Run, fresh_default: None) -> None:
     status, out, err = run("resume", "test")
     assert (status, out) == (1, "")
-    assert err.startswith("error: Requested operation is not valid: ")
-    assert "test" in err
-    assert err.count("\n") == 1
+    assert err == "error: internal error: domain 'test' not paused\n"  # libvirt 9.0 test driver's words
     run("destroy", "test")
     status, _, err = run("suspend", "test")
-    assert status == 1 and err.startswith("error: Requested operation is not valid: ")
+    assert (status, err) == (1, "error: internal error: domain 'test' not running\n")
+    status, _, err = run("reboot", "test")
+    assert (status, err) == (1, "error: Requested operation is not valid: domain 'test' is not running\n")
 
 
 def test_dumpxml_live_and_inactive(run: Run) -> None:

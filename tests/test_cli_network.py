@@ -85,7 +85,7 @@ def test_state_errors_are_one_line_naming_the_network(run: Run) -> None:
     assert run("net-start", "default") == (
         1,
         "",
-        "error: Requested operation is not valid: network 'default' is already active\n",
+        "error: Requested operation is not valid: Network 'default' is already running\n",
     )
     assert run("net-destroy", "default")[:2] == (0, "Network default destroyed\n\n")
     assert run("net-destroy", "default")[2] == (

@@ -703,7 +703,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def lookup_domain_by_uuid(self, uuid: str) -> Domain:
         """The domain with this UUID (any common spelling); ``NoDomainError`` if none."""
         spec = hookspecs.virt_domain_lookup_by_uuid
-        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        r = self._ops[spec](uuid=canonical_uuid(uuid, "DOMAIN"))
         return Domain(self, r) if r is not None else declined(spec)
 
     def lookup_domain_by_id(self, id: int) -> Domain:  # noqa: A002 - libvirt's name

@@ -34,6 +34,8 @@ __all__ = [
     "InvalidArgError",
     "OperationFailedError",
     "XMLError",
+    "XMLDetailError",
+    "NoNameError",
     "DomainExistsError",
     "OperationDeniedError",
     "NoDomainError",
@@ -206,6 +208,28 @@ class XMLError(VirtError):
     template = "XML error: %s"
     bare = "XML description is invalid or not well formed"
     default_domain = _domain("XML")
+
+
+class NoNameError(XMLError):
+    """The description has no name (``VIR_ERR_NO_NAME``), as libvirt's domain and network parsers say.
+
+    An ``XMLError`` all the same: the document is not a valid description.
+    """
+
+    code = _code("NO_NAME")
+    template = "missing name information in %s"
+    bare = "missing name information"
+
+
+class XMLDetailError(XMLError):
+    """The XML parser refused the document: it is not well formed (``VIR_ERR_XML_DETAIL``).
+
+    libvirt reports its parser's failures this way, in the error domain of the
+    object described (``VIR_FROM_DOMAIN`` for a domain's XML); an ``XMLError``
+    all the same.
+    """
+
+    code = _code("XML_DETAIL")
 
 
 class DomainExistsError(VirtError):

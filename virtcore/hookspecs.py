@@ -590,7 +590,8 @@ def virt_domain_create(uuid: str) -> bool | None:
 
     :returns: True.
     :raises OperationInvalidError: the domain is already active
-        (``"domain is already running"``).
+        (``"domain is already running"``), or the class the driver's libvirt
+        counterpart raises there (libvirt's test driver: ``InternalError``).
     """
 
 
@@ -603,7 +604,8 @@ def virt_domain_suspend(uuid: str) -> bool | None:
     SUSPENDED (PAUSED).
 
     :raises OperationInvalidError: the domain is not running (inactive or
-        already paused).
+        already paused), or the class the driver's libvirt counterpart raises
+        there (libvirt's test driver: ``InternalError``).
     """
 
 
@@ -615,7 +617,9 @@ def virt_domain_resume(uuid: str) -> bool | None:
     libvirt: ``domainResume``. Mutating. State RUNNING (UNPAUSED). Emits
     RESUMED (UNPAUSED).
 
-    :raises OperationInvalidError: the domain is not paused.
+    :raises OperationInvalidError: the domain is not paused, or the class the
+        driver's libvirt counterpart raises there (libvirt's test driver:
+        ``InternalError``, ``"domain 'x' not paused"``).
     """
 
 
@@ -629,7 +633,9 @@ def virt_domain_shutdown(uuid: str) -> bool | None:
     STOPPED (SHUTDOWN) are emitted. A driver with no guest to ask (the test
     driver) applies ``on_poweroff`` at once.
 
-    :raises OperationInvalidError: the domain is not active.
+    :raises OperationInvalidError: the domain is not active, or the class the
+        driver's libvirt counterpart raises there (libvirt's test driver:
+        ``InternalError``).
     """
 
 

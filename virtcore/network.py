@@ -248,7 +248,7 @@ class NetworkAPI:
     def lookup_network_by_uuid(self, uuid: str) -> Network:
         """The network with this UUID (any common spelling); ``NoNetworkError`` if none."""
         spec = hookspecs.virt_network_lookup_by_uuid
-        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        r = self._ops[spec](uuid=canonical_uuid(uuid, "NETWORK"))
         return Network(self, r) if r is not None else declined(spec)
 
     def define_network(self, xml: str) -> Network:

@@ -96,7 +96,7 @@ class SecretAPI:
     def lookup_secret_by_uuid(self, uuid: str) -> Secret:
         """The secret with this UUID (any common spelling, or 16 bytes); ``NoSecretError`` if none."""
         spec = hookspecs.virt_secret_lookup_by_uuid
-        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        r = self._ops[spec](uuid=canonical_uuid(uuid, "SECRET"))
         return Secret(self, r) if r is not None else declined(spec)
 
     def lookup_secret_by_usage(self, usage_type: SecretUsageType | str | int, usage_id: str) -> Secret:

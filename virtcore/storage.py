@@ -160,7 +160,7 @@ class StorageAPI:
     def lookup_storage_pool_by_uuid(self, uuid: str) -> StoragePool:
         """The pool with this UUID (any common spelling); ``NoStoragePoolError`` if none."""
         spec = hookspecs.virt_storage_pool_lookup_by_uuid
-        r = self._ops[spec](uuid=canonical_uuid(uuid))
+        r = self._ops[spec](uuid=canonical_uuid(uuid, "STORAGE"))
         return StoragePool(self, r) if r is not None else declined(spec)
 
     def define_storage_pool(self, xml: str) -> StoragePool:

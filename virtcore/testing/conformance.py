@@ -35,7 +35,7 @@ import os
 import re
 import threading
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,7 @@ import pytest
 import virtcore
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
+    ErrorDomain,
     ErrorNumber,
     InvalidArgError,
     InvalidConnError,
@@ -51,6 +52,8 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    VirtError,
+    XMLDetailError,
     XMLError,
 )
 from virtcore.testing.agent_conformance import AgentConformance
@@ -145,6 +148,18 @@ class DriverConformance(
     def capability_schema(self) -> Path | None:
         """libvirt's ``capability.rng``, to validate capabilities XML against (None: not checked)."""
         return None
+
+    @pytest.fixture
+    def wrong_state_errors(self) -> Mapping[str, type[VirtError]]:
+        """Each domain operation's error class for the wrong state, where not ``OperationInvalidError``.
+
+        Keys are ``start``, ``suspend``, ``resume``, ``shutdown``, ``destroy`` and
+        ``reboot``. libvirt's QEMU and libxl drivers refuse all of them as
+        ``VIR_ERR_OPERATION_INVALID`` (the default); a driver that follows another
+        libvirt driver (libvirt 9.0's test driver: ``VIR_ERR_INTERNAL_ERROR`` for
+        start, suspend, resume and shutdown) names its classes here.
+        """
+        return {}
 
     # -- fixtures the tests use ------------------------------------------------
 
@@ -370,28 +385,34 @@ class DriverConformance(
 
     # -- lifecycle ------------------------------------------------------------
 
-    def test_start_gives_running_with_an_id(self, conn: Conn, running: Dom) -> None:
+    def test_start_gives_running_with_an_id(
+        self, conn: Conn, running: Dom, wrong_state_errors: Mapping[str, type[VirtError]]
+    ) -> None:
         assert running.state() == (DomainState.RUNNING, RunningReason.BOOTED)
         assert running.id > 0
         assert conn.lookup_domain_by_id(running.id) == running
         assert running in conn.list_domains(active=True)
         assert running.is_active()
-        with pytest.raises(OperationInvalidError, match=running.name):
+        with pytest.raises(wrong_state_errors.get("start", OperationInvalidError), match=running.name):
             running.start()
 
-    def test_suspend_and_resume(self, conn: Conn, running: Dom) -> None:
+    def test_suspend_and_resume(
+        self, conn: Conn, running: Dom, wrong_state_errors: Mapping[str, type[VirtError]]
+    ) -> None:
         need(conn, "domain_suspend", "domain_resume")
-        with pytest.raises(OperationInvalidError):
+        with pytest.raises(wrong_state_errors.get("resume", OperationInvalidError), match=running.name):
             running.resume()
         running.suspend()
         assert running.state() == (DomainState.PAUSED, PausedReason.USER)
         assert running.info().state == DomainState.PAUSED
-        with pytest.raises(OperationInvalidError):
+        with pytest.raises(wrong_state_errors.get("suspend", OperationInvalidError), match=running.name):
             running.suspend()
         running.resume()
         assert running.state() == (DomainState.RUNNING, RunningReason.UNPAUSED)
 
-    def test_destroy(self, conn: Conn, running: Dom) -> None:
+    def test_destroy(
+        self, conn: Conn, running: Dom, wrong_state_errors: Mapping[str, type[VirtError]]
+    ) -> None:
         need(conn, "domain_destroy")
         old_id = running.id
         running.destroy()
@@ -400,7 +421,9 @@ class DriverConformance(
         with pytest.raises(NoDomainError):
             conn.lookup_domain_by_id(old_id)
         for op in (running.destroy, running.suspend, running.shutdown, running.reboot):
-            with pytest.raises(OperationInvalidError, match=running.name):
+            with pytest.raises(
+                wrong_state_errors.get(op.__name__, OperationInvalidError), match=running.name
+            ):
                 op()
 
     def test_ids_are_not_reused(self, conn: Conn, running: Dom) -> None:
@@ -688,9 +711,10 @@ class DriverConformance(
     def test_bad_xml_is_an_xml_error(self, conn: Conn) -> None:
         need(conn, "domain_define_xml")
         for bad in ("<domain", "<domain type='test'><name>x</name>", "not xml at all"):
-            with pytest.raises(XMLError) as exc:
+            with pytest.raises(XMLError) as exc:  # not well formed: libvirt's parser's XML_DETAIL
                 conn.define_domain(bad)
-            assert exc.value.code == ErrorNumber.XML_ERROR
+            assert isinstance(exc.value, XMLDetailError)
+            assert (exc.value.code, exc.value.domain) == (ErrorNumber.XML_DETAIL, ErrorDomain.DOMAIN)
 
     def test_hostile_xml_is_refused(self, conn: Conn) -> None:
         need(conn, "domain_define_xml")

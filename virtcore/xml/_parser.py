@@ -25,10 +25,14 @@ Every failure is an :class:`~virtcore.errors.XMLError`.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from virtcore.errors import XMLError
+from virtcore.errors import XMLDetailError, XMLError
+
+if TYPE_CHECKING:
+    from virtcore.errors import ErrorDomain
 
 __all__ = [
     "MAX_XML_BYTES",
@@ -114,11 +118,20 @@ def check_size(data: str | bytes, *, max_bytes: int = MAX_XML_BYTES, what: str =
 _TOO_DEEP = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
 
 
-def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree._Element:
+def error_domain_named(name: str) -> ErrorDomain:
+    """``ErrorDomain[name]``, the enums built only now (an error is being raised)."""
+    from virtcore.errors import ErrorDomain  # built on first use: ~18M instructions
+
+    return ErrorDomain[name]
+
+
+def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES, api: str = "XML") -> etree._Element:
     """Parse untrusted XML into its root element, safely.
 
     :param text: the document, as ``str`` or UTF-8 (or declared-encoding) ``bytes``.
     :param max_bytes: refuse documents longer than this many bytes.
+    :param api: the ``ErrorDomain`` a malformed document is refused in (:class:`XMLDetailError`):
+        that of the object it describes, as libvirt's parsers (``"DOMAIN"`` for domain XML).
     :raises XMLError: if the document is too large (bytes, or elements and attributes),
         declares a DTD or entities, nests deeper than :data:`MAX_DEPTH`, or is not well formed.
     """
@@ -129,9 +142,11 @@ def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES) -> etree.
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise XMLError(f"malformed document: {exc.msg or exc}") from None
+        raise XMLDetailError(
+            f"malformed document: {exc.msg or exc}", domain=error_domain_named(api)
+        ) from None
     except (ValueError, TypeError, LookupError, MemoryError) as exc:
-        raise XMLError(f"malformed document: {exc}") from None
+        raise XMLDetailError(f"malformed document: {exc}", domain=error_domain_named(api)) from None
     if root is None:
         raise XMLError("empty document")
     docinfo = root.getroottree().docinfo

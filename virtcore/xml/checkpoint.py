@@ -140,7 +140,7 @@ def parse_checkpoint(text: str | bytes, *, redefine: bool = False) -> Checkpoint
 
     :raises XMLError: malformed or hostile XML, another root, a bad name or disk mode.
     """
-    return checkpoint_from_element(secure_parse(text), redefine=redefine)
+    return checkpoint_from_element(secure_parse(text, api="DOMAIN_CHECKPOINT"), redefine=redefine)
 
 
 def format_checkpoint(c: CheckpointDef) -> str:

@@ -33,13 +33,13 @@ import attrs
 from lxml import etree
 
 from virtcore import limits
-from virtcore.errors import XMLError
+from virtcore.errors import NoNameError, XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import Element, _raw
 from virtcore.xml._coverage import ANY, FEATURES, LEAF, Node, merge, node, uncovered
 from virtcore.xml._layout import _DOMAIN_ORDER
 from virtcore.xml._lazy import _el
-from virtcore.xml._parser import secure_parse
+from virtcore.xml._parser import error_domain_named, secure_parse
 from virtcore.xml._spec import SpecElement
 from virtcore.xml._spec import unmodelled as spec_unmodelled
 from virtcore.xml.devices import (
@@ -314,7 +314,7 @@ def domain_from_element(el: Element) -> DomainDef:
         elif tag == "iothreads" and "iothreads" not in kwargs:
             kwargs["iothreads"] = u.parse_uint(c.text, "<iothreads>")
     if not name:
-        raise XMLError("missing <name> in <domain>: a domain needs a name")
+        raise NoNameError("<domain>: a domain needs a <name>", domain=error_domain_named("DOMAIN"))
     if "os" not in kwargs:
         if bootloader is not None or type_ == "xen":
             kwargs["os"] = OS(type="xen" if bootloader is not None else "hvm")
@@ -693,7 +693,7 @@ def parse_domain(text: str | bytes, *, strict: bool = False) -> DomainDef:
     :raises XMLError: the document is malformed or hostile, or not a valid
         domain; the message names the offending element.
     """
-    d = domain_from_element(secure_parse(text))
+    d = domain_from_element(secure_parse(text, api="DOMAIN"))
     if strict:
         check_strict(d)
     return d

@@ -288,7 +288,7 @@ def parse_interface(text: str | bytes, *, strict: bool = False) -> InterfaceDef:
     :raises XMLError: malformed or hostile XML, no type or name, a bad name, a VLAN without
         tag or device, a bridge or bond without its element.
     """
-    i = interface_from_element(secure_parse(text))
+    i = interface_from_element(secure_parse(text, api="INTERFACE"))
     if strict:
         check_covered(i, f"interface '{i.name}'")
     return i

@@ -33,11 +33,11 @@ from typing import ClassVar, TypeAlias
 import attrs
 from lxml import etree
 
-from virtcore.errors import ConfigUnsupportedError, ErrorDomain, XMLError
+from virtcore.errors import ConfigUnsupportedError, ErrorDomain, NoNameError, XMLError
 from virtcore.xml import _util as u
 from virtcore.xml._base import _FRAG, Element, _raw
 from virtcore.xml._coverage import ANY, Node, merge
-from virtcore.xml._parser import secure_parse
+from virtcore.xml._parser import error_domain_named, secure_parse
 from virtcore.xml._spec import (
     ONOFF,
     UINT32,
@@ -925,7 +925,7 @@ def _set(n: NetworkDef, field: str, value: object) -> None:
 def _complete(n: NetworkDef) -> None:
     """Check ``n`` and fill in what libvirt's parser fills in (in place: ``n`` is new)."""
     if n.name is None:
-        raise XMLError("missing <name> in network")
+        raise NoNameError("<network>: a network needs a <name>", domain=error_domain_named("NETWORK"))
     check_network_name(n.name)
     what = f"network '{n.name}'"
     if n.ipv6 is False:
@@ -983,7 +983,7 @@ def parse_network(text: str | bytes, *, strict: bool = False) -> NetworkDef:
         address, MAC or interface name, inconsistent forward settings.
     :raises ConfigUnsupportedError: a DHCP range outside its network (or reversed).
     """
-    n = network_from_element(secure_parse(text))
+    n = network_from_element(secure_parse(text, api="NETWORK"))
     if strict:
         check_covered(n, f"network '{n.name}'")
     return n

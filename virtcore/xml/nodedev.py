@@ -198,7 +198,7 @@ def parse_node_device(text: str | bytes, *, strict: bool = False) -> NodeDeviceD
     :param strict: also refuse elements and attributes the typed model does not represent.
     :raises XMLError: malformed or hostile XML, no capability, an unknown capability type.
     """
-    d = node_device_from_element(secure_parse(text))
+    d = node_device_from_element(secure_parse(text, api="NODEDEV"))
     if strict:
         check_covered(d, f"node device '{d.name}'")
     return d

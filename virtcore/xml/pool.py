@@ -492,7 +492,7 @@ def parse_pool(text: str | bytes, *, strict: bool = False) -> PoolDef:
     :raises XMLError: malformed or hostile XML, an unknown pool type, a missing or
         invalid name (``/`` is refused), an invalid UUID, size, mode, id or port.
     """
-    p = pool_from_element(secure_parse(text))
+    p = pool_from_element(secure_parse(text, api="STORAGE"))
     if strict:
         check_covered(p, f"storage pool '{p.name}'")
     return p

@@ -150,7 +150,7 @@ def parse_secret(text: str | bytes, *, strict: bool = False) -> SecretDef:
     :param strict: also refuse elements and attributes the typed model does not cover.
     :raises XMLError: malformed or hostile XML, a bad UUID or usage, a usage missing its id.
     """
-    s = secret_from_element(secure_parse(text))
+    s = secret_from_element(secure_parse(text, api="SECRET"))
     if strict:
         check_covered(s, f"secret '{s.uuid}'")
     return s

@@ -425,7 +425,7 @@ def parse_snapshot(text: str | bytes, *, redefine: bool = False, strict: bool = 
     :raises XMLError: malformed or hostile XML, an invalid name, state or snapshot mode, a
         disk source that is not allowed.
     """
-    s = snapshot_from_element(secure_parse(text), redefine=redefine)
+    s = snapshot_from_element(secure_parse(text, api="DOMAIN_SNAPSHOT"), redefine=redefine)
     if strict:
         check_covered(s, f"snapshot '{s.name}'")
     return s

@@ -404,7 +404,7 @@ def parse_volume(
         refused), a bad or overflowing size or unit, an invalid mode, id or compat.
     :raises ConfigUnsupportedError: an unknown volume type, format or qcow2 feature.
     """
-    v = volume_from_element(secure_parse(text), pool=pool, require_capacity=require_capacity)
+    v = volume_from_element(secure_parse(text, api="STORAGE"), pool=pool, require_capacity=require_capacity)
     if strict:
         check_covered(v, f"storage volume '{v.name}'")
     return v

@@ -52,17 +52,6 @@ PROGRAMS = (
 )
 NODES = ("default", "testnode")
 
-_ERR_DOMAIN = (
-    "libvirt's test driver reports its own errors in VIR_FROM_TEST (12) and XML errors in VIR_FROM_DOMAIN"
-)
-_XML_DETAIL = (
-    "libvirt reports its XML parser's failures as XML_DETAIL (35); virtcore's XMLError is XML_ERROR (27)"
-)
-_NO_NAME = "libvirt reports a domain without <name> as VIR_ERR_NO_NAME (21); virtcore: XML_ERROR (27)"
-_INTERNAL = (
-    "libvirt 9.0's test driver refuses a state change the domain is not in as INTERNAL_ERROR (newer"
-    " libvirt and its QEMU driver: OPERATION_INVALID, which virt-test gives)"
-)
 _STATS = (
     "libvirt 9.0's test driver fills only the state and iothread groups of getAllDomainStats;"
     " virt-test also gives cpu, balloon, vcpu, interface and block, as the QEMU driver does"
@@ -78,9 +67,6 @@ _UNDEFINE = (
 )
 #: (program, key) -> why libvirt 9.0's test driver answers otherwise; on both nodes unless the key says.
 LIBVIRT_BUGS: dict[tuple[str, str], str] = {
-    ("virt_module", "shutdown_inactive"): _INTERNAL,
-    ("virt_module", "start_again"): _INTERNAL,
-    ("virt_module", "suspend_inactive"): _INTERNAL,
     ("virt_module", "transient_autostart"): (
         "libvirt 9.0's test driver sets autostart on a transient domain; its QEMU driver and virt-test"
         " refuse: OPERATION_INVALID"
@@ -176,7 +162,6 @@ LIBVIRT_BUGS.update(
             " its libvirtError carries the last error left over (here by_uuid_missing's NO_DOMAIN);"
             " virt-libvirt reports INVALID_ARG"
         ),
-        ("virt_module_actions", "shutdown_shutoff"): _INTERNAL,
         ("virt_module_actions", "undefine.nvram"): _UNDEFINE,
         ("virt_module_actions", "undefine.keep_nvram"): _UNDEFINE,
         ("virt_module_actions", "undefine.checkpoints_metadata"): _UNDEFINE,
@@ -185,8 +170,6 @@ LIBVIRT_BUGS.update(
             _UNDEFINE + "; both NVRAM and KEEP_NVRAM are OPERATION_INVALID there, as in virt-libvirt"
         ),
         ("virt_module_actions", "undefine_left"): "follows from the undefine.* flags refused",
-        ("vdsm_lifecycle", "suspend_again"): _INTERNAL,
-        ("vdsm_lifecycle", "resume_again"): _INTERNAL,
         ("vdsm_lifecycle", "attach_lease"): _NO_HOTPLUG,
         ("vdsm_lifecycle", "attach_config_transient"): (
             _NO_HOTPLUG + "; with AFFECT_CONFIG of a transient domain, OPERATION_INVALID as libvirt's drivers"
@@ -203,9 +186,6 @@ LIBVIRT_BUGS.update(
         ),
     }
 )
-for _program in ("virt_module", "virt_pool", "virt_net"):
-    LIBVIRT_BUGS[(_program, "bad_xml")] = _XML_DETAIL
-LIBVIRT_BUGS[("virt_module", "no_name_xml")] = _NO_NAME
 
 _IS_UPDATED = (
     "virtcore cannot tell whether a running domain's persistent definition changed (virDomainIsUpdated):"
@@ -352,7 +332,6 @@ def test_what_virt_libvirt_does_not_do_yet(outputs, program: str, key: str) -> N
         assert {k: _codes(ours[k]) for k in keys} == {k: _codes(theirs[k]) for k in keys}
 
 
-@pytest.mark.xfail(strict=True, reason=_ERR_DOMAIN + "; virt-libvirt reports virtcore's (VIR_FROM_DOMAIN...)")
 def test_errors_come_in_libvirts_error_domains(outputs) -> None:
     """Consumers such as nova also read ``get_error_domain()``; here it is the one thing compared."""
     theirs, ours = outputs[("virt_module", "default")]

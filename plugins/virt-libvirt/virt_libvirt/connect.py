@@ -149,7 +149,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def getSysinfo(self, flags: int = 0) -> str:  # noqa: N802
         """The host's ``<sysinfo>`` XML."""
-        check_flags(flags, 0, "virConnectGetSysinfo")
+        check_flags(flags, 0, "virConnectGetSysinfo", self)
         try:
             return self._conn.sysinfo_xml()
         except VirtError as exc:
@@ -172,7 +172,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def getCPUStats(self, cpuNum: int, flags: int = 0) -> dict[str, int]:  # noqa: N802, N803 - libvirt's names
         """The host's CPU time counters of CPU ``cpuNum`` (``VIR_NODE_CPU_STATS_ALL_CPUS``: all), ns."""
-        check_flags(flags, 0, "virNodeGetCPUStats")
+        check_flags(flags, 0, "virNodeGetCPUStats", self)
         try:
             return dict(self._conn.cpu_stats(cpuNum))
         except VirtError as exc:
@@ -180,7 +180,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def getCPUMap(self, flags: int = 0) -> list[Any]:  # noqa: N802
         """``[number of CPUs, [online flag per CPU], number online]``."""
-        check_flags(flags, 0, "virNodeGetCPUMap")
+        check_flags(flags, 0, "virNodeGetCPUMap", self)
         try:
             cpus = self._conn.cpu_map()
         except VirtError as exc:
@@ -303,13 +303,13 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def defineXMLFlags(self, xml: str, flags: int = 0) -> virDomain:  # noqa: N802
         """Define a persistent domain (``VIR_DOMAIN_DEFINE_VALIDATE``: always validated here)."""
-        check_flags(flags, lv.VIR_DOMAIN_DEFINE_VALIDATE, "virDomainDefineXMLFlags")
+        check_flags(flags, lv.VIR_DOMAIN_DEFINE_VALIDATE, "virDomainDefineXMLFlags", self)
         return self.defineXML(xml)
 
     def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802, N803
         """Create and start a transient domain (``VIR_DOMAIN_START_PAUSED``: left paused)."""
         allowed = lv.VIR_DOMAIN_START_PAUSED | lv.VIR_DOMAIN_START_VALIDATE | lv.VIR_DOMAIN_START_AUTODESTROY
-        check_flags(flags, allowed, "virDomainCreateXML")
+        check_flags(flags, allowed, "virDomainCreateXML", self)
         if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
             from virtcore.errors import ArgumentUnsupportedError
 
@@ -337,7 +337,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     def restoreFlags(self, frm: str, dxml: str | None = None, flags: int = 0) -> int:  # noqa: N802
         """:meth:`restore` (``VIR_DOMAIN_SAVE_RUNNING``/``PAUSED``: the state to leave it in)."""
         allowed = lv.VIR_DOMAIN_SAVE_BYPASS_CACHE | lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED
-        check_flags(flags, allowed, "virDomainRestoreFlags")
+        check_flags(flags, allowed, "virDomainRestoreFlags", self)
         if dxml is not None:
             from virtcore.errors import ArgumentUnsupportedError
 
@@ -355,7 +355,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def domainXMLToNative(self, nativeFormat: str, domainXml: str, flags: int = 0) -> str:  # noqa: N802, N803
         """The domain XML in a hypervisor's native format."""
-        check_flags(flags, 0, "virConnectDomainXMLToNative")
+        check_flags(flags, 0, "virConnectDomainXMLToNative", self)
         try:
             return self._conn.domain_xml_to_native(nativeFormat, domainXml)
         except VirtError as exc:
@@ -363,7 +363,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def domainXMLFromNative(self, nativeFormat: str, nativeConfig: str, flags: int = 0) -> str:  # noqa: N802, N803
         """Domain XML from a hypervisor's native configuration."""
-        check_flags(flags, 0, "virConnectDomainXMLFromNative")
+        check_flags(flags, 0, "virConnectDomainXMLFromNative", self)
         try:
             return self._conn.domain_xml_from_native(nativeFormat, nativeConfig)
         except VirtError as exc:
@@ -503,7 +503,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def storagePoolDefineXML(self, xml: str, flags: int = 0) -> virStoragePool:  # noqa: N802
         """Define a persistent storage pool."""
-        check_flags(flags, lv.VIR_STORAGE_POOL_DEFINE_VALIDATE, "virStoragePoolDefineXML")
+        check_flags(flags, lv.VIR_STORAGE_POOL_DEFINE_VALIDATE, "virStoragePoolDefineXML", self)
         try:
             return virStoragePool(self, self._conn.define_storage_pool(xml))
         except VirtError as exc:
@@ -514,7 +514,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         build = lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD
         allowed = build | lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE
         allowed |= lv.VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE
-        check_flags(flags, allowed, "virStoragePoolCreateXML")
+        check_flags(flags, allowed, "virStoragePoolCreateXML", self)
         try:
             return virStoragePool(self, self._conn.create_storage_pool(xmlDesc, build=bool(flags & build)))
         except VirtError as exc:
@@ -556,7 +556,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def listAllNetworks(self, flags: int = 0) -> list[virNetwork]:  # noqa: N802
         """Every network, filtered by ``VIR_CONNECT_LIST_NETWORKS_*`` flags."""
-        check_flags(flags, _NETWORK_FILTERS, "virConnectListAllNetworks")
+        check_flags(flags, _NETWORK_FILTERS, "virConnectListAllNetworks", self)
         try:
             nets = self._conn.list_networks()
             return [virNetwork(self, n) for n in nets if not flags or _network_kept(n, flags)]
@@ -594,7 +594,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def networkDefineXMLFlags(self, xml: str, flags: int = 0) -> virNetwork:  # noqa: N802
         """Define a persistent network (``VIR_NETWORK_DEFINE_VALIDATE``: always validated here)."""
-        check_flags(flags, lv.VIR_NETWORK_DEFINE_VALIDATE, "virNetworkDefineXMLFlags")
+        check_flags(flags, lv.VIR_NETWORK_DEFINE_VALIDATE, "virNetworkDefineXMLFlags", self)
         return self.networkDefineXML(xml)
 
     def networkCreateXML(self, xmlDesc: str) -> virNetwork:  # noqa: N802, N803
@@ -606,14 +606,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def networkCreateXMLFlags(self, xmlDesc: str, flags: int = 0) -> virNetwork:  # noqa: N802, N803
         """Create and start a transient network (``VIR_NETWORK_CREATE_VALIDATE``: always validated here)."""
-        check_flags(flags, lv.VIR_NETWORK_CREATE_VALIDATE, "virNetworkCreateXMLFlags")
+        check_flags(flags, lv.VIR_NETWORK_CREATE_VALIDATE, "virNetworkCreateXMLFlags", self)
         return self.networkCreateXML(xmlDesc)
 
     # -- streams ----------------------------------------------------------------
 
     def newStream(self, flags: int = 0) -> virStream:  # noqa: N802
         """A new stream for volume upload and download (``VIR_STREAM_NONBLOCK``)."""
-        check_flags(flags, lv.VIR_STREAM_NONBLOCK, "virStreamNew")
+        check_flags(flags, lv.VIR_STREAM_NONBLOCK, "virStreamNew", self)
         return virStream(self, flags)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
 from virt_libvirt._base import Persistent, complete, passes
-from virt_libvirt.errors import check_flags, raise_error, raise_from
+from virt_libvirt.errors import check_flags, check_nonzero, raise_error, raise_from
 from virt_libvirt.snapshot import (
     snapshot_create_kwargs,
     snapshot_list_kwargs,
@@ -92,7 +92,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def state(self, flags: int = 0) -> list[int]:
         """``[state, reason]``."""
         if flags:
-            check_flags(flags, 0, "virDomainGetState")
+            check_flags(flags, 0, "virDomainGetState", self)
         try:
             s, reason = self._o.state()
         except VirtError as exc:
@@ -118,7 +118,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The domain XML (``VIR_DOMAIN_XML_INACTIVE``: the persistent definition)."""
         if flags:
-            check_flags(flags, _XML_FLAGS, "virDomainGetXMLDesc")
+            check_flags(flags, _XML_FLAGS, "virDomainGetXMLDesc", self)
         try:
             return self._o.xml_desc(inactive=bool(flags & lv.VIR_DOMAIN_XML_INACTIVE))
         except VirtError as exc:
@@ -136,7 +136,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def createWithFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Start the defined domain (``VIR_DOMAIN_START_PAUSED``: left paused); 0."""
-        check_flags(flags, _START_FLAGS | lv.VIR_DOMAIN_START_AUTODESTROY, "virDomainCreateWithFlags")
+        check_flags(flags, _START_FLAGS | lv.VIR_DOMAIN_START_AUTODESTROY, "virDomainCreateWithFlags", self)
         if flags & lv.VIR_DOMAIN_START_AUTODESTROY:
             _unsupported_flag("VIR_DOMAIN_START_AUTODESTROY in virDomainCreateWithFlags")
         try:
@@ -162,7 +162,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Stop the domain (``VIR_DOMAIN_DESTROY_GRACEFUL``: the same here); 0."""
-        check_flags(flags, lv.VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags")
+        check_flags(flags, lv.VIR_DOMAIN_DESTROY_GRACEFUL, "virDomainDestroyFlags", self)
         return self._do(self._o.destroy)
 
     def shutdown(self) -> int:
@@ -171,12 +171,12 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Ask the guest to power off, by the means the flags allow; 0."""
-        check_flags(flags, _SHUTDOWN_FLAGS, "virDomainShutdownFlags")
+        check_flags(flags, _SHUTDOWN_FLAGS, "virDomainShutdownFlags", self)
         return self._do(self._o.shutdown)
 
     def reboot(self, flags: int = 0) -> int:
         """Ask the guest to reboot; 0."""
-        check_flags(flags, _REBOOT_FLAGS, "virDomainReboot")
+        check_flags(flags, _REBOOT_FLAGS, "virDomainReboot", self)
         return self._do(self._o.reboot)
 
     def suspend(self) -> int:
@@ -193,7 +193,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Remove the definition (``VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA``: and its snapshots' metadata)."""
-        check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags")
+        check_flags(flags, _UNDEFINE_FLAGS, "virDomainUndefineFlags", self)
         for remove, keep, what in (
             (lv.VIR_DOMAIN_UNDEFINE_NVRAM, lv.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM, "nvram"),
             (lv.VIR_DOMAIN_UNDEFINE_TPM, lv.VIR_DOMAIN_UNDEFINE_KEEP_TPM, "TPM"),
@@ -221,7 +221,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def saveFlags(self, to: str, dxml: str | None = None, flags: int = 0) -> int:  # noqa: N802
         """:meth:`save` with libvirt's flags (``VIR_DOMAIN_SAVE_*``)."""
-        check_flags(flags, _SAVE_FLAGS, "virDomainSaveFlags")
+        check_flags(flags, _SAVE_FLAGS, "virDomainSaveFlags", self)
         if dxml is not None:
             _unsupported_flag("an alternative XML in virDomainSaveFlags")
         if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
@@ -232,6 +232,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMemory(self, memory: int) -> int:  # noqa: N802
         """Set the current memory, KiB; 0."""
+        check_nonzero(memory, "memory", "virDomainSetMemory")
+        return self._set_memory(memory)
+
+    def _set_memory(self, memory: int) -> int:
         try:
             self._o.set_memory(memory)
         except VirtError as exc:
@@ -240,6 +244,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMaxMemory(self, memory: int) -> int:  # noqa: N802
         """Set the maximum memory, KiB; 0."""
+        check_nonzero(memory, "memory", "virDomainSetMaxMemory")
+        return self._set_max_memory(memory)
+
+    def _set_max_memory(self, memory: int) -> int:
         try:
             self._o.set_max_memory(memory)
         except VirtError as exc:
@@ -284,14 +292,19 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current (``VIR_DOMAIN_MEM_MAXIMUM``: the maximum) memory, KiB; 0."""
-        check_flags(flags, _AFFECT | lv.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
+        check_nonzero(memory, "memory", "virDomainSetMemoryFlags")
+        check_flags(flags, _AFFECT | lv.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags", self)
         self._affect_current(flags, "virDomainSetMemoryFlags")
         if flags & lv.VIR_DOMAIN_MEM_MAXIMUM:
-            return self.setMaxMemory(memory)
-        return self.setMemory(memory)
+            return self._set_max_memory(memory)
+        return self._set_memory(memory)
 
     def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
         """Set the number of virtual CPUs; 0."""
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpus")
+        return self._set_vcpus(nvcpus)
+
+    def _set_vcpus(self, nvcpus: int) -> int:
         try:
             self._o.set_vcpus(nvcpus)
         except VirtError as exc:
@@ -303,7 +316,8 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         allowed = (
             _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST | lv.VIR_DOMAIN_VCPU_HOTPLUGGABLE
         )
-        check_flags(flags, allowed, "virDomainSetVcpusFlags")
+        check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpusFlags")
+        check_flags(flags, allowed, "virDomainSetVcpusFlags", self)
         if flags & lv.VIR_DOMAIN_VCPU_MAXIMUM and flags & lv.VIR_DOMAIN_AFFECT_LIVE:
             from virtcore.errors import InvalidArgError
 
@@ -311,7 +325,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         if flags & (lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST):
             _unsupported_flag("VIR_DOMAIN_VCPU_MAXIMUM/GUEST in virDomainSetVcpusFlags")
         self._affect_current(flags, "virDomainSetVcpusFlags")
-        return self.setVcpus(nvcpus)
+        return self._set_vcpus(nvcpus)
 
     # -- devices ----------------------------------------------------------------------
 
@@ -325,7 +339,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`attachDevice` to the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` alone is refused)."""
-        check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags")
+        check_flags(flags, _AFFECT, "virDomainAttachDeviceFlags", self)
         self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
@@ -343,7 +357,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
         """:meth:`detachDevice` from the current definition (``VIR_DOMAIN_AFFECT_CONFIG`` is refused)."""
-        check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags")
+        check_flags(flags, _AFFECT, "virDomainDetachDeviceFlags", self)
         self._no_config_of_transient(flags)
         if flags & lv.VIR_DOMAIN_AFFECT_CONFIG:
             _unsupported_flag(
@@ -360,7 +374,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def blockInfo(self, path: str, flags: int = 0) -> list[int]:  # noqa: N802
         """``[capacity, allocation, physical]`` in bytes of the disk ``path`` (target or source)."""
-        check_flags(flags, 0, "virDomainGetBlockInfo")
+        check_flags(flags, 0, "virDomainGetBlockInfo", self)
         try:
             return list(self._o.block_info(path))
         except VirtError as exc:
@@ -375,7 +389,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def interfaceAddresses(self, source: int, flags: int = 0) -> dict[str, dict[str, Any]]:  # noqa: N802
         """``{name: {"hwaddr": mac, "addrs": [{"type", "addr", "prefix"}]}}`` as ``source`` knows them."""
-        check_flags(flags, 0, "virDomainInterfaceAddresses")
+        check_flags(flags, 0, "virDomainInterfaceAddresses", self)
         if source not in _ADDRESS_SOURCES:
             from virtcore.errors import ArgumentUnsupportedError
 
@@ -412,7 +426,10 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def vcpusFlags(self, flags: int = 0) -> int:  # noqa: N802
         """Its virtual CPUs (``VIR_DOMAIN_VCPU_MAXIMUM``: the most it may have)."""
         check_flags(
-            flags, _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST, "virDomainGetVcpusFlags"
+            flags,
+            _AFFECT | lv.VIR_DOMAIN_VCPU_MAXIMUM | lv.VIR_DOMAIN_VCPU_GUEST,
+            "virDomainGetVcpusFlags",
+            self,
         )
         if flags & lv.VIR_DOMAIN_VCPU_GUEST:
             _unsupported_flag("VIR_DOMAIN_VCPU_GUEST in virDomainGetVcpusFlags")
@@ -443,7 +460,9 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def schedulerParametersFlags(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
         """:meth:`schedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here)."""
-        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetSchedulerParametersFlags")
+        check_flags(
+            flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetSchedulerParametersFlags", self
+        )
         return self.schedulerParameters()
 
     def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
@@ -460,7 +479,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setSchedulerParametersFlags(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
         """:meth:`setSchedulerParameters` (``VIR_DOMAIN_AFFECT_*``: the current definition here); 0."""
-        check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags")
+        check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags", self)
         return self.setSchedulerParameters(params)
 
     def memoryStats(self) -> dict[str, int]:  # noqa: N802
@@ -491,7 +510,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def getCPUStats(self, total: bool, flags: int = 0) -> list[dict[str, int]]:  # noqa: N802
         """CPU time, ns: ``[totals]`` or, ``total`` false, one dictionary per host CPU."""
-        check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats")
+        check_flags(flags, lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetCPUStats", self)
         try:
             return [dict(d) for d in self._o.cpu_stats(bool(total))]
         except VirtError as exc:
@@ -500,7 +519,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def hostname(self, flags: int = 0) -> str:
         """The guest's host name, as the guest reports it."""
         allowed = lv.VIR_DOMAIN_GET_HOSTNAME_LEASE | lv.VIR_DOMAIN_GET_HOSTNAME_AGENT
-        check_flags(flags, allowed, "virDomainGetHostname")
+        check_flags(flags, allowed, "virDomainGetHostname", self)
         try:
             return self._o.hostname()
         except VirtError as exc:
@@ -508,7 +527,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def metadata(self, type: int, uri: str | None, flags: int = 0) -> str:  # noqa: A002 - libvirt's name
         """The description, title, or namespace ``uri``'s element (``VIR_DOMAIN_METADATA_*``)."""
-        check_flags(flags, _AFFECT, "virDomainGetMetadata")
+        check_flags(flags, _AFFECT, "virDomainGetMetadata", self)
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         try:
             return self._o.metadata(type, uri, live=live, config=config)
@@ -524,7 +543,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         flags: int = 0,
     ) -> int:
         """Set (``metadata`` None: remove) the description, title, or an application's element; 0."""
-        check_flags(flags, _AFFECT, "virDomainSetMetadata")
+        check_flags(flags, _AFFECT, "virDomainSetMetadata", self)
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         try:
             self._o.set_metadata(type, metadata, key, uri, live=live, config=config)
@@ -534,7 +553,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def screenshot(self, stream: virStream, screen: int, flags: int = 0) -> str:
         """Take a picture of display ``screen``: its bytes come through ``stream``; its MIME type."""
-        check_flags(flags, 0, "virDomainScreenshot")
+        check_flags(flags, 0, "virDomainScreenshot", self)
         mime: list[str] = []
         stream._start_source(lambda target: mime.append(self._o.screenshot(target, screen)))
         return mime[0]
@@ -543,14 +562,14 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def managedSave(self, flags: int = 0) -> int:  # noqa: N802
         """Save the domain's state where the next start restores it from, and stop it; 0."""
-        check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave")
+        check_flags(flags, _SAVE_FLAGS, "virDomainManagedSave", self)
         if flags & (lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED):
             _unsupported_flag("VIR_DOMAIN_SAVE_RUNNING/PAUSED in virDomainManagedSave")
         return self._do(self._o.managed_save)
 
     def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
         """1 when a managed save image waits for the next start."""
-        check_flags(flags, 0, "virDomainHasManagedSaveImage")
+        check_flags(flags, 0, "virDomainHasManagedSaveImage", self)
         try:
             return int(self._o.has_managed_save_image())
         except VirtError as exc:
@@ -558,14 +577,14 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
         """Drop the managed save image; 0."""
-        check_flags(flags, 0, "virDomainManagedSaveRemove")
+        check_flags(flags, 0, "virDomainManagedSaveRemove", self)
         return self._do(self._o.managed_save_remove)
 
     # -- the guest agent (virtcore's DomainAgent) -------------------------------------
 
     def fsFreeze(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
         """Freeze the guest's file systems (``mountpoints``, default all); how many."""
-        check_flags(flags, 0, "virDomainFSFreeze")
+        check_flags(flags, 0, "virDomainFSFreeze", self)
         try:
             return self._o.agent.fs_freeze(mountpoints)
         except VirtError as exc:
@@ -573,7 +592,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def fsThaw(self, mountpoints: list[str] | None = None, flags: int = 0) -> int:  # noqa: N802
         """Thaw the frozen file systems; how many."""
-        check_flags(flags, 0, "virDomainFSThaw")
+        check_flags(flags, 0, "virDomainFSThaw", self)
         try:
             return self._o.agent.fs_thaw(mountpoints)
         except VirtError as exc:
@@ -581,7 +600,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def getTime(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
         """The guest's clock: ``{"seconds": s, "nseconds": ns}``."""
-        check_flags(flags, 0, "virDomainGetTime")
+        check_flags(flags, 0, "virDomainGetTime", self)
         try:
             seconds, nseconds = self._o.agent.get_time()
         except VirtError as exc:
@@ -590,7 +609,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setTime(self, time: dict[str, int] | None = None, flags: int = 0) -> int:  # noqa: N802
         """Set the guest's clock to ``{"seconds", "nseconds"}`` (``VIR_DOMAIN_TIME_SYNC``: to its RTC); 0."""
-        check_flags(flags, lv.VIR_DOMAIN_TIME_SYNC, "virDomainSetTime")
+        check_flags(flags, lv.VIR_DOMAIN_TIME_SYNC, "virDomainSetTime", self)
         sync = bool(flags & lv.VIR_DOMAIN_TIME_SYNC)
         seconds = None if time is None else time.get("seconds")
         nseconds = 0 if time is None else time.get("nseconds", 0)
@@ -602,7 +621,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setUserPassword(self, user: str, password: str, flags: int = 0) -> int:  # noqa: N802
         """Set ``user``'s password in the guest (``VIR_DOMAIN_PASSWORD_ENCRYPTED``: already crypted); 0."""
-        check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword")
+        check_flags(flags, lv.VIR_DOMAIN_PASSWORD_ENCRYPTED, "virDomainSetUserPassword", self)
         try:
             self._o.agent.set_user_password(
                 user, password, crypted=bool(flags & lv.VIR_DOMAIN_PASSWORD_ENCRYPTED)
@@ -613,7 +632,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def guestInfo(self, types: int = 0, flags: int = 0) -> dict[str, Any]:  # noqa: N802
         """What the agent tells about the guest, with libvirt's keys (``os.id``, ``hostname``...)."""
-        check_flags(flags, 0, "virDomainGetGuestInfo")
+        check_flags(flags, 0, "virDomainGetGuestInfo", self)
         try:
             return dict(self._o.agent.guest_info(types))
         except VirtError as exc:
@@ -623,7 +642,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def checkpointCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802, N803
         """Take a checkpoint of the running domain from ``<domaincheckpoint>`` XML."""
-        check_flags(flags, 0, "virDomainCheckpointCreateXML")
+        check_flags(flags, 0, "virDomainCheckpointCreateXML", self)
         try:
             return virDomainCheckpoint(self, self._o.create_checkpoint(xmlDesc))
         except VirtError as exc:
@@ -631,7 +650,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def checkpointLookupByName(self, name: str, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802
         """The checkpoint called ``name``."""
-        check_flags(flags, 0, "virDomainCheckpointLookupByName")
+        check_flags(flags, 0, "virDomainCheckpointLookupByName", self)
         try:
             return virDomainCheckpoint(self, self._o.lookup_checkpoint(name))
         except VirtError as exc:
@@ -639,7 +658,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def listAllCheckpoints(self, flags: int = 0) -> list[virDomainCheckpoint]:  # noqa: N802
         """The domain's checkpoints, oldest first."""
-        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainListAllCheckpoints")
+        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainListAllCheckpoints", self)
         try:
             return [virDomainCheckpoint(self, c) for c in self._o.list_checkpoints()]
         except VirtError as exc:
@@ -649,7 +668,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def snapshotCreateXML(self, xmlDesc: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802, N803
         """Take a snapshot described by ``xmlDesc`` (``VIR_DOMAIN_SNAPSHOT_CREATE_*``)."""
-        kwargs = snapshot_create_kwargs(flags)
+        kwargs = snapshot_create_kwargs(flags, self)
         try:
             return virDomainSnapshot(self, self._o.create_snapshot(xmlDesc, **kwargs))
         except VirtError as exc:
@@ -657,7 +676,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def listAllSnapshots(self, flags: int = 0) -> list[virDomainSnapshot]:  # noqa: N802
         """The domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainListAllSnapshots", roots=True)
+        kwargs = snapshot_list_kwargs(flags, "virDomainListAllSnapshots", roots=True, owner=self)
         try:
             return [virDomainSnapshot(self, s) for s in self._o.list_snapshots(**kwargs)]
         except VirtError as exc:
@@ -665,7 +684,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def snapshotListNames(self, flags: int = 0) -> list[str]:  # noqa: N802
         """The names of the domain's snapshots, filtered by ``VIR_DOMAIN_SNAPSHOT_LIST_*``."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListNames", roots=True)
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListNames", roots=True, owner=self)
         try:
             return [s.name for s in self._o.list_snapshots(**kwargs)]
         except VirtError as exc:
@@ -673,7 +692,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def snapshotNum(self, flags: int = 0) -> int:  # noqa: N802
         """How many snapshots :meth:`snapshotListNames` would name."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNum", roots=True)
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNum", roots=True, owner=self)
         try:
             return len(self._o.list_snapshots(**kwargs))
         except VirtError as exc:
@@ -681,7 +700,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def snapshotLookupByName(self, name: str, flags: int = 0) -> virDomainSnapshot:  # noqa: N802
         """The snapshot called ``name``."""
-        check_flags(flags, 0, "virDomainSnapshotLookupByName")
+        check_flags(flags, 0, "virDomainSnapshotLookupByName", self)
         try:
             return virDomainSnapshot(self, self._o.lookup_snapshot(name))
         except VirtError as exc:
@@ -689,7 +708,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def snapshotCurrent(self, flags: int = 0) -> virDomainSnapshot:  # noqa: N802
         """The current snapshot."""
-        check_flags(flags, 0, "virDomainSnapshotCurrent")
+        check_flags(flags, 0, "virDomainSnapshotCurrent", self)
         try:
             return virDomainSnapshot(self, self._o.current_snapshot())
         except VirtError as exc:
@@ -697,7 +716,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def hasCurrentSnapshot(self, flags: int = 0) -> int:  # noqa: N802
         """1 when the domain has a current snapshot."""
-        check_flags(flags, 0, "virDomainHasCurrentSnapshot")
+        check_flags(flags, 0, "virDomainHasCurrentSnapshot", self)
         try:
             return int(self._o.has_current_snapshot())
         except VirtError as exc:
@@ -705,7 +724,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def revertToSnapshot(self, snap: virDomainSnapshot, flags: int = 0) -> int:  # noqa: N802
         """Bring the domain back to ``snap`` (``VIR_DOMAIN_SNAPSHOT_REVERT_*``); 0."""
-        check_flags(flags, _REVERT_FLAGS, "virDomainRevertToSnapshot")
+        check_flags(flags, _REVERT_FLAGS, "virDomainRevertToSnapshot", self)
         try:
             self._o.revert_to_snapshot(
                 snap._o,

@@ -24,6 +24,7 @@ ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None",
 _LEVEL_ERROR = 2
 #: virErrorNumber VIR_ERR_INVALID_ARG: what an unknown flag bit is.
 _INVALID_ARG = 8
+_FROM_DOMAIN = 20
 
 
 class _LastError(_local):
@@ -174,14 +175,47 @@ def virResetLastError() -> None:  # noqa: N802
     _last.err = _last.fresh = None
 
 
-def check_flags(flags: int, allowed: int, function: str) -> int:
-    """``flags`` when ``function`` knows every bit; else ``libvirtError`` VIR_ERR_INVALID_ARG, as libvirt."""
+#: libvirt's drivers refuse unknown flags themselves (virCheckFlags), in their own function and
+#: error domain: by the connection's type, the prefix replacing ``vir`` and the ``VIR_FROM_*``.
+_FLAG_CHECKERS = {"TEST": ("test", 12), "QEMU": ("qemu", 10)}
+
+
+def check_flags(flags: int, allowed: int, function: str, owner: object = None) -> int:
+    """``flags`` when ``function`` knows every bit; else ``libvirtError`` VIR_ERR_INVALID_ARG, as libvirt.
+
+    ``owner`` (the ``virConnect`` or handle called) names the driver that refuses them, as
+    libvirt's does: ``"unsupported flags (0x1) in function testDomainDestroyFlags"`` in
+    VIR_FROM_TEST; without it, or on another driver, the API's own name in VIR_FROM_NONE.
+    """
     if flags & ~allowed:
         if not isinstance(flags, int) or isinstance(flags, bool):
             raise TypeError(f"{function}: flags must be an int, not {type(flags).__name__}")
-        message = f"unsupported flags (0x{flags & ~allowed:x}) in function {function}"
-        raise_tuple((_INVALID_ARG, 0, message, _LEVEL_ERROR, function, "flags", None, 0, 0))
+        where, domain = _driver_function(owner, function)
+        message = f"unsupported flags (0x{flags & ~allowed:x}) in function {where}"
+        raise_tuple((_INVALID_ARG, domain, message, _LEVEL_ERROR, where, "flags", None, 0, 0))
     return flags
+
+
+def _driver_function(owner: object, function: str) -> tuple[str, int]:
+    """The driver's name for API ``function`` and its error domain (see :data:`_FLAG_CHECKERS`)."""
+    if owner is None or not function.startswith("vir"):
+        return function, 0
+    from virtcore.errors import VirtError  # at run time; the module-level import is for typing only
+
+    conn: Any = owner.connect() if hasattr(owner, "connect") else owner
+    try:
+        kind = conn._conn.get_type()
+    except (VirtError, AttributeError):
+        return function, 0
+    prefix, domain = _FLAG_CHECKERS.get(kind, ("vir", 0))
+    return prefix + function[3:], domain
+
+
+def check_nonzero(value: int, name: str, function: str) -> None:
+    """Refuse a zero ``value`` as libvirt's API layer does: VIR_ERR_INVALID_ARG in VIR_FROM_DOMAIN."""
+    if value == 0:
+        message = f"{name} in {function} must not be zero"
+        raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, name, None, 0, 0))
 
 
 def virGetLastErrorCode() -> int:  # noqa: N802

@@ -25,7 +25,7 @@ class virNetwork(Persistent):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<network>`` XML (``VIR_NETWORK_XML_INACTIVE``: the persistent definition)."""
-        check_flags(flags, lv.VIR_NETWORK_XML_INACTIVE, "virNetworkGetXMLDesc")
+        check_flags(flags, lv.VIR_NETWORK_XML_INACTIVE, "virNetworkGetXMLDesc", self)
         try:
             return self._o.xml_desc(inactive=bool(flags & lv.VIR_NETWORK_XML_INACTIVE))
         except VirtError as exc:
@@ -59,7 +59,7 @@ class virNetwork(Persistent):  # noqa: N801 - libvirt-python's name
 
     def update(self, command: int, section: int, parentIndex: int, xml: str, flags: int = 0) -> int:  # noqa: N803
         """Add, modify or delete one element of ``section`` (``VIR_NETWORK_UPDATE_AFFECT_*``); 0."""
-        check_flags(flags, _UPDATE_FLAGS, "virNetworkUpdate")
+        check_flags(flags, _UPDATE_FLAGS, "virNetworkUpdate", self)
         live = bool(flags & lv.VIR_NETWORK_UPDATE_AFFECT_LIVE)
         config = bool(flags & lv.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
         return self._do(
@@ -68,7 +68,7 @@ class virNetwork(Persistent):  # noqa: N801 - libvirt-python's name
 
     def DHCPLeases(self, mac: str | None = None, flags: int = 0) -> list[dict[str, Any]]:  # noqa: N802
         """The network's DHCP leases (only ``mac``'s, when given), as dictionaries of libvirt's fields."""
-        check_flags(flags, 0, "virNetworkGetDHCPLeases")
+        check_flags(flags, 0, "virNetworkGetDHCPLeases", self)
         try:
             leases = self._o.dhcp_leases(mac)
         except VirtError as exc:

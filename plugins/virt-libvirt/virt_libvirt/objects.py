@@ -77,7 +77,7 @@ class virNodeDevice(Handle):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<device>`` XML."""
-        check_flags(flags, 0, "virNodeDeviceGetXMLDesc")
+        check_flags(flags, 0, "virNodeDeviceGetXMLDesc", self)
         try:
             return self._o.xml_desc()
         except VirtError as exc:
@@ -119,7 +119,7 @@ class virInterface(Handle):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<interface>`` XML (``VIR_INTERFACE_XML_INACTIVE``: the definition)."""
-        check_flags(flags, lv.VIR_INTERFACE_XML_INACTIVE, "virInterfaceGetXMLDesc")
+        check_flags(flags, lv.VIR_INTERFACE_XML_INACTIVE, "virInterfaceGetXMLDesc", self)
         try:
             return self._o.xml_desc(inactive=bool(flags & lv.VIR_INTERFACE_XML_INACTIVE))
         except VirtError as exc:
@@ -134,7 +134,7 @@ class virInterface(Handle):  # noqa: N801 - libvirt-python's name
 
     def create(self, flags: int = 0) -> int:
         """Bring the interface up; 0."""
-        check_flags(flags, 0, "virInterfaceCreate")
+        check_flags(flags, 0, "virInterfaceCreate", self)
         try:
             self._o.start()
         except VirtError as exc:
@@ -143,7 +143,7 @@ class virInterface(Handle):  # noqa: N801 - libvirt-python's name
 
     def destroy(self, flags: int = 0) -> int:
         """Bring the interface down; 0."""
-        check_flags(flags, 0, "virInterfaceDestroy")
+        check_flags(flags, 0, "virInterfaceDestroy", self)
         try:
             self._o.destroy()
         except VirtError as exc:
@@ -183,7 +183,7 @@ class virSecret(Handle):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<secret>`` XML."""
-        check_flags(flags, 0, "virSecretGetXMLDesc")
+        check_flags(flags, 0, "virSecretGetXMLDesc", self)
         try:
             return self._o.xml_desc()
         except VirtError as exc:
@@ -191,7 +191,7 @@ class virSecret(Handle):  # noqa: N801 - libvirt-python's name
 
     def setValue(self, value: bytes, flags: int = 0) -> int:  # noqa: N802
         """Set the secret's value; 0."""
-        check_flags(flags, 0, "virSecretSetValue")
+        check_flags(flags, 0, "virSecretSetValue", self)
         try:
             self._o.set_value(value)
         except VirtError as exc:
@@ -200,7 +200,7 @@ class virSecret(Handle):  # noqa: N801 - libvirt-python's name
 
     def value(self, flags: int = 0) -> bytes:
         """The secret's value."""
-        check_flags(flags, 0, "virSecretGetValue")
+        check_flags(flags, 0, "virSecretGetValue", self)
         try:
             return self._o.value()
         except VirtError as exc:
@@ -268,7 +268,7 @@ class HostObjectsAPI:
 
     def nodeDeviceCreateXML(self, xmlDesc: str, flags: int = 0) -> virNodeDevice:  # noqa: N802, N803
         """Create a (virtual) device from ``<device>`` XML."""
-        check_flags(flags, lv.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "virNodeDeviceCreateXML")
+        check_flags(flags, lv.VIR_NODE_DEVICE_CREATE_XML_VALIDATE, "virNodeDeviceCreateXML", self)
         try:
             return virNodeDevice(self._handles_conn, self._conn.create_node_device(xmlDesc))
         except VirtError as exc:
@@ -276,7 +276,7 @@ class HostObjectsAPI:
 
     def listAllDevices(self, flags: int = 0) -> list[virNodeDevice]:  # noqa: N802
         """The host's devices, filtered by ``VIR_CONNECT_LIST_NODE_DEVICES_CAP_*`` flags."""
-        check_flags(flags, _NODEDEV_FILTERS, "virConnectListAllNodeDevices")
+        check_flags(flags, _NODEDEV_FILTERS, "virConnectListAllNodeDevices", self)
         caps = [name for bit, name in _CAPS.items() if flags & bit]
         try:
             if not caps:
@@ -291,7 +291,7 @@ class HostObjectsAPI:
 
     def listDevices(self, cap: str | None = None, flags: int = 0) -> list[str]:  # noqa: N802
         """The names of the host's devices (with ``cap``: those having it)."""
-        check_flags(flags, 0, "virNodeListDevices")
+        check_flags(flags, 0, "virNodeListDevices", self)
         try:
             return [d.name for d in self._conn.list_node_devices(cap)]
         except VirtError as exc:
@@ -319,7 +319,7 @@ class HostObjectsAPI:
 
     def interfaceDefineXML(self, xml: str, flags: int = 0) -> virInterface:  # noqa: N802
         """Define a host interface from ``<interface>`` XML."""
-        check_flags(flags, lv.VIR_INTERFACE_DEFINE_VALIDATE, "virInterfaceDefineXML")
+        check_flags(flags, lv.VIR_INTERFACE_DEFINE_VALIDATE, "virInterfaceDefineXML", self)
         try:
             return virInterface(self._handles_conn, self._conn.define_interface(xml))
         except VirtError as exc:
@@ -327,7 +327,7 @@ class HostObjectsAPI:
 
     def listAllInterfaces(self, flags: int = 0) -> list[virInterface]:  # noqa: N802
         """The host interfaces, filtered by ``VIR_CONNECT_LIST_INTERFACES_*``."""
-        check_flags(flags, _IFACE_FILTERS, "virConnectListAllInterfaces")
+        check_flags(flags, _IFACE_FILTERS, "virConnectListAllInterfaces", self)
         active, inactive = lv.VIR_CONNECT_LIST_INTERFACES_ACTIVE, lv.VIR_CONNECT_LIST_INTERFACES_INACTIVE
         try:
             ifaces = self._conn.list_interfaces()
@@ -383,7 +383,7 @@ class HostObjectsAPI:
 
     def secretDefineXML(self, xml: str, flags: int = 0) -> virSecret:  # noqa: N802
         """Define (or redefine) a secret from ``<secret>`` XML."""
-        check_flags(flags, lv.VIR_SECRET_DEFINE_VALIDATE, "virSecretDefineXML")
+        check_flags(flags, lv.VIR_SECRET_DEFINE_VALIDATE, "virSecretDefineXML", self)
         try:
             return virSecret(self._handles_conn, self._conn.define_secret(xml))
         except VirtError as exc:
@@ -391,7 +391,7 @@ class HostObjectsAPI:
 
     def listAllSecrets(self, flags: int = 0) -> list[virSecret]:  # noqa: N802
         """Every secret, filtered by ``VIR_CONNECT_LIST_SECRETS_[NO_]EPHEMERAL`` / ``[NO_]PRIVATE``."""
-        check_flags(flags, _SECRET_FILTERS, "virConnectListAllSecrets")
+        check_flags(flags, _SECRET_FILTERS, "virConnectListAllSecrets", self)
         try:
             secrets = self._conn.list_secrets()
             if flags:

@@ -23,7 +23,7 @@ def qemuAgentCommand(domain: virDomain, cmd: str, timeout: int, flags: int) -> s
     ``timeout`` is seconds, or ``VIR_DOMAIN_QEMU_AGENT_COMMAND_BLOCK`` (-2, wait for
     ever) or ``_DEFAULT`` (-1, virtcore's default); ``_NOWAIT`` (0) is not supported.
     """
-    check_flags(flags, 0, "virDomainQemuAgentCommand")
+    check_flags(flags, 0, "virDomainQemuAgentCommand", domain)
     if timeout == lvq.VIR_DOMAIN_QEMU_AGENT_COMMAND_BLOCK:
         seconds = _BLOCK
     elif timeout == lvq.VIR_DOMAIN_QEMU_AGENT_COMMAND_DEFAULT:

@@ -52,19 +52,19 @@ _DELETE_ALL = (
 )
 
 
-def snapshot_create_kwargs(flags: int) -> dict[str, bool]:
-    """virtcore's ``create_snapshot`` arguments for ``VIR_DOMAIN_SNAPSHOT_CREATE_*`` flags."""
-    check_flags(flags, _CREATE_ALL, "virDomainSnapshotCreateXML")
+def snapshot_create_kwargs(flags: int, owner: object = None) -> dict[str, bool]:
+    """virtcore's ``create_snapshot`` arguments for ``VIR_DOMAIN_SNAPSHOT_CREATE_*`` flags, on ``owner``."""
+    check_flags(flags, _CREATE_ALL, "virDomainSnapshotCreateXML", owner)
     return {name: bool(flags & bit) for bit, name in _CREATE.items()}
 
 
-def snapshot_list_kwargs(flags: int, function: str, *, roots: bool) -> dict[str, Any]:
+def snapshot_list_kwargs(flags: int, function: str, *, roots: bool, owner: object = None) -> dict[str, Any]:
     """virtcore's listing arguments for ``VIR_DOMAIN_SNAPSHOT_LIST_*`` flags.
 
     Bit 0 is ``ROOTS`` when listing a domain's snapshots and ``DESCENDANTS``
     when listing a snapshot's children (``roots=False``).
     """
-    check_flags(flags, _LIST_ALL, function)
+    check_flags(flags, _LIST_ALL, function, owner)
     kwargs: dict[str, Any] = {"topological": bool(flags & lv.VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL)}
     first = bool(flags & lv.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS)
     kwargs["roots" if roots else "descendants"] = first
@@ -135,7 +135,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def getXMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<domainsnapshot>`` XML (``VIR_DOMAIN_SNAPSHOT_XML_SECURE``: secrets too)."""
-        check_flags(flags, lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE, "virDomainSnapshotGetXMLDesc")
+        check_flags(flags, lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE, "virDomainSnapshotGetXMLDesc", self)
         try:
             return self._o.xml_desc(secure=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_XML_SECURE))
         except VirtError as exc:
@@ -143,7 +143,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def getParent(self, flags: int = 0) -> virDomainSnapshot:  # noqa: N802
         """The snapshot this one was taken after."""
-        check_flags(flags, 0, "virDomainSnapshotGetParent")
+        check_flags(flags, 0, "virDomainSnapshotGetParent", self)
         try:
             return virDomainSnapshot(self._dom, self._o.parent())
         except VirtError as exc:
@@ -151,7 +151,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def isCurrent(self, flags: int = 0) -> int:  # noqa: N802
         """1 when this is the domain's current snapshot."""
-        check_flags(flags, 0, "virDomainSnapshotIsCurrent")
+        check_flags(flags, 0, "virDomainSnapshotIsCurrent", self)
         try:
             return int(self._o.is_current())
         except VirtError as exc:
@@ -159,7 +159,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def hasMetadata(self, flags: int = 0) -> int:  # noqa: N802
         """1 when the driver keeps metadata for the snapshot."""
-        check_flags(flags, 0, "virDomainSnapshotHasMetadata")
+        check_flags(flags, 0, "virDomainSnapshotHasMetadata", self)
         try:
             return int(self._o.has_metadata())
         except VirtError as exc:
@@ -167,7 +167,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def listAllChildren(self, flags: int = 0) -> list[virDomainSnapshot]:  # noqa: N802
         """The snapshots taken after this one (``VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS``: all below)."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListAllChildren", roots=False)
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListAllChildren", roots=False, owner=self)
         try:
             return [virDomainSnapshot(self._dom, s) for s in self._o.children(**kwargs)]
         except VirtError as exc:
@@ -175,7 +175,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def listChildrenNames(self, flags: int = 0) -> list[str]:  # noqa: N802
         """The names of :meth:`listAllChildren`."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListChildrenNames", roots=False)
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotListChildrenNames", roots=False, owner=self)
         try:
             return [s.name for s in self._o.children(**kwargs)]
         except VirtError as exc:
@@ -183,7 +183,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def numChildren(self, flags: int = 0) -> int:  # noqa: N802
         """How many children :meth:`listChildrenNames` would name."""
-        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNumChildren", roots=False)
+        kwargs = snapshot_list_kwargs(flags, "virDomainSnapshotNumChildren", roots=False, owner=self)
         try:
             return len(self._o.children(**kwargs))
         except VirtError as exc:
@@ -191,7 +191,7 @@ class virDomainSnapshot(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def delete(self, flags: int = 0) -> int:
         """Delete the snapshot (``VIR_DOMAIN_SNAPSHOT_DELETE_*``); 0."""
-        check_flags(flags, _DELETE_ALL, "virDomainSnapshotDelete")
+        check_flags(flags, _DELETE_ALL, "virDomainSnapshotDelete", self)
         try:
             self._o.delete(
                 children=bool(flags & lv.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN),
@@ -215,7 +215,7 @@ class virDomainCheckpoint(_DomainChild):  # noqa: N801 - libvirt-python's name
     def getXMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<domaincheckpoint>`` XML (``VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN``: without the domain's)."""
         allowed = lv.VIR_DOMAIN_CHECKPOINT_XML_SECURE | lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN
-        check_flags(flags, allowed, "virDomainCheckpointGetXMLDesc")
+        check_flags(flags, allowed, "virDomainCheckpointGetXMLDesc", self)
         try:
             return self._o.xml_desc(no_domain=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN))
         except VirtError as exc:
@@ -223,7 +223,7 @@ class virDomainCheckpoint(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def getParent(self, flags: int = 0) -> virDomainCheckpoint:  # noqa: N802
         """The checkpoint this one was taken after."""
-        check_flags(flags, 0, "virDomainCheckpointGetParent")
+        check_flags(flags, 0, "virDomainCheckpointGetParent", self)
         try:
             return virDomainCheckpoint(self._dom, self._o.parent())
         except VirtError as exc:
@@ -231,7 +231,9 @@ class virDomainCheckpoint(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def listAllChildren(self, flags: int = 0) -> list[virDomainCheckpoint]:  # noqa: N802
         """The checkpoints taken right after this one."""
-        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainCheckpointListAllChildren")
+        check_flags(
+            flags, lv.VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL, "virDomainCheckpointListAllChildren", self
+        )
         try:
             return [virDomainCheckpoint(self._dom, c) for c in self._o.children()]
         except VirtError as exc:
@@ -239,7 +241,7 @@ class virDomainCheckpoint(_DomainChild):  # noqa: N801 - libvirt-python's name
 
     def delete(self, flags: int = 0) -> int:
         """Delete the checkpoint (``VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN``: and the ones after it); 0."""
-        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN, "virDomainCheckpointDelete")
+        check_flags(flags, lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN, "virDomainCheckpointDelete", self)
         try:
             self._o.delete(children=bool(flags & lv.VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN))
         except VirtError as exc:

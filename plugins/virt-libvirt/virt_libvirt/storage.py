@@ -87,7 +87,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<pool>`` XML (``VIR_STORAGE_XML_INACTIVE``: the persistent definition)."""
-        check_flags(flags, lv.VIR_STORAGE_XML_INACTIVE, "virStoragePoolGetXMLDesc")
+        check_flags(flags, lv.VIR_STORAGE_XML_INACTIVE, "virStoragePoolGetXMLDesc", self)
         try:
             return self._o.xml_desc(inactive=bool(flags & lv.VIR_STORAGE_XML_INACTIVE))
         except VirtError as exc:
@@ -102,7 +102,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
 
     def create(self, flags: int = 0) -> int:
         """Start the pool; 0."""
-        check_flags(flags, 0, "virStoragePoolCreate")
+        check_flags(flags, 0, "virStoragePoolCreate", self)
         return self._do(self._o.start)
 
     def destroy(self) -> int:
@@ -112,7 +112,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
     def build(self, flags: int = 0) -> int:
         """Make the pool's storage (``VIR_STORAGE_POOL_BUILD_[NO_]OVERWRITE``); 0."""
         overwrite_flags = lv.VIR_STORAGE_POOL_BUILD_OVERWRITE | lv.VIR_STORAGE_POOL_BUILD_NO_OVERWRITE
-        check_flags(flags, overwrite_flags, "virStoragePoolBuild")
+        check_flags(flags, overwrite_flags, "virStoragePoolBuild", self)
         if flags & overwrite_flags == overwrite_flags:
             from virtcore.errors import InvalidArgError
 
@@ -126,7 +126,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
 
     def delete(self, flags: int = 0) -> int:
         """Remove what :meth:`build` made; 0."""
-        check_flags(flags, 0, "virStoragePoolDelete")
+        check_flags(flags, 0, "virStoragePoolDelete", self)
         return self._do(self._o.delete)
 
     def undefine(self) -> int:
@@ -135,7 +135,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
 
     def refresh(self, flags: int = 0) -> int:
         """Rescan the pool's volumes; 0."""
-        check_flags(flags, 0, "virStoragePoolRefresh")
+        check_flags(flags, 0, "virStoragePoolRefresh", self)
         return self._do(self._o.refresh)
 
     def listVolumes(self) -> list[str]:  # noqa: N802
@@ -147,7 +147,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
 
     def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:  # noqa: N802
         """The pool's volumes."""
-        check_flags(flags, 0, "virStoragePoolListAllVolumes")
+        check_flags(flags, 0, "virStoragePoolListAllVolumes", self)
         try:
             return [virStorageVol(self._conn, v) for v in self._o.list_volumes()]
         except VirtError as exc:
@@ -167,7 +167,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
     def createXML(self, xmlDesc: str, flags: int = 0) -> virStorageVol:  # noqa: N802, N803
         """Create a volume (``VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA``)."""
         allowed = lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA | lv.VIR_STORAGE_VOL_CREATE_VALIDATE
-        check_flags(flags, allowed, "virStorageVolCreateXML")
+        check_flags(flags, allowed, "virStorageVolCreateXML", self)
         prealloc = bool(flags & lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
         try:
             return virStorageVol(self._conn, self._o.create_volume(xmlDesc, prealloc_metadata=prealloc))
@@ -177,7 +177,7 @@ class virStoragePool(Persistent):  # noqa: N801 - libvirt-python's name
     def createXMLFrom(self, xmlDesc: str, clonevol: virStorageVol, flags: int = 0) -> virStorageVol:  # noqa: N802, N803
         """Create a volume holding a copy of ``clonevol``."""
         allowed = lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA | lv.VIR_STORAGE_VOL_CREATE_VALIDATE
-        check_flags(flags, allowed, "virStorageVolCreateXMLFrom")
+        check_flags(flags, allowed, "virStorageVolCreateXMLFrom", self)
         prealloc = bool(flags & lv.VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA)
         try:
             vol = self._o.create_volume_from(xmlDesc, clonevol._o, prealloc_metadata=prealloc)
@@ -220,7 +220,7 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
         """The ``<volume>`` XML."""
-        check_flags(flags, 0, "virStorageVolGetXMLDesc")
+        check_flags(flags, 0, "virStorageVolGetXMLDesc", self)
         try:
             return self._o.xml_desc()
         except VirtError as exc:
@@ -235,7 +235,7 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
 
     def delete(self, flags: int = 0) -> int:
         """Delete the volume; 0."""
-        check_flags(flags, 0, "virStorageVolDelete")
+        check_flags(flags, 0, "virStorageVolDelete", self)
         try:
             self._o.delete()
         except VirtError as exc:
@@ -244,12 +244,12 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
 
     def wipe(self, flags: int = 0) -> int:
         """Overwrite the volume's data with zeroes; 0."""
-        check_flags(flags, 0, "virStorageVolWipe")
+        check_flags(flags, 0, "virStorageVolWipe", self)
         return self.wipePattern(lv.VIR_STORAGE_VOL_WIPE_ALG_ZERO)
 
     def wipePattern(self, algorithm: int, flags: int = 0) -> int:  # noqa: N802
         """Overwrite the volume's data with ``algorithm`` (``VIR_STORAGE_VOL_WIPE_ALG_*``); 0."""
-        check_flags(flags, 0, "virStorageVolWipePattern")
+        check_flags(flags, 0, "virStorageVolWipePattern", self)
         try:
             self._o.wipe(algorithm)
         except VirtError as exc:
@@ -263,7 +263,7 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
             | lv.VIR_STORAGE_VOL_RESIZE_DELTA
             | lv.VIR_STORAGE_VOL_RESIZE_SHRINK
         )
-        check_flags(flags, allowed, "virStorageVolResize")
+        check_flags(flags, allowed, "virStorageVolResize", self)
         try:
             self._o.resize(
                 capacity,
@@ -277,13 +277,13 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
 
     def upload(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
         """Make ``stream`` carry data into the volume from ``offset`` (``length`` 0: to the end); 0."""
-        check_flags(flags, 0, "virStorageVolUpload")
+        check_flags(flags, 0, "virStorageVolUpload", self)
         stream._start_upload(self._o, offset, length)
         return 0
 
     def download(self, stream: virStream, offset: int, length: int, flags: int = 0) -> int:
         """Make ``stream`` carry the volume's data from ``offset`` (``length`` 0: to the end); 0."""
-        check_flags(flags, 0, "virStorageVolDownload")
+        check_flags(flags, 0, "virStorageVolDownload", self)
         stream._start_download(self._o, offset, length)
         return 0
 

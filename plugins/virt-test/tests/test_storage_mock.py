@@ -18,6 +18,7 @@ from virtcore import StoragePoolState, StorageVolType
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ConfigUnsupportedError,
+    ErrorDomain,
     ErrorNumber,
     InvalidArgError,
     NoStoragePoolError,
@@ -215,9 +216,10 @@ def test_pool_state_errors_name_the_pool(conn: virtcore.Connection, pool: virtco
         with pytest.raises(OperationInvalidError) as exc:
             op()
         assert exc.value.code == ErrorNumber.OPERATION_INVALID == 55
-        assert exc.value.detail == "storage pool 'default-pool' is already active"
+        assert exc.value.detail == "storage pool 'default-pool' is active"  # libvirt's test driver's words
+        assert exc.value.domain == ErrorDomain.TEST
     for op in (pool.undefine, pool.delete):
-        with pytest.raises(OperationInvalidError, match="storage pool 'default-pool' is still active"):
+        with pytest.raises(OperationInvalidError, match="storage pool 'default-pool' is active"):
             op()
     pool.destroy()
     for op in (
@@ -272,9 +274,9 @@ def test_a_transient_pool_vanishes_with_its_volumes(conn: virtcore.Connection) -
     vol = t.create_volume(vol_xml("v", 5))
     with pytest.raises(OperationInvalidError, match="transient storage pool 't'"):
         t.autostart = True
-    with pytest.raises(OperationInvalidError, match="'t' is still active"):
+    with pytest.raises(OperationInvalidError, match="storage pool 't' is active"):
         t.undefine()
-    with pytest.raises(OperationInvalidError, match="'t' is already active"):
+    with pytest.raises(OperationInvalidError, match="storage pool 't' is active"):
         conn.create_storage_pool(t.xml_desc())
     t.destroy()
     with pytest.raises(NoStoragePoolError, match="'t'"):
@@ -361,7 +363,8 @@ def test_volume_names_that_could_leave_the_pool_are_refused(pool: virtcore.Stora
     xml = vol_xml("NAME", 1).replace("NAME", name.replace("\0", "&#0;"))  # XML cannot even carry a NUL
     with pytest.raises(XMLError) as exc:
         pool.create_volume(xml)
-    assert exc.value.code == ErrorNumber.XML_ERROR
+    # a NUL is not even well formed: libvirt's parser's XML_DETAIL; the others are invalid names
+    assert exc.value.code == (ErrorNumber.XML_DETAIL if "\0" in name else ErrorNumber.XML_ERROR)
     assert pool.list_volumes() == [] and pool.info().allocation == 0
 
 

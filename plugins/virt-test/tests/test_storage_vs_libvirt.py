@@ -40,8 +40,6 @@ DIFFERENCES: dict[str, tuple[list[Any], list[Any], str]] = {
         ["err", 55],
         "the contract: a transient pool is in the wrong state (OPERATION_INVALID), not a bad argument",
     ),
-    "malformed pool XML": (["err", 35], ["err", 27], "virtcore reports malformed XML as XML_ERROR"),
-    "malformed volume XML": (["err", 35], ["err", 27], "virtcore reports malformed XML as XML_ERROR"),
     "unknown pool type": (
         ["err", 27],
         ["err", 67],

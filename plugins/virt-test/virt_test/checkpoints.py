@@ -69,7 +69,9 @@ class TestCheckpoints:
             now = int(time.time())
             name = wanted.name or str(now)
             if name in dom.checkpoints:
-                raise OperationFailedError(f"domain moment {name} already exists")
+                raise OperationFailedError(
+                    f"domain moment {name} already exists", domain=errors.ErrorDomain.DOMAIN
+                )
             targets = [d.target_dev for d in definition.disks if d.target_dev]
             for disk in wanted.disks:
                 if disk.name not in targets:

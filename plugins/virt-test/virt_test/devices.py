@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from virt_test.addresses import host_ifnames
+from virtcore import errors
 from virtcore.errors import InvalidArgError, OperationFailedError, OperationInvalidError
 from virtcore.xml import Disk, Interface, format_device, parse_device
 
@@ -79,7 +80,9 @@ def block_stats(node: Node, uuid: str, device: str) -> tuple[int, int, int, int,
     with node.lock:
         dom = _running(node, uuid)
         if not any(disk.target_dev == device or disk.source == device for disk in dom.definition().disks):
-            raise InvalidArgError(f"invalid path: {device} not assigned to domain '{dom.name}'")
+            raise InvalidArgError(
+                f"invalid path: {device} not assigned to domain '{dom.name}'", domain=errors.ErrorDomain.TEST
+            )
         base = _uptime_us(dom)
     return (base // 10, base // 10 * 4096, base // 20, base // 20 * 4096, 0)
 
@@ -108,6 +111,9 @@ def interface_stats(node: Node, uuid: str, device: str) -> tuple[int, int, int, 
         nics = dom.definition().interfaces
         # the host-side names domifaddr shows (testnetN) count, as in libvirt's test driver
         if device not in host_ifnames(nics) and not any((nic.mac or "").lower() == wanted for nic in nics):
-            raise InvalidArgError(f"invalid path, '{device}' is not a known interface of domain '{dom.name}'")
+            raise InvalidArgError(  # libvirt's virDomainNetFind, in its domain code
+                f"invalid path, '{device}' is not a known interface of domain '{dom.name}'",
+                domain=errors.ErrorDomain.DOMAIN,
+            )
         base = _uptime_us(dom)
     return (base // 10, base // 1000, 0, 0, base // 20, base // 2000, 0, 0)

@@ -117,7 +117,7 @@ class Networks:
         """The network with ``uuid``; ``NoNetworkError`` when none (call with the lock held)."""
         net = self.nets.get(uuid)
         if net is None:
-            raise NoNetworkError(f"no network with matching uuid '{uuid}'", domain=errors.ErrorDomain.NETWORK)
+            raise NoNetworkError(f"no network with matching uuid '{uuid}'", domain=errors.ErrorDomain.TEST)
         return net
 
     def lookup_name(self, name: str) -> NetworkRef:
@@ -126,7 +126,7 @@ class Networks:
             net = self.by_name.get(name)
             if net is None:
                 raise NoNetworkError(
-                    f"no network with matching name '{name}'", domain=errors.ErrorDomain.NETWORK
+                    f"no network with matching name '{name}'", domain=errors.ErrorDomain.TEST
                 )
             return net.ref
 
@@ -227,7 +227,7 @@ class Networks:
             net = self.get(uuid)
             if net.active:
                 raise OperationInvalidError(
-                    f"network '{net.name}' is already active", domain=errors.ErrorDomain.NETWORK
+                    f"Network '{net.name}' is already running", domain=errors.ErrorDomain.TEST
                 )
             if net.config is not None:
                 net.live = net.config
@@ -264,7 +264,7 @@ class Networks:
             name = bridge_of(net.live)
             if not name:
                 raise InternalError(
-                    f"network '{net.name}' does not have a bridge name.", domain=errors.ErrorDomain.NETWORK
+                    f"network '{net.name}' does not have a bridge name.", domain=errors.ErrorDomain.TEST
                 )
             return name
 

@@ -7,8 +7,12 @@ This module documents, in code, the semantics every virtcore driver follows
   live definition and an id). A transient domain exists only while active.
 * Starting allocates the next id of the node (1, 2, ...; never reused).
   Stopping sets the id to -1; a transient domain then disappears.
-* Invalid transitions raise :class:`~virtcore.errors.OperationInvalidError`
-  naming the domain; unknown domains :class:`~virtcore.errors.NoDomainError`.
+* Invalid transitions raise what libvirt's test driver raises, naming the
+  domain: :class:`~virtcore.errors.InternalError` (``VIR_FROM_TEST``) for
+  start, suspend, resume and shutdown in the wrong state,
+  :class:`~virtcore.errors.OperationInvalidError` (``VIR_FROM_DOMAIN``, its
+  "domain is not running" check) for the rest; unknown domains
+  :class:`~virtcore.errors.NoDomainError` (``VIR_FROM_TEST``).
 * Every change of lifecycle is reported as a :class:`~virtcore.types.DomainEvent`
   to every connection open on the node, after the node's lock is released.
 """
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from virt_test.pending import PendingDef, PendingNetwork, PendingPool
 from virtcore import errors, types
 from virtcore.errors import (
+    InternalError,
     InvalidArgError,
     NoDomainError,
     OperationFailedError,
@@ -287,19 +292,19 @@ class Node:
     def get(self, uuid: str) -> TestDomain:
         dom = self.domains.get(uuid)
         if dom is None:
-            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'", domain=errors.ErrorDomain.TEST)
         return dom
 
     def lookup_name(self, name: str) -> DomainRef:
         dom = self.by_name.get(name)
         if dom is None:
-            raise NoDomainError(name)
+            raise NoDomainError(name, domain=errors.ErrorDomain.TEST)
         return dom.ref
 
     def lookup_id(self, dom_id: int) -> DomainRef:
         dom = self.by_id.get(dom_id)
         if dom is None:
-            raise NoDomainError(f"no domain with matching id {dom_id}")
+            raise NoDomainError(f"no domain with matching id {dom_id}", domain=errors.ErrorDomain.TEST)
         return dom.ref
 
     def list_refs(self, active: bool | None) -> list[DomainRef]:
@@ -329,11 +334,15 @@ class Node:
         same_uuid = self.domains.get(new.uuid)
         same_name = self.by_name.get(new.name)
         if same_name is not None and same_name is not same_uuid:
-            raise OperationFailedError(f"domain '{new.name}' already exists with uuid {same_name.ref.uuid}")
+            raise OperationFailedError(
+                f"domain '{new.name}' already exists with uuid {same_name.ref.uuid}",
+                domain=errors.ErrorDomain.DOMAIN,
+            )
         if same_uuid is not None and same_uuid.name != new.name:
             raise OperationFailedError(
                 f"domain '{same_uuid.name}' is already defined with uuid {new.uuid}"
-                f" (cannot define '{new.name}' with the same uuid)"
+                f" (cannot define '{new.name}' with the same uuid)",
+                domain=errors.ErrorDomain.DOMAIN,
             )
         return same_uuid
 
@@ -417,7 +426,9 @@ class Node:
             existing = self._check_identity(new)
             if existing is not None:
                 if existing.active:
-                    raise OperationInvalidError(f"domain '{new.name}' is already active")
+                    raise OperationInvalidError(
+                        f"domain '{new.name}' is already active", domain=errors.ErrorDomain.DOMAIN
+                    )
                 dom = existing
             else:
                 dom = TestDomain(None, new)
@@ -461,14 +472,16 @@ class Node:
     def _active(self, uuid: str) -> TestDomain:
         dom = self.get(uuid)
         if not dom.active:
-            raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            raise OperationInvalidError(
+                f"domain '{dom.name}' is not running", domain=errors.ErrorDomain.DOMAIN
+            )
         return dom
 
     def start(self, uuid: str) -> None:
         with self.lock:
             dom = self.get(uuid)
             if dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is already running")
+                raise InternalError(f"Domain '{dom.name}' is already running", domain=errors.ErrorDomain.TEST)
             dom.managed_save = False  # a start resumes from the managed save image, and drops it
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
@@ -476,9 +489,9 @@ class Node:
 
     def suspend(self, uuid: str) -> None:
         with self.lock:
-            dom = self._active(uuid)
-            if dom.state == DomainState.PAUSED:
-                raise OperationInvalidError(f"domain '{dom.name}' is already paused")
+            dom = self.get(uuid)
+            if dom.state in (DomainState.SHUTOFF, DomainState.PAUSED):
+                raise InternalError(f"domain '{dom.name}' not running", domain=errors.ErrorDomain.TEST)
             dom.state, dom.reason = DomainState.PAUSED, types.PausedReason.USER
             ref = dom.ref
         self._send([DomainEvent(ref, DomainEventType.SUSPENDED, types.SuspendedDetail.PAUSED)])
@@ -487,7 +500,7 @@ class Node:
         with self.lock:
             dom = self.get(uuid)
             if dom.state != DomainState.PAUSED:
-                raise OperationInvalidError(f"domain '{dom.name}' is not paused")
+                raise InternalError(f"domain '{dom.name}' not paused", domain=errors.ErrorDomain.TEST)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
             ref = dom.ref
         self._send([DomainEvent(ref, DomainEventType.RESUMED, types.ResumedDetail.UNPAUSED)])
@@ -501,7 +514,9 @@ class Node:
     def shutdown(self, uuid: str) -> None:
         """The guest "powers off" at once, then ``on_poweroff`` decides what happens."""
         with self.lock:
-            dom = self._active(uuid)
+            dom = self.get(uuid)
+            if not dom.active:
+                raise InternalError(f"domain '{dom.name}' not running", domain=errors.ErrorDomain.TEST)
             ref = dom.ref
             action = dom.current.on_poweroff
             if action in ("restart", "rename-restart"):
@@ -555,7 +570,9 @@ class Node:
         with self.lock:
             dom = self._active(uuid)
             if not dom.persistent:  # its image would outlive it, with no definition to start it from
-                raise OperationInvalidError("cannot do managed save for transient domain")
+                raise OperationInvalidError(
+                    "cannot do managed save for transient domain", domain=errors.ErrorDomain.TEST
+                )
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
             dom.managed_save = True
@@ -608,7 +625,10 @@ class Node:
             dom = self.get(uuid)
             d = dom.definition()
             if kib > d.memory:
-                raise InvalidArgError(f"cannot set memory higher than max memory ({kib} > {d.memory} KiB)")
+                raise InvalidArgError(
+                    f"cannot set memory higher than max memory ({kib} > {d.memory} KiB)",
+                    domain=errors.ErrorDomain.TEST,
+                )
             self._evolve_def(dom, d, current_memory=kib)
 
     def set_max_memory(self, uuid: str, kib: int) -> None:
@@ -623,7 +643,8 @@ class Node:
             d = dom.definition()
             if count > d.vcpu:
                 raise InvalidArgError(
-                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})"
+                    f"requested cpu amount exceeds maximum supported amount ({count} > {d.vcpu})",
+                    domain=errors.ErrorDomain.TEST,
                 )
             self._evolve_def(dom, d, current_vcpus=count)
 
@@ -641,7 +662,9 @@ def read_save_image(path: str) -> dict[str, object]:
         with open(path, "rb") as fh:
             data = fh.read(64 * 1024 * 1024 + 1)
     except OSError as exc:
-        raise SystemError_(f"cannot read save image '{path}': {exc.strerror}") from None
+        raise SystemError_(
+            f"cannot read domain image '{path}': {exc.strerror}", domain=errors.ErrorDomain.TEST
+        ) from None
     if not data.startswith(SAVE_MAGIC):
         raise InvalidArgError(f"'{path}' is not a test driver save image")
     import json  # saves ~3 ms of import on open: only save images are JSON

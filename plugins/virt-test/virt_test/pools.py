@@ -313,7 +313,9 @@ class Storage:
         """The pool with ``uuid``; ``NoStoragePoolError`` when none (call with the lock held)."""
         pool = self.pools.get(uuid)
         if pool is None:
-            raise NoStoragePoolError(f"no storage pool with matching uuid '{uuid}'")
+            raise NoStoragePoolError(
+                f"no storage pool with matching uuid '{uuid}'", domain=errors.ErrorDomain.TEST
+            )
         return pool
 
     def lookup_name(self, name: str) -> StoragePoolRef:
@@ -321,7 +323,9 @@ class Storage:
         with self.lock:
             pool = self.by_name.get(name)
             if pool is None:
-                raise NoStoragePoolError(f"no storage pool with matching name '{name}'")
+                raise NoStoragePoolError(
+                    f"no storage pool with matching name '{name}'", domain=errors.ErrorDomain.TEST
+                )
             return pool.ref
 
     def lookup_uuid(self, uuid: str) -> StoragePoolRef:
@@ -338,16 +342,15 @@ class Storage:
         pool = self.get(uuid)
         if not pool.active:
             raise OperationInvalidError(
-                f"storage pool '{pool.name}' is not active", domain=errors.ErrorDomain.STORAGE
+                f"storage pool '{pool.name}' is not active", domain=errors.ErrorDomain.TEST
             )
         return pool
 
-    def _inactive(self, uuid: str, still: bool) -> TestPool:
+    def _inactive(self, uuid: str) -> TestPool:
         pool = self.get(uuid)
         if pool.active:
-            adverb = "still" if still else "already"
             raise OperationInvalidError(
-                f"storage pool '{pool.name}' is {adverb} active", domain=errors.ErrorDomain.STORAGE
+                f"storage pool '{pool.name}' is active", domain=errors.ErrorDomain.TEST
             )
         return pool
 
@@ -433,7 +436,7 @@ class Storage:
                 self._insert(pool)
             elif pool.active:
                 raise OperationInvalidError(
-                    f"storage pool '{pool.name}' is already active", domain=errors.ErrorDomain.STORAGE
+                    f"storage pool '{pool.name}' is active", domain=errors.ErrorDomain.TEST
                 )
             else:
                 pool.live = new  # the persistent definition comes back when it stops
@@ -443,7 +446,7 @@ class Storage:
     def undefine(self, uuid: str) -> None:
         """Forget an inactive pool and its volumes."""
         with self.lock:
-            pool = self._inactive(uuid, still=True)
+            pool = self._inactive(uuid)
             self._remove(pool)
 
     # -- pool state -----------------------------------------------------------
@@ -451,12 +454,12 @@ class Storage:
     def build(self, uuid: str) -> None:
         """Nothing to make in memory; refused on an active pool as libvirt does."""
         with self.lock:
-            self._inactive(uuid, still=False)
+            self._inactive(uuid)
 
     def start(self, uuid: str) -> None:
         """Start an inactive pool."""
         with self.lock:
-            self._inactive(uuid, still=False).active = True
+            self._inactive(uuid).active = True
 
     def destroy(self, uuid: str) -> None:
         """Stop an active pool none of whose volumes is in use; a transient one vanishes."""
@@ -473,7 +476,7 @@ class Storage:
     def delete(self, uuid: str) -> None:
         """Nothing was built in memory; its volumes stay, as in libvirt's test driver."""
         with self.lock:
-            self._inactive(uuid, still=True)
+            self._inactive(uuid)
 
     def refresh(self, uuid: str) -> None:
         """Nothing outside the driver can change memory: only the state is checked."""
@@ -524,10 +527,12 @@ class Storage:
         """The volume with ``key`` and its pool; ``OperationInvalidError`` when the pool is stopped."""
         entry = self.keys.get(key)
         if entry is None:
-            raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+            raise NoStorageVolError(
+                f"no storage vol with matching key '{key}'", domain=errors.ErrorDomain.TEST
+            )
         if not entry[0].active:
             raise OperationInvalidError(
-                f"storage pool '{entry[0].name}' is not active", domain=errors.ErrorDomain.STORAGE
+                f"storage pool '{entry[0].name}' is not active", domain=errors.ErrorDomain.TEST
             )
         return entry
 
@@ -537,7 +542,9 @@ class Storage:
             pool = self._active(pool_uuid)
             vol = pool.volumes.get(name)
             if vol is None:
-                raise NoStorageVolError(f"no storage vol with matching name '{name}'")
+                raise NoStorageVolError(
+                    f"no storage vol with matching name '{name}'", domain=errors.ErrorDomain.TEST
+                )
             return pool.vol_ref(vol)
 
     def lookup_key(self, key: str) -> StorageVolRef:
@@ -545,7 +552,9 @@ class Storage:
         with self.lock:
             entry = self.keys.get(key)
             if entry is None or not entry[0].active:
-                raise NoStorageVolError(f"no storage vol with matching key '{key}'")
+                raise NoStorageVolError(
+                    f"no storage vol with matching key '{key}'", domain=errors.ErrorDomain.TEST
+                )
             return entry[0].vol_ref(entry[1])
 
     def lookup_path(self, path: str) -> StorageVolRef:
@@ -553,7 +562,9 @@ class Storage:
         with self.lock:
             entry = self.paths.get(path)
             if entry is None or not entry[0].active:
-                raise NoStorageVolError(f"no storage vol with matching path '{path}'")
+                raise NoStorageVolError(
+                    f"no storage vol with matching path '{path}'", domain=errors.ErrorDomain.TEST
+                )
             return entry[0].vol_ref(entry[1])
 
     def volume(self, key: str) -> tuple[TestPool, TestVolume]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from virtcore import errors
 from virtcore.errors import OperationInvalidError
 from virtcore.types import VcpuInfo
 
@@ -63,7 +64,9 @@ def vcpus(node: Node, uuid: str) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]
         try:
             dom = node.get_active(uuid)
         except OperationInvalidError:
-            raise OperationInvalidError("cannot list vcpus for an inactive domain") from None
+            raise OperationInvalidError(
+                "cannot list vcpus for an inactive domain", domain=errors.ErrorDomain.TEST
+            ) from None
         d = dom.definition()
         count = d.current_vcpus if d.current_vcpus is not None else d.vcpu
     now = time.time_ns() // 1000 // 10  # libvirt: the real time in microseconds, divided by ten
