@@ -10,7 +10,10 @@
 A side that is not installed (the host storage driver, virt-test's storage,
 python3-libvirt) is reported as such; the other table still runs.
 
-Usage: python bench/bench_storage.py [--quick]
+``--instructions`` adds table 2 in instructions per operation on both sides (valgrind's
+callgrind, user space: steady on a machine other processes load, unlike time; slow).
+
+Usage: python bench/bench_storage.py [--quick] [--instructions]
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +36,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from storage_ops import measure_storage  # noqa: E402
+from storage_ops import OPS, measure_storage, run_op  # noqa: E402
 
 import virtcore  # noqa: E402
 from virtcore.errors import NoConnectError, NoSupportError  # noqa: E402
@@ -266,14 +271,71 @@ def test_table(quick: bool) -> bool:
     return ok
 
 
+def _instructions(argv: list[str]) -> int:
+    """Instructions one process executes (valgrind's callgrind, user space, hash seed fixed)."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        timeout=900,
+    )
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from valgrind: {out.stderr[-300:]}")
+    return int(found.group(1))
+
+
+def instructions_table(quick: bool) -> bool:
+    """Table 2 in instructions per operation; whether every ratio met the target (True: not run)."""
+    number = 100 if quick else 1000
+    print(f"-- pools and volumes: instructions per operation (valgrind), {number} runs less none --")
+    if shutil.which("valgrind") is None:
+        print("(skipped: valgrind is not installed)")
+        return True
+    sides = {"virtcore": [sys.executable, __file__]}
+    if os.path.exists(SYSTEM_PYTHON):
+        sides["libvirt"] = [SYSTEM_PYTHON, str(HERE / "libvirt_side.py")]
+    counts: dict[str, dict[str, float]] = {side: {} for side in sides}
+    for side, argv in sides.items():
+        try:
+            for op in OPS:  # less the same process with none: its set-up and the op's first use
+                start = _instructions([*argv, "--storage-op", op, "0"])
+                counts[side][op] = (_instructions([*argv, "--storage-op", op, str(number)]) - start) / number
+        except subprocess.CalledProcessError as exc:
+            print(f"({side} side failed: {exc.stderr.strip()[-300:]})")
+            counts[side] = {}
+    ok = True
+    ours, theirs = counts["virtcore"], counts.get("libvirt", {})
+    print(f"{'operation':<20}{'virtcore k':>13}{'libvirt k':>13}{'ratio':>8}  target")
+    print("-" * 64)
+    for op, value in ours.items():
+        other = theirs.get(op)
+        if other is None:
+            print(f"{op:<20}{value / 1e3:>13.1f}{'-':>13}{'-':>8}")
+            continue
+        ok &= value / other <= TEST_TARGET
+        print(f"{op:<20}{value / 1e3:>13.1f}{other / 1e3:>13.1f}{value / other:>8.2f}  <= {TEST_TARGET}x")
+    return ok
+
+
 def main() -> None:
-    """Run both tables."""
+    """Run both tables (``--instructions``: and table 2 in instructions)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--instructions", action="store_true", help="also count instructions per operation")
+    ap.add_argument("--storage-op", nargs=2, metavar=("OP", "NUMBER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.storage_op:  # the process --instructions counts: our side of one operation
+        run_op(VirtcoreStorage(), args.storage_op[0], int(args.storage_op[1]))
+        return
     host_ok = host_table(args.quick)
     print()
     test_ok = test_table(args.quick)
+    if args.instructions:
+        print()
+        test_ok &= instructions_table(args.quick)
     print("ratio = virtcore / the other side: below 1.00 is faster")
     if not (host_ok and test_ok):
         print("some ratio is above its target")

@@ -18,7 +18,7 @@ except ImportError:
     sys.exit(3)
 
 from ops import measure
-from storage_ops import measure_storage
+from storage_ops import measure_storage, run_op
 
 
 class LibvirtAPI:
@@ -100,7 +100,10 @@ class LibvirtStorage:
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    if "--storage" in sys.argv:
+    if "--storage-op" in sys.argv:  # --storage-op OP NUMBER: a process to count instructions of
+        at = sys.argv.index("--storage-op")
+        run_op(LibvirtStorage(), sys.argv[at + 1], int(sys.argv[at + 2]))
+    elif "--storage" in sys.argv:
         print(json.dumps(measure_storage(LibvirtStorage(), quick=quick)))
     else:
         print(json.dumps(measure(LibvirtAPI(), quick=quick)))

@@ -333,7 +333,7 @@ def main() -> None:
     parser.add_argument(
         "--instructions",
         action="store_true",
-        help="cold bench: also count instructions under valgrind (steady on a busy machine; slow)",
+        help="cold and storage benches: also count instructions (valgrind; steady on a busy machine; slow)",
     )
     parser.add_argument(
         "--only",
@@ -374,6 +374,8 @@ def main() -> None:
         print(f"\n== bench_{name} ==", flush=True)
         module = importlib.import_module(f"bench_{name}")
         argv, sys.argv = sys.argv, [f"bench_{name}.py"] + (["--quick"] if args.quick else [])
+        if args.instructions and name == "storage":
+            sys.argv.append("--instructions")
         try:
             module.main()
         finally:

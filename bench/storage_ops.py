@@ -9,6 +9,7 @@ best of several repeats. Like ops.py it must stay importable by Debian's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ops import best
@@ -54,3 +55,41 @@ def measure_storage(api: Any, quick: bool = False) -> dict[str, float]:
     for v in [vol, *extra]:
         api.delete(v)
     return out
+
+
+def _setup(api: Any) -> dict[str, Any]:
+    """The objects the operations of :func:`run_op` work on (as :func:`measure_storage` has them)."""
+    pool = api.pool(POOL)
+    return {"pool": pool, "vol": api.create(pool, volume_xml("bench-vol")), "xml": volume_xml("bench-create")}
+
+
+def _create_delete(api: Any, s: dict[str, Any]) -> None:
+    api.delete(api.create(s["pool"], s["xml"]))
+
+
+#: Every operation of the table, by its row name, as a call on the objects of ``_setup``.
+OPS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "pool lookup": lambda api, s: api.pool(POOL),
+    "pool info": lambda api, s: api.pool_info(s["pool"]),
+    "pool xml_desc": lambda api, s: api.pool_xml(s["pool"]),
+    "pool list": lambda api, s: api.pools(),
+    "vol lookup": lambda api, s: api.volume(s["pool"], "bench-vol"),
+    "vol info": lambda api, s: api.vol_info(s["vol"]),
+    "vol xml_desc": lambda api, s: api.vol_xml(s["vol"]),
+    "vol create+delete": _create_delete,
+    f"vol list {LIST_VOLUMES}": lambda api, s: api.volumes(s["pool"]),
+}
+
+
+def run_op(api: Any, op: str, number: int) -> None:
+    """Set up, run ``op`` once (first-use costs), then ``number`` more times: the process an
+    instruction count is taken of (the count of ``number`` 0 is subtracted: what is left is the
+    operation's)."""
+    s = _setup(api)
+    if op == f"vol list {LIST_VOLUMES}":
+        for i in range(LIST_VOLUMES - 1):
+            api.create(s["pool"], volume_xml(f"bench-list-{i}"))
+    fn = OPS[op]
+    fn(api, s)
+    for _ in range(number):
+        fn(api, s)

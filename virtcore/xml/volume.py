@@ -71,9 +71,9 @@ FS_FORMATS = (
 #: Every volume format any pool accepts: a format outside it never reaches a tool.
 ALL_VOLUME_FORMATS = frozenset(FILE_FORMATS + DISK_FORMATS + FS_FORMATS)
 #: Per pool type: the default volume format and the accepted ones (types absent: no format).
-_VOLUME_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
-    **{t: ("raw", FILE_FORMATS) for t in ("dir", "fs", "netfs", "rbd", "gluster", "vstorage")},
-    "disk": ("none", DISK_FORMATS),
+_VOLUME_FORMATS: dict[str, tuple[str, frozenset[str]]] = {
+    **{t: ("raw", frozenset(FILE_FORMATS)) for t in ("dir", "fs", "netfs", "rbd", "gluster", "vstorage")},
+    "disk": ("none", frozenset(DISK_FORMATS)),
 }
 STORAGE = ErrorDomain.STORAGE
 
@@ -301,37 +301,53 @@ class VolumeDef(SpecElement):
     _frag: list[str] = _FRAG
 
     def __attrs_post_init__(self) -> None:
+        # The hot path of every volume create: the checks cost no formatting unless one fails.
         if self.name is None:
             raise XMLError("missing <name> in storage volume")
         check_name(self.name, "storage volume", file_name=True)
-        what = f"storage volume '{self.name}'"
         if self.type is None:
             object.__setattr__(self, "type", "file")
         elif self.type not in VOLUME_TYPES:
-            raise ConfigUnsupportedError(f"unknown volume type '{self.type}' of {what}", domain=STORAGE)
-        for tag in ("capacity", "allocation", "physical"):
-            size = getattr(self, tag)
-            if size is not None and size > LLONG_MAX:
-                # off_t is signed: no file is larger
-                raise XMLError(f"<{tag}> of {what} is {size} bytes, more than {LLONG_MAX}")
-        for where, fmt in _formats(self):
-            if fmt not in ALL_VOLUME_FORMATS:
-                raise ConfigUnsupportedError(
-                    f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
-                )
-        if self.allocation is None and self.capacity is not None:
-            object.__setattr__(self, "allocation", self.capacity)  # libvirt: fully allocated
+            raise ConfigUnsupportedError(f"unknown volume type '{self.type}' of {self._what}", domain=STORAGE)
+        capacity, allocation, physical = self.capacity, self.allocation, self.physical
+        if max(capacity or 0, allocation or 0, physical or 0) > LLONG_MAX:
+            for tag in ("capacity", "allocation", "physical"):
+                size = getattr(self, tag)
+                if size is not None and size > LLONG_MAX:
+                    # off_t is signed: no file is larger
+                    raise XMLError(f"<{tag}> of {self._what} is {size} bytes, more than {LLONG_MAX}")
         target = self.target
-        if target is not None and target.features is not None and target.compat is None:
-            # qcow2 features need the qcow2 v3 format, whose compat level is 1.1
-            object.__setattr__(self, "target", attrs.evolve(target, compat="1.1"))
-        compat = None if self.target is None else self.target.compat
-        if compat is not None and not re.fullmatch(r"[0-9]+\.[0-9]+", compat, re.ASCII):
-            raise XMLError(f"forbidden characters in <compat> '{compat}' of {what}: expected N.N")
+        backing = self.backing_store
+        if (target is not None and target.format not in _KNOWN_OR_NONE) or (
+            backing is not None and backing.format not in _KNOWN_OR_NONE
+        ):
+            for where, fmt in _formats(self):
+                if fmt not in ALL_VOLUME_FORMATS:
+                    raise _unknown_format(fmt, where, self._what)
+        if allocation is None and capacity is not None:
+            object.__setattr__(self, "allocation", capacity)  # libvirt: fully allocated
+        if target is not None:
+            if target.features is not None and target.compat is None:
+                # qcow2 features need the qcow2 v3 format, whose compat level is 1.1
+                target = attrs.evolve(target, compat="1.1")
+                object.__setattr__(self, "target", target)
+            compat = target.compat
+            if compat is not None and not _COMPAT.fullmatch(compat):
+                raise XMLError(f"forbidden characters in <compat> '{compat}' of {self._what}: expected N.N")
+
+    @property
+    def _what(self) -> str:
+        """The volume as error messages name it."""
+        return f"storage volume '{self.name}'"
 
     def to_xml(self) -> str:
         """The volume as XML text (see :func:`format_volume`)."""
         return format_volume(self)
+
+
+#: What a format may be for the common case to skip the per-format check: a known one, or none.
+_KNOWN_OR_NONE: frozenset[str | None] = frozenset([*ALL_VOLUME_FORMATS, None])
+_COMPAT = re.compile(r"[0-9]+\.[0-9]+", re.ASCII)
 
 
 def _unknown_format(fmt: str, where: str, what: str) -> ConfigUnsupportedError:
@@ -354,15 +370,14 @@ def volume_from_element(
     if el.tag != "volume":
         raise XMLError(f"unexpected root element <{el.tag}>, expecting <volume>")
     v: VolumeDef = VolumeDef.from_element(el)
-    what = f"storage volume '{v.name}'"
     if v.capacity is None and require_capacity:
-        raise XMLError(f"missing <capacity> in {what}")
+        raise XMLError(f"missing <capacity> in {v._what}")
     # the parsed <target><features> holds its element: a path search would cost ~5 us a volume
     target = v.target
     features = None if target is None or target.features is None else target.features.raw
     for child in () if features is None else features:
         if child.tag not in ("lazy_refcounts", "extended_l2"):
-            raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {what}", domain=STORAGE)
+            raise ConfigUnsupportedError(f"unsupported feature <{child.tag}> in {v._what}", domain=STORAGE)
     if pool is not None:
         v = _pool_defaults(v, pool)
     return v
@@ -374,14 +389,16 @@ def _pool_defaults(v: VolumeDef, pool: PoolDef) -> VolumeDef:
     if rules is None:  # the pool's volumes have no format
         return v
     default, accepted = rules
-    what = f"storage volume '{v.name}' of {pool.type} pool '{pool.name}'"
-    for where, fmt in _formats(v):
-        if fmt not in accepted:
-            raise ConfigUnsupportedError(
-                f"unknown volume format type '{fmt}' in {where} of {what}", domain=STORAGE
-            )
-    target = v.target if v.target is not None else VolumeTarget()
-    if target.format is None:
+    target, backing = v.target, v.backing_store
+    if (target is not None and target.format not in accepted and target.format is not None) or (
+        backing is not None and backing.format not in accepted and backing.format is not None
+    ):
+        for where, fmt in _formats(v):
+            if fmt not in accepted:
+                what = f"storage volume '{v.name}' of {pool.type} pool '{pool.name}'"
+                raise _unknown_format(fmt, where, what)
+    if target is None or target.format is None:
+        target = target if target is not None else VolumeTarget()
         v = attrs.evolve(v, target=attrs.evolve(target, format=default))
     if v.backing_store is not None and v.backing_store.format is None:
         v = attrs.evolve(v, backing_store=attrs.evolve(v.backing_store, format=default))

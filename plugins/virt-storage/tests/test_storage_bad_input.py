@@ -209,3 +209,17 @@ def test_two_processes_creating_one_name_make_one_volume(uri: str, pool: Storage
     outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
     assert outcomes == ["exists 90", "exists 90", "made"]
     assert [p.name for p in images.iterdir()] == ["same.qcow2"]
+
+
+def test_a_target_swapped_for_a_symlink_is_refused_by_the_next_operation(
+    pool: StoragePool, images: Path, tmp_path: Path
+) -> None:
+    # The target is checked once per operation (not at each of its steps), and never
+    # remembered from one operation to the next.
+    pool.create_volume(volume_xml("a.img", MiB))
+    elsewhere = tmp_path / "elsewhere"
+    images.rename(elsewhere)
+    images.symlink_to(elsewhere)
+    with pytest.raises(OperationFailedError, match=rf"'{images}'.*symbolic link to '{elsewhere}'"):
+        pool.create_volume(volume_xml("b.img", MiB))
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["a.img"]

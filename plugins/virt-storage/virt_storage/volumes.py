@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import stat
 from collections.abc import Callable
@@ -85,9 +86,13 @@ class FilePool:
 
     pool: PoolDef
 
-    @property
+    @functools.cached_property
     def target(self) -> str:
-        """The pool's directory."""
+        """The pool's directory, checked (no symbolic link on the way) once per ``FilePool``.
+
+        A ``FilePool`` lives for one operation: the check (a ``realpath``, a ``lstat`` of
+        every component) is not repeated at each of the operation's steps.
+        """
         return check_target(self.pool)
 
     @property
