@@ -264,6 +264,23 @@ def wheel_install(tmp: Path) -> str | None:
     return python
 
 
+#: Prints how an interpreter was built: a libpython shared library costs every call a PLT
+#: indirection, so two builds of one Python version differ per instruction of the same code.
+_BUILD_PROBE = (
+    "import sys, sysconfig; "
+    "shared = any('libpython' in line for line in open('/proc/self/maps')); "
+    "pgo = '--enable-optimizations' in (sysconfig.get_config_var('CONFIG_ARGS') or ''); "
+    "print(f\"Python {sys.version.split()[0]}, libpython {'shared' if shared else 'in the executable'}\""
+    " + ('' if not pgo else ', --enable-optimizations'))"
+)
+
+
+def interpreter_build(python: str) -> str:
+    """``python``'s version and how libpython is linked (see :data:`_BUILD_PROBE`)."""
+    out = subprocess.run([python, "-c", _BUILD_PROBE], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
+
+
 def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, float]:
     """Self import time (µs) per top-level package of one ``python -X importtime -c code`` run."""
     out = subprocess.run(
@@ -338,9 +355,10 @@ def cold_bench(quick: bool, instructions: bool = False) -> None:
             under = our_path_under(SYSTEM_PYTHON)
             profiles["virtcore, libvirt's py"] = import_profile(SYSTEM_PYTHON, COLD_VIRTCORE, under)
             profiles["libvirt"] = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env)
-    print(f"ours: {sys.executable} (Python {sys.version.split()[0]}; installed editable)")
+    print(f"ours: {sys.executable} ({interpreter_build(sys.executable)}; installed editable)")
     if live:
-        print(f"libvirt's: {SYSTEM_PYTHON}; 'cold: libvirt's python' runs ours under it too")
+        print(f"libvirt's: {SYSTEM_PYTHON} ({interpreter_build(SYSTEM_PYTHON)})")
+        print("'cold: libvirt's python' runs ours under libvirt's interpreter too")
     tables = [("µs", f"wall time, median of {runs} alternating runs", wall)]
     tables.append(("µs", f"CPU time (user + system), median of {runs} alternating runs", cpu))
     if counts:
