@@ -44,6 +44,7 @@ HEAVY = (
     "pathlib",
     "urllib",
     "stevedore",
+    "pluggy",
     "importlib.metadata",
     "threading",
     "copy",
@@ -173,16 +174,16 @@ def test_the_audit_sees_the_deferred_imports() -> None:
 
 
 def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
-    # connection._Manager skips dunders and non-virt_ spec names to register
+    # _pluginmanager.Manager skips dunders and non-virt_ spec names to register
     # faster; it must see exactly the hooks and implementations pluggy's own does.
     import pluggy
     import virt_test
 
-    from virtcore import connection, hookspecs
+    from virtcore import _pluginmanager, hookspecs
     from virtcore.uri import URI
 
     uri = URI.parse("test:///default")
-    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    lean, plain = _pluginmanager.new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
     plain.add_hookspecs(hookspecs)
     for pm in (lean, plain):
         for obj in virt_test.driver(uri, False):
@@ -255,12 +256,12 @@ def _plugin_shapes() -> dict[str, object]:
 
 @pytest.mark.parametrize("shape", list(_plugin_shapes()))
 def test_the_lean_registration_keeps_pluggy_s_checks_and_bindings(shape: str) -> None:
-    # connection._Manager.register binds plain functions itself; every outcome must be
+    # _pluginmanager.Manager.register binds plain functions itself; every outcome must be
     # pluggy's: the same hook implementations bound the same way, or the same refusal
     # with nothing registered, and the same answer to registering the plugin again.
     import pluggy
 
-    from virtcore import connection, hookspecs
+    from virtcore import _pluginmanager, hookspecs
 
     def outcome(pm: pluggy.PluginManager) -> list[object]:
         plugin = _plugin_shapes()[shape]
@@ -284,7 +285,7 @@ def test_the_lean_registration_keeps_pluggy_s_checks_and_bindings(shape: str) ->
                 seen.append(("ValueError", str(exc).split("\n")[0].split("=")[0]))
         return seen
 
-    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    lean, plain = _pluginmanager.new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
     plain.add_hookspecs(hookspecs)
     assert type(lean).register is not pluggy.PluginManager.register
     seen = outcome(lean)

@@ -2,7 +2,8 @@
 
 A virtcore driver is a set of plain Python objects whose methods, marked with
 :data:`virtcore.hookimpl`, implement some of the hooks below. The core
-registers them into a per-connection :class:`pluggy.PluginManager`; whatever
+registers them into a per-connection :class:`pluggy.PluginManager` (or, when
+pluggy accepted the same classes before, binds them itself); whatever
 no object implements is *unsupported* on that connection, and calling it
 raises :class:`~virtcore.errors.NoSupportError` naming the operation.
 
