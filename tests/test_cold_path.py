@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: use, the error enums (built when an error is), the state reasons and event
 #: details the cold path never reads, the storage and network enums and records
 #: (built on first use), the test driver's storage and network mocks (built on
-#: the first storage or network call), and threading (the locks are ``_thread``'s).
+#: the first storage or network call), threading (the locks are ``_thread``'s), pluggy
+#: (a warm open binds the hooks it accepted before, see virtcore._hookcache) and inspect
+#: (only for a hook that is no plain function).
 HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
@@ -44,6 +46,7 @@ HEAVY = (
     "pathlib",
     "urllib",
     "stevedore",
+    "inspect",
     "pluggy",
     "importlib.metadata",
     "threading",
