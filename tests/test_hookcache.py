@@ -22,6 +22,7 @@ import pytest
 
 import virtcore
 from virtcore import _hookcache, hookimpl
+from virtcore.drivers import hook_names
 from virtcore.errors import OperationFailedError
 
 TOY = '''\
@@ -200,9 +201,10 @@ def test_two_implementations_of_a_hook_are_never_bound_without_pluggy(warm: Path
     from virtcore.uri import URI
 
     objects = list(virt_test.driver(URI.parse("test:///default"), False))
-    assert _hookcache.bind(objects) is not None
-    assert _hookcache.bind([*objects, objects[0]]) is None  # the same class twice: two implementations
-    assert _hookcache.bind([*objects, _Channel()]) is None  # a class pluggy never accepted
+    checked = [(o, hook_names(o)) for o in objects]
+    assert _hookcache.bind(checked) is not None
+    assert _hookcache.bind([*checked, checked[0]]) is None  # the same class twice: two implementations
+    assert _hookcache.bind(checked, _Channel()) is None  # a class pluggy never accepted
 
 
 def test_an_instance_s_own_marked_function_is_left_to_pluggy(warm: Path) -> None:
@@ -212,7 +214,7 @@ def test_an_instance_s_own_marked_function_is_left_to_pluggy(warm: Path) -> None
 
     objects = list(virt_test.driver(URI.parse("test:///default"), False))
     objects[0].virt_domain_get_info = hookimpl(lambda uuid: None)  # type: ignore[attr-defined]
-    assert _hookcache.bind(objects) is None
+    assert _hookcache.bind([(o, hook_names(o)) for o in objects]) is None
 
 
 def test_a_refused_plugin_added_later_leaves_the_connection_as_it_was(warm: Path) -> None:
@@ -225,3 +227,31 @@ def test_a_refused_plugin_added_later_leaves_the_connection_as_it_was(warm: Path
             conn.register_plugin(Bad())
         assert conn.lookup_domain("test").info().state == virtcore.DomainState.RUNNING
         assert not any(isinstance(o, Bad) for o in conn.driver_objects())
+
+
+def test_a_class_changed_since_it_was_recorded_is_left_to_pluggy(
+    warm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a module edited after this process imported it, recorded by another process:
+    # the file is what the record says, the class in memory is not.
+    import virt_test
+    from virt_test import TestDriver
+
+    from virtcore.uri import URI
+
+    def checked() -> list[tuple[object, frozenset[str]]]:
+        objects = virt_test.driver(URI.parse("test:///default"), False)
+        return [(o, hook_names(o)) for o in objects]
+
+    assert _hookcache.bind(checked()) is not None
+    with monkeypatch.context() as m:
+        m.setattr(TestDriver, "virt_domain_get_info", hookimpl(lambda self, uuid, extra: None))
+        assert _hookcache.bind(checked()) is None  # its arguments changed
+    with monkeypatch.context() as m:
+        added = hookimpl(lambda self, native_format, xml: None)
+        m.setattr(TestDriver, "virt_connect_domain_xml_to_native", added, raising=False)
+        assert _hookcache.bind(checked()) is None  # a hook was added
+    with monkeypatch.context() as m:
+        m.delattr(TestDriver, "virt_domain_get_info")
+        assert _hookcache.bind(checked()) is None  # a hook is gone
+    assert _hookcache.bind(checked()) is not None

@@ -14,8 +14,10 @@ the installed distributions (:func:`virtcore._drivercache.environment_key`),
 and per class by the path, modification time and size of the source of every
 module along its MRO (an edited editable install is a new class). A class
 not recorded, recorded under another key, an instance holding a marked
-function of its own, or two implementations of one hook make :func:`bind`
-answer ``None``: the caller then uses pluggy, which validates as ever.
+function of its own, a class whose hooks or their arguments are not the
+recorded ones (a module edited after this process imported it), or two
+implementations of one hook make :func:`bind` answer ``None``: the caller
+then uses pluggy, which validates as ever.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from types import MethodType
 from typing import Any
 
 from virtcore import _drivercache, hookspecs, xdg
-from virtcore.drivers import static_function
+from virtcore.drivers import discovery_key, hook_names, static_function
 
 __all__ = ["Binding", "bind", "cache_file", "remember", "spec_args"]
 
@@ -92,7 +94,7 @@ def _own_marks(plugin: object) -> bool:
 
 def _read() -> tuple[tuple[str, ...], dict[str, list[str]]]:
     """The environment key, and the rows cached under it by class key."""
-    key = _drivercache.environment_key()
+    key = discovery_key()
     rows = _drivercache.read_rows(cache_file(), _HEADER, key) or []
     return key, {row[0]: row for row in rows if len(row) >= 3}
 
@@ -111,28 +113,39 @@ def _hooks(field: str) -> list[tuple[str, tuple[str, ...]]] | None:
     return found
 
 
-def bind(plugins: Sequence[object]) -> dict[str, Binding] | None:
-    """Each hook's one implementation among ``plugins``, bound, if pluggy accepted them all before.
+def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dict[str, Binding] | None:
+    """Each hook's one implementation among ``plugins`` (each with its :func:`hook_names`, as the
+    caller checked it) and ``more``, bound, if pluggy accepted them all before.
 
     ``None`` when any plugin is outside what the cache records (see the module's docstring).
     """
     _, rows = _read()
     stats: dict[str, str | None] = {}
     table: dict[str, Binding] = {}
-    for plugin in plugins:
+    for plugin, names in [*plugins, *((p, hook_names(p)) for p in more)]:
         cls = type(plugin)
         row = rows.get(_class_key(cls) or "")
         if row is None or _own_marks(plugin) or _sources(cls, stats) != row[2:]:
             return None
         hooks = _hooks(row[1])
-        if hooks is None:
+        # The class this process imported must be the one recorded (a module edited after
+        # its import, and recorded by another process, is not): its hooks and their arguments.
+        if hooks is None or names != {hook for hook, _ in hooks}:
             return None
         for hook, argnames in hooks:
             fn = static_function(plugin, hook)
-            if fn is None or hook in table:
+            if fn is None or hook in table or _method_args(fn) != argnames:
                 return None
             table[hook] = (plugin, MethodType(fn, plugin), argnames)
     return table
+
+
+def _method_args(fn: Any) -> tuple[str, ...]:
+    """The argument names pluggy passes to method ``fn`` of an instance: no ``self``, none defaulted."""
+    code = fn.__code__
+    args: tuple[str, ...] = code.co_varnames[1 : code.co_argcount]
+    defaults = fn.__defaults__
+    return args[: len(args) - len(defaults)] if defaults else args
 
 
 def remember(accepted: Mapping[object, Mapping[str, tuple[str, ...]] | None]) -> None:

@@ -29,7 +29,7 @@ import _thread  # not threading: saves ~1 ms of a cold open (threading's own imp
 import functools
 import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from virtcore import _hookcache, errors, hookspecs, limits, network
@@ -188,23 +188,25 @@ class _ReadOnlyView:
         return f"<read-only view of {self._target!r}>"
 
 
-def _check_hooks(plugin: object, driver: str) -> None:
-    """Refuse ``plugin`` if a ``virt_*`` method of it matches no hook (see :func:`hook_names`)."""
+def _check_hooks(plugin: object, driver: str) -> frozenset[str]:
+    """The hooks ``plugin`` implements; refuse it if a ``virt_*`` method matches no hook (see
+    :func:`hook_names`)."""
     try:
-        hook_names(plugin)
+        return hook_names(plugin)
     except OperationFailedError as exc:
         raise OperationFailedError(f"driver {driver!r} {exc.detail}") from None
 
 
 def _secondary_objects(
     factory: DriverFactory, uri: URI, read_only: bool
-) -> list[tuple[str, Sequence[object]]]:
-    """The objects of the secondary drivers ``factory`` declares, for ``uri`` in their schemes.
+) -> list[tuple[str, object, frozenset[str]]]:
+    """``(scheme, object, its hooks)`` of the secondary drivers ``factory`` declares, for ``uri``
+    in their schemes.
 
     A secondary driver that is not installed, or declines the URI, is left out: its
     operations are then unsupported on this connection.
     """
-    found: list[tuple[str, Sequence[object]]] = []
+    found: list[tuple[str, object, frozenset[str]]] = []
     if not uri.is_local:
         return found
     for scheme in declared_secondary(factory):
@@ -214,9 +216,7 @@ def _secondary_objects(
             objects = secondary(uri._replace(driver=scheme, transport=None, text=text), read_only)
         except NoConnectError:
             continue
-        for obj in objects:
-            _check_hooks(obj, scheme)
-        found.append((scheme, objects))
+        found += [(scheme, obj, _check_hooks(obj, scheme)) for obj in objects]
     return found
 
 
@@ -269,19 +269,14 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         objects = factory(parsed, self._read_only)
         if not objects:
             raise NoConnectError(f"URI {parsed.text!r} (driver {serving!r} declined it)")
-        for obj in objects:
-            _check_hooks(obj, serving)
+        own = [(serving, obj, _check_hooks(obj, serving)) for obj in objects]
         try:
             # Secondary drivers first: pluggy asks the last registered first, so the
             # hypervisor driver's own implementations answer before theirs.
-            ordered = [
-                (scheme, obj)
-                for scheme, extra in _secondary_objects(factory, parsed, self._read_only)
-                for obj in extra
-            ]
-            ordered += [(serving, obj) for obj in objects]
+            checked = [*_secondary_objects(factory, parsed, self._read_only), *own]
+            ordered = [(scheme, obj) for scheme, obj, _ in checked]
             relay = _EventRelay(self)
-            self._lean = _hookcache.bind([obj for _, obj in ordered] + [relay])
+            self._lean = _hookcache.bind([(obj, hooks) for _, obj, hooks in checked], relay)
             if self._lean is None:
                 self._register_with_pluggy(ordered, relay)
             else:
