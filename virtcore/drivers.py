@@ -17,8 +17,8 @@ against the contract: a ``virt_*`` method that matches no hook is an error,
 never a silently unsupported operation.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import importlib
 import os
@@ -75,7 +75,7 @@ class DriverEntryPoint(Protocol):
     def secondary(self) -> tuple[str, ...]:
         """Schemes of the secondary drivers (``"storage"``...) this driver's connections also get."""
 
-    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+    def __call__(self, uri: "URI", read_only: bool) -> Sequence[object]:
         """The plugin objects serving ``uri`` for one connection."""
 
 
@@ -281,7 +281,7 @@ class DescribedDriver:
         """The secondary drivers' schemes this driver's connections also get."""
         return self._secondary
 
-    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+    def __call__(self, uri: "URI", read_only: bool) -> Sequence[object]:
         """Open: the plugin objects of ``factory`` for this connection."""
         return self._factory(uri, read_only)
 
