@@ -260,8 +260,9 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._lock = _thread.allocate_lock()
         serving = _serving_scheme(parsed)
         factory = _load_serving_driver(serving, parsed)
-        #: pluggy's manager, built only when needed (see :attr:`_pm`).
+        #: pluggy's manager, built only when needed (see :attr:`_pm`), once, under its lock.
         self._manager: pluggy.PluginManager | None = None
+        self._manager_lock = _thread.allocate_lock()
         #: The registered plugins and their names, in registration order.
         self._plugins: list[tuple[object, str | None]] = []
         #: Each hook's one implementation, bound, while the connection runs without pluggy.
@@ -322,14 +323,15 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def _pm(self) -> pluggy.PluginManager:
         """pluggy's manager of this connection, built on first use by registering the same plugins
         in the same order (the connection then dispatches through it)."""
-        if self._manager is None:
-            from virtcore import _pluginmanager  # saves pluggy's import until a caller needs its manager
+        with self._manager_lock:
+            if self._manager is None:
+                from virtcore import _pluginmanager  # saves pluggy's import until a caller needs its manager
 
-            pm = _pluginmanager.new_manager()
-            for obj, name in self._plugins:
-                pm.register(obj, name=name)
-            self._manager, self._lean = pm, None
-        return self._manager
+                pm = _pluginmanager.new_manager()
+                for obj, name in self._plugins:
+                    pm.register(obj, name=name)
+                self._manager, self._lean = pm, None
+            return self._manager
 
     def _broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call a broadcast ``hook``: its results that are not ``None``, last registered first, as pluggy."""
