@@ -9,7 +9,12 @@ figures measured for the issue on these machines, marked "ref".
 The cold-process bench (fresh interpreters, taking turns) gives wall and
 CPU time, and also runs virtcore under libvirt's interpreter: the two
 sides' interpreters are different builds of Python (a virtualenv's need not
-be Debian's optimised one), and that row compares the code alone.
+be Debian's optimised one), and that row compares the code alone. A
+development checkout is installed editable; the row "cold: installed
+(wheels)" runs the same distributions built as wheels and installed into a
+fresh virtualenv of the same interpreter (in the bench's temporary
+directory), as a user's ``pip install`` leaves them, next to the editable
+figure.
 
 Usage: python bench/run.py [--quick] [--instructions]
        [--only core|cold|xml|qemu|xen|storage|network|addresses|serve|compat|remote]
@@ -201,6 +206,81 @@ def our_path_under(python: str) -> dict[str, str]:
     return _cold_env(PYTHONPATH=os.pathsep.join(ours))
 
 
+def editable_sources() -> list[str]:
+    """The source directories of the distributions installed editable in this environment (PEP 660)."""
+    import importlib.metadata
+    from urllib.parse import unquote, urlparse
+
+    found = []
+    for dist in importlib.metadata.distributions():
+        text = dist.read_text("direct_url.json")
+        if not text:
+            continue
+        url = json.loads(text)
+        if url.get("dir_info", {}).get("editable") and url.get("url", "").startswith("file://"):
+            found.append(unquote(urlparse(url["url"]).path))
+    return sorted(set(found))
+
+
+def wheel_install(tmp: Path) -> str | None:
+    """A fresh virtualenv under ``tmp`` holding this environment's editable distributions as wheels.
+
+    The wheels are built with this environment's build backend (no build
+    isolation: nothing is downloaded for the build), then installed by pip
+    with their dependencies as a user would. Returns the new interpreter, or
+    ``None`` (saying why) when that cannot be done here.
+    """
+    sources = editable_sources()
+    if not sources:
+        print("(no editable distributions in this environment: no 'installed (wheels)' row)")
+        return None
+    wheels, venv = tmp / "wheels", tmp / "venv"
+    steps = [
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-build-isolation",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            *sources,
+        ],
+        [getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)],
+    ]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            print(f"(could not build the wheel install: {' '.join(step[:4])}: {done.stderr.strip()[-300:]})")
+            return None
+    python = str(venv / "bin" / "python")
+    install = [python, "-m", "pip", "install", "-q", *map(str, sorted(wheels.glob("*.whl")))]
+    done = subprocess.run(install, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        print(f"(could not install the wheels: {done.stderr.strip()[-300:]})")
+        return None
+    return python
+
+
+#: Prints how an interpreter was built: a libpython shared library costs every call a PLT
+#: indirection, so two builds of one Python version differ per instruction of the same code.
+_BUILD_PROBE = (
+    "import sys, sysconfig; "
+    "shared = any('libpython' in line for line in open('/proc/self/maps')); "
+    "pgo = '--enable-optimizations' in (sysconfig.get_config_var('CONFIG_ARGS') or ''); "
+    "print(f\"Python {sys.version.split()[0]}, libpython {'shared' if shared else 'in the executable'}\""
+    " + ('' if not pgo else ', --enable-optimizations'))"
+)
+
+
+def interpreter_build(python: str) -> str:
+    """``python``'s version and how libpython is linked (see :data:`_BUILD_PROBE`)."""
+    out = subprocess.run([python, "-c", _BUILD_PROBE], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
+
+
 def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, float]:
     """Self import time (µs) per top-level package of one ``python -X importtime -c code`` run."""
     out = subprocess.run(
@@ -221,19 +301,16 @@ def import_profile(python: str, code: str, env: dict[str, str]) -> dict[str, flo
     return totals
 
 
-def print_profile(ours: dict[str, float], theirs: dict[str, float] | None, top: int = 14) -> None:
-    """The packages that cost most to import, ours beside libvirt's side."""
+def print_profile(columns: dict[str, dict[str, float]], top: int = 16) -> None:
+    """The packages that cost most to import, one column per side (ours, ours under libvirt's python...)."""
     print("\nimport profile of the cold process (self µs per top-level package, one run, -X importtime)")
-    print(f"{'package':<22}{'virtcore side':>14}{'libvirt side':>14}")
-    print("-" * 50)
-    names = sorted(
-        set(ours) | set(theirs or {}), key=lambda n: -max(ours.get(n, 0), (theirs or {}).get(n, 0))
-    )
+    width = max(20, *(len(title) + 2 for title in columns))
+    print(f"{'package':<22}" + "".join(f"{title:>{width}}" for title in columns))
+    print("-" * (22 + width * len(columns)))
+    names = sorted(set().union(*columns.values()), key=lambda n: -max(c.get(n, 0) for c in columns.values()))
     for name in names[:top]:
-        other = "-" if theirs is None else f"{theirs.get(name, 0):.0f}"
-        print(f"{name:<22}{ours.get(name, 0):>14.0f}{other:>14}")
-    other_total = "-" if theirs is None else f"{sum(theirs.values()):.0f}"
-    print(f"{'(all imports)':<22}{sum(ours.values()):>14.0f}{other_total:>14}")
+        print(f"{name:<22}" + "".join(f"{c.get(name, 0):>{width}.0f}" for c in columns.values()))
+    print(f"{'(all imports)':<22}" + "".join(f"{sum(c.values()):>{width}.0f}" for c in columns.values()))
 
 
 def cold_bench(quick: bool, instructions: bool = False) -> None:
@@ -258,6 +335,10 @@ def cold_bench(quick: bool, instructions: bool = False) -> None:
             "cold: cli list": (sys.executable, COLD_CLI, env),
             "cold: bare python": (sys.executable, "pass", env),
         }
+        installed = wheel_install(Path(tmp))
+        if installed is not None:
+            cases["cold: installed (wheels)"] = (installed, COLD_VIRTCORE, env)
+            cases["cold: installed, bare python"] = (installed, "pass", env)
         if live:
             cases |= {
                 "cold: libvirt's python": (SYSTEM_PYTHON, COLD_VIRTCORE, our_path_under(SYSTEM_PYTHON)),
@@ -267,9 +348,17 @@ def cold_bench(quick: bool, instructions: bool = False) -> None:
             }
         wall, cpu = cold_processes(cases, runs)
         counts = cold_instructions(cases) if instructions else {}
-    print(f"ours: {sys.executable} (Python {sys.version.split()[0]})")
+        profiles = {"virtcore (editable)": import_profile(sys.executable, COLD_VIRTCORE, env)}
+        if installed is not None:
+            profiles["virtcore (wheels)"] = import_profile(installed, COLD_VIRTCORE, env)
+        if live:
+            under = our_path_under(SYSTEM_PYTHON)
+            profiles["virtcore, libvirt's py"] = import_profile(SYSTEM_PYTHON, COLD_VIRTCORE, under)
+            profiles["libvirt"] = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env)
+    print(f"ours: {sys.executable} ({interpreter_build(sys.executable)}; installed editable)")
     if live:
-        print(f"libvirt's: {SYSTEM_PYTHON}; 'cold: libvirt's python' runs ours under it too")
+        print(f"libvirt's: {SYSTEM_PYTHON} ({interpreter_build(SYSTEM_PYTHON)})")
+        print("'cold: libvirt's python' runs ours under libvirt's interpreter too")
     tables = [("µs", f"wall time, median of {runs} alternating runs", wall)]
     tables.append(("µs", f"CPU time (user + system), median of {runs} alternating runs", cpu))
     if counts:
@@ -280,14 +369,15 @@ def cold_bench(quick: bool, instructions: bool = False) -> None:
         theirs = {
             "cold process": measured.get("libvirt cold process"),
             "cold: libvirt's python": measured.get("libvirt cold process"),
+            "cold: installed (wheels)": measured.get("libvirt cold process"),
             "cold: import only": measured.get("libvirt import only"),
             "cold: bare python": measured.get("libvirt bare python"),
+            "cold: installed, bare python": measured.get("libvirt bare python"),
         }
         if not live:
             theirs = {"cold process": LIBVIRT_REFERENCE["cold process"]} if measured is wall else {}
         print_table(ours, {k: v for k, v in theirs.items() if v is not None}, live, unit)
-    profile_theirs = import_profile(SYSTEM_PYTHON, COLD_LIBVIRT, env) if live else None
-    print_profile(import_profile(sys.executable, COLD_VIRTCORE, env), profile_theirs)
+    print_profile(profiles)
 
 
 def print_table(ours: dict[str, float], theirs: dict[str, float], live: bool, unit: str = "µs") -> None:

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: use, the error enums (built when an error is), the state reasons and event
 #: details the cold path never reads, the storage and network enums and records
 #: (built on first use), the test driver's storage and network mocks (built on
-#: the first storage or network call), and threading (the locks are ``_thread``'s).
+#: the first storage or network call), threading (the locks are ``_thread``'s), pluggy
+#: (a warm open binds the hooks it accepted before, see virtcore._hookcache) and inspect
+#: (only for a hook that is no plain function).
 HEAVY = (
     "virtcore.xml",
     "virtcore._errorcodes",
@@ -44,6 +46,8 @@ HEAVY = (
     "pathlib",
     "urllib",
     "stevedore",
+    "inspect",
+    "pluggy",
     "importlib.metadata",
     "threading",
     "copy",
@@ -173,16 +177,16 @@ def test_the_audit_sees_the_deferred_imports() -> None:
 
 
 def test_the_lean_plugin_manager_registers_what_pluggy_would() -> None:
-    # connection._Manager skips dunders and non-virt_ spec names to register
+    # _pluginmanager.Manager skips dunders and non-virt_ spec names to register
     # faster; it must see exactly the hooks and implementations pluggy's own does.
     import pluggy
     import virt_test
 
-    from virtcore import connection, hookspecs
+    from virtcore import _pluginmanager, hookspecs
     from virtcore.uri import URI
 
     uri = URI.parse("test:///default")
-    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    lean, plain = _pluginmanager.new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
     plain.add_hookspecs(hookspecs)
     for pm in (lean, plain):
         for obj in virt_test.driver(uri, False):
@@ -255,12 +259,12 @@ def _plugin_shapes() -> dict[str, object]:
 
 @pytest.mark.parametrize("shape", list(_plugin_shapes()))
 def test_the_lean_registration_keeps_pluggy_s_checks_and_bindings(shape: str) -> None:
-    # connection._Manager.register binds plain functions itself; every outcome must be
+    # _pluginmanager.Manager.register binds plain functions itself; every outcome must be
     # pluggy's: the same hook implementations bound the same way, or the same refusal
     # with nothing registered, and the same answer to registering the plugin again.
     import pluggy
 
-    from virtcore import connection, hookspecs
+    from virtcore import _pluginmanager, hookspecs
 
     def outcome(pm: pluggy.PluginManager) -> list[object]:
         plugin = _plugin_shapes()[shape]
@@ -284,7 +288,7 @@ def test_the_lean_registration_keeps_pluggy_s_checks_and_bindings(shape: str) ->
                 seen.append(("ValueError", str(exc).split("\n")[0].split("=")[0]))
         return seen
 
-    lean, plain = connection._new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
+    lean, plain = _pluginmanager.new_manager(), pluggy.PluginManager(hookspecs.PROJECT)
     plain.add_hookspecs(hookspecs)
     assert type(lean).register is not pluggy.PluginManager.register
     seen = outcome(lean)
@@ -408,3 +412,34 @@ def test_the_deferred_network_types_are_still_virtcore_network_s() -> None:
     assert all(hasattr(network, name) for name in network.__all__)
     with pytest.raises(AttributeError, match="no attribute 'IPAddrTypes'"):
         network.IPAddrTypes  # noqa: B018
+
+
+#: Report the modules that called compile() (other than the import system compiling a
+#: source with no bytecode yet) during the workload in argv[1].
+COMPILES = """
+import builtins, sys
+callers = []
+real = builtins.compile
+def counting(*args, **kwargs):
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if not caller.startswith(("importlib", "_frozen_importlib")):
+        callers.append(caller)
+    return real(*args, **kwargs)
+builtins.compile = counting
+{workload}
+print("compiled", ",".join(callers))
+"""
+
+
+def test_a_warm_open_compiles_nothing(tmp_path: Path) -> None:
+    # The first compile() of a process costs ~8M instructions (a typing.ForwardRef compiles its
+    # string: a NamedTuple in a module with ``from __future__ import annotations`` makes one per field).
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTCORE_DEFAULT_URI")}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = COMPILES.format(workload=OPEN_LOOKUP_INFO)
+    for _ in range(2):  # the first run writes the discovery and hook caches, the second uses them
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["compiled "]

@@ -33,7 +33,16 @@ from typing import NamedTuple
 from virtcore import files, xdg
 from virtcore.errors import VirtError
 
-__all__ = ["CachedEntry", "cache_file", "declares", "environment_key", "read", "write"]
+__all__ = [
+    "CachedEntry",
+    "cache_file",
+    "declares",
+    "environment_key",
+    "read",
+    "read_rows",
+    "write",
+    "write_rows",
+]
 
 _HEADER = "virtcore-drivers-cache 1"
 _MAX_BYTES = 1 << 20
@@ -98,8 +107,37 @@ def cache_file() -> str:
 
 def read(key: Sequence[str]) -> list[CachedEntry] | None:
     """The cached entries if the cache was written for ``key``; ``None`` for anything else."""
+    rows = read_rows(cache_file(), _HEADER, key)
+    if rows is None:
+        return None
+    known = {line.rsplit("\t", 1)[0] for line in key}
+    entries = []
+    for fields in rows:
+        if len(fields) != len(CachedEntry._fields):
+            return None
+        entry = CachedEntry(*fields)
+        if not (_is_name(entry.scheme) and _is_target(entry.target) and entry.metadata_dir in known):
+            return None
+        entries.append(entry)
+    return entries
+
+
+def write(key: Sequence[str], entries: Iterable[CachedEntry]) -> None:
+    """Store ``entries`` under ``key``, atomically; silently nothing if the directory refuses."""
+    rows = list(entries)
+    for entry in rows:
+        if not (_is_name(entry.scheme) and _is_target(entry.target)):
+            return  # not representable: stay uncached rather than write something ambiguous
+    write_rows(cache_file(), _HEADER, key, rows)
+
+
+def read_rows(path: str, header: str, key: Sequence[str]) -> list[list[str]] | None:
+    """The tab-separated rows of the cache file ``path`` if it was written with ``header`` for ``key``.
+
+    ``None`` for anything else: absent, not a regular file of ours, too big, malformed, another key.
+    """
     try:
-        fd = os.open(cache_file(), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
         return None
     try:
@@ -116,33 +154,22 @@ def read(key: Sequence[str]) -> list[CachedEntry] | None:
     except UnicodeDecodeError:
         return None
     count = len(key)
-    if len(lines) < count + 3 or lines[0] != _HEADER or lines[-1] != "" or lines[1] != str(count):
+    if len(lines) < count + 3 or lines[0] != header or lines[-1] != "" or lines[1] != str(count):
         return None
     if tuple(lines[2 : 2 + count]) != tuple(key):
         return None
-    known = {line.rsplit("\t", 1)[0] for line in key}
-    entries = []
-    for line in lines[2 + count : -1]:
-        fields = line.split("\t")
-        if len(fields) != len(CachedEntry._fields):
-            return None
-        entry = CachedEntry(*fields)
-        if not (_is_name(entry.scheme) and _is_target(entry.target) and entry.metadata_dir in known):
-            return None
-        entries.append(entry)
-    return entries
+    return [line.split("\t") for line in lines[2 + count : -1]]
 
 
-def write(key: Sequence[str], entries: Iterable[CachedEntry]) -> None:
-    """Store ``entries`` under ``key``, atomically; silently nothing if the directory refuses."""
-    rows = list(entries)
-    for entry in rows:
-        if any("\t" in f or "\n" in f for f in entry) or not (
-            _is_name(entry.scheme) and _is_target(entry.target)
-        ):
-            return  # not representable: stay uncached rather than write something ambiguous
-    text = "\n".join([_HEADER, str(len(key)), *key, *("\t".join(e) for e in rows)]) + "\n"
-    path = cache_file()
+def write_rows(path: str, header: str, key: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Store tab-separated ``rows`` under ``header`` and ``key`` in ``path``, atomically.
+
+    Silently nothing if a field holds a tab or a newline, or the directory refuses.
+    """
+    table = [list(row) for row in rows]
+    if any("\t" in f or "\n" in f for row in table for f in row):
+        return  # not representable: stay uncached rather than write something ambiguous
+    text = "\n".join([header, str(len(key)), *key, *("\t".join(row) for row in table)]) + "\n"
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         files.write_atomically(path, text.encode("utf-8", "surrogateescape"))

@@ -1,12 +1,15 @@
 """Connections and domains: the public API over the driver hooks.
 
-A :class:`Connection` owns one :class:`pluggy.PluginManager` holding the
-objects its driver returned for the URI. At connect time it compiles a
-dispatch table: for every hook, either the single implementation bound
-directly (no pluggy overhead on the hot path), the pluggy hook caller (when
-several channels implement it or a wrapper is registered), a function that
-raises ``NoSupportError`` (nobody implements it), or one that raises
-``OperationDeniedError`` (a mutating hook on a read-only connection).
+A :class:`Connection` holds the objects its driver returned for the URI, in
+pluggy's terms: when every hook has at most one plain implementation and
+pluggy accepted those classes before (:mod:`virtcore._hookcache`), the
+connection binds them itself and pluggy is not even imported; otherwise, or
+as soon as a caller needs it, a :class:`pluggy.PluginManager` holds them. At
+connect time it compiles a dispatch table: for every hook, either the single
+implementation bound directly (no pluggy overhead on the hot path), the pluggy
+hook caller (when several channels implement it or a wrapper is registered), a
+function that raises ``NoSupportError`` (nobody implements it), or one that
+raises ``OperationDeniedError`` (a mutating hook on a read-only connection).
 
 The table is keyed by the hookspec functions themselves, and typed so that
 ``self._ops[hookspecs.virt_domain_suspend]`` has that hookspec's signature:
@@ -26,14 +29,10 @@ import _thread  # not threading: saves ~1 ms of a cold open (threading's own imp
 import functools
 import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from types import MethodType, ModuleType
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
-import pluggy
-from pluggy._hooks import normalize_hookimpl_opts
-
-from virtcore import errors, hookspecs, limits, network
+from virtcore import _hookcache, errors, hookspecs, limits, network
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -53,7 +52,6 @@ from virtcore.drivers import (
     hook_names,
     installed_drivers,
     load_driver,
-    static_function,
 )
 from virtcore.errors import (
     InvalidArgError,
@@ -87,6 +85,8 @@ from virtcore.types import (
 from virtcore.uri import DEFAULT_URI_ENV, REMOTE_DRIVER, URI, default_uri
 
 if TYPE_CHECKING:
+    import pluggy
+
     from virtcore.agent import DomainAgent
     from virtcore.auth import Auth
     from virtcore.events import AnyDomainEvent
@@ -155,11 +155,10 @@ def _closed(op: str) -> Callable[..., NoReturn]:
     return call
 
 
-def _direct(impl: pluggy.HookImpl, spec_args: tuple[str, ...]) -> Callable[..., Any]:
-    fn = impl.function
-    if tuple(impl.argnames) == spec_args:
+def _direct(fn: Callable[..., Any], wanted: tuple[str, ...], spec: tuple[str, ...]) -> Callable[..., Any]:
+    """``fn`` called with the arguments named ``wanted`` of a hook whose specification takes ``spec``."""
+    if wanted == spec:
         return fn
-    wanted = tuple(impl.argnames)
 
     def call(**kwargs: Any) -> Any:
         return fn(*[kwargs[a] for a in wanted])
@@ -195,127 +194,25 @@ class _ReadOnlyView:
         return f"<read-only view of {self._target!r}>"
 
 
-def _check_hooks(plugin: object, driver: str) -> None:
-    """Refuse ``plugin`` if a ``virt_*`` method of it matches no hook (see :func:`hook_names`)."""
+def _check_hooks(plugin: object, driver: str) -> frozenset[str]:
+    """The hooks ``plugin`` implements; refuse it if a ``virt_*`` method matches no hook (see
+    :func:`hook_names`)."""
     try:
-        hook_names(plugin)
+        return hook_names(plugin)
     except OperationFailedError as exc:
         raise OperationFailedError(f"driver {driver!r} {exc.detail}") from None
 
 
-class _Manager(pluggy.PluginManager):
-    """pluggy's manager, reading only names that can be virtcore hooks, and plain functions the quick way.
-
-    Saves ~0.7 ms per open (a third of registering): pluggy otherwise inspects
-    every attribute, and half of a driver's are Python's dunders. A ``virt_*``
-    name that is a plain function (:func:`~virtcore.drivers.static_function`)
-    has its marker read directly, as pluggy would read it; anything else goes
-    through pluggy's own reading.
-    """
-
-    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
-        """Skip dunders (never a hook), read plain ``virt_*`` functions directly, else pluggy's reading."""
-        if name.startswith("__"):
-            return None
-        if name.startswith(PREFIX) and (fn := static_function(plugin, name)) is not None:
-            return cast("pluggy.HookimplOpts | None", _marker(fn, _IMPL_OPTS))
-        return super().parse_hookimpl_opts(plugin, name)
-
-    def register(self, plugin: object, name: str | None = None) -> str | None:
-        """pluggy's registration, binding plain ``virt_*`` functions the quick way.
-
-        Saves ~7M instructions of a cold open: pluggy binds every implementation
-        through ``inspect.getattr_static`` (twice per hook of an instance). The
-        steps and checks stay pluggy's: its names, its :class:`pluggy.HookImpl`,
-        its ``_verify_hook`` on every implementation before anything is
-        registered. A plugin holding a hook that is not a plain function
-        (:func:`~virtcore.drivers.static_function`), or a name pluggy refuses or
-        blocks, takes pluggy's own path.
-        """
-        if plugin is None:
-            return super().register(plugin, name)
-        plugin_name = name or self.get_canonical_name(plugin)
-        if plugin_name in self._name2plugin or plugin in self._name2plugin.values():
-            return super().register(plugin, name)  # pluggy's answer: blocked (None) or ValueError
-        bound = not isinstance(plugin, (type, ModuleType))
-        found: list[tuple[str, pluggy.HookImpl, bool]] = []
-        for attr in dir(plugin):
-            opts = self.parse_hookimpl_opts(plugin, attr)
-            if opts is None:
-                continue
-            fn = static_function(plugin, attr)
-            if fn is None:
-                return super().register(plugin, name)
-            normalize_hookimpl_opts(opts)
-            impl = pluggy.HookImpl(plugin, plugin_name, MethodType(fn, plugin) if bound else fn, opts)
-            hook_name = opts.get("specname") or attr
-            hook: pluggy.HookCaller | None = getattr(self.hook, hook_name, None)
-            verified = hook is not None and hook.has_spec()
-            if hook is not None and verified:
-                self._verify_hook(hook, impl)
-            found.append((hook_name, impl, verified))
-        self._name2plugin[plugin_name] = plugin
-        for hook_name, impl, verified in found:
-            hook = getattr(self.hook, hook_name, None)
-            if hook is None:
-                hook = pluggy.HookCaller(hook_name, self._hookexec)
-                setattr(self.hook, hook_name, hook)
-            elif not verified and hook.has_spec():
-                self._verify_hook(hook, impl)  # a spec an earlier historic replay added
-            hook._maybe_apply_history(impl)
-            hook._add_hookimpl(impl)
-        return plugin_name
-
-    def parse_hookspec_opts(
-        self, module_or_class: ModuleType | type, name: str
-    ) -> pluggy.HookspecOpts | None:
-        """Only ``virt_*`` names of :mod:`virtcore.hookspecs` are hook specifications."""
-        if not name.startswith(PREFIX):
-            return None
-        if (fn := static_function(module_or_class, name)) is not None:
-            return cast("pluggy.HookspecOpts | None", _marker(fn, _SPEC_OPTS))
-        return super().parse_hookspec_opts(module_or_class, name)
-
-
-#: Where pluggy's markers keep their options on a function.
-_IMPL_OPTS, _SPEC_OPTS = hookspecs.PROJECT + "_impl", hookspecs.PROJECT + "_spec"
-
-
-def _marker(fn: object, attr: str) -> dict[str, Any] | None:
-    """The options pluggy's marker left on ``fn`` under ``attr`` (a dict), else ``None``, as pluggy reads."""
-    opts = getattr(fn, attr, None)
-    return opts if isinstance(opts, dict) else None
-
-
-def _new_manager() -> pluggy.PluginManager:
-    """A plugin manager knowing virtcore's hook specifications, and no plugin yet."""
-    pm = _Manager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    return pm
-
-
-def _register(pm: pluggy.PluginManager, plugin: object, name: str | None, driver: str) -> None:
-    """Register a checked ``plugin``; pluggy's validation errors become VirtErrors, and leave nothing."""
-    try:
-        pm.register(plugin, name=name)
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        if pm.is_registered(plugin):
-            pm.unregister(plugin)
-        raise OperationFailedError(
-            f"driver {driver!r} plugin {type(plugin).__name__}: {' '.join(str(exc).split())}"
-        ) from None
-
-
 def _secondary_objects(
     factory: DriverFactory, uri: URI, read_only: bool
-) -> list[tuple[str, Sequence[object]]]:
-    """The objects of the secondary drivers ``factory`` declares, for ``uri`` in their schemes.
+) -> list[tuple[str, object, frozenset[str]]]:
+    """``(scheme, object, its hooks)`` of the secondary drivers ``factory`` declares, for ``uri``
+    in their schemes.
 
     A secondary driver that is not installed, or declines the URI, is left out: its
     operations are then unsupported on this connection.
     """
-    found: list[tuple[str, Sequence[object]]] = []
+    found: list[tuple[str, object, frozenset[str]]] = []
     if not uri.is_local:
         return found
     for scheme in declared_secondary(factory):
@@ -325,9 +222,7 @@ def _secondary_objects(
             objects = secondary(uri._replace(driver=scheme, transport=None, text=text), read_only)
         except NoConnectError:
             continue
-        for obj in objects:
-            _check_hooks(obj, scheme)
-        found.append((scheme, objects))
+        found += [(scheme, obj, _check_hooks(obj, scheme)) for obj in objects]
     return found
 
 
@@ -370,32 +265,40 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         self._listeners: dict[object, dict[int, Any]] = {}
         self._callback_ids = itertools.count(1)
         self._lock = _thread.allocate_lock()
-        scheme = _serving_scheme(parsed)
-        factory = _load_serving_driver(scheme, parsed)
-        self._pm = _new_manager()
+        serving = _serving_scheme(parsed)
+        factory = _load_serving_driver(serving, parsed)
+        #: pluggy's manager, built only when needed (see :attr:`_pm`), once, under its lock.
+        self._manager: pluggy.PluginManager | None = None
+        self._manager_lock = _thread.allocate_lock()
+        #: The registered plugins and their names, in registration order.
+        self._plugins: list[tuple[object, str | None]] = []
+        #: Each hook's one implementation, bound, while the connection runs without pluggy.
+        self._lean: dict[str, _hookcache.Binding] | None = None
         objects = factory(parsed, self._read_only)
         if not objects:
-            raise NoConnectError(f"URI {parsed.text!r} (driver {scheme!r} declined it)")
-        for obj in objects:
-            _check_hooks(obj, scheme)
+            raise NoConnectError(f"URI {parsed.text!r} (driver {serving!r} declined it)")
+        own = [(serving, obj, _check_hooks(obj, serving)) for obj in objects]
         try:
             # Secondary drivers first: pluggy asks the last registered first, so the
             # hypervisor driver's own implementations answer before theirs.
-            for scheme, extra in _secondary_objects(factory, parsed, self._read_only):
-                for obj in extra:
-                    _register(self._pm, obj, None, scheme)
-            for obj in objects:
-                _register(self._pm, obj, None, scheme)
+            checked = [*_secondary_objects(factory, parsed, self._read_only), *own]
+            ordered = [(scheme, obj) for scheme, obj, _ in checked]
+            relay = _EventRelay(self)
+            self._lean = _hookcache.bind([(obj, hooks) for _, obj, hooks in checked], relay)
+            if self._lean is None:
+                self._register_with_pluggy(ordered, relay)
+            else:
+                self._plugins = [(obj, None) for _, obj in ordered] + [(relay, "virtcore.events")]
         except BaseException:
             self._safe_close_plugins()  # what the factories opened for the ones registered
             raise
-        self._pm.register(_EventRelay(self), name="virtcore.events")
         self._ops: Table = Answers()
         self._implemented: frozenset[str] = frozenset()
         self._relay_only = True
         self._compile()
         try:
-            self._pm.hook.virt_connect_open(
+            self._broadcast(
+                "virt_connect_open",
                 uri=parsed,
                 read_only=self._read_only,
                 emit=self._emit,
@@ -410,8 +313,49 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
 
     # -- plumbing ----------------------------------------------------------
 
+    def _register_with_pluggy(self, ordered: list[tuple[str, object]], relay: _EventRelay) -> None:
+        """Register ``ordered`` (driver name, plugin) and ``relay`` into pluggy's manager, and
+        record in the hook cache what pluggy accepted, for the next open to bind without it."""
+        from virtcore import _pluginmanager  # saves pluggy's import on every open the hook cache binds
+
+        pm = self._manager = _pluginmanager.new_manager()
+        for scheme, obj in ordered:
+            _pluginmanager.register(pm, obj, None, scheme)
+            self._plugins.append((obj, None))
+        pm.register(relay, name="virtcore.events")
+        self._plugins.append((relay, "virtcore.events"))
+        _hookcache.remember({obj: _pluginmanager.common_case_hooks(pm, obj) for obj, _ in self._plugins})
+
+    @property
+    def _pm(self) -> pluggy.PluginManager:
+        """pluggy's manager of this connection, built on first use by registering the same plugins
+        in the same order (the connection then dispatches through it)."""
+        with self._manager_lock:
+            if self._manager is None:
+                from virtcore import _pluginmanager  # saves pluggy's import until a caller needs its manager
+
+                pm = _pluginmanager.new_manager()
+                for obj, name in self._plugins:
+                    pm.register(obj, name=name)
+                self._manager, self._lean = pm, None
+            return self._manager
+
+    def _broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call a broadcast ``hook``: its results that are not ``None``, last registered first, as pluggy."""
+        if self._lean is None:
+            return [] if self._manager is None else list(getattr(self._manager.hook, hook)(**kwargs))
+        bound = self._lean.get(hook)
+        if bound is None:
+            return []
+        _, fn, wanted = bound
+        result = fn(*[kwargs[a] for a in wanted])
+        return [] if result is None else [result]
+
     def _compile(self) -> None:
         """Build the dispatch table from the registered implementations."""
+        if self._lean is not None:
+            self._compile_lean(self._lean)
+            return
         ops: Answers = {}
         implemented = set()
         for spec, op in SPECS.items():
@@ -426,7 +370,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
                 ops[spec] = _denied(op)
             elif len(impls) == 1:
                 spec_args = tuple(caller.spec.argnames) if caller.spec else ()
-                ops[spec] = _direct(plain[0], spec_args)
+                ops[spec] = _direct(plain[0].function, tuple(plain[0].argnames), spec_args)
             else:
                 ops[spec] = caller
         self._ops = ops
@@ -434,15 +378,37 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         observers = self._pm.hook.virt_domain_event.get_hookimpls()
         self._relay_only = len(observers) == 1 and isinstance(observers[0].plugin, _EventRelay)
 
+    def _compile_lean(self, lean: dict[str, _hookcache.Binding]) -> None:
+        """:meth:`_compile` for hooks of one plain implementation each, bound without pluggy."""
+        ops: Answers = {}
+        implemented = set()
+        for spec, op in SPECS.items():
+            bound = lean.get(PREFIX + op)
+            if bound is None:
+                ops[spec] = _unsupported(op)
+                continue
+            implemented.add(op)
+            if OPERATIONS[op] and self._read_only:
+                ops[spec] = _denied(op)
+            else:
+                ops[spec] = _direct(bound[1], bound[2], _hookcache.spec_args(PREFIX + op))
+        self._ops = ops
+        self._implemented = frozenset(implemented)
+        observer = lean.get("virt_domain_event")
+        self._relay_only = observer is not None and isinstance(observer[0], _EventRelay)
+
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
         """Register an extra plugin object (an observer, a wrapper, a channel).
 
         The dispatch table is rebuilt, so a ``hookwrapper`` registered here sees
         every later call.
         """
+        from virtcore import _pluginmanager  # saves pluggy's import unless a plugin is added
+
         scheme = _serving_scheme(self._uri)
         _check_hooks(plugin, scheme)
-        _register(self._pm, plugin, name, scheme)
+        _pluginmanager.register(self._pm, plugin, name, scheme)
+        self._plugins.append((plugin, name))
         self._compile()
 
     def _expose(self, plugin: object) -> object:
@@ -455,7 +421,10 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         On a read-only connection each is a view whose mutating hooks raise
         ``OperationDeniedError``; ``isinstance`` still sees the object's class.
         """
-        plugins = (p for _, p in self._pm.list_name_plugin() if p is not None)
+        if self._manager is None:
+            plugins: Iterator[object] = (p for p, _ in self._plugins)
+        else:
+            plugins = (p for _, p in self._manager.list_name_plugin() if p is not None)
         return tuple(self._expose(p) for p in plugins if not isinstance(p, _EventRelay))
 
     def implementers(self, operation: str) -> tuple[object, ...]:
@@ -468,6 +437,9 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             operation = operation[len(PREFIX) :]
         if operation not in OPERATIONS:
             raise InvalidArgError(f"unknown operation {operation!r}")
+        if self._lean is not None:
+            bound = self._lean.get(PREFIX + operation)
+            return () if bound is None else (self._expose(bound[0]),)
         impls = getattr(self._pm.hook, PREFIX + operation).get_hookimpls()
         # pluggy asks the last of its list first
         return tuple(self._expose(i.plugin) for i in reversed(impls) if not (i.hookwrapper or i.wrapper))
@@ -482,7 +454,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def _users_of_path(self, path: str) -> list[str]:
         """Who uses ``path``: what drivers get as ``users_of_path`` (every implementation asked)."""
         names: set[str] = set()
-        for answer in self._pm.hook.virt_domain_users_of_path(path=path):
+        for answer in self._broadcast("virt_domain_users_of_path", path=path):
             names.update(answer)
         return sorted(names)
 
@@ -528,7 +500,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
 
     def _safe_close_plugins(self) -> None:
         try:
-            self._pm.hook.virt_connect_close()
+            self._broadcast("virt_connect_close")
         except Exception:
             _log_exception("closing driver of %s failed", self._uri.text)
 
@@ -1470,7 +1442,9 @@ def _offline_converters() -> pluggy.PluginManager:
     that implements only the native-format hooks; it is made without arguments.
     Drivers that fail to load are left out (logged): they convert nothing here.
     """
-    pm = _new_manager()
+    from virtcore import _pluginmanager  # saves pluggy's import on every path but offline conversion
+
+    pm = _pluginmanager.new_manager()
     for driver in installed_drivers():
         try:
             factory = load_driver(driver.scheme, f"{driver.scheme}:///")
@@ -1488,7 +1462,7 @@ def _offline_converters() -> pluggy.PluginManager:
                     f"driver {driver.scheme!r}: converter class {cls.__name__} must take no "
                     f"constructor arguments ({exc})"
                 ) from None
-            _register(pm, converter, None, driver.scheme)
+            _pluginmanager.register(pm, converter, None, driver.scheme)
     return pm
 
 

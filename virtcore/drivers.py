@@ -17,11 +17,10 @@ against the contract: a ``virt_*`` method that matches no hook is an error,
 never a silently unsupported operation.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import importlib
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +40,7 @@ __all__ = [
     "DriverFactory",
     "InstalledDriver",
     "describe_driver",
+    "discovery_key",
     "declared_plugin_classes",
     "declared_default_uri",
     "declared_secondary",
@@ -75,7 +75,7 @@ class DriverEntryPoint(Protocol):
     def secondary(self) -> tuple[str, ...]:
         """Schemes of the secondary drivers (``"storage"``...) this driver's connections also get."""
 
-    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+    def __call__(self, uri: "URI", read_only: bool) -> Sequence[object]:
         """The plugin objects serving ``uri`` for one connection."""
 
 
@@ -111,17 +111,30 @@ class _Found(NamedTuple):
 #: The process's view of the installed drivers, and whether stevedore gave it (else the cache).
 _found: list[_Found] | None = None
 _found_by_stevedore = False
+#: The environment key ``_found`` was discovered under.
+_found_key: tuple[str, ...] | None = None
+
+
+def discovery_key() -> tuple[str, ...]:
+    """The environment key (:func:`virtcore._drivercache.environment_key`) of the drivers this
+    process discovered, else the current one.
+
+    Saves computing the key twice on a cold open (~2M instructions): the hook cache is keyed alike.
+    """
+    if _found is not None and _found_key is not None:
+        return _found_key
+    return _drivercache.environment_key()
 
 
 def _discover(*, bypass_cache: bool = False) -> list[_Found]:
     """The installed drivers: from the discovery cache when it is current, else through stevedore."""
-    global _found, _found_by_stevedore
+    global _found, _found_by_stevedore, _found_key
     if _found is not None and (_found_by_stevedore or not bypass_cache):
         return _found
     key = _drivercache.environment_key()
     cached = None if bypass_cache else _drivercache.read(key)
     if cached is not None:
-        _found = [_Found(*entry) for entry in cached]
+        _found, _found_key = [_Found(*entry) for entry in cached], key
         return _found
     found = _stevedore_entry_points()
     cacheable = [
@@ -131,7 +144,7 @@ def _discover(*, bypass_cache: bool = False) -> list[_Found]:
     ]
     if len(cacheable) == len(found):  # else some entry could never be checked: stay uncached
         _drivercache.write(key, cacheable)
-    _found, _found_by_stevedore = found, True
+    _found, _found_by_stevedore, _found_key = found, True, key
     return found
 
 
@@ -268,7 +281,7 @@ class DescribedDriver:
         """The secondary drivers' schemes this driver's connections also get."""
         return self._secondary
 
-    def __call__(self, uri: URI, read_only: bool) -> Sequence[object]:
+    def __call__(self, uri: "URI", read_only: bool) -> Sequence[object]:
         """Open: the plugin objects of ``factory`` for this connection."""
         return self._factory(uri, read_only)
 
@@ -385,7 +398,11 @@ def hook_names(plugin: object) -> frozenset[str]:
     for name in dir(plugin):
         if not name.startswith(_HOOK_PREFIX):
             continue
-        value = static_function(plugin, name) or inspect.getattr_static(plugin, name)
+        value = static_function(plugin, name)
+        if value is None:
+            import inspect  # saves ~20M instructions of a cold open: only for a non-function hook
+
+            value = inspect.getattr_static(plugin, name)
         fn = getattr(value, "__func__", value)
         if not callable(fn):
             continue

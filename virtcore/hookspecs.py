@@ -2,7 +2,8 @@
 
 A virtcore driver is a set of plain Python objects whose methods, marked with
 :data:`virtcore.hookimpl`, implement some of the hooks below. The core
-registers them into a per-connection :class:`pluggy.PluginManager`; whatever
+registers them into a per-connection :class:`pluggy.PluginManager` (or, when
+pluggy accepted the same classes before, binds them itself); whatever
 no object implements is *unsupported* on that connection, and calling it
 raises :class:`~virtcore.errors.NoSupportError` naming the operation.
 
@@ -101,10 +102,8 @@ host interfaces, secrets, events.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-
-import pluggy
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from virtcore.auth import Auth
@@ -144,13 +143,130 @@ if TYPE_CHECKING:
 __all__ = ["hookspec", "hookimpl", "PROJECT", "MUTATING_ATTR", "HOOKS", "OPERATIONS"]
 
 PROJECT = "virtcore"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 #: Attribute set on every hookspec function: True when the hook mutates state.
 MUTATING_ATTR = "virtcore_mutating"
 
 _F = TypeVar("_F", bound=Callable[..., object])
+
+
+class _SpecMarker:
+    """``pluggy.HookspecMarker(PROJECT)`` without importing pluggy: the same ``virtcore_spec`` dict.
+
+    Saves importing pluggy (its ``inspect`` and ``TypedDict`` configuration) on
+    ``import virtcore``; tests/test_hookspec_markers.py compares what it writes with pluggy's own marker.
+    """
+
+    __slots__ = ()
+
+    @overload
+    def __call__(
+        self,
+        function: _F,
+        firstresult: bool = ...,
+        historic: bool = ...,
+        warn_on_impl: Warning | None = ...,
+        warn_on_impl_args: Mapping[str, Warning] | None = ...,
+    ) -> _F: ...
+
+    @overload
+    def __call__(
+        self,
+        function: None = ...,
+        firstresult: bool = ...,
+        historic: bool = ...,
+        warn_on_impl: Warning | None = ...,
+        warn_on_impl_args: Mapping[str, Warning] | None = ...,
+    ) -> Callable[[_F], _F]: ...
+
+    def __call__(
+        self,
+        function: _F | None = None,
+        firstresult: bool = False,
+        historic: bool = False,
+        warn_on_impl: Warning | None = None,
+        warn_on_impl_args: Mapping[str, Warning] | None = None,
+    ) -> _F | Callable[[_F], _F]:
+        """Mark ``function`` (or, without one, return a decorator) as a hook specification."""
+        opts: dict[str, Any] = {
+            "firstresult": firstresult,
+            "historic": historic,
+            "warn_on_impl": warn_on_impl,
+            "warn_on_impl_args": warn_on_impl_args,
+        }
+
+        def mark(func: _F) -> _F:
+            if historic and firstresult:
+                raise ValueError("cannot have a historic firstresult hook")
+            setattr(func, PROJECT + "_spec", dict(opts))
+            return func
+
+        return mark if function is None else mark(function)
+
+
+class _ImplMarker:
+    """``pluggy.HookimplMarker(PROJECT)`` without importing pluggy: the same ``virtcore_impl`` dict.
+
+    A driver may use pluggy's own marker instead; both write the same attribute.
+    """
+
+    __slots__ = ()
+
+    @overload
+    def __call__(
+        self,
+        function: _F,
+        hookwrapper: bool = ...,
+        optionalhook: bool = ...,
+        tryfirst: bool = ...,
+        trylast: bool = ...,
+        specname: str | None = ...,
+        wrapper: bool = ...,
+    ) -> _F: ...
+
+    @overload
+    def __call__(
+        self,
+        function: None = ...,
+        hookwrapper: bool = ...,
+        optionalhook: bool = ...,
+        tryfirst: bool = ...,
+        trylast: bool = ...,
+        specname: str | None = ...,
+        wrapper: bool = ...,
+    ) -> Callable[[_F], _F]: ...
+
+    def __call__(
+        self,
+        function: _F | None = None,
+        hookwrapper: bool = False,
+        optionalhook: bool = False,
+        tryfirst: bool = False,
+        trylast: bool = False,
+        specname: str | None = None,
+        wrapper: bool = False,
+    ) -> _F | Callable[[_F], _F]:
+        """Mark ``function`` (or, without one, return a decorator) as a hook implementation."""
+        opts: dict[str, Any] = {
+            "wrapper": wrapper,
+            "hookwrapper": hookwrapper,
+            "optionalhook": optionalhook,
+            "tryfirst": tryfirst,
+            "trylast": trylast,
+            "specname": specname,
+        }
+
+        def mark(func: _F) -> _F:
+            setattr(func, PROJECT + "_impl", dict(opts))
+            return func
+
+        return mark if function is None else mark(function)
+
+
+#: Marks a hook specification (what ``pluggy.HookspecMarker("virtcore")`` marks).
+hookspec = _SpecMarker()
+#: Marks a driver's hook implementation (what ``pluggy.HookimplMarker("virtcore")`` marks).
+hookimpl = _ImplMarker()
 
 
 def _mutating(fn: _F) -> _F:

@@ -16,8 +16,8 @@ naming the operation.
     br = conn.define_interface(bridge_xml); br.start()
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -47,27 +47,27 @@ def _name_arg(value: object, what: str = "interface name") -> str:
 class InterfaceAPI:
     """The host interface half of :class:`virtcore.Connection` (its methods, mixed in)."""
 
-    _ops: Table
+    _ops: "Table"
 
-    def list_interfaces(self, active: bool | None = None) -> list[Interface]:
+    def list_interfaces(self, active: bool | None = None) -> "list[Interface]":
         """Host interfaces: all (``None``), only active (``True``) or only inactive (``False``)."""
         spec = hookspecs.virt_connect_list_all_interfaces
         refs = self._ops[spec](active=active)
         return [Interface(self, r) for r in refs] if refs is not None else declined(spec)
 
-    def lookup_interface(self, name: str) -> Interface:
+    def lookup_interface(self, name: str) -> "Interface":
         """The interface called ``name``; ``NoInterfaceError`` if there is none."""
         spec = hookspecs.virt_interface_lookup_by_name
         r = self._ops[spec](name=_name_arg(name))
         return Interface(self, r) if r is not None else declined(spec)
 
-    def lookup_interface_by_mac(self, mac: str) -> Interface:
+    def lookup_interface_by_mac(self, mac: str) -> "Interface":
         """The interface with MAC address ``mac`` (any case); ``NoInterfaceError`` if none."""
         spec = hookspecs.virt_interface_lookup_by_mac_string
         r = self._ops[spec](mac=_name_arg(mac, "MAC address").lower())
         return Interface(self, r) if r is not None else declined(spec)
 
-    def define_interface(self, xml: str) -> Interface:
+    def define_interface(self, xml: str) -> "Interface":
         """Define (or redefine) a host interface from ``<interface>`` XML; a new one is inactive."""
         spec = hookspecs.virt_interface_define_xml
         r = self._ops[spec](xml=xml_arg(xml, "interface XML"))

@@ -19,8 +19,8 @@ naming the operation.
     print(conn.lookup_node_device("computer").xml_desc())
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -67,9 +67,9 @@ def _cap_arg(cap: object) -> str | None:
 class NodeDeviceAPI:
     """The node device half of :class:`virtcore.Connection` (its methods, mixed in)."""
 
-    _ops: Table
+    _ops: "Table"
 
-    def list_node_devices(self, cap: str | None = None) -> list[NodeDevice]:
+    def list_node_devices(self, cap: str | None = None) -> "list[NodeDevice]":
         """The host's devices; with ``cap``, only those having that capability (:data:`NODE_DEVICE_CAPS`).
 
         A capability name no device has (or libvirt does not know) gives ``[]``, as in libvirt.
@@ -78,13 +78,13 @@ class NodeDeviceAPI:
         refs = self._ops[spec](cap=_cap_arg(cap))
         return [NodeDevice(self, r) for r in refs] if refs is not None else declined(spec)
 
-    def lookup_node_device(self, name: str) -> NodeDevice:
+    def lookup_node_device(self, name: str) -> "NodeDevice":
         """The device called ``name``; ``NoNodeDeviceError`` if there is none."""
         spec = hookspecs.virt_node_device_lookup_by_name
         r = self._ops[spec](name=_name_arg(name))
         return NodeDevice(self, r) if r is not None else declined(spec)
 
-    def create_node_device(self, xml: str) -> NodeDevice:
+    def create_node_device(self, xml: str) -> "NodeDevice":
         """Create a device from ``<device>`` XML (a virtual HBA: a ``scsi_host`` with ``fc_host``)."""
         spec = hookspecs.virt_node_device_create_xml
         r = self._ops[spec](xml=xml_arg(xml, "node device XML"))

@@ -18,8 +18,8 @@ the operation.
     assert conn.lookup_secret_by_usage(SecretUsageType.VOLUME, "/var/lib/a.img").value() == b"hunter2"
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -85,21 +85,21 @@ def _value_arg(value: object) -> bytes:
 class SecretAPI:
     """The secret half of :class:`virtcore.Connection` (its methods, mixed in)."""
 
-    _ops: Table
+    _ops: "Table"
 
-    def list_secrets(self) -> list[Secret]:
+    def list_secrets(self) -> "list[Secret]":
         """Every secret of the host."""
         spec = hookspecs.virt_connect_list_all_secrets
         refs = self._ops[spec]()
         return [Secret(self, r) for r in refs] if refs is not None else declined(spec)
 
-    def lookup_secret_by_uuid(self, uuid: str) -> Secret:
+    def lookup_secret_by_uuid(self, uuid: str) -> "Secret":
         """The secret with this UUID (any common spelling, or 16 bytes); ``NoSecretError`` if none."""
         spec = hookspecs.virt_secret_lookup_by_uuid
         r = self._ops[spec](uuid=canonical_uuid(uuid, "SECRET"))
         return Secret(self, r) if r is not None else declined(spec)
 
-    def lookup_secret_by_usage(self, usage_type: SecretUsageType | str | int, usage_id: str) -> Secret:
+    def lookup_secret_by_usage(self, usage_type: SecretUsageType | str | int, usage_id: str) -> "Secret":
         """The secret of that usage (a volume's path, a Ceph user's name...); ``NoSecretError`` if none."""
         kind = _usage_type_arg(usage_type)
         if not isinstance(usage_id, str) or not usage_id:
@@ -108,7 +108,7 @@ class SecretAPI:
         r = self._ops[spec](usage_type=kind, usage_id=usage_id)
         return Secret(self, r) if r is not None else declined(spec)
 
-    def define_secret(self, xml: str) -> Secret:
+    def define_secret(self, xml: str) -> "Secret":
         """Define (or redefine, by UUID) a secret from ``<secret>`` XML; it has no value until set."""
         spec = hookspecs.virt_secret_define_xml
         r = self._ops[spec](xml=xml_arg(xml, "secret XML"))

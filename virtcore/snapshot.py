@@ -18,8 +18,8 @@ memory); a driver without them raises ``NoSupportError`` naming the operation.
     snap.revert(running=True); snap.delete(children=False)
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: typing.NamedTuple would compile each string
+# annotation (a ForwardRef per field); a cold open then compiles nothing (~8M instructions).
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -100,7 +100,7 @@ class _Filter(NamedTuple):
         states: Iterable[str] | None,
         location: object,
         topological: object,
-    ) -> _Filter:
+    ) -> "_Filter":
         return cls(
             _tristate(leaves, "leaves"),
             _tristate(metadata, "metadata"),
@@ -114,11 +114,11 @@ class DomainSnapshotAPI:
     """The snapshot half of :class:`virtcore.Domain` (its methods, mixed in)."""
 
     __slots__ = ()
-    _conn: Connection
+    _conn: "Connection"
     uuid: str
     name: str
 
-    def _snap(self, r: SnapshotRef | None, spec: Callable[..., object]) -> DomainSnapshot:
+    def _snap(self, r: SnapshotRef | None, spec: Callable[..., object]) -> "DomainSnapshot":
         if r is None:
             declined(spec)
         return DomainSnapshot(self, r.name)
@@ -136,7 +136,7 @@ class DomainSnapshotAPI:
         halt: bool = False,
         atomic: bool = False,
         reuse_ext: bool = False,
-    ) -> DomainSnapshot:
+    ) -> "DomainSnapshot":
         """Take a snapshot described by ``<domainsnapshot>`` XML (``None``: a default one named by its time).
 
         ``disk_only``: the disks only, no memory; ``quiesce``: freeze the guest's file
@@ -182,7 +182,7 @@ class DomainSnapshotAPI:
         states: Iterable[str] | None = None,
         location: str | None = None,
         topological: bool = False,
-    ) -> list[DomainSnapshot]:
+    ) -> "list[DomainSnapshot]":
         """The domain's snapshots, oldest first (``topological``: every parent before its children).
 
         ``roots``: only those without a parent; ``leaves``: only those without children
@@ -203,7 +203,7 @@ class DomainSnapshotAPI:
         )
         return [DomainSnapshot(self, r.name) for r in refs] if refs is not None else declined(spec)
 
-    def lookup_snapshot(self, name: str) -> DomainSnapshot:
+    def lookup_snapshot(self, name: str) -> "DomainSnapshot":
         """The snapshot called ``name``; ``NoDomainSnapshotError`` if there is none."""
         spec = hookspecs.virt_domain_snapshot_lookup_by_name
         return self._snap(self._conn._ops[spec](uuid=self.uuid, name=_name_arg(name)), spec)
@@ -214,13 +214,13 @@ class DomainSnapshotAPI:
         r = self._conn._ops[spec](uuid=self.uuid)
         return r if r is not None else declined(spec)
 
-    def current_snapshot(self) -> DomainSnapshot:
+    def current_snapshot(self) -> "DomainSnapshot":
         """The current snapshot; ``NoDomainSnapshotError`` when there is none."""
         spec = hookspecs.virt_domain_snapshot_current
         return self._snap(self._conn._ops[spec](uuid=self.uuid), spec)
 
     def revert_to_snapshot(
-        self, snapshot: DomainSnapshot, *, running: bool = False, paused: bool = False, force: bool = False
+        self, snapshot: "DomainSnapshot", *, running: bool = False, paused: bool = False, force: bool = False
     ) -> None:
         """Revert to ``snapshot`` (:meth:`DomainSnapshot.revert`), which must be one of this domain's.
 
@@ -255,10 +255,10 @@ class DomainSnapshot:
     def __hash__(self) -> int:
         return hash((self.domain.uuid, self.name))
 
-    def _ops(self) -> tuple[Connection, str]:
+    def _ops(self) -> "tuple[Connection, str]":
         return self.domain._conn, self.domain.uuid
 
-    def parent(self) -> DomainSnapshot:
+    def parent(self) -> "DomainSnapshot":
         """The snapshot this one was taken after; ``NoDomainSnapshotError`` for a root."""
         conn, uuid = self._ops()
         spec = hookspecs.virt_domain_snapshot_get_parent
@@ -274,7 +274,7 @@ class DomainSnapshot:
         states: Iterable[str] | None = None,
         location: str | None = None,
         topological: bool = False,
-    ) -> list[DomainSnapshot]:
+    ) -> "list[DomainSnapshot]":
         """The snapshots taken after this one (``descendants``: all the subtree), filtered as
         :meth:`DomainSnapshotAPI.list_snapshots`. libvirt: ``virDomainSnapshotListAllChildren``."""
         f = _Filter.of(leaves, metadata, states, location, topological)
