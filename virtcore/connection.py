@@ -29,8 +29,8 @@ import _thread  # not threading: saves ~1 ms of a cold open (threading's own imp
 import functools
 import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
 from virtcore import _hookcache, errors, hookspecs, limits, network
 from virtcore._dispatch import (
