@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 import pytest
+from virt_test import reset_default_node
 
 GUEST = """<domain type='test'>
   <name>rules</name>
@@ -25,7 +26,8 @@ def conn() -> libvirt.virConnect:
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     c = libvirt.open("test:///default")
     yield c
-    c.close()
+    c.close()  # handles the test still holds keep the connection (as libvirt): forget the node's state
+    reset_default_node()
     libvirt.registerErrorHandler(None, None)
 
 
