@@ -211,6 +211,17 @@ def test_domstate_and_reasons_follow_the_lifecycle(run: Run, fresh_default: None
     assert run("domstate", "--reason", "test")[1] == "shut off (shutdown)\n\n"
 
 
+def test_reset_and_inject_nmi_answer_as_virsh(run: Run, fresh_default: None) -> None:
+    assert run("reset", "test") == (0, "Domain 'test' was reset\n\n", "")
+    assert run("inject-nmi", "test") == (0, "\n", "")
+    assert run("domstate", "--reason", "test")[1] == "running (unknown)\n\n"
+    run("destroy", "test")
+    for cmd in ("reset", "inject-nmi"):
+        status, out, err = run(cmd, "test")
+        assert (status, out) == (1, "")
+        assert err.startswith("error: Requested operation is not valid: ") and "test" in err
+
+
 def test_invalid_transition_is_one_line_error(run: Run, fresh_default: None) -> None:
     status, out, err = run("resume", "test")
     assert (status, out) == (1, "")

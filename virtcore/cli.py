@@ -916,9 +916,17 @@ def _simple_action(name: str, method: str, message: str, summary: str) -> None:
 _simple_action("start", "start", "Domain '{name}' started", "Start a defined, inactive domain.")
 _simple_action("shutdown", "shutdown", "Domain '{name}' is being shutdown", "Gracefully shut down a domain.")
 _simple_action("reboot", "reboot", "Domain '{name}' is being rebooted", "Reboot a domain.")
+_simple_action("reset", "reset", "Domain '{name}' was reset", "Reset a domain at once (the reset button).")
 _simple_action("destroy", "destroy", "Domain '{name}' destroyed", "Stop a domain at once (pull the plug).")
 _simple_action("suspend", "suspend", "Domain '{name}' suspended", "Pause a running domain.")
 _simple_action("resume", "resume", "Domain '{name}' resumed", "Resume a paused domain.")
+
+
+@command("inject-nmi", DOMAIN)
+def _inject_nmi(ctx: Context, ns: argparse.Namespace) -> None:
+    """Send a non-maskable interrupt to a domain (prints only virsh's blank line)."""
+    ctx.domain(ns.domain).inject_nmi()
+    ctx.out("")
 
 
 @command(

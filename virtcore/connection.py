@@ -986,6 +986,18 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid) is None:
             declined(spec)
 
+    def reset(self) -> None:
+        """Reset the guest at once, as the reset button would (libvirt's ``virDomainReset``)."""
+        spec = hookspecs.virt_domain_reset
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
+    def inject_nmi(self) -> None:
+        """Send a non-maskable interrupt to the guest (libvirt's ``virDomainInjectNMI``)."""
+        spec = hookspecs.virt_domain_inject_nmi
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
     def destroy(self) -> None:
         """Stop the domain at once."""
         spec = hookspecs.virt_domain_destroy

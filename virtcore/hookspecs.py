@@ -649,6 +649,34 @@ def virt_domain_reboot(uuid: str) -> bool | None:
 
 @_mutating
 @hookspec(firstresult=True)
+def virt_domain_reset(uuid: str) -> bool | None:
+    """Reset the guest at once, as the reset button would, without asking it.
+
+    libvirt: ``domainReset``. Mutating. The domain stays active with the
+    same id; ``on_reboot`` does not apply (the guest did not ask for it) and
+    no lifecycle event is emitted. A driver with no guest (the test driver)
+    only checks that the domain is active, as libvirt's does.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_inject_nmi(uuid: str) -> bool | None:
+    """Send a non-maskable interrupt to the guest's processors.
+
+    libvirt: ``domainInjectNMI``. Mutating. What the guest does with it is
+    its own (a Linux guest may panic or log it); the domain's state does not
+    change here. A driver with no guest (the test driver) only checks that
+    the domain is active, as libvirt's does.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
 def virt_domain_destroy(uuid: str) -> bool | None:
     """Stop the domain at once, as pulling the plug would.
 

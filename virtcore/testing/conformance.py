@@ -428,6 +428,19 @@ class DriverConformance(
         assert running.id > 0
         assert conn.lookup_domain_by_id(running.id) == running
 
+    def test_reset_and_nmi_keep_the_domain_running_and_need_it_active(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_reset", "domain_inject_nmi", "domain_destroy")
+        old_id = running.id
+        running.reset()
+        running.inject_nmi()
+        assert running.state()[0] == DomainState.RUNNING
+        assert running.id == old_id
+        running.destroy()
+        for op in (running.reset, running.inject_nmi):
+            with pytest.raises(OperationInvalidError, match=running.name) as exc:
+                op()
+            assert exc.value.code == ErrorNumber.OPERATION_INVALID
+
     def test_transient_domain_vanishes_when_stopped(
         self, conn: Conn, make_xml: Callable[..., str], created: list[str]
     ) -> None:
@@ -724,6 +737,8 @@ class DriverConformance(
                 "domain_create": rdom.start,
                 "domain_destroy": rdom.destroy,
                 "domain_suspend": rdom.suspend,
+                "domain_reset": rdom.reset,
+                "domain_inject_nmi": rdom.inject_nmi,
                 "domain_undefine": rdom.undefine,
                 "domain_set_memory": lambda: rdom.set_memory(1024),
                 "domain_set_vcpus": lambda: rdom.set_vcpus(1),

@@ -243,8 +243,6 @@ GAPS: dict[tuple[str, str], str] = {
         " (libvirt 9.0's test driver: INVALID_ARG)"
     ),
     ("vdsm_lifecycle", "save_image_xml"): "virtcore has no virDomainSaveImageGetXMLDesc: NO_SUPPORT",
-    ("vdsm_lifecycle", "reset"): "virtcore has no virDomainReset: NO_SUPPORT",
-    ("vdsm_lifecycle", "inject_nmi"): "virtcore has no virDomainInjectNMI: NO_SUPPORT",
     ("virtmanager_inspect", "stats.IOTHREAD"): (
         "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two) is empty"
     ),

@@ -179,6 +179,16 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         check_flags(flags, _REBOOT_FLAGS, "virDomainReboot")
         return self._do(self._o.reboot)
 
+    def reset(self, flags: int = 0) -> int:
+        """Reset the guest at once, as the reset button would; 0."""
+        check_flags(flags, 0, "virDomainReset")
+        return self._do(self._o.reset)
+
+    def injectNMI(self, flags: int = 0) -> int:  # noqa: N802
+        """Send a non-maskable interrupt to the guest; 0."""
+        check_flags(flags, 0, "virDomainInjectNMI")
+        return self._do(self._o.inject_nmi)
+
     def suspend(self) -> int:
         """Pause the domain; 0."""
         return self._do(self._o.suspend)
