@@ -222,6 +222,16 @@ def test_reset_and_inject_nmi_answer_as_virsh(run: Run, fresh_default: None) -> 
         assert err.startswith("error: Requested operation is not valid: ") and "test" in err
 
 
+def test_save_image_dumpxml_prints_the_saved_domain(run: Run, fresh_default: None, tmp_path: Path) -> None:
+    image = tmp_path / "test.save"
+    assert run("save", "test", str(image))[0] == 0
+    status, out, err = run("save-image-dumpxml", str(image))
+    assert (status, err) == (0, "")
+    assert out.startswith("<domain ") and "<name>test</name>" in out and out.endswith("</domain>\n")
+    status, out, err = run("save-image-dumpxml", str(tmp_path / "missing.save"))
+    assert (status, out) == (1, "") and "missing.save" in err
+
+
 def test_invalid_transition_is_one_line_error(run: Run, fresh_default: None) -> None:
     status, out, err = run("resume", "test")
     assert (status, out) == (1, "")

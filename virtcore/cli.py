@@ -965,6 +965,12 @@ def _save(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.out(f"Domain '{dom.name}' saved to {ns.file}", "")
 
 
+@command("save-image-dumpxml", arg("file", metavar="FILE", help="a file written by 'save'"))
+def _save_image_dumpxml(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the domain XML a file written by 'save' holds."""
+    ctx.out(ctx.conn.save_image_xml_desc(ns.file).rstrip("\n"))
+
+
 @command("restore", arg("file", metavar="FILE", help="a file written by 'save'"))
 def _restore(ctx: Context, ns: argparse.Namespace) -> None:
     """Restore a domain from a file written by 'save'."""

@@ -726,6 +726,12 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec](xml=xml_arg(xml))
         return Domain(self, r) if r is not None else declined(spec)
 
+    def save_image_xml_desc(self, path: str | os.PathLike[str]) -> str:
+        """The domain XML a file written by :meth:`Domain.save` holds (``virDomainSaveImageGetXMLDesc``)."""
+        spec = hookspecs.virt_domain_save_image_get_xml_desc
+        r = self._ops[spec](path=path_arg(path))
+        return r if r is not None else declined(spec)
+
     def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
         """Start a domain from a file written by :meth:`Domain.save`."""
         spec = hookspecs.virt_domain_restore

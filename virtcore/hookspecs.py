@@ -702,6 +702,21 @@ def virt_domain_save(uuid: str, path: str) -> bool | None:
     """
 
 
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_save_image_get_xml_desc(path: str) -> str | None:
+    """The domain XML a save file written by :func:`virt_domain_save` holds.
+
+    libvirt: ``domainSaveImageGetXMLDesc``. Read-only safe. The file is only
+    read: nothing is started, defined or changed.
+
+    :param path: the save file.
+    :returns: the saved domain's XML, as the driver formats it.
+    :raises SystemError_: the file cannot be read.
+    :raises InvalidArgError: the file is not a save image of this driver.
+    """
+
+
 @_mutating
 @hookspec(firstresult=True)
 def virt_domain_restore(path: str) -> DomainRef | None:

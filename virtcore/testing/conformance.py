@@ -51,6 +51,7 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    SystemError_,
     XMLError,
 )
 from virtcore.testing.agent_conformance import AgentConformance
@@ -498,6 +499,25 @@ class DriverConformance(
         assert restored == running
         assert restored.state() == (DomainState.RUNNING, RunningReason.RESTORED)
         assert restored.id > 0
+
+    def test_a_save_image_tells_its_domain_xml_and_is_left_as_it_was(
+        self, conn: Conn, running: Dom, tmp_path: Path
+    ) -> None:
+        need(conn, "domain_save", "domain_save_image_get_xml_desc")
+        image = tmp_path / "saved.img"
+        running.save(image)
+        before = image.read_bytes()
+        xml = conn.save_image_xml_desc(image)
+        assert f"<name>{running.name}</name>" in xml and running.uuid in xml
+        assert image.read_bytes() == before
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SAVED)
+        with pytest.raises(SystemError_, match=r"missing\.img"):
+            conn.save_image_xml_desc(tmp_path / "missing.img")
+        junk = tmp_path / "junk.img"
+        junk.write_bytes(b"not a save image\n" * 64)
+        with pytest.raises(InvalidArgError, match=r"junk\.img") as exc:
+            conn.save_image_xml_desc(junk)
+        assert exc.value.code == ErrorNumber.INVALID_ARG
 
     def test_managed_save_is_resumed_by_the_next_start(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_managed_save", "domain_has_managed_save_image", "domain_managed_save_remove")

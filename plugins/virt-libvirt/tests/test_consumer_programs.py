@@ -242,7 +242,6 @@ GAPS: dict[tuple[str, str], str] = {
         "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
         " (libvirt 9.0's test driver: INVALID_ARG)"
     ),
-    ("vdsm_lifecycle", "save_image_xml"): "virtcore has no virDomainSaveImageGetXMLDesc: NO_SUPPORT",
     ("virtmanager_inspect", "stats.IOTHREAD"): (
         "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two) is empty"
     ),
