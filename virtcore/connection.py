@@ -1088,6 +1088,12 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         r = self._conn._ops[spec](uuid=self.uuid)
         return r if r is not None else declined(spec)
 
+    def is_updated(self) -> bool:
+        """Whether the hypervisor flags the definition as updated (``virDomainIsUpdated``)."""
+        spec = hookspecs.virt_domain_is_updated
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
     def xml_desc(self, inactive: bool = False) -> str:
         """The domain XML: live, or the persistent definition when ``inactive``."""
         spec = hookspecs.virt_domain_get_xml_desc

@@ -518,6 +518,20 @@ def virt_domain_is_persistent(uuid: str) -> bool | None:
     """
 
 
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_is_updated(uuid: str) -> bool | None:
+    """Whether the domain's definition was updated in a way its hypervisor flags as such.
+
+    libvirt: ``domainIsUpdated``. Read-only safe. libvirt's test driver
+    keeps no such flag and answers ``False`` for any domain, without looking
+    it up; a driver that tracks it answers from its own record.
+
+    :returns: ``True`` when the definition is flagged as updated.
+    :raises NoDomainError: unknown ``uuid`` (a driver that looks it up).
+    """
+
+
 # ---------------------------------------------------------------------------
 # Domain lifecycle
 # ---------------------------------------------------------------------------

@@ -77,6 +77,7 @@ CALLS: dict[str, Call] = {
     "virt_domain_is_persistent": Call(
         "DOMAIN_IS_PERSISTENT", "dom", "is_persistent", reply=("persistent", bool)
     ),
+    "virt_domain_is_updated": Call("DOMAIN_IS_UPDATED", "dom", "is_updated", reply=("updated", bool)),
     "virt_domain_create": Call("DOMAIN_CREATE", "dom", "start"),
     "virt_domain_suspend": Call("DOMAIN_SUSPEND", "dom", "suspend"),
     "virt_domain_resume": Call("DOMAIN_RESUME", "dom", "resume"),

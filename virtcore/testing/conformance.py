@@ -442,6 +442,13 @@ class DriverConformance(
                 op()
             assert exc.value.code == ErrorNumber.OPERATION_INVALID
 
+    def test_a_defined_or_started_domain_is_not_updated(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_is_updated", "domain_create")
+        dom = define()
+        assert dom.is_updated() is False
+        dom.start()
+        assert dom.is_updated() is False
+
     def test_transient_domain_vanishes_when_stopped(
         self, conn: Conn, make_xml: Callable[..., str], created: list[str]
     ) -> None:

@@ -207,10 +207,6 @@ for _program in ("virt_module", "virt_pool", "virt_net"):
     LIBVIRT_BUGS[(_program, "bad_xml")] = _XML_DETAIL
 LIBVIRT_BUGS[("virt_module", "no_name_xml")] = _NO_NAME
 
-_IS_UPDATED = (
-    "virtcore cannot tell whether a running domain's persistent definition changed (virDomainIsUpdated):"
-    " NO_SUPPORT"
-)
 _TUNABLES = (
     "virtcore has no domain tunables (blkio/memory/NUMA/block I/O tuning, vCPU/emulator pinning): NO_SUPPORT"
 )
@@ -225,8 +221,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.memstats_period"): (
         "virtcore has no balloon statistics period (virDomainSetMemoryStatsPeriod): NO_SUPPORT"
     ),
-    ("virtmanager_inspect", "dom.updated"): _IS_UPDATED,
-    ("virt_module_actions", "updated"): _IS_UPDATED,
     ("python_idioms", "conn_last_error"): (
         "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
     ),

@@ -179,6 +179,13 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         check_flags(flags, _REBOOT_FLAGS, "virDomainReboot")
         return self._do(self._o.reboot)
 
+    def isUpdated(self) -> int:  # noqa: N802
+        """1 when the hypervisor flags the domain's definition as updated, else 0."""
+        try:
+            return int(self._o.is_updated())
+        except VirtError as exc:
+            raise_from(exc)
+
     def reset(self, flags: int = 0) -> int:
         """Reset the guest at once, as the reset button would; 0."""
         check_flags(flags, 0, "virDomainReset")

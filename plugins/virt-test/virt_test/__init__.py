@@ -272,6 +272,11 @@ class TestDriver:
     def virt_domain_is_persistent(self, uuid: str) -> bool:
         return self.node.get(uuid).persistent
 
+    @hookimpl
+    def virt_domain_is_updated(self, uuid: str) -> bool:
+        """Always ``False``, without a lookup: libvirt's test driver keeps no such flag."""
+        return False
+
     # -- lifecycle ---------------------------------------------------------
 
     @hookimpl
