@@ -232,6 +232,19 @@ def test_save_image_dumpxml_prints_the_saved_domain(run: Run, fresh_default: Non
     assert (status, out) == (1, "") and "missing.save" in err
 
 
+def test_dommemstat_period_sets_the_balloon_stats_period(run: Run, fresh_default: None) -> None:
+    assert run("dommemstat", "test", "--period", "5", "--live") == (0, "\n", "")
+    assert '<stats period="5"/>' in run("dumpxml", "test")[1]
+    assert run("dommemstat", "test", "--period", "0") == (0, "\n", "")
+    assert "<stats " not in run("dumpxml", "test")[1]
+    status, out, err = run("dommemstat", "test", "--period", "-1")
+    assert (status, out) == (1, "") and err.startswith("error: invalid argument: ")
+    status, _, err = run("dommemstat", "test", "--period", "5", "--live", "--config")
+    assert status == 1 and "mutually exclusive" in err
+    status, out, _ = run("dommemstat", "test")
+    assert status == 0 and out.startswith("actual ")
+
+
 def test_invalid_transition_is_one_line_error(run: Run, fresh_default: None) -> None:
     status, out, err = run("resume", "test")
     assert (status, out) == (1, "")

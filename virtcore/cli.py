@@ -991,6 +991,24 @@ def _setmem(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.domain(ns.domain).set_memory(parse_size(ns.size))
 
 
+@command(
+    "dommemstat",
+    DOMAIN,
+    arg("--period", type=int, metavar="SECONDS", help="set the balloon statistics period instead (0: off)"),
+    arg("--live", action="store_true", help="with --period: change the running domain"),
+    arg("--config", action="store_true", help="with --period: change the persistent definition"),
+    arg("--current", action="store_true", help="with --period: change the current definition"),
+)
+def _dommemstat(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a running domain's memory statistics, or set their period with --period."""
+    dom = ctx.domain(ns.domain)
+    if ns.period is not None:
+        dom.set_memory_stats_period(ns.period, live=ns.live, config=ns.config)
+        ctx.out("")
+        return
+    ctx.out(*(f"{name} {value}" for name, value in dom.memory_stats().items()), "")
+
+
 @command("setmaxmem", DOMAIN, arg("size", metavar="SIZE", help="new maximum memory: KiB, or with a unit"))
 def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> None:
     """Change a domain's maximum memory."""

@@ -1112,6 +1112,19 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
             declined(spec)
 
+    def set_memory_stats_period(self, seconds: int, *, live: bool = False, config: bool = False) -> None:
+        """Set the balloon statistics period (``virDomainSetMemoryStatsPeriod``); 0 turns it off.
+
+        :raises InvalidArgError: ``seconds`` is negative or above a C ``int``.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 2**31 - 1:
+            raise InvalidArgError(
+                f"period in virDomainSetMemoryStatsPeriod must not be negative: {seconds!r}"
+            )
+        spec = hookspecs.virt_domain_set_memory_stats_period
+        if self._conn._ops[spec](uuid=self.uuid, period=seconds, live=live, config=config) is None:
+            declined(spec)
+
     def set_max_memory(self, kib: int) -> None:
         """Set the maximum memory, KiB.
 

@@ -852,6 +852,25 @@ def virt_domain_set_memory(uuid: str, memory: int) -> bool | None:
 
 @_mutating
 @hookspec(firstresult=True)
+def virt_domain_set_memory_stats_period(uuid: str, period: int, live: bool, config: bool) -> bool | None:
+    """Set how often the guest's balloon driver updates its memory statistics.
+
+    libvirt: ``domainSetMemoryStatsPeriod``. Mutating. The period is the
+    memballoon's ``<stats period>`` in the definition(s) changed.
+
+    :param period: seconds between updates; 0 turns them off (the core
+        refuses a negative one).
+    :param live: change the running domain (``VIR_DOMAIN_AFFECT_LIVE``).
+    :param config: change the persistent definition (``VIR_DOMAIN_AFFECT_CONFIG``);
+        neither: the current one.
+    :raises InvalidArgError: both ``live`` and ``config`` (libvirt changes one definition).
+    :raises OperationInvalidError: ``live`` on an inactive or ``config`` on a transient domain.
+    :raises InternalError: the definition has no memory balloon (libvirt's code).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
 def virt_domain_set_max_memory(uuid: str, memory: int) -> bool | None:
     """Set the maximum memory of the domain, in KiB.
 

@@ -44,6 +44,7 @@ import virtcore
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
     ErrorNumber,
+    InternalError,
     InvalidArgError,
     InvalidConnError,
     NoDomainError,
@@ -448,6 +449,25 @@ class DriverConformance(
         assert dom.is_updated() is False
         dom.start()
         assert dom.is_updated() is False
+
+    def test_memory_stats_period_is_the_balloons_stats_period(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_set_memory_stats_period", "domain_destroy")
+        xml = running.xml_desc()
+        if "<memballoon" not in xml or '<memballoon model="none"' in xml:
+            with pytest.raises(InternalError, match=running.name):
+                running.set_memory_stats_period(5, live=True)
+            return
+        running.set_memory_stats_period(5, live=True)
+        assert '<stats period="5"/>' in running.xml_desc()
+        running.set_memory_stats_period(0)
+        assert "<stats " not in running.xml_desc()
+        with pytest.raises(InvalidArgError):
+            running.set_memory_stats_period(-1)
+        with pytest.raises(InvalidArgError):
+            running.set_memory_stats_period(5, live=True, config=True)
+        running.destroy()
+        with pytest.raises(OperationInvalidError):
+            running.set_memory_stats_period(5, live=True)
 
     def test_transient_domain_vanishes_when_stopped(
         self, conn: Conn, make_xml: Callable[..., str], created: list[str]

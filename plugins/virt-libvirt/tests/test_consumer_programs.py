@@ -218,9 +218,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("virtmanager_inspect", "dom.memstats_period"): (
-        "virtcore has no balloon statistics period (virDomainSetMemoryStatsPeriod): NO_SUPPORT"
-    ),
     ("python_idioms", "conn_last_error"): (
         "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
     ),

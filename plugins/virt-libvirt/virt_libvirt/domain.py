@@ -186,6 +186,14 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
+    def setMemoryStatsPeriod(self, period: int, flags: int = 0) -> int:  # noqa: N802
+        """Set the balloon statistics period in seconds (``VIR_DOMAIN_AFFECT_LIVE``/``CONFIG``); 0."""
+        check_flags(
+            flags, lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG, "virDomainSetMemoryStatsPeriod"
+        )
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        return self._do(lambda: self._o.set_memory_stats_period(period, live=live, config=config))
+
     def reset(self, flags: int = 0) -> int:
         """Reset the guest at once, as the reset button would; 0."""
         check_flags(flags, 0, "virDomainReset")

@@ -336,6 +336,11 @@ class TestDriver:
         return True
 
     @hookimpl
+    def virt_domain_set_memory_stats_period(self, uuid: str, period: int, live: bool, config: bool) -> bool:
+        self.node.set_memory_stats_period(uuid, period, live, config)
+        return True
+
+    @hookimpl
     def virt_domain_destroy(self, uuid: str) -> bool:
         self.node.destroy(uuid)
         return True
