@@ -211,6 +211,40 @@ def test_domstate_and_reasons_follow_the_lifecycle(run: Run, fresh_default: None
     assert run("domstate", "--reason", "test")[1] == "shut off (shutdown)\n\n"
 
 
+def test_reset_and_inject_nmi_answer_as_virsh(run: Run, fresh_default: None) -> None:
+    assert run("reset", "test") == (0, "Domain 'test' was reset\n\n", "")
+    assert run("inject-nmi", "test") == (0, "\n", "")
+    assert run("domstate", "--reason", "test")[1] == "running (unknown)\n\n"
+    run("destroy", "test")
+    for cmd in ("reset", "inject-nmi"):
+        status, out, err = run(cmd, "test")
+        assert (status, out) == (1, "")
+        assert err.startswith("error: Requested operation is not valid: ") and "test" in err
+
+
+def test_save_image_dumpxml_prints_the_saved_domain(run: Run, fresh_default: None, tmp_path: Path) -> None:
+    image = tmp_path / "test.save"
+    assert run("save", "test", str(image))[0] == 0
+    status, out, err = run("save-image-dumpxml", str(image))
+    assert (status, err) == (0, "")
+    assert out.startswith("<domain ") and "<name>test</name>" in out and out.endswith("</domain>\n")
+    status, out, err = run("save-image-dumpxml", str(tmp_path / "missing.save"))
+    assert (status, out) == (1, "") and "missing.save" in err
+
+
+def test_dommemstat_period_sets_the_balloon_stats_period(run: Run, fresh_default: None) -> None:
+    assert run("dommemstat", "test", "--period", "5", "--live") == (0, "\n", "")
+    assert '<stats period="5"/>' in run("dumpxml", "test")[1]
+    assert run("dommemstat", "test", "--period", "0") == (0, "\n", "")
+    assert "<stats " not in run("dumpxml", "test")[1]
+    status, out, err = run("dommemstat", "test", "--period", "-1")
+    assert (status, out) == (1, "") and err.startswith("error: invalid argument: ")
+    status, _, err = run("dommemstat", "test", "--period", "5", "--live", "--config")
+    assert status == 1 and "mutually exclusive" in err
+    status, out, _ = run("dommemstat", "test")
+    assert status == 0 and out.startswith("actual ")
+
+
 def test_invalid_transition_is_one_line_error(run: Run, fresh_default: None) -> None:
     status, out, err = run("resume", "test")
     assert (status, out) == (1, "")

@@ -916,9 +916,17 @@ def _simple_action(name: str, method: str, message: str, summary: str) -> None:
 _simple_action("start", "start", "Domain '{name}' started", "Start a defined, inactive domain.")
 _simple_action("shutdown", "shutdown", "Domain '{name}' is being shutdown", "Gracefully shut down a domain.")
 _simple_action("reboot", "reboot", "Domain '{name}' is being rebooted", "Reboot a domain.")
+_simple_action("reset", "reset", "Domain '{name}' was reset", "Reset a domain at once (the reset button).")
 _simple_action("destroy", "destroy", "Domain '{name}' destroyed", "Stop a domain at once (pull the plug).")
 _simple_action("suspend", "suspend", "Domain '{name}' suspended", "Pause a running domain.")
 _simple_action("resume", "resume", "Domain '{name}' resumed", "Resume a paused domain.")
+
+
+@command("inject-nmi", DOMAIN)
+def _inject_nmi(ctx: Context, ns: argparse.Namespace) -> None:
+    """Send a non-maskable interrupt to a domain (prints only virsh's blank line)."""
+    ctx.domain(ns.domain).inject_nmi()
+    ctx.out("")
 
 
 @command(
@@ -957,6 +965,12 @@ def _save(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.out(f"Domain '{dom.name}' saved to {ns.file}", "")
 
 
+@command("save-image-dumpxml", arg("file", metavar="FILE", help="a file written by 'save'"))
+def _save_image_dumpxml(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print the domain XML a file written by 'save' holds."""
+    ctx.out(ctx.conn.save_image_xml_desc(ns.file).rstrip("\n"))
+
+
 @command("restore", arg("file", metavar="FILE", help="a file written by 'save'"))
 def _restore(ctx: Context, ns: argparse.Namespace) -> None:
     """Restore a domain from a file written by 'save'."""
@@ -975,6 +989,24 @@ def _restore(ctx: Context, ns: argparse.Namespace) -> None:
 def _setmem(ctx: Context, ns: argparse.Namespace) -> None:
     """Change a domain's current memory (balloon target)."""
     ctx.domain(ns.domain).set_memory(parse_size(ns.size))
+
+
+@command(
+    "dommemstat",
+    DOMAIN,
+    arg("--period", type=int, metavar="SECONDS", help="set the balloon statistics period instead (0: off)"),
+    arg("--live", action="store_true", help="with --period: change the running domain"),
+    arg("--config", action="store_true", help="with --period: change the persistent definition"),
+    arg("--current", action="store_true", help="with --period: change the current definition"),
+)
+def _dommemstat(ctx: Context, ns: argparse.Namespace) -> None:
+    """Print a running domain's memory statistics, or set their period with --period."""
+    dom = ctx.domain(ns.domain)
+    if ns.period is not None:
+        dom.set_memory_stats_period(ns.period, live=ns.live, config=ns.config)
+        ctx.out("")
+        return
+    ctx.out(*(f"{name} {value}" for name, value in dom.memory_stats().items()), "")
 
 
 @command("setmaxmem", DOMAIN, arg("size", metavar="SIZE", help="new maximum memory: KiB, or with a unit"))

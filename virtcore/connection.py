@@ -698,6 +698,12 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec](xml=xml_arg(xml))
         return Domain(self, r) if r is not None else declined(spec)
 
+    def save_image_xml_desc(self, path: str | os.PathLike[str]) -> str:
+        """The domain XML a file written by :meth:`Domain.save` holds (``virDomainSaveImageGetXMLDesc``)."""
+        spec = hookspecs.virt_domain_save_image_get_xml_desc
+        r = self._ops[spec](path=path_arg(path))
+        return r if r is not None else declined(spec)
+
     def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
         """Start a domain from a file written by :meth:`Domain.save`."""
         spec = hookspecs.virt_domain_restore
@@ -958,6 +964,18 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid) is None:
             declined(spec)
 
+    def reset(self) -> None:
+        """Reset the guest at once, as the reset button would (libvirt's ``virDomainReset``)."""
+        spec = hookspecs.virt_domain_reset
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
+    def inject_nmi(self) -> None:
+        """Send a non-maskable interrupt to the guest (libvirt's ``virDomainInjectNMI``)."""
+        spec = hookspecs.virt_domain_inject_nmi
+        if self._conn._ops[spec](uuid=self.uuid) is None:
+            declined(spec)
+
     def destroy(self) -> None:
         """Stop the domain at once."""
         spec = hookspecs.virt_domain_destroy
@@ -1042,6 +1060,12 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         r = self._conn._ops[spec](uuid=self.uuid)
         return r if r is not None else declined(spec)
 
+    def is_updated(self) -> bool:
+        """Whether the hypervisor flags the definition as updated (``virDomainIsUpdated``)."""
+        spec = hookspecs.virt_domain_is_updated
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
     def xml_desc(self, inactive: bool = False) -> str:
         """The domain XML: live, or the persistent definition when ``inactive``."""
         spec = hookspecs.virt_domain_get_xml_desc
@@ -1058,6 +1082,19 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         limits.check_memory(kib, where="memory")
         spec = hookspecs.virt_domain_set_memory
         if self._conn._ops[spec](uuid=self.uuid, memory=kib) is None:
+            declined(spec)
+
+    def set_memory_stats_period(self, seconds: int, *, live: bool = False, config: bool = False) -> None:
+        """Set the balloon statistics period (``virDomainSetMemoryStatsPeriod``); 0 turns it off.
+
+        :raises InvalidArgError: ``seconds`` is negative or above a C ``int``.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 2**31 - 1:
+            raise InvalidArgError(
+                f"period in virDomainSetMemoryStatsPeriod must not be negative: {seconds!r}"
+            )
+        spec = hookspecs.virt_domain_set_memory_stats_period
+        if self._conn._ops[spec](uuid=self.uuid, period=seconds, live=live, config=config) is None:
             declined(spec)
 
     def set_max_memory(self, kib: int) -> None:

@@ -634,6 +634,20 @@ def virt_domain_is_persistent(uuid: str) -> bool | None:
     """
 
 
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_is_updated(uuid: str) -> bool | None:
+    """Whether the domain's definition was updated in a way its hypervisor flags as such.
+
+    libvirt: ``domainIsUpdated``. Read-only safe. libvirt's test driver
+    keeps no such flag and answers ``False`` for any domain, without looking
+    it up; a driver that tracks it answers from its own record.
+
+    :returns: ``True`` when the definition is flagged as updated.
+    :raises NoDomainError: unknown ``uuid`` (a driver that looks it up).
+    """
+
+
 # ---------------------------------------------------------------------------
 # Domain lifecycle
 # ---------------------------------------------------------------------------
@@ -771,6 +785,34 @@ def virt_domain_reboot(uuid: str) -> bool | None:
 
 @_mutating
 @hookspec(firstresult=True)
+def virt_domain_reset(uuid: str) -> bool | None:
+    """Reset the guest at once, as the reset button would, without asking it.
+
+    libvirt: ``domainReset``. Mutating. The domain stays active with the
+    same id; ``on_reboot`` does not apply (the guest did not ask for it) and
+    no lifecycle event is emitted. A driver with no guest (the test driver)
+    only checks that the domain is active, as libvirt's does.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_inject_nmi(uuid: str) -> bool | None:
+    """Send a non-maskable interrupt to the guest's processors.
+
+    libvirt: ``domainInjectNMI``. Mutating. What the guest does with it is
+    its own (a Linux guest may panic or log it); the domain's state does not
+    change here. A driver with no guest (the test driver) only checks that
+    the domain is active, as libvirt's does.
+
+    :raises OperationInvalidError: the domain is not active.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
 def virt_domain_destroy(uuid: str) -> bool | None:
     """Stop the domain at once, as pulling the plug would.
 
@@ -793,6 +835,21 @@ def virt_domain_save(uuid: str, path: str) -> bool | None:
 
     :raises OperationInvalidError: the domain is not active.
     :raises SystemError_: the file cannot be written.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_save_image_get_xml_desc(path: str) -> str | None:
+    """The domain XML a save file written by :func:`virt_domain_save` holds.
+
+    libvirt: ``domainSaveImageGetXMLDesc``. Read-only safe. The file is only
+    read: nothing is started, defined or changed.
+
+    :param path: the save file.
+    :returns: the saved domain's XML, as the driver formats it.
+    :raises SystemError_: the file cannot be read.
+    :raises InvalidArgError: the file is not a save image of this driver.
     """
 
 
@@ -912,6 +969,25 @@ def virt_domain_set_memory(uuid: str, memory: int) -> bool | None:
 
     :raises InvalidArgError: ``memory`` is above the maximum
         (``"cannot set memory higher than max memory"``) or not positive.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_memory_stats_period(uuid: str, period: int, live: bool, config: bool) -> bool | None:
+    """Set how often the guest's balloon driver updates its memory statistics.
+
+    libvirt: ``domainSetMemoryStatsPeriod``. Mutating. The period is the
+    memballoon's ``<stats period>`` in the definition(s) changed.
+
+    :param period: seconds between updates; 0 turns them off (the core
+        refuses a negative one).
+    :param live: change the running domain (``VIR_DOMAIN_AFFECT_LIVE``).
+    :param config: change the persistent definition (``VIR_DOMAIN_AFFECT_CONFIG``);
+        neither: the current one.
+    :raises InvalidArgError: both ``live`` and ``config`` (libvirt changes one definition).
+    :raises OperationInvalidError: ``live`` on an inactive or ``config`` on a transient domain.
+    :raises InternalError: the definition has no memory balloon (libvirt's code).
     """
 
 

@@ -77,11 +77,14 @@ CALLS: dict[str, Call] = {
     "virt_domain_is_persistent": Call(
         "DOMAIN_IS_PERSISTENT", "dom", "is_persistent", reply=("persistent", bool)
     ),
+    "virt_domain_is_updated": Call("DOMAIN_IS_UPDATED", "dom", "is_updated", reply=("updated", bool)),
     "virt_domain_create": Call("DOMAIN_CREATE", "dom", "start"),
     "virt_domain_suspend": Call("DOMAIN_SUSPEND", "dom", "suspend"),
     "virt_domain_resume": Call("DOMAIN_RESUME", "dom", "resume"),
     "virt_domain_shutdown": Call("DOMAIN_SHUTDOWN", "dom", "shutdown"),
     "virt_domain_reboot": Call("DOMAIN_REBOOT", "dom", "reboot", flags="virDomainReboot"),
+    "virt_domain_reset": Call("DOMAIN_RESET", "dom", "reset", flags="virDomainReset"),
+    "virt_domain_inject_nmi": Call("DOMAIN_INJECT_NMI", "dom", "inject_nmi", flags="virDomainInjectNMI"),
     "virt_domain_destroy": Call("DOMAIN_DESTROY", "dom", "destroy"),
     "virt_domain_save": Call("DOMAIN_SAVE", "dom", "save", params=_p("path", str, "to")),
     "virt_domain_set_memory": Call("DOMAIN_SET_MEMORY", "dom", "set_memory", params=_p("memory", int)),

@@ -305,12 +305,6 @@ def _is_active(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"active": int(domain_of(session, args["dom"]).is_active())}
 
 
-@handler("DOMAIN_IS_UPDATED")
-def _is_updated(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    domain_of(session, args["dom"])
-    return {"updated": 0}  # virtcore applies changes to the live and persistent config together
-
-
 @handler("DOMAIN_GET_MAX_MEMORY")
 def _get_max_memory(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     return {"memory": domain_of(session, args["dom"]).info().max_memory}

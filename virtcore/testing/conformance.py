@@ -45,6 +45,7 @@ from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
     ErrorDomain,
     ErrorNumber,
+    InternalError,
     InvalidArgError,
     InvalidConnError,
     NoDomainError,
@@ -52,6 +53,7 @@ from virtcore.errors import (
     OperationDeniedError,
     OperationFailedError,
     OperationInvalidError,
+    SystemError_,
     VirtError,
     XMLDetailError,
     XMLError,
@@ -451,6 +453,45 @@ class DriverConformance(
         assert running.id > 0
         assert conn.lookup_domain_by_id(running.id) == running
 
+    def test_reset_and_nmi_keep_the_domain_running_and_need_it_active(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_reset", "domain_inject_nmi", "domain_destroy")
+        old_id = running.id
+        running.reset()
+        running.inject_nmi()
+        assert running.state()[0] == DomainState.RUNNING
+        assert running.id == old_id
+        running.destroy()
+        for op in (running.reset, running.inject_nmi):
+            with pytest.raises(OperationInvalidError, match=running.name) as exc:
+                op()
+            assert exc.value.code == ErrorNumber.OPERATION_INVALID
+
+    def test_a_defined_or_started_domain_is_not_updated(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_is_updated", "domain_create")
+        dom = define()
+        assert dom.is_updated() is False
+        dom.start()
+        assert dom.is_updated() is False
+
+    def test_memory_stats_period_is_the_balloons_stats_period(self, conn: Conn, running: Dom) -> None:
+        need(conn, "domain_set_memory_stats_period", "domain_destroy")
+        xml = running.xml_desc()
+        if "<memballoon" not in xml or '<memballoon model="none"' in xml:
+            with pytest.raises(InternalError, match=running.name):
+                running.set_memory_stats_period(5, live=True)
+            return
+        running.set_memory_stats_period(5, live=True)
+        assert '<stats period="5"/>' in running.xml_desc()
+        running.set_memory_stats_period(0)
+        assert "<stats " not in running.xml_desc()
+        with pytest.raises(InvalidArgError):
+            running.set_memory_stats_period(-1)
+        with pytest.raises(InvalidArgError):
+            running.set_memory_stats_period(5, live=True, config=True)
+        running.destroy()
+        with pytest.raises(OperationInvalidError):
+            running.set_memory_stats_period(5, live=True)
+
     def test_transient_domain_vanishes_when_stopped(
         self, conn: Conn, make_xml: Callable[..., str], created: list[str]
     ) -> None:
@@ -508,6 +549,25 @@ class DriverConformance(
         assert restored == running
         assert restored.state() == (DomainState.RUNNING, RunningReason.RESTORED)
         assert restored.id > 0
+
+    def test_a_save_image_tells_its_domain_xml_and_is_left_as_it_was(
+        self, conn: Conn, running: Dom, tmp_path: Path
+    ) -> None:
+        need(conn, "domain_save", "domain_save_image_get_xml_desc")
+        image = tmp_path / "saved.img"
+        running.save(image)
+        before = image.read_bytes()
+        xml = conn.save_image_xml_desc(image)
+        assert f"<name>{running.name}</name>" in xml and running.uuid in xml
+        assert image.read_bytes() == before
+        assert running.state() == (DomainState.SHUTOFF, ShutoffReason.SAVED)
+        with pytest.raises(SystemError_, match=r"missing\.img"):
+            conn.save_image_xml_desc(tmp_path / "missing.img")
+        junk = tmp_path / "junk.img"
+        junk.write_bytes(b"not a save image\n" * 64)
+        with pytest.raises(InvalidArgError, match=r"junk\.img") as exc:
+            conn.save_image_xml_desc(junk)
+        assert exc.value.code == ErrorNumber.INVALID_ARG
 
     def test_managed_save_is_resumed_by_the_next_start(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_managed_save", "domain_has_managed_save_image", "domain_managed_save_remove")
@@ -748,6 +808,8 @@ class DriverConformance(
                 "domain_create": rdom.start,
                 "domain_destroy": rdom.destroy,
                 "domain_suspend": rdom.suspend,
+                "domain_reset": rdom.reset,
+                "domain_inject_nmi": rdom.inject_nmi,
                 "domain_undefine": rdom.undefine,
                 "domain_set_memory": lambda: rdom.set_memory(1024),
                 "domain_set_vcpus": lambda: rdom.set_vcpus(1),

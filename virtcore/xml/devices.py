@@ -18,6 +18,7 @@ from virtcore.xml._layout import _CHAR_ORDER, _DISK_ORDER, _GRAPHICS_ORDER, _IFA
 from virtcore.xml._lazy import _el
 from virtcore.xml._parser import secure_parse
 from virtcore.xml._spec import (
+    INT,
     UINT32,
     ULONG,
     YESNO,
@@ -549,6 +550,8 @@ class MemBalloon(Device):
 
     tag: ClassVar[str] = "memballoon"
     model: str = typed("attr", "model", required=True, default="virtio")
+    #: Seconds between the guest's balloon statistics updates (``<stats period>``; 0 or none: off).
+    period: int | None = typed("cattr", "stats", "period", conv=INT)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw

@@ -187,10 +187,6 @@ LIBVIRT_BUGS.update(
     }
 )
 
-_IS_UPDATED = (
-    "virtcore cannot tell whether a running domain's persistent definition changed (virDomainIsUpdated):"
-    " NO_SUPPORT"
-)
 _TUNABLES = (
     "virtcore has no domain tunables (blkio/memory/NUMA/block I/O tuning, vCPU/emulator pinning): NO_SUPPORT"
 )
@@ -202,11 +198,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("virtmanager_inspect", "dom.memstats_period"): (
-        "virtcore has no balloon statistics period (virDomainSetMemoryStatsPeriod): NO_SUPPORT"
-    ),
-    ("virtmanager_inspect", "dom.updated"): _IS_UPDATED,
-    ("virt_module_actions", "updated"): _IS_UPDATED,
     ("python_idioms", "conn_last_error"): (
         "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
     ),
@@ -222,9 +213,6 @@ GAPS: dict[tuple[str, str], str] = {
         "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
         " (libvirt 9.0's test driver: INVALID_ARG)"
     ),
-    ("vdsm_lifecycle", "save_image_xml"): "virtcore has no virDomainSaveImageGetXMLDesc: NO_SUPPORT",
-    ("vdsm_lifecycle", "reset"): "virtcore has no virDomainReset: NO_SUPPORT",
-    ("vdsm_lifecycle", "inject_nmi"): "virtcore has no virDomainInjectNMI: NO_SUPPORT",
     ("virtmanager_inspect", "stats.IOTHREAD"): (
         "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two) is empty"
     ),

@@ -326,6 +326,18 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         """:meth:`createXML` under its historical name."""
         return self.createXML(xmlDesc, flags)
 
+    def saveImageGetXMLDesc(self, file: str, flags: int = 0) -> str:  # noqa: N802
+        """The domain XML a save file holds (``VIR_DOMAIN_SAVE_IMAGE_XML_SECURE``: all of it)."""
+        check_flags(flags, lv.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE, "virDomainSaveImageGetXMLDesc")
+        try:
+            if flags & lv.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE and self._conn.read_only:
+                from virtcore.errors import OperationDeniedError
+
+                raise OperationDeniedError("virDomainSaveImageGetXMLDesc with secure flag")
+            return self._conn.save_image_xml_desc(file)
+        except VirtError as exc:
+            raise_from(exc)
+
     def restore(self, frm: str) -> int:
         """Start a domain from a file :meth:`virDomain.save` wrote; 0."""
         try:

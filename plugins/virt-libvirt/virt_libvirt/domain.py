@@ -179,6 +179,31 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         check_flags(flags, _REBOOT_FLAGS, "virDomainReboot", self)
         return self._do(self._o.reboot)
 
+    def isUpdated(self) -> int:  # noqa: N802
+        """1 when the hypervisor flags the domain's definition as updated, else 0."""
+        try:
+            return int(self._o.is_updated())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setMemoryStatsPeriod(self, period: int, flags: int = 0) -> int:  # noqa: N802
+        """Set the balloon statistics period in seconds (``VIR_DOMAIN_AFFECT_LIVE``/``CONFIG``); 0."""
+        check_flags(
+            flags, lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG, "virDomainSetMemoryStatsPeriod"
+        )
+        live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
+        return self._do(lambda: self._o.set_memory_stats_period(period, live=live, config=config))
+
+    def reset(self, flags: int = 0) -> int:
+        """Reset the guest at once, as the reset button would; 0."""
+        check_flags(flags, 0, "virDomainReset")
+        return self._do(self._o.reset)
+
+    def injectNMI(self, flags: int = 0) -> int:  # noqa: N802
+        """Send a non-maskable interrupt to the guest; 0."""
+        check_flags(flags, 0, "virDomainInjectNMI")
+        return self._do(self._o.inject_nmi)
+
     def suspend(self) -> int:
         """Pause the domain; 0."""
         return self._do(self._o.suspend)

@@ -1,4 +1,4 @@
-"""Running domains' lifecycle: create, start, suspend, resume, shutdown, reboot, destroy.
+"""Running domains' lifecycle: create, start, suspend, resume, shutdown, reboot, reset, NMI, destroy.
 
 Starting itself (launching QEMU, configuring it over QMP) is
 :class:`virt_qemu.launching.Launcher`'s, which the host also uses for autostart and
@@ -101,6 +101,30 @@ class Lifecycle(Part):
             with contextlib.suppress(OSError):
                 (h.run_dir(uuid) / "fake-reboot").touch()
             self._power_button(dom)
+        return True
+
+    @hookimpl
+    def virt_domain_reset(self, uuid: str) -> bool:
+        """QMP ``system_reset``; a reboot asked for before is not faked any more (as libvirt)."""
+        h = self.host
+        dom = h.require_active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            with contextlib.suppress(OSError):
+                (h.run_dir(uuid) / "fake-reboot").unlink()
+            h.monitor_of(dom).cmd("system_reset")
+        return True
+
+    @hookimpl
+    def virt_domain_inject_nmi(self, uuid: str) -> bool:
+        """QMP ``inject-nmi``."""
+        h = self.host
+        dom = h.require_active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            h.monitor_of(dom).cmd("inject-nmi")
         return True
 
     def _power_button(self, dom: Dom) -> None:

@@ -45,6 +45,7 @@ from virtcore.xml import format_domain, parse_domain
 
 if TYPE_CHECKING:
     from virt_qemu.monitor import Monitor
+    from virtcore.xml.domain import DomainDef
 
 __all__ = ["SAVE_MAGIC", "TEST_HOLD_ENV", "Saving"]
 
@@ -156,6 +157,19 @@ class Saving(Part):
         h.stop_process(dom, "saved")
 
     @hookimpl
+    def virt_domain_save_image_get_xml_desc(self, path: str) -> str:
+        """The header's domain XML, checked as restore checks it; the file is only read."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
+        try:
+            d, _, _ = _read_header(fd, path)
+        finally:
+            os.close(fd)
+        return format_domain(d)
+
+    @hookimpl
     def virt_domain_restore(self, path: str) -> DomainRef:
         """Start QEMU with an incoming migration from the save file."""
         h = self.host
@@ -164,28 +178,7 @@ class Saving(Part):
         except OSError as exc:
             raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
         try:
-            head = os.pread(fd, _SAVE_HEADER.size, 0)
-            if len(head) < _SAVE_HEADER.size:
-                raise InvalidArgError(f"'{path}' is not a valid save image: too short for a header")
-            magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
-            if magic != SAVE_MAGIC:
-                raise InvalidArgError(f"'{path}' is not a valid save image: no virt-qemu header")
-            if xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: the header's XML length {xml_len} "
-                    f"and data offset {offset} do not fit"
-                )
-            xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
-            try:
-                d = parse_domain(xml)
-            except XMLError as exc:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: its domain XML is invalid: {exc.detail}"
-                ) from None
-            if os.pread(fd, len(_QEMU_STREAM_START), offset) != _QEMU_STREAM_START:
-                raise InvalidArgError(
-                    f"'{path}' is not a valid save image: no QEMU migration stream at offset {offset}"
-                )
+            d, flags, offset = _read_header(fd, path)
             os.lseek(fd, offset, os.SEEK_SET)
             h.sync()
             dom = h.claim(d)
@@ -209,3 +202,30 @@ class Saving(Part):
             raise SystemError_(f"cannot read save file {path!r}: {exc.strerror}") from None
         finally:
             os.close(fd)
+
+
+def _read_header(fd: int, path: str) -> tuple[DomainDef, int, int]:
+    """The domain, flags and data offset of the save image open as ``fd`` (``InvalidArgError``: none)."""
+    head = os.pread(fd, _SAVE_HEADER.size, 0)
+    if len(head) < _SAVE_HEADER.size:
+        raise InvalidArgError(f"'{path}' is not a valid save image: too short for a header")
+    magic, xml_len, flags, offset = _SAVE_HEADER.unpack(head)
+    if magic != SAVE_MAGIC:
+        raise InvalidArgError(f"'{path}' is not a valid save image: no virt-qemu header")
+    if xml_len > 16 * 1024 * 1024 or offset < _SAVE_HEADER.size + xml_len:
+        raise InvalidArgError(
+            f"'{path}' is not a valid save image: the header's XML length {xml_len} "
+            f"and data offset {offset} do not fit"
+        )
+    xml = os.pread(fd, xml_len, _SAVE_HEADER.size)
+    try:
+        d = parse_domain(xml)
+    except XMLError as exc:
+        raise InvalidArgError(
+            f"'{path}' is not a valid save image: its domain XML is invalid: {exc.detail}"
+        ) from None
+    if os.pread(fd, len(_QEMU_STREAM_START), offset) != _QEMU_STREAM_START:
+        raise InvalidArgError(
+            f"'{path}' is not a valid save image: no QEMU migration stream at offset {offset}"
+        )
+    return d, flags, offset
