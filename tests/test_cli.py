@@ -413,6 +413,17 @@ def test_setmem_with_units(run: Run, fresh_default: None) -> None:
     )
 
 
+def test_memtune_shows_and_changes_the_limits(run: Run, fresh_default: None) -> None:
+    shown = "hard_limit     : unlimited\nsoft_limit     : unlimited\nswap_hard_limit: unlimited\n"
+    assert run("memtune", "test") == (0, shown, "")
+    assert run("memtune", "test", "--hard-limit", "1G", "--soft-limit", "512M") == (0, "", "")
+    shown = "hard_limit     : 1048576\nsoft_limit     : 524288\nswap_hard_limit: unlimited\n"
+    assert run("memtune", "test") == (0, shown, "")
+    status, _, err = run("memtune", "test", "--swap-hard-limit", "1M")
+    assert status == 1 and "swap_hard_limit" in err and err.count("\n") == 1
+    assert run("memtune", "test")[1] == shown
+
+
 def test_setmaxmem(run: Run, fresh_default: None, tmp_path: Path) -> None:
     run("define", write(tmp_path, "m.xml", domain_xml("m", memory_kib=131072)))
     assert run("setmaxmem", "m", "256M")[0] == 0

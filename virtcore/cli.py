@@ -65,7 +65,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import virtcore
-from virtcore import __version__, drivers
+from virtcore import __version__, drivers, limits
 from virtcore.connection import OPERATIONS, domain_xml_from_native, domain_xml_to_native
 from virtcore.drivers import InstalledDriver
 from virtcore.errors import (
@@ -1013,6 +1013,25 @@ def _dommemstat(ctx: Context, ns: argparse.Namespace) -> None:
 def _setmaxmem(ctx: Context, ns: argparse.Namespace) -> None:
     """Change a domain's maximum memory."""
     ctx.domain(ns.domain).set_max_memory(parse_size(ns.size))
+
+
+@command(
+    "memtune",
+    DOMAIN,
+    arg("--hard-limit", metavar="SIZE", help="new hard limit: KiB, or with a unit"),
+    arg("--soft-limit", metavar="SIZE", help="new soft limit: KiB, or with a unit"),
+    arg("--swap-hard-limit", metavar="SIZE", help="new swap hard limit: KiB, or with a unit"),
+)
+def _memtune(ctx: Context, ns: argparse.Namespace) -> None:
+    """Show a domain's memory tunables, or change those given (virsh memtune)."""
+    dom = ctx.domain(ns.domain)
+    given = {"hard_limit": ns.hard_limit, "soft_limit": ns.soft_limit, "swap_hard_limit": ns.swap_hard_limit}
+    changes = {k: parse_size(v) for k, v in given.items() if v is not None}
+    if changes:
+        dom.set_memory_parameters(changes)
+        return
+    for name, value in dom.memory_parameters().items():
+        ctx.out(f"{name:<15}: {'unlimited' if value == limits.MEMORY_PARAM_UNLIMITED else value}")
 
 
 @command("setvcpus", DOMAIN, arg("count", metavar="COUNT", help="number of active vCPUs"))

@@ -1196,6 +1196,32 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
             declined(spec)
 
+    def memory_parameters(self) -> dict[str, int]:
+        """The memory tunables by libvirt's names (``hard_limit``, ``soft_limit``...), in KiB."""
+        spec = hookspecs.virt_domain_get_memory_parameters
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return r if r is not None else declined(spec)
+
+    def set_memory_parameters(self, params: Mapping[str, int]) -> None:
+        """Change some memory tunables (names as :meth:`memory_parameters` gives them).
+
+        :raises InvalidArgError: an unknown name, or a value that is not an unsigned 64-bit integer.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidArgError(f"memory parameters must be a mapping, not {type(params).__name__}")
+        checked: dict[str, int] = {}
+        for name, value in params.items():
+            if name not in ("hard_limit", "soft_limit", "swap_hard_limit"):
+                raise InvalidArgError(f"argument unsupported: parameter '{name}' not supported")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.ULLONG_MAX:
+                raise InvalidArgError(
+                    f"memory parameter {name!r} must be an unsigned 64-bit integer: {value!r}"
+                )
+            checked[name] = value
+        spec = hookspecs.virt_domain_set_memory_parameters
+        if self._conn._ops[spec](uuid=self.uuid, params=checked) is None:
+            declined(spec)
+
     def screenshot(self, target: BinaryIO, screen: int = 0) -> str:
         """Write a picture of display ``screen`` into ``target`` (streamed in chunks); its MIME type.
 

@@ -1168,6 +1168,31 @@ def virt_domain_set_scheduler_parameters(uuid: str, params: dict[str, int]) -> b
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_memory_parameters(uuid: str) -> dict[str, int] | None:
+    """The domain's memory tunables (``<memtune>``) by libvirt's typed-parameter names, in KiB.
+
+    libvirt: ``domainGetMemoryParameters``. Read-only safe.
+
+    :returns: ``hard_limit``, ``soft_limit``, ``swap_hard_limit``; a limit not set is
+        ``VIR_DOMAIN_MEMORY_PARAM_UNLIMITED`` (``limits.MEMORY_PARAM_UNLIMITED``).
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_memory_parameters(uuid: str, params: dict[str, int]) -> bool | None:
+    """Change some of the domain's memory tunables (``<memtune>``).
+
+    libvirt: ``domainSetMemoryParameters``. Mutating.
+
+    :param params: some of ``hard_limit``, ``soft_limit``, ``swap_hard_limit`` (KiB; the core
+        checked the names and that the values are unsigned integers).
+    :raises InvalidArgError: ``hard_limit`` would exceed ``swap_hard_limit``.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

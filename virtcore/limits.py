@@ -26,6 +26,7 @@ __all__ = [
     "MAX_CLOCK_ADJUSTMENT",
     "UINT_MAX",
     "ULLONG_MAX",
+    "MEMORY_PARAM_UNLIMITED",
     "LLONG_MIN",
     "LLONG_MAX",
     "check_name",
@@ -38,6 +39,8 @@ __all__ = [
 UINT_MAX = 2**32 - 1
 ULLONG_MAX = 2**64 - 1
 LLONG_MAX = 2**63 - 1
+#: libvirt's ``VIR_DOMAIN_MEMORY_PARAM_UNLIMITED``: a memory tunable that is not set (KiB).
+MEMORY_PARAM_UNLIMITED = 9007199254740991
 LLONG_MIN = -(2**63)
 #: Largest memory size, in KiB: libvirt keeps sizes so that their bytes fit an unsigned long long.
 MAX_MEMORY_KIB = ULLONG_MAX // 1024

@@ -605,6 +605,28 @@ class DriverConformance(
         with pytest.raises(InvalidArgError, match=first):
             running.set_scheduler_parameters({first: -1})
 
+    def test_memory_parameters_are_kept_in_memtune(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_memory_parameters", "domain_set_memory_parameters")
+        dom = define()
+        unlimited = virtcore.limits.MEMORY_PARAM_UNLIMITED
+        assert dom.memory_parameters() == dict.fromkeys(
+            ("hard_limit", "soft_limit", "swap_hard_limit"), unlimited
+        )
+        dom.set_memory_parameters({"hard_limit": 1 << 20, "soft_limit": 1 << 19})
+        assert dom.memory_parameters() == {
+            "hard_limit": 1 << 20,
+            "soft_limit": 1 << 19,
+            "swap_hard_limit": unlimited,
+        }
+        assert '<hard_limit unit="KiB">1048576</hard_limit>' in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="swap_hard_limit"):
+            dom.set_memory_parameters({"swap_hard_limit": 1 << 10})
+        with pytest.raises(InvalidArgError, match="no_such"):
+            dom.set_memory_parameters({"no_such": 1})
+        with pytest.raises(InvalidArgError, match="soft_limit"):
+            dom.set_memory_parameters({"soft_limit": -1})
+        assert dom.memory_parameters()["soft_limit"] == 1 << 19
+
     def test_hostname_of_a_running_guest(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_get_hostname", "domain_destroy", "domain_create")
         running = define()

@@ -194,7 +194,6 @@ _TUNABLES = (
 GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.blkio"): _TUNABLES,
     ("virtmanager_inspect", "dom.blockiotune"): _TUNABLES,
-    ("virtmanager_inspect", "dom.memparams"): _TUNABLES,
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,

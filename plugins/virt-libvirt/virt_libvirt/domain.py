@@ -507,6 +507,27 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         check_flags(flags, _AFFECT, "virDomainSetSchedulerParametersFlags", self)
         return self.setSchedulerParameters(params)
 
+    def memoryParameters(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
+        """The memory tunables (``hard_limit``, ``soft_limit``, ``swap_hard_limit``: KiB)."""
+        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetMemoryParameters")
+        try:
+            return dict(self._o.memory_parameters())
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setMemoryParameters(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
+        """Change some memory tunables; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
+        check_flags(flags, _AFFECT, "virDomainSetMemoryParameters")
+        try:
+            known = self._o.memory_parameters()
+            for name in params:
+                if name not in known:
+                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            self._o.set_memory_parameters(params)
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
     def memoryStats(self) -> dict[str, int]:  # noqa: N802
         """The running guest's memory statistics by libvirt's names (``actual``, ``rss``...: KiB)."""
         try:

@@ -36,7 +36,7 @@ from virt_test.nodedevs import TestNodeDevices
 from virt_test.secrets import TestSecrets
 from virt_test.snapshotdriver import TestSnapshots
 from virt_test.storagedriver import TestStorage
-from virtcore import errors, hookimpl
+from virtcore import errors, hookimpl, limits
 from virtcore.drivers import describe_driver
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -484,6 +484,25 @@ class TestDriver:
         with self.node.lock:
             dom = self.node.get(uuid)
             dom.sched_weight = params.get("weight", dom.sched_weight)
+        return True
+
+    @hookimpl
+    def virt_domain_get_memory_parameters(self, uuid: str) -> dict[str, int]:
+        with self.node.lock:
+            tune = self.node.get(uuid).definition().memtune
+
+        def limit(v: int | None) -> int:
+            return limits.MEMORY_PARAM_UNLIMITED if v is None else v
+
+        return {
+            "hard_limit": limit(tune.hard_limit if tune else None),
+            "soft_limit": limit(tune.soft_limit if tune else None),
+            "swap_hard_limit": limit(tune.swap_hard_limit if tune else None),
+        }
+
+    @hookimpl
+    def virt_domain_set_memory_parameters(self, uuid: str, params: dict[str, int]) -> bool:
+        self.node.set_memory_parameters(uuid, params)
         return True
 
     @hookimpl

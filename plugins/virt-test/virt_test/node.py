@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from virt_test.pending import PendingDef, PendingNetwork, PendingPool
-from virtcore import errors, types
+from virtcore import errors, limits, types
 from virtcore.errors import (
     InternalError,
     InvalidArgError,
@@ -669,6 +669,33 @@ class Node:
             dom = self.get(uuid)
             d = dom.definition()
             self._evolve_def(dom, d, memory=kib, current_memory=min(kib, d.current_memory or kib))
+
+    def set_memory_parameters(self, uuid: str, params: dict[str, int]) -> None:
+        """Change ``<memtune>`` limits; hard_limit may not exceed swap_hard_limit (as libvirt)."""
+        import attrs  # saves ~28 ms of import on open, as in _evolve_def
+
+        from virtcore.xml.elements import MemTune  # saves the XML model on open
+
+        with self.lock:
+            dom = self.get(uuid)
+            d = dom.definition()
+            tune = d.memtune or MemTune()
+            hard = params.get("hard_limit", tune.hard_limit)
+            swap = params.get("swap_hard_limit", tune.swap_hard_limit)
+            if ("hard_limit" in params or "swap_hard_limit" in params) and (
+                (hard if hard is not None else limits.MEMORY_PARAM_UNLIMITED)
+                > (swap if swap is not None else limits.MEMORY_PARAM_UNLIMITED)
+            ):
+                raise InvalidArgError(
+                    "memory hard_limit tunable value must be lower than or equal to swap_hard_limit"
+                )
+            new = attrs.evolve(
+                tune,
+                hard_limit=hard,
+                swap_hard_limit=swap,
+                soft_limit=params.get("soft_limit", tune.soft_limit),
+            )
+            self._evolve_def(dom, d, memtune=new)
 
     def set_vcpus(self, uuid: str, count: int) -> None:
         with self.lock:
