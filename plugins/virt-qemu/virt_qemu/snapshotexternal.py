@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -56,7 +55,7 @@ from virt_qemu.overlays import (
 )
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
-from virt_qemu.snapshottree import Overlay, SnapshotTree
+from virt_qemu.snapshottree import Ahead, Overlay, SnapshotTree
 from virtcore.errors import (
     ConfigUnsupportedError,
     ErrorDomain,
@@ -144,31 +143,6 @@ class _Prepared(NamedTuple):
     config: str | None
 
 
-class _Ahead:
-    """``fn(*args)`` run in a thread meanwhile; :meth:`result` waits for it and returns what it
-    returned, or raises what it raised."""
-
-    def __init__(self, fn: Callable[..., _Prepared], *args: Any) -> None:
-        self._value: _Prepared | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[..., _Prepared], args: tuple[Any, ...]) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # handed to the waiting thread
-            self._error = exc
-
-    def result(self) -> _Prepared:
-        """Wait for the thread: its value, or its exception raised here."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
-
-
 def _tops(d: DomainDef | None) -> dict[str, str]:
     return {} if d is None else {x.target_dev: x.source for x in d.disks if x.source}
 
@@ -233,7 +207,7 @@ class External:
             else:
                 tops = [("", image_size(x.base, x.fmt)) for x in layers]
             # the new tree and definition are written (and synced) while qemu-img runs
-            ahead = _Ahead(self._prepare, dom, tree, definition, layers)
+            ahead = Ahead(self._prepare, dom, tree, definition, layers)
             try:
                 for x, (_, size) in zip(layers, tops, strict=True):
                     create_overlay(x.overlay, x.base, x.fmt, size)

@@ -28,9 +28,10 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from virt_qemu.paths import FileLock
 from virtcore.errors import ErrorDomain, NoDomainSnapshotError, SystemError_, XMLError
@@ -39,7 +40,9 @@ from virtcore.files import sync_directory, write_atomically, write_temporary
 if TYPE_CHECKING:
     from virtcore.xml import SnapshotDef
 
-__all__ = ["Overlay", "SnapshotTree", "TreeFiles", "not_found"]
+__all__ = ["Ahead", "Overlay", "SnapshotTree", "TreeFiles", "not_found"]
+
+_T = TypeVar("_T")
 
 
 def not_found(name: str) -> NoDomainSnapshotError:
@@ -179,6 +182,32 @@ class SnapshotTree:
         cur = root.get("current")
         tree.current = cur if cur in tree.snaps else None
         return tree
+
+
+class Ahead(Generic[_T]):
+    """``fn(*args)`` run in a thread meanwhile (a change written ahead while QEMU or
+    ``qemu-img`` works); :meth:`result` waits for it and returns what it returned, or raises
+    what it raised."""
+
+    def __init__(self, fn: Callable[..., _T], *args: Any) -> None:
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def result(self) -> _T:
+        """Wait for the thread: its value, or its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 class TreeFiles:
