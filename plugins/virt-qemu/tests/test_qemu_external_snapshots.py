@@ -430,6 +430,7 @@ def test_killed_mid_external_snapshot_leaves_tree_and_definition_consistent(
         want = (str(overlay), "qcow2") if kept else (str(image), "qcow2")
         assert source_of(again) == want == source_of(again, inactive=True)
         assert not list((root / "etc" / "snapshots").glob("*.pending"))
+        assert not list((root / "etc" / "snapshots").glob(".*"))  # nor what was written ahead
         if log is not None:
             assert again.state()[0] == DomainState.RUNNING
             tick = last_tick(log)
