@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from virtcore.errors import ErrorNumber, SystemError_
-from virtcore.files import create_temporary, write_atomically
+from virtcore.files import create_temporary, sync_directory, write_atomically, write_temporary
 
 
 def test_replaces_the_file_with_the_given_mode(tmp_path: Path) -> None:
@@ -87,3 +87,24 @@ def test_two_temporaries_never_share_a_name(tmp_path: Path) -> None:
 def test_temporary_in_a_missing_directory_names_the_target(tmp_path: Path) -> None:
     with pytest.raises(SystemError_, match="no-such-dir/image"):
         create_temporary(tmp_path / "no-such-dir" / "image")
+
+
+def test_a_temporary_written_ahead_holds_the_data_beside_the_target_until_renamed(tmp_path: Path) -> None:
+    target = tmp_path / "tree.xml"
+    target.write_bytes(b"old")
+    tmp = write_temporary(target, b"new", mode=0o640)
+    assert os.path.dirname(tmp) == str(tmp_path) and os.path.basename(tmp).startswith(".tree.xml.")
+    assert Path(tmp).read_bytes() == b"new" and stat.S_IMODE(os.stat(tmp).st_mode) == 0o640
+    assert target.read_bytes() == b"old"  # nothing changes until the caller renames it
+    os.replace(tmp, target)
+    sync_directory(tmp_path)
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["tree.xml"]
+
+
+def test_a_temporary_that_cannot_be_written_leaves_nothing_and_names_the_target(tmp_path: Path) -> None:
+    with pytest.raises(TypeError):
+        write_temporary(tmp_path / "tree.xml", "not bytes")  # type: ignore[arg-type]
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(SystemError_, match="no-such-dir"):
+        write_temporary(tmp_path / "no-such-dir" / "tree.xml", b"data")

@@ -20,7 +20,7 @@ import os
 
 from virtcore.errors import SystemError_
 
-__all__ = ["create_temporary", "write_atomically"]
+__all__ = ["create_temporary", "sync_directory", "write_atomically", "write_temporary"]
 
 _TEMP_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TEMP_ATTEMPTS = 100
@@ -59,6 +59,43 @@ def create_temporary(path: str | os.PathLike[str], *, suffix: str = "") -> tuple
     raise SystemError_(f"cannot write '{target}': no free temporary name in {directory}")
 
 
+def write_temporary(
+    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, sync: bool = True
+) -> str:
+    """Write ``data`` to a new temporary beside ``path`` (:func:`create_temporary`), synced unless
+    ``sync`` is false; its path. The caller renames it into place (:func:`sync_directory` then
+    makes the rename durable) or removes it.
+
+    :raises SystemError_: the file cannot be written (nothing is left); the message names ``path``.
+    """
+    target = os.fspath(path)
+    fd, tmp = create_temporary(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            if sync:
+                os.fsync(fh.fileno())
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise SystemError_(f"cannot write '{target}': {exc.strerror or exc}") from None
+        raise
+    return tmp
+
+
+def sync_directory(directory: str | os.PathLike[str]) -> None:
+    """Make the renames and new names in ``directory`` durable (best effort: fsync of the directory)."""
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
 def write_atomically(
     path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, sync: bool = True
 ) -> None:
@@ -70,26 +107,12 @@ def write_atomically(
     :raises SystemError_: the file cannot be written; the message names it.
     """
     target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, tmp = create_temporary(target)
+    tmp = write_temporary(target, data, mode=mode, sync=sync)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            if sync:
-                os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException as exc:
+    except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise SystemError_(f"cannot write '{target}': {exc.strerror or exc}") from None
-        raise
+        raise SystemError_(f"cannot write '{target}': {exc.strerror or exc}") from None
     if sync:
-        with contextlib.suppress(OSError):
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        sync_directory(os.path.dirname(os.path.abspath(target)))

@@ -380,6 +380,8 @@ conn = virtcore.open(sys.argv[1])
 dom = conn.lookup_domain(sys.argv[2])
 if sys.argv[3] == "create":
     dom.create_snapshot("<domainsnapshot><name>k</name></domainsnapshot>", disk_only=True)
+elif sys.argv[3] == "revert":
+    dom.lookup_snapshot("k").revert(running=True, force=True)
 else:
     dom.lookup_snapshot("k").delete()
 print("done", flush=True)
@@ -387,7 +389,8 @@ print("done", flush=True)
 
 
 def _kill_at(point: str, uri: str, name: str, what: str) -> None:
-    """Run ``what`` (create or delete snapshot ``k``) in another process; SIGKILL it at ``point``."""
+    """Run ``what`` (create, revert to or delete snapshot ``k``) in another process; SIGKILL it at
+    ``point``."""
     proc = subprocess.Popen(
         [sys.executable, "-c", TAKER, uri, name, what],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -427,6 +430,7 @@ def test_killed_mid_external_snapshot_leaves_tree_and_definition_consistent(
         want = (str(overlay), "qcow2") if kept else (str(image), "qcow2")
         assert source_of(again) == want == source_of(again, inactive=True)
         assert not list((root / "etc" / "snapshots").glob("*.pending"))
+        assert not list((root / "etc" / "snapshots").glob(".*"))  # nor what was written ahead
         if log is not None:
             assert again.state()[0] == DomainState.RUNNING
             tick = last_tick(log)
@@ -460,6 +464,47 @@ def test_killed_mid_merge_is_finished_by_the_next_process(
             wait_for(lambda: last_tick(log) > tick + 1, 30, "ticks after the recovery")
         else:
             assert "failed" not in qemu_io(image, "read -P 0x5a 0 64k").stdout
+
+
+@pytest.mark.parametrize(
+    ("point", "done"),
+    [
+        ("snapshot-revert-prepared", False),
+        ("snapshot-revert-committed", True),
+        ("snapshot-revert-written", True),
+    ],
+    ids=["overlays-made", "committed", "tree-written"],
+)
+def test_killed_mid_external_revert_leaves_guest_and_tree_as_before_or_after(
+    uri: str, qcow2_guest: tuple[virtcore.Domain, Path], root: Path, point: str, done: bool
+) -> None:
+    dom, image = qcow2_guest
+    log = boot(dom)
+    dom.create_snapshot(snap_xml("k"), disk_only=True)
+    dom.create_snapshot(snap_xml("k2"), disk_only=True)
+    k, k2 = image.with_suffix(".k"), image.with_suffix(".k2")
+    fresh = Path(f"{k}-1")  # k2 sits on k's overlay: the revert makes a new one beside it
+    tick = last_tick(log)
+    _kill_at(point, uri, dom.name, "revert")
+    if done:  # the revert starts the guest afresh: its console is a new file
+        log.unlink()
+    with virtcore.open(uri) as conn:
+        again = conn.lookup_domain(dom.name)
+        assert sorted(s.name for s in again.list_snapshots()) == ["k", "k2"]
+        assert again.current_snapshot().name == ("k" if done else "k2")
+        top = fresh if done else k2
+        assert source_of(again) == (str(top), "qcow2") == source_of(again, inactive=True)
+        assert backing_of(top) == str(image if done else k)
+        # no overlay the definition or a snapshot does not name: k2's is discarded by the revert
+        left = sorted(p.name for p in image.parent.iterdir() if p.name.startswith(image.stem))
+        assert left == sorted([image.name, k.name, top.name])
+        assert not list((root / "etc" / "snapshots").glob("*.pending"))
+        assert not list((root / "etc" / "snapshots").glob(".*"))
+        assert again.state()[0] == DomainState.RUNNING
+        if done:
+            wait_for(lambda: last_tick(log) >= 2, 60, "ticks of the guest started on the snapshot")
+        else:
+            wait_for(lambda: last_tick(log) > tick + 1, 30, "ticks of the guest left running")
 
 
 def test_cli_takes_reverts_and_deletes_external_snapshots_as_virsh(

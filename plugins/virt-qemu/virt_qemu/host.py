@@ -64,6 +64,7 @@ from virtcore.errors import (
     OperationFailedError,
     OperationInvalidError,
     OperationTimeoutError,
+    SystemError_,
     VirtError,
     XMLError,
 )
@@ -1410,10 +1411,22 @@ class Host:
 
     # -- information -------------------------------------------------------------------
 
-    def save_config(self, dom: Dom, d: DomainDef) -> None:
+    def save_config(self, dom: Dom, d: DomainDef, prepared: str | None = None) -> None:
+        """Make ``d`` the persistent definition of ``dom`` (written atomically and synced).
+
+        ``prepared``: a synced temporary already holding ``d`` (on this filesystem, outside
+        ``config/``), renamed into place; the caller then syncs ``layout.config``
+        (:func:`virtcore.files.sync_directory`), so a write can be made ahead of the change it records.
+        """
         path = self.layout.config / f"{dom.uuid}.xml"
         with FileLock(self.layout.config / ".lock").held():  # see _remove_leftovers
-            write_atomically(path, format_domain(d).encode())
+            if prepared is None:
+                write_atomically(path, format_domain(d).encode())
+            else:
+                try:
+                    os.replace(prepared, path)
+                except OSError as exc:
+                    raise SystemError_(f"cannot write '{path}': {exc.strerror}") from None
         dom.config = d
         with contextlib.suppress(OSError):
             dom.config_mtime = path.stat().st_mtime_ns

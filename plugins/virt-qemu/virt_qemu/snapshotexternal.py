@@ -22,15 +22,21 @@ on keeps its overlays: the snapshot's metadata goes, its images stay.
 Every step is recorded first (:meth:`virt_qemu.snapshottree.TreeFiles.record`):
 a process killed mid-way leaves a record the next one finishes (a switch QEMU
 made or a commit started is carried through) or rolls back (overlays no
-definition names are removed).
+definition names are removed). Taking one writes the new tree and definition
+(synced, beside their places) while ``qemu-img`` makes the overlays, so its
+commit is two renames and their directories synced at once. A revert makes its fresh
+overlays while the guest runs on, then records its commit point; only after it
+is the guest stopped, and a process killed after it has the revert carried
+through (the guest started on the overlays) by the next one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from virt_qemu.host import Dom
 from virt_qemu.launching import ImageLoadError
@@ -49,7 +55,7 @@ from virt_qemu.overlays import (
 )
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
-from virt_qemu.snapshottree import Overlay, SnapshotTree
+from virt_qemu.snapshottree import Ahead, Overlay, SnapshotTree
 from virtcore.errors import (
     ConfigUnsupportedError,
     ErrorDomain,
@@ -109,6 +115,34 @@ def recorded_layers(snap: SnapshotDef) -> list[Layer]:
     return out
 
 
+def _chosen(
+    d: DomainDef, tops: dict[str, tuple[str, str]], only_from: set[str] | None
+) -> dict[str, tuple[str, str]]:
+    """The entries of ``tops`` for disks of ``d`` (whose source is in ``only_from``, when given)."""
+    now = _tops(d)
+    return {t: v for t, v in tops.items() if t in now and (only_from is None or now[t] in only_from)}
+
+
+def _add(tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer]) -> None:
+    """Put ``definition`` (the current snapshot now) and its overlays into ``tree``."""
+    name = definition.name
+    assert name is not None
+    tree.snaps[name] = definition
+    tree.current = name
+    for x in layers:
+        tree.overlays[x.overlay] = Overlay(x.base, x.fmt)
+
+
+class _Prepared(NamedTuple):
+    """What :meth:`External._prepare` wrote ahead of a snapshot's commit."""
+
+    tree: str
+    #: the persistent definition it was made from, the one to install and its temporary
+    old: DomainDef | None
+    new: DomainDef | None
+    config: str | None
+
+
 def _tops(d: DomainDef | None) -> dict[str, str]:
     return {} if d is None else {x.target_dev: x.source for x in d.disks if x.source}
 
@@ -164,7 +198,7 @@ class External:
         record: dict[str, Any] = {
             "op": "external", "name": name, "overlays": [x.overlay for x in layers],
             "live": dom.active, "resume": dom.state == DomainState.RUNNING, "memory": memory,
-            "snapshot": definition.to_xml(), "nodes": [],
+            "snapshot": definition.to_xml(),
         }  # fmt: skip
         self.files.record(dom.uuid, record)
         try:
@@ -172,25 +206,28 @@ class External:
                 tops = top_nodes(self.host.monitor_of(dom), [x.base for x in layers])
             else:
                 tops = [("", image_size(x.base, x.fmt)) for x in layers]
-            for x, (_, size) in zip(layers, tops, strict=True):
-                create_overlay(x.overlay, x.base, x.fmt, size)
+            # the new tree and definition are written (and synced) while qemu-img runs
+            ahead = Ahead(self._prepare, dom, tree, definition, layers)
+            try:
+                for x, (_, size) in zip(layers, tops, strict=True):
+                    create_overlay(x.overlay, x.base, x.fmt, size)
+            finally:
+                prepared = ahead.result()
             if dom.active:
-                self._switch(
-                    dom, layers, [n for n, _ in tops], record, quiesce=quiesce, live=live, memory=memory
-                )
+                self._switch(dom, layers, [n for n, _ in tops], quiesce=quiesce, live=live, memory=memory)
         except BaseException:
             self.roll_back(dom, record)
             raise
         test_hold("snapshot-taken")
-        self._commit(dom, tree, definition, layers)
+        self._install(dom, tree, definition, layers, prepared)
         test_hold("snapshot-committed")
         self.files.settle(dom.uuid)
         if record["resume"]:
             self.part._resume(dom, RunningReason.FROM_SNAPSHOT)
 
     def _switch(
-        self, dom: Dom, layers: list[Layer], tops: list[str], record: dict[str, Any], *, quiesce: bool,
-        live: bool, memory: str | None,
+        self, dom: Dom, layers: list[Layer], tops: list[str], *, quiesce: bool, live: bool,
+        memory: str | None,
     ) -> None:  # fmt: skip
         h = self.host
         mon = h.monitor_of(dom)
@@ -198,8 +235,6 @@ class External:
         try:
             for x in layers:
                 nodes.append(add_overlay_node(mon, x.overlay))
-            record["nodes"] = nodes
-            self.files.record(dom.uuid, record)
             if memory is not None:
                 if not live:
                     self.part._pause(dom, mon)
@@ -242,42 +277,92 @@ class External:
 
     def _commit(self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer]) -> None:
         """Write the snapshot into the tree, then the definitions naming the overlays."""
-        name = definition.name
-        assert name is not None
-        tree.snaps[name] = definition
-        tree.current = name
-        for x in layers:
-            tree.overlays[x.overlay] = Overlay(x.base, x.fmt)
+        _add(tree, definition, layers)
         self.files.write(dom.uuid, tree)
         self._point(dom, {x.target: (x.overlay, "qcow2") for x in layers}, {x.base for x in layers})
+
+    def _prepare(
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer]
+    ) -> _Prepared:
+        """Write (synced, not yet in place) the tree with the snapshot and the persistent
+        definition naming its overlays: what :meth:`_install` renames into place."""
+        from virtcore.xml import format_domain
+
+        after = tree.copy()
+        _add(after, definition, layers)
+        config = dom.config
+        new = None
+        if config is not None:
+            pick = _chosen(config, {x.target: (x.overlay, "qcow2") for x in layers}, {x.base for x in layers})
+            if pick:
+                new = point_disks(config, pick)
+        tree_tmp = self.files.prepare(dom.uuid, "tree", after.to_bytes())
+        try:
+            config_tmp = (
+                None if new is None else self.files.prepare(dom.uuid, "config", format_domain(new).encode())
+            )
+        except BaseException:
+            _unlink(tree_tmp)
+            raise
+        return _Prepared(tree_tmp, config, new, config_tmp)
+
+    def _install(
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer], prepared: _Prepared
+    ) -> None:
+        """Commit what :meth:`_prepare` wrote: rename the tree and the definition into place (then
+        sync their directories), and point the live definition at the overlays."""
+        from virtcore.files import sync_directory
+
+        _add(tree, definition, layers)
+        self.files.install(dom.uuid, prepared.tree)
+        tops = {x.target: (x.overlay, "qcow2") for x in layers}
+        bases = {x.base for x in layers}
+        self._point_live(dom, tops, bases)
+        if prepared.config is not None and prepared.new is not None and dom.config is prepared.old:
+            self.host.save_config(dom, prepared.new, prepared.config)
+            # both renames made durable at once: one directory synced in a thread meanwhile
+            other = threading.Thread(target=self.files.sync, daemon=True)
+            other.start()
+            sync_directory(self.host.layout.config)
+            other.join()
+        else:  # changed meanwhile (or nothing to point): the usual write
+            self.files.drop_prepared(dom.uuid)
+            self._point_config(dom, tops, bases)
+            self.files.sync()
 
     def _point(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None = None) -> None:
         """Make the live and persistent definitions name ``tops`` (each disk whose source is in
         ``only_from``, when given: a definition changed meanwhile is left alone)."""
+        self._point_live(dom, tops, only_from)
+        self._point_config(dom, tops, only_from)
+
+    def _point_live(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None) -> None:
         h = self.host
-
-        def chosen(d: DomainDef) -> dict[str, tuple[str, str]]:
-            now = _tops(d)
-            return {t: v for t, v in tops.items() if t in now and (only_from is None or now[t] in only_from)}
-
         if dom.live is not None:
             with h.run_state_held(dom):
-                pick = chosen(dom.live)
+                pick = _chosen(dom.live, tops, only_from)
                 if pick:
                     dom.live = point_disks(dom.live, pick)
                     h.write_status(dom)
+
+    def _point_config(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None) -> None:
         if dom.config is not None:
-            pick = chosen(dom.config)
+            pick = _chosen(dom.config, tops, only_from)
             if pick:
-                h.save_config(dom, point_disks(dom.config, pick))
+                self.host.save_config(dom, point_disks(dom.config, pick))
 
     # -- an interrupted snapshot --------------------------------------------------------------
 
     def roll_back(self, dom: Dom, record: dict[str, Any]) -> None:
-        """Undo a snapshot that was not switched to: its overlay nodes and files, the memory file."""
-        if dom.active and record.get("nodes"):
+        """Undo a snapshot that was not switched to: its overlay nodes and files, the memory file,
+        what was written ahead for its commit."""
+        self.files.drop_prepared(dom.uuid)
+        if dom.active and record.get("live"):  # the overlay nodes a dead process added
             with contextlib.suppress(VirtError):
-                delete_nodes(self.host.monitor_of(dom), list(record["nodes"]))
+                mon = self.host.monitor_of(dom)
+                found = format_nodes(mon)
+                nodes = [found.get(os.path.realpath(str(p)), "") for p in record.get("overlays", [])]
+                delete_nodes(mon, [n for n in nodes if n.startswith("vcsnap-")])
         for path in record.get("overlays", []):
             _unlink(str(path))
         if record.get("memory"):
@@ -289,6 +374,7 @@ class External:
 
     def settle(self, dom: Dom, record: dict[str, Any]) -> None:
         """Finish what a dead process recorded (the tree lock is held)."""
+        self.files.drop_prepared(dom.uuid)
         op = record.get("op")
         if op == "delete":
             tree = self.files.read(dom.uuid)
@@ -302,7 +388,13 @@ class External:
             self.files.settle(dom.uuid)
             return
         if op == "revert":
-            for tmp in record.get("temporaries", []):
+            tree = self.files.read(dom.uuid)
+            name = record.get("name")
+            snap = tree.snaps.get(name) if isinstance(name, str) else None
+            if record.get("committed") and snap is not None:
+                self._finish_revert(dom, tree, snap, record)
+                return
+            for tmp in record.get("temporaries", {}):
                 _unlink(str(tmp))
             self.files.settle(dom.uuid)
             return
@@ -332,8 +424,11 @@ class External:
     # -- reverting ----------------------------------------------------------------------------
 
     def revert(self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, *, running: bool, paused: bool) -> None:
-        """Start the domain's disks afresh on the snapshot's bases (and its memory, for a full one)."""
-        h = self.host
+        """Start the domain's disks afresh on the snapshot's bases (and its memory, for a full one).
+
+        Recorded first, then committed (:meth:`_finish_revert`) once the fresh overlays exist:
+        a process killed before that leaves the guest and the tree as they were, after it the
+        next process carries the revert through."""
         name = snap.name
         assert name is not None
         layers = recorded_layers(snap)
@@ -347,8 +442,6 @@ class External:
             if not os.path.exists(x.base):
                 raise OperationFailedError(f"the image '{x.base}' of snapshot '{name}' is gone")
         before = _tops(dom.config) | _tops(dom.live)
-        if dom.active:
-            h.stop_process(dom, "from-snapshot")
         new: dict[str, str] = {}
         temporaries: dict[str, str] = {}
         for x in layers:
@@ -359,43 +452,78 @@ class External:
                     n += 1
                 final = f"{x.overlay}-{n}"
             new[x.target] = final
-            temporaries[final] = f"{final}.{os.getpid()}.partial"
-        record = {"op": "revert", "name": name, "temporaries": list(temporaries.values())}
+            temporaries[f"{final}.{os.getpid()}.partial"] = final
+        record: dict[str, Any] = {"op": "revert", "name": name, "temporaries": temporaries}
         self.files.record(dom.uuid, record)
-        try:
+        partial = {final: tmp for tmp, final in temporaries.items()}
+        try:  # the guest runs on meanwhile: nothing is changed yet
             for x in layers:
-                create_overlay(temporaries[new[x.target]], x.base, x.fmt, image_size(x.base, x.fmt))
+                create_overlay(partial[new[x.target]], x.base, x.fmt, image_size(x.base, x.fmt))
         except BaseException:
-            for tmp in temporaries.values():
+            for tmp in temporaries:
                 _unlink(tmp)
             self.files.settle(dom.uuid)
             raise
-        for final, tmp in temporaries.items():
-            os.replace(tmp, final)
+        test_hold("snapshot-revert-prepared")
+        after = tree.copy()
         bases = {x.target: x for x in layers}
+        for target, final in new.items():
+            after.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
+        doomed = [
+            p for p in set(before.values())
+            if p in after.overlays and p not in new.values() and not after.dependents(p)
+        ]  # fmt: skip
+        launch: dict[str, Any] | None = None
+        if memory is not None:
+            launch = {"memory": memory, "paused": not running and (snap.state == "paused" or paused)}
+        elif running or paused:
+            launch = {"paused": paused}
+        record.update(
+            committed=True, new=new, doomed=doomed, launch=launch, pid=dom.pid if dom.active else None
+        )
+        self.files.record(dom.uuid, record)  # the commit point: from here on it is carried through
+        test_hold("snapshot-revert-committed")
+        self._finish_revert(dom, tree, snap, record)
+
+    def _finish_revert(self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, record: dict[str, Any]) -> None:
+        """Carry a committed revert to ``snap`` through (again, if its process died: each step
+        sees whether it was done): stop the guest, put the fresh overlays in place, write the tree
+        and the definition naming them, remove the discarded overlays, start the guest."""
+        h = self.host
+        name = snap.name
+        recorded = snap.domain
+        assert name is not None and recorded is not None
+        new = {str(t): str(p) for t, p in dict(record.get("new", {})).items()}
+        launch = record.get("launch")
+        started = dom.active and dom.pid != record.get("pid")  # started on the overlays already
+        if dom.active and not started:
+            h.stop_process(dom, "from-snapshot")
+        for tmp, final in dict(record.get("temporaries", {})).items():
+            if os.path.exists(tmp):
+                os.replace(tmp, final)
+        bases = {x.target: x for x in recorded_layers(snap)}
         for target, final in new.items():
             tree.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
         tops = {t: (p, "qcow2") for t, p in new.items()}
-        persistent = snap.inactive_domain or recorded
         if dom.config is not None:
-            h.save_config(dom, point_disks(persistent, tops))
-        doomed = [
-            p for p in set(before.values())
-            if p in tree.overlays and p not in new.values() and not tree.dependents(p)
-        ]  # fmt: skip
+            h.save_config(dom, point_disks(snap.inactive_domain or recorded, tops))
+        doomed = [str(p) for p in record.get("doomed", [])]
         for p in doomed:
-            del tree.overlays[p]
+            tree.overlays.pop(p, None)
         tree.current = name
         self.files.write(dom.uuid, tree)
+        test_hold("snapshot-revert-written")
         for p in doomed:
             _unlink(p)
-        self.files.settle(dom.uuid)
-        start = point_disks(recorded, tops)
-        if memory is not None:
-            end_paused = not running and (snap.state == "paused" or paused)
-            self._start_from(dom, start, memory, end_paused)
-        elif running or paused:
-            self.part._launch(dom, start, paused=paused)
+        try:
+            if not started and isinstance(launch, dict):
+                start = point_disks(recorded, tops)
+                if launch.get("memory") is not None:
+                    self._start_from(dom, start, str(launch["memory"]), bool(launch.get("paused")))
+                else:
+                    self.part._launch(dom, start, paused=bool(launch.get("paused")))
+        finally:  # a start that failed is not tried again: the revert itself is done
+            self.files.settle(dom.uuid)
 
     def _start_from(self, dom: Dom, d: DomainDef, memory: str, end_paused: bool) -> None:
         h = self.host

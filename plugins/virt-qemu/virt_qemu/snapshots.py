@@ -43,7 +43,7 @@ from virt_qemu.snapshotdisks import (
     wait_job,
 )
 from virt_qemu.snapshotexternal import External
-from virt_qemu.snapshottree import SnapshotTree, TreeFiles
+from virt_qemu.snapshottree import Ahead, SnapshotTree, TreeFiles
 from virtcore import hookimpl
 from virtcore.errors import (
     ConfigUnsupportedError,
@@ -481,6 +481,7 @@ class Snapshots(Part):
         files = self.files
         record = files.recorded(dom.uuid)
         if record is None:
+            files.drop_prepared(dom.uuid)  # a tree written ahead by a process killed before its rename
             return
         if record.get("op") is not None:
             External(self).settle(dom, record)
@@ -666,10 +667,11 @@ class Snapshots(Part):
             for victim in doomed:
                 files: list[str] = []
                 external = not metadata_only and tree.is_external(victim)
+                if not external and not metadata_only:
+                    tree = self._delete_internal(dom, tree, victim, name if children_only else None)
+                    continue
                 if external:
                     files = External(self).delete(dom, tree, victim, progress)
-                elif not metadata_only:
-                    self._delete_data(dom, tree.snaps[victim], victim)
                 was_current = tree.current == victim
                 tree.forget(victim)
                 if was_current and children_only:
@@ -679,6 +681,32 @@ class Snapshots(Part):
                     External(self).remove_files(dom, tree, files)
                     self.files.settle(uuid)
         return True
+
+    def _delete_internal(
+        self, dom: Dom, tree: SnapshotTree, victim: str, current: str | None
+    ) -> SnapshotTree:
+        """Delete internal snapshot ``victim`` (``current``: the one current after, if it was), its
+        tree without it written (and synced) ahead while QEMU or ``qemu-img`` deletes it; that tree."""
+        after = tree.copy()
+        was_current = after.current == victim
+        after.forget(victim)
+        if was_current and current is not None:
+            after.current = current
+        if not after.snaps and not after.overlays:  # no tree file left: nothing to write ahead
+            self._delete_data(dom, tree.snaps[victim], victim)
+            self.files.write(dom.uuid, after)
+            return after
+        ahead = Ahead(self.files.prepare, dom.uuid, "tree", after.to_bytes())
+        try:
+            self._delete_data(dom, tree.snaps[victim], victim)
+        except BaseException:
+            with contextlib.suppress(VirtError):
+                ahead.result()
+            self.files.drop_prepared(dom.uuid)
+            raise
+        self.files.install(dom.uuid, ahead.result())
+        self.files.sync()
+        return after
 
     def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
         self.files.drop_memory(dom.uuid, name)

@@ -17,7 +17,9 @@ and removed once the tree file names the snapshot. Both happen under
 ``UUID.lock``; whoever takes that lock and finds a record left behind knows its
 writer died, and rolls the snapshot back unless the tree already has it
 (:meth:`virt_qemu.snapshots.Snapshots` recovery), so an interrupted snapshot is
-either complete or absent, never listed half made.
+either complete or absent, never listed half made. A change may be written
+ahead (``.UUID.commit-*``, synced) and renamed into place at its commit point;
+what was written ahead and not renamed goes with the record.
 """
 
 from __future__ import annotations
@@ -26,18 +28,21 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from virt_qemu.paths import FileLock
 from virtcore.errors import ErrorDomain, NoDomainSnapshotError, SystemError_, XMLError
-from virtcore.files import write_atomically
+from virtcore.files import sync_directory, write_atomically, write_temporary
 
 if TYPE_CHECKING:
     from virtcore.xml import SnapshotDef
 
-__all__ = ["Overlay", "SnapshotTree", "TreeFiles", "not_found"]
+__all__ = ["Ahead", "Overlay", "SnapshotTree", "TreeFiles", "not_found"]
+
+_T = TypeVar("_T")
 
 
 def not_found(name: str) -> NoDomainSnapshotError:
@@ -132,6 +137,14 @@ class SnapshotTree:
                 return False
         return location is None or self.is_external(name) == (location == "external")
 
+    def copy(self) -> SnapshotTree:
+        """A tree of the same snapshots and overlays, changed independently of this one."""
+        other = SnapshotTree()
+        other.snaps = dict(self.snaps)
+        other.current = self.current
+        other.overlays = dict(self.overlays)
+        return other
+
     def to_bytes(self) -> bytes:
         """The tree file's content."""
         from xml.sax.saxutils import quoteattr
@@ -169,6 +182,32 @@ class SnapshotTree:
         cur = root.get("current")
         tree.current = cur if cur in tree.snaps else None
         return tree
+
+
+class Ahead(Generic[_T]):
+    """``fn(*args)`` run in a thread meanwhile (a change written ahead while QEMU or
+    ``qemu-img`` works); :meth:`result` waits for it and returns what it returned, or raises
+    what it raised."""
+
+    def __init__(self, fn: Callable[..., _T], *args: Any) -> None:
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def result(self) -> _T:
+        """Wait for the thread: its value, or its exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 class TreeFiles:
@@ -210,6 +249,34 @@ class TreeFiles:
             self.remove(uuid)
             return
         write_atomically(self.path(uuid), tree.to_bytes())
+
+    # -- a change written ahead (synced) and renamed into place at its commit point --------
+
+    def prepare(self, uuid: str, what: str, data: bytes) -> str:
+        """A synced temporary holding ``data`` for the next change of ``uuid``'s tree (``what``:
+        ``tree``, or ``config`` for the definition beside it); renamed into place at the change's
+        commit point, else removed by :meth:`drop_prepared`."""
+        self._ensure()
+        return write_temporary(self.dir / f"{uuid}.commit-{what}", data)
+
+    def install(self, uuid: str, prepared: str) -> None:
+        """Rename the prepared tree ``prepared`` over the tree of ``uuid`` (:meth:`sync` makes it durable)."""
+        try:
+            os.replace(prepared, self.path(uuid))
+        except OSError as exc:
+            raise SystemError_(f"cannot write snapshot tree '{self.path(uuid)}': {exc.strerror}") from None
+
+    def sync(self) -> None:
+        """Make the renames in the trees' directory durable."""
+        sync_directory(self.dir)
+
+    def drop_prepared(self, uuid: str) -> None:
+        """Remove what :meth:`prepare` wrote for ``uuid`` and was not installed."""
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.dir):
+                if entry.name.startswith(f".{uuid}.commit-"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def remove(self, uuid: str) -> None:
         """Forget the tree of ``uuid`` and the memory files only it named."""
