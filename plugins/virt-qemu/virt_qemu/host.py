@@ -40,7 +40,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -1294,6 +1294,15 @@ class Host:
             if dom.monitor is None:
                 raise OperationFailedError(f"no monitor connection to domain '{dom.name}'")
         return dom
+
+    @contextlib.contextmanager
+    def active_job(self, uuid: str) -> Iterator[Dom]:
+        """``uuid``'s running domain with its job held, still running once the job is ours."""
+        dom = self.require_active(uuid)
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            yield dom
 
     def monitor_of(self, dom: Dom) -> Monitor:
         mon = dom.monitor

@@ -83,10 +83,7 @@ class Lifecycle(Part):
     @hookimpl
     def virt_domain_shutdown(self, uuid: str) -> bool:
         """Press the ACPI power button; the guest powers off when it wants."""
-        dom = self.host.require_active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        with self.host.active_job(uuid) as dom:
             self._power_button(dom)
         return True
 
@@ -94,10 +91,7 @@ class Lifecycle(Part):
     def virt_domain_reboot(self, uuid: str) -> bool:
         """ACPI power button, then reset instead of stopping (libvirt's "fake reboot")."""
         h = self.host
-        dom = h.require_active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        with h.active_job(uuid) as dom:
             with contextlib.suppress(OSError):
                 (h.run_dir(uuid) / "fake-reboot").touch()
             self._power_button(dom)
@@ -107,10 +101,7 @@ class Lifecycle(Part):
     def virt_domain_reset(self, uuid: str) -> bool:
         """QMP ``system_reset``; a reboot asked for before is not faked any more (as libvirt)."""
         h = self.host
-        dom = h.require_active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        with h.active_job(uuid) as dom:
             with contextlib.suppress(OSError):
                 (h.run_dir(uuid) / "fake-reboot").unlink()
             h.monitor_of(dom).cmd("system_reset")
@@ -120,10 +111,7 @@ class Lifecycle(Part):
     def virt_domain_inject_nmi(self, uuid: str) -> bool:
         """QMP ``inject-nmi``."""
         h = self.host
-        dom = h.require_active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        with h.active_job(uuid) as dom:
             h.monitor_of(dom).cmd("inject-nmi")
         return True
 

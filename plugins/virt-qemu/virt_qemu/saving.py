@@ -85,10 +85,7 @@ class Saving(Part):
         finishes or rolls back the save (:meth:`virt_qemu.host.Host._recover_save`).
         """
         h = self.host
-        dom = h.require_active(uuid)
-        with dom.job:
-            if not dom.active:
-                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+        with h.active_job(uuid) as dom:
             mon = h.monitor_of(dom)
             rd = h.run_dir(dom.uuid)
             job = FileLock(rd / "save.lock")
