@@ -212,7 +212,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     def baselineCPU(self, xmlCPUs: list[str], flags: int = 0) -> str:  # noqa: N802, N803
         """The ``<cpu>`` every CPU of ``xmlCPUs`` can run (VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES: every
         feature listed)."""
-        check_flags(flags, lv.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES, "virConnectBaselineCPU")
+        check_flags(flags, lv.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES, "virConnectBaselineCPU", self)
         try:
             return self._conn.baseline_cpu(
                 list(xmlCPUs), bool(flags & lv.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
@@ -328,7 +328,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def saveImageGetXMLDesc(self, file: str, flags: int = 0) -> str:  # noqa: N802
         """The domain XML a save file holds (``VIR_DOMAIN_SAVE_IMAGE_XML_SECURE``: all of it)."""
-        check_flags(flags, lv.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE, "virDomainSaveImageGetXMLDesc")
+        check_flags(flags, lv.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE, "virDomainSaveImageGetXMLDesc", self)
         try:
             if flags & lv.VIR_DOMAIN_SAVE_IMAGE_XML_SECURE and self._conn.read_only:
                 from virtcore.errors import OperationDeniedError

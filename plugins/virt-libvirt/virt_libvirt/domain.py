@@ -101,7 +101,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def controlInfo(self, flags: int = 0) -> list[int]:  # noqa: N802
         """``[state, details, stateTime]`` of the interface controlling the running domain."""
-        check_flags(flags, 0, "virDomainGetControlInfo")
+        check_flags(flags, 0, "virDomainGetControlInfo", self)
         try:
             info = self._o.control_info()
         except VirtError as exc:
@@ -189,19 +189,22 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def setMemoryStatsPeriod(self, period: int, flags: int = 0) -> int:  # noqa: N802
         """Set the balloon statistics period in seconds (``VIR_DOMAIN_AFFECT_LIVE``/``CONFIG``); 0."""
         check_flags(
-            flags, lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG, "virDomainSetMemoryStatsPeriod"
+            flags,
+            lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG,
+            "virDomainSetMemoryStatsPeriod",
+            self,
         )
         live, config = bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE), bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG)
         return self._do(lambda: self._o.set_memory_stats_period(period, live=live, config=config))
 
     def reset(self, flags: int = 0) -> int:
         """Reset the guest at once, as the reset button would; 0."""
-        check_flags(flags, 0, "virDomainReset")
+        check_flags(flags, 0, "virDomainReset", self)
         return self._do(self._o.reset)
 
     def injectNMI(self, flags: int = 0) -> int:  # noqa: N802
         """Send a non-maskable interrupt to the guest; 0."""
-        check_flags(flags, 0, "virDomainInjectNMI")
+        check_flags(flags, 0, "virDomainInjectNMI", self)
         return self._do(self._o.inject_nmi)
 
     def suspend(self) -> int:
@@ -509,7 +512,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def memoryParameters(self, flags: int = 0) -> dict[str, int]:  # noqa: N802
         """The memory tunables (``hard_limit``, ``soft_limit``, ``swap_hard_limit``: KiB)."""
-        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetMemoryParameters")
+        check_flags(flags, _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY, "virDomainGetMemoryParameters", self)
         try:
             return dict(self._o.memory_parameters())
         except VirtError as exc:
@@ -517,7 +520,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
 
     def setMemoryParameters(self, params: dict[str, int], flags: int = 0) -> int:  # noqa: N802
         """Change some memory tunables; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
-        check_flags(flags, _AFFECT, "virDomainSetMemoryParameters")
+        check_flags(flags, _AFFECT, "virDomainSetMemoryParameters", self)
         try:
             known = self._o.memory_parameters()
             for name in params:
