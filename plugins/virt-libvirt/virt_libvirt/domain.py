@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
@@ -62,6 +62,13 @@ def _unsupported_flag(what: str) -> None:
     from virtcore.errors import ArgumentUnsupportedError
 
     raise_error(ArgumentUnsupportedError, what)
+
+
+def _only_known(params: Mapping[str, object], known: Mapping[str, object]) -> None:
+    """Refuse a typed parameter the domain does not have: ``LookupError``, as libvirt-python."""
+    for name in params:
+        if name not in known:
+            raise LookupError(f'Attribute name "{name}" could not be recognized')
 
 
 class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
@@ -496,10 +503,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
     def setSchedulerParameters(self, params: dict[str, int]) -> int:  # noqa: N802
         """Change some scheduler parameters; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
         try:
-            known = self._o.scheduler_parameters()
-            for name in params:
-                if name not in known:
-                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            _only_known(params, self._o.scheduler_parameters())
             self._o.set_scheduler_parameters(params)
         except VirtError as exc:
             raise_from(exc)
@@ -522,10 +526,7 @@ class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
         """Change some memory tunables; 0 (an unknown name: ``LookupError``, as libvirt-python)."""
         check_flags(flags, _AFFECT, "virDomainSetMemoryParameters", self)
         try:
-            known = self._o.memory_parameters()
-            for name in params:
-                if name not in known:
-                    raise LookupError(f'Attribute name "{name}" could not be recognized')
+            _only_known(params, self._o.memory_parameters())
             self._o.set_memory_parameters(params)
         except VirtError as exc:
             raise_from(exc)
