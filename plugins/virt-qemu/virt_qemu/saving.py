@@ -156,10 +156,7 @@ class Saving(Part):
     @hookimpl
     def virt_domain_save_image_get_xml_desc(self, path: str) -> str:
         """The header's domain XML, checked as restore checks it; the file is only read."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
+        fd = _open_save_file(path)
         try:
             d, _, _ = _read_header(fd, path)
         finally:
@@ -170,10 +167,7 @@ class Saving(Part):
     def virt_domain_restore(self, path: str) -> DomainRef:
         """Start QEMU with an incoming migration from the save file."""
         h = self.host
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
+        fd = _open_save_file(path)
         try:
             d, flags, offset = _read_header(fd, path)
             os.lseek(fd, offset, os.SEEK_SET)
@@ -199,6 +193,14 @@ class Saving(Part):
             raise SystemError_(f"cannot read save file {path!r}: {exc.strerror}") from None
         finally:
             os.close(fd)
+
+
+def _open_save_file(path: str) -> int:
+    """A read-only descriptor of the save file at ``path`` (SYSTEM_ERROR naming it if it cannot be opened)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SystemError_(f"cannot open save file {path!r}: {exc.strerror}") from None
 
 
 def _read_header(fd: int, path: str) -> tuple[DomainDef, int, int]:
