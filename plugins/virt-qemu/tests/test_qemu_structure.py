@@ -45,6 +45,8 @@ SERVED = {
     # the host's free memory and security model, a domain's control state (virt_qemu.resources)
     "virt_node_get_free_memory", "virt_node_get_cells_free_memory", "virt_node_get_security_model",
     "virt_domain_get_control_info",
+    # reset and NMI (virt_qemu.lifecycle), a save image's XML (virt_qemu.saving)
+    "virt_domain_reset", "virt_domain_inject_nmi", "virt_domain_save_image_get_xml_desc",
 } | {hook for hook in HOOKS if "snapshot" in hook}  # fmt: skip
 #: Hooks several parts implement, each answering only its own sources and declining the
 #: others (first result wins): a guest's addresses come from the neighbour table
