@@ -304,17 +304,22 @@ def test_a_new_volume_is_durable_when_create_returns(
 ) -> None:
     """The data is synced before the name appears, and the directory after it (the name itself)."""
     done: list[tuple[str, str]] = []
-    real_fsync, real_link = os.fsync, os.link
+    real_fsync, real_fdatasync, real_link = os.fsync, os.fdatasync, os.link
 
     def fsync(fd: int) -> None:
         done.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
         real_fsync(fd)
+
+    def fdatasync(fd: int) -> None:
+        done.append(("fdatasync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fdatasync(fd)
 
     def link(src: str, dst: str) -> None:
         real_link(src, dst)
         done.append(("link", dst))
 
     monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
     monkeypatch.setattr(os, "link", link)
     for name, xml in (
         ("d.qcow2", volume_xml("d.qcow2", 4 * MiB)),
@@ -326,7 +331,7 @@ def test_a_new_volume_is_durable_when_create_returns(
         else:
             pool.create_volume_from(xml, pool.lookup_volume("d.qcow2"))
         final = str(images / name)
-        assert [op for op, _ in done] == ["fsync", "link", "fsync"], done
+        assert [op for op, _ in done] == ["fdatasync", "link", "fsync"], done
         assert os.path.dirname(done[0][1]) == str(images) and done[0][1] != final  # the temporary
         assert done[1:] == [("link", final), ("fsync", str(images))]
     assert sorted(p.name for p in images.iterdir()) == ["d.qcow2", "e.qcow2"]  # no temporary left

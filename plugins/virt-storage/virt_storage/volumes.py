@@ -23,6 +23,7 @@ import attrs
 from virt_storage import qemuimg
 from virt_storage.backends import check_target
 from virt_storage.header import quick_probe
+from virt_storage.writeback import fill_durably
 from virtcore.errors import (
     ArgumentUnsupportedError,
     ErrorDomain,
@@ -291,11 +292,17 @@ class FilePool:
         return vol.name
 
     def _publish(self, vol: VolumeDef, make: Callable[[str], None]) -> None:
-        """Run ``make(temporary path)``, set the permissions, then give the file its name."""
+        """Run ``make(temporary path)``, set the permissions, then give the file its name.
+
+        The data is on disk before the name is linked (written out while ``make``
+        runs, synced after it: :func:`~virt_storage.writeback.fill_durably`), and
+        the name is on disk before this returns (one sync of the directory, which
+        on a journaling file system also commits the permissions set before it).
+        """
         final = os.path.join(self.target, vol.name)
         tmp = temporary(self.target)
         try:
-            make(tmp)
+            fill_durably(tmp, lambda: make(tmp))
             perms = vol.target.permissions if vol.target is not None else None
             os.chmod(tmp, perms.mode if perms is not None and perms.mode is not None else 0o600)
             if perms is not None and (perms.owner is not None or perms.group is not None):
@@ -304,7 +311,6 @@ class FilePool:
                     perms.owner if perms.owner is not None else -1,
                     perms.group if perms.group is not None else -1,
                 )
-            _fsync(tmp)
             _link_no_replace(tmp, final, f"storage volume '{vol.name}' in {self._what}")
         except OSError as exc:
             raise SystemError_(f"cannot create storage volume '{vol.name}': {exc.strerror or exc}") from None
