@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from storage_testxml import volume_xml
+from virt_storage import writeback
 
 import virtcore
 from virtcore.errors import ArgumentUnsupportedError, InvalidArgError, NoStorageVolError
@@ -318,18 +319,33 @@ def test_a_new_volume_is_durable_when_create_returns(
         real_link(src, dst)
         done.append(("link", dst))
 
+    real_start = writeback._start_write()
+    assert real_start is not None  # Linux: sync_file_range exists
+
+    def start_write() -> writeback.StartWrite:
+        def start(fd: int) -> object:
+            written_out.add(os.readlink(f"/proc/self/fd/{fd}"))
+            return real_start(fd)
+
+        return start
+
+    written_out: set[str] = set()
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "fdatasync", fdatasync)
     monkeypatch.setattr(os, "link", link)
+    monkeypatch.setattr(writeback, "_start_write", start_write)
     for name, xml in (
         ("d.qcow2", volume_xml("d.qcow2", 4 * MiB)),
         ("e.qcow2", volume_xml("e.qcow2", 4 * MiB)),
     ):
         done.clear()
+        written_out.clear()
         if name == "d.qcow2":
             pool.create_volume(xml)
+            assert not written_out  # qemu-img create syncs what it writes: no early write-out
         else:
             pool.create_volume_from(xml, pool.lookup_volume("d.qcow2"))
+            assert written_out == {done[0][1]}  # the copy was written out while qemu-img made it
         final = str(images / name)
         assert [op for op, _ in done] == ["fdatasync", "link", "fsync"], done
         assert os.path.dirname(done[0][1]) == str(images) and done[0][1] != final  # the temporary

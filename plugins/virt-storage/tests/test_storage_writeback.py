@@ -134,3 +134,25 @@ def test_a_missing_file_is_an_os_error_before_anything_runs(tmp_path: Path) -> N
     with pytest.raises(FileNotFoundError):
         fill_durably(str(tmp_path / "gone"), lambda: ran.append(True))
     assert ran == []
+
+
+def test_without_early_write_out_no_thread_runs_and_the_data_is_still_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "volume"
+    target.touch()
+    events: list[str] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        events.append("synced")
+        real(fd)
+
+    def fill() -> None:
+        _write(target, b"w" * MiB)
+        events.append("filled")
+        assert not [t for t in threading.enumerate() if t.name == "virt-storage-writeback"]
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    fill_durably(str(target), fill, early=False)
+    assert events == ["filled", "synced"]

@@ -255,7 +255,7 @@ class FilePool:
             if raw and vol.allocation:
                 _allocate(tmp, min(vol.allocation, vol.capacity or 0))
 
-        self._publish(vol, make)
+        self._publish(vol, make, bulk=False)  # qemu-img create syncs the little it writes
         return vol.name
 
     def clone(self, xml: str, source_path: str, *, prealloc_metadata: bool) -> str:
@@ -288,21 +288,21 @@ class FilePool:
                     f"cannot grow {what} to {vol.capacity} bytes",
                 )
 
-        self._publish(vol, make)
+        self._publish(vol, make, bulk=True)  # qemu-img convert syncs nothing
         return vol.name
 
-    def _publish(self, vol: VolumeDef, make: Callable[[str], None]) -> None:
+    def _publish(self, vol: VolumeDef, make: Callable[[str], None], *, bulk: bool) -> None:
         """Run ``make(temporary path)``, set the permissions, then give the file its name.
 
-        The data is on disk before the name is linked (written out while ``make``
-        runs, synced after it: :func:`~virt_storage.writeback.fill_durably`), and
+        The data is on disk before the name is linked (synced after ``make``; with
+        ``bulk``, written out while it runs: :func:`~virt_storage.writeback.fill_durably`), and
         the name is on disk before this returns (one sync of the directory, which
         on a journaling file system also commits the permissions set before it).
         """
         final = os.path.join(self.target, vol.name)
         tmp = temporary(self.target)
         try:
-            fill_durably(tmp, lambda: make(tmp))
+            fill_durably(tmp, lambda: make(tmp), early=bulk)
             perms = vol.target.permissions if vol.target is not None else None
             os.chmod(tmp, perms.mode if perms is not None and perms.mode is not None else 0o600)
             if perms is not None and (perms.owner is not None or perms.group is not None):

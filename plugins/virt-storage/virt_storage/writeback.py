@@ -54,10 +54,13 @@ def _write_out_until(stop: threading.Event, fd: int, start: StartWrite) -> None:
         start(fd)
 
 
-def fill_durably(path: str, fill: Callable[[], None]) -> None:
+def fill_durably(path: str, fill: Callable[[], None], *, early: bool = True) -> None:
     """Run ``fill()``, which writes the existing file at ``path``; return once its data is on disk.
 
-    The data (and what reading it back needs: size, block map) is synced
+    ``early``: write the data out while ``fill`` runs (a thread; worth its start,
+    which waits for a turn on the CPU, when ``fill`` leaves much data unsynced,
+    as ``qemu-img convert`` does, not when it syncs what it wrote itself, as
+    ``qemu-img create`` does). The data (and what reading it back needs: size, block map) is synced
     through a descriptor opened before ``fill`` runs, so a write-out error
     that happened meanwhile is reported too. An exception from ``fill`` stops
     the write-out and propagates; nothing is synced then.
@@ -66,7 +69,7 @@ def fill_durably(path: str, fill: Callable[[], None]) -> None:
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
-        start = _start_write()
+        start = _start_write() if early else None
         stop = threading.Event()
         thread = None
         if start is not None:
