@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -223,3 +224,21 @@ def test_a_target_swapped_for_a_symlink_is_refused_by_the_next_operation(
     with pytest.raises(OperationFailedError, match=rf"'{images}'.*symbolic link to '{elsewhere}'"):
         pool.create_volume(volume_xml("b.img", MiB))
     assert sorted(p.name for p in elsewhere.iterdir()) == ["a.img"]
+
+
+def test_a_copy_that_cannot_reach_the_disk_is_a_named_error_and_leaves_nothing(
+    pool: StoragePool, images: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = pool.create_volume(volume_xml("src.qcow2", 4 * MiB))
+
+    def fdatasync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    with pytest.raises(
+        virtcore.errors.SystemError_, match=r"storage volume 'copy\.qcow2'.*Input/output error"
+    ):
+        pool.create_volume_from(volume_xml("copy.qcow2", 4 * MiB), source)
+    assert sorted(p.name for p in images.iterdir()) == ["src.qcow2"]  # no copy, no temporary
+    with pytest.raises(NoStorageVolError):
+        pool.lookup_volume("copy.qcow2")
