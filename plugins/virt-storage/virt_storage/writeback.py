@@ -28,7 +28,10 @@ __all__ = ["fill_durably"]
 #: ``SYNC_FILE_RANGE_WRITE`` (linux/fs.h): start writing out dirty pages, do not wait for them.
 _START_WRITE = 2
 #: How often the pages written so far are handed to the disk while the file is written (s).
-_EVERY = 0.002
+#: Measured on a 32 MiB clone on a loaded 2-core machine, 41 rounds: 2 ms and 5 ms alike
+#: (1.29x and 1.26x bare qemu-img), 10 and 20 ms worse (1.37x, 1.43x), syncing only at
+#: the end 1.53x. Each start costs CPU the copy also wants; 5 ms asks half as often as 2.
+_EVERY = 0.005
 
 StartWrite = Callable[[int], object]
 
