@@ -63,10 +63,12 @@ def fill_durably(path: str, fill: Callable[[], None], *, early: bool = True) -> 
     ``early``: write the data out while ``fill`` runs (a thread; worth its start,
     which waits for a turn on the CPU, when ``fill`` leaves much data unsynced,
     as ``qemu-img convert`` does, not when it syncs what it wrote itself, as
-    ``qemu-img create`` does). The data (and what reading it back needs: size, block map) is synced
-    through a descriptor opened before ``fill`` runs, so a write-out error
-    that happened meanwhile is reported too. An exception from ``fill`` stops
-    the write-out and propagates; nothing is synced then.
+    ``qemu-img create`` does).
+
+    The data (and what reading it back needs: size, block map) is synced
+    through a descriptor opened before ``fill`` runs, so a write-out error that
+    happened meanwhile is reported too. An exception from ``fill`` stops the
+    write-out and propagates; nothing is synced then.
 
     :raises OSError: ``path`` cannot be opened or its data cannot be written.
     """
