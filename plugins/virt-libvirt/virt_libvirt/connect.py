@@ -267,7 +267,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         try:
             if not flags:
                 return [virDomain(self, d) for d in self._conn.list_domains()]
-            keep = list_filter(flags)
+            keep = list_filter(flags, self)
             return [virDomain(self, d) for d in self._conn.list_domains() if keep(d)]
         except VirtError as exc:
             raise_from(exc)
@@ -383,11 +383,11 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict[str, Any]]]:  # noqa: N802
         """``[(domain, {libvirt's statistic keys})]`` of every domain (``VIR_DOMAIN_STATS_*`` groups)."""
-        wanted = stats_groups(stats, flags, "virConnectGetAllDomainStats")
+        wanted = stats_groups(stats, flags, self)
         try:
             doms = self._conn.list_domains()
             if list_flags(flags):
-                keep = list_filter(list_flags(flags))
+                keep = list_filter(list_flags(flags), self)
                 doms = [d for d in doms if keep(d)]
             return [(virDomain(self, d), domain_stats(d, wanted)) for d in doms]
         except VirtError as exc:
@@ -397,14 +397,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         self, doms: list[virDomain], stats: int = 0, flags: int = 0
     ) -> list[tuple[virDomain, dict[str, Any]]]:
         """:meth:`getAllDomainStats` of the domains ``doms``."""
-        wanted = stats_groups(stats, flags, "virDomainListGetStats")
-        if not doms:
+        if not doms:  # libvirt's API layer refuses this before its driver sees the flags
             from virtcore.errors import InvalidArgError
 
             raise_error(
                 InvalidArgError, "doms array in virDomainListGetStats must contain at least one domain"
             )
-        keep = list_filter(list_flags(flags)) if list_flags(flags) else None
+        wanted = stats_groups(stats, flags, self)
+        keep = list_filter(list_flags(flags), self) if list_flags(flags) else None
         try:
             return [(d, domain_stats(d._o, wanted)) for d in doms if keep is None or keep(d._o)]
         except VirtError as exc:
@@ -485,7 +485,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         try:
             pools = self._conn.list_storage_pools()
             if flags:
-                keep = pool_filter(flags)
+                keep = pool_filter(flags, self)
                 pools = [p for p in pools if keep(p)]
             return [virStoragePool(self, p) for p in pools]
         except VirtError as exc:
@@ -702,7 +702,6 @@ def openAuth(uri: str | None, auth: list[Any], flags: int = 0) -> virConnect:  #
     list ``[type, prompt, challenge, default, result]`` whose ``result`` it fills in;
     it returns 0 (negative: it could not). ``VIR_CONNECT_RO`` opens it read-only.
     """
-    check_flags(flags, lv.VIR_CONNECT_RO | lv.VIR_CONNECT_NO_ALIASES, "virConnectOpenAuth")
     if not isinstance(auth, list | tuple) or len(auth) != 3:
         raise TypeError("auth must be [[credential types], callback, opaque]")
     credtypes, callback, opaque = auth
@@ -718,9 +717,20 @@ def openAuth(uri: str | None, auth: list[Any], flags: int = 0) -> virConnect:  #
     credentials = Auth(list(credtypes), answer if callback is not None else None)
     opener = virtcore.open_read_only if flags & lv.VIR_CONNECT_RO else virtcore.open
     try:
-        return virConnect(opener(_uri(uri), auth=credentials))
+        conn = virConnect(opener(_uri(uri), auth=credentials))
     except VirtError as exc:
         raise_from(exc)
+    # libvirt's drivers check the flags in their connectOpen (testConnectOpen...), on the
+    # connection: its test and QEMU drivers take only VIR_CONNECT_RO, the others NO_ALIASES too.
+    allowed = lv.VIR_CONNECT_RO
+    if conn.getType() not in ("TEST", "QEMU"):
+        allowed |= lv.VIR_CONNECT_NO_ALIASES
+    try:
+        check_flags(flags, allowed, "virConnectOpen", conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def getVersion(name: str | None = None) -> int | tuple[int, int]:  # noqa: N802

@@ -812,9 +812,9 @@ _LIST_ALL = (
 )
 
 
-def list_filter(flags: int) -> Callable[[virtcore.Domain], bool]:
-    """The test ``virConnectListAllDomains`` applies for ``flags``."""
-    check_flags(flags, _LIST_ALL, "virConnectListAllDomains")
+def list_filter(flags: int, owner: object) -> Callable[[virtcore.Domain], bool]:
+    """The test ``virConnectListAllDomains`` on ``owner`` (a ``virConnect``) applies for ``flags``."""
+    check_flags(flags, _LIST_ALL, "virConnectListAllDomains", owner)
 
     def keep(d: virtcore.Domain) -> bool:
         if not passes(

@@ -180,12 +180,15 @@ def virResetLastError() -> None:  # noqa: N802
 _FLAG_CHECKERS = {"TEST": ("test", 12), "QEMU": ("qemu", 10)}
 
 
-def check_flags(flags: int, allowed: int, function: str, owner: object = None) -> int:
+def check_flags(flags: int, allowed: int, function: str, owner: object) -> int:
     """``flags`` when ``function`` knows every bit; else ``libvirtError`` VIR_ERR_INVALID_ARG, as libvirt.
 
-    ``owner`` (the ``virConnect`` or handle called) names the driver that refuses them, as
-    libvirt's does: ``"unsupported flags (0x1) in function testDomainDestroyFlags"`` in
-    VIR_FROM_TEST; without it, or on another driver, the API's own name in VIR_FROM_NONE.
+    ``owner`` (the ``virConnect`` or handle called; required, so that every refusal names its
+    driver) names the driver that refuses them, as libvirt's does: ``"unsupported flags (0x1) in
+    function testDomainDestroyFlags"`` in VIR_FROM_TEST; on a driver without its own checker
+    (see :data:`_FLAG_CHECKERS`), the API's own name in VIR_FROM_NONE. ``function`` is the API
+    whose driver entry point checks them (``virConnectGetAllDomainStats`` for
+    ``virDomainListGetStats``, as libvirt's API layer hands both to one driver call).
     """
     if flags & ~allowed:
         if not isinstance(flags, int) or isinstance(flags, bool):
@@ -198,7 +201,7 @@ def check_flags(flags: int, allowed: int, function: str, owner: object = None) -
 
 def _driver_function(owner: object, function: str) -> tuple[str, int]:
     """The driver's name for API ``function`` and its error domain (see :data:`_FLAG_CHECKERS`)."""
-    if owner is None or not function.startswith("vir"):
+    if not function.startswith("vir"):
         return function, 0
     from virtcore.errors import VirtError  # at run time; the module-level import is for typing only
 

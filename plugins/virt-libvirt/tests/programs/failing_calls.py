@@ -94,6 +94,15 @@ rec("run_set_memory_parameters_bad_flags", lambda: run.setMemoryParameters({"har
 rec("run_memory_stats_period_bad_flags", lambda: run.setMemoryStatsPeriod(1, 1 << 20))
 rec("baseline_cpu_bad_flags", lambda: conn.baselineCPU(["<cpu/>"], 1 << 20))
 rec("save_image_xml_bad_flags", lambda: conn.saveImageGetXMLDesc("/nonexistent", 1 << 20))
+# Flags refused in the connection's driver, named as its function (testConnectListAllDomains...).
+rec("list_all_domains_bad_flags", lambda: conn.listAllDomains(1 << 30))
+rec("list_all_pools_bad_flags", lambda: conn.listAllStoragePools(1 << 30))
+rec("all_domain_stats_bad_flags", lambda: conn.getAllDomainStats(0, 1 << 25))
+rec("domain_list_stats_bad_flags", lambda: conn.domainListGetStats([run], 0, 1 << 25))
+rec("list_all_snapshots_bad_flags", lambda: run.listAllSnapshots(1 << 20))
+NO_AUTH = [[], None, None]
+rec("open_auth_no_aliases", lambda: libvirt.openAuth(sys.argv[1], NO_AUTH, libvirt.VIR_CONNECT_NO_ALIASES))
+rec("open_auth_bad_flags", lambda: libvirt.openAuth(sys.argv[1], NO_AUTH, 1 << 20))
 rec("run_set_memory_too_much", lambda: run.setMemory(1 << 40))
 rec("run_set_vcpus_zero", lambda: run.setVcpus(0))
 rec("run_set_vcpus_flags_zero", lambda: run.setVcpusFlags(0, 0))
