@@ -6,10 +6,11 @@ is ``["error", code, domain, message]``, or ``["ok"]`` when the call did not fai
 Usage: ``python failing_calls.py URI``.
 """
 
-import json
 import sys
 
 import libvirt
+from recording import dump
+from recording import rec_failure as rec
 
 UUID0 = "00000000-0000-0000-0000-0000000000ee"
 DOM = """<domain type='test'>
@@ -26,17 +27,6 @@ SECRET = (
     "<secret ephemeral='no' private='no'><uuid>%s</uuid>"
     "<usage type='volume'><volume>%s</volume></usage></secret>"
 )
-
-out = {}
-
-
-def rec(key, fn):
-    """Record the error ``fn()`` raised (code, domain, message), or that it did not fail."""
-    try:
-        fn()
-        out[key] = ["ok"]
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain(), e.get_error_message()]
 
 
 conn = libvirt.open(sys.argv[1])
@@ -197,4 +187,4 @@ rec(
 rec("secret_define_bad_xml", lambda: conn.secretDefineXML("<secret", 0))
 rec("secret_define", lambda: conn.secretDefineXML(SECRET % (UUID0, "/ep-vol"), 0))
 
-print(json.dumps(out, sort_keys=True))
+dump()

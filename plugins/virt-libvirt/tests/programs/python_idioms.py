@@ -9,34 +9,13 @@ callbacks, opens read-only and with ``openAuth``, and reads errors the ways
 scripts do. Prints what it saw as JSON. Usage: ``python python_idioms.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec, shape
 
 L = libvirt
-out = {}
-
-
-def shape(v):
-    """What a value looks like, for numbers that move."""
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, (list, tuple)):
-        return [shape(x) for x in v]
-    return type(v).__name__
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "UUIDString") and hasattr(v, "name"):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 URI = sys.argv[1]
@@ -166,4 +145,4 @@ rec("auth_ro", lambda: libvirt.openAuth(URI, [[], auth_cb, None], L.VIR_CONNECT_
 rec("open_bad_uri", lambda: libvirt.open("test:///no/such/file.xml"))
 rec("close", lambda: conn.close() >= 0)
 rec("after_close", conn.getURI)
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()
