@@ -196,9 +196,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("python_idioms", "conn_last_error"): (
-        "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
-    ),
     ("python_idioms", "open_bad_uri"): (
         "virt-test reports a test:/// node file it cannot read as READ_FAILED; libvirt's test driver as"
         " XML_ERROR (virt-test's error codes: the errparity branch)"

@@ -12,7 +12,7 @@ from virt_libvirt import events
 from virt_libvirt._base import complete, passes, uuid_string
 from virt_libvirt._table import VERSION
 from virt_libvirt.domain import list_filter, virDomain
-from virt_libvirt.errors import check_flags, raise_error, raise_from
+from virt_libvirt.errors import ErrorTuple, check_flags, raise_error, raise_from
 from virt_libvirt.network import virNetwork
 from virt_libvirt.objects import HostObjectsAPI
 from virt_libvirt.stats import domain_stats, list_flags
@@ -46,6 +46,10 @@ class _ClosedConnection:
 _CLOSED = _ClosedConnection()
 
 
+#: What libvirt's virConnGetLastError gives for a connection without an error: its cleared virError.
+_NO_ERROR: tuple[int, int, None, int, None, None, None, int, int] = (0, 0, None, 0, None, None, None, 0, 0)
+
+
 class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     """A connection to a hypervisor driver, as libvirt-python's ``virConnect``.
 
@@ -55,7 +59,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     connection until the last of them lets go of it.
     """
 
-    __slots__ = ("__weakref__", "_conn", "_handles", "_kept")
+    __slots__ = ("__weakref__", "_conn", "_handles", "_kept", "_last_error")
 
     def __init__(self, _obj: Connection) -> None:
         self._conn = _obj
@@ -63,6 +67,8 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         self._handles: weakref.WeakSet[object] = weakref.WeakSet()
         #: The connection :meth:`close` left open for the handles still holding it.
         self._kept: Connection | None = None
+        #: The last error of a call on this connection or a handle got from it (virConnGetLastError).
+        self._last_error: ErrorTuple | None = None
 
     def __del__(self) -> None:
         # libvirt-python closes a connection its last reference lets go of (every handle got from it
@@ -109,6 +115,20 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             return 1
         core.close()
         return 0
+
+    def virConnGetLastError(self) -> ErrorTuple | tuple[int, int, None, int, None, None, None, int, int]:  # noqa: N802
+        """The last error of a call on this connection or on a handle got from it.
+
+        libvirt keeps it per connection as well as per thread (``virGetLastError``); an
+        error raised anywhere else, or a later success, leaves it as it is. With none (or
+        after :meth:`virConnResetLastError`), libvirt's cleared error: code VIR_ERR_OK,
+        ``(0, 0, None, 0, None, None, None, 0, 0)``, not None as ``virGetLastError`` gives.
+        """
+        return _NO_ERROR if self._last_error is None else self._last_error
+
+    def virConnResetLastError(self) -> None:  # noqa: N802
+        """Forget this connection's last error (the thread's stays)."""
+        self._last_error = None
 
     def getURI(self) -> str:  # noqa: N802
         """The URI the connection was opened with."""

@@ -112,11 +112,31 @@ rec("last_error", last_error)
 
 
 def conn_last_error():
+    """The connection's last error (code, domain) as scripts read it: kept per connection."""
+
+    def seen(c):
+        return list(c.virConnGetLastError()[:2])
+
+    other = libvirt.openReadOnly(URI)
+    got = [seen(conn), seen(other)]
     try:
         conn.lookupByName("no-such-domain")
     except libvirt.libvirtError as e:
-        return conn.virConnGetLastError()[0] == e.get_error_code()
-    return None
+        got.append(conn.virConnGetLastError()[0] == e.get_error_code())
+    got += [seen(conn), seen(other)]  # the other connection's is untouched
+    conn.listAllDomains(0)
+    got.append(seen(conn))  # a success leaves it
+    try:
+        conn.lookupByName("test").create()  # a handle's error is its connection's
+    except libvirt.libvirtError:
+        pass
+    got.append(seen(conn))
+    libvirt.virResetLastError()
+    got.append(seen(conn))  # the thread's reset leaves the connection's
+    conn.virConnResetLastError()
+    got += [seen(conn), conn.virConnGetLastError()]
+    other.close()
+    return got
 
 
 rec("conn_last_error", conn_last_error)
