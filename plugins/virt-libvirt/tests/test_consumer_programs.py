@@ -196,10 +196,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("python_idioms", "open_bad_uri"): (
-        "virt-test reports a test:/// node file it cannot read as READ_FAILED; libvirt's test driver as"
-        " XML_ERROR (virt-test's error codes: the errparity branch)"
-    ),
     ("vdsm_lifecycle", "save_flags_paused"): (
         "virtcore cannot save a guest to be restored paused or running (VIR_DOMAIN_SAVE_PAUSED/RUNNING):"
         " ARGUMENT_UNSUPPORTED (libvirt 9.0's test driver: INVALID_ARG; its QEMU driver takes them)"
