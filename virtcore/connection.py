@@ -704,10 +704,22 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec](path=path_arg(path))
         return r if r is not None else declined(spec)
 
-    def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
-        """Start a domain from a file written by :meth:`Domain.save`."""
+    def restore_domain(
+        self, path: str | os.PathLike[str], *, running: bool = False, paused: bool = False
+    ) -> Domain:
+        """Start a domain from a file written by :meth:`Domain.save`.
+
+        It comes back in the state it was saved in (or the one :meth:`Domain.save` was
+        told to record); ``running`` / ``paused`` choose instead (libvirt's
+        ``virDomainRestoreFlags`` with ``VIR_DOMAIN_SAVE_RUNNING`` / ``_PAUSED``).
+
+        :raises InvalidArgError: ``running`` and ``paused`` together.
+        :raises ArgumentUnsupportedError: ``running`` or ``paused`` on a driver that cannot choose.
+        """
+        if running and paused:
+            raise InvalidArgError("running and paused are mutually exclusive")
         spec = hookspecs.virt_domain_restore
-        r = self._ops[spec](path=path_arg(path))
+        r = self._ops[spec](path=path_arg(path), running=bool(running), paused=bool(paused))
         return Domain(self, r) if r is not None else declined(spec)
 
     # -- native configuration formats ---------------------------------------
@@ -1026,10 +1038,22 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid, snapshots_metadata=bool(snapshots_metadata)) is None:
             declined(spec)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
+    def save(self, path: str | os.PathLike[str], *, running: bool = False, paused: bool = False) -> None:
+        """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`.
+
+        ``running`` / ``paused``: the file says to restore it running or paused, whatever
+        its state now (libvirt's ``virDomainSaveFlags`` with ``VIR_DOMAIN_SAVE_RUNNING`` / ``_PAUSED``).
+
+        :raises InvalidArgError: ``running`` and ``paused`` together.
+        :raises ArgumentUnsupportedError: ``running`` or ``paused`` on a driver whose image cannot say.
+        """
+        if running and paused:
+            raise InvalidArgError("running and paused are mutually exclusive")
         spec = hookspecs.virt_domain_save
-        if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
+        r = self._conn._ops[spec](
+            uuid=self.uuid, path=path_arg(path), running=bool(running), paused=bool(paused)
+        )
+        if r is None:
             declined(spec)
 
     def managed_save(self) -> None:

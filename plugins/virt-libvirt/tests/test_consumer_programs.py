@@ -179,10 +179,6 @@ LIBVIRT_BUGS.update(
         ),
         ("vdsm_lifecycle", "paused_state"): "follows from create_paused: the paused guest exists here",
         ("vdsm_lifecycle", "destroy_paused"): "follows from create_paused: the paused guest exists here",
-        ("vdsm_lifecycle", "restore_flags_running"): (
-            "libvirt 9.0's test driver takes no virDomainRestoreFlags flag (INVALID_ARG); virt-libvirt takes"
-            " VIR_DOMAIN_SAVE_RUNNING and refuses restoring over the running guest: OPERATION_INVALID"
-        ),
     }
 )
 
@@ -196,10 +192,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("vdsm_lifecycle", "save_flags_paused"): (
-        "virtcore cannot save a guest to be restored paused or running (VIR_DOMAIN_SAVE_PAUSED/RUNNING):"
-        " ARGUMENT_UNSUPPORTED (libvirt 9.0's test driver: INVALID_ARG; its QEMU driver takes them)"
-    ),
     ("vdsm_lifecycle", "set_vcpus_guest"): (
         "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
         " (libvirt 9.0's test driver: INVALID_ARG)"

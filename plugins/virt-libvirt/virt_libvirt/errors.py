@@ -221,6 +221,14 @@ def check_nonzero(value: int, name: str, function: str) -> None:
         raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, name, None, 0, 0))
 
 
+def check_exclusive(flags: int, first: tuple[int, str], second: tuple[int, str], function: str) -> None:
+    """Refuse two flags together as libvirt's API layer does (VIR_EXCLUSIVE_FLAGS): VIR_ERR_INVALID_ARG
+    in VIR_FROM_DOMAIN, ``"Flags 'VIR_A' and 'VIR_B' are mutually exclusive"``; each is ``(bit, name)``."""
+    if flags & first[0] and flags & second[0]:
+        message = f"Flags '{first[1]}' and '{second[1]}' are mutually exclusive"
+        raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, "flags", None, 0, 0))
+
+
 def virGetLastErrorCode() -> int:  # noqa: N802
     """The code of the calling thread's last error (0, VIR_ERR_OK, when none)."""
     err = _last.err

@@ -12,6 +12,7 @@ import virt_test
 import virtcore
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
+    ArgumentUnsupportedError,
     ErrorDomain,
     ErrorNumber,
     InvalidArgError,
@@ -157,6 +158,30 @@ def test_save_image_is_a_real_file_with_the_domain_xml(
     header = json.loads(data[len(virt_test.node.SAVE_MAGIC) :])
     assert header["uuid"] == dom.uuid and "<name>test</name>" in header["xml"]
     assert [p.name for p in image.parent.iterdir()] == ["test.save"]  # no temp file left behind
+
+
+def test_saving_or_restoring_into_a_chosen_state_is_refused_as_libvirts_test_driver(
+    virt_conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    # libvirt 9.0's test driver takes no VIR_DOMAIN_SAVE_RUNNING / _PAUSED (virt-libvirt says
+    # INVALID_ARG in testDomainSaveFlags there); nothing is written, the guest keeps running.
+    dom = virt_conn.lookup_domain("test")
+    image = tmp_path / "s"
+    for kwargs in ({"running": True}, {"paused": True}):
+        with pytest.raises(ArgumentUnsupportedError, match="saving a domain into a chosen state"):
+            dom.save(image, **kwargs)
+    with pytest.raises(InvalidArgError, match="running and paused are mutually exclusive"):
+        dom.save(image, running=True, paused=True)
+    assert not image.exists() and dom.state()[0] == DomainState.RUNNING
+    dom.save(image)
+    for kwargs in ({"running": True}, {"paused": True}):
+        with pytest.raises(ArgumentUnsupportedError, match="restoring a domain into a chosen state"):
+            virt_conn.restore_domain(image, **kwargs)
+    with pytest.raises(InvalidArgError, match="running and paused are mutually exclusive"):
+        virt_conn.restore_domain(image, running=True, paused=True)
+    assert dom.state()[0] == DomainState.SHUTOFF
+    virt_conn.restore_domain(image)
+    assert dom.state()[0] == DomainState.RUNNING
 
 
 def test_restore_a_save_image_after_undefine_gives_a_transient_domain(

@@ -85,6 +85,22 @@ rec("run_memory_stats_period_bad_flags", lambda: run.setMemoryStatsPeriod(1, 1 <
 rec("baseline_cpu_bad_flags", lambda: conn.baselineCPU(["<cpu/>"], 1 << 20))
 rec("save_image_xml_bad_flags", lambda: conn.saveImageGetXMLDesc("/nonexistent", 1 << 20))
 # Flags refused in the connection's driver, named as its function (testConnectListAllDomains...).
+# libvirt's test driver takes no save/restore flag; RUNNING with PAUSED its API refuses first.
+SAVE_BOTH = libvirt.VIR_DOMAIN_SAVE_RUNNING | libvirt.VIR_DOMAIN_SAVE_PAUSED
+rec(
+    "run_save_flags_paused",
+    lambda: run.saveFlags("/nonexistent-ep/s.img", None, libvirt.VIR_DOMAIN_SAVE_PAUSED),
+)
+rec(
+    "run_save_flags_bypass",
+    lambda: run.saveFlags("/nonexistent-ep/s.img", None, libvirt.VIR_DOMAIN_SAVE_BYPASS_CACHE),
+)
+rec("run_save_flags_both", lambda: run.saveFlags("/nonexistent-ep/s.img", None, SAVE_BOTH))
+rec(
+    "restore_flags_running",
+    lambda: conn.restoreFlags("/nonexistent-ep/s.img", None, libvirt.VIR_DOMAIN_SAVE_RUNNING),
+)
+rec("restore_flags_both", lambda: conn.restoreFlags("/nonexistent-ep/s.img", None, SAVE_BOTH))
 rec("list_all_domains_bad_flags", lambda: conn.listAllDomains(1 << 30))
 rec("list_all_pools_bad_flags", lambda: conn.listAllStoragePools(1 << 30))
 rec("all_domain_stats_bad_flags", lambda: conn.getAllDomainStats(0, 1 << 25))
