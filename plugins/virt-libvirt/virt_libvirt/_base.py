@@ -10,13 +10,12 @@ function: a missing entry point means "unsupported", as in libvirt.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from virt_libvirt import _constants
 from virt_libvirt._table import ERROR_DOMAIN, METHODS
-from virt_libvirt.errors import libvirtError, raise_error, raise_from
+from virt_libvirt.errors import raise_error, raise_from
 from virtcore.errors import VirtError
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ def uuid_string(raw: bytes) -> str:
 
 
 def unsupported(cname: str) -> Callable[..., NoReturn]:
-    """A method raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming ``cname`` (in libvirt's domain for it)."""
+    """A function raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming ``cname`` (in its libvirt domain)."""
     domain: int = getattr(_constants, ERROR_DOMAIN.get(cname, "VIR_FROM_NONE"))
 
     def call(*args: Any, **kwargs: Any) -> NoReturn:
@@ -52,33 +51,23 @@ def unsupported(cname: str) -> Callable[..., NoReturn]:
     return call
 
 
-def complete(cls: type, klass: str | None = None) -> None:
-    """Give ``cls`` every method of libvirt's class ``klass`` (default: its name) it does not define,
-    and make every one of them record the error it fails with on its connection (:func:`dispatching`)."""
-    name = klass or cls.__name__
-    for method, cname in METHODS[name].items():
-        fn = getattr(cls, method, None) or unsupported(cname)
-        setattr(cls, method, dispatching(fn, of_connection=name == "virConnect"))
+def unsupported_method(cname: str) -> Callable[..., NoReturn]:
+    """:func:`unsupported` as a method: its ``self`` is the object the error is about (its
+    connection keeps it as its last error, see :func:`virt_libvirt.errors.report`)."""
+    refuse = unsupported(cname)
 
+    def call(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        refuse()
 
-def dispatching(fn: Callable[..., Any], *, of_connection: bool) -> Callable[..., Any]:
-    """``fn``, a method of a ``virConnect`` (``of_connection``) or of a handle, that also makes the
-    error it fails with its connection's last error, as libvirt's ``virDispatchError(conn)`` does:
-    ``virConnGetLastError`` reads it."""
-    if getattr(fn, "_dispatches", False):
-        return fn  # inherited from a class already completed
-
-    @functools.wraps(fn)
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(self, *args, **kwargs)
-        except libvirtError as exc:
-            if exc.err is not None:
-                (self if of_connection else self.connect())._last_error = exc.err
-            raise
-
-    call._dispatches = True  # type: ignore[attr-defined]
+    call.__name__, call.__doc__ = refuse.__name__, refuse.__doc__
     return call
+
+
+def complete(cls: type, klass: str | None = None) -> None:
+    """Give ``cls`` every method of libvirt's class ``klass`` (default: its name) it does not define."""
+    for method, cname in METHODS[klass or cls.__name__].items():
+        if not hasattr(cls, method):
+            setattr(cls, method, unsupported_method(cname))
 
 
 def passes(flags: int, yes: int, no: int, value: Callable[[], bool]) -> bool:

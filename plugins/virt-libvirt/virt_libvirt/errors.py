@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from _thread import _local
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -119,8 +120,13 @@ def error_tuple(exc: VirtError, domain: int | None = None) -> ErrorTuple:
 
 
 def report(err: ErrorTuple) -> None:
-    """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt)."""
+    """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt).
+
+    It also becomes the last error of the connection whose call failed, as libvirt's
+    ``virDispatchError(conn)`` copies it there (:func:`_dispatch_to_connection`).
+    """
     _last.err = _last.fresh = err
+    _dispatch_to_connection(err, sys._getframe(1))
     func, ctx = _handler
     if func is None:
         name = DOMAIN_NAMES[err[1]] if 0 <= err[1] < len(DOMAIN_NAMES) else "Unknown"
@@ -128,6 +134,49 @@ def report(err: ErrorTuple) -> None:
         sys.stderr.write(f"libvirt: {name} error : {err[2]}{end}")
     else:
         func(ctx, err)
+
+
+#: How many frames above :func:`report` the call on a ``libvirt`` object may be.
+_API_DEPTH = 16
+#: Before Python 3.13 (PEP 667), reading a running frame's ``f_locals`` leaves a snapshot of
+#: its locals on the frame: one holding the error being handled would keep the frame, and the
+#: handle and connection it holds, alive until the garbage collector runs.
+_SNAPSHOTS = sys.version_info < (3, 13)
+
+
+def _dispatch_to_connection(err: ErrorTuple, frame: FrameType | None) -> None:
+    """Keep ``err`` as its connection's last error (``virConnGetLastError``), if a ``libvirt`` object's
+    method is failing: the innermost caller whose ``self`` is a ``virConnect``, or a handle got from
+    one (``virDomain``...), a snapshot or a stream (``connect()``). Only a failure pays for the look:
+    a call that succeeds costs nothing more.
+    """
+    for _ in range(_API_DEPTH):
+        if frame is None:
+            return
+        if frame.f_code.co_varnames[:1] == ("self",) and _ours(frame):
+            local = frame.f_locals
+            owner = local.get("self")
+            if _SNAPSHOTS:
+                local.clear()  # the snapshot only: the frame's own variables are untouched
+            conn = _connection_of(owner)
+            if conn is not None:
+                conn._last_error = err
+                return
+        frame = frame.f_back
+
+
+def _ours(frame: FrameType) -> bool:
+    """Whether ``frame`` runs this package's code (no caller's frame is ever looked into)."""
+    module = frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.startswith("virt_libvirt.")
+
+
+def _connection_of(owner: object) -> Any:
+    """The ``virConnect`` of ``owner`` (a ``virConnect``, or an object with ``connect()``), else None."""
+    if hasattr(owner, "_last_error"):
+        return owner
+    connect = getattr(owner, "connect", None)
+    return connect() if callable(connect) else None
 
 
 def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn:
