@@ -388,6 +388,20 @@ def test_save_and_restore(run: Run, fresh_default: None, tmp_path: Path) -> None
     assert run("domstate", "--reason", "test")[1] == "running (restored)\n\n"
 
 
+def test_save_and_restore_take_running_and_paused(run: Run, fresh_default: None, tmp_path: Path) -> None:
+    image = str(tmp_path / "test.save")
+    status, out, err = run("save", "test", image, "--running", "--paused")
+    assert (status, out) == (1, "")
+    assert err == "error: invalid argument: running and paused are mutually exclusive\n"
+    # the test driver, as libvirt's, saves and restores only in the state the guest was in
+    status, out, err = run("save", "test", image, "--paused")
+    assert (status, out) == (1, "") and "saving a domain into a chosen state" in err
+    assert run("save", "test", image)[0] == 0
+    status, out, err = run("restore", image, "--running")
+    assert (status, out) == (1, "") and "restoring a domain into a chosen state" in err
+    assert run("domstate", "test")[1] == "shut off\n\n"
+
+
 def test_restore_errors(run: Run, tmp_path: Path) -> None:
     status, out, err = run("restore", str(tmp_path / "nothing.save"))
     assert (status, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1

@@ -106,7 +106,7 @@ def test_every_connection_to_the_node_hears_and_a_removed_callback_does_not(conn
         cid = conn.on_object_event(ObjectKind.NETWORK, 0, lambda obj, rec: mine.append(rec.event))
         net = conn.lookup_network("default")
         net.destroy()
-        conn.remove_domain_event(cid)
+        conn.remove_event(cid)
         net.start()
         assert [r.event for _, r in heard] == [
             NetworkEventLifecycleType.STOPPED,
@@ -153,3 +153,30 @@ def test_unknown_kinds_and_ids_are_refused(conn: Any, kind: Any, event_id: Any, 
 def test_a_callback_must_be_callable(conn: Any) -> None:
     with pytest.raises(InvalidArgError, match="callback must be callable"):
         conn.on_object_event(ObjectKind.SECRET, 1, None)
+
+
+def test_remove_domain_event_refuses_an_object_events_id_and_keeps_its_callback(conn: Any) -> None:
+    heard: list[Any] = []
+    cid = conn.on_object_event(ObjectKind.NETWORK, 0, lambda obj, rec: heard.append(rec.event))
+    with pytest.raises(InvalidArgError, match=f"no domain event callback with id {cid}"):
+        conn.remove_domain_event(cid)
+    net = conn.lookup_network("default")
+    net.destroy()
+    assert heard == [NetworkEventLifecycleType.STOPPED]
+    conn.remove_event(cid)
+    net.start()
+    assert heard == [NetworkEventLifecycleType.STOPPED]
+    with pytest.raises(InvalidArgError, match=f"no event callback with id {cid}"):
+        conn.remove_event(cid)
+
+
+def test_remove_event_removes_a_domain_events_callback_too(conn: Any) -> None:
+    seen: list[Any] = []
+    cid = conn.on_domain_event(lambda dom, event, detail: seen.append(event))
+    dom = conn.lookup_domain("test")
+    dom.suspend()
+    conn.remove_event(cid)
+    dom.resume()
+    assert len(seen) == 1
+    with pytest.raises(InvalidArgError, match=f"no domain event callback with id {cid}"):
+        conn.remove_domain_event(cid)

@@ -606,3 +606,24 @@ def test_keepalive_pings_a_silent_client_and_drops_a_dead_one(tmp_path: Path) ->
     finally:
         log = server.stop()
     assert "no answer to 3 keepalive pings" in log
+
+
+def test_save_and_restore_flags_reach_the_driver(served: Served, tmp_path: Path) -> None:
+    """VIR_DOMAIN_SAVE_RUNNING / _PAUSED travel in DOMAIN_SAVE_FLAGS / DOMAIN_RESTORE_FLAGS to the
+    driver, from virsh and from virt-remote; test:/// (as libvirt's test driver) takes neither."""
+    import virtcore
+    from virtcore.errors import ArgumentUnsupportedError
+
+    uri = served.uri(TEST)
+    image = tmp_path / "test.save"
+    refused = virsh(uri, "save", "test", str(image), "--paused")
+    assert refused.returncode != 0 and "saving a domain into a chosen state" in refused.stderr
+    with virtcore.open(uri) as conn:
+        dom = conn.lookup_domain("test")
+        with pytest.raises(ArgumentUnsupportedError, match="saving a domain into a chosen state"):
+            dom.save(image, running=True)
+        assert not image.exists()
+        dom.save(image)
+        with pytest.raises(ArgumentUnsupportedError, match="restoring a domain into a chosen state"):
+            conn.restore_domain(image, paused=True)
+        assert conn.restore_domain(image).state()[0] == 1  # VIR_DOMAIN_RUNNING

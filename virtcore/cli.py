@@ -957,11 +957,15 @@ def _create(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.out(f"Domain '{dom.name}' created from {ns.file}", "")
 
 
-@command("save", DOMAIN, arg("file", metavar="FILE", help="where to write the saved state"))
+_RUNNING = arg("--running", action="store_true", help="come back running, whatever the state it was saved in")
+_PAUSED = arg("--paused", action="store_true", help="come back paused, whatever the state it was saved in")
+
+
+@command("save", DOMAIN, arg("file", metavar="FILE", help="where to write the state"), _RUNNING, _PAUSED)
 def _save(ctx: Context, ns: argparse.Namespace) -> None:
     """Save a running domain's state to a file and stop it."""
     dom = ctx.domain(ns.domain)
-    dom.save(ns.file)
+    dom.save(ns.file, running=ns.running, paused=ns.paused)
     ctx.out(f"Domain '{dom.name}' saved to {ns.file}", "")
 
 
@@ -971,10 +975,10 @@ def _save_image_dumpxml(ctx: Context, ns: argparse.Namespace) -> None:
     ctx.out(ctx.conn.save_image_xml_desc(ns.file).rstrip("\n"))
 
 
-@command("restore", arg("file", metavar="FILE", help="a file written by 'save'"))
+@command("restore", arg("file", metavar="FILE", help="a file written by 'save'"), _RUNNING, _PAUSED)
 def _restore(ctx: Context, ns: argparse.Namespace) -> None:
     """Restore a domain from a file written by 'save'."""
-    ctx.conn.restore_domain(ns.file)
+    ctx.conn.restore_domain(ns.file, running=ns.running, paused=ns.paused)
     ctx.out(f"Domain restored from {ns.file}", "")
 
 

@@ -704,10 +704,22 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         r = self._ops[spec](path=path_arg(path))
         return r if r is not None else declined(spec)
 
-    def restore_domain(self, path: str | os.PathLike[str]) -> Domain:
-        """Start a domain from a file written by :meth:`Domain.save`."""
+    def restore_domain(
+        self, path: str | os.PathLike[str], *, running: bool = False, paused: bool = False
+    ) -> Domain:
+        """Start a domain from a file written by :meth:`Domain.save`.
+
+        It comes back in the state it was saved in (or the one :meth:`Domain.save` was
+        told to record); ``running`` / ``paused`` choose instead (libvirt's
+        ``virDomainRestoreFlags`` with ``VIR_DOMAIN_SAVE_RUNNING`` / ``_PAUSED``).
+
+        :raises InvalidArgError: ``running`` and ``paused`` together.
+        :raises ArgumentUnsupportedError: ``running`` or ``paused`` on a driver that cannot choose.
+        """
+        if running and paused:
+            raise InvalidArgError("running and paused are mutually exclusive")
         spec = hookspecs.virt_domain_restore
-        r = self._ops[spec](path=path_arg(path))
+        r = self._ops[spec](path=path_arg(path), running=bool(running), paused=bool(paused))
         return Domain(self, r) if r is not None else declined(spec)
 
     # -- native configuration formats ---------------------------------------
@@ -752,7 +764,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def on_domain_event(self, callback: EventCallback) -> int:
         """Call ``callback(domain, event, detail)`` on every lifecycle event.
 
-        Returns an id for :meth:`remove_domain_event`. Callbacks run in the
+        Returns an id for :meth:`remove_event`. Callbacks run in the
         thread that observed the event (a driver's monitor thread for real
         hypervisors); an exception in a callback is logged, not raised.
         """
@@ -768,7 +780,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         ``record`` is a :class:`~virtcore.types.DomainEvent` for ``LIFECYCLE``
         and the record of :mod:`virtcore.events` of that kind otherwise. Ids
         the driver never produces are accepted and never fire. Returns an id
-        for :meth:`remove_domain_event`; callbacks run as with
+        for :meth:`remove_event`; callbacks run as with
         :meth:`on_domain_event`.
 
         :raises InvalidArgError: ``event_id`` is no event id libvirt defines,
@@ -807,7 +819,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
         the event is about (it may be gone by then), ``record`` the event's record
         of :mod:`virtcore.objevents`. An ``obj`` given is an object of that kind;
         its events are told apart by UUID (a node device's: by name), as libvirt's.
-        Returns an id for :meth:`remove_domain_event`; callbacks run as with
+        Returns an id for :meth:`remove_event`; callbacks run as with
         :meth:`on_domain_event`.
 
         :raises InvalidArgError: ``kind`` or ``event_id`` is none of libvirt's,
@@ -839,18 +851,40 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
             callback = functools.partial(_only_of, _identity(obj), callback)
         return self._listen((k, int(event_id)), callback)
 
-    def remove_domain_event(self, callback_id: int) -> None:
-        """Stop calling the callback registered under ``callback_id`` (by any ``on_*event*`` method).
+    def remove_event(self, callback_id: int) -> None:
+        """Stop calling the callback registered under ``callback_id`` by any ``on_*event*`` method.
+
+        libvirt: ``virConnectDomainEventDeregisterAny``, ``virConnectNetworkEventDeregisterAny``
+        and the other object kinds' (libvirt's ids, too, are one sequence across every kind).
 
         :raises InvalidArgError: no callback is registered under ``callback_id``.
         """
+        if not self._remove_listener(callback_id, domain_only=False):
+            raise InvalidArgError(f"no event callback with id {callback_id}")
+
+    def remove_domain_event(self, callback_id: int) -> None:
+        """Stop calling the domain event callback registered under ``callback_id``.
+
+        An alias of :meth:`remove_event` for the ids of :meth:`on_domain_event` and
+        :meth:`on_domain_event_any` only: an object event's id is not a domain
+        event callback's, so it is refused (and its callback kept).
+
+        :raises InvalidArgError: no domain event callback is registered under ``callback_id``.
+        """
+        if not self._remove_listener(callback_id, domain_only=True):
+            raise InvalidArgError(f"no domain event callback with id {callback_id}")
+
+    def _remove_listener(self, callback_id: int, *, domain_only: bool) -> bool:
+        """Drop the listener ``callback_id`` (a domain event's only, if ``domain_only``); whether it was."""
         with self._lock:
             for event_id, callbacks in self._listeners.items():
+                if domain_only and not isinstance(event_id, int):
+                    continue  # an object event: keyed (kind, id)
                 if callbacks.pop(callback_id, None) is not None:
                     if not callbacks:
                         del self._listeners[event_id]
-                    return
-        raise InvalidArgError(f"no domain event callback with id {callback_id}")
+                    return True
+        return False
 
 
 def _event_object(conn: Connection, ref: Any) -> Any:
@@ -1004,10 +1038,22 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         if self._conn._ops[spec](uuid=self.uuid, snapshots_metadata=bool(snapshots_metadata)) is None:
             declined(spec)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`."""
+    def save(self, path: str | os.PathLike[str], *, running: bool = False, paused: bool = False) -> None:
+        """Save the domain's state to ``path`` and stop it; see :meth:`Connection.restore_domain`.
+
+        ``running`` / ``paused``: the file says to restore it running or paused, whatever
+        its state now (libvirt's ``virDomainSaveFlags`` with ``VIR_DOMAIN_SAVE_RUNNING`` / ``_PAUSED``).
+
+        :raises InvalidArgError: ``running`` and ``paused`` together.
+        :raises ArgumentUnsupportedError: ``running`` or ``paused`` on a driver whose image cannot say.
+        """
+        if running and paused:
+            raise InvalidArgError("running and paused are mutually exclusive")
         spec = hookspecs.virt_domain_save
-        if self._conn._ops[spec](uuid=self.uuid, path=path_arg(path)) is None:
+        r = self._conn._ops[spec](
+            uuid=self.uuid, path=path_arg(path), running=bool(running), paused=bool(paused)
+        )
+        if r is None:
             declined(spec)
 
     def managed_save(self) -> None:

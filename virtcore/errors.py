@@ -230,6 +230,20 @@ class XMLDetailError(XMLError):
     """
 
     code = _code("XML_DETAIL")
+    #: Where the parser stopped, when it said: ``(line, column, its message)`` (1-based, as libxml2's).
+    position: tuple[int, int, str] | None = None
+
+
+class ParserReportError(XMLDetailError):
+    """libvirt's own report of a file its XML parser refused (``VIR_ERR_XML_DETAIL``), quoted whole.
+
+    libvirt's template for the code is a bare ``%s``: the detail is the report,
+    ``FILE:LINE: REASON``, the offending line and a caret under the column
+    (see :func:`virtcore.xml.parser_report`), as its test driver says of a node file.
+    """
+
+    template = "%s"
+    bare = "parser error"
 
 
 class DomainExistsError(VirtError):

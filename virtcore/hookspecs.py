@@ -825,16 +825,21 @@ def virt_domain_destroy(uuid: str) -> bool | None:
 
 @_mutating
 @hookspec(firstresult=True)
-def virt_domain_save(uuid: str, path: str) -> bool | None:
+def virt_domain_save(uuid: str, path: str, running: bool, paused: bool) -> bool | None:
     """Save the active domain's state to the file ``path`` and stop it.
 
-    libvirt: ``domainSave``. Mutating. The file holds everything
+    libvirt: ``domainSave`` / ``domainSaveFlags``. Mutating. The file holds everything
     :func:`virt_domain_restore` needs, the domain XML included. State
     SHUTOFF (SAVED); a transient domain is removed. Emits STOPPED (SAVED).
     The file is written completely or not at all.
 
+    :param running: the file says to restore the domain running, whatever its state now
+        (``VIR_DOMAIN_SAVE_RUNNING``).
+    :param paused: it says to restore it paused (``_PAUSED``); never both (the core refuses that).
     :raises OperationInvalidError: the domain is not active.
     :raises SystemError_: the file cannot be written.
+    :raises ArgumentUnsupportedError: ``running`` or ``paused``, where the driver's image
+        cannot record them.
     """
 
 
@@ -855,18 +860,23 @@ def virt_domain_save_image_get_xml_desc(path: str) -> str | None:
 
 @_mutating
 @hookspec(firstresult=True)
-def virt_domain_restore(path: str) -> DomainRef | None:
+def virt_domain_restore(path: str, running: bool, paused: bool) -> DomainRef | None:
     """Start a domain from a file written by :func:`virt_domain_save`.
 
-    libvirt: ``domainRestore``. Mutating. The domain's state is RUNNING
-    (RESTORED), or PAUSED if it was paused when saved. Emits STARTED
-    (RESTORED).
+    libvirt: ``domainRestore`` / ``domainRestoreFlags``. Mutating. The domain's state is
+    RUNNING (RESTORED), or PAUSED if it was paused when saved or the file says so;
+    ``running`` / ``paused`` override both. Emits STARTED (RESTORED), then SUSPENDED
+    (RESTORED) when it is left paused.
 
     :param path: the save file.
+    :param running: leave it running (``VIR_DOMAIN_SAVE_RUNNING``).
+    :param paused: leave it paused, never having run (``_PAUSED``); never both.
     :returns: the restored domain's :class:`~virtcore.types.DomainRef`.
     :raises SystemError_: the file cannot be read.
     :raises InvalidArgError: the file is not a save image of this driver.
     :raises OperationInvalidError: the domain is already active.
+    :raises ArgumentUnsupportedError: ``running`` or ``paused``, where the driver cannot
+        choose the state it restores into.
     """
 
 

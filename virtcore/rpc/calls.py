@@ -86,7 +86,6 @@ CALLS: dict[str, Call] = {
     "virt_domain_reset": Call("DOMAIN_RESET", "dom", "reset", flags="virDomainReset"),
     "virt_domain_inject_nmi": Call("DOMAIN_INJECT_NMI", "dom", "inject_nmi", flags="virDomainInjectNMI"),
     "virt_domain_destroy": Call("DOMAIN_DESTROY", "dom", "destroy"),
-    "virt_domain_save": Call("DOMAIN_SAVE", "dom", "save", params=_p("path", str, "to")),
     "virt_domain_set_memory": Call("DOMAIN_SET_MEMORY", "dom", "set_memory", params=_p("memory", int)),
     "virt_domain_set_max_memory": Call(
         "DOMAIN_SET_MAX_MEMORY", "dom", "set_max_memory", params=_p("memory", int)

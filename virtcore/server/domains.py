@@ -249,12 +249,28 @@ def _create_with_flags(session: Session, args: dict[str, Any]) -> dict[str, Any]
     return {"dom": wire_domain(dom)}
 
 
+#: VIR_DOMAIN_SAVE_RUNNING and VIR_DOMAIN_SAVE_PAUSED: the state to restore into.
+_SAVE_RUNNING, _SAVE_PAUSED = 2, 4
+
+
+@handler("DOMAIN_SAVE")
+def _save(session: Session, args: dict[str, Any]) -> None:
+    domain_of(session, args["dom"]).save(args["to"])
+
+
 @handler("DOMAIN_SAVE_FLAGS")
 def _save_flags(session: Session, args: dict[str, Any]) -> None:
-    check_flags(args["flags"], 0, "virDomainSaveFlags")
+    flags = check_flags(args["flags"], _SAVE_RUNNING | _SAVE_PAUSED, "virDomainSaveFlags")
     if args["dxml"] is not None:
         raise NoSupportError("saving with a replacement XML (virDomainSaveFlags dxml)")
-    domain_of(session, args["dom"]).save(args["to"])
+    dom = domain_of(session, args["dom"])
+    dom.save(args["to"], running=bool(flags & _SAVE_RUNNING), paused=bool(flags & _SAVE_PAUSED))
+
+
+@handler("DOMAIN_SAVE_IMAGE_GET_XML_DESC")
+def _save_image_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    check_flags(args["flags"], 0x1, "virDomainSaveImageGetXMLDesc")  # SECURE: nothing secret is kept
+    return {"xml": _conn(session).save_image_xml_desc(args["file"])}
 
 
 @handler("DOMAIN_RESTORE")
@@ -264,10 +280,11 @@ def _restore(session: Session, args: dict[str, Any]) -> None:
 
 @handler("DOMAIN_RESTORE_FLAGS")
 def _restore_flags(session: Session, args: dict[str, Any]) -> None:
-    check_flags(args["flags"], 0, "virDomainRestoreFlags")
+    flags = check_flags(args["flags"], _SAVE_RUNNING | _SAVE_PAUSED, "virDomainRestoreFlags")
     if args["dxml"] is not None:
         raise NoSupportError("restoring with a replacement XML (virDomainRestoreFlags dxml)")
-    _conn(session).restore_domain(args["from"])
+    running, paused = bool(flags & _SAVE_RUNNING), bool(flags & _SAVE_PAUSED)
+    _conn(session).restore_domain(args["from"], running=running, paused=paused)
 
 
 # -- state and description -----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, MAX_XML_NODES, secure_parse
+from virtcore.xml._parser import MAX_DEPTH, MAX_XML_BYTES, MAX_XML_NODES, parser_report, secure_parse
 from virtcore.xml._textfmt import format_domain
 from virtcore.xml.devices import (
     Audio,
@@ -296,6 +296,7 @@ __all__ = [
     "format_secret",
     "parse_secret",
     "secret_from_element",
+    "parser_report",
     "secure_parse",
     "unmodelled",
     "validate",

@@ -40,6 +40,7 @@ __all__ = [
     "MAX_DEPTH",
     "check_size",
     "count_nodes",
+    "parser_report",
     "secure_parse",
     "to_bytes",
 ]
@@ -125,6 +126,20 @@ def error_domain_named(name: str) -> ErrorDomain:
     return ErrorDomain[name]
 
 
+def parser_report(data: bytes, docname: str, position: tuple[int, int, str]) -> str:
+    """libvirt's report of a document its parser refused at ``position`` (:attr:`XMLDetailError.position`).
+
+    As libvirt's ``catchXMLError`` (virxml.c) words it: ``DOCNAME:LINE: REASON``, then the
+    line the parser stopped in and a caret under its column (``-`` for every character
+    before it, a tab for a tab); an empty line shows as ``(null)``, as libvirt prints it.
+    """
+    line, column, reason = position
+    lines = data.split(b"\n")
+    text = lines[line - 1].rstrip(b"\r").decode("utf-8", "replace") if 0 < line <= len(lines) else ""
+    pointer = "".join("\t" if c == "\t" else "-" for c in text[: max(column - 1, 0)]) + "^"
+    return f"{docname}:{line}: {reason}\n{text or '(null)'}\n{pointer}"
+
+
 def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES, api: str = "XML") -> etree._Element:
     """Parse untrusted XML into its root element, safely.
 
@@ -142,9 +157,11 @@ def secure_parse(text: str | bytes, *, max_bytes: int = MAX_XML_BYTES, api: str 
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise XMLDetailError(
-            f"malformed document: {exc.msg or exc}", domain=error_domain_named(api)
-        ) from None
+        err = XMLDetailError(f"malformed document: {exc.msg or exc}", domain=error_domain_named(api))
+        last = getattr(exc.error_log, "last_error", None)  # libxml2's own words, line and column
+        if last is not None:
+            err.position = (last.line, last.column, last.message)
+        raise err from None
     except (ValueError, TypeError, LookupError, MemoryError) as exc:
         raise XMLDetailError(f"malformed document: {exc}", domain=error_domain_named(api)) from None
     if root is None:

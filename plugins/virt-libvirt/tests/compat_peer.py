@@ -32,8 +32,19 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_script(python: str, code: str, *args: str, env: dict[str, str] | None = None) -> Any:
     """Run ``code`` (a script's text) under ``python``; what it printed, as JSON."""
+    return _run_json([python, "-c", code, *args], env)
+
+
+def run_program(python: str, program: Path, *args: str) -> Any:
+    """Run the script file ``program`` under ``python`` (its directory first on ``sys.path``, so
+    it imports the modules next to it, e.g. ``programs/recording.py``); what it printed, as JSON."""
+    return _run_json([python, str(program), *args], None)
+
+
+def _run_json(argv: list[str], env: dict[str, str] | None) -> Any:
+    what = argv[0] if argv[1] == "-c" else f"{argv[0]} {argv[1]}"
     out = subprocess.run(
-        [python, "-c", code, *args],
+        argv,
         capture_output=True,
         text=True,
         timeout=300,
@@ -41,7 +52,7 @@ def run_script(python: str, code: str, *args: str, env: dict[str, str] | None = 
         cwd="/",
     )
     if out.returncode != 0:
-        raise AssertionError(f"{python} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        raise AssertionError(f"{what} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     return json.loads(out.stdout)
 
 
@@ -64,3 +75,10 @@ class SideBySide:
         if why is not None:
             pytest.skip(why)
         return run_script(SYSTEM_PYTHON, code, *args), run_script(sys.executable, code, *args)
+
+    def run_program(self, program: Path, *args: str) -> tuple[Any, Any]:
+        """:meth:`run` of the script file ``program`` (see :func:`run_program`)."""
+        why = debian_libvirt_missing()
+        if why is not None:
+            pytest.skip(why)
+        return run_program(SYSTEM_PYTHON, program, *args), run_program(sys.executable, program, *args)

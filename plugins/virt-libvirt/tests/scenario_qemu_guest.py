@@ -1,4 +1,4 @@
-"""A libvirt-python script driving one guest: define, start, pause, save, restore, destroy, undefine.
+"""A libvirt-python script driving one guest: define, start, pause, save and restore (flags too), destroy.
 
 Written against libvirt-python's API alone (it runs as well on libvirt itself);
 test_compat_qemu.py runs it unchanged through virt-libvirt on qemu:///embed.
@@ -59,6 +59,19 @@ dom = conn.lookupByName(dom.name())
 out["restored"] = [dom.state()[0], dom.isActive()]
 wait("ticks after restore", lambda: ticks(log)[-1] > tick_at_save + 1)
 out["same boot"] = console(log).count(MARKER) == 1
+# VIR_DOMAIN_SAVE_PAUSED recorded by saveFlags, VIR_DOMAIN_SAVE_RUNNING chosen by restoreFlags
+out["save paused"] = dom.saveFlags(image, None, libvirt.VIR_DOMAIN_SAVE_PAUSED)
+out["restore as saved"] = conn.restoreFlags(image, None, 0)
+dom = conn.lookupByName(dom.name())
+out["restored paused"] = dom.state()[0]
+dom.destroy()
+out["restore running"] = conn.restoreFlags(image, None, libvirt.VIR_DOMAIN_SAVE_RUNNING)
+dom = conn.lookupByName(dom.name())
+out["restored running"] = dom.state()[0]
+try:
+    dom.saveFlags(image, None, libvirt.VIR_DOMAIN_SAVE_RUNNING | libvirt.VIR_DOMAIN_SAVE_PAUSED)
+except libvirt.libvirtError as e:
+    out["save both"] = [e.get_error_code(), e.get_error_domain(), dom.state()[0]]
 out["destroy"] = dom.destroy()
 out["destroyed"] = [dom.state()[0], dom.ID(), conn.listDomainsID()]
 try:

@@ -13,7 +13,10 @@ registering for secret events is NO_SUPPORT there, and here.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+from compat_peer import run_script
 
 SCRIPT = r"""
 import json, threading
@@ -109,3 +112,27 @@ def test_secret_events_on_the_test_driver_are_unsupported_as_libvirts(side_by_si
     theirs, ours = side_by_side.run(SECRET_EVENTS)
     assert theirs[:2] == ["libvirtError", 3]  # VIR_ERR_NO_SUPPORT
     assert ours == theirs
+
+
+DEREGISTER = r"""
+import json, libvirt
+libvirt.virEventRegisterDefaultImpl()
+conn = libvirt.open("test:///default")
+core = conn._conn
+before = len(core._listeners)
+ids = [
+    (conn.networkEventDeregisterAny, conn.networkEventRegisterAny(None, 0, lambda *a: None, None)),
+    (conn.storagePoolEventDeregisterAny, conn.storagePoolEventRegisterAny(None, 1, lambda *a: None, None)),
+    (conn.nodeDeviceEventDeregisterAny, conn.nodeDeviceEventRegisterAny(None, 0, lambda *a: None, None)),
+]
+registered = len(core._listeners)
+for deregister, cid in ids:
+    deregister(cid)
+print(json.dumps([before, registered, len(core._listeners)]))
+"""
+
+
+def test_deregistering_an_object_event_drops_virtcores_registration_too() -> None:
+    """networkEventDeregisterAny (and the pool's, the node device's) end virtcore's registration:
+    virt-libvirt removes it with ``remove_event``, not the domain-only ``remove_domain_event``."""
+    assert run_script(sys.executable, DEREGISTER) == [0, 3, 0]

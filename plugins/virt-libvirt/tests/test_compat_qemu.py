@@ -66,6 +66,9 @@ def test_a_libvirt_python_script_drives_a_qemu_guest(tmp_path: Path, guest_files
     assert got["save"] == 0 and got["saved"] == [shutoff, 0, ["compat"]]
     assert got["restore"] == 0 and got["restored"] == [running, 1]
     assert got["same boot"] is True
+    assert (got["save paused"], got["restore as saved"], got["restored paused"]) == (0, 0, paused)
+    assert (got["restore running"], got["restored running"]) == (0, running)
+    assert got["save both"] == [libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_FROM_DOMAIN, running]
     assert got["destroy"] == 0 and got["destroyed"] == [shutoff, -1, []]
     assert got["suspend inactive"] == libvirt.VIR_ERR_OPERATION_INVALID
     assert got["undefine"] == 0 and got["gone"] == libvirt.VIR_ERR_NO_DOMAIN

@@ -28,13 +28,12 @@ outputs must be equal but for
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from compat_peer import SYSTEM_PYTHON, clean_env, debian_libvirt_missing
+from compat_peer import SYSTEM_PYTHON, debian_libvirt_missing, run_program
 
 HERE = Path(__file__).parent
 PROGRAMS = (
@@ -180,10 +179,6 @@ LIBVIRT_BUGS.update(
         ),
         ("vdsm_lifecycle", "paused_state"): "follows from create_paused: the paused guest exists here",
         ("vdsm_lifecycle", "destroy_paused"): "follows from create_paused: the paused guest exists here",
-        ("vdsm_lifecycle", "restore_flags_running"): (
-            "libvirt 9.0's test driver takes no virDomainRestoreFlags flag (INVALID_ARG); virt-libvirt takes"
-            " VIR_DOMAIN_SAVE_RUNNING and refuses restoring over the running guest: OPERATION_INVALID"
-        ),
     }
 )
 
@@ -197,17 +192,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("virtmanager_inspect", "dom.numa"): _TUNABLES,
     ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
     ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("python_idioms", "conn_last_error"): (
-        "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
-    ),
-    ("python_idioms", "open_bad_uri"): (
-        "virt-test reports a test:/// node file it cannot read as READ_FAILED; libvirt's test driver as"
-        " XML_ERROR (virt-test's error codes: the errparity branch)"
-    ),
-    ("vdsm_lifecycle", "save_flags_paused"): (
-        "virtcore cannot save a guest to be restored paused or running (VIR_DOMAIN_SAVE_PAUSED/RUNNING):"
-        " ARGUMENT_UNSUPPORTED (libvirt 9.0's test driver: INVALID_ARG; its QEMU driver takes them)"
-    ),
     ("vdsm_lifecycle", "set_vcpus_guest"): (
         "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
         " (libvirt 9.0's test driver: INVALID_ARG)"
@@ -223,19 +207,7 @@ def _uri(node: str, testdriver: Path) -> str:
 
 
 def _run(python: str, program: str, uri: str, workdir: Path) -> dict[str, Any]:
-    import json
-
-    out = subprocess.run(
-        [python, str(HERE / "programs" / f"{program}.py"), uri, str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=clean_env(),
-        cwd="/",
-    )
-    if out.returncode != 0:
-        raise AssertionError(f"{python} {program} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    result: dict[str, Any] = json.loads(out.stdout)
+    result: dict[str, Any] = run_program(python, HERE / "programs" / f"{program}.py", uri, str(workdir))
     return result
 
 
@@ -326,3 +298,28 @@ def test_errors_come_in_libvirts_error_domains(outputs) -> None:
     same_code = [k for k in errors if _codes(theirs[k]) == _codes(ours[k])]
     assert len(same_code) > 5
     assert {k: ours[k][2] for k in same_code} == {k: theirs[k][2] for k in same_code}
+
+
+def test_the_programs_share_one_recorder() -> None:
+    """Every program records and prints through ``programs/recording.py``: no copy of its own."""
+    import ast
+
+    programs = sorted((HERE / "programs").glob("*.py"))
+    assert {p.stem for p in programs} >= set(PROGRAMS) | {"failing_calls", "recording"}
+    for path in programs:
+        if path.stem == "recording":
+            continue
+        tree = ast.parse(path.read_text())
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assigned = {
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
+        imported = {
+            a.name
+            for n in tree.body
+            if isinstance(n, ast.ImportFrom) and n.module == "recording"
+            for a in n.names
+        }
+        assert not defined & {"rec", "shape", "plain", "dump"}, path.name
+        assert "out" not in assigned, path.name
+        assert "dump" in imported and imported & {"rec", "rec_failure"}, path.name

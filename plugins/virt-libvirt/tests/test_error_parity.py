@@ -118,7 +118,7 @@ DIFFERENT_MESSAGES: dict[str, str] = {
 @pytest.fixture(scope="module")
 def outputs() -> tuple[dict[str, Any], dict[str, Any]]:
     """(libvirt-python on libvirt's test driver, virt-libvirt on virt-test): each call's error."""
-    return SideBySide().run(PROGRAM.read_text(), "test:///default")
+    return SideBySide().run_program(PROGRAM, "test:///default")
 
 
 def _error(entry: list[Any]) -> list[Any]:

@@ -38,7 +38,7 @@ def uuid_string(raw: bytes) -> str:
 
 
 def unsupported(cname: str) -> Callable[..., NoReturn]:
-    """A method raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming ``cname`` (in libvirt's domain for it)."""
+    """A function raising ``libvirtError`` VIR_ERR_NO_SUPPORT naming ``cname`` (in its libvirt domain)."""
     domain: int = getattr(_constants, ERROR_DOMAIN.get(cname, "VIR_FROM_NONE"))
 
     def call(*args: Any, **kwargs: Any) -> NoReturn:
@@ -51,11 +51,23 @@ def unsupported(cname: str) -> Callable[..., NoReturn]:
     return call
 
 
+def unsupported_method(cname: str) -> Callable[..., NoReturn]:
+    """:func:`unsupported` as a method: its ``self`` is the object the error is about (its
+    connection keeps it as its last error, see :func:`virt_libvirt.errors.report`)."""
+    refuse = unsupported(cname)
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        refuse()
+
+    call.__name__, call.__doc__ = refuse.__name__, refuse.__doc__
+    return call
+
+
 def complete(cls: type, klass: str | None = None) -> None:
     """Give ``cls`` every method of libvirt's class ``klass`` (default: its name) it does not define."""
     for method, cname in METHODS[klass or cls.__name__].items():
         if not hasattr(cls, method):
-            setattr(cls, method, unsupported(cname))
+            setattr(cls, method, unsupported_method(cname))
 
 
 def passes(flags: int, yes: int, no: int, value: Callable[[], bool]) -> bool:

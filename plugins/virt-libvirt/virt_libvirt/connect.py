@@ -11,8 +11,8 @@ from virt_libvirt import _constants as lv
 from virt_libvirt import events
 from virt_libvirt._base import complete, passes, uuid_string
 from virt_libvirt._table import VERSION
-from virt_libvirt.domain import list_filter, virDomain
-from virt_libvirt.errors import check_flags, raise_error, raise_from
+from virt_libvirt.domain import SAVE_EXCLUSIVE, list_filter, save_flags_taken, virDomain
+from virt_libvirt.errors import ErrorTuple, check_exclusive, check_flags, raise_error, raise_from
 from virt_libvirt.network import virNetwork
 from virt_libvirt.objects import HostObjectsAPI
 from virt_libvirt.stats import domain_stats, list_flags
@@ -46,6 +46,10 @@ class _ClosedConnection:
 _CLOSED = _ClosedConnection()
 
 
+#: What libvirt's virConnGetLastError gives for a connection without an error: its cleared virError.
+_NO_ERROR: tuple[int, int, None, int, None, None, None, int, int] = (0, 0, None, 0, None, None, None, 0, 0)
+
+
 class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     """A connection to a hypervisor driver, as libvirt-python's ``virConnect``.
 
@@ -55,7 +59,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
     connection until the last of them lets go of it.
     """
 
-    __slots__ = ("__weakref__", "_conn", "_handles", "_kept")
+    __slots__ = ("__weakref__", "_conn", "_handles", "_kept", "_last_error")
 
     def __init__(self, _obj: Connection) -> None:
         self._conn = _obj
@@ -63,6 +67,8 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         self._handles: weakref.WeakSet[object] = weakref.WeakSet()
         #: The connection :meth:`close` left open for the handles still holding it.
         self._kept: Connection | None = None
+        #: The last error of a call on this connection or a handle got from it (virConnGetLastError).
+        self._last_error: ErrorTuple | None = None
 
     def __del__(self) -> None:
         # libvirt-python closes a connection its last reference lets go of (every handle got from it
@@ -109,6 +115,20 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
             return 1
         core.close()
         return 0
+
+    def virConnGetLastError(self) -> ErrorTuple | tuple[int, int, None, int, None, None, None, int, int]:  # noqa: N802
+        """The last error of a call on this connection or on a handle got from it.
+
+        libvirt keeps it per connection as well as per thread (``virGetLastError``); an
+        error raised anywhere else, or a later success, leaves it as it is. With none (or
+        after :meth:`virConnResetLastError`), libvirt's cleared error: code VIR_ERR_OK,
+        ``(0, 0, None, 0, None, None, None, 0, 0)``, not None as ``virGetLastError`` gives.
+        """
+        return _NO_ERROR if self._last_error is None else self._last_error
+
+    def virConnResetLastError(self) -> None:  # noqa: N802
+        """Forget this connection's last error (the thread's stays)."""
+        self._last_error = None
 
     def getURI(self) -> str:  # noqa: N802
         """The URI the connection was opened with."""
@@ -267,7 +287,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         try:
             if not flags:
                 return [virDomain(self, d) for d in self._conn.list_domains()]
-            keep = list_filter(flags)
+            keep = list_filter(flags, self)
             return [virDomain(self, d) for d in self._conn.list_domains() if keep(d)]
         except VirtError as exc:
             raise_from(exc)
@@ -347,20 +367,20 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         return 0
 
     def restoreFlags(self, frm: str, dxml: str | None = None, flags: int = 0) -> int:  # noqa: N802
-        """:meth:`restore` (``VIR_DOMAIN_SAVE_RUNNING``/``PAUSED``: the state to leave it in)."""
-        allowed = lv.VIR_DOMAIN_SAVE_BYPASS_CACHE | lv.VIR_DOMAIN_SAVE_RUNNING | lv.VIR_DOMAIN_SAVE_PAUSED
-        check_flags(flags, allowed, "virDomainRestoreFlags", self)
+        """:meth:`restore` (``VIR_DOMAIN_SAVE_RUNNING``/``PAUSED``: the state to leave it in, the
+        paused guest never having run). libvirt's test driver takes no flag, nor does this there."""
+        check_exclusive(flags, *SAVE_EXCLUSIVE, "virDomainRestoreFlags")
+        check_flags(flags, save_flags_taken(self), "virDomainRestoreFlags", self)
         if dxml is not None:
             from virtcore.errors import ArgumentUnsupportedError
 
             raise_error(ArgumentUnsupportedError, "an alternative XML in virDomainRestoreFlags")
         try:
-            dom = self._conn.restore_domain(frm)
-            state = dom.state()[0]
-            if flags & lv.VIR_DOMAIN_SAVE_PAUSED and state == lv.VIR_DOMAIN_RUNNING:
-                dom.suspend()
-            elif flags & lv.VIR_DOMAIN_SAVE_RUNNING and state == lv.VIR_DOMAIN_PAUSED:
-                dom.resume()
+            self._conn.restore_domain(
+                frm,
+                running=bool(flags & lv.VIR_DOMAIN_SAVE_RUNNING),
+                paused=bool(flags & lv.VIR_DOMAIN_SAVE_PAUSED),
+            )
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -383,11 +403,11 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
 
     def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict[str, Any]]]:  # noqa: N802
         """``[(domain, {libvirt's statistic keys})]`` of every domain (``VIR_DOMAIN_STATS_*`` groups)."""
-        wanted = stats_groups(stats, flags, "virConnectGetAllDomainStats")
+        wanted = stats_groups(stats, flags, self)
         try:
             doms = self._conn.list_domains()
             if list_flags(flags):
-                keep = list_filter(list_flags(flags))
+                keep = list_filter(list_flags(flags), self)
                 doms = [d for d in doms if keep(d)]
             return [(virDomain(self, d), domain_stats(d, wanted)) for d in doms]
         except VirtError as exc:
@@ -397,14 +417,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         self, doms: list[virDomain], stats: int = 0, flags: int = 0
     ) -> list[tuple[virDomain, dict[str, Any]]]:
         """:meth:`getAllDomainStats` of the domains ``doms``."""
-        wanted = stats_groups(stats, flags, "virDomainListGetStats")
-        if not doms:
+        if not doms:  # libvirt's API layer refuses this before its driver sees the flags
             from virtcore.errors import InvalidArgError
 
             raise_error(
                 InvalidArgError, "doms array in virDomainListGetStats must contain at least one domain"
             )
-        keep = list_filter(list_flags(flags)) if list_flags(flags) else None
+        wanted = stats_groups(stats, flags, self)
+        keep = list_filter(list_flags(flags), self) if list_flags(flags) else None
         try:
             return [(d, domain_stats(d._o, wanted)) for d in doms if keep is None or keep(d._o)]
         except VirtError as exc:
@@ -485,7 +505,7 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         try:
             pools = self._conn.list_storage_pools()
             if flags:
-                keep = pool_filter(flags)
+                keep = pool_filter(flags, self)
                 pools = [p for p in pools if keep(p)]
             return [virStoragePool(self, p) for p in pools]
         except VirtError as exc:
@@ -702,7 +722,6 @@ def openAuth(uri: str | None, auth: list[Any], flags: int = 0) -> virConnect:  #
     list ``[type, prompt, challenge, default, result]`` whose ``result`` it fills in;
     it returns 0 (negative: it could not). ``VIR_CONNECT_RO`` opens it read-only.
     """
-    check_flags(flags, lv.VIR_CONNECT_RO | lv.VIR_CONNECT_NO_ALIASES, "virConnectOpenAuth")
     if not isinstance(auth, list | tuple) or len(auth) != 3:
         raise TypeError("auth must be [[credential types], callback, opaque]")
     credtypes, callback, opaque = auth
@@ -718,9 +737,20 @@ def openAuth(uri: str | None, auth: list[Any], flags: int = 0) -> virConnect:  #
     credentials = Auth(list(credtypes), answer if callback is not None else None)
     opener = virtcore.open_read_only if flags & lv.VIR_CONNECT_RO else virtcore.open
     try:
-        return virConnect(opener(_uri(uri), auth=credentials))
+        conn = virConnect(opener(_uri(uri), auth=credentials))
     except VirtError as exc:
         raise_from(exc)
+    # libvirt's drivers check the flags in their connectOpen (testConnectOpen...), on the
+    # connection: its test and QEMU drivers take only VIR_CONNECT_RO, the others NO_ALIASES too.
+    allowed = lv.VIR_CONNECT_RO
+    if conn.getType() not in ("TEST", "QEMU"):
+        allowed |= lv.VIR_CONNECT_NO_ALIASES
+    try:
+        check_flags(flags, allowed, "virConnectOpen", conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def getVersion(name: str | None = None) -> int | tuple[int, int]:  # noqa: N802

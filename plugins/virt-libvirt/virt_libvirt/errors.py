@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from _thread import _local
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -119,8 +120,13 @@ def error_tuple(exc: VirtError, domain: int | None = None) -> ErrorTuple:
 
 
 def report(err: ErrorTuple) -> None:
-    """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt)."""
+    """Make ``err`` the thread's last error and hand it to the handler (stderr without one, as libvirt).
+
+    It also becomes the last error of the connection whose call failed, as libvirt's
+    ``virDispatchError(conn)`` copies it there (:func:`_dispatch_to_connection`).
+    """
     _last.err = _last.fresh = err
+    _dispatch_to_connection(err, sys._getframe(1))
     func, ctx = _handler
     if func is None:
         name = DOMAIN_NAMES[err[1]] if 0 <= err[1] < len(DOMAIN_NAMES) else "Unknown"
@@ -128,6 +134,49 @@ def report(err: ErrorTuple) -> None:
         sys.stderr.write(f"libvirt: {name} error : {err[2]}{end}")
     else:
         func(ctx, err)
+
+
+#: How many frames above :func:`report` the call on a ``libvirt`` object may be.
+_API_DEPTH = 16
+#: Before Python 3.13 (PEP 667), reading a running frame's ``f_locals`` leaves a snapshot of
+#: its locals on the frame: one holding the error being handled would keep the frame, and the
+#: handle and connection it holds, alive until the garbage collector runs.
+_SNAPSHOTS = sys.version_info < (3, 13)
+
+
+def _dispatch_to_connection(err: ErrorTuple, frame: FrameType | None) -> None:
+    """Keep ``err`` as its connection's last error (``virConnGetLastError``), if a ``libvirt`` object's
+    method is failing: the innermost caller whose ``self`` is a ``virConnect``, or a handle got from
+    one (``virDomain``...), a snapshot or a stream (``connect()``). Only a failure pays for the look:
+    a call that succeeds costs nothing more.
+    """
+    for _ in range(_API_DEPTH):
+        if frame is None:
+            return
+        if frame.f_code.co_varnames[:1] == ("self",) and _ours(frame):
+            local = frame.f_locals
+            owner = local.get("self")
+            if _SNAPSHOTS:
+                local.clear()  # the snapshot only: the frame's own variables are untouched
+            conn = _connection_of(owner)
+            if conn is not None:
+                conn._last_error = err
+                return
+        frame = frame.f_back
+
+
+def _ours(frame: FrameType) -> bool:
+    """Whether ``frame`` runs this package's code (no caller's frame is ever looked into)."""
+    module = frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.startswith("virt_libvirt.")
+
+
+def _connection_of(owner: object) -> Any:
+    """The ``virConnect`` of ``owner`` (a ``virConnect``, or an object with ``connect()``), else None."""
+    if hasattr(owner, "_last_error"):
+        return owner
+    connect = getattr(owner, "connect", None)
+    return connect() if callable(connect) else None
 
 
 def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn:
@@ -180,12 +229,15 @@ def virResetLastError() -> None:  # noqa: N802
 _FLAG_CHECKERS = {"TEST": ("test", 12), "QEMU": ("qemu", 10)}
 
 
-def check_flags(flags: int, allowed: int, function: str, owner: object = None) -> int:
+def check_flags(flags: int, allowed: int, function: str, owner: object) -> int:
     """``flags`` when ``function`` knows every bit; else ``libvirtError`` VIR_ERR_INVALID_ARG, as libvirt.
 
-    ``owner`` (the ``virConnect`` or handle called) names the driver that refuses them, as
-    libvirt's does: ``"unsupported flags (0x1) in function testDomainDestroyFlags"`` in
-    VIR_FROM_TEST; without it, or on another driver, the API's own name in VIR_FROM_NONE.
+    ``owner`` (the ``virConnect`` or handle called; required, so that every refusal names its
+    driver) names the driver that refuses them, as libvirt's does: ``"unsupported flags (0x1) in
+    function testDomainDestroyFlags"`` in VIR_FROM_TEST; on a driver without its own checker
+    (see :data:`_FLAG_CHECKERS`), the API's own name in VIR_FROM_NONE. ``function`` is the API
+    whose driver entry point checks them (``virConnectGetAllDomainStats`` for
+    ``virDomainListGetStats``, as libvirt's API layer hands both to one driver call).
     """
     if flags & ~allowed:
         if not isinstance(flags, int) or isinstance(flags, bool):
@@ -198,7 +250,7 @@ def check_flags(flags: int, allowed: int, function: str, owner: object = None) -
 
 def _driver_function(owner: object, function: str) -> tuple[str, int]:
     """The driver's name for API ``function`` and its error domain (see :data:`_FLAG_CHECKERS`)."""
-    if owner is None or not function.startswith("vir"):
+    if not function.startswith("vir"):
         return function, 0
     from virtcore.errors import VirtError  # at run time; the module-level import is for typing only
 
@@ -216,6 +268,14 @@ def check_nonzero(value: int, name: str, function: str) -> None:
     if value == 0:
         message = f"{name} in {function} must not be zero"
         raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, name, None, 0, 0))
+
+
+def check_exclusive(flags: int, first: tuple[int, str], second: tuple[int, str], function: str) -> None:
+    """Refuse two flags together as libvirt's API layer does (VIR_EXCLUSIVE_FLAGS): VIR_ERR_INVALID_ARG
+    in VIR_FROM_DOMAIN, ``"Flags 'VIR_A' and 'VIR_B' are mutually exclusive"``; each is ``(bit, name)``."""
+    if flags & first[0] and flags & second[0]:
+        message = f"Flags '{first[1]}' and '{second[1]}' are mutually exclusive"
+        raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, function, "flags", None, 0, 0))
 
 
 def virGetLastErrorCode() -> int:  # noqa: N802

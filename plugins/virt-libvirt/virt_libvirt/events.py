@@ -208,7 +208,7 @@ class _State:
             conn = self.conn()
             if core is not None and conn is not None:
                 try:
-                    conn._conn.remove_domain_event(core)
+                    conn._conn.remove_event(core)
                 except VirtError:
                     pass  # the connection is closed: nothing fires any more
         if not self.callbacks and self.timer != -1:

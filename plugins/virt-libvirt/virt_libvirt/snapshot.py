@@ -52,13 +52,13 @@ _DELETE_ALL = (
 )
 
 
-def snapshot_create_kwargs(flags: int, owner: object = None) -> dict[str, bool]:
+def snapshot_create_kwargs(flags: int, owner: object) -> dict[str, bool]:
     """virtcore's ``create_snapshot`` arguments for ``VIR_DOMAIN_SNAPSHOT_CREATE_*`` flags, on ``owner``."""
     check_flags(flags, _CREATE_ALL, "virDomainSnapshotCreateXML", owner)
     return {name: bool(flags & bit) for bit, name in _CREATE.items()}
 
 
-def snapshot_list_kwargs(flags: int, function: str, *, roots: bool, owner: object = None) -> dict[str, Any]:
+def snapshot_list_kwargs(flags: int, function: str, *, roots: bool, owner: object) -> dict[str, Any]:
     """virtcore's listing arguments for ``VIR_DOMAIN_SNAPSHOT_LIST_*`` flags.
 
     Bit 0 is ``ROOTS`` when listing a domain's snapshots and ``DESCENDANTS``

@@ -101,9 +101,13 @@ FLAGS = (
 )
 
 
-def groups(stats: int, flags: int, function: str) -> int:
-    """The groups to fill for ``stats`` (0: every one known); checks ``flags`` as libvirt does."""
-    check_flags(flags, FLAGS, function)
+def groups(stats: int, flags: int, owner: object) -> int:
+    """The groups to fill for ``stats`` (0: every one known); checks ``flags`` on ``owner`` as libvirt does.
+
+    Both ``virConnectGetAllDomainStats`` and ``virDomainListGetStats`` reach the driver's
+    ``connectGetAllDomainStats``, so that is the function a refusal names.
+    """
+    check_flags(flags, FLAGS, "virConnectGetAllDomainStats", owner)
     if not stats:
         return SUPPORTED
     if flags & lv.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS and stats & ~SUPPORTED:

@@ -43,9 +43,9 @@ _POOL_FILTERS = sum(_POOL_TYPES) | sum(
 )
 
 
-def pool_filter(flags: int) -> Callable[[virtcore.StoragePool], bool]:
-    """The test ``virConnectListAllStoragePools`` applies for ``flags``."""
-    check_flags(flags, _POOL_FILTERS, "virConnectListAllStoragePools")
+def pool_filter(flags: int, owner: object) -> Callable[[virtcore.StoragePool], bool]:
+    """The test ``virConnectListAllStoragePools`` on ``owner`` (a ``virConnect``) applies for ``flags``."""
+    check_flags(flags, _POOL_FILTERS, "virConnectListAllStoragePools", owner)
     types = {name for bit, name in _POOL_TYPES.items() if flags & bit}
 
     def keep(p: virtcore.StoragePool) -> bool:

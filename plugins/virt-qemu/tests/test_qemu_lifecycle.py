@@ -36,6 +36,7 @@ from virtcore.types import (
     ShutoffReason,
     StartedDetail,
     StoppedDetail,
+    SuspendedDetail,
 )
 from virtcore.xml import parse_domain
 
@@ -218,6 +219,45 @@ def test_save_restore_round_trip_keeps_the_guests_memory(
     details = [(e, d) for _, e, d in events]
     assert (DomainEventType.STOPPED, StoppedDetail.SAVED) in details
     assert (DomainEventType.STARTED, StartedDetail.RESTORED) in details
+
+
+def test_save_and_restore_choose_the_state_the_guest_comes_back_in(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], tmp_path: Path
+) -> None:
+    """VIR_DOMAIN_SAVE_PAUSED / _RUNNING: recorded by save, chosen again by restore."""
+    events = record(conn)
+    dom = conn.define_domain(guest_xml("chooser"))
+    dom.start()
+    log = console_log(dom)
+    wait_marker(log)
+    image = tmp_path / "chooser.img"
+    with pytest.raises(InvalidArgError, match="mutually exclusive"):
+        dom.save(image, running=True, paused=True)
+    assert dom.state()[0] == DomainState.RUNNING and not image.exists()
+    # a running guest saved to come back paused: restored, its vCPUs never run
+    dom.save(image, paused=True)
+    dom = conn.restore_domain(image)
+    assert dom.state()[0] == DomainState.PAUSED
+    assert _monitor(conn, dom).cmd("query-status")["running"] is False
+    assert (DomainEventType.SUSPENDED, SuspendedDetail.RESTORED) in [(e, d) for _, e, d in events]
+    dom.destroy()
+    # the same image, restored running as asked: the guest goes on ticking
+    dom = conn.restore_domain(image, running=True)
+    assert dom.state() == (DomainState.RUNNING, RunningReason.RESTORED)
+    tick = last_tick(log)
+    wait_for(lambda: last_tick(log) > tick, 15, "a tick after the running restore")
+    # a paused guest saved to come back running, and that image restored paused
+    dom.suspend()
+    dom.save(image, running=True)
+    dom = conn.restore_domain(image)
+    assert dom.state() == (DomainState.RUNNING, RunningReason.RESTORED)
+    dom.save(image)
+    with pytest.raises(InvalidArgError, match="mutually exclusive"):
+        conn.restore_domain(image, running=True, paused=True)
+    dom = conn.restore_domain(image, paused=True)
+    assert dom.state()[0] == DomainState.PAUSED
+    assert _monitor(conn, dom).cmd("query-status")["running"] is False
+    dom.destroy()
 
 
 def test_restore_rejects_garbage_and_save_to_unwritable_place(

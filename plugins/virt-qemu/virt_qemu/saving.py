@@ -72,8 +72,11 @@ class Saving(Part):
     """The hooks that save a running domain into a file and restore it."""
 
     @hookimpl
-    def virt_domain_save(self, uuid: str, path: str) -> bool:
+    def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool:
         """Migrate the paused guest to ``path`` (after a header holding its XML), then stop it.
+
+        The header says whether to restore it paused: as it is now, or as ``running`` /
+        ``paused`` ask (libvirt's QEMU driver records VIR_DOMAIN_SAVE_RUNNING / _PAUSED so).
 
         Save a running domain to ``path`` through migration to a file, then stop it.
 
@@ -96,18 +99,18 @@ class Saving(Part):
             if busy:
                 raise OperationInvalidError(f"domain '{dom.name}' is being saved by another process")
             try:
-                self._save(dom, mon, Path(os.path.abspath(path)))
+                self._save(dom, mon, Path(os.path.abspath(path)), running=running, paused=paused)
             finally:
                 job.release()
         return True
 
-    def _save(self, dom: Dom, mon: Monitor, target: Path) -> None:
+    def _save(self, dom: Dom, mon: Monitor, target: Path, *, running: bool, paused: bool) -> None:
         """The body of :meth:`virt_domain_save`; the caller holds ``dom.job`` and the save lock."""
         h = self.host
         rd = h.run_dir(dom.uuid)
         was_paused = dom.state == DomainState.PAUSED
         xml = format_domain(dom.definition).encode()
-        flags = _SAVE_PAUSED if was_paused else 0
+        flags = _SAVE_PAUSED if paused or (was_paused and not running) else 0
         offset = (_SAVE_HEADER.size + len(xml) + 4095) // 4096 * 4096
         fd_tmp, tmp_name = create_temporary(target, suffix=".partial")
         tmp = Path(tmp_name)
@@ -164,8 +167,9 @@ class Saving(Part):
         return format_domain(d)
 
     @hookimpl
-    def virt_domain_restore(self, path: str) -> DomainRef:
-        """Start QEMU with an incoming migration from the save file."""
+    def virt_domain_restore(self, path: str, running: bool, paused: bool) -> DomainRef:
+        """Start QEMU with an incoming migration from the save file, left paused as the header
+        says or as ``running`` / ``paused`` ask (a guest left paused never runs)."""
         h = self.host
         fd = _open_save_file(path)
         try:
@@ -176,7 +180,7 @@ class Saving(Part):
             with dom.job:
                 if dom.active:
                     raise OperationInvalidError(f"domain '{d.name}' is already active")
-                paused = bool(flags & _SAVE_PAUSED)
+                paused = paused or (bool(flags & _SAVE_PAUSED) and not running)
                 try:
                     self.launcher.launch(
                         dom, d, paused=False, reason=RunningReason.RESTORED, incoming=(fd, paused)

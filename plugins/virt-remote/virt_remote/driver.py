@@ -310,10 +310,26 @@ class RemoteDriver:
         return True
 
     @hookimpl
-    def virt_domain_restore(self, path: str) -> DomainRef:
-        """``DOMAIN_RESTORE``; which domain it was is read from the image first."""
+    def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool:
+        """``DOMAIN_SAVE``; ``DOMAIN_SAVE_FLAGS`` with VIR_DOMAIN_SAVE_RUNNING / _PAUSED."""
+        flags = _save_flags(running, paused)
+        if flags:
+            self._call(
+                "DOMAIN_SAVE_FLAGS", {"dom": self._dom(uuid), "to": path, "dxml": None, "flags": flags}
+            )
+        else:
+            self._call("DOMAIN_SAVE", {"dom": self._dom(uuid), "to": path})
+        return True
+
+    @hookimpl
+    def virt_domain_restore(self, path: str, running: bool, paused: bool) -> DomainRef:
+        """``DOMAIN_RESTORE`` (``_FLAGS`` to choose its state); the image first says which domain it was."""
         xml = self._call("DOMAIN_SAVE_IMAGE_GET_XML_DESC", {"file": path, "flags": 0})["xml"]
-        self._call("DOMAIN_RESTORE", {"from": path})
+        flags = _save_flags(running, paused)
+        if flags:
+            self._call("DOMAIN_RESTORE_FLAGS", {"from": path, "dxml": None, "flags": flags})
+        else:
+            self._call("DOMAIN_RESTORE", {"from": path})
         from virtcore.xml.domain import parse_domain
 
         return self.virt_domain_lookup_by_uuid(parse_domain(xml).uuid)
@@ -840,3 +856,12 @@ def _derive(name: str, call: Call) -> Callable[..., Any]:
 
 for _name, _row in CALLS.items():
     setattr(RemoteDriver, _name, hookimpl(_derive(_name, _row)))
+
+
+#: VIR_DOMAIN_SAVE_RUNNING and VIR_DOMAIN_SAVE_PAUSED (libvirt-domain.h).
+_SAVE_RUNNING, _SAVE_PAUSED = 2, 4
+
+
+def _save_flags(running: bool, paused: bool) -> int:
+    """The ``VIR_DOMAIN_SAVE_*`` flags asking to restore running or paused."""
+    return (_SAVE_RUNNING if running else 0) | (_SAVE_PAUSED if paused else 0)

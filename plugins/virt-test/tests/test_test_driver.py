@@ -12,10 +12,14 @@ import virt_test
 import virtcore
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
+    ArgumentUnsupportedError,
+    ErrorDomain,
+    ErrorNumber,
     InvalidArgError,
     NoConnectError,
     OperationFailedError,
     OperationInvalidError,
+    ParserReportError,
     ReadFailedError,
     XMLError,
 )
@@ -117,12 +121,21 @@ def test_remote_test_uri_is_refused() -> None:
 
 
 def test_bad_node_files_name_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ReadFailedError, match=re.escape("missing.xml")):
-        virtcore.open(f"test://{tmp_path / 'missing.xml'}")
+    # as libvirt 9.0's test driver: a file it cannot open is XML_ERROR in VIR_FROM_TEST...
+    missing = tmp_path / "missing.xml"
+    with pytest.raises(XMLError) as caught:
+        virtcore.open(f"test://{missing}")
+    assert caught.value.message == f"XML error: failed to parse xml document '{missing}'"
+    assert (caught.value.code, caught.value.domain) == (ErrorNumber.XML_ERROR, ErrorDomain.TEST)
+    # ... and one not well formed is its parser's report: XML_DETAIL, the line and a caret
     bad = tmp_path / "bad.xml"
-    bad.write_text("<node><domain>")
-    with pytest.raises(XMLError, match=re.escape("bad.xml")):
+    bad.write_text("<node>\n<domain></node>\n")
+    with pytest.raises(ParserReportError) as report:
         virtcore.open(f"test://{bad}")
+    assert report.value.message == (
+        f"{bad}:2: Opening and ending tag mismatch: domain line 2 and node\n<domain></node>\n---------------^"
+    )
+    assert (report.value.code, report.value.domain) == (ErrorNumber.XML_DETAIL, ErrorDomain.TEST)
     wrong = tmp_path / "wrong.xml"
     wrong.write_text("<notanode/>")
     with pytest.raises(XMLError, match="expected <node>"):
@@ -145,6 +158,30 @@ def test_save_image_is_a_real_file_with_the_domain_xml(
     header = json.loads(data[len(virt_test.node.SAVE_MAGIC) :])
     assert header["uuid"] == dom.uuid and "<name>test</name>" in header["xml"]
     assert [p.name for p in image.parent.iterdir()] == ["test.save"]  # no temp file left behind
+
+
+def test_saving_or_restoring_into_a_chosen_state_is_refused_as_libvirts_test_driver(
+    virt_conn: virtcore.Connection, tmp_path: Path
+) -> None:
+    # libvirt 9.0's test driver takes no VIR_DOMAIN_SAVE_RUNNING / _PAUSED (virt-libvirt says
+    # INVALID_ARG in testDomainSaveFlags there); nothing is written, the guest keeps running.
+    dom = virt_conn.lookup_domain("test")
+    image = tmp_path / "s"
+    for kwargs in ({"running": True}, {"paused": True}):
+        with pytest.raises(ArgumentUnsupportedError, match="saving a domain into a chosen state"):
+            dom.save(image, **kwargs)
+    with pytest.raises(InvalidArgError, match="running and paused are mutually exclusive"):
+        dom.save(image, running=True, paused=True)
+    assert not image.exists() and dom.state()[0] == DomainState.RUNNING
+    dom.save(image)
+    for kwargs in ({"running": True}, {"paused": True}):
+        with pytest.raises(ArgumentUnsupportedError, match="restoring a domain into a chosen state"):
+            virt_conn.restore_domain(image, **kwargs)
+    with pytest.raises(InvalidArgError, match="running and paused are mutually exclusive"):
+        virt_conn.restore_domain(image, running=True, paused=True)
+    assert dom.state()[0] == DomainState.SHUTOFF
+    virt_conn.restore_domain(image)
+    assert dom.state()[0] == DomainState.RUNNING
 
 
 def test_restore_a_save_image_after_undefine_gives_a_transient_domain(

@@ -117,6 +117,15 @@ def default_node_xml() -> str:
     return DEFAULT_NODE_XML
 
 
+def _no_state_choice(running: bool, paused: bool, doing: str) -> None:
+    """libvirt's test driver saves and restores in the state the guest was in: it takes no
+    VIR_DOMAIN_SAVE_RUNNING / _PAUSED (INVALID_ARG there; virt-libvirt reports it so)."""
+    if running or paused:
+        raise ArgumentUnsupportedError(
+            f"{doing} a domain into a chosen state (running or paused) on the test driver"
+        )
+
+
 def open_connection(uri: URI, read_only: bool) -> list[object]:
     """Entry point of the ``test`` scheme: the driver object for this URI."""
     if uri.host not in (None, "localhost") or uri.transport not in (None, "unix"):
@@ -346,7 +355,8 @@ class TestDriver:
         return True
 
     @hookimpl
-    def virt_domain_save(self, uuid: str, path: str) -> bool:
+    def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool:
+        _no_state_choice(running, paused, "saving")
         self.node.save(uuid, path)
         return True
 
@@ -364,7 +374,8 @@ class TestDriver:
             ) from None
 
     @hookimpl
-    def virt_domain_restore(self, path: str) -> DomainRef:
+    def virt_domain_restore(self, path: str, running: bool, paused: bool) -> DomainRef:
+        _no_state_choice(running, paused, "restoring")
         return self.node.restore(path)
 
     # -- state and resources -----------------------------------------------

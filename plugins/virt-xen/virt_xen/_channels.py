@@ -43,6 +43,7 @@ from virt_xen._xl import Xl, XlDomain
 from virt_xen.native import domain_to_xl
 from virtcore import hookimpl
 from virtcore.errors import (
+    ArgumentUnsupportedError,
     InvalidArgError,
     NoDomainError,
     OperationFailedError,
@@ -614,7 +615,11 @@ class ToolstackChannel:
             )
 
     @hookimpl
-    def virt_domain_save(self, uuid: str, path: str) -> bool | None:
+    def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool | None:
+        if running or paused:
+            raise ArgumentUnsupportedError(
+                "saving a Xen domain to be restored in a chosen state (running or paused)"
+            )
         target = Path(path)
         with self.ctx.lock:
             d = self._require_active(uuid)
@@ -654,7 +659,9 @@ class ToolstackChannel:
         return True
 
     @hookimpl
-    def virt_domain_restore(self, path: str) -> DomainRef | None:
+    def virt_domain_restore(self, path: str, running: bool, paused: bool) -> DomainRef | None:
+        if running or paused:
+            raise ArgumentUnsupportedError("restoring a Xen domain into a chosen state (running or paused)")
         meta = read_save_meta(path)
         uuid = str(meta.get("uuid", ""))
         name = str(meta.get("name", ""))

@@ -3,32 +3,11 @@
 Prints what it saw as JSON. Usage: ``python host_stats.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
-
-out = {}
-
-
-def shape(v):
-    """What a value looks like, for numbers that move (CPU time, free memory...)."""
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, (list, tuple)):
-        return [shape(x) for x in v]
-    return type(v).__name__
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        out[key] = ["object", type(v).__name__, v.name()] if hasattr(v, "UUIDString") else v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code()]
-
+from recording import dump, rec, shape
 
 libvirt.registerErrorHandler(lambda ctx, err: None, None)
 conn = libvirt.open(sys.argv[1])
@@ -152,4 +131,4 @@ rec("close", lambda: conn.close() >= 0)
 rec("alive_after_close", lambda: conn.isAlive())
 rec("uri_after_close", conn.getURI)
 rec("close_again", conn.close)
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

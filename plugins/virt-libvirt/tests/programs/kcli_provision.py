@@ -7,28 +7,14 @@ it, then deletes everything the way ``kcli delete vm`` does. Prints what it
 saw as JSON. Usage: ``python kcli_provision.py URI POOLDIR``.
 """
 
-import json
 import os
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 L = libvirt
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "getName"):
-            v = ["object", type(v).__name__, v.getName()]
-        elif hasattr(v, "name") and callable(v.name):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 POOLDIR = sys.argv[2]
@@ -220,4 +206,4 @@ rec("pool_delete", lambda: pool.delete(0))
 rec("pool_undefine", pool.undefine)
 rec("pool_gone", lambda: conn.storagePoolLookupByName("kvirt"))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -3,27 +3,13 @@
 Prints what it saw as JSON. Usage: ``python nova_guest.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 L = libvirt
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "getName"):
-            v = ["object", type(v).__name__, v.getName()]
-        elif hasattr(v, "UUIDString"):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code()]
 
 
 GUEST = """<domain type='test'>
@@ -141,4 +127,4 @@ rec(
 )
 rec("gone", lambda: conn.lookupByUUIDString("c0ffee00-1234-4abc-9def-0123456789ab"))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -9,34 +9,13 @@ callbacks, opens read-only and with ``openAuth``, and reads errors the ways
 scripts do. Prints what it saw as JSON. Usage: ``python python_idioms.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec, shape
 
 L = libvirt
-out = {}
-
-
-def shape(v):
-    """What a value looks like, for numbers that move."""
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, (list, tuple)):
-        return [shape(x) for x in v]
-    return type(v).__name__
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "UUIDString") and hasattr(v, "name"):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 URI = sys.argv[1]
@@ -133,11 +112,31 @@ rec("last_error", last_error)
 
 
 def conn_last_error():
+    """The connection's last error (code, domain) as scripts read it: kept per connection."""
+
+    def seen(c):
+        return list(c.virConnGetLastError()[:2])
+
+    other = libvirt.openReadOnly(URI)
+    got = [seen(conn), seen(other)]
     try:
         conn.lookupByName("no-such-domain")
     except libvirt.libvirtError as e:
-        return conn.virConnGetLastError()[0] == e.get_error_code()
-    return None
+        got.append(conn.virConnGetLastError()[0] == e.get_error_code())
+    got += [seen(conn), seen(other)]  # the other connection's is untouched
+    conn.listAllDomains(0)
+    got.append(seen(conn))  # a success leaves it
+    try:
+        conn.lookupByName("test").create()  # a handle's error is its connection's
+    except libvirt.libvirtError:
+        pass
+    got.append(seen(conn))
+    libvirt.virResetLastError()
+    got.append(seen(conn))  # the thread's reset leaves the connection's
+    conn.virConnResetLastError()
+    got += [seen(conn), conn.virConnGetLastError()]
+    other.close()
+    return got
 
 
 rec("conn_last_error", conn_last_error)
@@ -166,4 +165,4 @@ rec("auth_ro", lambda: libvirt.openAuth(URI, [[], auth_cb, None], L.VIR_CONNECT_
 rec("open_bad_uri", lambda: libvirt.open("test:///no/such/file.xml"))
 rec("close", lambda: conn.close() >= 0)
 rec("after_close", conn.getURI)
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -8,26 +8,14 @@ and grows disks with ``blockResize``. Prints what it saw as JSON.
 Usage: ``python vdsm_lifecycle.py URI WORKDIR``.
 """
 
-import json
 import os
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 L = libvirt
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "UUIDString"):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 WORK = sys.argv[2]
@@ -179,4 +167,4 @@ rec("destroy", dom.destroy)
 rec("gone", lambda: conn.lookupByName("ovirt-vm"))
 rec("destroy_again", dom.destroy)
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -3,11 +3,11 @@
 Prints what it saw as JSON. Usage: ``python virt_module.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 STATES = {
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
@@ -38,17 +38,6 @@ NEW = """<domain type='test'>
     </interface>
   </devices>
 </domain>"""
-
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        out[key] = ["object", type(v).__name__, v.name()] if hasattr(v, "UUIDString") else v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 def find_vm(conn, name):
@@ -164,4 +153,4 @@ rec("transient_gone", lambda: conn.lookupByName("transient-vm"))
 rec("bad_xml", lambda: conn.defineXML("<domain><name>x</name>"))
 rec("no_name_xml", lambda: conn.defineXML("<domain type='test'><memory>1024</memory></domain>"))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -10,26 +10,14 @@ module's ``flags``, and ``state=destroyed``/``shutdown``/``paused`` on guests
 in every state. Prints what it saw as JSON. Usage: ``python virt_module_actions.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 L = libvirt
-out = {}
 STATES = {1: "running", 2: "idle", 3: "paused", 4: "shutdown", 5: "shutdown", 6: "crashed", 7: "pmsuspended"}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "UUIDString"):
-            v = ["object", type(v).__name__, v.name()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 def guest(name, uuid, memory=262144, mac="52:54:00:00:00:01"):
@@ -112,4 +100,4 @@ rec("undefine_managed_saved", lambda: [dom.create(), dom.managedSave(0), dom.und
 rec("undefine_managed_saved_flag", lambda: dom.undefineFlags(L.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE))
 rec("gone", lambda: conn.lookupByUUIDString(U1))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

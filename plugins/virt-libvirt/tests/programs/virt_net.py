@@ -3,11 +3,11 @@
 Prints what it saw as JSON. Usage: ``python virt_net.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 NETXML = """<network>
   <name>consumer-net</name>
@@ -22,17 +22,6 @@ NETXML = """<network>
     </dhcp>
   </ip>
 </network>"""
-
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        out[key] = ["object", type(v).__name__, v.name()] if hasattr(v, "UUIDString") else v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code()]
 
 
 def net_facts(conn):
@@ -105,4 +94,4 @@ rec("undefine", net.undefine)
 rec("bad_xml", lambda: conn.networkDefineXML("<network><name>x</name>"))
 rec("facts_end", lambda: sorted(net_facts(conn)))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -3,25 +3,14 @@
 Prints what it saw as JSON. Usage: ``python virt_pool.py URI POOLDIR``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 POOL_STATES = ["inactive", "building", "running", "degraded", "inaccessible"]
 VOL_TYPES = ["file", "block", "dir", "network", "netdir", "ploop"]
-
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        out[key] = ["object", type(v).__name__, v.name()] if hasattr(v, "UUIDString") else v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code()]
 
 
 def pool_facts(conn, flags=0):
@@ -124,4 +113,4 @@ rec("after_undefine", lambda: conn.storagePoolLookupByName("consumer-pool"))
 rec("facts_end", lambda: sorted(pool_facts(conn)))
 rec("bad_xml", lambda: conn.storagePoolDefineXML("<pool type='dir'><name>x</name>", 0))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

@@ -3,29 +3,15 @@
 Prints what it saw as JSON. Usage: ``python virtinst_like.py URI POOLDIR``.
 """
 
-import json
 import os
 import sys
 import threading
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, rec
 
 L = libvirt
-out = {}
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code it raised."""
-    try:
-        v = fn()
-        if hasattr(v, "UUIDString") or hasattr(v, "key"):
-            v = ["object", type(v).__name__, v.name()]
-        elif isinstance(v, bytes):
-            v = ["bytes", v.hex()]
-        out[key] = v
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code()]
 
 
 libvirt.virEventRegisterDefaultImpl()
@@ -135,4 +121,4 @@ for _ in range(600):  # until the undefine's event came through the loop (at mos
     threading.Event().wait(0.1)
 rec("events", lambda: events)
 stop.set()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()

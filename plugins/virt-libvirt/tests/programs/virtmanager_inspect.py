@@ -7,31 +7,13 @@ stats with each group, and registers domain events. Prints what it saw as
 JSON (numbers that move by their type). Usage: ``python virtmanager_inspect.py URI``.
 """
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 
 import libvirt
+from recording import dump, out, rec, shape
 
 L = libvirt
-out = {}
-
-
-def shape(v):
-    """What a value looks like, for numbers that move (CPU time, counters...)."""
-    if isinstance(v, dict):
-        return {k: shape(x) for k, x in sorted(v.items())}
-    if isinstance(v, (list, tuple)):
-        return [shape(x) for x in v]
-    return type(v).__name__
-
-
-def rec(key, fn):
-    """Record ``fn()``'s value, or the libvirt error code (and domain) it raised."""
-    try:
-        out[key] = fn()
-    except libvirt.libvirtError as e:
-        out[key] = ["error", e.get_error_code(), e.get_error_domain()]
 
 
 def names(doms):
@@ -233,4 +215,4 @@ if transient is not None:
     rec("destroy_transient", transient.destroy)
 rec("events", lambda: sorted(e for e in events if e[1].startswith("vmm-")))
 conn.close()
-print(json.dumps(out, indent=1, sort_keys=True))
+dump()
