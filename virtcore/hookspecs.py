@@ -1193,6 +1193,123 @@ def virt_domain_set_memory_parameters(uuid: str, params: dict[str, int]) -> bool
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_blkio_parameters(uuid: str, live: bool, config: bool) -> dict[str, int | str] | None:
+    """The domain's block I/O tunables (``<blkiotune>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetBlkioParameters``. Read-only safe.
+
+    :param live: read the running definition (``VIR_DOMAIN_AFFECT_LIVE``).
+    :param config: read the persistent definition (``VIR_DOMAIN_AFFECT_CONFIG``); neither:
+        the current one (the core refuses both).
+    :returns: ``weight`` (an int, 0 when not set) and the per-device strings
+        ``device_weight``, ``device_read_iops_sec``, ``device_write_iops_sec``,
+        ``device_read_bytes_sec``, ``device_write_bytes_sec`` (``"path,value,path,value"``,
+        the devices that have a non-zero value; empty when none).
+    :raises OperationInvalidError: ``live`` of a shut-off domain, ``config`` of a transient one.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_blkio_parameters(
+    uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change some block I/O tunables (``<blkiotune>``) of the one definition the flags pick.
+
+    libvirt: ``domainSetBlkioParameters``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one (neither:
+        the current one).
+    :param params: some of the names :func:`virt_domain_get_blkio_parameters` gives (the core
+        checked names and types); a device string merges into the devices already there.
+    :raises InvalidArgError: a device string that is not ``path,value`` pairs, or a bad value.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_numa_parameters(uuid: str, live: bool, config: bool) -> dict[str, int | str] | None:
+    """The domain's NUMA memory policy (``<numatune><memory>``): ``numa_mode``, ``numa_nodeset``.
+
+    libvirt: ``domainGetNumaParameters``. Read-only safe. ``numa_mode`` is a
+    ``virDomainNumatuneMemMode`` (strict when not set), ``numa_nodeset`` a node set
+    (``"0-1,3"``; empty when not set).
+
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: ``{"numa_mode": int, "numa_nodeset": str}``.
+    :raises OperationInvalidError: ``live`` of a shut-off domain, ``config`` of a transient one.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_numa_parameters(
+    uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change the NUMA memory mode and/or node set of the one definition the flags pick.
+
+    libvirt: ``domainSetNumaParameters``. Mutating.
+
+    :param params: ``numa_mode`` and/or ``numa_nodeset`` (the core checked names and types).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: an unknown mode, a node set that does not parse.
+    :raises OperationInvalidError: an empty node set; changing the mode of a running domain.
+    :raises ConfigUnsupportedError: a static placement left without a node set.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_vcpu_pin_info(uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]] | None:
+    """On which host CPUs each vCPU may run, by the definition the flags pick.
+
+    libvirt: ``domainGetVcpuPinInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one.
+    :returns: one tuple per vCPU up to the maximum, with one flag per host CPU: the vCPU's
+        ``<vcpupin>``, else the domain's ``<vcpu cpuset>``, else every host CPU.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_vcpu(uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> bool | None:
+    """Pin one online vCPU of the running domain to the host CPUs set in ``cpumap``.
+
+    libvirt: ``domainPinVcpu`` (``domainPinVcpuFlags`` with no flags). Mutating.
+
+    :raises OperationInvalidError: the domain is not running.
+    :raises InvalidArgError: ``vcpu`` is not an online vCPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_emulator_pin_info(uuid: str, live: bool, config: bool) -> tuple[bool, ...] | None:
+    """On which host CPUs the domain's emulator threads may run (one flag per host CPU).
+
+    libvirt: ``domainGetEmulatorPinInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one.
+    :returns: ``<emulatorpin>``, else ``<vcpu cpuset>``, else every host CPU.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_emulator(uuid: str, cpumap: tuple[bool, ...], live: bool, config: bool) -> bool | None:
+    """Pin the emulator threads to the host CPUs set in ``cpumap`` (``<emulatorpin>``).
+
+    libvirt: ``domainPinEmulator``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: ``cpumap`` sets no CPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

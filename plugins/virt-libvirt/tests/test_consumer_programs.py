@@ -187,16 +187,10 @@ LIBVIRT_BUGS.update(
     }
 )
 
-_TUNABLES = (
-    "virtcore has no domain tunables (blkio/memory/NUMA/block I/O tuning, vCPU/emulator pinning): NO_SUPPORT"
-)
+_TUNABLES = "virtcore has no per-disk block I/O throttling (virDomainGetBlockIoTune): NO_SUPPORT"
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).
 GAPS: dict[tuple[str, str], str] = {
-    ("virtmanager_inspect", "dom.blkio"): _TUNABLES,
     ("virtmanager_inspect", "dom.blockiotune"): _TUNABLES,
-    ("virtmanager_inspect", "dom.numa"): _TUNABLES,
-    ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
-    ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
     ("python_idioms", "conn_last_error"): (
         "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
     ),

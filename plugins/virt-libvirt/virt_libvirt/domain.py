@@ -14,6 +14,7 @@ from virt_libvirt.snapshot import (
     virDomainCheckpoint,
     virDomainSnapshot,
 )
+from virt_libvirt.tunables import DomainTunables
 from virtcore.errors import NoSupportError, VirtError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _only_known(params: Mapping[str, object], known: Mapping[str, object]) -> No
             raise LookupError(f'Attribute name "{name}" could not be recognized')
 
 
-class virDomain(Persistent):  # noqa: N801 - libvirt-python's name
+class virDomain(Persistent, DomainTunables):  # noqa: N801 - libvirt-python's name
     """A domain, as libvirt-python's ``virDomain``."""
 
     __slots__ = ()

@@ -1,0 +1,339 @@
+"""A test domain's tunables, kept in its definition's XML as libvirt 9.0's test driver keeps them.
+
+* block I/O (``<blkiotune>``): ``weight`` and per-device ``path,value`` strings that
+  merge into the devices already there by path (``testDomainSetBlkioParameters``);
+* NUMA (``<numatune><memory mode nodeset placement>``): mode and node set, with
+  libvirt's placement rules (``virDomainNumatuneSet``);
+* pinning (``<cputune><vcpupin>``, ``<emulatorpin>``): a vCPU of a running domain is
+  pinned in its live definition only (``testDomainPinVcpuFlags`` takes no flags); the
+  emulator in the one definition the flags pick.
+
+Every call reads or changes one definition: ``live`` the running one (a shut-off
+domain: ``OPERATION_INVALID``), ``config`` the persistent one (a transient domain:
+``OPERATION_INVALID``), neither the current one (``virDomainObjGetOneDef``). Each
+change is checked whole before the definition is replaced, so a refused call leaves
+the definition as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from virtcore import errors
+from virtcore.errors import ConfigUnsupportedError, InvalidArgError, OperationInvalidError
+from virtcore.limits import MAX_CPUMAP_CPUS, UINT_MAX, ULLONG_MAX
+from virtcore.xml.domain import DomainDef
+from virtcore.xml.elements import BlkioDevice, BlkioTune, CPUTune, NumaTune, VcpuPin
+
+if TYPE_CHECKING:
+    from virt_test.node import Node, TestDomain
+
+__all__ = [
+    "blkio_parameters",
+    "set_blkio_parameters",
+    "numa_parameters",
+    "set_numa_parameters",
+    "vcpu_pin_info",
+    "pin_vcpu",
+    "emulator_pin_info",
+    "pin_emulator",
+    "parse_bitmap",
+    "format_bitmap",
+    "host_cpus",
+    "vcpu_affinity",
+]
+
+_DOMAIN = errors.ErrorDomain.DOMAIN
+_TEST = errors.ErrorDomain.TEST
+
+#: typed-parameter name -> (BlkioDevice field, largest value): libvirt's unsigned int or long long.
+_BLKIO_DEVICE = {
+    "device_weight": ("weight", UINT_MAX),
+    "device_read_iops_sec": ("read_iops_sec", UINT_MAX),
+    "device_write_iops_sec": ("write_iops_sec", UINT_MAX),
+    "device_read_bytes_sec": ("read_bytes_sec", ULLONG_MAX),
+    "device_write_bytes_sec": ("write_bytes_sec", ULLONG_MAX),
+}
+#: ``virDomainNumatuneMemMode`` by its XML name, in value order.
+NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
+_RANGE = re.compile(r"(\^?)(\d+)(?:-(\d+))?")
+
+
+# -- bitmaps (cpusets, nodesets) ------------------------------------------------
+
+
+def parse_bitmap(text: str) -> set[int] | None:
+    """libvirt's bitmap syntax (``0-3,^2,5``) as a set, or None when it does not parse."""
+    yes: set[int] = set()
+    no: set[int] = set()
+    if not text.strip():
+        return yes
+    for part in text.split(","):
+        m = _RANGE.fullmatch(part.strip())
+        if m is None:
+            return None
+        lo = int(m.group(2))
+        hi = int(m.group(3)) if m.group(3) is not None else lo
+        if hi < lo or hi >= MAX_CPUMAP_CPUS or (m.group(1) and m.group(3) is not None):
+            return None
+        (no if m.group(1) else yes).update(range(lo, hi + 1))
+    return yes - no
+
+
+def format_bitmap(bits: Iterable[int]) -> str:
+    """A set of numbers as libvirt formats a bitmap: ranges where they run (``0-2,5``)."""
+    out: list[str] = []
+    run: list[int] = []
+    for b in sorted(set(bits)):
+        if run and b == run[-1] + 1:
+            run.append(b)
+            continue
+        if run:
+            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [b]
+    if run:
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ",".join(out)
+
+
+def host_cpus(node: Node) -> int:
+    """The node's CPU count (libvirt's ``VIR_NODEINFO_MAXCPUS``)."""
+    info = node.node_info
+    return int(info.nodes * info.sockets * info.cores * info.threads)
+
+
+def _cpumap(bits: set[int], width: int) -> tuple[bool, ...]:
+    return tuple(i in bits for i in range(width))
+
+
+# -- the one definition the flags pick -------------------------------------------
+
+
+def _pick(dom: TestDomain, live: bool, config: bool) -> tuple[bool, DomainDef]:
+    """(whether it is the live one, the definition) that ``live``/``config`` name."""
+    dom.definition()  # parse a pending definition
+    if live and not dom.active:
+        raise OperationInvalidError("domain is not running", domain=_DOMAIN)
+    if config and not dom.persistent:
+        raise OperationInvalidError("transient domains do not have any persistent config", domain=_DOMAIN)
+    use_live = live or (not config and dom.active)
+    d = dom.live if use_live else dom.config
+    assert isinstance(d, DomainDef)
+    return use_live, d
+
+
+def _put(dom: TestDomain, use_live: bool, new: DomainDef) -> None:
+    if use_live:
+        dom.live = new
+    else:
+        dom.config = new
+
+
+# -- block I/O ---------------------------------------------------------------------
+
+
+def blkio_parameters(node: Node, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+    """``weight`` and the per-device strings of the picked definition's ``<blkiotune>``."""
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    tune = d.blkiotune or BlkioTune()
+    out: dict[str, int | str] = {"weight": tune.weight or 0}
+    for name, (field, _) in _BLKIO_DEVICE.items():
+        pairs = [(dev.path, getattr(dev, field)) for dev in tune.devices]
+        out[name] = ",".join(f"{path},{value}" for path, value in pairs if value)
+    return out
+
+
+def _device_pairs(name: str, text: str) -> list[tuple[str, int]]:
+    """``path,value,path,value`` as pairs, refused as ``virDomainDriverParseBlkioDeviceStr`` does."""
+    if text == "":
+        return []
+    tokens = text.split(",")
+    if len(tokens) % 2:
+        raise InvalidArgError(f"unable to parse blkio device '{name}' '{text}'", domain=_DOMAIN)
+    largest = _BLKIO_DEVICE[name][1]
+    pairs: list[tuple[str, int]] = []
+    for i in range(0, len(tokens), 2):
+        path, value = tokens[i], tokens[i + 1]
+        m = re.match(r"[ \t\n\v\f\r]*\+?(\d+)", value)
+        if m is None or int(m.group(1)) > largest:
+            rest = ",".join(tokens[i + 1 :])
+            raise InvalidArgError(
+                f"invalid value '{rest}' for parameter '{name}' of device '{path}'", domain=_DOMAIN
+            )
+        if m.end() != len(value):
+            raise InvalidArgError(f"unable to parse blkio device '{name}' '{text}'", domain=_DOMAIN)
+        pairs.append((path, int(m.group(1))))
+    return pairs
+
+
+def _merge(devices: list[BlkioDevice], field: str, pairs: list[tuple[str, int]]) -> None:
+    """Each pair's value into the device of its path, or a new device (a zero adds none)."""
+    for path, value in pairs:
+        for i, dev in enumerate(devices):
+            if dev.path == path:
+                change: dict[str, Any] = {field: value or None}
+                devices[i] = attrs.evolve(dev, **change)
+                break
+        else:
+            if value:
+                first: dict[str, Any] = {field: value}
+                devices.append(BlkioDevice(path=path, **first))
+
+
+def set_blkio_parameters(
+    node: Node, uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> None:
+    """Change ``<blkiotune>`` of the picked definition (every device string checked first)."""
+    parsed = {name: _device_pairs(name, v) for name, v in params.items() if isinstance(v, str)}
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        tune = d.blkiotune or BlkioTune()
+        weight = tune.weight
+        devices = list(tune.devices)
+        for name, value in params.items():
+            if name == "weight":
+                weight = int(value) or None
+            else:
+                _merge(devices, _BLKIO_DEVICE[name][0], parsed[name])
+        devices = [dev for dev in devices if any(getattr(dev, f) for f, _ in _BLKIO_DEVICE.values())]
+        new = attrs.evolve(tune, weight=weight, devices=tuple(devices))
+        _put(dom, use_live, attrs.evolve(d, blkiotune=new if new != BlkioTune() else None))
+
+
+# -- NUMA ------------------------------------------------------------------------------
+
+
+def _numa_mode(tune: NumaTune | None) -> int | None:
+    """The ``<numatune><memory>`` mode, or None when no memory policy is set."""
+    if tune is None or (tune.mode is None and tune.nodeset is None and tune.placement is None):
+        return None
+    return NUMA_MODES.index(tune.mode) if tune.mode in NUMA_MODES else 0
+
+
+def numa_parameters(node: Node, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+    """``numa_mode`` (strict when not set) and ``numa_nodeset`` (libvirt's form; empty when not set)."""
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    tune = d.numatune
+    mode = _numa_mode(tune)
+    bits = parse_bitmap(tune.nodeset) if tune is not None and tune.nodeset else None
+    return {"numa_mode": mode or 0, "numa_nodeset": format_bitmap(bits) if bits else ""}
+
+
+def set_numa_parameters(
+    node: Node, uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> None:
+    """Change the picked definition's NUMA memory mode and node set (``virDomainNumatuneSet``)."""
+    mode = -1
+    nodeset: set[int] | None = None
+    for name, value in params.items():
+        if name == "numa_mode":
+            mode = int(value)
+            if not 0 <= mode < len(NUMA_MODES):
+                raise InvalidArgError(f"unsupported numatune mode: '{mode}'", domain=_TEST)
+        else:
+            nodeset = parse_bitmap(str(value))
+            if nodeset is None:
+                raise InvalidArgError(f"Failed to parse bitmap '{value}'", domain=errors.ErrorDomain.NONE)
+            if not nodeset:
+                raise OperationInvalidError(f"Invalid nodeset of 'numatune': {value}", domain=_TEST)
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        tune = d.numatune
+        current = _numa_mode(tune)
+        if use_live and mode != -1 and current is not None and current != mode:
+            raise OperationInvalidError("can't change numatune mode for running domain", domain=_TEST)
+        if mode == -1 and nodeset is None:
+            return
+        specified = current is not None
+        old = tune or NumaTune()
+        new_mode = mode if mode != -1 else (current if specified else 0)
+        old_bits = parse_bitmap(old.nodeset) if old.nodeset else None
+        bits = nodeset if nodeset is not None else old_bits
+        placement = "static" if nodeset is not None else (None if specified else "default")
+        if placement == "default":
+            placement = "static" if bits or d.vcpu_placement != "auto" else "auto"
+        if placement is None:
+            placement = old.placement or ("static" if bits else "auto")
+        if placement == "static" and not bits:
+            raise ConfigUnsupportedError(
+                "nodeset for NUMA memory tuning must be set if 'placement' is 'static'", domain=_DOMAIN
+            )
+        if placement == "auto":
+            bits = None
+        new = attrs.evolve(
+            old,
+            mode=NUMA_MODES[new_mode if new_mode is not None else 0],
+            nodeset=format_bitmap(bits) if bits else None,
+            placement="auto" if placement == "auto" else None,
+        )
+        _put(dom, use_live, attrs.evolve(d, numatune=new))
+
+
+# -- pinning -----------------------------------------------------------------------------
+
+
+def _default_cpus(d: DomainDef, width: int) -> set[int]:
+    """``<vcpu cpuset>``, else every host CPU."""
+    bits = parse_bitmap(d.cpuset) if d.cpuset else None
+    return bits if bits is not None else set(range(width))
+
+
+def vcpu_pin_info(node: Node, uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]]:
+    """Each vCPU's affinity (up to the maximum): its ``<vcpupin>``, else the domain's default."""
+    width = host_cpus(node)
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    return [_cpumap(bits, width) for bits in vcpu_affinity(d, width)]
+
+
+def vcpu_affinity(d: DomainDef, width: int) -> list[set[int]]:
+    """The host CPUs each vCPU (up to the maximum) of definition ``d`` may run on."""
+    pins = {p.vcpu: parse_bitmap(p.cpuset or "") for p in (d.cputune.vcpupins if d.cputune else ())}
+    default = _default_cpus(d, width)
+    return [b if (b := pins.get(i)) is not None else default for i in range(d.vcpu)]
+
+
+def pin_vcpu(node: Node, uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> None:
+    """Pin an online vCPU of the running domain, in its live definition."""
+    with node.lock:
+        dom = node.get(uuid)
+        if not dom.active:
+            raise OperationInvalidError("cannot pin vcpus on an inactive domain", domain=_TEST)
+        d = dom.definition()
+        online = d.current_vcpus if d.current_vcpus is not None else d.vcpu
+        if vcpu >= online:
+            raise InvalidArgError(f"requested vcpu '{vcpu}' is not present in the domain", domain=_TEST)
+        tune = d.cputune or CPUTune()
+        pin = VcpuPin(vcpu=vcpu, cpuset=format_bitmap(i for i, on in enumerate(cpumap) if on))
+        pins = sorted([p for p in tune.vcpupins if p.vcpu != vcpu] + [pin], key=lambda p: p.vcpu or 0)
+        dom.live = attrs.evolve(d, cputune=attrs.evolve(tune, vcpupins=tuple(pins)))
+
+
+def emulator_pin_info(node: Node, uuid: str, live: bool, config: bool) -> tuple[bool, ...]:
+    """The emulator's affinity: ``<emulatorpin>``, else the domain's default."""
+    width = host_cpus(node)
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    pinned = d.cputune.emulatorpin if d.cputune else None
+    bits = parse_bitmap(pinned) if pinned is not None else None
+    return _cpumap(bits if bits is not None else _default_cpus(d, width), width)
+
+
+def pin_emulator(node: Node, uuid: str, cpumap: tuple[bool, ...], live: bool, config: bool) -> None:
+    """Pin the emulator in the picked definition (``<emulatorpin>``); an empty map is refused."""
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        if not any(cpumap):
+            raise InvalidArgError("Empty cpu list for pinning", domain=_TEST)
+        tune = d.cputune or CPUTune()
+        cpuset = format_bitmap(i for i, on in enumerate(cpumap) if on)
+        _put(dom, use_live, attrs.evolve(d, cputune=attrs.evolve(tune, emulatorpin=cpuset)))

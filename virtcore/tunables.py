@@ -1,0 +1,171 @@
+"""Domain tunables: block I/O weights, NUMA memory policy and CPU pinning, over their hooks.
+
+libvirt keeps these in the domain definition (``<blkiotune>``, ``<numatune>``,
+``<cputune><vcpupin>``/``<emulatorpin>``) and reads or changes *one* definition,
+picked as its ``VIR_DOMAIN_AFFECT_*`` flags say: ``live`` the running one, ``config``
+the persistent one, neither the current one (running if active, else persistent);
+both at once is ``INVALID_ARG``. Typed parameters go by libvirt's names and types
+(``weight`` an unsigned int, ``device_weight`` a ``"path,value,..."`` string...);
+an unknown name is ``ARGUMENT_UNSUPPORTED``, a wrong type ``INVALID_ARG``, as
+libvirt's ``virTypedParamsValidate``. A CPU map is one flag per host CPU.
+
+::
+
+    dom.set_blkio_parameters({"weight": 500}, config=True)
+    dom.numa_parameters()  # {"numa_mode": 0, "numa_nodeset": ""}
+    dom.pin_vcpu(0, (False, True)); dom.vcpu_pin_info()[0][:2]  # (False, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from virtcore import errors, hookspecs, limits
+from virtcore._dispatch import declined
+from virtcore.errors import ArgumentUnsupportedError, InvalidArgError
+
+if TYPE_CHECKING:
+    from virtcore.connection import Connection
+
+__all__ = ["DomainTunablesAPI", "BLKIO_PARAMETERS", "NUMA_PARAMETERS"]
+
+Kind = Literal["uint", "int", "string"]
+
+#: ``virDomainSetBlkioParameters``' parameters and their typed-parameter types.
+BLKIO_PARAMETERS: dict[str, Kind] = {
+    "weight": "uint",
+    "device_weight": "string",
+    "device_read_iops_sec": "string",
+    "device_write_iops_sec": "string",
+    "device_read_bytes_sec": "string",
+    "device_write_bytes_sec": "string",
+}
+#: ``virDomainSetNumaParameters``' parameters and their typed-parameter types.
+NUMA_PARAMETERS: dict[str, Kind] = {"numa_mode": "int", "numa_nodeset": "string"}
+
+_RANGES = {"uint": (0, limits.UINT_MAX), "int": (-(2**31), 2**31 - 1)}
+
+
+def typed_params(params: object, schema: Mapping[str, Kind]) -> dict[str, int | str]:
+    """``params`` checked against ``schema`` as libvirt's ``virTypedParamsValidate`` does.
+
+    :raises ArgumentUnsupportedError: a name the schema lacks.
+    :raises InvalidArgError: not a mapping, or a value of the wrong type or out of its range.
+    """
+    if not isinstance(params, Mapping):
+        raise InvalidArgError(f"typed parameters must be a mapping, not {type(params).__name__}")
+    checked: dict[str, int | str] = {}
+    for name, value in params.items():
+        kind = schema.get(name)
+        if kind is None:
+            raise ArgumentUnsupportedError(f"parameter '{name}' not supported")
+        if kind == "string":
+            if not isinstance(value, str) or "\0" in value:
+                raise InvalidArgError(f"invalid type for parameter '{name}', expected 'string': {value!r}")
+        else:
+            lo, hi = _RANGES[kind]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise InvalidArgError(f"invalid type for parameter '{name}', expected '{kind}': {value!r}")
+        checked[name] = value
+    return checked
+
+
+def one_definition(live: bool, config: bool) -> None:
+    """Refuse ``live`` and ``config`` together, as libvirt's ``virDomainObjGetOneDef``."""
+    if live and config:
+        raise InvalidArgError(
+            "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+            domain=errors.ErrorDomain.DOMAIN,
+        )
+
+
+def cpumap_arg(cpumap: object, what: str) -> tuple[bool, ...]:
+    """A CPU map argument (a sequence of flags, one per host CPU) as a tuple of bools."""
+    if isinstance(cpumap, (str, bytes)) or not isinstance(cpumap, Sequence):
+        raise InvalidArgError(f"{what}: a CPU map is a sequence of flags, not {type(cpumap).__name__}")
+    if len(cpumap) > limits.MAX_CPUMAP_CPUS:
+        raise InvalidArgError(f"{what}: a CPU map of {len(cpumap)} CPUs is too long")
+    return tuple(bool(x) for x in cpumap)
+
+
+class DomainTunablesAPI:
+    """The tunables half of :class:`virtcore.Domain` (its methods, mixed in)."""
+
+    __slots__ = ()
+    _conn: Connection
+    uuid: str
+
+    def _get(self, spec: Callable[..., object], live: bool, config: bool) -> Any:
+        one_definition(live, config)
+        r = self._conn._ops[spec](uuid=self.uuid, live=live, config=config)
+        return r if r is not None else declined(spec)
+
+    def _set(self, spec: Callable[..., object], **kwargs: object) -> None:
+        if self._conn._ops[spec](uuid=self.uuid, **kwargs) is None:
+            declined(spec)
+
+    def blkio_parameters(self, *, live: bool = False, config: bool = False) -> dict[str, int | str]:
+        """The block I/O tunables (``weight``, ``device_weight``...: see :data:`BLKIO_PARAMETERS`)."""
+        r = self._get(hookspecs.virt_domain_get_blkio_parameters, live, config)
+        return dict(r)
+
+    def set_blkio_parameters(
+        self, params: Mapping[str, int | str], *, live: bool = False, config: bool = False
+    ) -> None:
+        """Change some block I/O tunables; a device string (``"/dev/sda,100"``) merges by path.
+
+        :raises ArgumentUnsupportedError: a name not in :data:`BLKIO_PARAMETERS`.
+        :raises InvalidArgError: a wrong type, a device string that does not parse.
+        """
+        checked = typed_params(params, BLKIO_PARAMETERS)
+        one_definition(live, config)
+        self._set(hookspecs.virt_domain_set_blkio_parameters, params=checked, live=live, config=config)
+
+    def numa_parameters(self, *, live: bool = False, config: bool = False) -> dict[str, int | str]:
+        """The NUMA memory policy: ``numa_mode`` (``virDomainNumatuneMemMode``) and ``numa_nodeset``."""
+        r = self._get(hookspecs.virt_domain_get_numa_parameters, live, config)
+        return dict(r)
+
+    def set_numa_parameters(
+        self, params: Mapping[str, int | str], *, live: bool = False, config: bool = False
+    ) -> None:
+        """Change the NUMA memory mode and/or node set.
+
+        :raises ArgumentUnsupportedError: a name not in :data:`NUMA_PARAMETERS`.
+        :raises InvalidArgError: an unknown mode, a node set that does not parse.
+        :raises OperationInvalidError: an empty node set, a new mode for a running domain.
+        """
+        checked = typed_params(params, NUMA_PARAMETERS)
+        one_definition(live, config)
+        self._set(hookspecs.virt_domain_set_numa_parameters, params=checked, live=live, config=config)
+
+    def vcpu_pin_info(self, *, live: bool = False, config: bool = False) -> list[tuple[bool, ...]]:
+        """Per vCPU (up to the maximum), one flag per host CPU it may run on."""
+        r = self._get(hookspecs.virt_domain_get_vcpu_pin_info, live, config)
+        return list(r)
+
+    def pin_vcpu(self, vcpu: int, cpumap: Sequence[bool]) -> None:
+        """Pin online vCPU ``vcpu`` of the running domain to the host CPUs set in ``cpumap``.
+
+        :raises OperationInvalidError: the domain is not running.
+        :raises InvalidArgError: ``vcpu`` is not an online vCPU, ``cpumap`` is no CPU map.
+        """
+        if isinstance(vcpu, bool) or not isinstance(vcpu, int) or not 0 <= vcpu <= limits.UINT_MAX:
+            raise InvalidArgError(f"vcpu to pin must be an unsigned int: {vcpu!r}")
+        cpus = cpumap_arg(cpumap, "pin_vcpu")
+        self._set(hookspecs.virt_domain_pin_vcpu, vcpu=vcpu, cpumap=cpus)
+
+    def emulator_pin_info(self, *, live: bool = False, config: bool = False) -> tuple[bool, ...]:
+        """One flag per host CPU the emulator threads may run on."""
+        r = self._get(hookspecs.virt_domain_get_emulator_pin_info, live, config)
+        return tuple(r)
+
+    def pin_emulator(self, cpumap: Sequence[bool], *, live: bool = False, config: bool = False) -> None:
+        """Pin the emulator threads to the host CPUs set in ``cpumap``.
+
+        :raises InvalidArgError: ``cpumap`` sets no CPU, or is no CPU map.
+        """
+        cpus = cpumap_arg(cpumap, "pin_emulator")
+        one_definition(live, config)
+        self._set(hookspecs.virt_domain_pin_emulator, cpumap=cpus, live=live, config=config)
