@@ -18,7 +18,7 @@ libvirt's ``virTypedParamsValidate``. A CPU map is one flag per host CPU.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from virtcore import errors, hookspecs, limits
@@ -28,7 +28,17 @@ from virtcore.errors import ArgumentUnsupportedError, InvalidArgError
 if TYPE_CHECKING:
     from virtcore.connection import Connection
 
-__all__ = ["DomainTunablesAPI", "BLKIO_PARAMETERS", "NUMA_PARAMETERS"]
+__all__ = [
+    "DomainTunablesAPI",
+    "BLKIO_PARAMETERS",
+    "NUMA_PARAMETERS",
+    "NUMA_MODES",
+    "parse_bitmap",
+    "format_bitmap",
+    "typed_params",
+    "one_definition",
+    "cpumap_arg",
+]
 
 Kind = Literal["uint", "int", "string"]
 
@@ -43,6 +53,8 @@ BLKIO_PARAMETERS: dict[str, Kind] = {
 }
 #: ``virDomainSetNumaParameters``' parameters and their typed-parameter types.
 NUMA_PARAMETERS: dict[str, Kind] = {"numa_mode": "int", "numa_nodeset": "string"}
+#: ``virDomainNumatuneMemMode``'s XML names, in value order (``numa_mode`` 0 is ``strict``).
+NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
 
 _RANGES = {"uint": (0, limits.UINT_MAX), "int": (-(2**31), 2**31 - 1)}
 
@@ -87,6 +99,53 @@ def cpumap_arg(cpumap: object, what: str) -> tuple[bool, ...]:
     if len(cpumap) > limits.MAX_CPUMAP_CPUS:
         raise InvalidArgError(f"{what}: a CPU map of {len(cpumap)} CPUs is too long")
     return tuple(bool(x) for x in cpumap)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def parse_bitmap(text: str) -> set[int] | None:
+    """libvirt's bitmap syntax (``0-3,^2,5``: CPU or node sets) as a set; None when it does not parse.
+
+    Blank text is the empty set; a number must stay below :data:`limits.MAX_CPUMAP_CPUS`.
+    """
+    yes: set[int] = set()
+    no: set[int] = set()
+    if not text.strip():
+        return yes
+    for raw in text.split(","):
+        part = raw.strip()
+        negated = part.startswith("^")
+        lo_text, dash, hi_text = part.removeprefix("^").partition("-")
+        if (
+            not lo_text.isdigit()
+            or not lo_text.isascii()
+            or (dash and not (hi_text.isdigit() and hi_text.isascii()))
+        ):
+            return None
+        lo = int(lo_text)
+        hi = int(hi_text) if dash else lo
+        if hi < lo or hi >= limits.MAX_CPUMAP_CPUS or (negated and dash):
+            return None
+        (no if negated else yes).update(range(lo, hi + 1))
+    return yes - no
+
+
+def format_bitmap(bits: Iterable[int]) -> str:
+    """A set of numbers as libvirt formats a bitmap: ranges where they run (``0-2,5``)."""
+    out: list[str] = []
+    run: list[int] = []
+    for b in sorted(set(bits)):
+        if run and b == run[-1] + 1:
+            run.append(b)
+            continue
+        if run:
+            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [b]
+    if run:
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ",".join(out)
 
 
 class DomainTunablesAPI:

@@ -41,6 +41,7 @@ from pathlib import Path
 import pytest
 
 import virtcore
+import virtcore.tunables
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
     ErrorDomain,
@@ -626,6 +627,76 @@ class DriverConformance(
         with pytest.raises(InvalidArgError, match="soft_limit"):
             dom.set_memory_parameters({"soft_limit": -1})
         assert dom.memory_parameters()["soft_limit"] == 1 << 19
+
+    def test_blkio_and_numa_tunables_are_kept_in_the_definition(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_blkio_parameters",
+            "domain_set_blkio_parameters",
+            "domain_get_numa_parameters",
+            "domain_set_numa_parameters",
+        )
+        dom = define()
+        assert dom.blkio_parameters() == {"weight": 0} | dict.fromkeys(
+            [n for n in virtcore.tunables.BLKIO_PARAMETERS if n != "weight"], ""
+        )
+        dom.set_blkio_parameters({"weight": 500, "device_weight": "/dev/sda,100,/dev/sdb,0"})
+        dom.set_blkio_parameters({"device_read_bytes_sec": "/dev/sdb,4096", "device_weight": "/dev/sda,0"})
+        got = dom.blkio_parameters(config=True)
+        assert (got["weight"], got["device_weight"], got["device_read_bytes_sec"]) == (
+            500,
+            "",
+            "/dev/sdb,4096",
+        )
+        assert "<read_bytes_sec>4096</read_bytes_sec>" in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="/dev/sdc"):
+            dom.set_blkio_parameters({"weight": 1, "device_weight": "/dev/sdc,x"})
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such"):
+            dom.set_blkio_parameters({"no_such": 1})
+        with pytest.raises(InvalidArgError, match="mutually exclusive"):
+            dom.blkio_parameters(live=True, config=True)
+        with pytest.raises(OperationInvalidError, match="not running"):
+            dom.blkio_parameters(live=True)
+        assert dom.blkio_parameters()["weight"] == 500
+        assert dom.numa_parameters() == {"numa_mode": 0, "numa_nodeset": ""}
+        dom.set_numa_parameters({"numa_mode": 2, "numa_nodeset": "2,0,1"})
+        assert dom.numa_parameters() == {"numa_mode": 2, "numa_nodeset": "0-2"}
+        assert '<memory mode="interleave" nodeset="0-2"/>' in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="not-a-set"):
+            dom.set_numa_parameters({"numa_nodeset": "not-a-set"})
+        with pytest.raises(InvalidArgError, match="mode"):
+            dom.set_numa_parameters({"numa_mode": 99})
+        assert dom.numa_parameters() == {"numa_mode": 2, "numa_nodeset": "0-2"}
+
+    def test_vcpu_and_emulator_pinning(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_vcpu_pin_info",
+            "domain_pin_vcpu",
+            "domain_get_emulator_pin_info",
+            "domain_pin_emulator",
+            "domain_create",
+            "domain_destroy",
+        )
+        dom = define()
+        everywhere = dom.emulator_pin_info()
+        assert all(everywhere) and dom.vcpu_pin_info() == [everywhere] * len(dom.vcpu_pin_info())
+        with pytest.raises(OperationInvalidError):
+            dom.pin_vcpu(0, (True,))
+        dom.pin_emulator((False, True), config=True)
+        assert dom.emulator_pin_info() == (False, True) + (False,) * (len(everywhere) - 2)
+        with pytest.raises(InvalidArgError, match="Empty cpu list"):
+            dom.pin_emulator((False,))
+        dom.start()
+        try:
+            dom.pin_vcpu(0, (True, False, True))
+            assert dom.vcpu_pin_info()[0] == (True, False, True) + (False,) * (len(everywhere) - 3)
+            assert dom.vcpus()[1][0][:3] == (True, False, True)
+            with pytest.raises(InvalidArgError, match="vcpu '99'"):
+                dom.pin_vcpu(99, (True,))
+            assert dom.vcpu_pin_info(config=True)[0] == everywhere  # a vCPU is pinned live only
+        finally:
+            dom.destroy()
 
     def test_hostname_of_a_running_guest(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_get_hostname", "domain_destroy", "domain_create")

@@ -79,7 +79,7 @@ class DomainTunables:
 
     def setBlkioParameters(self, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
         """Change some block I/O tunables of the definition the flags pick; 0."""
-        known = self.blkioParameters(flags & _AFFECT)
+        known = self.blkioParameters(flags)  # libvirt-python's first call: its flags errors
         check_flags(flags, _AFFECT, "virDomainSetBlkioParameters", self)
         try:
             self._o.set_blkio_parameters(_only_known(params, known), **_affect(flags))
@@ -97,7 +97,7 @@ class DomainTunables:
 
     def setNumaParameters(self, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
         """Change the NUMA memory mode and/or node set of the definition the flags pick; 0."""
-        known = self.numaParameters(flags & _AFFECT)
+        known = self.numaParameters(flags)  # libvirt-python's first call: its flags errors
         check_flags(flags, _AFFECT, "virDomainSetNumaParameters", self)
         try:
             self._o.set_numa_parameters(_only_known(params, known), **_affect(flags))

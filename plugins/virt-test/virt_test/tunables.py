@@ -18,14 +18,14 @@ the definition as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from virtcore import errors
 from virtcore.errors import ConfigUnsupportedError, InvalidArgError, OperationInvalidError
-from virtcore.limits import MAX_CPUMAP_CPUS, UINT_MAX, ULLONG_MAX
+from virtcore.limits import UINT_MAX, ULLONG_MAX
+from virtcore.tunables import NUMA_MODES, format_bitmap, parse_bitmap
 from virtcore.xml.domain import DomainDef
 from virtcore.xml.elements import BlkioDevice, BlkioTune, CPUTune, NumaTune, VcpuPin
 
@@ -41,8 +41,6 @@ __all__ = [
     "pin_vcpu",
     "emulator_pin_info",
     "pin_emulator",
-    "parse_bitmap",
-    "format_bitmap",
     "host_cpus",
     "vcpu_affinity",
 ]
@@ -58,46 +56,6 @@ _BLKIO_DEVICE = {
     "device_read_bytes_sec": ("read_bytes_sec", ULLONG_MAX),
     "device_write_bytes_sec": ("write_bytes_sec", ULLONG_MAX),
 }
-#: ``virDomainNumatuneMemMode`` by its XML name, in value order.
-NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
-_RANGE = re.compile(r"(\^?)(\d+)(?:-(\d+))?")
-
-
-# -- bitmaps (cpusets, nodesets) ------------------------------------------------
-
-
-def parse_bitmap(text: str) -> set[int] | None:
-    """libvirt's bitmap syntax (``0-3,^2,5``) as a set, or None when it does not parse."""
-    yes: set[int] = set()
-    no: set[int] = set()
-    if not text.strip():
-        return yes
-    for part in text.split(","):
-        m = _RANGE.fullmatch(part.strip())
-        if m is None:
-            return None
-        lo = int(m.group(2))
-        hi = int(m.group(3)) if m.group(3) is not None else lo
-        if hi < lo or hi >= MAX_CPUMAP_CPUS or (m.group(1) and m.group(3) is not None):
-            return None
-        (no if m.group(1) else yes).update(range(lo, hi + 1))
-    return yes - no
-
-
-def format_bitmap(bits: Iterable[int]) -> str:
-    """A set of numbers as libvirt formats a bitmap: ranges where they run (``0-2,5``)."""
-    out: list[str] = []
-    run: list[int] = []
-    for b in sorted(set(bits)):
-        if run and b == run[-1] + 1:
-            run.append(b)
-            continue
-        if run:
-            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-        run = [b]
-    if run:
-        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    return ",".join(out)
 
 
 def host_cpus(node: Node) -> int:

@@ -1,0 +1,154 @@
+"""Domain tunables (block I/O, NUMA, vCPU and emulator pinning): one script under Debian's
+python3-libvirt and under virt-libvirt, over libvirt 9.0's test driver on both sides.
+
+The script reads and changes each tunable through the live, config and current
+definitions of a running persistent domain, a shut-off one and a transient one, with
+the values and mistakes programs make; it records every answer (or the error's code,
+domain and message) and the tunables' elements of the live and persistent XML.
+"""
+
+from __future__ import annotations
+
+import pytest
+from libvirt_testdata import require
+
+SCRIPT = r"""
+import json, sys, xml.etree.ElementTree as ET
+import libvirt
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+out = {}
+def rec(key, fn):
+    try:
+        out[key] = fn()
+    except libvirt.libvirtError as e:
+        out[key] = ["error", e.get_error_code(), e.get_error_domain(), e.get_error_message()]
+    except (LookupError, TypeError) as e:
+        out[key] = ["python", type(e).__name__]
+
+L = libvirt
+LIVE, CONFIG = L.VIR_DOMAIN_AFFECT_LIVE, L.VIR_DOMAIN_AFFECT_CONFIG
+conn = libvirt.open(sys.argv[1])
+
+def tunables(dom, flags):
+    root = ET.fromstring(dom.XMLDesc(flags))
+    found = {}
+    for path in ("blkiotune", "numatune", "cputune"):
+        el = root.find(path)
+        if el is not None:
+            found[path] = sorted(
+                (e.tag, sorted(e.attrib.items()), (e.text or "").strip()) for e in el.iter()
+            )
+    vcpu = root.find("vcpu")
+    found["vcpu"] = [vcpu.text, vcpu.get("current")]
+    return found
+
+def exercise(name, dom):
+    n = name + "."
+    for fname, flags in (("cur", 0), ("live", LIVE), ("config", CONFIG), ("both", LIVE | CONFIG)):
+        rec(n + "blkio." + fname, lambda: dom.blkioParameters(flags))
+        rec(n + "numa." + fname, lambda: dom.numaParameters(flags))
+        rec(n + "vcpupin." + fname, lambda: dom.vcpuPinInfo(flags))
+        rec(n + "emupin." + fname, lambda: dom.emulatorPinInfo(flags))
+    rec(n + "blkio.badflags", lambda: dom.blkioParameters(1 << 10))
+    rec(n + "numa.badflags", lambda: dom.numaParameters(1 << 10))
+    rec(n + "emupin.badflags", lambda: dom.emulatorPinInfo(1 << 10))
+    rec(n + "vcpupin.otherflags", lambda: dom.vcpuPinInfo(1 << 10))
+    for key, params, flags in (
+        ("weight", {"weight": 500}, 0),
+        ("weight_config", {"weight": 300}, CONFIG),
+        ("weight_live", {"weight": 200}, LIVE),
+        ("devices", {"device_weight": "/dev/sda,100,/dev/sdb,0", "device_read_bytes_sec": "/dev/sda,9"}, 0),
+        ("merge", {"device_weight": "/dev/sdc,7,/dev/sda,0", "device_write_iops_sec": "/dev/sdb,9"}, 0),
+        ("empty", {"device_read_iops_sec": ""}, 0),
+        ("odd", {"device_weight": "/dev/sda,100,/dev/sdb"}, 0),
+        ("letters", {"device_weight": "/dev/sda,x"}, 0),
+        ("trailing", {"device_weight": "/dev/sda,10x"}, 0),
+        ("negative", {"device_weight": "/dev/sda,-1"}, 0),
+        ("huge", {"device_weight": "/dev/sda,4294967296"}, 0),
+        ("unknown", {"nope": 1}, 0),
+        ("both", {"weight": 5}, LIVE | CONFIG),
+        ("badflags", {"weight": 5}, 1 << 10),
+    ):
+        rec(n + "setblkio." + key, lambda: dom.setBlkioParameters(params, flags))
+    rec(n + "blkio.after_cur", lambda: dom.blkioParameters(0))
+    rec(n + "blkio.after_config", lambda: dom.blkioParameters(CONFIG))
+    for key, params, flags in (
+        ("mode_config_alone", {"numa_mode": 2}, CONFIG),
+        ("both", {"numa_mode": 1, "numa_nodeset": "0"}, 0),
+        ("nodeset_config", {"numa_nodeset": "0-1"}, CONFIG),
+        ("mode_live", {"numa_mode": 2}, LIVE),
+        ("mode_same_live", {"numa_mode": 1}, 0),
+        ("mode_bad", {"numa_mode": 9}, 0),
+        ("mode_negative", {"numa_mode": -1}, 0),
+        ("nodeset_bad", {"numa_nodeset": "x"}, 0),
+        ("nodeset_cleared", {"numa_nodeset": "0-1,^0-1"}, 0),
+        ("nodeset_listed", {"numa_nodeset": "3,1,2,5"}, CONFIG),
+        ("unknown", {"nope": 1}, 0),
+        ("badflags", {"numa_mode": 0}, 1 << 10),
+    ):
+        rec(n + "setnuma." + key, lambda: dom.setNumaParameters(params, flags))
+    rec(n + "numa.after_cur", lambda: dom.numaParameters(0))
+    rec(n + "numa.after_config", lambda: dom.numaParameters(CONFIG))
+    for key, vcpu, cpumap, flags in (
+        ("one", 0, (False, True), 0),
+        ("long", 1, (False,) * 20 + (True,), 0),
+        ("empty", 1, (), 0),
+        ("absent", 5, (True,), 0),
+        ("flags", 0, (True,), CONFIG),
+        ("again", 0, (True, False, True), 0),
+    ):
+        rec(n + "pinvcpu." + key, lambda: dom.pinVcpuFlags(vcpu, cpumap, flags))
+    rec(n + "pinvcpu.plain", lambda: dom.pinVcpu(0, (False, False, False, True)))
+    for key, cpumap, flags in (
+        ("one", (False, False, True), 0),
+        ("empty", (False, False), 0),
+        ("config", (True,), CONFIG),
+        ("live", (False, True), LIVE),
+        ("both", (True,), LIVE | CONFIG),
+        ("badflags", (True,), 1 << 10),
+    ):
+        rec(n + "pinemu." + key, lambda: dom.pinEmulator(cpumap, flags))
+    for fname, flags in (("cur", 0), ("config", CONFIG)):
+        rec(n + "vcpupin.after_" + fname, lambda: dom.vcpuPinInfo(flags))
+        rec(n + "emupin.after_" + fname, lambda: dom.emulatorPinInfo(flags))
+    rec(n + "vcpus", lambda: dom.vcpus()[1] if dom.isActive() else "inactive")
+    rec(n + "setvcpus", lambda: dom.setVcpusFlags(1, 0))
+    rec(n + "vcpupin.fewer", lambda: dom.vcpuPinInfo(0))
+    rec(n + "pinvcpu.offline", lambda: dom.pinVcpu(1, (True,)))
+    rec(n + "xml.cur", lambda: tunables(dom, 0))
+    rec(n + "xml.inactive", lambda: tunables(dom, L.VIR_DOMAIN_XML_INACTIVE))
+
+GUEST = '''<domain type='test'><name>NAME</name><memory>131072</memory><vcpu>2</vcpu>
+<os><type>hvm</type></os></domain>'''
+running = min(conn.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_ACTIVE), key=lambda d: d.name())
+exercise("running", running)
+off = conn.defineXML(GUEST.replace("NAME", "tun-off"))
+exercise("off", off)
+transient = conn.createXML(GUEST.replace("NAME", "tun-transient"), 0)
+exercise("transient", transient)
+ro = libvirt.openReadOnly(sys.argv[1])
+rod = ro.lookupByName(running.name())
+rec("ro.blkio", lambda: rod.blkioParameters(0))
+# a read-only connection's refusal: its code (virtcore names the operation, not libvirt's function)
+for key, fn in (
+    ("setblkio", lambda: rod.setBlkioParameters({"weight": 1}, 0)),
+    ("setnuma", lambda: rod.setNumaParameters({"numa_mode": 0}, 0)),
+    ("pinvcpu", lambda: rod.pinVcpu(0, (True,))),
+    ("pinemu", lambda: rod.pinEmulator((True,), 0)),
+):
+    rec("ro." + key, fn)
+    out["ro." + key] = out["ro." + key][:2]
+print(json.dumps(out))
+"""
+
+
+def _uris() -> dict[str, str]:
+    return {"default": "test:///default", "testnode": f"test://{require('testdriver') / 'testnode.xml'}"}
+
+
+@pytest.mark.parametrize("node", ["default", "testnode"])
+def test_tunables_answer_as_libvirts_test_driver(side_by_side, node: str) -> None:
+    theirs, ours = side_by_side.run(SCRIPT, _uris()[node])
+    assert {k: v for k, v in ours.items() if v != theirs.get(k)} == {
+        k: v for k, v in theirs.items() if v != ours.get(k)
+    } == {}
