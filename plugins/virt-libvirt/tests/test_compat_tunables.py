@@ -149,6 +149,7 @@ def _uris() -> dict[str, str]:
 @pytest.mark.parametrize("node", ["default", "testnode"])
 def test_tunables_answer_as_libvirts_test_driver(side_by_side, node: str) -> None:
     theirs, ours = side_by_side.run(SCRIPT, _uris()[node])
-    assert {k: v for k, v in ours.items() if v != theirs.get(k)} == {
-        k: v for k, v in theirs.items() if v != ours.get(k)
-    } == {}
+    differ = {
+        k: (theirs.get(k), ours.get(k)) for k in theirs.keys() | ours.keys() if theirs.get(k) != ours.get(k)
+    }
+    assert differ == {}
