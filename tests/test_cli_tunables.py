@@ -41,6 +41,14 @@ SAME_AS_VIRSH = [
         "vcpupin test",
         "emulatorpin test",
     ],
+    [
+        "blkdeviotune test vda",
+        "blkdeviotune test vda --total-bytes-sec 5 --total-bytes-sec-max 10K",
+        "blkdeviotune test /guest/diskimage1",
+        "blkdeviotune test vda --group-name g --read-iops-sec 3 --read-iops-sec-max 9 --config",
+        "blkdeviotune test vda --config",
+        "blkdeviotune test vda --live",
+    ],
 ]
 
 
@@ -67,6 +75,12 @@ def test_output_is_virshs(run: Run, commands: list[str]) -> None:
         (["vcpupin", "test", "0", "0-99"], "names a CPU the host lacks"),
         (["emulatorpin", "test", "x"], "cpulist"),
         (["emulatorpin", "nosuch"], "Domain not found"),
+        (["blkdeviotune", "test", "vdz"], "disk 'vdz' was not found"),
+        (
+            ["blkdeviotune", "test", "vda", "--total-iops-sec", "5"],
+            "cannot be set higher than total_iops_sec_max",
+        ),
+        (["blkdeviotune", "test", "vda", "--size-iops-sec", "x"], "size-iops-sec"),
     ],
 )
 def test_errors_are_one_line_naming_the_thing(run: Run, argv: list[str], message: str) -> None:

@@ -1,6 +1,6 @@
 """The domain tunables commands of the ``virtcore`` command line, as virsh has them.
 
-``blkiotune``, ``numatune``, ``vcpupin`` and ``emulatorpin``, registered with
+``blkiotune``, ``blkdeviotune``, ``numatune``, ``vcpupin`` and ``emulatorpin``, registered with
 :func:`virtcore.cli.command` (this module is listed in
 :data:`virtcore.cli.COMMAND_MODULES`). Without a change each prints what virsh
 prints (``weight         : 0``, the ``VCPU   CPU Affinity`` table, ``*: 0-7``);
@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from virtcore.cli import DOMAIN, Context, arg, command
+from virtcore.cli import DOMAIN, Context, arg, command, scaled_integer
 from virtcore.errors import InvalidArgError, NoSupportError
-from virtcore.tunables import NUMA_MODES, format_bitmap, parse_bitmap
+from virtcore.tunables import BLOCK_IOTUNE_PARAMETERS, NUMA_MODES, format_bitmap, parse_bitmap
 
 __all__ = ["BLKIO_OPTIONS"]
 
@@ -91,6 +91,40 @@ def _blkiotune(ctx: Context, ns: argparse.Namespace) -> None:
         ctx.out("")
         return
     _typed(ctx, dom.blkio_parameters(**affect))
+
+
+def _iotune_value(name: str, text: str) -> int:
+    """A ``blkdeviotune`` limit: bytes limits are scaled integers (``10M``), the others plain."""
+    value = scaled_integer(text, 1) if "bytes" in name else (int(text) if text.isdigit() else None)
+    if value is None:
+        raise InvalidArgError(f"Unable to parse integer parameter '{name.replace('_', '-')}': {text!r}")
+    return value
+
+
+@command(
+    "blkdeviotune",
+    DOMAIN,
+    arg("device", metavar="DEVICE", help="the disk's target (vda) or source path"),
+    *(
+        arg("--" + name.replace("_", "-"), metavar="VALUE", help=f"new {name}")
+        for name in BLOCK_IOTUNE_PARAMETERS
+    ),
+    *_AFFECT,
+)
+def _blkdeviotune(ctx: Context, ns: argparse.Namespace) -> None:
+    """Show a disk's I/O throttling, or change the limits given (virsh blkdeviotune)."""
+    dom = ctx.domain(ns.domain)
+    affect = _affect(ns)
+    changes: dict[str, int | str] = {}
+    for name, kind in BLOCK_IOTUNE_PARAMETERS.items():
+        text = getattr(ns, name)
+        if text is not None:
+            changes[name] = text if kind == "string" else _iotune_value(name, text)
+    if changes:
+        dom.set_block_io_tune(ns.device, changes, **affect)
+        ctx.out("")
+        return
+    _typed(ctx, dom.block_io_tune(ns.device, **affect))
 
 
 @command(

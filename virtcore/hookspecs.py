@@ -1310,6 +1310,43 @@ def virt_domain_pin_emulator(uuid: str, cpumap: tuple[bool, ...], live: bool, co
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_block_io_tune(
+    uuid: str, disk: str, live: bool, config: bool
+) -> dict[str, int | str] | None:
+    """One disk's I/O throttling (its ``<iotune>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetBlockIoTune``. Read-only safe.
+
+    :param disk: the disk's target (``vda``) or source path.
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: every name of :data:`virtcore.tunables.BLOCK_IOTUNE_PARAMETERS`: the limits
+        (0 when not set) and ``group_name`` (empty when not set).
+    :raises InvalidArgError: no disk of that name in the definition.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_block_io_tune(
+    uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change some of one disk's I/O throttling (``<iotune>``) in the definition the flags pick.
+
+    libvirt: ``domainSetBlockIoTune``. Mutating.
+
+    :param disk: the disk's target (``vda``) or source path.
+    :param params: some of :data:`virtcore.tunables.BLOCK_IOTUNE_PARAMETERS` (the core
+        checked names and types).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no such disk; a total limit set with a read or write one; a
+        limit above its burst maximum.
+    :raises ArgumentUnsupportedError: a limit above what the driver can throttle.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

@@ -33,6 +33,7 @@ __all__ = [
     "BLKIO_PARAMETERS",
     "NUMA_PARAMETERS",
     "NUMA_MODES",
+    "BLOCK_IOTUNE_PARAMETERS",
     "parse_bitmap",
     "format_bitmap",
     "typed_params",
@@ -40,7 +41,7 @@ __all__ = [
     "cpumap_arg",
 ]
 
-Kind = Literal["uint", "int", "string"]
+Kind = Literal["uint", "int", "ullong", "string"]
 
 #: ``virDomainSetBlkioParameters``' parameters and their typed-parameter types.
 BLKIO_PARAMETERS: dict[str, Kind] = {
@@ -53,10 +54,21 @@ BLKIO_PARAMETERS: dict[str, Kind] = {
 }
 #: ``virDomainSetNumaParameters``' parameters and their typed-parameter types.
 NUMA_PARAMETERS: dict[str, Kind] = {"numa_mode": "int", "numa_nodeset": "string"}
+#: ``virDomainSetBlockIoTune``'s parameters (the order libvirt gives them in) and their types.
+_LIMITS = (
+    "total_bytes_sec read_bytes_sec write_bytes_sec total_iops_sec read_iops_sec write_iops_sec"
+    " total_bytes_sec_max read_bytes_sec_max write_bytes_sec_max"
+    " total_iops_sec_max read_iops_sec_max write_iops_sec_max size_iops_sec group_name"
+    " total_bytes_sec_max_length read_bytes_sec_max_length write_bytes_sec_max_length"
+    " total_iops_sec_max_length read_iops_sec_max_length write_iops_sec_max_length"
+)
+BLOCK_IOTUNE_PARAMETERS: dict[str, Kind] = {
+    name: "string" if name == "group_name" else "ullong" for name in _LIMITS.split()
+}
 #: ``virDomainNumatuneMemMode``'s XML names, in value order (``numa_mode`` 0 is ``strict``).
 NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
 
-_RANGES = {"uint": (0, limits.UINT_MAX), "int": (-(2**31), 2**31 - 1)}
+_RANGES = {"uint": (0, limits.UINT_MAX), "int": (-(2**31), 2**31 - 1), "ullong": (0, limits.ULLONG_MAX)}
 
 
 def typed_params(params: object, schema: Mapping[str, Kind]) -> dict[str, int | str]:
@@ -148,6 +160,12 @@ def format_bitmap(bits: Iterable[int]) -> str:
     return ",".join(out)
 
 
+def _disk_arg(disk: object) -> str:
+    if not isinstance(disk, str) or not disk or "\0" in disk:
+        raise InvalidArgError(f"disk must be a target name or a source path, not {disk!r}")
+    return disk
+
+
 class DomainTunablesAPI:
     """The tunables half of :class:`virtcore.Domain` (its methods, mixed in)."""
 
@@ -198,6 +216,26 @@ class DomainTunablesAPI:
         checked = typed_params(params, NUMA_PARAMETERS)
         one_definition(live, config)
         self._set(hookspecs.virt_domain_set_numa_parameters, params=checked, live=live, config=config)
+
+    def block_io_tune(self, disk: str, *, live: bool = False, config: bool = False) -> dict[str, int | str]:
+        """One disk's I/O throttling (target ``vda`` or source path): see :data:`BLOCK_IOTUNE_PARAMETERS`."""
+        one_definition(live, config)
+        spec = hookspecs.virt_domain_get_block_io_tune
+        r = self._conn._ops[spec](uuid=self.uuid, disk=_disk_arg(disk), live=live, config=config)
+        return dict(r) if r is not None else declined(spec)
+
+    def set_block_io_tune(
+        self, disk: str, params: Mapping[str, int | str], *, live: bool = False, config: bool = False
+    ) -> None:
+        """Change some of one disk's I/O throttling.
+
+        :raises ArgumentUnsupportedError: a name not in :data:`BLOCK_IOTUNE_PARAMETERS`.
+        :raises InvalidArgError: a wrong type, no such disk, limits that contradict each other.
+        """
+        checked = typed_params(params, BLOCK_IOTUNE_PARAMETERS)
+        one_definition(live, config)
+        spec = hookspecs.virt_domain_set_block_io_tune
+        self._set(spec, disk=_disk_arg(disk), params=checked, live=live, config=config)
 
     def vcpu_pin_info(self, *, live: bool = False, config: bool = False) -> list[tuple[bool, ...]]:
         """Per vCPU (up to the maximum), one flag per host CPU it may run on."""

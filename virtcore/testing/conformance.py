@@ -668,6 +668,26 @@ class DriverConformance(
             dom.set_numa_parameters({"numa_mode": 99})
         assert dom.numa_parameters() == {"numa_mode": 2, "numa_nodeset": "0-2"}
 
+    def test_disk_io_throttling_is_kept_in_iotune(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_block_io_tune", "domain_set_block_io_tune")
+        dom = define()
+        found = re.search(r"<disk\b.*?<target dev=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        assert found, "the conformance template's domain has a disk"
+        disk = found.group(1)
+        names = virtcore.tunables.BLOCK_IOTUNE_PARAMETERS
+        assert dom.block_io_tune(disk) == {n: "" if k == "string" else 0 for n, k in names.items()}
+        dom.set_block_io_tune(disk, {"read_bytes_sec": 4096, "read_bytes_sec_max": 8192, "group_name": "g"})
+        got = dom.block_io_tune(disk, config=True)
+        assert (got["read_bytes_sec"], got["read_bytes_sec_max"], got["group_name"]) == (4096, 8192, "g")
+        assert "<read_bytes_sec>4096</read_bytes_sec>" in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="total and read/write of bytes_sec"):
+            dom.set_block_io_tune(disk, {"total_bytes_sec": 1, "total_bytes_sec_max": 2})
+        with pytest.raises(InvalidArgError, match="vdzz"):
+            dom.block_io_tune("vdzz")
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such"):
+            dom.set_block_io_tune(disk, {"no_such": 1})
+        assert dom.block_io_tune(disk)["total_bytes_sec"] == 0
+
     def test_vcpu_and_emulator_pinning(self, conn: Conn, define: Define) -> None:
         need(
             conn,

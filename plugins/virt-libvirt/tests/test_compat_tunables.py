@@ -1,4 +1,4 @@
-"""Domain tunables (block I/O, NUMA, vCPU and emulator pinning): one script under Debian's
+"""Domain tunables (block I/O, disk throttling, NUMA, vCPU and emulator pinning): one script under Debian's
 python3-libvirt and under virt-libvirt, over libvirt 9.0's test driver on both sides.
 
 The script reads and changes each tunable through the live, config and current
@@ -32,7 +32,7 @@ conn = libvirt.open(sys.argv[1])
 def tunables(dom, flags):
     root = ET.fromstring(dom.XMLDesc(flags))
     found = {}
-    for path in ("blkiotune", "numatune", "cputune"):
+    for path in ("blkiotune", "numatune", "cputune", "devices/disk/iotune"):
         el = root.find(path)
         if el is not None:
             found[path] = sorted(
@@ -111,6 +111,26 @@ def exercise(name, dom):
     for fname, flags in (("cur", 0), ("config", CONFIG)):
         rec(n + "vcpupin.after_" + fname, lambda: dom.vcpuPinInfo(flags))
         rec(n + "emupin.after_" + fname, lambda: dom.emulatorPinInfo(flags))
+    disk = ET.fromstring(dom.XMLDesc(0)).find("devices/disk/target").get("dev")
+    for key, params, flags in (
+        ("total", {"total_bytes_sec": 5}, 0),
+        ("total_max", {"total_bytes_sec": 5, "total_bytes_sec_max": 10}, 0),
+        ("read_too", {"read_bytes_sec": 5}, 0),
+        ("iops", {"read_iops_sec": 3, "read_iops_sec_max": 4, "group_name": "g1"}, CONFIG),
+        ("iops_total", {"total_iops_sec_max": 4}, CONFIG),
+        ("huge", {"size_iops_sec": 2 * 10**15}, 0),
+        ("lengths", {"read_iops_sec_max_length": 7, "size_iops_sec": 512}, LIVE),
+        ("unknown", {"nope": 1}, 0),
+        ("both", {"size_iops_sec": 1}, LIVE | CONFIG),
+        ("badflags", {"size_iops_sec": 1}, 1 << 10),
+    ):
+        rec(n + "setiotune." + key, lambda: dom.setBlockIoTune(disk, params, flags))
+    for fname, flags in (("cur", 0), ("live", LIVE), ("config", CONFIG), ("badflags", 1 << 10)):
+        rec(n + "iotune." + fname, lambda: dom.blockIoTune(disk, flags))
+    source = ET.fromstring(dom.XMLDesc(0)).find("devices/disk/source").get("file")
+    rec(n + "iotune.by_path", lambda: dom.blockIoTune(source, 0))
+    rec(n + "iotune.nodisk", lambda: dom.blockIoTune("vdz", 0))
+    rec(n + "setiotune.nodisk", lambda: dom.setBlockIoTune("vdz", {"size_iops_sec": 1}, 0))
     rec(n + "vcpus", lambda: dom.vcpus()[1] if dom.isActive() else "inactive")
     rec(n + "setvcpus", lambda: dom.setVcpusFlags(1, 0))
     rec(n + "vcpupin.fewer", lambda: dom.vcpuPinInfo(0))
@@ -119,7 +139,8 @@ def exercise(name, dom):
     rec(n + "xml.inactive", lambda: tunables(dom, L.VIR_DOMAIN_XML_INACTIVE))
 
 GUEST = '''<domain type='test'><name>NAME</name><memory>131072</memory><vcpu>2</vcpu>
-<os><type>hvm</type></os></domain>'''
+<os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/guest.img'/>
+<target dev='vda' bus='virtio'/></disk></devices></domain>'''
 running = min(conn.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_ACTIVE), key=lambda d: d.name())
 exercise("running", running)
 off = conn.defineXML(GUEST.replace("NAME", "tun-off"))
@@ -135,6 +156,7 @@ for key, fn in (
     ("setnuma", lambda: rod.setNumaParameters({"numa_mode": 0}, 0)),
     ("pinvcpu", lambda: rod.pinVcpu(0, (True,))),
     ("pinemu", lambda: rod.pinEmulator((True,), 0)),
+    ("setiotune", lambda: rod.setBlockIoTune("vda", {"size_iops_sec": 1}, 0)),
 ):
     rec("ro." + key, fn)
     out["ro." + key] = out["ro." + key][:2]

@@ -187,10 +187,8 @@ LIBVIRT_BUGS.update(
     }
 )
 
-_TUNABLES = "virtcore has no per-disk block I/O throttling (virDomainGetBlockIoTune): NO_SUPPORT"
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).
 GAPS: dict[tuple[str, str], str] = {
-    ("virtmanager_inspect", "dom.blockiotune"): _TUNABLES,
     ("python_idioms", "conn_last_error"): (
         "virt-libvirt keeps no per-connection last error (virConnGetLastError): NO_SUPPORT"
     ),

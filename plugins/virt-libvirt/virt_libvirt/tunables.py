@@ -105,6 +105,26 @@ class DomainTunables:
             raise_from(exc)
         return 0
 
+    def blockIoTune(self, disk: str, flags: int = 0) -> dict[str, Any]:  # noqa: N802
+        """One disk's I/O throttling (``total_bytes_sec``..., ``group_name``)."""
+        check_flags(flags, _GET, "virDomainGetBlockIoTune", self)
+        if not isinstance(disk, str):
+            raise TypeError(f"disk must be a str, not {type(disk).__name__}")
+        try:
+            return self._o.block_io_tune(disk, **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setBlockIoTune(self, disk: str, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
+        """Change some of one disk's I/O throttling in the definition the flags pick; 0."""
+        known = self.blockIoTune(disk, flags)  # libvirt-python's first call: its errors
+        check_flags(flags, _AFFECT, "virDomainSetBlockIoTune", self)
+        try:
+            self._o.set_block_io_tune(disk, _only_known(params, known), **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
     def vcpuPinInfo(self, flags: int = 0) -> list[tuple[bool, ...]]:  # noqa: N802
         """Per vCPU (as many as ``info()`` counts), one flag per host CPU it may run on."""
         try:

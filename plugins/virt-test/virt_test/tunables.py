@@ -4,6 +4,8 @@
   merge into the devices already there by path (``testDomainSetBlkioParameters``);
 * NUMA (``<numatune><memory mode nodeset placement>``): mode and node set, with
   libvirt's placement rules (``virDomainNumatuneSet``);
+* disk I/O throttling (``<disk><iotune>``): set as ``testDomainSetBlockIoTune`` checks it
+  (a total limit not with a read or write one, no limit above its burst maximum);
 * pinning (``<cputune><vcpupin>``, ``<emulatorpin>``): a vCPU of a running domain is
   pinned in its live definition only (``testDomainPinVcpuFlags`` takes no flags); the
   emulator in the one definition the flags pick.
@@ -23,9 +25,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from virtcore import errors
-from virtcore.errors import ConfigUnsupportedError, InvalidArgError, OperationInvalidError
+from virtcore.errors import (
+    ArgumentUnsupportedError,
+    ConfigUnsupportedError,
+    InvalidArgError,
+    OperationInvalidError,
+)
 from virtcore.limits import UINT_MAX, ULLONG_MAX
-from virtcore.tunables import NUMA_MODES, format_bitmap, parse_bitmap
+from virtcore.tunables import BLOCK_IOTUNE_PARAMETERS, NUMA_MODES, format_bitmap, parse_bitmap
+from virtcore.xml.devices import Disk, DiskIoTune
 from virtcore.xml.domain import DomainDef
 from virtcore.xml.elements import BlkioDevice, BlkioTune, CPUTune, NumaTune, VcpuPin
 
@@ -42,6 +50,8 @@ __all__ = [
     "emulator_pin_info",
     "pin_emulator",
     "host_cpus",
+    "block_io_tune",
+    "set_block_io_tune",
     "vcpu_affinity",
 ]
 
@@ -295,3 +305,74 @@ def pin_emulator(node: Node, uuid: str, cpumap: tuple[bool, ...], live: bool, co
         tune = d.cputune or CPUTune()
         cpuset = format_bitmap(i for i, on in enumerate(cpumap) if on)
         _put(dom, use_live, attrs.evolve(d, cputune=attrs.evolve(tune, emulatorpin=cpuset)))
+
+
+# -- disk I/O throttling ---------------------------------------------------------------
+
+#: libvirt's test driver throttles nothing above this (``TEST_BLOCK_IOTUNE_MAX``).
+BLOCK_IOTUNE_MAX = 1_000_000_000_000_000
+
+
+def _disk(d: DomainDef, name: str) -> Disk | None:
+    """The first disk whose target (a name without ``/``) or source path is ``name``."""
+    for disk in d.disks:
+        if (disk.source if "/" in name else disk.target_dev) == name:
+            return disk
+    return None
+
+
+def block_io_tune(node: Node, uuid: str, disk: str, live: bool, config: bool) -> dict[str, int | str]:
+    """Every ``<iotune>`` value of the disk (0, or an empty group name, when not set)."""
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    found = _disk(d, disk)
+    if found is None:
+        raise InvalidArgError(f"disk '{disk}' was not found in the domain config", domain=_TEST)
+    tune = found.iotune or DiskIoTune()
+    return {
+        name: getattr(tune, name) or ("" if kind == "string" else 0)
+        for name, kind in BLOCK_IOTUNE_PARAMETERS.items()
+    }
+
+
+def _check_iotune(values: dict[str, int | str]) -> None:
+    """``testDomainSetBlockIoTune``'s checks of the values it would keep, in its order."""
+    for kind in ("bytes_sec", "iops_sec", "bytes_sec_max", "iops_sec_max"):
+        if values["total_" + kind] and (values["read_" + kind] or values["write_" + kind]):
+            raise InvalidArgError(
+                f"total and read/write of {kind} cannot be set at the same time", domain=_TEST
+            )
+    for way in ("total", "read", "write"):
+        for unit in ("bytes_sec", "iops_sec"):
+            field = f"{way}_{unit}"
+            if int(values[field]) > int(values[field + "_max"]):
+                raise InvalidArgError(f"{field} cannot be set higher than {field}_max ", domain=_TEST)
+
+
+def set_block_io_tune(
+    node: Node, uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
+) -> None:
+    """Change the disk's ``<iotune>`` in the picked definition, checked whole first."""
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        found = _disk(d, disk)
+        if found is None:
+            raise InvalidArgError(f"missing persistent configuration for disk '{disk}'", domain=_TEST)
+        tune = found.iotune or DiskIoTune()
+        values: dict[str, int | str] = {
+            name: getattr(tune, name) or ("" if kind == "string" else 0)
+            for name, kind in BLOCK_IOTUNE_PARAMETERS.items()
+        }
+        for name, value in params.items():
+            if isinstance(value, int) and value > BLOCK_IOTUNE_MAX:
+                raise ArgumentUnsupportedError(
+                    f"block I/O throttle limit value must be no more than {BLOCK_IOTUNE_MAX}", domain=_TEST
+                )
+            values[name] = value
+        _check_iotune(values)
+        kept: dict[str, Any] = {name: value or None for name, value in values.items()}
+        new = DiskIoTune(**kept)
+        changed = attrs.evolve(found, iotune=None if new == DiskIoTune() else new)
+        devices = tuple(changed if dev is found else dev for dev in d.devices)
+        _put(dom, use_live, attrs.evolve(d, devices=devices))
