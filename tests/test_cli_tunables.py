@@ -1,4 +1,5 @@
-"""The ``virtcore`` domain tunables commands (blkiotune, numatune, vcpupin, emulatorpin),
+"""The ``virtcore`` domain tunables commands (blkiotune, blkdeviotune, numatune, vcpupin,
+emulatorpin, iothreadinfo/add/del/pin),
 in-process against ``test:///default``, their output compared with virsh's own on
 libvirt's test driver where virsh (Debian's libvirt-clients) is installed.
 """
@@ -49,6 +50,18 @@ SAME_AS_VIRSH = [
         "blkdeviotune test vda --config",
         "blkdeviotune test vda --live",
     ],
+    [
+        "iothreadinfo test",
+        "iothreadadd test 5",
+        "iothreadadd test 3 --config",
+        "iothreadpin test 5 1-2",
+        "iothreadinfo test",
+        "iothreadinfo test --config",
+        "iothreadpin test 3 4,6 --config",
+        "iothreadinfo test --config",
+        "iothreaddel test 5",
+        "iothreadinfo test",
+    ],
 ]
 
 
@@ -81,6 +94,9 @@ def test_output_is_virshs(run: Run, commands: list[str]) -> None:
             "cannot be set higher than total_iops_sec_max",
         ),
         (["blkdeviotune", "test", "vda", "--size-iops-sec", "x"], "size-iops-sec"),
+        (["iothreadadd", "test", "0"], "invalid value of 0 for iothread_id"),
+        (["iothreaddel", "test", "3"], "cannot find IOThread '3'"),
+        (["iothreadpin", "test", "3", "0"], "iothreadid 3 not found"),
     ],
 )
 def test_errors_are_one_line_naming_the_thing(run: Run, argv: list[str], message: str) -> None:

@@ -1,6 +1,7 @@
 """The domain tunables commands of the ``virtcore`` command line, as virsh has them.
 
-``blkiotune``, ``blkdeviotune``, ``numatune``, ``vcpupin`` and ``emulatorpin``, registered with
+``blkiotune``, ``blkdeviotune``, ``numatune``, ``vcpupin``, ``emulatorpin``, ``iothreadinfo``,
+``iothreadadd``, ``iothreaddel`` and ``iothreadpin``, registered with
 :func:`virtcore.cli.command` (this module is listed in
 :data:`virtcore.cli.COMMAND_MODULES`). Without a change each prints what virsh
 prints (``weight         : 0``, the ``VCPU   CPU Affinity`` table, ``*: 0-7``);
@@ -203,3 +204,49 @@ def _emulatorpin(ctx: Context, ns: argparse.Namespace) -> None:
         f"       *: {_shown(cpumap, width)}",
         "",
     )
+
+
+_IOTHREAD_ID = arg("iothread_id", type=int, metavar="ID", help="the I/O thread's id")
+
+
+@command("iothreadinfo", DOMAIN, *_AFFECT)
+def _iothreadinfo(ctx: Context, ns: argparse.Namespace) -> None:
+    """Show a domain's I/O threads and their host CPU affinity (virsh iothreadinfo)."""
+    found = ctx.domain(ns.domain).iothread_info(**_affect(ns))
+    if not found:
+        ctx.out("No IOThreads found for the domain")
+        return
+    width = _width(ctx, len(found[0][1]))
+    ctx.out(" IOThread ID   CPU Affinity", "-" * 29)
+    for number, cpumap in found:
+        ctx.out(f" {number:<13} {_shown(cpumap, width)}")
+    ctx.out("")
+
+
+@command("iothreadadd", DOMAIN, _IOTHREAD_ID, *_AFFECT)
+def _iothreadadd(ctx: Context, ns: argparse.Namespace) -> None:
+    """Add an I/O thread to a domain (virsh iothreadadd)."""
+    ctx.domain(ns.domain).add_iothread(ns.iothread_id, **_affect(ns))
+    ctx.out("")
+
+
+@command("iothreaddel", DOMAIN, _IOTHREAD_ID, *_AFFECT)
+def _iothreaddel(ctx: Context, ns: argparse.Namespace) -> None:
+    """Remove an I/O thread from a domain (virsh iothreaddel)."""
+    ctx.domain(ns.domain).del_iothread(ns.iothread_id, **_affect(ns))
+    ctx.out("")
+
+
+@command(
+    "iothreadpin",
+    DOMAIN,
+    _IOTHREAD_ID,
+    arg("cpulist", metavar="CPULIST", help="host CPUs to pin it to (0-3,^2)"),
+    *_AFFECT,
+)
+def _iothreadpin(ctx: Context, ns: argparse.Namespace) -> None:
+    """Pin an I/O thread of a domain to host CPUs (virsh iothreadpin)."""
+    dom = ctx.domain(ns.domain)
+    width = _width(ctx, len(dom.emulator_pin_info()))
+    dom.pin_iothread(ns.iothread_id, _cpulist(ns.cpulist, width), **_affect(ns))
+    ctx.out("")

@@ -1347,6 +1347,89 @@ def virt_domain_set_block_io_tune(
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_io_thread_info(
+    uuid: str, live: bool, config: bool
+) -> list[tuple[int, tuple[bool, ...]]] | None:
+    """The domain's I/O threads (``<iothreadids>``) and on which host CPUs each may run.
+
+    libvirt: ``domainGetIOThreadInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: ``(iothread id, one flag per host CPU)`` per I/O thread: its ``<iothreadpin>``,
+        else ``<vcpu cpuset>``, else the driver's default.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_add_io_thread(uuid: str, iothread_id: int, live: bool, config: bool) -> bool | None:
+    """Add I/O thread ``iothread_id`` (> 0) to the definition the flags pick.
+
+    libvirt: ``domainAddIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: an I/O thread of that id exists.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_del_io_thread(uuid: str, iothread_id: int, live: bool, config: bool) -> bool | None:
+    """Remove I/O thread ``iothread_id`` (and its pinning) from the definition the flags pick.
+
+    libvirt: ``domainDelIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no I/O thread of that id, or a disk or controller uses it.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_io_thread(
+    uuid: str, iothread_id: int, cpumap: tuple[bool, ...], live: bool, config: bool
+) -> bool | None:
+    """Pin I/O thread ``iothread_id`` to the host CPUs set in ``cpumap`` (``<iothreadpin>``).
+
+    libvirt: ``domainPinIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: ``cpumap`` sets no CPU; no I/O thread of that id.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_io_thread_params(
+    uuid: str, iothread_id: int, params: dict[str, int], live: bool
+) -> bool | None:
+    """Change a running I/O thread's polling (``poll_max_ns``, ``poll_grow``, ``poll_shrink``).
+
+    libvirt: ``domainSetIOThreadParams``. Mutating.
+
+    :param iothread_id: the I/O thread (> 0).
+    :param live: the running domain (the only definition the polling has).
+    :param params: some of :data:`virtcore.tunables.IOTHREAD_PARAMETERS` (the core checked
+        names and types).
+    :raises InvalidArgError: no I/O thread of that id.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_io_thread_stats(uuid: str) -> list[tuple[int, dict[str, int]]] | None:
+    """The running domain's I/O threads and their polling, as bulk statistics report them.
+
+    libvirt: ``connectGetAllDomainStats`` (its ``iothread`` group). Read-only safe.
+
+    :returns: ``(iothread id, {"poll-max-ns", "poll-grow", "poll-shrink"})`` per I/O thread.
+    :raises OperationInvalidError: the domain is not running (the group is left out).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

@@ -34,6 +34,7 @@ __all__ = [
     "NUMA_PARAMETERS",
     "NUMA_MODES",
     "BLOCK_IOTUNE_PARAMETERS",
+    "IOTHREAD_PARAMETERS",
     "parse_bitmap",
     "format_bitmap",
     "typed_params",
@@ -65,6 +66,8 @@ _LIMITS = (
 BLOCK_IOTUNE_PARAMETERS: dict[str, Kind] = {
     name: "string" if name == "group_name" else "ullong" for name in _LIMITS.split()
 }
+#: ``virDomainSetIOThreadParams``' parameters (as libvirt 9.0's test driver takes them) and their types.
+IOTHREAD_PARAMETERS: dict[str, Kind] = {"poll_max_ns": "ullong", "poll_grow": "uint", "poll_shrink": "uint"}
 #: ``virDomainNumatuneMemMode``'s XML names, in value order (``numa_mode`` 0 is ``strict``).
 NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
 
@@ -83,14 +86,22 @@ def typed_params(params: object, schema: Mapping[str, Kind]) -> dict[str, int | 
     for name, value in params.items():
         kind = schema.get(name)
         if kind is None:
-            raise ArgumentUnsupportedError(f"parameter '{name}' not supported")
+            raise ArgumentUnsupportedError(
+                f"parameter '{name}' not supported", domain=errors.ErrorDomain.NONE
+            )
         if kind == "string":
             if not isinstance(value, str) or "\0" in value:
-                raise InvalidArgError(f"invalid type for parameter '{name}', expected 'string': {value!r}")
+                raise InvalidArgError(
+                    f"invalid type for parameter '{name}', expected 'string': {value!r}",
+                    domain=errors.ErrorDomain.NONE,
+                )
         else:
             lo, hi = _RANGES[kind]
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise InvalidArgError(f"invalid type for parameter '{name}', expected '{kind}': {value!r}")
+                raise InvalidArgError(
+                    f"invalid type for parameter '{name}', expected '{kind}': {value!r}",
+                    domain=errors.ErrorDomain.NONE,
+                )
         checked[name] = value
     return checked
 
@@ -166,6 +177,15 @@ def _disk_arg(disk: object) -> str:
     return disk
 
 
+def _iothread_id_arg(iothread_id: object) -> None:
+    if (
+        isinstance(iothread_id, bool)
+        or not isinstance(iothread_id, int)
+        or not 0 <= iothread_id <= limits.UINT_MAX
+    ):
+        raise InvalidArgError(f"iothread_id must be an unsigned int: {iothread_id!r}")
+
+
 class DomainTunablesAPI:
     """The tunables half of :class:`virtcore.Domain` (its methods, mixed in)."""
 
@@ -236,6 +256,67 @@ class DomainTunablesAPI:
         one_definition(live, config)
         spec = hookspecs.virt_domain_set_block_io_tune
         self._set(spec, disk=_disk_arg(disk), params=checked, live=live, config=config)
+
+    def iothread_info(
+        self, *, live: bool = False, config: bool = False
+    ) -> list[tuple[int, tuple[bool, ...]]]:
+        """``(iothread id, one flag per host CPU it may run on)`` per I/O thread."""
+        r = self._get(hookspecs.virt_domain_get_io_thread_info, live, config)
+        return [(int(i), tuple(m)) for i, m in r]
+
+    def add_iothread(self, iothread_id: int, *, live: bool = False, config: bool = False) -> None:
+        """Add I/O thread ``iothread_id`` (> 0).
+
+        :raises InvalidArgError: 0 (the driver says so), or an I/O thread of that id exists.
+        """
+        self._iothread_call(hookspecs.virt_domain_add_io_thread, iothread_id, live=live, config=config)
+
+    def del_iothread(self, iothread_id: int, *, live: bool = False, config: bool = False) -> None:
+        """Remove I/O thread ``iothread_id``.
+
+        :raises InvalidArgError: 0, no I/O thread of that id, or a disk or controller uses it.
+        """
+        self._iothread_call(hookspecs.virt_domain_del_io_thread, iothread_id, live=live, config=config)
+
+    def pin_iothread(
+        self, iothread_id: int, cpumap: Sequence[bool], *, live: bool = False, config: bool = False
+    ) -> None:
+        """Pin I/O thread ``iothread_id`` to the host CPUs set in ``cpumap``.
+
+        :raises InvalidArgError: ``cpumap`` sets no CPU; no I/O thread of that id.
+        """
+        cpus = cpumap_arg(cpumap, "pin_iothread")
+        self._iothread_call(
+            hookspecs.virt_domain_pin_io_thread,
+            iothread_id,
+            cpumap=cpus,
+            live=live,
+            config=config,
+        )
+
+    def set_iothread_params(self, iothread_id: int, params: Mapping[str, int], *, live: bool = False) -> None:
+        """Change a running I/O thread's polling: see :data:`IOTHREAD_PARAMETERS`.
+
+        :raises InvalidArgError: 0, or no I/O thread of that id in the running domain.
+        """
+        checked = typed_params(params, IOTHREAD_PARAMETERS)
+        spec = hookspecs.virt_domain_set_io_thread_params
+        _iothread_id_arg(iothread_id)
+        self._set(spec, iothread_id=iothread_id, params=checked, live=live)
+
+    def iothread_stats(self) -> list[tuple[int, dict[str, int]]]:
+        """The running domain's I/O threads' polling (``poll-max-ns``...), as bulk statistics give it.
+
+        :raises OperationInvalidError: the domain is not running.
+        """
+        spec = hookspecs.virt_domain_get_io_thread_stats
+        r = self._conn._ops[spec](uuid=self.uuid)
+        return [(int(i), dict(v)) for i, v in r] if r is not None else declined(spec)
+
+    def _iothread_call(self, spec: Callable[..., object], iothread_id: int, **kwargs: Any) -> None:
+        _iothread_id_arg(iothread_id)
+        one_definition(bool(kwargs.get("live")), bool(kwargs.get("config")))
+        self._set(spec, iothread_id=iothread_id, **kwargs)
 
     def vcpu_pin_info(self, *, live: bool = False, config: bool = False) -> list[tuple[bool, ...]]:
         """Per vCPU (up to the maximum), one flag per host CPU it may run on."""

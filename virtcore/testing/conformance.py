@@ -688,6 +688,35 @@ class DriverConformance(
             dom.set_block_io_tune(disk, {"no_such": 1})
         assert dom.block_io_tune(disk)["total_bytes_sec"] == 0
 
+    def test_iothreads_are_kept_in_the_definition(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_io_thread_info",
+            "domain_add_io_thread",
+            "domain_del_io_thread",
+            "domain_pin_io_thread",
+        )
+        dom = define()
+        assert dom.iothread_info() == []
+        dom.add_iothread(3)
+        dom.add_iothread(1)
+        with pytest.raises(InvalidArgError, match="'3'"):
+            dom.add_iothread(3)
+        assert [i for i, _ in dom.iothread_info()] == [3, 1]
+        assert "<iothreads>2</iothreads>" in dom.xml_desc()
+        dom.pin_iothread(1, (False, True))
+        pinned = dict(dom.iothread_info())[1]
+        assert pinned[:2] == (False, True) and not any(pinned[2:])
+        with pytest.raises(InvalidArgError, match="Empty"):
+            dom.pin_iothread(1, (False,))
+        with pytest.raises(InvalidArgError, match="9"):
+            dom.pin_iothread(9, (True,))
+        dom.del_iothread(1)
+        with pytest.raises(InvalidArgError, match="'1'"):
+            dom.del_iothread(1)
+        assert [i for i, _ in dom.iothread_info(config=True)] == [3]
+        assert "iothreadpin" not in dom.xml_desc()
+
     def test_vcpu_and_emulator_pinning(self, conn: Conn, define: Define) -> None:
         need(
             conn,

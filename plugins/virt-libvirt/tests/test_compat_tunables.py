@@ -1,5 +1,6 @@
-"""Domain tunables (block I/O, disk throttling, NUMA, vCPU and emulator pinning): one script under Debian's
-python3-libvirt and under virt-libvirt, over libvirt 9.0's test driver on both sides.
+"""Domain tunables (block I/O, disk throttling, NUMA, I/O threads, vCPU and emulator pinning):
+one script under Debian's python3-libvirt and under virt-libvirt, over libvirt 9.0's test
+driver on both sides (its bulk statistics' iothread group too).
 
 The script reads and changes each tunable through the live, config and current
 definitions of a running persistent domain, a shut-off one and a transient one, with
@@ -41,6 +42,10 @@ def tunables(dom, flags):
     vcpu = root.find("vcpu")
     found["vcpu"] = [vcpu.text, vcpu.get("current")]
     return found
+
+def stats(dom):
+    found = dict((d.name(), st) for d, st in conn.getAllDomainStats(L.VIR_DOMAIN_STATS_IOTHREAD, 0))
+    return sorted(found[dom.name()].items())
 
 def exercise(name, dom):
     n = name + "."
@@ -131,6 +136,35 @@ def exercise(name, dom):
     rec(n + "iotune.by_path", lambda: dom.blockIoTune(source, 0))
     rec(n + "iotune.nodisk", lambda: dom.blockIoTune("vdz", 0))
     rec(n + "setiotune.nodisk", lambda: dom.setBlockIoTune("vdz", {"size_iops_sec": 1}, 0))
+    for fname, flags in (("cur", 0), ("live", LIVE), ("config", CONFIG), ("badflags", 1 << 10)):
+        rec(n + "iothreads." + fname, lambda: dom.ioThreadInfo(flags))
+    for key, fn in (
+        ("add", lambda: dom.addIOThread(5, 0)),
+        ("add_again", lambda: dom.addIOThread(5, 0)),
+        ("add_zero", lambda: dom.addIOThread(0, 0)),
+        ("add_config", lambda: dom.addIOThread(6, CONFIG)),
+        ("add_live", lambda: dom.addIOThread(7, LIVE)),
+        ("add_badflags", lambda: dom.addIOThread(8, 1 << 10)),
+        ("pin", lambda: dom.pinIOThread(5, (False, True), 0)),
+        ("pin_empty", lambda: dom.pinIOThread(5, (False,), 0)),
+        ("pin_absent", lambda: dom.pinIOThread(9, (True,), 0)),
+        ("pin_config", lambda: dom.pinIOThread(6, (True, False, True), CONFIG)),
+        ("params", lambda: dom.setIOThreadParams(5, {"poll_max_ns": 10, "poll_grow": 2}, 0)),
+        ("params_absent", lambda: dom.setIOThreadParams(9, {"poll_max_ns": 10}, 0)),
+        ("params_config", lambda: dom.setIOThreadParams(5, {"poll_max_ns": 10}, CONFIG)),
+        ("params_unknown", lambda: dom.setIOThreadParams(5, {"nope": 10}, 0)),
+        ("params_zero", lambda: dom.setIOThreadParams(0, {"poll_max_ns": 10}, 0)),
+        ("info", lambda: dom.ioThreadInfo(0)),
+        ("info_config", lambda: dom.ioThreadInfo(CONFIG)),
+        ("stats", lambda: stats(dom)),
+        ("del", lambda: dom.delIOThread(5, 0)),
+        ("del_again", lambda: dom.delIOThread(5, 0)),
+        ("del_zero", lambda: dom.delIOThread(0, 0)),
+        ("del_config", lambda: dom.delIOThread(6, CONFIG)),
+        ("info_after", lambda: dom.ioThreadInfo(0)),
+        ("stats_after", lambda: stats(dom)),
+    ):
+        rec(n + "iothread." + key, fn)
     rec(n + "vcpus", lambda: dom.vcpus()[1] if dom.isActive() else "inactive")
     rec(n + "setvcpus", lambda: dom.setVcpusFlags(1, 0))
     rec(n + "vcpupin.fewer", lambda: dom.vcpuPinInfo(0))
@@ -150,6 +184,14 @@ exercise("transient", transient)
 ro = libvirt.openReadOnly(sys.argv[1])
 rod = ro.lookupByName(running.name())
 rec("ro.blkio", lambda: rod.blkioParameters(0))
+rec("ro.iothreads", lambda: rod.ioThreadInfo(0))
+rec("stats.iothread", lambda: sorted(
+    (d.name(), sorted(st.items())) for d, st in conn.getAllDomainStats(L.VIR_DOMAIN_STATS_IOTHREAD, 0)
+))
+rec("stats.all_groups", lambda: sorted(
+    (d.name(), sorted(k for k in st if k.startswith(("state.", "iothread."))))
+    for d, st in conn.getAllDomainStats(0, 0)
+))
 # a read-only connection's refusal: its code (virtcore names the operation, not libvirt's function)
 for key, fn in (
     ("setblkio", lambda: rod.setBlkioParameters({"weight": 1}, 0)),
@@ -157,6 +199,7 @@ for key, fn in (
     ("pinvcpu", lambda: rod.pinVcpu(0, (True,))),
     ("pinemu", lambda: rod.pinEmulator((True,), 0)),
     ("setiotune", lambda: rod.setBlockIoTune("vda", {"size_iops_sec": 1}, 0)),
+    ("addiothread", lambda: rod.addIOThread(11, 0)),
 ):
     rec("ro." + key, fn)
     out["ro." + key] = out["ro." + key][:2]

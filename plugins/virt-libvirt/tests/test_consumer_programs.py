@@ -204,9 +204,6 @@ GAPS: dict[tuple[str, str], str] = {
         "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
         " (libvirt 9.0's test driver: INVALID_ARG)"
     ),
-    ("virtmanager_inspect", "stats.IOTHREAD"): (
-        "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two) is empty"
-    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""``virDomain``'s tunables: block I/O and NUMA parameters, vCPU and emulator pinning.
+"""``virDomain``'s tunables: block I/O, disk throttling, NUMA, I/O threads, vCPU and emulator pinning.
 
 libvirt-python's shapes over :class:`virtcore.tunables.DomainTunablesAPI`: typed
 parameters as dicts (a name the domain lacks: ``LookupError``, as libvirt-python
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
-from virt_libvirt.errors import check_flags, raise_from, refuse_live_and_config
+from virt_libvirt.errors import check_flags, check_nonzero, raise_from, refuse_live_and_config
 from virtcore.errors import NoSupportError, VirtError
 
 if TYPE_CHECKING:
@@ -121,6 +121,58 @@ class DomainTunables:
         check_flags(flags, _AFFECT, "virDomainSetBlockIoTune", self)
         try:
             self._o.set_block_io_tune(disk, _only_known(params, known), **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def ioThreadInfo(self, flags: int = 0) -> list[tuple[int, list[bool]]]:  # noqa: N802
+        """``[(iothread id, [one flag per host CPU it may run on])]``."""
+        check_flags(flags, _AFFECT, "virDomainGetIOThreadInfo", self)
+        try:
+            found = self._o.iothread_info(**_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        if not found:
+            return []
+        width = self._width(len(found[0][1]))
+        return [(i, list(self._fit(m, width))) for i, m in found]
+
+    def addIOThread(self, iothread_id: int, flags: int = 0) -> int:  # noqa: N802
+        """Add I/O thread ``iothread_id`` to the definition the flags pick; 0."""
+        check_flags(flags, _AFFECT, "virDomainAddIOThread", self)
+        try:
+            self._o.add_iothread(iothread_id, **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def delIOThread(self, iothread_id: int, flags: int = 0) -> int:  # noqa: N802
+        """Remove I/O thread ``iothread_id`` from the definition the flags pick; 0."""
+        check_nonzero(iothread_id, "iothread_id", "virDomainDelIOThread")  # libvirt's API layer
+        check_flags(flags, _AFFECT, "virDomainDelIOThread", self)
+        try:
+            self._o.del_iothread(iothread_id, **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def pinIOThread(self, iothread_val: int, cpumap: Sequence[bool], flags: int = 0) -> int:  # noqa: N802
+        """Pin I/O thread ``iothread_val`` to the host CPUs set in ``cpumap``; 0."""
+        cpus = self._map_arg(cpumap)
+        check_flags(flags, _AFFECT, "virDomainPinIOThread", self)
+        try:
+            self._o.pin_iothread(iothread_val, cpus, **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
+    def setIOThreadParams(self, iothread: int, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
+        """Change a running I/O thread's polling (``poll_max_ns``, ``poll_grow``, ``poll_shrink``); 0."""
+        check_flags(flags, lv.VIR_DOMAIN_AFFECT_LIVE, "virDomainSetIOThreadParams", self)
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, not {type(params).__name__}")
+        try:
+            self._o.set_iothread_params(iothread, params, live=bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE))
         except VirtError as exc:
             raise_from(exc)
         return 0

@@ -6,6 +6,9 @@
   libvirt's placement rules (``virDomainNumatuneSet``);
 * disk I/O throttling (``<disk><iotune>``): set as ``testDomainSetBlockIoTune`` checks it
   (a total limit not with a read or write one, no limit above its burst maximum);
+* I/O threads (``<iothreads>``, ``<iothreadids>``, ``<cputune><iothreadpin>``), and their
+  polling, which libvirt's test driver keeps beside the definition (``TestDomain.iothreads``:
+  filled from a node file's domains, grown and shrunk by add/delete whatever the flags);
 * pinning (``<cputune><vcpupin>``, ``<emulatorpin>``): a vCPU of a running domain is
   pinned in its live definition only (``testDomainPinVcpuFlags`` takes no flags); the
   emulator in the one definition the flags pick.
@@ -35,7 +38,16 @@ from virtcore.limits import UINT_MAX, ULLONG_MAX
 from virtcore.tunables import BLOCK_IOTUNE_PARAMETERS, NUMA_MODES, format_bitmap, parse_bitmap
 from virtcore.xml.devices import Disk, DiskIoTune
 from virtcore.xml.domain import DomainDef
-from virtcore.xml.elements import BlkioDevice, BlkioTune, CPUTune, NumaTune, VcpuPin
+from virtcore.xml.elements import (
+    BlkioDevice,
+    BlkioTune,
+    CPUTune,
+    IOThread,
+    IOThreadIds,
+    IOThreadPin,
+    NumaTune,
+    VcpuPin,
+)
 
 if TYPE_CHECKING:
     from virt_test.node import Node, TestDomain
@@ -52,6 +64,14 @@ __all__ = [
     "host_cpus",
     "block_io_tune",
     "set_block_io_tune",
+    "iothread_ids",
+    "new_iothread",
+    "iothread_info",
+    "add_iothread",
+    "del_iothread",
+    "pin_iothread",
+    "set_iothread_params",
+    "iothread_stats",
     "vcpu_affinity",
 ]
 
@@ -376,3 +396,153 @@ def set_block_io_tune(
         changed = attrs.evolve(found, iotune=None if new == DiskIoTune() else new)
         devices = tuple(changed if dev is found else dev for dev in d.devices)
         _put(dom, use_live, attrs.evolve(d, devices=devices))
+
+
+# -- I/O threads -----------------------------------------------------------------------
+
+
+#: The polling a test domain's I/O thread starts with (libvirt's test driver: 32768 ns, no growth).
+IOTHREAD_POLL_MAX_NS = 32768
+
+
+def new_iothread(iothread_id: int) -> list[int]:
+    """A new I/O thread's polling state: ``[id, poll_max_ns, poll_grow, poll_shrink]``."""
+    return [iothread_id, IOTHREAD_POLL_MAX_NS, 0, 0]
+
+
+def iothread_ids(d: DomainDef) -> list[int]:
+    """The I/O thread ids of ``d``: ``<iothreadids>``, then the smallest free ids up to ``<iothreads>``."""
+    ids = [t.id for t in d.iothreadids.iothreads if t.id is not None] if d.iothreadids else []
+    wanted = max(d.iothreads or 0, len(ids))
+    candidate = 1
+    while len(ids) < wanted:
+        if candidate not in ids:
+            ids.append(candidate)
+        candidate += 1
+    return ids
+
+
+def _iothread_pins(d: DomainDef) -> dict[int, str]:
+    return {p.iothread: p.cpuset or "" for p in (d.cputune.iothreadpins if d.cputune else ()) if p.iothread}
+
+
+def _with_iothreads(d: DomainDef, ids: list[int], pins: dict[int, str]) -> DomainDef:
+    """``d`` with I/O threads ``ids`` (``<iothreads>``, ``<iothreadids>``) pinned as ``pins`` say."""
+    tune = d.cputune or CPUTune()
+    kept = tuple(IOThreadPin(iothread=i, cpuset=pins[i]) for i in ids if i in pins)
+    cputune = attrs.evolve(tune, iothreadpins=kept)
+    return attrs.evolve(
+        d,
+        iothreads=len(ids) or None,
+        iothreadids=IOThreadIds(iothreads=tuple(IOThread(id=i) for i in ids)) if ids else None,
+        cputune=None if cputune == CPUTune() else cputune,
+    )
+
+
+def _nonzero(iothread_id: int) -> None:
+    if iothread_id == 0:
+        raise InvalidArgError("invalid value of 0 for iothread_id", domain=_TEST)
+
+
+def iothread_info(node: Node, uuid: str, live: bool, config: bool) -> list[tuple[int, tuple[bool, ...]]]:
+    """Each I/O thread's affinity: its pin, else ``<vcpu cpuset>``, else the first vCPU-count CPUs."""
+    width = host_cpus(node)
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    pins = _iothread_pins(d)
+    vcpus = d.current_vcpus if d.current_vcpus is not None else d.vcpu
+    default = parse_bitmap(d.cpuset) if d.cpuset else None
+    out = []
+    for i in iothread_ids(d):
+        bits = parse_bitmap(pins[i]) if i in pins else None
+        if bits is None:
+            bits = default if default is not None else set(range(vcpus))  # libvirt: a map vCPUs wide
+        out.append((i, _cpumap(bits, width)))
+    return out
+
+
+def add_iothread(node: Node, uuid: str, iothread_id: int, live: bool, config: bool) -> None:
+    """Add an I/O thread to the picked definition, and its polling state to the domain."""
+    _nonzero(iothread_id)
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        ids = iothread_ids(d)
+        if iothread_id in ids:
+            raise InvalidArgError(f"an IOThread is already using iothread_id '{iothread_id}'", domain=_DOMAIN)
+        _put(dom, use_live, _with_iothreads(d, [*ids, iothread_id], _iothread_pins(d)))
+        dom.iothreads.append(new_iothread(iothread_id))
+
+
+def _users(d: DomainDef, iothread_id: int) -> str | None:
+    """Why ``iothread_id`` cannot go: a disk's or a controller's ``<driver iothread>`` names it."""
+    for dev in d.devices:
+        raw = getattr(dev, "raw", None)
+        driver = raw.find("driver") if raw is not None else None
+        if driver is not None and driver.get("iothread") == str(iothread_id):
+            if isinstance(dev, Disk):
+                return (
+                    f"cannot remove IOThread {iothread_id} since it is being used by disk '{dev.target_dev}'"
+                )
+            return f"cannot remove IOThread '{iothread_id}' since it is being used by controller"
+    return None
+
+
+def del_iothread(node: Node, uuid: str, iothread_id: int, live: bool, config: bool) -> None:
+    """Remove an I/O thread (and its pin) from the picked definition, and its polling state."""
+    _nonzero(iothread_id)
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        ids = iothread_ids(d)
+        if iothread_id not in ids:
+            raise InvalidArgError(f"cannot find IOThread '{iothread_id}' in iothreadids list", domain=_DOMAIN)
+        used = _users(d, iothread_id)
+        if used is not None:
+            raise InvalidArgError(used, domain=_DOMAIN)
+        ids.remove(iothread_id)
+        _put(dom, use_live, _with_iothreads(d, ids, _iothread_pins(d)))
+        dom.iothreads = [t for t in dom.iothreads if t[0] != iothread_id]
+
+
+def pin_iothread(
+    node: Node, uuid: str, iothread_id: int, cpumap: tuple[bool, ...], live: bool, config: bool
+) -> None:
+    """Pin an I/O thread in the picked definition (``<iothreadpin>``)."""
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        if not any(cpumap):
+            raise InvalidArgError("Empty iothread cpumap list for pinning", domain=_TEST)
+        ids = iothread_ids(d)
+        if iothread_id not in ids:
+            raise InvalidArgError(f"iothreadid {iothread_id} not found", domain=_TEST)
+        pins = _iothread_pins(d)
+        pins[iothread_id] = format_bitmap(i for i, on in enumerate(cpumap) if on)
+        _put(dom, use_live, _with_iothreads(d, ids, pins))
+
+
+def set_iothread_params(node: Node, uuid: str, iothread_id: int, params: dict[str, int], live: bool) -> None:
+    """Change an I/O thread's polling (the domain's, beside the definition)."""
+    _nonzero(iothread_id)
+    with node.lock:
+        dom = node.get(uuid)
+        _, d = _pick(dom, live, False)
+        if iothread_id not in iothread_ids(d):
+            raise InvalidArgError(f"cannot find IOThread '{iothread_id}' in iothreadids", domain=_TEST)
+        state = next((t for t in dom.iothreads if t[0] == iothread_id), None)
+        if state is None:  # libvirt's test driver fails here without saying why
+            raise errors.InternalError(f"IOThread '{iothread_id}' has no polling state in this domain")
+        for n, name in enumerate(("poll_max_ns", "poll_grow", "poll_shrink"), start=1):
+            if name in params:
+                state[n] = params[name]
+
+
+def iothread_stats(node: Node, uuid: str) -> list[tuple[int, dict[str, int]]]:
+    """The running domain's I/O threads' polling, by the bulk statistics' names."""
+    with node.lock:
+        dom = node.get_active(uuid)
+        return [
+            (i, {"poll-max-ns": max_ns, "poll-grow": grow, "poll-shrink": shrink})
+            for i, max_ns, grow, shrink in dom.iothreads
+        ]
