@@ -1,5 +1,5 @@
 """The ``virtcore`` domain tunables commands (blkiotune, blkdeviotune, numatune, vcpupin,
-emulatorpin, iothreadinfo/add/del/pin),
+emulatorpin, iothreadinfo/add/del/pin, domiftune),
 in-process against ``test:///default``, their output compared with virsh's own on
 libvirt's test driver where virsh (Debian's libvirt-clients) is installed.
 """
@@ -62,6 +62,16 @@ SAME_AS_VIRSH = [
         "iothreaddel test 5",
         "iothreadinfo test",
     ],
+    [
+        "domiftune test testnet0",
+        "domiftune test testnet0 --inbound 100,200,300,4 --outbound 7,,9",
+        "domiftune test testnet0",
+        "domiftune test aa:bb:cc:dd:ee:ff --config",
+        "domiftune test testnet0 --outbound 5 --config",
+        "domiftune test testnet0 --config",
+        "domiftune test testnet0 --inbound 0",
+        "domiftune test testnet0",
+    ],
 ]
 
 
@@ -94,6 +104,8 @@ def test_output_is_virshs(run: Run, commands: list[str]) -> None:
             "cannot be set higher than total_iops_sec_max",
         ),
         (["blkdeviotune", "test", "vda", "--size-iops-sec", "x"], "size-iops-sec"),
+        (["domiftune", "test", "vnet9"], "'vnet9' is not a known interface"),
+        (["domiftune", "test", "testnet0", "--inbound", "1,x"], "invalid rate"),
         (["iothreadadd", "test", "0"], "invalid value of 0 for iothread_id"),
         (["iothreaddel", "test", "3"], "cannot find IOThread '3'"),
         (["iothreadpin", "test", "3", "0"], "iothreadid 3 not found"),

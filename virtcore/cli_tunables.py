@@ -1,7 +1,7 @@
 """The domain tunables commands of the ``virtcore`` command line, as virsh has them.
 
 ``blkiotune``, ``blkdeviotune``, ``numatune``, ``vcpupin``, ``emulatorpin``, ``iothreadinfo``,
-``iothreadadd``, ``iothreaddel`` and ``iothreadpin``, registered with
+``iothreadadd``, ``iothreaddel``, ``iothreadpin`` and ``domiftune``, registered with
 :func:`virtcore.cli.command` (this module is listed in
 :data:`virtcore.cli.COMMAND_MODULES`). Without a change each prints what virsh
 prints (``weight         : 0``, the ``VCPU   CPU Affinity`` table, ``*: 0-7``);
@@ -250,3 +250,39 @@ def _iothreadpin(ctx: Context, ns: argparse.Namespace) -> None:
     width = _width(ctx, len(dom.emulator_pin_info()))
     dom.pin_iothread(ns.iothread_id, _cpulist(ns.cpulist, width), **_affect(ns))
     ctx.out("")
+
+
+def _rates(way: str, text: str) -> dict[str, int]:
+    """virsh's ``average[,peak[,burst[,floor]]]`` (empty fields allowed) as typed parameters."""
+    names = ("average", "peak", "burst", "floor") if way == "inbound" else ("average", "peak", "burst")
+    fields = text.split(",")
+    if len(fields) > len(names) or not all(f == "" or f.isdigit() for f in fields):
+        raise InvalidArgError(f"inbound/outbound: invalid rate {text!r} for --{way} ({','.join(names)})")
+    values = {name: int(f) for name, f in zip(names, fields, strict=False) if f}
+    out = {f"{way}.{name}": v for name, v in values.items() if v}
+    out.setdefault(f"{way}.average", values.get("average", 0))  # an average of 0 clears the direction
+    return out
+
+
+@command(
+    "domiftune",
+    DOMAIN,
+    arg("interface", metavar="INTERFACE", help="the interface's MAC address or target name"),
+    arg("--inbound", metavar="AVERAGE[,PEAK[,BURST[,FLOOR]]]", help="incoming rate limits (KiB/s, KiB)"),
+    arg("--outbound", metavar="AVERAGE[,PEAK[,BURST]]", help="outgoing rate limits (KiB/s, KiB)"),
+    *_AFFECT,
+)
+def _domiftune(ctx: Context, ns: argparse.Namespace) -> None:
+    """Show an interface's rate limits, or change them (virsh domiftune)."""
+    dom = ctx.domain(ns.domain)
+    affect = _affect(ns)
+    changes: dict[str, int] = {}
+    if ns.inbound is not None:
+        changes |= _rates("inbound", ns.inbound)
+    if ns.outbound is not None:
+        changes |= _rates("outbound", ns.outbound)
+    if changes:
+        dom.set_interface_parameters(ns.interface, changes, **affect)
+        ctx.out("")
+        return
+    _typed(ctx, dict(dom.interface_parameters(ns.interface, **affect)))

@@ -1430,6 +1430,40 @@ def virt_domain_get_io_thread_stats(uuid: str) -> list[tuple[int, dict[str, int]
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_interface_parameters(
+    uuid: str, device: str, live: bool, config: bool
+) -> dict[str, int] | None:
+    """One interface's rate limits (its ``<bandwidth>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetInterfaceParameters``. Read-only safe.
+
+    :param device: the interface's MAC address or target device name.
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: every name of :data:`virtcore.tunables.INTERFACE_PARAMETERS` (0 when not set).
+    :raises InvalidArgError: no interface of that MAC address or name.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_interface_parameters(
+    uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+) -> bool | None:
+    """Change one interface's rate limits in the definition the flags pick.
+
+    libvirt: ``domainSetInterfaceParameters``. Mutating. A direction whose ``average``
+    (inbound: or ``floor``) is given as 0 is cleared.
+
+    :param device: the interface's MAC address or target device name.
+    :param params: some of :data:`virtcore.tunables.INTERFACE_PARAMETERS` (checked by the core).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no interface of that MAC address or name.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

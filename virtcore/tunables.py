@@ -35,6 +35,7 @@ __all__ = [
     "NUMA_MODES",
     "BLOCK_IOTUNE_PARAMETERS",
     "IOTHREAD_PARAMETERS",
+    "INTERFACE_PARAMETERS",
     "parse_bitmap",
     "format_bitmap",
     "typed_params",
@@ -68,6 +69,19 @@ BLOCK_IOTUNE_PARAMETERS: dict[str, Kind] = {
 }
 #: ``virDomainSetIOThreadParams``' parameters (as libvirt 9.0's test driver takes them) and their types.
 IOTHREAD_PARAMETERS: dict[str, Kind] = {"poll_max_ns": "ullong", "poll_grow": "uint", "poll_shrink": "uint"}
+#: ``virDomainSetInterfaceParameters``' parameters (``<bandwidth>``: KiB/s, bursts KiB), all unsigned ints.
+INTERFACE_PARAMETERS: dict[str, Kind] = dict.fromkeys(
+    (
+        "inbound.average",
+        "inbound.peak",
+        "inbound.burst",
+        "inbound.floor",
+        "outbound.average",
+        "outbound.peak",
+        "outbound.burst",
+    ),
+    "uint",
+)
 #: ``virDomainNumatuneMemMode``'s XML names, in value order (``numa_mode`` 0 is ``strict``).
 NUMA_MODES = ("strict", "preferred", "interleave", "restrictive")
 
@@ -175,6 +189,12 @@ def _disk_arg(disk: object) -> str:
     if not isinstance(disk, str) or not disk or "\0" in disk:
         raise InvalidArgError(f"disk must be a target name or a source path, not {disk!r}")
     return disk
+
+
+def _device_arg(device: object) -> str:
+    if not isinstance(device, str) or not device or "\0" in device:
+        raise InvalidArgError(f"interface must be a MAC address or a target name, not {device!r}")
+    return device
 
 
 def _iothread_id_arg(iothread_id: object) -> None:
@@ -317,6 +337,28 @@ class DomainTunablesAPI:
         _iothread_id_arg(iothread_id)
         one_definition(bool(kwargs.get("live")), bool(kwargs.get("config")))
         self._set(spec, iothread_id=iothread_id, **kwargs)
+
+    def interface_parameters(
+        self, device: str, *, live: bool = False, config: bool = False
+    ) -> dict[str, int]:
+        """One interface's rate limits (by MAC address or target name): :data:`INTERFACE_PARAMETERS`."""
+        one_definition(live, config)
+        spec = hookspecs.virt_domain_get_interface_parameters
+        r = self._conn._ops[spec](uuid=self.uuid, device=_device_arg(device), live=live, config=config)
+        return dict(r) if r is not None else declined(spec)
+
+    def set_interface_parameters(
+        self, device: str, params: Mapping[str, int], *, live: bool = False, config: bool = False
+    ) -> None:
+        """Change one interface's rate limits; a direction's ``average`` of 0 clears it.
+
+        :raises ArgumentUnsupportedError: a name not in :data:`INTERFACE_PARAMETERS`.
+        :raises InvalidArgError: a wrong type, or no such interface.
+        """
+        checked = typed_params(params, INTERFACE_PARAMETERS)
+        one_definition(live, config)
+        spec = hookspecs.virt_domain_set_interface_parameters
+        self._set(spec, device=_device_arg(device), params=checked, live=live, config=config)
 
     def vcpu_pin_info(self, *, live: bool = False, config: bool = False) -> list[tuple[bool, ...]]:
         """Per vCPU (up to the maximum), one flag per host CPU it may run on."""

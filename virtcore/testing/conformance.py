@@ -717,6 +717,27 @@ class DriverConformance(
         assert [i for i, _ in dom.iothread_info(config=True)] == [3]
         assert "iothreadpin" not in dom.xml_desc()
 
+    def test_interface_rate_limits_are_kept_in_bandwidth(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_interface_parameters", "domain_set_interface_parameters")
+        dom = define()
+        found = re.search(r"<interface\b.*?<mac address=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        assert found, "the conformance template's domain has an interface"
+        mac = found.group(1)
+        assert dom.interface_parameters(mac) == dict.fromkeys(virtcore.tunables.INTERFACE_PARAMETERS, 0)
+        dom.set_interface_parameters(
+            mac, {"inbound.average": 100, "inbound.burst": 20, "outbound.average": 7}
+        )
+        got = dom.interface_parameters(mac.upper(), config=True)
+        assert (got["inbound.average"], got["inbound.burst"], got["outbound.average"]) == (100, 20, 7)
+        assert '<inbound average="100" burst="20"/>' in dom.xml_desc()
+        dom.set_interface_parameters(mac, {"inbound.average": 0})
+        assert dom.interface_parameters(mac)["inbound.average"] == 0
+        assert dom.interface_parameters(mac)["outbound.average"] == 7
+        with pytest.raises(InvalidArgError, match="not a known interface"):
+            dom.interface_parameters("no-such-nic")
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="nope"):
+            dom.set_interface_parameters(mac, {"nope": 1})
+
     def test_vcpu_and_emulator_pinning(self, conn: Conn, define: Define) -> None:
         need(
             conn,

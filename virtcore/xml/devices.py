@@ -37,6 +37,7 @@ from virtcore.xml._spec import (
     writable_code,
     writer_code,
 )
+from virtcore.xml.bandwidth import Bandwidth
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -434,6 +435,8 @@ class Interface(Device):
     model: str | None = typed("cattr", "model", "type")
     target_dev: str | None = typed("cattr", "target", "dev")
     link_state: str | None = typed("cattr", "link", "state")
+    #: ``<bandwidth>``: the interface's inbound/outbound rate limits (as a network's).
+    bandwidth: Bandwidth | None = typed("one", "bandwidth", cls=Bandwidth, default=None)
     boot_order: int | None = typed("cattr", "boot", "order", conv=ULONG, required="child")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS

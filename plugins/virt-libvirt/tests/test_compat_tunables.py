@@ -1,6 +1,6 @@
-"""Domain tunables (block I/O, disk throttling, NUMA, I/O threads, vCPU and emulator pinning):
-one script under Debian's python3-libvirt and under virt-libvirt, over libvirt 9.0's test
-driver on both sides (its bulk statistics' iothread group too).
+"""Domain tunables (block I/O, disk throttling, NUMA, I/O threads, interface rate limits, vCPU and
+emulator pinning): one script under Debian's python3-libvirt and under virt-libvirt, over
+libvirt 9.0's test driver on both sides (its bulk statistics' iothread group too).
 
 The script reads and changes each tunable through the live, config and current
 definitions of a running persistent domain, a shut-off one and a transient one, with
@@ -33,7 +33,7 @@ conn = libvirt.open(sys.argv[1])
 def tunables(dom, flags):
     root = ET.fromstring(dom.XMLDesc(flags))
     found = {}
-    for path in ("blkiotune", "numatune", "cputune", "devices/disk/iotune"):
+    for path in ("blkiotune", "numatune", "cputune", "devices/disk/iotune", "devices/interface/bandwidth"):
         el = root.find(path)
         if el is not None:
             found[path] = sorted(
@@ -165,6 +165,24 @@ def exercise(name, dom):
         ("stats_after", lambda: stats(dom)),
     ):
         rec(n + "iothread." + key, fn)
+    nic = ET.fromstring(dom.XMLDesc(0)).find("devices/interface/mac")
+    mac = nic.get("address") if nic is not None else "52:54:00:aa:00:01"
+    for key, params, flags in (
+        ("in", {"inbound.average": 100, "inbound.peak": 200}, 0),
+        ("out_peak_alone", {"outbound.peak": 5}, 0),
+        ("out_config", {"outbound.average": 7, "outbound.burst": 9}, CONFIG),
+        ("in_peak_alone", {"inbound.peak": 300}, 0),
+        ("in_cleared", {"inbound.average": 0}, 0),
+        ("floor", {"inbound.floor": 4}, LIVE),
+        ("unknown", {"nope": 1}, 0),
+        ("both", {"inbound.average": 1}, LIVE | CONFIG),
+        ("badflags", {"inbound.average": 1}, 1 << 10),
+    ):
+        rec(n + "setiftune." + key, lambda: dom.setInterfaceParameters(mac, params, flags))
+    for fname, flags in (("cur", 0), ("live", LIVE), ("config", CONFIG), ("badflags", 1 << 10)):
+        rec(n + "iftune." + fname, lambda: dom.interfaceParameters(mac, flags))
+    rec(n + "iftune.upper", lambda: dom.interfaceParameters(mac.upper(), 0))
+    rec(n + "iftune.unknown", lambda: dom.interfaceParameters("vnet99", 0))
     rec(n + "vcpus", lambda: dom.vcpus()[1] if dom.isActive() else "inactive")
     rec(n + "setvcpus", lambda: dom.setVcpusFlags(1, 0))
     rec(n + "vcpupin.fewer", lambda: dom.vcpuPinInfo(0))
@@ -174,7 +192,8 @@ def exercise(name, dom):
 
 GUEST = '''<domain type='test'><name>NAME</name><memory>131072</memory><vcpu>2</vcpu>
 <os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/guest.img'/>
-<target dev='vda' bus='virtio'/></disk></devices></domain>'''
+<target dev='vda' bus='virtio'/></disk><interface type='network'><mac address='52:54:00:aa:00:01'/>
+<source network='default'/></interface></devices></domain>'''
 running = min(conn.listAllDomains(L.VIR_CONNECT_LIST_DOMAINS_ACTIVE), key=lambda d: d.name())
 exercise("running", running)
 off = conn.defineXML(GUEST.replace("NAME", "tun-off"))
@@ -200,6 +219,7 @@ for key, fn in (
     ("pinemu", lambda: rod.pinEmulator((True,), 0)),
     ("setiotune", lambda: rod.setBlockIoTune("vda", {"size_iops_sec": 1}, 0)),
     ("addiothread", lambda: rod.addIOThread(11, 0)),
+    ("setiftune", lambda: rod.setInterfaceParameters("aa:bb:cc:dd:ee:ff", {"inbound.average": 1}, 0)),
 ):
     rec("ro." + key, fn)
     out["ro." + key] = out["ro." + key][:2]

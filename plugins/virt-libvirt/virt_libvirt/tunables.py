@@ -177,6 +177,26 @@ class DomainTunables:
             raise_from(exc)
         return 0
 
+    def interfaceParameters(self, device: str, flags: int = 0) -> dict[str, Any]:  # noqa: N802
+        """One interface's rate limits (``inbound.average``...; by MAC address or target name)."""
+        check_flags(flags, _GET, "virDomainGetInterfaceParameters", self)
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a str, not {type(device).__name__}")
+        try:
+            return self._o.interface_parameters(device, **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+
+    def setInterfaceParameters(self, device: str, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
+        """Change one interface's rate limits in the definition the flags pick; 0."""
+        known = self.interfaceParameters(device, flags)  # libvirt-python's first call: its errors
+        check_flags(flags, _AFFECT, "virDomainSetInterfaceParameters", self)
+        try:
+            self._o.set_interface_parameters(device, _only_known(params, known), **_affect(flags))
+        except VirtError as exc:
+            raise_from(exc)
+        return 0
+
     def vcpuPinInfo(self, flags: int = 0) -> list[tuple[bool, ...]]:  # noqa: N802
         """Per vCPU (as many as ``info()`` counts), one flag per host CPU it may run on."""
         try:

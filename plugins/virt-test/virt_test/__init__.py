@@ -599,6 +599,23 @@ class TestDriver:
         return iothread_stats(self.node, uuid)
 
     @hookimpl
+    def virt_domain_get_interface_parameters(
+        self, uuid: str, device: str, live: bool, config: bool
+    ) -> dict[str, int]:
+        from virt_test.tunables import interface_parameters  # saves ~170 ms on open: the XML model
+
+        return interface_parameters(self.node, uuid, device, live, config)
+
+    @hookimpl
+    def virt_domain_set_interface_parameters(
+        self, uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import set_interface_parameters  # saves ~170 ms on open: the XML model
+
+        set_interface_parameters(self.node, uuid, device, params, live, config)
+        return True
+
+    @hookimpl
     def virt_domain_get_vcpu_pin_info(self, uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]]:
         from virt_test.tunables import vcpu_pin_info  # saves ~170 ms on open: the XML model
 

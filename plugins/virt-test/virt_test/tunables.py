@@ -9,6 +9,8 @@
 * I/O threads (``<iothreads>``, ``<iothreadids>``, ``<cputune><iothreadpin>``), and their
   polling, which libvirt's test driver keeps beside the definition (``TestDomain.iothreads``:
   filled from a node file's domains, grown and shrunk by add/delete whatever the flags);
+* an interface's rate limits (``<interface><bandwidth>``), set direction by direction as
+  ``testDomainSetInterfaceParameters`` does;
 * pinning (``<cputune><vcpupin>``, ``<emulatorpin>``): a vCPU of a running domain is
   pinned in its live definition only (``testDomainPinVcpuFlags`` takes no flags); the
   emulator in the one definition the flags pick.
@@ -36,7 +38,8 @@ from virtcore.errors import (
 )
 from virtcore.limits import UINT_MAX, ULLONG_MAX
 from virtcore.tunables import BLOCK_IOTUNE_PARAMETERS, NUMA_MODES, format_bitmap, parse_bitmap
-from virtcore.xml.devices import Disk, DiskIoTune
+from virtcore.xml.bandwidth import Bandwidth, BandwidthRate, OutboundRate
+from virtcore.xml.devices import Disk, DiskIoTune, Interface
 from virtcore.xml.domain import DomainDef
 from virtcore.xml.elements import (
     BlkioDevice,
@@ -72,6 +75,8 @@ __all__ = [
     "pin_iothread",
     "set_iothread_params",
     "iothread_stats",
+    "interface_parameters",
+    "set_interface_parameters",
     "vcpu_affinity",
 ]
 
@@ -546,3 +551,66 @@ def iothread_stats(node: Node, uuid: str) -> list[tuple[int, dict[str, int]]]:
             (i, {"poll-max-ns": max_ns, "poll-grow": grow, "poll-shrink": shrink})
             for i, max_ns, grow, shrink in dom.iothreads
         ]
+
+
+# -- interface rate limits ---------------------------------------------------------------
+
+_MAC = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}")
+_RATES = ("average", "peak", "burst", "floor")
+
+
+def _interface(d: DomainDef, device: str) -> Interface:
+    """The interface of MAC address ``device``, else of target name ``device`` (``virDomainNetFind``)."""
+    if _MAC.fullmatch(device):
+        wanted = ":".join(f"{int(b, 16):02x}" for b in device.split(":"))
+        found = next((i for i in d.interfaces if i.mac == wanted), None)
+    else:
+        found = next((i for i in d.interfaces if i.target_dev == device), None)
+    if found is None:
+        raise InvalidArgError(f"'{device}' is not a known interface", domain=_DOMAIN)
+    return found
+
+
+def interface_parameters(node: Node, uuid: str, device: str, live: bool, config: bool) -> dict[str, int]:
+    """The interface's ``inbound.*`` and ``outbound.*`` limits (0 when not set)."""
+    with node.lock:
+        _, d = _pick(node.get(uuid), live, config)
+    band = _interface(d, device).bandwidth
+    out: dict[str, int] = {}
+    for way in ("inbound", "outbound"):
+        rate = getattr(band, way) if band is not None else None
+        for name in _RATES[: 4 if way == "inbound" else 3]:
+            out[f"{way}.{name}"] = (getattr(rate, name) if rate is not None else None) or 0
+    return out
+
+
+def set_interface_parameters(
+    node: Node, uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+) -> None:
+    """Replace the directions ``params`` set (a direction without average, or floor, is cleared)."""
+    with node.lock:
+        dom = node.get(uuid)
+        use_live, d = _pick(dom, live, config)
+        iface = _interface(d, device)
+        given = {
+            way: {n: params[f"{way}.{n}"] for n in _RATES if f"{way}.{n}" in params}
+            for way in ("inbound", "outbound")
+        }
+        rates_in: dict[str, Any] = {n: v or None for n, v in given["inbound"].items()}
+        rates_out: dict[str, Any] = {n: v or None for n, v in given["outbound"].items()}
+        new_in, new_out = BandwidthRate(**rates_in), OutboundRate(**rates_out)
+        keep_in = bool(new_in.average or new_in.floor)
+        keep_out = bool(new_out.average)
+        old = iface.bandwidth or Bandwidth()
+        # libvirt: a direction given with its average (or floor) replaces the old one; one given
+        # without is cleared; a direction not named stays
+        specified_in = "average" in given["inbound"] or "floor" in given["inbound"]
+        specified_out = "average" in given["outbound"]
+        inbound = new_in if keep_in else (None if specified_in or iface.bandwidth is None else old.inbound)
+        outbound = (
+            new_out if keep_out else (None if specified_out or iface.bandwidth is None else old.outbound)
+        )
+        band = Bandwidth(inbound=inbound, outbound=outbound)
+        changed = attrs.evolve(iface, bandwidth=None if band == Bandwidth() else band)
+        devices = tuple(changed if dev is iface else dev for dev in d.devices)
+        _put(dom, use_live, attrs.evolve(d, devices=devices))
