@@ -200,10 +200,6 @@ GAPS: dict[tuple[str, str], str] = {
         "virtcore cannot save a guest to be restored paused or running (VIR_DOMAIN_SAVE_PAUSED/RUNNING):"
         " ARGUMENT_UNSUPPORTED (libvirt 9.0's test driver: INVALID_ARG; its QEMU driver takes them)"
     ),
-    ("vdsm_lifecycle", "set_vcpus_guest"): (
-        "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
-        " (libvirt 9.0's test driver: INVALID_ARG)"
-    ),
 }
 
 
