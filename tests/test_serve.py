@@ -606,3 +606,15 @@ def test_keepalive_pings_a_silent_client_and_drops_a_dead_one(tmp_path: Path) ->
     finally:
         log = server.stop()
     assert "no answer to 3 keepalive pings" in log
+
+
+def test_virsh_pinning_and_iothreads_answer_as_libvirts_test_driver(served: Served) -> None:
+    steps = (
+        "vcpupin test 0 1-2; vcpupin test; emulatorpin test 3 --config; emulatorpin test --config;"
+        " iothreadadd test 5; iothreadadd test 2 --config; iothreadpin test 5 1,3; iothreadinfo test;"
+        " iothreadinfo test --config; iothreaddel test 5; iothreadinfo test; emulatorpin test"
+    )
+    assert VIRSH is not None
+    direct = subprocess.run([VIRSH, "-q", "-c", TEST, steps], capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 0, direct.stderr
+    assert ok(virsh(served.uri(TEST), steps)) == direct.stdout

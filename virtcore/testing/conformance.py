@@ -761,7 +761,8 @@ class DriverConformance(
         try:
             dom.pin_vcpu(0, (True, False, True))
             assert dom.vcpu_pin_info()[0] == (True, False, True) + (False,) * (len(everywhere) - 3)
-            assert dom.vcpus()[1][0][:3] == (True, False, True)
+            if conn.supports("domain_get_vcpus"):  # the running vCPUs report the pin too
+                assert dom.vcpus()[1][0][:3] == (True, False, True)
             with pytest.raises(InvalidArgError, match="vcpu '99'"):
                 dom.pin_vcpu(99, (True,))
             assert dom.vcpu_pin_info(config=True)[0] == everywhere  # a vCPU is pinned live only
