@@ -981,6 +981,16 @@ class DriverConformance(
                 "domain_save": lambda: rdom.save("/nonexistent/x"),
                 "connect_domain_xml_to_native": lambda: ro.domain_xml_to_native("any", dom.xml_desc()),
                 "connect_domain_xml_from_native": lambda: ro.domain_xml_from_native("any", "name = 'x'"),
+                "domain_set_blkio_parameters": lambda: rdom.set_blkio_parameters({"weight": 10}),
+                "domain_set_numa_parameters": lambda: rdom.set_numa_parameters({"numa_mode": 0}),
+                "domain_set_block_io_tune": lambda: rdom.set_block_io_tune("vda", {"total_iops_sec": 0}),
+                "domain_set_interface_parameters": lambda: rdom.set_interface_parameters("x", {}),
+                "domain_pin_vcpu": lambda: rdom.pin_vcpu(0, (True,)),
+                "domain_pin_emulator": lambda: rdom.pin_emulator((True,)),
+                "domain_add_io_thread": lambda: rdom.add_iothread(1),
+                "domain_del_io_thread": lambda: rdom.del_iothread(1),
+                "domain_pin_io_thread": lambda: rdom.pin_iothread(1, (True,)),
+                "domain_set_io_thread_params": lambda: rdom.set_iothread_params(1, {}),
             }
             for op, attempt in attempts.items():
                 if not ro.supports(op):
