@@ -1,4 +1,8 @@
-"""The domain tunables virt-qemu does not serve yet, each a strict xfail naming it.
+"""vCPU pinning on a real QEMU guest, and the domain tunables virt-qemu does not serve yet (each a
+strict xfail naming it).
+
+A vCPU is pinned as libvirt's QEMU driver pins it: the affinity of the vCPU's thread
+(``query-cpus-fast`` names it) is set, and kept as the live definition's ``<vcpupin>``.
 
 libvirt's QEMU driver does them through cgroups (block I/O weights, NUMA memory),
 QMP (``block_set_io_throttle``, ``object-add iothread``, the vCPU threads' affinity
@@ -10,8 +14,10 @@ defined guest: the refusal comes before any QEMU would be started.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,12 +48,6 @@ GAPS: list[tuple[str, str, Callable[[virtcore.Domain], object]]] = [
         "domain_set_block_io_tune",
         "<iotune> and QMP block_set_io_throttle",
         lambda d: d.set_block_io_tune("vda", {"total_iops_sec": 0}),
-    ),
-    ("domain_get_vcpu_pin_info", "<vcpupin> and the vCPU threads' affinity", lambda d: d.vcpu_pin_info()),
-    (
-        "domain_pin_vcpu",
-        "the vCPU threads (query-cpus-fast) and sched_setaffinity",
-        lambda d: d.pin_vcpu(0, (True,)),
     ),
     ("domain_get_emulator_pin_info", "<emulatorpin>", lambda d: d.emulator_pin_info()),
     (
@@ -101,3 +101,47 @@ def test_virt_qemu_tunable(defined: virtcore.Domain, call: Callable[[virtcore.Do
 
 def test_the_gaps_are_what_the_driver_lacks(conn: virtcore.Connection) -> None:
     assert [op for op, _, _ in GAPS if conn.supports(op)] == []
+
+
+def _allowed_cpus(pid: int, tid: int) -> set[int]:
+    """The CPUs thread ``tid`` of process ``pid`` may run on, as the kernel reports them."""
+    status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    listed = next(
+        line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list")
+    )
+    found: set[int] = set()
+    for part in listed.split(","):
+        lo, _, hi = part.partition("-")
+        found.update(range(int(lo), int(hi or lo) + 1))
+    return found
+
+
+def test_a_vcpu_is_pinned_through_its_threads_affinity(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], root: Path
+) -> None:
+    width = os.cpu_count() or 1
+    dom = conn.define_domain(guest_xml("pinned", vcpus=1))
+    try:
+        assert dom.vcpu_pin_info() == [(True,) * width]
+        with pytest.raises(virtcore.errors.OperationInvalidError):
+            dom.pin_vcpu(0, (True,))
+        dom.start()
+        target = width - 1
+        dom.pin_vcpu(0, tuple(c == target for c in range(width)))
+        assert dom.vcpu_pin_info()[0] == tuple(c == target for c in range(width))
+        assert f'<vcpupin vcpu="0" cpuset="{target}"/>' in dom.xml_desc()
+        # the kernel agrees: one thread of the QEMU process (the vCPU's) runs only there
+        pid = int(next(root.rglob(f"{dom.uuid}/pid")).read_text().strip())
+        tasks = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert [t for t in tasks if _allowed_cpus(pid, t) == {target}] != []
+        if width > 1:
+            assert len([t for t in tasks if _allowed_cpus(pid, t) == {target}]) == 1
+        assert dom.vcpu_pin_info(config=True) == [(True,) * width]  # the persistent one is untouched
+        with pytest.raises(virtcore.errors.InvalidArgError, match="vcpu '3'"):
+            dom.pin_vcpu(3, (True,))
+        with pytest.raises(virtcore.errors.InvalidArgError, match="Empty"):
+            dom.pin_vcpu(0, (False,))
+    finally:
+        if dom.is_active():
+            dom.destroy()
+        dom.undefine()
