@@ -145,3 +145,24 @@ def test_a_vcpu_is_pinned_through_its_threads_affinity(
         if dom.is_active():
             dom.destroy()
         dom.undefine()
+
+
+def test_a_defined_vcpupin_is_applied_when_the_guest_starts(
+    conn: virtcore.Connection, guest_xml: Callable[..., str], root: Path
+) -> None:
+    width = os.cpu_count() or 1
+    target = width - 1
+    xml = guest_xml("prepinned", vcpus=1)
+    assert "</vcpu>" in xml
+    xml = xml.replace("</vcpu>", f"</vcpu><cputune><vcpupin vcpu='0' cpuset='{target}'/></cputune>", 1)
+    dom = conn.define_domain(xml)
+    try:
+        dom.start()
+        pid = int(next(root.rglob(f"{dom.uuid}/pid")).read_text().strip())
+        tasks = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+        assert [t for t in tasks if _allowed_cpus(pid, t) == {target}] != []
+        assert dom.vcpu_pin_info()[0] == tuple(c == target for c in range(width))
+    finally:
+        if dom.is_active():
+            dom.destroy()
+        dom.undefine()

@@ -13,6 +13,7 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu import hostmem
+from virt_qemu.affinity import pin_thread, vcpu_threads
 from virt_qemu.caps import SECURITY_DOI, SECURITY_MODEL, host_arch
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT, Dom
@@ -211,15 +212,10 @@ class Resources(Part):
             d = dom.definition
             if not cpus:
                 raise InvalidArgError("Empty cpu list for pinning")
-            threads = {c["cpu-index"]: c["thread-id"] for c in h.monitor_of(dom).cmd("query-cpus-fast")}
+            threads = vcpu_threads(h.monitor_of(dom))
             if vcpu not in threads:
                 raise InvalidArgError(f"requested vcpu '{vcpu}' is not present in the domain")
-            try:
-                os.sched_setaffinity(threads[vcpu], cpus)
-            except OSError as exc:  # EINVAL: no CPU of the set is a host CPU
-                raise InvalidArgError(
-                    f"cannot pin vcpu '{vcpu}' to CPUs {format_bitmap(cpus)}: {exc}"
-                ) from None
+            pin_thread(threads[vcpu], cpus, vcpu)
             tune = d.cputune or CPUTune()
             pin = VcpuPin(vcpu=vcpu, cpuset=format_bitmap(cpus))
             pins = sorted([p for p in tune.vcpupins if p.vcpu != vcpu] + [pin], key=lambda p: p.vcpu or 0)
