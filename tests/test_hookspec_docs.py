@@ -18,7 +18,10 @@ from virtcore import hookspecs
 #: Parameters every domain hook takes by convention (documented once, in the module docstring).
 CONVENTIONAL_PARAMS = {"uuid"}
 #: Hooks whose libvirt counterpart is not a driver-table entry of the same name.
-NOT_A_DRIVER_ENTRY = {"virt_domain_event"}  # libvirt delivers events through domainEventRegisterAny
+NOT_A_DRIVER_ENTRY = {
+    "virt_domain_event",  # libvirt delivers events through domainEventRegisterAny
+    "virt_domain_get_io_thread_stats",  # one group of connectGetAllDomainStats
+}
 #: Hooks with no libvirt counterpart at all: their docstring says "libvirt: no driver entry".
 NO_LIBVIRT_ENTRY = {"virt_domain_users_of_path"}  # libvirt's storage driver never asks who uses a volume
 

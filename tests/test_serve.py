@@ -627,3 +627,15 @@ def test_save_and_restore_flags_reach_the_driver(served: Served, tmp_path: Path)
         with pytest.raises(ArgumentUnsupportedError, match="restoring a domain into a chosen state"):
             conn.restore_domain(image, paused=True)
         assert conn.restore_domain(image).state()[0] == 1  # VIR_DOMAIN_RUNNING
+
+
+def test_virsh_pinning_and_iothreads_answer_as_libvirts_test_driver(served: Served) -> None:
+    steps = (
+        "vcpupin test 0 1-2; vcpupin test; emulatorpin test 3 --config; emulatorpin test --config;"
+        " iothreadadd test 5; iothreadadd test 2 --config; iothreadpin test 5 1,3; iothreadinfo test;"
+        " iothreadinfo test --config; iothreaddel test 5; iothreadinfo test; emulatorpin test"
+    )
+    assert VIRSH is not None
+    direct = subprocess.run([VIRSH, "-q", "-c", TEST, steps], capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 0, direct.stderr
+    assert ok(virsh(served.uri(TEST), steps)) == direct.stdout

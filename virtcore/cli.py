@@ -124,6 +124,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtcore.cli_secret",
     "virtcore.cli_serve",
     "virtcore.cli_node",
+    "virtcore.cli_tunables",
 )
 
 

@@ -70,6 +70,7 @@ from virtcore.nodedev import NodeDevice, NodeDeviceAPI, NodeDeviceRef
 from virtcore.secret import Secret, SecretAPI, SecretRef
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI, StoragePool
+from virtcore.tunables import DomainTunablesAPI
 from virtcore.types import (
     ControlInfo,
     DomainEvent,
@@ -939,7 +940,7 @@ def _unsupported_format(fmt: str, why: str) -> NoReturn:
     raise InvalidArgError(f"unsupported config type {fmt!r} ({why})")
 
 
-class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
+class Domain(DomainSnapshotAPI, DomainCheckpointAPI, DomainTunablesAPI):
     """A handle on one domain (virtual machine) of a connection.
 
     Get one from a lookup, :meth:`Connection.list_domains`, ``define_domain``

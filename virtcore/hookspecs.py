@@ -1203,6 +1203,277 @@ def virt_domain_set_memory_parameters(uuid: str, params: dict[str, int]) -> bool
 
 @_read_only_safe
 @hookspec(firstresult=True)
+def virt_domain_get_blkio_parameters(uuid: str, live: bool, config: bool) -> dict[str, int | str] | None:
+    """The domain's block I/O tunables (``<blkiotune>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetBlkioParameters``. Read-only safe.
+
+    :param live: read the running definition (``VIR_DOMAIN_AFFECT_LIVE``).
+    :param config: read the persistent definition (``VIR_DOMAIN_AFFECT_CONFIG``); neither:
+        the current one (the core refuses both).
+    :returns: ``weight`` (an int, 0 when not set) and the per-device strings
+        ``device_weight``, ``device_read_iops_sec``, ``device_write_iops_sec``,
+        ``device_read_bytes_sec``, ``device_write_bytes_sec`` (``"path,value,path,value"``,
+        the devices that have a non-zero value; empty when none).
+    :raises OperationInvalidError: ``live`` of a shut-off domain, ``config`` of a transient one.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_blkio_parameters(
+    uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change some block I/O tunables (``<blkiotune>``) of the one definition the flags pick.
+
+    libvirt: ``domainSetBlkioParameters``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one (neither:
+        the current one).
+    :param params: some of the names :func:`virt_domain_get_blkio_parameters` gives (the core
+        checked names and types); a device string merges into the devices already there.
+    :raises InvalidArgError: a device string that is not ``path,value`` pairs, or a bad value.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_numa_parameters(uuid: str, live: bool, config: bool) -> dict[str, int | str] | None:
+    """The domain's NUMA memory policy (``<numatune><memory>``): ``numa_mode``, ``numa_nodeset``.
+
+    libvirt: ``domainGetNumaParameters``. Read-only safe. ``numa_mode`` is a
+    ``virDomainNumatuneMemMode`` (strict when not set), ``numa_nodeset`` a node set
+    (``"0-1,3"``; empty when not set).
+
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: ``{"numa_mode": int, "numa_nodeset": str}``.
+    :raises OperationInvalidError: ``live`` of a shut-off domain, ``config`` of a transient one.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_numa_parameters(
+    uuid: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change the NUMA memory mode and/or node set of the one definition the flags pick.
+
+    libvirt: ``domainSetNumaParameters``. Mutating.
+
+    :param params: ``numa_mode`` and/or ``numa_nodeset`` (the core checked names and types).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: an unknown mode, a node set that does not parse.
+    :raises OperationInvalidError: an empty node set; changing the mode of a running domain.
+    :raises ConfigUnsupportedError: a static placement left without a node set.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_vcpu_pin_info(uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]] | None:
+    """On which host CPUs each vCPU may run, by the definition the flags pick.
+
+    libvirt: ``domainGetVcpuPinInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one.
+    :returns: one tuple per vCPU up to the maximum, with one flag per host CPU: the vCPU's
+        ``<vcpupin>``, else the domain's ``<vcpu cpuset>``, else every host CPU.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_vcpu(uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> bool | None:
+    """Pin one online vCPU of the running domain to the host CPUs set in ``cpumap``.
+
+    libvirt: ``domainPinVcpu`` (``domainPinVcpuFlags`` with no flags). Mutating.
+
+    :raises OperationInvalidError: the domain is not running.
+    :raises InvalidArgError: ``vcpu`` is not an online vCPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_emulator_pin_info(uuid: str, live: bool, config: bool) -> tuple[bool, ...] | None:
+    """On which host CPUs the domain's emulator threads may run (one flag per host CPU).
+
+    libvirt: ``domainGetEmulatorPinInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one.
+    :returns: ``<emulatorpin>``, else ``<vcpu cpuset>``, else every host CPU.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_emulator(uuid: str, cpumap: tuple[bool, ...], live: bool, config: bool) -> bool | None:
+    """Pin the emulator threads to the host CPUs set in ``cpumap`` (``<emulatorpin>``).
+
+    libvirt: ``domainPinEmulator``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: ``cpumap`` sets no CPU.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_block_io_tune(
+    uuid: str, disk: str, live: bool, config: bool
+) -> dict[str, int | str] | None:
+    """One disk's I/O throttling (its ``<iotune>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetBlockIoTune``. Read-only safe.
+
+    :param disk: the disk's target (``vda``) or source path.
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: every name of :data:`virtcore.tunables.BLOCK_IOTUNE_PARAMETERS`: the limits
+        (0 when not set) and ``group_name`` (empty when not set).
+    :raises InvalidArgError: no disk of that name in the definition.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_block_io_tune(
+    uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
+) -> bool | None:
+    """Change some of one disk's I/O throttling (``<iotune>``) in the definition the flags pick.
+
+    libvirt: ``domainSetBlockIoTune``. Mutating.
+
+    :param disk: the disk's target (``vda``) or source path.
+    :param params: some of :data:`virtcore.tunables.BLOCK_IOTUNE_PARAMETERS` (the core
+        checked names and types).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no such disk; a total limit set with a read or write one; a
+        limit above its burst maximum.
+    :raises ArgumentUnsupportedError: a limit above what the driver can throttle.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_io_thread_info(
+    uuid: str, live: bool, config: bool
+) -> list[tuple[int, tuple[bool, ...]]] | None:
+    """The domain's I/O threads (``<iothreadids>``) and on which host CPUs each may run.
+
+    libvirt: ``domainGetIOThreadInfo``. Read-only safe.
+
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: ``(iothread id, one flag per host CPU)`` per I/O thread: its ``<iothreadpin>``,
+        else ``<vcpu cpuset>``, else the driver's default.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_add_io_thread(uuid: str, iothread_id: int, live: bool, config: bool) -> bool | None:
+    """Add I/O thread ``iothread_id`` (> 0) to the definition the flags pick.
+
+    libvirt: ``domainAddIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: an I/O thread of that id exists.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_del_io_thread(uuid: str, iothread_id: int, live: bool, config: bool) -> bool | None:
+    """Remove I/O thread ``iothread_id`` (and its pinning) from the definition the flags pick.
+
+    libvirt: ``domainDelIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no I/O thread of that id, or a disk or controller uses it.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_pin_io_thread(
+    uuid: str, iothread_id: int, cpumap: tuple[bool, ...], live: bool, config: bool
+) -> bool | None:
+    """Pin I/O thread ``iothread_id`` to the host CPUs set in ``cpumap`` (``<iothreadpin>``).
+
+    libvirt: ``domainPinIOThread``. Mutating.
+
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: ``cpumap`` sets no CPU; no I/O thread of that id.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_io_thread_params(
+    uuid: str, iothread_id: int, params: dict[str, int], live: bool
+) -> bool | None:
+    """Change a running I/O thread's polling (``poll_max_ns``, ``poll_grow``, ``poll_shrink``).
+
+    libvirt: ``domainSetIOThreadParams``. Mutating.
+
+    :param iothread_id: the I/O thread (> 0).
+    :param live: the running domain (the only definition the polling has).
+    :param params: some of :data:`virtcore.tunables.IOTHREAD_PARAMETERS` (the core checked
+        names and types).
+    :raises InvalidArgError: no I/O thread of that id.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_io_thread_stats(uuid: str) -> list[tuple[int, dict[str, int]]] | None:
+    """The running domain's I/O threads and their polling, as bulk statistics report them.
+
+    libvirt: ``connectGetAllDomainStats`` (its ``iothread`` group). Read-only safe.
+
+    :returns: ``(iothread id, {"poll-max-ns", "poll-grow", "poll-shrink"})`` per I/O thread.
+    :raises OperationInvalidError: the domain is not running (the group is left out).
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
+def virt_domain_get_interface_parameters(
+    uuid: str, device: str, live: bool, config: bool
+) -> dict[str, int] | None:
+    """One interface's rate limits (its ``<bandwidth>``) by libvirt's typed-parameter names.
+
+    libvirt: ``domainGetInterfaceParameters``. Read-only safe.
+
+    :param device: the interface's MAC address or target device name.
+    :param live: read the running definition; ``config``: the persistent one (neither: the
+        current one).
+    :returns: every name of :data:`virtcore.tunables.INTERFACE_PARAMETERS` (0 when not set).
+    :raises InvalidArgError: no interface of that MAC address or name.
+    """
+
+
+@_mutating
+@hookspec(firstresult=True)
+def virt_domain_set_interface_parameters(
+    uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+) -> bool | None:
+    """Change one interface's rate limits in the definition the flags pick.
+
+    libvirt: ``domainSetInterfaceParameters``. Mutating. A direction whose ``average``
+    (inbound: or ``floor``) is given as 0 is cleared.
+
+    :param device: the interface's MAC address or target device name.
+    :param params: some of :data:`virtcore.tunables.INTERFACE_PARAMETERS` (checked by the core).
+    :param live: change the running definition; ``config``: the persistent one.
+    :raises InvalidArgError: no interface of that MAC address or name.
+    """
+
+
+@_read_only_safe
+@hookspec(firstresult=True)
 def virt_domain_get_hostname(uuid: str) -> str | None:
     """The guest's host name, as the guest reports it.
 

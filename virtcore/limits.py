@@ -27,6 +27,7 @@ __all__ = [
     "UINT_MAX",
     "ULLONG_MAX",
     "MEMORY_PARAM_UNLIMITED",
+    "MAX_CPUMAP_CPUS",
     "LLONG_MIN",
     "LLONG_MAX",
     "check_name",
@@ -41,6 +42,8 @@ ULLONG_MAX = 2**64 - 1
 LLONG_MAX = 2**63 - 1
 #: libvirt's ``VIR_DOMAIN_MEMORY_PARAM_UNLIMITED``: a memory tunable that is not set (KiB).
 MEMORY_PARAM_UNLIMITED = 9007199254740991
+#: libvirt's ``VIR_DOMAIN_CPUMASK_LEN``: the host CPUs (or NUMA nodes) a CPU map or node set may name.
+MAX_CPUMAP_CPUS = 16384
 LLONG_MIN = -(2**63)
 #: Largest memory size, in KiB: libvirt keeps sizes so that their bytes fit an unsigned long long.
 MAX_MEMORY_KIB = ULLONG_MAX // 1024

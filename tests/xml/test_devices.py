@@ -153,6 +153,8 @@ def _sample(f: F) -> Any:
     """A value field ``f`` accepts, found through its own converter (nothing per class)."""
     if f.kind == "flag":
         return True
+    if f.kind == "one" and f.cls is not None:  # a nested element: one filled the same way
+        return f.cls(**{g.name: _sample(g) for g in f.cls._spec})
     for text in ("a&b<c>\"'d", "7", "yes", "52:54:00:00:00:07"):
         try:
             return f.parse(text, "sample")
@@ -194,3 +196,11 @@ def test_a_value_xml_cannot_hold_leaves_the_device_to_the_tree(parsed: bool) -> 
     assert _format_text(d, None) is None  # declared, not raised
     with pytest.raises(XMLError, match="domain 'vm'"):
         format_domain(d)
+
+
+def test_disk_iotune_holds_every_block_iotune_parameter_in_libvirts_order() -> None:
+    from virtcore.tunables import BLOCK_IOTUNE_PARAMETERS
+    from virtcore.xml.devices import DiskIoTune
+
+    assert DiskIoTune._order == tuple(BLOCK_IOTUNE_PARAMETERS)
+    assert {f.name for f in DiskIoTune._spec} == set(BLOCK_IOTUNE_PARAMETERS)

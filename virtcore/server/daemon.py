@@ -39,11 +39,11 @@ from virtcore.errors import (
 )
 from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
-from virtcore.server import calls, domains, guest, host, objects, registry
+from virtcore.server import calls, domains, guest, host, objects, registry, tunables
 from virtcore.server.streams import Stream, open_stream
 
 #: The modules whose import registers the procedures' handlers.
-_PROCEDURE_MODULES = (calls, domains, guest, host, objects)
+_PROCEDURE_MODULES = (calls, domains, guest, host, objects, tunables)
 
 __all__ = ["Server", "Session", "ServedURI"]
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import pytest
 
 import virtcore
+import virtcore.tunables
 from virtcore import DomainEventType, DomainState
 from virtcore.errors import (
     ErrorDomain,
@@ -627,6 +628,147 @@ class DriverConformance(
             dom.set_memory_parameters({"soft_limit": -1})
         assert dom.memory_parameters()["soft_limit"] == 1 << 19
 
+    def test_blkio_and_numa_tunables_are_kept_in_the_definition(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_blkio_parameters",
+            "domain_set_blkio_parameters",
+            "domain_get_numa_parameters",
+            "domain_set_numa_parameters",
+        )
+        dom = define()
+        assert dom.blkio_parameters() == {"weight": 0} | dict.fromkeys(
+            [n for n in virtcore.tunables.BLKIO_PARAMETERS if n != "weight"], ""
+        )
+        dom.set_blkio_parameters({"weight": 500, "device_weight": "/dev/sda,100,/dev/sdb,0"})
+        dom.set_blkio_parameters({"device_read_bytes_sec": "/dev/sdb,4096", "device_weight": "/dev/sda,0"})
+        got = dom.blkio_parameters(config=True)
+        assert (got["weight"], got["device_weight"], got["device_read_bytes_sec"]) == (
+            500,
+            "",
+            "/dev/sdb,4096",
+        )
+        assert "<read_bytes_sec>4096</read_bytes_sec>" in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="/dev/sdc"):
+            dom.set_blkio_parameters({"weight": 1, "device_weight": "/dev/sdc,x"})
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such"):
+            dom.set_blkio_parameters({"no_such": 1})
+        with pytest.raises(InvalidArgError, match="mutually exclusive"):
+            dom.blkio_parameters(live=True, config=True)
+        with pytest.raises(OperationInvalidError, match="not running"):
+            dom.blkio_parameters(live=True)
+        assert dom.blkio_parameters()["weight"] == 500
+        assert dom.numa_parameters() == {"numa_mode": 0, "numa_nodeset": ""}
+        dom.set_numa_parameters({"numa_mode": 2, "numa_nodeset": "2,0,1"})
+        assert dom.numa_parameters() == {"numa_mode": 2, "numa_nodeset": "0-2"}
+        assert '<memory mode="interleave" nodeset="0-2"/>' in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="not-a-set"):
+            dom.set_numa_parameters({"numa_nodeset": "not-a-set"})
+        with pytest.raises(InvalidArgError, match="mode"):
+            dom.set_numa_parameters({"numa_mode": 99})
+        assert dom.numa_parameters() == {"numa_mode": 2, "numa_nodeset": "0-2"}
+
+    def test_disk_io_throttling_is_kept_in_iotune(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_block_io_tune", "domain_set_block_io_tune")
+        dom = define()
+        found = re.search(r"<disk\b.*?<target dev=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        assert found, "the conformance template's domain has a disk"
+        disk = found.group(1)
+        names = virtcore.tunables.BLOCK_IOTUNE_PARAMETERS
+        assert dom.block_io_tune(disk) == {n: "" if k == "string" else 0 for n, k in names.items()}
+        dom.set_block_io_tune(disk, {"read_bytes_sec": 4096, "read_bytes_sec_max": 8192, "group_name": "g"})
+        got = dom.block_io_tune(disk, config=True)
+        assert (got["read_bytes_sec"], got["read_bytes_sec_max"], got["group_name"]) == (4096, 8192, "g")
+        assert "<read_bytes_sec>4096</read_bytes_sec>" in dom.xml_desc()
+        with pytest.raises(InvalidArgError, match="total and read/write of bytes_sec"):
+            dom.set_block_io_tune(disk, {"total_bytes_sec": 1, "total_bytes_sec_max": 2})
+        with pytest.raises(InvalidArgError, match="vdzz"):
+            dom.block_io_tune("vdzz")
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="no_such"):
+            dom.set_block_io_tune(disk, {"no_such": 1})
+        assert dom.block_io_tune(disk)["total_bytes_sec"] == 0
+
+    def test_iothreads_are_kept_in_the_definition(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_io_thread_info",
+            "domain_add_io_thread",
+            "domain_del_io_thread",
+            "domain_pin_io_thread",
+        )
+        dom = define()
+        assert dom.iothread_info() == []
+        dom.add_iothread(3)
+        dom.add_iothread(1)
+        with pytest.raises(InvalidArgError, match="'3'"):
+            dom.add_iothread(3)
+        assert [i for i, _ in dom.iothread_info()] == [3, 1]
+        assert "<iothreads>2</iothreads>" in dom.xml_desc()
+        dom.pin_iothread(1, (False, True))
+        pinned = dict(dom.iothread_info())[1]
+        assert pinned[:2] == (False, True) and not any(pinned[2:])
+        with pytest.raises(InvalidArgError, match="Empty"):
+            dom.pin_iothread(1, (False,))
+        with pytest.raises(InvalidArgError, match="9"):
+            dom.pin_iothread(9, (True,))
+        dom.del_iothread(1)
+        with pytest.raises(InvalidArgError, match="'1'"):
+            dom.del_iothread(1)
+        assert [i for i, _ in dom.iothread_info(config=True)] == [3]
+        assert "iothreadpin" not in dom.xml_desc()
+
+    def test_interface_rate_limits_are_kept_in_bandwidth(self, conn: Conn, define: Define) -> None:
+        need(conn, "domain_get_interface_parameters", "domain_set_interface_parameters")
+        dom = define()
+        found = re.search(r"<interface\b.*?<mac address=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        assert found, "the conformance template's domain has an interface"
+        mac = found.group(1)
+        assert dom.interface_parameters(mac) == dict.fromkeys(virtcore.tunables.INTERFACE_PARAMETERS, 0)
+        dom.set_interface_parameters(
+            mac, {"inbound.average": 100, "inbound.burst": 20, "outbound.average": 7}
+        )
+        got = dom.interface_parameters(mac.upper(), config=True)
+        assert (got["inbound.average"], got["inbound.burst"], got["outbound.average"]) == (100, 20, 7)
+        assert '<inbound average="100" burst="20"/>' in dom.xml_desc()
+        dom.set_interface_parameters(mac, {"inbound.average": 0})
+        assert dom.interface_parameters(mac)["inbound.average"] == 0
+        assert dom.interface_parameters(mac)["outbound.average"] == 7
+        with pytest.raises(InvalidArgError, match="not a known interface"):
+            dom.interface_parameters("no-such-nic")
+        with pytest.raises(virtcore.errors.ArgumentUnsupportedError, match="nope"):
+            dom.set_interface_parameters(mac, {"nope": 1})
+
+    def test_vcpu_and_emulator_pinning(self, conn: Conn, define: Define) -> None:
+        need(
+            conn,
+            "domain_get_vcpu_pin_info",
+            "domain_pin_vcpu",
+            "domain_get_emulator_pin_info",
+            "domain_pin_emulator",
+            "domain_create",
+            "domain_destroy",
+        )
+        dom = define()
+        everywhere = dom.emulator_pin_info()
+        assert all(everywhere) and dom.vcpu_pin_info() == [everywhere] * len(dom.vcpu_pin_info())
+        with pytest.raises(OperationInvalidError):
+            dom.pin_vcpu(0, (True,))
+        dom.pin_emulator((False, True), config=True)
+        assert dom.emulator_pin_info() == (False, True) + (False,) * (len(everywhere) - 2)
+        with pytest.raises(InvalidArgError, match="Empty cpu list"):
+            dom.pin_emulator((False,))
+        dom.start()
+        try:
+            dom.pin_vcpu(0, (True, False, True))
+            assert dom.vcpu_pin_info()[0] == (True, False, True) + (False,) * (len(everywhere) - 3)
+            if conn.supports("domain_get_vcpus"):  # the running vCPUs report the pin too
+                assert dom.vcpus()[1][0][:3] == (True, False, True)
+            with pytest.raises(InvalidArgError, match="vcpu '99'"):
+                dom.pin_vcpu(99, (True,))
+            assert dom.vcpu_pin_info(config=True)[0] == everywhere  # a vCPU is pinned live only
+        finally:
+            dom.destroy()
+
     def test_hostname_of_a_running_guest(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_get_hostname", "domain_destroy", "domain_create")
         running = define()
@@ -839,6 +981,16 @@ class DriverConformance(
                 "domain_save": lambda: rdom.save("/nonexistent/x"),
                 "connect_domain_xml_to_native": lambda: ro.domain_xml_to_native("any", dom.xml_desc()),
                 "connect_domain_xml_from_native": lambda: ro.domain_xml_from_native("any", "name = 'x'"),
+                "domain_set_blkio_parameters": lambda: rdom.set_blkio_parameters({"weight": 10}),
+                "domain_set_numa_parameters": lambda: rdom.set_numa_parameters({"numa_mode": 0}),
+                "domain_set_block_io_tune": lambda: rdom.set_block_io_tune("vda", {"total_iops_sec": 0}),
+                "domain_set_interface_parameters": lambda: rdom.set_interface_parameters("x", {}),
+                "domain_pin_vcpu": lambda: rdom.pin_vcpu(0, (True,)),
+                "domain_pin_emulator": lambda: rdom.pin_emulator((True,)),
+                "domain_add_io_thread": lambda: rdom.add_iothread(1),
+                "domain_del_io_thread": lambda: rdom.del_iothread(1),
+                "domain_pin_io_thread": lambda: rdom.pin_iothread(1, (True,)),
+                "domain_set_io_thread_params": lambda: rdom.set_iothread_params(1, {}),
             }
             for op, attempt in attempts.items():
                 if not ro.supports(op):

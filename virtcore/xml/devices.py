@@ -25,6 +25,7 @@ from virtcore.xml._spec import (
     F,
     Fmt,
     Parse,
+    SpecElement,
     described,
     generate,
     one_of,
@@ -36,6 +37,7 @@ from virtcore.xml._spec import (
     writable_code,
     writer_code,
 )
+from virtcore.xml.bandwidth import Bandwidth
 
 if TYPE_CHECKING:
     from virtcore.xml.elements import (
@@ -329,6 +331,44 @@ LOADPARM: tuple[Parse, Fmt] = (_p_loadparm, str)
 
 
 @attrs.frozen
+class DiskIoTune(SpecElement):
+    """``<disk><iotune>``: the disk's I/O throttling (libvirt's ``virDomainBlockIoTuneInfo``)."""
+
+    _tag: ClassVar[str] = "iotune"
+    _order = (
+        "total_bytes_sec", "read_bytes_sec", "write_bytes_sec",
+        "total_iops_sec", "read_iops_sec", "write_iops_sec",
+        "total_bytes_sec_max", "read_bytes_sec_max", "write_bytes_sec_max",
+        "total_iops_sec_max", "read_iops_sec_max", "write_iops_sec_max",
+        "size_iops_sec", "group_name",
+        "total_bytes_sec_max_length", "read_bytes_sec_max_length", "write_bytes_sec_max_length",
+        "total_iops_sec_max_length", "read_iops_sec_max_length", "write_iops_sec_max_length",
+    )  # fmt: skip
+    total_bytes_sec: int | None = typed("ctext", "total_bytes_sec", conv=ULONG)
+    read_bytes_sec: int | None = typed("ctext", "read_bytes_sec", conv=ULONG)
+    write_bytes_sec: int | None = typed("ctext", "write_bytes_sec", conv=ULONG)
+    total_iops_sec: int | None = typed("ctext", "total_iops_sec", conv=ULONG)
+    read_iops_sec: int | None = typed("ctext", "read_iops_sec", conv=ULONG)
+    write_iops_sec: int | None = typed("ctext", "write_iops_sec", conv=ULONG)
+    total_bytes_sec_max: int | None = typed("ctext", "total_bytes_sec_max", conv=ULONG)
+    read_bytes_sec_max: int | None = typed("ctext", "read_bytes_sec_max", conv=ULONG)
+    write_bytes_sec_max: int | None = typed("ctext", "write_bytes_sec_max", conv=ULONG)
+    total_iops_sec_max: int | None = typed("ctext", "total_iops_sec_max", conv=ULONG)
+    read_iops_sec_max: int | None = typed("ctext", "read_iops_sec_max", conv=ULONG)
+    write_iops_sec_max: int | None = typed("ctext", "write_iops_sec_max", conv=ULONG)
+    size_iops_sec: int | None = typed("ctext", "size_iops_sec", conv=ULONG)
+    group_name: str | None = typed("ctext", "group_name")
+    total_bytes_sec_max_length: int | None = typed("ctext", "total_bytes_sec_max_length", conv=ULONG)
+    read_bytes_sec_max_length: int | None = typed("ctext", "read_bytes_sec_max_length", conv=ULONG)
+    write_bytes_sec_max_length: int | None = typed("ctext", "write_bytes_sec_max_length", conv=ULONG)
+    total_iops_sec_max_length: int | None = typed("ctext", "total_iops_sec_max_length", conv=ULONG)
+    read_iops_sec_max_length: int | None = typed("ctext", "read_iops_sec_max_length", conv=ULONG)
+    write_iops_sec_max_length: int | None = typed("ctext", "write_iops_sec_max_length", conv=ULONG)
+    raw: Element | None = _raw
+    _frag: list[str] = _FRAG
+
+
+@attrs.frozen
 class Disk(Device):
     """``<disk>``: a block device backed by a file, a block device, a network volume...
 
@@ -358,6 +398,7 @@ class Disk(Device):
     #: s390's ``<boot loadparm=...>``
     boot_loadparm: str | None = typed("cattr", "boot", "loadparm", conv=LOADPARM)
     serial: str | None = typed("ctext", "serial")
+    iotune: DiskIoTune | None = typed("one", "iotune", cls=DiskIoTune, default=None)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw
@@ -394,6 +435,8 @@ class Interface(Device):
     model: str | None = typed("cattr", "model", "type")
     target_dev: str | None = typed("cattr", "target", "dev")
     link_state: str | None = typed("cattr", "link", "state")
+    #: ``<bandwidth>``: the interface's inbound/outbound rate limits (as a network's).
+    bandwidth: Bandwidth | None = typed("one", "bandwidth", cls=Bandwidth, default=None)
     boot_order: int | None = typed("cattr", "boot", "order", conv=ULONG, required="child")
     address: Address | None = _ADDR
     alias: str | None = _ALIAS

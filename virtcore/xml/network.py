@@ -53,6 +53,7 @@ from virtcore.xml._spec import (
 )
 from virtcore.xml._storagecommon import PATH, PORT, UUID
 from virtcore.xml._util import canonical_uuid
+from virtcore.xml.bandwidth import Bandwidth, BandwidthRate, OutboundRate
 from virtcore.xml.devices import _canonical_mac
 from virtcore.xml.elements import Address
 
@@ -765,38 +766,6 @@ class VirtualPort(SpecElement):
     parameters: VirtualPortParameters | None = typed(
         "one", "parameters", cls=VirtualPortParameters, default=None
     )
-    raw: Element | None = _raw
-    _frag: list[str] = _FRAG
-
-
-@attrs.frozen
-class BandwidthRate(SpecElement):
-    """``<bandwidth><inbound average peak burst floor>``: KiB/s (burst in KiB); see :class:`OutboundRate`."""
-
-    _tag: ClassVar[str] = "inbound"
-    average: int | None = typed("attr", "average", conv=UINT32)
-    peak: int | None = typed("attr", "peak", conv=UINT32)
-    burst: int | None = typed("attr", "burst", conv=UINT32)
-    floor: int | None = typed("attr", "floor", conv=UINT32)
-    raw: Element | None = _raw
-    _frag: list[str] = _FRAG
-
-
-@attrs.frozen
-class OutboundRate(BandwidthRate):
-    """``<bandwidth><outbound>``: the same rates as :class:`BandwidthRate`, for traffic leaving guests."""
-
-    _tag: ClassVar[str] = "outbound"
-
-
-@attrs.frozen
-class Bandwidth(SpecElement):
-    """``<bandwidth>``: ``inbound`` (:class:`BandwidthRate`) and ``outbound`` (:class:`OutboundRate`)."""
-
-    _tag: ClassVar[str] = "bandwidth"
-    _order = ("inbound", "outbound")
-    inbound: BandwidthRate | None = typed("one", "inbound", cls=BandwidthRate, default=None)
-    outbound: OutboundRate | None = typed("one", "outbound", cls=OutboundRate, default=None)
     raw: Element | None = _raw
     _frag: list[str] = _FRAG
 

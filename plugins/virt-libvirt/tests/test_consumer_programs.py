@@ -182,24 +182,8 @@ LIBVIRT_BUGS.update(
     }
 )
 
-_TUNABLES = (
-    "virtcore has no domain tunables (blkio/memory/NUMA/block I/O tuning, vCPU/emulator pinning): NO_SUPPORT"
-)
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).
-GAPS: dict[tuple[str, str], str] = {
-    ("virtmanager_inspect", "dom.blkio"): _TUNABLES,
-    ("virtmanager_inspect", "dom.blockiotune"): _TUNABLES,
-    ("virtmanager_inspect", "dom.numa"): _TUNABLES,
-    ("virtmanager_inspect", "dom.vcpu_pin"): _TUNABLES,
-    ("virtmanager_inspect", "dom.emulator_pin"): _TUNABLES,
-    ("vdsm_lifecycle", "set_vcpus_guest"): (
-        "virtcore has no guest-agent vCPU hot-plug (VIR_DOMAIN_VCPU_GUEST): ARGUMENT_UNSUPPORTED"
-        " (libvirt 9.0's test driver: INVALID_ARG)"
-    ),
-    ("virtmanager_inspect", "stats.IOTHREAD"): (
-        "virtcore has no IOThread query: getAllDomainStats' iothread group (testnode's fc4 has two) is empty"
-    ),
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 def _uri(node: str, testdriver: Path) -> str:

@@ -26,6 +26,8 @@ _LEVEL_ERROR = 2
 #: virErrorNumber VIR_ERR_INVALID_ARG: what an unknown flag bit is.
 _INVALID_ARG = 8
 _FROM_DOMAIN = 20
+#: VIR_DOMAIN_AFFECT_LIVE and VIR_DOMAIN_AFFECT_CONFIG.
+_AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
 
 
 class _LastError(_local):
@@ -246,6 +248,17 @@ def check_flags(flags: int, allowed: int, function: str, owner: object) -> int:
         message = f"unsupported flags (0x{flags & ~allowed:x}) in function {where}"
         raise_tuple((_INVALID_ARG, domain, message, _LEVEL_ERROR, where, "flags", None, 0, 0))
     return flags
+
+
+def refuse_live_and_config(flags: int) -> None:
+    """``VIR_DOMAIN_AFFECT_LIVE`` with ``CONFIG``: libvirt's VIR_ERR_INVALID_ARG in VIR_FROM_DOMAIN.
+
+    The message is libvirt's own (``virReportInvalidArg`` has no "invalid argument:" prefix).
+    """
+    both = _AFFECT_LIVE | _AFFECT_CONFIG
+    if flags & both == both:
+        message = "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive"
+        raise_tuple((_INVALID_ARG, _FROM_DOMAIN, message, _LEVEL_ERROR, None, None, None, 0, 0))
 
 
 def _driver_function(owner: object, function: str) -> tuple[str, int]:

@@ -3,7 +3,8 @@
 Each ``VIR_DOMAIN_STATS_*`` group this module knows is filled with libvirt's
 keys from what virtcore tells: ``state.*`` from ``state()``, ``cpu.*`` from
 ``info()`` and ``cpu_stats()``, ``balloon.*`` from ``info()`` and
-``memory_stats()``, ``vcpu.*`` from the definition and ``vcpus()``. A source
+``memory_stats()``, ``vcpu.*`` from the definition and ``vcpus()``, ``iothread.*``
+from ``iothread_stats()``. A source
 the driver does not have leaves its keys out, as libvirt leaves out what a
 driver cannot tell; a group this module does not know is left out too, or
 refused with ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS``.
@@ -75,12 +76,22 @@ def _vcpu(dom: virtcore.Domain, out: dict[str, Any]) -> None:
         out[f"vcpu.{number}.time"] = cpu_time
 
 
+def _iothread(dom: virtcore.Domain, out: dict[str, Any]) -> None:
+    found = dom.iothread_stats()
+    if found:
+        out["iothread.count"] = len(found)
+    for number, polling in found:
+        for key in ("poll-max-ns", "poll-grow", "poll-shrink"):
+            out[f"iothread.{number}.{key}"] = polling[key]
+
+
 #: The groups this module fills, in libvirt's order.
 GROUPS: dict[int, Callable[[virtcore.Domain, dict[str, Any]], None]] = {
     lv.VIR_DOMAIN_STATS_STATE: _state,
     lv.VIR_DOMAIN_STATS_CPU_TOTAL: _cpu,
     lv.VIR_DOMAIN_STATS_BALLOON: _balloon,
     lv.VIR_DOMAIN_STATS_VCPU: _vcpu,
+    lv.VIR_DOMAIN_STATS_IOTHREAD: _iothread,
 }
 SUPPORTED = sum(GROUPS)
 _LIST_FILTERS = (

@@ -547,9 +547,14 @@ def test_vc_dev_stdio_and_spiceport_chardevs() -> None:
         argv(dom("<serial type='spiceport'><source channel='org.qemu.console.serial.0'/></serial>"))
 
 
-def test_cputune_is_refused_with_the_reason() -> None:
+def test_cputune_beyond_vcpupin_is_refused_with_the_reason() -> None:
     with pytest.raises(ConfigUnsupportedError, match=r"<cputune>.*cgroups and thread affinity"):
-        argv(dom(extra="<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>"))
+        argv(dom(extra="<cputune><vcpupin vcpu='0' cpuset='0'/><emulatorpin cpuset='0'/></cputune>"))
+
+
+def test_vcpupin_alone_is_no_qemu_option() -> None:
+    # the driver pins the vCPU threads itself once QEMU runs (virt_qemu.affinity)
+    assert argv(dom(extra="<cputune><vcpupin vcpu='0' cpuset='0'/></cputune>")) == argv(dom())
 
 
 def test_cpu_maxphysaddr_and_cache() -> None:

@@ -47,6 +47,8 @@ SERVED = {
     "virt_domain_get_control_info",
     # reset and NMI (virt_qemu.lifecycle), a save image's XML (virt_qemu.saving)
     "virt_domain_reset", "virt_domain_inject_nmi", "virt_domain_save_image_get_xml_desc",
+    # vCPU pinning through the vCPU threads' affinity (virt_qemu.resources)
+    "virt_domain_get_vcpu_pin_info", "virt_domain_pin_vcpu",
 } | {hook for hook in HOOKS if "snapshot" in hook}  # fmt: skip
 #: Hooks several parts implement, each answering only its own sources and declining the
 #: others (first result wins): a guest's addresses come from the neighbour table

@@ -698,11 +698,14 @@ class _Builder:
                         raise ConfigUnsupportedError(f"<qemu:{tag}> is not supported by the QEMU driver")
                 elif ns:
                     raise ConfigUnsupportedError(f"<{tag}> of namespace '{ns}' is not supported")
+                elif tag == "cputune" and all(_local(x) == "vcpupin" for x in c if isinstance(x.tag, str)):
+                    continue  # vCPU pins: applied to the vCPU threads at start (virt_qemu.affinity)
                 elif tag in ("cputune", "numatune"):
                     raise ConfigUnsupportedError(
-                        f"<{tag}> is not supported by the QEMU driver: pinning vCPU/emulator threads and "
-                        "binding guest memory to host NUMA nodes is done with cgroups and thread "
-                        "affinity, not QEMU options, and the driver does not do it"
+                        f"<{tag}> is not supported by the QEMU driver beyond <vcpupin>: pinning emulator "
+                        "and I/O threads, CFS quotas and binding guest memory to host NUMA nodes are "
+                        "done with cgroups and thread affinity, not QEMU options, and the driver does "
+                        "not do them"
                     )
                 elif tag and tag not in _IGNORED_TOP and tag not in _HANDLED_TOP:
                     raise ConfigUnsupportedError(f"<{tag}> is not supported by the QEMU driver")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from virt_qemu import argv as argvmod
+from virt_qemu.affinity import apply_vcpu_pins
 from virt_qemu.caps import BinaryCaps, binary_for_arch, host_arch
 from virt_qemu.host import (
     MONITOR_SLOTS,
@@ -432,6 +433,7 @@ class Launcher:
         if cur < d.memory:
             with contextlib.suppress(OperationFailedError):
                 mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
+        apply_vcpu_pins(mon, d)  # before the guest runs, as libvirt's QEMU driver pins them
         if not paused and not (incoming is not None and incoming[1]):
             self.host.own(dom, mon, "cont", "RESUME", timeout=10)
         return live

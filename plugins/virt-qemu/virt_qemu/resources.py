@@ -13,6 +13,7 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu import hostmem
+from virt_qemu.affinity import pin_thread, vcpu_threads
 from virt_qemu.caps import SECURITY_DOI, SECURITY_MODEL, host_arch
 from virt_qemu.connection import Part
 from virt_qemu.host import DETACH_TIMEOUT, Dom
@@ -26,6 +27,7 @@ from virtcore.errors import (
     OperationTimeoutError,
     OperationUnsupportedError,
 )
+from virtcore.tunables import format_bitmap, parse_bitmap
 from virtcore.types import (
     ControlErrorReason,
     ControlInfo,
@@ -36,6 +38,7 @@ from virtcore.types import (
     SecurityModel,
 )
 from virtcore.xml import DomainDef
+from virtcore.xml.elements import CPUTune, VcpuPin
 
 __all__ = ["Resources"]
 
@@ -175,6 +178,50 @@ class Resources(Part):
                 time.sleep(0.02)
         dom.live = attrs.evolve(d, current_vcpus=count, raw=d.raw)
         h.write_status(dom)
+
+    # -- vCPU pinning: the vCPU threads' affinity (query-cpus-fast), kept in <cputune><vcpupin> --
+
+    @hookimpl
+    def virt_domain_get_vcpu_pin_info(self, uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]]:
+        """Each vCPU's ``<vcpupin>``, else ``<vcpu cpuset>``, else every host CPU (libvirt's order)."""
+        h = self.host
+        dom = h.current(uuid)
+        if live and not dom.active:
+            raise OperationInvalidError("domain is not running")
+        d = h.config_of(dom) if config or not dom.active else dom.definition
+        width = os.cpu_count() or 1
+        pins = {p.vcpu: parse_bitmap(p.cpuset or "") for p in (d.cputune.vcpupins if d.cputune else ())}
+        default = parse_bitmap(d.cpuset) if d.cpuset else None
+        if default is None:
+            default = set(range(width))
+        maps = []
+        for i in range(d.vcpu):
+            bits = pins.get(i)
+            maps.append(tuple(c in (bits if bits is not None else default) for c in range(width)))
+        return maps
+
+    @hookimpl
+    def virt_domain_pin_vcpu(self, uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> bool:
+        """Set vCPU ``vcpu``'s thread affinity (``sched_setaffinity``) and keep it as its ``<vcpupin>``."""
+        h = self.host
+        dom = h.get(uuid)
+        cpus = {i for i, on in enumerate(cpumap) if on}
+        with dom.job:
+            if not dom.active:
+                raise OperationInvalidError(f"domain '{dom.name}' is not running")
+            d = dom.definition
+            if not cpus:
+                raise InvalidArgError("Empty cpu list for pinning")
+            threads = vcpu_threads(h.monitor_of(dom))
+            if vcpu not in threads:
+                raise InvalidArgError(f"requested vcpu '{vcpu}' is not present in the domain")
+            pin_thread(threads[vcpu], cpus, vcpu)
+            tune = d.cputune or CPUTune()
+            pin = VcpuPin(vcpu=vcpu, cpuset=format_bitmap(cpus))
+            pins = sorted([p for p in tune.vcpupins if p.vcpu != vcpu] + [pin], key=lambda p: p.vcpu or 0)
+            dom.live = attrs.evolve(d, cputune=attrs.evolve(tune, vcpupins=tuple(pins)), raw=d.raw)
+            h.write_status(dom)
+        return True
 
     def _require_running(self, uuid: str) -> Dom:
         """An active domain, for a query (no monitor of ours needed)."""

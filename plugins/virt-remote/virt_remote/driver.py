@@ -40,6 +40,7 @@ from virtcore.network import (
     NetworkUpdateCommand,
 )
 from virtcore.rpc.calls import CALLS, Call, Target
+from virtcore.rpc.cpumap import maplen_for, pack_cpumap, unpack_cpumap
 from virtcore.rpc.protocol import Procedure
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
@@ -61,6 +62,8 @@ _LIST_ACTIVE_DOMAINS, _LIST_INACTIVE_DOMAINS = 1, 2
 _LIST_INACTIVE, _LIST_ACTIVE = 1, 2  # pools and networks
 _XML_SECURE, _XML_INACTIVE = 1, 2
 _UNDEFINE_SNAPSHOTS_METADATA = 2
+#: VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_AFFECT_CONFIG, VIR_DOMAIN_VCPU_MAXIMUM.
+_AFFECT_LIVE, _AFFECT_CONFIG, _VCPU_MAXIMUM = 1, 2, 4
 _POOL_BUILD_NO_OVERWRITE, _POOL_BUILD_OVERWRITE = 4, 8
 _POOL_CREATE_WITH_BUILD = 1
 _VOL_PREALLOC_METADATA = 1
@@ -110,6 +113,10 @@ def _uuid_str(raw: bytes) -> str:
 
 def _tristate(value: bool | None, yes: int, no: int) -> int:
     return 0 if value is None else (yes if value else no)
+
+
+def _affect_flags(live: bool, config: bool) -> int:
+    return (_AFFECT_LIVE if live else 0) | (_AFFECT_CONFIG if config else 0)
 
 
 class RemoteDriver:
@@ -307,6 +314,91 @@ class RemoteDriver:
         """``DOMAIN_UNDEFINE_FLAGS``."""
         flags = _UNDEFINE_SNAPSHOTS_METADATA if snapshots_metadata else 0
         self._call("DOMAIN_UNDEFINE_FLAGS", {"dom": self._dom(uuid), "flags": flags})
+        return True
+
+    # -- pinning and I/O threads (CPU maps packed as libvirt packs them) -------------
+
+    def _host_cpus(self) -> int:
+        info = self.virt_node_get_info()
+        return int(info.nodes * info.sockets * info.cores * info.threads)
+
+    @hookimpl
+    def virt_node_get_cpu_map(self) -> list[bool]:
+        """``NODE_GET_CPU_MAP``: one flag per host CPU, set when it is online."""
+        r = self._call("NODE_GET_CPU_MAP", {"need_map": 1, "need_online": 1, "flags": 0})
+        return list(unpack_cpumap(bytes(r["cpumap"]), r["ret"]))
+
+    @hookimpl
+    def virt_domain_pin_vcpu(self, uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> bool:
+        """``DOMAIN_PIN_VCPU``."""
+        self._call("DOMAIN_PIN_VCPU", {"dom": self._dom(uuid), "vcpu": vcpu, "cpumap": pack_cpumap(cpumap)})
+        return True
+
+    @hookimpl
+    def virt_domain_get_vcpu_pin_info(self, uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]]:
+        """``DOMAIN_GET_VCPUS_FLAGS`` (the maximum), then ``DOMAIN_GET_VCPU_PIN_INFO``."""
+        flags = _affect_flags(live, config)
+        count = self._call(
+            "DOMAIN_GET_VCPUS_FLAGS", {"dom": self._dom(uuid), "flags": flags | _VCPU_MAXIMUM}
+        )["num"]
+        width = self._host_cpus()
+        maplen = maplen_for(width)
+        args = {"dom": self._dom(uuid), "ncpumaps": count, "maplen": maplen, "flags": flags}
+        r = self._call("DOMAIN_GET_VCPU_PIN_INFO", args)
+        data = bytes(r["cpumaps"])
+        return [unpack_cpumap(data[i * maplen : (i + 1) * maplen], width) for i in range(r["num"])]
+
+    @hookimpl
+    def virt_domain_pin_emulator(self, uuid: str, cpumap: tuple[bool, ...], live: bool, config: bool) -> bool:
+        """``DOMAIN_PIN_EMULATOR``."""
+        args = {"dom": self._dom(uuid), "cpumap": pack_cpumap(cpumap), "flags": _affect_flags(live, config)}
+        self._call("DOMAIN_PIN_EMULATOR", args)
+        return True
+
+    @hookimpl
+    def virt_domain_get_emulator_pin_info(self, uuid: str, live: bool, config: bool) -> tuple[bool, ...]:
+        """``DOMAIN_GET_EMULATOR_PIN_INFO``."""
+        width = self._host_cpus()
+        maplen = maplen_for(width)
+        args = {"dom": self._dom(uuid), "maplen": maplen, "flags": _affect_flags(live, config)}
+        return unpack_cpumap(bytes(self._call("DOMAIN_GET_EMULATOR_PIN_INFO", args)["cpumaps"]), width)
+
+    @hookimpl
+    def virt_domain_get_io_thread_info(
+        self, uuid: str, live: bool, config: bool
+    ) -> list[tuple[int, tuple[bool, ...]]]:
+        """``DOMAIN_GET_IOTHREAD_INFO``."""
+        width = self._host_cpus()
+        args = {"dom": self._dom(uuid), "flags": _affect_flags(live, config)}
+        info = self._call("DOMAIN_GET_IOTHREAD_INFO", args)["info"]
+        return [(t["iothread_id"], unpack_cpumap(bytes(t["cpumap"]), width)) for t in info]
+
+    @hookimpl
+    def virt_domain_pin_io_thread(
+        self, uuid: str, iothread_id: int, cpumap: tuple[bool, ...], live: bool, config: bool
+    ) -> bool:
+        """``DOMAIN_PIN_IOTHREAD``."""
+        args = {
+            "dom": self._dom(uuid),
+            "iothreads_id": iothread_id,
+            "cpumap": pack_cpumap(cpumap),
+            "flags": _affect_flags(live, config),
+        }
+        self._call("DOMAIN_PIN_IOTHREAD", args)
+        return True
+
+    @hookimpl
+    def virt_domain_add_io_thread(self, uuid: str, iothread_id: int, live: bool, config: bool) -> bool:
+        """``DOMAIN_ADD_IOTHREAD``."""
+        args = {"dom": self._dom(uuid), "iothread_id": iothread_id, "flags": _affect_flags(live, config)}
+        self._call("DOMAIN_ADD_IOTHREAD", args)
+        return True
+
+    @hookimpl
+    def virt_domain_del_io_thread(self, uuid: str, iothread_id: int, live: bool, config: bool) -> bool:
+        """``DOMAIN_DEL_IOTHREAD``."""
+        args = {"dom": self._dom(uuid), "iothread_id": iothread_id, "flags": _affect_flags(live, config)}
+        self._call("DOMAIN_DEL_IOTHREAD", args)
         return True
 
     @hookimpl

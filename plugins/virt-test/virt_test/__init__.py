@@ -517,6 +517,142 @@ class TestDriver:
         return True
 
     @hookimpl
+    def virt_domain_get_blkio_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+        from virt_test.tunables import blkio_parameters  # saves ~170 ms on open: the XML model
+
+        return blkio_parameters(self.node, uuid, live, config)
+
+    @hookimpl
+    def virt_domain_set_blkio_parameters(
+        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import set_blkio_parameters  # saves ~170 ms on open: the XML model
+
+        set_blkio_parameters(self.node, uuid, params, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_get_numa_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+        from virt_test.tunables import numa_parameters  # saves ~170 ms on open: the XML model
+
+        return numa_parameters(self.node, uuid, live, config)
+
+    @hookimpl
+    def virt_domain_set_numa_parameters(
+        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import set_numa_parameters  # saves ~170 ms on open: the XML model
+
+        set_numa_parameters(self.node, uuid, params, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_get_block_io_tune(
+        self, uuid: str, disk: str, live: bool, config: bool
+    ) -> dict[str, int | str]:
+        from virt_test.tunables import block_io_tune  # saves ~170 ms on open: the XML model
+
+        return block_io_tune(self.node, uuid, disk, live, config)
+
+    @hookimpl
+    def virt_domain_set_block_io_tune(
+        self, uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import set_block_io_tune  # saves ~170 ms on open: the XML model
+
+        set_block_io_tune(self.node, uuid, disk, params, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_get_io_thread_info(
+        self, uuid: str, live: bool, config: bool
+    ) -> list[tuple[int, tuple[bool, ...]]]:
+        from virt_test.tunables import iothread_info  # saves ~170 ms on open: the XML model
+
+        return iothread_info(self.node, uuid, live, config)
+
+    @hookimpl
+    def virt_domain_add_io_thread(self, uuid: str, iothread_id: int, live: bool, config: bool) -> bool:
+        from virt_test.tunables import add_iothread  # saves ~170 ms on open: the XML model
+
+        add_iothread(self.node, uuid, iothread_id, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_del_io_thread(self, uuid: str, iothread_id: int, live: bool, config: bool) -> bool:
+        from virt_test.tunables import del_iothread  # saves ~170 ms on open: the XML model
+
+        del_iothread(self.node, uuid, iothread_id, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_pin_io_thread(
+        self, uuid: str, iothread_id: int, cpumap: tuple[bool, ...], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import pin_iothread  # saves ~170 ms on open: the XML model
+
+        pin_iothread(self.node, uuid, iothread_id, cpumap, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_set_io_thread_params(
+        self, uuid: str, iothread_id: int, params: dict[str, int], live: bool
+    ) -> bool:
+        from virt_test.tunables import set_iothread_params  # saves ~170 ms on open: the XML model
+
+        set_iothread_params(self.node, uuid, iothread_id, params, live)
+        return True
+
+    @hookimpl
+    def virt_domain_get_io_thread_stats(self, uuid: str) -> list[tuple[int, dict[str, int]]]:
+        from virt_test.tunables import iothread_stats  # saves ~170 ms on open: the XML model
+
+        return iothread_stats(self.node, uuid)
+
+    @hookimpl
+    def virt_domain_get_interface_parameters(
+        self, uuid: str, device: str, live: bool, config: bool
+    ) -> dict[str, int]:
+        from virt_test.tunables import interface_parameters  # saves ~170 ms on open: the XML model
+
+        return interface_parameters(self.node, uuid, device, live, config)
+
+    @hookimpl
+    def virt_domain_set_interface_parameters(
+        self, uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+    ) -> bool:
+        from virt_test.tunables import set_interface_parameters  # saves ~170 ms on open: the XML model
+
+        set_interface_parameters(self.node, uuid, device, params, live, config)
+        return True
+
+    @hookimpl
+    def virt_domain_get_vcpu_pin_info(self, uuid: str, live: bool, config: bool) -> list[tuple[bool, ...]]:
+        from virt_test.tunables import vcpu_pin_info  # saves ~170 ms on open: the XML model
+
+        return vcpu_pin_info(self.node, uuid, live, config)
+
+    @hookimpl
+    def virt_domain_pin_vcpu(self, uuid: str, vcpu: int, cpumap: tuple[bool, ...]) -> bool:
+        from virt_test.tunables import pin_vcpu  # saves ~170 ms on open: the XML model
+
+        pin_vcpu(self.node, uuid, vcpu, cpumap)
+        return True
+
+    @hookimpl
+    def virt_domain_get_emulator_pin_info(self, uuid: str, live: bool, config: bool) -> tuple[bool, ...]:
+        from virt_test.tunables import emulator_pin_info  # saves ~170 ms on open: the XML model
+
+        return emulator_pin_info(self.node, uuid, live, config)
+
+    @hookimpl
+    def virt_domain_pin_emulator(self, uuid: str, cpumap: tuple[bool, ...], live: bool, config: bool) -> bool:
+        from virt_test.tunables import pin_emulator  # saves ~170 ms on open: the XML model
+
+        pin_emulator(self.node, uuid, cpumap, live, config)
+        return True
+
+    @hookimpl
     def virt_domain_screenshot(self, uuid: str, screen: int) -> tuple[str, ImageSource]:
         from virt_test.screenshot import PNG_MIME, ImageSource, test_screenshot  # saves zlib on open
 

@@ -85,8 +85,8 @@ class TestDomain:
 
     __test__ = False  # not a pytest test class
     __slots__ = (
-        "autostart", "checkpoints", "config", "id", "live", "managed_save", "reason", "ref", "sched_weight",
-        "snapshots", "started_at", "state",
+        "autostart", "checkpoints", "config", "id", "iothreads", "live", "managed_save", "reason", "ref",
+        "sched_weight", "snapshots", "started_at", "state",
     )  # fmt: skip
 
     def __init__(self, config: AnyDef | None, live: AnyDef | None) -> None:
@@ -102,6 +102,9 @@ class TestDomain:
         self.sched_weight = 50
         #: The domain's checkpoints by name, oldest first (:mod:`virt_test.checkpoints`).
         self.checkpoints: dict[str, Any] = {}
+        #: The I/O threads' polling, ``[id, poll_max_ns, poll_grow, poll_shrink]`` each: libvirt's test
+        #: driver keeps it beside the definition, filled from a node file's domains (virt_test.tunables).
+        self.iothreads: list[list[int]] = []
         #: The domain's snapshots (:class:`~virt_test.snapshots.SnapshotTree`), made on the first one.
         self.snapshots: SnapshotTree | None = None
         d = self.current
@@ -403,6 +406,13 @@ class Node:
             self._check_identity(config)
             dom = TestDomain(None if transient else config, config if transient else None)
             dom.managed_save = managed_save
+            if not isinstance(config, PendingDef) and (config.iothreads or config.iothreadids):
+                from virt_test.tunables import (
+                    iothread_ids,
+                    new_iothread,
+                )  # saves the XML model on open: node files only
+
+                dom.iothreads = [new_iothread(i) for i in iothread_ids(config)]
             self._insert(dom)
             if running in _ACTIVE or transient:
                 self._start(dom, RunningReason.BOOTED, paused=running == DomainState.PAUSED)

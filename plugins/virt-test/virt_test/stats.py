@@ -70,8 +70,15 @@ def vcpus(node: Node, uuid: str) -> tuple[list[VcpuInfo], list[tuple[bool, ...]]
         d = dom.definition()
         count = d.current_vcpus if d.current_vcpus is not None else d.vcpu
     now = time.time_ns() // 1000 // 10  # libvirt: the real time in microseconds, divided by ten
-    rows = [VcpuInfo(i, 1, now, host_cpus - 1) for i in range(count)]
-    return rows, [(True,) * host_cpus for _ in range(count)]
+    if d.cputune is None and d.cpuset is None:  # nothing pinned: the common case needs no parsing
+        rows = [VcpuInfo(i, 1, now, host_cpus - 1) for i in range(count)]
+        return rows, [(True,) * host_cpus for _ in range(count)]
+    from virt_test.tunables import vcpu_affinity  # saves the XML model on open: pinned domains only
+
+    allowed = vcpu_affinity(d, host_cpus)[:count]
+    # libvirt's test driver reports each vCPU on the last host CPU it may run on (-1: none)
+    rows = [VcpuInfo(i, 1, now, max(bits, default=-1)) for i, bits in enumerate(allowed)]
+    return rows, [tuple(c in bits for c in range(host_cpus)) for bits in allowed]
 
 
 def cpu_stats(node: Node, uuid: str, total: bool) -> list[dict[str, int]]:
