@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from virtcore.errors import InvalidArgError, NoSupportError
+from virtcore.errors import InvalidArgError, NoSupportError, VirtError
 from virtcore.server.registry import (
     AUTH_NONE,
+    EVENT_ID_LIFECYCLE,
     FEATURE_PROGRAM_KEEPALIVE,
     LIB_VERSION,
     SUPPORTED_FEATURES,
@@ -18,8 +21,8 @@ from virtcore.server.registry import (
 )
 
 if TYPE_CHECKING:
-    from virtcore.connection import Connection
-    from virtcore.server.daemon import Session
+    from virtcore.connection import Connection, Domain
+    from virtcore.server.daemon import EventBody, Session
 
 __all__: list[str] = []
 
@@ -348,12 +351,33 @@ def _event_register(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if not 0 <= event_id < 64:
         raise InvalidArgError(f"unsupported event ID {event_id}")
     dom = args["dom"]
-    return {"callbackID": session.add_callback(event_id, None if dom is None else uuid_str(dom["uuid"]))}
+    only = None if dom is None else uuid_str(dom["uuid"])
+
+    def listen(conn: Connection, send: Callable[[str, EventBody], None]) -> int:
+        if event_id != EVENT_ID_LIFECYCLE:
+            return -1  # accepted, as libvirt's drivers accept ids they never produce
+
+        def relay(dom: Domain, event: int, detail: int) -> None:
+            if only is None or dom.uuid == only:
+                send("DOMAIN_EVENT_CALLBACK_LIFECYCLE", functools.partial(_lifecycle, dom, event, detail))
+
+        return conn.on_domain_event(relay)
+
+    return {"callbackID": session.add_callback("domain", listen)}
+
+
+def _lifecycle(dom: Domain, event: int, detail: int) -> dict[str, Any]:
+    """A lifecycle MESSAGE's fields, with the domain's id asked of the driver (-1 once it is not running)."""
+    try:
+        dom_id = int(dom.id)
+    except VirtError:
+        dom_id = -1
+    return {"msg": {"dom": wire_domain(dom, dom_id), "event": int(event), "detail": int(detail)}}
 
 
 @handler("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", inline=True)
 def _event_deregister(session: Session, args: dict[str, Any]) -> None:
-    session.remove_callback(args["callbackID"])
+    session.remove_callback("domain", args["callbackID"])
 
 
 @handler("CONNECT_REGISTER_CLOSE_CALLBACK", "CONNECT_UNREGISTER_CLOSE_CALLBACK", inline=True)
