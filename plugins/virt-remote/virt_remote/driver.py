@@ -11,13 +11,17 @@ seen for it; volumes are found by pool and name, so a key is looked up
 
 Lifecycle events are registered with the callback variant
 (``CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY``) when the daemon offers it,
-the old one otherwise, and reach the core through ``emit`` on a thread of
-their own. The guest agent's raw command (the QEMU program, not the remote
-one) is not offered.
+the old one otherwise; with the callback variant, every network, storage
+pool, node device and secret event id is registered too
+(:data:`virtcore.rpc.objevents.OBJECT_EVENTS`). All reach the core through
+``emit`` on a thread of their own, in the order the daemon sent them. The
+guest agent's raw command (the QEMU program, not the remote one) is not
+offered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import types
 from collections.abc import Callable
@@ -27,7 +31,7 @@ from virt_remote import loop
 from virt_remote.client import RemoteClient
 from virt_remote.options import RemoteOptions
 from virt_remote.streams import RemoteDownload, RemoteUpload
-from virtcore.errors import InvalidArgError
+from virtcore.errors import InvalidArgError, NoSupportError
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
     DomainInterface,
@@ -39,8 +43,21 @@ from virtcore.network import (
     NetworkSection,
     NetworkUpdateCommand,
 )
+from virtcore.nodedev import NodeDeviceRef
+from virtcore.objevents import (
+    AnyObjectEvent,
+    NetworkLifecycleEvent,
+    NodeDeviceLifecycleEvent,
+    NodeDeviceUpdateEvent,
+    SecretLifecycleEvent,
+    SecretValueChangedEvent,
+    StoragePoolLifecycleEvent,
+    StoragePoolRefreshEvent,
+)
 from virtcore.rpc.calls import CALLS, Call, Target
+from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
+from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
     StoragePoolInfo,
@@ -87,6 +104,18 @@ _SNAP_DELETE_CHILDREN, _SNAP_DELETE_METADATA_ONLY, _SNAP_DELETE_CHILDREN_ONLY = 
 _SNAP_XML_SECURE = 1
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 _EVENT_LIFECYCLE = 0
+#: Each object kind's records of :mod:`virtcore.objevents`, by event id.
+_OBJECT_RECORDS: dict[str, tuple[Callable[..., AnyObjectEvent], ...]] = {
+    "network": (NetworkLifecycleEvent,),
+    "storage_pool": (StoragePoolLifecycleEvent, StoragePoolRefreshEvent),
+    "node_device": (NodeDeviceLifecycleEvent, NodeDeviceUpdateEvent),
+    "secret": (SecretLifecycleEvent, SecretValueChangedEvent),
+}
+
+
+def _unoffered(error: BaseException) -> bool:
+    """Whether a registration failed only because the daemon's driver lacks that kind of object."""
+    return isinstance(error, NoSupportError)
 
 
 def _uuid_bytes(uuid: str) -> bytes:
@@ -123,7 +152,7 @@ class RemoteDriver:
         self._pools: dict[str, str] = {}
         self._networks: dict[str, str] = {}
         self._volumes: dict[str, tuple[str, str]] = {}
-        self._emit: Callable[[DomainEvent], None] | None = None
+        self._emit: Callable[[DomainEvent | AnyObjectEvent], None] | None = None
         self._pump: loop.EventPump | None = None
 
     # -- plumbing -----------------------------------------------------------
@@ -190,33 +219,78 @@ class RemoteDriver:
     # -- connection ---------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[DomainEvent], None]) -> None:
-        """Deliver the daemon's lifecycle events through ``emit``."""
+    def virt_connect_open(self, emit: Callable[[DomainEvent | AnyObjectEvent], None]) -> None:
+        """Deliver the daemon's lifecycle events and its object events through ``emit``."""
         self._emit = emit
         self._pump = loop.EventPump(emit, f"virt-remote events {self._client.what}")
-        if self._client.event_callbacks:
-            self._call(
-                "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE, "dom": None}
-            )
-        else:
-            self._call("CONNECT_DOMAIN_EVENT_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE})
+        loop.run(self._register_events())
+
+    async def _register_events(self) -> None:
+        """Register for domain lifecycle events and every object event, all calls in flight at once.
+
+        The object events (networks', pools', node devices', secrets') need the
+        callback procedures (libvirt >= 1.2.1); a kind the daemon's driver does
+        not offer (``NO_SUPPORT``: a hypervisor URI with no node device driver)
+        is left unheard, as nothing of that kind can change there.
+        """
+        client = self._client
+        if not client.event_callbacks:
+            await client.call("CONNECT_DOMAIN_EVENT_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE})
+            return
+        domain = client.call(
+            "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE, "dom": None}
+        )
+        objects = [
+            client.call(events.register, {"eventID": event_id, events.field: None})
+            for events in OBJECT_EVENTS
+            for event_id in range(len(events.messages))
+        ]
+        answers = await asyncio.gather(domain, *objects, return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and (answer is answers[0] or not _unoffered(answer)):
+                raise answer
 
     def on_event(self, proc: Procedure, value: Any) -> None:
-        """The client's event handler (loop thread): lifecycle events to the pump, others ignored."""
+        """The client's event handler (loop thread): lifecycle and object events to the pump."""
+        pump = self._pump
+        if pump is None:
+            return
         if proc.name == "DOMAIN_EVENT_CALLBACK_LIFECYCLE":
             msg = value["msg"]
         elif proc.name == "DOMAIN_EVENT_LIFECYCLE":
             msg = value
         else:
-            return
-        pump = self._pump
-        if pump is None:
+            record = self._object_event(proc.name, value)
+            if record is not None:
+                pump.put(record)
             return
         try:
             event = DomainEventType(msg["event"])
         except ValueError:
             return  # an event type newer than this virtcore
         pump.put(DomainEvent(self._domref(msg["dom"]), event, msg["detail"]))
+
+    def _object_event(self, procedure: str, msg: Wire) -> AnyObjectEvent | None:
+        """The record of :mod:`virtcore.objevents` an object event's MESSAGE carries (``None``: none)."""
+        found = by_message(procedure)
+        if found is None:
+            return None  # an event this virtcore does not relay
+        events, event_id = found
+        wire = msg[events.field]
+        ref: Any
+        if events.kind == "network":
+            ref = self._netref(wire)
+        elif events.kind == "storage_pool":
+            ref = self._poolref(wire)
+        elif events.kind == "node_device":
+            ref = NodeDeviceRef(wire["name"], None)  # the message names no parent
+        else:
+            try:
+                ref = SecretRef(_uuid_str(wire["uuid"]), SecretUsageType(wire["usageType"]), wire["usageID"])
+            except ValueError:
+                return None  # a usage type newer than this virtcore
+        record = _OBJECT_RECORDS[events.kind][event_id]
+        return record(ref, msg["event"], msg["detail"]) if "event" in msg else record(ref)
 
     @hookimpl
     def virt_connect_close(self) -> None:
