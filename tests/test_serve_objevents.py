@@ -32,7 +32,7 @@ import libvirt
 libvirt.virEventRegisterDefaultImpl()
 threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True).start()
 conn = libvirt.open(sys.argv[1])
-heard, finished = [], threading.Event()
+heard, finished, default_heard = [], threading.Event(), threading.Event()
 
 def listener(kind, event_id):
     def cb(*args):
@@ -40,6 +40,8 @@ def listener(kind, event_id):
         heard.append([kind, event_id, obj.name(), rest, opaque, c is conn])
         if obj.name() == "marker" and rest == [1, 0]:
             finished.set()
+        if kind == "only default" and rest == [2, 0]:
+            default_heard.set()
     return cb
 
 ids = [
@@ -65,7 +67,9 @@ dev = conn.nodeDeviceCreateXML('''<device><name>scsi_host12</name><parent>scsi_h
 <capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341234</wwnn>
 <wwpn>1000000012341234</wwpn></capability></capability></device>''', 0)
 dev.destroy()
-# a deregistered callback hears nothing more
+# a deregistered callback hears nothing more (once it heard what was queued for it: libvirt
+# drops the queued events of a callback deregistered before the loop delivered them)
+default_heard.wait(60)
 conn.networkEventDeregisterAny(ids[1])
 default.destroy(); default.create()
 marker = conn.networkDefineXML(NET.format("marker", "virbr7", 197))
