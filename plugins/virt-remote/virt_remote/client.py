@@ -413,6 +413,10 @@ class RemoteClient:
         if self._dead is not None:
             self._streams.pop(stream.serial, None)
             raise self._dead_error()
+        if stream.error is not None:
+            # the daemon ended the stream with its error: it answers nothing more on it
+            self._streams.pop(stream.serial, None)
+            raise stream.error
         stream.finishing = self._loop.create_future()
         try:
             self._write(self._stream_message(stream, status))
