@@ -57,6 +57,7 @@ from virtcore.objevents import (
 from virtcore.rpc.calls import CALLS, Call, Target
 from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
+from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire
 from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
@@ -67,7 +68,17 @@ from virtcore.storage import (
     StorageVolRef,
     StorageVolType,
 )
-from virtcore.types import DomainEvent, DomainEventType, DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.types import (
+    ControlInfo,
+    ControlState,
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+    SecurityModel,
+)
 
 __all__ = ["RemoteDriver"]
 
@@ -104,6 +115,11 @@ _SNAP_DELETE_CHILDREN, _SNAP_DELETE_METADATA_ONLY, _SNAP_DELETE_CHILDREN_ONLY = 
 _SNAP_XML_SECURE = 1
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 _EVENT_LIFECYCLE = 0
+_AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
+_BASELINE_EXPAND_FEATURES = 1
+#: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
+_NODE_MAX_CELLS = 1024
+_MEMORY_PARAMETERS_MAX = 16
 #: Each object kind's records of :mod:`virtcore.objevents`, by event id.
 _OBJECT_RECORDS: dict[str, tuple[Callable[..., AnyObjectEvent], ...]] = {
     "network": (NetworkLifecycleEvent,),
@@ -135,6 +151,11 @@ def _uuid_str(raw: bytes) -> str:
     if len(h) != 32:
         raise InvalidArgError(f"a UUID of {len(raw)} bytes from the daemon")
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _c_string(raw: bytes) -> str:
+    """A C string sent with its NUL (and maybe padding) as text."""
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def _tristate(value: bool | None, yes: int, no: int) -> int:
@@ -342,6 +363,29 @@ class RemoteDriver:
             model, r["memory"], r["cpus"], r["mhz"], r["nodes"], r["sockets"], r["cores"], r["threads"]
         )
 
+    @hookimpl
+    def virt_node_get_free_memory(self) -> int:
+        """``NODE_GET_FREE_MEMORY``."""
+        return int(self._call("NODE_GET_FREE_MEMORY")["freeMem"])
+
+    @hookimpl
+    def virt_node_get_cells_free_memory(self, start_cell: int, max_cells: int) -> list[int]:
+        """``NODE_GET_CELLS_FREE_MEMORY`` (at most the protocol's 1024 cells in one answer)."""
+        args = {"startCell": start_cell, "maxcells": min(max_cells, _NODE_MAX_CELLS)}
+        return [int(c) for c in self._call("NODE_GET_CELLS_FREE_MEMORY", args)["cells"]]
+
+    @hookimpl
+    def virt_node_get_security_model(self) -> SecurityModel:
+        """``NODE_GET_SECURITY_MODEL`` (each string travels with its NUL)."""
+        r = self._call("NODE_GET_SECURITY_MODEL")
+        return SecurityModel(_c_string(r["model"]), _c_string(r["doi"]))
+
+    @hookimpl
+    def virt_connect_baseline_cpu(self, xml_cpus: list[str], expand_features: bool) -> str:
+        """``CONNECT_BASELINE_CPU``."""
+        args = {"xmlCPUs": xml_cpus, "flags": _BASELINE_EXPAND_FEATURES if expand_features else 0}
+        return str(self._call("CONNECT_BASELINE_CPU", args)["cpu"])
+
     # -- domains ------------------------------------------------------------
 
     @hookimpl
@@ -391,6 +435,36 @@ class RemoteDriver:
         from virtcore.xml.domain import parse_domain
 
         return self.virt_domain_lookup_by_uuid(parse_domain(xml).uuid)
+
+    @hookimpl
+    def virt_domain_save_image_get_xml_desc(self, path: str) -> str:
+        """``DOMAIN_SAVE_IMAGE_GET_XML_DESC``."""
+        return str(self._call("DOMAIN_SAVE_IMAGE_GET_XML_DESC", {"file": path, "flags": 0})["xml"])
+
+    @hookimpl
+    def virt_domain_get_control_info(self, uuid: str) -> ControlInfo:
+        """``DOMAIN_GET_CONTROL_INFO``."""
+        r = self._call("DOMAIN_GET_CONTROL_INFO", {"dom": self._dom(uuid), "flags": 0})
+        return ControlInfo(ControlState(r["state"]), r["details"], r["stateTime"])
+
+    @hookimpl
+    def virt_domain_set_memory_stats_period(self, uuid: str, period: int, live: bool, config: bool) -> bool:
+        """``DOMAIN_SET_MEMORY_STATS_PERIOD``."""
+        flags = (_AFFECT_LIVE if live else 0) | (_AFFECT_CONFIG if config else 0)
+        return self._void("dom", "DOMAIN_SET_MEMORY_STATS_PERIOD", uuid, period=period, flags=flags)
+
+    @hookimpl
+    def virt_domain_get_memory_parameters(self, uuid: str) -> dict[str, int]:
+        """``DOMAIN_GET_MEMORY_PARAMETERS`` (asking for the protocol's most, 16, in one call)."""
+        args = {"dom": self._dom(uuid), "nparams": _MEMORY_PARAMETERS_MAX, "flags": 0}
+        params = from_wire(self._call("DOMAIN_GET_MEMORY_PARAMETERS", args)["params"])
+        return {name: int(value) for name, value in params.items()}
+
+    @hookimpl
+    def virt_domain_set_memory_parameters(self, uuid: str, params: dict[str, int]) -> bool:
+        """``DOMAIN_SET_MEMORY_PARAMETERS`` (every limit an unsigned long long, as libvirt types them)."""
+        wire = to_wire(params, dict.fromkeys(params, ULLONG))
+        return self._void("dom", "DOMAIN_SET_MEMORY_PARAMETERS", uuid, params=wire, flags=0)
 
     @hookimpl
     def virt_domain_get_info(self, uuid: str) -> DomainInfo:
