@@ -39,11 +39,11 @@ from virtcore.errors import (
 )
 from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
-from virtcore.server import calls, domains, guest, host, objects, registry, tunables
+from virtcore.server import calls, domains, guest, host, objects, objevents, registry, tunables
 from virtcore.server.streams import Stream, open_stream
 
 #: The modules whose import registers the procedures' handlers.
-_PROCEDURE_MODULES = (calls, domains, guest, host, objects, tunables)
+_PROCEDURE_MODULES = (calls, domains, guest, host, objects, objevents, tunables)
 
 __all__ = ["Server", "Session", "ServedURI"]
 
@@ -88,11 +88,10 @@ class ServedURI:
                 conn.close()
 
 
-def _domain_id(dom: Any) -> int:
-    try:
-        return int(dom.id)
-    except VirtError:
-        return -1
+#: An event's MESSAGE fields but ``callbackID``, or a function giving them (run in a worker thread).
+EventBody = dict[str, Any] | Callable[[], dict[str, Any]]
+#: How a callback subscribes: ``listen(conn, send)`` -> the core's callback id (-1: none).
+Listen = Callable[[Connection, Callable[[str, EventBody], None]], int]
 
 
 class Session:
@@ -106,14 +105,14 @@ class Session:
         self.peer = peer
         self.conn: Connection | None = None
         self.served: ServedURI | None = None
-        #: Client callback id -> (event id, domain uuid filter or None, core callback id).
-        self.callbacks: dict[int, tuple[int, str | None, int]] = {}
+        #: Client callback id -> (its family, ``"domain"``, ``"network"``..., core callback id).
+        self.callbacks: dict[int, tuple[str, int]] = {}
         self._next_callback = 0
         self.loop = asyncio.get_running_loop()
         self.closed = False
         #: The client speaks the keepalive program (it asked about it): ping it while it is silent.
         self.keepalive = False
-        self._events: asyncio.Queue[tuple[int, Any, int, int]] | None = None
+        self._events: asyncio.Queue[tuple[int, str, EventBody]] | None = None
         self._event_task: asyncio.Task[None] | None = None
         #: Volume transfers under way, by their call's serial; and those whose REPLY is not out yet.
         self.streams: dict[int, Stream] = {}
@@ -137,9 +136,9 @@ class Session:
 
     def close_connection(self) -> None:
         """CONNECT_CLOSE: drop the callbacks; the shared connection stays open for other clients."""
-        for cid in list(self.callbacks):
+        for cid, (family, _) in list(self.callbacks.items()):
             with contextlib.suppress(VirtError):
-                self.remove_callback(cid)
+                self.remove_callback(family, cid)
         self.conn = None
         self.served = None
 
@@ -149,55 +148,57 @@ class Session:
             raise RPCError("connection not open")
         return self.conn
 
-    def add_callback(self, event_id: int, uuid: str | None) -> int:
-        """A new client callback id whose events this session sends."""
+    def add_callback(self, family: str, listen: Listen) -> int:
+        """A new client callback id, whose events ``listen`` subscribes to on the connection.
+
+        ``listen(conn, send)`` registers with the core and gives the core's
+        callback id; its callback calls ``send(procedure, body)`` (any thread)
+        with the MESSAGE procedure and its fields but ``callbackID``, or with a
+        function giving them that is run in a worker thread (it may ask the
+        driver). ``family`` (``"domain"``, ``"network"``...) names the callback
+        in errors.
+        """
         conn = self.connection()
         self._next_callback += 1
         cid = self._next_callback
 
-        def relay(dom: Any, event: int, detail: int) -> None:
-            if uuid is not None and dom.uuid != uuid:
-                return
-            self.loop.call_soon_threadsafe(self.send_lifecycle, cid, dom, int(event), int(detail))
+        def send(procedure: str, body: EventBody) -> None:
+            self.loop.call_soon_threadsafe(self._queue_event, cid, procedure, body)
 
-        core_id = conn.on_domain_event(relay) if event_id == registry.EVENT_ID_LIFECYCLE else -1
-        self.callbacks[cid] = (event_id, uuid, core_id)
+        self.callbacks[cid] = (family, listen(conn, send))
         return cid
 
-    def remove_callback(self, cid: int) -> None:
-        """Drop a client callback."""
-        from virtcore.errors import InvalidArgError
+    def remove_callback(self, family: str, cid: int) -> None:
+        """Drop a client callback (libvirt's error when it has none of ``family`` by that id)."""
+        from virtcore.errors import InternalError
 
-        entry = self.callbacks.pop(cid, None)
-        if entry is None:
-            raise InvalidArgError(f"no domain event callback with id {cid}")
-        if entry[2] >= 0 and self.conn is not None:
+        entry = self.callbacks.get(cid)
+        if entry is None or entry[0] != family:
+            raise InternalError(f"{family} event callback {cid} not registered")
+        del self.callbacks[cid]
+        if entry[1] >= 0 and self.conn is not None:
             with contextlib.suppress(VirtError):
-                self.conn.remove_domain_event(entry[2])
+                self.conn.remove_domain_event(entry[1])
 
-    def send_lifecycle(self, cid: int, dom: Any, event: int, detail: int) -> None:
-        """Queue a lifecycle event for the client (on the loop); they go out in order."""
+    def _queue_event(self, cid: int, procedure: str, body: EventBody) -> None:
+        """Queue an event for the client (on the loop); they go out in the order they came."""
         if self.closed or cid not in self.callbacks:
             return
         if self._events is None:
             self._events = asyncio.Queue()
             self._event_task = self.loop.create_task(self._send_events(self._events))
-        self._events.put_nowait((cid, dom, event, detail))
+        self._events.put_nowait((cid, procedure, body))
 
-    async def _send_events(self, events: asyncio.Queue[tuple[int, Any, int, int]]) -> None:
+    async def _send_events(self, events: asyncio.Queue[tuple[int, str, EventBody]]) -> None:
         while True:
-            cid, dom, event, detail = await events.get()
-            # the domain's id, asked of the driver in a worker thread (the event came from the
-            # driver's own thread, which may hold its locks): -1 once it is not running
-            dom_id = await asyncio.to_thread(_domain_id, dom)
+            cid, procedure, body = await events.get()
+            # a body that asks the driver (a domain's id) runs in a worker thread: the event came
+            # from the driver's own thread, which may hold its locks
+            fields = await asyncio.to_thread(body) if callable(body) else body
             if self.closed:
                 return
             if cid in self.callbacks:
-                msg = {
-                    "callbackID": cid,
-                    "msg": {"dom": registry.wire_domain(dom, dom_id), "event": event, "detail": detail},
-                }
-                self.send(REMOTE.event("DOMAIN_EVENT_CALLBACK_LIFECYCLE", msg))
+                self.send(REMOTE.event(procedure, {"callbackID": cid, **fields}))
 
     def send(self, data: bytes) -> None:
         """Write one whole message to the client."""

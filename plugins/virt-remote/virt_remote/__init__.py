@@ -53,7 +53,7 @@ def open_connection(uri: URI, read_only: bool) -> list[object]:
         if holder:
             holder[0].on_event(proc, value)  # type: ignore[arg-type]
 
-    remote = loop.run(RemoteClient.open(opts, keepalive=_keepalive, on_event=on_event))
+    remote = loop.run(RemoteClient.open(opts, keepalive=_keepalive, on_event=on_event, direct_reads=True))
     plugin = RemoteDriver(opts, remote)
     holder.append(plugin)
     return [plugin]

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from virt_remote.directread import DirectReader
 from virt_remote.options import RemoteOptions
 from virt_remote.transport import Channel, connect
 from virtcore.errors import AuthUnavailableError, NoSupportError, OperationInvalidError, RPCError, VirtError
@@ -87,6 +88,18 @@ class StreamState:
             raise self.error
 
 
+def _settle(
+    future: asyncio.Future[Any] | concurrent.futures.Future[Any], result: Any, error: BaseException | None
+) -> None:
+    """Complete a call's future with its reply (on the loop's thread for an asyncio one)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 _PING = KEEPALIVE.procedure("PING")
 _PONG = KEEPALIVE.procedure("PONG")
 
@@ -100,6 +113,7 @@ class RemoteClient:
         *,
         keepalive: tuple[float, int] = (KEEPALIVE_INTERVAL, KEEPALIVE_COUNT),
         on_event: EventHandler | None = None,
+        direct_reads: bool = False,
     ) -> None:
         self._channel = channel
         self._writer = channel.writer
@@ -112,7 +126,6 @@ class RemoteClient:
         self._closing = False
         self._loop = asyncio.get_running_loop()
         self._last_heard = self._loop.time()
-        self._reader_task = self._loop.create_task(self._read_loop())
         self._keepalive_task: asyncio.Task[None] | None = None
         #: Every write takes it, so that a blocking caller may send on the socket itself (see
         #: :meth:`call_blocking`) without its bytes ever landing between another message's.
@@ -121,6 +134,15 @@ class RemoteClient:
         sock = channel.writer.get_extra_info("socket")
         plain = channel.writer.get_extra_info("sslcontext") is None
         self._direct_fd: int | None = sock.fileno() if sock is not None and plain else None
+        #: What the daemon said is read by the threads waiting on it (see :mod:`virt_remote.directread`),
+        #: or by the loop's task.
+        self._direct: DirectReader | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        if direct_reads and self._direct_fd is not None:
+            channel.writer.transport.pause_reading()  # type: ignore[attr-defined]
+            self._direct = DirectReader(self._direct_fd, channel.what, self._dispatch_direct, self._lost)
+        else:
+            self._reader_task = self._loop.create_task(self._read_loop())
         #: The daemon sends events through the callback-register procedures (libvirt >= 1.2.1).
         self.event_callbacks = False
         #: What we are connected to, for messages.
@@ -135,6 +157,7 @@ class RemoteClient:
         *,
         keepalive: tuple[float, int] = (KEEPALIVE_INTERVAL, KEEPALIVE_COUNT),
         on_event: EventHandler | None = None,
+        direct_reads: bool = False,
     ) -> RemoteClient:
         """Connect, authenticate and open ``opts.name`` on the daemon.
 
@@ -142,9 +165,14 @@ class RemoteClient:
         :raises AuthUnavailableError: the daemon wants SASL or polkit.
         :raises VirtError: what the daemon answered (``NO_CONNECT`` for a URI it does not serve).
         :raises RPCError: the daemon broke the protocol or went away.
+
+        ``direct_reads``: a plain socket is read by the threads blocked in
+        :meth:`call_blocking` (no hop through the loop for their replies) and a
+        thread of the connection's own (:mod:`virt_remote.directread`); for
+        connections used through the sync API.
         """
         channel = await connect(opts)
-        client = cls(channel, keepalive=keepalive, on_event=on_event)
+        client = cls(channel, keepalive=keepalive, on_event=on_event, direct_reads=direct_reads)
         try:
             await client._handshake(opts)
         except BaseException:
@@ -226,6 +254,8 @@ class RemoteClient:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         if not self._send_direct(proc, serial, message, future):
             self._loop.call_soon_threadsafe(self._send, proc, serial, message, future)
+        if self._direct is not None:
+            self._direct.wait(future)  # reads the reply in this thread when no one else reads
         return future.result()
 
     def _write(self, data: bytes) -> None:
@@ -310,7 +340,10 @@ class RemoteClient:
     def _dispatch(self, header: Header, payload: bytes) -> None:
         if KEEPALIVE.owns(header):
             if header.proc == _PING.number and header.type == MessageType.MESSAGE:
-                self._send_keepalive(_PONG)
+                if asyncio._get_running_loop() is self._loop:
+                    self._send_keepalive(_PONG)
+                else:
+                    self._loop.call_soon_threadsafe(self._send_keepalive, _PONG)
             return
         if not REMOTE.owns(header):
             raise RPCError(f"message of unknown program {header.prog:#x} version {header.vers}")
@@ -321,20 +354,26 @@ class RemoteClient:
             proc, future = entry
             if future.done():
                 return
+            result: Any = None
+            error: BaseException | None = None
             if header.proc != proc.number:
-                future.set_exception(RPCError(f"reply to {proc.name} names procedure {header.proc}"))
+                error = RPCError(f"reply to {proc.name} names procedure {header.proc}")
             elif header.status == MessageStatus.OK:
                 try:
-                    future.set_result(proc.decode_ret(payload))
+                    result = proc.decode_ret(payload)
                 except VirtError as exc:
-                    future.set_exception(exc)
+                    error = exc
             elif header.status == MessageStatus.ERROR:
                 try:
-                    future.set_exception(decode_error(payload))
+                    error = decode_error(payload)
                 except VirtError as exc:
-                    future.set_exception(exc)
+                    error = exc
             else:
-                future.set_exception(RPCError(f"reply to {proc.name} with status {header.status.name}"))
+                error = RPCError(f"reply to {proc.name} with status {header.status.name}")
+            if isinstance(future, asyncio.Future) and asyncio._get_running_loop() is not self._loop:
+                self._loop.call_soon_threadsafe(_settle, future, result, error)  # a direct reader's
+            else:
+                _settle(future, result, error)
         elif header.type == MessageType.MESSAGE:
             proc = REMOTE.procedure(header.proc)
             value = proc.decode_message(payload)
@@ -342,6 +381,19 @@ class RemoteClient:
                 self._on_event(proc, value)
         else:
             raise RPCError(f"unexpected {header.type.name} message from the daemon")
+
+    def _dispatch_direct(self, header: Header, payload: bytes) -> None:
+        """A message a direct reader read (in its thread): stream data goes through the loop."""
+        self._last_heard = self._loop.time()
+        if header.type == MessageType.STREAM:
+            # waits while the stream's reader is behind: this thread stops reading, as the loop would
+            asyncio.run_coroutine_threadsafe(self._stream_packet(header, payload), self._loop).result()
+        else:
+            self._dispatch(header, payload)
+
+    def _lost(self, why: str) -> None:
+        """A direct reader found the connection dead (in its thread)."""
+        self._loop.call_soon_threadsafe(self._fail, why)
 
     def _fail(self, why: str) -> None:
         """The connection is dead: every call in flight and every later one gets ``why``."""
@@ -353,6 +405,8 @@ class RemoteClient:
         for _, future in pending.values():
             if not future.done():
                 future.set_exception(RPCError(why))
+        if self._direct is not None:
+            self._direct.stop()
         streams, self._streams = self._streams, {}
         for stream in streams.values():
             stream.fail(RPCError(why))
@@ -413,6 +467,10 @@ class RemoteClient:
         if self._dead is not None:
             self._streams.pop(stream.serial, None)
             raise self._dead_error()
+        if stream.error is not None:
+            # the daemon ended the stream with its error: it answers nothing more on it
+            self._streams.pop(stream.serial, None)
+            raise stream.error
         stream.finishing = self._loop.create_future()
         try:
             self._write(self._stream_message(stream, status))

@@ -11,13 +11,17 @@ seen for it; volumes are found by pool and name, so a key is looked up
 
 Lifecycle events are registered with the callback variant
 (``CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY``) when the daemon offers it,
-the old one otherwise, and reach the core through ``emit`` on a thread of
-their own. The guest agent's raw command (the QEMU program, not the remote
-one) is not offered.
+the old one otherwise; with the callback variant, every network, storage
+pool, node device and secret event id is registered too
+(:data:`virtcore.rpc.objevents.OBJECT_EVENTS`). All reach the core through
+``emit`` on a thread of their own, in the order the daemon sent them. The
+guest agent's raw command (the QEMU program, not the remote one) is not
+offered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import types
 from collections.abc import Callable
@@ -27,7 +31,7 @@ from virt_remote import loop
 from virt_remote.client import RemoteClient
 from virt_remote.options import RemoteOptions
 from virt_remote.streams import RemoteDownload, RemoteUpload
-from virtcore.errors import InvalidArgError
+from virtcore.errors import InvalidArgError, NoSupportError
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
     DomainInterface,
@@ -39,9 +43,23 @@ from virtcore.network import (
     NetworkSection,
     NetworkUpdateCommand,
 )
+from virtcore.nodedev import NodeDeviceRef
+from virtcore.objevents import (
+    AnyObjectEvent,
+    NetworkLifecycleEvent,
+    NodeDeviceLifecycleEvent,
+    NodeDeviceUpdateEvent,
+    SecretLifecycleEvent,
+    SecretValueChangedEvent,
+    StoragePoolLifecycleEvent,
+    StoragePoolRefreshEvent,
+)
 from virtcore.rpc.calls import CALLS, Call, Target
 from virtcore.rpc.cpumap import maplen_for, pack_cpumap, unpack_cpumap
+from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
+from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire
+from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
     StoragePoolInfo,
@@ -51,7 +69,17 @@ from virtcore.storage import (
     StorageVolRef,
     StorageVolType,
 )
-from virtcore.types import DomainEvent, DomainEventType, DomainInfo, DomainRef, DomainState, NodeInfo
+from virtcore.types import (
+    ControlInfo,
+    ControlState,
+    DomainEvent,
+    DomainEventType,
+    DomainInfo,
+    DomainRef,
+    DomainState,
+    NodeInfo,
+    SecurityModel,
+)
 
 __all__ = ["RemoteDriver"]
 
@@ -90,6 +118,23 @@ _SNAP_DELETE_CHILDREN, _SNAP_DELETE_METADATA_ONLY, _SNAP_DELETE_CHILDREN_ONLY = 
 _SNAP_XML_SECURE = 1
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 _EVENT_LIFECYCLE = 0
+_AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
+_BASELINE_EXPAND_FEATURES = 1
+#: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
+_NODE_MAX_CELLS = 1024
+_MEMORY_PARAMETERS_MAX = 16
+#: Each object kind's records of :mod:`virtcore.objevents`, by event id.
+_OBJECT_RECORDS: dict[str, tuple[Callable[..., AnyObjectEvent], ...]] = {
+    "network": (NetworkLifecycleEvent,),
+    "storage_pool": (StoragePoolLifecycleEvent, StoragePoolRefreshEvent),
+    "node_device": (NodeDeviceLifecycleEvent, NodeDeviceUpdateEvent),
+    "secret": (SecretLifecycleEvent, SecretValueChangedEvent),
+}
+
+
+def _unoffered(error: BaseException) -> bool:
+    """Whether a registration failed only because the daemon's driver lacks that kind of object."""
+    return isinstance(error, NoSupportError)
 
 
 def _uuid_bytes(uuid: str) -> bytes:
@@ -111,6 +156,11 @@ def _uuid_str(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _c_string(raw: bytes) -> str:
+    """A C string sent with its NUL (and maybe padding) as text."""
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 def _tristate(value: bool | None, yes: int, no: int) -> int:
     return 0 if value is None else (yes if value else no)
 
@@ -130,7 +180,7 @@ class RemoteDriver:
         self._pools: dict[str, str] = {}
         self._networks: dict[str, str] = {}
         self._volumes: dict[str, tuple[str, str]] = {}
-        self._emit: Callable[[DomainEvent], None] | None = None
+        self._emit: Callable[[DomainEvent | AnyObjectEvent], None] | None = None
         self._pump: loop.EventPump | None = None
 
     # -- plumbing -----------------------------------------------------------
@@ -197,33 +247,78 @@ class RemoteDriver:
     # -- connection ---------------------------------------------------------
 
     @hookimpl
-    def virt_connect_open(self, emit: Callable[[DomainEvent], None]) -> None:
-        """Deliver the daemon's lifecycle events through ``emit``."""
+    def virt_connect_open(self, emit: Callable[[DomainEvent | AnyObjectEvent], None]) -> None:
+        """Deliver the daemon's lifecycle events and its object events through ``emit``."""
         self._emit = emit
         self._pump = loop.EventPump(emit, f"virt-remote events {self._client.what}")
-        if self._client.event_callbacks:
-            self._call(
-                "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE, "dom": None}
-            )
-        else:
-            self._call("CONNECT_DOMAIN_EVENT_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE})
+        loop.run(self._register_events())
+
+    async def _register_events(self) -> None:
+        """Register for domain lifecycle events and every object event, all calls in flight at once.
+
+        The object events (networks', pools', node devices', secrets') need the
+        callback procedures (libvirt >= 1.2.1); a kind the daemon's driver does
+        not offer (``NO_SUPPORT``: a hypervisor URI with no node device driver)
+        is left unheard, as nothing of that kind can change there.
+        """
+        client = self._client
+        if not client.event_callbacks:
+            await client.call("CONNECT_DOMAIN_EVENT_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE})
+            return
+        domain = client.call(
+            "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", {"eventID": _EVENT_LIFECYCLE, "dom": None}
+        )
+        objects = [
+            client.call(events.register, {"eventID": event_id, events.field: None})
+            for events in OBJECT_EVENTS
+            for event_id in range(len(events.messages))
+        ]
+        answers = await asyncio.gather(domain, *objects, return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and (answer is answers[0] or not _unoffered(answer)):
+                raise answer
 
     def on_event(self, proc: Procedure, value: Any) -> None:
-        """The client's event handler (loop thread): lifecycle events to the pump, others ignored."""
+        """The client's event handler (loop thread): lifecycle and object events to the pump."""
+        pump = self._pump
+        if pump is None:
+            return
         if proc.name == "DOMAIN_EVENT_CALLBACK_LIFECYCLE":
             msg = value["msg"]
         elif proc.name == "DOMAIN_EVENT_LIFECYCLE":
             msg = value
         else:
-            return
-        pump = self._pump
-        if pump is None:
+            record = self._object_event(proc.name, value)
+            if record is not None:
+                pump.put(record)
             return
         try:
             event = DomainEventType(msg["event"])
         except ValueError:
             return  # an event type newer than this virtcore
         pump.put(DomainEvent(self._domref(msg["dom"]), event, msg["detail"]))
+
+    def _object_event(self, procedure: str, msg: Wire) -> AnyObjectEvent | None:
+        """The record of :mod:`virtcore.objevents` an object event's MESSAGE carries (``None``: none)."""
+        found = by_message(procedure)
+        if found is None:
+            return None  # an event this virtcore does not relay
+        events, event_id = found
+        wire = msg[events.field]
+        ref: Any
+        if events.kind == "network":
+            ref = self._netref(wire)
+        elif events.kind == "storage_pool":
+            ref = self._poolref(wire)
+        elif events.kind == "node_device":
+            ref = NodeDeviceRef(wire["name"], None)  # the message names no parent
+        else:
+            try:
+                ref = SecretRef(_uuid_str(wire["uuid"]), SecretUsageType(wire["usageType"]), wire["usageID"])
+            except ValueError:
+                return None  # a usage type newer than this virtcore
+        record = _OBJECT_RECORDS[events.kind][event_id]
+        return record(ref, msg["event"], msg["detail"]) if "event" in msg else record(ref)
 
     @hookimpl
     def virt_connect_close(self) -> None:
@@ -274,6 +369,29 @@ class RemoteDriver:
         return NodeInfo(
             model, r["memory"], r["cpus"], r["mhz"], r["nodes"], r["sockets"], r["cores"], r["threads"]
         )
+
+    @hookimpl
+    def virt_node_get_free_memory(self) -> int:
+        """``NODE_GET_FREE_MEMORY``."""
+        return int(self._call("NODE_GET_FREE_MEMORY")["freeMem"])
+
+    @hookimpl
+    def virt_node_get_cells_free_memory(self, start_cell: int, max_cells: int) -> list[int]:
+        """``NODE_GET_CELLS_FREE_MEMORY`` (at most the protocol's 1024 cells in one answer)."""
+        args = {"startCell": start_cell, "maxcells": min(max_cells, _NODE_MAX_CELLS)}
+        return [int(c) for c in self._call("NODE_GET_CELLS_FREE_MEMORY", args)["cells"]]
+
+    @hookimpl
+    def virt_node_get_security_model(self) -> SecurityModel:
+        """``NODE_GET_SECURITY_MODEL`` (each string travels with its NUL)."""
+        r = self._call("NODE_GET_SECURITY_MODEL")
+        return SecurityModel(_c_string(r["model"]), _c_string(r["doi"]))
+
+    @hookimpl
+    def virt_connect_baseline_cpu(self, xml_cpus: list[str], expand_features: bool) -> str:
+        """``CONNECT_BASELINE_CPU``."""
+        args = {"xmlCPUs": xml_cpus, "flags": _BASELINE_EXPAND_FEATURES if expand_features else 0}
+        return str(self._call("CONNECT_BASELINE_CPU", args)["cpu"])
 
     # -- domains ------------------------------------------------------------
 
@@ -425,6 +543,36 @@ class RemoteDriver:
         from virtcore.xml.domain import parse_domain
 
         return self.virt_domain_lookup_by_uuid(parse_domain(xml).uuid)
+
+    @hookimpl
+    def virt_domain_save_image_get_xml_desc(self, path: str) -> str:
+        """``DOMAIN_SAVE_IMAGE_GET_XML_DESC``."""
+        return str(self._call("DOMAIN_SAVE_IMAGE_GET_XML_DESC", {"file": path, "flags": 0})["xml"])
+
+    @hookimpl
+    def virt_domain_get_control_info(self, uuid: str) -> ControlInfo:
+        """``DOMAIN_GET_CONTROL_INFO``."""
+        r = self._call("DOMAIN_GET_CONTROL_INFO", {"dom": self._dom(uuid), "flags": 0})
+        return ControlInfo(ControlState(r["state"]), r["details"], r["stateTime"])
+
+    @hookimpl
+    def virt_domain_set_memory_stats_period(self, uuid: str, period: int, live: bool, config: bool) -> bool:
+        """``DOMAIN_SET_MEMORY_STATS_PERIOD``."""
+        flags = (_AFFECT_LIVE if live else 0) | (_AFFECT_CONFIG if config else 0)
+        return self._void("dom", "DOMAIN_SET_MEMORY_STATS_PERIOD", uuid, period=period, flags=flags)
+
+    @hookimpl
+    def virt_domain_get_memory_parameters(self, uuid: str) -> dict[str, int]:
+        """``DOMAIN_GET_MEMORY_PARAMETERS`` (asking for the protocol's most, 16, in one call)."""
+        args = {"dom": self._dom(uuid), "nparams": _MEMORY_PARAMETERS_MAX, "flags": 0}
+        params = from_wire(self._call("DOMAIN_GET_MEMORY_PARAMETERS", args)["params"])
+        return {name: int(value) for name, value in params.items()}
+
+    @hookimpl
+    def virt_domain_set_memory_parameters(self, uuid: str, params: dict[str, int]) -> bool:
+        """``DOMAIN_SET_MEMORY_PARAMETERS`` (every limit an unsigned long long, as libvirt types them)."""
+        wire = to_wire(params, dict.fromkeys(params, ULLONG))
+        return self._void("dom", "DOMAIN_SET_MEMORY_PARAMETERS", uuid, params=wire, flags=0)
 
     @hookimpl
     def virt_domain_get_info(self, uuid: str) -> DomainInfo:
