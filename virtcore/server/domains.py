@@ -336,12 +336,6 @@ def _get_info(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@handler("DOMAIN_SAVE_IMAGE_GET_XML_DESC")
-def _save_image_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    check_flags(args["flags"], 0, "virDomainSaveImageGetXMLDesc")
-    return {"xml": _conn(session).save_image_xml_desc(args["file"])}
-
-
 @handler("DOMAIN_GET_CONTROL_INFO")
 def _control_info(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     check_flags(args["flags"], 0, "virDomainGetControlInfo")
