@@ -145,7 +145,6 @@ NOT_CARRIED: dict[str, str] = {
         (
             "virt_connect_get_max_vcpus",
             "virt_connect_get_sysinfo",
-            "virt_node_get_cpu_map",
             "virt_node_get_cpu_stats",
             "virt_domain_get_block_info",
             "virt_domain_get_cpu_stats",
