@@ -158,16 +158,29 @@ class Monitor:
         return self._loop.run(self.execute(name, args), timeout, f"QMP command {name!r}")
 
     def cmds(
-        self, calls: list[tuple[str, dict[str, Any] | None]], timeout: float = DEFAULT_TIMEOUT
-    ) -> list[Any]:
+        self, calls: list[tuple[str, dict[str, Any] | None]], timeout: float = DEFAULT_TIMEOUT,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[Any]:  # fmt: skip
         """Execute QMP commands one after the other (each once the one before succeeded) in one
         trip to the loop; their results. Raises as :meth:`cmd` for the first that fails (the
-        ones after it are not sent)."""
+        ones after it are not sent). ``meanwhile`` is called on this thread while QEMU answers
+        (the commands are waited for even if it raises)."""
 
         async def run() -> list[Any]:
             return [await self.execute(name, args) for name, args in calls]
 
-        return self._loop.run(run(), timeout, f"QMP commands {', '.join(repr(n) for n, _ in calls)}")
+        fut = self._loop.submit(run())
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            try:
+                out = fut.result(timeout)
+            except concurrent.futures.TimeoutError:
+                fut.cancel()
+                names = ", ".join(repr(n) for n, _ in calls)
+                raise OperationTimeoutError(f"QMP commands {names} did not finish in {timeout:g} s") from None
+        return out
 
     def submit(self, name: str, args: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
         """Send a QMP command and return at once: its future holds the result, or the error

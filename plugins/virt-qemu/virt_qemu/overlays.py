@@ -18,10 +18,10 @@ a fixed list, so nothing a user wrote is read as an option.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
-import uuid as uuidlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,9 @@ __all__ = [
     "formats_of",
     "image_size",
     "overlay_node",
+    "node_name",
     "rebase_unsafe",
+    "stands_alone",
     "switch_live",
     "top_nodes",
     "virtual_size",
@@ -127,6 +129,19 @@ def virtual_size(path: str, fmt: str) -> int:
     finally:
         os.close(fd)
     return image_size(path, fmt)
+
+
+def stands_alone(path: str, fmt: str) -> bool:
+    """Whether image ``path`` has no backing image (a raw image, a qcow2 header naming none);
+    False when that cannot be read."""
+    if fmt == "raw":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return len(head) == 16 and head[:4] == b"QFI\xfb" and head[8:16] == b"\0" * 8
 
 
 def create_overlay(
@@ -250,10 +265,16 @@ def formats_of(named: list[dict[str, Any]]) -> dict[str, str]:
     return found
 
 
+def node_name(path: str) -> str:
+    """The node name this driver gives the overlay ``path`` in QEMU: derived from its real path,
+    so a merge can name it without asking QEMU."""
+    return "vcsnap-" + hashlib.blake2b(os.path.realpath(path).encode(), digest_size=8).hexdigest()
+
+
 def overlay_node(path: str) -> tuple[str, dict[str, Any]]:
-    """A new node name for the qcow2 overlay ``path`` and the ``blockdev-add`` arguments that
-    open it under that name with its backing left open."""
-    node = "vcsnap-" + uuidlib.uuid4().hex[:16]
+    """The node name of the qcow2 overlay ``path`` (:func:`node_name`) and the ``blockdev-add``
+    arguments that open it under that name with its backing left open."""
+    node = node_name(path)
     return node, {
         "driver": "qcow2", "node-name": node, "backing": None,
         "file": {"driver": "file", "filename": path, "node-name": node + "-f"},
@@ -275,21 +296,22 @@ def delete_nodes(mon: Monitor, nodes: list[str]) -> None:
 
 
 def switch_live(
-    mon: Monitor, pairs: list[tuple[str, str]], adding: list[dict[str, Any]] | None = None
-) -> None:
+    mon: Monitor, pairs: list[tuple[str, str]], adding: list[dict[str, Any]] | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:  # fmt: skip
     """Put each overlay node on top of its disk's node, all at once (one ``transaction``);
     ``adding``: the ``blockdev-add`` arguments of overlay nodes to add first, in the same trip
-    to the monitor.
+    to the monitor; ``meanwhile`` called while QEMU does it.
 
     :param pairs: ``(top node, overlay node)`` per disk.
     """
     actions = [{"type": "blockdev-snapshot", "data": {"node": top, "overlay": new}} for top, new in pairs]
     calls: list[tuple[str, dict[str, Any] | None]] = [("blockdev-add", a) for a in adding or []]
-    mon.cmds([*calls, ("transaction", {"actions": actions})])
+    mon.cmds([*calls, ("transaction", {"actions": actions})], meanwhile=meanwhile)
 
 
 def commit_live(
-    mon: Monitor, device: str, top: str, base: str, active: bool, progress: Progress | None, what: str,
+    mon: Monitor, device: str, top: str, base: str | None, active: bool, progress: Progress | None, what: str,
     then: list[tuple[str, dict[str, Any] | None]] | None = None, meanwhile: Callable[[], None] | None = None,
 ) -> None:  # fmt: skip
     """``block-commit`` node ``top`` into ``base`` under the disk whose root node is ``device``;
@@ -301,12 +323,13 @@ def commit_live(
     itself, QEMU pointing the layer above at ``base``. ``progress`` is called with the job's
     progress as it runs. A commit job a process that died started is carried on.
 
-    :raises OperationFailedError: QEMU refused or the job failed (``what`` prefixes its error).
+    :raises JobRefusedError: QEMU refused to start it (``what`` prefixes its error).
+    :raises OperationFailedError: the job failed (``what`` prefixes its error).
     :raises OperationTimeoutError: it did not finish in :data:`~virt_qemu.host.SAVE_TIMEOUT` seconds.
     """
-    args: dict[str, Any] = {
-        "job-id": JOB_ID, "device": device, "base-node": base, "auto-dismiss": False, "auto-finalize": True,
-    }  # fmt: skip
+    args: dict[str, Any] = {"job-id": JOB_ID, "device": device, "auto-dismiss": False, "auto-finalize": True}
+    if base is not None:  # else the bottom of the chain
+        args["base-node"] = base
     if not active:
         args["top-node"] = top
     run_job(

@@ -26,7 +26,12 @@ from virtcore.errors import OperationFailedError, OperationTimeoutError, VirtErr
 if TYPE_CHECKING:
     from virt_qemu.monitor import Monitor
 
-__all__ = ["POLL", "run_job"]
+__all__ = ["POLL", "JobRefusedError", "run_job"]
+
+
+class JobRefusedError(OperationFailedError):
+    """QEMU refused to start the job (nothing ran)."""
+
 
 #: Seconds without an event of the job after which it is queried (its progress).
 POLL = 0.1
@@ -51,7 +56,8 @@ def run_job(
     :param started: called (on the loop) once QEMU accepted the job: a test's hold point.
     :param meanwhile: called on this thread once the job is sent, before waiting for it (work
         that overlaps QEMU's; the job is waited for even if it raises).
-    :raises OperationFailedError: QEMU refused the job or it failed (``what`` prefixes its error).
+    :raises JobRefusedError: QEMU refused the job (``what`` prefixes its error).
+    :raises OperationFailedError: the job failed (``what`` prefixes its error).
     :raises OperationTimeoutError: it did not end in ``timeout`` seconds (it is cancelled).
     """
     seen: list[tuple[int, int]] = []
@@ -102,7 +108,7 @@ async def _run(
         except OperationFailedError as exc:  # a job whose process died may still run: carry it on
             job = await _query(mon, job_id) if adopt is not None else None
             if job is None or job.get("type") != adopt:
-                raise OperationFailedError(f"{what}: {exc}") from None
+                raise JobRefusedError(f"{what}: {exc}") from None
             status = str(job.get("status"))
         if started is not None:
             started()

@@ -51,12 +51,15 @@ from virt_qemu.overlays import (
     delete_nodes,
     format_nodes,
     formats_of,
+    node_name,
     overlay_node,
     rebase_unsafe,
+    stands_alone,
     switch_live,
     top_nodes,
     virtual_size,
 )
+from virt_qemu.qmpjob import JobRefusedError
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
 from virt_qemu.snapshottree import Ahead, Overlay, SnapshotTree
@@ -213,16 +216,15 @@ class External:
             asked = None if mon is None else mon.submit("query-block")
             ahead = Ahead(self._prepare, dom, tree, definition, layers)
             for x in layers:
-                create_overlay(x.overlay, x.base, x.fmt, virtual_size(x.base, x.fmt), ahead)
-            prepared = ahead.result()
+                create_overlay(x.overlay, x.base, x.fmt, virtual_size(x.base, x.fmt))
             if mon is not None and asked is not None:
                 tops = top_nodes(mon.answer(asked), [x.base for x in layers])
-                self._switch(dom, layers, tops, quiesce=quiesce, live=live, memory=memory)
+                self._switch(dom, layers, tops, quiesce=quiesce, live=live, memory=memory, meanwhile=ahead)
         except BaseException:
             self.roll_back(dom, record)
             raise
         test_hold("snapshot-taken")
-        self._install(dom, tree, definition, layers, prepared)
+        self._install(dom, tree, definition, layers, self._prepared(dom, ahead))
         test_hold("snapshot-committed")
         self.files.settle(dom.uuid)
         if record["resume"]:
@@ -230,8 +232,10 @@ class External:
 
     def _switch(
         self, dom: Dom, layers: list[Layer], tops: list[str], *, quiesce: bool, live: bool,
-        memory: str | None,
+        memory: str | None, meanwhile: Callable[[], None],
     ) -> None:  # fmt: skip
+        """Put the overlays on top of their disks in QEMU (after saving the memory, freezing the
+        guest's filesystems, if asked); ``meanwhile`` is called while QEMU works."""
         h = self.host
         mon = h.monitor_of(dom)
         nodes: list[str] = []
@@ -239,8 +243,9 @@ class External:
             if memory is None and not quiesce:  # nothing in between: added and switched in one trip
                 made = [overlay_node(x.overlay) for x in layers]
                 nodes = [n for n, _ in made]
-                switch_live(mon, list(zip(tops, nodes, strict=True)), [a for _, a in made])
+                switch_live(mon, list(zip(tops, nodes, strict=True)), [a for _, a in made], meanwhile)
                 return
+            meanwhile()
             for x in layers:
                 nodes.append(add_overlay_node(mon, x.overlay))
             if memory is not None:
@@ -326,25 +331,36 @@ class External:
         return _Prepared(tree_tmp, dom.config, new, config_tmp)
 
     def _install(
-        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer], prepared: _Prepared
-    ) -> None:
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer],
+        prepared: _Prepared | None,
+    ) -> None:  # fmt: skip
         """Commit what :meth:`_prepare` wrote: rename the tree and the definition into place (then
         sync their directories), and point the live definition at the overlays."""
         _add(tree, definition, layers)
         tops = {x.target: (x.overlay, "qcow2") for x in layers}
         bases = {x.base for x in layers}
         self._point_live(dom, tops, bases)
-        if not self._put_in_place(dom, prepared):  # changed meanwhile: the usual write
+        if not self._put_in_place(dom, prepared):  # changed meanwhile: the usual writes
             self._point_config(dom, tops, bases)
-            self.files.sync()
+            self.files.write(dom.uuid, tree)
 
-    def _put_in_place(self, dom: Dom, prepared: _Prepared) -> bool:
+    def _prepared(self, dom: Dom, ahead: Ahead[_Prepared]) -> _Prepared | None:
+        """What ``ahead`` wrote; None if it failed (past the commit point: the usual writes follow)."""
+        try:
+            return ahead.result()
+        except VirtError:
+            self.files.drop_prepared(dom.uuid)
+            return None
+
+    def _put_in_place(self, dom: Dom, prepared: _Prepared | None) -> bool:
         """Rename what :meth:`_write_ahead` wrote into place, then make both renames durable
-        (their directories synced). The tree always; False if the
-        persistent definition changed since (what was written for it is dropped: the caller
-        writes it), or there was none to write."""
+        (their directories synced). False when nothing was written ahead, or the persistent
+        definition changed since or needed no change (what was written for it is dropped): the
+        caller then writes the definition and the tree the usual way."""
         from virtcore.files import sync_directory
 
+        if prepared is None:
+            return False
         if prepared.tree is None:  # the tree is empty: its file goes
             self.files.remove(dom.uuid)
         else:
@@ -483,16 +499,12 @@ class External:
         partial = {final: tmp for tmp, final in temporaries.items()}
         after, config = self._reverted(dom, tree, snap, new, before)
         doomed = [p for p in tree.overlays if p not in after.overlays]
-        try:  # the guest runs on meanwhile: nothing is changed yet; the tree and definition
-            # after the revert are written (and synced) meanwhile
-            ahead = Ahead(self._write_ahead, dom, after, config)
+        try:  # the guest runs on meanwhile: nothing is changed yet
             for x in layers:
-                create_overlay(partial[new[x.target]], x.base, x.fmt, virtual_size(x.base, x.fmt), ahead)
-            prepared = ahead.result()
+                create_overlay(partial[new[x.target]], x.base, x.fmt, virtual_size(x.base, x.fmt))
         except BaseException:
             for tmp in temporaries:
                 _unlink(tmp)
-            self.files.drop_prepared(dom.uuid)
             self.files.settle(dom.uuid)
             raise
         test_hold("snapshot-revert-prepared")
@@ -506,7 +518,8 @@ class External:
         )
         self.files.record(dom.uuid, record)  # the commit point: from here on it is carried through
         test_hold("snapshot-revert-committed")
-        self._finish_revert(dom, tree, snap, record, prepared)
+        # the tree and definition after it are written (synced) while QEMU exits
+        self._finish_revert(dom, tree, snap, record, Ahead(self._write_ahead, dom, after, config))
 
     def _reverted(
         self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, new: dict[str, str], before: dict[str, str]
@@ -531,12 +544,12 @@ class External:
 
     def _finish_revert(
         self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, record: dict[str, Any],
-        prepared: _Prepared | None = None,
+        ahead: Ahead[_Prepared] | None = None,
     ) -> None:  # fmt: skip
         """Carry a committed revert to ``snap`` through (again, if its process died: each step
         sees whether it was done): stop the guest, put the fresh overlays in place, write the tree
-        and the definition naming them (``prepared``: written ahead, renamed into place), remove
-        the discarded overlays, start the guest."""
+        and the definition naming them (``ahead``: written while QEMU exits, renamed into place),
+        remove the discarded overlays, start the guest."""
         h = self.host
         name = snap.name
         recorded = snap.domain
@@ -545,7 +558,7 @@ class External:
         launch = record.get("launch")
         started = dom.active and dom.pid != record.get("pid")  # started on the overlays already
         if dom.active and not started:
-            h.stop_process(dom, "from-snapshot")
+            h.stop_process(dom, "from-snapshot", ahead)
         for tmp, final in dict(record.get("temporaries", {})).items():
             if os.path.exists(tmp):
                 os.replace(tmp, final)
@@ -557,7 +570,7 @@ class External:
         for p in doomed:
             tree.overlays.pop(p, None)
         tree.current = name
-        if prepared is None or not self._put_in_place(dom, prepared):
+        if ahead is None or not self._put_in_place(dom, self._prepared(dom, ahead)):
             if dom.config is not None:
                 h.save_config(dom, point_disks(snap.inactive_domain or recorded, tops))
             self.files.write(dom.uuid, tree)
@@ -644,13 +657,12 @@ class External:
                 self._merge(dom, tree, x, progress, what, ahead)
                 test_hold("snapshot-merged")
                 self._unlayer(tree, x)
-            prepared = ahead.result()
         except BaseException:
             self.files.drop_prepared(dom.uuid)
             raise
         forget(tree)
         self._point_live(dom, tops, merged)
-        if not self._put_in_place(dom, prepared):  # changed meanwhile: the usual writes
+        if not self._put_in_place(dom, self._prepared(dom, ahead)):  # changed meanwhile: the usual writes
             self._point_config(dom, tops, merged)
             self.files.write(dom.uuid, tree)
         return doomed
@@ -678,6 +690,18 @@ class External:
         while QEMU merges it, or before."""
         if dom.active:
             mon = self.host.monitor_of(dom)
+            if not tree.dependents(x.overlay) and stands_alone(x.base, x.fmt):
+                # the disk's top layer over an image with none below: QEMU needs no name but the
+                # overlay's (this driver gave it) to merge it into the bottom of the chain
+                node = node_name(x.overlay)
+                try:
+                    commit_live(
+                        mon, node, node, None, True, progress, what,
+                        then=[("blockdev-del", {"node-name": node})], meanwhile=meanwhile,
+                    )  # fmt: skip
+                    return
+                except JobRefusedError:  # not named so (an older overlay), or not on top: ask QEMU
+                    pass
             named, blocks = mon.cmds([("query-named-block-nodes", {"flat": True}), ("query-block", None)])
             nodes = formats_of(named)
             top = nodes.get(os.path.realpath(x.overlay))
