@@ -32,6 +32,7 @@ through (the guest started on the overlays) by the next one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import os
@@ -149,6 +150,13 @@ class _Prepared(NamedTuple):
     old: DomainDef | None
     new: DomainDef | None
     config: str | None
+
+
+@functools.cache
+def _syncer() -> concurrent.futures.ThreadPoolExecutor:
+    """The thread that syncs one directory while the caller syncs another: started once (a
+    thread started for each sync costs more than the sync it overlaps on a loaded host)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="virt-qemu-sync")
 
 
 def _tops(d: DomainDef | None) -> dict[str, str]:
@@ -354,9 +362,10 @@ class External:
 
     def _put_in_place(self, dom: Dom, prepared: _Prepared | None) -> bool:
         """Rename what :meth:`_write_ahead` wrote into place, then make both renames durable
-        (their directories synced). False when nothing was written ahead, or the persistent
-        definition changed since or needed no change (what was written for it is dropped): the
-        caller then writes the definition and the tree the usual way."""
+        (their directories synced at once, one by :func:`_syncer`). False when nothing was
+        written ahead, or the persistent definition changed since or needed no change (what was
+        written for it is dropped): the caller then writes the definition and the tree the
+        usual way."""
         from virtcore.files import sync_directory
 
         if prepared is None:
@@ -369,8 +378,9 @@ class External:
             self.files.drop_prepared(dom.uuid)
             return False
         self.host.save_config(dom, prepared.new, prepared.config)
-        self.files.sync()
+        other = _syncer().submit(self.files.sync)  # both directories synced at once
         sync_directory(self.host.layout.config)
+        other.result()
         return True
 
     def _point(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None = None) -> None:
