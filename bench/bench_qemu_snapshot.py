@@ -5,9 +5,16 @@ launched from the same argv. Internal, by hand: ``stop``, the ``snapshot-save``
 (or ``snapshot-load``) job polled with ``query-jobs`` until it concludes,
 ``job-dismiss``, ``cont``, over a raw QMP socket. External (disk-only), by hand:
 ``qemu-img create`` of the overlay, ``blockdev-add``, a ``transaction`` of one
-``blockdev-snapshot``; its delete: ``block-commit`` polled until ready,
-``job-complete``, polled until concluded, ``job-dismiss``, ``blockdev-del``, the
-overlay removed. Ours: ``dom.create_snapshot`` (``disk_only=True``),
+``blockdev-snapshot``, the definition saved naming the overlay; its delete:
+``block-commit`` polled until ready, ``job-complete``, polled until concluded,
+``job-dismiss``, ``blockdev-del``, the definition saved naming the base again,
+the overlay removed; its revert (a disk-only snapshot: the guest ends shut off,
+as libvirt's revert without flags): a fresh overlay made beside the old one
+(``qemu-img create``) while the guest runs, QEMU stopped (SIGTERM, waited for),
+the fresh overlay renamed over the old one. Saving the definition is a step a
+correct manager cannot skip (the next start must boot the image the disk runs
+on now): by hand it is the argv written to a file, synced, renamed into place,
+its directory synced. Ours: ``dom.create_snapshot`` (``disk_only=True``),
 ``snap.revert()`` and ``snap.delete()`` through virtcore's public API on
 ``qemu:///embed``, which also records, commits and fsyncs the snapshot tree and
 the definition. Rounds are interleaved.
@@ -87,6 +94,33 @@ def _image(path: Path) -> Path:
     return path
 
 
+def _save_definition(path: Path, argv: list[str], disk: Path, now: Path) -> None:
+    """What a careful operator keeps of the guest: its argv (naming the image the disk runs on
+    ``now``), written whole and durably (synced, renamed into place, the directory synced)."""
+    data = json.dumps([a.replace(str(disk), str(now)) for a in argv]).encode()
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _overlay(image: Path, overlay: Path) -> None:
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "qcow2", "-b", str(image), "--",
+         str(overlay), str(16 << 20)],
+        check=True,
+    )  # fmt: skip
+
+
 def by_hand(kernel: Path, initrd: Path, tmp: Path) -> dict[str, float]:
     """Bare QEMU and raw QMP: snapshot, revert, delete."""
     image = _image(tmp / "bare.qcow2")
@@ -127,15 +161,12 @@ def by_hand(kernel: Path, initrd: Path, tmp: Path) -> dict[str, float]:
     t = time.perf_counter()
     q.job("snapshot-delete", {"tag": "s1", "devices": [node]})
     out["delete (running)"] = time.perf_counter() - t
-    overlay = tmp / "bare.ext"
-    with contextlib.suppress(FileNotFoundError):
-        overlay.unlink()
+    overlay, definition = tmp / "bare.ext", tmp / "bare.json"
+    for p in (overlay, tmp / "bare.ext2", tmp / "bare.ext2.new"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
     t = time.perf_counter()
-    subprocess.run(
-        ["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", "qcow2", "-b", str(image), "--",
-         str(overlay), str(16 << 20)],
-        check=True,
-    )  # fmt: skip
+    _overlay(image, overlay)
     q.call("blockdev-add", {
         "driver": "qcow2", "node-name": "ext", "backing": None,
         "file": {"driver": "file", "filename": str(overlay), "node-name": "ext-f"},
@@ -143,16 +174,34 @@ def by_hand(kernel: Path, initrd: Path, tmp: Path) -> dict[str, float]:
     q.call(
         "transaction", {"actions": [{"type": "blockdev-snapshot", "data": {"node": node, "overlay": "ext"}}]}
     )
+    _save_definition(definition, argv, image, overlay)
     out["external snapshot"] = time.perf_counter() - t
     time.sleep(1)
     t = time.perf_counter()
     q.job("block-commit", {"device": "ext", "base-node": node, "auto-dismiss": False})
     q.call("blockdev-del", {"node-name": "ext"})
+    _save_definition(definition, argv, image, image)
     overlay.unlink()
     out["external delete"] = time.perf_counter() - t
+    # the revert's snapshot, taken as above (not timed)
+    overlay, fresh = tmp / "bare.ext2", tmp / "bare.ext2.new"
+    _overlay(image, overlay)
+    q.call("blockdev-add", {
+        "driver": "qcow2", "node-name": "ext2", "backing": None,
+        "file": {"driver": "file", "filename": str(overlay), "node-name": "ext2-f"},
+    })  # fmt: skip
+    q.call(
+        "transaction", {"actions": [{"type": "blockdev-snapshot", "data": {"node": node, "overlay": "ext2"}}]}
+    )
+    _save_definition(definition, argv, image, overlay)
+    time.sleep(1)
+    t = time.perf_counter()
+    _overlay(image, fresh)  # the disk as it was at the snapshot, made while the guest runs on
     pid = int(pidfile.read_text())
     os.kill(pid, signal.SIGTERM)
     _wait_dead(pid)
+    os.replace(fresh, overlay)  # the definition names the overlay already
+    out["external revert"] = time.perf_counter() - t
     q.close()
     return out
 
@@ -178,8 +227,9 @@ def ours(conn: virtcore.Connection, kernel: Path, initrd: Path, tmp: Path) -> di
     t = time.perf_counter()
     snap.delete()
     out["delete (running)"] = time.perf_counter() - t
-    with contextlib.suppress(FileNotFoundError):
-        (tmp / "ours.ext").unlink()
+    for name in ("ours.ext", "ours.ext2"):
+        with contextlib.suppress(FileNotFoundError):
+            (tmp / name).unlink()
     t = time.perf_counter()
     ext = dom.create_snapshot("<domainsnapshot><name>ext</name></domainsnapshot>", disk_only=True)
     out["external snapshot"] = time.perf_counter() - t
@@ -187,8 +237,12 @@ def ours(conn: virtcore.Connection, kernel: Path, initrd: Path, tmp: Path) -> di
     t = time.perf_counter()
     ext.delete()
     out["external delete"] = time.perf_counter() - t
-    dom.destroy()
-    dom.undefine()
+    ext2 = dom.create_snapshot("<domainsnapshot><name>ext2</name></domainsnapshot>", disk_only=True)
+    time.sleep(1)
+    t = time.perf_counter()
+    ext2.revert()  # a disk-only snapshot: the guest ends shut off
+    out["external revert"] = time.perf_counter() - t
+    dom.undefine(snapshots_metadata=True)
     return out
 
 

@@ -1131,8 +1131,9 @@ class Host:
                 pass
         return default
 
-    def stop_process(self, dom: Dom, why: str) -> None:
-        """Stop QEMU (SIGTERM, then SIGKILL) and clean up; the caller holds ``dom.job``."""
+    def stop_process(self, dom: Dom, why: str, meanwhile: Callable[[], None] | None = None) -> None:
+        """Stop QEMU (SIGTERM, then SIGKILL) and clean up; the caller holds ``dom.job``.
+        ``meanwhile`` is called while QEMU exits (if there is one to stop)."""
         rd = self.run_dir(dom.uuid)
         lock = self.dom_lock(dom.uuid)
         with lock.held():
@@ -1142,7 +1143,7 @@ class Host:
                 os.close(fd)
             why = self._collect_stop_reason(dom, default=why)
             pid = dom.pid
-            if pid is not None and not kill_painfully(pid):
+            if pid is not None and not kill_painfully(pid, meanwhile=meanwhile):
                 raise OperationFailedError(f"failed to terminate QEMU process {pid} of domain '{dom.name}'")
         self._finish_stop(dom, why)
 

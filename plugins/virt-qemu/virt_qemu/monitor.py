@@ -6,19 +6,28 @@ One asyncio event loop runs in a background thread (:class:`EventLoop`);
 unboundedly. Events and the end of the connection (QEMU exited or crashed)
 are passed to a callback, which must not block (the driver queues them for
 its own worker thread).
+
+Every trip to the loop thread and back costs two thread wakeups, more than
+QEMU takes to answer most commands: :meth:`Monitor.cmds` runs several commands
+in one trip, :meth:`Monitor.submit` sends one while the caller goes on, and
+:meth:`Monitor.run` runs a whole exchange written as a coroutine (with
+:meth:`Monitor.execute` and :meth:`Monitor.listen`; :mod:`virt_qemu.qmpjob` waits
+for a job by its events so).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from qemu.qmp import EventListener, ExecuteError, QMPClient
+from qemu.qmp.events import EventFilter
 from qemu.qmp.protocol import Runstate
 
 from virtcore.errors import OperationFailedError, OperationTimeoutError
@@ -57,6 +66,10 @@ class EventLoop:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
+        """Start ``coro`` on the loop; its future (the caller waits for it when it needs it)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, _T], timeout: float, what: str) -> _T:
         """Run ``coro`` on the loop and wait at most ``timeout`` seconds for its result."""
@@ -142,9 +155,68 @@ class Monitor:
         :raises MonitorClosedError: the connection is gone.
         :raises OperationTimeoutError: no answer within ``timeout``.
         """
-        return self._loop.run(self._cmd(name, args), timeout, f"QMP command {name!r}")
+        return self._loop.run(self.execute(name, args), timeout, f"QMP command {name!r}")
 
-    async def _cmd(self, name: str, args: dict[str, Any] | None) -> Any:
+    def cmds(
+        self, calls: list[tuple[str, dict[str, Any] | None]], timeout: float = DEFAULT_TIMEOUT,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[Any]:  # fmt: skip
+        """Execute QMP commands one after the other (each once the one before succeeded) in one
+        trip to the loop; their results. Raises as :meth:`cmd` for the first that fails (the
+        ones after it are not sent). ``meanwhile`` is called on this thread while QEMU answers
+        (the commands are waited for even if it raises)."""
+
+        async def run() -> list[Any]:
+            return [await self.execute(name, args) for name, args in calls]
+
+        fut = self._loop.submit(run())
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            try:
+                out = fut.result(timeout)
+            except concurrent.futures.TimeoutError:
+                fut.cancel()
+                names = ", ".join(repr(n) for n, _ in calls)
+                raise OperationTimeoutError(f"QMP commands {names} did not finish in {timeout:g} s") from None
+        return out
+
+    def submit(self, name: str, args: dict[str, Any] | None = None) -> concurrent.futures.Future[Any]:
+        """Send a QMP command and return at once: its future holds the result, or the error
+        :meth:`cmd` would raise (``future.result(timeout)`` waits for it)."""
+        return self._loop.submit(self.execute(name, args))
+
+    @staticmethod
+    def answer(fut: concurrent.futures.Future[_T], timeout: float = DEFAULT_TIMEOUT) -> _T:
+        """The result of a command :meth:`submit` sent (raises as :meth:`cmd`)."""
+        try:
+            return fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            fut.cancel()
+            raise OperationTimeoutError(f"a QMP command did not finish within {timeout:g} s") from None
+
+    def run(self, coro: Coroutine[Any, Any, _T], timeout: float, what: str) -> _T:
+        """Run ``coro`` (an exchange written with :meth:`execute` and :meth:`listen`) on the
+        loop, waiting at most ``timeout`` seconds; ``what`` names it in the timeout's error."""
+        return self._loop.run(coro, timeout, what)
+
+    def start(self, coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
+        """Start ``coro`` (as :meth:`run`) without waiting for it; its future."""
+        return self._loop.submit(coro)
+
+    @contextlib.contextmanager
+    def listen(
+        self, names: str | list[str], event_filter: EventFilter | None = None
+    ) -> Iterator[EventListener]:
+        """On the loop (inside a coroutine :meth:`run` runs): a queue of the events named
+        ``names`` (passing ``event_filter``) while the block runs; await its ``get()``."""
+        listener = EventListener(names, event_filter)
+        with self._client.listen(listener):
+            yield listener
+
+    async def execute(self, name: str, args: dict[str, Any] | None = None) -> Any:
+        """On the loop: execute a QMP command; raises as :meth:`cmd`."""
         if self._client.runstate != Runstate.RUNNING:
             raise MonitorClosedError(f"QEMU monitor is closed (running {name!r})")
         try:

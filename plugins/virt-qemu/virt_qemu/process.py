@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from virtcore.errors import OperationFailedError
@@ -98,8 +99,12 @@ def wait_dead(pid: int, timeout: float) -> bool:
         os.close(pfd)
 
 
-def kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
-    """SIGTERM, then SIGKILL, each wait bounded; True when the process is gone."""
+def kill_painfully(
+    pid: int, first: signal.Signals = signal.SIGTERM, meanwhile: Callable[[], None] | None = None
+) -> bool:
+    """SIGTERM, then SIGKILL, each wait bounded; True when the process is gone. ``meanwhile``
+    is called once the first signal is sent, while the process exits (it may raise: the
+    process is still waited for)."""
     for sig, wait in ((first, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
         try:
             os.kill(pid, sig)
@@ -107,7 +112,13 @@ def kill_painfully(pid: int, first: signal.Signals = signal.SIGTERM) -> bool:
             return True
         except PermissionError:
             return False
-        if wait_dead(pid, wait):
+        call, meanwhile = meanwhile, None
+        try:
+            if call is not None:
+                call()
+        finally:
+            gone = wait_dead(pid, wait)
+        if gone:
             return True
     return False
 

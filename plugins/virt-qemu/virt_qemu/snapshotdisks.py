@@ -14,8 +14,10 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from virt_qemu import qmpjob
 from virt_qemu.host import SAVE_TIMEOUT, Dom
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
 
@@ -67,16 +69,16 @@ def qemu_img_snapshot(op: str, name: str, path: str) -> None:
         raise OperationFailedError(f"cannot {what} snapshot '{name}' of '{path}': {err}")
 
 
-def run_job(mon: Monitor, cmd: str, args: dict[str, Any], what: str) -> None:
-    """Start QMP job ``cmd`` as :data:`JOB_ID`, wait for it to conclude, dismiss it.
+def run_job(
+    mon: Monitor, cmd: str, args: dict[str, Any], what: str, meanwhile: Callable[[], None] | None = None
+) -> None:
+    """Start QMP job ``cmd`` as :data:`JOB_ID`, wait for it to conclude (woken by its events,
+    :mod:`virt_qemu.qmpjob`), dismiss it; ``meanwhile`` is called while it runs.
 
     :raises OperationFailedError: QEMU refused it or the job failed (its error, prefixed by ``what``).
     :raises OperationTimeoutError: it still runs after :data:`~virt_qemu.host.SAVE_TIMEOUT` seconds.
     """
-    mon.cmd(cmd, {"job-id": JOB_ID, **args})
-    err = wait_job(mon)
-    if err is not None:
-        raise OperationFailedError(f"{what}: {err}")
+    qmpjob.run_job(mon, cmd, {"job-id": JOB_ID, **args}, JOB_ID, what, meanwhile=meanwhile)
 
 
 def wait_job(mon: Monitor) -> str | None:

@@ -32,9 +32,11 @@ through (the guest started on the overlays) by the next one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
 import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -43,16 +45,22 @@ from virt_qemu.launching import ImageLoadError
 from virt_qemu.overlays import (
     Progress,
     add_overlay_node,
+    blocks_using,
     commit_live,
     commit_offline,
     create_overlay,
     delete_nodes,
     format_nodes,
-    image_size,
+    formats_of,
+    node_name,
+    overlay_node,
     rebase_unsafe,
+    stands_alone,
     switch_live,
     top_nodes,
+    virtual_size,
 )
+from virt_qemu.qmpjob import JobRefusedError
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import Layer, disk_images, nodes_or_none
 from virt_qemu.snapshottree import Ahead, Overlay, SnapshotTree
@@ -136,11 +144,19 @@ def _add(tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer]) -> No
 class _Prepared(NamedTuple):
     """What :meth:`External._prepare` wrote ahead of a snapshot's commit."""
 
-    tree: str
+    #: the tree's temporary (None: the tree is empty, its file is removed)
+    tree: str | None
     #: the persistent definition it was made from, the one to install and its temporary
     old: DomainDef | None
     new: DomainDef | None
     config: str | None
+
+
+@functools.cache
+def _syncer() -> concurrent.futures.ThreadPoolExecutor:
+    """The thread that syncs one directory while the caller syncs another: started once (a
+    thread started for each sync costs more than the sync it overlaps on a loaded host)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="virt-qemu-sync")
 
 
 def _tops(d: DomainDef | None) -> dict[str, str]:
@@ -202,24 +218,21 @@ class External:
         }  # fmt: skip
         self.files.record(dom.uuid, record)
         try:
-            if dom.active:  # the sizes as QEMU has them (no qemu-img on images it holds)
-                tops = top_nodes(self.host.monitor_of(dom), [x.base for x in layers])
-            else:
-                tops = [("", image_size(x.base, x.fmt)) for x in layers]
-            # the new tree and definition are written (and synced) while qemu-img runs
+            # the disks' top nodes are asked for, and the new tree and definition written (and
+            # synced), while qemu-img makes the overlays
+            mon = self.host.monitor_of(dom) if dom.active else None
+            asked = None if mon is None else mon.submit("query-block")
             ahead = Ahead(self._prepare, dom, tree, definition, layers)
-            try:
-                for x, (_, size) in zip(layers, tops, strict=True):
-                    create_overlay(x.overlay, x.base, x.fmt, size)
-            finally:
-                prepared = ahead.result()
-            if dom.active:
-                self._switch(dom, layers, [n for n, _ in tops], quiesce=quiesce, live=live, memory=memory)
+            for x in layers:
+                create_overlay(x.overlay, x.base, x.fmt, virtual_size(x.base, x.fmt))
+            if mon is not None and asked is not None:
+                tops = top_nodes(mon.answer(asked), [x.base for x in layers])
+                self._switch(dom, layers, tops, quiesce=quiesce, live=live, memory=memory, meanwhile=ahead)
         except BaseException:
             self.roll_back(dom, record)
             raise
         test_hold("snapshot-taken")
-        self._install(dom, tree, definition, layers, prepared)
+        self._install(dom, tree, definition, layers, self._prepared(dom, ahead))
         test_hold("snapshot-committed")
         self.files.settle(dom.uuid)
         if record["resume"]:
@@ -227,12 +240,20 @@ class External:
 
     def _switch(
         self, dom: Dom, layers: list[Layer], tops: list[str], *, quiesce: bool, live: bool,
-        memory: str | None,
+        memory: str | None, meanwhile: Callable[[], None],
     ) -> None:  # fmt: skip
+        """Put the overlays on top of their disks in QEMU (after saving the memory, freezing the
+        guest's filesystems, if asked); ``meanwhile`` is called while QEMU works."""
         h = self.host
         mon = h.monitor_of(dom)
         nodes: list[str] = []
         try:
+            if memory is None and not quiesce:  # nothing in between: added and switched in one trip
+                made = [overlay_node(x.overlay) for x in layers]
+                nodes = [n for n, _ in made]
+                switch_live(mon, list(zip(tops, nodes, strict=True)), [a for _, a in made], meanwhile)
+                return
+            meanwhile()
             for x in layers:
                 nodes.append(add_overlay_node(mon, x.overlay))
             if memory is not None:
@@ -286,8 +307,6 @@ class External:
     ) -> _Prepared:
         """Write (synced, not yet in place) the tree with the snapshot and the persistent
         definition naming its overlays: what :meth:`_install` renames into place."""
-        from virtcore.xml import format_domain
-
         after = tree.copy()
         _add(after, definition, layers)
         config = dom.config
@@ -296,39 +315,73 @@ class External:
             pick = _chosen(config, {x.target: (x.overlay, "qcow2") for x in layers}, {x.base for x in layers})
             if pick:
                 new = point_disks(config, pick)
-        tree_tmp = self.files.prepare(dom.uuid, "tree", after.to_bytes())
+        return self._write_ahead(dom, after, new)
+
+    def _write_ahead(self, dom: Dom, after: SnapshotTree, new: DomainDef | None) -> _Prepared:
+        """Write (synced, not yet in place) the tree ``after`` (none when it is empty) and the
+        persistent definition ``new`` (None: it stays), for :meth:`_put_in_place` at the change's
+        commit point."""
+        from virtcore.xml import format_domain
+
+        tree_tmp = (
+            None
+            if not after.snaps and not after.overlays
+            else self.files.prepare(dom.uuid, "tree", after.to_bytes())
+        )
         try:
             config_tmp = (
                 None if new is None else self.files.prepare(dom.uuid, "config", format_domain(new).encode())
             )
         except BaseException:
-            _unlink(tree_tmp)
+            if tree_tmp is not None:
+                _unlink(tree_tmp)
             raise
-        return _Prepared(tree_tmp, config, new, config_tmp)
+        return _Prepared(tree_tmp, dom.config, new, config_tmp)
 
     def _install(
-        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer], prepared: _Prepared
-    ) -> None:
+        self, dom: Dom, tree: SnapshotTree, definition: SnapshotDef, layers: list[Layer],
+        prepared: _Prepared | None,
+    ) -> None:  # fmt: skip
         """Commit what :meth:`_prepare` wrote: rename the tree and the definition into place (then
         sync their directories), and point the live definition at the overlays."""
-        from virtcore.files import sync_directory
-
         _add(tree, definition, layers)
-        self.files.install(dom.uuid, prepared.tree)
         tops = {x.target: (x.overlay, "qcow2") for x in layers}
         bases = {x.base for x in layers}
         self._point_live(dom, tops, bases)
-        if prepared.config is not None and prepared.new is not None and dom.config is prepared.old:
-            self.host.save_config(dom, prepared.new, prepared.config)
-            # both renames made durable at once: one directory synced in a thread meanwhile
-            other = threading.Thread(target=self.files.sync, daemon=True)
-            other.start()
-            sync_directory(self.host.layout.config)
-            other.join()
-        else:  # changed meanwhile (or nothing to point): the usual write
-            self.files.drop_prepared(dom.uuid)
+        if not self._put_in_place(dom, prepared):  # changed meanwhile: the usual writes
             self._point_config(dom, tops, bases)
-            self.files.sync()
+            self.files.write(dom.uuid, tree)
+
+    def _prepared(self, dom: Dom, ahead: Ahead[_Prepared]) -> _Prepared | None:
+        """What ``ahead`` wrote; None if it failed (past the commit point: the usual writes follow)."""
+        try:
+            return ahead.result()
+        except VirtError:
+            self.files.drop_prepared(dom.uuid)
+            return None
+
+    def _put_in_place(self, dom: Dom, prepared: _Prepared | None) -> bool:
+        """Rename what :meth:`_write_ahead` wrote into place, then make both renames durable
+        (their directories synced at once, one by :func:`_syncer`). False when nothing was
+        written ahead, or the persistent definition changed since or needed no change (what was
+        written for it is dropped): the caller then writes the definition and the tree the
+        usual way."""
+        from virtcore.files import sync_directory
+
+        if prepared is None:
+            return False
+        if prepared.tree is None:  # the tree is empty: its file goes
+            self.files.remove(dom.uuid)
+        else:
+            self.files.install(dom.uuid, prepared.tree)
+        if prepared.config is None or prepared.new is None or dom.config is not prepared.old:
+            self.files.drop_prepared(dom.uuid)
+            return False
+        self.host.save_config(dom, prepared.new, prepared.config)
+        other = _syncer().submit(self.files.sync)  # both directories synced at once
+        sync_directory(self.host.layout.config)
+        other.result()
+        return True
 
     def _point(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None = None) -> None:
         """Make the live and persistent definitions name ``tops`` (each disk whose source is in
@@ -381,9 +434,7 @@ class External:
             name = record.get("name")
             doomed = [str(p) for p in record.get("remove", [])]
             if isinstance(name, str) and name in tree.snaps:
-                doomed = self.delete(dom, tree, name, None)
-                tree.forget(name)
-                self.files.write(dom.uuid, tree)
+                doomed = self.delete(dom, tree, name, None, functools.partial(SnapshotTree.forget, name=name))
             self.remove_files(dom, tree, doomed)
             self.files.settle(dom.uuid)
             return
@@ -456,23 +507,17 @@ class External:
         record: dict[str, Any] = {"op": "revert", "name": name, "temporaries": temporaries}
         self.files.record(dom.uuid, record)
         partial = {final: tmp for tmp, final in temporaries.items()}
+        after, config = self._reverted(dom, tree, snap, new, before)
+        doomed = [p for p in tree.overlays if p not in after.overlays]
         try:  # the guest runs on meanwhile: nothing is changed yet
             for x in layers:
-                create_overlay(partial[new[x.target]], x.base, x.fmt, image_size(x.base, x.fmt))
+                create_overlay(partial[new[x.target]], x.base, x.fmt, virtual_size(x.base, x.fmt))
         except BaseException:
             for tmp in temporaries:
                 _unlink(tmp)
             self.files.settle(dom.uuid)
             raise
         test_hold("snapshot-revert-prepared")
-        after = tree.copy()
-        bases = {x.target: x for x in layers}
-        for target, final in new.items():
-            after.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
-        doomed = [
-            p for p in set(before.values())
-            if p in after.overlays and p not in new.values() and not after.dependents(p)
-        ]  # fmt: skip
         launch: dict[str, Any] | None = None
         if memory is not None:
             launch = {"memory": memory, "paused": not running and (snap.state == "paused" or paused)}
@@ -483,12 +528,38 @@ class External:
         )
         self.files.record(dom.uuid, record)  # the commit point: from here on it is carried through
         test_hold("snapshot-revert-committed")
-        self._finish_revert(dom, tree, snap, record)
+        # the tree and definition after it are written (synced) while QEMU exits
+        self._finish_revert(dom, tree, snap, record, Ahead(self._write_ahead, dom, after, config))
 
-    def _finish_revert(self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, record: dict[str, Any]) -> None:
+    def _reverted(
+        self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, new: dict[str, str], before: dict[str, str]
+    ) -> tuple[SnapshotTree, DomainDef | None]:
+        """The tree after a revert to ``snap`` whose disks run on ``new`` (target -> fresh overlay;
+        ``before``: the images they ran on): the fresh overlays in, the overlays left behind that
+        nothing depends on out, ``snap`` current; and the persistent definition after it (None
+        for a transient domain)."""
+        after = tree.copy()
+        bases = {x.target: x for x in recorded_layers(snap)}
+        for target, final in new.items():
+            after.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
+        for p in set(before.values()):
+            if p in after.overlays and p not in new.values() and not after.dependents(p):
+                del after.overlays[p]
+        after.current = snap.name
+        recorded = snap.domain
+        assert recorded is not None
+        tops = {t: (p, "qcow2") for t, p in new.items()}
+        config = None if dom.config is None else point_disks(snap.inactive_domain or recorded, tops)
+        return after, config
+
+    def _finish_revert(
+        self, dom: Dom, tree: SnapshotTree, snap: SnapshotDef, record: dict[str, Any],
+        ahead: Ahead[_Prepared] | None = None,
+    ) -> None:  # fmt: skip
         """Carry a committed revert to ``snap`` through (again, if its process died: each step
         sees whether it was done): stop the guest, put the fresh overlays in place, write the tree
-        and the definition naming them, remove the discarded overlays, start the guest."""
+        and the definition naming them (``ahead``: written while QEMU exits, renamed into place),
+        remove the discarded overlays, start the guest."""
         h = self.host
         name = snap.name
         recorded = snap.domain
@@ -497,7 +568,7 @@ class External:
         launch = record.get("launch")
         started = dom.active and dom.pid != record.get("pid")  # started on the overlays already
         if dom.active and not started:
-            h.stop_process(dom, "from-snapshot")
+            h.stop_process(dom, "from-snapshot", ahead)
         for tmp, final in dict(record.get("temporaries", {})).items():
             if os.path.exists(tmp):
                 os.replace(tmp, final)
@@ -505,13 +576,14 @@ class External:
         for target, final in new.items():
             tree.overlays[final] = Overlay(bases[target].base, bases[target].fmt)
         tops = {t: (p, "qcow2") for t, p in new.items()}
-        if dom.config is not None:
-            h.save_config(dom, point_disks(snap.inactive_domain or recorded, tops))
         doomed = [str(p) for p in record.get("doomed", [])]
         for p in doomed:
             tree.overlays.pop(p, None)
         tree.current = name
-        self.files.write(dom.uuid, tree)
+        if ahead is None or not self._put_in_place(dom, self._prepared(dom, ahead)):
+            if dom.config is not None:
+                h.save_config(dom, point_disks(snap.inactive_domain or recorded, tops))
+            self.files.write(dom.uuid, tree)
         test_hold("snapshot-revert-written")
         for p in doomed:
             _unlink(p)
@@ -548,13 +620,19 @@ class External:
 
     # -- deleting -----------------------------------------------------------------------------
 
-    def delete(self, dom: Dom, tree: SnapshotTree, name: str, progress: Progress | None) -> list[str]:
-        """Merge each overlay of snapshot ``name`` back into its base (the definitions then name
-        the base; ``tree`` is updated, not written). The files to remove once the caller has
-        written the tree without the snapshot: the merged overlays, its memory file.
+    def delete(
+        self, dom: Dom, tree: SnapshotTree, name: str, progress: Progress | None,
+        forget: Callable[[SnapshotTree], None],
+    ) -> list[str]:  # fmt: skip
+        """Merge each overlay of snapshot ``name`` back into its base, then write the tree with
+        ``forget`` applied (it drops the snapshot) and the definitions naming the bases; ``tree``
+        is updated to match. The files to remove now that nothing names them: the merged
+        overlays, its memory file.
 
-        What is recorded first lets the next process finish a delete whose process died: a merge
-        done (or a pivot QEMU made) is not redone, the files are removed once the tree is written.
+        The tree and the persistent definition after it are written (synced) in a thread while
+        the merges run, and renamed into place once they are done. What is recorded first lets
+        the next process finish a delete whose process died: a merge done (or a pivot QEMU made)
+        is not redone, the files are removed once the tree is written.
         """
         snap = tree.snaps[name]
         layers = [
@@ -573,15 +651,39 @@ class External:
         if snap.memory_snapshot == "external" and snap.memory_file:
             doomed.append(snap.memory_file)
         self.files.record(dom.uuid, {"op": "delete", "name": name, "remove": doomed})
+        tops = {x.target: (x.base, x.fmt) for x in layers}
+        merged = {x.overlay for x in layers}
+        after = tree.copy()
         for x in layers:
-            self._merge(dom, tree, x, progress, f"cannot merge snapshot '{name}' of disk {x.target}")
-            test_hold("snapshot-merged")
-            self._point(dom, {x.target: (x.base, x.fmt)}, {x.overlay})
-            for p in tree.dependents(x.overlay):
-                tree.overlays[p] = Overlay(x.base, x.fmt)
-            del tree.overlays[x.overlay]
-            self._rename_in_tree(tree, x)
+            self._unlayer(after, x)
+        forget(after)
+        config = None
+        if dom.config is not None and _chosen(dom.config, tops, merged):
+            config = point_disks(dom.config, _chosen(dom.config, tops, merged))
+        ahead = Ahead(self._write_ahead, dom, after, config)
+        try:
+            for x in layers:
+                what = f"cannot merge snapshot '{name}' of disk {x.target}"
+                self._merge(dom, tree, x, progress, what, ahead)
+                test_hold("snapshot-merged")
+                self._unlayer(tree, x)
+        except BaseException:
+            self.files.drop_prepared(dom.uuid)
+            raise
+        forget(tree)
+        self._point_live(dom, tops, merged)
+        if not self._put_in_place(dom, self._prepared(dom, ahead)):  # changed meanwhile: the usual writes
+            self._point_config(dom, tops, merged)
+            self.files.write(dom.uuid, tree)
         return doomed
+
+    def _unlayer(self, tree: SnapshotTree, x: Layer) -> None:
+        """``tree`` once ``x``'s overlay is merged into its base: the layers above it sit on the
+        base, the snapshots that recorded the overlay name the base."""
+        for p in tree.dependents(x.overlay):
+            tree.overlays[p] = Overlay(x.base, x.fmt)
+        del tree.overlays[x.overlay]
+        self._rename_in_tree(tree, x)
 
     def remove_files(self, dom: Dom, tree: SnapshotTree, paths: list[str]) -> None:
         """Remove files a delete left behind (the tree is written): none the tree or a definition names."""
@@ -590,27 +692,48 @@ class External:
             if path not in named:
                 _unlink(path)
 
-    def _merge(self, dom: Dom, tree: SnapshotTree, x: Layer, progress: Progress | None, what: str) -> None:
+    def _merge(
+        self, dom: Dom, tree: SnapshotTree, x: Layer, progress: Progress | None, what: str,
+        meanwhile: Callable[[], None],
+    ) -> None:  # fmt: skip
+        """Merge ``x``'s overlay into its base (unless that was done); ``meanwhile`` is called
+        while QEMU merges it, or before."""
         if dom.active:
             mon = self.host.monitor_of(dom)
-            nodes = format_nodes(mon)
+            if not tree.dependents(x.overlay) and stands_alone(x.base, x.fmt):
+                # the disk's top layer over an image with none below: QEMU needs no name but the
+                # overlay's (this driver gave it) to merge it into the bottom of the chain
+                node = node_name(x.overlay)
+                try:
+                    commit_live(
+                        mon, node, node, None, True, progress, what,
+                        then=[("blockdev-del", {"node-name": node})], meanwhile=meanwhile,
+                    )  # fmt: skip
+                    return
+                except JobRefusedError:  # not named so (an older overlay), or not on top: ask QEMU
+                    pass
+            named, blocks = mon.cmds([("query-named-block-nodes", {"flat": True}), ("query-block", None)])
+            nodes = formats_of(named)
             top = nodes.get(os.path.realpath(x.overlay))
             base = nodes.get(os.path.realpath(x.base))
-            used = _disk_using(mon, x.overlay)
+            used = blocks_using(blocks, x.overlay)
             if used is not None:
                 device, active = used
                 if top is None or base is None:
                     raise OperationFailedError(
                         f"{what}: QEMU has no block node for '{x.overlay}' or '{x.base}'"
                     )
-                commit_live(mon, device, top, base, active, progress, what)
-                if top.startswith("vcsnap-"):  # added by this driver: QEMU keeps it until deleted
-                    delete_nodes(mon, [top])
+                # a node this driver added stays in QEMU until deleted: in the same trip
+                drop: list[tuple[str, dict[str, Any] | None]] = (
+                    [("blockdev-del", {"node-name": top})] if top.startswith("vcsnap-") else []
+                )
+                commit_live(mon, device, top, base, active, progress, what, then=drop, meanwhile=meanwhile)
                 return
             if base is not None:  # QEMU runs on the base without it: merged and pivoted already
                 if top is not None and top.startswith("vcsnap-"):
                     delete_nodes(mon, [top])
                 return
+        meanwhile()
         if _tops(dom.config).get(x.target) == x.base:
             return  # the definition runs on the base: merged already, by a process that died since
         commit_offline(x.overlay, x.base, progress)
@@ -634,22 +757,6 @@ class External:
                 else:
                     changed = changed.with_domain(changed.domain_xml, fixed)
             tree.snaps[n] = changed
-
-
-def _disk_using(mon: Monitor, path: str) -> tuple[str, bool] | None:
-    """The root node of the disk whose backing chain holds ``path``, and whether ``path`` is its
-    top layer (``query-block``); None when no disk uses it."""
-    want = os.path.realpath(path)
-    for dev in mon.cmd("query-block", timeout=10):
-        ins = dev.get("inserted") or {}
-        image = ins.get("image") or {}
-        depth = 0
-        while image:
-            if os.path.realpath(str(image.get("filename", ""))) == want and ins.get("node-name"):
-                return str(ins["node-name"]), depth == 0
-            image = image.get("backing-image") or {}
-            depth += 1
-    return None
 
 
 def _inner(s: SnapshotDef) -> str | None:

@@ -21,6 +21,7 @@ back by :mod:`virt_qemu.snapshotexternal`, under the same lock and record.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from pathlib import Path
@@ -70,6 +71,8 @@ from virtcore.types import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from virt_qemu.monitor import Monitor
     from virt_qemu.overlays import Progress
     from virtcore.xml import DomainDef, SnapshotDef
@@ -665,21 +668,18 @@ class Snapshots(Part):
             if not children_only:
                 doomed.append(name)
             for victim in doomed:
-                files: list[str] = []
-                external = not metadata_only and tree.is_external(victim)
-                if not external and not metadata_only:
-                    tree = self._delete_internal(dom, tree, victim, name if children_only else None)
-                    continue
-                if external:
-                    files = External(self).delete(dom, tree, victim, progress)
-                was_current = tree.current == victim
-                tree.forget(victim)
-                if was_current and children_only:
-                    tree.current = name
-                self.files.write(uuid, tree)
-                if external:  # merged: the files go only now that nothing names them
-                    External(self).remove_files(dom, tree, files)
+                current = name if children_only else None
+                if metadata_only:
+                    _forget(tree, victim, current)
+                    self.files.write(uuid, tree)
+                elif tree.is_external(victim):  # merged: the files go once nothing names them
+                    ext = External(self)
+                    forget = functools.partial(_forget, victim=victim, current=current)
+                    files = ext.delete(dom, tree, victim, progress, forget)
+                    ext.remove_files(dom, tree, files)
                     self.files.settle(uuid)
+                else:
+                    tree = self._delete_internal(dom, tree, victim, current)
         return True
 
     def _delete_internal(
@@ -698,17 +698,22 @@ class Snapshots(Part):
             return after
         ahead = Ahead(self.files.prepare, dom.uuid, "tree", after.to_bytes())
         try:
-            self._delete_data(dom, tree.snaps[victim], victim)
+            self._delete_data(dom, tree.snaps[victim], victim, ahead)
+            prepared = ahead.result()
         except BaseException:
-            with contextlib.suppress(VirtError):
-                ahead.result()
             self.files.drop_prepared(dom.uuid)
             raise
-        self.files.install(dom.uuid, ahead.result())
+        self.files.install(dom.uuid, prepared)
         self.files.sync()
         return after
 
-    def _delete_data(self, dom: Dom, snap: SnapshotDef, name: str) -> None:
+    def _delete_data(
+        self, dom: Dom, snap: SnapshotDef, name: str, meanwhile: Callable[[], None] | None = None
+    ) -> None:
+        """Delete internal snapshot ``name``'s tags (QEMU's job, or ``qemu-img``) and memory file;
+        ``meanwhile`` is called while QEMU deletes them, or before."""
+        if meanwhile is not None and not dom.active:
+            meanwhile()
         self.files.drop_memory(dom.uuid, name)
         images = disk_images(snap, snap.domain)
         if not images:
@@ -720,7 +725,9 @@ class Snapshots(Part):
             nodes = [n for _, n in found if n is not None]
             if nodes:
                 run_job(mon, "snapshot-delete", {"tag": name, "devices": nodes},
-                        f"cannot delete snapshot '{name}' of domain '{dom.name}'")  # fmt: skip
+                        f"cannot delete snapshot '{name}' of domain '{dom.name}'", meanwhile)  # fmt: skip
+            elif meanwhile is not None:
+                meanwhile()
             images = [p for p in images if p not in present]
         for path in images:
             if name in tags(path):
@@ -734,6 +741,15 @@ def _as_running(snap: SnapshotDef, recorded: DomainDef) -> DomainDef:
 
     layers = recorded_layers(snap)
     return point_disks(recorded, {x.target: (x.overlay, "qcow2") for x in layers}) if layers else recorded
+
+
+def _forget(tree: SnapshotTree, victim: str, current: str | None) -> None:
+    """Drop ``victim`` from ``tree`` (its children move to its parent); ``current``: the snapshot
+    current after it, if it was (else its parent)."""
+    was_current = tree.current == victim
+    tree.forget(victim)
+    if was_current and current is not None:
+        tree.current = current
 
 
 def _with_parent(definition: SnapshotDef, parent: str) -> SnapshotDef:

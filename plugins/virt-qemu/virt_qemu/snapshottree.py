@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
@@ -185,25 +184,31 @@ class SnapshotTree:
 
 
 class Ahead(Generic[_T]):
-    """``fn(*args)`` run in a thread meanwhile (a change written ahead while QEMU or
-    ``qemu-img`` works); :meth:`result` waits for it and returns what it returned, or raises
-    what it raised."""
+    """``fn(*args)`` run once, on the caller's thread, while QEMU or ``qemu-img`` works: the
+    object is handed (as ``meanwhile``) to what starts that work and then waits for it, which
+    calls it in between; :meth:`result` runs it if nobody did, and returns what it returned or
+    raises what it raised. No thread is started: on a loaded host starting one costs more than
+    the writes it would overlap."""
 
     def __init__(self, fn: Callable[..., _T], *args: Any) -> None:
+        self._fn: Callable[..., _T] | None = fn
+        self._args = args
         self._value: _T | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
 
-    def _run(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> None:
+    def __call__(self) -> None:
+        """Run ``fn`` unless it ran; its error is kept for :meth:`result`."""
+        fn, self._fn = self._fn, None
+        if fn is None:
+            return
         try:
-            self._value = fn(*args)
-        except BaseException as exc:  # handed to the waiting thread
+            self._value = fn(*self._args)
+        except BaseException as exc:  # raised by result(), on the caller's terms
             self._error = exc
 
     def result(self) -> _T:
-        """Wait for the thread: its value, or its exception raised here."""
-        self._thread.join()
+        """What ``fn`` returned (run now if it was not), or its exception raised here."""
+        self()
         if self._error is not None:
             raise self._error
         assert self._value is not None
