@@ -22,13 +22,13 @@ never a silently unsupported operation.
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import importlib
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, NamedTuple, Protocol, final
 
 from virtcore import _drivercache, hookspecs, xdg
 from virtcore.errors import InvalidArgError, NoConnectError, OperationFailedError
+from virtcore.uri import is_driver_name
 
 if TYPE_CHECKING:
     from virtcore.uri import URI
@@ -80,8 +80,6 @@ class DriverEntryPoint(Protocol):
 
 
 _HOOK_PREFIX = "virt_"
-#: What a URI scheme (an entry point's name) may be.
-_SCHEME = re.compile(r"[a-z][a-z0-9.-]*\Z")
 #: pluggy's ``HookimplMarker`` stores its options under ``<project>_impl``.
 _IMPL_ATTR = hookspecs.PROJECT + "_impl"
 
@@ -330,7 +328,7 @@ def describe_driver(
     if default_uri is not None and not (isinstance(default_uri, str) and default_uri):
         raise InvalidArgError(f"describe_driver: default_uri must be a non-empty string, not {default_uri!r}")
     schemes = tuple(secondary)
-    if isinstance(secondary, str) or not all(isinstance(x, str) and _SCHEME.match(x) for x in schemes):
+    if isinstance(secondary, str) or not all(isinstance(x, str) and is_driver_name(x) for x in schemes):
         raise InvalidArgError(f"describe_driver: secondary must list URI schemes, not {secondary!r}")
     return DescribedDriver(factory, classes, default_uri, schemes)
 
