@@ -32,7 +32,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
-from virtcore import _hookcache, errors, hookspecs, limits, network
+from virtcore import _hookcache, errors, hookspecs, limits, network, types
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -71,16 +71,12 @@ from virtcore.secret import Secret, SecretAPI, SecretRef
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI, StoragePool
 from virtcore.types import (
-    ControlInfo,
     DomainEvent,
     DomainEventType,
     DomainInfo,
-    DomainMetadataType,
     DomainRef,
     DomainState,
     NodeInfo,
-    SecurityModel,
-    VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, REMOTE_DRIVER, URI, default_uri
 
@@ -92,6 +88,7 @@ if TYPE_CHECKING:
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
     from virtcore.objevents import AnyObjectEvent
+    from virtcore.types import ControlInfo, DomainMetadataType, SecurityModel, VcpuInfo
 
 __all__ = [
     "Connection",
@@ -1288,7 +1285,7 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI):
         _check_metadata_uri(k, uri, key, "virDomainSetMetadata", setting=metadata is not None)
         if metadata is not None and not isinstance(metadata, str):
             raise InvalidArgError(f"metadata must be a string or None, not {type(metadata).__name__}")
-        if k == DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
+        if k == types.DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
             raise InvalidArgError("metadata title can't contain newlines", domain=errors.ErrorDomain.DOMAIN)
         spec = hookspecs.virt_domain_set_metadata
         r = self._conn._ops[spec](
@@ -1415,7 +1412,7 @@ def _metadata_kind(kind: object) -> DomainMetadataType:
     try:
         if isinstance(kind, bool) or not isinstance(kind, int):
             raise ValueError
-        return DomainMetadataType(kind)
+        return types.DomainMetadataType(kind)
     except ValueError:
         raise InvalidArgError(f"unknown metadata type '{kind}'", domain=errors.ErrorDomain.DOMAIN) from None
 
@@ -1425,7 +1422,7 @@ def _check_metadata_uri(
 ) -> None:
     """libvirt's rules: ``ELEMENT`` needs ``uri`` (and ``key`` to set one); the others take neither."""
     dom = errors.ErrorDomain.DOMAIN
-    if kind == DomainMetadataType.ELEMENT:
+    if kind == types.DomainMetadataType.ELEMENT:
         if not isinstance(uri, str) or not uri:
             raise InvalidArgError(f"uri in {where} must not be NULL", domain=dom)
         if setting and (not isinstance(key, str) or not key):

@@ -14,17 +14,23 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from virtcore._details import (
+        ControlErrorReason,
+        ControlInfo,
+        ControlState,
         CrashedDetail,
         CrashedReason,
         DefinedDetail,
+        DomainMetadataType,
         PausedReason,
         ResumedDetail,
+        SecurityModel,
         ShutdownDetail,
         ShutdownReason,
         StartedDetail,
         StoppedDetail,
         SuspendedDetail,
         UndefinedDetail,
+        VcpuInfo,
     )
 
 __all__ = [
@@ -100,32 +106,12 @@ class ShutoffReason(enum.IntEnum):
     DAEMON = 8
 
 
-class DomainMetadataType(enum.IntEnum):
-    """``virDomainMetadataType``: which piece of a domain's metadata."""
-
-    DESCRIPTION = 0
-    TITLE = 1
-    ELEMENT = 2
-
-
 #: The names of a domain's memory statistics, in the order of libvirt's ``virDomainMemoryStatTags``
 #: (libvirt-python's ``memoryStats()`` keys).
 MEMORY_STAT_NAMES = (
     "swap_in", "swap_out", "major_fault", "minor_fault", "unused", "available", "actual", "rss",
     "usable", "last_update", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
 )  # fmt: skip
-
-
-class VcpuInfo(NamedTuple):
-    """``virVcpuInfo``: one vCPU of a running domain (libvirt-python's ``vcpus()`` rows)."""
-
-    number: int
-    #: ``virVcpuState``: 0 offline, 1 running, 2 blocked.
-    state: int
-    #: CPU time used, nanoseconds.
-    cpu_time: int
-    #: The host CPU it runs on (-1: none).
-    cpu: int
 
 
 class DomainEventType(enum.IntEnum):
@@ -143,9 +129,10 @@ class DomainEventType(enum.IntEnum):
 
 
 def __getattr__(name: str) -> object:
-    # The reasons and details no cold path reads live in virtcore._details, imported on first use.
+    # The reasons, details and records no cold path reads live in virtcore._details, imported on
+    # first use.
     if not name.startswith("_"):
-        from virtcore import _details  # saves ~10M instructions of import: eleven enums
+        from virtcore import _details  # saves ~13M instructions of import: fourteen enums, three records
 
         if name in _details.__all__:
             return getattr(_details, name)
@@ -190,41 +177,6 @@ class NodeInfo(NamedTuple):
     sockets: int
     cores: int
     threads: int
-
-
-class SecurityModel(NamedTuple):
-    """``virSecurityModel``: the host's security driver (``"selinux"``, ``"apparmor"``, ``"none"``...)
-    and its domain of interpretation; both empty when there is none."""
-
-    model: str
-    doi: str
-
-
-class ControlState(enum.IntEnum):
-    """``virDomainControlState``: what the interface controlling a domain is doing."""
-
-    OK = 0
-    JOB = 1
-    OCCUPIED = 2
-    ERROR = 3
-
-
-class ControlErrorReason(enum.IntEnum):
-    """``virDomainControlErrorReason``: why the control interface is in :attr:`ControlState.ERROR`."""
-
-    NONE = 0
-    UNKNOWN = 1
-    MONITOR = 2
-    INTERNAL = 3
-
-
-class ControlInfo(NamedTuple):
-    """``virDomainControlInfo``: the control interface's state, its detail (a
-    :class:`ControlErrorReason` in ERROR, else 0) and how long it has been in it (ms)."""
-
-    state: ControlState
-    details: int
-    state_time: int
 
 
 class DomainEvent(NamedTuple):
