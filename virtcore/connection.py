@@ -71,8 +71,6 @@ from virtcore.secret import Secret, SecretAPI, SecretRef
 from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI, StoragePool
 from virtcore.types import (
-    DomainEvent,
-    DomainEventType,
     DomainInfo,
     DomainRef,
     DomainState,
@@ -88,7 +86,14 @@ if TYPE_CHECKING:
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
     from virtcore.objevents import AnyObjectEvent
-    from virtcore.types import ControlInfo, DomainMetadataType, SecurityModel, VcpuInfo
+    from virtcore.types import (
+        ControlInfo,
+        DomainEvent,
+        DomainEventType,
+        DomainMetadataType,
+        SecurityModel,
+        VcpuInfo,
+    )
 
 __all__ = [
     "Connection",
@@ -111,7 +116,7 @@ def _log_exception(message: str, *args: object) -> None:
 
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
-EventCallback = Callable[["Domain", DomainEventType, int], None]
+EventCallback = Callable[["Domain", "DomainEventType", int], None]
 #: Signature of a callback of :meth:`Connection.on_domain_event_any`: ``callback(domain, record)``
 #: (a :class:`~virtcore.types.DomainEvent` or a record of :mod:`virtcore.events`).
 AnyEventCallback = Callable[["Domain", Any], None]
@@ -458,7 +463,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def _dispatch_event(self, event: AnyDomainEvent | AnyObjectEvent) -> None:
         if not self._listeners:
             return
-        if isinstance(event, DomainEvent):
+        if isinstance(event, types.DomainEvent):
             ids: tuple[int, ...] = (0,)  # DomainEventID.LIFECYCLE
         else:
             from virtcore.objevents import event_key  # saves its enums and records on open
