@@ -25,7 +25,7 @@ from __future__ import annotations
 import binascii
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MethodType
 from typing import Any
 
@@ -108,20 +108,9 @@ def _read() -> tuple[tuple[str, ...], dict[str, list[str]]]:
     return key, {row[0]: row for row in rows if len(row) >= 3}
 
 
-def _hooks(field: str) -> list[tuple[str, tuple[str, ...]]] | None:
-    """``HOOK:ARG,ARG;HOOK:...`` as ``[(hook, args)]``, if every hook is one of the contract's."""
-    found = []
-    for item in field.split(";") if field else ():
-        hook, colon, args = item.partition(":")
-        if not colon or hook not in hookspecs.HOOKS:
-            return None
-        argnames = tuple(args.split(",")) if args else ()
-        spec = spec_args(hook)
-        for arg in argnames:  # a loop, not two sets: ~0.5M instructions fewer on a cold open
-            if arg not in spec:
-                return None  # never what pluggy accepted: an edited cache
-        found.append((hook, argnames))
-    return found
+def _field(hooks: Iterable[tuple[str, tuple[str, ...]]]) -> str:
+    """``HOOK:ARG,ARG;HOOK:...``: how a row records a class's hooks and their arguments, by hook name."""
+    return ";".join(f"{hook}:{','.join(args)}" for hook, args in sorted(hooks))
 
 
 def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dict[str, Binding] | None:
@@ -138,16 +127,24 @@ def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dic
         row = rows.get(_class_key(cls) or "")
         if row is None or _own_marks(plugin) or _sources(cls, stats) != row[2:]:
             return None
-        hooks = _hooks(row[1])
-        # The class this process imported must be the one recorded (a module edited after
-        # its import, and recorded by another process, is not): its hooks and their arguments.
-        if hooks is None or names != {hook for hook, _ in hooks}:
-            return None
-        for hook, argnames in hooks:
+        found: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {}
+        for hook in names:  # names are the contract's hooks (hook_names checked them)
             fn = static_function(plugin, hook)
-            if fn is None or hook in table or _method_args(fn) != argnames:
+            if fn is None or hook in table:
                 return None
-            table[hook] = (plugin, MethodType(fn, plugin), argnames)
+            args = _method_args(fn)
+            spec = spec_args(hook)
+            for arg in args:
+                if arg not in spec:
+                    return None  # pluggy refuses it: never what it accepted
+            found[hook] = (fn, args)
+        # The class this process imported must be the one recorded (a module edited after its
+        # import, and recorded by another process, is not): its hooks and their arguments, compared
+        # as the row writes them (one format, written and read by _field).
+        if row[1] != _field((hook, args) for hook, (_, args) in found.items()):
+            return None
+        for hook, (method, args) in found.items():
+            table[hook] = (plugin, MethodType(method, plugin), args)
     return table
 
 
@@ -170,8 +167,7 @@ def remember(accepted: Mapping[object, Mapping[str, tuple[str, ...]] | None]) ->
         sources = _sources(cls, stats)
         if hooks is None or class_key is None or sources is None or _own_marks(plugin):
             continue
-        field = ";".join(f"{hook}:{','.join(args)}" for hook, args in sorted(hooks.items()))
-        row = [class_key, field, *sources]
+        row = [class_key, _field(hooks.items()), *sources]
         if rows.get(class_key) != row:
             rows[class_key] = row
             changed = True
