@@ -30,7 +30,7 @@ from types import MethodType
 from typing import Any
 
 from virtcore import _drivercache, hookspecs, xdg
-from virtcore.drivers import discovery_key, hook_names, static_function
+from virtcore.drivers import discovery_key, hook_names, static_lookup
 
 __all__ = ["Binding", "bind", "cache_file", "remember", "spec_args"]
 
@@ -128,8 +128,9 @@ def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dic
         if row is None or _own_marks(plugin) or _sources(cls, stats) != row[2:]:
             return None
         found: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {}
+        lookup = static_lookup(plugin)
         for hook in names:  # names are the contract's hooks (hook_names checked them)
-            fn = static_function(plugin, hook)
+            fn = lookup(hook)
             if fn is None or hook in table:
                 return None
             args = _method_args(fn)

@@ -22,7 +22,7 @@ never a silently unsupported operation.
 import _thread  # not threading: saves ~1 ms of a cold open (threading's own import)
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, NamedTuple, Protocol, final
 
@@ -48,6 +48,7 @@ __all__ = [
     "installed_drivers",
     "load_driver",
     "static_function",
+    "static_lookup",
 ]
 
 #: The entry-point group drivers register in.
@@ -368,22 +369,44 @@ def static_function(obj: object, name: str) -> FunctionType | None:
     cold open: pluggy and :func:`hook_names` read every hookspec and every
     plugin attribute statically, and inspect's lookup is general and slow.
     """
-    value: object = None
+    return static_lookup(obj)(name)
+
+
+def static_lookup(obj: object) -> Callable[[str], FunctionType | None]:
+    """:func:`static_function` for ``obj``, its namespaces read once: for looking up many names.
+
+    A plugin's every hook is looked up this way when a connection opens; reading
+    the instance's and classes' dictionaries once saves ~1M instructions of a cold open.
+    """
+    own: dict[str, object] | None = None
     if type(obj) is ModuleType:
-        value = obj.__dict__.get(name)
+        namespaces: tuple[Mapping[str, object], ...] = (obj.__dict__,)
     else:
         if not isinstance(obj, type):
             try:
-                own = object.__getattribute__(obj, "__dict__")
+                found = object.__getattribute__(obj, "__dict__")
             except AttributeError:
-                own = None
-            if not isinstance(own, dict) or name in own:
-                return None  # an instance's own attribute, or an odd __dict__: inspect decides
-        for klass in (obj if isinstance(obj, type) else type(obj)).__mro__:
-            if name in klass.__dict__:
-                value = klass.__dict__[name]
-                break
-    return value if type(value) is FunctionType else None
+                found = None
+            if not isinstance(found, dict):
+                return _nothing  # slots or an odd __dict__: inspect decides
+            own = found
+        namespaces = tuple(klass.__dict__ for klass in (obj if isinstance(obj, type) else type(obj)).__mro__)
+
+    def lookup(name: str) -> FunctionType | None:
+        if own is not None and name in own:
+            return None  # an instance's own attribute: inspect decides
+        for namespace in namespaces:
+            if name in namespace:
+                value = namespace[name]
+                return value if type(value) is FunctionType else None
+        return None
+
+    return lookup
+
+
+def _nothing(name: str) -> None:
+    """The :func:`static_lookup` of an object whose attributes only inspect can read."""
+    return None
 
 
 def hook_names(plugin: object) -> frozenset[str]:
@@ -397,10 +420,11 @@ def hook_names(plugin: object) -> frozenset[str]:
     """
     cls = plugin if isinstance(plugin, type) else type(plugin)
     found = set()
+    lookup = static_lookup(plugin)
     for name in dir(plugin):
         if not name.startswith(_HOOK_PREFIX):
             continue
-        value = static_function(plugin, name)
+        value = lookup(name)
         if value is None:
             import inspect  # saves ~20M instructions of a cold open: only for a non-function hook
 
