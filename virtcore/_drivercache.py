@@ -37,6 +37,7 @@ __all__ = [
     "CachedEntry",
     "cache_file",
     "declares",
+    "environment_file",
     "environment_key",
     "read",
     "read_rows",
@@ -102,10 +103,20 @@ def _mtime(path: str) -> int:
         return -1
 
 
+def environment_file(kind: str) -> str:
+    """``$XDG_CACHE_HOME/virtcore/KIND-ENV.txt``: a cache file of this Python environment.
+
+    ENV names the interpreter, its prefix and :data:`sys.path`: processes of one
+    interpreter with different paths (``PYTHONPATH``) see different distributions,
+    and sharing one file they would overwrite each other's cache on every run.
+    """
+    env = "\0".join([sys.prefix, sys.version, *sys.path]).encode("utf-8", "surrogateescape")
+    return os.path.join(xdg.cache_dir(), "virtcore", f"{kind}-{binascii.crc32(env):08x}.txt")
+
+
 def cache_file() -> str:
-    """The cache file of this Python environment (interpreter and prefix)."""
-    env = f"{sys.prefix}\0{sys.version}".encode("utf-8", "surrogateescape")
-    return os.path.join(xdg.cache_dir(), "virtcore", f"drivers-{binascii.crc32(env):08x}.txt")
+    """The discovery cache file of this Python environment (see :func:`environment_file`)."""
+    return environment_file("drivers")
 
 
 def read(key: Sequence[str]) -> list[CachedEntry] | None:

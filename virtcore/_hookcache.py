@@ -22,14 +22,13 @@ then uses pluggy, which validates as ever.
 
 from __future__ import annotations
 
-import binascii
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MethodType
 from typing import Any
 
-from virtcore import _drivercache, hookspecs, xdg
+from virtcore import _drivercache, hookspecs
 from virtcore.drivers import discovery_key, hook_names, static_lookup
 
 __all__ = ["Binding", "bind", "cache_file", "remember", "spec_args"]
@@ -42,9 +41,8 @@ Binding = tuple[object, Callable[..., Any], tuple[str, ...]]
 
 
 def cache_file() -> str:
-    """The hook cache of this Python environment (interpreter and prefix)."""
-    env = f"{sys.prefix}\0{sys.version}".encode("utf-8", "surrogateescape")
-    return os.path.join(xdg.cache_dir(), "virtcore", f"hooks-{binascii.crc32(env):08x}.txt")
+    """The hook cache of this Python environment (see :func:`virtcore._drivercache.environment_file`)."""
+    return _drivercache.environment_file("hooks")
 
 
 #: :func:`spec_args` of the hooks asked so far: a cold open asks each hook twice (:func:`bind`
