@@ -310,6 +310,15 @@ def test_the_deferred_enums_are_still_their_public_modules_int_enums() -> None:
     assert issubclass(PausedReason, enum.IntEnum) and PausedReason.USER == 1
     assert StoppedDetail.__module__ == "virtcore.types" and types.StoppedDetail is StoppedDetail
     assert pickle.loads(pickle.dumps(StoppedDetail.SAVED)) is StoppedDetail.SAVED
+    # The deferred records too, and the lifecycle event (virtcore's own name as well).
+    import virtcore
+    from virtcore.types import ControlInfo, ControlState, DomainEvent, DomainEventType, DomainRef
+
+    event = DomainEvent(DomainRef("a", "u", 1), DomainEventType.STARTED, 0)
+    assert virtcore.DomainEvent is DomainEvent and virtcore.DomainEventType is DomainEventType
+    assert {DomainEvent.__module__, DomainRef.__module__, ControlInfo.__module__} == {"virtcore.types"}
+    assert pickle.loads(pickle.dumps(event)) == event and event.event is DomainEventType.STARTED
+    assert pickle.loads(pickle.dumps(ControlInfo(ControlState.OK, 0, 0))).state is ControlState.OK
     assert all(hasattr(types, name) for name in types.__all__)
     with pytest.raises(AttributeError, match="no attribute 'PausedReasons'"):
         types.PausedReasons  # noqa: B018

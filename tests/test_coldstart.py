@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_plugin_story import make_venv, pip, write_toy_source
 
-from virtcore import _drivercache, drivers
+from virtcore import _drivercache, _hookcache, drivers
 from virtcore.errors import NoConnectError
 
 #: The URI schemes of the driver distributions under plugins/ (every one is installed
@@ -295,3 +295,13 @@ def test_a_dangling_metadata_link_does_not_hide_its_neighbours(
     key = _drivercache.environment_key()
     assert f"{site / 'gone-1.0.dist-info'}\t-1" in key
     assert any(line.startswith(f"{site / 'real-1.0.dist-info'}\t") for line in key)
+
+
+def test_one_interpreter_with_two_paths_keeps_two_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Processes of one interpreter with different PYTHONPATHs see different distributions: a
+    # file of their own each, or alternating them would rewrite one cache on every run.
+    first = (_drivercache.cache_file(), _hookcache.cache_file())
+    monkeypatch.setattr(sys, "path", [*sys.path, "/nonexistent/other-site"])
+    second = (_drivercache.cache_file(), _hookcache.cache_file())
+    assert len({*first, *second}) == 4
+    assert all(os.path.dirname(f) == os.path.dirname(first[0]) for f in second)

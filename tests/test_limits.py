@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
+import re
 import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import virtcore
+from virtcore import limits
 from virtcore.errors import ErrorNumber, InvalidArgError, VirtError, XMLError
 from virtcore.limits import MAX_MEMORY_KIB, MAX_VCPUS
 from virtcore.xml import parse_domain
@@ -216,3 +220,10 @@ def test_every_rule_error_is_a_virt_error() -> None:
     for bad_number in (None, "1", 0, -1, MAX_MEMORY_KIB + 1, 2.0):
         with pytest.raises(VirtError):
             limits.check_memory(bad_number)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x3000), max_size=12))
+def test_the_control_character_check_finds_what_its_regular_expression_finds(text: str) -> None:
+    # check_name reads control characters with str methods (no regex compiled on a cold open).
+    found = re.search("[\x00-\x1f\x7f-\x9f]", text)
+    assert limits._control_char(text) == (found.group() if found else None)

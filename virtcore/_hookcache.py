@@ -22,15 +22,14 @@ then uses pluggy, which validates as ever.
 
 from __future__ import annotations
 
-import binascii
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MethodType
 from typing import Any
 
-from virtcore import _drivercache, hookspecs, xdg
-from virtcore.drivers import discovery_key, hook_names, static_function
+from virtcore import _drivercache, hookspecs
+from virtcore.drivers import discovery_key, hook_names, static_lookup
 
 __all__ = ["Binding", "bind", "cache_file", "remember", "spec_args"]
 
@@ -42,17 +41,25 @@ Binding = tuple[object, Callable[..., Any], tuple[str, ...]]
 
 
 def cache_file() -> str:
-    """The hook cache of this Python environment (interpreter and prefix)."""
-    env = f"{sys.prefix}\0{sys.version}".encode("utf-8", "surrogateescape")
-    return os.path.join(xdg.cache_dir(), "virtcore", f"hooks-{binascii.crc32(env):08x}.txt")
+    """The hook cache of this Python environment (see :func:`virtcore._drivercache.environment_file`)."""
+    return _drivercache.environment_file("hooks")
+
+
+#: :func:`spec_args` of the hooks asked so far: a cold open asks each hook twice (:func:`bind`
+#: and the connection's dispatch table); reading each once saves ~0.4M instructions.
+_spec_args: dict[str, tuple[str, ...]] = {}
 
 
 def spec_args(hook: str) -> tuple[str, ...]:
     """The argument names of ``hook``'s specification, as pluggy reads them (those without a default)."""
-    code = getattr(hookspecs, hook).__code__
-    args: tuple[str, ...] = code.co_varnames[: code.co_argcount]
-    defaults = getattr(hookspecs, hook).__defaults__
-    return args[: len(args) - len(defaults)] if defaults else args
+    args = _spec_args.get(hook)
+    if args is None:
+        spec = getattr(hookspecs, hook)
+        code = spec.__code__
+        args = code.co_varnames[: code.co_argcount]
+        defaults = spec.__defaults__
+        args = _spec_args[hook] = args[: len(args) - len(defaults)] if defaults else args
+    return args
 
 
 def _class_key(cls: type) -> str | None:
@@ -99,18 +106,9 @@ def _read() -> tuple[tuple[str, ...], dict[str, list[str]]]:
     return key, {row[0]: row for row in rows if len(row) >= 3}
 
 
-def _hooks(field: str) -> list[tuple[str, tuple[str, ...]]] | None:
-    """``HOOK:ARG,ARG;HOOK:...`` as ``[(hook, args)]``, if every hook is one of the contract's."""
-    found = []
-    for item in field.split(";") if field else ():
-        hook, colon, args = item.partition(":")
-        if not colon or hook not in hookspecs.HOOKS:
-            return None
-        argnames = tuple(args.split(",")) if args else ()
-        if not set(argnames) <= set(spec_args(hook)):
-            return None  # never what pluggy accepted: an edited cache
-        found.append((hook, argnames))
-    return found
+def _field(hooks: Iterable[tuple[str, tuple[str, ...]]]) -> str:
+    """``HOOK:ARG,ARG;HOOK:...``: how a row records a class's hooks and their arguments, by hook name."""
+    return ";".join(f"{hook}:{','.join(args)}" for hook, args in sorted(hooks))
 
 
 def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dict[str, Binding] | None:
@@ -127,16 +125,25 @@ def bind(plugins: Sequence[tuple[object, frozenset[str]]], *more: object) -> dic
         row = rows.get(_class_key(cls) or "")
         if row is None or _own_marks(plugin) or _sources(cls, stats) != row[2:]:
             return None
-        hooks = _hooks(row[1])
-        # The class this process imported must be the one recorded (a module edited after
-        # its import, and recorded by another process, is not): its hooks and their arguments.
-        if hooks is None or names != {hook for hook, _ in hooks}:
-            return None
-        for hook, argnames in hooks:
-            fn = static_function(plugin, hook)
-            if fn is None or hook in table or _method_args(fn) != argnames:
+        found: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {}
+        lookup = static_lookup(plugin)
+        for hook in names:  # names are the contract's hooks (hook_names checked them)
+            fn = lookup(hook)
+            if fn is None or hook in table:
                 return None
-            table[hook] = (plugin, MethodType(fn, plugin), argnames)
+            args = _method_args(fn)
+            spec = spec_args(hook)
+            for arg in args:
+                if arg not in spec:
+                    return None  # pluggy refuses it: never what it accepted
+            found[hook] = (fn, args)
+        # The class this process imported must be the one recorded (a module edited after its
+        # import, and recorded by another process, is not): its hooks and their arguments, compared
+        # as the row writes them (one format, written and read by _field).
+        if row[1] != _field((hook, args) for hook, (_, args) in found.items()):
+            return None
+        for hook, (method, args) in found.items():
+            table[hook] = (plugin, MethodType(method, plugin), args)
     return table
 
 
@@ -159,8 +166,7 @@ def remember(accepted: Mapping[object, Mapping[str, tuple[str, ...]] | None]) ->
         sources = _sources(cls, stats)
         if hooks is None or class_key is None or sources is None or _own_marks(plugin):
             continue
-        field = ";".join(f"{hook}:{','.join(args)}" for hook, args in sorted(hooks.items()))
-        row = [class_key, field, *sources]
+        row = [class_key, _field(hooks.items()), *sources]
         if rows.get(class_key) != row:
             rows[class_key] = row
             changed = True

@@ -77,7 +77,7 @@ from virtcore.errors import (
     VirtError,
     XMLError,
 )
-from virtcore.types import ControlState, DomainState, RunningReason, ShutoffReason
+from virtcore.types import DomainState, RunningReason, ShutoffReason
 from virtcore.uri import DEFAULT_URI_ENV, URI, default_uri
 
 if TYPE_CHECKING:
@@ -858,6 +858,8 @@ _CONTROL_ERRORS = ("", "unknown", "monitor failure", "internal (locking) error")
 @command("domcontrol", DOMAIN)
 def _domcontrol(ctx: Context, ns: argparse.Namespace) -> None:
     """Print what the interface controlling a running domain is doing."""
+    from virtcore.types import ControlState  # saves ~0.5M instructions of every command: built on first use
+
     info = ctx.domain(ns.domain).control_info()
     name = _CONTROL_STATES[info.state]
     if info.state not in (ControlState.OK, ControlState.ERROR):

@@ -32,7 +32,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 
-from virtcore import _hookcache, errors, hookspecs, limits, network
+from virtcore import _hookcache, errors, hookspecs, limits, network, types
 from virtcore._dispatch import (
     OPERATIONS,
     PREFIX,
@@ -72,16 +72,10 @@ from virtcore.snapshot import DomainSnapshotAPI
 from virtcore.storage import StorageAPI, StoragePool
 from virtcore.tunables import DomainTunablesAPI
 from virtcore.types import (
-    ControlInfo,
-    DomainEvent,
-    DomainEventType,
     DomainInfo,
-    DomainMetadataType,
     DomainRef,
     DomainState,
     NodeInfo,
-    SecurityModel,
-    VcpuInfo,
 )
 from virtcore.uri import DEFAULT_URI_ENV, REMOTE_DRIVER, URI, default_uri
 
@@ -93,6 +87,14 @@ if TYPE_CHECKING:
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource, IPAddrType
     from virtcore.objevents import AnyObjectEvent
+    from virtcore.types import (
+        ControlInfo,
+        DomainEvent,
+        DomainEventType,
+        DomainMetadataType,
+        SecurityModel,
+        VcpuInfo,
+    )
 
 __all__ = [
     "Connection",
@@ -115,7 +117,7 @@ def _log_exception(message: str, *args: object) -> None:
 
 
 #: Signature of a domain event callback: ``callback(domain, event, detail)``.
-EventCallback = Callable[["Domain", DomainEventType, int], None]
+EventCallback = Callable[["Domain", "DomainEventType", int], None]
 #: Signature of a callback of :meth:`Connection.on_domain_event_any`: ``callback(domain, record)``
 #: (a :class:`~virtcore.types.DomainEvent` or a record of :mod:`virtcore.events`).
 AnyEventCallback = Callable[["Domain", Any], None]
@@ -462,7 +464,7 @@ class Connection(StorageAPI, NetworkAPI, NodeDeviceAPI, InterfaceAPI, SecretAPI)
     def _dispatch_event(self, event: AnyDomainEvent | AnyObjectEvent) -> None:
         if not self._listeners:
             return
-        if isinstance(event, DomainEvent):
+        if isinstance(event, types.DomainEvent):
             ids: tuple[int, ...] = (0,)  # DomainEventID.LIFECYCLE
         else:
             from virtcore.objevents import event_key  # saves its enums and records on open
@@ -1335,7 +1337,7 @@ class Domain(DomainSnapshotAPI, DomainCheckpointAPI, DomainTunablesAPI):
         _check_metadata_uri(k, uri, key, "virDomainSetMetadata", setting=metadata is not None)
         if metadata is not None and not isinstance(metadata, str):
             raise InvalidArgError(f"metadata must be a string or None, not {type(metadata).__name__}")
-        if k == DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
+        if k == types.DomainMetadataType.TITLE and metadata is not None and "\n" in metadata:
             raise InvalidArgError("metadata title can't contain newlines", domain=errors.ErrorDomain.DOMAIN)
         spec = hookspecs.virt_domain_set_metadata
         r = self._conn._ops[spec](
@@ -1462,7 +1464,7 @@ def _metadata_kind(kind: object) -> DomainMetadataType:
     try:
         if isinstance(kind, bool) or not isinstance(kind, int):
             raise ValueError
-        return DomainMetadataType(kind)
+        return types.DomainMetadataType(kind)
     except ValueError:
         raise InvalidArgError(f"unknown metadata type '{kind}'", domain=errors.ErrorDomain.DOMAIN) from None
 
@@ -1472,7 +1474,7 @@ def _check_metadata_uri(
 ) -> None:
     """libvirt's rules: ``ELEMENT`` needs ``uri`` (and ``key`` to set one); the others take neither."""
     dom = errors.ErrorDomain.DOMAIN
-    if kind == DomainMetadataType.ELEMENT:
+    if kind == types.DomainMetadataType.ELEMENT:
         if not isinstance(uri, str) or not uri:
             raise InvalidArgError(f"uri in {where} must not be NULL", domain=dom)
         if setting and (not isinstance(key, str) or not key):

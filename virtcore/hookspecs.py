@@ -188,19 +188,19 @@ class _SpecMarker:
         warn_on_impl_args: Mapping[str, Warning] | None = None,
     ) -> _F | Callable[[_F], _F]:
         """Mark ``function`` (or, without one, return a decorator) as a hook specification."""
-        opts: dict[str, Any] = {
-            "firstresult": firstresult,
-            "historic": historic,
-            "warn_on_impl": warn_on_impl,
-            "warn_on_impl_args": warn_on_impl_args,
-        }
-
-        def mark(func: _F) -> _F:
-            if historic and firstresult:
-                raise ValueError("cannot have a historic firstresult hook")
-            setattr(func, PROJECT + "_spec", dict(opts))
-            return func
-
+        plain = function is None and warn_on_impl is None and warn_on_impl_args is None
+        if plain and type(firstresult) is bool and type(historic) is bool:
+            # The contract's own ``@hookspec(firstresult=True)``: one decorator per option set
+            # rather than a closure per hook saves ~0.3M instructions of ``import virtcore``.
+            return _plain_spec_marks[firstresult, historic]
+        mark = _spec_mark(
+            {
+                "firstresult": firstresult,
+                "historic": historic,
+                "warn_on_impl": warn_on_impl,
+                "warn_on_impl_args": warn_on_impl_args,
+            }
+        )
         return mark if function is None else mark(function)
 
 
@@ -255,13 +255,43 @@ class _ImplMarker:
             "trylast": trylast,
             "specname": specname,
         }
+        if function is not None:
+            # A bare ``@hookimpl`` marks at once: no closure per method saves a cold open ~0.3M
+            # instructions (the test driver alone has 159 of them).
+            setattr(function, _IMPL_ATTR, opts)
+            return function
 
         def mark(func: _F) -> _F:
-            setattr(func, PROJECT + "_impl", dict(opts))
+            setattr(func, _IMPL_ATTR, dict(opts))
             return func
 
-        return mark if function is None else mark(function)
+        return mark
 
+
+_SPEC_ATTR = PROJECT + "_spec"
+_IMPL_ATTR = PROJECT + "_impl"
+
+
+def _spec_mark(opts: dict[str, Any]) -> Callable[[_F], _F]:
+    """The decorator that marks a function as a hook specification with ``opts``, as pluggy's does."""
+
+    def mark(func: _F) -> _F:
+        if opts["historic"] and opts["firstresult"]:
+            raise ValueError("cannot have a historic firstresult hook")
+        setattr(func, _SPEC_ATTR, dict(opts))
+        return func
+
+    return mark
+
+
+#: ``hookspec(firstresult=..., historic=...)`` with no warning options, by ``(firstresult, historic)``.
+_plain_spec_marks = {
+    (first, historic): _spec_mark(
+        {"firstresult": first, "historic": historic, "warn_on_impl": None, "warn_on_impl_args": None}
+    )
+    for first in (False, True)
+    for historic in (False, True)
+}
 
 #: Marks a hook specification (what ``pluggy.HookspecMarker("virtcore")`` marks).
 hookspec = _SpecMarker()

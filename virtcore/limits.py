@@ -16,8 +16,6 @@ This module imports nothing heavy: the core's setters use it without lxml.
 
 from __future__ import annotations
 
-import re
-
 from virtcore.errors import InvalidArgError, VirtError, XMLError
 
 __all__ = [
@@ -53,9 +51,17 @@ MAX_VCPUS = 16384
 #: end of year 9999, so that the guest's clock stays a date a hypervisor can be given.
 MAX_CLOCK_ADJUSTMENT = 253402300799
 
-# Control characters (C0, DEL, C1): libvirt refuses a newline in a name; a name is
-# also a file name and a command-line value, so none of them is allowed.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+def _control_char(text: str) -> str | None:
+    """The first control character (C0, DEL, C1) of ``text``, else ``None``.
+
+    libvirt refuses a newline in a name; a name is also a file name and a
+    command-line value, so none of them is allowed. Read with str methods, not
+    a regular expression: compiling one cost every cold open ~0.2M instructions.
+    """
+    if text.isprintable():  # every control character is unprintable: the common case ends here
+        return None
+    return next((c for c in text if c < " " or "\x7f" <= c <= "\x9f"), None)
 
 
 def _is_int(value: object) -> bool:
@@ -73,9 +79,9 @@ def check_name(name: object, *, error: type[VirtError] = InvalidArgError, where:
         raise error(f"domain name must not be empty in {where}")
     if "/" in name:
         raise error(f"name '{name}' cannot contain '/' in {where}")
-    bad = _CONTROL.search(name)
+    bad = _control_char(name)
     if bad is not None:
-        raise error(f"name {name!r} cannot contain control character {bad.group()!r} in {where}")
+        raise error(f"name {name!r} cannot contain control character {bad!r} in {where}")
     return name
 
 

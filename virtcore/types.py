@@ -12,19 +12,29 @@ here: they unpack the same way and also have names.
 import enum
 from typing import TYPE_CHECKING, NamedTuple
 
+from virtcore._domainref import DomainRef
+
 if TYPE_CHECKING:
     from virtcore._details import (
+        ControlErrorReason,
+        ControlInfo,
+        ControlState,
         CrashedDetail,
         CrashedReason,
         DefinedDetail,
+        DomainEvent,
+        DomainEventType,
+        DomainMetadataType,
         PausedReason,
         ResumedDetail,
+        SecurityModel,
         ShutdownDetail,
         ShutdownReason,
         StartedDetail,
         StoppedDetail,
         SuspendedDetail,
         UndefinedDetail,
+        VcpuInfo,
     )
 
 __all__ = [
@@ -100,14 +110,6 @@ class ShutoffReason(enum.IntEnum):
     DAEMON = 8
 
 
-class DomainMetadataType(enum.IntEnum):
-    """``virDomainMetadataType``: which piece of a domain's metadata."""
-
-    DESCRIPTION = 0
-    TITLE = 1
-    ELEMENT = 2
-
-
 #: The names of a domain's memory statistics, in the order of libvirt's ``virDomainMemoryStatTags``
 #: (libvirt-python's ``memoryStats()`` keys).
 MEMORY_STAT_NAMES = (
@@ -116,54 +118,15 @@ MEMORY_STAT_NAMES = (
 )  # fmt: skip
 
 
-class VcpuInfo(NamedTuple):
-    """``virVcpuInfo``: one vCPU of a running domain (libvirt-python's ``vcpus()`` rows)."""
-
-    number: int
-    #: ``virVcpuState``: 0 offline, 1 running, 2 blocked.
-    state: int
-    #: CPU time used, nanoseconds.
-    cpu_time: int
-    #: The host CPU it runs on (-1: none).
-    cpu: int
-
-
-class DomainEventType(enum.IntEnum):
-    """``virDomainEventType``: the kind of a lifecycle event."""
-
-    DEFINED = 0
-    UNDEFINED = 1
-    STARTED = 2
-    SUSPENDED = 3
-    RESUMED = 4
-    STOPPED = 5
-    SHUTDOWN = 6
-    PMSUSPENDED = 7
-    CRASHED = 8
-
-
 def __getattr__(name: str) -> object:
-    # The reasons and details no cold path reads live in virtcore._details, imported on first use.
+    # The reasons, details and records no cold path reads live in virtcore._details, imported on
+    # first use.
     if not name.startswith("_"):
-        from virtcore import _details  # saves ~10M instructions of import: eleven enums
+        from virtcore import _details  # saves ~15M instructions of import: fifteen enums, four records
 
         if name in _details.__all__:
             return getattr(_details, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class DomainRef(NamedTuple):
-    """What a driver answers to a lookup: a domain's identity.
-
-    ``id`` is the hypervisor's id while the domain is active and ``-1`` while
-    it is not (libvirt's convention). ``uuid`` is the canonical lowercase
-    36-character form; the core uses it to address the domain in every
-    later hook call.
-    """
-
-    name: str
-    uuid: str
-    id: int
 
 
 class DomainInfo(NamedTuple):
@@ -190,50 +153,3 @@ class NodeInfo(NamedTuple):
     sockets: int
     cores: int
     threads: int
-
-
-class SecurityModel(NamedTuple):
-    """``virSecurityModel``: the host's security driver (``"selinux"``, ``"apparmor"``, ``"none"``...)
-    and its domain of interpretation; both empty when there is none."""
-
-    model: str
-    doi: str
-
-
-class ControlState(enum.IntEnum):
-    """``virDomainControlState``: what the interface controlling a domain is doing."""
-
-    OK = 0
-    JOB = 1
-    OCCUPIED = 2
-    ERROR = 3
-
-
-class ControlErrorReason(enum.IntEnum):
-    """``virDomainControlErrorReason``: why the control interface is in :attr:`ControlState.ERROR`."""
-
-    NONE = 0
-    UNKNOWN = 1
-    MONITOR = 2
-    INTERNAL = 3
-
-
-class ControlInfo(NamedTuple):
-    """``virDomainControlInfo``: the control interface's state, its detail (a
-    :class:`ControlErrorReason` in ERROR, else 0) and how long it has been in it (ms)."""
-
-    state: ControlState
-    details: int
-    state_time: int
-
-
-class DomainEvent(NamedTuple):
-    """A lifecycle event, as drivers report it through ``virt_domain_event``.
-
-    ``detail`` is a member of the detail enum that goes with ``event``
-    (:class:`StartedDetail` for STARTED, ...), or a plain int.
-    """
-
-    domain: DomainRef
-    event: DomainEventType
-    detail: int

@@ -36,7 +36,7 @@ from virt_test.nodedevs import TestNodeDevices
 from virt_test.secrets import TestSecrets
 from virt_test.snapshotdriver import TestSnapshots
 from virt_test.storagedriver import TestStorage
-from virtcore import errors, hookimpl, limits
+from virtcore import errors, hookimpl, limits, types
 from virtcore.drivers import describe_driver
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -44,7 +44,7 @@ from virtcore.errors import (
     InvalidArgError,
     NoConnectError,
 )
-from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo, SecurityModel
+from virtcore.types import DomainInfo, DomainRef, DomainState, NodeInfo
 from virtcore.uri import URI
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from virtcore.events import AnyDomainEvent
     from virtcore.network import DomainInterface, InterfaceAddressSource
     from virtcore.objevents import AnyObjectEvent
-    from virtcore.types import DomainMetadataType, VcpuInfo
+    from virtcore.types import DomainMetadataType, SecurityModel, VcpuInfo
 
 __all__ = [
     "TestDriver",
@@ -251,7 +251,7 @@ class TestDriver:
 
     @hookimpl
     def virt_node_get_security_model(self) -> SecurityModel:
-        return SecurityModel(SECURITY_MODEL, SECURITY_DOI)
+        return types.SecurityModel(SECURITY_MODEL, SECURITY_DOI)
 
     @hookimpl
     def virt_connect_baseline_cpu(self, xml_cpus: list[str], expand_features: bool) -> str:

@@ -14,10 +14,15 @@ Compared with Debian's python3-libvirt in ``tests/test_agent_mock_vs_libvirt.py`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from virt_test.node import Node, TestDomain
-from virtcore import errors, hookimpl
+from virtcore import errors, hookimpl, types
 from virtcore.errors import OperationInvalidError
-from virtcore.types import ControlErrorReason, ControlInfo, ControlState, DomainState
+from virtcore.types import DomainState
+
+if TYPE_CHECKING:
+    from virtcore.types import ControlInfo
 
 __all__ = ["TestAgent", "GuestState", "MOUNTPOINTS", "INITIAL_TIME"]
 
@@ -104,12 +109,13 @@ class TestAgent:
             _, guest = self._active(uuid)
             seconds = guest.seconds
         if 0 < seconds < 10000:
-            return ControlInfo(ControlState.JOB, 0, seconds)
+            return types.ControlInfo(types.ControlState.JOB, 0, seconds)
         if 10000 <= seconds < 30000:
-            return ControlInfo(ControlState.OCCUPIED, 0, seconds - 10000)
+            return types.ControlInfo(types.ControlState.OCCUPIED, 0, seconds - 10000)
         if 30000 <= seconds < 60000:
-            return ControlInfo(ControlState.ERROR, ControlErrorReason(seconds % 4), seconds - 30000)
-        return ControlInfo(ControlState.OK, 0, 0)
+            reason = types.ControlErrorReason(seconds % 4)
+            return types.ControlInfo(types.ControlState.ERROR, reason, seconds - 30000)
+        return types.ControlInfo(types.ControlState.OK, 0, 0)
 
     @hookimpl
     def virt_domain_get_time(self, uuid: str) -> tuple[int, int]:

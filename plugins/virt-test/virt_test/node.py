@@ -37,8 +37,6 @@ from virtcore.errors import (
 )
 from virtcore.files import write_atomically
 from virtcore.types import (
-    DomainEvent,
-    DomainEventType,
     DomainInfo,
     DomainRef,
     DomainState,
@@ -56,6 +54,7 @@ if TYPE_CHECKING:
     from virt_test.snapshots import SnapshotTree
     from virtcore.events import AnyDomainEvent
     from virtcore.objevents import AnyObjectEvent
+    from virtcore.types import DomainEvent
     from virtcore.xml import DomainDef
 
 __all__ = ["Node", "NumaCell", "PendingDef", "TestDomain", "SAVE_MAGIC"]
@@ -431,7 +430,7 @@ class Node:
                 detail = types.DefinedDetail.UPDATED if dom.config is not None else types.DefinedDetail.ADDED
                 dom.config = new
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.DEFINED, detail)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.DEFINED, detail)])
         return ref
 
     def create_transient(self, new: DomainDef) -> DomainRef:
@@ -449,7 +448,7 @@ class Node:
             dom.live = new
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STARTED, types.StartedDetail.BOOTED)])
         return ref
 
     def undefine(self, uuid: str, *, snapshots_metadata: bool = False) -> None:
@@ -474,7 +473,7 @@ class Node:
             dom.autostart = False
             if not dom.active:
                 self._remove(dom)
-        self._send([DomainEvent(ref, DomainEventType.UNDEFINED, types.UndefinedDetail.REMOVED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.UNDEFINED, types.UndefinedDetail.REMOVED)])
 
     # -- state machine -------------------------------------------------------
 
@@ -498,7 +497,7 @@ class Node:
             dom.managed_save = False  # a start resumes from the managed save image, and drops it
             self._start(dom, RunningReason.BOOTED)
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.BOOTED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STARTED, types.StartedDetail.BOOTED)])
 
     def suspend(self, uuid: str) -> None:
         with self.lock:
@@ -507,7 +506,7 @@ class Node:
                 raise InternalError(f"domain '{dom.name}' not running", domain=errors.ErrorDomain.TEST)
             dom.state, dom.reason = DomainState.PAUSED, types.PausedReason.USER
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.SUSPENDED, types.SuspendedDetail.PAUSED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.SUSPENDED, types.SuspendedDetail.PAUSED)])
 
     def resume(self, uuid: str) -> None:
         with self.lock:
@@ -516,13 +515,13 @@ class Node:
                 raise InternalError(f"domain '{dom.name}' not paused", domain=errors.ErrorDomain.TEST)
             dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNPAUSED
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.RESUMED, types.ResumedDetail.UNPAUSED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.RESUMED, types.ResumedDetail.UNPAUSED)])
 
     def destroy(self, uuid: str) -> None:
         with self.lock:
             dom = self._active(uuid)
             ref = self._stopped_ref(dom, ShutoffReason.DESTROYED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.DESTROYED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STOPPED, types.StoppedDetail.DESTROYED)])
 
     def shutdown(self, uuid: str) -> None:
         """The guest "powers off" at once, then ``on_poweroff`` decides what happens."""
@@ -538,10 +537,12 @@ class Node:
                 events: list[DomainEvent] = []
             elif action == "preserve":
                 dom.state, dom.reason = DomainState.SHUTOFF, ShutoffReason.SHUTDOWN
-                events = [DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
+                events = [types.DomainEvent(ref, types.DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
             else:
                 stopped = self._stopped_ref(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(stopped, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
+                events = [
+                    types.DomainEvent(stopped, types.DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)
+                ]
         self._send(events)
 
     def reboot(self, uuid: str) -> None:
@@ -550,7 +551,9 @@ class Node:
             dom = self._active(uuid)
             if dom.current.on_reboot in ("destroy", "preserve"):
                 stopped = self._stopped_ref(dom, ShutoffReason.SHUTDOWN)
-                events = [DomainEvent(stopped, DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)]
+                events = [
+                    types.DomainEvent(stopped, types.DomainEventType.STOPPED, types.StoppedDetail.SHUTDOWN)
+                ]
             else:
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.BOOTED
                 dom.started_at = time.monotonic()
@@ -576,7 +579,7 @@ class Node:
             }
             write_atomically(path, SAVE_MAGIC + json.dumps(header, indent=1).encode() + b"\n")
             ref = self._stopped_ref(dom, ShutoffReason.SAVED)
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
 
     def managed_save(self, uuid: str) -> None:
         """Stop a running domain, keeping its state as its managed save image (in memory, as libvirt's)."""
@@ -589,7 +592,7 @@ class Node:
             ref = dom.ref
             self._stop(dom, ShutoffReason.SAVED)
             dom.managed_save = True
-        self._send([DomainEvent(ref, DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STOPPED, types.StoppedDetail.SAVED)])
 
     def managed_save_remove(self, uuid: str) -> None:
         """Drop the domain's managed save image, if any."""
@@ -616,7 +619,7 @@ class Node:
             dom.live = definition
             self._start(dom, RunningReason.RESTORED, paused=bool(header.get("paused")))
             ref = dom.ref
-        self._send([DomainEvent(ref, DomainEventType.STARTED, types.StartedDetail.RESTORED)])
+        self._send([types.DomainEvent(ref, types.DomainEventType.STARTED, types.StartedDetail.RESTORED)])
         return ref
 
     # -- resources -----------------------------------------------------------
