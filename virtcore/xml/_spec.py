@@ -242,6 +242,15 @@ class SpecElement:
         return found[1](el)
 
     @classmethod
+    def from_light(cls, el: Any) -> Any:
+        """Parse a light element of :mod:`virtcore.xml._fast` with the same generated reader as
+        :meth:`from_element`; the object has no source element (``raw`` None)."""
+        found = _LIGHT_BUILDERS.get(cls)
+        if found is None or found[0] is not cls._spec:
+            found = _LIGHT_BUILDERS[cls] = (cls._spec, _compile_builder(cls, light=True))
+        return found[1](el)
+
+    @classmethod
     def covered(cls) -> Node:
         """What the table types of the element (a node of the coverage tree)."""
         return spec_node(cls)
@@ -251,6 +260,23 @@ class SpecElement:
         el = u.start(self.raw, self._tag)
         format_fields(self, el)
         return el
+
+
+def with_source(obj: Any, full: Any) -> Any:
+    """``obj`` (read without its source elements, then perhaps evolved) holding the source
+    elements of ``full``, the full parse of the same document: formatting then overlays
+    ``obj``'s values onto them exactly as for an object the full parser made.
+    """
+    if obj.raw is not None or full is None or type(full) is not type(obj):
+        return obj
+    changes: dict[str, Any] = {"raw": full.raw}
+    for f in obj._spec:
+        value, source = getattr(obj, f.name), getattr(full, f.name)
+        if f.kind == "one" and value is not None:
+            changes[f.name] = with_source(value, source)
+        elif (f.kind == "many" or f.kind == "cmany") and len(value) == len(source):
+            changes[f.name] = tuple(with_source(v, s) for v, s in zip(value, source, strict=True))
+    return attrs.evolve(obj, **changes)
 
 
 def unmodelled(obj: SpecElement, root_tag: str | None = None) -> list[str]:
@@ -334,21 +360,24 @@ def _compile_parser(spec: tuple[F, ...], tag: str) -> Callable[[Element], dict[s
 
 #: The builder generated for each class (``from_element``), with the description it was made from.
 _BUILDERS: dict[type[SpecElement], tuple[tuple[F, ...], Callable[[Element], Any]]] = {}
+#: The same for light elements (``from_light``).
+_LIGHT_BUILDERS: dict[type[SpecElement], tuple[tuple[F, ...], Callable[[Any], Any]]] = {}
 
 
-def _compile_builder(cls: type[SpecElement]) -> Callable[[Element], Any]:
+def _compile_builder(cls: type[SpecElement], *, light: bool = False) -> Callable[[Element], Any]:
     """``cls.from_element``: :func:`reader_code` then the class called with the values.
 
     No dict of values is made and unpacked: the typed fields are passed positionally when
     they are the class's first parameters, in order (else by name), and ``raw`` by name.
+    ``light``: ``cls.from_light``, the same code over a light element, keeping no ``raw``.
     """
     spec = cls._spec
     env: dict[str, Any] = {"CLS": cls}
-    lines = ["def build(el):", *reader_code(spec, cls._tag, env)]
+    lines = ["def build(el):", *reader_code(spec, cls._tag, env, "from_light" if light else "from_element")]
     params = [a.name for a in attrs.fields(cast("Any", cls)) if a.init and not a.kw_only]
     positional = params[: len(spec)] == [f.name for f in spec]
     args = "".join(f"x{i}, " if positional else f"{f.name}=x{i}, " for i, f in enumerate(spec))
-    lines.append(f"    return CLS({args}raw=el)")
+    lines.append(f"    return CLS({args}raw={'None' if light else 'el'})")
     return cast("Callable[[Element], Any]", generate(lines, env, "build"))
 
 
@@ -358,8 +387,10 @@ def generate(lines: list[str], env: dict[str, Any], name: str) -> Any:
     return env[name]
 
 
-def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]:
+def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any], build: str = "from_element") -> list[str]:
     """Code (in a function of ``el``) reading field ``i`` of ``spec`` into local ``x{i}``.
+
+    ``build``: the class method nested elements are read with (``from_light`` for light ones).
 
     Generated from the descriptions once per class: straight-line code, as fast as a
     hand-written parser, with nothing hand-kept. ``firsts`` maps each child tag of ``el`` to its
@@ -465,7 +496,7 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
                 f"c = firsts.get({xml})",
                 f"{x} = ()",
                 "if c is not None:",
-                f"    {x} = tuple([C{i}.from_element(y) for y in c.iterchildren({f.sub!r})])",
+                f"    {x} = tuple([C{i}.{build}(y) for y in c.iterchildren({f.sub!r})])",
             ]
         elif kind == "kib":
             at = repr(f"{where}<{f.xml}>")
@@ -479,10 +510,10 @@ def reader_code(spec: tuple[F, ...], tag: str, env: dict[str, Any]) -> list[str]
             ]
         elif kind == "many":
             env[f"C{i}"] = f.cls
-            w.append(f"{x} = tuple(C{i}.from_element(y) for y in el.iterchildren({xml}))")
+            w.append(f"{x} = tuple(C{i}.{build}(y) for y in el.iterchildren({xml}))")
         elif kind == "one":
             env[f"C{i}"] = f.cls
-            w += [f"c = firsts.get({xml})", f"{x} = None if c is None else C{i}.from_element(c)"]
+            w += [f"c = firsts.get({xml})", f"{x} = None if c is None else C{i}.{build}(c)"]
         else:
             raise ValueError(f"unknown field kind {kind!r}")
         if f.also is not None:

@@ -411,6 +411,27 @@ def test_volumes_a_running_domain_uses_are_busy(
     pool.destroy()
 
 
+def test_a_disk_attached_to_a_running_domain_makes_its_volume_busy(
+    conn: virtcore.Connection, pool: virtcore.StoragePool
+) -> None:
+    # the node keeps what each running definition's disks use: a new live definition is read again
+    vol = pool.create_volume(vol_xml("late.img", 10))
+    spare = pool.create_volume(vol_xml("spare.img", 10))
+    dom = conn.define_domain(
+        "<domain type='test'><name>late</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+    )
+    dom.start()
+    spare.delete()  # nothing uses it: asking read the running definition's disks
+    dom.attach_device(
+        "<disk type='volume' device='disk'><source pool='default-pool' volume='late.img'/>"
+        "<target dev='vdc'/></disk>"
+    )
+    with pytest.raises(ResourceBusyError, match="running domain 'late'"):
+        vol.delete()
+    dom.destroy()
+    vol.delete()
+
+
 # -- capacity accounting --------------------------------------------------------
 
 

@@ -195,6 +195,8 @@ class Node:
         self._pending = (tuple(pools), tuple(networks))
         self._parts_lock = _thread.allocate_lock()
         self._storage: Storage | None = None
+        #: Per domain name: a definition and the volumes its disks use (see ``domain_using``).
+        self._disk_volumes: dict[str, tuple[Any, frozenset[tuple[Any, Any]], frozenset[Any]]] = {}
         self._networks: Networks | None = None
         # Host devices and interfaces, as their XML until the first call that needs them.
         self._pending_host = (list(devices), list(interfaces))
@@ -319,17 +321,12 @@ class Node:
             for dom in self.domains.values():
                 if not dom.active:
                     continue
-                from virtcore.xml.devices import Disk  # saves ~170 ms on open: the XML model
-
-                # the devices, not ``disks``: that would build a tuple on every volume delete
-                for disk in dom.definition().devices:
-                    if not isinstance(disk, Disk):
-                        continue
-                    if disk.type == "volume":
-                        if (disk.source_pool, disk.source) == (pool, volume):
-                            return dom.name
-                    elif disk.source == path:
-                        return dom.name
+                d = dom.definition()
+                found = self._disk_volumes.get(dom.name)
+                if found is None or found[0] is not d:  # read a definition's disks once: every delete asks
+                    found = self._disk_volumes[dom.name] = (d, *_volumes_of(d))
+                if (pool, volume) in found[1] or path in found[2]:
+                    return dom.name
         return None
 
     # -- adding and removing -------------------------------------------------
@@ -749,3 +746,17 @@ def read_save_image(path: str) -> dict[str, object]:
     if not isinstance(header, dict) or not isinstance(header.get("xml"), str):
         raise InvalidArgError(f"save image '{path}' is corrupt")
     return header
+
+
+def _volumes_of(d: Any) -> tuple[frozenset[tuple[Any, Any]], frozenset[Any]]:
+    """The (pool, volume) pairs of a definition's volume disks, and the sources of its other disks."""
+    from virtcore.xml.devices import Disk  # saves ~170 ms on open: the XML model
+
+    pairs, paths = set(), set()
+    for disk in d.devices:  # the devices, not ``disks``: no tuple built
+        if isinstance(disk, Disk):
+            if disk.type == "volume":
+                pairs.add((disk.source_pool, disk.source))
+            else:
+                paths.add(disk.source)
+    return frozenset(pairs), frozenset(paths)

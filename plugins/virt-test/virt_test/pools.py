@@ -107,11 +107,12 @@ class _Renewed(Protocol[_T]):
 
 
 def _renewing(slot: str, doc: str) -> Any:
-    """A value an info tuple is made from, kept in ``slot``: setting it makes the tuple again.
+    """A value an info tuple is made from, kept in ``slot``: setting it drops the tuple.
 
-    ``info()`` is the hot path, so volumes and pools keep their info tuple ready and
-    renew it (their ``_renew()``) whenever one of the values it holds changes. A
-    property whose getter is C (``attrgetter``): reading costs no Python call.
+    ``info()`` is the hot path, so volumes and pools keep their info tuple once made and
+    drop it (their ``_renew()``) whenever one of the values it holds changes; the next
+    ``info()`` makes it again. A property whose getter is C (``attrgetter``): reading
+    costs no Python call.
     """
 
     def renew(self: _Renews, value: object) -> None:
@@ -124,7 +125,7 @@ def _renewing(slot: str, doc: str) -> Any:
 class TestVolume:
     """One volume: its definition, sizes and data. Guarded by the storage's lock.
 
-    Its info tuple and XML are kept ready and renewed when its sizes change:
+    Its info tuple and XML are kept once made and dropped when its sizes change:
     reading them is the hot path.
     """
 
@@ -146,12 +147,15 @@ class TestVolume:
         self.data = bytearray()
 
     def _renew(self) -> None:
-        self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
+        self._info: StorageVolInfo | None = None  # made on the next info(): a create+delete makes none
         self._xml: str | None = None
 
     def info(self) -> StorageVolInfo:
         """``virStorageVolInfo``: a file volume's type, capacity and allocation."""
-        return self._info
+        info = self._info
+        if info is None:
+            info = self._info = StorageVolInfo(StorageVolType.FILE, self._capacity, self._allocation)
+        return info
 
     def xml(self) -> str:
         """The volume's XML, with its key, path and current sizes."""
@@ -207,9 +211,9 @@ class TestPool:
         self.volumes: dict[str, TestVolume] = {}
 
     def _renew(self) -> None:
-        """Make the info tuple again (it is kept ready: reading it is the hot path)."""
-        state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
-        self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
+        """Forget the info tuple: the next info() makes it (a volume create+delete changes the
+        allocation twice and reads it never: two tuples saved)."""
+        self._info: StoragePoolInfo | None = None
 
     @property
     def name(self) -> str:
@@ -246,8 +250,12 @@ class TestPool:
         return StorageVolRef(self.name, vol.name, vol.key)
 
     def info(self) -> StoragePoolInfo:
-        """``virStoragePoolInfo``: state, capacity, allocation, available (kept ready)."""
-        return self._info
+        """``virStoragePoolInfo``: state, capacity, allocation, available (kept until they change)."""
+        info = self._info
+        if info is None:
+            state = StoragePoolState.RUNNING if self._active else StoragePoolState.INACTIVE
+            info = self._info = StoragePoolInfo(state, self.capacity, self._allocation, self.available)
+        return info
 
     def definition(self, *, inactive: bool = False) -> PoolDef:
         """The live definition (``inactive``: the persistent one), parsed: pending ones are parsed now."""
@@ -485,9 +493,13 @@ class Storage:
 
     def info(self, uuid: str) -> StoragePoolInfo:
         """The pool's info tuple."""
-        # Without the lock: the tuple is made whole before it is published (the hot path).
+        # Without the lock when the tuple is ready (the hot path); made under it (writers hold it).
         pool = self.pools.get(uuid)
-        return pool.info() if pool is not None else self.get(uuid).info()
+        info = pool._info if pool is not None else None
+        if info is not None:
+            return info
+        with self.lock:
+            return self.get(uuid).info()
 
     def xml(self, uuid: str, inactive: bool) -> str:
         """The pool's XML (``inactive``: its persistent definition)."""
@@ -575,7 +587,9 @@ class Storage:
         """The info of volume ``key`` (the hot path: read without the lock when it can be)."""
         entry = self.keys.get(key)
         if entry is not None and entry[0].active:
-            return entry[1].info()
+            info = entry[1]._info  # ready: read without the lock; else made under it (writers hold it)
+            if info is not None:
+                return info
         with self.lock:
             return self._find_key(key)[1].info()
 
