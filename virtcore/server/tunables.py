@@ -19,7 +19,7 @@ from virtcore.errors import InternalError, InvalidArgError
 from virtcore.rpc import typedparams
 from virtcore.rpc._remote_protocol import CONSTANTS
 from virtcore.rpc.cpumap import pack_cpumap, unpack_cpumap
-from virtcore.server.registry import check_flags, domain_of, handler
+from virtcore.server.registry import api_arg_error, check_flags, domain_of, handler
 
 if TYPE_CHECKING:
     from virtcore.connection import Domain
@@ -139,7 +139,7 @@ def _typed_get(
         raise InternalError("nparams too large")
     dom = domain_of(session, args["dom"])
     if wanted < 0:
-        raise InvalidArgError(f"nparams in {what} must be non-negative")
+        raise api_arg_error(f"*nparams in {what} must be zero or greater")
     affect = {"live": bool(args["flags"] & _LIVE), "config": bool(args["flags"] & _CONFIG)}
     if what in _EXCLUSIVE_FIRST:
         tunables.one_definition(**affect)
@@ -153,9 +153,13 @@ def _typed_get(
     return {"params": wire, "nparams": 0}
 
 
-def _typed_set(args: dict[str, Any], what: str, schema: Mapping[str, str]) -> dict[str, Any]:
+def _typed_set(
+    args: dict[str, Any], what: str, schema: Mapping[str, str], allowed: int = _AFFECT
+) -> dict[str, Any]:
     """The checked parameters and the definition a ``SET_*`` call's flags pick, as keywords."""
-    flags = check_flags(args["flags"], _AFFECT, what)
+    if not args["params"]:  # an empty list arrives as libvirt's NULL
+        raise api_arg_error(f"params in {what} must not be NULL")
+    flags = check_flags(args["flags"], allowed, what)
     params = typedparams.checked_from_wire(args["params"], schema)
     return {"params": params, "live": bool(flags & _LIVE), "config": bool(flags & _CONFIG)}
 
@@ -200,7 +204,7 @@ def _set_numa_parameters(session: Session, args: dict[str, Any]) -> None:
 def _block_io_tune(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     def read(dom: Domain, affect: dict[str, bool]) -> Mapping[str, int | str]:
         if args["disk"] is None:  # NULL only asks how many there are
-            raise InvalidArgError("disk in virDomainGetBlockIoTune must not be NULL")
+            raise api_arg_error("disk in virDomainGetBlockIoTune must not be NULL")
         return dom.block_io_tune(args["disk"], **affect)
 
     return _typed_get(
@@ -217,7 +221,7 @@ def _block_io_tune(session: Session, args: dict[str, Any]) -> dict[str, Any]:
 def _set_block_io_tune(session: Session, args: dict[str, Any]) -> None:
     dom = domain_of(session, args["dom"])
     if not args["params"]:
-        raise InvalidArgError("nparams in virDomainSetBlockIoTune must be greater than zero")
+        raise api_arg_error("nparams in virDomainSetBlockIoTune must be greater than zero")
     schema = tunables.BLOCK_IOTUNE_PARAMETERS
     dom.set_block_io_tune(args["disk"], **_typed_set(args, "virDomainSetBlockIoTune", schema))
 
@@ -247,8 +251,6 @@ def _set_interface_parameters(session: Session, args: dict[str, Any]) -> None:
 @handler("DOMAIN_SET_IOTHREAD_PARAMS")
 def _set_iothread_params(session: Session, args: dict[str, Any]) -> None:
     dom = domain_of(session, args["dom"])
-    if not args["params"]:
-        raise InvalidArgError("nparams in virDomainSetIOThreadParams must be greater than zero")
-    flags = check_flags(args["flags"], _LIVE, "virDomainSetIOThreadParams")
-    params = typedparams.checked_from_wire(args["params"], tunables.IOTHREAD_PARAMETERS)
-    dom.set_iothread_params(args["iothread_id"], params, live=bool(flags & _LIVE))
+    what, schema = "virDomainSetIOThreadParams", tunables.IOTHREAD_PARAMETERS
+    checked = _typed_set(args, what, schema, allowed=_LIVE)  # the polling lives in the running domain
+    dom.set_iothread_params(args["iothread_id"], checked["params"], live=checked["live"])
