@@ -639,3 +639,39 @@ def test_virsh_pinning_and_iothreads_answer_as_libvirts_test_driver(served: Serv
     direct = subprocess.run([VIRSH, "-q", "-c", TEST, steps], capture_output=True, text=True, timeout=60)
     assert direct.returncode == 0, direct.stderr
     assert ok(virsh(served.uri(TEST), steps)) == direct.stdout
+
+
+def test_virsh_tunables_answer_as_libvirts_test_driver(served: Served) -> None:
+    # virsh asks each GET_* how many parameters there are first, with VIR_TYPED_PARAM_STRING_OKAY;
+    # the refusals come first, while both nodes are as they started
+    steps = (
+        "blkiotune test; blkiotune test --weight 300 --device-weights /dev/sda,50"
+        " --device-read-bytes-sec /dev/sdb,4096; blkiotune test; blkiotune test --config;"
+        " numatune test; numatune test --nodeset 0 --config; numatune test --mode interleave --config;"
+        " numatune test --config; blkdeviotune test vda;"
+        " blkdeviotune test vda --total-bytes-sec 1000 --total-bytes-sec-max 2000 --read-iops-sec 20"
+        " --read-iops-sec-max 30 --group-name g1 --live; blkdeviotune test vda;"
+        " blkdeviotune test vda --config;"
+        " domiftune test testnet0; domiftune test aa:bb:cc:dd:ee:ff --inbound 100,200,300 --outbound 50;"
+        " domiftune test testnet0; domiftune test testnet0 --config"
+    )
+    assert VIRSH is not None
+    for refused in (
+        "blkiotune test --weight 0",
+        "blkdeviotune test vda --total-bytes-sec 1000",
+        "blkdeviotune test vdzz",
+        "domiftune test no-such-nic",
+        "numatune test --nodeset not-a-set --config",
+    ):
+        theirs = subprocess.run(
+            [VIRSH, "-q", "-c", TEST, refused], capture_output=True, text=True, timeout=60
+        )
+        ours = virsh(served.uri(TEST), refused)
+        assert theirs.returncode != 0 and ours.returncode != 0, refused
+        assert ours.stderr == theirs.stderr, refused
+    direct = subprocess.run([VIRSH, "-q", "-c", TEST, steps], capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 0, direct.stderr
+    out = ok(virsh(served.uri(TEST), steps))
+    assert out == direct.stdout
+    assert "device_read_bytes_sec: /dev/sdb,4096" in out and "group_name     : g1" in out
+    assert "inbound.burst  : 300" in out and "numa_mode      : interleave" in out

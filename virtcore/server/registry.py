@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     from virtcore.connection import Domain
     from virtcore.server.daemon import Session
 
-__all__ = ["HANDLERS", "Handler", "handler", "wire_domain", "domain_of", "check_flags", "is_ordered"]
+__all__ = [
+    "HANDLERS",
+    "Handler",
+    "handler",
+    "wire_domain",
+    "domain_of",
+    "check_flags",
+    "api_arg_error",
+    "is_ordered",
+]
 
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 EVENT_ID_LIFECYCLE = 0
@@ -85,6 +94,17 @@ def check_flags(flags: int, allowed: int, what: str) -> int:
     if flags & ~allowed:
         raise InvalidArgError(f"unsupported flags (0x{flags & ~allowed:x}) in function {what}")
     return flags
+
+
+def api_arg_error(words: str) -> InvalidArgError:
+    """``INVALID_ARG`` in exactly ``words``, as libvirt's API checks its arguments.
+
+    ``virCheckNonNullArg`` and its kin report ``"params in virDomainSetBlkioParameters must
+    not be NULL"`` without the ``"invalid argument: "`` other such errors start with.
+    """
+    exc = InvalidArgError(words)
+    exc.args = (words,)
+    return exc
 
 
 def uuid_bytes(uuid: str) -> bytes:

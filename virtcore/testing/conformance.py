@@ -671,7 +671,7 @@ class DriverConformance(
     def test_disk_io_throttling_is_kept_in_iotune(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_get_block_io_tune", "domain_set_block_io_tune")
         dom = define()
-        found = re.search(r"<disk\b.*?<target dev=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        found = re.search(r"<disk\b.*?<target dev=[\"']([^\"']+)[\"']", dom.xml_desc(), re.S)
         assert found, "the conformance template's domain has a disk"
         disk = found.group(1)
         names = virtcore.tunables.BLOCK_IOTUNE_PARAMETERS
@@ -720,7 +720,7 @@ class DriverConformance(
     def test_interface_rate_limits_are_kept_in_bandwidth(self, conn: Conn, define: Define) -> None:
         need(conn, "domain_get_interface_parameters", "domain_set_interface_parameters")
         dom = define()
-        found = re.search(r"<interface\b.*?<mac address=\"([^\"]+)\"", dom.xml_desc(), re.S)
+        found = re.search(r"<interface\b.*?<mac address=[\"']([^\"']+)[\"']", dom.xml_desc(), re.S)
         assert found, "the conformance template's domain has an interface"
         mac = found.group(1)
         assert dom.interface_parameters(mac) == dict.fromkeys(virtcore.tunables.INTERFACE_PARAMETERS, 0)

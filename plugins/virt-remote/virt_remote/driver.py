@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from virt_remote import loop
@@ -58,7 +58,7 @@ from virtcore.rpc.calls import CALLS, Call, Target
 from virtcore.rpc.cpumap import maplen_for, pack_cpumap, unpack_cpumap
 from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
-from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire
+from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire, types_of
 from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
@@ -68,6 +68,13 @@ from virtcore.storage import (
     StorageVolInfo,
     StorageVolRef,
     StorageVolType,
+)
+from virtcore.tunables import (
+    BLKIO_PARAMETERS,
+    BLOCK_IOTUNE_PARAMETERS,
+    INTERFACE_PARAMETERS,
+    IOTHREAD_PARAMETERS,
+    NUMA_PARAMETERS,
 )
 from virtcore.types import (
     ControlInfo,
@@ -123,6 +130,9 @@ _BASELINE_EXPAND_FEATURES = 1
 #: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
 _NODE_MAX_CELLS = 1024
 _MEMORY_PARAMETERS_MAX = 16
+#: ``VIR_TYPED_PARAM_STRING_OKAY``: this client takes string parameters (libvirt's API says so
+#: to a daemon that supports ``VIR_DRV_FEATURE_TYPED_PARAM_STRING``, as every one since 0.9.7 does).
+_TYPED_PARAM_STRING_OKAY = 4
 #: Each object kind's records of :mod:`virtcore.objevents`, by event id.
 _OBJECT_RECORDS: dict[str, tuple[Callable[..., AnyObjectEvent], ...]] = {
     "network": (NetworkLifecycleEvent,),
@@ -518,6 +528,99 @@ class RemoteDriver:
         args = {"dom": self._dom(uuid), "iothread_id": iothread_id, "flags": _affect_flags(live, config)}
         self._call("DOMAIN_DEL_IOTHREAD", args)
         return True
+
+    # -- typed-parameter tunables (libvirt's names and types: virtcore.tunables) -----
+
+    def _typed_get(self, procedure: str, uuid: str, live: bool, config: bool, **extra: Any) -> Any:
+        """Ask how many parameters there are (``nparams`` 0), then for that many, as libvirt's API does."""
+        flags = _affect_flags(live, config) | _TYPED_PARAM_STRING_OKAY
+        args = {"dom": self._dom(uuid), **extra, "nparams": 0, "flags": flags}
+        count = self._call(procedure, args)["nparams"]
+        if count <= 0:
+            return {}
+        return from_wire(self._call(procedure, {**args, "nparams": count})["params"])
+
+    def _typed_set(
+        self,
+        procedure: str,
+        uuid: str,
+        params: Mapping[str, Any],
+        schema: Mapping[str, str],
+        flags: int,
+        **extra: Any,
+    ) -> bool:
+        wire = to_wire(dict(params), types_of(schema))
+        self._call(procedure, {"dom": self._dom(uuid), **extra, "params": wire, "flags": flags})
+        return True
+
+    @hookimpl
+    def virt_domain_get_blkio_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+        """``DOMAIN_GET_BLKIO_PARAMETERS``."""
+        return dict(self._typed_get("DOMAIN_GET_BLKIO_PARAMETERS", uuid, live, config))
+
+    @hookimpl
+    def virt_domain_set_blkio_parameters(
+        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        """``DOMAIN_SET_BLKIO_PARAMETERS``."""
+        flags = _affect_flags(live, config)
+        return self._typed_set("DOMAIN_SET_BLKIO_PARAMETERS", uuid, params, BLKIO_PARAMETERS, flags)
+
+    @hookimpl
+    def virt_domain_get_numa_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
+        """``DOMAIN_GET_NUMA_PARAMETERS``."""
+        return dict(self._typed_get("DOMAIN_GET_NUMA_PARAMETERS", uuid, live, config))
+
+    @hookimpl
+    def virt_domain_set_numa_parameters(
+        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        """``DOMAIN_SET_NUMA_PARAMETERS``."""
+        flags = _affect_flags(live, config)
+        return self._typed_set("DOMAIN_SET_NUMA_PARAMETERS", uuid, params, NUMA_PARAMETERS, flags)
+
+    @hookimpl
+    def virt_domain_get_block_io_tune(
+        self, uuid: str, disk: str, live: bool, config: bool
+    ) -> dict[str, int | str]:
+        """``DOMAIN_GET_BLOCK_IO_TUNE``."""
+        return dict(self._typed_get("DOMAIN_GET_BLOCK_IO_TUNE", uuid, live, config, disk=disk))
+
+    @hookimpl
+    def virt_domain_set_block_io_tune(
+        self, uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
+    ) -> bool:
+        """``DOMAIN_SET_BLOCK_IO_TUNE``."""
+        flags = _affect_flags(live, config)
+        schema = BLOCK_IOTUNE_PARAMETERS
+        return self._typed_set("DOMAIN_SET_BLOCK_IO_TUNE", uuid, params, schema, flags, disk=disk)
+
+    @hookimpl
+    def virt_domain_get_interface_parameters(
+        self, uuid: str, device: str, live: bool, config: bool
+    ) -> dict[str, int]:
+        """``DOMAIN_GET_INTERFACE_PARAMETERS``."""
+        params = self._typed_get("DOMAIN_GET_INTERFACE_PARAMETERS", uuid, live, config, device=device)
+        return {name: int(value) for name, value in params.items()}
+
+    @hookimpl
+    def virt_domain_set_interface_parameters(
+        self, uuid: str, device: str, params: dict[str, int], live: bool, config: bool
+    ) -> bool:
+        """``DOMAIN_SET_INTERFACE_PARAMETERS``."""
+        flags = _affect_flags(live, config)
+        schema = INTERFACE_PARAMETERS
+        return self._typed_set("DOMAIN_SET_INTERFACE_PARAMETERS", uuid, params, schema, flags, device=device)
+
+    @hookimpl
+    def virt_domain_set_io_thread_params(
+        self, uuid: str, iothread_id: int, params: dict[str, int], live: bool
+    ) -> bool:
+        """``DOMAIN_SET_IOTHREAD_PARAMS``."""
+        flags = _affect_flags(live, False)
+        schema = IOTHREAD_PARAMETERS
+        procedure = "DOMAIN_SET_IOTHREAD_PARAMS"
+        return self._typed_set(procedure, uuid, params, schema, flags, iothread_id=iothread_id)
 
     @hookimpl
     def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool:
