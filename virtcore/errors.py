@@ -35,6 +35,7 @@ __all__ = [
     "OperationFailedError",
     "XMLError",
     "XMLDetailError",
+    "ParserReportError",
     "NoNameError",
     "DomainExistsError",
     "OperationDeniedError",
