@@ -524,8 +524,13 @@ def wait_marker(log: Path, count: int = 1, timeout: float = 60.0) -> None:
 
 
 def last_tick(log: Path) -> int:
-    """The last ``vc-tick N`` the guest printed (0 before the first)."""
-    ticks = [int(line.split()[1]) for line in read(log).splitlines() if line.startswith(TICK + " ")]
+    """The last ``vc-tick N`` the guest printed (0 before the first).
+
+    Only whole lines count: the console may be read while QEMU is still writing
+    one (``vc-tick `` without its number yet, or ``vc-tick 1`` of ``vc-tick 12``).
+    """
+    lines = read(log).split("\n")[:-1]  # the part after the last newline is not a whole line yet
+    ticks = [int(line.split()[1]) for line in lines if line.startswith(TICK + " ") and len(line.split()) > 1]
     return ticks[-1] if ticks else 0
 
 
