@@ -45,3 +45,46 @@ def test_generation_is_shared_between_instances(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert int(out.stdout) == start + 2 == a.value()
+
+
+def test_a_sync_never_returns_while_another_threads_look_is_unfinished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only process's follower thread is rescanning when the caller asks for a state:
+    the caller must wait for that look, not take the generation as seen and read the old state
+    (CI: a read-only watcher answered RUNNING for a guest paused a moment before)."""
+    import threading
+
+    from virt_qemu.host import get_host
+    from virt_qemu.paths import layout_for
+
+    from virtcore.uri import URI
+
+    h = get_host(layout_for(URI.parse(f"qemu:///embed?root={tmp_path}")))
+    try:
+        started, proceed = threading.Event(), threading.Event()
+        looked: list[bool] = []
+        real = h._rescan
+
+        def slow_rescan() -> None:
+            if not started.is_set():
+                started.set()
+                assert proceed.wait(30)
+            real()
+            looked.append(True)
+
+        monkeypatch.setattr(h, "_rescan", slow_rescan)
+        h.gen.bump()  # another process changed something
+        follower = threading.Thread(target=h.sync)
+        follower.start()
+        assert started.wait(30)
+        seen_when_returned: list[int] = []
+        caller = threading.Thread(target=lambda: (h.sync(), seen_when_returned.append(len(looked))))
+        caller.start()
+        caller.join(0.5)  # the old code returned here at once, before the follower's look ended
+        proceed.set()
+        follower.join(30)
+        caller.join(30)
+        assert seen_when_returned == [1]
+    finally:
+        h.release()

@@ -362,6 +362,8 @@ class Host:
         self.caps = CapsCache(layout.cache)
         self.gen = Generation(layout.run)
         self.seen_gen = -1
+        #: Set by a rescan that could not read everything (a domain's lock was held too long).
+        self._look_incomplete = False
         self.lock = threading.RLock()
         self.doms: dict[str, Dom] = {}
         self.by_name: dict[str, Dom] = {}
@@ -515,8 +517,12 @@ class Host:
             g = self.gen.value()
             if not force and g == self.seen_gen:
                 return
-            self.seen_gen = g
+            # ``seen_gen`` means "this process is up to date": it moves only once the look is
+            # complete, so a thread that finds it current (the fast path above) never reads
+            # a state another thread's rescan (the follower's) is still bringing in.
+            self._look_incomplete = False
             self._rescan()
+            self.seen_gen = -1 if self._look_incomplete else g
             events, self._sync_events = self._sync_events, []
         for ev in events:
             self.emit(ev)
@@ -646,7 +652,7 @@ class Host:
         except OperationTimeoutError:
             # Another process holds it (starting, stopping, publishing, or reading it): this
             # look is incomplete, so the next sync must look again even if nothing else changes.
-            self.seen_gen = -1
+            self._look_incomplete = True
             return
         try:
             try:
