@@ -90,7 +90,7 @@ class Subject:
 
     #: The hook's, the method's and the procedure's argument (``disk``).
     name: str
-    #: libvirt-python's argument (``iothread`` for ``iothread_id``).
+    #: libvirt-python's argument (``iothread_val`` for ``iothread_id``).
     python: str
     #: The type libvirt-python insists on before the call (``object``: the core checks it).
     kind: type = object
@@ -199,6 +199,6 @@ TUNABLES: tuple[Tunable, ...] = (
             "setIOThreadParams",
             AFFECT_LIVE,  # the polling lives in the running domain
         ),
-        subject=Subject("iothread_id", "iothread"),
+        subject=Subject("iothread_id", "iothread_val"),
     ),
 )
