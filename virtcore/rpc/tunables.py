@@ -1,5 +1,8 @@
 """The one table of the domains' typed-parameter tunables, every layer's names for each.
 
+(The rows are NamedTuples, as :mod:`virtcore.rpc.calls`' are: ``import libvirt`` reads this
+table, and attrs would add 25-36 ms to that import.)
+
 A tunable (block I/O, NUMA, disk throttling, interface rates, I/O thread
 polling) is a getter and a setter of libvirt's typed parameters, each known
 by five names: its remote procedure, libvirt's C function (whose name its
@@ -29,8 +32,7 @@ describes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import attrs
+from typing import NamedTuple
 
 from virtcore import tunables
 
@@ -53,8 +55,7 @@ _GET = _AFFECT | TYPED_PARAM_STRING_OKAY
 _AFFECT_NAMES = ((AFFECT_LIVE, "live"), (AFFECT_CONFIG, "config"))
 
 
-@attrs.frozen
-class Side:
+class Side(NamedTuple):
     """A tunable's getter or setter, by each layer's name for it."""
 
     #: The remote procedure (``DOMAIN_GET_BLKIO_PARAMETERS``).
@@ -84,8 +85,7 @@ class Side:
         return sum(bit for bit, name in _AFFECT_NAMES if self.flags & bit and affect.get(name))
 
 
-@attrs.frozen
-class Subject:
+class Subject(NamedTuple):
     """What in the domain a tunable belongs to (a disk, an interface, an I/O thread)."""
 
     #: The hook's, the method's and the procedure's argument (``disk``).
@@ -96,8 +96,7 @@ class Subject:
     kind: type = object
 
 
-@attrs.frozen
-class Tunable:
+class Tunable(NamedTuple):
     """One typed-parameter tunable: its schema, the protocol's limit, its two sides."""
 
     #: The parameters' names and libvirt's types (``"uint"``, ``"string"``...), in libvirt's order.
