@@ -82,45 +82,6 @@ NOT_CARRIED: dict[str, str] = {
     "virt_domain_screenshot": f"{_GAP}: DOMAIN_SCREENSHOT is a stream procedure",
     **dict.fromkeys(
         (
-            "virt_connect_list_all_interfaces",
-            "virt_interface_create",
-            "virt_interface_define_xml",
-            "virt_interface_destroy",
-            "virt_interface_get_xml_desc",
-            "virt_interface_is_active",
-            "virt_interface_lookup_by_mac_string",
-            "virt_interface_lookup_by_name",
-            "virt_interface_undefine",
-        ),
-        f"{_GAP}: host interfaces",
-    ),
-    **dict.fromkeys(
-        (
-            "virt_connect_list_all_node_devices",
-            "virt_node_device_create_xml",
-            "virt_node_device_destroy",
-            "virt_node_device_get_parent",
-            "virt_node_device_get_xml_desc",
-            "virt_node_device_list_caps",
-            "virt_node_device_lookup_by_name",
-        ),
-        f"{_GAP}: node devices (their events are carried)",
-    ),
-    **dict.fromkeys(
-        (
-            "virt_connect_list_all_secrets",
-            "virt_secret_define_xml",
-            "virt_secret_get_value",
-            "virt_secret_get_xml_desc",
-            "virt_secret_lookup_by_usage",
-            "virt_secret_lookup_by_uuid",
-            "virt_secret_set_value",
-            "virt_secret_undefine",
-        ),
-        f"{_GAP}: secrets (their events are carried)",
-    ),
-    **dict.fromkeys(
-        (
             "virt_domain_checkpoint_create_xml",
             "virt_domain_checkpoint_delete",
             "virt_domain_checkpoint_get_parent",

@@ -29,9 +29,10 @@ from typing import Any
 
 from virt_remote import loop
 from virt_remote.client import RemoteClient
+from virt_remote.hostobjects import HostObjectHooks, secret_ref
 from virt_remote.options import RemoteOptions
 from virt_remote.streams import RemoteDownload, RemoteUpload
-from virtcore.errors import InvalidArgError, NoSupportError
+from virtcore.errors import InternalError, InvalidArgError, NoSupportError
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
     DomainInterface,
@@ -59,7 +60,6 @@ from virtcore.rpc.cpumap import maplen_for, pack_cpumap, unpack_cpumap
 from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
 from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire, types_of
-from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
     StoragePoolInfo,
@@ -179,8 +179,11 @@ def _affect_flags(live: bool, config: bool) -> int:
     return (_AFFECT_LIVE if live else 0) | (_AFFECT_CONFIG if config else 0)
 
 
-class RemoteDriver:
-    """Every hook the remote program can serve, for one connection to one daemon."""
+class RemoteDriver(HostObjectHooks):
+    """Every hook the remote program can serve, for one connection to one daemon.
+
+    The node device, host interface and secret hooks are :class:`~virt_remote.hostobjects.HostObjectHooks`'.
+    """
 
     def __init__(self, opts: RemoteOptions, client: RemoteClient) -> None:
         self._opts = opts
@@ -190,6 +193,8 @@ class RemoteDriver:
         self._pools: dict[str, str] = {}
         self._networks: dict[str, str] = {}
         self._volumes: dict[str, tuple[str, str]] = {}
+        self._secrets: dict[str, tuple[int, str]] = {}
+        self._ifaces: dict[str, str] = {}
         self._emit: Callable[[DomainEvent | AnyObjectEvent], None] | None = None
         self._pump: loop.EventPump | None = None
 
@@ -235,13 +240,17 @@ class RemoteDriver:
         return {"name": self._networks.get(uuid, ""), "uuid": _uuid_bytes(uuid)}
 
     def _handle(self, target: Target, ident: str) -> Wire:
-        """The wire handle of the object a hook names (a UUID, or a volume's key)."""
+        """The wire handle of the object a hook names (a UUID, a volume's key, an interface's name)."""
         if target == "dom":
             return self._dom(ident)
         if target == "net":
             return self._net(ident)
         if target == "pool":
             return self._pool(ident)
+        if target == "secret":
+            return self._secret(ident)
+        if target == "iface":
+            return self._iface(ident)
         return self._vol(ident)
 
     def _void(self, target: Target, procedure: str, ident: str, **extra: Any) -> bool:
@@ -324,8 +333,8 @@ class RemoteDriver:
             ref = NodeDeviceRef(wire["name"], None)  # the message names no parent
         else:
             try:
-                ref = SecretRef(_uuid_str(wire["uuid"]), SecretUsageType(wire["usageType"]), wire["usageID"])
-            except ValueError:
+                ref = secret_ref(wire)
+            except InternalError:
                 return None  # a usage type newer than this virtcore
         record = _OBJECT_RECORDS[events.kind][event_id]
         return record(ref, msg["event"], msg["detail"]) if "event" in msg else record(ref)
