@@ -62,10 +62,12 @@ def _list_all_devices(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if flags & _DEV_INACTIVE and not flags & _DEV_ACTIVE:
         devices = []
     else:
-        devices = _conn(session).list_node_devices()
-        wanted = {cap for i, cap in enumerate(NODE_DEVICE_CAPS) if flags & (1 << i)}
-        if wanted:
-            devices = [d for d in devices if wanted.intersection(d.capabilities())]
+        conn = _conn(session)
+        devices = conn.list_node_devices()
+        wanted = [cap for i, cap in enumerate(NODE_DEVICE_CAPS) if flags & (1 << i)]
+        if wanted:  # by the core's matching, which finds nested capabilities (fc_host, vports) too
+            having = {d.name for cap in wanted for d in conn.list_node_devices(cap)}
+            devices = [d for d in devices if d.name in having]
     out = [wire_device(d) for d in devices]
     return {"devices": out if args["need_results"] else [], "ret": len(out)}
 
