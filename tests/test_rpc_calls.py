@@ -69,10 +69,6 @@ _GAP = "not carried yet (a known gap: the driver answers NO_SUPPORT through virt
 #: The hookspecs the remote driver does not implement, and why. A new hook must land in
 #: RemoteDriver (with its procedure named in its docstring) or here, with its reason.
 NOT_CARRIED: dict[str, str] = {
-    "virt_domain_get_io_thread_stats": (
-        f"{_GAP}: libvirt carries it as CONNECT_GET_ALL_DOMAIN_STATS' iothread group, and no "
-        "group of bulk statistics is carried yet"
-    ),
     "virt_domain_event": "an observer hook (broadcast to plugins in the process), not a call",
     "virt_domain_users_of_path": (
         "asked of the drivers in the process about their own host's files; the daemon's drivers "

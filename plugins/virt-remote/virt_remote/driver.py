@@ -32,7 +32,13 @@ from virt_remote.client import RemoteClient
 from virt_remote.hostobjects import HostObjectHooks, secret_ref
 from virt_remote.options import RemoteOptions
 from virt_remote.streams import RemoteDownload, RemoteUpload
-from virtcore.errors import InternalError, InvalidArgError, NoSupportError
+from virtcore.errors import (
+    InternalError,
+    InvalidArgError,
+    NoDomainError,
+    NoSupportError,
+    OperationInvalidError,
+)
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
     DomainInterface,
@@ -125,6 +131,8 @@ _SNAP_DELETE_CHILDREN, _SNAP_DELETE_METADATA_ONLY, _SNAP_DELETE_CHILDREN_ONLY = 
 _SNAP_XML_SECURE = 1
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 _EVENT_LIFECYCLE = 0
+#: ``VIR_DOMAIN_SHUTOFF``.
+_STATE_SHUTOFF = 5
 _AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
 _BASELINE_EXPAND_FEATURES = 1
 #: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
@@ -509,6 +517,27 @@ class RemoteDriver(HostObjectHooks):
         args = {"dom": self._dom(uuid), "flags": _affect_flags(live, config)}
         info = self._call("DOMAIN_GET_IOTHREAD_INFO", args)["info"]
         return [(t["iothread_id"], unpack_cpumap(bytes(t["cpumap"]), width)) for t in info]
+
+    @hookimpl
+    def virt_domain_get_io_thread_stats(self, uuid: str) -> list[tuple[int, dict[str, int]]]:
+        """``CONNECT_GET_ALL_DOMAIN_STATS`` of this one domain, its ``state`` and ``iothread`` groups.
+
+        libvirt leaves the I/O threads out of a shut-off domain's record: its state tells
+        which. A record missing altogether (the daemon skips a domain that is gone) is the
+        daemon's own error of a lookup (``DOMAIN_LOOKUP_BY_UUID``).
+        """
+        from virtcore import domstats
+
+        wanted = domstats.STATS_STATE | domstats.STATS_IOTHREAD
+        args = {"doms": [self._dom(uuid)], "stats": wanted, "flags": 0}
+        records = self._call("CONNECT_GET_ALL_DOMAIN_STATS", args)["retStats"]
+        if not records:
+            self._domref(self._call("DOMAIN_LOOKUP_BY_UUID", {"uuid": _uuid_bytes(uuid)})["dom"])
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        params = from_wire(records[0]["params"])
+        if params.get("state.state") == _STATE_SHUTOFF:
+            raise OperationInvalidError(f"domain '{records[0]['dom']['name']}' is not running")
+        return domstats.iothreads_of(params)
 
     @hookimpl
     def virt_domain_pin_io_thread(
