@@ -1,10 +1,11 @@
 """Bulk domain statistics (``getAllDomainStats``, ``domainListGetStats``) from virtcore's typed calls.
 
 Each ``VIR_DOMAIN_STATS_*`` group this module knows is filled with libvirt's
-keys from what virtcore tells: ``state.*`` from ``state()``, ``cpu.*`` from
-``info()`` and ``cpu_stats()``, ``balloon.*`` from ``info()`` and
-``memory_stats()``, ``vcpu.*`` from the definition and ``vcpus()``, ``iothread.*``
-from ``iothread_stats()``. A source
+keys from what virtcore tells: ``state.*`` and ``iothread.*`` as the core
+describes them for every client (:mod:`virtcore.domstats`, which ``virtcore
+serve`` sends too), ``cpu.*`` from ``info()`` and ``cpu_stats()``, ``balloon.*``
+from ``info()`` and ``memory_stats()``, ``vcpu.*`` from the definition and
+``vcpus()``. A source
 the driver does not have leaves its keys out, as libvirt leaves out what a
 driver cannot tell; a group this module does not know is left out too, or
 refused with ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS``.
@@ -17,16 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
 from virt_libvirt.errors import check_flags, raise_error
+from virtcore import domstats
 from virtcore.errors import NoSupportError, OperationInvalidError, VirtError
 
 if TYPE_CHECKING:
     import virtcore
 
 
-def _state(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    state, reason = dom.state()
-    out["state.state"] = int(state)
-    out["state.reason"] = int(reason)
+def _core(bit: int) -> Callable[[virtcore.Domain, dict[str, Any]], None]:
+    """The filler of a group the core describes (:data:`virtcore.domstats.GROUPS`)."""
+
+    def fill(dom: virtcore.Domain, out: dict[str, Any]) -> None:
+        out.update((stat.key, stat.value) for stat in domstats.GROUPS[bit](dom))
+
+    return fill
 
 
 def _cpu(dom: virtcore.Domain, out: dict[str, Any]) -> None:
@@ -76,22 +81,13 @@ def _vcpu(dom: virtcore.Domain, out: dict[str, Any]) -> None:
         out[f"vcpu.{number}.time"] = cpu_time
 
 
-def _iothread(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    found = dom.iothread_stats()
-    if found:
-        out["iothread.count"] = len(found)
-    for number, polling in found:
-        for key in ("poll-max-ns", "poll-grow", "poll-shrink"):
-            out[f"iothread.{number}.{key}"] = polling[key]
-
-
 #: The groups this module fills, in libvirt's order.
 GROUPS: dict[int, Callable[[virtcore.Domain, dict[str, Any]], None]] = {
-    lv.VIR_DOMAIN_STATS_STATE: _state,
+    lv.VIR_DOMAIN_STATS_STATE: _core(lv.VIR_DOMAIN_STATS_STATE),
     lv.VIR_DOMAIN_STATS_CPU_TOTAL: _cpu,
     lv.VIR_DOMAIN_STATS_BALLOON: _balloon,
     lv.VIR_DOMAIN_STATS_VCPU: _vcpu,
-    lv.VIR_DOMAIN_STATS_IOTHREAD: _iothread,
+    lv.VIR_DOMAIN_STATS_IOTHREAD: _core(lv.VIR_DOMAIN_STATS_IOTHREAD),
 }
 SUPPORTED = sum(GROUPS)
 _LIST_FILTERS = (
