@@ -3,10 +3,11 @@
 A record of bulk statistics is a flat list of typed parameters per domain
 (``state.state``, ``iothread.3.poll-max-ns``...), grouped by
 ``VIR_DOMAIN_STATS_*`` bits. :data:`GROUPS` describes, once, each group the
-core fills from a :class:`virtcore.Domain` (the groups of libvirt's test
-driver: ``state`` and ``iothread``), with libvirt's key names and types; the
-server (``virtcore serve``) sends records made by :func:`record`, the remote
-driver reads the I/O threads back with :func:`iothreads_of`. A group whose
+core fills from a :class:`virtcore.Domain` (``state``, ``cpu-total``,
+``balloon``, ``vcpu``, ``iothread``), with libvirt's key names and types (its
+QEMU driver's); ``virtcore serve`` sends records made by :func:`record`,
+virt-libvirt gives them to ``getAllDomainStats``, the remote driver reads the
+I/O threads back with :func:`iothreads_of`. A group whose
 source the domain's driver lacks, or that only a running domain has, is left
 out of the record, as libvirt leaves it out.
 """
@@ -21,12 +22,38 @@ from virtcore.errors import NoSupportError, OperationInvalidError
 if TYPE_CHECKING:
     from virtcore.connection import Domain
 
-__all__ = ["STATS_STATE", "STATS_IOTHREAD", "Stat", "GROUPS", "SUPPORTED", "record", "iothreads_of"]
+__all__ = [
+    "STATS_STATE",
+    "STATS_CPU_TOTAL",
+    "STATS_BALLOON",
+    "STATS_VCPU",
+    "STATS_IOTHREAD",
+    "Stat",
+    "GROUPS",
+    "SUPPORTED",
+    "record",
+    "iothreads_of",
+]
 
-#: ``VIR_DOMAIN_STATS_STATE``, ``VIR_DOMAIN_STATS_IOTHREAD`` (libvirt-domain.h).
-STATS_STATE, STATS_IOTHREAD = 1, 128
+#: ``VIR_DOMAIN_STATS_*`` (libvirt-domain.h): the groups filled here.
+STATS_STATE, STATS_CPU_TOTAL, STATS_BALLOON, STATS_VCPU, STATS_IOTHREAD = 1, 2, 4, 8, 128
 #: An I/O thread's polling keys (``iothread.<id>.<key>``) and libvirt's type of each.
 _POLLING = {"poll-max-ns": "ullong", "poll-grow": "uint", "poll-shrink": "uint"}
+#: virtcore's memory statistic name (``Domain.memory_stats``): libvirt's ``balloon.*`` key.
+_BALLOON = {
+    "swap_in": "swap_in",
+    "swap_out": "swap_out",
+    "major_fault": "major_fault",
+    "minor_fault": "minor_fault",
+    "unused": "unused",
+    "available": "available",
+    "usable": "usable",
+    "last_update": "last-update",
+    "disk_caches": "disk_caches",
+    "hugetlb_pgalloc": "hugetlb_pgalloc",
+    "hugetlb_pgfail": "hugetlb_pgfail",
+    "rss": "rss",
+}
 
 
 class Stat(NamedTuple):
@@ -37,35 +64,78 @@ class Stat(NamedTuple):
     value: int
 
 
-def _state(dom: Domain) -> list[Stat]:
+#: A group's filler: appends its statistics to the list, as far as the domain's driver tells them
+#: (what it appended before a source failed stays, as libvirt keeps what it got).
+Fill = Callable[["Domain", list[Stat]], None]
+
+
+def _state(dom: Domain, out: list[Stat]) -> None:
     state, reason = dom.state()
-    return [Stat("state.state", "int", int(state)), Stat("state.reason", "int", int(reason))]
+    out += [Stat("state.state", "int", int(state)), Stat("state.reason", "int", int(reason))]
 
 
-def _iothread(dom: Domain) -> list[Stat]:
+def _cpu(dom: Domain, out: list[Stat]) -> None:
+    out.append(Stat("cpu.time", "ullong", dom.info()[4]))
+    totals = dom.cpu_stats(True)
+    if totals:
+        for key in ("user_time", "system_time"):
+            if key in totals[0]:
+                out.append(Stat(f"cpu.{key.split('_')[0]}", "ullong", totals[0][key]))
+
+
+def _balloon(dom: Domain, out: list[Stat]) -> None:
+    info = dom.info()
+    out += [Stat("balloon.current", "ullong", info[2]), Stat("balloon.maximum", "ullong", info[1])]
+    for name, value in dom.memory_stats().items():
+        if name in _BALLOON:
+            out.append(Stat(f"balloon.{_BALLOON[name]}", "ullong", value))
+
+
+def _vcpu(dom: Domain, out: list[Stat]) -> None:
+    current = dom.info()[3]
+    out.append(Stat("vcpu.current", "uint", current))
+    import xml.etree.ElementTree as ET  # only the vcpu group reads the definition
+
+    vcpu = ET.fromstring(dom.xml_desc()).find("vcpu")
+    out.append(Stat("vcpu.maximum", "uint", int((vcpu.text or "1").strip()) if vcpu is not None else current))
+    for v in dom.vcpus()[0]:
+        number, state, cpu_time = int(v[0]), int(v[1]), int(v[2])
+        out += [Stat(f"vcpu.{number}.state", "int", state), Stat(f"vcpu.{number}.time", "ullong", cpu_time)]
+
+
+def _iothread(dom: Domain, out: list[Stat]) -> None:
     found = dom.iothread_stats()
-    if not found:
-        return []
-    out = [Stat("iothread.count", "uint", len(found))]
+    if found:
+        out.append(Stat("iothread.count", "uint", len(found)))
     for number, polling in found:
         out += [Stat(f"iothread.{number}.{key}", kind, polling[key]) for key, kind in _POLLING.items()]
-    return out
 
 
 #: Each group the core fills, by its bit, in libvirt's order.
-GROUPS: dict[int, Callable[[Domain], list[Stat]]] = {STATS_STATE: _state, STATS_IOTHREAD: _iothread}
+GROUPS: dict[int, Fill] = {
+    STATS_STATE: _state,
+    STATS_CPU_TOTAL: _cpu,
+    STATS_BALLOON: _balloon,
+    STATS_VCPU: _vcpu,
+    STATS_IOTHREAD: _iothread,
+}
 SUPPORTED = sum(GROUPS)
 
 
 def record(dom: Domain, wanted: int) -> list[Stat]:
-    """The statistics of ``dom`` for the groups ``wanted`` (bits of :data:`GROUPS`; others are ignored)."""
+    """The statistics of ``dom`` for the groups ``wanted`` (bits of :data:`GROUPS`; others are ignored).
+
+    :raises VirtError: what a source raises but ``NoSupportError`` (the driver cannot tell)
+        and ``OperationInvalidError`` (not while the domain is off): those leave the rest of
+        that group out.
+    """
     out: list[Stat] = []
     for bit, fill in GROUPS.items():
         if wanted & bit:
             try:
-                out += fill(dom)
+                fill(dom, out)
             except (NoSupportError, OperationInvalidError):
-                continue  # the driver cannot tell, or not while the domain is off: left out
+                continue
     return out
 
 

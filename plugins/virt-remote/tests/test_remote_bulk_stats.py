@@ -9,6 +9,7 @@ for one that is gone.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid as uuidlib
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from serve_support import Served
 from virt_remote.daemons import Libvirtd
 
 import virtcore
+from virtcore import domstats
 from virtcore.errors import NoDomainError, OperationInvalidError
 from virtcore.testing import DEFAULT_TEMPLATE
 
@@ -67,6 +69,40 @@ def test_a_running_guests_iothreads_and_their_polling(guest: virtcore.Domain) ->
     ]
     guest.suspend()
     assert [i for i, _ in guest.iothread_stats()] == [3, 1]  # a paused guest is still active
+
+
+def _wire_types(uri: str, dom: virtcore.Domain, stats: int) -> dict[str, int]:
+    """Each field of ``dom``'s record and its ``VIR_TYPED_PARAM_*`` type, as the daemon sent them."""
+    from virt_remote import RemoteClient
+    from virt_remote.options import parse_options
+
+    from virtcore.uri import URI
+
+    async def ask() -> dict[str, int]:
+        client = await RemoteClient.open(parse_options(URI.parse(uri), read_only=True))
+        try:
+            wire = {"name": dom.name, "uuid": uuidlib.UUID(dom.uuid).bytes, "id": dom.id}
+            r = await client.call(
+                "CONNECT_GET_ALL_DOMAIN_STATS", {"doms": [wire], "stats": stats, "flags": 0}
+            )
+            return {p["field"]: p["value"][0] for p in r["retStats"][0]["params"]}
+        finally:
+            await client.aclose()
+
+    return asyncio.run(ask())
+
+
+def test_the_records_typed_parameters_have_libvirts_types(uri: str, guest: virtcore.Domain) -> None:
+    guest.add_iothread(2, live=True)
+    int_, uint, ullong = 1, 2, 4  # VIR_TYPED_PARAM_INT, _UINT, _ULLONG
+    assert _wire_types(uri, guest, domstats.STATS_STATE | domstats.STATS_IOTHREAD) == {
+        "state.state": int_,
+        "state.reason": int_,
+        "iothread.count": uint,
+        "iothread.2.poll-max-ns": ullong,
+        "iothread.2.poll-grow": uint,
+        "iothread.2.poll-shrink": uint,
+    }
 
 
 def test_a_shut_off_guest_has_no_iothread_statistics(guest: virtcore.Domain) -> None:
