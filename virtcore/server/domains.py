@@ -170,10 +170,10 @@ def _pair(flags: int, yes: int, no: int) -> bool | None:
 
 def listed(dom: Domain, flags: int) -> bool:
     """Whether ``dom`` passes the filter bits of ``virConnectListAllDomains``' ``flags`` but the first
-    two (active or inactive: the caller asks for those); ``NoDomainError`` when it went away.
+    two (active or inactive: :func:`active_filter`, for the caller's listing); ``NoDomainError``
+    when it went away.
 
-    Bits 2 to 7 (persistent, transient, running, paused, shut off, other) mean the same in
-    ``virConnectGetAllDomainStats``' flags.
+    Bits 0 to 7 (active ... other) mean the same in ``virConnectGetAllDomainStats``' flags.
     """
     persistent = _pair(flags, _PERSISTENT, _TRANSIENT)
     autostart = _pair(flags, _AUTOSTART, _NO_AUTOSTART)
