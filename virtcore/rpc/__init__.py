@@ -20,8 +20,9 @@ driver. Its stable API:
   ``(discriminant, value)`` pairs, optional data ``None`` or the value).
 - :mod:`virtcore.rpc.errors`: ``remote_error`` to and from :class:`virtcore.errors.VirtError`.
 - :mod:`virtcore.rpc.typedparams`: libvirt's typed parameter lists to and from dicts.
-- :mod:`virtcore.rpc.calls` and :mod:`virtcore.rpc.objevents`: the tables both ends derive
-  their one-procedure calls and their object events' procedures from.
+- :mod:`virtcore.rpc.calls`, :mod:`virtcore.rpc.tunables` and :mod:`virtcore.rpc.objevents`:
+  the tables both ends derive their one-procedure calls, their typed-parameter tunables
+  (virt-libvirt's methods too) and their object events' procedures from.
 
 The tables (:mod:`virtcore.rpc._remote_protocol`) are generated from libvirt's
 protocol files by ``scripts/gen_remote_protocol.py``. Anything malformed on

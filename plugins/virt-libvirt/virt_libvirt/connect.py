@@ -198,14 +198,14 @@ class virConnect(HostObjectsAPI):  # noqa: N801 - libvirt-python's name
         except VirtError as exc:
             raise_from(exc)
 
-    def getCPUMap(self, flags: int = 0) -> list[Any]:  # noqa: N802
-        """``[number of CPUs, [online flag per CPU], number online]``."""
+    def getCPUMap(self, flags: int = 0) -> tuple[int, list[bool], int]:  # noqa: N802
+        """``(number of CPUs, [online flag per CPU], number online)``, as libvirt-python."""
         check_flags(flags, 0, "virNodeGetCPUMap", self)
         try:
             cpus = self._conn.cpu_map()
         except VirtError as exc:
             raise_from(exc)
-        return [len(cpus), list(cpus), sum(cpus)]
+        return (len(cpus), list(cpus), sum(cpus))
 
     def getFreeMemory(self) -> int:  # noqa: N802
         """The host's free memory, in bytes (the test driver: its cells' free amounts, as libvirt's)."""

@@ -502,13 +502,13 @@ class virDomain(Persistent, DomainTunables):  # noqa: N801 - libvirt-python's na
 
     # -- scheduler, statistics, metadata --------------------------------------------------
 
-    def schedulerType(self) -> list[Any]:  # noqa: N802
-        """``[scheduler, number of parameters]`` (``["fair", 1]``)."""
+    def schedulerType(self) -> tuple[str, int]:  # noqa: N802
+        """``(scheduler, number of parameters)`` (``("fair", 1)``), as libvirt-python."""
         try:
             name, count = self._o.scheduler_type()
         except VirtError as exc:
             raise_from(exc)
-        return [name, count]
+        return (name, count)
 
     def schedulerParameters(self) -> dict[str, int]:  # noqa: N802
         """The CPU scheduler's parameters by name (``{"weight": 50}``)."""

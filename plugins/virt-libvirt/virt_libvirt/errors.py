@@ -200,7 +200,47 @@ def raise_tuple(err: ErrorTuple, cause: BaseException | None = None) -> NoReturn
 
 def raise_from(exc: VirtError, domain: int | None = None) -> NoReturn:
     """Raise ``libvirtError`` for a virtcore error, as libvirt reports it."""
+    if exc.detail is not None and exc.detail.startswith(_READ_ONLY):
+        err = _read_only_refusal(exc, sys._getframe(1))
+        if err is not None:
+            raise_tuple(err, exc)
     raise_tuple(error_tuple(exc, domain), exc)
+
+
+#: How virtcore words a call a read-only connection refuses (naming its own operation).
+_READ_ONLY = "read only access prevents "
+
+
+def _read_only_refusal(exc: VirtError, frame: FrameType | None) -> ErrorTuple | None:
+    """libvirt's words for a call a read-only connection refuses: its API layer names the C
+    function called (``virDomainSetMemory``, not virtcore's ``domain_set_memory``) and reports
+    it in that function's error domain. The function is the libvirt-python method being run:
+    the outermost of this package's frames whose ``self`` is one of libvirt's objects."""
+    from virt_libvirt import _constants
+    from virt_libvirt._table import ERROR_DOMAIN, METHODS
+
+    function = None
+    for _ in range(_API_DEPTH):
+        if frame is None or not _ours(frame):
+            break
+        if frame.f_code.co_varnames[:1] == ("self",):
+            local = frame.f_locals
+            owner = local.get("self")
+            if _SNAPSHOTS:
+                local.clear()  # the snapshot only (see _dispatch_to_connection)
+            for klass in type(owner).__mro__:
+                found = METHODS.get(klass.__name__, {}).get(frame.f_code.co_name)
+                if found is not None:
+                    function = found
+                    break
+        frame = frame.f_back
+    from virtcore.errors import OperationDeniedError
+
+    if function is None or not isinstance(exc, OperationDeniedError):
+        return None
+
+    domain: int = getattr(_constants, ERROR_DOMAIN.get(function, "VIR_FROM_NONE"))
+    return error_tuple(OperationDeniedError(_READ_ONLY + function), domain)
 
 
 def raise_error(cls: type[VirtError], detail: str | None, domain: int | None = None) -> NoReturn:

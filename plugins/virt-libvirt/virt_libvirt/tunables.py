@@ -5,17 +5,20 @@ parameters as dicts (a name the domain lacks: ``LookupError``, as libvirt-python
 learns the names from the getter first), CPU maps as tuples of flags, one per host
 CPU of the node's CPU map (``virNodeGetCPUMap``). The ``VIR_DOMAIN_AFFECT_*`` flags
 pick the definition, as libvirt's; other flags are refused under the driver's function
-name, as libvirt 9.0's test driver checks them.
+name, as libvirt 9.0's test driver checks them. The typed-parameter methods
+(``blkioParameters``, ``setBlockIoTune``...) are derived from their rows of
+:data:`virtcore.rpc.tunables.TUNABLES`, with libvirt-python's names and arguments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
 from virt_libvirt.errors import check_flags, check_nonzero, raise_from, refuse_live_and_config
 from virtcore.errors import NoSupportError, VirtError
+from virtcore.rpc.tunables import TUNABLES, Side, Tunable
 
 if TYPE_CHECKING:
     import virtcore
@@ -23,30 +26,34 @@ if TYPE_CHECKING:
 __all__ = ["DomainTunables"]
 
 _AFFECT = lv.VIR_DOMAIN_AFFECT_LIVE | lv.VIR_DOMAIN_AFFECT_CONFIG
-_GET = _AFFECT | lv.VIR_TYPED_PARAM_STRING_OKAY
 
 
-def _affect(flags: int) -> dict[str, bool]:
-    """``live``/``config`` from the flags; both at once refused as libvirt's ``virDomainObjGetOneDef``."""
+def _affect(flags: int, side: Side | None = None) -> dict[str, bool]:
+    """``live``/``config`` from the flags; both at once refused as libvirt's ``virDomainObjGetOneDef``.
+
+    Only the keywords ``side`` takes, when given (the I/O threads' polling: ``live``).
+    """
     refuse_live_and_config(flags)
+    if side is not None:
+        return side.affect_of(flags)
     return {
         "live": bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE),
         "config": bool(flags & lv.VIR_DOMAIN_AFFECT_CONFIG),
     }
 
 
-def _only_known(params: object, known: dict[str, Any]) -> dict[str, Any]:
-    """``params`` when every name is one the getter gave; else ``LookupError``, as libvirt-python."""
+def _only_known(params: object, known: dict[str, Any] | None) -> dict[str, Any]:
+    """``params`` when every name is one the getter gave (if any); else ``LookupError``, as libvirt-python."""
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, not {type(params).__name__}")
     for name in params:
-        if name not in known:
+        if known is not None and name not in known:
             raise LookupError(f'Attribute name "{name}" could not be recognized')
     return params
 
 
 class DomainTunables:
-    """The tunables of ``virDomain`` (mixed in)."""
+    """The tunables of ``virDomain`` (mixed in; the typed-parameter ones are set on it below)."""
 
     __slots__ = ()
     _o: virtcore.Domain
@@ -68,62 +75,6 @@ class DomainTunables:
         if not isinstance(cpumap, tuple):
             raise TypeError(f"cpumap must be a tuple of bools, not {type(cpumap).__name__}")
         return self._fit(tuple(bool(x) for x in cpumap), self._width(len(cpumap)))
-
-    def blkioParameters(self, flags: int = 0) -> dict[str, Any]:  # noqa: N802
-        """Block I/O tunables: ``weight`` and the per-device ``device_*`` strings."""
-        check_flags(flags, _GET, "virDomainGetBlkioParameters", self)
-        try:
-            return self._o.blkio_parameters(**_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setBlkioParameters(self, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
-        """Change some block I/O tunables of the definition the flags pick; 0."""
-        known = self.blkioParameters(flags)  # libvirt-python's first call: its flags errors
-        check_flags(flags, _AFFECT, "virDomainSetBlkioParameters", self)
-        try:
-            self._o.set_blkio_parameters(_only_known(params, known), **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
-
-    def numaParameters(self, flags: int = 0) -> dict[str, Any]:  # noqa: N802
-        """The NUMA memory policy: ``numa_mode`` and ``numa_nodeset``."""
-        check_flags(flags, _GET, "virDomainGetNumaParameters", self)
-        try:
-            return self._o.numa_parameters(**_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setNumaParameters(self, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
-        """Change the NUMA memory mode and/or node set of the definition the flags pick; 0."""
-        known = self.numaParameters(flags)  # libvirt-python's first call: its flags errors
-        check_flags(flags, _AFFECT, "virDomainSetNumaParameters", self)
-        try:
-            self._o.set_numa_parameters(_only_known(params, known), **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
-
-    def blockIoTune(self, disk: str, flags: int = 0) -> dict[str, Any]:  # noqa: N802
-        """One disk's I/O throttling (``total_bytes_sec``..., ``group_name``)."""
-        check_flags(flags, _GET, "virDomainGetBlockIoTune", self)
-        if not isinstance(disk, str):
-            raise TypeError(f"disk must be a str, not {type(disk).__name__}")
-        try:
-            return self._o.block_io_tune(disk, **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setBlockIoTune(self, disk: str, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
-        """Change some of one disk's I/O throttling in the definition the flags pick; 0."""
-        known = self.blockIoTune(disk, flags)  # libvirt-python's first call: its errors
-        check_flags(flags, _AFFECT, "virDomainSetBlockIoTune", self)
-        try:
-            self._o.set_block_io_tune(disk, _only_known(params, known), **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
 
     def ioThreadInfo(self, flags: int = 0) -> list[tuple[int, list[bool]]]:  # noqa: N802
         """``[(iothread id, [one flag per host CPU it may run on])]``."""
@@ -162,37 +113,6 @@ class DomainTunables:
         check_flags(flags, _AFFECT, "virDomainPinIOThread", self)
         try:
             self._o.pin_iothread(iothread_val, cpus, **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
-
-    def setIOThreadParams(self, iothread: int, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
-        """Change a running I/O thread's polling (``poll_max_ns``, ``poll_grow``, ``poll_shrink``); 0."""
-        check_flags(flags, lv.VIR_DOMAIN_AFFECT_LIVE, "virDomainSetIOThreadParams", self)
-        if not isinstance(params, dict):
-            raise TypeError(f"params must be a dict, not {type(params).__name__}")
-        try:
-            self._o.set_iothread_params(iothread, params, live=bool(flags & lv.VIR_DOMAIN_AFFECT_LIVE))
-        except VirtError as exc:
-            raise_from(exc)
-        return 0
-
-    def interfaceParameters(self, device: str, flags: int = 0) -> dict[str, Any]:  # noqa: N802
-        """One interface's rate limits (``inbound.average``...; by MAC address or target name)."""
-        check_flags(flags, _GET, "virDomainGetInterfaceParameters", self)
-        if not isinstance(device, str):
-            raise TypeError(f"device must be a str, not {type(device).__name__}")
-        try:
-            return self._o.interface_parameters(device, **_affect(flags))
-        except VirtError as exc:
-            raise_from(exc)
-
-    def setInterfaceParameters(self, device: str, params: dict[str, Any], flags: int = 0) -> int:  # noqa: N802
-        """Change one interface's rate limits in the definition the flags pick; 0."""
-        known = self.interfaceParameters(device, flags)  # libvirt-python's first call: its errors
-        check_flags(flags, _AFFECT, "virDomainSetInterfaceParameters", self)
-        try:
-            self._o.set_interface_parameters(device, _only_known(params, known), **_affect(flags))
         except VirtError as exc:
             raise_from(exc)
         return 0
@@ -240,3 +160,80 @@ class DomainTunables:
         except VirtError as exc:
             raise_from(exc)
         return 0
+
+
+# -- the typed-parameter tunables, derived from virtcore.rpc.tunables.TUNABLES -------------------------
+
+
+def _get(self: DomainTunables, row: Tunable, subject: tuple[Any, ...], flags: int) -> dict[str, Any]:
+    """libvirt-python's getter of ``row``: the definition the flags pick, as a dict."""
+    side = row.getter
+    assert side is not None
+    check_flags(flags, side.flags, side.function, self)
+    if row.subject is not None and not isinstance(subject[0], row.subject.kind):
+        what = f"{row.subject.python} must be a {row.subject.kind.__name__}"
+        raise TypeError(f"{what}, not {type(subject[0]).__name__}")
+    try:
+        return getattr(self._o, side.method)(*subject, **_affect(flags, side))  # type: ignore[no-any-return]
+    except VirtError as exc:
+        raise_from(exc)
+
+
+def _set(self: DomainTunables, row: Tunable, subject: tuple[Any, ...], params: object, flags: int) -> int:
+    """libvirt-python's setter of ``row``, asking the getter first as it does (its errors come first); 0."""
+    known = _get(self, row, subject, flags) if row.getter is not None else None
+    side = row.setter
+    check_flags(flags, side.flags, side.function, self)
+    try:
+        getattr(self._o, side.method)(*subject, _only_known(params, known), **_affect(flags, side))
+    except VirtError as exc:
+        raise_from(exc)
+    return 0
+
+
+def _template(row: Tunable, side: Side) -> Callable[..., Any]:
+    """``side``'s method, its argument for the subject (if any) still called ``subject``."""
+    if side is row.setter and row.subject is None:
+
+        def set_(self: DomainTunables, params: object, flags: int = 0) -> int:
+            return _set(self, row, (), params, flags)
+
+        return set_
+    if side is row.setter:
+
+        def set_of(self: DomainTunables, subject: Any, params: object, flags: int = 0) -> int:
+            return _set(self, row, (subject,), params, flags)
+
+        return set_of
+    if row.subject is None:
+
+        def get(self: DomainTunables, flags: int = 0) -> dict[str, Any]:
+            return _get(self, row, (), flags)
+
+        return get
+
+    def get_of(self: DomainTunables, subject: Any, flags: int = 0) -> dict[str, Any]:
+        return _get(self, row, (subject,), flags)
+
+    return get_of
+
+
+def _method(row: Tunable, side: Side) -> Callable[..., Any]:
+    """libvirt-python's method for ``side``, its arguments named as libvirt-python names them."""
+    method = _template(row, side)
+    names = method.__code__.co_varnames
+    if row.subject is not None:  # "subject" becomes libvirt-python's name for it
+        names = (names[0], row.subject.python, *names[2:])
+        method.__annotations__[row.subject.python] = method.__annotations__.pop("subject")
+    method.__code__ = method.__code__.replace(co_name=side.python, co_varnames=names)
+    method.__name__ = side.python
+    method.__qualname__ = f"DomainTunables.{side.python}"
+    what = ", ".join(f"``{name}``" for name in list(row.schema)[:3])
+    method.__doc__ = f"``{side.function}`` ({what}...) over ``Domain.{side.method}``."
+    return method
+
+
+for _row in TUNABLES:
+    for _side in (_row.getter, _row.setter):
+        if _side is not None:
+            setattr(DomainTunables, _side.python, _method(_row, _side))

@@ -88,3 +88,54 @@ def test_a_sync_never_returns_while_another_threads_look_is_unfinished(
         assert seen_when_returned == [1]
     finally:
         h.release()
+
+
+def test_a_read_only_look_takes_the_published_state_while_a_writer_holds_the_domain_lock(
+    tmp_path: Path,
+) -> None:
+    """A process without monitors reads ``status.xml`` (always whole: written by rename) even when
+    another process holds the domain's lock longer than the look waits: it answers the last
+    published state, not an older one kept in memory (or none at all)."""
+    from virt_qemu.host import get_host
+    from virt_qemu.paths import layout_for
+
+    from virtcore.types import DomainState, PausedReason
+    from virtcore.uri import URI
+
+    uuid = "6f1d3f3a-5b2e-4c1d-9a7e-0123456789ab"
+    layout = layout_for(URI.parse(f"qemu:///embed?root={tmp_path}"))
+    layout.ensure()
+    # A process standing in for QEMU: alive, and its command line names the domain's UUID.
+    qemu = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", uuid])
+    lock_path = layout.run / f"{uuid}.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from virt_qemu.paths import FileLock; import time; "
+         f"l = FileLock(__import__('pathlib').Path({str(lock_path)!r})); l.acquire(); "
+         "print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        rd = layout.run / uuid
+        rd.mkdir()
+        (rd / "status.xml").write_text(
+            f"<domstatus state='{int(DomainState.PAUSED)}' reason='{int(PausedReason.USER)}' "
+            f"pid='{qemu.pid}' id='7' monitors='3'>\n"
+            f"<domain type='qemu'><name>held</name><uuid>{uuid}</uuid><memory>65536</memory>"
+            "<os><type>hvm</type></os></domain></domstatus>\n"
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        h = get_host(layout)
+        try:
+            assert not h.monitored
+            h.sync()
+            dom = h.get(uuid)
+            seen = (dom.name, dom.state, dom.reason, dom.id)
+            assert seen == ("held", DomainState.PAUSED, PausedReason.USER, 7)
+            assert h.seen_gen == -1  # the look was incomplete: the next one tries again
+        finally:
+            h.release()
+        assert (rd / "status.xml").exists()  # nothing removed without the lock
+    finally:
+        for p in (holder, qemu):
+            p.kill()
+            p.wait(10)

@@ -647,13 +647,18 @@ class Host:
         rd = self.run_dir(uuid)
         lock = self.dom_lock(uuid)
         interrupted: tuple[dict[str, Any], FileLock] | None = None
+        locked = True
         try:
             lock.acquire(2.0)
         except OperationTimeoutError:
             # Another process holds it (starting, stopping, publishing, or reading it): this
             # look is incomplete, so the next sync must look again even if nothing else changes.
             self._look_incomplete = True
-            return
+            if self.monitored:
+                return
+            # Without monitors the published status.xml (always whole: written by rename) is
+            # the best answer there is; what needs the lock (a crash found) waits for the next look.
+            locked = False
         try:
             try:
                 root = secure_parse((rd / "status.xml").read_bytes())
@@ -675,6 +680,8 @@ class Host:
                 self.doms[uuid] = dom
             was = dom.state
             if not alive(pid) or not cmdline_has(pid, uuid):
+                if not locked:
+                    return
                 # QEMU died while nobody watched: crashed, unless it was being stopped (a save).
                 stop_why = self._collect_stop_reason(dom, default="crashed")
                 record = self._drop_unfinished_save(uuid)
@@ -730,7 +737,8 @@ class Host:
                 dom.state, dom.reason = DomainState.RUNNING, RunningReason.UNKNOWN
             self._note_reattached(dom, was)
         finally:
-            lock.release()
+            if locked:
+                lock.release()
         if interrupted is not None:
             self._recover_save(dom, *interrupted)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from virt_remote import loop
@@ -65,6 +65,7 @@ from virtcore.rpc.calls import CALLS, Call, Target
 from virtcore.rpc.cpumap import maplen_for, pack_cpumap, unpack_cpumap
 from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
+from virtcore.rpc.tunables import TUNABLES, TYPED_PARAM_STRING_OKAY, Side, Tunable
 from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire, types_of
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
@@ -74,13 +75,6 @@ from virtcore.storage import (
     StorageVolInfo,
     StorageVolRef,
     StorageVolType,
-)
-from virtcore.tunables import (
-    BLKIO_PARAMETERS,
-    BLOCK_IOTUNE_PARAMETERS,
-    INTERFACE_PARAMETERS,
-    IOTHREAD_PARAMETERS,
-    NUMA_PARAMETERS,
 )
 from virtcore.types import (
     ControlInfo,
@@ -138,9 +132,6 @@ _BASELINE_EXPAND_FEATURES = 1
 #: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
 _NODE_MAX_CELLS = 1024
 _MEMORY_PARAMETERS_MAX = 16
-#: ``VIR_TYPED_PARAM_STRING_OKAY``: this client takes string parameters (libvirt's API says so
-#: to a daemon that supports ``VIR_DRV_FEATURE_TYPED_PARAM_STRING``, as every one since 0.9.7 does).
-_TYPED_PARAM_STRING_OKAY = 4
 #: Each object kind's records of :mod:`virtcore.objevents`, by event id.
 _OBJECT_RECORDS: dict[str, tuple[Callable[..., AnyObjectEvent], ...]] = {
     "network": (NetworkLifecycleEvent,),
@@ -566,99 +557,6 @@ class RemoteDriver(HostObjectHooks):
         args = {"dom": self._dom(uuid), "iothread_id": iothread_id, "flags": _affect_flags(live, config)}
         self._call("DOMAIN_DEL_IOTHREAD", args)
         return True
-
-    # -- typed-parameter tunables (libvirt's names and types: virtcore.tunables) -----
-
-    def _typed_get(self, procedure: str, uuid: str, live: bool, config: bool, **extra: Any) -> Any:
-        """Ask how many parameters there are (``nparams`` 0), then for that many, as libvirt's API does."""
-        flags = _affect_flags(live, config) | _TYPED_PARAM_STRING_OKAY
-        args = {"dom": self._dom(uuid), **extra, "nparams": 0, "flags": flags}
-        count = self._call(procedure, args)["nparams"]
-        if count <= 0:
-            return {}
-        return from_wire(self._call(procedure, {**args, "nparams": count})["params"])
-
-    def _typed_set(
-        self,
-        procedure: str,
-        uuid: str,
-        params: Mapping[str, Any],
-        schema: Mapping[str, str],
-        flags: int,
-        **extra: Any,
-    ) -> bool:
-        wire = to_wire(dict(params), types_of(schema))
-        self._call(procedure, {"dom": self._dom(uuid), **extra, "params": wire, "flags": flags})
-        return True
-
-    @hookimpl
-    def virt_domain_get_blkio_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
-        """``DOMAIN_GET_BLKIO_PARAMETERS``."""
-        return dict(self._typed_get("DOMAIN_GET_BLKIO_PARAMETERS", uuid, live, config))
-
-    @hookimpl
-    def virt_domain_set_blkio_parameters(
-        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
-    ) -> bool:
-        """``DOMAIN_SET_BLKIO_PARAMETERS``."""
-        flags = _affect_flags(live, config)
-        return self._typed_set("DOMAIN_SET_BLKIO_PARAMETERS", uuid, params, BLKIO_PARAMETERS, flags)
-
-    @hookimpl
-    def virt_domain_get_numa_parameters(self, uuid: str, live: bool, config: bool) -> dict[str, int | str]:
-        """``DOMAIN_GET_NUMA_PARAMETERS``."""
-        return dict(self._typed_get("DOMAIN_GET_NUMA_PARAMETERS", uuid, live, config))
-
-    @hookimpl
-    def virt_domain_set_numa_parameters(
-        self, uuid: str, params: dict[str, int | str], live: bool, config: bool
-    ) -> bool:
-        """``DOMAIN_SET_NUMA_PARAMETERS``."""
-        flags = _affect_flags(live, config)
-        return self._typed_set("DOMAIN_SET_NUMA_PARAMETERS", uuid, params, NUMA_PARAMETERS, flags)
-
-    @hookimpl
-    def virt_domain_get_block_io_tune(
-        self, uuid: str, disk: str, live: bool, config: bool
-    ) -> dict[str, int | str]:
-        """``DOMAIN_GET_BLOCK_IO_TUNE``."""
-        return dict(self._typed_get("DOMAIN_GET_BLOCK_IO_TUNE", uuid, live, config, disk=disk))
-
-    @hookimpl
-    def virt_domain_set_block_io_tune(
-        self, uuid: str, disk: str, params: dict[str, int | str], live: bool, config: bool
-    ) -> bool:
-        """``DOMAIN_SET_BLOCK_IO_TUNE``."""
-        flags = _affect_flags(live, config)
-        schema = BLOCK_IOTUNE_PARAMETERS
-        return self._typed_set("DOMAIN_SET_BLOCK_IO_TUNE", uuid, params, schema, flags, disk=disk)
-
-    @hookimpl
-    def virt_domain_get_interface_parameters(
-        self, uuid: str, device: str, live: bool, config: bool
-    ) -> dict[str, int]:
-        """``DOMAIN_GET_INTERFACE_PARAMETERS``."""
-        params = self._typed_get("DOMAIN_GET_INTERFACE_PARAMETERS", uuid, live, config, device=device)
-        return {name: int(value) for name, value in params.items()}
-
-    @hookimpl
-    def virt_domain_set_interface_parameters(
-        self, uuid: str, device: str, params: dict[str, int], live: bool, config: bool
-    ) -> bool:
-        """``DOMAIN_SET_INTERFACE_PARAMETERS``."""
-        flags = _affect_flags(live, config)
-        schema = INTERFACE_PARAMETERS
-        return self._typed_set("DOMAIN_SET_INTERFACE_PARAMETERS", uuid, params, schema, flags, device=device)
-
-    @hookimpl
-    def virt_domain_set_io_thread_params(
-        self, uuid: str, iothread_id: int, params: dict[str, int], live: bool
-    ) -> bool:
-        """``DOMAIN_SET_IOTHREAD_PARAMS``."""
-        flags = _affect_flags(live, False)
-        schema = IOTHREAD_PARAMETERS
-        procedure = "DOMAIN_SET_IOTHREAD_PARAMS"
-        return self._typed_set(procedure, uuid, params, schema, flags, iothread_id=iothread_id)
 
     @hookimpl
     def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool:
@@ -1202,41 +1100,87 @@ def _send(driver: RemoteDriver, call: Call, ident: str, values: tuple[Any, ...])
     return kind(reply[field])
 
 
-def _template(call: Call) -> Callable[..., Any]:
-    # pluggy reads a hook implementation's parameter names from its code object, so each arity
-    # has its template and the names are set on a copy of the code (see _derive).
-    if not call.params:
+def _template(arity: int, body: Callable[[RemoteDriver, tuple[Any, ...]], Any]) -> Callable[..., Any]:
+    # pluggy and virtcore's hook cache read a hook implementation's parameter names from its code
+    # object, so each arity has its template and the names are set on a copy of the code (_named).
+    def hook1(self: RemoteDriver, a: Any) -> Any:
+        return body(self, (a,))
 
-        def hook0(self: RemoteDriver, ident: str) -> Any:
-            return _send(self, call, ident, ())
+    def hook2(self: RemoteDriver, a: Any, b: Any) -> Any:
+        return body(self, (a, b))
 
-        return hook0
+    def hook3(self: RemoteDriver, a: Any, b: Any, c: Any) -> Any:
+        return body(self, (a, b, c))
 
-    def hook1(self: RemoteDriver, ident: str, value: Any) -> Any:
-        return _send(self, call, ident, (value,))
+    def hook4(self: RemoteDriver, a: Any, b: Any, c: Any, d: Any) -> Any:
+        return body(self, (a, b, c, d))
 
-    if len(call.params) > 1:
-        raise TypeError(f"{call.procedure}: the table's hooks take at most one parameter after the object")
-    return hook1
+    def hook5(self: RemoteDriver, a: Any, b: Any, c: Any, d: Any, e: Any) -> Any:
+        return body(self, (a, b, c, d, e))
+
+    return (hook1, hook2, hook3, hook4, hook5)[arity - 1]
 
 
-def _derive(name: str, call: Call) -> Callable[..., Any]:
-    """The hook implementation ``name`` of ``call``, with the hookspec's parameter names."""
-    template = _template(call)
+def _named(
+    name: str, params: tuple[str, ...], body: Callable[[RemoteDriver, tuple[Any, ...]], Any], doc: str
+) -> Callable[..., Any]:
+    """The hook implementation ``name``, its parameters named ``params``, passing their values to ``body``."""
+    template = _template(len(params), body)
     code = template.__code__.replace(
-        co_name=name,
-        co_qualname=f"RemoteDriver.{name}",
-        co_varnames=("self", call.key, *(p.name for p in call.params)),
+        co_name=name, co_qualname=f"RemoteDriver.{name}", co_varnames=("self", *params)
     )
     hook = types.FunctionType(code, template.__globals__, name, None, template.__closure__)
     hook.__qualname__ = f"RemoteDriver.{name}"
-    hook.__doc__ = f"``{call.procedure}`` (derived from virtcore.rpc.calls.CALLS)."
+    hook.__doc__ = doc
     hook.__module__ = __name__
     return hook
 
 
+def _derive(name: str, call: Call) -> Callable[..., Any]:
+    """The hook implementation ``name`` of ``call``, with the hookspec's parameter names."""
+
+    def body(driver: RemoteDriver, values: tuple[Any, ...]) -> Any:
+        return _send(driver, call, values[0], values[1:])
+
+    params = (call.key, *(p.name for p in call.params))
+    return _named(name, params, body, f"``{call.procedure}`` (derived from virtcore.rpc.calls.CALLS).")
+
+
 for _name, _row in CALLS.items():
     setattr(RemoteDriver, _name, hookimpl(_derive(_name, _row)))
+
+
+# -- the hooks of the tunables' table -----------------------------------------------------------------
+
+
+def _tune(row: Tunable, side: Side) -> Callable[..., Any]:
+    """``side``'s hook implementation: the getter asks how many there are, then for that many."""
+    names = ("uuid", *row.hook_params(side))
+
+    def body(driver: RemoteDriver, values: tuple[Any, ...]) -> Any:
+        given = dict(zip(names, values, strict=True))
+        args: Wire = {"dom": driver._dom(given["uuid"]), "flags": side.flags_of(given)}
+        if row.subject is not None:
+            args[row.subject.name] = given[row.subject.name]
+        if side is row.setter:
+            args["params"] = to_wire(dict(given["params"]), types_of(row.schema))
+            driver._call(side.procedure, args)
+            return True
+        args["flags"] |= TYPED_PARAM_STRING_OKAY  # as libvirt's API, to a daemon that takes strings
+        count = driver._call(side.procedure, {**args, "nparams": 0})["nparams"]
+        if count <= 0:
+            return {}
+        return from_wire(driver._call(side.procedure, {**args, "nparams": count})["params"])
+
+    return _named(
+        side.hook, names, body, f"``{side.procedure}`` (derived from virtcore.rpc.tunables.TUNABLES)."
+    )
+
+
+for _tunable in TUNABLES:
+    for _side in (_tunable.getter, _tunable.setter):
+        if _side is not None:
+            setattr(RemoteDriver, _side.hook, hookimpl(_tune(_tunable, _side)))
 
 
 #: VIR_DOMAIN_SAVE_RUNNING and VIR_DOMAIN_SAVE_PAUSED (libvirt-domain.h).

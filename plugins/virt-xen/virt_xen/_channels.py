@@ -43,7 +43,6 @@ from virt_xen._xl import Xl, XlDomain
 from virt_xen.native import domain_to_xl
 from virtcore import hookimpl
 from virtcore.errors import (
-    ArgumentUnsupportedError,
     InvalidArgError,
     NoDomainError,
     OperationFailedError,
@@ -616,10 +615,9 @@ class ToolstackChannel:
 
     @hookimpl
     def virt_domain_save(self, uuid: str, path: str, running: bool, paused: bool) -> bool | None:
-        if running or paused:
-            raise ArgumentUnsupportedError(
-                "saving a Xen domain to be restored in a chosen state (running or paused)"
-            )
+        """``xl save`` into a file that also records the definition and the state to restore
+        into (paused when the guest was, unless ``running``; always paused with ``paused``):
+        libxl's driver refuses both flags, this driver keeps them as the QEMU one does."""
         target = Path(path)
         with self.ctx.lock:
             d = self._require_active(uuid)
@@ -628,8 +626,9 @@ class ToolstackChannel:
                     f"cannot save domain '{d.name}' to {path}: no such directory {target.parent}"
                 )
             x = self._xl_dom(d)
-            paused = x is not None and x.state == DomainState.PAUSED
-            if paused:
+            was_paused = x is not None and x.state == DomainState.PAUSED
+            restore_paused = paused or (was_paused and not running)
+            if was_paused:
                 # a paused guest cannot suspend itself: let it run for the save, restore it paused
                 self.xl.run("unpause", str(d.domid), what=f"xl unpause of '{d.name}' for saving")
             self._wait_suspend_ready(d)
@@ -639,7 +638,8 @@ class ToolstackChannel:
             os.close(fd)
             try:
                 self.xl.run("save", str(d.domid), tmp, what=f"xl save of '{d.name}' to {path}")
-                meta = json.dumps({"uuid": uuid, "name": d.name, "paused": paused, "xml": xml}).encode()
+                record = {"uuid": uuid, "name": d.name, "paused": restore_paused, "xml": xml}
+                meta = json.dumps(record).encode()
                 with open(os.open(tmp, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC), "ab") as f:
                     f.write(meta)
                     f.write(_LEN.pack(len(meta)))
@@ -660,12 +660,12 @@ class ToolstackChannel:
 
     @hookimpl
     def virt_domain_restore(self, path: str, running: bool, paused: bool) -> DomainRef | None:
-        if running or paused:
-            raise ArgumentUnsupportedError("restoring a Xen domain into a chosen state (running or paused)")
+        """``xl restore`` (``-p`` to stay paused): into the state the file records, or the
+        one ``running`` / ``paused`` chooses (libxl's driver knows only ``paused``)."""
         meta = read_save_meta(path)
         uuid = str(meta.get("uuid", ""))
         name = str(meta.get("name", ""))
-        paused = bool(meta.get("paused"))
+        paused = paused or (bool(meta.get("paused")) and not running)
         with self.ctx.lock:
             if self.ctx.running_by_uuid(uuid) is not None:
                 raise OperationInvalidError(f"domain '{name}' is already running")
