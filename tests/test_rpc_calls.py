@@ -69,10 +69,6 @@ _GAP = "not carried yet (a known gap: the driver answers NO_SUPPORT through virt
 #: The hookspecs the remote driver does not implement, and why. A new hook must land in
 #: RemoteDriver (with its procedure named in its docstring) or here, with its reason.
 NOT_CARRIED: dict[str, str] = {
-    "virt_domain_get_io_thread_stats": (
-        f"{_GAP}: libvirt carries it as CONNECT_GET_ALL_DOMAIN_STATS' iothread group, and no "
-        "group of bulk statistics is carried yet"
-    ),
     "virt_domain_event": "an observer hook (broadcast to plugins in the process), not a call",
     "virt_domain_users_of_path": (
         "asked of the drivers in the process about their own host's files; the daemon's drivers "
@@ -80,45 +76,6 @@ NOT_CARRIED: dict[str, str] = {
     ),
     "virt_domain_qemu_agent_command": "libvirt carries it in its QEMU program, not the remote one",
     "virt_domain_screenshot": f"{_GAP}: DOMAIN_SCREENSHOT is a stream procedure",
-    **dict.fromkeys(
-        (
-            "virt_connect_list_all_interfaces",
-            "virt_interface_create",
-            "virt_interface_define_xml",
-            "virt_interface_destroy",
-            "virt_interface_get_xml_desc",
-            "virt_interface_is_active",
-            "virt_interface_lookup_by_mac_string",
-            "virt_interface_lookup_by_name",
-            "virt_interface_undefine",
-        ),
-        f"{_GAP}: host interfaces",
-    ),
-    **dict.fromkeys(
-        (
-            "virt_connect_list_all_node_devices",
-            "virt_node_device_create_xml",
-            "virt_node_device_destroy",
-            "virt_node_device_get_parent",
-            "virt_node_device_get_xml_desc",
-            "virt_node_device_list_caps",
-            "virt_node_device_lookup_by_name",
-        ),
-        f"{_GAP}: node devices (their events are carried)",
-    ),
-    **dict.fromkeys(
-        (
-            "virt_connect_list_all_secrets",
-            "virt_secret_define_xml",
-            "virt_secret_get_value",
-            "virt_secret_get_xml_desc",
-            "virt_secret_lookup_by_usage",
-            "virt_secret_lookup_by_uuid",
-            "virt_secret_set_value",
-            "virt_secret_undefine",
-        ),
-        f"{_GAP}: secrets (their events are carried)",
-    ),
     **dict.fromkeys(
         (
             "virt_domain_checkpoint_create_xml",

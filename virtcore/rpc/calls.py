@@ -17,7 +17,7 @@ description (go-libvirt's table-driven client is the model):
 A hook that needs more (flags computed from several parameters, a reply
 turned into a record, a handle in the reply) is written out where it is
 used. To add one, add a row: the hook's parameters after the object's
-(``uuid``, or ``key`` for a volume) are the ``params``, in the order the
+(``uuid``, ``key`` for a volume, ``name`` for a host interface) are the ``params``, in the order the
 core's method takes them. tests/test_rpc_calls.py holds every row against the
 hookspecs and the protocol.
 """
@@ -29,11 +29,14 @@ from typing import Literal, NamedTuple
 __all__ = ["CALLS", "Call", "Param", "Target", "Access", "Scalar"]
 
 #: The object a call names, by its wire handle's field (``remote_nonnull_domain`` is ``dom``...).
-Target = Literal["dom", "net", "pool", "vol"]
+Target = Literal["dom", "net", "pool", "vol", "secret", "iface"]
 #: How the server reaches the core: call a method, read or assign a property.
 Access = Literal["call", "get", "set"]
-#: The types a parameter or a reply carries (``bool`` travels as an int).
-Scalar = type[bool] | type[int] | type[str]
+#: The types a parameter or a reply carries (``bool`` travels as an int, ``bytes`` as opaque data).
+Scalar = type[bool] | type[int] | type[str] | type[bytes]
+
+#: The hook parameter that names the object, per target (the others' is ``uuid``).
+_KEYS: dict[str, str] = {"vol": "key", "iface": "name"}
 
 
 class Param(NamedTuple):
@@ -60,8 +63,8 @@ class Call(NamedTuple):
 
     @property
     def key(self) -> str:
-        """The hook's parameter that names the object (a volume's key, the others' UUID)."""
-        return "key" if self.target == "vol" else "uuid"
+        """The hook's parameter naming the object (a volume's key, an interface's name, else the UUID)."""
+        return _KEYS.get(self.target, "uuid")
 
 
 def _p(name: str, kind: Scalar, wire: str | None = None) -> tuple[Param, ...]:
@@ -130,4 +133,20 @@ CALLS: dict[str, Call] = {
     "virt_network_get_bridge_name": Call(
         "NETWORK_GET_BRIDGE_NAME", "net", "bridge_name", "get", reply=("name", str)
     ),
+    # -- host interfaces
+    "virt_interface_is_active": Call("INTERFACE_IS_ACTIVE", "iface", "is_active", reply=("active", bool)),
+    "virt_interface_undefine": Call("INTERFACE_UNDEFINE", "iface", "undefine"),
+    "virt_interface_create": Call("INTERFACE_CREATE", "iface", "start", flags="virInterfaceCreate"),
+    "virt_interface_destroy": Call("INTERFACE_DESTROY", "iface", "destroy", flags="virInterfaceDestroy"),
+    # -- secrets
+    "virt_secret_get_xml_desc": Call(
+        "SECRET_GET_XML_DESC", "secret", "xml_desc", reply=("xml", str), flags="virSecretGetXMLDesc"
+    ),
+    "virt_secret_set_value": Call(
+        "SECRET_SET_VALUE", "secret", "set_value", params=_p("value", bytes), flags="virSecretSetValue"
+    ),
+    "virt_secret_get_value": Call(
+        "SECRET_GET_VALUE", "secret", "value", reply=("value", bytes), flags="virSecretGetValue"
+    ),
+    "virt_secret_undefine": Call("SECRET_UNDEFINE", "secret", "undefine"),
 }

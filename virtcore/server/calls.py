@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virtcore.rpc.calls import CALLS, Call, Target
+from virtcore.server.host import iface_of, secret_of
 from virtcore.server.objects import net_of, pool_of, vol_of
 from virtcore.server.registry import check_flags, domain_of, handler
 
@@ -27,6 +28,8 @@ _RESOLVE: dict[Target, Callable[[Session, dict[str, Any]], Any]] = {
     "net": net_of,
     "pool": pool_of,
     "vol": vol_of,
+    "secret": secret_of,
+    "iface": iface_of,
 }
 
 

@@ -39,11 +39,11 @@ from virtcore.errors import (
 )
 from virtcore.rpc.message import FrameReader, Header, MessageStatus, MessageType, pack_message
 from virtcore.rpc.protocol import KEEPALIVE, REMOTE
-from virtcore.server import calls, domains, guest, host, objects, objevents, registry, tunables
+from virtcore.server import calls, domains, guest, host, objects, objevents, registry, stats, tunables
 from virtcore.server.streams import Stream, open_stream
 
 #: The modules whose import registers the procedures' handlers.
-_PROCEDURE_MODULES = (calls, domains, guest, host, objects, objevents, tunables)
+_PROCEDURE_MODULES = (calls, domains, guest, host, objects, objevents, stats, tunables)
 
 __all__ = ["Server", "Session", "ServedURI"]
 

@@ -168,35 +168,49 @@ def _pair(flags: int, yes: int, no: int) -> bool | None:
     return None
 
 
-@handler("CONNECT_LIST_ALL_DOMAINS")
-def _list_all_domains(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    flags = check_flags(args["flags"], 0x3FFF, "virConnectListAllDomains")
-    conn = _conn(session)
-    doms = conn.list_domains(active=_pair(flags, _ACTIVE, _INACTIVE))
+def listed(dom: Domain, flags: int) -> bool:
+    """Whether ``dom`` passes the filter bits of ``virConnectListAllDomains``' ``flags`` but the first
+    two (active or inactive: :func:`active_filter`, for the caller's listing); ``NoDomainError``
+    when it went away.
+
+    Bits 0 to 7 (active ... other) mean the same in ``virConnectGetAllDomainStats``' flags.
+    """
     persistent = _pair(flags, _PERSISTENT, _TRANSIENT)
     autostart = _pair(flags, _AUTOSTART, _NO_AUTOSTART)
     snapshot = _pair(flags, _HAS_SNAPSHOT, _NO_SNAPSHOT)
     managed = _pair(flags, _HAS_MANAGED_SAVE, _NO_MANAGED_SAVE)
     states = flags & (_RUNNING | _PAUSED | _SHUTOFF | _OTHER)
-    out = []
+    if persistent is not None and dom.is_persistent() != persistent:
+        return False
+    if autostart is not None and dom.autostart != autostart:
+        return False
+    if snapshot is not None and bool(dom.list_snapshots()) != snapshot:
+        return False
+    if managed is True:  # virtcore keeps no managed save images
+        return False
+    if states:
+        state = int(dom.state()[0])
+        bit = {1: _RUNNING, 3: _PAUSED, 5: _SHUTOFF}.get(state, _OTHER)
+        if not states & bit:
+            return False
+    return True
+
+
+def active_filter(flags: int) -> bool | None:
+    """The first two filter bits of ``flags`` (``_ACTIVE``, ``_INACTIVE``) as ``list_domains``' ``active``."""
+    return _pair(flags, _ACTIVE, _INACTIVE)
+
+
+@handler("CONNECT_LIST_ALL_DOMAINS")
+def _list_all_domains(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    flags = check_flags(args["flags"], 0x3FFF, "virConnectListAllDomains")
     from virtcore.errors import NoDomainError
 
-    for dom in doms:
+    out = []
+    for dom in _conn(session).list_domains(active=active_filter(flags)):
         try:
-            if persistent is not None and dom.is_persistent() != persistent:
-                continue
-            if autostart is not None and dom.autostart != autostart:
-                continue
-            if snapshot is not None and bool(dom.list_snapshots()) != snapshot:
-                continue
-            if managed is True:  # virtcore keeps no managed save images
-                continue
-            if states:
-                state = int(dom.state()[0])
-                bit = {1: _RUNNING, 3: _PAUSED, 5: _SHUTOFF}.get(state, _OTHER)
-                if not states & bit:
-                    continue
-            out.append(wire_domain(dom))
+            if listed(dom, flags):
+                out.append(wire_domain(dom))
         except NoDomainError:  # gone while listing
             continue
     return {"domains": out if args["need_results"] else [], "ret": len(out)}

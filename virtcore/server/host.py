@@ -1,9 +1,14 @@
-"""The node devices' and secrets' procedures, answered with the core's API.
+"""The node devices', host interfaces' and secrets' procedures, answered with the core's API.
 
 Node devices travel by name (``remote_nonnull_node_device`` is just the
-name); secrets by UUID with their usage (``remote_nonnull_secret``), found
-again by UUID as libvirt's daemon finds them. Flag numbers are libvirt's
-(``virConnectListAllNodeDeviceFlags``, ``virConnectListAllSecretsFlags``).
+name); host interfaces by name with their MAC (``remote_nonnull_interface``),
+found again by name; secrets by UUID with their usage
+(``remote_nonnull_secret``), found again by UUID, as libvirt's daemon finds
+them. The one-procedure calls on an interface or a secret (is it active,
+undefine, its value...) are rows of :data:`virtcore.rpc.calls.CALLS`, served
+by :mod:`virtcore.server.calls` with :func:`iface_of` and :func:`secret_of`.
+Flag numbers are libvirt's (``virConnectListAllNodeDeviceFlags``,
+``virConnectListAllInterfacesFlags``, ``virConnectListAllSecretsFlags``).
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from virtcore.server.registry import check_flags, handler, uuid_bytes, uuid_str
 
 if TYPE_CHECKING:
     from virtcore.connection import Connection
+    from virtcore.interface import Interface
     from virtcore.nodedev import NodeDevice
     from virtcore.secret import Secret
     from virtcore.server.daemon import Session
 
-__all__ = ["wire_device", "wire_secret", "secret_of"]
+__all__ = ["wire_device", "wire_iface", "iface_of", "wire_secret", "secret_of"]
 
 #: ``VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE`` and ``_ACTIVE``: every device virtcore lists is active.
 _DEV_INACTIVE, _DEV_ACTIVE = 1 << 30, 1 << 31
@@ -56,10 +62,12 @@ def _list_all_devices(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if flags & _DEV_INACTIVE and not flags & _DEV_ACTIVE:
         devices = []
     else:
-        devices = _conn(session).list_node_devices()
-        wanted = {cap for i, cap in enumerate(NODE_DEVICE_CAPS) if flags & (1 << i)}
-        if wanted:
-            devices = [d for d in devices if wanted.intersection(d.capabilities())]
+        conn = _conn(session)
+        devices = conn.list_node_devices()
+        wanted = [cap for i, cap in enumerate(NODE_DEVICE_CAPS) if flags & (1 << i)]
+        if wanted:  # by the core's matching, which finds nested capabilities (fc_host, vports) too
+            having = {d.name for cap in wanted for d in conn.list_node_devices(cap)}
+            devices = [d for d in devices if d.name in having]
     out = [wire_device(d) for d in devices]
     return {"devices": out if args["need_results"] else [], "ret": len(out)}
 
@@ -112,6 +120,74 @@ def _device_destroy(session: Session, args: dict[str, Any]) -> None:
     _conn(session).lookup_node_device(args["name"]).destroy()
 
 
+# -- host interfaces ------------------------------------------------------------------------------------
+
+#: ``VIR_CONNECT_LIST_INTERFACES_INACTIVE`` and ``_ACTIVE``.
+_IFACE_INACTIVE, _IFACE_ACTIVE = 1, 2
+#: ``VIR_INTERFACE_XML_INACTIVE``; ``VIR_INTERFACE_DEFINE_VALIDATE`` (the core always validates).
+_IFACE_XML_INACTIVE = _IFACE_DEFINE_VALIDATE = 1
+
+
+def wire_iface(iface: Interface) -> dict[str, Any]:
+    """``remote_nonnull_interface``."""
+    return {"name": iface.name, "mac": iface.mac}
+
+
+def iface_of(session: Session, wire: dict[str, Any]) -> Interface:
+    """The interface a wire handle names (by name)."""
+    return _conn(session).lookup_interface(wire["name"])
+
+
+@handler("CONNECT_LIST_ALL_INTERFACES")
+def _list_all_ifaces(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    flags = check_flags(args["flags"], _IFACE_INACTIVE | _IFACE_ACTIVE, "virConnectListAllInterfaces")
+    active = None if flags in (0, _IFACE_INACTIVE | _IFACE_ACTIVE) else bool(flags & _IFACE_ACTIVE)
+    out = [wire_iface(i) for i in _conn(session).list_interfaces(active)]
+    return {"ifaces": out if args["need_results"] else [], "ret": len(out)}
+
+
+def _count_ifaces(active: bool) -> Any:
+    def run(session: Session, args: None) -> dict[str, Any]:
+        return {"num": len(_conn(session).list_interfaces(active))}
+
+    return run
+
+
+def _name_ifaces(active: bool) -> Any:
+    def run(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+        return _names([i.name for i in _conn(session).list_interfaces(active)], args["maxnames"])
+
+    return run
+
+
+handler("CONNECT_NUM_OF_INTERFACES")(_count_ifaces(True))
+handler("CONNECT_NUM_OF_DEFINED_INTERFACES")(_count_ifaces(False))
+handler("CONNECT_LIST_INTERFACES")(_name_ifaces(True))
+handler("CONNECT_LIST_DEFINED_INTERFACES")(_name_ifaces(False))
+
+
+@handler("INTERFACE_LOOKUP_BY_NAME")
+def _iface_by_name(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    return {"iface": wire_iface(_conn(session).lookup_interface(args["name"]))}
+
+
+@handler("INTERFACE_LOOKUP_BY_MAC_STRING")
+def _iface_by_mac(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    return {"iface": wire_iface(_conn(session).lookup_interface_by_mac(args["mac"]))}
+
+
+@handler("INTERFACE_DEFINE_XML")
+def _iface_define(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    check_flags(args["flags"], _IFACE_DEFINE_VALIDATE, "virInterfaceDefineXML")
+    return {"iface": wire_iface(_conn(session).define_interface(args["xml"]))}
+
+
+@handler("INTERFACE_GET_XML_DESC")
+def _iface_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    flags = check_flags(args["flags"], _IFACE_XML_INACTIVE, "virInterfaceGetXMLDesc")
+    return {"xml": iface_of(session, args["iface"]).xml_desc(inactive=bool(flags))}
+
+
 # -- secrets -------------------------------------------------------------------------------------------
 
 
@@ -159,26 +235,3 @@ def _secret_by_usage(session: Session, args: dict[str, Any]) -> dict[str, Any]:
 def _secret_define(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     check_flags(args["flags"], 0, "virSecretDefineXML")
     return {"secret": wire_secret(_conn(session).define_secret(args["xml"]))}
-
-
-@handler("SECRET_GET_XML_DESC")
-def _secret_xml(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    check_flags(args["flags"], 0, "virSecretGetXMLDesc")
-    return {"xml": secret_of(session, args["secret"]).xml_desc()}
-
-
-@handler("SECRET_SET_VALUE")
-def _secret_set_value(session: Session, args: dict[str, Any]) -> None:
-    check_flags(args["flags"], 0, "virSecretSetValue")
-    secret_of(session, args["secret"]).set_value(bytes(args["value"]))
-
-
-@handler("SECRET_GET_VALUE")
-def _secret_get_value(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    check_flags(args["flags"], 0, "virSecretGetValue")
-    return {"value": secret_of(session, args["secret"]).value()}
-
-
-@handler("SECRET_UNDEFINE")
-def _secret_undefine(session: Session, args: dict[str, Any]) -> None:
-    secret_of(session, args["secret"]).undefine()

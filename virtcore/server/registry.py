@@ -4,8 +4,9 @@ One function per procedure, registered with :func:`handler` under the
 procedure's name (``"DOMAIN_GET_INFO"``) by :mod:`virtcore.server.calls`
 (derived from the table :data:`virtcore.rpc.calls.CALLS`),
 :mod:`virtcore.server.domains` (the connection and domains),
-:mod:`virtcore.server.objects` (storage, networks, snapshots) and
-:mod:`virtcore.server.host` (node devices, secrets). A handler takes the session and the decoded arguments
+:mod:`virtcore.server.objects` (storage, networks, snapshots),
+:mod:`virtcore.server.host` (node devices, host interfaces, secrets) and
+:mod:`virtcore.server.stats` (bulk statistics). A handler takes the session and the decoded arguments
 (a dict) and returns the reply's value (a dict, or ``None`` for a void
 reply); a :class:`~virtcore.errors.VirtError` it raises goes back to the
 client as libvirt's error structure. Flags a handler does not know are

@@ -1,99 +1,27 @@
 """Bulk domain statistics (``getAllDomainStats``, ``domainListGetStats``) from virtcore's typed calls.
 
-Each ``VIR_DOMAIN_STATS_*`` group this module knows is filled with libvirt's
-keys from what virtcore tells: ``state.*`` from ``state()``, ``cpu.*`` from
-``info()`` and ``cpu_stats()``, ``balloon.*`` from ``info()`` and
-``memory_stats()``, ``vcpu.*`` from the definition and ``vcpus()``, ``iothread.*``
-from ``iothread_stats()``. A source
-the driver does not have leaves its keys out, as libvirt leaves out what a
-driver cannot tell; a group this module does not know is left out too, or
+Each ``VIR_DOMAIN_STATS_*`` group the core describes (:mod:`virtcore.domstats`,
+which ``virtcore serve`` sends too: ``state``, ``cpu-total``, ``balloon``,
+``vcpu``, ``iothread``) is filled with libvirt's keys from what virtcore tells.
+A source the driver does not have leaves its keys out, as libvirt leaves out
+what a driver cannot tell; a group the core does not know is left out too, or
 refused with ``VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virt_libvirt import _constants as lv
 from virt_libvirt.errors import check_flags, raise_error
-from virtcore.errors import NoSupportError, OperationInvalidError, VirtError
+from virtcore import domstats
 
 if TYPE_CHECKING:
     import virtcore
 
 
-def _state(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    state, reason = dom.state()
-    out["state.state"] = int(state)
-    out["state.reason"] = int(reason)
-
-
-def _cpu(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    out["cpu.time"] = dom.info()[4]
-    totals = dom.cpu_stats(True)
-    if totals:
-        for key in ("user_time", "system_time"):
-            if key in totals[0]:
-                out[f"cpu.{key.split('_')[0]}"] = totals[0][key]
-
-
-#: virtcore's memory statistic name: libvirt's ``balloon.*`` key.
-_BALLOON = {
-    "swap_in": "swap_in",
-    "swap_out": "swap_out",
-    "major_fault": "major_fault",
-    "minor_fault": "minor_fault",
-    "unused": "unused",
-    "available": "available",
-    "usable": "usable",
-    "last_update": "last-update",
-    "disk_caches": "disk_caches",
-    "hugetlb_pgalloc": "hugetlb_pgalloc",
-    "hugetlb_pgfail": "hugetlb_pgfail",
-    "rss": "rss",
-}
-
-
-def _balloon(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    info = dom.info()
-    out["balloon.current"] = info[2]
-    out["balloon.maximum"] = info[1]
-    for name, value in dom.memory_stats().items():
-        if name in _BALLOON:
-            out[f"balloon.{_BALLOON[name]}"] = value
-
-
-def _vcpu(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    out["vcpu.current"] = dom.info()[3]
-    import xml.etree.ElementTree as ET  # only the vcpu group reads the definition
-
-    vcpu = ET.fromstring(dom.xml_desc()).find("vcpu")
-    out["vcpu.maximum"] = int((vcpu.text or "1").strip()) if vcpu is not None else out["vcpu.current"]
-    for v in dom.vcpus()[0]:
-        number, state, cpu_time = int(v[0]), int(v[1]), int(v[2])
-        out[f"vcpu.{number}.state"] = state
-        out[f"vcpu.{number}.time"] = cpu_time
-
-
-def _iothread(dom: virtcore.Domain, out: dict[str, Any]) -> None:
-    found = dom.iothread_stats()
-    if found:
-        out["iothread.count"] = len(found)
-    for number, polling in found:
-        for key in ("poll-max-ns", "poll-grow", "poll-shrink"):
-            out[f"iothread.{number}.{key}"] = polling[key]
-
-
-#: The groups this module fills, in libvirt's order.
-GROUPS: dict[int, Callable[[virtcore.Domain, dict[str, Any]], None]] = {
-    lv.VIR_DOMAIN_STATS_STATE: _state,
-    lv.VIR_DOMAIN_STATS_CPU_TOTAL: _cpu,
-    lv.VIR_DOMAIN_STATS_BALLOON: _balloon,
-    lv.VIR_DOMAIN_STATS_VCPU: _vcpu,
-    lv.VIR_DOMAIN_STATS_IOTHREAD: _iothread,
-}
-SUPPORTED = sum(GROUPS)
+#: The groups filled (:data:`virtcore.domstats.GROUPS`), as one number.
+SUPPORTED = domstats.SUPPORTED
 _LIST_FILTERS = (
     lv.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE
     | lv.VIR_CONNECT_GET_ALL_DOMAINS_STATS_INACTIVE
@@ -135,13 +63,4 @@ def list_flags(flags: int) -> int:
 
 def domain_stats(dom: virtcore.Domain, wanted: int) -> dict[str, Any]:
     """libvirt's statistics record of ``dom`` for the groups ``wanted``."""
-    out: dict[str, Any] = {}
-    for bit, fill in GROUPS.items():
-        if wanted & bit:
-            try:
-                fill(dom, out)
-            except (NoSupportError, OperationInvalidError):
-                continue  # the driver cannot tell (or not while the domain is off): leave it out
-            except VirtError:
-                raise
-    return out
+    return {stat.key: stat.value for stat in domstats.record(dom, wanted)}

@@ -29,9 +29,16 @@ from typing import Any
 
 from virt_remote import loop
 from virt_remote.client import RemoteClient
+from virt_remote.hostobjects import HostObjectHooks, secret_ref
 from virt_remote.options import RemoteOptions
 from virt_remote.streams import RemoteDownload, RemoteUpload
-from virtcore.errors import InvalidArgError, NoSupportError
+from virtcore.errors import (
+    InternalError,
+    InvalidArgError,
+    NoDomainError,
+    NoSupportError,
+    OperationInvalidError,
+)
 from virtcore.hookspecs import hookimpl
 from virtcore.network import (
     DomainInterface,
@@ -60,7 +67,6 @@ from virtcore.rpc.objevents import OBJECT_EVENTS, by_message
 from virtcore.rpc.protocol import Procedure
 from virtcore.rpc.tunables import TUNABLES, TYPED_PARAM_STRING_OKAY, Side, Tunable
 from virtcore.rpc.typedparams import ULLONG, from_wire, to_wire, types_of
-from virtcore.secret import SecretRef, SecretUsageType
 from virtcore.snapshot import SnapshotRef
 from virtcore.storage import (
     StoragePoolInfo,
@@ -119,6 +125,8 @@ _SNAP_DELETE_CHILDREN, _SNAP_DELETE_METADATA_ONLY, _SNAP_DELETE_CHILDREN_ONLY = 
 _SNAP_XML_SECURE = 1
 #: ``VIR_DOMAIN_EVENT_ID_LIFECYCLE``.
 _EVENT_LIFECYCLE = 0
+#: ``VIR_DOMAIN_SHUTOFF``.
+_STATE_SHUTOFF = 5
 _AFFECT_LIVE, _AFFECT_CONFIG = 1, 2
 _BASELINE_EXPAND_FEATURES = 1
 #: ``REMOTE_NODE_MAX_CELLS``, ``REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX``.
@@ -170,8 +178,11 @@ def _affect_flags(live: bool, config: bool) -> int:
     return (_AFFECT_LIVE if live else 0) | (_AFFECT_CONFIG if config else 0)
 
 
-class RemoteDriver:
-    """Every hook the remote program can serve, for one connection to one daemon."""
+class RemoteDriver(HostObjectHooks):
+    """Every hook the remote program can serve, for one connection to one daemon.
+
+    The node device, host interface and secret hooks are :class:`~virt_remote.hostobjects.HostObjectHooks`'.
+    """
 
     def __init__(self, opts: RemoteOptions, client: RemoteClient) -> None:
         self._opts = opts
@@ -181,6 +192,8 @@ class RemoteDriver:
         self._pools: dict[str, str] = {}
         self._networks: dict[str, str] = {}
         self._volumes: dict[str, tuple[str, str]] = {}
+        self._secrets: dict[str, tuple[int, str]] = {}
+        self._ifaces: dict[str, str] = {}
         self._emit: Callable[[DomainEvent | AnyObjectEvent], None] | None = None
         self._pump: loop.EventPump | None = None
 
@@ -226,13 +239,17 @@ class RemoteDriver:
         return {"name": self._networks.get(uuid, ""), "uuid": _uuid_bytes(uuid)}
 
     def _handle(self, target: Target, ident: str) -> Wire:
-        """The wire handle of the object a hook names (a UUID, or a volume's key)."""
+        """The wire handle of the object a hook names (a UUID, a volume's key, an interface's name)."""
         if target == "dom":
             return self._dom(ident)
         if target == "net":
             return self._net(ident)
         if target == "pool":
             return self._pool(ident)
+        if target == "secret":
+            return self._secret(ident)
+        if target == "iface":
+            return self._iface(ident)
         return self._vol(ident)
 
     def _void(self, target: Target, procedure: str, ident: str, **extra: Any) -> bool:
@@ -315,8 +332,8 @@ class RemoteDriver:
             ref = NodeDeviceRef(wire["name"], None)  # the message names no parent
         else:
             try:
-                ref = SecretRef(_uuid_str(wire["uuid"]), SecretUsageType(wire["usageType"]), wire["usageID"])
-            except ValueError:
+                ref = secret_ref(wire)
+            except InternalError:
                 return None  # a usage type newer than this virtcore
         record = _OBJECT_RECORDS[events.kind][event_id]
         return record(ref, msg["event"], msg["detail"]) if "event" in msg else record(ref)
@@ -491,6 +508,27 @@ class RemoteDriver:
         args = {"dom": self._dom(uuid), "flags": _affect_flags(live, config)}
         info = self._call("DOMAIN_GET_IOTHREAD_INFO", args)["info"]
         return [(t["iothread_id"], unpack_cpumap(bytes(t["cpumap"]), width)) for t in info]
+
+    @hookimpl
+    def virt_domain_get_io_thread_stats(self, uuid: str) -> list[tuple[int, dict[str, int]]]:
+        """``CONNECT_GET_ALL_DOMAIN_STATS`` of this one domain, its ``state`` and ``iothread`` groups.
+
+        libvirt leaves the I/O threads out of a shut-off domain's record: its state tells
+        which. A record missing altogether (the daemon skips a domain that is gone) is the
+        daemon's own error of a lookup (``DOMAIN_LOOKUP_BY_UUID``).
+        """
+        from virtcore import domstats
+
+        wanted = domstats.STATS_STATE | domstats.STATS_IOTHREAD
+        args = {"doms": [self._dom(uuid)], "stats": wanted, "flags": 0}
+        records = self._call("CONNECT_GET_ALL_DOMAIN_STATS", args)["retStats"]
+        if not records:
+            self._domref(self._call("DOMAIN_LOOKUP_BY_UUID", {"uuid": _uuid_bytes(uuid)})["dom"])
+            raise NoDomainError(f"no domain with matching uuid '{uuid}'")
+        params = from_wire(records[0]["params"])
+        if params.get("state.state") == _STATE_SHUTOFF:
+            raise OperationInvalidError(f"domain '{records[0]['dom']['name']}' is not running")
+        return domstats.iothreads_of(params)
 
     @hookimpl
     def virt_domain_pin_io_thread(
