@@ -64,7 +64,7 @@ def test_a_sync_never_returns_while_another_threads_look_is_unfinished(
     try:
         started, proceed = threading.Event(), threading.Event()
         looked: list[bool] = []
-        real = h._rescan
+        real = h.discovery._rescan
 
         def slow_rescan() -> None:
             if not started.is_set():
@@ -73,7 +73,7 @@ def test_a_sync_never_returns_while_another_threads_look_is_unfinished(
             real()
             looked.append(True)
 
-        monkeypatch.setattr(h, "_rescan", slow_rescan)
+        monkeypatch.setattr(h.discovery, "_rescan", slow_rescan)
         h.gen.bump()  # another process changed something
         follower = threading.Thread(target=h.sync)
         follower.start()

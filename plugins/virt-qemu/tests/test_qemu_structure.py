@@ -1,5 +1,6 @@
 """The driver's shape: parts by concern that implement their hooks themselves, on a typed,
-shared host, with no import cycle (see the README's "Where an operation goes").
+shared host whose own concerns are objects of their own, with no import cycle (see the
+README's "Where an operation goes").
 
 No guest is started here: opening ``qemu:///embed`` only creates directories.
 """
@@ -14,7 +15,14 @@ import pytest
 import virt_qemu
 from virt_qemu import PARTS
 from virt_qemu.connection import Part, QemuConnection
+from virt_qemu.discovery import Discovery
 from virt_qemu.host import Host
+from virt_qemu.hoststate import HostState
+from virt_qemu.monitors import Monitors
+from virt_qemu.qmpevents import Events
+from virt_qemu.runstates import RunStates
+from virt_qemu.saverecovery import SaveRecovery
+from virt_qemu.stopping import Stopping
 
 import virtcore
 from virtcore import drivers
@@ -54,6 +62,26 @@ SERVED = {
 #: others (first result wins): a guest's addresses come from the neighbour table
 #: (addresses.py) and from the guest agent.
 PER_SOURCE = {"virt_domain_interface_addresses"}
+#: The host's own concerns: ``Host`` attribute -> the class that owns it, each in its own module.
+CONCERNS: dict[str, type] = {
+    "discovery": Discovery,
+    "monitors": Monitors,
+    "events": Events,
+    "runstates": RunStates,
+    "stopping": Stopping,
+    "saves": SaveRecovery,
+}
+#: What ``Host`` itself does besides wiring the concerns: client accounting and the event
+#: worker, lookups, definitions, running domains' jobs, the persistent definition. A method
+#: that belongs to a concern goes to its class, not here.
+HOST_OWN = {
+    "__init__", "sync", "_work_loop", "_follow", "open_client", "close_client", "release",
+    "get", "by_name_get", "current", "still_known", "config_of", "list_refs",
+    "validate", "check_conflicts", "claim", "unclaim", "require_active", "active_job", "save_config",
+}  # fmt: skip
+#: The one forward kept for its many callers (the parts look other processes' changes up
+#: before nearly every call): ``Host.sync`` is ``host.discovery.sync``.
+FORWARDS = {"sync"}
 
 
 def _module_imports() -> dict[str, set[str]]:
@@ -101,6 +129,53 @@ def test_the_host_core_does_not_know_the_parts() -> None:
     part_modules = {cls.__module__ for cls in PARTS}
     above = part_modules | {"virt_qemu", "virt_qemu.launching"}
     assert not _module_imports()["virt_qemu.host"] & above
+
+
+def _methods(cls: type) -> set[str]:
+    """The functions ``cls`` defines in its own body (properties included)."""
+    return {name for name, value in vars(cls).items() if callable(value) or isinstance(value, property)}
+
+
+def test_each_host_concern_is_a_class_of_its_own_module_wired_on_the_shared_state(uri: str) -> None:
+    modules = {cls.__module__ for cls in CONCERNS.values()}
+    assert len(modules) == len(CONCERNS)
+    assert not modules & {"virt_qemu.host", "virt_qemu.hoststate"}
+    graph = _module_imports()
+    assert modules <= graph["virt_qemu.host"]  # the host wires them
+    part_modules = {cls.__module__ for cls in PARTS} | {"virt_qemu", "virt_qemu.launching"}
+    for mod in modules:  # they work on the shared state, never on the Host or a part
+        assert "virt_qemu.hoststate" in graph[mod], mod
+        assert not graph[mod] & ({"virt_qemu.host"} | part_modules), mod
+    assert issubclass(Host, HostState)
+    conn = virtcore.open(uri)
+    try:
+        h = next(p for p in conn.driver_objects() if isinstance(p, Part)).host
+        for attr, cls in CONCERNS.items():
+            concern = getattr(h, attr)
+            assert type(concern) is cls, attr
+            assert concern.host is h, attr  # one shared state
+    finally:
+        conn.close()
+
+
+def test_no_concern_grows_back_into_the_host() -> None:
+    """``Host`` and ``HostState`` define none of a concern's methods (but the one forward),
+    and ``Host`` itself only what :data:`HOST_OWN` lists."""
+    concern_methods = set().union(*(_methods(cls) for cls in CONCERNS.values())) - {"__init__"}
+    for cls in (Host, HostState):
+        grown = (_methods(cls) & concern_methods) - FORWARDS
+        assert not grown, f"{cls.__name__} defines concern methods again: {sorted(grown)}"
+    assert _methods(Host) == HOST_OWN, sorted(_methods(Host) ^ HOST_OWN)
+    forward = ast.parse((PACKAGE / "host.py").read_text())
+    bodies = {
+        node.name: node.body
+        for cls in forward.body
+        if isinstance(cls, ast.ClassDef) and cls.name == "Host"
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef)
+    }
+    for name in FORWARDS:  # a forward only forwards: docstring and one call
+        assert len(bodies[name]) == 2, name
 
 
 def test_each_part_is_its_own_module_and_each_hook_has_one_owner() -> None:

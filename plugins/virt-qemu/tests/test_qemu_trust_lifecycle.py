@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from virt_qemu.host import Dom, Host, get_host
+from virt_qemu.host import Host, get_host
+from virt_qemu.hoststate import Dom
 from virt_qemu.paths import layout_for
 from virt_qemu.testguest import wait_for
 
@@ -257,7 +258,7 @@ def test_a_late_look_at_qemu_never_writes_over_a_newer_state(
 
             d.monitor.cmd = late_cmd  # type: ignore[method-assign]
             try:
-                h.refresh_run_state(d)
+                h.runstates.refresh_run_state(d)
             finally:
                 d.monitor.cmd = real_cmd  # type: ignore[method-assign]
             resumer.join(30)
@@ -462,12 +463,12 @@ def test_a_stale_view_never_invents_events_or_resumes_a_running_guest(
     try:
         # Hold this process's event worker so that the other's resume is not handled yet.
         gate, drained = threading.Event(), threading.Event()
-        h._work.put(gate.wait)
+        h.work.put(gate.wait)
         assert other.ask("resume") == "ok RUNNING"
         with pytest.raises(OperationInvalidError, match="stale"):
             dom.resume()  # it is running: QEMU's status, not the stale view, decides
         gate.set()
-        h._work.put(drained.set)
+        h.work.put(drained.set)
         assert drained.wait(60)
     finally:
         h.release()

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from virt_qemu.connection import Part
-from virt_qemu.host import AGENT_PORT, Dom, agent_channel
+from virt_qemu.hoststate import AGENT_PORT, Dom, agent_channel
 from virt_qemu.paths import FileLock
 from virt_qemu.process import connect_unix
 from virtcore import hookimpl

@@ -10,7 +10,7 @@ import contextlib
 import os
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom, domain_event
+from virt_qemu.hoststate import Dom, domain_event
 from virt_qemu.paths import FileLock
 from virt_qemu.snapshottree import TreeFiles
 from virtcore import hookimpl
@@ -93,7 +93,7 @@ class Definitions(Part):
                 if not dom.active:
                     h.forget(dom)
             if not dom.active:
-                h.remove_records(uuid)
+                h.discovery.remove_records(uuid)
             h.bump()
         h.emit(domain_event(ref, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED))
         return True

@@ -12,7 +12,7 @@ import attrs
 
 from virt_qemu import argv as argvmod
 from virt_qemu.connection import Part
-from virt_qemu.host import DETACH_TIMEOUT
+from virt_qemu.hoststate import DETACH_TIMEOUT
 from virt_qemu.inuse import record_volumes
 from virt_qemu.volumes import ResolvedVolume, resolve_disk
 from virtcore import hookimpl

@@ -9,7 +9,7 @@ a start still paused), an RTC change carries the guest's offset from UTC (a
 I/O error the disk's source, alias, action and ``"enospc"`` when the host ran
 out of space, a tray the disk's alias. The lifecycle side of these (a guest
 paused by an I/O error or a watchdog) comes from the run state, as for every
-other pause. The guest agent's (dis)connection is in :mod:`virt_qemu.host`,
+other pause. The guest agent's (dis)connection is in :mod:`virt_qemu.qmpevents`,
 where the channel's state is kept.
 """
 

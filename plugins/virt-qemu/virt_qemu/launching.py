@@ -28,12 +28,12 @@ import attrs
 from virt_qemu import argv as argvmod
 from virt_qemu.affinity import apply_vcpu_pins
 from virt_qemu.caps import BinaryCaps, binary_for_arch, host_arch
-from virt_qemu.host import (
+from virt_qemu.host import Host
+from virt_qemu.hoststate import (
     MONITOR_SLOTS,
     SAVE_TIMEOUT,
     START_TIMEOUT,
     Dom,
-    Host,
     channel_states,
     domain_event,
 )
@@ -272,7 +272,7 @@ class Launcher:
                 live = self._configure(dom, d, paused=paused, incoming=incoming)
             except BaseException:
                 pid = dom.pid
-                self.host.detach_monitor(dom)
+                self.host.monitors.detach_monitor(dom)
                 if pid is not None:
                     kill_painfully(pid, signal.SIGKILL)
                 dom.pid = None
@@ -291,7 +291,7 @@ class Launcher:
                 dom.state, dom.reason = DomainState.RUNNING, reason
         self.host.write_status(dom)
         self.host.bump()
-        self.host.agent_event(dom, AgentLifecycleReason.DOMAIN_STARTED)
+        self.host.events.agent_event(dom, AgentLifecycleReason.DOMAIN_STARTED)
 
     def _spawn(
         self,
@@ -356,7 +356,7 @@ class Launcher:
             rc = wait_child(proc, START_TIMEOUT)
             if rc != 0:
                 mon_fut.cancel()
-                self.host.detach_monitor(dom)
+                self.host.monitors.detach_monitor(dom)
                 with contextlib.suppress(OSError):
                     pid = int((rd / "pid").read_text())
                     if cmdline_has(pid, dom.uuid):
@@ -395,7 +395,7 @@ class Launcher:
 
         mon = Monitor(
             self.host.loop,
-            lambda name, data: self.host.on_event(dom, token, name, data),
+            lambda name, data: self.host.events.on_event(dom, token, name, data),
             f"qemu-{dom.uuid[:8]}",
         )
         dom.monitor = mon
@@ -435,7 +435,7 @@ class Launcher:
                 mon.cmd("balloon", {"value": cur * 1024}, timeout=10)
         apply_vcpu_pins(mon, d)  # before the guest runs, as libvirt's QEMU driver pins them
         if not paused and not (incoming is not None and incoming[1]):
-            self.host.own(dom, mon, "cont", "RESUME", timeout=10)
+            self.host.runstates.own(dom, mon, "cont", "RESUME", timeout=10)
         return live
 
     def _pty_paths(self, mon: Monitor, d: DomainDef) -> DomainDef:

@@ -12,7 +12,7 @@ import threading
 import time
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom, domain_event
+from virt_qemu.hoststate import Dom, domain_event
 from virtcore import hookimpl
 from virtcore.errors import OperationInvalidError, VirtError
 from virtcore.types import DomainEventType, DomainRef, DomainState, PausedReason, RunningReason, StartedDetail
@@ -57,14 +57,14 @@ class Lifecycle(Part):
         """QMP ``stop``."""
         h = self.host
         dom = h.require_active(uuid)
-        with dom.job, h.run_state_held(dom):
-            h.refresh_run_state(dom)  # another process may have paused or resumed it a moment ago
+        with dom.job, h.runstates.run_state_held(dom):
+            h.runstates.refresh_run_state(dom)  # another process may have paused or resumed it a moment ago
             if dom.state == DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is already paused")
             if dom.state != DomainState.RUNNING:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            h.own(dom, h.monitor_of(dom), "stop", "STOP")
-            h.transition(dom, DomainState.PAUSED, PausedReason.USER)
+            h.runstates.own(dom, h.monitor_of(dom), "stop", "STOP")
+            h.runstates.transition(dom, DomainState.PAUSED, PausedReason.USER)
         return True
 
     @hookimpl
@@ -72,12 +72,12 @@ class Lifecycle(Part):
         """QMP ``cont``."""
         h = self.host
         dom = h.require_active(uuid)
-        with dom.job, h.run_state_held(dom):
-            h.refresh_run_state(dom)
+        with dom.job, h.runstates.run_state_held(dom):
+            h.runstates.refresh_run_state(dom)
             if dom.state != DomainState.PAUSED:
                 raise OperationInvalidError(f"domain '{dom.name}' is not paused")
-            h.own(dom, h.monitor_of(dom), "cont", "RESUME")
-            h.transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
+            h.runstates.own(dom, h.monitor_of(dom), "cont", "RESUME")
+            h.runstates.transition(dom, DomainState.RUNNING, RunningReason.UNPAUSED)
         return True
 
     @hookimpl
@@ -150,5 +150,5 @@ class Lifecycle(Part):
         with dom.job:
             if not dom.active:
                 raise OperationInvalidError(f"domain '{dom.name}' is not running")
-            h.stop_process(dom, "destroyed")
+            h.stopping.stop_process(dom, "destroyed")
         return True

@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from virt_qemu.host import SAVE_TIMEOUT
+from virt_qemu.hoststate import SAVE_TIMEOUT
 from virt_qemu.qcow2 import overlay_image
 from virt_qemu.qmpjob import run_job
 from virt_qemu.saving import test_hold

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from virt_qemu.host import SAVE_TIMEOUT
+from virt_qemu.hoststate import SAVE_TIMEOUT
 from virt_qemu.monitor import MonitorClosedError
 from virtcore.errors import OperationFailedError, OperationTimeoutError, VirtError
 

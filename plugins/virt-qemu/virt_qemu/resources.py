@@ -16,7 +16,7 @@ from virt_qemu import hostmem
 from virt_qemu.affinity import pin_thread, vcpu_threads
 from virt_qemu.caps import SECURITY_DOI, SECURITY_MODEL, host_arch
 from virt_qemu.connection import Part
-from virt_qemu.host import DETACH_TIMEOUT, Dom
+from virt_qemu.hoststate import DETACH_TIMEOUT, Dom
 from virtcore import hookimpl
 from virtcore.errors import (
     ArgumentUnsupportedError,
@@ -240,7 +240,7 @@ class Resources(Part):
         if disk is None:
             raise InvalidArgError(f"invalid path: {device}")
         alias = argvmod.disk_alias(disk, 0)
-        for s in h.query(dom, "query-blockstats"):
+        for s in h.monitors.query(dom, "query-blockstats"):
             qdev = s.get("qdev", "")
             if f"/{alias}/" in qdev or qdev.endswith(f"/{alias}"):
                 st = s.get("stats", {})

@@ -3,7 +3,7 @@
 A save image is a header (:data:`SAVE_MAGIC`, the domain XML, flags) padded to
 a page, then QEMU's migration stream. While a save runs, ``run/UUID/save``
 records it under ``run/UUID/save.lock``; the host finishes or rolls back a save
-whose process died when it reattaches (:meth:`virt_qemu.host.Host._recover_save`).
+whose process died when it reattaches (:meth:`virt_qemu.saverecovery.SaveRecovery.recover_save`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom, domain_event, wait_migration
+from virt_qemu.hoststate import Dom, domain_event, wait_migration
 from virt_qemu.launching import ImageLoadError
 from virt_qemu.paths import FileLock
 from virtcore import hookimpl
@@ -85,7 +85,7 @@ class Saving(Part):
         QEMU has written everything. ``rd/save`` records the save in progress
         (temporary, target, whether the guest was paused) while ``rd/save.lock``
         is held, so a process that finds the lock free after the saver died
-        finishes or rolls back the save (:meth:`virt_qemu.host.Host._recover_save`).
+        finishes or rolls back the save (:meth:`virt_qemu.saverecovery.SaveRecovery.recover_save`).
         """
         h = self.host
         with h.active_job(uuid) as dom:
@@ -123,7 +123,7 @@ class Saving(Part):
             head = _SAVE_HEADER.pack(SAVE_MAGIC, len(xml), flags, offset) + xml
             os.write(fd_tmp, head + b"\0" * (offset - len(head)))
             if not was_paused:
-                h.own(dom, mon, "stop", "STOP")
+                h.runstates.own(dom, mon, "stop", "STOP")
                 dom.state, dom.reason = DomainState.PAUSED, PausedReason.SAVE
             test_hold("save-paused")
             mon.cmd("migrate-set-parameters", {"max-bandwidth": 2**53})
@@ -149,12 +149,12 @@ class Saving(Part):
                     os.unlink(tmp)
                 if not was_paused and dom.monitor is not None:
                     with contextlib.suppress(VirtError):
-                        h.own(dom, dom.monitor, "cont", "RESUME")
+                        h.runstates.own(dom, dom.monitor, "cont", "RESUME")
                         dom.state, dom.reason = DomainState.RUNNING, RunningReason.SAVE_CANCELED
                 with contextlib.suppress(OSError):
                     os.unlink(rd / "save")
         test_hold("save-renamed")
-        h.stop_process(dom, "saved")
+        h.stopping.stop_process(dom, "saved")
 
     @hookimpl
     def virt_domain_save_image_get_xml_desc(self, path: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from virt_qemu import qmpjob
-from virt_qemu.host import SAVE_TIMEOUT, Dom
+from virt_qemu.hoststate import SAVE_TIMEOUT, Dom
 from virtcore.errors import ConfigUnsupportedError, OperationFailedError, OperationTimeoutError, VirtError
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from virt_qemu.host import Dom
+from virt_qemu.hoststate import Dom
 from virt_qemu.launching import ImageLoadError
 from virt_qemu.overlays import (
     Progress,
@@ -275,8 +275,8 @@ class External:
         the guest is paused when it returns (QEMU pauses it to finish a live migration)."""
         h = self.host
         if dom.state == DomainState.RUNNING:  # live: QEMU stops the guest itself at the end
-            with h.run_state_held(dom):
-                h.transition(dom, DomainState.PAUSED, PausedReason.SNAPSHOT)
+            with h.runstates.run_state_held(dom):
+                h.runstates.transition(dom, DomainState.PAUSED, PausedReason.SNAPSHOT)
         target = Path(memory)
         try:
             self.part._save_memory(dom, mon, target)
@@ -392,7 +392,7 @@ class External:
     def _point_live(self, dom: Dom, tops: dict[str, tuple[str, str]], only_from: set[str] | None) -> None:
         h = self.host
         if dom.live is not None:
-            with h.run_state_held(dom):
+            with h.runstates.run_state_held(dom):
                 pick = _chosen(dom.live, tops, only_from)
                 if pick:
                     dom.live = point_disks(dom.live, pick)
@@ -568,7 +568,7 @@ class External:
         launch = record.get("launch")
         started = dom.active and dom.pid != record.get("pid")  # started on the overlays already
         if dom.active and not started:
-            h.stop_process(dom, "from-snapshot", ahead)
+            h.stopping.stop_process(dom, "from-snapshot", ahead)
         for tmp, final in dict(record.get("temporaries", {})).items():
             if os.path.exists(tmp):
                 os.replace(tmp, final)
@@ -611,7 +611,7 @@ class External:
             raise OperationFailedError(f"cannot load snapshot memory '{memory}': {exc.detail}") from None
         finally:
             os.close(fd)
-        from virt_qemu.host import domain_event
+        from virt_qemu.hoststate import domain_event
 
         h.emit(domain_event(dom.ref, DomainEventType.STARTED, StartedDetail.FROM_SNAPSHOT))
         if end_paused:

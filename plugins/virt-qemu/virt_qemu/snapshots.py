@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from virt_qemu.connection import Part
-from virt_qemu.host import Dom, domain_event, wait_migration
+from virt_qemu.hoststate import Dom, domain_event, wait_migration
 from virt_qemu.launching import ImageLoadError
 from virt_qemu.saving import test_hold
 from virt_qemu.snapshotdisks import (
@@ -229,7 +229,7 @@ class Snapshots(Part):
                     raise OperationInvalidError("cannot halt after transient domain snapshot", domain=_QEMU)
                 name = self._take(dom, tree, definition, disk_only=disk_only, quiesce=quiesce, live=live)
                 if halt and dom.active:
-                    h.stop_process(dom, "from-snapshot")
+                    h.stopping.stop_process(dom, "from-snapshot")
         return SnapshotRef(name, uuid)
 
     def _take(
@@ -433,16 +433,16 @@ class Snapshots(Part):
         """Pause a running guest for a snapshot job (QEMU would, but this process must know it)."""
         h = self.host
         if dom.state == DomainState.RUNNING:
-            with h.run_state_held(dom):
-                h.own(dom, mon, "stop", "STOP")
-                h.transition(dom, DomainState.PAUSED, PausedReason.SNAPSHOT)
+            with h.runstates.run_state_held(dom):
+                h.runstates.own(dom, mon, "stop", "STOP")
+                h.runstates.transition(dom, DomainState.PAUSED, PausedReason.SNAPSHOT)
 
     def _resume(self, dom: Dom, reason: RunningReason) -> None:
         h = self.host
         if dom.state == DomainState.PAUSED and dom.monitor is not None:
-            with h.run_state_held(dom):
-                h.own(dom, dom.monitor, "cont", "RESUME")
-                h.transition(dom, DomainState.RUNNING, reason)
+            with h.runstates.run_state_held(dom):
+                h.runstates.own(dom, dom.monitor, "cont", "RESUME")
+                h.runstates.transition(dom, DomainState.RUNNING, reason)
 
     # -- interrupted snapshots --------------------------------------------------------------
 
@@ -561,7 +561,7 @@ class Snapshots(Part):
                 self._restore_config(dom, snap)
             else:
                 if dom.active:
-                    h.stop_process(dom, "from-snapshot")
+                    h.stopping.stop_process(dom, "from-snapshot")
                 for path in images:
                     qemu_img_snapshot("-a", name, path)
                 self._restore_config(dom, snap)
@@ -595,7 +595,7 @@ class Snapshots(Part):
         """``snapshot-load`` into the guest (started paused from the recorded definition if it is off)."""
         h = self.host
         if dom.active and hardware_changed(snap.domain, dom.live):  # forced (else refused): respawn
-            h.stop_process(dom, "from-snapshot")
+            h.stopping.stop_process(dom, "from-snapshot")
         memory = self.files.memory(dom.uuid, name)
         if memory.exists():
             self._revert_memory_file(dom, snap, memory, end_paused)
@@ -615,7 +615,7 @@ class Snapshots(Part):
         if started:
             h.emit(domain_event(dom.ref, DomainEventType.STARTED, StartedDetail.FROM_SNAPSHOT))
         if end_paused:
-            with h.run_state_held(dom):
+            with h.runstates.run_state_held(dom):
                 dom.reason = PausedReason.FROM_SNAPSHOT
                 h.write_status(dom)
             if started or was == DomainState.RUNNING:
@@ -629,7 +629,7 @@ class Snapshots(Part):
         d = snap.domain
         assert d is not None  # a live snapshot of this driver records it
         if dom.active:
-            h.stop_process(dom, "from-snapshot")
+            h.stopping.stop_process(dom, "from-snapshot")
         try:
             fd = os.open(memory, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
