@@ -259,6 +259,26 @@ def test_defaults_like_libvirt() -> None:
 
 
 @pytest.mark.parametrize(
+    "vcpu",
+    ["", "<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>"],
+)
+def test_vcpu_placement_is_static_unless_given(vcpu: str) -> None:
+    """libvirt always writes ``<vcpu placement='static'>`` (its default); consumers read it."""
+    xml = f"<domain type='test'><name>x</name><memory>1024</memory>{vcpu}<os><type>hvm</type></os></domain>"
+    d = parse_domain(xml)
+    assert d.vcpu_placement == "static"
+    assert etree.fromstring(format_domain(d).encode()).find("vcpu").get("placement") == "static"
+    built = DomainDef(type="test", name="py", memory=1024)
+    assert etree.fromstring(format_domain(built).encode()).find("vcpu").get("placement") == "static"
+    auto = parse_domain(
+        xml.replace("<vcpu>", "<vcpu placement='auto'>").replace(
+            "<vcpu current", "<vcpu placement='auto' current"
+        )
+    )
+    assert auto.vcpu_placement == ("auto" if vcpu else "static")
+
+
+@pytest.mark.parametrize(
     ("unit", "value", "kib"),
     [
         ("b", "1025", 2),
