@@ -349,3 +349,37 @@ def test_node_cpu_stats_are_libvirts_test_driver_counters_and_refuse_cpus_below_
         assert conn.cpu_stats(3) == total  # libvirt's test driver ignores the CPU number
         with pytest.raises(BadArg, match="-1 for all"):
             conn.cpu_stats(-2)
+
+
+@pytest.mark.parametrize("how", ["define", "create", "node file"])
+def test_os_arch_and_boot_device_are_filled_in_as_libvirts_test_driver(how: str, virt_node_file) -> None:  # type: ignore[no-untyped-def]
+    """An ``<os><type>`` without arch gets the test driver's i686; an HVM guest with no boot
+    device boots from ``hd`` (libvirt's post-parse), unless a device has a ``<boot order>``."""
+    plain = "<domain type='test'><name>plain</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+    ordered = (
+        "<domain type='test'><name>ordered</name><memory>1024</memory><os><type arch='x86_64'>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><source file='/a.img'/><target dev='vda'/>"
+        "<boot order='1'/></disk></devices></domain>"
+    )
+    uri = virt_node_file([plain, ordered]) if how == "node file" else "test:///default"
+    with virtcore.open(uri) as conn:
+        for xml in (plain, ordered):
+            if how == "define":
+                conn.define_domain(xml)
+            elif how == "create":
+                conn.create_domain(xml)
+        os_plain = _element(conn.lookup_domain("plain").xml_desc(inactive=how != "create"), "os")
+        os_ordered = _element(conn.lookup_domain("ordered").xml_desc(inactive=how != "create"), "os")
+    assert [(c.tag, dict(c.attrib), c.text) for c in os_plain] == [
+        ("type", {"arch": "i686"}, "hvm"),
+        ("boot", {"dev": "hd"}, None),
+    ]
+    assert [(c.tag, dict(c.attrib), c.text) for c in os_ordered] == [("type", {"arch": "x86_64"}, "hvm")]
+
+
+def _element(xml: str, tag: str):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    found = etree.fromstring(xml.encode()).find(tag)
+    assert found is not None
+    return found
