@@ -388,3 +388,17 @@ def test_non_text_input_is_an_xml_error() -> None:
         parse_domain(12)  # type: ignore[arg-type]
     with pytest.raises(VirtError):
         parse_device("<domain type='test'/>")
+
+
+def test_video_primary_is_read_and_written() -> None:
+    """``<model primary='yes'>`` marks the card a guest shows first (virt-manager reads it)."""
+    xml = (
+        "<domain type='test'><name>v</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+        "<video><model type='qxl' vram='65536' heads='1'/></video>"
+        "<video><model type='vga' vram='16384' heads='1' primary='yes'/></video></devices></domain>"
+    )
+    d = parse_domain(xml)
+    assert [v.primary for v in d.devices] == [None, True]
+    models = etree.fromstring(format_domain(d).encode()).findall("devices/video/model")
+    assert [m.get("primary") for m in models] == [None, "yes"]
+    assert parse_domain(format_domain(d)) == d
