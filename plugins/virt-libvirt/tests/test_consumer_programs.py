@@ -198,8 +198,8 @@ _ORDER = (
     " its own fixed order"
 )
 _IMPLICIT = (
-    "virt-test does not add libvirt's implicit devices yet (the ide/fdc/scsi controllers the disks'"
-    " buses need, the primary video card of a guest with graphics)"
+    "virt-test does not add libvirt's implicit controllers yet (the ide/fdc/scsi controllers its disks'"
+    " buses need)"
 )
 #: (program, key) -> what virt-libvirt does not do yet (each a strict xfail below).
 GAPS: dict[tuple[str, str], str] = {
@@ -222,18 +222,14 @@ GAPS: dict[tuple[str, str], str] = {
         " neither; the XML model does not fill them in yet"
     ),
     ("xmldesc_elements", "xml.devices.controller"): _IMPLICIT,
-    ("xmldesc_elements", "xml.devices.video"): _IMPLICIT
-    + "; a <video> without model is cirrus in its test driver",
     ("xmldesc_elements", "xml.devices.disk"): (
         "libvirt gives a disk without bus the one its target name implies (hd*: ide, sd*: scsi, fd*: fdc) and"
         " a drive <address> on its controller; virt-test does neither yet"
     ),
     ("xmldesc_elements", "xml.devices.console"): (
-        "libvirt's post-parse makes an HVM guest's first <console> without target a serial console"
-        " (<target type='serial' port='0'>, backed by <serial> port 0, added when missing), and drops a"
-        " pty's tty from the inactive XML; virt-test does not yet"
+        "libvirt reads a definition without the tty of a pty console (<console type='pty' tty='/dev/pts/5'>"
+        " in testnode.xml): only a running domain's status XML has it; the XML model keeps it as written"
     ),
-    ("xmldesc_elements", "xml.devices.serial"): "follows from xml.devices.console: the serial port it adds",
     ("xmldesc_elements", "xml.devices.graphics"): (
         "libvirt writes a VNC/SPICE display's listen as a <listen type='address'/> child and always says"
         " autoport='yes'/'no'; the XML model keeps only the listen address, and no autoport the XML did"

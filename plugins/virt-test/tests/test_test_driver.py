@@ -383,3 +383,43 @@ def _element(xml: str, tag: str):  # type: ignore[no-untyped-def]
     found = etree.fromstring(xml.encode()).find(tag)
     assert found is not None
     return found
+
+
+def _devices(
+    conn: virtcore.Connection, name: str, tag: str
+) -> list[tuple[dict[str, str], list[tuple[str, dict[str, str]]]]]:
+    found = _element(conn.lookup_domain(name).xml_desc(inactive=True), "devices").findall(tag)
+    return [(dict(d.attrib), [(c.tag, dict(c.attrib)) for c in d]) for d in found]
+
+
+def test_consoles_and_serial_ports_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    """A console without target is a serial console; an HVM guest's first console is its first
+    serial port, added when missing; a serial port alone gets its console (as virt-install reads)."""
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>{}</type></os><devices>"
+    virt_conn.define_domain(head.format("con", "hvm") + "<console type='pty'/></devices></domain>")
+    virt_conn.define_domain(
+        head.format("ser", "hvm")
+        + "<serial type='file'><source path='/tmp/s.log'/></serial></devices></domain>"
+    )
+    virt_conn.define_domain(head.format("pv", "xen") + "<console type='pty'/></devices></domain>")
+    serial_console = ("target", {"type": "serial", "port": "0"})
+    assert _devices(virt_conn, "con", "serial") == [({"type": "pty"}, [("target", {"port": "0"})])]
+    assert _devices(virt_conn, "con", "console") == [({"type": "pty"}, [serial_console])]
+    file_source = ("source", {"path": "/tmp/s.log"})
+    assert _devices(virt_conn, "ser", "console") == [({"type": "file"}, [file_source, serial_console])]
+    assert _devices(virt_conn, "pv", "serial") == []
+    assert _devices(virt_conn, "pv", "console") == [({"type": "pty"}, [serial_console])]
+
+
+def test_graphics_get_a_primary_video_card_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+    virt_conn.define_domain(head.format("gfx") + "<graphics type='vnc'/></devices></domain>")
+    virt_conn.define_domain(
+        head.format("two") + "<video/><video><model type='qxl'/></video></devices></domain>"
+    )
+    virt_conn.define_domain(head.format("plain") + "</devices></domain>")
+    cirrus = {"type": "cirrus", "vram": "16384", "heads": "1", "primary": "yes"}
+    assert _devices(virt_conn, "gfx", "video") == [({}, [("model", cirrus)])]
+    qxl = {"type": "qxl", "vram": "65536", "heads": "1"}
+    assert _devices(virt_conn, "two", "video") == [({}, [("model", cirrus)]), ({}, [("model", qxl)])]
+    assert _devices(virt_conn, "plain", "video") == []
