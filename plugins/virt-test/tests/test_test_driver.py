@@ -423,3 +423,53 @@ def test_graphics_get_a_primary_video_card_as_libvirts_post_parse(virt_conn: vir
     qxl = {"type": "qxl", "vram": "65536", "heads": "1"}
     assert _devices(virt_conn, "two", "video") == [({}, [("model", cirrus)]), ({}, [("model", qxl)])]
     assert _devices(virt_conn, "plain", "video") == []
+
+
+def test_disks_get_their_bus_drive_address_and_controller_as_libvirts_post_parse(
+    virt_conn: virtcore.Connection,
+) -> None:
+    """A disk's bus follows its target name; a disk on ide/scsi/fdc/sata gets its drive address and
+    its controller exists (virt-manager names disks by bus and controller from this)."""
+
+    def disk(dev: str, extra: str = "") -> str:
+        return (
+            f"<disk type='file' device='disk'><source file='/{dev}.img'/><target dev='{dev}'/>{extra}</disk>"
+        )
+
+    virt_conn.define_domain(
+        "<domain type='test'><name>disks</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+        + disk("hdc")
+        + disk("sdi")
+        + disk("vdb")
+        + "<disk type='file' device='floppy'><source file='/f.img'/><target dev='fdb'/></disk>"
+        + disk("hda", "<address type='drive' controller='3' bus='0' target='0' unit='1'/>")
+        + "</devices></domain>"
+    )
+    found = _devices(virt_conn, "disks", "disk")
+    targets = [dict(t) for _, children in found for tag, t in children if tag == "target"]
+    addresses = [next((a for tag, a in children if tag == "address"), None) for _, children in found]
+    assert [t["bus"] for t in targets] == ["ide", "scsi", "virtio", "fdc", "ide"]
+    drive = {"type": "drive", "target": "0"}
+    assert addresses == [
+        {**drive, "controller": "0", "bus": "1", "unit": "0"},
+        {**drive, "controller": "1", "bus": "0", "unit": "1"},
+        None,
+        {**drive, "controller": "0", "bus": "0", "unit": "1"},
+        {**drive, "controller": "3", "bus": "0", "unit": "1"},
+    ]
+    controllers = [(c["type"], c["index"]) for c, _ in _devices(virt_conn, "disks", "controller")]
+    assert sorted(controllers) == [
+        ("fdc", "0"),
+        ("ide", "0"),
+        ("ide", "1"),
+        ("ide", "2"),
+        ("ide", "3"),
+        ("scsi", "0"),
+        ("scsi", "1"),
+    ]
+    with pytest.raises(XMLError, match="Unknown disk name 'disk0' and no address specified"):
+        virt_conn.define_domain(
+            "<domain type='test'><name>bad</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+            + disk("disk0")
+            + "</devices></domain>"
+        )

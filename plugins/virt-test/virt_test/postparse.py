@@ -9,6 +9,10 @@ common post-parse (every driver's):
 - makes a console without target a serial console, and an HVM guest's first
   console an alias of its first serial port (adding the port, or the console,
   that is missing);
+- gives a disk without bus the one its target name implies (``hd*`` ide, ``sd*``
+  scsi, ``vd*`` virtio, ``xvd*`` xen, ``ubd*`` uml, a floppy fdc, else ide) and,
+  without ``<address>``, its drive address on its bus (refusing a target name it
+  cannot number); adds the ide/fdc/scsi/sata controllers those addresses name;
 - gives a guest with graphics but no video card one, and the first card
   ``primary='yes'``, the test driver's model (cirrus; xen for a xen guest) and
   the model's video memory.
@@ -42,6 +46,7 @@ def with_driver_defaults(definition: DomainDef) -> DomainDef:
     if os_.type == "hvm" and not os_.boot and not _device_boot_order(definition):
         os_ = attrs.evolve(os_, boot=("hd",))
     devices = list(definition.devices)
+    _disks(devices)
     _console_targets(devices)
     if os_.type == "hvm":
         _console_compat(devices)
@@ -64,6 +69,86 @@ def _source(chr_: CharDevice) -> dict[str, Any]:
         "source_host": chr_.source_host,
         "source_service": chr_.source_service,
     }
+
+
+#: Disk target name prefixes, and the bus each implies (libvirt's order of trying them).
+_DISK_PREFIXES = (
+    ("fd", "fdc"),
+    ("hd", "ide"),
+    ("vd", "virtio"),
+    ("sd", "scsi"),
+    ("xvd", "xen"),
+    ("ubd", "uml"),
+)
+#: Disk buses whose disks sit on a controller of the bus's name: units per bus, buses per controller,
+#: in the order libvirt adds the controllers.
+_DRIVE_BUSES = {"scsi": (7, 1), "fdc": (2, 1), "ide": (2, 2), "sata": (6, 1)}
+
+
+def disk_index(name: str) -> int | None:
+    """The disk number a target name gives (``hda`` 0, ``sdb`` 1, ``vdaa`` 26, ``sda1`` 0), as
+    libvirt's ``virDiskNameToIndex``; ``None`` for a name it cannot number."""
+    rest = next((name[len(p) :] for p, _ in _DISK_PREFIXES if name.startswith(p)), None)
+    if rest is None:
+        return None
+    letters = len(rest) - len(rest.lstrip("abcdefghijklmnopqrstuvwxyz"))
+    if not rest[letters:].isdigit() and rest[letters:] != "":
+        return None
+    index = 0
+    for i, ch in enumerate(rest[:letters]):
+        index = (index + (1 if i else 0)) * 26 + ord(ch) - ord("a")
+    return index
+
+
+def _disk_bus(device: str, target: str) -> str:
+    if device == "floppy":
+        return "fdc"
+    return next((bus for prefix, bus in _DISK_PREFIXES[1:] if target.startswith(prefix)), "ide")
+
+
+def _disks(devices: list[Device]) -> None:
+    """Each disk's bus and drive address, and the controllers the addresses name."""
+    from virtcore.errors import XMLError
+    from virtcore.xml import Address, Controller, Disk  # saves ~170 ms on open, with the model
+
+    for i, dev in enumerate(devices):
+        if not isinstance(dev, Disk):
+            continue
+        bus = dev.target_bus or _disk_bus(dev.device, dev.target_dev)
+        address = dev.address
+        if address is None:
+            index = disk_index(dev.target_dev)
+            if index is None:
+                raise XMLError(f"Unknown disk name '{dev.target_dev}' and no address specified")
+            if bus in _DRIVE_BUSES:
+                units, buses = _DRIVE_BUSES[bus]
+                per_controller = units * buses
+                address = Address(
+                    type="drive",
+                    controller=index // per_controller,
+                    bus=(index % per_controller) // units,
+                    target=0,
+                    unit=index % units,
+                )
+        if bus != dev.target_bus or address is not dev.address:
+            devices[i] = attrs.evolve(dev, target_bus=bus, address=address)
+    for bus in _DRIVE_BUSES:
+        numbers = [
+            d.address.controller or 0
+            for d in devices
+            if isinstance(d, Disk)
+            and d.target_bus == bus
+            and d.address is not None
+            and d.address.type == "drive"
+        ]
+        have = {d.index or 0 for d in devices if isinstance(d, Controller) and d.type == bus}
+        for index in range(max(numbers, default=-1) + 1):
+            if index not in have:
+                last = max(
+                    (n for n, d in enumerate(devices) if isinstance(d, (Controller, Disk))),
+                    default=len(devices) - 1,
+                )
+                devices.insert(last + 1, Controller(type=bus, index=index))
 
 
 def _console_targets(devices: list[Device]) -> None:
