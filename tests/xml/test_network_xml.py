@@ -443,3 +443,20 @@ def test_a_uuid_without_dashes_is_written_as_libvirt_writes_it() -> None:
     )
     assert n.uuid == "004b96e1-2d78-c30f-5aa5-f03c87d21e69"
     assert "<uuid>004b96e1-2d78-c30f-5aa5-f03c87d21e69</uuid>" in format_network(n)
+
+
+@pytest.mark.parametrize(
+    "forward", ["", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>"]
+)
+def test_a_network_whose_bridge_libvirt_makes_says_stp_and_delay_without_a_bridge_element(
+    forward: str,
+) -> None:
+    """libvirt writes ``<bridge stp='on' delay='0'/>`` for an isolated, nat, route or open network
+    whose XML gave no ``<bridge>`` (Ansible's virt_net reads the bridge's attributes)."""
+    from virtcore.xml import format_network, parse_network
+
+    n = parse_network(f"<network><name>n</name>{forward}</network>")
+    assert n.bridge is not None and (n.bridge.name, n.bridge.stp, n.bridge.delay) == (None, True, 0)
+    assert '<bridge stp="on" delay="0"/>' in format_network(n)
+    bridged = parse_network("<network><name>b</name><forward mode='bridge'/><bridge name='br0'/></network>")
+    assert bridged.bridge is not None and bridged.bridge.stp is None
