@@ -473,3 +473,13 @@ def test_disks_get_their_bus_drive_address_and_controller_as_libvirts_post_parse
             + disk("disk0")
             + "</devices></domain>"
         )
+
+
+def test_a_display_given_a_port_says_autoport_no_as_libvirt(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+    virt_conn.define_domain(head.format("fixed") + "<graphics type='vnc' port='5904'/></devices></domain>")
+    virt_conn.define_domain(head.format("auto") + "<graphics type='spice'/></devices></domain>")
+    [(fixed, _)] = _devices(virt_conn, "fixed", "graphics")
+    [(auto, _)] = _devices(virt_conn, "auto", "graphics")
+    assert (fixed["port"], fixed["autoport"]) == ("5904", "no")
+    assert (auto["port"], auto["autoport"]) == ("-1", "yes")

@@ -13,6 +13,7 @@ common post-parse (every driver's):
   scsi, ``vd*`` virtio, ``xvd*`` xen, ``ubd*`` uml, a floppy fdc, else ide) and,
   without ``<address>``, its drive address on its bus (refusing a target name it
   cannot number); adds the ide/fdc/scsi/sata controllers those addresses name;
+- says ``autoport='no'`` for a VNC or SPICE display given a port;
 - gives a guest with graphics but no video card one, and the first card
   ``primary='yes'``, the test driver's model (cirrus; xen for a xen guest) and
   the model's video memory.
@@ -51,6 +52,7 @@ def with_driver_defaults(definition: DomainDef) -> DomainDef:
     if os_.type == "hvm":
         _console_compat(devices)
     _video(devices, os_.type)
+    _autoport(devices)
     if os_ is definition.os and devices == list(definition.devices):
         return definition
     return attrs.evolve(definition, os=os_, devices=tuple(devices))
@@ -210,3 +212,12 @@ def _video(devices: list[Device], os_type: str) -> None:
         heads = video.heads if video.heads is not None else 1
         primary = True if n == 0 else video.primary
         devices[i] = attrs.evolve(video, model=model, vram=vram, heads=heads, primary=primary)
+
+
+def _autoport(devices: list[Device]) -> None:
+    """A VNC or SPICE display given a port says ``autoport='no'``, as libvirt writes it."""
+    from virtcore.xml import Graphics  # saves ~170 ms on open, with the model
+
+    for i, dev in enumerate(devices):
+        if isinstance(dev, Graphics) and dev.type in ("vnc", "spice") and dev.autoport is None and dev.port:
+            devices[i] = attrs.evolve(dev, autoport=False)
