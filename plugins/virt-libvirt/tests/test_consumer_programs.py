@@ -225,10 +225,6 @@ GAPS: dict[tuple[str, str], str] = {
         "libvirt's post-parse gives an <os><loader> path type='rom', and writes the <os> children in its"
         " own order (<cmdline> before <root>); virt-test does neither yet"
     ),
-    ("xmldesc_elements", "xml.cpu"): (
-        "libvirt writes <cpu match='exact'> and <model fallback='allow'> for a custom CPU that says"
-        " neither; the XML model does not fill them in yet"
-    ),
     ("xmldesc_elements", "xml.devices.disk"): (
         "libvirt 9.0's test driver lists a running node-file domain's disks in another order in its live"
         " XML (testnode.xml's fv0: hda, fda, hdc, where its definition and inactive XML say hda, hdc, fda);"

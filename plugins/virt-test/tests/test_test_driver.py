@@ -483,3 +483,29 @@ def test_a_display_given_a_port_says_autoport_no_as_libvirt(virt_conn: virtcore.
     [(auto, _)] = _devices(virt_conn, "auto", "graphics")
     assert (fixed["port"], fixed["autoport"]) == ("5904", "no")
     assert (auto["port"], auto["autoport"]) == ("-1", "yes")
+
+
+@pytest.mark.parametrize(
+    ("cpu", "expected"),
+    [
+        ("<cpu><model>Penryn</model></cpu>", ({"mode": "custom", "match": "exact"}, {"fallback": "allow"})),
+        (
+            "<cpu match='minimum'><model fallback='forbid'>Penryn</model></cpu>",
+            ({"mode": "custom", "match": "minimum"}, {"fallback": "forbid"}),
+        ),
+        (
+            "<cpu mode='host-model'><model>Penryn</model></cpu>",
+            ({"mode": "host-model"}, {"fallback": "allow"}),
+        ),
+    ],
+)
+def test_a_guest_cpu_model_says_mode_match_and_fallback_as_libvirt(
+    virt_conn: virtcore.Connection, cpu: str, expected: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    virt_conn.define_domain(
+        f"<domain type='test'><name>c</name><memory>1024</memory><os><type>hvm</type></os>{cpu}</domain>"
+    )
+    found = _element(virt_conn.lookup_domain("c").xml_desc(inactive=True), "cpu")
+    model = found.find("model")
+    assert model is not None
+    assert (dict(found.attrib), dict(model.attrib)) == expected

@@ -14,6 +14,7 @@ common post-parse (every driver's):
   without ``<address>``, its drive address on its bus (refusing a target name it
   cannot number); adds the ide/fdc/scsi/sata controllers those addresses name;
 - says ``autoport='no'`` for a VNC or SPICE display given a port;
+- writes a guest CPU model's mode, match and fallback (custom, exact, allow);
 - gives a guest with graphics but no video card one, and the first card
   ``primary='yes'``, the test driver's model (cirrus; xen for a xen guest) and
   the model's video memory.
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
-    from virtcore.xml import CharDevice, Device, DomainDef
+    from virtcore.xml import CPU, CharDevice, Device, DomainDef
 
 #: The architecture libvirt 9.0's test driver gives a guest whose ``<os><type>`` names none.
 DEFAULT_ARCH = "i686"
@@ -46,6 +47,7 @@ def with_driver_defaults(definition: DomainDef) -> DomainDef:
         os_ = attrs.evolve(os_, arch=DEFAULT_ARCH)
     if os_.type == "hvm" and not os_.boot and not _device_boot_order(definition):
         os_ = attrs.evolve(os_, boot=("hd",))
+    cpu = _cpu(definition)
     devices = list(definition.devices)
     _disks(devices)
     _console_targets(devices)
@@ -53,9 +55,9 @@ def with_driver_defaults(definition: DomainDef) -> DomainDef:
         _console_compat(devices)
     _video(devices, os_.type)
     _autoport(devices)
-    if os_ is definition.os and devices == list(definition.devices):
+    if os_ is definition.os and cpu is definition.cpu and devices == list(definition.devices):
         return definition
-    return attrs.evolve(definition, os=os_, devices=tuple(devices))
+    return attrs.evolve(definition, os=os_, cpu=cpu, devices=tuple(devices))
 
 
 def _device_boot_order(definition: DomainDef) -> bool:
@@ -221,3 +223,17 @@ def _autoport(devices: list[Device]) -> None:
     for i, dev in enumerate(devices):
         if isinstance(dev, Graphics) and dev.type in ("vnc", "spice") and dev.autoport is None and dev.port:
             devices[i] = attrs.evolve(dev, autoport=False)
+
+
+def _cpu(definition: DomainDef) -> CPU | None:
+    """A guest CPU with a model as libvirt writes it: its mode (custom unless said), a custom
+    CPU's ``match`` (exact unless said) and the model's ``fallback`` (allow unless said)."""
+    cpu = definition.cpu
+    if cpu is None or cpu.model is None:
+        return cpu
+    mode = cpu.mode or "custom"
+    match = (cpu.match or "exact") if mode == "custom" else cpu.match
+    fallback = cpu.model_fallback or "allow"
+    if (mode, match, fallback) == (cpu.mode, cpu.match, cpu.model_fallback):
+        return cpu
+    return attrs.evolve(cpu, mode=mode, match=match, model_fallback=fallback)
