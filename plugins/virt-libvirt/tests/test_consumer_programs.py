@@ -221,10 +221,7 @@ GAPS: dict[tuple[str, str], str] = {
     ("xmldesc_elements", "snap.domain.device_order"): "follows from xml.device_order",
     ("xmldesc_elements", "xml.features"): _ORDER + " of the <features> children",
     ("xmldesc_elements", "xml.devices.interface"): _ORDER + " of an <interface>'s children (<mac> first)",
-    ("xmldesc_elements", "xml.os"): (
-        "libvirt's post-parse gives an <os><loader> path type='rom', and writes the <os> children in its"
-        " own order (<cmdline> before <root>); virt-test does neither yet"
-    ),
+    ("xmldesc_elements", "xml.os"): _ORDER + " of the <os> children (<cmdline> before <root>)",
     ("xmldesc_elements", "xml.devices.disk"): (
         "libvirt 9.0's test driver lists a running node-file domain's disks in another order in its live"
         " XML (testnode.xml's fv0: hda, fda, hdc, where its definition and inactive XML say hda, hdc, fda);"

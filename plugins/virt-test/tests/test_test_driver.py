@@ -509,3 +509,12 @@ def test_a_guest_cpu_model_says_mode_match_and_fallback_as_libvirt(
     model = found.find("model")
     assert model is not None
     assert (dict(found.attrib), dict(model.attrib)) == expected
+
+
+def test_a_loader_path_without_type_is_a_rom_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type>{}</os></domain>"
+    virt_conn.define_domain(head.format("rom", "<loader>/usr/share/bios.bin</loader>"))
+    virt_conn.define_domain(head.format("flash", "<loader type='pflash'>/usr/share/ovmf.fd</loader>"))
+    for name, kind in (("rom", "rom"), ("flash", "pflash")):
+        loader = _element(virt_conn.lookup_domain(name).xml_desc(inactive=True), "os").find("loader")
+        assert loader is not None and loader.get("type") == kind

@@ -4,6 +4,7 @@ libvirt's parser gives an ``<os><type>`` without ``arch`` the driver's default
 architecture: the test driver's is i686 (``defArch``), whatever the host. Its
 common post-parse (every driver's):
 
+- makes a ``<loader>`` path without type a ``rom``;
 - boots an HVM guest from ``hd`` when neither ``<os><boot>`` nor a device's
   ``<boot order>`` says where;
 - makes a console without target a serial console, and an HVM guest's first
@@ -45,6 +46,8 @@ def with_driver_defaults(definition: DomainDef) -> DomainDef:
     os_ = definition.os
     if os_.arch is None:
         os_ = attrs.evolve(os_, arch=DEFAULT_ARCH)
+    if os_.loader is not None and os_.loader_type is None:
+        os_ = attrs.evolve(os_, loader_type="rom")
     if os_.type == "hvm" and not os_.boot and not _device_boot_order(definition):
         os_ = attrs.evolve(os_, boot=("hd",))
     cpu = _cpu(definition)
