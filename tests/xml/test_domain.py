@@ -259,6 +259,26 @@ def test_defaults_like_libvirt() -> None:
 
 
 @pytest.mark.parametrize(
+    "vcpu",
+    ["", "<vcpu>2</vcpu>", "<vcpu current='1'>2</vcpu>"],
+)
+def test_vcpu_placement_is_static_unless_given(vcpu: str) -> None:
+    """libvirt always writes ``<vcpu placement='static'>`` (its default); consumers read it."""
+    xml = f"<domain type='test'><name>x</name><memory>1024</memory>{vcpu}<os><type>hvm</type></os></domain>"
+    d = parse_domain(xml)
+    assert d.vcpu_placement == "static"
+    assert etree.fromstring(format_domain(d).encode()).find("vcpu").get("placement") == "static"
+    built = DomainDef(type="test", name="py", memory=1024)
+    assert etree.fromstring(format_domain(built).encode()).find("vcpu").get("placement") == "static"
+    auto = parse_domain(
+        xml.replace("<vcpu>", "<vcpu placement='auto'>").replace(
+            "<vcpu current", "<vcpu placement='auto' current"
+        )
+    )
+    assert auto.vcpu_placement == ("auto" if vcpu else "static")
+
+
+@pytest.mark.parametrize(
     ("unit", "value", "kib"),
     [
         ("b", "1025", 2),
@@ -368,3 +388,17 @@ def test_non_text_input_is_an_xml_error() -> None:
         parse_domain(12)  # type: ignore[arg-type]
     with pytest.raises(VirtError):
         parse_device("<domain type='test'/>")
+
+
+def test_video_primary_is_read_and_written() -> None:
+    """``<model primary='yes'>`` marks the card a guest shows first (virt-manager reads it)."""
+    xml = (
+        "<domain type='test'><name>v</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+        "<video><model type='qxl' vram='65536' heads='1'/></video>"
+        "<video><model type='vga' vram='16384' heads='1' primary='yes'/></video></devices></domain>"
+    )
+    d = parse_domain(xml)
+    assert [v.primary for v in d.devices] == [None, True]
+    models = etree.fromstring(format_domain(d).encode()).findall("devices/video/model")
+    assert [m.get("primary") for m in models] == [None, "yes"]
+    assert parse_domain(format_domain(d)) == d

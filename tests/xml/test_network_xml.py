@@ -430,3 +430,33 @@ def test_addresses_given_as_text_in_python_are_read_and_checked() -> None:
             prefix=24,
             dhcp=Dhcp(ranges=(DhcpRange(start="10.2.0.10", end="10.2.0.20"),)),  # type: ignore[arg-type]
         )
+
+
+def test_a_uuid_without_dashes_is_written_as_libvirt_writes_it() -> None:
+    """libvirt reads a network's ``<uuid>`` in any spelling it accepts and writes it with dashes
+    (testnode.xml's networks give theirs without), as ``UUIDString()`` gives it."""
+    from virtcore.xml import format_network, parse_network
+
+    n = parse_network(
+        "<network><name>n</name><uuid>004b96e12d78c30f5aa5f03c87d21e69</uuid>"
+        "<bridge name='virbr5'/></network>"
+    )
+    assert n.uuid == "004b96e1-2d78-c30f-5aa5-f03c87d21e69"
+    assert "<uuid>004b96e1-2d78-c30f-5aa5-f03c87d21e69</uuid>" in format_network(n)
+
+
+@pytest.mark.parametrize(
+    "forward", ["", "<forward mode='nat'/>", "<forward mode='route'/>", "<forward mode='open'/>"]
+)
+def test_a_network_whose_bridge_libvirt_makes_says_stp_and_delay_without_a_bridge_element(
+    forward: str,
+) -> None:
+    """libvirt writes ``<bridge stp='on' delay='0'/>`` for an isolated, nat, route or open network
+    whose XML gave no ``<bridge>`` (Ansible's virt_net reads the bridge's attributes)."""
+    from virtcore.xml import format_network, parse_network
+
+    n = parse_network(f"<network><name>n</name>{forward}</network>")
+    assert n.bridge is not None and (n.bridge.name, n.bridge.stp, n.bridge.delay) == (None, True, 0)
+    assert '<bridge stp="on" delay="0"/>' in format_network(n)
+    bridged = parse_network("<network><name>b</name><forward mode='bridge'/><bridge name='br0'/></network>")
+    assert bridged.bridge is not None and bridged.bridge.stp is None

@@ -66,10 +66,13 @@ def test_capacity_units_are_libvirts(unit: str | None, scale: int) -> None:
     assert v.allocation == v.capacity  # libvirt: no <allocation> means fully allocated
 
 
-def test_sizes_are_bytes_and_keep_their_spelling_until_changed() -> None:
+def test_sizes_are_bytes_and_written_in_bytes_as_libvirt_writes_them() -> None:
+    """libvirt's volume (and pool) XML gives every size as ``unit='bytes'``, whatever unit the
+    definition used: consumers read ``<capacity>``'s text as bytes."""
     v = parse_volume(vol("<capacity unit='G'>5</capacity><allocation unit='KiB'>288</allocation>"))
     assert (v.capacity, v.allocation) == (5 * 1024**3, 288 * 1024)
-    assert '<capacity unit="G">5</capacity>' in v.to_xml()
+    assert '<capacity unit="bytes">5368709120</capacity>' in v.to_xml()
+    assert '<allocation unit="bytes">294912</allocation>' in v.to_xml()
     grown = attrs.evolve(v, capacity=v.capacity + 1)
     assert '<capacity unit="bytes">5368709121</capacity>' in grown.to_xml()
     assert parse_volume(grown.to_xml()).capacity == 5368709121

@@ -631,7 +631,12 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
                         kids.drop(f.xml, c)
             elif c is None:
                 kids.child(f.xml).text = f.fmt(value)
-            elif _text_value_or_none(f, c.text, where) != value:
+            elif (
+                _text_value_or_none(f, c.text, where) != value
+                or (c.text or "").strip() != f.fmt(value).strip()
+            ):
+                # a value read in another spelling (a UUID without dashes, a hex number) is written
+                # libvirt's way; the source's whitespace around the same text is kept
                 c.text = f.fmt(value)
         elif kind == "cattrs":
             if not value and kids.find(f.xml) is None:
@@ -661,13 +666,11 @@ def format_spec(obj: Any, spec: tuple[F, ...], tag: str, order: tuple[str, ...],
             if value is None:
                 kids.remove(f.xml)
             else:
+                # libvirt writes every size it read in bytes, whatever unit the source used
                 c = kids.child(f.xml)
-                try:
-                    same = u.parse_bytes(c.text, c.get("unit"), where) == value
-                except XMLError:
-                    same = False
-                if not same:
+                if c.text != str(value):
                     c.text = str(value)
+                if c.get("unit") != "bytes":
                     c.set("unit", "bytes")
         elif kind == "flag":
             kids.flag(f.xml, bool(value))

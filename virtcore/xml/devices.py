@@ -574,13 +574,14 @@ class Input(Device):
 
 @attrs.frozen
 class Video(Device):
-    """``<video><model type=... vram=... heads=...>``."""
+    """``<video><model type=... vram=... heads=... primary=yes>``."""
 
     tag: ClassVar[str] = "video"
     _order = _VIDEO_ORDER
     model: str | None = typed("cattr", "model", "type")
     vram: int | None = typed("cattr", "model", "vram", conv=ULONG)
     heads: int | None = typed("cattr", "model", "heads", conv=ULONG)
+    primary: bool | None = typed("cattr", "model", "primary", conv=YESNO)
     address: Address | None = _ADDR
     alias: str | None = _ALIAS
     raw: Element | None = _raw

@@ -131,7 +131,7 @@ class DomainDef:
     os: OS = attrs.field(factory=OS)
     max_memory: int | None = None
     max_memory_slots: int | None = None
-    vcpu_placement: str | None = None
+    vcpu_placement: str | None = "static"
     cpuset: str | None = None
     cpu: CPU | None = None
     title: str | None = None
@@ -250,7 +250,8 @@ def domain_from_element(el: Element) -> DomainDef:
         raise XMLError(f"invalid domain type '{type_}' in <domain>")
     name = uuid = title = description = bootloader = bootloader_args = emulator = None
     memory = current_memory = max_memory = max_memory_slots = None
-    vcpu_placement = cpuset = None
+    cpuset = None
+    vcpu_placement: str | None = "static"  # libvirt's default, which its formatter always writes
     vcpu = 1
     current_vcpus = None
     features: tuple[str, ...] = ()
@@ -272,7 +273,7 @@ def domain_from_element(el: Element) -> DomainDef:
             max_memory_slots = u.opt_uint(c, "slots", "<maxMemory>")
         elif tag == "vcpu":
             vcpu = u.parse_uint(c.text, "<vcpu>")
-            vcpu_placement = c.get("placement")
+            vcpu_placement = c.get("placement", "static")
             cpuset = c.get("cpuset")
             cur = c.get("current")
             if cur is not None:

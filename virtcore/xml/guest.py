@@ -46,6 +46,8 @@ class OS(SpecElement):
     machine: str | None = typed("cattr", "type", "machine")
     firmware: str | None = typed("attr", "firmware")
     loader: str | None = typed("ctext", "loader", strip=False)
+    #: ``<loader type=rom|pflash>`` (libvirt's post-parse makes a loader path without type ``rom``)
+    loader_type: str | None = typed("cattr", "loader", "type")
     nvram: str | None = typed("ctext", "nvram", strip=False)
     kernel: str | None = typed("ctext", "kernel", strip=False)
     initrd: str | None = typed("ctext", "initrd", strip=False)

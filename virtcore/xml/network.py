@@ -907,11 +907,13 @@ def _complete(n: NetworkDef) -> None:
     if n.title is not None and "\n" in n.title:
         raise XMLError(f"{what}: <title> cannot contain a newline")
     mode = n.mode
-    if n.bridge is not None and mode in _OWN_BRIDGE:
-        stp = True if n.bridge.stp is None else n.bridge.stp
-        delay = 0 if n.bridge.delay is None else n.bridge.delay
-        if (stp, delay) != (n.bridge.stp, n.bridge.delay):
-            _set(n, "bridge", attrs.evolve(n.bridge, stp=stp, delay=delay))
+    if mode in _OWN_BRIDGE:
+        # a bridge libvirt makes has STP on and no delay unless said: written even without a <bridge>
+        bridge = Bridge() if n.bridge is None else n.bridge
+        stp = True if bridge.stp is None else bridge.stp
+        delay = 0 if bridge.delay is None else bridge.delay
+        if n.bridge is None or (stp, delay) != (bridge.stp, bridge.delay):
+            _set(n, "bridge", attrs.evolve(bridge, stp=stp, delay=delay))
     elif n.bridge is not None and (n.bridge.stp is not None or n.bridge.delay is not None):
         raise XMLError(f"{what}: bridge stp and delay are only allowed in isolated, nat, route and open mode")
     if mode in ("passthrough", "private", "vepa", "hostdev") and n.bridge is not None:

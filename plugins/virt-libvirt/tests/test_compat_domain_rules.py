@@ -90,3 +90,15 @@ def test_the_inactive_xml_of_a_transient_domain_has_no_id(conn) -> None:
     dom = conn.createXML(GUEST, 0)
     assert ET.fromstring(dom.XMLDesc(0)).get("id") == str(dom.ID())
     assert ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).get("id") is None
+
+
+def test_set_memory_and_vcpus_change_the_running_domain_only(conn) -> None:
+    """virDomainSetMemory / virDomainSetVcpus are their *Flags calls with VIR_DOMAIN_AFFECT_LIVE:
+    a shut-off domain is OPERATION_INVALID (and its definition unchanged), a running one changes."""
+    dom = conn.defineXML(GUEST)
+    assert _code(lambda: dom.setMemory(131072)) == libvirt.VIR_ERR_OPERATION_INVALID
+    assert _code(lambda: dom.setVcpus(2)) == libvirt.VIR_ERR_OPERATION_INVALID
+    assert dom.info()[2] == 262144 and dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_CONFIG) == 1
+    dom.create()
+    assert dom.setMemory(131072) == 0 and dom.setVcpus(2) == 0
+    assert dom.info()[2] == 131072 and dom.info()[3] == 2

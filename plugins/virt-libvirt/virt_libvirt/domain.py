@@ -290,8 +290,9 @@ class virDomain(Persistent, DomainTunables):  # noqa: N801 - libvirt-python's na
     # -- resources ------------------------------------------------------------------
 
     def setMemory(self, memory: int) -> int:  # noqa: N802
-        """Set the current memory, KiB; 0."""
+        """Set the running domain's current memory, KiB (libvirt's ``VIR_DOMAIN_AFFECT_LIVE``); 0."""
         check_nonzero(memory, "memory", "virDomainSetMemory")
+        self._affect_current(lv.VIR_DOMAIN_AFFECT_LIVE, "virDomainSetMemory")
         return self._set_memory(memory)
 
     def _set_memory(self, memory: int) -> int:
@@ -359,8 +360,9 @@ class virDomain(Persistent, DomainTunables):  # noqa: N801 - libvirt-python's na
         return self._set_memory(memory)
 
     def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
-        """Set the number of virtual CPUs; 0."""
+        """Set the running domain's number of virtual CPUs (libvirt's ``VIR_DOMAIN_AFFECT_LIVE``); 0."""
         check_nonzero(nvcpus, "nvcpus", "virDomainSetVcpus")
+        self._affect_current(lv.VIR_DOMAIN_AFFECT_LIVE, "virDomainSetVcpus")
         return self._set_vcpus(nvcpus)
 
     def _set_vcpus(self, nvcpus: int) -> int:

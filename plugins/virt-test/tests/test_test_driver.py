@@ -349,3 +349,172 @@ def test_node_cpu_stats_are_libvirts_test_driver_counters_and_refuse_cpus_below_
         assert conn.cpu_stats(3) == total  # libvirt's test driver ignores the CPU number
         with pytest.raises(BadArg, match="-1 for all"):
             conn.cpu_stats(-2)
+
+
+@pytest.mark.parametrize("how", ["define", "create", "node file"])
+def test_os_arch_and_boot_device_are_filled_in_as_libvirts_test_driver(how: str, virt_node_file) -> None:  # type: ignore[no-untyped-def]
+    """An ``<os><type>`` without arch gets the test driver's i686; an HVM guest with no boot
+    device boots from ``hd`` (libvirt's post-parse), unless a device has a ``<boot order>``."""
+    plain = "<domain type='test'><name>plain</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+    ordered = (
+        "<domain type='test'><name>ordered</name><memory>1024</memory><os><type arch='x86_64'>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><source file='/a.img'/><target dev='vda'/>"
+        "<boot order='1'/></disk></devices></domain>"
+    )
+    uri = virt_node_file([plain, ordered]) if how == "node file" else "test:///default"
+    with virtcore.open(uri) as conn:
+        for xml in (plain, ordered):
+            if how == "define":
+                conn.define_domain(xml)
+            elif how == "create":
+                conn.create_domain(xml)
+        os_plain = _element(conn.lookup_domain("plain").xml_desc(inactive=how != "create"), "os")
+        os_ordered = _element(conn.lookup_domain("ordered").xml_desc(inactive=how != "create"), "os")
+    assert [(c.tag, dict(c.attrib), c.text) for c in os_plain] == [
+        ("type", {"arch": "i686"}, "hvm"),
+        ("boot", {"dev": "hd"}, None),
+    ]
+    assert [(c.tag, dict(c.attrib), c.text) for c in os_ordered] == [("type", {"arch": "x86_64"}, "hvm")]
+
+
+def _element(xml: str, tag: str):  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    found = etree.fromstring(xml.encode()).find(tag)
+    assert found is not None
+    return found
+
+
+def _devices(
+    conn: virtcore.Connection, name: str, tag: str
+) -> list[tuple[dict[str, str], list[tuple[str, dict[str, str]]]]]:
+    found = _element(conn.lookup_domain(name).xml_desc(inactive=True), "devices").findall(tag)
+    return [(dict(d.attrib), [(c.tag, dict(c.attrib)) for c in d]) for d in found]
+
+
+def test_consoles_and_serial_ports_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    """A console without target is a serial console; an HVM guest's first console is its first
+    serial port, added when missing; a serial port alone gets its console (as virt-install reads)."""
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>{}</type></os><devices>"
+    virt_conn.define_domain(head.format("con", "hvm") + "<console type='pty'/></devices></domain>")
+    virt_conn.define_domain(
+        head.format("ser", "hvm")
+        + "<serial type='file'><source path='/tmp/s.log'/></serial></devices></domain>"
+    )
+    virt_conn.define_domain(head.format("pv", "xen") + "<console type='pty'/></devices></domain>")
+    serial_console = ("target", {"type": "serial", "port": "0"})
+    assert _devices(virt_conn, "con", "serial") == [({"type": "pty"}, [("target", {"port": "0"})])]
+    assert _devices(virt_conn, "con", "console") == [({"type": "pty"}, [serial_console])]
+    file_source = ("source", {"path": "/tmp/s.log"})
+    assert _devices(virt_conn, "ser", "console") == [({"type": "file"}, [file_source, serial_console])]
+    assert _devices(virt_conn, "pv", "serial") == []
+    assert _devices(virt_conn, "pv", "console") == [({"type": "pty"}, [serial_console])]
+
+
+def test_graphics_get_a_primary_video_card_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+    virt_conn.define_domain(head.format("gfx") + "<graphics type='vnc'/></devices></domain>")
+    virt_conn.define_domain(
+        head.format("two") + "<video/><video><model type='qxl'/></video></devices></domain>"
+    )
+    virt_conn.define_domain(head.format("plain") + "</devices></domain>")
+    cirrus = {"type": "cirrus", "vram": "16384", "heads": "1", "primary": "yes"}
+    assert _devices(virt_conn, "gfx", "video") == [({}, [("model", cirrus)])]
+    qxl = {"type": "qxl", "vram": "65536", "heads": "1"}
+    assert _devices(virt_conn, "two", "video") == [({}, [("model", cirrus)]), ({}, [("model", qxl)])]
+    assert _devices(virt_conn, "plain", "video") == []
+
+
+def test_disks_get_their_bus_drive_address_and_controller_as_libvirts_post_parse(
+    virt_conn: virtcore.Connection,
+) -> None:
+    """A disk's bus follows its target name; a disk on ide/scsi/fdc/sata gets its drive address and
+    its controller exists (virt-manager names disks by bus and controller from this)."""
+
+    def disk(dev: str, extra: str = "") -> str:
+        return (
+            f"<disk type='file' device='disk'><source file='/{dev}.img'/><target dev='{dev}'/>{extra}</disk>"
+        )
+
+    virt_conn.define_domain(
+        "<domain type='test'><name>disks</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+        + disk("hdc")
+        + disk("sdi")
+        + disk("vdb")
+        + "<disk type='file' device='floppy'><source file='/f.img'/><target dev='fdb'/></disk>"
+        + disk("hda", "<address type='drive' controller='3' bus='0' target='0' unit='1'/>")
+        + "</devices></domain>"
+    )
+    found = _devices(virt_conn, "disks", "disk")
+    targets = [dict(t) for _, children in found for tag, t in children if tag == "target"]
+    addresses = [next((a for tag, a in children if tag == "address"), None) for _, children in found]
+    assert [t["bus"] for t in targets] == ["ide", "scsi", "virtio", "fdc", "ide"]
+    drive = {"type": "drive", "target": "0"}
+    assert addresses == [
+        {**drive, "controller": "0", "bus": "1", "unit": "0"},
+        {**drive, "controller": "1", "bus": "0", "unit": "1"},
+        None,
+        {**drive, "controller": "0", "bus": "0", "unit": "1"},
+        {**drive, "controller": "3", "bus": "0", "unit": "1"},
+    ]
+    controllers = [(c["type"], c["index"]) for c, _ in _devices(virt_conn, "disks", "controller")]
+    assert sorted(controllers) == [
+        ("fdc", "0"),
+        ("ide", "0"),
+        ("ide", "1"),
+        ("ide", "2"),
+        ("ide", "3"),
+        ("scsi", "0"),
+        ("scsi", "1"),
+    ]
+    with pytest.raises(XMLError, match="Unknown disk name 'disk0' and no address specified"):
+        virt_conn.define_domain(
+            "<domain type='test'><name>bad</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+            + disk("disk0")
+            + "</devices></domain>"
+        )
+
+
+def test_a_display_given_a_port_says_autoport_no_as_libvirt(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+    virt_conn.define_domain(head.format("fixed") + "<graphics type='vnc' port='5904'/></devices></domain>")
+    virt_conn.define_domain(head.format("auto") + "<graphics type='spice'/></devices></domain>")
+    [(fixed, _)] = _devices(virt_conn, "fixed", "graphics")
+    [(auto, _)] = _devices(virt_conn, "auto", "graphics")
+    assert (fixed["port"], fixed["autoport"]) == ("5904", "no")
+    assert (auto["port"], auto["autoport"]) == ("-1", "yes")
+
+
+@pytest.mark.parametrize(
+    ("cpu", "expected"),
+    [
+        ("<cpu><model>Penryn</model></cpu>", ({"mode": "custom", "match": "exact"}, {"fallback": "allow"})),
+        (
+            "<cpu match='minimum'><model fallback='forbid'>Penryn</model></cpu>",
+            ({"mode": "custom", "match": "minimum"}, {"fallback": "forbid"}),
+        ),
+        (
+            "<cpu mode='host-model'><model>Penryn</model></cpu>",
+            ({"mode": "host-model"}, {"fallback": "allow"}),
+        ),
+    ],
+)
+def test_a_guest_cpu_model_says_mode_match_and_fallback_as_libvirt(
+    virt_conn: virtcore.Connection, cpu: str, expected: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    virt_conn.define_domain(
+        f"<domain type='test'><name>c</name><memory>1024</memory><os><type>hvm</type></os>{cpu}</domain>"
+    )
+    found = _element(virt_conn.lookup_domain("c").xml_desc(inactive=True), "cpu")
+    model = found.find("model")
+    assert model is not None
+    assert (dict(found.attrib), dict(model.attrib)) == expected
+
+
+def test_a_loader_path_without_type_is_a_rom_as_libvirts_post_parse(virt_conn: virtcore.Connection) -> None:
+    head = "<domain type='test'><name>{}</name><memory>1024</memory><os><type>hvm</type>{}</os></domain>"
+    virt_conn.define_domain(head.format("rom", "<loader>/usr/share/bios.bin</loader>"))
+    virt_conn.define_domain(head.format("flash", "<loader type='pflash'>/usr/share/ovmf.fd</loader>"))
+    for name, kind in (("rom", "rom"), ("flash", "pflash")):
+        loader = _element(virt_conn.lookup_domain(name).xml_desc(inactive=True), "os").find("loader")
+        assert loader is not None and loader.get("type") == kind
