@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 VIRSH = shutil.which("virsh")
@@ -72,6 +75,24 @@ class Served:
                 self.proc.kill()
                 self.proc.wait()
         return self.log.read_text()
+
+
+@contextlib.contextmanager
+def serving(tmp: Path, uris: Sequence[str]) -> Iterator[Served]:
+    """A :class:`Served` for the test's length; its log must show no traceback when it stops."""
+    server = Served(tmp, uris)
+    try:
+        yield server
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log, log
+
+
+def run_python3_libvirt(script: str, *args: str) -> Any:
+    """What ``script`` prints as JSON when Debian's python3-libvirt runs it with ``args``."""
+    result = subprocess.run([SYSTEM_PYTHON, "-c", script, *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def virsh(uri: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

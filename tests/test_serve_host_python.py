@@ -9,15 +9,13 @@ answers written out here.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_support import SYSTEM_PYTHON, Served, has_python3_libvirt
+from serve_support import Served, has_python3_libvirt, run_python3_libvirt, serving
 
 pytestmark = pytest.mark.skipif(not has_python3_libvirt(), reason="Debian's python3-libvirt is not installed")
 
@@ -99,16 +97,12 @@ print(json.dumps(out))
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    server = Served(tmp_path, [TEST])
-    yield server
-    log = server.stop()
-    assert "Traceback" not in log, log
+    with serving(tmp_path, [TEST]) as server:
+        yield server
 
 
 def _run(*args: str) -> Any:
-    result = subprocess.run([SYSTEM_PYTHON, "-c", SCRIPT, *args], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return run_python3_libvirt(SCRIPT, *args)
 
 
 def test_interfaces_and_node_devices_answer_as_libvirts_test_driver(served: Served) -> None:

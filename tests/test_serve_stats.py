@@ -9,14 +9,12 @@ which only ``virtcore serve`` fills, are checked for what they hold.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_support import SYSTEM_PYTHON, Served, has_python3_libvirt
+from serve_support import Served, has_python3_libvirt, run_python3_libvirt, serving
 
 pytestmark = pytest.mark.skipif(not has_python3_libvirt(), reason="Debian's python3-libvirt is not installed")
 
@@ -61,16 +59,12 @@ print(json.dumps(out))
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    server = Served(tmp_path, [TEST])
-    yield server
-    log = server.stop()
-    assert "Traceback" not in log, log
+    with serving(tmp_path, [TEST]) as server:
+        yield server
 
 
 def _run(uri: str) -> Any:
-    result = subprocess.run([SYSTEM_PYTHON, "-c", SCRIPT, uri], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return run_python3_libvirt(SCRIPT, uri)
 
 
 def test_bulk_statistics_through_virtcore_serve_are_libvirts_test_drivers(served: Served) -> None:
