@@ -273,8 +273,11 @@ def test_disk_full_mid_snapshot_is_a_named_error_and_nothing_is_left(
         (full_fs / "filler").unlink()
         if log is not None:
             # QEMU's file driver fails every flush after one failed (its page cache is no longer
-            # trusted), so the retry is made by a fresh QEMU: the domain's next start
+            # trusted), so the retry is made by a fresh QEMU: the domain's next start. The old
+            # QEMU's dirty pages are written out first: their write-back failing later (the file
+            # system was full) would be reported to the new QEMU's next flush (CI saw EIO there).
             dom.destroy()
+            os.sync()
             dom.start()
         dom.create_snapshot(snap_xml("fits"))  # with room again, the same works
         assert "fits" in image_tags(image)
