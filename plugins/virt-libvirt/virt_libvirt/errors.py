@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from _thread import _local
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -152,18 +152,28 @@ def _dispatch_to_connection(err: ErrorTuple, frame: FrameType | None) -> None:
     one (``virDomain``...), a snapshot or a stream (``connect()``). Only a failure pays for the look:
     a call that succeeds costs nothing more.
     """
+    for _, owner in _methods(frame, leave_at_caller=False):
+        conn = _connection_of(owner)
+        if conn is not None:
+            conn._last_error = err
+            return
+
+
+def _methods(frame: FrameType | None, *, leave_at_caller: bool) -> Iterator[tuple[FrameType, object]]:
+    """From ``frame`` outwards (at most :data:`_API_DEPTH` frames), those running a method of this
+    package, with its ``self``; ``leave_at_caller``: stop at the first frame that is not ours."""
     for _ in range(_API_DEPTH):
         if frame is None:
             return
-        if frame.f_code.co_varnames[:1] == ("self",) and _ours(frame):
-            local = frame.f_locals
-            owner = local.get("self")
-            if _SNAPSHOTS:
-                local.clear()  # the snapshot only: the frame's own variables are untouched
-            conn = _connection_of(owner)
-            if conn is not None:
-                conn._last_error = err
-                return
+        if _ours(frame):
+            if frame.f_code.co_varnames[:1] == ("self",):
+                local = frame.f_locals
+                owner = local.get("self")
+                if _SNAPSHOTS:
+                    local.clear()  # the snapshot only: the frame's own variables are untouched
+                yield frame, owner
+        elif leave_at_caller:
+            return
         frame = frame.f_back
 
 
@@ -216,29 +226,22 @@ def _read_only_refusal(exc: VirtError, frame: FrameType | None) -> ErrorTuple | 
     function called (``virDomainSetMemory``, not virtcore's ``domain_set_memory``) and reports
     it in that function's error domain. The function is the libvirt-python method being run:
     the outermost of this package's frames whose ``self`` is one of libvirt's objects."""
+    from virtcore.errors import OperationDeniedError
+
+    if not isinstance(exc, OperationDeniedError):
+        return None
     from virt_libvirt import _constants
     from virt_libvirt._table import ERROR_DOMAIN, METHODS
 
     function = None
-    for _ in range(_API_DEPTH):
-        if frame is None or not _ours(frame):
-            break
-        if frame.f_code.co_varnames[:1] == ("self",):
-            local = frame.f_locals
-            owner = local.get("self")
-            if _SNAPSHOTS:
-                local.clear()  # the snapshot only (see _dispatch_to_connection)
-            for klass in type(owner).__mro__:
-                found = METHODS.get(klass.__name__, {}).get(frame.f_code.co_name)
-                if found is not None:
-                    function = found
-                    break
-        frame = frame.f_back
-    from virtcore.errors import OperationDeniedError
-
-    if function is None or not isinstance(exc, OperationDeniedError):
+    for method, owner in _methods(frame, leave_at_caller=True):
+        for klass in type(owner).__mro__:
+            found = METHODS.get(klass.__name__, {}).get(method.f_code.co_name)
+            if found is not None:
+                function = found
+                break
+    if function is None:
         return None
-
     domain: int = getattr(_constants, ERROR_DOMAIN.get(function, "VIR_FROM_NONE"))
     return error_tuple(OperationDeniedError(_READ_ONLY + function), domain)
 
